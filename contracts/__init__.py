@@ -1,0 +1,17 @@
+"""The integration events: one module per producing service, a versioned schema per event.
+
+Importing the package registers every contract.
+"""
+from .base import ContractViolation, Contract, Money, contract, contracts, event, latest_version, validate
+from . import enrollment, evaluation, finance, quota  # noqa: F401  (registers the contracts)
+
+__all__ = [
+    "ContractViolation",
+    "Contract",
+    "event",
+    "contract",
+    "contracts",
+    "latest_version",
+    "validate",
+    "Money",
+]

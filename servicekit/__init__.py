@@ -1,0 +1,6 @@
+"""What every service is built from: app factory, configuration, unit of work, the bus."""
+from .app import create_app, unit_of_work
+from .errors import Problem, define_problem
+from .service import Runtime, Service
+
+__all__ = ["create_app", "unit_of_work", "Problem", "define_problem", "Runtime", "Service"]

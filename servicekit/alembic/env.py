@@ -1,0 +1,3 @@
+from servicekit.migrations import run_migrations_online
+
+run_migrations_online()

@@ -1,0 +1,122 @@
+"""The Flask app factory every service's `api` process is built from."""
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from pathlib import Path
+
+from flask import Flask, Response, current_app, g, jsonify, request
+from flask_smorest import Api
+from kombu import Connection
+from sqlalchemy import text
+
+from .db import UnitOfWork
+from .errors import SERVICE_UNAVAILABLE, install_error_handlers, problem_response
+from .logging import configure_logging, request_id
+from .metrics import HTTP_LATENCY, HTTP_REQUESTS, BusCollector, exposition
+from .service import Runtime, Service
+
+access_log = logging.getLogger("access")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+SWAGGER_UI = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.17.14/"
+MAX_BODY_BYTES = 10 * 1024 * 1024
+
+
+def create_app(service: Service, runtime: Runtime | None = None) -> Flask:
+    runtime = runtime or Runtime(service)
+    configure_logging(service.name, runtime.settings.log_level)
+    app = Flask(service.name)
+    app.config.update(
+        API_TITLE=service.title, API_VERSION="1", OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs", OPENAPI_SWAGGER_UI_URL=SWAGGER_UI,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False
+    app.extensions["runtime"] = runtime
+    api = Api(app)
+    for blueprint in service.blueprints():
+        api.register_blueprint(blueprint)
+    install_error_handlers(app)  # after Api(), which installs its own handler
+    _install_request_context(app, service.name)
+    _install_operations(app, runtime)
+    return app
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["runtime"]
+
+
+def unit_of_work() -> UnitOfWork:
+    return runtime().unit_of_work()
+
+
+def _install_request_context(app: Flask, service: str) -> None:
+    @app.before_request
+    def _start():
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if REQUEST_ID.match(incoming) else str(uuid.uuid4())
+        g.request_id_token = request_id.set(g.request_id)
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _finish(response: Response):
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        if not route.startswith(("/healthz", "/readyz", "/metrics")):
+            HTTP_REQUESTS.labels(service, request.method, route, response.status_code).inc()
+            HTTP_LATENCY.labels(service, request.method, route).observe(elapsed)
+            # The route template, never the concrete path: paths may carry identifiers.
+            access_log.info("request", extra={"method": request.method, "route": route,
+                                              "status": response.status_code, "ms": round(elapsed * 1000, 1)})
+        return response
+
+    @app.teardown_request
+    def _forget(_exc):
+        token = g.pop("request_id_token", None)
+        if token is not None:
+            request_id.reset(token)
+
+
+def _install_operations(app: Flask, rt: Runtime) -> None:
+    collector = BusCollector(rt)
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify(status="alive", service=rt.service.name)
+
+    @app.get("/readyz")
+    def readyz():
+        checks = {"database": _check_database(rt), "broker": _check_broker(rt)}
+        if all(result == "ok" for result in checks.values()):
+            return jsonify(status="ready", service=rt.service.name, checks=checks)
+        return problem_response(SERVICE_UNAVAILABLE, "A dependency is unreachable", checks=checks)
+
+    @app.get("/metrics")
+    def metrics():
+        return Response(exposition(collector), mimetype="text/plain; version=0.0.4")
+
+
+def _check_database(rt: Runtime) -> str:
+    try:
+        with rt.engine.connect() as db:
+            db.execute(text("SELECT 1"))
+        return "ok"
+    except Exception as exc:
+        return f"unreachable: {type(exc).__name__}"
+
+
+def _check_broker(rt: Runtime) -> str:
+    bus = rt.settings.bus
+    if bus.embedded:
+        folder = Path(bus.transport_options["data_folder_in"])
+        return "ok" if folder.is_dir() else f"missing folder {folder}"
+    try:
+        with Connection(bus.url, connect_timeout=2) as connection:
+            connection.ensure_connection(max_retries=1, timeout=2)
+        return "ok"
+    except Exception as exc:
+        return f"unreachable: {type(exc).__name__}"

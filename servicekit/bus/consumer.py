@@ -1,0 +1,170 @@
+"""The consumer: inbox-idempotent handling, ack after commit, retries, dead letters.
+
+A message is acknowledged only once its outcome is safe: handled and committed,
+recognised as a duplicate, re-published to a retry queue, or parked in the
+dead-letter queue (those publishes are confirmed before the ack). A worker
+killed mid-handling leaves its message unacknowledged, so RabbitMQ redelivers it.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+
+from kombu import Connection
+from kombu.message import Message
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..db import utcnow
+from ..logging import causation_id, correlation_id
+from ..service import Runtime
+from .backoff import Backoff, CONNECTION_ERRORS
+from .envelope import Envelope, MalformedMessage
+from .topology import declare, supports_delayed_retry
+
+log = logging.getLogger(__name__)
+
+ATTEMPT = "x-attempt"
+NOT_BEFORE = "x-not-before"
+
+
+def dead_letter_headers(message: Message, reason: str, attempts: int) -> dict:
+    return {
+        "x-dead-id": message.properties.get("message_id") or str(uuid.uuid4()),
+        "x-dead-reason": reason[:2000],
+        "x-dead-at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "x-attempts": attempts,
+        "x-original-routing-key": message.delivery_info.get("routing_key", ""),
+    }
+
+
+class Consumer:
+    def __init__(self, runtime: Runtime, stop: threading.Event):
+        self.runtime, self.stop = runtime, stop
+        self.bus = runtime.settings.bus
+        self.service = runtime.service
+        self._insert_inbox = (postgresql.insert if runtime.engine.dialect.name == "postgresql"
+                              else sqlite.insert)(runtime.inbox)
+
+    def run(self) -> None:
+        backoff = Backoff()
+        options = dict(self.bus.transport_options)
+        if self.bus.embedded:
+            options["polling_interval"] = 0.1
+        else:
+            options["confirm_publish"] = True  # retries and dead letters are confirmed before the ack
+        while not self.stop.is_set():
+            try:
+                with Connection(self.bus.url, heartbeat=self.bus.heartbeat, transport_options=options) as connection:
+                    connection.ensure_connection(max_retries=1)
+                    self._consume(connection)
+                    backoff.reset()
+            except CONNECTION_ERRORS as exc:
+                delay = backoff.next()
+                log.warning("consumer lost the broker; reconnecting", extra={"error": repr(exc), "retry_in_s": delay})
+                self.stop.wait(delay)
+
+    def _consume(self, connection: Connection) -> None:
+        queue = declare(connection, self.bus, self.service.name, self.service.handlers)
+        self._connection = connection
+        self._producer = connection.Producer()
+        self._delayed_retry = supports_delayed_retry(connection)
+        with connection.Consumer(queue, on_message=self._on_message, prefetch_count=self.bus.prefetch):
+            log.info("consumer ready", extra={"queue": queue.name, "events": sorted(self.service.handlers)})
+            while not self.stop.is_set():
+                try:
+                    connection.drain_events(timeout=1)
+                except TimeoutError:
+                    if connection.transport.driver_type == "amqp":
+                        connection.heartbeat_check()
+
+    def _on_message(self, message: Message) -> None:
+        headers = message.headers or {}
+        attempt = int(headers.get(ATTEMPT, 1))
+        self._wait_until(headers.get(NOT_BEFORE))
+        try:
+            envelope = Envelope.parse(message.body, attempt=attempt)
+        except MalformedMessage as exc:
+            log.error("malformed message parked", extra={"reason": str(exc)})
+            self._park(message, f"malformed: {exc}", attempt)
+            return
+        handler = self.service.handlers.get(envelope.type)
+        if handler is None:
+            log.warning("no handler for event; dropped", extra={"event_type": envelope.type, "event_id": envelope.id})
+            message.ack()
+            return
+        tokens = (correlation_id.set(envelope.correlation_id), causation_id.set(envelope.id))
+        try:
+            try:
+                self._handle(handler, envelope)
+            except Exception as exc:
+                # Broker errors while retrying or parking propagate: the
+                # unacknowledged message is redelivered after reconnecting.
+                self._after_failure(message, envelope, exc)
+            else:
+                message.ack()
+        finally:
+            correlation_id.reset(tokens[0])
+            causation_id.reset(tokens[1])
+
+    def _handle(self, handler, envelope: Envelope) -> None:
+        started = time.perf_counter()
+        with self.runtime.unit_of_work() as uow:
+            first_time = uow.session.execute(
+                self._insert_inbox.values(event_id=envelope.id, type=envelope.type, handled_at=utcnow())
+                .on_conflict_do_nothing(index_elements=["event_id"])
+            ).rowcount
+            if not first_time:
+                log.info("duplicate event ignored", extra={"event_id": envelope.id, "event_type": envelope.type})
+                return
+            handler(uow, envelope)
+            uow.commit()
+        log.info("event handled", extra={"event_id": envelope.id, "event_type": envelope.type,
+                                         "attempt": envelope.attempt,
+                                         "ms": round((time.perf_counter() - started) * 1000, 1)})
+
+    def _after_failure(self, message: Message, envelope: Envelope, exc: Exception) -> None:
+        reason = f"{type(exc).__name__}: {exc}"
+        delays = self.bus.retry_delays_ms
+        if envelope.attempt > len(delays):
+            log.error("event failed for the last time; parked", extra={
+                "event_id": envelope.id, "event_type": envelope.type, "attempt": envelope.attempt, "reason": reason})
+            self._park(message, reason, envelope.attempt)
+            return
+        delay = delays[envelope.attempt - 1]
+        log.warning("event failed; will retry", extra={
+            "event_id": envelope.id, "event_type": envelope.type, "attempt": envelope.attempt,
+            "retry_in_ms": delay, "reason": reason})
+        headers = {ATTEMPT: envelope.attempt + 1, "x-last-error": reason[:2000]}
+        if self._delayed_retry:
+            routing_key = self.bus.retry_queue(self.service.name, delay)
+        else:
+            routing_key = self.bus.queue(self.service.name)
+            headers[NOT_BEFORE] = time.time() + delay / 1000
+        self._republish(message, routing_key, headers)
+        message.ack()
+
+    def _park(self, message: Message, reason: str, attempts: int) -> None:
+        self._republish(message, self.bus.dead_letter_queue(self.service.name),
+                        dead_letter_headers(message, reason, attempts))
+        message.ack()
+
+    def _republish(self, message: Message, queue_name: str, headers: dict) -> None:
+        """Straight to one queue of this service (default exchange), never to other services."""
+        props = message.properties
+        self._producer.publish(
+            message.body, exchange="", routing_key=queue_name, headers=headers,
+            content_type=message.content_type or "application/json",
+            content_encoding=message.content_encoding or "utf-8", delivery_mode=2,
+            message_id=props.get("message_id"), type=props.get("type"),
+            correlation_id=props.get("correlation_id"), declare=[],
+        )
+
+    def _wait_until(self, not_before) -> None:
+        # Only on filesystem://, which has no delayed queues: hold the retried message until due.
+        if not_before:
+            remaining = float(not_before) - time.time()
+            if remaining > 0:
+                self.stop.wait(min(remaining, 300))

@@ -1,0 +1,114 @@
+"""Publishing a batch of outbox rows and learning, per event, whether the broker took it.
+
+On RabbitMQ the channel is put in confirm mode and a whole batch is published
+before waiting for the confirms (one round trip per batch, not per event), each
+with `mandatory` so an event no queue is bound to comes back instead of
+vanishing. kombu's filesystem:// transport has neither confirms nor returns: a
+write to its folder is the confirmation.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import amqp
+from kombu import Connection, Exchange
+
+from ..config import BusSettings
+from .topology import events_exchange
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    event_id: str
+    type: str
+    body: str
+    correlation_id: str | None = None
+
+
+@dataclass
+class BatchOutcome:
+    published: list[str]
+    refused: dict[str, str]  # event id -> why the broker did not take it
+
+
+class ConfirmTimeout(ConnectionError):
+    """The broker did not confirm a batch in time; treat the connection as broken."""
+
+
+class ConfirmingPublisher:
+    def __init__(self, connection: Connection, exchange: str, confirm_timeout: float = 30.0):
+        self.connection, self.exchange, self.confirm_timeout = connection, exchange, confirm_timeout
+        self.channel = connection.channel()
+        self.channel.confirm_select()
+        self.channel.events["basic_ack"].add(self._on_ack)
+        self.channel.events["basic_nack"].add(self._on_nack)
+        self.channel.events["basic_return"].add(self._on_return)
+        self._next_tag = 1
+        self._unconfirmed: dict[int, str] = {}
+        self._refused: dict[str, str] = {}
+
+    def publish(self, batch: list[Outgoing]) -> BatchOutcome:
+        self._refused = {}
+        first_tag = self._next_tag
+        for item in batch:
+            message = amqp.Message(
+                item.body, content_type="application/json", content_encoding="utf-8",
+                delivery_mode=2, message_id=item.event_id, type=item.type,
+                correlation_id=item.correlation_id or item.event_id, application_headers={},
+            )
+            self.channel.basic_publish(message, exchange=self.exchange, routing_key=item.type, mandatory=True)
+            self._unconfirmed[self._next_tag] = item.event_id
+            self._next_tag += 1
+        deadline = time.monotonic() + self.confirm_timeout
+        while any(tag >= first_tag for tag in self._unconfirmed):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ConfirmTimeout(f"{len(self._unconfirmed)} events not confirmed in {self.confirm_timeout}s")
+            try:
+                self.connection.drain_events(timeout=min(remaining, 1.0))
+            except TimeoutError:
+                continue
+        refused = self._refused
+        return BatchOutcome([item.event_id for item in batch if item.event_id not in refused], refused)
+
+    def _settle(self, delivery_tag: int, multiple: bool, refusal: str | None) -> None:
+        tags = [t for t in self._unconfirmed if t <= delivery_tag] if multiple else [delivery_tag]
+        for tag in tags:
+            event_id = self._unconfirmed.pop(tag, None)
+            if event_id and refusal:
+                self._refused.setdefault(event_id, refusal)
+
+    def _on_ack(self, delivery_tag, multiple):
+        self._settle(delivery_tag, multiple, None)
+
+    def _on_nack(self, delivery_tag, multiple):
+        self._settle(delivery_tag, multiple, "nacked by the broker")
+
+    def _on_return(self, exc, exchange, routing_key, message):
+        # A return precedes the ack of the same message.
+        event_id = message.properties.get("message_id")
+        self._refused[event_id] = f"unroutable: no queue is bound to {routing_key!r}"
+
+
+class PlainPublisher:
+    def __init__(self, connection: Connection, exchange: Exchange):
+        self.producer = connection.Producer(exchange=exchange)
+
+    def publish(self, batch: list[Outgoing]) -> BatchOutcome:
+        for item in batch:
+            self.producer.publish(
+                item.body.encode(), routing_key=item.type, content_type="application/json",
+                content_encoding="utf-8", delivery_mode=2, message_id=item.event_id,
+                type=item.type, correlation_id=item.correlation_id or item.event_id,
+            )
+        return BatchOutcome([item.event_id for item in batch], {})
+
+
+def publisher_for(connection: Connection, bus: BusSettings):
+    """Declare the events exchange (publishers must, on filesystem://) and pick the publisher."""
+    exchange = events_exchange(bus)
+    exchange(connection.default_channel).declare()
+    if connection.transport.driver_type == "amqp":
+        return ConfirmingPublisher(connection, bus.exchange)
+    return PlainPublisher(connection, exchange)

@@ -1,0 +1,104 @@
+"""The outbox relay: publishes committed events, marks them sent, never loses one.
+
+Several relays may run (one per worker process): on PostgreSQL each takes a
+batch with `FOR UPDATE SKIP LOCKED`, so no two publish the same rows at once.
+A crash between the broker's confirm and the commit republishes the batch;
+consumers' inboxes make that harmless.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from datetime import timedelta
+
+from kombu import Connection
+from sqlalchemy import delete, select, update
+
+from ..db import utcnow
+from ..service import Runtime
+from .backoff import Backoff, CONNECTION_ERRORS
+from .publishing import Outgoing, publisher_for
+
+log = logging.getLogger(__name__)
+
+HOUSEKEEPING_EVERY = timedelta(minutes=10)
+KEEP_PUBLISHED = timedelta(days=7)
+KEEP_HANDLED = timedelta(days=30)
+
+
+class Relay:
+    def __init__(self, runtime: Runtime, stop: threading.Event):
+        self.runtime, self.stop = runtime, stop
+        self.bus = runtime.settings.bus
+        self._next_housekeeping = utcnow()
+
+    def run(self) -> None:
+        backoff = Backoff()
+        while not self.stop.is_set():
+            try:
+                with Connection(self.bus.url, heartbeat=self.bus.heartbeat,
+                                transport_options=self.bus.transport_options) as connection:
+                    connection.ensure_connection(max_retries=1)
+                    publisher = publisher_for(connection, self.bus)
+                    log.info("relay connected", extra={"broker": connection.as_uri()})
+                    backoff.reset()
+                    self._pump(connection, publisher)
+            except CONNECTION_ERRORS as exc:
+                delay = backoff.next()
+                log.warning("relay lost the broker or database; retrying", extra={"error": repr(exc), "retry_in_s": delay})
+                self.stop.wait(delay)
+            except Exception:
+                delay = backoff.next()
+                log.exception("relay failed; retrying", extra={"retry_in_s": delay})
+                self.stop.wait(delay)
+
+    def _pump(self, connection: Connection, publisher) -> None:
+        while not self.stop.is_set():
+            sent = self.relay_batch(publisher)
+            if sent < self.bus.relay_batch:
+                if connection.transport.driver_type == "amqp":
+                    connection.heartbeat_check()
+                self._housekeeping()
+                self.stop.wait(self.bus.relay_poll_seconds)
+
+    def relay_batch(self, publisher) -> int:
+        outbox = self.runtime.outbox
+        now = utcnow()
+        with self.runtime.engine.begin() as db:
+            rows = db.execute(
+                select(outbox.c.seq, outbox.c.event_id, outbox.c.type, outbox.c.body, outbox.c.attempts)
+                .where(outbox.c.published_at.is_(None))
+                .where((outbox.c.next_attempt_at.is_(None)) | (outbox.c.next_attempt_at <= now))
+                .order_by(outbox.c.seq)
+                .limit(self.bus.relay_batch)
+                .with_for_update(skip_locked=True)
+            ).all()
+            if not rows:
+                return 0
+            batch = [Outgoing(r.event_id, r.type, r.body, json.loads(r.body).get("correlation_id")) for r in rows]
+            outcome = publisher.publish(batch)
+            if outcome.published:
+                db.execute(update(outbox).where(outbox.c.event_id.in_(outcome.published))
+                           .values(published_at=utcnow(), attempts=outbox.c.attempts + 1, last_error=None))
+            for row in rows:
+                if row.event_id in outcome.refused:
+                    # Kept pending: the event is delivered once a queue is bound to it.
+                    delay = min(5 * 2 ** row.attempts, 300)
+                    db.execute(update(outbox).where(outbox.c.seq == row.seq).values(
+                        attempts=outbox.c.attempts + 1, last_error=outcome.refused[row.event_id],
+                        next_attempt_at=utcnow() + timedelta(seconds=delay)))
+                    log.warning("event refused by the broker; kept in the outbox", extra={
+                        "event_id": row.event_id, "event_type": row.type,
+                        "reason": outcome.refused[row.event_id], "retry_in_s": delay})
+        return len(rows)
+
+    def _housekeeping(self) -> None:
+        now = utcnow()
+        if now < self._next_housekeeping:
+            return
+        self._next_housekeeping = now + HOUSEKEEPING_EVERY
+        outbox, inbox = self.runtime.outbox, self.runtime.inbox
+        with self.runtime.engine.begin() as db:
+            db.execute(delete(outbox).where(outbox.c.published_at < now - KEEP_PUBLISHED))
+            db.execute(delete(inbox).where(inbox.c.handled_at < now - KEEP_HANDLED))

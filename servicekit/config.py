@@ -1,0 +1,113 @@
+"""Configuration from environment variables only (12-factor).
+
+With nothing set, everything runs embedded under `var/`: one SQLite file per
+service and kombu's filesystem:// transport. Setting `<SERVICE>_DATABASE_URL`
+and `BROKER_URL` switches to PostgreSQL and RabbitMQ with no code change.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    return value in {"1", "true", "yes", "on"}
+
+
+def _int_list(name: str, default: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in _env(name, default).split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class BusSettings:
+    url: str
+    transport_options: dict
+    namespace: str
+    retry_delays_ms: tuple[int, ...]
+    prefetch: int
+    relay_batch: int
+    relay_poll_seconds: float
+    heartbeat: int
+
+    @property
+    def exchange(self) -> str:
+        return f"{self.namespace}upskilling.events"
+
+    @property
+    def embedded(self) -> bool:
+        return self.url.startswith("filesystem://")
+
+    def queue(self, service: str) -> str:
+        return f"{self.namespace}{service}"
+
+    def retry_queue(self, service: str, delay_ms: int) -> str:
+        return f"{self.namespace}{service}.retry.{delay_ms}ms"
+
+    def dead_letter_queue(self, service: str) -> str:
+        return f"{self.namespace}{service}.dead"
+
+
+@dataclass(frozen=True)
+class Settings:
+    service: str
+    var_dir: Path
+    database_url: str
+    migrate_on_start: bool
+    log_level: str
+    bus: BusSettings = field(repr=False)
+
+    def prepare_local_folders(self) -> None:
+        """The embedded database file and broker folders live under var/."""
+        if self.database_url.startswith("sqlite") or self.bus.embedded:
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+        for folder in {self.bus.transport_options.get(k) for k in ("data_folder_in", "control_folder")} - {None}:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+
+
+def load_settings(service: str) -> Settings:
+    var_dir = Path(_env("VAR_DIR", str(REPO_ROOT / "var"))).resolve()
+    default_db = f"sqlite:///{var_dir / (service + '.db')}"
+    database_url = _env(f"{service.upper()}_DATABASE_URL", default_db)
+    return Settings(
+        service=service,
+        var_dir=var_dir,
+        database_url=database_url,
+        migrate_on_start=_flag("MIGRATE_ON_START", database_url == default_db),
+        log_level=_env("LOG_LEVEL", "INFO").upper(),
+        bus=load_bus_settings(var_dir),
+    )
+
+
+def load_bus_settings(var_dir: Path) -> BusSettings:
+    url = _env("BROKER_URL", "filesystem://")
+    options: dict = {}
+    if url.startswith("filesystem://"):
+        folder = var_dir / "broker"
+        options = {
+            "data_folder_in": str(folder / "data"),
+            "data_folder_out": str(folder / "data"),
+            "control_folder": str(folder / "control"),
+        }
+    return BusSettings(
+        url=url,
+        transport_options=options,
+        namespace=_env("BUS_NAMESPACE", ""),
+        # Growing delays between handling attempts; after the last one the
+        # message goes to the service's dead-letter queue.
+        retry_delays_ms=_int_list("BUS_RETRY_DELAYS_MS", "1000,5000,30000"),
+        prefetch=int(_env("BUS_PREFETCH", "20")),
+        relay_batch=int(_env("RELAY_BATCH", "200")),
+        relay_poll_seconds=float(_env("RELAY_POLL_SECONDS", "0.2")),
+        heartbeat=int(_env("BROKER_HEARTBEAT", "30")),
+    )

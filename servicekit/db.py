@@ -1,0 +1,66 @@
+"""SQLAlchemy engine, sessions and the unit of work around each use case."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import Engine, Table, create_engine, event, insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from .bus.envelope import Envelope
+from .logging import causation_id, correlation_id, request_id
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UnitOfWork:
+    """One transaction: state changes and the events announcing them commit together.
+
+    Leaving the block without `commit()` rolls everything back, events included.
+    """
+
+    def __init__(self, session_factory: sessionmaker[Session], outbox: Table, producer: str):
+        self._session_factory, self._outbox, self._producer = session_factory, outbox, producer
+        self.session: Session | None = None
+
+    def __enter__(self) -> "UnitOfWork":
+        self.session = self._session_factory()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        assert self.session is not None
+        self.session.rollback()
+        self.session.close()
+        self.session = None
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def publish(self, event_type: str, data: dict, *, version: int | None = None) -> Envelope:
+        """Add an event to the outbox in this transaction (validated against its contract now)."""
+        envelope = Envelope.new(
+            event_type, data, producer=self._producer, version=version,
+            correlation_id=correlation_id.get() or request_id.get(),
+            causation_id=causation_id.get() or request_id.get(),
+        )
+        self.session.execute(insert(self._outbox).values(
+            event_id=envelope.id, type=envelope.type, body=envelope.to_json(),
+            created_at=utcnow(), attempts=0,
+        ))
+        return envelope

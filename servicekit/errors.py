@@ -1,0 +1,120 @@
+"""RFC 9457 problem details with stable codes and Chinese/English titles."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import Flask, Response, json, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://upskilling.gzftu.example/problems/"
+
+
+@dataclass(frozen=True)
+class ProblemType:
+    code: str
+    status: int
+    title_en: str
+    title_zh: str
+
+
+_TYPES: dict[str, ProblemType] = {}
+
+
+def define_problem(code: str, status: int, title_en: str, title_zh: str) -> ProblemType:
+    """Register a problem code once; services define their domain problems with it."""
+    problem = ProblemType(code, status, title_en, title_zh)
+    if _TYPES.setdefault(code, problem) != problem:
+        raise ValueError(f"problem code {code!r} is already defined differently")
+    return problem
+
+
+BAD_REQUEST = define_problem("bad_request", 400, "Bad request", "请求有误")
+UNAUTHORIZED = define_problem("unauthorized", 401, "Authentication required", "需要登录认证")
+FORBIDDEN = define_problem("forbidden", 403, "Not allowed", "无权执行此操作")
+NOT_FOUND = define_problem("not_found", 404, "Not found", "未找到")
+METHOD_NOT_ALLOWED = define_problem("method_not_allowed", 405, "Method not allowed", "不支持该请求方法")
+NOT_ACCEPTABLE = define_problem("not_acceptable", 406, "Not acceptable", "无法提供所要求的格式")
+CONFLICT = define_problem("conflict", 409, "Conflict with the current state", "与当前状态冲突")
+PRECONDITION_FAILED = define_problem("precondition_failed", 412, "Precondition failed", "前置条件不满足")
+PAYLOAD_TOO_LARGE = define_problem("payload_too_large", 413, "Request body too large", "请求内容过大")
+UNSUPPORTED_MEDIA_TYPE = define_problem("unsupported_media_type", 415, "Unsupported media type", "不支持的内容类型")
+VALIDATION_FAILED = define_problem("validation_failed", 422, "Invalid input", "输入数据校验未通过")
+PRECONDITION_REQUIRED = define_problem("precondition_required", 428, "Precondition required", "缺少前置条件")
+TOO_MANY_REQUESTS = define_problem("too_many_requests", 429, "Too many requests", "请求过于频繁")
+INTERNAL_ERROR = define_problem("internal_error", 500, "Internal error", "系统内部错误")
+BAD_GATEWAY = define_problem("bad_gateway", 502, "Upstream service failed", "上游服务出错")
+SERVICE_UNAVAILABLE = define_problem("service_unavailable", 503, "Service unavailable", "服务暂不可用")
+GATEWAY_TIMEOUT = define_problem("gateway_timeout", 504, "Upstream service timed out", "上游服务超时")
+
+_BY_STATUS = {p.status: p for p in _TYPES.values()}
+
+
+class Problem(Exception):
+    """Raise anywhere in a request to answer with a problem document."""
+
+    def __init__(self, problem: ProblemType, detail: str | None = None, *,
+                 errors: dict | list | None = None, headers: dict | None = None, **extra):
+        super().__init__(detail or problem.title_en)
+        self.problem, self.detail, self.errors = problem, detail, errors
+        self.headers, self.extra = headers or {}, extra
+
+
+def prefers_chinese() -> bool:
+    best = request.accept_languages.best_match(["zh", "zh-CN", "en"], default="zh")
+    return best.startswith("zh")
+
+
+def problem_response(problem: ProblemType, detail: str | None = None, *,
+                     errors=None, headers=None, **extra) -> Response:
+    zh = prefers_chinese()
+    body = {
+        "type": TYPE_BASE + problem.code,
+        "title": problem.title_zh if zh else problem.title_en,
+        "status": problem.status,
+        "code": problem.code,
+        "detail": detail or (problem.title_zh if zh else problem.title_en),
+        "instance": request.path,
+    }
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    response = Response(json.dumps(body, ensure_ascii=False), status=problem.status,
+                        mimetype=PROBLEM_JSON, headers=headers or {})
+    response.headers["Content-Language"] = "zh-CN" if zh else "en"
+    return response
+
+
+def http_exception_problem(exc: HTTPException) -> Response:
+    """Turn werkzeug/webargs/flask-smorest HTTP errors into problem documents."""
+    problem = _BY_STATUS.get(exc.code or 500, BAD_REQUEST if (exc.code or 500) < 500 else INTERNAL_ERROR)
+    data = getattr(exc, "data", None) or {}
+    errors = data.get("messages")
+    if isinstance(errors, dict) and len(errors) == 1:
+        # webargs nests messages under the location ("json", "query"...).
+        (location, messages), = errors.items()
+        errors = messages if location in {"json", "query", "form", "files", "headers", "path"} else errors
+    detail = data.get("message") or exc.description
+    headers = dict(getattr(exc, "headers", None) or data.get("headers") or {})
+    headers.pop("Content-Type", None)
+    if errors and problem is BAD_REQUEST:
+        problem = VALIDATION_FAILED
+    return problem_response(problem, None if errors else detail, errors=errors, headers=headers)
+
+
+def install_error_handlers(app: Flask) -> None:
+    @app.errorhandler(Problem)
+    def _problem(exc: Problem):
+        return problem_response(exc.problem, exc.detail, errors=exc.errors, headers=exc.headers, **exc.extra)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        return http_exception_problem(exc)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error")
+        return problem_response(INTERNAL_ERROR)

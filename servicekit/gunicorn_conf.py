@@ -1,0 +1,37 @@
+"""gunicorn settings for every `api` process (and the gateway), from the environment."""
+import os
+import tempfile
+from importlib import import_module
+
+# Before prometheus_client is imported: every gunicorn worker writes its
+# counters there, and /metrics adds them up across workers.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="upskilling-metrics-"))
+
+from prometheus_client import multiprocess  # noqa: E402
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 10
+keepalive = 5
+accesslog = None  # the app writes its own JSON access log without personal data
+errorlog = "-"
+
+
+def on_starting(server):
+    """In local mode, migrate once in the master, before any worker serves."""
+    module = server.app.app_uri.split(":")[0]
+    if not module.startswith("services."):
+        return
+    from servicekit.migrations import upgrade
+    from servicekit.service import Runtime
+
+    runtime = Runtime(import_module(module.rsplit(".", 1)[0] + ".service").SERVICE)
+    if runtime.settings.migrate_on_start:
+        upgrade(runtime)
+
+
+def child_exit(server, worker):
+    multiprocess.mark_process_dead(worker.pid)

@@ -1,0 +1,65 @@
+"""Alembic, one migration history per service, each with its own version table."""
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+from alembic import command, context, op
+from alembic.config import Config
+from sqlalchemy import text
+
+from .service import Runtime
+
+
+SCRIPT_LOCATION = Path(__file__).parent / "alembic"
+
+
+def alembic_config(runtime: Runtime) -> Config:
+    """The environment and template are shared; each service keeps its own versions folder."""
+    config = Config()
+    config.set_main_option("script_location", str(SCRIPT_LOCATION))
+    config.set_main_option("version_locations", str(runtime.service.migrations))
+    config.set_main_option("sqlalchemy.url", runtime.settings.database_url.replace("%", "%%"))
+    config.attributes["runtime"] = runtime
+    return config
+
+
+def upgrade(runtime: Runtime, revision: str = "head") -> None:
+    command.upgrade(alembic_config(runtime), revision)
+
+
+def run_migrations_online() -> None:
+    """The body of every service's migrations/env.py."""
+    runtime: Runtime = context.config.attributes["runtime"]
+    service = runtime.service
+    with runtime.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # Several containers may start at once; one migrates, the others wait.
+            lock_key = zlib.crc32(f"migrate:{service.name}".encode())
+            connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": lock_key})
+            connection.commit()
+        context.configure(
+            connection=connection,
+            target_metadata=service.metadata,
+            version_table=f"alembic_version_{service.name}",
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.commit()
+
+
+def create_messaging_tables() -> None:
+    """The outbox and inbox every service's first migration creates."""
+    from sqlalchemy import MetaData
+
+    from .bus.tables import add_messaging_tables
+
+    for table in add_messaging_tables(MetaData()):
+        table.create(op.get_bind())
+
+
+def drop_messaging_tables() -> None:
+    op.drop_table("inbox")
+    op.drop_table("outbox")

@@ -1,0 +1,50 @@
+"""What a service declares about itself, and the runtime built from it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Callable
+
+from sqlalchemy import MetaData, Table
+from sqlalchemy.orm import sessionmaker
+
+from .bus.envelope import Envelope
+from .config import Settings, load_settings
+from .db import UnitOfWork, make_engine
+
+Handler = Callable[[UnitOfWork, Envelope], None]
+
+
+@dataclass
+class Service:
+    """A service's parts: its tables, migrations, HTTP blueprints and event handlers."""
+
+    name: str
+    title: str
+    metadata: MetaData
+    migrations: Path
+    blueprints: Callable[[], list] = lambda: []
+    handlers: dict[str, Handler] = field(default_factory=dict)
+
+
+class Runtime:
+    """Settings, database and unit-of-work factory for one process of a service."""
+
+    def __init__(self, service: Service, settings: Settings | None = None):
+        self.service = service
+        self.settings = settings or load_settings(service.name)
+        self.settings.prepare_local_folders()
+        self.engine = make_engine(self.settings.database_url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @cached_property
+    def outbox(self) -> Table:
+        return self.service.metadata.tables["outbox"]
+
+    @cached_property
+    def inbox(self) -> Table:
+        return self.service.metadata.tables["inbox"]
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self.sessions, self.outbox, self.service.name)
