@@ -22,13 +22,15 @@ errorlog = "-"
 
 def on_starting(server):
     """In local mode, migrate once in the master, before any worker serves."""
-    module = server.app.app_uri.split(":")[0]
-    if not module.startswith("services."):
-        return
+    package = server.app.app_uri.split(":")[0].rsplit(".", 1)[0]
+    try:
+        service = import_module(package + ".service").SERVICE
+    except ModuleNotFoundError:
+        return  # the gateway has no database
     from servicekit.migrations import upgrade
     from servicekit.service import Runtime
 
-    runtime = Runtime(import_module(module.rsplit(".", 1)[0] + ".service").SERVICE)
+    runtime = Runtime(service)
     if runtime.settings.migrate_on_start:
         upgrade(runtime)
 

@@ -17,6 +17,7 @@ SCRIPT_LOCATION = Path(__file__).parent / "alembic"
 def alembic_config(runtime: Runtime) -> Config:
     """The environment and template are shared; each service keeps its own versions folder."""
     config = Config()
+    config.set_main_option("path_separator", "os")
     config.set_main_option("script_location", str(SCRIPT_LOCATION))
     config.set_main_option("version_locations", str(runtime.service.migrations))
     config.set_main_option("sqlalchemy.url", runtime.settings.database_url.replace("%", "%%"))
@@ -35,9 +36,9 @@ def run_migrations_online() -> None:
     with runtime.engine.connect() as connection:
         if connection.dialect.name == "postgresql":
             # Several containers may start at once; one migrates, the others wait.
+            # The lock lasts until the migrations' transaction ends.
             lock_key = zlib.crc32(f"migrate:{service.name}".encode())
-            connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": lock_key})
-            connection.commit()
+            connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key})
         context.configure(
             connection=connection,
             target_metadata=service.metadata,

@@ -115,8 +115,9 @@ class Consumer:
             first_time = uow.session.execute(
                 self._insert_inbox.values(event_id=envelope.id, type=envelope.type, handled_at=utcnow())
                 .on_conflict_do_nothing(index_elements=["event_id"])
-            ).rowcount
-            if not first_time:
+                .returning(self.runtime.inbox.c.event_id)
+            ).first()
+            if first_time is None:
                 log.info("duplicate event ignored", extra={"event_id": envelope.id, "event_type": envelope.type})
                 return
             handler(uow, envelope)

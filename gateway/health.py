@@ -1,0 +1,45 @@
+"""/healthz (the process answers) and /readyz (every service has a ready instance)."""
+from __future__ import annotations
+
+import http.client
+from concurrent.futures import ThreadPoolExecutor
+
+from flask import Blueprint, jsonify
+from servicekit.errors import SERVICE_UNAVAILABLE, problem_response
+
+from .upstreams import Instance, current_upstreams
+
+blueprint = Blueprint("health", __name__)
+
+PROBE_TIMEOUT = 1.0
+
+
+@blueprint.get("/healthz")
+def healthz():
+    return jsonify(status="alive", service="gateway")
+
+
+@blueprint.get("/readyz")
+def readyz():
+    upstreams = current_upstreams()
+    instances = [(name, instance) for name, service in upstreams.services.items() for instance in service.instances]
+    # In parallel, so the probe takes about one timeout however many instances are down.
+    with ThreadPoolExecutor(max_workers=len(instances)) as pool:
+        results = list(pool.map(lambda pair: _probe(pair[1]), instances))
+    services: dict[str, list[dict]] = {name: [] for name in upstreams.services}
+    for (name, _), result in zip(instances, results):
+        services[name].append(result)
+    if all(any(result["ready"] for result in results) for results in services.values()):
+        return jsonify(status="ready", services=services)
+    not_ready = sorted(name for name, results in services.items() if not any(r["ready"] for r in results))
+    return problem_response(SERVICE_UNAVAILABLE, "A service has no ready instance.",
+                            services=services, not_ready=not_ready)
+
+
+def _probe(instance: Instance) -> dict:
+    result = {"instance": instance.name}
+    try:
+        status = instance.probe("/readyz", PROBE_TIMEOUT)
+    except (OSError, http.client.HTTPException) as exc:
+        return result | {"ready": False, "error": type(exc).__name__}
+    return result | {"ready": status == 200, "status": status}

@@ -1,0 +1,139 @@
+"""/api/openapi.json, one document of every service's API, and /api/docs to browse it."""
+from __future__ import annotations
+
+import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from flask import Blueprint, Response, g, jsonify, url_for
+
+from .upstreams import UpstreamError, Upstreams, current_upstreams
+
+log = logging.getLogger(__name__)
+blueprint = Blueprint("openapi", __name__)
+
+# A service slow to describe itself should not hold up the whole document for long.
+FETCH_TIMEOUT = 3.0
+COMPONENTS = "#/components/"
+OPERATIONS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+SWAGGER_UI = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.17.14/"
+
+
+@blueprint.get("/api/openapi.json")
+def merged_openapi():
+    upstreams, request_id = current_upstreams(), g.request_id  # the threads have no app context
+    with ThreadPoolExecutor(max_workers=len(upstreams.services)) as pool:
+        documents = pool.map(lambda service: _fetch(upstreams, service, request_id), upstreams.services)
+        return jsonify(merge(dict(zip(upstreams.services, documents))))
+
+
+@blueprint.get("/api/docs")
+def docs():
+    spec_url = json.dumps(url_for(".merged_openapi"))
+    return Response(DOCS_PAGE.replace("{spec_url}", spec_url).replace("{cdn}", SWAGGER_UI),
+                    mimetype="text/html")
+
+
+def _fetch(upstreams: Upstreams, service: str, request_id: str) -> dict | None:
+    """The service's own document, or None when it cannot give one."""
+    try:
+        answer = upstreams.request(
+            service, "GET", "/openapi.json",
+            [("Accept", "application/json"), ("X-Request-ID", request_id)], timeout=FETCH_TIMEOUT)
+        if answer.status == 200:
+            return json.loads(answer.body)
+        log.warning("openapi unavailable", extra={"upstream_service": service, "upstream_status": answer.status})
+    except (UpstreamError, ValueError) as exc:
+        log.warning("openapi unavailable", extra={"upstream_service": service, "error": str(exc)})
+    return None
+
+
+def merge(documents: dict[str, dict | None]) -> dict:
+    """One OpenAPI 3.1 document: paths under /api/<service>, component names prefixed by the service."""
+    merged = {
+        "openapi": "3.1.0",
+        "info": {"title": "Upskilling API", "version": "1",
+                 "description": "Every service's API, as reached through the gateway."},
+        "paths": {},
+        "components": {},
+        "tags": [],
+        "x-unavailable-services": [],
+    }
+    for service, document in documents.items():
+        if not isinstance(document, dict):
+            merged["x-unavailable-services"].append(service)
+            continue
+        prefix = service.title()
+        document = _with_prefixed_refs(document, prefix)
+        security = document.get("security")
+        for path, item in (document.get("paths") or {}).items():
+            merged["paths"][f"/api/{service}{path}"] = _tagged(item, service, security)
+        for kind, entries in (document.get("components") or {}).items():
+            target = merged["components"].setdefault(kind, {})
+            for name, value in entries.items():
+                if kind == "securitySchemes":  # referred to by bare name, not by $ref
+                    target.setdefault(name, value)
+                else:
+                    target[prefix + name] = value
+        title = (document.get("info") or {}).get("title", service)
+        merged["tags"].append({"name": service, "description": title})
+    return merged
+
+
+def _with_prefixed_refs(node, prefix: str):
+    """A copy with every "#/components/<kind>/<Name>" reference renamed to <Prefix><Name>."""
+    if isinstance(node, list):
+        return [_with_prefixed_refs(value, prefix) for value in node]
+    if not isinstance(node, dict):
+        return node
+    copy = {}
+    for key, value in node.items():
+        if key == "$ref" and isinstance(value, str):
+            copy[key] = _prefixed_ref(value, prefix)
+        elif key == "discriminator" and isinstance(value, dict) and isinstance(value.get("mapping"), dict):
+            # Discriminator mappings hold references too, as plain strings.
+            copy[key] = value | {"mapping": {tag: _prefixed_ref(ref, prefix) for tag, ref in value["mapping"].items()}}
+        else:
+            copy[key] = _with_prefixed_refs(value, prefix)
+    return copy
+
+
+def _prefixed_ref(ref: str, prefix: str) -> str:
+    if not isinstance(ref, str) or not ref.startswith(COMPONENTS):
+        return ref
+    kind, _, name = ref[len(COMPONENTS):].partition("/")
+    if not name or kind == "securitySchemes":
+        return ref
+    return f"{COMPONENTS}{kind}/{prefix}{name}"
+
+
+def _tagged(item: dict, service: str, security) -> dict:
+    item = dict(item)
+    for method, operation in item.items():
+        if method not in OPERATIONS or not isinstance(operation, dict):
+            continue
+        operation = operation | {"tags": [service]}
+        if "operationId" in operation:  # unique across services, as OpenAPI requires
+            operation["operationId"] = f"{service}_{operation['operationId']}"
+        if security is not None and "security" not in operation:
+            operation["security"] = security  # the service's default would be lost with its document
+        item[method] = operation
+    return item
+
+
+DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Upskilling API</title>
+  <link rel="stylesheet" href="{cdn}swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="{cdn}swagger-ui-bundle.js" crossorigin></script>
+  <script>
+    window.ui = SwaggerUIBundle({url: {spec_url}, dom_id: "#swagger-ui", deepLinking: true});
+  </script>
+</body>
+</html>
+"""

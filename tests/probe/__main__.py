@@ -1,0 +1,5 @@
+from servicekit.cli import main
+
+from .service import SERVICE
+
+raise SystemExit(main(SERVICE))

@@ -1,0 +1,70 @@
+import uuid
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from servicekit import Problem, unit_of_work
+from servicekit.errors import CONFLICT
+
+from .handlers import tally
+from .models import Cure, Note
+
+blp = Blueprint("probe", __name__, description="Probe endpoints for the kit's tests")
+
+
+class NotesIn(Schema):
+    key = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    count = fields.Integer(load_default=1, validate=validate.Range(min=1, max=500))
+    sleep_s = fields.Float(load_default=0)
+    fail_until_attempt = fields.Integer(load_default=0)
+    poison = fields.Boolean(load_default=False)
+    marker_dir = fields.String(load_default=None)
+    abort_after_write = fields.Boolean(load_default=False)
+
+
+class KeyIn(Schema):
+    key = fields.String(required=True)
+
+
+@blp.route("/notes", methods=["POST"])
+@blp.arguments(NotesIn)
+@blp.response(201)
+def add_notes(body):
+    abort = body.pop("abort_after_write")
+    count = body.pop("count")
+    with unit_of_work() as uow:
+        ids = []
+        for _ in range(count):
+            note_id = str(uuid.uuid4())
+            uow.session.add(Note(id=note_id, key=body["key"]))
+            ids.append(uow.publish("probe.noted", {"note_id": note_id, **body}).id)
+        if abort:
+            raise Problem(CONFLICT, "aborted after writing, as asked")
+        uow.commit()
+    return {"event_ids": ids}
+
+
+@blp.route("/unheard", methods=["POST"])
+@blp.arguments(KeyIn)
+@blp.response(201)
+def add_unheard(body):
+    with unit_of_work() as uow:
+        event = uow.publish("probe.unheard", {"key": body["key"]})
+        uow.commit()
+    return {"event_id": event.id}
+
+
+@blp.route("/cures/<key>", methods=["POST"])
+@blp.response(201)
+def cure(key):
+    with unit_of_work() as uow:
+        uow.session.merge(Cure(key=key))
+        uow.commit()
+    return {"key": key}
+
+
+@blp.route("/tallies/<key>", methods=["GET"])
+@blp.response(200)
+def get_tally(key):
+    with unit_of_work() as uow:
+        return tally(uow.session, key)

@@ -1,0 +1,5 @@
+from servicekit import create_app
+
+from .service import SERVICE
+
+app = create_app(SERVICE)

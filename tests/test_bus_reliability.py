@@ -1,0 +1,194 @@
+"""The bus's guarantees, proven on the real PostgreSQL and RabbitMQ with real worker processes."""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from kombu import Exchange
+from sqlalchemy import func, select
+
+from contracts import ContractViolation
+from servicekit.bus.envelope import Envelope
+from tests.probe.models import Note
+
+from .support.processes import wait_for
+from .support.tcpproxy import TcpProxy
+
+pytestmark = pytest.mark.servers
+
+
+def publish_raw(probe, body, routing_key: str = "probe.noted", message_id: str | None = None) -> None:
+    """Publish straight to the exchange, as a foreign or broken producer would."""
+    with probe.connection() as connection:
+        producer = connection.Producer(exchange=Exchange(probe.bus.exchange, "topic", durable=True))
+        producer.publish(body, routing_key=routing_key, content_type="application/json",
+                         content_encoding="utf-8", message_id=message_id or str(uuid.uuid4()))
+
+
+def outbox_pending(probe) -> int:
+    outbox = probe.runtime.outbox
+    with probe.runtime.engine.connect() as db:
+        return db.execute(select(func.count()).where(outbox.c.published_at.is_(None))).scalar_one()
+
+
+def test_rolled_back_transaction_publishes_nothing_committed_one_exactly_its_events(probe):
+    tap = probe.tap("probe.noted")
+    probe.worker()
+
+    aborted = probe.client.post("/notes", json={"key": "rolled-back", "count": 2, "abort_after_write": True})
+    assert aborted.status_code == 409
+    assert aborted.mimetype == "application/problem+json"
+    event_ids = probe.note("committed", count=3)
+
+    seen = wait_for(lambda: (found := probe.drain(tap)) and found, message="published events")
+    time.sleep(1.0)  # anything else the relay might still send would arrive by now
+    seen += probe.drain(tap)
+    assert sorted(m.properties["message_id"] for m in seen) == sorted(event_ids)
+    assert {json.loads(m.body)["data"]["key"] for m in seen} == {"committed"}
+    with probe.runtime.engine.connect() as db:
+        assert db.execute(select(func.count()).select_from(Note).where(Note.key == "rolled-back")).scalar_one() == 0
+    assert outbox_pending(probe) == 0
+    assert probe.wait_count("committed", 3)["count"] == 3
+
+
+def test_same_event_delivered_twice_changes_state_once(probe):
+    probe.worker()
+    event = Envelope.new("probe.noted", {"note_id": str(uuid.uuid4()), "key": "twice"}, producer="probe")
+    publish_raw(probe, event.to_json(), message_id=event.id)
+    publish_raw(probe, event.to_json(), message_id=event.id)
+    probe.note("after-twice")  # a marker: once it is handled, both copies have been consumed
+    probe.wait_count("after-twice", 1)
+    time.sleep(0.5)
+    tally = probe.tally("twice")
+    assert tally["count"] == 1
+    assert [h["event_id"] for h in tally["handlings"]] == [event.id]
+
+
+def test_worker_killed_mid_handling_redelivers_and_handles_once(probe, tmp_path):
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    first = probe.worker()
+    [event_id] = probe.note("killed", sleep_s=3, marker_dir=str(markers))
+    wait_for(lambda: (markers / event_id).exists(), message="handling to start")
+    first.kill()
+    assert probe.tally("killed")["count"] == 0  # the transaction never committed
+
+    (markers / event_id).unlink()
+    probe.worker()
+    tally = probe.wait_count("killed", 1, timeout=30)
+    assert (markers / event_id).exists(), "the message was redelivered to the new worker"
+    time.sleep(0.5)
+    assert probe.tally("killed")["count"] == 1
+    assert [h["event_id"] for h in tally["handlings"]] == [event_id]
+
+
+def test_broker_unreachable_writes_succeed_then_every_event_arrives_once(probe, servers):
+    with TcpProxy(servers.amqp_host, servers.amqp_port) as proxy:
+        probe.worker(BROKER_URL=probe.env["BROKER_URL"].replace(f":{servers.amqp_port}/", f":{proxy.port}/"),
+                     BROKER_HEARTBEAT="2")
+        probe.note("outage")
+        probe.wait_count("outage", 1)
+
+        proxy.cut()
+        during = [probe.note("outage") for _ in range(10)]  # the API only touches its database
+        assert len(during) == 10
+        time.sleep(2.0)
+        assert probe.tally("outage")["count"] == 1
+        assert outbox_pending(probe) == 10
+
+        proxy.restore()
+        tally = probe.wait_count("outage", 11, timeout=60)
+        time.sleep(1.0)
+        tally = probe.tally("outage")
+    assert tally["count"] == 11
+    handled = [h["event_id"] for h in tally["handlings"]]
+    assert len(handled) == len(set(handled)) == 11
+    assert outbox_pending(probe) == 0
+
+
+def test_poison_and_malformed_messages_are_parked_consumer_goes_on_replay_after_fix(probe):
+    probe.worker()
+    [poison_id] = probe.note("poison", poison=True)
+    publish_raw(probe, b"{not json at all", message_id="malformed-1")
+    publish_raw(probe, json.dumps({"id": str(uuid.uuid4()), "type": "probe.noted"}), message_id="malformed-2")
+    probe.note("healthy")
+    assert probe.wait_count("healthy", 1)["count"] == 1  # the consumer keeps consuming
+
+    def dead_letters():
+        listing = probe.cli("deadletters", "list", "--json")
+        assert listing.returncode == 0, listing.stderr
+        return {letter["id"]: letter for letter in json.loads(listing.stdout)}
+
+    letters = wait_for(lambda: len(found := dead_letters()) == 3 and found, timeout=30, message="three dead letters")
+    assert letters[poison_id]["reason"].startswith("ValueError: poisoned")
+    assert letters[poison_id]["attempts"] == 3  # the first try and two retries
+    assert letters["malformed-1"]["reason"].startswith("malformed: body is not JSON")
+    assert "envelope lacks" in letters["malformed-2"]["reason"]
+    assert dead_letters().keys() == letters.keys(), "listing leaves the dead letters in place"
+
+    shown = probe.cli("deadletters", "show", poison_id)
+    assert shown.returncode == 0 and '"poison": true' in shown.stdout
+
+    assert probe.client.post("/cures/poison").status_code == 201
+    replayed = probe.cli("deadletters", "replay", poison_id)
+    assert replayed.returncode == 0 and poison_id in replayed.stdout
+    assert probe.wait_count("poison", 1)["count"] == 1
+    assert set(dead_letters()) == {"malformed-1", "malformed-2"}
+
+    dropped = probe.cli("deadletters", "drop", "malformed-1", "malformed-2")
+    assert dropped.returncode == 0
+    assert dead_letters() == {}
+
+
+def test_failed_handling_is_retried_with_growing_delay(probe):
+    probe.worker()
+    started = time.monotonic()
+    [event_id] = probe.note("flaky", fail_until_attempt=3)
+    tally = probe.wait_count("flaky", 1)
+    elapsed = time.monotonic() - started
+    assert tally["handlings"] == [{"event_id": event_id, "pid": tally["handlings"][0]["pid"], "attempt": 3}]
+    assert elapsed >= 0.6, "waited 200 ms, then 400 ms, before the third attempt"
+
+
+def test_two_workers_share_one_queue_without_double_handling(probe):
+    workers = [probe.worker(), probe.worker()]
+    for _ in range(10):
+        probe.note("shared", count=20, sleep_s=0.01)
+    tally = probe.wait_count("shared", 200, timeout=60)
+    time.sleep(1.0)
+    tally = probe.tally("shared")
+    handled = [h["event_id"] for h in tally["handlings"]]
+    assert tally["count"] == 200
+    assert len(handled) == len(set(handled)) == 200
+    assert {h["pid"] for h in tally["handlings"]} == {w.pid for w in workers}
+
+
+def test_event_breaking_its_contract_is_refused_at_publish_time(probe):
+    with probe.runtime.unit_of_work() as uow:
+        with pytest.raises(ContractViolation) as refused:
+            uow.publish("probe.noted", {"note_id": "not-a-uuid", "key": "x", "sleep_s": "long"})
+        with pytest.raises(ContractViolation, match="no such event type"):
+            uow.publish("probe.never_defined", {})
+    message = str(refused.value)
+    assert "probe.noted v1" in message and "data.note_id" in message and "data.sleep_s" in message
+    assert outbox_pending(probe) == 0
+
+
+def test_event_no_queue_is_bound_to_stays_in_the_outbox_until_one_is(probe):
+    probe.worker()
+    assert probe.client.post("/unheard", json={"key": "k"}).status_code == 201
+    outbox = probe.runtime.outbox
+
+    def last_error():
+        with probe.runtime.engine.connect() as db:
+            return db.execute(select(outbox.c.last_error).where(outbox.c.type == "probe.unheard")).scalar_one()
+
+    assert wait_for(last_error, message="the broker to return the event").startswith("unroutable")
+    assert outbox_pending(probe) == 1
+    tap = probe.tap("probe.unheard")
+    received = wait_for(lambda: probe.drain(tap), timeout=20, message="the event once a queue is bound")
+    assert json.loads(received[0].body)["data"] == {"key": "k"}
+    assert outbox_pending(probe) == 0
