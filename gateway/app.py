@@ -13,7 +13,8 @@ from servicekit.logging import configure_logging, request_id
 
 from . import forwarding, health, openapi
 from .config import GatewaySettings, load_settings
-from .upstreams import EXTENSION, UpstreamError, UpstreamFailed, Upstreams, UpstreamTimeout, UpstreamUnavailable
+from .upstreams import (EXTENSION, UpstreamError, UpstreamFailed, Upstreams, UpstreamTimeout,
+                        UpstreamUnavailable)
 
 access_log = logging.getLogger("access")
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ UPSTREAM_PROBLEMS = {
 def create_app(settings: GatewaySettings | None = None, upstreams: Upstreams | None = None) -> Flask:
     settings = settings or load_settings()
     configure_logging("gateway", settings.log_level)
-    app = Flask("gateway")
+    app = Flask("gateway", static_folder=None)  # nothing static: no /static route to shadow
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
     app.json.ensure_ascii = False
     app.config["GATEWAY_SETTINGS"] = settings
@@ -64,10 +65,10 @@ def _install_request_context(app: Flask) -> None:
         if route not in QUIET_ROUTES:
             elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
             # The route template and service name, never the path or query: they can carry personal data.
-            access_log.info("request", extra={
-                "method": request.method, "route": route, "upstream_service": g.get("service"),
-                "upstream": g.get("upstream"), "status": response.status_code,
-                "ms": round(elapsed_ms, 1), "request_id": g.get("request_id")})
+            fields = {"method": request.method, "route": route, "upstream_service": g.get("service"),
+                      "upstream": g.get("upstream"), "status": response.status_code,
+                      "ms": round(elapsed_ms, 1), "request_id": g.get("request_id")}
+            access_log.info("request", extra={k: v for k, v in fields.items() if v is not None})
         return response
 
     @app.teardown_request

@@ -22,7 +22,8 @@ def healthz():
 @blueprint.get("/readyz")
 def readyz():
     upstreams = current_upstreams()
-    instances = [(name, instance) for name, service in upstreams.services.items() for instance in service.instances]
+    instances = [(name, instance)
+                 for name, service in upstreams.services.items() for instance in service.instances]
     # In parallel, so the probe takes about one timeout however many instances are down.
     with ThreadPoolExecutor(max_workers=len(instances)) as pool:
         results = list(pool.map(lambda pair: _probe(pair[1]), instances))

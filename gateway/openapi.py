@@ -1,6 +1,7 @@
 """/api/openapi.json, one document of every service's API, and /api/docs to browse it."""
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
@@ -22,9 +23,14 @@ SWAGGER_UI = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.17.14/"
 @blueprint.get("/api/openapi.json")
 def merged_openapi():
     upstreams, request_id = current_upstreams(), g.request_id  # the threads have no app context
+    context = contextvars.copy_context()  # but their log lines keep the request id
+
+    def fetch(service: str) -> dict | None:
+        return context.copy().run(_fetch, upstreams, service, request_id)
+
     with ThreadPoolExecutor(max_workers=len(upstreams.services)) as pool:
-        documents = pool.map(lambda service: _fetch(upstreams, service, request_id), upstreams.services)
-        return jsonify(merge(dict(zip(upstreams.services, documents))))
+        documents = dict(zip(upstreams.services, pool.map(fetch, upstreams.services)))
+    return jsonify(merge(documents))
 
 
 @blueprint.get("/api/docs")
@@ -42,9 +48,11 @@ def _fetch(upstreams: Upstreams, service: str, request_id: str) -> dict | None:
             [("Accept", "application/json"), ("X-Request-ID", request_id)], timeout=FETCH_TIMEOUT)
         if answer.status == 200:
             return json.loads(answer.body)
-        log.warning("openapi unavailable", extra={"upstream_service": service, "upstream_status": answer.status})
+        log.warning("openapi unavailable",
+                    extra={"upstream_service": service, "upstream_status": answer.status})
     except (UpstreamError, ValueError) as exc:
-        log.warning("openapi unavailable", extra={"upstream_service": service, "error": str(exc)})
+        reason = exc.detail if isinstance(exc, UpstreamError) else "invalid JSON"
+        log.warning("openapi unavailable", extra={"upstream_service": service, "error": reason})
     return None
 
 
@@ -92,7 +100,8 @@ def _with_prefixed_refs(node, prefix: str):
             copy[key] = _prefixed_ref(value, prefix)
         elif key == "discriminator" and isinstance(value, dict) and isinstance(value.get("mapping"), dict):
             # Discriminator mappings hold references too, as plain strings.
-            copy[key] = value | {"mapping": {tag: _prefixed_ref(ref, prefix) for tag, ref in value["mapping"].items()}}
+            mapping = {tag: _prefixed_ref(ref, prefix) for tag, ref in value["mapping"].items()}
+            copy[key] = value | {"mapping": mapping}
         else:
             copy[key] = _with_prefixed_refs(value, prefix)
     return copy

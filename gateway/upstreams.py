@@ -175,7 +175,8 @@ class Upstreams:
 
     def __init__(self, urls: dict[str, tuple[str, ...]], *, connect_timeout: float = 1.0,
                  read_timeout: float = 10.0):
-        self.services = {name: ServiceUpstream(name, tuple(service_urls)) for name, service_urls in urls.items()}
+        self.services = {name: ServiceUpstream(name, tuple(service_urls))
+                         for name, service_urls in urls.items()}
         self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
 
     def __contains__(self, service: str) -> bool:

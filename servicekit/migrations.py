@@ -1,7 +1,9 @@
 """Alembic, one migration history per service, each with its own version table."""
 from __future__ import annotations
 
+import fcntl
 import zlib
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command, context, op
@@ -26,7 +28,26 @@ def alembic_config(runtime: Runtime) -> Config:
 
 
 def upgrade(runtime: Runtime, revision: str = "head") -> None:
-    command.upgrade(alembic_config(runtime), revision)
+    with _embedded_migration_lock(runtime):
+        command.upgrade(alembic_config(runtime), revision)
+
+
+@contextmanager
+def _embedded_migration_lock(runtime: Runtime):
+    """On SQLite the api and worker may both migrate at start: one at a time.
+
+    (PostgreSQL takes an advisory lock inside the migration's transaction instead.)
+    """
+    if not runtime.settings.database_url.startswith("sqlite"):
+        yield
+        return
+    lock_path = runtime.settings.var_dir / f"{runtime.service.name}.migrate.lock"
+    with open(lock_path, "w") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
 def run_migrations_online() -> None:

@@ -1,0 +1,64 @@
+"""Every service migrates its own database, declares its queues and serves its operations endpoints."""
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+
+import psycopg
+import pytest
+from kombu import Connection
+
+from servicekit import Runtime, create_app
+
+from .support.processes import REPO, python_module
+
+pytestmark = pytest.mark.servers
+SERVICES = ["quota", "enrollment", "finance", "evaluation"]
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_service_migrates_its_own_database_and_is_ready(name, servers, vhost, make_database, bus_namespace,
+                                                          monkeypatch):
+    url = make_database(name)
+    env = {f"{name.upper()}_DATABASE_URL": url, "BROKER_URL": servers.amqp_url(vhost),
+           "BUS_NAMESPACE": bus_namespace}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    migrated = subprocess.run(python_module(f"services.{name}", "migrate"), cwd=REPO, env={**os.environ, **env},
+                              capture_output=True, text=True, timeout=120)
+    assert migrated.returncode == 0, migrated.stderr
+    again = subprocess.run(python_module(f"services.{name}", "migrate"), cwd=REPO, env={**os.environ, **env},
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, "migrating twice is harmless"
+
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn) as db:
+        tables = {row[0] for row in db.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    assert {"outbox", "inbox", f"alembic_version_{name}"} <= tables
+
+    service = importlib.import_module(f"services.{name}.service").SERVICE
+    runtime = Runtime(service)
+    with Connection(runtime.settings.bus.url) as connection:
+        _, messages, _ = connection.default_channel.queue_declare(
+            queue=runtime.settings.bus.dead_letter_queue(name), passive=True)
+    assert messages == 0, "the dead-letter queue was declared by migrate"
+
+    client = create_app(service, runtime).test_client()
+    ready = client.get("/readyz")
+    assert ready.status_code == 200, ready.get_data(as_text=True)
+    assert ready.get_json()["checks"] == {"database": "ok", "broker": "ok"}
+    assert client.get("/openapi.json").get_json()["info"]["title"] == service.title
+    assert "outbox_pending_events" in client.get("/metrics").get_data(as_text=True)
+    runtime.engine.dispose()
+
+
+def test_readyz_reports_an_unreachable_broker(servers, make_database, monkeypatch):
+    monkeypatch.setenv("QUOTA_DATABASE_URL", make_database("quota"))
+    monkeypatch.setenv("BROKER_URL", "amqp://guest:guest@127.0.0.1:1/")
+    service = importlib.import_module("services.quota.service").SERVICE
+    runtime = Runtime(service)
+    response = create_app(service, runtime).test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["checks"]["broker"].startswith("unreachable")
+    runtime.engine.dispose()
