@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields
 
@@ -73,13 +74,19 @@ def validate(event_type: str, version: int, data: object, *, strict: bool) -> No
     The payload itself is not converted: events travel as plain JSON values
     (money as strings with two decimals, dates as ISO strings).
     """
-    schema = contract(event_type, version).schema(unknown=RAISE if strict else EXCLUDE)
+    schema = _schema(event_type, version, strict)
     if not isinstance(data, dict):
         raise ContractViolation(event_type, version, "data must be a JSON object")
     try:
         schema.load(data)
     except ValidationError as exc:
         raise ContractViolation(event_type, version, exc.normalized_messages()) from None
+
+
+@lru_cache(maxsize=None)
+def _schema(event_type: str, version: int, strict: bool) -> Schema:
+    # Schemas are stateless once built; building one per message is the costly part.
+    return contract(event_type, version).schema(unknown=RAISE if strict else EXCLUDE)
 
 
 def _flatten(errors: dict | list | str, prefix: str = "data") -> str:

@@ -192,3 +192,20 @@ def test_event_no_queue_is_bound_to_stays_in_the_outbox_until_one_is(probe):
     received = wait_for(lambda: probe.drain(tap), timeout=20, message="the event once a queue is bound")
     assert json.loads(received[0].body)["data"] == {"key": "k"}
     assert outbox_pending(probe) == 0
+
+
+def test_one_failing_event_in_a_batch_does_not_undo_or_repeat_the_others(probe):
+    probe.note("batch", count=10)
+    [poison_id] = probe.note("batch-poison", poison=True)
+    probe.note("batch", count=10)
+
+    worker = probe.worker()  # its relay publishes all 21 at once; its consumer takes them in batches
+    probe.wait_count("batch", 20)
+    wait_for(lambda: json.loads(probe.cli("deadletters", "list", "--json").stdout), message="the poison parked")
+    tally = probe.tally("batch")
+    handled = [h["event_id"] for h in tally["handlings"]]
+    assert tally["count"] == 20 and len(set(handled)) == 20
+    listing = json.loads(probe.cli("deadletters", "list", "--json").stdout)
+    assert [letter["id"] for letter in listing] == [poison_id]
+    batches = [json.loads(line) for line in worker.log().splitlines() if '"batch handled"' in line]
+    assert any(b["failed"] == 1 and b["events"] > 1 for b in batches), "the poison shared a batch with others"

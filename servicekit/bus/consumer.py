@@ -68,16 +68,19 @@ class Consumer:
 
     def _consume(self, connection: Connection) -> None:
         queue = declare(connection, self.bus, self.service.name, self.service.handlers)
-        self._connection = connection
         self._producer = connection.Producer()
         self._delayed_retry = supports_delayed_retry(connection)
+        self._pending: list[tuple[Message, Envelope]] = []
         with connection.Consumer(queue, on_message=self._on_message, prefetch_count=self.bus.prefetch):
             log.info("consumer ready", extra={"queue": queue.name, "events": sorted(self.service.handlers)})
             while not self.stop.is_set():
                 try:
-                    connection.drain_events(timeout=1)
+                    # While a batch is open, wait only briefly for more before handling it.
+                    connection.drain_events(timeout=0.005 if self._pending else 1)
                 except TimeoutError:
-                    if connection.transport.driver_type == "amqp":
+                    if self._pending:
+                        self._handle_pending()
+                    elif connection.transport.driver_type == "amqp":
                         connection.heartbeat_check()
 
     def _on_message(self, message: Message) -> None:
@@ -90,41 +93,68 @@ class Consumer:
             log.error("malformed message parked", extra={"reason": str(exc)})
             self._park(message, f"malformed: {exc}", attempt)
             return
-        handler = self.service.handlers.get(envelope.type)
-        if handler is None:
+        if envelope.type not in self.service.handlers:
             log.warning("no handler for event; dropped", extra={"event_type": envelope.type, "event_id": envelope.id})
             message.ack()
             return
-        tokens = (correlation_id.set(envelope.correlation_id), causation_id.set(envelope.id))
+        self._pending.append((message, envelope))
+        if len(self._pending) >= self.bus.prefetch:
+            self._handle_pending()
+
+    def _handle_pending(self) -> None:
+        """Handle the open batch: optimistically in one transaction, else event by event.
+
+        One commit for many events is what makes the consumer fast. If any
+        event of the batch fails, nothing of it stuck, and each event is then
+        handled in its own transaction to single out the failing ones.
+        Messages are acknowledged only after their transaction committed.
+        """
+        batch, self._pending = self._pending, []
+        started = time.perf_counter()
         try:
-            try:
-                self._handle(handler, envelope)
-            except Exception as exc:
-                # Broker errors while retrying or parking propagate: the
-                # unacknowledged message is redelivered after reconnecting.
-                self._after_failure(message, envelope, exc)
+            self._commit([envelope for _, envelope in batch])
+            failures: dict[str, Exception] = {}
+        except Exception as exc:
+            failures = {batch[0][1].id: exc} if len(batch) == 1 else self._commit_one_by_one(batch)
+        for message, envelope in batch:
+            if envelope.id in failures:
+                self._after_failure(message, envelope, failures[envelope.id])
             else:
                 message.ack()
-        finally:
-            correlation_id.reset(tokens[0])
-            causation_id.reset(tokens[1])
-
-    def _handle(self, handler, envelope: Envelope) -> None:
-        started = time.perf_counter()
-        with self.runtime.unit_of_work() as uow:
-            first_time = uow.session.execute(
-                self._insert_inbox.values(event_id=envelope.id, type=envelope.type, handled_at=utcnow())
-                .on_conflict_do_nothing(index_elements=["event_id"])
-                .returning(self.runtime.inbox.c.event_id)
-            ).first()
-            if first_time is None:
-                log.info("duplicate event ignored", extra={"event_id": envelope.id, "event_type": envelope.type})
-                return
-            handler(uow, envelope)
-            uow.commit()
-        log.info("event handled", extra={"event_id": envelope.id, "event_type": envelope.type,
-                                         "attempt": envelope.attempt,
+        log.info("batch handled", extra={"events": len(batch), "failed": len(failures),
                                          "ms": round((time.perf_counter() - started) * 1000, 1)})
+
+    def _commit_one_by_one(self, batch) -> dict[str, Exception]:
+        failures = {}
+        for _, envelope in batch:
+            try:
+                self._commit([envelope])
+            except Exception as exc:
+                failures[envelope.id] = exc
+        return failures
+
+    def _commit(self, envelopes: list[Envelope]) -> None:
+        """Record the events in the inbox and run the handlers of those not seen before, in one transaction."""
+        inbox = self.runtime.inbox
+        with self.runtime.unit_of_work() as uow:
+            now = utcnow()
+            fresh = set(uow.session.scalars(
+                self._insert_inbox.values([{"event_id": e.id, "type": e.type, "handled_at": now} for e in envelopes])
+                .on_conflict_do_nothing(index_elements=["event_id"])
+                .returning(inbox.c.event_id)
+            ))
+            for envelope in envelopes:
+                if envelope.id not in fresh:
+                    log.info("duplicate event ignored", extra={"event_id": envelope.id, "event_type": envelope.type})
+                    continue
+                fresh.discard(envelope.id)  # the same event twice in one batch is handled once
+                tokens = (correlation_id.set(envelope.correlation_id), causation_id.set(envelope.id))
+                try:
+                    self.service.handlers[envelope.type](uow, envelope)
+                finally:
+                    correlation_id.reset(tokens[0])
+                    causation_id.reset(tokens[1])
+            uow.commit()
 
     def _after_failure(self, message: Message, envelope: Envelope, exc: Exception) -> None:
         reason = f"{type(exc).__name__}: {exc}"
