@@ -13,7 +13,7 @@ from kombu import Connection
 from sqlalchemy import text
 
 from .db import UnitOfWork
-from .errors import SERVICE_UNAVAILABLE, install_error_handlers, problem_response
+from .errors import SERVICE_UNAVAILABLE, ProblemSchema, install_error_handlers, problem_response
 from .logging import configure_logging, request_id
 from .metrics import HTTP_LATENCY, HTTP_REQUESTS, BusCollector, exposition
 from .service import Runtime, Service
@@ -22,6 +22,10 @@ access_log = logging.getLogger("access")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 SWAGGER_UI = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.17.14/"
 MAX_BODY_BYTES = 10 * 1024 * 1024
+
+
+class ServiceApi(Api):
+    ERROR_SCHEMA = ProblemSchema
 
 
 def create_app(service: Service, runtime: Runtime | None = None) -> Flask:
@@ -36,7 +40,7 @@ def create_app(service: Service, runtime: Runtime | None = None) -> Flask:
     )
     app.json.ensure_ascii = False
     app.extensions["runtime"] = runtime
-    api = Api(app)
+    api = ServiceApi(app)
     for blueprint in service.blueprints():
         api.register_blueprint(blueprint)
     install_error_handlers(app)  # after Api(), which installs its own handler

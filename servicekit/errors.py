@@ -5,6 +5,7 @@ import logging
 from dataclasses import dataclass
 
 from flask import Flask, Response, json, request
+from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,18 @@ SERVICE_UNAVAILABLE = define_problem("service_unavailable", 503, "Service unavai
 GATEWAY_TIMEOUT = define_problem("gateway_timeout", 504, "Upstream service timed out", "上游服务超时")
 
 _BY_STATUS = {p.status: p for p in _TYPES.values()}
+
+
+class ProblemSchema(Schema):
+    """How every error is documented in the OpenAPI (served as application/problem+json)."""
+
+    type = fields.String(metadata={"description": "URI naming the problem type"})
+    title = fields.String(metadata={"description": "Short title, Chinese or English by Accept-Language"})
+    status = fields.Integer()
+    code = fields.String(metadata={"description": "Stable machine-readable code"})
+    detail = fields.String()
+    instance = fields.String()
+    errors = fields.Dict(metadata={"description": "Per-field (or per-row) messages"})
 
 
 class Problem(Exception):
