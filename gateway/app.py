@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import logging
-import re
-import time
-import uuid
 
 from flask import Flask, Response, g, request
 from servicekit.errors import (BAD_GATEWAY, GATEWAY_TIMEOUT, SERVICE_UNAVAILABLE, install_error_handlers,
                                problem_response)
-from servicekit.logging import configure_logging, request_id
+from servicekit.logging import configure_logging
+from servicekit.request_context import install_request_context
 
 from . import forwarding, health, openapi
 from .config import GatewaySettings, load_settings
@@ -19,10 +17,8 @@ from .upstreams import (EXTENSION, UpstreamError, UpstreamFailed, Upstreams, Ups
 access_log = logging.getLogger("access")
 log = logging.getLogger(__name__)
 
-REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 # The services' own limit (servicekit.app): a bigger body would be refused there anyway.
 MAX_BODY_BYTES = 10 * 1024 * 1024
-QUIET_ROUTES = ("/healthz", "/readyz")  # probed every few seconds: noise in the access log
 
 UPSTREAM_PROBLEMS = {
     UpstreamUnavailable: (SERVICE_UNAVAILABLE, "The {} service is unavailable."),
@@ -42,7 +38,7 @@ def create_app(settings: GatewaySettings | None = None, upstreams: Upstreams | N
         settings.upstreams, connect_timeout=settings.connect_timeout, read_timeout=settings.upstream_timeout)
     install_error_handlers(app)
     _install_upstream_problems(app)
-    _install_request_context(app)
+    install_request_context(app, _log_access)
     # Authentication, roles and rate limits (issue 7) go in as before_request hooks here,
     # after the request id is set, so their refusals carry it and are logged too.
     for blueprint in (health.blueprint, openapi.blueprint, forwarding.blueprint):
@@ -50,32 +46,11 @@ def create_app(settings: GatewaySettings | None = None, upstreams: Upstreams | N
     return app
 
 
-def _install_request_context(app: Flask) -> None:
-    @app.before_request
-    def _start():
-        g.started = time.perf_counter()
-        incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if REQUEST_ID.fullmatch(incoming) else str(uuid.uuid4())
-        g.request_id_token = request_id.set(g.request_id)
-
-    @app.after_request
-    def _finish(response: Response):
-        response.headers["X-Request-ID"] = g.get("request_id") or str(uuid.uuid4())
-        route = request.url_rule.rule if request.url_rule else "unmatched"
-        if route not in QUIET_ROUTES:
-            elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-            # The route template and service name, never the path or query: they can carry personal data.
-            fields = {"method": request.method, "route": route, "upstream_service": g.get("service"),
-                      "upstream": g.get("upstream"), "status": response.status_code,
-                      "ms": round(elapsed_ms, 1), "request_id": g.get("request_id")}
-            access_log.info("request", extra={k: v for k, v in fields.items() if v is not None})
-        return response
-
-    @app.teardown_request
-    def _forget(_exc):
-        token = g.pop("request_id_token", None)
-        if token is not None:
-            request_id.reset(token)
+def _log_access(response: Response, route: str, seconds: float) -> None:
+    # The route template and service name, never the path or query: they can carry personal data.
+    fields = {"method": request.method, "route": route, "upstream_service": g.get("service"),
+              "upstream": g.get("upstream"), "status": response.status_code, "ms": round(seconds * 1000, 1)}
+    access_log.info("request", extra={k: v for k, v in fields.items() if v is not None})
 
 
 def _install_upstream_problems(app: Flask) -> None:

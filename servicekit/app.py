@@ -2,12 +2,9 @@
 from __future__ import annotations
 
 import logging
-import re
-import time
-import uuid
 from pathlib import Path
 
-from flask import Flask, Response, current_app, g, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
 from flask_smorest import Api
 from kombu import Connection
 from sqlalchemy import text
@@ -15,11 +12,11 @@ from sqlalchemy import text
 from .db import UnitOfWork
 from .errors import SERVICE_UNAVAILABLE, ProblemSchema, install_error_handlers, problem_response
 from .logging import configure_logging, request_id
+from .request_context import install_request_context
 from .metrics import HTTP_LATENCY, HTTP_REQUESTS, BusCollector, exposition
 from .service import Runtime, Service
 
 access_log = logging.getLogger("access")
-REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 SWAGGER_UI = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.17.14/"
 MAX_BODY_BYTES = 10 * 1024 * 1024
 
@@ -44,7 +41,7 @@ def create_app(service: Service, runtime: Runtime | None = None) -> Flask:
     for blueprint in service.blueprints():
         api.register_blueprint(blueprint)
     install_error_handlers(app)  # after Api(), which installs its own handler
-    _install_request_context(app, service.name)
+    install_request_context(app, _report_request(service.name))
     _install_operations(app, runtime)
     return app
 
@@ -57,32 +54,13 @@ def unit_of_work() -> UnitOfWork:
     return runtime().unit_of_work()
 
 
-def _install_request_context(app: Flask, service: str) -> None:
-    @app.before_request
-    def _start():
-        incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if REQUEST_ID.match(incoming) else str(uuid.uuid4())
-        g.request_id_token = request_id.set(g.request_id)
-        g.started = time.perf_counter()
-
-    @app.after_request
-    def _finish(response: Response):
-        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-        route = request.url_rule.rule if request.url_rule else "unmatched"
-        response.headers["X-Request-ID"] = g.get("request_id", "")
-        if not route.startswith(("/healthz", "/readyz", "/metrics")):
-            HTTP_REQUESTS.labels(service, request.method, route, response.status_code).inc()
-            HTTP_LATENCY.labels(service, request.method, route).observe(elapsed)
-            # The route template, never the concrete path: paths may carry identifiers.
-            access_log.info("request", extra={"method": request.method, "route": route,
-                                              "status": response.status_code, "ms": round(elapsed * 1000, 1)})
-        return response
-
-    @app.teardown_request
-    def _forget(_exc):
-        token = g.pop("request_id_token", None)
-        if token is not None:
-            request_id.reset(token)
+def _report_request(service: str):
+    def report(response: Response, route: str, seconds: float) -> None:
+        HTTP_REQUESTS.labels(service, request.method, route, response.status_code).inc()
+        HTTP_LATENCY.labels(service, request.method, route).observe(seconds)
+        access_log.info("request", extra={"method": request.method, "route": route,
+                                          "status": response.status_code, "ms": round(seconds * 1000, 1)})
+    return report
 
 
 def _install_operations(app: Flask, rt: Runtime) -> None:
