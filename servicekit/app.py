@@ -11,7 +11,8 @@ from sqlalchemy import text
 
 from .db import UnitOfWork
 from .errors import SERVICE_UNAVAILABLE, ProblemSchema, install_error_handlers, problem_response
-from .logging import configure_logging, request_id
+from .identity import signing_key
+from .logging import configure_logging
 from .request_context import install_request_context
 from .metrics import HTTP_LATENCY, HTTP_REQUESTS, BusCollector, exposition
 from .service import Runtime, Service
@@ -37,6 +38,7 @@ def create_app(service: Service, runtime: Runtime | None = None) -> Flask:
     )
     app.json.ensure_ascii = False
     app.extensions["runtime"] = runtime
+    app.config["IDENTITY_SIGNING_KEY"] = signing_key(runtime.settings.var_dir)
     api = ServiceApi(app)
     for blueprint in service.blueprints():
         api.register_blueprint(blueprint)

@@ -1,0 +1,139 @@
+"""Identity signing, money and spreadsheet import/export: the pieces every service uses."""
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+import pytest
+from flask import Flask
+from marshmallow import Schema, fields
+from openpyxl import Workbook, load_workbook
+
+from servicekit.errors import Problem, install_error_handlers
+from servicekit.identity import (HEADER, Identity, InvalidIdentity, current_identity, requires, sign,
+                                 signing_key, verify)
+from servicekit.money import Money, from_fen, money, to_fen
+from servicekit.tabular import Column, export, read_rows, validate_rows
+
+KEY = b"k" * 32
+
+
+def test_identity_round_trips_and_refuses_forgery_and_age():
+    officer = Identity(subject="u1", role="unit_officer", unit_id="haizhu")
+    header = sign(officer, KEY, now=1000)
+    assert verify(header, KEY, now=1030) == officer
+    with pytest.raises(InvalidIdentity, match="not signed"):
+        verify(header, b"another key", now=1030)
+    version, payload, signature = header.split(".")
+    forged = sign(Identity(subject="u1", role="federation_admin"), b"guess", now=1000).split(".")[1]
+    with pytest.raises(InvalidIdentity, match="not signed"):
+        verify(f"{version}.{forged}.{signature}", KEY, now=1030)
+    with pytest.raises(InvalidIdentity, match="expired"):
+        verify(header, KEY, now=1000 + 61)
+    with pytest.raises(InvalidIdentity, match="malformed"):
+        verify("garbage", KEY)
+
+
+def test_identity_needs_the_scope_of_its_role():
+    with pytest.raises(InvalidIdentity, match="unit_id"):
+        Identity(subject="u", role="unit_officer")
+    with pytest.raises(InvalidIdentity, match="unknown role"):
+        Identity(subject="u", role="superuser")
+    assert Identity(subject="a", role="auditor").is_federation
+
+
+def test_signing_key_from_environment_or_made_once_under_var(tmp_path, monkeypatch):
+    monkeypatch.delenv("IDENTITY_SIGNING_KEY", raising=False)
+    made = signing_key(tmp_path)
+    assert made == signing_key(tmp_path) and len(made) >= 48
+    monkeypatch.setenv("IDENTITY_SIGNING_KEY", "from-env")
+    assert signing_key(tmp_path) == b"from-env"
+
+
+def test_endpoint_guard_refuses_missing_forged_and_wrong_role():
+    app = Flask("t")
+    app.config["IDENTITY_SIGNING_KEY"] = KEY
+    install_error_handlers(app)
+
+    @app.get("/only-federation")
+    @requires("federation_admin")
+    def only_federation():
+        return {"subject": current_identity().subject}
+
+    client = app.test_client()
+    assert client.get("/only-federation").status_code == 401
+    assert client.get("/only-federation", headers={HEADER: "v1.e30.AAAA"}).status_code == 401
+    officer = sign(Identity(subject="o", role="unit_officer", unit_id="u"), KEY)
+    assert client.get("/only-federation", headers={HEADER: officer}).get_json()["code"] == "forbidden"
+    admin = sign(Identity(subject="boss", role="federation_admin"), KEY)
+    assert client.get("/only-federation", headers={HEADER: admin}).get_json() == {"subject": "boss"}
+
+
+def test_money_is_exact_to_the_fen_and_never_a_float():
+    assert money("1500") == Decimal("1500.00") and money("0.10") == Decimal("0.10")
+    assert to_fen(Decimal("2350.00")) == 235000 and from_fen(94000) == Decimal("940.00")
+    for bad in (1500.0, "1.005", "abc", "NaN"):
+        with pytest.raises(ValueError):
+            money(bad)
+
+    class Fee(Schema):
+        amount = Money(required=True)
+
+    assert Fee().load({"amount": "2350.00"})["amount"] == Decimal("2350.00")
+    assert Fee().dump({"amount": Decimal("940")}) == {"amount": "940.00"}
+    for bad in (2350.0, "-1.00", "1.001"):
+        with pytest.raises(Exception):
+            Fee().load({"amount": bad})
+
+
+class UnitRow(Schema):
+    name = fields.String(required=True)
+    headcount = fields.Integer(required=True)  # CSV cells are text: not strict
+
+
+COLUMNS = [Column("name", "单位名称 Unit name", aliases=("单位名称",)), Column("headcount", "职工人数 Headcount")]
+
+
+def xlsx(rows) -> bytes:
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_import_reads_xlsx_and_csv_with_chinese_or_english_headers():
+    content = xlsx([["单位名称", "职工人数 Headcount"], ["海珠区总工会", 120000.0], [None, None], ["天河区总工会", 98000]])
+    rows = validate_rows(read_rows(content, "units.xlsx", COLUMNS), UnitRow())
+    assert rows == [{"name": "海珠区总工会", "headcount": 120000}, {"name": "天河区总工会", "headcount": 98000}]
+    csv_content = "\ufeffname,headcount\n越秀区总工会,50000\n".encode()
+    assert validate_rows(read_rows(csv_content, "units.csv", COLUMNS), UnitRow()) == [
+        {"name": "越秀区总工会", "headcount": 50000}]
+
+
+def test_import_is_refused_whole_with_every_bad_row_reported():
+    content = xlsx([["单位名称", "职工人数 Headcount"], ["海珠", 1], ["", "many"], ["天河", 2], [None, 3]])
+    with pytest.raises(Problem) as refused:
+        validate_rows(read_rows(content, "units.xlsx", COLUMNS), UnitRow())
+    assert refused.value.problem.code == "import_rejected"
+    assert [r["row"] for r in refused.value.errors["rows"]] == [3, 5]
+    with pytest.raises(Problem) as missing:
+        read_rows(xlsx([["name"], ["x"]]), "units.xlsx", COLUMNS)
+    assert missing.value.errors == {"columns": ["职工人数 Headcount"]}
+    with pytest.raises(Problem) as unreadable:
+        read_rows(b"not a workbook", "units.xlsx", COLUMNS)
+    assert unreadable.value.problem.code == "unreadable_file"
+
+
+def test_export_writes_xlsx_and_csv_and_defuses_formulas():
+    rows = [{"name": "=HYPERLINK(\"x\")", "headcount": 5}, {"name": "-3", "headcount": Decimal("1.50")}]
+    with Flask("t").app_context():
+        book = load_workbook(io.BytesIO(export(rows, COLUMNS, "xlsx", "units").get_data()))
+        csv_response = export(rows, COLUMNS, "csv", "units")
+    values = list(book.active.iter_rows(values_only=True))
+    assert values[0] == ("单位名称 Unit name", "职工人数 Headcount")
+    assert values[1][0] == "'=HYPERLINK(\"x\")" and values[2][0] == "-3"
+    text = csv_response.get_data().decode("utf-8-sig")
+    assert text.splitlines()[2] == "-3,1.50"
+    assert csv_response.headers["Content-Disposition"] == 'attachment; filename="units.csv"'
