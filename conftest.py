@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.support.servers", "tests.support.probe_stack"]
+pytest_plugins = ["tests.support.servers", "tests.support.stack", "tests.support.probe_stack"]
