@@ -1,12 +1,13 @@
 """Events produced by the evaluation service: exam results, certificates, institution sanctions."""
 from __future__ import annotations
 
-from marshmallow import Schema, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from .base import event
 from .common import UUID, Bool, Code, Date, DecimalString, Int, Kind, Revision, Text, Timestamp
 
 PRODUCER = "evaluation"
+RETAKES = ("free_later_class", "course_retake")
 
 
 @event("exam.result_recorded", 1, PRODUCER)
@@ -21,6 +22,15 @@ class ExamResultRecorded(Schema):
     score = DecimalString(required=True, minimum="0")
     passed = Bool(required=True)
     attempt = Int(required=True, validate=validate.Range(min=1))
+    campaign_id = UUID()
+    # After a fail: skills -> a free later class of the same trade at the same institution
+    # (enrollment places the student; the re-exam fee is theirs); academic -> the course is retaken.
+    retake = fields.String(validate=validate.OneOf(RETAKES))
+
+    @validates_schema
+    def _retake_only_after_a_fail(self, data, **kwargs):
+        if data.get("passed") and "retake" in data:
+            raise ValidationError("Only a failed attempt leads to a retake.", "retake")
 
 
 class _Certificate(Schema):
@@ -30,6 +40,7 @@ class _Certificate(Schema):
     enrolment_id = UUID(required=True)
     institution_id = Code(required=True)
     kind = Kind(required=True)  # skills: completion certificate; academic: graduation certificate
+    campaign_id = UUID()
 
 
 @event("certificate.issued", 1, PRODUCER)

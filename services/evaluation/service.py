@@ -2,11 +2,20 @@ from pathlib import Path
 
 from servicekit import Service
 
+from .handlers import HANDLERS
 from .models import Base
+
+
+def _blueprints():
+    from .api import blueprints
+    return blueprints()
+
 
 SERVICE = Service(
     name="evaluation",
     title="Evaluation service (考核评估)",
     metadata=Base.metadata,
     migrations=Path(__file__).parent / "migrations",
+    blueprints=_blueprints,
+    handlers=HANDLERS,
 )

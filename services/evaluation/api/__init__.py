@@ -1,0 +1,10 @@
+"""The evaluation service's HTTP API: thin blueprints over the use cases."""
+
+
+def blueprints() -> list:
+    from .certificates import blp as certificates
+    from .public import public
+    from .results import blp as results
+    from .scores import blp as scores
+    from .surveys import blp as surveys
+    return [results, certificates, surveys, scores, public]

@@ -1,0 +1,59 @@
+from flask_smorest import Blueprint
+
+from servicekit import unit_of_work
+from servicekit.identity import (AUDITOR, EMPLOYEE, FEDERATION_ADMIN, INSTITUTION_OPERATOR, current_identity,
+                                 requires)
+
+from .. import surveys
+from ..schemas import BlindedIn, BlindSignatureOut, SurveyIn, SurveyOut, SurveyResultsOut
+
+blp = Blueprint("surveys", __name__, url_prefix="/surveys",
+                description="Anonymous evaluation by students (网络匿名评估): blind-signed one-time tokens")
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(SurveyIn)
+@blp.response(201, SurveyOut)
+@blp.alt_response(404, description="Unknown campaign or institution")
+@blp.alt_response(409, description="The campaign already has a survey for this institution")
+@requires(FEDERATION_ADMIN)
+def open_survey(body):
+    """Open the survey of one campaign at one institution (makes its RSA key)."""
+    with unit_of_work() as uow:
+        survey = surveys.open_survey(uow, current_identity(), str(body["campaign_id"]),
+                                     body["institution_id"].strip(), body["closes_on"])
+        uow.commit()
+    return survey
+
+
+@blp.route("", methods=["GET"])
+@blp.response(200, SurveyOut(many=True))
+@requires(EMPLOYEE, INSTITUTION_OPERATOR, FEDERATION_ADMIN, AUDITOR)
+def list_surveys():
+    """Surveys: a student's invitations (with whether the token was issued), an institution's, or all."""
+    with unit_of_work() as uow:
+        return surveys.list_surveys(uow.session, current_identity())
+
+
+@blp.route("/<uuid:survey_id>/tokens", methods=["POST"])
+@blp.arguments(BlindedIn)
+@blp.response(201, BlindSignatureOut)
+@blp.alt_response(403, description="Not invited")
+@blp.alt_response(409, description="Token already issued for another blinded value, or the survey is closed")
+@requires(EMPLOYEE)
+def sign_token(body, survey_id):
+    """Blind-sign the student's token: once per student and survey; the service never sees the token."""
+    with unit_of_work() as uow:
+        signature = surveys.sign_token(uow, current_identity(), str(survey_id), body["blinded"])
+        uow.commit()
+    return {"blind_signature": signature}
+
+
+@blp.route("/<uuid:survey_id>/results", methods=["GET"])
+@blp.response(200, SurveyResultsOut)
+@blp.alt_response(404, description="No such survey of the caller's institution")
+@requires(FEDERATION_ADMIN, AUDITOR, INSTITUTION_OPERATOR)
+def results(survey_id):
+    """Averages, distribution and comments: only for at least 5 answers."""
+    with unit_of_work() as uow:
+        return surveys.results(uow.session, current_identity(), str(survey_id))

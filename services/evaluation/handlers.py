@@ -1,0 +1,122 @@
+"""Read models from other services' events; a stale revision never overwrites a newer state."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from .models import (Campaign, ClassOpening, Enrolment, FundTransfer, Institution, Payment, Programme,
+                     Reimbursement)
+
+ENROLMENT_FACTS = ("employee_id", "programme_id", "trade")
+
+
+def _apply(session, model, key: str, data: dict, values: dict, facts: tuple[str, ...] = ()) -> None:
+    """Insert, or update when the event's revision is newer; an older one only fills facts still unknown."""
+    row = session.get(model, data[key], with_for_update=True)
+    if row is None:
+        session.add(model(**{key: data[key], "revision": data["revision"], **values}))
+    elif data["revision"] > row.revision:
+        for name, value in {"revision": data["revision"], **values}.items():
+            setattr(row, name, value)
+    else:
+        for name in facts:
+            if getattr(row, name) is None and values.get(name) is not None:
+                setattr(row, name, values[name])
+
+
+def _insert_once(session, model, key: str, data: dict, values: dict) -> None:
+    """Facts that never change (a payment, an opened class): the first copy wins."""
+    if session.get(model, data[key]) is None:
+        session.add(model(**{key: data[key], **values}))
+
+
+def on_campaign_published(uow, event):
+    d = event.data
+    _apply(uow.session, Campaign, "campaign_id", d, {
+        "name": d["name"], "year": d["year"], "exams_from": date.fromisoformat(d["windows"]["exams_from"]),
+        "roster_lead_working_days": d["roster_lead_working_days"]})
+
+
+def on_institution_registered(uow, event):
+    _apply(uow.session, Institution, "institution_id", event.data, {"name": event.data["name"]})
+
+
+def on_programme_published(uow, event):
+    d = event.data
+    _apply(uow.session, Programme, "programme_id", d, {
+        "institution_id": d["institution_id"], "kind": d["kind"], "level": d["level"],
+        "major": d.get("major"), "trade": d.get("trade"), "start_date": date.fromisoformat(d["start_date"])})
+
+
+def _enrolment(status: str):
+    def handle(uow, event):
+        d = event.data
+        _apply(uow.session, Enrolment, "enrolment_id", d, {
+            "campaign_id": d["campaign_id"], "kind": d["kind"], "unit_id": d["unit_id"],
+            "institution_id": d["institution_id"], "status": status, "programme_id": d["programme_id"],
+            "trade": d.get("trade"), "employee_id": d["employee_id"]}, ENROLMENT_FACTS)
+    return handle
+
+
+def on_enrollment_withdrawn(uow, event):
+    d = event.data
+    _apply(uow.session, Enrolment, "enrolment_id", d, {
+        "campaign_id": d["campaign_id"], "kind": d["kind"], "unit_id": d["unit_id"],
+        "institution_id": d["institution_id"], "status": "withdrawn"})
+
+
+def on_enrollment_transferred(uow, event):
+    d = event.data
+    session = uow.session
+    current = session.get(Enrolment, d["enrolment_id"])
+    programme = session.get(Programme, d["to_programme_id"])
+    _apply(session, Enrolment, "enrolment_id", d, {
+        "campaign_id": d["campaign_id"], "kind": d["kind"], "unit_id": d["unit_id"],
+        "institution_id": d["to_institution_id"], "programme_id": d["to_programme_id"],
+        "status": current.status if current else "registered",
+        "trade": programme.trade if programme else (current.trade if current else None)})
+
+
+def on_class_opened(uow, event):
+    d = event.data
+    _insert_once(uow.session, ClassOpening, "class_id", d, {
+        "campaign_id": d["campaign_id"], "institution_id": d["institution_id"], "programme_id": d["programme_id"],
+        "dedicated": d["dedicated"], "opens_on": date.fromisoformat(d["opens_on"]),
+        "student_count": d["student_count"],
+        "roster_submitted_on": date.fromisoformat(d["roster_submitted_on"]) if d.get("roster_submitted_on") else None})
+
+
+def on_payment_recorded(uow, event):
+    d = event.data
+    _insert_once(uow.session, Payment, "payment_id", d, {
+        "enrolment_id": d["enrolment_id"], "amount": Decimal(d["amount"]),
+        "paid_on": date.fromisoformat(d["paid_on"]), "status": d["status"]})
+
+
+def on_reimbursement_paid(uow, event):
+    d = event.data
+    _insert_once(uow.session, Reimbursement, "reimbursement_id", d, {
+        "enrolment_id": d["enrolment_id"], "campaign_id": d["campaign_id"], "share": d["share"],
+        "amount": Decimal(d["amount"]), "paid_on": date.fromisoformat(d["paid_on"])})
+
+
+def on_funds_transferred(uow, event):
+    d = event.data
+    _insert_once(uow.session, FundTransfer, "transfer_id", d, {
+        "campaign_id": d["campaign_id"], "unit_id": d["unit_id"], "kind": d["kind"],
+        "amount": Decimal(d["amount"]), "transferred_on": date.fromisoformat(d["transferred_on"])})
+
+
+HANDLERS = {
+    "campaign.published": on_campaign_published,
+    "institution.registered": on_institution_registered,
+    "programme.published": on_programme_published,
+    "enrollment.registered": _enrolment("registered"),
+    "enrollment.admitted": _enrolment("admitted"),
+    "enrollment.withdrawn": on_enrollment_withdrawn,
+    "enrollment.transferred": on_enrollment_transferred,
+    "class.opened": on_class_opened,
+    "payment.recorded": on_payment_recorded,
+    "reimbursement.paid": on_reimbursement_paid,
+    "funds.transferred": on_funds_transferred,
+}

@@ -1,0 +1,150 @@
+"""AMQP ingress of exam-result batches, for institution systems that prefer the bus to HTTPS.
+
+Each institution gets its own RabbitMQ user (`ingress-user` command) that may
+only publish, only to the ingress exchange, and only with the routing key
+`results.<its institution id>` (RabbitMQ topic permissions): the broker itself
+refuses a foreign routing key. The message must also carry the AMQP `user_id`
+property, which RabbitMQ checks against the connected user. A message is
+validated exactly like `POST /results/batches` (same schema, same use case,
+same idempotency key rules: body `{"idempotency_key": "...", "lines": [...]}`);
+a refused one is parked in `<ingress queue>.parked` with the reason.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+import signal
+import subprocess
+import threading
+
+from kombu import Connection, Exchange, Queue
+from marshmallow import ValidationError, fields, validate
+
+from servicekit import Problem
+from servicekit.identity import INSTITUTION_SYSTEM, Identity
+from servicekit.service import Runtime
+
+from .results import body_digest, record_batch
+from .schemas import ResultBatchIn
+
+log = logging.getLogger(__name__)
+ROUTING_PREFIX = "results."
+
+
+class IngressBatch(ResultBatchIn):
+    idempotency_key = fields.String(required=True, validate=validate.Length(min=1, max=100))
+
+
+def exchange_name(runtime: Runtime) -> str:
+    return f"{runtime.settings.bus.namespace}evaluation.results-in"
+
+
+def user_name(runtime: Runtime, institution_id: str) -> str:
+    return f"{runtime.settings.bus.namespace}institution-{institution_id}"
+
+
+def queues(runtime: Runtime) -> tuple[Queue, Queue]:
+    name = exchange_name(runtime)
+    exchange = Exchange(name, type="topic", durable=True)
+    return (Queue(name, exchange, routing_key=f"{ROUTING_PREFIX}#", durable=True),
+            Queue(f"{name}.parked", durable=True))
+
+
+def connection(runtime: Runtime) -> Connection:
+    bus = runtime.settings.bus
+    return Connection(bus.url, transport_options=bus.transport_options, heartbeat=bus.heartbeat)
+
+
+def declare(runtime: Runtime) -> None:
+    with connection(runtime) as conn:
+        for queue in queues(runtime):
+            queue(conn.default_channel).declare()
+
+
+def grant(runtime: Runtime, institution_id: str, rabbitmqctl: list[str]) -> str:
+    """Create (or reset) the institution's user; returns its new password, shown once."""
+    declare(runtime)
+    user, password = user_name(runtime, institution_id), secrets.token_urlsafe(24)
+    with connection(runtime) as conn:
+        vhost = conn.virtual_host
+
+    def ctl(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run([*rabbitmqctl, *args], capture_output=True, text=True, timeout=60, check=check)
+
+    if ctl("add_user", user, password, check=False).returncode != 0:
+        ctl("change_password", user, password)
+    exchange = re.escape(exchange_name(runtime))
+    ctl("set_permissions", "-p", vhost, user, "^$", f"^{exchange}$", "^$")  # configure, write, read
+    ctl("set_topic_permissions", "-p", vhost, user, exchange_name(runtime),
+        f"^{re.escape(ROUTING_PREFIX + institution_id)}$", "^$")
+    return password
+
+
+def handle(runtime: Runtime, routing_key: str, user_id: str | None, body: bytes) -> str | None:
+    """Record one batch message; the reason it is refused, or None."""
+    institution_id = routing_key[len(ROUTING_PREFIX):] if routing_key.startswith(ROUTING_PREFIX) else ""
+    if not institution_id or user_id != user_name(runtime, institution_id):
+        return "The routing key must be results.<institution id> and user_id that institution's user."
+    try:
+        raw = json.loads(body)
+        batch = IngressBatch().load(raw)
+    except (ValueError, ValidationError) as exc:
+        return json.dumps({"validation_failed": getattr(exc, "messages", str(exc))}, ensure_ascii=False)
+    identity = Identity(subject=user_id, role=INSTITUTION_SYSTEM, institution_id=institution_id)
+    try:
+        with runtime.unit_of_work() as uow:
+            record_batch(uow, identity, batch["idempotency_key"], batch["lines"],
+                         body_digest({"lines": raw["lines"]}))
+            uow.commit()
+    except Problem as problem:
+        return json.dumps({"code": problem.problem.code, "detail": problem.detail, "errors": problem.errors},
+                          ensure_ascii=False, default=str)
+    return None
+
+
+def run_ingress(runtime: Runtime) -> None:
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    incoming, parked = queues(runtime)
+    while not stop.is_set():
+        conn = connection(runtime)
+        try:
+            with conn:
+                _consume(runtime, conn, incoming, parked, stop)
+        except conn.connection_errors + conn.channel_errors as exc:
+            log.warning("ingress connection lost, reconnecting", extra={"error": str(exc)})
+            stop.wait(1)
+
+
+def _consume(runtime: Runtime, conn: Connection, incoming: Queue, parked: Queue, stop: threading.Event) -> None:
+    channel = conn.default_channel
+    for queue in (incoming, parked):
+        queue(channel).declare()
+    producer = conn.Producer(channel)
+
+    def on_message(message):
+        try:
+            reason = handle(runtime, message.delivery_info.get("routing_key", ""),
+                            message.properties.get("user_id"), message.body)
+        except Exception:  # the database is away: keep the message for later
+            log.exception("ingress batch not handled, requeued")
+            message.requeue()
+            stop.wait(1)
+            return
+        if reason:
+            log.warning("ingress batch parked", extra={"reason": reason[:500]})
+            producer.publish(message.body, routing_key=parked.name, exchange="", content_type="application/json",
+                             headers={"x-parked-reason": reason,
+                                      "x-routing-key": message.delivery_info.get("routing_key", "")})
+        message.ack()
+
+    with conn.Consumer(incoming, on_message=on_message, prefetch_count=runtime.settings.bus.prefetch):
+        log.info("ingress started", extra={"queue": incoming.name})
+        while not stop.is_set():
+            try:
+                conn.drain_events(timeout=1)
+            except TimeoutError:
+                continue
