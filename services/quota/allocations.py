@@ -1,0 +1,285 @@
+"""Allocation use cases: propose, save, edit, import, publish, reallocate, audit trail, export."""
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from servicekit import Problem, unit_of_work
+from servicekit.db import utcnow
+from servicekit.identity import Identity
+from servicekit.money import from_fen, show, to_fen
+from servicekit.tabular import IMPORT_REJECTED
+
+from . import campaigns
+from .models import Allocation, AllocationChange, AllocationLine, Campaign, Unit
+from .problems import (
+    ALLOCATION_NOT_PUBLISHED, ALLOCATION_PUBLISHED, BELOW_USE, CAMPAIGN_NOT_PUBLISHED, NO_ALLOCATION,
+    NOT_ENOUGH_UNUSED, OVER_POOL, REALLOCATION_CLOSED, UNIT_NOT_FOUND,
+)
+from .rules import Claimant, Usage, apportion, china_date, excess_over_pool, weight_of
+
+CHANGE_FIELDS = ("unit_id", "action", "old_seats", "new_seats", "old_money", "new_money", "reason", "changed_by",
+                 "changed_at")
+
+
+# Lock order everywhere: campaign, then allocation, then lines. Whatever changes allocated
+# amounts or pools holds the campaign row, so a pool edit and a line edit never cross.
+
+
+def preview(campaign_id: str) -> dict:
+    """The proposal from today's headcounts, not saved."""
+    with unit_of_work() as uow:
+        campaign = campaigns.find(uow.session, campaign_id)
+        lines = _proposal(uow.session, campaign)
+        names = _names(uow.session)
+        return _view(campaign, None, lines, names)
+
+
+def save_proposal(campaign_id: str) -> dict:
+    """Save (or recompute, while a draft) the proposal, snapshotting the headcounts it used."""
+    with unit_of_work() as uow:
+        campaign = campaigns.find(uow.session, campaign_id, lock=True)
+        allocation = _find(uow.session, campaign_id, lock=True, required=False)
+        if allocation and allocation.status == "published":
+            raise Problem(ALLOCATION_PUBLISHED, "Edit lines or reallocate unused quota instead.")
+        allocation = _with_source(uow.session, allocation, campaign_id, "computed")
+        _replace_lines(uow.session, allocation, _proposal(uow.session, campaign))
+        uow.commit()
+        return _view(campaign, allocation, _lines(uow.session, allocation), _names(uow.session))
+
+
+def get(identity: Identity, campaign_id: str) -> dict:
+    with unit_of_work() as uow:
+        campaign = campaigns.find(uow.session, campaign_id)
+        allocation = _find(uow.session, campaign_id)
+        lines = [line for line in _lines(uow.session, allocation) if _may_see(identity, line.unit_id)]
+        return _view(campaign, allocation, lines, _names(uow.session))
+
+
+def edit_line(identity: Identity, campaign_id: str, unit_id: str, body: dict) -> dict:
+    """The federation changes one unit's line; audited, and announced at once if published."""
+    with unit_of_work() as uow:
+        campaign = campaigns.find(uow.session, campaign_id, lock=True)
+        allocation = _find(uow.session, campaign_id, lock=True)
+        line = _line(uow.session, allocation, unit_id)
+        seats = body.get("academic_seats", line.academic_seats)
+        money = body.get("skills_money", line.skills_money)
+        _change(uow, allocation, line, seats, money, "edited", body["reason"], identity.subject)
+        _check_pools(uow.session, campaign, allocation)
+        uow.commit()
+        return _view(campaign, allocation, _lines(uow.session, allocation), _names(uow.session))
+
+
+def import_table(identity: Identity, campaign_id: str, rows: list[tuple[int, dict]]) -> dict:
+    """The official allocation table replaces the lines: units left out get nothing. All or nothing."""
+    with unit_of_work() as uow:
+        campaign = campaigns.find(uow.session, campaign_id, lock=True)
+        allocation = _find(uow.session, campaign_id, lock=True, required=False)
+        first_level = {u.id: u for u in uow.session.scalars(select(Unit).where(Unit.level == "first_level"))}
+        errors, seen = [], set()
+        for number, row in rows:
+            if row["unit_id"] not in first_level:
+                errors.append({"row": number, "errors": {"unit_id": [f"{row['unit_id']} is not a first-level unit."]}})
+            elif row["unit_id"] in seen:
+                errors.append({"row": number, "errors": {"unit_id": ["Appears more than once in the file."]}})
+            seen.add(row["unit_id"])
+        if errors:
+            raise Problem(IMPORT_REJECTED, f"{len(errors)} of {len(rows)} rows have errors", errors={"rows": errors})
+        allocation = _with_source(uow.session, allocation, campaign_id, "imported")
+        wanted = {row["unit_id"]: (row["academic_seats"], row["skills_money"]) for _, row in rows}
+        existing = {line.unit_id: line for line in _lines(uow.session, allocation)}
+        for unit_id in sorted(set(wanted) | set(existing)):
+            line = existing.get(unit_id) or _new_line(uow.session, allocation, first_level[unit_id], campaign)
+            seats, money = wanted.get(unit_id, (0, Decimal("0.00")))
+            _change(uow, allocation, line, seats, money, "imported", "official allocation table imported",
+                    identity.subject)
+        _check_pools(uow.session, campaign, allocation)
+        uow.commit()
+        return _view(campaign, allocation, _lines(uow.session, allocation), _names(uow.session))
+
+
+def publish(campaign_id: str) -> dict:
+    with unit_of_work() as uow:
+        campaign = campaigns.find(uow.session, campaign_id)
+        if campaign.status != "published":
+            raise Problem(CAMPAIGN_NOT_PUBLISHED, "Publish the campaign before its allocation.")
+        allocation = _find(uow.session, campaign_id, lock=True)
+        if allocation.status == "published":
+            raise Problem(ALLOCATION_PUBLISHED, "Already published; edits are announced line by line.")
+        allocation.status, allocation.published_at = "published", utcnow()
+        lines = _lines(uow.session, allocation)
+        for line in lines:
+            uow.publish("allocation.published", _payload(allocation, line, "initial"))
+        uow.commit()
+        return _view(campaign, allocation, lines, _names(uow.session))
+
+
+def reallocate(identity: Identity, campaign_id: str, body: dict) -> dict:
+    """After the registration deadline, move unused seats or money from one unit to another."""
+    with unit_of_work() as uow:
+        campaign = campaigns.find(uow.session, campaign_id, lock=True)
+        if china_date(utcnow()) <= campaign.registration_end:
+            raise Problem(REALLOCATION_CLOSED, f"Registration runs until {campaign.registration_end.isoformat()}.")
+        allocation = _find(uow.session, campaign_id, lock=True)
+        if allocation.status != "published":
+            raise Problem(ALLOCATION_NOT_PUBLISHED, "Edit the draft's lines instead.")
+        # Lock both lines in one order, so two crossing moves cannot deadlock.
+        ids = sorted((body["from_unit_id"], body["to_unit_id"]))
+        locked = {line.unit_id: line for line in (_line(uow.session, allocation, uid) for uid in ids)}
+        source, target = locked[body["from_unit_id"]], locked[body["to_unit_id"]]
+        seats, money = body["academic_seats"], body["skills_money"]
+        seat_use, money_use = usage(source)
+        if seats > seat_use.available or money > money_use.available:
+            raise Problem(NOT_ENOUGH_UNUSED, f"{source.unit_id} has {seat_use.available} unused seats and "
+                                             f"{show(money_use.available)} unused skills money.")
+        for line, sign in ((source, -1), (target, 1)):
+            _change(uow, allocation, line, line.academic_seats + sign * seats, line.skills_money + sign * money,
+                    "reallocated", body["reason"], identity.subject)
+        uow.commit()
+        return _view(campaign, allocation, [source, target], _names(uow.session))
+
+
+def changes(campaign_id: str) -> list[dict]:
+    with unit_of_work() as uow:
+        allocation = _find(uow.session, campaign_id)
+        rows = uow.session.scalars(select(AllocationChange).where(AllocationChange.allocation_id == allocation.id)
+                                   .order_by(AllocationChange.id))
+        return [{column: getattr(row, column) for column in CHANGE_FIELDS} for row in rows]
+
+
+def usage(line: AllocationLine) -> tuple[Usage, Usage]:
+    return (Usage(line.academic_seats, line.seats_reserved, line.seats_consumed, line.seats_spent),
+            Usage(line.skills_money, line.money_reserved, line.money_consumed, line.money_spent))
+
+
+def _change(uow, allocation: Allocation, line: AllocationLine, seats: int, money: Decimal, action: str,
+            reason: str, actor: str) -> None:
+    """Set a line's seats and money, audited; a published line is announced with its next revision."""
+    if (seats, money) == (line.academic_seats, line.skills_money):
+        return
+    seat_use, money_use = usage(line)
+    if seats < seat_use.in_use or money < money_use.in_use:
+        raise Problem(BELOW_USE, f"{line.unit_id} already uses {seat_use.in_use} seats and "
+                                 f"{show(money_use.in_use)} of skills money.")
+    uow.session.add(AllocationChange(
+        allocation_id=allocation.id, unit_id=line.unit_id, action=action, old_seats=line.academic_seats,
+        new_seats=seats, old_money=line.skills_money, new_money=money, reason=reason, changed_by=actor,
+        changed_at=utcnow()))
+    line.academic_seats, line.skills_money = seats, money
+    if allocation.status == "published":
+        line.revision += 1
+        uow.publish("allocation.published", _payload(allocation, line, action if action != "imported" else "edited"))
+
+
+def _check_pools(session, campaign: Campaign, allocation: Allocation) -> None:
+    session.flush()
+    lines = _lines(session, allocation)
+    seats = sum(line.academic_seats for line in lines)
+    money = sum((line.skills_money for line in lines), Decimal("0.00"))
+    seat_pool = campaigns.academic_seats(campaign)
+    seats_over, money_over = excess_over_pool(seats, seat_pool), excess_over_pool(money, campaign.skills_pool)
+    if seats_over or money_over:
+        raise Problem(OVER_POOL, f"The lines total {seats} seats and {show(money)} of skills money; the pools are "
+                                 f"{seat_pool} seats and {show(campaign.skills_pool)}: {seats_over} seats and "
+                                 f"{show(money_over)} too many.",
+                      excess={"academic_seats": seats_over, "skills_money": show(money_over)})
+
+
+def _proposal(session, campaign: Campaign) -> list[AllocationLine]:
+    units = list(session.scalars(select(Unit).where(Unit.level == "first_level").order_by(Unit.id)))
+    claimants = [Claimant(u.id, u.headcount, weight_of(u.key_industry, u.key_industry_weight,
+                                                       campaign.key_industry_weight)) for u in units]
+    seats = apportion(campaigns.academic_seats(campaign), claimants)
+    fen = apportion(to_fen(campaign.skills_pool), claimants)
+    return [_snapshot(u, c.weight, seats[u.id], from_fen(fen[u.id])) for u, c in zip(units, claimants)]
+
+
+def _snapshot(unit: Unit, weight: Decimal, seats: int, money: Decimal) -> AllocationLine:
+    zero = Decimal("0.00")
+    return AllocationLine(
+        unit_id=unit.id, revision=1, headcount=unit.headcount, key_industry=unit.key_industry, weight=weight,
+        academic_seats=seats, skills_money=money, seats_reserved=0, seats_consumed=0, seats_spent=0,
+        seats_released=0, money_reserved=zero, money_consumed=zero, money_spent=zero, money_released=zero)
+
+
+def _new_line(session, allocation: Allocation, unit: Unit, campaign: Campaign) -> AllocationLine:
+    weight = weight_of(unit.key_industry, unit.key_industry_weight, campaign.key_industry_weight)
+    line = _snapshot(unit, weight, 0, Decimal("0.00"))
+    line.allocation_id = allocation.id
+    line.revision = 0 if allocation.status == "published" else 1  # its first announcement will be revision 1
+    session.add(line)
+    return line
+
+
+def _replace_lines(session, allocation: Allocation, lines: list[AllocationLine]) -> None:
+    for old in _lines(session, allocation):
+        session.delete(old)
+    session.flush()
+    for line in lines:
+        line.allocation_id = allocation.id
+        session.add(line)
+    session.flush()
+
+
+def _with_source(session, allocation: Allocation | None, campaign_id: str, source: str) -> Allocation:
+    """The campaign's allocation (a new draft if it has none), marked with where its lines come from."""
+    if allocation is None:
+        allocation = Allocation(id=str(uuid.uuid4()), campaign_id=campaign_id, status="draft", created_at=utcnow())
+        session.add(allocation)
+    allocation.source = source
+    session.flush()
+    return allocation
+
+
+def _find(session, campaign_id: str, *, lock: bool = False, required: bool = True) -> Allocation | None:
+    query = select(Allocation).where(Allocation.campaign_id == campaign_id)
+    allocation = session.scalars(query.with_for_update() if lock else query).one_or_none()
+    if allocation is None and required:
+        raise Problem(NO_ALLOCATION, f"Campaign {campaign_id} has no saved allocation.")
+    return allocation
+
+
+def _lines(session, allocation: Allocation) -> list[AllocationLine]:
+    return list(session.scalars(select(AllocationLine).where(AllocationLine.allocation_id == allocation.id)
+                                .order_by(AllocationLine.unit_id)))
+
+
+def _line(session, allocation: Allocation, unit_id: str) -> AllocationLine:
+    line = session.scalars(select(AllocationLine).where(AllocationLine.allocation_id == allocation.id,
+                                                        AllocationLine.unit_id == unit_id).with_for_update()
+                           ).one_or_none()
+    if line is None:
+        raise Problem(UNIT_NOT_FOUND, f"Unit {unit_id} has no line in this allocation.")
+    return line
+
+
+def _names(session) -> dict[str, str]:
+    return dict(session.execute(select(Unit.id, Unit.name).where(Unit.level == "first_level")).all())
+
+
+def _may_see(identity: Identity, unit_id: str) -> bool:
+    return identity.is_federation or identity.unit_id == unit_id
+
+
+def _payload(allocation: Allocation, line: AllocationLine, reason: str) -> dict:
+    return {"campaign_id": allocation.campaign_id, "allocation_id": allocation.id, "revision": line.revision,
+            "unit_id": line.unit_id, "academic_seats": line.academic_seats, "skills_money": show(line.skills_money),
+            "reason": reason}
+
+
+def _view(campaign: Campaign, allocation: Allocation | None, lines: list[AllocationLine], names: dict) -> dict:
+    return {
+        "id": allocation.id if allocation else None, "campaign_id": campaign.id,
+        "status": allocation.status if allocation else "preview",
+        "source": allocation.source if allocation else "computed",
+        "pools": {"academic": campaign.academic_pool, "skills": campaign.skills_pool},
+        "academic_seats_pool": campaigns.academic_seats(campaign),
+        "totals": {"academic_seats": sum(line.academic_seats for line in lines),
+                   "skills_money": show(sum((line.skills_money for line in lines), Decimal("0.00")))},
+        "lines": [{"unit_id": line.unit_id, "unit_name": names.get(line.unit_id, ""), "revision": line.revision,
+                   "headcount": line.headcount, "key_industry": line.key_industry,
+                   "weight": campaigns.decimal_text(line.weight), "academic_seats": line.academic_seats,
+                   "skills_money": line.skills_money} for line in lines],
+    }

@@ -1,0 +1,20 @@
+"""Thin event handlers: what quota learns of enrolments and certificates (see reservations.py)."""
+from __future__ import annotations
+
+from . import reservations
+
+
+def on_registered(uow, event) -> None:
+    # Skills have no admission: registration is their enrolment. Academic seats are consumed on admission.
+    if event.data["kind"] == "skills":
+        reservations.consume(uow, event)
+
+
+HANDLERS = {
+    "enrollment.requested": reservations.request,
+    "enrollment.registered": on_registered,
+    "enrollment.admitted": reservations.consume,
+    "enrollment.withdrawn": reservations.release,
+    "enrollment.transferred": reservations.transfer,
+    "certificate.issued": reservations.spend,
+}

@@ -1,0 +1,242 @@
+"""The reservation saga over the real broker: requests answered, quota released, consumed and spent."""
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from kombu import Exchange
+from sqlalchemy import func, select
+
+from servicekit.bus.envelope import Envelope
+from services.quota.models import AllocationLine, Reservation
+from tests.support.processes import wait_for
+
+from .conftest import TODAY_WINDOWS
+
+pytestmark = pytest.mark.servers
+FEES = {"tuition_or_training": "2350.00", "appraisal_exam": "0.00", "textbook": "0.00", "registration": "0.00",
+        "entrance_test": "0.00"}
+CLOSED_WINDOWS = {"registration_start": "2020-11-01", "registration_end": "2021-01-15",
+                  "study_start": "2020-12-01", "study_end": "2021-06-30", "exams_from": "2021-03-01"}
+
+
+class Saga:
+    """Plays the enrollment and evaluation services against quota, and collects quota's answers."""
+
+    def __init__(self, quota, campaign_id: str):
+        self.quota, self.campaign_id = quota, campaign_id
+        self.taps = [quota.stack.tap("quota.reserved"), quota.stack.tap("quota.refused")]
+        self.answers: list[dict] = []
+
+    def request(self, enrolment: str, kind: str = "academic", unit: str = "GZ-HZ", revision: int = 1,
+                campaign: str | None = None, amount: str = "600.00") -> dict:
+        data = {"enrolment_id": enrolment, "revision": revision, "campaign_id": campaign or self.campaign_id,
+                "kind": kind, "unit_id": unit, "grassroots_union_id": f"{unit}-001", "institution_id": "GZ-ZGJS",
+                "programme_id": "P-1"}
+        if kind == "skills":
+            data["amount"] = amount
+        return data
+
+    def send(self, event_type: str, data: dict) -> None:
+        self.quota.stack.publish(event_type, data)
+
+    def send_many(self, event_type: str, payloads: list[dict]) -> None:
+        """One connection for a burst, as a busy producer would send it."""
+        stack = self.quota.stack
+        with stack.connection() as connection:
+            exchange = Exchange(stack.bus.exchange, "topic", durable=True)
+            producer = connection.Producer(exchange=exchange)
+            for data in payloads:
+                event = Envelope.new(event_type, data, producer="enrollment")
+                producer.publish(event.to_json(), routing_key=event_type, content_type="application/json",
+                                 content_encoding="utf-8", message_id=event.id, declare=[exchange])
+
+    def collect(self) -> list[dict]:
+        for tap in self.taps:
+            for message in self.quota.stack.drain(tap):
+                body = json.loads(message.body)
+                self.answers.append({"type": body["type"], **body["data"]})
+        return self.answers
+
+    def answer_for(self, enrolment: str, count: int = 1) -> dict:
+        found = wait_for(lambda: len(mine := [a for a in self.collect() if a["enrolment_id"] == enrolment]) >= count
+                         and mine, timeout=20, message=f"answer {count} for {enrolment}")
+        return found[count - 1]
+
+    def asked(self, data: dict, count: int = 1) -> dict:
+        self.send("enrollment.requested", data)
+        return self.answer_for(data["enrolment_id"], count)
+
+    def withdraw(self, data: dict, revision: int) -> None:
+        keys = ("enrolment_id", "campaign_id", "kind", "unit_id", "institution_id")
+        self.send("enrollment.withdrawn", {**{k: data[k] for k in keys}, "revision": revision,
+                                           "reason": "本人申请退学", "withdrawn_on": "2026-11-20"})
+
+    def transfer(self, data: dict, revision: int, unit: str) -> dict:
+        return {"enrolment_id": data["enrolment_id"], "revision": revision, "campaign_id": data["campaign_id"],
+                "kind": data["kind"], "unit_id": unit, "from_institution_id": "GZ-ZGJS", "to_institution_id": "GZ-SYG",
+                "from_programme_id": "P-1", "to_programme_id": "P-2", "fees": FEES, "reason": "人数不足30人，转入市一宫",
+                "transferred_on": "2026-12-10"}
+
+    def enrolment(self, data: dict, revision: int, **extra) -> dict:
+        body = {k: data[k] for k in ("enrolment_id", "campaign_id", "kind", "unit_id", "grassroots_union_id",
+                                     "institution_id", "programme_id")}
+        body.update(revision=revision, fees=FEES, employee_id="emp-1", **extra)
+        if data["kind"] == "skills":
+            body["trade"] = "电工"
+        return body
+
+
+def published_campaign(quota, seats: int, money: str, windows=TODAY_WINDOWS) -> str:
+    campaign = quota.campaign(windows=windows)
+    url = f"/campaigns/{campaign['id']}/allocation"
+    quota.ok("POST", url, 201)
+    quota.ok("PATCH", f"{url}/lines/GZ-HZ", json={"academic_seats": seats, "skills_money": money, "reason": "test"})
+    quota.ok("POST", f"/campaigns/{campaign['id']}/publish")
+    quota.ok("POST", f"{url}/publish")
+    return campaign["id"]
+
+
+def enrolment_id() -> str:
+    return str(uuid.uuid4())
+
+
+def report_line(quota, campaign_id: str, unit: str = "GZ-HZ") -> dict:
+    report = quota.ok("GET", f"/campaigns/{campaign_id}/report")
+    return next(u for u in report["units"] if u["unit_id"] == unit)
+
+
+def test_the_saga_reserves_refuses_releases_consumes_and_spends(quota):
+    quota.unit("GZ-HZ", 1000)
+    quota.unit("GZ-TH", 1000)
+    campaign_id = published_campaign(quota, seats=2, money="1000.00")
+    saga = Saga(quota, campaign_id)
+    quota.stack.worker()
+    first, second, third = (saga.request(enrolment_id()) for _ in range(3))
+
+    assert saga.asked(first)["type"] == "quota.reserved"
+    assert saga.asked(second) == {"type": "quota.reserved", "enrolment_id": second["enrolment_id"],
+                                  "campaign_id": campaign_id, "unit_id": "GZ-HZ", "kind": "academic", "seats": 1}
+    refused = saga.asked(third)
+    assert (refused["type"], refused["reason"]) == ("quota.refused", "no_quota_left")
+    below = quota.call("PATCH", f"/campaigns/{campaign_id}/allocation/lines/GZ-HZ",
+                       json={"academic_seats": 1, "reason": "调减"})
+    assert below.status_code == 409 and below.get_json()["code"] == "allocation_below_use"
+
+    skills = saga.request(enrolment_id(), kind="skills", amount="600.00")
+    assert saga.asked(skills)["amount"] == "600.00"
+    too_much = saga.asked(saga.request(enrolment_id(), kind="skills", amount="400.01"))
+    assert (too_much["type"], too_much["reason"]) == ("quota.refused", "no_quota_left")
+
+    # the same request again (a new event id): the same answer, nothing reserved twice
+    assert saga.asked(first, count=2)["type"] == "quota.reserved"
+
+    saga.withdraw(first, revision=2)
+    retried = saga.asked({**third, "revision": 2}, count=2)  # the freed seat goes to the next request
+    assert retried["type"] == "quota.reserved"
+
+    saga.send("enrollment.admitted", saga.enrolment(second, 3, admitted_on="2026-12-01"))
+    saga.send("enrollment.registered", saga.enrolment(skills, 2, registered_on="2026-11-21"))
+    saga.send("certificate.issued", {"certificate_id": str(uuid.uuid4()), "revision": 1, "number": "C-1",
+                                     "enrolment_id": second["enrolment_id"], "institution_id": "GZ-ZGJS",
+                                     "kind": "academic", "issued_on": "2027-06-30"})
+    saga.send("enrollment.transferred", saga.transfer(skills, 3, unit="GZ-HZ"))  # same unit: the money stays held
+    saga.send("enrollment.transferred", saga.transfer(third, 3, unit="GZ-TH"))  # out of the unit: released
+    expected = {"seats": {"allocated": 2, "reserved": 0, "consumed": 0, "spent": 1, "released": 2, "available": 1},
+                "money": {"allocated": "1000.00", "reserved": "0.00", "consumed": "600.00", "spent": "0.00",
+                          "released": "0.00", "available": "400.00"}}
+    line = wait_for(lambda: (found := report_line(quota, campaign_id)) and
+                    {k: found[k] for k in ("seats", "money")} == expected and found, message="the report")
+    with quota.stack.runtime.engine.connect() as db:
+        statuses = dict(db.execute(select(Reservation.enrolment_id, Reservation.status)).all())
+    assert statuses[first["enrolment_id"]] == "released" and statuses[second["enrolment_id"]] == "spent"
+    assert statuses[third["enrolment_id"]] == "released" and statuses[skills["enrolment_id"]] == "consumed"
+    assert line["unit_name"] == "GZ-HZ 总工会"
+
+
+def test_every_refusal_reason(quota):
+    quota.unit("GZ-HZ", 1000)
+    quota.unit("GZ-HZ-001", 10, level="grassroots", category="grassroots", parent_id="GZ-HZ")
+    open_id = published_campaign(quota, seats=5, money="100.00")
+    closed_id = quota.campaign(windows=CLOSED_WINDOWS)["id"]
+    quota.ok("POST", f"/campaigns/{closed_id}/publish")
+    draft_id = quota.campaign()["id"]
+    saga = Saga(quota, open_id)
+    quota.stack.worker()
+    cases = {
+        "unit_unknown": saga.request(enrolment_id(), unit="GZ-NOWHERE"),
+        "campaign_not_published": saga.request(enrolment_id(), campaign=draft_id),
+        "window_closed": saga.request(enrolment_id(), campaign=closed_id),
+    }
+    for reason, data in cases.items():
+        answer = saga.asked(data)
+        assert (answer["type"], answer["reason"]) == ("quota.refused", reason)
+        assert answer["detail"]
+    unknown_campaign = saga.asked(saga.request(enrolment_id(), campaign=str(uuid.uuid4())))
+    assert unknown_campaign["reason"] == "campaign_not_published"
+    grassroots = saga.asked(saga.request(enrolment_id(), unit="GZ-HZ-001"))
+    assert grassroots["reason"] == "unit_unknown"  # quota is held by first-level units
+
+
+def test_a_withdrawal_overtaking_its_request_leaves_nothing_reserved(quota):
+    quota.unit("GZ-HZ", 1000)
+    campaign_id = published_campaign(quota, seats=3, money="0.00")
+    saga = Saga(quota, campaign_id)
+    quota.stack.worker()
+    late = saga.request(enrolment_id())
+    saga.withdraw(late, revision=2)
+    saga.send("enrollment.requested", late)  # the stale request, arriving after its withdrawal
+    marker = saga.request(enrolment_id())
+    assert saga.asked(marker)["type"] == "quota.reserved"
+    assert [a for a in saga.collect() if a["enrolment_id"] == late["enrolment_id"]] == []
+    assert report_line(quota, campaign_id)["seats"]["reserved"] == 1
+
+
+def test_200_requests_racing_for_the_last_10_seats_on_two_workers(quota):
+    quota.unit("GZ-HZ", 1000)
+    campaign_id = published_campaign(quota, seats=11, money="0.00")
+    saga = Saga(quota, campaign_id)
+    workers = [quota.stack.worker(BUS_PREFETCH="5") for _ in range(2)]
+    assert saga.asked(saga.request(enrolment_id()))["type"] == "quota.reserved"  # now 10 seats are left
+    wait_for(lambda: all("consumer ready" in w.log() for w in workers), message="both workers consuming")
+
+    before = [len(w.log()) for w in workers]
+    racers = [saga.request(enrolment_id()) for _ in range(200)]
+    saga.send_many("enrollment.requested", racers)
+    ids = {r["enrolment_id"] for r in racers}
+    answers = wait_for(lambda: len(found := [a for a in saga.collect() if a["enrolment_id"] in ids]) >= 200 and found,
+                       timeout=60, message="200 answers")
+    assert len(answers) == 200 and {a["enrolment_id"] for a in answers} == ids
+    reserved = [a for a in answers if a["type"] == "quota.reserved"]
+    refused = [a for a in answers if a["type"] == "quota.refused"]
+    assert (len(reserved), len(refused)) == (10, 190)
+    assert {a["reason"] for a in refused} == {"no_quota_left"}
+    with quota.stack.runtime.engine.connect() as db:
+        held = db.execute(select(func.count()).select_from(Reservation).where(
+            Reservation.enrolment_id.in_(ids), Reservation.status == "reserved")).scalar_one()
+        line = db.execute(select(AllocationLine.seats_reserved, AllocationLine.academic_seats)
+                          .where(AllocationLine.unit_id == "GZ-HZ")).one()
+    assert held == 10 and tuple(line) == (11, 11)
+    handled = [handled_events(w.log()[start:]) for w, start in zip(workers, before)]
+    assert sum(handled) >= 200 and all(handled), handled  # both workers took part in the race
+
+
+def handled_events(log: str) -> int:
+    lines = [json.loads(line) for line in log.splitlines() if '"batch handled"' in line]
+    return sum(line["events"] - line["failed"] for line in lines)
+
+
+def test_the_same_request_racing_on_two_workers_reserves_once(quota):
+    quota.unit("GZ-HZ", 1000)
+    campaign_id = published_campaign(quota, seats=5, money="0.00")
+    saga = Saga(quota, campaign_id)
+    workers = [quota.stack.worker(BUS_PREFETCH="1") for _ in range(2)]
+    wait_for(lambda: all("consumer ready" in w.log() for w in workers), message="both workers consuming")
+    same = saga.request(enrolment_id())
+    saga.send_many("enrollment.requested", [same] * 20)
+    answers = [saga.answer_for(same["enrolment_id"], count=20)]
+    assert answers[0]["type"] == "quota.reserved"
+    assert {a["type"] for a in saga.collect()} == {"quota.reserved"}
+    assert report_line(quota, campaign_id)["seats"] == {"allocated": 5, "reserved": 1, "consumed": 0, "spent": 0,
+                                                         "released": 0, "available": 4}

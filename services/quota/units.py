@@ -1,0 +1,157 @@
+"""Organisation units: first-level units (which hold quota) and the grassroots unions under them."""
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy import or_, select
+
+from servicekit import Problem, unit_of_work
+from servicekit.db import utcnow
+from servicekit.identity import Identity
+from servicekit.tabular import IMPORT_REJECTED
+
+from .campaigns import decimal_text
+from .models import Unit
+from .problems import UNIT_EXISTS, UNIT_INVALID, UNIT_NOT_FOUND
+
+FIELDS = ("name", "level", "category", "parent_id", "headcount", "key_industry", "key_industry_weight")
+
+
+def create(body: dict) -> dict:
+    with unit_of_work() as uow:
+        if uow.session.get(Unit, body["id"]) is not None:
+            raise Problem(UNIT_EXISTS, f"Unit {body['id']} exists; change it with PATCH.")
+        unit = Unit(id=body["id"], revision=0, **{k: body[k] for k in FIELDS})
+        _check_parent(uow.session, unit)
+        uow.session.add(unit)
+        _announce(uow, unit)
+        uow.commit()
+        return view(unit)
+
+
+def edit(unit_id: str, body: dict) -> dict:
+    with unit_of_work() as uow:
+        unit = uow.session.scalars(select(Unit).where(Unit.id == unit_id).with_for_update()).one_or_none()
+        if unit is None:
+            raise Problem(UNIT_NOT_FOUND, f"No unit {unit_id}.")
+        merged = {**{k: getattr(unit, k) for k in FIELDS}, **body}
+        if merged["level"] == "first_level":
+            merged["parent_id"] = None
+        _check_consistent(merged)
+        if merged["level"] == "grassroots" and _has_members(uow.session, unit_id):
+            raise Problem(UNIT_INVALID, f"{unit_id} has grassroots unions under it; it must stay first-level.")
+        _apply(unit, merged)
+        _check_parent(uow.session, unit)
+        _announce(uow, unit)
+        uow.commit()
+        return view(unit)
+
+
+def get(identity: Identity, unit_id: str) -> dict:
+    with unit_of_work() as uow:
+        unit = uow.session.scalars(_visible(identity).where(Unit.id == unit_id)).one_or_none()
+        if unit is None:
+            raise Problem(UNIT_NOT_FOUND, f"No unit {unit_id} that you may see.")
+        return view(unit)
+
+
+def listing(identity: Identity, level: str | None = None, parent_id: str | None = None) -> list[dict]:
+    query = _visible(identity).order_by(Unit.level, Unit.id)
+    if level:
+        query = query.where(Unit.level == level)
+    if parent_id:
+        query = query.where(Unit.parent_id == parent_id)
+    with unit_of_work() as uow:
+        return [view(u) for u in uow.session.scalars(query)]
+
+
+def import_rows(rows: list[tuple[int, dict]]) -> dict:
+    """Upsert every row or none: rows were validated one by one; here, parents and levels across the file."""
+    by_id = {row["id"]: row for _, row in rows}
+    counts = Counter(row["id"] for _, row in rows)
+    errors = [{"row": number, "errors": {"id": ["Appears more than once in the file."]}}
+              for number, row in rows if counts[row["id"]] > 1]
+    with unit_of_work() as uow:
+        stored = {u.id: u for u in uow.session.scalars(select(Unit).with_for_update())}
+        levels = {uid: u.level for uid, u in stored.items()} | {uid: r["level"] for uid, r in by_id.items()}
+        parents = {u.parent_id for u in stored.values()} | {r.get("parent_id") for r in by_id.values()}
+        for number, row in rows:
+            parent = row.get("parent_id")
+            if parent and levels.get(parent) != "first_level":
+                errors.append({"row": number, "errors": {"parent_id": [f"{parent} is not a first-level unit."]}})
+            if row["level"] == "grassroots" and row["id"] in parents:
+                errors.append({"row": number, "errors": {"level": ["Has grassroots unions under it."]}})
+        if errors:
+            errors.sort(key=lambda e: e["row"])
+            raise Problem(IMPORT_REJECTED, f"{len(errors)} rows have errors", errors={"rows": errors})
+        changed = 0
+        for _, row in sorted(rows, key=lambda r: r[1]["level"]):  # first-level units before their unions
+            unit = stored.get(row["id"])
+            values = {k: row.get(k) for k in FIELDS}
+            if unit is None:
+                unit = Unit(id=row["id"], revision=0)
+                uow.session.add(unit)
+            elif all(getattr(unit, k) == v for k, v in values.items()):
+                continue
+            _apply(unit, values)
+            _announce(uow, unit)
+            changed += 1
+        uow.commit()
+    return {"imported": len(rows), "changed": changed}
+
+
+def _apply(unit: Unit, values: dict) -> None:
+    for name in FIELDS:
+        setattr(unit, name, values[name])
+
+
+def _announce(uow, unit: Unit) -> None:
+    unit.revision += 1
+    unit.updated_at = utcnow()
+    uow.publish("unit.upserted", payload(unit))
+
+
+def _check_consistent(values: dict) -> None:
+    grassroots = values["level"] == "grassroots"
+    if grassroots != bool(values.get("parent_id")) or grassroots != (values["category"] == "grassroots"):
+        raise Problem(UNIT_INVALID, "A grassroots union has category grassroots and a first-level parent; "
+                                    "a first-level unit has neither.")
+
+
+def _check_parent(session, unit: Unit) -> None:
+    if unit.parent_id is None:
+        return
+    parent = session.get(Unit, unit.parent_id)
+    if parent is None or parent.level != "first_level":
+        raise Problem(UNIT_INVALID, f"The parent {unit.parent_id} is not a first-level unit.",
+                      errors={"parent_id": [f"{unit.parent_id} is not a first-level unit."]})
+
+
+def _has_members(session, unit_id: str) -> bool:
+    return session.scalars(select(Unit.id).where(Unit.parent_id == unit_id).limit(1)).first() is not None
+
+
+def _visible(identity: Identity):
+    """Federation staff see every unit; a unit officer its unit and its unions; a grassroots officer its union."""
+    query = select(Unit)
+    if identity.is_federation:
+        return query
+    if identity.role == "grassroots_officer":
+        return query.where(Unit.id == identity.grassroots_union_id)
+    return query.where(or_(Unit.id == identity.unit_id, Unit.parent_id == identity.unit_id))
+
+
+def view(unit: Unit) -> dict:
+    weight = unit.key_industry_weight
+    return {"id": unit.id, "revision": unit.revision, "updated_at": unit.updated_at,
+            **{k: getattr(unit, k) for k in FIELDS}, "key_industry_weight": weight and decimal_text(weight)}
+
+
+def payload(unit: Unit) -> dict:
+    data = {"unit_id": unit.id, "revision": unit.revision, "name": unit.name, "level": unit.level,
+            "category": unit.category, "headcount": unit.headcount, "key_industry": unit.key_industry}
+    if unit.parent_id:
+        data["parent_id"] = unit.parent_id
+    if unit.key_industry_weight is not None:
+        data["key_industry_weight"] = decimal_text(unit.key_industry_weight)
+    return data
