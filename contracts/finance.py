@@ -22,6 +22,11 @@ class PaymentRecorded(Schema):
     paid_on = Date(required=True)
     status = fields.String(required=True, validate=validate.OneOf(["full", "partial", "over"]))
     reference = Text(max_length=100)
+    # Added in place (additive): where the payment belongs, and the running totals behind `status`.
+    campaign_id = UUID()
+    institution_id = Code()
+    paid_total = Amount()  # paid for this enrolment so far, this payment included
+    due = Amount()  # the enrolment's fees in full (every line: the employee pays up front)
 
 
 @event("reimbursement.paid", 1, PRODUCER)

@@ -2,11 +2,20 @@ from pathlib import Path
 
 from servicekit import Service
 
+from .handlers import HANDLERS
 from .models import Base
+
+
+def _blueprints():
+    from .api import blp
+    return [blp]
+
 
 SERVICE = Service(
     name="finance",
     title="Finance service (经费)",
     metadata=Base.metadata,
     migrations=Path(__file__).parent / "migrations",
+    blueprints=_blueprints,
+    handlers=HANDLERS,
 )

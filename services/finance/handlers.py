@@ -1,0 +1,81 @@
+"""Thin event handlers: keep the read models, then run the use case the event calls for.
+
+A handler raising LookupError (the event refers to something not known yet)
+is retried with growing delay, then parked in the dead letters.
+"""
+from __future__ import annotations
+
+from servicekit.bus.envelope import Envelope
+from servicekit.db import UnitOfWork
+
+from . import fees, funds, readmodels, reimbursements
+
+
+def on_campaign_published(uow: UnitOfWork, event: Envelope) -> None:
+    campaign = readmodels.campaign(uow.session, event.data)
+    if campaign is not None:
+        funds.fund_campaign(uow.session, campaign, f"event:{event.id}")
+
+
+def on_unit_upserted(uow: UnitOfWork, event: Envelope) -> None:
+    readmodels.unit(uow.session, event.data)
+
+
+def on_allocation_published(uow: UnitOfWork, event: Envelope) -> None:
+    readmodels.allocation(uow.session, event.data)
+
+
+def on_programme_published(uow: UnitOfWork, event: Envelope) -> None:
+    readmodels.programme(uow.session, event.data)
+
+
+def on_enrollment_registered(uow: UnitOfWork, event: Envelope) -> None:
+    _enrolled(uow, event, "registered", event.data["registered_on"])
+
+
+def on_enrollment_admitted(uow: UnitOfWork, event: Envelope) -> None:
+    _enrolled(uow, event, "admitted", event.data["admitted_on"])
+
+
+def _enrolled(uow: UnitOfWork, event: Envelope, status: str, status_on: str) -> None:
+    enrolment = readmodels.enrolment(uow.session, event.data, status, status_on)
+    if enrolment is not None and fees.settle_breakdown(uow.session, enrolment, event.data["fees"]) is not None:
+        reimbursements.owe_unit_share(uow.session, enrolment, "on_enrolment")
+
+
+def on_enrollment_withdrawn(uow: UnitOfWork, event: Envelope) -> None:
+    enrolment = readmodels.withdrawal(uow.session, event.data)
+    if enrolment is not None:
+        fees.cancel_breakdown(uow.session, enrolment.enrolment_id)
+
+
+def on_enrollment_transferred(uow: UnitOfWork, event: Envelope) -> None:
+    enrolment = readmodels.transfer(uow.session, event.data)
+    if enrolment is not None and enrolment.status != "withdrawn":
+        fees.settle_breakdown(uow.session, enrolment, event.data["fees"])
+
+
+def on_certificate_issued(uow: UnitOfWork, event: Envelope) -> None:
+    certificate = readmodels.certificate(uow.session, event.data, "issued", event.data["issued_on"])
+    if certificate is not None:
+        reimbursements.on_certificate(uow.session, certificate, f"event:{event.id}")
+
+
+def on_certificate_revoked(uow: UnitOfWork, event: Envelope) -> None:
+    certificate = readmodels.certificate(uow.session, event.data, "revoked", event.data["revoked_on"])
+    if certificate is not None:
+        reimbursements.on_revoked(uow.session, certificate, f"event:{event.id}")
+
+
+HANDLERS = {
+    "campaign.published": on_campaign_published,
+    "unit.upserted": on_unit_upserted,
+    "allocation.published": on_allocation_published,
+    "programme.published": on_programme_published,
+    "enrollment.registered": on_enrollment_registered,
+    "enrollment.admitted": on_enrollment_admitted,
+    "enrollment.withdrawn": on_enrollment_withdrawn,
+    "enrollment.transferred": on_enrollment_transferred,
+    "certificate.issued": on_certificate_issued,
+    "certificate.revoked": on_certificate_revoked,
+}

@@ -1,0 +1,148 @@
+"""Use cases on the shares paid back to students by their unit's union.
+
+The federation's share becomes owed when the certificate is issued: it is set
+aside from the unit's earmarked account into `payable` (or waits as
+`awaiting_funds` while the earmarked balance is short), and leaves to
+`paid_out` when the unit officer records the payment. The unit's own share is
+owed when the unit's policy says (on enrolment or on certification) and is
+paid from the unit's own money, outside the earmarked ledger.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from servicekit import Problem, define_problem
+from servicekit.db import UnitOfWork, utcnow
+from servicekit.errors import NOT_FOUND
+from servicekit.identity import Identity
+from servicekit.money import show
+
+from . import ledger
+from .fees import unit_policy
+from .funds import BALANCE_SHORT
+from .models import Breakdown, Certificate, Enrolment, Reimbursement
+
+log = logging.getLogger(__name__)
+OWED = ("awaiting_funds", "payable")
+NOT_PAYABLE = define_problem("finance_reimbursement_not_payable", 409,
+                             "This reimbursement is not payable (already paid or cancelled)",
+                             "该报销款项不可支付（已支付或已取消）")
+
+
+def _accounts(enrolment: Enrolment) -> tuple[str, str, str]:
+    args = (enrolment.campaign_id, enrolment.kind, enrolment.unit_id)
+    return ledger.code("earmarked", *args), ledger.code("payable", *args), ledger.code("paid_out", *args)
+
+
+def _owe(session: Session, enrolment: Enrolment, share: str, amount, certificate_id: str | None):
+    """The one reimbursement of this share for this enrolment, created or revived; None if nothing is owed."""
+    if not amount:
+        return None
+    row = session.scalar(select(Reimbursement).where(
+        Reimbursement.enrolment_id == enrolment.enrolment_id, Reimbursement.share == share).with_for_update())
+    if row is not None and row.status != "cancelled":
+        return row  # owed already: a repeated certificate owes nothing more
+    if row is None:
+        row = Reimbursement(reimbursement_id=str(uuid.uuid4()), enrolment_id=enrolment.enrolment_id, share=share,
+                            created_at=utcnow())
+        session.add(row)
+    row.amount, row.certificate_id = amount, certificate_id
+    row.status = "awaiting_funds" if share == "federation" else "payable"
+    session.flush()
+    return row
+
+
+def _reserve(session: Session, enrolment: Enrolment, row: Reimbursement, cause: str) -> bool:
+    """Set the federation's share aside from the earmarked account, if it holds enough."""
+    earmarked, payable, _ = _accounts(enrolment)
+    if ledger.locked(session, [earmarked, payable])[earmarked].balance < row.amount:
+        return False
+    ledger.post(session, f"{cause}:{row.reimbursement_id}:reserve",
+                "federation share set aside for a certified student", enrolment.campaign_id,
+                [ledger.Move(earmarked, payable, row.amount)], enrolment.enrolment_id)
+    row.status = "payable"
+    return True
+
+
+def owe_unit_share(session: Session, enrolment: Enrolment, moment: str, certificate_id: str | None = None) -> None:
+    breakdown = session.get(Breakdown, enrolment.enrolment_id)
+    if breakdown is not None and breakdown.status == "active" and \
+            unit_policy(session, enrolment.unit_id).unit_share_timing == moment:
+        _owe(session, enrolment, "unit", breakdown.unit, certificate_id)
+
+
+def on_certificate(session: Session, certificate: Certificate, cause: str) -> None:
+    enrolment = session.get(Enrolment, certificate.enrolment_id)
+    breakdown = session.get(Breakdown, certificate.enrolment_id)
+    if enrolment is None or (breakdown is None and enrolment.status != "withdrawn"):
+        raise LookupError(f"enrolment {certificate.enrolment_id} not registered yet")  # retried until it is
+    if enrolment.status == "withdrawn" or breakdown.status != "active":
+        log.warning("certificate for a withdrawn enrolment: no share is owed",
+                    extra={"enrolment_id": enrolment.enrolment_id})
+        return
+    owed = _owe(session, enrolment, "federation", breakdown.federation, certificate.certificate_id)
+    if owed is not None and owed.status == "awaiting_funds":
+        _reserve(session, enrolment, owed, cause)
+    owe_unit_share(session, enrolment, "on_certification", certificate.certificate_id)
+
+
+def on_revoked(session: Session, certificate: Certificate, cause: str) -> None:
+    """No certificate, no federation share: unpaid shares are cancelled, paid ones flagged for recovery."""
+    enrolment = session.get(Enrolment, certificate.enrolment_id)
+    rows = session.scalars(select(Reimbursement).where(
+        Reimbursement.enrolment_id == certificate.enrolment_id,
+        Reimbursement.certificate_id == certificate.certificate_id).with_for_update()).all()
+    for row in rows:
+        if row.status == "paid":
+            row.certificate_revoked = True
+            continue
+        if row.status == "payable" and row.share == "federation":
+            earmarked, payable, _ = _accounts(enrolment)
+            ledger.post(session, f"{cause}:{row.reimbursement_id}:release",
+                        "certificate revoked: federation share released", enrolment.campaign_id,
+                        [ledger.Move(payable, earmarked, row.amount)], enrolment.enrolment_id)
+        row.status = "cancelled"
+
+
+def visible(session: Session, identity: Identity, reimbursement_id: str) -> tuple[Reimbursement, Enrolment]:
+    row = session.get(Reimbursement, reimbursement_id, with_for_update=True)
+    enrolment = row and session.get(Enrolment, row.enrolment_id)
+    if row is None or (not identity.is_federation and enrolment.unit_id != identity.unit_id):
+        raise Problem(NOT_FOUND, f"No reimbursement {reimbursement_id} visible to you.")
+    return row, enrolment
+
+
+def pay(uow: UnitOfWork, identity: Identity, reimbursement_id: str, body: dict,
+        cause: str) -> tuple[Reimbursement, Enrolment]:
+    """The unit officer records paying a share to the student (date, reference, bank details)."""
+    session = uow.session
+    row, enrolment = visible(session, identity, reimbursement_id)
+    if row.payment_cause == cause:
+        return row, enrolment  # the same request again
+    if row.status not in OWED:
+        raise Problem(NOT_PAYABLE, f"The reimbursement is {row.status}.")
+    if row.share == "federation":
+        ledger.locked(session, list(_accounts(enrolment)))  # all three at once, in order: no deadlock
+        if row.status == "awaiting_funds" and not _reserve(session, enrolment, row, cause):
+            earmarked = _accounts(enrolment)[0]
+            raise Problem(BALANCE_SHORT, f"The earmarked account holds {show(ledger.balance(session, earmarked))}, "
+                                         f"{show(row.amount)} is needed: ask the federation for a transfer first.")
+        _, payable, paid_out = _accounts(enrolment)
+        ledger.post(session, f"{cause}:{row.reimbursement_id}:paid", "federation share paid to the student",
+                    enrolment.campaign_id, [ledger.Move(payable, paid_out, row.amount)], enrolment.enrolment_id)
+    row.status, row.payment_cause, row.paid_by = "paid", cause, identity.subject
+    row.paid_on, row.reference = body["paid_on"], body.get("reference")
+    row.bank_name, row.bank_account = body["bank_name"], body["bank_account"]
+    session.flush()
+    uow.publish("reimbursement.paid", {
+        "reimbursement_id": row.reimbursement_id, "enrolment_id": row.enrolment_id,
+        "campaign_id": enrolment.campaign_id, "unit_id": enrolment.unit_id, "kind": enrolment.kind,
+        "share": row.share, "amount": show(row.amount), "paid_on": row.paid_on.isoformat(),
+        **({"certificate_id": row.certificate_id} if row.certificate_id else {}),
+        **({"reference": row.reference} if row.reference else {}),
+    })
+    return row, enrolment

@@ -1,0 +1,161 @@
+"""Cost-sharing rules: who pays what of an enrolment's fees, exact to the fen.
+
+Pure functions, no Flask and no SQL.
+
+Which lines are shared
+    academic: the tuition only; skills: the training fee only. Every other line
+    (appraisal exam, textbook, registration, entrance test, re-exam and retake
+    fees) is the employee's alone.
+
+How a shared line is split (the rounding rule)
+    1. federation share first:
+       academic: the campaign's subsidy per student, capped at the tuition;
+       skills: fee × the federation rate (the trade's override, else the
+       campaign's rate), rounded half-up to the fen.
+    2. unit share next, capped at what the federation leaves:
+       academic: `match` the federation's amount (default), a `fixed` amount,
+       or a `percentage` of the tuition rounded half-up;
+       skills: fee × the unit rate (default 0.40) rounded half-up.
+    3. the employee pays the remainder, so the three shares always sum to the
+       fee exactly and none is ever negative.
+
+Example: skills training fee 2350.00 at 40 % / 40 % → 940.00 / 940.00 / 470.00.
+
+The employee first pays the institution every line in full; the federation's
+share comes back to the employee from the unit's earmarked account when the
+certificate is issued, the unit's share when the unit's policy says.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from servicekit.money import round_half_up
+
+ZERO = Decimal("0.00")
+SHARED_LINE = "tuition_or_training"
+FEE_LINES = ("tuition_or_training", "appraisal_exam", "textbook", "registration", "entrance_test")
+ACADEMIC_UNIT_MODES = ("match", "fixed", "percentage")
+UNIT_SHARE_TIMINGS = ("on_enrolment", "on_certification", "outside")
+DEFAULT_SKILLS_UNIT_RATE = Decimal("0.40")
+
+
+@dataclass(frozen=True)
+class CampaignPolicy:
+    academic_subsidy: Decimal
+    skills_federation_rate: Decimal
+    skills_rate_overrides: dict[str, Decimal] = field(default_factory=dict)
+
+    def federation_rate(self, trade: str | None) -> Decimal:
+        return self.skills_rate_overrides.get(trade or "", self.skills_federation_rate)
+
+
+@dataclass(frozen=True)
+class UnitPolicy:
+    """A unit's own cost-sharing choice; the defaults are the programme's [decided] ones."""
+
+    academic_mode: str = "match"
+    academic_value: Decimal | None = None  # the fixed amount, or the percentage as a fraction of 1
+    skills_unit_rate: Decimal = DEFAULT_SKILLS_UNIT_RATE
+    unit_share_timing: str = "on_certification"
+
+    def __post_init__(self):
+        if self.academic_mode not in ACADEMIC_UNIT_MODES:
+            raise ValueError(f"unknown academic mode {self.academic_mode!r}")
+        if (self.academic_mode == "match") != (self.academic_value is None):
+            raise ValueError("a fixed amount or a percentage needs a value; match takes none")
+        if self.unit_share_timing not in UNIT_SHARE_TIMINGS:
+            raise ValueError(f"unknown timing {self.unit_share_timing!r}")
+        if not ZERO <= self.skills_unit_rate <= 1:
+            raise ValueError("the skills unit rate is a fraction between 0 and 1")
+        if self.academic_mode == "percentage" and not ZERO <= self.academic_value <= 1:
+            raise ValueError("the academic percentage is a fraction between 0 and 1")
+        if self.academic_mode == "fixed" and self.academic_value < 0:
+            raise ValueError("the fixed academic amount cannot be negative")
+
+
+@dataclass(frozen=True)
+class Line:
+    name: str
+    amount: Decimal
+    federation: Decimal
+    unit: Decimal
+    employee: Decimal
+
+    @property
+    def shared(self) -> bool:
+        return self.name == SHARED_LINE
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    lines: tuple[Line, ...]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.amount for line in self.lines), ZERO)
+
+    @property
+    def federation(self) -> Decimal:
+        return sum((line.federation for line in self.lines), ZERO)
+
+    @property
+    def unit(self) -> Decimal:
+        return sum((line.unit for line in self.lines), ZERO)
+
+    @property
+    def employee(self) -> Decimal:
+        return sum((line.employee for line in self.lines), ZERO)
+
+
+def split_shared(fee: Decimal, federation: Decimal, unit_wanted: Decimal) -> tuple[Decimal, Decimal, Decimal]:
+    """Federation capped at the fee, unit capped at what is left, employee the remainder."""
+    federation = min(federation, fee)
+    unit = min(unit_wanted, fee - federation)
+    return federation, unit, fee - federation - unit
+
+
+def academic_unit_share(policy: UnitPolicy, tuition: Decimal, federation: Decimal) -> Decimal:
+    if policy.academic_mode == "match":
+        return federation
+    if policy.academic_mode == "fixed":
+        return policy.academic_value
+    return round_half_up(tuition * policy.academic_value)
+
+
+def shared_split(kind: str, fee: Decimal, trade: str | None,
+                 campaign: CampaignPolicy, unit: UnitPolicy) -> tuple[Decimal, Decimal, Decimal]:
+    """(federation, unit, employee) of the one shared line of an enrolment."""
+    if kind == "academic":
+        federation = min(campaign.academic_subsidy, fee)
+        return split_shared(fee, federation, academic_unit_share(unit, fee, federation))
+    if kind == "skills":
+        return split_shared(fee, round_half_up(fee * campaign.federation_rate(trade)),
+                            round_half_up(fee * unit.skills_unit_rate))
+    raise ValueError(f"unknown kind {kind!r}")
+
+
+def breakdown(kind: str, fees: dict[str, Decimal], trade: str | None,
+              campaign: CampaignPolicy, unit: UnitPolicy) -> Breakdown:
+    """The line-by-line breakdown of one enrolment's fees (every line of `FEE_LINES` present)."""
+    missing = [name for name in FEE_LINES if name not in fees]
+    if missing:
+        raise ValueError(f"fee lines missing: {', '.join(missing)}")
+    if any(fees[name] < 0 for name in FEE_LINES):
+        raise ValueError("a fee cannot be negative")
+    lines = []
+    for name in FEE_LINES:
+        amount = fees[name]
+        if name == SHARED_LINE:
+            federation, unit_share, employee = shared_split(kind, amount, trade, campaign, unit)
+        else:
+            federation, unit_share, employee = ZERO, ZERO, amount
+        lines.append(Line(name, amount, federation, unit_share, employee))
+    return Breakdown(tuple(lines))
+
+
+def payment_status(due: Decimal, paid: Decimal) -> str:
+    """What the employee has paid the institution so far, against the full fees due."""
+    if paid == due:
+        return "full"
+    return "partial" if paid < due else "over"

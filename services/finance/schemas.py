@@ -1,0 +1,238 @@
+"""Request and response schemas of the finance API (documented in its OpenAPI)."""
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from servicekit.money import Money
+
+from .rules import ACADEMIC_UNIT_MODES, FEE_LINES, UNIT_SHARE_TIMINGS
+
+KIND = validate.OneOf(["academic", "skills"])
+RATE = dict(as_string=True, places=4, validate=validate.Range(min=0, max=1))
+BANK_ACCOUNT = re.compile(r"^\d{8,30}$")
+
+
+def not_blank(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("Must not be blank.")
+
+
+def not_in_future(value: date) -> None:
+    if value > date.today():
+        raise ValidationError("Must not be in the future.")
+
+
+def past_date(**kwargs) -> fields.Date:
+    return fields.Date(validate=not_in_future, **kwargs)
+
+
+def text(max_length: int, **kwargs) -> fields.String:
+    return fields.String(validate=[validate.Length(max=max_length), not_blank], **kwargs)
+
+
+def masked_account(number: str | None) -> str | None:
+    """A bank account shown with its last four digits only (personal data)."""
+    return None if not number else "*" * (len(number) - 4) + number[-4:]
+
+
+class CampaignPolicyOut(Schema):
+    campaign_id = fields.String()
+    revision = fields.Integer()
+    name = fields.String()
+    academic_subsidy_per_student = Money(attribute="academic_subsidy")
+    skills_federation_rate = fields.Decimal(as_string=True, places=4)
+    skills_rate_overrides = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class UnitPolicyIn(Schema):
+    academic_mode = fields.String(required=True, validate=validate.OneOf(ACADEMIC_UNIT_MODES), metadata={
+        "description": "match: the same amount as the federation, capped at what remains; fixed: academic_value "
+                       "yuan; percentage: academic_value as a fraction of the tuition (0.30 = 30 %)"})
+    academic_value = fields.Decimal(as_string=True, places=4, allow_none=True, load_default=None,
+                                    validate=validate.Range(min=0))
+    skills_unit_rate = fields.Decimal(load_default=None, **RATE, metadata={"description": "default 0.40"})
+    unit_share_timing = fields.String(load_default="on_certification", validate=validate.OneOf(UNIT_SHARE_TIMINGS))
+
+    @validates_schema
+    def _value_matches_mode(self, data, **kwargs):
+        value, mode = data.get("academic_value"), data["academic_mode"]
+        if (mode == "match") != (value is None):
+            raise ValidationError("Required for fixed and percentage, absent for match.", "academic_value")
+        if mode == "percentage" and value > 1:
+            raise ValidationError("A percentage is a fraction between 0 and 1 (0.30 = 30 %).", "academic_value")
+        if mode == "fixed" and value != value.quantize(Decimal("0.01")):
+            raise ValidationError("An amount has at most two decimals.", "academic_value")
+
+
+class UnitPolicyOut(Schema):
+    unit_id = fields.String()
+    academic_mode = fields.String()
+    academic_value = fields.Decimal(as_string=True, places=4, allow_none=True)
+    skills_unit_rate = fields.Decimal(as_string=True, places=4)
+    unit_share_timing = fields.String()
+    is_default = fields.Boolean()
+
+
+class LineOut(Schema):
+    line = fields.String(metadata={"description": f"one of {', '.join(FEE_LINES)}"})
+    shared = fields.Boolean()
+    amount = Money()
+    federation = Money()
+    unit = Money()
+    employee = Money()
+
+
+class BreakdownOut(Schema):
+    enrolment_id = fields.String()
+    campaign_id = fields.String()
+    kind = fields.String()
+    unit_id = fields.String()
+    institution_id = fields.String()
+    programme_id = fields.String()
+    employee_id = fields.String()
+    status = fields.String(metadata={"description": "active, or cancelled by a withdrawal"})
+    total = Money()
+    federation = Money()
+    unit = Money()
+    employee = Money()
+    paid = Money(metadata={"description": "what the employee paid the institution so far"})
+    payment_status = fields.String(metadata={"description": "unpaid / partial / full / over"})
+    lines = fields.List(fields.Nested(LineOut))
+
+
+class ListArgs(Schema):
+    campaign_id = fields.String()
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+class BreakdownArgs(ListArgs):
+    status = fields.String(validate=validate.OneOf(["active", "cancelled"]))
+    payment_status = fields.String(validate=validate.OneOf(["unpaid", "partial", "full", "over"]))
+
+
+class PaymentIn(Schema):
+    amount = Money(required=True, validate=validate.Range(min=0, min_inclusive=False))
+    paid_on = past_date(required=True)
+    reference = text(100)
+
+
+class PaymentOut(Schema):
+    payment_id = fields.String()
+    enrolment_id = fields.String()
+    amount = Money()
+    paid_on = fields.Date()
+    reference = fields.String()
+    status = fields.String(metadata={"description": "full / partial / over: paid so far against the fees due"})
+    flagged = fields.Function(lambda p: p.status != "full", metadata={"description": "partial or over-payment"})
+    recorded_at = fields.DateTime()
+
+
+class PaymentArgs(ListArgs):
+    enrolment_id = fields.String()
+    flagged = fields.Boolean(metadata={"description": "only partial or over-payments"})
+
+
+class TransferIn(Schema):
+    campaign_id = fields.UUID(required=True)
+    unit_id = text(64, required=True)
+    kind = fields.String(required=True, validate=KIND)
+    amount = Money(required=True, validate=validate.Range(min=0, min_inclusive=False))
+    transferred_on = past_date(required=True)
+    reference = text(100, required=True, metadata={"description": "the transfer document, e.g. 穗工财〔2013〕88号"})
+
+
+class TransferOut(Schema):
+    transfer_id = fields.String()
+    direction = fields.String(metadata={"description": "to_unit, or returned by the unit"})
+    campaign_id = fields.String()
+    unit_id = fields.String()
+    kind = fields.String()
+    amount = Money()
+    transferred_on = fields.Date()
+    reference = fields.String()
+
+
+class TransferArgs(ListArgs):
+    unit_id = fields.String()
+
+
+class ReimbursementOut(Schema):
+    reimbursement_id = fields.String()
+    enrolment_id = fields.String()
+    employee_id = fields.String()
+    unit_id = fields.String()
+    kind = fields.String()
+    share = fields.String(metadata={"description": "federation (from the earmarked account) or unit (its own)"})
+    amount = Money()
+    status = fields.String(metadata={"description": "awaiting_funds / payable / paid / cancelled"})
+    certificate_id = fields.String(allow_none=True)
+    certificate_revoked = fields.Boolean(metadata={"description": "revoked after payment: to be recovered"})
+    paid_on = fields.Date(allow_none=True)
+    reference = fields.String(allow_none=True)
+    bank_name = fields.String(allow_none=True)
+    bank_account = fields.Function(lambda r: masked_account(r["bank_account"]), allow_none=True)
+
+
+class ReimbursementArgs(ListArgs):
+    status = fields.String(validate=validate.OneOf(["awaiting_funds", "payable", "paid", "cancelled"]))
+    share = fields.String(validate=validate.OneOf(["federation", "unit"]))
+
+
+class ReimbursementPaymentIn(Schema):
+    paid_on = past_date(required=True)
+    reference = text(100)
+    bank_name = text(100, required=True)
+    bank_account = fields.String(required=True, validate=validate.Regexp(
+        BANK_ACCOUNT, error="A bank account number is 8 to 30 digits."))
+
+
+class AccountOut(Schema):
+    code = fields.String()
+    type = fields.String()
+    campaign_id = fields.String()
+    kind = fields.String()
+    unit_id = fields.String(allow_none=True)
+    balance = Money(minimum=None)
+
+
+class InvariantOut(Schema):
+    passed = fields.Boolean()
+    checks = fields.Integer()
+    drift = fields.List(fields.Dict(), metadata={"description": "every check with a non-zero drift, to the fen"})
+
+
+class ExportArgs(Schema):
+    campaign_id = fields.String()
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv", "xlsx"]))
+
+
+class CampaignArgs(Schema):
+    campaign_id = fields.String(required=True)
+
+
+class TradeOut(Schema):
+    trade = fields.String()
+    students = fields.Integer()
+    training_fees = fields.String()
+    federation_rate = fields.String()
+    federation_committed = fields.String()
+
+
+class SkillsSurplusOut(Schema):
+    campaign_id = fields.String()
+    skills_fund = fields.String()
+    allocated = fields.String()
+    transferred = fields.String()
+    committed = fields.String(metadata={"description": "federation shares of active skills enrolments"})
+    surplus = fields.String(metadata={"description": "skills fund less committed"})
+    by_trade = fields.List(fields.Nested(TradeOut))
+
+
+class FundReportArgs(ExportArgs):
+    by = fields.String(load_default="unit", validate=validate.OneOf(["campaign", "unit", "institution"]))
+    campaign_id = fields.String(required=True)

@@ -1,0 +1,140 @@
+"""The cost-sharing rules, exact to the fen (pure: no database, no broker)."""
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+
+import pytest
+
+from services.finance.rules import (
+    FEE_LINES, CampaignPolicy, UnitPolicy, breakdown, payment_status, shared_split,
+)
+
+D = Decimal
+CAMPAIGN = CampaignPolicy(D("1500.00"), D("0.40"), {"电工": D("0.50")})
+
+
+def fees(tuition: str, **others: str) -> dict[str, Decimal]:
+    lines = {name: D("0.00") for name in FEE_LINES}
+    lines["tuition_or_training"] = D(tuition)
+    lines.update({name: D(value) for name, value in others.items()})
+    return lines
+
+
+def shares(line) -> tuple[str, str, str]:
+    return str(line.federation), str(line.unit), str(line.employee)
+
+
+def test_skills_training_fee_is_shared_4_4_2_and_the_appraisal_fee_is_the_employees():
+    result = breakdown("skills", fees("2350.00", appraisal_exam="180.00"), "焊工", CAMPAIGN, UnitPolicy())
+    training, appraisal = result.lines[0], result.lines[1]
+    assert shares(training) == ("940.00", "940.00", "470.00")
+    assert (appraisal.name, shares(appraisal)) == ("appraisal_exam", ("0.00", "0.00", "180.00"))
+    assert (result.total, result.federation, result.unit, result.employee) == (
+        D("2530.00"), D("940.00"), D("940.00"), D("650.00"))
+
+
+def test_only_the_shared_line_is_shared():
+    result = breakdown("academic", fees("5600.00", textbook="300.00", registration="80.00", entrance_test="50.00",
+                                        appraisal_exam="120.00"), None, CAMPAIGN, UnitPolicy())
+    assert [line.name for line in result.lines if line.federation or line.unit] == ["tuition_or_training"]
+    assert all(line.employee == line.amount for line in result.lines if not line.shared)
+
+
+def test_academic_default_unit_matches_the_federation_and_the_employee_pays_the_rest():
+    assert shared_split("academic", D("5600.00"), None, CAMPAIGN, UnitPolicy()) == (
+        D("1500.00"), D("1500.00"), D("2600.00"))
+
+
+@pytest.mark.parametrize(("tuition", "expected"), [
+    ("2000.00", ("1500.00", "500.00", "0.00")),   # the unit's match is capped at what remains
+    ("1200.00", ("1200.00", "0.00", "0.00")),     # the subsidy is capped at the fee
+    ("0.00", ("0.00", "0.00", "0.00")),
+])
+def test_academic_caps(tuition, expected):
+    assert tuple(map(str, shared_split("academic", D(tuition), None, CAMPAIGN, UnitPolicy()))) == expected
+
+
+def test_academic_fixed_and_percentage_unit_policies():
+    fixed = UnitPolicy(academic_mode="fixed", academic_value=D("800.00"))
+    assert shared_split("academic", D("5600.00"), None, CAMPAIGN, fixed) == (D("1500.00"), D("800.00"), D("3300.00"))
+    assert shared_split("academic", D("1800.00"), None, CAMPAIGN, fixed) == (D("1500.00"), D("300.00"), D("0.00"))
+    percent = UnitPolicy(academic_mode="percentage", academic_value=D("0.3333"))
+    # 5600.01 × 0.3333 = 1866.483333 → 1866.48 (half-up to the fen)
+    assert shared_split("academic", D("5600.01"), None, CAMPAIGN, percent) == (
+        D("1500.00"), D("1866.48"), D("2233.53"))
+
+
+def test_per_trade_override_raises_the_federation_rate_for_that_trade_only():
+    assert shared_split("skills", D("2000.00"), "电工", CAMPAIGN, UnitPolicy()) == (
+        D("1000.00"), D("800.00"), D("200.00"))
+    assert shared_split("skills", D("2000.00"), "焊工", CAMPAIGN, UnitPolicy()) == (
+        D("800.00"), D("800.00"), D("400.00"))
+
+
+def test_half_fen_rounds_up_for_federation_and_unit_and_the_employee_takes_the_remainder():
+    # 0.05 × 0.40 = 0.02 exactly; 0.03 × 0.5 = 0.015 → 0.02; unit capped at 0.01
+    raised = CampaignPolicy(D("1500.00"), D("0.50"))
+    assert shared_split("skills", D("0.03"), None, raised, UnitPolicy(skills_unit_rate=D("0.50"))) == (
+        D("0.02"), D("0.01"), D("0.00"))
+    assert shared_split("skills", D("2350.05"), None, CAMPAIGN, UnitPolicy()) == (
+        D("940.02"), D("940.02"), D("470.01"))
+
+
+def test_a_unit_may_take_a_smaller_skills_share():
+    assert shared_split("skills", D("2350.00"), None, CAMPAIGN, UnitPolicy(skills_unit_rate=D("0.25"))) == (
+        D("940.00"), D("587.50"), D("822.50"))
+
+
+@pytest.mark.parametrize("bad", [
+    dict(academic_mode="fixed"),
+    dict(academic_mode="match", academic_value=D("1.00")),
+    dict(academic_mode="percentage", academic_value=D("1.5")),
+    dict(academic_mode="fixed", academic_value=D("-1.00")),
+    dict(skills_unit_rate=D("1.01")),
+    dict(unit_share_timing="whenever"),
+    dict(academic_mode="half"),
+])
+def test_inconsistent_unit_policies_are_refused(bad):
+    with pytest.raises(ValueError):
+        UnitPolicy(**bad)
+
+
+def test_missing_or_negative_lines_are_refused():
+    with pytest.raises(ValueError, match="missing"):
+        breakdown("skills", {"tuition_or_training": D("1.00")}, None, CAMPAIGN, UnitPolicy())
+    with pytest.raises(ValueError, match="negative"):
+        breakdown("skills", fees("1.00", textbook="-1.00"), None, CAMPAIGN, UnitPolicy())
+
+
+def random_policies(rng: random.Random) -> tuple[CampaignPolicy, UnitPolicy]:
+    rate = lambda: D(rng.randint(0, 10000)) / 10000  # noqa: E731
+    campaign = CampaignPolicy(D(rng.randint(0, 300000)) / 100, rate(), {"电工": rate()})
+    mode = rng.choice(["match", "fixed", "percentage"])
+    value = {"match": None, "fixed": D(rng.randint(0, 500000)) / 100, "percentage": rate()}[mode]
+    return campaign, UnitPolicy(academic_mode=mode, academic_value=value, skills_unit_rate=rate())
+
+
+def test_property_shares_are_exact_non_negative_capped_and_sum_to_every_fee():
+    """10,000 random fees and policies, plus every fee from 0.00 to 30.00 fen by fen."""
+    rng = random.Random(20131101)
+    cases = [(D(rng.randint(0, 5_000_000)) / 100, *random_policies(rng)) for _ in range(10_000)]
+    cases += [(D(fen) / 100, CAMPAIGN, UnitPolicy()) for fen in range(3001)]
+    for fee, campaign, unit in cases:
+        for kind, trade in (("academic", None), ("skills", "电工"), ("skills", "焊工")):
+            result = breakdown(kind, fees(str(fee), textbook="12.34"), trade, campaign, unit)
+            for line in result.lines:
+                parts = (line.federation, line.unit, line.employee)
+                assert sum(parts) == line.amount, (kind, fee, campaign, unit)
+                assert all(part >= 0 and part == part.quantize(D("0.01")) for part in parts)
+            federation = result.lines[0].federation
+            if kind == "academic":
+                assert federation == min(campaign.academic_subsidy, fee)
+            else:
+                assert abs(federation - fee * campaign.federation_rate(trade)) <= D("0.005")
+            assert result.total == fee + D("12.34")
+
+
+@pytest.mark.parametrize(("paid", "status"), [("2530.00", "full"), ("2000.00", "partial"), ("2600.00", "over")])
+def test_payment_status_compares_what_is_paid_with_the_full_fees(paid, status):
+    assert payment_status(D("2530.00"), D(paid)) == status
