@@ -34,6 +34,8 @@ def _parser(service: Service) -> argparse.ArgumentParser:
     replay.add_argument("--all", action="store_true")
     drop = dead_commands.add_parser("drop")
     drop.add_argument("ids", nargs="+")
+    for name, command in service.commands.items():
+        command.arguments(commands.add_parser(name, help=command.help, description=command.help))
     return parser
 
 
@@ -42,6 +44,8 @@ def main(service: Service, argv: list[str] | None = None) -> int:
     runtime = Runtime(service)
     configure_logging(service.name, runtime.settings.log_level)
     bus = runtime.settings.bus
+    if args.command in service.commands:
+        return service.commands[args.command].run(runtime, args)
     if args.command == "migrate":
         upgrade(runtime)
         with Connection(bus.url, transport_options=bus.transport_options) as connection:

@@ -1,6 +1,7 @@
 """What a service declares about itself, and the runtime built from it."""
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -16,6 +17,15 @@ from .db import UnitOfWork, make_engine
 Handler = Callable[[UnitOfWork, Envelope], None]
 
 
+@dataclass(frozen=True)
+class Command:
+    """A service's own operator command, beside servicekit's migrate/worker/deadletters/revision."""
+
+    help: str
+    run: Callable[["Runtime", argparse.Namespace], int]
+    arguments: Callable[[argparse.ArgumentParser], None] = lambda parser: None
+
+
 @dataclass
 class Service:
     """A service's parts: its tables, migrations, HTTP blueprints and event handlers."""
@@ -26,6 +36,7 @@ class Service:
     migrations: Path
     blueprints: Callable[[], list] = lambda: []
     handlers: dict[str, Handler] = field(default_factory=dict)
+    commands: dict[str, Command] = field(default_factory=dict)
 
 
 class Runtime:

@@ -2,6 +2,7 @@ from pathlib import Path
 
 from servicekit import Service
 
+from .commands import COMMANDS
 from .handlers import HANDLERS
 from .models import Base
 
@@ -18,4 +19,5 @@ SERVICE = Service(
     migrations=Path(__file__).parent / "migrations",
     blueprints=_blueprints,
     handlers=HANDLERS,
+    commands=COMMANDS,
 )

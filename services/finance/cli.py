@@ -4,19 +4,15 @@ Exit status 0 when every check has zero drift, 1 otherwise (usable in cron or CI
 """
 from __future__ import annotations
 
-import argparse
 import json
 
-from servicekit import Runtime, Service
+from servicekit import Runtime
+from servicekit.service import Command
 
 from .invariants import check
 
 
-def invariants(service: Service, argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.finance invariants", description=__doc__)
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    args = parser.parse_args(argv)
-    runtime = Runtime(service)
+def _invariants(runtime: Runtime, args) -> int:
     with runtime.unit_of_work() as uow:
         report = check(uow.session)
     if args.json:
@@ -27,3 +23,12 @@ def invariants(service: Service, argv: list[str]) -> int:
             print(f"  {finding['check']}  {finding['scope']}  expected {finding['expected']}  "
                   f"actual {finding['actual']}  drift {finding['drift']}")
     return 0 if report["passed"] else 1
+
+
+COMMANDS = {
+    "invariants": Command(
+        help="check the ledger's invariants; exit 1 on any drift",
+        run=_invariants,
+        arguments=lambda parser: parser.add_argument("--json", action="store_true", help="print the report as JSON"),
+    ),
+}
