@@ -15,9 +15,8 @@ from datetime import datetime, timezone
 
 from kombu import Connection
 from kombu.message import Message
-from sqlalchemy.dialects import postgresql, sqlite
 
-from ..db import utcnow
+from ..db import upsert, utcnow
 from ..logging import causation_id, correlation_id
 from ..service import Runtime
 from .backoff import Backoff, CONNECTION_ERRORS
@@ -45,8 +44,7 @@ class Consumer:
         self.runtime, self.stop = runtime, stop
         self.bus = runtime.settings.bus
         self.service = runtime.service
-        self._insert_inbox = (postgresql.insert if runtime.engine.dialect.name == "postgresql"
-                              else sqlite.insert)(runtime.inbox)
+        self._insert_inbox = upsert(runtime.engine, runtime.inbox)
 
     def run(self) -> None:
         backoff = Backoff()

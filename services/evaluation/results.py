@@ -10,11 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from servicekit import Problem
-from servicekit.db import utcnow
+from servicekit.db import upsert, utcnow
 from servicekit.errors import CONFLICT
 from servicekit.identity import Identity
 
-from .dialect import insert
 from .models import Campaign, Enrolment, ExamResult, ResultBatch
 from .problems import BATCH_REJECTED, KEY_REUSED
 from .rules import Attempt, EnrolmentFacts, plan_batch
@@ -30,7 +29,7 @@ def record_batch(uow, identity: Identity, key: str, lines: list[dict], digest: s
     institution_id = identity.institution_id
     lines = [{**line, "enrolment_id": str(line["enrolment_id"])} for line in lines]
     claimed = session.execute(
-        insert(session, ResultBatch).values(
+        upsert(session.bind, ResultBatch).values(
             institution_id=institution_id, idempotency_key=key, body_sha256=digest, response={},
             submitted_by=identity.subject, submitted_at=utcnow())
         .on_conflict_do_nothing().returning(ResultBatch.idempotency_key)).first()

@@ -9,12 +9,11 @@ import chinese_calendar
 from sqlalchemy import select
 
 from servicekit import Problem
-from servicekit.db import utcnow
+from servicekit.db import upsert, utcnow
 from servicekit.errors import NOT_FOUND, VALIDATION_FAILED
 from servicekit.identity import Identity
 
 from . import rules
-from .dialect import insert
 from .models import (Campaign, Certificate, ClassOpening, Decision, Enrolment, ExamResult, Inspection, Institution,
                      InstitutionEvaluation, InstitutionStanding, Payment, Programme, Reimbursement, ScoringSettings,
                      Survey, SurveyAnswer, as_dict)
@@ -36,7 +35,7 @@ def put_settings(uow, identity: Identity, weights: dict[str, Decimal], threshold
         raise Problem(VALIDATION_FAILED, refusal, errors={"weights": [refusal]})
     values = {"weights": {k: str(v) for k, v in weights.items()}, "notice_threshold": threshold,
               "updated_by": identity.subject, "updated_at": utcnow()}
-    uow.session.execute(insert(uow.session, ScoringSettings).values(id=1, **values)
+    uow.session.execute(upsert(uow.session.bind, ScoringSettings).values(id=1, **values)
                         .on_conflict_do_update(index_elements=["id"], set_=values))
     return {"weights": weights, "notice_threshold": threshold}
 
@@ -156,7 +155,7 @@ def jsonable(value):
 def _standing(session, institution_id: str) -> InstitutionStanding:
     if session.get(Institution, institution_id) is None:
         raise Problem(NOT_FOUND, "No such institution (not registered with evaluation yet).")
-    session.execute(insert(session, InstitutionStanding).values(
+    session.execute(upsert(session.bind, InstitutionStanding).values(
         institution_id=institution_id, revision=0, disqualified=False).on_conflict_do_nothing())
     return session.get(InstitutionStanding, institution_id, with_for_update=True, populate_existing=True)
 

@@ -47,10 +47,10 @@ from sqlalchemy.exc import IntegrityError
 
 from servicekit import Problem
 from servicekit.errors import CONFLICT, NOT_FOUND
+from servicekit.db import upsert
 from servicekit.identity import Identity
 
 from . import blind
-from .dialect import insert
 from .models import Campaign, Enrolment, Institution, Survey, SurveyAnswer, SurveyTokenIssued
 from .problems import ALREADY_ANSWERED, BAD_TOKEN, NOT_INVITED, SURVEY_CLOSED, TOKEN_ALREADY_ISSUED
 from .rules import ACTIVE, QUESTIONS, summarise_answers
@@ -128,7 +128,7 @@ def sign_token(uow, identity: Identity, survey_id: str, blinded_hex: str) -> str
         raise Problem(NOT_INVITED, "Only students enrolled at this institution in this campaign are invited.")
     blinded = int(blinded_hex, 16)
     digest = hashlib.sha256(blinded_hex.lower().encode()).hexdigest()
-    claimed = session.execute(insert(session, SurveyTokenIssued).values(
+    claimed = session.execute(upsert(session.bind, SurveyTokenIssued).values(
         survey_id=survey_id, employee_id=identity.employee_id, blinded_sha256=digest)
         .on_conflict_do_nothing().returning(SurveyTokenIssued.employee_id)).first()
     if claimed is None:
@@ -150,7 +150,7 @@ def answer(uow, survey_id: str, token_hex: str, signature_hex: str, scores: dict
     token = bytes.fromhex(token_hex)
     if not blind.verify(public_key(survey), survey_id, token, int(signature_hex, 16)):
         raise Problem(BAD_TOKEN, "The signature does not match the token for this survey.")
-    stored = session.execute(insert(session, SurveyAnswer).values(
+    stored = session.execute(upsert(session.bind, SurveyAnswer).values(
         survey_id=survey_id, token_sha256=hashlib.sha256(token).hexdigest(),
         comment=(comment or "").strip() or None, answered_on=today, **{q: scores[q] for q in QUESTIONS})
         .on_conflict_do_nothing().returning(SurveyAnswer.token_sha256)).first()

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from servicekit.db import utcnow
+from servicekit.db import upsert, utcnow
 
 from .models import NON_NEGATIVE_ACCOUNTS, Account, Entry, Posting
 
@@ -47,14 +46,9 @@ def code(account_type: str, campaign_id: str, kind: str, unit_id: str | None = N
     return ":".join(filter(None, (account_type, campaign_id, kind, unit_id)))
 
 
-def _insert(session: Session, model):
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    return dialect.insert(model)
-
-
 def ensure_account(session: Session, account_code: str) -> None:
     account_type, campaign_id, kind, *unit = account_code.split(":", 3)
-    session.execute(_insert(session, Account).values(
+    session.execute(upsert(session.bind, Account).values(
         code=account_code, type=account_type, campaign_id=campaign_id, kind=kind,
         unit_id=unit[0] if unit else None, balance=Decimal("0.00"),
     ).on_conflict_do_nothing(index_elements=["code"]))
@@ -87,7 +81,7 @@ def post(session: Session, cause: str, memo: str, campaign_id: str, moves: list[
     if not moves:
         return False
     accounts = locked(session, [c for move in moves for c in (move.source, move.target)])
-    posting_id = session.execute(_insert(session, Posting).values(
+    posting_id = session.execute(upsert(session.bind, Posting).values(
         cause=cause, memo=memo, campaign_id=campaign_id, enrolment_id=enrolment_id, posted_at=utcnow(),
     ).on_conflict_do_nothing(index_elements=["cause"]).returning(Posting.posting_id)).scalar()
     if posting_id is None:

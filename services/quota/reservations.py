@@ -13,9 +13,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
-from servicekit.db import utcnow
+from servicekit.db import upsert, utcnow
 from servicekit.money import money, show
 
 from .models import Allocation, AllocationLine, Campaign, Reservation, Unit
@@ -94,8 +93,7 @@ def spend(uow, event) -> None:
 
 def _claim(session, data: dict) -> Reservation:
     """The enrolment's reservation row, locked; created (pending) if this is the first word of it."""
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    session.execute(dialect.insert(Reservation).values(
+    session.execute(upsert(session.bind, Reservation).values(
         enrolment_id=data["enrolment_id"], campaign_id=data["campaign_id"], unit_id=data["unit_id"],
         kind=data["kind"], seats=0, amount=Decimal("0.00"), status="pending", revision=data["revision"],
         updated_at=utcnow()).on_conflict_do_nothing(index_elements=["enrolment_id"]))

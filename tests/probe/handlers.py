@@ -3,7 +3,8 @@ import time
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+
+from servicekit.db import upsert
 
 from .models import Cure, Handling, Tally
 
@@ -18,8 +19,7 @@ def on_noted(uow, event):
     session = uow.session
     if data.get("poison") and session.get(Cure, data["key"]) is None:
         raise ValueError(f"poisoned: no cure for {data['key']}")
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
-    session.execute(insert(Tally).values(key=data["key"], count=1)
+    session.execute(upsert(session.bind, Tally).values(key=data["key"], count=1)
                     .on_conflict_do_update(index_elements=["key"], set_={"count": Tally.count + 1}))
     session.add(Handling(event_id=event.id, key=data["key"], pid=os.getpid(), attempt=event.attempt))
 
