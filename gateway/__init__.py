@@ -1,1 +1,8 @@
-"""The API gateway: the only public entry, forwarding /api/<service>/... to the services."""
+"""The API gateway: the only public entry, forwarding /api/<service>/... to the services.
+
+forwarding/upstreams/breaker: pooled round-robin forwarding, a circuit breaker per instance;
+guard: who calls (bearer JWT, external JWKS token, or an institution system's signed request),
+the route table (policy), rate limits (limits); accounts/tokens/keys: users, machine clients,
+access and refresh tokens; auth_api: /auth/*; openapi: the merged document; health: probes.
+Its own database (models, migrations) is migrated like a service's: `python -m gateway migrate`.
+"""

@@ -4,13 +4,18 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, g, request
+from servicekit.app import ServiceApi
 from servicekit.errors import (BAD_GATEWAY, GATEWAY_TIMEOUT, SERVICE_UNAVAILABLE, install_error_handlers,
                                problem_response)
 from servicekit.logging import configure_logging
 from servicekit.request_context import install_request_context
+from servicekit.service import Runtime
 
-from . import forwarding, health, openapi
+from . import auth_api, forwarding, health, openapi
 from .config import GatewaySettings, load_settings
+from .guard import EXTENSION as GUARD, Guard
+from .keys import Keys
+from .service import SERVICE
 from .upstreams import (EXTENSION, UpstreamError, UpstreamFailed, Upstreams, UpstreamTimeout,
                         UpstreamUnavailable)
 
@@ -27,20 +32,30 @@ UPSTREAM_PROBLEMS = {
 }
 
 
-def create_app(settings: GatewaySettings | None = None, upstreams: Upstreams | None = None) -> Flask:
+def create_app(settings: GatewaySettings | None = None, upstreams: Upstreams | None = None,
+               runtime: Runtime | None = None) -> Flask:
+    """The gateway; its database (GATEWAY_DATABASE_URL, SQLite under var/ by default) must be migrated."""
     settings = settings or load_settings()
+    runtime = runtime or Runtime(SERVICE)
     configure_logging("gateway", settings.log_level)
     app = Flask("gateway", static_folder=None)  # nothing static: no /static route to shadow
-    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
+    app.config.update(
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES, API_TITLE="Gateway: log in and accounts", API_VERSION="1",
+        OPENAPI_VERSION="3.1.0", OPENAPI_URL_PREFIX="/auth", OPENAPI_JSON_PATH="openapi.json")
     app.json.ensure_ascii = False
     app.config["GATEWAY_SETTINGS"] = settings
     app.extensions[EXTENSION] = upstreams or Upstreams(
-        settings.upstreams, connect_timeout=settings.connect_timeout, read_timeout=settings.upstream_timeout)
-    install_error_handlers(app)
+        settings.upstreams, connect_timeout=settings.connect_timeout, read_timeout=settings.upstream_timeout,
+        breaker_failures=settings.breaker_failures, breaker_cooldown=settings.breaker_cooldown)
+    guard = Guard(settings.auth, runtime, Keys.load(runtime.settings.var_dir))
+    guard.ensure_bootstrap_admin()
+    app.extensions[GUARD] = guard
+    api = ServiceApi(app)
+    api.register_blueprint(auth_api.blp)
+    app.extensions["gateway.api"] = api
+    install_error_handlers(app)  # after the Api, which installs its own
     _install_upstream_problems(app)
     install_request_context(app, _log_access)
-    # Authentication, roles and rate limits (issue 7) go in as before_request hooks here,
-    # after the request id is set, so their refusals carry it and are logged too.
     for blueprint in (health.blueprint, openapi.blueprint, forwarding.blueprint):
         app.register_blueprint(blueprint)
     return app

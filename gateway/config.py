@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 # The services the gateway fronts, and where they listen in a local run (deploy/Procfile).
@@ -16,26 +16,59 @@ SERVICES = tuple(DEFAULT_URLS)
 
 
 @dataclass(frozen=True)
+class ExternalIdentityProvider:
+    """An identity provider whose RS/ES-signed tokens the gateway trusts, found by its JWKS."""
+
+    jwks_url: str
+    issuer: str
+    audience: str | None = None
+    role_claim: str = "role"  # the scope claims carry the Identity field names (unit_id, ...)
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    access_token_seconds: int = 900
+    refresh_token_seconds: int = 12 * 3600  # a working day; each refresh starts a new one
+    rate_limit_per_minute: int = 600  # per authenticated client (or per address on public routes)
+    login_attempts_per_username: int = 10  # per LOGIN_WINDOW_SECONDS
+    login_attempts_per_address: int = 100
+    external: ExternalIdentityProvider | None = None
+    bootstrap_admin: str | None = None
+    bootstrap_password: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
 class GatewaySettings:
     upstreams: dict[str, tuple[str, ...]]  # service -> base URLs of its instances
     upstream_timeout: float = 10.0  # seconds an upstream may stay silent once connected
     connect_timeout: float = 1.0  # short, so a dead instance fails fast instead of hanging
     log_level: str = "INFO"
+    breaker_failures: int = 5  # consecutive failures that open an instance's circuit
+    breaker_cooldown: float = 10.0  # seconds an open instance is skipped before one trial request
+    auth: AuthSettings = AuthSettings()
 
 
 def _env(environ, name: str, default: str) -> str:
     return environ.get(name, "").strip() or default
 
 
-def _positive_seconds(environ, name: str, default: float) -> float:
+def _positive(environ, name: str, default, convert, kind: str):
     raw = _env(environ, name, str(default))
     try:
-        value = float(raw)
+        value = convert(raw)
     except ValueError:
-        raise ValueError(f"{name} must be a number of seconds, not {raw!r}") from None
+        raise ValueError(f"{name} must be {kind}, not {raw!r}") from None
     if value <= 0:
         raise ValueError(f"{name} must be greater than zero")
     return value
+
+
+def _positive_seconds(environ, name: str, default: float) -> float:
+    return _positive(environ, name, default, float, "a number of seconds")
+
+
+def _positive_int(environ, name: str, default: int) -> int:
+    return _positive(environ, name, default, int, "a whole number")
 
 
 def parse_urls(name: str, raw: str) -> tuple[str, ...]:
@@ -66,4 +99,38 @@ def load_settings(environ=None) -> GatewaySettings:
         upstream_timeout=_positive_seconds(environ, "GATEWAY_UPSTREAM_TIMEOUT", 10.0),
         connect_timeout=1.0,
         log_level=_env(environ, "LOG_LEVEL", "INFO").upper(),
+        breaker_failures=_positive_int(environ, "GATEWAY_BREAKER_FAILURES", 5),
+        breaker_cooldown=_positive_seconds(environ, "GATEWAY_BREAKER_COOLDOWN", 10.0),
+        auth=load_auth_settings(environ),
+    )
+
+
+def load_auth_settings(environ) -> AuthSettings:
+    admin, password = environ.get("GATEWAY_BOOTSTRAP_ADMIN", "").strip(), environ.get("GATEWAY_BOOTSTRAP_PASSWORD", "")
+    if bool(admin) != bool(password):
+        raise ValueError("GATEWAY_BOOTSTRAP_ADMIN and GATEWAY_BOOTSTRAP_PASSWORD go together")
+    return AuthSettings(
+        access_token_seconds=_positive_int(environ, "GATEWAY_ACCESS_TOKEN_SECONDS", 900),
+        refresh_token_seconds=_positive_int(environ, "GATEWAY_REFRESH_TOKEN_SECONDS", 12 * 3600),
+        rate_limit_per_minute=_positive_int(environ, "GATEWAY_RATE_LIMIT_PER_MINUTE", 600),
+        login_attempts_per_username=_positive_int(environ, "GATEWAY_LOGIN_ATTEMPTS_PER_USERNAME", 10),
+        login_attempts_per_address=_positive_int(environ, "GATEWAY_LOGIN_ATTEMPTS_PER_ADDRESS", 100),
+        external=_external_provider(environ),
+        bootstrap_admin=admin or None,
+        bootstrap_password=password or None,
+    )
+
+
+def _external_provider(environ) -> ExternalIdentityProvider | None:
+    jwks_url = environ.get("GATEWAY_JWKS_URL", "").strip()
+    if not jwks_url:
+        return None
+    parse_urls("GATEWAY_JWKS_URL", jwks_url)
+    issuer = environ.get("GATEWAY_EXTERNAL_ISSUER", "").strip()
+    if not issuer:
+        raise ValueError("GATEWAY_JWKS_URL needs GATEWAY_EXTERNAL_ISSUER (the tokens' iss)")
+    return ExternalIdentityProvider(
+        jwks_url=jwks_url, issuer=issuer,
+        audience=environ.get("GATEWAY_EXTERNAL_AUDIENCE", "").strip() or None,
+        role_claim=_env(environ, "GATEWAY_EXTERNAL_ROLE_CLAIM", "role"),
     )

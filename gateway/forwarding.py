@@ -5,7 +5,10 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, g, request
 from servicekit.errors import NOT_FOUND, Problem
+from servicekit.identity import HEADER as IDENTITY_HEADER, Identity, sign
 
+from . import signatures
+from .guard import current_guard
 from .upstreams import UpstreamResponse, current_upstreams
 
 blueprint = Blueprint("forwarding", __name__)
@@ -14,8 +17,11 @@ METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 # RFC 9110 7.6.1: meaningful for one connection only, never passed on.
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade"})
 # Set by the gateway itself (or, for Expect, already dealt with: the body is read).
+# The caller's credentials stay here: the service gets the identity the gateway signs instead,
+# never one the client wrote.
 NOT_FORWARDED = frozenset({"host", "content-length", "expect", "x-request-id", "x-forwarded-for",
-                           "x-forwarded-prefix"})
+                           "x-forwarded-prefix", "authorization", IDENTITY_HEADER.lower(),
+                           *(name.lower() for name in signatures.HEADERS)})
 # Set again by werkzeug and gunicorn; passing them on would send them twice.
 NOT_RETURNED = frozenset({"content-length", "date", "server", "x-request-id"})
 PATH_SAFE = "/:@!$&'()*+,;="
@@ -31,8 +37,10 @@ def forward(service: str, rest: str):
         # The gateway and the service must see the same path (route checks will rely on it).
         raise Problem(NOT_FOUND, "Paths with '.' or '..' segments are not forwarded.")
     g.service = service
+    body = request.get_data(cache=False)
+    identity = current_guard().authorize(service, "/" + rest, body)
     answer = upstreams.request(service, request.method, upstream_target(rest),
-                               outgoing_headers(service), request.get_data(cache=False))
+                               outgoing_headers(service, identity), body)
     g.upstream = answer.instance
     return client_response(answer)
 
@@ -43,8 +51,8 @@ def upstream_target(rest: str) -> str:
     return "/" + quote(rest, safe=PATH_SAFE) + ("?" + query if query else "")
 
 
-def outgoing_headers(service: str) -> list[tuple[str, str]]:
-    """The client's end-to-end headers plus the gateway's own (request id, forwarding chain)."""
+def outgoing_headers(service: str, identity: Identity | None) -> list[tuple[str, str]]:
+    """The client's end-to-end headers plus the gateway's own (request id, forwarding chain, identity)."""
     dropped = _connection_scoped(request.headers.getlist("Connection"))
     headers = [(name, value) for name, value in request.headers.items()
                if _end_to_end(name, dropped) and name.lower() not in NOT_FORWARDED]
@@ -53,6 +61,8 @@ def outgoing_headers(service: str) -> list[tuple[str, str]]:
     if chain:
         headers.append(("X-Forwarded-For", ", ".join(chain)))
     headers.append(("X-Forwarded-Prefix", f"/api/{service}"))
+    if identity is not None:
+        headers.append((IDENTITY_HEADER, sign(identity, current_guard().keys.identity)))
     return headers
 
 

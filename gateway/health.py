@@ -6,7 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from flask import Blueprint, jsonify
 from servicekit.errors import SERVICE_UNAVAILABLE, problem_response
+from sqlalchemy import text
 
+from .guard import current_guard
 from .upstreams import Instance, current_upstreams
 
 blueprint = Blueprint("health", __name__)
@@ -30,11 +32,21 @@ def readyz():
     services: dict[str, list[dict]] = {name: [] for name in upstreams.services}
     for (name, _), result in zip(instances, results):
         services[name].append(result)
-    if all(any(result["ready"] for result in results) for results in services.values()):
-        return jsonify(status="ready", services=services)
+    database = _check_database()
     not_ready = sorted(name for name, results in services.items() if not any(r["ready"] for r in results))
-    return problem_response(SERVICE_UNAVAILABLE, "A service has no ready instance.",
-                            services=services, not_ready=not_ready)
+    if not not_ready and database == "ok":
+        return jsonify(status="ready", services=services, database=database)
+    detail = "A service has no ready instance." if not_ready else "The gateway's database is unreachable."
+    return problem_response(SERVICE_UNAVAILABLE, detail, services=services, not_ready=not_ready, database=database)
+
+
+def _check_database() -> str:
+    try:
+        with current_guard().runtime.engine.connect() as db:
+            db.execute(text("SELECT 1"))
+        return "ok"
+    except Exception as exc:  # any failure is an answer here, not an error
+        return f"unreachable: {type(exc).__name__}"
 
 
 def _probe(instance: Instance) -> dict:

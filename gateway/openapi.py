@@ -6,7 +6,7 @@ import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
-from flask import Blueprint, Response, g, jsonify, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, url_for
 
 from .upstreams import UpstreamError, Upstreams, current_upstreams
 
@@ -30,7 +30,7 @@ def merged_openapi():
 
     with ThreadPoolExecutor(max_workers=len(upstreams.services)) as pool:
         documents = dict(zip(upstreams.services, pool.map(fetch, upstreams.services)))
-    return jsonify(merge(documents))
+    return jsonify(merge(documents, current_app.extensions["gateway.api"].spec.to_dict()))
 
 
 @blueprint.get("/api/docs")
@@ -56,36 +56,46 @@ def _fetch(upstreams: Upstreams, service: str, request_id: str) -> dict | None:
     return None
 
 
-def merge(documents: dict[str, dict | None]) -> dict:
-    """One OpenAPI 3.1 document: paths under /api/<service>, component names prefixed by the service."""
+def merge(documents: dict[str, dict | None], gateway: dict | None = None) -> dict:
+    """One OpenAPI 3.1 document: paths under /api/<service>, component names prefixed by the service;
+    the gateway's own /auth paths (components prefixed Gateway) first."""
     merged = {
         "openapi": "3.1.0",
         "info": {"title": "Upskilling API", "version": "1",
-                 "description": "Every service's API, as reached through the gateway."},
+                 "description": "Every service's API, as reached through the gateway. Log in with "
+                                "POST /auth/token and send `Authorization: Bearer <access_token>`; "
+                                "institution systems sign each request instead (X-Api-Key, X-Timestamp, "
+                                "X-Nonce, X-Signature)."},
         "paths": {},
-        "components": {},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+        "security": [{"bearer": []}],
         "tags": [],
         "x-unavailable-services": [],
     }
+    if gateway is not None:
+        _add(merged, gateway, "", "Gateway", "auth")
     for service, document in documents.items():
         if not isinstance(document, dict):
             merged["x-unavailable-services"].append(service)
             continue
-        prefix = service.title()
-        document = _with_prefixed_refs(document, prefix)
-        security = document.get("security")
-        for path, item in (document.get("paths") or {}).items():
-            merged["paths"][f"/api/{service}{path}"] = _tagged(item, service, security)
-        for kind, entries in (document.get("components") or {}).items():
-            target = merged["components"].setdefault(kind, {})
-            for name, value in entries.items():
-                if kind == "securitySchemes":  # referred to by bare name, not by $ref
-                    target.setdefault(name, value)
-                else:
-                    target[prefix + name] = value
-        title = (document.get("info") or {}).get("title", service)
-        merged["tags"].append({"name": service, "description": title})
+        _add(merged, document, f"/api/{service}", service.title(), service)
     return merged
+
+
+def _add(merged: dict, document: dict, path_prefix: str, prefix: str, tag: str) -> None:
+    document = _with_prefixed_refs(document, prefix)
+    security = document.get("security")
+    for path, item in (document.get("paths") or {}).items():
+        merged["paths"][f"{path_prefix}{path}"] = _tagged(item, tag, security)
+    for kind, entries in (document.get("components") or {}).items():
+        target = merged["components"].setdefault(kind, {})
+        for name, value in entries.items():
+            if kind == "securitySchemes":  # referred to by bare name, not by $ref
+                target.setdefault(name, value)
+            else:
+                target[prefix + name] = value
+    title = (document.get("info") or {}).get("title", tag)
+    merged["tags"].append({"name": tag, "description": title})
 
 
 def _with_prefixed_refs(node, prefix: str):

@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 
+from .breaker import CircuitBreaker
+
 log = logging.getLogger(__name__)
 
 EXTENSION = "gateway.upstreams"
@@ -62,9 +64,9 @@ class UpstreamResponse:
 class Instance:
     """One running copy of a service, with its idle keep-alive connections."""
 
-    def __init__(self, base_url: str):
+    def __init__(self, base_url: str, breaker: CircuitBreaker):
         parts = urlsplit(base_url)
-        self.url = base_url
+        self.url, self.breaker = base_url, breaker
         self.name = parts.netloc
         self.host, self.port = parts.hostname, parts.port
         self.base_path = parts.path.rstrip("/")
@@ -154,28 +156,32 @@ def _nothing_to_read(sock: socket.socket) -> bool:
 class ServiceUpstream:
     """The instances of one service, taken in turn."""
 
-    def __init__(self, name: str, urls: tuple[str, ...]):
+    def __init__(self, name: str, urls: tuple[str, ...], breaker):
         self.name = name
-        self.instances = [Instance(url) for url in urls]
+        self.instances = [Instance(url, breaker()) for url in urls]
         self._turn = 0
         self._lock = threading.Lock()
 
-    def candidates(self) -> list[Instance]:
-        """Every instance, the one whose turn it is first; the others are fallbacks.
+    def candidates(self):
+        """The instances whose circuit lets a request through, the one whose turn it is first.
 
-        A circuit breaker would filter this list, leaving the rest untouched.
+        Lazily: a half-open instance spends its one trial only when it is really tried.
         """
         with self._lock:
             start, self._turn = self._turn, (self._turn + 1) % len(self.instances)
-        return self.instances[start:] + self.instances[:start]
+        return (instance for instance in self.instances[start:] + self.instances[:start]
+                if instance.breaker.allows())
 
 
 class Upstreams:
     """All services' instances, one pool per process (gunicorn workers each build their own)."""
 
     def __init__(self, urls: dict[str, tuple[str, ...]], *, connect_timeout: float = 1.0,
-                 read_timeout: float = 10.0):
-        self.services = {name: ServiceUpstream(name, tuple(service_urls))
+                 read_timeout: float = 10.0, breaker_failures: int = 5, breaker_cooldown: float = 10.0):
+        def breaker() -> CircuitBreaker:
+            return CircuitBreaker(breaker_failures, breaker_cooldown)
+
+        self.services = {name: ServiceUpstream(name, tuple(service_urls), breaker)
                          for name, service_urls in urls.items()}
         self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
 
@@ -198,18 +204,21 @@ class Upstreams:
                     if method not in IDEMPOTENT:
                         raise UpstreamFailed(service, _describe(instance, exc)) from exc
                 except (OSError, http.client.HTTPException) as exc:
+                    instance.breaker.failed()
                     raise _failure(service, instance, exc) from exc
             try:
                 connection = instance.connect(self.connect_timeout, read_timeout)
             except OSError as exc:
                 # Nothing was sent, so the next instance may take it, whatever the method.
+                instance.breaker.failed()
                 refused.append(_describe(instance, exc))
                 continue
             try:
                 return self._exchange(instance, connection, method, target, headers, body)
             except (OSError, http.client.HTTPException) as exc:
+                instance.breaker.failed()
                 raise _failure(service, instance, exc) from exc
-        raise UpstreamUnavailable(service, "; ".join(refused))
+        raise UpstreamUnavailable(service, "; ".join(refused) or "every instance's circuit is open")
 
     @staticmethod
     def _exchange(instance: Instance, connection: http.client.HTTPConnection, method: str,
@@ -230,6 +239,7 @@ class Upstreams:
             connection.close()
         else:
             instance.checkin(connection)
+        instance.breaker.succeeded()
         return UpstreamResponse(response.status, response.reason, response.getheaders(), data, instance.name)
 
     def close(self) -> None:

@@ -237,10 +237,39 @@ def test_gateway_reaches_every_service_api(config):
         for u in urls:
             parts = urlsplit(u)
             assert parts.scheme == "http" and parts.hostname == f"{svc}-api" and parts.port == 8000, u
-    assert not [k for k in env if k.endswith("_DATABASE_URL")], "the gateway has no database"
+    assert [k for k in env if k.endswith("_DATABASE_URL")] == ["GATEWAY_DATABASE_URL"], "only its own database"
     assert _command(gateway) == ["gunicorn", "-c", "python:servicekit.gunicorn_conf", "gateway.wsgi:app"]
     deps = gateway.get("depends_on") or {}
     assert {f"{svc}-api" for svc in SERVICES} <= set(deps)
+
+
+def test_gateway_has_its_own_database_migrated_once(config):
+    services = config["services"]
+    migrate, gateway = services["gateway-migrate"], services["gateway"]
+    assert _command(migrate) == ["python", "-m", "gateway", "migrate"]
+    assert migrate.get("restart") == "no"
+    assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert gateway["depends_on"]["gateway-migrate"]["condition"] == "service_completed_successfully"
+    for service in (migrate, gateway):
+        env = _env(service)
+        url = urlsplit(env["GATEWAY_DATABASE_URL"])
+        assert (url.scheme, url.hostname, url.path) == ("postgresql+psycopg", "postgres", "/gateway")
+        assert env["MIGRATE_ON_START"] == "0"
+        assert {"GATEWAY_SECRET_KEY", "GATEWAY_BOOTSTRAP_ADMIN", "GATEWAY_BOOTSTRAP_PASSWORD"} <= set(env)
+    scripts = "\n".join(p.read_text() for p in INIT_DIR.iterdir())
+    assert re.search(r"CREATE\s+DATABASE\s+\"?gateway\"?", scripts, re.I)
+    assert "-d gateway" in _healthcheck_text(services["postgres"]), "healthy once the last database exists"
+
+
+def test_gateway_and_every_service_share_the_identity_signing_key(config):
+    """One key, from IDENTITY_SIGNING_KEY or (unset) made once in the volume every container mounts."""
+    app = {n: s for n, s in config["services"].items() if n not in {"rabbitmq", "postgres"}}
+    keys = {name: _env(service).get("IDENTITY_SIGNING_KEY") for name, service in app.items()}
+    assert None not in keys.values(), [n for n, k in keys.items() if k is None]
+    assert len(set(keys.values())) == 1
+    for name, service in app.items():
+        mounts = {(v["type"], v.get("source"), v["target"]) for v in service.get("volumes") or []}
+        assert ("volume", "app-var", "/app/var") in mounts, name
 
 
 def test_healthchecks(config):

@@ -5,3 +5,5 @@ CREATE DATABASE quota;
 CREATE DATABASE enrollment;
 CREATE DATABASE finance;
 CREATE DATABASE evaluation;
+-- The gateway's accounts and counters; created last: the healthcheck waits for it.
+CREATE DATABASE gateway;

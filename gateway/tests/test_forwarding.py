@@ -11,9 +11,9 @@ import pytest
 from flask import Flask, Response, jsonify, request
 from werkzeug.serving import make_server
 
-from gateway.app import create_app
-from gateway.config import load_settings
 from servicekit.logging import JsonFormatter
+
+from .conftest import authorized_client, gateway_app
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -94,21 +94,27 @@ def upstreams():
     b.stop()
 
 
-def make_gateway(**urls: str):
-    env = {f"{service.upper()}_URLS": url for service, url in urls.items()}
-    env["GATEWAY_UPSTREAM_TIMEOUT"] = "0.5"
-    app = create_app(load_settings(env))
-    return app
+@pytest.fixture()
+def make_gateway(sqlite_runtime):
+    """`make_gateway(quota=url, ...)`: a gateway app on the module's database."""
+    apps = []
+
+    def make(**urls: str):
+        apps.append(gateway_app(sqlite_runtime, **urls))
+        return apps[-1]
+
+    yield make
+    for app in apps:
+        app.extensions["gateway.upstreams"].close()
 
 
 @pytest.fixture()
-def gateway(upstreams):
+def gateway(upstreams, make_gateway):
     a, b = upstreams
     a.app.config["ready"] = b.app.config["ready"] = True
     dead = f"http://127.0.0.1:{free_port()}"
     app = make_gateway(quota=f"{a.url},{b.url}", enrollment=a.url, finance=b.url, evaluation=dead)
-    yield app.test_client()
-    app.extensions["gateway.upstreams"].close()
+    return authorized_client(app)
 
 
 def test_forwards_method_path_query_body_and_headers(gateway):
@@ -217,10 +223,9 @@ def test_dead_upstream_is_a_quick_503_problem(gateway):
     assert "X-Request-ID" in response.headers
 
 
-def test_a_dead_instance_is_skipped_for_a_live_one(upstreams):
+def test_a_dead_instance_is_skipped_for_a_live_one(upstreams, make_gateway):
     a, _ = upstreams
-    app = make_gateway(quota=f"http://127.0.0.1:{free_port()},{a.url}")
-    client = app.test_client()
+    client = authorized_client(make_gateway(quota=f"http://127.0.0.1:{free_port()},{a.url}"))
     for _ in range(4):
         response = client.post("/api/quota/echo/x", data=b"once")
         assert response.status_code == 200
@@ -248,7 +253,7 @@ def test_readyz_is_503_when_a_service_has_no_ready_instance(gateway, upstreams):
     assert quota == {a.url.removeprefix("http://"): True, b.url.removeprefix("http://"): False}
 
 
-def test_readyz_is_200_when_every_service_has_a_ready_instance(upstreams):
+def test_readyz_is_200_when_every_service_has_a_ready_instance(upstreams, make_gateway):
     a, b = upstreams
     b.app.config["ready"] = False
     try:
@@ -378,26 +383,26 @@ def raw_upstream():
         server.stop()
 
 
-def test_keep_alive_connections_are_reused(raw_upstream):
+def test_keep_alive_connections_are_reused(raw_upstream, make_gateway):
     server = raw_upstream(answers=100, drop_next=False)
-    client = make_gateway(quota=server.url).test_client()
+    client = authorized_client(make_gateway(quota=server.url))
     for method in ("GET", "POST", "GET", "DELETE"):
         assert client.open("/api/quota/x", method=method, data=b"x").status_code == 200
     assert server.connections == 1
 
 
-def test_a_connection_the_server_closed_is_not_reused(raw_upstream):
+def test_a_connection_the_server_closed_is_not_reused(raw_upstream, make_gateway):
     server = raw_upstream(answers=1, drop_next=False)
-    client = make_gateway(quota=server.url).test_client()
+    client = authorized_client(make_gateway(quota=server.url))
     for _ in range(3):
         assert client.post("/api/quota/x", data=b"x").status_code == 200
         time.sleep(0.05)  # the server's close reaches the gateway's idle socket
     assert server.connections == 3
 
 
-def test_a_broken_pooled_connection_is_retried_only_for_idempotent_methods(raw_upstream):
+def test_a_broken_pooled_connection_is_retried_only_for_idempotent_methods(raw_upstream, make_gateway):
     server = raw_upstream(answers=1, drop_next=True)
-    client = make_gateway(quota=server.url).test_client()
+    client = authorized_client(make_gateway(quota=server.url))
     assert client.get("/api/quota/a").status_code == 200
     assert client.get("/api/quota/b").status_code == 200  # the pooled one broke: retried afresh
     assert server.answered == 2

@@ -1,0 +1,88 @@
+"""/auth/*: log in, refresh, log out, who am I; the federation admin makes users and machine clients."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from sqlalchemy.exc import IntegrityError
+
+from servicekit.errors import VALIDATION_FAILED, Problem
+from servicekit.identity import FEDERATION_ADMIN
+
+from . import accounts
+from .guard import current_guard
+from .schemas import ClientIn, ClientOut, IdentityOut, LoginIn, RefreshIn, TokenOut, UserIn, UserOut
+
+blp = Blueprint("auth", __name__, url_prefix="/auth", description="Log in and manage accounts (登录与账号)")
+
+
+
+@blp.route("/token", methods=["POST"])
+@blp.arguments(LoginIn)
+@blp.response(200, TokenOut)
+@blp.alt_response(401, description="Wrong username or password (the same answer for an unknown user)")
+@blp.doc(security=[])
+@blp.alt_response(429, description="Too many attempts for this username or from this address (Retry-After)")
+def token(body):
+    """Log in with a password: a short-lived access token and a refresh token."""
+    return current_guard().login(body["username"], body["password"]).as_json()
+
+
+@blp.route("/refresh", methods=["POST"])
+@blp.arguments(RefreshIn)
+@blp.response(200, TokenOut)
+@blp.alt_response(401, description="Unknown, expired, revoked or already used refresh token")
+@blp.doc(security=[])
+def refresh(body):
+    """A new token pair for a refresh token; each refresh token works once (reuse revokes the login)."""
+    return current_guard().refresh(body["refresh_token"]).as_json()
+
+
+@blp.route("/logout", methods=["POST"])
+@blp.arguments(RefreshIn)
+@blp.response(204)
+@blp.doc(security=[])
+def logout(body):
+    """Revoke the login the refresh token belongs to (its access tokens expire on their own)."""
+    current_guard().logout(body["refresh_token"])
+
+
+@blp.route("/me", methods=["GET"])
+@blp.response(200, IdentityOut)
+@blp.alt_response(401, description="No valid token")
+def me():
+    """The caller's identity, as the services will see it."""
+    return current_guard().identify()
+
+
+@blp.route("/users", methods=["POST"])
+@blp.arguments(UserIn)
+@blp.response(201, UserOut)
+@blp.alt_response(403, description="Only a federation admin makes accounts")
+def create_user(body):
+    """Make a user account (federation admin only)."""
+    admin = current_guard().require(FEDERATION_ADMIN)
+    return _creating(lambda session: accounts.create_user(session, created_by=admin.subject, **body))
+
+
+@blp.route("/clients", methods=["POST"])
+@blp.arguments(ClientIn)
+@blp.response(201, ClientOut)
+@blp.alt_response(403, description="Only a federation admin makes machine clients")
+def create_client(body):
+    """Make an institution system's API key (federation admin only); the secret is shown once."""
+    guard = current_guard()
+    admin = guard.require(FEDERATION_ADMIN)
+    made = _creating(lambda session: accounts.create_client(
+        session, created_by=admin.subject, secret_of=guard.keys.client_secret, **body))
+    return {"key_id": made.client.key_id, "secret": made.secret, "name": made.client.name,
+            "institution_id": made.client.institution_id}
+
+
+def _creating(create):
+    try:
+        with current_guard().transaction() as session:
+            return create(session)
+    except accounts.AccountError as exc:
+        raise Problem(VALIDATION_FAILED, "The account cannot be made as given.", errors=exc.errors) from None
+    except IntegrityError:
+        raise Problem(VALIDATION_FAILED, "The account cannot be made as given.",
+                      errors={"username": "already taken"}) from None

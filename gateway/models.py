@@ -1,0 +1,75 @@
+"""The gateway's own tables: accounts, refresh tokens, and the counters shared by every gateway process."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+ID = String(64)  # the services' identifiers of units, unions, institutions and employees
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    """A person who logs in with a password: federation staff, officers, institution operators, employees."""
+
+    __tablename__ = "users"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)  # stored lower-case
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(40))
+    unit_id: Mapped[str | None] = mapped_column(ID)
+    grassroots_union_id: Mapped[str | None] = mapped_column(ID)
+    institution_id: Mapped[str | None] = mapped_column(ID)
+    employee_id: Mapped[str | None] = mapped_column(ID)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(100))
+    __table_args__ = (CheckConstraint("role <> 'institution_system'", name="ck_users_not_a_machine"),)
+
+
+class MachineClient(Base):
+    """An institution's system: signs each request with the secret derived from its key id."""
+
+    __tablename__ = "machine_clients"
+    key_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    institution_id: Mapped[str] = mapped_column(ID)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
+class RefreshToken(Base):
+    """One refresh token of a login's family; a token is used once, a reused one revokes the family."""
+
+    __tablename__ = "refresh_tokens"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    family_id: Mapped[str] = mapped_column(String(32), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[int] = mapped_column(Integer)  # epoch seconds
+    used_at: Mapped[int | None] = mapped_column(Integer)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class RateCounter(Base):
+    """Hits of one key (a client, a username, an address) in one fixed window."""
+
+    __tablename__ = "rate_counters"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[int] = mapped_column(Integer, primary_key=True)  # epoch seconds
+    expires_at: Mapped[int] = mapped_column(Integer, index=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class SeenNonce(Base):
+    """A machine request already accepted: the same key id and nonce again is a replay."""
+
+    __tablename__ = "seen_nonces"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    expires_at: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (Index("ix_seen_nonces_expires_at", "expires_at"),)

@@ -1,0 +1,71 @@
+"""Which roles may call which route: the gateway's first line (each service checks again, and scopes).
+
+The table is read top-down and the first rule whose service, method and path
+match decides. Every service ends with catch-alls, so a route a service adds
+later is open for reading to the roles that may read that service, and for
+writing only to the roles that may write to it at all; what matches no rule
+(an unknown method, a service without rules) is refused. The auditor writes
+nowhere: it is in no write rule, by design. Tighter rules for particular
+routes go above the catch-alls.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from servicekit.identity import (AUDITOR, EMPLOYEE, FEDERATION_ADMIN, GRASSROOTS_OFFICER, INSTITUTION_OPERATOR,
+                                 INSTITUTION_SYSTEM, UNIT_OFFICER)
+
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+PUBLIC = frozenset({"public"})  # no authentication at all
+
+PEOPLE = frozenset({FEDERATION_ADMIN, AUDITOR, UNIT_OFFICER, GRASSROOTS_OFFICER, INSTITUTION_OPERATOR, EMPLOYEE})
+
+
+@dataclass(frozen=True)
+class Rule:
+    service: str
+    methods: frozenset[str]
+    pattern: str  # path below /api/<service>: "*" is one segment, a final "**" any rest
+    roles: frozenset[str]
+
+    def matches(self, service: str, method: str, path: str) -> bool:
+        return service == self.service and method in self.methods and path_matches(self.pattern, path)
+
+
+RULES = (
+    # Anyone may check that a certificate is genuine (evaluation publishes the route).
+    Rule("evaluation", READS, "/public/**", PUBLIC),
+    # Campaigns, funds and allocations are the federation's; units read their own.
+    Rule("quota", READS, "/**", PEOPLE),
+    Rule("quota", WRITES, "/**", frozenset({FEDERATION_ADMIN, UNIT_OFFICER})),
+    # Nominations (unions), registration and rosters (institutions), consent (employees).
+    Rule("enrollment", READS, "/**", PEOPLE | {INSTITUTION_SYSTEM}),
+    Rule("enrollment", WRITES, "/**", frozenset({FEDERATION_ADMIN, UNIT_OFFICER, GRASSROOTS_OFFICER,
+                                                 INSTITUTION_OPERATOR, EMPLOYEE})),
+    # Policies and share payments (units), payments received (institutions), transfers (federation).
+    Rule("finance", READS, "/**", PEOPLE),
+    Rule("finance", WRITES, "/**", frozenset({FEDERATION_ADMIN, UNIT_OFFICER, INSTITUTION_OPERATOR})),
+    # Results and certificates (institutions and their systems), surveys (employees), sanctions (federation).
+    Rule("evaluation", READS, "/**", PEOPLE | {INSTITUTION_SYSTEM}),
+    Rule("evaluation", WRITES, "/**", frozenset({FEDERATION_ADMIN, INSTITUTION_OPERATOR, INSTITUTION_SYSTEM,
+                                                 EMPLOYEE})),
+)
+
+
+def path_matches(pattern: str, path: str) -> bool:
+    wanted, actual = pattern.strip("/").split("/"), path.strip("/").split("/")
+    for index, part in enumerate(wanted):
+        if part == "**" and index == len(wanted) - 1:
+            return True
+        if index >= len(actual) or (part != "*" and part != actual[index]) or not actual[index]:
+            return False
+    return len(actual) == len(wanted)
+
+
+def allowed_roles(service: str, method: str, path: str, rules=RULES) -> frozenset[str]:
+    """The roles the first matching rule admits (PUBLIC for open routes); nobody when none matches."""
+    for rule in rules:
+        if rule.matches(service, method, path):
+            return rule.roles
+    return frozenset()

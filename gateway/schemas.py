@@ -1,0 +1,71 @@
+"""The gateway's own API: what /auth/* takes and gives."""
+from marshmallow import Schema, fields, validate
+
+from .accounts import USER_ROLES
+
+SCOPE_ID = {"validate": validate.Length(min=1, max=64), "load_default": None}
+
+
+class LoginIn(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1000),
+                             metadata={"format": "password"})
+
+
+class RefreshIn(Schema):
+    refresh_token = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class IdentityOut(Schema):
+    subject = fields.String(required=True)
+    role = fields.String(required=True)
+    unit_id = fields.String()
+    grassroots_union_id = fields.String()
+    institution_id = fields.String()
+    employee_id = fields.String()
+
+
+class TokenOut(Schema):
+    access_token = fields.String(required=True, metadata={"description": "JWT; send as `Authorization: Bearer ...`"})
+    token_type = fields.String(required=True, metadata={"example": "Bearer"})
+    expires_in = fields.Integer(required=True, metadata={"description": "seconds the access token is valid"})
+    refresh_token = fields.String(required=True, metadata={"description": "for POST /auth/refresh, usable once"})
+    refresh_expires_in = fields.Integer(required=True)
+    identity = fields.Nested(IdentityOut, required=True)
+
+
+class UserIn(Schema):
+    username = fields.String(required=True, metadata={"example": "tianhe.officer"})
+    password = fields.String(required=True, load_only=True, validate=validate.Length(max=1000),
+                             metadata={"format": "password", "description": "at least 10 characters"})
+    role = fields.String(required=True, validate=validate.OneOf(USER_ROLES))
+    unit_id = fields.String(**SCOPE_ID, metadata={"description": "unit_officer, grassroots_officer"})
+    grassroots_union_id = fields.String(**SCOPE_ID, metadata={"description": "grassroots_officer"})
+    institution_id = fields.String(**SCOPE_ID, metadata={"description": "institution_operator"})
+    employee_id = fields.String(**SCOPE_ID, metadata={"description": "employee"})
+
+
+class UserOut(Schema):
+    id = fields.String(required=True)
+    username = fields.String(required=True)
+    role = fields.String(required=True)
+    active = fields.Boolean(required=True)
+    created_by = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    unit_id = fields.String(allow_none=True)
+    grassroots_union_id = fields.String(allow_none=True)
+    institution_id = fields.String(allow_none=True)
+    employee_id = fields.String(allow_none=True)
+
+
+class ClientIn(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                         metadata={"example": "广州职工教育网 exam system"})
+    institution_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class ClientOut(Schema):
+    key_id = fields.String(required=True)
+    secret = fields.String(required=True, metadata={"description": "shown only now: store it safely"})
+    name = fields.String(required=True)
+    institution_id = fields.String(required=True)

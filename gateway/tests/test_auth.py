@@ -1,0 +1,367 @@
+"""Logins, tokens, machine signatures and the identity the services receive, on PostgreSQL."""
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import jwt
+import pytest
+from flask import request
+from sqlalchemy import text
+
+from gateway.signatures import signed_headers
+from servicekit.identity import HEADER, Identity, sign, signing_key, verify
+
+from tests.support.processes import REPO
+
+from .conftest import bearer, gateway_app, migrated_runtime
+from .upstream import Server, service_app
+
+pytestmark = pytest.mark.servers
+
+ADMIN_PASSWORD = "correct horse battery"
+PROBLEM_JSON = "application/problem+json"
+
+
+@pytest.fixture
+def var_dir(tmp_path, monkeypatch):
+    # No key configured: gateway and service share the one made under var/, as in the embedded run.
+    monkeypatch.delenv("IDENTITY_SIGNING_KEY", raising=False)
+    monkeypatch.delenv("GATEWAY_SECRET_KEY", raising=False)
+    return tmp_path / "var"
+
+
+@pytest.fixture
+def service(var_dir):
+    server = Server(service_app(var_dir))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def runtime(var_dir, make_database):
+    runtime = migrated_runtime(var_dir, make_database("gateway"))
+    yield runtime
+    runtime.engine.dispose()
+
+
+@pytest.fixture
+def make_gateway(runtime, service):
+    def make(**env):
+        env = {"GATEWAY_BOOTSTRAP_ADMIN": "admin", "GATEWAY_BOOTSTRAP_PASSWORD": ADMIN_PASSWORD} | env
+        return gateway_app(runtime, env, **{name: service.url for name in ("quota", "enrollment", "finance",
+                                                                            "evaluation")})
+    return make
+
+
+@pytest.fixture
+def gateway(make_gateway):
+    return make_gateway().test_client()
+
+
+def login(client, username="admin", password=ADMIN_PASSWORD):
+    return client.post("/auth/token", json={"username": username, "password": password})
+
+
+def auth(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def admin_token(client) -> str:
+    response = login(client)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["access_token"]
+
+
+def make_user(client, username, role, password="a long password 1", **scope):
+    response = client.post("/auth/users", json={"username": username, "password": password, "role": role, **scope},
+                           headers=auth(admin_token(client)))
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+# ---------------------------------------------------------------- passwords and tokens
+
+
+def test_password_login_gives_a_token_whose_identity_reaches_the_service_signed(gateway, var_dir):
+    make_user(gateway, "tianhe.officer", "unit_officer", unit_id="unit-tianhe")
+    tokens = login(gateway, "Tianhe.Officer", "a long password 1").get_json()
+    assert tokens["token_type"] == "Bearer" and tokens["expires_in"] == 900
+    assert tokens["identity"] == {"subject": "tianhe.officer", "role": "unit_officer", "unit_id": "unit-tianhe"}
+
+    seen = gateway.get("/api/quota/whoami", headers=auth(tokens["access_token"])).get_json()
+    assert (seen["subject"], seen["role"], seen["unit_id"]) == ("tianhe.officer", "unit_officer", "unit-tianhe")
+    assert gateway.get("/auth/me", headers=auth(tokens["access_token"])).get_json()["unit_id"] == "unit-tianhe"
+
+
+def test_the_identity_header_the_service_gets_verifies_with_the_shared_key(gateway, service, var_dir):
+    captured = {}
+    service.app.before_request(lambda: captured.setdefault("header", request.headers.get(HEADER)))
+    gateway.get("/api/finance/whoami", headers=auth(admin_token(gateway)))
+    identity = verify(captured["header"], signing_key(var_dir))
+    assert identity == Identity(subject="admin", role="federation_admin")
+
+
+def test_wrong_password_and_unknown_user_get_the_same_answer_in_similar_time(gateway):
+    def attempt(username):
+        started = time.perf_counter()
+        response = login(gateway, username, "not the password")
+        return response, time.perf_counter() - started
+
+    wrong, unknown = [attempt("admin") for _ in range(3)], [attempt("nobody.here") for _ in range(3)]
+    for response, _ in wrong + unknown:
+        assert response.status_code == 401 and response.mimetype == PROBLEM_JSON
+    bodies = {(r.get_json()["detail"], r.get_json()["code"]) for r, _ in wrong + unknown}
+    assert len(bodies) == 1
+    wrong_time, unknown_time = (statistics.median(t for _, t in runs) for runs in (wrong, unknown))
+    assert 0.4 < unknown_time / wrong_time < 2.5, (wrong_time, unknown_time)
+
+
+def test_refresh_rotates_and_a_reused_refresh_token_revokes_the_login(gateway):
+    first = login(gateway).get_json()
+    second = gateway.post("/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert second.status_code == 200
+    second = second.get_json()
+    assert second["refresh_token"] != first["refresh_token"]
+    assert gateway.get("/api/quota/whoami", headers=auth(second["access_token"])).status_code == 200
+
+    reused = gateway.post("/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert reused.status_code == 401 and "already used" in reused.get_json()["detail"]
+    # Whoever holds the newer token (maybe the thief) is cut off too.
+    after = gateway.post("/auth/refresh", json={"refresh_token": second["refresh_token"]})
+    assert after.status_code == 401 and "revoked" in after.get_json()["detail"]
+    # A new login is unaffected.
+    assert login(gateway).status_code == 200
+
+
+def test_logout_revokes_the_refresh_token(gateway):
+    tokens = login(gateway).get_json()
+    assert gateway.post("/auth/logout", json={"refresh_token": tokens["refresh_token"]}).status_code == 204
+    assert gateway.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]}).status_code == 401
+
+
+@pytest.mark.parametrize("token", ["garbage", "a.b.c", "0" * 32 + ".nope"])
+def test_a_made_up_refresh_token_is_refused(gateway, token):
+    response = gateway.post("/auth/refresh", json={"refresh_token": token})
+    assert response.status_code == 401 and response.mimetype == PROBLEM_JSON
+
+
+def test_an_expired_access_token_is_refused(make_gateway):
+    app = make_gateway()
+    headers = bearer(app, "federation_admin", now=time.time() - 3600, lifetime=900)
+    response = app.test_client().get("/api/quota/whoami", headers=headers)
+    assert response.status_code == 401
+    assert "expired" in response.get_json()["detail"]
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_token_with_a_wrong_signature_or_changed_claims_is_refused(gateway):
+    token = admin_token(gateway)
+    claims = jwt.decode(token, options={"verify_signature": False})
+    forged = jwt.encode(claims, b"someone else's key that is long enough", algorithm="HS256")
+    header, payload, signature = token.split(".")
+    promoted = jwt.encode(claims | {"role": "federation_admin", "sub": "mallory"}, b"x" * 32, algorithm="HS256")
+    tampered = ".".join([header, promoted.split(".")[1], signature])
+    unsigned = jwt.encode(claims, None, algorithm="none") if "none" in jwt.algorithms.get_default_algorithms() \
+        else header + "." + payload + "."
+    for bad in (forged, tampered, unsigned, token[:-2], "not-a-jwt"):
+        response = gateway.get("/api/quota/whoami", headers=auth(bad))
+        assert response.status_code == 401, bad
+        assert response.mimetype == PROBLEM_JSON
+
+
+def test_no_credentials_is_a_401_problem(gateway):
+    response = gateway.get("/api/quota/whoami")
+    assert response.status_code == 401 and response.mimetype == PROBLEM_JSON
+    assert "X-Request-ID" in response.headers
+
+
+def test_a_forged_identity_header_from_the_client_is_dropped(gateway, var_dir, service):
+    make_user(gateway, "worker.li", "employee", employee_id="emp-1")
+    token = login(gateway, "worker.li", "a long password 1").get_json()["access_token"]
+    # Even a header signed with the real key (a leaked one) is replaced by the caller's own identity.
+    forged = sign(Identity(subject="mallory", role="federation_admin"), signing_key(var_dir))
+    seen = gateway.get("/api/enrollment/whoami", headers=auth(token) | {HEADER: forged}).get_json()
+    assert (seen["subject"], seen["role"], seen["employee_id"]) == ("worker.li", "employee", "emp-1")
+    # Without a token the forged header gets nowhere.
+    assert gateway.get("/api/enrollment/whoami", headers={HEADER: forged}).status_code == 401
+
+
+def test_a_forged_identity_header_sent_straight_to_a_service_is_refused(service):
+    client = service.app.test_client()
+    forged = sign(Identity(subject="mallory", role="federation_admin"), b"a key the gateway does not use")
+    for headers in ({}, {HEADER: forged}, {HEADER: "v1.e30.AAAA"}):
+        response = client.get("/whoami", headers=headers)
+        assert response.status_code == 401
+    assert service.app.config["hits"] == []
+
+
+# ---------------------------------------------------------------- roles, public routes
+
+
+def test_the_auditor_never_writes_and_machines_stay_out_of_quota(gateway):
+    app = gateway.application
+    auditor = bearer(app, "auditor")
+    assert gateway.get("/api/quota/whoami", headers=auditor).status_code == 200
+    for method in ("POST", "PUT", "DELETE"):
+        response = gateway.open("/api/quota/whoami", method=method, headers=auditor)
+        assert response.status_code == 403 and response.mimetype == PROBLEM_JSON
+    system = bearer(app, "institution_system", institution_id="inst-1")
+    assert gateway.get("/api/quota/whoami", headers=system).status_code == 403
+    assert gateway.post("/api/evaluation/whoami", headers=system).status_code == 200
+
+
+def test_public_certificate_route_needs_no_login_and_carries_no_identity(gateway, service):
+    response = gateway.get("/api/evaluation/public/certificates/GZ-2014-0001")
+    assert response.status_code == 200
+    assert response.get_json() == {"path": "certificates/GZ-2014-0001", "identity_header": None}
+    assert gateway.post("/api/evaluation/public/certificates/x").status_code == 401
+    assert gateway.get("/api/quota/public/x").status_code == 401
+
+
+def test_only_a_federation_admin_makes_accounts(gateway):
+    officer = bearer(gateway.application, "unit_officer", unit_id="u1")
+    response = gateway.post("/auth/users", json={"username": "someone", "password": "long enough pw",
+                                                 "role": "federation_admin"}, headers=officer)
+    assert response.status_code == 403
+    assert gateway.post("/auth/clients", json={"name": "x", "institution_id": "i"}, headers=officer).status_code == 403
+    assert gateway.post("/auth/users", json={}, headers=auth(admin_token(gateway))).status_code == 422
+
+
+def test_account_input_is_checked(gateway):
+    headers = auth(admin_token(gateway))
+    response = gateway.post("/auth/users", json={"username": "gr.officer", "password": "long enough pw",
+                                                 "role": "grassroots_officer", "grassroots_union_id": "g1",
+                                                 "institution_id": "i1"}, headers=headers)
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {"unit_id": "required for the role grassroots_officer",
+                                             "institution_id": "not part of the role grassroots_officer"}
+    duplicate = gateway.post("/auth/users", json={"username": "ADMIN", "password": "long enough pw",
+                                                  "role": "auditor"}, headers=headers)
+    assert duplicate.status_code == 422 and duplicate.get_json()["errors"] == {"username": "already taken"}
+    machine = gateway.post("/auth/users", json={"username": "robot", "password": "long enough pw",
+                                                "role": "institution_system", "institution_id": "i"}, headers=headers)
+    assert machine.status_code == 422 and "role" in machine.get_json()["errors"]
+
+
+# ---------------------------------------------------------------- institution systems
+
+
+@pytest.fixture
+def machine(gateway):
+    response = gateway.post("/auth/clients", json={"name": "广州职工教育网 exam system", "institution_id": "inst-7"},
+                            headers=auth(admin_token(gateway)))
+    assert response.status_code == 201
+    return response.get_json()
+
+
+def signed(machine, method, target, body=b"", **options):
+    return signed_headers(machine["key_id"], machine["secret"], method, target, body, **options)
+
+
+def test_a_signed_machine_request_reaches_the_service_as_the_institution_system(gateway, machine):
+    body = '{"results": [{"exam": "电工", "score": "88.5"}]}'.encode()
+    target = "/api/evaluation/whoami?batch=3&note=%E6%89%B9"
+    response = gateway.post(target, data=body, headers=signed(machine, "POST", target, body))
+    assert response.status_code == 200, response.get_json()
+    seen = response.get_json()
+    assert (seen["role"], seen["institution_id"]) == ("institution_system", "inst-7")
+    assert seen["subject"] == f"client:{machine['key_id']}"
+    assert seen["body"] == body.decode()
+
+
+def test_a_replayed_machine_request_is_refused(gateway, machine):
+    headers = signed(machine, "POST", "/api/evaluation/whoami", b"{}")
+    assert gateway.post("/api/evaluation/whoami", data=b"{}", headers=headers).status_code == 200
+    replay = gateway.post("/api/evaluation/whoami", data=b"{}", headers=headers)
+    assert replay.status_code == 401 and "replay" in replay.get_json()["detail"]
+
+
+@pytest.mark.parametrize("skew", [-301, 301])
+def test_a_stale_or_future_machine_request_is_refused(gateway, machine, skew):
+    headers = signed(machine, "GET", "/api/evaluation/whoami", now=time.time() + skew)
+    response = gateway.get("/api/evaluation/whoami", headers=headers)
+    assert response.status_code == 401 and "five minutes" in response.get_json()["detail"]
+
+
+def test_a_machine_request_with_a_wrong_signature_is_refused(gateway, machine, service):
+    target = "/api/evaluation/whoami"
+    cases = [
+        (b'{"score": "99"}', signed(machine, "POST", target, b'{"score": "60"}')),  # body changed
+        (b"{}", signed(machine, "POST", target + "?x=1", b"{}")),  # other target
+        (b"{}", signed(machine | {"secret": "guessed"}, "POST", target, b"{}")),
+        (b"{}", signed(machine | {"key_id": "ik_unknown"}, "POST", target, b"{}")),
+        (b"{}", {k: v for k, v in signed(machine, "POST", target, b"{}").items() if k != "X-Nonce"}),
+    ]
+    for body, headers in cases:
+        response = gateway.post(target, data=body, headers=headers)
+        assert response.status_code == 401 and response.mimetype == PROBLEM_JSON, headers
+    assert service.app.config["hits"] == []
+
+
+# ---------------------------------------------------------------- limits
+
+
+def test_the_rate_limit_is_shared_by_every_gateway_process_and_answers_429_with_retry_after(make_gateway):
+    # Two apps on one database stand for two gunicorn workers (or two gateway replicas).
+    first, second = (make_gateway(GATEWAY_RATE_LIMIT_PER_MINUTE="3").test_client() for _ in range(2))
+    headers = bearer(first.application, "unit_officer", unit_id="u1")
+    statuses = [client.get("/api/quota/whoami", headers=headers).status_code
+                for client in (first, second, first, second)]
+    assert statuses[:3] == [200, 200, 200]
+    assert statuses[3] == 429
+    refused = second.get("/api/quota/whoami", headers=headers)
+    assert refused.mimetype == PROBLEM_JSON and refused.get_json()["code"] == "too_many_requests"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    # Another client has its own allowance.
+    other = bearer(first.application, "auditor", subject="someone.else")
+    assert first.get("/api/quota/whoami", headers=other).status_code == 200
+
+
+def test_login_attempts_are_limited_per_username_without_revealing_it_exists(make_gateway):
+    client = make_gateway(GATEWAY_LOGIN_ATTEMPTS_PER_USERNAME="2").test_client()
+    for username in ("admin", "nobody.at.all"):
+        assert [login(client, username, "wrong").status_code for _ in range(2)] == [401, 401]
+        limited = login(client, username, ADMIN_PASSWORD)  # even the right password now waits
+        assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
+
+
+def test_login_attempts_are_limited_per_address(make_gateway):
+    client = make_gateway(GATEWAY_LOGIN_ATTEMPTS_PER_ADDRESS="3").test_client()
+    statuses = [login(client, f"user{n}", "wrong").status_code for n in range(4)]
+    assert statuses == [401, 401, 401, 429]
+
+
+def test_the_bootstrap_admin_is_made_once(make_gateway, runtime):
+    make_gateway()
+    make_gateway()  # a second worker starting finds it there
+    with runtime.engine.connect() as db:
+        assert db.execute(text("SELECT role FROM users WHERE username = 'admin'")).scalars().all() == [
+            "federation_admin"]
+
+
+def test_the_operator_commands_make_accounts_that_work(gateway, runtime, var_dir):
+    env = {**os.environ, "GATEWAY_DATABASE_URL": runtime.settings.database_url, "VAR_DIR": str(var_dir),
+           "GATEWAY_NEW_PASSWORD": "a long password 2"}
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "gateway", *args], cwd=REPO, env=env, capture_output=True,
+                              text=True, timeout=60)
+
+    assert run("migrate").returncode == 0  # again: harmless
+    made = run("create-user", "haizhu.officer", "--role", "unit_officer", "--unit-id", "unit-haizhu")
+    assert made.returncode == 0, made.stderr
+    tokens = login(gateway, "haizhu.officer", "a long password 2").get_json()
+    assert tokens["identity"]["unit_id"] == "unit-haizhu"
+    refused = run("create-user", "someone", "--role", "unit_officer")
+    assert refused.returncode == 2 and "unit_id" in refused.stderr
+
+    client = run("create-client", "职工技协 exam system", "--institution-id", "inst-3")
+    assert client.returncode == 0, client.stderr
+    machine = dict(line.split("=", 1) for line in client.stdout.split())
+    headers = signed(machine, "GET", "/api/evaluation/whoami")
+    seen = gateway.get("/api/evaluation/whoami", headers=headers).get_json()
+    assert (seen["role"], seen["institution_id"]) == ("institution_system", "inst-3")

@@ -1,0 +1,97 @@
+"""Body size, dead and hanging upstreams, the circuit breaker: the gateway fails fast, never hangs."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.support.processes import wait_for
+
+from .conftest import authorized_client, gateway_app
+from .upstream import Blackhole, Server, service_app
+
+PROBLEM_JSON = "application/problem+json"
+
+
+@pytest.fixture
+def service(sqlite_runtime):
+    server = Server(service_app(sqlite_runtime.settings.var_dir))  # the gateway's key
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def blackhole():
+    hole = Blackhole()
+    yield hole
+    hole.stop()
+
+
+def timed(client, path, method="GET", **kwargs):
+    started = time.perf_counter()
+    response = client.open(path, method=method, **kwargs)
+    return response, time.perf_counter() - started
+
+
+def test_a_body_over_10_mib_is_a_413_problem(sqlite_runtime, service):
+    client = authorized_client(gateway_app(sqlite_runtime, quota=service.url))
+    response = client.post("/api/quota/whoami", data=b"x" * (10 * 1024 * 1024 + 1))
+    assert response.status_code == 413 and response.mimetype == PROBLEM_JSON
+    assert response.get_json()["code"] == "payload_too_large"
+    assert service.app.config["hits"] == []
+    assert client.post("/api/quota/whoami", data=b"x" * 1024).status_code == 200
+
+
+def test_a_stopped_upstream_is_a_503_problem_within_a_second(sqlite_runtime):
+    server = Server(service_app(sqlite_runtime.settings.var_dir))
+    client = authorized_client(gateway_app(sqlite_runtime, finance=server.url))
+    assert client.get("/api/finance/whoami").status_code == 200
+    server.stop()
+    response, seconds = timed(client, "/api/finance/whoami")
+    assert response.status_code == 503 and response.mimetype == PROBLEM_JSON
+    assert response.get_json()["code"] == "service_unavailable"
+    assert seconds < 1.0
+
+
+def test_the_circuit_opens_after_consecutive_failures_and_lets_one_trial_through_after_the_cooldown(
+        sqlite_runtime, blackhole):
+    env = {"GATEWAY_UPSTREAM_TIMEOUT": "0.3", "GATEWAY_BREAKER_FAILURES": "2", "GATEWAY_BREAKER_COOLDOWN": "0.6"}
+    client = authorized_client(gateway_app(sqlite_runtime, env, quota=blackhole.url))
+    for _ in range(2):
+        response, seconds = timed(client, "/api/quota/whoami")
+        assert response.status_code == 504 and seconds >= 0.3
+    assert len(blackhole.accepted) == 2
+
+    response, seconds = timed(client, "/api/quota/whoami")  # open: not even tried
+    assert response.status_code == 503 and response.mimetype == PROBLEM_JSON
+    assert seconds < 0.2
+    assert len(blackhole.accepted) == 2
+
+    # After the cool-down one trial reaches the instance again (and, failing, opens the circuit anew).
+    wait_for(lambda: client.get("/api/quota/whoami").status_code == 504, timeout=5, message="the trial request")
+    assert len(blackhole.accepted) == 3
+    assert timed(client, "/api/quota/whoami")[0].status_code == 503
+    assert len(blackhole.accepted) == 3
+
+
+def test_an_open_instance_is_skipped_for_a_healthy_one(sqlite_runtime, blackhole, service):
+    env = {"GATEWAY_UPSTREAM_TIMEOUT": "0.3", "GATEWAY_BREAKER_FAILURES": "1", "GATEWAY_BREAKER_COOLDOWN": "30"}
+    client = authorized_client(gateway_app(sqlite_runtime, env, quota=f"{blackhole.url},{service.url}"))
+    statuses = [timed(client, "/api/quota/whoami") for _ in range(6)]
+    assert [response.status_code for response, _ in statuses].count(504) == 1
+    assert all(seconds < 0.2 for response, seconds in statuses if response.status_code == 200)
+    assert len(blackhole.accepted) == 1
+
+
+def test_a_service_whose_every_instance_hangs_answers_503_within_a_second(sqlite_runtime):
+    holes = [Blackhole(), Blackhole()]
+    try:
+        env = {"GATEWAY_UPSTREAM_TIMEOUT": "0.2", "GATEWAY_BREAKER_FAILURES": "1", "GATEWAY_BREAKER_COOLDOWN": "30"}
+        client = authorized_client(gateway_app(sqlite_runtime, env, enrollment=",".join(h.url for h in holes)))
+        for _ in range(2):
+            assert client.get("/api/enrollment/whoami").status_code == 504
+        response, seconds = timed(client, "/api/enrollment/whoami")
+        assert response.status_code == 503 and seconds < 1.0
+    finally:
+        for hole in holes:
+            hole.stop()

@@ -1,0 +1,72 @@
+"""A stand-in service for the gateway's tests: it verifies the gateway's identity header as services do."""
+from __future__ import annotations
+
+import socket
+import threading
+from pathlib import Path
+
+from flask import Flask, jsonify, request
+from werkzeug.serving import make_server
+
+from servicekit.errors import install_error_handlers
+from servicekit.identity import HEADER, current_identity, requires, signing_key
+
+
+def service_app(var_dir: Path) -> Flask:
+    app = Flask("stand-in")
+    app.config["IDENTITY_SIGNING_KEY"] = signing_key(var_dir)  # as servicekit.create_app does
+    install_error_handlers(app)
+    app.config["hits"] = []
+
+    @app.route("/whoami", methods=["GET", "POST", "PUT", "DELETE"])
+    @requires("federation_admin", "auditor", "unit_officer", "grassroots_officer", "institution_operator",
+              "institution_system", "employee")
+    def whoami():
+        app.config["hits"].append(request.path)
+        identity = current_identity()
+        return jsonify(subject=identity.subject, role=identity.role, unit_id=identity.unit_id,
+                       institution_id=identity.institution_id, employee_id=identity.employee_id,
+                       body=request.get_data(as_text=True))
+
+    @app.route("/public/<path:rest>")
+    def public(rest):
+        app.config["hits"].append(request.path)
+        return jsonify(path=rest, identity_header=request.headers.get(HEADER))
+
+    return app
+
+
+class Server:
+    """A WSGI app on a real port in a thread."""
+
+    def __init__(self, app):
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Blackhole:
+    """Accepts connections and never answers: an instance that hangs."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.accepted: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                self.accepted.append(self.listener.accept()[0])
+            except OSError:
+                return
+
+    def stop(self):
+        self.listener.close()
+        for connection in self.accepted:
+            connection.close()
