@@ -166,6 +166,10 @@ EXAMPLES = {
         "paid_on": "2013-11-22",
         "status": "full",
         "reference": "POS-20131122-0042",
+        "campaign_id": CAMPAIGN,
+        "institution_id": "GZ-ZGJS",
+        "paid_total": "2590.00",
+        "due": "2590.00",
     },
     "reimbursement.paid": {
         "reimbursement_id": "2f3e4d5c-6b7a-4898-9aab-1c2d3e4f5a6b",
@@ -194,8 +198,10 @@ EXAMPLES = {
         "exam": "电工中级职业技能鉴定",
         "held_on": "2014-04-19",
         "score": "78.5",
-        "passed": True,
+        "passed": False,
         "attempt": 1,
+        "campaign_id": CAMPAIGN,
+        "retake": "free_later_class",
     },
     "certificate.issued": {
         "certificate_id": CERTIFICATE,
@@ -204,6 +210,7 @@ EXAMPLES = {
         "enrolment_id": ENROLMENT,
         "institution_id": "GZ-ZGJS",
         "kind": "skills",
+        "campaign_id": CAMPAIGN,
         "issued_on": "2014-05-06",
     },
     "certificate.revoked": {
@@ -454,3 +461,10 @@ def test_academic_programme_level_is_dazhuan_or_benke():
     del data["trade"]
     assert "data.level:" in str(fails("programme.published", data))
     validate("programme.published", 1, {**data, "level": "本科"}, strict=True)
+
+
+def test_a_retake_follows_only_a_failed_attempt():
+    passed = {**example("exam.result_recorded"), "passed": True}
+    assert "retake" in str(fails("exam.result_recorded", passed, strict=False))
+    del passed["retake"]
+    validate("exam.result_recorded", 1, passed, strict=True)

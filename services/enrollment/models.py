@@ -1,7 +1,19 @@
 """The enrollment service's tables (its own database; no other service reads it)."""
-from sqlalchemy.orm import DeclarativeBase
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, Numeric,
+                        String, Text, text)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from servicekit.bus.tables import add_messaging_tables
+
+from .domain.enrolment import INACTIVE
+
+MONEY = Numeric(14, 2)
+FEE_LINES = ("tuition_or_training", "appraisal_exam", "textbook", "registration", "entrance_test")
 
 
 class Base(DeclarativeBase):
@@ -9,3 +21,267 @@ class Base(DeclarativeBase):
 
 
 outbox, inbox = add_messaging_tables(Base.metadata)
+
+
+class Institution(Base):
+    __tablename__ = "institutions"
+    institution_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    revision: Mapped[int] = mapped_column(Integer)
+
+
+class InstitutionStanding(Base):
+    """Evaluation's latest decision on an institution (kept apart: it may arrive before the institution)."""
+    __tablename__ = "institution_standings"
+    institution_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    disqualified: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class Programme(Base):
+    __tablename__ = "programmes"
+    __table_args__ = (
+        CheckConstraint("kind IN ('academic', 'skills')", name="ck_programme_kind"),
+        CheckConstraint("status IN ('draft', 'published')", name="ck_programme_status"),
+        *(CheckConstraint(f"fee_{line} >= 0", name=f"ck_programme_fee_{line}") for line in FEE_LINES),
+    )
+    programme_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    institution_id: Mapped[str] = mapped_column(ForeignKey("institutions.institution_id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10))
+    level: Mapped[str] = mapped_column(String(20))
+    major: Mapped[str | None] = mapped_column(String(100))
+    trade: Mapped[str | None] = mapped_column(String(100))
+    teaching_sites: Mapped[list] = mapped_column(JSON)
+    start_date: Mapped[date] = mapped_column(Date)
+    on_site_teaching: Mapped[bool] = mapped_column(Boolean)
+    fee_tuition_or_training: Mapped[Decimal] = mapped_column(MONEY)
+    fee_appraisal_exam: Mapped[Decimal] = mapped_column(MONEY)
+    fee_textbook: Mapped[Decimal] = mapped_column(MONEY)
+    fee_registration: Mapped[Decimal] = mapped_column(MONEY)
+    fee_entrance_test: Mapped[Decimal] = mapped_column(MONEY)
+    status: Mapped[str] = mapped_column(String(10))
+    revision: Mapped[int] = mapped_column(Integer)
+
+    def fees(self) -> dict[str, Decimal]:
+        return {line: getattr(self, f"fee_{line}") for line in FEE_LINES}
+
+
+class PlanProgramme(Base):
+    """A unit's plan for a campaign: the programmes (and so institutions) it chose."""
+    __tablename__ = "plan_programmes"
+    unit_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    programme_id: Mapped[str] = mapped_column(ForeignKey("programmes.programme_id"), primary_key=True)
+
+
+class Campaign(Base):
+    """Read model of quota's campaign.published: what enrollment's rules need."""
+    __tablename__ = "campaigns"
+    campaign_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(500))
+    year: Mapped[int] = mapped_column(Integer)
+    registration_start: Mapped[date] = mapped_column(Date)
+    registration_end: Mapped[date] = mapped_column(Date)
+    public_notice_days: Mapped[int] = mapped_column(Integer)
+    dedicated_class_threshold: Mapped[int] = mapped_column(Integer)
+    roster_lead_working_days: Mapped[int] = mapped_column(Integer)
+    skills_federation_rate: Mapped[Decimal] = mapped_column(Numeric(5, 4))
+    skills_rate_overrides: Mapped[dict] = mapped_column(JSON)
+
+
+class Unit(Base):
+    """Read model of quota's unit.upserted: first-level units and grassroots unions."""
+    __tablename__ = "units"
+    unit_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(500))
+    level: Mapped[str] = mapped_column(String(20))
+    parent_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class Employee(Base):
+    """A nominated employee; `employee_id` is the opaque id events carry instead of personal data."""
+    __tablename__ = "employees"
+    employee_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resident_id: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(50))
+    phone: Mapped[str] = mapped_column(String(11))
+
+
+INACTIVE_SQL = ", ".join(f"'{status}'" for status in INACTIVE)
+
+
+class Enrolment(Base):
+    """One employee's path in one campaign, from nomination to admission."""
+    __tablename__ = "enrolments"
+    __table_args__ = (
+        Index("ux_one_active_enrolment", "campaign_id", "kind", "employee_id", unique=True,
+              postgresql_where=text(f"status NOT IN ({INACTIVE_SQL})"),
+              sqlite_where=text(f"status NOT IN ({INACTIVE_SQL})")),
+        CheckConstraint("consent_method IS NULL OR consent_method IN ('employee', 'written')",
+                        name="ck_enrolment_consent_method"),
+    )
+    enrolment_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.campaign_id"))
+    kind: Mapped[str] = mapped_column(String(10))
+    employee_id: Mapped[str] = mapped_column(ForeignKey("employees.employee_id"))
+    unit_id: Mapped[str] = mapped_column(String(64), index=True)
+    grassroots_union_id: Mapped[str] = mapped_column(String(64), index=True)
+    institution_id: Mapped[str] = mapped_column(ForeignKey("institutions.institution_id"), index=True)
+    programme_id: Mapped[str] = mapped_column(ForeignKey("programmes.programme_id"))
+    education: Mapped[str] = mapped_column(String(50))
+    attestation: Mapped[str] = mapped_column(Text)  # why the union finds them front-line/backbone
+    nominated_by: Mapped[str] = mapped_column(String(200))
+    nominated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    notice_start: Mapped[date] = mapped_column(Date)
+    notice_end: Mapped[date] = mapped_column(Date)
+    consent_method: Mapped[str | None] = mapped_column(String(10))
+    consent_on: Mapped[date | None] = mapped_column(Date)
+    consent_recorded_by: Mapped[str | None] = mapped_column(String(200))
+    sent_on: Mapped[date | None] = mapped_column(Date)
+    requested_on: Mapped[date | None] = mapped_column(Date)
+    fees: Mapped[dict | None] = mapped_column(JSON)  # the fee standard applied, fixed when registration is asked
+    subsidy_requested: Mapped[Decimal | None] = mapped_column(MONEY)
+    registered_on: Mapped[date | None] = mapped_column(Date)
+    refusal_reason: Mapped[str | None] = mapped_column(String(50))
+    refusal_detail: Mapped[str | None] = mapped_column(Text)
+    entrance_test_on: Mapped[date | None] = mapped_column(Date)
+    entrance_test_score: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
+    entrance_test_passed: Mapped[bool | None] = mapped_column(Boolean)
+    admitted_on: Mapped[date | None] = mapped_column(Date)
+    payment_status: Mapped[str | None] = mapped_column(String(10))
+    class_id: Mapped[str | None] = mapped_column(ForeignKey("classes.class_id"), index=True)
+    withdrawn_on: Mapped[date | None] = mapped_column(Date)
+    # Skills, failed the exam: waits for a later class of the same programme, training fee not charged again.
+    retaking: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+
+
+class Objection(Base):
+    __tablename__ = "objections"
+    __table_args__ = (CheckConstraint("outcome IS NULL OR outcome IN ('upheld', 'dismissed')",
+                                      name="ck_objection_outcome"),)
+    objection_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    enrolment_id: Mapped[str] = mapped_column(ForeignKey("enrolments.enrolment_id"), index=True)
+    raised_on: Mapped[date] = mapped_column(Date)
+    summary: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    outcome: Mapped[str | None] = mapped_column(String(10))
+    outcome_note: Mapped[str | None] = mapped_column(Text)
+    decided_on: Mapped[date | None] = mapped_column(Date)
+
+
+class Payment(Base):
+    """Finance's payment.recorded; the latest recorded one gives the enrolment's payment status."""
+    __tablename__ = "payments"
+    payment_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    enrolment_id: Mapped[str] = mapped_column(String(36), index=True)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    paid_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CalendarDay(Base):
+    """A year loaded by the federation: its public holidays on weekdays and make-up working days at weekends."""
+    __tablename__ = "calendar_days"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    year: Mapped[int] = mapped_column(ForeignKey("calendar_years.year"), index=True)
+    workday: Mapped[bool] = mapped_column(Boolean)
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class CalendarYear(Base):
+    __tablename__ = "calendar_years"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    loaded_by: Mapped[str] = mapped_column(String(200))
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TrainingClass(Base):
+    """A class (开班) of one programme at one institution: dedicated (>threshold) or joining public students."""
+    __tablename__ = "classes"
+    __table_args__ = (
+        CheckConstraint("status IN ('forming', 'submitted', 'returned', 'approved', 'published', 'opened')",
+                        name="ck_class_status"),
+        CheckConstraint("dedicated OR public_class_name IS NOT NULL", name="ck_class_joins_public_class"),
+    )
+    class_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.campaign_id"))
+    institution_id: Mapped[str] = mapped_column(ForeignKey("institutions.institution_id"), index=True)
+    programme_id: Mapped[str] = mapped_column(ForeignKey("programmes.programme_id"))
+    dedicated: Mapped[bool] = mapped_column(Boolean)
+    public_class_name: Mapped[str | None] = mapped_column(String(200))
+    opens_on: Mapped[date] = mapped_column(Date)
+    on_site: Mapped[bool] = mapped_column(Boolean)  # 上门办学 / 送教上门
+    site: Mapped[str] = mapped_column(String(200))
+    head_teacher: Mapped[str | None] = mapped_column(String(50))
+    learning_assistant: Mapped[str | None] = mapped_column(String(50))
+    status: Mapped[str] = mapped_column(String(10))
+    roster_submitted_on: Mapped[date | None] = mapped_column(Date)
+    review_comments: Mapped[str | None] = mapped_column(Text)
+    reviewed_by: Mapped[str | None] = mapped_column(String(200))
+    published_on: Mapped[date | None] = mapped_column(Date)
+    opened_on: Mapped[date | None] = mapped_column(Date)
+
+
+class StatusChange(Base):
+    """A requested withdrawal, transfer or change of major, and the decisions on it."""
+    __tablename__ = "status_changes"
+    __table_args__ = (
+        Index("ux_one_open_status_change", "enrolment_id", unique=True,
+              postgresql_where=text("state IN ('requested', 'unit_agreed')"),
+              sqlite_where=text("state IN ('requested', 'unit_agreed')")),
+        CheckConstraint("kind IN ('withdrawal', 'transfer', 'major_change')", name="ck_status_change_kind"),
+        CheckConstraint("kind = 'withdrawal' OR to_programme_id IS NOT NULL", name="ck_status_change_target"),
+    )
+    change_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    enrolment_id: Mapped[str] = mapped_column(ForeignKey("enrolments.enrolment_id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    effective_on: Mapped[date] = mapped_column(Date)
+    to_programme_id: Mapped[str | None] = mapped_column(ForeignKey("programmes.programme_id"))
+    state: Mapped[str] = mapped_column(String(20))
+    requested_by: Mapped[str] = mapped_column(String(200))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    unit_decision_by: Mapped[str | None] = mapped_column(String(200))
+    federation_decision_by: Mapped[str | None] = mapped_column(String(200))
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    decided_on: Mapped[date | None] = mapped_column(Date)
+
+
+class ExamResult(Base):
+    """Evaluation's exam.result_recorded: one attempt at one exam (retakes are further rows)."""
+    __tablename__ = "exam_results"
+    result_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    enrolment_id: Mapped[str] = mapped_column(String(36), index=True)
+    exam: Mapped[str] = mapped_column(String(200))
+    held_on: Mapped[date] = mapped_column(Date)
+    score: Mapped[Decimal] = mapped_column(Numeric(8, 2))
+    passed: Mapped[bool] = mapped_column(Boolean)
+    attempt: Mapped[int] = mapped_column(Integer)
+
+
+class Certificate(Base):
+    """Evaluation's certificate.issued / certificate.revoked (revision orders them)."""
+    __tablename__ = "certificates"
+    certificate_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    enrolment_id: Mapped[str] = mapped_column(String(36), index=True)
+    number: Mapped[str] = mapped_column(String(64))
+    issued_on: Mapped[date | None] = mapped_column(Date)
+    revoked_on: Mapped[date | None] = mapped_column(Date)
+
+
+class Reimbursement(Base):
+    """Finance's reimbursement.paid: a share paid by the unit's union to the student."""
+    __tablename__ = "reimbursements"
+    reimbursement_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    enrolment_id: Mapped[str] = mapped_column(String(36), index=True)
+    share: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    paid_on: Mapped[date] = mapped_column(Date)

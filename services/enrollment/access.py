@@ -1,0 +1,73 @@
+"""Who sees which enrolments, and how much of the employee's personal data."""
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+
+from servicekit import Problem
+from servicekit.errors import FORBIDDEN, NOT_FOUND
+from servicekit.identity import Identity
+
+from .domain.enrolment import SEEN_BY_INSTITUTION
+from .domain.people import mask_phone, mask_resident_id
+from .models import Employee, Enrolment, Objection
+
+INSTITUTION_ROLES = ("institution_operator", "institution_system")
+
+
+def scoped(query: Select, identity: Identity) -> Select:
+    """Restrict a query over enrolments to what the caller may see."""
+    if identity.is_federation:
+        return query
+    if identity.role == "grassroots_officer":
+        return query.where(Enrolment.grassroots_union_id == identity.grassroots_union_id)
+    if identity.role == "unit_officer":
+        return query.where(Enrolment.unit_id == identity.unit_id)
+    if identity.role in INSTITUTION_ROLES:
+        return query.where(Enrolment.institution_id == identity.institution_id,
+                           Enrolment.status.in_(SEEN_BY_INSTITUTION))
+    if identity.role == "employee":
+        return query.where(Enrolment.employee_id == identity.employee_id)
+    raise Problem(FORBIDDEN, f"The role {identity.role} sees no enrolments.")
+
+
+def find_enrolment(session, identity: Identity, enrolment_id: str, *, lock: bool = False) -> Enrolment:
+    query = scoped(select(Enrolment).where(Enrolment.enrolment_id == enrolment_id), identity)
+    found = session.scalar(query.with_for_update() if lock else query)
+    if found is None:
+        raise Problem(NOT_FOUND, f"No enrolment {enrolment_id} that you may see.")
+    return found
+
+
+def sees_personal_data(identity: Identity, enrolment: Enrolment) -> bool:
+    """Only the nominating union and the employee see the full ID number and phone."""
+    return ((identity.role == "grassroots_officer" and identity.grassroots_union_id == enrolment.grassroots_union_id)
+            or (identity.role == "employee" and identity.employee_id == enrolment.employee_id))
+
+
+def enrolment_view(identity: Identity, enrolment: Enrolment, employee: Employee,
+                   objections: list[Objection]) -> dict:
+    full = sees_personal_data(identity, enrolment)
+    return {
+        **{column: getattr(enrolment, column) for column in (
+            "enrolment_id", "revision", "status", "campaign_id", "kind", "employee_id", "unit_id",
+            "grassroots_union_id", "institution_id", "programme_id", "education", "attestation", "notice_start",
+            "notice_end", "consent_method", "consent_on", "sent_on", "requested_on", "fees", "subsidy_requested",
+            "registered_on", "refusal_reason", "refusal_detail", "entrance_test_on", "entrance_test_score",
+            "entrance_test_passed", "admitted_on", "payment_status", "class_id", "withdrawn_on", "retaking")},
+        "name": employee.name,
+        "resident_id": employee.resident_id if full else mask_resident_id(employee.resident_id),
+        "phone": employee.phone if full else mask_phone(employee.phone),
+        "objections": objections,
+    }
+
+
+def views(session, identity: Identity, enrolments: list[Enrolment]) -> list[dict]:
+    """Views of many enrolments with two queries, not two per enrolment."""
+    ids = [e.enrolment_id for e in enrolments]
+    employees = {e.employee_id: e for e in session.scalars(
+        select(Employee).where(Employee.employee_id.in_({e.employee_id for e in enrolments})))}
+    objections: dict[str, list] = {i: [] for i in ids}
+    for objection in session.scalars(select(Objection).where(Objection.enrolment_id.in_(ids))
+                                     .order_by(Objection.raised_on, Objection.objection_id)):
+        objections[objection.enrolment_id].append(objection)
+    return [enrolment_view(identity, e, employees[e.employee_id], objections[e.enrolment_id]) for e in enrolments]

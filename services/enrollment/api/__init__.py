@@ -1,0 +1,33 @@
+"""Thin HTTP layer of enrollment: flask-smorest blueprints over the use cases."""
+from http import HTTPStatus
+
+from servicekit import unit_of_work
+from servicekit.identity import current_identity
+
+
+def change(use_case, present, *args) -> dict:
+    """Run one use case in a unit of work and answer with what it changed, as the caller may see it."""
+    with unit_of_work() as uow:
+        changed = use_case(uow, current_identity(), *args)
+        uow.session.flush()
+        view = present(uow.session, changed)
+        uow.commit()
+    return view
+
+
+def documents(blp, *statuses: int):
+    """Document the problem responses an endpoint can give (beyond 422 for invalid input)."""
+    def decorate(view):
+        for status in reversed(statuses):
+            view = blp.alt_response(status, response=HTTPStatus(status).name)(view)
+        return view
+    return decorate
+
+
+def blueprints() -> list:
+    from .catalogue import blp as catalogue
+    from .changes import blp as changes
+    from .classes import blp as classes
+    from .enrolments import blp as enrolments
+    from .ledger import blp as ledger
+    return [catalogue, enrolments, changes, classes, ledger]

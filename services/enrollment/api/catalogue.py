@@ -1,0 +1,153 @@
+"""Institutions, programmes (the catalogue and its import), units' plans."""
+from flask_smorest import Blueprint
+
+from servicekit import unit_of_work
+from servicekit.identity import ROLES, current_identity, requires
+from servicekit.tabular import Column, read_rows, validate_rows
+
+from .. import catalogue
+from ..schemas import (CatalogueImportForm, ImportOut, InstitutionIn, InstitutionOut, InstitutionRename, PlanIn,
+                       PlanOut, ProgrammeBody, ProgrammeOut, ProgrammeQuery, ProgrammeRow, UploadFile)
+from . import documents
+
+blp = Blueprint("catalogue", __name__, description="Institutions, the training catalogue and units' plans (培训学习目录)")
+
+
+CATALOGUE_COLUMNS = [
+    Column("programme_id", "项目编号 Programme id"),
+    Column("institution_id", "机构编号 Institution id"),
+    Column("name", "项目名称 Name"),
+    Column("kind", "类别 Kind (academic/skills)"),
+    Column("level", "层次/等级 Level"),
+    Column("major", "专业 Major"),
+    Column("trade", "工种 Trade"),
+    Column("teaching_sites", "教学点 Teaching sites"),
+    Column("start_date", "开课日期 Start date"),
+    Column("on_site_teaching", "上门办学 On-site teaching"),
+    Column("fee_tuition_or_training", "学费/培训费 Tuition or training fee"),
+    Column("fee_appraisal_exam", "鉴定考试费 Appraisal exam fee"),
+    Column("fee_textbook", "教材费 Textbook fee"),
+    Column("fee_registration", "报名费 Registration fee"),
+    Column("fee_entrance_test", "入学测试费 Entrance-test fee"),
+]
+
+
+@blp.route("/institutions", methods=["GET"])
+@blp.response(200, InstitutionOut(many=True))
+@requires(*ROLES)
+def list_institutions():
+    """The contracted institutions and their standing."""
+    with unit_of_work() as uow:
+        return catalogue.list_institutions(uow.session)
+
+
+@blp.route("/institutions", methods=["POST"])
+@blp.arguments(InstitutionIn)
+@blp.response(201, InstitutionOut)
+@documents(blp, 409)
+@requires("federation_admin")
+def register_institution(body):
+    """Register an institution (announces institution.registered)."""
+    with unit_of_work() as uow:
+        view = catalogue.register_institution(uow, body)
+        uow.commit()
+    return view
+
+
+@blp.route("/institutions/<institution_id>", methods=["PATCH"])
+@blp.arguments(InstitutionRename)
+@blp.response(200, InstitutionOut)
+@documents(blp, 404, 409)
+@requires("federation_admin")
+def rename_institution(body, institution_id):
+    """Rename an institution (announces institution.registered with a higher revision)."""
+    with unit_of_work() as uow:
+        view = catalogue.rename_institution(uow, institution_id, body["name"])
+        uow.commit()
+    return view
+
+
+@blp.route("/programmes", methods=["GET"])
+@blp.arguments(ProgrammeQuery, location="query")
+@blp.response(200, ProgrammeOut(many=True))
+@requires(*ROLES)
+def list_programmes(filters):
+    """The catalogue: published programmes (the federation also sees drafts)."""
+    with unit_of_work() as uow:
+        found = catalogue.list_programmes(uow.session, current_identity(), filters)
+        return [catalogue.programme_view(p) for p in found]
+
+
+@blp.route("/programmes/<programme_id>", methods=["GET"])
+@blp.response(200, ProgrammeOut)
+@documents(blp, 404)
+@requires(*ROLES)
+def get_programme(programme_id):
+    with unit_of_work() as uow:
+        return catalogue.programme_view(catalogue.visible_programme(uow.session, current_identity(), programme_id))
+
+
+@blp.route("/programmes/<programme_id>", methods=["PUT"])
+@blp.arguments(ProgrammeBody)
+@blp.response(200, ProgrammeOut)
+@blp.alt_response(201, schema=ProgrammeOut, success=True, description="Created as a draft")
+@documents(blp, 409)
+@requires("federation_admin")
+def put_programme(body, programme_id):
+    """Create a draft programme or replace its details; a published one is announced again."""
+    with unit_of_work() as uow:
+        programme, created = catalogue.save_programme(uow, programme_id, body)
+        view = catalogue.programme_view(programme)
+        uow.commit()
+    return view, 201 if created else 200
+
+
+@blp.route("/programmes/<programme_id>/publish", methods=["POST"])
+@blp.response(200, ProgrammeOut)
+@documents(blp, 404)
+@requires("federation_admin")
+def publish_programme(programme_id):
+    """Publish a programme in the catalogue (announces programme.published)."""
+    with unit_of_work() as uow:
+        view = catalogue.programme_view(catalogue.publish_programme(uow, programme_id))
+        uow.commit()
+    return view
+
+
+@blp.route("/programmes/import", methods=["POST"])
+@blp.arguments(UploadFile, location="files")
+@blp.arguments(CatalogueImportForm, location="form", content_type="multipart/form-data")
+@blp.response(201, ImportOut)
+@documents(blp, 400, 409)
+@requires("federation_admin")
+def import_programmes(files, form):
+    """Import the catalogue from .xlsx or .csv: every row is valid or nothing is written."""
+    upload = files["file"]
+    rows = validate_rows(read_rows(upload.read(), upload.filename or "", CATALOGUE_COLUMNS), ProgrammeRow())
+    with unit_of_work() as uow:
+        report = catalogue.import_programmes(uow, rows, form["publish"])
+        uow.commit()
+    return report
+
+
+@blp.route("/units/<unit_id>/plans/<campaign_id>", methods=["GET"])
+@blp.response(200, PlanOut)
+@documents(blp, 403)
+@requires("federation_admin", "auditor", "unit_officer", "grassroots_officer")
+def get_plan(unit_id, campaign_id):
+    """A unit's plan for a campaign: its chosen programmes and institutions."""
+    with unit_of_work() as uow:
+        return catalogue.get_plan(uow.session, current_identity(), unit_id, campaign_id)
+
+
+@blp.route("/units/<unit_id>/plans/<campaign_id>", methods=["PUT"])
+@blp.arguments(PlanIn)
+@blp.response(200, PlanOut)
+@documents(blp, 403)
+@requires("unit_officer")
+def record_plan(body, unit_id, campaign_id):
+    """Record (replace) the unit's chosen programmes for the campaign."""
+    with unit_of_work() as uow:
+        view = catalogue.record_plan(uow, current_identity(), unit_id, campaign_id, body["programme_ids"])
+        uow.commit()
+    return view

@@ -1,0 +1,154 @@
+"""Nominations and the enrolments they become: notice, objections, consent, confirmation, registration."""
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from servicekit import unit_of_work
+from servicekit.identity import ROLES, current_identity, requires
+from servicekit.tabular import Column, read_rows, validate_rows
+
+from .. import nominations, registration
+from ..access import find_enrolment, scoped, views
+from ..domain.clock import today
+from ..models import Enrolment
+from ..schemas import (ConsentIn, EnrolmentOut, EnrolmentQuery, EntranceTestIn, NominationImportForm, NominationIn,
+                       NominationRow, ObjectionIn, OutcomeIn, UploadFile)
+from . import change, documents
+
+blp = Blueprint("enrolments", __name__, description="Nominations (人选推荐), public notice, registration (学员建档)")
+
+
+NOMINATION_COLUMNS = [
+    Column("name", "姓名 Name"),
+    Column("resident_id", "身份证号 Resident ID number"),
+    Column("phone", "手机号码 Mobile phone"),
+    Column("education", "文化程度 Education"),
+    Column("attestation", "推荐理由 Attestation"),
+    Column("programme_id", "项目编号 Programme id"),
+]
+
+
+def _view(session, enrolment: Enrolment) -> dict:
+    return views(session, current_identity(), [enrolment])[0]
+
+
+def _change(use_case, *args) -> dict:
+    return change(use_case, _view, *args)
+
+
+@blp.route("/enrolments", methods=["POST"])
+@blp.arguments(NominationIn)
+@blp.response(201, EnrolmentOut)
+@documents(blp, 409)
+@requires("grassroots_officer")
+def nominate(body):
+    """Nominate an employee; the public notice starts (campaign's public_notice_days)."""
+    return _change(nominations.nominate, body, today())
+
+
+@blp.route("/enrolments/import", methods=["POST"])
+@blp.arguments(UploadFile, location="files")
+@blp.arguments(NominationImportForm, location="form", content_type="multipart/form-data")
+@blp.response(201, EnrolmentOut(many=True))
+@documents(blp, 400, 409)
+@requires("grassroots_officer")
+def import_nominations(files, form):
+    """Nominate from a .xlsx/.csv list: every row is nominated, or none and each bad row is reported."""
+    upload, _ = files["file"], form.pop("file")  # the form's file field only documents the upload
+    read = read_rows(upload.read(), upload.filename or "", NOMINATION_COLUMNS)
+    rows = validate_rows(read, NominationRow())
+    with unit_of_work() as uow:
+        created = nominations.nominate_many(uow, current_identity(), form,
+                                            [(number, row) for (number, _), row in zip(read, rows)], today())
+        uow.session.flush()
+        found = views(uow.session, current_identity(), created)
+        uow.commit()
+    return found
+
+
+@blp.route("/enrolments", methods=["GET"])
+@blp.arguments(EnrolmentQuery, location="query")
+@blp.response(200, EnrolmentOut(many=True))
+@requires(*ROLES)
+def list_enrolments(filters):
+    """The enrolments the caller may see; ID numbers and phones masked except for the nominating union."""
+    query = scoped(select(Enrolment), current_identity()).order_by(Enrolment.nominated_at, Enrolment.enrolment_id)
+    for key, value in filters.items():
+        query = query.where(getattr(Enrolment, key) == value)
+    with unit_of_work() as uow:
+        return views(uow.session, current_identity(), list(uow.session.scalars(query)))
+
+
+@blp.route("/enrolments/<enrolment_id>", methods=["GET"])
+@blp.response(200, EnrolmentOut)
+@documents(blp, 404)
+@requires(*ROLES)
+def get_enrolment(enrolment_id):
+    with unit_of_work() as uow:
+        return _view(uow.session, find_enrolment(uow.session, current_identity(), enrolment_id))
+
+
+@blp.route("/enrolments/<enrolment_id>/objections", methods=["POST"])
+@blp.arguments(ObjectionIn)
+@blp.response(201, EnrolmentOut)
+@documents(blp, 403, 404, 409)
+@requires("grassroots_officer")
+def record_objection(body, enrolment_id):
+    """Record an objection raised during the public notice."""
+    return _change(nominations.record_objection, enrolment_id, body, today())
+
+
+@blp.route("/enrolments/<enrolment_id>/objections/<objection_id>/outcome", methods=["POST"])
+@blp.arguments(OutcomeIn)
+@blp.response(200, EnrolmentOut)
+@documents(blp, 403, 404, 409)
+@requires("grassroots_officer")
+def decide_objection(body, enrolment_id, objection_id):
+    """The outcome of an objection: upheld takes the employee off the list, dismissed lets it go on."""
+    return _change(nominations.decide_objection, enrolment_id, objection_id, body, today())
+
+
+@blp.route("/enrolments/<enrolment_id>/consent", methods=["POST"])
+@blp.arguments(ConsentIn)
+@blp.response(200, EnrolmentOut)
+@documents(blp, 403, 404, 409)
+@requires("employee", "grassroots_officer")
+def record_consent(body, enrolment_id):
+    """Voluntary participation: the employee confirms, or the union records the written consent and its date."""
+    return _change(nominations.record_consent, enrolment_id, body, today())
+
+
+@blp.route("/enrolments/<enrolment_id>/confirm", methods=["POST"])
+@blp.response(200, EnrolmentOut)
+@documents(blp, 403, 404, 409)
+@requires("grassroots_officer")
+def confirm(enrolment_id):
+    """Confirm after the notice (no open objection, consent recorded): the nomination goes to the institution."""
+    return _change(nominations.confirm, enrolment_id, today())
+
+
+@blp.route("/enrolments/<enrolment_id>/register", methods=["POST"])
+@blp.response(202, EnrolmentOut)
+@documents(blp, 403, 404, 409)
+@requires("institution_operator")
+def register(enrolment_id):
+    """Register a sent nomination: asks quota for the seat or subsidy (enrollment.requested); answered later."""
+    return _change(registration.request_registration, enrolment_id, today())
+
+
+@blp.route("/enrolments/<enrolment_id>/entrance-test", methods=["POST"])
+@blp.arguments(EntranceTestIn)
+@blp.response(200, EnrolmentOut)
+@documents(blp, 403, 404, 409)
+@requires("institution_operator")
+def record_entrance_test(body, enrolment_id):
+    """Academic: the entrance test result (入学测试)."""
+    return _change(registration.record_entrance_test, enrolment_id, body, today())
+
+
+@blp.route("/enrolments/<enrolment_id>/admit", methods=["POST"])
+@blp.response(200, EnrolmentOut)
+@documents(blp, 403, 404, 409)
+@requires("institution_operator")
+def admit(enrolment_id):
+    """Academic: admission (录取) after a passed entrance test (announces enrollment.admitted)."""
+    return _change(registration.admit, enrolment_id, today())

@@ -1,0 +1,30 @@
+"""The training ledger (工作台账), exported as .xlsx, .csv or JSON, streamed."""
+from flask import Response, stream_with_context
+from flask_smorest import Blueprint
+
+from servicekit import unit_of_work
+from servicekit.identity import current_identity, requires
+
+from .. import ledger
+from ..schemas import LedgerQuery
+from ..streaming import MIMETYPES, chunks
+
+blp = Blueprint("ledger", __name__, description="The training ledger (工作台账)")
+
+
+@blp.route("/ledger", methods=["GET"])
+@blp.arguments(LedgerQuery, location="query")
+@blp.response(200, description="The ledger as .xlsx, .csv (UTF-8 with BOM) or a JSON array, streamed",
+              content_type="application/octet-stream")
+@requires("federation_admin", "auditor", "unit_officer", "grassroots_officer", "institution_operator")
+def export_ledger(query):
+    """One line per student: personal data (masked unless yours), unit, programme, institution, class, fees and
+    payments, exam results, certificate, reimbursements. Filter by campaign, unit, institution, programme, status."""
+    fmt, identity = query.pop("format"), current_identity()
+
+    def body():
+        with unit_of_work() as uow:
+            yield from chunks(fmt, ledger.lines(uow.session, identity, query), ledger.COLUMNS)
+
+    return Response(stream_with_context(body()), mimetype=MIMETYPES[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="ledger.{fmt}"'})

@@ -1,0 +1,199 @@
+"""Use cases of the catalogue: institutions, programmes and their fee standards, units' plans."""
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+
+from servicekit import Problem
+from servicekit.errors import CONFLICT, FORBIDDEN, NOT_FOUND
+from servicekit.identity import Identity
+from servicekit.money import show
+
+from .models import FEE_LINES, Campaign, Enrolment, Institution, InstitutionStanding, PlanProgramme, Programme
+from .problems import ALREADY_EXISTS, UNKNOWN_REFERENCE, flush_or_conflict
+
+DRAFT, PUBLISHED = "draft", "published"
+
+
+def institution_view(institution: Institution, standing: InstitutionStanding | None) -> dict:
+    disqualified = bool(standing and standing.disqualified)
+    return {"institution_id": institution.institution_id, "name": institution.name,
+            "revision": institution.revision, "disqualified": disqualified,
+            "disqualification_reason": standing.reason if disqualified else None}
+
+
+def list_institutions(session) -> list[dict]:
+    rows = session.execute(
+        select(Institution, InstitutionStanding)
+        .outerjoin(InstitutionStanding, InstitutionStanding.institution_id == Institution.institution_id)
+        .order_by(Institution.institution_id)).all()
+    return [institution_view(i, s) for i, s in rows]
+
+
+def _name_taken(session, name: str, other_than: str | None = None) -> None:
+    holder = session.scalar(select(Institution.institution_id).where(Institution.name == name))
+    if holder is not None and holder != other_than:
+        raise Problem(ALREADY_EXISTS, f"Institution {holder} already has the name {name}.")
+
+
+def register_institution(uow, body: dict) -> dict:
+    session = uow.session
+    if session.get(Institution, body["institution_id"]) is not None:
+        raise Problem(ALREADY_EXISTS, f"Institution {body['institution_id']} exists.")
+    _name_taken(session, body["name"])
+    institution = Institution(revision=1, **body)
+    session.add(institution)
+    _announce_institution(uow, institution)
+    return institution_view(institution, None)
+
+
+def rename_institution(uow, institution_id: str, name: str) -> dict:
+    session = uow.session
+    institution = session.get(Institution, institution_id, with_for_update=True)
+    if institution is None:
+        raise Problem(NOT_FOUND, f"No institution {institution_id}.")
+    _name_taken(session, name, other_than=institution_id)
+    institution.name, institution.revision = name, institution.revision + 1
+    _announce_institution(uow, institution)
+    return institution_view(institution, session.get(InstitutionStanding, institution_id))
+
+
+def _announce_institution(uow, institution: Institution) -> None:
+    uow.session.flush()
+    uow.publish("institution.registered", {"institution_id": institution.institution_id,
+                                           "revision": institution.revision, "name": institution.name})
+
+
+def programme_view(programme: Programme) -> dict:
+    return {"programme_id": programme.programme_id, "institution_id": programme.institution_id,
+            "name": programme.name, "kind": programme.kind, "level": programme.level, "major": programme.major,
+            "trade": programme.trade, "teaching_sites": programme.teaching_sites,
+            "start_date": programme.start_date, "on_site_teaching": programme.on_site_teaching,
+            "fee_standard": programme.fees(), "status": programme.status, "revision": programme.revision}
+
+
+def programme_event(programme: Programme) -> dict:
+    data = {"programme_id": programme.programme_id, "revision": programme.revision,
+            "institution_id": programme.institution_id, "kind": programme.kind, "level": programme.level,
+            "teaching_sites": programme.teaching_sites, "start_date": programme.start_date.isoformat(),
+            "on_site_teaching": programme.on_site_teaching,
+            "fee_standard": {line: show(amount) for line, amount in programme.fees().items()}}
+    data |= {"major": programme.major} if programme.kind == "academic" else {"trade": programme.trade}
+    return data
+
+
+def _apply(programme: Programme, body: dict) -> None:
+    fees = body["fee_standard"]
+    for key in ("institution_id", "name", "kind", "level", "major", "trade", "teaching_sites", "start_date",
+                "on_site_teaching"):
+        setattr(programme, key, body[key])
+    for line in FEE_LINES:
+        setattr(programme, f"fee_{line}", fees[line])
+
+
+def _known_institution(session, institution_id: str) -> None:
+    if session.get(Institution, institution_id) is None:
+        raise Problem(UNKNOWN_REFERENCE, f"No institution {institution_id}.",
+                      errors={"institution_id": ["Unknown institution."]})
+
+
+def save_programme(uow, programme_id: str, body: dict) -> tuple[Programme, bool]:
+    """Create a draft, or replace an existing programme's details (a published one is announced again)."""
+    session = uow.session
+    _known_institution(session, body["institution_id"])
+    programme = session.get(Programme, programme_id, with_for_update=True)
+    created = programme is None
+    if created:
+        programme = Programme(programme_id=programme_id, status=DRAFT, revision=0)
+        session.add(programme)
+    elif (programme.kind, programme.institution_id) != (body["kind"], body["institution_id"]) and session.scalar(
+            select(Enrolment.enrolment_id).where(Enrolment.programme_id == programme_id).limit(1)):
+        raise Problem(CONFLICT, "Employees are enrolled in this programme: its kind and institution stay.")
+    _apply(programme, body)
+    programme.revision += 1
+    flush_or_conflict(session, f"Programme {programme_id} was created concurrently.")
+    if programme.status == PUBLISHED:
+        uow.publish("programme.published", programme_event(programme))
+    return programme, created
+
+
+def publish_programme(uow, programme_id: str) -> Programme:
+    programme = uow.session.get(Programme, programme_id, with_for_update=True)
+    if programme is None:
+        raise Problem(NOT_FOUND, f"No programme {programme_id}.")
+    if programme.status != PUBLISHED:
+        programme.status, programme.revision = PUBLISHED, programme.revision + 1
+        uow.session.flush()
+        uow.publish("programme.published", programme_event(programme))
+    return programme
+
+
+def import_programmes(uow, rows: list[dict], publish: bool) -> dict:
+    """Every row created or updated in one transaction (rows were all validated before)."""
+    report = {"created": [], "updated": [], "published": []}
+    for row in rows:
+        programme_id = row.pop("programme_id")
+        programme, created = save_programme(uow, programme_id, row)
+        report["created" if created else "updated"].append(programme_id)
+        if publish and programme.status != PUBLISHED:
+            publish_programme(uow, programme_id)
+            report["published"].append(programme_id)
+    return report
+
+
+def visible_programme(session, identity: Identity, programme_id: str) -> Programme:
+    programme = session.get(Programme, programme_id)
+    if programme is None or (programme.status != PUBLISHED and not identity.is_federation):
+        raise Problem(NOT_FOUND, f"No programme {programme_id}.")
+    return programme
+
+
+def list_programmes(session, identity: Identity, filters: dict) -> list[Programme]:
+    query = select(Programme).order_by(Programme.programme_id)
+    if not identity.is_federation:
+        query = query.where(Programme.status == PUBLISHED)
+    for key in ("institution_id", "kind"):
+        if key in filters:
+            query = query.where(getattr(Programme, key) == filters[key])
+    return list(session.scalars(query))
+
+
+def _may_see_plan(identity: Identity, unit_id: str, write: bool) -> None:
+    own_unit = identity.role in ("unit_officer", "grassroots_officer") and identity.unit_id == unit_id
+    if write and not (identity.role == "unit_officer" and own_unit):
+        raise Problem(FORBIDDEN, "Only the unit's own officer records its plan.")
+    if not (write or own_unit or identity.is_federation):
+        raise Problem(FORBIDDEN, "Another unit's plan.")
+
+
+def plan_view(session, unit_id: str, campaign_id: str) -> dict:
+    programmes = list(session.scalars(
+        select(Programme).join(PlanProgramme, PlanProgramme.programme_id == Programme.programme_id)
+        .where(PlanProgramme.unit_id == unit_id, PlanProgramme.campaign_id == campaign_id)
+        .order_by(Programme.programme_id)))
+    return {"unit_id": unit_id, "campaign_id": campaign_id, "programmes": [programme_view(p) for p in programmes],
+            "institution_ids": sorted({p.institution_id for p in programmes})}
+
+
+def get_plan(session, identity: Identity, unit_id: str, campaign_id: str) -> dict:
+    _may_see_plan(identity, unit_id, write=False)
+    return plan_view(session, unit_id, campaign_id)
+
+
+def record_plan(uow, identity: Identity, unit_id: str, campaign_id: str, programme_ids: list[str]) -> dict:
+    """Replace the unit's chosen programmes for the campaign (published programmes only)."""
+    _may_see_plan(identity, unit_id, write=True)
+    session = uow.session
+    if session.get(Campaign, campaign_id) is None:
+        raise Problem(UNKNOWN_REFERENCE, f"No published campaign {campaign_id}.")
+    wanted = sorted(set(programme_ids))
+    published = set(session.scalars(select(Programme.programme_id).where(
+        Programme.programme_id.in_(wanted), Programme.status == PUBLISHED)))
+    missing = [p for p in wanted if p not in published]
+    if missing:
+        raise Problem(UNKNOWN_REFERENCE, "Only published programmes can be planned.",
+                      errors={"programme_ids": [f"Not a published programme: {p}" for p in missing]})
+    session.execute(delete(PlanProgramme).where(PlanProgramme.unit_id == unit_id,
+                                                PlanProgramme.campaign_id == campaign_id))
+    session.add_all(PlanProgramme(unit_id=unit_id, campaign_id=campaign_id, programme_id=p) for p in wanted)
+    flush_or_conflict(session, "The plan was changed concurrently; try again.")
+    return plan_view(session, unit_id, campaign_id)

@@ -1,0 +1,130 @@
+"""Use cases of status changes: request, the unit's and the federation's decisions, and their effects."""
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy import select
+
+from servicekit import Problem
+from servicekit.db import utcnow
+from servicekit.errors import FORBIDDEN, NOT_FOUND, VALIDATION_FAILED
+from servicekit.identity import Identity
+from servicekit.money import show
+
+from .access import find_enrolment, sees_personal_data
+from .domain import enrolment as lifecycle
+from .domain import status_changes as rules
+from .models import Enrolment, InstitutionStanding, Programme, StatusChange
+from .nominations import bump, expect_status
+from .problems import INSTITUTION_DISQUALIFIED, WRONG_STATUS, flush_or_conflict
+
+# Who may ask for which change (besides being able to see the enrolment).
+REQUESTERS = {rules.WITHDRAWAL: ("employee", "grassroots_officer", "unit_officer", "institution_operator"),
+              rules.TRANSFER: ("unit_officer", "institution_operator"),
+              rules.MAJOR_CHANGE: ("unit_officer", "institution_operator")}
+
+
+def change_view(change: StatusChange) -> dict:
+    return {column.key: getattr(change, column.key) for column in StatusChange.__table__.columns}
+
+
+def request_change(uow, identity: Identity, enrolment_id: str, body: dict) -> StatusChange:
+    session = uow.session
+    enrolment = find_enrolment(session, identity, enrolment_id, lock=True)
+    kind = body["kind"]
+    if identity.role not in REQUESTERS[kind] or (
+            identity.role in ("employee", "grassroots_officer") and not sees_personal_data(identity, enrolment)):
+        raise Problem(FORBIDDEN, f"The role {identity.role} does not ask for a {kind}.")
+    expect_status(enrolment, *rules.CHANGEABLE[kind])
+    target = body.get("to_programme_id")
+    if kind == rules.WITHDRAWAL and target:
+        raise Problem(VALIDATION_FAILED, errors={"to_programme_id": ["Not for a withdrawal."]})
+    if kind != rules.WITHDRAWAL:
+        _check_target(session, kind, enrolment, target)
+    change = StatusChange(change_id=str(uuid.uuid4()), enrolment_id=enrolment_id, kind=kind, reason=body["reason"],
+                          effective_on=body["effective_on"], to_programme_id=target,
+                          state=rules.REQUESTED_CHANGE, requested_by=identity.subject, requested_at=utcnow())
+    session.add(change)
+    flush_or_conflict(session, "Another status change of this enrolment is still open.")
+    return change
+
+
+def _check_target(session, kind: str, enrolment: Enrolment, target: str | None) -> Programme:
+    programme = session.get(Programme, target) if target else None
+    if programme is None or programme.status != "published":
+        raise Problem(VALIDATION_FAILED, errors={"to_programme_id": ["Required: a published programme."]})
+    problem = rules.move_problem(kind, enrolment.institution_id, programme.institution_id, enrolment.kind,
+                                 programme.kind, programme.programme_id == enrolment.programme_id)
+    if problem:
+        raise Problem(VALIDATION_FAILED, problem, errors={"to_programme_id": [problem]})
+    standing = session.get(InstitutionStanding, programme.institution_id)
+    if standing is not None and standing.disqualified:
+        raise Problem(INSTITUTION_DISQUALIFIED, standing.reason)
+    return programme
+
+
+def list_changes(session, identity: Identity, enrolment_id: str) -> list[StatusChange]:
+    find_enrolment(session, identity, enrolment_id)
+    return list(session.scalars(select(StatusChange).where(StatusChange.enrolment_id == enrolment_id)
+                                .order_by(StatusChange.requested_at)))
+
+
+def pending(session, identity: Identity) -> list[StatusChange]:
+    """The changes waiting for the caller's decision."""
+    if identity.role == "unit_officer":
+        query = (select(StatusChange).join(Enrolment, Enrolment.enrolment_id == StatusChange.enrolment_id)
+                 .where(Enrolment.unit_id == identity.unit_id, StatusChange.state == rules.REQUESTED_CHANGE))
+    else:
+        query = select(StatusChange).where(StatusChange.state == rules.UNIT_AGREED)
+    return list(session.scalars(query.order_by(StatusChange.requested_at)))
+
+
+def decide(uow, identity: Identity, change_id: str, body: dict, today: date) -> StatusChange:
+    session = uow.session
+    change = session.get(StatusChange, change_id, with_for_update=True)
+    if change is None:
+        raise Problem(NOT_FOUND, f"No status change {change_id}.")
+    enrolment = find_enrolment(session, identity, change.enrolment_id, lock=True)
+    step = rules.next_step(change.kind, change.state, identity.role)
+    if step is None:
+        raise Problem(FORBIDDEN if change.state in rules.OPEN else WRONG_STATUS,
+                      f"The {change.kind} is {change.state}; it is not for the role {identity.role} to decide now.")
+    if identity.role == "unit_officer":
+        change.unit_decision_by = identity.subject
+    else:
+        change.federation_decision_by = identity.subject
+    change.decision_note, change.decided_on = body.get("note"), today
+    if body["decision"] == "decline":
+        change.state = rules.DECLINED
+        return change
+    change.state = step
+    if step == rules.APPROVED:
+        _apply(uow, change, enrolment)
+    return change
+
+
+def _apply(uow, change: StatusChange, enrolment: Enrolment) -> None:
+    expect_status(enrolment, *rules.CHANGEABLE[change.kind])
+    bump(enrolment)
+    if change.kind == rules.WITHDRAWAL:
+        enrolment.status, enrolment.withdrawn_on = lifecycle.WITHDRAWN, change.effective_on
+        uow.publish("enrollment.withdrawn", {
+            "enrolment_id": enrolment.enrolment_id, "revision": enrolment.revision,
+            "campaign_id": enrolment.campaign_id, "kind": enrolment.kind, "unit_id": enrolment.unit_id,
+            "institution_id": enrolment.institution_id, "reason": change.reason,
+            "withdrawn_on": change.effective_on.isoformat()})
+        return
+    programme = _check_target(uow.session, change.kind, enrolment, change.to_programme_id)
+    moved_from = (enrolment.institution_id, enrolment.programme_id)
+    enrolment.institution_id, enrolment.programme_id = programme.institution_id, programme.programme_id
+    enrolment.class_id = None
+    if enrolment.fees is None:
+        return  # not registered yet: nobody else knows of it, the nomination simply goes elsewhere
+    enrolment.fees = {line: show(amount) for line, amount in programme.fees().items()}
+    uow.publish("enrollment.transferred", {
+        "enrolment_id": enrolment.enrolment_id, "revision": enrolment.revision,
+        "campaign_id": enrolment.campaign_id, "kind": enrolment.kind, "unit_id": enrolment.unit_id,
+        "from_institution_id": moved_from[0], "to_institution_id": programme.institution_id,
+        "from_programme_id": moved_from[1], "to_programme_id": programme.programme_id, "fees": enrolment.fees,
+        "reason": change.reason, "transferred_on": change.effective_on.isoformat()})

@@ -1,0 +1,41 @@
+"""Status changes (学籍异动): withdrawal, transfer of institution, change of major; who decides each step."""
+from __future__ import annotations
+
+from .enrolment import ADMITTED, REGISTERED, REQUESTED, SENT
+
+WITHDRAWAL, TRANSFER, MAJOR_CHANGE = "withdrawal", "transfer", "major_change"
+KINDS = (WITHDRAWAL, TRANSFER, MAJOR_CHANGE)
+REQUESTED_CHANGE, UNIT_AGREED, APPROVED, DECLINED = "requested", "unit_agreed", "approved", "declined"
+OPEN = (REQUESTED_CHANGE, UNIT_AGREED)
+
+# A withdrawal may come while quota's answer is awaited; a move waits for the answer first.
+CHANGEABLE = {WITHDRAWAL: (SENT, REQUESTED, REGISTERED, ADMITTED),
+              TRANSFER: (SENT, REGISTERED, ADMITTED),
+              MAJOR_CHANGE: (SENT, REGISTERED, ADMITTED)}
+
+
+def next_step(kind: str, state: str, role: str) -> str | None:
+    """The state an approval by `role` leads to, or None when that role does not decide this step.
+
+    The unit (which holds the quota) approves a withdrawal; a transfer or a change of major needs the
+    unit's agreement and then the federation's review.
+    """
+    if state == REQUESTED_CHANGE and role == "unit_officer":
+        return APPROVED if kind == WITHDRAWAL else UNIT_AGREED
+    if state == UNIT_AGREED and role == "federation_admin":
+        return APPROVED
+    return None
+
+
+def move_problem(kind: str, from_institution: str, to_institution: str, from_kind: str, to_kind: str,
+                 same_programme: bool) -> str | None:
+    """Why the target programme does not fit the change, or None."""
+    if same_programme:
+        return "The target is the current programme."
+    if from_kind != to_kind:
+        return "The target programme is of another kind."
+    if kind == TRANSFER and from_institution == to_institution:
+        return "A transfer goes to another institution; within one it is a change of major."
+    if kind == MAJOR_CHANGE and (from_institution != to_institution or from_kind != "academic"):
+        return "A change of major stays at the same institution, for academic enrolments."
+    return None

@@ -1,0 +1,22 @@
+"""Enrollment's event handlers: thin, each one use case in the handler's transaction."""
+from . import classes, readmodels, registration
+
+
+def on_exam_result(uow, event) -> None:
+    readmodels.exam_result_recorded(uow.session, event.data)
+    classes.exam_result(uow.session, event.data)
+
+
+HANDLERS = {
+    "campaign.published": lambda uow, event: readmodels.campaign_published(uow.session, event.data),
+    "unit.upserted": lambda uow, event: readmodels.unit_upserted(uow.session, event.data),
+    "institution.disqualified": lambda uow, event: readmodels.institution_standing(uow.session, event.data, True),
+    "institution.reinstated": lambda uow, event: readmodels.institution_standing(uow.session, event.data, False),
+    "payment.recorded": lambda uow, event: readmodels.payment_recorded(uow.session, event.data, event.occurred_at),
+    "quota.reserved": lambda uow, event: registration.quota_reserved(uow, event.data),
+    "quota.refused": lambda uow, event: registration.quota_refused(uow, event.data),
+    "exam.result_recorded": on_exam_result,
+    "certificate.issued": lambda uow, event: readmodels.certificate_changed(uow.session, event.data, False),
+    "certificate.revoked": lambda uow, event: readmodels.certificate_changed(uow.session, event.data, True),
+    "reimbursement.paid": lambda uow, event: readmodels.reimbursement_paid(uow.session, event.data),
+}

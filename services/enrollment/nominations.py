@@ -1,0 +1,177 @@
+"""Use cases of nomination (人选推荐): nominate, public notice and objections, consent, confirmation."""
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy import func, select
+
+from servicekit import Problem
+from servicekit.db import utcnow
+from servicekit.errors import CONFLICT, FORBIDDEN, NOT_FOUND, VALIDATION_FAILED
+from servicekit.identity import Identity
+from servicekit.tabular import IMPORT_REJECTED
+
+from .access import find_enrolment
+from .domain import enrolment as rules
+from .models import Campaign, Employee, Enrolment, Objection, PlanProgramme, Programme, Unit
+from .problems import (ALREADY_ENROLLED, NOT_CONFIRMABLE, NOT_IN_PLAN, UNKNOWN_REFERENCE, WRONG_STATUS,
+                       ConcurrentChange, flush_or_conflict)
+
+
+def expect_status(enrolment: Enrolment, *statuses: str) -> None:
+    if enrolment.status not in statuses:
+        raise Problem(WRONG_STATUS, f"The enrolment is {enrolment.status}; this needs {' or '.join(statuses)}.")
+
+
+def bump(enrolment: Enrolment) -> None:
+    enrolment.revision += 1
+
+
+def _context(session, identity: Identity, campaign_id: str, programme_id: str) -> tuple[Campaign, Unit, Programme]:
+    """The campaign, the officer's grassroots union and the programme, checked against the unit's plan."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise Problem(UNKNOWN_REFERENCE, f"No published campaign {campaign_id}.",
+                      errors={"campaign_id": ["Unknown campaign."]})
+    union = session.get(Unit, identity.grassroots_union_id)
+    if union is None or union.level != "grassroots":
+        raise Problem(UNKNOWN_REFERENCE, f"Grassroots union {identity.grassroots_union_id} is not known yet.")
+    programme = session.get(Programme, programme_id)
+    if programme is None or programme.status != "published":
+        raise Problem(UNKNOWN_REFERENCE, f"No published programme {programme_id}.",
+                      errors={"programme_id": ["Not a published programme."]})
+    planned = session.get(PlanProgramme, (union.parent_id, campaign_id, programme_id))
+    if planned is None:
+        raise Problem(NOT_IN_PLAN, f"Unit {union.parent_id} has not chosen {programme_id} for this campaign.",
+                      errors={"programme_id": ["Not in the unit's plan for this campaign."]})
+    return campaign, union, programme
+
+
+def _employee(session, person: dict) -> Employee:
+    employee = session.scalar(select(Employee).where(Employee.resident_id == person["resident_id"]))
+    if employee is None:
+        employee = Employee(employee_id=f"emp-{uuid.uuid4().hex}", **person)
+        session.add(employee)
+    elif employee.name != person["name"]:
+        raise Problem(CONFLICT, "This resident ID number is already recorded under another name.",
+                      errors={"name": ["Does not match the name recorded for this resident ID number."]})
+    else:
+        employee.phone = person["phone"]
+    return employee
+
+
+def nominate(uow, identity: Identity, body: dict, today: date) -> Enrolment:
+    session = uow.session
+    campaign, union, programme = _context(session, identity, body["campaign_id"], body["programme_id"])
+    notice_start = body.get("notice_start") or today
+    if notice_start > today:
+        raise Problem(VALIDATION_FAILED, "The public notice must already be posted.",
+                      errors={"notice_start": ["Must not be in the future."]})
+    employee = _employee(session, {key: body[key] for key in ("name", "resident_id", "phone")})
+    flush_or_conflict(session)
+    active = session.scalar(select(Enrolment.enrolment_id).where(
+        Enrolment.campaign_id == campaign.campaign_id, Enrolment.kind == programme.kind,
+        Enrolment.employee_id == employee.employee_id, Enrolment.status.not_in(rules.INACTIVE)))
+    if active is not None:
+        raise Problem(ALREADY_ENROLLED, "The employee already has an active enrolment of this kind in this campaign.",
+                      errors={"resident_id": [f"Already has an active {programme.kind} enrolment in this campaign."]})
+    enrolment = Enrolment(
+        enrolment_id=str(uuid.uuid4()), revision=1, status=rules.NOMINATED, campaign_id=campaign.campaign_id,
+        kind=programme.kind, employee_id=employee.employee_id, unit_id=union.parent_id,
+        grassroots_union_id=union.unit_id, institution_id=programme.institution_id,
+        programme_id=programme.programme_id, education=body["education"], attestation=body["attestation"],
+        nominated_by=identity.subject, nominated_at=utcnow(), notice_start=notice_start,
+        notice_end=rules.notice_end(notice_start, campaign.public_notice_days))
+    session.add(enrolment)
+    flush_or_conflict(session)
+    return enrolment
+
+
+def nominate_many(uow, identity: Identity, common: dict, rows: list[tuple[int, dict]],
+                  today: date) -> list[Enrolment]:
+    """A spreadsheet of nominations (row number, row): all are nominated, or none and each bad row is reported."""
+    created, errors = [], []
+    for number, row in rows:
+        try:
+            created.append(nominate(uow, identity, {**common, **row}, today))
+        except ConcurrentChange:
+            raise
+        except Problem as problem:
+            errors.append({"row": number, "errors": problem.errors or {"row": [problem.detail]}})
+    if errors:
+        raise Problem(IMPORT_REJECTED, f"{len(errors)} of {len(rows)} rows cannot be nominated",
+                      errors={"rows": errors})
+    return created
+
+
+def _own_union(identity: Identity, enrolment: Enrolment) -> None:
+    if identity.role != "grassroots_officer" or identity.grassroots_union_id != enrolment.grassroots_union_id:
+        raise Problem(FORBIDDEN, "Only the nominating grassroots union does this.")
+
+
+def record_objection(uow, identity: Identity, enrolment_id: str, body: dict, today: date) -> Enrolment:
+    enrolment = find_enrolment(uow.session, identity, enrolment_id, lock=True)
+    _own_union(identity, enrolment)
+    expect_status(enrolment, rules.NOMINATED)
+    if body["raised_on"] > today:
+        raise Problem(VALIDATION_FAILED, errors={"raised_on": ["Must not be in the future."]})
+    objection = Objection(objection_id=str(uuid.uuid4()), enrolment_id=enrolment_id, recorded_by=identity.subject,
+                          **body)
+    uow.session.add(objection)
+    bump(enrolment)
+    return enrolment
+
+
+def decide_objection(uow, identity: Identity, enrolment_id: str, objection_id: str, body: dict,
+                     today: date) -> Enrolment:
+    """An upheld objection takes the employee off the list; a dismissed one lets the nomination go on."""
+    enrolment = find_enrolment(uow.session, identity, enrolment_id, lock=True)
+    _own_union(identity, enrolment)
+    expect_status(enrolment, rules.NOMINATED)
+    objection = uow.session.get(Objection, objection_id)
+    if objection is None or objection.enrolment_id != enrolment_id:
+        raise Problem(NOT_FOUND, f"No objection {objection_id} on this enrolment.")
+    if objection.outcome is not None:
+        raise Problem(WRONG_STATUS, f"The objection was already {objection.outcome}.")
+    objection.outcome, objection.outcome_note, objection.decided_on = body["outcome"], body["note"], today
+    if body["outcome"] == rules.UPHELD:
+        enrolment.status = rules.REJECTED
+    bump(enrolment)
+    return enrolment
+
+
+def record_consent(uow, identity: Identity, enrolment_id: str, body: dict, today: date) -> Enrolment:
+    """The employee confirms themself, or the union records the written consent it holds and its date."""
+    enrolment = find_enrolment(uow.session, identity, enrolment_id, lock=True)
+    expect_status(enrolment, rules.NOMINATED)
+    if identity.role == "employee":
+        method, on = "employee", today
+    else:
+        _own_union(identity, enrolment)
+        on = body.get("written_consent_on")
+        if on is None or on > today:
+            raise Problem(VALIDATION_FAILED, "The union records the date of the employee's written consent.",
+                          errors={"written_consent_on": ["Required, and not in the future."]})
+        method = "written"
+    enrolment.consent_method, enrolment.consent_on, enrolment.consent_recorded_by = method, on, identity.subject
+    bump(enrolment)
+    return enrolment
+
+
+def confirm(uow, identity: Identity, enrolment_id: str, today: date) -> Enrolment:
+    """Confirm the nomination after the notice and send it to the institution."""
+    session = uow.session
+    enrolment = find_enrolment(session, identity, enrolment_id, lock=True)
+    _own_union(identity, enrolment)
+    expect_status(enrolment, rules.NOMINATED)
+    open_objections = session.scalar(select(func.count()).select_from(Objection).where(
+        Objection.enrolment_id == enrolment_id, Objection.outcome.is_(None)))
+    blockers = rules.confirmation_blockers(today=today, notice_ends_on=enrolment.notice_end,
+                                           open_objections=open_objections,
+                                           consented=enrolment.consent_method is not None)
+    if blockers:
+        raise Problem(NOT_CONFIRMABLE, " ".join(blockers), errors={"blockers": blockers})
+    enrolment.status, enrolment.sent_on = rules.SENT, today
+    bump(enrolment)
+    return enrolment

@@ -1,0 +1,133 @@
+"""Use cases of registration (学员建档), a saga with quota: request, reserved/refused, entrance test, admission."""
+from __future__ import annotations
+
+import logging
+from datetime import date
+from decimal import Decimal
+
+from servicekit import Problem
+from servicekit.errors import FORBIDDEN
+from servicekit.identity import Identity
+from servicekit.money import show
+
+from .access import find_enrolment
+from .domain import enrolment as rules
+from .domain.clock import today
+from .models import Campaign, Enrolment, InstitutionStanding, Programme
+from .nominations import bump, expect_status
+from .problems import (ENTRANCE_TEST_NOT_PASSED, INSTITUTION_DISQUALIFIED, WINDOW_CLOSED, WRONG_STATUS,
+                       flush_or_conflict)
+
+log = logging.getLogger(__name__)
+
+
+def _institution_enrolment(uow, identity: Identity, enrolment_id: str) -> Enrolment:
+    if identity.role != "institution_operator":
+        raise Problem(FORBIDDEN, "Only the institution's operator does this.")
+    return find_enrolment(uow.session, identity, enrolment_id, lock=True)
+
+
+def _academic(enrolment: Enrolment) -> None:
+    if enrolment.kind != "academic":
+        raise Problem(WRONG_STATUS, "Entrance tests and admission are for academic enrolments.")
+
+
+def request_registration(uow, identity: Identity, enrolment_id: str, on: date) -> Enrolment:
+    """The institution registers a sent nomination and asks quota for the seat or subsidy.
+
+    A refused one may be asked again (quota reallocated after the deadline, say): quota answers a request
+    with a higher revision afresh.
+    """
+    session = uow.session
+    enrolment = _institution_enrolment(uow, identity, enrolment_id)
+    expect_status(enrolment, rules.SENT, rules.REFUSED)
+    standing = session.get(InstitutionStanding, enrolment.institution_id)
+    if standing is not None and standing.disqualified:
+        raise Problem(INSTITUTION_DISQUALIFIED, standing.reason)
+    campaign = session.get(Campaign, enrolment.campaign_id)
+    if not rules.in_window(on, campaign.registration_start, campaign.registration_end):
+        raise Problem(WINDOW_CLOSED, f"Registration for {campaign.name} is open from "
+                      f"{campaign.registration_start.isoformat()} to {campaign.registration_end.isoformat()}.")
+    programme = session.get(Programme, enrolment.programme_id)
+    enrolment.fees = {line: show(amount) for line, amount in programme.fees().items()}
+    data = _saga_fields(enrolment)
+    if enrolment.kind == "skills":
+        rate = rules.federation_rate(campaign.skills_federation_rate, campaign.skills_rate_overrides, programme.trade)
+        enrolment.subsidy_requested = rules.federation_skills_share(programme.fee_tuition_or_training, rate)
+        if enrolment.subsidy_requested <= 0:
+            raise Problem(WRONG_STATUS, "The programme has no training fee for the federation to share.")
+        data["amount"] = show(enrolment.subsidy_requested)
+    enrolment.status, enrolment.requested_on = rules.REQUESTED, on
+    enrolment.refusal_reason = enrolment.refusal_detail = None
+    bump(enrolment)
+    flush_or_conflict(session)  # a refused enrolment holds no place: the employee may hold another by now
+    uow.publish("enrollment.requested", {**data, "revision": enrolment.revision})
+    return enrolment
+
+
+def _saga_fields(enrolment: Enrolment) -> dict:
+    return {"enrolment_id": enrolment.enrolment_id, "campaign_id": enrolment.campaign_id, "kind": enrolment.kind,
+            "unit_id": enrolment.unit_id, "grassroots_union_id": enrolment.grassroots_union_id,
+            "institution_id": enrolment.institution_id, "programme_id": enrolment.programme_id}
+
+
+def _enrolment_event(session, enrolment: Enrolment) -> dict:
+    """What finance and evaluation need of a registered or admitted enrolment."""
+    data = {**_saga_fields(enrolment), "revision": enrolment.revision, "fees": enrolment.fees,
+            "employee_id": enrolment.employee_id}
+    if enrolment.kind == "skills":
+        data["trade"] = session.get(Programme, enrolment.programme_id).trade
+    return data
+
+
+def _awaiting_answer(uow, data: dict) -> Enrolment | None:
+    enrolment = uow.session.get(Enrolment, data["enrolment_id"], with_for_update=True)
+    if enrolment is None or enrolment.status != rules.REQUESTED:
+        # An answer to a request we no longer wait for (redelivered, or the enrolment moved on): nothing to do.
+        log.info("quota answer ignored", extra={"enrolment_id": data["enrolment_id"],
+                                                "status": enrolment.status if enrolment else None})
+        return None
+    return enrolment
+
+
+def quota_reserved(uow, data: dict) -> None:
+    enrolment = _awaiting_answer(uow, data)
+    if enrolment is None:
+        return
+    enrolment.status, enrolment.registered_on = rules.REGISTERED, today()
+    bump(enrolment)
+    uow.publish("enrollment.registered", {**_enrolment_event(uow.session, enrolment),
+                                          "registered_on": enrolment.registered_on.isoformat()})
+
+
+def quota_refused(uow, data: dict) -> None:
+    enrolment = _awaiting_answer(uow, data)
+    if enrolment is None:
+        return
+    enrolment.status, enrolment.refusal_reason = rules.REFUSED, data["reason"]
+    enrolment.refusal_detail = data.get("detail")
+    bump(enrolment)
+
+
+def record_entrance_test(uow, identity: Identity, enrolment_id: str, body: dict, on: date) -> Enrolment:
+    enrolment = _institution_enrolment(uow, identity, enrolment_id)
+    _academic(enrolment)
+    expect_status(enrolment, rules.REQUESTED, rules.REGISTERED)
+    if body["held_on"] > on:
+        raise Problem(WRONG_STATUS, "An entrance test cannot be recorded before it is held.")
+    enrolment.entrance_test_on, enrolment.entrance_test_passed = body["held_on"], body["passed"]
+    enrolment.entrance_test_score = Decimal(body["score"])
+    bump(enrolment)
+    return enrolment
+
+
+def admit(uow, identity: Identity, enrolment_id: str, on: date) -> Enrolment:
+    enrolment = _institution_enrolment(uow, identity, enrolment_id)
+    _academic(enrolment)
+    expect_status(enrolment, rules.REGISTERED)
+    if not enrolment.entrance_test_passed:
+        raise Problem(ENTRANCE_TEST_NOT_PASSED, "No passed entrance test is recorded for this student.")
+    enrolment.status, enrolment.admitted_on = rules.ADMITTED, on
+    bump(enrolment)
+    uow.publish("enrollment.admitted", {**_enrolment_event(uow.session, enrolment), "admitted_on": on.isoformat()})
+    return enrolment

@@ -1,0 +1,63 @@
+"""The training ledger: fed by events of every service, scoped and masked, exported streamed."""
+import csv
+import io
+import uuid
+
+import pytest
+from openpyxl import load_workbook
+
+from services.enrollment.domain.clock import today
+from services.enrollment.tests.helpers import CAMPAIGN, OTHER_UNIT, registered, resident_id
+
+pytestmark = pytest.mark.servers
+
+
+def test_ledger_lines_gather_every_service_facts_scoped_masked_and_streamed(enrollment):
+    first, second = registered(enrollment, [1, 2])
+    day = today().isoformat()
+    for attempt, (score, passed) in enumerate((("52.00", False), ("78.50", True)), start=1):
+        enrollment.deliver("exam.result_recorded", {
+            "result_id": str(uuid.uuid4()), "enrolment_id": first, "institution_id": "GZ-ZGJS",
+            "exam": "电工中级职业技能鉴定", "held_on": day, "score": score, "passed": passed, "attempt": attempt})
+    certificate = {"certificate_id": str(uuid.uuid4()), "number": "ZGJS-2027-0001", "enrolment_id": first,
+                   "institution_id": "GZ-ZGJS", "kind": "skills"}
+    enrollment.deliver("certificate.issued", {**certificate, "revision": 1, "issued_on": day})
+    enrollment.deliver("reimbursement.paid", {
+        "reimbursement_id": str(uuid.uuid4()), "enrolment_id": first, "campaign_id": CAMPAIGN, "unit_id": "GZ-BY",
+        "kind": "skills", "share": "federation", "amount": "940.00", "paid_on": day})
+    enrollment.deliver("certificate.revoked", {**certificate, "revision": 2, "reason": "证书信息有误",
+                                               "revoked_on": day})
+    enrollment.deliver("certificate.issued", {**certificate, "revision": 1, "issued_on": day})  # stale: ignored
+
+    exported = enrollment.client.get("/ledger", query_string={"format": "csv"}, headers=enrollment.officer())
+    assert exported.status_code == 200 and exported.is_streamed
+    lines = {row["报名编号 Enrolment id"]: row
+             for row in csv.DictReader(io.StringIO(exported.get_data().decode("utf-8-sig")))}
+    assert set(lines) == {first, second}
+    line = lines[first]
+    assert (line["身份证号 Resident ID number"], line["手机 Phone"]) == (
+        resident_id(1)[:4] + "*" * 10 + resident_id(1)[-4:], "138****0001")
+    assert (line["应缴费用合计 Fees due"], line["市总补助（技能）Federation subsidy asked"], line["已缴费 Paid"],
+            line["缴费状态 Payment status"]) == ("2590.00", "940.00", "2590.00", "full")
+    assert (line["考试次数 Exam attempts"], line["考试通过 Exam passed"], line["最高成绩 Best score"]) == (
+        "2", "True", "78.50")
+    assert (line["证书编号 Certificate number"], line["已报销市总部分 Federation share reimbursed"]) == (
+        "", "940.00"), "the revoked certificate is not the student's any more"
+    assert lines[second]["考试次数 Exam attempts"] == "0" and lines[second]["考试通过 Exam passed"] == ""
+
+    own = enrollment.ok(enrollment.client.get("/ledger", query_string={"format": "json"},
+                                              headers=enrollment.grassroots()))
+    assert {(row["name"], row["resident_id"]) for row in own} == {("职工1", resident_id(1)), ("职工2", resident_id(2))}
+    assert enrollment.ok(enrollment.client.get("/ledger", query_string={"format": "json"},
+                                               headers=enrollment.officer(OTHER_UNIT))) == []
+    assert enrollment.ok(enrollment.client.get("/ledger", query_string={"format": "json", "status": "withdrawn"},
+                                               headers=enrollment.admin())) == []
+
+    workbook = enrollment.client.get("/ledger", headers=enrollment.institution())
+    assert workbook.mimetype.endswith("spreadsheetml.sheet")
+    sheet = load_workbook(io.BytesIO(workbook.get_data()), read_only=True).worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "报名编号 Enrolment id" and {r[0] for r in rows[1:]} == {first, second}
+    assert enrollment.client.get("/ledger", headers=enrollment.employee("x")).status_code == 403
+    unknown = enrollment.client.get("/ledger", query_string={"format": "pdf"}, headers=enrollment.admin())
+    assert unknown.status_code == 422

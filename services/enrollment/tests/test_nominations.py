@@ -1,0 +1,203 @@
+"""Nomination over HTTP: validated personal data, public notice and objections, consent, scope and masks."""
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+
+from services.enrollment.domain.clock import today
+from services.enrollment.tests.helpers import (ACADEMIC, CAMPAIGN, OTHER_UNION, OTHER_UNIT, SKILLS, UNION, person,
+                                               programme, resident_id, xlsx)
+
+pytestmark = pytest.mark.servers
+
+
+INVALID = [  # (what is wrong, the field named)
+    ({"resident_id": resident_id(1)[:17] + ("0" if resident_id(1)[17] != "0" else "1")}, "resident_id"),
+    ({"resident_id": "44010419850312"}, "resident_id"),
+    ({"resident_id": resident_id(1, born="19850231")}, "resident_id"),
+    ({"resident_id": resident_id(1, born="20150101")}, "resident_id"),
+    ({"resident_id": resident_id(1, region="990104")}, "resident_id"),
+    ({"phone": "02083331234"}, "phone"),
+    ({"name": "  "}, "name"),
+    ({"notice_start": (today() + timedelta(days=1)).isoformat()}, "notice_start"),
+]
+
+
+def test_invalid_personal_data_is_refused_naming_the_field(enrollment):
+    for change, field in INVALID:
+        refused = enrollment.nominate(1, **change)
+        assert refused.status_code == 422, (change, refused.get_data(as_text=True))
+        assert refused.mimetype == "application/problem+json"
+        assert field in refused.get_json()["errors"], change
+    assert enrollment.ok(enrollment.client.get("/enrolments", headers=enrollment.grassroots())) == []
+
+
+def test_nomination_outside_the_plan_or_campaign_is_refused(enrollment):
+    enrollment.publish_programme("SYG-HG", programme(institution_id="GZ-SYG", trade="焊工", name="焊工"))
+    assert enrollment.nominate(1, programme_id="SYG-HG").get_json()["code"] == "enrollment_programme_not_in_plan"
+    unknown = enrollment.nominate(1, campaign_id="00000000-0000-4000-8000-000000000000")
+    assert (unknown.status_code, unknown.get_json()["code"]) == (422, "enrollment_unknown_reference")
+
+
+def test_a_programme_with_enrolments_keeps_its_kind_and_institution(enrollment):
+    enrollment.ok(enrollment.nominate(1), 201)
+    moved = enrollment.client.put(f"/programmes/{SKILLS}", json=programme(institution_id="GZ-SYG"),
+                                  headers=enrollment.admin())
+    assert (moved.status_code, moved.get_json()["code"]) == (409, "conflict")
+    cheaper = programme(fee_standard={**programme()["fee_standard"], "textbook": "30.00"})
+    assert enrollment.ok(enrollment.client.put(f"/programmes/{SKILLS}", json=cheaper, headers=enrollment.admin()))[
+        "fee_standard"]["textbook"] == "30.00"
+
+
+def test_one_active_enrolment_per_employee_campaign_and_kind(enrollment):
+    first = enrollment.ok(enrollment.nominate(1), 201)
+    again = enrollment.nominate(1, phone="13900139000")
+    assert (again.status_code, again.get_json()["code"]) == (409, "enrollment_already_enrolled")
+    academic = enrollment.ok(enrollment.nominate(1, programme_id=ACADEMIC), 201)
+    assert academic["employee_id"] == first["employee_id"], "one employee, one opaque id"
+    other_name = enrollment.nominate(1, programme_id=ACADEMIC, name="别人")
+    assert other_name.status_code == 409
+
+
+def test_notice_and_objections_govern_confirmation(enrollment):
+    fresh = enrollment.ok(enrollment.nominate(1), 201)
+    assert (fresh["status"], fresh["notice_start"]) == ("nominated", today().isoformat())
+    assert fresh["notice_end"] == (today() + timedelta(days=5)).isoformat()
+    path = f"/enrolments/{fresh['enrolment_id']}"
+    blocked = enrollment.client.post(f"{path}/confirm", headers=enrollment.grassroots())
+    assert blocked.status_code == 409
+    assert blocked.get_json()["errors"]["blockers"] == [
+        f"The public notice runs until {fresh['notice_end']}.",
+        "The employee's consent (voluntary participation) is not recorded."]
+
+    old = enrollment.ok(enrollment.nominate(2, days_ago=5), 201)
+    path = f"/enrolments/{old['enrolment_id']}"
+    enrollment.ok(enrollment.client.post(f"{path}/consent", json={"written_consent_on": today().isoformat()},
+                                         headers=enrollment.grassroots()))
+    objected = enrollment.ok(enrollment.client.post(f"{path}/objections", headers=enrollment.grassroots(), json={
+        "raised_on": today().isoformat(), "summary": "群众反映其并非一线岗位"}), 201)
+    [objection] = objected["objections"]
+    assert objection["outcome"] is None
+    blocked = enrollment.client.post(f"{path}/confirm", headers=enrollment.grassroots())
+    assert blocked.get_json()["errors"]["blockers"] == ["1 objection(s) still without an outcome."]
+    outcome = f"{path}/objections/{objection['objection_id']}/outcome"
+    enrollment.ok(enrollment.client.post(outcome, json={"outcome": "dismissed", "note": "经核实为车间一线"},
+                                         headers=enrollment.grassroots()))
+    twice = enrollment.client.post(outcome, json={"outcome": "upheld", "note": "x"}, headers=enrollment.grassroots())
+    assert twice.status_code == 409
+    sent = enrollment.ok(enrollment.client.post(f"{path}/confirm", headers=enrollment.grassroots()))
+    assert (sent["status"], sent["sent_on"]) == ("sent", today().isoformat())
+
+
+def test_upheld_objection_takes_the_employee_off_the_list(enrollment):
+    nominated = enrollment.ok(enrollment.nominate(1), 201)
+    path = f"/enrolments/{nominated['enrolment_id']}"
+    objected = enrollment.ok(enrollment.client.post(f"{path}/objections", headers=enrollment.grassroots(), json={
+        "raised_on": today().isoformat(), "summary": "近三年有违纪记录"}), 201)
+    rejected = enrollment.ok(enrollment.client.post(
+        f"{path}/objections/{objected['objections'][0]['objection_id']}/outcome",
+        json={"outcome": "upheld", "note": "经查属实"}, headers=enrollment.grassroots()))
+    assert rejected["status"] == "rejected"
+    assert enrollment.client.post(f"{path}/confirm", headers=enrollment.grassroots()).status_code == 409
+    assert enrollment.nominate(1).status_code == 201, "a rejected nomination holds no place"
+
+
+def test_consent_by_the_employee_or_recorded_written_consent(enrollment):
+    nominated = enrollment.ok(enrollment.nominate(1, days_ago=6), 201)
+    path = f"/enrolments/{nominated['enrolment_id']}"
+    undated = enrollment.client.post(f"{path}/consent", json={}, headers=enrollment.grassroots())
+    assert undated.status_code == 422 and "written_consent_on" in undated.get_json()["errors"]
+    other = enrollment.client.post(f"{path}/consent", json={}, headers=enrollment.employee("emp-someone-else"))
+    assert other.status_code == 404
+    consented = enrollment.ok(enrollment.client.post(f"{path}/consent", json={},
+                                                     headers=enrollment.employee(nominated["employee_id"])))
+    assert (consented["consent_method"], consented["consent_on"]) == ("employee", today().isoformat())
+    assert enrollment.ok(enrollment.client.post(f"{path}/confirm", headers=enrollment.grassroots()))["status"] == "sent"
+
+    written = enrollment.ok(enrollment.nominate(2, days_ago=6), 201)
+    recorded = enrollment.ok(enrollment.client.post(
+        f"/enrolments/{written['enrolment_id']}/consent", headers=enrollment.grassroots(),
+        json={"written_consent_on": (today() - timedelta(days=3)).isoformat()}))
+    assert (recorded["consent_method"], recorded["consent_on"]) == (
+        "written", (today() - timedelta(days=3)).isoformat())
+
+
+def test_scope_and_masks(enrollment):
+    sent = enrollment.sent(1)
+    nominated = enrollment.ok(enrollment.nominate(2), 201)
+    full_id, masked_id = resident_id(1), resident_id(1)[:4] + "*" * 10 + resident_id(1)[-4:]
+    assert (sent["resident_id"], sent["phone"]) == (full_id, "13800130001")
+
+    def listed(headers):
+        return {e["enrolment_id"]: e for e in enrollment.ok(enrollment.client.get("/enrolments", headers=headers))}
+
+    assert set(listed(enrollment.grassroots())) == {sent["enrolment_id"], nominated["enrolment_id"]}
+    assert listed(enrollment.grassroots(OTHER_UNION, OTHER_UNIT)) == {}
+    assert listed(enrollment.officer(OTHER_UNIT)) == {}
+    for caller in (enrollment.officer(), enrollment.admin(), enrollment.institution("GZ-ZGJS")):
+        seen = listed(caller)[sent["enrolment_id"]]
+        assert (seen["resident_id"], seen["phone"]) == (masked_id, "138****0001")
+    assert set(listed(enrollment.officer())) == {sent["enrolment_id"], nominated["enrolment_id"]}
+    assert set(listed(enrollment.institution("GZ-ZGJS"))) == {sent["enrolment_id"]}, "only what was sent to it"
+    assert listed(enrollment.institution("GZ-GCJS")) == {}
+    own = listed(enrollment.employee(sent["employee_id"]))
+    assert set(own) == {sent["enrolment_id"]} and own[sent["enrolment_id"]]["resident_id"] == full_id
+    hidden = enrollment.client.get(f"/enrolments/{sent['enrolment_id']}",
+                                   headers=enrollment.grassroots(OTHER_UNION, OTHER_UNIT))
+    assert hidden.status_code == 404
+    assert enrollment.client.post(f"/enrolments/{nominated['enrolment_id']}/objections", headers=enrollment.officer(),
+                                  json={"raised_on": today().isoformat(), "summary": "x"}).status_code == 403
+    filtered = enrollment.ok(enrollment.client.get(
+        "/enrolments", query_string={"status": "sent", "campaign_id": CAMPAIGN}, headers=enrollment.admin()))
+    assert [e["enrolment_id"] for e in filtered] == [sent["enrolment_id"]]
+
+
+COLUMNS = ["姓名 Name", "身份证号 Resident ID number", "手机号码 Mobile phone", "文化程度 Education",
+           "推荐理由 Attestation", "项目编号 Programme id"]
+
+
+def _row(seq, **change):
+    p = person(seq, **change)
+    return [p["name"], p["resident_id"], int(p["phone"]), p["education"], p["attestation"],
+            change.get("programme_id", SKILLS)]
+
+
+def test_bulk_nomination_is_all_or_nothing_with_errors_per_row(enrollment):
+    enrollment.ok(enrollment.nominate(9), 201)
+    form = {"campaign_id": CAMPAIGN, "notice_start": today().isoformat()}
+    bad_check = resident_id(3)[:17] + ("0" if resident_id(3)[17] != "0" else "1")
+    rows = [COLUMNS, _row(1), _row(2, programme_id="NOPE"), _row(3, resident_id=bad_check), _row(9), _row(1),
+            _row(4, programme_id=ACADEMIC)]
+    refused = enrollment.client.post("/enrolments/import", headers=enrollment.grassroots(),
+                                     data={**form, "file": (xlsx(rows), "推荐名单.xlsx")})
+    assert refused.status_code == 422, refused.get_data(as_text=True)
+    report = {r["row"]: r["errors"] for r in refused.get_json()["errors"]["rows"]}
+    assert set(report) == {4}, "field errors come first: the ID number of row 4"
+    assert "resident_id" in report[4]
+
+    rows[3] = _row(3)
+    rows.insert(2, [None] * len(COLUMNS))  # a blank line: skipped, yet the report names the sheet's own rows
+    refused = enrollment.client.post("/enrolments/import", headers=enrollment.grassroots(),
+                                     data={**form, "file": (xlsx(rows), "推荐名单.xlsx")})
+    report = {r["row"]: r["errors"] for r in refused.get_json()["errors"]["rows"]}
+    assert set(report) == {4, 6, 7}  # unknown programme, already nominated, the same person twice in the file
+    assert report[4] == {"programme_id": ["Not a published programme."]}
+    assert report[6] == report[7] == {"resident_id": ["Already has an active skills enrolment in this campaign."]}
+    assert len(enrollment.ok(enrollment.client.get("/enrolments", headers=enrollment.grassroots()))) == 1
+
+    good = [COLUMNS, _row(1), _row(3), _row(4, programme_id=ACADEMIC)]
+    created = enrollment.ok(enrollment.client.post("/enrolments/import", headers=enrollment.grassroots(),
+                                                   data={**form, "file": (xlsx(good), "推荐名单.xlsx")}), 201)
+    assert [(e["name"], e["kind"], e["grassroots_union_id"]) for e in created] == [
+        ("职工1", "skills", UNION), ("职工3", "skills", UNION), ("职工4", "academic", UNION)]
+
+
+def test_racing_nominations_of_one_employee_leave_exactly_one(enrollment):
+    """Row locks and the database's one-active-enrolment index decide, whichever request checks first."""
+    enrollment.ok(enrollment.nominate(7, programme_id=ACADEMIC), 201)  # the employee is known already
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = sorted((r.status_code, r.get_json().get("code")) for r in pool.map(
+            lambda _: enrollment.nominate(7), range(6)))
+    assert answers == [(201, None)] + [(409, "enrollment_already_enrolled")] * 5
+    listed = enrollment.ok(enrollment.client.get("/enrolments", headers=enrollment.grassroots()))
+    assert sorted(e["kind"] for e in listed) == ["academic", "skills"]
