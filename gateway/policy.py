@@ -36,6 +36,10 @@ class Rule:
 RULES = (
     # Anyone may check that a certificate is genuine (evaluation publishes the route).
     Rule("evaluation", READS, "/public/**", PUBLIC),
+    # Survey answers carry a blind-signed token instead of an identity: anonymity needs no login.
+    Rule("evaluation", frozenset({"POST"}), "/public/surveys/*/answers", PUBLIC),
+    # Published rosters (names with masked ID numbers), as on the federation's website.
+    Rule("enrollment", READS, "/public/**", PUBLIC),
     # Campaigns, funds and allocations are the federation's; units read their own.
     Rule("quota", READS, "/**", PEOPLE),
     Rule("quota", WRITES, "/**", frozenset({FEDERATION_ADMIN, UNIT_OFFICER})),

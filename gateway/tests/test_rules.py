@@ -21,6 +21,10 @@ def test_path_patterns(pattern, path, expected):
 
 @pytest.mark.parametrize("service, method, path, role, allowed", [
     ("evaluation", "GET", "/public/certificates/GZ1", None, True),
+    ("evaluation", "POST", "/public/surveys/s1/answers", None, True),
+    ("evaluation", "POST", "/public/certificates/GZ1", None, False),
+    ("enrollment", "GET", "/public/rosters", None, True),
+    ("enrollment", "POST", "/public/rosters", None, False),
     ("quota", "GET", "/allocations", "auditor", True),
     ("quota", "POST", "/campaigns", "auditor", False),
     ("finance", "DELETE", "/x", "auditor", False),

@@ -4,10 +4,10 @@ from flask_smorest import Blueprint
 
 from servicekit import unit_of_work
 from servicekit.identity import current_identity, requires
+from servicekit.tabular import MIMETYPES, chunks
 
 from .. import ledger
 from ..schemas import LedgerQuery
-from ..streaming import MIMETYPES, chunks
 
 blp = Blueprint("ledger", __name__, description="The training ledger (工作台账)")
 
