@@ -1,10 +1,11 @@
 """The cost-sharing rules, exact to the fen (pure: no database, no broker)."""
 from __future__ import annotations
 
-import random
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.finance.rules import (
     FEE_LINES, CampaignPolicy, UnitPolicy, breakdown, payment_status, shared_split,
@@ -107,32 +108,45 @@ def test_missing_or_negative_lines_are_refused():
         breakdown("skills", fees("1.00", textbook="-1.00"), None, CAMPAIGN, UnitPolicy())
 
 
-def random_policies(rng: random.Random) -> tuple[CampaignPolicy, UnitPolicy]:
-    rate = lambda: D(rng.randint(0, 10000)) / 10000  # noqa: E731
-    campaign = CampaignPolicy(D(rng.randint(0, 300000)) / 100, rate(), {"电工": rate()})
-    mode = rng.choice(["match", "fixed", "percentage"])
-    value = {"match": None, "fixed": D(rng.randint(0, 500000)) / 100, "percentage": rate()}[mode]
-    return campaign, UnitPolicy(academic_mode=mode, academic_value=value, skills_unit_rate=rate())
+fen_amounts = st.integers(0, 5_000_000).map(lambda fen: D(fen) / 100)
+rates = st.integers(0, 10_000).map(lambda basis_points: D(basis_points) / 10_000)
+campaign_policies = st.builds(lambda subsidy, rate, electrician: CampaignPolicy(subsidy, rate, {"电工": electrician}),
+                              st.integers(0, 300_000).map(lambda fen: D(fen) / 100), rates, rates)
+unit_policies = st.one_of(
+    st.builds(lambda rate: UnitPolicy(academic_mode="match", skills_unit_rate=rate), rates),
+    st.builds(lambda value, rate: UnitPolicy(academic_mode="fixed", academic_value=value, skills_unit_rate=rate),
+              fen_amounts, rates),
+    st.builds(lambda value, rate: UnitPolicy(academic_mode="percentage", academic_value=value,
+                                             skills_unit_rate=rate), rates, rates),
+)
 
 
-def test_property_shares_are_exact_non_negative_capped_and_sum_to_every_fee():
-    """10,000 random fees and policies, plus every fee from 0.00 to 30.00 fen by fen."""
-    rng = random.Random(20131101)
-    cases = [(D(rng.randint(0, 5_000_000)) / 100, *random_policies(rng)) for _ in range(10_000)]
-    cases += [(D(fen) / 100, CAMPAIGN, UnitPolicy()) for fen in range(3001)]
-    for fee, campaign, unit in cases:
+@settings(max_examples=2000, deadline=None)
+@given(fee=fen_amounts, campaign=campaign_policies, unit=unit_policies,
+       kind_and_trade=st.sampled_from([("academic", None), ("skills", "电工"), ("skills", "焊工")]))
+def test_property_shares_are_exact_non_negative_capped_and_sum_to_every_fee(fee, campaign, unit, kind_and_trade):
+    kind, trade = kind_and_trade
+    result = breakdown(kind, fees(str(fee), textbook="12.34"), trade, campaign, unit)
+    for line in result.lines:
+        parts = (line.federation, line.unit, line.employee)
+        assert sum(parts) == line.amount
+        assert all(part >= 0 and part == part.quantize(D("0.01")) for part in parts)
+    federation = result.lines[0].federation
+    if kind == "academic":
+        assert federation == min(campaign.academic_subsidy, fee)
+    else:
+        assert abs(federation - fee * campaign.federation_rate(trade)) <= D("0.005")
+    assert result.lines[0].unit <= fee - federation  # the unit never takes more than is left
+    assert result.total == fee + D("12.34")
+
+
+def test_every_small_fee_fen_by_fen_splits_exactly():
+    for fen in range(3001):
+        fee = D(fen) / 100
         for kind, trade in (("academic", None), ("skills", "电工"), ("skills", "焊工")):
-            result = breakdown(kind, fees(str(fee), textbook="12.34"), trade, campaign, unit)
-            for line in result.lines:
-                parts = (line.federation, line.unit, line.employee)
-                assert sum(parts) == line.amount, (kind, fee, campaign, unit)
-                assert all(part >= 0 and part == part.quantize(D("0.01")) for part in parts)
-            federation = result.lines[0].federation
-            if kind == "academic":
-                assert federation == min(campaign.academic_subsidy, fee)
-            else:
-                assert abs(federation - fee * campaign.federation_rate(trade)) <= D("0.005")
-            assert result.total == fee + D("12.34")
+            line = breakdown(kind, fees(str(fee)), trade, CAMPAIGN, UnitPolicy()).lines[0]
+            assert line.federation + line.unit + line.employee == fee and min(
+                line.federation, line.unit, line.employee) >= 0
 
 
 @pytest.mark.parametrize(("paid", "status"), [("2530.00", "full"), ("2000.00", "partial"), ("2600.00", "over")])
