@@ -45,7 +45,7 @@ def sees_personal_data(identity: Identity, enrolment: Enrolment) -> bool:
 
 
 def enrolment_view(identity: Identity, enrolment: Enrolment, employee: Employee,
-                   objections: list[Objection]) -> dict:
+                   objections: list[dict]) -> dict:
     full = sees_personal_data(identity, enrolment)
     return {
         **{column: getattr(enrolment, column) for column in (
@@ -69,5 +69,7 @@ def views(session, identity: Identity, enrolments: list[Enrolment]) -> list[dict
     objections: dict[str, list] = {i: [] for i in ids}
     for objection in session.scalars(select(Objection).where(Objection.enrolment_id.in_(ids))
                                      .order_by(Objection.raised_on, Objection.objection_id)):
-        objections[objection.enrolment_id].append(objection)
+        # plain values: the view is serialised after the unit of work is over
+        values = {column.key: getattr(objection, column.key) for column in Objection.__table__.columns}
+        objections[objection.enrolment_id].append(values)
     return [enrolment_view(identity, e, employees[e.employee_id], objections[e.enrolment_id]) for e in enrolments]

@@ -54,9 +54,9 @@ class Unit(Base):
 class Allocation(Base):
     __tablename__ = "allocations"
     allocation_id: Mapped[str] = mapped_column(UUID, primary_key=True)
+    unit_id: Mapped[str] = mapped_column(ID, primary_key=True)  # one row per unit line of the allocation
     revision: Mapped[int] = mapped_column(Integer)
     campaign_id: Mapped[str] = mapped_column(UUID, index=True)
-    unit_id: Mapped[str] = mapped_column(ID)
     academic_seats: Mapped[int] = mapped_column(Integer)
     skills_money: Mapped[Decimal] = mapped_column(MONEY)
 

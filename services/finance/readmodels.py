@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from .models import Allocation, Campaign, Certificate, Enrolment, Programme, Unit
 
 
-def apply_newer(session: Session, model, key: str, state: dict):
+def apply_newer(session: Session, model, key, state: dict):
     """Store `state` (with its `revision`) unless what is held is as new; the row if applied, else None."""
     row = session.get(model, key, with_for_update=True)
     if row is None:
@@ -47,7 +47,7 @@ def unit(session: Session, data: dict) -> Unit | None:
 
 
 def allocation(session: Session, data: dict) -> Allocation | None:
-    return apply_newer(session, Allocation, data["allocation_id"], dict(
+    return apply_newer(session, Allocation, (data["allocation_id"], data["unit_id"]), dict(
         allocation_id=data["allocation_id"], revision=data["revision"], campaign_id=data["campaign_id"],
         unit_id=data["unit_id"], academic_seats=data["academic_seats"],
         skills_money=Decimal(data["skills_money"]),

@@ -98,6 +98,9 @@ def test_upheld_objection_takes_the_employee_off_the_list(enrollment):
         f"{path}/objections/{objected['objections'][0]['objection_id']}/outcome",
         json={"outcome": "upheld", "note": "经查属实"}, headers=enrollment.grassroots()))
     assert rejected["status"] == "rejected"
+    for listed in (enrollment.ok(enrollment.client.get("/enrolments", headers=enrollment.grassroots()))[0],
+                   enrollment.ok(enrollment.client.get(path, headers=enrollment.grassroots()))):
+        assert [o["outcome"] for o in listed["objections"]] == ["upheld"]
     assert enrollment.client.post(f"{path}/confirm", headers=enrollment.grassroots()).status_code == 409
     assert enrollment.nominate(1).status_code == 201, "a rejected nomination holds no place"
 

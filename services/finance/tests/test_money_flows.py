@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import threading
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -153,6 +154,19 @@ def test_transfers_never_exceed_the_allocation(funded):
                    ("allocation.published", allocation_event(UNIT, 9, "318000.00", revision=1)))
     funded.transfer("1500.00", kind="academic")
     assert funded.transfer("0.01", kind="academic", expect=409)["code"] == "finance_transfer_exceeds_allocation"
+
+
+def test_every_unit_line_of_one_allocation_gives_its_unit_room_to_transfer(funded):
+    # quota publishes one allocation.published per unit line, all under the allocation's one id
+    shared = str(uuid.uuid4())
+    funded.deliver(*[("allocation.published", allocation_event(unit_id, seats, "1000.00", revision=5,
+                                                               allocation_id=shared))
+                     for unit_id, seats in (("GZ-LINE-A", 1), ("GZ-LINE-B", 2))])
+    funded.transfer("1500.00", unit_id="GZ-LINE-A", kind="academic")
+    funded.transfer("3000.00", unit_id="GZ-LINE-B", kind="academic")
+    funded.transfer("1000.00", unit_id="GZ-LINE-B", kind="skills")
+    assert funded.transfer("0.01", unit_id="GZ-LINE-A", kind="academic", expect=409)["errors"] == {
+        "amount": ["At most 0.00."]}
 
 
 def test_transfer_requests_are_idempotent_by_request_id_and_writes_are_the_federation_admins(funded):

@@ -1,0 +1,121 @@
+"""The whole 2013-14 campaign through the gateway only: four real services (api on a port, a real worker
+process each) on PostgreSQL and RabbitMQ, the gateway before them, played by the demo's scenario."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from demo.data import load
+from demo.scenario import Scenario
+from gateway.tests.conftest import gateway_app, migrated_runtime
+from gateway.tests.upstream import Server
+
+pytestmark = pytest.mark.servers
+
+SERVICES = ("quota", "enrollment", "finance", "evaluation")
+ADMIN = ("fed.admin", "bootstrap-password-2013")
+
+
+@pytest.fixture
+def system(stack_of, make_database, tmp_path):
+    """The base URL of a gateway in front of the four services, each with a worker process."""
+    stacks = {name: stack_of(name) for name in SERVICES}
+    servers = {name: Server(stack.app) for name, stack in stacks.items()}
+    for stack in stacks.values():
+        stack.worker()
+    runtime = migrated_runtime(tmp_path / "var", make_database("gateway"))
+    gateway = Server(gateway_app(runtime, {"GATEWAY_RATE_LIMIT_PER_MINUTE": "100000",
+                                           "GATEWAY_UPSTREAM_TIMEOUT": "10",
+                                           "GATEWAY_BOOTSTRAP_ADMIN": ADMIN[0], "GATEWAY_BOOTSTRAP_PASSWORD": ADMIN[1]},
+                                  **{name: server.url for name, server in servers.items()}))
+    try:
+        yield gateway.url
+    finally:
+        for server in (gateway, *servers.values()):
+            server.stop()
+        runtime.engine.dispose()
+
+
+def expected_shares(row) -> tuple[str, str, str]:
+    """The plan's rule from the catalogue's fees: skills 40 % + 40 % of the training fee; academic 1,500 + 1,500."""
+    fees = {p["programme_id"]: p["fee_standard"] for p in load("programmes")["programmes"]}[row["programme_id"]]
+    shared = Decimal(fees["tuition_or_training"])
+    rate_share = (shared * Decimal("0.40")).quantize(Decimal("0.01"))
+    federation = Decimal("1500.00") if row["kind"] == "academic" else rate_share
+    employee = sum(Decimal(v) for v in fees.values()) - 2 * federation
+    return str(federation), str(federation), str(employee)
+
+
+def play(base_url, tmp_path, lines):
+    return Scenario(base_url, ADMIN, "demo-password-2013", tmp_path / "state", say=lines.append)
+
+
+def test_the_campaign_runs_end_to_end_through_the_gateway_and_again_changes_nothing(system, tmp_path):
+    lines = []
+    scenario = play(system, tmp_path, lines)
+    summary = scenario.run()
+    (tmp_path / "demo.txt").write_text("\n".join(lines))
+
+    assert summary["allocation"]["total seats"] == 3333
+    assert summary["allocation"]["total skills money"] == "5000000.00"
+    assert summary["nominations"]["objection"].endswith(": rejected")
+    by_status = summary["registration"]["by status"]
+    # 31 electricians, 12 welders, 1 tea-art student, 1 academic student; 1 refused; 1 waiting (disqualified)
+    assert by_status == {"registered": 44, "admitted": 1, "refused": 1, "rejected": 1, "sent": 1}
+    assert "quota" in summary["registration"]["refused"][0] or summary["registration"]["refused"]
+    assert summary["transfer"]["now at"] == "GZ-SYG SYG-CY-4"
+    dedicated, public = scenario.classes_opened
+    assert (dedicated["dedicated"], len(dedicated["students"]), dedicated["status"]) == (True, 31, "opened")
+    assert (public["dedicated"], len(public["students"]), public["public_class_name"]) == (False, 12, "焊工中级社会班（周末班）")
+    assert summary["exams"]["failed attempts"] == 1
+    assert summary["certificates"]["certificates"] == 43
+    assert summary["reimbursements"]["paid"] >= 43
+    assert scenario.refused_registration["code"] == "enrollment_institution_disqualified"
+    assert summary["disqualification"]["student stays"] == "sent"
+
+    assert scenario.invariants["passed"] and scenario.invariants["drift"] == []
+    report = scenario.report
+    assert report["totals"]["seats"]["allocated"] == 3333
+    assert Decimal(report["totals"]["money"]["allocated"]) == Decimal("5000000.00")
+    for kind, pool in (("seats", 3333), ("money", Decimal("5000000.00"))):
+        usage = {key: Decimal(str(value)) for key, value in report["totals"][kind].items()}
+        assert usage["allocated"] + Decimal(str(report["unallocated"][kind])) == pool
+        assert usage["allocated"] == usage["reserved"] + usage["consumed"] + usage["spent"] + usage["available"]
+    assert report["totals"]["seats"]["consumed"] + report["totals"]["seats"]["spent"] == 1  # the one admitted
+    ledger = {row["enrolment_id"]: row for row in scenario.ledger}
+    assert len(ledger) == 45  # every registered or admitted student, none of the refused or waiting
+    certified = {row["enrolment_id"] for row in ledger.values() if row["federation_reimbursement"] == "paid"}
+    assert len(certified) == 43
+    for row in ledger.values():
+        assert (row["federation_share"], row["unit_share"], row["employee_share"]) == expected_shares(row), row
+        assert row["paid_to_institution"] == row["fees_total"] and row["payment_status"] == "full"
+    # the training ledger (enrollment's export, CSV) has every student, with the shares finance paid them
+    training = {row["报名编号 Enrolment id"]: row for row in scenario.training_ledger}
+    assert set(ledger) <= set(training) and len(training) == 48
+    for enrolment_id, row in ledger.items():
+        line = training[enrolment_id]
+        assert (line["应缴费用合计 Fees due"], line["已缴费 Paid"]) == (row["fees_total"], row["paid_to_institution"])
+        if enrolment_id in certified:
+            assert (line["已报销市总部分 Federation share reimbursed"], line["已报销单位部分 Unit share reimbursed"]) \
+                == (row["federation_share"], row["unit_share"]), line
+            assert line["证书编号 Certificate number"]
+    assert all("**********" in row["身份证号 Resident ID number"] for row in training.values())  # masked but for the union
+
+    # quota holds for each skills student exactly the federation's share finance computed. Known gap (reported):
+    # after a transfer to a dearer programme quota keeps the amount reserved at registration, as
+    # enrollment.transferred carries the new fees but not the new subsidy amount.
+    held = {r["enrolment_id"]: r["amount"] for r in scenario.reservations if r["kind"] == "skills"}
+    moved = scenario.summary["transfer"]["enrolment_id"]
+    assert {e: row["federation_share"] for e, row in ledger.items() if row["kind"] == "skills" and e != moved} \
+        == {e: amount for e, amount in held.items() if e != moved}
+    assert len(held) == 44
+
+    again = play(system, tmp_path, []).run()
+    for step in ("units", "catalogue"):
+        assert again[step]["added now"] == 0
+    assert again["nominations"]["nominated now"] == 0
+    assert again["payments"]["payments recorded now"] == 0
+    assert again["certificates"]["issued now"] == 0
+    assert again["reimbursements"]["paid now"] == 0
+    assert again["surveys"]["answered now"] == 0
