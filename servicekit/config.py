@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+LOCAL_BROKER = "localfs"  # registered with kombu by servicekit.bus.localfs
 
 
 def _env(name: str, default: str) -> str:
@@ -46,7 +47,7 @@ class BusSettings:
 
     @property
     def embedded(self) -> bool:
-        return self.url.startswith("filesystem://")
+        return self.url.startswith(f"{LOCAL_BROKER}://")
 
     def queue(self, service: str) -> str:
         return f"{self.namespace}{service}"
@@ -91,8 +92,11 @@ def load_settings(service: str) -> Settings:
 
 def load_bus_settings(var_dir: Path) -> BusSettings:
     url = _env("BROKER_URL", "filesystem://")
-    options: dict = {}
     if url.startswith("filesystem://"):
+        # kombu's filesystem transport with atomic message files (servicekit.bus.localfs).
+        url = f"{LOCAL_BROKER}://" + url[len("filesystem://"):]
+    options: dict = {}
+    if url.startswith(f"{LOCAL_BROKER}://"):
         folder = var_dir / "broker"
         options = {
             "data_folder_in": str(folder / "data"),
