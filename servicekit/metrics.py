@@ -9,7 +9,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, g
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
-from .bus.topology import dead_letter_queue, retry_queues
+from .bus.topology import retry_queues
 from .db import utcnow
 from .service import Runtime
 

@@ -36,6 +36,7 @@ def test_event_round_trip_between_api_and_worker_processes_on_the_embedded_defau
         created = requests.post(f"{base}/notes", json={"key": "local", "count": 2}, timeout=5)
         assert created.status_code == 201
         flaky = requests.post(f"{base}/notes", json={"key": "local-flaky", "fail_until_attempt": 2}, timeout=5)
+        assert flaky.status_code == 201
         poison = requests.post(f"{base}/notes", json={"key": "local-poison", "poison": True}, timeout=5)
         [poison_id] = poison.json()["event_ids"]
 

@@ -7,13 +7,14 @@ from decimal import Decimal
 import pytest
 from flask import Flask
 from marshmallow import Schema, fields
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from servicekit.errors import Problem, install_error_handlers
 from servicekit.identity import (HEADER, Identity, InvalidIdentity, current_identity, requires, sign,
                                  signing_key, verify)
 from servicekit.money import Money, from_fen, money, to_fen
 from servicekit.tabular import Column, export, read_rows, validate_rows
+from servicekit.testing import xlsx
 
 KEY = b"k" * 32
 
@@ -92,15 +93,6 @@ class UnitRow(Schema):
 
 
 COLUMNS = [Column("name", "单位名称 Unit name", aliases=("单位名称",)), Column("headcount", "职工人数 Headcount")]
-
-
-def xlsx(rows) -> bytes:
-    book = Workbook()
-    for row in rows:
-        book.active.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 def test_import_reads_xlsx_and_csv_with_chinese_or_english_headers():

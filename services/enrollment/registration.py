@@ -12,7 +12,7 @@ from servicekit.money import show
 
 from .access import find_enrolment
 from .domain import enrolment as rules
-from .domain.clock import today
+from servicekit.clock import china_today as today
 from .models import Campaign, Enrolment, InstitutionStanding, Programme
 from .nominations import bump, expect_status
 from .problems import (ENTRANCE_TEST_NOT_PASSED, INSTITUTION_DISQUALIFIED, WINDOW_CLOSED, WRONG_STATUS,

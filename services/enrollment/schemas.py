@@ -7,7 +7,7 @@ from marshmallow import Schema, ValidationError, fields, pre_load, validate, val
 
 from servicekit.money import Money
 
-from .domain.clock import today
+from servicekit.clock import china_today as today
 from .domain.people import InvalidPersonalData, normalise_mobile, normalise_resident_id
 
 ACADEMIC_LEVELS = ("大专", "本科")

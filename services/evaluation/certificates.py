@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from servicekit.clock import china_today
 from servicekit import Problem
 from servicekit.errors import CONFLICT, NOT_FOUND
 from servicekit.identity import Identity
@@ -39,7 +40,7 @@ def issue(uow, identity: Identity, enrolment_id: str, number: str, issued_on: da
     attempts = [] if enrolment is None else [
         (r.exam, r.attempt, r.passed, r.held_on)
         for r in session.scalars(select(ExamResult).where(ExamResult.enrolment_id == enrolment_id))]
-    refusal = certificate_refusal(attempts, enrolment and enrolment.status, issued_on, date.today())
+    refusal = certificate_refusal(attempts, enrolment and enrolment.status, issued_on, china_today())
     if refusal:
         raise Problem(CERTIFICATE_REFUSED, refusal)
     certificate = Certificate(certificate_id=str(uuid.uuid4()), revision=1, institution_id=institution_id,
@@ -64,7 +65,7 @@ def revoke(uow, identity: Identity, certificate_id: str, reason: str) -> dict:
     if certificate.revoked_on is not None:
         raise Problem(ALREADY_REVOKED, f"Revoked on {certificate.revoked_on.isoformat()}.")
     certificate.revision += 1
-    certificate.revoked_on = date.today()
+    certificate.revoked_on = china_today()
     certificate.revocation_reason = reason
     certificate.revoked_by = identity.subject
     enrolment = session.get(Enrolment, certificate.enrolment_id)

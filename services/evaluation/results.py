@@ -4,11 +4,11 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from servicekit.clock import china_today
 from servicekit import Problem
 from servicekit.db import upsert, utcnow
 from servicekit.errors import CONFLICT
@@ -52,7 +52,7 @@ def record_batch(uow, identity: Identity, key: str, lines: list[dict], digest: s
     for r in session.scalars(select(ExamResult).where(ExamResult.enrolment_id.in_(ids))):
         history.setdefault((r.enrolment_id, r.exam), []).append(Attempt(r.held_on, r.passed, r.attempt))
 
-    planned, errors = plan_batch(lines, institution_id, facts, history, date.today())
+    planned, errors = plan_batch(lines, institution_id, facts, history, china_today())
     if errors:
         raise Problem(BATCH_REJECTED, f"{len(errors)} of {len(lines)} lines have errors.",
                       errors={"lines": {str(i): messages for i, messages in errors.items()}})

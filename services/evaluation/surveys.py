@@ -45,6 +45,7 @@ from datetime import date
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
+from servicekit.clock import china_today
 from servicekit import Problem
 from servicekit.errors import CONFLICT, NOT_FOUND
 from servicekit.db import upsert
@@ -123,7 +124,7 @@ def _survey(session, survey_id: str, today: date) -> Survey:
 def sign_token(uow, identity: Identity, survey_id: str, blinded_hex: str) -> str:
     """The blind signature on the student's blinded token: once per student and survey."""
     session = uow.session
-    survey = _survey(session, survey_id, date.today())
+    survey = _survey(session, survey_id, china_today())
     if not session.scalar(select(_invited(identity.employee_id)).where(Survey.survey_id == survey_id)):
         raise Problem(NOT_INVITED, "Only students enrolled at this institution in this campaign are invited.")
     blinded = int(blinded_hex, 16)
@@ -145,7 +146,7 @@ def sign_token(uow, identity: Identity, survey_id: str, blinded_hex: str) -> str
 def answer(uow, survey_id: str, token_hex: str, signature_hex: str, scores: dict, comment: str | None) -> None:
     """Record an answer from whoever holds a signed token; no identity is asked for, none is stored."""
     session = uow.session
-    today = date.today()
+    today = china_today()
     survey = _survey(session, survey_id, today)
     token = bytes.fromhex(token_hex)
     if not blind.verify(public_key(survey), survey_id, token, int(signature_hex, 16)):

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from servicekit.clock import china_today
 from servicekit.money import Money
 
 from .rules import ACADEMIC_UNIT_MODES, FEE_LINES, UNIT_SHARE_TIMINGS
@@ -22,7 +23,7 @@ def not_blank(value: str) -> None:
 
 
 def not_in_future(value: date) -> None:
-    if value > date.today():
+    if value > china_today():
         raise ValidationError("Must not be in the future.")
 
 

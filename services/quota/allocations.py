@@ -7,6 +7,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from servicekit import Problem, unit_of_work
+from servicekit.clock import china_date
 from servicekit.db import utcnow
 from servicekit.identity import Identity
 from servicekit.money import from_fen, show, to_fen
@@ -18,7 +19,7 @@ from .problems import (
     ALLOCATION_NOT_PUBLISHED, ALLOCATION_PUBLISHED, BELOW_USE, CAMPAIGN_NOT_PUBLISHED, NO_ALLOCATION,
     NOT_ENOUGH_UNUSED, OVER_POOL, REALLOCATION_CLOSED, UNIT_NOT_FOUND,
 )
-from .rules import Claimant, Usage, apportion, china_date, excess_over_pool, weight_of
+from .rules import Claimant, Usage, apportion, excess_over_pool, weight_of
 
 CHANGE_FIELDS = ("unit_id", "action", "old_seats", "new_seats", "old_money", "new_money", "reason", "changed_by",
                  "changed_at")

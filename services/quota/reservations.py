@@ -14,11 +14,12 @@ from decimal import Decimal
 
 from sqlalchemy import select, update
 
+from servicekit.clock import china_date
 from servicekit.db import upsert, utcnow
 from servicekit.money import money, show
 
 from .models import Allocation, AllocationLine, Campaign, Reservation, Unit
-from .rules import china_date, in_window
+from .rules import in_window
 
 log = logging.getLogger(__name__)
 REFUSALS = {  # the detail people see next to the reason code

@@ -5,7 +5,7 @@ No Flask, no SQL: every function takes plain values and is unit-tested.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
@@ -95,9 +95,3 @@ def excess_over_pool(total, pool):
     return max(total - pool, 0 * pool)
 
 
-CHINA = timezone(timedelta(hours=8))
-
-
-def china_date(moment: datetime) -> date:
-    """The calendar day in Guangzhou at an instant: windows are local dates."""
-    return moment.astimezone(CHINA).date()

@@ -5,7 +5,7 @@ from servicekit import unit_of_work
 from servicekit.identity import ROLES, current_identity, requires
 
 from .. import changes
-from ..domain.clock import today
+from servicekit.clock import china_today as today
 from ..schemas import DecisionIn, StatusChangeIn, StatusChangeOut
 from . import documents
 

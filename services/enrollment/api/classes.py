@@ -6,7 +6,7 @@ from servicekit.identity import ROLES, current_identity, requires
 from servicekit.tabular import Column, read_rows, validate_rows
 
 from .. import classes, workcalendar
-from ..domain.clock import today
+from servicekit.clock import china_today as today
 from ..schemas import (CalendarIn, CalendarOut, CalendarRow, ClassIn, ClassOut, GroupingOut, GroupingQuery,
                        PublishedQuery, PublishedRoster, ReviewIn, StaffIn, UploadFile)
 from . import change, documents

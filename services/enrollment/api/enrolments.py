@@ -8,7 +8,7 @@ from servicekit.tabular import Column, read_rows, validate_rows
 
 from .. import nominations, registration
 from ..access import find_enrolment, scoped, views
-from ..domain.clock import today
+from servicekit.clock import china_today as today
 from ..models import Enrolment
 from ..schemas import (ConsentIn, EnrolmentOut, EnrolmentQuery, EntranceTestIn, NominationImportForm, NominationIn,
                        NominationRow, ObjectionIn, OutcomeIn, UploadFile)

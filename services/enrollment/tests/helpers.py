@@ -5,10 +5,10 @@ import io
 import uuid
 from datetime import timedelta
 
-from openpyxl import Workbook
 
 from servicekit.bus.envelope import Envelope
-from services.enrollment.domain.clock import today
+from servicekit.clock import china_today as today
+from servicekit.testing import xlsx as workbook
 from services.enrollment.domain.people import check_digit
 
 CAMPAIGN = "5f1c2a4e-8a7b-4c1d-9e2f-3a4b5c6d7e80"
@@ -64,13 +64,7 @@ def programme(kind: str = "skills", **change) -> dict:
 
 
 def xlsx(rows: list[list]) -> io.BytesIO:
-    book = Workbook()
-    for row in rows:
-        book.active.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    buffer.seek(0)
-    return buffer
+    return io.BytesIO(workbook(rows))
 
 
 class Enrollment:

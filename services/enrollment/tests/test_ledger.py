@@ -6,7 +6,7 @@ import uuid
 import pytest
 from openpyxl import load_workbook
 
-from services.enrollment.domain.clock import today
+from servicekit.clock import china_today as today
 from services.enrollment.tests.helpers import CAMPAIGN, OTHER_UNIT, registered, resident_id
 
 pytestmark = pytest.mark.servers

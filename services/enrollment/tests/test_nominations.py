@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from services.enrollment.domain.clock import today
+from servicekit.clock import china_today as today
 from services.enrollment.tests.helpers import (ACADEMIC, CAMPAIGN, OTHER_UNION, OTHER_UNIT, SKILLS, UNION, person,
                                                programme, resident_id, xlsx)
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from servicekit.bus.envelope import Envelope
-from services.enrollment.domain.clock import today
+from servicekit.clock import china_today as today
 from services.enrollment.tests.helpers import ACADEMIC, CAMPAIGN, FEES, UNIT, campaign, programme
 from tests.support.processes import wait_for
 

@@ -2,7 +2,7 @@
 import pytest
 
 from servicekit.bus.envelope import Envelope
-from services.enrollment.domain.clock import today
+from servicekit.clock import china_today as today
 from services.enrollment.tests.helpers import (ACADEMIC, CAMPAIGN, FEES, OTHER_UNIT, SKILLS, UNIT, programme,
                                                registered)
 from tests.support.processes import wait_for

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from servicekit.tests.test_building_blocks import xlsx  # noqa: F401  (the spreadsheet builder, shared)
+from servicekit.testing import xlsx  # noqa: F401  (the spreadsheet builder, shared)
 
 TODAY_WINDOWS = {  # a registration window open today, so requests made now are in time
     "registration_start": "2020-01-01", "registration_end": "2099-12-31",

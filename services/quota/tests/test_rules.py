@@ -90,6 +90,6 @@ def test_usage_and_excess():
 
 def test_china_date_is_the_guangzhou_calendar_day():
     from datetime import datetime, timezone
-    from services.quota.rules import china_date
+    from servicekit.clock import china_date
     assert china_date(datetime(2014, 1, 15, 16, 30, tzinfo=timezone.utc)) == date(2014, 1, 16)
     assert china_date(datetime(2014, 1, 15, 15, 59, tzinfo=timezone.utc)) == date(2014, 1, 15)

@@ -4,8 +4,6 @@ Revision ID: probe_0001
 Revises:
 Create Date: 2026-11-25
 """
-from sqlalchemy import MetaData
-
 from servicekit.migrations import create_messaging_tables
 from tests.probe.models import Base
 
