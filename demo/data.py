@@ -61,3 +61,12 @@ def person(number: int, education: str = "高中") -> dict:
 
 def money(value) -> Decimal:
     return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def illustrative_calendar(year: int) -> dict:
+    """For a year with no official calendar loaded: New Year's Day only, labelled as not official.
+
+    The demo needs some calendar to count working days; the federation replaces it with the State
+    Council's arrangement for that year (PUT /api/enrollment/calendar/{year}) as soon as it is published.
+    """
+    return {"days": [{"day": f"{year}-01-01", "workday": False, "name": "元旦（演示用，非官方安排）"}]}

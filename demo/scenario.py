@@ -17,9 +17,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from services.evaluation import blind
+from servicekit.clock import china_today
 
 from .client import ApiError, Gateway, eventually
-from .data import campaign_body, load, money, person, programmes
+from .data import campaign_body, illustrative_calendar, load, money, person, programmes
 
 THIS_UNIT, SMALL_UNIT = "GZ-TH", "GZ-ZS-JG"
 ELECTRICIAN, WELDER, TEA_FCG, TEA_SYG, ACCOUNTING = "GCJS-DG-4", "ZGJS-HG-4", "FCG-CY-4", "SYG-CY-4", "ZGJY-BK-KJ"
@@ -41,7 +42,7 @@ class Scenario:
     admin: tuple[str, str]
     password: str  # of every demo user
     state_dir: Path
-    today: date = field(default_factory=date.today)
+    today: date = field(default_factory=china_today)  # the services' business day (Guangzhou)
     say: callable = print
 
     def __post_init__(self):
@@ -382,7 +383,15 @@ class Scenario:
                 headers={"X-Request-ID": f"demo-topup-{enrolment_id}"})
         return str(max(owed, Decimal(0)))
 
+    def working_day_calendar(self):
+        """Roster deadlines count Chinese working days. A year the official data does not cover yet
+        (chinesecalendar stops at 2026) gets the demo's illustrative calendar, loaded as the federation would."""
+        for year in sorted({self.today.year, (self.today + timedelta(days=14)).year}):
+            if self.fed.get(f"/api/enrollment/calendar/{year}")["source"] == "missing":
+                self.fed.put(f"/api/enrollment/calendar/{year}", illustrative_calendar(year))
+
     def classes(self):
+        self.working_day_calendar()
         opened = [self._class(ELECTRICIAN, "GZ-GCJS", None), self._class(WELDER, "GZ-ZGJS", "焊工中级社会班（周末班）")]
         roster = self.gateway.get("/api/enrollment/public/rosters", campaign_id=self.campaign_id)
         self.step("classes", "Classes: dedicated (>30) and public (插班); rosters on working days, published masked", {

@@ -2,10 +2,12 @@
 process each) on PostgreSQL and RabbitMQ, the gateway before them, played by the demo's scenario."""
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
+from demo.client import Gateway
 from demo.data import load
 from demo.scenario import Scenario
 from gateway.tests.conftest import gateway_app, migrated_runtime
@@ -119,3 +121,14 @@ def test_the_campaign_runs_end_to_end_through_the_gateway_and_again_changes_noth
     assert again["certificates"]["issued now"] == 0
     assert again["reimbursements"]["paid now"] == 0
     assert again["surveys"]["answered now"] == 0
+
+
+def test_a_year_without_an_official_calendar_gets_the_demos_labelled_one_through_the_federation(system, tmp_path):
+    """chinesecalendar stops at 2026: classes opening in 2027 need a calendar the federation loads."""
+    admin = Gateway(system).login(*ADMIN)
+    assert admin.get("/api/enrollment/calendar/2027")["source"] == "missing"
+    Scenario(system, ADMIN, "demo-password-2013", tmp_path / "state", today=date(2026, 12, 24),
+             say=lambda line: None).working_day_calendar()
+    loaded = admin.get("/api/enrollment/calendar/2027")
+    assert loaded["source"] == "federation"
+    assert [d["name"] for d in loaded["days"]] == ["元旦（演示用，非官方安排）"]
