@@ -40,6 +40,12 @@ def Text(max_length: int = 500, **kwargs) -> fields.String:
     return fields.String(validate=[validate.Length(max=max_length), not_blank], **kwargs)
 
 
+def MaskedName(**kwargs) -> fields.String:
+    """A person's name with all but its first and last characters hidden ("张*明", "李*")."""
+    return fields.String(validate=[validate.Length(min=2, max=30), validate.Regexp(
+        r"^[^*\s][^\s]*\*[^\s]*$", error="Must be a masked name, e.g. 张*明.")], **kwargs)
+
+
 def Kind(**kwargs) -> fields.String:
     return fields.String(validate=validate.OneOf(KINDS), **kwargs)
 

@@ -1,13 +1,15 @@
 """Events produced by the enrollment service: catalogue, the registration saga, status changes, classes.
 
 Employees appear only as an opaque `employee_id`: never a name, resident ID number or phone.
+The one exception is a *masked* name (`holder_name_masked`, e.g. "张*明"), which is what
+a public certificate verification may show of its holder.
 """
 from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from .base import event
-from .common import UUID, Amount, Bool, Code, Date, FeeLines, Int, Kind, Part, Revision, Text
+from .common import UUID, Amount, Bool, Code, Date, FeeLines, Int, Kind, MaskedName, Part, Revision, Text
 
 PRODUCER = "enrollment"
 ACADEMIC_LEVELS = ("大专", "本科")
@@ -54,7 +56,12 @@ class ProgrammePublished(Schema):
 
 @event("enrollment.requested", 1, PRODUCER)
 class EnrollmentRequested(Schema):
-    """Asks quota for a seat (academic) or for subsidy money (skills, `amount`)."""
+    """Asks quota for a seat (academic) or for subsidy money (skills, `amount`).
+
+    Asked again with a higher revision while the quota is held, it asks to change
+    what is held (a transfer to a programme with another fee): quota answers
+    with the revision it answers, and a refusal leaves what was held untouched.
+    """
 
     enrolment_id = UUID(required=True)
     revision = Revision(required=True)
@@ -85,6 +92,7 @@ class _Enrolment(Schema):
     trade = Text(max_length=100)  # skills only: per-trade federation rates depend on it
     fees = Part(FeeLines, required=True)  # the fee standard that applies to this enrolment
     employee_id = Code(required=True)
+    holder_name_masked = MaskedName()  # added in place: shown by public certificate verification
 
     @validates_schema
     def _kind_fields(self, data, **kwargs):
@@ -129,6 +137,7 @@ class EnrollmentTransferred(Schema):
     fees = Part(FeeLines, required=True)
     reason = Text(required=True)
     transferred_on = Date(required=True)
+    amount = Amount()  # added in place (skills): the federation subsidy quota now holds for the enrolment
 
     @validates_schema
     def _changes_something(self, data, **kwargs):

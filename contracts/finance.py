@@ -1,13 +1,15 @@
-"""Events produced by the finance service: payments, earmarked fund transfers, reimbursements.
+"""Events produced by the finance service: fee breakdowns, payments, earmarked fund transfers, reimbursements.
 
 Bank details of a student stay in finance: they are personal data.
 """
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from decimal import Decimal
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from .base import event
-from .common import UUID, Amount, Code, Date, Kind, Text
+from .common import UUID, Amount, Code, Date, Kind, Part, Revision, Text
 
 PRODUCER = "finance"
 
@@ -56,3 +58,68 @@ class FundsTransferred(Schema):
     amount = Amount(required=True, above_zero=True)
     transferred_on = Date(required=True)
     reference = Text(required=True, max_length=100)
+
+
+BREAKDOWN_LINES = ("tuition_or_training", "appraisal_exam", "textbook", "registration", "entrance_test",
+                   "re_exam", "retake", "practice")
+
+PAYERS = ("federation", "unit", "employee")
+
+
+class BreakdownLine(Schema):
+    """One fee line split between the payers; a line only the employee pays has zero shares for the others."""
+
+    line = fields.String(required=True, validate=validate.OneOf(BREAKDOWN_LINES))
+    amount = Amount(required=True)
+    federation = Amount(required=True)
+    unit = Amount(required=True)
+    employee = Amount(required=True)
+
+    @validates_schema
+    def _shares_make_the_fee(self, data, **kwargs):
+        if sum(Decimal(data[payer]) for payer in PAYERS) != Decimal(data["amount"]):
+            raise ValidationError("federation + unit + employee must equal amount.", "amount")
+
+
+@event("breakdown.settled", 1, PRODUCER)
+class BreakdownSettled(Schema):
+    """An enrolment's fee breakdown as it now stands: on registration, and again whenever it changes
+    (a transfer, a rate raise, a re-exam charge, a withdrawal: `status` cancelled, nothing payable)."""
+
+    enrolment_id = UUID(required=True)
+    revision = Revision(required=True)  # finance's own count of changes to this breakdown
+    campaign_id = UUID(required=True)
+    unit_id = Code(required=True)
+    institution_id = Code(required=True)
+    kind = Kind(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["settled", "cancelled"]))
+    lines = fields.List(Part(BreakdownLine), required=True, validate=validate.Length(min=1))
+    total = Amount(required=True)
+    federation = Amount(required=True)
+    unit = Amount(required=True)
+    employee = Amount(required=True)
+
+    @validates_schema
+    def _totals_add_up(self, data, **kwargs):
+        lines = data.get("lines") or []
+        for field in ("amount", *PAYERS):
+            wanted = sum((Decimal(line[field]) for line in lines), Decimal("0.00"))
+            name = "total" if field == "amount" else field
+            if wanted != Decimal(data[name]):
+                raise ValidationError(f"Must be the sum of the lines' {field} ({wanted}).", name)
+
+
+@event("reimbursement.recovered", 1, PRODUCER)
+class ReimbursementRecovered(Schema):
+    """A share paid to a student whose certificate was later revoked, paid back into the unit's earmarked account."""
+
+    reimbursement_id = UUID(required=True)
+    enrolment_id = UUID(required=True)
+    campaign_id = UUID(required=True)
+    unit_id = Code(required=True)
+    kind = Kind(required=True)
+    share = fields.String(required=True, validate=validate.OneOf(["federation", "unit"]))
+    amount = Amount(required=True, above_zero=True)
+    recovered_on = Date(required=True)
+    certificate_id = UUID()
+    reference = Text(max_length=100)

@@ -96,6 +96,7 @@ class _Answer(Schema):
     kind = Kind(required=True)
     seats = Int(validate=validate.Range(min=1))
     amount = Amount(above_zero=True)
+    revision = Revision()  # added in place: the revision of the request this answers
 
     @validates_schema
     def _seats_or_amount(self, data, **kwargs):

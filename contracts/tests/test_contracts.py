@@ -18,7 +18,8 @@ FEES = {
     "entrance_test": "0.00",
 }
 
-# One valid payload per event of the ARCHITECTURE.md catalogue (plus certificate.revoked, issue 6).
+# One valid payload per event of the ARCHITECTURE.md catalogue, plus the events added since:
+# certificate.revoked, breakdown.settled, reimbursement.recovered.
 EXAMPLES = {
     "campaign.published": {
         "campaign_id": CAMPAIGN,
@@ -182,6 +183,36 @@ EXAMPLES = {
         "paid_on": "2014-05-12",
         "certificate_id": CERTIFICATE,
     },
+    "breakdown.settled": {
+        "enrolment_id": ENROLMENT,
+        "revision": 1,
+        "campaign_id": CAMPAIGN,
+        "unit_id": "GZ-BY",
+        "institution_id": "GZ-ZGJS",
+        "kind": "skills",
+        "status": "settled",
+        "lines": [
+            {"line": "tuition_or_training", "amount": "2350.00", "federation": "940.00", "unit": "940.00",
+             "employee": "470.00"},
+            {"line": "appraisal_exam", "amount": "180.00", "federation": "0.00", "unit": "0.00", "employee": "180.00"},
+        ],
+        "total": "2530.00",
+        "federation": "940.00",
+        "unit": "940.00",
+        "employee": "650.00",
+    },
+    "reimbursement.recovered": {
+        "reimbursement_id": "2f3e4d5c-6b7a-4898-9aab-1c2d3e4f5a6b",
+        "enrolment_id": ENROLMENT,
+        "campaign_id": CAMPAIGN,
+        "unit_id": "GZ-BY",
+        "kind": "skills",
+        "share": "federation",
+        "amount": "940.00",
+        "recovered_on": "2014-06-20",
+        "certificate_id": CERTIFICATE,
+        "reference": "退款-2014-0007",
+    },
     "funds.transferred": {
         "transfer_id": "3a4b5c6d-7e8f-4091-a2b3-c4d5e6f7a8b9",
         "campaign_id": CAMPAIGN,
@@ -263,7 +294,9 @@ CATALOGUE = [
     "enrollment.transferred",
     "class.opened",
     "payment.recorded",
+    "breakdown.settled",
     "reimbursement.paid",
+    "reimbursement.recovered",
     "funds.transferred",
     "exam.result_recorded",
     "certificate.issued",
@@ -276,7 +309,7 @@ CATALOGUE = [
 PRODUCERS = {
     "quota": {"campaign", "unit", "allocation", "quota"},
     "enrollment": {"programme", "institution.registered", "enrollment", "class"},
-    "finance": {"payment", "reimbursement", "funds"},
+    "finance": {"payment", "breakdown", "reimbursement", "funds"},
     "evaluation": {"exam", "certificate", "institution.notified", "institution.disqualified", "institution.reinstated"},
 }
 
@@ -291,6 +324,8 @@ MONEY_FIELDS = [
     ("enrollment.registered", ("fees", "tuition_or_training")),
     ("payment.recorded", ("amount",)),
     ("reimbursement.paid", ("amount",)),
+    ("reimbursement.recovered", ("amount",)),
+    ("breakdown.settled", ("total",)),
     ("funds.transferred", ("amount",)),
 ]
 
@@ -468,3 +503,32 @@ def test_a_retake_follows_only_a_failed_attempt():
     assert "retake" in str(fails("exam.result_recorded", passed, strict=False))
     del passed["retake"]
     validate("exam.result_recorded", 1, passed, strict=True)
+
+
+@pytest.mark.parametrize("masked", ["张*明", "李*", "欧阳**", "A*n"])
+def test_a_masked_holder_name_is_accepted(masked):
+    validate("enrollment.registered", 1, {**example("enrollment.registered"), "holder_name_masked": masked}, strict=True)
+
+
+@pytest.mark.parametrize("unmasked", ["张三明", "*明", "张 *", "", "张" + "*" * 30])
+def test_an_unmasked_holder_name_fails(unmasked):
+    data = {**example("enrollment.registered"), "holder_name_masked": unmasked}
+    assert "holder_name_masked" in str(fails("enrollment.registered", data))
+
+
+def test_breakdown_shares_must_make_each_line_and_the_totals():
+    line = put(example("breakdown.settled"), ("lines",), [
+        {"line": "tuition_or_training", "amount": "2350.00", "federation": "940.00", "unit": "940.00",
+         "employee": "470.01"}])
+    assert "lines" in str(fails("breakdown.settled", line))
+    totals = put(example("breakdown.settled"), ("employee",), "649.99")
+    assert "data.employee" in str(fails("breakdown.settled", totals))
+
+
+def test_a_quota_answer_may_name_the_request_revision_it_answers():
+    validate("quota.reserved", 1, {**example("quota.reserved"), "revision": 2}, strict=True)
+    assert "revision" in str(fails("quota.reserved", {**example("quota.reserved"), "revision": 0}))
+
+
+def test_a_transfer_may_carry_the_subsidy_quota_now_holds():
+    validate("enrollment.transferred", 1, {**example("enrollment.transferred"), "amount": "1008.00"}, strict=True)
