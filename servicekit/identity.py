@@ -120,12 +120,17 @@ def verify(header: str, key: bytes, *, now: float | None = None) -> Identity:
 
 def signing_key(var_dir: Path) -> bytes:
     """`IDENTITY_SIGNING_KEY` from the environment; on one machine, a key made once under var/."""
-    configured = os.environ.get("IDENTITY_SIGNING_KEY", "").strip()
+    return machine_secret(var_dir, "IDENTITY_SIGNING_KEY", "identity-signing")
+
+
+def machine_secret(var_dir: Path, variable: str, name: str) -> bytes:
+    """A secret from the environment variable; unset, one made once in var/<name>.key for every process of the machine."""
+    configured = os.environ.get(variable, "").strip()
     if configured:
         return configured.encode()
-    path = var_dir / "identity-signing.key"
+    path = var_dir / f"{name}.key"
     var_dir.mkdir(parents=True, exist_ok=True)
-    with open(var_dir / "identity-signing.lock", "w") as lock:
+    with open(var_dir / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not path.exists():
             path.write_text(secrets.token_urlsafe(48))

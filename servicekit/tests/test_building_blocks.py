@@ -13,6 +13,7 @@ from servicekit.errors import Problem, install_error_handlers
 from servicekit.identity import (HEADER, Identity, InvalidIdentity, current_identity, requires, sign,
                                  signing_key, verify)
 from servicekit.money import Money, from_fen, money, to_fen
+from servicekit.pseudonym import employee_id, employee_id_key
 from servicekit.tabular import Column, export, read_rows, validate_rows
 from servicekit.testing import xlsx
 
@@ -49,6 +50,16 @@ def test_signing_key_from_environment_or_made_once_under_var(tmp_path, monkeypat
     assert made == signing_key(tmp_path) and len(made) >= 48
     monkeypatch.setenv("IDENTITY_SIGNING_KEY", "from-env")
     assert signing_key(tmp_path) == b"from-env"
+
+
+def test_employee_ids_are_a_keyed_pseudonym_of_the_resident_id(tmp_path, monkeypatch):
+    monkeypatch.delenv("EMPLOYEE_ID_KEY", raising=False)
+    key = employee_id_key(tmp_path)
+    assert key == employee_id_key(tmp_path) and key != signing_key(tmp_path)
+    made = employee_id("44010219900307123x", key)
+    assert made == employee_id("44010219900307123X", key) and made.startswith("emp-") and len(made) == 36
+    assert "440102" not in made and made != employee_id("44010219900307123X", b"another key")
+    assert made != employee_id("440102199003071246", key)
 
 
 def test_endpoint_guard_refuses_missing_forged_and_wrong_role():

@@ -10,6 +10,7 @@ from servicekit import Problem
 from servicekit.db import utcnow
 from servicekit.errors import CONFLICT, FORBIDDEN, NOT_FOUND, VALIDATION_FAILED
 from servicekit.identity import Identity
+from servicekit.pseudonym import employee_id
 from servicekit.tabular import IMPORT_REJECTED
 
 from .access import find_enrolment
@@ -48,10 +49,11 @@ def _context(session, identity: Identity, campaign_id: str, programme_id: str) -
     return campaign, union, programme
 
 
-def _employee(session, person: dict) -> Employee:
+def _employee(session, person: dict, employee_key: bytes) -> Employee:
     employee = session.scalar(select(Employee).where(Employee.resident_id == person["resident_id"]))
     if employee is None:
-        employee = Employee(employee_id=f"emp-{uuid.uuid4().hex}", **person)
+        # the id the gateway computes too when it opens this employee's account
+        employee = Employee(employee_id=employee_id(person["resident_id"], employee_key), **person)
         session.add(employee)
     elif employee.name != person["name"]:
         raise Problem(CONFLICT, "This resident ID number is already recorded under another name.",
@@ -61,14 +63,14 @@ def _employee(session, person: dict) -> Employee:
     return employee
 
 
-def nominate(uow, identity: Identity, body: dict, today: date) -> Enrolment:
+def nominate(uow, identity: Identity, body: dict, today: date, employee_key: bytes) -> Enrolment:
     session = uow.session
     campaign, union, programme = _context(session, identity, body["campaign_id"], body["programme_id"])
     notice_start = body.get("notice_start") or today
     if notice_start > today:
         raise Problem(VALIDATION_FAILED, "The public notice must already be posted.",
                       errors={"notice_start": ["Must not be in the future."]})
-    employee = _employee(session, {key: body[key] for key in ("name", "resident_id", "phone")})
+    employee = _employee(session, {key: body[key] for key in ("name", "resident_id", "phone")}, employee_key)
     flush_or_conflict(session)
     active = session.scalar(select(Enrolment.enrolment_id).where(
         Enrolment.campaign_id == campaign.campaign_id, Enrolment.kind == programme.kind,
@@ -89,12 +91,12 @@ def nominate(uow, identity: Identity, body: dict, today: date) -> Enrolment:
 
 
 def nominate_many(uow, identity: Identity, common: dict, rows: list[tuple[int, dict]],
-                  today: date) -> list[Enrolment]:
+                  today: date, employee_key: bytes) -> list[Enrolment]:
     """A spreadsheet of nominations (row number, row): all are nominated, or none and each bad row is reported."""
     created, errors = [], []
     for number, row in rows:
         try:
-            created.append(nominate(uow, identity, {**common, **row}, today))
+            created.append(nominate(uow, identity, {**common, **row}, today, employee_key))
         except ConcurrentChange:
             raise
         except Problem as problem:

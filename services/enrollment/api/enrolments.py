@@ -3,6 +3,8 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from servicekit import unit_of_work
+from servicekit.app import runtime
+from servicekit.pseudonym import employee_id_key
 from servicekit.identity import ROLES, current_identity, requires
 from servicekit.tabular import Column, read_rows, validate_rows
 
@@ -13,6 +15,10 @@ from ..models import Enrolment
 from ..schemas import (ConsentIn, EnrolmentOut, EnrolmentQuery, EntranceTestIn, NominationImportForm, NominationIn,
                        NominationRow, ObjectionIn, OutcomeIn, UploadFile)
 from . import change, documents
+
+def employee_key() -> bytes:
+    return employee_id_key(runtime().settings.var_dir)
+
 
 blp = Blueprint("enrolments", __name__, description="Nominations (人选推荐), public notice, registration (学员建档)")
 
@@ -42,7 +48,7 @@ def _change(use_case, *args) -> dict:
 @requires("grassroots_officer")
 def nominate(body):
     """Nominate an employee; the public notice starts (campaign's public_notice_days)."""
-    return _change(nominations.nominate, body, today())
+    return _change(nominations.nominate, body, today(), employee_key())
 
 
 @blp.route("/enrolments/import", methods=["POST"])
@@ -58,7 +64,8 @@ def import_nominations(files, form):
     rows = validate_rows(read, NominationRow())
     with unit_of_work() as uow:
         created = nominations.nominate_many(uow, current_identity(), form,
-                                            [(number, row) for (number, _), row in zip(read, rows)], today())
+                                            [(number, row) for (number, _), row in zip(read, rows)], today(),
+                                            employee_key())
         uow.session.flush()
         found = views(uow.session, current_identity(), created)
         uow.commit()
