@@ -1,6 +1,13 @@
-"""Users and machine clients: who may log in, with which role and scope."""
+"""Users and machine clients: who may log in, with which role and scope; the federation's user management.
+
+An employee's account is linked to enrollment's employee id: given the resident ID number,
+the account stores only its keyed pseudonym (servicekit.pseudonym), never the number.
+Disabling a user or resetting their password revokes their refresh tokens; an access token
+already issued lives out its short lifetime (the gateway checks no account per request).
+"""
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import uuid
@@ -11,11 +18,15 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from servicekit import pseudonym
+from servicekit.clock import china_today
 from servicekit.db import utcnow
 from servicekit.identity import (AUDITOR, EMPLOYEE, FEDERATION_ADMIN, GRASSROOTS_OFFICER, INSTITUTION_OPERATOR,
                                  INSTITUTION_SYSTEM, UNIT_OFFICER, Identity)
+from servicekit.resident_id import InvalidPersonalData, normalise_resident_id
 
 from .models import MachineClient, User
+from .tokens import revoke_logins
 
 # The scope fields each role must carry (a grassroots officer also names its first-level unit).
 SCOPE_FIELDS = {
@@ -30,6 +41,8 @@ USER_ROLES = tuple(SCOPE_FIELDS)
 ALL_SCOPE_FIELDS = ("unit_id", "grassroots_union_id", "institution_id", "employee_id")
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{2,99}")
 MIN_PASSWORD_LENGTH = 10
+
+audit_log = logging.getLogger("gateway.audit")
 
 # argon2id with OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): memory-hard, yet ~0.07 s a login
 # on a 2-core machine. Hashes made with other parameters are upgraded at the next login.
@@ -56,6 +69,32 @@ def scope_errors(role: str, scope: dict[str, str | None]) -> dict[str, str]:
     return errors
 
 
+def role_scope(role: str, scope: dict[str, str | None], *, resident_id: str | None,
+               employee_key: bytes) -> tuple[dict[str, str | None], dict[str, str]]:
+    """The scope to store for a role, and what is wrong with it.
+
+    An employee may be named by resident ID number instead of employee_id: the account then
+    gets the same pseudonym enrollment gives that person, and the number is not kept.
+    """
+    scope = {name: scope.get(name) or None for name in ALL_SCOPE_FIELDS}
+    errors = {}
+    if resident_id:
+        if role != EMPLOYEE:
+            errors["resident_id"] = f"not part of the role {role}"
+        elif scope["employee_id"]:
+            errors["resident_id"] = "give the resident ID number or the employee_id, not both"
+        else:
+            try:
+                number = normalise_resident_id(resident_id, china_today())
+                scope["employee_id"] = pseudonym.employee_id(number, employee_key)
+            except InvalidPersonalData as exc:
+                errors["resident_id"] = str(exc)
+    errors |= scope_errors(role, scope)
+    if "resident_id" in errors:
+        errors.pop("employee_id", None)  # the one mistake, said once
+    return scope, errors
+
+
 def password_errors(password: str) -> dict[str, str]:
     if len(password) < MIN_PASSWORD_LENGTH:
         return {"password": f"at least {MIN_PASSWORD_LENGTH} characters"}
@@ -63,8 +102,9 @@ def password_errors(password: str) -> dict[str, str]:
 
 
 def create_user(session: Session, *, username: str, password: str, role: str, created_by: str,
-                **scope: str | None) -> User:
-    errors = scope_errors(role, scope) | password_errors(password)
+                employee_key: bytes, resident_id: str | None = None, **scope: str | None) -> User:
+    scope, errors = role_scope(role, scope, resident_id=resident_id, employee_key=employee_key)
+    errors |= password_errors(password)
     if not USERNAME.fullmatch(username):
         errors["username"] = "3-100 letters, digits or . _ @ -, starting with a letter or digit"
     if errors:
@@ -72,11 +112,55 @@ def create_user(session: Session, *, username: str, password: str, role: str, cr
     if find_user(session, username) is not None:
         raise AccountError({"username": "already taken"})
     user = User(id=str(uuid.uuid4()), username=username.lower(), password_hash=hasher.hash(password), role=role,
-                active=True, created_at=utcnow(), created_by=created_by,
-                **{name: scope.get(name) or None for name in ALL_SCOPE_FIELDS})
+                active=True, created_at=utcnow(), created_by=created_by, **scope)
     session.add(user)
     session.flush()  # a racing duplicate fails here, on the unique username
     return user
+
+
+def list_users(session: Session, *, limit: int, offset: int, active: bool | None = None,
+               **filters: str | None) -> list[User]:
+    """Users by username; `filters`: role and scope fields to match exactly."""
+    query = select(User).order_by(User.username).limit(limit).offset(offset)
+    for name, value in filters.items():
+        if value is not None:
+            query = query.where(getattr(User, name) == value)
+    if active is not None:
+        query = query.where(User.active.is_(active))
+    return list(session.scalars(query))
+
+
+def set_active(session: Session, user: User, active: bool) -> None:
+    """Enable or disable; a disabled user can neither log in nor refresh."""
+    user.active = active
+    if not active:
+        revoke_logins(session, user.id)
+
+
+def reset_password(session: Session, user: User, password: str) -> None:
+    """A new password; every login made with the old one ends at its next refresh."""
+    errors = password_errors(password)
+    if errors:
+        raise AccountError(errors)
+    user.password_hash = hasher.hash(password)
+    revoke_logins(session, user.id)
+
+
+def change_role(session: Session, user: User, *, role: str, employee_key: bytes, resident_id: str | None = None,
+                **scope: str | None) -> None:
+    """Role and scope replaced together, checked as at creation; refreshed tokens carry the new ones."""
+    scope, errors = role_scope(role, scope, resident_id=resident_id, employee_key=employee_key)
+    if errors:
+        raise AccountError(errors)
+    user.role = role
+    for name, value in scope.items():
+        setattr(user, name, value)
+
+
+def audit(action: str, user: User, *, by: str) -> None:
+    """The log line of a committed account change: ids and role only, never a username or number."""
+    audit_log.info(action, extra={"user_id": user.id, "user_role": user.role, "active": user.active,
+                                  "by_user_id": by})
 
 
 def find_user(session: Session, username: str) -> User | None:

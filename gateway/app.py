@@ -11,7 +11,8 @@ from servicekit.logging import configure_logging
 from servicekit.request_context import install_request_context
 from servicekit.service import Runtime
 
-from . import auth_api, forwarding, health, openapi
+from . import auth_api, forwarding, health, openapi, users_api
+from .cors import install_cors
 from .config import GatewaySettings, load_settings
 from .guard import EXTENSION as GUARD, Guard
 from .keys import Keys
@@ -52,10 +53,12 @@ def create_app(settings: GatewaySettings | None = None, upstreams: Upstreams | N
     app.extensions[GUARD] = guard
     api = ServiceApi(app)
     api.register_blueprint(auth_api.blp)
+    api.register_blueprint(users_api.blp)
     app.extensions["gateway.api"] = api
     install_error_handlers(app)  # after the Api, which installs its own
     _install_upstream_problems(app)
     install_request_context(app, _log_access)
+    install_cors(app, settings.cors_origins)  # after the request id, which a preflight's answer carries too
     for blueprint in (health.blueprint, openapi.blueprint, forwarding.blueprint):
         app.register_blueprint(blueprint)
     return app

@@ -1,5 +1,7 @@
-"""/auth/*: log in, refresh, log out, who am I; the federation admin makes users and machine clients."""
+"""/auth/*: log in, refresh, log out, who am I; the federation admin makes machine clients (users: users_api)."""
 from __future__ import annotations
+
+from contextlib import contextmanager
 
 from flask_smorest import Blueprint
 from sqlalchemy.exc import IntegrityError
@@ -9,10 +11,9 @@ from servicekit.identity import FEDERATION_ADMIN
 
 from . import accounts
 from .guard import current_guard
-from .schemas import ClientIn, ClientOut, IdentityOut, LoginIn, RefreshIn, TokenOut, UserIn, UserOut
+from .schemas import ClientIn, ClientOut, IdentityOut, LoginIn, RefreshIn, TokenOut
 
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Log in and manage accounts (登录与账号)")
-
 
 
 @blp.route("/token", methods=["POST"])
@@ -53,16 +54,6 @@ def me():
     return current_guard().identify()
 
 
-@blp.route("/users", methods=["POST"])
-@blp.arguments(UserIn)
-@blp.response(201, UserOut)
-@blp.alt_response(403, description="Only a federation admin makes accounts")
-def create_user(body):
-    """Make a user account (federation admin only)."""
-    admin = current_guard().require(FEDERATION_ADMIN)
-    return _creating(lambda session: accounts.create_user(session, created_by=admin.subject, **body))
-
-
 @blp.route("/clients", methods=["POST"])
 @blp.arguments(ClientIn)
 @blp.response(201, ClientOut)
@@ -71,18 +62,18 @@ def create_client(body):
     """Make an institution system's API key (federation admin only); the secret is shown once."""
     guard = current_guard()
     admin = guard.require(FEDERATION_ADMIN)
-    made = _creating(lambda session: accounts.create_client(
-        session, created_by=admin.subject, secret_of=guard.keys.client_secret, **body))
+    with account_problems("The machine client cannot be made as given."), guard.transaction() as session:
+        made = accounts.create_client(session, created_by=admin.subject, secret_of=guard.keys.client_secret, **body)
     return {"key_id": made.client.key_id, "secret": made.secret, "name": made.client.name,
             "institution_id": made.client.institution_id}
 
 
-def _creating(create):
+@contextmanager
+def account_problems(detail: str):
+    """Input an account cannot take, as a 422 problem naming the fields."""
     try:
-        with current_guard().transaction() as session:
-            return create(session)
+        yield
     except accounts.AccountError as exc:
-        raise Problem(VALIDATION_FAILED, "The account cannot be made as given.", errors=exc.errors) from None
-    except IntegrityError:
-        raise Problem(VALIDATION_FAILED, "The account cannot be made as given.",
-                      errors={"username": "already taken"}) from None
+        raise Problem(VALIDATION_FAILED, detail, errors=exc.errors) from None
+    except IntegrityError:  # a racing duplicate, caught by the unique username
+        raise Problem(VALIDATION_FAILED, detail, errors={"username": "already taken"}) from None

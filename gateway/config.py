@@ -5,6 +5,7 @@ import os
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+
 # The services the gateway fronts, and where they listen in a local run (deploy/Procfile).
 DEFAULT_URLS = {
     "quota": "http://127.0.0.1:8001",
@@ -13,6 +14,7 @@ DEFAULT_URLS = {
     "evaluation": "http://127.0.0.1:8004",
 }
 SERVICES = tuple(DEFAULT_URLS)
+ANY_ORIGIN = "*"
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class GatewaySettings:
     log_level: str = "INFO"
     breaker_failures: int = 5  # consecutive failures that open an instance's circuit
     breaker_cooldown: float = 10.0  # seconds an open instance is skipped before one trial request
+    cors_origins: tuple[str, ...] = ()  # browser portals' origins (gateway.cors); empty: no CORS
     auth: AuthSettings = AuthSettings()
 
 
@@ -71,21 +74,40 @@ def _positive_int(environ, name: str, default: int) -> int:
     return _positive(environ, name, default, int, "a whole number")
 
 
-def parse_urls(name: str, raw: str) -> tuple[str, ...]:
-    """A comma-separated list of base URLs; a bad one stops the start, not a request later."""
-    urls = []
-    for part in raw.split(","):
-        url = part.strip().rstrip("/")
-        if not url:
-            continue
-        parts = urlsplit(url)
-        if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or parts.fragment:
-            raise ValueError(f"{name}: {url!r} is not an http(s) base URL")
+def _listed(raw: str) -> list[str]:
+    return [part.strip().rstrip("/") for part in raw.split(",") if part.strip()]
+
+
+def _http_url(name: str, url: str, what: str, *, path: bool) -> str:
+    """The URL when it is an http(s) one of this shape; a bad one stops the start, not a request later."""
+    parts = urlsplit(url)
+    try:
         parts.port  # raises ValueError on a malformed port
-        urls.append(url)
+    except ValueError:
+        raise ValueError(f"{name}: {url!r} has a malformed port") from None
+    if (parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or parts.fragment
+            or (parts.path and not path)):
+        raise ValueError(f"{name}: {url!r} is not {what}")
+    return url
+
+
+def parse_urls(name: str, raw: str) -> tuple[str, ...]:
+    """A comma-separated list of base URLs."""
+    urls = tuple(_http_url(name, url, "an http(s) base URL", path=True) for url in _listed(raw))
     if not urls:
         raise ValueError(f"{name} lists no URL")
-    return tuple(urls)
+    return urls
+
+
+def parse_origins(raw: str) -> tuple[str, ...]:
+    """GATEWAY_CORS_ORIGINS: comma-separated scheme://host[:port], or "*" alone (gateway.cors)."""
+    origins = tuple(_listed(raw))
+    if ANY_ORIGIN in origins:
+        if len(origins) > 1:
+            raise ValueError('GATEWAY_CORS_ORIGINS: "*" admits every origin and goes alone')
+        return origins
+    return tuple(_http_url("GATEWAY_CORS_ORIGINS", origin, "an origin (scheme://host[:port])", path=False)
+                 for origin in origins)
 
 
 def load_settings(environ=None) -> GatewaySettings:
@@ -101,6 +123,7 @@ def load_settings(environ=None) -> GatewaySettings:
         log_level=_env(environ, "LOG_LEVEL", "INFO").upper(),
         breaker_failures=_positive_int(environ, "GATEWAY_BREAKER_FAILURES", 5),
         breaker_cooldown=_positive_seconds(environ, "GATEWAY_BREAKER_COOLDOWN", 10.0),
+        cors_origins=parse_origins(environ.get("GATEWAY_CORS_ORIGINS", "")),
         auth=load_auth_settings(environ),
     )
 

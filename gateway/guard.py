@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from servicekit.errors import FORBIDDEN, TOO_MANY_REQUESTS, UNAUTHORIZED, Problem
 from servicekit.identity import Identity
+from servicekit.pseudonym import employee_id_key
 from servicekit.service import Runtime
 
 from . import accounts, signatures, tokens
@@ -44,6 +45,7 @@ class TokenPair:
 class Guard:
     def __init__(self, settings: AuthSettings, runtime: Runtime, keys: Keys):
         self.settings, self.runtime, self.keys = settings, runtime, keys
+        self.employee_key = employee_id_key(runtime.settings.var_dir)  # enrollment's: the same employee ids
         self.external = ExternalTokens(settings.external) if settings.external else None
         self.sweeper = Sweeper()
         self.rates = LeasedCounter(self.transaction)
@@ -173,7 +175,7 @@ class Guard:
                 if accounts.find_user(session, self.settings.bootstrap_admin) is None:
                     accounts.create_user(session, username=self.settings.bootstrap_admin,
                                          password=self.settings.bootstrap_password, role="federation_admin",
-                                         created_by="bootstrap")
+                                         created_by="bootstrap", employee_key=self.employee_key)
         except IntegrityError:
             pass  # another process made it first
 

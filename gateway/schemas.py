@@ -34,15 +34,36 @@ class TokenOut(Schema):
     identity = fields.Nested(IdentityOut, required=True)
 
 
-class UserIn(Schema):
-    username = fields.String(required=True, metadata={"example": "tianhe.officer"})
-    password = fields.String(required=True, load_only=True, validate=validate.Length(max=1000),
-                             metadata={"format": "password", "description": "at least 10 characters"})
+class RoleIn(Schema):
     role = fields.String(required=True, validate=validate.OneOf(USER_ROLES))
     unit_id = fields.String(**SCOPE_ID, metadata={"description": "unit_officer, grassroots_officer"})
     grassroots_union_id = fields.String(**SCOPE_ID, metadata={"description": "grassroots_officer"})
     institution_id = fields.String(**SCOPE_ID, metadata={"description": "institution_operator"})
-    employee_id = fields.String(**SCOPE_ID, metadata={"description": "employee"})
+    employee_id = fields.String(**SCOPE_ID, metadata={"description": "employee: enrollment's id (`emp-...`), "
+                                                                     "or give resident_id instead"})
+    resident_id = fields.String(load_only=True, validate=validate.Length(min=1, max=40), load_default=None,
+                                metadata={"description": "employee: the resident ID number (身份证号); the "
+                                                         "account keeps only the employee id made from it"})
+
+
+class PasswordIn(Schema):
+    password = fields.String(required=True, load_only=True, validate=validate.Length(max=1000),
+                             metadata={"format": "password", "description": "at least 10 characters"})
+
+
+class UserIn(RoleIn, PasswordIn):
+    username = fields.String(required=True, metadata={"example": "tianhe.officer"})
+
+
+class UserQuery(Schema):
+    role = fields.String(validate=validate.OneOf(USER_ROLES))
+    unit_id = fields.String(validate=validate.Length(min=1, max=64))
+    grassroots_union_id = fields.String(validate=validate.Length(min=1, max=64))
+    institution_id = fields.String(validate=validate.Length(min=1, max=64))
+    employee_id = fields.String(validate=validate.Length(min=1, max=64))
+    active = fields.Boolean()
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
 
 
 class UserOut(Schema):

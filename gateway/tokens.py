@@ -101,6 +101,11 @@ def revoke_family(session: Session, family_id: str) -> None:
     session.execute(update(RefreshToken).where(RefreshToken.family_id == family_id).values(revoked=True))
 
 
+def revoke_logins(session: Session, user_id: str) -> None:
+    """Every refresh token of the user, whatever login it belongs to."""
+    session.execute(update(RefreshToken).where(RefreshToken.user_id == user_id).values(revoked=True))
+
+
 def family_of(session: Session, token: str) -> str | None:
     token_id, _, secret = token.partition(".")
     found = session.get(RefreshToken, token_id) if token_id else None

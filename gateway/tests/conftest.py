@@ -16,6 +16,10 @@ from servicekit.identity import Identity
 from servicekit.migrations import upgrade
 from servicekit.service import Runtime
 
+from .upstream import Server, service_app
+
+ADMIN_PASSWORD = "correct horse battery"
+
 
 def migrated_runtime(var_dir: Path, database_url: str | None = None) -> Runtime:
     """The gateway's runtime on its own database (SQLite under `var_dir` unless a URL is given)."""
@@ -55,3 +59,63 @@ def sqlite_runtime(tmp_path_factory):
     runtime = migrated_runtime(tmp_path_factory.mktemp("gateway-var"))
     yield runtime
     runtime.engine.dispose()
+
+
+# ---------------------------------------------------------------- a gateway on PostgreSQL before a stand-in service
+
+
+@pytest.fixture
+def var_dir(tmp_path, monkeypatch):
+    # No key configured: gateway and service share the one made under var/, as in the embedded run.
+    monkeypatch.delenv("IDENTITY_SIGNING_KEY", raising=False)
+    monkeypatch.delenv("GATEWAY_SECRET_KEY", raising=False)
+    return tmp_path / "var"
+
+
+@pytest.fixture
+def service(var_dir):
+    server = Server(service_app(var_dir))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def runtime(var_dir, make_database):
+    runtime = migrated_runtime(var_dir, make_database("gateway"))
+    yield runtime
+    runtime.engine.dispose()
+
+
+@pytest.fixture
+def make_gateway(runtime, service):
+    def make(**env):
+        env = {"GATEWAY_BOOTSTRAP_ADMIN": "admin", "GATEWAY_BOOTSTRAP_PASSWORD": ADMIN_PASSWORD} | env
+        return gateway_app(runtime, env, **{name: service.url for name in ("quota", "enrollment", "finance",
+                                                                            "evaluation")})
+    return make
+
+
+@pytest.fixture
+def gateway(make_gateway):
+    return make_gateway().test_client()
+
+
+def login(client, username="admin", password=ADMIN_PASSWORD):
+    return client.post("/auth/token", json={"username": username, "password": password})
+
+
+def auth(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def admin_token(client) -> str:
+    response = login(client)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["access_token"]
+
+
+def make_user(client, username, role, password="a long password 1", **scope):
+    response = client.post("/auth/users", json={"username": username, "password": password, "role": role, **scope},
+                           headers=auth(admin_token(client)))
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
