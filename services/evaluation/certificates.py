@@ -1,20 +1,23 @@
-"""Use cases: issue a certificate after a pass, revoke it, verify one publicly."""
+"""Use cases: issue a certificate after a pass (one, or a batch all or nothing), revoke it, verify one publicly."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from servicekit.clock import china_today
 from servicekit import Problem
-from servicekit.errors import CONFLICT, NOT_FOUND
+from servicekit.errors import CONFLICT, NOT_FOUND, ProblemType
 from servicekit.identity import Identity
+from servicekit.tabular import IMPORT_REJECTED
 
 from .models import Certificate, Enrolment, ExamResult, Institution, Programme, as_dict
-from .problems import ALREADY_REVOKED, CERTIFICATE_NUMBER_TAKEN, CERTIFICATE_REFUSED
-from .rules import certificate_refusal
+from .problems import ALREADY_CERTIFIED, ALREADY_REVOKED, CERTIFICATE_NUMBER_TAKEN, CERTIFICATE_REFUSED
+from .rules import Refusal, certificate_refusal, repeated_in_batch
+
+BATCH_LIMIT = 1000  # certificates per batch or file: one transaction, well inside the gateway's timeout
 
 
 def _event(certificate: Certificate, campaign_id: str) -> dict:
@@ -23,38 +26,103 @@ def _event(certificate: Certificate, campaign_id: str) -> dict:
             "institution_id": certificate.institution_id, "kind": certificate.kind, "campaign_id": campaign_id}
 
 
-def issue(uow, identity: Identity, enrolment_id: str, number: str, issued_on: date) -> tuple[dict, bool]:
+def issue(uow, identity: Identity, request: dict) -> tuple[dict, bool]:
     """(the certificate, newly issued?): the same number for the same enrolment again is a harmless retry."""
-    session = uow.session
+    planned, refused = _plan(uow.session, identity, [(0, request)])
+    if refused:
+        raise refused[0][1]
+    return _record(uow, planned)[0]
+
+
+def issue_many(uow, identity: Identity, rows: list[tuple[int, dict]]) -> list[tuple[dict, bool]]:
+    """Every row issued, each checked as a single issue, or none and every bad row reported by its number.
+
+    A row that matches a certificate already issued (same number, enrolment and date) is a retry, as for a
+    single issue: replaying a whole file issues nothing twice and announces nothing twice.
+    """
+    if not 1 <= len(rows) <= BATCH_LIMIT:
+        raise Problem(IMPORT_REJECTED, f"Send 1 to {BATCH_LIMIT} certificates per batch (split a longer list).")
+    planned, refused = _plan(uow.session, identity, rows)
+    if refused:
+        raise Problem(IMPORT_REJECTED, f"{len(refused)} of {len(rows)} rows cannot be issued; none was.",
+                      errors={"rows": [{"row": number, "errors": problem.errors} for number, problem in refused]})
+    return _record(uow, planned)
+
+
+@dataclass(frozen=True)
+class _Planned:
+    certificate: Certificate
+    new: bool
+    campaign_id: str | None
+
+
+def _plan(session, identity: Identity, rows: list[tuple[int, dict]]
+          ) -> tuple[list[_Planned], list[tuple[int, Problem]]]:
+    """The certificates the rows issue (or already issued), and the problem of every row that cannot be issued."""
     institution_id = identity.institution_id
-    existing = session.scalar(select(Certificate).where(Certificate.institution_id == institution_id,
-                                                        Certificate.number == number))
-    if existing is not None:
-        if existing.enrolment_id == enrolment_id and existing.issued_on == issued_on:
-            return as_dict(existing), False
-        raise Problem(CERTIFICATE_NUMBER_TAKEN, f"Certificate number {number} is already used.")
-    # The lock orders this issue after any results batch still writing this student's attempts.
-    enrolment = session.get(Enrolment, enrolment_id, with_for_update=True)
-    if enrolment is not None and enrolment.institution_id != institution_id:
-        enrolment = None
-    attempts = [] if enrolment is None else [
-        (r.exam, r.attempt, r.passed, r.held_on)
-        for r in session.scalars(select(ExamResult).where(ExamResult.enrolment_id == enrolment_id))]
-    refusal = certificate_refusal(attempts, enrolment and enrolment.status, issued_on, china_today())
-    if refusal:
-        raise Problem(CERTIFICATE_REFUSED, refusal)
-    certificate = Certificate(certificate_id=str(uuid.uuid4()), revision=1, institution_id=institution_id,
-                              number=number, enrolment_id=enrolment_id, kind=enrolment.kind, issued_on=issued_on,
-                              issued_by=identity.subject)
-    session.add(certificate)
+    requests = [(number, str(row["enrolment_id"]), row["number"].strip(), row["issued_on"]) for number, row in rows]
+    ids = sorted({enrolment_id for _, enrolment_id, _, _ in requests})
+    # The locks order this issue after any results batch still writing these students' attempts.
+    enrolments = {e.enrolment_id: e for e in session.scalars(
+        select(Enrolment).where(Enrolment.enrolment_id.in_(ids), Enrolment.institution_id == institution_id)
+        .order_by(Enrolment.enrolment_id).with_for_update())}
+    attempts: dict[str, list] = {enrolment_id: [] for enrolment_id in enrolments}
+    for r in session.scalars(select(ExamResult).where(ExamResult.enrolment_id.in_(list(enrolments)))):
+        attempts[r.enrolment_id].append((r.exam, r.attempt, r.passed, r.held_on))
+    by_number = {c.number: c for c in session.scalars(select(Certificate).where(
+        Certificate.institution_id == institution_id, Certificate.number.in_([n for _, _, n, _ in requests])))}
+    in_force = {c.enrolment_id: c.number for c in session.scalars(select(Certificate).where(
+        Certificate.enrolment_id.in_(list(enrolments)), Certificate.revoked_on.is_(None)))}
+    repeated = repeated_in_batch([(number, enrolment_id, n) for number, enrolment_id, n, _ in requests])
+    today = china_today()
+
+    planned, refused = [], []
+    for number, enrolment_id, certificate_number, issued_on in requests:
+        existing = by_number.get(certificate_number)
+        enrolment = enrolments.get(enrolment_id)
+        if number in repeated:
+            problem = _refused(CONFLICT, repeated[number])
+        elif existing is not None and (existing.enrolment_id, existing.issued_on) == (enrolment_id, issued_on):
+            planned.append(_Planned(existing, False, None))  # a retry
+            continue
+        elif existing is not None:
+            problem = _refused(CERTIFICATE_NUMBER_TAKEN,
+                               Refusal("number", f"Certificate number {certificate_number} is already used."))
+        elif enrolment_id in in_force:
+            problem = _refused(ALREADY_CERTIFIED, Refusal(
+                "enrolment_id", f"The enrolment already has certificate {in_force[enrolment_id]} in force."))
+        else:
+            refusal = certificate_refusal(attempts.get(enrolment_id, []), enrolment and enrolment.status,
+                                          issued_on, today)
+            problem = refusal and _refused(CERTIFICATE_REFUSED, refusal)
+        if problem:
+            refused.append((number, problem))
+            continue
+        planned.append(_Planned(Certificate(
+            certificate_id=str(uuid.uuid4()), revision=1, institution_id=institution_id, number=certificate_number,
+            enrolment_id=enrolment_id, kind=enrolment.kind, issued_on=issued_on, issued_by=identity.subject),
+            True, enrolment.campaign_id))
+    return planned, refused
+
+
+def _refused(problem: ProblemType, refusal: Refusal) -> Problem:
+    return Problem(problem, refusal.message, errors={refusal.field: [refusal.message]})
+
+
+def _record(uow, planned: list[_Planned]) -> list[tuple[dict, bool]]:
+    """Adds the new certificates and announces each; the constraints decide a race with a concurrent issue."""
+    session = uow.session
+    session.add_all([p.certificate for p in planned if p.new])
     try:
         session.flush()
     except IntegrityError:
-        raise Problem(CONFLICT, "The enrolment already has a certificate in force, or the number was just "
+        raise Problem(CONFLICT, "An enrolment already has a certificate in force, or a number was just "
                                 "used by a concurrent request.") from None
-    uow.publish("certificate.issued", {**_event(certificate, enrolment.campaign_id),
-                                       "issued_on": issued_on.isoformat()})
-    return as_dict(certificate), True
+    for p in planned:
+        if p.new:
+            uow.publish("certificate.issued", {**_event(p.certificate, p.campaign_id),
+                                               "issued_on": p.certificate.issued_on.isoformat()})
+    return [(as_dict(p.certificate), p.new) for p in planned]
 
 
 def revoke(uow, identity: Identity, certificate_id: str, reason: str) -> dict:
@@ -75,10 +143,8 @@ def revoke(uow, identity: Identity, certificate_id: str, reason: str) -> dict:
 
 
 def verify(session, institution_id: str, number: str) -> dict:
-    """What anyone may learn from a certificate number: status, programme, institution, dates; never the holder.
-
-    The events evaluation receives carry no names, so there is no (masked) holder name to show.
-    """
+    """What anyone may learn from a certificate number: status, the holder's masked name (as enrollment sent
+    it; null when it did not), programme, institution, dates; never an id that leads to the holder."""
     row = session.execute(
         select(Certificate, Enrolment, Programme, Institution)
         .join(Enrolment, Enrolment.enrolment_id == Certificate.enrolment_id)
@@ -88,7 +154,8 @@ def verify(session, institution_id: str, number: str) -> dict:
     if row is None:
         raise Problem(NOT_FOUND, "No certificate with this number at this institution.")
     certificate, enrolment, programme, institution = row
-    return {"number": certificate.number, "institution_id": certificate.institution_id,
+    return {"number": certificate.number, "holder_name_masked": enrolment.holder_name_masked,
+            "institution_id": certificate.institution_id,
             "institution_name": institution.name if institution else None,
             "status": "revoked" if certificate.revoked_on else "valid", "kind": certificate.kind,
             "programme": None if programme is None else {

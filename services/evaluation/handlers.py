@@ -7,7 +7,7 @@ from decimal import Decimal
 from .models import (Campaign, ClassOpening, Enrolment, FundTransfer, Institution, Payment, Programme,
                      Reimbursement)
 
-ENROLMENT_FACTS = ("employee_id", "programme_id", "trade")
+ENROLMENT_FACTS = ("employee_id", "programme_id", "trade", "holder_name_masked")
 
 
 def _apply(session, model, key: str, data: dict, values: dict, facts: tuple[str, ...] = ()) -> None:
@@ -51,10 +51,12 @@ def on_programme_published(uow, event):
 def _enrolment(status: str):
     def handle(uow, event):
         d = event.data
+        # The name is optional in the contract: an event without it says nothing, so it never erases a known one.
+        name = {"holder_name_masked": d["holder_name_masked"]} if d.get("holder_name_masked") else {}
         _apply(uow.session, Enrolment, "enrolment_id", d, {
             "campaign_id": d["campaign_id"], "kind": d["kind"], "unit_id": d["unit_id"],
             "institution_id": d["institution_id"], "status": status, "programme_id": d["programme_id"],
-            "trade": d.get("trade"), "employee_id": d["employee_id"]}, ENROLMENT_FACTS)
+            "trade": d.get("trade"), "employee_id": d["employee_id"], **name}, ENROLMENT_FACTS)
     return handle
 
 

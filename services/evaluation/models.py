@@ -69,6 +69,7 @@ class Enrolment(Base):
     programme_id: Mapped[str | None] = mapped_column(CODE)
     trade: Mapped[str | None] = mapped_column(String(100))
     employee_id: Mapped[str | None] = mapped_column(CODE, index=True)
+    holder_name_masked: Mapped[str | None] = mapped_column(String(30))  # e.g. 张*明: all public verification shows
 
 
 class ClassOpening(Base):

@@ -10,6 +10,8 @@ CERTIFICATE_REFUSED = define_problem("evaluation_certificate_refused", 422,
 CERTIFICATE_NUMBER_TAKEN = define_problem("evaluation_certificate_number_taken", 409,
                                           "This certificate number is already used by the institution",
                                           "该证书编号已被本机构使用")
+ALREADY_CERTIFIED = define_problem("evaluation_already_certified", 409,
+                                   "The enrolment already has a certificate in force", "该学员已有有效证书")
 ALREADY_REVOKED = define_problem("evaluation_certificate_already_revoked", 409,
                                  "The certificate is already revoked", "该证书已被撤销")
 NOT_INVITED = define_problem("evaluation_not_invited", 403,

@@ -95,21 +95,42 @@ def has_passed(attempts: list[tuple[str, int, bool, date]]) -> bool:
     return bool(latest) and all(passed for passed, _ in latest.values())
 
 
+@dataclass(frozen=True)
+class Refusal:
+    field: str  # the request field the refusal is about, for a per-row report
+    message: str
+
+
 def certificate_refusal(attempts: list[tuple[str, int, bool, date]], enrolment_status: str | None,
-                        issued_on: date, today: date) -> str | None:
+                        issued_on: date, today: date) -> Refusal | None:
     """Why a certificate may not be issued, or None: only after a pass, never for a withdrawn student."""
     if enrolment_status is None:
-        return "Not an enrolment of your institution."
+        return Refusal("enrolment_id", "Not an enrolment of your institution.")
     if enrolment_status not in ACTIVE:
-        return "The enrolment is withdrawn."
+        return Refusal("enrolment_id", "The enrolment is withdrawn.")
     if issued_on > today:
-        return "The issue date is in the future."
+        return Refusal("issued_on", "The issue date is in the future.")
     if not has_passed(attempts):
-        return "The student has not passed every exam recorded for this enrolment."
+        return Refusal("enrolment_id", "The student has not passed every exam recorded for this enrolment.")
     last_pass = max(held_on for _, held_on in latest_attempts(attempts).values())
     if issued_on < last_pass:
-        return f"A certificate cannot be dated before the last pass ({last_pass.isoformat()})."
+        return Refusal("issued_on", f"A certificate cannot be dated before the last pass ({last_pass.isoformat()}).")
     return None
+
+
+def repeated_in_batch(requests: list[tuple[int, str, str]]) -> dict[int, Refusal]:
+    """Rows (row, enrolment_id, number) repeating an earlier row's number or enrolment: a batch certifies once."""
+    numbers: dict[str, int] = {}
+    enrolments: dict[str, int] = {}
+    repeated = {}
+    for row, enrolment_id, number in requests:
+        if number in numbers:
+            repeated[row] = Refusal("number", f"Number {number} is also in row {numbers[number]}.")
+        elif enrolment_id in enrolments:
+            repeated[row] = Refusal("enrolment_id", f"The enrolment is also certified in row {enrolments[enrolment_id]}.")
+        numbers.setdefault(number, row)
+        enrolments.setdefault(enrolment_id, row)
+    return repeated
 
 
 # --- anonymous surveys -------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """Request and response schemas (marshmallow) of the evaluation API."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from datetime import datetime
+
+from marshmallow import Schema, fields, pre_load, validate
 
 from contracts.common import Bool, not_blank
 
@@ -74,6 +76,27 @@ class CertificateIn(Schema):
     issued_on = fields.Date(required=True)
 
 
+class CertificateRow(CertificateIn):
+    """A certificate of a batch: a JSON object, or a spreadsheet row (its date cells arrive as datetimes)."""
+
+    @pre_load
+    def _from_cells(self, row, **kwargs):
+        if isinstance(row.get("issued_on"), datetime):
+            row = {**row, "issued_on": row["issued_on"].date().isoformat()}
+        return row
+
+
+class CertificateBatchIn(Schema):
+    certificates = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1), metadata={
+        "description": "At most 1000 objects {enrolment_id, number, issued_on}, as for one certificate; a bad "
+                       "one is reported under errors.rows with its 0-based index as `row`"})
+
+
+class UploadFile(Schema):
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary",
+                                               "description": ".xlsx or .csv, first row the headers"})
+
+
 class RevocationIn(Schema):
     reason = Text(500, required=True)
 
@@ -90,6 +113,17 @@ class CertificateOut(Schema):
     revocation_reason = fields.String(allow_none=True)
 
 
+class IssuedOut(CertificateOut):
+    row = fields.Integer(metadata={"description": "the spreadsheet row, or the 0-based index in `certificates`"})
+    issued_now = fields.Boolean(metadata={"description": "false: this row had already issued it (a replay)"})
+
+
+class CertificateBatchOut(Schema):
+    issued = fields.Integer(metadata={"description": "certificates issued by this request"})
+    already_issued = fields.Integer(metadata={"description": "rows that had already issued their certificate"})
+    certificates = fields.List(fields.Nested(IssuedOut))
+
+
 class VerifyQuery(Schema):
     institution_id = Text(64, required=True)
     number = Text(64, required=True)
@@ -104,6 +138,8 @@ class ProgrammeOut(Schema):
 
 class VerificationOut(Schema):
     number = fields.String()
+    holder_name_masked = fields.String(allow_none=True, metadata={
+        "description": "the holder's name masked, e.g. 张*明 (null when enrollment did not send it)"})
     institution_id = fields.String()
     institution_name = fields.String(allow_none=True)
     status = fields.String(metadata={"description": "valid | revoked"})

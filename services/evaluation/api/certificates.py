@@ -3,11 +3,13 @@ from flask_smorest import Blueprint
 from servicekit import unit_of_work
 from servicekit.identity import (AUDITOR, EMPLOYEE, FEDERATION_ADMIN, INSTITUTION_OPERATOR, INSTITUTION_SYSTEM,
                                  current_identity, requires)
+from servicekit.tabular import Column, read_rows, validate_rows
 
 from .. import certificates
 from ..listing import by_enrolment
 from ..models import Certificate
-from ..schemas import CertificateIn, CertificateOut, EnrolmentQuery, RevocationIn
+from ..schemas import (CertificateBatchIn, CertificateBatchOut, CertificateIn, CertificateOut, CertificateRow,
+                       EnrolmentQuery, RevocationIn, UploadFile)
 
 blp = Blueprint("certificates", __name__, url_prefix="/certificates",
                 description="Certificates (结业证书 / 毕业证书): issue after a pass, revoke")
@@ -22,10 +24,54 @@ blp = Blueprint("certificates", __name__, url_prefix="/certificates",
 def issue(body):
     """Issue a certificate to a student who passed; announces `certificate.issued` (the federation's share follows)."""
     with unit_of_work() as uow:
-        certificate, new = certificates.issue(uow, current_identity(), str(body["enrolment_id"]),
-                                              body["number"].strip(), body["issued_on"])
+        certificate, new = certificates.issue(uow, current_identity(), body)
         uow.commit()
     return certificate, 201 if new else 200
+
+
+CERTIFICATE_COLUMNS = [
+    Column("enrolment_id", "报名编号 Enrolment id"),
+    Column("number", "证书编号 Certificate number"),
+    Column("issued_on", "发证日期 Issued on"),
+]
+
+
+def _issue_many(rows: list[tuple[int, dict]]):
+    """Both batch routes: rows validated one by one, then issued all or none."""
+    loaded = validate_rows(rows, CertificateRow())
+    with unit_of_work() as uow:
+        issued = certificates.issue_many(uow, current_identity(),
+                                         [(number, row) for (number, _), row in zip(rows, loaded)])
+        uow.commit()
+    new = sum(1 for _, is_new in issued if is_new)
+    answer = {"issued": new, "already_issued": len(issued) - new,
+              "certificates": [{**c, "row": number, "issued_now": is_new}
+                               for (number, _), (c, is_new) in zip(rows, issued)]}
+    return answer, 201 if new else 200
+
+
+@blp.route("/batches", methods=["POST"])
+@blp.arguments(CertificateBatchIn)
+@blp.response(201, CertificateBatchOut, description="Issued (200: every row had already been issued, a replay)")
+@blp.alt_response(409, description="A concurrent request used a number or certified an enrolment: resend")
+@blp.alt_response(422, description="Rows with errors (`errors.rows`: row, field, message): nothing issued")
+@requires(INSTITUTION_SYSTEM, INSTITUTION_OPERATOR)
+def issue_batch(body):
+    """Issue many certificates at once, all or none, each checked as a single issue; one `certificate.issued` each."""
+    return _issue_many(list(enumerate(body["certificates"])))
+
+
+@blp.route("/import", methods=["POST"])
+@blp.arguments(UploadFile, location="files")
+@blp.response(201, CertificateBatchOut, description="Issued (200: every row had already been issued, a replay)")
+@blp.alt_response(400, description="The file cannot be read as .xlsx or .csv")
+@blp.alt_response(409, description="A concurrent request used a number or certified an enrolment: resend")
+@blp.alt_response(422, description="Rows with errors (`errors.rows`: spreadsheet row, field, message): nothing issued")
+@requires(INSTITUTION_SYSTEM, INSTITUTION_OPERATOR)
+def import_certificates(files):
+    """Issue certificates from .xlsx/.csv (报名编号 / 证书编号 / 发证日期), all or none, as the batch route does."""
+    upload = files["file"]
+    return _issue_many(read_rows(upload.read(), upload.filename or "", CERTIFICATE_COLUMNS))
 
 
 @blp.route("/<uuid:certificate_id>/revocation", methods=["POST"])

@@ -15,7 +15,7 @@ public = Blueprint("public", __name__, url_prefix="/public",
 @public.response(200, VerificationOut)
 @public.alt_response(404, description="No certificate with this number at this institution")
 def verify(query):
-    """Check a certificate: valid or revoked, with programme, institution and dates (no holder data)."""
+    """Check a certificate: valid or revoked, the holder's masked name, programme, institution and dates."""
     with unit_of_work() as uow:
         return certificates.verify(uow.session, query["institution_id"].strip(), query["number"].strip())
 

@@ -30,6 +30,12 @@ def enrolment(institution: str = "GZ-ZGJS", kind: str = "skills", revision: int 
     return data
 
 
+def admitted(student: dict, revision: int = 2, **change) -> dict:
+    """The enrollment.admitted that follows a registration (it carries no registration date)."""
+    data = {k: v for k, v in student.items() if k not in ("registered_on", "holder_name_masked")}
+    return {**data, "revision": revision, "admitted_on": "2013-12-01", **change}
+
+
 class Evaluation:
     """The service under test plus the ways a test talks to it."""
 

@@ -2,10 +2,12 @@
 import json
 
 import pytest
+from sqlalchemy import select
 
+from services.evaluation.models import inbox
 from tests.support.processes import wait_for
 
-from .helpers import line
+from .helpers import Evaluation, admitted, campaign, enrolment, line
 
 pytestmark = pytest.mark.servers
 
@@ -86,3 +88,30 @@ def test_revocation_is_announced_and_public_verification_shows_it(evaluation):
     assert issue(evaluation, student, number="ZGJS-2014-000124").status_code == 201
     mine = evaluation.client.get("/certificates", headers=evaluation.employee(student["employee_id"])).get_json()
     assert sorted(c["number"] for c in mine) == ["ZGJS-2014-000123", "ZGJS-2014-000124"]
+
+
+def test_verification_shows_the_masked_name_enrollment_sent_the_newest_revision_winning(stack_of):
+    evaluation = Evaluation(stack_of("evaluation"))
+    stack = evaluation.stack
+    stack.worker()
+    evaluation.register()
+    named, unnamed, renamed = (enrolment(holder_name_masked="张*明"), enrolment(),
+                               enrolment(holder_name_masked="李*"))
+    events = [stack.publish("campaign.published", campaign()),
+              stack.publish("enrollment.registered", unnamed),
+              # out of order: the admission (revision 2) first, then the registration it follows
+              stack.publish("enrollment.admitted", admitted(named, holder_name_masked="张*华")),
+              stack.publish("enrollment.registered", named),
+              # an admission without a name does not erase the one already known
+              stack.publish("enrollment.registered", renamed),
+              stack.publish("enrollment.admitted", admitted(renamed))]
+    with stack.runtime.engine.connect() as db:
+        wait_for(lambda: {e.id for e in events} <= set(db.scalars(select(inbox.c.event_id))),
+                 message="every event handled")
+    evaluation.post_batch([line(named), line(unnamed), line(renamed)])
+    for number, student in enumerate((named, unnamed, renamed)):
+        assert issue(evaluation, student, number=f"ZGJS-2014-{number}").status_code == 201
+
+    shown = {number: verify(evaluation, number=f"ZGJS-2014-{number}").get_json() for number in range(3)}
+    assert [shown[n]["holder_name_masked"] for n in range(3)] == ["张*华", None, "李*"]
+    assert all((s["status"], s["programme"]["trade"]) == ("valid", "电工") for s in shown.values())

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from services.evaluation.models import Campaign, Enrolment, Payment
 from tests.support.processes import wait_for
 
-from .helpers import CAMPAIGN, campaign, enrolment
+from .helpers import CAMPAIGN, admitted, campaign, enrolment
 
 pytestmark = pytest.mark.servers
 
@@ -37,8 +37,7 @@ def test_a_stale_revision_never_overwrites_a_newer_state(evaluation):
     withdrawn = {k: student[k] for k in ("enrolment_id", "campaign_id", "kind", "unit_id", "institution_id")}
     evaluation.deliver("enrollment.withdrawn", {**withdrawn, "revision": 3, "reason": "本人申请退学",
                                                 "withdrawn_on": "2014-01-10"})
-    admitted = {k: v for k, v in student.items() if k != "registered_on"}
-    evaluation.deliver("enrollment.admitted", {**admitted, "revision": 2, "admitted_on": "2013-12-01"})
+    evaluation.deliver("enrollment.admitted", admitted(student))
     evaluation.deliver("enrollment.registered", student)
     row = read(evaluation.stack, Enrolment, student["enrolment_id"])
     # the withdrawal stands; the late events only filled in what the withdrawal did not carry

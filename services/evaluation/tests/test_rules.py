@@ -42,7 +42,11 @@ def test_a_certificate_needs_the_latest_attempt_at_every_exam_passed():
     failed_then_passed = [("理论", 1, False, date(2014, 4, 1)), ("理论", 2, True, date(2014, 5, 1))]
     assert rules.certificate_refusal(failed_then_passed, "registered", date(2014, 5, 2), TODAY) is None
     one_still_failed = failed_then_passed + [("实操", 1, False, date(2014, 5, 1))]
-    assert "not passed" in rules.certificate_refusal(one_still_failed, "registered", date(2014, 5, 2), TODAY)
+    refusal = rules.certificate_refusal(one_still_failed, "registered", date(2014, 5, 2), TODAY)
+    assert refusal.field == "enrolment_id" and "not passed" in refusal.message
+    assert rules.certificate_refusal(failed_then_passed, "registered", date(2014, 5, 1), TODAY) is None
+    early = rules.certificate_refusal(failed_then_passed, "registered", date(2014, 4, 30), TODAY)
+    assert early.field == "issued_on" and "2014-05-01" in early.message
     assert rules.certificate_refusal(failed_then_passed, "withdrawn", date(2014, 5, 2), TODAY)
     assert rules.certificate_refusal([], "registered", date(2014, 5, 2), TODAY)
 
