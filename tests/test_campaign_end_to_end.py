@@ -10,33 +10,17 @@ import pytest
 from demo.client import Gateway
 from demo.data import load
 from demo.scenario import Scenario
-from gateway.tests.conftest import gateway_app, migrated_runtime
-from gateway.tests.upstream import Server
+from tests.support.campaign import ADMIN, PASSWORD, SERVICES, gateway_before
 
 pytestmark = pytest.mark.servers
-
-SERVICES = ("quota", "enrollment", "finance", "evaluation")
-ADMIN = ("fed.admin", "bootstrap-password-2013")
 
 
 @pytest.fixture
 def system(stack_of, make_database, tmp_path):
     """The base URL of a gateway in front of the four services, each with a worker process."""
-    stacks = {name: stack_of(name) for name in SERVICES}
-    servers = {name: Server(stack.app) for name, stack in stacks.items()}
-    for stack in stacks.values():
-        stack.worker()
-    runtime = migrated_runtime(tmp_path / "var", make_database("gateway"))
-    gateway = Server(gateway_app(runtime, {"GATEWAY_RATE_LIMIT_PER_MINUTE": "100000",
-                                           "GATEWAY_UPSTREAM_TIMEOUT": "10",
-                                           "GATEWAY_BOOTSTRAP_ADMIN": ADMIN[0], "GATEWAY_BOOTSTRAP_PASSWORD": ADMIN[1]},
-                                  **{name: server.url for name, server in servers.items()}))
-    try:
-        yield gateway.url
-    finally:
-        for server in (gateway, *servers.values()):
-            server.stop()
-        runtime.engine.dispose()
+    with gateway_before({name: stack_of(name) for name in SERVICES}, tmp_path / "var",
+                        make_database("gateway")) as url:
+        yield url
 
 
 def expected_shares(row) -> tuple[str, str, str]:
@@ -50,7 +34,7 @@ def expected_shares(row) -> tuple[str, str, str]:
 
 
 def play(base_url, tmp_path, lines):
-    return Scenario(base_url, ADMIN, "demo-password-2013", tmp_path / "state", say=lines.append)
+    return Scenario(base_url, ADMIN, PASSWORD, tmp_path / "state", say=lines.append)
 
 
 def test_the_campaign_runs_end_to_end_through_the_gateway_and_again_changes_nothing(system, tmp_path):
@@ -127,7 +111,7 @@ def test_a_year_without_an_official_calendar_gets_the_demos_labelled_one_through
     """chinesecalendar stops at 2026: classes opening in 2027 need a calendar the federation loads."""
     admin = Gateway(system).login(*ADMIN)
     assert admin.get("/api/enrollment/calendar/2027")["source"] == "missing"
-    Scenario(system, ADMIN, "demo-password-2013", tmp_path / "state", today=date(2026, 12, 24),
+    Scenario(system, ADMIN, PASSWORD, tmp_path / "state", today=date(2026, 12, 24),
              say=lambda line: None).working_day_calendar()
     loaded = admin.get("/api/enrollment/calendar/2027")
     assert loaded["source"] == "federation"
