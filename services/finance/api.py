@@ -1,7 +1,7 @@
 """The finance HTTP API: thin endpoints over the use cases and queries.
 
-Money-moving requests (payments, transfers, returns, reimbursement payments)
-are idempotent by their X-Request-ID: sending the same request again with the
+Money-moving requests (payments, transfers, returns, reimbursement payments,
+rate raises) are idempotent by their X-Request-ID: sending the same request again with the
 same id answers with what the first one did, and changes nothing.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from servicekit.identity import current_identity, requires
 from servicekit.logging import request_id
 from servicekit.tabular import export
 
-from . import fees, funds, invariants, queries, reimbursements, reports, rules, schemas
+from . import fees, funds, invariants, queries, raises, reimbursements, reports, rules, schemas
 from .models import Breakdown, Campaign, UnitPolicyRow
 
 blp = Blueprint("finance", __name__, description="Cost sharing, payments, earmarked funds, reimbursements, ledger")
@@ -119,6 +119,20 @@ def get_breakdown(enrolment_id):
         return queries.breakdown_view(session, enrolment, breakdown)
 
 
+@blp.route("/enrolments/<enrolment_id>/charges", methods=["POST"])
+@blp.arguments(schemas.ChargeIn)
+@blp.response(201, schemas.ChargeOut)
+@blp.alt_response(200, schema=schemas.ChargeOut, description="this reference was recorded before: nothing changed")
+@problems(404, 409)
+@requires("institution_operator")
+def record_charge(body, enrolment_id):
+    """The institution adds a re-exam, retake or practice fee the employee alone pays to their breakdown"""
+    with unit_of_work() as uow:
+        charge, new = fees.record_charge(uow, current_identity(), enrolment_id, body)
+        uow.commit()
+    return charge, 201 if new else 200
+
+
 @blp.route("/breakdowns", methods=["GET"])
 @blp.arguments(schemas.BreakdownArgs, location="query")
 @blp.response(200, schemas.BreakdownOut(many=True))
@@ -218,6 +232,30 @@ def pay_reimbursement(body, reimbursement_id):
     return queries.reimbursement_view(row, enrolment)
 
 
+@blp.route("/recoveries", methods=["GET"])
+@blp.arguments(schemas.RecoveryArgs, location="query")
+@blp.response(200, schemas.ReimbursementOut(many=True))
+@problems()
+@requires(*FEDERATION, "unit_officer")
+def list_recoveries(args):
+    """Shares paid before their certificate was revoked: due to be recovered, or recovered (a unit its own)"""
+    with reading() as session:
+        return queries.recoveries(session, current_identity(), args)
+
+
+@blp.route("/reimbursements/<reimbursement_id>/recovery", methods=["POST"])
+@blp.arguments(schemas.RecoveryIn)
+@blp.response(200, schemas.ReimbursementOut)
+@problems(404, 409)
+@requires("unit_officer")
+def recover_reimbursement(body, reimbursement_id):
+    """The unit records the share a student paid back after the certificate was revoked (once)"""
+    with unit_of_work() as uow:
+        recovery, row, enrolment = reimbursements.recover(uow, current_identity(), reimbursement_id, body)
+        uow.commit()
+    return queries.reimbursement_view(row, enrolment, recovery)
+
+
 @blp.route("/accounts", methods=["GET"])
 @blp.arguments(schemas.ExportArgs, location="query")
 @blp.response(200, schemas.AccountOut(many=True))
@@ -276,6 +314,19 @@ def skills_surplus(args):
     """Unused skills money: what is left for raising the federation's rate for chosen trades"""
     with reading() as session:
         return reports.skills_surplus(session, args["campaign_id"])
+
+
+@blp.route("/campaigns/<campaign_id>/skills-rate-raises", methods=["POST"])
+@blp.arguments(schemas.RateRaiseIn)
+@blp.response(201, schemas.RateRaiseOut)
+@problems(404, 409)
+@requires("federation_admin")
+def raise_skills_rate(body, campaign_id):
+    """Raise the federation's skills rate for one trade within the skills surplus; unpaid shares follow"""
+    with unit_of_work() as uow:
+        record = raises.raise_rate(uow, current_identity(), campaign_id, body, cause())
+        uow.commit()
+    return record
 
 
 def _rows(rows: list[dict], columns, fmt: str, filename: str):

@@ -39,20 +39,22 @@ def on_enrollment_admitted(uow: UnitOfWork, event: Envelope) -> None:
 
 def _enrolled(uow: UnitOfWork, event: Envelope, status: str, status_on: str) -> None:
     enrolment = readmodels.enrolment(uow.session, event.data, status, status_on)
-    if enrolment is not None and fees.settle_breakdown(uow.session, enrolment, event.data["fees"]) is not None:
+    if enrolment is not None and fees.settle_breakdown(uow, enrolment, event.data["fees"]) is not None:
         reimbursements.owe_unit_share(uow.session, enrolment, "on_enrolment")
+        reimbursements.follow_breakdown(uow.session, enrolment, f"event:{event.id}")
 
 
 def on_enrollment_withdrawn(uow: UnitOfWork, event: Envelope) -> None:
     enrolment = readmodels.withdrawal(uow.session, event.data)
     if enrolment is not None:
-        fees.cancel_breakdown(uow.session, enrolment.enrolment_id)
+        fees.cancel_breakdown(uow, enrolment)
 
 
 def on_enrollment_transferred(uow: UnitOfWork, event: Envelope) -> None:
     enrolment = readmodels.transfer(uow.session, event.data)
-    if enrolment is not None and enrolment.status != "withdrawn":
-        fees.settle_breakdown(uow.session, enrolment, event.data["fees"])
+    if enrolment is not None and enrolment.status != "withdrawn" and \
+            fees.settle_breakdown(uow, enrolment, event.data["fees"]) is not None:
+        reimbursements.follow_breakdown(uow.session, enrolment, f"event:{event.id}")
 
 
 def on_certificate_issued(uow: UnitOfWork, event: Envelope) -> None:

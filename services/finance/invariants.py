@@ -11,7 +11,8 @@ drift, to the fen. Zero drift everywhere is the only pass.
 - per unit and kind: allocated = transferred + not yet transferred (never
   negative), and transferred = free (earmarked) + reserved (payable) + spent
   (paid out) + returned;
-- reserved and spent equal the federation shares owed and paid;
+- reserved and spent equal the federation shares owed and paid (a share recovered after a
+  revoked certificate has left `paid_out` for the earmarked account: it counts in neither);
 - every breakdown's lines sum to its totals and its shares to its fees, and
   what it says the employee paid is the sum of the recorded payments.
 """

@@ -117,6 +117,7 @@ class Breakdown(Base):
 
     __tablename__ = "breakdowns"
     enrolment_id: Mapped[str] = mapped_column(ForeignKey("enrolments.enrolment_id"), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer)  # +1 per change, announced by breakdown.settled
     status: Mapped[str] = mapped_column(String(12))  # active / cancelled
     total: Mapped[Decimal] = mapped_column(MONEY)
     federation: Mapped[Decimal] = mapped_column(MONEY)
@@ -143,6 +144,48 @@ class BreakdownLine(Base):
     __table_args__ = (
         CheckConstraint("federation + unit + employee = amount", name="ck_line_shares_sum"),
         CheckConstraint("federation >= 0 AND unit >= 0 AND employee >= 0", name="ck_line_shares_non_negative"),
+    )
+
+
+class Charge(Base):
+    """An extra fee the employee alone pays (re-exam, retake, practice), recorded by the institution."""
+
+    __tablename__ = "charges"
+    charge_id: Mapped[str] = mapped_column(UUID, primary_key=True)
+    enrolment_id: Mapped[str] = mapped_column(ForeignKey("enrolments.enrolment_id"), index=True)
+    line: Mapped[str] = mapped_column(String(30))  # re_exam / retake / practice
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    charged_on: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str] = mapped_column(String(100))
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        UniqueConstraint("enrolment_id", "reference", name="uq_charge_reference"),
+        CheckConstraint("amount > 0", name="ck_charge_amount"),
+    )
+
+
+class RateRaise(Base):
+    """The federation raising its skills rate for one trade within the skills surplus (audited)."""
+
+    __tablename__ = "rate_raises"
+    raise_id: Mapped[str] = mapped_column(UUID, primary_key=True)
+    cause: Mapped[str] = mapped_column(String(120), unique=True)
+    campaign_id: Mapped[str] = mapped_column(UUID, index=True)
+    trade: Mapped[str] = mapped_column(String(100))
+    rate_before: Mapped[Decimal] = mapped_column(RATE)
+    rate_after: Mapped[Decimal] = mapped_column(RATE)
+    extra_cost: Mapped[Decimal] = mapped_column(MONEY)  # federation shares added to enrolments already settled
+    enrolments: Mapped[int] = mapped_column(Integer)  # breakdowns recomputed
+    surplus_before: Mapped[Decimal] = mapped_column(MONEY)
+    surplus_after: Mapped[Decimal] = mapped_column(MONEY)
+    reason: Mapped[str] = mapped_column(String(500))
+    raised_by: Mapped[str] = mapped_column(String(100))
+    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        CheckConstraint("rate_after > rate_before AND rate_after <= 1", name="ck_raise_rate"),
+        CheckConstraint("surplus_after = surplus_before - extra_cost AND surplus_after >= 0",
+                        name="ck_raise_within_surplus"),
     )
 
 
@@ -189,7 +232,8 @@ class Reimbursement(Base):
     enrolment_id: Mapped[str] = mapped_column(ForeignKey("enrolments.enrolment_id"))
     share: Mapped[str] = mapped_column(String(10))  # federation / unit
     amount: Mapped[Decimal] = mapped_column(MONEY)
-    # awaiting_funds (earmarked balance short) / payable / paid / cancelled
+    # awaiting_funds (earmarked balance short) / payable / paid / cancelled / recovered (paid, then
+    # the certificate was revoked and the money came back)
     status: Mapped[str] = mapped_column(String(16))
     certificate_id: Mapped[str | None] = mapped_column(UUID)
     certificate_revoked: Mapped[bool] = mapped_column(default=False)  # revoked after payment: to recover
@@ -203,6 +247,24 @@ class Reimbursement(Base):
     __table_args__ = (
         UniqueConstraint("enrolment_id", "share", name="uq_reimbursement_share"),
         CheckConstraint("amount > 0", name="ck_reimbursement_amount"),
+    )
+
+
+class Recovery(Base):
+    """Money a student paid back after their certificate was revoked; once per share and certificate."""
+
+    __tablename__ = "recoveries"
+    recovery_id: Mapped[str] = mapped_column(UUID, primary_key=True)
+    reimbursement_id: Mapped[str] = mapped_column(ForeignKey("reimbursements.reimbursement_id"), index=True)
+    certificate_id: Mapped[str | None] = mapped_column(UUID)  # the revoked certificate
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    recovered_on: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str] = mapped_column(String(100))
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        UniqueConstraint("reimbursement_id", "certificate_id", name="uq_recovery_once"),
+        CheckConstraint("amount > 0", name="ck_recovery_amount"),
     )
 
 

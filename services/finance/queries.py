@@ -1,14 +1,16 @@
 """The read side: what each caller may see, shaped for the API."""
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from servicekit import Problem
 from servicekit.errors import FORBIDDEN
 from servicekit.identity import Identity
 
-from .models import Account, Breakdown, BreakdownLine, Enrolment, Payment, Reimbursement, Transfer
+from .models import (
+    Account, Breakdown, BreakdownLine, Charge, Enrolment, Payment, Recovery, Reimbursement, Transfer,
+)
 from .scoping import scoped
 
 
@@ -33,16 +35,23 @@ def unit_scope(identity: Identity) -> str | None:
     raise Problem(FORBIDDEN, "Only the federation and unit officers see units' money.")
 
 
+def lines_of(session: Session, enrolment_id: str) -> list[BreakdownLine]:
+    return list(session.scalars(select(BreakdownLine).where(BreakdownLine.enrolment_id == enrolment_id)
+                                .order_by(BreakdownLine.position)))
+
+
 def breakdown_view(session: Session, enrolment: Enrolment, breakdown: Breakdown) -> dict:
-    lines = session.scalars(select(BreakdownLine).where(BreakdownLine.enrolment_id == breakdown.enrolment_id)
-                            .order_by(BreakdownLine.position))
+    lines = lines_of(session, breakdown.enrolment_id)
+    charges = session.scalars(select(Charge).where(Charge.enrolment_id == breakdown.enrolment_id)
+                              .order_by(Charge.charged_on, Charge.recorded_at))
     return {
         **{name: getattr(enrolment, name) for name in (
             "enrolment_id", "campaign_id", "kind", "unit_id", "institution_id", "programme_id", "employee_id")},
         **{name: getattr(breakdown, name) for name in (
-            "status", "total", "federation", "unit", "employee", "paid", "payment_status")},
+            "revision", "status", "total", "federation", "unit", "employee", "paid", "payment_status")},
         "lines": [{"line": line.line, "shared": line.line == "tuition_or_training", "amount": line.amount,
                    "federation": line.federation, "unit": line.unit, "employee": line.employee} for line in lines],
+        "charges": list(charges),
     }
 
 
@@ -72,18 +81,37 @@ def transfers(session: Session, identity: Identity, args: dict) -> list[Transfer
 def reimbursements(session: Session, identity: Identity, args: dict) -> list[dict]:
     if identity.role.startswith("institution") or identity.role == "grassroots_officer":
         raise Problem(FORBIDDEN, "Reimbursements are seen by the federation, the unit and the student.")
-    joined = select(Reimbursement, Enrolment).join(Enrolment, Enrolment.enrolment_id == Reimbursement.enrolment_id)
-    query = filtered(joined, args, {"campaign_id": Enrolment.campaign_id, "status": Reimbursement.status,
-                                    "share": Reimbursement.share})
+    query = filtered(_with_recovery(), args, {"campaign_id": Enrolment.campaign_id, "status": Reimbursement.status,
+                                              "share": Reimbursement.share})
     rows = session.execute(page(scoped(query, identity).order_by(Reimbursement.created_at), args)).all()
-    return [reimbursement_view(row, enrolment) for row, enrolment in rows]
+    return [reimbursement_view(*row) for row in rows]
 
 
-def reimbursement_view(row: Reimbursement, enrolment: Enrolment) -> dict:
+def recoveries(session: Session, identity: Identity, args: dict) -> list[dict]:
+    """Shares paid before their certificate was revoked: due (to recover) or recovered; a unit its own."""
+    unit_id = unit_scope(identity)
+    due = and_(Reimbursement.status == "paid", Reimbursement.certificate_revoked)
+    wanted = {"due": due, "recovered": Reimbursement.status == "recovered"}
+    query = filtered(_with_recovery(), {"unit_id": unit_id, "campaign_id": args.get("campaign_id")},
+                     {"unit_id": Enrolment.unit_id, "campaign_id": Enrolment.campaign_id})
+    query = query.where(wanted[args["status"]] if args.get("status") else or_(*wanted.values()))
+    rows = session.execute(page(query.order_by(Reimbursement.created_at), args)).all()
+    return [reimbursement_view(*row) for row in rows]
+
+
+def _with_recovery() -> Select:
+    return (select(Reimbursement, Enrolment, Recovery)
+            .join(Enrolment, Enrolment.enrolment_id == Reimbursement.enrolment_id)
+            .outerjoin(Recovery, and_(Recovery.reimbursement_id == Reimbursement.reimbursement_id,
+                                      Recovery.certificate_id == Reimbursement.certificate_id)))
+
+
+def reimbursement_view(row: Reimbursement, enrolment: Enrolment, recovery: Recovery | None = None) -> dict:
     view = {column: getattr(row, column) for column in (
         "reimbursement_id", "enrolment_id", "share", "amount", "status", "certificate_id", "certificate_revoked",
         "paid_on", "reference", "bank_name", "bank_account")}
-    return {**view, "employee_id": enrolment.employee_id, "unit_id": enrolment.unit_id, "kind": enrolment.kind}
+    return {**view, "employee_id": enrolment.employee_id, "unit_id": enrolment.unit_id, "kind": enrolment.kind,
+            "recovered_on": recovery and recovery.recovered_on, "recovery_reference": recovery and recovery.reference}
 
 
 def accounts(session: Session, identity: Identity, campaign_id: str | None) -> list[Account]:

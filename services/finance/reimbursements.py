@@ -6,6 +6,11 @@ aside from the unit's earmarked account into `payable` (or waits as
 `paid_out` when the unit officer records the payment. The unit's own share is
 owed when the unit's policy says (on enrolment or on certification) and is
 paid from the unit's own money, outside the earmarked ledger.
+
+A share paid before its certificate was revoked is to be recovered: the unit
+officer records the money the student paid back; a federation share goes from
+`paid_out` back into the unit's earmarked account (free to spend again or to
+return), the unit's own share back to the unit outside the ledger.
 """
 from __future__ import annotations
 
@@ -24,13 +29,20 @@ from servicekit.money import show
 from . import ledger
 from .fees import unit_policy
 from .funds import BALANCE_SHORT
-from .models import Breakdown, Certificate, Enrolment, Reimbursement
+from .models import Breakdown, Certificate, Enrolment, Recovery, Reimbursement
 
 log = logging.getLogger(__name__)
 OWED = ("awaiting_funds", "payable")
 NOT_PAYABLE = define_problem("finance_reimbursement_not_payable", 409,
                              "This reimbursement is not payable (already paid or cancelled)",
                              "该报销款项不可支付（已支付或已取消）")
+NOT_RECOVERABLE = define_problem("finance_recovery_not_due", 409,
+                                 "Nothing is to be recovered: the share was not paid, its certificate stands, "
+                                 "or its recovery is recorded already",
+                                 "该款项无需追回（未发放、证书仍有效或已登记追回）")
+RECOVERY_NOT_THE_SHARE = define_problem("finance_recovery_amount_mismatch", 422,
+                                        "The amount recovered must be the share that was paid",
+                                        "追回金额须等于已发放的补助金额")
 
 
 def _accounts(enrolment: Enrolment) -> tuple[str, str, str]:
@@ -44,13 +56,13 @@ def _owe(session: Session, enrolment: Enrolment, share: str, amount, certificate
         return None
     row = session.scalar(select(Reimbursement).where(
         Reimbursement.enrolment_id == enrolment.enrolment_id, Reimbursement.share == share).with_for_update())
-    if row is not None and row.status != "cancelled":
+    if row is not None and row.status not in ("cancelled", "recovered"):
         return row  # owed already: a repeated certificate owes nothing more
     if row is None:
         row = Reimbursement(reimbursement_id=str(uuid.uuid4()), enrolment_id=enrolment.enrolment_id, share=share,
                             created_at=utcnow())
         session.add(row)
-    row.amount, row.certificate_id = amount, certificate_id
+    row.amount, row.certificate_id, row.certificate_revoked = amount, certificate_id, False
     row.status = "awaiting_funds" if share == "federation" else "payable"
     session.flush()
     return row
@@ -68,6 +80,44 @@ def _reserve(session: Session, enrolment: Enrolment, row: Reimbursement, cause: 
     return True
 
 
+def _release(session: Session, enrolment: Enrolment, row: Reimbursement, cause: str, memo: str) -> None:
+    """A federation share set aside in `payable` goes back to the earmarked account."""
+    earmarked, payable, _ = _accounts(enrolment)
+    ledger.post(session, f"{cause}:{row.reimbursement_id}:release", memo, enrolment.campaign_id,
+                [ledger.Move(payable, earmarked, row.amount)], enrolment.enrolment_id)
+    row.status = "awaiting_funds"
+
+
+def follow_breakdown(session: Session, enrolment: Enrolment, cause: str) -> None:
+    """Shares owed but not yet paid take the amount of their recomputed breakdown (a transfer, a rate raise).
+
+    A federation share already set aside sets aside the difference; if the earmarked
+    account cannot cover it, the share is released and awaits funds again (reserved
+    when the unit pays it).
+    """
+    breakdown = session.get(Breakdown, enrolment.enrolment_id)
+    for row in session.scalars(select(Reimbursement).where(
+            Reimbursement.enrolment_id == enrolment.enrolment_id, Reimbursement.status.in_(OWED)).with_for_update()):
+        wanted = getattr(breakdown, row.share)  # the breakdown's federation or unit total
+        if wanted == row.amount:
+            continue
+        if row.share == "federation" and row.status == "payable":
+            earmarked, payable, _ = _accounts(enrolment)
+            if wanted and wanted - row.amount <= ledger.locked(session, [earmarked, payable])[earmarked].balance:
+                grow = wanted > row.amount
+                ledger.post(session, f"{cause}:{row.reimbursement_id}:resize",
+                            "federation share set aside follows its recomputed breakdown", enrolment.campaign_id,
+                            [ledger.Move(earmarked, payable, wanted - row.amount) if grow
+                             else ledger.Move(payable, earmarked, row.amount - wanted)], enrolment.enrolment_id)
+            else:
+                _release(session, enrolment, row, cause, "federation share released: its breakdown changed")
+        if wanted:
+            row.amount = wanted
+        else:
+            row.status = "cancelled"
+    session.flush()
+
+
 def owe_unit_share(session: Session, enrolment: Enrolment, moment: str, certificate_id: str | None = None) -> None:
     breakdown = session.get(Breakdown, enrolment.enrolment_id)
     if breakdown is not None and breakdown.status == "active" and \
@@ -77,7 +127,8 @@ def owe_unit_share(session: Session, enrolment: Enrolment, moment: str, certific
 
 def on_certificate(session: Session, certificate: Certificate, cause: str) -> None:
     enrolment = session.get(Enrolment, certificate.enrolment_id)
-    breakdown = session.get(Breakdown, certificate.enrolment_id)
+    # locked: a rate raise recomputing this breakdown waits, and sees the share this certificate owes
+    breakdown = session.get(Breakdown, certificate.enrolment_id, with_for_update=True)
     if enrolment is None or (breakdown is None and enrolment.status != "withdrawn"):
         raise LookupError(f"enrolment {certificate.enrolment_id} not registered yet")  # retried until it is
     if enrolment.status == "withdrawn" or breakdown.status != "active":
@@ -101,10 +152,7 @@ def on_revoked(session: Session, certificate: Certificate, cause: str) -> None:
             row.certificate_revoked = True
             continue
         if row.status == "payable" and row.share == "federation":
-            earmarked, payable, _ = _accounts(enrolment)
-            ledger.post(session, f"{cause}:{row.reimbursement_id}:release",
-                        "certificate revoked: federation share released", enrolment.campaign_id,
-                        [ledger.Move(payable, earmarked, row.amount)], enrolment.enrolment_id)
+            _release(session, enrolment, row, cause, "certificate revoked: federation share released")
         row.status = "cancelled"
 
 
@@ -146,3 +194,45 @@ def pay(uow: UnitOfWork, identity: Identity, reimbursement_id: str, body: dict,
         **({"reference": row.reference} if row.reference else {}),
     })
     return row, enrolment
+
+
+def recover(uow: UnitOfWork, identity: Identity, reimbursement_id: str,
+            body: dict) -> tuple[Recovery, Reimbursement, Enrolment]:
+    """The unit officer records the share a student paid back after the certificate was revoked.
+
+    Recorded once per share and certificate: the same record again answers what was recorded.
+    """
+    session = uow.session
+    row, enrolment = visible(session, identity, reimbursement_id)
+    earlier = session.scalar(select(Recovery).where(Recovery.reimbursement_id == row.reimbursement_id,
+                                                    Recovery.certificate_id == row.certificate_id))
+    if earlier is not None:
+        if (earlier.amount, earlier.recovered_on, earlier.reference) != (
+                body["amount"], body["recovered_on"], body["reference"]):
+            raise Problem(NOT_RECOVERABLE, f"Recovered already on {earlier.recovered_on.isoformat()} "
+                                           f"({earlier.reference}).")
+        return earlier, row, enrolment
+    if row.status != "paid" or not row.certificate_revoked:
+        raise Problem(NOT_RECOVERABLE, f"The reimbursement is {row.status}"
+                                       f"{'' if row.certificate_revoked else ', its certificate stands'}.")
+    if body["amount"] != row.amount:
+        raise Problem(RECOVERY_NOT_THE_SHARE, errors={"amount": [f"Must be {show(row.amount)}, the share paid."]})
+    recovery = Recovery(recovery_id=str(uuid.uuid4()), reimbursement_id=row.reimbursement_id,
+                        certificate_id=row.certificate_id, amount=row.amount, recovered_on=body["recovered_on"],
+                        reference=body["reference"], recorded_by=identity.subject, recorded_at=utcnow())
+    session.add(recovery)
+    session.flush()
+    if row.share == "federation":
+        earmarked, _, paid_out = _accounts(enrolment)
+        ledger.post(session, f"recovery:{recovery.recovery_id}",
+                    "certificate revoked: federation share recovered from the student", enrolment.campaign_id,
+                    [ledger.Move(paid_out, earmarked, row.amount)], enrolment.enrolment_id)
+    row.status = "recovered"
+    session.flush()
+    uow.publish("reimbursement.recovered", {
+        "reimbursement_id": row.reimbursement_id, "enrolment_id": row.enrolment_id,
+        "campaign_id": enrolment.campaign_id, "unit_id": enrolment.unit_id, "kind": enrolment.kind,
+        "share": row.share, "amount": show(row.amount), "recovered_on": recovery.recovered_on.isoformat(),
+        "reference": recovery.reference, **({"certificate_id": row.certificate_id} if row.certificate_id else {}),
+    })
+    return recovery, row, enrolment

@@ -12,9 +12,12 @@ from servicekit.identity import Identity
 from servicekit.money import show
 from servicekit.tabular import Column
 
-from . import ledger
+from . import ledger, raises
+from .fees import campaign_policy
 from .funds import KINDS, allocated, fund_of, transferred
-from .models import Account, Breakdown, BreakdownLine, Campaign, Enrolment, Programme, Reimbursement, Unit
+from .models import (
+    Account, Breakdown, BreakdownLine, Campaign, Enrolment, Programme, RateRaise, Recovery, Reimbursement, Unit,
+)
 from .queries import unit_scope
 from .scoping import scoped
 
@@ -31,12 +34,14 @@ LEDGER_COLUMNS = [
     Column("payment_status", "缴费状态 Payment status"),
     Column("federation_reimbursement", "市总补助发放 Federation reimbursement"),
     Column("federation_paid_on", "发放日期 Paid on"), Column("unit_reimbursement", "单位补助发放 Unit reimbursement"),
+    Column("recovered", "证书撤销后追回 Recovered"),
 ]
 
 CAMPAIGN_COLUMNS = [
     Column("kind", "类别 Kind"), Column("fund", "专项资金 Fund"), Column("allocated", "已分配 Allocated"),
     Column("transferred", "已划拨 Transferred"), Column("not_transferred", "市总未划拨 In the federation's pool"),
-    Column("committed", "已核定待发 Committed"), Column("paid", "已发放 Paid"), Column("returned", "已退回 Returned"),
+    Column("committed", "已核定待发 Committed"), Column("paid", "已发放 Paid"),
+    Column("recovered", "证书撤销后追回 Recovered"), Column("returned", "已退回 Returned"),
     Column("remaining", "单位可用余额 Remaining at units"),
 ]
 
@@ -44,7 +49,8 @@ UNIT_COLUMNS = [
     Column("unit_id", "单位 Unit"), Column("unit_name", "单位名称 Unit name"), Column("kind", "类别 Kind"),
     Column("allocated", "已分配 Allocated"), Column("transferred", "已划拨 Transferred"),
     Column("not_transferred", "未划拨 Not yet transferred"), Column("committed", "已核定待发 Committed"),
-    Column("paid", "已发放 Paid"), Column("returned", "已退回 Returned"), Column("remaining", "可用余额 Remaining"),
+    Column("paid", "已发放 Paid"), Column("recovered", "证书撤销后追回 Recovered"), Column("returned", "已退回 Returned"),
+    Column("remaining", "可用余额 Remaining"),
 ]
 
 INSTITUTION_COLUMNS = [
@@ -64,6 +70,8 @@ def student_ledger(session: Session, identity: Identity, campaign_id: str | None
     if campaign_id:
         query = query.where(Enrolment.campaign_id == campaign_id)
     shares = {(r.enrolment_id, r.share): r for r in session.scalars(select(Reimbursement))}
+    recovered = dict(session.execute(select(Reimbursement.enrolment_id, func.sum(Recovery.amount))
+                                     .join(Recovery).group_by(Reimbursement.enrolment_id)).all())
     rows = []
     for enrolment, breakdown, unit_name, programme in session.execute(
             scoped(query, identity).order_by(Enrolment.unit_id, Enrolment.enrolment_id)):
@@ -80,6 +88,7 @@ def student_ledger(session: Session, identity: Identity, campaign_id: str | None
             "federation_reimbursement": federation.status if federation else "not_owed",
             "federation_paid_on": federation.paid_on.isoformat() if federation and federation.paid_on else None,
             "unit_reimbursement": unit_share.status if unit_share else "not_owed",
+            "recovered": show(recovered.get(enrolment.enrolment_id, ZERO)),
         })
     return rows
 
@@ -104,6 +113,7 @@ def _by_campaign(session: Session, identity: Identity, campaign: Campaign) -> li
     sums = dict(((account_type, kind), balance) for account_type, kind, balance in session.execute(
         select(Account.type, Account.kind, func.sum(Account.balance))
         .where(Account.campaign_id == campaign.campaign_id).group_by(Account.type, Account.kind)))
+    recovered = _recovered(session, campaign.campaign_id)
     rows = []
     for kind in KINDS:
         sent = transferred(session, campaign.campaign_id, None, kind)
@@ -112,6 +122,8 @@ def _by_campaign(session: Session, identity: Identity, campaign: Campaign) -> li
                      "allocated": show(allocated(session, campaign, None, kind)), "transferred": show(sent),
                      "not_transferred": show(held["pool"]), "committed": show(held["payable"]),
                      "paid": show(held["paid_out"]), "returned": show(held["returned"]),
+                     "recovered": show(sum((amount for (_, of_kind), amount in recovered.items() if of_kind == kind),
+                                           ZERO)),
                      "remaining": show(held["earmarked"])})
     return rows
 
@@ -122,6 +134,7 @@ def _by_unit(session: Session, identity: Identity, campaign: Campaign) -> list[d
     names = dict(units)
     if only:
         names = {only: names.get(only)}
+    recovered = _recovered(session, campaign.campaign_id)
     rows = []
     for unit_id in sorted(names):
         for kind in KINDS:
@@ -132,8 +145,18 @@ def _by_unit(session: Session, identity: Identity, campaign: Campaign) -> list[d
             rows.append({"unit_id": unit_id, "unit_name": names[unit_id], "kind": kind, "allocated": show(given),
                          "transferred": show(sent), "not_transferred": show(given - sent),
                          "committed": show(balance["payable"]), "paid": show(balance["paid_out"]),
-                         "returned": show(balance["returned"]), "remaining": show(balance["earmarked"])})
+                         "recovered": show(recovered.get((unit_id, kind), ZERO)), "returned": show(balance["returned"]), "remaining": show(balance["earmarked"])})
     return rows
+
+
+def _recovered(session: Session, campaign_id: str) -> dict[tuple[str, str], Decimal]:
+    """Federation shares recovered after a revoked certificate (back in the earmarked accounts), per unit and kind."""
+    return {(unit_id, kind): Decimal(amount) for unit_id, kind, amount in session.execute(
+        select(Enrolment.unit_id, Enrolment.kind, func.sum(Recovery.amount))
+        .join(Reimbursement, Reimbursement.reimbursement_id == Recovery.reimbursement_id)
+        .join(Enrolment, Enrolment.enrolment_id == Reimbursement.enrolment_id)
+        .where(Enrolment.campaign_id == campaign_id, Reimbursement.share == "federation")
+        .group_by(Enrolment.unit_id, Enrolment.kind))}
 
 
 def _by_institution(session: Session, identity: Identity, campaign: Campaign) -> list[dict]:
@@ -156,12 +179,12 @@ def _by_institution(session: Session, identity: Identity, campaign: Campaign) ->
             in session.execute(scoped(query, identity))]
 
 
-
 def skills_surplus(session: Session, campaign_id: str) -> dict:
     """Unused skills money: the fund less the federation shares committed to active skills enrolments.
 
-    The federation may raise the rate for chosen trades (a new campaign revision, in quota) only
-    within this surplus; `by_trade` shows where the committed money goes.
+    The federation may raise the rate for chosen trades only within this surplus (raises.py);
+    `by_trade` shows where the committed money goes at each trade's rate now, `raises` every
+    raise with the surplus before and after it.
     """
     campaign = _campaign(session, campaign_id)
     line = (select(BreakdownLine.enrolment_id, BreakdownLine.amount)
@@ -172,15 +195,17 @@ def skills_surplus(session: Session, campaign_id: str) -> dict:
         .join(line, line.c.enrolment_id == Enrolment.enrolment_id)
         .where(Enrolment.campaign_id == campaign_id, Enrolment.kind == "skills", Breakdown.status == "active")
         .group_by(Enrolment.trade).order_by(Enrolment.trade)).all()
-    committed = sum((Decimal(federation) for *_, federation in rows), ZERO)
-    default_rate = f"{campaign.skills_federation_rate:.4f}"
+    committed = raises.committed(session, campaign_id)
+    policy = campaign_policy(session, campaign)
     return {
         "campaign_id": campaign_id, "skills_fund": show(campaign.skills_fund),
         "allocated": show(allocated(session, campaign, None, "skills")),
         "transferred": show(transferred(session, campaign_id, None, "skills")),
         "committed": show(committed), "surplus": show(campaign.skills_fund - committed),
         "by_trade": [{"trade": trade, "students": count, "training_fees": show(fees),
-                      "federation_rate": campaign.skills_rate_overrides.get(trade, default_rate),
+                      "federation_rate": f"{policy.federation_rate(trade):.4f}",
                       "federation_committed": show(federation)}
                      for trade, count, fees, federation in rows],
+        "raises": list(session.scalars(select(RateRaise).where(RateRaise.campaign_id == campaign_id)
+                                       .order_by(RateRaise.raised_at))),
     }

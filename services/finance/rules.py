@@ -4,14 +4,16 @@ Pure functions, no Flask and no SQL.
 
 Which lines are shared
     academic: the tuition only; skills: the training fee only. Every other line
-    (appraisal exam, textbook, registration, entrance test, re-exam and retake
-    fees) is the employee's alone.
+    (appraisal exam, textbook, registration, entrance test, and the extra
+    charges an institution records later: re-exam, retake, practice) is the
+    employee's alone.
 
 How a shared line is split (the rounding rule)
     1. federation share first:
        academic: the campaign's subsidy per student, capped at the tuition;
        skills: fee × the federation rate (the trade's override, else the
-       campaign's rate), rounded half-up to the fen.
+       campaign's rate; a raise within the surplus lifts it), rounded half-up
+       to the fen.
     2. unit share next, capped at what the federation leaves:
        academic: `match` the federation's amount (default), a `fixed` amount,
        or a `percentage` of the tuition rounded half-up;
@@ -35,6 +37,8 @@ from servicekit.money import round_half_up
 ZERO = Decimal("0.00")
 SHARED_LINE = "tuition_or_training"
 FEE_LINES = ("tuition_or_training", "appraisal_exam", "textbook", "registration", "entrance_test")
+CHARGE_LINES = ("re_exam", "retake", "practice")  # recorded by the institution after enrolment
+PAYERS = ("federation", "unit", "employee")
 ACADEMIC_UNIT_MODES = ("match", "fixed", "percentage")
 UNIT_SHARE_TIMINGS = ("on_enrolment", "on_certification", "outside")
 DEFAULT_SKILLS_UNIT_RATE = Decimal("0.40")
@@ -48,6 +52,13 @@ class CampaignPolicy:
 
     def federation_rate(self, trade: str | None) -> Decimal:
         return self.skills_rate_overrides.get(trade or "", self.skills_federation_rate)
+
+    def raised(self, raises: dict[str, Decimal]) -> "CampaignPolicy":
+        """The policy with finance's own per-trade raises: a raise only ever lifts the trade's rate."""
+        overrides = dict(self.skills_rate_overrides)
+        for trade, rate in raises.items():
+            overrides[trade] = max(rate, self.federation_rate(trade))
+        return CampaignPolicy(self.academic_subsidy, self.skills_federation_rate, overrides)
 
 
 @dataclass(frozen=True)
@@ -152,6 +163,29 @@ def breakdown(kind: str, fees: dict[str, Decimal], trade: str | None,
             federation, unit_share, employee = ZERO, ZERO, amount
         lines.append(Line(name, amount, federation, unit_share, employee))
     return Breakdown(tuple(lines))
+
+
+def with_charges(base: Breakdown, charges: dict[str, Decimal]) -> Breakdown:
+    """The breakdown's fee lines as they stand, then one employee-only line per kind of extra charge
+    (`charges`: the charges of one kind summed). The shares of the fees do not move."""
+    unknown = set(charges) - set(CHARGE_LINES)
+    if unknown:
+        raise ValueError(f"unknown charge lines: {', '.join(sorted(unknown))}")
+    if any(amount <= 0 for amount in charges.values()):
+        raise ValueError("a charge is above zero")
+    fees = tuple(line for line in base.lines if line.name not in CHARGE_LINES)
+    return Breakdown(fees + tuple(Line(name, charges[name], ZERO, ZERO, charges[name])
+                                  for name in CHARGE_LINES if name in charges))
+
+
+def reshare(base: Breakdown, federation_rate: Decimal) -> Breakdown:
+    """A skills breakdown at a raised federation rate: the unit keeps the share it had, capped at what
+    the federation now leaves, and the employee pays the remainder (the same rounding rule)."""
+    def raised(line: Line) -> Line:
+        federation, unit, employee = split_shared(line.amount, round_half_up(line.amount * federation_rate),
+                                                  line.unit)
+        return Line(line.name, line.amount, federation, unit, employee)
+    return Breakdown(tuple(raised(line) if line.shared else line for line in base.lines))
 
 
 def payment_status(due: Decimal, paid: Decimal) -> str:

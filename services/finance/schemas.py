@@ -10,7 +10,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from servicekit.clock import china_today
 from servicekit.money import Money
 
-from .rules import ACADEMIC_UNIT_MODES, FEE_LINES, UNIT_SHARE_TIMINGS
+from .rules import ACADEMIC_UNIT_MODES, CHARGE_LINES, FEE_LINES, UNIT_SHARE_TIMINGS
 
 KIND = validate.OneOf(["academic", "skills"])
 RATE = dict(as_string=True, places=4, validate=validate.Range(min=0, max=1))
@@ -87,8 +87,28 @@ class LineOut(Schema):
     employee = Money()
 
 
+class ChargeIn(Schema):
+    line = fields.String(required=True, validate=validate.OneOf(CHARGE_LINES),
+                         metadata={"description": "re_exam (补考费), retake (重修费) or practice (实操练习费)"})
+    amount = Money(required=True, validate=validate.Range(min=0, min_inclusive=False))
+    charged_on = past_date(required=True)
+    reference = text(100, required=True, metadata={
+        "description": "the institution's document for the charge; the same reference again records nothing"})
+
+
+class ChargeOut(Schema):
+    charge_id = fields.String()
+    enrolment_id = fields.String()
+    line = fields.String()
+    amount = Money()
+    charged_on = fields.Date()
+    reference = fields.String()
+    recorded_at = fields.DateTime()
+
+
 class BreakdownOut(Schema):
     enrolment_id = fields.String()
+    revision = fields.Integer(metadata={"description": "finance's count of changes, as in breakdown.settled"})
     campaign_id = fields.String()
     kind = fields.String()
     unit_id = fields.String()
@@ -103,6 +123,8 @@ class BreakdownOut(Schema):
     paid = Money(metadata={"description": "what the employee paid the institution so far"})
     payment_status = fields.String(metadata={"description": "unpaid / partial / full / over"})
     lines = fields.List(fields.Nested(LineOut))
+    charges = fields.List(fields.Nested(ChargeOut), metadata={"description": "the extra charges behind the "
+                                                                             "employee-only charge lines"})
 
 
 class ListArgs(Schema):
@@ -170,9 +192,11 @@ class ReimbursementOut(Schema):
     kind = fields.String()
     share = fields.String(metadata={"description": "federation (from the earmarked account) or unit (its own)"})
     amount = Money()
-    status = fields.String(metadata={"description": "awaiting_funds / payable / paid / cancelled"})
+    status = fields.String(metadata={"description": "awaiting_funds / payable / paid / cancelled / recovered"})
     certificate_id = fields.String(allow_none=True)
     certificate_revoked = fields.Boolean(metadata={"description": "revoked after payment: to be recovered"})
+    recovered_on = fields.Date(allow_none=True)
+    recovery_reference = fields.String(allow_none=True)
     paid_on = fields.Date(allow_none=True)
     reference = fields.String(allow_none=True)
     bank_name = fields.String(allow_none=True)
@@ -180,7 +204,7 @@ class ReimbursementOut(Schema):
 
 
 class ReimbursementArgs(ListArgs):
-    status = fields.String(validate=validate.OneOf(["awaiting_funds", "payable", "paid", "cancelled"]))
+    status = fields.String(validate=validate.OneOf(["awaiting_funds", "payable", "paid", "cancelled", "recovered"]))
     share = fields.String(validate=validate.OneOf(["federation", "unit"]))
 
 
@@ -190,6 +214,18 @@ class ReimbursementPaymentIn(Schema):
     bank_name = text(100, required=True)
     bank_account = fields.String(required=True, validate=validate.Regexp(
         BANK_ACCOUNT, error="A bank account number is 8 to 30 digits."))
+
+
+class RecoveryArgs(ListArgs):
+    status = fields.String(validate=validate.OneOf(["due", "recovered"]), metadata={
+        "description": "due: paid, then the certificate was revoked; recovered: paid back"})
+
+
+class RecoveryIn(Schema):
+    amount = Money(required=True, validate=validate.Range(min=0, min_inclusive=False),
+                   metadata={"description": "the share paid, in full"})
+    recovered_on = past_date(required=True)
+    reference = text(100, required=True, metadata={"description": "the receipt of the money paid back"})
 
 
 class AccountOut(Schema):
@@ -224,14 +260,40 @@ class TradeOut(Schema):
     federation_committed = fields.String()
 
 
+class RateRaiseIn(Schema):
+    trade = text(100, required=True)
+    rate = fields.Decimal(required=True, as_string=True, places=4,
+                          validate=validate.Range(min=0, max=1, min_inclusive=False),
+                          metadata={"description": "the federation's new share of the training fee, e.g. 0.5500"})
+    reason = text(500, required=True)
+
+
+class RateRaiseOut(Schema):
+    raise_id = fields.String()
+    campaign_id = fields.String()
+    trade = fields.String()
+    rate_before = fields.Decimal(as_string=True, places=4)
+    rate_after = fields.Decimal(as_string=True, places=4)
+    extra_cost = Money(metadata={"description": "federation shares added to enrolments already settled"})
+    enrolments = fields.Integer(metadata={"description": "breakdowns recomputed"})
+    surplus_before = Money()
+    surplus_after = Money()
+    reason = fields.String()
+    raised_by = fields.String()
+    raised_at = fields.DateTime()
+
+
 class SkillsSurplusOut(Schema):
     campaign_id = fields.String()
     skills_fund = fields.String()
     allocated = fields.String()
     transferred = fields.String()
-    committed = fields.String(metadata={"description": "federation shares of active skills enrolments"})
-    surplus = fields.String(metadata={"description": "skills fund less committed"})
+    committed = fields.String(metadata={"description": "federation shares committed or paid: the federation "
+                                                       "total of every active skills breakdown"})
+    surplus = fields.String(metadata={"description": "skills fund less committed: what a rate raise may use"})
     by_trade = fields.List(fields.Nested(TradeOut))
+    raises = fields.List(fields.Nested(RateRaiseOut), metadata={
+        "description": "rate raises in order, each with the surplus before and after it"})
 
 
 class FundReportArgs(ExportArgs):

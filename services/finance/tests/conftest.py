@@ -64,6 +64,18 @@ def withdrawn_event(registered: dict, revision: int = 3) -> dict:
         "revision": revision, "reason": "本人申请退学", "withdrawn_on": "2014-03-05"}
 
 
+def transferred_event(registered: dict, tuition: str, revision: int = 3) -> dict:
+    """The registered enrolment moved to the other institution, whose training fee is `tuition`."""
+    return {
+        "enrolment_id": registered["enrolment_id"], "revision": revision, "campaign_id": CAMPAIGN,
+        "kind": registered["kind"], "unit_id": registered["unit_id"],
+        "from_institution_id": registered["institution_id"], "to_institution_id": OTHER_INSTITUTION,
+        "from_programme_id": registered["programme_id"], "to_programme_id": "SYG-DG-2013",
+        "fees": {**registered["fees"], "tuition_or_training": tuition},
+        "reason": "人数不足30人，转入市一宫开班", "transferred_on": "2014-02-10",
+    }
+
+
 def certificate_event(registered: dict, *, certificate_id: str | None = None, revision: int = 1,
                       revoked: bool = False) -> dict:
     data = {"certificate_id": certificate_id or str(uuid.uuid4()), "revision": revision,

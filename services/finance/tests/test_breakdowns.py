@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from .conftest import (
-    CAMPAIGN, INSTITUTION, OTHER_INSTITUTION, OTHER_UNIT, UNIT, campaign_event, registered_event, withdrawn_event,
+    CAMPAIGN, INSTITUTION, OTHER_INSTITUTION, OTHER_UNIT, UNIT, campaign_event, registered_event, transferred_event,
+    withdrawn_event,
 )
 
 pytestmark = pytest.mark.servers
@@ -128,14 +129,7 @@ def test_a_withdrawal_that_overtakes_its_registration_leaves_nothing_due(funded)
 def test_a_transfer_of_institution_recomputes_the_breakdown_with_the_new_fees(funded):
     registered = registered_event("skills")
     funded.deliver(("enrollment.registered", registered))
-    moved = {
-        "enrolment_id": registered["enrolment_id"], "revision": 3, "campaign_id": CAMPAIGN, "kind": "skills",
-        "unit_id": UNIT, "from_institution_id": INSTITUTION, "to_institution_id": OTHER_INSTITUTION,
-        "from_programme_id": registered["programme_id"], "to_programme_id": "SYG-DG-2013",
-        "fees": {**registered["fees"], "tuition_or_training": "2000.00"},
-        "reason": "人数不足30人，转入市一宫开班", "transferred_on": "2014-02-10",
-    }
-    funded.deliver(("enrollment.transferred", moved))
+    funded.deliver(("enrollment.transferred", transferred_event(registered, "2000.00")))
     path = f"/enrolments/{registered['enrolment_id']}/breakdown"
     breakdown = funded.get(path, funded.institution(OTHER_INSTITUTION))
     assert (breakdown["institution_id"], breakdown["federation"], breakdown["employee"]) == (

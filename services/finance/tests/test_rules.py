@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.finance.rules import (
-    FEE_LINES, CampaignPolicy, UnitPolicy, breakdown, payment_status, shared_split,
+    CHARGE_LINES, FEE_LINES, CampaignPolicy, UnitPolicy, breakdown, payment_status, reshare, shared_split,
+    with_charges,
 )
 
 D = Decimal
@@ -147,6 +148,52 @@ def test_every_small_fee_fen_by_fen_splits_exactly():
             line = breakdown(kind, fees(str(fee)), trade, CAMPAIGN, UnitPolicy()).lines[0]
             assert line.federation + line.unit + line.employee == fee and min(
                 line.federation, line.unit, line.employee) >= 0
+
+
+def test_a_raised_rate_lifts_the_federation_share_and_the_unit_keeps_its_share_capped_at_what_is_left():
+    before = breakdown("skills", fees("2350.00", appraisal_exam="180.00"), "焊工", CAMPAIGN, UnitPolicy())
+    assert shares(reshare(before, D("0.45")).lines[0]) == ("1057.50", "940.00", "352.50")
+    assert shares(reshare(before, D("0.70")).lines[0]) == ("1645.00", "705.00", "0.00")
+    assert reshare(before, D("0.45")).lines[1:] == before.lines[1:]
+    assert CAMPAIGN.raised({"电工": D("0.45"), "焊工": D("0.45")}).skills_rate_overrides == {
+        "电工": D("0.50"), "焊工": D("0.45")}  # a raise never lowers a trade's rate
+
+
+def test_extra_charges_are_employee_only_lines_after_the_fees():
+    base = breakdown("skills", fees("2350.00"), "焊工", CAMPAIGN, UnitPolicy())
+    result = with_charges(base, {"practice": D("80.00"), "re_exam": D("180.00")})
+    assert [(line.name, shares(line)) for line in result.lines[len(FEE_LINES):]] == [
+        ("re_exam", ("0.00", "0.00", "180.00")), ("practice", ("0.00", "0.00", "80.00"))]
+    with pytest.raises(ValueError, match="unknown"):
+        with_charges(base, {"textbook": D("1.00")})
+    with pytest.raises(ValueError, match="above zero"):
+        with_charges(base, {"retake": D("0.00")})
+
+
+@settings(max_examples=1000, deadline=None)
+@given(fee=fen_amounts, campaign=campaign_policies, unit=unit_policies, lift=rates,
+       trade=st.sampled_from(["电工", "焊工"]))
+def test_property_a_raise_recomputes_exactly_as_a_fresh_breakdown_at_the_raised_rate(fee, campaign, unit, lift, trade):
+    before = breakdown("skills", fees(str(fee), appraisal_exam="180.00"), trade, campaign, unit)
+    rate = max(lift, campaign.federation_rate(trade))
+    after = reshare(before, rate)
+    assert after == breakdown("skills", fees(str(fee), appraisal_exam="180.00"), trade,
+                              campaign.raised({trade: rate}), unit)
+    assert after.total == before.total
+    assert after.federation >= before.federation and after.unit <= before.unit and after.employee <= before.employee
+
+
+@settings(max_examples=500, deadline=None)
+@given(fee=fen_amounts, unit=unit_policies,
+       charges=st.dictionaries(st.sampled_from(CHARGE_LINES), st.integers(1, 1_000_000).map(lambda fen: D(fen) / 100)))
+def test_property_charges_grow_only_the_employees_part_and_recording_them_again_changes_nothing(fee, unit, charges):
+    base = breakdown("skills", fees(str(fee), textbook="12.34"), "焊工", CAMPAIGN, unit)
+    result = with_charges(base, charges)
+    assert (result.federation, result.unit) == (base.federation, base.unit)
+    assert result.employee == base.employee + sum(charges.values(), D("0.00"))
+    assert result.total == result.federation + result.unit + result.employee
+    assert with_charges(result, charges) == result
+    assert [line.name for line in result.lines] == [*FEE_LINES, *(name for name in CHARGE_LINES if name in charges)]
 
 
 @pytest.mark.parametrize(("paid", "status"), [("2530.00", "full"), ("2000.00", "partial"), ("2600.00", "over")])

@@ -1,0 +1,96 @@
+"""Use case: the federation raises its skills rate for one trade, within what is left of the skills fund.
+
+What is left (the skills surplus) is the campaign's skills fund less every federation
+share finance has committed or paid on skills enrolments: the federation total of
+each active skills breakdown (owed or not yet owed, set aside, paid). A cancelled
+breakdown (a withdrawal) commits nothing.
+
+A raise applies at once to the campaign's active skills enrolments of the trade
+whose federation share is not paid yet (their breakdowns are recomputed, owed
+shares follow, in the ledger too), and to every later registration of the trade.
+Shares already paid stay as paid.
+"""
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from servicekit import Problem, define_problem
+from servicekit.db import UnitOfWork, utcnow
+from servicekit.errors import NOT_FOUND
+from servicekit.identity import Identity
+from servicekit.money import show
+
+from . import fees, rules
+from .models import Breakdown, Campaign, Enrolment, RateRaise, Reimbursement
+from .reimbursements import follow_breakdown
+
+RATE_NOT_RAISED = define_problem("finance_rate_not_raised", 422,
+                                 "A raise must set the trade's federation rate above its current rate",
+                                 "调整后的市总补助比例须高于该工种现行比例")
+SURPLUS_SHORT = define_problem("finance_skills_surplus_insufficient", 409,
+                               "The raise costs more than is left of the skills fund",
+                               "提高补助比例所需经费超过技能培训专项资金结余")
+PAID = ("paid", "recovered")
+
+
+def committed(session: Session, campaign_id: str) -> Decimal:
+    """Federation shares committed or paid on the campaign's skills enrolments."""
+    return Decimal(session.scalar(
+        select(func.coalesce(func.sum(Breakdown.federation), 0))
+        .join(Enrolment, Enrolment.enrolment_id == Breakdown.enrolment_id)
+        .where(Enrolment.campaign_id == campaign_id, Enrolment.kind == "skills", Breakdown.status == "active")))
+
+
+def raise_rate(uow: UnitOfWork, identity: Identity, campaign_id: str, body: dict, cause: str) -> RateRaise:
+    session = uow.session
+    # locked for update: one raise at a time, and no breakdown of the campaign settled meanwhile
+    campaign = session.get(Campaign, campaign_id, with_for_update=True)
+    if campaign is None:
+        raise Problem(NOT_FOUND, f"No published campaign {campaign_id}.")
+    earlier = fees.replayed(session, RateRaise, cause, dict(campaign_id=campaign_id, trade=body["trade"],
+                                                            rate_after=body["rate"]))
+    if earlier is not None:
+        return earlier
+    trade, rate = body["trade"], body["rate"]
+    before = fees.campaign_policy(session, campaign).federation_rate(trade)
+    if rate <= before:
+        raise Problem(RATE_NOT_RAISED, f"The federation pays {before:.4f} of the {trade} training fee already.",
+                      errors={"rate": [f"Must be above {before:.4f}."]})
+    recomputed = list(_recomputed(session, campaign_id, trade, rate))
+    extra = sum((result.federation - row.federation for _, row, result in recomputed), Decimal("0.00"))
+    left = campaign.skills_fund - committed(session, campaign_id)
+    if extra > left:
+        raise Problem(SURPLUS_SHORT, f"The raise adds {show(extra)} to {len(recomputed)} enrolments; "
+                                     f"{show(left)} is left of the skills fund.")
+    record = RateRaise(raise_id=str(uuid.uuid4()), cause=cause, campaign_id=campaign_id, trade=trade,
+                       rate_before=before, rate_after=rate, extra_cost=extra, enrolments=len(recomputed),
+                       surplus_before=left, surplus_after=left - extra, reason=body["reason"],
+                       raised_by=identity.subject, raised_at=utcnow())
+    session.add(record)
+    session.flush()
+    for enrolment, row, result in recomputed:
+        fees.store(uow, enrolment, row, result)
+        follow_breakdown(session, enrolment, f"raise:{record.raise_id}")
+    return record
+
+
+def _recomputed(session: Session, campaign_id: str, trade: str, rate: Decimal):
+    """(enrolment, its breakdown locked, the breakdown at the raised rate) for every active skills
+    enrolment of the trade whose federation share is not paid yet and which the raise changes."""
+    rows = session.execute(
+        select(Enrolment, Breakdown).join(Breakdown, Breakdown.enrolment_id == Enrolment.enrolment_id)
+        .where(Enrolment.campaign_id == campaign_id, Enrolment.kind == "skills", Enrolment.trade == trade,
+               Breakdown.status == "active")
+        .order_by(Enrolment.enrolment_id).with_for_update(of=Breakdown)).all()
+    for enrolment, row in rows:
+        share = session.scalar(select(Reimbursement.status).where(
+            Reimbursement.enrolment_id == enrolment.enrolment_id, Reimbursement.share == "federation")
+            .with_for_update())
+        current = fees.stored(session, enrolment.enrolment_id)
+        result = rules.reshare(current, rate)
+        if share not in PAID and result != current:
+            yield enrolment, row, result
