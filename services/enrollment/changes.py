@@ -15,7 +15,9 @@ from servicekit.money import show
 from .access import find_enrolment, sees_personal_data
 from .domain import enrolment as lifecycle
 from .domain import status_changes as rules
-from .models import Enrolment, InstitutionStanding, Programme, StatusChange
+from . import registration
+from .classes import leave_class
+from .models import Campaign, Enrolment, InstitutionStanding, Programme, StatusChange
 from .nominations import bump, expect_status
 from .problems import INSTITUTION_DISQUALIFIED, WRONG_STATUS, flush_or_conflict
 
@@ -109,6 +111,7 @@ def _apply(uow, change: StatusChange, enrolment: Enrolment) -> None:
     bump(enrolment)
     if change.kind == rules.WITHDRAWAL:
         enrolment.status, enrolment.withdrawn_on = lifecycle.WITHDRAWN, change.effective_on
+        leave_class(uow.session, enrolment, change.effective_on, "withdrawal")
         uow.publish("enrollment.withdrawn", {
             "enrolment_id": enrolment.enrolment_id, "revision": enrolment.revision,
             "campaign_id": enrolment.campaign_id, "kind": enrolment.kind, "unit_id": enrolment.unit_id,
@@ -116,15 +119,62 @@ def _apply(uow, change: StatusChange, enrolment: Enrolment) -> None:
             "withdrawn_on": change.effective_on.isoformat()})
         return
     programme = _check_target(uow.session, change.kind, enrolment, change.to_programme_id)
+    if enrolment.fees is None:  # not registered yet: nobody else knows of it, the nomination simply goes elsewhere
+        _move(uow.session, change, enrolment, programme)
+        return
+    subsidy = enrolment.subsidy_requested
+    if enrolment.kind == "skills":
+        subsidy = registration.federation_subsidy(uow.session.get(Campaign, enrolment.campaign_id), programme)
+    if subsidy != enrolment.subsidy_requested:
+        # quota holds the old subsidy: it must agree to hold the new one before the student moves
+        change.state, change.subsidy_requested, change.quota_revision = (
+            rules.AWAITING_QUOTA, subsidy, enrolment.revision)
+        uow.publish("enrollment.requested", {
+            **registration.saga_fields(enrolment), "institution_id": programme.institution_id,
+            "programme_id": programme.programme_id, "amount": show(subsidy), "revision": enrolment.revision})
+        return
+    _transfer(uow, change, enrolment, programme)
+
+
+def _move(session, change: StatusChange, enrolment: Enrolment, programme: Programme) -> tuple[str, str]:
     moved_from = (enrolment.institution_id, enrolment.programme_id)
     enrolment.institution_id, enrolment.programme_id = programme.institution_id, programme.programme_id
-    enrolment.class_id = None
-    if enrolment.fees is None:
-        return  # not registered yet: nobody else knows of it, the nomination simply goes elsewhere
+    leave_class(session, enrolment, change.effective_on, "transfer")
+    return moved_from
+
+
+def _transfer(uow, change: StatusChange, enrolment: Enrolment, programme: Programme) -> None:
+    """The student moves; finance, evaluation and quota learn the new programme's fees (skills: the subsidy)."""
+    moved_from = _move(uow.session, change, enrolment, programme)
     enrolment.fees = {line: show(amount) for line, amount in programme.fees().items()}
-    uow.publish("enrollment.transferred", {
+    data = {
         "enrolment_id": enrolment.enrolment_id, "revision": enrolment.revision,
         "campaign_id": enrolment.campaign_id, "kind": enrolment.kind, "unit_id": enrolment.unit_id,
         "from_institution_id": moved_from[0], "to_institution_id": programme.institution_id,
         "from_programme_id": moved_from[1], "to_programme_id": programme.programme_id, "fees": enrolment.fees,
-        "reason": change.reason, "transferred_on": change.effective_on.isoformat()})
+        "reason": change.reason, "transferred_on": change.effective_on.isoformat()}
+    if enrolment.subsidy_requested is not None:
+        data["amount"] = show(enrolment.subsidy_requested)
+    uow.publish("enrollment.transferred", data)
+
+
+def quota_answered(uow, data: dict, reserved: bool) -> bool:
+    """Quota's answer to a transfer's request for another subsidy: reserved, the student moves; refused, the
+    change is refused with quota's reason and nothing moves. False when the answer is not for a waiting change."""
+    if "revision" not in data:
+        return False
+    session = uow.session
+    change = session.scalar(select(StatusChange).where(
+        StatusChange.enrolment_id == data["enrolment_id"], StatusChange.state == rules.AWAITING_QUOTA,
+        StatusChange.quota_revision == data["revision"]).with_for_update())
+    if change is None:
+        return False
+    enrolment = session.get(Enrolment, change.enrolment_id, with_for_update=True)
+    if not reserved:
+        change.state, change.refusal_reason, change.refusal_detail = rules.REFUSED, data["reason"], data.get("detail")
+        return True
+    change.state = rules.APPROVED
+    enrolment.subsidy_requested = change.subsidy_requested
+    bump(enrolment)
+    _transfer(uow, change, enrolment, session.get(Programme, change.to_programme_id))
+    return True

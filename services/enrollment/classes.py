@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 
 from servicekit import Problem
 from servicekit.errors import FORBIDDEN, NOT_FOUND, VALIDATION_FAILED
@@ -15,7 +15,8 @@ from .domain import classes as rules
 from .domain.enrolment import ADMITTED, REGISTERED
 from .domain.people import mask_resident_id
 from .domain.workdays import CalendarMissing, roster_deadline
-from .models import Campaign, Employee, Enrolment, ExamResult, Institution, Programme, TrainingClass, Unit
+from .models import (Campaign, ClassPlacement, Employee, Enrolment, ExamResult, Institution, Programme,
+                     TrainingClass, Unit)
 from .nominations import bump
 from .problems import (CALENDAR_MISSING, CLASS_NOT_STAFFED, NO_STUDENT_WAITING, ROSTER_TOO_LATE, UNKNOWN_REFERENCE,
                        WRONG_STATUS)
@@ -81,8 +82,17 @@ def form_class(uow, identity: Identity, body: dict, today: date) -> TrainingClas
     session.flush()
     for enrolment in waiting:
         enrolment.class_id = training_class.class_id
+        session.add(ClassPlacement(placement_id=str(uuid.uuid4()), enrolment_id=enrolment.enrolment_id,
+                                   class_id=training_class.class_id, placed_on=today))
         bump(enrolment)
     return training_class
+
+
+def leave_class(session, enrolment: Enrolment, on: date, why: str) -> None:
+    """The student leaves their class (retake, transfer, withdrawal); the class history keeps it."""
+    enrolment.class_id = None
+    session.execute(update(ClassPlacement).where(ClassPlacement.enrolment_id == enrolment.enrolment_id,
+                                                 ClassPlacement.left_on.is_(None)).values(left_on=on, ended_by=why))
 
 
 def find_class(session, identity: Identity, class_id: str, *, lock: bool = False) -> TrainingClass:
@@ -209,5 +219,6 @@ def exam_result(session, data: dict) -> None:
         ExamResult.enrolment_id == enrolment.enrolment_id, ExamResult.passed)) > 0
     opened = session.get(TrainingClass, enrolment.class_id).status == rules.OPENED
     if rules.retakes_after(enrolment.kind, not data["passed"], passed_before, opened):
-        enrolment.class_id, enrolment.retaking = None, True
+        leave_class(session, enrolment, date.fromisoformat(data["held_on"]), "retake")
+        enrolment.retaking = True
         bump(enrolment)

@@ -1,5 +1,15 @@
 """Enrollment's event handlers: thin, each one use case in the handler's transaction."""
-from . import classes, readmodels, registration
+from . import changes, classes, readmodels, registration
+
+
+def on_quota_reserved(uow, event) -> None:
+    if not changes.quota_answered(uow, event.data, reserved=True):
+        registration.quota_reserved(uow, event.data)
+
+
+def on_quota_refused(uow, event) -> None:
+    if not changes.quota_answered(uow, event.data, reserved=False):
+        registration.quota_refused(uow, event.data)
 
 
 def on_exam_result(uow, event) -> None:
@@ -13,10 +23,12 @@ HANDLERS = {
     "institution.disqualified": lambda uow, event: readmodels.institution_standing(uow.session, event.data, True),
     "institution.reinstated": lambda uow, event: readmodels.institution_standing(uow.session, event.data, False),
     "payment.recorded": lambda uow, event: readmodels.payment_recorded(uow.session, event.data, event.occurred_at),
-    "quota.reserved": lambda uow, event: registration.quota_reserved(uow, event.data),
-    "quota.refused": lambda uow, event: registration.quota_refused(uow, event.data),
+    "quota.reserved": on_quota_reserved,
+    "quota.refused": on_quota_refused,
     "exam.result_recorded": on_exam_result,
     "certificate.issued": lambda uow, event: readmodels.certificate_changed(uow.session, event.data, False),
     "certificate.revoked": lambda uow, event: readmodels.certificate_changed(uow.session, event.data, True),
     "reimbursement.paid": lambda uow, event: readmodels.reimbursement_paid(uow.session, event.data),
+    "breakdown.settled": lambda uow, event: readmodels.breakdown_settled(uow.session, event.data),
+    "reimbursement.recovered": lambda uow, event: readmodels.reimbursement_recovered(uow.session, event.data),
 }

@@ -12,8 +12,8 @@ from servicekit.tabular import Column
 
 from .access import scoped, sees_personal_data
 from .domain.people import mask_phone, mask_resident_id
-from .models import (Certificate, Employee, Enrolment, ExamResult, Institution, Payment, Programme, Reimbursement,
-                     TrainingClass, Unit)
+from .models import (Breakdown, Certificate, ClassPlacement, Employee, Enrolment, ExamResult, Institution, Payment,
+                     Programme, Recovery, Reimbursement, TrainingClass, Unit)
 
 COLUMNS = [
     Column("enrolment_id", "报名编号 Enrolment id"),
@@ -33,8 +33,14 @@ COLUMNS = [
     Column("withdrawn_on", "退学日期 Withdrawn on"),
     Column("class_id", "班级 Class"),
     Column("class_opens_on", "开班日期 Class opens on"),
+    Column("classes_attended", "参加班级数 Classes attended"),
     Column("fees_total", "应缴费用合计 Fees due"),
     Column("federation_subsidy_requested", "市总补助（技能）Federation subsidy asked"),
+    Column("share_status", "费用分担状态 Shares status"),
+    Column("share_federation", "市总分担 Federation share"),
+    Column("share_unit", "单位分担 Unit share"),
+    Column("share_employee", "个人分担 Employee share"),
+    Column("total_due", "核定费用合计 Total due (finance)"),
     Column("paid", "已缴费 Paid"),
     Column("payment_status", "缴费状态 Payment status"),
     Column("exam_attempts", "考试次数 Exam attempts"),
@@ -44,8 +50,18 @@ COLUMNS = [
     Column("certificate_issued_on", "发证日期 Certificate issued on"),
     Column("reimbursed_federation", "已报销市总部分 Federation share reimbursed"),
     Column("reimbursed_unit", "已报销单位部分 Unit share reimbursed"),
+    Column("recovered_federation", "已追回市总部分 Federation share recovered"),
+    Column("recovered_unit", "已追回单位部分 Unit share recovered"),
 ]
 FILTERS = ("campaign_id", "unit_id", "institution_id", "programme_id", "status")
+
+
+def _by_share(model):
+    """Amounts per share (federation, unit) of one enrolment: reimbursements paid, or recovered."""
+    return select(model.enrolment_id,
+                  func.sum(case((model.share == "federation", model.amount))).label("federation"),
+                  func.sum(case((model.share == "unit", model.amount))).label("unit")
+                  ).group_by(model.enrolment_id).subquery()
 
 
 def _sums():
@@ -56,30 +72,35 @@ def _sums():
     certificates = (select(Certificate.enrolment_id, func.max(Certificate.number).label("number"),
                            func.max(Certificate.issued_on).label("issued_on"))
                     .where(Certificate.revoked_on.is_(None)).group_by(Certificate.enrolment_id))
-    shares = select(Reimbursement.enrolment_id,
-                    func.sum(case((Reimbursement.share == "federation", Reimbursement.amount))).label("federation"),
-                    func.sum(case((Reimbursement.share == "unit", Reimbursement.amount))).label("unit")
-                    ).group_by(Reimbursement.enrolment_id)
-    return paid.subquery(), exams.subquery(), certificates.subquery(), shares.subquery()
+    placements = (select(ClassPlacement.enrolment_id, func.count().label("classes"))
+                  .group_by(ClassPlacement.enrolment_id))
+    return paid.subquery(), exams.subquery(), certificates.subquery(), placements.subquery()
 
 
 def query(identity: Identity, filters: dict) -> Select:
-    paid, exams, certificates, shares = _sums()
+    paid, exams, certificates, placements = _sums()
+    reimbursed, recovered = _by_share(Reimbursement), _by_share(Recovery)
     unit, union = aliased(Unit), aliased(Unit)
     statement = (
-        select(Enrolment, Employee, unit.name, union.name, Institution.name, Programme.name, TrainingClass.opens_on,
-               paid.c.paid, exams.c.attempts, exams.c.passed, exams.c.best, certificates.c.number,
-               certificates.c.issued_on, shares.c.federation, shares.c.unit)
+        select(Enrolment, Employee, Breakdown, unit.name.label("unit"), union.name.label("union"),
+               Institution.name.label("institution"), Programme.name.label("programme"),
+               TrainingClass.opens_on, placements.c.classes, paid.c.paid, exams.c.attempts, exams.c.passed,
+               exams.c.best, certificates.c.number, certificates.c.issued_on,
+               reimbursed.c.federation.label("reimbursed_federation"), reimbursed.c.unit.label("reimbursed_unit"),
+               recovered.c.federation.label("recovered_federation"), recovered.c.unit.label("recovered_unit"))
         .join(Employee, Employee.employee_id == Enrolment.employee_id)
         .join(Institution, Institution.institution_id == Enrolment.institution_id)
         .join(Programme, Programme.programme_id == Enrolment.programme_id)
         .outerjoin(unit, unit.unit_id == Enrolment.unit_id)
         .outerjoin(union, union.unit_id == Enrolment.grassroots_union_id)
         .outerjoin(TrainingClass, TrainingClass.class_id == Enrolment.class_id)
+        .outerjoin(Breakdown, Breakdown.enrolment_id == Enrolment.enrolment_id)
+        .outerjoin(placements, placements.c.enrolment_id == Enrolment.enrolment_id)
         .outerjoin(paid, paid.c.enrolment_id == Enrolment.enrolment_id)
         .outerjoin(exams, exams.c.enrolment_id == Enrolment.enrolment_id)
         .outerjoin(certificates, certificates.c.enrolment_id == Enrolment.enrolment_id)
-        .outerjoin(shares, shares.c.enrolment_id == Enrolment.enrolment_id)
+        .outerjoin(reimbursed, reimbursed.c.enrolment_id == Enrolment.enrolment_id)
+        .outerjoin(recovered, recovered.c.enrolment_id == Enrolment.enrolment_id)
         .order_by(Enrolment.nominated_at, Enrolment.enrolment_id))
     for key in FILTERS:
         if filters.get(key):
@@ -87,24 +108,37 @@ def query(identity: Identity, filters: dict) -> Select:
     return scoped(statement, identity)
 
 
+def _shares(breakdown: Breakdown | None) -> dict:
+    """Finance's shares as they now stand; a cancelled breakdown (a withdrawal) leaves nothing payable."""
+    if breakdown is None:
+        return {"share_status": None, "share_federation": None, "share_unit": None, "share_employee": None,
+                "total_due": None}
+    cancelled = breakdown.status == "cancelled"
+    return {"share_status": breakdown.status, "total_due": money("0") if cancelled else breakdown.total,
+            **{f"share_{payer}": money("0") if cancelled else getattr(breakdown, payer)
+               for payer in ("federation", "unit", "employee")}}
+
+
 def lines(session, identity: Identity, filters: dict, batch: int = 1000) -> Iterator[dict]:
     """The ledger's lines, fetched in batches so a 100,000-line export never sits in memory at once."""
     result = session.execute(query(identity, filters).execution_options(yield_per=batch))
-    for (enrolment, employee, unit, union, institution, programme, opens_on, paid, attempts, passed, best,
-         certificate, issued_on, federation, unit_share) in result:
+    for row in result:
+        enrolment, employee, attempts = row.Enrolment, row.Employee, row.attempts
         full = sees_personal_data(identity, enrolment)
         fees = enrolment.fees or {}
         yield {
-            "enrolment_id": enrolment.enrolment_id, "campaign_id": enrolment.campaign_id, "unit": unit,
-            "grassroots_union": union, "name": employee.name,
+            "enrolment_id": enrolment.enrolment_id, "campaign_id": enrolment.campaign_id, "unit": row.unit,
+            "grassroots_union": row.union, "name": employee.name,
             "resident_id": employee.resident_id if full else mask_resident_id(employee.resident_id),
             "phone": employee.phone if full else mask_phone(employee.phone), "education": enrolment.education,
-            "kind": enrolment.kind, "institution": institution, "programme": programme, "status": enrolment.status,
-            "registered_on": enrolment.registered_on, "admitted_on": enrolment.admitted_on,
-            "withdrawn_on": enrolment.withdrawn_on, "class_id": enrolment.class_id, "class_opens_on": opens_on,
+            "kind": enrolment.kind, "institution": row.institution, "programme": row.programme,
+            "status": enrolment.status, "registered_on": enrolment.registered_on,
+            "admitted_on": enrolment.admitted_on, "withdrawn_on": enrolment.withdrawn_on,
+            "class_id": enrolment.class_id, "class_opens_on": row.opens_on, "classes_attended": row.classes or 0,
             "fees_total": sum((money(v) for v in fees.values()), money("0")) if fees else None,
-            "federation_subsidy_requested": enrolment.subsidy_requested, "paid": paid,
+            "federation_subsidy_requested": enrolment.subsidy_requested, **_shares(row.Breakdown), "paid": row.paid,
             "payment_status": enrolment.payment_status, "exam_attempts": attempts or 0,
-            "exam_passed": None if attempts is None else bool(passed), "best_score": best,
-            "certificate_number": certificate, "certificate_issued_on": issued_on,
-            "reimbursed_federation": federation, "reimbursed_unit": unit_share}
+            "exam_passed": None if attempts is None else bool(row.passed), "best_score": row.best,
+            "certificate_number": row.number, "certificate_issued_on": row.issued_on,
+            "reimbursed_federation": row.reimbursed_federation, "reimbursed_unit": row.reimbursed_unit,
+            "recovered_federation": row.recovered_federation, "recovered_unit": row.recovered_unit}

@@ -11,6 +11,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from servicekit.bus.tables import add_messaging_tables
 
 from .domain.enrolment import INACTIVE
+from .domain.status_changes import UNFINISHED
 
 MONEY = Numeric(14, 2)
 FEE_LINES = ("tuition_or_training", "appraisal_exam", "textbook", "registration", "entrance_test")
@@ -112,6 +113,7 @@ class Employee(Base):
 
 
 INACTIVE_SQL = ", ".join(f"'{status}'" for status in INACTIVE)
+UNFINISHED_SQL = ", ".join(f"'{state}'" for state in UNFINISHED)
 
 
 class Enrolment(Base):
@@ -229,13 +231,30 @@ class TrainingClass(Base):
     opened_on: Mapped[date | None] = mapped_column(Date)
 
 
+class ClassPlacement(Base):
+    """Every class an enrolment was placed in, and why it left one: a retake, a transfer or a withdrawal."""
+    __tablename__ = "class_placements"
+    __table_args__ = (
+        Index("ux_one_current_class", "enrolment_id", unique=True, postgresql_where=text("left_on IS NULL"),
+              sqlite_where=text("left_on IS NULL")),
+        CheckConstraint("(left_on IS NULL) = (ended_by IS NULL)", name="ck_class_placement_ended"),
+        CheckConstraint("ended_by IS NULL OR ended_by IN ('retake', 'transfer', 'withdrawal')",
+                        name="ck_class_placement_ended_by"),
+    )
+    placement_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    enrolment_id: Mapped[str] = mapped_column(ForeignKey("enrolments.enrolment_id"), index=True)
+    class_id: Mapped[str] = mapped_column(ForeignKey("classes.class_id"))
+    placed_on: Mapped[date] = mapped_column(Date)
+    left_on: Mapped[date | None] = mapped_column(Date)
+    ended_by: Mapped[str | None] = mapped_column(String(20))
+
+
 class StatusChange(Base):
     """A requested withdrawal, transfer or change of major, and the decisions on it."""
     __tablename__ = "status_changes"
     __table_args__ = (
         Index("ux_one_open_status_change", "enrolment_id", unique=True,
-              postgresql_where=text("state IN ('requested', 'unit_agreed')"),
-              sqlite_where=text("state IN ('requested', 'unit_agreed')")),
+              postgresql_where=text(f"state IN ({UNFINISHED_SQL})"), sqlite_where=text(f"state IN ({UNFINISHED_SQL})")),
         CheckConstraint("kind IN ('withdrawal', 'transfer', 'major_change')", name="ck_status_change_kind"),
         CheckConstraint("kind = 'withdrawal' OR to_programme_id IS NOT NULL", name="ck_status_change_target"),
     )
@@ -252,6 +271,11 @@ class StatusChange(Base):
     federation_decision_by: Mapped[str | None] = mapped_column(String(200))
     decision_note: Mapped[str | None] = mapped_column(Text)
     decided_on: Mapped[date | None] = mapped_column(Date)
+    # A skills transfer whose subsidy differs: the amount asked of quota and the request's revision it answers.
+    subsidy_requested: Mapped[Decimal | None] = mapped_column(MONEY)
+    quota_revision: Mapped[int | None] = mapped_column(Integer)
+    refusal_reason: Mapped[str | None] = mapped_column(String(50))
+    refusal_detail: Mapped[str | None] = mapped_column(Text)
 
 
 class ExamResult(Base):
@@ -285,3 +309,25 @@ class Reimbursement(Base):
     share: Mapped[str] = mapped_column(String(20))
     amount: Mapped[Decimal] = mapped_column(MONEY)
     paid_on: Mapped[date] = mapped_column(Date)
+
+
+class Breakdown(Base):
+    """Finance's breakdown.settled: an enrolment's fee shares as they now stand (cancelled: nothing payable)."""
+    __tablename__ = "breakdowns"
+    enrolment_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10))
+    total: Mapped[Decimal] = mapped_column(MONEY)
+    federation: Mapped[Decimal] = mapped_column(MONEY)
+    unit: Mapped[Decimal] = mapped_column(MONEY)
+    employee: Mapped[Decimal] = mapped_column(MONEY)
+
+
+class Recovery(Base):
+    """Finance's reimbursement.recovered: a paid share paid back after its certificate was revoked."""
+    __tablename__ = "recoveries"
+    reimbursement_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    enrolment_id: Mapped[str] = mapped_column(String(36), index=True)
+    share: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    recovered_on: Mapped[date] = mapped_column(Date)

@@ -7,7 +7,8 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .models import Campaign, Certificate, Enrolment, ExamResult, InstitutionStanding, Payment, Reimbursement, Unit
+from .models import (Breakdown, Campaign, Certificate, Enrolment, ExamResult, InstitutionStanding, Payment, Recovery,
+                     Reimbursement, Unit)
 
 
 def _insert(session, model):
@@ -88,3 +89,15 @@ def reimbursement_paid(session, data: dict) -> None:
     insert_once(session, Reimbursement, "reimbursement_id", {
         "reimbursement_id": data["reimbursement_id"], "enrolment_id": data["enrolment_id"], "share": data["share"],
         "amount": Decimal(data["amount"]), "paid_on": _day(data["paid_on"])})
+
+
+def breakdown_settled(session, data: dict) -> None:
+    upsert_newer(session, Breakdown, "enrolment_id", {
+        "enrolment_id": data["enrolment_id"], "revision": data["revision"], "status": data["status"],
+        **{name: Decimal(data[name]) for name in ("total", "federation", "unit", "employee")}})
+
+
+def reimbursement_recovered(session, data: dict) -> None:
+    insert_once(session, Recovery, "reimbursement_id", {
+        "reimbursement_id": data["reimbursement_id"], "enrolment_id": data["enrolment_id"], "share": data["share"],
+        "amount": Decimal(data["amount"]), "recovered_on": _day(data["recovered_on"])})

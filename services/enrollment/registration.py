@@ -13,7 +13,8 @@ from servicekit.money import show
 from .access import find_enrolment
 from .domain import enrolment as rules
 from servicekit.clock import china_today as today
-from .models import Campaign, Enrolment, InstitutionStanding, Programme
+from .domain.people import mask_name
+from .models import Campaign, Employee, Enrolment, InstitutionStanding, Programme
 from .nominations import bump, expect_status
 from .problems import (ENTRANCE_TEST_NOT_PASSED, INSTITUTION_DISQUALIFIED, WINDOW_CLOSED, WRONG_STATUS,
                        flush_or_conflict)
@@ -50,12 +51,9 @@ def request_registration(uow, identity: Identity, enrolment_id: str, on: date) -
                       f"{campaign.registration_start.isoformat()} to {campaign.registration_end.isoformat()}.")
     programme = session.get(Programme, enrolment.programme_id)
     enrolment.fees = {line: show(amount) for line, amount in programme.fees().items()}
-    data = _saga_fields(enrolment)
+    data = saga_fields(enrolment)
     if enrolment.kind == "skills":
-        rate = rules.federation_rate(campaign.skills_federation_rate, campaign.skills_rate_overrides, programme.trade)
-        enrolment.subsidy_requested = rules.federation_skills_share(programme.fee_tuition_or_training, rate)
-        if enrolment.subsidy_requested <= 0:
-            raise Problem(WRONG_STATUS, "The programme has no training fee for the federation to share.")
+        enrolment.subsidy_requested = federation_subsidy(campaign, programme)
         data["amount"] = show(enrolment.subsidy_requested)
     enrolment.status, enrolment.requested_on = rules.REQUESTED, on
     enrolment.refusal_reason = enrolment.refusal_detail = None
@@ -65,7 +63,16 @@ def request_registration(uow, identity: Identity, enrolment_id: str, on: date) -
     return enrolment
 
 
-def _saga_fields(enrolment: Enrolment) -> dict:
+def federation_subsidy(campaign: Campaign, programme: Programme) -> Decimal:
+    """What a skills enrolment in this programme asks quota for: the federation's share of the training fee."""
+    rate = rules.federation_rate(campaign.skills_federation_rate, campaign.skills_rate_overrides, programme.trade)
+    subsidy = rules.federation_skills_share(programme.fee_tuition_or_training, rate)
+    if subsidy <= 0:
+        raise Problem(WRONG_STATUS, "The programme has no training fee for the federation to share.")
+    return subsidy
+
+
+def saga_fields(enrolment: Enrolment) -> dict:
     return {"enrolment_id": enrolment.enrolment_id, "campaign_id": enrolment.campaign_id, "kind": enrolment.kind,
             "unit_id": enrolment.unit_id, "grassroots_union_id": enrolment.grassroots_union_id,
             "institution_id": enrolment.institution_id, "programme_id": enrolment.programme_id}
@@ -73,8 +80,9 @@ def _saga_fields(enrolment: Enrolment) -> dict:
 
 def _enrolment_event(session, enrolment: Enrolment) -> dict:
     """What finance and evaluation need of a registered or admitted enrolment."""
-    data = {**_saga_fields(enrolment), "revision": enrolment.revision, "fees": enrolment.fees,
-            "employee_id": enrolment.employee_id}
+    employee = session.get(Employee, enrolment.employee_id)
+    data = {**saga_fields(enrolment), "revision": enrolment.revision, "fees": enrolment.fees,
+            "employee_id": enrolment.employee_id, "holder_name_masked": mask_name(employee.name)}
     if enrolment.kind == "skills":
         data["trade"] = session.get(Programme, enrolment.programme_id).trade
     return data

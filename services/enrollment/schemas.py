@@ -233,6 +233,13 @@ class ObjectionOut(ObjectionIn):
     decided_on = fields.Date(allow_none=True)
 
 
+class ClassPlacementOut(Schema):
+    class_id = fields.String()
+    placed_on = fields.Date()
+    left_on = fields.Date(allow_none=True)
+    ended_by = fields.String(allow_none=True, metadata={"description": "retake, transfer or withdrawal"})
+
+
 class EnrolmentOut(Schema):
     enrolment_id = fields.String()
     revision = fields.Integer()
@@ -270,6 +277,7 @@ class EnrolmentOut(Schema):
     class_id = fields.String(allow_none=True)
     withdrawn_on = fields.Date(allow_none=True)
     retaking = fields.Boolean(metadata={"description": "Skills: failed, waits for a later class, training fee waived"})
+    classes = fields.List(fields.Nested(ClassPlacementOut), metadata={"description": "Every class placement"})
 
 
 # ---- classes, rosters, the working-day calendar ------------------------------------------
@@ -410,13 +418,17 @@ class DecisionIn(Schema):
 class StatusChangeOut(StatusChangeIn):
     change_id = fields.String()
     enrolment_id = fields.String()
-    state = fields.String(metadata={"description": "requested, unit_agreed, approved or declined"})
+    state = fields.String(metadata={"description": "requested, unit_agreed, awaiting_quota (approved, quota asked "
+                                                   "for the new subsidy), approved, declined or refused (by quota)"})
     requested_by = fields.String()
     requested_at = fields.DateTime()
     unit_decision_by = fields.String(allow_none=True)
     federation_decision_by = fields.String(allow_none=True)
     decision_note = fields.String(allow_none=True)
     decided_on = fields.Date(allow_none=True)
+    subsidy_requested = Money(allow_none=True, metadata={"description": "Skills: the new subsidy asked of quota"})
+    refusal_reason = fields.String(allow_none=True, metadata={"description": "Quota's reason, when it refused"})
+    refusal_detail = fields.String(allow_none=True)
 
 
 class LedgerQuery(Schema):

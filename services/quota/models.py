@@ -171,6 +171,7 @@ class Reservation(Base):
     seats: Mapped[int] = mapped_column(Integer, default=0)
     amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
     status: Mapped[str] = mapped_column(String(20))
+    # Why the last request was refused; on a held reservation, a refused change of amount (what was held stays).
     refusal_reason: Mapped[str | None] = mapped_column(String(40))
     line_id: Mapped[int | None] = mapped_column(ForeignKey("allocation_lines.id"))
     revision: Mapped[int] = mapped_column(Integer)  # the enrolment's revision last applied

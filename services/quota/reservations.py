@@ -1,10 +1,16 @@
-"""The reservation saga with enrollment: reserve, refuse, consume, release, spend.
+"""The reservation saga with enrollment: reserve, refuse, resize, consume, release, spend.
 
 Several workers handle events at once, so every change of a unit's counters
 is one conditional UPDATE on its allocation line (the row lock serialises
 racers; the WHERE clause refuses an overbooking), and the reservation row is
 keyed by the enrolment id (unique), so a redelivered or repeated request
 never reserves twice.
+
+A request with a higher revision for a held reservation (a transfer to a
+programme with another fee) resizes it: less gives the difference back at
+once (counted as released), more takes it only if the unit's money left
+covers it; refused, what was held stays. Every answer names the revision of
+the request it answers.
 """
 from __future__ import annotations
 
@@ -42,11 +48,12 @@ def request(uow, event) -> None:
     if reservation.status != "pending" and data["revision"] < reservation.revision:
         log.info("stale request ignored", extra={"enrolment_id": data["enrolment_id"]})
         return
-    fresh = reservation.status == "pending" or (
-        reservation.status in ("refused", "released") and data["revision"] > reservation.revision)
-    if fresh:
+    later = data["revision"] > reservation.revision
+    if reservation.status == "pending" or (reservation.status in ("refused", "released") and later):
         _decide(uow.session, reservation, data, datetime.fromisoformat(event.occurred_at))
-    _answer(uow, reservation)  # a repeated request gets the same answer again
+    elif reservation.status in ACTIVE and later:
+        _resize(uow.session, reservation, data)
+    _answer(uow, reservation, data)  # a repeated request gets the same answer again
 
 
 def consume(uow, event) -> None:
@@ -71,14 +78,18 @@ def release(uow, event) -> None:
 
 
 def transfer(uow, event) -> None:
-    """A transfer of institution keeps the unit's quota; a transfer out of the unit gives it back."""
+    """A transfer of institution keeps the unit's quota (skills: the subsidy it names, resized before by the
+    transfer's request); a transfer out of the unit gives it back."""
     data = event.data
     reservation = _known(uow.session, data)
-    if reservation is None:
+    if reservation is None or reservation.status not in ACTIVE:
         return
-    if reservation.unit_id != data["unit_id"] and reservation.status in ACTIVE:
+    if reservation.unit_id != data["unit_id"]:
         _move(uow.session, reservation, reservation.status, "released")
         reservation.status = "released"
+    elif "amount" in data and reservation.kind == "skills" and not _resized(uow.session, reservation, data["amount"]):
+        log.error("transferred subsidy does not fit the unit's money; the held amount stays",
+                  extra={"enrolment_id": data["enrolment_id"], "amount": data["amount"]})
 
 
 def spend(uow, event) -> None:
@@ -151,24 +162,46 @@ def _refusal(session, reservation: Reservation, requested_at: datetime) -> str |
     return None if reserved else "no_quota_left"
 
 
-def _taking(reservation: Reservation):
-    """Reserve only if the line still has that much available: one atomic, conditional UPDATE."""
-    line = AllocationLine
-    if reservation.kind == "academic":
-        need, allocated, used = reservation.seats, line.academic_seats, (
-            line.seats_reserved + line.seats_consumed + line.seats_spent)
-        values = {"seats_reserved": line.seats_reserved + need}
-    else:
-        need, allocated, used = reservation.amount, line.skills_money, (
-            line.money_reserved + line.money_consumed + line.money_spent)
-        values = {"money_reserved": line.money_reserved + need}
-    return update(line).where(line.id == reservation.line_id, allocated - used >= need).values(**values) \
-        .returning(line.id)
+def _taking(reservation: Reservation, need=None, counter: str = "reserved"):
+    """Take `need` (default: the whole reservation) into one counter of the line, only if the line still has
+    that much available: one atomic, conditional UPDATE."""
+    prefix, size = _size(reservation)
+    line = AllocationLine.__table__.c
+    allocated = line.academic_seats if prefix == "seats" else line.skills_money
+    used = line[f"{prefix}_reserved"] + line[f"{prefix}_consumed"] + line[f"{prefix}_spent"]
+    need = size if need is None else need
+    return update(AllocationLine).where(line.id == reservation.line_id, allocated - used >= need) \
+        .values({f"{prefix}_{counter}": line[f"{prefix}_{counter}"] + need}).returning(line.id)
 
 
-def _move(session, reservation: Reservation, source: str, target: str) -> None:
-    """Move the reservation's seats or money from one counter of its line to another."""
-    prefix, size = ("seats", reservation.seats) if reservation.kind == "academic" else ("money", reservation.amount)
+def _resize(session, reservation: Reservation, data: dict) -> None:
+    """A held reservation asked again with a higher revision (a transfer to a programme with another fee):
+    skills money follows the new amount when it fits; refused, what was held stays untouched."""
+    _touch(reservation, data["revision"])
+    fits = reservation.kind == "academic" or _resized(session, reservation, data["amount"])
+    reservation.refusal_reason = None if fits else "no_quota_left"
+
+
+def _resized(session, reservation: Reservation, amount: str) -> bool:
+    """Hold `amount` instead: less gives the difference back at once, more only if the unit's money covers it."""
+    difference = money(amount) - reservation.amount
+    if difference > 0 and session.execute(_taking(reservation, difference, reservation.status)).first() is None:
+        return False
+    if difference < 0:
+        _move(session, reservation, reservation.status, "released", -difference)
+    reservation.amount = money(amount)
+    reservation.updated_at = utcnow()
+    return True
+
+
+def _size(reservation: Reservation) -> tuple[str, int | Decimal]:
+    return ("seats", reservation.seats) if reservation.kind == "academic" else ("money", reservation.amount)
+
+
+def _move(session, reservation: Reservation, source: str, target: str, size=None) -> None:
+    """Move the reservation's seats or money (or `size` of it) from one counter of its line to another."""
+    prefix, held = _size(reservation)
+    size = held if size is None else size
     line = AllocationLine.__table__.c
     session.execute(update(AllocationLine).where(AllocationLine.id == reservation.line_id).values({
         f"{prefix}_{source}": line[f"{prefix}_{source}"] - size,
@@ -182,17 +215,18 @@ def _touch(reservation: Reservation, revision: int) -> None:
     reservation.updated_at = utcnow()
 
 
-def _answer(uow, reservation: Reservation) -> None:
+def _answer(uow, reservation: Reservation, request: dict) -> None:
+    """Answer the request (naming its revision); a refusal while quota is held refused a change of amount."""
     if reservation.status not in HOLDING and reservation.status != "refused":
         return  # released or pending: nobody waits for an answer
+    reason = reservation.refusal_reason
     data = {"enrolment_id": reservation.enrolment_id, "campaign_id": reservation.campaign_id,
-            "unit_id": reservation.unit_id, "kind": reservation.kind}
+            "unit_id": reservation.unit_id, "kind": reservation.kind, "revision": request["revision"]}
     if reservation.kind == "academic":
         data["seats"] = reservation.seats
     else:
-        data["amount"] = show(reservation.amount)
-    if reservation.status == "refused":
-        reason = reservation.refusal_reason
+        data["amount"] = request["amount"] if reason else show(reservation.amount)
+    if reason:
         uow.publish("quota.refused", {**data, "reason": reason, "detail": REFUSALS[reason]})
     else:
         uow.publish("quota.reserved", data)

@@ -272,6 +272,7 @@ class ReservationOut(Schema):
     seats = fields.Integer(metadata={"description": "academic: seats held (1)"})
     amount = Money(metadata={"description": "skills: subsidy money held"})
     status = fields.String(metadata={"description": "reserved | consumed | spent | released | refused"})
-    refusal_reason = fields.String(allow_none=True)
+    refusal_reason = fields.String(allow_none=True, metadata={
+        "description": "Why the last request was refused; on a held reservation, a refused change of amount"})
     revision = fields.Integer(metadata={"description": "the enrolment's revision last applied"})
     updated_at = fields.DateTime()

@@ -6,7 +6,10 @@ from .enrolment import ADMITTED, REGISTERED, REQUESTED, SENT
 WITHDRAWAL, TRANSFER, MAJOR_CHANGE = "withdrawal", "transfer", "major_change"
 KINDS = (WITHDRAWAL, TRANSFER, MAJOR_CHANGE)
 REQUESTED_CHANGE, UNIT_AGREED, APPROVED, DECLINED = "requested", "unit_agreed", "approved", "declined"
-OPEN = (REQUESTED_CHANGE, UNIT_AGREED)
+# Approved, but the new programme's subsidy differs: quota is asked to hold the new amount first.
+AWAITING_QUOTA, REFUSED = "awaiting_quota", "refused"
+OPEN = (REQUESTED_CHANGE, UNIT_AGREED)  # waiting for someone's decision
+UNFINISHED = (*OPEN, AWAITING_QUOTA)  # the enrolment's one open change
 
 # A withdrawal may come while quota's answer is awaited; a move waits for the answer first.
 CHANGEABLE = {WITHDRAWAL: (SENT, REQUESTED, REGISTERED, ADMITTED),

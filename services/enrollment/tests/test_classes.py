@@ -122,3 +122,43 @@ def test_roster_needs_staff_the_working_day_lead_and_a_calendar_then_review_and_
     later = enrollment.ok(enrollment.client.post("/classes", headers=institution, json=class_body(
         opens_on="2099-09-01", public_class_name="2099秋季电工中级班")), 201)
     assert [s["enrolment_id"] for s in later["students"]] == [failed], "the same trade, the same institution"
+
+
+def test_a_failed_skills_student_placed_in_a_later_class_shows_both_classes(enrollment):
+    stack = enrollment.stack
+    stack.worker()
+    [student] = registered(enrollment, [1])
+    institution, admin = enrollment.institution(), enrollment.admin()
+    enrollment.ok(enrollment.client.put("/calendar/2099", headers=admin, json={"days": []}))
+    first = enrollment.ok(enrollment.client.post("/classes", headers=institution, json=class_body(
+        public_class_name="2099春季电工中级班")), 201)
+    path = f"/classes/{first['class_id']}"
+    enrollment.ok(enrollment.client.post(f"{path}/roster", headers=institution))
+    enrollment.ok(enrollment.client.post(f"{path}/review", json={"decision": "approve"}, headers=admin))
+    enrollment.ok(enrollment.client.post(f"{path}/publish", headers=admin))
+    enrollment.ok(enrollment.client.post(f"{path}/open", headers=institution))
+    stack.publish("exam.result_recorded", {
+        "result_id": str(uuid.uuid4()), "enrolment_id": student, "institution_id": "GZ-ZGJS",
+        "exam": "电工中级职业技能鉴定", "held_on": "2099-06-20", "score": "48.00", "passed": False, "attempt": 1})
+    wait_for(lambda: enrollment.ok(enrollment.client.get(f"/enrolments/{student}", headers=institution))["retaking"],
+             message="the failed exam handled")
+    later = enrollment.ok(enrollment.client.post("/classes", headers=institution, json=class_body(
+        opens_on="2099-09-01", public_class_name="2099秋季电工中级班")), 201)
+
+    shown = enrollment.ok(enrollment.client.get(f"/enrolments/{student}", headers=enrollment.officer()))
+    assert shown["classes"] == [
+        {"class_id": first["class_id"], "placed_on": today().isoformat(), "left_on": "2099-06-20",
+         "ended_by": "retake"},
+        {"class_id": later["class_id"], "placed_on": today().isoformat(), "left_on": None, "ended_by": None}]
+    assert shown["class_id"] == later["class_id"]
+    [line] = enrollment.ok(enrollment.client.get("/ledger", query_string={"format": "json"}, headers=admin))
+    assert (line["classes_attended"], line["class_id"]) == (2, later["class_id"])
+
+    change = enrollment.ok(enrollment.client.post(f"/enrolments/{student}/status-changes", headers=enrollment.officer(),
+                                                  json={"kind": "withdrawal", "reason": "工作调动",
+                                                        "effective_on": "2099-09-15"}), 201)
+    enrollment.ok(enrollment.client.post(f"/status-changes/{change['change_id']}/decision",
+                                         json={"decision": "approve"}, headers=enrollment.officer()))
+    left = enrollment.ok(enrollment.client.get(f"/enrolments/{student}", headers=enrollment.officer()))
+    assert (left["class_id"], left["classes"][-1]["left_on"], left["classes"][-1]["ended_by"]) == (
+        None, "2099-09-15", "withdrawal")

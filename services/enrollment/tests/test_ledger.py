@@ -2,12 +2,14 @@
 import csv
 import io
 import uuid
+from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
 
 from servicekit.clock import china_today as today
-from services.enrollment.tests.helpers import CAMPAIGN, OTHER_UNIT, registered, resident_id
+from services.enrollment.tests.helpers import CAMPAIGN, OTHER_UNIT, UNIT, registered, resident_id
+from tests.support.processes import wait_for
 
 pytestmark = pytest.mark.servers
 
@@ -61,3 +63,53 @@ def test_ledger_lines_gather_every_service_facts_scoped_masked_and_streamed(enro
     assert enrollment.client.get("/ledger", headers=enrollment.employee("x")).status_code == 403
     unknown = enrollment.client.get("/ledger", query_string={"format": "pdf"}, headers=enrollment.admin())
     assert unknown.status_code == 422
+
+
+def breakdown(enrolment_id: str, revision: int, status: str, training: tuple[str, str, str, str]) -> dict:
+    """Finance's breakdown: the training fee shared (amount, federation, unit, employee); the employee pays the exam."""
+    amount, federation, unit, employee = training
+    lines = [{"line": "tuition_or_training", "amount": amount, "federation": federation, "unit": unit,
+              "employee": employee},
+             {"line": "appraisal_exam", "amount": "180.00", "federation": "0.00", "unit": "0.00",
+              "employee": "180.00"}]
+    exam = Decimal("180.00")
+    return {"enrolment_id": enrolment_id, "revision": revision, "campaign_id": CAMPAIGN, "unit_id": UNIT,
+            "institution_id": "GZ-ZGJS", "kind": "skills", "status": status, "lines": lines,
+            "total": str(Decimal(amount) + exam), "federation": federation, "unit": unit,
+            "employee": str(Decimal(employee) + exam)}
+
+
+def test_ledger_shows_finance_shares_and_recovered_reimbursements_from_the_broker(enrollment):
+    stack = enrollment.stack
+    stack.worker()
+    first, second = registered(enrollment, [1, 2])
+    stack.publish("breakdown.settled", breakdown(first, 2, "settled", ("2350.00", "940.00", "940.00", "470.00")))
+    stack.publish("breakdown.settled", breakdown(first, 1, "settled", ("2100.00", "840.00", "840.00", "420.00")))
+    stack.publish("breakdown.settled", breakdown(second, 1, "settled", ("2350.00", "940.00", "940.00", "470.00")))
+    stack.publish("breakdown.settled", breakdown(second, 2, "cancelled", ("2350.00", "940.00", "940.00", "470.00")))
+    stack.publish("reimbursement.recovered", {
+        "reimbursement_id": str(uuid.uuid4()), "enrolment_id": first, "campaign_id": CAMPAIGN, "unit_id": UNIT,
+        "kind": "skills", "share": "federation", "amount": "940.00", "recovered_on": today().isoformat()})
+
+    def ledger():
+        rows = enrollment.ok(enrollment.client.get("/ledger", query_string={"format": "json"},
+                                                   headers=enrollment.admin()))
+        return {row["enrolment_id"]: row for row in rows}
+
+    wait_for(lambda: ledger()[first]["recovered_federation"] == "940.00" and ledger()[second][
+        "share_status"] == "cancelled", message="finance's events handled")
+    shares = ("share_status", "share_federation", "share_unit", "share_employee", "total_due",
+              "recovered_federation", "recovered_unit")
+    lines = ledger()
+    assert [lines[first][k] for k in shares] == ["settled", "940.00", "940.00", "650.00", "2530.00", "940.00", None]
+    assert [lines[second][k] for k in shares] == ["cancelled", "0.00", "0.00", "0.00", "0.00", None, None]
+
+    exported = enrollment.client.get("/ledger", query_string={"format": "csv"}, headers=enrollment.officer())
+    row = next(r for r in csv.DictReader(io.StringIO(exported.get_data().decode("utf-8-sig")))
+               if r["报名编号 Enrolment id"] == first)
+    assert (row["市总分担 Federation share"], row["个人分担 Employee share"], row["已追回市总部分 Federation share recovered"]) == (
+        "940.00", "650.00", "940.00")
+    sheet = load_workbook(io.BytesIO(enrollment.client.get("/ledger", headers=enrollment.admin()).get_data()),
+                          read_only=True).worksheets[0]
+    header = next(sheet.iter_rows(values_only=True))
+    assert {"费用分担状态 Shares status", "核定费用合计 Total due (finance)", "已追回单位部分 Unit share recovered"} <= set(header)

@@ -57,7 +57,8 @@ def test_skills_saga_reserved_registers_refused_tells_why(enrollment):
     assert event == {"enrolment_id": first["enrolment_id"], "revision": done["revision"], "campaign_id": CAMPAIGN,
                      "kind": "skills", "unit_id": UNIT, "grassroots_union_id": first["grassroots_union_id"],
                      "institution_id": "GZ-ZGJS", "programme_id": first["programme_id"], "trade": "电工",
-                     "fees": FEES, "employee_id": first["employee_id"], "registered_on": today().isoformat()}
+                     "fees": FEES, "employee_id": first["employee_id"], "holder_name_masked": "职*1",
+                     "registered_on": today().isoformat()}
     assert stack.drain(registered) == [], "the duplicate reservation registered nothing twice"
     for headers in (institution, enrollment.officer()):
         refused = status(enrollment, second["enrolment_id"], headers)
@@ -112,6 +113,7 @@ def test_academic_admission_only_after_a_passed_entrance_test(enrollment):
     assert (event["kind"], event["revision"], event["admitted_on"], "trade" in event) == (
         "academic", done["revision"], today().isoformat(), False)
     assert event["fees"] == programme("academic")["fee_standard"]
+    assert event["holder_name_masked"] == "职*1"  # 职工1
 
 
 def test_registration_refused_outside_the_window_by_a_disqualified_institution_or_out_of_turn(enrollment):

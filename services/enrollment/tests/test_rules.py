@@ -7,8 +7,8 @@ import pytest
 from services.enrollment.domain import classes
 from services.enrollment.domain import status_changes as changes
 from services.enrollment.domain import enrolment as rules
-from services.enrollment.domain.people import (InvalidPersonalData, check_digit, mask_phone, mask_resident_id,
-                                               normalise_mobile, normalise_resident_id)
+from services.enrollment.domain.people import (InvalidPersonalData, check_digit, mask_name, mask_phone,
+                                               mask_resident_id, normalise_mobile, normalise_resident_id)
 from services.enrollment.domain.workdays import CalendarMissing, WorkCalendar, roster_deadline
 
 TODAY = date(2013, 11, 20)
@@ -73,6 +73,12 @@ def test_not_mainland_mobiles(raw):
 def test_masks_keep_only_the_edges():
     assert mask_resident_id("44010419800101018X") == "4401**********018X"
     assert mask_phone("13800138000") == "138****8000"
+
+
+@pytest.mark.parametrize("name, masked", [("张三", "张*"), ("张三丰", "张*丰"), ("欧阳娜娜", "欧**娜"), ("李", "李*"),
+                                          ("阿卜杜热合曼·买买提", "阿********提"), ("X" * 50, "X" + "*" * 28 + "X")])
+def test_names_keep_the_first_and_for_three_or_more_the_last_character(name, masked):
+    assert mask_name(name) == masked
 
 
 def test_notice_ends_after_its_days_and_blocks_confirmation_until_then():

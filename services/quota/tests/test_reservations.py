@@ -117,7 +117,8 @@ def test_the_saga_reserves_refuses_releases_consumes_and_spends(quota):
 
     assert saga.asked(first)["type"] == "quota.reserved"
     assert saga.asked(second) == {"type": "quota.reserved", "enrolment_id": second["enrolment_id"],
-                                  "campaign_id": campaign_id, "unit_id": "GZ-HZ", "kind": "academic", "seats": 1}
+                                  "campaign_id": campaign_id, "unit_id": "GZ-HZ", "kind": "academic", "seats": 1,
+                                  "revision": 1}
     refused = saga.asked(third)
     assert (refused["type"], refused["reason"]) == ("quota.refused", "no_quota_left")
     below = quota.call("PATCH", f"/campaigns/{campaign_id}/allocation/lines/GZ-HZ",
@@ -240,3 +241,42 @@ def test_the_same_request_racing_on_two_workers_reserves_once(quota):
     assert {a["type"] for a in saga.collect()} == {"quota.reserved"}
     assert report_line(quota, campaign_id)["seats"] == {"allocated": 5, "reserved": 1, "consumed": 0, "spent": 0,
                                                          "released": 0, "available": 4}
+
+
+def test_a_transfer_asks_again_and_the_held_subsidy_follows_when_it_fits(quota):
+    quota.unit("GZ-HZ", 1000)
+    campaign_id = published_campaign(quota, seats=0, money="1000.00")
+    saga = Saga(quota, campaign_id)
+    quota.stack.worker()
+    dearer, other = saga.request(enrolment_id(), kind="skills", amount="640.00"), saga.request(
+        enrolment_id(), kind="skills", amount="300.00")
+    assert saga.asked(dearer)["revision"] == 1 and saga.asked(other)["type"] == "quota.reserved"
+    saga.send("enrollment.registered", saga.enrolment(dearer, 2, registered_on="2026-11-21"))
+
+    moved = {**dearer, "revision": 3, "institution_id": "GZ-SYG", "programme_id": "P-2", "amount": "672.00"}
+    assert saga.asked(moved, count=2) == {"type": "quota.reserved", "enrolment_id": dearer["enrolment_id"],
+                                 "campaign_id": campaign_id, "unit_id": "GZ-HZ", "kind": "skills",
+                                 "amount": "672.00", "revision": 3}
+    money = {"allocated": "1000.00", "reserved": "300.00", "consumed": "672.00", "spent": "0.00",
+             "released": "0.00", "available": "28.00"}
+    assert report_line(quota, campaign_id)["money"] == money, "the difference is taken, still consumed"
+
+    too_dear = {**other, "revision": 2, "amount": "328.01"}  # 28.01 more than the 300.00 held; 28.00 left
+    refused = saga.asked(too_dear, count=2)
+    assert (refused["type"], refused["reason"], refused["revision"], refused["amount"]) == (
+        "quota.refused", "no_quota_left", 2, "328.01")
+    assert saga.asked(too_dear, count=3)["type"] == "quota.refused", "asked again: the same answer"
+    assert report_line(quota, campaign_id)["money"] == money, "refused: what was held stays untouched"
+
+    saga.send("enrollment.transferred", {**saga.transfer(dearer, 4, unit="GZ-HZ"), "amount": "672.00"})
+    cheaper = saga.asked({**moved, "revision": 5, "programme_id": "P-3", "amount": "500.00"}, count=3)
+    assert (cheaper["type"], cheaper["amount"], cheaper["revision"]) == ("quota.reserved", "500.00", 5)
+    given_back = {**money, "consumed": "500.00", "released": "172.00", "available": "200.00"}
+    wait_for(lambda: report_line(quota, campaign_id)["money"] == given_back, message="the difference given back")
+    saga.send("enrollment.transferred", {**saga.transfer(dearer, 5, unit="GZ-HZ"), "amount": "999.00"})  # stale
+    saga.send("enrollment.transferred", {**saga.transfer(other, 3, unit="GZ-HZ"), "amount": "300.00"})
+    assert saga.asked(saga.request(enrolment_id(), kind="skills", amount="200.00"))["type"] == "quota.reserved"
+    assert report_line(quota, campaign_id)["money"] == {**given_back, "reserved": "500.00", "available": "0.00"}
+    with quota.stack.runtime.engine.connect() as db:
+        held = dict(db.execute(select(Reservation.enrolment_id, Reservation.amount)).all())
+    assert (str(held[dearer["enrolment_id"]]), str(held[other["enrolment_id"]])) == ("500.00", "300.00")
