@@ -148,8 +148,10 @@ def _announce(uow: UnitOfWork, enrolment: Enrolment, row: Breakdown) -> None:
     })
 
 
-def visible_enrolment(session: Session, identity: Identity, enrolment_id: str) -> Enrolment:
-    enrolment = session.get(Enrolment, enrolment_id)
+def visible_enrolment(session: Session, identity: Identity, enrolment_id: str, lock: bool = False) -> Enrolment:
+    """`lock`: for a change of the enrolment's breakdown, taken before the breakdown's own lock,
+    in the order the event handlers take them (else a payment and a handler deadlock)."""
+    enrolment = session.get(Enrolment, enrolment_id, with_for_update=lock)
     if enrolment is None or not sees(identity, enrolment):
         raise Problem(NOT_FOUND, f"No enrolment {enrolment_id} visible to you.")
     return enrolment
@@ -167,7 +169,7 @@ def record_payment(uow: UnitOfWork, identity: Identity, enrolment_id: str, amoun
                    reference: str | None, cause: str) -> Payment:
     """The institution records what the employee paid; partial and over-payments are flagged."""
     session = uow.session
-    enrolment = visible_enrolment(session, identity, enrolment_id)
+    enrolment = visible_enrolment(session, identity, enrolment_id, lock=True)
     earlier = replayed(session, Payment, cause, dict(enrolment_id=enrolment_id, amount=amount))
     if earlier is not None:
         return earlier
@@ -197,7 +199,7 @@ def record_charge(uow: UnitOfWork, identity: Identity, enrolment_id: str, body: 
     by that line (its shares unchanged) and is announced again. The same reference again records nothing;
     (the charge, whether it is new)."""
     session = uow.session
-    enrolment = visible_enrolment(session, identity, enrolment_id)
+    enrolment = visible_enrolment(session, identity, enrolment_id, lock=True)
     row = session.get(Breakdown, enrolment_id, with_for_update=True)  # one charge of an enrolment at a time
     if row is None:
         raise Problem(NOT_FOUND, "This enrolment has no fee breakdown yet.")

@@ -127,11 +127,7 @@ class Flows(Scenario):
         operator, path = self.operator(institution), f"/api/enrollment/enrolments/{enrolment_id}"
         operator.post(f"{path}/entrance-test", {"held_on": self.today.isoformat(), "score": "81.00", "passed": True})
         operator.post(f"{path}/admit")
-        admitted = self.wait_status(operator, enrolment_id, ("admitted",), "admission")
-        # Paying while finance still applies the admission can deadlock there (a 500, reported): wait for it.
-        eventually(lambda: any(r["enrolment_id"] == enrolment_id and r["enrolment_status"] == "admitted"
-                               for r in operator.get("/api/finance/ledger")), "finance to hear of the admission")
-        return admitted
+        return self.wait_status(operator, enrolment_id, ("admitted",), "admission")
 
     def breakdown(self, caller: Gateway, enrolment_id: str, status: str = "active") -> dict:
         """Finance's breakdown of the enrolment once it is in `status`."""
