@@ -365,6 +365,11 @@ class Scenario:
                 change = self.user("tianhe.officer").post(decision, {"decision": "approve", "note": "同意转学"})
             if change["state"] == "unit_agreed":
                 change = self.fed.post(decision, {"decision": "approve", "note": "审核通过"})
+            # A dearer programme asks quota for the larger subsidy first: the move waits for its answer.
+            change = eventually(lambda: next((c for c in self.fed.get(path) if c["change_id"] == change["change_id"]
+                                              and c["state"] != "awaiting_quota"), None), "quota's answer to the transfer")
+            if change["state"] != "approved":
+                raise RuntimeError(f"the transfer was {change['state']}: {change}")
             row = self.fed.get(f"/api/enrollment/enrolments/{row['enrolment_id']}")
         topped_up = self._top_up(row["enrolment_id"])
         self.step("transfer", "One transfer of institution (the student pays the new institution the difference)", {
