@@ -1,9 +1,11 @@
 """Access tokens (short-lived JWTs the gateway signs) and refresh tokens (opaque, used once, rotated)."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import asdict
 
 import jwt
@@ -40,6 +42,16 @@ def is_own_token(token: str) -> bool:
 
 
 def read_access_token(token: str, key: bytes) -> Identity:
+    identity, expires_at = _verified(token, key)
+    if time.time() > expires_at + LEEWAY_SECONDS:
+        raise TokenRefused("the access token has expired")
+    return identity
+
+
+@functools.lru_cache(maxsize=4096)
+def _verified(token: str, key: bytes) -> tuple[Identity, int]:
+    """A token's identity and expiry, verified once: a client sends the same token for up to 15 minutes,
+    and decoding it again cost a third of the gateway's own time per request. Refusals are not cached."""
     try:
         claims = jwt.decode(token, key, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER,
                             leeway=LEEWAY_SECONDS, options={"require": ["exp", "iat", "sub", "iss", "aud"]})
@@ -49,7 +61,7 @@ def read_access_token(token: str, key: bytes) -> Identity:
         raise TokenRefused(f"invalid access token ({type(exc).__name__})") from None
     if claims.get("typ") != "access":
         raise TokenRefused("not an access token")
-    return identity_from_claims(claims, claims["sub"], role_claim="role")
+    return identity_from_claims(claims, claims["sub"], role_claim="role"), int(claims["exp"])
 
 
 def identity_from_claims(claims: dict, subject: str, *, role_claim: str) -> Identity:
