@@ -339,3 +339,34 @@ def test_an_academic_student_graduates_and_the_unit_pays_back_the_federations_15
     assert (training["reimbursed_federation"], training["certificate_number"]) == ("1500.00", number)
     invariants = flows.fed.get("/api/finance/invariants")
     assert (invariants["passed"], invariants["drift"]) == (True, [])
+
+
+def test_every_scoped_caller_lists_its_own_rows_and_never_anothers(flows):
+    """Two students of two units, unions and institutions: each officer, operator and the employee (an account
+    made from the resident ID number) lists enrolments, breakdowns, payments and ledger rows of their own only."""
+    sides = {"GZ-HZ": ("GZ-HZ-G1", "GZ-SEG", "SEG-KJ-5", 70), "GZ-LW": ("GZ-LW-G1", "GZ-YCG", "YCG-YY-4", 71)}
+    enrolment_of = {}
+    for unit, (union, institution, programme, number) in sides.items():
+        flows.plan(unit, [programme])
+        row = flows.sent(union, number, programme)
+        assert flows.register(institution, row["enrolment_id"])["status"] == "registered"
+        flows.pay_in_full(institution, row["enrolment_id"])
+        enrolment_of[unit] = row["enrolment_id"]
+
+    lists = ("/api/enrollment/enrolments", "/api/finance/breakdowns", "/api/finance/payments", "/api/finance/ledger")
+    for unit, (union, institution, _, number) in sides.items():
+        mine, theirs = enrolment_of[unit], next(e for u, e in enrolment_of.items() if u != unit)
+        username = f"employee.{number}"
+        flows.fed.post("/auth/users", {"username": username, "password": PASSWORD, "role": "employee",
+                                       "resident_id": person(number)["resident_id"]})
+        callers = {"unit officer": flows.unit_officer(unit), "union officer": flows.union_officer(union),
+                   "institution": flows.operator(institution), "employee": flows.user(username)}
+        for who, caller in callers.items():
+            for path in lists:
+                if who == "union officer" and path != "/api/enrollment/enrolments":
+                    continue  # finance knows units, not grassroots unions
+                seen = eventually(lambda: (ids := {r["enrolment_id"] for r in caller.get(path)}) and mine in ids
+                                  and ids, f"{who} of {unit} to see their student in {path}")
+                assert theirs not in seen, (who, unit, path)
+        employee_rows = callers["employee"].get("/api/enrollment/enrolments")
+        assert [r["enrolment_id"] for r in employee_rows] == [mine]
