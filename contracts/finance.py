@@ -31,9 +31,8 @@ class PaymentRecorded(Schema):
     due = Amount()  # the enrolment's fees in full (every line: the employee pays up front)
 
 
-@event("reimbursement.paid", 1, PRODUCER)
-class ReimbursementPaid(Schema):
-    """A share paid by the unit's union to the student: the federation's on certificate, or the unit's own."""
+class _ShareMoved(Schema):
+    """One student's share (the federation's or the unit's) moving between the unit's union and the student."""
 
     reimbursement_id = UUID(required=True)
     enrolment_id = UUID(required=True)
@@ -42,9 +41,15 @@ class ReimbursementPaid(Schema):
     kind = Kind(required=True)
     share = fields.String(required=True, validate=validate.OneOf(["federation", "unit"]))
     amount = Amount(required=True, above_zero=True)
-    paid_on = Date(required=True)
     certificate_id = UUID()  # the certificate that made the federation's share payable
     reference = Text(max_length=100)
+
+
+@event("reimbursement.paid", 1, PRODUCER)
+class ReimbursementPaid(_ShareMoved):
+    """A share paid by the unit's union to the student: the federation's on certificate, or the unit's own."""
+
+    paid_on = Date(required=True)
 
 
 @event("funds.transferred", 1, PRODUCER)
@@ -110,16 +115,7 @@ class BreakdownSettled(Schema):
 
 
 @event("reimbursement.recovered", 1, PRODUCER)
-class ReimbursementRecovered(Schema):
+class ReimbursementRecovered(_ShareMoved):
     """A share paid to a student whose certificate was later revoked, paid back into the unit's earmarked account."""
 
-    reimbursement_id = UUID(required=True)
-    enrolment_id = UUID(required=True)
-    campaign_id = UUID(required=True)
-    unit_id = Code(required=True)
-    kind = Kind(required=True)
-    share = fields.String(required=True, validate=validate.OneOf(["federation", "unit"]))
-    amount = Amount(required=True, above_zero=True)
     recovered_on = Date(required=True)
-    certificate_id = UUID()
-    reference = Text(max_length=100)
