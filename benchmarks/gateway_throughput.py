@@ -8,7 +8,9 @@ Two endpoints of a service api (gunicorn, 2 gthread workers, PostgreSQL): a triv
 and their JSON). The gateway authenticates a bearer JWT, counts the client's rate in its
 PostgreSQL database, signs the identity header and forwards over pooled keep-alive
 connections; it runs with each serving model given (worker class:workers[:threads]). Load: wrk (2 threads) on the same
-machine, so every figure shares the CPU with the load generator. Needs wrk, the local
+machine, so every figure shares the CPU with the load generator. The baseline a Python gateway is judged
+by, a naive Flask forwarder (benchmarks/naive_forwarder.py: requests, gunicorn sync:4, nothing else), runs
+in the same run; the last column is each path's throughput over the naive forwarder's. Needs wrk, the local
 PostgreSQL (PG_ADMIN_DSN), and optionally nginx. A script, not a test.
 """
 from __future__ import annotations
@@ -34,7 +36,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 PG_ADMIN_DSN = os.environ.get("PG_ADMIN_DSN", "host=127.0.0.1 port=5432 user=postgres password=postgres dbname=postgres")
-SERVICE_PORT, GATEWAY_PORT, NGINX_PORT = 18101, 18100, 18102
+SERVICE_PORT, GATEWAY_PORT, NGINX_PORT, NAIVE_PORT = 18101, 18100, 18102, 18103
+NAIVE = "naive forwarder"
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
@@ -163,6 +166,14 @@ def main() -> int:
                 results[("nginx", kind)] = wrk(f"http://127.0.0.1:{NGINX_PORT}/api/quota{path}", args.seconds,
                                                args.connections, {})
             stop(nginx)
+        naive = start(["gunicorn", "-w", "4", "-b", f"127.0.0.1:{NAIVE_PORT}", "benchmarks.naive_forwarder:app"],
+                      env | {"NAIVE_UPSTREAM": f"http://127.0.0.1:{SERVICE_PORT}"}, folder / "naive.log")
+        processes.append(naive)
+        wait_ready(f"http://127.0.0.1:{NAIVE_PORT}/api/quota/healthz")
+        for kind, path in paths.items():
+            results[(NAIVE, kind)] = wrk(f"http://127.0.0.1:{NAIVE_PORT}/api/quota{path}", args.seconds,
+                                         args.connections, {})
+        stop(naive)
         for model in args.models:
             worker_class, workers, threads = (model.split(":") + ["1"])[:3]
             gateway = start(["gunicorn", "-c", "python:servicekit.gunicorn_conf", "gateway.wsgi:app"],
@@ -214,11 +225,12 @@ def prepare(env: dict) -> str:
 
 def report(results: dict[tuple[str, str], Figures], args) -> None:
     print(f"\nwrk -t{min(2, args.connections)} -c{args.connections} -d{args.seconds}s, {os.cpu_count()} CPUs shared with the load generator")
-    print(f"{'path':<20}{'endpoint':<9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'share':>8}{'p50 +ms':>9}")
+    print(f"{'path':<20}{'endpoint':<9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'share':>8}{'p50 +ms':>9}"
+          f"{'x naive':>9}")
     for (route, kind), figures in results.items():
-        direct = results[("direct", kind)]
+        direct, naive = results[("direct", kind)], results[(NAIVE, kind)]
         print(f"{route:<20}{kind:<9}{figures.rps:>9.0f}{figures.p50_ms:>9.2f}{figures.p99_ms:>9.2f}"
-              f"{figures.rps / direct.rps:>7.0%} {figures.p50_ms - direct.p50_ms:>9.2f}")
+              f"{figures.rps / direct.rps:>7.0%} {figures.p50_ms - direct.p50_ms:>9.2f}{figures.rps / naive.rps:>8.2f}x")
 
 
 if __name__ == "__main__":
