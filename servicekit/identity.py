@@ -21,7 +21,7 @@ import json
 import os
 import secrets
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from flask import g, request
@@ -88,8 +88,14 @@ def _unb64(text: str) -> bytes:
 
 
 def sign(identity: Identity, key: bytes, *, now: float | None = None) -> str:
-    claims = {k: v for k, v in asdict(identity).items() if v is not None}
-    claims["iat"] = int(now if now is not None else time.time())
+    return _signed(identity, key, int(now if now is not None else time.time()))
+
+
+@functools.lru_cache(maxsize=1024)
+def _signed(identity: Identity, key: bytes, issued_at: int) -> str:
+    """The header is the same for one caller within one second: the gateway signs it once."""
+    claims = {k: v for k, v in vars(identity).items() if v is not None}
+    claims["iat"] = issued_at
     payload = _b64(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())
     signature = hmac.new(key, f"{VERSION}.{payload}".encode(), hashlib.sha256).digest()
     return f"{VERSION}.{payload}.{_b64(signature)}"
