@@ -476,7 +476,9 @@ class Scenario:
                                     institution_id=sample["institution_id"], number=sample["number"])
         self.step("certificates", "Certificates issued", {
             "issued now": issued, "certificates": len(certificates),
-            "public verification": f"{sample['number']}: {verified['status']}"})
+            "public verification": f"{sample['number']}: {verified['status']}, holder {verified['holder_name_masked']}, "
+                                   f"{verified['programme']['trade'] or verified['programme']['major']}"
+                                   f"（{verified['programme']['level']}）"})
         self.certificate_count = len(certificates)
 
     def reimbursements(self):
