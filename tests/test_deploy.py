@@ -261,10 +261,12 @@ def test_gateway_has_its_own_database_migrated_once(config):
     assert "-d gateway" in _healthcheck_text(services["postgres"]), "healthy once the last database exists"
 
 
-def test_gateway_and_every_service_share_the_identity_signing_key(config):
-    """One key, from IDENTITY_SIGNING_KEY or (unset) made once in the volume every container mounts."""
+@pytest.mark.parametrize("variable", ["IDENTITY_SIGNING_KEY", "EMPLOYEE_ID_KEY"])
+def test_gateway_and_every_service_share_the_keys(config, variable):
+    """One key each, from the environment or (unset) made once in the volume every container mounts:
+    the identity header's, and the employee pseudonyms' (gateway accounts and enrollment must agree)."""
     app = {n: s for n, s in config["services"].items() if n not in {"rabbitmq", "postgres"}}
-    keys = {name: _env(service).get("IDENTITY_SIGNING_KEY") for name, service in app.items()}
+    keys = {name: _env(service).get(variable) for name, service in app.items()}
     assert None not in keys.values(), [n for n, k in keys.items() if k is None]
     assert len(set(keys.values())) == 1
     for name, service in app.items():
