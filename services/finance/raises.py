@@ -5,6 +5,12 @@ share finance has committed or paid on skills enrolments: the federation total o
 each active skills breakdown (owed or not yet owed, set aside, paid). A cancelled
 breakdown (a withdrawal) commits nothing.
 
+The raise must also fit each unit: the skills money is apportioned to the
+first-level units (their allocation lines), so for every unit with enrolments the
+raise changes, its extra cost must fit what is left of the unit's skills
+allocation (the allocation less the same commitments, counted for that unit).
+One unit short refuses the whole raise, naming each unit short and by how much.
+
 A raise applies at once to the campaign's active skills enrolments of the trade
 whose federation share is not paid yet (their breakdowns are recomputed, owed
 shares follow, in the ledger too), and to every later registration of the trade.
@@ -24,7 +30,7 @@ from servicekit.errors import NOT_FOUND
 from servicekit.identity import Identity
 from servicekit.money import show
 
-from . import fees, rules
+from . import fees, funds, rules
 from .models import Breakdown, Campaign, Enrolment, RateRaise, Reimbursement
 from .reimbursements import follow_breakdown
 
@@ -34,15 +40,20 @@ RATE_NOT_RAISED = define_problem("finance_rate_not_raised", 422,
 SURPLUS_SHORT = define_problem("finance_skills_surplus_insufficient", 409,
                                "The raise costs more than is left of the skills fund",
                                "提高补助比例所需经费超过技能培训专项资金结余")
+UNIT_SHORT = define_problem("finance_unit_skills_allocation_insufficient", 409,
+                            "The raise costs some units more than is left of their skills allocation",
+                            "提高补助比例所需经费超过部分单位技能培训补助额度结余")
 PAID = ("paid", "recovered")
 
 
-def committed(session: Session, campaign_id: str) -> Decimal:
-    """Federation shares committed or paid on the campaign's skills enrolments."""
-    return Decimal(session.scalar(
-        select(func.coalesce(func.sum(Breakdown.federation), 0))
-        .join(Enrolment, Enrolment.enrolment_id == Breakdown.enrolment_id)
-        .where(Enrolment.campaign_id == campaign_id, Enrolment.kind == "skills", Breakdown.status == "active")))
+def committed(session: Session, campaign_id: str, unit_id: str | None = None) -> Decimal:
+    """Federation shares committed or paid on the campaign's skills enrolments (of one unit if given)."""
+    query = (select(func.coalesce(func.sum(Breakdown.federation), 0))
+             .join(Enrolment, Enrolment.enrolment_id == Breakdown.enrolment_id)
+             .where(Enrolment.campaign_id == campaign_id, Enrolment.kind == "skills", Breakdown.status == "active"))
+    if unit_id is not None:
+        query = query.where(Enrolment.unit_id == unit_id)
+    return Decimal(session.scalar(query))
 
 
 def raise_rate(uow: UnitOfWork, identity: Identity, campaign_id: str, body: dict, cause: str) -> RateRaise:
@@ -66,6 +77,7 @@ def raise_rate(uow: UnitOfWork, identity: Identity, campaign_id: str, body: dict
     if extra > left:
         raise Problem(SURPLUS_SHORT, f"The raise adds {show(extra)} to {len(recomputed)} enrolments; "
                                      f"{show(left)} is left of the skills fund.")
+    _check_units(session, campaign, recomputed)
     record = RateRaise(raise_id=str(uuid.uuid4()), cause=cause, campaign_id=campaign_id, trade=trade,
                        rate_before=before, rate_after=rate, extra_cost=extra, enrolments=len(recomputed),
                        surplus_before=left, surplus_after=left - extra, reason=body["reason"],
@@ -76,6 +88,23 @@ def raise_rate(uow: UnitOfWork, identity: Identity, campaign_id: str, body: dict
         fees.store(uow, enrolment, row, result)
         follow_breakdown(session, enrolment, f"raise:{record.raise_id}")
     return record
+
+
+def _check_units(session: Session, campaign: Campaign, recomputed: list) -> None:
+    """Refuse the raise if any unit's extra cost exceeds what is left of that unit's skills allocation."""
+    extra_by_unit: dict[str, Decimal] = {}
+    for enrolment, row, result in recomputed:
+        extra_by_unit[enrolment.unit_id] = extra_by_unit.get(enrolment.unit_id, Decimal("0.00")) \
+            + result.federation - row.federation
+    short = {}
+    for unit_id, extra in sorted(extra_by_unit.items()):
+        left = funds.allocated(session, campaign, unit_id, "skills") - committed(session, campaign.campaign_id, unit_id)
+        if extra > left:
+            short[unit_id] = [f"Short by {show(extra - left)}: the raise adds {show(extra)}, "
+                              f"{show(left)} is left of the unit's skills allocation."]
+    if short:
+        raise Problem(UNIT_SHORT, f"The raise does not fit the skills allocation of {len(short)} unit(s): "
+                                  f"{', '.join(short)}.", errors=short)
 
 
 def _recomputed(session: Session, campaign_id: str, trade: str, rate: Decimal):

@@ -1,4 +1,4 @@
-"""Thin event handlers: what quota learns of enrolments and certificates (see reservations.py)."""
+"""Thin event handlers: what quota learns of enrolments, breakdowns and certificates (see reservations.py)."""
 from __future__ import annotations
 
 from . import reservations
@@ -17,4 +17,5 @@ HANDLERS = {
     "enrollment.withdrawn": reservations.release,
     "enrollment.transferred": reservations.transfer,
     "certificate.issued": reservations.spend,
+    "breakdown.settled": reservations.follow_breakdown,
 }

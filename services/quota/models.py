@@ -175,4 +175,6 @@ class Reservation(Base):
     refusal_reason: Mapped[str | None] = mapped_column(String(40))
     line_id: Mapped[int | None] = mapped_column(ForeignKey("allocation_lines.id"))
     revision: Mapped[int] = mapped_column(Integer)  # the enrolment's revision last applied
+    # finance's breakdown revision last applied (its own counter, never compared with the enrolment's revision)
+    breakdown_revision: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -11,6 +11,11 @@ programme with another fee) resizes it: less gives the difference back at
 once (counted as released), more takes it only if the unit's money left
 covers it; refused, what was held stays. Every answer names the revision of
 the request it answers.
+
+Finance has the last word on a skills subsidy: each `breakdown.settled` (on
+registration, a transfer, a rate raise) resizes the held amount to the
+breakdown's federation share the same way. Breakdown revisions are finance's own
+counter, kept apart from the enrolment's revision.
 """
 from __future__ import annotations
 
@@ -87,9 +92,23 @@ def transfer(uow, event) -> None:
     if reservation.unit_id != data["unit_id"]:
         _move(uow.session, reservation, reservation.status, "released")
         reservation.status = "released"
-    elif "amount" in data and reservation.kind == "skills" and not _resized(uow.session, reservation, data["amount"]):
-        log.error("transferred subsidy does not fit the unit's money; the held amount stays",
-                  extra={"enrolment_id": data["enrolment_id"], "amount": data["amount"]})
+    elif "amount" in data and reservation.kind == "skills":
+        _follow(uow.session, reservation, data["amount"], "transferred subsidy")
+
+
+def follow_breakdown(uow, event) -> None:
+    """A settled skills breakdown: the held subsidy becomes the federation's share, if the unit's money covers it.
+    A cancelled breakdown is a withdrawal (released by enrollment.withdrawn); academic seats have no amount."""
+    data = event.data
+    if data["kind"] != "skills" or data["status"] != "settled":
+        return
+    reservation = _locked(uow.session, data["enrolment_id"])
+    if reservation is None:
+        raise UnknownEnrolment(f"no reservation for enrolment {data['enrolment_id']}")
+    if reservation.status not in ACTIVE or data["revision"] <= (reservation.breakdown_revision or 0):
+        return  # no longer held, or an older breakdown than one applied already
+    reservation.breakdown_revision = data["revision"]
+    _follow(uow.session, reservation, data["federation"], "settled federation share")
 
 
 def spend(uow, event) -> None:
@@ -192,6 +211,13 @@ def _resized(session, reservation: Reservation, amount: str) -> bool:
     reservation.amount = money(amount)
     reservation.updated_at = utcnow()
     return True
+
+
+def _follow(session, reservation: Reservation, amount: str, what: str) -> None:
+    """Resize a held subsidy that changed elsewhere; if it does not fit, say so (nobody waits for an answer)."""
+    if not _resized(session, reservation, amount):
+        log.error(f"{what} does not fit the unit's money; the held amount stays",
+                  extra={"enrolment_id": reservation.enrolment_id, "amount": amount})
 
 
 def _size(reservation: Reservation) -> tuple[str, int | Decimal]:

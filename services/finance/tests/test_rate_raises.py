@@ -5,7 +5,9 @@ import threading
 
 import pytest
 
-from .conftest import CAMPAIGN, UNIT, campaign_event, certificate_event, published, registered_event
+from .conftest import (
+    CAMPAIGN, OTHER_UNIT, UNIT, allocation_event, campaign_event, certificate_event, published, registered_event,
+)
 
 pytestmark = pytest.mark.servers
 
@@ -125,3 +127,28 @@ def test_two_raises_racing_for_the_same_surplus_get_exactly_one_through(funded):
     assert sorted(statuses) == [(201, ""), (409, "finance_skills_surplus_insufficient")]
     report = funded.get("/reports/skills-surplus", funded.federation, campaign_id=CAMPAIGN)
     assert (report["committed"], report["surplus"], len(report["raises"])) == ("2467.50", "32.50", 1)
+
+
+def test_a_raise_must_fit_each_units_skills_allocation_as_well_as_the_fund(funded):
+    # the fund has room to spare; GZ-BY's allocation will have 20.00 left, GZ-TH's plenty
+    funded.deliver(("allocation.published", allocation_event(UNIT, 2, "1900.00", revision=2)),
+                   ("allocation.published", allocation_event(OTHER_UNIT, 2, "2000.00", revision=2)))
+    tight = [registered_event("skills", employee_id=f"emp-by-{n}") for n in range(2)]  # 2 × 940.00 of 1,900.00
+    roomy = registered_event("skills", unit_id=OTHER_UNIT, employee_id="emp-th")
+    funded.deliver(*[("enrollment.registered", s) for s in (*tight, roomy)])
+    body = {"trade": "焊工", "rate": "0.41", "reason": "技能资金有结余"}  # 23.50 more per welder
+
+    short = raise_rate(funded, body, expect=409)
+    assert short["code"] == "finance_unit_skills_allocation_insufficient"
+    assert set(short["errors"]) == {UNIT}  # 47.00 > 20.00 left; GZ-TH's 23.50 fits its 1,060.00
+    assert "27.00" in short["errors"][UNIT][0] and "20.00" in short["errors"][UNIT][0]
+    zh = funded.client.post(f"/campaigns/{CAMPAIGN}/skills-rate-raises", headers=funded.federation, json=body)
+    assert zh.get_json()["title"] == "提高补助比例所需经费超过部分单位技能培训补助额度结余"
+    assert [shares(funded, s)[0] for s in (*tight, roomy)] == ["940.00"] * 3, "nothing changed"
+    assert funded.get("/reports/skills-surplus", funded.federation, campaign_id=CAMPAIGN)["raises"] == []
+
+    funded.deliver(("allocation.published", allocation_event(UNIT, 2, "1927.00", revision=3)))  # 47.00 left
+    raised = raise_rate(funded, body)
+    assert (raised["extra_cost"], raised["enrolments"]) == ("70.50", 3)
+    assert [shares(funded, s)[0] for s in (*tight, roomy)] == ["963.50"] * 3
+    assert funded.invariants()["passed"]

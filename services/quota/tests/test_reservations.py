@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from decimal import Decimal
 
 import pytest
 from kombu import Exchange
@@ -280,3 +281,47 @@ def test_a_transfer_asks_again_and_the_held_subsidy_follows_when_it_fits(quota):
     with quota.stack.runtime.engine.connect() as db:
         held = dict(db.execute(select(Reservation.enrolment_id, Reservation.amount)).all())
     assert (str(held[dearer["enrolment_id"]]), str(held[other["enrolment_id"]])) == ("500.00", "300.00")
+
+
+def settled(data: dict, revision: int, federation: str, status: str = "settled") -> dict:
+    """finance's breakdown.settled for a skills enrolment: 2,350.00 training, the unit 940.00, the employee the rest."""
+    employee = str(Decimal("1410.00") - Decimal(federation))
+    line = {"line": "tuition_or_training", "amount": "2350.00", "federation": federation, "unit": "940.00",
+            "employee": employee}
+    return {key: data[key] for key in ("enrolment_id", "campaign_id", "unit_id", "institution_id", "kind")} | {
+        "revision": revision, "status": status, "lines": [line], "total": "2350.00", "federation": federation,
+        "unit": "940.00", "employee": employee}
+
+
+def test_a_settled_breakdown_resizes_the_held_subsidy_to_the_federation_share_when_it_fits(quota):
+    quota.unit("GZ-HZ", 1000)
+    campaign_id = published_campaign(quota, seats=0, money="1000.00")
+    saga = Saga(quota, campaign_id)
+    worker = quota.stack.worker()
+    raised, other = saga.request(enrolment_id(), kind="skills", amount="600.00"), saga.request(
+        enrolment_id(), kind="skills", amount="300.00")
+    assert saga.asked(raised)["type"] == saga.asked(other)["type"] == "quota.reserved"
+    saga.send("enrollment.registered", saga.enrolment(raised, 2, registered_on="2026-11-21"))
+    saga.send("breakdown.settled", settled(raised, 1, "600.00"))
+    saga.send("breakdown.settled", settled(raised, 2, "660.00"))  # a rate raise in finance
+    grown = {"allocated": "1000.00", "reserved": "300.00", "consumed": "660.00", "spent": "0.00",
+             "released": "0.00", "available": "40.00"}
+    wait_for(lambda: report_line(quota, campaign_id)["money"] == grown, message="the held subsidy grown")
+
+    # an older breakdown (its revision, not the enrolment's, counts), a cancelled one, one that does not fit
+    ignored = [quota.stack.publish("breakdown.settled", data) for data in (
+        settled(raised, 1, "600.00"), settled(raised, 3, "0.00", status="cancelled"),
+        settled(other, 2, "340.01"))]  # 40.01 more; 40.00 left
+    with quota.stack.runtime.engine.connect() as db:
+        wait_for(lambda: db.execute(select(func.count()).select_from(quota.stack.runtime.inbox).where(
+            quota.stack.runtime.inbox.c.event_id.in_([e.id for e in ignored]))).scalar_one() == 3,
+                 message="the three breakdowns handled")
+    assert report_line(quota, campaign_id)["money"] == grown
+    assert "settled federation share does not fit" in worker.log()
+
+    saga.send("breakdown.settled", settled(other, 3, "340.00"))
+    wait_for(lambda: report_line(quota, campaign_id)["money"] == {**grown, "reserved": "340.00", "available": "0.00"},
+             message="a later breakdown that fits")
+    with quota.stack.runtime.engine.connect() as db:
+        held = dict(db.execute(select(Reservation.enrolment_id, Reservation.amount)).all())
+    assert (str(held[raised["enrolment_id"]]), str(held[other["enrolment_id"]])) == ("660.00", "340.00")
