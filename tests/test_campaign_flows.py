@@ -370,3 +370,38 @@ def test_every_scoped_caller_lists_its_own_rows_and_never_anothers(flows):
                 assert theirs not in seen, (who, unit, path)
         employee_rows = callers["employee"].get("/api/enrollment/enrolments")
         assert [r["enrolment_id"] for r in employee_rows] == [mine]
+
+
+def test_a_skills_rate_raise_reaches_the_shares_quota_and_the_training_ledger(flows):
+    """Money left over lets the federation raise one trade's rate: finance recomputes the share not yet paid,
+    quota holds the new federation share, the training ledger shows it, and the ledger stays without drift."""
+    unit, union, institution, programme = "GZ-NS", "GZ-NS-G1", "GZ-SEG", "SEG-MS-4"  # 美容师, training 2,100.00
+    flows.plan(unit, [programme])
+    enrolment_id = flows.sent(union, 72, programme)["enrolment_id"]
+    assert flows.register(institution, enrolment_id)["status"] == "registered"
+    officer = flows.unit_officer(unit)
+
+    def tuition(breakdown):
+        line = only(breakdown["lines"], line="tuition_or_training")
+        return line["amount"], line["federation"], line["unit"], line["employee"]
+
+    assert tuition(flows.breakdown(officer, enrolment_id)) == ("2100.00", "840.00", "840.00", "420.00")
+    held = lambda: only(flows.fed.get(f"/api/quota/campaigns/{flows.campaign_id}/reservations", unit_id=unit),  # noqa: E731
+                        enrolment_id=enrolment_id)["amount"]
+    assert held() == "840.00"
+
+    raised = flows.fed.post(f"/api/finance/campaigns/{flows.campaign_id}/skills-rate-raises",
+                            {"trade": "美容师", "rate": "0.50", "reason": "技能类资金结余，提高美容师补贴比例"},
+                            headers={"X-Request-ID": f"raise-{enrolment_id}"})
+    assert (raised["rate_before"], raised["rate_after"], raised["extra_cost"]) == ("0.4000", "0.5000", "210.00")
+    # the unit's rate stays 40 %: the employee pays what the federation now adds
+    after = eventually(lambda: (b := flows.breakdown(officer, enrolment_id)) and tuition(b)[1] == "1050.00" and b,
+                       "finance to recompute the share")
+    assert tuition(after) == ("2100.00", "1050.00", "840.00", "210.00")
+    eventually(lambda: held() == "1050.00", "quota to hold the raised federation share")
+    training = eventually(lambda: (t := only(officer.get("/api/enrollment/ledger", campaign_id=flows.campaign_id,
+                                                         format="json"), enrolment_id=enrolment_id))
+                          and t["share_federation"] == "1050.00" and t, "the training ledger to show it")
+    assert (training["share_unit"], training["share_employee"]) == ("840.00", after["employee"])
+    invariants = flows.fed.get("/api/finance/invariants")
+    assert (invariants["passed"], invariants["drift"]) == (True, [])
