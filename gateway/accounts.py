@@ -2,8 +2,8 @@
 
 An employee's account is linked to enrollment's employee id: given the resident ID number,
 the account stores only its keyed pseudonym (servicekit.pseudonym), never the number.
-Disabling a user or resetting their password revokes their refresh tokens; an access token
-already issued lives out its short lifetime (the gateway checks no account per request).
+Disabling a user or resetting their password revokes their refresh tokens; those and a role
+change also end the access tokens already issued (tokens_valid_after, gateway.revocations).
 """
 from __future__ import annotations
 
@@ -131,10 +131,11 @@ def list_users(session: Session, *, limit: int, offset: int, active: bool | None
 
 
 def set_active(session: Session, user: User, active: bool) -> None:
-    """Enable or disable; a disabled user can neither log in nor refresh."""
+    """Enable or disable; a disabled user can neither log in nor refresh, nor use a token still unexpired."""
     user.active = active
     if not active:
         revoke_logins(session, user.id)
+        user.tokens_valid_after = utcnow()
 
 
 def reset_password(session: Session, user: User, password: str) -> None:
@@ -144,17 +145,20 @@ def reset_password(session: Session, user: User, password: str) -> None:
         raise AccountError(errors)
     user.password_hash = hasher.hash(password)
     revoke_logins(session, user.id)
+    user.tokens_valid_after = utcnow()
 
 
 def change_role(session: Session, user: User, *, role: str, employee_key: bytes, resident_id: str | None = None,
                 **scope: str | None) -> None:
-    """Role and scope replaced together, checked as at creation; refreshed tokens carry the new ones."""
+    """Role and scope replaced together, checked as at creation; refreshed tokens carry the new ones
+    and the access tokens carrying the old ones are refused."""
     scope, errors = role_scope(role, scope, resident_id=resident_id, employee_key=employee_key)
     if errors:
         raise AccountError(errors)
     user.role = role
     for name, value in scope.items():
         setattr(user, name, value)
+    user.tokens_valid_after = utcnow()
 
 
 def audit(action: str, user: User, *, by: str) -> None:
@@ -163,13 +167,18 @@ def audit(action: str, user: User, *, by: str) -> None:
                                   "by_user_id": by})
 
 
-def find_user(session: Session, username: str) -> User | None:
-    return session.scalar(select(User).where(User.username == username.lower()))
+def find_user(session: Session, username: str, *, share_lock: bool = False) -> User | None:
+    query = select(User).where(User.username == username.lower())
+    return session.scalar(query.with_for_update(read=True) if share_lock else query)
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
-    """The active user with this password, or None; as slow for an unknown user as for a wrong password."""
-    user = find_user(session, username)
+    """The active user with this password, or None; as slow for an unknown user as for a wrong password.
+
+    The row stays share-locked until the caller commits: a revocation waits for the login's
+    token to be issued, so stamps a later tokens_valid_after and refuses it.
+    """
+    user = find_user(session, username, share_lock=True)
     if user is None or not user.active:
         _verify(_dummy(), password)
         return None

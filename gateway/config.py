@@ -34,6 +34,7 @@ class AuthSettings:
     rate_limit_per_minute: int = 600  # per authenticated client (or per address on public routes)
     login_attempts_per_username: int = 10  # per LOGIN_WINDOW_SECONDS
     login_attempts_per_address: int = 100
+    revocation_refresh_seconds: float = 5.0  # how stale a process's map of revoked tokens may be (revocations)
     external: ExternalIdentityProvider | None = None
     bootstrap_admin: str | None = None
     bootstrap_password: str | None = field(default=None, repr=False)
@@ -138,6 +139,7 @@ def load_auth_settings(environ) -> AuthSettings:
         rate_limit_per_minute=_positive_int(environ, "GATEWAY_RATE_LIMIT_PER_MINUTE", 600),
         login_attempts_per_username=_positive_int(environ, "GATEWAY_LOGIN_ATTEMPTS_PER_USERNAME", 10),
         login_attempts_per_address=_positive_int(environ, "GATEWAY_LOGIN_ATTEMPTS_PER_ADDRESS", 100),
+        revocation_refresh_seconds=_positive_seconds(environ, "GATEWAY_REVOCATION_REFRESH_SECONDS", 5.0),
         external=_external_provider(environ),
         bootstrap_admin=admin or None,
         bootstrap_password=password or None,

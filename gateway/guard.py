@@ -20,6 +20,7 @@ from .keys import Keys
 from .limits import LeasedCounter, Sweeper, first_use, hit
 from .models import MachineClient
 from .policy import PUBLIC, allowed_roles
+from .revocations import Revocations
 
 EXTENSION = "gateway.guard"
 LOGIN_WINDOW_SECONDS = 15 * 60
@@ -49,6 +50,8 @@ class Guard:
         self.external = ExternalTokens(settings.external) if settings.external else None
         self.sweeper = Sweeper()
         self.rates = LeasedCounter(self.transaction)
+        self.revocations = Revocations(self.transaction, refresh_seconds=settings.revocation_refresh_seconds,
+                                       token_lifetime=settings.access_token_seconds)
         accounts.prepare()  # the dummy hash, so the first unknown user is not slower than the rest
 
     def transaction(self):
@@ -68,12 +71,12 @@ class Guard:
             user = accounts.authenticate(session, username, password)
             if user is None:
                 raise Problem(UNAUTHORIZED, LOGIN_FAILED)
-            return self._pair(session, user, now=int(now))
+            return self._pair(session, user, now=now)
 
     def refresh(self, token: str) -> TokenPair:
-        now = int(time.time())
+        now = time.time()
         with self.transaction() as session:
-            result = tokens.use_refresh_token(session, token, now=now)
+            result = tokens.use_refresh_token(session, token, now=int(now))
             if not isinstance(result, tokens.TokenRefused):
                 user, family_id = result
                 return self._pair(session, user, now=now, family_id=family_id)
@@ -86,10 +89,11 @@ class Guard:
             if family_id is not None:
                 tokens.revoke_family(session, family_id)
 
-    def _pair(self, session, user, *, now: int, family_id: str | None = None) -> TokenPair:
+    def _pair(self, session, user, *, now: float, family_id: str | None = None) -> TokenPair:
         identity = accounts.identity_of(user)
         lifetime, refresh_lifetime = self.settings.access_token_seconds, self.settings.refresh_token_seconds
-        refresh = tokens.new_refresh_token(session, user, now=now, lifetime=refresh_lifetime, family_id=family_id)
+        refresh = tokens.new_refresh_token(session, user, now=int(now), lifetime=refresh_lifetime,
+                                           family_id=family_id)
         access = tokens.issue_access_token(identity, self.keys.access_token, now=now, lifetime=lifetime)
         return TokenPair(access, lifetime, refresh, refresh_lifetime, identity)
 
@@ -131,7 +135,7 @@ class Guard:
         try:
             if self.external is not None and not tokens.is_own_token(token) and self.external.claims_issuer(token):
                 return self.external.read(token)
-            return tokens.read_access_token(token, self.keys.access_token)
+            return tokens.read_access_token(token, self.keys.access_token, self.revocations.valid_after)
         except tokens.TokenRefused as exc:
             raise Problem(UNAUTHORIZED, f"Token refused: {exc}.", headers=BEARER_CHALLENGE) from None
 

@@ -28,6 +28,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str] = mapped_column(String(100))
+    # Access tokens issued before it are refused (gateway.revocations); None: never revoked.
+    tokens_valid_after: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     __table_args__ = (CheckConstraint("role <> 'institution_system'", name="ck_users_not_a_machine"),)
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import math
 import secrets
 import time
 from dataclasses import asdict
+from typing import Callable
 
 import jwt
 from sqlalchemy import update
@@ -26,10 +28,12 @@ class TokenRefused(Exception):
     """A token that does not identify anybody (the reason is for the log and the problem's detail)."""
 
 
-def issue_access_token(identity: Identity, key: bytes, *, now: int, lifetime: int) -> str:
+def issue_access_token(identity: Identity, key: bytes, *, now: float, lifetime: int) -> str:
+    """`iat` keeps the milliseconds (RFC 7519 allows it): a login just after a revocation is not refused;
+    rounded down, so a token issued just before one never looks issued after it."""
     claims = {k: v for k, v in asdict(identity).items() if v is not None and k != "subject"}
-    claims |= {"iss": ISSUER, "aud": AUDIENCE, "sub": identity.subject, "iat": now, "exp": now + lifetime,
-               "typ": "access"}
+    claims |= {"iss": ISSUER, "aud": AUDIENCE, "sub": identity.subject, "iat": math.floor(now * 1000) / 1000,
+               "exp": int(now) + lifetime, "typ": "access"}
     return jwt.encode(claims, key, algorithm=ALGORITHM)
 
 
@@ -41,16 +45,25 @@ def is_own_token(token: str) -> bool:
         return False
 
 
-def read_access_token(token: str, key: bytes) -> Identity:
-    identity, expires_at = _verified(token, key)
+def read_access_token(token: str, key: bytes,
+                      valid_after: Callable[[str], float | None] = lambda subject: None) -> Identity:
+    """The token's identity; `valid_after` gives when a subject's tokens start to count (gateway.revocations).
+
+    Expiry and revocation are checked on every use, outside the cache of verified tokens.
+    """
+    identity, issued_at, expires_at = _verified(token, key)
     if time.time() > expires_at + LEEWAY_SECONDS:
         raise TokenRefused("the access token has expired")
+    cutoff = valid_after(identity.subject)
+    if cutoff is not None and issued_at < cutoff:
+        raise TokenRefused("the access token was revoked (account disabled, password reset or role changed); "
+                           "log in again")
     return identity
 
 
 @functools.lru_cache(maxsize=4096)
-def _verified(token: str, key: bytes) -> tuple[Identity, int]:
-    """A token's identity and expiry, verified once: a client sends the same token for up to 15 minutes,
+def _verified(token: str, key: bytes) -> tuple[Identity, float, int]:
+    """A token's identity, issue time and expiry, verified once: a client sends the same token for up to 15 minutes,
     and decoding it again cost a third of the gateway's own time per request. Refusals are not cached."""
     try:
         claims = jwt.decode(token, key, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER,
@@ -61,7 +74,7 @@ def _verified(token: str, key: bytes) -> tuple[Identity, int]:
         raise TokenRefused(f"invalid access token ({type(exc).__name__})") from None
     if claims.get("typ") != "access":
         raise TokenRefused("not an access token")
-    return identity_from_claims(claims, claims["sub"], role_claim="role"), int(claims["exp"])
+    return identity_from_claims(claims, claims["sub"], role_claim="role"), float(claims["iat"]), int(claims["exp"])
 
 
 def identity_from_claims(claims: dict, subject: str, *, role_claim: str) -> Identity:
@@ -103,7 +116,8 @@ def use_refresh_token(session: Session, token: str, *, now: int) -> tuple[User, 
         return TokenRefused("the refresh token was already used: every token of this login is now revoked")
     if found.expires_at <= now:
         return TokenRefused("the refresh token has expired")
-    user = session.get(User, found.user_id)
+    # Share-locked, as at login (accounts.authenticate): a racing revocation also ends this token pair.
+    user = session.get(User, found.user_id, with_for_update={"read": True})
     if user is None or not user.active:
         return TokenRefused("the account is disabled")
     return user, found.family_id

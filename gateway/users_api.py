@@ -86,7 +86,7 @@ def enable_user(user_id):
 
 @_on_a_user("PUT", "/password", PasswordIn, answers={422: "Password too short"})
 def reset_password(body, user_id):
-    """Set a new password; every refresh token of the user is revoked."""
+    """Set a new password; every refresh and access token of the user is revoked."""
     return _change(user_id, "password reset",
                    lambda session, user: accounts.reset_password(session, user, body["password"]))
 
@@ -94,7 +94,8 @@ def reset_password(body, user_id):
 @_on_a_user("PUT", "/role", RoleIn, answers={409: "Admins cannot change their own role",
                                             422: "Role or scope as wrong as they would be at creation"})
 def change_role(body, user_id):
-    """Replace role and scope together, checked as at creation; the user's next refresh carries them."""
+    """Replace role and scope together, checked as at creation; the user's next refresh carries them and the
+    access tokens with the old ones are refused."""
     employee_key = current_guard().employee_key
     return _change(user_id, "role changed",
                    lambda session, user: accounts.change_role(session, user, employee_key=employee_key, **body),
