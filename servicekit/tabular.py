@@ -10,17 +10,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-import tempfile
 from collections.abc import Iterable, Iterator
+from itertools import chain
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from flask import Response
 from marshmallow import Schema, ValidationError
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from .errors import Problem, define_problem
+from .xlsx_stream import xlsx_chunks
 
 IMPORT_REJECTED = define_problem("import_rejected", 422, "The file has rows with errors; nothing was imported",
                                  "文件中有错误行，全部未导入")
@@ -118,17 +119,8 @@ def _json_chunks(rows: Iterable[dict]) -> Iterator[bytes]:
 
 
 def _xlsx_chunks(rows: Iterable[dict], columns: list[Column]) -> Iterator[bytes]:
-    """A write-only workbook (rows spooled to disk as written), then the file read back in chunks."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet()
-    sheet.append([c.header for c in columns])
-    for row in rows:
-        sheet.append([_safe(row.get(c.key)) for c in columns])
-    with tempfile.TemporaryFile() as spool:
-        workbook.save(spool)
-        spool.seek(0)
-        while chunk := spool.read(CHUNK):
-            yield chunk
+    header = [c.header for c in columns]
+    return xlsx_chunks(chain([header], ([_safe(row.get(c.key)) for c in columns] for row in rows)), CHUNK)
 
 
 def _text(value) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
@@ -14,7 +15,7 @@ from servicekit.identity import (HEADER, Identity, InvalidIdentity, current_iden
                                  signing_key, verify)
 from servicekit.money import Money, from_fen, money, to_fen
 from servicekit.pseudonym import employee_id, employee_id_key
-from servicekit.tabular import Column, export, read_rows, validate_rows
+from servicekit.tabular import Column, chunks, export, read_rows, validate_rows
 from servicekit.testing import xlsx
 
 KEY = b"k" * 32
@@ -140,3 +141,22 @@ def test_export_writes_xlsx_and_csv_and_defuses_formulas():
     text = csv_response.get_data().decode("utf-8-sig")
     assert text.splitlines()[2] == "-3,1.50"
     assert csv_response.headers["Content-Disposition"] == 'attachment; filename="units.csv"'
+
+
+def test_an_xlsx_export_streams_its_first_bytes_before_the_rows_are_all_read_and_keeps_the_types():
+    read = []
+
+    def rows():
+        for number in range(60_000):
+            read.append(number)
+            yield {"name": f"单位{number} <&> \x07", "headcount": Decimal("1500.00") if number % 2 else number,
+                   "on": date(2014, 3, 1)}
+
+    columns = [*COLUMNS, Column("on", "日期 Date")]
+    pieces = chunks("xlsx", rows(), columns)
+    first = next(pieces)
+    assert first[:2] == b"PK" and len(read) < 60_000  # sent while most rows are still to be read
+    book = load_workbook(io.BytesIO(first + b"".join(pieces)), read_only=True)
+    values = list(book.active.iter_rows(values_only=True))
+    assert len(values) == 60_001 and values[0] == ("单位名称 Unit name", "职工人数 Headcount", "日期 Date")
+    assert values[1] == ("单位0 <&> ", 0, datetime(2014, 3, 1)) and values[2][1] == 1500
