@@ -77,7 +77,7 @@ def _users(guard: Guard, args) -> int:
     with guard.transaction() as session:
         if args.command == "list-users":
             filters = {name: getattr(args, name) for name in ("role", *accounts.ALL_SCOPE_FIELDS)}
-            for user in accounts.list_users(session, limit=10**9, offset=0, **filters):
+            for user in accounts.list_users(session, **filters):
                 scope = " ".join(f"{name}={getattr(user, name)}" for name in accounts.ALL_SCOPE_FIELDS
                                  if getattr(user, name))
                 print(f"{user.id} {user.username} {user.role} {scope} {'active' if user.active else 'disabled'}")

@@ -118,9 +118,9 @@ def create_user(session: Session, *, username: str, password: str, role: str, cr
     return user
 
 
-def list_users(session: Session, *, limit: int, offset: int, active: bool | None = None,
+def list_users(session: Session, *, limit: int | None = None, offset: int = 0, active: bool | None = None,
                **filters: str | None) -> list[User]:
-    """Users by username; `filters`: role and scope fields to match exactly."""
+    """Users by username (all of them without `limit`); `filters`: role and scope fields to match exactly."""
     query = select(User).order_by(User.username).limit(limit).offset(offset)
     for name, value in filters.items():
         if value is not None:

@@ -45,7 +45,7 @@ def install_cors(app: Flask, origins: tuple[str, ...]) -> None:
 
     @app.before_request
     def _preflight():
-        if request.method != "OPTIONS" or "Access-Control-Request-Method" not in request.headers:
+        if not _is_preflight():
             return None
         response = Response(status=204)
         if allow(response):
@@ -58,8 +58,12 @@ def install_cors(app: Flask, origins: tuple[str, ...]) -> None:
 
     @app.after_request
     def _actual(response: Response):
-        if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
-            return response  # the preflight, already answered
+        if _is_preflight():
+            return response  # already answered
         if allow(response):
             response.headers["Access-Control-Expose-Headers"] = EXPOSED
         return response
+
+
+def _is_preflight() -> bool:
+    return request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers

@@ -73,7 +73,8 @@ def show_user(user_id):
 
 @_on_a_user("POST", "/disable", answers={409: "Admins cannot disable themselves"})
 def disable_user(user_id):
-    """Disable: no more logins, every refresh token revoked (access tokens expire on their own)."""
+    """Disable: no more logins, every refresh token revoked, access tokens already issued refused within
+    GATEWAY_REVOCATION_REFRESH_SECONDS."""
     return _change(user_id, "user disabled", lambda session, user: accounts.set_active(session, user, False),
                    own_refused="You cannot disable your own account.")
 

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Iterator
 from itertools import chain
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal
 
 from flask import Response
@@ -146,6 +146,10 @@ def _norm(header: str) -> str:
 
 
 def _cell(value):
+    if isinstance(value, datetime) and value.time() == time():
+        return value.date().isoformat()  # a date cell: openpyxl reads every date as a datetime
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return int(value)  # spreadsheets store whole numbers as floats
     if isinstance(value, float):

@@ -1,8 +1,6 @@
 """The HTTP shapes of enrollment (marshmallow), documented in the OpenAPI."""
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from servicekit.money import Money
@@ -111,10 +109,6 @@ class ProgrammeRow(ProgrammeIn):
     @pre_load
     def _from_columns(self, row, **kwargs):
         row = {key: value for key, value in row.items() if value not in (None, "")}
-        if isinstance(row.get("start_date"), datetime):
-            row["start_date"] = row["start_date"].date().isoformat()
-        elif isinstance(row.get("start_date"), date):
-            row["start_date"] = row["start_date"].isoformat()
         if isinstance(row.get("teaching_sites"), str):
             row["teaching_sites"] = [s.strip() for s in row["teaching_sites"].replace("；", ";").split(";") if s.strip()]
         if "on_site_teaching" in row:
@@ -385,8 +379,6 @@ class CalendarRow(CalendarDayIn):
     @pre_load
     def _from_cells(self, row, **kwargs):
         row = dict(row)
-        if isinstance(row.get("day"), datetime):
-            row["day"] = row["day"].date().isoformat()
         row["workday"] = {"是": True, "否": False}.get(str(row.get("workday")), row.get("workday"))
         return row
 

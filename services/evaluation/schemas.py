@@ -1,9 +1,7 @@
 """Request and response schemas (marshmallow) of the evaluation API."""
 from __future__ import annotations
 
-from datetime import datetime
-
-from marshmallow import Schema, fields, pre_load, validate
+from marshmallow import Schema, fields, validate
 
 from contracts.common import Bool, not_blank
 
@@ -77,13 +75,7 @@ class CertificateIn(Schema):
 
 
 class CertificateRow(CertificateIn):
-    """A certificate of a batch: a JSON object, or a spreadsheet row (its date cells arrive as datetimes)."""
-
-    @pre_load
-    def _from_cells(self, row, **kwargs):
-        if isinstance(row.get("issued_on"), datetime):
-            row = {**row, "issued_on": row["issued_on"].date().isoformat()}
-        return row
+    """A certificate of a batch: a JSON object, or a spreadsheet row."""
 
 
 class CertificateBatchIn(Schema):

@@ -69,8 +69,13 @@ def student_ledger(session: Session, identity: Identity, campaign_id: str | None
              .outerjoin(Programme, Programme.programme_id == Enrolment.programme_id))
     if campaign_id:
         query = query.where(Enrolment.campaign_id == campaign_id)
-    shares = {(r.enrolment_id, r.share): r for r in session.scalars(select(Reimbursement))}
-    recovered = dict(session.execute(select(Reimbursement.enrolment_id, func.sum(Recovery.amount))
+    # the reimbursements and recoveries of this campaign's students only, each read once for the whole export
+    of_campaign = select(Enrolment.enrolment_id)
+    if campaign_id:
+        of_campaign = of_campaign.where(Enrolment.campaign_id == campaign_id)
+    mine = Reimbursement.enrolment_id.in_(of_campaign)
+    shares = {(r.enrolment_id, r.share): r for r in session.scalars(select(Reimbursement).where(mine))}
+    recovered = dict(session.execute(select(Reimbursement.enrolment_id, func.sum(Recovery.amount)).where(mine)
                                      .join(Recovery).group_by(Reimbursement.enrolment_id)).all())
     rows = []
     for enrolment, breakdown, unit_name, programme in session.execute(

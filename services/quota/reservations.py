@@ -83,8 +83,9 @@ def release(uow, event) -> None:
 
 
 def transfer(uow, event) -> None:
-    """A transfer of institution keeps the unit's quota (skills: the subsidy it names, resized before by the
-    transfer's request); a transfer out of the unit gives it back."""
+    """A transfer of institution keeps the unit's quota (skills: resized before by the transfer's request,
+    and after by finance's breakdown, which has the last word); a transfer out of the unit gives it back.
+    The event's `amount` is not applied: arriving after finance's breakdown, it would overwrite a raised share."""
     data = event.data
     reservation = _known(uow.session, data)
     if reservation is None or reservation.status not in ACTIVE:
@@ -92,8 +93,6 @@ def transfer(uow, event) -> None:
     if reservation.unit_id != data["unit_id"]:
         _move(uow.session, reservation, reservation.status, "released")
         reservation.status = "released"
-    elif "amount" in data and reservation.kind == "skills":
-        _follow(uow.session, reservation, data["amount"], "transferred subsidy")
 
 
 def follow_breakdown(uow, event) -> None:
@@ -108,7 +107,9 @@ def follow_breakdown(uow, event) -> None:
     if reservation.status not in ACTIVE or data["revision"] <= (reservation.breakdown_revision or 0):
         return  # no longer held, or an older breakdown than one applied already
     reservation.breakdown_revision = data["revision"]
-    _follow(uow.session, reservation, data["federation"], "settled federation share")
+    if not _resized(uow.session, reservation, data["federation"]):
+        log.error("settled federation share does not fit the unit's money; the held amount stays",
+                  extra={"enrolment_id": reservation.enrolment_id, "amount": data["federation"]})
 
 
 def spend(uow, event) -> None:
@@ -211,13 +212,6 @@ def _resized(session, reservation: Reservation, amount: str) -> bool:
     reservation.amount = money(amount)
     reservation.updated_at = utcnow()
     return True
-
-
-def _follow(session, reservation: Reservation, amount: str, what: str) -> None:
-    """Resize a held subsidy that changed elsewhere; if it does not fit, say so (nobody waits for an answer)."""
-    if not _resized(session, reservation, amount):
-        log.error(f"{what} does not fit the unit's money; the held amount stays",
-                  extra={"enrolment_id": reservation.enrolment_id, "amount": amount})
 
 
 def _size(reservation: Reservation) -> tuple[str, int | Decimal]:

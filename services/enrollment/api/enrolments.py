@@ -1,4 +1,6 @@
 """Nominations and the enrolments they become: notice, objections, consent, confirmation, registration."""
+import functools
+
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
@@ -17,7 +19,13 @@ from ..schemas import (ConsentIn, EnrolmentOut, EnrolmentQuery, EntranceTestIn, 
 from . import change, documents
 
 def employee_key() -> bytes:
-    return employee_id_key(runtime().settings.var_dir)
+    return _employee_key(runtime().settings.var_dir)
+
+
+@functools.cache
+def _employee_key(var_dir) -> bytes:
+    """Read once per process: it never changes, and unset it is a locked file read."""
+    return employee_id_key(var_dir)
 
 
 blp = Blueprint("enrolments", __name__, description="Nominations (人选推荐), public notice, registration (学员建档)")

@@ -4,8 +4,7 @@ from __future__ import annotations
 import re
 
 # The resident ID number's checks are shared with the gateway (accounts of employees).
-from servicekit.resident_id import (InvalidPersonalData, check_digit,  # noqa: F401
-                                    mask_resident_id, normalise_resident_id)
+from servicekit.resident_id import InvalidPersonalData, mask_resident_id, normalise_resident_id  # noqa: F401
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from servicekit.bus.envelope import Envelope
 from servicekit.clock import china_today as today
 from servicekit.testing import xlsx as workbook
-from services.enrollment.domain.people import check_digit
+from servicekit.resident_id import check_digit
 
 CAMPAIGN = "5f1c2a4e-8a7b-4c1d-9e2f-3a4b5c6d7e80"
 UNIT, OTHER_UNIT = "GZ-BY", "GZ-HZ"

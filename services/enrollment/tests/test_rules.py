@@ -7,8 +7,9 @@ import pytest
 from services.enrollment.domain import classes
 from services.enrollment.domain import status_changes as changes
 from services.enrollment.domain import enrolment as rules
-from services.enrollment.domain.people import (InvalidPersonalData, check_digit, mask_name, mask_phone,
-                                               mask_resident_id, normalise_mobile, normalise_resident_id)
+from services.enrollment.domain.people import (InvalidPersonalData, mask_name, mask_phone, mask_resident_id,
+                                               normalise_mobile, normalise_resident_id)
+from servicekit.resident_id import check_digit
 from services.enrollment.domain.workdays import CalendarMissing, WorkCalendar, roster_deadline
 
 TODAY = date(2013, 11, 20)
