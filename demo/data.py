@@ -7,7 +7,7 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
-from services.enrollment.domain.people import check_digit
+from servicekit.resident_id import check_digit
 
 DATA = Path(__file__).parent / "data"
 
