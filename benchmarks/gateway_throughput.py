@@ -1,14 +1,15 @@
 """Requests per second and latency through the gateway, beside the same requests straight to the
 service and through nginx as a plain reverse proxy (when installed), in one run.
 
-    python benchmarks/gateway_throughput.py [--seconds 8] [--connections 16] [--models gthread:2:4 sync:4]
+    python benchmarks/gateway_throughput.py [--seconds 8] [--connections 16] [--workers 1 2]
 
 Two endpoints of a service api (gunicorn, 2 gthread workers, PostgreSQL): a trivial one
 (/healthz) and a read (/tallies/<key> of the probe service: a query of 20 rows on PostgreSQL
-and their JSON). The gateway authenticates a bearer JWT, counts the client's rate in its
-PostgreSQL database, signs the identity header and forwards over pooled keep-alive
-connections; it runs with each serving model given (worker class:workers[:threads]). Load: wrk (2 threads) on the same
-machine, so every figure shares the CPU with the load generator. The baseline a Python gateway is judged
+and their JSON). The gateway (as deployed: gunicorn with gateway.worker.GatewayWorker, i.e.
+uvicorn, httptools and uvloop) authenticates a bearer JWT, counts the client's rate in its
+PostgreSQL database, signs the identity header, forwards over pooled keep-alive connections
+and writes its JSON access log; it runs with each number of worker processes given. Load: wrk
+(2 threads) on the same machine, so every figure shares the CPU with the load generator. The baseline a Python gateway is judged
 by, a naive Flask forwarder (benchmarks/naive_forwarder.py: requests, gunicorn sync:4, nothing else), runs
 in the same run; the last column is each path's throughput over the naive forwarder's. Needs wrk, the local
 PostgreSQL (PG_ADMIN_DSN), and optionally nginx. A script, not a test.
@@ -128,8 +129,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--models", nargs="+", default=["gthread:2:4", "gthread:4:2", "sync:4"],
-                        help="gateway serving models, worker class:workers[:threads]")
+    parser.add_argument("--workers", nargs="+", type=int, default=[1, 2],
+                        help="gateway worker processes (one run each)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed (apt-get install wrk)")
@@ -174,16 +175,16 @@ def main() -> int:
             results[(NAIVE, kind)] = wrk(f"http://127.0.0.1:{NAIVE_PORT}/api/quota{path}", args.seconds,
                                          args.connections, {})
         stop(naive)
-        for model in args.models:
-            worker_class, workers, threads = (model.split(":") + ["1"])[:3]
-            gateway = start(["gunicorn", "-c", "python:servicekit.gunicorn_conf", "gateway.wsgi:app"],
-                            env | {"PORT": str(GATEWAY_PORT), "GUNICORN_WORKER_CLASS": worker_class,
-                                   "WEB_CONCURRENCY": workers, "GUNICORN_THREADS": threads},
-                            folder / f"gateway-{worker_class}.log")
+        for workers in args.workers:
+            gateway = start(["gunicorn", "-c", "python:servicekit.gunicorn_conf", "-k", "gateway.worker.GatewayWorker",
+                             "gateway.asgi:app"],
+                            # INFO, as deployed: the access log is part of the gateway's cost.
+                            env | {"PORT": str(GATEWAY_PORT), "WEB_CONCURRENCY": str(workers), "LOG_LEVEL": "INFO"},
+                            folder / f"gateway-{workers}.log")
             processes.append(gateway)
             wait_ready(f"http://127.0.0.1:{GATEWAY_PORT}/healthz")
             for kind, path in paths.items():
-                results[(f"gateway {model}", kind)] = wrk(
+                results[(f"gateway x{workers}", kind)] = wrk(
                     f"http://127.0.0.1:{GATEWAY_PORT}/api/quota{path}", args.seconds, args.connections,
                     {"Authorization": f"Bearer {token}"})
             stop(gateway)

@@ -1,6 +1,8 @@
 """The API gateway: the only public entry, forwarding /api/<service>/... to the services.
 
-forwarding/upstreams/breaker: pooled round-robin forwarding, a circuit breaker per instance;
+app: one ASGI app per process (asgi, served by worker.GatewayWorker): proxy forwards /api/... on the event
+loop, the rest goes to the gateway's own Flask routes; upstreams/breaker: pooled round-robin connections,
+a circuit breaker per instance;
 guard: who calls (bearer JWT, external JWKS token, or an institution system's signed request),
 the route table (policy), rate limits (limits); accounts/tokens/keys: users, machine clients,
 access and refresh tokens; auth_api: /auth/* logins and machine clients; users_api: the federation's

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+from flask import request
 from flask_smorest import Blueprint
 from sqlalchemy.exc import IntegrityError
 
@@ -10,7 +11,7 @@ from servicekit.errors import VALIDATION_FAILED, Problem
 from servicekit.identity import FEDERATION_ADMIN
 
 from . import accounts
-from .guard import current_guard
+from .guard import caller, current_guard, require
 from .schemas import ClientIn, ClientOut, IdentityOut, LoginIn, RefreshIn, TokenOut
 
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Log in and manage accounts (登录与账号)")
@@ -24,7 +25,7 @@ blp = Blueprint("auth", __name__, url_prefix="/auth", description="Log in and ma
 @blp.alt_response(429, description="Too many attempts for this username or from this address (Retry-After)")
 def token(body):
     """Log in with a password: a short-lived access token and a refresh token."""
-    return current_guard().login(body["username"], body["password"]).as_json()
+    return current_guard().login(body["username"], body["password"], request.remote_addr or "").as_json()
 
 
 @blp.route("/refresh", methods=["POST"])
@@ -51,7 +52,7 @@ def logout(body):
 @blp.alt_response(401, description="No valid token")
 def me():
     """The caller's identity, as the services will see it."""
-    return current_guard().identify()
+    return caller()
 
 
 @blp.route("/clients", methods=["POST"])
@@ -61,7 +62,7 @@ def me():
 def create_client(body):
     """Make an institution system's API key (federation admin only); the secret is shown once."""
     guard = current_guard()
-    admin = guard.require(FEDERATION_ADMIN)
+    admin = require(FEDERATION_ADMIN)
     with account_problems("The machine client cannot be made as given."), guard.transaction() as session:
         made = accounts.create_client(session, created_by=admin.subject, secret_of=guard.keys.client_secret, **body)
     return {"key_id": made.client.key_id, "secret": made.secret, "name": made.client.name,

@@ -1,9 +1,11 @@
 """Who is calling and what they may do: logins, token refresh, request authentication, limits."""
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from dataclasses import asdict, dataclass
-from urllib.parse import quote
+from typing import Awaitable, Callable
 
 from flask import current_app, g, request
 from sqlalchemy.exc import IntegrityError
@@ -16,17 +18,22 @@ from servicekit.service import Runtime
 from . import accounts, signatures, tokens
 from .config import AuthSettings
 from .external import ExternalTokens
+from .incoming import Incoming, from_flask
 from .keys import Keys
 from .limits import LeasedCounter, Sweeper, first_use, hit
 from .models import MachineClient
 from .policy import PUBLIC, allowed_roles
 from .revocations import Revocations
 
+log = logging.getLogger(__name__)
+
 EXTENSION = "gateway.guard"
 LOGIN_WINDOW_SECONDS = 15 * 60
 RATE_WINDOW_SECONDS = 60
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="upskilling"'}
 LOGIN_FAILED = "Wrong username or password."  # the same whether or not the user exists
+
+RunBlocking = Callable[..., Awaitable]  # runs a function in a thread: run_blocking(function, *args, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,7 @@ class Guard:
         self.external = ExternalTokens(settings.external) if settings.external else None
         self.sweeper = Sweeper()
         self.rates = LeasedCounter(self.transaction)
+        self._leasing: dict[str, asyncio.Future] = {}  # on the proxy's event loop only
         self.revocations = Revocations(self.transaction, refresh_seconds=settings.revocation_refresh_seconds,
                                        token_lifetime=settings.access_token_seconds)
         accounts.prepare()  # the dummy hash, so the first unknown user is not slower than the rest
@@ -59,12 +67,12 @@ class Guard:
 
     # ------------------------------------------------------------ logins
 
-    def login(self, username: str, password: str) -> TokenPair:
+    def login(self, username: str, password: str, remote_addr: str) -> TokenPair:
         now = time.time()
         with self.transaction() as session:
             verdicts = [hit(session, f"login:user:{username.lower()}", now=now, window=LOGIN_WINDOW_SECONDS,
                             limit=self.settings.login_attempts_per_username),
-                        hit(session, f"login:addr:{request.remote_addr}", now=now, window=LOGIN_WINDOW_SECONDS,
+                        hit(session, f"login:addr:{remote_addr}", now=now, window=LOGIN_WINDOW_SECONDS,
                             limit=self.settings.login_attempts_per_address)]
         _refuse_when_over(verdicts, "Too many login attempts; try again later.")
         with self.transaction() as session:
@@ -99,37 +107,35 @@ class Guard:
 
     # ------------------------------------------------------------ requests
 
-    def authorize(self, service: str, path: str, body: bytes) -> Identity | None:
-        """The caller of a forwarded request, allowed by the route table and within its rate; None if public."""
-        roles = allowed_roles(service, request.method, path)
+    async def authorize(self, incoming: Incoming, service: str, path: str, body: bytes,
+                        run_blocking: RunBlocking) -> Identity | None:
+        """The caller of a forwarded request, allowed by the route table and within its rate; None if public.
+
+        For the proxy's event loop: whatever may wait on the database or the network
+        (a signed request's nonce, a new rate lease, the revocations' reload, an external
+        provider's keys) goes through `run_blocking`, which runs it in a thread.
+        """
+        roles = allowed_roles(service, incoming.method, path)
         if roles == PUBLIC:
-            self.limit(f"addr:{request.remote_addr}")
+            await self.limit(f"addr:{incoming.remote_addr}", run_blocking)
             return None
-        identity = self.identify(body)
-        if identity.role not in roles:
-            raise Problem(FORBIDDEN, f"The role {identity.role} may not {request.method} this {service} route.")
-        self.limit(f"subject:{identity.subject}")
-        return identity
-
-    def identify(self, body: bytes = b"") -> Identity:
-        """The caller, from a bearer token or an institution system's signature; 401 otherwise."""
-        if "identity" in g:
-            return g.identity
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and token.strip():
-            g.identity = self._bearer(token.strip())
-        elif request.headers.get(signatures.KEY_HEADER):
-            g.identity = self._signed(body)
+        token = _credential(incoming)
+        if token is None:
+            identity = await run_blocking(self._signed, incoming, body)
         else:
-            raise Problem(UNAUTHORIZED, "Log in (POST /auth/token) and send the access token as a Bearer token.",
-                          headers=BEARER_CHALLENGE)
-        return g.identity
-
-    def require(self, *roles: str) -> Identity:
-        identity = self.identify()
+            if self.revocations.due():
+                await run_blocking(self.revocations.reload)
+            identity = (self._bearer(token) if self.external is None or tokens.is_own_token(token)
+                        else await run_blocking(self._bearer, token))
         if identity.role not in roles:
-            raise Problem(FORBIDDEN, f"The role {identity.role} may not do this.")
+            raise Problem(FORBIDDEN, f"The role {identity.role} may not {incoming.method} this {service} route.")
+        await self.limit(f"subject:{identity.subject}", run_blocking)
         return identity
+
+    def identify(self, incoming: Incoming, body: bytes = b"") -> Identity:
+        """The caller, from a bearer token or an institution system's signature; 401 otherwise."""
+        token = _credential(incoming)
+        return self._signed(incoming, body) if token is None else self._bearer(token)
 
     def _bearer(self, token: str) -> Identity:
         try:
@@ -139,34 +145,54 @@ class Guard:
         except tokens.TokenRefused as exc:
             raise Problem(UNAUTHORIZED, f"Token refused: {exc}.", headers=BEARER_CHALLENGE) from None
 
-    def _signed(self, body: bytes) -> Identity:
-        now = time.time()
-        headers = request.headers
+    def _signed(self, incoming: Incoming, body: bytes) -> Identity:
+        now, headers = time.time(), incoming.headers
         reason = signatures.problem_with(headers, now)
         if reason is not None:
             raise Problem(UNAUTHORIZED, f"Signed request refused: {reason}.")
-        key_id = headers[signatures.KEY_HEADER]
-        target = request.environ.get("RAW_URI") or _encoded_target()
+        key_id = headers[signatures.KEY_HEADER.lower()]
         with self.transaction() as session:
             client = session.get(MachineClient, key_id)
             secret = self.keys.client_secret(key_id)
             if client is None or not client.active or not signatures.genuine(
-                    secret, headers, request.method, target, body):
+                    secret, headers, incoming.method, incoming.target, body):
                 raise Problem(UNAUTHORIZED, "Signed request refused: unknown key or wrong signature.")
-            expires_at = int(headers[signatures.TIMESTAMP_HEADER]) + signatures.MAX_AGE_SECONDS + 1
-            if not first_use(session, f"{key_id}:{headers[signatures.NONCE_HEADER]}", expires_at=expires_at):
+            expires_at = int(headers[signatures.TIMESTAMP_HEADER.lower()]) + signatures.MAX_AGE_SECONDS + 1
+            nonce = headers[signatures.NONCE_HEADER.lower()]
+            if not first_use(session, f"{key_id}:{nonce}", expires_at=expires_at):
                 raise Problem(UNAUTHORIZED, "Signed request refused: this nonce was already used (a replay).")
             return accounts.machine_identity(client)
 
-    def limit(self, client_key: str) -> None:
-        now = time.time()
-        verdict = self.rates.hit(f"rate:{client_key}", now=now, window=RATE_WINDOW_SECONDS,
-                                 limit=self.settings.rate_limit_per_minute)
+    async def limit(self, client_key: str, run_blocking: RunBlocking) -> None:
+        now, key = time.time(), f"rate:{client_key}"
+        while (verdict := self.rates.spend(key, window=RATE_WINDOW_SECONDS, now=now)) is None:
+            await self._lease(key, now, run_blocking)
+        if self.rates.running_low(key, limit=self.settings.rate_limit_per_minute, window=RATE_WINDOW_SECONDS,
+                                  now=now):
+            self._lease(key, now, run_blocking)  # in the background: nobody waits for it
         if self.sweeper.due():
-            with self.transaction() as session:
-                self.sweeper.sweep(session, now)
-                tokens.purge_expired(session, int(now))
+            await run_blocking(self._sweep, now)
         _refuse_when_over([verdict], "Too many requests; slow down.")
+
+    def _lease(self, key: str, now: float, run_blocking: RunBlocking) -> asyncio.Future:
+        """The lease being taken for `key`, started if none is: one at a time per client and process."""
+        pending = self._leasing.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(run_blocking(self.rates.lease, key, window=RATE_WINDOW_SECONDS, now=now,
+                                                         limit=self.settings.rate_limit_per_minute))
+            self._leasing[key] = pending
+            pending.add_done_callback(lambda done: self._lease_done(key, done))
+        return pending
+
+    def _lease_done(self, key: str, done: asyncio.Future) -> None:
+        self._leasing.pop(key, None)
+        if not done.cancelled() and done.exception() is not None:  # a waiting request answers 500 for it
+            log.warning("rate lease failed", extra={"error": type(done.exception()).__name__})
+
+    def _sweep(self, now: float) -> None:
+        with self.transaction() as session:
+            self.sweeper.sweep(session, now)
+            tokens.purge_expired(session, int(now))
 
     # ------------------------------------------------------------ set-up
 
@@ -191,10 +217,30 @@ def _refuse_when_over(verdicts, detail: str) -> None:
         raise Problem(TOO_MANY_REQUESTS, detail, headers={"Retry-After": str(retry_after)})
 
 
-def _encoded_target() -> str:
-    query = request.query_string.decode("latin-1")
-    return quote(request.path, safe="/:@!$&'()*+,;=") + ("?" + query if query else "")
+def _credential(incoming: Incoming) -> str | None:
+    """The bearer token, or None for a signed request; 401 when the request carries neither."""
+    scheme, _, token = (incoming.headers.get("authorization") or "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    if incoming.headers.get(signatures.KEY_HEADER.lower()):
+        return None
+    raise Problem(UNAUTHORIZED, "Log in (POST /auth/token) and send the access token as a Bearer token.",
+                  headers=BEARER_CHALLENGE)
 
 
 def current_guard() -> Guard:
     return current_app.extensions[EXTENSION]
+
+
+def caller() -> Identity:
+    """The caller of one of the gateway's own (Flask) routes."""
+    if "identity" not in g:
+        g.identity = current_guard().identify(from_flask(), request.get_data())
+    return g.identity
+
+
+def require(*roles: str) -> Identity:
+    identity = caller()
+    if identity.role not in roles:
+        raise Problem(FORBIDDEN, f"The role {identity.role} may not do this.")
+    return identity

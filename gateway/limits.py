@@ -7,7 +7,11 @@ at once and spends it locally, so only about one request in `lease_size` touches
 database (an upsert per request cost 3-5 ms here, more than the whole forwarding),
 while the total admitted in a window still never exceeds the limit. The price: tokens
 leased by one process and left unspent are not available to the others (at most
-processes x lease size per window, and the lease is 1 for small limits).
+processes x 2 lease sizes per window, and the lease is 1 for small limits). The proxy
+takes one lease at a time per client and the next one while a quarter of the current is
+left (gateway.guard), so a busy client's requests do not queue behind the database:
+measured here, letting every request that found the lease empty take its own made 16
+concurrent requests wait on one counter row, 1,500 instead of 4,100 requests/s.
 """
 from __future__ import annotations
 
@@ -76,14 +80,26 @@ class LeasedCounter:
         self._leases: dict[str, tuple[int, int]] = {}  # key -> (window start, hits left; -1: refused)
         self._lock = threading.Lock()
 
-    def hit(self, key: str, *, limit: int, window: int, now: float) -> Verdict:
+    def spend(self, key: str, *, window: int, now: float) -> Verdict | None:
+        """The verdict from this process's lease, without the database; None when a new lease is needed."""
         start, retry_after = _window(now, window)
         with self._lock:
             leased_start, left = self._leases.get(key, (None, 0))
-            if leased_start == start and left != 0:
-                if left > 0:
-                    self._leases[key] = (start, left - 1)
-                return Verdict(left > 0, retry_after)
+            if leased_start != start or left == 0:
+                return None
+            if left > 0:
+                self._leases[key] = (start, left - 1)
+            return Verdict(left > 0, retry_after)
+
+    def running_low(self, key: str, *, limit: int, window: int, now: float) -> bool:
+        """A quarter of the lease left: time to take the next one before requests have to wait for it."""
+        start, _ = _window(now, window)
+        leased_start, left = self._leases.get(key, (None, 0))
+        return leased_start == start and 0 < left <= lease_size(limit) // 4
+
+    def lease(self, key: str, *, limit: int, window: int, now: float) -> None:
+        """Take a new batch from the shared counter (a database write) and add it to this process's lease."""
+        start, _ = _window(now, window)
         batch = lease_size(limit)
         with self._transaction() as session:
             total = _add(session, key, start, window, batch)
@@ -91,9 +107,10 @@ class LeasedCounter:
         with self._lock:
             if len(self._leases) >= self.MAX_KEYS:
                 self._leases = {k: lease for k, lease in self._leases.items() if lease[0] == start}
+            leased_start, left = self._leases.get(key, (None, 0))
+            left = left if leased_start == start and left > 0 else 0
             # Counters only grow within a window: once refused, refused until it ends.
-            self._leases[key] = (start, granted - 1 if granted else -1)
-        return Verdict(granted > 0, retry_after)
+            self._leases[key] = (start, left + granted or -1)
 
 
 def first_use(session: Session, key: str, *, expires_at: int) -> bool:

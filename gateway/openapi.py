@@ -43,13 +43,11 @@ def docs():
 def _fetch(upstreams: Upstreams, service: str, request_id: str) -> dict | None:
     """The service's own document, or None when it cannot give one."""
     try:
-        answer = upstreams.request(
-            service, "GET", "/openapi.json",
-            [("Accept", "application/json"), ("X-Request-ID", request_id)], timeout=FETCH_TIMEOUT)
-        if answer.status == 200:
-            return json.loads(answer.body)
-        log.warning("openapi unavailable",
-                    extra={"upstream_service": service, "upstream_status": answer.status})
+        status, body = upstreams.fetch(service, "/openapi.json",
+                                       {"Accept": "application/json", "X-Request-ID": request_id}, FETCH_TIMEOUT)
+        if status == 200:
+            return json.loads(body)
+        log.warning("openapi unavailable", extra={"upstream_service": service, "upstream_status": status})
     except (UpstreamError, ValueError) as exc:
         reason = exc.detail if isinstance(exc, UpstreamError) else "invalid JSON"
         log.warning("openapi unavailable", extra={"upstream_service": service, "error": reason})

@@ -45,11 +45,15 @@ class Revocations:
 
     def valid_after(self, subject: str) -> float | None:
         """Epoch seconds before which the subject's access tokens are refused; None: none refused."""
-        if time.monotonic() >= self._due:
-            self._reload()
+        if self.due():
+            self.reload()
         return self._valid_after.get(subject)
 
-    def _reload(self) -> None:
+    def due(self) -> bool:
+        """Time to reload (the proxy then reloads in a thread, so its event loop never waits on the database)."""
+        return time.monotonic() >= self._due
+
+    def reload(self) -> None:
         # Only the first load makes requests wait; later, a thread finding another at it goes on.
         if not self._lock.acquire(blocking=self._loaded_at is None):
             return

@@ -41,14 +41,14 @@ def signed_headers(key_id: str, secret: str, method: str, target: str, body: byt
 
 
 def problem_with(headers, now: float) -> str | None:
-    """Why the signing headers are unusable before any secret is looked at, or None."""
-    missing = [name for name in HEADERS if not headers.get(name)]
+    """Why the signing headers (looked up by lower-case name) are unusable before any secret is looked at."""
+    missing = [name for name in HEADERS if not headers.get(name.lower())]
     if missing:
         return f"missing {', '.join(missing)}"
-    if not NONCE.fullmatch(headers[NONCE_HEADER]):
+    if not NONCE.fullmatch(headers[NONCE_HEADER.lower()]):
         return "X-Nonce must be 8-64 characters of A-Z a-z 0-9 _ -"
     try:
-        timestamp = int(headers[TIMESTAMP_HEADER])
+        timestamp = int(headers[TIMESTAMP_HEADER.lower()])
     except ValueError:
         return "X-Timestamp must be Unix seconds"
     if abs(now - timestamp) > MAX_AGE_SECONDS:
@@ -57,5 +57,6 @@ def problem_with(headers, now: float) -> str | None:
 
 
 def genuine(secret: str, headers, method: str, target: str, body: bytes) -> bool:
-    expected = signature(secret, method, target, headers[TIMESTAMP_HEADER], headers[NONCE_HEADER], body)
-    return hmac.compare_digest(expected, headers[SIGNATURE_HEADER].lower())
+    expected = signature(secret, method, target, headers[TIMESTAMP_HEADER.lower()], headers[NONCE_HEADER.lower()],
+                         body)
+    return hmac.compare_digest(expected, headers[SIGNATURE_HEADER.lower()].lower())

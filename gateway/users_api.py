@@ -12,7 +12,7 @@ from servicekit.identity import FEDERATION_ADMIN, Identity
 
 from . import accounts
 from .auth_api import account_problems
-from .guard import current_guard
+from .guard import current_guard, require
 from .models import User
 from .schemas import PasswordIn, RoleIn, UserIn, UserOut, UserQuery
 
@@ -29,7 +29,7 @@ FORBIDDEN_ANSWER = {"description": "Only a federation admin manages accounts"}
 def create_user(body):
     """Make a user account; an employee's from their resident ID number, which is not kept."""
     guard = current_guard()
-    admin = guard.require(FEDERATION_ADMIN)
+    admin = require(FEDERATION_ADMIN)
     with account_problems("The account cannot be made as given."), guard.transaction() as session:
         user = accounts.create_user(session, created_by=admin.subject, employee_key=guard.employee_key, **body)
         by = _actor(session, admin)
@@ -44,7 +44,7 @@ def create_user(body):
 def list_users(query):
     """Users by username, filtered by role, scope or active; `limit` and `offset` page through them."""
     guard = current_guard()
-    guard.require(FEDERATION_ADMIN)
+    require(FEDERATION_ADMIN)
     with guard.transaction() as session:
         return accounts.list_users(session, **query)
 
@@ -66,7 +66,7 @@ def _on_a_user(method: str, path: str = "", schema=None, answers: dict[int, str]
 def show_user(user_id):
     """One user."""
     guard = current_guard()
-    guard.require(FEDERATION_ADMIN)
+    require(FEDERATION_ADMIN)
     with guard.transaction() as session:
         return _user(session, user_id)
 
@@ -106,7 +106,7 @@ def change_role(body, user_id):
 def _change(user_id: str, action: str, change, own_refused: str | None = None) -> User:
     """Apply `change` to the locked user in one transaction, then audit it once committed."""
     guard = current_guard()
-    admin = guard.require(FEDERATION_ADMIN)
+    admin = require(FEDERATION_ADMIN)
     with account_problems("The account cannot be changed as given."), guard.transaction() as session:
         user = _user(session, user_id, lock=True)
         if own_refused and user.username == admin.subject:

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from flask import Flask, Response, json, request
 from marshmallow import Schema, fields
+from werkzeug.datastructures import LanguageAccept
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import parse_accept_header
 
 log = logging.getLogger(__name__)
 
@@ -77,24 +79,30 @@ class Problem(Exception):
 
 
 def prefers_chinese() -> bool:
-    best = request.accept_languages.best_match(["zh", "zh-CN", "en"], default="zh")
+    return chinese_preferred(request.headers.get("Accept-Language"))
+
+
+def chinese_preferred(accept_language: str | None) -> bool:
+    """Chinese unless the Accept-Language header prefers English (the programme's users read Chinese)."""
+    best = parse_accept_header(accept_language, LanguageAccept).best_match(["zh", "zh-CN", "en"], default="zh")
     return best.startswith("zh")
+
+
+def problem_document(problem: ProblemType, detail: str | None = None, *, zh: bool, instance: str,
+                     errors=None, **extra) -> dict:
+    """The problem's JSON body, apart from any web framework (the gateway's proxy answers without Flask)."""
+    title = problem.title_zh if zh else problem.title_en
+    body = {"type": TYPE_BASE + problem.code, "title": title, "status": problem.status, "code": problem.code,
+            "detail": detail or title, "instance": instance}
+    if errors:
+        body["errors"] = errors
+    return body | extra
 
 
 def problem_response(problem: ProblemType, detail: str | None = None, *,
                      errors=None, headers=None, **extra) -> Response:
     zh = prefers_chinese()
-    body = {
-        "type": TYPE_BASE + problem.code,
-        "title": problem.title_zh if zh else problem.title_en,
-        "status": problem.status,
-        "code": problem.code,
-        "detail": detail or (problem.title_zh if zh else problem.title_en),
-        "instance": request.path,
-    }
-    if errors:
-        body["errors"] = errors
-    body.update(extra)
+    body = problem_document(problem, detail, zh=zh, instance=request.path, errors=errors, **extra)
     response = Response(json.dumps(body, ensure_ascii=False), status=problem.status,
                         mimetype=PROBLEM_JSON, headers=headers or {})
     response.headers["Content-Language"] = "zh-CN" if zh else "en"

@@ -11,7 +11,8 @@ from prometheus_client import multiprocess  # noqa: E402
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-# Threads keep connections alive, so the gateway's connection pool is reused.
+# Threads keep callers' connections alive (the gateway's pools among them); the gateway's own command
+# sets its worker class (-k gateway.worker.GatewayWorker).
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))

@@ -238,7 +238,8 @@ def test_gateway_reaches_every_service_api(config):
             parts = urlsplit(u)
             assert parts.scheme == "http" and parts.hostname == f"{svc}-api" and parts.port == 8000, u
     assert [k for k in env if k.endswith("_DATABASE_URL")] == ["GATEWAY_DATABASE_URL"], "only its own database"
-    assert _command(gateway) == ["gunicorn", "-c", "python:servicekit.gunicorn_conf", "gateway.wsgi:app"]
+    assert _command(gateway) == ["gunicorn", "-c", "python:servicekit.gunicorn_conf",
+                                 "-k", "gateway.worker.GatewayWorker", "gateway.asgi:app"]
     deps = gateway.get("depends_on") or {}
     assert {f"{svc}-api" for svc in SERVICES} <= set(deps)
 
@@ -418,7 +419,7 @@ def test_procfile_ports_are_distinct_and_as_documented(procfile):
         assert api.rstrip().endswith(f"services.{svc}.wsgi:app")
         assert _assignments(api).get("WEB_CONCURRENCY") == "2"
         assert procfile[f"{svc}-worker"].split()[-3:] == ["-m", f"services.{svc}", "worker"]
-    assert procfile["gateway"].rstrip().endswith("gateway.wsgi:app")
+    assert procfile["gateway"].rstrip().endswith("-k gateway.worker.GatewayWorker gateway.asgi:app")
 
 
 def test_procfile_gateway_points_at_the_local_apis(procfile):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.app import create_app
+from gateway.app import create_gateway
 from gateway.config import load_settings
 from gateway.guard import EXTENSION as GUARD
 from gateway.service import SERVICE
@@ -16,6 +16,7 @@ from servicekit.identity import Identity
 from servicekit.migrations import upgrade
 from servicekit.service import Runtime
 
+from . import serving
 from .upstream import Server, service_app
 
 ADMIN_PASSWORD = "correct horse battery"
@@ -31,11 +32,12 @@ def migrated_runtime(var_dir: Path, database_url: str | None = None) -> Runtime:
     return runtime
 
 
-def gateway_app(runtime: Runtime, env: dict | None = None, **urls: str):
-    """A gateway app; `urls` are service=base URLs (unnamed services point at a closed port)."""
+def gateway_app(runtime: Runtime, env: dict | None = None, **urls: str) -> serving.RunningGateway:
+    """A gateway serving on a port of its own; `urls` are service=base URLs (unnamed services point at a
+    closed port). A test's gateways stop when it ends (`_stop_the_tests_gateways`)."""
     env = {f"{service.upper()}_URLS": url for service, url in urls.items()} | {
         "GATEWAY_UPSTREAM_TIMEOUT": "0.5"} | (env or {})
-    return create_app(load_settings(env), runtime=runtime)
+    return serving.RunningGateway(create_gateway(load_settings(env), runtime=runtime))
 
 
 def bearer(app, role: str, subject: str = "tester", *, now: float | None = None, lifetime: int = 900,
@@ -50,8 +52,16 @@ def bearer(app, role: str, subject: str = "tester", *, now: float | None = None,
 def authorized_client(app, role: str = "federation_admin", **scope):
     """A test client that sends a bearer token for `role` with every request."""
     client = app.test_client()
-    client.environ_base["HTTP_AUTHORIZATION"] = bearer(app, role, **scope)["Authorization"]
+    client.default_headers.update(bearer(app, role, **scope))
     return client
+
+
+@pytest.fixture(autouse=True)
+def _stop_the_tests_gateways():
+    before = set(serving.running())
+    yield
+    for gateway in set(serving.running()) - before:
+        gateway.stop()
 
 
 @pytest.fixture(scope="module")

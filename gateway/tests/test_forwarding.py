@@ -96,16 +96,11 @@ def upstreams():
 
 @pytest.fixture()
 def make_gateway(sqlite_runtime):
-    """`make_gateway(quota=url, ...)`: a gateway app on the module's database."""
-    apps = []
-
+    """`make_gateway(quota=url, ...)`: a gateway on the module's database."""
     def make(**urls: str):
-        apps.append(gateway_app(sqlite_runtime, **urls))
-        return apps[-1]
+        return gateway_app(sqlite_runtime, **urls)
 
-    yield make
-    for app in apps:
-        app.extensions["gateway.upstreams"].close()
+    return make
 
 
 @pytest.fixture()

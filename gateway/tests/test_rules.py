@@ -98,7 +98,7 @@ def test_signature_covers_method_target_timestamp_nonce_and_body():
     ({"X-Api-Key": "k", "X-Timestamp": "1000", "X-Nonce": "abcdefgh", "X-Signature": "s"}, "five minutes"),
 ])
 def test_unusable_signing_headers(headers, reason):
-    assert reason in signatures.problem_with(headers, now=2000)
+    assert reason in signatures.problem_with({name.lower(): value for name, value in headers.items()}, now=2000)
 
 
 def test_scopes_by_role():

@@ -29,10 +29,9 @@ def gateway_before(stacks: dict[str, ServiceStack], var_dir: Path, database_url:
     for stack in stacks.values():
         stack.worker()
     runtime = migrated_runtime(var_dir, database_url)
-    gateway = Server(gateway_app(runtime, {"GATEWAY_RATE_LIMIT_PER_MINUTE": "100000",
-                                           "GATEWAY_UPSTREAM_TIMEOUT": "10",
-                                           "GATEWAY_BOOTSTRAP_ADMIN": ADMIN[0], "GATEWAY_BOOTSTRAP_PASSWORD": ADMIN[1]},
-                                  **{name: server.url for name, server in servers.items()}))
+    gateway = gateway_app(runtime, {"GATEWAY_RATE_LIMIT_PER_MINUTE": "100000", "GATEWAY_UPSTREAM_TIMEOUT": "10",
+                                    "GATEWAY_BOOTSTRAP_ADMIN": ADMIN[0], "GATEWAY_BOOTSTRAP_PASSWORD": ADMIN[1]},
+                          **{name: server.url for name, server in servers.items()})
     try:
         yield gateway.url
     finally:

@@ -1,0 +1,230 @@
+"""/api/<service>/<path>: the request goes to the next instance of the service, the answer comes back.
+
+An ASGI app on the gateway's event loop (uvicorn: httptools and uvloop), not Flask: the
+forwarding path is the one every portal and institution system call takes, and
+measured here Flask's dispatch plus a thread per request cost the gateway more than
+half of a service's throughput (benchmarks/gateway_throughput.py). What may wait on
+the database (a signed request's nonce, a new rate lease) runs in a small thread pool.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import logging
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from urllib.parse import quote
+
+from servicekit.errors import (BAD_GATEWAY, GATEWAY_TIMEOUT, INTERNAL_ERROR, NOT_FOUND, PAYLOAD_TOO_LARGE,
+                               PROBLEM_JSON, SERVICE_UNAVAILABLE, Problem, chinese_preferred, problem_document)
+from servicekit.identity import HEADER as IDENTITY_HEADER, Identity, sign
+from servicekit.logging import request_id as request_id_var
+from servicekit.request_context import REQUEST_ID
+
+from . import signatures
+from .access import log_access
+from .cors import CorsPolicy
+from .guard import Guard
+from .incoming import PATH_SAFE, Incoming
+from .upstreams import Reply, UpstreamError, UpstreamFailed, Upstreams, UpstreamTimeout, UpstreamUnavailable
+
+log = logging.getLogger(__name__)
+
+ROUTE = "/api/<service>/<path:rest>"  # what the access log names (never the concrete path)
+# The services' own limit (servicekit.app): a bigger body would be refused there anyway.
+MAX_BODY_BYTES = 10 * 1024 * 1024
+# RFC 9110 7.6.1: meaningful for one connection only, never passed on.
+HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade"})
+# Set by the gateway itself (or, for Expect, already dealt with: the body is read).
+# The caller's credentials stay here: the service gets the identity the gateway signs instead,
+# never one the client wrote.
+NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length", "expect", "x-request-id", "x-forwarded-for",
+                              "x-forwarded-prefix", "authorization", IDENTITY_HEADER.lower(),
+                              *(name.lower() for name in signatures.HEADERS)}
+# Set again by the gateway's server; passing them on would send them twice.
+NOT_RETURNED = {name.encode() for name in HOP_BY_HOP | {"date", "server", "x-request-id"}}
+UPSTREAM_PROBLEMS = {
+    UpstreamUnavailable: (SERVICE_UNAVAILABLE, "The {} service is unavailable."),
+    UpstreamTimeout: (GATEWAY_TIMEOUT, "The {} service did not answer in time."),
+    UpstreamFailed: (BAD_GATEWAY, "The {} service failed to answer."),
+}
+BLOCKING_THREADS = 8
+
+
+class Proxy:
+    def __init__(self, guard: Guard, upstreams: Upstreams, cors: CorsPolicy | None):
+        self.guard, self.upstreams, self.cors = guard, upstreams, cors
+        self._threads = ThreadPoolExecutor(BLOCKING_THREADS, thread_name_prefix="gateway-blocking")
+
+    def service_of(self, path: str) -> str | None:
+        """The service a path under /api/ names, when the gateway fronts one by that name."""
+        if not path.startswith("/api/"):
+            return None
+        service = path[5:].split("/", 1)[0]
+        return service if service in self.upstreams else None
+
+    async def __call__(self, scope, receive, send, service: str) -> None:
+        started = time.perf_counter()
+        headers = _header_map(scope["headers"])
+        request_id = headers.get("x-request-id", "")
+        if not REQUEST_ID.fullmatch(request_id):
+            request_id = str(uuid.uuid4())
+        context = request_id_var.set(request_id)
+        status, upstream = 500, None
+        try:
+            answer_headers = [(b"x-request-id", request_id.encode())]
+            if self.cors is not None:
+                answer_headers += _encoded(self.cors.actual(headers))
+            try:
+                if self.cors is not None and self.cors.is_preflight(scope["method"], headers):
+                    status, answer_headers = 204, _encoded(self.cors.preflight(headers)) + answer_headers[:1]
+                    await _respond(send, status, answer_headers, b"")
+                    return
+                reply = await self._forward(scope, receive, service, headers, request_id)
+            except ConnectionAbortedError:
+                status = 499  # the client closed the request (nginx's code): nobody to answer
+                return
+            except Problem as problem:
+                status = problem.problem.status
+                await _respond_problem(send, scope, headers, answer_headers, problem)
+                return
+            except UpstreamError as exc:
+                kind, detail = UPSTREAM_PROBLEMS.get(type(exc), UPSTREAM_PROBLEMS[UpstreamFailed])
+                log.warning("upstream %s", kind.code, extra={"upstream_service": exc.service, "error": exc.detail})
+                status = kind.status
+                await _respond_problem(send, scope, headers, answer_headers,
+                                       Problem(kind, detail.format(exc.service), service=exc.service))
+                return
+            except Exception:
+                log.exception("unhandled error")
+                status = 500
+                await _respond_problem(send, scope, headers, answer_headers, Problem(INTERNAL_ERROR))
+                return
+            status, upstream = reply.status, reply.instance
+            await self._relay(send, reply, answer_headers)
+        finally:
+            log_access(scope["method"], ROUTE, status, time.perf_counter() - started, service=service,
+                       upstream=upstream)
+            request_id_var.reset(context)
+
+    async def _forward(self, scope, receive, service: str, headers: dict[str, str], request_id: str) -> Reply:
+        rest = scope["path"][len(service) + 6:]  # below "/api/<service>/"
+        if any(segment in {".", ".."} for segment in rest.split("/")):
+            # The gateway and the service must see the same path (route checks rely on it).
+            raise Problem(NOT_FOUND, "Paths with '.' or '..' segments are not forwarded.")
+        body = await _read_body(receive, headers)
+        query = scope["query_string"].decode("latin-1")
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        client = scope.get("client") or ("", 0)
+        incoming = Incoming(scope["method"], raw_path.decode("latin-1") + ("?" + query if query else ""), headers,
+                            client[0])
+        identity = await self.guard.authorize(incoming, service, "/" + rest, body, self.run_blocking)
+        target = "/" + quote(rest, safe=PATH_SAFE) + ("?" + query if query else "")
+        lines = self._outgoing(scope["headers"], headers, service, request_id, client[0], identity)
+        return await self.upstreams.send(service, scope["method"], target, lines, body)
+
+    def _outgoing(self, raw_headers, headers: dict[str, str], service: str, request_id: str, client: str,
+                  identity: Identity | None) -> bytes:
+        """The client's end-to-end header lines plus the gateway's own (request id, forwarding chain, identity)."""
+        dropped = _connection_scoped(headers.get("connection", ""))
+        lines = [name + b": " + value + b"\r\n" for name, value in raw_headers
+                 if _forwarded(name.decode("latin-1").lower(), dropped)]
+        chain = ", ".join(hop for hop in (headers.get("x-forwarded-for"), client) if hop)
+        lines.append(f"X-Request-ID: {request_id}\r\nX-Forwarded-Prefix: /api/{service}\r\n".encode())
+        if chain:
+            lines.append(f"X-Forwarded-For: {chain}\r\n".encode("latin-1"))
+        if identity is not None:
+            lines.append(f"{IDENTITY_HEADER}: {sign(identity, self.guard.keys.identity)}\r\n".encode())
+        return b"".join(lines)
+
+    async def _relay(self, send, reply: Reply, answer_headers: list[tuple[bytes, bytes]]) -> None:
+        dropped = {token.encode() for value in (v for n, v in reply.headers if n.lower() == b"connection")
+                   for token in _connection_scoped(value.decode("latin-1"))}
+        headers = [(name, value) for name, value in reply.headers
+                   if (lowered := name.lower()) not in NOT_RETURNED and lowered not in dropped
+                   and not lowered.startswith(b"proxy-")] + answer_headers
+        if reply.complete:  # the usual small answer: in one piece
+            body = await reply.body()
+            if not any(name.lower() == b"content-length" for name, _ in reply.headers):
+                headers.append((b"content-length", str(len(body)).encode()))  # it came chunked
+            await _respond(send, reply.status, headers, body)
+            return
+        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+        try:
+            async for chunk in reply.stream():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except BaseException:
+            reply.abandon()
+            raise
+        await send({"type": "http.response.body", "body": b""})
+
+    async def run_blocking(self, function, *args, **kwargs):
+        """`function(*args, **kwargs)` in a thread, with this request's context (its id in log lines)."""
+        call = partial(contextvars.copy_context().run, function, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._threads, call)
+
+    def close(self) -> None:
+        self.upstreams.close()
+        self._threads.shutdown(wait=False)
+
+
+def _header_map(raw_headers) -> dict[str, str]:
+    """Header values by lower-case name (repeated headers joined with commas, RFC 9110 5.3)."""
+    headers: dict[str, str] = {}
+    for name, value in raw_headers:
+        key, text = name.decode("latin-1").lower(), value.decode("latin-1")
+        headers[key] = f"{headers[key]}, {text}" if key in headers else text
+    return headers
+
+
+async def _read_body(receive, headers: dict[str, str]) -> bytes:
+    declared = headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise _too_large()
+    parts, size, more = [], 0, True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ConnectionAbortedError("the client went away")
+        chunk, more = message.get("body", b""), message.get("more_body", False)
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _too_large()
+        parts.append(chunk)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def _too_large() -> Problem:
+    return Problem(PAYLOAD_TOO_LARGE, f"The body may be at most {MAX_BODY_BYTES // (1024 * 1024)} MiB.")
+
+
+def _connection_scoped(value: str) -> set[str]:
+    """Headers the Connection header names are hop-by-hop too."""
+    return {token.strip().lower() for token in value.split(",") if token.strip()}
+
+
+def _forwarded(name: str, dropped: set[str]) -> bool:
+    return name not in NOT_FORWARDED and name not in dropped and not name.startswith("proxy-")
+
+
+def _encoded(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+
+
+async def _respond(send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _respond_problem(send, scope, headers: dict[str, str], answer_headers, problem: Problem) -> None:
+    zh = chinese_preferred(headers.get("accept-language"))
+    document = problem_document(problem.problem, problem.detail, zh=zh, instance=scope["path"],
+                                errors=problem.errors, **problem.extra)
+    body = json.dumps(document, ensure_ascii=False).encode()
+    answer_headers = answer_headers + _encoded(list(problem.headers.items())) + [
+        (b"content-type", PROBLEM_JSON.encode()), (b"content-language", b"zh-CN" if zh else b"en"),
+        (b"content-length", str(len(body)).encode())]
+    await _respond(send, problem.problem.status, answer_headers, body)
