@@ -141,7 +141,7 @@ class Proxy:
         return b"".join(lines)
 
     async def _relay(self, send, reply: Reply, answer_headers: list[tuple[bytes, bytes]]) -> None:
-        dropped = {token.encode() for value in (v for n, v in reply.headers if n.lower() == b"connection")
+        dropped = {token.encode("latin-1") for name, value in reply.headers if name.lower() == b"connection"
                    for token in _connection_scoped(value.decode("latin-1"))}
         headers = [(name, value) for name, value in reply.headers
                    if (lowered := name.lower()) not in NOT_RETURNED and lowered not in dropped

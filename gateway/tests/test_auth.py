@@ -6,6 +6,7 @@ import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import jwt
 import pytest
@@ -260,6 +261,24 @@ def test_the_rate_limit_is_shared_by_every_gateway_process_and_answers_429_with_
     # Another client has its own allowance.
     other = bearer(first.application, "auditor", subject="someone.else")
     assert first.get("/api/quota/whoami", headers=other).status_code == 200
+
+
+def test_concurrent_requests_on_two_gateway_processes_never_pass_the_limit(make_gateway):
+    limit, lease = 600, 20  # 600 a minute: leases of 20 (gateway.limits.lease_size)
+    gateways = [make_gateway(GATEWAY_RATE_LIMIT_PER_MINUTE=str(limit)) for _ in range(2)]
+    headers = bearer(gateways[0], "unit_officer", unit_id="u1")
+    if time.time() % 60 > 45:
+        time.sleep(61 - time.time() % 60)  # all in one fixed window
+
+    def burst(gateway) -> list[int]:
+        client = gateway.test_client()
+        return [client.get("/api/quota/whoami", headers=headers).status_code for _ in range(90)]
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = [status for run in pool.map(burst, gateways * 4) for status in run]
+    assert len(statuses) == 720 and set(statuses) == {200, 429}
+    # Never above the limit; below it by at most what each process leased and has not spent (two leases).
+    assert limit - 2 * 2 * lease <= statuses.count(200) <= limit
 
 
 def test_login_attempts_are_limited_per_username_without_revealing_it_exists(make_gateway):

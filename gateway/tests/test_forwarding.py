@@ -1,6 +1,7 @@
 """The gateway against real upstream HTTP servers running in threads."""
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import socket
@@ -18,10 +19,14 @@ from .conftest import authorized_client, gateway_app
 PROBLEM_JSON = "application/problem+json"
 
 
+FIRST_CHUNK, REST_CHUNK = b"a" * 300_000, b"b" * 300_000
+
+
 def upstream_app(name: str) -> Flask:
-    """A small service: echoes what it received, and can be slow or not ready."""
+    """A small service: echoes what it received, streams, and can be slow or not ready."""
     app = Flask(name)
     app.config["ready"] = True
+    app.config["first_seen"] = threading.Event()
 
     @app.route("/echo/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     def echo(rest):
@@ -35,6 +40,16 @@ def upstream_app(name: str) -> Flask:
         response.headers.update({"X-Upstream": name, "Keep-Alive": "timeout=5",
                                  "Connection": "X-Private", "X-Private": "secret"})
         return response
+
+    @app.get("/stream")
+    def stream():
+        # The first chunk, then the rest only once the test has seen the first through the gateway.
+        def chunks():
+            yield FIRST_CHUNK
+            app.config["first_seen"].wait(5)
+            for _ in range(10):
+                yield REST_CHUNK
+        return Response(chunks(), mimetype="application/octet-stream")
 
     @app.get("/slow")
     def slow():
@@ -136,6 +151,27 @@ def test_forwards_every_method(gateway, method):
     response = gateway.open("/api/enrollment/echo/x", method=method, data=b"data")
     assert response.status_code == 200
     assert response.get_json()["method"] == method
+
+
+def test_the_forwarding_chain_ends_with_the_callers_own_address(gateway):
+    # The address is the peer's (uvicorn's proxy_headers is off): a client cannot pick the one it is limited by.
+    seen = gateway.get("/api/finance/echo/x", headers={"X-Forwarded-For": "10.9.9.9"}).get_json()
+    assert seen["headers"]["X-Forwarded-For"] == "10.9.9.9, 127.0.0.1"
+
+
+def test_a_long_answer_streams_through_as_the_service_sends_it(gateway, upstreams):
+    # Read timeout 0.5 s: the whole answer takes longer than that, and the service sends its second
+    # chunk only after the client got the first, which a gateway reading the whole answer first never does.
+    upstreams[0].app.config["first_seen"].clear()
+    connection = http.client.HTTPConnection("127.0.0.1", gateway.application.port, timeout=10)
+    connection.request("GET", "/api/enrollment/stream", headers=gateway.default_headers)
+    response = connection.getresponse()
+    assert response.status == 200 and response.getheader("Content-Type") == "application/octet-stream"
+    assert response.read(len(FIRST_CHUNK)) == FIRST_CHUNK
+    upstreams[0].app.config["first_seen"].set()
+    time.sleep(0.3)  # longer than nothing, shorter than the read timeout
+    assert response.read() == REST_CHUNK * 10
+    connection.close()
 
 
 def test_round_robin_across_the_instances_of_a_service(gateway):
