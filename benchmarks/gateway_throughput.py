@@ -6,7 +6,7 @@ service and through nginx as a plain reverse proxy (when installed), in one run.
 Two endpoints of a service api (gunicorn, 2 gthread workers, PostgreSQL): a trivial one
 (/healthz) and a read (/tallies/<key> of the probe service: a query of 20 rows on PostgreSQL
 and their JSON). The gateway (as deployed: gunicorn with gateway.worker.GatewayWorker, i.e.
-uvicorn, httptools and uvloop) authenticates a bearer JWT, counts the client's rate in its
+uvicorn and httptools) authenticates a bearer JWT, counts the client's rate in its
 PostgreSQL database, signs the identity header, forwards over pooled keep-alive connections
 and writes its JSON access log; it runs with each number of worker processes given. Load: wrk
 (2 threads) on the same machine, so every figure shares the CPU with the load generator. The baseline a Python gateway is judged

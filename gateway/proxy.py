@@ -1,6 +1,6 @@
 """/api/<service>/<path>: the request goes to the next instance of the service, the answer comes back.
 
-An ASGI app on the gateway's event loop (uvicorn: httptools and uvloop), not Flask: the
+An ASGI app on the gateway's event loop (uvicorn with httptools), not Flask: the
 forwarding path is the one every portal and institution system call takes, and
 measured here Flask's dispatch plus a thread per request cost the gateway more than
 half of a service's throughput (benchmarks/gateway_throughput.py). What may wait on

@@ -6,6 +6,7 @@ import os
 import shlex
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
@@ -32,6 +33,7 @@ def test_the_procfile_command_serves_forwards_and_stops_cleanly(tmp_path, monkey
     service = Server(service_app(var_dir))
     port = free_port()
     env = {"VAR_DIR": str(var_dir), "PORT": str(port), "WEB_CONCURRENCY": "2", "LOG_LEVEL": "INFO",
+           "GATEWAY_RATE_LIMIT_PER_MINUTE": "100000",
            "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"],
            **{f"{name}_URLS": service.url for name in ("QUOTA", "ENROLLMENT", "FINANCE", "EVALUATION")}}
     gateway = Process(procfile_gateway_command(), env, tmp_path / "gateway.log")
@@ -50,6 +52,15 @@ def test_the_procfile_command_serves_forwards_and_stops_cleanly(tmp_path, monkey
         assert answers[0].headers["X-Request-ID"] == "deployed-0" and "Server" not in answers[0].headers
         assert requests.get(f"{base}/auth/me", headers={"Authorization": f"Bearer {token}"},
                             timeout=5).json()["unit_id"] == "u1"  # the Flask routes, in the same processes
+
+        def keep_calling(_) -> list[int]:  # 16 clients at once, each on its keep-alive connection
+            with requests.Session() as session:
+                return [session.get(f"{base}/api/quota/whoami", headers={"Authorization": f"Bearer {token}"},
+                                    timeout=5).status_code for _ in range(150)]
+
+        # Sustained concurrent keep-alive load on the real processes (wrk found uvloop stalling under it: worker.py).
+        with ThreadPoolExecutor(16) as pool:
+            assert [status for run in pool.map(keep_calling, range(16)) for status in run] == [200] * 2400
     finally:
         gateway.stop()
         service.stop()
