@@ -13,6 +13,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.serving import make_server
 
 from servicekit.logging import JsonFormatter
+from tests.support.processes import wait_for
 
 from .conftest import authorized_client, gateway_app
 
@@ -340,6 +341,8 @@ def test_access_log_has_the_route_template_not_the_path(gateway):
     logging.getLogger("access").addHandler(handler)
     try:
         gateway.get("/api/quota/echo/employee-4401?id_card=440101", headers={"X-Request-ID": "log-1"})
+        # Written once the answer is sent, so it may follow the client's receipt by a moment.
+        wait_for(lambda: lines, timeout=5, message="the access line")
     finally:
         logging.getLogger("access").removeHandler(handler)
     (line,) = lines
