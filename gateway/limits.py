@@ -108,6 +108,8 @@ class LeasedCounter:
             if len(self._leases) >= self.MAX_KEYS:
                 self._leases = {k: lease for k, lease in self._leases.items() if lease[0] == start}
             leased_start, left = self._leases.get(key, (None, 0))
+            if leased_start is not None and leased_start > start:
+                return  # a lease taken late in a window ended: the next window's lease stays
             left = left if leased_start == start and left > 0 else 0
             # Counters only grow within a window: once refused, refused until it ends.
             self._leases[key] = (start, left + granted or -1)

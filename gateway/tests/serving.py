@@ -8,6 +8,7 @@ import json as json_module
 import socket
 import threading
 import time
+from functools import partialmethod
 from urllib.parse import urlencode
 
 import uvicorn
@@ -104,23 +105,10 @@ class HttpClient:
             return answer
         raise AssertionError("unreachable")
 
-    def get(self, path, **kwargs):
-        return self.open(path, "GET", **kwargs)
-
-    def post(self, path, **kwargs):
-        return self.open(path, "POST", **kwargs)
-
-    def put(self, path, **kwargs):
-        return self.open(path, "PUT", **kwargs)
-
-    def patch(self, path, **kwargs):
-        return self.open(path, "PATCH", **kwargs)
-
-    def delete(self, path, **kwargs):
-        return self.open(path, "DELETE", **kwargs)
-
-    def head(self, path, **kwargs):
-        return self.open(path, "HEAD", **kwargs)
-
-    def options(self, path, **kwargs):
-        return self.open(path, "OPTIONS", **kwargs)
+    get = partialmethod(open, method="GET")
+    post = partialmethod(open, method="POST")
+    put = partialmethod(open, method="PUT")
+    patch = partialmethod(open, method="PATCH")
+    delete = partialmethod(open, method="DELETE")
+    head = partialmethod(open, method="HEAD")
+    options = partialmethod(open, method="OPTIONS")

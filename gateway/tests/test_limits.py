@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from gateway.limits import LeasedCounter
 from tests.support.processes import wait_for
 
 from .conftest import authorized_client, gateway_app
@@ -95,3 +96,11 @@ def test_a_service_whose_every_instance_hangs_answers_503_within_a_second(sqlite
     finally:
         for hole in holes:
             hole.stop()
+
+
+def test_a_late_lease_for_an_ended_window_leaves_the_next_windows_lease_alone(sqlite_runtime):
+    counter = LeasedCounter(sqlite_runtime.sessions.begin)
+    limit, window, key = 600, 60, "rate:subject:late-lease"
+    counter.lease(key, limit=limit, window=window, now=1_000_020.0)  # the window starting at 1,000,020
+    counter.lease(key, limit=limit, window=window, now=1_000_019.0)  # started in the previous one, done late
+    assert counter.spend(key, window=window, now=1_000_021.0).allowed
