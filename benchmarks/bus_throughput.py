@@ -9,6 +9,7 @@ RabbitMQ -> consumer -> handler + inbox row committed on PostgreSQL, timed from
 the commit until the last inbox row is there. Needs the local PostgreSQL and
 RabbitMQ (or PG_ADMIN_DSN / AMQP_URL pointing elsewhere). A script, not a test.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,7 +21,7 @@ import uuid
 from pathlib import Path
 
 import psycopg
-from kombu import Connection, Exchange, Queue
+from kombu import Connection, Queue
 from sqlalchemy import func, select
 
 REPO = Path(__file__).resolve().parent.parent
@@ -28,9 +29,11 @@ sys.path.insert(0, str(REPO))
 
 PG_ADMIN_DSN = os.environ.get("PG_ADMIN_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
 AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
-BODY = (b'{"id":"00000000-0000-0000-0000-000000000000","type":"probe.noted","version":1,'
-        b'"occurred_at":"2026-11-25T00:00:00+00:00","producer":"probe","correlation_id":"x",'
-        b'"causation_id":null,"data":{"note_id":"00000000-0000-0000-0000-000000000000","key":"k"}}')
+BODY = (
+    b'{"id":"00000000-0000-0000-0000-000000000000","type":"probe.noted","version":1,'
+    b'"occurred_at":"2026-11-25T00:00:00+00:00","producer":"probe","correlation_id":"x",'
+    b'"causation_id":null,"data":{"note_id":"00000000-0000-0000-0000-000000000000","key":"k"}}'
+)
 
 
 def rate(count: int, seconds: float) -> float:
@@ -45,14 +48,22 @@ def raw_publish(count: int, confirm: bool, queue_name: str) -> float:
         producer = connection.Producer()
         started = time.perf_counter()
         for _ in range(count):
-            producer.publish(BODY, exchange="", routing_key=queue_name, content_type="application/json",
-                             content_encoding="utf-8", delivery_mode=2, declare=[])
+            producer.publish(
+                BODY,
+                exchange="",
+                routing_key=queue_name,
+                content_type="application/json",
+                content_encoding="utf-8",
+                delivery_mode=2,
+                declare=[],
+            )
         return rate(count, time.perf_counter() - started)
 
 
 def raw_consume(count: int, queue_name: str) -> float:
     received = 0
     with Connection(AMQP_URL) as connection:
+
         def on_message(message):
             nonlocal received
             message.ack()
@@ -68,8 +79,14 @@ def raw_consume(count: int, queue_name: str) -> float:
 
 
 def pipeline(events: int, workers: int, namespace: str, database_url: str) -> tuple[float, float]:
-    env = {"PROBE_DATABASE_URL": database_url, "BROKER_URL": AMQP_URL, "BUS_NAMESPACE": namespace,
-           "LOG_LEVEL": "WARNING", "RELAY_POLL_SECONDS": "0.05", "BUS_PREFETCH": "50"}
+    env = {
+        "PROBE_DATABASE_URL": database_url,
+        "BROKER_URL": AMQP_URL,
+        "BUS_NAMESPACE": namespace,
+        "LOG_LEVEL": "WARNING",
+        "RELAY_POLL_SECONDS": "0.05",
+        "BUS_PREFETCH": "50",
+    }
     os.environ.update(env)
     from servicekit import Runtime
     from servicekit.migrations import upgrade
@@ -77,8 +94,10 @@ def pipeline(events: int, workers: int, namespace: str, database_url: str) -> tu
 
     runtime = Runtime(SERVICE)
     upgrade(runtime)
-    processes = [subprocess.Popen([sys.executable, "-m", "tests.probe", "worker"], cwd=REPO,
-                                  env={**os.environ, **env}) for _ in range(workers)]
+    processes = [
+        subprocess.Popen([sys.executable, "-m", "tests.probe", "worker"], cwd=REPO, env={**os.environ, **env})
+        for _ in range(workers)
+    ]
     try:
         _wait_for_consumers(runtime, workers)
         with runtime.unit_of_work() as uow:
@@ -107,7 +126,11 @@ def pipeline(events: int, workers: int, namespace: str, database_url: str) -> tu
         runtime.engine.dispose()
         with Connection(AMQP_URL) as connection:
             channel = connection.default_channel
-            for suffix in ("probe", "probe.dead", *[f"probe.retry.{d}ms" for d in runtime.settings.bus.retry_delays_ms]):
+            for suffix in (
+                "probe",
+                "probe.dead",
+                *[f"probe.retry.{d}ms" for d in runtime.settings.bus.retry_delays_ms],
+            ):
                 channel.queue_delete(namespace + suffix)
             channel.exchange_delete(runtime.settings.bus.exchange)
 
@@ -118,7 +141,8 @@ def _wait_for_consumers(runtime, workers: int) -> None:
         while time.monotonic() < deadline:
             try:
                 _, _, consumers = connection.default_channel.queue_declare(
-                    queue=runtime.settings.bus.queue("probe"), passive=True)
+                    queue=runtime.settings.bus.queue("probe"), passive=True
+                )
                 if consumers >= workers:
                     return
             except Exception:
@@ -149,16 +173,22 @@ def main() -> None:
             admin.execute(f'CREATE DATABASE "{name}"')
         try:
             params = dict(item.split("=", 1) for item in PG_ADMIN_DSN.split())
-            url = (f"postgresql+psycopg://{params.get('user', 'postgres')}:{params.get('password', '')}@"
-                   f"{params.get('host', '127.0.0.1')}:{params.get('port', '5432')}/{name}")
+            url = (
+                f"postgresql+psycopg://{params.get('user', 'postgres')}:{params.get('password', '')}@"
+                f"{params.get('host', '127.0.0.1')}:{params.get('port', '5432')}/{name}"
+            )
             relay, full = pipeline(args.events, workers, f"bench{uuid.uuid4().hex[:6]}.", url)
         finally:
             with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        print(f"pipeline, {workers} worker(s): relay (outbox -> confirmed) {relay:9,.0f} ev/s; "
-              f"end to end (commit -> handled + inbox committed) {full:9,.0f} ev/s  ({args.events} events)")
-        print(f"    ratios: end to end / raw confirmed publish = {full / confirmed:5.2f}; "
-              f"relay / raw confirmed publish = {relay / confirmed:5.2f}; end to end / raw consume = {full / consumed:5.2f}")
+        print(
+            f"pipeline, {workers} worker(s): relay (outbox -> confirmed) {relay:9,.0f} ev/s; "
+            f"end to end (commit -> handled + inbox committed) {full:9,.0f} ev/s  ({args.events} events)"
+        )
+        print(
+            f"    ratios: end to end / raw confirmed publish = {full / confirmed:5.2f}; "
+            f"relay / raw confirmed publish = {relay / confirmed:5.2f}; end to end / raw consume = {full / consumed:5.2f}"
+        )
 
 
 if __name__ == "__main__":

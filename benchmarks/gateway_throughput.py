@@ -14,6 +14,7 @@ by, a naive Flask forwarder (benchmarks/naive_forwarder.py: requests, gunicorn s
 in the same run; the last column is each path's throughput over the naive forwarder's. Needs wrk, the local
 PostgreSQL (PG_ADMIN_DSN), and optionally nginx. A script, not a test.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,7 +37,9 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-PG_ADMIN_DSN = os.environ.get("PG_ADMIN_DSN", "host=127.0.0.1 port=5432 user=postgres password=postgres dbname=postgres")
+PG_ADMIN_DSN = os.environ.get(
+    "PG_ADMIN_DSN", "host=127.0.0.1 port=5432 user=postgres password=postgres dbname=postgres"
+)
 SERVICE_PORT, GATEWAY_PORT, NGINX_PORT, NAIVE_PORT = 18101, 18100, 18102, 18103
 NAIVE = "naive forwarder"
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
@@ -52,8 +55,10 @@ class Figures:
 def database_url(name: str) -> str:
     params = dict(part.split("=", 1) for part in PG_ADMIN_DSN.split())
     password = f":{params['password']}" if params.get("password") else ""
-    return f"postgresql+psycopg://{params.get('user', 'postgres')}{password}@{params.get('host', '127.0.0.1')}:" \
-           f"{params.get('port', '5432')}/{name}"
+    return (
+        f"postgresql+psycopg://{params.get('user', 'postgres')}{password}@{params.get('host', '127.0.0.1')}:"
+        f"{params.get('port', '5432')}/{name}"
+    )
 
 
 def wait_ready(url: str, timeout: float = 30.0) -> None:
@@ -68,8 +73,14 @@ def wait_ready(url: str, timeout: float = 30.0) -> None:
 
 
 def start(args: list[str], env: dict, log: Path) -> subprocess.Popen:
-    return subprocess.Popen(args, cwd=REPO, env={**os.environ, **env}, stdout=open(log, "ab"),
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(
+        args,
+        cwd=REPO,
+        env={**os.environ, **env},
+        stdout=open(log, "ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -129,8 +140,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--workers", nargs="+", type=int, default=[1, 2],
-                        help="gateway worker processes (one run each)")
+    parser.add_argument(
+        "--workers", nargs="+", type=int, default=[1, 2], help="gateway worker processes (one run each)"
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed (apt-get install wrk)")
@@ -141,52 +153,83 @@ def main() -> int:
         for name in databases.values():
             admin.execute(f'CREATE DATABASE "{name}"')
     key, master = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    env = {"VAR_DIR": str(folder / "var"), "LOG_LEVEL": "WARNING", "IDENTITY_SIGNING_KEY": key,
-           "GATEWAY_SECRET_KEY": master, "PROBE_DATABASE_URL": database_url(databases["probe"]),
-           "GATEWAY_DATABASE_URL": database_url(databases["gateway"]), "WEB_CONCURRENCY": "2",
-           "GATEWAY_RATE_LIMIT_PER_MINUTE": "100000000", "MIGRATE_ON_START": "0"}
-    env |= {f"{service}_URLS": f"http://127.0.0.1:{SERVICE_PORT}"
-            for service in ("QUOTA", "ENROLLMENT", "FINANCE", "EVALUATION")}
+    env = {
+        "VAR_DIR": str(folder / "var"),
+        "LOG_LEVEL": "WARNING",
+        "IDENTITY_SIGNING_KEY": key,
+        "GATEWAY_SECRET_KEY": master,
+        "PROBE_DATABASE_URL": database_url(databases["probe"]),
+        "GATEWAY_DATABASE_URL": database_url(databases["gateway"]),
+        "WEB_CONCURRENCY": "2",
+        "GATEWAY_RATE_LIMIT_PER_MINUTE": "100000000",
+        "MIGRATE_ON_START": "0",
+    }
+    env |= {
+        f"{service}_URLS": f"http://127.0.0.1:{SERVICE_PORT}"
+        for service in ("QUOTA", "ENROLLMENT", "FINANCE", "EVALUATION")
+    }
     os.environ.update(env)
     processes = []
     try:
         token = prepare(env)
-        processes.append(start(["gunicorn", "-c", "python:servicekit.gunicorn_conf", "tests.probe.wsgi:app"],
-                               env | {"PORT": str(SERVICE_PORT)}, folder / "service.log"))
+        processes.append(
+            start(
+                ["gunicorn", "-c", "python:servicekit.gunicorn_conf", "tests.probe.wsgi:app"],
+                env | {"PORT": str(SERVICE_PORT)},
+                folder / "service.log",
+            )
+        )
         wait_ready(f"http://127.0.0.1:{SERVICE_PORT}/healthz")
         paths = {"trivial": "/healthz", "read": "/tallies/bench"}
         results: dict[tuple[str, str], Figures] = {}
         for kind, path in paths.items():
-            results[("direct", kind)] = wrk(f"http://127.0.0.1:{SERVICE_PORT}{path}", args.seconds,
-                                            args.connections, {})
+            results[("direct", kind)] = wrk(
+                f"http://127.0.0.1:{SERVICE_PORT}{path}", args.seconds, args.connections, {}
+            )
         if shutil.which("nginx"):
             nginx = start(["nginx", "-c", str(nginx_config(folder)), "-g", "daemon off;"], {}, folder / "nginx.log")
             processes.append(nginx)
             wait_ready(f"http://127.0.0.1:{NGINX_PORT}/api/quota/healthz")
             for kind, path in paths.items():
-                results[("nginx", kind)] = wrk(f"http://127.0.0.1:{NGINX_PORT}/api/quota{path}", args.seconds,
-                                               args.connections, {})
+                results[("nginx", kind)] = wrk(
+                    f"http://127.0.0.1:{NGINX_PORT}/api/quota{path}", args.seconds, args.connections, {}
+                )
             stop(nginx)
-        naive = start(["gunicorn", "-w", "4", "-b", f"127.0.0.1:{NAIVE_PORT}", "benchmarks.naive_forwarder:app"],
-                      env | {"NAIVE_UPSTREAM": f"http://127.0.0.1:{SERVICE_PORT}"}, folder / "naive.log")
+        naive = start(
+            ["gunicorn", "-w", "4", "-b", f"127.0.0.1:{NAIVE_PORT}", "benchmarks.naive_forwarder:app"],
+            env | {"NAIVE_UPSTREAM": f"http://127.0.0.1:{SERVICE_PORT}"},
+            folder / "naive.log",
+        )
         processes.append(naive)
         wait_ready(f"http://127.0.0.1:{NAIVE_PORT}/api/quota/healthz")
         for kind, path in paths.items():
-            results[(NAIVE, kind)] = wrk(f"http://127.0.0.1:{NAIVE_PORT}/api/quota{path}", args.seconds,
-                                         args.connections, {})
+            results[(NAIVE, kind)] = wrk(
+                f"http://127.0.0.1:{NAIVE_PORT}/api/quota{path}", args.seconds, args.connections, {}
+            )
         stop(naive)
         for workers in args.workers:
-            gateway = start(["gunicorn", "-c", "python:servicekit.gunicorn_conf", "-k", "gateway.worker.GatewayWorker",
-                             "gateway.asgi:app"],
-                            # INFO, as deployed: the access log is part of the gateway's cost.
-                            env | {"PORT": str(GATEWAY_PORT), "WEB_CONCURRENCY": str(workers), "LOG_LEVEL": "INFO"},
-                            folder / f"gateway-{workers}.log")
+            gateway = start(
+                [
+                    "gunicorn",
+                    "-c",
+                    "python:servicekit.gunicorn_conf",
+                    "-k",
+                    "gateway.worker.GatewayWorker",
+                    "gateway.asgi:app",
+                ],
+                # INFO, as deployed: the access log is part of the gateway's cost.
+                env | {"PORT": str(GATEWAY_PORT), "WEB_CONCURRENCY": str(workers), "LOG_LEVEL": "INFO"},
+                folder / f"gateway-{workers}.log",
+            )
             processes.append(gateway)
             wait_ready(f"http://127.0.0.1:{GATEWAY_PORT}/healthz")
             for kind, path in paths.items():
                 results[(f"gateway x{workers}", kind)] = wrk(
-                    f"http://127.0.0.1:{GATEWAY_PORT}/api/quota{path}", args.seconds, args.connections,
-                    {"Authorization": f"Bearer {token}"})
+                    f"http://127.0.0.1:{GATEWAY_PORT}/api/quota{path}",
+                    args.seconds,
+                    args.connections,
+                    {"Authorization": f"Bearer {token}"},
+                )
             stop(gateway)
         report(results, args)
     finally:
@@ -220,18 +263,22 @@ def prepare(env: dict) -> str:
     for runtime in (gateway, probe):
         runtime.engine.dispose()
     keys = Keys(identity=env["IDENTITY_SIGNING_KEY"].encode(), master=env["GATEWAY_SECRET_KEY"].encode())
-    return issue_access_token(Identity(subject="bench", role="federation_admin"), keys.access_token,
-                              now=int(time.time()), lifetime=3600)
+    return issue_access_token(
+        Identity(subject="bench", role="federation_admin"), keys.access_token, now=int(time.time()), lifetime=3600
+    )
 
 
 def report(results: dict[tuple[str, str], Figures], args) -> None:
-    print(f"\nwrk -t{min(2, args.connections)} -c{args.connections} -d{args.seconds}s, {os.cpu_count()} CPUs shared with the load generator")
-    print(f"{'path':<20}{'endpoint':<9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'share':>8}{'p50 +ms':>9}"
-          f"{'x naive':>9}")
+    print(
+        f"\nwrk -t{min(2, args.connections)} -c{args.connections} -d{args.seconds}s, {os.cpu_count()} CPUs shared with the load generator"
+    )
+    print(f"{'path':<20}{'endpoint':<9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'share':>8}{'p50 +ms':>9}{'x naive':>9}")
     for (route, kind), figures in results.items():
         direct, naive = results[("direct", kind)], results[(NAIVE, kind)]
-        print(f"{route:<20}{kind:<9}{figures.rps:>9.0f}{figures.p50_ms:>9.2f}{figures.p99_ms:>9.2f}"
-              f"{figures.rps / direct.rps:>7.0%} {figures.p50_ms - direct.p50_ms:>9.2f}{figures.rps / naive.rps:>8.2f}x")
+        print(
+            f"{route:<20}{kind:<9}{figures.rps:>9.0f}{figures.p50_ms:>9.2f}{figures.p99_ms:>9.2f}"
+            f"{figures.rps / direct.rps:>7.0%} {figures.p50_ms - direct.p50_ms:>9.2f}{figures.rps / naive.rps:>8.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
 Importing the package registers every contract.
 """
-from .base import ContractViolation, Contract, Money, contract, contracts, event, latest_version, validate
+
 from . import enrollment, evaluation, finance, quota  # noqa: F401  (registers the contracts)
+from .base import Contract, ContractViolation, Money, contract, contracts, event, latest_version, validate
 
 __all__ = [
     "ContractViolation",

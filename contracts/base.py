@@ -4,11 +4,12 @@ Producers validate strictly (the payload is exactly the contract); consumers
 validate leniently (unknown fields are ignored) so additive changes by a newer
 producer keep the version and never break an older consumer.
 """
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields
 
@@ -83,7 +84,7 @@ def validate(event_type: str, version: int, data: object, *, strict: bool) -> No
         raise ContractViolation(event_type, version, exc.normalized_messages()) from None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _schema(event_type: str, version: int, strict: bool) -> Schema:
     # Schemas are stateless once built; building one per message is the costly part.
     return contract(event_type, version).schema(unknown=RAISE if strict else EXCLUDE)
@@ -101,7 +102,7 @@ class Money(fields.String):
     """An amount in CNY as a string with exactly two decimals, e.g. "1500.00"."""
 
     PATTERN = re.compile(r"^-?(0|[1-9]\d*)\.\d{2}$")
-    default_error_messages = {"money": "Not an amount with exactly two decimals, e.g. \"1500.00\"."}
+    default_error_messages = {"money": 'Not an amount with exactly two decimals, e.g. "1500.00".'}
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)

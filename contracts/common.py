@@ -4,6 +4,7 @@ Payloads are plain JSON, so these fields accept only the JSON shape of a value:
 marshmallow's own fields would also accept "5" for an integer, "yes" for a
 boolean or a date object for a date, which a producer must never send.
 """
+
 from __future__ import annotations
 
 import re
@@ -42,8 +43,13 @@ def Text(max_length: int = 500, **kwargs) -> fields.String:
 
 def MaskedName(**kwargs) -> fields.String:
     """A person's name with all but its first and last characters hidden ("张*明", "李*")."""
-    return fields.String(validate=[validate.Length(min=2, max=30), validate.Regexp(
-        r"^[^*\s][^\s]*\*[^\s]*$", error="Must be a masked name, e.g. 张*明.")], **kwargs)
+    return fields.String(
+        validate=[
+            validate.Length(min=2, max=30),
+            validate.Regexp(r"^[^*\s][^\s]*\*[^\s]*$", error="Must be a masked name, e.g. 张*明."),
+        ],
+        **kwargs,
+    )
 
 
 def Kind(**kwargs) -> fields.String:
@@ -54,7 +60,7 @@ def Amount(*, above_zero: bool = False, **kwargs) -> Money:
     return Money(validate=positive if above_zero else non_negative, **kwargs)
 
 
-def Revision(**kwargs) -> "Int":
+def Revision(**kwargs) -> Int:
     """The aggregate's version: consumers ignore an event older than what they hold."""
     return Int(validate=validate.Range(min=1), **kwargs)
 
@@ -112,7 +118,7 @@ class DecimalString(fields.String):
 
     PATTERN = re.compile(r"^-?(0|[1-9]\d*)(\.\d{1,4})?$")
     default_error_messages = {
-        "decimal": "Not a decimal number as a string, e.g. \"0.40\".",
+        "decimal": 'Not a decimal number as a string, e.g. "0.40".',
         "range": "Must be between {minimum} and {maximum}.",
     }
 
@@ -126,9 +132,7 @@ class DecimalString(fields.String):
         if not self.PATTERN.match(text):
             raise self.make_error("decimal")
         number = Decimal(text)
-        if (self.minimum is not None and number < self.minimum) or (
-            self.maximum is not None and number > self.maximum
-        ):
+        if (self.minimum is not None and number < self.minimum) or (self.maximum is not None and number > self.maximum):
             raise self.make_error("range", minimum=self.minimum, maximum=self.maximum)
         return text
 

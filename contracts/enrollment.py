@@ -4,6 +4,7 @@ Employees appear only as an opaque `employee_id`: never a name, resident ID numb
 The one exception is a *masked* name (`holder_name_masked`, e.g. "张*明"), which is what
 a public certificate verification may show of its holder.
 """
+
 from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema

@@ -1,4 +1,5 @@
 """Events produced by the evaluation service: exam results, certificates, institution sanctions."""
+
 from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema

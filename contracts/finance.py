@@ -2,6 +2,7 @@
 
 Bank details of a student stay in finance: they are personal data.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -65,8 +66,16 @@ class FundsTransferred(Schema):
     reference = Text(required=True, max_length=100)
 
 
-BREAKDOWN_LINES = ("tuition_or_training", "appraisal_exam", "textbook", "registration", "entrance_test",
-                   "re_exam", "retake", "practice")
+BREAKDOWN_LINES = (
+    "tuition_or_training",
+    "appraisal_exam",
+    "textbook",
+    "registration",
+    "entrance_test",
+    "re_exam",
+    "retake",
+    "practice",
+)
 
 PAYERS = ("federation", "unit", "employee")
 

@@ -1,4 +1,5 @@
 """Events produced by the quota service: campaigns, units, allocations, reservations."""
+
 from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema

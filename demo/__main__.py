@@ -7,6 +7,7 @@
 Both are idempotent: running them again changes nothing. The federation admin's login comes from
 GATEWAY_BOOTSTRAP_ADMIN / GATEWAY_BOOTSTRAP_PASSWORD; the demo users' password from DEMO_PASSWORD.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,9 @@ def wait_ready(base_url: str, seconds: float) -> None:
 
 
 def logins(password: str) -> list[str]:
-    users = [(u["username"], u["role"], u.get("unit_id") or u.get("institution_id") or "")
-             for u in load("people")["users"]]
+    users = [
+        (u["username"], u["role"], u.get("unit_id") or u.get("institution_id") or "") for u in load("people")["users"]
+    ]
     users.append(("worker01", "employee", "after `python -m demo play` (a nominated worker)"))
     seen, lines = set(), []
     for username, role, scope in users:
@@ -50,8 +52,9 @@ def logins(password: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("command", choices=("logins", "load", "play"))
     parser.add_argument("--base-url", default="http://127.0.0.1:8000")
     parser.add_argument("--wait", type=float, default=0, help="wait this long for the gateway's /readyz first")

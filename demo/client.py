@@ -1,4 +1,5 @@
 """A small client of the gateway's REST API: logins per user, signed machine requests, clear failures."""
+
 from __future__ import annotations
 
 import json
@@ -42,20 +43,38 @@ class Gateway:
         caller.machine = (key_id, secret)
         return caller
 
-    def call(self, method: str, path: str, body=None, *, ok=(200, 201, 202, 204), headers: dict | None = None,
-             params: dict | None = None, raw: bool = False):
+    def call(
+        self,
+        method: str,
+        path: str,
+        body=None,
+        *,
+        ok=(200, 201, 202, 204),
+        headers: dict | None = None,
+        params: dict | None = None,
+        raw: bool = False,
+    ):
         """The answer's JSON (or the response when `raw`); an ApiError for any status outside `ok`."""
         data = b"" if body is None else json.dumps(body, ensure_ascii=False).encode()
-        request = requests.Request(method, self.base_url + path, params=params, data=data or None,
-                                   headers={"Content-Type": "application/json", "Accept-Language": "en",
-                                            "X-Request-ID": f"demo-{uuid.uuid4().hex[:16]}", **(headers or {})})
+        request = requests.Request(
+            method,
+            self.base_url + path,
+            params=params,
+            data=data or None,
+            headers={
+                "Content-Type": "application/json",
+                "Accept-Language": "en",
+                "X-Request-ID": f"demo-{uuid.uuid4().hex[:16]}",
+                **(headers or {}),
+            },
+        )
         prepared = self.http.prepare_request(request)
         if self.token:
             prepared.headers["Authorization"] = f"Bearer {self.token}"
         if self.machine:
             target = prepared.path_url
             prepared.headers.update(signed_headers(*self.machine, method, target, data))
-        for attempt in range(20):
+        for _attempt in range(20):
             response = self.http.send(prepared, timeout=30)
             if response.status_code != 429:  # the gateway's rate limit: wait as it asks
                 break

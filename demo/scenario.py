@@ -5,6 +5,7 @@ again changes nothing. Each step returns a summary (counts, money) that the guid
 the end-to-end test asserts. The services talk through events: a step that needs another service to
 have heard of something waits for it (`eventually`), bounded.
 """
+
 from __future__ import annotations
 
 import csv
@@ -16,8 +17,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from services.evaluation import blind
 from servicekit.clock import china_today
+from services.evaluation import blind
 
 from .client import ApiError, Gateway, eventually
 from .data import campaign_body, illustrative_calendar, load, money, person, programmes
@@ -30,6 +31,7 @@ ACTIVE = ("registered", "admitted")
 @dataclass
 class Cohort:
     """Workers of one grassroots union nominated for one programme."""
+
     union: str
     programme: str
     numbers: list[int]
@@ -73,8 +75,9 @@ class Scenario:
         return self.users[username]
 
     def officer_of(self, union: str) -> Gateway:
-        return self.user({"GZ-TH-G1": "tianhe.union1", "GZ-TH-G2": "tianhe.union2",
-                          "GZ-ZS-JG-G1": "jiguan.union1"}[union])
+        return self.user(
+            {"GZ-TH-G1": "tianhe.union1", "GZ-TH-G2": "tianhe.union2", "GZ-ZS-JG-G1": "jiguan.union1"}[union]
+        )
 
     def operator_of(self, institution: str) -> Gateway:
         return self.user(f"{institution.split('-')[1].lower()}.operator")
@@ -113,29 +116,55 @@ class Scenario:
         return self.enrolments(union).get(person(number)["resident_id"])
 
     def wait_status(self, caller: Gateway, enrolment_id: str, statuses, what: str) -> dict:
-        return eventually(lambda: (row := caller.get(f"/api/enrollment/enrolments/{enrolment_id}"))["status"]
-                          in statuses and row, what)
+        return eventually(
+            lambda: (row := caller.get(f"/api/enrollment/enrolments/{enrolment_id}"))["status"] in statuses and row,
+            what,
+        )
 
     # ------------------------------------------------------------------ the steps
 
     def run(self) -> dict:
-        for step in (self.accounts, self.units, self.campaign, self.allocation, self.fund_transfers,
-                     self.catalogue, self.plans, self.nominations, self.confirmation, self.registration,
-                     self.payments, self.transfer, self.classes, self.exams, self.certificates,
-                     self.reimbursements, self.surveys, self.inspection_and_scores, self.disqualification,
-                     self.checks):
+        for step in (
+            self.accounts,
+            self.units,
+            self.campaign,
+            self.allocation,
+            self.fund_transfers,
+            self.catalogue,
+            self.plans,
+            self.nominations,
+            self.confirmation,
+            self.registration,
+            self.payments,
+            self.transfer,
+            self.classes,
+            self.exams,
+            self.certificates,
+            self.reimbursements,
+            self.surveys,
+            self.inspection_and_scores,
+            self.disqualification,
+            self.checks,
+        ):
             step()
         return self.summary
 
     def accounts(self):
         people = load("people")
-        made = sum(self.make_user(u["username"], u["role"], **{k: v for k, v in u.items()
-                                                               if k not in ("username", "role")})
-                   for u in people["users"])
+        made = sum(
+            self.make_user(u["username"], u["role"], **{k: v for k, v in u.items() if k not in ("username", "role")})
+            for u in people["users"]
+        )
         self.clients = self._machine_clients(people["machine_clients"])
-        self.step("accounts", "Accounts: one login per role (password of every demo user as printed)",
-                  {"users made now": made, "users": [f"{u['username']} ({u['role']})" for u in people["users"]],
-                   "machine clients": [f"{c['institution_id']}: {c['key_id']}" for c in self.clients.values()]})
+        self.step(
+            "accounts",
+            "Accounts: one login per role (password of every demo user as printed)",
+            {
+                "users made now": made,
+                "users": [f"{u['username']} ({u['role']})" for u in people["users"]],
+                "machine clients": [f"{c['institution_id']}: {c['key_id']}" for c in self.clients.values()],
+            },
+        )
 
     def _machine_clients(self, wanted: list[dict]) -> dict[str, dict]:
         """Machine secrets are shown once: kept in the state directory, made only when missing there."""
@@ -156,24 +185,42 @@ class Scenario:
                 self.fed.post("/api/quota/units", unit)
                 added += 1
         first = [u for u in units if u["level"] == "first_level"]
-        self.step("units", "Units (illustrative headcounts)", {
-            "first-level units": len(first), "grassroots unions": len(units) - len(first), "added now": added,
-            "headcount of first-level units": sum(u["headcount"] for u in first),
-            "key-industry units": ", ".join(u["name"] for u in first if u["key_industry"])})
+        self.step(
+            "units",
+            "Units (illustrative headcounts)",
+            {
+                "first-level units": len(first),
+                "grassroots unions": len(units) - len(first),
+                "added now": added,
+                "headcount of first-level units": sum(u["headcount"] for u in first),
+                "key-industry units": ", ".join(u["name"] for u in first if u["key_industry"]),
+            },
+        )
 
     def campaign(self):
         body = self.body
         plan_name = load("campaign")["name"]
-        found = [c for c in self.fed.get("/api/quota/campaigns") if c["name"].startswith(plan_name)
-                 and c["windows"]["registration_start"] <= self.today.isoformat() <= c["windows"]["registration_end"]]
+        found = [
+            c
+            for c in self.fed.get("/api/quota/campaigns")
+            if c["name"].startswith(plan_name)
+            and c["windows"]["registration_start"] <= self.today.isoformat() <= c["windows"]["registration_end"]
+        ]
         campaign = found[0] if found else self.fed.post("/api/quota/campaigns", body)
         if campaign["status"] == "draft":
             campaign = self.fed.post(f"/api/quota/campaigns/{campaign['id']}/publish")
         self.campaign_id = campaign["id"]
         self.windows = campaign["windows"]
-        self.step("campaign", "Campaign published (the plan's numbers; calendar moved to today, see demo/data.py)", {
-            "name": campaign["name"], "fund": campaign["fund_pools"], "academic seats": campaign["academic_seats"],
-            "windows": [f"{k}: {v}" for k, v in campaign["windows"].items()]})
+        self.step(
+            "campaign",
+            "Campaign published (the plan's numbers; calendar moved to today, see demo/data.py)",
+            {
+                "name": campaign["name"],
+                "fund": campaign["fund_pools"],
+                "academic seats": campaign["academic_seats"],
+                "windows": [f"{k}: {v}" for k, v in campaign["windows"].items()],
+            },
+        )
 
     def allocation(self):
         path = f"/api/quota/campaigns/{self.campaign_id}/allocation"
@@ -182,29 +229,54 @@ class Scenario:
             allocation = self.fed.post(f"{path}/publish")
         self.lines = {line["unit_id"]: line for line in allocation["lines"]}
         largest = sorted(allocation["lines"], key=lambda line: -line["academic_seats"])[:3]
-        self.step("allocation", "Allocation by weighted headcount (largest remainder)", {
-            "total seats": allocation["totals"]["academic_seats"],
-            "total skills money": allocation["totals"]["skills_money"],
-            "lines": [f"{l['unit_name']}: {l['academic_seats']} seats, {l['skills_money']}" for l in largest]
-            + [f"{self.lines[SMALL_UNIT]['unit_name']}: {self.lines[SMALL_UNIT]['academic_seats']} seats"]})
+        self.step(
+            "allocation",
+            "Allocation by weighted headcount (largest remainder)",
+            {
+                "total seats": allocation["totals"]["academic_seats"],
+                "total skills money": allocation["totals"]["skills_money"],
+                "lines": [f"{l['unit_name']}: {l['academic_seats']} seats, {l['skills_money']}" for l in largest]
+                + [f"{self.lines[SMALL_UNIT]['unit_name']}: {self.lines[SMALL_UNIT]['academic_seats']} seats"],
+            },
+        )
         self.allocation_totals = allocation["totals"]
 
     def fund_transfers(self):
-        wanted = [(THIS_UNIT, "skills", self.lines[THIS_UNIT]["skills_money"]),
-                  (SMALL_UNIT, "academic", str(money(self.lines[SMALL_UNIT]["academic_seats"])
-                                               * money(self.body["academic_subsidy_per_student"])))]
+        wanted = [
+            (THIS_UNIT, "skills", self.lines[THIS_UNIT]["skills_money"]),
+            (
+                SMALL_UNIT,
+                "academic",
+                str(money(self.lines[SMALL_UNIT]["academic_seats"]) * money(self.body["academic_subsidy_per_student"])),
+            ),
+        ]
         for unit, kind, amount in wanted:
             request_id = f"demo-tr-{self.campaign_id[:8]}-{unit}-{kind}"  # the gateway keeps ids of ≤ 64 characters
-            self.until_accepted(lambda: self.fed.post("/api/finance/transfers", {
-                "campaign_id": self.campaign_id, "unit_id": unit, "kind": kind, "amount": amount,
-                "transferred_on": self.today.isoformat(), "reference": f"穗工财〔{self.today.year}〕88号"},
-                headers={"X-Request-ID": request_id}), f"finance to accept the transfer to {unit}")
+            self.until_accepted(
+                lambda: self.fed.post(
+                    "/api/finance/transfers",
+                    {
+                        "campaign_id": self.campaign_id,
+                        "unit_id": unit,
+                        "kind": kind,
+                        "amount": amount,
+                        "transferred_on": self.today.isoformat(),
+                        "reference": f"穗工财〔{self.today.year}〕88号",
+                    },
+                    headers={"X-Request-ID": request_id},
+                ),
+                f"finance to accept the transfer to {unit}",
+            )
         transfers = self.fed.get("/api/finance/transfers", campaign_id=self.campaign_id)
-        self.step("fund_transfers", "Earmarked funds transferred (专款专用)",
-                  {"transfers": [f"{t['unit_id']} {t['kind']}: {t['amount']}" for t in transfers]})
+        self.step(
+            "fund_transfers",
+            "Earmarked funds transferred (专款专用)",
+            {"transfers": [f"{t['unit_id']} {t['kind']}: {t['amount']}" for t in transfers]},
+        )
 
     def until_accepted(self, action, what: str, retry_on: tuple[int, ...] = (404, 409, 422)):
         """The action's answer once accepted: refused while another service has not heard of what it needs."""
+
         def attempt():
             try:
                 return action() or True
@@ -213,6 +285,7 @@ class Scenario:
                     raise
                 self.last_refusal = str(error)
                 return None
+
         return eventually(attempt, what, last=lambda: self.last_refusal)
 
     def catalogue(self):
@@ -221,25 +294,38 @@ class Scenario:
             pid = programme["programme_id"]
             current = self.fed.exists(f"/api/enrollment/programmes/{pid}")
             if current is None:
-                self.fed.put(f"/api/enrollment/programmes/{pid}", {k: v for k, v in programme.items()
-                                                                   if k != "programme_id"})
+                self.fed.put(
+                    f"/api/enrollment/programmes/{pid}", {k: v for k, v in programme.items() if k != "programme_id"}
+                )
                 added += 1
             if current is None or current["status"] != "published":
                 self.fed.post(f"/api/enrollment/programmes/{pid}/publish")
         listed = self.fed.get("/api/enrollment/programmes")
-        self.step("catalogue", "Training catalogue of the 7 institutions", {
-            "programmes": len(listed), "added now": added,
-            **{kind: sum(p["kind"] == kind for p in listed) for kind in ("skills", "academic")}})
+        self.step(
+            "catalogue",
+            "Training catalogue of the 7 institutions",
+            {
+                "programmes": len(listed),
+                "added now": added,
+                **{kind: sum(p["kind"] == kind for p in listed) for kind in ("skills", "academic")},
+            },
+        )
 
     def plans(self):
         wanted = {THIS_UNIT: [ELECTRICIAN, WELDER, TEA_FCG, TEA_SYG], SMALL_UNIT: [ACCOUNTING]}
         for unit, programme_ids in wanted.items():
             officer = self.user({THIS_UNIT: "tianhe.officer", SMALL_UNIT: "jiguan.officer"}[unit])
-            self.until_accepted(lambda: officer.put(f"/api/enrollment/units/{unit}/plans/{self.campaign_id}",
-                                                    {"programme_ids": programme_ids}),
-                                f"enrollment to know the campaign and unit {unit}")
-        self.step("plans", "Units' plans (programmes and institutions they chose)",
-                  {unit: ", ".join(ids) for unit, ids in wanted.items()})
+            self.until_accepted(
+                lambda: officer.put(
+                    f"/api/enrollment/units/{unit}/plans/{self.campaign_id}", {"programme_ids": programme_ids}
+                ),
+                f"enrollment to know the campaign and unit {unit}",
+            )
+        self.step(
+            "plans",
+            "Units' plans (programmes and institutions they chose)",
+            {unit: ", ".join(ids) for unit, ids in wanted.items()},
+        )
 
     def nominations(self):
         made = 0
@@ -248,35 +334,51 @@ class Scenario:
             for number in cohort.numbers:
                 worker = person(number, cohort.education)
                 if worker["resident_id"] not in known:
-                    officer.post("/api/enrollment/enrolments", {
-                        **worker, "campaign_id": self.campaign_id, "programme_id": cohort.programme,
-                        "notice_start": self.day(-7),
-                        "attestation": "职工代表大会民主推荐：一线技术骨干，年度考核优秀"})
+                    officer.post(
+                        "/api/enrollment/enrolments",
+                        {
+                            **worker,
+                            "campaign_id": self.campaign_id,
+                            "programme_id": cohort.programme,
+                            "notice_start": self.day(-7),
+                            "attestation": "职工代表大会民主推荐：一线技术骨干，年度考核优秀",
+                        },
+                    )
                     made += 1
         objection = self._objection()
         employees = self._employee_logins()
-        self.step("nominations", "Nominations with public notice (5 days) and one objection", {
-            "nominated now": made, "nominations": sum(len(c.numbers) for c in self.cohorts.values()),
-            "objection": objection, "employee logins": ", ".join(employees)})
+        self.step(
+            "nominations",
+            "Nominations with public notice (5 days) and one objection",
+            {
+                "nominated now": made,
+                "nominations": sum(len(c.numbers) for c in self.cohorts.values()),
+                "objection": objection,
+                "employee logins": ", ".join(employees),
+            },
+        )
 
     def _objection(self) -> str:
         """The last electrician: a co-worker objects, the union upholds it, the nomination is rejected."""
         union, number = self.cohorts["electricians"].union, self.cohorts["electricians"].numbers[-1]
         officer, row = self.officer_of(union), self.enrolment(number, union)
         if not row["objections"]:
-            row = officer.post(f"/api/enrollment/enrolments/{row['enrolment_id']}/objections", {
-                "raised_on": self.day(-3), "summary": "同车间职工反映：该职工本年度有两次安全操作违规记录"})
+            row = officer.post(
+                f"/api/enrollment/enrolments/{row['enrolment_id']}/objections",
+                {"raised_on": self.day(-3), "summary": "同车间职工反映：该职工本年度有两次安全操作违规记录"},
+            )
         objection = row["objections"][0]
         if objection["outcome"] is None:
-            row = officer.post(f"/api/enrollment/enrolments/{row['enrolment_id']}/objections/"
-                               f"{objection['objection_id']}/outcome",
-                               {"outcome": "upheld", "note": "经核实属实，取消本批次推荐资格"})
+            row = officer.post(
+                f"/api/enrollment/enrolments/{row['enrolment_id']}/objections/{objection['objection_id']}/outcome",
+                {"outcome": "upheld", "note": "经核实属实，取消本批次推荐资格"},
+            )
         return f"{row['name']}: {row['status']}"
 
     def _employee_logins(self) -> list[str]:
         """A login for the first electricians (they answer the survey; the first consents by themself)."""
         names = []
-        for number in self.cohorts["electricians"].numbers[:self.cohort_numbers["survey_respondents"]]:
+        for number in self.cohorts["electricians"].numbers[: self.cohort_numbers["survey_respondents"]]:
             row = self.enrolment(number, self.cohorts["electricians"].union)
             username = f"worker{number:02d}"
             self.make_user(username, "employee", employee_id=row["employee_id"])
@@ -293,14 +395,22 @@ class Scenario:
             if row["consent_on"] is None:
                 own = row["resident_id"] == person(first)["resident_id"]
                 caller = self.user(f"worker{first:02d}") if own else officer
-                caller.post(f"/api/enrollment/enrolments/{row['enrolment_id']}/consent",
-                            {} if own else {"written_consent_on": self.day(-2)})
+                caller.post(
+                    f"/api/enrollment/enrolments/{row['enrolment_id']}/consent",
+                    {} if own else {"written_consent_on": self.day(-2)},
+                )
                 consented += 1
             officer.post(f"/api/enrollment/enrolments/{row['enrolment_id']}/confirm")
             confirmed += 1
-        self.step("confirmation", "Consent (one by the worker, the others written) and confirmation to institutions",
-                  {"consents recorded now": consented, "confirmed now": confirmed,
-                   "not rejected": sum(r["status"] != "rejected" for r in self.all_enrolments())})
+        self.step(
+            "confirmation",
+            "Consent (one by the worker, the others written) and confirmation to institutions",
+            {
+                "consents recorded now": consented,
+                "confirmed now": confirmed,
+                "not rejected": sum(r["status"] != "rejected" for r in self.all_enrolments()),
+            },
+        )
 
     def registration(self):
         """Institutions register; quota answers. The small unit has one seat: its second student is refused.
@@ -316,18 +426,25 @@ class Scenario:
         rows = self.all_enrolments()
         refused = [r for r in rows if r["status"] == "refused"]
         report = self.fed.get(f"/api/quota/campaigns/{self.campaign_id}/report")
-        self.step("registration", "Registration with quota reserved", {
-            "by status": {s: sum(r["status"] == s for r in rows) for s in sorted({r["status"] for r in rows})},
-            "refused": [f"{r['name']} ({r['unit_id']}): {r['refusal_reason']}" for r in refused],
-            "quota used": f"seats {report['totals']['seats']}; money {report['totals']['money']}"})
+        self.step(
+            "registration",
+            "Registration with quota reserved",
+            {
+                "by status": {s: sum(r["status"] == s for r in rows) for s in sorted({r["status"] for r in rows})},
+                "refused": [f"{r['name']} ({r['unit_id']}): {r['refusal_reason']}" for r in refused],
+                "quota used": f"seats {report['totals']['seats']}; money {report['totals']['money']}",
+            },
+        )
 
     def _admit_academic(self):
         operator = self.operator_of("GZ-ZGJY")
         for row in self.enrolments(self.cohorts["academic"].union).values():
             if row["status"] == "registered":
                 if row["entrance_test_passed"] is None:
-                    operator.post(f"/api/enrollment/enrolments/{row['enrolment_id']}/entrance-test",
-                                  {"held_on": self.today.isoformat(), "score": "78.50", "passed": True})
+                    operator.post(
+                        f"/api/enrollment/enrolments/{row['enrolment_id']}/entrance-test",
+                        {"held_on": self.today.isoformat(), "score": "78.50", "passed": True},
+                    )
                 operator.post(f"/api/enrollment/enrolments/{row['enrolment_id']}/admit")
                 self.wait_status(operator, row["enrolment_id"], ("admitted",), "admission")
 
@@ -340,16 +457,23 @@ class Scenario:
             path = f"/api/finance/enrolments/{row['enrolment_id']}/breakdown"
             breakdown = eventually(lambda: operator.exists(path), "finance's fee breakdown")
             if breakdown["payment_status"] != "full":
-                operator.post(f"/api/finance/enrolments/{row['enrolment_id']}/payments", {
-                    "amount": breakdown["total"], "paid_on": self.today.isoformat(), "reference": "POS-刷卡"},
-                    headers={"X-Request-ID": f"demo-pay-{row['enrolment_id']}"})
+                operator.post(
+                    f"/api/finance/enrolments/{row['enrolment_id']}/payments",
+                    {"amount": breakdown["total"], "paid_on": self.today.isoformat(), "reference": "POS-刷卡"},
+                    headers={"X-Request-ID": f"demo-pay-{row['enrolment_id']}"},
+                )
                 paid += 1
             for payer in by_payer:
                 by_payer[payer] += money(breakdown[payer])
-            eventually(lambda: operator.get(f"/api/enrollment/enrolments/{row['enrolment_id']}")
-                       ["payment_status"] == "full", "enrollment to hear of the payment")
-        self.step("payments", "Students pay the institutions in full; shares per payer", {
-            "payments recorded now": paid, **{f"{payer} share": str(total) for payer, total in by_payer.items()}})
+            eventually(
+                lambda: operator.get(f"/api/enrollment/enrolments/{row['enrolment_id']}")["payment_status"] == "full",
+                "enrollment to hear of the payment",
+            )
+        self.step(
+            "payments",
+            "Students pay the institutions in full; shares per payer",
+            {"payments recorded now": paid, **{f"{payer} share": str(total) for payer, total in by_payer.items()}},
+        )
 
     def transfer(self):
         """The tea-art student alone at 芳村: transferred to 市一宫 (institution asks, unit agrees, federation reviews)."""
@@ -357,35 +481,66 @@ class Scenario:
         if row["institution_id"] == "GZ-FCG":
             operator = self.operator_of("GZ-FCG")
             path = f"/api/enrollment/enrolments/{row['enrolment_id']}/status-changes"
-            change = next(iter(operator.get(path)), None) or operator.post(path, {
-                "kind": "transfer", "reason": "本机构该工种报名不足开班人数，转至市一宫插班", "effective_on": self.day(1),
-                "to_programme_id": TEA_SYG})
+            change = next(iter(operator.get(path)), None) or operator.post(
+                path,
+                {
+                    "kind": "transfer",
+                    "reason": "本机构该工种报名不足开班人数，转至市一宫插班",
+                    "effective_on": self.day(1),
+                    "to_programme_id": TEA_SYG,
+                },
+            )
             decision = f"/api/enrollment/status-changes/{change['change_id']}/decision"
             if change["state"] == "requested":
                 change = self.user("tianhe.officer").post(decision, {"decision": "approve", "note": "同意转学"})
             if change["state"] == "unit_agreed":
                 change = self.fed.post(decision, {"decision": "approve", "note": "审核通过"})
             # A dearer programme asks quota for the larger subsidy first: the move waits for its answer.
-            change = eventually(lambda: next((c for c in self.fed.get(path) if c["change_id"] == change["change_id"]
-                                              and c["state"] != "awaiting_quota"), None), "quota's answer to the transfer")
+            change = eventually(
+                lambda: next(
+                    (
+                        c
+                        for c in self.fed.get(path)
+                        if c["change_id"] == change["change_id"] and c["state"] != "awaiting_quota"
+                    ),
+                    None,
+                ),
+                "quota's answer to the transfer",
+            )
             if change["state"] != "approved":
                 raise RuntimeError(f"the transfer was {change['state']}: {change}")
             row = self.fed.get(f"/api/enrollment/enrolments/{row['enrolment_id']}")
         topped_up = self._top_up(row["enrolment_id"])
-        self.step("transfer", "One transfer of institution (the student pays the new institution the difference)", {
-            "difference paid": topped_up, "student": row["name"], "enrolment_id": row["enrolment_id"],
-            "now at": f"{row['institution_id']} {row['programme_id']}", "status": row["status"]})
+        self.step(
+            "transfer",
+            "One transfer of institution (the student pays the new institution the difference)",
+            {
+                "difference paid": topped_up,
+                "student": row["name"],
+                "enrolment_id": row["enrolment_id"],
+                "now at": f"{row['institution_id']} {row['programme_id']}",
+                "status": row["status"],
+            },
+        )
 
     def _top_up(self, enrolment_id: str) -> str:
         """The new programme's fees replace the old ones; what was paid stays paid, the rest is paid now."""
         operator = self.operator_of("GZ-SYG")
-        breakdown = eventually(lambda: (b := operator.exists(f"/api/finance/enrolments/{enrolment_id}/breakdown"))
-                               and b["programme_id"] == TEA_SYG and b, "finance to apply the new programme's fees")
+        breakdown = eventually(
+            lambda: (
+                (b := operator.exists(f"/api/finance/enrolments/{enrolment_id}/breakdown"))
+                and b["programme_id"] == TEA_SYG
+                and b
+            ),
+            "finance to apply the new programme's fees",
+        )
         owed = money(breakdown["total"]) - money(breakdown["paid"])
         if owed > 0:
-            operator.post(f"/api/finance/enrolments/{enrolment_id}/payments", {
-                "amount": str(owed), "paid_on": self.today.isoformat(), "reference": "转学补缴差额"},
-                headers={"X-Request-ID": f"demo-topup-{enrolment_id}"})
+            operator.post(
+                f"/api/finance/enrolments/{enrolment_id}/payments",
+                {"amount": str(owed), "paid_on": self.today.isoformat(), "reference": "转学补缴差额"},
+                headers={"X-Request-ID": f"demo-topup-{enrolment_id}"},
+            )
         return str(max(owed, Decimal(0)))
 
     def working_day_calendar(self):
@@ -399,11 +554,22 @@ class Scenario:
         self.working_day_calendar()
         opened = [self._class(ELECTRICIAN, "GZ-GCJS", None), self._class(WELDER, "GZ-ZGJS", "焊工中级社会班（周末班）")]
         roster = self.gateway.get("/api/enrollment/public/rosters", campaign_id=self.campaign_id)
-        self.step("classes", "Classes: dedicated (>30) and public (插班); rosters on working days, published masked", {
-            "classes": [f"{c['programme_id']} dedicated={c['dedicated']} students={len(c['students'])} "
-                        f"opens {c['opens_on']} status={c['status']}" for c in opened],
-            "public roster sample": [f"{s['name']} {s['resident_id']} {s['unit_name']}"
-                                     for s in roster[0]["students"][:3]] if roster else []})
+        self.step(
+            "classes",
+            "Classes: dedicated (>30) and public (插班); rosters on working days, published masked",
+            {
+                "classes": [
+                    f"{c['programme_id']} dedicated={c['dedicated']} students={len(c['students'])} "
+                    f"opens {c['opens_on']} status={c['status']}"
+                    for c in opened
+                ],
+                "public roster sample": [
+                    f"{s['name']} {s['resident_id']} {s['unit_name']}" for s in roster[0]["students"][:3]
+                ]
+                if roster
+                else [],
+            },
+        )
         self.classes_opened = opened
 
     def _class(self, programme_id: str, institution: str, public_name: str | None) -> dict:
@@ -413,11 +579,18 @@ class Scenario:
             klass = operator.get(f"/api/enrollment/classes/{found[0]['class_id']}")
         else:
             programme = next(p for p in programmes(self.shift) if p["programme_id"] == programme_id)
-            klass = operator.post("/api/enrollment/classes", {
-                "campaign_id": self.campaign_id, "programme_id": programme_id, "opens_on": self.day(14),
-                "site": programme["teaching_sites"][0],
-                "on_site": False, "public_class_name": public_name,
-                **({} if public_name else {"head_teacher": "陈志明", "learning_assistant": "黄晓琳"})})
+            klass = operator.post(
+                "/api/enrollment/classes",
+                {
+                    "campaign_id": self.campaign_id,
+                    "programme_id": programme_id,
+                    "opens_on": self.day(14),
+                    "site": programme["teaching_sites"][0],
+                    "on_site": False,
+                    "public_class_name": public_name,
+                    **({} if public_name else {"head_teacher": "陈志明", "learning_assistant": "黄晓琳"}),
+                },
+            )
         path = f"/api/enrollment/classes/{klass['class_id']}"
         if klass["status"] == "forming":
             klass = operator.post(f"{path}/roster")
@@ -433,155 +606,290 @@ class Scenario:
         """Institution systems publish results with signed requests; one electrician fails, then passes a retake."""
         failing = person(self.cohorts["electricians"].numbers[1])["resident_id"]
         attempts = {}
-        for cohort, exam, institution in (("electricians", "电工中级职业技能鉴定", "GZ-GCJS"),
-                                          ("welders", "焊工中级职业技能鉴定", "GZ-ZGJS")):
+        for cohort, exam, institution in (
+            ("electricians", "电工中级职业技能鉴定", "GZ-GCJS"),
+            ("welders", "焊工中级职业技能鉴定", "GZ-ZGJS"),
+        ):
             machine = self.gateway.as_machine(self.clients[institution]["key_id"], self.clients[institution]["secret"])
-            rows = [r for r in self.enrolments(self.cohorts[cohort].union).values()
-                    if r["status"] in ACTIVE and r["programme_id"] == self.cohorts[cohort].programme]
-            lines = [{"enrolment_id": r["enrolment_id"], "exam": exam, "held_on": self.day(-2),
-                      "score": "52.00" if r["resident_id"] == failing else "81.50",
-                      "passed": r["resident_id"] != failing} for r in rows]
+            rows = [
+                r
+                for r in self.enrolments(self.cohorts[cohort].union).values()
+                if r["status"] in ACTIVE and r["programme_id"] == self.cohorts[cohort].programme
+            ]
+            lines = [
+                {
+                    "enrolment_id": r["enrolment_id"],
+                    "exam": exam,
+                    "held_on": self.day(-2),
+                    "score": "52.00" if r["resident_id"] == failing else "81.50",
+                    "passed": r["resident_id"] != failing,
+                }
+                for r in rows
+            ]
             self._batch(machine, f"demo-{self.campaign_id}-{institution}-1", lines)
-            retake = [dict(line, held_on=self.today.isoformat(), score="74.00", passed=True)
-                      for line in lines if not line["passed"]]
+            retake = [
+                dict(line, held_on=self.today.isoformat(), score="74.00", passed=True)
+                for line in lines
+                if not line["passed"]
+            ]
             if retake:
                 self._batch(machine, f"demo-{self.campaign_id}-{institution}-retake", retake)
             attempts[exam] = len(lines) + len(retake)
         results = self.fed.get("/api/evaluation/results")
-        self.step("exams", "Exam results published by institution systems (signed requests)", {
-            "attempts": attempts, "failed attempts": sum(not r["passed"] for r in results),
-            "retakes": [f"{r['enrolment_id'][:8]} attempt {r['attempt']}: {r['score']} passed={r['passed']}"
-                        for r in results if r["attempt"] > 1 or not r["passed"]]})
+        self.step(
+            "exams",
+            "Exam results published by institution systems (signed requests)",
+            {
+                "attempts": attempts,
+                "failed attempts": sum(not r["passed"] for r in results),
+                "retakes": [
+                    f"{r['enrolment_id'][:8]} attempt {r['attempt']}: {r['score']} passed={r['passed']}"
+                    for r in results
+                    if r["attempt"] > 1 or not r["passed"]
+                ],
+            },
+        )
 
     def _batch(self, machine: Gateway, key: str, lines: list[dict]):
-        self.until_accepted(lambda: machine.post("/api/evaluation/results/batches", {"lines": lines},
-                                                 headers={"Idempotency-Key": key}),
-                            "evaluation to know the enrolments", retry_on=(422,))
+        self.until_accepted(
+            lambda: machine.post("/api/evaluation/results/batches", {"lines": lines}, headers={"Idempotency-Key": key}),
+            "evaluation to know the enrolments",
+            retry_on=(422,),
+        )
 
     def certificates(self):
         issued = 0
         for cohort, institution in (("electricians", "GZ-GCJS"), ("welders", "GZ-ZGJS")):
             machine = self.gateway.as_machine(self.clients[institution]["key_id"], self.clients[institution]["secret"])
-            rows = sorted((r for r in self.enrolments(self.cohorts[cohort].union).values()
-                           if r["status"] in ACTIVE and r["programme_id"] == self.cohorts[cohort].programme),
-                          key=lambda r: r["resident_id"])
+            rows = sorted(
+                (
+                    r
+                    for r in self.enrolments(self.cohorts[cohort].union).values()
+                    if r["status"] in ACTIVE and r["programme_id"] == self.cohorts[cohort].programme
+                ),
+                key=lambda r: r["resident_id"],
+            )
             for index, row in enumerate(rows, 1):
-                answer = machine.call("POST", "/api/evaluation/certificates", {
-                    "enrolment_id": row["enrolment_id"], "number": f"{institution}-{self.today.year}-{index:04d}",
-                    "issued_on": self.today.isoformat()}, raw=True)
+                answer = machine.call(
+                    "POST",
+                    "/api/evaluation/certificates",
+                    {
+                        "enrolment_id": row["enrolment_id"],
+                        "number": f"{institution}-{self.today.year}-{index:04d}",
+                        "issued_on": self.today.isoformat(),
+                    },
+                    raw=True,
+                )
                 issued += answer.status_code == 201
         certificates = self.fed.get("/api/evaluation/certificates")
         sample = certificates[0]
-        verified = self.gateway.get("/api/evaluation/public/certificates/verification",
-                                    institution_id=sample["institution_id"], number=sample["number"])
-        self.step("certificates", "Certificates issued", {
-            "issued now": issued, "certificates": len(certificates),
-            "public verification": f"{sample['number']}: {verified['status']}, holder {verified['holder_name_masked']}, "
-                                   f"{verified['programme']['trade'] or verified['programme']['major']}"
-                                   f"（{verified['programme']['level']}）"})
+        verified = self.gateway.get(
+            "/api/evaluation/public/certificates/verification",
+            institution_id=sample["institution_id"],
+            number=sample["number"],
+        )
+        self.step(
+            "certificates",
+            "Certificates issued",
+            {
+                "issued now": issued,
+                "certificates": len(certificates),
+                "public verification": f"{sample['number']}: {verified['status']}, holder {verified['holder_name_masked']}, "
+                f"{verified['programme']['trade'] or verified['programme']['major']}"
+                f"（{verified['programme']['level']}）",
+            },
+        )
         self.certificate_count = len(certificates)
 
     def reimbursements(self):
         """The federation's share is paid to each certified student by the unit (from its earmarked account)."""
         officer = self.user("tianhe.officer")
-        eventually(lambda: len([r for r in officer.get("/api/finance/reimbursements", campaign_id=self.campaign_id,
-                                                       share="federation", limit=1000)
-                                if r["status"] in ("payable", "paid")]) >= self.certificate_count,
-                   "finance to make the certified students' reimbursements payable")
+        eventually(
+            lambda: (
+                len(
+                    [
+                        r
+                        for r in officer.get(
+                            "/api/finance/reimbursements", campaign_id=self.campaign_id, share="federation", limit=1000
+                        )
+                        if r["status"] in ("payable", "paid")
+                    ]
+                )
+                >= self.certificate_count
+            ),
+            "finance to make the certified students' reimbursements payable",
+        )
         paid = 0
-        for item in officer.get("/api/finance/reimbursements", campaign_id=self.campaign_id, status="payable",
-                                limit=1000):
-            officer.post(f"/api/finance/reimbursements/{item['reimbursement_id']}/payment", {
-                "paid_on": self.today.isoformat(), "reference": "天河区总工会代发", "bank_name": "中国工商银行广州天河支行",
-                "bank_account": f"6222{int(item['reimbursement_id'].replace('-', '')[:12], 16) % 10**15:015d}"},
-                headers={"X-Request-ID": f"demo-reimburse-{item['reimbursement_id']}"})
+        for item in officer.get(
+            "/api/finance/reimbursements", campaign_id=self.campaign_id, status="payable", limit=1000
+        ):
+            officer.post(
+                f"/api/finance/reimbursements/{item['reimbursement_id']}/payment",
+                {
+                    "paid_on": self.today.isoformat(),
+                    "reference": "天河区总工会代发",
+                    "bank_name": "中国工商银行广州天河支行",
+                    "bank_account": f"6222{int(item['reimbursement_id'].replace('-', '')[:12], 16) % 10**15:015d}",
+                },
+                headers={"X-Request-ID": f"demo-reimburse-{item['reimbursement_id']}"},
+            )
             paid += 1
         rows = officer.get("/api/finance/reimbursements", campaign_id=self.campaign_id, limit=1000)
         totals = {}
         for row in rows:
             totals[row["share"]] = totals.get(row["share"], Decimal(0)) + money(row["amount"])
-        self.step("reimbursements", "Reimbursements paid to certified students", {
-            "paid now": paid, "paid": sum(r["status"] == "paid" for r in rows),
-            **{f"{share} share paid out": str(total) for share, total in totals.items()}})
+        self.step(
+            "reimbursements",
+            "Reimbursements paid to certified students",
+            {
+                "paid now": paid,
+                "paid": sum(r["status"] == "paid" for r in rows),
+                **{f"{share} share paid out": str(total) for share, total in totals.items()},
+            },
+        )
 
     def surveys(self):
         """Anonymous survey of 工程技术学院 by blind signatures: the answer cannot be traced to the student."""
-        existing = [s for s in self.fed.get("/api/evaluation/surveys")
-                    if s["institution_id"] == "GZ-GCJS" and s["campaign_id"] == self.campaign_id]
-        survey = existing[0] if existing else self.fed.post("/api/evaluation/surveys", {
-            "campaign_id": self.campaign_id, "institution_id": "GZ-GCJS", "closes_on": self.day(30)})
+        existing = [
+            s
+            for s in self.fed.get("/api/evaluation/surveys")
+            if s["institution_id"] == "GZ-GCJS" and s["campaign_id"] == self.campaign_id
+        ]
+        survey = (
+            existing[0]
+            if existing
+            else self.fed.post(
+                "/api/evaluation/surveys",
+                {"campaign_id": self.campaign_id, "institution_id": "GZ-GCJS", "closes_on": self.day(30)},
+            )
+        )
         answered = 0
-        for number in self.cohorts["electricians"].numbers[:self.cohort_numbers["survey_respondents"]]:
+        for number in self.cohorts["electricians"].numbers[: self.cohort_numbers["survey_respondents"]]:
             worker = self.user(f"worker{number:02d}")
-            mine = eventually(lambda: [s for s in worker.get("/api/evaluation/surveys")
-                                       if s["survey_id"] == survey["survey_id"]], "the survey's invitation")[0]
+            mine = eventually(
+                lambda: [s for s in worker.get("/api/evaluation/surveys") if s["survey_id"] == survey["survey_id"]],
+                "the survey's invitation",
+            )[0]
             if mine["token_issued"]:
                 continue
             key = blind.PublicKey(int(mine["public_key"]["n"], 16), mine["public_key"]["e"])
             token = secrets.token_bytes(32)
             blinded, r = blind.blind(key, survey["survey_id"], token)
-            signed = worker.post(f"/api/evaluation/surveys/{survey['survey_id']}/tokens",
-                                 {"blinded": format(blinded, "x")})
+            signed = worker.post(
+                f"/api/evaluation/surveys/{survey['survey_id']}/tokens", {"blinded": format(blinded, "x")}
+            )
             signature = blind.unblind(key, int(signed["blind_signature"], 16), r)
-            self.gateway.post(f"/api/evaluation/public/surveys/{survey['survey_id']}/answers", {
-                "token": token.hex(), "signature": format(signature, "x"), "teaching": 4 + number % 2,
-                "service": 4, "organisation": 5 - number % 2, "comment": "老师讲解清楚，实操机会多"})
+            self.gateway.post(
+                f"/api/evaluation/public/surveys/{survey['survey_id']}/answers",
+                {
+                    "token": token.hex(),
+                    "signature": format(signature, "x"),
+                    "teaching": 4 + number % 2,
+                    "service": 4,
+                    "organisation": 5 - number % 2,
+                    "comment": "老师讲解清楚，实操机会多",
+                },
+            )
             answered += 1
         results = self.fed.get(f"/api/evaluation/surveys/{survey['survey_id']}/results")
-        self.step("surveys", "Anonymous survey (blind signatures)", {
-            "answered now": answered, "answers": results["answers"], "overall (1-5)": results["overall"],
-            "averages": results["averages"]})
+        self.step(
+            "surveys",
+            "Anonymous survey (blind signatures)",
+            {
+                "answered now": answered,
+                "answers": results["answers"],
+                "overall (1-5)": results["overall"],
+                "averages": results["averages"],
+            },
+        )
 
     def inspection_and_scores(self):
-        marks = {"GZ-GCJS": {"教学场地": 90, "师资配备": 88, "教学管理": 86},
-                 "GZ-FCG": {"教学场地": 45, "师资配备": 40, "教学管理": 38}}
-        done = {i["institution_id"] for i in self.fed.get("/api/evaluation/inspections")
-                if i["campaign_id"] == self.campaign_id}
+        marks = {
+            "GZ-GCJS": {"教学场地": 90, "师资配备": 88, "教学管理": 86},
+            "GZ-FCG": {"教学场地": 45, "师资配备": 40, "教学管理": 38},
+        }
+        done = {
+            i["institution_id"]
+            for i in self.fed.get("/api/evaluation/inspections")
+            if i["campaign_id"] == self.campaign_id
+        }
         for institution, scores in marks.items():
             if institution not in done:
-                self.fed.post("/api/evaluation/inspections", {
-                    "campaign_id": self.campaign_id, "institution_id": institution, "inspector": "市总宣教部检查组",
-                    "inspected_on": self.today.isoformat(), "scores": scores,
-                    "notes": "实地查看教室、实训设备和学员考勤"})
+                self.fed.post(
+                    "/api/evaluation/inspections",
+                    {
+                        "campaign_id": self.campaign_id,
+                        "institution_id": institution,
+                        "inspector": "市总宣教部检查组",
+                        "inspected_on": self.today.isoformat(),
+                        "scores": scores,
+                        "notes": "实地查看教室、实训设备和学员考勤",
+                    },
+                )
         scores = {}
         for institution in marks:
-            evaluation = self.fed.post(f"/api/evaluation/institutions/{institution}/evaluations",
-                                       {"campaign_id": self.campaign_id})
+            evaluation = self.fed.post(
+                f"/api/evaluation/institutions/{institution}/evaluations", {"campaign_id": self.campaign_id}
+            )
             scores[institution] = evaluation
         self.scores = scores
-        self.step("scores", "Inspections and institution scores", {
-            institution: f"score {s['score']} (threshold {s['notice_threshold']}), notified: {s['notice'] is not None}"
-            for institution, s in scores.items()})
+        self.step(
+            "scores",
+            "Inspections and institution scores",
+            {
+                institution: f"score {s['score']} (threshold {s['notice_threshold']}), notified: {s['notice'] is not None}"
+                for institution, s in scores.items()
+            },
+        )
 
     def disqualification(self):
         if not self.fed.get("/api/evaluation/institutions/GZ-FCG/decisions")["disqualified"]:
-            self.fed.post("/api/evaluation/institutions/GZ-FCG/disqualification",
-                          {"reason": "实地考察评估不合格，学员满意度低：取消本计划培训资格"})
-        eventually(lambda: next(i for i in self.fed.get("/api/enrollment/institutions")
-                                if i["institution_id"] == "GZ-FCG")["disqualified"], "enrollment to hear of it")
+            self.fed.post(
+                "/api/evaluation/institutions/GZ-FCG/disqualification",
+                {"reason": "实地考察评估不合格，学员满意度低：取消本计划培训资格"},
+            )
+        eventually(
+            lambda: next(i for i in self.fed.get("/api/enrollment/institutions") if i["institution_id"] == "GZ-FCG")[
+                "disqualified"
+            ],
+            "enrollment to hear of it",
+        )
         late = self.enrolment(self.cohort_numbers["tea_late"], self.cohorts["tea"].union)
         answer = self.operator_of("GZ-FCG").call(
-            "POST", f"/api/enrollment/enrolments/{late['enrolment_id']}/register", ok=(409,))
+            "POST", f"/api/enrollment/enrolments/{late['enrolment_id']}/register", ok=(409,)
+        )
         self.refused_registration = answer
-        self.step("disqualification", "芳村工人文化宫 disqualified: its new registrations are refused", {
-            "registration answer": f"409 {answer.get('code')}: {answer.get('title')}",
-            "student stays": self.fed.get(f"/api/enrollment/enrolments/{late['enrolment_id']}")["status"]})
+        self.step(
+            "disqualification",
+            "芳村工人文化宫 disqualified: its new registrations are refused",
+            {
+                "registration answer": f"409 {answer.get('code')}: {answer.get('title')}",
+                "student stays": self.fed.get(f"/api/enrollment/enrolments/{late['enrolment_id']}")["status"],
+            },
+        )
 
     def checks(self):
         invariants = self.fed.get("/api/finance/invariants")
         report = self.fed.get(f"/api/quota/campaigns/{self.campaign_id}/report")
         ledger = self.fed.get("/api/finance/ledger", campaign_id=self.campaign_id, format="json")
-        export = self.fed.call("GET", "/api/enrollment/ledger", params={"campaign_id": self.campaign_id,
-                                                                         "format": "csv"}, raw=True)
+        export = self.fed.call(
+            "GET", "/api/enrollment/ledger", params={"campaign_id": self.campaign_id, "format": "csv"}, raw=True
+        )
         self.training_ledger = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))
         self.reservations = self.fed.get(f"/api/quota/campaigns/{self.campaign_id}/reservations", limit=1000)
         self.invariants, self.report, self.ledger = invariants, report, ledger
-        self.step("checks", "Checks: money traceable to the fen", {
-            "finance invariants": f"passed={invariants['passed']} checks={invariants['checks']} "
-                                  f"drift={len(invariants['drift'])}",
-            "quota": f"pools {report['pools']}, unallocated {report['unallocated']}",
-            "ledger rows (of %d)" % len(ledger): [
-                f"{r['unit_id']} {r['programme_id']} {r['enrolment_status']}: fees {r['fees_total']} = federation "
-                f"{r['federation_share']} + unit {r['unit_share']} + employee {r['employee_share']}; paid "
-                f"{r['paid_to_institution']}; federation share to the student: {r['federation_reimbursement']}"
-                for r in ledger[:3]]})
+        self.step(
+            "checks",
+            "Checks: money traceable to the fen",
+            {
+                "finance invariants": f"passed={invariants['passed']} checks={invariants['checks']} "
+                f"drift={len(invariants['drift'])}",
+                "quota": f"pools {report['pools']}, unallocated {report['unallocated']}",
+                f"ledger rows (of {len(ledger)})": [
+                    f"{r['unit_id']} {r['programme_id']} {r['enrolment_status']}: fees {r['fees_total']} = federation "
+                    f"{r['federation_share']} + unit {r['unit_share']} + employee {r['employee_share']}; paid "
+                    f"{r['paid_to_institution']}; federation share to the student: {r['federation_reimbursement']}"
+                    for r in ledger[:3]
+                ],
+            },
+        )

@@ -4,6 +4,7 @@ Users are named by username here. Passwords and resident ID numbers are read fro
 environment (GATEWAY_NEW_PASSWORD, GATEWAY_NEW_RESIDENT_ID) or a prompt that does not
 echo, never from the command line, where `ps` and shell histories would show them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,6 +22,7 @@ from .guard import Guard
 from .keys import Keys
 from .service import SERVICE
 
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m gateway", description=SERVICE.title)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -32,9 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--role", choices=accounts.USER_ROLES)
     for name in accounts.ALL_SCOPE_FIELDS:
         listing.add_argument(f"--{name.replace('_', '-')}", dest=name)
-    for command, what in (("disable-user", "no more logins; refresh tokens revoked"),
-                          ("enable-user", "allow logins again"),
-                          ("reset-password", "new password (GATEWAY_NEW_PASSWORD or a prompt); refresh tokens revoked")):
+    for command, what in (
+        ("disable-user", "no more logins; refresh tokens revoked"),
+        ("enable-user", "allow logins again"),
+        ("reset-password", "new password (GATEWAY_NEW_PASSWORD or a prompt); refresh tokens revoked"),
+    ):
         commands.add_parser(command, help=what).add_argument("username")
     change = commands.add_parser("change-role", help="replace a user's role and scope, checked as at creation")
     change.add_argument("username")
@@ -49,16 +53,20 @@ def _role_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--role", required=True, choices=accounts.USER_ROLES)
     for name in accounts.ALL_SCOPE_FIELDS:
         parser.add_argument(f"--{name.replace('_', '-')}", dest=name)
-    parser.add_argument("--resident-id", action="store_true",
-                        help="employee: link to the person by resident ID number (GATEWAY_NEW_RESIDENT_ID or a prompt)")
+    parser.add_argument(
+        "--resident-id",
+        action="store_true",
+        help="employee: link to the person by resident ID number (GATEWAY_NEW_RESIDENT_ID or a prompt)",
+    )
 
 
 def _role(args) -> dict:
     resident_id = None
     if args.resident_id:
         resident_id = os.environ.get("GATEWAY_NEW_RESIDENT_ID") or getpass.getpass("Resident ID number: ")
-    return {"role": args.role, "resident_id": resident_id} | {name: getattr(args, name)
-                                                              for name in accounts.ALL_SCOPE_FIELDS}
+    return {"role": args.role, "resident_id": resident_id} | {
+        name: getattr(args, name) for name in accounts.ALL_SCOPE_FIELDS
+    }
 
 
 def _password() -> str:
@@ -78,13 +86,20 @@ def _users(guard: Guard, args) -> int:
         if args.command == "list-users":
             filters = {name: getattr(args, name) for name in ("role", *accounts.ALL_SCOPE_FIELDS)}
             for user in accounts.list_users(session, **filters):
-                scope = " ".join(f"{name}={getattr(user, name)}" for name in accounts.ALL_SCOPE_FIELDS
-                                 if getattr(user, name))
+                scope = " ".join(
+                    f"{name}={getattr(user, name)}" for name in accounts.ALL_SCOPE_FIELDS if getattr(user, name)
+                )
                 print(f"{user.id} {user.username} {user.role} {scope} {'active' if user.active else 'disabled'}")
             return 0
         if args.command == "create-user":
-            user = accounts.create_user(session, username=args.username, password=_password(), created_by="cli",
-                                        employee_key=guard.employee_key, **_role(args))
+            user = accounts.create_user(
+                session,
+                username=args.username,
+                password=_password(),
+                created_by="cli",
+                employee_key=guard.employee_key,
+                **_role(args),
+            )
             action = "user created"
         else:
             user = _existing(session, args.username)
@@ -114,8 +129,13 @@ def main(argv: list[str] | None = None) -> int:
             print("gateway: database migrated")
         elif args.command == "create-client":
             with guard.transaction() as session:
-                made = accounts.create_client(session, name=args.name, institution_id=args.institution_id,
-                                              created_by="cli", secret_of=guard.keys.client_secret)
+                made = accounts.create_client(
+                    session,
+                    name=args.name,
+                    institution_id=args.institution_id,
+                    created_by="cli",
+                    secret_of=guard.keys.client_secret,
+                )
             print(f"key_id={made.client.key_id}\nsecret={made.secret}")
         else:
             return _users(guard, args)

@@ -1,4 +1,5 @@
 """The gateway's JSON access log: one line a request, without personal data."""
+
 from __future__ import annotations
 
 import logging
@@ -6,9 +7,16 @@ import logging
 access_log = logging.getLogger("access")
 
 
-def log_access(method: str, route: str, status: int, seconds: float, *, service: str | None = None,
-               upstream: str | None = None) -> None:
+def log_access(
+    method: str, route: str, status: int, seconds: float, *, service: str | None = None, upstream: str | None = None
+) -> None:
     # The route template and service name, never the path or query: they can carry personal data.
-    fields = {"method": method, "route": route, "upstream_service": service, "upstream": upstream,
-              "status": status, "ms": round(seconds * 1000, 1)}
+    fields = {
+        "method": method,
+        "route": route,
+        "upstream_service": service,
+        "upstream": upstream,
+        "status": status,
+        "ms": round(seconds * 1000, 1),
+    }
     access_log.info("request", extra={k: v for k, v in fields.items() if v is not None})

@@ -5,6 +5,7 @@ the account stores only its keyed pseudonym (servicekit.pseudonym), never the nu
 Disabling a user or resetting their password revokes their refresh tokens; those and a role
 change also end the access tokens already issued (tokens_valid_after, gateway.revocations).
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,8 +22,16 @@ from sqlalchemy.orm import Session
 from servicekit import pseudonym
 from servicekit.clock import china_today
 from servicekit.db import utcnow
-from servicekit.identity import (AUDITOR, EMPLOYEE, FEDERATION_ADMIN, GRASSROOTS_OFFICER, INSTITUTION_OPERATOR,
-                                 INSTITUTION_SYSTEM, UNIT_OFFICER, Identity)
+from servicekit.identity import (
+    AUDITOR,
+    EMPLOYEE,
+    FEDERATION_ADMIN,
+    GRASSROOTS_OFFICER,
+    INSTITUTION_OPERATOR,
+    INSTITUTION_SYSTEM,
+    UNIT_OFFICER,
+    Identity,
+)
 from servicekit.resident_id import InvalidPersonalData, normalise_resident_id
 
 from .models import MachineClient, User
@@ -64,13 +73,15 @@ def scope_errors(role: str, scope: dict[str, str | None]) -> dict[str, str]:
         return {"role": f"must be one of {', '.join(USER_ROLES)}"}
     wanted = SCOPE_FIELDS[role]
     errors = {name: f"required for the role {role}" for name in wanted if not scope.get(name)}
-    errors |= {name: f"not part of the role {role}" for name in ALL_SCOPE_FIELDS
-               if scope.get(name) and name not in wanted}
+    errors |= {
+        name: f"not part of the role {role}" for name in ALL_SCOPE_FIELDS if scope.get(name) and name not in wanted
+    }
     return errors
 
 
-def role_scope(role: str, scope: dict[str, str | None], *, resident_id: str | None,
-               employee_key: bytes) -> tuple[dict[str, str | None], dict[str, str]]:
+def role_scope(
+    role: str, scope: dict[str, str | None], *, resident_id: str | None, employee_key: bytes
+) -> tuple[dict[str, str | None], dict[str, str]]:
     """The scope to store for a role, and what is wrong with it.
 
     An employee may be named by resident ID number instead of employee_id: the account then
@@ -101,8 +112,17 @@ def password_errors(password: str) -> dict[str, str]:
     return {}
 
 
-def create_user(session: Session, *, username: str, password: str, role: str, created_by: str,
-                employee_key: bytes, resident_id: str | None = None, **scope: str | None) -> User:
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    created_by: str,
+    employee_key: bytes,
+    resident_id: str | None = None,
+    **scope: str | None,
+) -> User:
     scope, errors = role_scope(role, scope, resident_id=resident_id, employee_key=employee_key)
     errors |= password_errors(password)
     if not USERNAME.fullmatch(username):
@@ -111,15 +131,24 @@ def create_user(session: Session, *, username: str, password: str, role: str, cr
         raise AccountError(errors)
     if find_user(session, username) is not None:
         raise AccountError({"username": "already taken"})
-    user = User(id=str(uuid.uuid4()), username=username.lower(), password_hash=hasher.hash(password), role=role,
-                active=True, created_at=utcnow(), created_by=created_by, **scope)
+    user = User(
+        id=str(uuid.uuid4()),
+        username=username.lower(),
+        password_hash=hasher.hash(password),
+        role=role,
+        active=True,
+        created_at=utcnow(),
+        created_by=created_by,
+        **scope,
+    )
     session.add(user)
     session.flush()  # a racing duplicate fails here, on the unique username
     return user
 
 
-def list_users(session: Session, *, limit: int | None = None, offset: int = 0, active: bool | None = None,
-               **filters: str | None) -> list[User]:
+def list_users(
+    session: Session, *, limit: int | None = None, offset: int = 0, active: bool | None = None, **filters: str | None
+) -> list[User]:
     """Users by username (all of them without `limit`); `filters`: role and scope fields to match exactly."""
     query = select(User).order_by(User.username).limit(limit).offset(offset)
     for name, value in filters.items():
@@ -148,8 +177,9 @@ def reset_password(session: Session, user: User, password: str) -> None:
     user.tokens_valid_after = utcnow()
 
 
-def change_role(session: Session, user: User, *, role: str, employee_key: bytes, resident_id: str | None = None,
-                **scope: str | None) -> None:
+def change_role(
+    session: Session, user: User, *, role: str, employee_key: bytes, resident_id: str | None = None, **scope: str | None
+) -> None:
     """Role and scope replaced together, checked as at creation; refreshed tokens carry the new ones
     and the access tokens carrying the old ones are refused."""
     scope, errors = role_scope(role, scope, resident_id=resident_id, employee_key=employee_key)
@@ -163,8 +193,7 @@ def change_role(session: Session, user: User, *, role: str, employee_key: bytes,
 
 def audit(action: str, user: User, *, by: str) -> None:
     """The log line of a committed account change: ids and role only, never a username or number."""
-    audit_log.info(action, extra={"user_id": user.id, "user_role": user.role, "active": user.active,
-                                  "by_user_id": by})
+    audit_log.info(action, extra={"user_id": user.id, "user_role": user.role, "active": user.active, "by_user_id": by})
 
 
 def find_user(session: Session, username: str, *, share_lock: bool = False) -> User | None:
@@ -207,8 +236,7 @@ def _dummy() -> str:
 
 
 def identity_of(user: User) -> Identity:
-    return Identity(subject=user.username, role=user.role,
-                    **{name: getattr(user, name) for name in ALL_SCOPE_FIELDS})
+    return Identity(subject=user.username, role=user.role, **{name: getattr(user, name) for name in ALL_SCOPE_FIELDS})
 
 
 @dataclass(frozen=True)
@@ -217,8 +245,7 @@ class NewClient:
     secret: str  # shown once, when the client is made
 
 
-def create_client(session: Session, *, name: str, institution_id: str, created_by: str,
-                  secret_of) -> NewClient:
+def create_client(session: Session, *, name: str, institution_id: str, created_by: str, secret_of) -> NewClient:
     errors = {}
     if not name.strip() or len(name) > 200:
         errors["name"] = "1-200 characters"
@@ -226,8 +253,14 @@ def create_client(session: Session, *, name: str, institution_id: str, created_b
         errors["institution_id"] = "1-64 characters"
     if errors:
         raise AccountError(errors)
-    client = MachineClient(key_id="ik_" + secrets.token_hex(12), name=name.strip(), institution_id=institution_id,
-                           active=True, created_at=utcnow(), created_by=created_by)
+    client = MachineClient(
+        key_id="ik_" + secrets.token_hex(12),
+        name=name.strip(),
+        institution_id=institution_id,
+        active=True,
+        created_at=utcnow(),
+        created_by=created_by,
+    )
     session.add(client)
     session.flush()
     return NewClient(client, secret_of(client.key_id))

@@ -1,10 +1,12 @@
 """The gateway as one ASGI app per process: /api/<service>/... goes straight to the proxy on the event loop;
 everything else (log in, accounts, health, the merged OpenAPI) to the gateway's own Flask app, run in
 threads by a2wsgi."""
+
 from __future__ import annotations
 
 from a2wsgi import WSGIMiddleware
 from flask import Flask, Response, request
+
 from servicekit.app import ServiceApi
 from servicekit.errors import install_error_handlers
 from servicekit.logging import configure_logging
@@ -13,13 +15,15 @@ from servicekit.service import Runtime
 
 from . import auth_api, health, openapi, users_api
 from .access import log_access
-from .cors import CorsPolicy, install_cors
 from .config import GatewaySettings, load_settings
-from .guard import EXTENSION as GUARD, Guard
+from .cors import CorsPolicy, install_cors
+from .guard import EXTENSION as GUARD
+from .guard import Guard
 from .keys import Keys
 from .proxy import MAX_BODY_BYTES, Proxy
 from .service import SERVICE
-from .upstreams import EXTENSION as UPSTREAMS, Upstreams
+from .upstreams import EXTENSION as UPSTREAMS
+from .upstreams import Upstreams
 
 CORS = "gateway.cors"
 WEB_THREADS = 8  # for the Flask routes (logins hash passwords: seconds of CPU at worst)
@@ -64,13 +68,22 @@ def create_web_app(settings: GatewaySettings, runtime: Runtime) -> Flask:
     configure_logging("gateway", settings.log_level)
     app = Flask("gateway", static_folder=None)  # nothing static: no /static route to shadow
     app.config.update(
-        MAX_CONTENT_LENGTH=MAX_BODY_BYTES, API_TITLE="Gateway: log in and accounts", API_VERSION="1",
-        OPENAPI_VERSION="3.1.0", OPENAPI_URL_PREFIX="/auth", OPENAPI_JSON_PATH="openapi.json")
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        API_TITLE="Gateway: log in and accounts",
+        API_VERSION="1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/auth",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
     app.json.ensure_ascii = False
     app.config["GATEWAY_SETTINGS"] = settings
     app.extensions[UPSTREAMS] = Upstreams(
-        settings.upstreams, connect_timeout=settings.connect_timeout, read_timeout=settings.upstream_timeout,
-        breaker_failures=settings.breaker_failures, breaker_cooldown=settings.breaker_cooldown)
+        settings.upstreams,
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.upstream_timeout,
+        breaker_failures=settings.breaker_failures,
+        breaker_cooldown=settings.breaker_cooldown,
+    )
     guard = Guard(settings.auth, runtime, Keys.load(runtime.settings.var_dir))
     guard.ensure_bootstrap_admin()
     app.extensions[GUARD] = guard

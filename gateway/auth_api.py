@@ -1,4 +1,5 @@
 """/auth/*: log in, refresh, log out, who am I; the federation admin makes machine clients (users: users_api)."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -65,8 +66,12 @@ def create_client(body):
     admin = require(FEDERATION_ADMIN)
     with account_problems("The machine client cannot be made as given."), guard.transaction() as session:
         made = accounts.create_client(session, created_by=admin.subject, secret_of=guard.keys.client_secret, **body)
-    return {"key_id": made.client.key_id, "secret": made.secret, "name": made.client.name,
-            "institution_id": made.client.institution_id}
+    return {
+        "key_id": made.client.key_id,
+        "secret": made.secret,
+        "name": made.client.name,
+        "institution_id": made.client.institution_id,
+    }
 
 
 @contextmanager

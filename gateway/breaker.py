@@ -4,6 +4,7 @@ Per process on purpose: each gateway worker learns within `failures` requests
 that an instance is down, and sharing the state would put a database call on
 the path of every forwarded request for no better answer.
 """
+
 from __future__ import annotations
 
 import threading

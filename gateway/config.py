@@ -1,10 +1,10 @@
 """Gateway settings, from environment variables only (12-factor)."""
+
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
-
 
 # The services the gateway fronts, and where they listen in a local run (deploy/Procfile).
 DEFAULT_URLS = {
@@ -83,11 +83,16 @@ def _http_url(name: str, url: str, what: str, *, path: bool) -> str:
     """The URL when it is an http(s) one of this shape; a bad one stops the start, not a request later."""
     parts = urlsplit(url)
     try:
-        parts.port  # raises ValueError on a malformed port
+        _ = parts.port  # raises ValueError on a malformed port
     except ValueError:
         raise ValueError(f"{name}: {url!r} has a malformed port") from None
-    if (parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or parts.fragment
-            or (parts.path and not path)):
+    if (
+        parts.scheme not in {"http", "https"}
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or (parts.path and not path)
+    ):
         raise ValueError(f"{name}: {url!r} is not {what}")
     return url
 
@@ -107,8 +112,9 @@ def parse_origins(raw: str) -> tuple[str, ...]:
         if len(origins) > 1:
             raise ValueError('GATEWAY_CORS_ORIGINS: "*" admits every origin and goes alone')
         return origins
-    return tuple(_http_url("GATEWAY_CORS_ORIGINS", origin, "an origin (scheme://host[:port])", path=False)
-                 for origin in origins)
+    return tuple(
+        _http_url("GATEWAY_CORS_ORIGINS", origin, "an origin (scheme://host[:port])", path=False) for origin in origins
+    )
 
 
 def load_settings(environ=None) -> GatewaySettings:
@@ -155,7 +161,8 @@ def _external_provider(environ) -> ExternalIdentityProvider | None:
     if not issuer:
         raise ValueError("GATEWAY_JWKS_URL needs GATEWAY_EXTERNAL_ISSUER (the tokens' iss)")
     return ExternalIdentityProvider(
-        jwks_url=jwks_url, issuer=issuer,
+        jwks_url=jwks_url,
+        issuer=issuer,
         audience=environ.get("GATEWAY_EXTERNAL_AUDIENCE", "").strip() or None,
         role_claim=_env(environ, "GATEWAY_EXTERNAL_ROLE_CLAIM", "role"),
     )

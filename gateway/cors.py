@@ -10,10 +10,11 @@ require. Tokens travel in the Authorization header, so no cookie is ever involve
 `CorsPolicy` decides from the request's headers alone; the proxy (ASGI) and the Flask
 app (the gateway's own routes) each apply it.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 from flask import Flask, Response, request
 

@@ -1,4 +1,5 @@
 """Tokens of an external identity provider, checked against the keys it publishes (JWKS)."""
+
 from __future__ import annotations
 
 import jwt
@@ -28,9 +29,15 @@ class ExternalTokens:
     def read(self, token: str) -> Identity:
         try:
             key = self.keys.get_signing_key_from_jwt(token)
-            claims = jwt.decode(token, key.key, algorithms=ALGORITHMS, issuer=self.provider.issuer,
-                                audience=self.provider.audience, leeway=LEEWAY_SECONDS,
-                                options={"require": ["exp", "iss", "sub"], "verify_aud": bool(self.provider.audience)})
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=ALGORITHMS,
+                issuer=self.provider.issuer,
+                audience=self.provider.audience,
+                leeway=LEEWAY_SECONDS,
+                options={"require": ["exp", "iss", "sub"], "verify_aud": bool(self.provider.audience)},
+            )
         except jwt.ExpiredSignatureError:
             raise TokenRefused("the identity provider's token has expired") from None
         except jwt.PyJWKClientConnectionError:

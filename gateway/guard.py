@@ -1,11 +1,12 @@
 """Who is calling and what they may do: logins, token refresh, request authentication, limits."""
+
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
-from typing import Awaitable, Callable
 
 from flask import current_app, g, request
 from sqlalchemy.exc import IntegrityError
@@ -45,9 +46,14 @@ class TokenPair:
     identity: Identity
 
     def as_json(self) -> dict:
-        return {"access_token": self.access_token, "token_type": "Bearer", "expires_in": self.expires_in,
-                "refresh_token": self.refresh_token, "refresh_expires_in": self.refresh_expires_in,
-                "identity": {k: v for k, v in asdict(self.identity).items() if v is not None}}
+        return {
+            "access_token": self.access_token,
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+            "refresh_token": self.refresh_token,
+            "refresh_expires_in": self.refresh_expires_in,
+            "identity": {k: v for k, v in asdict(self.identity).items() if v is not None},
+        }
 
 
 class Guard:
@@ -58,8 +64,11 @@ class Guard:
         self.sweeper = Sweeper()
         self.rates = LeasedCounter(self.transaction)
         self._leasing: dict[str, asyncio.Future] = {}  # on the proxy's event loop only
-        self.revocations = Revocations(self.transaction, refresh_seconds=settings.revocation_refresh_seconds,
-                                       token_lifetime=settings.access_token_seconds)
+        self.revocations = Revocations(
+            self.transaction,
+            refresh_seconds=settings.revocation_refresh_seconds,
+            token_lifetime=settings.access_token_seconds,
+        )
         accounts.prepare()  # the dummy hash, so the first unknown user is not slower than the rest
 
     def transaction(self):
@@ -70,10 +79,22 @@ class Guard:
     def login(self, username: str, password: str, remote_addr: str) -> TokenPair:
         now = time.time()
         with self.transaction() as session:
-            verdicts = [hit(session, f"login:user:{username.lower()}", now=now, window=LOGIN_WINDOW_SECONDS,
-                            limit=self.settings.login_attempts_per_username),
-                        hit(session, f"login:addr:{remote_addr}", now=now, window=LOGIN_WINDOW_SECONDS,
-                            limit=self.settings.login_attempts_per_address)]
+            verdicts = [
+                hit(
+                    session,
+                    f"login:user:{username.lower()}",
+                    now=now,
+                    window=LOGIN_WINDOW_SECONDS,
+                    limit=self.settings.login_attempts_per_username,
+                ),
+                hit(
+                    session,
+                    f"login:addr:{remote_addr}",
+                    now=now,
+                    window=LOGIN_WINDOW_SECONDS,
+                    limit=self.settings.login_attempts_per_address,
+                ),
+            ]
         _refuse_when_over(verdicts, "Too many login attempts; try again later.")
         with self.transaction() as session:
             user = accounts.authenticate(session, username, password)
@@ -100,15 +121,15 @@ class Guard:
     def _pair(self, session, user, *, now: float, family_id: str | None = None) -> TokenPair:
         identity = accounts.identity_of(user)
         lifetime, refresh_lifetime = self.settings.access_token_seconds, self.settings.refresh_token_seconds
-        refresh = tokens.new_refresh_token(session, user, now=int(now), lifetime=refresh_lifetime,
-                                           family_id=family_id)
+        refresh = tokens.new_refresh_token(session, user, now=int(now), lifetime=refresh_lifetime, family_id=family_id)
         access = tokens.issue_access_token(identity, self.keys.access_token, now=now, lifetime=lifetime)
         return TokenPair(access, lifetime, refresh, refresh_lifetime, identity)
 
     # ------------------------------------------------------------ requests
 
-    async def authorize(self, incoming: Incoming, service: str, path: str, body: bytes,
-                        run_blocking: RunBlocking) -> Identity | None:
+    async def authorize(
+        self, incoming: Incoming, service: str, path: str, body: bytes, run_blocking: RunBlocking
+    ) -> Identity | None:
         """The caller of a forwarded request, allowed by the route table and within its rate; None if public.
 
         For the proxy's event loop: whatever may wait on the database or the network
@@ -125,8 +146,11 @@ class Guard:
         else:
             if self.revocations.due():
                 await run_blocking(self.revocations.reload)
-            identity = (self._bearer(token) if self.external is None or tokens.is_own_token(token)
-                        else await run_blocking(self._bearer, token))
+            identity = (
+                self._bearer(token)
+                if self.external is None or tokens.is_own_token(token)
+                else await run_blocking(self._bearer, token)
+            )
         if identity.role not in roles:
             raise Problem(FORBIDDEN, f"The role {identity.role} may not {incoming.method} this {service} route.")
         await self.limit(f"subject:{identity.subject}", run_blocking)
@@ -154,8 +178,11 @@ class Guard:
         with self.transaction() as session:
             client = session.get(MachineClient, key_id)
             secret = self.keys.client_secret(key_id)
-            if client is None or not client.active or not signatures.genuine(
-                    secret, headers, incoming.method, incoming.target, body):
+            if (
+                client is None
+                or not client.active
+                or not signatures.genuine(secret, headers, incoming.method, incoming.target, body)
+            ):
                 raise Problem(UNAUTHORIZED, "Signed request refused: unknown key or wrong signature.")
             expires_at = int(headers[signatures.TIMESTAMP_HEADER.lower()]) + signatures.MAX_AGE_SECONDS + 1
             nonce = headers[signatures.NONCE_HEADER.lower()]
@@ -167,8 +194,7 @@ class Guard:
         now, key = time.time(), f"rate:{client_key}"
         while (verdict := self.rates.spend(key, window=RATE_WINDOW_SECONDS, now=now)) is None:
             await self._lease(key, now, run_blocking)
-        if self.rates.running_low(key, limit=self.settings.rate_limit_per_minute, window=RATE_WINDOW_SECONDS,
-                                  now=now):
+        if self.rates.running_low(key, limit=self.settings.rate_limit_per_minute, window=RATE_WINDOW_SECONDS, now=now):
             self._lease(key, now, run_blocking)  # in the background: nobody waits for it
         if self.sweeper.due():
             await run_blocking(self._sweep, now)
@@ -178,8 +204,15 @@ class Guard:
         """The lease being taken for `key`, started if none is: one at a time per client and process."""
         pending = self._leasing.get(key)
         if pending is None:
-            pending = asyncio.ensure_future(run_blocking(self.rates.lease, key, window=RATE_WINDOW_SECONDS, now=now,
-                                                         limit=self.settings.rate_limit_per_minute))
+            pending = asyncio.ensure_future(
+                run_blocking(
+                    self.rates.lease,
+                    key,
+                    window=RATE_WINDOW_SECONDS,
+                    now=now,
+                    limit=self.settings.rate_limit_per_minute,
+                )
+            )
             self._leasing[key] = pending
             pending.add_done_callback(lambda done: self._lease_done(key, done))
         return pending
@@ -203,9 +236,14 @@ class Guard:
         try:
             with self.transaction() as session:
                 if accounts.find_user(session, self.settings.bootstrap_admin) is None:
-                    accounts.create_user(session, username=self.settings.bootstrap_admin,
-                                         password=self.settings.bootstrap_password, role="federation_admin",
-                                         created_by="bootstrap", employee_key=self.employee_key)
+                    accounts.create_user(
+                        session,
+                        username=self.settings.bootstrap_admin,
+                        password=self.settings.bootstrap_password,
+                        role="federation_admin",
+                        created_by="bootstrap",
+                        employee_key=self.employee_key,
+                    )
         except IntegrityError:
             pass  # another process made it first
 
@@ -224,8 +262,9 @@ def _credential(incoming: Incoming) -> str | None:
         return token.strip()
     if incoming.headers.get(signatures.KEY_HEADER.lower()):
         return None
-    raise Problem(UNAUTHORIZED, "Log in (POST /auth/token) and send the access token as a Bearer token.",
-                  headers=BEARER_CHALLENGE)
+    raise Problem(
+        UNAUTHORIZED, "Log in (POST /auth/token) and send the access token as a Bearer token.", headers=BEARER_CHALLENGE
+    )
 
 
 def current_guard() -> Guard:

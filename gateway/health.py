@@ -1,12 +1,14 @@
 """/healthz (the process answers) and /readyz (every service has a ready instance)."""
+
 from __future__ import annotations
 
 import http.client
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Blueprint, jsonify
-from servicekit.errors import SERVICE_UNAVAILABLE, problem_response
 from sqlalchemy import text
+
+from servicekit.errors import SERVICE_UNAVAILABLE, problem_response
 
 from .guard import current_guard
 from .upstreams import Instance, current_upstreams
@@ -24,8 +26,7 @@ def healthz():
 @blueprint.get("/readyz")
 def readyz():
     upstreams = current_upstreams()
-    instances = [(name, instance)
-                 for name, service in upstreams.services.items() for instance in service.instances]
+    instances = [(name, instance) for name, service in upstreams.services.items() for instance in service.instances]
     # In parallel, so the probe takes about one timeout however many instances are down.
     with ThreadPoolExecutor(max_workers=len(instances)) as pool:
         results = list(pool.map(lambda pair: _probe(pair[1]), instances))

@@ -1,10 +1,10 @@
 """A request as the guard sees it, whichever server received it (the proxy's ASGI or Flask's WSGI)."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 from urllib.parse import quote
-
 
 # What a path keeps unencoded when the gateway writes it again (RFC 3986 pchar, but '%').
 PATH_SAFE = "/:@!$&'()*+,;="

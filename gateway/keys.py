@@ -5,6 +5,7 @@
 the key of its access tokens and every machine client's secret: the database
 holds no secret, and changing the master invalidates tokens and client secrets.
 """
+
 from __future__ import annotations
 
 import base64
@@ -23,7 +24,7 @@ class Keys:
     master: bytes = field(repr=False)
 
     @classmethod
-    def load(cls, var_dir: Path) -> "Keys":
+    def load(cls, var_dir: Path) -> Keys:
         identity = signing_key(var_dir)
         master = os.environ.get("GATEWAY_SECRET_KEY", "").strip().encode() or identity
         return cls(identity=identity, master=master)

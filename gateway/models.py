@@ -1,4 +1,5 @@
 """The gateway's own tables: accounts, refresh tokens, and the counters shared by every gateway process."""
+
 from __future__ import annotations
 
 from datetime import datetime

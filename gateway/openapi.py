@@ -1,4 +1,5 @@
 """/api/openapi.json, one document of every service's API, and /api/docs to browse it."""
+
 from __future__ import annotations
 
 import contextvars
@@ -36,15 +37,15 @@ def merged_openapi():
 @blueprint.get("/api/docs")
 def docs():
     spec_url = json.dumps(url_for(".merged_openapi"))
-    return Response(DOCS_PAGE.replace("{spec_url}", spec_url).replace("{cdn}", SWAGGER_UI),
-                    mimetype="text/html")
+    return Response(DOCS_PAGE.replace("{spec_url}", spec_url).replace("{cdn}", SWAGGER_UI), mimetype="text/html")
 
 
 def _fetch(upstreams: Upstreams, service: str, request_id: str) -> dict | None:
     """The service's own document, or None when it cannot give one."""
     try:
-        status, body = upstreams.fetch(service, "/openapi.json",
-                                       {"Accept": "application/json", "X-Request-ID": request_id}, FETCH_TIMEOUT)
+        status, body = upstreams.fetch(
+            service, "/openapi.json", {"Accept": "application/json", "X-Request-ID": request_id}, FETCH_TIMEOUT
+        )
         if status == 200:
             return json.loads(body)
         log.warning("openapi unavailable", extra={"upstream_service": service, "upstream_status": status})
@@ -59,11 +60,14 @@ def merge(documents: dict[str, dict | None], gateway: dict | None = None) -> dic
     the gateway's own /auth paths (components prefixed Gateway) first."""
     merged = {
         "openapi": "3.1.0",
-        "info": {"title": "Upskilling API", "version": "1",
-                 "description": "Every service's API, as reached through the gateway. Log in with "
-                                "POST /auth/token and send `Authorization: Bearer <access_token>`; "
-                                "institution systems sign each request instead (X-Api-Key, X-Timestamp, "
-                                "X-Nonce, X-Signature)."},
+        "info": {
+            "title": "Upskilling API",
+            "version": "1",
+            "description": "Every service's API, as reached through the gateway. Log in with "
+            "POST /auth/token and send `Authorization: Bearer <access_token>`; "
+            "institution systems sign each request instead (X-Api-Key, X-Timestamp, "
+            "X-Nonce, X-Signature).",
+        },
         "paths": {},
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
         "security": [{"bearer": []}],
@@ -118,7 +122,7 @@ def _with_prefixed_refs(node, prefix: str):
 def _prefixed_ref(ref: str, prefix: str) -> str:
     if not isinstance(ref, str) or not ref.startswith(COMPONENTS):
         return ref
-    kind, _, name = ref[len(COMPONENTS):].partition("/")
+    kind, _, name = ref[len(COMPONENTS) :].partition("/")
     if not name or kind == "securitySchemes":
         return ref
     return f"{COMPONENTS}{kind}/{prefix}{name}"

@@ -8,12 +8,20 @@ writing only to the roles that may write to it at all; what matches no rule
 nowhere: it is in no write rule, by design. Tighter rules for particular
 routes go above the catch-alls.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from servicekit.identity import (AUDITOR, EMPLOYEE, FEDERATION_ADMIN, GRASSROOTS_OFFICER, INSTITUTION_OPERATOR,
-                                 INSTITUTION_SYSTEM, UNIT_OFFICER)
+from servicekit.identity import (
+    AUDITOR,
+    EMPLOYEE,
+    FEDERATION_ADMIN,
+    GRASSROOTS_OFFICER,
+    INSTITUTION_OPERATOR,
+    INSTITUTION_SYSTEM,
+    UNIT_OFFICER,
+)
 
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -45,15 +53,20 @@ RULES = (
     Rule("quota", WRITES, "/**", frozenset({FEDERATION_ADMIN, UNIT_OFFICER})),
     # Nominations (unions), registration and rosters (institutions), consent (employees).
     Rule("enrollment", READS, "/**", PEOPLE | {INSTITUTION_SYSTEM}),
-    Rule("enrollment", WRITES, "/**", frozenset({FEDERATION_ADMIN, UNIT_OFFICER, GRASSROOTS_OFFICER,
-                                                 INSTITUTION_OPERATOR, EMPLOYEE})),
+    Rule(
+        "enrollment",
+        WRITES,
+        "/**",
+        frozenset({FEDERATION_ADMIN, UNIT_OFFICER, GRASSROOTS_OFFICER, INSTITUTION_OPERATOR, EMPLOYEE}),
+    ),
     # Policies and share payments (units), payments received (institutions), transfers (federation).
     Rule("finance", READS, "/**", PEOPLE),
     Rule("finance", WRITES, "/**", frozenset({FEDERATION_ADMIN, UNIT_OFFICER, INSTITUTION_OPERATOR})),
     # Results and certificates (institutions and their systems), surveys (employees), sanctions (federation).
     Rule("evaluation", READS, "/**", PEOPLE | {INSTITUTION_SYSTEM}),
-    Rule("evaluation", WRITES, "/**", frozenset({FEDERATION_ADMIN, INSTITUTION_OPERATOR, INSTITUTION_SYSTEM,
-                                                 EMPLOYEE})),
+    Rule(
+        "evaluation", WRITES, "/**", frozenset({FEDERATION_ADMIN, INSTITUTION_OPERATOR, INSTITUTION_SYSTEM, EMPLOYEE})
+    ),
 )
 
 

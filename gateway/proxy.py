@@ -6,6 +6,7 @@ measured here Flask's dispatch plus a thread per request cost the gateway more t
 half of a service's throughput (benchmarks/gateway_throughput.py). What may wait on
 the database (a signed request's nonce, a new rate lease) runs in a small thread pool.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -18,9 +19,20 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from urllib.parse import quote
 
-from servicekit.errors import (BAD_GATEWAY, GATEWAY_TIMEOUT, INTERNAL_ERROR, NOT_FOUND, PAYLOAD_TOO_LARGE,
-                               PROBLEM_JSON, SERVICE_UNAVAILABLE, Problem, chinese_preferred, problem_document)
-from servicekit.identity import HEADER as IDENTITY_HEADER, Identity, sign
+from servicekit.errors import (
+    BAD_GATEWAY,
+    GATEWAY_TIMEOUT,
+    INTERNAL_ERROR,
+    NOT_FOUND,
+    PAYLOAD_TOO_LARGE,
+    PROBLEM_JSON,
+    SERVICE_UNAVAILABLE,
+    Problem,
+    chinese_preferred,
+    problem_document,
+)
+from servicekit.identity import HEADER as IDENTITY_HEADER
+from servicekit.identity import Identity, sign
 from servicekit.logging import request_id as request_id_var
 from servicekit.request_context import REQUEST_ID
 
@@ -41,9 +53,17 @@ HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "
 # Set by the gateway itself (or, for Expect, already dealt with: the body is read).
 # The caller's credentials stay here: the service gets the identity the gateway signs instead,
 # never one the client wrote.
-NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length", "expect", "x-request-id", "x-forwarded-for",
-                              "x-forwarded-prefix", "authorization", IDENTITY_HEADER.lower(),
-                              *(name.lower() for name in signatures.HEADERS)}
+NOT_FORWARDED = HOP_BY_HOP | {
+    "host",
+    "content-length",
+    "expect",
+    "x-request-id",
+    "x-forwarded-for",
+    "x-forwarded-prefix",
+    "authorization",
+    IDENTITY_HEADER.lower(),
+    *(name.lower() for name in signatures.HEADERS),
+}
 # Set again by the gateway's server; passing them on would send them twice.
 NOT_RETURNED = {name.encode() for name in HOP_BY_HOP | {"date", "server", "x-request-id"}}
 UPSTREAM_PROBLEMS = {
@@ -95,8 +115,9 @@ class Proxy:
                 kind, detail = UPSTREAM_PROBLEMS.get(type(exc), UPSTREAM_PROBLEMS[UpstreamFailed])
                 log.warning("upstream %s", kind.code, extra={"upstream_service": exc.service, "error": exc.detail})
                 status = kind.status
-                await _respond_problem(send, scope, headers, answer_headers,
-                                       Problem(kind, detail.format(exc.service), service=exc.service))
+                await _respond_problem(
+                    send, scope, headers, answer_headers, Problem(kind, detail.format(exc.service), service=exc.service)
+                )
                 return
             except Exception:
                 log.exception("unhandled error")
@@ -106,12 +127,13 @@ class Proxy:
             status, upstream = reply.status, reply.instance
             await self._relay(send, reply, answer_headers)
         finally:
-            log_access(scope["method"], ROUTE, status, time.perf_counter() - started, service=service,
-                       upstream=upstream)
+            log_access(
+                scope["method"], ROUTE, status, time.perf_counter() - started, service=service, upstream=upstream
+            )
             request_id_var.reset(context)
 
     async def _forward(self, scope, receive, service: str, headers: dict[str, str], request_id: str) -> Reply:
-        rest = scope["path"][len(service) + 6:]  # below "/api/<service>/"
+        rest = scope["path"][len(service) + 6 :]  # below "/api/<service>/"
         if any(segment in {".", ".."} for segment in rest.split("/")):
             # The gateway and the service must see the same path (route checks rely on it).
             raise Problem(NOT_FOUND, "Paths with '.' or '..' segments are not forwarded.")
@@ -119,19 +141,30 @@ class Proxy:
         query = scope["query_string"].decode("latin-1")
         raw_path = scope.get("raw_path") or scope["path"].encode()
         client = scope.get("client") or ("", 0)
-        incoming = Incoming(scope["method"], raw_path.decode("latin-1") + ("?" + query if query else ""), headers,
-                            client[0])
+        incoming = Incoming(
+            scope["method"], raw_path.decode("latin-1") + ("?" + query if query else ""), headers, client[0]
+        )
         identity = await self.guard.authorize(incoming, service, "/" + rest, body, self.run_blocking)
         target = "/" + quote(rest, safe=PATH_SAFE) + ("?" + query if query else "")
         lines = self._outgoing(scope["headers"], headers, service, request_id, client[0], identity)
         return await self.upstreams.send(service, scope["method"], target, lines, body)
 
-    def _outgoing(self, raw_headers, headers: dict[str, str], service: str, request_id: str, client: str,
-                  identity: Identity | None) -> bytes:
+    def _outgoing(
+        self,
+        raw_headers,
+        headers: dict[str, str],
+        service: str,
+        request_id: str,
+        client: str,
+        identity: Identity | None,
+    ) -> bytes:
         """The client's end-to-end header lines plus the gateway's own (request id, forwarding chain, identity)."""
         dropped = _connection_scoped(headers.get("connection", ""))
-        lines = [name + b": " + value + b"\r\n" for name, value in raw_headers
-                 if _forwarded(name.decode("latin-1").lower(), dropped)]
+        lines = [
+            name + b": " + value + b"\r\n"
+            for name, value in raw_headers
+            if _forwarded(name.decode("latin-1").lower(), dropped)
+        ]
         chain = ", ".join(hop for hop in (headers.get("x-forwarded-for"), client) if hop)
         lines.append(f"X-Request-ID: {request_id}\r\nX-Forwarded-Prefix: /api/{service}\r\n".encode())
         if chain:
@@ -141,11 +174,19 @@ class Proxy:
         return b"".join(lines)
 
     async def _relay(self, send, reply: Reply, answer_headers: list[tuple[bytes, bytes]]) -> None:
-        dropped = {token.encode("latin-1") for name, value in reply.headers if name.lower() == b"connection"
-                   for token in _connection_scoped(value.decode("latin-1"))}
-        headers = [(name, value) for name, value in reply.headers
-                   if (lowered := name.lower()) not in NOT_RETURNED and lowered not in dropped
-                   and not lowered.startswith(b"proxy-")] + answer_headers
+        dropped = {
+            token.encode("latin-1")
+            for name, value in reply.headers
+            if name.lower() == b"connection"
+            for token in _connection_scoped(value.decode("latin-1"))
+        }
+        headers = [
+            (name, value)
+            for name, value in reply.headers
+            if (lowered := name.lower()) not in NOT_RETURNED
+            and lowered not in dropped
+            and not lowered.startswith(b"proxy-")
+        ] + answer_headers
         if reply.complete:  # the usual small answer: in one piece
             body = await reply.body()
             if not any(name.lower() == b"content-length" for name, _ in reply.headers):
@@ -221,10 +262,17 @@ async def _respond(send, status: int, headers: list[tuple[bytes, bytes]], body: 
 
 async def _respond_problem(send, scope, headers: dict[str, str], answer_headers, problem: Problem) -> None:
     zh = chinese_preferred(headers.get("accept-language"))
-    document = problem_document(problem.problem, problem.detail, zh=zh, instance=scope["path"],
-                                errors=problem.errors, **problem.extra)
+    document = problem_document(
+        problem.problem, problem.detail, zh=zh, instance=scope["path"], errors=problem.errors, **problem.extra
+    )
     body = json.dumps(document, ensure_ascii=False).encode()
-    answer_headers = answer_headers + _encoded(list(problem.headers.items())) + [
-        (b"content-type", PROBLEM_JSON.encode()), (b"content-language", b"zh-CN" if zh else b"en"),
-        (b"content-length", str(len(body)).encode())]
+    answer_headers = (
+        answer_headers
+        + _encoded(list(problem.headers.items()))
+        + [
+            (b"content-type", PROBLEM_JSON.encode()),
+            (b"content-language", b"zh-CN" if zh else b"en"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+    )
     await _respond(send, problem.problem.status, answer_headers, body)

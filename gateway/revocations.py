@@ -15,13 +15,14 @@ stamped just before a load may commit just after it; the gateways' clocks are as
 kept within that of each other (NTP). Entries older than a token's whole life are dropped:
 no token they could refuse is still accepted.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -71,16 +72,17 @@ class Revocations:
         oldest = now - self._horizon
         since = oldest if self._loaded_at is None else max(oldest, self._loaded_at - OVERLAP_SECONDS)
         with self._transaction() as session:
-            rows = session.execute(select(User.username, User.tokens_valid_after)
-                                   .where(User.tokens_valid_after > _datetime(since))).all()
+            rows = session.execute(
+                select(User.username, User.tokens_valid_after).where(User.tokens_valid_after > _datetime(since))
+            ).all()
         kept = {subject: at for subject, at in self._valid_after.items() if at > oldest}
         self._valid_after = kept | {username: _epoch(at) for username, at in rows}
         self._loaded_at = now
 
 
 def _datetime(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, timezone.utc)
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 def _epoch(at: datetime) -> float:
-    return at.replace(tzinfo=at.tzinfo or timezone.utc).timestamp()  # SQLite gives it back naive, in UTC
+    return at.replace(tzinfo=at.tzinfo or UTC).timestamp()  # SQLite gives it back naive, in UTC

@@ -1,4 +1,5 @@
 """The gateway's own API: what /auth/* takes and gives."""
+
 from marshmallow import Schema, fields, validate
 
 from .accounts import USER_ROLES
@@ -8,8 +9,7 @@ SCOPE_ID = {"validate": validate.Length(min=1, max=64), "load_default": None}
 
 class LoginIn(Schema):
     username = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=1000),
-                             metadata={"format": "password"})
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1000), metadata={"format": "password"})
 
 
 class RefreshIn(Schema):
@@ -39,16 +39,27 @@ class RoleIn(Schema):
     unit_id = fields.String(**SCOPE_ID, metadata={"description": "unit_officer, grassroots_officer"})
     grassroots_union_id = fields.String(**SCOPE_ID, metadata={"description": "grassroots_officer"})
     institution_id = fields.String(**SCOPE_ID, metadata={"description": "institution_operator"})
-    employee_id = fields.String(**SCOPE_ID, metadata={"description": "employee: enrollment's id (`emp-...`), "
-                                                                     "or give resident_id instead"})
-    resident_id = fields.String(load_only=True, validate=validate.Length(min=1, max=40), load_default=None,
-                                metadata={"description": "employee: the resident ID number (身份证号); the "
-                                                         "account keeps only the employee id made from it"})
+    employee_id = fields.String(
+        **SCOPE_ID, metadata={"description": "employee: enrollment's id (`emp-...`), or give resident_id instead"}
+    )
+    resident_id = fields.String(
+        load_only=True,
+        validate=validate.Length(min=1, max=40),
+        load_default=None,
+        metadata={
+            "description": "employee: the resident ID number (身份证号); the "
+            "account keeps only the employee id made from it"
+        },
+    )
 
 
 class PasswordIn(Schema):
-    password = fields.String(required=True, load_only=True, validate=validate.Length(max=1000),
-                             metadata={"format": "password", "description": "at least 10 characters"})
+    password = fields.String(
+        required=True,
+        load_only=True,
+        validate=validate.Length(max=1000),
+        metadata={"format": "password", "description": "at least 10 characters"},
+    )
 
 
 class UserIn(RoleIn, PasswordIn):
@@ -80,8 +91,9 @@ class UserOut(Schema):
 
 
 class ClientIn(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200),
-                         metadata={"example": "广州职工教育网 exam system"})
+    name = fields.String(
+        required=True, validate=validate.Length(min=1, max=200), metadata={"example": "广州职工教育网 exam system"}
+    )
     institution_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
 
 

@@ -1,4 +1,5 @@
 """The gateway's database, declared like a service's so servicekit migrates it (it has no events)."""
+
 from pathlib import Path
 
 from servicekit import Service

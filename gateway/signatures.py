@@ -9,6 +9,7 @@ The path is exactly as sent (percent-encoding included), e.g. /api/evaluation/re
 A request signed more than five minutes before or after the gateway's clock,
 or whose key id and nonce were seen before, is refused.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,13 +32,25 @@ def signature(secret: str, method: str, target: str, timestamp: str, nonce: str,
     return hmac.new(secret.encode(), canonical(method, target, timestamp, nonce, body), hashlib.sha256).hexdigest()
 
 
-def signed_headers(key_id: str, secret: str, method: str, target: str, body: bytes = b"", *,
-                   now: float | None = None, nonce: str | None = None) -> dict[str, str]:
+def signed_headers(
+    key_id: str,
+    secret: str,
+    method: str,
+    target: str,
+    body: bytes = b"",
+    *,
+    now: float | None = None,
+    nonce: str | None = None,
+) -> dict[str, str]:
     """What an institution system sends (a reference for integrators, and used by the tests)."""
     timestamp = str(int(time.time() if now is None else now))
     nonce = nonce or secrets.token_urlsafe(16)
-    return {KEY_HEADER: key_id, TIMESTAMP_HEADER: timestamp, NONCE_HEADER: nonce,
-            SIGNATURE_HEADER: signature(secret, method, target, timestamp, nonce, body)}
+    return {
+        KEY_HEADER: key_id,
+        TIMESTAMP_HEADER: timestamp,
+        NONCE_HEADER: nonce,
+        SIGNATURE_HEADER: signature(secret, method, target, timestamp, nonce, body),
+    }
 
 
 def problem_with(headers, now: float) -> str | None:
@@ -57,6 +70,5 @@ def problem_with(headers, now: float) -> str | None:
 
 
 def genuine(secret: str, headers, method: str, target: str, body: bytes) -> bool:
-    expected = signature(secret, method, target, headers[TIMESTAMP_HEADER.lower()], headers[NONCE_HEADER.lower()],
-                         body)
+    expected = signature(secret, method, target, headers[TIMESTAMP_HEADER.lower()], headers[NONCE_HEADER.lower()], body)
     return hmac.compare_digest(expected, headers[SIGNATURE_HEADER.lower()].lower())

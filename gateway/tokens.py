@@ -1,4 +1,5 @@
 """Access tokens (short-lived JWTs the gateway signs) and refresh tokens (opaque, used once, rotated)."""
+
 from __future__ import annotations
 
 import functools
@@ -7,8 +8,8 @@ import hmac
 import math
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import asdict
-from typing import Callable
 
 import jwt
 from sqlalchemy import update
@@ -32,8 +33,14 @@ def issue_access_token(identity: Identity, key: bytes, *, now: float, lifetime: 
     """`iat` keeps the milliseconds (RFC 7519 allows it): a login just after a revocation is not refused;
     rounded down, so a token issued just before one never looks issued after it."""
     claims = {k: v for k, v in asdict(identity).items() if v is not None and k != "subject"}
-    claims |= {"iss": ISSUER, "aud": AUDIENCE, "sub": identity.subject, "iat": math.floor(now * 1000) / 1000,
-               "exp": int(now) + lifetime, "typ": "access"}
+    claims |= {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": identity.subject,
+        "iat": math.floor(now * 1000) / 1000,
+        "exp": int(now) + lifetime,
+        "typ": "access",
+    }
     return jwt.encode(claims, key, algorithm=ALGORITHM)
 
 
@@ -45,8 +52,9 @@ def is_own_token(token: str) -> bool:
         return False
 
 
-def read_access_token(token: str, key: bytes,
-                      valid_after: Callable[[str], float | None] = lambda subject: None) -> Identity:
+def read_access_token(
+    token: str, key: bytes, valid_after: Callable[[str], float | None] = lambda subject: None
+) -> Identity:
     """The token's identity; `valid_after` gives when a subject's tokens start to count (gateway.revocations).
 
     Expiry and revocation are checked on every use, outside the cache of verified tokens.
@@ -56,8 +64,9 @@ def read_access_token(token: str, key: bytes,
         raise TokenRefused("the access token has expired")
     cutoff = valid_after(identity.subject)
     if cutoff is not None and issued_at < cutoff:
-        raise TokenRefused("the access token was revoked (account disabled, password reset or role changed); "
-                           "log in again")
+        raise TokenRefused(
+            "the access token was revoked (account disabled, password reset or role changed); log in again"
+        )
     return identity
 
 
@@ -66,8 +75,15 @@ def _verified(token: str, key: bytes) -> tuple[Identity, float, int]:
     """A token's identity, issue time and expiry, verified once: a client sends the same token for up to 15 minutes,
     and decoding it again cost a third of the gateway's own time per request. Refusals are not cached."""
     try:
-        claims = jwt.decode(token, key, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER,
-                            leeway=LEEWAY_SECONDS, options={"require": ["exp", "iat", "sub", "iss", "aud"]})
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            leeway=LEEWAY_SECONDS,
+            options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+        )
     except jwt.ExpiredSignatureError:
         raise TokenRefused("the access token has expired") from None
     except jwt.PyJWTError as exc:
@@ -78,8 +94,11 @@ def _verified(token: str, key: bytes) -> tuple[Identity, float, int]:
 
 
 def identity_from_claims(claims: dict, subject: str, *, role_claim: str) -> Identity:
-    scope = {name: str(claims[name]) for name in ("unit_id", "grassroots_union_id", "institution_id",
-                                                  "employee_id") if claims.get(name)}
+    scope = {
+        name: str(claims[name])
+        for name in ("unit_id", "grassroots_union_id", "institution_id", "employee_id")
+        if claims.get(name)
+    }
     try:
         return Identity(subject=subject, role=str(claims.get(role_claim)), **scope)
     except InvalidIdentity as exc:
@@ -92,8 +111,16 @@ def _hash(secret: str) -> str:
 
 def new_refresh_token(session: Session, user: User, *, now: int, lifetime: int, family_id: str | None = None) -> str:
     token_id, secret = secrets.token_hex(16), secrets.token_urlsafe(32)
-    session.add(RefreshToken(id=token_id, family_id=family_id or secrets.token_hex(16), user_id=user.id,
-                             secret_hash=_hash(secret), expires_at=now + lifetime, revoked=False))
+    session.add(
+        RefreshToken(
+            id=token_id,
+            family_id=family_id or secrets.token_hex(16),
+            user_id=user.id,
+            secret_hash=_hash(secret),
+            expires_at=now + lifetime,
+            revoked=False,
+        )
+    )
     return f"{token_id}.{secret}"
 
 
@@ -109,8 +136,9 @@ def use_refresh_token(session: Session, token: str, *, now: int) -> tuple[User, 
     if found.revoked:
         return TokenRefused("the refresh token was revoked")
     # Conditional, so two workers racing with one token cannot both win.
-    consumed = session.execute(update(RefreshToken).where(RefreshToken.id == token_id, RefreshToken.used_at.is_(None))
-                               .values(used_at=now)).rowcount
+    consumed = session.execute(
+        update(RefreshToken).where(RefreshToken.id == token_id, RefreshToken.used_at.is_(None)).values(used_at=now)
+    ).rowcount
     if not consumed:
         revoke_family(session, found.family_id)
         return TokenRefused("the refresh token was already used: every token of this login is now revoked")
@@ -142,5 +170,3 @@ def family_of(session: Session, token: str) -> str | None:
 
 def purge_expired(session: Session, now: int) -> None:
     session.execute(RefreshToken.__table__.delete().where(RefreshToken.expires_at < now - 86400))
-
-

@@ -5,6 +5,7 @@ httptools' parser (llhttp, Node.js's), no thread per request and no Python HTTP 
 (benchmarks/gateway_throughput.py measures the difference). The gateway's own Flask
 routes (readiness, the merged OpenAPI) ask instances directly with `Instance.fetch`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -70,7 +71,7 @@ class Reply:
     status: int
     headers: list[tuple[bytes, bytes]]
     instance: str  # host:port, for logs
-    connection: "Connection"
+    connection: Connection
     chunks: deque = field(default_factory=deque)
     buffered: int = 0
     complete: bool = False
@@ -106,7 +107,7 @@ class Reply:
 class Connection(asyncio.Protocol):
     """One keep-alive HTTP/1.1 connection to an instance, one exchange at a time."""
 
-    def __init__(self, instance: "Instance", read_timeout: float):
+    def __init__(self, instance: Instance, read_timeout: float):
         self.instance, self.read_timeout = instance, read_timeout
         self.loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
@@ -243,9 +244,11 @@ class Instance:
         # A short timeout for the connect alone, so a dead instance is known within a second.
         loop = asyncio.get_running_loop()
         _, connection = await asyncio.wait_for(
-            loop.create_connection(lambda: Connection(self, read_timeout), self.host, self.port,
-                                   ssl=True if self.tls else None),
-            connect_timeout)
+            loop.create_connection(
+                lambda: Connection(self, read_timeout), self.host, self.port, ssl=True if self.tls else None
+            ),
+            connect_timeout,
+        )
         return connection
 
     def checkout(self, read_timeout: float) -> Connection | None:
@@ -301,20 +304,27 @@ class ServiceUpstream:
         """
         with self._lock:
             start, self._turn = self._turn, (self._turn + 1) % len(self.instances)
-        return (instance for instance in self.instances[start:] + self.instances[:start]
-                if instance.breaker.allows())
+        return (instance for instance in self.instances[start:] + self.instances[:start] if instance.breaker.allows())
 
 
 class Upstreams:
     """All services' instances, one set per process (gunicorn workers each build their own)."""
 
-    def __init__(self, urls: dict[str, tuple[str, ...]], *, connect_timeout: float = 1.0,
-                 read_timeout: float = 10.0, breaker_failures: int = 5, breaker_cooldown: float = 10.0):
+    def __init__(
+        self,
+        urls: dict[str, tuple[str, ...]],
+        *,
+        connect_timeout: float = 1.0,
+        read_timeout: float = 10.0,
+        breaker_failures: int = 5,
+        breaker_cooldown: float = 10.0,
+    ):
         def breaker() -> CircuitBreaker:
             return CircuitBreaker(breaker_failures, breaker_cooldown)
 
-        self.services = {name: ServiceUpstream(name, tuple(service_urls), breaker)
-                         for name, service_urls in urls.items()}
+        self.services = {
+            name: ServiceUpstream(name, tuple(service_urls), breaker) for name, service_urls in urls.items()
+        }
         self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
 
     def __contains__(self, service: str) -> bool:
@@ -326,10 +336,15 @@ class Upstreams:
         without Host and Content-Length. Failures raise an UpstreamError."""
         refused = []
         for instance in self.services[service].candidates():
-            head = b"".join([f"{method} {instance.base_path}{target} HTTP/1.1\r\n".encode("latin-1"),
-                             instance.host_header, headers,
-                             b"Content-Length: %d\r\n" % len(body) if body or method in BODY_METHODS else b"",
-                             b"\r\n"])
+            head = b"".join(
+                [
+                    f"{method} {instance.base_path}{target} HTTP/1.1\r\n".encode("latin-1"),
+                    instance.host_header,
+                    headers,
+                    b"Content-Length: %d\r\n" % len(body) if body or method in BODY_METHODS else b"",
+                    b"\r\n",
+                ]
+            )
             connection = instance.checkout(self.read_timeout)
             if connection is not None:
                 try:
@@ -356,8 +371,7 @@ class Upstreams:
         raise UpstreamUnavailable(service, "; ".join(refused) or "every instance's circuit is open")
 
     @staticmethod
-    async def _exchange(instance: Instance, connection: Connection, head: bytes, body: bytes,
-                        method: str) -> Reply:
+    async def _exchange(instance: Instance, connection: Connection, head: bytes, body: bytes, method: str) -> Reply:
         try:
             reply = await connection.exchange(head, body, head_only=method == "HEAD")
         except BaseException:

@@ -3,6 +3,7 @@
 Every change is audited in the log by the user's id and role and the acting admin's
 user id: never a username, name or resident ID number.
 """
+
 from __future__ import annotations
 
 from flask_smorest import Blueprint
@@ -16,8 +17,9 @@ from .guard import current_guard, require
 from .models import User
 from .schemas import PasswordIn, RoleIn, UserIn, UserOut, UserQuery
 
-blp = Blueprint("users", __name__, url_prefix="/auth/users",
-                description="The federation admin manages user accounts (账号管理)")
+blp = Blueprint(
+    "users", __name__, url_prefix="/auth/users", description="The federation admin manages user accounts (账号管理)"
+)
 FORBIDDEN_ANSWER = {"description": "Only a federation admin manages accounts"}
 
 
@@ -51,6 +53,7 @@ def list_users(query):
 
 def _on_a_user(method: str, path: str = "", schema=None, answers: dict[int, str] | None = None):
     """A route on one user (/auth/users/<user_id><path>) answering with the user, its refusals documented."""
+
     def decorate(view):
         for status, why in (answers or {}).items():
             view = blp.alt_response(status, description=why)(view)
@@ -59,6 +62,7 @@ def _on_a_user(method: str, path: str = "", schema=None, answers: dict[int, str]
         if schema is not None:
             view = blp.arguments(schema)(view)
         return blp.route(f"/<user_id>{path}", methods=[method])(view)
+
     return decorate
 
 
@@ -75,8 +79,12 @@ def show_user(user_id):
 def disable_user(user_id):
     """Disable: no more logins, every refresh token revoked, access tokens already issued refused within
     GATEWAY_REVOCATION_REFRESH_SECONDS."""
-    return _change(user_id, "user disabled", lambda session, user: accounts.set_active(session, user, False),
-                   own_refused="You cannot disable your own account.")
+    return _change(
+        user_id,
+        "user disabled",
+        lambda session, user: accounts.set_active(session, user, False),
+        own_refused="You cannot disable your own account.",
+    )
 
 
 @_on_a_user("POST", "/enable")
@@ -88,19 +96,27 @@ def enable_user(user_id):
 @_on_a_user("PUT", "/password", PasswordIn, answers={422: "Password too short"})
 def reset_password(body, user_id):
     """Set a new password; every refresh and access token of the user is revoked."""
-    return _change(user_id, "password reset",
-                   lambda session, user: accounts.reset_password(session, user, body["password"]))
+    return _change(
+        user_id, "password reset", lambda session, user: accounts.reset_password(session, user, body["password"])
+    )
 
 
-@_on_a_user("PUT", "/role", RoleIn, answers={409: "Admins cannot change their own role",
-                                            422: "Role or scope as wrong as they would be at creation"})
+@_on_a_user(
+    "PUT",
+    "/role",
+    RoleIn,
+    answers={409: "Admins cannot change their own role", 422: "Role or scope as wrong as they would be at creation"},
+)
 def change_role(body, user_id):
     """Replace role and scope together, checked as at creation; the user's next refresh carries them and the
     access tokens with the old ones are refused."""
     employee_key = current_guard().employee_key
-    return _change(user_id, "role changed",
-                   lambda session, user: accounts.change_role(session, user, employee_key=employee_key, **body),
-                   own_refused="You cannot change your own role.")
+    return _change(
+        user_id,
+        "role changed",
+        lambda session, user: accounts.change_role(session, user, employee_key=employee_key, **body),
+        own_refused="You cannot change your own role.",
+    )
 
 
 def _change(user_id: str, action: str, change, own_refused: str | None = None) -> User:

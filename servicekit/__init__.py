@@ -1,6 +1,7 @@
 """What every service is built from: app factory, configuration, unit of work, the bus."""
-from .bus import localfs  # noqa: F401  (registers the embedded broker's transport with kombu)
+
 from .app import create_app, unit_of_work
+from .bus import localfs  # noqa: F401  (registers the embedded broker's transport with kombu)
 from .errors import Problem, define_problem
 from .service import Runtime, Service
 

@@ -1,4 +1,5 @@
 """The Flask app factory every service's `api` process is built from."""
+
 from __future__ import annotations
 
 import logging
@@ -13,8 +14,8 @@ from .db import UnitOfWork
 from .errors import SERVICE_UNAVAILABLE, ProblemSchema, install_error_handlers, problem_response
 from .identity import signing_key
 from .logging import configure_logging
-from .request_context import install_request_context
 from .metrics import HTTP_LATENCY, HTTP_REQUESTS, BusCollector, exposition
+from .request_context import install_request_context
 from .service import Runtime, Service
 
 access_log = logging.getLogger("access")
@@ -31,10 +32,15 @@ def create_app(service: Service, runtime: Runtime | None = None) -> Flask:
     configure_logging(service.name, runtime.settings.log_level)
     app = Flask(service.name)
     app.config.update(
-        API_TITLE=service.title, API_VERSION="1", OPENAPI_VERSION="3.1.0",
-        OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="docs", OPENAPI_SWAGGER_UI_URL=SWAGGER_UI,
-        MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_AS_ASCII=False,
+        API_TITLE=service.title,
+        API_VERSION="1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL=SWAGGER_UI,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False
     app.extensions["runtime"] = runtime
@@ -60,8 +66,16 @@ def _report_request(service: str):
     def report(response: Response, route: str, seconds: float) -> None:
         HTTP_REQUESTS.labels(service, request.method, route, response.status_code).inc()
         HTTP_LATENCY.labels(service, request.method, route).observe(seconds)
-        access_log.info("request", extra={"method": request.method, "route": route,
-                                          "status": response.status_code, "ms": round(seconds * 1000, 1)})
+        access_log.info(
+            "request",
+            extra={
+                "method": request.method,
+                "route": route,
+                "status": response.status_code,
+                "ms": round(seconds * 1000, 1),
+            },
+        )
+
     return report
 
 

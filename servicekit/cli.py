@@ -1,4 +1,5 @@
 """`python -m services.<name> <command>`: the operator's commands for one service."""
+
 from __future__ import annotations
 
 import argparse
@@ -53,6 +54,7 @@ def main(service: Service, argv: list[str] | None = None) -> int:
         print(f"{service.name}: database migrated, queues declared")
     elif args.command == "worker":
         from .worker import run_worker
+
         if runtime.settings.migrate_on_start:
             upgrade(runtime)
         run_worker(runtime)
@@ -72,8 +74,10 @@ def _dead_letters(runtime: Runtime, args) -> int:
         else:
             print(f"{len(letters)} dead letter(s) in {bus.dead_letter_queue(name)}")
             for letter in letters:
-                print(f"{letter.dead_id}  {letter.event_type or '?'}  attempts={letter.attempts}  "
-                      f"{letter.dead_at}  {letter.reason}")
+                print(
+                    f"{letter.dead_id}  {letter.event_type or '?'}  attempts={letter.attempts}  "
+                    f"{letter.dead_at}  {letter.reason}"
+                )
         return 0
     if args.action == "show":
         match = [l for l in deadletters.list_dead_letters(bus, name) if l.dead_id == args.id]

@@ -3,6 +3,7 @@
 Windows, notice periods and "not in the future" checks are dates in Guangzhou;
 every service must agree on them, so none uses the server's local date.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone

@@ -4,6 +4,7 @@ With nothing set, everything runs embedded under `var/`: one SQLite file per
 service and kombu's filesystem:// transport. Setting `<SERVICE>_DATABASE_URL`
 and `BROKER_URL` switches to PostgreSQL and RabbitMQ with no code change.
 """
+
 from __future__ import annotations
 
 import os
@@ -94,7 +95,7 @@ def load_bus_settings(var_dir: Path) -> BusSettings:
     url = _env("BROKER_URL", "filesystem://")
     if url.startswith("filesystem://"):
         # kombu's filesystem transport with atomic message files (servicekit.bus.localfs).
-        url = f"{LOCAL_BROKER}://" + url[len("filesystem://"):]
+        url = f"{LOCAL_BROKER}://" + url[len("filesystem://") :]
     options: dict = {}
     if url.startswith(f"{LOCAL_BROKER}://"):
         folder = var_dir / "broker"

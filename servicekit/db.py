@@ -1,7 +1,8 @@
 """SQLAlchemy engine, sessions and the unit of work around each use case."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine, Table, create_engine, event, insert
 from sqlalchemy.dialects import postgresql, sqlite
@@ -32,7 +33,7 @@ def upsert(bind, table):
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UnitOfWork:
@@ -45,7 +46,7 @@ class UnitOfWork:
         self._session_factory, self._outbox, self._producer = session_factory, outbox, producer
         self.session: Session | None = None
 
-    def __enter__(self) -> "UnitOfWork":
+    def __enter__(self) -> UnitOfWork:
         self.session = self._session_factory()
         return self
 
@@ -61,12 +62,20 @@ class UnitOfWork:
     def publish(self, event_type: str, data: dict, *, version: int | None = None) -> Envelope:
         """Add an event to the outbox in this transaction (validated against its contract now)."""
         envelope = Envelope.new(
-            event_type, data, producer=self._producer, version=version,
+            event_type,
+            data,
+            producer=self._producer,
+            version=version,
             correlation_id=correlation_id.get() or request_id.get(),
             causation_id=causation_id.get() or request_id.get(),
         )
-        self.session.execute(insert(self._outbox).values(
-            event_id=envelope.id, type=envelope.type, body=envelope.to_json(),
-            created_at=utcnow(), attempts=0,
-        ))
+        self.session.execute(
+            insert(self._outbox).values(
+                event_id=envelope.id,
+                type=envelope.type,
+                body=envelope.to_json(),
+                created_at=utcnow(),
+                attempts=0,
+            )
+        )
         return envelope

@@ -1,4 +1,5 @@
 """RFC 9457 problem details with stable codes and Chinese/English titles."""
+
 from __future__ import annotations
 
 import logging
@@ -71,8 +72,15 @@ class ProblemSchema(Schema):
 class Problem(Exception):
     """Raise anywhere in a request to answer with a problem document."""
 
-    def __init__(self, problem: ProblemType, detail: str | None = None, *,
-                 errors: dict | list | None = None, headers: dict | None = None, **extra):
+    def __init__(
+        self,
+        problem: ProblemType,
+        detail: str | None = None,
+        *,
+        errors: dict | list | None = None,
+        headers: dict | None = None,
+        **extra,
+    ):
         super().__init__(detail or problem.title_en)
         self.problem, self.detail, self.errors = problem, detail, errors
         self.headers, self.extra = headers or {}, extra
@@ -88,23 +96,32 @@ def chinese_preferred(accept_language: str | None) -> bool:
     return best.startswith("zh")
 
 
-def problem_document(problem: ProblemType, detail: str | None = None, *, zh: bool, instance: str,
-                     errors=None, **extra) -> dict:
+def problem_document(
+    problem: ProblemType, detail: str | None = None, *, zh: bool, instance: str, errors=None, **extra
+) -> dict:
     """The problem's JSON body, apart from any web framework (the gateway's proxy answers without Flask)."""
     title = problem.title_zh if zh else problem.title_en
-    body = {"type": TYPE_BASE + problem.code, "title": title, "status": problem.status, "code": problem.code,
-            "detail": detail or title, "instance": instance}
+    body = {
+        "type": TYPE_BASE + problem.code,
+        "title": title,
+        "status": problem.status,
+        "code": problem.code,
+        "detail": detail or title,
+        "instance": instance,
+    }
     if errors:
         body["errors"] = errors
     return body | extra
 
 
-def problem_response(problem: ProblemType, detail: str | None = None, *,
-                     errors=None, headers=None, **extra) -> Response:
+def problem_response(
+    problem: ProblemType, detail: str | None = None, *, errors=None, headers=None, **extra
+) -> Response:
     zh = prefers_chinese()
     body = problem_document(problem, detail, zh=zh, instance=request.path, errors=errors, **extra)
-    response = Response(json.dumps(body, ensure_ascii=False), status=problem.status,
-                        mimetype=PROBLEM_JSON, headers=headers or {})
+    response = Response(
+        json.dumps(body, ensure_ascii=False), status=problem.status, mimetype=PROBLEM_JSON, headers=headers or {}
+    )
     response.headers["Content-Language"] = "zh-CN" if zh else "en"
     return response
 
@@ -116,7 +133,7 @@ def http_exception_problem(exc: HTTPException) -> Response:
     errors = data.get("messages")
     if isinstance(errors, dict) and len(errors) == 1:
         # webargs nests messages under the location ("json", "query"...).
-        (location, messages), = errors.items()
+        ((location, messages),) = errors.items()
         errors = messages if location in {"json", "query", "form", "files", "headers", "path"} else errors
     detail = data.get("message") or exc.description
     headers = dict(getattr(exc, "headers", None) or data.get("headers") or {})

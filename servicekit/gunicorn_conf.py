@@ -1,4 +1,5 @@
 """gunicorn settings for every `api` process (and the gateway), from the environment."""
+
 import os
 import tempfile
 from importlib import import_module
@@ -7,7 +8,7 @@ from importlib import import_module
 # counters there, and /metrics adds them up across workers.
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="upskilling-metrics-"))
 
-from prometheus_client import multiprocess  # noqa: E402
+from prometheus_client import multiprocess
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))

@@ -10,6 +10,7 @@ request whose header is missing, forged, or older than a minute, so reaching a
 service directly and writing the header by hand gets nowhere. Services then
 scope every query to the identity (a unit officer sees only that unit).
 """
+
 from __future__ import annotations
 
 import base64
@@ -40,8 +41,9 @@ GRASSROOTS_OFFICER = "grassroots_officer"
 INSTITUTION_OPERATOR = "institution_operator"
 INSTITUTION_SYSTEM = "institution_system"
 EMPLOYEE = "employee"
-ROLES = frozenset({FEDERATION_ADMIN, AUDITOR, UNIT_OFFICER, GRASSROOTS_OFFICER,
-                   INSTITUTION_OPERATOR, INSTITUTION_SYSTEM, EMPLOYEE})
+ROLES = frozenset(
+    {FEDERATION_ADMIN, AUDITOR, UNIT_OFFICER, GRASSROOTS_OFFICER, INSTITUTION_OPERATOR, INSTITUTION_SYSTEM, EMPLOYEE}
+)
 
 # Which scope field each role must carry.
 SCOPE_OF_ROLE = {
@@ -172,5 +174,7 @@ def requires(*roles: str):
             if identity.role not in roles:
                 raise Problem(FORBIDDEN, f"The role {identity.role} may not do this.")
             return view(*args, **kwargs)
+
         return guarded
+
     return decorate

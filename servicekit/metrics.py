@@ -1,4 +1,5 @@
 """Prometheus metrics: HTTP rate and latency, outbox backlog, consumer lag, dead letters."""
+
 from __future__ import annotations
 
 import os
@@ -14,8 +15,12 @@ from .db import utcnow
 from .service import Runtime
 
 HTTP_REQUESTS = Counter("http_requests_total", "HTTP requests answered", ["service", "method", "route", "status"])
-HTTP_LATENCY = Histogram("http_request_duration_seconds", "HTTP request latency", ["service", "method", "route"],
-                         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+HTTP_LATENCY = Histogram(
+    "http_request_duration_seconds",
+    "HTTP request latency",
+    ["service", "method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 
 
 class BusCollector:
@@ -38,12 +43,14 @@ class BusCollector:
         outbox = self.runtime.outbox
         service = self.runtime.service.name
         pending = GaugeMetricFamily("outbox_pending_events", "Committed events not yet published", labels=["service"])
-        oldest = GaugeMetricFamily("outbox_oldest_pending_age_seconds", "Age of the oldest unpublished event",
-                                   labels=["service"])
+        oldest = GaugeMetricFamily(
+            "outbox_oldest_pending_age_seconds", "Age of the oldest unpublished event", labels=["service"]
+        )
         try:
             with self.runtime.engine.connect() as db:
-                count, first = db.execute(select(func.count(), func.min(outbox.c.created_at))
-                                          .where(outbox.c.published_at.is_(None))).one()
+                count, first = db.execute(
+                    select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.published_at.is_(None))
+                ).one()
         except Exception:
             return []
         pending.add_metric([service], count)
@@ -56,8 +63,9 @@ class BusCollector:
 
     def _queues(self) -> list:
         bus, service = self.runtime.settings.bus, self.runtime.service.name
-        depth = GaugeMetricFamily("bus_queue_messages", "Messages waiting in the service's queues",
-                                  labels=["service", "queue", "role"])
+        depth = GaugeMetricFamily(
+            "bus_queue_messages", "Messages waiting in the service's queues", labels=["service", "queue", "role"]
+        )
         roles = [(bus.queue(service), "consumer_lag"), (bus.dead_letter_queue(service), "dead_letters")]
         if not bus.embedded:
             roles += [(q.name, "retry") for q in retry_queues(bus, service)]

@@ -1,4 +1,5 @@
 """Alembic, one migration history per service, each with its own version table."""
+
 from __future__ import annotations
 
 import fcntl
@@ -11,7 +12,6 @@ from alembic.config import Config
 from sqlalchemy import text
 
 from .service import Runtime
-
 
 SCRIPT_LOCATION = Path(__file__).parent / "alembic"
 

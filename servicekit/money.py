@@ -1,4 +1,5 @@
 """Money: Decimal quantised to the fen, never float; parsed and shown as "1500.00"."""
+
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -49,7 +50,7 @@ class Money(fields.Field):
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, (float, bool)):
-            raise ValidationError("Give amounts as strings such as \"1500.00\", never as floating point numbers.")
+            raise ValidationError('Give amounts as strings such as "1500.00", never as floating point numbers.')
         try:
             amount = money(value)
         except ValueError as exc:

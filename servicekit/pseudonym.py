@@ -7,6 +7,7 @@ the other's data. The key (`EMPLOYEE_ID_KEY`, shared by gateway and enrollment)
 must never change once employees exist: their ids would change with it. Without
 the key the id cannot be traced back to a resident ID number.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -1,10 +1,11 @@
 """Request ids and timing, shared by the gateway and every service's api."""
+
 from __future__ import annotations
 
 import re
 import time
 import uuid
-from typing import Callable
+from collections.abc import Callable
 
 from flask import Flask, Response, g, request
 
@@ -24,6 +25,7 @@ def install_request_context(app: Flask, on_finished: Finished) -> None:
     but the quiet ones; it sees the route template, never the concrete path,
     which may carry identifiers.
     """
+
     @app.before_request
     def _start():
         g.started = time.perf_counter()

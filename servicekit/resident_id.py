@@ -4,6 +4,7 @@ Shared because enrollment identifies employees by it and the gateway links an
 employee's account to the same person (servicekit.pseudonym): both must accept
 exactly the same numbers, in the same normal form.
 """
+
 from __future__ import annotations
 
 import re
@@ -13,10 +14,44 @@ from datetime import date
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARACTERS = "10X98765432"
 # GB/T 2260 province-level codes (the first two digits of a region code).
-PROVINCES = frozenset({
-    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
-    50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82,
-})
+PROVINCES = frozenset(
+    {
+        11,
+        12,
+        13,
+        14,
+        15,
+        21,
+        22,
+        23,
+        31,
+        32,
+        33,
+        34,
+        35,
+        36,
+        37,
+        41,
+        42,
+        43,
+        44,
+        45,
+        46,
+        50,
+        51,
+        52,
+        53,
+        54,
+        61,
+        62,
+        63,
+        64,
+        65,
+        71,
+        81,
+        82,
+    }
+)
 MIN_WORKING_AGE, MAX_WORKING_AGE = 16, 65
 
 
@@ -50,7 +85,8 @@ def normalise_resident_id(value: str, today: date) -> str:
         raise InvalidPersonalData("The birth date (digits 7-14) is not a real date.") from None
     if not MIN_WORKING_AGE <= age_on(born, today) <= MAX_WORKING_AGE:
         raise InvalidPersonalData(
-            f"The birth date gives an age outside working age ({MIN_WORKING_AGE}-{MAX_WORKING_AGE}).")
+            f"The birth date gives an age outside working age ({MIN_WORKING_AGE}-{MAX_WORKING_AGE})."
+        )
     if check_digit(number[:17]) != number[17]:
         raise InvalidPersonalData("The check digit does not match: the number is mistyped.")
     return number

@@ -1,11 +1,12 @@
 """What a service declares about itself, and the runtime built from it."""
+
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Callable
 
 from sqlalchemy import MetaData, Table
 from sqlalchemy.orm import sessionmaker
@@ -22,7 +23,7 @@ class Command:
     """A service's own operator command, beside servicekit's migrate/worker/deadletters/revision."""
 
     help: str
-    run: Callable[["Runtime", argparse.Namespace], int]
+    run: Callable[[Runtime, argparse.Namespace], int]
     arguments: Callable[[argparse.ArgumentParser], None] = lambda parser: None
 
 

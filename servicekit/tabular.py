@@ -5,16 +5,17 @@ validates each with a marshmallow schema, and either returns all rows or
 refuses the whole file with a per-row error report; nothing is written
 before every row is good.
 """
+
 from __future__ import annotations
 
 import csv
 import io
 import json
 from collections.abc import Iterable, Iterator
-from itertools import chain
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
+from itertools import chain
 
 from flask import Response
 from marshmallow import Schema, ValidationError
@@ -23,10 +24,12 @@ from openpyxl import load_workbook
 from .errors import Problem, define_problem
 from .xlsx_stream import xlsx_chunks
 
-IMPORT_REJECTED = define_problem("import_rejected", 422, "The file has rows with errors; nothing was imported",
-                                 "文件中有错误行，全部未导入")
-UNREADABLE_FILE = define_problem("unreadable_file", 400, "The file cannot be read as .xlsx or .csv",
-                                 "无法读取文件（需为 .xlsx 或 .csv）")
+IMPORT_REJECTED = define_problem(
+    "import_rejected", 422, "The file has rows with errors; nothing was imported", "文件中有错误行，全部未导入"
+)
+UNREADABLE_FILE = define_problem(
+    "unreadable_file", 400, "The file cannot be read as .xlsx or .csv", "无法读取文件（需为 .xlsx 或 .csv）"
+)
 MAX_ROWS = 50_000
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MIMETYPES = {"csv": "text/csv; charset=utf-8", "xlsx": XLSX, "json": "application/json"}
@@ -78,8 +81,11 @@ def validate_rows(rows: list[tuple[int, dict]], schema: Schema) -> list[dict]:
 
 def export(rows: Iterable[dict], columns: list[Column], fmt: str, filename: str) -> Response:
     """Rows as a streamed .xlsx, .csv (UTF-8 with BOM, for Excel) or JSON download."""
-    return Response(chunks(fmt, rows, columns), mimetype=MIMETYPES[fmt],
-                    headers={"Content-Disposition": f'attachment; filename="{filename}.{fmt}"'})
+    return Response(
+        chunks(fmt, rows, columns),
+        mimetype=MIMETYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{filename}.{fmt}"'},
+    )
 
 
 def chunks(fmt: str, rows: Iterable[dict], columns: list[Column]) -> Iterator[bytes]:
@@ -109,6 +115,7 @@ def _csv_chunks(rows: Iterable[dict], columns: list[Column]) -> Iterator[bytes]:
 
 def _json_chunks(rows: Iterable[dict]) -> Iterator[bytes]:
     """A JSON array, one element at a time (money as "1500.00", dates ISO)."""
+
     def plain(value):
         return f"{value:.2f}" if isinstance(value, Decimal) else value.isoformat()
 

@@ -1,4 +1,5 @@
 """Helpers for services' own tests (never imported by production code)."""
+
 from __future__ import annotations
 
 import io

@@ -1,4 +1,5 @@
 """The `worker` process of a service: event consumer and outbox relay side by side."""
+
 from __future__ import annotations
 
 import logging

@@ -7,6 +7,7 @@ response (zip entries with data descriptors need no seeking). Text goes in as
 inline strings, money (Decimal) as numbers shown with two decimals, dates as
 dates; memory stays that of one chunk.
 """
+
 from __future__ import annotations
 
 import io
@@ -53,8 +54,10 @@ STYLES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 </cellXfs>
 <cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>
 </styleSheet>"""
-SHEET_START = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-               '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
+SHEET_START = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+)
 SHEET_END = "</sheetData></worksheet>"
 
 
@@ -82,9 +85,13 @@ def xlsx_chunks(rows: Iterable[list], chunk: int) -> Iterator[bytes]:
     """The workbook of `rows` (the first is the header) in pieces of about `chunk` bytes."""
     outbox = _Outbox()
     with zipfile.ZipFile(outbox, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, text in (("[Content_Types].xml", CONTENT_TYPES), ("_rels/.rels", ROOT_RELS),
-                           ("xl/workbook.xml", WORKBOOK), ("xl/_rels/workbook.xml.rels", WORKBOOK_RELS),
-                           ("xl/styles.xml", STYLES)):
+        for name, text in (
+            ("[Content_Types].xml", CONTENT_TYPES),
+            ("_rels/.rels", ROOT_RELS),
+            ("xl/workbook.xml", WORKBOOK),
+            ("xl/_rels/workbook.xml.rels", WORKBOOK_RELS),
+            ("xl/styles.xml", STYLES),
+        ):
             archive.writestr(name, text)
         with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
             sheet.write(SHEET_START.encode())

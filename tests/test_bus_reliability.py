@@ -1,4 +1,5 @@
 """The bus's guarantees, proven on the real PostgreSQL and RabbitMQ with real worker processes."""
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,13 @@ def publish_raw(probe, body, routing_key: str = "probe.noted", message_id: str |
     """Publish straight to the exchange, as a foreign or broken producer would."""
     with probe.connection() as connection:
         producer = connection.Producer(exchange=Exchange(probe.bus.exchange, "topic", durable=True))
-        producer.publish(body, routing_key=routing_key, content_type="application/json",
-                         content_encoding="utf-8", message_id=message_id or str(uuid.uuid4()))
+        producer.publish(
+            body,
+            routing_key=routing_key,
+            content_type="application/json",
+            content_encoding="utf-8",
+            message_id=message_id or str(uuid.uuid4()),
+        )
 
 
 def outbox_pending(probe) -> int:
@@ -86,8 +92,10 @@ def test_worker_killed_mid_handling_redelivers_and_handles_once(probe, tmp_path)
 
 def test_broker_unreachable_writes_succeed_then_every_event_arrives_once(probe, servers):
     with TcpProxy(servers.amqp_host, servers.amqp_port) as proxy:
-        probe.worker(BROKER_URL=probe.env["BROKER_URL"].replace(f":{servers.amqp_port}/", f":{proxy.port}/"),
-                     BROKER_HEARTBEAT="2")
+        probe.worker(
+            BROKER_URL=probe.env["BROKER_URL"].replace(f":{servers.amqp_port}/", f":{proxy.port}/"),
+            BROKER_HEARTBEAT="2",
+        )
         probe.note("outage")
         probe.wait_count("outage", 1)
 

@@ -1,5 +1,6 @@
 """The whole 2013-14 campaign through the gateway only: four real services (api on a port, a real worker
 process each) on PostgreSQL and RabbitMQ, the gateway before them, played by the demo's scenario."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -18,8 +19,7 @@ pytestmark = pytest.mark.servers
 @pytest.fixture
 def system(stack_of, make_database, tmp_path):
     """The base URL of a gateway in front of the four services, each with a worker process."""
-    with gateway_before({name: stack_of(name) for name in SERVICES}, tmp_path / "var",
-                        make_database("gateway")) as url:
+    with gateway_before({name: stack_of(name) for name in SERVICES}, tmp_path / "var", make_database("gateway")) as url:
         yield url
 
 
@@ -53,7 +53,11 @@ def test_the_campaign_runs_end_to_end_through_the_gateway_and_again_changes_noth
     assert summary["transfer"]["now at"] == "GZ-SYG SYG-CY-4"
     dedicated, public = scenario.classes_opened
     assert (dedicated["dedicated"], len(dedicated["students"]), dedicated["status"]) == (True, 31, "opened")
-    assert (public["dedicated"], len(public["students"]), public["public_class_name"]) == (False, 12, "焊工中级社会班（周末班）")
+    assert (public["dedicated"], len(public["students"]), public["public_class_name"]) == (
+        False,
+        12,
+        "焊工中级社会班（周末班）",
+    )
     assert summary["exams"]["failed attempts"] == 1
     assert summary["certificates"]["certificates"] == 43
     assert summary["reimbursements"]["paid"] >= 43
@@ -83,14 +87,22 @@ def test_the_campaign_runs_end_to_end_through_the_gateway_and_again_changes_noth
         line = training[enrolment_id]
         assert (line["应缴费用合计 Fees due"], line["已缴费 Paid"]) == (row["fees_total"], row["paid_to_institution"])
         if enrolment_id in certified:
-            assert (line["已报销市总部分 Federation share reimbursed"], line["已报销单位部分 Unit share reimbursed"]) \
-                == (row["federation_share"], row["unit_share"]), line
+            assert (
+                line["已报销市总部分 Federation share reimbursed"],
+                line["已报销单位部分 Unit share reimbursed"],
+            ) == (row["federation_share"], row["unit_share"]), line
             assert line["证书编号 Certificate number"]
         # and finance's three shares, from its breakdown.settled events
-        assert (line["费用分担状态 Shares status"], line["市总分担 Federation share"], line["单位分担 Unit share"],
-                line["个人分担 Employee share"], line["核定费用合计 Total due (finance)"]) == (
-            "settled", row["federation_share"], row["unit_share"], row["employee_share"], row["fees_total"]), line
-    assert all("**********" in row["身份证号 Resident ID number"] for row in training.values())  # masked but for the union
+        assert (
+            line["费用分担状态 Shares status"],
+            line["市总分担 Federation share"],
+            line["单位分担 Unit share"],
+            line["个人分担 Employee share"],
+            line["核定费用合计 Total due (finance)"],
+        ) == ("settled", row["federation_share"], row["unit_share"], row["employee_share"], row["fees_total"]), line
+    assert all(
+        "**********" in row["身份证号 Resident ID number"] for row in training.values()
+    )  # masked but for the union
 
     # quota holds for each skills student exactly the federation's share finance computed, the student
     # transferred to a dearer programme included (the transfer waited for quota to hold the larger subsidy)
@@ -114,8 +126,9 @@ def test_a_year_without_an_official_calendar_gets_the_demos_labelled_one_through
     """chinesecalendar stops at 2026: classes opening in 2027 need a calendar the federation loads."""
     admin = Gateway(system).login(*ADMIN)
     assert admin.get("/api/enrollment/calendar/2027")["source"] == "missing"
-    Scenario(system, ADMIN, PASSWORD, tmp_path / "state", today=date(2026, 12, 24),
-             say=lambda line: None).working_day_calendar()
+    Scenario(
+        system, ADMIN, PASSWORD, tmp_path / "state", today=date(2026, 12, 24), say=lambda line: None
+    ).working_day_calendar()
     loaded = admin.get("/api/enrollment/calendar/2027")
     assert loaded["source"] == "federation"
     assert [d["name"] for d in loaded["days"]] == ["元旦（演示用，非官方安排）"]

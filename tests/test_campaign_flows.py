@@ -2,6 +2,7 @@
 logs in with its role (institution systems sign their requests), four real services with worker processes
 on PostgreSQL and RabbitMQ. One system and the demo's campaign serve the whole module; each flow has units,
 programmes and workers of its own, so the flows do not depend on each other or on their order."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -48,9 +49,16 @@ def test_a_roster_returned_with_comments_is_corrected_resubmitted_approved_and_p
         assert flows.register(institution, row["enrolment_id"])["status"] == "registered"
         flows.pay_in_full(institution, row["enrolment_id"])
     operator = flows.operator(institution)
-    klass = operator.post("/api/enrollment/classes", {
-        "campaign_id": flows.campaign_id, "programme_id": programme, "opens_on": flows.day(14),
-        "site": "市一宫（越秀区解放南路）", "public_class_name": "育婴员社会班（周六班）"})
+    klass = operator.post(
+        "/api/enrollment/classes",
+        {
+            "campaign_id": flows.campaign_id,
+            "programme_id": programme,
+            "opens_on": flows.day(14),
+            "site": "市一宫（越秀区解放南路）",
+            "public_class_name": "育婴员社会班（周六班）",
+        },
+    )
     assert (klass["dedicated"], len(klass["students"]), klass["status"]) == (False, 3, "forming")
     path = f"/api/enrollment/classes/{klass['class_id']}"
     assert operator.post(f"{path}/roster")["status"] == "submitted"
@@ -75,10 +83,12 @@ def test_a_roster_returned_with_comments_is_corrected_resubmitted_approved_and_p
     listed = only(public(), class_id=klass["class_id"])
     assert (listed["programme"], listed["opens_on"]) == ("育婴员（中级）", flows.day(14))
     workers = [person(number) for number in numbers]
-    assert sorted((s["name"], s["resident_id"], s["unit_name"]) for s in listed["students"]) \
-        == sorted((w["name"], masked(w["resident_id"]), "越秀区总工会") for w in workers)
-    text = flows.gateway.call("GET", "/api/enrollment/public/rosters", params={"campaign_id": flows.campaign_id},
-                              raw=True).text
+    assert sorted((s["name"], s["resident_id"], s["unit_name"]) for s in listed["students"]) == sorted(
+        (w["name"], masked(w["resident_id"]), "越秀区总工会") for w in workers
+    )
+    text = flows.gateway.call(
+        "GET", "/api/enrollment/public/rosters", params={"campaign_id": flows.campaign_id}, raw=True
+    ).text
     assert not any(w["resident_id"] in text or w["phone"] in text for w in workers)
 
 
@@ -95,9 +105,17 @@ def test_on_site_teaching_for_a_remote_unit_shows_on_its_class_programme_ledger_
         ids.append(row["enrolment_id"])
     operator = flows.operator(institution)
     site = "从化经济开发区联合工会职工学校（送教上门）"
-    klass = operator.post("/api/enrollment/classes", {
-        "campaign_id": flows.campaign_id, "programme_id": programme, "opens_on": flows.day(14), "site": site,
-        "on_site": True, "public_class_name": "工商企业管理大专班（从化送教点）"})
+    klass = operator.post(
+        "/api/enrollment/classes",
+        {
+            "campaign_id": flows.campaign_id,
+            "programme_id": programme,
+            "opens_on": flows.day(14),
+            "site": site,
+            "on_site": True,
+            "public_class_name": "工商企业管理大专班（从化送教点）",
+        },
+    )
     path = f"/api/enrollment/classes/{klass['class_id']}"
     operator.post(f"{path}/roster")
     flows.fed.post(f"{path}/review", {"decision": "approve", "comments": "同意送教上门"})
@@ -109,14 +127,25 @@ def test_on_site_teaching_for_a_remote_unit_shows_on_its_class_programme_ledger_
     assert (flows.fed.get(path)["on_site"], flows.fed.get(path)["site"]) == (True, site)
     assert operator.get(f"/api/enrollment/programmes/{programme}")["on_site_teaching"] is True
     ledger = flows.unit_officer(unit).get("/api/enrollment/ledger", campaign_id=flows.campaign_id, format="json")
-    assert sorted((r["enrolment_id"], r["class_id"], r["class_opens_on"]) for r in ledger) \
-        == sorted((e, klass["class_id"], flows.day(14)) for e in ids)
+    assert sorted((r["enrolment_id"], r["class_id"], r["class_opens_on"]) for r in ledger) == sorted(
+        (e, klass["class_id"], flows.day(14)) for e in ids
+    )
     # evaluation hears of the opening: one class, opened before the programme starts, roster in on time
-    scores = eventually(lambda: (s := flows.fed.get(f"/api/evaluation/institutions/{institution}/scores",
-                                                    campaign_id=flows.campaign_id))
-                        ["criteria"]["plan_execution"]["figures"]["classes"] and s, "evaluation to hear of the class")
-    assert scores["criteria"]["plan_execution"]["figures"] \
-        == {"classes": 1, "opened_on_time": 1, "opening_checked": 1, "rosters_on_time": 1}
+    scores = eventually(
+        lambda: (
+            (s := flows.fed.get(f"/api/evaluation/institutions/{institution}/scores", campaign_id=flows.campaign_id))[
+                "criteria"
+            ]["plan_execution"]["figures"]["classes"]
+            and s
+        ),
+        "evaluation to hear of the class",
+    )
+    assert scores["criteria"]["plan_execution"]["figures"] == {
+        "classes": 1,
+        "opened_on_time": 1,
+        "opening_checked": 1,
+        "rosters_on_time": 1,
+    }
     assert scores["criteria"]["plan_execution"]["score"] == "100.00"
 
 
@@ -124,50 +153,73 @@ def test_units_own_cost_sharing_policies_give_exact_shares_their_officers_see(fl
     """黄埔: a fixed academic share of 1,000.00 and a skills unit rate of 33.33 %; 番禺: 33.33 % of the tuition."""
     fixed, percentage = "GZ-HP", "GZ-PY"
     hp, py = flows.unit_officer(fixed), flows.unit_officer(percentage)
-    hp.put(f"/api/finance/units/{fixed}/policy", {"academic_mode": "fixed", "academic_value": "1000.00",
-                                                  "skills_unit_rate": "0.3333"})
+    hp.put(
+        f"/api/finance/units/{fixed}/policy",
+        {"academic_mode": "fixed", "academic_value": "1000.00", "skills_unit_rate": "0.3333"},
+    )
     py.put(f"/api/finance/units/{percentage}/policy", {"academic_mode": "percentage", "academic_value": "0.3333"})
     refused = py.call("PUT", f"/api/finance/units/{fixed}/policy", {"academic_mode": "match"}, ok=(403,))
     assert refused["code"] == "forbidden"
     assert flows.fed.get(f"/api/finance/units/{fixed}/policy") == {
-        "unit_id": fixed, "is_default": False, "academic_mode": "fixed", "academic_value": "1000.0000",
-        "skills_unit_rate": "0.3333", "unit_share_timing": "on_certification"}
+        "unit_id": fixed,
+        "is_default": False,
+        "academic_mode": "fixed",
+        "academic_value": "1000.0000",
+        "skills_unit_rate": "0.3333",
+        "unit_share_timing": "on_certification",
+    }
 
     flows.plan(fixed, ["ZGJY-BK-XZ", "GCJS-DG-4"])
     flows.plan(percentage, ["ZGJY-BK-KJ"])
     enrolled = {}
-    for union, number, programme, institution in (("GZ-HP-G1", 54, "ZGJY-BK-XZ", "GZ-ZGJY"),
-                                                  ("GZ-HP-G2", 55, "GCJS-DG-4", "GZ-GCJS"),
-                                                  ("GZ-PY-G1", 56, "ZGJY-BK-KJ", "GZ-ZGJY")):
+    for union, number, programme, institution in (
+        ("GZ-HP-G1", 54, "ZGJY-BK-XZ", "GZ-ZGJY"),
+        ("GZ-HP-G2", 55, "GCJS-DG-4", "GZ-GCJS"),
+        ("GZ-PY-G1", 56, "ZGJY-BK-KJ", "GZ-ZGJY"),
+    ):
         row = flows.sent(union, number, programme, education="大专")
         assert flows.register(institution, row["enrolment_id"])["status"] == "registered"
         enrolled[programme] = row["enrolment_id"]
 
     def shares(breakdown):
         tuition = only(breakdown["lines"], line="tuition_or_training")
-        return ((breakdown["total"], breakdown["federation"], breakdown["unit"], breakdown["employee"]),
-                (tuition["amount"], tuition["federation"], tuition["unit"], tuition["employee"]))
+        return (
+            (breakdown["total"], breakdown["federation"], breakdown["unit"], breakdown["employee"]),
+            (tuition["amount"], tuition["federation"], tuition["unit"], tuition["employee"]),
+        )
 
     # tuition 8,200.00: federation 1,500.00, unit its fixed 1,000.00, employee 5,700.00 + textbook 760.00,
     # registration 50.00, entrance test 60.00
     assert shares(flows.breakdown(hp, enrolled["ZGJY-BK-XZ"])) == (
-        ("9070.00", "1500.00", "1000.00", "6570.00"), ("8200.00", "1500.00", "1000.00", "5700.00"))
+        ("9070.00", "1500.00", "1000.00", "6570.00"),
+        ("8200.00", "1500.00", "1000.00", "5700.00"),
+    )
     # training fee 2,350.00: federation 40 % = 940.00, unit 33.33 % = 783.255 -> 783.26 (half-up),
     # employee 626.74 + appraisal 320.00, textbook 120.00, registration 30.00
     assert shares(flows.breakdown(hp, enrolled["GCJS-DG-4"])) == (
-        ("2820.00", "940.00", "783.26", "1096.74"), ("2350.00", "940.00", "783.26", "626.74"))
+        ("2820.00", "940.00", "783.26", "1096.74"),
+        ("2350.00", "940.00", "783.26", "626.74"),
+    )
     # tuition 8,600.00: federation 1,500.00, unit 33.33 % = 2,866.38, employee 4,233.62 + 910.00 of other lines
     assert shares(flows.breakdown(py, enrolled["ZGJY-BK-KJ"])) == (
-        ("9510.00", "1500.00", "2866.38", "5143.62"), ("8600.00", "1500.00", "2866.38", "4233.62"))
+        ("9510.00", "1500.00", "2866.38", "5143.62"),
+        ("8600.00", "1500.00", "2866.38", "4233.62"),
+    )
 
-    seen = {officer: {b["enrolment_id"] for b in officer.get("/api/finance/breakdowns", campaign_id=flows.campaign_id)}
-            for officer in (hp, py)}
+    seen = {
+        officer: {b["enrolment_id"] for b in officer.get("/api/finance/breakdowns", campaign_id=flows.campaign_id)}
+        for officer in (hp, py)
+    }
     assert seen == {hp: {enrolled["ZGJY-BK-XZ"], enrolled["GCJS-DG-4"]}, py: {enrolled["ZGJY-BK-KJ"]}}
-    assert py.call("GET", f"/api/finance/enrolments/{enrolled['GCJS-DG-4']}/breakdown", ok=(404,),
-                   raw=True).status_code == 404  # another unit's student: as if there were none
+    assert (
+        py.call("GET", f"/api/finance/enrolments/{enrolled['GCJS-DG-4']}/breakdown", ok=(404,), raw=True).status_code
+        == 404
+    )  # another unit's student: as if there were none
     ledger = {r["enrolment_id"]: r for r in hp.get("/api/finance/ledger", campaign_id=flows.campaign_id)}
-    assert (ledger[enrolled["GCJS-DG-4"]]["unit_share"], ledger[enrolled["ZGJY-BK-XZ"]]["unit_share"]) \
-        == ("783.26", "1000.00")
+    assert (ledger[enrolled["GCJS-DG-4"]]["unit_share"], ledger[enrolled["ZGJY-BK-XZ"]]["unit_share"]) == (
+        "783.26",
+        "1000.00",
+    )
 
 
 def test_unused_quota_reallocated_after_the_deadline_gives_transfer_room_and_a_late_registration(flows):
@@ -181,16 +233,23 @@ def test_unused_quota_reallocated_after_the_deadline_gives_transfer_room_and_a_l
     lines = {line["unit_id"]: line for line in flows.fed.post(f"{path}/allocation/publish")["lines"]}
     small, donor = "GZ-ZS-JG", "GZ-ZS-GD"
     assert lines[small]["academic_seats"] == 1
-    donor_seats, donor_money, small_money = (lines[donor]["academic_seats"], money(lines[donor]["skills_money"]),
-                                             money(lines[small]["skills_money"]))
+    donor_seats, donor_money, small_money = (
+        lines[donor]["academic_seats"],
+        money(lines[donor]["skills_money"]),
+        money(lines[small]["skills_money"]),
+    )
     flows.plan(small, ["ZGJY-BK-KJ"], campaign["id"])
     first, second = (flows.sent("GZ-ZS-JG-G2", number, "ZGJY-BK-KJ", "大专", campaign["id"]) for number in (58, 59))
     assert flows.register("GZ-ZGJY", first["enrolment_id"])["status"] == "registered"
     refused = flows.register("GZ-ZGJY", second["enrolment_id"])
     assert refused["status"] == "refused" and refused["refusal_reason"], refused
 
-    too_early = flows.fed.call("POST", f"{path}/allocation/reallocations", {
-        "from_unit_id": donor, "to_unit_id": small, "academic_seats": 1, "reason": "调剂"}, ok=(409,))
+    too_early = flows.fed.call(
+        "POST",
+        f"{path}/allocation/reallocations",
+        {"from_unit_id": donor, "to_unit_id": small, "academic_seats": 1, "reason": "调剂"},
+        ok=(409,),
+    )
     assert too_early["code"] == "reallocation_not_open"
     flows.fed.patch(path, {"windows": {"registration_end": flows.day(-1)}})
     operator = flows.operator("GZ-ZGJY")
@@ -205,14 +264,24 @@ def test_unused_quota_reallocated_after_the_deadline_gives_transfer_room_and_a_l
         return None
 
     assert eventually(closed, "enrollment to hear that registration is closed")["status"] == 409
-    moved = flows.fed.post(f"{path}/allocation/reallocations", {
-        "from_unit_id": donor, "to_unit_id": small, "academic_seats": 1, "skills_money": str(MOVED),
-        "reason": "供电局名额未用完，调剂给机关工会"})
+    moved = flows.fed.post(
+        f"{path}/allocation/reallocations",
+        {
+            "from_unit_id": donor,
+            "to_unit_id": small,
+            "academic_seats": 1,
+            "skills_money": str(MOVED),
+            "reason": "供电局名额未用完，调剂给机关工会",
+        },
+    )
     assert {l["unit_id"]: (l["academic_seats"], l["skills_money"]) for l in moved["lines"]} == {
-        donor: (donor_seats - 1, str(donor_money - MOVED)), small: (2, str(small_money + MOVED))}
+        donor: (donor_seats - 1, str(donor_money - MOVED)),
+        small: (2, str(small_money + MOVED)),
+    }
     audit = [c for c in flows.fed.get(f"{path}/allocation/changes") if c["action"] == "reallocated"]
-    assert sorted((c["unit_id"], c["old_seats"], c["new_seats"]) for c in audit) \
-        == sorted([(donor, donor_seats, donor_seats - 1), (small, 1, 2)])
+    assert sorted((c["unit_id"], c["old_seats"], c["new_seats"]) for c in audit) == sorted(
+        [(donor, donor_seats, donor_seats - 1), (small, 1, 2)]
+    )
 
     flows.fed.patch(path, {"windows": {"registration_end": flows.day(7)}})  # a late round for reallocated quota
     flows.until_accepted(lambda: operator.post(register), "enrollment to hear of the late round", retry_on=(409,))
@@ -224,17 +293,34 @@ def test_unused_quota_reallocated_after_the_deadline_gives_transfer_room_and_a_l
     assert report["totals"]["seats"]["allocated"] == 3333
 
     # finance: the room for transfers follows the reallocation, to the fen
-    transfer = lambda unit, kind, amount: flows.fed.call("POST", "/api/finance/transfers", {  # noqa: E731
-        "campaign_id": campaign["id"], "unit_id": unit, "kind": kind, "amount": amount,
-        "transferred_on": flows.today.isoformat(), "reference": "穗工财〔调剂〕1号"}, ok=(201, 409))
+    transfer = lambda unit, kind, amount: flows.fed.call(  # noqa: E731
+        "POST",
+        "/api/finance/transfers",
+        {
+            "campaign_id": campaign["id"],
+            "unit_id": unit,
+            "kind": kind,
+            "amount": amount,
+            "transferred_on": flows.today.isoformat(),
+            "reference": "穗工财〔调剂〕1号",
+        },
+        ok=(201, 409),
+    )
     eventually(lambda: "code" not in transfer(small, "academic", "3000.00"), "finance to hear of the reallocation")
     over = transfer(donor, "academic", str(donor_seats * SUBSIDY))
-    assert (over["code"], over["errors"]) == ("finance_transfer_exceeds_allocation",
-                                              {"amount": [f"At most {(donor_seats - 1) * SUBSIDY}."]})
-    funds = {r["kind"]: r for r in flows.unit_officer(small).get("/api/finance/reports/funds",
-                                                                  campaign_id=campaign["id"], by="unit")}
-    assert (funds["academic"]["allocated"], funds["academic"]["transferred"], funds["academic"]["not_transferred"]) \
-        == ("3000.00", "3000.00", "0.00")
+    assert (over["code"], over["errors"]) == (
+        "finance_transfer_exceeds_allocation",
+        {"amount": [f"At most {(donor_seats - 1) * SUBSIDY}."]},
+    )
+    funds = {
+        r["kind"]: r
+        for r in flows.unit_officer(small).get("/api/finance/reports/funds", campaign_id=campaign["id"], by="unit")
+    }
+    assert (funds["academic"]["allocated"], funds["academic"]["transferred"], funds["academic"]["not_transferred"]) == (
+        "3000.00",
+        "3000.00",
+        "0.00",
+    )
     assert funds["skills"]["allocated"] == str(small_money + MOVED)
 
 
@@ -251,10 +337,17 @@ def test_a_withdrawal_after_registration_gives_the_quota_back_and_cancels_the_sh
     assert (before["reserved"], before["released"]) == ("0.00", "0.00")
 
     officer = flows.unit_officer(unit)
-    change = flows.union_officer(union).post(f"/api/enrollment/enrolments/{enrolment_id}/status-changes", {
-        "kind": "withdrawal", "reason": "本人因工作调动申请退学", "effective_on": flows.today.isoformat()})
-    assert officer.post(f"/api/enrollment/status-changes/{change['change_id']}/decision",
-                        {"decision": "approve", "note": "同意退学"})["state"] == "approved"
+    change = flows.union_officer(union).post(
+        f"/api/enrollment/enrolments/{enrolment_id}/status-changes",
+        {"kind": "withdrawal", "reason": "本人因工作调动申请退学", "effective_on": flows.today.isoformat()},
+    )
+    assert (
+        officer.post(
+            f"/api/enrollment/status-changes/{change['change_id']}/decision",
+            {"decision": "approve", "note": "同意退学"},
+        )["state"]
+        == "approved"
+    )
     withdrawn = officer.get(f"/api/enrollment/enrolments/{enrolment_id}")
     assert (withdrawn["status"], withdrawn["withdrawn_on"]) == ("withdrawn", flows.today.isoformat())
 
@@ -266,17 +359,38 @@ def test_a_withdrawal_after_registration_gives_the_quota_back_and_cancels_the_sh
     cancelled = flows.breakdown(officer, enrolment_id, status="cancelled")
     assert (cancelled["total"], cancelled["paid"]) == ("2980.00", "2980.00")
     machine = flows.machine(institution)  # no certificate, hence no federation share, for a withdrawn student
-    refused = eventually(lambda: (a := machine.call("POST", "/api/evaluation/certificates", {
-        "enrolment_id": enrolment_id, "number": f"ZGJS-W-{enrolment_id[:8]}", "issued_on": flows.today.isoformat()},
-        ok=(201, 422))).get("errors", {}).get("enrolment_id") == ["The enrolment is withdrawn."] and a,
-        "evaluation to hear of the withdrawal")
+    refused = eventually(
+        lambda: (
+            (
+                a := machine.call(
+                    "POST",
+                    "/api/evaluation/certificates",
+                    {
+                        "enrolment_id": enrolment_id,
+                        "number": f"ZGJS-W-{enrolment_id[:8]}",
+                        "issued_on": flows.today.isoformat(),
+                    },
+                    ok=(201, 422),
+                )
+            )
+            .get("errors", {})
+            .get("enrolment_id")
+            == ["The enrolment is withdrawn."]
+            and a
+        ),
+        "evaluation to hear of the withdrawal",
+    )
     assert refused["status"] == 422
-    assert [r for r in officer.get("/api/finance/reimbursements", campaign_id=flows.campaign_id)
-            if r["enrolment_id"] == enrolment_id and r["status"] != "cancelled"] == []
+    assert [
+        r
+        for r in officer.get("/api/finance/reimbursements", campaign_id=flows.campaign_id)
+        if r["enrolment_id"] == enrolment_id and r["status"] != "cancelled"
+    ] == []
     ledger = only(officer.get("/api/finance/ledger", campaign_id=flows.campaign_id), enrolment_id=enrolment_id)
     assert (ledger["enrolment_status"], ledger["federation_reimbursement"]) == ("withdrawn", "not_owed")
-    training = only(officer.get("/api/enrollment/ledger", campaign_id=flows.campaign_id, format="json"),
-                    enrolment_id=enrolment_id)
+    training = only(
+        officer.get("/api/enrollment/ledger", campaign_id=flows.campaign_id, format="json"), enrolment_id=enrolment_id
+    )
     assert (training["status"], training["withdrawn_on"]) == ("withdrawn", flows.today.isoformat())
     invariants = flows.fed.get("/api/finance/invariants")
     assert (invariants["passed"], invariants["drift"]) == (True, [])
@@ -285,9 +399,20 @@ def test_a_withdrawal_after_registration_gives_the_quota_back_and_cancels_the_sh
 def test_an_academic_student_graduates_and_the_unit_pays_back_the_federations_1500(flows):
     unit, union, institution, programme = "GZ-LG", "GZ-LG-G1", "GZ-GCJS", "GCJS-DZ-JD"
     flows.plan(unit, [programme])
-    flows.until_accepted(lambda: flows.fed.post("/api/finance/transfers", {
-        "campaign_id": flows.campaign_id, "unit_id": unit, "kind": "academic", "amount": "1500.00",
-        "transferred_on": flows.today.isoformat(), "reference": "穗工财〔学历〕7号"}), "finance to know the allocation")
+    flows.until_accepted(
+        lambda: flows.fed.post(
+            "/api/finance/transfers",
+            {
+                "campaign_id": flows.campaign_id,
+                "unit_id": unit,
+                "kind": "academic",
+                "amount": "1500.00",
+                "transferred_on": flows.today.isoformat(),
+                "reference": "穗工财〔学历〕7号",
+            },
+        ),
+        "finance to know the allocation",
+    )
     enrolment_id = flows.sent(union, 63, programme)["enrolment_id"]
     operator = flows.operator(institution)
     assert flows.register(institution, enrolment_id)["status"] == "registered"
@@ -297,45 +422,91 @@ def test_an_academic_student_graduates_and_the_unit_pays_back_the_federations_15
     assert (admitted["entrance_test_passed"], admitted["admitted_on"]) == (True, flows.today.isoformat())
     paid = flows.pay_in_full(institution, enrolment_id)
     # tuition 7,200.00: federation 1,500.00, unit the same (default), employee 4,200.00 + 830.00 of other lines
-    assert (paid["total"], paid["federation"], paid["unit"], paid["employee"]) \
-        == ("8030.00", "1500.00", "1500.00", "5030.00")
+    assert (paid["total"], paid["federation"], paid["unit"], paid["employee"]) == (
+        "8030.00",
+        "1500.00",
+        "1500.00",
+        "5030.00",
+    )
 
     machine = flows.machine(institution)
-    flows._batch(machine, f"graduation-{enrolment_id}", [{
-        "enrolment_id": enrolment_id, "exam": "机电一体化技术专业毕业考核", "held_on": flows.today.isoformat(),
-        "score": "86.50", "passed": True}])
+    flows._batch(
+        machine,
+        f"graduation-{enrolment_id}",
+        [
+            {
+                "enrolment_id": enrolment_id,
+                "exam": "机电一体化技术专业毕业考核",
+                "held_on": flows.today.isoformat(),
+                "score": "86.50",
+                "passed": True,
+            }
+        ],
+    )
     number = f"GCJS-BY-{flows.today.year}-0001"
-    certificate = machine.post("/api/evaluation/certificates", {
-        "enrolment_id": enrolment_id, "number": number, "issued_on": flows.today.isoformat()})
+    certificate = machine.post(
+        "/api/evaluation/certificates",
+        {"enrolment_id": enrolment_id, "number": number, "issued_on": flows.today.isoformat()},
+    )
     assert certificate["kind"] == "academic"
-    verified = flows.gateway.get("/api/evaluation/public/certificates/verification", institution_id=institution,
-                                 number=number)
+    verified = flows.gateway.get(
+        "/api/evaluation/public/certificates/verification", institution_id=institution, number=number
+    )
     assert (verified["status"], verified["programme"]["major"]) == ("valid", "机电一体化技术")
 
     officer = flows.unit_officer(unit)
-    owed = eventually(lambda: {r["share"]: r for r in officer.get("/api/finance/reimbursements",
-                                                                  campaign_id=flows.campaign_id)
-                               if r["enrolment_id"] == enrolment_id and r["status"] == "payable"}.get("federation"),
-                      "finance to owe the federation's share")
+    owed = eventually(
+        lambda: {
+            r["share"]: r
+            for r in officer.get("/api/finance/reimbursements", campaign_id=flows.campaign_id)
+            if r["enrolment_id"] == enrolment_id and r["status"] == "payable"
+        }.get("federation"),
+        "finance to owe the federation's share",
+    )
     assert owed["amount"] == "1500.00"
     payment = f"/api/finance/reimbursements/{owed['reimbursement_id']}/payment"
-    body = {"paid_on": flows.today.isoformat(), "reference": "萝岗区总工会代发", "bank_name": "中国建设银行广州萝岗支行",
-            "bank_account": "6217003320000123456"}
+    body = {
+        "paid_on": flows.today.isoformat(),
+        "reference": "萝岗区总工会代发",
+        "bank_name": "中国建设银行广州萝岗支行",
+        "bank_account": "6217003320000123456",
+    }
     done = officer.post(payment, body)
-    assert (done["status"], done["amount"], done["bank_account"].endswith("3456"), "3320000123" in done["bank_account"]) \
-        == ("paid", "1500.00", True, False)
+    assert (
+        done["status"],
+        done["amount"],
+        done["bank_account"].endswith("3456"),
+        "3320000123" in done["bank_account"],
+    ) == ("paid", "1500.00", True, False)
     assert officer.call("POST", payment, body, ok=(409,))["code"] == "finance_reimbursement_not_payable"
 
-    accounts = {(a["type"], a["kind"]): a["balance"] for a in officer.get("/api/finance/accounts",
-                                                                          campaign_id=flows.campaign_id)}
-    assert (accounts[("earmarked", "academic")], accounts[("payable", "academic")],
-            accounts[("paid_out", "academic")]) == ("0.00", "0.00", "1500.00")
+    accounts = {
+        (a["type"], a["kind"]): a["balance"]
+        for a in officer.get("/api/finance/accounts", campaign_id=flows.campaign_id)
+    }
+    assert (
+        accounts[("earmarked", "academic")],
+        accounts[("payable", "academic")],
+        accounts[("paid_out", "academic")],
+    ) == ("0.00", "0.00", "1500.00")
     ledger = only(officer.get("/api/finance/ledger", campaign_id=flows.campaign_id), enrolment_id=enrolment_id)
-    assert (ledger["enrolment_status"], ledger["federation_share"], ledger["federation_reimbursement"]) \
-        == ("admitted", "1500.00", "paid")
-    training = eventually(lambda: (t := only(officer.get("/api/enrollment/ledger", campaign_id=flows.campaign_id,
-                                                         format="json"), enrolment_id=enrolment_id))
-                          ["reimbursed_federation"] and t, "enrollment to hear of the reimbursement")
+    assert (ledger["enrolment_status"], ledger["federation_share"], ledger["federation_reimbursement"]) == (
+        "admitted",
+        "1500.00",
+        "paid",
+    )
+    training = eventually(
+        lambda: (
+            (
+                t := only(
+                    officer.get("/api/enrollment/ledger", campaign_id=flows.campaign_id, format="json"),
+                    enrolment_id=enrolment_id,
+                )
+            )["reimbursed_federation"]
+            and t
+        ),
+        "enrollment to hear of the reimbursement",
+    )
     assert (training["reimbursed_federation"], training["certificate_number"]) == ("1500.00", number)
     invariants = flows.fed.get("/api/finance/invariants")
     assert (invariants["passed"], invariants["drift"]) == (True, [])
@@ -357,16 +528,29 @@ def test_every_scoped_caller_lists_its_own_rows_and_never_anothers(flows):
     for unit, (union, institution, _, number) in sides.items():
         mine, theirs = enrolment_of[unit], next(e for u, e in enrolment_of.items() if u != unit)
         username = f"employee.{number}"
-        flows.fed.post("/auth/users", {"username": username, "password": PASSWORD, "role": "employee",
-                                       "resident_id": person(number)["resident_id"]})
-        callers = {"unit officer": flows.unit_officer(unit), "union officer": flows.union_officer(union),
-                   "institution": flows.operator(institution), "employee": flows.user(username)}
+        flows.fed.post(
+            "/auth/users",
+            {
+                "username": username,
+                "password": PASSWORD,
+                "role": "employee",
+                "resident_id": person(number)["resident_id"],
+            },
+        )
+        callers = {
+            "unit officer": flows.unit_officer(unit),
+            "union officer": flows.union_officer(union),
+            "institution": flows.operator(institution),
+            "employee": flows.user(username),
+        }
         for who, caller in callers.items():
             for path in lists:
                 if who == "union officer" and path != "/api/enrollment/enrolments":
                     continue  # finance knows units, not grassroots unions
-                seen = eventually(lambda: (ids := {r["enrolment_id"] for r in caller.get(path)}) and mine in ids
-                                  and ids, f"{who} of {unit} to see their student in {path}")
+                seen = eventually(
+                    lambda: (ids := {r["enrolment_id"] for r in caller.get(path)}) and mine in ids and ids,
+                    f"{who} of {unit} to see their student in {path}",
+                )
                 assert theirs not in seen, (who, unit, path)
         employee_rows = callers["employee"].get("/api/enrollment/enrolments")
         assert [r["enrolment_id"] for r in employee_rows] == [mine]
@@ -386,22 +570,38 @@ def test_a_skills_rate_raise_reaches_the_shares_quota_and_the_training_ledger(fl
         return line["amount"], line["federation"], line["unit"], line["employee"]
 
     assert tuition(flows.breakdown(officer, enrolment_id)) == ("2100.00", "840.00", "840.00", "420.00")
-    held = lambda: only(flows.fed.get(f"/api/quota/campaigns/{flows.campaign_id}/reservations", unit_id=unit),  # noqa: E731
-                        enrolment_id=enrolment_id)["amount"]
+    held = lambda: only(  # noqa: E731
+        flows.fed.get(f"/api/quota/campaigns/{flows.campaign_id}/reservations", unit_id=unit),
+        enrolment_id=enrolment_id,
+    )["amount"]
     assert held() == "840.00"
 
-    raised = flows.fed.post(f"/api/finance/campaigns/{flows.campaign_id}/skills-rate-raises",
-                            {"trade": "美容师", "rate": "0.50", "reason": "技能类资金结余，提高美容师补贴比例"},
-                            headers={"X-Request-ID": f"raise-{enrolment_id}"})
+    raised = flows.fed.post(
+        f"/api/finance/campaigns/{flows.campaign_id}/skills-rate-raises",
+        {"trade": "美容师", "rate": "0.50", "reason": "技能类资金结余，提高美容师补贴比例"},
+        headers={"X-Request-ID": f"raise-{enrolment_id}"},
+    )
     assert (raised["rate_before"], raised["rate_after"], raised["extra_cost"]) == ("0.4000", "0.5000", "210.00")
     # the unit's rate stays 40 %: the employee pays what the federation now adds
-    after = eventually(lambda: (b := flows.breakdown(officer, enrolment_id)) and tuition(b)[1] == "1050.00" and b,
-                       "finance to recompute the share")
+    after = eventually(
+        lambda: (b := flows.breakdown(officer, enrolment_id)) and tuition(b)[1] == "1050.00" and b,
+        "finance to recompute the share",
+    )
     assert tuition(after) == ("2100.00", "1050.00", "840.00", "210.00")
     eventually(lambda: held() == "1050.00", "quota to hold the raised federation share")
-    training = eventually(lambda: (t := only(officer.get("/api/enrollment/ledger", campaign_id=flows.campaign_id,
-                                                         format="json"), enrolment_id=enrolment_id))
-                          and t["share_federation"] == "1050.00" and t, "the training ledger to show it")
+    training = eventually(
+        lambda: (
+            (
+                t := only(
+                    officer.get("/api/enrollment/ledger", campaign_id=flows.campaign_id, format="json"),
+                    enrolment_id=enrolment_id,
+                )
+            )
+            and t["share_federation"] == "1050.00"
+            and t
+        ),
+        "the training ledger to show it",
+    )
     assert (training["share_unit"], training["share_employee"]) == ("840.00", after["employee"])
     invariants = flows.fed.get("/api/finance/invariants")
     assert (invariants["passed"], invariants["drift"]) == (True, [])

@@ -88,18 +88,14 @@ def compose(tmp_path_factory):
     plugin.symlink_to(binary)
 
     env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(_COMPOSE_ENV_PREFIXES) and k not in _COMPOSE_ENV_NAMES
+        k: v for k, v in os.environ.items() if not k.startswith(_COMPOSE_ENV_PREFIXES) and k not in _COMPOSE_ENV_NAMES
     }
     env["DOCKER_CONFIG"] = str(docker_config)
     docker = shutil.which("docker")
     prefix = [docker, "compose"] if docker else [str(plugin)]
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [*prefix, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-        )
+        return subprocess.run([*prefix, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
     return run
 
@@ -170,9 +166,7 @@ def test_each_process_gets_its_own_database_and_the_broker(config, svc, role):
         if other == svc:
             continue
         for key, value in env.items():
-            assert not value.rstrip("/").endswith(f"/{other}"), (
-                f"{svc}-{role}: {key} reaches {other}'s database"
-            )
+            assert not value.rstrip("/").endswith(f"/{other}"), f"{svc}-{role}: {key} reaches {other}'s database"
 
     broker = urlsplit(env.get("BROKER_URL", ""))
     assert broker.scheme == "amqp" and broker.hostname == "rabbitmq", env.get("BROKER_URL")
@@ -187,7 +181,10 @@ def test_process_commands(config, svc):
     assert _command(services[f"{svc}-migrate"]) == ["python", "-m", f"services.{svc}", "migrate"]
     assert _command(services[f"{svc}-worker"]) == ["python", "-m", f"services.{svc}", "worker"]
     assert _command(services[f"{svc}-api"]) == [
-        "gunicorn", "-c", "python:servicekit.gunicorn_conf", f"services.{svc}.wsgi:app",
+        "gunicorn",
+        "-c",
+        "python:servicekit.gunicorn_conf",
+        f"services.{svc}.wsgi:app",
     ]
     assert _env(services[f"{svc}-api"]).get("PORT") == "8000"
 
@@ -238,8 +235,14 @@ def test_gateway_reaches_every_service_api(config):
             parts = urlsplit(u)
             assert parts.scheme == "http" and parts.hostname == f"{svc}-api" and parts.port == 8000, u
     assert [k for k in env if k.endswith("_DATABASE_URL")] == ["GATEWAY_DATABASE_URL"], "only its own database"
-    assert _command(gateway) == ["gunicorn", "-c", "python:servicekit.gunicorn_conf",
-                                 "-k", "gateway.worker.GatewayWorker", "gateway.asgi:app"]
+    assert _command(gateway) == [
+        "gunicorn",
+        "-c",
+        "python:servicekit.gunicorn_conf",
+        "-k",
+        "gateway.worker.GatewayWorker",
+        "gateway.asgi:app",
+    ]
     deps = gateway.get("depends_on") or {}
     assert {f"{svc}-api" for svc in SERVICES} <= set(deps)
 
@@ -298,7 +301,9 @@ def test_servers(config):
     renv = _env(rabbit)
     broker = urlsplit(_env(services["quota-worker"])["BROKER_URL"])
     assert (broker.username, broker.password, broker.path.lstrip("/")) == (
-        renv["RABBITMQ_DEFAULT_USER"], renv["RABBITMQ_DEFAULT_PASS"], renv["RABBITMQ_DEFAULT_VHOST"],
+        renv["RABBITMQ_DEFAULT_USER"],
+        renv["RABBITMQ_DEFAULT_PASS"],
+        renv["RABBITMQ_DEFAULT_VHOST"],
     )
     penv = _env(pg)
     db = urlsplit(_env(services["quota-api"])["QUOTA_DATABASE_URL"])

@@ -1,6 +1,7 @@
 """Disqualifying an institution through evaluation closes its new registrations in enrollment; reinstating it
 reopens them. Quota, enrollment and evaluation (api on a port, a real worker process each) on PostgreSQL and
 RabbitMQ, behind the gateway; one worker nominated for 芳村工人文化宫's tea-art course of the demo campaign."""
+
 from __future__ import annotations
 
 import pytest
@@ -28,16 +29,22 @@ def test_a_disqualified_institution_registers_nobody_new_until_reinstated(flows)
     path, fed = f"/api/enrollment/enrolments/{nominee['enrolment_id']}", flows.fed
 
     def disqualified() -> bool:
-        return next(i for i in fed.get("/api/enrollment/institutions")
-                    if i["institution_id"] == "GZ-FCG")["disqualified"]
+        return next(i for i in fed.get("/api/enrollment/institutions") if i["institution_id"] == "GZ-FCG")[
+            "disqualified"
+        ]
 
-    flows.until_accepted(lambda: fed.post("/api/evaluation/institutions/GZ-FCG/disqualification",
-                                          {"reason": REASON}), "evaluation to know the institution", retry_on=(404,))
+    flows.until_accepted(
+        lambda: fed.post("/api/evaluation/institutions/GZ-FCG/disqualification", {"reason": REASON}),
+        "evaluation to know the institution",
+        retry_on=(404,),
+    )
     eventually(disqualified, "enrollment to hear of the disqualification")
     refused = flows.operator("GZ-FCG").call("POST", f"{path}/register", ok=(409,))
     assert (refused["code"], refused["title"], refused["detail"]) == (
-        "enrollment_institution_disqualified", "The institution is disqualified and takes no new registrations",
-        REASON)
+        "enrollment_institution_disqualified",
+        "The institution is disqualified and takes no new registrations",
+        REASON,
+    )
     assert fed.get(path)["status"] == "sent"
 
     fed.post("/api/evaluation/institutions/GZ-FCG/reinstatement", {"reason": "整改验收合格"})

@@ -1,4 +1,5 @@
 """The embedded default: no servers, SQLite and kombu's filesystem:// under var/, separate processes."""
+
 from __future__ import annotations
 
 import json
@@ -24,9 +25,16 @@ def test_event_round_trip_between_api_and_worker_processes_on_the_embedded_defau
         monkeypatch.delenv(name, raising=False)
     env = {"VAR_DIR": str(tmp_path / "var"), "BUS_RETRY_DELAYS_MS": "300", "RELAY_POLL_SECONDS": "0.05"}
     port = free_port()
-    api = Process(["gunicorn", "-c", "python:servicekit.gunicorn_conf", "tests.probe.wsgi:app"],
-                  {**env, "PORT": str(port), "WEB_CONCURRENCY": "2", "PATH": os.path.dirname(os.sys.executable) + os.pathsep + os.environ["PATH"]},
-                  tmp_path / "api.log")
+    api = Process(
+        ["gunicorn", "-c", "python:servicekit.gunicorn_conf", "tests.probe.wsgi:app"],
+        {
+            **env,
+            "PORT": str(port),
+            "WEB_CONCURRENCY": "2",
+            "PATH": os.path.dirname(os.sys.executable) + os.pathsep + os.environ["PATH"],
+        },
+        tmp_path / "api.log",
+    )
     worker = Process(python_module("tests.probe", "worker"), env, tmp_path / "worker.log")
     base = f"http://127.0.0.1:{port}"
     try:
@@ -47,8 +55,14 @@ def test_event_round_trip_between_api_and_worker_processes_on_the_embedded_defau
         assert tally("local-flaky")["handlings"][0]["attempt"] == 2
 
         def dead_letter_ids():
-            listing = subprocess.run(python_module("tests.probe", "deadletters", "list", "--json"), cwd=REPO,
-                                     env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+            listing = subprocess.run(
+                python_module("tests.probe", "deadletters", "list", "--json"),
+                cwd=REPO,
+                env={**os.environ, **env},
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             return [letter["id"] for letter in json.loads(listing.stdout)]
 
         assert wait_for(lambda: dead_letter_ids() == [poison_id], timeout=30, message="the poison parked")

@@ -1,4 +1,5 @@
 """Every service migrates its own database, declares its queues and serves its operations endpoints."""
+
 from __future__ import annotations
 
 import importlib
@@ -18,18 +19,30 @@ SERVICES = ["quota", "enrollment", "finance", "evaluation"]
 
 
 @pytest.mark.parametrize("name", SERVICES)
-def test_service_migrates_its_own_database_and_is_ready(name, servers, vhost, make_database, bus_namespace,
-                                                          monkeypatch):
+def test_service_migrates_its_own_database_and_is_ready(
+    name, servers, vhost, make_database, bus_namespace, monkeypatch
+):
     url = make_database(name)
-    env = {f"{name.upper()}_DATABASE_URL": url, "BROKER_URL": servers.amqp_url(vhost),
-           "BUS_NAMESPACE": bus_namespace}
+    env = {f"{name.upper()}_DATABASE_URL": url, "BROKER_URL": servers.amqp_url(vhost), "BUS_NAMESPACE": bus_namespace}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    migrated = subprocess.run(python_module(f"services.{name}", "migrate"), cwd=REPO, env={**os.environ, **env},
-                              capture_output=True, text=True, timeout=120)
+    migrated = subprocess.run(
+        python_module(f"services.{name}", "migrate"),
+        cwd=REPO,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert migrated.returncode == 0, migrated.stderr
-    again = subprocess.run(python_module(f"services.{name}", "migrate"), cwd=REPO, env={**os.environ, **env},
-                           capture_output=True, text=True, timeout=120)
+    again = subprocess.run(
+        python_module(f"services.{name}", "migrate"),
+        cwd=REPO,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert again.returncode == 0, "migrating twice is harmless"
 
     dsn = url.replace("postgresql+psycopg://", "postgresql://")
@@ -41,7 +54,8 @@ def test_service_migrates_its_own_database_and_is_ready(name, servers, vhost, ma
     runtime = Runtime(service)
     with Connection(runtime.settings.bus.url) as connection:
         _, messages, _ = connection.default_channel.queue_declare(
-            queue=runtime.settings.bus.dead_letter_queue(name), passive=True)
+            queue=runtime.settings.bus.dead_letter_queue(name), passive=True
+        )
     assert messages == 0, "the dead-letter queue was declared by migrate"
 
     client = create_app(service, runtime).test_client()

@@ -192,8 +192,13 @@ EXAMPLES = {
         "kind": "skills",
         "status": "settled",
         "lines": [
-            {"line": "tuition_or_training", "amount": "2350.00", "federation": "940.00", "unit": "940.00",
-             "employee": "470.00"},
+            {
+                "line": "tuition_or_training",
+                "amount": "2350.00",
+                "federation": "940.00",
+                "unit": "940.00",
+                "employee": "470.00",
+            },
             {"line": "appraisal_exam", "amount": "180.00", "federation": "0.00", "unit": "0.00", "employee": "180.00"},
         ],
         "total": "2530.00",
@@ -395,7 +400,9 @@ def test_money_must_be_a_string_with_two_decimals(event_type, path, bad):
 
 
 def test_negative_money_fails():
-    assert "skills_money" in str(fails("allocation.published", put(example("allocation.published"), ("skills_money",), "-1.00")))
+    assert "skills_money" in str(
+        fails("allocation.published", put(example("allocation.published"), ("skills_money",), "-1.00"))
+    )
     assert "amount" in str(fails("payment.recorded", put(example("payment.recorded"), ("amount",), "0.00")))
 
 
@@ -482,7 +489,11 @@ def test_malformed_values_fail(event_type, path, bad):
         ("programme.published", {"kind": "academic", "major": "机电一体化", "level": "大专"}, "trade"),
         ("unit.upserted", {"level": "first_level", "category": "district"}, "parent_id"),
         ("unit.upserted", {"category": "district"}, "category"),
-        ("enrollment.transferred", {"to_institution_id": "GZ-ZGJS", "to_programme_id": "ZGJS-DG-2013"}, "to_programme_id"),
+        (
+            "enrollment.transferred",
+            {"to_institution_id": "GZ-ZGJS", "to_programme_id": "ZGJS-DG-2013"},
+            "to_programme_id",
+        ),
         ("institution.notified", {"campaign_id": DROP}, "campaign_id"),
     ],
 )
@@ -507,7 +518,9 @@ def test_a_retake_follows_only_a_failed_attempt():
 
 @pytest.mark.parametrize("masked", ["张*明", "李*", "欧阳**", "A*n"])
 def test_a_masked_holder_name_is_accepted(masked):
-    validate("enrollment.registered", 1, {**example("enrollment.registered"), "holder_name_masked": masked}, strict=True)
+    validate(
+        "enrollment.registered", 1, {**example("enrollment.registered"), "holder_name_masked": masked}, strict=True
+    )
 
 
 @pytest.mark.parametrize("unmasked", ["张三明", "*明", "张 *", "", "张" + "*" * 30])
@@ -517,9 +530,19 @@ def test_an_unmasked_holder_name_fails(unmasked):
 
 
 def test_breakdown_shares_must_make_each_line_and_the_totals():
-    line = put(example("breakdown.settled"), ("lines",), [
-        {"line": "tuition_or_training", "amount": "2350.00", "federation": "940.00", "unit": "940.00",
-         "employee": "470.01"}])
+    line = put(
+        example("breakdown.settled"),
+        ("lines",),
+        [
+            {
+                "line": "tuition_or_training",
+                "amount": "2350.00",
+                "federation": "940.00",
+                "unit": "940.00",
+                "employee": "470.01",
+            }
+        ],
+    )
     assert "lines" in str(fails("breakdown.settled", line))
     totals = put(example("breakdown.settled"), ("employee",), "649.99")
     assert "data.employee" in str(fails("breakdown.settled", totals))

@@ -4,6 +4,7 @@ Revision ID: gateway_0001
 Revises:
 Create Date: 2026-11-25
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -44,8 +45,7 @@ def upgrade() -> None:
         "refresh_tokens",
         sa.Column("id", sa.String(32), primary_key=True),
         sa.Column("family_id", sa.String(32), nullable=False, index=True),
-        sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False,
-                  index=True),
+        sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
         sa.Column("secret_hash", sa.String(64), nullable=False),
         sa.Column("expires_at", sa.Integer, nullable=False),
         sa.Column("used_at", sa.Integer),

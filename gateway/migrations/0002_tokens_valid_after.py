@@ -4,6 +4,7 @@ Revision ID: gateway_0002
 Revises: gateway_0001
 Create Date: 2026-11-26
 """
+
 import sqlalchemy as sa
 from alembic import op
 

@@ -1,4 +1,5 @@
 """The gateway on a migrated database of its own, and access tokens for any role."""
+
 from __future__ import annotations
 
 import time
@@ -24,9 +25,14 @@ ADMIN_PASSWORD = "correct horse battery"
 
 def migrated_runtime(var_dir: Path, database_url: str | None = None) -> Runtime:
     """The gateway's runtime on its own database (SQLite under `var_dir` unless a URL is given)."""
-    settings = Settings(service="gateway", var_dir=var_dir,
-                        database_url=database_url or f"sqlite:///{var_dir / 'gateway.db'}",
-                        migrate_on_start=False, log_level="INFO", bus=load_bus_settings(var_dir))
+    settings = Settings(
+        service="gateway",
+        var_dir=var_dir,
+        database_url=database_url or f"sqlite:///{var_dir / 'gateway.db'}",
+        migrate_on_start=False,
+        log_level="INFO",
+        bus=load_bus_settings(var_dir),
+    )
     runtime = Runtime(SERVICE, settings)
     upgrade(runtime)
     return runtime
@@ -35,17 +41,22 @@ def migrated_runtime(var_dir: Path, database_url: str | None = None) -> Runtime:
 def gateway_app(runtime: Runtime, env: dict | None = None, **urls: str) -> serving.RunningGateway:
     """A gateway serving on a port of its own; `urls` are service=base URLs (unnamed services point at a
     closed port). A test's gateways stop when it ends (`_stop_the_tests_gateways`)."""
-    env = {f"{service.upper()}_URLS": url for service, url in urls.items()} | {
-        "GATEWAY_UPSTREAM_TIMEOUT": "0.5"} | (env or {})
+    env = (
+        {f"{service.upper()}_URLS": url for service, url in urls.items()}
+        | {"GATEWAY_UPSTREAM_TIMEOUT": "0.5"}
+        | (env or {})
+    )
     return serving.RunningGateway(create_gateway(load_settings(env), runtime=runtime))
 
 
-def bearer(app, role: str, subject: str = "tester", *, now: float | None = None, lifetime: int = 900,
-           **scope) -> dict:
+def bearer(app, role: str, subject: str = "tester", *, now: float | None = None, lifetime: int = 900, **scope) -> dict:
     """An Authorization header with an access token the gateway signed for this identity."""
-    token = issue_access_token(Identity(subject=subject, role=role, **scope),
-                               app.extensions[GUARD].keys.access_token,
-                               now=int(time.time() if now is None else now), lifetime=lifetime)
+    token = issue_access_token(
+        Identity(subject=subject, role=role, **scope),
+        app.extensions[GUARD].keys.access_token,
+        now=int(time.time() if now is None else now),
+        lifetime=lifetime,
+    )
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -100,8 +111,10 @@ def runtime(var_dir, make_database):
 def make_gateway(runtime, service):
     def make(**env):
         env = {"GATEWAY_BOOTSTRAP_ADMIN": "admin", "GATEWAY_BOOTSTRAP_PASSWORD": ADMIN_PASSWORD} | env
-        return gateway_app(runtime, env, **{name: service.url for name in ("quota", "enrollment", "finance",
-                                                                            "evaluation")})
+        return gateway_app(
+            runtime, env, **{name: service.url for name in ("quota", "enrollment", "finance", "evaluation")}
+        )
+
     return make
 
 
@@ -125,7 +138,10 @@ def admin_token(client) -> str:
 
 
 def make_user(client, username, role, password="a long password 1", **scope):
-    response = client.post("/auth/users", json={"username": username, "password": password, "role": role, **scope},
-                           headers=auth(admin_token(client)))
+    response = client.post(
+        "/auth/users",
+        json={"username": username, "password": password, "role": role, **scope},
+        headers=auth(admin_token(client)),
+    )
     assert response.status_code == 201, response.get_json()
     return response.get_json()

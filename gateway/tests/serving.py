@@ -1,6 +1,7 @@
 """The gateway served for real in the tests: uvicorn with the production worker's settings, on a free
 port in a thread, and a small HTTP client shaped like Flask's test client (over http.client, which
 sends the path exactly as given: no dot-segment normalising, no added headers)."""
+
 from __future__ import annotations
 
 import http.client
@@ -16,7 +17,7 @@ import uvicorn
 from gateway.app import Gateway
 from gateway.worker import GatewayWorker
 
-_running: list["RunningGateway"] = []
+_running: list[RunningGateway] = []
 
 
 class RunningGateway:
@@ -37,7 +38,7 @@ class RunningGateway:
             time.sleep(0.01)
         _running.append(self)
 
-    def test_client(self) -> "HttpClient":
+    def test_client(self) -> HttpClient:
         return HttpClient(self)
 
     def stop(self) -> None:
@@ -75,8 +76,7 @@ class HttpClient:
         self.default_headers: dict[str, str] = {}
         self._connection: http.client.HTTPConnection | None = None
 
-    def open(self, path: str, method: str = "GET", *, data=None, json=None, headers=None,
-             query_string=None) -> Answer:
+    def open(self, path: str, method: str = "GET", *, data=None, json=None, headers=None, query_string=None) -> Answer:
         headers = {**self.default_headers, **(headers or {})}
         if json is not None:
             data = json_module.dumps(json)

@@ -1,4 +1,5 @@
 """Logins, tokens, machine signatures and the identity the services receive, on PostgreSQL."""
+
 from __future__ import annotations
 
 import os
@@ -15,7 +16,6 @@ from sqlalchemy import text
 
 from gateway.signatures import signed_headers
 from servicekit.identity import HEADER, Identity, sign, signing_key, verify
-
 from tests.support.processes import REPO
 
 from .conftest import ADMIN_PASSWORD, admin_token, auth, bearer, login, make_user
@@ -107,8 +107,11 @@ def test_a_token_with_a_wrong_signature_or_changed_claims_is_refused(gateway):
     header, payload, signature = token.split(".")
     promoted = jwt.encode(claims | {"role": "federation_admin", "sub": "mallory"}, b"x" * 32, algorithm="HS256")
     tampered = ".".join([header, promoted.split(".")[1], signature])
-    unsigned = jwt.encode(claims, None, algorithm="none") if "none" in jwt.algorithms.get_default_algorithms() \
+    unsigned = (
+        jwt.encode(claims, None, algorithm="none")
+        if "none" in jwt.algorithms.get_default_algorithms()
         else header + "." + payload + "."
+    )
     for bad in (forged, tampered, unsigned, token[:-2], "not-a-jwt"):
         response = gateway.get("/api/quota/whoami", headers=auth(bad))
         assert response.status_code == 401, bad
@@ -166,8 +169,11 @@ def test_public_certificate_route_needs_no_login_and_carries_no_identity(gateway
 
 def test_only_a_federation_admin_makes_accounts(gateway):
     officer = bearer(gateway.application, "unit_officer", unit_id="u1")
-    response = gateway.post("/auth/users", json={"username": "someone", "password": "long enough pw",
-                                                 "role": "federation_admin"}, headers=officer)
+    response = gateway.post(
+        "/auth/users",
+        json={"username": "someone", "password": "long enough pw", "role": "federation_admin"},
+        headers=officer,
+    )
     assert response.status_code == 403
     assert gateway.post("/auth/clients", json={"name": "x", "institution_id": "i"}, headers=officer).status_code == 403
     assert gateway.post("/auth/users", json={}, headers=auth(admin_token(gateway))).status_code == 422
@@ -175,17 +181,31 @@ def test_only_a_federation_admin_makes_accounts(gateway):
 
 def test_account_input_is_checked(gateway):
     headers = auth(admin_token(gateway))
-    response = gateway.post("/auth/users", json={"username": "gr.officer", "password": "long enough pw",
-                                                 "role": "grassroots_officer", "grassroots_union_id": "g1",
-                                                 "institution_id": "i1"}, headers=headers)
+    response = gateway.post(
+        "/auth/users",
+        json={
+            "username": "gr.officer",
+            "password": "long enough pw",
+            "role": "grassroots_officer",
+            "grassroots_union_id": "g1",
+            "institution_id": "i1",
+        },
+        headers=headers,
+    )
     assert response.status_code == 422
-    assert response.get_json()["errors"] == {"unit_id": "required for the role grassroots_officer",
-                                             "institution_id": "not part of the role grassroots_officer"}
-    duplicate = gateway.post("/auth/users", json={"username": "ADMIN", "password": "long enough pw",
-                                                  "role": "auditor"}, headers=headers)
+    assert response.get_json()["errors"] == {
+        "unit_id": "required for the role grassroots_officer",
+        "institution_id": "not part of the role grassroots_officer",
+    }
+    duplicate = gateway.post(
+        "/auth/users", json={"username": "ADMIN", "password": "long enough pw", "role": "auditor"}, headers=headers
+    )
     assert duplicate.status_code == 422 and duplicate.get_json()["errors"] == {"username": "already taken"}
-    machine = gateway.post("/auth/users", json={"username": "robot", "password": "long enough pw",
-                                                "role": "institution_system", "institution_id": "i"}, headers=headers)
+    machine = gateway.post(
+        "/auth/users",
+        json={"username": "robot", "password": "long enough pw", "role": "institution_system", "institution_id": "i"},
+        headers=headers,
+    )
     assert machine.status_code == 422 and "role" in machine.get_json()["errors"]
 
 
@@ -194,8 +214,11 @@ def test_account_input_is_checked(gateway):
 
 @pytest.fixture
 def machine(gateway):
-    response = gateway.post("/auth/clients", json={"name": "广州职工教育网 exam system", "institution_id": "inst-7"},
-                            headers=auth(admin_token(gateway)))
+    response = gateway.post(
+        "/auth/clients",
+        json={"name": "广州职工教育网 exam system", "institution_id": "inst-7"},
+        headers=auth(admin_token(gateway)),
+    )
     assert response.status_code == 201
     return response.get_json()
 
@@ -251,8 +274,9 @@ def test_the_rate_limit_is_shared_by_every_gateway_process_and_answers_429_with_
     # Two apps on one database stand for two gunicorn workers (or two gateway replicas).
     first, second = (make_gateway(GATEWAY_RATE_LIMIT_PER_MINUTE="3").test_client() for _ in range(2))
     headers = bearer(first.application, "unit_officer", unit_id="u1")
-    statuses = [client.get("/api/quota/whoami", headers=headers).status_code
-                for client in (first, second, first, second)]
+    statuses = [
+        client.get("/api/quota/whoami", headers=headers).status_code for client in (first, second, first, second)
+    ]
     assert statuses[:3] == [200, 200, 200]
     assert statuses[3] == 429
     refused = second.get("/api/quota/whoami", headers=headers)
@@ -300,16 +324,22 @@ def test_the_bootstrap_admin_is_made_once(make_gateway, runtime):
     make_gateway()  # a second worker starting finds it there
     with runtime.engine.connect() as db:
         assert db.execute(text("SELECT role FROM users WHERE username = 'admin'")).scalars().all() == [
-            "federation_admin"]
+            "federation_admin"
+        ]
 
 
 def test_the_operator_commands_make_accounts_that_work(gateway, runtime, var_dir):
-    env = {**os.environ, "GATEWAY_DATABASE_URL": runtime.settings.database_url, "VAR_DIR": str(var_dir),
-           "GATEWAY_NEW_PASSWORD": "a long password 2"}
+    env = {
+        **os.environ,
+        "GATEWAY_DATABASE_URL": runtime.settings.database_url,
+        "VAR_DIR": str(var_dir),
+        "GATEWAY_NEW_PASSWORD": "a long password 2",
+    }
 
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "gateway", *args], cwd=REPO, env=env, capture_output=True,
-                              text=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "gateway", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+        )
 
     assert run("migrate").returncode == 0  # again: harmless
     made = run("create-user", "haizhu.officer", "--role", "unit_officer", "--unit-id", "unit-haizhu")

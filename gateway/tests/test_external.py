@@ -1,4 +1,5 @@
 """Tokens of an external identity provider, trusted through its JWKS (served here by a local server)."""
+
 from __future__ import annotations
 
 import base64
@@ -14,8 +15,10 @@ from flask import Flask, jsonify
 from .conftest import gateway_app
 from .upstream import Server, service_app
 
-rsa = pytest.importorskip("cryptography.hazmat.primitives.asymmetric.rsa",
-                          reason="RS256 needs the cryptography package (see requirements.txt)")
+rsa = pytest.importorskip(
+    "cryptography.hazmat.primitives.asymmetric.rsa",
+    reason="RS256 needs the cryptography package (see requirements.txt)",
+)
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 
 ISSUER = "https://idp.gzftu.example"
@@ -50,21 +53,33 @@ def jwks(idp_key):
 @pytest.fixture
 def gateway(sqlite_runtime, jwks):
     service = Server(service_app(sqlite_runtime.settings.var_dir))
-    env = {"GATEWAY_JWKS_URL": f"{jwks.url}/.well-known/jwks.json", "GATEWAY_EXTERNAL_ISSUER": ISSUER,
-           "GATEWAY_EXTERNAL_AUDIENCE": AUDIENCE, "GATEWAY_EXTERNAL_ROLE_CLAIM": "upskilling_role"}
+    env = {
+        "GATEWAY_JWKS_URL": f"{jwks.url}/.well-known/jwks.json",
+        "GATEWAY_EXTERNAL_ISSUER": ISSUER,
+        "GATEWAY_EXTERNAL_AUDIENCE": AUDIENCE,
+        "GATEWAY_EXTERNAL_ROLE_CLAIM": "upskilling_role",
+    }
     yield gateway_app(sqlite_runtime, env, quota=service.url).test_client()
     service.stop()
 
 
 def external_token(key, kid="k1", algorithm="RS256", **claims):
     now = int(time.time())
-    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "4401-zhang", "iat": now, "exp": now + 300,
-              "upskilling_role": "unit_officer", "unit_id": "unit-haizhu"} | claims
+    claims = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "4401-zhang",
+        "iat": now,
+        "exp": now + 300,
+        "upskilling_role": "unit_officer",
+        "unit_id": "unit-haizhu",
+    } | claims
     return jwt.encode(claims, key, algorithm=algorithm, headers={"kid": kid})
 
 
 def hs256_by_hand(claims: dict, secret: bytes) -> str:
     """What an attacker would send (PyJWT itself refuses to make it)."""
+
     def part(data: bytes) -> str:
         return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -83,22 +98,24 @@ def test_a_token_of_the_trusted_provider_is_mapped_to_an_identity(gateway, idp_k
     assert (seen["subject"], seen["role"], seen["unit_id"]) == ("ext:4401-zhang", "unit_officer", "unit-haizhu")
 
 
-@pytest.mark.parametrize("case", ["other key", "expired", "wrong audience", "machine role", "no scope",
-                                  "unknown role", "key confusion"])
+@pytest.mark.parametrize(
+    "case", ["other key", "expired", "wrong audience", "machine role", "no scope", "unknown role", "key confusion"]
+)
 def test_bad_provider_tokens_are_refused(gateway, idp_key, case):
     now = int(time.time())
     if case == "key confusion":  # HS256 "signed" with the provider's public key
-        pem = idp_key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                serialization.PublicFormat.SubjectPublicKeyInfo)
-        token = hs256_by_hand({"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "exp": now + 60,
-                               "upskilling_role": "federation_admin"}, pem)
+        pem = idp_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        token = hs256_by_hand(
+            {"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "exp": now + 60, "upskilling_role": "federation_admin"}, pem
+        )
     else:
         token = {
             "other key": lambda: external_token(new_key()),
             "expired": lambda: external_token(idp_key, exp=now - 60, iat=now - 400),
             "wrong audience": lambda: external_token(idp_key, aud="someone-else"),
-            "machine role": lambda: external_token(idp_key, upskilling_role="institution_system",
-                                                   institution_id="i"),
+            "machine role": lambda: external_token(idp_key, upskilling_role="institution_system", institution_id="i"),
             "no scope": lambda: external_token(idp_key, unit_id=None),
             "unknown role": lambda: external_token(idp_key, upskilling_role="superuser"),
         }[case]()

@@ -1,4 +1,5 @@
 """The gateway against real upstream HTTP servers running in threads."""
+
 from __future__ import annotations
 
 import http.client
@@ -31,15 +32,21 @@ def upstream_app(name: str) -> Flask:
 
     @app.route("/echo/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     def echo(rest):
-        return jsonify(instance=name, method=request.method, path=request.path,
-                       query=request.query_string.decode(), body=request.get_data(as_text=True),
-                       headers=dict(request.headers))
+        return jsonify(
+            instance=name,
+            method=request.method,
+            path=request.path,
+            query=request.query_string.decode(),
+            body=request.get_data(as_text=True),
+            headers=dict(request.headers),
+        )
 
     @app.get("/fixed")
     def fixed():
         response = Response(b"hello", mimetype="text/plain")
-        response.headers.update({"X-Upstream": name, "Keep-Alive": "timeout=5",
-                                 "Connection": "X-Private", "X-Private": "secret"})
+        response.headers.update(
+            {"X-Upstream": name, "Keep-Alive": "timeout=5", "Connection": "X-Private", "X-Private": "secret"}
+        )
         return response
 
     @app.get("/stream")
@@ -50,6 +57,7 @@ def upstream_app(name: str) -> Flask:
             app.config["first_seen"].wait(5)
             for _ in range(10):
                 yield REST_CHUNK
+
         return Response(chunks(), mimetype="application/octet-stream")
 
     @app.get("/slow")
@@ -63,21 +71,37 @@ def upstream_app(name: str) -> Flask:
 
     @app.get("/openapi.json")
     def openapi():
-        return jsonify({
-            "openapi": "3.1.0",
-            "info": {"title": f"{name} service", "version": "1"},
-            "paths": {"/things/{id}": {"get": {
-                "tags": ["things"], "operationId": "get_thing",
-                "responses": {"200": {"description": "a thing", "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/Thing"}}}},
-                    "default": {"$ref": "#/components/responses/DEFAULT_ERROR"}}}}},
-            "components": {
-                "schemas": {"Thing": {"type": "object", "properties": {
-                    "parts": {"type": "array", "items": {"$ref": "#/components/schemas/Part"}}}},
-                    "Part": {"type": "object"}},
-                "responses": {"DEFAULT_ERROR": {"description": "error"}},
-            },
-        })
+        return jsonify(
+            {
+                "openapi": "3.1.0",
+                "info": {"title": f"{name} service", "version": "1"},
+                "paths": {
+                    "/things/{id}": {
+                        "get": {
+                            "tags": ["things"],
+                            "operationId": "get_thing",
+                            "responses": {
+                                "200": {
+                                    "description": "a thing",
+                                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Thing"}}},
+                                },
+                                "default": {"$ref": "#/components/responses/DEFAULT_ERROR"},
+                            },
+                        }
+                    }
+                },
+                "components": {
+                    "schemas": {
+                        "Thing": {
+                            "type": "object",
+                            "properties": {"parts": {"type": "array", "items": {"$ref": "#/components/schemas/Part"}}},
+                        },
+                        "Part": {"type": "object"},
+                    },
+                    "responses": {"DEFAULT_ERROR": {"description": "error"}},
+                },
+            }
+        )
 
     return app
 
@@ -113,6 +137,7 @@ def upstreams():
 @pytest.fixture()
 def make_gateway(sqlite_runtime):
     """`make_gateway(quota=url, ...)`: a gateway on the module's database."""
+
     def make(**urls: str):
         return gateway_app(sqlite_runtime, **urls)
 
@@ -129,9 +154,11 @@ def gateway(upstreams, make_gateway):
 
 
 def test_forwards_method_path_query_body_and_headers(gateway):
-    response = gateway.post("/api/finance/echo/payments/%E4%BD%A0?x=1&y=%C3%A9", data=b'{"amount": "1.00"}',
-                            headers={"Content-Type": "application/json", "X-Custom": "kept",
-                                     "Accept-Language": "en"})
+    response = gateway.post(
+        "/api/finance/echo/payments/%E4%BD%A0?x=1&y=%C3%A9",
+        data=b'{"amount": "1.00"}',
+        headers={"Content-Type": "application/json", "X-Custom": "kept", "Accept-Language": "en"},
+    )
     assert response.status_code == 200
     seen = response.get_json()
     assert seen["instance"] == "b"
@@ -196,13 +223,22 @@ def test_request_id_is_generated_when_missing_or_invalid(gateway, incoming):
 
 
 def test_hop_by_hop_request_headers_are_not_forwarded(gateway):
-    response = gateway.get("/api/quota/echo/x", headers={
-        "Connection": "keep-alive, X-Private", "X-Private": "secret", "Keep-Alive": "timeout=5",
-        "TE": "trailers", "Trailer": "X-Sum", "Upgrade": "websocket", "Proxy-Authorization": "Basic eA==",
-        "X-Forwarded-Prefix": "/forged", "X-Custom": "kept"})
+    response = gateway.get(
+        "/api/quota/echo/x",
+        headers={
+            "Connection": "keep-alive, X-Private",
+            "X-Private": "secret",
+            "Keep-Alive": "timeout=5",
+            "TE": "trailers",
+            "Trailer": "X-Sum",
+            "Upgrade": "websocket",
+            "Proxy-Authorization": "Basic eA==",
+            "X-Forwarded-Prefix": "/forged",
+            "X-Custom": "kept",
+        },
+    )
     headers = {name.lower() for name in response.get_json()["headers"]}
-    assert not headers & {"connection", "x-private", "keep-alive", "te", "trailer", "upgrade",
-                          "proxy-authorization"}
+    assert not headers & {"connection", "x-private", "keep-alive", "te", "trailer", "upgrade", "proxy-authorization"}
     assert "x-custom" in headers
     assert response.get_json()["headers"]["X-Forwarded-Prefix"] == "/api/quota"
 
@@ -289,8 +325,7 @@ def test_readyz_is_200_when_every_service_has_a_ready_instance(upstreams, make_g
     a, b = upstreams
     b.app.config["ready"] = False
     try:
-        app = make_gateway(quota=f"{a.url},{b.url}", enrollment=a.url, finance=f"{b.url},{a.url}",
-                           evaluation=a.url)
+        app = make_gateway(quota=f"{a.url},{b.url}", enrollment=a.url, finance=f"{b.url},{a.url}", evaluation=a.url)
         response = app.test_client().get("/readyz")
     finally:
         b.app.config["ready"] = True

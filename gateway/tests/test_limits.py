@@ -1,4 +1,5 @@
 """Body size, dead and hanging upstreams, the circuit breaker: the gateway fails fast, never hangs."""
+
 from __future__ import annotations
 
 import time
@@ -55,7 +56,8 @@ def test_a_stopped_upstream_is_a_503_problem_within_a_second(sqlite_runtime):
 
 
 def test_the_circuit_opens_after_consecutive_failures_and_lets_one_trial_through_after_the_cooldown(
-        sqlite_runtime, blackhole):
+    sqlite_runtime, blackhole
+):
     env = {"GATEWAY_UPSTREAM_TIMEOUT": "0.3", "GATEWAY_BREAKER_FAILURES": "2", "GATEWAY_BREAKER_COOLDOWN": "0.6"}
     client = authorized_client(gateway_app(sqlite_runtime, env, quota=blackhole.url))
     for _ in range(2):

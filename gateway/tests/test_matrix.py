@@ -6,6 +6,7 @@ resource of unit B listed to an officer of unit A) is the services' own tests' p
 resource exists, and the answer to a foreign scope must still be 403 or 404 (or 422 for a
 missing query argument), never 2xx.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -25,12 +26,23 @@ from .upstream import Server
 pytestmark = pytest.mark.servers
 
 SERVICES = ("quota", "enrollment", "finance", "evaluation")
-OPERATIONS_ROUTES = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/<path:filename>",
-                     "/static/<path:filename>"}
+OPERATIONS_ROUTES = {
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/openapi.json",
+    "/docs",
+    "/docs/<path:filename>",
+    "/static/<path:filename>",
+}
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 # A path parameter naming a tenant, and the role that is scoped by it.
-TENANT_PARAMETERS = {"unit_id": "unit_officer", "grassroots_union_id": "grassroots_officer",
-                     "institution_id": "institution_operator", "employee_id": "employee"}
+TENANT_PARAMETERS = {
+    "unit_id": "unit_officer",
+    "grassroots_union_id": "grassroots_officer",
+    "institution_id": "institution_operator",
+    "employee_id": "employee",
+}
 PARAMETER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
 
@@ -42,6 +54,7 @@ def concrete(rule: str, **values: str) -> str:
     def value(match):
         converter, name = match.group(1), match.group(2)
         return values.get(name, "2014" if converter == "int" else f"matrix-{name}")
+
     return PARAMETER.sub(value, rule)
 
 
@@ -54,8 +67,12 @@ def system(servers, vhost, tmp_path_factory):
         for database in names.values():
             admin.execute(f'CREATE DATABASE "{database}"')
     env = {f"{name.upper()}_DATABASE_URL": servers.database_url(database) for name, database in names.items()}
-    env |= {"BROKER_URL": servers.amqp_url(vhost), "BUS_NAMESPACE": f"t{uuid.uuid4().hex[:8]}.",
-            "VAR_DIR": str(var_dir), "IDENTITY_SIGNING_KEY": ""}
+    env |= {
+        "BROKER_URL": servers.amqp_url(vhost),
+        "BUS_NAMESPACE": f"t{uuid.uuid4().hex[:8]}.",
+        "VAR_DIR": str(var_dir),
+        "IDENTITY_SIGNING_KEY": "",
+    }
     started, runtimes = {}, []
     with pytest.MonkeyPatch.context() as patch:
         for key, value in env.items():
@@ -69,8 +86,11 @@ def system(servers, vhost, tmp_path_factory):
                 started[name] = Server(create_app(service, runtime))
             gateway_runtime = migrated_runtime(var_dir, env["GATEWAY_DATABASE_URL"])
             runtimes.append(gateway_runtime)
-            gateway = gateway_app(gateway_runtime, {"GATEWAY_RATE_LIMIT_PER_MINUTE": "100000"},
-                                  **{name: server.url for name, server in started.items()})
+            gateway = gateway_app(
+                gateway_runtime,
+                {"GATEWAY_RATE_LIMIT_PER_MINUTE": "100000"},
+                **{name: server.url for name, server in started.items()},
+            )
             yield gateway, {name: server.app for name, server in started.items()}
         finally:
             for server in started.values():
@@ -97,8 +117,11 @@ def test_the_merged_openapi_covers_every_service_route(system):
     gateway, apps = system
     document = gateway.test_client().get("/api/openapi.json").get_json()
     assert document["x-unavailable-services"] == []
-    missing = [f"{method} /api/{service}{openapi_path(rule)}" for service, method, rule in routes(apps)
-               if method.lower() not in document["paths"].get(f"/api/{service}{openapi_path(rule)}", {})]
+    missing = [
+        f"{method} /api/{service}{openapi_path(rule)}"
+        for service, method, rule in routes(apps)
+        if method.lower() not in document["paths"].get(f"/api/{service}{openapi_path(rule)}", {})
+    ]
     assert not missing, missing
     assert len(routes(apps)) > 0
 
@@ -137,8 +160,10 @@ def test_nobody_reads_another_tenants_resource_by_naming_it(system):
             if f":{parameter}>" not in rule and f"<{parameter}>" not in rule:
                 continue
             scope = {parameter: "tenant-a"} | ({"unit_id": "unit-a"} if role == "grassroots_officer" else {})
-            answer = client.get(f"/api/{service}{concrete(rule, **{parameter: 'tenant-b'})}",
-                                headers=bearer(gateway, role, f"{role}-a", **scope))
+            answer = client.get(
+                f"/api/{service}{concrete(rule, **{parameter: 'tenant-b'})}",
+                headers=bearer(gateway, role, f"{role}-a", **scope),
+            )
             checked += 1
             # Refused, not found, or its input refused before anything was read: never an answer.
             if answer.status_code not in (403, 404, 422):

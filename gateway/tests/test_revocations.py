@@ -1,4 +1,5 @@
 """Access tokens ended before expiry: disabled users, new passwords, new roles, on PostgreSQL."""
+
 from __future__ import annotations
 
 import time
@@ -73,24 +74,30 @@ def test_a_role_change_refuses_the_old_token_and_a_new_login_carries_the_new_rol
     old = access_token(gateway, "tianhe.officer")
     assert me(gateway, old).get_json()["role"] == "unit_officer"
 
-    changed = gateway.put(f"/auth/users/{made['id']}/role", json={
-        "role": "grassroots_officer", "grassroots_union_id": "g-1", "unit_id": "unit-tianhe"}, headers=admin)
+    changed = gateway.put(
+        f"/auth/users/{made['id']}/role",
+        json={"role": "grassroots_officer", "grassroots_union_id": "g-1", "unit_id": "unit-tianhe"},
+        headers=admin,
+    )
     assert changed.status_code == 200
     after_the_interval()
     assert_revoked(me(gateway, old))
 
     new = access_token(gateway, "tianhe.officer")
     identity = {name: value for name, value in me(gateway, new).get_json().items() if value}
-    assert identity == {"subject": "tianhe.officer", "role": "grassroots_officer", "unit_id": "unit-tianhe",
-                        "grassroots_union_id": "g-1"}
+    assert identity == {
+        "subject": "tianhe.officer",
+        "role": "grassroots_officer",
+        "unit_id": "unit-tianhe",
+        "grassroots_union_id": "g-1",
+    }
     assert gateway.get("/api/quota/whoami", headers=auth(new)).status_code != 401
 
 
 def test_a_password_reset_refuses_the_tokens_of_the_old_password(gateway, admin):
     made = make_user(gateway, "inst.op", "institution_operator", institution_id="inst-1")
     old = access_token(gateway, "inst.op")
-    reset = gateway.put(f"/auth/users/{made['id']}/password", json={"password": "a new long password"},
-                        headers=admin)
+    reset = gateway.put(f"/auth/users/{made['id']}/password", json={"password": "a new long password"}, headers=admin)
     assert reset.status_code == 200
     after_the_interval()
     assert_revoked(me(gateway, old))
@@ -100,16 +107,19 @@ def test_a_password_reset_refuses_the_tokens_of_the_old_password(gateway, admin)
 def test_a_refused_change_revokes_nothing(gateway, admin):
     made = make_user(gateway, "inst.op", "institution_operator", institution_id="inst-1")
     token = access_token(gateway, "inst.op")
-    assert gateway.put(f"/auth/users/{made['id']}/password", json={"password": "short"},
-                       headers=admin).status_code == 422
-    assert gateway.put(f"/auth/users/{made['id']}/role", json={"role": "unit_officer"},
-                       headers=admin).status_code == 422
+    assert (
+        gateway.put(f"/auth/users/{made['id']}/password", json={"password": "short"}, headers=admin).status_code == 422
+    )
+    assert (
+        gateway.put(f"/auth/users/{made['id']}/role", json={"role": "unit_officer"}, headers=admin).status_code == 422
+    )
     after_the_interval()
     assert me(gateway, token).status_code == 200
 
 
-def test_every_gateway_process_refuses_within_its_interval_and_not_through_a_database_read(make_gateway, app,
-                                                                                           gateway, admin):
+def test_every_gateway_process_refuses_within_its_interval_and_not_through_a_database_read(
+    make_gateway, app, gateway, admin
+):
     made = make_user(gateway, "tianhe.officer", "unit_officer", unit_id="unit-tianhe")
     token = access_token(gateway, "tianhe.officer")
     slow = make_gateway(GATEWAY_REVOCATION_REFRESH_SECONDS="3600").test_client()  # another replica

@@ -1,4 +1,5 @@
 """The gateway's pure rules: the route table, the circuit breaker, request signatures, account scopes."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,35 +10,47 @@ from gateway.breaker import CircuitBreaker
 from gateway.policy import PUBLIC, allowed_roles, path_matches
 
 
-@pytest.mark.parametrize("pattern, path, expected", [
-    ("/**", "/", True), ("/**", "/a/b/c", True),
-    ("/public/**", "/public", True), ("/public/**", "/public/certificates/1", True),
-    ("/public/**", "/publicity", False), ("/public/**", "/other/public", False),
-    ("/a/*/c", "/a/b/c", True), ("/a/*/c", "/a/b/c/d", False), ("/a/*", "/a/", False), ("/a", "/a", True),
-])
+@pytest.mark.parametrize(
+    "pattern, path, expected",
+    [
+        ("/**", "/", True),
+        ("/**", "/a/b/c", True),
+        ("/public/**", "/public", True),
+        ("/public/**", "/public/certificates/1", True),
+        ("/public/**", "/publicity", False),
+        ("/public/**", "/other/public", False),
+        ("/a/*/c", "/a/b/c", True),
+        ("/a/*/c", "/a/b/c/d", False),
+        ("/a/*", "/a/", False),
+        ("/a", "/a", True),
+    ],
+)
 def test_path_patterns(pattern, path, expected):
     assert path_matches(pattern, path) is expected
 
 
-@pytest.mark.parametrize("service, method, path, role, allowed", [
-    ("evaluation", "GET", "/public/certificates/GZ1", None, True),
-    ("evaluation", "POST", "/public/surveys/s1/answers", None, True),
-    ("evaluation", "POST", "/public/certificates/GZ1", None, False),
-    ("enrollment", "GET", "/public/rosters", None, True),
-    ("enrollment", "POST", "/public/rosters", None, False),
-    ("quota", "GET", "/allocations", "auditor", True),
-    ("quota", "POST", "/campaigns", "auditor", False),
-    ("finance", "DELETE", "/x", "auditor", False),
-    ("quota", "POST", "/campaigns", "federation_admin", True),
-    ("quota", "POST", "/campaigns", "employee", False),
-    ("quota", "GET", "/anything", "institution_system", False),
-    ("evaluation", "POST", "/results", "institution_system", True),
-    ("enrollment", "POST", "/nominations", "grassroots_officer", True),
-    ("finance", "POST", "/payments", "institution_operator", True),
-    ("evaluation", "POST", "/surveys/1/answers", "employee", True),
-    ("quota", "TRACE", "/x", "federation_admin", False),  # matches no rule
-    ("payroll", "GET", "/x", "federation_admin", False),
-])
+@pytest.mark.parametrize(
+    "service, method, path, role, allowed",
+    [
+        ("evaluation", "GET", "/public/certificates/GZ1", None, True),
+        ("evaluation", "POST", "/public/surveys/s1/answers", None, True),
+        ("evaluation", "POST", "/public/certificates/GZ1", None, False),
+        ("enrollment", "GET", "/public/rosters", None, True),
+        ("enrollment", "POST", "/public/rosters", None, False),
+        ("quota", "GET", "/allocations", "auditor", True),
+        ("quota", "POST", "/campaigns", "auditor", False),
+        ("finance", "DELETE", "/x", "auditor", False),
+        ("quota", "POST", "/campaigns", "federation_admin", True),
+        ("quota", "POST", "/campaigns", "employee", False),
+        ("quota", "GET", "/anything", "institution_system", False),
+        ("evaluation", "POST", "/results", "institution_system", True),
+        ("enrollment", "POST", "/nominations", "grassroots_officer", True),
+        ("finance", "POST", "/payments", "institution_operator", True),
+        ("evaluation", "POST", "/surveys/1/answers", "employee", True),
+        ("quota", "TRACE", "/x", "federation_admin", False),  # matches no rule
+        ("payroll", "GET", "/x", "federation_admin", False),
+    ],
+)
 def test_route_table(service, method, path, role, allowed):
     roles = allowed_roles(service, method, path)
     assert (roles == PUBLIC if role is None else role in roles) is allowed
@@ -82,21 +95,31 @@ def test_breaker_opens_after_consecutive_failures_and_admits_one_trial_after_coo
 def test_signature_covers_method_target_timestamp_nonce_and_body():
     base = ("secret", "POST", "/api/evaluation/results?batch=1", "1700000000", "nonce-123", b"{}")
     reference = signatures.signature(*base)
-    for index, changed in [(0, "other"), (1, "PUT"), (2, "/api/evaluation/results?batch=2"), (3, "1700000001"),
-                           (4, "nonce-124"), (5, b"{ }")]:
+    for index, changed in [
+        (0, "other"),
+        (1, "PUT"),
+        (2, "/api/evaluation/results?batch=2"),
+        (3, "1700000001"),
+        (4, "nonce-124"),
+        (5, b"{ }"),
+    ]:
         variant = list(base)
         variant[index] = changed
         assert signatures.signature(*variant) != reference
     assert signatures.canonical(*base[1:]).decode().split("\n")[-1] == (
-        "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a")
+        "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+    )
 
 
-@pytest.mark.parametrize("headers, reason", [
-    ({}, "missing"),
-    ({"X-Api-Key": "k", "X-Timestamp": "x", "X-Nonce": "abcdefgh", "X-Signature": "s"}, "Unix seconds"),
-    ({"X-Api-Key": "k", "X-Timestamp": "1000", "X-Nonce": "short", "X-Signature": "s"}, "X-Nonce"),
-    ({"X-Api-Key": "k", "X-Timestamp": "1000", "X-Nonce": "abcdefgh", "X-Signature": "s"}, "five minutes"),
-])
+@pytest.mark.parametrize(
+    "headers, reason",
+    [
+        ({}, "missing"),
+        ({"X-Api-Key": "k", "X-Timestamp": "x", "X-Nonce": "abcdefgh", "X-Signature": "s"}, "Unix seconds"),
+        ({"X-Api-Key": "k", "X-Timestamp": "1000", "X-Nonce": "short", "X-Signature": "s"}, "X-Nonce"),
+        ({"X-Api-Key": "k", "X-Timestamp": "1000", "X-Nonce": "abcdefgh", "X-Signature": "s"}, "five minutes"),
+    ],
+)
 def test_unusable_signing_headers(headers, reason):
     assert reason in signatures.problem_with({name.lower(): value for name, value in headers.items()}, now=2000)
 

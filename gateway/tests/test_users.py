@@ -1,4 +1,5 @@
 """The federation admin's user management, employees linked by resident ID number, on PostgreSQL."""
+
 from __future__ import annotations
 
 import io
@@ -13,7 +14,6 @@ from sqlalchemy import text
 
 from servicekit.pseudonym import employee_id, employee_id_key
 from servicekit.resident_id import check_digit
-
 from tests.support.processes import REPO
 
 from .conftest import admin_token, auth, bearer, login, make_user
@@ -53,11 +53,12 @@ def refresh(client, token):
 # ---------------------------------------------------------------- employees by resident ID number
 
 
-def test_an_employee_account_from_a_resident_id_number_gets_enrollments_employee_id(gateway, admin, var_dir,
-                                                                                 runtime):
-    response = gateway.post("/auth/users", json={"username": "worker.chen", "password": PASSWORD,
-                                                 "role": "employee", "resident_id": RESIDENT_ID.lower()},
-                            headers=admin)
+def test_an_employee_account_from_a_resident_id_number_gets_enrollments_employee_id(gateway, admin, var_dir, runtime):
+    response = gateway.post(
+        "/auth/users",
+        json={"username": "worker.chen", "password": PASSWORD, "role": "employee", "resident_id": RESIDENT_ID.lower()},
+        headers=admin,
+    )
     assert response.status_code == 201, response.get_json()
     expected = employee_id(RESIDENT_ID, employee_id_key(var_dir))
     assert response.get_json()["employee_id"] == expected
@@ -71,17 +72,19 @@ def test_an_employee_account_from_a_resident_id_number_gets_enrollments_employee
     assert RESIDENT_ID not in " ".join(str(value) for value in row)
 
 
-@pytest.mark.parametrize("body, field, message", [
-    ({"role": "employee", "resident_id": WRONG_CHECK}, "resident_id", "check digit"),
-    ({"role": "employee", "resident_id": "44010619851332003X"}, "resident_id", "birth date"),
-    ({"role": "employee", "resident_id": "1234"}, "resident_id", "18 characters"),
-    ({"role": "employee", "resident_id": RESIDENT_ID, "employee_id": "emp-1"}, "resident_id", "not both"),
-    ({"role": "unit_officer", "unit_id": "u1", "resident_id": RESIDENT_ID}, "resident_id", "not part of"),
-    ({"role": "employee"}, "employee_id", "required"),
-])
+@pytest.mark.parametrize(
+    "body, field, message",
+    [
+        ({"role": "employee", "resident_id": WRONG_CHECK}, "resident_id", "check digit"),
+        ({"role": "employee", "resident_id": "44010619851332003X"}, "resident_id", "birth date"),
+        ({"role": "employee", "resident_id": "1234"}, "resident_id", "18 characters"),
+        ({"role": "employee", "resident_id": RESIDENT_ID, "employee_id": "emp-1"}, "resident_id", "not both"),
+        ({"role": "unit_officer", "unit_id": "u1", "resident_id": RESIDENT_ID}, "resident_id", "not part of"),
+        ({"role": "employee"}, "employee_id", "required"),
+    ],
+)
 def test_a_bad_resident_id_number_is_a_422_problem_and_makes_nobody(gateway, admin, body, field, message):
-    response = gateway.post("/auth/users", json={"username": "worker.wu", "password": PASSWORD} | body,
-                            headers=admin)
+    response = gateway.post("/auth/users", json={"username": "worker.wu", "password": PASSWORD} | body, headers=admin)
     assert response.status_code == 422 and response.mimetype == "application/problem+json"
     errors = response.get_json()["errors"]
     assert list(errors) == [field] and message in errors[field]
@@ -122,11 +125,14 @@ def test_the_admin_shows_one_user_and_nobody_else_manages_accounts(gateway, admi
 
     for role, scope in (("auditor", {}), ("unit_officer", {"unit_id": "unit-tianhe"})):
         headers = bearer(gateway.application, role, **scope)
-        for method, path, body in (("GET", "/auth/users", None), ("GET", f"/auth/users/{made['id']}", None),
-                                   ("POST", f"/auth/users/{made['id']}/disable", None),
-                                   ("POST", f"/auth/users/{made['id']}/enable", None),
-                                   ("PUT", f"/auth/users/{made['id']}/password", {"password": "x" * 12}),
-                                   ("PUT", f"/auth/users/{made['id']}/role", {"role": "federation_admin"})):
+        for method, path, body in (
+            ("GET", "/auth/users", None),
+            ("GET", f"/auth/users/{made['id']}", None),
+            ("POST", f"/auth/users/{made['id']}/disable", None),
+            ("POST", f"/auth/users/{made['id']}/enable", None),
+            ("PUT", f"/auth/users/{made['id']}/password", {"password": "x" * 12}),
+            ("PUT", f"/auth/users/{made['id']}/role", {"role": "federation_admin"}),
+        ):
             assert gateway.open(path, method=method, json=body, headers=headers).status_code == 403, (role, path)
     assert login(gateway, "tianhe.officer", PASSWORD).get_json()["identity"]["role"] == "unit_officer"
 
@@ -152,8 +158,7 @@ def test_a_disabled_user_cannot_log_in_nor_refresh_until_enabled(gateway, admin,
 
     lines = [line for line in audit_lines() if line["user_id"] == made["id"]]
     assert [line["msg"] for line in lines] == ["user created", "user disabled", "user enabled"]
-    admin_id = gateway.get("/auth/users", query_string={"role": "federation_admin"},
-                           headers=admin).get_json()[0]["id"]
+    admin_id = gateway.get("/auth/users", query_string={"role": "federation_admin"}, headers=admin).get_json()[0]["id"]
     assert {line["by_user_id"] for line in lines} == {admin_id}
     assert "tianhe.officer" not in json.dumps(audit_lines())
 
@@ -161,8 +166,9 @@ def test_a_disabled_user_cannot_log_in_nor_refresh_until_enabled(gateway, admin,
 def test_an_admin_cannot_disable_or_demote_themself(gateway, admin):
     me = gateway.get("/auth/users", query_string={"role": "federation_admin"}, headers=admin).get_json()[0]
     for path, body in (("disable", None), ("role", {"role": "auditor"})):
-        response = gateway.open(f"/auth/users/{me['id']}/{path}", method="POST" if body is None else "PUT",
-                                json=body, headers=admin)
+        response = gateway.open(
+            f"/auth/users/{me['id']}/{path}", method="POST" if body is None else "PUT", json=body, headers=admin
+        )
         assert response.status_code == 409 and response.get_json()["code"] == "conflict"
     assert login(gateway).get_json()["identity"]["role"] == "federation_admin"
 
@@ -175,8 +181,7 @@ def test_a_password_reset_replaces_the_password_and_ends_every_login(gateway, ad
     assert refresh(gateway, tokens["refresh_token"]).status_code == 200  # a refused reset changed nothing
 
     tokens = login(gateway, "inst.op", PASSWORD).get_json()
-    reset = gateway.put(f"/auth/users/{made['id']}/password", json={"password": "a new long password"},
-                        headers=admin)
+    reset = gateway.put(f"/auth/users/{made['id']}/password", json={"password": "a new long password"}, headers=admin)
     assert reset.status_code == 200
     assert login(gateway, "inst.op", PASSWORD).status_code == 401
     assert refresh(gateway, tokens["refresh_token"]).status_code == 401
@@ -195,13 +200,18 @@ def test_a_role_change_is_checked_as_at_creation_and_the_next_refresh_carries_it
     assert bad_number.status_code == 422 and "check digit" in bad_number.get_json()["errors"]["resident_id"]
     assert gateway.get(f"/auth/users/{made['id']}", headers=admin).get_json() == made  # nothing changed
 
-    changed = gateway.put(path, json={"role": "grassroots_officer", "grassroots_union_id": "g-1",
-                                      "unit_id": "unit-tianhe"}, headers=admin)
+    changed = gateway.put(
+        path, json={"role": "grassroots_officer", "grassroots_union_id": "g-1", "unit_id": "unit-tianhe"}, headers=admin
+    )
     assert changed.status_code == 200
     assert (changed.get_json()["role"], changed.get_json()["grassroots_union_id"]) == ("grassroots_officer", "g-1")
     identity = refresh(gateway, tokens["refresh_token"]).get_json()["identity"]
-    assert identity == {"subject": "tianhe.officer", "role": "grassroots_officer", "unit_id": "unit-tianhe",
-                        "grassroots_union_id": "g-1"}
+    assert identity == {
+        "subject": "tianhe.officer",
+        "role": "grassroots_officer",
+        "unit_id": "unit-tianhe",
+        "grassroots_union_id": "g-1",
+    }
 
     employee = gateway.put(path, json={"role": "employee", "resident_id": RESIDENT_ID}, headers=admin).get_json()
     assert employee["employee_id"] == employee_id(RESIDENT_ID, employee_id_key(var_dir))
@@ -212,12 +222,23 @@ def test_a_role_change_is_checked_as_at_creation_and_the_next_refresh_carries_it
 
 
 def test_the_operator_commands_manage_users(gateway, runtime, var_dir):
-    env = {**os.environ, "GATEWAY_DATABASE_URL": runtime.settings.database_url, "VAR_DIR": str(var_dir),
-           "GATEWAY_NEW_PASSWORD": PASSWORD, "GATEWAY_NEW_RESIDENT_ID": RESIDENT_ID}
+    env = {
+        **os.environ,
+        "GATEWAY_DATABASE_URL": runtime.settings.database_url,
+        "VAR_DIR": str(var_dir),
+        "GATEWAY_NEW_PASSWORD": PASSWORD,
+        "GATEWAY_NEW_RESIDENT_ID": RESIDENT_ID,
+    }
 
     def run(*args, **extra):
-        done = subprocess.run([sys.executable, "-m", "gateway", *args], cwd=REPO, env=env | extra,
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "gateway", *args],
+            cwd=REPO,
+            env=env | extra,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert RESIDENT_ID not in done.stdout + done.stderr
         return done
 

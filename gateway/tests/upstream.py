@@ -1,4 +1,5 @@
 """A stand-in service for the gateway's tests: it verifies the gateway's identity header as services do."""
+
 from __future__ import annotations
 
 import socket
@@ -19,14 +20,26 @@ def service_app(var_dir: Path) -> Flask:
     app.config["hits"] = []
 
     @app.route("/whoami", methods=["GET", "POST", "PUT", "DELETE"])
-    @requires("federation_admin", "auditor", "unit_officer", "grassroots_officer", "institution_operator",
-              "institution_system", "employee")
+    @requires(
+        "federation_admin",
+        "auditor",
+        "unit_officer",
+        "grassroots_officer",
+        "institution_operator",
+        "institution_system",
+        "employee",
+    )
     def whoami():
         app.config["hits"].append(request.path)
         identity = current_identity()
-        return jsonify(subject=identity.subject, role=identity.role, unit_id=identity.unit_id,
-                       institution_id=identity.institution_id, employee_id=identity.employee_id,
-                       body=request.get_data(as_text=True))
+        return jsonify(
+            subject=identity.subject,
+            role=identity.role,
+            unit_id=identity.unit_id,
+            institution_id=identity.institution_id,
+            employee_id=identity.employee_id,
+            body=request.get_data(as_text=True),
+        )
 
     @app.route("/public/<path:rest>")
     def public(rest):

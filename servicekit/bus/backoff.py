@@ -1,4 +1,5 @@
 """Growing delays for reconnecting to the broker or the database."""
+
 from __future__ import annotations
 
 import random

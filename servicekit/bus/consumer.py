@@ -5,13 +5,14 @@ recognised as a duplicate, re-published to a retry queue, or parked in the
 dead-letter queue (those publishes are confirmed before the ack). A worker
 killed mid-handling leaves its message unacknowledged, so RabbitMQ redelivers it.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from kombu import Connection
 from kombu.message import Message
@@ -19,7 +20,7 @@ from kombu.message import Message
 from ..db import upsert, utcnow
 from ..logging import causation_id, correlation_id
 from ..service import Runtime
-from .backoff import Backoff, CONNECTION_ERRORS
+from .backoff import CONNECTION_ERRORS, Backoff
 from .envelope import Envelope, MalformedMessage
 from .topology import declare, supports_delayed_retry
 
@@ -33,7 +34,7 @@ def dead_letter_headers(message: Message, reason: str, attempts: int) -> dict:
     return {
         "x-dead-id": message.properties.get("message_id") or str(uuid.uuid4()),
         "x-dead-reason": reason[:2000],
-        "x-dead-at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "x-dead-at": datetime.now(UTC).isoformat(timespec="seconds"),
         "x-attempts": attempts,
         "x-original-routing-key": message.delivery_info.get("routing_key", ""),
     }
@@ -119,8 +120,14 @@ class Consumer:
                 self._after_failure(message, envelope, failures[envelope.id])
             else:
                 message.ack()
-        log.info("batch handled", extra={"events": len(batch), "failed": len(failures),
-                                         "ms": round((time.perf_counter() - started) * 1000, 1)})
+        log.info(
+            "batch handled",
+            extra={
+                "events": len(batch),
+                "failed": len(failures),
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
 
     def _commit_one_by_one(self, batch) -> dict[str, Exception]:
         failures = {}
@@ -136,11 +143,15 @@ class Consumer:
         inbox = self.runtime.inbox
         with self.runtime.unit_of_work() as uow:
             now = utcnow()
-            fresh = set(uow.session.scalars(
-                self._insert_inbox.values([{"event_id": e.id, "type": e.type, "handled_at": now} for e in envelopes])
-                .on_conflict_do_nothing(index_elements=["event_id"])
-                .returning(inbox.c.event_id)
-            ))
+            fresh = set(
+                uow.session.scalars(
+                    self._insert_inbox.values(
+                        [{"event_id": e.id, "type": e.type, "handled_at": now} for e in envelopes]
+                    )
+                    .on_conflict_do_nothing(index_elements=["event_id"])
+                    .returning(inbox.c.event_id)
+                )
+            )
             for envelope in envelopes:
                 if envelope.id not in fresh:
                     log.info("duplicate event ignored", extra={"event_id": envelope.id, "event_type": envelope.type})
@@ -158,14 +169,28 @@ class Consumer:
         reason = f"{type(exc).__name__}: {exc}"
         delays = self.bus.retry_delays_ms
         if envelope.attempt > len(delays):
-            log.error("event failed for the last time; parked", extra={
-                "event_id": envelope.id, "event_type": envelope.type, "attempt": envelope.attempt, "reason": reason})
+            log.error(
+                "event failed for the last time; parked",
+                extra={
+                    "event_id": envelope.id,
+                    "event_type": envelope.type,
+                    "attempt": envelope.attempt,
+                    "reason": reason,
+                },
+            )
             self._park(message, reason, envelope.attempt)
             return
         delay = delays[envelope.attempt - 1]
-        log.warning("event failed; will retry", extra={
-            "event_id": envelope.id, "event_type": envelope.type, "attempt": envelope.attempt,
-            "retry_in_ms": delay, "reason": reason})
+        log.warning(
+            "event failed; will retry",
+            extra={
+                "event_id": envelope.id,
+                "event_type": envelope.type,
+                "attempt": envelope.attempt,
+                "retry_in_ms": delay,
+                "reason": reason,
+            },
+        )
         headers = {ATTEMPT: envelope.attempt + 1, "x-last-error": reason[:2000]}
         if self._delayed_retry:
             routing_key = self.bus.retry_queue(self.service.name, delay)
@@ -176,19 +201,26 @@ class Consumer:
         message.ack()
 
     def _park(self, message: Message, reason: str, attempts: int) -> None:
-        self._republish(message, self.bus.dead_letter_queue(self.service.name),
-                        dead_letter_headers(message, reason, attempts))
+        self._republish(
+            message, self.bus.dead_letter_queue(self.service.name), dead_letter_headers(message, reason, attempts)
+        )
         message.ack()
 
     def _republish(self, message: Message, queue_name: str, headers: dict) -> None:
         """Straight to one queue of this service (default exchange), never to other services."""
         props = message.properties
         self._producer.publish(
-            message.body, exchange="", routing_key=queue_name, headers=headers,
+            message.body,
+            exchange="",
+            routing_key=queue_name,
+            headers=headers,
             content_type=message.content_type or "application/json",
-            content_encoding=message.content_encoding or "utf-8", delivery_mode=2,
-            message_id=props.get("message_id"), type=props.get("type"),
-            correlation_id=props.get("correlation_id"), declare=[],
+            content_encoding=message.content_encoding or "utf-8",
+            delivery_mode=2,
+            message_id=props.get("message_id"),
+            type=props.get("type"),
+            correlation_id=props.get("correlation_id"),
+            declare=[],
         )
 
     def _wait_until(self, not_before) -> None:

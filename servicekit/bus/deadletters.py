@@ -3,6 +3,7 @@
 Messages are read with basic.get and left unacknowledged, so closing the
 channel puts back every one that was not replayed or dropped.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,13 +26,22 @@ class DeadLetter:
     headers: dict
 
     def summary(self) -> dict:
-        return {"id": self.dead_id, "type": self.event_type, "attempts": self.attempts,
-                "dead_at": self.dead_at, "reason": self.reason}
+        return {
+            "id": self.dead_id,
+            "type": self.event_type,
+            "attempts": self.attempts,
+            "dead_at": self.dead_at,
+            "reason": self.reason,
+        }
 
 
 def _connect(bus: BusSettings) -> Connection:
-    return Connection(bus.url, transport_options=dict(bus.transport_options, confirm_publish=True)
-                      if not bus.embedded else bus.transport_options)
+    return Connection(
+        bus.url,
+        transport_options=dict(bus.transport_options, confirm_publish=True)
+        if not bus.embedded
+        else bus.transport_options,
+    )
 
 
 def _take_all(connection: Connection, bus: BusSettings, service: str):
@@ -41,11 +51,20 @@ def _take_all(connection: Connection, bus: BusSettings, service: str):
     while (message := queue.get(no_ack=False)) is not None:
         headers = message.headers or {}
         body = message.body.decode("utf-8", "replace") if isinstance(message.body, bytes) else str(message.body)
-        taken.append((message, DeadLetter(
-            dead_id=str(headers.get("x-dead-id", "")),
-            event_type=message.properties.get("type") or headers.get("x-original-routing-key"),
-            reason=str(headers.get("x-dead-reason", "")), dead_at=str(headers.get("x-dead-at", "")),
-            attempts=int(headers.get("x-attempts", 0)), body=body, headers=dict(headers))))
+        taken.append(
+            (
+                message,
+                DeadLetter(
+                    dead_id=str(headers.get("x-dead-id", "")),
+                    event_type=message.properties.get("type") or headers.get("x-original-routing-key"),
+                    reason=str(headers.get("x-dead-reason", "")),
+                    dead_at=str(headers.get("x-dead-at", "")),
+                    attempts=int(headers.get("x-attempts", 0)),
+                    body=body,
+                    headers=dict(headers),
+                ),
+            )
+        )
     return taken
 
 
@@ -63,11 +82,16 @@ def replay(bus: BusSettings, service: str, ids: set[str] | None) -> list[str]:
             if ids is not None and letter.dead_id not in ids:
                 continue
             producer.publish(
-                message.body, exchange="", routing_key=bus.queue(service), declare=[],
+                message.body,
+                exchange="",
+                routing_key=bus.queue(service),
+                declare=[],
                 headers={"x-replayed-from": letter.dead_id},
                 content_type=message.content_type or "application/json",
-                content_encoding=message.content_encoding or "utf-8", delivery_mode=2,
-                message_id=message.properties.get("message_id"), type=message.properties.get("type"),
+                content_encoding=message.content_encoding or "utf-8",
+                delivery_mode=2,
+                message_id=message.properties.get("message_id"),
+                type=message.properties.get("type"),
                 correlation_id=message.properties.get("correlation_id"),
             )
             message.ack()

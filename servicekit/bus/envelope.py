@@ -1,10 +1,11 @@
 """The envelope every integration event travels in."""
+
 from __future__ import annotations
 
 import json
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import contracts
 
@@ -29,17 +30,29 @@ class Envelope:
     attempt: int = field(default=1, compare=False)
 
     @classmethod
-    def new(cls, event_type: str, data: dict, *, producer: str, version: int | None = None,
-            correlation_id: str | None = None, causation_id: str | None = None) -> "Envelope":
+    def new(
+        cls,
+        event_type: str,
+        data: dict,
+        *,
+        producer: str,
+        version: int | None = None,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> Envelope:
         """Build an event, refusing at once a payload that breaks its contract."""
         version = version or contracts.latest_version(event_type)
         contracts.validate(event_type, version, data, strict=True)
         event_id = str(uuid.uuid4())
         return cls(
-            id=event_id, type=event_type, version=version,
-            occurred_at=datetime.now(timezone.utc).isoformat(timespec="microseconds"),
-            producer=producer, correlation_id=correlation_id or event_id,
-            causation_id=causation_id, data=data,
+            id=event_id,
+            type=event_type,
+            version=version,
+            occurred_at=datetime.now(UTC).isoformat(timespec="microseconds"),
+            producer=producer,
+            correlation_id=correlation_id or event_id,
+            causation_id=causation_id,
+            data=data,
         )
 
     def to_dict(self) -> dict:
@@ -51,7 +64,7 @@ class Envelope:
         return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
-    def parse(cls, body: bytes | str | dict, *, attempt: int = 1) -> "Envelope":
+    def parse(cls, body: bytes | str | dict, *, attempt: int = 1) -> Envelope:
         """Decode and validate (leniently: newer producers may add fields)."""
         try:
             raw = body if isinstance(body, dict) else json.loads(body)

@@ -6,6 +6,7 @@ half a message. Here the message is written under a name no queue matches,
 then renamed into place (a rename within one folder is atomic).
 The embedded default's `filesystem://` URL is served by this transport.
 """
+
 from __future__ import annotations
 
 import os

@@ -6,6 +6,7 @@ with `mandatory` so an event no queue is bound to comes back instead of
 vanishing. kombu's filesystem:// transport has neither confirms nor returns: a
 write to its folder is the confirmation.
 """
+
 from __future__ import annotations
 
 import time
@@ -53,9 +54,14 @@ class ConfirmingPublisher:
         first_tag = self._next_tag
         for item in batch:
             message = amqp.Message(
-                item.body, content_type="application/json", content_encoding="utf-8",
-                delivery_mode=2, message_id=item.event_id, type=item.type,
-                correlation_id=item.correlation_id or item.event_id, application_headers={},
+                item.body,
+                content_type="application/json",
+                content_encoding="utf-8",
+                delivery_mode=2,
+                message_id=item.event_id,
+                type=item.type,
+                correlation_id=item.correlation_id or item.event_id,
+                application_headers={},
             )
             self.channel.basic_publish(message, exchange=self.exchange, routing_key=item.type, mandatory=True)
             self._unconfirmed[self._next_tag] = item.event_id
@@ -98,9 +104,14 @@ class PlainPublisher:
     def publish(self, batch: list[Outgoing]) -> BatchOutcome:
         for item in batch:
             self.producer.publish(
-                item.body.encode(), routing_key=item.type, content_type="application/json",
-                content_encoding="utf-8", delivery_mode=2, message_id=item.event_id,
-                type=item.type, correlation_id=item.correlation_id or item.event_id,
+                item.body.encode(),
+                routing_key=item.type,
+                content_type="application/json",
+                content_encoding="utf-8",
+                delivery_mode=2,
+                message_id=item.event_id,
+                type=item.type,
+                correlation_id=item.correlation_id or item.event_id,
             )
         return BatchOutcome([item.event_id for item in batch], {})
 

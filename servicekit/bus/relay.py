@@ -5,6 +5,7 @@ batch with `FOR UPDATE SKIP LOCKED`, so no two publish the same rows at once.
 A crash between the broker's confirm and the commit republishes the batch;
 consumers' inboxes make that harmless.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,7 @@ from sqlalchemy import delete, select, update
 
 from ..db import utcnow
 from ..service import Runtime
-from .backoff import Backoff, CONNECTION_ERRORS
+from .backoff import CONNECTION_ERRORS, Backoff
 from .publishing import Outgoing, publisher_for
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,9 @@ class Relay:
         backoff = Backoff()
         while not self.stop.is_set():
             try:
-                with Connection(self.bus.url, heartbeat=self.bus.heartbeat,
-                                transport_options=self.bus.transport_options) as connection:
+                with Connection(
+                    self.bus.url, heartbeat=self.bus.heartbeat, transport_options=self.bus.transport_options
+                ) as connection:
                     connection.ensure_connection(max_retries=1)
                     publisher = publisher_for(connection, self.bus)
                     log.info("relay connected", extra={"broker": connection.as_uri()})
@@ -46,7 +48,9 @@ class Relay:
                     self._pump(connection, publisher)
             except CONNECTION_ERRORS as exc:
                 delay = backoff.next()
-                log.warning("relay lost the broker or database; retrying", extra={"error": repr(exc), "retry_in_s": delay})
+                log.warning(
+                    "relay lost the broker or database; retrying", extra={"error": repr(exc), "retry_in_s": delay}
+                )
                 self.stop.wait(delay)
             except Exception:
                 delay = backoff.next()
@@ -79,18 +83,33 @@ class Relay:
             batch = [Outgoing(r.event_id, r.type, r.body, json.loads(r.body).get("correlation_id")) for r in rows]
             outcome = publisher.publish(batch)
             if outcome.published:
-                db.execute(update(outbox).where(outbox.c.event_id.in_(outcome.published))
-                           .values(published_at=utcnow(), attempts=outbox.c.attempts + 1, last_error=None))
+                db.execute(
+                    update(outbox)
+                    .where(outbox.c.event_id.in_(outcome.published))
+                    .values(published_at=utcnow(), attempts=outbox.c.attempts + 1, last_error=None)
+                )
             for row in rows:
                 if row.event_id in outcome.refused:
                     # Kept pending: the event is delivered once a queue is bound to it.
-                    delay = min(5 * 2 ** row.attempts, 300)
-                    db.execute(update(outbox).where(outbox.c.seq == row.seq).values(
-                        attempts=outbox.c.attempts + 1, last_error=outcome.refused[row.event_id],
-                        next_attempt_at=utcnow() + timedelta(seconds=delay)))
-                    log.warning("event refused by the broker; kept in the outbox", extra={
-                        "event_id": row.event_id, "event_type": row.type,
-                        "reason": outcome.refused[row.event_id], "retry_in_s": delay})
+                    delay = min(5 * 2**row.attempts, 300)
+                    db.execute(
+                        update(outbox)
+                        .where(outbox.c.seq == row.seq)
+                        .values(
+                            attempts=outbox.c.attempts + 1,
+                            last_error=outcome.refused[row.event_id],
+                            next_attempt_at=utcnow() + timedelta(seconds=delay),
+                        )
+                    )
+                    log.warning(
+                        "event refused by the broker; kept in the outbox",
+                        extra={
+                            "event_id": row.event_id,
+                            "event_type": row.type,
+                            "reason": outcome.refused[row.event_id],
+                            "retry_in_s": delay,
+                        },
+                    )
         return len(rows)
 
     def _housekeeping(self) -> None:

@@ -1,4 +1,5 @@
 """Exchange and queues of one service: main queue, delayed retry queues, dead letters."""
+
 from __future__ import annotations
 
 from kombu import Connection, Exchange, Queue, binding
@@ -18,18 +19,23 @@ def supports_delayed_retry(connection: Connection) -> bool:
 
 def main_queue(bus: BusSettings, service: str, event_types) -> Queue:
     exchange = events_exchange(bus)
-    return Queue(bus.queue(service), durable=True,
-                 bindings=[binding(exchange, routing_key=t) for t in sorted(event_types)])
+    return Queue(
+        bus.queue(service), durable=True, bindings=[binding(exchange, routing_key=t) for t in sorted(event_types)]
+    )
 
 
 def retry_queues(bus: BusSettings, service: str) -> list[Queue]:
     """One queue per delay: a message waits out the queue's TTL, then goes back to the main queue."""
     return [
-        Queue(bus.retry_queue(service, delay), durable=True, queue_arguments={
-            "x-message-ttl": delay,
-            "x-dead-letter-exchange": "",
-            "x-dead-letter-routing-key": bus.queue(service),
-        })
+        Queue(
+            bus.retry_queue(service, delay),
+            durable=True,
+            queue_arguments={
+                "x-message-ttl": delay,
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": bus.queue(service),
+            },
+        )
         for delay in bus.retry_delays_ms
     ]
 

@@ -1,4 +1,5 @@
 """The embedded broker: kombu's filesystem transport with message files that appear only when whole."""
+
 from __future__ import annotations
 
 from pathlib import Path

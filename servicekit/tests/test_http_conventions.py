@@ -1,4 +1,5 @@
 """What every service's HTTP interface promises: problem+json, request ids, limits (embedded, no servers)."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,12 +1,12 @@
 """The resident ID number checks that enrollment and the gateway share (GB 11643)."""
+
 from __future__ import annotations
 
 from datetime import date
 
 import pytest
 
-from servicekit.resident_id import (InvalidPersonalData, age_on, check_digit, mask_resident_id,
-                                    normalise_resident_id)
+from servicekit.resident_id import InvalidPersonalData, age_on, check_digit, mask_resident_id, normalise_resident_id
 
 TODAY = date(2026, 11, 30)
 # GB 11643's own worked example: 11010519491231002 has the check character X.
@@ -27,16 +27,19 @@ def test_a_valid_number_comes_back_trimmed_with_an_upper_case_x():
     assert normalise_resident_id(f"  {number.lower()} ", TODAY) == number
 
 
-@pytest.mark.parametrize("value, reason", [
-    ("44010619900307123", "18 characters"),
-    ("4401061990030712345", "18 characters"),
-    ("44010619900307123A", "18 characters"),
-    (a_number(region="990106"), "region code"),
-    (a_number(region="440006"[:2] + "0000"), "region code"),
-    (a_number(born="19900230"), "not a real date"),
-    (a_number(born="20150101"), "working age"),  # 11 years old
-    (a_number(born="19500101"), "working age"),  # 76 years old
-])
+@pytest.mark.parametrize(
+    "value, reason",
+    [
+        ("44010619900307123", "18 characters"),
+        ("4401061990030712345", "18 characters"),
+        ("44010619900307123A", "18 characters"),
+        (a_number(region="990106"), "region code"),
+        (a_number(region="440006"[:2] + "0000"), "region code"),
+        (a_number(born="19900230"), "not a real date"),
+        (a_number(born="20150101"), "working age"),  # 11 years old
+        (a_number(born="19500101"), "working age"),  # 76 years old
+    ],
+)
 def test_what_is_wrong_is_said_without_repeating_the_number(value, reason):
     with pytest.raises(InvalidPersonalData, match=reason) as refused:
         normalise_resident_id(value, TODAY)
@@ -49,7 +52,7 @@ def test_every_single_digit_typo_is_caught_by_the_check_character():
         for digit in "0123456789":
             if digit == number[position]:
                 continue
-            typo = number[:position] + digit + number[position + 1:]
+            typo = number[:position] + digit + number[position + 1 :]
             with pytest.raises(InvalidPersonalData):
                 normalise_resident_id(typo, TODAY)
 

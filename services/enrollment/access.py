@@ -1,4 +1,5 @@
 """Who sees which enrolments, and how much of the employee's personal data."""
+
 from __future__ import annotations
 
 from sqlalchemy import Select, select
@@ -23,8 +24,9 @@ def scoped(query: Select, identity: Identity) -> Select:
     if identity.role == "unit_officer":
         return query.where(Enrolment.unit_id == identity.unit_id)
     if identity.role in INSTITUTION_ROLES:
-        return query.where(Enrolment.institution_id == identity.institution_id,
-                           Enrolment.status.in_(SEEN_BY_INSTITUTION))
+        return query.where(
+            Enrolment.institution_id == identity.institution_id, Enrolment.status.in_(SEEN_BY_INSTITUTION)
+        )
     if identity.role == "employee":
         return query.where(Enrolment.employee_id == identity.employee_id)
     raise Problem(FORBIDDEN, f"The role {identity.role} sees no enrolments.")
@@ -40,20 +42,52 @@ def find_enrolment(session, identity: Identity, enrolment_id: str, *, lock: bool
 
 def sees_personal_data(identity: Identity, enrolment: Enrolment) -> bool:
     """Only the nominating union and the employee see the full ID number and phone."""
-    return ((identity.role == "grassroots_officer" and identity.grassroots_union_id == enrolment.grassroots_union_id)
-            or (identity.role == "employee" and identity.employee_id == enrolment.employee_id))
+    return (
+        identity.role == "grassroots_officer" and identity.grassroots_union_id == enrolment.grassroots_union_id
+    ) or (identity.role == "employee" and identity.employee_id == enrolment.employee_id)
 
 
-def enrolment_view(identity: Identity, enrolment: Enrolment, employee: Employee,
-                   objections: list[dict], classes: list[dict]) -> dict:
+def enrolment_view(
+    identity: Identity, enrolment: Enrolment, employee: Employee, objections: list[dict], classes: list[dict]
+) -> dict:
     full = sees_personal_data(identity, enrolment)
     return {
-        **{column: getattr(enrolment, column) for column in (
-            "enrolment_id", "revision", "status", "campaign_id", "kind", "employee_id", "unit_id",
-            "grassroots_union_id", "institution_id", "programme_id", "education", "attestation", "notice_start",
-            "notice_end", "consent_method", "consent_on", "sent_on", "requested_on", "fees", "subsidy_requested",
-            "registered_on", "refusal_reason", "refusal_detail", "entrance_test_on", "entrance_test_score",
-            "entrance_test_passed", "admitted_on", "payment_status", "class_id", "withdrawn_on", "retaking")},
+        **{
+            column: getattr(enrolment, column)
+            for column in (
+                "enrolment_id",
+                "revision",
+                "status",
+                "campaign_id",
+                "kind",
+                "employee_id",
+                "unit_id",
+                "grassroots_union_id",
+                "institution_id",
+                "programme_id",
+                "education",
+                "attestation",
+                "notice_start",
+                "notice_end",
+                "consent_method",
+                "consent_on",
+                "sent_on",
+                "requested_on",
+                "fees",
+                "subsidy_requested",
+                "registered_on",
+                "refusal_reason",
+                "refusal_detail",
+                "entrance_test_on",
+                "entrance_test_score",
+                "entrance_test_passed",
+                "admitted_on",
+                "payment_status",
+                "class_id",
+                "withdrawn_on",
+                "retaking",
+            )
+        },
         "name": employee.name,
         "resident_id": employee.resident_id if full else mask_resident_id(employee.resident_id),
         "phone": employee.phone if full else mask_phone(employee.phone),
@@ -65,24 +99,33 @@ def enrolment_view(identity: Identity, enrolment: Enrolment, employee: Employee,
 def class_history(session, enrolment_ids: list[str]) -> dict[str, list[dict]]:
     """Each enrolment's class placements, oldest first."""
     found: dict[str, list[dict]] = {i: [] for i in enrolment_ids}
-    for placement in session.scalars(select(ClassPlacement).where(ClassPlacement.enrolment_id.in_(enrolment_ids))
-                                     .order_by(ClassPlacement.placed_on, ClassPlacement.left_on.nulls_last())):
+    for placement in session.scalars(
+        select(ClassPlacement)
+        .where(ClassPlacement.enrolment_id.in_(enrolment_ids))
+        .order_by(ClassPlacement.placed_on, ClassPlacement.left_on.nulls_last())
+    ):
         found[placement.enrolment_id].append(
-            {key: getattr(placement, key) for key in ("class_id", "placed_on", "left_on", "ended_by")})
+            {key: getattr(placement, key) for key in ("class_id", "placed_on", "left_on", "ended_by")}
+        )
     return found
 
 
 def views(session, identity: Identity, enrolments: list[Enrolment]) -> list[dict]:
     """Views of many enrolments with three queries, not three per enrolment."""
     ids = [e.enrolment_id for e in enrolments]
-    employees = {e.employee_id: e for e in session.scalars(
-        select(Employee).where(Employee.employee_id.in_({e.employee_id for e in enrolments})))}
+    employees = {
+        e.employee_id: e
+        for e in session.scalars(select(Employee).where(Employee.employee_id.in_({e.employee_id for e in enrolments})))
+    }
     objections: dict[str, list] = {i: [] for i in ids}
-    for objection in session.scalars(select(Objection).where(Objection.enrolment_id.in_(ids))
-                                     .order_by(Objection.raised_on, Objection.objection_id)):
+    for objection in session.scalars(
+        select(Objection).where(Objection.enrolment_id.in_(ids)).order_by(Objection.raised_on, Objection.objection_id)
+    ):
         # plain values: the view is serialised after the unit of work is over
         values = {column.key: getattr(objection, column.key) for column in Objection.__table__.columns}
         objections[objection.enrolment_id].append(values)
     placements = class_history(session, ids)
-    return [enrolment_view(identity, e, employees[e.employee_id], objections[e.enrolment_id],
-                           placements[e.enrolment_id]) for e in enrolments]
+    return [
+        enrolment_view(identity, e, employees[e.employee_id], objections[e.enrolment_id], placements[e.enrolment_id])
+        for e in enrolments
+    ]

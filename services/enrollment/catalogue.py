@@ -1,4 +1,5 @@
 """Use cases of the catalogue: institutions, programmes and their fee standards, units' plans."""
+
 from __future__ import annotations
 
 from sqlalchemy import delete, select
@@ -16,16 +17,21 @@ DRAFT, PUBLISHED = "draft", "published"
 
 def institution_view(institution: Institution, standing: InstitutionStanding | None) -> dict:
     disqualified = bool(standing and standing.disqualified)
-    return {"institution_id": institution.institution_id, "name": institution.name,
-            "revision": institution.revision, "disqualified": disqualified,
-            "disqualification_reason": standing.reason if disqualified else None}
+    return {
+        "institution_id": institution.institution_id,
+        "name": institution.name,
+        "revision": institution.revision,
+        "disqualified": disqualified,
+        "disqualification_reason": standing.reason if disqualified else None,
+    }
 
 
 def list_institutions(session) -> list[dict]:
     rows = session.execute(
         select(Institution, InstitutionStanding)
         .outerjoin(InstitutionStanding, InstitutionStanding.institution_id == Institution.institution_id)
-        .order_by(Institution.institution_id)).all()
+        .order_by(Institution.institution_id)
+    ).all()
     return [institution_view(i, s) for i, s in rows]
 
 
@@ -59,32 +65,59 @@ def rename_institution(uow, institution_id: str, name: str) -> dict:
 
 def _announce_institution(uow, institution: Institution) -> None:
     uow.session.flush()
-    uow.publish("institution.registered", {"institution_id": institution.institution_id,
-                                           "revision": institution.revision, "name": institution.name})
+    uow.publish(
+        "institution.registered",
+        {"institution_id": institution.institution_id, "revision": institution.revision, "name": institution.name},
+    )
 
 
 def programme_view(programme: Programme) -> dict:
-    return {"programme_id": programme.programme_id, "institution_id": programme.institution_id,
-            "name": programme.name, "kind": programme.kind, "level": programme.level, "major": programme.major,
-            "trade": programme.trade, "teaching_sites": programme.teaching_sites,
-            "start_date": programme.start_date, "on_site_teaching": programme.on_site_teaching,
-            "fee_standard": programme.fees(), "status": programme.status, "revision": programme.revision}
+    return {
+        "programme_id": programme.programme_id,
+        "institution_id": programme.institution_id,
+        "name": programme.name,
+        "kind": programme.kind,
+        "level": programme.level,
+        "major": programme.major,
+        "trade": programme.trade,
+        "teaching_sites": programme.teaching_sites,
+        "start_date": programme.start_date,
+        "on_site_teaching": programme.on_site_teaching,
+        "fee_standard": programme.fees(),
+        "status": programme.status,
+        "revision": programme.revision,
+    }
 
 
 def programme_event(programme: Programme) -> dict:
-    data = {"programme_id": programme.programme_id, "revision": programme.revision,
-            "institution_id": programme.institution_id, "kind": programme.kind, "level": programme.level,
-            "teaching_sites": programme.teaching_sites, "start_date": programme.start_date.isoformat(),
-            "on_site_teaching": programme.on_site_teaching,
-            "fee_standard": {line: show(amount) for line, amount in programme.fees().items()}}
+    data = {
+        "programme_id": programme.programme_id,
+        "revision": programme.revision,
+        "institution_id": programme.institution_id,
+        "kind": programme.kind,
+        "level": programme.level,
+        "teaching_sites": programme.teaching_sites,
+        "start_date": programme.start_date.isoformat(),
+        "on_site_teaching": programme.on_site_teaching,
+        "fee_standard": {line: show(amount) for line, amount in programme.fees().items()},
+    }
     data |= {"major": programme.major} if programme.kind == "academic" else {"trade": programme.trade}
     return data
 
 
 def _apply(programme: Programme, body: dict) -> None:
     fees = body["fee_standard"]
-    for key in ("institution_id", "name", "kind", "level", "major", "trade", "teaching_sites", "start_date",
-                "on_site_teaching"):
+    for key in (
+        "institution_id",
+        "name",
+        "kind",
+        "level",
+        "major",
+        "trade",
+        "teaching_sites",
+        "start_date",
+        "on_site_teaching",
+    ):
         setattr(programme, key, body[key])
     for line in FEE_LINES:
         setattr(programme, f"fee_{line}", fees[line])
@@ -92,8 +125,9 @@ def _apply(programme: Programme, body: dict) -> None:
 
 def _known_institution(session, institution_id: str) -> None:
     if session.get(Institution, institution_id) is None:
-        raise Problem(UNKNOWN_REFERENCE, f"No institution {institution_id}.",
-                      errors={"institution_id": ["Unknown institution."]})
+        raise Problem(
+            UNKNOWN_REFERENCE, f"No institution {institution_id}.", errors={"institution_id": ["Unknown institution."]}
+        )
 
 
 def save_programme(uow, programme_id: str, body: dict) -> tuple[Programme, bool]:
@@ -106,7 +140,8 @@ def save_programme(uow, programme_id: str, body: dict) -> tuple[Programme, bool]
         programme = Programme(programme_id=programme_id, status=DRAFT, revision=0)
         session.add(programme)
     elif (programme.kind, programme.institution_id) != (body["kind"], body["institution_id"]) and session.scalar(
-            select(Enrolment.enrolment_id).where(Enrolment.programme_id == programme_id).limit(1)):
+        select(Enrolment.enrolment_id).where(Enrolment.programme_id == programme_id).limit(1)
+    ):
         raise Problem(CONFLICT, "Employees are enrolled in this programme: its kind and institution stay.")
     _apply(programme, body)
     programme.revision += 1
@@ -166,12 +201,20 @@ def _may_see_plan(identity: Identity, unit_id: str, write: bool) -> None:
 
 
 def plan_view(session, unit_id: str, campaign_id: str) -> dict:
-    programmes = list(session.scalars(
-        select(Programme).join(PlanProgramme, PlanProgramme.programme_id == Programme.programme_id)
-        .where(PlanProgramme.unit_id == unit_id, PlanProgramme.campaign_id == campaign_id)
-        .order_by(Programme.programme_id)))
-    return {"unit_id": unit_id, "campaign_id": campaign_id, "programmes": [programme_view(p) for p in programmes],
-            "institution_ids": sorted({p.institution_id for p in programmes})}
+    programmes = list(
+        session.scalars(
+            select(Programme)
+            .join(PlanProgramme, PlanProgramme.programme_id == Programme.programme_id)
+            .where(PlanProgramme.unit_id == unit_id, PlanProgramme.campaign_id == campaign_id)
+            .order_by(Programme.programme_id)
+        )
+    )
+    return {
+        "unit_id": unit_id,
+        "campaign_id": campaign_id,
+        "programmes": [programme_view(p) for p in programmes],
+        "institution_ids": sorted({p.institution_id for p in programmes}),
+    }
 
 
 def get_plan(session, identity: Identity, unit_id: str, campaign_id: str) -> dict:
@@ -186,14 +229,21 @@ def record_plan(uow, identity: Identity, unit_id: str, campaign_id: str, program
     if session.get(Campaign, campaign_id) is None:
         raise Problem(UNKNOWN_REFERENCE, f"No published campaign {campaign_id}.")
     wanted = sorted(set(programme_ids))
-    published = set(session.scalars(select(Programme.programme_id).where(
-        Programme.programme_id.in_(wanted), Programme.status == PUBLISHED)))
+    published = set(
+        session.scalars(
+            select(Programme.programme_id).where(Programme.programme_id.in_(wanted), Programme.status == PUBLISHED)
+        )
+    )
     missing = [p for p in wanted if p not in published]
     if missing:
-        raise Problem(UNKNOWN_REFERENCE, "Only published programmes can be planned.",
-                      errors={"programme_ids": [f"Not a published programme: {p}" for p in missing]})
-    session.execute(delete(PlanProgramme).where(PlanProgramme.unit_id == unit_id,
-                                                PlanProgramme.campaign_id == campaign_id))
+        raise Problem(
+            UNKNOWN_REFERENCE,
+            "Only published programmes can be planned.",
+            errors={"programme_ids": [f"Not a published programme: {p}" for p in missing]},
+        )
+    session.execute(
+        delete(PlanProgramme).where(PlanProgramme.unit_id == unit_id, PlanProgramme.campaign_id == campaign_id)
+    )
     session.add_all(PlanProgramme(unit_id=unit_id, campaign_id=campaign_id, programme_id=p) for p in wanted)
     flush_or_conflict(session, "The plan was changed concurrently; try again.")
     return plan_view(session, unit_id, campaign_id)

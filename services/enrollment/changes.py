@@ -1,4 +1,5 @@
 """Use cases of status changes: request, the unit's and the federation's decisions, and their effects."""
+
 from __future__ import annotations
 
 import uuid
@@ -12,19 +13,21 @@ from servicekit.errors import FORBIDDEN, NOT_FOUND, VALIDATION_FAILED
 from servicekit.identity import Identity
 from servicekit.money import show
 
+from . import registration
 from .access import find_enrolment, sees_personal_data
+from .classes import leave_class
 from .domain import enrolment as lifecycle
 from .domain import status_changes as rules
-from . import registration
-from .classes import leave_class
 from .models import Campaign, Enrolment, InstitutionStanding, Programme, StatusChange
 from .nominations import bump, expect_status
 from .problems import INSTITUTION_DISQUALIFIED, WRONG_STATUS, flush_or_conflict
 
 # Who may ask for which change (besides being able to see the enrolment).
-REQUESTERS = {rules.WITHDRAWAL: ("employee", "grassroots_officer", "unit_officer", "institution_operator"),
-              rules.TRANSFER: ("unit_officer", "institution_operator"),
-              rules.MAJOR_CHANGE: ("unit_officer", "institution_operator")}
+REQUESTERS = {
+    rules.WITHDRAWAL: ("employee", "grassroots_officer", "unit_officer", "institution_operator"),
+    rules.TRANSFER: ("unit_officer", "institution_operator"),
+    rules.MAJOR_CHANGE: ("unit_officer", "institution_operator"),
+}
 
 
 def change_view(change: StatusChange) -> dict:
@@ -36,7 +39,8 @@ def request_change(uow, identity: Identity, enrolment_id: str, body: dict) -> St
     enrolment = find_enrolment(session, identity, enrolment_id, lock=True)
     kind = body["kind"]
     if identity.role not in REQUESTERS[kind] or (
-            identity.role in ("employee", "grassroots_officer") and not sees_personal_data(identity, enrolment)):
+        identity.role in ("employee", "grassroots_officer") and not sees_personal_data(identity, enrolment)
+    ):
         raise Problem(FORBIDDEN, f"The role {identity.role} does not ask for a {kind}.")
     expect_status(enrolment, *rules.CHANGEABLE[kind])
     target = body.get("to_programme_id")
@@ -44,9 +48,17 @@ def request_change(uow, identity: Identity, enrolment_id: str, body: dict) -> St
         raise Problem(VALIDATION_FAILED, errors={"to_programme_id": ["Not for a withdrawal."]})
     if kind != rules.WITHDRAWAL:
         _check_target(session, kind, enrolment, target)
-    change = StatusChange(change_id=str(uuid.uuid4()), enrolment_id=enrolment_id, kind=kind, reason=body["reason"],
-                          effective_on=body["effective_on"], to_programme_id=target,
-                          state=rules.REQUESTED_CHANGE, requested_by=identity.subject, requested_at=utcnow())
+    change = StatusChange(
+        change_id=str(uuid.uuid4()),
+        enrolment_id=enrolment_id,
+        kind=kind,
+        reason=body["reason"],
+        effective_on=body["effective_on"],
+        to_programme_id=target,
+        state=rules.REQUESTED_CHANGE,
+        requested_by=identity.subject,
+        requested_at=utcnow(),
+    )
     session.add(change)
     flush_or_conflict(session, "Another status change of this enrolment is still open.")
     return change
@@ -56,8 +68,14 @@ def _check_target(session, kind: str, enrolment: Enrolment, target: str | None) 
     programme = session.get(Programme, target) if target else None
     if programme is None or programme.status != "published":
         raise Problem(VALIDATION_FAILED, errors={"to_programme_id": ["Required: a published programme."]})
-    problem = rules.move_problem(kind, enrolment.institution_id, programme.institution_id, enrolment.kind,
-                                 programme.kind, programme.programme_id == enrolment.programme_id)
+    problem = rules.move_problem(
+        kind,
+        enrolment.institution_id,
+        programme.institution_id,
+        enrolment.kind,
+        programme.kind,
+        programme.programme_id == enrolment.programme_id,
+    )
     if problem:
         raise Problem(VALIDATION_FAILED, problem, errors={"to_programme_id": [problem]})
     standing = session.get(InstitutionStanding, programme.institution_id)
@@ -68,15 +86,21 @@ def _check_target(session, kind: str, enrolment: Enrolment, target: str | None) 
 
 def list_changes(session, identity: Identity, enrolment_id: str) -> list[StatusChange]:
     find_enrolment(session, identity, enrolment_id)
-    return list(session.scalars(select(StatusChange).where(StatusChange.enrolment_id == enrolment_id)
-                                .order_by(StatusChange.requested_at)))
+    return list(
+        session.scalars(
+            select(StatusChange).where(StatusChange.enrolment_id == enrolment_id).order_by(StatusChange.requested_at)
+        )
+    )
 
 
 def pending(session, identity: Identity) -> list[StatusChange]:
     """The changes waiting for the caller's decision."""
     if identity.role == "unit_officer":
-        query = (select(StatusChange).join(Enrolment, Enrolment.enrolment_id == StatusChange.enrolment_id)
-                 .where(Enrolment.unit_id == identity.unit_id, StatusChange.state == rules.REQUESTED_CHANGE))
+        query = (
+            select(StatusChange)
+            .join(Enrolment, Enrolment.enrolment_id == StatusChange.enrolment_id)
+            .where(Enrolment.unit_id == identity.unit_id, StatusChange.state == rules.REQUESTED_CHANGE)
+        )
     else:
         query = select(StatusChange).where(StatusChange.state == rules.UNIT_AGREED)
     return list(session.scalars(query.order_by(StatusChange.requested_at)))
@@ -90,8 +114,10 @@ def decide(uow, identity: Identity, change_id: str, body: dict, today: date) -> 
     enrolment = find_enrolment(session, identity, change.enrolment_id, lock=True)
     step = rules.next_step(change.kind, change.state, identity.role)
     if step is None:
-        raise Problem(FORBIDDEN if change.state in rules.OPEN else WRONG_STATUS,
-                      f"The {change.kind} is {change.state}; it is not for the role {identity.role} to decide now.")
+        raise Problem(
+            FORBIDDEN if change.state in rules.OPEN else WRONG_STATUS,
+            f"The {change.kind} is {change.state}; it is not for the role {identity.role} to decide now.",
+        )
     if identity.role == "unit_officer":
         change.unit_decision_by = identity.subject
     else:
@@ -112,11 +138,19 @@ def _apply(uow, change: StatusChange, enrolment: Enrolment) -> None:
     if change.kind == rules.WITHDRAWAL:
         enrolment.status, enrolment.withdrawn_on = lifecycle.WITHDRAWN, change.effective_on
         leave_class(uow.session, enrolment, change.effective_on, "withdrawal")
-        uow.publish("enrollment.withdrawn", {
-            "enrolment_id": enrolment.enrolment_id, "revision": enrolment.revision,
-            "campaign_id": enrolment.campaign_id, "kind": enrolment.kind, "unit_id": enrolment.unit_id,
-            "institution_id": enrolment.institution_id, "reason": change.reason,
-            "withdrawn_on": change.effective_on.isoformat()})
+        uow.publish(
+            "enrollment.withdrawn",
+            {
+                "enrolment_id": enrolment.enrolment_id,
+                "revision": enrolment.revision,
+                "campaign_id": enrolment.campaign_id,
+                "kind": enrolment.kind,
+                "unit_id": enrolment.unit_id,
+                "institution_id": enrolment.institution_id,
+                "reason": change.reason,
+                "withdrawn_on": change.effective_on.isoformat(),
+            },
+        )
         return
     programme = _check_target(uow.session, change.kind, enrolment, change.to_programme_id)
     if enrolment.fees is None:  # not registered yet: nobody else knows of it, the nomination simply goes elsewhere
@@ -128,10 +162,20 @@ def _apply(uow, change: StatusChange, enrolment: Enrolment) -> None:
     if subsidy != enrolment.subsidy_requested:
         # quota holds the old subsidy: it must agree to hold the new one before the student moves
         change.state, change.subsidy_requested, change.quota_revision = (
-            rules.AWAITING_QUOTA, subsidy, enrolment.revision)
-        uow.publish("enrollment.requested", {
-            **registration.saga_fields(enrolment), "institution_id": programme.institution_id,
-            "programme_id": programme.programme_id, "amount": show(subsidy), "revision": enrolment.revision})
+            rules.AWAITING_QUOTA,
+            subsidy,
+            enrolment.revision,
+        )
+        uow.publish(
+            "enrollment.requested",
+            {
+                **registration.saga_fields(enrolment),
+                "institution_id": programme.institution_id,
+                "programme_id": programme.programme_id,
+                "amount": show(subsidy),
+                "revision": enrolment.revision,
+            },
+        )
         return
     _transfer(uow, change, enrolment, programme)
 
@@ -148,11 +192,19 @@ def _transfer(uow, change: StatusChange, enrolment: Enrolment, programme: Progra
     moved_from = _move(uow.session, change, enrolment, programme)
     enrolment.fees = {line: show(amount) for line, amount in programme.fees().items()}
     data = {
-        "enrolment_id": enrolment.enrolment_id, "revision": enrolment.revision,
-        "campaign_id": enrolment.campaign_id, "kind": enrolment.kind, "unit_id": enrolment.unit_id,
-        "from_institution_id": moved_from[0], "to_institution_id": programme.institution_id,
-        "from_programme_id": moved_from[1], "to_programme_id": programme.programme_id, "fees": enrolment.fees,
-        "reason": change.reason, "transferred_on": change.effective_on.isoformat()}
+        "enrolment_id": enrolment.enrolment_id,
+        "revision": enrolment.revision,
+        "campaign_id": enrolment.campaign_id,
+        "kind": enrolment.kind,
+        "unit_id": enrolment.unit_id,
+        "from_institution_id": moved_from[0],
+        "to_institution_id": programme.institution_id,
+        "from_programme_id": moved_from[1],
+        "to_programme_id": programme.programme_id,
+        "fees": enrolment.fees,
+        "reason": change.reason,
+        "transferred_on": change.effective_on.isoformat(),
+    }
     if enrolment.subsidy_requested is not None:
         data["amount"] = show(enrolment.subsidy_requested)
     uow.publish("enrollment.transferred", data)
@@ -164,9 +216,15 @@ def quota_answered(uow, data: dict, reserved: bool) -> bool:
     if "revision" not in data:
         return False
     session = uow.session
-    change = session.scalar(select(StatusChange).where(
-        StatusChange.enrolment_id == data["enrolment_id"], StatusChange.state == rules.AWAITING_QUOTA,
-        StatusChange.quota_revision == data["revision"]).with_for_update())
+    change = session.scalar(
+        select(StatusChange)
+        .where(
+            StatusChange.enrolment_id == data["enrolment_id"],
+            StatusChange.state == rules.AWAITING_QUOTA,
+            StatusChange.quota_revision == data["revision"],
+        )
+        .with_for_update()
+    )
     if change is None:
         return False
     enrolment = session.get(Enrolment, change.enrolment_id, with_for_update=True)

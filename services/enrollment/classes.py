@@ -1,4 +1,5 @@
 """Use cases of classes (开班) and their rosters: forming, staffing, submission, review, publication, opening."""
+
 from __future__ import annotations
 
 import uuid
@@ -15,11 +16,26 @@ from .domain import classes as rules
 from .domain.enrolment import ADMITTED, REGISTERED
 from .domain.people import mask_resident_id
 from .domain.workdays import CalendarMissing, roster_deadline
-from .models import (Campaign, ClassPlacement, Employee, Enrolment, ExamResult, Institution, Programme,
-                     TrainingClass, Unit)
+from .models import (
+    Campaign,
+    ClassPlacement,
+    Employee,
+    Enrolment,
+    ExamResult,
+    Institution,
+    Programme,
+    TrainingClass,
+    Unit,
+)
 from .nominations import bump
-from .problems import (CALENDAR_MISSING, CLASS_NOT_STAFFED, NO_STUDENT_WAITING, ROSTER_TOO_LATE, UNKNOWN_REFERENCE,
-                       WRONG_STATUS)
+from .problems import (
+    CALENDAR_MISSING,
+    CLASS_NOT_STAFFED,
+    NO_STUDENT_WAITING,
+    ROSTER_TOO_LATE,
+    UNKNOWN_REFERENCE,
+    WRONG_STATUS,
+)
 from .workcalendar import work_calendar
 
 PAID = ("full", "over")
@@ -27,8 +43,10 @@ PAID = ("full", "over")
 
 def _studying():
     """Registered skills students and admitted academic ones are the ones a class is for."""
-    return or_(and_(Enrolment.kind == "academic", Enrolment.status == ADMITTED),
-               and_(Enrolment.kind == "skills", Enrolment.status == REGISTERED))
+    return or_(
+        and_(Enrolment.kind == "academic", Enrolment.status == ADMITTED),
+        and_(Enrolment.kind == "skills", Enrolment.status == REGISTERED),
+    )
 
 
 def groupings(session, identity: Identity, campaign_id: str) -> list[dict]:
@@ -38,16 +56,31 @@ def groupings(session, identity: Identity, campaign_id: str) -> list[dict]:
     if campaign is None:
         raise Problem(NOT_FOUND, f"No campaign {campaign_id}.")
     paid, unplaced = Enrolment.payment_status.in_(PAID), Enrolment.class_id.is_(None)
-    query = (select(Enrolment.institution_id, Enrolment.programme_id, func.count(),
-                    func.count().filter(unplaced), func.count().filter(paid, unplaced))
-             .where(Enrolment.campaign_id == campaign_id, _studying())
-             .group_by(Enrolment.institution_id, Enrolment.programme_id)
-             .order_by(Enrolment.institution_id, Enrolment.programme_id))
+    query = (
+        select(
+            Enrolment.institution_id,
+            Enrolment.programme_id,
+            func.count(),
+            func.count().filter(unplaced),
+            func.count().filter(paid, unplaced),
+        )
+        .where(Enrolment.campaign_id == campaign_id, _studying())
+        .group_by(Enrolment.institution_id, Enrolment.programme_id)
+        .order_by(Enrolment.institution_id, Enrolment.programme_id)
+    )
     if identity.role in INSTITUTION_ROLES:
         query = query.where(Enrolment.institution_id == identity.institution_id)
-    return [{"institution_id": i, "programme_id": p, "registered": n, "unplaced": unplaced, "waiting": waiting,
-             "arrangement": rules.arrangement(unplaced, campaign.dedicated_class_threshold)}
-            for i, p, n, unplaced, waiting in session.execute(query)]
+    return [
+        {
+            "institution_id": i,
+            "programme_id": p,
+            "registered": n,
+            "unplaced": unplaced,
+            "waiting": waiting,
+            "arrangement": rules.arrangement(unplaced, campaign.dedicated_class_threshold),
+        }
+        for i, p, n, unplaced, waiting in session.execute(query)
+    ]
 
 
 def form_class(uow, identity: Identity, body: dict, today: date) -> TrainingClass:
@@ -60,30 +93,56 @@ def form_class(uow, identity: Identity, body: dict, today: date) -> TrainingClas
         raise Problem(UNKNOWN_REFERENCE, "No such campaign, or no such programme at your institution.")
     if body["opens_on"] <= today:
         raise Problem(VALIDATION_FAILED, errors={"opens_on": ["Must be after today."]})
-    group = (Enrolment.campaign_id == campaign_id, Enrolment.programme_id == programme.programme_id, _studying(),
-             Enrolment.class_id.is_(None))
+    group = (
+        Enrolment.campaign_id == campaign_id,
+        Enrolment.programme_id == programme.programme_id,
+        _studying(),
+        Enrolment.class_id.is_(None),
+    )
     registered = session.scalar(select(func.count()).where(*group))
     dedicated = rules.arrangement(registered, campaign.dedicated_class_threshold) == rules.DEDICATED
     if dedicated == bool(body.get("public_class_name")):
-        raise Problem(VALIDATION_FAILED, f"{registered} registered (threshold {campaign.dedicated_class_threshold}): "
-                      + ("a dedicated class, not a public one." if dedicated else
-                         "they join a class of public students: name it, or propose a transfer."),
-                      errors={"public_class_name": ["Not for a dedicated class." if dedicated else "Required."]})
-    waiting = list(session.scalars(select(Enrolment).where(*group, Enrolment.payment_status.in_(PAID))
-                                   .with_for_update()))
+        raise Problem(
+            VALIDATION_FAILED,
+            f"{registered} registered (threshold {campaign.dedicated_class_threshold}): "
+            + (
+                "a dedicated class, not a public one."
+                if dedicated
+                else "they join a class of public students: name it, or propose a transfer."
+            ),
+            errors={"public_class_name": ["Not for a dedicated class." if dedicated else "Required."]},
+        )
+    waiting = list(
+        session.scalars(select(Enrolment).where(*group, Enrolment.payment_status.in_(PAID)).with_for_update())
+    )
     if not waiting:
         raise Problem(NO_STUDENT_WAITING)
     training_class = TrainingClass(
-        class_id=str(uuid.uuid4()), campaign_id=campaign_id, institution_id=programme.institution_id,
-        programme_id=programme.programme_id, dedicated=dedicated, public_class_name=body.get("public_class_name"),
-        opens_on=body["opens_on"], on_site=body["on_site"], site=body["site"], head_teacher=body.get("head_teacher"),
-        learning_assistant=body.get("learning_assistant"), status=rules.FORMING)
+        class_id=str(uuid.uuid4()),
+        campaign_id=campaign_id,
+        institution_id=programme.institution_id,
+        programme_id=programme.programme_id,
+        dedicated=dedicated,
+        public_class_name=body.get("public_class_name"),
+        opens_on=body["opens_on"],
+        on_site=body["on_site"],
+        site=body["site"],
+        head_teacher=body.get("head_teacher"),
+        learning_assistant=body.get("learning_assistant"),
+        status=rules.FORMING,
+    )
     session.add(training_class)
     session.flush()
     for enrolment in waiting:
         enrolment.class_id = training_class.class_id
-        session.add(ClassPlacement(placement_id=str(uuid.uuid4()), enrolment_id=enrolment.enrolment_id,
-                                   class_id=training_class.class_id, placed_on=today))
+        session.add(
+            ClassPlacement(
+                placement_id=str(uuid.uuid4()),
+                enrolment_id=enrolment.enrolment_id,
+                class_id=training_class.class_id,
+                placed_on=today,
+            )
+        )
         bump(enrolment)
     return training_class
 
@@ -91,14 +150,19 @@ def form_class(uow, identity: Identity, body: dict, today: date) -> TrainingClas
 def leave_class(session, enrolment: Enrolment, on: date, why: str) -> None:
     """The student leaves their class (retake, transfer, withdrawal); the class history keeps it."""
     enrolment.class_id = None
-    session.execute(update(ClassPlacement).where(ClassPlacement.enrolment_id == enrolment.enrolment_id,
-                                                 ClassPlacement.left_on.is_(None)).values(left_on=on, ended_by=why))
+    session.execute(
+        update(ClassPlacement)
+        .where(ClassPlacement.enrolment_id == enrolment.enrolment_id, ClassPlacement.left_on.is_(None))
+        .values(left_on=on, ended_by=why)
+    )
 
 
 def find_class(session, identity: Identity, class_id: str, *, lock: bool = False) -> TrainingClass:
     found = session.get(TrainingClass, class_id, with_for_update=lock)
-    if found is None or not (identity.is_federation or (identity.role in INSTITUTION_ROLES
-                                                         and identity.institution_id == found.institution_id)):
+    if found is None or not (
+        identity.is_federation
+        or (identity.role in INSTITUTION_ROLES and identity.institution_id == found.institution_id)
+    ):
         raise Problem(NOT_FOUND, f"No class {class_id} that you may see.")
     return found
 
@@ -116,8 +180,7 @@ def _expect(training_class: TrainingClass, *statuses: str) -> None:
 
 
 def _staffed(training_class: TrainingClass) -> None:
-    gaps = rules.staffing_gaps(training_class.dedicated, training_class.head_teacher,
-                               training_class.learning_assistant)
+    gaps = rules.staffing_gaps(training_class.dedicated, training_class.head_teacher, training_class.learning_assistant)
     if gaps:
         raise Problem(CLASS_NOT_STAFFED, errors={gap: ["Required for a dedicated class."] for gap in gaps})
 
@@ -141,8 +204,11 @@ def submit_roster(uow, identity: Identity, class_id: str, today: date) -> Traini
     except CalendarMissing as missing:
         raise Problem(CALENDAR_MISSING, str(missing)) from None
     if today > deadline:
-        raise Problem(ROSTER_TOO_LATE, f"A class opening on {training_class.opens_on.isoformat()} needs its roster "
-                      f"by {deadline.isoformat()} ({lead} working days before).")
+        raise Problem(
+            ROSTER_TOO_LATE,
+            f"A class opening on {training_class.opens_on.isoformat()} needs its roster "
+            f"by {deadline.isoformat()} ({lead} working days before).",
+        )
     training_class.status, training_class.roster_submitted_on = rules.SUBMITTED, today
     return training_class
 
@@ -171,11 +237,19 @@ def open_class(uow, identity: Identity, class_id: str, today: date) -> TrainingC
     _staffed(training_class)
     training_class.status, training_class.opened_on = rules.OPENED, today
     students = session.scalar(select(func.count()).where(Enrolment.class_id == class_id))
-    uow.publish("class.opened", {
-        "class_id": class_id, "campaign_id": training_class.campaign_id,
-        "institution_id": training_class.institution_id, "programme_id": training_class.programme_id,
-        "dedicated": training_class.dedicated, "opens_on": training_class.opens_on.isoformat(),
-        "student_count": students, "roster_submitted_on": training_class.roster_submitted_on.isoformat()})
+    uow.publish(
+        "class.opened",
+        {
+            "class_id": class_id,
+            "campaign_id": training_class.campaign_id,
+            "institution_id": training_class.institution_id,
+            "programme_id": training_class.programme_id,
+            "dedicated": training_class.dedicated,
+            "opens_on": training_class.opens_on.isoformat(),
+            "student_count": students,
+            "roster_submitted_on": training_class.roster_submitted_on.isoformat(),
+        },
+    )
     return training_class
 
 
@@ -185,29 +259,51 @@ def roster(session, class_id: str) -> list[dict]:
         select(Enrolment.enrolment_id, Employee.name, Employee.resident_id, Enrolment.unit_id, Unit.name)
         .join(Employee, Employee.employee_id == Enrolment.employee_id)
         .outerjoin(Unit, Unit.unit_id == Enrolment.unit_id)
-        .where(Enrolment.class_id == class_id).order_by(Employee.name, Enrolment.enrolment_id))
-    return [{"enrolment_id": e, "name": name, "resident_id": mask_resident_id(number), "unit_id": unit_id,
-             "unit_name": unit_name} for e, name, number, unit_id, unit_name in rows]
+        .where(Enrolment.class_id == class_id)
+        .order_by(Employee.name, Enrolment.enrolment_id)
+    )
+    return [
+        {
+            "enrolment_id": e,
+            "name": name,
+            "resident_id": mask_resident_id(number),
+            "unit_id": unit_id,
+            "unit_name": unit_name,
+        }
+        for e, name, number, unit_id, unit_name in rows
+    ]
 
 
 def class_view(session, training_class: TrainingClass) -> dict:
-    return {**{column.key: getattr(training_class, column.key) for column in TrainingClass.__table__.columns},
-            "students": roster(session, training_class.class_id)}
+    return {
+        **{column.key: getattr(training_class, column.key) for column in TrainingClass.__table__.columns},
+        "students": roster(session, training_class.class_id),
+    }
 
 
 def published_rosters(session, campaign_id: str | None) -> list[dict]:
     """The federation's public list: per published class, names with masked ID numbers, unit, institution."""
-    query = (select(TrainingClass, Institution.name, Programme.name)
-             .join(Institution, Institution.institution_id == TrainingClass.institution_id)
-             .join(Programme, Programme.programme_id == TrainingClass.programme_id)
-             .where(TrainingClass.status.in_((rules.PUBLISHED, rules.OPENED)))
-             .order_by(TrainingClass.opens_on, TrainingClass.class_id))
+    query = (
+        select(TrainingClass, Institution.name, Programme.name)
+        .join(Institution, Institution.institution_id == TrainingClass.institution_id)
+        .join(Programme, Programme.programme_id == TrainingClass.programme_id)
+        .where(TrainingClass.status.in_((rules.PUBLISHED, rules.OPENED)))
+        .order_by(TrainingClass.opens_on, TrainingClass.class_id)
+    )
     if campaign_id:
         query = query.where(TrainingClass.campaign_id == campaign_id)
-    return [{"class_id": c.class_id, "campaign_id": c.campaign_id, "institution": institution,
-             "programme": programme, "opens_on": c.opens_on, "published_on": c.published_on,
-             "students": [{k: v for k, v in s.items() if k != "enrolment_id"} for s in roster(session, c.class_id)]}
-            for c, institution, programme in session.execute(query)]
+    return [
+        {
+            "class_id": c.class_id,
+            "campaign_id": c.campaign_id,
+            "institution": institution,
+            "programme": programme,
+            "opens_on": c.opens_on,
+            "published_on": c.published_on,
+            "students": [{k: v for k, v in s.items() if k != "enrolment_id"} for s in roster(session, c.class_id)],
+        }
+        for c, institution, programme in session.execute(query)
+    ]
 
 
 def exam_result(session, data: dict) -> None:
@@ -215,8 +311,10 @@ def exam_result(session, data: dict) -> None:
     enrolment = session.get(Enrolment, data["enrolment_id"], with_for_update=True)
     if enrolment is None or enrolment.class_id is None:
         return
-    passed_before = session.scalar(select(func.count()).where(
-        ExamResult.enrolment_id == enrolment.enrolment_id, ExamResult.passed)) > 0
+    passed_before = (
+        session.scalar(select(func.count()).where(ExamResult.enrolment_id == enrolment.enrolment_id, ExamResult.passed))
+        > 0
+    )
     opened = session.get(TrainingClass, enrolment.class_id).status == rules.OPENED
     if rules.retakes_after(enrolment.kind, not data["passed"], passed_before, opened):
         leave_class(session, enrolment, date.fromisoformat(data["held_on"]), "retake")

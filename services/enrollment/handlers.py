@@ -1,4 +1,5 @@
 """Enrollment's event handlers: thin, each one use case in the handler's transaction."""
+
 from . import changes, classes, readmodels, registration
 
 

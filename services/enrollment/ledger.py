@@ -1,4 +1,5 @@
 """The training ledger (工作台账): one line per enrolment, from enrollment's own facts and other services' events."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -12,8 +13,21 @@ from servicekit.tabular import Column
 
 from .access import scoped, sees_personal_data
 from .domain.people import mask_phone, mask_resident_id
-from .models import (Breakdown, Certificate, ClassPlacement, Employee, Enrolment, ExamResult, Institution, Payment,
-                     Programme, Recovery, Reimbursement, TrainingClass, Unit)
+from .models import (
+    Breakdown,
+    Certificate,
+    ClassPlacement,
+    Employee,
+    Enrolment,
+    ExamResult,
+    Institution,
+    Payment,
+    Programme,
+    Recovery,
+    Reimbursement,
+    TrainingClass,
+    Unit,
+)
 
 COLUMNS = [
     Column("enrolment_id", "报名编号 Enrolment id"),
@@ -58,22 +72,37 @@ FILTERS = ("campaign_id", "unit_id", "institution_id", "programme_id", "status")
 
 def _by_share(model):
     """Amounts per share (federation, unit) of one enrolment: reimbursements paid, or recovered."""
-    return select(model.enrolment_id,
-                  func.sum(case((model.share == "federation", model.amount))).label("federation"),
-                  func.sum(case((model.share == "unit", model.amount))).label("unit")
-                  ).group_by(model.enrolment_id).subquery()
+    return (
+        select(
+            model.enrolment_id,
+            func.sum(case((model.share == "federation", model.amount))).label("federation"),
+            func.sum(case((model.share == "unit", model.amount))).label("unit"),
+        )
+        .group_by(model.enrolment_id)
+        .subquery()
+    )
 
 
 def _sums():
     paid = select(Payment.enrolment_id, func.sum(Payment.amount).label("paid")).group_by(Payment.enrolment_id)
-    exams = select(ExamResult.enrolment_id, func.count().label("attempts"),
-                   func.max(case((ExamResult.passed, 1), else_=0)).label("passed"),
-                   func.max(ExamResult.score).label("best")).group_by(ExamResult.enrolment_id)
-    certificates = (select(Certificate.enrolment_id, func.max(Certificate.number).label("number"),
-                           func.max(Certificate.issued_on).label("issued_on"))
-                    .where(Certificate.revoked_on.is_(None)).group_by(Certificate.enrolment_id))
-    placements = (select(ClassPlacement.enrolment_id, func.count().label("classes"))
-                  .group_by(ClassPlacement.enrolment_id))
+    exams = select(
+        ExamResult.enrolment_id,
+        func.count().label("attempts"),
+        func.max(case((ExamResult.passed, 1), else_=0)).label("passed"),
+        func.max(ExamResult.score).label("best"),
+    ).group_by(ExamResult.enrolment_id)
+    certificates = (
+        select(
+            Certificate.enrolment_id,
+            func.max(Certificate.number).label("number"),
+            func.max(Certificate.issued_on).label("issued_on"),
+        )
+        .where(Certificate.revoked_on.is_(None))
+        .group_by(Certificate.enrolment_id)
+    )
+    placements = select(ClassPlacement.enrolment_id, func.count().label("classes")).group_by(
+        ClassPlacement.enrolment_id
+    )
     return paid.subquery(), exams.subquery(), certificates.subquery(), placements.subquery()
 
 
@@ -82,12 +111,27 @@ def query(identity: Identity, filters: dict) -> Select:
     reimbursed, recovered = _by_share(Reimbursement), _by_share(Recovery)
     unit, union = aliased(Unit), aliased(Unit)
     statement = (
-        select(Enrolment, Employee, Breakdown, unit.name.label("unit"), union.name.label("union"),
-               Institution.name.label("institution"), Programme.name.label("programme"),
-               TrainingClass.opens_on, placements.c.classes, paid.c.paid, exams.c.attempts, exams.c.passed,
-               exams.c.best, certificates.c.number, certificates.c.issued_on,
-               reimbursed.c.federation.label("reimbursed_federation"), reimbursed.c.unit.label("reimbursed_unit"),
-               recovered.c.federation.label("recovered_federation"), recovered.c.unit.label("recovered_unit"))
+        select(
+            Enrolment,
+            Employee,
+            Breakdown,
+            unit.name.label("unit"),
+            union.name.label("union"),
+            Institution.name.label("institution"),
+            Programme.name.label("programme"),
+            TrainingClass.opens_on,
+            placements.c.classes,
+            paid.c.paid,
+            exams.c.attempts,
+            exams.c.passed,
+            exams.c.best,
+            certificates.c.number,
+            certificates.c.issued_on,
+            reimbursed.c.federation.label("reimbursed_federation"),
+            reimbursed.c.unit.label("reimbursed_unit"),
+            recovered.c.federation.label("recovered_federation"),
+            recovered.c.unit.label("recovered_unit"),
+        )
         .join(Employee, Employee.employee_id == Enrolment.employee_id)
         .join(Institution, Institution.institution_id == Enrolment.institution_id)
         .join(Programme, Programme.programme_id == Enrolment.programme_id)
@@ -101,7 +145,8 @@ def query(identity: Identity, filters: dict) -> Select:
         .outerjoin(certificates, certificates.c.enrolment_id == Enrolment.enrolment_id)
         .outerjoin(reimbursed, reimbursed.c.enrolment_id == Enrolment.enrolment_id)
         .outerjoin(recovered, recovered.c.enrolment_id == Enrolment.enrolment_id)
-        .order_by(Enrolment.nominated_at, Enrolment.enrolment_id))
+        .order_by(Enrolment.nominated_at, Enrolment.enrolment_id)
+    )
     for key in FILTERS:
         if filters.get(key):
             statement = statement.where(getattr(Enrolment, key) == filters[key])
@@ -111,12 +156,22 @@ def query(identity: Identity, filters: dict) -> Select:
 def _shares(breakdown: Breakdown | None) -> dict:
     """Finance's shares as they now stand; a cancelled breakdown (a withdrawal) leaves nothing payable."""
     if breakdown is None:
-        return {"share_status": None, "share_federation": None, "share_unit": None, "share_employee": None,
-                "total_due": None}
+        return {
+            "share_status": None,
+            "share_federation": None,
+            "share_unit": None,
+            "share_employee": None,
+            "total_due": None,
+        }
     cancelled = breakdown.status == "cancelled"
-    return {"share_status": breakdown.status, "total_due": money("0") if cancelled else breakdown.total,
-            **{f"share_{payer}": money("0") if cancelled else getattr(breakdown, payer)
-               for payer in ("federation", "unit", "employee")}}
+    return {
+        "share_status": breakdown.status,
+        "total_due": money("0") if cancelled else breakdown.total,
+        **{
+            f"share_{payer}": money("0") if cancelled else getattr(breakdown, payer)
+            for payer in ("federation", "unit", "employee")
+        },
+    }
 
 
 def lines(session, identity: Identity, filters: dict, batch: int = 1000) -> Iterator[dict]:
@@ -127,18 +182,36 @@ def lines(session, identity: Identity, filters: dict, batch: int = 1000) -> Iter
         full = sees_personal_data(identity, enrolment)
         fees = enrolment.fees or {}
         yield {
-            "enrolment_id": enrolment.enrolment_id, "campaign_id": enrolment.campaign_id, "unit": row.unit,
-            "grassroots_union": row.union, "name": employee.name,
+            "enrolment_id": enrolment.enrolment_id,
+            "campaign_id": enrolment.campaign_id,
+            "unit": row.unit,
+            "grassroots_union": row.union,
+            "name": employee.name,
             "resident_id": employee.resident_id if full else mask_resident_id(employee.resident_id),
-            "phone": employee.phone if full else mask_phone(employee.phone), "education": enrolment.education,
-            "kind": enrolment.kind, "institution": row.institution, "programme": row.programme,
-            "status": enrolment.status, "registered_on": enrolment.registered_on,
-            "admitted_on": enrolment.admitted_on, "withdrawn_on": enrolment.withdrawn_on,
-            "class_id": enrolment.class_id, "class_opens_on": row.opens_on, "classes_attended": row.classes or 0,
+            "phone": employee.phone if full else mask_phone(employee.phone),
+            "education": enrolment.education,
+            "kind": enrolment.kind,
+            "institution": row.institution,
+            "programme": row.programme,
+            "status": enrolment.status,
+            "registered_on": enrolment.registered_on,
+            "admitted_on": enrolment.admitted_on,
+            "withdrawn_on": enrolment.withdrawn_on,
+            "class_id": enrolment.class_id,
+            "class_opens_on": row.opens_on,
+            "classes_attended": row.classes or 0,
             "fees_total": sum((money(v) for v in fees.values()), money("0")) if fees else None,
-            "federation_subsidy_requested": enrolment.subsidy_requested, **_shares(row.Breakdown), "paid": row.paid,
-            "payment_status": enrolment.payment_status, "exam_attempts": attempts or 0,
-            "exam_passed": None if attempts is None else bool(row.passed), "best_score": row.best,
-            "certificate_number": row.number, "certificate_issued_on": row.issued_on,
-            "reimbursed_federation": row.reimbursed_federation, "reimbursed_unit": row.reimbursed_unit,
-            "recovered_federation": row.recovered_federation, "recovered_unit": row.recovered_unit}
+            "federation_subsidy_requested": enrolment.subsidy_requested,
+            **_shares(row.Breakdown),
+            "paid": row.paid,
+            "payment_status": enrolment.payment_status,
+            "exam_attempts": attempts or 0,
+            "exam_passed": None if attempts is None else bool(row.passed),
+            "best_score": row.best,
+            "certificate_number": row.number,
+            "certificate_issued_on": row.issued_on,
+            "reimbursed_federation": row.reimbursed_federation,
+            "reimbursed_unit": row.reimbursed_unit,
+            "recovered_federation": row.recovered_federation,
+            "recovered_unit": row.recovered_unit,
+        }

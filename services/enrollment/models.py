@@ -1,11 +1,24 @@
 """The enrollment service's tables (its own database; no other service reads it)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, Numeric,
-                        String, Text, text)
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from servicekit.bus.tables import add_messaging_tables
@@ -33,6 +46,7 @@ class Institution(Base):
 
 class InstitutionStanding(Base):
     """Evaluation's latest decision on an institution (kept apart: it may arrive before the institution)."""
+
     __tablename__ = "institution_standings"
     institution_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     revision: Mapped[int] = mapped_column(Integer)
@@ -71,6 +85,7 @@ class Programme(Base):
 
 class PlanProgramme(Base):
     """A unit's plan for a campaign: the programmes (and so institutions) it chose."""
+
     __tablename__ = "plan_programmes"
     unit_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     campaign_id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -79,6 +94,7 @@ class PlanProgramme(Base):
 
 class Campaign(Base):
     """Read model of quota's campaign.published: what enrollment's rules need."""
+
     __tablename__ = "campaigns"
     campaign_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     revision: Mapped[int] = mapped_column(Integer)
@@ -95,6 +111,7 @@ class Campaign(Base):
 
 class Unit(Base):
     """Read model of quota's unit.upserted: first-level units and grassroots unions."""
+
     __tablename__ = "units"
     unit_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     revision: Mapped[int] = mapped_column(Integer)
@@ -105,6 +122,7 @@ class Unit(Base):
 
 class Employee(Base):
     """A nominated employee; `employee_id` is the opaque id events carry instead of personal data."""
+
     __tablename__ = "employees"
     employee_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     resident_id: Mapped[str] = mapped_column(String(18), unique=True)
@@ -118,13 +136,21 @@ UNFINISHED_SQL = ", ".join(f"'{state}'" for state in UNFINISHED)
 
 class Enrolment(Base):
     """One employee's path in one campaign, from nomination to admission."""
+
     __tablename__ = "enrolments"
     __table_args__ = (
-        Index("ux_one_active_enrolment", "campaign_id", "kind", "employee_id", unique=True,
-              postgresql_where=text(f"status NOT IN ({INACTIVE_SQL})"),
-              sqlite_where=text(f"status NOT IN ({INACTIVE_SQL})")),
-        CheckConstraint("consent_method IS NULL OR consent_method IN ('employee', 'written')",
-                        name="ck_enrolment_consent_method"),
+        Index(
+            "ux_one_active_enrolment",
+            "campaign_id",
+            "kind",
+            "employee_id",
+            unique=True,
+            postgresql_where=text(f"status NOT IN ({INACTIVE_SQL})"),
+            sqlite_where=text(f"status NOT IN ({INACTIVE_SQL})"),
+        ),
+        CheckConstraint(
+            "consent_method IS NULL OR consent_method IN ('employee', 'written')", name="ck_enrolment_consent_method"
+        ),
     )
     enrolment_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     revision: Mapped[int] = mapped_column(Integer)
@@ -165,8 +191,9 @@ class Enrolment(Base):
 
 class Objection(Base):
     __tablename__ = "objections"
-    __table_args__ = (CheckConstraint("outcome IS NULL OR outcome IN ('upheld', 'dismissed')",
-                                      name="ck_objection_outcome"),)
+    __table_args__ = (
+        CheckConstraint("outcome IS NULL OR outcome IN ('upheld', 'dismissed')", name="ck_objection_outcome"),
+    )
     objection_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     enrolment_id: Mapped[str] = mapped_column(ForeignKey("enrolments.enrolment_id"), index=True)
     raised_on: Mapped[date] = mapped_column(Date)
@@ -179,6 +206,7 @@ class Objection(Base):
 
 class Payment(Base):
     """Finance's payment.recorded; the latest recorded one gives the enrolment's payment status."""
+
     __tablename__ = "payments"
     payment_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     enrolment_id: Mapped[str] = mapped_column(String(36), index=True)
@@ -190,6 +218,7 @@ class Payment(Base):
 
 class CalendarDay(Base):
     """A year loaded by the federation: its public holidays on weekdays and make-up working days at weekends."""
+
     __tablename__ = "calendar_days"
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     year: Mapped[int] = mapped_column(ForeignKey("calendar_years.year"), index=True)
@@ -206,10 +235,12 @@ class CalendarYear(Base):
 
 class TrainingClass(Base):
     """A class (开班) of one programme at one institution: dedicated (>threshold) or joining public students."""
+
     __tablename__ = "classes"
     __table_args__ = (
-        CheckConstraint("status IN ('forming', 'submitted', 'returned', 'approved', 'published', 'opened')",
-                        name="ck_class_status"),
+        CheckConstraint(
+            "status IN ('forming', 'submitted', 'returned', 'approved', 'published', 'opened')", name="ck_class_status"
+        ),
         CheckConstraint("dedicated OR public_class_name IS NOT NULL", name="ck_class_joins_public_class"),
     )
     class_id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -233,13 +264,20 @@ class TrainingClass(Base):
 
 class ClassPlacement(Base):
     """Every class an enrolment was placed in, and why it left one: a retake, a transfer or a withdrawal."""
+
     __tablename__ = "class_placements"
     __table_args__ = (
-        Index("ux_one_current_class", "enrolment_id", unique=True, postgresql_where=text("left_on IS NULL"),
-              sqlite_where=text("left_on IS NULL")),
+        Index(
+            "ux_one_current_class",
+            "enrolment_id",
+            unique=True,
+            postgresql_where=text("left_on IS NULL"),
+            sqlite_where=text("left_on IS NULL"),
+        ),
         CheckConstraint("(left_on IS NULL) = (ended_by IS NULL)", name="ck_class_placement_ended"),
-        CheckConstraint("ended_by IS NULL OR ended_by IN ('retake', 'transfer', 'withdrawal')",
-                        name="ck_class_placement_ended_by"),
+        CheckConstraint(
+            "ended_by IS NULL OR ended_by IN ('retake', 'transfer', 'withdrawal')", name="ck_class_placement_ended_by"
+        ),
     )
     placement_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     enrolment_id: Mapped[str] = mapped_column(ForeignKey("enrolments.enrolment_id"), index=True)
@@ -251,10 +289,16 @@ class ClassPlacement(Base):
 
 class StatusChange(Base):
     """A requested withdrawal, transfer or change of major, and the decisions on it."""
+
     __tablename__ = "status_changes"
     __table_args__ = (
-        Index("ux_one_open_status_change", "enrolment_id", unique=True,
-              postgresql_where=text(f"state IN ({UNFINISHED_SQL})"), sqlite_where=text(f"state IN ({UNFINISHED_SQL})")),
+        Index(
+            "ux_one_open_status_change",
+            "enrolment_id",
+            unique=True,
+            postgresql_where=text(f"state IN ({UNFINISHED_SQL})"),
+            sqlite_where=text(f"state IN ({UNFINISHED_SQL})"),
+        ),
         CheckConstraint("kind IN ('withdrawal', 'transfer', 'major_change')", name="ck_status_change_kind"),
         CheckConstraint("kind = 'withdrawal' OR to_programme_id IS NOT NULL", name="ck_status_change_target"),
     )
@@ -280,6 +324,7 @@ class StatusChange(Base):
 
 class ExamResult(Base):
     """Evaluation's exam.result_recorded: one attempt at one exam (retakes are further rows)."""
+
     __tablename__ = "exam_results"
     result_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     enrolment_id: Mapped[str] = mapped_column(String(36), index=True)
@@ -292,6 +337,7 @@ class ExamResult(Base):
 
 class Certificate(Base):
     """Evaluation's certificate.issued / certificate.revoked (revision orders them)."""
+
     __tablename__ = "certificates"
     certificate_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     revision: Mapped[int] = mapped_column(Integer)
@@ -303,6 +349,7 @@ class Certificate(Base):
 
 class Reimbursement(Base):
     """Finance's reimbursement.paid: a share paid by the unit's union to the student."""
+
     __tablename__ = "reimbursements"
     reimbursement_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     enrolment_id: Mapped[str] = mapped_column(String(36), index=True)
@@ -313,6 +360,7 @@ class Reimbursement(Base):
 
 class Breakdown(Base):
     """Finance's breakdown.settled: an enrolment's fee shares as they now stand (cancelled: nothing payable)."""
+
     __tablename__ = "breakdowns"
     enrolment_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     revision: Mapped[int] = mapped_column(Integer)
@@ -325,6 +373,7 @@ class Breakdown(Base):
 
 class Recovery(Base):
     """Finance's reimbursement.recovered: a paid share paid back after its certificate was revoked."""
+
     __tablename__ = "recoveries"
     reimbursement_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     enrolment_id: Mapped[str] = mapped_column(String(36), index=True)

@@ -1,4 +1,5 @@
 """Use cases of nomination (人选推荐): nominate, public notice and objections, consent, confirmation."""
+
 from __future__ import annotations
 
 import uuid
@@ -16,8 +17,15 @@ from servicekit.tabular import IMPORT_REJECTED
 from .access import find_enrolment
 from .domain import enrolment as rules
 from .models import Campaign, Employee, Enrolment, Objection, PlanProgramme, Programme, Unit
-from .problems import (ALREADY_ENROLLED, NOT_CONFIRMABLE, NOT_IN_PLAN, UNKNOWN_REFERENCE, WRONG_STATUS,
-                       ConcurrentChange, flush_or_conflict)
+from .problems import (
+    ALREADY_ENROLLED,
+    NOT_CONFIRMABLE,
+    NOT_IN_PLAN,
+    UNKNOWN_REFERENCE,
+    WRONG_STATUS,
+    ConcurrentChange,
+    flush_or_conflict,
+)
 
 
 def expect_status(enrolment: Enrolment, *statuses: str) -> None:
@@ -33,19 +41,26 @@ def _context(session, identity: Identity, campaign_id: str, programme_id: str) -
     """The campaign, the officer's grassroots union and the programme, checked against the unit's plan."""
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
-        raise Problem(UNKNOWN_REFERENCE, f"No published campaign {campaign_id}.",
-                      errors={"campaign_id": ["Unknown campaign."]})
+        raise Problem(
+            UNKNOWN_REFERENCE, f"No published campaign {campaign_id}.", errors={"campaign_id": ["Unknown campaign."]}
+        )
     union = session.get(Unit, identity.grassroots_union_id)
     if union is None or union.level != "grassroots":
         raise Problem(UNKNOWN_REFERENCE, f"Grassroots union {identity.grassroots_union_id} is not known yet.")
     programme = session.get(Programme, programme_id)
     if programme is None or programme.status != "published":
-        raise Problem(UNKNOWN_REFERENCE, f"No published programme {programme_id}.",
-                      errors={"programme_id": ["Not a published programme."]})
+        raise Problem(
+            UNKNOWN_REFERENCE,
+            f"No published programme {programme_id}.",
+            errors={"programme_id": ["Not a published programme."]},
+        )
     planned = session.get(PlanProgramme, (union.parent_id, campaign_id, programme_id))
     if planned is None:
-        raise Problem(NOT_IN_PLAN, f"Unit {union.parent_id} has not chosen {programme_id} for this campaign.",
-                      errors={"programme_id": ["Not in the unit's plan for this campaign."]})
+        raise Problem(
+            NOT_IN_PLAN,
+            f"Unit {union.parent_id} has not chosen {programme_id} for this campaign.",
+            errors={"programme_id": ["Not in the unit's plan for this campaign."]},
+        )
     return campaign, union, programme
 
 
@@ -56,8 +71,11 @@ def _employee(session, person: dict, employee_key: bytes) -> Employee:
         employee = Employee(employee_id=employee_id(person["resident_id"], employee_key), **person)
         session.add(employee)
     elif employee.name != person["name"]:
-        raise Problem(CONFLICT, "This resident ID number is already recorded under another name.",
-                      errors={"name": ["Does not match the name recorded for this resident ID number."]})
+        raise Problem(
+            CONFLICT,
+            "This resident ID number is already recorded under another name.",
+            errors={"name": ["Does not match the name recorded for this resident ID number."]},
+        )
     else:
         employee.phone = person["phone"]
     return employee
@@ -68,30 +86,53 @@ def nominate(uow, identity: Identity, body: dict, today: date, employee_key: byt
     campaign, union, programme = _context(session, identity, body["campaign_id"], body["programme_id"])
     notice_start = body.get("notice_start") or today
     if notice_start > today:
-        raise Problem(VALIDATION_FAILED, "The public notice must already be posted.",
-                      errors={"notice_start": ["Must not be in the future."]})
+        raise Problem(
+            VALIDATION_FAILED,
+            "The public notice must already be posted.",
+            errors={"notice_start": ["Must not be in the future."]},
+        )
     employee = _employee(session, {key: body[key] for key in ("name", "resident_id", "phone")}, employee_key)
     flush_or_conflict(session)
-    active = session.scalar(select(Enrolment.enrolment_id).where(
-        Enrolment.campaign_id == campaign.campaign_id, Enrolment.kind == programme.kind,
-        Enrolment.employee_id == employee.employee_id, Enrolment.status.not_in(rules.INACTIVE)))
+    active = session.scalar(
+        select(Enrolment.enrolment_id).where(
+            Enrolment.campaign_id == campaign.campaign_id,
+            Enrolment.kind == programme.kind,
+            Enrolment.employee_id == employee.employee_id,
+            Enrolment.status.not_in(rules.INACTIVE),
+        )
+    )
     if active is not None:
-        raise Problem(ALREADY_ENROLLED, "The employee already has an active enrolment of this kind in this campaign.",
-                      errors={"resident_id": [f"Already has an active {programme.kind} enrolment in this campaign."]})
+        raise Problem(
+            ALREADY_ENROLLED,
+            "The employee already has an active enrolment of this kind in this campaign.",
+            errors={"resident_id": [f"Already has an active {programme.kind} enrolment in this campaign."]},
+        )
     enrolment = Enrolment(
-        enrolment_id=str(uuid.uuid4()), revision=1, status=rules.NOMINATED, campaign_id=campaign.campaign_id,
-        kind=programme.kind, employee_id=employee.employee_id, unit_id=union.parent_id,
-        grassroots_union_id=union.unit_id, institution_id=programme.institution_id,
-        programme_id=programme.programme_id, education=body["education"], attestation=body["attestation"],
-        nominated_by=identity.subject, nominated_at=utcnow(), notice_start=notice_start,
-        notice_end=rules.notice_end(notice_start, campaign.public_notice_days))
+        enrolment_id=str(uuid.uuid4()),
+        revision=1,
+        status=rules.NOMINATED,
+        campaign_id=campaign.campaign_id,
+        kind=programme.kind,
+        employee_id=employee.employee_id,
+        unit_id=union.parent_id,
+        grassroots_union_id=union.unit_id,
+        institution_id=programme.institution_id,
+        programme_id=programme.programme_id,
+        education=body["education"],
+        attestation=body["attestation"],
+        nominated_by=identity.subject,
+        nominated_at=utcnow(),
+        notice_start=notice_start,
+        notice_end=rules.notice_end(notice_start, campaign.public_notice_days),
+    )
     session.add(enrolment)
     flush_or_conflict(session)
     return enrolment
 
 
-def nominate_many(uow, identity: Identity, common: dict, rows: list[tuple[int, dict]],
-                  today: date, employee_key: bytes) -> list[Enrolment]:
+def nominate_many(
+    uow, identity: Identity, common: dict, rows: list[tuple[int, dict]], today: date, employee_key: bytes
+) -> list[Enrolment]:
     """A spreadsheet of nominations (row number, row): all are nominated, or none and each bad row is reported."""
     created, errors = [], []
     for number, row in rows:
@@ -102,8 +143,9 @@ def nominate_many(uow, identity: Identity, common: dict, rows: list[tuple[int, d
         except Problem as problem:
             errors.append({"row": number, "errors": problem.errors or {"row": [problem.detail]}})
     if errors:
-        raise Problem(IMPORT_REJECTED, f"{len(errors)} of {len(rows)} rows cannot be nominated",
-                      errors={"rows": errors})
+        raise Problem(
+            IMPORT_REJECTED, f"{len(errors)} of {len(rows)} rows cannot be nominated", errors={"rows": errors}
+        )
     return created
 
 
@@ -118,15 +160,17 @@ def record_objection(uow, identity: Identity, enrolment_id: str, body: dict, tod
     expect_status(enrolment, rules.NOMINATED)
     if body["raised_on"] > today:
         raise Problem(VALIDATION_FAILED, errors={"raised_on": ["Must not be in the future."]})
-    objection = Objection(objection_id=str(uuid.uuid4()), enrolment_id=enrolment_id, recorded_by=identity.subject,
-                          **body)
+    objection = Objection(
+        objection_id=str(uuid.uuid4()), enrolment_id=enrolment_id, recorded_by=identity.subject, **body
+    )
     uow.session.add(objection)
     bump(enrolment)
     return enrolment
 
 
-def decide_objection(uow, identity: Identity, enrolment_id: str, objection_id: str, body: dict,
-                     today: date) -> Enrolment:
+def decide_objection(
+    uow, identity: Identity, enrolment_id: str, objection_id: str, body: dict, today: date
+) -> Enrolment:
     """An upheld objection takes the employee off the list; a dismissed one lets the nomination go on."""
     enrolment = find_enrolment(uow.session, identity, enrolment_id, lock=True)
     _own_union(identity, enrolment)
@@ -153,8 +197,11 @@ def record_consent(uow, identity: Identity, enrolment_id: str, body: dict, today
         _own_union(identity, enrolment)
         on = body.get("written_consent_on")
         if on is None or on > today:
-            raise Problem(VALIDATION_FAILED, "The union records the date of the employee's written consent.",
-                          errors={"written_consent_on": ["Required, and not in the future."]})
+            raise Problem(
+                VALIDATION_FAILED,
+                "The union records the date of the employee's written consent.",
+                errors={"written_consent_on": ["Required, and not in the future."]},
+            )
         method = "written"
     enrolment.consent_method, enrolment.consent_on, enrolment.consent_recorded_by = method, on, identity.subject
     bump(enrolment)
@@ -167,11 +214,17 @@ def confirm(uow, identity: Identity, enrolment_id: str, today: date) -> Enrolmen
     enrolment = find_enrolment(session, identity, enrolment_id, lock=True)
     _own_union(identity, enrolment)
     expect_status(enrolment, rules.NOMINATED)
-    open_objections = session.scalar(select(func.count()).select_from(Objection).where(
-        Objection.enrolment_id == enrolment_id, Objection.outcome.is_(None)))
-    blockers = rules.confirmation_blockers(today=today, notice_ends_on=enrolment.notice_end,
-                                           open_objections=open_objections,
-                                           consented=enrolment.consent_method is not None)
+    open_objections = session.scalar(
+        select(func.count())
+        .select_from(Objection)
+        .where(Objection.enrolment_id == enrolment_id, Objection.outcome.is_(None))
+    )
+    blockers = rules.confirmation_blockers(
+        today=today,
+        notice_ends_on=enrolment.notice_end,
+        open_objections=open_objections,
+        consented=enrolment.consent_method is not None,
+    )
     if blockers:
         raise Problem(NOT_CONFIRMABLE, " ".join(blockers), errors={"blockers": blockers})
     enrolment.status, enrolment.sent_on = rules.SENT, today

@@ -1,41 +1,68 @@
 """Enrollment's domain problems (problem+json codes with English and Chinese titles)."""
+
 from sqlalchemy.exc import IntegrityError
 
 from servicekit import Problem, define_problem
 from servicekit.errors import CONFLICT
 
 ALREADY_EXISTS = define_problem("enrollment_already_exists", 409, "It already exists", "该记录已存在")
-UNKNOWN_REFERENCE = define_problem("enrollment_unknown_reference", 422,
-                                   "It refers to something this service does not know",
-                                   "引用的对象不存在或尚未同步")
-NOT_IN_PLAN = define_problem("enrollment_programme_not_in_plan", 409,
-                             "The programme is not in the unit's plan for this campaign",
-                             "所选培训项目不在本单位本批次的培训计划内")
-ALREADY_ENROLLED = define_problem("enrollment_already_enrolled", 409,
-                                  "The employee already has an active enrolment of this kind in this campaign",
-                                  "该职工在本批次同类培训中已有有效报名")
-WRONG_STATUS = define_problem("enrollment_wrong_status", 409, "Not possible in the current status",
-                              "当前状态下不能执行此操作")
-NOT_CONFIRMABLE = define_problem("enrollment_not_confirmable", 409,
-                                 "The nomination cannot be confirmed yet", "推荐人选暂不能确认")
-WINDOW_CLOSED = define_problem("enrollment_registration_window_closed", 409,
-                               "Outside the campaign's registration window", "不在本批次报名时间内")
-INSTITUTION_DISQUALIFIED = define_problem("enrollment_institution_disqualified", 409,
-                                          "The institution is disqualified and takes no new registrations",
-                                          "该培训机构已被取消培训资格，不再接受新报名")
-ENTRANCE_TEST_NOT_PASSED = define_problem("enrollment_entrance_test_not_passed", 409,
-                                          "Admission needs a passed entrance test", "入学测试通过后方可录取")
-CLASS_NOT_STAFFED = define_problem("enrollment_class_not_staffed", 409,
-                                   "A dedicated class needs a head teacher and a learning assistant",
-                                   "专班须配备班主任和学习助理")
-NO_STUDENT_WAITING = define_problem("enrollment_no_student_waiting", 409,
-                                    "No paid, registered student of this programme is waiting for a class",
-                                    "该项目没有已缴费、待分班的学员")
-ROSTER_TOO_LATE = define_problem("enrollment_roster_too_late", 409,
-                                 "The roster comes too late for the opening date",
-                                 "花名册须在开班前规定的工作日数之前报送")
-CALENDAR_MISSING = define_problem("enrollment_calendar_missing", 409,
-                                  "No working-day calendar for that year", "缺少该年度的工作日历（节假日安排）")
+UNKNOWN_REFERENCE = define_problem(
+    "enrollment_unknown_reference",
+    422,
+    "It refers to something this service does not know",
+    "引用的对象不存在或尚未同步",
+)
+NOT_IN_PLAN = define_problem(
+    "enrollment_programme_not_in_plan",
+    409,
+    "The programme is not in the unit's plan for this campaign",
+    "所选培训项目不在本单位本批次的培训计划内",
+)
+ALREADY_ENROLLED = define_problem(
+    "enrollment_already_enrolled",
+    409,
+    "The employee already has an active enrolment of this kind in this campaign",
+    "该职工在本批次同类培训中已有有效报名",
+)
+WRONG_STATUS = define_problem(
+    "enrollment_wrong_status", 409, "Not possible in the current status", "当前状态下不能执行此操作"
+)
+NOT_CONFIRMABLE = define_problem(
+    "enrollment_not_confirmable", 409, "The nomination cannot be confirmed yet", "推荐人选暂不能确认"
+)
+WINDOW_CLOSED = define_problem(
+    "enrollment_registration_window_closed", 409, "Outside the campaign's registration window", "不在本批次报名时间内"
+)
+INSTITUTION_DISQUALIFIED = define_problem(
+    "enrollment_institution_disqualified",
+    409,
+    "The institution is disqualified and takes no new registrations",
+    "该培训机构已被取消培训资格，不再接受新报名",
+)
+ENTRANCE_TEST_NOT_PASSED = define_problem(
+    "enrollment_entrance_test_not_passed", 409, "Admission needs a passed entrance test", "入学测试通过后方可录取"
+)
+CLASS_NOT_STAFFED = define_problem(
+    "enrollment_class_not_staffed",
+    409,
+    "A dedicated class needs a head teacher and a learning assistant",
+    "专班须配备班主任和学习助理",
+)
+NO_STUDENT_WAITING = define_problem(
+    "enrollment_no_student_waiting",
+    409,
+    "No paid, registered student of this programme is waiting for a class",
+    "该项目没有已缴费、待分班的学员",
+)
+ROSTER_TOO_LATE = define_problem(
+    "enrollment_roster_too_late",
+    409,
+    "The roster comes too late for the opening date",
+    "花名册须在开班前规定的工作日数之前报送",
+)
+CALENDAR_MISSING = define_problem(
+    "enrollment_calendar_missing", 409, "No working-day calendar for that year", "缺少该年度的工作日历（节假日安排）"
+)
 
 
 class ConcurrentChange(Problem):
@@ -48,6 +75,7 @@ def flush_or_conflict(session, detail: str = "Changed concurrently; try again.")
         session.flush()
     except IntegrityError as exc:
         if "ux_one_active_enrolment" in str(exc.orig):
-            raise ConcurrentChange(ALREADY_ENROLLED, "The employee holds another active enrolment of this kind "
-                                   "in this campaign.") from None
+            raise ConcurrentChange(
+                ALREADY_ENROLLED, "The employee holds another active enrolment of this kind in this campaign."
+            ) from None
         raise ConcurrentChange(CONFLICT, detail) from None

@@ -1,4 +1,5 @@
 """What enrollment keeps of other services' facts, fed by their events (stale revisions ignored)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,8 +8,18 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .models import (Breakdown, Campaign, Certificate, Enrolment, ExamResult, InstitutionStanding, Payment, Recovery,
-                     Reimbursement, Unit)
+from .models import (
+    Breakdown,
+    Campaign,
+    Certificate,
+    Enrolment,
+    ExamResult,
+    InstitutionStanding,
+    Payment,
+    Recovery,
+    Reimbursement,
+    Unit,
+)
 
 
 def _insert(session, model):
@@ -27,77 +38,163 @@ def insert_once(session, model, key: str, values: dict) -> None:
 def upsert_newer(session, model, key: str, values: dict) -> None:
     """Insert, or overwrite only with a higher revision: concurrent and out-of-order events are safe."""
     statement = _insert(session, model).values(**values)
-    session.execute(statement.on_conflict_do_update(
-        index_elements=[key], set_={name: statement.excluded[name] for name in values if name != key},
-        where=model.revision < statement.excluded.revision))
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[key],
+            set_={name: statement.excluded[name] for name in values if name != key},
+            where=model.revision < statement.excluded.revision,
+        )
+    )
 
 
 def campaign_published(session, data: dict) -> None:
     windows = data["windows"]
-    upsert_newer(session, Campaign, "campaign_id", {
-        "campaign_id": data["campaign_id"], "revision": data["revision"], "name": data["name"],
-        "year": data["year"],
-        "registration_start": _day(windows["registration_start"]),
-        "registration_end": _day(windows["registration_end"]),
-        "public_notice_days": data["public_notice_days"],
-        "dedicated_class_threshold": data["dedicated_class_threshold"],
-        "roster_lead_working_days": data["roster_lead_working_days"],
-        "skills_federation_rate": Decimal(data["skills_federation_rate"]),
-        "skills_rate_overrides": data["skills_rate_overrides"]})
+    upsert_newer(
+        session,
+        Campaign,
+        "campaign_id",
+        {
+            "campaign_id": data["campaign_id"],
+            "revision": data["revision"],
+            "name": data["name"],
+            "year": data["year"],
+            "registration_start": _day(windows["registration_start"]),
+            "registration_end": _day(windows["registration_end"]),
+            "public_notice_days": data["public_notice_days"],
+            "dedicated_class_threshold": data["dedicated_class_threshold"],
+            "roster_lead_working_days": data["roster_lead_working_days"],
+            "skills_federation_rate": Decimal(data["skills_federation_rate"]),
+            "skills_rate_overrides": data["skills_rate_overrides"],
+        },
+    )
 
 
 def unit_upserted(session, data: dict) -> None:
-    upsert_newer(session, Unit, "unit_id", {
-        "unit_id": data["unit_id"], "revision": data["revision"], "name": data["name"], "level": data["level"],
-        "parent_id": data.get("parent_id")})
+    upsert_newer(
+        session,
+        Unit,
+        "unit_id",
+        {
+            "unit_id": data["unit_id"],
+            "revision": data["revision"],
+            "name": data["name"],
+            "level": data["level"],
+            "parent_id": data.get("parent_id"),
+        },
+    )
 
 
 def institution_standing(session, data: dict, disqualified: bool) -> None:
-    upsert_newer(session, InstitutionStanding, "institution_id", {
-        "institution_id": data["institution_id"], "revision": data["revision"], "disqualified": disqualified,
-        "reason": data["reason"]})
+    upsert_newer(
+        session,
+        InstitutionStanding,
+        "institution_id",
+        {
+            "institution_id": data["institution_id"],
+            "revision": data["revision"],
+            "disqualified": disqualified,
+            "reason": data["reason"],
+        },
+    )
 
 
 def payment_recorded(session, data: dict, occurred_at: str) -> None:
     """Keep every payment; the one finance recorded last tells whether the enrolment is paid."""
-    insert_once(session, Payment, "payment_id", {
-        "payment_id": data["payment_id"], "enrolment_id": data["enrolment_id"], "amount": Decimal(data["amount"]),
-        "paid_on": _day(data["paid_on"]), "status": data["status"], "recorded_at": datetime.fromisoformat(occurred_at)})
-    latest = session.scalar(select(Payment.status).where(Payment.enrolment_id == data["enrolment_id"])
-                            .order_by(Payment.recorded_at.desc()).limit(1))
+    insert_once(
+        session,
+        Payment,
+        "payment_id",
+        {
+            "payment_id": data["payment_id"],
+            "enrolment_id": data["enrolment_id"],
+            "amount": Decimal(data["amount"]),
+            "paid_on": _day(data["paid_on"]),
+            "status": data["status"],
+            "recorded_at": datetime.fromisoformat(occurred_at),
+        },
+    )
+    latest = session.scalar(
+        select(Payment.status)
+        .where(Payment.enrolment_id == data["enrolment_id"])
+        .order_by(Payment.recorded_at.desc())
+        .limit(1)
+    )
     enrolment = session.get(Enrolment, data["enrolment_id"], with_for_update=True)
     if enrolment is not None:
         enrolment.payment_status = latest
 
 
 def exam_result_recorded(session, data: dict) -> None:
-    insert_once(session, ExamResult, "result_id", {
-        "result_id": data["result_id"], "enrolment_id": data["enrolment_id"], "exam": data["exam"],
-        "held_on": _day(data["held_on"]), "score": Decimal(data["score"]), "passed": data["passed"],
-        "attempt": data["attempt"]})
+    insert_once(
+        session,
+        ExamResult,
+        "result_id",
+        {
+            "result_id": data["result_id"],
+            "enrolment_id": data["enrolment_id"],
+            "exam": data["exam"],
+            "held_on": _day(data["held_on"]),
+            "score": Decimal(data["score"]),
+            "passed": data["passed"],
+            "attempt": data["attempt"],
+        },
+    )
 
 
 def certificate_changed(session, data: dict, revoked: bool) -> None:
-    values = {"certificate_id": data["certificate_id"], "revision": data["revision"],
-              "enrolment_id": data["enrolment_id"], "number": data["number"]}
-    values |= {"revoked_on": _day(data["revoked_on"])} if revoked else {"issued_on": _day(data["issued_on"]),
-                                                                        "revoked_on": None}
+    values = {
+        "certificate_id": data["certificate_id"],
+        "revision": data["revision"],
+        "enrolment_id": data["enrolment_id"],
+        "number": data["number"],
+    }
+    values |= (
+        {"revoked_on": _day(data["revoked_on"])}
+        if revoked
+        else {"issued_on": _day(data["issued_on"]), "revoked_on": None}
+    )
     upsert_newer(session, Certificate, "certificate_id", values)
 
 
 def reimbursement_paid(session, data: dict) -> None:
-    insert_once(session, Reimbursement, "reimbursement_id", {
-        "reimbursement_id": data["reimbursement_id"], "enrolment_id": data["enrolment_id"], "share": data["share"],
-        "amount": Decimal(data["amount"]), "paid_on": _day(data["paid_on"])})
+    insert_once(
+        session,
+        Reimbursement,
+        "reimbursement_id",
+        {
+            "reimbursement_id": data["reimbursement_id"],
+            "enrolment_id": data["enrolment_id"],
+            "share": data["share"],
+            "amount": Decimal(data["amount"]),
+            "paid_on": _day(data["paid_on"]),
+        },
+    )
 
 
 def breakdown_settled(session, data: dict) -> None:
-    upsert_newer(session, Breakdown, "enrolment_id", {
-        "enrolment_id": data["enrolment_id"], "revision": data["revision"], "status": data["status"],
-        **{name: Decimal(data[name]) for name in ("total", "federation", "unit", "employee")}})
+    upsert_newer(
+        session,
+        Breakdown,
+        "enrolment_id",
+        {
+            "enrolment_id": data["enrolment_id"],
+            "revision": data["revision"],
+            "status": data["status"],
+            **{name: Decimal(data[name]) for name in ("total", "federation", "unit", "employee")},
+        },
+    )
 
 
 def reimbursement_recovered(session, data: dict) -> None:
-    insert_once(session, Recovery, "reimbursement_id", {
-        "reimbursement_id": data["reimbursement_id"], "enrolment_id": data["enrolment_id"], "share": data["share"],
-        "amount": Decimal(data["amount"]), "recovered_on": _day(data["recovered_on"])})
+    insert_once(
+        session,
+        Recovery,
+        "reimbursement_id",
+        {
+            "reimbursement_id": data["reimbursement_id"],
+            "enrolment_id": data["enrolment_id"],
+            "share": data["share"],
+            "amount": Decimal(data["amount"]),
+            "recovered_on": _day(data["recovered_on"]),
+        },
+    )

@@ -1,4 +1,5 @@
 """Use cases of registration (学员建档), a saga with quota: request, reserved/refused, entrance test, admission."""
+
 from __future__ import annotations
 
 import logging
@@ -6,18 +7,17 @@ from datetime import date
 from decimal import Decimal
 
 from servicekit import Problem
+from servicekit.clock import china_today as today
 from servicekit.errors import FORBIDDEN
 from servicekit.identity import Identity
 from servicekit.money import show
 
 from .access import find_enrolment
 from .domain import enrolment as rules
-from servicekit.clock import china_today as today
 from .domain.people import mask_name
 from .models import Campaign, Employee, Enrolment, InstitutionStanding, Programme
 from .nominations import bump, expect_status
-from .problems import (ENTRANCE_TEST_NOT_PASSED, INSTITUTION_DISQUALIFIED, WINDOW_CLOSED, WRONG_STATUS,
-                       flush_or_conflict)
+from .problems import ENTRANCE_TEST_NOT_PASSED, INSTITUTION_DISQUALIFIED, WINDOW_CLOSED, WRONG_STATUS, flush_or_conflict
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,11 @@ def request_registration(uow, identity: Identity, enrolment_id: str, on: date) -
         raise Problem(INSTITUTION_DISQUALIFIED, standing.reason)
     campaign = session.get(Campaign, enrolment.campaign_id)
     if not rules.in_window(on, campaign.registration_start, campaign.registration_end):
-        raise Problem(WINDOW_CLOSED, f"Registration for {campaign.name} is open from "
-                      f"{campaign.registration_start.isoformat()} to {campaign.registration_end.isoformat()}.")
+        raise Problem(
+            WINDOW_CLOSED,
+            f"Registration for {campaign.name} is open from "
+            f"{campaign.registration_start.isoformat()} to {campaign.registration_end.isoformat()}.",
+        )
     programme = session.get(Programme, enrolment.programme_id)
     enrolment.fees = {line: show(amount) for line, amount in programme.fees().items()}
     data = saga_fields(enrolment)
@@ -73,16 +76,27 @@ def federation_subsidy(campaign: Campaign, programme: Programme) -> Decimal:
 
 
 def saga_fields(enrolment: Enrolment) -> dict:
-    return {"enrolment_id": enrolment.enrolment_id, "campaign_id": enrolment.campaign_id, "kind": enrolment.kind,
-            "unit_id": enrolment.unit_id, "grassroots_union_id": enrolment.grassroots_union_id,
-            "institution_id": enrolment.institution_id, "programme_id": enrolment.programme_id}
+    return {
+        "enrolment_id": enrolment.enrolment_id,
+        "campaign_id": enrolment.campaign_id,
+        "kind": enrolment.kind,
+        "unit_id": enrolment.unit_id,
+        "grassroots_union_id": enrolment.grassroots_union_id,
+        "institution_id": enrolment.institution_id,
+        "programme_id": enrolment.programme_id,
+    }
 
 
 def _enrolment_event(session, enrolment: Enrolment) -> dict:
     """What finance and evaluation need of a registered or admitted enrolment."""
     employee = session.get(Employee, enrolment.employee_id)
-    data = {**saga_fields(enrolment), "revision": enrolment.revision, "fees": enrolment.fees,
-            "employee_id": enrolment.employee_id, "holder_name_masked": mask_name(employee.name)}
+    data = {
+        **saga_fields(enrolment),
+        "revision": enrolment.revision,
+        "fees": enrolment.fees,
+        "employee_id": enrolment.employee_id,
+        "holder_name_masked": mask_name(employee.name),
+    }
     if enrolment.kind == "skills":
         data["trade"] = session.get(Programme, enrolment.programme_id).trade
     return data
@@ -92,8 +106,10 @@ def _awaiting_answer(uow, data: dict) -> Enrolment | None:
     enrolment = uow.session.get(Enrolment, data["enrolment_id"], with_for_update=True)
     if enrolment is None or enrolment.status != rules.REQUESTED:
         # An answer to a request we no longer wait for (redelivered, or the enrolment moved on): nothing to do.
-        log.info("quota answer ignored", extra={"enrolment_id": data["enrolment_id"],
-                                                "status": enrolment.status if enrolment else None})
+        log.info(
+            "quota answer ignored",
+            extra={"enrolment_id": data["enrolment_id"], "status": enrolment.status if enrolment else None},
+        )
         return None
     return enrolment
 
@@ -104,8 +120,10 @@ def quota_reserved(uow, data: dict) -> None:
         return
     enrolment.status, enrolment.registered_on = rules.REGISTERED, today()
     bump(enrolment)
-    uow.publish("enrollment.registered", {**_enrolment_event(uow.session, enrolment),
-                                          "registered_on": enrolment.registered_on.isoformat()})
+    uow.publish(
+        "enrollment.registered",
+        {**_enrolment_event(uow.session, enrolment), "registered_on": enrolment.registered_on.isoformat()},
+    )
 
 
 def quota_refused(uow, data: dict) -> None:

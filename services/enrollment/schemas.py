@@ -1,11 +1,12 @@
 """The HTTP shapes of enrollment (marshmallow), documented in the OpenAPI."""
+
 from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
+from servicekit.clock import china_today as today
 from servicekit.money import Money
 
-from servicekit.clock import china_today as today
 from .domain.people import InvalidPersonalData, normalise_mobile, normalise_resident_id
 
 ACADEMIC_LEVELS = ("大专", "本科")
@@ -14,8 +15,9 @@ CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", error="Letters, dig
 
 
 def Text(max_length: int, **kwargs) -> fields.String:
-    return fields.String(validate=[validate.Length(min=1, max=max_length),
-                                   validate.Regexp(r"\S", error="Must not be blank.")], **kwargs)
+    return fields.String(
+        validate=[validate.Length(min=1, max=max_length), validate.Regexp(r"\S", error="Must not be blank.")], **kwargs
+    )
 
 
 class Uuid(fields.UUID):
@@ -44,6 +46,7 @@ class MobilePhone(fields.String):
 
 
 # ---- institutions and catalogue -------------------------------------------------------------
+
 
 class InstitutionIn(Schema):
     institution_id = fields.String(required=True, validate=CODE)
@@ -110,12 +113,16 @@ class ProgrammeRow(ProgrammeIn):
     def _from_columns(self, row, **kwargs):
         row = {key: value for key, value in row.items() if value not in (None, "")}
         if isinstance(row.get("teaching_sites"), str):
-            row["teaching_sites"] = [s.strip() for s in row["teaching_sites"].replace("；", ";").split(";") if s.strip()]
+            row["teaching_sites"] = [
+                s.strip() for s in row["teaching_sites"].replace("；", ";").split(";") if s.strip()
+            ]
         if "on_site_teaching" in row:
-            row["on_site_teaching"] = {"是": True, "否": False}.get(str(row["on_site_teaching"]),
-                                                                   row["on_site_teaching"])
-        row["fee_standard"] = {line: str(row.pop(f"fee_{line}")) for line in FeeStandard().fields
-                               if f"fee_{line}" in row}
+            row["on_site_teaching"] = {"是": True, "否": False}.get(
+                str(row["on_site_teaching"]), row["on_site_teaching"]
+            )
+        row["fee_standard"] = {
+            line: str(row.pop(f"fee_{line}")) for line in FeeStandard().fields if f"fee_{line}" in row
+        }
         return row
 
 
@@ -132,8 +139,10 @@ class ProgrammeQuery(Schema):
 class UploadForm(Schema):
     """The form of a spreadsheet upload, as documented: the file (read from the files part) and the fields."""
 
-    file = fields.Raw(load_default=None, metadata={"type": "string", "format": "binary",
-                                                   "description": ".xlsx or .csv, first row the headers"})
+    file = fields.Raw(
+        load_default=None,
+        metadata={"type": "string", "format": "binary", "description": ".xlsx or .csv, first row the headers"},
+    )
 
 
 class CatalogueImportForm(UploadForm):
@@ -163,28 +172,36 @@ class PlanOut(Schema):
 
 # ---- nominations and enrolments -----------------------------------------------------------
 
+
 class Person(Schema):
     name = Text(50, required=True)
     resident_id = ResidentId(required=True, metadata={"description": "身份证号, 18 characters, check digit verified"})
     phone = MobilePhone(required=True, metadata={"description": "Mainland mobile number"})
     education = Text(50, required=True, metadata={"description": "Highest schooling, e.g. 高中, 中专, 大专"})
-    attestation = Text(1000, required=True,
-                       metadata={"description": "Why the union finds the employee a front-line worker or backbone"})
+    attestation = Text(
+        1000,
+        required=True,
+        metadata={"description": "Why the union finds the employee a front-line worker or backbone"},
+    )
     programme_id = fields.String(required=True, validate=CODE)
 
 
 class NominationIn(Person):
     campaign_id = Uuid(required=True)
-    notice_start = fields.Date(load_default=None,
-                               metadata={"description": "Day the public notice was posted; today if omitted"})
+    notice_start = fields.Date(
+        load_default=None, metadata={"description": "Day the public notice was posted; today if omitted"}
+    )
 
 
 class NominationRow(Person):
     @pre_load
     def _cells_as_text(self, row, **kwargs):
         # Spreadsheets give numbers for digit-only cells (phones, ID numbers without X).
-        return {key: str(value) if isinstance(value, int) else value for key, value in row.items()
-                if value not in (None, "")}
+        return {
+            key: str(value) if isinstance(value, int) else value
+            for key, value in row.items()
+            if value not in (None, "")
+        }
 
 
 class NominationImportForm(UploadForm):
@@ -210,8 +227,9 @@ class OutcomeIn(Schema):
 
 
 class ConsentIn(Schema):
-    written_consent_on = fields.Date(load_default=None,
-                                     metadata={"description": "Officers only: date of the employee's written consent"})
+    written_consent_on = fields.Date(
+        load_default=None, metadata={"description": "Officers only: date of the employee's written consent"}
+    )
 
 
 class EntranceTestIn(Schema):
@@ -237,8 +255,9 @@ class ClassPlacementOut(Schema):
 class EnrolmentOut(Schema):
     enrolment_id = fields.String()
     revision = fields.Integer()
-    status = fields.String(metadata={"description": "nominated, sent, requested, registered, admitted, refused, "
-                                                    "rejected, withdrawn"})
+    status = fields.String(
+        metadata={"description": "nominated, sent, requested, registered, admitted, refused, rejected, withdrawn"}
+    )
     campaign_id = fields.String()
     kind = fields.String()
     employee_id = fields.String()
@@ -276,14 +295,18 @@ class EnrolmentOut(Schema):
 
 # ---- classes, rosters, the working-day calendar ------------------------------------------
 
+
 class ClassIn(Schema):
     campaign_id = Uuid(required=True)
     programme_id = fields.String(required=True, validate=CODE)
     opens_on = fields.Date(required=True)
     site = Text(200, required=True, metadata={"description": "Where the class is taught"})
     on_site = fields.Boolean(load_default=False, metadata={"description": "上门办学 / 送教上门 at the unit"})
-    public_class_name = Text(200, load_default=None,
-                             metadata={"description": "Fewer than the threshold: the class of public students joined"})
+    public_class_name = Text(
+        200,
+        load_default=None,
+        metadata={"description": "Fewer than the threshold: the class of public students joined"},
+    )
     head_teacher = Text(50, load_default=None)
     learning_assistant = Text(50, load_default=None)
 
@@ -368,8 +391,9 @@ class PublishedRoster(Schema):
 
 class CalendarDayIn(Schema):
     day = fields.Date(required=True)
-    workday = fields.Boolean(required=True,
-                             metadata={"description": "false: public holiday; true: make-up working day"})
+    workday = fields.Boolean(
+        required=True, metadata={"description": "false: public holiday; true: make-up working day"}
+    )
     name = Text(100, required=True, metadata={"description": "e.g. 春节, 国庆节调休上班"})
 
 
@@ -394,12 +418,14 @@ class CalendarOut(CalendarIn):
 
 # ---- status changes ----------------------------------------------------------------------
 
+
 class StatusChangeIn(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(("withdrawal", "transfer", "major_change")))
     reason = Text(1000, required=True)
     effective_on = fields.Date(required=True)
-    to_programme_id = fields.String(load_default=None, validate=CODE,
-                                    metadata={"description": "Transfer or change of major: the new programme"})
+    to_programme_id = fields.String(
+        load_default=None, validate=CODE, metadata={"description": "Transfer or change of major: the new programme"}
+    )
 
 
 class DecisionIn(Schema):
@@ -410,8 +436,12 @@ class DecisionIn(Schema):
 class StatusChangeOut(StatusChangeIn):
     change_id = fields.String()
     enrolment_id = fields.String()
-    state = fields.String(metadata={"description": "requested, unit_agreed, awaiting_quota (approved, quota asked "
-                                                   "for the new subsidy), approved, declined or refused (by quota)"})
+    state = fields.String(
+        metadata={
+            "description": "requested, unit_agreed, awaiting_quota (approved, quota asked "
+            "for the new subsidy), approved, declined or refused (by quota)"
+        }
+    )
     requested_by = fields.String()
     requested_at = fields.DateTime()
     unit_decision_by = fields.String(allow_none=True)

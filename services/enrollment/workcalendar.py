@@ -1,4 +1,5 @@
 """Use cases of the working-day calendar: the federation loads a year; rosters are counted on it."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -50,8 +51,11 @@ def year_view(session, year: int) -> dict:
     _plausible(year)
     days = list(session.scalars(select(CalendarDay).where(CalendarDay.year == year).order_by(CalendarDay.day)))
     loaded = session.get(CalendarYear, year)
-    return {"year": year, "source": "federation" if loaded else _builtin_source(year),
-            "days": [{"day": d.day, "workday": d.workday, "name": d.name} for d in days]}
+    return {
+        "year": year,
+        "source": "federation" if loaded else _builtin_source(year),
+        "days": [{"day": d.day, "workday": d.workday, "name": d.name} for d in days],
+    }
 
 
 def _builtin_source(year: int) -> str:

@@ -28,6 +28,7 @@ The key is generated at survey setup by a pure-Python Miller-Rabin prime
 generator (the `cryptography` package is not part of the stack); 2048-bit
 modulus, e = 65537. The private exponent stays in the service's database.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -37,7 +38,7 @@ from dataclasses import dataclass
 
 E = 65537
 KEY_BITS = 2048
-_SMALL_PRIMES = [p for p in range(3, 2000) if all(p % q for q in range(2, int(p ** 0.5) + 1))]
+_SMALL_PRIMES = [p for p in range(3, 2000) if all(p % q for q in range(2, int(p**0.5) + 1))]
 
 
 @dataclass(frozen=True)
@@ -99,8 +100,9 @@ def generate_key(bits: int = KEY_BITS) -> KeyPair:
 
 def full_domain_hash(key: PublicKey, context: str, token: bytes) -> int:
     """H(token) in Z_n: MGF1-SHA-256 expanded to one bit less than n, bound to the context and key."""
-    seed = hashlib.sha256(b"upskilling-survey-fdh|" + context.encode() + b"|"
-                          + key.n.to_bytes(key.size, "big") + b"|" + token).digest()
+    seed = hashlib.sha256(
+        b"upskilling-survey-fdh|" + context.encode() + b"|" + key.n.to_bytes(key.size, "big") + b"|" + token
+    ).digest()
     bits = key.n.bit_length() - 1
     output, counter = b"", 0
     while len(output) * 8 < bits:
@@ -121,6 +123,7 @@ def verify(key: PublicKey, context: str, token: bytes, signature: int) -> bool:
 
 
 # The client's side (a portal implements the same in the browser); used by tests and integrators.
+
 
 def blind(key: PublicKey, context: str, token: bytes) -> tuple[int, int]:
     """(blinded message, blinding factor r) for a token the client keeps secret."""

@@ -1,4 +1,5 @@
 """Use cases: issue a certificate after a pass (one, or a batch all or nothing), revoke it, verify one publicly."""
+
 from __future__ import annotations
 
 import uuid
@@ -7,8 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from servicekit.clock import china_today
 from servicekit import Problem
+from servicekit.clock import china_today
 from servicekit.errors import CONFLICT, NOT_FOUND, ProblemType
 from servicekit.identity import Identity
 from servicekit.tabular import IMPORT_REJECTED
@@ -21,9 +22,15 @@ BATCH_LIMIT = 1000  # certificates per batch or file: one transaction, well insi
 
 
 def _event(certificate: Certificate, campaign_id: str) -> dict:
-    return {"certificate_id": certificate.certificate_id, "revision": certificate.revision,
-            "number": certificate.number, "enrolment_id": certificate.enrolment_id,
-            "institution_id": certificate.institution_id, "kind": certificate.kind, "campaign_id": campaign_id}
+    return {
+        "certificate_id": certificate.certificate_id,
+        "revision": certificate.revision,
+        "number": certificate.number,
+        "enrolment_id": certificate.enrolment_id,
+        "institution_id": certificate.institution_id,
+        "kind": certificate.kind,
+        "campaign_id": campaign_id,
+    }
 
 
 def issue(uow, identity: Identity, request: dict) -> tuple[dict, bool]:
@@ -44,8 +51,11 @@ def issue_many(uow, identity: Identity, rows: list[tuple[int, dict]]) -> list[tu
         raise Problem(IMPORT_REJECTED, f"Send 1 to {BATCH_LIMIT} certificates per batch (split a longer list).")
     planned, refused = _plan(uow.session, identity, rows)
     if refused:
-        raise Problem(IMPORT_REJECTED, f"{len(refused)} of {len(rows)} rows cannot be issued; none was.",
-                      errors={"rows": [{"row": number, "errors": problem.errors} for number, problem in refused]})
+        raise Problem(
+            IMPORT_REJECTED,
+            f"{len(refused)} of {len(rows)} rows cannot be issued; none was.",
+            errors={"rows": [{"row": number, "errors": problem.errors} for number, problem in refused]},
+        )
     return _record(uow, planned)
 
 
@@ -56,23 +66,40 @@ class _Planned:
     campaign_id: str | None
 
 
-def _plan(session, identity: Identity, rows: list[tuple[int, dict]]
-          ) -> tuple[list[_Planned], list[tuple[int, Problem]]]:
+def _plan(
+    session, identity: Identity, rows: list[tuple[int, dict]]
+) -> tuple[list[_Planned], list[tuple[int, Problem]]]:
     """The certificates the rows issue (or already issued), and the problem of every row that cannot be issued."""
     institution_id = identity.institution_id
     requests = [(number, str(row["enrolment_id"]), row["number"].strip(), row["issued_on"]) for number, row in rows]
     ids = sorted({enrolment_id for _, enrolment_id, _, _ in requests})
     # The locks order this issue after any results batch still writing these students' attempts.
-    enrolments = {e.enrolment_id: e for e in session.scalars(
-        select(Enrolment).where(Enrolment.enrolment_id.in_(ids), Enrolment.institution_id == institution_id)
-        .order_by(Enrolment.enrolment_id).with_for_update())}
+    enrolments = {
+        e.enrolment_id: e
+        for e in session.scalars(
+            select(Enrolment)
+            .where(Enrolment.enrolment_id.in_(ids), Enrolment.institution_id == institution_id)
+            .order_by(Enrolment.enrolment_id)
+            .with_for_update()
+        )
+    }
     attempts: dict[str, list] = {enrolment_id: [] for enrolment_id in enrolments}
     for r in session.scalars(select(ExamResult).where(ExamResult.enrolment_id.in_(list(enrolments)))):
         attempts[r.enrolment_id].append((r.exam, r.attempt, r.passed, r.held_on))
-    by_number = {c.number: c for c in session.scalars(select(Certificate).where(
-        Certificate.institution_id == institution_id, Certificate.number.in_([n for _, _, n, _ in requests])))}
-    in_force = {c.enrolment_id: c.number for c in session.scalars(select(Certificate).where(
-        Certificate.enrolment_id.in_(list(enrolments)), Certificate.revoked_on.is_(None)))}
+    by_number = {
+        c.number: c
+        for c in session.scalars(
+            select(Certificate).where(
+                Certificate.institution_id == institution_id, Certificate.number.in_([n for _, _, n, _ in requests])
+            )
+        )
+    }
+    in_force = {
+        c.enrolment_id: c.number
+        for c in session.scalars(
+            select(Certificate).where(Certificate.enrolment_id.in_(list(enrolments)), Certificate.revoked_on.is_(None))
+        )
+    }
     repeated = repeated_in_batch([(number, enrolment_id, n) for number, enrolment_id, n, _ in requests])
     today = china_today()
 
@@ -86,22 +113,38 @@ def _plan(session, identity: Identity, rows: list[tuple[int, dict]]
             planned.append(_Planned(existing, False, None))  # a retry
             continue
         elif existing is not None:
-            problem = _refused(CERTIFICATE_NUMBER_TAKEN,
-                               Refusal("number", f"Certificate number {certificate_number} is already used."))
+            problem = _refused(
+                CERTIFICATE_NUMBER_TAKEN, Refusal("number", f"Certificate number {certificate_number} is already used.")
+            )
         elif enrolment_id in in_force:
-            problem = _refused(ALREADY_CERTIFIED, Refusal(
-                "enrolment_id", f"The enrolment already has certificate {in_force[enrolment_id]} in force."))
+            problem = _refused(
+                ALREADY_CERTIFIED,
+                Refusal("enrolment_id", f"The enrolment already has certificate {in_force[enrolment_id]} in force."),
+            )
         else:
-            refusal = certificate_refusal(attempts.get(enrolment_id, []), enrolment and enrolment.status,
-                                          issued_on, today)
+            refusal = certificate_refusal(
+                attempts.get(enrolment_id, []), enrolment and enrolment.status, issued_on, today
+            )
             problem = refusal and _refused(CERTIFICATE_REFUSED, refusal)
         if problem:
             refused.append((number, problem))
             continue
-        planned.append(_Planned(Certificate(
-            certificate_id=str(uuid.uuid4()), revision=1, institution_id=institution_id, number=certificate_number,
-            enrolment_id=enrolment_id, kind=enrolment.kind, issued_on=issued_on, issued_by=identity.subject),
-            True, enrolment.campaign_id))
+        planned.append(
+            _Planned(
+                Certificate(
+                    certificate_id=str(uuid.uuid4()),
+                    revision=1,
+                    institution_id=institution_id,
+                    number=certificate_number,
+                    enrolment_id=enrolment_id,
+                    kind=enrolment.kind,
+                    issued_on=issued_on,
+                    issued_by=identity.subject,
+                ),
+                True,
+                enrolment.campaign_id,
+            )
+        )
     return planned, refused
 
 
@@ -116,12 +159,16 @@ def _record(uow, planned: list[_Planned]) -> list[tuple[dict, bool]]:
     try:
         session.flush()
     except IntegrityError:
-        raise Problem(CONFLICT, "An enrolment already has a certificate in force, or a number was just "
-                                "used by a concurrent request.") from None
+        raise Problem(
+            CONFLICT,
+            "An enrolment already has a certificate in force, or a number was just used by a concurrent request.",
+        ) from None
     for p in planned:
         if p.new:
-            uow.publish("certificate.issued", {**_event(p.certificate, p.campaign_id),
-                                               "issued_on": p.certificate.issued_on.isoformat()})
+            uow.publish(
+                "certificate.issued",
+                {**_event(p.certificate, p.campaign_id), "issued_on": p.certificate.issued_on.isoformat()},
+            )
     return [(as_dict(p.certificate), p.new) for p in planned]
 
 
@@ -137,8 +184,14 @@ def revoke(uow, identity: Identity, certificate_id: str, reason: str) -> dict:
     certificate.revocation_reason = reason
     certificate.revoked_by = identity.subject
     enrolment = session.get(Enrolment, certificate.enrolment_id)
-    uow.publish("certificate.revoked", {**_event(certificate, enrolment.campaign_id), "reason": reason,
-                                        "revoked_on": certificate.revoked_on.isoformat()})
+    uow.publish(
+        "certificate.revoked",
+        {
+            **_event(certificate, enrolment.campaign_id),
+            "reason": reason,
+            "revoked_on": certificate.revoked_on.isoformat(),
+        },
+    )
     return as_dict(certificate)
 
 
@@ -150,15 +203,26 @@ def verify(session, institution_id: str, number: str) -> dict:
         .join(Enrolment, Enrolment.enrolment_id == Certificate.enrolment_id)
         .outerjoin(Programme, Programme.programme_id == Enrolment.programme_id)
         .outerjoin(Institution, Institution.institution_id == Certificate.institution_id)
-        .where(Certificate.institution_id == institution_id, Certificate.number == number)).first()
+        .where(Certificate.institution_id == institution_id, Certificate.number == number)
+    ).first()
     if row is None:
         raise Problem(NOT_FOUND, "No certificate with this number at this institution.")
     certificate, enrolment, programme, institution = row
-    return {"number": certificate.number, "holder_name_masked": enrolment.holder_name_masked,
-            "institution_id": certificate.institution_id,
-            "institution_name": institution.name if institution else None,
-            "status": "revoked" if certificate.revoked_on else "valid", "kind": certificate.kind,
-            "programme": None if programme is None else {
-                "programme_id": programme.programme_id, "level": programme.level, "trade": programme.trade,
-                "major": programme.major},
-            "issued_on": certificate.issued_on, "revoked_on": certificate.revoked_on}
+    return {
+        "number": certificate.number,
+        "holder_name_masked": enrolment.holder_name_masked,
+        "institution_id": certificate.institution_id,
+        "institution_name": institution.name if institution else None,
+        "status": "revoked" if certificate.revoked_on else "valid",
+        "kind": certificate.kind,
+        "programme": None
+        if programme is None
+        else {
+            "programme_id": programme.programme_id,
+            "level": programme.level,
+            "trade": programme.trade,
+            "major": programme.major,
+        },
+        "issued_on": certificate.issued_on,
+        "revoked_on": certificate.revoked_on,
+    }

@@ -1,9 +1,10 @@
 """Evaluation's own commands, beside servicekit's (migrate, worker, deadletters, revision).
 
-  ingress                      consume exam-result batches from institutions' AMQP ingress
-  ingress-user INSTITUTION_ID  create or reset that institution's RabbitMQ user (prints its password once);
-                               runs `rabbitmqctl` (or the command in RABBITMQCTL) against the broker's vhost
+ingress                      consume exam-result batches from institutions' AMQP ingress
+ingress-user INSTITUTION_ID  create or reset that institution's RabbitMQ user (prints its password once);
+                             runs `rabbitmqctl` (or the command in RABBITMQCTL) against the broker's vhost
 """
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,10 @@ def _ingress_user(runtime: Runtime, args) -> int:
     from . import ingress
 
     password = ingress.grant(runtime, args.institution_id, shlex.split(os.environ.get("RABBITMQCTL", "rabbitmqctl")))
-    print(f"user {ingress.user_name(runtime, args.institution_id)}\npassword {password}\n"
-          f"exchange {ingress.exchange_name(runtime)}\nrouting_key {ingress.ROUTING_PREFIX}{args.institution_id}")
+    print(
+        f"user {ingress.user_name(runtime, args.institution_id)}\npassword {password}\n"
+        f"exchange {ingress.exchange_name(runtime)}\nrouting_key {ingress.ROUTING_PREFIX}{args.institution_id}"
+    )
     return 0
 
 

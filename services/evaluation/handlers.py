@@ -1,11 +1,11 @@
 """Read models from other services' events; a stale revision never overwrites a newer state."""
+
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
 
-from .models import (Campaign, ClassOpening, Enrolment, FundTransfer, Institution, Payment, Programme,
-                     Reimbursement)
+from .models import Campaign, ClassOpening, Enrolment, FundTransfer, Institution, Payment, Programme, Reimbursement
 
 ENROLMENT_FACTS = ("employee_id", "programme_id", "trade", "holder_name_masked")
 
@@ -32,9 +32,18 @@ def _insert_once(session, model, key: str, data: dict, values: dict) -> None:
 
 def on_campaign_published(uow, event):
     d = event.data
-    _apply(uow.session, Campaign, "campaign_id", d, {
-        "name": d["name"], "year": d["year"], "exams_from": date.fromisoformat(d["windows"]["exams_from"]),
-        "roster_lead_working_days": d["roster_lead_working_days"]})
+    _apply(
+        uow.session,
+        Campaign,
+        "campaign_id",
+        d,
+        {
+            "name": d["name"],
+            "year": d["year"],
+            "exams_from": date.fromisoformat(d["windows"]["exams_from"]),
+            "roster_lead_working_days": d["roster_lead_working_days"],
+        },
+    )
 
 
 def on_institution_registered(uow, event):
@@ -43,9 +52,20 @@ def on_institution_registered(uow, event):
 
 def on_programme_published(uow, event):
     d = event.data
-    _apply(uow.session, Programme, "programme_id", d, {
-        "institution_id": d["institution_id"], "kind": d["kind"], "level": d["level"],
-        "major": d.get("major"), "trade": d.get("trade"), "start_date": date.fromisoformat(d["start_date"])})
+    _apply(
+        uow.session,
+        Programme,
+        "programme_id",
+        d,
+        {
+            "institution_id": d["institution_id"],
+            "kind": d["kind"],
+            "level": d["level"],
+            "major": d.get("major"),
+            "trade": d.get("trade"),
+            "start_date": date.fromisoformat(d["start_date"]),
+        },
+    )
 
 
 def _enrolment(status: str):
@@ -53,18 +73,43 @@ def _enrolment(status: str):
         d = event.data
         # The name is optional in the contract: an event without it says nothing, so it never erases a known one.
         name = {"holder_name_masked": d["holder_name_masked"]} if d.get("holder_name_masked") else {}
-        _apply(uow.session, Enrolment, "enrolment_id", d, {
-            "campaign_id": d["campaign_id"], "kind": d["kind"], "unit_id": d["unit_id"],
-            "institution_id": d["institution_id"], "status": status, "programme_id": d["programme_id"],
-            "trade": d.get("trade"), "employee_id": d["employee_id"], **name}, ENROLMENT_FACTS)
+        _apply(
+            uow.session,
+            Enrolment,
+            "enrolment_id",
+            d,
+            {
+                "campaign_id": d["campaign_id"],
+                "kind": d["kind"],
+                "unit_id": d["unit_id"],
+                "institution_id": d["institution_id"],
+                "status": status,
+                "programme_id": d["programme_id"],
+                "trade": d.get("trade"),
+                "employee_id": d["employee_id"],
+                **name,
+            },
+            ENROLMENT_FACTS,
+        )
+
     return handle
 
 
 def on_enrollment_withdrawn(uow, event):
     d = event.data
-    _apply(uow.session, Enrolment, "enrolment_id", d, {
-        "campaign_id": d["campaign_id"], "kind": d["kind"], "unit_id": d["unit_id"],
-        "institution_id": d["institution_id"], "status": "withdrawn"})
+    _apply(
+        uow.session,
+        Enrolment,
+        "enrolment_id",
+        d,
+        {
+            "campaign_id": d["campaign_id"],
+            "kind": d["kind"],
+            "unit_id": d["unit_id"],
+            "institution_id": d["institution_id"],
+            "status": "withdrawn",
+        },
+    )
 
 
 def on_enrollment_transferred(uow, event):
@@ -72,41 +117,92 @@ def on_enrollment_transferred(uow, event):
     session = uow.session
     current = session.get(Enrolment, d["enrolment_id"])
     programme = session.get(Programme, d["to_programme_id"])
-    _apply(session, Enrolment, "enrolment_id", d, {
-        "campaign_id": d["campaign_id"], "kind": d["kind"], "unit_id": d["unit_id"],
-        "institution_id": d["to_institution_id"], "programme_id": d["to_programme_id"],
-        "status": current.status if current else "registered",
-        "trade": programme.trade if programme else (current.trade if current else None)})
+    _apply(
+        session,
+        Enrolment,
+        "enrolment_id",
+        d,
+        {
+            "campaign_id": d["campaign_id"],
+            "kind": d["kind"],
+            "unit_id": d["unit_id"],
+            "institution_id": d["to_institution_id"],
+            "programme_id": d["to_programme_id"],
+            "status": current.status if current else "registered",
+            "trade": programme.trade if programme else (current.trade if current else None),
+        },
+    )
 
 
 def on_class_opened(uow, event):
     d = event.data
-    _insert_once(uow.session, ClassOpening, "class_id", d, {
-        "campaign_id": d["campaign_id"], "institution_id": d["institution_id"], "programme_id": d["programme_id"],
-        "dedicated": d["dedicated"], "opens_on": date.fromisoformat(d["opens_on"]),
-        "student_count": d["student_count"],
-        "roster_submitted_on": date.fromisoformat(d["roster_submitted_on"]) if d.get("roster_submitted_on") else None})
+    _insert_once(
+        uow.session,
+        ClassOpening,
+        "class_id",
+        d,
+        {
+            "campaign_id": d["campaign_id"],
+            "institution_id": d["institution_id"],
+            "programme_id": d["programme_id"],
+            "dedicated": d["dedicated"],
+            "opens_on": date.fromisoformat(d["opens_on"]),
+            "student_count": d["student_count"],
+            "roster_submitted_on": date.fromisoformat(d["roster_submitted_on"])
+            if d.get("roster_submitted_on")
+            else None,
+        },
+    )
 
 
 def on_payment_recorded(uow, event):
     d = event.data
-    _insert_once(uow.session, Payment, "payment_id", d, {
-        "enrolment_id": d["enrolment_id"], "amount": Decimal(d["amount"]),
-        "paid_on": date.fromisoformat(d["paid_on"]), "status": d["status"]})
+    _insert_once(
+        uow.session,
+        Payment,
+        "payment_id",
+        d,
+        {
+            "enrolment_id": d["enrolment_id"],
+            "amount": Decimal(d["amount"]),
+            "paid_on": date.fromisoformat(d["paid_on"]),
+            "status": d["status"],
+        },
+    )
 
 
 def on_reimbursement_paid(uow, event):
     d = event.data
-    _insert_once(uow.session, Reimbursement, "reimbursement_id", d, {
-        "enrolment_id": d["enrolment_id"], "campaign_id": d["campaign_id"], "share": d["share"],
-        "amount": Decimal(d["amount"]), "paid_on": date.fromisoformat(d["paid_on"])})
+    _insert_once(
+        uow.session,
+        Reimbursement,
+        "reimbursement_id",
+        d,
+        {
+            "enrolment_id": d["enrolment_id"],
+            "campaign_id": d["campaign_id"],
+            "share": d["share"],
+            "amount": Decimal(d["amount"]),
+            "paid_on": date.fromisoformat(d["paid_on"]),
+        },
+    )
 
 
 def on_funds_transferred(uow, event):
     d = event.data
-    _insert_once(uow.session, FundTransfer, "transfer_id", d, {
-        "campaign_id": d["campaign_id"], "unit_id": d["unit_id"], "kind": d["kind"],
-        "amount": Decimal(d["amount"]), "transferred_on": date.fromisoformat(d["transferred_on"])})
+    _insert_once(
+        uow.session,
+        FundTransfer,
+        "transfer_id",
+        d,
+        {
+            "campaign_id": d["campaign_id"],
+            "unit_id": d["unit_id"],
+            "kind": d["kind"],
+            "amount": Decimal(d["amount"]),
+            "transferred_on": date.fromisoformat(d["transferred_on"]),
+        },
+    )
 
 
 HANDLERS = {

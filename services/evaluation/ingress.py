@@ -9,6 +9,7 @@ validated exactly like `POST /results/batches` (same schema, same use case,
 same idempotency key rules: body `{"idempotency_key": "...", "lines": [...]}`);
 a refused one is parked in `<ingress queue>.parked` with the reason.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,10 @@ def user_name(runtime: Runtime, institution_id: str) -> str:
 def queues(runtime: Runtime) -> tuple[Queue, Queue]:
     name = exchange_name(runtime)
     exchange = Exchange(name, type="topic", durable=True)
-    return (Queue(name, exchange, routing_key=f"{ROUTING_PREFIX}#", durable=True),
-            Queue(f"{name}.parked", durable=True))
+    return (
+        Queue(name, exchange, routing_key=f"{ROUTING_PREFIX}#", durable=True),
+        Queue(f"{name}.parked", durable=True),
+    )
 
 
 def connection(runtime: Runtime) -> Connection:
@@ -77,14 +80,21 @@ def grant(runtime: Runtime, institution_id: str, rabbitmqctl: list[str]) -> str:
         ctl("change_password", user, password)
     exchange = re.escape(exchange_name(runtime))
     ctl("set_permissions", "-p", vhost, user, "^$", f"^{exchange}$", "^$")  # configure, write, read
-    ctl("set_topic_permissions", "-p", vhost, user, exchange_name(runtime),
-        f"^{re.escape(ROUTING_PREFIX + institution_id)}$", "^$")
+    ctl(
+        "set_topic_permissions",
+        "-p",
+        vhost,
+        user,
+        exchange_name(runtime),
+        f"^{re.escape(ROUTING_PREFIX + institution_id)}$",
+        "^$",
+    )
     return password
 
 
 def handle(runtime: Runtime, routing_key: str, user_id: str | None, body: bytes) -> str | None:
     """Record one batch message; the reason it is refused, or None."""
-    institution_id = routing_key[len(ROUTING_PREFIX):] if routing_key.startswith(ROUTING_PREFIX) else ""
+    institution_id = routing_key[len(ROUTING_PREFIX) :] if routing_key.startswith(ROUTING_PREFIX) else ""
     if not institution_id or user_id != user_name(runtime, institution_id):
         return "The routing key must be results.<institution id> and user_id that institution's user."
     try:
@@ -95,12 +105,14 @@ def handle(runtime: Runtime, routing_key: str, user_id: str | None, body: bytes)
     identity = Identity(subject=user_id, role=INSTITUTION_SYSTEM, institution_id=institution_id)
     try:
         with runtime.unit_of_work() as uow:
-            record_batch(uow, identity, batch["idempotency_key"], batch["lines"],
-                         body_digest({"lines": raw["lines"]}))
+            record_batch(uow, identity, batch["idempotency_key"], batch["lines"], body_digest({"lines": raw["lines"]}))
             uow.commit()
     except Problem as problem:
-        return json.dumps({"code": problem.problem.code, "detail": problem.detail, "errors": problem.errors},
-                          ensure_ascii=False, default=str)
+        return json.dumps(
+            {"code": problem.problem.code, "detail": problem.detail, "errors": problem.errors},
+            ensure_ascii=False,
+            default=str,
+        )
     return None
 
 
@@ -127,8 +139,9 @@ def _consume(runtime: Runtime, conn: Connection, incoming: Queue, parked: Queue,
 
     def on_message(message):
         try:
-            reason = handle(runtime, message.delivery_info.get("routing_key", ""),
-                            message.properties.get("user_id"), message.body)
+            reason = handle(
+                runtime, message.delivery_info.get("routing_key", ""), message.properties.get("user_id"), message.body
+            )
         except Exception:  # the database is away: keep the message for later
             log.exception("ingress batch not handled, requeued")
             message.requeue()
@@ -136,9 +149,13 @@ def _consume(runtime: Runtime, conn: Connection, incoming: Queue, parked: Queue,
             return
         if reason:
             log.warning("ingress batch parked", extra={"reason": reason[:500]})
-            producer.publish(message.body, routing_key=parked.name, exchange="", content_type="application/json",
-                             headers={"x-parked-reason": reason,
-                                      "x-routing-key": message.delivery_info.get("routing_key", "")})
+            producer.publish(
+                message.body,
+                routing_key=parked.name,
+                exchange="",
+                content_type="application/json",
+                headers={"x-parked-reason": reason, "x-routing-key": message.delivery_info.get("routing_key", "")},
+            )
         message.ack()
 
     with conn.Consumer(incoming, on_message=on_message, prefetch_count=runtime.settings.bus.prefetch):

@@ -1,4 +1,5 @@
 """Listing rows tied to an enrolment (results, certificates), scoped to the caller."""
+
 from __future__ import annotations
 
 from sqlalchemy import select

@@ -2,13 +2,27 @@
 
 Read models (campaigns ... fund transfers) are filled only from other services' events.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, Numeric,
-                        String, Text, UniqueConstraint, text)
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from servicekit.bus.tables import add_messaging_tables
@@ -26,6 +40,7 @@ outbox, inbox = add_messaging_tables(Base.metadata)
 
 
 # --- read models -------------------------------------------------------------------------------
+
 
 class Campaign(Base):
     __tablename__ = "campaigns"
@@ -58,6 +73,7 @@ class Programme(Base):
 
 class Enrolment(Base):
     """Facts an event did not carry (a withdrawal seen before the registration) stay NULL until known."""
+
     __tablename__ = "enrolments"
     enrolment_id: Mapped[str] = mapped_column(ID, primary_key=True)
     revision: Mapped[int] = mapped_column(Integer)
@@ -115,8 +131,10 @@ class FundTransfer(Base):
 
 # --- exam results and certificates -------------------------------------------------------------
 
+
 class ResultBatch(Base):
     """An accepted batch: its idempotency key, the hash of its body and the answer given."""
+
     __tablename__ = "result_batches"
     institution_id: Mapped[str] = mapped_column(CODE, primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(100), primary_key=True)
@@ -128,6 +146,7 @@ class ResultBatch(Base):
 
 class ExamResult(Base):
     """One attempt at one exam; a retake is a new row with the next attempt number."""
+
     __tablename__ = "exam_results"
     result_id: Mapped[str] = mapped_column(ID, primary_key=True)
     enrolment_id: Mapped[str] = mapped_column(ID, ForeignKey("enrolments.enrolment_id"), index=True)
@@ -163,15 +182,22 @@ class Certificate(Base):
     __table_args__ = (
         UniqueConstraint("institution_id", "number", name="uq_certificates_number"),
         # At most one certificate in force per enrolment.
-        Index("uq_certificates_valid_enrolment", "enrolment_id", unique=True,
-              postgresql_where=text("revoked_on IS NULL"), sqlite_where=text("revoked_on IS NULL")),
+        Index(
+            "uq_certificates_valid_enrolment",
+            "enrolment_id",
+            unique=True,
+            postgresql_where=text("revoked_on IS NULL"),
+            sqlite_where=text("revoked_on IS NULL"),
+        ),
     )
 
 
 # --- anonymous surveys (see surveys.py for why these tables are shaped so) -------------------------
 
+
 class Survey(Base):
     """One survey per campaign and institution, with its own RSA key for blind signatures."""
+
     __tablename__ = "surveys"
     survey_id: Mapped[str] = mapped_column(ID, primary_key=True)
     campaign_id: Mapped[str] = mapped_column(ID)
@@ -186,6 +212,7 @@ class Survey(Base):
 
 class SurveyTokenIssued(Base):
     """Who has had their one blind signature: no time, and nothing that could be matched to a token."""
+
     __tablename__ = "survey_tokens_issued"
     survey_id: Mapped[str] = mapped_column(ID, ForeignKey("surveys.survey_id"), primary_key=True)
     employee_id: Mapped[str] = mapped_column(CODE, primary_key=True)
@@ -195,6 +222,7 @@ class SurveyTokenIssued(Base):
 
 class SurveyAnswer(Base):
     """An answer, keyed by the hash of its one-time token: no student, no serial id, the day only."""
+
     __tablename__ = "survey_answers"
     survey_id: Mapped[str] = mapped_column(ID, ForeignKey("surveys.survey_id"), primary_key=True)
     token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -203,14 +231,18 @@ class SurveyAnswer(Base):
     organisation: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)
     answered_on: Mapped[date] = mapped_column(Date)
-    __table_args__ = tuple(CheckConstraint(f"{q} BETWEEN 1 AND 5", name=f"ck_survey_answers_{q}")
-                           for q in ("teaching", "service", "organisation"))
+    __table_args__ = tuple(
+        CheckConstraint(f"{q} BETWEEN 1 AND 5", name=f"ck_survey_answers_{q}")
+        for q in ("teaching", "service", "organisation")
+    )
 
 
 # --- inspections, scores, sanctions ------------------------------------------------------------
 
+
 class Inspection(Base):
     """An on-site inspection (实地考察评估): scores 0-100 per criterion the inspector names."""
+
     __tablename__ = "inspections"
     inspection_id: Mapped[str] = mapped_column(ID, primary_key=True)
     campaign_id: Mapped[str] = mapped_column(ID)
@@ -226,6 +258,7 @@ class Inspection(Base):
 
 class ScoringSettings(Base):
     """The weights of the criteria and the notice threshold; one row, absent until the federation edits it."""
+
     __tablename__ = "scoring_settings"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     weights: Mapped[dict] = mapped_column(JSON)  # criterion -> "0.25"
@@ -237,6 +270,7 @@ class ScoringSettings(Base):
 
 class InstitutionEvaluation(Base):
     """A score computed and kept, with the figures it came from, when the federation evaluates an institution."""
+
     __tablename__ = "institution_evaluations"
     evaluation_id: Mapped[str] = mapped_column(ID, primary_key=True)
     campaign_id: Mapped[str] = mapped_column(ID)
@@ -249,6 +283,7 @@ class InstitutionEvaluation(Base):
 
 class InstitutionStanding(Base):
     """Whether an institution may take new registrations; `revision` orders every decision on it."""
+
     __tablename__ = "institution_standings"
     institution_id: Mapped[str] = mapped_column(CODE, primary_key=True)
     revision: Mapped[int] = mapped_column(Integer)
@@ -257,6 +292,7 @@ class InstitutionStanding(Base):
 
 class Decision(Base):
     """The audit trail of notices, disqualifications and reinstatements."""
+
     __tablename__ = "institution_decisions"
     institution_id: Mapped[str] = mapped_column(CODE, primary_key=True)
     revision: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -1,4 +1,5 @@
 """Use case: record a batch of exam results (idempotent, all or nothing)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -8,8 +9,8 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from servicekit.clock import china_today
 from servicekit import Problem
+from servicekit.clock import china_today
 from servicekit.db import upsert, utcnow
 from servicekit.errors import CONFLICT
 from servicekit.identity import Identity
@@ -29,10 +30,18 @@ def record_batch(uow, identity: Identity, key: str, lines: list[dict], digest: s
     institution_id = identity.institution_id
     lines = [{**line, "enrolment_id": str(line["enrolment_id"])} for line in lines]
     claimed = session.execute(
-        upsert(session.bind, ResultBatch).values(
-            institution_id=institution_id, idempotency_key=key, body_sha256=digest, response={},
-            submitted_by=identity.subject, submitted_at=utcnow())
-        .on_conflict_do_nothing().returning(ResultBatch.idempotency_key)).first()
+        upsert(session.bind, ResultBatch)
+        .values(
+            institution_id=institution_id,
+            idempotency_key=key,
+            body_sha256=digest,
+            response={},
+            submitted_by=identity.subject,
+            submitted_at=utcnow(),
+        )
+        .on_conflict_do_nothing()
+        .returning(ResultBatch.idempotency_key)
+    ).first()
     if claimed is None:  # waits for a concurrent first sender to commit, then answers as it did
         earlier = session.get(ResultBatch, (institution_id, key))
         if earlier.body_sha256 != digest:
@@ -41,26 +50,44 @@ def record_batch(uow, identity: Identity, key: str, lines: list[dict], digest: s
 
     ids = sorted({line["enrolment_id"] for line in lines})
     # Locking the enrolments serialises attempt numbering with any concurrent batch for the same students.
-    rows = session.execute(select(Enrolment, Campaign.exams_from)
-                           .outerjoin(Campaign, Campaign.campaign_id == Enrolment.campaign_id)
-                           .where(Enrolment.enrolment_id.in_(ids)).order_by(Enrolment.enrolment_id)
-                           .with_for_update(of=Enrolment)).all()
+    rows = session.execute(
+        select(Enrolment, Campaign.exams_from)
+        .outerjoin(Campaign, Campaign.campaign_id == Enrolment.campaign_id)
+        .where(Enrolment.enrolment_id.in_(ids))
+        .order_by(Enrolment.enrolment_id)
+        .with_for_update(of=Enrolment)
+    ).all()
     enrolments = {e.enrolment_id: e for e, _ in rows}
-    facts = {e.enrolment_id: EnrolmentFacts(e.institution_id, e.kind, e.status, exams_from)
-             for e, exams_from in rows}
+    facts = {e.enrolment_id: EnrolmentFacts(e.institution_id, e.kind, e.status, exams_from) for e, exams_from in rows}
     history: dict[tuple[str, str], list[Attempt]] = {}
     for r in session.scalars(select(ExamResult).where(ExamResult.enrolment_id.in_(ids))):
         history.setdefault((r.enrolment_id, r.exam), []).append(Attempt(r.held_on, r.passed, r.attempt))
 
     planned, errors = plan_batch(lines, institution_id, facts, history, china_today())
     if errors:
-        raise Problem(BATCH_REJECTED, f"{len(errors)} of {len(lines)} lines have errors.",
-                      errors={"lines": {str(i): messages for i, messages in errors.items()}})
+        raise Problem(
+            BATCH_REJECTED,
+            f"{len(errors)} of {len(lines)} lines have errors.",
+            errors={"lines": {str(i): messages for i, messages in errors.items()}},
+        )
 
     now = utcnow()
-    results = [ExamResult(result_id=str(uuid.uuid4()), enrolment_id=p.enrolment_id, institution_id=institution_id,
-                          exam=p.exam, held_on=p.held_on, score=p.score, passed=p.passed, attempt=p.attempt,
-                          retake=p.retake, batch_key=key, recorded_at=now) for p in planned]
+    results = [
+        ExamResult(
+            result_id=str(uuid.uuid4()),
+            enrolment_id=p.enrolment_id,
+            institution_id=institution_id,
+            exam=p.exam,
+            held_on=p.held_on,
+            score=p.score,
+            passed=p.passed,
+            attempt=p.attempt,
+            retake=p.retake,
+            batch_key=key,
+            recorded_at=now,
+        )
+        for p in planned
+    ]
     session.add_all(results)
     try:  # the constraints are the last word when two batches race past the checks above
         session.flush()
@@ -68,17 +95,35 @@ def record_batch(uow, identity: Identity, key: str, lines: list[dict], digest: s
         raise Problem(CONFLICT, "Another batch recorded results for the same exams at the same time; resend.") from None
     recorded = []
     for p, result in zip(planned, results):
-        event = {"result_id": result.result_id, "enrolment_id": p.enrolment_id, "institution_id": institution_id,
-                 "exam": p.exam, "held_on": p.held_on.isoformat(), "score": str(p.score), "passed": p.passed,
-                 "attempt": p.attempt, "campaign_id": enrolments[p.enrolment_id].campaign_id}
+        event = {
+            "result_id": result.result_id,
+            "enrolment_id": p.enrolment_id,
+            "institution_id": institution_id,
+            "exam": p.exam,
+            "held_on": p.held_on.isoformat(),
+            "score": str(p.score),
+            "passed": p.passed,
+            "attempt": p.attempt,
+            "campaign_id": enrolments[p.enrolment_id].campaign_id,
+        }
         if p.retake:
             event["retake"] = p.retake
         uow.publish("exam.result_recorded", event)
-        recorded.append({"line": p.line, "result_id": result.result_id, "enrolment_id": p.enrolment_id,
-                         "exam": p.exam, "attempt": p.attempt, "passed": p.passed, "retake": p.retake})
+        recorded.append(
+            {
+                "line": p.line,
+                "result_id": result.result_id,
+                "enrolment_id": p.enrolment_id,
+                "exam": p.exam,
+                "attempt": p.attempt,
+                "passed": p.passed,
+                "retake": p.retake,
+            }
+        )
     response = {"idempotency_key": key, "recorded": len(recorded), "results": recorded}
-    session.execute(ResultBatch.__table__.update()
-                    .where(ResultBatch.institution_id == institution_id, ResultBatch.idempotency_key == key)
-                    .values(response=response))
+    session.execute(
+        ResultBatch.__table__.update()
+        .where(ResultBatch.institution_id == institution_id, ResultBatch.idempotency_key == key)
+        .values(response=response)
+    )
     return response, False
-

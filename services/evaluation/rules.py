@@ -1,4 +1,5 @@
 """Pure evaluation rules: exam batches, retakes, certificates, survey summaries, scores (no Flask, no SQL)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,9 +45,13 @@ def retake_after(kind: str, passed: bool) -> str | None:
     return FREE_LATER_CLASS if kind == "skills" else COURSE_RETAKE
 
 
-def plan_batch(lines: list[dict], institution_id: str, enrolments: dict[str, EnrolmentFacts],
-               history: dict[tuple[str, str], list[Attempt]], today: date
-               ) -> tuple[list[NewResult], dict[int, list[str]]]:
+def plan_batch(
+    lines: list[dict],
+    institution_id: str,
+    enrolments: dict[str, EnrolmentFacts],
+    history: dict[tuple[str, str], list[Attempt]],
+    today: date,
+) -> tuple[list[NewResult], dict[int, list[str]]]:
     """The results a batch records, numbered as attempts, or the errors of every bad line (by 0-based index)."""
     errors: dict[int, list[str]] = {}
     planned: list[NewResult] = []
@@ -75,8 +80,18 @@ def plan_batch(lines: list[dict], institution_id: str, enrolments: dict[str, Enr
             continue
         attempt = max((a.attempt for a in attempts), default=0) + 1
         seen.setdefault(key, []).append(Attempt(line["held_on"], line["passed"], attempt))
-        planned.append(NewResult(number, line["enrolment_id"], line["exam"], line["held_on"], line["score"],
-                                 line["passed"], attempt, retake_after(facts.kind, line["passed"])))
+        planned.append(
+            NewResult(
+                number,
+                line["enrolment_id"],
+                line["exam"],
+                line["held_on"],
+                line["score"],
+                line["passed"],
+                attempt,
+                retake_after(facts.kind, line["passed"]),
+            )
+        )
     return ([] if errors else planned), errors
 
 
@@ -101,8 +116,9 @@ class Refusal:
     message: str
 
 
-def certificate_refusal(attempts: list[tuple[str, int, bool, date]], enrolment_status: str | None,
-                        issued_on: date, today: date) -> Refusal | None:
+def certificate_refusal(
+    attempts: list[tuple[str, int, bool, date]], enrolment_status: str | None, issued_on: date, today: date
+) -> Refusal | None:
     """Why a certificate may not be issued, or None: only after a pass, never for a withdrawn student."""
     if enrolment_status is None:
         return Refusal("enrolment_id", "Not an enrolment of your institution.")
@@ -127,7 +143,9 @@ def repeated_in_batch(requests: list[tuple[int, str, str]]) -> dict[int, Refusal
         if number in numbers:
             repeated[row] = Refusal("number", f"Number {number} is also in row {numbers[number]}.")
         elif enrolment_id in enrolments:
-            repeated[row] = Refusal("enrolment_id", f"The enrolment is also certified in row {enrolments[enrolment_id]}.")
+            repeated[row] = Refusal(
+                "enrolment_id", f"The enrolment is also certified in row {enrolments[enrolment_id]}."
+            )
         numbers.setdefault(number, row)
         enrolments.setdefault(enrolment_id, row)
     return repeated
@@ -145,10 +163,10 @@ def summarise_answers(answers: list[dict]) -> dict | None:
     if len(answers) < MIN_GROUP:
         return None
     count = len(answers)
-    averages = {q: (Decimal(sum(a[q] for a in answers)) / count).quantize(HUNDREDTH, ROUND_HALF_UP)
-                for q in QUESTIONS}
-    overall = (Decimal(sum(a[q] for a in answers for q in QUESTIONS)) / (count * len(QUESTIONS))
-               ).quantize(HUNDREDTH, ROUND_HALF_UP)
+    averages = {q: (Decimal(sum(a[q] for a in answers)) / count).quantize(HUNDREDTH, ROUND_HALF_UP) for q in QUESTIONS}
+    overall = (Decimal(sum(a[q] for a in answers for q in QUESTIONS)) / (count * len(QUESTIONS))).quantize(
+        HUNDREDTH, ROUND_HALF_UP
+    )
     distribution = {q: {str(v): sum(1 for a in answers if a[q] == v) for v in range(1, 6)} for q in QUESTIONS}
     return {"answers": count, "averages": averages, "overall": overall, "distribution": distribution}
 
@@ -157,8 +175,13 @@ def summarise_answers(answers: list[dict]) -> dict | None:
 
 CRITERIA = ("plan_execution", "satisfaction", "results", "use_of_funds", "inspection")
 # [decided] defaults, editable by the federation (scoring settings)
-DEFAULT_WEIGHTS = {"plan_execution": Decimal("0.20"), "satisfaction": Decimal("0.25"), "results": Decimal("0.25"),
-                   "use_of_funds": Decimal("0.15"), "inspection": Decimal("0.15")}
+DEFAULT_WEIGHTS = {
+    "plan_execution": Decimal("0.20"),
+    "satisfaction": Decimal("0.25"),
+    "results": Decimal("0.25"),
+    "use_of_funds": Decimal("0.15"),
+    "inspection": Decimal("0.15"),
+}
 DEFAULT_NOTICE_THRESHOLD = Decimal("60.00")
 HUNDRED = Decimal(100)
 
@@ -179,10 +202,17 @@ def plan_execution(classes: list[ClassFacts], lead_working_days: int, working_da
     days before the class opens (`working_days(a, b)` counts working days d with a <= d < b)."""
     dated = [c for c in classes if c.programme_starts_on]
     opened_on_time = sum(1 for c in dated if c.opens_on <= c.programme_starts_on)
-    rosters_on_time = sum(1 for c in classes if c.roster_submitted_on
-                          and working_days(c.roster_submitted_on, c.opens_on) >= lead_working_days)
-    figures = {"classes": len(classes), "opened_on_time": opened_on_time, "opening_checked": len(dated),
-               "rosters_on_time": rosters_on_time}
+    rosters_on_time = sum(
+        1
+        for c in classes
+        if c.roster_submitted_on and working_days(c.roster_submitted_on, c.opens_on) >= lead_working_days
+    )
+    figures = {
+        "classes": len(classes),
+        "opened_on_time": opened_on_time,
+        "opening_checked": len(dated),
+        "rosters_on_time": rosters_on_time,
+    }
     return percent(opened_on_time + rosters_on_time, len(dated) + len(classes)), figures
 
 
@@ -200,11 +230,16 @@ def results(passed_by_enrolment: list[bool]) -> tuple[Decimal | None, dict]:
     return percent(passed, len(passed_by_enrolment)), {"examined": len(passed_by_enrolment), "passed": passed}
 
 
-def use_of_funds(active: int, paid_in_full: int, certified: int, federation_share_paid: int
-                 ) -> tuple[Decimal | None, dict]:
+def use_of_funds(
+    active: int, paid_in_full: int, certified: int, federation_share_paid: int
+) -> tuple[Decimal | None, dict]:
     """Fees collected in full from active students, and the federation's share paid to certified ones."""
-    figures = {"active_enrolments": active, "paid_in_full": paid_in_full, "certified": certified,
-               "federation_share_paid": federation_share_paid}
+    figures = {
+        "active_enrolments": active,
+        "paid_in_full": paid_in_full,
+        "certified": certified,
+        "federation_share_paid": federation_share_paid,
+    }
     return percent(paid_in_full + federation_share_paid, active + certified), figures
 
 

@@ -1,4 +1,5 @@
 """Request and response schemas (marshmallow) of the evaluation API."""
+
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
@@ -17,12 +18,12 @@ class Page(Schema):
 
 # --- exam results ------------------------------------------------------------------------------
 
+
 class ResultLine(Schema):
     enrolment_id = fields.UUID(required=True)
     exam = Text(200, required=True, metadata={"description": "The exam or course, e.g. 电工中级职业技能鉴定"})
     held_on = fields.Date(required=True)
-    score = fields.Decimal(required=True, places=2, as_string=True,
-                           validate=validate.Range(min=0, max=1000))
+    score = fields.Decimal(required=True, places=2, as_string=True, validate=validate.Range(min=0, max=1000))
     passed = Bool(required=True)  # true/false only: "yes" or 1 is refused, not guessed
 
 
@@ -60,13 +61,18 @@ class ResultOut(Schema):
     score = fields.Decimal(as_string=True)
     passed = fields.Boolean()
     attempt = fields.Integer()
-    retake = fields.String(allow_none=True, metadata={
-        "description": "after a fail: free_later_class (skills: a later class of the same trade at the same "
-                       "institution, free of training fee) or course_retake (academic)"})
+    retake = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "after a fail: free_later_class (skills: a later class of the same trade at the same "
+            "institution, free of training fee) or course_retake (academic)"
+        },
+    )
     recorded_at = fields.DateTime()
 
 
 # --- certificates ------------------------------------------------------------------------------
+
 
 class CertificateIn(Schema):
     enrolment_id = fields.UUID(required=True)
@@ -79,14 +85,22 @@ class CertificateRow(CertificateIn):
 
 
 class CertificateBatchIn(Schema):
-    certificates = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1), metadata={
-        "description": "At most 1000 objects {enrolment_id, number, issued_on}, as for one certificate; a bad "
-                       "one is reported under errors.rows with its 0-based index as `row`"})
+    certificates = fields.List(
+        fields.Dict(),
+        required=True,
+        validate=validate.Length(min=1),
+        metadata={
+            "description": "At most 1000 objects {enrolment_id, number, issued_on}, as for one certificate; a bad "
+            "one is reported under errors.rows with its 0-based index as `row`"
+        },
+    )
 
 
 class UploadFile(Schema):
-    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary",
-                                               "description": ".xlsx or .csv, first row the headers"})
+    file = fields.Raw(
+        required=True,
+        metadata={"type": "string", "format": "binary", "description": ".xlsx or .csv, first row the headers"},
+    )
 
 
 class RevocationIn(Schema):
@@ -130,8 +144,10 @@ class ProgrammeOut(Schema):
 
 class VerificationOut(Schema):
     number = fields.String()
-    holder_name_masked = fields.String(allow_none=True, metadata={
-        "description": "the holder's name masked, e.g. 张*明 (null when enrollment did not send it)"})
+    holder_name_masked = fields.String(
+        allow_none=True,
+        metadata={"description": "the holder's name masked, e.g. 张*明 (null when enrollment did not send it)"},
+    )
     institution_id = fields.String()
     institution_name = fields.String(allow_none=True)
     status = fields.String(metadata={"description": "valid | revoked"})
@@ -170,8 +186,11 @@ class SurveyOut(Schema):
 
 
 class BlindedIn(Schema):
-    blinded = fields.String(required=True, validate=[validate.Length(min=1, max=1100), HEX], metadata={
-        "description": "H(token) * r^e mod n, hexadecimal (see the service docs: RSA-FDH blind signature)"})
+    blinded = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=1100), HEX],
+        metadata={"description": "H(token) * r^e mod n, hexadecimal (see the service docs: RSA-FDH blind signature)"},
+    )
 
 
 class BlindSignatureOut(Schema):
@@ -179,8 +198,11 @@ class BlindSignatureOut(Schema):
 
 
 class AnswerIn(Schema):
-    token = fields.String(required=True, validate=[validate.Length(min=32, max=128), HEX_BYTES],
-                          metadata={"description": "the client's random one-time token (16-64 bytes), hexadecimal"})
+    token = fields.String(
+        required=True,
+        validate=[validate.Length(min=32, max=128), HEX_BYTES],
+        metadata={"description": "the client's random one-time token (16-64 bytes), hexadecimal"},
+    )
     signature = fields.String(required=True, validate=[validate.Length(min=1, max=1100), HEX])
     teaching = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
     service = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
@@ -208,6 +230,7 @@ class SurveyResultsOut(Schema):
 
 # --- inspections, scores, sanctions ------------------------------------------------------------
 
+
 def Weight(**kwargs) -> fields.Decimal:
     return fields.Decimal(as_string=True, places=2, validate=validate.Range(min=0, max=1), **kwargs)
 
@@ -222,8 +245,7 @@ class Weights(Schema):
 
 class ScoringSettingsIO(Schema):
     weights = fields.Nested(Weights, required=True, metadata={"description": "must add up to 1"})
-    notice_threshold = fields.Decimal(required=True, as_string=True, places=2,
-                                      validate=validate.Range(min=0, max=100))
+    notice_threshold = fields.Decimal(required=True, as_string=True, places=2, validate=validate.Range(min=0, max=100))
 
 
 class InspectionIn(Schema):
@@ -231,9 +253,13 @@ class InspectionIn(Schema):
     institution_id = Text(64, required=True)
     inspector = Text(200, required=True)
     inspected_on = fields.Date(required=True)
-    scores = fields.Dict(keys=Text(100), values=fields.Integer(strict=True, validate=validate.Range(min=0, max=100)),
-                         required=True, validate=validate.Length(min=1, max=30),
-                         metadata={"description": "criterion -> 0-100, e.g. {\"教学场地\": 85}"})
+    scores = fields.Dict(
+        keys=Text(100),
+        values=fields.Integer(strict=True, validate=validate.Range(min=0, max=100)),
+        required=True,
+        validate=validate.Length(min=1, max=30),
+        metadata={"description": 'criterion -> 0-100, e.g. {"教学场地": 85}'},
+    )
     notes = fields.String(load_default=None, validate=validate.Length(max=5000))
 
 

@@ -1,4 +1,5 @@
 """Use cases: inspections, scoring settings, institution scores with their figures, notices and sanctions."""
+
 from __future__ import annotations
 
 import uuid
@@ -14,9 +15,25 @@ from servicekit.errors import NOT_FOUND, VALIDATION_FAILED
 from servicekit.identity import Identity
 
 from . import rules
-from .models import (Campaign, Certificate, ClassOpening, Decision, Enrolment, ExamResult, Inspection, Institution,
-                     InstitutionEvaluation, InstitutionStanding, Payment, Programme, Reimbursement, ScoringSettings,
-                     Survey, SurveyAnswer, as_dict)
+from .models import (
+    Campaign,
+    Certificate,
+    ClassOpening,
+    Decision,
+    Enrolment,
+    ExamResult,
+    Inspection,
+    Institution,
+    InstitutionEvaluation,
+    InstitutionStanding,
+    Payment,
+    Programme,
+    Reimbursement,
+    ScoringSettings,
+    Survey,
+    SurveyAnswer,
+    as_dict,
+)
 from .problems import CALENDAR_MISSING, STANDING_UNCHANGED
 
 ACTIONS = {"notified": None, "disqualified": True, "reinstated": False}  # action -> disqualified afterwards
@@ -33,16 +50,22 @@ def put_settings(uow, identity: Identity, weights: dict[str, Decimal], threshold
     refusal = rules.check_weights(weights)
     if refusal:
         raise Problem(VALIDATION_FAILED, refusal, errors={"weights": [refusal]})
-    values = {"weights": {k: str(v) for k, v in weights.items()}, "notice_threshold": threshold,
-              "updated_by": identity.subject, "updated_at": utcnow()}
-    uow.session.execute(upsert(uow.session.bind, ScoringSettings).values(id=1, **values)
-                        .on_conflict_do_update(index_elements=["id"], set_=values))
+    values = {
+        "weights": {k: str(v) for k, v in weights.items()},
+        "notice_threshold": threshold,
+        "updated_by": identity.subject,
+        "updated_at": utcnow(),
+    }
+    uow.session.execute(
+        upsert(uow.session.bind, ScoringSettings)
+        .values(id=1, **values)
+        .on_conflict_do_update(index_elements=["id"], set_=values)
+    )
     return {"weights": weights, "notice_threshold": threshold}
 
 
 def record_inspection(uow, identity: Identity, data: dict) -> dict:
-    inspection = Inspection(inspection_id=str(uuid.uuid4()), recorded_by=identity.subject, recorded_at=utcnow(),
-                            **data)
+    inspection = Inspection(inspection_id=str(uuid.uuid4()), recorded_by=identity.subject, recorded_at=utcnow(), **data)
     uow.session.add(inspection)
     uow.session.flush()
     return as_dict(inspection)
@@ -73,43 +96,80 @@ def report(session, campaign_id: str, institution_id: str) -> dict:
         raise Problem(NOT_FOUND, "No such campaign (not published to evaluation yet).")
     institution = session.get(Institution, institution_id)
     config = settings(session)
-    classes = [rules.ClassFacts(c.opens_on, start, c.roster_submitted_on) for c, start in session.execute(
-        select(ClassOpening, Programme.start_date)
-        .outerjoin(Programme, Programme.programme_id == ClassOpening.programme_id)
-        .where(ClassOpening.campaign_id == campaign_id, ClassOpening.institution_id == institution_id))]
+    classes = [
+        rules.ClassFacts(c.opens_on, start, c.roster_submitted_on)
+        for c, start in session.execute(
+            select(ClassOpening, Programme.start_date)
+            .outerjoin(Programme, Programme.programme_id == ClassOpening.programme_id)
+            .where(ClassOpening.campaign_id == campaign_id, ClassOpening.institution_id == institution_id)
+        )
+    ]
     active = select(Enrolment.enrolment_id).where(
-        Enrolment.campaign_id == campaign_id, Enrolment.institution_id == institution_id,
-        Enrolment.status.in_(rules.ACTIVE))
+        Enrolment.campaign_id == campaign_id,
+        Enrolment.institution_id == institution_id,
+        Enrolment.status.in_(rules.ACTIVE),
+    )
     attempts: dict[str, list] = {}
     for r in session.scalars(select(ExamResult).where(ExamResult.enrolment_id.in_(active))):
         attempts.setdefault(r.enrolment_id, []).append((r.exam, r.attempt, r.passed, r.held_on))
-    certified = set(session.scalars(select(Certificate.enrolment_id).where(
-        Certificate.enrolment_id.in_(active), Certificate.revoked_on.is_(None))))
-    paid = set(session.scalars(select(Payment.enrolment_id).where(
-        Payment.enrolment_id.in_(active), Payment.status.in_(("full", "over")))))
-    reimbursed = set(session.scalars(select(Reimbursement.enrolment_id).where(
-        Reimbursement.enrolment_id.in_(certified), Reimbursement.share == "federation")))
-    answers = [{q: getattr(a, q) for q in rules.QUESTIONS} for a in session.scalars(
-        select(SurveyAnswer).join(Survey, Survey.survey_id == SurveyAnswer.survey_id)
-        .where(Survey.campaign_id == campaign_id, Survey.institution_id == institution_id))]
-    sheets = list(session.scalars(select(Inspection.scores).where(
-        Inspection.campaign_id == campaign_id, Inspection.institution_id == institution_id)))
+    certified = set(
+        session.scalars(
+            select(Certificate.enrolment_id).where(
+                Certificate.enrolment_id.in_(active), Certificate.revoked_on.is_(None)
+            )
+        )
+    )
+    paid = set(
+        session.scalars(
+            select(Payment.enrolment_id).where(Payment.enrolment_id.in_(active), Payment.status.in_(("full", "over")))
+        )
+    )
+    reimbursed = set(
+        session.scalars(
+            select(Reimbursement.enrolment_id).where(
+                Reimbursement.enrolment_id.in_(certified), Reimbursement.share == "federation"
+            )
+        )
+    )
+    answers = [
+        {q: getattr(a, q) for q in rules.QUESTIONS}
+        for a in session.scalars(
+            select(SurveyAnswer)
+            .join(Survey, Survey.survey_id == SurveyAnswer.survey_id)
+            .where(Survey.campaign_id == campaign_id, Survey.institution_id == institution_id)
+        )
+    ]
+    sheets = list(
+        session.scalars(
+            select(Inspection.scores).where(
+                Inspection.campaign_id == campaign_id, Inspection.institution_id == institution_id
+            )
+        )
+    )
 
     criteria = {
         "plan_execution": rules.plan_execution(classes, campaign.roster_lead_working_days, working_days),
         "satisfaction": rules.satisfaction(rules.summarise_answers(answers), len(answers)),
         "results": rules.results([rules.has_passed(a) for a in attempts.values()]),
-        "use_of_funds": rules.use_of_funds(len(session.scalars(active).all()), len(paid), len(certified),
-                                           len(reimbursed)),
+        "use_of_funds": rules.use_of_funds(
+            len(session.scalars(active).all()), len(paid), len(certified), len(reimbursed)
+        ),
         "inspection": rules.inspection(sheets),
     }
     score = rules.overall({name: s for name, (s, _) in criteria.items()}, config["weights"])
     threshold = config["notice_threshold"]
-    return {"campaign_id": campaign_id, "institution_id": institution_id,
-            "institution_name": institution.name if institution else None, "score": score,
-            "notice_threshold": threshold, "below_threshold": score is not None and score < threshold,
-            "criteria": {name: {"score": s, "weight": config["weights"][name], "figures": figures}
-                         for name, (s, figures) in criteria.items()}}
+    return {
+        "campaign_id": campaign_id,
+        "institution_id": institution_id,
+        "institution_name": institution.name if institution else None,
+        "score": score,
+        "notice_threshold": threshold,
+        "below_threshold": score is not None and score < threshold,
+        "criteria": {
+            name: {"score": s, "weight": config["weights"][name], "figures": figures}
+            for name, (s, figures) in criteria.items()
+        },
+    }
 
 
 def institutions_of(session, campaign_id: str) -> list[str]:
@@ -120,9 +180,14 @@ def institutions_of(session, campaign_id: str) -> list[str]:
 
 def report_rows(reports: list[dict]) -> list[dict]:
     """Reports flattened for a spreadsheet: one row per institution, a column per criterion."""
-    return [{**jsonable(r), **{name: jsonable(c["score"]) for name, c in r["criteria"].items()},
-             "figures": "; ".join(f"{name}: {c['figures']}" for name, c in r["criteria"].items())}
-            for r in reports]
+    return [
+        {
+            **jsonable(r),
+            **{name: jsonable(c["score"]) for name, c in r["criteria"].items()},
+            "figures": "; ".join(f"{name}: {c['figures']}" for name, c in r["criteria"].items()),
+        }
+        for r in reports
+    ]
 
 
 def evaluate(uow, identity: Identity, campaign_id: str, institution_id: str) -> dict:
@@ -130,19 +195,36 @@ def evaluate(uow, identity: Identity, campaign_id: str, institution_id: str) -> 
     session = uow.session
     found = report(session, campaign_id, institution_id)
     kept = jsonable(found)
-    session.add(InstitutionEvaluation(evaluation_id=str(uuid.uuid4()), campaign_id=campaign_id,
-                                      institution_id=institution_id, score=found["score"], report=kept,
-                                      evaluated_by=identity.subject, evaluated_at=utcnow()))
+    session.add(
+        InstitutionEvaluation(
+            evaluation_id=str(uuid.uuid4()),
+            campaign_id=campaign_id,
+            institution_id=institution_id,
+            score=found["score"],
+            report=kept,
+            evaluated_by=identity.subject,
+            evaluated_at=utcnow(),
+        )
+    )
     notice = None
     if found["below_threshold"]:
         standing = _standing(session, institution_id)
-        already = session.scalar(select(Decision.revision).where(
-            Decision.institution_id == institution_id, Decision.campaign_id == campaign_id,
-            Decision.action == "notified"))
+        already = session.scalar(
+            select(Decision.revision).where(
+                Decision.institution_id == institution_id,
+                Decision.campaign_id == campaign_id,
+                Decision.action == "notified",
+            )
+        )
         if already is None:
-            notice = _decide(uow, identity, standing, "notified", campaign_id,
-                             f"综合评分 {found['score']} 低于通报线 {found['notice_threshold']} "
-                             f"(score below the notice threshold)")
+            notice = _decide(
+                uow,
+                identity,
+                standing,
+                "notified",
+                campaign_id,
+                f"综合评分 {found['score']} 低于通报线 {found['notice_threshold']} (score below the notice threshold)",
+            )
     return {**found, "notice": notice}
 
 
@@ -155,29 +237,46 @@ def jsonable(value):
 def _standing(session, institution_id: str) -> InstitutionStanding:
     if session.get(Institution, institution_id) is None:
         raise Problem(NOT_FOUND, "No such institution (not registered with evaluation yet).")
-    session.execute(upsert(session.bind, InstitutionStanding).values(
-        institution_id=institution_id, revision=0, disqualified=False).on_conflict_do_nothing())
+    session.execute(
+        upsert(session.bind, InstitutionStanding)
+        .values(institution_id=institution_id, revision=0, disqualified=False)
+        .on_conflict_do_nothing()
+    )
     return session.get(InstitutionStanding, institution_id, with_for_update=True, populate_existing=True)
 
 
-def _decide(uow, identity: Identity, standing: InstitutionStanding, action: str, campaign_id: str | None,
-            reason: str) -> dict:
+def _decide(
+    uow, identity: Identity, standing: InstitutionStanding, action: str, campaign_id: str | None, reason: str
+) -> dict:
     standing.revision += 1
     if ACTIONS[action] is not None:
         standing.disqualified = ACTIONS[action]
-    decision = Decision(institution_id=standing.institution_id, revision=standing.revision, action=action,
-                        campaign_id=campaign_id, reason=reason, decided_by=identity.subject, decided_at=utcnow())
+    decision = Decision(
+        institution_id=standing.institution_id,
+        revision=standing.revision,
+        action=action,
+        campaign_id=campaign_id,
+        reason=reason,
+        decided_by=identity.subject,
+        decided_at=utcnow(),
+    )
     uow.session.add(decision)
-    event = {"institution_id": standing.institution_id, "revision": standing.revision, "reason": reason,
-             "decided_by": identity.subject, "decided_at": decision.decided_at.isoformat()}
+    event = {
+        "institution_id": standing.institution_id,
+        "revision": standing.revision,
+        "reason": reason,
+        "decided_by": identity.subject,
+        "decided_at": decision.decided_at.isoformat(),
+    }
     if campaign_id:
         event["campaign_id"] = campaign_id
     uow.publish(f"institution.{action}", event)
     return as_dict(decision)
 
 
-def sanction(uow, identity: Identity, institution_id: str, disqualify: bool, reason: str,
-             campaign_id: str | None) -> dict:
+def sanction(
+    uow, identity: Identity, institution_id: str, disqualify: bool, reason: str, campaign_id: str | None
+) -> dict:
     standing = _standing(uow.session, institution_id)
     if standing.disqualified == disqualify:
         raise Problem(STANDING_UNCHANGED, "Already disqualified." if disqualify else "Not disqualified.")
@@ -186,7 +285,11 @@ def sanction(uow, identity: Identity, institution_id: str, disqualify: bool, rea
 
 def decisions(session, institution_id: str) -> dict:
     standing = session.get(InstitutionStanding, institution_id)
-    trail = session.scalars(select(Decision).where(Decision.institution_id == institution_id)
-                            .order_by(Decision.revision))
-    return {"institution_id": institution_id, "disqualified": bool(standing and standing.disqualified),
-            "decisions": [as_dict(d) for d in trail]}
+    trail = session.scalars(
+        select(Decision).where(Decision.institution_id == institution_id).order_by(Decision.revision)
+    )
+    return {
+        "institution_id": institution_id,
+        "disqualified": bool(standing and standing.disqualified),
+        "decisions": [as_dict(d) for d in trail],
+    }

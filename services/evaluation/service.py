@@ -9,6 +9,7 @@ from .models import Base
 
 def _blueprints():
     from .api import blueprints
+
     return blueprints()
 
 

@@ -36,6 +36,7 @@ Linkage that remains, and what limits it:
   tag them. There is one key per survey, published with its fingerprint at a
   public endpoint: clients (and anyone) can compare it.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -45,10 +46,10 @@ from datetime import date
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
-from servicekit.clock import china_today
 from servicekit import Problem
-from servicekit.errors import CONFLICT, NOT_FOUND
+from servicekit.clock import china_today
 from servicekit.db import upsert
+from servicekit.errors import CONFLICT, NOT_FOUND
 from servicekit.identity import Identity
 
 from . import blind
@@ -63,11 +64,18 @@ def public_key(survey: Survey) -> blind.PublicKey:
 
 def describe(survey: Survey, token_issued: bool | None = None) -> dict:
     key = public_key(survey)
-    described = {"survey_id": survey.survey_id, "campaign_id": survey.campaign_id,
-                 "institution_id": survey.institution_id, "closes_on": survey.closes_on,
-                 "questions": list(QUESTIONS), "public_key": {
-                     "n": survey.modulus, "e": survey.public_exponent,
-                     "fingerprint": hashlib.sha256(key.n.to_bytes(key.size, "big")).hexdigest()}}
+    described = {
+        "survey_id": survey.survey_id,
+        "campaign_id": survey.campaign_id,
+        "institution_id": survey.institution_id,
+        "closes_on": survey.closes_on,
+        "questions": list(QUESTIONS),
+        "public_key": {
+            "n": survey.modulus,
+            "e": survey.public_exponent,
+            "fingerprint": hashlib.sha256(key.n.to_bytes(key.size, "big")).hexdigest(),
+        },
+    }
     if token_issued is not None:
         described["token_issued"] = token_issued
     return described
@@ -77,9 +85,16 @@ def open_survey(uow, identity: Identity, campaign_id: str, institution_id: str, 
     if uow.session.get(Campaign, campaign_id) is None or uow.session.get(Institution, institution_id) is None:
         raise Problem(NOT_FOUND, "Unknown campaign or institution (not yet announced to evaluation).")
     key = blind.generate_key()
-    survey = Survey(survey_id=str(uuid.uuid4()), campaign_id=campaign_id, institution_id=institution_id,
-                    closes_on=closes_on, modulus=format(key.public.n, "x"), public_exponent=key.public.e,
-                    private_exponent=format(key.d, "x"), opened_by=identity.subject)
+    survey = Survey(
+        survey_id=str(uuid.uuid4()),
+        campaign_id=campaign_id,
+        institution_id=institution_id,
+        closes_on=closes_on,
+        modulus=format(key.public.n, "x"),
+        public_exponent=key.public.e,
+        private_exponent=format(key.d, "x"),
+        opened_by=identity.subject,
+    )
     uow.session.add(survey)
     try:
         uow.session.flush()
@@ -96,15 +111,22 @@ def public_survey(session, survey_id: str) -> dict:
 
 
 def _invited(employee_id: str):
-    return exists().where(Enrolment.employee_id == employee_id, Enrolment.campaign_id == Survey.campaign_id,
-                          Enrolment.institution_id == Survey.institution_id, Enrolment.status.in_(ACTIVE))
+    return exists().where(
+        Enrolment.employee_id == employee_id,
+        Enrolment.campaign_id == Survey.campaign_id,
+        Enrolment.institution_id == Survey.institution_id,
+        Enrolment.status.in_(ACTIVE),
+    )
 
 
 def list_surveys(session, identity: Identity) -> list[dict]:
     query = select(Survey).order_by(Survey.campaign_id, Survey.institution_id)
     if identity.role == "employee":
-        issued = set(session.scalars(select(SurveyTokenIssued.survey_id)
-                                     .where(SurveyTokenIssued.employee_id == identity.employee_id)))
+        issued = set(
+            session.scalars(
+                select(SurveyTokenIssued.survey_id).where(SurveyTokenIssued.employee_id == identity.employee_id)
+            )
+        )
         invitations = session.scalars(query.where(_invited(identity.employee_id)))
         return [describe(s, s.survey_id in issued) for s in invitations]
     if not identity.is_federation:
@@ -129,9 +151,12 @@ def sign_token(uow, identity: Identity, survey_id: str, blinded_hex: str) -> str
         raise Problem(NOT_INVITED, "Only students enrolled at this institution in this campaign are invited.")
     blinded = int(blinded_hex, 16)
     digest = hashlib.sha256(blinded_hex.lower().encode()).hexdigest()
-    claimed = session.execute(upsert(session.bind, SurveyTokenIssued).values(
-        survey_id=survey_id, employee_id=identity.employee_id, blinded_sha256=digest)
-        .on_conflict_do_nothing().returning(SurveyTokenIssued.employee_id)).first()
+    claimed = session.execute(
+        upsert(session.bind, SurveyTokenIssued)
+        .values(survey_id=survey_id, employee_id=identity.employee_id, blinded_sha256=digest)
+        .on_conflict_do_nothing()
+        .returning(SurveyTokenIssued.employee_id)
+    ).first()
     if claimed is None:
         earlier = session.get(SurveyTokenIssued, (survey_id, identity.employee_id))
         if earlier.blinded_sha256 != digest:  # the same request again is a lost reply, answered again
@@ -151,10 +176,18 @@ def answer(uow, survey_id: str, token_hex: str, signature_hex: str, scores: dict
     token = bytes.fromhex(token_hex)
     if not blind.verify(public_key(survey), survey_id, token, int(signature_hex, 16)):
         raise Problem(BAD_TOKEN, "The signature does not match the token for this survey.")
-    stored = session.execute(upsert(session.bind, SurveyAnswer).values(
-        survey_id=survey_id, token_sha256=hashlib.sha256(token).hexdigest(),
-        comment=(comment or "").strip() or None, answered_on=today, **{q: scores[q] for q in QUESTIONS})
-        .on_conflict_do_nothing().returning(SurveyAnswer.token_sha256)).first()
+    stored = session.execute(
+        upsert(session.bind, SurveyAnswer)
+        .values(
+            survey_id=survey_id,
+            token_sha256=hashlib.sha256(token).hexdigest(),
+            comment=(comment or "").strip() or None,
+            answered_on=today,
+            **{q: scores[q] for q in QUESTIONS},
+        )
+        .on_conflict_do_nothing()
+        .returning(SurveyAnswer.token_sha256)
+    ).first()
     if stored is None:
         raise Problem(ALREADY_ANSWERED, "Each token answers once.")
 
@@ -163,11 +196,11 @@ def results(session, identity: Identity, survey_id: str) -> dict:
     survey = session.get(Survey, survey_id)
     if survey is None or not (identity.is_federation or survey.institution_id == identity.institution_id):
         raise Problem(NOT_FOUND, "No such survey.")
-    answers = session.scalars(select(SurveyAnswer).where(SurveyAnswer.survey_id == survey_id)
-                              .order_by(SurveyAnswer.token_sha256)).all()
+    answers = session.scalars(
+        select(SurveyAnswer).where(SurveyAnswer.survey_id == survey_id).order_by(SurveyAnswer.token_sha256)
+    ).all()
     summary = summarise_answers([{q: getattr(a, q) for q in QUESTIONS} for a in answers])
     base = {"survey_id": survey_id, "campaign_id": survey.campaign_id, "institution_id": survey.institution_id}
     if summary is None:
         return {**base, "withheld": True}
     return {**base, "withheld": False, **summary, "comments": [a.comment for a in answers if a.comment]}
-

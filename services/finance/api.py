@@ -4,6 +4,7 @@ Money-moving requests (payments, transfers, returns, reimbursement payments,
 rate raises) are idempotent by their X-Request-ID: sending the same request again with the
 same id answers with what the first one did, and changes nothing.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -23,8 +24,15 @@ from .models import Breakdown, Campaign, UnitPolicyRow
 blp = Blueprint("finance", __name__, description="Cost sharing, payments, earmarked funds, reimbursements, ledger")
 
 FEDERATION = ("federation_admin", "auditor")
-EVERYONE = ("federation_admin", "auditor", "unit_officer", "grassroots_officer", "institution_operator",
-            "institution_system", "employee")
+EVERYONE = (
+    "federation_admin",
+    "auditor",
+    "unit_officer",
+    "grassroots_officer",
+    "institution_operator",
+    "institution_system",
+    "employee",
+)
 
 
 def problems(*statuses: int):
@@ -35,6 +43,7 @@ def problems(*statuses: int):
         for status in sorted({401, 403, 422, *statuses}, reverse=True):
             view = blp.alt_response(status, response=names[status])(view)
         return view
+
     return decorate
 
 
@@ -72,8 +81,14 @@ def _own_unit(unit_id: str) -> None:
 
 
 def _policy_view(unit_id: str, policy: rules.UnitPolicy, is_default: bool) -> dict:
-    return {"unit_id": unit_id, "is_default": is_default, **{name: getattr(policy, name) for name in (
-        "academic_mode", "academic_value", "skills_unit_rate", "unit_share_timing")}}
+    return {
+        "unit_id": unit_id,
+        "is_default": is_default,
+        **{
+            name: getattr(policy, name)
+            for name in ("academic_mode", "academic_value", "skills_unit_rate", "unit_share_timing")
+        },
+    }
 
 
 @blp.route("/units/<unit_id>/policy", methods=["GET"])
@@ -99,8 +114,9 @@ def put_unit_policy(body, unit_id):
         body["skills_unit_rate"] = rules.DEFAULT_SKILLS_UNIT_RATE
     policy = rules.UnitPolicy(**body)
     with unit_of_work() as uow:
-        uow.session.merge(UnitPolicyRow(unit_id=unit_id, updated_by=current_identity().subject,
-                                        updated_at=utcnow(), **body))
+        uow.session.merge(
+            UnitPolicyRow(unit_id=unit_id, updated_by=current_identity().subject, updated_at=utcnow(), **body)
+        )
         uow.commit()
     return _policy_view(unit_id, policy, False)
 
@@ -152,8 +168,9 @@ def list_breakdowns(args):
 def record_payment(body, enrolment_id):
     """The institution records what the employee paid; a partial or over-payment is recorded and flagged"""
     with unit_of_work() as uow:
-        payment = fees.record_payment(uow, current_identity(), enrolment_id, body["amount"], body["paid_on"],
-                                      body.get("reference"), cause())
+        payment = fees.record_payment(
+            uow, current_identity(), enrolment_id, body["amount"], body["paid_on"], body.get("reference"), cause()
+        )
         uow.commit()
     return payment
 
@@ -191,8 +208,7 @@ def return_funds(body):
 
 def _move_funds(body: dict, direction: str):
     with unit_of_work() as uow:
-        row = funds.move(uow, current_identity(), {**body, "campaign_id": str(body["campaign_id"])}, cause(),
-                         direction)
+        row = funds.move(uow, current_identity(), {**body, "campaign_id": str(body["campaign_id"])}, cause(), direction)
         uow.commit()
     return row
 
@@ -279,8 +295,11 @@ def check_invariants():
 
 @blp.route("/ledger", methods=["GET"])
 @blp.arguments(schemas.ExportArgs, location="query")
-@blp.response(200, description="One row per student: fees, the three shares, payments, reimbursements "
-                               "(JSON list, or a .csv / .xlsx download)")
+@blp.response(
+    200,
+    description="One row per student: fees, the three shares, payments, reimbursements "
+    "(JSON list, or a .csv / .xlsx download)",
+)
 @problems()
 @requires(*EVERYONE)
 def student_ledger(args):
@@ -292,16 +311,22 @@ def student_ledger(args):
 
 @blp.route("/reports/funds", methods=["GET"])
 @blp.arguments(schemas.FundReportArgs, location="query")
-@blp.response(200, description="Per campaign (federation) or per unit: allocated, transferred, committed, paid, "
-                               "returned, remaining; per institution: fund usage (经费使用管理情况)")
+@blp.response(
+    200,
+    description="Per campaign (federation) or per unit: allocated, transferred, committed, paid, "
+    "returned, remaining; per institution: fund usage (经费使用管理情况)",
+)
 @problems(404)
 @requires(*FEDERATION, "unit_officer", "institution_operator", "institution_system")
 def fund_report(args):
     """Fund usage per campaign, per unit or per institution, as JSON, .csv or .xlsx"""
     with reading() as session:
         rows = reports.fund_usage(session, current_identity(), args["campaign_id"], args["by"])
-    columns = {"campaign": reports.CAMPAIGN_COLUMNS, "unit": reports.UNIT_COLUMNS,
-               "institution": reports.INSTITUTION_COLUMNS}[args["by"]]
+    columns = {
+        "campaign": reports.CAMPAIGN_COLUMNS,
+        "unit": reports.UNIT_COLUMNS,
+        "institution": reports.INSTITUTION_COLUMNS,
+    }[args["by"]]
     return _rows(rows, columns, args["format"], f"fund-usage-by-{args['by']}")
 
 
@@ -331,4 +356,3 @@ def raise_skills_rate(body, campaign_id):
 
 def _rows(rows: list[dict], columns, fmt: str, filename: str):
     return rows if fmt == "json" else export(rows, columns, fmt, filename)
-

@@ -2,6 +2,7 @@
 
 Exit status 0 when every check has zero drift, 1 otherwise (usable in cron or CI).
 """
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,10 @@ def _invariants(runtime: Runtime, args) -> int:
     else:
         print(f"{report['checks']} checks, {len(report['drift'])} with drift: {'PASS' if report['passed'] else 'FAIL'}")
         for finding in report["drift"]:
-            print(f"  {finding['check']}  {finding['scope']}  expected {finding['expected']}  "
-                  f"actual {finding['actual']}  drift {finding['drift']}")
+            print(
+                f"  {finding['check']}  {finding['scope']}  expected {finding['expected']}  "
+                f"actual {finding['actual']}  drift {finding['drift']}"
+            )
     return 0 if report["passed"] else 1
 
 

@@ -1,4 +1,5 @@
 """Use cases on an enrolment's fees: its breakdown, and what the employee paid the institution."""
+
 from __future__ import annotations
 
 import logging
@@ -17,28 +18,48 @@ from servicekit.money import show
 
 from . import rules
 from .models import (
-    Breakdown, BreakdownLine, Campaign, Charge, Enrolment, Payment, RateRaise, Reimbursement, UnitPolicyRow,
+    Breakdown,
+    BreakdownLine,
+    Campaign,
+    Charge,
+    Enrolment,
+    Payment,
+    RateRaise,
+    Reimbursement,
+    UnitPolicyRow,
 )
 from .queries import lines_of
 from .scoping import sees
 
 log = logging.getLogger(__name__)
 
-BREAKDOWN_CANCELLED = define_problem("finance_breakdown_cancelled", 409,
-                                     "The enrolment was withdrawn: its fees are no longer due",
-                                     "该学员已退学，费用分担已取消")
-CHARGE_REFERENCE_REUSED = define_problem("finance_charge_reference_reused", 409,
-                                         "This reference already names a different charge on the enrolment",
-                                         "该学员已有使用此单据号的另一笔费用")
-REQUEST_REUSED = define_problem("finance_request_reused", 409,
-                                "This X-Request-ID was already used for a different request",
-                                "该请求编号（X-Request-ID）已用于另一笔不同的操作")
+BREAKDOWN_CANCELLED = define_problem(
+    "finance_breakdown_cancelled",
+    409,
+    "The enrolment was withdrawn: its fees are no longer due",
+    "该学员已退学，费用分担已取消",
+)
+CHARGE_REFERENCE_REUSED = define_problem(
+    "finance_charge_reference_reused",
+    409,
+    "This reference already names a different charge on the enrolment",
+    "该学员已有使用此单据号的另一笔费用",
+)
+REQUEST_REUSED = define_problem(
+    "finance_request_reused",
+    409,
+    "This X-Request-ID was already used for a different request",
+    "该请求编号（X-Request-ID）已用于另一笔不同的操作",
+)
 
 
 def campaign_policy(session: Session, campaign: Campaign) -> rules.CampaignPolicy:
     """The campaign's policy as quota published it, lifted by the federation's raises recorded here."""
-    raises = session.execute(select(RateRaise.trade, func.max(RateRaise.rate_after))
-                             .where(RateRaise.campaign_id == campaign.campaign_id).group_by(RateRaise.trade))
+    raises = session.execute(
+        select(RateRaise.trade, func.max(RateRaise.rate_after))
+        .where(RateRaise.campaign_id == campaign.campaign_id)
+        .group_by(RateRaise.trade)
+    )
     return rules.CampaignPolicy(
         academic_subsidy=campaign.academic_subsidy,
         skills_federation_rate=Decimal(campaign.skills_federation_rate),
@@ -59,19 +80,33 @@ def unit_policy(session: Session, unit_id: str) -> rules.UnitPolicy:
     row = session.get(UnitPolicyRow, unit_id)
     if row is None:
         return rules.UnitPolicy()
-    return rules.UnitPolicy(academic_mode=row.academic_mode, academic_value=row.academic_value,
-                            skills_unit_rate=Decimal(row.skills_unit_rate), unit_share_timing=row.unit_share_timing)
+    return rules.UnitPolicy(
+        academic_mode=row.academic_mode,
+        academic_value=row.academic_value,
+        skills_unit_rate=Decimal(row.skills_unit_rate),
+        unit_share_timing=row.unit_share_timing,
+    )
 
 
 def stored(session: Session, enrolment_id: str) -> rules.Breakdown:
     """The breakdown's lines as they stand."""
-    return rules.Breakdown(tuple(rules.Line(line.line, line.amount, line.federation, line.unit, line.employee)
-                                 for line in lines_of(session, enrolment_id)))
+    return rules.Breakdown(
+        tuple(
+            rules.Line(line.line, line.amount, line.federation, line.unit, line.employee)
+            for line in lines_of(session, enrolment_id)
+        )
+    )
 
 
 def charges_of(session: Session, enrolment_id: str) -> dict[str, Decimal]:
-    return {line: Decimal(amount) for line, amount in session.execute(
-        select(Charge.line, func.sum(Charge.amount)).where(Charge.enrolment_id == enrolment_id).group_by(Charge.line))}
+    return {
+        line: Decimal(amount)
+        for line, amount in session.execute(
+            select(Charge.line, func.sum(Charge.amount))
+            .where(Charge.enrolment_id == enrolment_id)
+            .group_by(Charge.line)
+        )
+    }
 
 
 def settle_breakdown(uow: UnitOfWork, enrolment: Enrolment, fees: dict[str, str]) -> Breakdown | None:
@@ -82,13 +117,22 @@ def settle_breakdown(uow: UnitOfWork, enrolment: Enrolment, fees: dict[str, str]
     """
     session = uow.session
     policy = locked_policy(session, enrolment.campaign_id)
-    if session.scalar(select(Reimbursement.reimbursement_id).where(
-            Reimbursement.enrolment_id == enrolment.enrolment_id, Reimbursement.share == "federation")):
-        log.warning("breakdown final after certificate; fee change ignored",
-                    extra={"enrolment_id": enrolment.enrolment_id})
+    if session.scalar(
+        select(Reimbursement.reimbursement_id).where(
+            Reimbursement.enrolment_id == enrolment.enrolment_id, Reimbursement.share == "federation"
+        )
+    ):
+        log.warning(
+            "breakdown final after certificate; fee change ignored", extra={"enrolment_id": enrolment.enrolment_id}
+        )
         return None
-    result = rules.breakdown(enrolment.kind, {name: Decimal(fees[name]) for name in rules.FEE_LINES},
-                             enrolment.trade, policy, unit_policy(session, enrolment.unit_id))
+    result = rules.breakdown(
+        enrolment.kind,
+        {name: Decimal(fees[name]) for name in rules.FEE_LINES},
+        enrolment.trade,
+        policy,
+        unit_policy(session, enrolment.unit_id),
+    )
     row = session.get(Breakdown, enrolment.enrolment_id, with_for_update=True)
     return store(uow, enrolment, row, rules.with_charges(result, charges_of(session, enrolment.enrolment_id)))
 
@@ -109,10 +153,18 @@ def store(uow: UnitOfWork, enrolment: Enrolment, row: Breakdown | None, result: 
     row.total, row.federation, row.unit, row.employee = result.total, result.federation, result.unit, result.employee
     row.payment_status = _payment_status(row.total, row.paid)
     session.flush()
-    session.add_all(BreakdownLine(enrolment_id=row.enrolment_id, line=line.name, position=position,
-                                  amount=line.amount, federation=line.federation, unit=line.unit,
-                                  employee=line.employee)
-                    for position, line in enumerate(result.lines))
+    session.add_all(
+        BreakdownLine(
+            enrolment_id=row.enrolment_id,
+            line=line.name,
+            position=position,
+            amount=line.amount,
+            federation=line.federation,
+            unit=line.unit,
+            employee=line.employee,
+        )
+        for position, line in enumerate(result.lines)
+    )
     session.flush()
     _announce(uow, enrolment, row)
     return row
@@ -121,31 +173,48 @@ def store(uow: UnitOfWork, enrolment: Enrolment, row: Breakdown | None, result: 
 def cancel_breakdown(uow: UnitOfWork, enrolment: Enrolment) -> None:
     """A withdrawal before certification: nothing is due any more from the federation or the unit."""
     session = uow.session
-    if session.scalar(select(Reimbursement.reimbursement_id).where(
-            Reimbursement.enrolment_id == enrolment.enrolment_id, Reimbursement.share == "federation",
-            Reimbursement.status != "cancelled")):
+    if session.scalar(
+        select(Reimbursement.reimbursement_id).where(
+            Reimbursement.enrolment_id == enrolment.enrolment_id,
+            Reimbursement.share == "federation",
+            Reimbursement.status != "cancelled",
+        )
+    ):
         return  # certified before withdrawing: the federation's share stays owed
     row = session.get(Breakdown, enrolment.enrolment_id, with_for_update=True)
     if row is not None and row.status != "cancelled":
         row.status, row.revision = "cancelled", row.revision + 1
         session.flush()
         _announce(uow, enrolment, row)
-    for owed in session.scalars(select(Reimbursement).where(
+    for owed in session.scalars(
+        select(Reimbursement).where(
             Reimbursement.enrolment_id == enrolment.enrolment_id,
-            Reimbursement.status.in_(("payable", "awaiting_funds")))):
+            Reimbursement.status.in_(("payable", "awaiting_funds")),
+        )
+    ):
         owed.status = "cancelled"
 
 
 def _announce(uow: UnitOfWork, enrolment: Enrolment, row: Breakdown) -> None:
     """breakdown.settled: the lines as they stand; a cancelled breakdown keeps its lines, nothing is payable."""
-    uow.publish("breakdown.settled", {
-        "enrolment_id": enrolment.enrolment_id, "revision": row.revision, "campaign_id": enrolment.campaign_id,
-        "unit_id": enrolment.unit_id, "institution_id": enrolment.institution_id, "kind": enrolment.kind,
-        "status": "settled" if row.status == "active" else "cancelled",
-        "lines": [{"line": line.line, **{name: show(getattr(line, name)) for name in ("amount", *rules.PAYERS)}}
-                  for line in lines_of(uow.session, row.enrolment_id)],
-        "total": show(row.total), **{name: show(getattr(row, name)) for name in rules.PAYERS},
-    })
+    uow.publish(
+        "breakdown.settled",
+        {
+            "enrolment_id": enrolment.enrolment_id,
+            "revision": row.revision,
+            "campaign_id": enrolment.campaign_id,
+            "unit_id": enrolment.unit_id,
+            "institution_id": enrolment.institution_id,
+            "kind": enrolment.kind,
+            "status": "settled" if row.status == "active" else "cancelled",
+            "lines": [
+                {"line": line.line, **{name: show(getattr(line, name)) for name in ("amount", *rules.PAYERS)}}
+                for line in lines_of(uow.session, row.enrolment_id)
+            ],
+            "total": show(row.total),
+            **{name: show(getattr(row, name)) for name in rules.PAYERS},
+        },
+    )
 
 
 def visible_enrolment(session: Session, identity: Identity, enrolment_id: str, lock: bool = False) -> Enrolment:
@@ -165,8 +234,15 @@ def replayed(session: Session, model, cause: str, same: dict):
     return earlier
 
 
-def record_payment(uow: UnitOfWork, identity: Identity, enrolment_id: str, amount: Decimal, paid_on: date,
-                   reference: str | None, cause: str) -> Payment:
+def record_payment(
+    uow: UnitOfWork,
+    identity: Identity,
+    enrolment_id: str,
+    amount: Decimal,
+    paid_on: date,
+    reference: str | None,
+    cause: str,
+) -> Payment:
     """The institution records what the employee paid; partial and over-payments are flagged."""
     session = uow.session
     enrolment = visible_enrolment(session, identity, enrolment_id, lock=True)
@@ -180,17 +256,34 @@ def record_payment(uow: UnitOfWork, identity: Identity, enrolment_id: str, amoun
         raise Problem(BREAKDOWN_CANCELLED)
     breakdown.paid += amount
     breakdown.payment_status = _payment_status(breakdown.total, breakdown.paid)
-    payment = Payment(payment_id=str(uuid.uuid4()), cause=cause, enrolment_id=enrolment_id, amount=amount,
-                      paid_on=paid_on, reference=reference, status=breakdown.payment_status,
-                      recorded_by=identity.subject, recorded_at=utcnow())
+    payment = Payment(
+        payment_id=str(uuid.uuid4()),
+        cause=cause,
+        enrolment_id=enrolment_id,
+        amount=amount,
+        paid_on=paid_on,
+        reference=reference,
+        status=breakdown.payment_status,
+        recorded_by=identity.subject,
+        recorded_at=utcnow(),
+    )
     session.add(payment)
     session.flush()
-    uow.publish("payment.recorded", {
-        "payment_id": payment.payment_id, "enrolment_id": enrolment_id, "amount": show(amount),
-        "paid_on": paid_on.isoformat(), "status": payment.status, "campaign_id": enrolment.campaign_id,
-        "institution_id": enrolment.institution_id, "paid_total": show(breakdown.paid), "due": show(breakdown.total),
-        **({"reference": reference} if reference else {}),
-    })
+    uow.publish(
+        "payment.recorded",
+        {
+            "payment_id": payment.payment_id,
+            "enrolment_id": enrolment_id,
+            "amount": show(amount),
+            "paid_on": paid_on.isoformat(),
+            "status": payment.status,
+            "campaign_id": enrolment.campaign_id,
+            "institution_id": enrolment.institution_id,
+            "paid_total": show(breakdown.paid),
+            "due": show(breakdown.total),
+            **({"reference": reference} if reference else {}),
+        },
+    )
     return payment
 
 
@@ -203,18 +296,29 @@ def record_charge(uow: UnitOfWork, identity: Identity, enrolment_id: str, body: 
     row = session.get(Breakdown, enrolment_id, with_for_update=True)  # one charge of an enrolment at a time
     if row is None:
         raise Problem(NOT_FOUND, "This enrolment has no fee breakdown yet.")
-    earlier = session.scalar(select(Charge).where(Charge.enrolment_id == enrolment_id,
-                                                  Charge.reference == body["reference"]))
+    earlier = session.scalar(
+        select(Charge).where(Charge.enrolment_id == enrolment_id, Charge.reference == body["reference"])
+    )
     if earlier is not None:
         if (earlier.line, earlier.amount, earlier.charged_on) != (body["line"], body["amount"], body["charged_on"]):
-            raise Problem(CHARGE_REFERENCE_REUSED, f"Reference {body['reference']} is a {earlier.line} of "
-                                                   f"{show(earlier.amount)} on {earlier.charged_on.isoformat()}.")
+            raise Problem(
+                CHARGE_REFERENCE_REUSED,
+                f"Reference {body['reference']} is a {earlier.line} of "
+                f"{show(earlier.amount)} on {earlier.charged_on.isoformat()}.",
+            )
         return earlier, False
     if row.status == "cancelled":
         raise Problem(BREAKDOWN_CANCELLED)
-    charge = Charge(charge_id=str(uuid.uuid4()), enrolment_id=enrolment_id, line=body["line"], amount=body["amount"],
-                    charged_on=body["charged_on"], reference=body["reference"], recorded_by=identity.subject,
-                    recorded_at=utcnow())
+    charge = Charge(
+        charge_id=str(uuid.uuid4()),
+        enrolment_id=enrolment_id,
+        line=body["line"],
+        amount=body["amount"],
+        charged_on=body["charged_on"],
+        reference=body["reference"],
+        recorded_by=identity.subject,
+        recorded_at=utcnow(),
+    )
     session.add(charge)
     session.flush()
     store(uow, enrolment, row, rules.with_charges(stored(session, enrolment_id), charges_of(session, enrolment_id)))

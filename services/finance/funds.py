@@ -1,4 +1,5 @@
 """Use cases on the federation's money: funding a campaign, transfers into earmarked accounts, returns."""
+
 from __future__ import annotations
 
 import uuid
@@ -18,12 +19,18 @@ from .fees import replayed
 from .models import Allocation, Campaign, Transfer
 
 KINDS = ("academic", "skills")
-OVER_ALLOCATION = define_problem("finance_transfer_exceeds_allocation", 409,
-                                 "The transfer exceeds what is allocated to the unit and not yet transferred",
-                                 "划拨金额超过该单位已分配未划拨的额度")
-BALANCE_SHORT = define_problem("finance_balance_insufficient", 409,
-                               "The account's balance cannot cover this amount (it never goes negative)",
-                               "账户余额不足以支付该金额")
+OVER_ALLOCATION = define_problem(
+    "finance_transfer_exceeds_allocation",
+    409,
+    "The transfer exceeds what is allocated to the unit and not yet transferred",
+    "划拨金额超过该单位已分配未划拨的额度",
+)
+BALANCE_SHORT = define_problem(
+    "finance_balance_insufficient",
+    409,
+    "The account's balance cannot cover this amount (it never goes negative)",
+    "账户余额不足以支付该金额",
+)
 
 
 def fund_of(campaign: Campaign, kind: str) -> Decimal:
@@ -41,8 +48,9 @@ def fund_campaign(session: Session, campaign: Campaign, cause: str) -> None:
         pool = ledger.code("pool", campaign.campaign_id, kind)
         change = fund_of(campaign, kind) + ledger.balance(session, fund)  # the fund's balance is negative
         move = ledger.Move(fund, pool, change) if change > 0 else ledger.Move(pool, fund, -change)
-        ledger.post(session, f"{cause}:{kind}", f"campaign fund {kind} rev {campaign.revision}",
-                    campaign.campaign_id, [move])
+        ledger.post(
+            session, f"{cause}:{kind}", f"campaign fund {kind} rev {campaign.revision}", campaign.campaign_id, [move]
+        )
 
 
 def allocated(session: Session, campaign: Campaign, unit_id: str | None, kind: str) -> Decimal:
@@ -57,7 +65,8 @@ def allocated(session: Session, campaign: Campaign, unit_id: str | None, kind: s
 
 def transferred(session: Session, campaign_id: str, unit_id: str | None, kind: str) -> Decimal:
     query = select(func.coalesce(func.sum(Transfer.amount), 0)).where(
-        Transfer.campaign_id == campaign_id, Transfer.kind == kind, Transfer.direction == "to_unit")
+        Transfer.campaign_id == campaign_id, Transfer.kind == kind, Transfer.direction == "to_unit"
+    )
     if unit_id is not None:
         query = query.where(Transfer.unit_id == unit_id)
     return Decimal(session.scalar(query)).quantize(Decimal("0.01"))
@@ -74,9 +83,18 @@ def move(uow: UnitOfWork, identity: Identity, body: dict, cause: str, direction:
     """`to_unit`: allocated money from the federation's pool into the unit's earmarked account;
     `returned`: money the unit gave back to the federation out of its free earmarked balance."""
     session = uow.session
-    earlier = replayed(session, Transfer, cause, dict(
-        direction=direction, campaign_id=body["campaign_id"], unit_id=body["unit_id"], kind=body["kind"],
-        amount=body["amount"]))
+    earlier = replayed(
+        session,
+        Transfer,
+        cause,
+        dict(
+            direction=direction,
+            campaign_id=body["campaign_id"],
+            unit_id=body["unit_id"],
+            kind=body["kind"],
+            amount=body["amount"],
+        ),
+    )
     if earlier is not None:
         return earlier
     campaign = _campaign(session, body["campaign_id"])
@@ -86,24 +104,46 @@ def move(uow: UnitOfWork, identity: Identity, body: dict, cause: str, direction:
     if direction == "to_unit":
         room = allocated(session, campaign, unit_id, kind) - transferred(session, campaign_id, unit_id, kind)
         if amount > room:
-            raise Problem(OVER_ALLOCATION, f"At most {show(room)} can still be transferred to {unit_id} ({kind}).",
-                          errors={"amount": [f"At most {show(room)}."]})
+            raise Problem(
+                OVER_ALLOCATION,
+                f"At most {show(room)} can still be transferred to {unit_id} ({kind}).",
+                errors={"amount": [f"At most {show(room)}."]},
+            )
         move = ledger.Move(ledger.code("pool", campaign_id, kind), earmarked, amount)
     else:
         move = ledger.Move(earmarked, ledger.code("returned", campaign_id, kind, unit_id), amount)
-    row = Transfer(transfer_id=str(uuid.uuid4()), cause=cause, direction=direction, campaign_id=campaign_id,
-                   unit_id=unit_id, kind=kind, amount=amount, transferred_on=body["transferred_on"],
-                   reference=body["reference"], recorded_by=identity.subject, recorded_at=utcnow())
+    row = Transfer(
+        transfer_id=str(uuid.uuid4()),
+        cause=cause,
+        direction=direction,
+        campaign_id=campaign_id,
+        unit_id=unit_id,
+        kind=kind,
+        amount=amount,
+        transferred_on=body["transferred_on"],
+        reference=body["reference"],
+        recorded_by=identity.subject,
+        recorded_at=utcnow(),
+    )
     session.add(row)
     session.flush()
     try:
-        ledger.post(session, f"transfer:{row.transfer_id}", f"{direction} {body['reference']}"[:200],
-                    campaign_id, [move])
+        ledger.post(
+            session, f"transfer:{row.transfer_id}", f"{direction} {body['reference']}"[:200], campaign_id, [move]
+        )
     except ledger.InsufficientBalance as short:
         raise Problem(BALANCE_SHORT, str(short)) from None
     if direction == "to_unit":
-        uow.publish("funds.transferred", {
-            "transfer_id": row.transfer_id, "campaign_id": campaign_id, "unit_id": unit_id, "kind": kind,
-            "amount": show(amount), "transferred_on": row.transferred_on.isoformat(), "reference": row.reference,
-        })
+        uow.publish(
+            "funds.transferred",
+            {
+                "transfer_id": row.transfer_id,
+                "campaign_id": campaign_id,
+                "unit_id": unit_id,
+                "kind": kind,
+                "amount": show(amount),
+                "transferred_on": row.transferred_on.isoformat(),
+                "reference": row.reference,
+            },
+        )
     return row

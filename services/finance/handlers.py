@@ -3,6 +3,7 @@
 A handler raising LookupError (the event refers to something not known yet)
 is retried with growing delay, then parked in the dead letters.
 """
+
 from __future__ import annotations
 
 from servicekit.bus.envelope import Envelope
@@ -52,8 +53,11 @@ def on_enrollment_withdrawn(uow: UnitOfWork, event: Envelope) -> None:
 
 def on_enrollment_transferred(uow: UnitOfWork, event: Envelope) -> None:
     enrolment = readmodels.transfer(uow.session, event.data)
-    if enrolment is not None and enrolment.status != "withdrawn" and \
-            fees.settle_breakdown(uow, enrolment, event.data["fees"]) is not None:
+    if (
+        enrolment is not None
+        and enrolment.status != "withdrawn"
+        and fees.settle_breakdown(uow, enrolment, event.data["fees"]) is not None
+    ):
         reimbursements.follow_breakdown(uow.session, enrolment, f"event:{event.id}")
 
 

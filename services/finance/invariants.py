@@ -16,6 +16,7 @@ drift, to the fen. Zero drift everywhere is the only pass.
 - every breakdown's lines sum to its totals and its shares to its fees, and
   what it says the employee paid is the sum of the recorded payments.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,7 +30,16 @@ from servicekit.money import show
 from . import ledger
 from .funds import KINDS, allocated, fund_of, transferred
 from .models import (
-    Account, Allocation, Breakdown, BreakdownLine, Campaign, Entry, Enrolment, Payment, Reimbursement, Transfer,
+    Account,
+    Allocation,
+    Breakdown,
+    BreakdownLine,
+    Campaign,
+    Enrolment,
+    Entry,
+    Payment,
+    Reimbursement,
+    Transfer,
 )
 
 ZERO = Decimal("0.00")
@@ -47,8 +57,13 @@ class Finding:
         return self.actual - self.expected
 
     def as_dict(self) -> dict:
-        return {"check": self.check, "scope": self.scope, "expected": show(self.expected),
-                "actual": show(self.actual), "drift": show(self.drift)}
+        return {
+            "check": self.check,
+            "scope": self.scope,
+            "expected": show(self.expected),
+            "actual": show(self.actual),
+            "drift": show(self.drift),
+        }
 
 
 def check(session: Session) -> dict:
@@ -66,8 +81,9 @@ def _postings(session: Session):
 def _accounts(session: Session):
     sums = dict(session.execute(select(Entry.account_id, func.sum(Entry.amount)).group_by(Entry.account_id)).all())
     for account in session.scalars(select(Account)):
-        yield Finding("balance = sum of entries", account.code, Decimal(sums.get(account.account_id, ZERO)),
-                      account.balance)
+        yield Finding(
+            "balance = sum of entries", account.code, Decimal(sums.get(account.account_id, ZERO)), account.balance
+        )
         if account.type in ledger.NON_NEGATIVE_ACCOUNTS:
             yield Finding("never negative", account.code, ZERO, min(account.balance, ZERO))
 
@@ -83,39 +99,71 @@ def _campaign_kind(session: Session, campaign: Campaign, kind: str):
 
     def balance(account_type: str, unit_id: str | None = None) -> Decimal:
         return ledger.balance(session, ledger.code(account_type, cid, kind, unit_id))
+
     scope = f"{cid}:{kind}"
     yield Finding("fund booked = fund published", scope, fund_of(campaign, kind), -balance("fund"))
-    yield Finding("pool = fund - transferred", scope, fund_of(campaign, kind) - transferred(session, cid, None, kind),
-                  balance("pool"))
+    yield Finding(
+        "pool = fund - transferred",
+        scope,
+        fund_of(campaign, kind) - transferred(session, cid, None, kind),
+        balance("pool"),
+    )
     units = set(session.scalars(select(Allocation.unit_id).where(Allocation.campaign_id == cid)))
     units |= set(session.scalars(select(Transfer.unit_id).where(Transfer.campaign_id == cid, Transfer.kind == kind)))
     for unit_id in sorted(units):
         unit_scope = f"{scope}:{unit_id}"
         sent = transferred(session, cid, unit_id, kind)
-        yield Finding("not yet transferred >= 0", unit_scope, ZERO,
-                      min(allocated(session, campaign, unit_id, kind) - sent, ZERO))
-        yield Finding("transferred = free + reserved + spent + returned", unit_scope, sent,
-                      sum((balance(t, unit_id) for t in ledger.UNIT_ACCOUNTS), ZERO))
+        yield Finding(
+            "not yet transferred >= 0", unit_scope, ZERO, min(allocated(session, campaign, unit_id, kind) - sent, ZERO)
+        )
+        yield Finding(
+            "transferred = free + reserved + spent + returned",
+            unit_scope,
+            sent,
+            sum((balance(t, unit_id) for t in ledger.UNIT_ACCOUNTS), ZERO),
+        )
         for status, account_type in (("payable", "payable"), ("paid", "paid_out")):
-            owed = session.scalar(select(func.coalesce(func.sum(Reimbursement.amount), 0)).join(Enrolment).where(
-                Enrolment.campaign_id == cid, Enrolment.kind == kind, Enrolment.unit_id == unit_id,
-                Reimbursement.share == "federation", Reimbursement.status == status))
-            yield Finding(f"{account_type} = federation shares {status}", unit_scope, Decimal(owed),
-                          balance(account_type, unit_id))
+            owed = session.scalar(
+                select(func.coalesce(func.sum(Reimbursement.amount), 0))
+                .join(Enrolment)
+                .where(
+                    Enrolment.campaign_id == cid,
+                    Enrolment.kind == kind,
+                    Enrolment.unit_id == unit_id,
+                    Reimbursement.share == "federation",
+                    Reimbursement.status == status,
+                )
+            )
+            yield Finding(
+                f"{account_type} = federation shares {status}",
+                unit_scope,
+                Decimal(owed),
+                balance(account_type, unit_id),
+            )
 
 
 def _breakdowns(session: Session):
-    lines = select(BreakdownLine.enrolment_id, func.sum(BreakdownLine.amount).label("amount"),
-                   func.sum(BreakdownLine.federation).label("federation"), func.sum(BreakdownLine.unit).label("unit"),
-                   func.sum(BreakdownLine.employee).label("employee")).group_by(BreakdownLine.enrolment_id).subquery()
-    paid = dict(session.execute(select(Payment.enrolment_id, func.sum(Payment.amount))
-                                .group_by(Payment.enrolment_id)).all())
+    lines = (
+        select(
+            BreakdownLine.enrolment_id,
+            func.sum(BreakdownLine.amount).label("amount"),
+            func.sum(BreakdownLine.federation).label("federation"),
+            func.sum(BreakdownLine.unit).label("unit"),
+            func.sum(BreakdownLine.employee).label("employee"),
+        )
+        .group_by(BreakdownLine.enrolment_id)
+        .subquery()
+    )
+    paid = dict(
+        session.execute(select(Payment.enrolment_id, func.sum(Payment.amount)).group_by(Payment.enrolment_id)).all()
+    )
     rows = session.execute(select(Breakdown, lines).join(lines, lines.c.enrolment_id == Breakdown.enrolment_id))
     for row in rows:
         breakdown, scope = row[0], f"enrolment {row.enrolment_id}"
         yield Finding("paid = sum of payments", scope, Decimal(paid.get(row.enrolment_id, ZERO)), breakdown.paid)
-        yield Finding("shares sum to the fees", scope, breakdown.total,
-                      breakdown.federation + breakdown.unit + breakdown.employee)
+        yield Finding(
+            "shares sum to the fees", scope, breakdown.total, breakdown.federation + breakdown.unit + breakdown.employee
+        )
         for name in ("amount", "federation", "unit", "employee"):
             total = breakdown.total if name == "amount" else getattr(breakdown, name)
             yield Finding(f"lines sum to the {name} total", scope, total, Decimal(getattr(row, name)))

@@ -12,6 +12,7 @@ A posting moves money from one account to another; it is written at most once
 per cause (an event id or a request), and accounts are locked in a fixed order
 so concurrent postings neither deadlock nor overspend.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,18 +49,31 @@ def code(account_type: str, campaign_id: str, kind: str, unit_id: str | None = N
 
 def ensure_account(session: Session, account_code: str) -> None:
     account_type, campaign_id, kind, *unit = account_code.split(":", 3)
-    session.execute(upsert(session.bind, Account).values(
-        code=account_code, type=account_type, campaign_id=campaign_id, kind=kind,
-        unit_id=unit[0] if unit else None, balance=Decimal("0.00"),
-    ).on_conflict_do_nothing(index_elements=["code"]))
+    session.execute(
+        upsert(session.bind, Account)
+        .values(
+            code=account_code,
+            type=account_type,
+            campaign_id=campaign_id,
+            kind=kind,
+            unit_id=unit[0] if unit else None,
+            balance=Decimal("0.00"),
+        )
+        .on_conflict_do_nothing(index_elements=["code"])
+    )
 
 
 def locked(session: Session, codes: list[str]) -> dict[str, Account]:
     """The accounts, created if new, locked FOR UPDATE in code order (no deadlocks between postings)."""
     for account_code in sorted(set(codes)):
         ensure_account(session, account_code)
-    rows = session.scalars(select(Account).where(Account.code.in_(codes)).order_by(Account.code)
-                           .with_for_update().execution_options(populate_existing=True))
+    rows = session.scalars(
+        select(Account)
+        .where(Account.code.in_(codes))
+        .order_by(Account.code)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     return {row.code: row for row in rows}
 
 
@@ -68,8 +82,9 @@ def balance(session: Session, account_code: str) -> Decimal:
     return found if found is not None else Decimal("0.00")
 
 
-def post(session: Session, cause: str, memo: str, campaign_id: str, moves: list[Move],
-         enrolment_id: str | None = None) -> bool:
+def post(
+    session: Session, cause: str, memo: str, campaign_id: str, moves: list[Move], enrolment_id: str | None = None
+) -> bool:
     """Write the moves as one balanced posting; False if this cause was posted before (or nothing moves).
 
     Raises InsufficientBalance (nothing written) if a pool, earmarked or payable
@@ -81,9 +96,18 @@ def post(session: Session, cause: str, memo: str, campaign_id: str, moves: list[
     if not moves:
         return False
     accounts = locked(session, [c for move in moves for c in (move.source, move.target)])
-    posting_id = session.execute(upsert(session.bind, Posting).values(
-        cause=cause, memo=memo, campaign_id=campaign_id, enrolment_id=enrolment_id, posted_at=utcnow(),
-    ).on_conflict_do_nothing(index_elements=["cause"]).returning(Posting.posting_id)).scalar()
+    posting_id = session.execute(
+        upsert(session.bind, Posting)
+        .values(
+            cause=cause,
+            memo=memo,
+            campaign_id=campaign_id,
+            enrolment_id=enrolment_id,
+            posted_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["cause"])
+        .returning(Posting.posting_id)
+    ).scalar()
     if posting_id is None:
         return False
     deltas: dict[str, Decimal] = {}

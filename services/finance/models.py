@@ -4,13 +4,22 @@ Read models (campaigns, units, allocations, programmes, enrolments,
 certificates) are filled only from events and keep the aggregate's revision
 so that a stale event is ignored. Money is Numeric(14, 2): exact to the fen.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    JSON, CheckConstraint, Date, DateTime, ForeignKey, Integer, Numeric, String, UniqueConstraint,
+    JSON,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -184,8 +193,9 @@ class RateRaise(Base):
     raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     __table_args__ = (
         CheckConstraint("rate_after > rate_before AND rate_after <= 1", name="ck_raise_rate"),
-        CheckConstraint("surplus_after = surplus_before - extra_cost AND surplus_after >= 0",
-                        name="ck_raise_within_surplus"),
+        CheckConstraint(
+            "surplus_after = surplus_before - extra_cost AND surplus_after >= 0", name="ck_raise_within_surplus"
+        ),
     )
 
 
@@ -309,4 +319,3 @@ class Entry(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.account_id"), index=True)
     amount: Mapped[Decimal] = mapped_column(MONEY)
     __table_args__ = (CheckConstraint("amount <> 0", name="ck_entry_not_zero"),)
-

@@ -1,4 +1,5 @@
 """The read side: what each caller may see, shaped for the API."""
+
 from __future__ import annotations
 
 from sqlalchemy import Select, and_, or_, select
@@ -9,7 +10,15 @@ from servicekit.errors import FORBIDDEN
 from servicekit.identity import Identity
 
 from .models import (
-    Account, Breakdown, BreakdownLine, Charge, Enrolment, Payment, Recovery, Reimbursement, Transfer,
+    Account,
+    Breakdown,
+    BreakdownLine,
+    Charge,
+    Enrolment,
+    Payment,
+    Recovery,
+    Reimbursement,
+    Transfer,
 )
 from .scoping import scoped
 
@@ -36,36 +45,68 @@ def unit_scope(identity: Identity) -> str | None:
 
 
 def lines_of(session: Session, enrolment_id: str) -> list[BreakdownLine]:
-    return list(session.scalars(select(BreakdownLine).where(BreakdownLine.enrolment_id == enrolment_id)
-                                .order_by(BreakdownLine.position)))
+    return list(
+        session.scalars(
+            select(BreakdownLine).where(BreakdownLine.enrolment_id == enrolment_id).order_by(BreakdownLine.position)
+        )
+    )
 
 
 def breakdown_view(session: Session, enrolment: Enrolment, breakdown: Breakdown) -> dict:
     lines = lines_of(session, breakdown.enrolment_id)
-    charges = session.scalars(select(Charge).where(Charge.enrolment_id == breakdown.enrolment_id)
-                              .order_by(Charge.charged_on, Charge.recorded_at))
+    charges = session.scalars(
+        select(Charge)
+        .where(Charge.enrolment_id == breakdown.enrolment_id)
+        .order_by(Charge.charged_on, Charge.recorded_at)
+    )
     return {
-        **{name: getattr(enrolment, name) for name in (
-            "enrolment_id", "campaign_id", "kind", "unit_id", "institution_id", "programme_id", "employee_id")},
-        **{name: getattr(breakdown, name) for name in (
-            "revision", "status", "total", "federation", "unit", "employee", "paid", "payment_status")},
-        "lines": [{"line": line.line, "shared": line.line == "tuition_or_training", "amount": line.amount,
-                   "federation": line.federation, "unit": line.unit, "employee": line.employee} for line in lines],
+        **{
+            name: getattr(enrolment, name)
+            for name in (
+                "enrolment_id",
+                "campaign_id",
+                "kind",
+                "unit_id",
+                "institution_id",
+                "programme_id",
+                "employee_id",
+            )
+        },
+        **{
+            name: getattr(breakdown, name)
+            for name in ("revision", "status", "total", "federation", "unit", "employee", "paid", "payment_status")
+        },
+        "lines": [
+            {
+                "line": line.line,
+                "shared": line.line == "tuition_or_training",
+                "amount": line.amount,
+                "federation": line.federation,
+                "unit": line.unit,
+                "employee": line.employee,
+            }
+            for line in lines
+        ],
         "charges": list(charges),
     }
 
 
 def breakdowns(session: Session, identity: Identity, args: dict) -> list[dict]:
-    query = filtered(select(Enrolment, Breakdown).join(Breakdown, Breakdown.enrolment_id == Enrolment.enrolment_id),
-                     args, {"campaign_id": Enrolment.campaign_id, "status": Breakdown.status,
-                            "payment_status": Breakdown.payment_status})
+    query = filtered(
+        select(Enrolment, Breakdown).join(Breakdown, Breakdown.enrolment_id == Enrolment.enrolment_id),
+        args,
+        {"campaign_id": Enrolment.campaign_id, "status": Breakdown.status, "payment_status": Breakdown.payment_status},
+    )
     rows = session.execute(page(scoped(query, identity).order_by(Enrolment.enrolment_id), args)).all()
     return [breakdown_view(session, enrolment, breakdown) for enrolment, breakdown in rows]
 
 
 def payments(session: Session, identity: Identity, args: dict) -> list[Payment]:
-    query = filtered(select(Payment).join(Enrolment, Enrolment.enrolment_id == Payment.enrolment_id), args,
-                     {"campaign_id": Enrolment.campaign_id, "enrolment_id": Payment.enrolment_id})
+    query = filtered(
+        select(Payment).join(Enrolment, Enrolment.enrolment_id == Payment.enrolment_id),
+        args,
+        {"campaign_id": Enrolment.campaign_id, "enrolment_id": Payment.enrolment_id},
+    )
     if args.get("flagged") is not None:
         flagged = Payment.status != "full"
         query = query.where(flagged if args["flagged"] else ~flagged)
@@ -81,8 +122,11 @@ def transfers(session: Session, identity: Identity, args: dict) -> list[Transfer
 def reimbursements(session: Session, identity: Identity, args: dict) -> list[dict]:
     if identity.role.startswith("institution") or identity.role == "grassroots_officer":
         raise Problem(FORBIDDEN, "Reimbursements are seen by the federation, the unit and the student.")
-    query = filtered(_with_recovery(), args, {"campaign_id": Enrolment.campaign_id, "status": Reimbursement.status,
-                                              "share": Reimbursement.share})
+    query = filtered(
+        _with_recovery(),
+        args,
+        {"campaign_id": Enrolment.campaign_id, "status": Reimbursement.status, "share": Reimbursement.share},
+    )
     rows = session.execute(page(scoped(query, identity).order_by(Reimbursement.created_at), args)).all()
     return [reimbursement_view(*row) for row in rows]
 
@@ -92,26 +136,55 @@ def recoveries(session: Session, identity: Identity, args: dict) -> list[dict]:
     unit_id = unit_scope(identity)
     due = and_(Reimbursement.status == "paid", Reimbursement.certificate_revoked)
     wanted = {"due": due, "recovered": Reimbursement.status == "recovered"}
-    query = filtered(_with_recovery(), {"unit_id": unit_id, "campaign_id": args.get("campaign_id")},
-                     {"unit_id": Enrolment.unit_id, "campaign_id": Enrolment.campaign_id})
+    query = filtered(
+        _with_recovery(),
+        {"unit_id": unit_id, "campaign_id": args.get("campaign_id")},
+        {"unit_id": Enrolment.unit_id, "campaign_id": Enrolment.campaign_id},
+    )
     query = query.where(wanted[args["status"]] if args.get("status") else or_(*wanted.values()))
     rows = session.execute(page(query.order_by(Reimbursement.created_at), args)).all()
     return [reimbursement_view(*row) for row in rows]
 
 
 def _with_recovery() -> Select:
-    return (select(Reimbursement, Enrolment, Recovery)
-            .join(Enrolment, Enrolment.enrolment_id == Reimbursement.enrolment_id)
-            .outerjoin(Recovery, and_(Recovery.reimbursement_id == Reimbursement.reimbursement_id,
-                                      Recovery.certificate_id == Reimbursement.certificate_id)))
+    return (
+        select(Reimbursement, Enrolment, Recovery)
+        .join(Enrolment, Enrolment.enrolment_id == Reimbursement.enrolment_id)
+        .outerjoin(
+            Recovery,
+            and_(
+                Recovery.reimbursement_id == Reimbursement.reimbursement_id,
+                Recovery.certificate_id == Reimbursement.certificate_id,
+            ),
+        )
+    )
 
 
 def reimbursement_view(row: Reimbursement, enrolment: Enrolment, recovery: Recovery | None = None) -> dict:
-    view = {column: getattr(row, column) for column in (
-        "reimbursement_id", "enrolment_id", "share", "amount", "status", "certificate_id", "certificate_revoked",
-        "paid_on", "reference", "bank_name", "bank_account")}
-    return {**view, "employee_id": enrolment.employee_id, "unit_id": enrolment.unit_id, "kind": enrolment.kind,
-            "recovered_on": recovery and recovery.recovered_on, "recovery_reference": recovery and recovery.reference}
+    view = {
+        column: getattr(row, column)
+        for column in (
+            "reimbursement_id",
+            "enrolment_id",
+            "share",
+            "amount",
+            "status",
+            "certificate_id",
+            "certificate_revoked",
+            "paid_on",
+            "reference",
+            "bank_name",
+            "bank_account",
+        )
+    }
+    return {
+        **view,
+        "employee_id": enrolment.employee_id,
+        "unit_id": enrolment.unit_id,
+        "kind": enrolment.kind,
+        "recovered_on": recovery and recovery.recovered_on,
+        "recovery_reference": recovery and recovery.reference,
+    }
 
 
 def accounts(session: Session, identity: Identity, campaign_id: str | None) -> list[Account]:

@@ -3,6 +3,7 @@
 Events of one aggregate may arrive out of order: a row only moves forward to a
 higher revision; an older or repeated event changes nothing.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -30,69 +31,143 @@ def apply_newer(session: Session, model, key, state: dict):
 
 
 def campaign(session: Session, data: dict) -> Campaign | None:
-    return apply_newer(session, Campaign, data["campaign_id"], dict(
-        campaign_id=data["campaign_id"], revision=data["revision"], name=data["name"], year=data["year"],
-        academic_fund=Decimal(data["fund_pools"]["academic"]), skills_fund=Decimal(data["fund_pools"]["skills"]),
-        academic_subsidy=Decimal(data["academic_subsidy_per_student"]),
-        skills_federation_rate=Decimal(data["skills_federation_rate"]),
-        skills_rate_overrides=dict(data["skills_rate_overrides"]),
-    ))
+    return apply_newer(
+        session,
+        Campaign,
+        data["campaign_id"],
+        dict(
+            campaign_id=data["campaign_id"],
+            revision=data["revision"],
+            name=data["name"],
+            year=data["year"],
+            academic_fund=Decimal(data["fund_pools"]["academic"]),
+            skills_fund=Decimal(data["fund_pools"]["skills"]),
+            academic_subsidy=Decimal(data["academic_subsidy_per_student"]),
+            skills_federation_rate=Decimal(data["skills_federation_rate"]),
+            skills_rate_overrides=dict(data["skills_rate_overrides"]),
+        ),
+    )
 
 
 def unit(session: Session, data: dict) -> Unit | None:
-    return apply_newer(session, Unit, data["unit_id"], dict(
-        unit_id=data["unit_id"], revision=data["revision"], name=data["name"], level=data["level"],
-        parent_id=data.get("parent_id"),
-    ))
+    return apply_newer(
+        session,
+        Unit,
+        data["unit_id"],
+        dict(
+            unit_id=data["unit_id"],
+            revision=data["revision"],
+            name=data["name"],
+            level=data["level"],
+            parent_id=data.get("parent_id"),
+        ),
+    )
 
 
 def allocation(session: Session, data: dict) -> Allocation | None:
-    return apply_newer(session, Allocation, (data["allocation_id"], data["unit_id"]), dict(
-        allocation_id=data["allocation_id"], revision=data["revision"], campaign_id=data["campaign_id"],
-        unit_id=data["unit_id"], academic_seats=data["academic_seats"],
-        skills_money=Decimal(data["skills_money"]),
-    ))
+    return apply_newer(
+        session,
+        Allocation,
+        (data["allocation_id"], data["unit_id"]),
+        dict(
+            allocation_id=data["allocation_id"],
+            revision=data["revision"],
+            campaign_id=data["campaign_id"],
+            unit_id=data["unit_id"],
+            academic_seats=data["academic_seats"],
+            skills_money=Decimal(data["skills_money"]),
+        ),
+    )
 
 
 def programme(session: Session, data: dict) -> Programme | None:
-    return apply_newer(session, Programme, data["programme_id"], dict(
-        programme_id=data["programme_id"], revision=data["revision"], institution_id=data["institution_id"],
-        kind=data["kind"], level=data["level"], major=data.get("major"), trade=data.get("trade"),
-    ))
+    return apply_newer(
+        session,
+        Programme,
+        data["programme_id"],
+        dict(
+            programme_id=data["programme_id"],
+            revision=data["revision"],
+            institution_id=data["institution_id"],
+            kind=data["kind"],
+            level=data["level"],
+            major=data.get("major"),
+            trade=data.get("trade"),
+        ),
+    )
 
 
 def enrolment(session: Session, data: dict, status: str, status_on: str) -> Enrolment | None:
     """A registration or admission: the full picture of the enrolment."""
-    return apply_newer(session, Enrolment, data["enrolment_id"], dict(
-        enrolment_id=data["enrolment_id"], revision=data["revision"], campaign_id=data["campaign_id"],
-        kind=data["kind"], unit_id=data["unit_id"], grassroots_union_id=data["grassroots_union_id"],
-        institution_id=data["institution_id"], programme_id=data["programme_id"], trade=data.get("trade"),
-        employee_id=data["employee_id"], status=status, status_on=_date(status_on),
-    ))
+    return apply_newer(
+        session,
+        Enrolment,
+        data["enrolment_id"],
+        dict(
+            enrolment_id=data["enrolment_id"],
+            revision=data["revision"],
+            campaign_id=data["campaign_id"],
+            kind=data["kind"],
+            unit_id=data["unit_id"],
+            grassroots_union_id=data["grassroots_union_id"],
+            institution_id=data["institution_id"],
+            programme_id=data["programme_id"],
+            trade=data.get("trade"),
+            employee_id=data["employee_id"],
+            status=status,
+            status_on=_date(status_on),
+        ),
+    )
 
 
 def withdrawal(session: Session, data: dict) -> Enrolment | None:
-    return apply_newer(session, Enrolment, data["enrolment_id"], dict(
-        enrolment_id=data["enrolment_id"], revision=data["revision"], campaign_id=data["campaign_id"],
-        kind=data["kind"], unit_id=data["unit_id"], institution_id=data["institution_id"],
-        status="withdrawn", status_on=_date(data["withdrawn_on"]),
-    ))
+    return apply_newer(
+        session,
+        Enrolment,
+        data["enrolment_id"],
+        dict(
+            enrolment_id=data["enrolment_id"],
+            revision=data["revision"],
+            campaign_id=data["campaign_id"],
+            kind=data["kind"],
+            unit_id=data["unit_id"],
+            institution_id=data["institution_id"],
+            status="withdrawn",
+            status_on=_date(data["withdrawn_on"]),
+        ),
+    )
 
 
 def transfer(session: Session, data: dict) -> Enrolment | None:
     """A transfer of institution or programme, onto a known enrolment (else retried until it is known)."""
     if session.get(Enrolment, data["enrolment_id"]) is None:
         raise LookupError(f"enrolment {data['enrolment_id']} not registered yet")
-    return apply_newer(session, Enrolment, data["enrolment_id"], dict(
-        revision=data["revision"], institution_id=data["to_institution_id"], programme_id=data["to_programme_id"],
-    ))
+    return apply_newer(
+        session,
+        Enrolment,
+        data["enrolment_id"],
+        dict(
+            revision=data["revision"],
+            institution_id=data["to_institution_id"],
+            programme_id=data["to_programme_id"],
+        ),
+    )
 
 
 def certificate(session: Session, data: dict, status: str, status_on: str) -> Certificate | None:
-    return apply_newer(session, Certificate, data["certificate_id"], dict(
-        certificate_id=data["certificate_id"], revision=data["revision"], enrolment_id=data["enrolment_id"],
-        number=data["number"], status=status, status_on=_date(status_on),
-    ))
+    return apply_newer(
+        session,
+        Certificate,
+        data["certificate_id"],
+        dict(
+            certificate_id=data["certificate_id"],
+            revision=data["revision"],
+            enrolment_id=data["enrolment_id"],
+            number=data["number"],
+            status=status,
+            status_on=_date(status_on),
+        ),
+    )
 
 
 def _date(text: str) -> date:

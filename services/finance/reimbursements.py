@@ -12,6 +12,7 @@ officer records the money the student paid back; a federation share goes from
 `paid_out` back into the unit's earmarked account (free to spend again or to
 return), the unit's own share back to the unit outside the ledger.
 """
+
 from __future__ import annotations
 
 import logging
@@ -33,16 +34,24 @@ from .models import Breakdown, Certificate, Enrolment, Recovery, Reimbursement
 
 log = logging.getLogger(__name__)
 OWED = ("awaiting_funds", "payable")
-NOT_PAYABLE = define_problem("finance_reimbursement_not_payable", 409,
-                             "This reimbursement is not payable (already paid or cancelled)",
-                             "该报销款项不可支付（已支付或已取消）")
-NOT_RECOVERABLE = define_problem("finance_recovery_not_due", 409,
-                                 "Nothing is to be recovered: the share was not paid, its certificate stands, "
-                                 "or its recovery is recorded already",
-                                 "该款项无需追回（未发放、证书仍有效或已登记追回）")
-RECOVERY_NOT_THE_SHARE = define_problem("finance_recovery_amount_mismatch", 422,
-                                        "The amount recovered must be the share that was paid",
-                                        "追回金额须等于已发放的补助金额")
+NOT_PAYABLE = define_problem(
+    "finance_reimbursement_not_payable",
+    409,
+    "This reimbursement is not payable (already paid or cancelled)",
+    "该报销款项不可支付（已支付或已取消）",
+)
+NOT_RECOVERABLE = define_problem(
+    "finance_recovery_not_due",
+    409,
+    "Nothing is to be recovered: the share was not paid, its certificate stands, or its recovery is recorded already",
+    "该款项无需追回（未发放、证书仍有效或已登记追回）",
+)
+RECOVERY_NOT_THE_SHARE = define_problem(
+    "finance_recovery_amount_mismatch",
+    422,
+    "The amount recovered must be the share that was paid",
+    "追回金额须等于已发放的补助金额",
+)
 
 
 def _accounts(enrolment: Enrolment) -> tuple[str, str, str]:
@@ -54,13 +63,17 @@ def _owe(session: Session, enrolment: Enrolment, share: str, amount, certificate
     """The one reimbursement of this share for this enrolment, created or revived; None if nothing is owed."""
     if not amount:
         return None
-    row = session.scalar(select(Reimbursement).where(
-        Reimbursement.enrolment_id == enrolment.enrolment_id, Reimbursement.share == share).with_for_update())
+    row = session.scalar(
+        select(Reimbursement)
+        .where(Reimbursement.enrolment_id == enrolment.enrolment_id, Reimbursement.share == share)
+        .with_for_update()
+    )
     if row is not None and row.status not in ("cancelled", "recovered"):
         return row  # owed already: a repeated certificate owes nothing more
     if row is None:
-        row = Reimbursement(reimbursement_id=str(uuid.uuid4()), enrolment_id=enrolment.enrolment_id, share=share,
-                            created_at=utcnow())
+        row = Reimbursement(
+            reimbursement_id=str(uuid.uuid4()), enrolment_id=enrolment.enrolment_id, share=share, created_at=utcnow()
+        )
         session.add(row)
     row.amount, row.certificate_id, row.certificate_revoked = amount, certificate_id, False
     row.status = "awaiting_funds" if share == "federation" else "payable"
@@ -73,9 +86,14 @@ def _reserve(session: Session, enrolment: Enrolment, row: Reimbursement, cause: 
     earmarked, payable, _ = _accounts(enrolment)
     if ledger.locked(session, [earmarked, payable])[earmarked].balance < row.amount:
         return False
-    ledger.post(session, f"{cause}:{row.reimbursement_id}:reserve",
-                "federation share set aside for a certified student", enrolment.campaign_id,
-                [ledger.Move(earmarked, payable, row.amount)], enrolment.enrolment_id)
+    ledger.post(
+        session,
+        f"{cause}:{row.reimbursement_id}:reserve",
+        "federation share set aside for a certified student",
+        enrolment.campaign_id,
+        [ledger.Move(earmarked, payable, row.amount)],
+        enrolment.enrolment_id,
+    )
     row.status = "payable"
     return True
 
@@ -83,8 +101,14 @@ def _reserve(session: Session, enrolment: Enrolment, row: Reimbursement, cause: 
 def _release(session: Session, enrolment: Enrolment, row: Reimbursement, cause: str, memo: str) -> None:
     """A federation share set aside in `payable` goes back to the earmarked account."""
     earmarked, payable, _ = _accounts(enrolment)
-    ledger.post(session, f"{cause}:{row.reimbursement_id}:release", memo, enrolment.campaign_id,
-                [ledger.Move(payable, earmarked, row.amount)], enrolment.enrolment_id)
+    ledger.post(
+        session,
+        f"{cause}:{row.reimbursement_id}:release",
+        memo,
+        enrolment.campaign_id,
+        [ledger.Move(payable, earmarked, row.amount)],
+        enrolment.enrolment_id,
+    )
     row.status = "awaiting_funds"
 
 
@@ -96,8 +120,11 @@ def follow_breakdown(session: Session, enrolment: Enrolment, cause: str) -> None
     when the unit pays it).
     """
     breakdown = session.get(Breakdown, enrolment.enrolment_id)
-    for row in session.scalars(select(Reimbursement).where(
-            Reimbursement.enrolment_id == enrolment.enrolment_id, Reimbursement.status.in_(OWED)).with_for_update()):
+    for row in session.scalars(
+        select(Reimbursement)
+        .where(Reimbursement.enrolment_id == enrolment.enrolment_id, Reimbursement.status.in_(OWED))
+        .with_for_update()
+    ):
         wanted = getattr(breakdown, row.share)  # the breakdown's federation or unit total
         if wanted == row.amount:
             continue
@@ -105,10 +132,18 @@ def follow_breakdown(session: Session, enrolment: Enrolment, cause: str) -> None
             earmarked, payable, _ = _accounts(enrolment)
             if wanted and wanted - row.amount <= ledger.locked(session, [earmarked, payable])[earmarked].balance:
                 grow = wanted > row.amount
-                ledger.post(session, f"{cause}:{row.reimbursement_id}:resize",
-                            "federation share set aside follows its recomputed breakdown", enrolment.campaign_id,
-                            [ledger.Move(earmarked, payable, wanted - row.amount) if grow
-                             else ledger.Move(payable, earmarked, row.amount - wanted)], enrolment.enrolment_id)
+                ledger.post(
+                    session,
+                    f"{cause}:{row.reimbursement_id}:resize",
+                    "federation share set aside follows its recomputed breakdown",
+                    enrolment.campaign_id,
+                    [
+                        ledger.Move(earmarked, payable, wanted - row.amount)
+                        if grow
+                        else ledger.Move(payable, earmarked, row.amount - wanted)
+                    ],
+                    enrolment.enrolment_id,
+                )
             else:
                 _release(session, enrolment, row, cause, "federation share released: its breakdown changed")
         if wanted:
@@ -120,8 +155,11 @@ def follow_breakdown(session: Session, enrolment: Enrolment, cause: str) -> None
 
 def owe_unit_share(session: Session, enrolment: Enrolment, moment: str, certificate_id: str | None = None) -> None:
     breakdown = session.get(Breakdown, enrolment.enrolment_id)
-    if breakdown is not None and breakdown.status == "active" and \
-            unit_policy(session, enrolment.unit_id).unit_share_timing == moment:
+    if (
+        breakdown is not None
+        and breakdown.status == "active"
+        and unit_policy(session, enrolment.unit_id).unit_share_timing == moment
+    ):
         _owe(session, enrolment, "unit", breakdown.unit, certificate_id)
 
 
@@ -132,8 +170,9 @@ def on_certificate(session: Session, certificate: Certificate, cause: str) -> No
     if enrolment is None or (breakdown is None and enrolment.status != "withdrawn"):
         raise LookupError(f"enrolment {certificate.enrolment_id} not registered yet")  # retried until it is
     if enrolment.status == "withdrawn" or breakdown.status != "active":
-        log.warning("certificate for a withdrawn enrolment: no share is owed",
-                    extra={"enrolment_id": enrolment.enrolment_id})
+        log.warning(
+            "certificate for a withdrawn enrolment: no share is owed", extra={"enrolment_id": enrolment.enrolment_id}
+        )
         return
     owed = _owe(session, enrolment, "federation", breakdown.federation, certificate.certificate_id)
     if owed is not None and owed.status == "awaiting_funds":
@@ -144,9 +183,14 @@ def on_certificate(session: Session, certificate: Certificate, cause: str) -> No
 def on_revoked(session: Session, certificate: Certificate, cause: str) -> None:
     """No certificate, no federation share: unpaid shares are cancelled, paid ones flagged for recovery."""
     enrolment = session.get(Enrolment, certificate.enrolment_id)
-    rows = session.scalars(select(Reimbursement).where(
-        Reimbursement.enrolment_id == certificate.enrolment_id,
-        Reimbursement.certificate_id == certificate.certificate_id).with_for_update()).all()
+    rows = session.scalars(
+        select(Reimbursement)
+        .where(
+            Reimbursement.enrolment_id == certificate.enrolment_id,
+            Reimbursement.certificate_id == certificate.certificate_id,
+        )
+        .with_for_update()
+    ).all()
     for row in rows:
         if row.status == "paid":
             row.certificate_revoked = True
@@ -164,8 +208,9 @@ def visible(session: Session, identity: Identity, reimbursement_id: str) -> tupl
     return row, enrolment
 
 
-def pay(uow: UnitOfWork, identity: Identity, reimbursement_id: str, body: dict,
-        cause: str) -> tuple[Reimbursement, Enrolment]:
+def pay(
+    uow: UnitOfWork, identity: Identity, reimbursement_id: str, body: dict, cause: str
+) -> tuple[Reimbursement, Enrolment]:
     """The unit officer records paying a share to the student (date, reference, bank details)."""
     session = uow.session
     row, enrolment = visible(session, identity, reimbursement_id)
@@ -177,62 +222,110 @@ def pay(uow: UnitOfWork, identity: Identity, reimbursement_id: str, body: dict,
         ledger.locked(session, list(_accounts(enrolment)))  # all three at once, in order: no deadlock
         if row.status == "awaiting_funds" and not _reserve(session, enrolment, row, cause):
             earmarked = _accounts(enrolment)[0]
-            raise Problem(BALANCE_SHORT, f"The earmarked account holds {show(ledger.balance(session, earmarked))}, "
-                                         f"{show(row.amount)} is needed: ask the federation for a transfer first.")
+            raise Problem(
+                BALANCE_SHORT,
+                f"The earmarked account holds {show(ledger.balance(session, earmarked))}, "
+                f"{show(row.amount)} is needed: ask the federation for a transfer first.",
+            )
         _, payable, paid_out = _accounts(enrolment)
-        ledger.post(session, f"{cause}:{row.reimbursement_id}:paid", "federation share paid to the student",
-                    enrolment.campaign_id, [ledger.Move(payable, paid_out, row.amount)], enrolment.enrolment_id)
+        ledger.post(
+            session,
+            f"{cause}:{row.reimbursement_id}:paid",
+            "federation share paid to the student",
+            enrolment.campaign_id,
+            [ledger.Move(payable, paid_out, row.amount)],
+            enrolment.enrolment_id,
+        )
     row.status, row.payment_cause, row.paid_by = "paid", cause, identity.subject
     row.paid_on, row.reference = body["paid_on"], body.get("reference")
     row.bank_name, row.bank_account = body["bank_name"], body["bank_account"]
     session.flush()
-    uow.publish("reimbursement.paid", {
-        "reimbursement_id": row.reimbursement_id, "enrolment_id": row.enrolment_id,
-        "campaign_id": enrolment.campaign_id, "unit_id": enrolment.unit_id, "kind": enrolment.kind,
-        "share": row.share, "amount": show(row.amount), "paid_on": row.paid_on.isoformat(),
-        **({"certificate_id": row.certificate_id} if row.certificate_id else {}),
-        **({"reference": row.reference} if row.reference else {}),
-    })
+    uow.publish(
+        "reimbursement.paid",
+        {
+            "reimbursement_id": row.reimbursement_id,
+            "enrolment_id": row.enrolment_id,
+            "campaign_id": enrolment.campaign_id,
+            "unit_id": enrolment.unit_id,
+            "kind": enrolment.kind,
+            "share": row.share,
+            "amount": show(row.amount),
+            "paid_on": row.paid_on.isoformat(),
+            **({"certificate_id": row.certificate_id} if row.certificate_id else {}),
+            **({"reference": row.reference} if row.reference else {}),
+        },
+    )
     return row, enrolment
 
 
-def recover(uow: UnitOfWork, identity: Identity, reimbursement_id: str,
-            body: dict) -> tuple[Recovery, Reimbursement, Enrolment]:
+def recover(
+    uow: UnitOfWork, identity: Identity, reimbursement_id: str, body: dict
+) -> tuple[Recovery, Reimbursement, Enrolment]:
     """The unit officer records the share a student paid back after the certificate was revoked.
 
     Recorded once per share and certificate: the same record again answers what was recorded.
     """
     session = uow.session
     row, enrolment = visible(session, identity, reimbursement_id)
-    earlier = session.scalar(select(Recovery).where(Recovery.reimbursement_id == row.reimbursement_id,
-                                                    Recovery.certificate_id == row.certificate_id))
+    earlier = session.scalar(
+        select(Recovery).where(
+            Recovery.reimbursement_id == row.reimbursement_id, Recovery.certificate_id == row.certificate_id
+        )
+    )
     if earlier is not None:
         if (earlier.amount, earlier.recovered_on, earlier.reference) != (
-                body["amount"], body["recovered_on"], body["reference"]):
-            raise Problem(NOT_RECOVERABLE, f"Recovered already on {earlier.recovered_on.isoformat()} "
-                                           f"({earlier.reference}).")
+            body["amount"],
+            body["recovered_on"],
+            body["reference"],
+        ):
+            raise Problem(
+                NOT_RECOVERABLE, f"Recovered already on {earlier.recovered_on.isoformat()} ({earlier.reference})."
+            )
         return earlier, row, enrolment
     if row.status != "paid" or not row.certificate_revoked:
-        raise Problem(NOT_RECOVERABLE, f"The reimbursement is {row.status}"
-                                       f"{'' if row.certificate_revoked else ', its certificate stands'}.")
+        raise Problem(
+            NOT_RECOVERABLE,
+            f"The reimbursement is {row.status}{'' if row.certificate_revoked else ', its certificate stands'}.",
+        )
     if body["amount"] != row.amount:
         raise Problem(RECOVERY_NOT_THE_SHARE, errors={"amount": [f"Must be {show(row.amount)}, the share paid."]})
-    recovery = Recovery(recovery_id=str(uuid.uuid4()), reimbursement_id=row.reimbursement_id,
-                        certificate_id=row.certificate_id, amount=row.amount, recovered_on=body["recovered_on"],
-                        reference=body["reference"], recorded_by=identity.subject, recorded_at=utcnow())
+    recovery = Recovery(
+        recovery_id=str(uuid.uuid4()),
+        reimbursement_id=row.reimbursement_id,
+        certificate_id=row.certificate_id,
+        amount=row.amount,
+        recovered_on=body["recovered_on"],
+        reference=body["reference"],
+        recorded_by=identity.subject,
+        recorded_at=utcnow(),
+    )
     session.add(recovery)
     session.flush()
     if row.share == "federation":
         earmarked, _, paid_out = _accounts(enrolment)
-        ledger.post(session, f"recovery:{recovery.recovery_id}",
-                    "certificate revoked: federation share recovered from the student", enrolment.campaign_id,
-                    [ledger.Move(paid_out, earmarked, row.amount)], enrolment.enrolment_id)
+        ledger.post(
+            session,
+            f"recovery:{recovery.recovery_id}",
+            "certificate revoked: federation share recovered from the student",
+            enrolment.campaign_id,
+            [ledger.Move(paid_out, earmarked, row.amount)],
+            enrolment.enrolment_id,
+        )
     row.status = "recovered"
     session.flush()
-    uow.publish("reimbursement.recovered", {
-        "reimbursement_id": row.reimbursement_id, "enrolment_id": row.enrolment_id,
-        "campaign_id": enrolment.campaign_id, "unit_id": enrolment.unit_id, "kind": enrolment.kind,
-        "share": row.share, "amount": show(row.amount), "recovered_on": recovery.recovered_on.isoformat(),
-        "reference": recovery.reference, **({"certificate_id": row.certificate_id} if row.certificate_id else {}),
-    })
+    uow.publish(
+        "reimbursement.recovered",
+        {
+            "reimbursement_id": row.reimbursement_id,
+            "enrolment_id": row.enrolment_id,
+            "campaign_id": enrolment.campaign_id,
+            "unit_id": enrolment.unit_id,
+            "kind": enrolment.kind,
+            "share": row.share,
+            "amount": show(row.amount),
+            "recovered_on": recovery.recovered_on.isoformat(),
+            "reference": recovery.reference,
+            **({"certificate_id": row.certificate_id} if row.certificate_id else {}),
+        },
+    )
     return recovery, row, enrolment

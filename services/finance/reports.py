@@ -1,4 +1,5 @@
 """Reports: the per-student training ledger (money part) and fund usage per unit or institution."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -16,7 +17,16 @@ from . import ledger, raises
 from .fees import campaign_policy
 from .funds import KINDS, allocated, fund_of, transferred
 from .models import (
-    Account, Breakdown, BreakdownLine, Campaign, Enrolment, Programme, RateRaise, Recovery, Reimbursement, Unit,
+    Account,
+    Breakdown,
+    BreakdownLine,
+    Campaign,
+    Enrolment,
+    Programme,
+    RateRaise,
+    Recovery,
+    Reimbursement,
+    Unit,
 )
 from .queries import unit_scope
 from .scoping import scoped
@@ -24,49 +34,74 @@ from .scoping import scoped
 ZERO = Decimal("0.00")
 
 LEDGER_COLUMNS = [
-    Column("enrolment_id", "报名编号 Enrolment"), Column("employee_id", "职工编号 Employee"),
-    Column("campaign_id", "活动 Campaign"), Column("kind", "类别 Kind"), Column("unit_id", "单位 Unit"),
-    Column("unit_name", "单位名称 Unit name"), Column("institution_id", "培训机构 Institution"),
-    Column("programme_id", "项目 Programme"), Column("major_or_trade", "专业/工种 Major or trade"),
-    Column("enrolment_status", "学籍状态 Status"), Column("fees_total", "应缴费用 Fees"),
-    Column("federation_share", "市总工会承担 Federation share"), Column("unit_share", "单位承担 Unit share"),
-    Column("employee_share", "个人承担 Employee share"), Column("paid_to_institution", "已缴费 Paid"),
+    Column("enrolment_id", "报名编号 Enrolment"),
+    Column("employee_id", "职工编号 Employee"),
+    Column("campaign_id", "活动 Campaign"),
+    Column("kind", "类别 Kind"),
+    Column("unit_id", "单位 Unit"),
+    Column("unit_name", "单位名称 Unit name"),
+    Column("institution_id", "培训机构 Institution"),
+    Column("programme_id", "项目 Programme"),
+    Column("major_or_trade", "专业/工种 Major or trade"),
+    Column("enrolment_status", "学籍状态 Status"),
+    Column("fees_total", "应缴费用 Fees"),
+    Column("federation_share", "市总工会承担 Federation share"),
+    Column("unit_share", "单位承担 Unit share"),
+    Column("employee_share", "个人承担 Employee share"),
+    Column("paid_to_institution", "已缴费 Paid"),
     Column("payment_status", "缴费状态 Payment status"),
     Column("federation_reimbursement", "市总补助发放 Federation reimbursement"),
-    Column("federation_paid_on", "发放日期 Paid on"), Column("unit_reimbursement", "单位补助发放 Unit reimbursement"),
+    Column("federation_paid_on", "发放日期 Paid on"),
+    Column("unit_reimbursement", "单位补助发放 Unit reimbursement"),
     Column("recovered", "证书撤销后追回 Recovered"),
 ]
 
 CAMPAIGN_COLUMNS = [
-    Column("kind", "类别 Kind"), Column("fund", "专项资金 Fund"), Column("allocated", "已分配 Allocated"),
-    Column("transferred", "已划拨 Transferred"), Column("not_transferred", "市总未划拨 In the federation's pool"),
-    Column("committed", "已核定待发 Committed"), Column("paid", "已发放 Paid"),
-    Column("recovered", "证书撤销后追回 Recovered"), Column("returned", "已退回 Returned"),
+    Column("kind", "类别 Kind"),
+    Column("fund", "专项资金 Fund"),
+    Column("allocated", "已分配 Allocated"),
+    Column("transferred", "已划拨 Transferred"),
+    Column("not_transferred", "市总未划拨 In the federation's pool"),
+    Column("committed", "已核定待发 Committed"),
+    Column("paid", "已发放 Paid"),
+    Column("recovered", "证书撤销后追回 Recovered"),
+    Column("returned", "已退回 Returned"),
     Column("remaining", "单位可用余额 Remaining at units"),
 ]
 
 UNIT_COLUMNS = [
-    Column("unit_id", "单位 Unit"), Column("unit_name", "单位名称 Unit name"), Column("kind", "类别 Kind"),
-    Column("allocated", "已分配 Allocated"), Column("transferred", "已划拨 Transferred"),
-    Column("not_transferred", "未划拨 Not yet transferred"), Column("committed", "已核定待发 Committed"),
-    Column("paid", "已发放 Paid"), Column("recovered", "证书撤销后追回 Recovered"), Column("returned", "已退回 Returned"),
+    Column("unit_id", "单位 Unit"),
+    Column("unit_name", "单位名称 Unit name"),
+    Column("kind", "类别 Kind"),
+    Column("allocated", "已分配 Allocated"),
+    Column("transferred", "已划拨 Transferred"),
+    Column("not_transferred", "未划拨 Not yet transferred"),
+    Column("committed", "已核定待发 Committed"),
+    Column("paid", "已发放 Paid"),
+    Column("recovered", "证书撤销后追回 Recovered"),
+    Column("returned", "已退回 Returned"),
     Column("remaining", "可用余额 Remaining"),
 ]
 
 INSTITUTION_COLUMNS = [
-    Column("institution_id", "培训机构 Institution"), Column("kind", "类别 Kind"),
-    Column("students", "在册学员 Students"), Column("fees_due", "应缴费用 Fees due"),
+    Column("institution_id", "培训机构 Institution"),
+    Column("kind", "类别 Kind"),
+    Column("students", "在册学员 Students"),
+    Column("fees_due", "应缴费用 Fees due"),
     Column("paid_by_employees", "学员已缴 Paid by employees"),
     Column("federation_committed", "市总补助核定 Federation shares"),
-    Column("federation_paid", "市总补助已发 Federation paid"), Column("unit_committed", "单位承担 Unit shares"),
+    Column("federation_paid", "市总补助已发 Federation paid"),
+    Column("unit_committed", "单位承担 Unit shares"),
 ]
 
 
 def student_ledger(session: Session, identity: Identity, campaign_id: str | None) -> list[dict]:
-    query = (select(Enrolment, Breakdown, Unit.name, Programme)
-             .join(Breakdown, Breakdown.enrolment_id == Enrolment.enrolment_id)
-             .outerjoin(Unit, Unit.unit_id == Enrolment.unit_id)
-             .outerjoin(Programme, Programme.programme_id == Enrolment.programme_id))
+    query = (
+        select(Enrolment, Breakdown, Unit.name, Programme)
+        .join(Breakdown, Breakdown.enrolment_id == Enrolment.enrolment_id)
+        .outerjoin(Unit, Unit.unit_id == Enrolment.unit_id)
+        .outerjoin(Programme, Programme.programme_id == Enrolment.programme_id)
+    )
     if campaign_id:
         query = query.where(Enrolment.campaign_id == campaign_id)
     # the reimbursements and recoveries of this campaign's students only, each read once for the whole export
@@ -75,26 +110,49 @@ def student_ledger(session: Session, identity: Identity, campaign_id: str | None
         of_campaign = of_campaign.where(Enrolment.campaign_id == campaign_id)
     mine = Reimbursement.enrolment_id.in_(of_campaign)
     shares = {(r.enrolment_id, r.share): r for r in session.scalars(select(Reimbursement).where(mine))}
-    recovered = dict(session.execute(select(Reimbursement.enrolment_id, func.sum(Recovery.amount)).where(mine)
-                                     .join(Recovery).group_by(Reimbursement.enrolment_id)).all())
+    recovered = dict(
+        session.execute(
+            select(Reimbursement.enrolment_id, func.sum(Recovery.amount))
+            .where(mine)
+            .join(Recovery)
+            .group_by(Reimbursement.enrolment_id)
+        ).all()
+    )
     rows = []
     for enrolment, breakdown, unit_name, programme in session.execute(
-            scoped(query, identity).order_by(Enrolment.unit_id, Enrolment.enrolment_id)):
+        scoped(query, identity).order_by(Enrolment.unit_id, Enrolment.enrolment_id)
+    ):
         federation = shares.get((enrolment.enrolment_id, "federation"))
         unit_share = shares.get((enrolment.enrolment_id, "unit"))
-        rows.append({
-            **{name: getattr(enrolment, name) for name in (
-                "enrolment_id", "employee_id", "campaign_id", "kind", "unit_id", "institution_id", "programme_id")},
-            "unit_name": unit_name, "major_or_trade": programme and (programme.major or programme.trade),
-            "enrolment_status": enrolment.status, "fees_total": show(breakdown.total),
-            "federation_share": show(breakdown.federation), "unit_share": show(breakdown.unit),
-            "employee_share": show(breakdown.employee), "paid_to_institution": show(breakdown.paid),
-            "payment_status": breakdown.payment_status,
-            "federation_reimbursement": federation.status if federation else "not_owed",
-            "federation_paid_on": federation.paid_on.isoformat() if federation and federation.paid_on else None,
-            "unit_reimbursement": unit_share.status if unit_share else "not_owed",
-            "recovered": show(recovered.get(enrolment.enrolment_id, ZERO)),
-        })
+        rows.append(
+            {
+                **{
+                    name: getattr(enrolment, name)
+                    for name in (
+                        "enrolment_id",
+                        "employee_id",
+                        "campaign_id",
+                        "kind",
+                        "unit_id",
+                        "institution_id",
+                        "programme_id",
+                    )
+                },
+                "unit_name": unit_name,
+                "major_or_trade": programme and (programme.major or programme.trade),
+                "enrolment_status": enrolment.status,
+                "fees_total": show(breakdown.total),
+                "federation_share": show(breakdown.federation),
+                "unit_share": show(breakdown.unit),
+                "employee_share": show(breakdown.employee),
+                "paid_to_institution": show(breakdown.paid),
+                "payment_status": breakdown.payment_status,
+                "federation_reimbursement": federation.status if federation else "not_owed",
+                "federation_paid_on": federation.paid_on.isoformat() if federation and federation.paid_on else None,
+                "unit_reimbursement": unit_share.status if unit_share else "not_owed",
+                "recovered": show(recovered.get(enrolment.enrolment_id, ZERO)),
+            }
+        )
     return rows
 
 
@@ -115,21 +173,33 @@ def _by_campaign(session: Session, identity: Identity, campaign: Campaign) -> li
     """The whole campaign per kind: the fund and where its money is."""
     if not identity.is_federation:
         raise Problem(FORBIDDEN, "The campaign's totals are the federation's.")
-    sums = dict(((account_type, kind), balance) for account_type, kind, balance in session.execute(
-        select(Account.type, Account.kind, func.sum(Account.balance))
-        .where(Account.campaign_id == campaign.campaign_id).group_by(Account.type, Account.kind)))
+    sums = dict(
+        ((account_type, kind), balance)
+        for account_type, kind, balance in session.execute(
+            select(Account.type, Account.kind, func.sum(Account.balance))
+            .where(Account.campaign_id == campaign.campaign_id)
+            .group_by(Account.type, Account.kind)
+        )
+    )
     recovered = _recovered(session, campaign.campaign_id)
     rows = []
     for kind in KINDS:
         sent = transferred(session, campaign.campaign_id, None, kind)
         held = {t: Decimal(sums.get((t, kind), ZERO)) for t in ("pool", *ledger.UNIT_ACCOUNTS)}
-        rows.append({"kind": kind, "fund": show(fund_of(campaign, kind)),
-                     "allocated": show(allocated(session, campaign, None, kind)), "transferred": show(sent),
-                     "not_transferred": show(held["pool"]), "committed": show(held["payable"]),
-                     "paid": show(held["paid_out"]), "returned": show(held["returned"]),
-                     "recovered": show(sum((amount for (_, of_kind), amount in recovered.items() if of_kind == kind),
-                                           ZERO)),
-                     "remaining": show(held["earmarked"])})
+        rows.append(
+            {
+                "kind": kind,
+                "fund": show(fund_of(campaign, kind)),
+                "allocated": show(allocated(session, campaign, None, kind)),
+                "transferred": show(sent),
+                "not_transferred": show(held["pool"]),
+                "committed": show(held["payable"]),
+                "paid": show(held["paid_out"]),
+                "returned": show(held["returned"]),
+                "recovered": show(sum((amount for (_, of_kind), amount in recovered.items() if of_kind == kind), ZERO)),
+                "remaining": show(held["earmarked"]),
+            }
+        )
     return rows
 
 
@@ -143,45 +213,85 @@ def _by_unit(session: Session, identity: Identity, campaign: Campaign) -> list[d
     rows = []
     for unit_id in sorted(names):
         for kind in KINDS:
-            balance = {t: ledger.balance(session, ledger.code(t, campaign.campaign_id, kind, unit_id))
-                       for t in ledger.UNIT_ACCOUNTS}
-            given, sent = allocated(session, campaign, unit_id, kind), transferred(session, campaign.campaign_id,
-                                                                                   unit_id, kind)
-            rows.append({"unit_id": unit_id, "unit_name": names[unit_id], "kind": kind, "allocated": show(given),
-                         "transferred": show(sent), "not_transferred": show(given - sent),
-                         "committed": show(balance["payable"]), "paid": show(balance["paid_out"]),
-                         "recovered": show(recovered.get((unit_id, kind), ZERO)), "returned": show(balance["returned"]), "remaining": show(balance["earmarked"])})
+            balance = {
+                t: ledger.balance(session, ledger.code(t, campaign.campaign_id, kind, unit_id))
+                for t in ledger.UNIT_ACCOUNTS
+            }
+            given, sent = (
+                allocated(session, campaign, unit_id, kind),
+                transferred(session, campaign.campaign_id, unit_id, kind),
+            )
+            rows.append(
+                {
+                    "unit_id": unit_id,
+                    "unit_name": names[unit_id],
+                    "kind": kind,
+                    "allocated": show(given),
+                    "transferred": show(sent),
+                    "not_transferred": show(given - sent),
+                    "committed": show(balance["payable"]),
+                    "paid": show(balance["paid_out"]),
+                    "recovered": show(recovered.get((unit_id, kind), ZERO)),
+                    "returned": show(balance["returned"]),
+                    "remaining": show(balance["earmarked"]),
+                }
+            )
     return rows
 
 
 def _recovered(session: Session, campaign_id: str) -> dict[tuple[str, str], Decimal]:
     """Federation shares recovered after a revoked certificate (back in the earmarked accounts), per unit and kind."""
-    return {(unit_id, kind): Decimal(amount) for unit_id, kind, amount in session.execute(
-        select(Enrolment.unit_id, Enrolment.kind, func.sum(Recovery.amount))
-        .join(Reimbursement, Reimbursement.reimbursement_id == Recovery.reimbursement_id)
-        .join(Enrolment, Enrolment.enrolment_id == Reimbursement.enrolment_id)
-        .where(Enrolment.campaign_id == campaign_id, Reimbursement.share == "federation")
-        .group_by(Enrolment.unit_id, Enrolment.kind))}
+    return {
+        (unit_id, kind): Decimal(amount)
+        for unit_id, kind, amount in session.execute(
+            select(Enrolment.unit_id, Enrolment.kind, func.sum(Recovery.amount))
+            .join(Reimbursement, Reimbursement.reimbursement_id == Recovery.reimbursement_id)
+            .join(Enrolment, Enrolment.enrolment_id == Reimbursement.enrolment_id)
+            .where(Enrolment.campaign_id == campaign_id, Reimbursement.share == "federation")
+            .group_by(Enrolment.unit_id, Enrolment.kind)
+        )
+    }
 
 
 def _by_institution(session: Session, identity: Identity, campaign: Campaign) -> list[dict]:
     """Fund usage per institution (经费使用管理情况), for the federation's evaluation of institutions."""
     if not identity.is_federation and not identity.role.startswith("institution"):
         raise Problem(FORBIDDEN, "Fund usage per institution is the federation's and each institution's own.")
-    paid_fed = (select(Reimbursement.enrolment_id, Reimbursement.amount)
-                .where(Reimbursement.share == "federation", Reimbursement.status == "paid").subquery())
-    query = (select(Enrolment.institution_id, Enrolment.kind, func.count(), func.sum(Breakdown.total),
-                    func.sum(Breakdown.paid), func.sum(Breakdown.federation), func.sum(Breakdown.unit),
-                    func.coalesce(func.sum(paid_fed.c.amount), 0))
-             .join(Breakdown, Breakdown.enrolment_id == Enrolment.enrolment_id)
-             .outerjoin(paid_fed, paid_fed.c.enrolment_id == Enrolment.enrolment_id)
-             .where(Enrolment.campaign_id == campaign.campaign_id, Breakdown.status == "active")
-             .group_by(Enrolment.institution_id, Enrolment.kind).order_by(Enrolment.institution_id, Enrolment.kind))
-    return [{"institution_id": institution, "kind": kind, "students": count, "fees_due": show(due),
-             "paid_by_employees": show(paid), "federation_committed": show(federation),
-             "federation_paid": show(Decimal(fed_paid)), "unit_committed": show(unit)}
-            for institution, kind, count, due, paid, federation, unit, fed_paid
-            in session.execute(scoped(query, identity))]
+    paid_fed = (
+        select(Reimbursement.enrolment_id, Reimbursement.amount)
+        .where(Reimbursement.share == "federation", Reimbursement.status == "paid")
+        .subquery()
+    )
+    query = (
+        select(
+            Enrolment.institution_id,
+            Enrolment.kind,
+            func.count(),
+            func.sum(Breakdown.total),
+            func.sum(Breakdown.paid),
+            func.sum(Breakdown.federation),
+            func.sum(Breakdown.unit),
+            func.coalesce(func.sum(paid_fed.c.amount), 0),
+        )
+        .join(Breakdown, Breakdown.enrolment_id == Enrolment.enrolment_id)
+        .outerjoin(paid_fed, paid_fed.c.enrolment_id == Enrolment.enrolment_id)
+        .where(Enrolment.campaign_id == campaign.campaign_id, Breakdown.status == "active")
+        .group_by(Enrolment.institution_id, Enrolment.kind)
+        .order_by(Enrolment.institution_id, Enrolment.kind)
+    )
+    return [
+        {
+            "institution_id": institution,
+            "kind": kind,
+            "students": count,
+            "fees_due": show(due),
+            "paid_by_employees": show(paid),
+            "federation_committed": show(federation),
+            "federation_paid": show(Decimal(fed_paid)),
+            "unit_committed": show(unit),
+        }
+        for institution, kind, count, due, paid, federation, unit, fed_paid in session.execute(scoped(query, identity))
+    ]
 
 
 def skills_surplus(session: Session, campaign_id: str) -> dict:
@@ -192,25 +302,39 @@ def skills_surplus(session: Session, campaign_id: str) -> dict:
     raise with the surplus before and after it.
     """
     campaign = _campaign(session, campaign_id)
-    line = (select(BreakdownLine.enrolment_id, BreakdownLine.amount)
-            .where(BreakdownLine.line == "tuition_or_training").subquery())
+    line = (
+        select(BreakdownLine.enrolment_id, BreakdownLine.amount)
+        .where(BreakdownLine.line == "tuition_or_training")
+        .subquery()
+    )
     rows = session.execute(
         select(Enrolment.trade, func.count(), func.sum(line.c.amount), func.sum(Breakdown.federation))
         .join(Breakdown, Breakdown.enrolment_id == Enrolment.enrolment_id)
         .join(line, line.c.enrolment_id == Enrolment.enrolment_id)
         .where(Enrolment.campaign_id == campaign_id, Enrolment.kind == "skills", Breakdown.status == "active")
-        .group_by(Enrolment.trade).order_by(Enrolment.trade)).all()
+        .group_by(Enrolment.trade)
+        .order_by(Enrolment.trade)
+    ).all()
     committed = raises.committed(session, campaign_id)
     policy = campaign_policy(session, campaign)
     return {
-        "campaign_id": campaign_id, "skills_fund": show(campaign.skills_fund),
+        "campaign_id": campaign_id,
+        "skills_fund": show(campaign.skills_fund),
         "allocated": show(allocated(session, campaign, None, "skills")),
         "transferred": show(transferred(session, campaign_id, None, "skills")),
-        "committed": show(committed), "surplus": show(campaign.skills_fund - committed),
-        "by_trade": [{"trade": trade, "students": count, "training_fees": show(fees),
-                      "federation_rate": f"{policy.federation_rate(trade):.4f}",
-                      "federation_committed": show(federation)}
-                     for trade, count, fees, federation in rows],
-        "raises": list(session.scalars(select(RateRaise).where(RateRaise.campaign_id == campaign_id)
-                                       .order_by(RateRaise.raised_at))),
+        "committed": show(committed),
+        "surplus": show(campaign.skills_fund - committed),
+        "by_trade": [
+            {
+                "trade": trade,
+                "students": count,
+                "training_fees": show(fees),
+                "federation_rate": f"{policy.federation_rate(trade):.4f}",
+                "federation_committed": show(federation),
+            }
+            for trade, count, fees, federation in rows
+        ],
+        "raises": list(
+            session.scalars(select(RateRaise).where(RateRaise.campaign_id == campaign_id).order_by(RateRaise.raised_at))
+        ),
     }

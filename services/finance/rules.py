@@ -27,6 +27,7 @@ The employee first pays the institution every line in full; the federation's
 share comes back to the employee from the unit's earmarked account when the
 certificate is issued, the unit's share when the unit's policy says.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -53,7 +54,7 @@ class CampaignPolicy:
     def federation_rate(self, trade: str | None) -> Decimal:
         return self.skills_rate_overrides.get(trade or "", self.skills_federation_rate)
 
-    def raised(self, raises: dict[str, Decimal]) -> "CampaignPolicy":
+    def raised(self, raises: dict[str, Decimal]) -> CampaignPolicy:
         """The policy with finance's own per-trade raises: a raise only ever lifts the trade's rate."""
         overrides = dict(self.skills_rate_overrides)
         for trade, rate in raises.items():
@@ -134,20 +135,23 @@ def academic_unit_share(policy: UnitPolicy, tuition: Decimal, federation: Decima
     return round_half_up(tuition * policy.academic_value)
 
 
-def shared_split(kind: str, fee: Decimal, trade: str | None,
-                 campaign: CampaignPolicy, unit: UnitPolicy) -> tuple[Decimal, Decimal, Decimal]:
+def shared_split(
+    kind: str, fee: Decimal, trade: str | None, campaign: CampaignPolicy, unit: UnitPolicy
+) -> tuple[Decimal, Decimal, Decimal]:
     """(federation, unit, employee) of the one shared line of an enrolment."""
     if kind == "academic":
         federation = min(campaign.academic_subsidy, fee)
         return split_shared(fee, federation, academic_unit_share(unit, fee, federation))
     if kind == "skills":
-        return split_shared(fee, round_half_up(fee * campaign.federation_rate(trade)),
-                            round_half_up(fee * unit.skills_unit_rate))
+        return split_shared(
+            fee, round_half_up(fee * campaign.federation_rate(trade)), round_half_up(fee * unit.skills_unit_rate)
+        )
     raise ValueError(f"unknown kind {kind!r}")
 
 
-def breakdown(kind: str, fees: dict[str, Decimal], trade: str | None,
-              campaign: CampaignPolicy, unit: UnitPolicy) -> Breakdown:
+def breakdown(
+    kind: str, fees: dict[str, Decimal], trade: str | None, campaign: CampaignPolicy, unit: UnitPolicy
+) -> Breakdown:
     """The line-by-line breakdown of one enrolment's fees (every line of `FEE_LINES` present)."""
     missing = [name for name in FEE_LINES if name not in fees]
     if missing:
@@ -174,17 +178,19 @@ def with_charges(base: Breakdown, charges: dict[str, Decimal]) -> Breakdown:
     if any(amount <= 0 for amount in charges.values()):
         raise ValueError("a charge is above zero")
     fees = tuple(line for line in base.lines if line.name not in CHARGE_LINES)
-    return Breakdown(fees + tuple(Line(name, charges[name], ZERO, ZERO, charges[name])
-                                  for name in CHARGE_LINES if name in charges))
+    return Breakdown(
+        fees + tuple(Line(name, charges[name], ZERO, ZERO, charges[name]) for name in CHARGE_LINES if name in charges)
+    )
 
 
 def reshare(base: Breakdown, federation_rate: Decimal) -> Breakdown:
     """A skills breakdown at a raised federation rate: the unit keeps the share it had, capped at what
     the federation now leaves, and the employee pays the remainder (the same rounding rule)."""
+
     def raised(line: Line) -> Line:
-        federation, unit, employee = split_shared(line.amount, round_half_up(line.amount * federation_rate),
-                                                  line.unit)
+        federation, unit, employee = split_shared(line.amount, round_half_up(line.amount * federation_rate), line.unit)
         return Line(line.name, line.amount, federation, unit, employee)
+
     return Breakdown(tuple(raised(line) if line.shared else line for line in base.lines))
 
 

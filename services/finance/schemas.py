@@ -1,4 +1,5 @@
 """Request and response schemas of the finance API (documented in its OpenAPI)."""
+
 from __future__ import annotations
 
 import re
@@ -50,11 +51,17 @@ class CampaignPolicyOut(Schema):
 
 
 class UnitPolicyIn(Schema):
-    academic_mode = fields.String(required=True, validate=validate.OneOf(ACADEMIC_UNIT_MODES), metadata={
-        "description": "match: the same amount as the federation, capped at what remains; fixed: academic_value "
-                       "yuan; percentage: academic_value as a fraction of the tuition (0.30 = 30 %)"})
-    academic_value = fields.Decimal(as_string=True, places=4, allow_none=True, load_default=None,
-                                    validate=validate.Range(min=0))
+    academic_mode = fields.String(
+        required=True,
+        validate=validate.OneOf(ACADEMIC_UNIT_MODES),
+        metadata={
+            "description": "match: the same amount as the federation, capped at what remains; fixed: academic_value "
+            "yuan; percentage: academic_value as a fraction of the tuition (0.30 = 30 %)"
+        },
+    )
+    academic_value = fields.Decimal(
+        as_string=True, places=4, allow_none=True, load_default=None, validate=validate.Range(min=0)
+    )
     skills_unit_rate = fields.Decimal(load_default=None, **RATE, metadata={"description": "default 0.40"})
     unit_share_timing = fields.String(load_default="on_certification", validate=validate.OneOf(UNIT_SHARE_TIMINGS))
 
@@ -88,12 +95,18 @@ class LineOut(Schema):
 
 
 class ChargeIn(Schema):
-    line = fields.String(required=True, validate=validate.OneOf(CHARGE_LINES),
-                         metadata={"description": "re_exam (补考费), retake (重修费) or practice (实操练习费)"})
+    line = fields.String(
+        required=True,
+        validate=validate.OneOf(CHARGE_LINES),
+        metadata={"description": "re_exam (补考费), retake (重修费) or practice (实操练习费)"},
+    )
     amount = Money(required=True, validate=validate.Range(min=0, min_inclusive=False))
     charged_on = past_date(required=True)
-    reference = text(100, required=True, metadata={
-        "description": "the institution's document for the charge; the same reference again records nothing"})
+    reference = text(
+        100,
+        required=True,
+        metadata={"description": "the institution's document for the charge; the same reference again records nothing"},
+    )
 
 
 class ChargeOut(Schema):
@@ -123,8 +136,9 @@ class BreakdownOut(Schema):
     paid = Money(metadata={"description": "what the employee paid the institution so far"})
     payment_status = fields.String(metadata={"description": "unpaid / partial / full / over"})
     lines = fields.List(fields.Nested(LineOut))
-    charges = fields.List(fields.Nested(ChargeOut), metadata={"description": "the extra charges behind the "
-                                                                             "employee-only charge lines"})
+    charges = fields.List(
+        fields.Nested(ChargeOut), metadata={"description": "the extra charges behind the employee-only charge lines"}
+    )
 
 
 class ListArgs(Schema):
@@ -212,18 +226,24 @@ class ReimbursementPaymentIn(Schema):
     paid_on = past_date(required=True)
     reference = text(100)
     bank_name = text(100, required=True)
-    bank_account = fields.String(required=True, validate=validate.Regexp(
-        BANK_ACCOUNT, error="A bank account number is 8 to 30 digits."))
+    bank_account = fields.String(
+        required=True, validate=validate.Regexp(BANK_ACCOUNT, error="A bank account number is 8 to 30 digits.")
+    )
 
 
 class RecoveryArgs(ListArgs):
-    status = fields.String(validate=validate.OneOf(["due", "recovered"]), metadata={
-        "description": "due: paid, then the certificate was revoked; recovered: paid back"})
+    status = fields.String(
+        validate=validate.OneOf(["due", "recovered"]),
+        metadata={"description": "due: paid, then the certificate was revoked; recovered: paid back"},
+    )
 
 
 class RecoveryIn(Schema):
-    amount = Money(required=True, validate=validate.Range(min=0, min_inclusive=False),
-                   metadata={"description": "the share paid, in full"})
+    amount = Money(
+        required=True,
+        validate=validate.Range(min=0, min_inclusive=False),
+        metadata={"description": "the share paid, in full"},
+    )
     recovered_on = past_date(required=True)
     reference = text(100, required=True, metadata={"description": "the receipt of the money paid back"})
 
@@ -262,9 +282,13 @@ class TradeOut(Schema):
 
 class RateRaiseIn(Schema):
     trade = text(100, required=True)
-    rate = fields.Decimal(required=True, as_string=True, places=4,
-                          validate=validate.Range(min=0, max=1, min_inclusive=False),
-                          metadata={"description": "the federation's new share of the training fee, e.g. 0.5500"})
+    rate = fields.Decimal(
+        required=True,
+        as_string=True,
+        places=4,
+        validate=validate.Range(min=0, max=1, min_inclusive=False),
+        metadata={"description": "the federation's new share of the training fee, e.g. 0.5500"},
+    )
     reason = text(500, required=True)
 
 
@@ -288,12 +312,17 @@ class SkillsSurplusOut(Schema):
     skills_fund = fields.String()
     allocated = fields.String()
     transferred = fields.String()
-    committed = fields.String(metadata={"description": "federation shares committed or paid: the federation "
-                                                       "total of every active skills breakdown"})
+    committed = fields.String(
+        metadata={
+            "description": "federation shares committed or paid: the federation total of every active skills breakdown"
+        }
+    )
     surplus = fields.String(metadata={"description": "skills fund less committed: what a rate raise may use"})
     by_trade = fields.List(fields.Nested(TradeOut))
-    raises = fields.List(fields.Nested(RateRaiseOut), metadata={
-        "description": "rate raises in order, each with the surplus before and after it"})
+    raises = fields.List(
+        fields.Nested(RateRaiseOut),
+        metadata={"description": "rate raises in order, each with the surplus before and after it"},
+    )
 
 
 class FundReportArgs(ExportArgs):

@@ -1,4 +1,5 @@
 """Who sees which enrolments: every query on students goes through here."""
+
 from __future__ import annotations
 
 from sqlalchemy import Select, false

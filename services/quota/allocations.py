@@ -1,4 +1,5 @@
 """Allocation use cases: propose, save, edit, import, publish, reallocate, audit trail, export."""
+
 from __future__ import annotations
 
 import uuid
@@ -16,13 +17,29 @@ from servicekit.tabular import IMPORT_REJECTED
 from . import campaigns
 from .models import Allocation, AllocationChange, AllocationLine, Campaign, Unit
 from .problems import (
-    ALLOCATION_NOT_PUBLISHED, ALLOCATION_PUBLISHED, BELOW_USE, CAMPAIGN_NOT_PUBLISHED, NO_ALLOCATION,
-    NOT_ENOUGH_UNUSED, OVER_POOL, REALLOCATION_CLOSED, UNIT_NOT_FOUND,
+    ALLOCATION_NOT_PUBLISHED,
+    ALLOCATION_PUBLISHED,
+    BELOW_USE,
+    CAMPAIGN_NOT_PUBLISHED,
+    NO_ALLOCATION,
+    NOT_ENOUGH_UNUSED,
+    OVER_POOL,
+    REALLOCATION_CLOSED,
+    UNIT_NOT_FOUND,
 )
 from .rules import Claimant, Usage, apportion, excess_over_pool, weight_of
 
-CHANGE_FIELDS = ("unit_id", "action", "old_seats", "new_seats", "old_money", "new_money", "reason", "changed_by",
-                 "changed_at")
+CHANGE_FIELDS = (
+    "unit_id",
+    "action",
+    "old_seats",
+    "new_seats",
+    "old_money",
+    "new_money",
+    "reason",
+    "changed_by",
+    "changed_at",
+)
 
 
 # Lock order everywhere: campaign, then allocation, then lines. Whatever changes allocated
@@ -94,8 +111,9 @@ def import_table(identity: Identity, campaign_id: str, rows: list[tuple[int, dic
         for unit_id in sorted(set(wanted) | set(existing)):
             line = existing.get(unit_id) or _new_line(uow.session, allocation, first_level[unit_id], campaign)
             seats, money = wanted.get(unit_id, (0, Decimal("0.00")))
-            _change(uow, allocation, line, seats, money, "imported", "official allocation table imported",
-                    identity.subject)
+            _change(
+                uow, allocation, line, seats, money, "imported", "official allocation table imported", identity.subject
+            )
         _check_pools(uow.session, campaign, allocation)
         uow.commit()
         return _view(campaign, allocation, _lines(uow.session, allocation), _names(uow.session))
@@ -133,11 +151,22 @@ def reallocate(identity: Identity, campaign_id: str, body: dict) -> dict:
         seats, money = body["academic_seats"], body["skills_money"]
         seat_use, money_use = usage(source)
         if seats > seat_use.available or money > money_use.available:
-            raise Problem(NOT_ENOUGH_UNUSED, f"{source.unit_id} has {seat_use.available} unused seats and "
-                                             f"{show(money_use.available)} unused skills money.")
+            raise Problem(
+                NOT_ENOUGH_UNUSED,
+                f"{source.unit_id} has {seat_use.available} unused seats and "
+                f"{show(money_use.available)} unused skills money.",
+            )
         for line, sign in ((source, -1), (target, 1)):
-            _change(uow, allocation, line, line.academic_seats + sign * seats, line.skills_money + sign * money,
-                    "reallocated", body["reason"], identity.subject)
+            _change(
+                uow,
+                allocation,
+                line,
+                line.academic_seats + sign * seats,
+                line.skills_money + sign * money,
+                "reallocated",
+                body["reason"],
+                identity.subject,
+            )
         uow.commit()
         return _view(campaign, allocation, [source, target], _names(uow.session))
 
@@ -145,29 +174,47 @@ def reallocate(identity: Identity, campaign_id: str, body: dict) -> dict:
 def changes(campaign_id: str) -> list[dict]:
     with unit_of_work() as uow:
         allocation = _find(uow.session, campaign_id)
-        rows = uow.session.scalars(select(AllocationChange).where(AllocationChange.allocation_id == allocation.id)
-                                   .order_by(AllocationChange.id))
+        rows = uow.session.scalars(
+            select(AllocationChange)
+            .where(AllocationChange.allocation_id == allocation.id)
+            .order_by(AllocationChange.id)
+        )
         return [{column: getattr(row, column) for column in CHANGE_FIELDS} for row in rows]
 
 
 def usage(line: AllocationLine) -> tuple[Usage, Usage]:
-    return (Usage(line.academic_seats, line.seats_reserved, line.seats_consumed, line.seats_spent),
-            Usage(line.skills_money, line.money_reserved, line.money_consumed, line.money_spent))
+    return (
+        Usage(line.academic_seats, line.seats_reserved, line.seats_consumed, line.seats_spent),
+        Usage(line.skills_money, line.money_reserved, line.money_consumed, line.money_spent),
+    )
 
 
-def _change(uow, allocation: Allocation, line: AllocationLine, seats: int, money: Decimal, action: str,
-            reason: str, actor: str) -> None:
+def _change(
+    uow, allocation: Allocation, line: AllocationLine, seats: int, money: Decimal, action: str, reason: str, actor: str
+) -> None:
     """Set a line's seats and money, audited; a published line is announced with its next revision."""
     if (seats, money) == (line.academic_seats, line.skills_money):
         return
     seat_use, money_use = usage(line)
     if seats < seat_use.in_use or money < money_use.in_use:
-        raise Problem(BELOW_USE, f"{line.unit_id} already uses {seat_use.in_use} seats and "
-                                 f"{show(money_use.in_use)} of skills money.")
-    uow.session.add(AllocationChange(
-        allocation_id=allocation.id, unit_id=line.unit_id, action=action, old_seats=line.academic_seats,
-        new_seats=seats, old_money=line.skills_money, new_money=money, reason=reason, changed_by=actor,
-        changed_at=utcnow()))
+        raise Problem(
+            BELOW_USE,
+            f"{line.unit_id} already uses {seat_use.in_use} seats and {show(money_use.in_use)} of skills money.",
+        )
+    uow.session.add(
+        AllocationChange(
+            allocation_id=allocation.id,
+            unit_id=line.unit_id,
+            action=action,
+            old_seats=line.academic_seats,
+            new_seats=seats,
+            old_money=line.skills_money,
+            new_money=money,
+            reason=reason,
+            changed_by=actor,
+            changed_at=utcnow(),
+        )
+    )
     line.academic_seats, line.skills_money = seats, money
     if allocation.status == "published":
         line.revision += 1
@@ -182,16 +229,21 @@ def _check_pools(session, campaign: Campaign, allocation: Allocation) -> None:
     seat_pool = campaigns.academic_seats(campaign)
     seats_over, money_over = excess_over_pool(seats, seat_pool), excess_over_pool(money, campaign.skills_pool)
     if seats_over or money_over:
-        raise Problem(OVER_POOL, f"The lines total {seats} seats and {show(money)} of skills money; the pools are "
-                                 f"{seat_pool} seats and {show(campaign.skills_pool)}: {seats_over} seats and "
-                                 f"{show(money_over)} too many.",
-                      excess={"academic_seats": seats_over, "skills_money": show(money_over)})
+        raise Problem(
+            OVER_POOL,
+            f"The lines total {seats} seats and {show(money)} of skills money; the pools are "
+            f"{seat_pool} seats and {show(campaign.skills_pool)}: {seats_over} seats and "
+            f"{show(money_over)} too many.",
+            excess={"academic_seats": seats_over, "skills_money": show(money_over)},
+        )
 
 
 def _proposal(session, campaign: Campaign) -> list[AllocationLine]:
     units = list(session.scalars(select(Unit).where(Unit.level == "first_level").order_by(Unit.id)))
-    claimants = [Claimant(u.id, u.headcount, weight_of(u.key_industry, u.key_industry_weight,
-                                                       campaign.key_industry_weight)) for u in units]
+    claimants = [
+        Claimant(u.id, u.headcount, weight_of(u.key_industry, u.key_industry_weight, campaign.key_industry_weight))
+        for u in units
+    ]
     seats = apportion(campaigns.academic_seats(campaign), claimants)
     fen = apportion(to_fen(campaign.skills_pool), claimants)
     return [_snapshot(u, c.weight, seats[u.id], from_fen(fen[u.id])) for u, c in zip(units, claimants)]
@@ -200,9 +252,22 @@ def _proposal(session, campaign: Campaign) -> list[AllocationLine]:
 def _snapshot(unit: Unit, weight: Decimal, seats: int, money: Decimal) -> AllocationLine:
     zero = Decimal("0.00")
     return AllocationLine(
-        unit_id=unit.id, revision=1, headcount=unit.headcount, key_industry=unit.key_industry, weight=weight,
-        academic_seats=seats, skills_money=money, seats_reserved=0, seats_consumed=0, seats_spent=0,
-        seats_released=0, money_reserved=zero, money_consumed=zero, money_spent=zero, money_released=zero)
+        unit_id=unit.id,
+        revision=1,
+        headcount=unit.headcount,
+        key_industry=unit.key_industry,
+        weight=weight,
+        academic_seats=seats,
+        skills_money=money,
+        seats_reserved=0,
+        seats_consumed=0,
+        seats_spent=0,
+        seats_released=0,
+        money_reserved=zero,
+        money_consumed=zero,
+        money_spent=zero,
+        money_released=zero,
+    )
 
 
 def _new_line(session, allocation: Allocation, unit: Unit, campaign: Campaign) -> AllocationLine:
@@ -243,14 +308,19 @@ def _find(session, campaign_id: str, *, lock: bool = False, required: bool = Tru
 
 
 def _lines(session, allocation: Allocation) -> list[AllocationLine]:
-    return list(session.scalars(select(AllocationLine).where(AllocationLine.allocation_id == allocation.id)
-                                .order_by(AllocationLine.unit_id)))
+    return list(
+        session.scalars(
+            select(AllocationLine).where(AllocationLine.allocation_id == allocation.id).order_by(AllocationLine.unit_id)
+        )
+    )
 
 
 def _line(session, allocation: Allocation, unit_id: str) -> AllocationLine:
-    line = session.scalars(select(AllocationLine).where(AllocationLine.allocation_id == allocation.id,
-                                                        AllocationLine.unit_id == unit_id).with_for_update()
-                           ).one_or_none()
+    line = session.scalars(
+        select(AllocationLine)
+        .where(AllocationLine.allocation_id == allocation.id, AllocationLine.unit_id == unit_id)
+        .with_for_update()
+    ).one_or_none()
     if line is None:
         raise Problem(UNIT_NOT_FOUND, f"Unit {unit_id} has no line in this allocation.")
     return line
@@ -265,22 +335,40 @@ def _may_see(identity: Identity, unit_id: str) -> bool:
 
 
 def _payload(allocation: Allocation, line: AllocationLine, reason: str) -> dict:
-    return {"campaign_id": allocation.campaign_id, "allocation_id": allocation.id, "revision": line.revision,
-            "unit_id": line.unit_id, "academic_seats": line.academic_seats, "skills_money": show(line.skills_money),
-            "reason": reason}
+    return {
+        "campaign_id": allocation.campaign_id,
+        "allocation_id": allocation.id,
+        "revision": line.revision,
+        "unit_id": line.unit_id,
+        "academic_seats": line.academic_seats,
+        "skills_money": show(line.skills_money),
+        "reason": reason,
+    }
 
 
 def _view(campaign: Campaign, allocation: Allocation | None, lines: list[AllocationLine], names: dict) -> dict:
     return {
-        "id": allocation.id if allocation else None, "campaign_id": campaign.id,
+        "id": allocation.id if allocation else None,
+        "campaign_id": campaign.id,
         "status": allocation.status if allocation else "preview",
         "source": allocation.source if allocation else "computed",
         "pools": {"academic": campaign.academic_pool, "skills": campaign.skills_pool},
         "academic_seats_pool": campaigns.academic_seats(campaign),
-        "totals": {"academic_seats": sum(line.academic_seats for line in lines),
-                   "skills_money": show(sum((line.skills_money for line in lines), Decimal("0.00")))},
-        "lines": [{"unit_id": line.unit_id, "unit_name": names.get(line.unit_id, ""), "revision": line.revision,
-                   "headcount": line.headcount, "key_industry": line.key_industry,
-                   "weight": campaigns.decimal_text(line.weight), "academic_seats": line.academic_seats,
-                   "skills_money": line.skills_money} for line in lines],
+        "totals": {
+            "academic_seats": sum(line.academic_seats for line in lines),
+            "skills_money": show(sum((line.skills_money for line in lines), Decimal("0.00"))),
+        },
+        "lines": [
+            {
+                "unit_id": line.unit_id,
+                "unit_name": names.get(line.unit_id, ""),
+                "revision": line.revision,
+                "headcount": line.headcount,
+                "key_industry": line.key_industry,
+                "weight": campaigns.decimal_text(line.weight),
+                "academic_seats": line.academic_seats,
+                "skills_money": line.skills_money,
+            }
+            for line in lines
+        ],
     }

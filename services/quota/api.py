@@ -1,15 +1,31 @@
 """Thin HTTP layer: campaigns and organisation units (allocations and reports: api_allocations.py)."""
+
 from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from servicekit.identity import AUDITOR, FEDERATION_ADMIN, GRASSROOTS_OFFICER, ROLES, UNIT_OFFICER, \
-    current_identity, requires
+from servicekit.identity import (
+    AUDITOR,
+    FEDERATION_ADMIN,
+    GRASSROOTS_OFFICER,
+    ROLES,
+    UNIT_OFFICER,
+    current_identity,
+    requires,
+)
 from servicekit.tabular import Column, read_rows, validate_rows
 
 from . import campaigns, units
 from .schemas import (
-    CampaignIn, CampaignOut, CampaignPatch, FileUpload, ImportResult, UnitFields, UnitImportRow, UnitIn, UnitOut,
+    CampaignIn,
+    CampaignOut,
+    CampaignPatch,
+    FileUpload,
+    ImportResult,
+    UnitFields,
+    UnitImportRow,
+    UnitIn,
+    UnitOut,
     UnitQuery,
 )
 
@@ -25,10 +41,15 @@ UNIT_COLUMNS = [
     Column("key_industry_weight", "重点产业权重 Key-industry weight", ("权重", "weight")),
 ]
 
-campaigns_blp = Blueprint("campaigns", __name__, url_prefix="/campaigns",
-                          description="Campaigns (计划年度): funds, rates, windows and thresholds")
-units_blp = Blueprint("units", __name__, url_prefix="/units",
-                      description="Organisation units: first-level units and grassroots unions")
+campaigns_blp = Blueprint(
+    "campaigns",
+    __name__,
+    url_prefix="/campaigns",
+    description="Campaigns (计划年度): funds, rates, windows and thresholds",
+)
+units_blp = Blueprint(
+    "units", __name__, url_prefix="/units", description="Organisation units: first-level units and grassroots unions"
+)
 
 
 @campaigns_blp.route("", methods=["POST"])

@@ -1,4 +1,5 @@
 """Thin HTTP layer: a campaign's allocation (preview, save, edit, import, publish, reallocate, export) and reports."""
+
 from __future__ import annotations
 
 from flask_smorest import Blueprint
@@ -10,8 +11,16 @@ from . import allocations, reports
 from .api import uploaded_rows
 from .reports import MEASURES
 from .schemas import (
-    AllocationImportRow, AllocationOut, CampaignReport, ChangeOut, FileUpload, FormatQuery, LineEdit, Reallocation,
-    ReservationOut, ReservationQuery,
+    AllocationImportRow,
+    AllocationOut,
+    CampaignReport,
+    ChangeOut,
+    FileUpload,
+    FormatQuery,
+    LineEdit,
+    Reallocation,
+    ReservationOut,
+    ReservationQuery,
 )
 
 READERS = (FEDERATION_ADMIN, AUDITOR, UNIT_OFFICER)
@@ -25,13 +34,24 @@ ALLOCATION_COLUMNS = [
 ]
 IMPORT_COLUMNS = [c for c in ALLOCATION_COLUMNS if c.key in ("unit_id", "academic_seats", "skills_money")]
 KIND_HEADERS = {"seats": "名额 seats", "money": "补助 money"}
-MEASURE_HEADERS = {"allocated": "已分配 allocated", "reserved": "已预留 reserved", "consumed": "已使用 consumed",
-                   "spent": "已支付 spent", "released": "已释放 released", "available": "可用 available"}
+MEASURE_HEADERS = {
+    "allocated": "已分配 allocated",
+    "reserved": "已预留 reserved",
+    "consumed": "已使用 consumed",
+    "spent": "已支付 spent",
+    "released": "已释放 released",
+    "available": "可用 available",
+}
 REPORT_COLUMNS = [Column("unit_id", "单位编号 Unit id"), Column("unit_name", "单位名称 Unit name")] + [
-    Column(f"{kind}_{m}", f"{KIND_HEADERS[kind]} {MEASURE_HEADERS[m]}") for kind in KIND_HEADERS for m in MEASURES]
+    Column(f"{kind}_{m}", f"{KIND_HEADERS[kind]} {MEASURE_HEADERS[m]}") for kind in KIND_HEADERS for m in MEASURES
+]
 
-blp = Blueprint("allocations", __name__, url_prefix="/campaigns/<campaign_id>",
-                description="A campaign's allocation of seats and skills money to first-level units, and reports")
+blp = Blueprint(
+    "allocations",
+    __name__,
+    url_prefix="/campaigns/<campaign_id>",
+    description="A campaign's allocation of seats and skills money to first-level units, and reports",
+)
 
 
 @blp.route("/allocation/preview", methods=["GET"])

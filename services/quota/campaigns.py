@@ -1,4 +1,5 @@
 """Campaign use cases: create, edit, publish (and publish again after every later edit)."""
+
 from __future__ import annotations
 
 import uuid
@@ -34,8 +35,10 @@ WINDOW_FIELDS = ("registration_start", "registration_end", "study_start", "study
 def default_windows(year: int) -> dict:
     """The 2013-14 calendar of the plan, carried to the campaign's year."""
     return {
-        "registration_start": date(year, 11, 1), "registration_end": date(year + 1, 1, 15),
-        "study_start": date(year, 12, 1), "study_end": date(year + 1, 6, 30),
+        "registration_start": date(year, 11, 1),
+        "registration_end": date(year + 1, 1, 15),
+        "study_start": date(year, 12, 1),
+        "study_end": date(year + 1, 6, 30),
         "exams_from": date(year + 1, 3, 1),
     }
 
@@ -48,7 +51,9 @@ def _settings(body: dict) -> dict:
         values["skills_pool"] = body["fund_pools"]["skills"]
     values.update(body.get("windows", {}))
     if "skills_rate_overrides" in values:
-        values["skills_rate_overrides"] = {trade: decimal_text(rate) for trade, rate in values["skills_rate_overrides"].items()}
+        values["skills_rate_overrides"] = {
+            trade: decimal_text(rate) for trade, rate in values["skills_rate_overrides"].items()
+        }
     return values
 
 
@@ -114,25 +119,33 @@ def find(session, campaign_id: str, *, lock: bool = False) -> Campaign:
 def _check_windows(campaign: Campaign) -> None:
     for start, end in (("registration_start", "registration_end"), ("study_start", "study_end")):
         if getattr(campaign, start) > getattr(campaign, end):
-            raise Problem(VALIDATION_FAILED, f"{end} is before {start}.",
-                          errors={"windows": {end: [f"Must not be before {start}."]}})
+            raise Problem(
+                VALIDATION_FAILED,
+                f"{end} is before {start}.",
+                errors={"windows": {end: [f"Must not be before {start}."]}},
+            )
 
 
 def _check_pools_cover_allocation(session, campaign: Campaign) -> None:
     """Shrinking a pool below what is already allocated would break the allocation."""
     totals = session.execute(
-        select(func.coalesce(func.sum(AllocationLine.academic_seats), 0),
-               func.coalesce(func.sum(AllocationLine.skills_money), 0))
+        select(
+            func.coalesce(func.sum(AllocationLine.academic_seats), 0),
+            func.coalesce(func.sum(AllocationLine.skills_money), 0),
+        )
         .join(Allocation, Allocation.id == AllocationLine.allocation_id)
         .where(Allocation.campaign_id == campaign.id)
     ).one()
     seats_over = excess_over_pool(totals[0], academic_seats(campaign))
     money_over = excess_over_pool(Decimal(totals[1]), campaign.skills_pool)
     if seats_over or money_over:
-        raise Problem(OVER_POOL, f"The allocation already holds {totals[0]} seats and {show(Decimal(totals[1]))} "
-                                 f"of skills money: the new pools fall short by {seats_over} seats and "
-                                 f"{show(money_over)}.", excess={"academic_seats": seats_over,
-                                                                  "skills_money": show(money_over)})
+        raise Problem(
+            OVER_POOL,
+            f"The allocation already holds {totals[0]} seats and {show(Decimal(totals[1]))} "
+            f"of skills money: the new pools fall short by {seats_over} seats and "
+            f"{show(money_over)}.",
+            excess={"academic_seats": seats_over, "skills_money": show(money_over)},
+        )
 
 
 def academic_seats(campaign: Campaign) -> int:
@@ -141,7 +154,10 @@ def academic_seats(campaign: Campaign) -> int:
 
 def view(campaign: Campaign) -> dict:
     return {
-        "id": campaign.id, "name": campaign.name, "year": campaign.year, "status": campaign.status,
+        "id": campaign.id,
+        "name": campaign.name,
+        "year": campaign.year,
+        "status": campaign.status,
         "revision": campaign.revision,
         "fund_pools": {"academic": campaign.academic_pool, "skills": campaign.skills_pool},
         "academic_subsidy_per_student": campaign.academic_subsidy_per_student,
@@ -153,12 +169,13 @@ def view(campaign: Campaign) -> dict:
         "dedicated_class_threshold": campaign.dedicated_class_threshold,
         "public_notice_days": campaign.public_notice_days,
         "roster_lead_working_days": campaign.roster_lead_working_days,
-        "created_at": campaign.created_at, "updated_at": campaign.updated_at,
+        "created_at": campaign.created_at,
+        "updated_at": campaign.updated_at,
     }
 
 
 def decimal_text(value) -> str:
-    """"0.40", "0.125": at least two decimals, no trailing zeros beyond them."""
+    """ "0.40", "0.125": at least two decimals, no trailing zeros beyond them."""
     rate = Decimal(value).normalize()
     return f"{rate.quantize(Decimal('0.01')) if rate.as_tuple().exponent > -2 else rate:f}"
 
@@ -166,7 +183,10 @@ def decimal_text(value) -> str:
 def payload(campaign: Campaign) -> dict:
     """The campaign.published event: plain JSON (money as "1500.00", dates ISO)."""
     return {
-        "campaign_id": campaign.id, "revision": campaign.revision, "name": campaign.name, "year": campaign.year,
+        "campaign_id": campaign.id,
+        "revision": campaign.revision,
+        "name": campaign.name,
+        "year": campaign.year,
         "fund_pools": {"academic": show(campaign.academic_pool), "skills": show(campaign.skills_pool)},
         "academic_subsidy_per_student": show(campaign.academic_subsidy_per_student),
         "skills_federation_rate": decimal_text(campaign.skills_federation_rate),

@@ -1,4 +1,5 @@
 """Thin event handlers: what quota learns of enrolments, breakdowns and certificates (see reservations.py)."""
+
 from __future__ import annotations
 
 from . import reservations

@@ -1,11 +1,22 @@
 """The quota service's tables (its own database; no other service reads it)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    JSON, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint,
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -30,8 +41,9 @@ class Campaign(Base):
         CheckConstraint("status IN ('draft', 'published')", name="ck_campaign_status"),
         CheckConstraint("academic_pool >= 0 AND skills_pool >= 0", name="ck_campaign_pools"),
         CheckConstraint("academic_subsidy_per_student > 0", name="ck_campaign_subsidy"),
-        CheckConstraint("registration_start <= registration_end AND study_start <= study_end",
-                        name="ck_campaign_windows"),
+        CheckConstraint(
+            "registration_start <= registration_end AND study_start <= study_end", name="ck_campaign_windows"
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -104,10 +116,14 @@ class AllocationLine(Base):
     __table_args__ = (
         UniqueConstraint("allocation_id", "unit_id", name="uq_allocation_line_unit"),
         CheckConstraint("academic_seats >= 0 AND skills_money >= 0", name="ck_line_allocated"),
-        CheckConstraint("seats_reserved >= 0 AND seats_consumed >= 0 AND seats_spent >= 0 AND seats_released >= 0",
-                        name="ck_line_seat_counters"),
-        CheckConstraint("money_reserved >= 0 AND money_consumed >= 0 AND money_spent >= 0 AND money_released >= 0",
-                        name="ck_line_money_counters"),
+        CheckConstraint(
+            "seats_reserved >= 0 AND seats_consumed >= 0 AND seats_spent >= 0 AND seats_released >= 0",
+            name="ck_line_seat_counters",
+        ),
+        CheckConstraint(
+            "money_reserved >= 0 AND money_consumed >= 0 AND money_spent >= 0 AND money_released >= 0",
+            name="ck_line_money_counters",
+        ),
         CheckConstraint("seats_reserved + seats_consumed + seats_spent <= academic_seats", name="ck_line_seats_fit"),
         CheckConstraint("money_reserved + money_consumed + money_spent <= skills_money", name="ck_line_money_fits"),
     )
@@ -158,8 +174,10 @@ class Reservation(Base):
 
     __tablename__ = "reservations"
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'reserved', 'consumed', 'spent', 'released', 'refused')",
-                        name="ck_reservation_status"),
+        CheckConstraint(
+            "status IN ('pending', 'reserved', 'consumed', 'spent', 'released', 'refused')",
+            name="ck_reservation_status",
+        ),
         CheckConstraint("kind IN ('academic', 'skills')", name="ck_reservation_kind"),
     )
 

@@ -1,4 +1,5 @@
 """Reports: per unit and per campaign, what is allocated, reserved, consumed, released, spent and available."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -12,8 +13,17 @@ from . import allocations, campaigns
 from .models import Allocation, AllocationLine, Reservation, Unit
 
 MEASURES = ("allocated", "reserved", "consumed", "spent", "released", "available")
-RESERVATION_FIELDS = ("enrolment_id", "unit_id", "kind", "seats", "amount", "status", "refusal_reason", "revision",
-                      "updated_at")
+RESERVATION_FIELDS = (
+    "enrolment_id",
+    "unit_id",
+    "kind",
+    "seats",
+    "amount",
+    "status",
+    "refusal_reason",
+    "revision",
+    "updated_at",
+)
 
 
 def campaign_report(identity: Identity, campaign_id: str) -> dict:
@@ -24,15 +34,23 @@ def campaign_report(identity: Identity, campaign_id: str) -> dict:
     with unit_of_work() as uow:
         campaign = campaigns.find(uow.session, campaign_id)
         allocation = uow.session.scalars(select(Allocation).where(Allocation.campaign_id == campaign_id)).one_or_none()
-        rows = [] if allocation is None else uow.session.execute(
-            select(AllocationLine, Unit.name).join(Unit, Unit.id == AllocationLine.unit_id)
-            .where(AllocationLine.allocation_id == allocation.id).order_by(AllocationLine.unit_id)).all()
-        units = [_unit(line, name) for line, name in rows
-                 if identity.is_federation or identity.unit_id == line.unit_id]
+        rows = (
+            []
+            if allocation is None
+            else uow.session.execute(
+                select(AllocationLine, Unit.name)
+                .join(Unit, Unit.id == AllocationLine.unit_id)
+                .where(AllocationLine.allocation_id == allocation.id)
+                .order_by(AllocationLine.unit_id)
+            ).all()
+        )
+        units = [_unit(line, name) for line, name in rows if identity.is_federation or identity.unit_id == line.unit_id]
         status = allocation.status if allocation else "none"
         pools = {"seats": campaigns.academic_seats(campaign), "money": campaign.skills_pool}
-    totals = {kind: {m: sum((u[kind][m] for u in units), Decimal("0.00") if kind == "money" else 0) for m in MEASURES}
-              for kind in ("seats", "money")}
+    totals = {
+        kind: {m: sum((u[kind][m] for u in units), Decimal("0.00") if kind == "money" else 0) for m in MEASURES}
+        for kind in ("seats", "money")
+    }
     report = {"campaign_id": campaign_id, "allocation_status": status, "totals": totals, "units": units}
     if identity.is_federation:
         report["pools"] = pools
@@ -43,18 +61,33 @@ def campaign_report(identity: Identity, campaign_id: str) -> dict:
 def _unit(line: AllocationLine, name: str) -> dict:
     seats, money = allocations.usage(line)
     return {
-        "unit_id": line.unit_id, "unit_name": name,
-        "seats": {"allocated": seats.allocated, "reserved": seats.reserved, "consumed": seats.consumed,
-                  "spent": seats.spent, "released": line.seats_released, "available": seats.available},
-        "money": {"allocated": money.allocated, "reserved": money.reserved, "consumed": money.consumed,
-                  "spent": money.spent, "released": line.money_released, "available": money.available},
+        "unit_id": line.unit_id,
+        "unit_name": name,
+        "seats": {
+            "allocated": seats.allocated,
+            "reserved": seats.reserved,
+            "consumed": seats.consumed,
+            "spent": seats.spent,
+            "released": line.seats_released,
+            "available": seats.available,
+        },
+        "money": {
+            "allocated": money.allocated,
+            "reserved": money.reserved,
+            "consumed": money.consumed,
+            "spent": money.spent,
+            "released": line.money_released,
+            "available": money.available,
+        },
     }
 
 
 def flat_rows(report: dict) -> list[dict]:
     """One spreadsheet row per unit, then the totals row."""
+
     def flat(entry: dict) -> dict:
         return {f"{kind}_{m}": entry[kind][m] for kind in ("seats", "money") for m in MEASURES}
+
     rows = [{"unit_id": u["unit_id"], "unit_name": u["unit_name"], **flat(u)} for u in report["units"]]
     rows.append({"unit_id": "", "unit_name": "合计 Total", **flat(report["totals"])})
     return rows

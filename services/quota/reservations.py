@@ -17,6 +17,7 @@ registration, a transfer, a rate raise) resizes the held amount to the
 breakdown's federation share the same way. Breakdown revisions are finance's own
 counter, kept apart from the enrolment's revision.
 """
+
 from __future__ import annotations
 
 import logging
@@ -108,8 +109,10 @@ def follow_breakdown(uow, event) -> None:
         return  # no longer held, or an older breakdown than one applied already
     reservation.breakdown_revision = data["revision"]
     if not _resized(uow.session, reservation, data["federation"]):
-        log.error("settled federation share does not fit the unit's money; the held amount stays",
-                  extra={"enrolment_id": reservation.enrolment_id, "amount": data["federation"]})
+        log.error(
+            "settled federation share does not fit the unit's money; the held amount stays",
+            extra={"enrolment_id": reservation.enrolment_id, "amount": data["federation"]},
+        )
 
 
 def spend(uow, event) -> None:
@@ -125,16 +128,31 @@ def spend(uow, event) -> None:
 
 def _claim(session, data: dict) -> Reservation:
     """The enrolment's reservation row, locked; created (pending) if this is the first word of it."""
-    session.execute(upsert(session.bind, Reservation).values(
-        enrolment_id=data["enrolment_id"], campaign_id=data["campaign_id"], unit_id=data["unit_id"],
-        kind=data["kind"], seats=0, amount=Decimal("0.00"), status="pending", revision=data["revision"],
-        updated_at=utcnow()).on_conflict_do_nothing(index_elements=["enrolment_id"]))
+    session.execute(
+        upsert(session.bind, Reservation)
+        .values(
+            enrolment_id=data["enrolment_id"],
+            campaign_id=data["campaign_id"],
+            unit_id=data["unit_id"],
+            kind=data["kind"],
+            seats=0,
+            amount=Decimal("0.00"),
+            status="pending",
+            revision=data["revision"],
+            updated_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["enrolment_id"])
+    )
     return _locked(session, data["enrolment_id"])
 
 
 def _locked(session, enrolment_id: str) -> Reservation | None:
-    return session.scalars(select(Reservation).where(Reservation.enrolment_id == enrolment_id)
-                           .with_for_update().execution_options(populate_existing=True)).one_or_none()
+    return session.scalars(
+        select(Reservation)
+        .where(Reservation.enrolment_id == enrolment_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
 
 
 def _known(session, data: dict) -> Reservation | None:
@@ -172,9 +190,12 @@ def _refusal(session, reservation: Reservation, requested_at: datetime) -> str |
     if not in_window(china_date(requested_at), campaign.registration_start, campaign.registration_end):
         return "window_closed"
     line_id = session.scalars(
-        select(AllocationLine.id).join(Allocation, Allocation.id == AllocationLine.allocation_id)
-        .where(Allocation.campaign_id == campaign.id, Allocation.status == "published",
-               AllocationLine.unit_id == unit.id)).one_or_none()
+        select(AllocationLine.id)
+        .join(Allocation, Allocation.id == AllocationLine.allocation_id)
+        .where(
+            Allocation.campaign_id == campaign.id, Allocation.status == "published", AllocationLine.unit_id == unit.id
+        )
+    ).one_or_none()
     if line_id is None:
         return "no_quota_left"
     reservation.line_id = line_id
@@ -190,8 +211,12 @@ def _taking(reservation: Reservation, need=None, counter: str = "reserved"):
     allocated = line.academic_seats if prefix == "seats" else line.skills_money
     used = line[f"{prefix}_reserved"] + line[f"{prefix}_consumed"] + line[f"{prefix}_spent"]
     need = size if need is None else need
-    return update(AllocationLine).where(line.id == reservation.line_id, allocated - used >= need) \
-        .values({f"{prefix}_{counter}": line[f"{prefix}_{counter}"] + need}).returning(line.id)
+    return (
+        update(AllocationLine)
+        .where(line.id == reservation.line_id, allocated - used >= need)
+        .values({f"{prefix}_{counter}": line[f"{prefix}_{counter}"] + need})
+        .returning(line.id)
+    )
 
 
 def _resize(session, reservation: Reservation, data: dict) -> None:
@@ -223,10 +248,16 @@ def _move(session, reservation: Reservation, source: str, target: str, size=None
     prefix, held = _size(reservation)
     size = held if size is None else size
     line = AllocationLine.__table__.c
-    session.execute(update(AllocationLine).where(AllocationLine.id == reservation.line_id).values({
-        f"{prefix}_{source}": line[f"{prefix}_{source}"] - size,
-        f"{prefix}_{target}": line[f"{prefix}_{target}"] + size,
-    }))
+    session.execute(
+        update(AllocationLine)
+        .where(AllocationLine.id == reservation.line_id)
+        .values(
+            {
+                f"{prefix}_{source}": line[f"{prefix}_{source}"] - size,
+                f"{prefix}_{target}": line[f"{prefix}_{target}"] + size,
+            }
+        )
+    )
     reservation.updated_at = utcnow()
 
 
@@ -240,8 +271,13 @@ def _answer(uow, reservation: Reservation, request: dict) -> None:
     if reservation.status not in HOLDING and reservation.status != "refused":
         return  # released or pending: nobody waits for an answer
     reason = reservation.refusal_reason
-    data = {"enrolment_id": reservation.enrolment_id, "campaign_id": reservation.campaign_id,
-            "unit_id": reservation.unit_id, "kind": reservation.kind, "revision": request["revision"]}
+    data = {
+        "enrolment_id": reservation.enrolment_id,
+        "campaign_id": reservation.campaign_id,
+        "unit_id": reservation.unit_id,
+        "kind": reservation.kind,
+        "revision": request["revision"],
+    }
     if reservation.kind == "academic":
         data["seats"] = reservation.seats
     else:

@@ -2,6 +2,7 @@
 
 No Flask, no SQL: every function takes plain values and is unit-tested.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -93,5 +94,3 @@ class Usage:
 def excess_over_pool(total, pool):
     """How much a total of allocation lines exceeds its pool (0 when within)."""
     return max(total - pool, 0 * pool)
-
-

@@ -1,4 +1,5 @@
 """HTTP schemas of the quota service (input validation and the OpenAPI document)."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -14,13 +15,21 @@ FORMATS = ("json", "xlsx", "csv")
 
 def Rate(**kwargs) -> fields.Decimal:
     """A share as a fraction of 1 ("0.40" is 40 %), at most 4 decimals."""
-    return fields.Decimal(as_string=True, validate=[validate.Range(Decimal("0"), Decimal("1")), _four_places],
-                          metadata={"example": "0.40", **kwargs.pop("metadata", {})}, **kwargs)
+    return fields.Decimal(
+        as_string=True,
+        validate=[validate.Range(Decimal("0"), Decimal("1")), _four_places],
+        metadata={"example": "0.40", **kwargs.pop("metadata", {})},
+        **kwargs,
+    )
 
 
 def Weight(**kwargs) -> fields.Decimal:
-    return fields.Decimal(as_string=True, validate=[validate.Range(Decimal("0"), Decimal("99")), _four_places],
-                          metadata={"example": "1.20", **kwargs.pop("metadata", {})}, **kwargs)
+    return fields.Decimal(
+        as_string=True,
+        validate=[validate.Range(Decimal("0"), Decimal("99")), _four_places],
+        metadata={"example": "1.20", **kwargs.pop("metadata", {})},
+        **kwargs,
+    )
 
 
 def _four_places(value: Decimal) -> None:
@@ -106,12 +115,14 @@ class UnitFields(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     level = fields.String(required=True, validate=validate.OneOf(LEVELS))
     category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
-    parent_id = UnitId(load_default=None, allow_none=True,
-                       metadata={"description": "the first-level unit of a grassroots union"})
+    parent_id = UnitId(
+        load_default=None, allow_none=True, metadata={"description": "the first-level unit of a grassroots union"}
+    )
     headcount = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10_000_000))
     key_industry = fields.Boolean(load_default=False)
-    key_industry_weight = Weight(load_default=None, allow_none=True,
-                                 metadata={"description": "own weight; empty: the campaign's"})
+    key_industry_weight = Weight(
+        load_default=None, allow_none=True, metadata={"description": "own weight; empty: the campaign's"}
+    )
 
     @validates_schema
     def _level_matches(self, data, **kwargs):
@@ -137,8 +148,11 @@ class UnitImportRow(UnitIn):
 
     headcount = fields.Integer(required=True, validate=validate.Range(min=0, max=10_000_000))
     parent_id = UnitId(load_default=None, allow_none=True)
-    key_industry = fields.Boolean(load_default=False, truthy={"是", "Y", "y", "yes", "true", "1", 1, True},
-                                  falsy={"否", "N", "n", "no", "false", "0", 0, False, "", None})
+    key_industry = fields.Boolean(
+        load_default=False,
+        truthy={"是", "Y", "y", "yes", "true", "1", 1},
+        falsy={"否", "N", "n", "no", "false", "0", 0, "", None},
+    )
 
 
 class UnitOut(UnitIn):
@@ -231,7 +245,7 @@ class ChangeOut(Schema):
 
 
 class KindUsage(Schema):
-    allocated = fields.Raw(metadata={"description": "seats (integer) or money (\"1500.00\")"})
+    allocated = fields.Raw(metadata={"description": 'seats (integer) or money ("1500.00")'})
     reserved = fields.Raw()
     consumed = fields.Raw()
     spent = fields.Raw()
@@ -272,7 +286,9 @@ class ReservationOut(Schema):
     seats = fields.Integer(metadata={"description": "academic: seats held (1)"})
     amount = Money(metadata={"description": "skills: subsidy money held"})
     status = fields.String(metadata={"description": "reserved | consumed | spent | released | refused"})
-    refusal_reason = fields.String(allow_none=True, metadata={
-        "description": "Why the last request was refused; on a held reservation, a refused change of amount"})
+    refusal_reason = fields.String(
+        allow_none=True,
+        metadata={"description": "Why the last request was refused; on a held reservation, a refused change of amount"},
+    )
     revision = fields.Integer(metadata={"description": "the enrolment's revision last applied"})
     updated_at = fields.DateTime()

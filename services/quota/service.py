@@ -9,6 +9,7 @@ from .models import Base
 def _blueprints():
     from .api import campaigns_blp, units_blp
     from .api_allocations import blp as allocations_blp
+
     return [campaigns_blp, units_blp, allocations_blp]
 
 

@@ -1,4 +1,5 @@
 """Organisation units: first-level units (which hold quota) and the grassroots unions under them."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -69,8 +70,11 @@ def import_rows(rows: list[tuple[int, dict]]) -> dict:
     """Upsert every row or none: rows were validated one by one; here, parents and levels across the file."""
     by_id = {row["id"]: row for _, row in rows}
     counts = Counter(row["id"] for _, row in rows)
-    errors = [{"row": number, "errors": {"id": ["Appears more than once in the file."]}}
-              for number, row in rows if counts[row["id"]] > 1]
+    errors = [
+        {"row": number, "errors": {"id": ["Appears more than once in the file."]}}
+        for number, row in rows
+        if counts[row["id"]] > 1
+    ]
     with unit_of_work() as uow:
         stored = {u.id: u for u in uow.session.scalars(select(Unit).with_for_update())}
         levels = {uid: u.level for uid, u in stored.items()} | {uid: r["level"] for uid, r in by_id.items()}
@@ -114,8 +118,10 @@ def _announce(uow, unit: Unit) -> None:
 def _check_consistent(values: dict) -> None:
     grassroots = values["level"] == "grassroots"
     if grassroots != bool(values.get("parent_id")) or grassroots != (values["category"] == "grassroots"):
-        raise Problem(UNIT_INVALID, "A grassroots union has category grassroots and a first-level parent; "
-                                    "a first-level unit has neither.")
+        raise Problem(
+            UNIT_INVALID,
+            "A grassroots union has category grassroots and a first-level parent; a first-level unit has neither.",
+        )
 
 
 def _check_parent(session, unit: Unit) -> None:
@@ -123,8 +129,11 @@ def _check_parent(session, unit: Unit) -> None:
         return
     parent = session.get(Unit, unit.parent_id)
     if parent is None or parent.level != "first_level":
-        raise Problem(UNIT_INVALID, f"The parent {unit.parent_id} is not a first-level unit.",
-                      errors={"parent_id": [f"{unit.parent_id} is not a first-level unit."]})
+        raise Problem(
+            UNIT_INVALID,
+            f"The parent {unit.parent_id} is not a first-level unit.",
+            errors={"parent_id": [f"{unit.parent_id} is not a first-level unit."]},
+        )
 
 
 def _has_members(session, unit_id: str) -> bool:
@@ -143,13 +152,25 @@ def _visible(identity: Identity):
 
 def view(unit: Unit) -> dict:
     weight = unit.key_industry_weight
-    return {"id": unit.id, "revision": unit.revision, "updated_at": unit.updated_at,
-            **{k: getattr(unit, k) for k in FIELDS}, "key_industry_weight": weight and decimal_text(weight)}
+    return {
+        "id": unit.id,
+        "revision": unit.revision,
+        "updated_at": unit.updated_at,
+        **{k: getattr(unit, k) for k in FIELDS},
+        "key_industry_weight": weight and decimal_text(weight),
+    }
 
 
 def payload(unit: Unit) -> dict:
-    data = {"unit_id": unit.id, "revision": unit.revision, "name": unit.name, "level": unit.level,
-            "category": unit.category, "headcount": unit.headcount, "key_industry": unit.key_industry}
+    data = {
+        "unit_id": unit.id,
+        "revision": unit.revision,
+        "name": unit.name,
+        "level": unit.level,
+        "category": unit.category,
+        "headcount": unit.headcount,
+        "key_industry": unit.key_industry,
+    }
     if unit.parent_id:
         data["parent_id"] = unit.parent_id
     if unit.key_industry_weight is not None:

@@ -25,6 +25,7 @@ class Tally(Base):
 
 class Handling(Base):
     """One row per committed handling: two rows for one event would be a double handling."""
+
     __tablename__ = "handlings"
     id: Mapped[int] = mapped_column(SEQUENCE, primary_key=True, autoincrement=True)
     event_id: Mapped[str] = mapped_column(String(36))

@@ -1,5 +1,6 @@
 """The whole system for end-to-end tests: the four services (api on a port, a real worker process each) on
 PostgreSQL and RabbitMQ, the gateway before them; and the steps of one enrolment, played through the gateway."""
+
 from __future__ import annotations
 
 import uuid
@@ -29,9 +30,16 @@ def gateway_before(stacks: dict[str, ServiceStack], var_dir: Path, database_url:
     for stack in stacks.values():
         stack.worker()
     runtime = migrated_runtime(var_dir, database_url)
-    gateway = gateway_app(runtime, {"GATEWAY_RATE_LIMIT_PER_MINUTE": "100000", "GATEWAY_UPSTREAM_TIMEOUT": "10",
-                                    "GATEWAY_BOOTSTRAP_ADMIN": ADMIN[0], "GATEWAY_BOOTSTRAP_PASSWORD": ADMIN[1]},
-                          **{name: server.url for name, server in servers.items()})
+    gateway = gateway_app(
+        runtime,
+        {
+            "GATEWAY_RATE_LIMIT_PER_MINUTE": "100000",
+            "GATEWAY_UPSTREAM_TIMEOUT": "10",
+            "GATEWAY_BOOTSTRAP_ADMIN": ADMIN[0],
+            "GATEWAY_BOOTSTRAP_PASSWORD": ADMIN[1],
+        },
+        **{name: server.url for name, server in servers.items()},
+    )
     try:
         yield gateway.url
     finally:
@@ -47,9 +55,14 @@ def shared_system(servers, vhost: str, tmp: Path):
     with psycopg.connect(servers.pg_admin_dsn, autocommit=True) as admin:
         for name in names.values():
             admin.execute(f'CREATE DATABASE "{name}"')
-    common = {"BROKER_URL": servers.amqp_url(vhost), "BUS_NAMESPACE": f"t{uuid.uuid4().hex[:8]}.",
-              "BUS_RETRY_DELAYS_MS": "200,400", "RELAY_POLL_SECONDS": "0.05", "VAR_DIR": str(tmp / "var"),
-              "LOG_LEVEL": "INFO"}
+    common = {
+        "BROKER_URL": servers.amqp_url(vhost),
+        "BUS_NAMESPACE": f"t{uuid.uuid4().hex[:8]}.",
+        "BUS_RETRY_DELAYS_MS": "200,400",
+        "RELAY_POLL_SECONDS": "0.05",
+        "VAR_DIR": str(tmp / "var"),
+        "LOG_LEVEL": "INFO",
+    }
     stacks: dict[str, ServiceStack] = {}
     try:
         with pytest.MonkeyPatch.context() as env:
@@ -73,8 +86,14 @@ class Flows(Scenario):
     of one enrolment for flows the demo does not play. Every user's password is the demo's."""
 
     def set_up(self) -> Flows:
-        for step in (self.accounts, self.units, self.campaign, self.allocation, self.catalogue,
-                     self.working_day_calendar):
+        for step in (
+            self.accounts,
+            self.units,
+            self.campaign,
+            self.allocation,
+            self.catalogue,
+            self.working_day_calendar,
+        ):
             step()
         return self
 
@@ -87,12 +106,14 @@ class Flows(Scenario):
         return self.login(f"{unit.lower()}.officer", "unit_officer", unit_id=unit)
 
     def union_officer(self, union: str) -> Gateway:
-        return self.login(f"{union.lower()}.union", "grassroots_officer", unit_id=union.rsplit("-", 1)[0],
-                          grassroots_union_id=union)
+        return self.login(
+            f"{union.lower()}.union", "grassroots_officer", unit_id=union.rsplit("-", 1)[0], grassroots_union_id=union
+        )
 
     def operator(self, institution: str) -> Gateway:
-        return self.login(f"{institution.split('-')[1].lower()}.operator", "institution_operator",
-                          institution_id=institution)
+        return self.login(
+            f"{institution.split('-')[1].lower()}.operator", "institution_operator", institution_id=institution
+        )
 
     def machine(self, institution: str) -> Gateway:
         return self.gateway.as_machine(self.clients[institution]["key_id"], self.clients[institution]["secret"])
@@ -100,18 +121,26 @@ class Flows(Scenario):
     def plan(self, unit: str, programme_ids: list[str], campaign_id: str | None = None):
         campaign_id = campaign_id or self.campaign_id
         officer = self.unit_officer(unit)
-        self.until_accepted(lambda: officer.put(f"/api/enrollment/units/{unit}/plans/{campaign_id}",
-                                                {"programme_ids": programme_ids}),
-                            f"enrollment to know the campaign and unit {unit}")
+        self.until_accepted(
+            lambda: officer.put(f"/api/enrollment/units/{unit}/plans/{campaign_id}", {"programme_ids": programme_ids}),
+            f"enrollment to know the campaign and unit {unit}",
+        )
 
-    def sent(self, union: str, number: int, programme_id: str, education: str = "高中",
-             campaign_id: str | None = None) -> dict:
+    def sent(
+        self, union: str, number: int, programme_id: str, education: str = "高中", campaign_id: str | None = None
+    ) -> dict:
         """Worker `number` nominated by the union (after a past notice), with written consent, confirmed."""
         officer = self.union_officer(union)
-        row = officer.post("/api/enrollment/enrolments", {
-            **person(number, education), "campaign_id": campaign_id or self.campaign_id,
-            "programme_id": programme_id, "notice_start": self.day(-7),
-            "attestation": "职工代表大会民主推荐：一线生产骨干"})
+        row = officer.post(
+            "/api/enrollment/enrolments",
+            {
+                **person(number, education),
+                "campaign_id": campaign_id or self.campaign_id,
+                "programme_id": programme_id,
+                "notice_start": self.day(-7),
+                "attestation": "职工代表大会民主推荐：一线生产骨干",
+            },
+        )
         path = f"/api/enrollment/enrolments/{row['enrolment_id']}"
         officer.post(f"{path}/consent", {"written_consent_on": self.day(-2)})
         return officer.post(f"{path}/confirm")
@@ -131,15 +160,20 @@ class Flows(Scenario):
     def breakdown(self, caller: Gateway, enrolment_id: str, status: str = "active") -> dict:
         """Finance's breakdown of the enrolment once it is in `status`."""
         path = f"/api/finance/enrolments/{enrolment_id}/breakdown"
-        return eventually(lambda: (b := caller.exists(path)) and b["status"] == status and b,
-                          f"finance's {status} breakdown")
+        return eventually(
+            lambda: (b := caller.exists(path)) and b["status"] == status and b, f"finance's {status} breakdown"
+        )
 
     def pay_in_full(self, institution: str, enrolment_id: str) -> dict:
         """The student pays the institution every fee; enrollment hears of it (a class takes paid students)."""
         operator = self.operator(institution)
         breakdown = self.breakdown(operator, enrolment_id)
-        operator.post(f"/api/finance/enrolments/{enrolment_id}/payments", {
-            "amount": breakdown["total"], "paid_on": self.today.isoformat(), "reference": "POS-刷卡"})
-        eventually(lambda: operator.get(f"/api/enrollment/enrolments/{enrolment_id}")["payment_status"] == "full",
-                   "enrollment to hear of the payment")
+        operator.post(
+            f"/api/finance/enrolments/{enrolment_id}/payments",
+            {"amount": breakdown["total"], "paid_on": self.today.isoformat(), "reference": "POS-刷卡"},
+        )
+        eventually(
+            lambda: operator.get(f"/api/enrollment/enrolments/{enrolment_id}")["payment_status"] == "full",
+            "enrollment to hear of the payment",
+        )
         return breakdown

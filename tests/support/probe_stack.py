@@ -1,4 +1,5 @@
 """The probe service on the real servers (see stack.py), with helpers for its notes and tallies."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Real processes for tests: a service's worker or api, started and always stopped."""
+
 from __future__ import annotations
 
 import os
@@ -14,9 +15,10 @@ REPO = Path(__file__).resolve().parents[2]
 class Process:
     def __init__(self, args: list[str], env: dict, log_path: Path):
         self.log_path = log_path
-        self._log = open(log_path, "ab")
-        self.popen = subprocess.Popen(args, cwd=REPO, env={**os.environ, **env},
-                                      stdout=self._log, stderr=subprocess.STDOUT)
+        self._log = open(log_path, "ab")  # noqa: SIM115 closed in stop()
+        self.popen = subprocess.Popen(
+            args, cwd=REPO, env={**os.environ, **env}, stdout=self._log, stderr=subprocess.STDOUT
+        )
 
     @property
     def pid(self) -> int:

@@ -6,6 +6,7 @@ rabbitmq; otherwise the servers already running on this machine are used
 RabbitMQ vhost and every test its own databases and bus namespace, all
 removed afterwards.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -58,7 +59,9 @@ class Servers:
 
     @property
     def pg_admin_dsn(self) -> str:
-        return f"host={self.pg_host} port={self.pg_port} user={self.pg_user} password={self.pg_password} dbname=postgres"
+        return (
+            f"host={self.pg_host} port={self.pg_port} user={self.pg_user} password={self.pg_password} dbname=postgres"
+        )
 
     def database_url(self, name: str) -> str:
         return f"postgresql+psycopg://{self.pg_user}:{self.pg_password}@{self.pg_host}:{self.pg_port}/{name}"
@@ -73,6 +76,7 @@ def _reachable(servers: Servers) -> bool:
     except psycopg.OperationalError:
         return False
     import socket
+
     try:
         socket.create_connection((servers.amqp_host, servers.amqp_port), timeout=3).close()
     except OSError:
@@ -84,16 +88,33 @@ def _reachable(servers: Servers) -> bool:
 def servers(request) -> Servers:
     if docker_engine_answers():
         services = request.getfixturevalue("docker_services")
-        found = Servers("127.0.0.1", services.port_for("postgres", 5432), "upskilling", "upskilling",
-                        "127.0.0.1", services.port_for("rabbitmq", 5672), "upskilling", "upskilling",
-                        ["docker", "compose", *sum((["-f", f] for f in request.getfixturevalue("docker_compose_file")), []),
-                         "exec", "-T", "rabbitmq", "rabbitmqctl"])
+        found = Servers(
+            "127.0.0.1",
+            services.port_for("postgres", 5432),
+            "upskilling",
+            "upskilling",
+            "127.0.0.1",
+            services.port_for("rabbitmq", 5672),
+            "upskilling",
+            "upskilling",
+            [
+                "docker",
+                "compose",
+                *sum((["-f", f] for f in request.getfixturevalue("docker_compose_file")), []),
+                "exec",
+                "-T",
+                "rabbitmq",
+                "rabbitmqctl",
+            ],
+        )
         services.wait_until_responsive(lambda: _reachable(found), timeout=90, pause=1)
         return found
     found = Servers("127.0.0.1", 5432, "postgres", "postgres", "127.0.0.1", 5672, "guest", "guest", ["rabbitmqctl"])
     if not _reachable(found):
-        pytest.fail("PostgreSQL (127.0.0.1:5432) and RabbitMQ (127.0.0.1:5672) must be running, or a Docker "
-                    "engine must answer: .ci/run starts the local servers when they are down")
+        pytest.fail(
+            "PostgreSQL (127.0.0.1:5432) and RabbitMQ (127.0.0.1:5672) must be running, or a Docker "
+            "engine must answer: .ci/run starts the local servers when they are down"
+        )
     return found
 
 
@@ -102,8 +123,12 @@ def vhost(servers):
     name = f"test-{uuid.uuid4().hex[:10]}"
     ctl = servers.rabbitmqctl
     subprocess.run([*ctl, "add_vhost", name], check=True, capture_output=True, timeout=60)
-    subprocess.run([*ctl, "set_permissions", "-p", name, servers.amqp_user, ".*", ".*", ".*"],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [*ctl, "set_permissions", "-p", name, servers.amqp_user, ".*", ".*", ".*"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     yield name
     subprocess.run([*ctl, "delete_vhost", name], capture_output=True, timeout=60)
 

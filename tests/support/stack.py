@@ -1,11 +1,12 @@
 """One service on the real servers, for tests: in-process api, worker processes, operator CLI, the bus.
 
-    stack = ServiceStack("services.quota", env, tmp_path)
-    stack.client.post("/campaigns", json=..., headers=stack.as_caller("federation_admin"))
-    stack.worker()                                  # a real `python -m services.quota worker`
-    stack.publish("enrollment.requested", {...})    # an event as another service would send it
-    stack.tap("quota.reserved") / stack.drain(tap)  # what the service published
+stack = ServiceStack("services.quota", env, tmp_path)
+stack.client.post("/campaigns", json=..., headers=stack.as_caller("federation_admin"))
+stack.worker()                                  # a real `python -m services.quota worker`
+stack.publish("enrollment.requested", {...})    # an event as another service would send it
+stack.tap("quota.reserved") / stack.drain(tap)  # what the service published
 """
+
 from __future__ import annotations
 
 import importlib
@@ -43,14 +44,23 @@ class ServiceStack:
         return as_caller(self.app, role, subject, **scope)
 
     def worker(self, **extra_env) -> Process:
-        process = Process(python_module(self.module, "worker"), {**self.env, **extra_env},
-                          self.tmp_path / f"{self.service.name}-worker-{next(self._numbers)}.log")
+        process = Process(
+            python_module(self.module, "worker"),
+            {**self.env, **extra_env},
+            self.tmp_path / f"{self.service.name}-worker-{next(self._numbers)}.log",
+        )
         self._processes.append(process)
         return process
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(python_module(self.module, *args), cwd=REPO, env={**os.environ, **self.env},
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            python_module(self.module, *args),
+            cwd=REPO,
+            env={**os.environ, **self.env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     def publish(self, event_type: str, data: dict, *, producer: str = "test") -> Envelope:
         """Send an event (validated against its contract) as another service would."""
@@ -58,14 +68,24 @@ class ServiceStack:
         with self.connection() as connection:
             exchange = Exchange(self.bus.exchange, "topic", durable=True)
             connection.Producer(exchange=exchange).publish(
-                event.to_json(), routing_key=event_type, content_type="application/json",
-                content_encoding="utf-8", message_id=event.id, declare=[exchange])
+                event.to_json(),
+                routing_key=event_type,
+                content_type="application/json",
+                content_encoding="utf-8",
+                message_id=event.id,
+                declare=[exchange],
+            )
         return event
 
     def tap(self, routing_key: str) -> Queue:
         """A queue of the test's own on the events exchange, to see exactly what was published."""
-        queue = Queue(f"{self.bus.namespace}tap.{routing_key}", Exchange(self.bus.exchange, "topic", durable=True),
-                      routing_key=routing_key, durable=False, auto_delete=False)
+        queue = Queue(
+            f"{self.bus.namespace}tap.{routing_key}",
+            Exchange(self.bus.exchange, "topic", durable=True),
+            routing_key=routing_key,
+            durable=False,
+            auto_delete=False,
+        )
         with self.connection() as connection:
             queue(connection.default_channel).declare()
         return queue
@@ -90,15 +110,23 @@ class ServiceStack:
 @pytest.fixture
 def service_env(servers, vhost, bus_namespace, make_database, tmp_path, monkeypatch):
     """Environment for one service on fresh databases: `service_env("quota")` -> env dict (also set here)."""
+
     def make(*names: str, **extra) -> dict:
-        env = {"BROKER_URL": servers.amqp_url(vhost), "BUS_NAMESPACE": bus_namespace,
-               "BUS_RETRY_DELAYS_MS": "200,400", "RELAY_POLL_SECONDS": "0.05",
-               "VAR_DIR": str(tmp_path / "var"), "LOG_LEVEL": "INFO", **extra}
+        env = {
+            "BROKER_URL": servers.amqp_url(vhost),
+            "BUS_NAMESPACE": bus_namespace,
+            "BUS_RETRY_DELAYS_MS": "200,400",
+            "RELAY_POLL_SECONDS": "0.05",
+            "VAR_DIR": str(tmp_path / "var"),
+            "LOG_LEVEL": "INFO",
+            **extra,
+        }
         for name in names:
             env[f"{name.upper()}_DATABASE_URL"] = make_database(name)
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         return env
+
     return make
 
 

@@ -1,4 +1,5 @@
 """A TCP proxy the test controls: cut every connection to the broker, then restore."""
+
 from __future__ import annotations
 
 import socket
@@ -15,7 +16,7 @@ class TcpProxy:
         self._lock = threading.Lock()
         self._sockets: set[socket.socket] = set()
 
-    def __enter__(self) -> "TcpProxy":
+    def __enter__(self) -> TcpProxy:
         threading.Thread(target=self._accept, daemon=True).start()
         return self
 

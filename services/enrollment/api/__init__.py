@@ -1,4 +1,5 @@
 """Thin HTTP layer of enrollment: flask-smorest blueprints over the use cases."""
+
 from http import HTTPStatus
 
 from servicekit import unit_of_work
@@ -17,10 +18,12 @@ def change(use_case, present, *args) -> dict:
 
 def documents(blp, *statuses: int):
     """Document the problem responses an endpoint can give (beyond 422 for invalid input)."""
+
     def decorate(view):
         for status in reversed(statuses):
             view = blp.alt_response(status, response=HTTPStatus(status).name)(view)
         return view
+
     return decorate
 
 
@@ -30,4 +33,5 @@ def blueprints() -> list:
     from .classes import blp as classes
     from .enrolments import blp as enrolments
     from .ledger import blp as ledger
+
     return [catalogue, enrolments, changes, classes, ledger]

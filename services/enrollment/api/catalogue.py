@@ -1,4 +1,5 @@
 """Institutions, programmes (the catalogue and its import), units' plans."""
+
 from flask_smorest import Blueprint
 
 from servicekit import unit_of_work
@@ -6,11 +7,25 @@ from servicekit.identity import ROLES, current_identity, requires
 from servicekit.tabular import Column, read_rows, validate_rows
 
 from .. import catalogue
-from ..schemas import (CatalogueImportForm, ImportOut, InstitutionIn, InstitutionOut, InstitutionRename, PlanIn,
-                       PlanOut, ProgrammeBody, ProgrammeOut, ProgrammeQuery, ProgrammeRow, UploadFile)
+from ..schemas import (
+    CatalogueImportForm,
+    ImportOut,
+    InstitutionIn,
+    InstitutionOut,
+    InstitutionRename,
+    PlanIn,
+    PlanOut,
+    ProgrammeBody,
+    ProgrammeOut,
+    ProgrammeQuery,
+    ProgrammeRow,
+    UploadFile,
+)
 from . import documents
 
-blp = Blueprint("catalogue", __name__, description="Institutions, the training catalogue and units' plans (培训学习目录)")
+blp = Blueprint(
+    "catalogue", __name__, description="Institutions, the training catalogue and units' plans (培训学习目录)"
+)
 
 
 CATALOGUE_COLUMNS = [

@@ -1,11 +1,12 @@
 """Status changes (学籍异动): withdrawal, transfer of institution, change of major."""
+
 from flask_smorest import Blueprint
 
 from servicekit import unit_of_work
+from servicekit.clock import china_today as today
 from servicekit.identity import ROLES, current_identity, requires
 
 from .. import changes
-from servicekit.clock import china_today as today
 from ..schemas import DecisionIn, StatusChangeIn, StatusChangeOut
 from . import documents
 

@@ -1,21 +1,37 @@
 """Classes (开班), rosters and their review and publication, the working-day calendar."""
+
 from flask_smorest import Blueprint
 
 from servicekit import unit_of_work
+from servicekit.clock import china_today as today
 from servicekit.identity import ROLES, current_identity, requires
 from servicekit.tabular import Column, read_rows, validate_rows
 
 from .. import classes, workcalendar
-from servicekit.clock import china_today as today
-from ..schemas import (CalendarIn, CalendarOut, CalendarRow, ClassIn, ClassOut, GroupingOut, GroupingQuery,
-                       PublishedQuery, PublishedRoster, ReviewIn, StaffIn, UploadFile)
+from ..schemas import (
+    CalendarIn,
+    CalendarOut,
+    CalendarRow,
+    ClassIn,
+    ClassOut,
+    GroupingOut,
+    GroupingQuery,
+    PublishedQuery,
+    PublishedRoster,
+    ReviewIn,
+    StaffIn,
+    UploadFile,
+)
 from . import change, documents
 
 blp = Blueprint("classes", __name__, description="Classes, rosters and the working-day calendar (开班与花名册)")
 INSTITUTION = "institution_operator"
 READERS = ("federation_admin", "auditor", "institution_operator", "institution_system")
-CALENDAR_COLUMNS = [Column("day", "日期 Day"), Column("workday", "是否上班 Working day (是/否)"),
-                    Column("name", "名称 Name", aliases=("节日", "说明"))]
+CALENDAR_COLUMNS = [
+    Column("day", "日期 Day"),
+    Column("workday", "是否上班 Working day (是/否)"),
+    Column("name", "名称 Name", aliases=("节日", "说明")),
+]
 
 
 def _change(use_case, *args) -> dict:
@@ -116,7 +132,6 @@ def published_rosters(query):
     ID numbers, never phones."""
     with unit_of_work() as uow:
         return classes.published_rosters(uow.session, query.get("campaign_id"))
-
 
 
 @blp.route("/calendar/<int:year>", methods=["GET"])

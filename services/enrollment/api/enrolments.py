@@ -1,4 +1,5 @@
 """Nominations and the enrolments they become: notice, objections, consent, confirmation, registration."""
+
 import functools
 
 from flask_smorest import Blueprint
@@ -6,17 +7,28 @@ from sqlalchemy import select
 
 from servicekit import unit_of_work
 from servicekit.app import runtime
-from servicekit.pseudonym import employee_id_key
+from servicekit.clock import china_today as today
 from servicekit.identity import ROLES, current_identity, requires
+from servicekit.pseudonym import employee_id_key
 from servicekit.tabular import Column, read_rows, validate_rows
 
 from .. import nominations, registration
 from ..access import find_enrolment, scoped, views
-from servicekit.clock import china_today as today
 from ..models import Enrolment
-from ..schemas import (ConsentIn, EnrolmentOut, EnrolmentQuery, EntranceTestIn, NominationImportForm, NominationIn,
-                       NominationRow, ObjectionIn, OutcomeIn, UploadFile)
+from ..schemas import (
+    ConsentIn,
+    EnrolmentOut,
+    EnrolmentQuery,
+    EntranceTestIn,
+    NominationImportForm,
+    NominationIn,
+    NominationRow,
+    ObjectionIn,
+    OutcomeIn,
+    UploadFile,
+)
 from . import change, documents
+
 
 def employee_key() -> bytes:
     return _employee_key(runtime().settings.var_dir)
@@ -71,9 +83,14 @@ def import_nominations(files, form):
     read = read_rows(upload.read(), upload.filename or "", NOMINATION_COLUMNS)
     rows = validate_rows(read, NominationRow())
     with unit_of_work() as uow:
-        created = nominations.nominate_many(uow, current_identity(), form,
-                                            [(number, row) for (number, _), row in zip(read, rows)], today(),
-                                            employee_key())
+        created = nominations.nominate_many(
+            uow,
+            current_identity(),
+            form,
+            [(number, row) for (number, _), row in zip(read, rows)],
+            today(),
+            employee_key(),
+        )
         uow.session.flush()
         found = views(uow.session, current_identity(), created)
         uow.commit()

@@ -1,4 +1,5 @@
 """The training ledger (工作台账), exported as .xlsx, .csv or JSON, streamed."""
+
 from flask import Response, stream_with_context
 from flask_smorest import Blueprint
 
@@ -14,8 +15,11 @@ blp = Blueprint("ledger", __name__, description="The training ledger (工作台�
 
 @blp.route("/ledger", methods=["GET"])
 @blp.arguments(LedgerQuery, location="query")
-@blp.response(200, description="The ledger as .xlsx, .csv (UTF-8 with BOM) or a JSON array, streamed",
-              content_type="application/octet-stream")
+@blp.response(
+    200,
+    description="The ledger as .xlsx, .csv (UTF-8 with BOM) or a JSON array, streamed",
+    content_type="application/octet-stream",
+)
 @requires("federation_admin", "auditor", "unit_officer", "grassroots_officer", "institution_operator")
 def export_ledger(query):
     """One line per student: personal data (masked unless yours), unit, programme, institution, class, fees and
@@ -26,5 +30,8 @@ def export_ledger(query):
         with unit_of_work() as uow:
             yield from chunks(fmt, ledger.lines(uow.session, identity, query), ledger.COLUMNS)
 
-    return Response(stream_with_context(body()), mimetype=MIMETYPES[fmt],
-                    headers={"Content-Disposition": f'attachment; filename="ledger.{fmt}"'})
+    return Response(
+        stream_with_context(body()),
+        mimetype=MIMETYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="ledger.{fmt}"'},
+    )

@@ -1,4 +1,5 @@
 """The life of an enrolment, from nomination to admission, as pure rules."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta

@@ -1,4 +1,5 @@
 """Personal data of employees: resident ID numbers (身份证号), mobile phones, names, and their masks."""
+
 from __future__ import annotations
 
 import re

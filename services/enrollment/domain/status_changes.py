@@ -1,4 +1,5 @@
 """Status changes (学籍异动): withdrawal, transfer of institution, change of major; who decides each step."""
+
 from __future__ import annotations
 
 from .enrolment import ADMITTED, REGISTERED, REQUESTED, SENT
@@ -12,9 +13,11 @@ OPEN = (REQUESTED_CHANGE, UNIT_AGREED)  # waiting for someone's decision
 UNFINISHED = (*OPEN, AWAITING_QUOTA)  # the enrolment's one open change
 
 # A withdrawal may come while quota's answer is awaited; a move waits for the answer first.
-CHANGEABLE = {WITHDRAWAL: (SENT, REQUESTED, REGISTERED, ADMITTED),
-              TRANSFER: (SENT, REGISTERED, ADMITTED),
-              MAJOR_CHANGE: (SENT, REGISTERED, ADMITTED)}
+CHANGEABLE = {
+    WITHDRAWAL: (SENT, REQUESTED, REGISTERED, ADMITTED),
+    TRANSFER: (SENT, REGISTERED, ADMITTED),
+    MAJOR_CHANGE: (SENT, REGISTERED, ADMITTED),
+}
 
 
 def next_step(kind: str, state: str, role: str) -> str | None:
@@ -30,8 +33,9 @@ def next_step(kind: str, state: str, role: str) -> str | None:
     return None
 
 
-def move_problem(kind: str, from_institution: str, to_institution: str, from_kind: str, to_kind: str,
-                 same_programme: bool) -> str | None:
+def move_problem(
+    kind: str, from_institution: str, to_institution: str, from_kind: str, to_kind: str, same_programme: bool
+) -> str | None:
     """Why the target programme does not fit the change, or None."""
     if same_programme:
         return "The target is the current programme."

@@ -3,6 +3,7 @@
 A date in a year nobody has data for is an error, never a guess: counting plain
 weekdays would silently accept a roster submitted over a public holiday.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -14,8 +15,10 @@ import chinese_calendar
 class CalendarMissing(LookupError):
     def __init__(self, year: int):
         self.year = year
-        super().__init__(f"No working-day calendar for {year}: the federation must load that year's "
-                         "public holidays and make-up working days.")
+        super().__init__(
+            f"No working-day calendar for {year}: the federation must load that year's "
+            "public holidays and make-up working days."
+        )
 
 
 class WorkCalendar:

@@ -4,6 +4,7 @@ Revision ID: enrollment_0001
 Revises:
 Create Date: 2026-11-25
 """
+
 from servicekit.migrations import create_messaging_tables, drop_messaging_tables
 
 revision = "enrollment_0001"

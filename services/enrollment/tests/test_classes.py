@@ -1,4 +1,5 @@
 """Classes and rosters over HTTP: the 30/31 boundary, staffing, working-day lead, review, masked publication."""
+
 import uuid
 from datetime import timedelta
 
@@ -14,35 +15,48 @@ OPENS = "2099-03-09"  # a year no calendar covers until the federation loads it
 
 
 def grouping(enrollment) -> dict:
-    [found] = enrollment.ok(enrollment.client.get("/groupings", query_string={"campaign_id": CAMPAIGN},
-                                                  headers=enrollment.institution()))
+    [found] = enrollment.ok(
+        enrollment.client.get("/groupings", query_string={"campaign_id": CAMPAIGN}, headers=enrollment.institution())
+    )
     return found
 
 
 def class_body(**change) -> dict:
-    return {"campaign_id": CAMPAIGN, "programme_id": SKILLS, "opens_on": OPENS, "site": "越秀区解放南路",
-            **change}
+    return {"campaign_id": CAMPAIGN, "programme_id": SKILLS, "opens_on": OPENS, "site": "越秀区解放南路", **change}
 
 
 def test_thirty_join_public_students_thirty_one_make_a_dedicated_class(enrollment):
     registered(enrollment, range(1, 31))
-    assert grouping(enrollment) == {"institution_id": "GZ-ZGJS", "programme_id": SKILLS, "registered": 30,
-                                    "unplaced": 30, "waiting": 30, "arrangement": "join_public_class_or_transfer"}
+    assert grouping(enrollment) == {
+        "institution_id": "GZ-ZGJS",
+        "programme_id": SKILLS,
+        "registered": 30,
+        "unplaced": 30,
+        "waiting": 30,
+        "arrangement": "join_public_class_or_transfer",
+    }
     unnamed = enrollment.client.post("/classes", json=class_body(), headers=enrollment.institution())
     assert unnamed.status_code == 422 and "public_class_name" in unnamed.get_json()["errors"]
 
     registered(enrollment, [31], paid=False)
-    assert grouping(enrollment) == {"institution_id": "GZ-ZGJS", "programme_id": SKILLS, "registered": 31,
-                                    "unplaced": 31, "waiting": 30, "arrangement": "dedicated"}
-    public = enrollment.client.post("/classes", json=class_body(public_class_name="2099春季电工中级班"),
-                                    headers=enrollment.institution())
+    assert grouping(enrollment) == {
+        "institution_id": "GZ-ZGJS",
+        "programme_id": SKILLS,
+        "registered": 31,
+        "unplaced": 31,
+        "waiting": 30,
+        "arrangement": "dedicated",
+    }
+    public = enrollment.client.post(
+        "/classes", json=class_body(public_class_name="2099春季电工中级班"), headers=enrollment.institution()
+    )
     assert public.status_code == 422
-    formed = enrollment.ok(enrollment.client.post("/classes", json=class_body(), headers=enrollment.institution()),
-                           201)
+    formed = enrollment.ok(enrollment.client.post("/classes", json=class_body(), headers=enrollment.institution()), 201)
     assert (formed["dedicated"], formed["status"], len(formed["students"])) == (True, "forming", 30)
     assert grouping(enrollment)["waiting"] == 0, "the unpaid student waits outside the class"
-    again = enrollment.client.post("/classes", json=class_body(public_class_name="2099春季电工中级班"),
-                                   headers=enrollment.institution())
+    again = enrollment.client.post(
+        "/classes", json=class_body(public_class_name="2099春季电工中级班"), headers=enrollment.institution()
+    )
     assert again.get_json()["code"] == "enrollment_no_student_waiting", "one unpaid student left: nobody to place"
 
 
@@ -53,43 +67,79 @@ def test_roster_needs_staff_the_working_day_lead_and_a_calendar_then_review_and_
     enrollment.deliver("campaign.published", campaign(revision=2, dedicated_class_threshold=2))
     registered(enrollment, [1, 2, 3])
     institution, admin = enrollment.institution(), enrollment.admin()
-    soon = enrollment.ok(enrollment.client.post("/classes", headers=institution, json=class_body(
-        opens_on=(today() + timedelta(days=3)).isoformat(), head_teacher="王老师", learning_assistant="李助理")), 201)
+    soon = enrollment.ok(
+        enrollment.client.post(
+            "/classes",
+            headers=institution,
+            json=class_body(
+                opens_on=(today() + timedelta(days=3)).isoformat(), head_teacher="王老师", learning_assistant="李助理"
+            ),
+        ),
+        201,
+    )
     late = enrollment.client.post(f"/classes/{soon['class_id']}/roster", headers=institution)
     assert (late.status_code, late.get_json()["code"]) == (409, "enrollment_roster_too_late")
 
     registered(enrollment, [4, 5, 6])
-    formed = enrollment.ok(enrollment.client.post("/classes", json=class_body(on_site=True), headers=institution),
-                           201)
+    formed = enrollment.ok(enrollment.client.post("/classes", json=class_body(on_site=True), headers=institution), 201)
     path = f"/classes/{formed['class_id']}"
     unstaffed = enrollment.client.post(f"{path}/roster", headers=institution)
-    assert (unstaffed.status_code, set(unstaffed.get_json()["errors"])) == (409, {"head_teacher",
-                                                                                "learning_assistant"})
-    enrollment.ok(enrollment.client.put(f"{path}/staff", headers=institution,
-                                        json={"head_teacher": "王老师", "learning_assistant": "李助理"}))
+    assert (unstaffed.status_code, set(unstaffed.get_json()["errors"])) == (409, {"head_teacher", "learning_assistant"})
+    enrollment.ok(
+        enrollment.client.put(
+            f"{path}/staff", headers=institution, json={"head_teacher": "王老师", "learning_assistant": "李助理"}
+        )
+    )
     missing = enrollment.client.post(f"{path}/roster", headers=institution)
     assert (missing.status_code, missing.get_json()["code"]) == (409, "enrollment_calendar_missing")
     assert "2099" in missing.get_json()["detail"]
     assert enrollment.ok(enrollment.client.get("/calendar/2099", headers=institution))["source"] == "missing"
     assert enrollment.client.put("/calendar/2099", json={"days": []}, headers=institution).status_code == 403
-    sheet = xlsx([["日期 Day", "是否上班 Working day (是/否)", "名称 Name"], ["2099-01-01", "否", "元旦"],
-                  ["2099-01-10", "是", "调休上班"], ["2098-12-31", "否", "跨年"]])
+    sheet = xlsx(
+        [
+            ["日期 Day", "是否上班 Working day (是/否)", "名称 Name"],
+            ["2099-01-01", "否", "元旦"],
+            ["2099-01-10", "是", "调休上班"],
+            ["2098-12-31", "否", "跨年"],
+        ]
+    )
     wrong_year = enrollment.client.post("/calendar/2099/import", headers=admin, data={"file": (sheet, "假日.xlsx")})
     assert wrong_year.status_code == 422 and wrong_year.get_json()["errors"] == {"days": ["2098-12-31"]}
-    loaded = enrollment.ok(enrollment.client.post("/calendar/2099/import", headers=admin, data={"file": (xlsx([
-        ["日期 Day", "是否上班 Working day (是/否)", "名称 Name"], ["2099-01-01", "否", "元旦"],
-        ["2099-01-10", "是", "调休上班"]]), "假日.xlsx")}))
+    loaded = enrollment.ok(
+        enrollment.client.post(
+            "/calendar/2099/import",
+            headers=admin,
+            data={
+                "file": (
+                    xlsx(
+                        [
+                            ["日期 Day", "是否上班 Working day (是/否)", "名称 Name"],
+                            ["2099-01-01", "否", "元旦"],
+                            ["2099-01-10", "是", "调休上班"],
+                        ]
+                    ),
+                    "假日.xlsx",
+                )
+            },
+        )
+    )
     assert (loaded["source"], [d["day"] for d in loaded["days"]]) == ("federation", ["2099-01-01", "2099-01-10"])
-    enrollment.ok(enrollment.client.put("/calendar/2099", headers=admin, json={"days": [
-        {"day": "2099-01-01", "workday": False, "name": "元旦"}]}))
+    enrollment.ok(
+        enrollment.client.put(
+            "/calendar/2099", headers=admin, json={"days": [{"day": "2099-01-01", "workday": False, "name": "元旦"}]}
+        )
+    )
     assert len(enrollment.ok(enrollment.client.get("/calendar/2099", headers=institution))["days"]) == 1
 
     submitted = enrollment.ok(enrollment.client.post(f"{path}/roster", headers=institution))
     assert (submitted["status"], submitted["roster_submitted_on"]) == ("submitted", today().isoformat())
     unexplained = enrollment.client.post(f"{path}/review", json={"decision": "return"}, headers=admin)
     assert unexplained.status_code == 422
-    returned = enrollment.ok(enrollment.client.post(f"{path}/review", headers=admin, json={
-        "decision": "return", "comments": "请补充教学点地址"}))
+    returned = enrollment.ok(
+        enrollment.client.post(
+            f"{path}/review", headers=admin, json={"decision": "return", "comments": "请补充教学点地址"}
+        )
+    )
     assert (returned["status"], returned["review_comments"]) == ("returned", "请补充教学点地址")
     enrollment.ok(enrollment.client.post(f"{path}/roster", headers=institution))
     enrollment.ok(enrollment.client.post(f"{path}/review", json={"decision": "approve"}, headers=admin))
@@ -99,28 +149,54 @@ def test_roster_needs_staff_the_working_day_lead_and_a_calendar_then_review_and_
 
     [public] = enrollment.ok(enrollment.client.get("/public/rosters"))
     assert (public["institution"], public["programme"], public["opens_on"]) == (
-        "广州市职工技术交流中心（职工技协）", "电工（中级）", OPENS)
+        "广州市职工技术交流中心（职工技协）",
+        "电工（中级）",
+        OPENS,
+    )
     assert [(s["name"], s["resident_id"], s["unit_id"]) for s in public["students"]] == [
-        (f"职工{n}", resident_id(n)[:4] + "*" * 10 + resident_id(n)[-4:], UNIT) for n in (4, 5, 6)]
+        (f"职工{n}", resident_id(n)[:4] + "*" * 10 + resident_id(n)[-4:], UNIT) for n in (4, 5, 6)
+    ]
     assert "phone" not in str(public) and resident_id(4) not in str(public)
 
     done = enrollment.ok(enrollment.client.post(f"{path}/open", headers=institution))
     assert (done["status"], done["opened_on"]) == ("opened", today().isoformat())
     messages = wait_for(lambda: stack.drain(opened), message="class.opened")
     assert Envelope.parse(messages[0].body).data == {
-        "class_id": formed["class_id"], "campaign_id": CAMPAIGN, "institution_id": "GZ-ZGJS",
-        "programme_id": SKILLS, "dedicated": True, "opens_on": OPENS, "student_count": 3,
-        "roster_submitted_on": today().isoformat()}
+        "class_id": formed["class_id"],
+        "campaign_id": CAMPAIGN,
+        "institution_id": "GZ-ZGJS",
+        "programme_id": SKILLS,
+        "dedicated": True,
+        "opens_on": OPENS,
+        "student_count": 3,
+        "roster_submitted_on": today().isoformat(),
+    }
     assert enrollment.client.get(path, headers=enrollment.institution("GZ-GCJS")).status_code == 404
 
     failed = formed["students"][0]["enrolment_id"]
-    enrollment.deliver("exam.result_recorded", {
-        "result_id": str(uuid.uuid4()), "enrolment_id": failed, "institution_id": "GZ-ZGJS",
-        "exam": "电工中级职业技能鉴定", "held_on": today().isoformat(), "score": "48.00", "passed": False, "attempt": 1})
+    enrollment.deliver(
+        "exam.result_recorded",
+        {
+            "result_id": str(uuid.uuid4()),
+            "enrolment_id": failed,
+            "institution_id": "GZ-ZGJS",
+            "exam": "电工中级职业技能鉴定",
+            "held_on": today().isoformat(),
+            "score": "48.00",
+            "passed": False,
+            "attempt": 1,
+        },
+    )
     retaking = enrollment.ok(enrollment.client.get(f"/enrolments/{failed}", headers=institution))
     assert (retaking["class_id"], retaking["retaking"], retaking["payment_status"]) == (None, True, "full")
-    later = enrollment.ok(enrollment.client.post("/classes", headers=institution, json=class_body(
-        opens_on="2099-09-01", public_class_name="2099秋季电工中级班")), 201)
+    later = enrollment.ok(
+        enrollment.client.post(
+            "/classes",
+            headers=institution,
+            json=class_body(opens_on="2099-09-01", public_class_name="2099秋季电工中级班"),
+        ),
+        201,
+    )
     assert [s["enrolment_id"] for s in later["students"]] == [failed], "the same trade, the same institution"
 
 
@@ -130,35 +206,75 @@ def test_a_failed_skills_student_placed_in_a_later_class_shows_both_classes(enro
     [student] = registered(enrollment, [1])
     institution, admin = enrollment.institution(), enrollment.admin()
     enrollment.ok(enrollment.client.put("/calendar/2099", headers=admin, json={"days": []}))
-    first = enrollment.ok(enrollment.client.post("/classes", headers=institution, json=class_body(
-        public_class_name="2099春季电工中级班")), 201)
+    first = enrollment.ok(
+        enrollment.client.post(
+            "/classes", headers=institution, json=class_body(public_class_name="2099春季电工中级班")
+        ),
+        201,
+    )
     path = f"/classes/{first['class_id']}"
     enrollment.ok(enrollment.client.post(f"{path}/roster", headers=institution))
     enrollment.ok(enrollment.client.post(f"{path}/review", json={"decision": "approve"}, headers=admin))
     enrollment.ok(enrollment.client.post(f"{path}/publish", headers=admin))
     enrollment.ok(enrollment.client.post(f"{path}/open", headers=institution))
-    stack.publish("exam.result_recorded", {
-        "result_id": str(uuid.uuid4()), "enrolment_id": student, "institution_id": "GZ-ZGJS",
-        "exam": "电工中级职业技能鉴定", "held_on": "2099-06-20", "score": "48.00", "passed": False, "attempt": 1})
-    wait_for(lambda: enrollment.ok(enrollment.client.get(f"/enrolments/{student}", headers=institution))["retaking"],
-             message="the failed exam handled")
-    later = enrollment.ok(enrollment.client.post("/classes", headers=institution, json=class_body(
-        opens_on="2099-09-01", public_class_name="2099秋季电工中级班")), 201)
+    stack.publish(
+        "exam.result_recorded",
+        {
+            "result_id": str(uuid.uuid4()),
+            "enrolment_id": student,
+            "institution_id": "GZ-ZGJS",
+            "exam": "电工中级职业技能鉴定",
+            "held_on": "2099-06-20",
+            "score": "48.00",
+            "passed": False,
+            "attempt": 1,
+        },
+    )
+    wait_for(
+        lambda: enrollment.ok(enrollment.client.get(f"/enrolments/{student}", headers=institution))["retaking"],
+        message="the failed exam handled",
+    )
+    later = enrollment.ok(
+        enrollment.client.post(
+            "/classes",
+            headers=institution,
+            json=class_body(opens_on="2099-09-01", public_class_name="2099秋季电工中级班"),
+        ),
+        201,
+    )
 
     shown = enrollment.ok(enrollment.client.get(f"/enrolments/{student}", headers=enrollment.officer()))
     assert shown["classes"] == [
-        {"class_id": first["class_id"], "placed_on": today().isoformat(), "left_on": "2099-06-20",
-         "ended_by": "retake"},
-        {"class_id": later["class_id"], "placed_on": today().isoformat(), "left_on": None, "ended_by": None}]
+        {
+            "class_id": first["class_id"],
+            "placed_on": today().isoformat(),
+            "left_on": "2099-06-20",
+            "ended_by": "retake",
+        },
+        {"class_id": later["class_id"], "placed_on": today().isoformat(), "left_on": None, "ended_by": None},
+    ]
     assert shown["class_id"] == later["class_id"]
     [line] = enrollment.ok(enrollment.client.get("/ledger", query_string={"format": "json"}, headers=admin))
     assert (line["classes_attended"], line["class_id"]) == (2, later["class_id"])
 
-    change = enrollment.ok(enrollment.client.post(f"/enrolments/{student}/status-changes", headers=enrollment.officer(),
-                                                  json={"kind": "withdrawal", "reason": "工作调动",
-                                                        "effective_on": "2099-09-15"}), 201)
-    enrollment.ok(enrollment.client.post(f"/status-changes/{change['change_id']}/decision",
-                                         json={"decision": "approve"}, headers=enrollment.officer()))
+    change = enrollment.ok(
+        enrollment.client.post(
+            f"/enrolments/{student}/status-changes",
+            headers=enrollment.officer(),
+            json={"kind": "withdrawal", "reason": "工作调动", "effective_on": "2099-09-15"},
+        ),
+        201,
+    )
+    enrollment.ok(
+        enrollment.client.post(
+            f"/status-changes/{change['change_id']}/decision",
+            json={"decision": "approve"},
+            headers=enrollment.officer(),
+        )
+    )
     left = enrollment.ok(enrollment.client.get(f"/enrolments/{student}", headers=enrollment.officer()))
     assert (left["class_id"], left["classes"][-1]["left_on"], left["classes"][-1]["ended_by"]) == (
-        None, "2099-09-15", "withdrawal")
+        None,
+        "2099-09-15",
+        "withdrawal",
+    )

@@ -1,4 +1,5 @@
 """Nomination to registration on the embedded default: SQLite and the filesystem broker under var/, a worker process."""
+
 from __future__ import annotations
 
 import pytest
@@ -36,11 +37,22 @@ def test_nomination_to_registration_on_sqlite_and_the_filesystem_broker(embedded
     [request] = wait_for(lambda: stack.drain(requested), timeout=30, message="enrollment.requested relayed")
     request = Envelope.parse(request.body).data
     assert (request["enrolment_id"], request["amount"], request["revision"]) == (
-        sent["enrolment_id"], "940.00", asked["revision"])
+        sent["enrolment_id"],
+        "940.00",
+        asked["revision"],
+    )
 
-    stack.publish("quota.reserved", {"enrolment_id": sent["enrolment_id"], "campaign_id": CAMPAIGN,
-                                     "unit_id": UNIT, "kind": "skills", "amount": "940.00",
-                                     "revision": request["revision"]})
+    stack.publish(
+        "quota.reserved",
+        {
+            "enrolment_id": sent["enrolment_id"],
+            "campaign_id": CAMPAIGN,
+            "unit_id": UNIT,
+            "kind": "skills",
+            "amount": "940.00",
+            "revision": request["revision"],
+        },
+    )
     [event] = wait_for(lambda: stack.drain(registered), timeout=30, message="enrollment.registered")
     event = Envelope.parse(event.body).data
     assert (event["enrolment_id"], event["holder_name_masked"]) == (sent["enrolment_id"], "职*1")

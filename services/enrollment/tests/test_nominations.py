@@ -1,12 +1,23 @@
 """Nomination over HTTP: validated personal data, public notice and objections, consent, scope and masks."""
+
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 
 from servicekit.clock import china_today as today
-from services.enrollment.tests.helpers import (ACADEMIC, CAMPAIGN, OTHER_UNION, OTHER_UNIT, SKILLS, UNION, person,
-                                               programme, resident_id, xlsx)
+from services.enrollment.tests.helpers import (
+    ACADEMIC,
+    CAMPAIGN,
+    OTHER_UNION,
+    OTHER_UNIT,
+    SKILLS,
+    UNION,
+    person,
+    programme,
+    resident_id,
+    xlsx,
+)
 
 pytestmark = pytest.mark.servers
 
@@ -41,12 +52,17 @@ def test_nomination_outside_the_plan_or_campaign_is_refused(enrollment):
 
 def test_a_programme_with_enrolments_keeps_its_kind_and_institution(enrollment):
     enrollment.ok(enrollment.nominate(1), 201)
-    moved = enrollment.client.put(f"/programmes/{SKILLS}", json=programme(institution_id="GZ-SYG"),
-                                  headers=enrollment.admin())
+    moved = enrollment.client.put(
+        f"/programmes/{SKILLS}", json=programme(institution_id="GZ-SYG"), headers=enrollment.admin()
+    )
     assert (moved.status_code, moved.get_json()["code"]) == (409, "conflict")
     cheaper = programme(fee_standard={**programme()["fee_standard"], "textbook": "30.00"})
-    assert enrollment.ok(enrollment.client.put(f"/programmes/{SKILLS}", json=cheaper, headers=enrollment.admin()))[
-        "fee_standard"]["textbook"] == "30.00"
+    assert (
+        enrollment.ok(enrollment.client.put(f"/programmes/{SKILLS}", json=cheaper, headers=enrollment.admin()))[
+            "fee_standard"
+        ]["textbook"]
+        == "30.00"
+    )
 
 
 def test_one_active_enrolment_per_employee_campaign_and_kind(enrollment):
@@ -68,21 +84,34 @@ def test_notice_and_objections_govern_confirmation(enrollment):
     assert blocked.status_code == 409
     assert blocked.get_json()["errors"]["blockers"] == [
         f"The public notice runs until {fresh['notice_end']}.",
-        "The employee's consent (voluntary participation) is not recorded."]
+        "The employee's consent (voluntary participation) is not recorded.",
+    ]
 
     old = enrollment.ok(enrollment.nominate(2, days_ago=5), 201)
     path = f"/enrolments/{old['enrolment_id']}"
-    enrollment.ok(enrollment.client.post(f"{path}/consent", json={"written_consent_on": today().isoformat()},
-                                         headers=enrollment.grassroots()))
-    objected = enrollment.ok(enrollment.client.post(f"{path}/objections", headers=enrollment.grassroots(), json={
-        "raised_on": today().isoformat(), "summary": "群众反映其并非一线岗位"}), 201)
+    enrollment.ok(
+        enrollment.client.post(
+            f"{path}/consent", json={"written_consent_on": today().isoformat()}, headers=enrollment.grassroots()
+        )
+    )
+    objected = enrollment.ok(
+        enrollment.client.post(
+            f"{path}/objections",
+            headers=enrollment.grassroots(),
+            json={"raised_on": today().isoformat(), "summary": "群众反映其并非一线岗位"},
+        ),
+        201,
+    )
     [objection] = objected["objections"]
     assert objection["outcome"] is None
     blocked = enrollment.client.post(f"{path}/confirm", headers=enrollment.grassroots())
     assert blocked.get_json()["errors"]["blockers"] == ["1 objection(s) still without an outcome."]
     outcome = f"{path}/objections/{objection['objection_id']}/outcome"
-    enrollment.ok(enrollment.client.post(outcome, json={"outcome": "dismissed", "note": "经核实为车间一线"},
-                                         headers=enrollment.grassroots()))
+    enrollment.ok(
+        enrollment.client.post(
+            outcome, json={"outcome": "dismissed", "note": "经核实为车间一线"}, headers=enrollment.grassroots()
+        )
+    )
     twice = enrollment.client.post(outcome, json={"outcome": "upheld", "note": "x"}, headers=enrollment.grassroots())
     assert twice.status_code == 409
     sent = enrollment.ok(enrollment.client.post(f"{path}/confirm", headers=enrollment.grassroots()))
@@ -92,14 +121,26 @@ def test_notice_and_objections_govern_confirmation(enrollment):
 def test_upheld_objection_takes_the_employee_off_the_list(enrollment):
     nominated = enrollment.ok(enrollment.nominate(1), 201)
     path = f"/enrolments/{nominated['enrolment_id']}"
-    objected = enrollment.ok(enrollment.client.post(f"{path}/objections", headers=enrollment.grassroots(), json={
-        "raised_on": today().isoformat(), "summary": "近三年有违纪记录"}), 201)
-    rejected = enrollment.ok(enrollment.client.post(
-        f"{path}/objections/{objected['objections'][0]['objection_id']}/outcome",
-        json={"outcome": "upheld", "note": "经查属实"}, headers=enrollment.grassroots()))
+    objected = enrollment.ok(
+        enrollment.client.post(
+            f"{path}/objections",
+            headers=enrollment.grassroots(),
+            json={"raised_on": today().isoformat(), "summary": "近三年有违纪记录"},
+        ),
+        201,
+    )
+    rejected = enrollment.ok(
+        enrollment.client.post(
+            f"{path}/objections/{objected['objections'][0]['objection_id']}/outcome",
+            json={"outcome": "upheld", "note": "经查属实"},
+            headers=enrollment.grassroots(),
+        )
+    )
     assert rejected["status"] == "rejected"
-    for listed in (enrollment.ok(enrollment.client.get("/enrolments", headers=enrollment.grassroots()))[0],
-                   enrollment.ok(enrollment.client.get(path, headers=enrollment.grassroots()))):
+    for listed in (
+        enrollment.ok(enrollment.client.get("/enrolments", headers=enrollment.grassroots()))[0],
+        enrollment.ok(enrollment.client.get(path, headers=enrollment.grassroots())),
+    ):
         assert [o["outcome"] for o in listed["objections"]] == ["upheld"]
     assert enrollment.client.post(f"{path}/confirm", headers=enrollment.grassroots()).status_code == 409
     assert enrollment.nominate(1).status_code == 201, "a rejected nomination holds no place"
@@ -112,17 +153,24 @@ def test_consent_by_the_employee_or_recorded_written_consent(enrollment):
     assert undated.status_code == 422 and "written_consent_on" in undated.get_json()["errors"]
     other = enrollment.client.post(f"{path}/consent", json={}, headers=enrollment.employee("emp-someone-else"))
     assert other.status_code == 404
-    consented = enrollment.ok(enrollment.client.post(f"{path}/consent", json={},
-                                                     headers=enrollment.employee(nominated["employee_id"])))
+    consented = enrollment.ok(
+        enrollment.client.post(f"{path}/consent", json={}, headers=enrollment.employee(nominated["employee_id"]))
+    )
     assert (consented["consent_method"], consented["consent_on"]) == ("employee", today().isoformat())
     assert enrollment.ok(enrollment.client.post(f"{path}/confirm", headers=enrollment.grassroots()))["status"] == "sent"
 
     written = enrollment.ok(enrollment.nominate(2, days_ago=6), 201)
-    recorded = enrollment.ok(enrollment.client.post(
-        f"/enrolments/{written['enrolment_id']}/consent", headers=enrollment.grassroots(),
-        json={"written_consent_on": (today() - timedelta(days=3)).isoformat()}))
+    recorded = enrollment.ok(
+        enrollment.client.post(
+            f"/enrolments/{written['enrolment_id']}/consent",
+            headers=enrollment.grassroots(),
+            json={"written_consent_on": (today() - timedelta(days=3)).isoformat()},
+        )
+    )
     assert (recorded["consent_method"], recorded["consent_on"]) == (
-        "written", (today() - timedelta(days=3)).isoformat())
+        "written",
+        (today() - timedelta(days=3)).isoformat(),
+    )
 
 
 def test_scope_and_masks(enrollment):
@@ -145,34 +193,64 @@ def test_scope_and_masks(enrollment):
     assert listed(enrollment.institution("GZ-GCJS")) == {}
     own = listed(enrollment.employee(sent["employee_id"]))
     assert set(own) == {sent["enrolment_id"]} and own[sent["enrolment_id"]]["resident_id"] == full_id
-    hidden = enrollment.client.get(f"/enrolments/{sent['enrolment_id']}",
-                                   headers=enrollment.grassroots(OTHER_UNION, OTHER_UNIT))
+    hidden = enrollment.client.get(
+        f"/enrolments/{sent['enrolment_id']}", headers=enrollment.grassroots(OTHER_UNION, OTHER_UNIT)
+    )
     assert hidden.status_code == 404
-    assert enrollment.client.post(f"/enrolments/{nominated['enrolment_id']}/objections", headers=enrollment.officer(),
-                                  json={"raised_on": today().isoformat(), "summary": "x"}).status_code == 403
-    filtered = enrollment.ok(enrollment.client.get(
-        "/enrolments", query_string={"status": "sent", "campaign_id": CAMPAIGN}, headers=enrollment.admin()))
+    assert (
+        enrollment.client.post(
+            f"/enrolments/{nominated['enrolment_id']}/objections",
+            headers=enrollment.officer(),
+            json={"raised_on": today().isoformat(), "summary": "x"},
+        ).status_code
+        == 403
+    )
+    filtered = enrollment.ok(
+        enrollment.client.get(
+            "/enrolments", query_string={"status": "sent", "campaign_id": CAMPAIGN}, headers=enrollment.admin()
+        )
+    )
     assert [e["enrolment_id"] for e in filtered] == [sent["enrolment_id"]]
 
 
-COLUMNS = ["姓名 Name", "身份证号 Resident ID number", "手机号码 Mobile phone", "文化程度 Education",
-           "推荐理由 Attestation", "项目编号 Programme id"]
+COLUMNS = [
+    "姓名 Name",
+    "身份证号 Resident ID number",
+    "手机号码 Mobile phone",
+    "文化程度 Education",
+    "推荐理由 Attestation",
+    "项目编号 Programme id",
+]
 
 
 def _row(seq, **change):
     p = person(seq, **change)
-    return [p["name"], p["resident_id"], int(p["phone"]), p["education"], p["attestation"],
-            change.get("programme_id", SKILLS)]
+    return [
+        p["name"],
+        p["resident_id"],
+        int(p["phone"]),
+        p["education"],
+        p["attestation"],
+        change.get("programme_id", SKILLS),
+    ]
 
 
 def test_bulk_nomination_is_all_or_nothing_with_errors_per_row(enrollment):
     enrollment.ok(enrollment.nominate(9), 201)
     form = {"campaign_id": CAMPAIGN, "notice_start": today().isoformat()}
     bad_check = resident_id(3)[:17] + ("0" if resident_id(3)[17] != "0" else "1")
-    rows = [COLUMNS, _row(1), _row(2, programme_id="NOPE"), _row(3, resident_id=bad_check), _row(9), _row(1),
-            _row(4, programme_id=ACADEMIC)]
-    refused = enrollment.client.post("/enrolments/import", headers=enrollment.grassroots(),
-                                     data={**form, "file": (xlsx(rows), "推荐名单.xlsx")})
+    rows = [
+        COLUMNS,
+        _row(1),
+        _row(2, programme_id="NOPE"),
+        _row(3, resident_id=bad_check),
+        _row(9),
+        _row(1),
+        _row(4, programme_id=ACADEMIC),
+    ]
+    refused = enrollment.client.post(
+        "/enrolments/import", headers=enrollment.grassroots(), data={**form, "file": (xlsx(rows), "推荐名单.xlsx")}
+    )
     assert refused.status_code == 422, refused.get_data(as_text=True)
     report = {r["row"]: r["errors"] for r in refused.get_json()["errors"]["rows"]}
     assert set(report) == {4}, "field errors come first: the ID number of row 4"
@@ -180,8 +258,9 @@ def test_bulk_nomination_is_all_or_nothing_with_errors_per_row(enrollment):
 
     rows[3] = _row(3)
     rows.insert(2, [None] * len(COLUMNS))  # a blank line: skipped, yet the report names the sheet's own rows
-    refused = enrollment.client.post("/enrolments/import", headers=enrollment.grassroots(),
-                                     data={**form, "file": (xlsx(rows), "推荐名单.xlsx")})
+    refused = enrollment.client.post(
+        "/enrolments/import", headers=enrollment.grassroots(), data={**form, "file": (xlsx(rows), "推荐名单.xlsx")}
+    )
     report = {r["row"]: r["errors"] for r in refused.get_json()["errors"]["rows"]}
     assert set(report) == {4, 6, 7}  # unknown programme, already nominated, the same person twice in the file
     assert report[4] == {"programme_id": ["Not a published programme."]}
@@ -189,18 +268,26 @@ def test_bulk_nomination_is_all_or_nothing_with_errors_per_row(enrollment):
     assert len(enrollment.ok(enrollment.client.get("/enrolments", headers=enrollment.grassroots()))) == 1
 
     good = [COLUMNS, _row(1), _row(3), _row(4, programme_id=ACADEMIC)]
-    created = enrollment.ok(enrollment.client.post("/enrolments/import", headers=enrollment.grassroots(),
-                                                   data={**form, "file": (xlsx(good), "推荐名单.xlsx")}), 201)
+    created = enrollment.ok(
+        enrollment.client.post(
+            "/enrolments/import", headers=enrollment.grassroots(), data={**form, "file": (xlsx(good), "推荐名单.xlsx")}
+        ),
+        201,
+    )
     assert [(e["name"], e["kind"], e["grassroots_union_id"]) for e in created] == [
-        ("职工1", "skills", UNION), ("职工3", "skills", UNION), ("职工4", "academic", UNION)]
+        ("职工1", "skills", UNION),
+        ("职工3", "skills", UNION),
+        ("职工4", "academic", UNION),
+    ]
 
 
 def test_racing_nominations_of_one_employee_leave_exactly_one(enrollment):
     """Row locks and the database's one-active-enrolment index decide, whichever request checks first."""
     enrollment.ok(enrollment.nominate(7, programme_id=ACADEMIC), 201)  # the employee is known already
     with ThreadPoolExecutor(max_workers=6) as pool:
-        answers = sorted((r.status_code, r.get_json().get("code")) for r in pool.map(
-            lambda _: enrollment.nominate(7), range(6)))
+        answers = sorted(
+            (r.status_code, r.get_json().get("code")) for r in pool.map(lambda _: enrollment.nominate(7), range(6))
+        )
     assert answers == [(201, None)] + [(409, "enrollment_already_enrolled")] * 5
     listed = enrollment.ok(enrollment.client.get("/enrolments", headers=enrollment.grassroots()))
     assert sorted(e["kind"] for e in listed) == ["academic", "skills"]

@@ -1,10 +1,20 @@
 """Campaigns, units and institutions' standing, learnt from other services' events on the real broker."""
+
 from datetime import date
 
 import pytest
 
-from services.enrollment.tests.helpers import (CAMPAIGN, OTHER_UNIT, SKILLS, UNION, UNIT, Enrollment, campaign,
-                                               programme, unit)
+from services.enrollment.tests.helpers import (
+    CAMPAIGN,
+    OTHER_UNIT,
+    SKILLS,
+    UNION,
+    UNIT,
+    Enrollment,
+    campaign,
+    programme,
+    unit,
+)
 from tests.support.processes import wait_for
 
 pytestmark = pytest.mark.servers
@@ -24,8 +34,9 @@ def test_read_models_follow_events_and_ignore_stale_revisions(stack_of):
     stack.publish("institution.disqualified", {"institution_id": "GZ-ZGJS", "revision": 2, **DECISION})
     stack.publish("institution.reinstated", {"institution_id": "GZ-ZGJS", "revision": 1, **DECISION})
     stack.publish("institution.disqualified", {"institution_id": "GZ-FCG", "revision": 1, **DECISION})
-    stack.publish("institution.reinstated", {"institution_id": "GZ-FCG", "revision": 2,
-                                             **DECISION, "reason": "整改合格"})
+    stack.publish(
+        "institution.reinstated", {"institution_id": "GZ-FCG", "revision": 2, **DECISION, "reason": "整改合格"}
+    )
     stack.publish("institution.disqualified", {"institution_id": "GZ-YCG", "revision": 1, **DECISION})  # the last
 
     def standing():
@@ -36,11 +47,16 @@ def test_read_models_follow_events_and_ignore_stale_revisions(stack_of):
     assert {k for k, v in standing().items() if v} == {"GZ-ZGJS", "GZ-YCG"}
     listed = {i["institution_id"]: i for i in service.ok(service.client.get("/institutions", headers=service.admin()))}
     assert (listed["GZ-ZGJS"]["disqualification_reason"], listed["GZ-FCG"]["disqualification_reason"]) == (
-        DECISION["reason"], None)
+        DECISION["reason"],
+        None,
+    )
 
     service.publish_programme(SKILLS, programme())
-    service.ok(service.client.put(f"/units/{UNIT}/plans/{CAMPAIGN}", json={"programme_ids": [SKILLS]},
-                                  headers=service.officer()))
+    service.ok(
+        service.client.put(
+            f"/units/{UNIT}/plans/{CAMPAIGN}", json={"programme_ids": [SKILLS]}, headers=service.officer()
+        )
+    )
     nominated = service.ok(service.nominate(1), 201)
     assert nominated["unit_id"] == UNIT, "the stale revision 2 did not move the union to another unit"
     notice = date.fromisoformat(nominated["notice_end"]) - date.fromisoformat(nominated["notice_start"])

@@ -1,4 +1,5 @@
 """Registration as a saga with quota, on the real broker: requested -> reserved/refused -> registered/refused."""
+
 import uuid
 from datetime import timedelta
 
@@ -15,8 +16,11 @@ DECISION = {"reason": "学员满意度低于60%", "decided_by": "fed-7", "decide
 
 def collect(stack, tap, count: int) -> list[dict]:
     seen = []
-    wait_for(lambda: seen.extend(stack.drain(tap)) or len(seen) >= count, timeout=20,
-             message=f"{count} events on {tap.routing_key}")
+    wait_for(
+        lambda: seen.extend(stack.drain(tap)) or len(seen) >= count,
+        timeout=20,
+        message=f"{count} events on {tap.routing_key}",
+    )
     return [Envelope.parse(m.body).data for m in seen]
 
 
@@ -31,34 +35,61 @@ def test_skills_saga_reserved_registers_refused_tells_why(enrollment):
     first, second, third = enrollment.sent(1), enrollment.sent(2), enrollment.sent(3)
     institution = enrollment.institution("GZ-ZGJS")
 
-    asked = enrollment.ok(enrollment.client.post(f"/enrolments/{first['enrolment_id']}/register",
-                                                 headers=institution), 202)
+    asked = enrollment.ok(
+        enrollment.client.post(f"/enrolments/{first['enrolment_id']}/register", headers=institution), 202
+    )
     assert (asked["status"], asked["subsidy_requested"], asked["fees"]) == ("requested", "940.00", FEES)
     for other in (second, third):
-        enrollment.ok(enrollment.client.post(f"/enrolments/{other['enrolment_id']}/register", headers=institution),
-                      202)
+        enrollment.ok(enrollment.client.post(f"/enrolments/{other['enrolment_id']}/register", headers=institution), 202)
     request = {e["enrolment_id"]: e for e in collect(stack, requested, 3)}[first["enrolment_id"]]
-    assert request == {"enrolment_id": first["enrolment_id"], "revision": asked["revision"], "campaign_id": CAMPAIGN,
-                       "kind": "skills", "unit_id": UNIT, "grassroots_union_id": first["grassroots_union_id"],
-                       "institution_id": "GZ-ZGJS", "programme_id": first["programme_id"], "amount": "940.00"}
+    assert request == {
+        "enrolment_id": first["enrolment_id"],
+        "revision": asked["revision"],
+        "campaign_id": CAMPAIGN,
+        "kind": "skills",
+        "unit_id": UNIT,
+        "grassroots_union_id": first["grassroots_union_id"],
+        "institution_id": "GZ-ZGJS",
+        "programme_id": first["programme_id"],
+        "amount": "940.00",
+    }
 
     answer = {"campaign_id": CAMPAIGN, "unit_id": UNIT, "kind": "skills", "amount": "940.00"}
     stack.publish("quota.reserved", {"enrolment_id": first["enrolment_id"], **answer})
     stack.publish("quota.reserved", {"enrolment_id": first["enrolment_id"], **answer})  # redelivered: no effect
     for other in (second, third):
-        stack.publish("quota.refused", {"enrolment_id": other["enrolment_id"], **answer, "reason": "no_quota_left",
-                                        "detail": "本单位技能补助额度已用完"})
-    wait_for(lambda: status(enrollment, third["enrolment_id"], institution)["status"] == "refused",
-             message="the refusals handled (after both reservations)")
+        stack.publish(
+            "quota.refused",
+            {
+                "enrolment_id": other["enrolment_id"],
+                **answer,
+                "reason": "no_quota_left",
+                "detail": "本单位技能补助额度已用完",
+            },
+        )
+    wait_for(
+        lambda: status(enrollment, third["enrolment_id"], institution)["status"] == "refused",
+        message="the refusals handled (after both reservations)",
+    )
 
     done = status(enrollment, first["enrolment_id"], institution)
     assert (done["status"], done["registered_on"]) == ("registered", today().isoformat())
     [event] = collect(stack, registered, 1)
-    assert event == {"enrolment_id": first["enrolment_id"], "revision": done["revision"], "campaign_id": CAMPAIGN,
-                     "kind": "skills", "unit_id": UNIT, "grassroots_union_id": first["grassroots_union_id"],
-                     "institution_id": "GZ-ZGJS", "programme_id": first["programme_id"], "trade": "电工",
-                     "fees": FEES, "employee_id": first["employee_id"], "holder_name_masked": "职*1",
-                     "registered_on": today().isoformat()}
+    assert event == {
+        "enrolment_id": first["enrolment_id"],
+        "revision": done["revision"],
+        "campaign_id": CAMPAIGN,
+        "kind": "skills",
+        "unit_id": UNIT,
+        "grassroots_union_id": first["grassroots_union_id"],
+        "institution_id": "GZ-ZGJS",
+        "programme_id": first["programme_id"],
+        "trade": "电工",
+        "fees": FEES,
+        "employee_id": first["employee_id"],
+        "holder_name_masked": "职*1",
+        "registered_on": today().isoformat(),
+    }
     assert stack.drain(registered) == [], "the duplicate reservation registered nothing twice"
     for headers in (institution, enrollment.officer()):
         refused = status(enrollment, second["enrolment_id"], headers)
@@ -67,22 +98,29 @@ def test_skills_saga_reserved_registers_refused_tells_why(enrollment):
     again = enrollment.client.post(f"/enrolments/{second['enrolment_id']}/register", headers=institution)
     assert (again.status_code, again.get_json()["code"]) == (409, "enrollment_already_enrolled")
 
-    retried = enrollment.ok(enrollment.client.post(f"/enrolments/{third['enrolment_id']}/register",
-                                                   headers=institution), 202)
+    retried = enrollment.ok(
+        enrollment.client.post(f"/enrolments/{third['enrolment_id']}/register", headers=institution), 202
+    )
     assert (retried["status"], retried["refusal_reason"]) == ("requested", None)
     [request] = collect(stack, requested, 1)
     assert (request["enrolment_id"], request["revision"]) == (third["enrolment_id"], retried["revision"])
     stack.publish("quota.reserved", {"enrolment_id": third["enrolment_id"], **answer})
-    wait_for(lambda: status(enrollment, third["enrolment_id"], institution)["status"] == "registered",
-             message="the quota reallocated, the retried request reserved")
+    wait_for(
+        lambda: status(enrollment, third["enrolment_id"], institution)["status"] == "registered",
+        message="the quota reallocated, the retried request reserved",
+    )
 
     payment = {"enrolment_id": first["enrolment_id"], "paid_on": today().isoformat()}
-    stack.publish("payment.recorded", {"payment_id": str(uuid.uuid4()), "amount": "1000.00", "status": "partial",
-                                       **payment})
-    stack.publish("payment.recorded", {"payment_id": str(uuid.uuid4()), "amount": "1590.00", "status": "full",
-                                       **payment})
-    wait_for(lambda: status(enrollment, first["enrolment_id"], institution)["payment_status"] == "full",
-             message="the payments")
+    stack.publish(
+        "payment.recorded", {"payment_id": str(uuid.uuid4()), "amount": "1000.00", "status": "partial", **payment}
+    )
+    stack.publish(
+        "payment.recorded", {"payment_id": str(uuid.uuid4()), "amount": "1590.00", "status": "full", **payment}
+    )
+    wait_for(
+        lambda: status(enrollment, first["enrolment_id"], institution)["payment_status"] == "full",
+        message="the payments",
+    )
 
 
 def test_academic_admission_only_after_a_passed_entrance_test(enrollment):
@@ -94,24 +132,41 @@ def test_academic_admission_only_after_a_passed_entrance_test(enrollment):
     path = f"/enrolments/{sent['enrolment_id']}"
     asked = enrollment.ok(enrollment.client.post(f"{path}/register", headers=institution), 202)
     assert asked["subsidy_requested"] is None
-    stack.publish("quota.reserved", {"enrolment_id": sent["enrolment_id"], "campaign_id": CAMPAIGN, "unit_id": UNIT,
-                                     "kind": "academic", "seats": 1})
-    wait_for(lambda: status(enrollment, sent["enrolment_id"], institution)["status"] == "registered",
-             message="the seat reserved")
+    stack.publish(
+        "quota.reserved",
+        {
+            "enrolment_id": sent["enrolment_id"],
+            "campaign_id": CAMPAIGN,
+            "unit_id": UNIT,
+            "kind": "academic",
+            "seats": 1,
+        },
+    )
+    wait_for(
+        lambda: status(enrollment, sent["enrolment_id"], institution)["status"] == "registered",
+        message="the seat reserved",
+    )
 
     untested = enrollment.client.post(f"{path}/admit", headers=institution)
     assert (untested.status_code, untested.get_json()["code"]) == (409, "enrollment_entrance_test_not_passed")
     test = {"held_on": today().isoformat(), "score": "52.50", "passed": False}
     enrollment.ok(enrollment.client.post(f"{path}/entrance-test", json=test, headers=institution))
     assert enrollment.client.post(f"{path}/admit", headers=institution).status_code == 409
-    retaken = enrollment.ok(enrollment.client.post(f"{path}/entrance-test", headers=institution,
-                                                   json={**test, "score": "71.00", "passed": True}))
+    retaken = enrollment.ok(
+        enrollment.client.post(
+            f"{path}/entrance-test", headers=institution, json={**test, "score": "71.00", "passed": True}
+        )
+    )
     assert (retaken["entrance_test_score"], retaken["entrance_test_passed"]) == ("71.00", True)
     done = enrollment.ok(enrollment.client.post(f"{path}/admit", headers=institution))
     assert (done["status"], done["admitted_on"]) == ("admitted", today().isoformat())
     [event] = collect(stack, admitted, 1)
     assert (event["kind"], event["revision"], event["admitted_on"], "trade" in event) == (
-        "academic", done["revision"], today().isoformat(), False)
+        "academic",
+        done["revision"],
+        today().isoformat(),
+        False,
+    )
     assert event["fees"] == programme("academic")["fee_standard"]
     assert event["holder_name_masked"] == "职*1"  # 职工1
 
@@ -123,8 +178,10 @@ def test_registration_refused_outside_the_window_by_a_disqualified_institution_o
     assert enrollment.client.post(path, headers=enrollment.institution("GZ-GCJS")).status_code == 404
     assert enrollment.client.post(path, headers=enrollment.officer()).status_code == 403
 
-    past = {"registration_start": (today() - timedelta(days=90)).isoformat(),
-            "registration_end": (today() - timedelta(days=1)).isoformat()}
+    past = {
+        "registration_start": (today() - timedelta(days=90)).isoformat(),
+        "registration_end": (today() - timedelta(days=1)).isoformat(),
+    }
     enrollment.deliver("campaign.published", campaign(revision=2, windows={**campaign()["windows"], **past}))
     closed = enrollment.client.post(path, headers=institution)
     assert (closed.status_code, closed.get_json()["code"]) == (409, "enrollment_registration_window_closed")

@@ -1,15 +1,22 @@
 """Pure rules: ID numbers, phones, masks, the notice, the skills share, working days, classes, retakes."""
+
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
-from services.enrollment.domain import classes
-from services.enrollment.domain import status_changes as changes
-from services.enrollment.domain import enrolment as rules
-from services.enrollment.domain.people import (InvalidPersonalData, mask_name, mask_phone, mask_resident_id,
-                                               normalise_mobile, normalise_resident_id)
 from servicekit.resident_id import check_digit
+from services.enrollment.domain import classes
+from services.enrollment.domain import enrolment as rules
+from services.enrollment.domain import status_changes as changes
+from services.enrollment.domain.people import (
+    InvalidPersonalData,
+    mask_name,
+    mask_phone,
+    mask_resident_id,
+    normalise_mobile,
+    normalise_resident_id,
+)
 from services.enrollment.domain.workdays import CalendarMissing, WorkCalendar, roster_deadline
 
 TODAY = date(2013, 11, 20)
@@ -19,11 +26,14 @@ def with_check(first17: str) -> str:
     return first17 + check_digit(first17)
 
 
-@pytest.mark.parametrize("first17, expected", [
-    ("11010519491231002", "X"),  # the example of GB 11643
-    ("44052418800101001", "4"),
-    ("44010419850312001", "2"),
-])
+@pytest.mark.parametrize(
+    "first17, expected",
+    [
+        ("11010519491231002", "X"),  # the example of GB 11643
+        ("44052418800101001", "4"),
+        ("44010419850312001", "2"),
+    ],
+)
 def test_check_digit_is_iso_7064_mod_11_2(first17, expected):
     assert check_digit(first17) == expected
 
@@ -33,18 +43,21 @@ def test_valid_number_is_normalised_to_upper_case_x():
     assert normalise_resident_id("440104198503120012", TODAY) == "440104198503120012"
 
 
-@pytest.mark.parametrize("number, reason", [
-    ("44010419850312001", "18 characters"),
-    ("4401041985031200122", "18 characters"),
-    ("44010419850312001A", "18 characters"),
-    (with_check("99010419850312001"), "region"),
-    (with_check("44000419850312001"), "region"),
-    (with_check("44010419850230001"), "not a real date"),
-    (with_check("44010420100101001"), "working age"),  # 3 years old
-    (with_check("44010419300101001"), "working age"),  # 83 years old
-    ("440104198503120013", "check digit"),
-    ("44010419850312X012", "18 characters"),  # X only as the check character
-])
+@pytest.mark.parametrize(
+    "number, reason",
+    [
+        ("44010419850312001", "18 characters"),
+        ("4401041985031200122", "18 characters"),
+        ("44010419850312001A", "18 characters"),
+        (with_check("99010419850312001"), "region"),
+        (with_check("44000419850312001"), "region"),
+        (with_check("44010419850230001"), "not a real date"),
+        (with_check("44010420100101001"), "working age"),  # 3 years old
+        (with_check("44010419300101001"), "working age"),  # 83 years old
+        ("440104198503120013", "check digit"),
+        ("44010419850312X012", "18 characters"),  # X only as the check character
+    ],
+)
 def test_invalid_numbers_say_what_is_wrong(number, reason):
     with pytest.raises(InvalidPersonalData, match=reason):
         normalise_resident_id(number, TODAY)
@@ -59,8 +72,10 @@ def test_working_age_bounds_are_inclusive():
         normalise_resident_id(with_check("44010419471120001"), TODAY)  # 66 today
 
 
-@pytest.mark.parametrize("raw, phone", [("13800138000", "13800138000"), ("+86 138-0013-8000", "13800138000"),
-                                        ("8619912345678", "19912345678")])
+@pytest.mark.parametrize(
+    "raw, phone",
+    [("13800138000", "13800138000"), ("+86 138-0013-8000", "13800138000"), ("8619912345678", "19912345678")],
+)
 def test_mainland_mobiles(raw, phone):
     assert normalise_mobile(raw) == phone
 
@@ -76,8 +91,17 @@ def test_masks_keep_only_the_edges():
     assert mask_phone("13800138000") == "138****8000"
 
 
-@pytest.mark.parametrize("name, masked", [("张三", "张*"), ("张三丰", "张*丰"), ("欧阳娜娜", "欧**娜"), ("李", "李*"),
-                                          ("阿卜杜热合曼·买买提", "阿********提"), ("X" * 50, "X" + "*" * 28 + "X")])
+@pytest.mark.parametrize(
+    "name, masked",
+    [
+        ("张三", "张*"),
+        ("张三丰", "张*丰"),
+        ("欧阳娜娜", "欧**娜"),
+        ("李", "李*"),
+        ("阿卜杜热合曼·买买提", "阿********提"),
+        ("X" * 50, "X" + "*" * 28 + "X"),
+    ],
+)
 def test_names_keep_the_first_and_for_three_or_more_the_last_character(name, masked):
     assert mask_name(name) == masked
 
@@ -87,14 +111,17 @@ def test_notice_ends_after_its_days_and_blocks_confirmation_until_then():
     assert end == date(2013, 11, 9)
     blocked = dict(open_objections=0, consented=True, notice_ends_on=end)
     assert rules.confirmation_blockers(today=date(2013, 11, 8), **blocked) == [
-        "The public notice runs until 2013-11-09."]
+        "The public notice runs until 2013-11-09."
+    ]
     assert rules.confirmation_blockers(today=end, **blocked) == []
 
 
 def test_open_objection_and_missing_consent_block_confirmation():
     blockers = rules.confirmation_blockers(today=TODAY, notice_ends_on=TODAY, open_objections=2, consented=False)
-    assert blockers == ["2 objection(s) still without an outcome.",
-                        "The employee's consent (voluntary participation) is not recorded."]
+    assert blockers == [
+        "2 objection(s) still without an outcome.",
+        "The employee's consent (voluntary participation) is not recorded.",
+    ]
 
 
 def test_federation_skills_share_uses_the_trade_override_and_rounds_half_up():
@@ -146,13 +173,16 @@ def test_a_dedicated_class_needs_both_staff_a_joined_one_none():
     assert classes.staffing_gaps(False, None, None) == []
 
 
-@pytest.mark.parametrize("kind, failed, passed_before, opened, retakes", [
-    ("skills", True, False, True, True),
-    ("academic", True, False, True, False),  # academic retakes follow national rules, outside the system
-    ("skills", False, False, True, False),
-    ("skills", True, True, True, False),  # an older failure arriving after a pass
-    ("skills", True, False, False, False),
-])
+@pytest.mark.parametrize(
+    "kind, failed, passed_before, opened, retakes",
+    [
+        ("skills", True, False, True, True),
+        ("academic", True, False, True, False),  # academic retakes follow national rules, outside the system
+        ("skills", False, False, True, False),
+        ("skills", True, True, True, False),  # an older failure arriving after a pass
+        ("skills", True, False, False, False),
+    ],
+)
 def test_only_a_failed_skills_student_of_an_opened_class_retakes(kind, failed, passed_before, opened, retakes):
     assert classes.retakes_after(kind, failed, passed_before, opened) is retakes
 
@@ -166,13 +196,16 @@ def test_the_unit_approves_withdrawals_and_agrees_to_moves_the_federation_review
     assert changes.next_step(changes.WITHDRAWAL, changes.APPROVED, "unit_officer") is None
 
 
-@pytest.mark.parametrize("kind, to_institution, to_kind, same, fits", [
-    (changes.TRANSFER, "GZ-SYG", "skills", False, True),
-    (changes.TRANSFER, "GZ-ZGJS", "skills", False, False),  # same institution: not a transfer
-    (changes.TRANSFER, "GZ-SYG", "academic", False, False),
-    (changes.TRANSFER, "GZ-SYG", "skills", True, False),
-    (changes.MAJOR_CHANGE, "GZ-ZGJS", "skills", False, False),  # a major is academic
-])
+@pytest.mark.parametrize(
+    "kind, to_institution, to_kind, same, fits",
+    [
+        (changes.TRANSFER, "GZ-SYG", "skills", False, True),
+        (changes.TRANSFER, "GZ-ZGJS", "skills", False, False),  # same institution: not a transfer
+        (changes.TRANSFER, "GZ-SYG", "academic", False, False),
+        (changes.TRANSFER, "GZ-SYG", "skills", True, False),
+        (changes.MAJOR_CHANGE, "GZ-ZGJS", "skills", False, False),  # a major is academic
+    ],
+)
 def test_the_target_of_a_move_must_fit(kind, to_institution, to_kind, same, fits):
     assert (changes.move_problem(kind, "GZ-ZGJS", to_institution, "skills", to_kind, same) is None) is fits
 

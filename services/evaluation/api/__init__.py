@@ -7,4 +7,5 @@ def blueprints() -> list:
     from .results import blp as results
     from .scores import blp as scores
     from .surveys import blp as surveys
+
     return [results, certificates, surveys, scores, public]

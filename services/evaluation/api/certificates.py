@@ -1,18 +1,37 @@
 from flask_smorest import Blueprint
 
 from servicekit import unit_of_work
-from servicekit.identity import (AUDITOR, EMPLOYEE, FEDERATION_ADMIN, INSTITUTION_OPERATOR, INSTITUTION_SYSTEM,
-                                 current_identity, requires)
+from servicekit.identity import (
+    AUDITOR,
+    EMPLOYEE,
+    FEDERATION_ADMIN,
+    INSTITUTION_OPERATOR,
+    INSTITUTION_SYSTEM,
+    current_identity,
+    requires,
+)
 from servicekit.tabular import Column, read_rows, validate_rows
 
 from .. import certificates
 from ..listing import by_enrolment
 from ..models import Certificate
-from ..schemas import (CertificateBatchIn, CertificateBatchOut, CertificateIn, CertificateOut, CertificateRow,
-                       EnrolmentQuery, RevocationIn, UploadFile)
+from ..schemas import (
+    CertificateBatchIn,
+    CertificateBatchOut,
+    CertificateIn,
+    CertificateOut,
+    CertificateRow,
+    EnrolmentQuery,
+    RevocationIn,
+    UploadFile,
+)
 
-blp = Blueprint("certificates", __name__, url_prefix="/certificates",
-                description="Certificates (结业证书 / 毕业证书): issue after a pass, revoke")
+blp = Blueprint(
+    "certificates",
+    __name__,
+    url_prefix="/certificates",
+    description="Certificates (结业证书 / 毕业证书): issue after a pass, revoke",
+)
 
 
 @blp.route("", methods=["POST"])
@@ -40,13 +59,16 @@ def _issue_many(rows: list[tuple[int, dict]]):
     """Both batch routes: rows validated one by one, then issued all or none."""
     loaded = validate_rows(rows, CertificateRow())
     with unit_of_work() as uow:
-        issued = certificates.issue_many(uow, current_identity(),
-                                         [(number, row) for (number, _), row in zip(rows, loaded)])
+        issued = certificates.issue_many(
+            uow, current_identity(), [(number, row) for (number, _), row in zip(rows, loaded)]
+        )
         uow.commit()
     new = sum(1 for _, is_new in issued if is_new)
-    answer = {"issued": new, "already_issued": len(issued) - new,
-              "certificates": [{**c, "row": number, "issued_now": is_new}
-                               for (number, _), (c, is_new) in zip(rows, issued)]}
+    answer = {
+        "issued": new,
+        "already_issued": len(issued) - new,
+        "certificates": [{**c, "row": number, "issued_now": is_new} for (number, _), (c, is_new) in zip(rows, issued)],
+    }
     return answer, 201 if new else 200
 
 
@@ -95,5 +117,6 @@ def revoke(body, certificate_id):
 def list_certificates(query):
     """Certificates: an employee's own, an institution's, or all for the federation."""
     with unit_of_work() as uow:
-        return by_enrolment(uow.session, current_identity(), Certificate, query,
-                            (Certificate.institution_id, Certificate.number))
+        return by_enrolment(
+            uow.session, current_identity(), Certificate, query, (Certificate.institution_id, Certificate.number)
+        )

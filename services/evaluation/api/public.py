@@ -1,4 +1,5 @@
 """Endpoints that need no identity (the gateway serves them under /api/evaluation/public/...)."""
+
 from flask_smorest import Blueprint
 
 from servicekit import unit_of_work
@@ -6,8 +7,12 @@ from servicekit import unit_of_work
 from .. import certificates, surveys
 from ..schemas import AnswerIn, SurveyOut, VerificationOut, VerifyQuery
 
-public = Blueprint("public", __name__, url_prefix="/public",
-                   description="Certificate verification and anonymous survey answers: no identity needed")
+public = Blueprint(
+    "public",
+    __name__,
+    url_prefix="/public",
+    description="Certificate verification and anonymous survey answers: no identity needed",
+)
 
 
 @public.route("/certificates/verification", methods=["GET"])

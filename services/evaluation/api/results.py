@@ -3,8 +3,15 @@ from flask_smorest import Blueprint
 
 from servicekit import Problem, unit_of_work
 from servicekit.errors import PRECONDITION_REQUIRED
-from servicekit.identity import (AUDITOR, EMPLOYEE, FEDERATION_ADMIN, INSTITUTION_OPERATOR, INSTITUTION_SYSTEM,
-                                 current_identity, requires)
+from servicekit.identity import (
+    AUDITOR,
+    EMPLOYEE,
+    FEDERATION_ADMIN,
+    INSTITUTION_OPERATOR,
+    INSTITUTION_SYSTEM,
+    current_identity,
+    requires,
+)
 
 from ..listing import by_enrolment
 from ..models import ExamResult
@@ -13,15 +20,22 @@ from ..schemas import EnrolmentQuery, ResultBatchIn, ResultBatchOut, ResultOut
 
 blp = Blueprint("results", __name__, url_prefix="/results", description="Exam results (考试成绩) and retakes")
 
-KEY_HEADER = {"in": "header", "name": "Idempotency-Key", "required": True,
-              "schema": {"type": "string", "minLength": 1, "maxLength": 100},
-              "description": "One key per batch; resending the same batch with it records nothing twice."}
+KEY_HEADER = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": True,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 100},
+    "description": "One key per batch; resending the same batch with it records nothing twice.",
+}
 
 
 @blp.route("/batches", methods=["POST"])
 @blp.arguments(ResultBatchIn)
-@blp.response(201, ResultBatchOut, description="Recorded (or the first answer again for a replayed batch, "
-                                               "with `Idempotent-Replayed: true`)")
+@blp.response(
+    201,
+    ResultBatchOut,
+    description="Recorded (or the first answer again for a replayed batch, with `Idempotent-Replayed: true`)",
+)
 @blp.alt_response(409, description="The key was used for a different batch")
 @blp.alt_response(422, description="Lines with errors, by index in `lines`: nothing recorded")
 @blp.alt_response(428, description="No Idempotency-Key header")
@@ -33,8 +47,7 @@ def post_batch(body):
     if not key or len(key) > 100:
         raise Problem(PRECONDITION_REQUIRED, "Send an Idempotency-Key header (1-100 characters) with each batch.")
     with unit_of_work() as uow:
-        response, replayed = record_batch(uow, current_identity(), key, body["lines"],
-                                          body_digest(request.get_json()))
+        response, replayed = record_batch(uow, current_identity(), key, body["lines"], body_digest(request.get_json()))
         uow.commit()
     return response, 201, {"Idempotent-Replayed": "true" if replayed else "false"}
 
@@ -46,5 +59,10 @@ def post_batch(body):
 def get_results(query):
     """Results, every attempt: an employee sees their own as soon as recorded, an institution its students'."""
     with unit_of_work() as uow:
-        return by_enrolment(uow.session, current_identity(), ExamResult, query,
-                            (ExamResult.enrolment_id, ExamResult.exam, ExamResult.attempt))
+        return by_enrolment(
+            uow.session,
+            current_identity(),
+            ExamResult,
+            query,
+            (ExamResult.enrolment_id, ExamResult.exam, ExamResult.attempt),
+        )

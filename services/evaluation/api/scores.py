@@ -6,14 +6,29 @@ from servicekit.identity import AUDITOR, FEDERATION_ADMIN, INSTITUTION_OPERATOR,
 from servicekit.tabular import Column, export
 
 from .. import rules, scoring
-from ..schemas import (CampaignQuery, DecisionOut, InspectionIn, InspectionOut, InspectionQuery, ReportQuery,
-                       SanctionIn, ScoreOut, ScoringSettingsIO, StandingOut)
+from ..schemas import (
+    CampaignQuery,
+    DecisionOut,
+    InspectionIn,
+    InspectionOut,
+    InspectionQuery,
+    ReportQuery,
+    SanctionIn,
+    ScoreOut,
+    ScoringSettingsIO,
+    StandingOut,
+)
 
 blp = Blueprint("scores", __name__, description="Inspections (实地考察), institution scores, notices and sanctions")
 
-REPORT_COLUMNS = [Column("institution_id", "机构编号 Institution"), Column("institution_name", "机构名称 Name"),
-                  Column("score", "综合评分 Score"), Column("below_threshold", "低于通报线 Below threshold"),
-                  *(Column(name, f"{name} score") for name in rules.CRITERIA), Column("figures", "依据 Figures")]
+REPORT_COLUMNS = [
+    Column("institution_id", "机构编号 Institution"),
+    Column("institution_name", "机构名称 Name"),
+    Column("score", "综合评分 Score"),
+    Column("below_threshold", "低于通报线 Below threshold"),
+    *(Column(name, f"{name} score") for name in rules.CRITERIA),
+    Column("figures", "依据 Figures"),
+]
 
 
 def _own_institution(institution_id: str) -> None:
@@ -50,8 +65,9 @@ def put_settings(body):
 def record_inspection(body):
     """Record an on-site inspection: inspector, date, institution, a 0-100 score per criterion, notes."""
     with unit_of_work() as uow:
-        inspection = scoring.record_inspection(uow, current_identity(),
-                                               {**body, "campaign_id": str(body["campaign_id"])})
+        inspection = scoring.record_inspection(
+            uow, current_identity(), {**body, "campaign_id": str(body["campaign_id"])}
+        )
         uow.commit()
     return inspection
 
@@ -130,8 +146,9 @@ def reinstate(body, institution_id):
 def _sanction(body, institution_id: str, disqualify: bool):
     with unit_of_work() as uow:
         campaign_id = str(body["campaign_id"]) if body.get("campaign_id") else None
-        decision = scoring.sanction(uow, current_identity(), institution_id, disqualify, body["reason"].strip(),
-                                    campaign_id)
+        decision = scoring.sanction(
+            uow, current_identity(), institution_id, disqualify, body["reason"].strip(), campaign_id
+        )
         uow.commit()
     return decision
 

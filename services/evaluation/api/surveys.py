@@ -1,14 +1,17 @@
 from flask_smorest import Blueprint
 
 from servicekit import unit_of_work
-from servicekit.identity import (AUDITOR, EMPLOYEE, FEDERATION_ADMIN, INSTITUTION_OPERATOR, current_identity,
-                                 requires)
+from servicekit.identity import AUDITOR, EMPLOYEE, FEDERATION_ADMIN, INSTITUTION_OPERATOR, current_identity, requires
 
 from .. import surveys
 from ..schemas import BlindedIn, BlindSignatureOut, SurveyIn, SurveyOut, SurveyResultsOut
 
-blp = Blueprint("surveys", __name__, url_prefix="/surveys",
-                description="Anonymous evaluation by students (网络匿名评估): blind-signed one-time tokens")
+blp = Blueprint(
+    "surveys",
+    __name__,
+    url_prefix="/surveys",
+    description="Anonymous evaluation by students (网络匿名评估): blind-signed one-time tokens",
+)
 
 
 @blp.route("", methods=["POST"])
@@ -20,8 +23,9 @@ blp = Blueprint("surveys", __name__, url_prefix="/surveys",
 def open_survey(body):
     """Open the survey of one campaign at one institution (makes its RSA key)."""
     with unit_of_work() as uow:
-        survey = surveys.open_survey(uow, current_identity(), str(body["campaign_id"]),
-                                     body["institution_id"].strip(), body["closes_on"])
+        survey = surveys.open_survey(
+            uow, current_identity(), str(body["campaign_id"]), body["institution_id"].strip(), body["closes_on"]
+        )
         uow.commit()
     return survey
 

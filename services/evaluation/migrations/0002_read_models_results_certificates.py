@@ -4,6 +4,7 @@ Revision ID: evaluation_0002
 Revises: evaluation_0001
 Create Date: 2026-11-25
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -133,11 +134,28 @@ def upgrade() -> None:
         sa.Column("revoked_by", sa.String(200)),
         sa.UniqueConstraint("institution_id", "number", name="uq_certificates_number"),
     )
-    op.create_index("uq_certificates_valid_enrolment", "certificates", ["enrolment_id"], unique=True,
-                    postgresql_where=sa.text("revoked_on IS NULL"), sqlite_where=sa.text("revoked_on IS NULL"))
+    op.create_index(
+        "uq_certificates_valid_enrolment",
+        "certificates",
+        ["enrolment_id"],
+        unique=True,
+        postgresql_where=sa.text("revoked_on IS NULL"),
+        sqlite_where=sa.text("revoked_on IS NULL"),
+    )
 
 
 def downgrade() -> None:
-    for table in ("certificates", "exam_results", "result_batches", "fund_transfers", "reimbursements", "payments",
-                  "classes", "enrolments", "programmes", "institutions", "campaigns"):
+    for table in (
+        "certificates",
+        "exam_results",
+        "result_batches",
+        "fund_transfers",
+        "reimbursements",
+        "payments",
+        "classes",
+        "enrolments",
+        "programmes",
+        "institutions",
+        "campaigns",
+    ):
         op.drop_table(table)

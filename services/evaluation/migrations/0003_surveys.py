@@ -4,6 +4,7 @@ Revision ID: evaluation_0003
 Revises: evaluation_0002
 Create Date: 2026-11-25
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -41,8 +42,10 @@ def upgrade() -> None:
         sa.Column("organisation", sa.Integer, nullable=False),
         sa.Column("comment", sa.Text),
         sa.Column("answered_on", sa.Date, nullable=False),
-        *(sa.CheckConstraint(f"{q} BETWEEN 1 AND 5", name=f"ck_survey_answers_{q}")
-          for q in ("teaching", "service", "organisation")),
+        *(
+            sa.CheckConstraint(f"{q} BETWEEN 1 AND 5", name=f"ck_survey_answers_{q}")
+            for q in ("teaching", "service", "organisation")
+        ),
     )
 
 

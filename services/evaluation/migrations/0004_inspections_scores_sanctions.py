@@ -4,6 +4,7 @@ Revision ID: evaluation_0004
 Revises: evaluation_0003
 Create Date: 2026-11-25
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -65,6 +66,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("institution_decisions", "institution_standings", "institution_evaluations", "scoring_settings",
-                  "inspections"):
+    for table in (
+        "institution_decisions",
+        "institution_standings",
+        "institution_evaluations",
+        "scoring_settings",
+        "inspections",
+    ):
         op.drop_table(table)

@@ -4,6 +4,7 @@ Revision ID: evaluation_0005
 Revises: evaluation_0004
 Create Date: 2026-11-27
 """
+
 import sqlalchemy as sa
 from alembic import op
 

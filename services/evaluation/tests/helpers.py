@@ -1,4 +1,5 @@
 """Helpers for the evaluation tests: the events other services would send, callers, batches."""
+
 from __future__ import annotations
 
 import uuid
@@ -6,25 +7,54 @@ import uuid
 from servicekit.bus.envelope import Envelope
 
 CAMPAIGN = "5f1c2a4e-8a7b-4c1d-9e2f-3a4b5c6d7e80"
-FEES = {"tuition_or_training": "1800.00", "appraisal_exam": "180.00", "textbook": "60.00",
-        "registration": "0.00", "entrance_test": "0.00"}
+FEES = {
+    "tuition_or_training": "1800.00",
+    "appraisal_exam": "180.00",
+    "textbook": "60.00",
+    "registration": "0.00",
+    "entrance_test": "0.00",
+}
 
 
 def campaign(revision: int = 1, **change) -> dict:
-    return {"campaign_id": CAMPAIGN, "revision": revision, "name": "2013-2014年度百万职工素质大提升计划",
-            "year": 2013, "fund_pools": {"academic": "5000000.00", "skills": "5000000.00"},
-            "academic_subsidy_per_student": "1500.00", "skills_federation_rate": "0.40",
-            "skills_rate_overrides": {},
-            "windows": {"registration_start": "2013-11-01", "registration_end": "2014-01-15",
-                        "study_start": "2013-12-01", "study_end": "2014-06-30", "exams_from": "2014-03-01"},
-            "dedicated_class_threshold": 30, "public_notice_days": 5, "roster_lead_working_days": 5, **change}
+    return {
+        "campaign_id": CAMPAIGN,
+        "revision": revision,
+        "name": "2013-2014年度百万职工素质大提升计划",
+        "year": 2013,
+        "fund_pools": {"academic": "5000000.00", "skills": "5000000.00"},
+        "academic_subsidy_per_student": "1500.00",
+        "skills_federation_rate": "0.40",
+        "skills_rate_overrides": {},
+        "windows": {
+            "registration_start": "2013-11-01",
+            "registration_end": "2014-01-15",
+            "study_start": "2013-12-01",
+            "study_end": "2014-06-30",
+            "exams_from": "2014-03-01",
+        },
+        "dedicated_class_threshold": 30,
+        "public_notice_days": 5,
+        "roster_lead_working_days": 5,
+        **change,
+    }
 
 
 def enrolment(institution: str = "GZ-ZGJS", kind: str = "skills", revision: int = 1, **change) -> dict:
-    data = {"enrolment_id": str(uuid.uuid4()), "revision": revision, "campaign_id": CAMPAIGN, "kind": kind,
-            "unit_id": "U-HAIZHU", "grassroots_union_id": "G-1", "institution_id": institution,
-            "programme_id": f"{institution}-P1", "fees": FEES, "employee_id": f"E-{uuid.uuid4().hex[:8]}",
-            "registered_on": "2013-11-20", **change}
+    data = {
+        "enrolment_id": str(uuid.uuid4()),
+        "revision": revision,
+        "campaign_id": CAMPAIGN,
+        "kind": kind,
+        "unit_id": "U-HAIZHU",
+        "grassroots_union_id": "G-1",
+        "institution_id": institution,
+        "programme_id": f"{institution}-P1",
+        "fees": FEES,
+        "employee_id": f"E-{uuid.uuid4().hex[:8]}",
+        "registered_on": "2013-11-20",
+        **change,
+    }
     if kind == "skills":
         data.setdefault("trade", "电工")
     return data
@@ -50,14 +80,29 @@ class Evaluation:
             self.stack.service.handlers[event_type](uow, event)
             uow.commit()
 
-    def register(self, institution: str = "GZ-ZGJS", name: str = "广州市职工技术交流中心（职工技协）",
-                 start_date: str = "2013-12-01") -> None:
+    def register(
+        self,
+        institution: str = "GZ-ZGJS",
+        name: str = "广州市职工技术交流中心（职工技协）",
+        start_date: str = "2013-12-01",
+    ) -> None:
         """The institution and its programme P1 (skills, 电工), as enrollment announces them."""
         self.deliver("institution.registered", {"institution_id": institution, "revision": 1, "name": name})
-        self.deliver("programme.published", {
-            "programme_id": f"{institution}-P1", "revision": 1, "institution_id": institution, "kind": "skills",
-            "level": "中级", "trade": "电工", "teaching_sites": ["越秀"], "start_date": start_date,
-            "on_site_teaching": False, "fee_standard": FEES})
+        self.deliver(
+            "programme.published",
+            {
+                "programme_id": f"{institution}-P1",
+                "revision": 1,
+                "institution_id": institution,
+                "kind": "skills",
+                "level": "中级",
+                "trade": "电工",
+                "teaching_sites": ["越秀"],
+                "start_date": start_date,
+                "on_site_teaching": False,
+                "fee_standard": FEES,
+            },
+        )
 
     def enrol(self, institution: str = "GZ-ZGJS", kind: str = "skills", **change) -> dict:
         data = enrolment(institution, kind, **change)
@@ -65,8 +110,9 @@ class Evaluation:
         return data
 
     def institution(self, institution: str = "GZ-ZGJS", **scope) -> dict:
-        return self.stack.as_caller("institution_system", subject=f"system-{institution}",
-                                    institution_id=institution, **scope)
+        return self.stack.as_caller(
+            "institution_system", subject=f"system-{institution}", institution_id=institution, **scope
+        )
 
     def employee(self, employee_id: str) -> dict:
         return self.stack.as_caller("employee", subject=f"user-{employee_id}", employee_id=employee_id)
@@ -80,9 +126,17 @@ class Evaluation:
         return self.client.post("/results/batches", json={"lines": lines}, headers=headers)
 
 
-def line(enrolment_data: dict, passed: bool = True, held_on: str = "2014-04-19", exam: str = "电工中级职业技能鉴定",
-         score: str = "78.50") -> dict:
-    return {"enrolment_id": enrolment_data["enrolment_id"], "exam": exam, "held_on": held_on, "score": score,
-            "passed": passed}
-
-
+def line(
+    enrolment_data: dict,
+    passed: bool = True,
+    held_on: str = "2014-04-19",
+    exam: str = "电工中级职业技能鉴定",
+    score: str = "78.50",
+) -> dict:
+    return {
+        "enrolment_id": enrolment_data["enrolment_id"],
+        "exam": exam,
+        "held_on": held_on,
+        "score": score,
+        "passed": passed,
+    }

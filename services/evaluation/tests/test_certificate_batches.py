@@ -1,4 +1,5 @@
 """Certificates in bulk (JSON list or .xlsx/.csv): all or none, every row checked as a single issue, replay-safe."""
+
 import io
 import json
 from datetime import datetime
@@ -18,8 +19,12 @@ HEADER = ["报名编号 Enrolment id", "证书编号 Certificate number", "发�
 
 
 def upload(evaluation, content: bytes, filename: str):
-    return evaluation.client.post("/certificates/import", headers=evaluation.institution(),
-                                  data={"file": (io.BytesIO(content), filename)}, content_type="multipart/form-data")
+    return evaluation.client.post(
+        "/certificates/import",
+        headers=evaluation.institution(),
+        data={"file": (io.BytesIO(content), filename)},
+        content_type="multipart/form-data",
+    )
 
 
 def announced(evaluation) -> int:
@@ -34,11 +39,13 @@ def test_one_bad_row_issues_none_the_good_file_issues_all_and_a_replay_issues_no
     evaluation.post_batch([line(s) for s in students] + [line(failed, passed=False, score="40.00")])
     rows = [[s["enrolment_id"], f"ZGJS-2014-{n:03d}", datetime(2014, 5, 6)] for n, s in enumerate(students)]
 
-    refused = upload(evaluation, xlsx([HEADER, *rows, [failed["enrolment_id"], "ZGJS-2014-999", datetime(2014, 5, 6)]]),
-                     "证书.xlsx")
+    refused = upload(
+        evaluation, xlsx([HEADER, *rows, [failed["enrolment_id"], "ZGJS-2014-999", datetime(2014, 5, 6)]]), "证书.xlsx"
+    )
     assert refused.status_code == 422 and refused.get_json()["code"] == "import_rejected"
-    assert refused.get_json()["errors"]["rows"] == [{"row": 5, "errors": {
-        "enrolment_id": ["The student has not passed every exam recorded for this enrolment."]}}]
+    assert refused.get_json()["errors"]["rows"] == [
+        {"row": 5, "errors": {"enrolment_id": ["The student has not passed every exam recorded for this enrolment."]}}
+    ]
     assert evaluation.client.get("/certificates", headers=evaluation.admin()).get_json() == []
     assert announced(evaluation) == 0
 
@@ -48,11 +55,17 @@ def test_one_bad_row_issues_none_the_good_file_issues_all_and_a_replay_issues_no
     body = issued.get_json()
     assert (body["issued"], body["already_issued"]) == (3, 0)
     assert [(c["row"], c["number"], c["issued_on"]) for c in body["certificates"]] == [
-        (2, "ZGJS-2014-000", "2014-05-06"), (3, "ZGJS-2014-001", "2014-05-06"), (4, "ZGJS-2014-002", "2014-05-06")]
+        (2, "ZGJS-2014-000", "2014-05-06"),
+        (3, "ZGJS-2014-001", "2014-05-06"),
+        (4, "ZGJS-2014-002", "2014-05-06"),
+    ]
     messages = []
     wait_for(lambda: messages.extend(evaluation.stack.drain(tap)) or len(messages) == 3, message="3 announcements")
-    assert sorted(json.loads(m.body)["data"]["number"] for m in messages) == ["ZGJS-2014-000", "ZGJS-2014-001",
-                                                                             "ZGJS-2014-002"]
+    assert sorted(json.loads(m.body)["data"]["number"] for m in messages) == [
+        "ZGJS-2014-000",
+        "ZGJS-2014-001",
+        "ZGJS-2014-002",
+    ]
 
     replay = upload(evaluation, good, "证书.xlsx")
     assert replay.status_code == 200
@@ -69,31 +82,51 @@ def test_every_row_is_checked_as_a_single_issue_and_reported_by_field(evaluation
     a, b, c, certified, e = (evaluation.enrol() for _ in range(5))
     foreign = evaluation.enrol("GZ-FCG")
     evaluation.post_batch([line(s) for s in (a, b, c, certified, e)])
-    earlier = evaluation.client.post("/certificates", headers=operator, json={
-        "enrolment_id": certified["enrolment_id"], "number": "ZGJS-OLD", "issued_on": "2014-05-06"})
+    earlier = evaluation.client.post(
+        "/certificates",
+        headers=operator,
+        json={"enrolment_id": certified["enrolment_id"], "number": "ZGJS-OLD", "issued_on": "2014-05-06"},
+    )
     assert earlier.status_code == 201
 
     def row(student, number, issued_on="2014-05-06"):
         return {"enrolment_id": student["enrolment_id"], "number": number, "issued_on": issued_on}
 
-    refused = evaluation.client.post("/certificates/batches", headers=operator, json={"certificates": [
-        row(a, "N-1"), row(b, "N-1"), row(c, "ZGJS-OLD"), row(certified, "N-3"), row(foreign, "N-4"),
-        row(e, "N-5", issued_on="2099-01-01")]})
+    refused = evaluation.client.post(
+        "/certificates/batches",
+        headers=operator,
+        json={
+            "certificates": [
+                row(a, "N-1"),
+                row(b, "N-1"),
+                row(c, "ZGJS-OLD"),
+                row(certified, "N-3"),
+                row(foreign, "N-4"),
+                row(e, "N-5", issued_on="2099-01-01"),
+            ]
+        },
+    )
     assert refused.status_code == 422, refused.get_json()
     assert refused.get_json()["errors"]["rows"] == [
         {"row": 1, "errors": {"number": ["Number N-1 is also in row 0."]}},
         {"row": 2, "errors": {"number": ["Certificate number ZGJS-OLD is already used."]}},
         {"row": 3, "errors": {"enrolment_id": ["The enrolment already has certificate ZGJS-OLD in force."]}},
         {"row": 4, "errors": {"enrolment_id": ["Not an enrolment of your institution."]}},
-        {"row": 5, "errors": {"issued_on": ["The issue date is in the future."]}}]
-    malformed = evaluation.client.post("/certificates/batches", headers=operator, json={"certificates": [
-        row(a, "N-1"), {"enrolment_id": "not-a-uuid", "number": "N-2", "issued_on": "6 May"}]})
+        {"row": 5, "errors": {"issued_on": ["The issue date is in the future."]}},
+    ]
+    malformed = evaluation.client.post(
+        "/certificates/batches",
+        headers=operator,
+        json={"certificates": [row(a, "N-1"), {"enrolment_id": "not-a-uuid", "number": "N-2", "issued_on": "6 May"}]},
+    )
     assert malformed.status_code == 422
     assert [(r["row"], sorted(r["errors"])) for r in malformed.get_json()["errors"]["rows"]] == [
-        (1, ["enrolment_id", "issued_on"])]
+        (1, ["enrolment_id", "issued_on"])
+    ]
     assert announced(evaluation) == 1  # only the single issue before
 
-    issued = evaluation.client.post("/certificates/batches", headers=operator, json={"certificates": [
-        row(a, "N-1"), row(b, "N-2")]})
+    issued = evaluation.client.post(
+        "/certificates/batches", headers=operator, json={"certificates": [row(a, "N-1"), row(b, "N-2")]}
+    )
     assert issued.status_code == 201 and issued.get_json()["issued"] == 2
     assert announced(evaluation) == 3

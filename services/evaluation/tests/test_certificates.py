@@ -1,4 +1,5 @@
 """Certificates: only after a pass, number unique per institution, revocation, public verification."""
+
 import json
 
 import pytest
@@ -13,13 +14,17 @@ pytestmark = pytest.mark.servers
 
 
 def issue(evaluation, student, number="ZGJS-2014-000123", issued_on="2014-05-06", institution="GZ-ZGJS"):
-    return evaluation.client.post("/certificates", headers=evaluation.institution(institution), json={
-        "enrolment_id": student["enrolment_id"], "number": number, "issued_on": issued_on})
+    return evaluation.client.post(
+        "/certificates",
+        headers=evaluation.institution(institution),
+        json={"enrolment_id": student["enrolment_id"], "number": number, "issued_on": issued_on},
+    )
 
 
 def verify(evaluation, number="ZGJS-2014-000123", institution="GZ-ZGJS"):
-    return evaluation.client.get("/public/certificates/verification",
-                                 query_string={"institution_id": institution, "number": number})
+    return evaluation.client.get(
+        "/public/certificates/verification", query_string={"institution_id": institution, "number": number}
+    )
 
 
 def test_a_certificate_only_after_a_pass_then_announced(evaluation):
@@ -40,7 +45,12 @@ def test_a_certificate_only_after_a_pass_then_announced(evaluation):
     [message] = wait_for(lambda: evaluation.stack.drain(tap), message="certificate.issued")
     data = json.loads(message.body)["data"]
     assert (data["enrolment_id"], data["number"], data["kind"], data["issued_on"], data["revision"]) == (
-        student["enrolment_id"], "ZGJS-2014-000123", "skills", "2014-05-06", 1)
+        student["enrolment_id"],
+        "ZGJS-2014-000123",
+        "skills",
+        "2014-05-06",
+        1,
+    )
 
 
 def test_numbers_are_unique_per_institution_only(evaluation):
@@ -68,18 +78,31 @@ def test_revocation_is_announced_and_public_verification_shows_it(evaluation):
     assert valid.status_code == 200  # no identity header at all
     body = valid.get_json()
     assert (body["status"], body["institution_name"], body["programme"]["trade"], body["issued_on"]) == (
-        "valid", "广州市职工技术交流中心（职工技协）", "电工", "2014-05-06")
+        "valid",
+        "广州市职工技术交流中心（职工技协）",
+        "电工",
+        "2014-05-06",
+    )
     assert student["employee_id"] not in json.dumps(body) and student["enrolment_id"] not in json.dumps(body)
     assert verify(evaluation, number="NOPE").status_code == 404
 
-    other = evaluation.client.post(f"/certificates/{certificate['certificate_id']}/revocation",
-                                   headers=evaluation.institution("GZ-FCG"), json={"reason": "错误"})
+    other = evaluation.client.post(
+        f"/certificates/{certificate['certificate_id']}/revocation",
+        headers=evaluation.institution("GZ-FCG"),
+        json={"reason": "错误"},
+    )
     assert other.status_code == 404
-    revoked = evaluation.client.post(f"/certificates/{certificate['certificate_id']}/revocation",
-                                     headers=evaluation.admin(), json={"reason": "鉴定成绩登记错误"})
+    revoked = evaluation.client.post(
+        f"/certificates/{certificate['certificate_id']}/revocation",
+        headers=evaluation.admin(),
+        json={"reason": "鉴定成绩登记错误"},
+    )
     assert revoked.status_code == 200 and revoked.get_json()["revision"] == 2
-    again = evaluation.client.post(f"/certificates/{certificate['certificate_id']}/revocation",
-                                   headers=evaluation.admin(), json={"reason": "again"})
+    again = evaluation.client.post(
+        f"/certificates/{certificate['certificate_id']}/revocation",
+        headers=evaluation.admin(),
+        json={"reason": "again"},
+    )
     assert again.status_code == 409
     assert verify(evaluation).get_json()["status"] == "revoked"
     [message] = wait_for(lambda: evaluation.stack.drain(tap), message="certificate.revoked")
@@ -95,19 +118,21 @@ def test_verification_shows_the_masked_name_enrollment_sent_the_newest_revision_
     stack = evaluation.stack
     stack.worker()
     evaluation.register()
-    named, unnamed, renamed = (enrolment(holder_name_masked="张*明"), enrolment(),
-                               enrolment(holder_name_masked="李*"))
-    events = [stack.publish("campaign.published", campaign()),
-              stack.publish("enrollment.registered", unnamed),
-              # out of order: the admission (revision 2) first, then the registration it follows
-              stack.publish("enrollment.admitted", admitted(named, holder_name_masked="张*华")),
-              stack.publish("enrollment.registered", named),
-              # an admission without a name does not erase the one already known
-              stack.publish("enrollment.registered", renamed),
-              stack.publish("enrollment.admitted", admitted(renamed))]
+    named, unnamed, renamed = (enrolment(holder_name_masked="张*明"), enrolment(), enrolment(holder_name_masked="李*"))
+    events = [
+        stack.publish("campaign.published", campaign()),
+        stack.publish("enrollment.registered", unnamed),
+        # out of order: the admission (revision 2) first, then the registration it follows
+        stack.publish("enrollment.admitted", admitted(named, holder_name_masked="张*华")),
+        stack.publish("enrollment.registered", named),
+        # an admission without a name does not erase the one already known
+        stack.publish("enrollment.registered", renamed),
+        stack.publish("enrollment.admitted", admitted(renamed)),
+    ]
     with stack.runtime.engine.connect() as db:
-        wait_for(lambda: {e.id for e in events} <= set(db.scalars(select(inbox.c.event_id))),
-                 message="every event handled")
+        wait_for(
+            lambda: {e.id for e in events} <= set(db.scalars(select(inbox.c.event_id))), message="every event handled"
+        )
     evaluation.post_batch([line(named), line(unnamed), line(renamed)])
     for number, student in enumerate((named, unnamed, renamed)):
         assert issue(evaluation, student, number=f"ZGJS-2014-{number}").status_code == 201

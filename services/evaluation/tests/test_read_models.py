@@ -1,4 +1,5 @@
 """Read models filled from other services' events, through a real worker on RabbitMQ; stale revisions ignored."""
+
 import pytest
 from sqlalchemy import select
 
@@ -21,40 +22,65 @@ def test_events_on_the_broker_fill_the_read_models(stack_of):
     student = enrolment()
     stack.publish("campaign.published", campaign())
     stack.publish("enrollment.registered", student)
-    stack.publish("payment.recorded", {"payment_id": "11111111-2222-4333-8444-555555555555",
-                                       "enrolment_id": student["enrolment_id"], "amount": "2040.00",
-                                       "paid_on": "2013-11-25", "status": "full"})
+    stack.publish(
+        "payment.recorded",
+        {
+            "payment_id": "11111111-2222-4333-8444-555555555555",
+            "enrolment_id": student["enrolment_id"],
+            "amount": "2040.00",
+            "paid_on": "2013-11-25",
+            "status": "full",
+        },
+    )
     payment = wait_for(lambda: read(stack, Payment, "11111111-2222-4333-8444-555555555555"), message="payment")
     assert str(payment.amount) == "2040.00"
     row = wait_for(lambda: read(stack, Enrolment, student["enrolment_id"]), message="enrolment")
     assert (row.institution_id, row.status, row.employee_id, row.trade) == (
-        "GZ-ZGJS", "registered", student["employee_id"], "电工")
+        "GZ-ZGJS",
+        "registered",
+        student["employee_id"],
+        "电工",
+    )
     assert read(stack, Campaign, CAMPAIGN).exams_from.isoformat() == "2014-03-01"
 
 
 def test_a_stale_revision_never_overwrites_a_newer_state(evaluation):
     student = enrolment(revision=1)
     withdrawn = {k: student[k] for k in ("enrolment_id", "campaign_id", "kind", "unit_id", "institution_id")}
-    evaluation.deliver("enrollment.withdrawn", {**withdrawn, "revision": 3, "reason": "本人申请退学",
-                                                "withdrawn_on": "2014-01-10"})
+    evaluation.deliver(
+        "enrollment.withdrawn", {**withdrawn, "revision": 3, "reason": "本人申请退学", "withdrawn_on": "2014-01-10"}
+    )
     evaluation.deliver("enrollment.admitted", admitted(student))
     evaluation.deliver("enrollment.registered", student)
     row = read(evaluation.stack, Enrolment, student["enrolment_id"])
     # the withdrawal stands; the late events only filled in what the withdrawal did not carry
     assert (row.revision, row.status, row.employee_id) == (3, "withdrawn", student["employee_id"])
 
-    evaluation.deliver("campaign.published", campaign(revision=3, windows={**campaign()["windows"],
-                                                                            "exams_from": "2014-04-01"}))
+    evaluation.deliver(
+        "campaign.published", campaign(revision=3, windows={**campaign()["windows"], "exams_from": "2014-04-01"})
+    )
     evaluation.deliver("campaign.published", campaign(revision=2))
     assert read(evaluation.stack, Campaign, CAMPAIGN).exams_from.isoformat() == "2014-04-01"
 
 
 def test_a_transfer_moves_the_student_to_the_new_institution(evaluation):
     student = evaluation.enrol("GZ-ZGJS")
-    evaluation.deliver("enrollment.transferred", {
-        "enrolment_id": student["enrolment_id"], "revision": 2, "campaign_id": CAMPAIGN, "kind": "skills",
-        "unit_id": "U-HAIZHU", "from_institution_id": "GZ-ZGJS", "to_institution_id": "GZ-FCG",
-        "from_programme_id": "GZ-ZGJS-P1", "to_programme_id": "GZ-FCG-P1", "fees": student["fees"],
-        "reason": "人数不足开班", "transferred_on": "2013-12-20"})
+    evaluation.deliver(
+        "enrollment.transferred",
+        {
+            "enrolment_id": student["enrolment_id"],
+            "revision": 2,
+            "campaign_id": CAMPAIGN,
+            "kind": "skills",
+            "unit_id": "U-HAIZHU",
+            "from_institution_id": "GZ-ZGJS",
+            "to_institution_id": "GZ-FCG",
+            "from_programme_id": "GZ-ZGJS-P1",
+            "to_programme_id": "GZ-FCG-P1",
+            "fees": student["fees"],
+            "reason": "人数不足开班",
+            "transferred_on": "2013-12-20",
+        },
+    )
     row = read(evaluation.stack, Enrolment, student["enrolment_id"])
     assert (row.institution_id, row.programme_id, row.status) == ("GZ-FCG", "GZ-FCG-P1", "registered")

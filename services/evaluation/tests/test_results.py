@@ -1,4 +1,5 @@
 """Exam results in bulk from institution systems: all or nothing, idempotent, own students only, retakes."""
+
 import json
 import threading
 import uuid
@@ -20,29 +21,37 @@ def test_a_batch_records_each_result_and_announces_it(evaluation):
     response = evaluation.post_batch([line(a), line(b, passed=False, score="41.00")])
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["recorded"] == 2
-    messages = wait_for(lambda: (found := evaluation.stack.drain(tap)) and len(found) >= 2 and found,
-                        message="two exam.result_recorded")
+    messages = wait_for(
+        lambda: (found := evaluation.stack.drain(tap)) and len(found) >= 2 and found, message="two exam.result_recorded"
+    )
     events = sorted((json.loads(m.body)["data"] for m in messages), key=lambda d: d["passed"])
     assert [(e["enrolment_id"], e["passed"], e["attempt"], e.get("retake")) for e in events] == [
-        (b["enrolment_id"], False, 1, "free_later_class"), (a["enrolment_id"], True, 1, None)]
+        (b["enrolment_id"], False, 1, "free_later_class"),
+        (a["enrolment_id"], True, 1, None),
+    ]
     assert events[0]["score"] == "41.00"
 
 
 def test_one_bad_line_rejects_the_whole_batch_with_a_report_per_line(evaluation):
     good = evaluation.enrol()
-    response = evaluation.post_batch([
-        line(good),
-        line(good, held_on="2099-01-01", exam="理论"),
-        {**line(good, exam="实操"), "passed": "yes"},
-    ])
+    response = evaluation.post_batch(
+        [
+            line(good),
+            line(good, held_on="2099-01-01", exam="理论"),
+            {**line(good, exam="实操"), "passed": "yes"},
+        ]
+    )
     assert response.status_code == 422
     assert set(response.get_json()["errors"]["lines"]) == {"2"}  # schema errors come first
-    response = evaluation.post_batch([line(good), line(good, held_on="2099-01-01", exam="理论"),
-                                      line(good, held_on="2014-02-01", exam="实操")])
+    response = evaluation.post_batch(
+        [line(good), line(good, held_on="2099-01-01", exam="理论"), line(good, held_on="2014-02-01", exam="实操")]
+    )
     body = response.get_json()
     assert response.status_code == 422 and body["code"] == "evaluation_batch_rejected"
-    assert body["errors"]["lines"] == {"1": ["The exam date is in the future."],
-                                       "2": ["The campaign's exams start on 2014-03-01."]}
+    assert body["errors"]["lines"] == {
+        "1": ["The exam date is in the future."],
+        "2": ["The campaign's exams start on 2014-03-01."],
+    }
     assert evaluation.client.get("/results", headers=evaluation.admin()).get_json() == []
 
 
@@ -57,8 +66,9 @@ def test_a_replayed_batch_is_accepted_once_and_a_changed_one_refused(evaluation)
     assert len(evaluation.client.get("/results", headers=evaluation.admin()).get_json()) == 1
     changed = evaluation.post_batch([line(student, score="99.00")], key=key)
     assert changed.status_code == 409 and changed.get_json()["code"] == "evaluation_idempotency_key_reused"
-    missing = evaluation.client.post("/results/batches", json={"lines": [line(student)]},
-                                     headers=evaluation.institution())
+    missing = evaluation.client.post(
+        "/results/batches", json={"lines": [line(student)]}, headers=evaluation.institution()
+    )
     assert missing.status_code == 428
 
 
@@ -66,25 +76,37 @@ def test_an_institution_cannot_publish_for_another_institutions_student(evaluati
     ours, theirs = evaluation.enrol("GZ-ZGJS"), evaluation.enrol("GZ-FCG")
     response = evaluation.post_batch([line(ours), line(theirs), line({"enrolment_id": str(uuid.uuid4())})])
     assert response.status_code == 422
-    assert response.get_json()["errors"]["lines"] == {"1": ["Not an enrolment of your institution."],
-                                                      "2": ["Not an enrolment of your institution."]}
+    assert response.get_json()["errors"]["lines"] == {
+        "1": ["Not an enrolment of your institution."],
+        "2": ["Not an enrolment of your institution."],
+    }
     employee = evaluation.stack.as_caller("employee", employee_id=ours["employee_id"])
-    forbidden = evaluation.client.post("/results/batches", json={"lines": [line(ours)]},
-                                       headers={**employee, "Idempotency-Key": "k"})
+    forbidden = evaluation.client.post(
+        "/results/batches", json={"lines": [line(ours)]}, headers={**employee, "Idempotency-Key": "k"}
+    )
     assert forbidden.status_code == 403
 
 
 def test_retakes_are_kept_as_new_attempts_and_students_see_their_own(evaluation):
     skills, academic = evaluation.enrol(), evaluation.enrol(kind="academic")
-    assert evaluation.post_batch([line(skills, passed=False, score="50.00"),
-                                  line(academic, passed=False, exam="高等数学", held_on="2014-03-20")]).status_code == 201
+    assert (
+        evaluation.post_batch(
+            [
+                line(skills, passed=False, score="50.00"),
+                line(academic, passed=False, exam="高等数学", held_on="2014-03-20"),
+            ]
+        ).status_code
+        == 201
+    )
     assert evaluation.post_batch([line(skills, held_on="2014-06-10", score="81.00")]).status_code == 201
     again = evaluation.post_batch([line(skills, held_on="2014-07-10")])
     assert again.get_json()["errors"]["lines"] == {"0": ["This exam was already passed."]}
 
     mine = evaluation.client.get("/results", headers=evaluation.employee(skills["employee_id"])).get_json()
     assert [(r["attempt"], r["passed"], r["score"], r["retake"]) for r in mine] == [
-        (1, False, "50.00", "free_later_class"), (2, True, "81.00", None)]
+        (1, False, "50.00", "free_later_class"),
+        (2, True, "81.00", None),
+    ]
     theirs = evaluation.client.get("/results", headers=evaluation.employee(academic["employee_id"])).get_json()
     assert [(r["exam"], r["retake"]) for r in theirs] == [("高等数学", "course_retake")]
     other_institution = evaluation.client.get("/results", headers=evaluation.institution("GZ-FCG")).get_json()
@@ -100,6 +122,7 @@ def test_racing_batches_record_each_sitting_once(evaluation):
         def send(args):
             barrier.wait()
             return evaluation.post_batch([line(student, **args[0])], key=args[1]).status_code
+
         with ThreadPoolExecutor(len(batches)) as pool:
             return sorted(pool.map(send, batches))
 

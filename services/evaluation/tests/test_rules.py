@@ -1,4 +1,5 @@
 """Pure rules: batch planning, retakes, certificate eligibility, survey summaries, scores, blind signatures."""
+
 from datetime import date
 from decimal import Decimal
 
@@ -19,21 +20,30 @@ def test_attempts_are_numbered_after_the_history_and_within_the_batch():
     history = {("e1", "鉴定"): [Attempt(date(2014, 3, 10), False, 1)]}
     planned, errors = rules.plan_batch(
         [result_line(held_on=date(2014, 4, 1), passed=False), result_line(held_on=date(2014, 5, 1))],
-        "GZ-ZGJS", {"e1": SKILLS}, history, TODAY)
+        "GZ-ZGJS",
+        {"e1": SKILLS},
+        history,
+        TODAY,
+    )
     assert errors == {}
     assert [(p.attempt, p.retake) for p in planned] == [(2, "free_later_class"), (3, None)]
 
 
 def test_a_batch_with_one_bad_line_plans_nothing():
-    planned, errors = rules.plan_batch([result_line(), result_line("e2"), result_line(held_on=date(2014, 4, 1))],
-                                       "GZ-ZGJS", {"e1": SKILLS}, {}, TODAY)
+    planned, errors = rules.plan_batch(
+        [result_line(), result_line("e2"), result_line(held_on=date(2014, 4, 1))], "GZ-ZGJS", {"e1": SKILLS}, {}, TODAY
+    )
     assert planned == []
-    assert errors == {1: ["Not an enrolment of your institution."],
-                      2: ["A result of this exam on this date is already recorded."]}
+    assert errors == {
+        1: ["Not an enrolment of your institution."],
+        2: ["A result of this exam on this date is already recorded."],
+    }
 
 
-@pytest.mark.parametrize(("kind", "passed", "retake"), [
-    ("skills", False, "free_later_class"), ("academic", False, "course_retake"), ("skills", True, None)])
+@pytest.mark.parametrize(
+    ("kind", "passed", "retake"),
+    [("skills", False, "free_later_class"), ("academic", False, "course_retake"), ("skills", True, None)],
+)
 def test_retake_after_a_fail(kind, passed, retake):
     assert rules.retake_after(kind, passed) == retake
 
@@ -55,8 +65,11 @@ def test_survey_results_need_five_answers():
     four = [{"teaching": 5, "service": 4, "organisation": 3}] * 4
     assert rules.summarise_answers(four) is None
     summary = rules.summarise_answers(four + [{"teaching": 1, "service": 1, "organisation": 1}])
-    assert summary["averages"] == {"teaching": Decimal("4.20"), "service": Decimal("3.40"),
-                                   "organisation": Decimal("2.60")}
+    assert summary["averages"] == {
+        "teaching": Decimal("4.20"),
+        "service": Decimal("3.40"),
+        "organisation": Decimal("2.60"),
+    }
     assert summary["distribution"]["teaching"] == {"1": 1, "2": 0, "3": 0, "4": 0, "5": 4}
 
 
@@ -65,9 +78,11 @@ def weekdays(start: date, end: date) -> int:
 
 
 def test_plan_execution_counts_opening_dates_and_roster_lead_times():
-    classes = [ClassFacts(date(2014, 1, 6), date(2014, 1, 6), date(2013, 12, 30)),  # 5 working days: on time
-               ClassFacts(date(2014, 1, 7), date(2014, 1, 6), None),  # late, no roster
-               ClassFacts(date(2014, 1, 6), None, date(2014, 1, 2))]  # programme unknown; roster late
+    classes = [
+        ClassFacts(date(2014, 1, 6), date(2014, 1, 6), date(2013, 12, 30)),  # 5 working days: on time
+        ClassFacts(date(2014, 1, 7), date(2014, 1, 6), None),  # late, no roster
+        ClassFacts(date(2014, 1, 6), None, date(2014, 1, 2)),
+    ]  # programme unknown; roster late
     score, figures = rules.plan_execution(classes, 5, weekdays)
     assert figures == {"classes": 3, "opened_on_time": 1, "opening_checked": 2, "rosters_on_time": 1}
     assert score == Decimal("40.00")
@@ -94,6 +109,6 @@ def test_blind_signatures_verify_only_the_signed_token_and_reveal_nothing_of_it(
 
 
 def test_miller_rabin_tells_primes_from_composites():
-    assert blind.is_probable_prime(2 ** 127 - 1)
+    assert blind.is_probable_prime(2**127 - 1)
     assert not blind.is_probable_prime(561)  # 3 * 11 * 17, a Carmichael number
-    assert not blind.is_probable_prime((2 ** 61 - 1) * (2 ** 89 - 1))
+    assert not blind.is_probable_prime((2**61 - 1) * (2**89 - 1))

@@ -1,4 +1,5 @@
 """Inspections, institution scores from the read models, notices, disqualification and reinstatement."""
+
 import io
 import json
 import uuid
@@ -14,8 +15,15 @@ pytestmark = pytest.mark.servers
 
 
 def open_class(evaluation, opens_on, roster_submitted_on=None, institution="GZ-FCG"):
-    data = {"class_id": str(uuid.uuid4()), "campaign_id": CAMPAIGN, "institution_id": institution,
-            "programme_id": f"{institution}-P1", "dedicated": True, "opens_on": opens_on, "student_count": 31}
+    data = {
+        "class_id": str(uuid.uuid4()),
+        "campaign_id": CAMPAIGN,
+        "institution_id": institution,
+        "programme_id": f"{institution}-P1",
+        "dedicated": True,
+        "opens_on": opens_on,
+        "student_count": 31,
+    }
     if roster_submitted_on:
         data["roster_submitted_on"] = roster_submitted_on
     evaluation.deliver("class.opened", data)
@@ -28,19 +36,40 @@ def test_the_score_comes_from_each_criterion_with_its_figures(evaluation):
     students = [evaluation.enrol("GZ-FCG") for _ in range(4)]
     evaluation.post_batch([line(s, passed=n < 3) for n, s in enumerate(students)], institution="GZ-FCG")
     for student, amount, status in ((students[0], "2040.00", "full"), (students[1], "100.00", "partial")):
-        evaluation.deliver("payment.recorded", {
-            "payment_id": str(uuid.uuid4()), "enrolment_id": student["enrolment_id"], "amount": amount,
-            "paid_on": "2013-11-25", "status": status})
-    inspection = evaluation.client.post("/inspections", headers=evaluation.admin(), json={
-        "campaign_id": CAMPAIGN, "institution_id": "GZ-FCG", "inspector": "李明", "inspected_on": "2014-04-02",
-        "scores": {"教学场地": 80, "师资": 90}, "notes": "设备齐全"})
+        evaluation.deliver(
+            "payment.recorded",
+            {
+                "payment_id": str(uuid.uuid4()),
+                "enrolment_id": student["enrolment_id"],
+                "amount": amount,
+                "paid_on": "2013-11-25",
+                "status": status,
+            },
+        )
+    inspection = evaluation.client.post(
+        "/inspections",
+        headers=evaluation.admin(),
+        json={
+            "campaign_id": CAMPAIGN,
+            "institution_id": "GZ-FCG",
+            "inspector": "李明",
+            "inspected_on": "2014-04-02",
+            "scores": {"教学场地": 80, "师资": 90},
+            "notes": "设备齐全",
+        },
+    )
     assert inspection.status_code == 201, inspection.get_json()
 
-    report = evaluation.client.get("/institutions/GZ-FCG/scores", query_string={"campaign_id": CAMPAIGN},
-                                   headers=evaluation.admin()).get_json()
+    report = evaluation.client.get(
+        "/institutions/GZ-FCG/scores", query_string={"campaign_id": CAMPAIGN}, headers=evaluation.admin()
+    ).get_json()
     criteria = report["criteria"]
-    assert criteria["plan_execution"]["figures"] == {"classes": 2, "opened_on_time": 1, "opening_checked": 2,
-                                                     "rosters_on_time": 1}
+    assert criteria["plan_execution"]["figures"] == {
+        "classes": 2,
+        "opened_on_time": 1,
+        "opening_checked": 2,
+        "rosters_on_time": 1,
+    }
     assert criteria["plan_execution"]["score"] == "50.00"
     assert (criteria["results"]["score"], criteria["results"]["figures"]) == ("75.00", {"examined": 4, "passed": 3})
     assert criteria["use_of_funds"]["score"] == "25.00"  # 1 of 4 paid in full, nobody certified yet
@@ -50,14 +79,25 @@ def test_the_score_comes_from_each_criterion_with_its_figures(evaluation):
     assert report["score"] == "60.33" and report["below_threshold"] is False
 
     own = evaluation.stack.as_caller("institution_operator", institution_id="GZ-FCG")
-    assert evaluation.client.get("/institutions/GZ-FCG/scores", query_string={"campaign_id": CAMPAIGN},
-                                 headers=own).status_code == 200
+    assert (
+        evaluation.client.get(
+            "/institutions/GZ-FCG/scores", query_string={"campaign_id": CAMPAIGN}, headers=own
+        ).status_code
+        == 200
+    )
     other = evaluation.stack.as_caller("institution_operator", institution_id="GZ-ZGJS")
-    assert evaluation.client.get("/institutions/GZ-FCG/scores", query_string={"campaign_id": CAMPAIGN},
-                                 headers=other).status_code == 404
+    assert (
+        evaluation.client.get(
+            "/institutions/GZ-FCG/scores", query_string={"campaign_id": CAMPAIGN}, headers=other
+        ).status_code
+        == 404
+    )
 
-    sheet = evaluation.client.get("/scores", query_string={"campaign_id": CAMPAIGN, "format": "xlsx"},
-                                  headers=evaluation.stack.as_caller("auditor"))
+    sheet = evaluation.client.get(
+        "/scores",
+        query_string={"campaign_id": CAMPAIGN, "format": "xlsx"},
+        headers=evaluation.stack.as_caller("auditor"),
+    )
     rows = list(load_workbook(io.BytesIO(sheet.data)).active.iter_rows(values_only=True))
     assert rows[0][:3] == ("机构编号 Institution", "机构名称 Name", "综合评分 Score")
     assert ("GZ-FCG", "广州市芳村工人文化宫", "60.33") in [r[:3] for r in rows[1:]]
@@ -67,10 +107,21 @@ def test_below_the_threshold_the_institution_is_notified_once(evaluation):
     tap = evaluation.stack.tap("institution.notified")
     evaluation.stack.worker()
     evaluation.register("GZ-FCG", "广州市芳村工人文化宫", start_date="2014-01-06")
-    settings = {"weights": {"plan_execution": "0.00", "satisfaction": "0.00", "results": "1.00",
-                            "use_of_funds": "0.00", "inspection": "0.00"}, "notice_threshold": "80.00"}
-    bad = evaluation.client.put("/scoring-settings", headers=evaluation.admin(),
-                                json={**settings, "weights": {**settings["weights"], "inspection": "0.10"}})
+    settings = {
+        "weights": {
+            "plan_execution": "0.00",
+            "satisfaction": "0.00",
+            "results": "1.00",
+            "use_of_funds": "0.00",
+            "inspection": "0.00",
+        },
+        "notice_threshold": "80.00",
+    }
+    bad = evaluation.client.put(
+        "/scoring-settings",
+        headers=evaluation.admin(),
+        json={**settings, "weights": {**settings["weights"], "inspection": "0.10"}},
+    )
     assert bad.status_code == 422
     assert evaluation.client.put("/scoring-settings", headers=evaluation.admin(), json=settings).status_code == 200
     student = evaluation.enrol("GZ-FCG")
@@ -84,7 +135,11 @@ def test_below_the_threshold_the_institution_is_notified_once(evaluation):
     [message] = wait_for(lambda: evaluation.stack.drain(tap), message="institution.notified")
     data = json.loads(message.body)["data"]
     assert (data["institution_id"], data["campaign_id"], data["revision"], data["decided_by"]) == (
-        "GZ-FCG", CAMPAIGN, 1, "user-fed-1")
+        "GZ-FCG",
+        CAMPAIGN,
+        1,
+        "user-fed-1",
+    )
 
 
 def test_the_federation_disqualifies_and_reinstates_with_an_audit_trail(evaluation):
@@ -93,22 +148,38 @@ def test_the_federation_disqualifies_and_reinstates_with_an_audit_trail(evaluati
     evaluation.register("GZ-FCG", "广州市芳村工人文化宫", start_date="2014-01-06")
     url = "/institutions/GZ-FCG"
     auditor = evaluation.stack.as_caller("auditor")
-    assert evaluation.client.post(f"{url}/disqualification", headers=auditor,
-                                  json={"reason": "x"}).status_code == 403
-    done = evaluation.client.post(f"{url}/disqualification", headers=evaluation.admin(),
-                                  json={"reason": "通报后仍未整改", "campaign_id": CAMPAIGN})
+    assert evaluation.client.post(f"{url}/disqualification", headers=auditor, json={"reason": "x"}).status_code == 403
+    done = evaluation.client.post(
+        f"{url}/disqualification",
+        headers=evaluation.admin(),
+        json={"reason": "通报后仍未整改", "campaign_id": CAMPAIGN},
+    )
     assert done.status_code == 201 and done.get_json()["revision"] == 1
-    assert evaluation.client.post(f"{url}/disqualification", headers=evaluation.admin(),
-                                  json={"reason": "again"}).status_code == 409
-    assert evaluation.client.post(f"{url}/reinstatement", headers=evaluation.admin(),
-                                  json={"reason": "整改验收合格"}).status_code == 201
-    assert evaluation.client.post("/institutions/GZ-NOPE/disqualification", headers=evaluation.admin(),
-                                  json={"reason": "x"}).status_code == 404
+    assert (
+        evaluation.client.post(
+            f"{url}/disqualification", headers=evaluation.admin(), json={"reason": "again"}
+        ).status_code
+        == 409
+    )
+    assert (
+        evaluation.client.post(
+            f"{url}/reinstatement", headers=evaluation.admin(), json={"reason": "整改验收合格"}
+        ).status_code
+        == 201
+    )
+    assert (
+        evaluation.client.post(
+            "/institutions/GZ-NOPE/disqualification", headers=evaluation.admin(), json={"reason": "x"}
+        ).status_code
+        == 404
+    )
 
     trail = evaluation.client.get(f"{url}/decisions", headers=auditor).get_json()
     assert trail["disqualified"] is False
     assert [(d["revision"], d["action"], d["reason"]) for d in trail["decisions"]] == [
-        (1, "disqualified", "通报后仍未整改"), (2, "reinstated", "整改验收合格")]
+        (1, "disqualified", "通报后仍未整改"),
+        (2, "reinstated", "整改验收合格"),
+    ]
     for event_type, revision in (("institution.disqualified", 1), ("institution.reinstated", 2)):
         [message] = wait_for(lambda: evaluation.stack.drain(taps[event_type]), message=event_type)
         assert json.loads(message.body)["data"]["revision"] == revision

@@ -1,4 +1,5 @@
 """Anonymous evaluation: blind-signed tokens, one answer per invited student, nothing joins answers to students."""
+
 import secrets
 
 import pytest
@@ -26,23 +27,36 @@ class Student:
         return self.request_signature(self.blinded)
 
     def request_signature(self, blinded_hex: str):
-        response = self.evaluation.client.post(f"/surveys/{self.survey['survey_id']}/tokens",
-                                               headers=self.evaluation.employee(self.employee_id),
-                                               json={"blinded": blinded_hex})
+        response = self.evaluation.client.post(
+            f"/surveys/{self.survey['survey_id']}/tokens",
+            headers=self.evaluation.employee(self.employee_id),
+            json={"blinded": blinded_hex},
+        )
         if response.status_code == 201:
             self.signature = blind.unblind(self.key, int(response.get_json()["blind_signature"], 16), self.r)
         return response
 
     def answer(self, teaching=4, service=4, organisation=5, comment=None, token=None):
-        return self.evaluation.client.post(f"/public/surveys/{self.survey['survey_id']}/answers", json={
-            "token": (token or self.token).hex(), "signature": format(self.signature, "x"),
-            "teaching": teaching, "service": service, "organisation": organisation, "comment": comment})
+        return self.evaluation.client.post(
+            f"/public/surveys/{self.survey['survey_id']}/answers",
+            json={
+                "token": (token or self.token).hex(),
+                "signature": format(self.signature, "x"),
+                "teaching": teaching,
+                "service": service,
+                "organisation": organisation,
+                "comment": comment,
+            },
+        )
 
 
 def open_survey(evaluation, institution="GZ-ZGJS", closes_on="2099-12-31"):
     evaluation.register(institution)
-    response = evaluation.client.post("/surveys", headers=evaluation.admin(), json={
-        "campaign_id": CAMPAIGN, "institution_id": institution, "closes_on": closes_on})
+    response = evaluation.client.post(
+        "/surveys",
+        headers=evaluation.admin(),
+        json={"campaign_id": CAMPAIGN, "institution_id": institution, "closes_on": closes_on},
+    )
     assert response.status_code == 201, response.get_json()
     return response.get_json()
 
@@ -54,8 +68,11 @@ def invitation(evaluation, employee_id):
 
 def test_an_invited_student_answers_once_and_nobody_else_can(evaluation):
     survey = open_survey(evaluation)
-    duplicate = evaluation.client.post("/surveys", headers=evaluation.admin(), json={
-        "campaign_id": CAMPAIGN, "institution_id": "GZ-ZGJS", "closes_on": "2099-12-31"})
+    duplicate = evaluation.client.post(
+        "/surveys",
+        headers=evaluation.admin(),
+        json={"campaign_id": CAMPAIGN, "institution_id": "GZ-ZGJS", "closes_on": "2099-12-31"},
+    )
     assert duplicate.status_code == 409
     invited = evaluation.enrol()
     outsider = evaluation.enrol("GZ-FCG")
@@ -78,8 +95,10 @@ def test_an_invited_student_answers_once_and_nobody_else_can(evaluation):
     assert again.status_code == 409 and again.get_json()["code"] == "evaluation_already_answered"
     forged = student.answer(token=secrets.token_bytes(32))  # someone else's made-up token with this signature
     assert forged.status_code == 403 and forged.get_json()["code"] == "evaluation_bad_token"
-    malformed = evaluation.client.post(f"/public/surveys/{survey['survey_id']}/answers", json={
-        "token": "abc", "signature": "zz", "teaching": 6, "service": 1, "organisation": 1})
+    malformed = evaluation.client.post(
+        f"/public/surveys/{survey['survey_id']}/answers",
+        json={"token": "abc", "signature": "zz", "teaching": 6, "service": 1, "organisation": 1},
+    )
     assert malformed.status_code == 422
     assert set(malformed.get_json()["errors"]) == {"token", "signature", "teaching"}
     public = evaluation.client.get(f"/public/surveys/{survey['survey_id']}").get_json()
@@ -121,10 +140,14 @@ def test_results_only_for_groups_of_at_least_five(evaluation):
     operator = evaluation.stack.as_caller("institution_operator", institution_id="GZ-ZGJS")
     shown = evaluation.client.get(url, headers=operator).get_json()
     assert (shown["answers"], shown["averages"], shown["overall"]) == (
-        5, {"teaching": "3.00", "service": "4.80", "organisation": "3.00"}, "3.60")
+        5,
+        {"teaching": "3.00", "service": "4.80", "organisation": "3.00"},
+        "3.60",
+    )
     assert sorted(shown["comments"]) == ["意见1", "意见2", "意见3", "意见4"]
-    other = evaluation.client.get(url, headers=evaluation.stack.as_caller("institution_operator",
-                                                                          institution_id="GZ-FCG"))
+    other = evaluation.client.get(
+        url, headers=evaluation.stack.as_caller("institution_operator", institution_id="GZ-FCG")
+    )
     assert other.status_code == 404
 
 

@@ -1,10 +1,18 @@
 """Breakdowns and policies over HTTP, from events consumed by a real worker."""
+
 from __future__ import annotations
 
 import pytest
 
 from .conftest import (
-    CAMPAIGN, INSTITUTION, OTHER_INSTITUTION, OTHER_UNIT, UNIT, campaign_event, registered_event, transferred_event,
+    CAMPAIGN,
+    INSTITUTION,
+    OTHER_INSTITUTION,
+    OTHER_UNIT,
+    UNIT,
+    campaign_event,
+    registered_event,
+    transferred_event,
     withdrawn_event,
 )
 
@@ -18,19 +26,33 @@ def test_skills_registration_gives_the_4_4_2_breakdown_seen_only_by_those_concer
 
     breakdown = funded.get(path, funded.unit())
     assert (breakdown["total"], breakdown["federation"], breakdown["unit"], breakdown["employee"]) == (
-        "2530.00", "940.00", "940.00", "650.00")
-    assert [(line["line"], line["shared"], line["federation"], line["unit"], line["employee"])
-            for line in breakdown["lines"] if line["amount"] != "0.00"] == [
+        "2530.00",
+        "940.00",
+        "940.00",
+        "650.00",
+    )
+    assert [
+        (line["line"], line["shared"], line["federation"], line["unit"], line["employee"])
+        for line in breakdown["lines"]
+        if line["amount"] != "0.00"
+    ] == [
         ("tuition_or_training", True, "940.00", "940.00", "470.00"),
         ("appraisal_exam", False, "0.00", "0.00", "180.00"),
     ]
     assert (breakdown["status"], breakdown["payment_status"]) == ("active", "unpaid")
 
-    for allowed in (funded.federation, funded.caller("auditor"), funded.institution(),
-                    funded.caller("employee", employee_id="emp-7f3a9c")):
+    for allowed in (
+        funded.federation,
+        funded.caller("auditor"),
+        funded.institution(),
+        funded.caller("employee", employee_id="emp-7f3a9c"),
+    ):
         assert funded.get(path, allowed)["enrolment_id"] == registered["enrolment_id"]
-    for stranger in (funded.unit(OTHER_UNIT), funded.institution(OTHER_INSTITUTION),
-                     funded.caller("employee", employee_id="emp-other")):
+    for stranger in (
+        funded.unit(OTHER_UNIT),
+        funded.institution(OTHER_INSTITUTION),
+        funded.caller("employee", employee_id="emp-other"),
+    ):
         problem = funded.get(path, stranger, expect=404)
         assert problem["code"] == "not_found"
     assert funded.get("/breakdowns", funded.unit(OTHER_UNIT)) == []
@@ -40,8 +62,11 @@ def test_skills_registration_gives_the_4_4_2_breakdown_seen_only_by_those_concer
 def test_academic_breakdown_follows_the_units_own_policy_set_before_registration(funded):
     default = funded.get(f"/units/{UNIT}/policy", funded.unit())
     assert (default["academic_mode"], default["skills_unit_rate"], default["is_default"]) == ("match", "0.4000", True)
-    response = funded.client.put(f"/units/{UNIT}/policy", headers=funded.unit(), json={
-        "academic_mode": "fixed", "academic_value": "800.00", "unit_share_timing": "on_enrolment"})
+    response = funded.client.put(
+        f"/units/{UNIT}/policy",
+        headers=funded.unit(),
+        json={"academic_mode": "fixed", "academic_value": "800.00", "unit_share_timing": "on_enrolment"},
+    )
     assert response.status_code == 200, response.get_data(as_text=True)
 
     registered = registered_event("academic")
@@ -50,7 +75,11 @@ def test_academic_breakdown_follows_the_units_own_policy_set_before_registration
 
     mine = funded.get(f"/enrolments/{registered['enrolment_id']}/breakdown", funded.federation)
     assert (mine["federation"], mine["unit"], mine["employee"], mine["total"]) == (
-        "1500.00", "800.00", "3730.00", "6030.00")
+        "1500.00",
+        "800.00",
+        "3730.00",
+        "6030.00",
+    )
     theirs = funded.get(f"/enrolments/{other['enrolment_id']}/breakdown", funded.federation)
     assert (theirs["federation"], theirs["unit"], theirs["employee"]) == ("1500.00", "1500.00", "3030.00")
     # on_enrolment: the unit's own share is owed at once, the federation's only on a certificate
@@ -76,15 +105,26 @@ def test_only_a_unit_officer_sets_a_valid_policy_for_their_own_unit(finance):
     for headers, body, status, code in cases:
         response = finance.client.put(f"/units/{UNIT}/policy", json=body, headers=headers)
         assert (response.status_code, response.mimetype, response.get_json()["code"]) == (
-            status, "application/problem+json", code), body
+            status,
+            "application/problem+json",
+            code,
+        ), body
     assert finance.get(f"/units/{UNIT}/policy", finance.unit())["is_default"] is True
     finance.get(f"/units/{UNIT}/policy", finance.unit(OTHER_UNIT), expect=403)
 
 
 def test_every_endpoint_is_documented_with_its_problems(finance):
     paths = finance.client.get("/openapi.json").get_json()["paths"]
-    assert {"/transfers", "/returns", "/reimbursements/{reimbursement_id}/payment", "/invariants", "/ledger",
-            "/enrolments/{enrolment_id}/payments", "/units/{unit_id}/policy", "/reports/funds"} <= set(paths)
+    assert {
+        "/transfers",
+        "/returns",
+        "/reimbursements/{reimbursement_id}/payment",
+        "/invariants",
+        "/ledger",
+        "/enrolments/{enrolment_id}/payments",
+        "/units/{unit_id}/policy",
+        "/reports/funds",
+    } <= set(paths)
     for path, operations in paths.items():
         for method, operation in operations.items():
             if method not in {"get", "post", "put"}:
@@ -96,25 +136,28 @@ def test_every_endpoint_is_documented_with_its_problems(finance):
 def test_per_trade_rate_and_stale_or_repeated_events_are_ignored(funded):
     registered = registered_event("skills", trade="电工", revision=2)
     funded.deliver(("enrollment.registered", registered))
-    assert funded.get(f"/enrolments/{registered['enrolment_id']}/breakdown", funded.federation)["federation"] == \
-        "1175.00"  # 50 % for 电工
+    assert (
+        funded.get(f"/enrolments/{registered['enrolment_id']}/breakdown", funded.federation)["federation"] == "1175.00"
+    )  # 50 % for 电工
 
     # a campaign revision lowering the override applies to later registrations; an older revision changes nothing
-    funded.deliver(("campaign.published", campaign_event(2, skills_rate_overrides={})),
-                   ("campaign.published", campaign_event(1, skills_federation_rate="0.10")))
+    funded.deliver(
+        ("campaign.published", campaign_event(2, skills_rate_overrides={})),
+        ("campaign.published", campaign_event(1, skills_federation_rate="0.10")),
+    )
     later = registered_event("skills", trade="电工")
     funded.deliver(("enrollment.registered", later))
     assert funded.get(f"/enrolments/{later['enrolment_id']}/breakdown", funded.federation)["federation"] == "940.00"
     surplus = funded.get("/reports/skills-surplus", funded.caller("auditor"), campaign_id=CAMPAIGN)
     assert (surplus["committed"], surplus["surplus"]) == ("2115.00", "4997885.00")
     assert [(t["trade"], t["students"], t["training_fees"], t["federation_rate"]) for t in surplus["by_trade"]] == [
-        ("电工", 2, "4700.00", "0.4000")]
+        ("电工", 2, "4700.00", "0.4000")
+    ]
     funded.get("/reports/skills-surplus", funded.unit(), expect=403, campaign_id=CAMPAIGN)
     assert funded.get(f"/campaigns/{CAMPAIGN}/policy", funded.unit())["revision"] == 2
 
     # withdrawal (revision 3) overtakes a re-sent registration (revision 2): the enrolment stays withdrawn
-    funded.deliver(("enrollment.withdrawn", withdrawn_event(registered)),
-                   ("enrollment.registered", registered))
+    funded.deliver(("enrollment.withdrawn", withdrawn_event(registered)), ("enrollment.registered", registered))
     breakdown = funded.get(f"/enrolments/{registered['enrolment_id']}/breakdown", funded.federation)
     assert breakdown["status"] == "cancelled"
 
@@ -133,5 +176,8 @@ def test_a_transfer_of_institution_recomputes_the_breakdown_with_the_new_fees(fu
     path = f"/enrolments/{registered['enrolment_id']}/breakdown"
     breakdown = funded.get(path, funded.institution(OTHER_INSTITUTION))
     assert (breakdown["institution_id"], breakdown["federation"], breakdown["employee"]) == (
-        OTHER_INSTITUTION, "800.00", "580.00")
+        OTHER_INSTITUTION,
+        "800.00",
+        "580.00",
+    )
     funded.get(path, funded.institution(INSTITUTION), expect=404)

@@ -4,6 +4,7 @@ Revision ID: quota_0003
 Revises: quota_0002
 Create Date: 2026-11-25 23:52:00
 """
+
 from alembic import op
 import sqlalchemy as sa
 

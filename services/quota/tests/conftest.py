@@ -1,4 +1,5 @@
 """The quota service on fresh PostgreSQL and RabbitMQ, with helpers to call it as someone."""
+
 from __future__ import annotations
 
 import io
@@ -9,8 +10,11 @@ import pytest
 from servicekit.testing import xlsx  # noqa: F401  (the spreadsheet builder, shared)
 
 TODAY_WINDOWS = {  # a registration window open today, so requests made now are in time
-    "registration_start": "2020-01-01", "registration_end": "2099-12-31",
-    "study_start": "2020-01-01", "study_end": "2099-12-31", "exams_from": "2021-01-01",
+    "registration_start": "2020-01-01",
+    "registration_end": "2099-12-31",
+    "study_start": "2020-01-01",
+    "study_end": "2099-12-31",
+    "exams_from": "2021-01-01",
 }
 
 
@@ -34,13 +38,20 @@ class Quota:
         return self.ok("POST", "/campaigns", 201, json=body)
 
     def unit(self, unit_id: str, headcount: int, **fields) -> dict:
-        body = {"id": unit_id, "name": f"{unit_id} 总工会", "level": "first_level", "category": "district",
-                "headcount": headcount, **fields}
+        body = {
+            "id": unit_id,
+            "name": f"{unit_id} 总工会",
+            "level": "first_level",
+            "category": "district",
+            "headcount": headcount,
+            **fields,
+        }
         return self.ok("POST", "/units", 201, json=body)
 
     def upload(self, path: str, content: bytes, filename: str, **kwargs):
-        return self.call("POST", path, data={"file": (io.BytesIO(content), filename)},
-                         content_type="multipart/form-data", **kwargs)
+        return self.call(
+            "POST", path, data={"file": (io.BytesIO(content), filename)}, content_type="multipart/form-data", **kwargs
+        )
 
     def events(self, tap) -> list[dict]:
         return [json.loads(m.body) for m in self.stack.drain(tap)]

@@ -1,4 +1,5 @@
 """Allocation over HTTP: preview, save, edit, import, publish, reallocate, export (PostgreSQL + RabbitMQ)."""
+
 from __future__ import annotations
 
 import io
@@ -11,8 +12,13 @@ from tests.support.processes import wait_for
 from .conftest import xlsx
 
 pytestmark = pytest.mark.servers
-PAST_WINDOWS = {"registration_start": "2020-11-01", "registration_end": "2021-01-15",
-                "study_start": "2020-12-01", "study_end": "2021-06-30", "exams_from": "2021-03-01"}
+PAST_WINDOWS = {
+    "registration_start": "2020-11-01",
+    "registration_end": "2021-01-15",
+    "study_start": "2020-12-01",
+    "study_end": "2021-06-30",
+    "exams_from": "2021-03-01",
+}
 
 
 def three_units(quota):
@@ -33,8 +39,11 @@ def test_preview_then_save_snapshots_the_weighted_apportionment(quota):
     assert preview["status"] == "preview" and preview["id"] is None
     assert preview["totals"] == {"academic_seats": 3333, "skills_money": "5000000.00"}
     # weighted headcounts 120000, 98000, 60000 of 278000
-    assert lines_of(preview) == {"GZ-HZ": (1439, "2158273.38"), "GZ-JT": (719, "1079136.69"),
-                                 "GZ-TH": (1175, "1762589.93")}
+    assert lines_of(preview) == {
+        "GZ-HZ": (1439, "2158273.38"),
+        "GZ-JT": (719, "1079136.69"),
+        "GZ-TH": (1175, "1762589.93"),
+    }
     assert quota.call("GET", url).status_code == 404  # a preview saves nothing
 
     saved = quota.ok("POST", url, 201)
@@ -54,17 +63,26 @@ def test_edits_are_audited_and_can_never_exceed_the_pool(quota):
     assert over.status_code == 422
     problem = over.get_json()
     assert problem["code"] == "allocation_exceeds_pool" and problem["excess"] == {
-        "academic_seats": 10, "skills_money": "0.00"}
+        "academic_seats": 10,
+        "skills_money": "0.00",
+    }
     assert "10 seats" in problem["detail"]
     over_money = quota.call("PATCH", f"{url}/lines/GZ-TH", json={"skills_money": "1762590.00", "reason": "x"})
     assert over_money.get_json()["excess"]["skills_money"] == "0.07"
 
-    quota.ok("PATCH", f"{url}/lines/GZ-HZ", json={"academic_seats": 1400, "reason": "按实际报名需求调整"},
-             headers={}, role="federation_admin")
+    quota.ok(
+        "PATCH",
+        f"{url}/lines/GZ-HZ",
+        json={"academic_seats": 1400, "reason": "按实际报名需求调整"},
+        headers={},
+        role="federation_admin",
+    )
     assert quota.call("PATCH", f"{url}/lines/GZ-HZ", json={"academic_seats": 1}).status_code == 422  # no reason
     assert quota.call("PATCH", f"{url}/lines/GZ-XX", json={"academic_seats": 1, "reason": "x"}).status_code == 404
-    assert quota.call("PATCH", f"{url}/lines/GZ-HZ", role="auditor",
-                      json={"academic_seats": 1, "reason": "x"}).status_code == 403
+    assert (
+        quota.call("PATCH", f"{url}/lines/GZ-HZ", role="auditor", json={"academic_seats": 1, "reason": "x"}).status_code
+        == 403
+    )
     [change] = quota.ok("GET", f"{url}/changes", role="auditor")
     assert change["unit_id"] == "GZ-HZ" and change["action"] == "edited"
     assert (change["old_seats"], change["new_seats"]) == (1439, 1400)
@@ -73,8 +91,9 @@ def test_edits_are_audited_and_can_never_exceed_the_pool(quota):
     assert quota.ok("GET", url)["totals"]["academic_seats"] == 3294
 
     # a pool cannot shrink below what is allocated, named in seats and money
-    shrink = quota.call("PATCH", f"/campaigns/{campaign['id']}", json={"fund_pools": {
-        "academic": "4000000.00", "skills": "4999999.99"}})
+    shrink = quota.call(
+        "PATCH", f"/campaigns/{campaign['id']}", json={"fund_pools": {"academic": "4000000.00", "skills": "4999999.99"}}
+    )
     assert shrink.status_code == 422 and shrink.get_json()["excess"] == {"academic_seats": 628, "skills_money": "0.01"}
     assert quota.ok("GET", f"/campaigns/{campaign['id']}")["fund_pools"]["academic"] == "5000000.00"
 
@@ -97,7 +116,11 @@ def test_publish_announces_each_unit_and_later_edits_raise_the_revision(quota):
     events = wait_for(lambda: (found := quota.events(tap)) and len(found) >= 4 and found, message="4 events")
     data = sorted((e["data"] for e in events), key=lambda d: (d["unit_id"], d["revision"]))
     assert [(d["unit_id"], d["revision"], d["reason"]) for d in data] == [
-        ("GZ-HZ", 1, "initial"), ("GZ-JT", 1, "initial"), ("GZ-TH", 1, "initial"), ("GZ-TH", 2, "edited")]
+        ("GZ-HZ", 1, "initial"),
+        ("GZ-JT", 1, "initial"),
+        ("GZ-TH", 1, "initial"),
+        ("GZ-TH", 2, "edited"),
+    ]
     assert data[3]["skills_money"] == "1700000.00" and data[3]["academic_seats"] == 1175
     assert {d["allocation_id"] for d in data} == {quota.ok("GET", url)["id"]}
 
@@ -120,19 +143,27 @@ def test_import_the_official_table_all_or_nothing_and_export_it_again(quota):
     three_units(quota)
     campaign = quota.campaign()
     url = f"/campaigns/{campaign['id']}/allocation"
-    bad = quota.upload(f"{url}/import", xlsx([IMPORT_HEADER, ["GZ-HZ", 1000, "1000000.00"], ["GZ-NO", 1, "1.00"],
-                                                 ["GZ-TH", 1.5, "10"]]), "附件1.xlsx")
+    bad = quota.upload(
+        f"{url}/import",
+        xlsx([IMPORT_HEADER, ["GZ-HZ", 1000, "1000000.00"], ["GZ-NO", 1, "1.00"], ["GZ-TH", 1.5, "10"]]),
+        "附件1.xlsx",
+    )
     assert bad.status_code == 422 and [r["row"] for r in bad.get_json()["errors"]["rows"]] == [4]
-    unknown = quota.upload(f"{url}/import", xlsx([IMPORT_HEADER, ["GZ-HZ", 1000, "1000000.00"],
-                                                     ["GZ-NO", 1, "1.00"]]), "附件1.xlsx")
+    unknown = quota.upload(
+        f"{url}/import", xlsx([IMPORT_HEADER, ["GZ-HZ", 1000, "1000000.00"], ["GZ-NO", 1, "1.00"]]), "附件1.xlsx"
+    )
     assert unknown.status_code == 422 and [r["row"] for r in unknown.get_json()["errors"]["rows"]] == [3]
-    over = quota.upload(f"{url}/import", xlsx([IMPORT_HEADER, ["GZ-HZ", 3000, "4000000.00"],
-                                                  ["GZ-TH", 334, "1000000.01"]]), "附件1.xlsx")
+    over = quota.upload(
+        f"{url}/import",
+        xlsx([IMPORT_HEADER, ["GZ-HZ", 3000, "4000000.00"], ["GZ-TH", 334, "1000000.01"]]),
+        "附件1.xlsx",
+    )
     assert over.status_code == 422 and over.get_json()["excess"] == {"academic_seats": 1, "skills_money": "0.01"}
     assert quota.call("GET", url).status_code == 404  # nothing written
 
-    imported = quota.upload(f"{url}/import", xlsx([IMPORT_HEADER, ["GZ-HZ", 1500, 2000000],
-                                                  ["GZ-TH", 1200, "1800000.50"]]), "附件1.xlsx").get_json()
+    imported = quota.upload(
+        f"{url}/import", xlsx([IMPORT_HEADER, ["GZ-HZ", 1500, 2000000], ["GZ-TH", 1200, "1800000.50"]]), "附件1.xlsx"
+    ).get_json()
     assert imported["source"] == "imported"
     assert lines_of(imported) == {"GZ-HZ": (1500, "2000000.00"), "GZ-TH": (1200, "1800000.50")}
 
@@ -159,8 +190,13 @@ def test_unused_quota_moves_between_units_only_after_the_registration_deadline(q
         quota.ok("POST", f"/campaigns/{campaign['id']}/allocation", 201)
         quota.ok("POST", f"/campaigns/{campaign['id']}/publish")
         quota.ok("POST", f"/campaigns/{campaign['id']}/allocation/publish")
-    move = {"from_unit_id": "GZ-HZ", "to_unit_id": "GZ-JT", "academic_seats": 39, "skills_money": "158273.38",
-            "reason": "海珠区报名不足，调剂给交通运输工会"}
+    move = {
+        "from_unit_id": "GZ-HZ",
+        "to_unit_id": "GZ-JT",
+        "academic_seats": 39,
+        "skills_money": "158273.38",
+        "reason": "海珠区报名不足，调剂给交通运输工会",
+    }
     early = quota.call("POST", f"/campaigns/{open_campaign['id']}/allocation/reallocations", json=move)
     assert early.status_code == 409 and early.get_json()["code"] == "reallocation_not_open"
 
@@ -177,5 +213,7 @@ def test_unused_quota_moves_between_units_only_after_the_registration_deadline(q
     quota.stack.worker()
     events = wait_for(lambda: (found := quota.events(tap)) and len(found) >= 8 and found, message="8 events")
     moves = [e["data"] for e in events if e["data"]["reason"] == "reallocated"]
-    assert {(d["unit_id"], d["revision"], d["academic_seats"]) for d in moves} == {("GZ-HZ", 2, 1400),
-                                                                                   ("GZ-JT", 2, 758)}
+    assert {(d["unit_id"], d["revision"], d["academic_seats"]) for d in moves} == {
+        ("GZ-HZ", 2, 1400),
+        ("GZ-JT", 2, 758),
+    }

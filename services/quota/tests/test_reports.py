@@ -1,4 +1,5 @@
 """Reports per unit and per campaign in JSON, .xlsx and .csv, scoped to the caller."""
+
 from __future__ import annotations
 
 import io
@@ -6,7 +7,6 @@ import uuid
 
 import pytest
 from openpyxl import load_workbook
-
 
 from .test_reservations import Saga, published_campaign
 
@@ -28,8 +28,14 @@ def test_report_reconciles_with_the_pools_and_is_scoped_to_the_caller(quota):
     assert report["allocation_status"] == "published"
     assert report["pools"] == {"seats": 3333, "money": "5000000.00"}
     units = {u["unit_id"]: u for u in report["units"]}
-    assert units["GZ-HZ"]["seats"] == {"allocated": 100, "reserved": 1, "consumed": 0, "spent": 0, "released": 0,
-                                       "available": 99}
+    assert units["GZ-HZ"]["seats"] == {
+        "allocated": 100,
+        "reserved": 1,
+        "consumed": 0,
+        "spent": 0,
+        "released": 0,
+        "available": 99,
+    }
     assert units["GZ-HZ"]["money"]["reserved"] == "750.50" and units["GZ-HZ"]["money"]["available"] == "1249.50"
     assert units["GZ-TH"]["seats"]["allocated"] == 2500 and units["GZ-TH"]["seats"]["reserved"] == 1
     totals = report["totals"]
@@ -54,9 +60,13 @@ def test_report_reconciles_with_the_pools_and_is_scoped_to_the_caller(quota):
 
     listed = quota.ok("GET", f"/campaigns/{campaign_id}/reservations?status=reserved")
     assert sorted((r["unit_id"], r["kind"], r["seats"], r["amount"]) for r in listed) == [
-        ("GZ-HZ", "academic", 1, "0.00"), ("GZ-HZ", "skills", 0, "750.50"), ("GZ-TH", "academic", 1, "0.00")]
-    theirs = quota.ok("GET", f"/campaigns/{campaign_id}/reservations?unit_id=GZ-HZ", role="unit_officer",
-                      scope={"unit_id": "GZ-TH"})
+        ("GZ-HZ", "academic", 1, "0.00"),
+        ("GZ-HZ", "skills", 0, "750.50"),
+        ("GZ-TH", "academic", 1, "0.00"),
+    ]
+    theirs = quota.ok(
+        "GET", f"/campaigns/{campaign_id}/reservations?unit_id=GZ-HZ", role="unit_officer", scope={"unit_id": "GZ-TH"}
+    )
     assert [r["unit_id"] for r in theirs] == ["GZ-TH"]  # a unit officer never sees another unit's
 
 

@@ -1,4 +1,5 @@
 """The reservation saga over the real broker: requests answered, quota released, consumed and spent."""
+
 from __future__ import annotations
 
 import json
@@ -16,10 +17,20 @@ from tests.support.processes import wait_for
 from .conftest import TODAY_WINDOWS
 
 pytestmark = pytest.mark.servers
-FEES = {"tuition_or_training": "2350.00", "appraisal_exam": "0.00", "textbook": "0.00", "registration": "0.00",
-        "entrance_test": "0.00"}
-CLOSED_WINDOWS = {"registration_start": "2020-11-01", "registration_end": "2021-01-15",
-                  "study_start": "2020-12-01", "study_end": "2021-06-30", "exams_from": "2021-03-01"}
+FEES = {
+    "tuition_or_training": "2350.00",
+    "appraisal_exam": "0.00",
+    "textbook": "0.00",
+    "registration": "0.00",
+    "entrance_test": "0.00",
+}
+CLOSED_WINDOWS = {
+    "registration_start": "2020-11-01",
+    "registration_end": "2021-01-15",
+    "study_start": "2020-12-01",
+    "study_end": "2021-06-30",
+    "exams_from": "2021-03-01",
+}
 
 
 class Saga:
@@ -30,11 +41,25 @@ class Saga:
         self.taps = [quota.stack.tap("quota.reserved"), quota.stack.tap("quota.refused")]
         self.answers: list[dict] = []
 
-    def request(self, enrolment: str, kind: str = "academic", unit: str = "GZ-HZ", revision: int = 1,
-                campaign: str | None = None, amount: str = "600.00") -> dict:
-        data = {"enrolment_id": enrolment, "revision": revision, "campaign_id": campaign or self.campaign_id,
-                "kind": kind, "unit_id": unit, "grassroots_union_id": f"{unit}-001", "institution_id": "GZ-ZGJS",
-                "programme_id": "P-1"}
+    def request(
+        self,
+        enrolment: str,
+        kind: str = "academic",
+        unit: str = "GZ-HZ",
+        revision: int = 1,
+        campaign: str | None = None,
+        amount: str = "600.00",
+    ) -> dict:
+        data = {
+            "enrolment_id": enrolment,
+            "revision": revision,
+            "campaign_id": campaign or self.campaign_id,
+            "kind": kind,
+            "unit_id": unit,
+            "grassroots_union_id": f"{unit}-001",
+            "institution_id": "GZ-ZGJS",
+            "programme_id": "P-1",
+        }
         if kind == "skills":
             data["amount"] = amount
         return data
@@ -50,8 +75,14 @@ class Saga:
             producer = connection.Producer(exchange=exchange)
             for data in payloads:
                 event = Envelope.new(event_type, data, producer="enrollment")
-                producer.publish(event.to_json(), routing_key=event_type, content_type="application/json",
-                                 content_encoding="utf-8", message_id=event.id, declare=[exchange])
+                producer.publish(
+                    event.to_json(),
+                    routing_key=event_type,
+                    content_type="application/json",
+                    content_encoding="utf-8",
+                    message_id=event.id,
+                    declare=[exchange],
+                )
 
     def collect(self) -> list[dict]:
         for tap in self.taps:
@@ -61,8 +92,11 @@ class Saga:
         return self.answers
 
     def answer_for(self, enrolment: str, count: int = 1) -> dict:
-        found = wait_for(lambda: len(mine := [a for a in self.collect() if a["enrolment_id"] == enrolment]) >= count
-                         and mine, timeout=20, message=f"answer {count} for {enrolment}")
+        found = wait_for(
+            lambda: len(mine := [a for a in self.collect() if a["enrolment_id"] == enrolment]) >= count and mine,
+            timeout=20,
+            message=f"answer {count} for {enrolment}",
+        )
         return found[count - 1]
 
     def asked(self, data: dict, count: int = 1) -> dict:
@@ -71,18 +105,45 @@ class Saga:
 
     def withdraw(self, data: dict, revision: int) -> None:
         keys = ("enrolment_id", "campaign_id", "kind", "unit_id", "institution_id")
-        self.send("enrollment.withdrawn", {**{k: data[k] for k in keys}, "revision": revision,
-                                           "reason": "本人申请退学", "withdrawn_on": "2026-11-20"})
+        self.send(
+            "enrollment.withdrawn",
+            {
+                **{k: data[k] for k in keys},
+                "revision": revision,
+                "reason": "本人申请退学",
+                "withdrawn_on": "2026-11-20",
+            },
+        )
 
     def transfer(self, data: dict, revision: int, unit: str) -> dict:
-        return {"enrolment_id": data["enrolment_id"], "revision": revision, "campaign_id": data["campaign_id"],
-                "kind": data["kind"], "unit_id": unit, "from_institution_id": "GZ-ZGJS", "to_institution_id": "GZ-SYG",
-                "from_programme_id": "P-1", "to_programme_id": "P-2", "fees": FEES, "reason": "人数不足30人，转入市一宫",
-                "transferred_on": "2026-12-10"}
+        return {
+            "enrolment_id": data["enrolment_id"],
+            "revision": revision,
+            "campaign_id": data["campaign_id"],
+            "kind": data["kind"],
+            "unit_id": unit,
+            "from_institution_id": "GZ-ZGJS",
+            "to_institution_id": "GZ-SYG",
+            "from_programme_id": "P-1",
+            "to_programme_id": "P-2",
+            "fees": FEES,
+            "reason": "人数不足30人，转入市一宫",
+            "transferred_on": "2026-12-10",
+        }
 
     def enrolment(self, data: dict, revision: int, **extra) -> dict:
-        body = {k: data[k] for k in ("enrolment_id", "campaign_id", "kind", "unit_id", "grassroots_union_id",
-                                     "institution_id", "programme_id")}
+        body = {
+            k: data[k]
+            for k in (
+                "enrolment_id",
+                "campaign_id",
+                "kind",
+                "unit_id",
+                "grassroots_union_id",
+                "institution_id",
+                "programme_id",
+            )
+        }
         body.update(revision=revision, fees=FEES, employee_id="emp-1", **extra)
         if data["kind"] == "skills":
             body["trade"] = "电工"
@@ -117,13 +178,20 @@ def test_the_saga_reserves_refuses_releases_consumes_and_spends(quota):
     first, second, third = (saga.request(enrolment_id()) for _ in range(3))
 
     assert saga.asked(first)["type"] == "quota.reserved"
-    assert saga.asked(second) == {"type": "quota.reserved", "enrolment_id": second["enrolment_id"],
-                                  "campaign_id": campaign_id, "unit_id": "GZ-HZ", "kind": "academic", "seats": 1,
-                                  "revision": 1}
+    assert saga.asked(second) == {
+        "type": "quota.reserved",
+        "enrolment_id": second["enrolment_id"],
+        "campaign_id": campaign_id,
+        "unit_id": "GZ-HZ",
+        "kind": "academic",
+        "seats": 1,
+        "revision": 1,
+    }
     refused = saga.asked(third)
     assert (refused["type"], refused["reason"]) == ("quota.refused", "no_quota_left")
-    below = quota.call("PATCH", f"/campaigns/{campaign_id}/allocation/lines/GZ-HZ",
-                       json={"academic_seats": 1, "reason": "调减"})
+    below = quota.call(
+        "PATCH", f"/campaigns/{campaign_id}/allocation/lines/GZ-HZ", json={"academic_seats": 1, "reason": "调减"}
+    )
     assert below.status_code == 409 and below.get_json()["code"] == "allocation_below_use"
 
     skills = saga.request(enrolment_id(), kind="skills", amount="600.00")
@@ -140,16 +208,39 @@ def test_the_saga_reserves_refuses_releases_consumes_and_spends(quota):
 
     saga.send("enrollment.admitted", saga.enrolment(second, 3, admitted_on="2026-12-01"))
     saga.send("enrollment.registered", saga.enrolment(skills, 2, registered_on="2026-11-21"))
-    saga.send("certificate.issued", {"certificate_id": str(uuid.uuid4()), "revision": 1, "number": "C-1",
-                                     "enrolment_id": second["enrolment_id"], "institution_id": "GZ-ZGJS",
-                                     "kind": "academic", "issued_on": "2027-06-30"})
+    saga.send(
+        "certificate.issued",
+        {
+            "certificate_id": str(uuid.uuid4()),
+            "revision": 1,
+            "number": "C-1",
+            "enrolment_id": second["enrolment_id"],
+            "institution_id": "GZ-ZGJS",
+            "kind": "academic",
+            "issued_on": "2027-06-30",
+        },
+    )
     saga.send("enrollment.transferred", saga.transfer(skills, 3, unit="GZ-HZ"))  # same unit: the money stays held
     saga.send("enrollment.transferred", saga.transfer(third, 3, unit="GZ-TH"))  # out of the unit: released
-    expected = {"seats": {"allocated": 2, "reserved": 0, "consumed": 0, "spent": 1, "released": 2, "available": 1},
-                "money": {"allocated": "1000.00", "reserved": "0.00", "consumed": "600.00", "spent": "0.00",
-                          "released": "0.00", "available": "400.00"}}
-    line = wait_for(lambda: (found := report_line(quota, campaign_id)) and
-                    {k: found[k] for k in ("seats", "money")} == expected and found, message="the report")
+    expected = {
+        "seats": {"allocated": 2, "reserved": 0, "consumed": 0, "spent": 1, "released": 2, "available": 1},
+        "money": {
+            "allocated": "1000.00",
+            "reserved": "0.00",
+            "consumed": "600.00",
+            "spent": "0.00",
+            "released": "0.00",
+            "available": "400.00",
+        },
+    }
+    line = wait_for(
+        lambda: (
+            (found := report_line(quota, campaign_id))
+            and {k: found[k] for k in ("seats", "money")} == expected
+            and found
+        ),
+        message="the report",
+    )
     with quota.stack.runtime.engine.connect() as db:
         statuses = dict(db.execute(select(Reservation.enrolment_id, Reservation.status)).all())
     assert statuses[first["enrolment_id"]] == "released" and statuses[second["enrolment_id"]] == "spent"
@@ -207,18 +298,27 @@ def test_200_requests_racing_for_the_last_10_seats_on_two_workers(quota):
     racers = [saga.request(enrolment_id()) for _ in range(200)]
     saga.send_many("enrollment.requested", racers)
     ids = {r["enrolment_id"] for r in racers}
-    answers = wait_for(lambda: len(found := [a for a in saga.collect() if a["enrolment_id"] in ids]) >= 200 and found,
-                       timeout=60, message="200 answers")
+    answers = wait_for(
+        lambda: len(found := [a for a in saga.collect() if a["enrolment_id"] in ids]) >= 200 and found,
+        timeout=60,
+        message="200 answers",
+    )
     assert len(answers) == 200 and {a["enrolment_id"] for a in answers} == ids
     reserved = [a for a in answers if a["type"] == "quota.reserved"]
     refused = [a for a in answers if a["type"] == "quota.refused"]
     assert (len(reserved), len(refused)) == (10, 190)
     assert {a["reason"] for a in refused} == {"no_quota_left"}
     with quota.stack.runtime.engine.connect() as db:
-        held = db.execute(select(func.count()).select_from(Reservation).where(
-            Reservation.enrolment_id.in_(ids), Reservation.status == "reserved")).scalar_one()
-        line = db.execute(select(AllocationLine.seats_reserved, AllocationLine.academic_seats)
-                          .where(AllocationLine.unit_id == "GZ-HZ")).one()
+        held = db.execute(
+            select(func.count())
+            .select_from(Reservation)
+            .where(Reservation.enrolment_id.in_(ids), Reservation.status == "reserved")
+        ).scalar_one()
+        line = db.execute(
+            select(AllocationLine.seats_reserved, AllocationLine.academic_seats).where(
+                AllocationLine.unit_id == "GZ-HZ"
+            )
+        ).one()
     assert held == 10 and tuple(line) == (11, 11)
     handled = [handled_events(w.log()[start:]) for w, start in zip(workers, before)]
     assert sum(handled) >= 200 and all(handled), handled  # both workers took part in the race
@@ -240,8 +340,14 @@ def test_the_same_request_racing_on_two_workers_reserves_once(quota):
     answers = [saga.answer_for(same["enrolment_id"], count=20)]
     assert answers[0]["type"] == "quota.reserved"
     assert {a["type"] for a in saga.collect()} == {"quota.reserved"}
-    assert report_line(quota, campaign_id)["seats"] == {"allocated": 5, "reserved": 1, "consumed": 0, "spent": 0,
-                                                         "released": 0, "available": 4}
+    assert report_line(quota, campaign_id)["seats"] == {
+        "allocated": 5,
+        "reserved": 1,
+        "consumed": 0,
+        "spent": 0,
+        "released": 0,
+        "available": 4,
+    }
 
 
 def test_a_transfer_asks_again_and_the_held_subsidy_follows_when_it_fits(quota):
@@ -249,23 +355,41 @@ def test_a_transfer_asks_again_and_the_held_subsidy_follows_when_it_fits(quota):
     campaign_id = published_campaign(quota, seats=0, money="1000.00")
     saga = Saga(quota, campaign_id)
     quota.stack.worker()
-    dearer, other = saga.request(enrolment_id(), kind="skills", amount="640.00"), saga.request(
-        enrolment_id(), kind="skills", amount="300.00")
+    dearer, other = (
+        saga.request(enrolment_id(), kind="skills", amount="640.00"),
+        saga.request(enrolment_id(), kind="skills", amount="300.00"),
+    )
     assert saga.asked(dearer)["revision"] == 1 and saga.asked(other)["type"] == "quota.reserved"
     saga.send("enrollment.registered", saga.enrolment(dearer, 2, registered_on="2026-11-21"))
 
     moved = {**dearer, "revision": 3, "institution_id": "GZ-SYG", "programme_id": "P-2", "amount": "672.00"}
-    assert saga.asked(moved, count=2) == {"type": "quota.reserved", "enrolment_id": dearer["enrolment_id"],
-                                 "campaign_id": campaign_id, "unit_id": "GZ-HZ", "kind": "skills",
-                                 "amount": "672.00", "revision": 3}
-    money = {"allocated": "1000.00", "reserved": "300.00", "consumed": "672.00", "spent": "0.00",
-             "released": "0.00", "available": "28.00"}
+    assert saga.asked(moved, count=2) == {
+        "type": "quota.reserved",
+        "enrolment_id": dearer["enrolment_id"],
+        "campaign_id": campaign_id,
+        "unit_id": "GZ-HZ",
+        "kind": "skills",
+        "amount": "672.00",
+        "revision": 3,
+    }
+    money = {
+        "allocated": "1000.00",
+        "reserved": "300.00",
+        "consumed": "672.00",
+        "spent": "0.00",
+        "released": "0.00",
+        "available": "28.00",
+    }
     assert report_line(quota, campaign_id)["money"] == money, "the difference is taken, still consumed"
 
     too_dear = {**other, "revision": 2, "amount": "328.01"}  # 28.01 more than the 300.00 held; 28.00 left
     refused = saga.asked(too_dear, count=2)
     assert (refused["type"], refused["reason"], refused["revision"], refused["amount"]) == (
-        "quota.refused", "no_quota_left", 2, "328.01")
+        "quota.refused",
+        "no_quota_left",
+        2,
+        "328.01",
+    )
     assert saga.asked(too_dear, count=3)["type"] == "quota.refused", "asked again: the same answer"
     assert report_line(quota, campaign_id)["money"] == money, "refused: what was held stays untouched"
 
@@ -286,11 +410,22 @@ def test_a_transfer_asks_again_and_the_held_subsidy_follows_when_it_fits(quota):
 def settled(data: dict, revision: int, federation: str, status: str = "settled") -> dict:
     """finance's breakdown.settled for a skills enrolment: 2,350.00 training, the unit 940.00, the employee the rest."""
     employee = str(Decimal("1410.00") - Decimal(federation))
-    line = {"line": "tuition_or_training", "amount": "2350.00", "federation": federation, "unit": "940.00",
-            "employee": employee}
+    line = {
+        "line": "tuition_or_training",
+        "amount": "2350.00",
+        "federation": federation,
+        "unit": "940.00",
+        "employee": employee,
+    }
     return {key: data[key] for key in ("enrolment_id", "campaign_id", "unit_id", "institution_id", "kind")} | {
-        "revision": revision, "status": status, "lines": [line], "total": "2350.00", "federation": federation,
-        "unit": "940.00", "employee": employee}
+        "revision": revision,
+        "status": status,
+        "lines": [line],
+        "total": "2350.00",
+        "federation": federation,
+        "unit": "940.00",
+        "employee": employee,
+    }
 
 
 def test_a_settled_breakdown_resizes_the_held_subsidy_to_the_federation_share_when_it_fits(quota):
@@ -298,30 +433,53 @@ def test_a_settled_breakdown_resizes_the_held_subsidy_to_the_federation_share_wh
     campaign_id = published_campaign(quota, seats=0, money="1000.00")
     saga = Saga(quota, campaign_id)
     worker = quota.stack.worker()
-    raised, other = saga.request(enrolment_id(), kind="skills", amount="600.00"), saga.request(
-        enrolment_id(), kind="skills", amount="300.00")
+    raised, other = (
+        saga.request(enrolment_id(), kind="skills", amount="600.00"),
+        saga.request(enrolment_id(), kind="skills", amount="300.00"),
+    )
     assert saga.asked(raised)["type"] == saga.asked(other)["type"] == "quota.reserved"
     saga.send("enrollment.registered", saga.enrolment(raised, 2, registered_on="2026-11-21"))
     saga.send("breakdown.settled", settled(raised, 1, "600.00"))
     saga.send("breakdown.settled", settled(raised, 2, "660.00"))  # a rate raise in finance
-    grown = {"allocated": "1000.00", "reserved": "300.00", "consumed": "660.00", "spent": "0.00",
-             "released": "0.00", "available": "40.00"}
+    grown = {
+        "allocated": "1000.00",
+        "reserved": "300.00",
+        "consumed": "660.00",
+        "spent": "0.00",
+        "released": "0.00",
+        "available": "40.00",
+    }
     wait_for(lambda: report_line(quota, campaign_id)["money"] == grown, message="the held subsidy grown")
 
     # an older breakdown (its revision, not the enrolment's, counts), a cancelled one, one that does not fit
-    ignored = [quota.stack.publish("breakdown.settled", data) for data in (
-        settled(raised, 1, "600.00"), settled(raised, 3, "0.00", status="cancelled"),
-        settled(other, 2, "340.01"))]  # 40.01 more; 40.00 left
+    ignored = [
+        quota.stack.publish("breakdown.settled", data)
+        for data in (
+            settled(raised, 1, "600.00"),
+            settled(raised, 3, "0.00", status="cancelled"),
+            settled(other, 2, "340.01"),
+        )
+    ]  # 40.01 more; 40.00 left
     with quota.stack.runtime.engine.connect() as db:
-        wait_for(lambda: db.execute(select(func.count()).select_from(quota.stack.runtime.inbox).where(
-            quota.stack.runtime.inbox.c.event_id.in_([e.id for e in ignored]))).scalar_one() == 3,
-                 message="the three breakdowns handled")
+        wait_for(
+            lambda: (
+                db.execute(
+                    select(func.count())
+                    .select_from(quota.stack.runtime.inbox)
+                    .where(quota.stack.runtime.inbox.c.event_id.in_([e.id for e in ignored]))
+                ).scalar_one()
+                == 3
+            ),
+            message="the three breakdowns handled",
+        )
     assert report_line(quota, campaign_id)["money"] == grown
     assert "settled federation share does not fit" in worker.log()
 
     saga.send("breakdown.settled", settled(other, 3, "340.00"))
-    wait_for(lambda: report_line(quota, campaign_id)["money"] == {**grown, "reserved": "340.00", "available": "0.00"},
-             message="a later breakdown that fits")
+    wait_for(
+        lambda: report_line(quota, campaign_id)["money"] == {**grown, "reserved": "340.00", "available": "0.00"},
+        message="a later breakdown that fits",
+    )
     with quota.stack.runtime.engine.connect() as db:
         held = dict(db.execute(select(Reservation.enrolment_id, Reservation.amount)).all())
     assert (str(held[raised["enrolment_id"]]), str(held[other["enrolment_id"]])) == ("660.00", "340.00")

@@ -1,12 +1,19 @@
 """The pure quota rules: apportionment by the largest-remainder method and friends."""
-from datetime import date
+
+from datetime import UTC, date
 from decimal import Decimal
 from itertools import permutations
 
 import pytest
 
 from services.quota.rules import (
-    Claimant, Usage, apportion, excess_over_pool, in_window, seats_from_pool, weight_of,
+    Claimant,
+    Usage,
+    apportion,
+    excess_over_pool,
+    in_window,
+    seats_from_pool,
+    weight_of,
 )
 
 
@@ -58,12 +65,15 @@ def test_no_weighted_headcount_apportions_nothing():
     assert apportion(10, []) == {}
 
 
-@pytest.mark.parametrize("bad", [
-    dict(pool=-1, claimants=[Claimant("A", 1)]),
-    dict(pool=1, claimants=[Claimant("A", -1)]),
-    dict(pool=1, claimants=[Claimant("A", 1, Decimal("-1"))]),
-    dict(pool=1, claimants=[Claimant("A", 1), Claimant("A", 2)]),
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(pool=-1, claimants=[Claimant("A", 1)]),
+        dict(pool=1, claimants=[Claimant("A", -1)]),
+        dict(pool=1, claimants=[Claimant("A", 1, Decimal("-1"))]),
+        dict(pool=1, claimants=[Claimant("A", 1), Claimant("A", 2)]),
+    ],
+)
 def test_bad_input_is_refused(bad):
     with pytest.raises(ValueError):
         apportion(**bad)
@@ -89,7 +99,9 @@ def test_usage_and_excess():
 
 
 def test_china_date_is_the_guangzhou_calendar_day():
-    from datetime import datetime, timezone
+    from datetime import datetime
+
     from servicekit.clock import china_date
-    assert china_date(datetime(2014, 1, 15, 16, 30, tzinfo=timezone.utc)) == date(2014, 1, 16)
-    assert china_date(datetime(2014, 1, 15, 15, 59, tzinfo=timezone.utc)) == date(2014, 1, 15)
+
+    assert china_date(datetime(2014, 1, 15, 16, 30, tzinfo=UTC)) == date(2014, 1, 16)
+    assert china_date(datetime(2014, 1, 15, 15, 59, tzinfo=UTC)) == date(2014, 1, 15)

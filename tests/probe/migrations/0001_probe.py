@@ -4,6 +4,7 @@ Revision ID: probe_0001
 Revises:
 Create Date: 2026-11-25
 """
+
 from servicekit.migrations import create_messaging_tables
 from tests.probe.models import Base
 
