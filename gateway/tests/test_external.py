@@ -17,7 +17,7 @@ from .upstream import Server, service_app
 
 rsa = pytest.importorskip(
     "cryptography.hazmat.primitives.asymmetric.rsa",
-    reason="RS256 needs the cryptography package (see requirements.txt)",
+    reason="RS256 needs the cryptography package (see requirements/runtime.in)",
 )
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 
