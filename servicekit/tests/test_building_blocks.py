@@ -127,7 +127,7 @@ def test_import_is_refused_whole_with_every_bad_row_reported():
     assert [r["row"] for r in refused.value.errors["rows"]] == [3, 5]
     with pytest.raises(Problem) as missing:
         read_rows(xlsx([["name"], ["x"]]), "units.xlsx", COLUMNS)
-    assert missing.value.errors == {"columns": ["职工人数 Headcount"]}
+    assert missing.value.errors == {"columns": ["Missing column 职工人数 Headcount."]}
     with pytest.raises(Problem) as unreadable:
         read_rows(b"not a workbook", "units.xlsx", COLUMNS)
     assert unreadable.value.problem.code == "unreadable_file"

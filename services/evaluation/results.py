@@ -13,6 +13,7 @@ from servicekit import Problem
 from servicekit.clock import china_today
 from servicekit.db import upsert, utcnow
 from servicekit.errors import CONFLICT
+from servicekit.i18n import _
 from servicekit.identity import Identity
 
 from .models import Campaign, Enrolment, ExamResult, ResultBatch
@@ -45,7 +46,9 @@ def record_batch(uow, identity: Identity, key: str, lines: list[dict], digest: s
     if claimed is None:  # waits for a concurrent first sender to commit, then answers as it did
         earlier = session.get(ResultBatch, (institution_id, key))
         if earlier.body_sha256 != digest:
-            raise Problem(KEY_REUSED, f"Idempotency key {key!r} was used for a batch with other lines.")
+            raise Problem(
+                KEY_REUSED, _("Idempotency key {key!r} was used for a batch with other lines.").format(key=key)
+            )
         return earlier.response, True
 
     ids = sorted({line["enrolment_id"] for line in lines})
@@ -67,7 +70,7 @@ def record_batch(uow, identity: Identity, key: str, lines: list[dict], digest: s
     if errors:
         raise Problem(
             BATCH_REJECTED,
-            f"{len(errors)} of {len(lines)} lines have errors.",
+            _("{bad} of {total} lines have errors.").format(bad=len(errors), total=len(lines)),
             errors={"lines": {str(i): messages for i, messages in errors.items()}},
         )
 

@@ -13,7 +13,7 @@ def Text(max_length: int, **kwargs) -> fields.String:
 
 class Page(Schema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
 
 
 # --- exam results ------------------------------------------------------------------------------

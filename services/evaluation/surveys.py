@@ -50,6 +50,7 @@ from servicekit import Problem
 from servicekit.clock import china_today
 from servicekit.db import upsert
 from servicekit.errors import CONFLICT, NOT_FOUND
+from servicekit.i18n import _
 from servicekit.identity import Identity
 
 from . import blind
@@ -139,7 +140,9 @@ def _survey(session, survey_id: str, today: date) -> Survey:
     if survey is None:
         raise Problem(NOT_FOUND, "No such survey.")
     if today > survey.closes_on:
-        raise Problem(SURVEY_CLOSED, f"The survey closed on {survey.closes_on.isoformat()}.")
+        raise Problem(
+            SURVEY_CLOSED, _("The survey closed on {closes_on}.").format(closes_on=survey.closes_on.isoformat())
+        )
     return survey
 
 

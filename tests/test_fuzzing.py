@@ -1,0 +1,41 @@
+"""Schemathesis over every service's own OpenAPI (in process, on PostgreSQL) and the gateway's merged one."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import schemathesis
+
+from demo.client import Gateway
+
+from .support.campaign import ADMIN, shared_system
+from .support.fuzzing import fuzz
+
+pytestmark = pytest.mark.servers
+SERVICES = ["quota", "enrollment", "finance", "evaluation"]
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_every_operation_of_a_service_answers_within_its_documentation(name, stack_of):
+    stack = stack_of(name)
+    schema = schemathesis.openapi.from_wsgi("/openapi.json", stack.app)
+    report = fuzz(schema, lambda: stack.as_caller("federation_admin", "fuzzer"), EXAMPLES)
+    print(report)
+    assert report.ok, str(report)
+
+
+@pytest.fixture(scope="module")
+def gateway_url(servers, vhost, tmp_path_factory):
+    with shared_system(servers, vhost, tmp_path_factory.mktemp("fuzzing")) as url:
+        yield url
+
+
+def test_every_operation_through_the_gateway_answers_within_the_merged_documentation(gateway_url):
+    admin = Gateway(gateway_url).login(*ADMIN)
+    schema = schemathesis.openapi.from_url(f"{gateway_url}/api/openapi.json")
+    assert schema.raw_schema["x-unavailable-services"] == []
+    report = fuzz(schema, lambda: {"Authorization": f"Bearer {admin.token}"}, EXAMPLES)
+    print(report)
+    assert report.ok, str(report)
