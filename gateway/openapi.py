@@ -134,8 +134,9 @@ def _tagged(path: str, item: dict, service: str, security) -> dict:
         if method not in OPERATIONS or not isinstance(operation, dict):
             continue
         operation = operation | {"tags": [service]}
-        # Each document names its operations <service>_<function> (servicekit.openapi): unique across them.
-        operation.setdefault("operationId", f"{service}_{method}_{_slug(path)}")
+        # Unique across services, as OpenAPI requires: <service>_<function> (servicekit.openapi names them so).
+        own = operation.get("operationId") or f"{method}_{_slug(path)}"
+        operation["operationId"] = own if own.startswith(f"{service}_") else f"{service}_{own}"
         if security is not None and "security" not in operation:
             operation["security"] = security  # the service's default would be lost with its document
         item[method] = operation

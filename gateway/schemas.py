@@ -19,10 +19,10 @@ class RefreshIn(Schema):
 class IdentityOut(Schema):
     subject = fields.String(required=True)
     role = fields.String(required=True)
-    unit_id = fields.String()
-    grassroots_union_id = fields.String()
-    institution_id = fields.String()
-    employee_id = fields.String()
+    unit_id = fields.String(allow_none=True)
+    grassroots_union_id = fields.String(allow_none=True)
+    institution_id = fields.String(allow_none=True)
+    employee_id = fields.String(allow_none=True)
 
 
 class TokenOut(Schema):

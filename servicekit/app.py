@@ -16,7 +16,7 @@ from .identity import signing_key
 from .inputs import install_input_checks
 from .logging import configure_logging
 from .metrics import HTTP_LATENCY, HTTP_REQUESTS, BusCollector, exposition
-from .openapi import Int32Converter, OperationIds, decimals_as_documented, unbounded_inputs
+from .openapi import Conventions, Int32Converter, decimals_as_documented, unbounded_inputs
 from .request_context import install_request_context
 from .service import Runtime, Service
 
@@ -32,7 +32,7 @@ class ServiceApi(Api):
 
     def __init__(self, app: Flask):
         app.url_map.converters["int"] = Int32Converter  # before any route is added
-        super().__init__(app, spec_kwargs={"extra_plugins": [OperationIds(app.name)]})
+        super().__init__(app, spec_kwargs={"extra_plugins": [Conventions(app.name)]})
         self.ma_plugin.converter.add_attribute_function(decimals_as_documented)
 
     def register_blueprints(self, blueprints) -> None:

@@ -5,7 +5,7 @@
 
 What needs translating:
 - every message the code marks: `_("...")`, `ValidationError("...")`, `Problem(KIND, "...")`
-  (babel's Python extractor; an f-string there cannot be translated and is reported);
+  (found in the code's syntax tree, however nested; an f-string there cannot be translated and is reported);
 - marshmallow's and werkzeug's own messages (servicekit.i18n.library_messages);
 - the name of every field of every marshmallow schema, and every key of an `errors={...}`
   the code writes, in the context "field" (how a person reads it: "resident_id" -> "身份证号").
@@ -24,7 +24,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
-from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po, write_po
 from marshmallow import Schema
 
@@ -33,7 +32,7 @@ from .i18n import CATALOGUE, FIELD, library_messages
 
 # Where messages come from: the shared kit, the gateway and every service (never tests or migrations).
 PACKAGES = ("servicekit", "gateway", *sorted(f"services.{p.name}" for p in (REPO_ROOT / "services").glob("*/")))
-KEYWORDS = {"_": None, "ValidationError": (1,), "Problem": (2,)}
+MESSAGE_ARGUMENT = {"_": 0, "ValidationError": 0, "Problem": 1}  # which argument of each call is a message
 PLACEHOLDER = re.compile(r"(?<!\{)\{([^{}]*)\}(?!\})")
 
 
@@ -51,10 +50,10 @@ def template() -> Catalog:
     catalog = Catalog(project="upskilling", locale=None, fuzzy=False)
     for path in source_files():
         location = str(path.relative_to(REPO_ROOT))
-        for lineno, message, _comments, context in extract_from_file("python", path, keywords=KEYWORDS):
-            if isinstance(message, str) and message.strip():
-                catalog.add(message, locations=[(location, lineno)], context=context)
-        for lineno, key in error_keys(path):
+        tree = ast.parse(path.read_text(), str(path))
+        for lineno, message in code_messages(tree):
+            catalog.add(message, locations=[(location, lineno)])
+        for lineno, key in error_keys(tree):
             catalog.add(key, locations=[(location, lineno)], context=FIELD)
     for message in sorted(set(library_messages())):
         catalog.add(str(message), locations=[("marshmallow-werkzeug", 0)])
@@ -83,9 +82,18 @@ def _modules():
                 yield importlib.import_module(info.name)
 
 
-def error_keys(path: Path) -> Iterator[tuple[int, str]]:
+def code_messages(tree: ast.AST) -> Iterator[tuple[int, str]]:
+    """The literal messages of `_()`, `ValidationError()` and `Problem(KIND, ...)` calls, however nested."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            argument = _message_argument(node)
+            if isinstance(argument, ast.Constant) and isinstance(argument.value, str) and argument.value.strip():
+                yield node.lineno, argument.value
+
+
+def error_keys(tree: ast.AST) -> Iterator[tuple[int, str]]:
     """Keys of the `errors={...}` dicts the code writes (they name fields too)."""
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(tree):
         if isinstance(node, ast.keyword) and node.arg == "errors" and isinstance(node.value, ast.Dict):
             for key in node.value.keys:
                 if isinstance(key, ast.Constant) and isinstance(key.value, str):
@@ -113,7 +121,7 @@ def untranslatable() -> list[str]:
 
 def _message_argument(call: ast.Call):
     name = call.func.id if isinstance(call.func, ast.Name) else getattr(call.func, "attr", None)
-    position = {"_": 0, "ValidationError": 0, "Problem": 1}.get(name)
+    position = MESSAGE_ARGUMENT.get(name)
     return call.args[position] if position is not None and len(call.args) > position else None
 
 

@@ -35,8 +35,10 @@ class Int32Converter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
-class OperationIds(BasePlugin):
-    """operationId `<service>_<function>` (with `_<method>` when one view answers several methods)."""
+class Conventions(BasePlugin):
+    """Per operation: the operationId `<service>_<function>` (with `_<method>` when one view answers several
+    methods), and form fields beside an uploaded file documented in the multipart body, where OpenAPI 3
+    wants them (flask-smorest writes a second body location as Swagger 2's `formData` parameters)."""
 
     def __init__(self, service: str):
         self.service = service
@@ -53,6 +55,24 @@ class OperationIds(BasePlugin):
             where = f"{method.upper()} {path}"
             if self.taken.setdefault(name, where) != where:
                 raise ValueError(f"operationId {name} of {where} is taken by {self.taken[name]}")
+            _form_fields_in_body(operation)
+
+
+def _form_fields_in_body(operation: dict) -> None:
+    fields_ = [p for p in operation.get("parameters", []) if p.get("in") == "formData"]
+    if not fields_:
+        return
+    operation["parameters"] = [p for p in operation["parameters"] if p.get("in") != "formData"]
+    content = operation.setdefault("requestBody", {"required": True}).setdefault("content", {})
+    body = content.setdefault("multipart/form-data", {})
+    extra = {
+        "type": "object",
+        "properties": {p["name"]: p.get("schema", {}) for p in fields_},
+        "required": [p["name"] for p in fields_ if p.get("required")],
+    }
+    if not extra["required"]:
+        del extra["required"]
+    body["schema"] = {"allOf": [body["schema"], extra]} if "schema" in body else extra
 
 
 def decimals_as_documented(self, field, ret, **kwargs) -> dict:

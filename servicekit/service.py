@@ -12,6 +12,7 @@ from sqlalchemy import MetaData, Table
 from sqlalchemy.orm import sessionmaker
 
 from .bus.envelope import Envelope
+from .columns import guard_columns
 from .config import Settings, load_settings
 from .db import UnitOfWork, make_engine
 
@@ -49,6 +50,7 @@ class Runtime:
         self.settings.prepare_local_folders()
         self.engine = make_engine(self.settings.database_url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        guard_columns(self.sessions)
 
     @cached_property
     def outbox(self) -> Table:

@@ -89,6 +89,8 @@ def read_rows(content: bytes, filename: str, columns: list[Column]) -> list[tupl
     except Problem:
         raise
     except Exception as exc:
+        while exc.__cause__ or exc.__context__:  # openpyxl wraps what the XML parser refused
+            exc = exc.__cause__ or exc.__context__
         raise Problem(
             UNREADABLE_FILE,
             _("{filename} cannot be read ({error}).").format(
@@ -198,7 +200,8 @@ def _xlsx(content: bytes) -> Iterator[list]:
     try:
         sheet = book.worksheets[0]
         sheet.reset_dimensions()  # never trust <dimension>: rows are as long as their cells
-        yield from _capped(list(row) for row in sheet.iter_rows(max_col=MAX_COLUMNS + 1, values_only=True))
+        # A row is as wide as its last cell (at most column XFD): _capped refuses it before the next is read.
+        yield from _capped(list(row) for row in sheet.iter_rows(values_only=True))
     finally:
         book.close()
 

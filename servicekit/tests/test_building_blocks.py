@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 from flask import Flask
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import Schema, ValidationError, fields, validate
 from openpyxl import load_workbook
 
 from servicekit.errors import Problem, install_error_handlers
@@ -101,7 +101,7 @@ def test_money_is_exact_to_the_fen_and_never_a_float():
 
 class UnitRow(Schema):
     name = fields.String(required=True)
-    headcount = fields.Integer(required=True)  # CSV cells are text: not strict
+    headcount = fields.Integer(required=True, validate=validate.Range(min=0, max=10_000_000))  # CSV cells are text
 
 
 COLUMNS = [Column("name", "单位名称 Unit name", aliases=("单位名称",)), Column("headcount", "职工人数 Headcount")]
