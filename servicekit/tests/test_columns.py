@@ -7,25 +7,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import BigInteger, Integer, Numeric, String, func, select
 
-from servicekit import Problem, Runtime
+from servicekit import Problem
 from servicekit.columns import column_fault
-from servicekit.migrations import upgrade
 from tests.probe.models import Handling, Note
-from tests.probe.service import SERVICE
 
 
-@pytest.fixture
-def runtime(tmp_path, monkeypatch):
-    for name in ("PROBE_DATABASE_URL", "BROKER_URL", "BUS_NAMESPACE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("VAR_DIR", str(tmp_path / "var"))
-    runtime = Runtime(SERVICE)
-    upgrade(runtime)
-    yield runtime
-    runtime.engine.dispose()
-
-
-def test_a_row_that_does_not_fit_its_columns_is_refused_before_the_flush(runtime):
+def test_a_row_that_does_not_fit_its_columns_is_refused_before_the_flush(probe_runtime):
+    runtime = probe_runtime
     with runtime.unit_of_work() as uow, pytest.raises(Problem) as refused:
         uow.session.add(Note(id="n1", key="x" * 101))
         uow.session.add(Handling(event_id="e", key="k", pid=1, attempt=2**31))

@@ -7,10 +7,7 @@ import pickle
 import pytest
 from marshmallow import Schema, ValidationError, fields, validate
 
-from servicekit import Runtime, create_app
 from servicekit.i18n import Text, _, field_label, localise_errors, translate
-from servicekit.migrations import upgrade
-from tests.probe.service import SERVICE
 
 
 class Form(Schema):
@@ -59,13 +56,7 @@ def test_an_unknown_message_or_field_stays_as_written():
     assert field_label("resident_id", zh=False) == "resident_id"
 
 
-def test_problems_answer_in_the_language_the_caller_prefers(tmp_path, monkeypatch):
-    for name in ("PROBE_DATABASE_URL", "BROKER_URL", "BUS_NAMESPACE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("VAR_DIR", str(tmp_path / "var"))
-    runtime = Runtime(SERVICE)
-    upgrade(runtime)
-    client = create_app(SERVICE, runtime).test_client()
+def test_problems_answer_in_the_language_the_caller_prefers(client):
     chinese = client.post("/notes", json={"count": 0})
     assert chinese.get_json()["errors"] == {
         "key": ["key：必填项，不能缺少。"],
@@ -74,4 +65,3 @@ def test_problems_answer_in_the_language_the_caller_prefers(tmp_path, monkeypatc
     english = client.post("/notes", json={"count": 0}, headers={"Accept-Language": "en-US,en;q=0.9,zh;q=0.5"})
     assert english.get_json()["errors"]["key"] == ["Missing data for required field."]
     assert english.headers["Content-Language"] == "en"
-    runtime.engine.dispose()

@@ -6,23 +6,9 @@ import json
 
 import pytest
 
-from servicekit import Runtime, create_app
 from servicekit.inputs import MAX_JSON_DEPTH, MAX_NUMBER_LENGTH
-from servicekit.migrations import upgrade
-from tests.probe.service import SERVICE
 
 EN = {"Accept-Language": "en"}
-
-
-@pytest.fixture
-def client(tmp_path, monkeypatch):
-    for name in ("PROBE_DATABASE_URL", "BROKER_URL", "BUS_NAMESPACE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("VAR_DIR", str(tmp_path / "var"))
-    runtime = Runtime(SERVICE)
-    upgrade(runtime)
-    yield create_app(SERVICE, runtime).test_client()
-    runtime.engine.dispose()
 
 
 def problem(response, status: int, code: str) -> dict:
