@@ -3,7 +3,7 @@
 no answer is a server error, every answer fits the schema documented for its status (issue 14).
 
 A fixed, seeded budget of generated requests per operation (half fitting the schema, half not):
-FUZZ_EXAMPLES in process (default 30), FUZZ_GATEWAY_EXAMPLES through the gateway (default 10).
+FUZZ_EXAMPLES in process (default 20), FUZZ_GATEWAY_EXAMPLES through the gateway (default 8).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from .support.openapi_validity import openapi_errors
 
 pytestmark = pytest.mark.servers
 SERVICES = ["quota", "enrollment", "finance", "evaluation"]
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
-GATEWAY_EXAMPLES = int(os.environ.get("FUZZ_GATEWAY_EXAMPLES", "10"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
+GATEWAY_EXAMPLES = int(os.environ.get("FUZZ_GATEWAY_EXAMPLES", "8"))
 
 
 @pytest.mark.parametrize("name", SERVICES)
