@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, Response, current_app, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
 from flask_smorest import Api
 from kombu import Connection
 from sqlalchemy import text
 
-from .db import UnitOfWork
+from .db import JoinedUnitOfWork, UnitOfWork
 from .errors import SERVICE_UNAVAILABLE, ProblemSchema, install_error_handlers, problem_response
 from .identity import signing_key
 from .logging import configure_logging
@@ -59,7 +59,12 @@ def runtime() -> Runtime:
 
 
 def unit_of_work() -> UnitOfWork:
-    return runtime().unit_of_work()
+    """The use case's unit of work; inside an idempotent request, a part of the request's transaction."""
+    rt = runtime()
+    joined = g.get("request_transaction")
+    if joined is not None:
+        return JoinedUnitOfWork(joined, rt.outbox, rt.service.name)
+    return rt.unit_of_work()
 
 
 def _report_request(service: str):

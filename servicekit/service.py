@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import sessionmaker
 from .bus.envelope import Envelope
 from .config import Settings, load_settings
 from .db import UnitOfWork, make_engine
+from .idempotency import IdempotencyKeys
 
 Handler = Callable[[UnitOfWork, Envelope], None]
 
@@ -57,6 +59,15 @@ class Runtime:
     @cached_property
     def inbox(self) -> Table:
         return self.service.metadata.tables["inbox"]
+
+    @cached_property
+    def idempotency_keys(self) -> IdempotencyKeys | None:
+        """For services whose metadata has the table (servicekit.idempotency.add_idempotency_table)."""
+        table = self.service.metadata.tables.get("idempotency_keys")
+        if table is None:
+            return None
+        ttl, lease = self.settings.idempotency_key_ttl_seconds, self.settings.idempotency_lease_seconds
+        return IdempotencyKeys(self.engine, table, timedelta(seconds=ttl), timedelta(seconds=lease))
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self.sessions, self.outbox, self.service.name)
