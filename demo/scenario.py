@@ -251,7 +251,7 @@ class Scenario:
             ),
         ]
         for unit, kind, amount in wanted:
-            request_id = f"demo-tr-{self.campaign_id[:8]}-{unit}-{kind}"  # the gateway keeps ids of ≤ 64 characters
+            key = f"demo-transfer-{self.campaign_id}-{unit}-{kind}"  # the same transfer if the demo runs again
             self.until_accepted(
                 lambda: self.fed.post(
                     "/api/finance/transfers",
@@ -263,7 +263,7 @@ class Scenario:
                         "transferred_on": self.today.isoformat(),
                         "reference": f"穗工财〔{self.today.year}〕88号",
                     },
-                    headers={"X-Request-ID": request_id},
+                    headers={"Idempotency-Key": key},
                 ),
                 f"finance to accept the transfer to {unit}",
             )
@@ -460,7 +460,7 @@ class Scenario:
                 operator.post(
                     f"/api/finance/enrolments/{row['enrolment_id']}/payments",
                     {"amount": breakdown["total"], "paid_on": self.today.isoformat(), "reference": "POS-刷卡"},
-                    headers={"X-Request-ID": f"demo-pay-{row['enrolment_id']}"},
+                    headers={"Idempotency-Key": f"demo-pay-{row['enrolment_id']}"},
                 )
                 paid += 1
             for payer in by_payer:
@@ -539,7 +539,7 @@ class Scenario:
             operator.post(
                 f"/api/finance/enrolments/{enrolment_id}/payments",
                 {"amount": str(owed), "paid_on": self.today.isoformat(), "reference": "转学补缴差额"},
-                headers={"X-Request-ID": f"demo-topup-{enrolment_id}"},
+                headers={"Idempotency-Key": f"demo-topup-{enrolment_id}"},
             )
         return str(max(owed, Decimal(0)))
 
@@ -731,7 +731,7 @@ class Scenario:
                     "bank_name": "中国工商银行广州天河支行",
                     "bank_account": f"6222{int(item['reimbursement_id'].replace('-', '')[:12], 16) % 10**15:015d}",
                 },
-                headers={"X-Request-ID": f"demo-reimburse-{item['reimbursement_id']}"},
+                headers={"Idempotency-Key": f"demo-reimburse-{item['reimbursement_id']}"},
             )
             paid += 1
         rows = officer.get("/api/finance/reimbursements", campaign_id=self.campaign_id, limit=1000)

@@ -10,7 +10,7 @@ from flask_smorest import Api
 from kombu import Connection
 from sqlalchemy import text
 
-from .db import JoinedUnitOfWork, UnitOfWork
+from .db import UnitOfWork
 from .errors import SERVICE_UNAVAILABLE, ProblemSchema, install_error_handlers, problem_response
 from .identity import signing_key
 from .logging import configure_logging
@@ -60,11 +60,7 @@ def runtime() -> Runtime:
 
 def unit_of_work() -> UnitOfWork:
     """The use case's unit of work; inside an idempotent request, a part of the request's transaction."""
-    rt = runtime()
-    joined = g.get("request_transaction")
-    if joined is not None:
-        return JoinedUnitOfWork(joined, rt.outbox, rt.service.name)
-    return rt.unit_of_work()
+    return runtime().unit_of_work(g.get("request_transaction"))
 
 
 def _report_request(service: str):

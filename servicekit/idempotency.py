@@ -30,13 +30,14 @@ import hashlib
 import json
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Response, g, request
 from flask_smorest import Blueprint
-from sqlalchemy import JSON, Column, DateTime, Engine, Integer, MetaData, String, Table, Text, delete, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, Text, delete, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from .db import upsert, utcnow
 from .errors import Problem, define_problem
@@ -46,7 +47,7 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 # What a stored answer carries besides its status and body.
 KEPT_HEADERS = ("Content-Type", "Location")
 MAX_KEY_LENGTH = 255
-_KEY = re.compile(rf"[\x20-\x7e]{{1,{MAX_KEY_LENGTH}}}")
+KEY_PATTERN = re.compile(rf"[\x20-\x7e]{{1,{MAX_KEY_LENGTH}}}\Z")
 
 KEY_REQUIRED = define_problem(
     "idempotency_key_required",
@@ -129,8 +130,32 @@ def fingerprint(method: str, target: str, body: bytes) -> str:
 class IdempotencyKeys:
     """The idempotency keys of one service's database."""
 
-    def __init__(self, engine: Engine, table: Table, ttl: timedelta, lease: timedelta):
-        self.engine, self.table, self.ttl, self.lease = engine, table, ttl, lease
+    def __init__(self, sessions: sessionmaker[Session], table: Table, ttl: timedelta, lease: timedelta):
+        self.sessions, self.table, self.ttl, self.lease = sessions, table, ttl, lease
+        self.engine = sessions.kw["bind"]
+
+    def run_once(
+        self, scope: str, key: str, fingerprint: str, work: Callable[[Session], Stored]
+    ) -> tuple[Stored, bool]:
+        """(the answer, whether it is a replay). `work(session)` runs at most once per scope and key, in a
+        transaction that commits its changes with the answer it returns; if it raises, nothing is kept.
+        Raises KeyReused or InFlight."""
+        outcome = self.claim(scope, key, fingerprint)
+        if isinstance(outcome, Stored):
+            return outcome, True
+        session = self.sessions()
+        try:
+            self.hold(session, outcome)
+            answer = work(session)
+            self.complete(session, outcome, answer)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            self.release(outcome)
+            raise
+        finally:
+            session.close()
+        return answer, False
 
     def claim(self, scope: str, key: str, fingerprint: str) -> Claim | Stored:
         """A claim to run the request, or the answer it already had. Raises KeyReused or InFlight."""
@@ -222,7 +247,7 @@ def parse_key(header: str | None) -> str:
         raise Problem(KEY_REQUIRED, f"Send a new unique {HEADER} with each request, the same one with its retries.")
     if len(value) >= 2 and value[0] == value[-1] == '"':
         value = re.sub(r"\\([\"\\])", r"\1", value[1:-1])
-    if not _KEY.fullmatch(value):
+    if not KEY_PATTERN.match(value):
         raise Problem(KEY_INVALID)
     return value
 
@@ -266,45 +291,34 @@ def idempotent(view):
         scope = current_identity().subject
         key = parse_key(request.headers.get(HEADER))
         target = request.full_path if request.query_string else request.path
-        keys = runtime().idempotency_keys
+        first: list[Response] = []
+
+        def answer(session: Session) -> Stored:
+            g.request_transaction = session  # servicekit.unit_of_work() joins it
+            try:
+                response = view(*args, **kwargs)
+            finally:
+                g.pop("request_transaction", None)
+            if not 200 <= response.status_code < 300:
+                raise _Refused(response)
+            first.append(response)
+            kept = {name: response.headers[name] for name in KEPT_HEADERS if name in response.headers}
+            return Stored(response.status_code, kept, response.get_data(as_text=True))
+
         try:
-            outcome = keys.claim(scope, key, fingerprint(request.method, target, request.get_data()))
+            stored, replayed = runtime().idempotency_keys.run_once(
+                scope, key, fingerprint(request.method, target, request.get_data()), answer
+            )
         except KeyReused:
             raise Problem(KEY_REUSED, f"Send a new {HEADER} for a new request.") from None
         except InFlight:
             raise Problem(IN_FLIGHT, headers={"Retry-After": "1"}) from None
-        if isinstance(outcome, Stored):
-            return Response(outcome.body, outcome.status, {**outcome.headers, REPLAYED_HEADER: "true"})
-        session = runtime().sessions()
-        g.request_transaction = session
-        try:
-            try:
-                keys.hold(session, outcome)
-            except InFlight:
-                raise Problem(IN_FLIGHT, headers={"Retry-After": "1"}) from None
-            response = view(*args, **kwargs)
-            if not 200 <= response.status_code < 300:
-                raise _Refused(response)
-            answer = Stored(
-                response.status_code,
-                {name: response.headers[name] for name in KEPT_HEADERS if name in response.headers},
-                response.get_data(as_text=True),
-            )
-            keys.complete(session, outcome, answer)
-            session.commit()
         except _Refused as refused:
-            session.rollback()
-            keys.release(outcome)
             return refused.response
-        except BaseException:
-            session.rollback()
-            keys.release(outcome)
-            raise
-        finally:
-            g.pop("request_transaction", None)
-            session.close()
-        response.headers[REPLAYED_HEADER] = "false"
-        return response
+        if replayed:
+            return Response(stored.body, stored.status, {**stored.headers, REPLAYED_HEADER: "true"})
+        first[0].headers[REPLAYED_HEADER] = "false"
+        return first[0]
 
     once._apidoc = Blueprint.doc(parameters=[KEY_PARAMETER], responses=KEY_RESPONSES)(view)._apidoc
     return once

@@ -10,11 +10,11 @@ from functools import cached_property
 from pathlib import Path
 
 from sqlalchemy import MetaData, Table
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from .bus.envelope import Envelope
 from .config import Settings, load_settings
-from .db import UnitOfWork, make_engine
+from .db import JoinedUnitOfWork, UnitOfWork, make_engine
 from .idempotency import IdempotencyKeys
 
 Handler = Callable[[UnitOfWork, Envelope], None]
@@ -67,7 +67,10 @@ class Runtime:
         if table is None:
             return None
         ttl, lease = self.settings.idempotency_key_ttl_seconds, self.settings.idempotency_lease_seconds
-        return IdempotencyKeys(self.engine, table, timedelta(seconds=ttl), timedelta(seconds=lease))
+        return IdempotencyKeys(self.sessions, table, timedelta(seconds=ttl), timedelta(seconds=lease))
 
-    def unit_of_work(self) -> UnitOfWork:
+    def unit_of_work(self, joined: Session | None = None) -> UnitOfWork:
+        """A unit of work of its own, or part of the `joined` transaction (servicekit.idempotency's)."""
+        if joined is not None:
+            return JoinedUnitOfWork(joined, self.outbox, self.service.name)
         return UnitOfWork(self.sessions, self.outbox, self.service.name)

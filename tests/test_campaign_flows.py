@@ -471,7 +471,10 @@ def test_an_academic_student_graduates_and_the_unit_pays_back_the_federations_15
         "bank_name": "中国建设银行广州萝岗支行",
         "bank_account": "6217003320000123456",
     }
-    done = officer.post(payment, body)
+    key = {"Idempotency-Key": f"pay-{owed['reimbursement_id']}"}
+    done = officer.post(payment, body, headers=key)
+    retried = officer.call("POST", payment, body, headers=key, raw=True)  # the answer was lost: sent again
+    assert (retried.json(), retried.headers["Idempotent-Replayed"]) == (done, "true")
     assert (
         done["status"],
         done["amount"],
@@ -579,7 +582,7 @@ def test_a_skills_rate_raise_reaches_the_shares_quota_and_the_training_ledger(fl
     raised = flows.fed.post(
         f"/api/finance/campaigns/{flows.campaign_id}/skills-rate-raises",
         {"trade": "美容师", "rate": "0.50", "reason": "技能类资金结余，提高美容师补贴比例"},
-        headers={"X-Request-ID": f"raise-{enrolment_id}"},
+        headers={"Idempotency-Key": f"raise-{enrolment_id}"},
     )
     assert (raised["rate_before"], raised["rate_after"], raised["extra_cost"]) == ("0.4000", "0.5000", "210.00")
     # the unit's rate stays 40 %: the employee pays what the federation now adds

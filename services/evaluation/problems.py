@@ -8,12 +8,6 @@ BATCH_REJECTED = define_problem(
     "The batch has lines with errors; nothing was recorded",
     "批次中有错误行，全部未录入",
 )
-KEY_REUSED = define_problem(
-    "evaluation_idempotency_key_reused",
-    409,
-    "This idempotency key was already used for a different batch",
-    "该幂等键已用于另一批次",
-)
 CERTIFICATE_REFUSED = define_problem(
     "evaluation_certificate_refused", 422, "A certificate cannot be issued for this enrolment", "该学员不能发证"
 )
