@@ -186,16 +186,16 @@ class Certificate(Base):
 
 
 class Survey(Base):
-    """One survey per campaign and institution, with its own RSA key for blind signatures."""
+    """One survey per campaign and institution, with its own RSA key for blind signatures (RFC 9474)."""
 
     __tablename__ = "surveys"
     survey_id: Mapped[str] = mapped_column(ID, primary_key=True)
     campaign_id: Mapped[str] = mapped_column(ID)
     institution_id: Mapped[str] = mapped_column(CODE)
     closes_on: Mapped[date] = mapped_column(Date)
-    modulus: Mapped[str] = mapped_column(Text)  # hex
-    public_exponent: Mapped[int] = mapped_column(Integer)
-    private_exponent: Mapped[str] = mapped_column(Text)  # hex; never leaves the service
+    public_key_pem: Mapped[str] = mapped_column(Text)  # SubjectPublicKeyInfo: published
+    # PKCS#8, encrypted under SURVEY_KEY_ENCRYPTION_KEY; never leaves the service
+    private_key_pem: Mapped[str] = mapped_column(Text)
     opened_by: Mapped[str] = mapped_column(String(200))
     __table_args__ = (UniqueConstraint("campaign_id", "institution_id", name="uq_surveys_campaign_institution"),)
 
