@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 
 from flask import Response, g, request
 from flask_smorest import Blueprint
-from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, Text, delete, select, update
+from sqlalchemy import JSON, Column, DateTime, Engine, Integer, MetaData, String, Table, Text, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from .db import upsert, utcnow
@@ -130,9 +130,8 @@ def fingerprint(method: str, target: str, body: bytes) -> str:
 class IdempotencyKeys:
     """The idempotency keys of one service's database."""
 
-    def __init__(self, sessions: sessionmaker[Session], table: Table, ttl: timedelta, lease: timedelta):
-        self.sessions, self.table, self.ttl, self.lease = sessions, table, ttl, lease
-        self.engine = sessions.kw["bind"]
+    def __init__(self, engine: Engine, sessions: sessionmaker[Session], table: Table, ttl: timedelta, lease: timedelta):
+        self.engine, self.sessions, self.table, self.ttl, self.lease = engine, sessions, table, ttl, lease
 
     def run_once(
         self, scope: str, key: str, fingerprint: str, work: Callable[[Session], Stored]
@@ -145,6 +144,8 @@ class IdempotencyKeys:
             return outcome, True
         session = self.sessions()
         try:
+            # The transaction's first statement (on SQLite it also begins it, so that the units of work's
+            # savepoints nest inside it rather than commit on their own).
             self.hold(session, outcome)
             answer = work(session)
             self.complete(session, outcome, answer)

@@ -67,7 +67,7 @@ class Runtime:
         if table is None:
             return None
         ttl, lease = self.settings.idempotency_key_ttl_seconds, self.settings.idempotency_lease_seconds
-        return IdempotencyKeys(self.sessions, table, timedelta(seconds=ttl), timedelta(seconds=lease))
+        return IdempotencyKeys(self.engine, self.sessions, table, timedelta(seconds=ttl), timedelta(seconds=lease))
 
     def unit_of_work(self, joined: Session | None = None) -> UnitOfWork:
         """A unit of work of its own, or part of the `joined` transaction (servicekit.idempotency's)."""
