@@ -68,6 +68,10 @@ class Settings:
     migrate_on_start: bool
     log_level: str
     bus: BusSettings = field(repr=False)
+    # Idempotency keys (servicekit.idempotency): kept this long after first use, and a running
+    # request's claim is taken over after the lease (its process died).
+    idempotency_key_ttl_seconds: int = 24 * 3600
+    idempotency_lease_seconds: int = 60
 
     def prepare_local_folders(self) -> None:
         """The embedded database file and broker folders live under var/."""
@@ -88,6 +92,8 @@ def load_settings(service: str) -> Settings:
         migrate_on_start=_flag("MIGRATE_ON_START", database_url == default_db),
         log_level=_env("LOG_LEVEL", "INFO").upper(),
         bus=load_bus_settings(var_dir),
+        idempotency_key_ttl_seconds=int(_env("IDEMPOTENCY_KEY_TTL_SECONDS", str(24 * 3600))),
+        idempotency_lease_seconds=int(_env("IDEMPOTENCY_LEASE_SECONDS", "60")),
     )
 
 

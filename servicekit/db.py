@@ -79,3 +79,26 @@ class UnitOfWork:
             )
         )
         return envelope
+
+
+class JoinedUnitOfWork(UnitOfWork):
+    """A unit of work inside a transaction that another layer commits (an idempotent request's,
+    servicekit.idempotency): `commit()` keeps its changes for that transaction (a savepoint is
+    released), leaving without `commit()` undoes them (rolled back to the savepoint)."""
+
+    def __init__(self, session: Session, outbox: Table, producer: str):
+        super().__init__(None, outbox, producer)
+        self._joined = session
+
+    def __enter__(self) -> JoinedUnitOfWork:
+        self.session = self._joined
+        self._savepoint = self.session.begin_nested()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self._savepoint.is_active:
+            self._savepoint.rollback()
+        self.session = None
+
+    def commit(self) -> None:
+        self._savepoint.commit()
