@@ -50,7 +50,9 @@ class PaidNoteIn(Schema):
     key = fields.String(required=True)
     refuse = fields.Boolean(load_default=False)  # a domain refusal inside the unit of work
     fail_after_commit = fields.Boolean(load_default=False)  # the request fails once its unit of work committed
-    sleep_s = fields.Float(load_default=0)  # stays in flight this long after committing
+    sleep_s = fields.Float(
+        load_default=0, validate=validate.Range(min=0, max=60)
+    )  # stays in flight this long after committing
 
 
 @blp.route("/paid-notes", methods=["POST"])
