@@ -78,7 +78,7 @@ def _modules():
         root = importlib.import_module(package)
         yield root
         for info in pkgutil.walk_packages(root.__path__, f"{package}."):
-            if not {"tests", "migrations", "__main__"} & set(info.name.split(".")):
+            if not {"tests", "migrations", "__main__", "wsgi", "asgi"} & set(info.name.split(".")):  # no entry points
                 yield importlib.import_module(info.name)
 
 

@@ -31,8 +31,13 @@ class Report:
     load_errors: list[str] = field(default_factory=list)
     requests: int = 0
     statuses: Counter = field(default_factory=Counter)
+    by_operation: dict[str, Counter] = field(default_factory=dict)
     failures: dict[str, list[str]] = field(default_factory=dict)
     seconds: float = 0.0
+
+    def only(self, status: int) -> list[str]:
+        """The operations that answered nothing but `status`."""
+        return sorted(label for label, counts in self.by_operation.items() if set(counts) == {status})
 
     @property
     def ok(self) -> bool:
@@ -84,6 +89,7 @@ def _run(operation, mode, headers, examples: int, report: Report, call) -> None:
         response = call(case, sent) if call else case.call(headers=sent)
         report.requests += 1
         report.statuses[response.status_code] += 1
+        report.by_operation.setdefault(label, Counter())[response.status_code] += 1
         try:
             case.validate_response(response, checks=CHECKS, headers=sent)
         except FailureGroup as group:
