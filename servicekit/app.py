@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from flask import Flask, Response, current_app, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
 from kombu import Connection
 from sqlalchemy import text
@@ -27,6 +28,10 @@ class ServiceApi(Api):
     ERROR_SCHEMA = ProblemSchema
 
 
+class UnicodeJSON(DefaultJSONProvider):
+    ensure_ascii = False  # Chinese names as they are, not \u escapes
+
+
 def create_app(service: Service, runtime: Runtime | None = None) -> Flask:
     runtime = runtime or Runtime(service)
     configure_logging(service.name, runtime.settings.log_level)
@@ -40,9 +45,8 @@ def create_app(service: Service, runtime: Runtime | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL=SWAGGER_UI,
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
-        JSON_AS_ASCII=False,
     )
-    app.json.ensure_ascii = False
+    app.json = UnicodeJSON(app)
     app.extensions["runtime"] = runtime
     app.config["IDENTITY_SIGNING_KEY"] = signing_key(runtime.settings.var_dir)
     api = ServiceApi(app)

@@ -44,17 +44,22 @@ class UnitOfWork:
 
     def __init__(self, session_factory: sessionmaker[Session], outbox: Table, producer: str):
         self._session_factory, self._outbox, self._producer = session_factory, outbox, producer
-        self.session: Session | None = None
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("the unit of work is used outside its `with` block")
+        return self._session
 
     def __enter__(self) -> UnitOfWork:
-        self.session = self._session_factory()
+        self._session = self._session_factory()
         return self
 
     def __exit__(self, *exc_info) -> None:
-        assert self.session is not None
         self.session.rollback()
         self.session.close()
-        self.session = None
+        self._session = None
 
     def commit(self) -> None:
         self.session.commit()
