@@ -10,7 +10,15 @@ os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="upski
 
 from prometheus_client import multiprocess
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+PORT = os.environ.get("PORT", "8000")
+# Local runs answer on the loopback only; the containers (compose, Kubernetes) set HOST=0.0.0.0.
+bind = f"{os.environ.get('HOST') or '127.0.0.1'}:{PORT}"
+# Each master its own control socket (`gunicornc -s PATH`, named in the log at start): gunicorn's
+# default is one per user ($XDG_RUNTIME_DIR or ~/.gunicorn/gunicorn.ctl), which the masters of
+# ./dev up took from one another. This module is read by the master, so the pid is the master's.
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET") or os.path.join(
+    tempfile.gettempdir(), f"gunicorn-{PORT}-{os.getpid()}.ctl"
+)
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Threads keep callers' connections alive (the gateway's pools among them); the gateway's own command
 # sets its worker class (-k gateway.worker.GatewayWorker).

@@ -339,6 +339,7 @@ def test_dockerfile():
     text = DOCKERFILE.read_text()
     assert re.search(r"^FROM\s+python:3\.11-slim\b", text, re.M)
     assert "PYTHONUNBUFFERED=1" in text
+    assert "HOST=0.0.0.0" in text, "in a container gunicorn answers on every interface (locally: the loopback)"
     users = re.findall(r"^USER\s+(\S+)", text, re.M)
     assert users and users[-1] not in {"root", "0"}, "processes run as a non-root user"
     installs = [line for line in text.splitlines() if "pip install" in line]
