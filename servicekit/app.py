@@ -77,6 +77,7 @@ def _report_request(service: str):
                 "route": route,
                 "status": response.status_code,
                 "ms": round(seconds * 1000, 1),
+                "forwarded": "X-Forwarded-Prefix" in request.headers,  # by the gateway, which logs it too
             },
         )
 

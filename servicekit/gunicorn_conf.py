@@ -1,6 +1,7 @@
 """gunicorn settings for every `api` process (and the gateway), from the environment."""
 
 import os
+import sys
 import tempfile
 from importlib import import_module
 
@@ -27,8 +28,26 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 10
 keepalive = 5
-accesslog = None  # the app writes its own JSON access log without personal data
+accesslog = None  # the app writes its own access log without personal data
 errorlog = "-"
+
+
+def _service(app_uri: str) -> str:
+    """services.quota.wsgi:app -> quota, gateway.asgi:app -> gateway."""
+    parts = app_uri.split(":")[0].split(".")
+    return parts[1] if parts[0] == "services" and len(parts) > 1 else parts[0]
+
+
+# gunicorn's own lines (starting, workers booted or killed) in the processes' format (LOG_FORMAT).
+_level = (os.environ.get("LOG_LEVEL") or "INFO").upper()
+logconfig_dict = {
+    "formatters": {"upskilling": {"()": "servicekit.logging.formatter", "service": _service(sys.argv[-1])}},
+    "handlers": {
+        "upskilling": {"class": "logging.StreamHandler", "formatter": "upskilling", "stream": "ext://sys.stderr"}
+    },
+    "root": {"level": _level, "handlers": ["upskilling"]},
+    "loggers": {"gunicorn.error": {"level": _level, "handlers": ["upskilling"], "propagate": False}},
+}
 
 
 def on_starting(server):
