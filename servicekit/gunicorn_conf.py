@@ -1,19 +1,27 @@
 """gunicorn settings for every `api` process (and the gateway), from the environment."""
 
 import os
+import shutil
 import sys
 import tempfile
 from importlib import import_module
 
-# Before prometheus_client is imported: every gunicorn worker writes its
-# counters there, and /metrics adds them up across workers.
-os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="upskilling-metrics-"))
+from prometheus_client import multiprocess, values
 
-from prometheus_client import multiprocess
+# Every gunicorn worker writes its counters there, and /metrics adds them up across workers.
+_made_metrics_dir = None
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    _made_metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="upskilling-metrics-")
+# This module's package (servicekit, imported first) has imported prometheus_client already, which then
+# chose its in-process value class: choose again now that the directory is known, or each worker would
+# count for itself and /metrics (reading the directory) would show no request at all.
+values.ValueClass = values.get_value_class()
 
 PORT = os.environ.get("PORT", "8000")
 # Local runs answer on the loopback only; the containers (compose, Kubernetes) set HOST=0.0.0.0.
-bind = f"{os.environ.get('HOST') or '127.0.0.1'}:{PORT}"
+HOST = os.environ.get("HOST") or "127.0.0.1"
+# METRICS_PORT: a second listener for Prometheus, never published (the gateway then answers /metrics there only).
+bind = [f"{HOST}:{PORT}"] + ([f"{HOST}:{os.environ['METRICS_PORT']}"] if os.environ.get("METRICS_PORT") else [])
 # Each master its own control socket (`gunicornc -s PATH`, named in the log at start): gunicorn's
 # default is one per user ($XDG_RUNTIME_DIR or ~/.gunicorn/gunicorn.ctl), which the masters of
 # ./dev up took from one another. This module is read by the master, so the pid is the master's.
@@ -67,3 +75,8 @@ def on_starting(server):
 
 def child_exit(server, worker):
     multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _made_metrics_dir:
+        shutil.rmtree(_made_metrics_dir, ignore_errors=True)

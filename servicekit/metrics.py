@@ -84,9 +84,12 @@ class BusCollector:
         return [depth]
 
 
-def exposition(runtime_collector: BusCollector) -> bytes:
+def exposition(*collectors) -> bytes:
+    """The process's metrics (every gunicorn worker's, summed, under PROMETHEUS_MULTIPROC_DIR), then
+    the `collectors` read at scrape time."""
     own = CollectorRegistry(auto_describe=False)
-    own.register(runtime_collector)
+    for collector in collectors:
+        own.register(collector)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         shared = CollectorRegistry()
         multiprocess.MultiProcessCollector(shared)
