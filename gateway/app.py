@@ -7,6 +7,7 @@ from __future__ import annotations
 from a2wsgi import WSGIMiddleware
 from flask import Flask, Response, g, request
 
+from servicekit import swagger_ui
 from servicekit.app import ServiceApi
 from servicekit.errors import install_error_handlers
 from servicekit.logging import configure_logging
@@ -95,7 +96,7 @@ def create_web_app(settings: GatewaySettings, runtime: Runtime) -> Flask:
     install_request_context(app, _log_access)
     app.extensions[CORS] = CorsPolicy(settings.cors_origins) if settings.cors_origins else None
     install_cors(app, app.extensions[CORS])  # after the request id, which a preflight's answer carries too
-    for blueprint in (health.blueprint, metrics.blueprint, openapi.blueprint):
+    for blueprint in (health.blueprint, metrics.blueprint, openapi.blueprint, swagger_ui.blueprint):
         app.register_blueprint(blueprint)
     return app
 
