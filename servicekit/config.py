@@ -70,6 +70,8 @@ class Settings:
     migrate_on_start: bool
     log_level: str
     bus: BusSettings = field(repr=False)
+    host: str = "127.0.0.1"  # what a process listens on (HOST; the image sets 0.0.0.0)
+    metrics_port: int | None = None  # METRICS_PORT: the worker serves /metrics there
 
     def prepare_local_folders(self) -> None:
         """The embedded database file and broker folders live under var/."""
@@ -91,6 +93,8 @@ def load_settings(service: str) -> Settings:
         migrate_on_start=_flag("MIGRATE_ON_START", database_url == default_db),
         log_level=_env("LOG_LEVEL", "INFO").upper(),
         bus=load_bus_settings(var_dir),
+        host=_env("HOST", "127.0.0.1"),
+        metrics_port=int(port) if (port := _env("METRICS_PORT", "")) else None,
     )
 
 
