@@ -8,6 +8,8 @@ from importlib import import_module
 
 from prometheus_client import multiprocess, values
 
+from servicekit.logging import NOISY
+
 # Every gunicorn worker writes its counters there, and /metrics adds them up across workers.
 _made_metrics_dir = None
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -54,7 +56,11 @@ logconfig_dict = {
         "upskilling": {"class": "logging.StreamHandler", "formatter": "upskilling", "stream": "ext://sys.stderr"}
     },
     "root": {"level": _level, "handlers": ["upskilling"]},
-    "loggers": {"gunicorn.error": {"level": _level, "handlers": ["upskilling"], "propagate": False}},
+    "loggers": {
+        "gunicorn.error": {"level": _level, "handlers": ["upskilling"], "propagate": False},
+        # as configure_logging quiets them (local runs migrate in the master: alembic's chatter)
+        **{name: {"level": "WARNING"} for name in NOISY},
+    },
 }
 
 

@@ -22,7 +22,7 @@ causation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("causa
 FORMATS = ("json", "console")
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 # Library chatter at INFO would drown the service's own lines.
-NOISY = ("amqp", "kombu", "alembic.runtime.migration", "werkzeug")
+NOISY = ("amqp", "kombu", "alembic", "werkzeug")
 
 
 def _fields(record: logging.LogRecord) -> dict:
@@ -61,6 +61,7 @@ class ConsoleFormatter(logging.Formatter):
     RESET = "\x1b[0m"
     # Said by the line itself, or not worth a column on a terminal.
     UNSHOWN = {"method", "route", "status", "ms", "upstream_service", "upstream", "correlation_id", "forwarded"}
+    LONGEST = 80  # characters of one detail's value (the JSON format keeps them whole)
 
     def __init__(self, service: str, colour: bool):
         super().__init__()
@@ -75,12 +76,18 @@ class ConsoleFormatter(logging.Formatter):
         else:
             level = "" if record.levelno == logging.INFO else f"{record.levelname} "
             text = f"{level}{record.getMessage()}  [{record.name}]"
-        details = " ".join(f"{k}={v}" for k, v in fields.items() if k not in self.UNSHOWN)
+        details = " ".join(
+            f"{k}={_shortened(str(v), self.LONGEST)}" for k, v in fields.items() if k not in self.UNSHOWN
+        )
         line = f"{when} {self.service:<10} {text}" + (f"  {details}" if details else "")
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         colour = self.COLOURS.get(_severity(record, fields)) if self.colour else None
         return f"{colour}{line}{self.RESET}" if colour else line
+
+
+def _shortened(text: str, longest: int) -> str:
+    return text if len(text) <= longest else text[: longest - 1] + "…"
 
 
 def _severity(record: logging.LogRecord, fields: dict) -> int:

@@ -110,3 +110,11 @@ def test_an_unknown_format_is_refused(monkeypatch):
     monkeypatch.setenv("LOG_FORMAT", "xml")
     with pytest.raises(ValueError, match="LOG_FORMAT"):
         configure_logging("quota")
+
+
+def test_console_shortens_long_details(logged):
+    events = [f"aggregate.event_number_{n}" for n in range(20)]
+    [line] = logged(
+        "console", lambda: logging.getLogger("servicekit.worker").info("worker started", extra={"events": events})
+    )
+    assert "events=['aggregate.event_number_0'" in line and line.endswith("…") and len(line) < 200
