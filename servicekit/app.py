@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, Response, current_app, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
 from kombu import Connection
@@ -67,7 +67,8 @@ def runtime() -> Runtime:
 
 
 def unit_of_work() -> UnitOfWork:
-    return runtime().unit_of_work()
+    """The use case's unit of work; inside an idempotent request, a part of the request's transaction."""
+    return runtime().unit_of_work(g.get("request_transaction"))
 
 
 def _report_request(service: str):

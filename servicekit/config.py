@@ -72,6 +72,10 @@ class Settings:
     bus: BusSettings = field(repr=False)
     host: str = "127.0.0.1"  # what a process listens on (HOST; the image sets 0.0.0.0)
     metrics_port: int | None = None  # METRICS_PORT: the worker serves /metrics there
+    # Idempotency keys (servicekit.idempotency): kept this long after first use, and a running
+    # request's claim is taken over after the lease (its process died).
+    idempotency_key_ttl_seconds: int = 24 * 3600
+    idempotency_lease_seconds: int = 60
 
     def prepare_local_folders(self) -> None:
         """The embedded database file and broker folders live under var/."""
@@ -95,6 +99,8 @@ def load_settings(service: str) -> Settings:
         bus=load_bus_settings(var_dir),
         host=_env("HOST", "127.0.0.1"),
         metrics_port=int(port) if (port := _env("METRICS_PORT", "")) else None,
+        idempotency_key_ttl_seconds=int(_env("IDEMPOTENCY_KEY_TTL_SECONDS", str(24 * 3600))),
+        idempotency_lease_seconds=int(_env("IDEMPOTENCY_LEASE_SECONDS", "60")),
     )
 
 

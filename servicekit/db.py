@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, Table, create_engine, event, insert
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from .bus.envelope import Envelope
 from .logging import causation_id, correlation_id, request_id
@@ -42,7 +43,7 @@ class UnitOfWork:
     Leaving the block without `commit()` rolls everything back, events included.
     """
 
-    def __init__(self, session_factory: sessionmaker[Session], outbox: Table, producer: str):
+    def __init__(self, session_factory: Callable[[], Session], outbox: Table, producer: str):
         self._session_factory, self._outbox, self._producer = session_factory, outbox, producer
         self._session: Session | None = None
 
@@ -84,3 +85,25 @@ class UnitOfWork:
             )
         )
         return envelope
+
+
+class JoinedUnitOfWork(UnitOfWork):
+    """A unit of work inside a transaction that another layer commits (an idempotent request's,
+    servicekit.idempotency): `commit()` keeps its changes for that transaction (a savepoint is
+    released), leaving without `commit()` undoes them (rolled back to the savepoint)."""
+
+    def __init__(self, session: Session, outbox: Table, producer: str):
+        super().__init__(lambda: session, outbox, producer)
+
+    def __enter__(self) -> JoinedUnitOfWork:
+        self._session = self._session_factory()
+        self._savepoint = self.session.begin_nested()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self._savepoint.is_active:
+            self._savepoint.rollback()
+        self._session = None
+
+    def commit(self) -> None:
+        self._savepoint.commit()

@@ -278,6 +278,12 @@ def test_gateway_and_every_service_share_the_keys(config, variable):
         assert ("volume", "app-var", "/app/var") in mounts, name
 
 
+def test_only_evaluation_holds_the_survey_key_encryption_key(config):
+    holders = {name for name, service in config["services"].items() if "SURVEY_KEY_ENCRYPTION_KEY" in _env(service)}
+    assert holders and all(name.startswith("evaluation-") for name in holders), holders
+    assert {"evaluation-migrate", "evaluation-api"} <= holders  # the migration moves old keys; the api signs
+
+
 def test_healthchecks(config):
     services = config["services"]
     rabbit = _healthcheck_text(services["rabbitmq"])

@@ -139,6 +139,14 @@ def test_each_process_reaches_its_own_database_and_the_broker_with_referenced_se
             assert variables["BROKER_URL"]["value"].startswith(
                 "amqp://$(BROKER_USER):$(BROKER_PASSWORD)@upskilling-broker:"
             )
+    evaluation = [w for w in rendered["overlays/production"] + rendered["overlays/production/migrations"]]
+    evaluation = [
+        w for w in evaluation if w["kind"] in {"Deployment", "Job"} and w["metadata"]["name"].startswith("evaluation-")
+    ]
+    assert len(evaluation) == 4, "api, worker, ingress, migrate"
+    for workload in evaluation:  # its survey keys are encrypted under this one: the same everywhere
+        key = env(workload)["SURVEY_KEY_ENCRYPTION_KEY"]["valueFrom"]["secretKeyRef"]
+        assert key == {"name": "upskilling-keys", "key": "SURVEY_KEY_ENCRYPTION_KEY"}
     gateway = env(production[("Deployment", "gateway")])
     assert {gateway[f"{svc.upper()}_URLS"]["value"] for svc in SERVICES} == {
         f"http://{svc}-api:8000" for svc in SERVICES

@@ -125,3 +125,5 @@ class Relay:
         with self.runtime.engine.begin() as db:
             db.execute(delete(outbox).where(outbox.c.published_at < now - KEEP_PUBLISHED))
             db.execute(delete(inbox).where(inbox.c.handled_at < now - KEEP_HANDLED))
+        if self.runtime.idempotency_keys is not None:
+            self.runtime.idempotency_keys.purge(now)
