@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from flask import Flask, Response, current_app, g, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
 from kombu import Connection
 from sqlalchemy import text
@@ -19,9 +20,11 @@ from .metrics import HTTP_LATENCY, HTTP_REQUESTS, BusCollector, exposition
 from .openapi import Conventions, Int32Converter, decimals_as_documented, unbounded_inputs
 from .request_context import install_request_context
 from .service import Runtime, Service
+from .swagger_ui import CONFIG as SWAGGER_UI_CONFIG
+from .swagger_ui import URL as SWAGGER_UI_URL
+from .swagger_ui import blueprint as swagger_ui
 
 access_log = logging.getLogger("access")
-SWAGGER_UI = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.17.14/"
 MAX_BODY_BYTES = 10 * 1024 * 1024
 
 
@@ -44,6 +47,10 @@ class ServiceApi(Api):
             raise ValueError("Numbers taken without a minimum and a maximum:\n  " + "\n  ".join(unbounded))
 
 
+class UnicodeJSON(DefaultJSONProvider):
+    ensure_ascii = False  # Chinese names as they are, not \u escapes
+
+
 def create_app(service: Service, runtime: Runtime | None = None) -> Flask:
     runtime = runtime or Runtime(service)
     configure_logging(service.name, runtime.settings.log_level)
@@ -55,14 +62,15 @@ def create_app(service: Service, runtime: Runtime | None = None) -> Flask:
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL=SWAGGER_UI,
+        OPENAPI_SWAGGER_UI_URL=SWAGGER_UI_URL,
+        OPENAPI_SWAGGER_UI_CONFIG=SWAGGER_UI_CONFIG,
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
-        JSON_AS_ASCII=False,
     )
-    app.json.ensure_ascii = False
+    app.json = UnicodeJSON(app)
     app.extensions["runtime"] = runtime
     app.config["IDENTITY_SIGNING_KEY"] = signing_key(runtime.settings.var_dir)
     ServiceApi(app).register_blueprints(service.blueprints())
+    app.register_blueprint(swagger_ui)
     install_error_handlers(app)  # after Api(), which installs its own handler
     install_request_context(app, _report_request(service.name))
     install_input_checks(app)  # after the request id, which its answers carry
@@ -90,6 +98,7 @@ def _report_request(service: str):
                 "route": route,
                 "status": response.status_code,
                 "ms": round(seconds * 1000, 1),
+                "forwarded": "X-Forwarded-Prefix" in request.headers,  # by the gateway, which logs it too
             },
         )
 

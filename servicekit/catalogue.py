@@ -120,8 +120,8 @@ def untranslatable() -> list[str]:
 
 
 def _message_argument(call: ast.Call):
-    name = call.func.id if isinstance(call.func, ast.Name) else getattr(call.func, "attr", None)
-    position = MESSAGE_ARGUMENT.get(name)
+    name = call.func.id if isinstance(call.func, ast.Name) else getattr(call.func, "attr", "")
+    position = MESSAGE_ARGUMENT.get(str(name))
     return call.args[position] if position is not None and len(call.args) > position else None
 
 
@@ -131,13 +131,14 @@ def missing_translations(catalog: Catalog, translated: Catalog) -> list[str]:
     for message in catalog:
         if not message.id:
             continue
-        entry = translated.get(message.id, context=message.context)
-        where = f"{message.context + ': ' if message.context else ''}{message.id!r}"
+        msgid = str(message.id)  # never plural forms here
+        entry = translated.get(msgid, context=message.context)
+        where = f"{message.context + ': ' if message.context else ''}{msgid!r}"
         if entry is None or not entry.string:
             problems.append(f"untranslated {where}")
         elif entry.fuzzy:
             problems.append(f"fuzzy {where}")
-        elif set(PLACEHOLDER.findall(message.id)) != set(PLACEHOLDER.findall(entry.string)):
+        elif set(PLACEHOLDER.findall(msgid)) != set(PLACEHOLDER.findall(str(entry.string))):
             problems.append(f"placeholders differ {where}: {entry.string!r}")
     return problems
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, Table, create_engine, event, insert
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from .bus.envelope import Envelope
 from .logging import causation_id, correlation_id, request_id
@@ -42,19 +43,24 @@ class UnitOfWork:
     Leaving the block without `commit()` rolls everything back, events included.
     """
 
-    def __init__(self, session_factory: sessionmaker[Session], outbox: Table, producer: str):
+    def __init__(self, session_factory: Callable[[], Session], outbox: Table, producer: str):
         self._session_factory, self._outbox, self._producer = session_factory, outbox, producer
-        self.session: Session | None = None
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("the unit of work is used outside its `with` block")
+        return self._session
 
     def __enter__(self) -> UnitOfWork:
-        self.session = self._session_factory()
+        self._session = self._session_factory()
         return self
 
     def __exit__(self, *exc_info) -> None:
-        assert self.session is not None
         self.session.rollback()
         self.session.close()
-        self.session = None
+        self._session = None
 
     def commit(self) -> None:
         self.session.commit()
@@ -87,18 +93,17 @@ class JoinedUnitOfWork(UnitOfWork):
     released), leaving without `commit()` undoes them (rolled back to the savepoint)."""
 
     def __init__(self, session: Session, outbox: Table, producer: str):
-        super().__init__(None, outbox, producer)
-        self._joined = session
+        super().__init__(lambda: session, outbox, producer)
 
     def __enter__(self) -> JoinedUnitOfWork:
-        self.session = self._joined
+        self._session = self._session_factory()
         self._savepoint = self.session.begin_nested()
         return self
 
     def __exit__(self, *exc_info) -> None:
         if self._savepoint.is_active:
             self._savepoint.rollback()
-        self.session = None
+        self._session = None
 
     def commit(self) -> None:
         self._savepoint.commit()

@@ -104,7 +104,7 @@ def translate(message, zh: bool) -> str:
 
 def field_label(name: str, zh: bool) -> str:
     """A field's name as a person reads it ("resident_id" -> "身份证号"); in English the API's own name."""
-    return translations().pgettext(FIELD, name) if zh else name
+    return str(translations().pgettext(FIELD, name)) if zh else name
 
 
 def localise_errors(errors, zh: bool, field: str | None = None):

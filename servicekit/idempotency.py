@@ -33,10 +33,25 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from flask import Response, g, request
 from flask_smorest import Blueprint
-from sqlalchemy import JSON, Column, DateTime, Engine, Integer, MetaData, String, Table, Text, delete, select, update
+from sqlalchemy import (
+    JSON,
+    Column,
+    CursorResult,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from .db import upsert, utcnow
@@ -205,7 +220,7 @@ class IdempotencyKeys:
 
     def hold(self, session: Session, claim: Claim) -> None:
         """The first statement of the request's transaction: the claim is still ours, and locked till the end."""
-        if not session.execute(self._mine(claim).values(lease=claim.lease)).rowcount:
+        if not cast(CursorResult, session.execute(self._mine(claim).values(lease=claim.lease))).rowcount:
             raise InFlight()
 
     def complete(self, session: Session, claim: Claim, answer: Stored) -> None:
@@ -213,7 +228,7 @@ class IdempotencyKeys:
         done = self._mine(claim).values(
             state="done", lease=None, status=answer.status, headers=answer.headers, body=answer.body
         )
-        if not session.execute(done).rowcount:
+        if not cast(CursorResult, session.execute(done)).rowcount:
             raise InFlight()
 
     def release(self, claim: Claim) -> None:
@@ -310,8 +325,11 @@ def idempotent(view):
             kept = {name: response.headers[name] for name in KEPT_HEADERS if name in response.headers}
             return Stored(response.status_code, kept, response.get_data(as_text=True))
 
+        keys = runtime().idempotency_keys
+        if keys is None:
+            raise RuntimeError("the service's metadata has no idempotency_keys table (add_idempotency_table)")
         try:
-            stored, replayed = runtime().idempotency_keys.run_once(
+            stored, replayed = keys.run_once(
                 scope, key, fingerprint(request.method, target, request.get_data()), answer
             )
         except KeyReused:
@@ -325,7 +343,8 @@ def idempotent(view):
         first[0].headers[REPLAYED_HEADER] = "false"
         return first[0]
 
-    once._apidoc = Blueprint.doc(parameters=[KEY_PARAMETER], responses=KEY_RESPONSES)(view)._apidoc
+    # flask-smorest reads a view's documentation from this attribute of the function it registers.
+    once._apidoc = Blueprint.doc(parameters=[KEY_PARAMETER], responses=KEY_RESPONSES)(view)._apidoc  # type: ignore[attr-defined]
     return once
 
 

@@ -98,16 +98,23 @@ class Money(fields.Field):
     `minimum` None allows negative amounts (down to -LARGEST); `maximum` defaults to what the column holds.
     """
 
-    def __init__(self, *, minimum: Decimal | None = Decimal("0"), maximum: Decimal = LARGEST, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(
+        self,
+        *,
+        minimum: Decimal | None = Decimal("0"),
+        maximum: Decimal = LARGEST,
+        metadata: dict | None = None,
+        **kwargs,
+    ):
         self.minimum, self.maximum = minimum, min(maximum, LARGEST)
         self.negative = minimum is None or minimum < 0
-        self.metadata.setdefault("type", "string")
-        self.metadata.setdefault(
-            "pattern", rf"^{'-?' if self.negative else ''}[0-9]{{1,{WHOLE_DIGITS}}}(\.[0-9]{{1,2}})?$"
-        )
-        self.metadata.setdefault("example", "1500.00")
-        self.metadata.setdefault("description", self._bounds())
+        documented = {
+            "type": "string",
+            "pattern": rf"^{'-?' if self.negative else ''}[0-9]{{1,{WHOLE_DIGITS}}}(\.[0-9]{{1,2}})?$",
+            "example": "1500.00",
+            "description": self._bounds(),
+        }
+        super().__init__(metadata=documented | (metadata or {}), **kwargs)
 
     def _bounds(self) -> str:
         low = f"{self.minimum:.2f}" if self.minimum is not None else f"-{self.maximum:.2f}"

@@ -77,7 +77,9 @@ def _form_fields_in_body(operation: dict) -> None:
 
 def decimals_as_documented(self, field, ret, **kwargs) -> dict:
     """An apispec attribute function: bounds as JSON numbers; as_string Decimals as strings (or numbers, accepted)."""
-    changes = {key: _number(ret[key]) for key in ("minimum", "maximum") if isinstance(ret.get(key), Decimal | str)}
+    changes: dict[str, object] = {
+        key: _number(ret[key]) for key in ("minimum", "maximum") if isinstance(ret.get(key), Decimal | str)
+    }
     if isinstance(field, fields.Decimal) and field.as_string:
         kinds = ret.get("type", "number")
         kinds = kinds if isinstance(kinds, list) else [kinds]

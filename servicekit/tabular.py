@@ -89,12 +89,13 @@ def read_rows(content: bytes, filename: str, columns: list[Column]) -> list[tupl
     except Problem:
         raise
     except Exception as exc:
-        while exc.__cause__ or exc.__context__:  # openpyxl wraps what the XML parser refused
-            exc = exc.__cause__ or exc.__context__
+        cause: BaseException = exc
+        while cause.__cause__ or cause.__context__:  # openpyxl wraps what the XML parser refused
+            cause = cause.__cause__ or cause.__context__  # type: ignore[assignment]
         raise Problem(
             UNREADABLE_FILE,
             _("{filename} cannot be read ({error}).").format(
-                filename=_printable_name(filename), error=type(exc).__name__
+                filename=_printable_name(filename), error=type(cause).__name__
             ),
         ) from None
     faults = [

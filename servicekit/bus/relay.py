@@ -17,6 +17,7 @@ from kombu import Connection
 from sqlalchemy import delete, select, update
 
 from ..db import utcnow
+from ..metrics import BUS_PUBLISHED
 from ..service import Runtime
 from .backoff import CONNECTION_ERRORS, Backoff
 from .publishing import Outgoing, publisher_for
@@ -82,6 +83,9 @@ class Relay:
                 return 0
             batch = [Outgoing(r.event_id, r.type, r.body, json.loads(r.body).get("correlation_id")) for r in rows]
             outcome = publisher.publish(batch)
+            for row in rows:
+                if row.event_id in outcome.published:
+                    BUS_PUBLISHED.labels(self.runtime.service.name, row.type).inc()
             if outcome.published:
                 db.execute(
                     update(outbox)

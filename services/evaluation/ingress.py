@@ -25,6 +25,7 @@ from kombu import Connection, Exchange, Queue
 from marshmallow import ValidationError, fields, validate
 
 from servicekit import Problem
+from servicekit.bus.topology import durable_queue
 from servicekit.idempotency import KEY_PATTERN, KEY_REUSED, KeyReused, Stored, fingerprint
 from servicekit.identity import INSTITUTION_SYSTEM, Identity
 from servicekit.service import Runtime
@@ -51,9 +52,10 @@ def user_name(runtime: Runtime, institution_id: str) -> str:
 def queues(runtime: Runtime) -> tuple[Queue, Queue]:
     name = exchange_name(runtime)
     exchange = Exchange(name, type="topic", durable=True)
+    bus = runtime.settings.bus
     return (
-        Queue(name, exchange, routing_key=f"{ROUTING_PREFIX}#", durable=True),
-        Queue(f"{name}.parked", durable=True),
+        durable_queue(bus, name, exchange=exchange, routing_key=f"{ROUTING_PREFIX}#"),
+        durable_queue(bus, f"{name}.parked"),
     )
 
 

@@ -59,7 +59,7 @@ def plan_batch(
     planned: list[NewResult] = []
     seen: dict[tuple[str, str], list[Attempt]] = {}
     for number, line in enumerate(lines):
-        problems = []
+        problems: list[str] = []
         facts = enrolments.get(line["enrolment_id"])
         # Unknown and foreign enrolments get the same answer: another institution's students stay invisible.
         if facts is None or facts.institution_id != institution_id:
@@ -211,8 +211,8 @@ def percent(part: int | Decimal, whole: int | Decimal) -> Decimal | None:
 def plan_execution(classes: list[ClassFacts], lead_working_days: int, working_days) -> tuple[Decimal | None, dict]:
     """Classes opened by their programme's start date, and rosters in at least `lead_working_days` working
     days before the class opens (`working_days(a, b)` counts working days d with a <= d < b)."""
-    dated = [c for c in classes if c.programme_starts_on]
-    opened_on_time = sum(1 for c in dated if c.opens_on <= c.programme_starts_on)
+    dated = [(c.opens_on, c.programme_starts_on) for c in classes if c.programme_starts_on]
+    opened_on_time = sum(1 for opens_on, starts_on in dated if opens_on <= starts_on)
     rosters_on_time = sum(
         1
         for c in classes

@@ -30,7 +30,7 @@ def notice_end(start: date, days: int) -> date:
 
 def confirmation_blockers(*, today: date, notice_ends_on: date, open_objections: int, consented: bool) -> list[str]:
     """Why a nomination cannot be confirmed yet; empty when it can."""
-    blockers = []
+    blockers: list[str] = []
     if today < notice_ends_on:
         blockers.append(
             _("The public notice runs until {notice_ends_on}.").format(notice_ends_on=notice_ends_on.isoformat())
