@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from servicekit import pseudonym
 from servicekit.clock import china_today
 from servicekit.db import utcnow
+from servicekit.i18n import _
 from servicekit.identity import (
     AUDITOR,
     EMPLOYEE,
@@ -70,11 +71,13 @@ class AccountError(ValueError):
 def scope_errors(role: str, scope: dict[str, str | None]) -> dict[str, str]:
     """What is wrong with a role's scope: each required field present, no other."""
     if role not in SCOPE_FIELDS:
-        return {"role": f"must be one of {', '.join(USER_ROLES)}"}
+        return {"role": _("must be one of {roles}").format(roles=", ".join(USER_ROLES))}
     wanted = SCOPE_FIELDS[role]
-    errors = {name: f"required for the role {role}" for name in wanted if not scope.get(name)}
+    errors = {name: _("required for the role {role}").format(role=role) for name in wanted if not scope.get(name)}
     errors |= {
-        name: f"not part of the role {role}" for name in ALL_SCOPE_FIELDS if scope.get(name) and name not in wanted
+        name: _("not part of the role {role}").format(role=role)
+        for name in ALL_SCOPE_FIELDS
+        if scope.get(name) and name not in wanted
     }
     return errors
 
@@ -91,15 +94,15 @@ def role_scope(
     errors = {}
     if resident_id:
         if role != EMPLOYEE:
-            errors["resident_id"] = f"not part of the role {role}"
+            errors["resident_id"] = _("not part of the role {role}").format(role=role)
         elif scope["employee_id"]:
-            errors["resident_id"] = "give the resident ID number or the employee_id, not both"
+            errors["resident_id"] = _("give the resident ID number or the employee_id, not both")
         else:
             try:
                 number = normalise_resident_id(resident_id, china_today())
                 scope["employee_id"] = pseudonym.employee_id(number, employee_key)
             except InvalidPersonalData as exc:
-                errors["resident_id"] = str(exc)
+                errors["resident_id"] = exc.args[0]
     errors |= scope_errors(role, scope)
     if "resident_id" in errors:
         errors.pop("employee_id", None)  # the one mistake, said once
@@ -108,7 +111,7 @@ def role_scope(
 
 def password_errors(password: str) -> dict[str, str]:
     if len(password) < MIN_PASSWORD_LENGTH:
-        return {"password": f"at least {MIN_PASSWORD_LENGTH} characters"}
+        return {"password": _("at least {count} characters").format(count=MIN_PASSWORD_LENGTH)}
     return {}
 
 
@@ -126,11 +129,11 @@ def create_user(
     scope, errors = role_scope(role, scope, resident_id=resident_id, employee_key=employee_key)
     errors |= password_errors(password)
     if not USERNAME.fullmatch(username):
-        errors["username"] = "3-100 letters, digits or . _ @ -, starting with a letter or digit"
+        errors["username"] = _("3-100 letters, digits or . _ @ -, starting with a letter or digit")
     if errors:
         raise AccountError(errors)
     if find_user(session, username) is not None:
-        raise AccountError({"username": "already taken"})
+        raise AccountError({"username": _("already taken")})
     user = User(
         id=str(uuid.uuid4()),
         username=username.lower(),
@@ -248,9 +251,9 @@ class NewClient:
 def create_client(session: Session, *, name: str, institution_id: str, created_by: str, secret_of) -> NewClient:
     errors = {}
     if not name.strip() or len(name) > 200:
-        errors["name"] = "1-200 characters"
+        errors["name"] = _("1-200 characters")
     if not institution_id.strip() or len(institution_id) > 64:
-        errors["institution_id"] = "1-64 characters"
+        errors["institution_id"] = _("1-64 characters")
     if errors:
         raise AccountError(errors)
     client = MachineClient(

@@ -10,6 +10,7 @@ from flask import Flask, Response, g, request
 from servicekit import swagger_ui
 from servicekit.app import ServiceApi
 from servicekit.errors import install_error_handlers
+from servicekit.inputs import install_input_checks
 from servicekit.logging import configure_logging
 from servicekit.request_context import install_request_context
 from servicekit.service import Runtime
@@ -89,11 +90,11 @@ def create_web_app(settings: GatewaySettings, runtime: Runtime) -> Flask:
     guard.ensure_bootstrap_admin()
     app.extensions[GUARD] = guard
     api = ServiceApi(app)
-    api.register_blueprint(auth_api.blp)
-    api.register_blueprint(users_api.blp)
+    api.register_blueprints([auth_api.blp, users_api.blp])
     app.extensions["gateway.api"] = api
     install_error_handlers(app)  # after the Api, which installs its own
     install_request_context(app, _log_access)
+    install_input_checks(app)
     app.extensions[CORS] = CorsPolicy(settings.cors_origins) if settings.cors_origins else None
     install_cors(app, app.extensions[CORS])  # after the request id, which a preflight's answer carries too
     for blueprint in (health.blueprint, metrics.blueprint, openapi.blueprint, swagger_ui.blueprint):

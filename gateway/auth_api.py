@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from sqlalchemy.exc import IntegrityError
 
 from servicekit.errors import VALIDATION_FAILED, Problem
+from servicekit.i18n import _
 from servicekit.identity import FEDERATION_ADMIN
 
 from . import accounts
@@ -82,4 +83,4 @@ def account_problems(detail: str):
     except accounts.AccountError as exc:
         raise Problem(VALIDATION_FAILED, detail, errors=exc.errors) from None
     except IntegrityError:  # a racing duplicate, caught by the unique username
-        raise Problem(VALIDATION_FAILED, detail, errors={"username": "already taken"}) from None
+        raise Problem(VALIDATION_FAILED, detail, errors={"username": _("already taken")}) from None

@@ -12,6 +12,7 @@ from flask import current_app, g, request
 from sqlalchemy.exc import IntegrityError
 
 from servicekit.errors import FORBIDDEN, TOO_MANY_REQUESTS, UNAUTHORIZED, Problem
+from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.pseudonym import employee_id_key
 from servicekit.service import Runtime
@@ -111,7 +112,7 @@ class Guard:
                 user, family_id = result
                 return self._pair(session, user, now=now, family_id=family_id)
         # Committed: a detected reuse keeps its revocation.
-        raise Problem(UNAUTHORIZED, f"Refresh refused: {result}.")
+        raise Problem(UNAUTHORIZED, _("Refresh refused: {result}.").format(result=result))
 
     def logout(self, token: str) -> None:
         with self.transaction() as session:
@@ -153,7 +154,12 @@ class Guard:
                 else await run_blocking(self._bearer, token)
             )
         if identity.role not in roles:
-            raise Problem(FORBIDDEN, f"The role {identity.role} may not {incoming.method} this {service} route.")
+            raise Problem(
+                FORBIDDEN,
+                _("The role {role} may not {method} this {service} route.").format(
+                    role=identity.role, method=incoming.method, service=service
+                ),
+            )
         await self.limit(f"subject:{identity.subject}", run_blocking)
         return identity
 
@@ -168,13 +174,13 @@ class Guard:
                 return self.external.read(token)
             return tokens.read_access_token(token, self.keys.access_token, self.revocations.valid_after)
         except tokens.TokenRefused as exc:
-            raise Problem(UNAUTHORIZED, f"Token refused: {exc}.", headers=BEARER_CHALLENGE) from None
+            raise Problem(UNAUTHORIZED, _("Token refused: {exc}.").format(exc=exc), headers=BEARER_CHALLENGE) from None
 
     def _signed(self, incoming: Incoming, body: bytes) -> Identity:
         now, headers = time.time(), incoming.headers
         reason = signatures.problem_with(headers, now)
         if reason is not None:
-            raise Problem(UNAUTHORIZED, f"Signed request refused: {reason}.")
+            raise Problem(UNAUTHORIZED, _("Signed request refused: {reason}.").format(reason=reason))
         key_id = headers[signatures.KEY_HEADER.lower()]
         with self.transaction() as session:
             client = session.get(MachineClient, key_id)
@@ -283,5 +289,5 @@ def caller() -> Identity:
 def require(*roles: str) -> Identity:
     identity = caller()
     if identity.role not in roles:
-        raise Problem(FORBIDDEN, f"The role {identity.role} may not do this.")
+        raise Problem(FORBIDDEN, _("The role {role} may not do this.").format(role=identity.role))
     return identity

@@ -90,7 +90,7 @@ def _add(merged: dict, document: dict, path_prefix: str, prefix: str, tag: str) 
     document = _with_prefixed_refs(document, prefix)
     security = document.get("security")
     for path, item in (document.get("paths") or {}).items():
-        merged["paths"][f"{path_prefix}{path}"] = _tagged(item, tag, security)
+        merged["paths"][f"{path_prefix}{path}"] = _tagged(path, item, tag, prefix.lower(), security)
     for kind, entries in (document.get("components") or {}).items():
         target = merged["components"].setdefault(kind, {})
         for name, value in entries.items():
@@ -130,18 +130,23 @@ def _prefixed_ref(ref: str, prefix: str) -> str:
     return f"{COMPONENTS}{kind}/{prefix}{name}"
 
 
-def _tagged(item: dict, service: str, security) -> dict:
+def _tagged(path: str, item: dict, tag: str, owner: str, security) -> dict:
     item = dict(item)
     for method, operation in item.items():
         if method not in OPERATIONS or not isinstance(operation, dict):
             continue
-        operation = operation | {"tags": [service]}
-        if "operationId" in operation:  # unique across services, as OpenAPI requires
-            operation["operationId"] = f"{service}_{operation['operationId']}"
+        operation = operation | {"tags": [tag]}
+        # Unique across documents, as OpenAPI requires: <owner>_<function> (servicekit.openapi names them so).
+        own = operation.get("operationId") or f"{method}_{_slug(path)}"
+        operation["operationId"] = own if own.startswith(f"{owner}_") else f"{owner}_{own}"
         if security is not None and "security" not in operation:
             operation["security"] = security  # the service's default would be lost with its document
         item[method] = operation
     return item
+
+
+def _slug(path: str) -> str:
+    return "_".join(part.strip("{}") for part in path.split("/") if part).replace("-", "_")
 
 
 DOCS_PAGE = """<!doctype html>

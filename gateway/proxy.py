@@ -17,7 +17,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 from servicekit.errors import (
     BAD_GATEWAY,
@@ -27,12 +27,15 @@ from servicekit.errors import (
     PAYLOAD_TOO_LARGE,
     PROBLEM_JSON,
     SERVICE_UNAVAILABLE,
+    VALIDATION_FAILED,
     Problem,
     chinese_preferred,
     problem_document,
 )
+from servicekit.i18n import _
 from servicekit.identity import HEADER as IDENTITY_HEADER
 from servicekit.identity import Identity, sign
+from servicekit.inputs import request_faults
 from servicekit.logging import request_id as request_id_var
 from servicekit.request_context import REQUEST_ID
 
@@ -142,12 +145,15 @@ class Proxy:
         self, scope, receive, service: str, headers: dict[str, str], request_id: str, caller: dict
     ) -> Reply:
         """The service's answer; `caller` gets the caller's role once known (for the access log and metrics)."""
+        query = scope["query_string"].decode("latin-1")
+        faults = request_faults(scope["path"], parse_qsl(query, keep_blank_values=True), headers.items())
+        if faults:  # text no service could store: refused here, before it reaches one
+            raise Problem(VALIDATION_FAILED, errors=faults)
         rest = scope["path"][len(service) + 6 :]  # below "/api/<service>/"
         if any(segment in {".", ".."} for segment in rest.split("/")):
             # The gateway and the service must see the same path (route checks rely on it).
             raise Problem(NOT_FOUND, "Paths with '.' or '..' segments are not forwarded.")
         body = await _read_body(receive, headers)
-        query = scope["query_string"].decode("latin-1")
         raw_path = scope.get("raw_path") or scope["path"].encode()
         client = scope.get("client") or ("", 0)
         incoming = Incoming(
@@ -249,7 +255,9 @@ async def _read_body(receive, headers: dict[str, str]) -> bytes:
 
 
 def _too_large() -> Problem:
-    return Problem(PAYLOAD_TOO_LARGE, f"The body may be at most {MAX_BODY_BYTES // (1024 * 1024)} MiB.")
+    return Problem(
+        PAYLOAD_TOO_LARGE, _("The body may be at most {limit} MiB.").format(limit=MAX_BODY_BYTES // (1024 * 1024))
+    )
 
 
 def _connection_scoped(value: str) -> set[str]:

@@ -19,10 +19,10 @@ class RefreshIn(Schema):
 class IdentityOut(Schema):
     subject = fields.String(required=True)
     role = fields.String(required=True)
-    unit_id = fields.String()
-    grassroots_union_id = fields.String()
-    institution_id = fields.String()
-    employee_id = fields.String()
+    unit_id = fields.String(allow_none=True)
+    grassroots_union_id = fields.String(allow_none=True)
+    institution_id = fields.String(allow_none=True)
+    employee_id = fields.String(allow_none=True)
 
 
 class TokenOut(Schema):
@@ -74,7 +74,7 @@ class UserQuery(Schema):
     employee_id = fields.String(validate=validate.Length(min=1, max=64))
     active = fields.Boolean()
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
 
 
 class UserOut(Schema):

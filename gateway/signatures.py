@@ -18,6 +18,8 @@ import re
 import secrets
 import time
 
+from servicekit.i18n import _
+
 KEY_HEADER, TIMESTAMP_HEADER, NONCE_HEADER, SIGNATURE_HEADER = "X-Api-Key", "X-Timestamp", "X-Nonce", "X-Signature"
 HEADERS = (KEY_HEADER, TIMESTAMP_HEADER, NONCE_HEADER, SIGNATURE_HEADER)
 MAX_AGE_SECONDS = 300
@@ -57,13 +59,13 @@ def problem_with(headers, now: float) -> str | None:
     """Why the signing headers (looked up by lower-case name) are unusable before any secret is looked at."""
     missing = [name for name in HEADERS if not headers.get(name.lower())]
     if missing:
-        return f"missing {', '.join(missing)}"
+        return _("missing {headers}").format(headers=", ".join(missing))
     if not NONCE.fullmatch(headers[NONCE_HEADER.lower()]):
-        return "X-Nonce must be 8-64 characters of A-Z a-z 0-9 _ -"
+        return _("X-Nonce must be 8-64 characters of A-Z a-z 0-9 _ -")
     try:
         timestamp = int(headers[TIMESTAMP_HEADER.lower()])
     except ValueError:
-        return "X-Timestamp must be Unix seconds"
+        return _("X-Timestamp must be Unix seconds")
     if abs(now - timestamp) > MAX_AGE_SECONDS:
         return "the request was signed more than five minutes away from now"
     return None

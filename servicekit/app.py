@@ -14,8 +14,10 @@ from sqlalchemy import text
 from .db import UnitOfWork
 from .errors import SERVICE_UNAVAILABLE, ProblemSchema, install_error_handlers, problem_response
 from .identity import signing_key
+from .inputs import install_input_checks
 from .logging import configure_logging
 from .metrics import HTTP_LATENCY, HTTP_REQUESTS, BusCollector, exposition
+from .openapi import Conventions, Int32Converter, decimals_as_documented, unbounded_inputs
 from .request_context import install_request_context
 from .service import Runtime, Service
 from .swagger_ui import CONFIG as SWAGGER_UI_CONFIG
@@ -27,7 +29,22 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 
 
 class ServiceApi(Api):
+    """flask-smorest's Api with the project's OpenAPI conventions (servicekit.openapi)."""
+
     ERROR_SCHEMA = ProblemSchema
+
+    def __init__(self, app: Flask):
+        app.url_map.converters["int"] = Int32Converter  # before any route is added
+        super().__init__(app, spec_kwargs={"extra_plugins": [Conventions(app.name)]})
+        self.ma_plugin.converter.add_attribute_function(decimals_as_documented)
+
+    def register_blueprints(self, blueprints) -> None:
+        """Register them all, then refuse to build an app that takes a number without bounds."""
+        for blueprint in blueprints:
+            self.register_blueprint(blueprint)
+        unbounded = unbounded_inputs(self.spec.to_dict())
+        if unbounded:
+            raise ValueError("Numbers taken without a minimum and a maximum:\n  " + "\n  ".join(unbounded))
 
 
 class UnicodeJSON(DefaultJSONProvider):
@@ -52,12 +69,11 @@ def create_app(service: Service, runtime: Runtime | None = None) -> Flask:
     app.json = UnicodeJSON(app)
     app.extensions["runtime"] = runtime
     app.config["IDENTITY_SIGNING_KEY"] = signing_key(runtime.settings.var_dir)
-    api = ServiceApi(app)
+    ServiceApi(app).register_blueprints(service.blueprints())
     app.register_blueprint(swagger_ui)
-    for blueprint in service.blueprints():
-        api.register_blueprint(blueprint)
     install_error_handlers(app)  # after Api(), which installs its own handler
     install_request_context(app, _report_request(service.name))
+    install_input_checks(app)  # after the request id, which its answers carry
     _install_operations(app, runtime)
     return app
 

@@ -11,6 +11,8 @@ from werkzeug.datastructures import LanguageAccept
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_accept_header
 
+from .i18n import localise_errors, translate
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -99,18 +101,20 @@ def chinese_preferred(accept_language: str | None) -> bool:
 def problem_document(
     problem: ProblemType, detail: str | None = None, *, zh: bool, instance: str, errors=None, **extra
 ) -> dict:
-    """The problem's JSON body, apart from any web framework (the gateway's proxy answers without Flask)."""
+    """The problem's JSON body, apart from any web framework (the gateway's proxy answers without Flask).
+
+    `detail` and the messages in `errors` are translated here, in the caller's language (servicekit.i18n)."""
     title = problem.title_zh if zh else problem.title_en
     body = {
         "type": TYPE_BASE + problem.code,
         "title": title,
         "status": problem.status,
         "code": problem.code,
-        "detail": detail or title,
+        "detail": translate(detail, zh) if detail else title,
         "instance": instance,
     }
     if errors:
-        body["errors"] = errors
+        body["errors"] = localise_errors(errors, zh)
     return body | extra
 
 

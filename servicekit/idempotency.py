@@ -56,6 +56,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .db import upsert, utcnow
 from .errors import Problem, define_problem
+from .i18n import _
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -260,7 +261,10 @@ def parse_key(header: str | None) -> str:
     """The key from the header: a Structured Field string (RFC 8941, `"..."`), or the bare value."""
     value = (header or "").strip()
     if not value:
-        raise Problem(KEY_REQUIRED, f"Send a new unique {HEADER} with each request, the same one with its retries.")
+        raise Problem(
+            KEY_REQUIRED,
+            _("Send a new unique {header} with each request, the same one with its retries.").format(header=HEADER),
+        )
     if len(value) >= 2 and value[0] == value[-1] == '"':
         value = re.sub(r"\\([\"\\])", r"\1", value[1:-1])
     if not KEY_PATTERN.match(value):
@@ -329,7 +333,7 @@ def idempotent(view):
                 scope, key, fingerprint(request.method, target, request.get_data()), answer
             )
         except KeyReused:
-            raise Problem(KEY_REUSED, f"Send a new {HEADER} for a new request.") from None
+            raise Problem(KEY_REUSED, _("Send a new {header} for a new request.").format(header=HEADER)) from None
         except InFlight:
             raise Problem(IN_FLIGHT, headers={"Retry-After": "1"}) from None
         except _Refused as refused:

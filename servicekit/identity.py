@@ -28,6 +28,7 @@ from pathlib import Path
 from flask import g, request
 
 from .errors import FORBIDDEN, UNAUTHORIZED, Problem
+from .i18n import _
 
 HEADER = "X-Upskilling-Identity"
 VERSION = "v1"
@@ -157,7 +158,7 @@ def current_identity() -> Identity:
         try:
             g.identity = verify(header, current_app.config["IDENTITY_SIGNING_KEY"])
         except InvalidIdentity as exc:
-            raise Problem(UNAUTHORIZED, f"Caller identity refused: {exc}") from None
+            raise Problem(UNAUTHORIZED, _("Caller identity refused: {exc}").format(exc=exc)) from None
     return g.identity
 
 
@@ -172,7 +173,7 @@ def requires(*roles: str):
         def guarded(*args, **kwargs):
             identity = current_identity()
             if identity.role not in roles:
-                raise Problem(FORBIDDEN, f"The role {identity.role} may not do this.")
+                raise Problem(FORBIDDEN, _("The role {role} may not do this.").format(role=identity.role))
             return view(*args, **kwargs)
 
         return guarded

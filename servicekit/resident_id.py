@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from .i18n import _
+
 # GB 11643: weights of the first 17 digits, and the check character for (sum mod 11).
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARACTERS = "10X98765432"
@@ -76,19 +78,21 @@ def normalise_resident_id(value: str, today: date) -> str:
     """The 18-character number, upper-case X, or InvalidPersonalData saying what is wrong."""
     number = value.strip().upper()
     if not re.fullmatch(r"\d{17}[\dX]", number):
-        raise InvalidPersonalData("A resident ID number has 17 digits and a check digit or X (18 characters).")
+        raise InvalidPersonalData(_("A resident ID number has 17 digits and a check digit or X (18 characters)."))
     if int(number[:2]) not in PROVINCES or number[2:4] == "00":
-        raise InvalidPersonalData("The region code (first 6 digits) is not a Chinese region.")
+        raise InvalidPersonalData(_("The region code (first 6 digits) is not a Chinese region."))
     try:
         born = birth_date(number)
     except ValueError:
-        raise InvalidPersonalData("The birth date (digits 7-14) is not a real date.") from None
+        raise InvalidPersonalData(_("The birth date (digits 7-14) is not a real date.")) from None
     if not MIN_WORKING_AGE <= age_on(born, today) <= MAX_WORKING_AGE:
         raise InvalidPersonalData(
-            f"The birth date gives an age outside working age ({MIN_WORKING_AGE}-{MAX_WORKING_AGE})."
+            _("The birth date gives an age outside working age ({MIN_WORKING_AGE}-{MAX_WORKING_AGE}).").format(
+                MIN_WORKING_AGE=MIN_WORKING_AGE, MAX_WORKING_AGE=MAX_WORKING_AGE
+            )
         )
     if check_digit(number[:17]) != number[17]:
-        raise InvalidPersonalData("The check digit does not match: the number is mistyped.")
+        raise InvalidPersonalData(_("The check digit does not match: the number is mistyped."))
     return number
 
 

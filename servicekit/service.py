@@ -13,6 +13,7 @@ from sqlalchemy import MetaData, Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from .bus.envelope import Envelope
+from .columns import guard_columns
 from .config import Settings, load_settings
 from .db import JoinedUnitOfWork, UnitOfWork, make_engine
 from .idempotency import IdempotencyKeys
@@ -51,6 +52,7 @@ class Runtime:
         self.settings.prepare_local_folders()
         self.engine = make_engine(self.settings.database_url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        guard_columns(self.sessions)
 
     @cached_property
     def outbox(self) -> Table:

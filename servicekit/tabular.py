@@ -9,19 +9,25 @@ before every row is good.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
+import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from itertools import chain
 
+import openpyxl
 from flask import Response
 from marshmallow import Schema, ValidationError
 from openpyxl import load_workbook
 
 from .errors import Problem, define_problem
+from .i18n import _
+from .inputs import text_fault
+from .openapi import unbounded_fields
 from .xlsx_stream import xlsx_chunks
 
 IMPORT_REJECTED = define_problem(
@@ -30,10 +36,22 @@ IMPORT_REJECTED = define_problem(
 UNREADABLE_FILE = define_problem(
     "unreadable_file", 400, "The file cannot be read as .xlsx or .csv", "无法读取文件（需为 .xlsx 或 .csv）"
 )
-MAX_ROWS = 50_000
+FILE_TOO_LARGE = define_problem(
+    "file_too_large", 413, "The spreadsheet is larger than an import may be", "表格超出导入上限"
+)
+# Caps of one import, enforced while the file is read (never trusting what it says about itself).
+MAX_ROWS = 50_000  # data rows, below the header
+MAX_COLUMNS = 100
+# An .xlsx is a zip of XML: checked before anything is decompressed.
+MAX_MEMBERS = 200
+MAX_UNCOMPRESSED_BYTES = 100 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 200  # a worksheet of text compresses 10-30 times; zip bombs a thousand and more
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MIMETYPES = {"csv": "text/csv; charset=utf-8", "xlsx": XLSX, "json": "application/json"}
 CHUNK = 64 * 1024
+
+if not openpyxl.DEFUSEDXML:  # openpyxl parses with defusedxml only when it is installed and not switched off
+    raise RuntimeError("openpyxl must parse spreadsheets with defusedxml (unset OPENPYXL_DEFUSEDXML)")
 
 
 @dataclass(frozen=True)
@@ -44,30 +62,56 @@ class Column:
 
 
 def read_rows(content: bytes, filename: str, columns: list[Column]) -> list[tuple[int, dict]]:
-    """(spreadsheet row number, {key: cell}) for every non-empty row; header row required."""
+    """(spreadsheet row number, {key: cell}) for every non-empty row; header row required.
+
+    At most MAX_ROWS rows of MAX_COLUMNS columns, counted as they are read; a text
+    cell that cannot be stored (NUL, unpaired surrogate) is a row error like any other.
+    """
     try:
         table = _xlsx(content) if filename.lower().endswith(".xlsx") else _csv(content)
+        header = next(table, None)
+        if header is None:
+            raise Problem(UNREADABLE_FILE, _("The file is empty."))
+        by_header = {_norm(name): c.key for c in columns for name in (c.header, c.key, *c.aliases)}
+        keys = [by_header.get(_norm(str(h or ""))) for h in header]
+        missing = [c.header for c in columns if c.key not in keys]
+        if missing:
+            raise Problem(
+                IMPORT_REJECTED,
+                _("Columns are missing."),
+                errors={"columns": [_("Missing column {header}.").format(header=h) for h in missing]},
+            )
+        rows = []
+        for number, cells in enumerate(table, start=2):
+            if all(cell in (None, "") for cell in cells):
+                continue
+            rows.append((number, {key: _cell(value) for key, value in zip(keys, cells) if key}))
+    except Problem:
+        raise
     except Exception as exc:
-        raise Problem(UNREADABLE_FILE, f"{filename}: {type(exc).__name__}") from None
-    if not table:
-        raise Problem(UNREADABLE_FILE, f"{filename} is empty")
-    by_header = {_norm(name): c.key for c in columns for name in (c.header, c.key, *c.aliases)}
-    headers = [by_header.get(_norm(str(h or ""))) for h in table[0]]
-    missing = [c.header for c in columns if c.key not in headers]
-    if missing:
-        raise Problem(IMPORT_REJECTED, "Missing columns", errors={"columns": missing})
-    rows = []
-    for number, cells in enumerate(table[1:], start=2):
-        if all(cell in (None, "") for cell in cells):
-            continue
-        rows.append((number, {key: _cell(value) for key, value in zip(headers, cells) if key}))
-    if len(rows) > MAX_ROWS:
-        raise Problem(IMPORT_REJECTED, f"At most {MAX_ROWS} rows per file")
+        cause: BaseException = exc
+        while cause.__cause__ or cause.__context__:  # openpyxl wraps what the XML parser refused
+            cause = cause.__cause__ or cause.__context__  # type: ignore[assignment]
+        raise Problem(
+            UNREADABLE_FILE,
+            _("{filename} cannot be read ({error}).").format(
+                filename=_printable_name(filename), error=type(cause).__name__
+            ),
+        ) from None
+    faults = [
+        {"row": number, "errors": {key: [fault]}}
+        for number, row in rows
+        for key, value in row.items()
+        if isinstance(value, str) and (fault := text_fault(value))
+    ]
+    if faults:
+        raise Problem(IMPORT_REJECTED, _("Some cells hold characters no text may hold."), errors={"rows": faults})
     return rows
 
 
 def validate_rows(rows: list[tuple[int, dict]], schema: Schema) -> list[dict]:
     """All rows loaded through the schema, or a problem listing every bad row."""
+    _require_bounds(type(schema))
     loaded, errors = [], []
     for number, row in rows:
         try:
@@ -75,8 +119,19 @@ def validate_rows(rows: list[tuple[int, dict]], schema: Schema) -> list[dict]:
         except ValidationError as exc:
             errors.append({"row": number, "errors": exc.normalized_messages()})
     if errors:
-        raise Problem(IMPORT_REJECTED, f"{len(errors)} of {len(rows)} rows have errors", errors={"rows": errors})
+        raise Problem(
+            IMPORT_REJECTED,
+            _("{bad} of {total} rows have errors.").format(bad=len(errors), total=len(rows)),
+            errors={"rows": errors},
+        )
     return loaded
+
+
+@functools.cache
+def _require_bounds(schema: type[Schema]) -> None:
+    unbounded = unbounded_fields(schema())
+    if unbounded:
+        raise ValueError(f"{schema.__name__} takes numbers without a minimum and a maximum: {', '.join(unbounded)}")
 
 
 def export(rows: Iterable[dict], columns: list[Column], fmt: str, filename: str) -> Response:
@@ -138,14 +193,58 @@ def _text(value) -> str:
     return _safe(value.isoformat() if isinstance(value, date) else value)
 
 
-def _xlsx(content: bytes) -> list[list]:
-    sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).worksheets[0]
-    return [list(row) for row in sheet.iter_rows(values_only=True)]
+def _xlsx(content: bytes) -> Iterator[list]:
+    """The first sheet's rows, streamed (openpyxl read-only, XML through defusedxml) within the caps."""
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        _check_archive(archive.infolist())
+    book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    try:
+        sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # never trust <dimension>: rows are as long as their cells
+        # A row is as wide as its last cell (at most column XFD): _capped refuses it before the next is read.
+        yield from _capped(list(row) for row in sheet.iter_rows(values_only=True))
+    finally:
+        book.close()
 
 
-def _csv(content: bytes) -> list[list]:
-    text = content.decode("utf-8-sig")
-    return [row for row in csv.reader(io.StringIO(text))]
+def _check_archive(members: list[zipfile.ZipInfo]) -> None:
+    if len(members) > MAX_MEMBERS:
+        raise Problem(FILE_TOO_LARGE, _("An .xlsx may have at most {limit} parts.").format(limit=MAX_MEMBERS))
+    if sum(member.file_size for member in members) > MAX_UNCOMPRESSED_BYTES:
+        raise Problem(
+            FILE_TOO_LARGE,
+            _("An .xlsx may hold at most {limit} MiB uncompressed.").format(limit=MAX_UNCOMPRESSED_BYTES >> 20),
+        )
+    for member in members:
+        if member.file_size > MAX_COMPRESSION_RATIO * max(member.compress_size, 1024):
+            raise Problem(
+                FILE_TOO_LARGE,
+                _("A part of the .xlsx is compressed more than {ratio} times: refused as a zip bomb.").format(
+                    ratio=MAX_COMPRESSION_RATIO
+                ),
+            )
+
+
+def _csv(content: bytes) -> Iterator[list]:
+    text = io.TextIOWrapper(io.BytesIO(content), encoding="utf-8-sig", newline="")
+    return _capped(csv.reader(text))
+
+
+def _capped(rows: Iterator[list]) -> Iterator[list]:
+    """The rows, refusing the file as soon as it passes a cap (the header counts as row 1)."""
+    for number, row in enumerate(rows, start=1):
+        if number > MAX_ROWS + 1:
+            raise Problem(FILE_TOO_LARGE, _("At most {limit} rows per file.").format(limit=MAX_ROWS))
+        if len(row) > MAX_COLUMNS and any(cell not in (None, "") for cell in row[MAX_COLUMNS:]):
+            raise Problem(
+                FILE_TOO_LARGE,
+                _("At most {limit} columns per file (row {row} has more).").format(limit=MAX_COLUMNS, row=number),
+            )
+        yield row
+
+
+def _printable_name(filename: str) -> str:
+    return filename if not text_fault(filename) else "?"
 
 
 def _norm(header: str) -> str:

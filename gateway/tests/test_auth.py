@@ -194,13 +194,13 @@ def test_account_input_is_checked(gateway):
     )
     assert response.status_code == 422
     assert response.get_json()["errors"] == {
-        "unit_id": "required for the role grassroots_officer",
-        "institution_id": "not part of the role grassroots_officer",
+        "unit_id": "单位：角色 grassroots_officer 必须填写",
+        "institution_id": "培训机构：不属于角色 grassroots_officer",
     }
     duplicate = gateway.post(
         "/auth/users", json={"username": "ADMIN", "password": "long enough pw", "role": "auditor"}, headers=headers
     )
-    assert duplicate.status_code == 422 and duplicate.get_json()["errors"] == {"username": "already taken"}
+    assert duplicate.status_code == 422 and duplicate.get_json()["errors"] == {"username": "用户名：已被使用"}
     machine = gateway.post(
         "/auth/users",
         json={"username": "robot", "password": "long enough pw", "role": "institution_system", "institution_id": "i"},
@@ -242,7 +242,7 @@ def test_a_replayed_machine_request_is_refused(gateway, machine):
     headers = signed(machine, "POST", "/api/evaluation/whoami", b"{}")
     assert gateway.post("/api/evaluation/whoami", data=b"{}", headers=headers).status_code == 200
     replay = gateway.post("/api/evaluation/whoami", data=b"{}", headers=headers)
-    assert replay.status_code == 401 and "replay" in replay.get_json()["detail"]
+    assert replay.status_code == 401 and "重放" in replay.get_json()["detail"]
 
 
 @pytest.mark.parametrize("skew", [-301, 301])

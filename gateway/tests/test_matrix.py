@@ -33,6 +33,7 @@ OPERATIONS_ROUTES = {
     "/openapi.json",
     "/docs",
     "/docs/<path:filename>",
+    "/docs/assets/<path:filename>",  # Swagger UI's own files (servicekit.swagger_ui)
     "/static/<path:filename>",
 }
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}

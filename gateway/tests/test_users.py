@@ -21,6 +21,7 @@ from .conftest import admin_token, auth, bearer, login, make_user
 pytestmark = pytest.mark.servers
 
 PASSWORD = "a long password 1"
+ENGLISH = {"Accept-Language": "en"}
 FIRST17 = "44010619850312003"  # 天河区, born 1985-03-12
 RESIDENT_ID = FIRST17 + check_digit(FIRST17)
 WRONG_CHECK = FIRST17 + ("0" if RESIDENT_ID[-1] != "0" else "1")
@@ -84,7 +85,9 @@ def test_an_employee_account_from_a_resident_id_number_gets_enrollments_employee
     ],
 )
 def test_a_bad_resident_id_number_is_a_422_problem_and_makes_nobody(gateway, admin, body, field, message):
-    response = gateway.post("/auth/users", json={"username": "worker.wu", "password": PASSWORD} | body, headers=admin)
+    response = gateway.post(
+        "/auth/users", json={"username": "worker.wu", "password": PASSWORD} | body, headers=admin | ENGLISH
+    )
     assert response.status_code == 422 and response.mimetype == "application/problem+json"
     errors = response.get_json()["errors"]
     assert list(errors) == [field] and message in errors[field]
@@ -195,9 +198,9 @@ def test_a_role_change_is_checked_as_at_creation_and_the_next_refresh_carries_it
 
     wrong = gateway.put(path, json={"role": "grassroots_officer", "grassroots_union_id": "g-1"}, headers=admin)
     assert wrong.status_code == 422
-    assert wrong.get_json()["errors"] == {"unit_id": "required for the role grassroots_officer"}
+    assert wrong.get_json()["errors"] == {"unit_id": "单位：角色 grassroots_officer 必须填写"}
     bad_number = gateway.put(path, json={"role": "employee", "resident_id": WRONG_CHECK}, headers=admin)
-    assert bad_number.status_code == 422 and "check digit" in bad_number.get_json()["errors"]["resident_id"]
+    assert bad_number.status_code == 422 and "校验码不符" in bad_number.get_json()["errors"]["resident_id"]
     assert gateway.get(f"/auth/users/{made['id']}", headers=admin).get_json() == made  # nothing changed
 
     changed = gateway.put(

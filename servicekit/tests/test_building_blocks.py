@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 from flask import Flask
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import Schema, ValidationError, fields, validate
 from openpyxl import load_workbook
 
 from servicekit.errors import Problem, install_error_handlers
@@ -101,7 +101,7 @@ def test_money_is_exact_to_the_fen_and_never_a_float():
 
 class UnitRow(Schema):
     name = fields.String(required=True)
-    headcount = fields.Integer(required=True)  # CSV cells are text: not strict
+    headcount = fields.Integer(required=True, validate=validate.Range(min=0, max=10_000_000))  # CSV cells are text
 
 
 COLUMNS = [Column("name", "单位名称 Unit name", aliases=("单位名称",)), Column("headcount", "职工人数 Headcount")]
@@ -127,7 +127,7 @@ def test_import_is_refused_whole_with_every_bad_row_reported():
     assert [r["row"] for r in refused.value.errors["rows"]] == [3, 5]
     with pytest.raises(Problem) as missing:
         read_rows(xlsx([["name"], ["x"]]), "units.xlsx", COLUMNS)
-    assert missing.value.errors == {"columns": ["职工人数 Headcount"]}
+    assert missing.value.errors == {"columns": ["Missing column 职工人数 Headcount."]}
     with pytest.raises(Problem) as unreadable:
         read_rows(b"not a workbook", "units.xlsx", COLUMNS)
     assert unreadable.value.problem.code == "unreadable_file"

@@ -2,23 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from servicekit import Runtime, create_app
-from servicekit.migrations import upgrade
-from tests.probe.service import SERVICE
 from tests.support.pages import assert_served_locally
-
-
-@pytest.fixture
-def client(tmp_path, monkeypatch):
-    for name in ("PROBE_DATABASE_URL", "BROKER_URL", "BUS_NAMESPACE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("VAR_DIR", str(tmp_path / "var"))
-    runtime = Runtime(SERVICE)
-    upgrade(runtime)
-    yield create_app(SERVICE, runtime).test_client()
-    runtime.engine.dispose()
 
 
 def test_invalid_input_is_a_problem_listing_each_field_in_chinese_or_english(client):

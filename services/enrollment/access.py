@@ -6,6 +6,7 @@ from sqlalchemy import Select, select
 
 from servicekit import Problem
 from servicekit.errors import FORBIDDEN, NOT_FOUND
+from servicekit.i18n import _
 from servicekit.identity import Identity
 
 from .domain.enrolment import SEEN_BY_INSTITUTION
@@ -29,14 +30,14 @@ def scoped(query: Select, identity: Identity) -> Select:
         )
     if identity.role == "employee":
         return query.where(Enrolment.employee_id == identity.employee_id)
-    raise Problem(FORBIDDEN, f"The role {identity.role} sees no enrolments.")
+    raise Problem(FORBIDDEN, _("The role {role} sees no enrolments.").format(role=identity.role))
 
 
 def find_enrolment(session, identity: Identity, enrolment_id: str, *, lock: bool = False) -> Enrolment:
     query = scoped(select(Enrolment).where(Enrolment.enrolment_id == enrolment_id), identity)
     found = session.scalar(query.with_for_update() if lock else query)
     if found is None:
-        raise Problem(NOT_FOUND, f"No enrolment {enrolment_id} that you may see.")
+        raise Problem(NOT_FOUND, _("No enrolment {enrolment_id} that you may see.").format(enrolment_id=enrolment_id))
     return found
 
 

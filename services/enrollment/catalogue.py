@@ -6,6 +6,7 @@ from sqlalchemy import delete, select
 
 from servicekit import Problem
 from servicekit.errors import CONFLICT, FORBIDDEN, NOT_FOUND
+from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.money import show
 
@@ -38,13 +39,17 @@ def list_institutions(session) -> list[dict]:
 def _name_taken(session, name: str, other_than: str | None = None) -> None:
     holder = session.scalar(select(Institution.institution_id).where(Institution.name == name))
     if holder is not None and holder != other_than:
-        raise Problem(ALREADY_EXISTS, f"Institution {holder} already has the name {name}.")
+        raise Problem(
+            ALREADY_EXISTS, _("Institution {holder} already has the name {name}.").format(holder=holder, name=name)
+        )
 
 
 def register_institution(uow, body: dict) -> dict:
     session = uow.session
     if session.get(Institution, body["institution_id"]) is not None:
-        raise Problem(ALREADY_EXISTS, f"Institution {body['institution_id']} exists.")
+        raise Problem(
+            ALREADY_EXISTS, _("Institution {institution_id} exists.").format(institution_id=body["institution_id"])
+        )
     _name_taken(session, body["name"])
     institution = Institution(revision=1, **body)
     session.add(institution)
@@ -56,7 +61,7 @@ def rename_institution(uow, institution_id: str, name: str) -> dict:
     session = uow.session
     institution = session.get(Institution, institution_id, with_for_update=True)
     if institution is None:
-        raise Problem(NOT_FOUND, f"No institution {institution_id}.")
+        raise Problem(NOT_FOUND, _("No institution {institution_id}.").format(institution_id=institution_id))
     _name_taken(session, name, other_than=institution_id)
     institution.name, institution.revision = name, institution.revision + 1
     _announce_institution(uow, institution)
@@ -126,7 +131,9 @@ def _apply(programme: Programme, body: dict) -> None:
 def _known_institution(session, institution_id: str) -> None:
     if session.get(Institution, institution_id) is None:
         raise Problem(
-            UNKNOWN_REFERENCE, f"No institution {institution_id}.", errors={"institution_id": ["Unknown institution."]}
+            UNKNOWN_REFERENCE,
+            _("No institution {institution_id}.").format(institution_id=institution_id),
+            errors={"institution_id": [_("Unknown institution.")]},
         )
 
 
@@ -154,7 +161,7 @@ def save_programme(uow, programme_id: str, body: dict) -> tuple[Programme, bool]
 def publish_programme(uow, programme_id: str) -> Programme:
     programme = uow.session.get(Programme, programme_id, with_for_update=True)
     if programme is None:
-        raise Problem(NOT_FOUND, f"No programme {programme_id}.")
+        raise Problem(NOT_FOUND, _("No programme {programme_id}.").format(programme_id=programme_id))
     if programme.status != PUBLISHED:
         programme.status, programme.revision = PUBLISHED, programme.revision + 1
         uow.session.flush()
@@ -178,7 +185,7 @@ def import_programmes(uow, rows: list[dict], publish: bool) -> dict:
 def visible_programme(session, identity: Identity, programme_id: str) -> Programme:
     programme = session.get(Programme, programme_id)
     if programme is None or (programme.status != PUBLISHED and not identity.is_federation):
-        raise Problem(NOT_FOUND, f"No programme {programme_id}.")
+        raise Problem(NOT_FOUND, _("No programme {programme_id}.").format(programme_id=programme_id))
     return programme
 
 
@@ -227,7 +234,7 @@ def record_plan(uow, identity: Identity, unit_id: str, campaign_id: str, program
     _may_see_plan(identity, unit_id, write=True)
     session = uow.session
     if session.get(Campaign, campaign_id) is None:
-        raise Problem(UNKNOWN_REFERENCE, f"No published campaign {campaign_id}.")
+        raise Problem(UNKNOWN_REFERENCE, _("No published campaign {campaign_id}.").format(campaign_id=campaign_id))
     wanted = sorted(set(programme_ids))
     published = set(
         session.scalars(
@@ -239,7 +246,11 @@ def record_plan(uow, identity: Identity, unit_id: str, campaign_id: str, program
         raise Problem(
             UNKNOWN_REFERENCE,
             "Only published programmes can be planned.",
-            errors={"programme_ids": [f"Not a published programme: {p}" for p in missing]},
+            errors={
+                "programme_ids": [
+                    _("Not a published programme: {programme_id}").format(programme_id=p) for p in missing
+                ]
+            },
         )
     session.execute(
         delete(PlanProgramme).where(PlanProgramme.unit_id == unit_id, PlanProgramme.campaign_id == campaign_id)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from servicekit import Problem
 from servicekit.db import utcnow
 from servicekit.errors import FORBIDDEN, NOT_FOUND, VALIDATION_FAILED
+from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.money import show
 
@@ -41,11 +42,11 @@ def request_change(uow, identity: Identity, enrolment_id: str, body: dict) -> St
     if identity.role not in REQUESTERS[kind] or (
         identity.role in ("employee", "grassroots_officer") and not sees_personal_data(identity, enrolment)
     ):
-        raise Problem(FORBIDDEN, f"The role {identity.role} does not ask for a {kind}.")
+        raise Problem(FORBIDDEN, _("The role {role} does not ask for a {kind}.").format(role=identity.role, kind=kind))
     expect_status(enrolment, *rules.CHANGEABLE[kind])
     target = body.get("to_programme_id")
     if kind == rules.WITHDRAWAL and target:
-        raise Problem(VALIDATION_FAILED, errors={"to_programme_id": ["Not for a withdrawal."]})
+        raise Problem(VALIDATION_FAILED, errors={"to_programme_id": [_("Not for a withdrawal.")]})
     if kind != rules.WITHDRAWAL:
         _check_target(session, kind, enrolment, target)
     change = StatusChange(
@@ -67,7 +68,7 @@ def request_change(uow, identity: Identity, enrolment_id: str, body: dict) -> St
 def _check_target(session, kind: str, enrolment: Enrolment, target: str | None) -> Programme:
     programme = session.get(Programme, target) if target else None
     if programme is None or programme.status != "published":
-        raise Problem(VALIDATION_FAILED, errors={"to_programme_id": ["Required: a published programme."]})
+        raise Problem(VALIDATION_FAILED, errors={"to_programme_id": [_("Required: a published programme.")]})
     problem = rules.move_problem(
         kind,
         enrolment.institution_id,
@@ -110,13 +111,15 @@ def decide(uow, identity: Identity, change_id: str, body: dict, today: date) -> 
     session = uow.session
     change = session.get(StatusChange, change_id, with_for_update=True)
     if change is None:
-        raise Problem(NOT_FOUND, f"No status change {change_id}.")
+        raise Problem(NOT_FOUND, _("No status change {change_id}.").format(change_id=change_id))
     enrolment = find_enrolment(session, identity, change.enrolment_id, lock=True)
     step = rules.next_step(change.kind, change.state, identity.role)
     if step is None:
         raise Problem(
             FORBIDDEN if change.state in rules.OPEN else WRONG_STATUS,
-            f"The {change.kind} is {change.state}; it is not for the role {identity.role} to decide now.",
+            _("The {kind} is {state}; it is not for the role {role} to decide now.").format(
+                kind=change.kind, state=change.state, role=identity.role
+            ),
         )
     if identity.role == "unit_officer":
         change.unit_decision_by = identity.subject

@@ -9,6 +9,7 @@ from sqlalchemy import and_, func, or_, select, update
 
 from servicekit import Problem
 from servicekit.errors import FORBIDDEN, NOT_FOUND, VALIDATION_FAILED
+from servicekit.i18n import _
 from servicekit.identity import Identity
 
 from .access import INSTITUTION_ROLES
@@ -54,7 +55,7 @@ def groupings(session, identity: Identity, campaign_id: str) -> list[dict]:
     the rules ask for the students not yet in a class."""
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
-        raise Problem(NOT_FOUND, f"No campaign {campaign_id}.")
+        raise Problem(NOT_FOUND, _("No campaign {campaign_id}.").format(campaign_id=campaign_id))
     paid, unplaced = Enrolment.payment_status.in_(PAID), Enrolment.class_id.is_(None)
     query = (
         select(
@@ -92,7 +93,7 @@ def form_class(uow, identity: Identity, body: dict, today: date) -> TrainingClas
     if campaign is None or programme is None or programme.institution_id != identity.institution_id:
         raise Problem(UNKNOWN_REFERENCE, "No such campaign, or no such programme at your institution.")
     if body["opens_on"] <= today:
-        raise Problem(VALIDATION_FAILED, errors={"opens_on": ["Must be after today."]})
+        raise Problem(VALIDATION_FAILED, errors={"opens_on": [_("Must be after today.")]})
     group = (
         Enrolment.campaign_id == campaign_id,
         Enrolment.programme_id == programme.programme_id,
@@ -104,13 +105,15 @@ def form_class(uow, identity: Identity, body: dict, today: date) -> TrainingClas
     if dedicated == bool(body.get("public_class_name")):
         raise Problem(
             VALIDATION_FAILED,
-            f"{registered} registered (threshold {campaign.dedicated_class_threshold}): "
-            + (
-                "a dedicated class, not a public one."
+            (
+                _("{registered} registered (threshold {threshold}): a dedicated class, not a public one.")
                 if dedicated
-                else "they join a class of public students: name it, or propose a transfer."
-            ),
-            errors={"public_class_name": ["Not for a dedicated class." if dedicated else "Required."]},
+                else _(
+                    "{registered} registered (threshold {threshold}): they join a class of public students: "
+                    "name it, or propose a transfer."
+                )
+            ).format(registered=registered, threshold=campaign.dedicated_class_threshold),
+            errors={"public_class_name": [_("Not for a dedicated class.") if dedicated else _("Required.")]},
         )
     waiting = list(
         session.scalars(select(Enrolment).where(*group, Enrolment.payment_status.in_(PAID)).with_for_update())
@@ -163,7 +166,7 @@ def find_class(session, identity: Identity, class_id: str, *, lock: bool = False
         identity.is_federation
         or (identity.role in INSTITUTION_ROLES and identity.institution_id == found.institution_id)
     ):
-        raise Problem(NOT_FOUND, f"No class {class_id} that you may see.")
+        raise Problem(NOT_FOUND, _("No class {class_id} that you may see.").format(class_id=class_id))
     return found
 
 
@@ -176,13 +179,18 @@ def list_classes(session, identity: Identity) -> list[TrainingClass]:
 
 def _expect(training_class: TrainingClass, *statuses: str) -> None:
     if training_class.status not in statuses:
-        raise Problem(WRONG_STATUS, f"The class is {training_class.status}; this needs {' or '.join(statuses)}.")
+        raise Problem(
+            WRONG_STATUS,
+            _("The class is {status}; this needs {needed}.").format(
+                status=training_class.status, needed=" or ".join(statuses)
+            ),
+        )
 
 
 def _staffed(training_class: TrainingClass) -> None:
     gaps = rules.staffing_gaps(training_class.dedicated, training_class.head_teacher, training_class.learning_assistant)
     if gaps:
-        raise Problem(CLASS_NOT_STAFFED, errors={gap: ["Required for a dedicated class."] for gap in gaps})
+        raise Problem(CLASS_NOT_STAFFED, errors={gap: [_("Required for a dedicated class.")] for gap in gaps})
 
 
 def set_staff(uow, identity: Identity, class_id: str, body: dict) -> TrainingClass:
@@ -206,8 +214,9 @@ def submit_roster(uow, identity: Identity, class_id: str, today: date) -> Traini
     if today > deadline:
         raise Problem(
             ROSTER_TOO_LATE,
-            f"A class opening on {training_class.opens_on.isoformat()} needs its roster "
-            f"by {deadline.isoformat()} ({lead} working days before).",
+            _("A class opening on {opens_on} needs its roster by {deadline} ({lead} working days before).").format(
+                opens_on=training_class.opens_on.isoformat(), deadline=deadline.isoformat(), lead=lead
+            ),
         )
     training_class.status, training_class.roster_submitted_on = rules.SUBMITTED, today
     return training_class

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from servicekit import Problem
 from servicekit.db import utcnow
 from servicekit.errors import CONFLICT, FORBIDDEN, NOT_FOUND, VALIDATION_FAILED
+from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.pseudonym import employee_id
 from servicekit.tabular import IMPORT_REJECTED
@@ -30,7 +31,12 @@ from .problems import (
 
 def expect_status(enrolment: Enrolment, *statuses: str) -> None:
     if enrolment.status not in statuses:
-        raise Problem(WRONG_STATUS, f"The enrolment is {enrolment.status}; this needs {' or '.join(statuses)}.")
+        raise Problem(
+            WRONG_STATUS,
+            _("The enrolment is {status}; this needs {needed}.").format(
+                status=enrolment.status, needed=" or ".join(statuses)
+            ),
+        )
 
 
 def bump(enrolment: Enrolment) -> None:
@@ -42,24 +48,33 @@ def _context(session, identity: Identity, campaign_id: str, programme_id: str) -
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
         raise Problem(
-            UNKNOWN_REFERENCE, f"No published campaign {campaign_id}.", errors={"campaign_id": ["Unknown campaign."]}
+            UNKNOWN_REFERENCE,
+            _("No published campaign {campaign_id}.").format(campaign_id=campaign_id),
+            errors={"campaign_id": [_("Unknown campaign.")]},
         )
     union = session.get(Unit, identity.grassroots_union_id)
     if union is None or union.level != "grassroots":
-        raise Problem(UNKNOWN_REFERENCE, f"Grassroots union {identity.grassroots_union_id} is not known yet.")
+        raise Problem(
+            UNKNOWN_REFERENCE,
+            _("Grassroots union {grassroots_union_id} is not known yet.").format(
+                grassroots_union_id=identity.grassroots_union_id
+            ),
+        )
     programme = session.get(Programme, programme_id)
     if programme is None or programme.status != "published":
         raise Problem(
             UNKNOWN_REFERENCE,
-            f"No published programme {programme_id}.",
-            errors={"programme_id": ["Not a published programme."]},
+            _("No published programme {programme_id}.").format(programme_id=programme_id),
+            errors={"programme_id": [_("Not a published programme.")]},
         )
     planned = session.get(PlanProgramme, (union.parent_id, campaign_id, programme_id))
     if planned is None:
         raise Problem(
             NOT_IN_PLAN,
-            f"Unit {union.parent_id} has not chosen {programme_id} for this campaign.",
-            errors={"programme_id": ["Not in the unit's plan for this campaign."]},
+            _("Unit {parent_id} has not chosen {programme_id} for this campaign.").format(
+                parent_id=union.parent_id, programme_id=programme_id
+            ),
+            errors={"programme_id": [_("Not in the unit's plan for this campaign.")]},
         )
     return campaign, union, programme
 
@@ -74,7 +89,7 @@ def _employee(session, person: dict, employee_key: bytes) -> Employee:
         raise Problem(
             CONFLICT,
             "This resident ID number is already recorded under another name.",
-            errors={"name": ["Does not match the name recorded for this resident ID number."]},
+            errors={"name": [_("Does not match the name recorded for this resident ID number.")]},
         )
     else:
         employee.phone = person["phone"]
@@ -89,7 +104,7 @@ def nominate(uow, identity: Identity, body: dict, today: date, employee_key: byt
         raise Problem(
             VALIDATION_FAILED,
             "The public notice must already be posted.",
-            errors={"notice_start": ["Must not be in the future."]},
+            errors={"notice_start": [_("Must not be in the future.")]},
         )
     employee = _employee(session, {key: body[key] for key in ("name", "resident_id", "phone")}, employee_key)
     flush_or_conflict(session)
@@ -105,7 +120,11 @@ def nominate(uow, identity: Identity, body: dict, today: date, employee_key: byt
         raise Problem(
             ALREADY_ENROLLED,
             "The employee already has an active enrolment of this kind in this campaign.",
-            errors={"resident_id": [f"Already has an active {programme.kind} enrolment in this campaign."]},
+            errors={
+                "resident_id": [
+                    _("Already has an active {kind} enrolment in this campaign.").format(kind=programme.kind)
+                ]
+            },
         )
     enrolment = Enrolment(
         enrolment_id=str(uuid.uuid4()),
@@ -144,7 +163,9 @@ def nominate_many(
             errors.append({"row": number, "errors": problem.errors or {"row": [problem.detail]}})
     if errors:
         raise Problem(
-            IMPORT_REJECTED, f"{len(errors)} of {len(rows)} rows cannot be nominated", errors={"rows": errors}
+            IMPORT_REJECTED,
+            _("{bad} of {total} rows cannot be nominated.").format(bad=len(errors), total=len(rows)),
+            errors={"rows": errors},
         )
     return created
 
@@ -159,7 +180,7 @@ def record_objection(uow, identity: Identity, enrolment_id: str, body: dict, tod
     _own_union(identity, enrolment)
     expect_status(enrolment, rules.NOMINATED)
     if body["raised_on"] > today:
-        raise Problem(VALIDATION_FAILED, errors={"raised_on": ["Must not be in the future."]})
+        raise Problem(VALIDATION_FAILED, errors={"raised_on": [_("Must not be in the future.")]})
     objection = Objection(
         objection_id=str(uuid.uuid4()), enrolment_id=enrolment_id, recorded_by=identity.subject, **body
     )
@@ -177,9 +198,9 @@ def decide_objection(
     expect_status(enrolment, rules.NOMINATED)
     objection = uow.session.get(Objection, objection_id)
     if objection is None or objection.enrolment_id != enrolment_id:
-        raise Problem(NOT_FOUND, f"No objection {objection_id} on this enrolment.")
+        raise Problem(NOT_FOUND, _("No objection {objection_id} on this enrolment.").format(objection_id=objection_id))
     if objection.outcome is not None:
-        raise Problem(WRONG_STATUS, f"The objection was already {objection.outcome}.")
+        raise Problem(WRONG_STATUS, _("The objection was already {outcome}.").format(outcome=objection.outcome))
     objection.outcome, objection.outcome_note, objection.decided_on = body["outcome"], body["note"], today
     if body["outcome"] == rules.UPHELD:
         enrolment.status = rules.REJECTED
@@ -200,7 +221,7 @@ def record_consent(uow, identity: Identity, enrolment_id: str, body: dict, today
             raise Problem(
                 VALIDATION_FAILED,
                 "The union records the date of the employee's written consent.",
-                errors={"written_consent_on": ["Required, and not in the future."]},
+                errors={"written_consent_on": [_("Required, and not in the future.")]},
             )
         method = "written"
     enrolment.consent_method, enrolment.consent_on, enrolment.consent_recorded_by = method, on, identity.subject
@@ -226,7 +247,7 @@ def confirm(uow, identity: Identity, enrolment_id: str, today: date) -> Enrolmen
         consented=enrolment.consent_method is not None,
     )
     if blockers:
-        raise Problem(NOT_CONFIRMABLE, " ".join(blockers), errors={"blockers": blockers})
+        raise Problem(NOT_CONFIRMABLE, _("The nomination cannot be confirmed yet."), errors={"blockers": blockers})
     enrolment.status, enrolment.sent_on = rules.SENT, today
     bump(enrolment)
     return enrolment

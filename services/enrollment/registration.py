@@ -9,6 +9,7 @@ from decimal import Decimal
 from servicekit import Problem
 from servicekit.clock import china_today as today
 from servicekit.errors import FORBIDDEN
+from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.money import show
 
@@ -49,8 +50,11 @@ def request_registration(uow, identity: Identity, enrolment_id: str, on: date) -
     if not rules.in_window(on, campaign.registration_start, campaign.registration_end):
         raise Problem(
             WINDOW_CLOSED,
-            f"Registration for {campaign.name} is open from "
-            f"{campaign.registration_start.isoformat()} to {campaign.registration_end.isoformat()}.",
+            _("Registration for {name} is open from {registration_start} to {registration_end}.").format(
+                name=campaign.name,
+                registration_start=campaign.registration_start.isoformat(),
+                registration_end=campaign.registration_end.isoformat(),
+            ),
         )
     programme = session.get(Programme, enrolment.programme_id)
     enrolment.fees = {line: show(amount) for line, amount in programme.fees().items()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from servicekit.clock import china_today as today
+from servicekit.i18n import _
 from servicekit.money import Money
 
 from .domain.people import InvalidPersonalData, normalise_mobile, normalise_resident_id
@@ -34,7 +35,7 @@ class ResidentId(fields.String):
         try:
             return normalise_resident_id(super()._deserialize(value, attr, data, **kwargs), today())
         except InvalidPersonalData as exc:
-            raise ValidationError(str(exc)) from None
+            raise ValidationError(exc.args[0]) from None
 
 
 class MobilePhone(fields.String):
@@ -42,7 +43,7 @@ class MobilePhone(fields.String):
         try:
             return normalise_mobile(str(super()._deserialize(value, attr, data, **kwargs)))
         except InvalidPersonalData as exc:
-            raise ValidationError(str(exc)) from None
+            raise ValidationError(exc.args[0]) from None
 
 
 # ---- institutions and catalogue -------------------------------------------------------------
@@ -92,12 +93,12 @@ class ProgrammeBody(Schema):
         academic = data.get("kind") == "academic"
         errors = {}
         if academic and data.get("level") not in ACADEMIC_LEVELS:
-            errors["level"] = [f"Must be one of: {', '.join(ACADEMIC_LEVELS)}."]
+            errors["level"] = [_("Must be one of: {values}.").format(values=", ".join(ACADEMIC_LEVELS))]
         wanted, unused = ("major", "trade") if academic else ("trade", "major")
         if data.get(wanted) is None:
-            errors[wanted] = [f"Required for kind {data.get('kind')}."]
+            errors[wanted] = [_("Required for kind {kind}.").format(kind=data.get("kind"))]
         if data.get(unused) is not None:
-            errors[unused] = [f"Not used for kind {data.get('kind')}."]
+            errors[unused] = [_("Not used for kind {kind}.").format(kind=data.get("kind"))]
         if errors:
             raise ValidationError(errors)
 

@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 from servicekit import Problem
 from servicekit.db import utcnow
 from servicekit.errors import VALIDATION_FAILED
+from servicekit.i18n import _
 
 from .domain.workdays import CalendarMissing, WorkCalendar
 from .models import CalendarDay, CalendarYear
@@ -26,7 +27,7 @@ def work_calendar(session) -> WorkCalendar:
 
 def _plausible(year: int) -> None:
     if not 2000 <= year <= 2100:
-        raise Problem(VALIDATION_FAILED, errors={"year": ["Must be between 2000 and 2100."]})
+        raise Problem(VALIDATION_FAILED, errors={"year": [_("Must be between 2000 and 2100.")]})
 
 
 def load_year(uow, year: int, days: list[dict], loaded_by: str) -> dict:
@@ -34,7 +35,7 @@ def load_year(uow, year: int, days: list[dict], loaded_by: str) -> dict:
     _plausible(year)
     wrong = [d["day"].isoformat() for d in days if d["day"].year != year]
     if wrong:
-        raise Problem(VALIDATION_FAILED, f"Every day must be in {year}.", errors={"days": wrong})
+        raise Problem(VALIDATION_FAILED, _("Every day must be in {year}.").format(year=year), errors={"days": wrong})
     listed = [d["day"] for d in days]
     twice = sorted({d.isoformat() for d in listed if listed.count(d) > 1})
     if twice:

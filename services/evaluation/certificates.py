@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from servicekit import Problem
 from servicekit.clock import china_today
 from servicekit.errors import CONFLICT, NOT_FOUND, ProblemType
+from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.tabular import IMPORT_REJECTED
 
@@ -48,12 +49,15 @@ def issue_many(uow, identity: Identity, rows: list[tuple[int, dict]]) -> list[tu
     single issue: replaying a whole file issues nothing twice and announces nothing twice.
     """
     if not 1 <= len(rows) <= BATCH_LIMIT:
-        raise Problem(IMPORT_REJECTED, f"Send 1 to {BATCH_LIMIT} certificates per batch (split a longer list).")
+        raise Problem(
+            IMPORT_REJECTED,
+            _("Send 1 to {BATCH_LIMIT} certificates per batch (split a longer list).").format(BATCH_LIMIT=BATCH_LIMIT),
+        )
     planned, refused = _plan(uow.session, identity, rows)
     if refused:
         raise Problem(
             IMPORT_REJECTED,
-            f"{len(refused)} of {len(rows)} rows cannot be issued; none was.",
+            _("{bad} of {total} rows cannot be issued; none was.").format(bad=len(refused), total=len(rows)),
             errors={"rows": [{"row": number, "errors": problem.errors} for number, problem in refused]},
         )
     return _record(uow, planned)
@@ -114,12 +118,21 @@ def _plan(
             continue
         elif existing is not None:
             problem = _refused(
-                CERTIFICATE_NUMBER_TAKEN, Refusal("number", f"Certificate number {certificate_number} is already used.")
+                CERTIFICATE_NUMBER_TAKEN,
+                Refusal(
+                    "number",
+                    _("Certificate number {certificate_number} is already used.").format(
+                        certificate_number=certificate_number
+                    ),
+                ),
             )
         elif enrolment_id in in_force:
             problem = _refused(
                 ALREADY_CERTIFIED,
-                Refusal("enrolment_id", f"The enrolment already has certificate {in_force[enrolment_id]} in force."),
+                Refusal(
+                    "enrolment_id",
+                    _("The enrolment already has certificate {number} in force.").format(number=in_force[enrolment_id]),
+                ),
             )
         else:
             refusal = certificate_refusal(
@@ -178,7 +191,9 @@ def revoke(uow, identity: Identity, certificate_id: str, reason: str) -> dict:
     if certificate is None or not (identity.is_federation or certificate.institution_id == identity.institution_id):
         raise Problem(NOT_FOUND, "No such certificate.")
     if certificate.revoked_on is not None:
-        raise Problem(ALREADY_REVOKED, f"Revoked on {certificate.revoked_on.isoformat()}.")
+        raise Problem(
+            ALREADY_REVOKED, _("Revoked on {revoked_on}.").format(revoked_on=certificate.revoked_on.isoformat())
+        )
     certificate.revision += 1
     certificate.revoked_on = china_today()
     certificate.revocation_reason = reason

@@ -11,6 +11,7 @@ from servicekit import Problem
 from servicekit.clock import china_today
 from servicekit.db import utcnow
 from servicekit.errors import CONFLICT
+from servicekit.i18n import _
 from servicekit.identity import Identity
 
 from .models import Campaign, Enrolment, ExamResult
@@ -42,7 +43,7 @@ def record_batch(uow, identity: Identity, key: str, lines: list[dict]) -> dict:
     if errors:
         raise Problem(
             BATCH_REJECTED,
-            f"{len(errors)} of {len(lines)} lines have errors.",
+            _("{bad} of {total} lines have errors.").format(bad=len(errors), total=len(lines)),
             errors={"lines": {str(i): messages for i, messages in errors.items()}},
         )
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from servicekit.i18n import _
+
 # skills: a later class of the same trade at the same institution, free of training fee
 FREE_LATER_CLASS = "free_later_class"
 COURSE_RETAKE = "course_retake"  # academic: the failed course is retaken under national rules
@@ -57,24 +59,26 @@ def plan_batch(
     planned: list[NewResult] = []
     seen: dict[tuple[str, str], list[Attempt]] = {}
     for number, line in enumerate(lines):
-        problems = []
+        problems: list[str] = []
         facts = enrolments.get(line["enrolment_id"])
         # Unknown and foreign enrolments get the same answer: another institution's students stay invisible.
         if facts is None or facts.institution_id != institution_id:
-            errors[number] = ["Not an enrolment of your institution."]
+            errors[number] = [_("Not an enrolment of your institution.")]
             continue
         if facts.status not in ACTIVE:
-            problems.append("The enrolment is withdrawn.")
+            problems.append(_("The enrolment is withdrawn."))
         if line["held_on"] > today:
-            problems.append("The exam date is in the future.")
+            problems.append(_("The exam date is in the future."))
         if facts.exams_from and line["held_on"] < facts.exams_from:
-            problems.append(f"The campaign's exams start on {facts.exams_from.isoformat()}.")
+            problems.append(
+                _("The campaign's exams start on {exams_from}.").format(exams_from=facts.exams_from.isoformat())
+            )
         key = (line["enrolment_id"], line["exam"])
         attempts = history.get(key, []) + seen.get(key, [])
         if any(a.held_on == line["held_on"] for a in attempts):
-            problems.append("A result of this exam on this date is already recorded.")
+            problems.append(_("A result of this exam on this date is already recorded."))
         elif any(a.passed for a in attempts if a.held_on < line["held_on"]):
-            problems.append("This exam was already passed.")
+            problems.append(_("This exam was already passed."))
         if problems:
             errors[number] = problems
             continue
@@ -121,16 +125,21 @@ def certificate_refusal(
 ) -> Refusal | None:
     """Why a certificate may not be issued, or None: only after a pass, never for a withdrawn student."""
     if enrolment_status is None:
-        return Refusal("enrolment_id", "Not an enrolment of your institution.")
+        return Refusal("enrolment_id", _("Not an enrolment of your institution."))
     if enrolment_status not in ACTIVE:
-        return Refusal("enrolment_id", "The enrolment is withdrawn.")
+        return Refusal("enrolment_id", _("The enrolment is withdrawn."))
     if issued_on > today:
-        return Refusal("issued_on", "The issue date is in the future.")
+        return Refusal("issued_on", _("The issue date is in the future."))
     if not has_passed(attempts):
-        return Refusal("enrolment_id", "The student has not passed every exam recorded for this enrolment.")
+        return Refusal("enrolment_id", _("The student has not passed every exam recorded for this enrolment."))
     last_pass = max(held_on for _, held_on in latest_attempts(attempts).values())
     if issued_on < last_pass:
-        return Refusal("issued_on", f"A certificate cannot be dated before the last pass ({last_pass.isoformat()}).")
+        return Refusal(
+            "issued_on",
+            _("A certificate cannot be dated before the last pass ({last_pass}).").format(
+                last_pass=last_pass.isoformat()
+            ),
+        )
     return None
 
 
@@ -141,10 +150,12 @@ def repeated_in_batch(requests: list[tuple[int, str, str]]) -> dict[int, Refusal
     repeated = {}
     for row, enrolment_id, number in requests:
         if number in numbers:
-            repeated[row] = Refusal("number", f"Number {number} is also in row {numbers[number]}.")
+            repeated[row] = Refusal(
+                "number", _("Number {number} is also in row {row}.").format(number=number, row=numbers[number])
+            )
         elif enrolment_id in enrolments:
             repeated[row] = Refusal(
-                "enrolment_id", f"The enrolment is also certified in row {enrolments[enrolment_id]}."
+                "enrolment_id", _("The enrolment is also certified in row {row}.").format(row=enrolments[enrolment_id])
             )
         numbers.setdefault(number, row)
         enrolments.setdefault(enrolment_id, row)
@@ -260,7 +271,7 @@ def overall(scores: dict[str, Decimal | None], weights: dict[str, Decimal]) -> D
 
 def check_weights(weights: dict[str, Decimal]) -> str | None:
     if set(weights) != set(CRITERIA):
-        return f"Give a weight for each of: {', '.join(CRITERIA)}."
+        return _("Give a weight for each of: {values}.").format(values=", ".join(CRITERIA))
     if sum(weights.values()) != 1:
-        return "The weights must add up to 1."
+        return _("The weights must add up to 1.")
     return None

@@ -8,6 +8,7 @@ from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from contracts.common import Bool, not_blank
 from servicekit import Problem
+from servicekit.i18n import _
 
 from .problems import TOKEN_SCHEME_RETIRED
 
@@ -18,7 +19,7 @@ def Text(max_length: int, **kwargs) -> fields.String:
 
 class Page(Schema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
 
 
 # --- exam results ------------------------------------------------------------------------------
@@ -177,7 +178,7 @@ class HexBytes(fields.String):
         if not re.fullmatch(r"(?:[0-9a-fA-F]{2})+", text):
             raise ValidationError("Not hexadecimal bytes (two digits per byte).")
         if not self.least <= len(text) // 2 <= self.most:
-            raise ValidationError(f"Must be {self.least} to {self.most} bytes.")
+            raise ValidationError(_("Must be {least} to {most} bytes.").format(least=self.least, most=self.most))
         return bytes.fromhex(text)
 
 

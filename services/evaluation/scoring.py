@@ -12,6 +12,7 @@ from sqlalchemy import select
 from servicekit import Problem
 from servicekit.db import upsert, utcnow
 from servicekit.errors import NOT_FOUND, VALIDATION_FAILED
+from servicekit.i18n import _
 from servicekit.identity import Identity
 
 from . import rules
@@ -86,7 +87,7 @@ def working_days(start: date, end: date) -> int:
     try:
         return sum(1 for n in range((end - start).days) if chinese_calendar.is_workday(start + timedelta(days=n)))
     except NotImplementedError as exc:
-        raise Problem(CALENDAR_MISSING, f"Rosters cannot be judged on time: {exc}") from None
+        raise Problem(CALENDAR_MISSING, _("Rosters cannot be judged on time: {exc}").format(exc=exc)) from None
 
 
 def report(session, campaign_id: str, institution_id: str) -> dict:
@@ -279,7 +280,7 @@ def sanction(
 ) -> dict:
     standing = _standing(uow.session, institution_id)
     if standing.disqualified == disqualify:
-        raise Problem(STANDING_UNCHANGED, "Already disqualified." if disqualify else "Not disqualified.")
+        raise Problem(STANDING_UNCHANGED, _("Already disqualified.") if disqualify else _("Not disqualified."))
     return _decide(uow, identity, standing, "disqualified" if disqualify else "reinstated", campaign_id, reason)
 
 

@@ -56,6 +56,7 @@ from servicekit import Problem
 from servicekit.clock import china_today
 from servicekit.db import upsert
 from servicekit.errors import CONFLICT, NOT_FOUND, VALIDATION_FAILED
+from servicekit.i18n import _
 from servicekit.identity import Identity
 
 from . import blind
@@ -143,7 +144,9 @@ def _survey(session, survey_id: str, today: date) -> Survey:
     if survey is None:
         raise Problem(NOT_FOUND, "No such survey.")
     if today > survey.closes_on:
-        raise Problem(SURVEY_CLOSED, f"The survey closed on {survey.closes_on.isoformat()}.")
+        raise Problem(
+            SURVEY_CLOSED, _("The survey closed on {closes_on}.").format(closes_on=survey.closes_on.isoformat())
+        )
     return survey
 
 
@@ -155,7 +158,12 @@ def sign_token(uow, identity: Identity, survey_id: str, blinded_msg: bytes, kek:
         raise Problem(NOT_INVITED, "Only students enrolled at this institution in this campaign are invited.")
     size = blind.modulus_length(survey.public_key_pem)
     if len(blinded_msg) != size:
-        raise Problem(VALIDATION_FAILED, errors={"blinded_msg": [f"Must be {size} bytes ({2 * size} hex digits)."]})
+        raise Problem(
+            VALIDATION_FAILED,
+            errors={
+                "blinded_msg": [_("Must be {size} bytes ({digits} hex digits).").format(size=size, digits=2 * size)]
+            },
+        )
     digest = hashlib.sha256(blinded_msg).hexdigest()
     claimed = session.execute(
         upsert(session.bind, SurveyTokenIssued)
@@ -171,7 +179,7 @@ def sign_token(uow, identity: Identity, survey_id: str, blinded_msg: bytes, kek:
         return blind.blind_sign(blind.private_key(survey.private_key_pem, kek), blinded_msg)
     except ValueError:
         raise Problem(
-            VALIDATION_FAILED, errors={"blinded_msg": ["Out of range for this survey's key (not below n)."]}
+            VALIDATION_FAILED, errors={"blinded_msg": [_("Out of range for this survey's key (not below n).")]}
         ) from None
     except blind.SigningFailure:
         log.error("blind signature failed its self-check; nothing answered", extra={"survey_id": survey_id})

@@ -15,6 +15,7 @@ from flask_smorest import Blueprint
 from servicekit import Problem, unit_of_work
 from servicekit.db import utcnow
 from servicekit.errors import FORBIDDEN, NOT_FOUND
+from servicekit.i18n import _
 from servicekit.idempotency import idempotent
 from servicekit.identity import current_identity, requires
 from servicekit.tabular import export
@@ -72,7 +73,7 @@ def get_campaign_policy(campaign_id):
     with reading() as session:
         campaign = session.get(Campaign, campaign_id)
         if campaign is None:
-            raise Problem(NOT_FOUND, f"No published campaign {campaign_id}.")
+            raise Problem(NOT_FOUND, _("No published campaign {campaign_id}.").format(campaign_id=campaign_id))
         return campaign
 
 

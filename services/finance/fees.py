@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from servicekit import Problem, define_problem
 from servicekit.db import UnitOfWork, utcnow
 from servicekit.errors import NOT_FOUND
+from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.money import show
 
@@ -216,7 +217,7 @@ def visible_enrolment(session: Session, identity: Identity, enrolment_id: str, l
     in the order the event handlers take them (else a payment and a handler deadlock)."""
     enrolment = session.get(Enrolment, enrolment_id, with_for_update=lock)
     if enrolment is None or not sees(identity, enrolment):
-        raise Problem(NOT_FOUND, f"No enrolment {enrolment_id} visible to you.")
+        raise Problem(NOT_FOUND, _("No enrolment {enrolment_id} visible to you.").format(enrolment_id=enrolment_id))
     return enrolment
 
 
@@ -286,8 +287,12 @@ def record_charge(uow: UnitOfWork, identity: Identity, enrolment_id: str, body: 
         if (earlier.line, earlier.amount, earlier.charged_on) != (body["line"], body["amount"], body["charged_on"]):
             raise Problem(
                 CHARGE_REFERENCE_REUSED,
-                f"Reference {body['reference']} is a {earlier.line} of "
-                f"{show(earlier.amount)} on {earlier.charged_on.isoformat()}.",
+                _("Reference {reference} is a {line} of {amount} on {charged_on}.").format(
+                    reference=body["reference"],
+                    line=earlier.line,
+                    amount=show(earlier.amount),
+                    charged_on=earlier.charged_on.isoformat(),
+                ),
             )
         return earlier, False
     if row.status == "cancelled":

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from servicekit import Problem, define_problem
 from servicekit.db import UnitOfWork, utcnow
 from servicekit.errors import NOT_FOUND
+from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.money import show
 
@@ -74,7 +75,7 @@ def transferred(session: Session, campaign_id: str, unit_id: str | None, kind: s
 def _campaign(session: Session, campaign_id: str) -> Campaign:
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
-        raise Problem(NOT_FOUND, f"No published campaign {campaign_id}.")
+        raise Problem(NOT_FOUND, _("No published campaign {campaign_id}.").format(campaign_id=campaign_id))
     return campaign
 
 
@@ -91,8 +92,10 @@ def move(uow: UnitOfWork, identity: Identity, body: dict, cause: str, direction:
         if amount > room:
             raise Problem(
                 OVER_ALLOCATION,
-                f"At most {show(room)} can still be transferred to {unit_id} ({kind}).",
-                errors={"amount": [f"At most {show(room)}."]},
+                _("At most {amount} can still be transferred to {unit_id} ({kind}).").format(
+                    amount=show(room), unit_id=unit_id, kind=kind
+                ),
+                errors={"amount": [_("At most {amount}.").format(amount=show(room))]},
             )
         move = ledger.Move(ledger.code("pool", campaign_id, kind), earmarked, amount)
     else:

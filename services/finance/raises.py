@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from servicekit import Problem, define_problem
 from servicekit.db import UnitOfWork, utcnow
 from servicekit.errors import NOT_FOUND
+from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.money import show
 
@@ -73,14 +74,16 @@ def raise_rate(uow: UnitOfWork, identity: Identity, campaign_id: str, body: dict
     # locked for update: one raise at a time, and no breakdown of the campaign settled meanwhile
     campaign = session.get(Campaign, campaign_id, with_for_update=True)
     if campaign is None:
-        raise Problem(NOT_FOUND, f"No published campaign {campaign_id}.")
+        raise Problem(NOT_FOUND, _("No published campaign {campaign_id}.").format(campaign_id=campaign_id))
     trade, rate = body["trade"], body["rate"]
     before = fees.campaign_policy(session, campaign).federation_rate(trade)
     if rate <= before:
         raise Problem(
             RATE_NOT_RAISED,
-            f"The federation pays {before:.4f} of the {trade} training fee already.",
-            errors={"rate": [f"Must be above {before:.4f}."]},
+            _("The federation pays {before:.4f} of the {trade} training fee already.").format(
+                before=before, trade=trade
+            ),
+            errors={"rate": [_("Must be above {before:.4f}.").format(before=before)]},
         )
     recomputed = list(_recomputed(session, campaign_id, trade, rate))
     extra = sum((result.federation - row.federation for _, row, result in recomputed), Decimal("0.00"))
@@ -88,7 +91,9 @@ def raise_rate(uow: UnitOfWork, identity: Identity, campaign_id: str, body: dict
     if extra > left:
         raise Problem(
             SURPLUS_SHORT,
-            f"The raise adds {show(extra)} to {len(recomputed)} enrolments; {show(left)} is left of the skills fund.",
+            _("The raise adds {extra} to {count} enrolments; {left} is left of the skills fund.").format(
+                extra=show(extra), count=len(recomputed), left=show(left)
+            ),
         )
     _check_units(session, campaign, recomputed)
     record = RateRaise(
@@ -132,7 +137,9 @@ def _check_units(session: Session, campaign: Campaign, recomputed: list) -> None
     if short:
         raise Problem(
             UNIT_SHORT,
-            f"The raise does not fit the skills allocation of {len(short)} unit(s): {', '.join(short)}.",
+            _("The raise does not fit the skills allocation of {count} unit(s): {units}.").format(
+                count=len(short), units=", ".join(short)
+            ),
             errors=short,
         )
 

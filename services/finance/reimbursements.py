@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from servicekit import Problem, define_problem
 from servicekit.db import UnitOfWork, utcnow
 from servicekit.errors import NOT_FOUND
+from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.money import show
 
@@ -83,7 +84,7 @@ def _owe(session: Session, enrolment: Enrolment, share: str, amount, certificate
 
 def _reserve(session: Session, enrolment: Enrolment, row: Reimbursement, cause: str) -> bool:
     """Set the federation's share aside from the earmarked account, if it holds enough."""
-    earmarked, payable, _ = _accounts(enrolment)
+    earmarked, payable, _paid_out = _accounts(enrolment)
     if ledger.locked(session, [earmarked, payable])[earmarked].balance < row.amount:
         return False
     ledger.post(
@@ -100,7 +101,7 @@ def _reserve(session: Session, enrolment: Enrolment, row: Reimbursement, cause: 
 
 def _release(session: Session, enrolment: Enrolment, row: Reimbursement, cause: str, memo: str) -> None:
     """A federation share set aside in `payable` goes back to the earmarked account."""
-    earmarked, payable, _ = _accounts(enrolment)
+    earmarked, payable, _paid_out = _accounts(enrolment)
     ledger.post(
         session,
         f"{cause}:{row.reimbursement_id}:release",
@@ -129,7 +130,7 @@ def follow_breakdown(session: Session, enrolment: Enrolment, cause: str) -> None
         if wanted == row.amount:
             continue
         if row.share == "federation" and row.status == "payable":
-            earmarked, payable, _ = _accounts(enrolment)
+            earmarked, payable, _paid_out = _accounts(enrolment)
             if wanted and wanted - row.amount <= ledger.locked(session, [earmarked, payable])[earmarked].balance:
                 grow = wanted > row.amount
                 ledger.post(
@@ -204,7 +205,10 @@ def visible(session: Session, identity: Identity, reimbursement_id: str) -> tupl
     row = session.get(Reimbursement, reimbursement_id, with_for_update=True)
     enrolment = row and session.get(Enrolment, row.enrolment_id)
     if row is None or (not identity.is_federation and enrolment.unit_id != identity.unit_id):
-        raise Problem(NOT_FOUND, f"No reimbursement {reimbursement_id} visible to you.")
+        raise Problem(
+            NOT_FOUND,
+            _("No reimbursement {reimbursement_id} visible to you.").format(reimbursement_id=reimbursement_id),
+        )
     return row, enrolment
 
 
@@ -215,17 +219,18 @@ def pay(
     session = uow.session
     row, enrolment = visible(session, identity, reimbursement_id)
     if row.status not in OWED:
-        raise Problem(NOT_PAYABLE, f"The reimbursement is {row.status}.")
+        raise Problem(NOT_PAYABLE, _("The reimbursement is {status}.").format(status=row.status))
     if row.share == "federation":
         ledger.locked(session, list(_accounts(enrolment)))  # all three at once, in order: no deadlock
         if row.status == "awaiting_funds" and not _reserve(session, enrolment, row, cause):
             earmarked = _accounts(enrolment)[0]
             raise Problem(
                 BALANCE_SHORT,
-                f"The earmarked account holds {show(ledger.balance(session, earmarked))}, "
-                f"{show(row.amount)} is needed: ask the federation for a transfer first.",
+                _(
+                    "The earmarked account holds {balance}, {amount} is needed: ask the federation for a transfer first."
+                ).format(balance=show(ledger.balance(session, earmarked)), amount=show(row.amount)),
             )
-        _, payable, paid_out = _accounts(enrolment)
+        _earmarked, payable, paid_out = _accounts(enrolment)
         ledger.post(
             session,
             f"{cause}:{row.reimbursement_id}:paid",
@@ -277,16 +282,21 @@ def recover(
             body["reference"],
         ):
             raise Problem(
-                NOT_RECOVERABLE, f"Recovered already on {earlier.recovered_on.isoformat()} ({earlier.reference})."
+                NOT_RECOVERABLE,
+                _("Recovered already on {recovered_on} ({reference}).").format(
+                    recovered_on=earlier.recovered_on.isoformat(), reference=earlier.reference
+                ),
             )
         return earlier, row, enrolment
-    if row.status != "paid" or not row.certificate_revoked:
-        raise Problem(
-            NOT_RECOVERABLE,
-            f"The reimbursement is {row.status}{'' if row.certificate_revoked else ', its certificate stands'}.",
-        )
+    if row.status != "paid":
+        raise Problem(NOT_RECOVERABLE, _("The reimbursement is {status}.").format(status=row.status))
+    if not row.certificate_revoked:
+        raise Problem(NOT_RECOVERABLE, _("The reimbursement is paid and its certificate stands."))
     if body["amount"] != row.amount:
-        raise Problem(RECOVERY_NOT_THE_SHARE, errors={"amount": [f"Must be {show(row.amount)}, the share paid."]})
+        raise Problem(
+            RECOVERY_NOT_THE_SHARE,
+            errors={"amount": [_("Must be {amount}, the share paid.").format(amount=show(row.amount))]},
+        )
     recovery = Recovery(
         recovery_id=str(uuid.uuid4()),
         reimbursement_id=row.reimbursement_id,
@@ -300,7 +310,7 @@ def recover(
     session.add(recovery)
     session.flush()
     if row.share == "federation":
-        earmarked, _, paid_out = _accounts(enrolment)
+        earmarked, _payable, paid_out = _accounts(enrolment)
         ledger.post(
             session,
             f"recovery:{recovery.recovery_id}",

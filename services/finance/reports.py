@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from servicekit import Problem
 from servicekit.errors import FORBIDDEN, NOT_FOUND
+from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.money import show
 from servicekit.tabular import Column
@@ -165,7 +166,7 @@ def fund_usage(session: Session, identity: Identity, campaign_id: str, by: str) 
 def _campaign(session: Session, campaign_id: str) -> Campaign:
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
-        raise Problem(NOT_FOUND, f"No published campaign {campaign_id}.")
+        raise Problem(NOT_FOUND, _("No published campaign {campaign_id}.").format(campaign_id=campaign_id))
     return campaign
 
 

@@ -60,7 +60,11 @@ class UnitPolicyIn(Schema):
         },
     )
     academic_value = fields.Decimal(
-        as_string=True, places=4, allow_none=True, load_default=None, validate=validate.Range(min=0)
+        as_string=True,
+        places=4,
+        allow_none=True,
+        load_default=None,
+        validate=validate.Range(min=0, max=Decimal("9999999999.9999")),  # what its Numeric(14, 4) column holds
     )
     skills_unit_rate = fields.Decimal(load_default=None, **RATE, metadata={"description": "default 0.40"})
     unit_share_timing = fields.String(load_default="on_certification", validate=validate.OneOf(UNIT_SHARE_TIMINGS))
@@ -144,7 +148,7 @@ class BreakdownOut(Schema):
 class ListArgs(Schema):
     campaign_id = fields.String()
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
 
 
 class BreakdownArgs(ListArgs):

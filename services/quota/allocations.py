@@ -10,6 +10,7 @@ from sqlalchemy import select
 from servicekit import Problem, unit_of_work
 from servicekit.clock import china_date
 from servicekit.db import utcnow
+from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.money import from_fen, show, to_fen
 from servicekit.tabular import IMPORT_REJECTED
@@ -99,12 +100,23 @@ def import_table(identity: Identity, campaign_id: str, rows: list[tuple[int, dic
         errors, seen = [], set()
         for number, row in rows:
             if row["unit_id"] not in first_level:
-                errors.append({"row": number, "errors": {"unit_id": [f"{row['unit_id']} is not a first-level unit."]}})
+                errors.append(
+                    {
+                        "row": number,
+                        "errors": {
+                            "unit_id": [_("{unit_id} is not a first-level unit.").format(unit_id=row["unit_id"])]
+                        },
+                    }
+                )
             elif row["unit_id"] in seen:
-                errors.append({"row": number, "errors": {"unit_id": ["Appears more than once in the file."]}})
+                errors.append({"row": number, "errors": {"unit_id": [_("Appears more than once in the file.")]}})
             seen.add(row["unit_id"])
         if errors:
-            raise Problem(IMPORT_REJECTED, f"{len(errors)} of {len(rows)} rows have errors", errors={"rows": errors})
+            raise Problem(
+                IMPORT_REJECTED,
+                _("{bad} of {total} rows have errors.").format(bad=len(errors), total=len(rows)),
+                errors={"rows": errors},
+            )
         allocation = _with_source(uow.session, allocation, campaign_id, "imported")
         wanted = {row["unit_id"]: (row["academic_seats"], row["skills_money"]) for _, row in rows}
         existing = {line.unit_id: line for line in _lines(uow.session, allocation)}
@@ -140,7 +152,12 @@ def reallocate(identity: Identity, campaign_id: str, body: dict) -> dict:
     with unit_of_work() as uow:
         campaign = campaigns.find(uow.session, campaign_id, lock=True)
         if china_date(utcnow()) <= campaign.registration_end:
-            raise Problem(REALLOCATION_CLOSED, f"Registration runs until {campaign.registration_end.isoformat()}.")
+            raise Problem(
+                REALLOCATION_CLOSED,
+                _("Registration runs until {registration_end}.").format(
+                    registration_end=campaign.registration_end.isoformat()
+                ),
+            )
         allocation = _find(uow.session, campaign_id, lock=True)
         if allocation.status != "published":
             raise Problem(ALLOCATION_NOT_PUBLISHED, "Edit the draft's lines instead.")
@@ -153,8 +170,9 @@ def reallocate(identity: Identity, campaign_id: str, body: dict) -> dict:
         if seats > seat_use.available or money > money_use.available:
             raise Problem(
                 NOT_ENOUGH_UNUSED,
-                f"{source.unit_id} has {seat_use.available} unused seats and "
-                f"{show(money_use.available)} unused skills money.",
+                _("{unit_id} has {available} unused seats and {money} unused skills money.").format(
+                    unit_id=source.unit_id, available=seat_use.available, money=show(money_use.available)
+                ),
             )
         for line, sign in ((source, -1), (target, 1)):
             _change(
@@ -199,7 +217,9 @@ def _change(
     if seats < seat_use.in_use or money < money_use.in_use:
         raise Problem(
             BELOW_USE,
-            f"{line.unit_id} already uses {seat_use.in_use} seats and {show(money_use.in_use)} of skills money.",
+            _("{unit_id} already uses {in_use} seats and {money} of skills money.").format(
+                unit_id=line.unit_id, in_use=seat_use.in_use, money=show(money_use.in_use)
+            ),
         )
     uow.session.add(
         AllocationChange(
@@ -231,9 +251,16 @@ def _check_pools(session, campaign: Campaign, allocation: Allocation) -> None:
     if seats_over or money_over:
         raise Problem(
             OVER_POOL,
-            f"The lines total {seats} seats and {show(money)} of skills money; the pools are "
-            f"{seat_pool} seats and {show(campaign.skills_pool)}: {seats_over} seats and "
-            f"{show(money_over)} too many.",
+            _(
+                "The lines total {seats} seats and {money} of skills money; the pools are {seat_pool} seats and {money_pool}: {seats_over} seats and {money_over} too many."
+            ).format(
+                seats=seats,
+                money=show(money),
+                seat_pool=seat_pool,
+                money_pool=show(campaign.skills_pool),
+                seats_over=seats_over,
+                money_over=show(money_over),
+            ),
             excess={"academic_seats": seats_over, "skills_money": show(money_over)},
         )
 
@@ -303,7 +330,9 @@ def _find(session, campaign_id: str, *, lock: bool = False, required: bool = Tru
     query = select(Allocation).where(Allocation.campaign_id == campaign_id)
     allocation = session.scalars(query.with_for_update() if lock else query).one_or_none()
     if allocation is None and required:
-        raise Problem(NO_ALLOCATION, f"Campaign {campaign_id} has no saved allocation.")
+        raise Problem(
+            NO_ALLOCATION, _("Campaign {campaign_id} has no saved allocation.").format(campaign_id=campaign_id)
+        )
     return allocation
 
 
@@ -322,7 +351,7 @@ def _line(session, allocation: Allocation, unit_id: str) -> AllocationLine:
         .with_for_update()
     ).one_or_none()
     if line is None:
-        raise Problem(UNIT_NOT_FOUND, f"Unit {unit_id} has no line in this allocation.")
+        raise Problem(UNIT_NOT_FOUND, _("Unit {unit_id} has no line in this allocation.").format(unit_id=unit_id))
     return line
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from servicekit import Problem, unit_of_work
 from servicekit.db import utcnow
 from servicekit.errors import VALIDATION_FAILED
+from servicekit.i18n import _
 from servicekit.money import show
 
 from .models import Allocation, AllocationLine, Campaign
@@ -112,7 +113,7 @@ def find(session, campaign_id: str, *, lock: bool = False) -> Campaign:
     query = select(Campaign).where(Campaign.id == campaign_id)
     campaign = session.scalars(query.with_for_update() if lock else query).one_or_none()
     if campaign is None:
-        raise Problem(CAMPAIGN_NOT_FOUND, f"No campaign {campaign_id}.")
+        raise Problem(CAMPAIGN_NOT_FOUND, _("No campaign {campaign_id}.").format(campaign_id=campaign_id))
     return campaign
 
 
@@ -121,8 +122,8 @@ def _check_windows(campaign: Campaign) -> None:
         if getattr(campaign, start) > getattr(campaign, end):
             raise Problem(
                 VALIDATION_FAILED,
-                f"{end} is before {start}.",
-                errors={"windows": {end: [f"Must not be before {start}."]}},
+                _("{end} is before {start}.").format(end=end, start=start),
+                errors={"windows": {end: [_("Must not be before {start}.").format(start=start)]}},
             )
 
 
@@ -141,9 +142,11 @@ def _check_pools_cover_allocation(session, campaign: Campaign) -> None:
     if seats_over or money_over:
         raise Problem(
             OVER_POOL,
-            f"The allocation already holds {totals[0]} seats and {show(Decimal(totals[1]))} "
-            f"of skills money: the new pools fall short by {seats_over} seats and "
-            f"{show(money_over)}.",
+            _(
+                "The allocation already holds {seats} seats and {money} of skills money: the new pools fall short by {seats_over} seats and {money_over}."
+            ).format(
+                seats=totals[0], money=show(Decimal(totals[1])), seats_over=seats_over, money_over=show(money_over)
+            ),
             excess={"academic_seats": seats_over, "skills_money": show(money_over)},
         )
 

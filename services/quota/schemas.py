@@ -6,11 +6,13 @@ from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
+from servicekit.i18n import _
 from servicekit.money import Money
 
 LEVELS = ("first_level", "grassroots")
 CATEGORIES = ("district", "industry", "directly_affiliated", "grassroots")
 FORMATS = ("json", "xlsx", "csv")
+MAX_SEATS = 10_000_000  # as many as Guangzhou has workers: far below what the Integer columns hold
 
 
 def Rate(**kwargs) -> fields.Decimal:
@@ -57,7 +59,7 @@ class Windows(Schema):
     def _ordered(self, data, **kwargs):
         for start, end in (("registration_start", "registration_end"), ("study_start", "study_end")):
             if start in data and end in data and data[start] > data[end]:
-                raise ValidationError(f"Must not be before {start}.", end)
+                raise ValidationError(_("Must not be before {start}.").format(start=start), end)
 
 
 class WindowsChange(Windows):
@@ -201,7 +203,7 @@ class AllocationOut(Schema):
 
 
 class LineEdit(Schema):
-    academic_seats = fields.Integer(strict=True, validate=validate.Range(min=0))
+    academic_seats = fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_SEATS))
     skills_money = Money()
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
@@ -213,14 +215,14 @@ class LineEdit(Schema):
 
 class AllocationImportRow(Schema):
     unit_id = UnitId(required=True)
-    academic_seats = fields.Integer(required=True, validate=validate.Range(min=0))
+    academic_seats = fields.Integer(required=True, validate=validate.Range(min=0, max=MAX_SEATS))
     skills_money = Money(required=True)
 
 
 class Reallocation(Schema):
     from_unit_id = UnitId(required=True)
     to_unit_id = UnitId(required=True)
-    academic_seats = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0))
+    academic_seats = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=MAX_SEATS))
     skills_money = Money(load_default=Decimal("0.00"))
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
@@ -276,7 +278,7 @@ class ReservationQuery(Schema):
     unit_id = UnitId(metadata={"description": "federation only; a unit officer always sees its own unit"})
     status = fields.String(validate=validate.OneOf(["reserved", "consumed", "spent", "released", "refused"]))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
 
 
 class ReservationOut(Schema):

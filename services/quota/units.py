@@ -8,6 +8,7 @@ from sqlalchemy import or_, select
 
 from servicekit import Problem, unit_of_work
 from servicekit.db import utcnow
+from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.tabular import IMPORT_REJECTED
 
@@ -21,7 +22,7 @@ FIELDS = ("name", "level", "category", "parent_id", "headcount", "key_industry",
 def create(body: dict) -> dict:
     with unit_of_work() as uow:
         if uow.session.get(Unit, body["id"]) is not None:
-            raise Problem(UNIT_EXISTS, f"Unit {body['id']} exists; change it with PATCH.")
+            raise Problem(UNIT_EXISTS, _("Unit {id} exists; change it with PATCH.").format(id=body["id"]))
         unit = Unit(id=body["id"], revision=0, **{k: body[k] for k in FIELDS})
         _check_parent(uow.session, unit)
         uow.session.add(unit)
@@ -34,13 +35,16 @@ def edit(unit_id: str, body: dict) -> dict:
     with unit_of_work() as uow:
         unit = uow.session.scalars(select(Unit).where(Unit.id == unit_id).with_for_update()).one_or_none()
         if unit is None:
-            raise Problem(UNIT_NOT_FOUND, f"No unit {unit_id}.")
+            raise Problem(UNIT_NOT_FOUND, _("No unit {unit_id}.").format(unit_id=unit_id))
         merged = {**{k: getattr(unit, k) for k in FIELDS}, **body}
         if merged["level"] == "first_level":
             merged["parent_id"] = None
         _check_consistent(merged)
         if merged["level"] == "grassroots" and _has_members(uow.session, unit_id):
-            raise Problem(UNIT_INVALID, f"{unit_id} has grassroots unions under it; it must stay first-level.")
+            raise Problem(
+                UNIT_INVALID,
+                _("{unit_id} has grassroots unions under it; it must stay first-level.").format(unit_id=unit_id),
+            )
         _apply(unit, merged)
         _check_parent(uow.session, unit)
         _announce(uow, unit)
@@ -52,7 +56,7 @@ def get(identity: Identity, unit_id: str) -> dict:
     with unit_of_work() as uow:
         unit = uow.session.scalars(_visible(identity).where(Unit.id == unit_id)).one_or_none()
         if unit is None:
-            raise Problem(UNIT_NOT_FOUND, f"No unit {unit_id} that you may see.")
+            raise Problem(UNIT_NOT_FOUND, _("No unit {unit_id} that you may see.").format(unit_id=unit_id))
         return view(unit)
 
 
@@ -68,10 +72,10 @@ def listing(identity: Identity, level: str | None = None, parent_id: str | None 
 
 def import_rows(rows: list[tuple[int, dict]]) -> dict:
     """Upsert every row or none: rows were validated one by one; here, parents and levels across the file."""
-    by_id = {row["id"]: row for _, row in rows}
-    counts = Counter(row["id"] for _, row in rows)
+    by_id = {row["id"]: row for _number, row in rows}
+    counts = Counter(row["id"] for _number, row in rows)
     errors = [
-        {"row": number, "errors": {"id": ["Appears more than once in the file."]}}
+        {"row": number, "errors": {"id": [_("Appears more than once in the file.")]}}
         for number, row in rows
         if counts[row["id"]] > 1
     ]
@@ -82,14 +86,21 @@ def import_rows(rows: list[tuple[int, dict]]) -> dict:
         for number, row in rows:
             parent = row.get("parent_id")
             if parent and levels.get(parent) != "first_level":
-                errors.append({"row": number, "errors": {"parent_id": [f"{parent} is not a first-level unit."]}})
+                errors.append(
+                    {
+                        "row": number,
+                        "errors": {"parent_id": [_("{parent} is not a first-level unit.").format(parent=parent)]},
+                    }
+                )
             if row["level"] == "grassroots" and row["id"] in parents:
-                errors.append({"row": number, "errors": {"level": ["Has grassroots unions under it."]}})
+                errors.append({"row": number, "errors": {"level": [_("Has grassroots unions under it.")]}})
         if errors:
             errors.sort(key=lambda e: e["row"])
-            raise Problem(IMPORT_REJECTED, f"{len(errors)} rows have errors", errors={"rows": errors})
+            raise Problem(
+                IMPORT_REJECTED, _("{bad} rows have errors.").format(bad=len(errors)), errors={"rows": errors}
+            )
         changed = 0
-        for _, row in sorted(rows, key=lambda r: r[1]["level"]):  # first-level units before their unions
+        for _number, row in sorted(rows, key=lambda r: r[1]["level"]):  # first-level units before their unions
             unit = stored.get(row["id"])
             values = {k: row.get(k) for k in FIELDS}
             if unit is None:
@@ -131,8 +142,8 @@ def _check_parent(session, unit: Unit) -> None:
     if parent is None or parent.level != "first_level":
         raise Problem(
             UNIT_INVALID,
-            f"The parent {unit.parent_id} is not a first-level unit.",
-            errors={"parent_id": [f"{unit.parent_id} is not a first-level unit."]},
+            _("The parent {parent_id} is not a first-level unit.").format(parent_id=unit.parent_id),
+            errors={"parent_id": [_("{parent_id} is not a first-level unit.").format(parent_id=unit.parent_id)]},
         )
 
 

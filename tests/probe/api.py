@@ -17,8 +17,8 @@ blp = Blueprint("probe", __name__, description="Probe endpoints for the kit's te
 class NotesIn(Schema):
     key = fields.String(required=True, validate=validate.Length(min=1, max=100))
     count = fields.Integer(load_default=1, validate=validate.Range(min=1, max=500))
-    sleep_s = fields.Float(load_default=0)
-    fail_until_attempt = fields.Integer(load_default=0)
+    sleep_s = fields.Float(load_default=0, validate=validate.Range(min=0, max=60))
+    fail_until_attempt = fields.Integer(load_default=0, validate=validate.Range(min=0, max=100))
     poison = fields.Boolean(load_default=False)
     marker_dir = fields.String(load_default=None)
     abort_after_write = fields.Boolean(load_default=False)
@@ -50,7 +50,9 @@ class PaidNoteIn(Schema):
     key = fields.String(required=True)
     refuse = fields.Boolean(load_default=False)  # a domain refusal inside the unit of work
     fail_after_commit = fields.Boolean(load_default=False)  # the request fails once its unit of work committed
-    sleep_s = fields.Float(load_default=0)  # stays in flight this long after committing
+    sleep_s = fields.Float(
+        load_default=0, validate=validate.Range(min=0, max=60)
+    )  # stays in flight this long after committing
 
 
 @blp.route("/paid-notes", methods=["POST"])

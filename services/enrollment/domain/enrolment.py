@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+from servicekit.i18n import _
 from servicekit.money import round_half_up
 
 NOMINATED = "nominated"  # public notice running inside the unit
@@ -29,13 +30,17 @@ def notice_end(start: date, days: int) -> date:
 
 def confirmation_blockers(*, today: date, notice_ends_on: date, open_objections: int, consented: bool) -> list[str]:
     """Why a nomination cannot be confirmed yet; empty when it can."""
-    blockers = []
+    blockers: list[str] = []
     if today < notice_ends_on:
-        blockers.append(f"The public notice runs until {notice_ends_on.isoformat()}.")
+        blockers.append(
+            _("The public notice runs until {notice_ends_on}.").format(notice_ends_on=notice_ends_on.isoformat())
+        )
     if open_objections:
-        blockers.append(f"{open_objections} objection(s) still without an outcome.")
+        blockers.append(
+            _("{open_objections} objection(s) still without an outcome.").format(open_objections=open_objections)
+        )
     if not consented:
-        blockers.append("The employee's consent (voluntary participation) is not recorded.")
+        blockers.append(_("The employee's consent (voluntary participation) is not recorded."))
     return blockers
 
 

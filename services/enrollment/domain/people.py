@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 # The resident ID number's checks are shared with the gateway (accounts of employees).
+from servicekit.i18n import _
 from servicekit.resident_id import InvalidPersonalData, mask_resident_id, normalise_resident_id  # noqa: F401
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
@@ -15,7 +16,7 @@ def normalise_mobile(value: str) -> str:
     digits = re.sub(r"[\s-]", "", value.strip())
     digits = re.sub(r"^(\+?86)(?=1\d{10}$)", "", digits)
     if not MOBILE.match(digits):
-        raise InvalidPersonalData("Not a mainland mobile number (11 digits starting with 13-19).")
+        raise InvalidPersonalData(_("Not a mainland mobile number (11 digits starting with 13-19)."))
     return digits
 
 

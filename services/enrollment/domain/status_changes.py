@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from servicekit.i18n import _
+
 from .enrolment import ADMITTED, REGISTERED, REQUESTED, SENT
 
 WITHDRAWAL, TRANSFER, MAJOR_CHANGE = "withdrawal", "transfer", "major_change"
@@ -38,11 +40,11 @@ def move_problem(
 ) -> str | None:
     """Why the target programme does not fit the change, or None."""
     if same_programme:
-        return "The target is the current programme."
+        return _("The target is the current programme.")
     if from_kind != to_kind:
-        return "The target programme is of another kind."
+        return _("The target programme is of another kind.")
     if kind == TRANSFER and from_institution == to_institution:
-        return "A transfer goes to another institution; within one it is a change of major."
+        return _("A transfer goes to another institution; within one it is a change of major.")
     if kind == MAJOR_CHANGE and (from_institution != to_institution or from_kind != "academic"):
-        return "A change of major stays at the same institution, for academic enrolments."
+        return _("A change of major stays at the same institution, for academic enrolments.")
     return None

@@ -231,7 +231,7 @@ def test_a_unit_records_its_plan_of_published_programmes(service):
 
     draft = service.client.put(path, json={"programme_ids": [SKILLS, ACADEMIC]}, headers=service.officer())
     assert draft.status_code == 422 and draft.get_json()["errors"] == {
-        "programme_ids": [f"Not a published programme: {ACADEMIC}"]
+        "programme_ids": [f"培训项目：不是已发布的培训项目：{ACADEMIC}"]
     }
     plan = service.ok(service.client.put(path, json={"programme_ids": [SKILLS]}, headers=service.officer()))
     assert ([p["programme_id"] for p in plan["programmes"]], plan["institution_ids"]) == ([SKILLS], ["GZ-ZGJS"])

@@ -104,7 +104,7 @@ def test_roster_needs_staff_the_working_day_lead_and_a_calendar_then_review_and_
         ]
     )
     wrong_year = enrollment.client.post("/calendar/2099/import", headers=admin, data={"file": (sheet, "假日.xlsx")})
-    assert wrong_year.status_code == 422 and wrong_year.get_json()["errors"] == {"days": ["2098-12-31"]}
+    assert wrong_year.status_code == 422 and wrong_year.get_json()["errors"] == {"days": ["日期：2098-12-31"]}
     loaded = enrollment.ok(
         enrollment.client.post(
             "/calendar/2099/import",

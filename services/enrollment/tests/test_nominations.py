@@ -83,8 +83,8 @@ def test_notice_and_objections_govern_confirmation(enrollment):
     blocked = enrollment.client.post(f"{path}/confirm", headers=enrollment.grassroots())
     assert blocked.status_code == 409
     assert blocked.get_json()["errors"]["blockers"] == [
-        f"The public notice runs until {fresh['notice_end']}.",
-        "The employee's consent (voluntary participation) is not recorded.",
+        f"未满足条件：公示期至 {fresh['notice_end']} 结束。",
+        "未满足条件：尚未登记职工本人的参加意愿（自愿参加）。",
     ]
 
     old = enrollment.ok(enrollment.nominate(2, days_ago=5), 201)
@@ -105,7 +105,7 @@ def test_notice_and_objections_govern_confirmation(enrollment):
     [objection] = objected["objections"]
     assert objection["outcome"] is None
     blocked = enrollment.client.post(f"{path}/confirm", headers=enrollment.grassroots())
-    assert blocked.get_json()["errors"]["blockers"] == ["1 objection(s) still without an outcome."]
+    assert blocked.get_json()["errors"]["blockers"] == ["未满足条件：还有 1 项异议尚未处理。"]
     outcome = f"{path}/objections/{objection['objection_id']}/outcome"
     enrollment.ok(
         enrollment.client.post(
@@ -263,8 +263,8 @@ def test_bulk_nomination_is_all_or_nothing_with_errors_per_row(enrollment):
     )
     report = {r["row"]: r["errors"] for r in refused.get_json()["errors"]["rows"]}
     assert set(report) == {4, 6, 7}  # unknown programme, already nominated, the same person twice in the file
-    assert report[4] == {"programme_id": ["Not a published programme."]}
-    assert report[6] == report[7] == {"resident_id": ["Already has an active skills enrolment in this campaign."]}
+    assert report[4] == {"programme_id": ["培训项目：不是已发布的培训项目。"]}
+    assert report[6] == report[7] == {"resident_id": ["身份证号：本年度已有在读的skills类报读记录。"]}
     assert len(enrollment.ok(enrollment.client.get("/enrolments", headers=enrollment.grassroots()))) == 1
 
     good = [COLUMNS, _row(1), _row(3), _row(4, programme_id=ACADEMIC)]

@@ -109,7 +109,7 @@ def test_transfer_needs_the_unit_then_the_federation_and_moves_the_student(enrol
     collect(stack, requested, 1)  # the registration's own request
     path = f"/enrolments/{enrolment_id}/status-changes"
     ask = {"kind": "transfer", "reason": "人数不足30人，转入市一宫开班", "effective_on": today().isoformat()}
-    for target, message in ((None, "Required"), (SKILLS, "current programme"), (ACADEMIC, "another kind")):
+    for target, message in ((None, "必须填写"), (SKILLS, "就是当前的培训项目"), (ACADEMIC, "属于另一培训类别")):
         refused = enrollment.client.post(
             path, json={**ask, "to_programme_id": target} if target else ask, headers=enrollment.institution()
         )

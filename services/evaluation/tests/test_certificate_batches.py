@@ -44,7 +44,7 @@ def test_one_bad_row_issues_none_the_good_file_issues_all_and_a_replay_issues_no
     )
     assert refused.status_code == 422 and refused.get_json()["code"] == "import_rejected"
     assert refused.get_json()["errors"]["rows"] == [
-        {"row": 5, "errors": {"enrolment_id": ["The student has not passed every exam recorded for this enrolment."]}}
+        {"row": 5, "errors": {"enrolment_id": ["报读记录：该学员尚未通过本报读记录登记的全部考试。"]}}
     ]
     assert evaluation.client.get("/certificates", headers=evaluation.admin()).get_json() == []
     assert announced(evaluation) == 0
@@ -108,11 +108,11 @@ def test_every_row_is_checked_as_a_single_issue_and_reported_by_field(evaluation
     )
     assert refused.status_code == 422, refused.get_json()
     assert refused.get_json()["errors"]["rows"] == [
-        {"row": 1, "errors": {"number": ["Number N-1 is also in row 0."]}},
-        {"row": 2, "errors": {"number": ["Certificate number ZGJS-OLD is already used."]}},
-        {"row": 3, "errors": {"enrolment_id": ["The enrolment already has certificate ZGJS-OLD in force."]}},
-        {"row": 4, "errors": {"enrolment_id": ["Not an enrolment of your institution."]}},
-        {"row": 5, "errors": {"issued_on": ["The issue date is in the future."]}},
+        {"row": 1, "errors": {"number": ["编号：编号 N-1 也出现在第 0 行。"]}},
+        {"row": 2, "errors": {"number": ["编号：证书编号 ZGJS-OLD 已被使用。"]}},
+        {"row": 3, "errors": {"enrolment_id": ["报读记录：该报读记录已有有效证书 ZGJS-OLD。"]}},
+        {"row": 4, "errors": {"enrolment_id": ["报读记录：不是贵机构的报读记录。"]}},
+        {"row": 5, "errors": {"issued_on": ["发证日期：发证日期是将来的日期。"]}},
     ]
     malformed = evaluation.client.post(
         "/certificates/batches",

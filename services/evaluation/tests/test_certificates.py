@@ -63,7 +63,7 @@ def test_numbers_are_unique_per_institution_only(evaluation):
     assert taken.status_code == 409 and taken.get_json()["code"] == "evaluation_certificate_number_taken"
     assert issue(evaluation, elsewhere, institution="GZ-FCG").status_code == 201
     foreign = issue(evaluation, second, number="X-1", institution="GZ-FCG")
-    assert foreign.get_json()["detail"] == "Not an enrolment of your institution."
+    assert foreign.get_json()["detail"] == "不是贵机构的报读记录。"
 
 
 def test_revocation_is_announced_and_public_verification_shows_it(evaluation):

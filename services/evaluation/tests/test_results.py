@@ -49,8 +49,8 @@ def test_one_bad_line_rejects_the_whole_batch_with_a_report_per_line(evaluation)
     body = response.get_json()
     assert response.status_code == 422 and body["code"] == "evaluation_batch_rejected"
     assert body["errors"]["lines"] == {
-        "1": ["The exam date is in the future."],
-        "2": ["The campaign's exams start on 2014-03-01."],
+        "1": ["明细行：考试日期是将来的日期。"],
+        "2": ["明细行：本计划年度的考试从 2014-03-01 开始。"],
     }
     assert evaluation.client.get("/results", headers=evaluation.admin()).get_json() == []
 
@@ -85,8 +85,8 @@ def test_an_institution_cannot_publish_for_another_institutions_student(evaluati
     response = evaluation.post_batch([line(ours), line(theirs), line({"enrolment_id": str(uuid.uuid4())})])
     assert response.status_code == 422
     assert response.get_json()["errors"]["lines"] == {
-        "1": ["Not an enrolment of your institution."],
-        "2": ["Not an enrolment of your institution."],
+        "1": ["明细行：不是贵机构的报读记录。"],
+        "2": ["明细行：不是贵机构的报读记录。"],
     }
     employee = evaluation.stack.as_caller("employee", employee_id=ours["employee_id"])
     forbidden = evaluation.client.post(
@@ -108,7 +108,7 @@ def test_retakes_are_kept_as_new_attempts_and_students_see_their_own(evaluation)
     )
     assert evaluation.post_batch([line(skills, held_on="2014-06-10", score="81.00")]).status_code == 201
     again = evaluation.post_batch([line(skills, held_on="2014-07-10")])
-    assert again.get_json()["errors"]["lines"] == {"0": ["This exam was already passed."]}
+    assert again.get_json()["errors"]["lines"] == {"0": ["明细行：该科目已考试通过。"]}
 
     mine = evaluation.client.get("/results", headers=evaluation.employee(skills["employee_id"])).get_json()
     assert [(r["attempt"], r["passed"], r["score"], r["retake"]) for r in mine] == [

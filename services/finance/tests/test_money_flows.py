@@ -196,7 +196,7 @@ def test_transfers_never_exceed_the_allocation(funded):
         problem = funded.transfer(amount, unit_id=unit_id, kind=kind, expect=409)
         assert problem["code"] == "finance_transfer_exceeds_allocation"
     funded.transfer("3000.00", kind="academic")
-    assert funded.transfer("0.01", kind="academic", expect=409)["errors"] == {"amount": ["At most 0.00."]}
+    assert funded.transfer("0.01", kind="academic", expect=409)["errors"] == {"amount": ["金额：最多 0.00。"]}
     # a later allocation revision raises the room; a stale one changes nothing
     funded.deliver(
         ("allocation.published", allocation_event(UNIT, 3, "318000.00", revision=2)),
@@ -219,7 +219,7 @@ def test_every_unit_line_of_one_allocation_gives_its_unit_room_to_transfer(funde
     funded.transfer("3000.00", unit_id="GZ-LINE-B", kind="academic")
     funded.transfer("1000.00", unit_id="GZ-LINE-B", kind="skills")
     assert funded.transfer("0.01", unit_id="GZ-LINE-A", kind="academic", expect=409)["errors"] == {
-        "amount": ["At most 0.00."]
+        "amount": ["金额：最多 0.00。"]
     }
 
 

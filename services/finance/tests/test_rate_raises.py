@@ -135,7 +135,10 @@ def test_a_raise_must_lift_the_rate_stay_at_most_1_and_is_the_federation_admins(
     funded.deliver(("enrollment.registered", registered))
     for rate in ("0.50", "0.30"):  # 电工 is at 50 % already
         problem = raise_rate(funded, {"trade": "电工", "rate": rate, "reason": "x"}, expect=422)
-        assert (problem["code"], problem["errors"]) == ("finance_rate_not_raised", {"rate": ["Must be above 0.5000."]})
+        assert (problem["code"], problem["errors"]) == (
+            "finance_rate_not_raised",
+            {"rate": ["比例：必须高于 0.5000。"]},
+        )
     for body, fields in (
         ({"trade": "电工", "rate": "1.01", "reason": "x"}, {"rate"}),
         ({"trade": "电工", "rate": "0", "reason": "x"}, {"rate"}),

@@ -51,7 +51,7 @@ def test_a_revoked_certificates_paid_shares_are_recovered_once_back_into_the_ear
     mismatch = recover(funded, federation_share["reimbursement_id"], {**RECOVERED, "amount": "939.99"}, 422)
     assert (mismatch["code"], mismatch["errors"]) == (
         "finance_recovery_amount_mismatch",
-        {"amount": ["Must be 940.00, the share paid."]},
+        {"amount": ["金额：必须是已发放的分担金额 940.00。"]},
     )
     recover(funded, federation_share["reimbursement_id"], RECOVERED, 404, funded.unit(OTHER_UNIT))
     recover(funded, federation_share["reimbursement_id"], RECOVERED, 403, funded.federation)

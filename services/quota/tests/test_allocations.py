@@ -66,7 +66,7 @@ def test_edits_are_audited_and_can_never_exceed_the_pool(quota):
         "academic_seats": 10,
         "skills_money": "0.00",
     }
-    assert "10 seats" in problem["detail"]
+    assert "超出 10 个名额" in problem["detail"]
     over_money = quota.call("PATCH", f"{url}/lines/GZ-TH", json={"skills_money": "1762590.00", "reason": "x"})
     assert over_money.get_json()["excess"]["skills_money"] == "0.07"
 

@@ -1,0 +1,61 @@
+"""The last guard before the database: no value is flushed that its column cannot hold.
+
+Inputs are bounded by their schemas (servicekit.money, servicekit.openapi); values
+computed from them (a breakdown's total, seats times a subsidy) could still pass
+what a column holds, and PostgreSQL would refuse the whole transaction with an
+error the API could only answer with a 500. Before every flush each new or
+changed row is checked against its columns' types (Integer/BigInteger ranges,
+Numeric precision, String length, text PostgreSQL cannot store): a value that does
+not fit is a 422 problem naming the attribute, and nothing is written.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, Integer, Numeric, SmallInteger, String, event, inspect
+from sqlalchemy.orm import Session, sessionmaker
+
+from .errors import Problem, define_problem
+from .i18n import _
+from .inputs import text_fault
+
+VALUE_TOO_LARGE = define_problem(
+    "value_out_of_range", 422, "A value is beyond what can be recorded", "数值超出可记录的范围"
+)
+INTEGER_RANGES = {SmallInteger: 2**15, Integer: 2**31, BigInteger: 2**63}
+
+
+def guard_columns(sessions: sessionmaker[Session]) -> None:
+    event.listen(sessions, "before_flush", _check)
+
+
+def _check(session: Session, _flush_context, _instances) -> None:
+    errors: dict[str, list[str]] = {}
+    for row in (*session.new, *session.dirty):
+        state = inspect(row)
+        for attribute in state.mapper.column_attrs:
+            value = state.dict.get(attribute.key)
+            if value is not None and (fault := column_fault(attribute.columns[0].type, value)):
+                errors.setdefault(attribute.key, []).append(fault)
+    if errors:
+        raise Problem(VALUE_TOO_LARGE, errors=errors)
+
+
+def column_fault(kind, value) -> str | None:
+    """Why `value` does not fit a column of type `kind`, or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and isinstance(kind, Integer):
+        limit = next((size for cls, size in INTEGER_RANGES.items() if type(kind) is cls), 2**31)
+        if not -limit <= value < limit:
+            return _("Must be between {low} and {high}.").format(low=-limit, high=limit - 1)
+    elif isinstance(value, Decimal) and isinstance(kind, Numeric) and kind.precision is not None:
+        whole_digits = kind.precision - (kind.scale or 0)
+        if not value.is_finite() or abs(value) >= Decimal(10) ** whole_digits:
+            return _("Must be less than {limit} in size.").format(limit=10**whole_digits)
+    elif isinstance(value, str) and isinstance(kind, String):
+        if kind.length is not None and len(value) > kind.length:
+            return _("Longer than maximum length {max}.").format(max=kind.length)
+        return text_fault(value)
+    return None
