@@ -17,6 +17,7 @@ from .logging import configure_logging
 from .metrics import HTTP_LATENCY, HTTP_REQUESTS, BusCollector, exposition
 from .request_context import install_request_context
 from .service import Runtime, Service
+from .stalled_api import blp as stalled_blueprint
 
 access_log = logging.getLogger("access")
 SWAGGER_UI = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.17.14/"
@@ -48,6 +49,8 @@ def create_app(service: Service, runtime: Runtime | None = None) -> Flask:
     api = ServiceApi(app)
     for blueprint in service.blueprints():
         api.register_blueprint(blueprint)
+    if service.sagas:
+        api.register_blueprint(stalled_blueprint)
     install_error_handlers(app)  # after Api(), which installs its own handler
     install_request_context(app, _report_request(service.name))
     _install_operations(app, runtime)

@@ -59,6 +59,29 @@ class BusSettings:
     def dead_letter_queue(self, service: str) -> str:
         return f"{self.namespace}{service}.dead"
 
+    # The events exchange's alternate exchange takes every event no queue is bound to: its queue is where
+    # workers pick them up, log them and move them to the record operators read and replay.
+    @property
+    def unroutable_exchange(self) -> str:
+        return f"{self.namespace}upskilling.unroutable"
+
+    @property
+    def unroutable_incoming(self) -> str:
+        return f"{self.namespace}upskilling.unroutable.incoming"
+
+    @property
+    def unroutable_queue(self) -> str:
+        return f"{self.namespace}upskilling.unroutable"
+
+
+@dataclass(frozen=True)
+class SagaSettings:
+    """When a late answer is asked for again, and when a waiting item counts as stalled (servicekit.sagas)."""
+
+    reask_seconds: float
+    stall_seconds: float
+    sweep_seconds: float
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -68,6 +91,7 @@ class Settings:
     migrate_on_start: bool
     log_level: str
     bus: BusSettings = field(repr=False)
+    sagas: SagaSettings = field(default_factory=lambda: load_saga_settings())
 
     def prepare_local_folders(self) -> None:
         """The embedded database file and broker folders live under var/."""
@@ -88,6 +112,15 @@ def load_settings(service: str) -> Settings:
         migrate_on_start=_flag("MIGRATE_ON_START", database_url == default_db),
         log_level=_env("LOG_LEVEL", "INFO").upper(),
         bus=load_bus_settings(var_dir),
+        sagas=load_saga_settings(),
+    )
+
+
+def load_saga_settings() -> SagaSettings:
+    return SagaSettings(
+        reask_seconds=float(_env("SAGA_REASK_SECONDS", "60")),
+        stall_seconds=float(_env("SAGA_STALL_SECONDS", "900")),
+        sweep_seconds=float(_env("SAGA_SWEEP_SECONDS", "10")),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import sessionmaker
 from .bus.envelope import Envelope
 from .config import Settings, load_settings
 from .db import UnitOfWork, make_engine
+from .sagas import Saga
 
 Handler = Callable[[UnitOfWork, Envelope], None]
 
@@ -38,6 +40,7 @@ class Service:
     blueprints: Callable[[], list] = lambda: []
     handlers: dict[str, Handler] = field(default_factory=dict)
     commands: dict[str, Command] = field(default_factory=dict)
+    sagas: tuple[Saga, ...] = ()  # the requests it awaits answers to (its metadata then has saga_waits)
 
 
 class Runtime:
@@ -58,5 +61,15 @@ class Runtime:
     def inbox(self) -> Table:
         return self.service.metadata.tables["inbox"]
 
+    @cached_property
+    def saga_waits(self) -> Table | None:
+        return self.service.metadata.tables.get("saga_waits")
+
     def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork(self.sessions, self.outbox, self.service.name)
+        return UnitOfWork(
+            self.sessions,
+            self.outbox,
+            self.service.name,
+            self.saga_waits,
+            timedelta(seconds=self.settings.sagas.reask_seconds),
+        )

@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from servicekit.bus.tables import SEQUENCE, add_messaging_tables
+from servicekit.sagas import add_saga_table
 
 MONEY = Numeric(14, 2)
 RATE = Numeric(6, 4)
@@ -36,6 +37,7 @@ class Base(DeclarativeBase):
 
 
 outbox, inbox = add_messaging_tables(Base.metadata)
+saga_waits = add_saga_table(Base.metadata)
 
 
 class Campaign(Base):

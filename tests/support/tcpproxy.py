@@ -1,4 +1,4 @@
-"""A TCP proxy the test controls: cut every connection to the broker, then restore."""
+"""A TCP proxy the test controls: cut every connection to a server (the broker, PostgreSQL), then restore."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ class TcpProxy:
         self._close_all()
 
     def cut(self) -> None:
-        """Drop every open connection and refuse new ones, like a broker gone away."""
+        """Drop every open connection and refuse new ones, like a server gone away."""
         self._cut.set()
         self._close_all()
 
@@ -57,6 +57,7 @@ class TcpProxy:
             except OSError:
                 client.close()
                 continue
+            upstream.settimeout(None)  # the timeout was for connecting: an idle connection stays open
             with self._lock:
                 self._sockets.update({client, upstream})
             for source, sink in ((client, upstream), (upstream, client)):

@@ -1,0 +1,250 @@
+"""A stream of registrations, payments and exam results through the gateway, as people and institution systems
+send them: each caller waits out an outage (503, 502, 504 or a dropped connection: the same request again,
+money and result requests with the same X-Request-ID / Idempotency-Key) and every answer is recorded, so the
+test can say which statuses the outage produced (never a 500)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import requests
+
+from demo.data import person
+from gateway.signatures import signed_headers
+
+UNAVAILABLE = (502, 503, 504)
+PATIENCE = 300.0  # seconds a caller keeps trying one request
+
+
+class ServerError(AssertionError):
+    """A 500: what an outage must never produce."""
+
+
+@dataclass
+class Answers:
+    """Every status the stream received, with when and what (thread-safe)."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    seen: list[tuple[float, int, str]] = field(default_factory=list)  # (monotonic time, status or 0, "METHOD path")
+
+    def add(self, status: int, what: str) -> None:
+        with self.lock:
+            self.seen.append((time.monotonic(), status, what))
+
+    def between(self, start: float, end: float) -> Counter:
+        with self.lock:
+            return Counter(status for at, status, _ in self.seen if start <= at <= end)
+
+    def first_success_after(self, start: float, methods=("POST",)) -> float | None:
+        with self.lock:
+            return next(
+                (at for at, status, what in self.seen if at >= start and status < 400 and what.split()[0] in methods),
+                None,
+            )
+
+    def server_errors(self) -> list:
+        with self.lock:
+            return [entry for entry in self.seen if entry[1] >= 500 and entry[1] not in UNAVAILABLE]
+
+
+class Caller:
+    """One user (bearer token) or institution system (signed requests) of the gateway."""
+
+    def __init__(self, base_url: str, answers: Answers):
+        self.base_url, self.answers = base_url, answers
+        self.http = requests.Session()
+        self.token: str | None = None
+        self.machine: tuple[str, str] | None = None
+
+    def login(self, username: str, password: str) -> Caller:
+        self.token = self.send("POST", "/auth/token", {"username": username, "password": password}).json()[
+            "access_token"
+        ]
+        return self
+
+    def send(self, method: str, path: str, body=None, *, ok=(200, 201, 202), retry_on=(), headers=None, params=None):
+        """The answer once it is one of `ok`; waits out outages and the statuses in `retry_on`.
+
+        `Answer.retried` says whether an earlier attempt may have reached the service (its effect unknown).
+        """
+        data = b"" if body is None else json.dumps(body, ensure_ascii=False).encode()
+        deadline, retried = time.monotonic() + PATIENCE, False
+        while True:
+            prepared = self.http.prepare_request(
+                requests.Request(
+                    method,
+                    self.base_url + path,
+                    params=params,
+                    data=data or None,
+                    headers={"Content-Type": "application/json", "Accept-Language": "en", **(headers or {})},
+                )
+            )
+            if self.token:
+                prepared.headers["Authorization"] = f"Bearer {self.token}"
+            if self.machine:  # a fresh nonce and timestamp for every attempt
+                prepared.headers.update(signed_headers(*self.machine, method, prepared.path_url, data))
+            try:
+                response = self.http.send(prepared, timeout=30)
+                status = response.status_code
+            except requests.RequestException:
+                response, status = None, 0
+            self.answers.add(status, f"{method} {path}")
+            if status == 500:
+                raise ServerError(f"{method} {path} -> 500: {response.text[:500]}")
+            if status in ok:
+                response.retried = retried
+                return response
+            if status not in (0, *UNAVAILABLE, *retry_on):
+                raise AssertionError(f"{method} {path} -> {status}: {response.text[:800]}")
+            retried = retried or status in (0, *UNAVAILABLE)  # that attempt's effect is unknown
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{method} {path} still {status} after {PATIENCE:.0f}s")
+            time.sleep(0.5 if status in (0, *UNAVAILABLE) else 0.2)
+
+
+@dataclass
+class Setting:
+    """Who takes part in the stream (from tests.support.campaign.Flows) and where they study."""
+
+    base_url: str
+    campaign_id: str
+    union: tuple[str, str]  # the grassroots officer's username and union
+    operator: str  # the institution operator's username
+    machine: tuple[str, str]  # the institution system's key id and secret
+    password: str
+    programme_id: str
+    notice_start: str
+    consent_on: str
+    held_on: str
+    today: str
+
+
+class Stream:
+    """Students going through nomination, registration (quota's answer), payment and an exam result, in a
+    few threads; `pause()` lets the students under way finish and starts no new one."""
+
+    def __init__(self, setting: Setting, answers: Answers, threads: int = 3, first_number: int = 1000):
+        self.setting, self.answers, self.threads = setting, answers, threads
+        self.numbers = itertools.count(first_number)
+        self.done: dict[str, dict] = {}  # enrolment id -> the student's facts as the stream left them
+        self.failures: list[BaseException] = []
+        self._lock = threading.Lock()
+        self._running = threading.Event()
+        self._workers: list[threading.Thread] = []
+
+    def start(self) -> None:
+        self._running.set()
+        self._workers = [
+            threading.Thread(target=self._work, name=f"stream-{i}", daemon=True) for i in range(self.threads)
+        ]
+        for worker in self._workers:
+            worker.start()
+
+    def pause(self, timeout: float = 400) -> None:
+        self._running.clear()
+        for worker in self._workers:
+            worker.join(timeout)
+            assert not worker.is_alive(), "a student of the stream never finished"
+        assert not self.failures, self.failures
+
+    def _work(self) -> None:
+        s = self.setting
+        officer = Caller(s.base_url, self.answers).login(s.union[0], s.password)
+        operator = Caller(s.base_url, self.answers).login(s.operator, s.password)
+        machine = Caller(s.base_url, self.answers)
+        machine.machine = s.machine
+        while self._running.is_set():
+            number = next(self.numbers)
+            try:
+                facts = self.student(number, officer, operator, machine)
+            except BaseException as exc:  # the test reports it after pausing
+                self.failures.append(exc)
+                return
+            with self._lock:
+                self.done[facts["enrolment_id"]] = facts
+
+    def student(self, number: int, officer: Caller, operator: Caller, machine: Caller) -> dict:
+        s = self.setting
+        worker = person(number)
+        nominated = officer.send(
+            "POST",
+            "/api/enrollment/enrolments",
+            {
+                **worker,
+                "campaign_id": s.campaign_id,
+                "programme_id": s.programme_id,
+                "notice_start": s.notice_start,
+                "attestation": "车间一线骨干（故障演练）",
+            },
+            ok=(201, 409, 422),
+        )
+        if nominated.status_code == 201:
+            enrolment_id = nominated.json()["enrolment_id"]
+        else:  # refused as a duplicate: an earlier attempt did nominate
+            assert nominated.retried, nominated.text
+            enrolment_id = self._find(officer, worker["resident_id"])
+        path = f"/api/enrollment/enrolments/{enrolment_id}"
+        self._step(officer, f"{path}/consent", {"written_consent_on": s.consent_on})
+        self._step(officer, f"{path}/confirm", None)
+        self._step(operator, f"{path}/register", None, ok=(202,))
+        status = self._until(operator, path, lambda row: row["status"] in ("registered", "refused"))["status"]
+        facts = {"enrolment_id": enrolment_id, "number": number, "status": status}
+        if status != "registered":
+            return facts
+        breakdown = self._until(
+            operator, f"/api/finance/enrolments/{enrolment_id}/breakdown", lambda b: b["status"] == "active"
+        )
+        operator.send(
+            "POST",
+            f"/api/finance/enrolments/{enrolment_id}/payments",
+            {"amount": breakdown["total"], "paid_on": s.today, "reference": f"POS-{number}"},
+            ok=(201,),
+            headers={"X-Request-ID": f"fault-pay-{enrolment_id}"},
+        )
+        machine.send(
+            "POST",
+            "/api/evaluation/results/batches",
+            {
+                "lines": [
+                    {
+                        "enrolment_id": enrolment_id,
+                        "exam": "电工中级职业技能鉴定",
+                        "held_on": s.held_on,
+                        "score": "81.50",
+                        "passed": True,
+                    }
+                ]
+            },
+            ok=(200, 201),
+            retry_on=(422,),  # evaluation has not heard of the enrolment yet
+            headers={"Idempotency-Key": f"fault-{enrolment_id}"},
+        )
+        return facts | {"total": breakdown["total"], "federation": breakdown["federation"]}
+
+    def _step(self, caller: Caller, path: str, body, ok=(200,)) -> None:
+        """A state change; refused as already done only if an earlier attempt may have done it."""
+        answer = caller.send("POST", path, {} if body is None else body, ok=(*ok, 409))
+        assert answer.status_code != 409 or answer.retried, answer.text
+
+    def _until(self, caller: Caller, path: str, done) -> dict:
+        deadline = time.monotonic() + PATIENCE
+        while True:
+            answer = caller.send("GET", path, ok=(200, 404))
+            if answer.status_code == 200 and done(row := answer.json()):
+                return row
+            assert time.monotonic() < deadline, f"GET {path}: still {answer.text[:300]}"
+            time.sleep(0.3)
+
+    def _find(self, officer: Caller, resident_id: str) -> str:
+        rows = officer.send(
+            "GET",
+            "/api/enrollment/enrolments",
+            params={"campaign_id": self.setting.campaign_id, "programme_id": self.setting.programme_id},
+        ).json()
+        [row] = [r for r in rows if r["resident_id"] == resident_id]
+        return row["enrolment_id"]
