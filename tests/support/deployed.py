@@ -173,9 +173,13 @@ class Deployed:
         }
         return {name: (process.wait(120), *process.communicate()) for name, process in running.items()}
 
-    def logs(self, kind: str) -> str:
-        """Every log line of the apis or workers started so far."""
-        return "\n".join(path.read_text(errors="replace") for path in sorted(self.tmp.glob(f"*-{kind}-*.log")))
+    def tails(self, lines: int = 15) -> str:
+        """The last lines of every process's log but its access lines: what to read when the test fails."""
+        parts = []
+        for path in sorted(self.tmp.glob("*.log")):
+            kept = [line for line in path.read_text(errors="replace").splitlines() if '"logger": "access"' not in line]
+            parts.append(f"== {path.name}\n" + "\n".join(line[:400] for line in kept[-lines:]))
+        return "\n".join(parts)
 
     def close(self) -> None:
         if self.gateway is not None:

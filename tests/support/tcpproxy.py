@@ -71,8 +71,11 @@ class TcpProxy:
         except OSError:
             pass
         finally:
+            # One side went away (a killed process, say): the other must see it at once, as it would
+            # without the proxy. A close alone would wait for the other direction's blocked recv.
             for sock in (source, sink):
                 try:
-                    sock.close()
+                    sock.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
+                sock.close()

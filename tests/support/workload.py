@@ -7,18 +7,28 @@ from __future__ import annotations
 
 import itertools
 import json
+import queue
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 import requests
 
 from demo.data import person
 from gateway.signatures import signed_headers
+from servicekit.resident_id import check_digit
 
 UNAVAILABLE = (502, 503, 504)
 PATIENCE = 300.0  # seconds a caller keeps trying one request
+
+
+def worker(number: int) -> dict:
+    """A worker of working age with a resident ID number of their own, for any `number` below 10,000."""
+    born = date(1975, 1, 1) + timedelta(days=number)
+    first17 = f"440106{born:%Y%m%d}{number % 1000:03d}"
+    return {**person(number % 50), "resident_id": first17 + check_digit(first17), "phone": f"139{30000000 + number}"}
 
 
 class ServerError(AssertionError):
@@ -45,6 +55,13 @@ class Answers:
             return next(
                 (at for at, status, what in self.seen if at >= start and status < 400 and what.split()[0] in methods),
                 None,
+            )
+
+    def writes_between(self, start: float, end: float) -> int:
+        """Writes (POST) answered with success in that time."""
+        with self.lock:
+            return sum(
+                1 for at, status, what in self.seen if start <= at <= end and status < 300 and what[:4] == "POST"
             )
 
     def server_errors(self) -> list:
@@ -125,57 +142,81 @@ class Setting:
 
 
 class Stream:
-    """Students going through nomination, registration (quota's answer), payment and an exam result, in a
-    few threads; `pause()` lets the students under way finish and starts no new one."""
+    """Students nominated and registered at a steady pace by one thread (these writes need only the apis and
+    their databases), and taken on by others once quota has answered: paid in full, then an exam result.
+    `pause()` starts no new student and returns when every student under way is done."""
 
-    def __init__(self, setting: Setting, answers: Answers, threads: int = 3, first_number: int = 1000):
-        self.setting, self.answers, self.threads = setting, answers, threads
-        self.numbers = itertools.count(first_number)
+    def __init__(self, setting: Setting, answers: Answers, pace: float = 1.0, finishers: int = 2):
+        self.setting, self.answers, self.pace, self.finishers = setting, answers, pace, finishers
+        self.numbers = itertools.count(1000)
         self.done: dict[str, dict] = {}  # enrolment id -> the student's facts as the stream left them
         self.failures: list[BaseException] = []
+        self._registered: queue.Queue = queue.Queue()  # (number, enrolment id) asked for registration
         self._lock = threading.Lock()
         self._running = threading.Event()
-        self._workers: list[threading.Thread] = []
+        self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
         self._running.set()
-        self._workers = [
-            threading.Thread(target=self._work, name=f"stream-{i}", daemon=True) for i in range(self.threads)
+        self._threads = [threading.Thread(target=self._nominate, name="stream-nominate", daemon=True)] + [
+            threading.Thread(target=self._finish, name=f"stream-finish-{i}", daemon=True) for i in range(self.finishers)
         ]
-        for worker in self._workers:
-            worker.start()
+        for thread in self._threads:
+            thread.start()
 
     def pause(self, timeout: float = 400) -> None:
         self._running.clear()
-        for worker in self._workers:
-            worker.join(timeout)
-            assert not worker.is_alive(), "a student of the stream never finished"
+        for thread in self._threads:
+            thread.join(timeout)
+            assert not thread.is_alive(), "a student of the stream never finished"
         assert not self.failures, self.failures
 
-    def _work(self) -> None:
+    def _callers(self) -> tuple[Caller, Caller, Caller]:
         s = self.setting
         officer = Caller(s.base_url, self.answers).login(s.union[0], s.password)
         operator = Caller(s.base_url, self.answers).login(s.operator, s.password)
         machine = Caller(s.base_url, self.answers)
         machine.machine = s.machine
-        while self._running.is_set():
-            number = next(self.numbers)
-            try:
-                facts = self.student(number, officer, operator, machine)
-            except BaseException as exc:  # the test reports it after pausing
-                self.failures.append(exc)
-                return
-            with self._lock:
-                self.done[facts["enrolment_id"]] = facts
+        return officer, operator, machine
 
-    def student(self, number: int, officer: Caller, operator: Caller, machine: Caller) -> dict:
+    def _nominate(self) -> None:
+        try:
+            officer, operator, _ = self._callers()
+            while self._running.is_set():
+                started = time.monotonic()
+                number = next(self.numbers)
+                self._registered.put((number, self.register(number, officer, operator)))
+                time.sleep(max(0.0, self.pace - (time.monotonic() - started)))
+        except BaseException as exc:  # the test reports it after pausing
+            self.failures.append(exc)
+
+    def _finish(self) -> None:
+        try:
+            _, operator, machine = self._callers()
+            while self._running.is_set() or self._nominating():
+                try:
+                    number, enrolment_id = self._registered.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                facts = self.pay_and_examine(number, enrolment_id, operator, machine)
+                with self._lock:
+                    self.done[enrolment_id] = facts
+        except BaseException as exc:
+            self.failures.append(exc)
+
+    def _nominating(self) -> bool:
+        """Students are still on their way to the finishers."""
+        return self._threads[0].is_alive() or not self._registered.empty()
+
+    def register(self, number: int, officer: Caller, operator: Caller) -> str:
+        """Nominated (with a past notice and consent), confirmed, and registered by the institution."""
         s = self.setting
-        worker = person(number)
+        nominee = worker(number)
         nominated = officer.send(
             "POST",
             "/api/enrollment/enrolments",
             {
-                **worker,
+                **nominee,
                 "campaign_id": s.campaign_id,
                 "programme_id": s.programme_id,
                 "notice_start": s.notice_start,
@@ -187,11 +228,17 @@ class Stream:
             enrolment_id = nominated.json()["enrolment_id"]
         else:  # refused as a duplicate: an earlier attempt did nominate
             assert nominated.retried, nominated.text
-            enrolment_id = self._find(officer, worker["resident_id"])
+            enrolment_id = self._find(officer, nominee["resident_id"])
         path = f"/api/enrollment/enrolments/{enrolment_id}"
         self._step(officer, f"{path}/consent", {"written_consent_on": s.consent_on})
         self._step(officer, f"{path}/confirm", None)
         self._step(operator, f"{path}/register", None, ok=(202,))
+        return enrolment_id
+
+    def pay_and_examine(self, number: int, enrolment_id: str, operator: Caller, machine: Caller) -> dict:
+        """Once quota has answered: the student pays in full, the institution's system sends the exam result."""
+        s = self.setting
+        path = f"/api/enrollment/enrolments/{enrolment_id}"
         status = self._until(operator, path, lambda row: row["status"] in ("registered", "refused"))["status"]
         facts = {"enrolment_id": enrolment_id, "number": number, "status": status}
         if status != "registered":
