@@ -7,6 +7,7 @@ producer keep the version and never break an older consumer.
 
 from __future__ import annotations
 
+import builtins
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -29,7 +30,7 @@ class Contract:
     type: str
     version: int
     producer: str
-    schema: type[Schema]
+    schema: builtins.type[Schema]  # `type` alone names the field above
 
 
 _REGISTRY: dict[tuple[str, int], Contract] = {}

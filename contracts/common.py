@@ -82,7 +82,7 @@ class Bool(fields.Boolean):
         return value
 
 
-class _JsonString:
+class _JsonString(fields.Field):
     """Mixin: the value must arrive as a JSON string, not an already parsed object."""
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -151,7 +151,9 @@ class Part(fields.Nested):
 
     def _load(self, value, partial=None):
         try:
-            return self.schema.load(value, unknown=self.root.unknown, partial=partial)
+            root = self.root
+            assert root is not None  # bound: a nested field loads inside its schema
+            return self.schema.load(value, unknown=root.unknown, partial=partial)
         except ValidationError as error:
             raise ValidationError(error.messages, valid_data=error.valid_data) from error
 

@@ -54,8 +54,13 @@ class Gateway:
         params: dict | None = None,
         raw: bool = False,
     ):
-        """The answer's JSON (or the response when `raw`); an ApiError for any status outside `ok`."""
+        """The answer's JSON (or the response when `raw`); an ApiError for any status outside `ok`.
+
+        A POST carries an Idempotency-Key (money-moving ones need it): the caller's, or a new one for this
+        call, which the retries below reuse."""
         data = b"" if body is None else json.dumps(body, ensure_ascii=False).encode()
+        if method == "POST":
+            headers = {"Idempotency-Key": f"demo-{uuid.uuid4()}", **(headers or {})}
         request = requests.Request(
             method,
             self.base_url + path,

@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from servicekit.clock import china_today
-from services.evaluation import blind
+from tests.support import rfc9474  # the students' RFC 9474 client (written from the RFC, not the service)
 
 from .client import ApiError, Gateway, eventually
 from .data import campaign_body, illustrative_calendar, load, money, person, programmes
@@ -251,7 +251,7 @@ class Scenario:
             ),
         ]
         for unit, kind, amount in wanted:
-            request_id = f"demo-tr-{self.campaign_id[:8]}-{unit}-{kind}"  # the gateway keeps ids of ≤ 64 characters
+            key = f"demo-transfer-{self.campaign_id}-{unit}-{kind}"  # the same transfer if the demo runs again
             self.until_accepted(
                 lambda: self.fed.post(
                     "/api/finance/transfers",
@@ -263,7 +263,7 @@ class Scenario:
                         "transferred_on": self.today.isoformat(),
                         "reference": f"穗工财〔{self.today.year}〕88号",
                     },
-                    headers={"X-Request-ID": request_id},
+                    headers={"Idempotency-Key": key},
                 ),
                 f"finance to accept the transfer to {unit}",
             )
@@ -460,7 +460,7 @@ class Scenario:
                 operator.post(
                     f"/api/finance/enrolments/{row['enrolment_id']}/payments",
                     {"amount": breakdown["total"], "paid_on": self.today.isoformat(), "reference": "POS-刷卡"},
-                    headers={"X-Request-ID": f"demo-pay-{row['enrolment_id']}"},
+                    headers={"Idempotency-Key": f"demo-pay-{row['enrolment_id']}"},
                 )
                 paid += 1
             for payer in by_payer:
@@ -539,7 +539,7 @@ class Scenario:
             operator.post(
                 f"/api/finance/enrolments/{enrolment_id}/payments",
                 {"amount": str(owed), "paid_on": self.today.isoformat(), "reference": "转学补缴差额"},
-                headers={"X-Request-ID": f"demo-topup-{enrolment_id}"},
+                headers={"Idempotency-Key": f"demo-topup-{enrolment_id}"},
             )
         return str(max(owed, Decimal(0)))
 
@@ -731,7 +731,7 @@ class Scenario:
                     "bank_name": "中国工商银行广州天河支行",
                     "bank_account": f"6222{int(item['reimbursement_id'].replace('-', '')[:12], 16) % 10**15:015d}",
                 },
-                headers={"X-Request-ID": f"demo-reimburse-{item['reimbursement_id']}"},
+                headers={"Idempotency-Key": f"demo-reimburse-{item['reimbursement_id']}"},
             )
             paid += 1
         rows = officer.get("/api/finance/reimbursements", campaign_id=self.campaign_id, limit=1000)
@@ -749,7 +749,7 @@ class Scenario:
         )
 
     def surveys(self):
-        """Anonymous survey of 工程技术学院 by blind signatures: the answer cannot be traced to the student."""
+        """Anonymous survey of 工程技术学院 by RFC 9474 blind signatures: the answer cannot be traced to the student."""
         existing = [
             s
             for s in self.fed.get("/api/evaluation/surveys")
@@ -772,18 +772,18 @@ class Scenario:
             )[0]
             if mine["token_issued"]:
                 continue
-            key = blind.PublicKey(int(mine["public_key"]["n"], 16), mine["public_key"]["e"])
-            token = secrets.token_bytes(32)
-            blinded, r = blind.blind(key, survey["survey_id"], token)
+            key = rfc9474.public_key(mine["public_key"]["pem"])
+            token = rfc9474.prepare(secrets.token_bytes(32))
+            blinded_msg, inv = rfc9474.blind(key, token)
             signed = worker.post(
-                f"/api/evaluation/surveys/{survey['survey_id']}/tokens", {"blinded": format(blinded, "x")}
+                f"/api/evaluation/surveys/{survey['survey_id']}/tokens", {"blinded_msg": blinded_msg.hex()}
             )
-            signature = blind.unblind(key, int(signed["blind_signature"], 16), r)
-            self.gateway.post(
+            sig = rfc9474.finalize(key, token, bytes.fromhex(signed["blind_sig"]), inv)
+            self.gateway.post(  # anonymous: no login, nothing that names the student
                 f"/api/evaluation/public/surveys/{survey['survey_id']}/answers",
                 {
-                    "token": token.hex(),
-                    "signature": format(signature, "x"),
+                    "input_msg": token.hex(),
+                    "sig": sig.hex(),
                     "teaching": 4 + number % 2,
                     "service": 4,
                     "organisation": 5 - number % 2,

@@ -5,15 +5,16 @@ threads by a2wsgi."""
 from __future__ import annotations
 
 from a2wsgi import WSGIMiddleware
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 
+from servicekit import swagger_ui
 from servicekit.app import ServiceApi
 from servicekit.errors import install_error_handlers
 from servicekit.logging import configure_logging
 from servicekit.request_context import install_request_context
 from servicekit.service import Runtime
 
-from . import auth_api, health, openapi, users_api
+from . import auth_api, health, metrics, openapi, users_api
 from .access import log_access
 from .config import GatewaySettings, load_settings
 from .cors import CorsPolicy, install_cors
@@ -95,10 +96,11 @@ def create_web_app(settings: GatewaySettings, runtime: Runtime) -> Flask:
     install_request_context(app, _log_access)
     app.extensions[CORS] = CorsPolicy(settings.cors_origins) if settings.cors_origins else None
     install_cors(app, app.extensions[CORS])  # after the request id, which a preflight's answer carries too
-    for blueprint in (health.blueprint, openapi.blueprint):
+    for blueprint in (health.blueprint, metrics.blueprint, openapi.blueprint, swagger_ui.blueprint):
         app.register_blueprint(blueprint)
     return app
 
 
 def _log_access(response: Response, route: str, seconds: float) -> None:
-    log_access(request.method, route, response.status_code, seconds)
+    identity = g.get("identity")  # set once the route asked who calls (gateway.guard.caller)
+    log_access(request.method, route, response.status_code, seconds, role=identity.role if identity else None)

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 
 class CircuitBreaker:
     """Closed until `failures` consecutive failures; then open for `cooldown` seconds, after which one
     trial request goes through (half-open): its success closes the circuit, its failure opens it again."""
 
-    def __init__(self, failures: int, cooldown: float, clock=time.monotonic):
+    def __init__(
+        self, failures: int, cooldown: float, clock=time.monotonic, on_change: Callable[[bool], None] | None = None
+    ):
         self.failures, self.cooldown, self.clock = failures, cooldown, clock
+        self.on_change = on_change or (lambda is_open: None)  # told when the circuit opens or closes
         self._consecutive = 0
         self._open_until = 0.0
         self._lock = threading.Lock()
@@ -33,6 +37,8 @@ class CircuitBreaker:
 
     def succeeded(self) -> None:
         with self._lock:
+            if self._consecutive >= self.failures:
+                self.on_change(False)
             self._consecutive = 0
 
     def failed(self) -> None:
@@ -40,6 +46,7 @@ class CircuitBreaker:
             self._consecutive += 1
             if self._consecutive == self.failures:
                 self._open_until = self.clock() + self.cooldown
+                self.on_change(True)
 
     @property
     def is_open(self) -> bool:

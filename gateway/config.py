@@ -49,6 +49,7 @@ class GatewaySettings:
     breaker_failures: int = 5  # consecutive failures that open an instance's circuit
     breaker_cooldown: float = 10.0  # seconds an open instance is skipped before one trial request
     cors_origins: tuple[str, ...] = ()  # browser portals' origins (gateway.cors); empty: no CORS
+    metrics_port: int | None = None  # set: /metrics answers on this port only (servicekit.gunicorn_conf binds it)
     auth: AuthSettings = AuthSettings()
 
 
@@ -131,6 +132,7 @@ def load_settings(environ=None) -> GatewaySettings:
         breaker_failures=_positive_int(environ, "GATEWAY_BREAKER_FAILURES", 5),
         breaker_cooldown=_positive_seconds(environ, "GATEWAY_BREAKER_COOLDOWN", 10.0),
         cors_origins=parse_origins(environ.get("GATEWAY_CORS_ORIGINS", "")),
+        metrics_port=_positive_int(environ, "METRICS_PORT", 0) if environ.get("METRICS_PORT", "").strip() else None,
         auth=load_auth_settings(environ),
     )
 

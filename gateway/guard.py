@@ -22,6 +22,7 @@ from .external import ExternalTokens
 from .incoming import Incoming, from_flask
 from .keys import Keys
 from .limits import LeasedCounter, Sweeper, first_use, hit
+from .metrics import RATE_LIMITED
 from .models import MachineClient
 from .policy import PUBLIC, allowed_roles
 from .revocations import Revocations
@@ -95,7 +96,7 @@ class Guard:
                     limit=self.settings.login_attempts_per_address,
                 ),
             ]
-        _refuse_when_over(verdicts, "Too many login attempts; try again later.")
+        _refuse_when_over(verdicts, "Too many login attempts; try again later.", "login")
         with self.transaction() as session:
             user = accounts.authenticate(session, username, password)
             if user is None:
@@ -198,7 +199,7 @@ class Guard:
             self._lease(key, now, run_blocking)  # in the background: nobody waits for it
         if self.sweeper.due():
             await run_blocking(self._sweep, now)
-        _refuse_when_over([verdict], "Too many requests; slow down.")
+        _refuse_when_over([verdict], "Too many requests; slow down.", "requests")
 
     def _lease(self, key: str, now: float, run_blocking: RunBlocking) -> asyncio.Future:
         """The lease being taken for `key`, started if none is: one at a time per client and process."""
@@ -248,9 +249,10 @@ class Guard:
             pass  # another process made it first
 
 
-def _refuse_when_over(verdicts, detail: str) -> None:
+def _refuse_when_over(verdicts, detail: str, limit: str) -> None:
     refused = [verdict for verdict in verdicts if not verdict.allowed]
     if refused:
+        RATE_LIMITED.labels(limit).inc()
         retry_after = max(verdict.retry_after for verdict in refused)
         raise Problem(TOO_MANY_REQUESTS, detail, headers={"Retry-After": str(retry_after)})
 

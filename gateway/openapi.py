@@ -9,6 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from flask import Blueprint, Response, current_app, g, jsonify, url_for
 
+from servicekit import swagger_ui
+
 from .upstreams import UpstreamError, Upstreams, current_upstreams
 
 log = logging.getLogger(__name__)
@@ -18,7 +20,6 @@ blueprint = Blueprint("openapi", __name__)
 FETCH_TIMEOUT = 3.0
 COMPONENTS = "#/components/"
 OPERATIONS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
-SWAGGER_UI = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.17.14/"
 
 
 @blueprint.get("/api/openapi.json")
@@ -37,7 +38,8 @@ def merged_openapi():
 @blueprint.get("/api/docs")
 def docs():
     spec_url = json.dumps(url_for(".merged_openapi"))
-    return Response(DOCS_PAGE.replace("{spec_url}", spec_url).replace("{cdn}", SWAGGER_UI), mimetype="text/html")
+    page = DOCS_PAGE.replace("{spec_url}", spec_url).replace("{assets}", swagger_ui.URL)
+    return Response(page.replace("{config}", json.dumps(swagger_ui.CONFIG)), mimetype="text/html")
 
 
 def _fetch(upstreams: Upstreams, service: str, request_id: str) -> dict | None:
@@ -147,13 +149,13 @@ DOCS_PAGE = """<!doctype html>
 <head>
   <meta charset="utf-8">
   <title>Upskilling API</title>
-  <link rel="stylesheet" href="{cdn}swagger-ui.css">
+  <link rel="stylesheet" href="{assets}swagger-ui.css">
 </head>
 <body>
   <div id="swagger-ui"></div>
-  <script src="{cdn}swagger-ui-bundle.js" crossorigin></script>
+  <script src="{assets}swagger-ui-bundle.js"></script>
   <script>
-    window.ui = SwaggerUIBundle({url: {spec_url}, dom_id: "#swagger-ui", deepLinking: true});
+    window.ui = SwaggerUIBundle(Object.assign({url: {spec_url}, dom_id: "#swagger-ui", deepLinking: true}, {config}));
   </script>
 </body>
 </html>

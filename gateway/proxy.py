@@ -96,7 +96,7 @@ class Proxy:
         if not REQUEST_ID.fullmatch(request_id):
             request_id = str(uuid.uuid4())
         context = request_id_var.set(request_id)
-        status, upstream = 500, None
+        status, upstream, caller = 500, None, {}
         try:
             answer_headers = [(b"x-request-id", request_id.encode())]
             if self.cors is not None:
@@ -106,7 +106,7 @@ class Proxy:
                     status, answer_headers = 204, _encoded(self.cors.preflight(headers)) + answer_headers[:1]
                     await _respond(send, status, answer_headers, b"")
                     return
-                reply = await self._forward(scope, receive, service, headers, request_id)
+                reply = await self._forward(scope, receive, service, headers, request_id, caller)
             except ConnectionAbortedError:
                 status = 499  # the client closed the request (nginx's code): nobody to answer
                 return
@@ -134,11 +134,20 @@ class Proxy:
             await self._relay(send, reply, answer_headers)
         finally:
             log_access(
-                scope["method"], ROUTE, status, time.perf_counter() - started, service=service, upstream=upstream
+                scope["method"],
+                ROUTE,
+                status,
+                time.perf_counter() - started,
+                service=service,
+                upstream=upstream,
+                role=caller.get("role"),
             )
             request_id_var.reset(context)
 
-    async def _forward(self, scope, receive, service: str, headers: dict[str, str], request_id: str) -> Reply:
+    async def _forward(
+        self, scope, receive, service: str, headers: dict[str, str], request_id: str, caller: dict
+    ) -> Reply:
+        """The service's answer; `caller` gets the caller's role once known (for the access log and metrics)."""
         rest = scope["path"][len(service) + 6 :]  # below "/api/<service>/"
         if any(segment in {".", ".."} for segment in rest.split("/")):
             # The gateway and the service must see the same path (route checks rely on it).
@@ -151,6 +160,7 @@ class Proxy:
             scope["method"], raw_path.decode("latin-1") + ("?" + query if query else ""), headers, client[0]
         )
         identity = await self.guard.authorize(incoming, service, "/" + rest, body, self.run_blocking)
+        caller["role"] = identity.role if identity is not None else "public"
         target = "/" + quote(rest, safe=PATH_SAFE) + ("?" + query if query else "")
         lines = self._outgoing(scope["headers"], headers, service, request_id, client[0], identity)
         return await self.upstreams.send(service, scope["method"], target, lines, body)

@@ -21,6 +21,7 @@ import httptools
 from flask import current_app
 
 from .breaker import CircuitBreaker
+from .metrics import CIRCUIT_OPEN, UPSTREAM_LATENCY
 
 log = logging.getLogger(__name__)
 
@@ -293,7 +294,7 @@ class ServiceUpstream:
 
     def __init__(self, name: str, urls: tuple[str, ...], breaker):
         self.name = name
-        self.instances = [Instance(url, breaker()) for url in urls]
+        self.instances = [Instance(url, breaker(name, url)) for url in urls]
         self._turn = 0
         self._lock = threading.Lock()  # the Flask routes' threads take turns too
 
@@ -319,8 +320,10 @@ class Upstreams:
         breaker_failures: int = 5,
         breaker_cooldown: float = 10.0,
     ):
-        def breaker() -> CircuitBreaker:
-            return CircuitBreaker(breaker_failures, breaker_cooldown)
+        def breaker(service: str, url: str) -> CircuitBreaker:
+            circuit = CIRCUIT_OPEN.labels(service, urlsplit(url).netloc)
+            circuit.set(0)
+            return CircuitBreaker(breaker_failures, breaker_cooldown, on_change=lambda is_open: circuit.set(is_open))
 
         self.services = {
             name: ServiceUpstream(name, tuple(service_urls), breaker) for name, service_urls in urls.items()
@@ -348,7 +351,7 @@ class Upstreams:
             connection = instance.checkout(self.read_timeout)
             if connection is not None:
                 try:
-                    return await self._exchange(instance, connection, head, body, method)
+                    return await self._exchange(service, instance, connection, head, body, method)
                 except ClosedBeforeAnswer as exc:
                     # The instance may have acted on it: only a method safe to repeat is sent again.
                     if method not in IDEMPOTENT:
@@ -364,19 +367,23 @@ class Upstreams:
                 refused.append(_describe(instance, exc))
                 continue
             try:
-                return await self._exchange(instance, connection, head, body, method)
+                return await self._exchange(service, instance, connection, head, body, method)
             except (OSError, TimeoutError) as exc:
                 instance.breaker.failed()
                 raise _failure(service, instance, exc) from exc
         raise UpstreamUnavailable(service, "; ".join(refused) or "every instance's circuit is open")
 
     @staticmethod
-    async def _exchange(instance: Instance, connection: Connection, head: bytes, body: bytes, method: str) -> Reply:
+    async def _exchange(
+        service: str, instance: Instance, connection: Connection, head: bytes, body: bytes, method: str
+    ) -> Reply:
+        started = time.perf_counter()
         try:
             reply = await connection.exchange(head, body, head_only=method == "HEAD")
         except BaseException:
             connection.close()  # half-used: never back in the pool
             raise
+        UPSTREAM_LATENCY.labels(service).observe(time.perf_counter() - started)
         instance.breaker.succeeded()
         return reply
 

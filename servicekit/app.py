@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, Response, current_app, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
 from kombu import Connection
 from sqlalchemy import text
@@ -18,14 +19,20 @@ from .metrics import HTTP_LATENCY, HTTP_REQUESTS, BusCollector, exposition
 from .request_context import install_request_context
 from .service import Runtime, Service
 from .stalled_api import blp as stalled_blueprint
+from .swagger_ui import CONFIG as SWAGGER_UI_CONFIG
+from .swagger_ui import URL as SWAGGER_UI_URL
+from .swagger_ui import blueprint as swagger_ui
 
 access_log = logging.getLogger("access")
-SWAGGER_UI = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.17.14/"
 MAX_BODY_BYTES = 10 * 1024 * 1024
 
 
 class ServiceApi(Api):
     ERROR_SCHEMA = ProblemSchema
+
+
+class UnicodeJSON(DefaultJSONProvider):
+    ensure_ascii = False  # Chinese names as they are, not \u escapes
 
 
 def create_app(service: Service, runtime: Runtime | None = None) -> Flask:
@@ -39,14 +46,15 @@ def create_app(service: Service, runtime: Runtime | None = None) -> Flask:
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL=SWAGGER_UI,
+        OPENAPI_SWAGGER_UI_URL=SWAGGER_UI_URL,
+        OPENAPI_SWAGGER_UI_CONFIG=SWAGGER_UI_CONFIG,
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
-        JSON_AS_ASCII=False,
     )
-    app.json.ensure_ascii = False
+    app.json = UnicodeJSON(app)
     app.extensions["runtime"] = runtime
     app.config["IDENTITY_SIGNING_KEY"] = signing_key(runtime.settings.var_dir)
     api = ServiceApi(app)
+    app.register_blueprint(swagger_ui)
     for blueprint in service.blueprints():
         api.register_blueprint(blueprint)
     if service.sagas:
@@ -62,7 +70,8 @@ def runtime() -> Runtime:
 
 
 def unit_of_work() -> UnitOfWork:
-    return runtime().unit_of_work()
+    """The use case's unit of work; inside an idempotent request, a part of the request's transaction."""
+    return runtime().unit_of_work(g.get("request_transaction"))
 
 
 def _report_request(service: str):
@@ -76,6 +85,7 @@ def _report_request(service: str):
                 "route": route,
                 "status": response.status_code,
                 "ms": round(seconds * 1000, 1),
+                "forwarded": "X-Forwarded-Prefix" in request.headers,  # by the gateway, which logs it too
             },
         )
 

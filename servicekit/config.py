@@ -13,6 +13,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_BROKER = "localfs"  # registered with kombu by servicekit.bus.localfs
+QUEUE_TYPES = ("classic", "quorum")
 
 
 def _env(name: str, default: str) -> str:
@@ -41,6 +42,7 @@ class BusSettings:
     relay_batch: int
     relay_poll_seconds: float
     heartbeat: int
+    queue_type: str = "classic"
 
     @property
     def exchange(self) -> str:
@@ -92,13 +94,20 @@ class Settings:
     log_level: str
     bus: BusSettings = field(repr=False)
     sagas: SagaSettings = field(default_factory=lambda: load_saga_settings())
+    host: str = "127.0.0.1"  # what a process listens on (HOST; the image sets 0.0.0.0)
+    metrics_port: int | None = None  # METRICS_PORT: the worker serves /metrics there
+    # Idempotency keys (servicekit.idempotency): kept this long after first use, and a running
+    # request's claim is taken over after the lease (its process died).
+    idempotency_key_ttl_seconds: int = 24 * 3600
+    idempotency_lease_seconds: int = 60
 
     def prepare_local_folders(self) -> None:
         """The embedded database file and broker folders live under var/."""
         if self.database_url.startswith("sqlite") or self.bus.embedded:
             self.var_dir.mkdir(parents=True, exist_ok=True)
-        for folder in {self.bus.transport_options.get(k) for k in ("data_folder_in", "control_folder")} - {None}:
-            Path(folder).mkdir(parents=True, exist_ok=True)
+        for key in ("data_folder_in", "control_folder"):
+            if folder := self.bus.transport_options.get(key):
+                Path(folder).mkdir(parents=True, exist_ok=True)
 
 
 def load_settings(service: str) -> Settings:
@@ -113,6 +122,10 @@ def load_settings(service: str) -> Settings:
         log_level=_env("LOG_LEVEL", "INFO").upper(),
         bus=load_bus_settings(var_dir),
         sagas=load_saga_settings(),
+        host=_env("HOST", "127.0.0.1"),
+        metrics_port=int(port) if (port := _env("METRICS_PORT", "")) else None,
+        idempotency_key_ttl_seconds=int(_env("IDEMPOTENCY_KEY_TTL_SECONDS", str(24 * 3600))),
+        idempotency_lease_seconds=int(_env("IDEMPOTENCY_LEASE_SECONDS", "60")),
     )
 
 
@@ -137,6 +150,9 @@ def load_bus_settings(var_dir: Path) -> BusSettings:
             "data_folder_out": str(folder / "data"),
             "control_folder": str(folder / "control"),
         }
+    queue_type = _env("BUS_QUEUE_TYPE", "classic").lower()
+    if queue_type not in QUEUE_TYPES:
+        raise ValueError(f"BUS_QUEUE_TYPE must be one of {', '.join(QUEUE_TYPES)}, not {queue_type!r}")
     return BusSettings(
         url=url,
         transport_options=options,
@@ -148,4 +164,5 @@ def load_bus_settings(var_dir: Path) -> BusSettings:
         relay_batch=int(_env("RELAY_BATCH", "200")),
         relay_poll_seconds=float(_env("RELAY_POLL_SECONDS", "0.2")),
         heartbeat=int(_env("BROKER_HEARTBEAT", "30")),
+        queue_type=queue_type,
     )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy.exc
 from sqlalchemy import Engine, Table, create_engine, delete, event, insert
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from .bus.envelope import Envelope
 from .logging import causation_id, correlation_id, request_id
@@ -90,25 +91,30 @@ class UnitOfWork:
 
     def __init__(
         self,
-        session_factory: sessionmaker[Session],
+        session_factory: Callable[[], Session],
         outbox: Table,
         producer: str,
         waits: Table | None = None,
         reask_after: timedelta = timedelta(minutes=1),
     ):
         self._session_factory, self._outbox, self._producer = session_factory, outbox, producer
-        self._waits, self._reask_after = waits, reask_after
-        self.session: Session | None = None
+        self._waits, self._reask_after = waits, reask_after  # the service's saga waits (servicekit.sagas)
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("the unit of work is used outside its `with` block")
+        return self._session
 
     def __enter__(self) -> UnitOfWork:
-        self.session = self._session_factory()
+        self._session = self._session_factory()
         return self
 
     def __exit__(self, *exc_info) -> None:
-        assert self.session is not None
         self.session.rollback()
         self.session.close()
-        self.session = None
+        self._session = None
 
     def commit(self) -> None:
         self.session.commit()
@@ -134,23 +140,58 @@ class UnitOfWork:
         )
         return envelope
 
+    @property
+    def _saga_waits(self) -> Table:
+        if self._waits is None:
+            raise RuntimeError(f"{self._producer} declares no sagas: its metadata has no saga_waits table")
+        return self._waits
+
     def await_answer(self, saga: str, item_id: str) -> None:
         """The request published in this transaction awaits an answer: asked again if it is late
         (servicekit.sagas). Asking anew restarts the wait."""
         now = utcnow()
         fresh = {"waiting_since": now, "asks": 0, "last_asked_at": None, "next_ask_at": now + self._reask_after}
         self.session.execute(
-            upsert(self.session.bind, self._waits)
+            upsert(self.session.bind, self._saga_waits)
             .values(saga=saga, item_id=item_id, stalled_at=None, **fresh)
             .on_conflict_do_update(index_elements=["saga", "item_id"], set_={**fresh, "stalled_at": None})
         )
 
     def answered(self, saga: str, item_id: str) -> bool:
         """The answer came (late or not): the wait ends. False when nothing waited for it."""
-        waits = self._waits.c
+        waits = self._saga_waits.c
         ended = self.session.execute(
-            delete(self._waits).where(waits.saga == saga, waits.item_id == item_id).returning(waits.stalled_at)
+            delete(self._saga_waits).where(waits.saga == saga, waits.item_id == item_id).returning(waits.stalled_at)
         ).all()
         if ended and ended[0].stalled_at is not None:
             log.info("stalled saga item completed by a late answer", extra={"saga": saga, "item_id": item_id})
         return bool(ended)
+
+
+class JoinedUnitOfWork(UnitOfWork):
+    """A unit of work inside a transaction that another layer commits (an idempotent request's,
+    servicekit.idempotency): `commit()` keeps its changes for that transaction (a savepoint is
+    released), leaving without `commit()` undoes them (rolled back to the savepoint)."""
+
+    def __init__(
+        self,
+        session: Session,
+        outbox: Table,
+        producer: str,
+        waits: Table | None = None,
+        reask_after: timedelta = timedelta(minutes=1),
+    ):
+        super().__init__(lambda: session, outbox, producer, waits, reask_after)
+
+    def __enter__(self) -> JoinedUnitOfWork:
+        self._session = self._session_factory()
+        self._savepoint = self.session.begin_nested()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self._savepoint.is_active:
+            self._savepoint.rollback()
+        self._session = None
+
+    def commit(self) -> None:
+        self._savepoint.commit()

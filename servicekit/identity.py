@@ -111,7 +111,7 @@ def verify(header: str, key: bytes, *, now: float | None = None) -> Identity:
     expected = hmac.new(key, f"{version}.{payload}".encode(), hashlib.sha256).digest()
     try:
         genuine = version == VERSION and hmac.compare_digest(_unb64(signature), expected)
-        claims = json.loads(_unb64(payload)) if genuine else None
+        claims = json.loads(_unb64(payload)) if genuine else {}
     except (ValueError, TypeError):
         genuine = False
     if not genuine:

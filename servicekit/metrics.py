@@ -1,5 +1,6 @@
 """Prometheus metrics: HTTP rate and latency, outbox backlog, consumer lag, dead letters, unroutable events,
-saga items waiting and stalled."""
+saga items waiting and stalled (the api's /metrics), events published and handled by type (the worker's, on
+METRICS_PORT)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,13 @@ HTTP_LATENCY = Histogram(
     "HTTP request latency",
     ["service", "method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+BUS_PUBLISHED = Counter(
+    "bus_events_published_total", "Events the outbox relay published (confirmed by the broker)", ["service", "type"]
+)
+BUS_HANDLED = Counter(
+    "bus_events_handled_total", "Events the consumer handled (outcome: handled, failed)", ["service", "type", "outcome"]
 )
 
 
@@ -108,9 +116,12 @@ class BusCollector:
         return [depth]
 
 
-def exposition(runtime_collector: BusCollector) -> bytes:
+def exposition(*collectors) -> bytes:
+    """The process's metrics (every gunicorn worker's, summed, under PROMETHEUS_MULTIPROC_DIR), then
+    the `collectors` read at scrape time."""
     own = CollectorRegistry(auto_describe=False)
-    own.register(runtime_collector)
+    for collector in collectors:
+        own.register(collector)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         shared = CollectorRegistry()
         multiprocess.MultiProcessCollector(shared)

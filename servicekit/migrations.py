@@ -82,6 +82,15 @@ def create_messaging_tables() -> None:
         table.create(op.get_bind())
 
 
+def create_idempotency_table() -> None:
+    """The idempotency keys of a service whose requests move money (servicekit.idempotency)."""
+    from sqlalchemy import MetaData
+
+    from .idempotency import add_idempotency_table
+
+    add_idempotency_table(MetaData()).create(op.get_bind())
+
+
 def drop_messaging_tables() -> None:
     op.drop_table("inbox")
     op.drop_table("outbox")

@@ -41,12 +41,10 @@ def show(amount: Decimal) -> str:
 class Money(fields.Field):
     """API field: accepts "1500.00" (or an integer/exact decimal string), gives a Decimal; dumps "1500.00"."""
 
-    def __init__(self, *, minimum: Decimal | None = Decimal("0"), **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, *, minimum: Decimal | None = Decimal("0"), metadata: dict | None = None, **kwargs):
+        documented = {"type": "string", "pattern": r"^-?\d+(\.\d{1,2})?$", "example": "1500.00"}
+        super().__init__(metadata=documented | (metadata or {}), **kwargs)
         self.minimum = minimum
-        self.metadata.setdefault("type", "string")
-        self.metadata.setdefault("pattern", r"^-?\d+(\.\d{1,2})?$")
-        self.metadata.setdefault("example", "1500.00")
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, (float, bool)):

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, delete, func, select, update
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, func, select, update
 
 from .bus.backoff import wait_for_database
 from .db import UnitOfWork, database_unavailable, outage_reason, utcnow
@@ -126,29 +126,40 @@ class Sweeper:
             ]
 
     def _ask_again(self, saga_name: str, item_id: str, now: datetime) -> bool:
-        """Ask once more in one transaction with the wait's row locked (several workers sweep at once)."""
+        """Claim the due wait (one worker wins), then ask again in a transaction of its own.
+
+        The wait's row is not held while the item is locked: the answer's handler locks the item, then
+        ends the wait, and the same order here rules out deadlocks. A worker dying between the two steps
+        skips one ask; the next comes after the new delay.
+        """
         waits = self.table.c
+        key = (waits.saga == saga_name) & (waits.item_id == item_id)
+        with self.runtime.engine.begin() as db:
+            due = db.execute(select(waits.asks).where(key, waits.next_ask_at <= now)).scalar_one_or_none()
+            claimed = (
+                due is not None
+                and db.execute(
+                    update(self.table)
+                    .where(key, waits.asks == due)  # unchanged since read: no other worker asked meanwhile
+                    .values(asks=due + 1, last_asked_at=now, next_ask_at=now + self._delay(due))
+                ).rowcount
+            )
+        if not claimed:
+            return False  # answered meanwhile, or another worker asked
+        asks = due + 1
+        saga = self.sagas.get(saga_name)
         with self.runtime.unit_of_work() as uow:
-            row = uow.session.execute(
-                select(self.table)
-                .where(waits.saga == saga_name, waits.item_id == item_id, waits.next_ask_at <= now)
-                .with_for_update(skip_locked=True)
-            ).one_or_none()
-            if row is None:
-                return False  # answered meanwhile, or another worker has it
-            saga = self.sagas.get(saga_name)
-            key = (waits.saga == saga_name) & (waits.item_id == item_id)
             if saga is None or not saga.reask(uow, item_id):
-                uow.session.execute(delete(self.table).where(key))
+                uow.answered(saga_name, item_id)  # no longer waiting: the wait goes
                 uow.commit()
                 return False
-            delay = min(timedelta(seconds=self.settings.reask_seconds * 2 ** (row.asks + 1)), REASK_CEILING)
-            uow.session.execute(
-                update(self.table).where(key).values(asks=row.asks + 1, last_asked_at=now, next_ask_at=now + delay)
-            )
             uow.commit()
-        log.info("saga item asked again", extra={"saga": saga_name, "item_id": item_id, "asks": row.asks + 1})
+        log.info("saga item asked again", extra={"saga": saga_name, "item_id": item_id, "asks": asks})
         return True
+
+    def _delay(self, asked: int) -> timedelta:
+        """Before the next ask, once asked `asked` times again: SAGA_REASK_SECONDS x 2^(asked+1), at most an hour."""
+        return min(timedelta(seconds=self.settings.reask_seconds * 2 ** (asked + 1)), REASK_CEILING)
 
 
 def listing(session, table: Table, sagas, *, stalled: bool, saga: str | None, sort: str, limit: int) -> list[dict]:

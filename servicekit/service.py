@@ -10,11 +10,12 @@ from functools import cached_property
 from pathlib import Path
 
 from sqlalchemy import MetaData, Table
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from .bus.envelope import Envelope
 from .config import Settings, load_settings
-from .db import UnitOfWork, make_engine
+from .db import JoinedUnitOfWork, UnitOfWork, make_engine
+from .idempotency import IdempotencyKeys
 from .sagas import Saga
 
 Handler = Callable[[UnitOfWork, Envelope], None]
@@ -65,11 +66,18 @@ class Runtime:
     def saga_waits(self) -> Table | None:
         return self.service.metadata.tables.get("saga_waits")
 
-    def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork(
-            self.sessions,
-            self.outbox,
-            self.service.name,
-            self.saga_waits,
-            timedelta(seconds=self.settings.sagas.reask_seconds),
-        )
+    @cached_property
+    def idempotency_keys(self) -> IdempotencyKeys | None:
+        """For services whose metadata has the table (servicekit.idempotency.add_idempotency_table)."""
+        table = self.service.metadata.tables.get("idempotency_keys")
+        if table is None:
+            return None
+        ttl, lease = self.settings.idempotency_key_ttl_seconds, self.settings.idempotency_lease_seconds
+        return IdempotencyKeys(self.engine, self.sessions, table, timedelta(seconds=ttl), timedelta(seconds=lease))
+
+    def unit_of_work(self, joined: Session | None = None) -> UnitOfWork:
+        """A unit of work of its own, or part of the `joined` transaction (servicekit.idempotency's)."""
+        waits = (self.saga_waits, timedelta(seconds=self.settings.sagas.reask_seconds))
+        if joined is not None:
+            return JoinedUnitOfWork(joined, self.outbox, self.service.name, *waits)
+        return UnitOfWork(self.sessions, self.outbox, self.service.name, *waits)

@@ -6,6 +6,8 @@ import logging
 import signal
 import threading
 
+from prometheus_client import start_http_server
+
 from .bus.consumer import Consumer
 from .bus.relay import Relay
 from .sagas import Sweeper
@@ -23,6 +25,9 @@ def run_worker(runtime: Runtime) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    settings = runtime.settings
+    if settings.metrics_port is not None:  # events published and handled, for Prometheus
+        start_http_server(settings.metrics_port, addr=settings.host)
     threads = [threading.Thread(target=Relay(runtime, stop).run, name="relay", daemon=True)]
     if runtime.service.sagas:
         threads.append(threading.Thread(target=Sweeper(runtime, stop).run, name="saga-sweeper", daemon=True))

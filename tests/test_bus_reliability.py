@@ -7,6 +7,8 @@ import time
 import uuid
 
 import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from contracts import ContractViolation
@@ -16,6 +18,7 @@ from tests.probe.models import Note
 
 from .support.processes import wait_for
 from .support.tcpproxy import TcpProxy
+from .test_embedded import free_port
 
 pytestmark = pytest.mark.servers
 
@@ -231,3 +234,26 @@ def test_one_failing_event_in_a_batch_does_not_undo_or_repeat_the_others(probe):
     assert [letter["id"] for letter in listing] == [poison_id]
     batches = [json.loads(line) for line in worker.log().splitlines() if '"batch handled"' in line]
     assert any(b["failed"] == 1 and b["events"] > 1 for b in batches), "the poison shared a batch with others"
+
+
+def test_the_worker_counts_events_published_and_handled_by_type_on_its_metrics_port(probe):
+    port = free_port()
+    probe.worker(METRICS_PORT=str(port))
+    probe.note("counted", count=3)
+    probe.note("counted-flaky", fail_until_attempt=2)
+    probe.wait_count("counted", 3)
+    probe.wait_count("counted-flaky", 1)
+
+    def counted(name: str, **labels) -> float:
+        text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        found = {
+            (sample.name, frozenset(sample.labels.items())): sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+        }
+        return found.get((name, frozenset({"service": "probe", "type": "probe.noted", **labels}.items())), 0)
+
+    handled = "bus_events_handled_total"
+    wait_for(lambda: counted(handled, outcome="handled") == 4, message="the handled events counted")
+    assert counted(handled, outcome="failed") == 1, "the flaky event's first attempt"
+    assert counted("bus_events_published_total") == 4

@@ -5,12 +5,14 @@ programmes and workers of its own, so the flows do not depend on each other or o
 
 from __future__ import annotations
 
+import secrets
 from decimal import Decimal
 
 import pytest
 
 from demo.client import eventually
 from demo.data import money, person
+from tests.support import rfc9474
 from tests.support.campaign import ADMIN, PASSWORD, Flows, shared_system
 
 pytestmark = pytest.mark.servers
@@ -471,7 +473,10 @@ def test_an_academic_student_graduates_and_the_unit_pays_back_the_federations_15
         "bank_name": "中国建设银行广州萝岗支行",
         "bank_account": "6217003320000123456",
     }
-    done = officer.post(payment, body)
+    key = {"Idempotency-Key": f"pay-{owed['reimbursement_id']}"}
+    done = officer.post(payment, body, headers=key)
+    retried = officer.call("POST", payment, body, headers=key, raw=True)  # the answer was lost: sent again
+    assert (retried.json(), retried.headers["Idempotent-Replayed"]) == (done, "true")
     assert (
         done["status"],
         done["amount"],
@@ -579,7 +584,7 @@ def test_a_skills_rate_raise_reaches_the_shares_quota_and_the_training_ledger(fl
     raised = flows.fed.post(
         f"/api/finance/campaigns/{flows.campaign_id}/skills-rate-raises",
         {"trade": "美容师", "rate": "0.50", "reason": "技能类资金结余，提高美容师补贴比例"},
-        headers={"X-Request-ID": f"raise-{enrolment_id}"},
+        headers={"Idempotency-Key": f"raise-{enrolment_id}"},
     )
     assert (raised["rate_before"], raised["rate_after"], raised["extra_cost"]) == ("0.4000", "0.5000", "210.00")
     # the unit's rate stays 40 %: the employee pays what the federation now adds
@@ -605,3 +610,55 @@ def test_a_skills_rate_raise_reaches_the_shares_quota_and_the_training_ledger(fl
     assert (training["share_unit"], training["share_employee"]) == ("840.00", after["employee"])
     invariants = flows.fed.get("/api/finance/invariants")
     assert (invariants["passed"], invariants["drift"]) == (True, [])
+
+
+def test_an_enrolled_employee_answers_a_survey_anonymously_with_a_client_written_from_rfc9474(flows):
+    """The student's client (tests/support/rfc9474.py, no service code) prepares and blinds a token, asks for the
+    blind signature through the gateway as the enrolled employee, finalises it, and answers with no credentials."""
+    unit, union, institution, programme, number = "GZ-HD", "GZ-HD-G1", "GZ-FCG", "FCG-HL-5", 74
+    flows.plan(unit, [programme])
+    enrolment_id = flows.sent(union, number, programme)["enrolment_id"]
+    assert flows.register(institution, enrolment_id)["status"] == "registered"
+    survey = flows.fed.post(
+        "/api/evaluation/surveys",
+        {"campaign_id": flows.campaign_id, "institution_id": institution, "closes_on": flows.day(30)},
+    )
+    flows.fed.post(
+        "/auth/users",
+        {
+            "username": "employee.74",
+            "password": PASSWORD,
+            "role": "employee",
+            "resident_id": person(number)["resident_id"],
+        },
+    )
+    student = flows.user("employee.74")
+    invitation = eventually(
+        lambda: [s for s in student.get("/api/evaluation/surveys") if s["survey_id"] == survey["survey_id"]],
+        "evaluation to invite the registered student",
+    )[0]
+    published = flows.gateway.get(f"/api/evaluation/public/surveys/{survey['survey_id']}")["public_key"]
+    assert invitation["public_key"] == published == survey["public_key"]  # one key for everyone
+
+    key = rfc9474.public_key(published["pem"])
+    token = rfc9474.prepare(secrets.token_bytes(32))
+    blinded_msg, inv = rfc9474.blind(key, token)
+    tokens = f"/api/evaluation/surveys/{survey['survey_id']}/tokens"
+    blind_sig = bytes.fromhex(student.post(tokens, {"blinded_msg": blinded_msg.hex()})["blind_sig"])
+    sig = rfc9474.finalize(key, token, blind_sig, inv)
+    again = rfc9474.blind(key, rfc9474.prepare(secrets.token_bytes(32)))[0]
+    assert student.call("POST", tokens, {"blinded_msg": again.hex()}, ok=(409,))["code"] == (
+        "evaluation_token_already_issued"
+    )
+
+    anonymous = flows.gateway  # no login, no cookie: nothing names the student
+    assert anonymous.token is None and anonymous.machine is None
+    answers = f"/api/evaluation/public/surveys/{survey['survey_id']}/answers"
+    answer = {"input_msg": token.hex(), "sig": sig.hex(), "teaching": 5, "service": 4, "organisation": 4}
+    assert anonymous.call("POST", answers, answer, raw=True).status_code == 201
+    assert anonymous.call("POST", answers, answer, ok=(409,))["code"] == "evaluation_already_answered"
+    outsider = rfc9474.prepare(secrets.token_bytes(32))  # a token nobody signed, with that signature
+    forged = anonymous.call("POST", answers, {**answer, "input_msg": outsider.hex()}, ok=(403,))
+    assert forged["code"] == "evaluation_bad_token"
+    results = flows.fed.get(f"/api/evaluation/surveys/{survey['survey_id']}/results")
+    assert results["withheld"] is True  # one answer: too few to show anything

@@ -278,6 +278,12 @@ def test_gateway_and_every_service_share_the_keys(config, variable):
         assert ("volume", "app-var", "/app/var") in mounts, name
 
 
+def test_only_evaluation_holds_the_survey_key_encryption_key(config):
+    holders = {name for name, service in config["services"].items() if "SURVEY_KEY_ENCRYPTION_KEY" in _env(service)}
+    assert holders and all(name.startswith("evaluation-") for name in holders), holders
+    assert {"evaluation-migrate", "evaluation-api"} <= holders  # the migration moves old keys; the api signs
+
+
 def test_healthchecks(config):
     services = config["services"]
     rabbit = _healthcheck_text(services["rabbitmq"])
@@ -339,6 +345,7 @@ def test_dockerfile():
     text = DOCKERFILE.read_text()
     assert re.search(r"^FROM\s+python:3\.11-slim\b", text, re.M)
     assert "PYTHONUNBUFFERED=1" in text
+    assert "HOST=0.0.0.0" in text, "in a container gunicorn answers on every interface (locally: the loopback)"
     users = re.findall(r"^USER\s+(\S+)", text, re.M)
     assert users and users[-1] not in {"root", "0"}, "processes run as a non-root user"
     installs = [line for line in text.splitlines() if "pip install" in line]
@@ -445,3 +452,102 @@ def test_env_example_documents_every_variable(config):
             app_env |= set(_env(service))
     missing = (interpolated | app_env) - documented
     assert not missing, f"deploy/.env.example does not document {sorted(missing)}"
+
+
+# ----------------------------------------------------------------- the observability profile
+
+OBSERVABILITY = DEPLOY / "observability"
+DASHBOARDS = OBSERVABILITY / "grafana" / "dashboards"
+# PromQL words that are not metric names.
+PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "offset", "bool"}
+METRIC_DEFINITION = re.compile(
+    r"\b(Counter|Gauge|Histogram|Summary|GaugeMetricFamily|CounterMetricFamily)\(\s*\"([a-zA-Z_:][a-zA-Z0-9_:]*)\""
+)
+
+
+def test_prometheus_and_grafana_come_with_the_observability_profile_only(compose, config):
+    assert not {"prometheus", "grafana"} & set(config["services"]), "not started by default"
+    result = compose("--profile", "observability", "-f", str(COMPOSE_FILE), "config", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+    assert services["prometheus"]["profiles"] == services["grafana"]["profiles"] == ["observability"]
+    mounts = {
+        name: {v["target"]: Path(v["source"]) for v in services[name]["volumes"] if v["type"] == "bind"}
+        for name in ("prometheus", "grafana")
+    }
+    assert mounts["prometheus"]["/etc/prometheus/prometheus.yml"] == OBSERVABILITY / "prometheus.yml"
+    assert mounts["grafana"]["/etc/grafana/provisioning"] == OBSERVABILITY / "grafana" / "provisioning"
+    assert mounts["grafana"]["/var/lib/grafana/dashboards"] == DASHBOARDS
+    published = {name: s["ports"] for name, s in services.items() if s.get("ports")}
+    assert set(published) == {"gateway", "grafana"}
+    (grafana,) = published["grafana"]
+    assert grafana["host_ip"] == "127.0.0.1", "Grafana on the host's loopback only"
+
+
+def test_prometheus_finds_every_replica_of_the_gateway_every_api_and_every_worker(config):
+    import yaml
+
+    scrape = yaml.safe_load((OBSERVABILITY / "prometheus.yml").read_text())["scrape_configs"]
+    targets = {
+        name: sd["port"] for job in scrape for sd in job["dns_sd_configs"] if sd["type"] == "A" for name in sd["names"]
+    }
+    services = config["services"]
+    expected = {"gateway": int(_env(services["gateway"])["METRICS_PORT"])}
+    for svc in SERVICES:
+        expected[f"{svc}-api"] = int(_env(services[f"{svc}-api"])["PORT"])
+        expected[f"{svc}-worker"] = int(_env(services[f"{svc}-worker"])["METRICS_PORT"])
+    assert targets == expected
+    assert expected["gateway"] != int(_env(services["gateway"])["PORT"]), "metrics never on the public port"
+
+
+def _dashboard_queries() -> list[tuple[str, str]]:
+    found = []
+    for path in sorted(DASHBOARDS.glob("*.json")):
+        for panel in json.loads(path.read_text())["panels"]:
+            found += [(panel["title"], target["expr"]) for target in panel["targets"]]
+    return found
+
+
+def _queried_metrics(expr: str) -> set[str]:
+    expr = re.sub(r'"[^"]*"', "", expr)  # label values, strings
+    expr = re.sub(r"\{[^}]*\}|\[[^\]]*\]", "", expr)  # label matchers, ranges
+    expr = re.sub(r"\b(by|without|on|ignoring)\s*\([^)]*\)", "", expr)  # grouping labels
+    names = re.findall(r"\b([a-zA-Z_:][a-zA-Z0-9_:]*)\b(?!\s*\()", expr)
+    return {name for name in names if name not in PROMQL_WORDS}
+
+
+def _exported_metrics() -> set[str]:
+    """Every series name the code defines (prometheus_client adds _total, _bucket, _count, _sum)."""
+    exported = set()
+    for path in ROOT.rglob("*.py"):
+        if {".venv", "node_modules", "tests"} & set(path.relative_to(ROOT).parts):
+            continue
+        for kind, name in METRIC_DEFINITION.findall(path.read_text()):
+            base = name.removesuffix("_total")
+            exported |= {
+                "Counter": {f"{base}_total"},
+                "CounterMetricFamily": {f"{base}_total"},
+                "Histogram": {f"{name}_bucket", f"{name}_count", f"{name}_sum"},
+                "Summary": {f"{name}_count", f"{name}_sum"},
+            }.get(kind, {name})
+    return exported
+
+
+def test_the_dashboard_has_the_key_panels_on_the_provisioned_data_source():
+    datasource = (OBSERVABILITY / "grafana" / "provisioning" / "datasources" / "prometheus.yml").read_text()
+    [uid] = re.findall(r"^\s*uid:\s*(\S+)", datasource, re.M)
+    titles = " | ".join(title for title, _ in _dashboard_queries()).lower()
+    for panel in ("requests per second", "errors", "outbox pending", "consumer lag", "dead letters", "stalled sagas"):
+        assert panel in titles, panel
+    assert "registrations per minute" in titles
+    for path in DASHBOARDS.glob("*.json"):
+        for panel in json.loads(path.read_text())["panels"]:
+            assert {panel["datasource"]["uid"]} | {t["datasource"]["uid"] for t in panel["targets"]} == {uid}
+
+
+@pytest.mark.parametrize("title, expr", _dashboard_queries())
+def test_every_metric_the_dashboard_queries_is_one_the_code_exports(title, expr):
+    queried = _queried_metrics(expr)
+    assert queried, f"{title}: no metric found in {expr!r}"
+    missing = queried - _exported_metrics()
+    assert not missing, f"{title}: {sorted(missing)} is exported by no code"

@@ -8,6 +8,7 @@ import socket
 import subprocess
 
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from .support.processes import REPO, Process, python_module, wait_for
 
@@ -66,6 +67,16 @@ def test_event_round_trip_between_api_and_worker_processes_on_the_embedded_defau
             return [letter["id"] for letter in json.loads(listing.stdout)]
 
         assert wait_for(lambda: dead_letter_ids() == [poison_id], timeout=30, message="the poison parked")
+
+        # The requests of both gunicorn workers, summed (each "new connection" may land on either).
+        metrics = {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(requests.get(f"{base}/metrics", timeout=5).text)
+            for sample in family.samples
+        }
+        posted = (("method", "POST"), ("route", "/notes"), ("service", "probe"), ("status", "201"))
+        assert metrics[("http_requests_total", posted)] == 3
+        assert metrics[("outbox_pending_events", (("service", "probe"),))] == 0
     finally:
         api.stop()
         worker.stop()

@@ -18,7 +18,7 @@ from servicekit.migrations import upgrade
 from servicekit.service import Runtime
 
 from . import serving
-from .upstream import Server, service_app
+from .upstream import Blackhole, Server, service_app
 
 ADMIN_PASSWORD = "correct horse battery"
 
@@ -80,6 +80,22 @@ def sqlite_runtime(tmp_path_factory):
     runtime = migrated_runtime(tmp_path_factory.mktemp("gateway-var"))
     yield runtime
     runtime.engine.dispose()
+
+
+@pytest.fixture
+def sqlite_service(sqlite_runtime):
+    """A stand-in service that verifies identities with the key of the gateway on `sqlite_runtime`."""
+    server = Server(service_app(sqlite_runtime.settings.var_dir))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def blackhole():
+    """An instance that accepts connections and never answers."""
+    hole = Blackhole()
+    yield hole
+    hole.stop()
 
 
 # ---------------------------------------------------------------- a gateway on PostgreSQL before a stand-in service

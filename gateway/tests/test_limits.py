@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from gateway.limits import LeasedCounter
 from tests.support.processes import wait_for
 
@@ -15,32 +13,18 @@ from .upstream import Blackhole, Server, service_app
 PROBLEM_JSON = "application/problem+json"
 
 
-@pytest.fixture
-def service(sqlite_runtime):
-    server = Server(service_app(sqlite_runtime.settings.var_dir))  # the gateway's key
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def blackhole():
-    hole = Blackhole()
-    yield hole
-    hole.stop()
-
-
 def timed(client, path, method="GET", **kwargs):
     started = time.perf_counter()
     response = client.open(path, method=method, **kwargs)
     return response, time.perf_counter() - started
 
 
-def test_a_body_over_10_mib_is_a_413_problem(sqlite_runtime, service):
-    client = authorized_client(gateway_app(sqlite_runtime, quota=service.url))
+def test_a_body_over_10_mib_is_a_413_problem(sqlite_runtime, sqlite_service):
+    client = authorized_client(gateway_app(sqlite_runtime, quota=sqlite_service.url))
     response = client.post("/api/quota/whoami", data=b"x" * (10 * 1024 * 1024 + 1))
     assert response.status_code == 413 and response.mimetype == PROBLEM_JSON
     assert response.get_json()["code"] == "payload_too_large"
-    assert service.app.config["hits"] == []
+    assert sqlite_service.app.config["hits"] == []
     assert client.post("/api/quota/whoami", data=b"x" * 1024).status_code == 200
 
 
@@ -77,9 +61,9 @@ def test_the_circuit_opens_after_consecutive_failures_and_lets_one_trial_through
     assert len(blackhole.accepted) == 3
 
 
-def test_an_open_instance_is_skipped_for_a_healthy_one(sqlite_runtime, blackhole, service):
+def test_an_open_instance_is_skipped_for_a_healthy_one(sqlite_runtime, blackhole, sqlite_service):
     env = {"GATEWAY_UPSTREAM_TIMEOUT": "0.3", "GATEWAY_BREAKER_FAILURES": "1", "GATEWAY_BREAKER_COOLDOWN": "30"}
-    client = authorized_client(gateway_app(sqlite_runtime, env, quota=f"{blackhole.url},{service.url}"))
+    client = authorized_client(gateway_app(sqlite_runtime, env, quota=f"{blackhole.url},{sqlite_service.url}"))
     statuses = [timed(client, "/api/quota/whoami") for _ in range(6)]
     assert [response.status_code for response, _ in statuses].count(504) == 1
     assert all(seconds < 0.2 for response, seconds in statuses if response.status_code == 200)

@@ -25,6 +25,7 @@ from kombu.message import Message
 
 from ..db import database_unavailable, outage_reason, upsert, utcnow
 from ..logging import causation_id, correlation_id
+from ..metrics import BUS_HANDLED
 from ..service import Runtime
 from .backoff import CONNECTION_ERRORS, Backoff, wait_for_database
 from .envelope import Envelope, MalformedMessage
@@ -143,10 +144,12 @@ class Consumer:
             _raise_if_database_away(exc)
             failures = {batch[0][1].id: exc} if len(batch) == 1 else self._commit_one_by_one(batch)
         for message, envelope in batch:
-            if envelope.id in failures:
+            failed = envelope.id in failures
+            if failed:
                 self._after_failure(message, envelope, failures[envelope.id])
             else:
                 message.ack()
+            BUS_HANDLED.labels(self.service.name, envelope.type, "failed" if failed else "handled").inc()
         log.info(
             "batch handled",
             extra={

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from kombu import Connection, Queue
 
 from ..config import BusSettings
-from .topology import dead_letter_queue
+from .topology import dead_letter_queue, unroutable_queues
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ def dead_letters(bus: BusSettings, service: str) -> Parking:
 
 
 def unroutable(bus: BusSettings) -> Parking:
-    return Parking(Queue(bus.unroutable_queue, durable=True), lambda letter: (bus.exchange, letter.routing_key))
+    return Parking(unroutable_queues(bus)[1], lambda letter: (bus.exchange, letter.routing_key))
 
 
 @dataclass

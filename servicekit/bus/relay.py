@@ -17,6 +17,7 @@ from kombu import Connection
 from sqlalchemy import delete, select, update
 
 from ..db import database_unavailable, outage_reason, utcnow
+from ..metrics import BUS_PUBLISHED
 from ..service import Runtime
 from .backoff import CONNECTION_ERRORS, Backoff, wait_for_database
 from .publishing import Outgoing, publisher_for
@@ -96,6 +97,9 @@ class Relay:
                 return 0
             batch = [Outgoing(r.event_id, r.type, r.body, json.loads(r.body).get("correlation_id")) for r in rows]
             outcome = publisher.publish(batch)
+            for row in rows:
+                if row.event_id in outcome.published:
+                    BUS_PUBLISHED.labels(self.runtime.service.name, row.type).inc()
             if outcome.published:
                 db.execute(
                     update(outbox)
@@ -135,3 +139,5 @@ class Relay:
         with self.runtime.engine.begin() as db:
             db.execute(delete(outbox).where(outbox.c.published_at < now - KEEP_PUBLISHED))
             db.execute(delete(inbox).where(inbox.c.handled_at < now - KEEP_HANDLED))
+        if self.runtime.idempotency_keys is not None:
+            self.runtime.idempotency_keys.purge(now)

@@ -7,6 +7,7 @@ import pytest
 from servicekit import Runtime, create_app
 from servicekit.migrations import upgrade
 from tests.probe.service import SERVICE
+from tests.support.pages import assert_served_locally
 
 
 @pytest.fixture
@@ -86,3 +87,9 @@ def test_metrics_report_requests_and_outbox_backlog(client):
     assert 'outbox_pending_events{service="probe"} 3.0' in text
     assert 'http_requests_total{method="POST",route="/notes",service="probe",status="201"}' in text
     assert 'bus_queue_messages{queue="probe.dead",role="dead_letters",service="probe"}' in text
+
+
+def test_the_docs_page_loads_swagger_ui_from_the_service_itself(client):
+    assets = assert_served_locally(client, "/docs")
+    assert {"/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css"} <= set(assets)
+    assert client.get("/docs/assets/swagger-ui-bundle.js").mimetype in {"text/javascript", "application/javascript"}

@@ -1,137 +1,133 @@
-"""RSA blind signatures (Chaum), textbook-correct, on Python integers: the anonymity of survey answers.
+"""The signer's side of RFC 9474 blind RSA signatures, variant RSABSSA-SHA384-PSS-Randomized: survey anonymity.
 
-Why: a student must prove "I was invited and have not answered yet" without the
-answer ever being linkable to them. The scheme, per survey (one campaign, one
-institution), with its own RSA key (n, e, d):
+Why: a student must prove "I was invited and have not answered yet" without the answer ever being
+linkable to them. Per survey (one campaign, one institution) the service holds an RSA key:
 
-1. The student's client picks a random token t (32 bytes) and a random r
-   coprime to n, and sends only the *blinded* value  b = H(t) * r^e mod n,
-   where H is a full-domain hash of t into Z_n (MGF1 over SHA-256, bound to
-   the survey and its key).
-2. The service checks the student is invited (an active enrolment at that
-   institution in that campaign), records "token issued" for (survey, student)
-   exactly once (a primary key), and answers  b^d mod n.  Because r is
-   uniformly random, b is uniformly distributed in Z_n*: it says nothing
-   about t, so the service cannot later recognise t.
-3. The client unblinds  s = b^d * r^-1 = H(t)^d mod n  and later submits the
-   answer with (t, s) only, without any identity (a public endpoint).
-4. The service verifies s^e = H(t) mod n (only a holder of a signature from
-   step 2 can produce one: RSA-FDH is unforgeable under the RSA assumption)
-   and stores the answer under SHA-256(t), unique per survey: once per token,
-   and one token per invited student, so once per student.
+1. The student's client (RFC 9474 §4.1-4.2; e.g. @cloudflare/blindrsa-ts in a browser) prepares its
+   one-time token, `prepared = 32 random bytes || message`, encodes it with EMSA-PSS (SHA-384,
+   MGF1-SHA-384, 48-byte salt) and sends only the blinded value `m * r^e mod n` for a random r.
+2. The service checks the student is invited, records "token issued" once per student (a primary key)
+   and answers `BlindSign` (§4.3): the RSA private operation on the blinded value. The blinded value is
+   uniformly random whatever the token, so the service can never recognise the token later.
+3. The client finalises (§4.4): the signature is an ordinary RSASSA-PSS signature (RFC 8017) on the
+   prepared message, which any library verifies with the survey's public key.
+4. The answer is sent with (prepared message, signature) and no identity at all; the service verifies
+   the signature and keeps the answer under SHA-256(prepared message): once per token.
 
-The answers table holds the survey, SHA-256(t), the scores, the free text and
-the day of answering: nothing that joins to a student, and the signing step
-never saw t or s. Remaining linkage by timing is mitigated in `surveys.py`.
+The private operation here: cryptography (OpenSSL) exposes no raw RSA, so it is done on the key's
+private numbers, with the Chinese remainder theorem and RSA blinding (the exponentiation runs on
+`m * r^e` for a fresh random r, so its timing has nothing to do with the value the caller chose:
+Python's integers are not constant-time), then the RFC's self-check (`s^e mod n == m`) before
+answering, so that a faulty computation never leaks the key's factors.
 
-The key is generated at survey setup by a pure-Python Miller-Rabin prime
-generator (the `cryptography` package is not part of the stack); 2048-bit
-modulus, e = 65537. The private exponent stays in the service's database.
+Key size: 3072 bits. Anonymity does not depend on it (the blinding hides the token perfectly); only
+unforgeability does, and only until the survey closes. 3072-bit RSA gives 128-bit security (NIST
+SP 800-57), still acceptable after 2030, unlike 2048; 4096 would cost about four times as much per
+signature in pure Python for nothing the survey needs.
+
+Keys are made by `cryptography` and kept as PKCS#8 PEM encrypted under the survey key-encryption key
+(SURVEY_KEY_ENCRYPTION_KEY, a key of its own purpose); each survey's public key is published as SPKI PEM.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import secrets
-from dataclasses import dataclass
+from pathlib import Path
 
-E = 65537
-KEY_BITS = 2048
-_SMALL_PRIMES = [p for p in range(3, 2000) if all(p % q for q in range(2, int(p**0.5) + 1))]
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from servicekit.identity import machine_secret
 
-@dataclass(frozen=True)
-class PublicKey:
-    n: int
-    e: int = E
-
-    @property
-    def size(self) -> int:
-        return (self.n.bit_length() + 7) // 8
-
-
-@dataclass(frozen=True)
-class KeyPair:
-    public: PublicKey
-    d: int
+VARIANT = "RSABSSA-SHA384-PSS-Randomized"
+KEY_BITS = 3072
+PUBLIC_EXPONENT = 65537
+SALT_LENGTH = 48  # bytes: the SHA-384 output length, as the variant requires
+PREFIX_LENGTH = 32  # the randomized variant's message prefix
+PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA384()), salt_length=SALT_LENGTH)
 
 
-def is_probable_prime(n: int, rounds: int = 40) -> bool:
-    """Miller-Rabin with random bases: a composite passes with probability below 4^-rounds."""
-    if n < 2:
+class SigningFailure(Exception):
+    """The RFC's self-check caught a wrong signature (a fault): nothing may be answered."""
+
+
+def key_encryption_key(var_dir: Path) -> bytes:
+    """SURVEY_KEY_ENCRYPTION_KEY; on one machine, made once in var/survey-key-encryption.key."""
+    return machine_secret(var_dir, "SURVEY_KEY_ENCRYPTION_KEY", "survey-key-encryption")
+
+
+def generate_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(PUBLIC_EXPONENT, KEY_BITS)
+
+
+def encrypted_pem(key: rsa.RSAPrivateKey, kek: bytes) -> str:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(kek)
+    ).decode()
+
+
+@functools.lru_cache(maxsize=64)
+def private_key(pem: str, kek: bytes) -> rsa.RSAPrivateKey:
+    """The survey's key from its encrypted PEM (loading checks the key: kept per process)."""
+    return serialization.load_pem_private_key(pem.encode(), kek)
+
+
+def spki_pem(key: rsa.RSAPrivateKey | rsa.RSAPublicKey) -> str:
+    public = key.public_key() if isinstance(key, rsa.RSAPrivateKey) else key
+    return public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def fingerprint(public_pem: str) -> str:
+    """SHA-256 of the DER SubjectPublicKeyInfo: what every student's client can compare."""
+    public = serialization.load_pem_public_key(public_pem.encode())
+    der = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(der).hexdigest()
+
+
+def modulus_length(public_pem: str) -> int:
+    """`modulus_len` of the RFC: the size in bytes of blinded messages and signatures."""
+    return math.ceil(serialization.load_pem_public_key(public_pem.encode()).key_size / 8)
+
+
+def blind_sign(key: rsa.RSAPrivateKey, blinded_msg: bytes) -> bytes:
+    """RFC 9474 §4.3 BlindSign. ValueError for a blinded message of the wrong size or out of range."""
+    numbers = key.private_numbers()
+    n, e = numbers.public_numbers.n, numbers.public_numbers.e
+    modulus_len = math.ceil(n.bit_length() / 8)
+    if len(blinded_msg) != modulus_len:
+        raise ValueError(f"the blinded message must be {modulus_len} bytes")
+    m = int.from_bytes(blinded_msg, "big")
+    if m >= n:
+        raise ValueError("message representative out of range")
+    s = _rsasp1(numbers, m)
+    if pow(s, e, n) != m:  # RSAVP1(pk, s) == m, or a fault would reveal the key
+        raise SigningFailure()
+    return s.to_bytes(modulus_len, "big")
+
+
+def _rsasp1(numbers: rsa.RSAPrivateNumbers, m: int) -> int:
+    """RFC 8017 §5.1.2 with CRT, on a blinded representative (RSA blinding against timing)."""
+    n, e = numbers.public_numbers.n, numbers.public_numbers.e
+    while True:
+        r = secrets.randbelow(n - 2) + 2
+        if math.gcd(r, n) == 1:
+            break
+    c = m * pow(r, e, n) % n
+    s1 = pow(c % numbers.p, numbers.dmp1, numbers.p)
+    s2 = pow(c % numbers.q, numbers.dmq1, numbers.q)
+    h = numbers.iqmp * (s1 - s2) % numbers.p
+    return (s2 + numbers.q * h) * pow(r, -1, n) % n
+
+
+def verify(public_pem: str, prepared_msg: bytes, signature: bytes) -> bool:
+    """A finalised token: an ordinary RSASSA-PSS signature (SHA-384, MGF1-SHA-384, 48-byte salt)."""
+    public = serialization.load_pem_public_key(public_pem.encode())
+    try:
+        public.verify(signature, prepared_msg, PSS, hashes.SHA384())
+    except InvalidSignature:
         return False
-    for p in [2, *_SMALL_PRIMES]:
-        if n % p == 0:
-            return n == p
-    d, s = n - 1, 0
-    while d % 2 == 0:
-        d, s = d // 2, s + 1
-    for _ in range(rounds):
-        x = pow(secrets.randbelow(n - 3) + 2, d, n)
-        if x in (1, n - 1):
-            continue
-        for _ in range(s - 1):
-            x = pow(x, 2, n)
-            if x == n - 1:
-                break
-        else:
-            return False
     return True
-
-
-def random_prime(bits: int) -> int:
-    while True:
-        # Top two bits set so that p*q has exactly 2*bits bits; odd.
-        candidate = secrets.randbits(bits) | (3 << (bits - 2)) | 1
-        if (candidate - 1) % E and is_probable_prime(candidate):
-            return candidate
-
-
-def generate_key(bits: int = KEY_BITS) -> KeyPair:
-    while True:
-        p, q = random_prime(bits // 2), random_prime(bits // 2)
-        if p == q:
-            continue
-        phi = (p - 1) * (q - 1)
-        if math.gcd(E, phi) == 1:
-            return KeyPair(PublicKey(p * q, E), pow(E, -1, phi))
-
-
-def full_domain_hash(key: PublicKey, context: str, token: bytes) -> int:
-    """H(token) in Z_n: MGF1-SHA-256 expanded to one bit less than n, bound to the context and key."""
-    seed = hashlib.sha256(
-        b"upskilling-survey-fdh|" + context.encode() + b"|" + key.n.to_bytes(key.size, "big") + b"|" + token
-    ).digest()
-    bits = key.n.bit_length() - 1
-    output, counter = b"", 0
-    while len(output) * 8 < bits:
-        output += hashlib.sha256(seed + counter.to_bytes(4, "big")).digest()
-        counter += 1
-    return int.from_bytes(output, "big") >> (len(output) * 8 - bits)
-
-
-def sign_blinded(key: KeyPair, blinded: int) -> int:
-    """The signer's step: it sees only a uniformly random element of Z_n."""
-    if not 1 < blinded < key.public.n - 1:
-        raise ValueError("blinded message out of range")
-    return pow(blinded, key.d, key.public.n)
-
-
-def verify(key: PublicKey, context: str, token: bytes, signature: int) -> bool:
-    return 0 < signature < key.n and pow(signature, key.e, key.n) == full_domain_hash(key, context, token)
-
-
-# The client's side (a portal implements the same in the browser); used by tests and integrators.
-
-
-def blind(key: PublicKey, context: str, token: bytes) -> tuple[int, int]:
-    """(blinded message, blinding factor r) for a token the client keeps secret."""
-    while True:
-        r = secrets.randbelow(key.n - 2) + 2
-        if math.gcd(r, key.n) == 1:
-            return full_domain_hash(key, context, token) * pow(r, key.e, key.n) % key.n, r
-
-
-def unblind(key: PublicKey, blind_signature: int, r: int) -> int:
-    return blind_signature * pow(r, -1, key.n) % key.n

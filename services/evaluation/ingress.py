@@ -6,9 +6,10 @@ only publish, only to the ingress exchange, and only with the routing key
 refuses a foreign routing key. The message must also carry the AMQP `user_id`
 property, which RabbitMQ checks against the connected user. A message is
 validated exactly like `POST /results/batches` (same schema, same use case,
-same idempotency key rules: body `{"idempotency_key": "...", "lines": [...]}`);
-a refused one is parked in `<ingress queue>.parked` with the reason, and so is one
-whose handling fails unexpectedly (a poison message): parked once, with its error,
+and the same idempotency keys, servicekit.idempotency, the institution's user
+being the caller: body `{"idempotency_key": "...", "lines": [...]}`); a refused
+one is parked in `<ingress queue>.parked` with the reason, and so is one whose
+handling fails unexpectedly (a poison message): parked once, with its error,
 confirmed by the broker before the message is acknowledged, never requeued in a
 loop. A database outage is not the message's fault: the ingress lets go of the
 broker (the message goes back to the queue), waits for the database, and resumes.
@@ -30,11 +31,13 @@ from marshmallow import ValidationError, fields, validate
 from servicekit import Problem
 from servicekit.bus.backoff import CONNECTION_ERRORS, Backoff, wait_for_database
 from servicekit.bus.consumer import DatabaseAway
+from servicekit.bus.topology import durable_queue
 from servicekit.db import database_unavailable, outage_reason
+from servicekit.idempotency import KEY_PATTERN, KEY_REUSED, InFlight, KeyReused, Stored, fingerprint
 from servicekit.identity import INSTITUTION_SYSTEM, Identity
 from servicekit.service import Runtime
 
-from .results import body_digest, record_batch
+from .results import record_batch
 from .schemas import ResultBatchIn
 
 log = logging.getLogger(__name__)
@@ -42,7 +45,7 @@ ROUTING_PREFIX = "results."
 
 
 class IngressBatch(ResultBatchIn):
-    idempotency_key = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    idempotency_key = fields.String(required=True, validate=validate.Regexp(KEY_PATTERN))
 
 
 def exchange_name(runtime: Runtime) -> str:
@@ -56,9 +59,10 @@ def user_name(runtime: Runtime, institution_id: str) -> str:
 def queues(runtime: Runtime) -> tuple[Queue, Queue]:
     name = exchange_name(runtime)
     exchange = Exchange(name, type="topic", durable=True)
+    bus = runtime.settings.bus
     return (
-        Queue(name, exchange, routing_key=f"{ROUTING_PREFIX}#", durable=True),
-        Queue(f"{name}.parked", durable=True),
+        durable_queue(bus, name, exchange=exchange, routing_key=f"{ROUTING_PREFIX}#"),
+        durable_queue(bus, f"{name}.parked"),
     )
 
 
@@ -112,10 +116,18 @@ def handle(runtime: Runtime, routing_key: str, user_id: str | None, body: bytes)
     except (ValueError, ValidationError) as exc:
         return json.dumps({"validation_failed": getattr(exc, "messages", str(exc))}, ensure_ascii=False)
     identity = Identity(subject=user_id, role=INSTITUTION_SYSTEM, institution_id=institution_id)
-    try:
-        with runtime.unit_of_work() as uow:
-            record_batch(uow, identity, batch["idempotency_key"], batch["lines"], body_digest({"lines": raw["lines"]}))
+    key = batch["idempotency_key"]
+
+    def record(session) -> Stored:
+        with runtime.unit_of_work(session) as uow:
+            answer = record_batch(uow, identity, key, batch["lines"])
             uow.commit()
+        return Stored(201, {"Content-Type": "application/json"}, json.dumps(answer))
+
+    try:  # a batch already recorded under its key is acknowledged; one still being recorded waits (InFlight)
+        runtime.idempotency_keys.run_once(user_id, key, fingerprint("PUBLISH", routing_key, body), record)
+    except KeyReused:
+        return json.dumps({"code": KEY_REUSED.code, "detail": f"{key!r} was used for another batch."})
     except Problem as problem:
         return json.dumps(
             {"code": problem.problem.code, "detail": problem.detail, "errors": problem.errors},
@@ -158,6 +170,10 @@ def _consume(
         routing_key = message.delivery_info.get("routing_key", "")
         try:
             reason = handle(runtime, routing_key, message.properties.get("user_id"), message.body)
+        except InFlight:  # the same batch is being recorded (another ingress, or a claim its lease will end)
+            stop.wait(1)
+            message.requeue()
+            return
         except Exception as exc:
             if database_unavailable(exc):
                 raise DatabaseAway(outage_reason(exc)) from exc  # unacknowledged: redelivered once it is back

@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from servicekit.bus.tables import add_messaging_tables
+from servicekit.idempotency import add_idempotency_table
 
 ID = String(36)
 CODE = String(64)
@@ -37,6 +38,7 @@ class Base(DeclarativeBase):
 
 
 outbox, inbox = add_messaging_tables(Base.metadata)
+idempotency_keys = add_idempotency_table(Base.metadata)
 
 
 # --- read models -------------------------------------------------------------------------------
@@ -132,18 +134,6 @@ class FundTransfer(Base):
 # --- exam results and certificates -------------------------------------------------------------
 
 
-class ResultBatch(Base):
-    """An accepted batch: its idempotency key, the hash of its body and the answer given."""
-
-    __tablename__ = "result_batches"
-    institution_id: Mapped[str] = mapped_column(CODE, primary_key=True)
-    idempotency_key: Mapped[str] = mapped_column(String(100), primary_key=True)
-    body_sha256: Mapped[str] = mapped_column(String(64))
-    response: Mapped[dict] = mapped_column(JSON)
-    submitted_by: Mapped[str] = mapped_column(String(200))
-    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-
 class ExamResult(Base):
     """One attempt at one exam; a retake is a new row with the next attempt number."""
 
@@ -157,7 +147,7 @@ class ExamResult(Base):
     passed: Mapped[bool] = mapped_column(Boolean)
     attempt: Mapped[int] = mapped_column(Integer)
     retake: Mapped[str | None] = mapped_column(String(20))  # free_later_class | course_retake, after a fail
-    batch_key: Mapped[str] = mapped_column(String(100))
+    batch_key: Mapped[str] = mapped_column(String(255))  # the Idempotency-Key it was sent with
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     __table_args__ = (
         UniqueConstraint("enrolment_id", "exam", "attempt", name="uq_exam_results_attempt"),
@@ -196,16 +186,16 @@ class Certificate(Base):
 
 
 class Survey(Base):
-    """One survey per campaign and institution, with its own RSA key for blind signatures."""
+    """One survey per campaign and institution, with its own RSA key for blind signatures (RFC 9474)."""
 
     __tablename__ = "surveys"
     survey_id: Mapped[str] = mapped_column(ID, primary_key=True)
     campaign_id: Mapped[str] = mapped_column(ID)
     institution_id: Mapped[str] = mapped_column(CODE)
     closes_on: Mapped[date] = mapped_column(Date)
-    modulus: Mapped[str] = mapped_column(Text)  # hex
-    public_exponent: Mapped[int] = mapped_column(Integer)
-    private_exponent: Mapped[str] = mapped_column(Text)  # hex; never leaves the service
+    public_key_pem: Mapped[str] = mapped_column(Text)  # SubjectPublicKeyInfo: published
+    # PKCS#8, encrypted under SURVEY_KEY_ENCRYPTION_KEY; never leaves the service
+    private_key_pem: Mapped[str] = mapped_column(Text)
     opened_by: Mapped[str] = mapped_column(String(200))
     __table_args__ = (UniqueConstraint("campaign_id", "institution_id", name="uq_surveys_campaign_institution"),)
 

@@ -8,12 +8,6 @@ BATCH_REJECTED = define_problem(
     "The batch has lines with errors; nothing was recorded",
     "批次中有错误行，全部未录入",
 )
-KEY_REUSED = define_problem(
-    "evaluation_idempotency_key_reused",
-    409,
-    "This idempotency key was already used for a different batch",
-    "该幂等键已用于另一批次",
-)
 CERTIFICATE_REFUSED = define_problem(
     "evaluation_certificate_refused", 422, "A certificate cannot be issued for this enrolment", "该学员不能发证"
 )
@@ -40,6 +34,15 @@ BAD_TOKEN = define_problem(
 )
 ALREADY_ANSWERED = define_problem(
     "evaluation_already_answered", 409, "This token has already been used to answer", "该凭证已提交过评估"
+)
+TOKEN_SCHEME_RETIRED = define_problem(
+    "evaluation_token_scheme_retired",
+    410,
+    "This survey token was made with the retired signature scheme and can no longer be used",
+    "该评估凭证采用已停用的签名方案，无法再使用",
+)
+SIGNING_FAILED = define_problem(
+    "evaluation_signing_failed", 503, "The signature could not be made safely; try again", "签名未能安全生成，请重试"
 )
 SURVEY_CLOSED = define_problem("evaluation_survey_closed", 409, "The survey is closed", "评估已结束")
 CALENDAR_MISSING = define_problem(

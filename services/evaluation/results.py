@@ -1,9 +1,7 @@
-"""Use case: record a batch of exam results (idempotent, all or nothing)."""
+"""Use case: record a batch of exam results (all or nothing; once per Idempotency-Key)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 
 from sqlalchemy import select
@@ -11,43 +9,20 @@ from sqlalchemy.exc import IntegrityError
 
 from servicekit import Problem
 from servicekit.clock import china_today
-from servicekit.db import upsert, utcnow
+from servicekit.db import utcnow
 from servicekit.errors import CONFLICT
 from servicekit.identity import Identity
 
-from .models import Campaign, Enrolment, ExamResult, ResultBatch
-from .problems import BATCH_REJECTED, KEY_REUSED
+from .models import Campaign, Enrolment, ExamResult
+from .problems import BATCH_REJECTED
 from .rules import Attempt, EnrolmentFacts, plan_batch
 
 
-def body_digest(body: dict) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
-
-
-def record_batch(uow, identity: Identity, key: str, lines: list[dict], digest: str) -> tuple[dict, bool]:
-    """(the answer, replayed?): a key already accepted with the same body gives its first answer again."""
+def record_batch(uow, identity: Identity, key: str, lines: list[dict]) -> dict:
+    """The answer to the batch (its Idempotency-Key makes it run once: servicekit.idempotency)."""
     session = uow.session
     institution_id = identity.institution_id
     lines = [{**line, "enrolment_id": str(line["enrolment_id"])} for line in lines]
-    claimed = session.execute(
-        upsert(session.bind, ResultBatch)
-        .values(
-            institution_id=institution_id,
-            idempotency_key=key,
-            body_sha256=digest,
-            response={},
-            submitted_by=identity.subject,
-            submitted_at=utcnow(),
-        )
-        .on_conflict_do_nothing()
-        .returning(ResultBatch.idempotency_key)
-    ).first()
-    if claimed is None:  # waits for a concurrent first sender to commit, then answers as it did
-        earlier = session.get(ResultBatch, (institution_id, key))
-        if earlier.body_sha256 != digest:
-            raise Problem(KEY_REUSED, f"Idempotency key {key!r} was used for a batch with other lines.")
-        return earlier.response, True
-
     ids = sorted({line["enrolment_id"] for line in lines})
     # Locking the enrolments serialises attempt numbering with any concurrent batch for the same students.
     rows = session.execute(
@@ -120,10 +95,4 @@ def record_batch(uow, identity: Identity, key: str, lines: list[dict], digest: s
                 "retake": p.retake,
             }
         )
-    response = {"idempotency_key": key, "recorded": len(recorded), "results": recorded}
-    session.execute(
-        ResultBatch.__table__.update()
-        .where(ResultBatch.institution_id == institution_id, ResultBatch.idempotency_key == key)
-        .values(response=response)
-    )
-    return response, False
+    return {"idempotency_key": key, "recorded": len(recorded), "results": recorded}

@@ -200,8 +200,8 @@ def percent(part: int | Decimal, whole: int | Decimal) -> Decimal | None:
 def plan_execution(classes: list[ClassFacts], lead_working_days: int, working_days) -> tuple[Decimal | None, dict]:
     """Classes opened by their programme's start date, and rosters in at least `lead_working_days` working
     days before the class opens (`working_days(a, b)` counts working days d with a <= d < b)."""
-    dated = [c for c in classes if c.programme_starts_on]
-    opened_on_time = sum(1 for c in dated if c.opens_on <= c.programme_starts_on)
+    dated = [(c.opens_on, c.programme_starts_on) for c in classes if c.programme_starts_on]
+    opened_on_time = sum(1 for opens_on, starts_on in dated if opens_on <= starts_on)
     rosters_on_time = sum(
         1
         for c in classes

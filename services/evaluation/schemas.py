@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+import re
+
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from contracts.common import Bool, not_blank
+from servicekit import Problem
+
+from .problems import TOKEN_SCHEME_RETIRED
 
 
 def Text(max_length: int, **kwargs) -> fields.String:
@@ -159,8 +164,21 @@ class VerificationOut(Schema):
 
 # --- anonymous surveys -------------------------------------------------------------------------
 
-HEX = validate.Regexp(r"^[0-9a-fA-F]+$", error="Not a hexadecimal number.")
-HEX_BYTES = validate.Regexp(r"^(?:[0-9a-fA-F]{2})+$", error="Not hexadecimal bytes (two digits per byte).")
+
+class HexBytes(fields.String):
+    """Bytes written as hexadecimal, two digits per byte; loaded as bytes."""
+
+    def __init__(self, most: int, least: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        self.least, self.most = least, most
+
+    def _deserialize(self, value, attr, data, **kwargs) -> bytes:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not re.fullmatch(r"(?:[0-9a-fA-F]{2})+", text):
+            raise ValidationError("Not hexadecimal bytes (two digits per byte).")
+        if not self.least <= len(text) // 2 <= self.most:
+            raise ValidationError(f"Must be {self.least} to {self.most} bytes.")
+        return bytes.fromhex(text)
 
 
 class SurveyIn(Schema):
@@ -170,9 +188,12 @@ class SurveyIn(Schema):
 
 
 class PublicKeyOut(Schema):
-    n = fields.String(metadata={"description": "RSA modulus, hexadecimal"})
-    e = fields.Integer()
-    fingerprint = fields.String(metadata={"description": "SHA-256 of the modulus: the same for every student"})
+    variant = fields.String(metadata={"description": "RFC 9474 variant: RSABSSA-SHA384-PSS-Randomized"})
+    pem = fields.String(metadata={"description": "the survey's RSA public key: SubjectPublicKeyInfo, PEM"})
+    modulus_bits = fields.Integer(metadata={"description": "3072 for new surveys; modulus_len = bits / 8"})
+    fingerprint = fields.String(
+        metadata={"description": "SHA-256 of the DER SubjectPublicKeyInfo: the same for every student"}
+    )
 
 
 class SurveyOut(Schema):
@@ -186,24 +207,37 @@ class SurveyOut(Schema):
 
 
 class BlindedIn(Schema):
-    blinded = fields.String(
+    blinded_msg = HexBytes(
+        512,
         required=True,
-        validate=[validate.Length(min=1, max=1100), HEX],
-        metadata={"description": "H(token) * r^e mod n, hexadecimal (see the service docs: RSA-FDH blind signature)"},
+        metadata={"description": "RFC 9474 Blind(pk, input_msg)'s blinded_msg: modulus_len bytes, hexadecimal"},
     )
 
 
 class BlindSignatureOut(Schema):
-    blind_signature = fields.String(metadata={"description": "blinded^d mod n, hexadecimal; unblind with r^-1"})
+    blind_sig = fields.String(
+        metadata={"description": "RFC 9474 BlindSign's blind_sig, hexadecimal: Finalize it with your inv"}
+    )
 
 
 class AnswerIn(Schema):
-    token = fields.String(
+    @pre_load
+    def refuse_the_retired_scheme(self, data, **kwargs):
+        """Before RFC 9474 an answer carried `token` and `signature`: say so rather than list unknown fields."""
+        if isinstance(data, dict) and "token" in data and "input_msg" not in data:
+            raise Problem(TOKEN_SCHEME_RETIRED, "Ask for a survey key of the current scheme (RFC 9474).")
+        return data
+
+    input_msg = HexBytes(
+        96,
+        48,
         required=True,
-        validate=[validate.Length(min=32, max=128), HEX_BYTES],
-        metadata={"description": "the client's random one-time token (16-64 bytes), hexadecimal"},
+        metadata={
+            "description": "the token: RFC 9474 Prepare's input_msg (32 random bytes || a message of 16-64 random "
+            "bytes), hexadecimal"
+        },
     )
-    signature = fields.String(required=True, validate=[validate.Length(min=1, max=1100), HEX])
+    sig = HexBytes(512, required=True, metadata={"description": "RFC 9474 Finalize's sig on input_msg, hexadecimal"})
     teaching = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
     service = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
     organisation = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))

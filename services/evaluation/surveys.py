@@ -1,21 +1,21 @@
 """Use cases of the anonymous evaluation (网络匿名评估): open a survey, issue blind tokens, take answers, results.
 
-Unlinkability, argued. The cryptography is in `blind.py`: the service signs a
+Unlinkability, argued. The cryptography is RFC 9474 (`blind.py`): the service signs a
 blinded value that is uniformly random whatever the student's token, so neither
 the signing request nor anything stored about it can be matched to the token
 later presented with an answer. What each table holds:
 
 - `survey_tokens_issued`: (survey, employee, SHA-256 of the blinded value). It
   makes "one token per invited student" a primary key. No time is stored.
-- `survey_answers`: (survey, SHA-256 of the token, the scores, the free text,
-  the day). No employee, no enrolment, no serial id, no time of day; its
+- `survey_answers`: (survey, SHA-256 of the token (the prepared message), the
+  scores, the free text, the day). No employee, no enrolment, no serial id, no time of day; its
   primary key is a hash, so reading in key order is a random order. The
   answer endpoint is public: it takes no identity, so none can be logged or
   stored with it, and it publishes no event (outbox rows carry timestamps).
 
-Only invited students can answer, once each: an answer needs a valid RSA-FDH
-signature on its token under the survey's key (unforgeable without the private
-key), a signature is only given to a student with an active enrolment at that
+Only invited students can answer, once each: an answer needs a valid RSASSA-PSS
+signature on its token under the survey's key (one-more unforgeable: n blind
+signatures never yield n+1 signed tokens), a signature is only given to a student with an active enrolment at that
 institution in that campaign, once (the primary key above), and the token's
 hash is the answers' primary key, so a token answers once.
 
@@ -33,13 +33,19 @@ Linkage that remains, and what limits it:
 - Small groups: results (including free text) are shown only for at least
   `MIN_GROUP` answers; free text a student writes can of course name them.
 - Key tagging: a dishonest server could give each student a different key to
-  tag them. There is one key per survey, published with its fingerprint at a
-  public endpoint: clients (and anyone) can compare it.
+  tag them. There is one key per survey, published (SPKI PEM) with its fingerprint
+  at a public endpoint: clients (and anyone) can compare it.
+
+Surveys opened before RFC 9474 (a home-made RSA full-domain hash) were migrated
+(evaluation_0007): their keys are kept, encrypted, and serve RFC 9474 from then on.
+A token issued under the old scheme and not yet used cannot be finalised under the
+new one; an answer in the old format is refused with `evaluation_token_scheme_retired`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from datetime import date
 
@@ -49,21 +55,18 @@ from sqlalchemy.exc import IntegrityError
 from servicekit import Problem
 from servicekit.clock import china_today
 from servicekit.db import upsert
-from servicekit.errors import CONFLICT, NOT_FOUND
+from servicekit.errors import CONFLICT, NOT_FOUND, VALIDATION_FAILED
 from servicekit.identity import Identity
 
 from . import blind
 from .models import Campaign, Enrolment, Institution, Survey, SurveyAnswer, SurveyTokenIssued
-from .problems import ALREADY_ANSWERED, BAD_TOKEN, NOT_INVITED, SURVEY_CLOSED, TOKEN_ALREADY_ISSUED
+from .problems import ALREADY_ANSWERED, BAD_TOKEN, NOT_INVITED, SIGNING_FAILED, SURVEY_CLOSED, TOKEN_ALREADY_ISSUED
 from .rules import ACTIVE, QUESTIONS, summarise_answers
 
-
-def public_key(survey: Survey) -> blind.PublicKey:
-    return blind.PublicKey(int(survey.modulus, 16), survey.public_exponent)
+log = logging.getLogger(__name__)
 
 
 def describe(survey: Survey, token_issued: bool | None = None) -> dict:
-    key = public_key(survey)
     described = {
         "survey_id": survey.survey_id,
         "campaign_id": survey.campaign_id,
@@ -71,9 +74,10 @@ def describe(survey: Survey, token_issued: bool | None = None) -> dict:
         "closes_on": survey.closes_on,
         "questions": list(QUESTIONS),
         "public_key": {
-            "n": survey.modulus,
-            "e": survey.public_exponent,
-            "fingerprint": hashlib.sha256(key.n.to_bytes(key.size, "big")).hexdigest(),
+            "variant": blind.VARIANT,
+            "pem": survey.public_key_pem,
+            "modulus_bits": blind.modulus_length(survey.public_key_pem) * 8,
+            "fingerprint": blind.fingerprint(survey.public_key_pem),
         },
     }
     if token_issued is not None:
@@ -81,7 +85,8 @@ def describe(survey: Survey, token_issued: bool | None = None) -> dict:
     return described
 
 
-def open_survey(uow, identity: Identity, campaign_id: str, institution_id: str, closes_on: date) -> dict:
+def open_survey(uow, identity: Identity, campaign_id: str, institution_id: str, closes_on: date, kek: bytes) -> dict:
+    """`kek`: the survey key-encryption key the survey's private key is stored under."""
     if uow.session.get(Campaign, campaign_id) is None or uow.session.get(Institution, institution_id) is None:
         raise Problem(NOT_FOUND, "Unknown campaign or institution (not yet announced to evaluation).")
     key = blind.generate_key()
@@ -90,9 +95,8 @@ def open_survey(uow, identity: Identity, campaign_id: str, institution_id: str, 
         campaign_id=campaign_id,
         institution_id=institution_id,
         closes_on=closes_on,
-        modulus=format(key.public.n, "x"),
-        public_exponent=key.public.e,
-        private_exponent=format(key.d, "x"),
+        public_key_pem=blind.spki_pem(key),
+        private_key_pem=blind.encrypted_pem(key, kek),
         opened_by=identity.subject,
     )
     uow.session.add(survey)
@@ -143,14 +147,16 @@ def _survey(session, survey_id: str, today: date) -> Survey:
     return survey
 
 
-def sign_token(uow, identity: Identity, survey_id: str, blinded_hex: str) -> str:
-    """The blind signature on the student's blinded token: once per student and survey."""
+def sign_token(uow, identity: Identity, survey_id: str, blinded_msg: bytes, kek: bytes) -> bytes:
+    """RFC 9474 BlindSign of the student's blinded token: once per student and survey."""
     session = uow.session
     survey = _survey(session, survey_id, china_today())
     if not session.scalar(select(_invited(identity.employee_id)).where(Survey.survey_id == survey_id)):
         raise Problem(NOT_INVITED, "Only students enrolled at this institution in this campaign are invited.")
-    blinded = int(blinded_hex, 16)
-    digest = hashlib.sha256(blinded_hex.lower().encode()).hexdigest()
+    size = blind.modulus_length(survey.public_key_pem)
+    if len(blinded_msg) != size:
+        raise Problem(VALIDATION_FAILED, errors={"blinded_msg": [f"Must be {size} bytes ({2 * size} hex digits)."]})
+    digest = hashlib.sha256(blinded_msg).hexdigest()
     claimed = session.execute(
         upsert(session.bind, SurveyTokenIssued)
         .values(survey_id=survey_id, employee_id=identity.employee_id, blinded_sha256=digest)
@@ -161,26 +167,29 @@ def sign_token(uow, identity: Identity, survey_id: str, blinded_hex: str) -> str
         earlier = session.get(SurveyTokenIssued, (survey_id, identity.employee_id))
         if earlier.blinded_sha256 != digest:  # the same request again is a lost reply, answered again
             raise Problem(TOKEN_ALREADY_ISSUED, "Each student gets one token per survey.")
-    key = blind.KeyPair(public_key(survey), int(survey.private_exponent, 16))
     try:
-        return format(blind.sign_blinded(key, blinded), "x")
+        return blind.blind_sign(blind.private_key(survey.private_key_pem, kek), blinded_msg)
     except ValueError:
-        raise Problem(BAD_TOKEN, "The blinded value is out of range for this survey's key.") from None
+        raise Problem(
+            VALIDATION_FAILED, errors={"blinded_msg": ["Out of range for this survey's key (not below n)."]}
+        ) from None
+    except blind.SigningFailure:
+        log.error("blind signature failed its self-check; nothing answered", extra={"survey_id": survey_id})
+        raise Problem(SIGNING_FAILED, headers={"Retry-After": "1"}) from None
 
 
-def answer(uow, survey_id: str, token_hex: str, signature_hex: str, scores: dict, comment: str | None) -> None:
+def answer(uow, survey_id: str, input_msg: bytes, sig: bytes, scores: dict, comment: str | None) -> None:
     """Record an answer from whoever holds a signed token; no identity is asked for, none is stored."""
     session = uow.session
     today = china_today()
     survey = _survey(session, survey_id, today)
-    token = bytes.fromhex(token_hex)
-    if not blind.verify(public_key(survey), survey_id, token, int(signature_hex, 16)):
+    if not blind.verify(survey.public_key_pem, input_msg, sig):
         raise Problem(BAD_TOKEN, "The signature does not match the token for this survey.")
     stored = session.execute(
         upsert(session.bind, SurveyAnswer)
         .values(
             survey_id=survey_id,
-            token_sha256=hashlib.sha256(token).hexdigest(),
+            token_sha256=hashlib.sha256(input_msg).hexdigest(),
             comment=(comment or "").strip() or None,
             answered_on=today,
             **{q: scores[q] for q in QUESTIONS},

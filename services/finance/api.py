@@ -1,12 +1,13 @@
 """The finance HTTP API: thin endpoints over the use cases and queries.
 
-Money-moving requests (payments, transfers, returns, reimbursement payments,
-rate raises) are idempotent by their X-Request-ID: sending the same request again with the
-same id answers with what the first one did, and changes nothing.
+Money-moving requests (payments, charges, transfers, returns, reimbursement payments,
+recoveries, rate raises) take an Idempotency-Key per caller (servicekit.idempotency): sending
+the same request again with the same key answers with what the first one did, and changes nothing.
 """
 
 from __future__ import annotations
 
+import uuid
 from contextlib import contextmanager
 
 from flask_smorest import Blueprint
@@ -14,8 +15,8 @@ from flask_smorest import Blueprint
 from servicekit import Problem, unit_of_work
 from servicekit.db import utcnow
 from servicekit.errors import FORBIDDEN, NOT_FOUND
+from servicekit.idempotency import idempotent
 from servicekit.identity import current_identity, requires
-from servicekit.logging import request_id
 from servicekit.tabular import export
 
 from . import fees, funds, invariants, queries, raises, reimbursements, reports, rules, schemas
@@ -48,7 +49,8 @@ def problems(*statuses: int):
 
 
 def cause() -> str:
-    return f"request:{request_id.get()}"
+    """What a request's ledger postings are named by: each execution its own (retries never execute twice)."""
+    return f"request:{uuid.uuid4()}"
 
 
 @contextmanager
@@ -136,11 +138,12 @@ def get_breakdown(enrolment_id):
 
 
 @blp.route("/enrolments/<enrolment_id>/charges", methods=["POST"])
+@requires("institution_operator")
+@idempotent
 @blp.arguments(schemas.ChargeIn)
 @blp.response(201, schemas.ChargeOut)
 @blp.alt_response(200, schema=schemas.ChargeOut, description="this reference was recorded before: nothing changed")
 @problems(404, 409)
-@requires("institution_operator")
 def record_charge(body, enrolment_id):
     """The institution adds a re-exam, retake or practice fee the employee alone pays to their breakdown"""
     with unit_of_work() as uow:
@@ -161,10 +164,11 @@ def list_breakdowns(args):
 
 
 @blp.route("/enrolments/<enrolment_id>/payments", methods=["POST"])
+@requires("institution_operator", "institution_system")
+@idempotent
 @blp.arguments(schemas.PaymentIn)
 @blp.response(201, schemas.PaymentOut)
 @problems(404, 409)
-@requires("institution_operator", "institution_system")
 def record_payment(body, enrolment_id):
     """The institution records what the employee paid; a partial or over-payment is recorded and flagged"""
     with unit_of_work() as uow:
@@ -187,20 +191,22 @@ def list_payments(args):
 
 
 @blp.route("/transfers", methods=["POST"])
+@requires("federation_admin")
+@idempotent
 @blp.arguments(schemas.TransferIn)
 @blp.response(201, schemas.TransferOut)
 @problems(404, 409)
-@requires("federation_admin")
 def transfer_funds(body):
     """Transfer allocated money from the federation's pool into a unit's earmarked account"""
     return _move_funds(body, "to_unit")
 
 
 @blp.route("/returns", methods=["POST"])
+@requires("federation_admin")
+@idempotent
 @blp.arguments(schemas.TransferIn)
 @blp.response(201, schemas.TransferOut)
 @problems(404, 409)
-@requires("federation_admin")
 def return_funds(body):
     """Record unused earmarked money a unit returned to the federation"""
     return _move_funds(body, "returned")
@@ -236,10 +242,11 @@ def list_reimbursements(args):
 
 
 @blp.route("/reimbursements/<reimbursement_id>/payment", methods=["POST"])
+@requires("unit_officer")
+@idempotent
 @blp.arguments(schemas.ReimbursementPaymentIn)
 @blp.response(200, schemas.ReimbursementOut)
 @problems(404, 409)
-@requires("unit_officer")
 def pay_reimbursement(body, reimbursement_id):
     """The unit records paying a share to the student; refused if the earmarked account cannot cover it"""
     with unit_of_work() as uow:
@@ -260,10 +267,11 @@ def list_recoveries(args):
 
 
 @blp.route("/reimbursements/<reimbursement_id>/recovery", methods=["POST"])
+@requires("unit_officer")
+@idempotent
 @blp.arguments(schemas.RecoveryIn)
 @blp.response(200, schemas.ReimbursementOut)
 @problems(404, 409)
-@requires("unit_officer")
 def recover_reimbursement(body, reimbursement_id):
     """The unit records the share a student paid back after the certificate was revoked (once)"""
     with unit_of_work() as uow:
@@ -342,10 +350,11 @@ def skills_surplus(args):
 
 
 @blp.route("/campaigns/<campaign_id>/skills-rate-raises", methods=["POST"])
+@requires("federation_admin")
+@idempotent
 @blp.arguments(schemas.RateRaiseIn)
 @blp.response(201, schemas.RateRaiseOut)
 @problems(404, 409)
-@requires("federation_admin")
 def raise_skills_rate(body, campaign_id):
     """Raise the federation's skills rate for one trade within the skills surplus; unpaid shares follow"""
     with unit_of_work() as uow:

@@ -45,12 +45,6 @@ CHARGE_REFERENCE_REUSED = define_problem(
     "This reference already names a different charge on the enrolment",
     "该学员已有使用此单据号的另一笔费用",
 )
-REQUEST_REUSED = define_problem(
-    "finance_request_reused",
-    409,
-    "This X-Request-ID was already used for a different request",
-    "该请求编号（X-Request-ID）已用于另一笔不同的操作",
-)
 
 
 def campaign_policy(session: Session, campaign: Campaign) -> rules.CampaignPolicy:
@@ -226,14 +220,6 @@ def visible_enrolment(session: Session, identity: Identity, enrolment_id: str, l
     return enrolment
 
 
-def replayed(session: Session, model, cause: str, same: dict):
-    """The row an earlier request with this cause created (its fields must match), or None."""
-    earlier = session.scalar(select(model).where(model.cause == cause))
-    if earlier is not None and any(getattr(earlier, name) != value for name, value in same.items()):
-        raise Problem(REQUEST_REUSED, "Send each new payment or transfer with a new X-Request-ID.")
-    return earlier
-
-
 def record_payment(
     uow: UnitOfWork,
     identity: Identity,
@@ -246,9 +232,6 @@ def record_payment(
     """The institution records what the employee paid; partial and over-payments are flagged."""
     session = uow.session
     enrolment = visible_enrolment(session, identity, enrolment_id, lock=True)
-    earlier = replayed(session, Payment, cause, dict(enrolment_id=enrolment_id, amount=amount))
-    if earlier is not None:
-        return earlier
     breakdown = session.get(Breakdown, enrolment.enrolment_id, with_for_update=True)
     if breakdown is None:
         raise Problem(NOT_FOUND, "This enrolment has no fee breakdown yet.")

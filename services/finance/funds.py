@@ -15,7 +15,6 @@ from servicekit.identity import Identity
 from servicekit.money import show
 
 from . import ledger
-from .fees import replayed
 from .models import Allocation, Campaign, Transfer
 
 KINDS = ("academic", "skills")
@@ -83,20 +82,6 @@ def move(uow: UnitOfWork, identity: Identity, body: dict, cause: str, direction:
     """`to_unit`: allocated money from the federation's pool into the unit's earmarked account;
     `returned`: money the unit gave back to the federation out of its free earmarked balance."""
     session = uow.session
-    earlier = replayed(
-        session,
-        Transfer,
-        cause,
-        dict(
-            direction=direction,
-            campaign_id=body["campaign_id"],
-            unit_id=body["unit_id"],
-            kind=body["kind"],
-            amount=body["amount"],
-        ),
-    )
-    if earlier is not None:
-        return earlier
     campaign = _campaign(session, body["campaign_id"])
     campaign_id, unit_id, kind, amount = campaign.campaign_id, body["unit_id"], body["kind"], body["amount"]
     earmarked = ledger.code("earmarked", campaign_id, kind, unit_id)

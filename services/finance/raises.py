@@ -74,11 +74,6 @@ def raise_rate(uow: UnitOfWork, identity: Identity, campaign_id: str, body: dict
     campaign = session.get(Campaign, campaign_id, with_for_update=True)
     if campaign is None:
         raise Problem(NOT_FOUND, f"No published campaign {campaign_id}.")
-    earlier = fees.replayed(
-        session, RateRaise, cause, dict(campaign_id=campaign_id, trade=body["trade"], rate_after=body["rate"])
-    )
-    if earlier is not None:
-        return earlier
     trade, rate = body["trade"], body["rate"]
     before = fees.campaign_policy(session, campaign).federation_rate(trade)
     if rate <= before:

@@ -257,8 +257,6 @@ def pay(
     """The unit officer records paying a share to the student (date, reference, bank details)."""
     session = uow.session
     row, enrolment = visible(session, identity, reimbursement_id)
-    if row.payment_cause == cause:
-        return row, enrolment  # the same request again
     if row.status not in OWED:
         raise Problem(NOT_PAYABLE, f"The reimbursement is {row.status}.")
     if row.share == "federation":

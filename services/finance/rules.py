@@ -80,9 +80,10 @@ class UnitPolicy:
             raise ValueError(f"unknown timing {self.unit_share_timing!r}")
         if not ZERO <= self.skills_unit_rate <= 1:
             raise ValueError("the skills unit rate is a fraction between 0 and 1")
-        if self.academic_mode == "percentage" and not ZERO <= self.academic_value <= 1:
+        value = self.academic_value  # None only when matching (checked above)
+        if self.academic_mode == "percentage" and value is not None and not ZERO <= value <= 1:
             raise ValueError("the academic percentage is a fraction between 0 and 1")
-        if self.academic_mode == "fixed" and self.academic_value < 0:
+        if self.academic_mode == "fixed" and value is not None and value < 0:
             raise ValueError("the fixed academic amount cannot be negative")
 
 
@@ -128,11 +129,12 @@ def split_shared(fee: Decimal, federation: Decimal, unit_wanted: Decimal) -> tup
 
 
 def academic_unit_share(policy: UnitPolicy, tuition: Decimal, federation: Decimal) -> Decimal:
-    if policy.academic_mode == "match":
+    value = policy.academic_value
+    if policy.academic_mode == "match" or value is None:  # UnitPolicy gives a value to every other mode
         return federation
     if policy.academic_mode == "fixed":
-        return policy.academic_value
-    return round_half_up(tuition * policy.academic_value)
+        return value
+    return round_half_up(tuition * value)
 
 
 def shared_split(

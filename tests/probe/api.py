@@ -1,3 +1,4 @@
+import time
 import uuid
 
 from flask_smorest import Blueprint
@@ -5,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from servicekit import Problem, unit_of_work
 from servicekit.errors import CONFLICT
+from servicekit.idempotency import idempotent
 
 from .handlers import tally
 from .models import Cure, Note
@@ -42,6 +44,32 @@ def add_notes(body):
             raise Problem(CONFLICT, "aborted after writing, as asked")
         uow.commit()
     return {"event_ids": ids}
+
+
+class PaidNoteIn(Schema):
+    key = fields.String(required=True)
+    refuse = fields.Boolean(load_default=False)  # a domain refusal inside the unit of work
+    fail_after_commit = fields.Boolean(load_default=False)  # the request fails once its unit of work committed
+    sleep_s = fields.Float(load_default=0)  # stays in flight this long after committing
+
+
+@blp.route("/paid-notes", methods=["POST"])
+@idempotent
+@blp.arguments(PaidNoteIn)
+@blp.response(201)
+def add_paid_note(body):
+    """A note as a money-moving request would write it: once per caller and Idempotency-Key."""
+    note_id = str(uuid.uuid4())
+    with unit_of_work() as uow:
+        uow.session.add(Note(id=note_id, key=body["key"]))
+        uow.publish("probe.noted", {"note_id": note_id, "key": body["key"]})
+        if body["refuse"]:
+            raise Problem(CONFLICT, "refused, as asked")
+        uow.commit()
+    time.sleep(body["sleep_s"])
+    if body["fail_after_commit"]:
+        raise RuntimeError("failed after the unit of work committed, as asked")
+    return {"note_id": note_id}, 201, {"Location": f"/notes/{note_id}"}
 
 
 @blp.route("/unheard", methods=["POST"])

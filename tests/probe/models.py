@@ -2,6 +2,7 @@ from sqlalchemy import Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from servicekit.bus.tables import SEQUENCE, add_messaging_tables
+from servicekit.idempotency import add_idempotency_table
 
 
 class Base(DeclarativeBase):
@@ -9,6 +10,7 @@ class Base(DeclarativeBase):
 
 
 outbox, inbox = add_messaging_tables(Base.metadata)
+idempotency_keys = add_idempotency_table(Base.metadata)
 
 
 class Note(Base):

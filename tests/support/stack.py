@@ -53,11 +53,11 @@ class ServiceStack:
         self._processes.append(process)
         return process
 
-    def cli(self, *args: str) -> subprocess.CompletedProcess:
+    def cli(self, *args: str, **extra_env) -> subprocess.CompletedProcess:
         return subprocess.run(
             python_module(self.module, *args),
             cwd=REPO,
-            env={**os.environ, **self.env},
+            env={**os.environ, **self.env, **extra_env},
             capture_output=True,
             text=True,
             timeout=120,

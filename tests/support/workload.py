@@ -1,6 +1,6 @@
 """A stream of registrations, payments and exam results through the gateway, as people and institution systems
 send them: each caller waits out an outage (503, 502, 504 or a dropped connection: the same request again,
-money and result requests with the same X-Request-ID / Idempotency-Key) and every answer is recorded, so the
+money and result requests with the same Idempotency-Key) and every answer is recorded, so the
 test can say which statuses the outage produced (never a 500)."""
 
 from __future__ import annotations
@@ -251,7 +251,8 @@ class Stream:
             f"/api/finance/enrolments/{enrolment_id}/payments",
             {"amount": breakdown["total"], "paid_on": s.today, "reference": f"POS-{number}"},
             ok=(201,),
-            headers={"X-Request-ID": f"fault-pay-{enrolment_id}"},
+            retry_on=(409,),  # the first attempt still holds its key (its api was killed mid-request, say)
+            headers={"Idempotency-Key": f"fault-pay-{enrolment_id}"},
         )
         machine.send(
             "POST",
@@ -268,7 +269,7 @@ class Stream:
                 ]
             },
             ok=(200, 201),
-            retry_on=(422,),  # evaluation has not heard of the enrolment yet
+            retry_on=(409, 422),  # the key still in flight; evaluation has not heard of the enrolment yet
             headers={"Idempotency-Key": f"fault-{enrolment_id}"},
         )
         return facts | {"total": breakdown["total"], "federation": breakdown["federation"]}

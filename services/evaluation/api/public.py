@@ -29,7 +29,7 @@ def verify(query):
 @public.response(200, SurveyOut)
 @public.alt_response(404, description="No such survey")
 def survey(survey_id):
-    """A survey's questions and public key: every student's client can check it got the same key."""
+    """A survey's questions and public key (SPKI PEM): every student's client can check it got the same key."""
     with unit_of_work() as uow:
         return surveys.public_survey(uow.session, str(survey_id))
 
@@ -39,9 +39,11 @@ def survey(survey_id):
 @public.response(201, description="Recorded; nothing identifies who answered")
 @public.alt_response(403, description="The token's signature is not valid for this survey")
 @public.alt_response(409, description="The token has already answered, or the survey is closed")
+@public.alt_response(410, description="A token of the signature scheme used before RFC 9474")
 def answer(body, survey_id):
-    """Answer a survey with a signed one-time token; send it without any credentials."""
+    """Answer a survey with a token (RFC 9474 input_msg) and its finalised signature; send it without any
+    credentials."""
     with unit_of_work() as uow:
-        surveys.answer(uow, str(survey_id), body.pop("token"), body.pop("signature"), body, body.get("comment"))
+        surveys.answer(uow, str(survey_id), body.pop("input_msg"), body.pop("sig"), body, body.get("comment"))
         uow.commit()
     return None

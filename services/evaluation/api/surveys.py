@@ -1,10 +1,25 @@
+import functools
+from pathlib import Path
+
 from flask_smorest import Blueprint
 
 from servicekit import unit_of_work
+from servicekit.app import runtime
 from servicekit.identity import AUDITOR, EMPLOYEE, FEDERATION_ADMIN, INSTITUTION_OPERATOR, current_identity, requires
 
-from .. import surveys
+from .. import blind, surveys
 from ..schemas import BlindedIn, BlindSignatureOut, SurveyIn, SurveyOut, SurveyResultsOut
+
+
+@functools.lru_cache(maxsize=4)
+def _key_encryption_key(var_dir: Path) -> bytes:
+    return blind.key_encryption_key(var_dir)
+
+
+def key_encryption_key() -> bytes:
+    """The survey key-encryption key, read once per process."""
+    return _key_encryption_key(runtime().settings.var_dir)
+
 
 blp = Blueprint(
     "surveys",
@@ -21,10 +36,15 @@ blp = Blueprint(
 @blp.alt_response(409, description="The campaign already has a survey for this institution")
 @requires(FEDERATION_ADMIN)
 def open_survey(body):
-    """Open the survey of one campaign at one institution (makes its RSA key)."""
+    """Open the survey of one campaign at one institution (makes its RSA key, RFC 9474)."""
     with unit_of_work() as uow:
         survey = surveys.open_survey(
-            uow, current_identity(), str(body["campaign_id"]), body["institution_id"].strip(), body["closes_on"]
+            uow,
+            current_identity(),
+            str(body["campaign_id"]),
+            body["institution_id"].strip(),
+            body["closes_on"],
+            key_encryption_key(),
         )
         uow.commit()
     return survey
@@ -44,13 +64,17 @@ def list_surveys():
 @blp.response(201, BlindSignatureOut)
 @blp.alt_response(403, description="Not invited")
 @blp.alt_response(409, description="Token already issued for another blinded value, or the survey is closed")
+@blp.alt_response(422, description="blinded_msg not modulus_len bytes, or not below the modulus")
 @requires(EMPLOYEE)
 def sign_token(body, survey_id):
-    """Blind-sign the student's token: once per student and survey; the service never sees the token."""
+    """RFC 9474 BlindSign of the student's blinded token: once per student and survey (the same blinded_msg
+    again is answered again); the service never sees the token."""
     with unit_of_work() as uow:
-        signature = surveys.sign_token(uow, current_identity(), str(survey_id), body["blinded"])
+        blind_sig = surveys.sign_token(
+            uow, current_identity(), str(survey_id), body["blinded_msg"], key_encryption_key()
+        )
         uow.commit()
-    return {"blind_signature": signature}
+    return {"blind_sig": blind_sig.hex()}
 
 
 @blp.route("/<uuid:survey_id>/results", methods=["GET"])

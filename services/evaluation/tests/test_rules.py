@@ -1,11 +1,11 @@
-"""Pure rules: batch planning, retakes, certificate eligibility, survey summaries, scores, blind signatures."""
+"""Pure rules: batch planning, retakes, certificate eligibility, survey summaries, scores."""
 
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
-from services.evaluation import blind, rules
+from services.evaluation import rules
 from services.evaluation.rules import Attempt, ClassFacts, EnrolmentFacts
 
 TODAY = date(2014, 7, 1)
@@ -93,22 +93,3 @@ def test_the_overall_score_spreads_missing_criteria_weights():
     assert rules.overall({"results": Decimal("80"), "inspection": None}, weights) == Decimal("80.00")
     assert rules.overall({name: None for name in rules.CRITERIA}, weights) is None
     assert rules.check_weights({**weights, "results": Decimal("0.30")}) == "The weights must add up to 1."
-
-
-def test_blind_signatures_verify_only_the_signed_token_and_reveal_nothing_of_it():
-    key = blind.generate_key(512)  # small key: the algebra is the same, the test stays fast
-    assert key.public.n.bit_length() == 512
-    token = b"one-time token"
-    blinded, r = blind.blind(key.public, "survey-1", token)
-    assert blinded != blind.full_domain_hash(key.public, "survey-1", token)
-    signature = blind.unblind(key.public, blind.sign_blinded(key, blinded), r)
-    assert blind.verify(key.public, "survey-1", token, signature)
-    assert not blind.verify(key.public, "survey-2", token, signature)  # bound to its survey
-    assert not blind.verify(key.public, "survey-1", b"another token", signature)
-    assert not blind.verify(key.public, "survey-1", token, signature + 1)
-
-
-def test_miller_rabin_tells_primes_from_composites():
-    assert blind.is_probable_prime(2**127 - 1)
-    assert not blind.is_probable_prime(561)  # 3 * 11 * 17, a Carmichael number
-    assert not blind.is_probable_prime((2**61 - 1) * (2**89 - 1))

@@ -1,12 +1,15 @@
-"""Anonymous evaluation: blind-signed tokens, one answer per invited student, nothing joins answers to students."""
+"""Anonymous evaluation: blind-signed tokens (RFC 9474), one answer per invited student, nothing joins answers to
+students. The students' client is tests/support/rfc9474.py, written from the RFC without the service's code."""
 
 import secrets
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 from sqlalchemy import inspect, select, text
 
-from services.evaluation import blind
-from services.evaluation.models import SurveyAnswer, SurveyTokenIssued
+from services.evaluation.models import Survey, SurveyAnswer, SurveyTokenIssued
+from tests.support import rfc9474
 
 from .helpers import CAMPAIGN
 
@@ -14,34 +17,35 @@ pytestmark = pytest.mark.servers
 
 
 class Student:
-    """A student's client: keeps its token and blinding factor to itself, as a portal would in the browser."""
+    """A student's client: keeps its token and blinding inverse to itself, as a portal would in the browser."""
 
     def __init__(self, evaluation, employee_id: str, survey: dict):
         self.evaluation, self.employee_id, self.survey = evaluation, employee_id, survey
-        self.key = blind.PublicKey(int(survey["public_key"]["n"], 16), survey["public_key"]["e"])
-        self.token = secrets.token_bytes(32)
+        self.key = rfc9474.public_key(survey["public_key"]["pem"])
+        self.token = rfc9474.prepare(secrets.token_bytes(32))
 
     def fetch_token(self):
-        blinded, self.r = blind.blind(self.key, self.survey["survey_id"], self.token)
-        self.blinded = format(blinded, "x")
+        blinded_msg, self.inv = rfc9474.blind(self.key, self.token)
+        self.blinded = blinded_msg.hex()
         return self.request_signature(self.blinded)
 
     def request_signature(self, blinded_hex: str):
         response = self.evaluation.client.post(
             f"/surveys/{self.survey['survey_id']}/tokens",
             headers=self.evaluation.employee(self.employee_id),
-            json={"blinded": blinded_hex},
+            json={"blinded_msg": blinded_hex},
         )
         if response.status_code == 201:
-            self.signature = blind.unblind(self.key, int(response.get_json()["blind_signature"], 16), self.r)
+            blind_sig = bytes.fromhex(response.get_json()["blind_sig"])
+            self.signature = rfc9474.finalize(self.key, self.token, blind_sig, self.inv)
         return response
 
     def answer(self, teaching=4, service=4, organisation=5, comment=None, token=None):
         return self.evaluation.client.post(
             f"/public/surveys/{self.survey['survey_id']}/answers",
             json={
-                "token": (token or self.token).hex(),
-                "signature": format(self.signature, "x"),
+                "input_msg": (token or self.token).hex(),
+                "sig": self.signature.hex(),
                 "teaching": teaching,
                 "service": service,
                 "organisation": organisation,
@@ -93,16 +97,60 @@ def test_an_invited_student_answers_once_and_nobody_else_can(evaluation):
     assert student.answer(comment="老师讲得清楚").status_code == 201  # no identity header at all
     again = student.answer(teaching=1)
     assert again.status_code == 409 and again.get_json()["code"] == "evaluation_already_answered"
-    forged = student.answer(token=secrets.token_bytes(32))  # someone else's made-up token with this signature
+    forged = student.answer(token=rfc9474.prepare(secrets.token_bytes(32)))  # a made-up token, this signature
     assert forged.status_code == 403 and forged.get_json()["code"] == "evaluation_bad_token"
     malformed = evaluation.client.post(
         f"/public/surveys/{survey['survey_id']}/answers",
-        json={"token": "abc", "signature": "zz", "teaching": 6, "service": 1, "organisation": 1},
+        json={"input_msg": "abc", "sig": "zz", "teaching": 6, "service": 1, "organisation": 1},
     )
     assert malformed.status_code == 422
-    assert set(malformed.get_json()["errors"]) == {"token", "signature", "teaching"}
+    assert set(malformed.get_json()["errors"]) == {"input_msg", "sig", "teaching"}
     public = evaluation.client.get(f"/public/surveys/{survey['survey_id']}").get_json()
-    assert public["public_key"]["fingerprint"] == survey["public_key"]["fingerprint"]
+    assert public["public_key"] == survey["public_key"]
+
+
+def test_a_finalised_token_is_an_ordinary_rsassa_pss_signature_under_the_published_key(evaluation):
+    survey = open_survey(evaluation)
+    key = survey["public_key"]
+    assert (key["variant"], key["modulus_bits"]) == ("RSABSSA-SHA384-PSS-Randomized", 3072)
+    assert key["pem"].startswith("-----BEGIN PUBLIC KEY-----")  # SubjectPublicKeyInfo
+    student = Student(evaluation, evaluation.enrol()["employee_id"], survey)
+    assert student.fetch_token().status_code == 201
+    # any library verifies it: RSASSA-PSS, SHA-384, MGF1-SHA-384, 48-byte salt, over 32-byte prefix || message
+    student.key.verify(
+        student.signature, student.token, padding.PSS(padding.MGF1(hashes.SHA384()), 48), hashes.SHA384()
+    )
+    assert len(student.token) == 64 and student.answer().status_code == 201
+
+    # the private key is at rest only encrypted under the survey key-encryption key; nothing else holds it
+    with evaluation.stack.runtime.engine.connect() as db:
+        stored = db.execute(select(Survey.private_key_pem, Survey.public_key_pem)).one()
+    assert stored.private_key_pem.startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    assert stored.public_key_pem == key["pem"]
+    assert {c["name"] for c in inspect(evaluation.stack.runtime.engine).get_columns("surveys")} == {
+        "survey_id",
+        "campaign_id",
+        "institution_id",
+        "closes_on",
+        "public_key_pem",
+        "private_key_pem",
+        "opened_by",
+    }
+
+
+def test_a_blinded_message_must_fit_the_key_and_an_old_style_answer_is_refused_clearly(evaluation):
+    survey = open_survey(evaluation)
+    student = Student(evaluation, evaluation.enrol()["employee_id"], survey)
+    n = student.key.public_numbers().n
+    for wrong in ("ab" * 383, n.to_bytes(384, "big").hex()):  # a byte short; not below the modulus
+        refused = student.request_signature(wrong)
+        assert (refused.status_code, list(refused.get_json()["errors"])) == (422, ["blinded_msg"])
+    assert student.fetch_token().status_code == 201  # a refused request did not use up the student's token
+    old_style = evaluation.client.post(
+        f"/public/surveys/{survey['survey_id']}/answers",
+        json={"token": "ab" * 32, "signature": "cd" * 256, "teaching": 4, "service": 4, "organisation": 4},
+    )
+    assert (old_style.status_code, old_style.get_json()["code"]) == (410, "evaluation_token_scheme_retired")
 
 
 def test_answers_cannot_be_joined_to_students(evaluation):

@@ -192,13 +192,14 @@ class Finance:
         assert response.status_code == expect, response.get_data(as_text=True)
         return response.get_json()
 
-    def post(self, path: str, body: dict, headers: dict, expect: int = 201):
-        response = self.client.post(path, json=body, headers=headers)
+    def post(self, path: str, body: dict, headers: dict, expect: int = 201, key: str | None = None):
+        """Every finance POST moves money: each is sent with an Idempotency-Key (a new one unless given)."""
+        response = self.client.post(path, json=body, headers={**headers, "Idempotency-Key": key or str(uuid.uuid4())})
         assert response.status_code == expect, response.get_data(as_text=True)
         return response.get_json()
 
     def transfer(
-        self, amount: str, unit_id: str = UNIT, kind: str = "skills", expect: int = 201, request_id: str | None = None
+        self, amount: str, unit_id: str = UNIT, kind: str = "skills", expect: int = 201, key: str | None = None
     ):
         body = {
             "campaign_id": CAMPAIGN,
@@ -208,29 +209,23 @@ class Finance:
             "transferred_on": "2013-12-20",
             "reference": "穗工财〔2013〕88号",
         }
-        return self.post("/transfers", body, {**self.federation, **_request(request_id)}, expect)
+        return self.post("/transfers", body, self.federation, expect, key)
 
     def owed(self, enrolment_id: str, share: str = "federation", unit_id: str = UNIT) -> list[dict]:
         rows = self.get("/reimbursements", self.unit(unit_id), share=share)
         return [row for row in rows if row["enrolment_id"] == enrolment_id]
 
-    def pay(self, reimbursement_id: str, unit_id: str = UNIT, expect: int = 200, request_id: str | None = None):
+    def pay(self, reimbursement_id: str, unit_id: str = UNIT, expect: int = 200, key: str | None = None):
         body = {
             "paid_on": "2014-05-12",
             "reference": "BY-2014-0042",
             "bank_name": "中国工商银行",
             "bank_account": "6222020200112233445",
         }
-        return self.post(
-            f"/reimbursements/{reimbursement_id}/payment", body, {**self.unit(unit_id), **_request(request_id)}, expect
-        )
+        return self.post(f"/reimbursements/{reimbursement_id}/payment", body, self.unit(unit_id), expect, key)
 
     def invariants(self) -> dict:
         return self.get("/invariants", self.caller("auditor"))
-
-
-def _request(request_id: str | None) -> dict:
-    return {"X-Request-ID": request_id} if request_id else {}
 
 
 def published(stack, tap, count: int, timeout: float = 20.0) -> list[dict]:

@@ -34,7 +34,7 @@ def test_full_skills_saga_pays_the_federation_share_once_and_the_ledger_balances
     payments_tap, transfers_tap, paid_tap = (
         funded.stack.tap(t) for t in ("payment.recorded", "funds.transferred", "reimbursement.paid")
     )
-    transfer = funded.transfer("318000.00", request_id="transfer-1")
+    transfer = funded.transfer("318000.00", key="transfer-1")
     registered = registered_event("skills")
     enrolment_id = registered["enrolment_id"]
     funded.deliver(("enrollment.registered", registered))
@@ -73,10 +73,10 @@ def test_full_skills_saga_pays_the_federation_share_once_and_the_ledger_balances
         certificate["certificate_id"],
     )
 
-    paid = funded.pay(owed["reimbursement_id"], request_id="pay-1")
+    paid = funded.pay(owed["reimbursement_id"], key="pay-1")
     assert (paid["status"], paid["bank_account"]) == ("paid", "***************3445")
-    again = funded.pay(owed["reimbursement_id"], request_id="pay-1")  # the same request retried
-    assert again["status"] == "paid"
+    again = funded.pay(owed["reimbursement_id"], key="pay-1")  # the same request retried
+    assert again == paid
     problem = funded.pay(owed["reimbursement_id"], expect=409)  # a new request to pay it again
     assert problem["code"] == "finance_reimbursement_not_payable"
 
@@ -133,7 +133,7 @@ def test_two_officers_racing_for_the_last_earmarked_money_pay_exactly_one_studen
         start.wait()
         response = funded.client.post(
             f"/reimbursements/{reimbursement_id}/payment",
-            headers=funded.unit(),
+            headers={**funded.unit(), "Idempotency-Key": reimbursement_id},
             json={"paid_on": "2014-05-12", "bank_name": "中国银行", "bank_account": "6217000000001234"},
         )
         statuses.append(response.status_code)
@@ -223,10 +223,10 @@ def test_every_unit_line_of_one_allocation_gives_its_unit_room_to_transfer(funde
     }
 
 
-def test_transfer_requests_are_idempotent_by_request_id_and_writes_are_the_federation_admins(funded):
-    first = funded.transfer("1000.00", request_id="t-1")
-    assert funded.transfer("1000.00", request_id="t-1")["transfer_id"] == first["transfer_id"]
-    assert funded.transfer("2000.00", request_id="t-1", expect=409)["code"] == "finance_request_reused"
+def test_transfer_requests_are_idempotent_by_key_and_writes_are_the_federation_admins(funded):
+    first = funded.transfer("1000.00", key="t-1")
+    assert funded.transfer("1000.00", key="t-1") == first
+    assert funded.transfer("2000.00", key="t-1", expect=422)["code"] == "idempotency_key_reused"
     assert len(funded.get("/transfers", funded.unit())) == 1
     assert funded.get("/transfers", funded.unit(OTHER_UNIT)) == []
     valid = {
@@ -238,7 +238,9 @@ def test_transfer_requests_are_idempotent_by_request_id_and_writes_are_the_feder
         "reference": "x",
     }
     for role, scope in (("auditor", {}), ("unit_officer", {"unit_id": UNIT})):
-        response = funded.client.post("/transfers", headers=funded.caller(role, **scope), json=valid)
+        response = funded.client.post(
+            "/transfers", headers={**funded.caller(role, **scope), "Idempotency-Key": "t-2"}, json=valid
+        )
         assert response.status_code == 403
     assert funded.client.post("/transfers", json=valid).status_code == 401
     invalid = funded.post(

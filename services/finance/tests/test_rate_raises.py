@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 
 import pytest
 
@@ -20,8 +21,12 @@ from .conftest import (
 pytestmark = pytest.mark.servers
 
 
-def raise_rate(finance, body: dict, expect: int = 201, headers: dict | None = None, campaign_id: str = CAMPAIGN):
-    return finance.post(f"/campaigns/{campaign_id}/skills-rate-raises", body, headers or finance.federation, expect)
+def raise_rate(
+    finance, body: dict, expect: int = 201, headers: dict | None = None, campaign_id: str = CAMPAIGN, key=None
+):
+    return finance.post(
+        f"/campaigns/{campaign_id}/skills-rate-raises", body, headers or finance.federation, expect, key
+    )
 
 
 def breakdown(finance, registered: dict) -> dict:
@@ -60,7 +65,7 @@ def test_a_raise_within_the_surplus_recomputes_unpaid_shares_and_applies_to_late
         ("campaign.published", campaign_event(3, fund_pools={"academic": "5000000.00", "skills": "10000.00"}))
     )
     tap = funded.stack.tap("breakdown.settled")
-    raised = raise_rate(funded, body, headers={**funded.federation, "X-Request-ID": "raise-1"})
+    raised = raise_rate(funded, body, key="raise-1")
     assert {
         k: raised[k]
         for k in (
@@ -85,7 +90,7 @@ def test_a_raise_within_the_surplus_recomputes_unpaid_shares_and_applies_to_late
         "reason": body["reason"],
         "raised_by": "tester",
     }
-    again = raise_rate(funded, body, headers={**funded.federation, "X-Request-ID": "raise-1"})
+    again = raise_rate(funded, body, key="raise-1")
     assert again["raise_id"] == raised["raise_id"]
 
     # 2,350.00 × 45 % = 1,057.50; the unit keeps 940.00; the paid share and the other trade stay
@@ -140,7 +145,7 @@ def test_a_raise_must_lift_the_rate_stay_at_most_1_and_is_the_federation_admins(
         assert (problem["code"], set(problem["errors"])) == ("validation_failed", fields)
     zh = funded.client.post(
         f"/campaigns/{CAMPAIGN}/skills-rate-raises",
-        headers=funded.federation,
+        headers={**funded.federation, "Idempotency-Key": str(uuid.uuid4())},
         json={"trade": "电工", "rate": "0.50", "reason": "x"},
     )
     assert zh.get_json()["title"] == "调整后的市总补助比例须高于该工种现行比例"
@@ -165,7 +170,7 @@ def test_two_raises_racing_for_the_same_surplus_get_exactly_one_through(funded):
         start.wait()
         response = funded.client.post(
             f"/campaigns/{CAMPAIGN}/skills-rate-raises",
-            headers=funded.federation,
+            headers={**funded.federation, "Idempotency-Key": str(uuid.uuid4())},
             json={"trade": trade, "rate": rate, "reason": "结余"},
         )
         statuses.append((response.status_code, response.get_json()["code"] if response.status_code != 201 else ""))
@@ -195,7 +200,11 @@ def test_a_raise_must_fit_each_units_skills_allocation_as_well_as_the_fund(funde
     assert short["code"] == "finance_unit_skills_allocation_insufficient"
     assert set(short["errors"]) == {UNIT}  # 47.00 > 20.00 left; GZ-TH's 23.50 fits its 1,060.00
     assert "27.00" in short["errors"][UNIT][0] and "20.00" in short["errors"][UNIT][0]
-    zh = funded.client.post(f"/campaigns/{CAMPAIGN}/skills-rate-raises", headers=funded.federation, json=body)
+    zh = funded.client.post(
+        f"/campaigns/{CAMPAIGN}/skills-rate-raises",
+        headers={**funded.federation, "Idempotency-Key": str(uuid.uuid4())},
+        json=body,
+    )
     assert zh.get_json()["title"] == "提高补助比例所需经费超过部分单位技能培训补助额度结余"
     assert [shares(funded, s)[0] for s in (*tight, roomy)] == ["940.00"] * 3, "nothing changed"
     assert funded.get("/reports/skills-surplus", funded.federation, campaign_id=CAMPAIGN)["raises"] == []

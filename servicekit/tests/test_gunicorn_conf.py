@@ -1,0 +1,69 @@
+"""servicekit.gunicorn_conf, as every api and the gateway run it: each master its own control socket,
+and the loopback unless HOST says otherwise."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.processes import Process, wait_for
+
+
+def app(environ, start_response):  # the smallest WSGI app gunicorn can serve
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def gunicorn(tmp_path: Path, port: int, **env) -> Process:
+    command = [sys.executable, "-m", "gunicorn", "-c", "python:servicekit.gunicorn_conf", f"{__name__}:app"]
+    settings = {"PORT": str(port), "WEB_CONCURRENCY": "1", "TMPDIR": str(tmp_path), **env}
+    return Process(command, settings, tmp_path / f"gunicorn-{port}.log")
+
+
+def control(socket_path: Path, command: str) -> dict:
+    gunicornc = Path(sys.executable).with_name("gunicornc")
+    answer = subprocess.run(
+        [str(gunicornc), "-s", str(socket_path), "-c", command, "-j"], capture_output=True, text=True, timeout=30
+    )
+    assert answer.returncode == 0, answer.stderr
+    return json.loads(answer.stdout)
+
+
+def test_each_master_has_its_own_control_socket_and_binds_the_loopback(tmp_path):
+    ports = [free_port(), free_port()]
+    masters = [gunicorn(tmp_path, port) for port in ports]
+    try:
+        sockets = [tmp_path / f"gunicorn-{port}-{master.pid}.ctl" for port, master in zip(ports, masters)]
+        for path, master in zip(sockets, masters):
+            wait_for(lambda path=path: path.exists(), timeout=30, message=f"{path.name}: {master.log()}")
+        for path, master, port in zip(sockets, masters, ports):
+            assert control(path, "show stats")["pid"] == master.pid
+            (listener,) = control(path, "show listeners")["listeners"]
+            assert listener["address"].endswith(f"127.0.0.1:{port}")
+            assert f"Control socket listening at {path}" in master.log()
+    finally:
+        for master in masters:
+            master.stop()
+    assert not any(path.exists() for path in sockets), "a master removes its socket when it stops"
+
+
+def test_host_and_control_socket_are_configurable(tmp_path):
+    port, path = free_port(), tmp_path / "chosen.ctl"
+    master = gunicorn(tmp_path, port, HOST="0.0.0.0", GUNICORN_CONTROL_SOCKET=str(path))
+    try:
+        wait_for(path.exists, timeout=30, message=f"the chosen control socket: {master.log()}")
+        (listener,) = control(path, "show listeners")["listeners"]
+        assert listener["address"].endswith(f"0.0.0.0:{port}")
+        assert os.stat(path).st_mode & 0o077 == 0, "only the owner may control the master"
+    finally:
+        master.stop()
