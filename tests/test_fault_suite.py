@@ -34,6 +34,7 @@ SETTINGS = {
     "SAGA_REASK_SECONDS": "20",
     "SAGA_STALL_SECONDS": "600",
     "SAGA_SWEEP_SECONDS": "2",
+    "IDEMPOTENCY_LEASE_SECONDS": "15",  # a request killed with its api holds its key this long
 }
 WARM_UP = 8.0  # seconds of stream before each fault
 
