@@ -73,6 +73,9 @@ class EnrollmentRequested(Schema):
     institution_id = Code(required=True)
     programme_id = Code(required=True)
     amount = Amount(above_zero=True)
+    # Added in place: the day the institution registered; a request asked again later (servicekit.sagas)
+    # is judged against the registration window on that day, not on the day it is asked again.
+    requested_on = Date()
 
     @validates_schema
     def _kind_fields(self, data, **kwargs):

@@ -128,3 +128,13 @@ class ReimbursementRecovered(_ShareMoved):
     """A share paid to a student whose certificate was later revoked, paid back into the unit's earmarked account."""
 
     recovered_on = Date(required=True)
+
+
+@event("announcement.requested", 1, PRODUCER)
+class AnnouncementRequested(Schema):
+    """Finance asks enrollment to announce an enrolment again: a certificate came for an enrolment finance has
+    not heard of (its registration is late, or was lost). Enrollment answers with the enrolment's current
+    `enrollment.registered` or `enrollment.admitted`, which every consumer already handles idempotently."""
+
+    enrolment_id = UUID(required=True)
+    certificate_id = UUID()  # the certificate that waits for the enrolment's facts

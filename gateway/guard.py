@@ -226,7 +226,7 @@ class Guard:
 
     def _lease_done(self, key: str, done: asyncio.Future) -> None:
         self._leasing.pop(key, None)
-        if not done.cancelled() and done.exception() is not None:  # a waiting request answers 500 for it
+        if not done.cancelled() and done.exception() is not None:  # a waiting request answers for it (503 if outage)
             log.warning("rate lease failed", extra={"error": type(done.exception()).__name__})
 
     def _sweep(self, now: float) -> None:

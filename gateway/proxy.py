@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from urllib.parse import parse_qsl, quote
 
+from servicekit.db import database_unavailable
 from servicekit.errors import (
     BAD_GATEWAY,
     GATEWAY_TIMEOUT,
@@ -26,11 +27,13 @@ from servicekit.errors import (
     NOT_FOUND,
     PAYLOAD_TOO_LARGE,
     PROBLEM_JSON,
+    RETRY_AFTER_SECONDS,
     SERVICE_UNAVAILABLE,
     VALIDATION_FAILED,
     Problem,
     chinese_preferred,
     problem_document,
+    unavailable_problem,
 )
 from servicekit.i18n import _
 from servicekit.identity import HEADER as IDENTITY_HEADER
@@ -118,14 +121,17 @@ class Proxy:
                 kind, detail = UPSTREAM_PROBLEMS.get(type(exc), UPSTREAM_PROBLEMS[UpstreamFailed])
                 log.warning("upstream %s", kind.code, extra={"upstream_service": exc.service, "error": exc.detail})
                 status = kind.status
-                await _respond_problem(
-                    send, scope, headers, answer_headers, Problem(kind, detail.format(exc.service), service=exc.service)
-                )
+                retry = {"Retry-After": str(RETRY_AFTER_SECONDS)} if kind is SERVICE_UNAVAILABLE else None
+                problem = Problem(kind, detail.format(exc.service), headers=retry, service=exc.service)
+                await _respond_problem(send, scope, headers, answer_headers, problem)
                 return
-            except Exception:
-                log.exception("unhandled error")
-                status = 500
-                await _respond_problem(send, scope, headers, answer_headers, Problem(INTERNAL_ERROR))
+            except Exception as exc:
+                problem = unavailable_problem(exc) if database_unavailable(exc) else None  # the rate store's
+                if problem is None:
+                    log.exception("unhandled error")
+                    problem = Problem(INTERNAL_ERROR)
+                status = problem.problem.status
+                await _respond_problem(send, scope, headers, answer_headers, problem)
                 return
             status, upstream = reply.status, reply.instance
             await self._relay(send, reply, answer_headers)

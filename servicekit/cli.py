@@ -24,17 +24,21 @@ def _parser(service: Service) -> argparse.ArgumentParser:
     revision = commands.add_parser("revision", help="create a migration (alembic revision)")
     revision.add_argument("-m", "--message", required=True)
     revision.add_argument("--autogenerate", action="store_true")
-    dead = commands.add_parser("deadletters", help="list, show, replay or drop dead letters")
-    dead_commands = dead.add_subparsers(dest="action", required=True)
-    listing = dead_commands.add_parser("list")
-    listing.add_argument("--json", action="store_true")
-    show = dead_commands.add_parser("show")
-    show.add_argument("id")
-    replay = dead_commands.add_parser("replay")
-    replay.add_argument("ids", nargs="*")
-    replay.add_argument("--all", action="store_true")
-    drop = dead_commands.add_parser("drop")
-    drop.add_argument("ids", nargs="+")
+    for name, help_text in (
+        ("deadletters", "list, show, replay or drop dead letters"),
+        ("unroutable", "list, show, replay (once a queue is bound to their type) or drop unroutable events"),
+    ):
+        parked = commands.add_parser(name, help=help_text)
+        actions = parked.add_subparsers(dest="action", required=True)
+        listing = actions.add_parser("list")
+        listing.add_argument("--json", action="store_true")
+        show = actions.add_parser("show")
+        show.add_argument("id")
+        replay = actions.add_parser("replay")
+        replay.add_argument("ids", nargs="*")
+        replay.add_argument("--all", action="store_true")
+        drop = actions.add_parser("drop")
+        drop.add_argument("ids", nargs="+")
     for name, command in service.commands.items():
         command.arguments(commands.add_parser(name, help=command.help, description=command.help))
     return parser
@@ -61,18 +65,20 @@ def main(service: Service, argv: list[str] | None = None) -> int:
     elif args.command == "revision":
         alembic_command.revision(alembic_config(runtime), message=args.message, autogenerate=args.autogenerate)
     elif args.command == "deadletters":
-        return _dead_letters(runtime, args)
+        return _parked(runtime, deadletters.dead_letters(bus, service.name), args)
+    elif args.command == "unroutable":
+        return _parked(runtime, deadletters.unroutable(bus), args)
     return 0
 
 
-def _dead_letters(runtime: Runtime, args) -> int:
-    bus, name = runtime.settings.bus, runtime.service.name
+def _parked(runtime: Runtime, parking: deadletters.Parking, args) -> int:
+    bus = runtime.settings.bus
     if args.action == "list":
-        letters = deadletters.list_dead_letters(bus, name)
+        letters = deadletters.list_dead_letters(bus, parking)
         if args.json:
             print(json.dumps([letter.summary() for letter in letters], ensure_ascii=False))
         else:
-            print(f"{len(letters)} dead letter(s) in {bus.dead_letter_queue(name)}")
+            print(f"{len(letters)} message(s) in {parking.queue.name}")
             for letter in letters:
                 print(
                     f"{letter.dead_id}  {letter.event_type or '?'}  attempts={letter.attempts}  "
@@ -80,9 +86,9 @@ def _dead_letters(runtime: Runtime, args) -> int:
                 )
         return 0
     if args.action == "show":
-        match = [l for l in deadletters.list_dead_letters(bus, name) if l.dead_id == args.id]
+        match = [l for l in deadletters.list_dead_letters(bus, parking) if l.dead_id == args.id]
         if not match:
-            print(f"no dead letter {args.id}", file=sys.stderr)
+            print(f"no message {args.id} in {parking.queue.name}", file=sys.stderr)
             return 1
         letter = match[0]
         print(json.dumps(letter.summary(), ensure_ascii=False, indent=2))
@@ -90,10 +96,10 @@ def _dead_letters(runtime: Runtime, args) -> int:
         return 0
     if args.action == "replay":
         if not args.all and not args.ids:
-            print("name the dead letters to replay, or --all", file=sys.stderr)
+            print("name the messages to replay, or --all", file=sys.stderr)
             return 2
-        done = deadletters.replay(bus, name, None if args.all else set(args.ids))
+        done = deadletters.replay(bus, parking, None if args.all else set(args.ids))
     else:
-        done = deadletters.drop(bus, name, set(args.ids))
-    print(f"{args.action}: {len(done)} dead letter(s) {' '.join(done)}".rstrip())
+        done = deadletters.drop(bus, parking, set(args.ids))
+    print(f"{args.action}: {len(done)} message(s) {' '.join(done)}".rstrip())
     return 0

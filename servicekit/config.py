@@ -61,6 +61,29 @@ class BusSettings:
     def dead_letter_queue(self, service: str) -> str:
         return f"{self.namespace}{service}.dead"
 
+    # The events exchange's alternate exchange takes every event no queue is bound to: its queue is where
+    # workers pick them up, log them and move them to the record operators read and replay.
+    @property
+    def unroutable_exchange(self) -> str:
+        return f"{self.namespace}upskilling.unroutable"
+
+    @property
+    def unroutable_incoming(self) -> str:
+        return f"{self.namespace}upskilling.unroutable.incoming"
+
+    @property
+    def unroutable_queue(self) -> str:
+        return f"{self.namespace}upskilling.unroutable"
+
+
+@dataclass(frozen=True)
+class SagaSettings:
+    """When a late answer is asked for again, and when a waiting item counts as stalled (servicekit.sagas)."""
+
+    reask_seconds: float
+    stall_seconds: float
+    sweep_seconds: float
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -70,6 +93,7 @@ class Settings:
     migrate_on_start: bool
     log_level: str
     bus: BusSettings = field(repr=False)
+    sagas: SagaSettings = field(default_factory=lambda: load_saga_settings())
     host: str = "127.0.0.1"  # what a process listens on (HOST; the image sets 0.0.0.0)
     metrics_port: int | None = None  # METRICS_PORT: the worker serves /metrics there
     # Idempotency keys (servicekit.idempotency): kept this long after first use, and a running
@@ -97,10 +121,19 @@ def load_settings(service: str) -> Settings:
         migrate_on_start=_flag("MIGRATE_ON_START", database_url == default_db),
         log_level=_env("LOG_LEVEL", "INFO").upper(),
         bus=load_bus_settings(var_dir),
+        sagas=load_saga_settings(),
         host=_env("HOST", "127.0.0.1"),
         metrics_port=int(port) if (port := _env("METRICS_PORT", "")) else None,
         idempotency_key_ttl_seconds=int(_env("IDEMPOTENCY_KEY_TTL_SECONDS", str(24 * 3600))),
         idempotency_lease_seconds=int(_env("IDEMPOTENCY_LEASE_SECONDS", "60")),
+    )
+
+
+def load_saga_settings() -> SagaSettings:
+    return SagaSettings(
+        reask_seconds=float(_env("SAGA_REASK_SECONDS", "60")),
+        stall_seconds=float(_env("SAGA_STALL_SECONDS", "900")),
+        sweep_seconds=float(_env("SAGA_SWEEP_SECONDS", "10")),
     )
 
 

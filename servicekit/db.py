@@ -2,18 +2,55 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, Table, create_engine, event, insert
+import sqlalchemy.exc
+from sqlalchemy import Engine, Table, create_engine, delete, event, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .bus.envelope import Envelope
 from .logging import causation_id, correlation_id, request_id
 
+log = logging.getLogger(__name__)
 
-def make_engine(url: str) -> Engine:
+# SQLSTATEs of a server going away or not taking connections (yet): class 08 is "connection exception";
+# 57P01-03 an administrator's or a crash's shutdown, or a server still starting; 53300 no connection slot free.
+UNAVAILABLE_STATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+SQLITE_UNAVAILABLE = ("database is locked", "unable to open database file", "disk I/O error")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be reached now (an outage), not that a statement failed.
+
+    An outage is answered 503 and waited out by consumers; a failing statement (a deadlock, a constraint,
+    a bug) is the handler's own failure, retried and eventually dead-lettered.
+    """
+    if isinstance(exc, sqlalchemy.exc.TimeoutError):  # no pooled connection came free in time
+        return True
+    if not isinstance(exc, sqlalchemy.exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, sqlalchemy.exc.OperationalError | sqlalchemy.exc.InterfaceError):
+        return False
+    state = getattr(exc.orig, "sqlstate", None)
+    if state is not None:
+        return state.startswith("08") or state in UNAVAILABLE_STATES
+    if type(exc.orig).__module__.startswith("sqlite3"):
+        return any(text in str(exc.orig) for text in SQLITE_UNAVAILABLE)
+    return True  # psycopg raises connection failures (refused, reset, timed out) without a SQLSTATE
+
+
+def outage_reason(exc: BaseException) -> str:
+    """The driver's first line ("connection refused"...), never the statement SQLAlchemy adds to its message."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0][:200]}" if lines else type(exc).__name__
+
+
+def make_engine(url: str, connect_timeout: int = 5) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
 
@@ -25,7 +62,16 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # A server that does not answer, or a pool with no connection free, fails in seconds: callers hear 503
+    # instead of waiting.
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        pool_timeout=5,
+        connect_args={"connect_timeout": connect_timeout},
+    )
 
 
 def upsert(bind, table):
@@ -43,8 +89,16 @@ class UnitOfWork:
     Leaving the block without `commit()` rolls everything back, events included.
     """
 
-    def __init__(self, session_factory: Callable[[], Session], outbox: Table, producer: str):
+    def __init__(
+        self,
+        session_factory: Callable[[], Session],
+        outbox: Table,
+        producer: str,
+        waits: Table | None = None,
+        reask_after: timedelta = timedelta(minutes=1),
+    ):
         self._session_factory, self._outbox, self._producer = session_factory, outbox, producer
+        self._waits, self._reask_after = waits, reask_after  # the service's saga waits (servicekit.sagas)
         self._session: Session | None = None
 
     @property
@@ -86,14 +140,48 @@ class UnitOfWork:
         )
         return envelope
 
+    @property
+    def _saga_waits(self) -> Table:
+        if self._waits is None:
+            raise RuntimeError(f"{self._producer} declares no sagas: its metadata has no saga_waits table")
+        return self._waits
+
+    def await_answer(self, saga: str, item_id: str) -> None:
+        """The request published in this transaction awaits an answer: asked again if it is late
+        (servicekit.sagas). Asking anew restarts the wait."""
+        now = utcnow()
+        fresh = {"waiting_since": now, "asks": 0, "last_asked_at": None, "next_ask_at": now + self._reask_after}
+        self.session.execute(
+            upsert(self.session.bind, self._saga_waits)
+            .values(saga=saga, item_id=item_id, stalled_at=None, **fresh)
+            .on_conflict_do_update(index_elements=["saga", "item_id"], set_={**fresh, "stalled_at": None})
+        )
+
+    def answered(self, saga: str, item_id: str) -> bool:
+        """The answer came (late or not): the wait ends. False when nothing waited for it."""
+        waits = self._saga_waits.c
+        ended = self.session.execute(
+            delete(self._saga_waits).where(waits.saga == saga, waits.item_id == item_id).returning(waits.stalled_at)
+        ).all()
+        if ended and ended[0].stalled_at is not None:
+            log.info("stalled saga item completed by a late answer", extra={"saga": saga, "item_id": item_id})
+        return bool(ended)
+
 
 class JoinedUnitOfWork(UnitOfWork):
     """A unit of work inside a transaction that another layer commits (an idempotent request's,
     servicekit.idempotency): `commit()` keeps its changes for that transaction (a savepoint is
     released), leaving without `commit()` undoes them (rolled back to the savepoint)."""
 
-    def __init__(self, session: Session, outbox: Table, producer: str):
-        super().__init__(lambda: session, outbox, producer)
+    def __init__(
+        self,
+        session: Session,
+        outbox: Table,
+        producer: str,
+        waits: Table | None = None,
+        reask_after: timedelta = timedelta(minutes=1),
+    ):
+        super().__init__(lambda: session, outbox, producer, waits, reask_after)
 
     def __enter__(self) -> JoinedUnitOfWork:
         self._session = self._session_factory()

@@ -11,6 +11,7 @@ from werkzeug.datastructures import LanguageAccept
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_accept_header
 
+from .db import database_unavailable, outage_reason
 from .i18n import localise_errors, translate
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,14 @@ INTERNAL_ERROR = define_problem("internal_error", 500, "Internal error", "系统
 BAD_GATEWAY = define_problem("bad_gateway", 502, "Upstream service failed", "上游服务出错")
 SERVICE_UNAVAILABLE = define_problem("service_unavailable", 503, "Service unavailable", "服务暂不可用")
 GATEWAY_TIMEOUT = define_problem("gateway_timeout", 504, "Upstream service timed out", "上游服务超时")
+UNAVAILABLE = define_problem(
+    "unavailable",
+    503,
+    "Temporarily unavailable: the database is unreachable, try again shortly",
+    "数据库暂时无法访问，请稍后重试",
+)
+# What a 503 for an outage asks the caller to wait before trying again (a database restart takes seconds).
+RETRY_AFTER_SECONDS = 5
 
 _BY_STATUS = {p.status: p for p in _TYPES.values()}
 
@@ -158,5 +167,18 @@ def install_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
+        if database_unavailable(exc):
+            return unavailable_response(exc)
         log.exception("unhandled error")
         return problem_response(INTERNAL_ERROR)
+
+
+def unavailable_problem(exc: BaseException) -> Problem:
+    """503 `unavailable` with Retry-After for a database outage, logged without the statement or its values."""
+    log.warning("database unavailable", extra={"reason": outage_reason(exc)})
+    return Problem(UNAVAILABLE, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+def unavailable_response(exc: BaseException) -> Response:
+    problem = unavailable_problem(exc)
+    return problem_response(problem.problem, headers=problem.headers)

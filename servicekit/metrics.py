@@ -1,5 +1,6 @@
-"""Prometheus metrics: HTTP rate and latency, outbox backlog, consumer lag, dead letters (the api's
-/metrics), events published and handled by type (the worker's, on METRICS_PORT)."""
+"""Prometheus metrics: HTTP rate and latency, outbox backlog, consumer lag, dead letters, unroutable events,
+saga items waiting and stalled (the api's /metrics), events published and handled by type (the worker's, on
+METRICS_PORT)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, g
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
+from . import sagas
 from .bus.topology import retry_queues
 from .db import utcnow
 from .service import Runtime
@@ -43,7 +45,7 @@ class BusCollector:
     def collect(self):
         taken_at, families = self._cached
         if time.monotonic() - taken_at > self.CACHE_SECONDS:
-            families = self._outbox() + self._queues()
+            families = self._outbox() + self._sagas() + self._queues()
             self._cached = (time.monotonic(), families)
         return families
 
@@ -69,6 +71,27 @@ class BusCollector:
             oldest.add_metric([service], 0)
         return [pending, oldest]
 
+    def _sagas(self) -> list:
+        table, service = self.runtime.saga_waits, self.runtime.service.name
+        if table is None:
+            return []
+        waiting = GaugeMetricFamily(
+            "saga_waiting_items", "Items awaiting another service's answer", labels=["service", "saga"]
+        )
+        stalled = GaugeMetricFamily(
+            "saga_stalled_items", "Items past their deadline for another service's answer", labels=["service", "saga"]
+        )
+        try:
+            with self.runtime.engine.connect() as db:
+                found = sagas.counts(db, table)
+        except Exception:
+            return []
+        for saga in self.runtime.service.sagas:
+            items, late = found.get(saga.name, (0, 0))
+            waiting.add_metric([service, saga.name], items)
+            stalled.add_metric([service, saga.name], late)
+        return [waiting, stalled]
+
     def _queues(self) -> list:
         bus, service = self.runtime.settings.bus, self.runtime.service.name
         depth = GaugeMetricFamily(
@@ -77,6 +100,7 @@ class BusCollector:
         roles = [(bus.queue(service), "consumer_lag"), (bus.dead_letter_queue(service), "dead_letters")]
         if not bus.embedded:
             roles += [(q.name, "retry") for q in retry_queues(bus, service)]
+            roles.append((bus.unroutable_queue, "unroutable"))  # shared by every service: any of them reports it
         try:
             with Connection(bus.url, connect_timeout=2, transport_options=bus.transport_options) as connection:
                 channel = connection.default_channel

@@ -94,3 +94,17 @@ def create_idempotency_table() -> None:
 def drop_messaging_tables() -> None:
     op.drop_table("inbox")
     op.drop_table("outbox")
+
+
+def create_saga_table() -> None:
+    """The waits of a service's sagas (servicekit.sagas), for a service that starts awaiting answers."""
+    from sqlalchemy import MetaData
+
+    from .sagas import add_saga_table
+
+    table = add_saga_table(MetaData())
+    table.create(op.get_bind())
+
+
+def drop_saga_table() -> None:
+    op.drop_table("saga_waits")

@@ -17,6 +17,7 @@ from .columns import guard_columns
 from .config import Settings, load_settings
 from .db import JoinedUnitOfWork, UnitOfWork, make_engine
 from .idempotency import IdempotencyKeys
+from .sagas import Saga
 
 Handler = Callable[[UnitOfWork, Envelope], None]
 
@@ -41,6 +42,7 @@ class Service:
     blueprints: Callable[[], list] = lambda: []
     handlers: dict[str, Handler] = field(default_factory=dict)
     commands: dict[str, Command] = field(default_factory=dict)
+    sagas: tuple[Saga, ...] = ()  # the requests it awaits answers to (its metadata then has saga_waits)
 
 
 class Runtime:
@@ -63,6 +65,10 @@ class Runtime:
         return self.service.metadata.tables["inbox"]
 
     @cached_property
+    def saga_waits(self) -> Table | None:
+        return self.service.metadata.tables.get("saga_waits")
+
+    @cached_property
     def idempotency_keys(self) -> IdempotencyKeys | None:
         """For services whose metadata has the table (servicekit.idempotency.add_idempotency_table)."""
         table = self.service.metadata.tables.get("idempotency_keys")
@@ -73,6 +79,7 @@ class Runtime:
 
     def unit_of_work(self, joined: Session | None = None) -> UnitOfWork:
         """A unit of work of its own, or part of the `joined` transaction (servicekit.idempotency's)."""
+        waits = (self.saga_waits, timedelta(seconds=self.settings.sagas.reask_seconds))
         if joined is not None:
-            return JoinedUnitOfWork(joined, self.outbox, self.service.name)
-        return UnitOfWork(self.sessions, self.outbox, self.service.name)
+            return JoinedUnitOfWork(joined, self.outbox, self.service.name, *waits)
+        return UnitOfWork(self.sessions, self.outbox, self.service.name, *waits)

@@ -1,4 +1,4 @@
-"""The `worker` process of a service: event consumer and outbox relay side by side."""
+"""The `worker` process of a service: event consumer, outbox relay and (if it awaits answers) saga sweeper."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from prometheus_client import start_http_server
 
 from .bus.consumer import Consumer
 from .bus.relay import Relay
+from .sagas import Sweeper
 from .service import Runtime
 
 log = logging.getLogger(__name__)
@@ -27,8 +28,12 @@ def run_worker(runtime: Runtime) -> None:
     settings = runtime.settings
     if settings.metrics_port is not None:  # events published and handled, for Prometheus
         start_http_server(settings.metrics_port, addr=settings.host)
-    relay = threading.Thread(target=Relay(runtime, stop).run, name="relay", daemon=True)
-    relay.start()
+    threads = [threading.Thread(target=Relay(runtime, stop).run, name="relay", daemon=True)]
+    if runtime.service.sagas:
+        threads.append(threading.Thread(target=Sweeper(runtime, stop).run, name="saga-sweeper", daemon=True))
+    for thread in threads:
+        thread.start()
     log.info("worker started", extra={"events": sorted(runtime.service.handlers)})
     Consumer(runtime, stop).run()
-    relay.join(timeout=10)
+    for thread in threads:
+        thread.join(timeout=10)

@@ -8,12 +8,12 @@ import uuid
 
 import pytest
 import requests
-from kombu import Exchange
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from contracts import ContractViolation
 from servicekit.bus.envelope import Envelope
+from servicekit.bus.topology import events_exchange
 from tests.probe.models import Note
 
 from .support.processes import wait_for
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.servers
 def publish_raw(probe, body, routing_key: str = "probe.noted", message_id: str | None = None) -> None:
     """Publish straight to the exchange, as a foreign or broken producer would."""
     with probe.connection() as connection:
-        producer = connection.Producer(exchange=Exchange(probe.bus.exchange, "topic", durable=True))
+        producer = connection.Producer(exchange=events_exchange(probe.bus))
         producer.publish(
             body,
             routing_key=routing_key,
@@ -187,21 +187,36 @@ def test_event_breaking_its_contract_is_refused_at_publish_time(probe):
     assert outbox_pending(probe) == 0
 
 
-def test_event_no_queue_is_bound_to_stays_in_the_outbox_until_one_is(probe):
-    probe.worker()
-    assert probe.client.post("/unheard", json={"key": "k"}).status_code == 201
-    outbox = probe.runtime.outbox
+def test_event_no_queue_is_bound_to_is_recorded_loudly_and_delivered_once_replayed(probe):
+    worker = probe.worker()
+    event_id = probe.client.post("/unheard", json={"key": "k"}).get_json()["event_id"]
 
-    def last_error():
-        with probe.runtime.engine.connect() as db:
-            return db.execute(select(outbox.c.last_error).where(outbox.c.type == "probe.unheard")).scalar_one()
+    def recorded():
+        listing = probe.cli("unroutable", "list", "--json")
+        assert listing.returncode == 0, listing.stderr
+        return json.loads(listing.stdout)
 
-    assert wait_for(last_error, message="the broker to return the event").startswith("unroutable")
-    assert outbox_pending(probe) == 1
-    tap = probe.tap("probe.unheard")
-    received = wait_for(lambda: probe.drain(tap), timeout=20, message="the event once a queue is bound")
+    [letter] = wait_for(recorded, message="the event recorded as unroutable")
+    assert (letter["id"], letter["type"]) == (event_id, "probe.unheard")
+    assert letter["reason"] == "unroutable: no queue is bound to 'probe.unheard'"
+    assert outbox_pending(probe) == 0, "published: an idle system's outbox is empty"
+    [line] = [json.loads(line) for line in worker.log().splitlines() if '"unroutable event' in line]
+    assert (line["level"], line["event_type"], line["event_id"], line["producer"]) == (
+        "error",
+        "probe.unheard",
+        event_id,
+        "probe",
+    )
+    metrics = probe.client.get("/metrics").get_data(as_text=True)
+    queue = probe.bus.unroutable_queue
+    assert f'bus_queue_messages{{queue="{queue}",role="unroutable",service="probe"}} 1.0' in metrics
+
+    tap = probe.tap("probe.unheard")  # a consumer of the type at last
+    replayed = probe.cli("unroutable", "replay", "--all")
+    assert replayed.returncode == 0 and event_id in replayed.stdout
+    received = wait_for(lambda: probe.drain(tap), message="the event once replayed")
     assert json.loads(received[0].body)["data"] == {"key": "k"}
-    assert outbox_pending(probe) == 0
+    assert recorded() == []
 
 
 def test_one_failing_event_in_a_batch_does_not_undo_or_repeat_the_others(probe):

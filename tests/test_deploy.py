@@ -545,24 +545,7 @@ def test_the_dashboard_has_the_key_panels_on_the_provisioned_data_source():
             assert {panel["datasource"]["uid"]} | {t["datasource"]["uid"] for t in panel["targets"]} == {uid}
 
 
-# Being added on another branch (issue 14: sagas that wait forever become visible as stalled). Strict:
-# once the code exports it, this test passes unexpectedly and fails, so the entry must go.
-PENDING = {"saga_stalled_items": "issue 14 adds saga_stalled_items{service,saga}"}
-
-
-@pytest.mark.parametrize(
-    "title, expr",
-    [
-        pytest.param(
-            title,
-            expr,
-            marks=[
-                pytest.mark.xfail(strict=True, reason=PENDING[name]) for name in _queried_metrics(expr) & set(PENDING)
-            ],
-        )
-        for title, expr in _dashboard_queries()
-    ],
-)
+@pytest.mark.parametrize("title, expr", _dashboard_queries())
 def test_every_metric_the_dashboard_queries_is_one_the_code_exports(title, expr):
     queried = _queried_metrics(expr)
     assert queried, f"{title}: no metric found in {expr!r}"

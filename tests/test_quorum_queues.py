@@ -43,6 +43,8 @@ def test_every_queue_is_a_quorum_queue_and_retries_dead_letters_and_replays_work
         f"{bus_namespace}probe.retry.200ms": "quorum",
         f"{bus_namespace}probe.retry.400ms": "quorum",
         f"{bus_namespace}probe.dead": "quorum",
+        f"{bus_namespace}upskilling.unroutable.incoming": "quorum",  # the events no queue is bound to
+        f"{bus_namespace}upskilling.unroutable": "quorum",
     }
     probe.worker()
 

@@ -8,6 +8,8 @@ import subprocess
 
 import psycopg
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from kombu import Connection
 
 from servicekit import Runtime, create_app
@@ -76,3 +78,14 @@ def test_readyz_reports_an_unreachable_broker(servers, make_database, monkeypatc
     assert response.status_code == 503
     assert response.get_json()["checks"]["broker"].startswith("unreachable")
     runtime.engine.dispose()
+
+
+@pytest.mark.parametrize("name", ["quota", "enrollment", "finance"])  # evaluation: its own test_migrations
+def test_migrations_build_exactly_the_tables_the_models_describe(name, stack_of):
+    stack = stack_of(name)
+    with stack.runtime.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = [
+            d for d in compare_metadata(context, stack.service.metadata) if f"alembic_version_{name}" not in str(d)
+        ]
+    assert differences == []

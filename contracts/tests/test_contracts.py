@@ -98,6 +98,7 @@ EXAMPLES = {
         "institution_id": "GZ-ZGJS",
         "programme_id": "ZGJS-DG-2013",
         "amount": "940.00",
+        "requested_on": "2013-11-20",
     },
     "enrollment.registered": {
         "enrolment_id": ENROLMENT,
@@ -218,6 +219,7 @@ EXAMPLES = {
         "certificate_id": CERTIFICATE,
         "reference": "退款-2014-0007",
     },
+    "announcement.requested": {"enrolment_id": ENROLMENT, "certificate_id": CERTIFICATE},
     "funds.transferred": {
         "transfer_id": "3a4b5c6d-7e8f-4091-a2b3-c4d5e6f7a8b9",
         "campaign_id": CAMPAIGN,
@@ -302,6 +304,7 @@ CATALOGUE = [
     "breakdown.settled",
     "reimbursement.paid",
     "reimbursement.recovered",
+    "announcement.requested",
     "funds.transferred",
     "exam.result_recorded",
     "certificate.issued",
@@ -314,7 +317,7 @@ CATALOGUE = [
 PRODUCERS = {
     "quota": {"campaign", "unit", "allocation", "quota"},
     "enrollment": {"programme", "institution.registered", "enrollment", "class"},
-    "finance": {"payment", "breakdown", "reimbursement", "funds"},
+    "finance": {"payment", "breakdown", "reimbursement", "funds", "announcement"},
     "evaluation": {"exam", "certificate", "institution.notified", "institution.disqualified", "institution.reinstated"},
 }
 

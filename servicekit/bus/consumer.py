@@ -4,26 +4,32 @@ A message is acknowledged only once its outcome is safe: handled and committed,
 recognised as a duplicate, re-published to a retry queue, or parked in the
 dead-letter queue (those publishes are confirmed before the ack). A worker
 killed mid-handling leaves its message unacknowledged, so RabbitMQ redelivers it.
+
+The service's database going away is not the event's fault: the consumer lets go
+of the broker (its unacknowledged messages go back to the queue, no attempt
+counted, nothing dead-lettered), waits until the database answers, and resumes.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 import uuid
+from contextlib import ExitStack
 from datetime import UTC, datetime
 
 from kombu import Connection
 from kombu.message import Message
 
-from ..db import upsert, utcnow
+from ..db import database_unavailable, outage_reason, upsert, utcnow
 from ..logging import causation_id, correlation_id
 from ..metrics import BUS_HANDLED
 from ..service import Runtime
-from .backoff import CONNECTION_ERRORS, Backoff
+from .backoff import CONNECTION_ERRORS, Backoff, wait_for_database
 from .envelope import Envelope, MalformedMessage
-from .topology import declare, supports_delayed_retry
+from .topology import declare, supports_delayed_retry, unroutable_queues
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +45,10 @@ def dead_letter_headers(message: Message, reason: str, attempts: int) -> dict:
         "x-attempts": attempts,
         "x-original-routing-key": message.delivery_info.get("routing_key", ""),
     }
+
+
+class DatabaseAway(ConnectionError):
+    """The service's database became unreachable while handling: stop consuming until it is back."""
 
 
 class Consumer:
@@ -59,20 +69,36 @@ class Consumer:
             try:
                 with Connection(self.bus.url, heartbeat=self.bus.heartbeat, transport_options=options) as connection:
                     connection.ensure_connection(max_retries=1)
-                    self._consume(connection)
-                    backoff.reset()
+                    self._consume(connection, backoff)
+            except DatabaseAway as exc:
+                log.warning(
+                    "consumer paused: the database is unreachable; its messages stay on the broker",
+                    extra={"reason": str(exc)},
+                )
+                wait_for_database(self.runtime.engine, self.stop)
+                log.info("consumer resumes: the database answers again")
             except CONNECTION_ERRORS as exc:
                 delay = backoff.next()
                 log.warning("consumer lost the broker; reconnecting", extra={"error": repr(exc), "retry_in_s": delay})
                 self.stop.wait(delay)
 
-    def _consume(self, connection: Connection) -> None:
+    def _consume(self, connection: Connection, backoff: Backoff) -> None:
         queue = declare(connection, self.bus, self.service.name, self.service.handlers)
         self._producer = connection.Producer()
         self._delayed_retry = supports_delayed_retry(connection)
         self._pending: list[tuple[Message, Envelope]] = []
-        with connection.Consumer(queue, on_message=self._on_message, prefetch_count=self.bus.prefetch):
+        amqp = connection.transport.driver_type == "amqp"
+        with ExitStack() as consumers:
+            consumers.enter_context(
+                connection.Consumer(queue, on_message=self._on_message, prefetch_count=self.bus.prefetch)
+            )
+            if self._delayed_retry:  # RabbitMQ: the events no queue was bound to, to be recorded
+                incoming, _ = unroutable_queues(self.bus)
+                consumers.enter_context(
+                    connection.Consumer(incoming, on_message=self._on_unroutable, prefetch_count=self.bus.prefetch)
+                )
             log.info("consumer ready", extra={"queue": queue.name, "events": sorted(self.service.handlers)})
+            backoff.reset()
             while not self.stop.is_set():
                 try:
                     # While a batch is open, wait only briefly for more before handling it.
@@ -80,8 +106,8 @@ class Consumer:
                 except TimeoutError:
                     if self._pending:
                         self._handle_pending()
-                    elif connection.transport.driver_type == "amqp":
-                        connection.heartbeat_check()
+                if amqp:  # however busy: a silent client is taken for dead by the broker
+                    connection.heartbeat_check()
 
     def _on_message(self, message: Message) -> None:
         headers = message.headers or {}
@@ -115,6 +141,7 @@ class Consumer:
             self._commit([envelope for _, envelope in batch])
             failures: dict[str, Exception] = {}
         except Exception as exc:
+            _raise_if_database_away(exc)
             failures = {batch[0][1].id: exc} if len(batch) == 1 else self._commit_one_by_one(batch)
         for message, envelope in batch:
             failed = envelope.id in failures
@@ -138,6 +165,7 @@ class Consumer:
             try:
                 self._commit([envelope])
             except Exception as exc:
+                _raise_if_database_away(exc)
                 failures[envelope.id] = exc
         return failures
 
@@ -203,6 +231,26 @@ class Consumer:
         self._republish(message, routing_key, headers)
         message.ack()
 
+    def _on_unroutable(self, message: Message) -> None:
+        """An event of a type no queue is bound to: loud in the log, kept in the record for replay."""
+        routing_key = message.delivery_info.get("routing_key", "")
+        try:
+            producer = json.loads(message.body).get("producer")
+        except (ValueError, AttributeError):
+            producer = None
+        log.error(
+            "unroutable event: no queue is bound to its type; recorded",
+            extra={
+                "event_type": message.properties.get("type") or routing_key,
+                "event_id": message.properties.get("message_id"),
+                "producer": producer,
+                "recorded_in": self.bus.unroutable_queue,
+            },
+        )
+        headers = dead_letter_headers(message, f"unroutable: no queue is bound to {routing_key!r}", 0)
+        self._republish(message, self.bus.unroutable_queue, headers)
+        message.ack()
+
     def _park(self, message: Message, reason: str, attempts: int) -> None:
         self._republish(
             message, self.bus.dead_letter_queue(self.service.name), dead_letter_headers(message, reason, attempts)
@@ -232,3 +280,8 @@ class Consumer:
             remaining = float(not_before) - time.time()
             if remaining > 0:
                 self.stop.wait(min(remaining, 300))
+
+
+def _raise_if_database_away(exc: Exception) -> None:
+    if database_unavailable(exc):
+        raise DatabaseAway(outage_reason(exc)) from exc

@@ -1,18 +1,37 @@
-"""Listing, showing, replaying and dropping a service's dead letters.
+"""Listing, showing, replaying and dropping a service's dead letters, and the record of unroutable events.
 
 Messages are read with basic.get and left unacknowledged, so closing the
-channel puts back every one that was not replayed or dropped.
+channel puts back every one that was not replayed or dropped. A dead letter is
+replayed to its service's queue; an unroutable event to the events exchange
+under its type, so every queue bound to that type by now receives it.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from kombu import Connection
+from kombu import Connection, Queue
 
 from ..config import BusSettings
-from .topology import dead_letter_queue
+from .topology import dead_letter_queue, unroutable_queues
+
+
+@dataclass(frozen=True)
+class Parking:
+    """A queue of parked messages, and where replaying one sends it: (exchange, routing key)."""
+
+    queue: Queue
+    replay_to: Callable[[DeadLetter], tuple[str, str]]
+
+
+def dead_letters(bus: BusSettings, service: str) -> Parking:
+    return Parking(dead_letter_queue(bus, service), lambda letter: ("", bus.queue(service)))
+
+
+def unroutable(bus: BusSettings) -> Parking:
+    return Parking(unroutable_queues(bus)[1], lambda letter: (bus.exchange, letter.routing_key))
 
 
 @dataclass
@@ -24,6 +43,10 @@ class DeadLetter:
     attempts: int
     body: str
     headers: dict
+
+    @property
+    def routing_key(self) -> str:
+        return str(self.headers.get("x-original-routing-key") or self.event_type or "")
 
     def summary(self) -> dict:
         return {
@@ -44,8 +67,8 @@ def _connect(bus: BusSettings) -> Connection:
     )
 
 
-def _take_all(connection: Connection, bus: BusSettings, service: str):
-    queue = dead_letter_queue(bus, service)(connection.default_channel)
+def _take_all(connection: Connection, parking: Parking):
+    queue = parking.queue(connection.default_channel)
     queue.declare()
     taken = []
     while (message := queue.get(no_ack=False)) is not None:
@@ -68,23 +91,24 @@ def _take_all(connection: Connection, bus: BusSettings, service: str):
     return taken
 
 
-def list_dead_letters(bus: BusSettings, service: str) -> list[DeadLetter]:
+def list_dead_letters(bus: BusSettings, parking: Parking) -> list[DeadLetter]:
     with _connect(bus) as connection:
-        return [letter for _, letter in _take_all(connection, bus, service)]
+        return [letter for _, letter in _take_all(connection, parking)]
 
 
-def replay(bus: BusSettings, service: str, ids: set[str] | None) -> list[str]:
-    """Send dead letters (all when `ids` is None) back to the service's queue, attempts reset."""
+def replay(bus: BusSettings, parking: Parking, ids: set[str] | None) -> list[str]:
+    """Send parked messages (all when `ids` is None) where they go now, attempts reset."""
     done = []
     with _connect(bus) as connection:
         producer = connection.Producer()
-        for message, letter in _take_all(connection, bus, service):
+        for message, letter in _take_all(connection, parking):
             if ids is not None and letter.dead_id not in ids:
                 continue
+            exchange, routing_key = parking.replay_to(letter)
             producer.publish(
                 message.body,
-                exchange="",
-                routing_key=bus.queue(service),
+                exchange=exchange,
+                routing_key=routing_key,
                 declare=[],
                 headers={"x-replayed-from": letter.dead_id},
                 content_type=message.content_type or "application/json",
@@ -99,10 +123,10 @@ def replay(bus: BusSettings, service: str, ids: set[str] | None) -> list[str]:
     return done
 
 
-def drop(bus: BusSettings, service: str, ids: set[str]) -> list[str]:
+def drop(bus: BusSettings, parking: Parking, ids: set[str]) -> list[str]:
     done = []
     with _connect(bus) as connection:
-        for message, letter in _take_all(connection, bus, service):
+        for message, letter in _take_all(connection, parking):
             if letter.dead_id in ids:
                 message.ack()
                 done.append(letter.dead_id)

@@ -1,9 +1,10 @@
 """Publishing a batch of outbox rows and learning, per event, whether the broker took it.
 
 On RabbitMQ the channel is put in confirm mode and a whole batch is published
-before waiting for the confirms (one round trip per batch, not per event), each
-with `mandatory` so an event no queue is bound to comes back instead of
-vanishing. kombu's filesystem:// transport has neither confirms nor returns: a
+before waiting for the confirms (one round trip per batch, not per event). An
+event no queue is bound to goes to the exchange's alternate exchange, which
+records it (servicekit.bus.topology); `mandatory` still brings it back should
+even that have no queue, so nothing vanishes. kombu's filesystem:// transport has neither confirms nor returns: a
 write to its folder is the confirmation.
 """
 
@@ -16,7 +17,7 @@ import amqp
 from kombu import Connection, Exchange
 
 from ..config import BusSettings
-from .topology import events_exchange
+from .topology import declare_events_exchange, events_exchange
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,7 @@ class PlainPublisher:
 
 def publisher_for(connection: Connection, bus: BusSettings):
     """Declare the events exchange (publishers must, on filesystem://) and pick the publisher."""
-    exchange = events_exchange(bus)
-    exchange(connection.default_channel).declare()
+    declare_events_exchange(connection, bus)
     if connection.transport.driver_type == "amqp":
         return ConfirmingPublisher(connection, bus.exchange)
-    return PlainPublisher(connection, exchange)
+    return PlainPublisher(connection, events_exchange(bus))

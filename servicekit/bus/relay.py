@@ -16,10 +16,10 @@ from datetime import timedelta
 from kombu import Connection
 from sqlalchemy import delete, select, update
 
-from ..db import utcnow
+from ..db import database_unavailable, outage_reason, utcnow
 from ..metrics import BUS_PUBLISHED
 from ..service import Runtime
-from .backoff import CONNECTION_ERRORS, Backoff
+from .backoff import CONNECTION_ERRORS, Backoff, wait_for_database
 from .publishing import Outgoing, publisher_for
 
 log = logging.getLogger(__name__)
@@ -47,25 +47,39 @@ class Relay:
                     log.info("relay connected", extra={"broker": connection.as_uri()})
                     backoff.reset()
                     self._pump(connection, publisher)
-            except CONNECTION_ERRORS as exc:
+            except Exception as exc:
+                if database_unavailable(exc):
+                    # Unpublished rows stay in the outbox; nothing is lost while the database is away.
+                    log.warning("relay paused: the database is unreachable", extra={"reason": outage_reason(exc)})
+                    wait_for_database(self.runtime.engine, self.stop)
+                    log.info("relay resumes: the database answers again")
+                    continue
                 delay = backoff.next()
-                log.warning(
-                    "relay lost the broker or database; retrying", extra={"error": repr(exc), "retry_in_s": delay}
-                )
-                self.stop.wait(delay)
-            except Exception:
-                delay = backoff.next()
-                log.exception("relay failed; retrying", extra={"retry_in_s": delay})
+                if isinstance(exc, CONNECTION_ERRORS):
+                    log.warning("relay lost the broker; retrying", extra={"error": repr(exc), "retry_in_s": delay})
+                else:
+                    log.exception("relay failed; retrying", extra={"retry_in_s": delay})
                 self.stop.wait(delay)
 
     def _pump(self, connection: Connection, publisher) -> None:
+        amqp = connection.transport.driver_type == "amqp"
         while not self.stop.is_set():
             sent = self.relay_batch(publisher)
             if sent < self.bus.relay_batch:
-                if connection.transport.driver_type == "amqp":
-                    connection.heartbeat_check()
                 self._housekeeping()
-                self.stop.wait(self.bus.relay_poll_seconds)
+                if amqp:
+                    self._idle(connection)
+                else:
+                    self.stop.wait(self.bus.relay_poll_seconds)
+
+    def _idle(self, connection: Connection) -> None:
+        """Wait for the next poll reading the connection: the broker's heartbeats must be read, and ours sent,
+        or an idle relay's connection is taken for dead after two heartbeat intervals."""
+        connection.heartbeat_check()
+        try:
+            connection.drain_events(timeout=self.bus.relay_poll_seconds)
+        except TimeoutError:
+            pass
 
     def relay_batch(self, publisher) -> int:
         outbox = self.runtime.outbox

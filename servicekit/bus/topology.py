@@ -1,4 +1,5 @@
-"""Exchange and queues of one service: main queue, delayed retry queues, dead letters.
+"""Exchange and queues of one service: main queue, delayed retry queues, dead letters; and the record of
+unroutable events (the events exchange's alternate exchange).
 
 Every queue is durable, of the type BUS_QUEUE_TYPE names: `classic` (the default) or
 `quorum` (replicated across a RabbitMQ cluster's nodes: what a cluster of three runs,
@@ -14,7 +15,20 @@ from ..config import BusSettings
 
 
 def events_exchange(bus: BusSettings) -> Exchange:
-    return Exchange(bus.exchange, type="topic", durable=True)
+    """The events exchange; on RabbitMQ an event no queue is bound to goes to the alternate exchange.
+
+    Everyone declaring it must declare it alike (RabbitMQ refuses a redeclaration with other arguments):
+    take it from here.
+    """
+    if bus.embedded:  # kombu's filesystem:// transport has no alternate exchanges
+        return Exchange(bus.exchange, type="topic", durable=True)
+    return Exchange(bus.exchange, type="topic", durable=True, arguments={"alternate-exchange": bus.unroutable_exchange})
+
+
+def unroutable_queues(bus: BusSettings) -> tuple[Queue, Queue]:
+    """Where unroutable events arrive (bound to the alternate exchange), and the record they are moved to."""
+    alternate = Exchange(bus.unroutable_exchange, type="fanout", durable=True)
+    return durable_queue(bus, bus.unroutable_incoming, exchange=alternate), durable_queue(bus, bus.unroutable_queue)
 
 
 def supports_delayed_retry(connection: Connection) -> bool:
@@ -57,10 +71,19 @@ def dead_letter_queue(bus: BusSettings, service: str) -> Queue:
 def declare(connection: Connection, bus: BusSettings, service: str, event_types) -> Queue:
     """Idempotently declare everything this service consumes from; returns the main queue."""
     channel = connection.default_channel
-    events_exchange(bus)(channel).declare()
+    declare_events_exchange(connection, bus)
     queue = main_queue(bus, service, event_types)(channel)
     queue.declare()
     delayed = retry_queues(bus, service) if supports_delayed_retry(connection) else []
     for extra in [*delayed, dead_letter_queue(bus, service)]:
         extra(channel).declare()
     return queue
+
+
+def declare_events_exchange(connection: Connection, bus: BusSettings) -> None:
+    """The events exchange and, on RabbitMQ, its alternate exchange with the unroutable queues."""
+    channel = connection.default_channel
+    if supports_delayed_retry(connection):
+        for queue in unroutable_queues(bus):
+            queue(channel).declare()
+    events_exchange(bus)(channel).declare()

@@ -10,7 +10,16 @@ from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.money import show
 
-from .models import FEE_LINES, Campaign, Enrolment, Institution, InstitutionStanding, PlanProgramme, Programme
+from .models import (
+    FEE_LINES,
+    Campaign,
+    Enrolment,
+    Institution,
+    InstitutionNotice,
+    InstitutionStanding,
+    PlanProgramme,
+    Programme,
+)
 from .problems import ALREADY_EXISTS, UNKNOWN_REFERENCE, flush_or_conflict
 
 DRAFT, PUBLISHED = "draft", "published"
@@ -34,6 +43,28 @@ def list_institutions(session) -> list[dict]:
         .order_by(Institution.institution_id)
     ).all()
     return [institution_view(i, s) for i, s in rows]
+
+
+def list_notices(session, identity: Identity, filters: dict) -> list[dict]:
+    """Notices (通报) the federation gave institutions: an institution sees its own, the federation all."""
+    query = select(InstitutionNotice)
+    if not identity.is_federation:
+        if identity.institution_id is None:
+            raise Problem(FORBIDDEN, "Notices are for the institution concerned and the federation.")
+        query = query.where(InstitutionNotice.institution_id == identity.institution_id)
+    if filters.get("institution_id"):
+        query = query.where(InstitutionNotice.institution_id == filters["institution_id"])
+    if filters.get("campaign_id"):
+        query = query.where(InstitutionNotice.campaign_id == str(filters["campaign_id"]))
+    key = InstitutionNotice.decided_at
+    order = (key.desc(), InstitutionNotice.institution_id.desc(), InstitutionNotice.revision.desc())
+    if not filters["sort"].startswith("-"):
+        order = (key, InstitutionNotice.institution_id, InstitutionNotice.revision)
+    columns = InstitutionNotice.__table__.columns
+    return [
+        {column.key: getattr(notice, column.key) for column in columns}
+        for notice in session.scalars(query.order_by(*order).limit(filters["limit"]))
+    ]
 
 
 def _name_taken(session, name: str, other_than: str | None = None) -> None:

@@ -23,6 +23,7 @@ from .models import Campaign, Enrolment, InstitutionStanding, Programme, StatusC
 from .nominations import bump, expect_status
 from .problems import INSTITUTION_DISQUALIFIED, WRONG_STATUS, flush_or_conflict
 
+SAGA = "transfer"  # an approved transfer waiting for quota to hold the new subsidy (servicekit.sagas)
 # Who may ask for which change (besides being able to see the enrolment).
 REQUESTERS = {
     rules.WITHDRAWAL: ("employee", "grassroots_officer", "unit_officer", "institution_operator"),
@@ -169,18 +170,34 @@ def _apply(uow, change: StatusChange, enrolment: Enrolment) -> None:
             subsidy,
             enrolment.revision,
         )
-        uow.publish(
-            "enrollment.requested",
-            {
-                **registration.saga_fields(enrolment),
-                "institution_id": programme.institution_id,
-                "programme_id": programme.programme_id,
-                "amount": show(subsidy),
-                "revision": enrolment.revision,
-            },
-        )
+        _ask_quota(uow, change, enrolment, programme)
+        uow.await_answer(SAGA, change.change_id)
         return
     _transfer(uow, change, enrolment, programme)
+
+
+def _ask_quota(uow, change: StatusChange, enrolment: Enrolment, programme: Programme) -> None:
+    uow.publish(
+        "enrollment.requested",
+        {
+            **registration.saga_fields(enrolment),
+            "institution_id": programme.institution_id,
+            "programme_id": programme.programme_id,
+            "amount": show(change.subsidy_requested),
+            "revision": change.quota_revision,
+        },
+    )
+
+
+def ask_again(uow, change_id: str) -> bool:
+    """The sweeper's re-ask of a late answer: the same request (same revision), which quota answers again."""
+    session = uow.session
+    change = session.get(StatusChange, change_id, with_for_update=True)
+    if change is None or change.state != rules.AWAITING_QUOTA:
+        return False
+    enrolment = session.get(Enrolment, change.enrolment_id)
+    _ask_quota(uow, change, enrolment, session.get(Programme, change.to_programme_id))
+    return True
 
 
 def _move(session, change: StatusChange, enrolment: Enrolment, programme: Programme) -> tuple[str, str]:
@@ -230,6 +247,7 @@ def quota_answered(uow, data: dict, reserved: bool) -> bool:
     )
     if change is None:
         return False
+    uow.answered(SAGA, change.change_id)
     enrolment = session.get(Enrolment, change.enrolment_id, with_for_update=True)
     if not reserved:
         change.state, change.refusal_reason, change.refusal_detail = rules.REFUSED, data["reason"], data.get("detail")

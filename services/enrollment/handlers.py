@@ -23,6 +23,7 @@ HANDLERS = {
     "unit.upserted": lambda uow, event: readmodels.unit_upserted(uow.session, event.data),
     "institution.disqualified": lambda uow, event: readmodels.institution_standing(uow.session, event.data, True),
     "institution.reinstated": lambda uow, event: readmodels.institution_standing(uow.session, event.data, False),
+    "institution.notified": lambda uow, event: readmodels.institution_notified(uow.session, event.data),
     "payment.recorded": lambda uow, event: readmodels.payment_recorded(uow.session, event.data, event.occurred_at),
     "quota.reserved": on_quota_reserved,
     "quota.refused": on_quota_refused,
@@ -32,4 +33,5 @@ HANDLERS = {
     "reimbursement.paid": lambda uow, event: readmodels.reimbursement_paid(uow.session, event.data),
     "breakdown.settled": lambda uow, event: readmodels.breakdown_settled(uow.session, event.data),
     "reimbursement.recovered": lambda uow, event: readmodels.reimbursement_recovered(uow.session, event.data),
+    "announcement.requested": lambda uow, event: registration.announce(uow, event.data["enrolment_id"]),
 }

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from servicekit.bus.tables import add_messaging_tables
+from servicekit.sagas import add_saga_table
 
 from .domain.enrolment import INACTIVE
 from .domain.status_changes import UNFINISHED
@@ -35,6 +36,7 @@ class Base(DeclarativeBase):
 
 
 outbox, inbox = add_messaging_tables(Base.metadata)
+saga_waits = add_saga_table(Base.metadata)
 
 
 class Institution(Base):
@@ -52,6 +54,17 @@ class InstitutionStanding(Base):
     revision: Mapped[int] = mapped_column(Integer)
     disqualified: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str] = mapped_column(Text)
+
+
+class InstitutionNotice(Base):
+    """A notice (通报) the federation gave an institution after its evaluation, as evaluation announced it."""
+
+    __tablename__ = "institution_notices"
+    institution_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, primary_key=True)  # of the institution's standing decisions
+    campaign_id: Mapped[str] = mapped_column(String(36), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Programme(Base):

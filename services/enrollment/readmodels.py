@@ -14,6 +14,7 @@ from .models import (
     Certificate,
     Enrolment,
     ExamResult,
+    InstitutionNotice,
     InstitutionStanding,
     Payment,
     Recovery,
@@ -30,9 +31,10 @@ def _day(text: str):
     return datetime.strptime(text, "%Y-%m-%d").date()
 
 
-def insert_once(session, model, key: str, values: dict) -> None:
+def insert_once(session, model, key: str | tuple[str, ...], values: dict) -> None:
     """Facts that never change (a payment, an exam attempt): a redelivered one is ignored."""
-    session.execute(_insert(session, model).values(**values).on_conflict_do_nothing(index_elements=[key]))
+    keys = [key] if isinstance(key, str) else list(key)
+    session.execute(_insert(session, model).values(**values).on_conflict_do_nothing(index_elements=keys))
 
 
 def upsert_newer(session, model, key: str, values: dict) -> None:
@@ -94,6 +96,21 @@ def institution_standing(session, data: dict, disqualified: bool) -> None:
             "revision": data["revision"],
             "disqualified": disqualified,
             "reason": data["reason"],
+        },
+    )
+
+
+def institution_notified(session, data: dict) -> None:
+    insert_once(
+        session,
+        InstitutionNotice,
+        ("institution_id", "revision"),
+        {
+            "institution_id": data["institution_id"],
+            "revision": data["revision"],
+            "campaign_id": data["campaign_id"],
+            "reason": data["reason"],
+            "decided_at": datetime.fromisoformat(data["decided_at"]),
         },
     )
 

@@ -21,6 +21,7 @@ from .nominations import bump, expect_status
 from .problems import ENTRANCE_TEST_NOT_PASSED, INSTITUTION_DISQUALIFIED, WINDOW_CLOSED, WRONG_STATUS, flush_or_conflict
 
 log = logging.getLogger(__name__)
+SAGA = "registration"  # waiting for quota's answer (servicekit.sagas)
 
 
 def _institution_enrolment(uow, identity: Identity, enrolment_id: str) -> Enrolment:
@@ -58,16 +59,35 @@ def request_registration(uow, identity: Identity, enrolment_id: str, on: date) -
         )
     programme = session.get(Programme, enrolment.programme_id)
     enrolment.fees = {line: show(amount) for line, amount in programme.fees().items()}
-    data = saga_fields(enrolment)
     if enrolment.kind == "skills":
         enrolment.subsidy_requested = federation_subsidy(campaign, programme)
-        data["amount"] = show(enrolment.subsidy_requested)
     enrolment.status, enrolment.requested_on = rules.REQUESTED, on
     enrolment.refusal_reason = enrolment.refusal_detail = None
     bump(enrolment)
     flush_or_conflict(session)  # a refused enrolment holds no place: the employee may hold another by now
-    uow.publish("enrollment.requested", {**data, "revision": enrolment.revision})
+    _ask_quota(uow, enrolment)
+    uow.await_answer(SAGA, enrolment.enrolment_id)
     return enrolment
+
+
+def _ask_quota(uow, enrolment: Enrolment) -> None:
+    data = {
+        **saga_fields(enrolment),
+        "revision": enrolment.revision,
+        "requested_on": enrolment.requested_on.isoformat(),
+    }
+    if enrolment.kind == "skills":
+        data["amount"] = show(enrolment.subsidy_requested)
+    uow.publish("enrollment.requested", data)
+
+
+def ask_again(uow, enrolment_id: str) -> bool:
+    """The sweeper's re-ask of a late answer: the same request (same revision), which quota answers again."""
+    enrolment = uow.session.get(Enrolment, enrolment_id, with_for_update=True)
+    if enrolment is None or enrolment.status != rules.REQUESTED:
+        return False
+    _ask_quota(uow, enrolment)
+    return True
 
 
 def federation_subsidy(campaign: Campaign, programme: Programme) -> Decimal:
@@ -115,7 +135,25 @@ def _awaiting_answer(uow, data: dict) -> Enrolment | None:
             extra={"enrolment_id": data["enrolment_id"], "status": enrolment.status if enrolment else None},
         )
         return None
+    uow.answered(SAGA, enrolment.enrolment_id)
     return enrolment
+
+
+def announce(uow, enrolment_id: str) -> None:
+    """Announce a registered or admitted enrolment again, as it is now (another service asked: it missed it).
+    Consumers ignore what they know already (the revision is not newer)."""
+    enrolment = uow.session.get(Enrolment, enrolment_id)
+    if enrolment is None or enrolment.status not in (rules.REGISTERED, rules.ADMITTED):
+        log.info(
+            "announcement not due: the enrolment is not registered",
+            extra={"enrolment_id": enrolment_id, "status": enrolment.status if enrolment else None},
+        )
+        return
+    data = _enrolment_event(uow.session, enrolment)
+    if enrolment.status == rules.ADMITTED:
+        uow.publish("enrollment.admitted", {**data, "admitted_on": enrolment.admitted_on.isoformat()})
+    else:
+        uow.publish("enrollment.registered", {**data, "registered_on": enrolment.registered_on.isoformat()})
 
 
 def quota_reserved(uow, data: dict) -> None:

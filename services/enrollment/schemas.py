@@ -66,6 +66,25 @@ class InstitutionOut(Schema):
     disqualification_reason = fields.String(allow_none=True)
 
 
+class NoticeQuery(Schema):
+    institution_id = fields.String(validate=validate.Length(max=64))
+    campaign_id = fields.UUID()
+    sort = fields.String(
+        load_default="-decided_at",
+        validate=validate.OneOf(["decided_at", "-decided_at"]),
+        metadata={"description": "decided_at or -decided_at (newest first, the default); then the institution"},
+    )
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class NoticeOut(Schema):
+    institution_id = fields.String()
+    revision = fields.Integer(metadata={"description": "Of the institution's standing decisions, in order"})
+    campaign_id = fields.String(metadata={"description": "The campaign whose evaluation led to the notice"})
+    reason = fields.String()
+    decided_at = fields.DateTime()
+
+
 class FeeStandard(Schema):
     """The institution's published fee standard, one line per fee ("0.00" when not charged)."""
 

@@ -1,7 +1,9 @@
 from pathlib import Path
 
 from servicekit import Service
+from servicekit.sagas import Saga
 
+from . import changes, registration
 from .api import blueprints
 from .handlers import HANDLERS
 from .models import Base
@@ -13,4 +15,8 @@ SERVICE = Service(
     migrations=Path(__file__).parent / "migrations",
     blueprints=blueprints,
     handlers=HANDLERS,
+    sagas=(
+        Saga(registration.SAGA, "quota's answer to a registration (seat or subsidy)", registration.ask_again),
+        Saga(changes.SAGA, "quota's answer to an approved transfer's new subsidy", changes.ask_again),
+    ),
 )

@@ -8,7 +8,11 @@ property, which RabbitMQ checks against the connected user. A message is
 validated exactly like `POST /results/batches` (same schema, same use case,
 and the same idempotency keys, servicekit.idempotency, the institution's user
 being the caller: body `{"idempotency_key": "...", "lines": [...]}`); a refused
-one is parked in `<ingress queue>.parked` with the reason.
+one is parked in `<ingress queue>.parked` with the reason, and so is one whose
+handling fails unexpectedly (a poison message): parked once, with its error,
+confirmed by the broker before the message is acknowledged, never requeued in a
+loop. A database outage is not the message's fault: the ingress lets go of the
+broker (the message goes back to the queue), waits for the database, and resumes.
 """
 
 from __future__ import annotations
@@ -25,8 +29,11 @@ from kombu import Connection, Exchange, Queue
 from marshmallow import ValidationError, fields, validate
 
 from servicekit import Problem
+from servicekit.bus.backoff import CONNECTION_ERRORS, Backoff, wait_for_database
+from servicekit.bus.consumer import DatabaseAway
 from servicekit.bus.topology import durable_queue
-from servicekit.idempotency import KEY_PATTERN, KEY_REUSED, KeyReused, Stored, fingerprint
+from servicekit.db import database_unavailable, outage_reason
+from servicekit.idempotency import KEY_PATTERN, KEY_REUSED, InFlight, KeyReused, Stored, fingerprint
 from servicekit.identity import INSTITUTION_SYSTEM, Identity
 from servicekit.service import Runtime
 
@@ -61,7 +68,9 @@ def queues(runtime: Runtime) -> tuple[Queue, Queue]:
 
 def connection(runtime: Runtime) -> Connection:
     bus = runtime.settings.bus
-    return Connection(bus.url, transport_options=bus.transport_options, heartbeat=bus.heartbeat)
+    # confirm_publish: a parked message is on the broker before the original is acknowledged
+    options = bus.transport_options if bus.embedded else {**bus.transport_options, "confirm_publish": True}
+    return Connection(bus.url, transport_options=options, heartbeat=bus.heartbeat)
 
 
 def declare(runtime: Runtime) -> None:
@@ -133,32 +142,43 @@ def run_ingress(runtime: Runtime) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     incoming, parked = queues(runtime)
+    backoff = Backoff()
     while not stop.is_set():
         conn = connection(runtime)
         try:
             with conn:
-                _consume(runtime, conn, incoming, parked, stop)
-        except conn.connection_errors + conn.channel_errors as exc:
-            log.warning("ingress connection lost, reconnecting", extra={"error": str(exc)})
-            stop.wait(1)
+                _consume(runtime, conn, incoming, parked, stop, backoff)
+        except DatabaseAway as exc:
+            log.warning("ingress paused: the database is unreachable; batches stay queued", extra={"reason": str(exc)})
+            wait_for_database(runtime.engine, stop)
+            log.info("ingress resumes: the database answers again")
+        except CONNECTION_ERRORS as exc:
+            delay = backoff.next()
+            log.warning("ingress connection lost, reconnecting", extra={"error": repr(exc), "retry_in_s": delay})
+            stop.wait(delay)
 
 
-def _consume(runtime: Runtime, conn: Connection, incoming: Queue, parked: Queue, stop: threading.Event) -> None:
+def _consume(
+    runtime: Runtime, conn: Connection, incoming: Queue, parked: Queue, stop: threading.Event, backoff: Backoff
+) -> None:
     channel = conn.default_channel
     for queue in (incoming, parked):
         queue(channel).declare()
     producer = conn.Producer(channel)
 
     def on_message(message):
+        routing_key = message.delivery_info.get("routing_key", "")
         try:
-            reason = handle(
-                runtime, message.delivery_info.get("routing_key", ""), message.properties.get("user_id"), message.body
-            )
-        except Exception:  # the database is away: keep the message for later
-            log.exception("ingress batch not handled, requeued")
-            message.requeue()
+            reason = handle(runtime, routing_key, message.properties.get("user_id"), message.body)
+        except InFlight:  # the same batch is being recorded (another ingress, or a claim its lease will end)
             stop.wait(1)
+            message.requeue()
             return
+        except Exception as exc:
+            if database_unavailable(exc):
+                raise DatabaseAway(outage_reason(exc)) from exc  # unacknowledged: redelivered once it is back
+            log.exception("ingress batch failed; parked")
+            reason = json.dumps({"code": "internal_error", "detail": f"{type(exc).__name__}: {exc}"[:1000]})
         if reason:
             log.warning("ingress batch parked", extra={"reason": reason[:500]})
             producer.publish(
@@ -166,14 +186,17 @@ def _consume(runtime: Runtime, conn: Connection, incoming: Queue, parked: Queue,
                 routing_key=parked.name,
                 exchange="",
                 content_type="application/json",
-                headers={"x-parked-reason": reason, "x-routing-key": message.delivery_info.get("routing_key", "")},
+                delivery_mode=2,
+                headers={"x-parked-reason": reason, "x-routing-key": routing_key},
             )
         message.ack()
 
     with conn.Consumer(incoming, on_message=on_message, prefetch_count=runtime.settings.bus.prefetch):
         log.info("ingress started", extra={"queue": incoming.name})
+        backoff.reset()
         while not stop.is_set():
             try:
                 conn.drain_events(timeout=1)
             except TimeoutError:
-                continue
+                pass
+            conn.heartbeat_check()  # or the broker takes an idle ingress for dead

@@ -43,12 +43,14 @@ def _enrolled(uow: UnitOfWork, event: Envelope, status: str, status_on: str) -> 
     if enrolment is not None and fees.settle_breakdown(uow, enrolment, event.data["fees"]) is not None:
         reimbursements.owe_unit_share(uow.session, enrolment, "on_enrolment")
         reimbursements.follow_breakdown(uow.session, enrolment, f"event:{event.id}")
+        reimbursements.facts_arrived(uow, enrolment, f"event:{event.id}")
 
 
 def on_enrollment_withdrawn(uow: UnitOfWork, event: Envelope) -> None:
     enrolment = readmodels.withdrawal(uow.session, event.data)
     if enrolment is not None:
         fees.cancel_breakdown(uow, enrolment)
+        reimbursements.facts_arrived(uow, enrolment, f"event:{event.id}")
 
 
 def on_enrollment_transferred(uow: UnitOfWork, event: Envelope) -> None:
@@ -64,7 +66,7 @@ def on_enrollment_transferred(uow: UnitOfWork, event: Envelope) -> None:
 def on_certificate_issued(uow: UnitOfWork, event: Envelope) -> None:
     certificate = readmodels.certificate(uow.session, event.data, "issued", event.data["issued_on"])
     if certificate is not None:
-        reimbursements.on_certificate(uow.session, certificate, f"event:{event.id}")
+        reimbursements.certificate_issued(uow, certificate, f"event:{event.id}")
 
 
 def on_certificate_revoked(uow: UnitOfWork, event: Envelope) -> None:

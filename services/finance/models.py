@@ -25,6 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from servicekit.bus.tables import SEQUENCE, add_messaging_tables
 from servicekit.idempotency import add_idempotency_table
+from servicekit.sagas import add_saga_table
 
 MONEY = Numeric(14, 2)
 RATE = Numeric(6, 4)
@@ -38,6 +39,7 @@ class Base(DeclarativeBase):
 
 outbox, inbox = add_messaging_tables(Base.metadata)
 idempotency_keys = add_idempotency_table(Base.metadata)
+saga_waits = add_saga_table(Base.metadata)
 
 
 class Campaign(Base):

@@ -34,6 +34,7 @@ from .funds import BALANCE_SHORT
 from .models import Breakdown, Certificate, Enrolment, Recovery, Reimbursement
 
 log = logging.getLogger(__name__)
+SAGA = "certificate_facts"  # a certificate waiting for its enrolment's facts
 OWED = ("awaiting_funds", "payable")
 NOT_PAYABLE = define_problem(
     "finance_reimbursement_not_payable",
@@ -162,6 +163,48 @@ def owe_unit_share(session: Session, enrolment: Enrolment, moment: str, certific
         and unit_policy(session, enrolment.unit_id).unit_share_timing == moment
     ):
         _owe(session, enrolment, "unit", breakdown.unit, certificate_id)
+
+
+def certificate_issued(uow: UnitOfWork, certificate: Certificate, cause: str) -> None:
+    """A certificate owes the shares once finance knows its enrolment; until then it waits for the facts
+    (enrollment.registered or admitted), asked for again when they are late (servicekit.sagas)."""
+    if not _facts_known(uow.session, certificate.enrolment_id):
+        log.info(
+            "certificate waits for its enrolment's facts",
+            extra={"certificate_id": certificate.certificate_id, "enrolment_id": certificate.enrolment_id},
+        )
+        uow.await_answer(SAGA, certificate.certificate_id)
+        return
+    on_certificate(uow.session, certificate, cause)
+
+
+def facts_arrived(uow: UnitOfWork, enrolment: Enrolment, cause: str) -> None:
+    """The enrolment is known now: the certificates that waited for it owe their shares."""
+    for certificate in uow.session.scalars(
+        select(Certificate).where(Certificate.enrolment_id == enrolment.enrolment_id, Certificate.status == "issued")
+    ):
+        if uow.answered(SAGA, certificate.certificate_id):
+            on_certificate(uow.session, certificate, cause)
+
+
+def ask_again(uow: UnitOfWork, certificate_id: str) -> bool:
+    """The sweeper: ask enrollment to announce the enrolment again (it answers with its current event)."""
+    session = uow.session
+    certificate = session.get(Certificate, certificate_id)
+    if certificate is None or certificate.status != "issued":
+        return False  # revoked meanwhile: nothing is owed
+    if _facts_known(session, certificate.enrolment_id):  # known by now (a withdrawal, say): owe and stop waiting
+        on_certificate(session, certificate, f"saga:{certificate_id}")
+        return False
+    uow.publish("announcement.requested", {"enrolment_id": certificate.enrolment_id, "certificate_id": certificate_id})
+    return True
+
+
+def _facts_known(session: Session, enrolment_id: str) -> bool:
+    enrolment = session.get(Enrolment, enrolment_id)
+    return enrolment is not None and (
+        enrolment.status == "withdrawn" or session.get(Breakdown, enrolment_id) is not None
+    )
 
 
 def on_certificate(session: Session, certificate: Certificate, cause: str) -> None:

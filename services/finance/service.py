@@ -1,7 +1,9 @@
 from pathlib import Path
 
 from servicekit import Service
+from servicekit.sagas import Saga
 
+from . import reimbursements
 from .cli import COMMANDS
 from .handlers import HANDLERS
 from .models import Base
@@ -21,4 +23,11 @@ SERVICE = Service(
     blueprints=_blueprints,
     handlers=HANDLERS,
     commands=COMMANDS,
+    sagas=(
+        Saga(
+            reimbursements.SAGA,
+            "enrollment's facts of a certified student's enrolment (its registration)",
+            reimbursements.ask_again,
+        ),
+    ),
 )

@@ -21,7 +21,7 @@ counter, kept apart from the enrolment's revision.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import select, update
@@ -56,7 +56,7 @@ def request(uow, event) -> None:
         return
     later = data["revision"] > reservation.revision
     if reservation.status == "pending" or (reservation.status in ("refused", "released") and later):
-        _decide(uow.session, reservation, data, datetime.fromisoformat(event.occurred_at))
+        _decide(uow.session, reservation, data, _requested_on(data, event.occurred_at))
     elif reservation.status in ACTIVE and later:
         _resize(uow.session, reservation, data)
     _answer(uow, reservation, data)  # a repeated request gets the same answer again
@@ -166,20 +166,27 @@ def _known(session, data: dict) -> Reservation | None:
     return reservation
 
 
-def _decide(session, reservation: Reservation, data: dict, requested_at: datetime) -> None:
+def _requested_on(data: dict, occurred_at: str) -> date:
+    """The day the institution registered: a request asked again later keeps the day of the first one."""
+    if "requested_on" in data:
+        return date.fromisoformat(data["requested_on"])
+    return china_date(datetime.fromisoformat(occurred_at))
+
+
+def _decide(session, reservation: Reservation, data: dict, requested_on: date) -> None:
     reservation.campaign_id, reservation.unit_id, reservation.kind = data["campaign_id"], data["unit_id"], data["kind"]
     reservation.seats = 1 if data["kind"] == "academic" else 0
     reservation.amount = money(data["amount"]) if data["kind"] == "skills" else Decimal("0.00")
     reservation.line_id = None
     _touch(reservation, data["revision"])
-    refusal = _refusal(session, reservation, requested_at)
+    refusal = _refusal(session, reservation, requested_on)
     if refusal:
         reservation.status, reservation.refusal_reason = "refused", refusal
         return
     reservation.status, reservation.refusal_reason = "reserved", None
 
 
-def _refusal(session, reservation: Reservation, requested_at: datetime) -> str | None:
+def _refusal(session, reservation: Reservation, requested_on: date) -> str | None:
     """Why the request cannot be met, or None once the quota is reserved."""
     campaign = session.get(Campaign, reservation.campaign_id)
     if campaign is None or campaign.status != "published":
@@ -187,7 +194,7 @@ def _refusal(session, reservation: Reservation, requested_at: datetime) -> str |
     unit = session.get(Unit, reservation.unit_id)
     if unit is None or unit.level != "first_level":
         return "unit_unknown"
-    if not in_window(china_date(requested_at), campaign.registration_start, campaign.registration_end):
+    if not in_window(requested_on, campaign.registration_start, campaign.registration_end):
         return "window_closed"
     line_id = session.scalars(
         select(AllocationLine.id)

@@ -13,11 +13,18 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 class Process:
-    def __init__(self, args: list[str], env: dict, log_path: Path):
-        self.log_path = log_path
+    """`group`: the process leads a process group of its own (gunicorn's master and workers), killed whole."""
+
+    def __init__(self, args: list[str], env: dict, log_path: Path, *, group: bool = False):
+        self.log_path, self.group = log_path, group
         self._log = open(log_path, "ab")  # noqa: SIM115 closed in stop()
         self.popen = subprocess.Popen(
-            args, cwd=REPO, env={**os.environ, **env}, stdout=self._log, stderr=subprocess.STDOUT
+            args,
+            cwd=REPO,
+            env={**os.environ, **env},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=group,
         )
 
     @property
@@ -25,8 +32,14 @@ class Process:
         return self.popen.pid
 
     def kill(self) -> None:
-        """SIGKILL: no cleanup, no goodbye to the broker."""
-        self.popen.send_signal(signal.SIGKILL)
+        """SIGKILL: no cleanup, no goodbye to the broker (the whole group: as a container dies)."""
+        if self.group:
+            try:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        else:
+            self.popen.send_signal(signal.SIGKILL)
         self.popen.wait(timeout=10)
 
     def stop(self) -> None:
@@ -36,6 +49,11 @@ class Process:
                 self.popen.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.kill()
+        elif self.group:  # the leader is gone; make sure nothing of its group outlives the test
+            try:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         self._log.close()
 
     def log(self) -> str:

@@ -16,10 +16,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from kombu import Connection, Exchange, Queue
+from kombu import Connection, Queue
 
 from servicekit import Runtime, create_app
 from servicekit.bus.envelope import Envelope
+from servicekit.bus.topology import events_exchange
 from servicekit.migrations import upgrade
 from servicekit.testing import as_caller
 
@@ -66,7 +67,7 @@ class ServiceStack:
         """Send an event (validated against its contract) as another service would."""
         event = Envelope.new(event_type, data, producer=producer)
         with self.connection() as connection:
-            exchange = Exchange(self.bus.exchange, "topic", durable=True)
+            exchange = events_exchange(self.bus)
             connection.Producer(exchange=exchange).publish(
                 event.to_json(),
                 routing_key=event_type,
@@ -81,7 +82,7 @@ class ServiceStack:
         """A queue of the test's own on the events exchange, to see exactly what was published."""
         queue = Queue(
             f"{self.bus.namespace}tap.{routing_key}",
-            Exchange(self.bus.exchange, "topic", durable=True),
+            events_exchange(self.bus),
             routing_key=routing_key,
             durable=False,
             auto_delete=False,

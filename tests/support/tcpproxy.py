@@ -1,4 +1,4 @@
-"""A TCP proxy the test controls: cut every connection to the broker, then restore."""
+"""A TCP proxy the test controls: cut every connection to a server (the broker, PostgreSQL), then restore."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ class TcpProxy:
         self._close_all()
 
     def cut(self) -> None:
-        """Drop every open connection and refuse new ones, like a broker gone away."""
+        """Drop every open connection and refuse new ones, like a server gone away."""
         self._cut.set()
         self._close_all()
 
@@ -57,6 +57,7 @@ class TcpProxy:
             except OSError:
                 client.close()
                 continue
+            upstream.settimeout(None)  # the timeout was for connecting: an idle connection stays open
             with self._lock:
                 self._sockets.update({client, upstream})
             for source, sink in ((client, upstream), (upstream, client)):
@@ -70,8 +71,11 @@ class TcpProxy:
         except OSError:
             pass
         finally:
+            # One side went away (a killed process, say): the other must see it at once, as it would
+            # without the proxy. A close alone would wait for the other direction's blocked recv.
             for sock in (source, sink):
                 try:
-                    sock.close()
+                    sock.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
+                sock.close()

@@ -13,6 +13,8 @@ from ..schemas import (
     InstitutionIn,
     InstitutionOut,
     InstitutionRename,
+    NoticeOut,
+    NoticeQuery,
     PlanIn,
     PlanOut,
     ProgrammeBody,
@@ -54,6 +56,16 @@ def list_institutions():
     """The contracted institutions and their standing."""
     with unit_of_work() as uow:
         return catalogue.list_institutions(uow.session)
+
+
+@blp.route("/institution-notices", methods=["GET"])
+@blp.arguments(NoticeQuery, location="query")
+@blp.response(200, NoticeOut(many=True))
+@requires("federation_admin", "auditor", "institution_operator", "institution_system")
+def list_notices(filters):
+    """Notices (通报) given to institutions after their evaluation: an institution sees its own."""
+    with unit_of_work() as uow:
+        return catalogue.list_notices(uow.session, current_identity(), filters)
 
 
 @blp.route("/institutions", methods=["POST"])

@@ -122,6 +122,11 @@ class Enrollment:
             self.stack.service.handlers[event_type](uow, event)
             uow.commit()
 
+    def quota_reserved(self, enrolment_id: str, amount: str, revision: int) -> None:
+        """Quota's answer to a skills request, on the broker."""
+        data = {"enrolment_id": enrolment_id, "campaign_id": CAMPAIGN, "unit_id": UNIT, "kind": "skills"}
+        self.stack.publish("quota.reserved", {**data, "amount": amount, "revision": revision})
+
     def admin(self) -> dict:
         return self.stack.as_caller("federation_admin", subject="fed-1")
 

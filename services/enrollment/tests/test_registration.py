@@ -52,6 +52,7 @@ def test_skills_saga_reserved_registers_refused_tells_why(enrollment):
         "institution_id": "GZ-ZGJS",
         "programme_id": first["programme_id"],
         "amount": "940.00",
+        "requested_on": today().isoformat(),
     }
 
     answer = {"campaign_id": CAMPAIGN, "unit_id": UNIT, "kind": "skills", "amount": "940.00"}

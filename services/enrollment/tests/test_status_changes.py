@@ -218,18 +218,22 @@ def test_transfer_needs_the_unit_then_the_federation_and_moves_the_student(enrol
     )
 
 
-def test_a_dearer_transfer_waits_for_quota_and_a_refusal_changes_nothing(enrollment):
-    stack = enrollment.stack
-    transferred, requested = stack.tap("enrollment.transferred"), stack.tap("enrollment.requested")
-    stack.worker()
+def dearer_transfer(enrollment, requested) -> tuple[str, dict, dict]:
+    """A registered skills student (as it was), and its approved transfer to a dearer programme, SYG-DG."""
+    enrollment.stack.worker()
     enrollment.publish_programme(
         "SYG-DG", programme(institution_id="GZ-SYG", fee_standard={**FEES, "tuition_or_training": "2520.00"})
     )
     [enrolment_id] = registered(enrollment, [1])
-    collect(stack, requested, 1)  # the registration's own request
+    collect(enrollment.stack, requested, 1)  # the registration's own request
     before = enrollment.ok(enrollment.client.get(f"/enrolments/{enrolment_id}", headers=enrollment.admin()))
+    return enrolment_id, before, approved_transfer(enrollment, enrolment_id, "SYG-DG")
 
-    change = approved_transfer(enrollment, enrolment_id, "SYG-DG")
+
+def test_a_dearer_transfer_waits_for_quota_and_a_refusal_changes_nothing(enrollment):
+    stack = enrollment.stack
+    transferred, requested = stack.tap("enrollment.transferred"), stack.tap("enrollment.requested")
+    enrolment_id, before, change = dearer_transfer(enrollment, requested)
     assert (change["state"], change["subsidy_requested"]) == ("awaiting_quota", "1008.00")
     asked = event(stack, requested)
     assert (asked["amount"], asked["programme_id"], asked["revision"]) == ("1008.00", "SYG-DG", before["revision"] + 1)

@@ -249,6 +249,10 @@ def finance(stack_of):
 @pytest.fixture
 def funded(finance):
     """A published campaign with two first-level units, each allocated seats and skills money."""
+    return fund(finance)
+
+
+def fund(finance: Finance) -> Finance:
     finance.deliver(
         ("campaign.published", campaign_event()),
         *[

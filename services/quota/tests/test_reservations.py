@@ -7,10 +7,10 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from kombu import Exchange
 from sqlalchemy import func, select
 
 from servicekit.bus.envelope import Envelope
+from servicekit.bus.topology import events_exchange
 from services.quota.models import AllocationLine, Reservation
 from tests.support.processes import wait_for
 
@@ -71,7 +71,7 @@ class Saga:
         """One connection for a burst, as a busy producer would send it."""
         stack = self.quota.stack
         with stack.connection() as connection:
-            exchange = Exchange(stack.bus.exchange, "topic", durable=True)
+            exchange = events_exchange(stack.bus)
             producer = connection.Producer(exchange=exchange)
             for data in payloads:
                 event = Envelope.new(event_type, data, producer="enrollment")
