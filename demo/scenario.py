@@ -247,7 +247,7 @@ class Scenario:
             (
                 SMALL_UNIT,
                 "academic",
-                str(money(self.lines[SMALL_UNIT]["academic_seats"]) * money(self.body["academic_subsidy_per_student"])),
+                str(self.lines[SMALL_UNIT]["academic_seats"] * money(self.body["academic_subsidy_per_student"])),
             ),
         ]
         for unit, kind, amount in wanted:
