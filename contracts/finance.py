@@ -66,6 +66,20 @@ class FundsTransferred(Schema):
     reference = Text(required=True, max_length=100)
 
 
+@event("funds.reclaimed", 1, PRODUCER)
+class FundsReclaimed(Schema):
+    """Federation money taken back from a unit's earmarked account into the federation's pool: the unit had
+    received more than its (edited or reallocated) allocation, and the federation confirmed the reclaim."""
+
+    transfer_id = UUID(required=True)
+    campaign_id = UUID(required=True)
+    unit_id = Code(required=True)
+    kind = Kind(required=True)
+    amount = Amount(required=True, above_zero=True)
+    reclaimed_on = Date(required=True)
+    reference = Text(required=True, max_length=100)
+
+
 BREAKDOWN_LINES = (
     "tuition_or_training",
     "appraisal_exam",

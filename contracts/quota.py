@@ -47,6 +47,9 @@ class CampaignPublished(Schema):
     dedicated_class_threshold = Int(required=True, validate=validate.Range(min=1))
     public_notice_days = Int(required=True, validate=validate.Range(min=0))
     roster_lead_working_days = Int(required=True, validate=validate.Range(min=0))
+    # Added in place (additive): the year-end transfer deadline and how early untransferred money is flagged.
+    transfer_deadline = Date()
+    transfer_warning_days = Int(validate=validate.Range(min=0))
 
 
 @event("unit.upserted", 1, PRODUCER)

@@ -59,6 +59,20 @@ RULES = (
         "/**",
         frozenset({FEDERATION_ADMIN, UNIT_OFFICER, GRASSROOTS_OFFICER, INSTITUTION_OPERATOR, EMPLOYEE}),
     ),
+    # Institution systems record the payments their institution received (machine clients, idempotent) and
+    # read their own students' payments and breakdowns (finance scopes them to their institution).
+    *(
+        Rule(
+            "finance",
+            frozenset({"POST"}),
+            f"/enrolments/*/{money}",
+            frozenset({INSTITUTION_OPERATOR, INSTITUTION_SYSTEM}),
+        )
+        for money in ("payments", "charges")
+    ),
+    Rule("finance", READS, "/payments", PEOPLE | {INSTITUTION_SYSTEM}),
+    Rule("finance", READS, "/breakdowns", PEOPLE | {INSTITUTION_SYSTEM}),
+    Rule("finance", READS, "/enrolments/*/breakdown", PEOPLE | {INSTITUTION_SYSTEM}),
     # Policies and share payments (units), payments received (institutions), transfers (federation).
     Rule("finance", READS, "/**", PEOPLE),
     Rule("finance", WRITES, "/**", frozenset({FEDERATION_ADMIN, UNIT_OFFICER, INSTITUTION_OPERATOR})),

@@ -229,6 +229,15 @@ EXAMPLES = {
         "transferred_on": "2013-12-20",
         "reference": "穗工财〔2013〕88号",
     },
+    "funds.reclaimed": {
+        "transfer_id": "3a4b5c6d-7e8f-4091-a2b3-c4d5e6f7a8ba",
+        "campaign_id": CAMPAIGN,
+        "unit_id": "GZ-BY",
+        "kind": "academic",
+        "amount": "1500.00",
+        "reclaimed_on": "2014-02-20",
+        "reference": "穗工财〔2014〕12号",
+    },
     "exam.result_recorded": {
         "result_id": "4b5c6d7e-8f90-41a2-b3c4-d5e6f7a8b9c0",
         "enrolment_id": ENROLMENT,
@@ -306,6 +315,7 @@ CATALOGUE = [
     "reimbursement.recovered",
     "announcement.requested",
     "funds.transferred",
+    "funds.reclaimed",
     "exam.result_recorded",
     "certificate.issued",
     "certificate.revoked",
@@ -335,6 +345,7 @@ MONEY_FIELDS = [
     ("reimbursement.recovered", ("amount",)),
     ("breakdown.settled", ("total",)),
     ("funds.transferred", ("amount",)),
+    ("funds.reclaimed", ("amount",)),
 ]
 
 PERSONAL = {"employee_name", "student_name", "resident_id", "id_number", "phone", "mobile", "bank_account"}

@@ -46,6 +46,12 @@ def test_path_patterns(pattern, path, expected):
         ("evaluation", "POST", "/results", "institution_system", True),
         ("enrollment", "POST", "/nominations", "grassroots_officer", True),
         ("finance", "POST", "/payments", "institution_operator", True),
+        ("finance", "POST", "/enrolments/e1/payments", "institution_system", True),
+        ("finance", "POST", "/enrolments/e1/payments", "unit_officer", False),
+        ("finance", "POST", "/enrolments/e1/charges", "institution_system", True),
+        ("finance", "GET", "/payments", "institution_system", True),
+        ("finance", "POST", "/transfers", "institution_system", False),
+        ("finance", "GET", "/reports/funds", "institution_system", False),
         ("evaluation", "POST", "/surveys/1/answers", "employee", True),
         ("quota", "TRACE", "/x", "federation_admin", False),  # matches no rule
         ("payroll", "GET", "/x", "federation_admin", False),

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from flask_smorest import Blueprint
 
 from servicekit import Problem, unit_of_work
+from servicekit.clock import china_today
 from servicekit.db import utcnow
 from servicekit.errors import FORBIDDEN, NOT_FOUND
 from servicekit.i18n import _
@@ -21,7 +22,7 @@ from servicekit.identity import current_identity, requires
 from servicekit.tabular import export
 
 from . import fees, funds, invariants, queries, raises, reimbursements, reports, rules, schemas
-from .models import Breakdown, Campaign, UnitPolicyRow
+from .models import Breakdown, Campaign, Enrolment, UnitPolicyRow
 
 blp = Blueprint("finance", __name__, description="Cost sharing, payments, earmarked funds, reimbursements, ledger")
 
@@ -139,7 +140,7 @@ def get_breakdown(enrolment_id):
 
 
 @blp.route("/enrolments/<enrolment_id>/charges", methods=["POST"])
-@requires("institution_operator")
+@requires("institution_operator", "institution_system")
 @idempotent
 @blp.arguments(schemas.ChargeIn)
 @blp.response(201, schemas.ChargeOut)
@@ -176,6 +177,7 @@ def record_payment(body, enrolment_id):
         payment = fees.record_payment(
             uow, current_identity(), enrolment_id, body["amount"], body["paid_on"], body.get("reference"), cause()
         )
+        reimbursements.payment_recorded(uow.session, uow.session.get(Enrolment, enrolment_id), payment.cause)
         uow.commit()
     return payment
 
@@ -211,6 +213,18 @@ def transfer_funds(body):
 def return_funds(body):
     """Record unused earmarked money a unit returned to the federation"""
     return _move_funds(body, "returned")
+
+
+@blp.route("/reclaims", methods=["POST"])
+@requires("federation_admin")
+@idempotent
+@blp.arguments(schemas.TransferIn)
+@blp.response(201, schemas.TransferOut)
+@problems(404, 409)
+def reclaim_funds(body):
+    """The federation confirms taking back into its pool what a unit received beyond its allocation
+    (`to_reclaim` in the fund report); the unit's earmarked balance must cover it"""
+    return _move_funds(body, "reclaimed")
 
 
 def _move_funds(body: dict, direction: str):
@@ -337,6 +351,17 @@ def fund_report(args):
         "institution": reports.INSTITUTION_COLUMNS,
     }[args["by"]]
     return _rows(rows, columns, args["format"], f"fund-usage-by-{args['by']}")
+
+
+@blp.route("/reports/transfer-deadline", methods=["GET"])
+@blp.arguments(schemas.CampaignArgs, location="query")
+@blp.response(200, schemas.TransferDeadlineOut)
+@problems(404)
+@requires(*FEDERATION, "unit_officer")
+def transfer_deadline(args):
+    """The year-end transfer deadline: what is still untransferred per unit, due soon or overdue"""
+    with reading() as session:
+        return reports.transfer_deadline(session, current_identity(), args["campaign_id"], china_today())
 
 
 @blp.route("/reports/skills-surplus", methods=["GET"])

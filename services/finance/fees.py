@@ -184,7 +184,7 @@ def cancel_breakdown(uow: UnitOfWork, enrolment: Enrolment) -> None:
     for owed in session.scalars(
         select(Reimbursement).where(
             Reimbursement.enrolment_id == enrolment.enrolment_id,
-            Reimbursement.status.in_(("payable", "awaiting_funds")),
+            Reimbursement.status.in_(("payable", "awaiting_funds", "awaiting_payment")),
         )
     ):
         owed.status = "cancelled"

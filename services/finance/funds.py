@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from servicekit import Problem, define_problem
@@ -19,11 +19,18 @@ from . import ledger
 from .models import Allocation, Campaign, Transfer
 
 KINDS = ("academic", "skills")
+ZERO = Decimal("0.00")
 OVER_ALLOCATION = define_problem(
     "finance_transfer_exceeds_allocation",
     409,
     "The transfer exceeds what is allocated to the unit and not yet transferred",
     "划拨金额超过该单位已分配未划拨的额度",
+)
+NOTHING_TO_RECLAIM = define_problem(
+    "finance_reclaim_exceeds_excess",
+    409,
+    "The unit has not received that much more than its allocation",
+    "该单位已划拨资金超出分配额的部分不足以收回该金额",
 )
 BALANCE_SHORT = define_problem(
     "finance_balance_insufficient",
@@ -64,12 +71,21 @@ def allocated(session: Session, campaign: Campaign, unit_id: str | None, kind: s
 
 
 def transferred(session: Session, campaign_id: str, unit_id: str | None, kind: str) -> Decimal:
-    query = select(func.coalesce(func.sum(Transfer.amount), 0)).where(
-        Transfer.campaign_id == campaign_id, Transfer.kind == kind, Transfer.direction == "to_unit"
+    """Money the federation moved to a unit (all units if None): transfers less what it reclaimed."""
+    signed = case((Transfer.direction == "reclaimed", -Transfer.amount), else_=Transfer.amount)
+    query = select(func.coalesce(func.sum(signed), 0)).where(
+        Transfer.campaign_id == campaign_id, Transfer.kind == kind, Transfer.direction.in_(("to_unit", "reclaimed"))
     )
     if unit_id is not None:
         query = query.where(Transfer.unit_id == unit_id)
     return Decimal(session.scalar(query)).quantize(Decimal("0.01"))
+
+
+def standing(session: Session, campaign: Campaign, unit_id: str | None, kind: str) -> tuple[Decimal, Decimal]:
+    """(not yet transferred, to reclaim): never negative. A unit that received more than its allocation
+    (cut after the transfer, while the cut and the transfer crossed) shows the excess to reclaim instead."""
+    gap = allocated(session, campaign, unit_id, kind) - transferred(session, campaign.campaign_id, unit_id, kind)
+    return max(gap, ZERO), max(-gap, ZERO)
 
 
 def _campaign(session: Session, campaign_id: str) -> Campaign:
@@ -81,7 +97,8 @@ def _campaign(session: Session, campaign_id: str) -> Campaign:
 
 def move(uow: UnitOfWork, identity: Identity, body: dict, cause: str, direction: str) -> Transfer:
     """`to_unit`: allocated money from the federation's pool into the unit's earmarked account;
-    `returned`: money the unit gave back to the federation out of its free earmarked balance."""
+    `returned`: money the unit gave back to the federation out of its free earmarked balance;
+    `reclaimed`: the federation takes back into its pool what a unit received beyond its allocation."""
     session = uow.session
     campaign = _campaign(session, body["campaign_id"])
     campaign_id, unit_id, kind, amount = campaign.campaign_id, body["unit_id"], body["kind"], body["amount"]
@@ -98,6 +115,17 @@ def move(uow: UnitOfWork, identity: Identity, body: dict, cause: str, direction:
                 errors={"amount": [_("At most {amount}.").format(amount=show(room))]},
             )
         move = ledger.Move(ledger.code("pool", campaign_id, kind), earmarked, amount)
+    elif direction == "reclaimed":
+        excess = standing(session, campaign, unit_id, kind)[1]
+        if amount > excess:
+            raise Problem(
+                NOTHING_TO_RECLAIM,
+                _("{unit_id} holds {excess} beyond its allocation ({kind}).").format(
+                    excess=show(excess), unit_id=unit_id, kind=kind
+                ),
+                errors={"amount": [_("At most {amount}.").format(amount=show(excess))]},
+            )
+        move = ledger.Move(earmarked, ledger.code("pool", campaign_id, kind), amount)
     else:
         move = ledger.Move(earmarked, ledger.code("returned", campaign_id, kind, unit_id), amount)
     row = Transfer(
@@ -121,16 +149,19 @@ def move(uow: UnitOfWork, identity: Identity, body: dict, cause: str, direction:
         )
     except ledger.InsufficientBalance as short:
         raise Problem(BALANCE_SHORT, str(short)) from None
-    if direction == "to_unit":
+    if direction in ("to_unit", "reclaimed"):
+        event, day = (
+            ("funds.transferred", "transferred_on") if direction == "to_unit" else ("funds.reclaimed", "reclaimed_on")
+        )
         uow.publish(
-            "funds.transferred",
+            event,
             {
                 "transfer_id": row.transfer_id,
                 "campaign_id": campaign_id,
                 "unit_id": unit_id,
                 "kind": kind,
                 "amount": show(amount),
-                "transferred_on": row.transferred_on.isoformat(),
+                day: row.transferred_on.isoformat(),
                 "reference": row.reference,
             },
         )

@@ -53,6 +53,9 @@ class Campaign(Base):
     academic_subsidy: Mapped[Decimal] = mapped_column(MONEY)
     skills_federation_rate: Mapped[Decimal] = mapped_column(RATE)
     skills_rate_overrides: Mapped[dict] = mapped_column(JSON)  # trade -> rate as a string
+    # earmarked funds are transferred to units by this day; None when quota's event did not say (older events)
+    transfer_deadline: Mapped[date | None] = mapped_column(Date)
+    transfer_warning_days: Mapped[int | None] = mapped_column(Integer)
 
 
 class Unit(Base):
@@ -223,7 +226,7 @@ class Transfer(Base):
     __tablename__ = "transfers"
     transfer_id: Mapped[str] = mapped_column(UUID, primary_key=True)
     cause: Mapped[str] = mapped_column(String(120), unique=True)
-    direction: Mapped[str] = mapped_column(String(10))  # to_unit / returned
+    direction: Mapped[str] = mapped_column(String(10))  # to_unit / returned / reclaimed
     campaign_id: Mapped[str] = mapped_column(UUID, index=True)
     unit_id: Mapped[str] = mapped_column(ID, index=True)
     kind: Mapped[str] = mapped_column(String(10))

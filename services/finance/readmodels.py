@@ -45,6 +45,8 @@ def campaign(session: Session, data: dict) -> Campaign | None:
             academic_subsidy=Decimal(data["academic_subsidy_per_student"]),
             skills_federation_rate=Decimal(data["skills_federation_rate"]),
             skills_rate_overrides=dict(data["skills_rate_overrides"]),
+            transfer_deadline=_date(data["transfer_deadline"]) if data.get("transfer_deadline") else None,
+            transfer_warning_days=data.get("transfer_warning_days"),
         ),
     )
 

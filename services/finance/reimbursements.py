@@ -1,8 +1,9 @@
 """Use cases on the shares paid back to students by their unit's union.
 
-The federation's share becomes owed when the certificate is issued: it is set
-aside from the unit's earmarked account into `payable` (or waits as
-`awaiting_funds` while the earmarked balance is short), and leaves to
+The federation's share becomes owed when the certificate is issued: it waits as
+`awaiting_payment` until the employee's recorded payments cover the whole fee
+(the employee pays up front in full), then is set aside from the unit's earmarked
+account into `payable` (or waits as `awaiting_funds` while the earmarked balance is short), and leaves to
 `paid_out` when the unit officer records the payment. The unit's own share is
 owed when the unit's policy says (on enrolment or on certification) and is
 paid from the unit's own money, outside the earmarked ledger.
@@ -35,12 +36,18 @@ from .models import Breakdown, Certificate, Enrolment, Recovery, Reimbursement
 
 log = logging.getLogger(__name__)
 SAGA = "certificate_facts"  # a certificate waiting for its enrolment's facts
-OWED = ("awaiting_funds", "payable")
+OWED = ("awaiting_payment", "awaiting_funds", "payable")
 NOT_PAYABLE = define_problem(
     "finance_reimbursement_not_payable",
     409,
     "This reimbursement is not payable (already paid or cancelled)",
     "该报销款项不可支付（已支付或已取消）",
+)
+NOT_PAID_IN_FULL = define_problem(
+    "finance_reimbursement_awaits_full_payment",
+    409,
+    "The federation's share is paid only once the employee has paid the whole fee up front",
+    "学员尚未全额缴费，市总补助暂不能发放",
 )
 NOT_RECOVERABLE = define_problem(
     "finance_recovery_not_due",
@@ -220,8 +227,32 @@ def on_certificate(session: Session, certificate: Certificate, cause: str) -> No
         return
     owed = _owe(session, enrolment, "federation", breakdown.federation, certificate.certificate_id)
     if owed is not None and owed.status == "awaiting_funds":
-        _reserve(session, enrolment, owed, cause)
+        if breakdown.paid < breakdown.total:
+            owed.status = "awaiting_payment"  # set aside once the recorded payments cover the whole fee
+        else:
+            _reserve(session, enrolment, owed, cause)
     owe_unit_share(session, enrolment, "on_certification", certificate.certificate_id)
+
+
+def payment_recorded(session: Session, enrolment: Enrolment, cause: str) -> None:
+    """The employee's payments now cover the whole fee: a federation share waiting for them is set aside
+    (or awaits funds, if the earmarked account is short)."""
+    breakdown = session.get(Breakdown, enrolment.enrolment_id)
+    if breakdown is None or breakdown.paid < breakdown.total:
+        return
+    row = session.scalar(
+        select(Reimbursement)
+        .where(
+            Reimbursement.enrolment_id == enrolment.enrolment_id,
+            Reimbursement.share == "federation",
+            Reimbursement.status == "awaiting_payment",
+        )
+        .with_for_update()
+    )
+    if row is not None:
+        row.status = "awaiting_funds"
+        _reserve(session, enrolment, row, cause)
+        session.flush()
 
 
 def on_revoked(session: Session, certificate: Certificate, cause: str) -> None:
@@ -263,6 +294,14 @@ def pay(
     row, enrolment = visible(session, identity, reimbursement_id)
     if row.status not in OWED:
         raise Problem(NOT_PAYABLE, _("The reimbursement is {status}.").format(status=row.status))
+    if row.status == "awaiting_payment":
+        breakdown = session.get(Breakdown, enrolment.enrolment_id)
+        raise Problem(
+            NOT_PAID_IN_FULL,
+            _("The employee has paid {paid} of {total}.").format(
+                paid=show(breakdown.paid), total=show(breakdown.total)
+            ),
+        )
     if row.share == "federation":
         ledger.locked(session, list(_accounts(enrolment)))  # all three at once, in order: no deadlock
         if row.status == "awaiting_funds" and not _reserve(session, enrolment, row, cause):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -14,11 +15,12 @@ from servicekit.identity import Identity
 from servicekit.money import show
 from servicekit.tabular import Column
 
-from . import ledger, raises
+from . import ledger, raises, rules
 from .fees import campaign_policy
-from .funds import KINDS, allocated, fund_of, transferred
+from .funds import KINDS, allocated, fund_of, standing, transferred
 from .models import (
     Account,
+    Allocation,
     Breakdown,
     BreakdownLine,
     Campaign,
@@ -77,6 +79,7 @@ UNIT_COLUMNS = [
     Column("allocated", "已分配 Allocated"),
     Column("transferred", "已划拨 Transferred"),
     Column("not_transferred", "未划拨 Not yet transferred"),
+    Column("to_reclaim", "超分配待收回 Beyond the allocation, to reclaim"),
     Column("committed", "已核定待发 Committed"),
     Column("paid", "已发放 Paid"),
     Column("recovered", "证书撤销后追回 Recovered"),
@@ -222,6 +225,7 @@ def _by_unit(session: Session, identity: Identity, campaign: Campaign) -> list[d
                 allocated(session, campaign, unit_id, kind),
                 transferred(session, campaign.campaign_id, unit_id, kind),
             )
+            owed, excess = standing(session, campaign, unit_id, kind)
             rows.append(
                 {
                     "unit_id": unit_id,
@@ -229,7 +233,8 @@ def _by_unit(session: Session, identity: Identity, campaign: Campaign) -> list[d
                     "kind": kind,
                     "allocated": show(given),
                     "transferred": show(sent),
-                    "not_transferred": show(given - sent),
+                    "not_transferred": show(owed),
+                    "to_reclaim": show(excess),
                     "committed": show(balance["payable"]),
                     "paid": show(balance["paid_out"]),
                     "recovered": show(recovered.get((unit_id, kind), ZERO)),
@@ -238,6 +243,53 @@ def _by_unit(session: Session, identity: Identity, campaign: Campaign) -> list[d
                 }
             )
     return rows
+
+
+def transfer_deadline(session: Session, identity: Identity, campaign_id: str, today: date) -> dict:
+    """The year-end transfer deadline: per unit and kind what is still untransferred, and how it stands.
+
+    `status` per line: `transferred` (nothing left), `open`, `due_soon` (within the campaign's warning days
+    of the deadline) or `overdue` (the deadline passed with money untransferred); the campaign's status is
+    the worst of its lines.
+    """
+    campaign = _campaign(session, campaign_id)
+    deadline, warning = campaign.transfer_deadline or date(campaign.year, 12, 31), campaign.transfer_warning_days
+    days_left = (deadline - today).days
+    only = unit_scope(identity)
+    names = dict(session.execute(select(Unit.unit_id, Unit.name).where(Unit.level == "first_level")).all())
+    units = sorted(
+        set(session.scalars(select(Allocation.unit_id).where(Allocation.campaign_id == campaign_id)))
+        | ({only} if only else set())
+    )
+    lines, totals = [], {kind: ZERO for kind in KINDS}
+    for unit_id in units:
+        if only and unit_id != only:
+            continue
+        for kind in KINDS:
+            owed, _excess = standing(session, campaign, unit_id, kind)
+            totals[kind] += owed
+            lines.append(
+                {
+                    "unit_id": unit_id,
+                    "unit_name": names.get(unit_id, ""),
+                    "kind": kind,
+                    "allocated": show(allocated(session, campaign, unit_id, kind)),
+                    "transferred": show(transferred(session, campaign_id, unit_id, kind)),
+                    "not_transferred": show(owed),
+                    "status": rules.deadline_status(owed, days_left, 30 if warning is None else warning),
+                }
+            )
+    order = ("transferred", "open", "due_soon", "overdue")
+    return {
+        "campaign_id": campaign_id,
+        "transfer_deadline": deadline,
+        "warning_days": 30 if warning is None else warning,
+        "today": today,
+        "days_left": days_left,
+        "status": max((line["status"] for line in lines), key=order.index, default="transferred"),
+        "not_transferred": {kind: show(amount) for kind, amount in totals.items()},
+        "units": lines,
+    }
 
 
 def _recovered(session: Session, campaign_id: str) -> dict[tuple[str, str], Decimal]:

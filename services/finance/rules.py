@@ -201,3 +201,12 @@ def payment_status(due: Decimal, paid: Decimal) -> str:
     if paid == due:
         return "full"
     return "partial" if paid < due else "over"
+
+
+def deadline_status(untransferred: Decimal, days_left: int, warning_days: int) -> str:
+    """How a unit's untransferred money stands against the year-end transfer deadline."""
+    if untransferred <= 0:
+        return "transferred"
+    if days_left < 0:
+        return "overdue"
+    return "due_soon" if days_left <= warning_days else "open"

@@ -189,7 +189,11 @@ class TransferIn(Schema):
 
 class TransferOut(Schema):
     transfer_id = fields.String()
-    direction = fields.String(metadata={"description": "to_unit, or returned by the unit"})
+    direction = fields.String(
+        metadata={
+            "description": "to_unit, returned by the unit, or reclaimed by the federation (beyond the allocation)"
+        }
+    )
     campaign_id = fields.String()
     unit_id = fields.String()
     kind = fields.String()
@@ -210,7 +214,12 @@ class ReimbursementOut(Schema):
     kind = fields.String()
     share = fields.String(metadata={"description": "federation (from the earmarked account) or unit (its own)"})
     amount = Money()
-    status = fields.String(metadata={"description": "awaiting_funds / payable / paid / cancelled / recovered"})
+    status = fields.String(
+        metadata={
+            "description": "awaiting_payment (the employee has not paid the whole fee yet) / awaiting_funds / "
+            "payable / paid / cancelled / recovered"
+        }
+    )
     certificate_id = fields.String(allow_none=True)
     certificate_revoked = fields.Boolean(metadata={"description": "revoked after payment: to be recovered"})
     recovered_on = fields.Date(allow_none=True)
@@ -222,7 +231,9 @@ class ReimbursementOut(Schema):
 
 
 class ReimbursementArgs(ListArgs):
-    status = fields.String(validate=validate.OneOf(["awaiting_funds", "payable", "paid", "cancelled", "recovered"]))
+    status = fields.String(
+        validate=validate.OneOf(["awaiting_payment", "awaiting_funds", "payable", "paid", "cancelled", "recovered"])
+    )
     share = fields.String(validate=validate.OneOf(["federation", "unit"]))
 
 
@@ -327,6 +338,29 @@ class SkillsSurplusOut(Schema):
         fields.Nested(RateRaiseOut),
         metadata={"description": "rate raises in order, each with the surplus before and after it"},
     )
+
+
+class DeadlineLineOut(Schema):
+    unit_id = fields.String()
+    unit_name = fields.String()
+    kind = fields.String()
+    allocated = fields.String()
+    transferred = fields.String()
+    not_transferred = fields.String()
+    status = fields.String(metadata={"description": "transferred / open / due_soon / overdue"})
+
+
+class TransferDeadlineOut(Schema):
+    campaign_id = fields.String()
+    transfer_deadline = fields.Date()
+    warning_days = fields.Integer()
+    today = fields.Date(metadata={"description": "the day in Guangzhou the report was made"})
+    days_left = fields.Integer(metadata={"description": "negative once the deadline has passed"})
+    status = fields.String(metadata={"description": "the worst line's: transferred / open / due_soon / overdue"})
+    not_transferred = fields.Dict(
+        keys=fields.String(), values=fields.String(), metadata={"description": "per kind, over the units shown"}
+    )
+    units = fields.List(fields.Nested(DeadlineLineOut))
 
 
 class FundReportArgs(ExportArgs):

@@ -12,14 +12,15 @@ from servicekit.clock import china_date
 from servicekit.db import utcnow
 from servicekit.i18n import _
 from servicekit.identity import Identity
-from servicekit.money import from_fen, show, to_fen
+from servicekit.money import from_fen, money, show, to_fen
 from servicekit.tabular import IMPORT_REJECTED
 
-from . import campaigns
+from . import campaigns, rules
 from .models import Allocation, AllocationChange, AllocationLine, Campaign, Unit
 from .problems import (
     ALLOCATION_NOT_PUBLISHED,
     ALLOCATION_PUBLISHED,
+    BELOW_RECEIVED,
     BELOW_USE,
     CAMPAIGN_NOT_PUBLISHED,
     NO_ALLOCATION,
@@ -85,7 +86,7 @@ def edit_line(identity: Identity, campaign_id: str, unit_id: str, body: dict) ->
         line = _line(uow.session, allocation, unit_id)
         seats = body.get("academic_seats", line.academic_seats)
         money = body.get("skills_money", line.skills_money)
-        _change(uow, allocation, line, seats, money, "edited", body["reason"], identity.subject)
+        _change(uow, allocation, line, seats, money, "edited", body["reason"], identity.subject, campaign)
         _check_pools(uow.session, campaign, allocation)
         uow.commit()
         return _view(campaign, allocation, _lines(uow.session, allocation), _names(uow.session))
@@ -124,7 +125,15 @@ def import_table(identity: Identity, campaign_id: str, rows: list[tuple[int, dic
             line = existing.get(unit_id) or _new_line(uow.session, allocation, first_level[unit_id], campaign)
             seats, money = wanted.get(unit_id, (0, Decimal("0.00")))
             _change(
-                uow, allocation, line, seats, money, "imported", "official allocation table imported", identity.subject
+                uow,
+                allocation,
+                line,
+                seats,
+                money,
+                "imported",
+                "official allocation table imported",
+                identity.subject,
+                campaign,
             )
         _check_pools(uow.session, campaign, allocation)
         uow.commit()
@@ -184,6 +193,7 @@ def reallocate(identity: Identity, campaign_id: str, body: dict) -> dict:
                 "reallocated",
                 body["reason"],
                 identity.subject,
+                campaign,
             )
         uow.commit()
         return _view(campaign, allocation, [source, target], _names(uow.session))
@@ -208,11 +218,23 @@ def usage(line: AllocationLine) -> tuple[Usage, Usage]:
 
 
 def _change(
-    uow, allocation: Allocation, line: AllocationLine, seats: int, money: Decimal, action: str, reason: str, actor: str
+    uow,
+    allocation: Allocation,
+    line: AllocationLine,
+    seats: int,
+    money: Decimal,
+    action: str,
+    reason: str,
+    actor: str,
+    campaign: Campaign,
 ) -> None:
-    """Set a line's seats and money, audited; a published line is announced with its next revision."""
+    """Set a line's seats and money, audited; a published line is announced with its next revision.
+
+    Never below what the unit uses (reserved, consumed, spent) nor below the money it already received.
+    """
     if (seats, money) == (line.academic_seats, line.skills_money):
         return
+    _check_received(line, seats, money, campaign)
     seat_use, money_use = usage(line)
     if seats < seat_use.in_use or money < money_use.in_use:
         raise Problem(
@@ -239,6 +261,32 @@ def _change(
     if allocation.status == "published":
         line.revision += 1
         uow.publish("allocation.published", _payload(allocation, line, action if action != "imported" else "edited"))
+
+
+def _check_received(line: AllocationLine, seats: int, money: Decimal, campaign: Campaign) -> None:
+    """Refused with the figures: a line below the money already transferred to its unit (finance would owe
+    a negative "not yet transferred"); the federation reclaims the money first (finance's reclaims)."""
+    subsidy = campaign.academic_subsidy_per_student
+    min_seats = rules.seats_covering(line.academic_received, subsidy)
+    if seats >= min_seats and money >= line.skills_received:
+        return
+    raise Problem(
+        BELOW_RECEIVED,
+        _(
+            "{unit_id} has already received {academic} for academic seats (at least {min_seats} seats) and {skills} of skills money; reclaim the money first."
+        ).format(
+            unit_id=line.unit_id,
+            academic=show(line.academic_received),
+            min_seats=min_seats,
+            skills=show(line.skills_received),
+        ),
+        received={
+            "academic": show(line.academic_received),
+            "academic_seats_at_least": min_seats,
+            "skills_money": show(line.skills_received),
+        },
+        asked={"academic_seats": seats, "skills_money": show(money)},
+    )
 
 
 def _check_pools(session, campaign: Campaign, allocation: Allocation) -> None:
@@ -294,6 +342,8 @@ def _snapshot(unit: Unit, weight: Decimal, seats: int, money: Decimal) -> Alloca
         money_consumed=zero,
         money_spent=zero,
         money_released=zero,
+        academic_received=zero,
+        skills_received=zero,
     )
 
 
@@ -397,7 +447,28 @@ def _view(campaign: Campaign, allocation: Allocation | None, lines: list[Allocat
                 "weight": campaigns.decimal_text(line.weight),
                 "academic_seats": line.academic_seats,
                 "skills_money": line.skills_money,
+                "academic_received": line.academic_received,
+                "skills_received": line.skills_received,
             }
             for line in lines
         ],
     }
+
+
+def funds_moved(uow, event) -> None:
+    """finance's funds.transferred (+) or funds.reclaimed (-): what the unit's line already received.
+
+    Once per event (the inbox); a transfer for a line not known here yet is retried until it is.
+    """
+    data = event.data
+    sign = -1 if event.type == "funds.reclaimed" else 1
+    line = uow.session.scalars(
+        select(AllocationLine)
+        .join(Allocation, Allocation.id == AllocationLine.allocation_id)
+        .where(Allocation.campaign_id == data["campaign_id"], AllocationLine.unit_id == data["unit_id"])
+        .with_for_update(of=AllocationLine)
+    ).one_or_none()
+    if line is None:
+        raise LookupError(f"no allocation line of {data['unit_id']} in campaign {data['campaign_id']}")
+    column = "academic_received" if data["kind"] == "academic" else "skills_received"
+    setattr(line, column, max(getattr(line, column) + sign * money(data["amount"]), Decimal("0.00")))

@@ -29,6 +29,7 @@ DEFAULTS = {
     "dedicated_class_threshold": 30,
     "public_notice_days": 5,
     "roster_lead_working_days": 5,
+    "transfer_warning_days": 30,  # [decided]
 }
 WINDOW_FIELDS = ("registration_start", "registration_end", "study_start", "study_end", "exams_from")
 
@@ -41,6 +42,7 @@ def default_windows(year: int) -> dict:
         "study_start": date(year, 12, 1),
         "study_end": date(year + 1, 6, 30),
         "exams_from": date(year + 1, 3, 1),
+        "transfer_deadline": date(year, 12, 31),  # the plan: funds transferred to units before the year ends
     }
 
 
@@ -172,6 +174,8 @@ def view(campaign: Campaign) -> dict:
         "dedicated_class_threshold": campaign.dedicated_class_threshold,
         "public_notice_days": campaign.public_notice_days,
         "roster_lead_working_days": campaign.roster_lead_working_days,
+        "transfer_deadline": campaign.transfer_deadline,
+        "transfer_warning_days": campaign.transfer_warning_days,
         "created_at": campaign.created_at,
         "updated_at": campaign.updated_at,
     }
@@ -198,4 +202,6 @@ def payload(campaign: Campaign) -> dict:
         "dedicated_class_threshold": campaign.dedicated_class_threshold,
         "public_notice_days": campaign.public_notice_days,
         "roster_lead_working_days": campaign.roster_lead_working_days,
+        "transfer_deadline": campaign.transfer_deadline.isoformat(),
+        "transfer_warning_days": campaign.transfer_warning_days,
     }

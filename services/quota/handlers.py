@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import reservations
+from . import allocations, reservations
 
 
 def on_registered(uow, event) -> None:
@@ -19,4 +19,6 @@ HANDLERS = {
     "enrollment.transferred": reservations.transfer,
     "certificate.issued": reservations.spend,
     "breakdown.settled": reservations.follow_breakdown,
+    "funds.transferred": allocations.funds_moved,
+    "funds.reclaimed": allocations.funds_moved,
 }

@@ -65,6 +65,8 @@ class Campaign(Base):
     dedicated_class_threshold: Mapped[int] = mapped_column(Integer)
     public_notice_days: Mapped[int] = mapped_column(Integer)
     roster_lead_working_days: Mapped[int] = mapped_column(Integer)
+    transfer_deadline: Mapped[date] = mapped_column(Date)  # earmarked funds transferred to units by this day
+    transfer_warning_days: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -126,6 +128,7 @@ class AllocationLine(Base):
         ),
         CheckConstraint("seats_reserved + seats_consumed + seats_spent <= academic_seats", name="ck_line_seats_fit"),
         CheckConstraint("money_reserved + money_consumed + money_spent <= skills_money", name="ck_line_money_fits"),
+        CheckConstraint("academic_received >= 0 AND skills_received >= 0", name="ck_line_received"),
     )
 
     id: Mapped[int] = mapped_column(SEQUENCE, primary_key=True, autoincrement=True)
@@ -145,6 +148,10 @@ class AllocationLine(Base):
     money_consumed: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
     money_spent: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
     money_released: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
+    # Money finance has moved into the unit's earmarked accounts (funds.transferred less funds.reclaimed):
+    # a line is never cut below what its unit already received.
+    academic_received: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
+    skills_received: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
 
 
 class AllocationChange(Base):

@@ -34,3 +34,9 @@ REALLOCATION_CLOSED = define_problem(
 NOT_ENOUGH_UNUSED = define_problem(
     "not_enough_unused_quota", 409, "The unit has not that much unused quota", "该单位未用额度不足"
 )
+BELOW_RECEIVED = define_problem(
+    "allocation_below_received",
+    409,
+    "A line cannot drop below the money already transferred to its unit",
+    "分配额不能低于已划拨给该单位的资金",
+)

@@ -94,3 +94,10 @@ class Usage:
 def excess_over_pool(total, pool):
     """How much a total of allocation lines exceeds its pool (0 when within)."""
     return max(total - pool, 0 * pool)
+
+
+def seats_covering(amount: Decimal, subsidy: Decimal) -> int:
+    """The fewest academic seats whose subsidy covers `amount` (money a unit already received)."""
+    if amount <= 0:
+        return 0
+    return int(-(-amount // subsidy))

@@ -83,6 +83,14 @@ class CampaignIn(Schema):
     dedicated_class_threshold = fields.Integer(strict=True, validate=validate.Range(min=1, max=1000))
     public_notice_days = fields.Integer(strict=True, validate=validate.Range(min=0, max=60))
     roster_lead_working_days = fields.Integer(strict=True, validate=validate.Range(min=0, max=60))
+    transfer_deadline = fields.Date(
+        metadata={"description": "the federation transfers the earmarked funds to units by this day (default: 31 Dec)"}
+    )
+    transfer_warning_days = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=0, max=366),
+        metadata={"description": "untransferred money is shown as due soon this many days before (default 30)"},
+    )
 
 
 class CampaignPatch(CampaignIn):
@@ -109,6 +117,8 @@ class CampaignOut(Schema):
     dedicated_class_threshold = fields.Integer()
     public_notice_days = fields.Integer()
     roster_lead_working_days = fields.Integer()
+    transfer_deadline = fields.Date()
+    transfer_warning_days = fields.Integer()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 
@@ -189,6 +199,12 @@ class LineOut(Schema):
     weight = Weight()
     academic_seats = fields.Integer()
     skills_money = Money()
+    academic_received = Money(
+        metadata={"description": "academic money finance has transferred to the unit (less reclaims)"}
+    )
+    skills_received = Money(
+        metadata={"description": "skills money finance has transferred to the unit (less reclaims)"}
+    )
 
 
 class AllocationOut(Schema):

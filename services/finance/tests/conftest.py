@@ -164,6 +164,19 @@ class Finance:
         self.wait_handled([event.id for event in sent], timeout)
         return sent
 
+    def registered_and_paid(self, *students: dict) -> None:
+        """The students registered, each paying the institution the whole fee (the federation's share is
+        reimbursed only then)."""
+        self.deliver(*[("enrollment.registered", s) for s in students])
+        for student in students:
+            path = f"/enrolments/{student['enrolment_id']}"
+            total = self.get(f"{path}/breakdown", self.federation)["total"]
+            self.post(
+                f"{path}/payments",
+                {"amount": total, "paid_on": "2013-11-22"},
+                self.institution(student["institution_id"]),
+            )
+
     def wait_handled(self, event_ids: list[str], timeout: float = 20.0) -> None:
         inbox = self.stack.runtime.inbox
         with_ids = select(inbox.c.event_id).where(inbox.c.event_id.in_(event_ids))

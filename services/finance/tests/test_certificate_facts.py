@@ -39,7 +39,7 @@ def test_a_certificate_ahead_of_its_enrolment_asks_for_the_facts_and_owes_the_sh
     [owed] = finance.owed(registered["enrolment_id"])
     assert (owed["amount"], owed["status"], owed["certificate_id"]) == (
         "940.00",
-        "awaiting_funds",
+        "awaiting_payment",  # owed, and reimbursed once the employee has paid the whole fee
         certificate["certificate_id"],
     )
     assert waits(finance) == []

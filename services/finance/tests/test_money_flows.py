@@ -107,7 +107,8 @@ def test_full_skills_saga_pays_the_federation_share_once_and_the_ledger_balances
 
 def test_a_reimbursement_the_earmarked_account_cannot_cover_is_refused_until_funds_arrive(funded):
     registered = registered_event("skills")
-    funded.deliver(("enrollment.registered", registered), ("certificate.issued", certificate_event(registered)))
+    funded.registered_and_paid(registered)
+    funded.deliver(("certificate.issued", certificate_event(registered)))
     [owed] = funded.owed(registered["enrolment_id"])
     assert owed["status"] == "awaiting_funds"
 
@@ -121,10 +122,8 @@ def test_a_reimbursement_the_earmarked_account_cannot_cover_is_refused_until_fun
 
 def test_two_officers_racing_for_the_last_earmarked_money_pay_exactly_one_student(funded):
     students = [registered_event("skills", employee_id=f"emp-{n}") for n in range(2)]
-    funded.deliver(
-        *[("enrollment.registered", s) for s in students],
-        *[("certificate.issued", certificate_event(s)) for s in students],
-    )
+    funded.registered_and_paid(*students)
+    funded.deliver(*[("certificate.issued", certificate_event(s)) for s in students])
     funded.transfer("940.00")  # enough for one federation share
     owed = [funded.owed(s["enrolment_id"])[0]["reimbursement_id"] for s in students]
     start, statuses = threading.Barrier(2), []
@@ -272,9 +271,8 @@ def test_student_ledger_and_fund_report_exports(funded):
         registered_event("skills", employee_id="emp-a"),
         registered_event("academic", employee_id="emp-b", unit_id=OTHER_UNIT),
     ]
-    funded.deliver(
-        *[("enrollment.registered", s) for s in students], ("certificate.issued", certificate_event(students[0]))
-    )
+    funded.registered_and_paid(students[0])
+    funded.deliver(("enrollment.registered", students[1]), ("certificate.issued", certificate_event(students[0])))
 
     rows = funded.get("/ledger", funded.federation, campaign_id=CAMPAIGN)
     assert sorted(

@@ -20,11 +20,8 @@ def test_a_revoked_certificates_paid_shares_are_recovered_once_back_into_the_ear
     funded.transfer("318000.00")
     revoked, standing = registered_event("skills", employee_id="emp-r"), registered_event("skills", employee_id="emp-s")
     certificate = certificate_event(revoked)
-    funded.deliver(
-        *[("enrollment.registered", s) for s in (revoked, standing)],
-        ("certificate.issued", certificate),
-        ("certificate.issued", certificate_event(standing)),
-    )
+    funded.registered_and_paid(revoked, standing)
+    funded.deliver(("certificate.issued", certificate), ("certificate.issued", certificate_event(standing)))
     for student in (revoked, standing):
         for share in ("federation", "unit"):  # the unit's own share is owed on certification by default
             funded.pay(funded.owed(student["enrolment_id"], share=share)[0]["reimbursement_id"])

@@ -1,0 +1,182 @@
+"""Domain rules of issue 16, end to end through the gateway (four services with workers on PostgreSQL and
+RabbitMQ, one system for the module): money that has already moved, and institution systems recording
+payments as machine clients."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from demo.client import eventually
+from demo.data import money
+from tests.support.campaign import ADMIN, PASSWORD, Flows, shared_system
+
+pytestmark = pytest.mark.servers
+
+
+@pytest.fixture(scope="module")
+def flows(servers, vhost, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("domain")
+    with shared_system(servers, vhost, tmp) as url:
+        yield Flows(url, ADMIN, PASSWORD, tmp / "state", say=lambda line: None).set_up()
+
+
+def transfer(flows, unit: str, kind: str, amount: str) -> dict:
+    return flows.until_accepted(
+        lambda: flows.fed.post(
+            "/api/finance/transfers",
+            {
+                "campaign_id": flows.campaign_id,
+                "unit_id": unit,
+                "kind": kind,
+                "amount": amount,
+                "transferred_on": flows.today.isoformat(),
+                "reference": f"穗工财〔划拨〕{unit}-{kind}",
+            },
+        ),
+        "finance to know the allocation",
+    )
+
+
+def test_an_allocation_line_is_never_cut_below_the_money_its_unit_already_received(flows):
+    unit = "GZ-HP"
+    path = f"/api/quota/campaigns/{flows.campaign_id}/allocation"
+    line = flows.lines[unit]
+    seats, skills = line["academic_seats"], money(line["skills_money"])
+    subsidy = money(flows.body["academic_subsidy_per_student"])
+    transfer(flows, unit, "skills", str(skills))
+    transfer(flows, unit, "academic", str(2 * subsidy))
+
+    def received():
+        [mine] = [l for l in flows.fed.get(path)["lines"] if l["unit_id"] == unit]
+        return mine["skills_received"] == str(skills) and mine["academic_received"] == str(2 * subsidy) and mine
+
+    eventually(received, "quota to hear of the transfers")
+    cut = flows.fed.call(
+        "PATCH",
+        f"{path}/lines/{unit}",
+        {"skills_money": str(skills - Decimal("0.01")), "academic_seats": 1, "reason": "核减"},
+        ok=(409,),
+    )
+    assert cut["code"] == "allocation_below_received"
+    assert (cut["received"], cut["asked"]) == (
+        {"academic": str(2 * subsidy), "academic_seats_at_least": 2, "skills_money": str(skills)},
+        {"academic_seats": 1, "skills_money": str(skills - Decimal("0.01"))},
+    )
+    assert "at least 2 seats" in cut["detail"] and str(skills) in cut["detail"]
+    [after] = [l for l in flows.fed.get(path)["lines"] if l["unit_id"] == unit]
+    assert (after["academic_seats"], after["skills_money"]) == (seats, str(skills))
+
+    # down to exactly what was received is allowed
+    kept = flows.fed.patch(f"{path}/lines/{unit}", {"academic_seats": 2, "reason": "核减至已划拨"})
+    assert [l["academic_seats"] for l in kept["lines"] if l["unit_id"] == unit] == [2]
+    report = {
+        r["kind"]: r
+        for r in flows.unit_officer(unit).get("/api/finance/reports/funds", campaign_id=flows.campaign_id, by="unit")
+    }
+    assert (report["skills"]["not_transferred"], report["skills"]["to_reclaim"]) == ("0.00", "0.00")
+    reclaim = flows.fed.call(
+        "POST",
+        "/api/finance/reclaims",
+        {
+            "campaign_id": flows.campaign_id,
+            "unit_id": unit,
+            "kind": "skills",
+            "amount": "0.01",
+            "transferred_on": flows.today.isoformat(),
+            "reference": "穗工财〔收回〕1号",
+        },
+        ok=(409,),
+    )
+    assert reclaim["code"] == "finance_reclaim_exceeds_excess"
+    invariants = flows.fed.get("/api/finance/invariants")
+    assert (invariants["passed"], invariants["drift"]) == (True, [])
+
+
+def test_an_institution_system_records_payments_and_the_federations_share_waits_for_the_whole_fee(flows):
+    unit, union, institution, programme = "GZ-HD", "GZ-HD-G1", "GZ-ZGJS", "ZGJS-HG-4"
+    flows.plan(unit, [programme])
+    transfer(flows, unit, "skills", flows.lines[unit]["skills_money"])
+    enrolment_id = flows.sent(union, 71, programme)["enrolment_id"]
+    assert flows.register(institution, enrolment_id)["status"] == "registered"
+    operator = flows.operator(institution)
+    breakdown = flows.breakdown(operator, enrolment_id)
+    total = money(breakdown["total"])
+    payments = f"/api/finance/enrolments/{enrolment_id}/payments"
+    machine = flows.machine(institution)
+    first = {"amount": "1000.00", "paid_on": flows.today.isoformat(), "reference": "BANK-0001"}
+    key = {"Idempotency-Key": f"bank-0001-{enrolment_id}"}
+    recorded = machine.post(payments, first, headers=key)
+    replay = machine.call("POST", payments, first, headers=key, raw=True)  # the bank file sent again
+    assert (replay.json(), replay.headers["Idempotent-Replayed"]) == (recorded, "true")
+    assert machine.call("POST", payments, first, headers={"Idempotency-Key": ""}, ok=(400, 422))["status"] in (400, 422)
+    other = flows.machine("GZ-GCJS").call("POST", payments, first, ok=(404,))  # scoped to its own institution
+    assert other["status"] == 404
+    assert [p["amount"] for p in machine.get("/api/finance/payments", enrolment_id=enrolment_id)] == ["1000.00"]
+
+    flows._batch(
+        machine,
+        f"weld-{enrolment_id}",
+        [
+            {
+                "enrolment_id": enrolment_id,
+                "exam": "焊工中级职业技能鉴定",
+                "held_on": flows.today.isoformat(),
+                "score": "80.00",
+                "passed": True,
+            }
+        ],
+    )
+    machine.post(
+        "/api/evaluation/certificates",
+        {"enrolment_id": enrolment_id, "number": f"ZGJS-HD-{enrolment_id[:8]}", "issued_on": flows.today.isoformat()},
+    )
+    officer = flows.unit_officer(unit)
+
+    def owed(status):
+        rows = officer.get("/api/finance/reimbursements", campaign_id=flows.campaign_id, share="federation")
+        return next((r for r in rows if r["enrolment_id"] == enrolment_id and r["status"] == status), None)
+
+    waiting = eventually(lambda: owed("awaiting_payment"), "finance to owe the share, waiting for payment")
+    pay = f"/api/finance/reimbursements/{waiting['reimbursement_id']}/payment"
+    body = {"paid_on": flows.today.isoformat(), "bank_name": "中国银行", "bank_account": "6216610200001234567"}
+    refused = officer.call("POST", pay, body, ok=(409,))
+    assert (refused["code"], refused["detail"]) == (
+        "finance_reimbursement_awaits_full_payment",
+        f"The employee has paid 1000.00 of {total}.",
+    )
+    machine.post(payments, {"amount": str(total - Decimal("1000.00")), "paid_on": flows.today.isoformat()})
+    payable = owed("payable")
+    assert payable["amount"] == waiting["amount"] == breakdown["federation"]
+    assert officer.post(pay, body)["status"] == "paid"
+    invariants = flows.fed.get("/api/finance/invariants")
+    assert (invariants["passed"], invariants["drift"]) == (True, [])
+
+
+def test_the_federation_sets_the_transfer_deadline_and_sees_what_is_untransferred_after_it(flows):
+    path = f"/api/quota/campaigns/{flows.campaign_id}"
+    assert flows.fed.get(path)["transfer_deadline"] == f"{flows.fed.get(path)['year']}-12-31"  # the plan: year end
+    passed = flows.day(-1)
+    assert (
+        flows.fed.patch(path, {"transfer_deadline": passed, "transfer_warning_days": 15})["transfer_deadline"] == passed
+    )
+    report = eventually(
+        lambda: (
+            (r := flows.fed.get("/api/finance/reports/transfer-deadline", campaign_id=flows.campaign_id))[
+                "transfer_deadline"
+            ]
+            == passed
+            and r
+        ),
+        "finance to hear of the deadline",
+    )
+    assert (report["status"], report["days_left"], report["warning_days"]) == ("overdue", -1, 15)
+    small = "GZ-ZS-JG"
+    own = flows.unit_officer(small).get("/api/finance/reports/transfer-deadline", campaign_id=flows.campaign_id)
+    assert {r["unit_id"] for r in own["units"]} == {small}
+    assert [(r["kind"], r["transferred"], r["status"]) for r in own["units"]] == [
+        ("academic", "0.00", "overdue"),  # nothing was transferred to it before the deadline
+        ("skills", "0.00", "overdue"),
+    ]
+    assert money(report["not_transferred"]["skills"]) > 0
