@@ -8,7 +8,7 @@ from .base import event
 from .common import UUID, Amount, Bool, Code, Date, DecimalString, Int, Kind, Part, Rate, Revision, Text
 
 PRODUCER = "quota"
-REFUSAL_REASONS = ("no_quota_left", "window_closed", "unit_unknown", "campaign_not_published")
+REFUSAL_REASONS = ("no_quota_left", "window_closed", "unit_unknown", "campaign_not_published", "unit_retired")
 
 
 class FundPools(Schema):
@@ -66,6 +66,9 @@ class UnitUpserted(Schema):
     headcount = Int(required=True, validate=validate.Range(min=0))
     key_industry = Bool(required=True)
     key_industry_weight = DecimalString(minimum="0")
+    # Added in place (additive): a retired unit (absent: active) and, after a merge, its successor.
+    status = fields.String(validate=validate.OneOf(["active", "retired"]))
+    successor_id = Code()
 
     @validates_schema
     def _level_matches(self, data, **kwargs):

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from demo.client import eventually
-from demo.data import money
+from demo.data import money, person
 from tests.support.campaign import ADMIN, PASSWORD, Flows, shared_system
 
 pytestmark = pytest.mark.servers
@@ -180,3 +180,109 @@ def test_the_federation_sets_the_transfer_deadline_and_sees_what_is_untransferre
         ("skills", "0.00", "overdue"),
     ]
     assert money(report["not_transferred"]["skills"]) > 0
+
+
+def test_the_federation_chooses_the_participating_units_and_adds_one_later_from_the_reserve(flows):
+    campaign = flows.fed.post("/api/quota/campaigns", {**flows.body, "name": f"{flows.body['name']}（参与单位）"})
+    path = f"/api/quota/campaigns/{campaign['id']}"
+    flows.fed.post(f"{path}/publish")
+    default = flows.fed.get(f"{path}/participants")
+    assert {p["unit_id"] for p in default} >= {"GZ-HZ", "GZ-TH", "GZ-ZS-JG"} and not any(p["chosen"] for p in default)
+    chosen = ["GZ-HZ", "GZ-TH", "GZ-YX"]
+    listed = flows.fed.put(f"{path}/participants", {"unit_ids": chosen, "reason": "首批试点单位"})
+    assert [(p["unit_id"], p["chosen"], p["reason"]) for p in listed] == [
+        (u, True, "首批试点单位") for u in sorted(chosen)
+    ]
+    saved = flows.fed.post(f"{path}/allocation")
+    assert sorted(line["unit_id"] for line in saved["lines"]) == sorted(chosen)
+    assert saved["totals"]["academic_seats"] == saved["academic_seats_pool"]  # the whole pool among the three
+    published = flows.fed.post(f"{path}/allocation/publish")
+    refused = flows.fed.call("PUT", f"{path}/participants", {"unit_ids": ["GZ-HZ"], "reason": "改"}, ok=(409,))
+    assert refused["code"] == "participants_fixed"
+
+    join = {"academic_seats": 2, "skills_money": "5000.00", "reason": "增补参与单位"}
+    no_reserve = flows.fed.call("POST", f"{path}/participants/GZ-ZS-JG", join, ok=(422,))
+    assert (no_reserve["code"], no_reserve["excess"]) == (
+        "allocation_exceeds_pool",
+        {"academic_seats": 2, "skills_money": "5000.00"},
+    )
+    donor = {line["unit_id"]: line for line in published["lines"]}["GZ-TH"]
+    flows.fed.patch(
+        f"{path}/allocation/lines/GZ-TH",
+        {
+            "academic_seats": donor["academic_seats"] - 2,
+            "skills_money": str(money(donor["skills_money"]) - Decimal("5000.00")),
+            "reason": "核减，留作预留",
+        },
+    )
+    joined = flows.fed.post(f"{path}/participants/GZ-ZS-JG", join)
+    line = {line["unit_id"]: line for line in joined["lines"]}["GZ-ZS-JG"]
+    assert (line["academic_seats"], line["skills_money"], line["revision"]) == (2, "5000.00", 1)
+    assert "GZ-ZS-JG" in {p["unit_id"] for p in flows.fed.get(f"{path}/participants")}
+    # finance hears of the new line: room to transfer it
+    eventually(
+        lambda: (
+            flows.fed.call(
+                "POST",
+                "/api/finance/transfers",
+                {
+                    "campaign_id": campaign["id"],
+                    "unit_id": "GZ-ZS-JG",
+                    "kind": "skills",
+                    "amount": "5000.00",
+                    "transferred_on": flows.today.isoformat(),
+                    "reference": "穗工财〔增补〕1号",
+                },
+                ok=(201, 409),
+            ).get("direction")
+            == "to_unit"
+        ),
+        "finance to hear of the joined unit's line",
+    )
+
+
+def test_a_retired_unit_takes_nothing_new_and_a_merged_ones_unions_move_to_its_successor(flows):
+    retired = flows.fed.post("/api/quota/units/GZ-ZS-DT/retirement", {"reason": "机构改革撤销"})
+    assert (retired["status"], retired["successor_id"], retired["grassroots_unions_moved"]) == ("retired", None, [])
+    path = f"/api/quota/campaigns/{flows.campaign_id}/allocation"
+    line = {line["unit_id"]: line for line in flows.fed.get(path)["lines"]}["GZ-ZS-DT"]
+    more = flows.fed.call(
+        "PATCH", f"{path}/lines/GZ-ZS-DT", {"academic_seats": line["academic_seats"] + 1, "reason": "增"}, ok=(409,)
+    )
+    assert more["code"] == "unit_retired"
+    assert flows.fed.call("POST", "/api/quota/units/GZ-ZS-DT/retirement", {"reason": "再"}, ok=(422,))["status"] == 422
+    officer = flows.union_officer("GZ-ZS-DT-G1")
+    nominate = lambda: officer.call(  # noqa: E731
+        "POST",
+        "/api/enrollment/enrolments",
+        {
+            **person(81),
+            "campaign_id": flows.campaign_id,
+            "programme_id": "ZGJS-QX-4",
+            "notice_start": flows.day(-7),
+            "attestation": "民主推荐",
+        },
+        ok=(201, 409, 422),
+    )
+    refused = eventually(
+        lambda: (a := nominate()).get("code") == "enrollment_unit_retired" and a, "enrollment to hear of it"
+    )
+    assert refused["status"] == 409
+
+    merged = flows.fed.post(
+        "/api/quota/units/GZ-CH/retirement", {"reason": "从化区并入增城区", "successor_id": "GZ-ZC"}
+    )
+    assert (merged["status"], merged["successor_id"], merged["grassroots_unions_moved"]) == (
+        "retired",
+        "GZ-ZC",
+        ["GZ-CH-G1", "GZ-CH-G2"],
+    )
+    assert flows.fed.get("/api/quota/units/GZ-CH-G1")["parent_id"] == "GZ-ZC"
+    assert [u["id"] for u in flows.unit_officer("GZ-ZC").get("/api/quota/units", parent_id="GZ-ZC")] == [
+        "GZ-CH-G1",
+        "GZ-CH-G2",
+        "GZ-ZC-G1",
+        "GZ-ZC-G2",
+    ]
+    # history kept: the merged unit's allocation line stays where it was
+    assert "GZ-CH" in {line["unit_id"] for line in flows.fed.get(path)["lines"]}

@@ -131,6 +131,7 @@ class Unit(Base):
     name: Mapped[str] = mapped_column(String(500))
     level: Mapped[str] = mapped_column(String(20))
     parent_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(10), default="active")  # retired: takes no new nominations
 
 
 class Employee(Base):

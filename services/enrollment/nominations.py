@@ -22,6 +22,7 @@ from .problems import (
     ALREADY_ENROLLED,
     NOT_CONFIRMABLE,
     NOT_IN_PLAN,
+    UNIT_RETIRED_FOR_NOMINATION,
     UNKNOWN_REFERENCE,
     WRONG_STATUS,
     ConcurrentChange,
@@ -59,6 +60,12 @@ def _context(session, identity: Identity, campaign_id: str, programme_id: str) -
             _("Grassroots union {grassroots_union_id} is not known yet.").format(
                 grassroots_union_id=identity.grassroots_union_id
             ),
+        )
+    parent = session.get(Unit, union.parent_id)
+    if parent is not None and parent.status == "retired":
+        raise Problem(
+            UNIT_RETIRED_FOR_NOMINATION,
+            _("Unit {parent_id} is retired: it takes no new nominations.").format(parent_id=union.parent_id),
         )
     programme = session.get(Programme, programme_id)
     if programme is None or programme.status != "published":

@@ -5,6 +5,12 @@ from sqlalchemy.exc import IntegrityError
 from servicekit import Problem, define_problem
 from servicekit.errors import CONFLICT
 
+UNIT_RETIRED_FOR_NOMINATION = define_problem(
+    "enrollment_unit_retired",
+    409,
+    "The first-level unit is retired: it takes no new nominations",
+    "该一级单位已撤销，不再接受新的推荐",
+)
 ALREADY_EXISTS = define_problem("enrollment_already_exists", 409, "It already exists", "该记录已存在")
 UNKNOWN_REFERENCE = define_problem(
     "enrollment_unknown_reference",

@@ -82,6 +82,7 @@ def unit_upserted(session, data: dict) -> None:
             "name": data["name"],
             "level": data["level"],
             "parent_id": data.get("parent_id"),
+            "status": data.get("status", "active"),
         },
     )
 

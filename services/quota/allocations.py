@@ -15,8 +15,8 @@ from servicekit.identity import Identity
 from servicekit.money import from_fen, money, show, to_fen
 from servicekit.tabular import IMPORT_REJECTED
 
-from . import campaigns, rules
-from .models import Allocation, AllocationChange, AllocationLine, Campaign, Unit
+from . import campaigns, rules, units
+from .models import Allocation, AllocationChange, AllocationLine, Campaign, CampaignParticipant, Unit
 from .problems import (
     ALLOCATION_NOT_PUBLISHED,
     ALLOCATION_PUBLISHED,
@@ -26,8 +26,10 @@ from .problems import (
     NO_ALLOCATION,
     NOT_ENOUGH_UNUSED,
     OVER_POOL,
+    PARTICIPANTS_FIXED,
     REALLOCATION_CLOSED,
     UNIT_NOT_FOUND,
+    UNIT_RETIRED,
 )
 from .rules import Claimant, Usage, apportion, excess_over_pool, weight_of
 
@@ -65,6 +67,7 @@ def save_proposal(campaign_id: str) -> dict:
         if allocation and allocation.status == "published":
             raise Problem(ALLOCATION_PUBLISHED, "Edit lines or reallocate unused quota instead.")
         allocation = _with_source(uow.session, allocation, campaign_id, "computed")
+        _fix_participants(uow.session, campaign)
         _replace_lines(uow.session, allocation, _proposal(uow.session, campaign))
         uow.commit()
         return _view(campaign, allocation, _lines(uow.session, allocation), _names(uow.session))
@@ -97,7 +100,10 @@ def import_table(identity: Identity, campaign_id: str, rows: list[tuple[int, dic
     with unit_of_work() as uow:
         campaign = campaigns.find(uow.session, campaign_id, lock=True)
         allocation = _find(uow.session, campaign_id, lock=True, required=False)
-        first_level = {u.id: u for u in uow.session.scalars(select(Unit).where(Unit.level == "first_level"))}
+        first_level = {
+            u.id: u
+            for u in uow.session.scalars(select(Unit).where(Unit.level == "first_level", Unit.status == "active"))
+        }
         errors, seen = [], set()
         for number, row in rows:
             if row["unit_id"] not in first_level:
@@ -105,7 +111,9 @@ def import_table(identity: Identity, campaign_id: str, rows: list[tuple[int, dic
                     {
                         "row": number,
                         "errors": {
-                            "unit_id": [_("{unit_id} is not a first-level unit.").format(unit_id=row["unit_id"])]
+                            "unit_id": [
+                                _("{unit_id} is not an active first-level unit.").format(unit_id=row["unit_id"])
+                            ]
                         },
                     }
                 )
@@ -235,6 +243,9 @@ def _change(
     if (seats, money) == (line.academic_seats, line.skills_money):
         return
     _check_received(line, seats, money, campaign)
+    unit = uow.session.get(Unit, line.unit_id)
+    if unit.status == "retired" and (seats > line.academic_seats or money > line.skills_money):
+        raise Problem(UNIT_RETIRED, _("{unit_id} is retired.").format(unit_id=line.unit_id))
     seat_use, money_use = usage(line)
     if seats < seat_use.in_use or money < money_use.in_use:
         raise Problem(
@@ -314,7 +325,7 @@ def _check_pools(session, campaign: Campaign, allocation: Allocation) -> None:
 
 
 def _proposal(session, campaign: Campaign) -> list[AllocationLine]:
-    units = list(session.scalars(select(Unit).where(Unit.level == "first_level").order_by(Unit.id)))
+    units = [u for u in _participant_units(session, campaign) if u.status == "active"]
     claimants = [
         Claimant(u.id, u.headcount, weight_of(u.key_industry, u.key_industry_weight, campaign.key_industry_weight))
         for u in units
@@ -472,3 +483,170 @@ def funds_moved(uow, event) -> None:
         raise LookupError(f"no allocation line of {data['unit_id']} in campaign {data['campaign_id']}")
     column = "academic_received" if data["kind"] == "academic" else "skills_received"
     setattr(line, column, max(getattr(line, column) + sign * money(data["amount"]), Decimal("0.00")))
+
+
+# Participation: which first-level units take part in a campaign.
+
+
+def _participant_units(session, campaign: Campaign) -> list[Unit]:
+    """The chosen units; while none are chosen (or fixed by a first save), every active first-level unit."""
+    chosen = select(CampaignParticipant.unit_id).where(CampaignParticipant.campaign_id == campaign.id)
+    query = select(Unit).where(Unit.level == "first_level")
+    if session.scalars(chosen.limit(1)).first() is None:
+        query = query.where(Unit.status == "active")
+    else:
+        query = query.where(Unit.id.in_(chosen))
+    return list(session.scalars(query.order_by(Unit.id)))
+
+
+def _fix_participants(session, campaign: Campaign, actor: str = "system") -> None:
+    """The first save fixes the default set: later headcount imports (new units) change it only by choice."""
+    if session.scalars(
+        select(CampaignParticipant.unit_id).where(CampaignParticipant.campaign_id == campaign.id).limit(1)
+    ).first():
+        return
+    for unit in _participant_units(session, campaign):
+        session.add(
+            CampaignParticipant(
+                campaign_id=campaign.id,
+                unit_id=unit.id,
+                added_by=actor,
+                added_at=utcnow(),
+                reason="every active first-level unit (default)",
+            )
+        )
+    session.flush()
+
+
+def participants(campaign_id: str) -> list[dict]:
+    with unit_of_work() as uow:
+        campaign = campaigns.find(uow.session, campaign_id)
+        rows = {
+            row.unit_id: row
+            for row in uow.session.scalars(
+                select(CampaignParticipant).where(CampaignParticipant.campaign_id == campaign.id)
+            )
+        }
+        return [
+            {
+                "unit_id": unit.id,
+                "unit_name": unit.name,
+                "unit_status": unit.status,
+                "chosen": unit.id in rows,
+                "added_by": rows[unit.id].added_by if unit.id in rows else None,
+                "added_at": rows[unit.id].added_at if unit.id in rows else None,
+                "reason": rows[unit.id].reason if unit.id in rows else None,
+            }
+            for unit in _participant_units(uow.session, campaign)
+        ]
+
+
+def choose_participants(identity: Identity, campaign_id: str, body: dict) -> list[dict]:
+    """The federation chooses the participating units before the allocation is published (a draft is
+    recomputed for them)."""
+    with unit_of_work() as uow:
+        session = uow.session
+        campaign = campaigns.find(session, campaign_id, lock=True)
+        allocation = _find(session, campaign_id, lock=True, required=False)
+        if allocation and allocation.status == "published":
+            raise Problem(PARTICIPANTS_FIXED)
+        wanted = sorted(set(body["unit_ids"]))
+        _active_first_level(session, wanted)
+        before = sorted(u.id for u in _participant_units(session, campaign))
+        session.execute(CampaignParticipant.__table__.delete().where(CampaignParticipant.campaign_id == campaign.id))
+        for unit_id in wanted:
+            session.add(
+                CampaignParticipant(
+                    campaign_id=campaign.id,
+                    unit_id=unit_id,
+                    added_by=identity.subject,
+                    added_at=utcnow(),
+                    reason=body["reason"],
+                )
+            )
+        session.flush()
+        if allocation is not None:
+            _replace_lines(session, allocation, _proposal(session, campaign))
+        units.audit(
+            identity,
+            "campaign.participants_chosen",
+            campaign.id,
+            {"unit_ids": before},
+            {"unit_ids": wanted},
+            body["reason"],
+            entity_type="campaign",
+        )
+        uow.commit()
+    return participants(campaign_id)
+
+
+def add_participant(identity: Identity, campaign_id: str, unit_id: str, body: dict) -> dict:
+    """A unit joins later: a draft allocation is recomputed with it; a published one gives it the seats and
+    money the federation names from the reserve (what the pools hold beyond the allocated lines)."""
+    with unit_of_work() as uow:
+        session = uow.session
+        campaign = campaigns.find(session, campaign_id, lock=True)
+        allocation = _find(session, campaign_id, lock=True, required=False)
+        _fix_participants(session, campaign)
+        [unit] = _active_first_level(session, [unit_id])
+        if session.get(CampaignParticipant, (campaign.id, unit_id)) is None:
+            session.add(
+                CampaignParticipant(
+                    campaign_id=campaign.id,
+                    unit_id=unit_id,
+                    added_by=identity.subject,
+                    added_at=utcnow(),
+                    reason=body["reason"],
+                )
+            )
+            session.flush()
+        if allocation is not None and allocation.status == "draft":
+            _replace_lines(session, allocation, _proposal(session, campaign))
+        elif allocation is not None:
+            line = session.scalars(
+                select(AllocationLine).where(
+                    AllocationLine.allocation_id == allocation.id, AllocationLine.unit_id == unit_id
+                )
+            ).one_or_none() or _new_line(session, allocation, unit, campaign)
+            session.flush()
+            _change(
+                uow,
+                allocation,
+                line,
+                line.academic_seats + body["academic_seats"],
+                line.skills_money + body["skills_money"],
+                "edited",
+                body["reason"],
+                identity.subject,
+                campaign,
+            )
+            _check_pools(session, campaign, allocation)
+        units.audit(
+            identity,
+            "campaign.participant_added",
+            campaign.id,
+            {},
+            {"unit_id": unit_id, "academic_seats": body["academic_seats"], "skills_money": show(body["skills_money"])},
+            body["reason"],
+            entity_type="campaign",
+        )
+        uow.commit()
+        lines = _lines(session, allocation) if allocation else []
+        return _view(campaign, allocation, lines, _names(session))
+
+
+def _active_first_level(session, unit_ids: list[str]) -> list[Unit]:
+    found = {
+        u.id: u
+        for u in session.scalars(
+            select(Unit).where(Unit.id.in_(unit_ids), Unit.level == "first_level", Unit.status == "active")
+        )
+    }
+    missing = [unit_id for unit_id in unit_ids if unit_id not in found]
+    if missing:
+        raise Problem(
+            UNIT_NOT_FOUND,
+            _("Not active first-level units: {units}.").format(units=", ".join(missing)),
+            errors={"unit_ids": [_("Not active first-level units: {units}.").format(units=", ".join(missing))]},
+        )
+    return [found[unit_id] for unit_id in unit_ids]

@@ -22,11 +22,13 @@ from .schemas import (
     CampaignPatch,
     FileUpload,
     ImportResult,
+    RetiredUnitOut,
     UnitFields,
     UnitImportRow,
     UnitIn,
     UnitOut,
     UnitQuery,
+    UnitRetirement,
 )
 
 READERS_OF_UNITS = (FEDERATION_ADMIN, AUDITOR, UNIT_OFFICER, GRASSROOTS_OFFICER)
@@ -157,3 +159,15 @@ def uploaded_rows(upload: dict, columns: list[Column], schema) -> list[tuple[int
     rows = read_rows(file.read(), file.filename or "upload.csv", columns)
     loaded = validate_rows(rows, schema)
     return [(number, row) for (number, _), row in zip(rows, loaded)]
+
+
+@units_blp.route("/<unit_id>/retirement", methods=["POST"])
+@units_blp.arguments(UnitRetirement)
+@units_blp.response(200, RetiredUnitOut)
+@units_blp.alt_response(404, description="No such unit")
+@units_blp.alt_response(422, description="Not an active first-level unit, or the successor is not one")
+@requires(FEDERATION_ADMIN)
+def retire_unit(body, unit_id):
+    """Retire a first-level unit (history kept; no new allocation or registration), or merge it into
+    `successor_id`: its grassroots unions move to the successor (unit.upserted each; audited)."""
+    return units.retire(current_identity(), unit_id, body)

@@ -18,6 +18,9 @@ from .schemas import (
     FileUpload,
     FormatQuery,
     LineEdit,
+    ParticipantAdded,
+    ParticipantOut,
+    ParticipantsChoice,
     Reallocation,
     ReservationOut,
     ReservationQuery,
@@ -125,6 +128,38 @@ def publish(campaign_id):
 def reallocate(body, campaign_id):
     """After the registration deadline, move unused seats or money between units (audited, announced)."""
     return allocations.reallocate(current_identity(), campaign_id, body)
+
+
+@blp.route("/participants", methods=["GET"])
+@blp.response(200, ParticipantOut(many=True))
+@blp.alt_response(404, description="No such campaign")
+@requires(FEDERATION_ADMIN, AUDITOR)
+def list_participants(campaign_id):
+    """The first-level units taking part (by default every active one, fixed when the allocation is first saved)."""
+    return allocations.participants(campaign_id)
+
+
+@blp.route("/participants", methods=["PUT"])
+@blp.arguments(ParticipantsChoice)
+@blp.response(200, ParticipantOut(many=True))
+@blp.alt_response(404, description="No such campaign, or a unit that is not an active first-level unit")
+@blp.alt_response(409, description="The allocation is published: add units from the reserve instead")
+@requires(FEDERATION_ADMIN)
+def choose_participants(body, campaign_id):
+    """Choose the participating units before the allocation is published (a draft is recomputed; audited)."""
+    return allocations.choose_participants(current_identity(), campaign_id, body)
+
+
+@blp.route("/participants/<unit_id>", methods=["POST"])
+@blp.arguments(ParticipantAdded)
+@blp.response(200, AllocationOut)
+@blp.alt_response(404, description="No such campaign, or not an active first-level unit")
+@blp.alt_response(422, description="The reserve cannot cover the seats or money asked (the excess is named)")
+@requires(FEDERATION_ADMIN)
+def add_participant(body, campaign_id, unit_id):
+    """A unit joins later: a draft allocation is recomputed with it; a published one gives it the seats and money
+    named, from the reserve (announced as its line's first revision; audited)."""
+    return allocations.add_participant(current_identity(), campaign_id, unit_id, body)
 
 
 @blp.route("/allocation/changes", methods=["GET"])

@@ -79,6 +79,8 @@ class Unit(Base):
         CheckConstraint("headcount >= 0", name="ck_unit_headcount"),
         CheckConstraint("(level = 'grassroots') = (parent_id IS NOT NULL)", name="ck_unit_parent"),
         CheckConstraint("(level = 'grassroots') = (category = 'grassroots')", name="ck_unit_category"),
+        CheckConstraint("status IN ('active', 'retired')", name="ck_unit_status"),
+        CheckConstraint("successor_id IS NULL OR status = 'retired'", name="ck_unit_successor_retired"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -91,6 +93,23 @@ class Unit(Base):
     key_industry_weight: Mapped[Decimal | None] = mapped_column(RATE)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Units are never deleted: a retired unit keeps its history and takes no new allocation or reservation;
+    # a merged one names its successor (which took over its grassroots unions).
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    successor_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"))
+
+
+class CampaignParticipant(Base):
+    """A first-level unit taking part in a campaign: chosen by the federation, or all active units when the
+    allocation was first saved (later headcount imports never change the set; only an explicit choice does)."""
+
+    __tablename__ = "campaign_participants"
+
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    added_by: Mapped[str] = mapped_column(String(200))
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str] = mapped_column(Text)
 
 
 class Allocation(Base):

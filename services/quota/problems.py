@@ -34,6 +34,15 @@ REALLOCATION_CLOSED = define_problem(
 NOT_ENOUGH_UNUSED = define_problem(
     "not_enough_unused_quota", 409, "The unit has not that much unused quota", "该单位未用额度不足"
 )
+UNIT_RETIRED = define_problem(
+    "unit_retired", 409, "The unit is retired: it takes no new allocation", "该单位已撤销，不再分配名额与补助"
+)
+PARTICIPANTS_FIXED = define_problem(
+    "participants_fixed",
+    409,
+    "The allocation is published: add a unit from the reserve instead",
+    "分配方案已发布，只能从预留额度中增加参与单位",
+)
 BELOW_RECEIVED = define_problem(
     "allocation_below_received",
     409,

@@ -39,6 +39,7 @@ REFUSALS = {  # the detail people see next to the reason code
     "unit_unknown": "Not a first-level unit that holds quota / 非持有名额的一级单位",
     "window_closed": "Outside the campaign's registration window / 不在报名时间内",
     "no_quota_left": "The unit's quota for this kind is used up / 本单位该类名额或补助额度已用完",
+    "unit_retired": "The unit is retired or merged: it takes no new registrations / 该单位已撤销或合并，不再接受新报名",
 }
 ACTIVE = ("reserved", "consumed")  # holding quota that a release gives back
 HOLDING = ("reserved", "consumed", "spent")
@@ -194,6 +195,8 @@ def _refusal(session, reservation: Reservation, requested_on: date) -> str | Non
     unit = session.get(Unit, reservation.unit_id)
     if unit is None or unit.level != "first_level":
         return "unit_unknown"
+    if unit.status == "retired":
+        return "unit_retired"
     if not in_window(requested_on, campaign.registration_start, campaign.registration_end):
         return "window_closed"
     line_id = session.scalars(

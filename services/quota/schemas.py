@@ -170,6 +170,45 @@ class UnitImportRow(UnitIn):
 class UnitOut(UnitIn):
     revision = fields.Integer()
     updated_at = fields.DateTime()
+    status = fields.String(metadata={"description": "active | retired (kept with its history, takes nothing new)"})
+    successor_id = fields.String(allow_none=True, metadata={"description": "after a merge: the successor"})
+
+
+class UnitRetirement(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    successor_id = UnitId(
+        metadata={"description": "merge: the first-level unit that takes over the grassroots unions (else: retire)"}
+    )
+
+
+class RetiredUnitOut(UnitOut):
+    grassroots_unions_moved = fields.List(fields.String())
+
+
+class ParticipantsChoice(Schema):
+    unit_ids = fields.List(UnitId(), required=True, validate=validate.Length(min=1, max=500))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class ParticipantAdded(Schema):
+    academic_seats = fields.Integer(
+        strict=True,
+        load_default=0,
+        validate=validate.Range(min=0, max=MAX_SEATS),
+        metadata={"description": "from the reserve, when the allocation is published"},
+    )
+    skills_money = Money(load_default=Decimal("0.00"), metadata={"description": "from the reserve, when published"})
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class ParticipantOut(Schema):
+    unit_id = fields.String()
+    unit_name = fields.String()
+    unit_status = fields.String(metadata={"description": "active | retired"})
+    chosen = fields.Boolean(metadata={"description": "false: taking part by default (nothing chosen or saved yet)"})
+    added_by = fields.String(allow_none=True)
+    added_at = fields.DateTime(allow_none=True)
+    reason = fields.String(allow_none=True)
 
 
 class UnitQuery(Schema):

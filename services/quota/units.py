@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 
 from sqlalchemy import or_, select
@@ -16,6 +17,7 @@ from .campaigns import decimal_text
 from .models import Unit
 from .problems import UNIT_EXISTS, UNIT_INVALID, UNIT_NOT_FOUND
 
+audit_log = logging.getLogger("audit")
 FIELDS = ("name", "level", "category", "parent_id", "headcount", "key_industry", "key_industry_weight")
 
 
@@ -23,7 +25,7 @@ def create(body: dict) -> dict:
     with unit_of_work() as uow:
         if uow.session.get(Unit, body["id"]) is not None:
             raise Problem(UNIT_EXISTS, _("Unit {id} exists; change it with PATCH.").format(id=body["id"]))
-        unit = Unit(id=body["id"], revision=0, **{k: body[k] for k in FIELDS})
+        unit = Unit(id=body["id"], revision=0, status="active", **{k: body[k] for k in FIELDS})
         _check_parent(uow.session, unit)
         uow.session.add(unit)
         _announce(uow, unit)
@@ -104,7 +106,7 @@ def import_rows(rows: list[tuple[int, dict]]) -> dict:
             unit = stored.get(row["id"])
             values = {k: row.get(k) for k in FIELDS}
             if unit is None:
-                unit = Unit(id=row["id"], revision=0)
+                unit = Unit(id=row["id"], revision=0, status="active")
                 uow.session.add(unit)
             elif all(getattr(unit, k) == v for k, v in values.items()):
                 continue
@@ -169,6 +171,8 @@ def view(unit: Unit) -> dict:
         "updated_at": unit.updated_at,
         **{k: getattr(unit, k) for k in FIELDS},
         "key_industry_weight": weight and decimal_text(weight),
+        "status": unit.status,
+        "successor_id": unit.successor_id,
     }
 
 
@@ -186,4 +190,78 @@ def payload(unit: Unit) -> dict:
         data["parent_id"] = unit.parent_id
     if unit.key_industry_weight is not None:
         data["key_industry_weight"] = decimal_text(unit.key_industry_weight)
+    if unit.status != "active":
+        data["status"] = unit.status
+    if unit.successor_id:
+        data["successor_id"] = unit.successor_id
     return data
+
+
+def retire(identity: Identity, unit_id: str, body: dict) -> dict:
+    """Retire a first-level unit, or merge it into a successor: it keeps its past allocations, reservations and
+    students, and takes no new allocation line or reservation. A merge moves its grassroots unions to the
+    successor (each announced again with its new parent). Audited (see `audit`)."""
+    with unit_of_work() as uow:
+        session = uow.session
+        successor_id = body.get("successor_id")
+        ids = sorted({unit_id, *([successor_id] if successor_id else [])})
+        locked = {
+            u.id: u for u in session.scalars(select(Unit).where(Unit.id.in_(ids)).order_by(Unit.id).with_for_update())
+        }
+        unit = locked.get(unit_id)
+        if unit is None:
+            raise Problem(UNIT_NOT_FOUND, _("No unit {unit_id}.").format(unit_id=unit_id))
+        if unit.level != "first_level" or unit.status != "active":
+            raise Problem(UNIT_INVALID, _("{unit_id} is not an active first-level unit.").format(unit_id=unit_id))
+        successor = locked.get(successor_id) if successor_id else None
+        if successor_id and (
+            successor is None
+            or successor_id == unit_id
+            or successor.level != "first_level"
+            or successor.status != "active"
+        ):
+            raise Problem(
+                UNIT_INVALID,
+                errors={"successor_id": [_("Must be another active first-level unit.")]},
+            )
+        moved = []
+        if successor is not None:
+            for union in session.scalars(
+                select(Unit).where(Unit.parent_id == unit_id).order_by(Unit.id).with_for_update()
+            ):
+                union.parent_id = successor.id
+                _announce(uow, union)
+                moved.append(union.id)
+        before = {"status": unit.status, "successor_id": unit.successor_id}
+        unit.status, unit.successor_id = "retired", successor_id
+        _announce(uow, unit)
+        audit(
+            identity,
+            "unit.merged" if successor else "unit.retired",
+            unit_id,
+            before,
+            {"status": "retired", "successor_id": successor_id, "grassroots_unions_moved": moved},
+            body["reason"],
+        )
+        uow.commit()
+        return {**view(unit), "grassroots_unions_moved": moved}
+
+
+def audit(
+    identity: Identity, action: str, entity_id: str, before: dict, after: dict, reason: str, entity_type: str = "unit"
+) -> None:
+    """The decision, as the audit trail will record it (servicekit's audit_entries once that lands: one call to
+    switch). Units carry no personal data."""
+    audit_log.info(
+        "audit",
+        extra={
+            "actor_id": identity.subject,
+            "actor_role": identity.role,
+            "action": action,
+            "entity_type": entity_type,
+            "entity_id": entity_id,
+            "before": before,
+            "after": after,
+            "reason": reason,
+        },
+    )
