@@ -42,6 +42,7 @@ class BusSettings:
     relay_batch: int
     relay_poll_seconds: float
     heartbeat: int
+    relay_safety_poll_seconds: float = 2.0
     queue_type: str = "classic"
 
     @property
@@ -164,5 +165,7 @@ def load_bus_settings(var_dir: Path) -> BusSettings:
         relay_batch=int(_env("RELAY_BATCH", "200")),
         relay_poll_seconds=float(_env("RELAY_POLL_SECONDS", "0.2")),
         heartbeat=int(_env("BROKER_HEARTBEAT", "30")),
+        # On PostgreSQL relays are woken by each commit (LISTEN/NOTIFY); this slow poll is the safety net.
+        relay_safety_poll_seconds=float(_env("RELAY_SAFETY_POLL_SECONDS", "2")),
         queue_type=queue_type,
     )
