@@ -83,7 +83,7 @@ class Relay:
             yield None
             return
         pooled = engine.raw_connection()
-        pooled.detach()  # never handed back to the pool; closed below
+        pooled.detach()  # never handed back to the pool: closed below, without the pool's reset
         listener = pooled.dbapi_connection
         try:
             listener.rollback()
@@ -91,7 +91,10 @@ class Relay:
             listener.execute(f'LISTEN "{outbox_channel(self.runtime.service.name)}"')
             yield listener
         finally:
-            pooled.close()
+            try:
+                listener.close()
+            except psycopg.Error:
+                pass  # a connection lost in an outage has nothing left to close
 
     def _pump(self, connection: Connection, publisher, listener) -> None:
         amqp = connection.transport.driver_type == "amqp"
