@@ -101,6 +101,9 @@ class Settings:
     # request's claim is taken over after the lease (its process died).
     idempotency_key_ttl_seconds: int = 24 * 3600
     idempotency_lease_seconds: int = 60
+    # A request that queued longer than this for a worker thread is refused 503 before any work
+    # (servicekit.admission); 0 turns the check off.
+    api_queue_budget_seconds: float = 3.0
 
     def prepare_local_folders(self) -> None:
         """The embedded database file and broker folders live under var/."""
@@ -127,6 +130,7 @@ def load_settings(service: str) -> Settings:
         metrics_port=int(port) if (port := _env("METRICS_PORT", "")) else None,
         idempotency_key_ttl_seconds=int(_env("IDEMPOTENCY_KEY_TTL_SECONDS", str(24 * 3600))),
         idempotency_lease_seconds=int(_env("IDEMPOTENCY_LEASE_SECONDS", "60")),
+        api_queue_budget_seconds=float(_env("API_QUEUE_BUDGET_SECONDS", "3")),
     )
 
 
