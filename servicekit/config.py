@@ -43,6 +43,7 @@ class BusSettings:
     relay_poll_seconds: float
     heartbeat: int
     relay_safety_poll_seconds: float = 2.0
+    relay_wake_on_commit: bool = True  # off behind a pooler that cannot LISTEN (PgBouncer's transaction mode)
     queue_type: str = "classic"
 
     @property
@@ -171,5 +172,6 @@ def load_bus_settings(var_dir: Path) -> BusSettings:
         heartbeat=int(_env("BROKER_HEARTBEAT", "30")),
         # On PostgreSQL relays are woken by each commit (LISTEN/NOTIFY); this slow poll is the safety net.
         relay_safety_poll_seconds=float(_env("RELAY_SAFETY_POLL_SECONDS", "2")),
+        relay_wake_on_commit=_flag("RELAY_WAKE_ON_COMMIT", True),
         queue_type=queue_type,
     )

@@ -4,7 +4,7 @@ On PostgreSQL a relay LISTENs on its service's outbox channel: every transaction
 adds to the outbox NOTIFYs it on commit (servicekit.db.UnitOfWork.publish), so events
 leave without a polling delay; a slow poll (RELAY_SAFETY_POLL_SECONDS) stays as the
 safety net (a notification missed while the listener reconnected, refused events due
-again). On SQLite the relay polls every RELAY_POLL_SECONDS.
+again). On SQLite (or with RELAY_WAKE_ON_COMMIT=0) the relay polls every RELAY_POLL_SECONDS.
 
 Several relays may run (one per worker process): on PostgreSQL each takes a
 batch with `FOR UPDATE SKIP LOCKED`, so no two publish the same rows at once.
@@ -79,7 +79,7 @@ class Relay:
     def _listener(self):
         """On PostgreSQL: a connection of its own (out of the pool) LISTENing on the service's outbox channel."""
         engine = self.runtime.engine
-        if engine.dialect.name != "postgresql":
+        if engine.dialect.name != "postgresql" or not self.bus.relay_wake_on_commit:
             yield None
             return
         pooled = engine.raw_connection()
