@@ -85,6 +85,7 @@ class Relay:
         pooled = engine.raw_connection()
         pooled.detach()  # never handed back to the pool: closed below, without the pool's reset
         listener = pooled.dbapi_connection
+        assert isinstance(listener, psycopg.Connection)  # postgresql+psycopg, the only PostgreSQL driver
         try:
             listener.rollback()
             listener.autocommit = True
