@@ -119,6 +119,7 @@ def _sums(ids: list[str]):
 
 
 ORDER = (Enrolment.nominated_at, Enrolment.enrolment_id)
+FIRST_BATCH = 50
 
 
 def _filtered(statement: Select, identity: Identity, filters: dict) -> Select:
@@ -207,16 +208,16 @@ def lines(session, identity: Identity, filters: dict, batch: int = 1000) -> Iter
     """The ledger's lines, batch after batch of enrolments in the ledger's order (keyset), each batch's sums
     read for its enrolments only: the first line leaves after one batch's queries, and a 100,000-line
     export never sits in memory at once."""
-    after = None
+    after, size = None, min(FIRST_BATCH, batch)  # a small first batch: the first line leaves soon
     while True:
-        batch_keys = session.execute(keys(identity, filters, after, batch)).all()
+        batch_keys = session.execute(keys(identity, filters, after, size)).all()
         if not batch_keys:
             return
         for row in session.execute(query(identity, filters, [key.enrolment_id for key in batch_keys])):
             yield _line(identity, row)
-        if len(batch_keys) < batch:
+        if len(batch_keys) < size:
             return
-        after = tuple(batch_keys[-1])
+        after, size = tuple(batch_keys[-1]), min(size * 4, batch)
 
 
 def _line(identity: Identity, row) -> dict:
