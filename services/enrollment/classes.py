@@ -283,11 +283,23 @@ def roster(session, class_id: str) -> list[dict]:
     ]
 
 
-def class_view(session, training_class: TrainingClass) -> dict:
+def class_view(session, training_class: TrainingClass, calendar=None) -> dict:
+    """The class with its roster and its roster deadline (None while the loaded calendar lacks the year)."""
     return {
         **{column.key: getattr(training_class, column.key) for column in TrainingClass.__table__.columns},
+        "roster_deadline": _roster_deadline(session, training_class, calendar or work_calendar(session)),
         "students": roster(session, training_class.class_id),
     }
+
+
+def _roster_deadline(session, training_class: TrainingClass, calendar) -> date | None:
+    campaign = session.get(Campaign, training_class.campaign_id)
+    if campaign is None:
+        return None
+    try:
+        return roster_deadline(training_class.opens_on, campaign.roster_lead_working_days, calendar.is_workday)
+    except CalendarMissing:
+        return None
 
 
 def published_rosters(session, campaign_id: str | None) -> list[dict]:

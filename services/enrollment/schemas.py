@@ -368,6 +368,13 @@ class ClassOut(Schema):
     learning_assistant = fields.String(allow_none=True)
     status = fields.String(metadata={"description": "forming, submitted, returned, approved, published, opened"})
     roster_submitted_on = fields.Date(allow_none=True)
+    roster_deadline = fields.Date(
+        allow_none=True,
+        metadata={
+            "description": "the last day to submit the roster: the campaign's lead of Chinese working days before "
+            "the opening, from the loaded calendar; null while the calendar lacks the year"
+        },
+    )
     review_comments = fields.String(allow_none=True)
     reviewed_by = fields.String(allow_none=True)
     published_on = fields.Date(allow_none=True)

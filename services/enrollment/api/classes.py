@@ -65,7 +65,8 @@ def form_class(body):
 def list_classes():
     with unit_of_work() as uow:
         found = classes.list_classes(uow.session, current_identity())
-        return [classes.class_view(uow.session, c) for c in found]
+        calendar = workcalendar.work_calendar(uow.session)  # loaded once for the whole list
+        return [classes.class_view(uow.session, c, calendar) for c in found]
 
 
 @blp.route("/classes/<class_id>", methods=["GET"])

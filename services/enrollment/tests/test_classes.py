@@ -90,6 +90,7 @@ def test_roster_needs_staff_the_working_day_lead_and_a_calendar_then_review_and_
             f"{path}/staff", headers=institution, json={"head_teacher": "王老师", "learning_assistant": "李助理"}
         )
     )
+    assert enrollment.ok(enrollment.client.get(path, headers=institution))["roster_deadline"] is None  # no calendar
     missing = enrollment.client.post(f"{path}/roster", headers=institution)
     assert (missing.status_code, missing.get_json()["code"]) == (409, "enrollment_calendar_missing")
     assert "2099" in missing.get_json()["detail"]
@@ -130,6 +131,10 @@ def test_roster_needs_staff_the_working_day_lead_and_a_calendar_then_review_and_
         )
     )
     assert len(enrollment.ok(enrollment.client.get("/calendar/2099", headers=institution))["days"]) == 1
+    # visible before submission: five working days before Monday 9 March 2099 is Monday 2 March
+    assert enrollment.ok(enrollment.client.get(path, headers=institution))["roster_deadline"] == "2099-03-02"
+    listed = enrollment.ok(enrollment.client.get("/classes", headers=institution))
+    assert {c["class_id"]: c["roster_deadline"] for c in listed}[formed["class_id"]] == "2099-03-02"
 
     submitted = enrollment.ok(enrollment.client.post(f"{path}/roster", headers=institution))
     assert (submitted["status"], submitted["roster_submitted_on"]) == ("submitted", today().isoformat())
