@@ -17,6 +17,7 @@ from servicekit.tabular import IMPORT_REJECTED
 
 from .access import find_enrolment
 from .domain import enrolment as rules
+from .domain.people import schooling_refusal
 from .models import Campaign, Employee, Enrolment, Objection, PlanProgramme, Programme, Unit
 from .problems import (
     ALREADY_ENROLLED,
@@ -106,6 +107,9 @@ def _employee(session, person: dict, employee_key: bytes) -> Employee:
 def nominate(uow, identity: Identity, body: dict, today: date, employee_key: bytes) -> Enrolment:
     session = uow.session
     campaign, union, programme = _context(session, identity, body["campaign_id"], body["programme_id"])
+    refusal = schooling_refusal(body["education"], programme.kind, programme.level)
+    if refusal:
+        raise Problem(VALIDATION_FAILED, refusal, errors={"education": [refusal]})
     notice_start = body.get("notice_start") or today
     if notice_start > today:
         raise Problem(

@@ -31,3 +31,37 @@ def mask_name(name: str) -> str:
         return name[:1] + "*"
     # at most 30 characters, as events carry it
     return name[0] + "*" * min(len(name) - 2, 28) + name[-1]
+
+
+# Schooling, lowest first ([decided]: the equivalent levels of China's system rank the same).
+SCHOOLING = {
+    "初中": 0,
+    "高中": 1,
+    "中专": 1,
+    "职高": 1,
+    "技校": 1,
+    "大专": 2,
+    "专科": 2,
+    "本科": 3,
+    "硕士": 4,
+    "研究生": 4,
+    "博士": 5,
+}
+ENTRY_LEVEL = {"大专": ("高中", 1), "本科": ("大专", 2)}  # academic level: the schooling it needs (or above)
+
+
+def schooling_refusal(education: str, kind: str, level: str) -> str | None:
+    """Why the employee's schooling does not admit them to an academic programme of `level`; None if it does."""
+    if kind != "academic" or level not in ENTRY_LEVEL:
+        return None
+    needed, rank = ENTRY_LEVEL[level]
+    held = SCHOOLING.get(education.strip())
+    if held is None:
+        return _("Unknown schooling {education}: one of {known}.").format(
+            education=education, known="、".join(SCHOOLING)
+        )
+    if held < rank:
+        return _("A {level} programme needs {needed} or above; the employee has {education}.").format(
+            level=level, needed=needed, education=education
+        )
+    return None

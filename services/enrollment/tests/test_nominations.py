@@ -50,6 +50,30 @@ def test_nomination_outside_the_plan_or_campaign_is_refused(enrollment):
     assert (unknown.status_code, unknown.get_json()["code"]) == (422, "enrollment_unknown_reference")
 
 
+def test_schooling_below_an_academic_programmes_entry_level_is_refused_with_a_clear_error(enrollment):
+    bachelor = "GCJS-BK-JD"
+    enrollment.publish_programme(bachelor, programme("academic", name="机电一体化（本科）", level="本科"))
+    enrollment.ok(
+        enrollment.client.put(
+            f"/units/GZ-BY/plans/{CAMPAIGN}",
+            json={"programme_ids": [SKILLS, ACADEMIC, bachelor]},
+            headers=enrollment.officer(),
+        )
+    )
+    body = {"campaign_id": CAMPAIGN, "programme_id": bachelor, **person(1), "education": "高中"}
+    low = enrollment.client.post("/enrolments", json=body, headers={**enrollment.grassroots(), "Accept-Language": "en"})
+    assert (low.status_code, low.get_json()["errors"]) == (
+        422,
+        {"education": ["A 本科 programme needs 大专 or above; the employee has 高中."]},
+    )
+    unknown = enrollment.nominate(1, programme_id=ACADEMIC, education="小学")
+    assert unknown.status_code == 422 and "education" in unknown.get_json()["errors"]
+    assert enrollment.nominate(2, programme_id=ACADEMIC, education="初中").status_code == 422  # 大专 needs 高中
+    assert enrollment.nominate(3, programme_id=bachelor, education="大专").status_code == 201
+    assert enrollment.nominate(4, programme_id=ACADEMIC, education="中专").status_code == 201
+    assert enrollment.nominate(5, education="初中").status_code == 201  # skills: no entry level
+
+
 def test_a_programme_with_enrolments_keeps_its_kind_and_institution(enrollment):
     enrollment.ok(enrollment.nominate(1), 201)
     moved = enrollment.client.put(
