@@ -66,17 +66,6 @@ class InstitutionOut(Schema):
     disqualification_reason = fields.String(allow_none=True)
 
 
-class NoticeQuery(Schema):
-    institution_id = fields.String(validate=validate.Length(max=64))
-    campaign_id = fields.UUID()
-    sort = fields.String(
-        load_default="-decided_at",
-        validate=validate.OneOf(["decided_at", "-decided_at"]),
-        metadata={"description": "decided_at or -decided_at (newest first, the default); then the institution"},
-    )
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-
-
 class NoticeOut(Schema):
     institution_id = fields.String()
     revision = fields.Integer(metadata={"description": "Of the institution's standing decisions, in order"})
@@ -151,11 +140,6 @@ class ProgrammeOut(ProgrammeIn):
     revision = fields.Integer()
 
 
-class ProgrammeQuery(Schema):
-    institution_id = fields.String()
-    kind = fields.String(validate=validate.OneOf(KINDS))
-
-
 class UploadForm(Schema):
     """The form of a spreadsheet upload, as documented: the file (read from the files part) and the fields."""
 
@@ -227,13 +211,6 @@ class NominationRow(Person):
 class NominationImportForm(UploadForm):
     campaign_id = Uuid(required=True)
     notice_start = fields.Date(load_default=None)
-
-
-class EnrolmentQuery(Schema):
-    campaign_id = Uuid()
-    status = fields.String()
-    institution_id = fields.String()
-    programme_id = fields.String()
 
 
 class ObjectionIn(Schema):
@@ -386,10 +363,6 @@ class GroupingOut(Schema):
     unplaced = fields.Integer(metadata={"description": "In no class yet (the arrangement counts these)"})
     waiting = fields.Integer(metadata={"description": "In no class yet and paid: they go into the next class"})
     arrangement = fields.String(metadata={"description": "dedicated, or join_public_class_or_transfer"})
-
-
-class PublishedQuery(Schema):
-    campaign_id = Uuid()
 
 
 class PublishedStudent(Schema):

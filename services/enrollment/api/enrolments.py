@@ -14,11 +14,11 @@ from servicekit.tabular import Column, read_rows, validate_rows
 
 from .. import nominations, registration
 from ..access import find_enrolment, scoped, views
+from ..listings import ENROLMENTS
 from ..models import Enrolment
 from ..schemas import (
     ConsentIn,
     EnrolmentOut,
-    EnrolmentQuery,
     EntranceTestIn,
     NominationImportForm,
     NominationIn,
@@ -98,16 +98,16 @@ def import_nominations(files, form):
 
 
 @blp.route("/enrolments", methods=["GET"])
-@blp.arguments(EnrolmentQuery, location="query")
+@blp.arguments(ENROLMENTS.query, location="query")
 @blp.response(200, EnrolmentOut(many=True))
 @requires(*ROLES)
 def list_enrolments(filters):
     """The enrolments the caller may see; ID numbers and phones masked except for the nominating union."""
-    query = scoped(select(Enrolment), current_identity()).order_by(Enrolment.nominated_at, Enrolment.enrolment_id)
-    for key, value in filters.items():
-        query = query.where(getattr(Enrolment, key) == value)
+    query = scoped(select(Enrolment), current_identity())
     with unit_of_work() as uow:
-        return views(uow.session, current_identity(), list(uow.session.scalars(query)))
+        return ENROLMENTS.page(
+            uow.session, query, filters, view=lambda rows: views(uow.session, current_identity(), rows)
+        )
 
 
 @blp.route("/enrolments/<enrolment_id>", methods=["GET"])
