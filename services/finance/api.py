@@ -154,7 +154,7 @@ def record_charge(body, enrolment_id):
 
 
 @blp.route("/breakdowns", methods=["GET"])
-@blp.arguments(schemas.BreakdownArgs, location="query")
+@blp.arguments(queries.BREAKDOWNS.query, location="query")
 @blp.response(200, schemas.BreakdownOut(many=True))
 @problems()
 @requires(*EVERYONE)
@@ -181,7 +181,7 @@ def record_payment(body, enrolment_id):
 
 
 @blp.route("/payments", methods=["GET"])
-@blp.arguments(schemas.PaymentArgs, location="query")
+@blp.arguments(queries.PAYMENTS.query, location="query")
 @blp.response(200, schemas.PaymentOut(many=True))
 @problems()
 @requires(*EVERYONE)
@@ -221,7 +221,7 @@ def _move_funds(body: dict, direction: str):
 
 
 @blp.route("/transfers", methods=["GET"])
-@blp.arguments(schemas.TransferArgs, location="query")
+@blp.arguments(queries.TRANSFERS.query, location="query")
 @blp.response(200, schemas.TransferOut(many=True))
 @problems()
 @requires(*FEDERATION, "unit_officer")
@@ -232,7 +232,7 @@ def list_transfers(args):
 
 
 @blp.route("/reimbursements", methods=["GET"])
-@blp.arguments(schemas.ReimbursementArgs, location="query")
+@blp.arguments(queries.REIMBURSEMENTS.query, location="query")
 @blp.response(200, schemas.ReimbursementOut(many=True))
 @problems()
 @requires(*FEDERATION, "unit_officer", "employee")
@@ -257,7 +257,7 @@ def pay_reimbursement(body, reimbursement_id):
 
 
 @blp.route("/recoveries", methods=["GET"])
-@blp.arguments(schemas.RecoveryArgs, location="query")
+@blp.arguments(queries.RECOVERIES.query, location="query")
 @blp.response(200, schemas.ReimbursementOut(many=True))
 @problems()
 @requires(*FEDERATION, "unit_officer")
@@ -282,14 +282,14 @@ def recover_reimbursement(body, reimbursement_id):
 
 
 @blp.route("/accounts", methods=["GET"])
-@blp.arguments(schemas.ExportArgs, location="query")
+@blp.arguments(queries.ACCOUNTS.query, location="query")
 @blp.response(200, schemas.AccountOut(many=True))
 @problems()
 @requires(*FEDERATION, "unit_officer")
 def list_accounts(args):
     """Ledger accounts and balances (a unit officer: their own unit's)"""
     with reading() as session:
-        return queries.accounts(session, current_identity(), args.get("campaign_id"))
+        return queries.accounts(session, current_identity(), args)
 
 
 @blp.route("/invariants", methods=["GET"])

@@ -146,9 +146,9 @@ class BreakdownOut(Schema):
 
 
 class ListArgs(Schema):
+    """A list's own filters; servicekit.paging adds limit, cursor, sort, count and the declared filters."""
+
     campaign_id = fields.String()
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
 
 
 class BreakdownArgs(ListArgs):
