@@ -316,3 +316,16 @@ def resident_id_tail(text: str) -> str | None:
     if 4 <= len(tail) <= 18 and tail[:-1].isdigit() and (tail[-1].isdigit() or tail[-1] == "X"):
         return tail
     return None
+
+
+def keyset_index_name(table: str, columns: Sequence[str]) -> str:
+    return f"ix_page_{table}_{columns[0]}"
+
+
+def keyset_indexes(metadata, spec: Sequence[tuple[str, Sequence[str]]]) -> None:
+    """Declare in a service's models the (sort key, id...) indexes its lists page on; its migration makes the same
+    (servicekit.migrations.create_keyset_indexes, with the spec written out)."""
+    from sqlalchemy import Index
+
+    for table, columns in spec:
+        Index(keyset_index_name(table, columns), *(metadata.tables[table].c[name] for name in columns))
