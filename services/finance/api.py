@@ -12,7 +12,8 @@ from contextlib import contextmanager
 
 from flask_smorest import Blueprint
 
-from servicekit import Problem, unit_of_work
+from servicekit import Problem, bulk, unit_of_work
+from servicekit.bulk import BulkOut
 from servicekit.db import utcnow
 from servicekit.errors import FORBIDDEN, NOT_FOUND
 from servicekit.i18n import _
@@ -180,6 +181,26 @@ def record_payment(body, enrolment_id):
     return payment
 
 
+@blp.route("/payments/record", methods=["POST"])
+@requires("institution_operator", "institution_system")
+@idempotent
+@blp.arguments(schemas.PaymentsIn)
+@blp.response(200, BulkOut)
+@problems()
+def record_payments(body):
+    """Record many payments at once (at most 500): each recorded or refused on its own, reported per item"""
+    identity = current_identity()
+
+    def record(item: dict) -> None:
+        with unit_of_work() as uow:
+            fees.record_payment(
+                uow, identity, item["enrolment_id"], item["amount"], item["paid_on"], item.get("reference"), cause()
+            )
+            uow.commit()
+
+    return bulk.each(body["items"], record, lambda item: item["enrolment_id"])
+
+
 @blp.route("/payments", methods=["GET"])
 @blp.arguments(queries.PAYMENTS.query, location="query")
 @blp.response(200, schemas.PaymentOut(many=True))
@@ -211,6 +232,24 @@ def transfer_funds(body):
 def return_funds(body):
     """Record unused earmarked money a unit returned to the federation"""
     return _move_funds(body, "returned")
+
+
+@blp.route("/transfers/record", methods=["POST"])
+@requires("federation_admin")
+@idempotent
+@blp.arguments(schemas.TransfersIn)
+@blp.response(200, BulkOut)
+@problems()
+def transfer_funds_to_units(body):
+    """Transfer allocated money to several units at once (at most 500): each transfer done or refused on its own"""
+    identity = current_identity()
+
+    def transfer(item: dict) -> None:
+        with unit_of_work() as uow:
+            funds.move(uow, identity, {**item, "campaign_id": str(item["campaign_id"])}, cause(), "to_unit")
+            uow.commit()
+
+    return bulk.each(body["items"], transfer, lambda item: item["unit_id"])
 
 
 def _move_funds(body: dict, direction: str):

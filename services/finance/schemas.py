@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from servicekit.bulk import bulk_of
 from servicekit.clock import china_today
 from servicekit.money import Money
 
@@ -162,6 +163,13 @@ class PaymentIn(Schema):
     reference = text(100)
 
 
+class PaymentItem(PaymentIn):
+    enrolment_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+
+
+PaymentsIn = bulk_of(PaymentItem, "PaymentsIn")
+
+
 class PaymentOut(Schema):
     payment_id = fields.String()
     enrolment_id = fields.String()
@@ -196,6 +204,9 @@ class TransferOut(Schema):
     amount = Money()
     transferred_on = fields.Date()
     reference = fields.String()
+
+
+TransfersIn = bulk_of(TransferIn, "TransfersIn")
 
 
 class TransferArgs(ListArgs):

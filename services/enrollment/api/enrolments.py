@@ -3,10 +3,12 @@
 import functools
 
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from servicekit import unit_of_work
 from servicekit.app import runtime
+from servicekit.bulk import BulkOut, bulk_of, each
 from servicekit.clock import china_today as today
 from servicekit.identity import ROLES, current_identity, requires
 from servicekit.pseudonym import employee_id_key
@@ -156,6 +158,27 @@ def record_consent(body, enrolment_id):
 def confirm(enrolment_id):
     """Confirm after the notice (no open objection, consent recorded): the nomination goes to the institution."""
     return _change(nominations.confirm, enrolment_id, today())
+
+
+class EnrolmentItem(Schema):
+    enrolment_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+
+
+@blp.route("/enrolments/confirm", methods=["POST"])
+@blp.arguments(bulk_of(EnrolmentItem, "EnrolmentsIn"))
+@blp.response(200, BulkOut)
+@requires("grassroots_officer")
+def confirm_many(body):
+    """Confirm many nominations at once (at most 500): each confirmed, or refused with the reason its own
+    confirmation would give (notice not over, an open objection, no consent...)."""
+    identity, on = current_identity(), today()
+
+    def confirm_one(item: dict) -> None:
+        with unit_of_work() as uow:
+            nominations.confirm(uow, identity, item["enrolment_id"], on)
+            uow.commit()
+
+    return each(body["items"], confirm_one, lambda item: item["enrolment_id"])
 
 
 @blp.route("/enrolments/<enrolment_id>/register", methods=["POST"])
