@@ -36,6 +36,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+from collections import namedtuple
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -152,9 +153,11 @@ class Listing:
             query = query.where(position < tuple_(*after) if descending else position > tuple_(*after))
         limit = args["limit"]
         ordered = query.order_by(None).order_by(*(k.desc() if descending else k.asc() for k in keys))
-        rows = session.execute(ordered.add_columns(*keys).limit(limit + 1)).all()
-        width = len(rows[0]) - len(keys) if rows else 0
-        items = [row[0] if width == 1 else tuple(row[:width]) for row in rows[:limit]]
+        result = session.execute(ordered.add_columns(*keys).limit(limit + 1))
+        width = len(result.keys()) - len(keys)
+        shape = namedtuple("Row", list(result.keys())[:width], rename=True)  # type: ignore[misc]
+        rows = result.all()
+        items = [row[0] if width == 1 else shape(*row[:width]) for row in rows[:limit]]
         if len(rows) > limit:
             last = rows[limit - 1]
             headers["Link"] = next_link(self._encode(args["sort"], list(last[width:])))

@@ -16,8 +16,9 @@ from .paging import Listing
 
 blp = Blueprint("stalled", __name__, description="Saga items waiting too long for another service's answer")
 
-# Every service's saga_waits table has this shape and name: the template's columns query any of them.
-WAITS = sagas.add_saga_table(MetaData()).c
+# Every service's saga_waits table has this shape and name: this copy queries any of them.
+TABLE = sagas.add_saga_table(MetaData())
+WAITS = TABLE.c
 LISTING = Listing(
     "Stalled",
     id=(WAITS.saga, WAITS.item_id),
@@ -59,7 +60,7 @@ def stalled(query):
     with runtime.sessions() as session:
         return LISTING.page(
             session,
-            sagas.waits_query(runtime.saga_waits, stalled=query["state"] == "stalled"),
+            sagas.waits_query(TABLE, stalled=query["state"] == "stalled"),
             query,
             view=lambda rows: sagas.wait_views(rows, runtime.service.sagas),
         )
