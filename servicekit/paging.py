@@ -103,7 +103,7 @@ class Listing:
         self.name = name
         self.ids: list[Column] = list(id) if isinstance(id, tuple) else [id]
         self.sorts: dict[str, Column] = {"id": self.ids[0], **(sorts or {})}
-        self.default_sort = default_sort or next(iter(sorts or {"id": None}))
+        self.default_sort = default_sort or next(iter(sorts or ["id"]))
         self.filters = filters or {}
         self.ranges = ranges or {}
         self.search = search

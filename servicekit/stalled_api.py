@@ -29,7 +29,7 @@ LISTING = Listing(
 )
 
 
-class StalledQuery(LISTING.query):  # type: ignore[name-defined,misc]
+class StalledQuery(LISTING.query):  # type: ignore[name-defined]
     state = fields.String(
         load_default="stalled",
         validate=validate.OneOf(["stalled", "waiting"]),
