@@ -227,17 +227,21 @@ def _parsed(value, column: Column):
     if kind is dt.date:
         return dt.date.fromisoformat(value)
     if kind is Decimal:
-        return Decimal(value)
+        number = Decimal(value)
+        if not number.is_finite():
+            raise ValueError("not a finite number")
+        return number
     if kind is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError("not an integer")
+        if isinstance(value, bool) or not isinstance(value, int) or not INT64[0] <= value <= INT64[1]:
+            raise ValueError("not an integer a column holds")
         return value
     if kind is bool:
         if not isinstance(value, bool):
             raise ValueError("not a boolean")
         return value
-    if not isinstance(value, str):
-        raise ValueError("not a string")
+    if not isinstance(value, str) or "\x00" in value or len(value) > 1000:
+        raise ValueError("not a string a column holds")
+    value.encode()  # a lone surrogate: UnicodeEncodeError, a ValueError
     return value
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -108,3 +110,14 @@ def test_openapi_documents_the_list_parameters(client):
     spec = client.get("/openapi.json").get_json()
     names = {p["name"] for p in spec["paths"]["/notes"]["get"]["parameters"]}
     assert {"limit", "cursor", "sort", "count", "q", "key"} <= names
+
+
+@pytest.mark.parametrize(
+    "values", [["key", 2**70, "x"], ["key", "a\u0000", "x"], ["key", "\ud800", "x"], ["key", 1, 2]]
+)
+def test_a_forged_cursor_with_values_no_column_holds_is_a_422(client, values):
+    add(client, "x", 3)
+    forged = base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+    answer = client.get(f"/notes?sort=key&cursor={forged}")
+    assert answer.status_code == 422, answer.get_json()
+    assert list(answer.get_json()["errors"]) == ["cursor"]
