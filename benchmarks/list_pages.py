@@ -141,8 +141,8 @@ def fill(quota, size: int) -> None:
                 {
                     "id": f"U{n:07d}",
                     "name": f"工会 {uuid.uuid4().hex[:12]}",  # random names: the sort key is not the insert order
-                    "level": "grassroots",
-                    "category": "grassroots",
+                    "level": "first_level",
+                    "category": "industry",
                     "parent_id": None,
                     "headcount": 100 + n % 5000,
                     "key_industry": False,
@@ -156,9 +156,10 @@ def fill(quota, size: int) -> None:
         connection.execute(text("ANALYZE units"))
 
 
-def measure(http: requests.Session, quota, count: int) -> tuple[float, float]:
-    """p50 and p95 (ms) of pages of 50 starting at random rows, sorted by name."""
-    from sqlalchemy import func, select
+def measure(http: requests.Session, quota, count: int) -> tuple[float, float, float]:
+    """p50 and p95 (ms) of pages of 50 starting at random rows, sorted by name; and the database's own time
+    (EXPLAIN ANALYZE) for the page in the middle of the list: the part that must not grow with the table."""
+    from sqlalchemy import func, select, text, tuple_
 
     from services.quota.models import Unit
     from services.quota.units import LISTING
@@ -177,14 +178,28 @@ def measure(http: requests.Session, quota, count: int) -> tuple[float, float]:
         response.raise_for_status()
         assert response.json(), "a page of rows"
     quantiles = statistics.quantiles(timings, n=20)
-    return statistics.median(timings), quantiles[18]
+    with quota.engine.connect() as connection:
+        total = connection.scalar(select(func.count()).select_from(Unit))
+        middle = connection.execute(select(Unit.name, Unit.id).order_by(Unit.name, Unit.id).offset(total // 2)).first()
+        page = (
+            select(Unit)
+            .where(tuple_(Unit.name, Unit.id) > tuple_(*middle))
+            .order_by(Unit.name, Unit.id)
+            .add_columns(Unit.name, Unit.id)
+            .limit(51)
+        )
+        sql = str(page.compile(quota.engine, compile_kwargs={"literal_binds": True}))
+        plan = [row[0] for row in connection.execute(text("EXPLAIN ANALYZE " + sql))]
+    database_ms = float(next(line for line in plan if line.startswith("Execution Time")).split()[2])
+    assert any("Index Scan using ix_page_units_name" in line for line in plan), plan
+    return statistics.median(timings), quantiles[18], database_ms
 
 
-def report(figures: dict[int, tuple[float, float]], count: int) -> None:
+def report(figures: dict[int, tuple[float, float, float]], count: int) -> None:
     print(f"\nGET /api/quota/units?limit=50&sort=name&cursor=<random row>, {count} sequential requests per size")
-    print(f"{'rows':>8}{'p50 ms':>10}{'p95 ms':>10}")
-    for size, (p50, p95) in figures.items():
-        print(f"{size:>8}{p50:>10.2f}{p95:>10.2f}")
+    print(f"{'rows':>8}{'p50 ms':>10}{'p95 ms':>10}{'db ms':>10}  (db: EXPLAIN ANALYZE of the middle page)")
+    for size, (p50, p95, database_ms) in figures.items():
+        print(f"{size:>8}{p50:>10.2f}{p95:>10.2f}{database_ms:>10.3f}")
     smallest, largest = min(figures), max(figures)
     print(
         f"{largest // 1000}k/{smallest // 1000}k: p50 x{figures[largest][0] / figures[smallest][0]:.2f}, "

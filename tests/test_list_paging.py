@@ -215,3 +215,32 @@ def test_the_federation_transfers_funds_to_several_units_in_one_request(flows):
     assert again.json() == answer and again.headers.get("Idempotent-Replayed") == "true"
     recorded = flows.fed.all("/api/finance/transfers", campaign_id=flows.campaign_id, q="89号")
     assert sorted((t["unit_id"], t["amount"]) for t in recorded) == [("GZ-HZ", "200.00"), ("GZ-YX", "100.00")]
+
+
+def test_a_union_decides_many_objections_in_one_request(flows):
+    officer = flows.union_officer(UNION)
+    row = officer.post(
+        "/api/enrollment/enrolments",
+        {
+            **person(45, "高中"),
+            "campaign_id": flows.campaign_id,
+            "programme_id": PROGRAMME,
+            "notice_start": flows.day(-1),  # the public notice is still running
+            "attestation": "职工代表大会民主推荐",
+        },
+    )
+    path = f"/api/enrollment/enrolments/{row['enrolment_id']}"
+    objected = officer.post(f"{path}/objections", {"raised_on": flows.day(0), "summary": "群众反映推荐程序不公开"})
+    [objection] = objected["objections"]
+    items = [
+        {"enrolment_id": row["enrolment_id"], "objection_id": objection["objection_id"], "outcome": "dismissed"},
+        {"enrolment_id": row["enrolment_id"], "objection_id": "no-such-objection", "outcome": "upheld"},
+    ]
+    items = [item | {"note": "经核查，推荐程序符合规定"} for item in items]
+    answer = officer.post("/api/enrollment/objections/decide", {"items": items}, ok=(200,))
+    assert [(r["id"], r["outcome"]) for r in answer["results"]] == [
+        (objection["objection_id"], "done"),
+        ("no-such-objection", "refused"),
+    ]
+    [decided] = officer.get(path)["objections"]
+    assert decided["outcome"] == "dismissed"

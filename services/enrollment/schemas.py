@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
+from servicekit.bulk import bulk_of
 from servicekit.clock import china_today as today
 from servicekit.i18n import _
 from servicekit.money import Money
@@ -221,6 +222,11 @@ class ObjectionIn(Schema):
 class OutcomeIn(Schema):
     outcome = fields.String(required=True, validate=validate.OneOf(("upheld", "dismissed")))
     note = Text(2000, required=True)
+
+
+class OutcomeItem(OutcomeIn):
+    enrolment_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+    objection_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
 
 
 class ConsentIn(Schema):
@@ -453,3 +459,16 @@ class LedgerQuery(Schema):
     institution_id = fields.String()
     programme_id = fields.String()
     status = fields.String()
+
+
+class ReviewItem(ReviewIn):
+    class_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+
+
+class EnrolmentItem(Schema):
+    enrolment_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+
+
+EnrolmentsIn = bulk_of(EnrolmentItem, "EnrolmentsIn")
+OutcomesIn = bulk_of(OutcomeItem, "OutcomesIn")
+ReviewsIn = bulk_of(ReviewItem, "ReviewsIn")

@@ -3,6 +3,7 @@
 from flask_smorest import Blueprint
 
 from servicekit import unit_of_work
+from servicekit.bulk import BulkOut
 from servicekit.clock import china_today as today
 from servicekit.identity import ROLES, current_identity, requires
 from servicekit.tabular import Column, read_rows, validate_rows
@@ -18,10 +19,11 @@ from ..schemas import (
     GroupingOut,
     PublishedRoster,
     ReviewIn,
+    ReviewsIn,
     StaffIn,
     UploadFile,
 )
-from . import change, documents
+from . import change, change_each, documents
 
 blp = Blueprint("classes", __name__, description="Classes, rosters and the working-day calendar (开班与花名册)")
 INSTITUTION = "institution_operator"
@@ -106,6 +108,21 @@ def submit_roster(class_id):
 def review_roster(body, class_id):
     """The federation approves the roster or returns it with comments."""
     return _change(classes.review_roster, class_id, body)
+
+
+@blp.route("/classes/review", methods=["POST"])
+@blp.arguments(ReviewsIn)
+@blp.response(200, BulkOut)
+@requires("federation_admin")
+def review_rosters(body):
+    """Review many submitted rosters at once (at most 500): each approved or returned with comments, or refused
+    with the reason its own review would give."""
+    return change_each(
+        body["items"],
+        classes.review_roster,
+        lambda i: (i["class_id"], {"decision": i["decision"], "comments": i.get("comments")}),
+        lambda i: i["class_id"],
+    )
 
 
 @blp.route("/classes/<class_id>/publish", methods=["POST"])

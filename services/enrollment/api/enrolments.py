@@ -3,12 +3,11 @@
 import functools
 
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from servicekit import unit_of_work
 from servicekit.app import runtime
-from servicekit.bulk import BulkOut, bulk_of, each
+from servicekit.bulk import BulkOut
 from servicekit.clock import china_today as today
 from servicekit.identity import ROLES, current_identity, requires
 from servicekit.pseudonym import employee_id_key
@@ -21,15 +20,17 @@ from ..models import Enrolment
 from ..schemas import (
     ConsentIn,
     EnrolmentOut,
+    EnrolmentsIn,
     EntranceTestIn,
     NominationImportForm,
     NominationIn,
     NominationRow,
     ObjectionIn,
     OutcomeIn,
+    OutcomesIn,
     UploadFile,
 )
-from . import change, documents
+from . import change, change_each, documents
 
 
 def employee_key() -> bytes:
@@ -160,25 +161,35 @@ def confirm(enrolment_id):
     return _change(nominations.confirm, enrolment_id, today())
 
 
-class EnrolmentItem(Schema):
-    enrolment_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
-
-
 @blp.route("/enrolments/confirm", methods=["POST"])
-@blp.arguments(bulk_of(EnrolmentItem, "EnrolmentsIn"))
+@blp.arguments(EnrolmentsIn)
 @blp.response(200, BulkOut)
 @requires("grassroots_officer")
 def confirm_many(body):
     """Confirm many nominations at once (at most 500): each confirmed, or refused with the reason its own
     confirmation would give (notice not over, an open objection, no consent...)."""
-    identity, on = current_identity(), today()
+    on = today()
+    return change_each(body["items"], nominations.confirm, lambda i: (i["enrolment_id"], on), _enrolment_of)
 
-    def confirm_one(item: dict) -> None:
-        with unit_of_work() as uow:
-            nominations.confirm(uow, identity, item["enrolment_id"], on)
-            uow.commit()
 
-    return each(body["items"], confirm_one, lambda item: item["enrolment_id"])
+@blp.route("/objections/decide", methods=["POST"])
+@blp.arguments(OutcomesIn)
+@blp.response(200, BulkOut)
+@requires("grassroots_officer")
+def decide_objections(body):
+    """Decide many objections at once (at most 500), each as its own decision would be: upheld takes the
+    employee off the list, dismissed lets the nomination go on."""
+    on = today()
+    return change_each(
+        body["items"],
+        nominations.decide_objection,
+        lambda i: (i["enrolment_id"], i["objection_id"], {"outcome": i["outcome"], "note": i["note"]}, on),
+        lambda i: i["objection_id"],
+    )
+
+
+def _enrolment_of(item: dict) -> str:
+    return item["enrolment_id"]
 
 
 @blp.route("/enrolments/<enrolment_id>/register", methods=["POST"])
