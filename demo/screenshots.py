@@ -106,24 +106,24 @@ def with_stack(out: Path) -> None:
     }
     for module in ("services.quota", "services.enrollment", "services.finance", "services.evaluation", "gateway"):
         subprocess.run([sys.executable, "-m", module, "migrate"], env=env, cwd=REPO, check=True, capture_output=True)
-    log = open(var / "stack.log", "w")
-    stack = subprocess.Popen(
-        ["honcho", "-d", str(REPO), "-f", "deploy/Procfile", "start"],
-        env=env,
-        cwd=REPO,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        wait_for("http://127.0.0.1:8000/readyz")
-        wait_for("http://127.0.0.1:8080/login")
-        load_demo(admin, password, var)
-        saved = shoot("http://127.0.0.1:8080", out, admin, password)
-        print(f"{len(saved)} screenshots in {out}")
-    finally:
-        os.killpg(stack.pid, signal.SIGTERM)
-        stack.wait(timeout=60)
+    with open(var / "stack.log", "w") as log:
+        stack = subprocess.Popen(
+            ["honcho", "-d", str(REPO), "-f", "deploy/Procfile", "start"],
+            env=env,
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            wait_for("http://127.0.0.1:8000/readyz")
+            wait_for("http://127.0.0.1:8080/login")
+            load_demo(admin, password, var)
+            saved = shoot("http://127.0.0.1:8080", out, admin, password)
+            print(f"{len(saved)} screenshots in {out}")
+        finally:
+            os.killpg(stack.pid, signal.SIGTERM)
+            stack.wait(timeout=60)
 
 
 def load_demo(admin: tuple[str, str], password: str, var: Path) -> None:

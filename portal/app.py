@@ -8,7 +8,9 @@ anything unexpected is logged (without personal data) and shown as a plain apolo
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from functools import wraps
+from zoneinfo import ZoneInfo
 
 from flask import Flask, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -25,6 +27,7 @@ log = logging.getLogger("portal")
 FEDERATION_ADMIN, AUDITOR = "federation_admin", "auditor"
 UNIT_OFFICER, GRASSROOTS_OFFICER = "unit_officer", "grassroots_officer"
 FEDERATION = (FEDERATION_ADMIN, AUDITOR)
+CHINA = ZoneInfo("Asia/Shanghai")
 
 
 def role_names() -> dict[str, str]:
@@ -109,7 +112,13 @@ def current_campaign() -> dict | None:
         if campaign["id"] == chosen:
             return campaign
     published = [c for c in listed if c["status"] == "published"]
-    return (published or listed or [None])[0]
+    today = datetime.now(CHINA).date().isoformat()
+    running = [
+        c
+        for c in published
+        if (c.get("windows") or {}).get("registration_start", "9999") <= today <= c["windows"].get("study_end", "")
+    ]
+    return (running or published or listed or [None])[0]
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -163,6 +172,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         if request.endpoint != "static":
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+    @app.get("/healthz")
+    def healthz():
+        """Alive (the gateway's own readiness is the gateway's /readyz)."""
+        return {"status": "ok"}
 
     @app.errorhandler(LoginRequired)
     def login_required(_error):

@@ -27,3 +27,12 @@ def show_problem(form, error: Problem, fields: dict[str, str] | None = None) -> 
 def render_form(template: str, form, error: Problem | None = None, status: int = 200, **context):
     message = show_problem(form, error) if error else None
     return render_template(template, form=form, form_error=message, **context), (error.status if error else status)
+
+
+def import_refusal(error: Problem) -> dict:
+    """An import refused: its message, the messages about the file (missing columns...) and every bad row."""
+    from .app import problem_message
+
+    fields = {name: text for name, text in error.field_errors().items() if name != "rows"}
+    message = error.detail if error.status < 500 else problem_message(error)
+    return {"ok": False, "message": message, "fields": fields, "rows": error.rows()}

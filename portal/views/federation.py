@@ -20,7 +20,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from .. import gateway
 from ..app import FEDERATION, FEDERATION_ADMIN, current_campaign, requires
-from ..forms import show_problem
+from ..forms import import_refusal, show_problem
 from ..gateway import Problem
 
 blueprint = Blueprint("federation", __name__, url_prefix="/federation")
@@ -139,7 +139,7 @@ def import_units():
             )
             report = {"ok": True, "imported": done.get("imported"), "changed": done.get("changed")}
         except Problem as error:
-            report, status = {"ok": False, "message": error.detail, "rows": error.rows()}, error.status
+            report, status = import_refusal(error), error.status
     template = "federation/_import_result.html" if request.headers.get("HX-Request") else "federation/units.html"
     listed = [] if request.headers.get("HX-Request") else gateway.get("/api/quota/units")
     return render_template(

@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, InputRequired, Length
 
 from .. import gateway
 from ..app import GRASSROOTS_OFFICER, UNIT_OFFICER, me, requires
-from ..forms import show_problem
+from ..forms import import_refusal, show_problem
 from ..gateway import Problem
 from .federation import SPREADSHEETS, _published_lines, the_campaign, today, unit_tree
 
@@ -146,7 +146,7 @@ def nominations():
     if request.method == "POST":
         if not form.validate():
             return _nominations_page(
-                campaign, form, NominationImportForm(formdata=None, notice_start=today()), status=422
+                campaign, form, NominationImportForm(formdata=None, prefix="import", notice_start=today()), status=422
             )
         body = {
             name: getattr(form, name).data.strip()
@@ -159,18 +159,22 @@ def nominations():
         except Problem as error:
             message = show_problem(form, error)
             return _nominations_page(
-                campaign, form, NominationImportForm(formdata=None, notice_start=today()), message, status=error.status
+                campaign,
+                form,
+                NominationImportForm(formdata=None, prefix="import", notice_start=today()),
+                message,
+                status=error.status,
             )
         flash(_("已推荐 %(name)s，公示至 %(end)s。", name=made["name"], end=made["notice_end"]), "ok")
         return redirect(url_for("officers.nominations"))
-    return _nominations_page(campaign, form, NominationImportForm(formdata=None, notice_start=today()))
+    return _nominations_page(campaign, form, NominationImportForm(formdata=None, prefix="import", notice_start=today()))
 
 
 @blueprint.route("/nominations/import", methods=["POST"])
 @requires(GRASSROOTS_OFFICER)
 def import_nominations():
     campaign = the_campaign()
-    form = NominationImportForm()
+    form = NominationImportForm(prefix="import")
     report, status = None, 200
     if form.validate_on_submit():
         upload = form.file.data
@@ -183,7 +187,7 @@ def import_nominations():
             )
             report = {"ok": True, "imported": len(made), "changed": len(made)}
         except Problem as error:
-            report, status = {"ok": False, "message": error.detail, "rows": error.rows()}, error.status
+            report, status = import_refusal(error), error.status
     if request.headers.get("HX-Request"):
         return render_template("federation/_import_result.html", form=form, report=report)
     empty = NominationForm(formdata=None, notice_start=today())
