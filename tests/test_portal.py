@@ -69,8 +69,8 @@ def log_in(browser, portal: str, username: str, password: str = PASSWORD, width:
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     page.goto(f"{portal}/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(password)
+    page.get_by_label("用户名", exact=True).fill(username)
+    page.get_by_label("密码", exact=True).fill(password)
     page.get_by_role("button", name="登录").click()
     page.wait_for_url(f"{portal}/")
     return page
@@ -93,8 +93,8 @@ def test_login_refusals_in_chinese_and_logout_revokes(browser, system):
     flows, portal = system
     page = browser.new_page()
     page.goto(f"{portal}/login")
-    page.get_by_label("用户名").fill("demo.auditor")
-    page.get_by_label("密码").fill("wrong password 123")
+    page.get_by_label("用户名", exact=True).fill("demo.auditor")
+    page.get_by_label("密码", exact=True).fill("wrong password 123")
     page.get_by_role("button", name="登录").click()
     expect(page.get_by_role("alert")).to_have_text("用户名或密码不正确。")
     page.close()
@@ -117,11 +117,11 @@ def test_federation_admin_creates_a_campaign_imports_units_publishes_its_allocat
     accept_dialogs(page)
 
     # Units: two of them from an .xlsx; a bad file first, its rows reported inline, nothing imported.
-    header = ["编号", "名称", "层级", "类别", "上级单位", "职工人数", "重点产业"]
+    header = ["编号", "名称", "层级", "类别", "上级单位", "职工人数", "重点产业", "权重"]
     page.goto(f"{portal}/federation/units")
     bad = tmp_path / "bad.xlsx"
-    bad.write_bytes(xlsx([header, ["GZ-PT", "测试区总工会", "first_level", "district", None, -5, False]]))
-    page.get_by_label("单位名册文件（.xlsx）").set_input_files(bad)
+    bad.write_bytes(xlsx([header, ["GZ-PT", "测试区总工会", "first_level", "district", None, -5, False, None]]))
+    page.get_by_label("单位名册文件（.xlsx）", exact=True).set_input_files(bad)
     page.get_by_role("button", name="导入").click()
     expect(page.locator("#import-result")).to_contain_text("第 2 行")
     good = tmp_path / "units.xlsx"
@@ -129,12 +129,12 @@ def test_federation_admin_creates_a_campaign_imports_units_publishes_its_allocat
         xlsx(
             [
                 header,
-                ["GZ-PT", "测试区总工会", "first_level", "district", None, 50000, False],
-                ["GZ-PT-G1", "测试公司工会", "grassroots", "grassroots", "GZ-PT", 800, False],
+                ["GZ-PT", "测试区总工会", "first_level", "district", None, 50000, False, None],
+                ["GZ-PT-G1", "测试公司工会", "grassroots", "grassroots", "GZ-PT", 800, False, None],
             ]
         )
     )
-    page.get_by_label("单位名册文件（.xlsx）").set_input_files(good)
+    page.get_by_label("单位名册文件（.xlsx）", exact=True).set_input_files(good)
     page.get_by_role("button", name="导入").click()
     page.locator("#import-result .alert.ok").wait_for()
     page.reload()
@@ -142,12 +142,12 @@ def test_federation_admin_creates_a_campaign_imports_units_publishes_its_allocat
 
     # A campaign: a field error next to its field in Chinese, then made and published.
     page.goto(f"{portal}/federation/campaigns")
-    page.get_by_label("计划名称").fill("2030年度百万职工素质大提升计划")
-    page.get_by_label("年度").fill("2030")
-    page.get_by_label("学历每人补贴（元）").fill("0")
+    page.get_by_label("计划名称", exact=True).fill("2030年度百万职工素质大提升计划")
+    page.get_by_label("年度", exact=True).fill("2030")
+    page.get_by_label("学历每人补贴（元）", exact=True).fill("0")
     page.get_by_role("button", name="新建（草稿）").click()
     expect(page.locator("#subsidy-error")).to_be_visible()
-    page.get_by_label("学历每人补贴（元）").fill("1500")
+    page.get_by_label("学历每人补贴（元）", exact=True).fill("1500")
     page.get_by_role("button", name="新建（草稿）").click()
     row = page.get_by_role("row").filter(has_text="2030年度")
     row.get_by_role("button", name="发布").click()
@@ -168,13 +168,13 @@ def test_federation_admin_creates_a_campaign_imports_units_publishes_its_allocat
 
     # Funds: to the new unit, then its earmarked balance shows it.
     page.goto(f"{portal}/federation/transfers")
-    page.get_by_label("拨付单位").select_option(label="测试区总工会")
-    page.get_by_label("资金类别").select_option("skills")
-    page.get_by_label("拨付文号").fill("穗工财〔2030〕1号")
-    page.get_by_label("金额（元）").fill("1000.005")
+    page.get_by_label("拨付单位", exact=True).select_option(label="测试区总工会")
+    page.get_by_label("资金类别", exact=True).select_option("skills")
+    page.get_by_label("拨付文号", exact=True).fill("穗工财〔2030〕1号")
+    page.get_by_label("金额（元）", exact=True).fill("1000.005")
     page.get_by_role("button", name="登记拨付").click()
     expect(page.locator("#amount-error")).to_contain_text("两位小数")
-    page.get_by_label("金额（元）").fill("12000.50")
+    page.get_by_label("金额（元）", exact=True).fill("12000.50")
     for _attempt in range(60):  # finance hears of the allocation through an event
         with page.expect_navigation():
             page.get_by_role("button", name="登记拨付").click()
@@ -195,15 +195,15 @@ def test_grassroots_officer_nominates_by_form_and_xlsx_runs_the_notice_and_sends
     page.goto(f"{portal}/nominations")
     form = page.locator("form", has=page.get_by_role("button", name="推荐并开始公示"))
     wrong = first["resident_id"][:17] + ("0" if first["resident_id"][-1] != "0" else "1")
-    form.get_by_label("身份证号").fill(wrong)
+    form.get_by_label("身份证号", exact=True).fill(wrong)
     expect(page.locator("#resident_id-check")).to_contain_text("校验位不正确")  # as typed, before sending
-    form.get_by_label("身份证号").fill(first["resident_id"])
+    form.get_by_label("身份证号", exact=True).fill(first["resident_id"])
     expect(page.locator("#resident_id-check")).to_have_text("校验位正确")
-    form.get_by_label("姓名").fill(first["name"])
-    form.get_by_label("手机号码").fill(first["phone"])
-    form.get_by_label("培训项目").select_option(ELECTRICIAN)
-    form.get_by_label("民主推荐情况（推荐理由）").fill("经职工代表大会民主推荐：一线技术骨干")
-    form.get_by_label("公示开始日期").fill(posted)
+    form.get_by_label("姓名", exact=True).fill(first["name"])
+    form.get_by_label("手机号码", exact=True).fill(first["phone"])
+    form.get_by_label("培训项目", exact=True).select_option(ELECTRICIAN)
+    form.get_by_label("民主推荐情况（推荐理由）", exact=True).fill("经职工代表大会民主推荐：一线技术骨干")
+    form.get_by_label("公示开始日期", exact=True).fill(posted)
     form.get_by_role("button", name="推荐并开始公示").click()
     expect(page.get_by_role("status").filter(has_text=first["name"])).to_be_visible()
 
@@ -217,7 +217,7 @@ def test_grassroots_officer_nominates_by_form_and_xlsx_runs_the_notice_and_sends
             ]
         )
     )
-    page.get_by_label("推荐名单文件（.xlsx）").set_input_files(listing)
+    page.get_by_label("推荐名单文件（.xlsx）", exact=True).set_input_files(listing)
     page.locator("#import-notice_start").fill(posted)
     page.get_by_role("button", name="导入").click()
     expect(page.locator("#nomination-import")).to_contain_text("共 2 行")
@@ -225,10 +225,10 @@ def test_grassroots_officer_nominates_by_form_and_xlsx_runs_the_notice_and_sends
     # The notice: an objection against the third, dismissed after checking.
     page.goto(f"{portal}/notice")
     page.get_by_role("row").filter(has_text=third["name"]).get_by_role("link").click()
-    page.get_by_label("异议内容").fill("有职工反映其本年度考核未达标")
+    page.get_by_label("异议内容", exact=True).fill("有职工反映其本年度考核未达标")
     page.get_by_role("button", name="登记异议").click()
-    page.get_by_label("处理结果").select_option("dismissed")
-    page.get_by_label("核实情况").fill("经核实，考核结果为合格，异议不成立")
+    page.get_by_label("处理结果", exact=True).select_option("dismissed")
+    page.get_by_label("核实情况", exact=True).fill("经核实，考核结果为合格，异议不成立")
     page.get_by_role("button", name="记录处理结果").click()
     expect(page.get_by_text("异议不成立").first).to_be_visible()
 
@@ -253,7 +253,7 @@ def test_unit_officer_sees_its_allocation_and_the_lists_sent(browser, system):
     page.get_by_role("link", name="本单位指标").click()
     expect(page.get_by_role("heading", name="天河区总工会")).to_be_visible()
     page.get_by_role("link", name="推荐名单").click()
-    page.get_by_label("状态").select_option("sent")
+    page.get_by_label("状态", exact=True).select_option("sent")
     page.get_by_role("button", name="筛选").click()
     for number in (61, 62, 63):
         expect(page.get_by_role("row").filter(has_text=person(number)["name"])).to_be_visible()
