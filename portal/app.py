@@ -8,6 +8,7 @@ anything unexpected is logged (without personal data) and shown as a plain apolo
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 from functools import wraps
 from zoneinfo import ZoneInfo
@@ -95,13 +96,28 @@ def can_write() -> bool:
     return me().get("role") == FEDERATION_ADMIN
 
 
+CAMPAIGNS_KEPT_SECONDS = 30  # the header's switcher: campaigns change seldom, pages are many
+
+
 def campaigns() -> list[dict]:
+    """The campaigns of the header's switcher, kept in the session for a short while (forget_campaigns() after a
+    change), so a page costs no extra call to the gateway for them."""
     if "campaigns" not in g:
-        try:
-            g.campaigns = gateway.get("/api/quota/campaigns")
-        except Problem:
-            g.campaigns = []
+        kept = session.get("campaigns_kept")
+        if kept and time.time() - kept["at"] < CAMPAIGNS_KEPT_SECONDS:
+            g.campaigns = kept["list"]
+        else:
+            try:
+                g.campaigns = gateway.get("/api/quota/campaigns")
+                session["campaigns_kept"] = {"at": time.time(), "list": g.campaigns}
+            except Problem:
+                g.campaigns = []
     return g.campaigns
+
+
+def forget_campaigns() -> None:
+    session.pop("campaigns_kept", None)
+    g.pop("campaigns", None)
 
 
 def current_campaign() -> dict | None:

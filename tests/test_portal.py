@@ -210,7 +210,16 @@ def test_grassroots_officer_nominates_by_form_and_xlsx_runs_the_notice_and_sends
     listing = tmp_path / "nominations.xlsx"
     listing.write_bytes(
         xlsx(
-            [["姓名", "身份证号", "手机号码", "文化程度", "推荐理由", "项目编号"]]
+            [
+                [
+                    "姓名 Name",
+                    "身份证号 Resident ID number",
+                    "手机号码 Mobile phone",
+                    "文化程度 Education",
+                    "推荐理由 Attestation",
+                    "项目编号 Programme id",
+                ]
+            ]
             + [
                 [p["name"], p["resident_id"], p["phone"], "高中", "民主推荐：生产骨干", ELECTRICIAN]
                 for p in (second, third)

@@ -19,7 +19,7 @@ from wtforms import DateField, DecimalField, IntegerField, PasswordField, Select
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from .. import gateway
-from ..app import FEDERATION, FEDERATION_ADMIN, current_campaign, requires
+from ..app import FEDERATION, FEDERATION_ADMIN, current_campaign, forget_campaigns, requires
 from ..forms import import_refusal, show_problem
 from ..gateway import Problem
 
@@ -76,6 +76,7 @@ def campaigns():
                 return render_template(
                     "federation/campaigns.html", form=form, listed=listed, form_error=error.detail
                 ), 422
+            forget_campaigns()
             flash(_("已新建计划“%(name)s”（草稿）。", name=made["name"]), "ok")
             return redirect(url_for("federation.campaigns"))
     return render_template("federation/campaigns.html", form=form, listed=listed, form_error=None)
@@ -85,6 +86,7 @@ def campaigns():
 @requires(FEDERATION_ADMIN)
 def publish_campaign(campaign_id):
     made = gateway.post(f"/api/quota/campaigns/{campaign_id}/publish")
+    forget_campaigns()
     flash(_("已发布计划“%(name)s”。", name=made["name"]), "ok")
     return redirect(url_for("federation.campaigns"))
 

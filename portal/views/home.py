@@ -8,7 +8,7 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from flask_babel import gettext as _
 
 from .. import gateway
-from ..app import FEDERATION, GRASSROOTS_OFFICER, UNIT_OFFICER, current_campaign, me, requires
+from ..app import FEDERATION, GRASSROOTS_OFFICER, UNIT_OFFICER, campaigns, current_campaign, me, requires
 from ..gateway import Problem
 from .auth import safe_next
 
@@ -39,7 +39,7 @@ def index():
 
 def federation_tasks(campaign) -> list[tuple[str, int, str]]:
     """(what, how many, where)."""
-    listed = gateway.get("/api/quota/campaigns")
+    listed = campaigns()
     tasks = [(_("未发布的计划"), sum(c["status"] == "draft" for c in listed), url_for("federation.campaigns"))]
     if campaign:
         allocation = _maybe(lambda: gateway.get(f"/api/quota/campaigns/{campaign['id']}/allocation"))
