@@ -31,7 +31,7 @@ def log_in(portal: str, username: str, password: str) -> requests.Session:
     form = session.get(f"{portal}/login").text
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
     answer = session.post(f"{portal}/login", data={"username": username, "password": password, "csrf_token": token})
-    if not answer.url.rstrip("/") == portal:
+    if answer.url.rstrip("/") != portal:
         sys.exit(f"{username} could not log in")
     return session
 
