@@ -36,3 +36,10 @@ def import_refusal(error: Problem) -> dict:
     fields = {name: text for name, text in error.field_errors().items() if name != "rows"}
     message = error.detail if error.status < 500 else problem_message(error)
     return {"ok": False, "message": message, "fields": fields, "rows": error.rows()}
+
+
+def options(pairs) -> list:
+    """(value, label) pairs as the select fields' choices (WTForms 3.3 wants SelectChoice objects)."""
+    from wtforms import SelectChoice
+
+    return [SelectChoice(value, label) for value, label in pairs]

@@ -20,7 +20,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from .. import gateway
 from ..app import FEDERATION, FEDERATION_ADMIN, current_campaign, forget_campaigns, requires
-from ..forms import import_refusal, show_problem
+from ..forms import import_refusal, options, show_problem
 from ..gateway import Problem
 
 blueprint = Blueprint("federation", __name__, url_prefix="/federation")
@@ -208,7 +208,7 @@ def xlsx_download(path: str, filename: str) -> Response:
 
 class TransferForm(FlaskForm):
     unit_id = SelectField(_l("拨付单位"), validators=[DataRequired(_l("请选择单位"))])
-    kind = SelectField(_l("资金类别"), choices=[("skills", _l("技能提升")), ("academic", _l("学历提升"))])
+    kind = SelectField(_l("资金类别"), choices=options([("skills", _l("技能提升")), ("academic", _l("学历提升"))]))
     amount = StringField(_l("金额（元）"), validators=[DataRequired(_l("请填写金额"))])
     transferred_on = DateField(_l("拨付日期"), validators=[InputRequired(_l("请填写日期"))])
     reference = StringField(_l("拨付文号"), validators=[DataRequired(_l("请填写文号")), Length(max=100)])
@@ -220,7 +220,7 @@ def transfers():
     campaign = the_campaign()
     lines = _published_lines(campaign)
     form = TransferForm(transferred_on=today())
-    form.unit_id.choices = [("", _("请选择"))] + [(line["unit_id"], line["unit_name"]) for line in lines]
+    form.unit_id.choices = options([("", _("请选择"))] + [(line["unit_id"], line["unit_name"]) for line in lines])
     form_error, status = None, 200
     if request.method == "POST":
         _only_admin()
@@ -320,7 +320,7 @@ ROLE_CHOICES = [
 class UserForm(FlaskForm):
     username = StringField(_l("用户名"), validators=[DataRequired(_l("请填写用户名")), Length(max=100)])
     password = PasswordField(_l("初始密码"), validators=[DataRequired(_l("请填写初始密码"))])
-    role = SelectField(_l("角色"), choices=ROLE_CHOICES)
+    role = SelectField(_l("角色"), choices=options(ROLE_CHOICES))
     unit_id = StringField(_l("一级单位编号"), validators=[Optional()])
     grassroots_union_id = StringField(_l("基层工会编号"), validators=[Optional()])
     institution_id = StringField(_l("培训机构编号"), validators=[Optional()])

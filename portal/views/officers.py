@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, InputRequired, Length
 
 from .. import gateway
 from ..app import GRASSROOTS_OFFICER, UNIT_OFFICER, me, requires
-from ..forms import import_refusal, show_problem
+from ..forms import import_refusal, options, show_problem
 from ..gateway import Problem
 from .federation import SPREADSHEETS, _published_lines, the_campaign, today, unit_tree
 
@@ -70,7 +70,9 @@ class NominationForm(FlaskForm):
         validators=[DataRequired(_l("请填写身份证号")), Length(min=18, max=18, message=_l("身份证号应为 18 位"))],
     )
     phone = StringField(_l("手机号码"), validators=[DataRequired(_l("请填写手机号码"))])
-    education = SelectField(_l("文化程度"), choices=[(v, v) for v in ("初中", "高中", "中专", "技校", "大专", "本科")])
+    education = SelectField(
+        _l("文化程度"), choices=options((v, v) for v in ("初中", "高中", "中专", "技校", "大专", "本科"))
+    )
     programme_id = SelectField(_l("培训项目"), validators=[DataRequired(_l("请选择培训项目"))])
     attestation = TextAreaField(
         _l("民主推荐情况（推荐理由）"), validators=[DataRequired(_l("请填写民主推荐情况")), Length(max=1000)]
@@ -90,12 +92,13 @@ class ObjectionForm(FlaskForm):
 
 class OutcomeForm(FlaskForm):
     outcome = SelectField(
-        _l("处理结果"), choices=[("dismissed", _l("异议不成立，继续推荐")), ("upheld", _l("异议成立，取消推荐"))]
+        _l("处理结果"),
+        choices=options([("dismissed", _l("异议不成立，继续推荐")), ("upheld", _l("异议成立，取消推荐"))]),
     )
     note = TextAreaField(_l("核实情况"), validators=[DataRequired(_l("请填写核实情况")), Length(max=2000)])
 
 
-def programme_choices(campaign) -> list[tuple[str, str]]:
+def programme_choices(campaign) -> list:
     """The programmes of the officer's unit's plan (all published ones when the unit has no plan yet)."""
     unit = me().get("unit_id")
     chosen: list[str] = []
@@ -105,11 +108,14 @@ def programme_choices(campaign) -> list[tuple[str, str]]:
         if error.status not in (403, 404):
             raise
     programmes = gateway.get("/api/enrollment/programmes")
-    return [("", _("请选择"))] + [
-        (p["programme_id"], f"{p['name']}（{p['institution_id']}）")
-        for p in programmes
-        if not chosen or p["programme_id"] in chosen
-    ]
+    return options(
+        [("", _("请选择"))]
+        + [
+            (p["programme_id"], f"{p['name']}（{p['institution_id']}）")
+            for p in programmes
+            if not chosen or p["programme_id"] in chosen
+        ]
+    )
 
 
 def _nominations_page(campaign, form, import_form, form_error=None, import_report=None, status=200, bulk=None):
