@@ -7,13 +7,16 @@ and the list sent; the auditor sees the federation's pages and can change nothin
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import re
 import shutil
 from datetime import timedelta
 
 import openpyxl
 import pytest
+import requests
 from playwright.sync_api import expect
 
 from demo.data import person
@@ -59,7 +62,7 @@ def system(servers, vhost, tmp_path_factory):
         )
         portal = Server(create_app(settings))
         try:
-            yield flows, portal.url
+            yield flows, portal.url, tmp / "sessions"
         finally:
             portal.stop()
 
@@ -90,7 +93,7 @@ def xlsx(rows: list[list]) -> bytes:
 
 
 def test_login_refusals_in_chinese_and_logout_revokes(browser, system):
-    flows, portal = system
+    flows, portal, _sessions = system
     page = browser.new_page()
     page.goto(f"{portal}/login")
     page.get_by_label("用户名", exact=True).fill("demo.auditor")
@@ -112,7 +115,7 @@ def test_login_refusals_in_chinese_and_logout_revokes(browser, system):
 def test_federation_admin_creates_a_campaign_imports_units_publishes_its_allocation_and_transfers_funds(
     browser, system, tmp_path
 ):
-    flows, portal = system
+    flows, portal, _sessions = system
     page = log_in(browser, portal, ADMIN[0], ADMIN[1])
     accept_dialogs(page)
 
@@ -186,7 +189,7 @@ def test_federation_admin_creates_a_campaign_imports_units_publishes_its_allocat
 
 
 def test_grassroots_officer_nominates_by_form_and_xlsx_runs_the_notice_and_sends_the_list(browser, system, tmp_path):
-    flows, portal = system
+    flows, portal, _sessions = system
     page = log_in(browser, portal, "tianhe.union1")
     accept_dialogs(page)
     posted = (flows.today - timedelta(days=10)).isoformat()  # the notice is over: the list can be confirmed
@@ -257,7 +260,7 @@ def test_grassroots_officer_nominates_by_form_and_xlsx_runs_the_notice_and_sends
 
 
 def test_unit_officer_sees_its_allocation_and_the_lists_sent(browser, system):
-    flows, portal = system
+    flows, portal, _sessions = system
     page = log_in(browser, portal, "tianhe.officer", width=390)  # on a phone
     page.get_by_role("link", name="本单位指标").click()
     expect(page.get_by_role("heading", name="天河区总工会")).to_be_visible()
@@ -270,7 +273,7 @@ def test_unit_officer_sees_its_allocation_and_the_lists_sent(browser, system):
 
 
 def test_auditor_sees_the_federation_pages_and_no_control_to_change_them(browser, system):
-    flows, portal = system
+    flows, portal, _sessions = system
     page = log_in(browser, portal, "demo.auditor")
     for path, heading in [
         ("/federation/campaigns", "计划管理"),
@@ -288,3 +291,25 @@ def test_auditor_sees_the_federation_pages_and_no_control_to_change_them(browser
     answer = page.request.post(f"{portal}/federation/allocation/publish", headers={"X-CSRFToken": "x"})
     assert answer.status in (400, 403)
     page.context.close()
+
+
+def test_an_expired_access_token_is_refreshed_and_logout_revokes_the_login(system):
+    """Without a browser: the tokens are in the server-side session file, which the test reads and ages."""
+    flows, portal, sessions = system
+    client = requests.Session()
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get(f"{portal}/login").text).group(1)
+    client.post(f"{portal}/login", data={"username": "demo.auditor", "password": PASSWORD, "csrf_token": token})
+    kept = sessions / hashlib.sha256(client.cookies["portal_session"].encode()).hexdigest()
+    stored = json.loads(kept.read_text())
+    assert stored["identity"]["role"] == "auditor" and stored["access"] not in client.cookies["portal_session"]
+
+    kept.write_text(json.dumps({**stored, "expires_at": 0}))  # the access token has expired
+    assert client.get(f"{portal}/federation/campaigns").status_code == 200
+    refreshed = json.loads(kept.read_text())
+    assert refreshed["refresh"] != stored["refresh"] and refreshed["expires_at"] > 0
+
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get(f"{portal}/").text).group(1)
+    client.post(f"{portal}/logout", data={"csrf_token": token})
+    assert not kept.exists()
+    again = requests.post(f"{flows.base_url}/auth/refresh", json={"refresh_token": refreshed["refresh"]}, timeout=30)
+    assert again.status_code == 401  # revoked at the gateway, not only forgotten by the portal
