@@ -363,6 +363,7 @@ def test_dockerfile():
     installs = [line for line in text.splitlines() if "pip install" in line]
     assert installs and all("--no-cache-dir" in line for line in installs)
     assert "COPY requirements/runtime.txt " in text, "the image takes the run-time lock only"
+    assert "COPY portal ./portal" in text, "the portal runs from the same image"
     assert text.index("--require-hashes -r requirements.txt") < text.index("pip install --no-cache-dir --no-deps ."), (
         "locked dependencies (with hashes) are installed before the project"
     )
