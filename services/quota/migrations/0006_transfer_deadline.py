@@ -1,7 +1,7 @@
 """A campaign's transfer deadline (the federation transfers the earmarked funds to units before year end).
 
-Revision ID: quota_0005
-Revises: quota_0004
+Revision ID: quota_0006
+Revises: quota_0005
 Create Date: 2026-12-03 11:35:00
 """
 
@@ -9,8 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = "quota_0005"
-down_revision = "quota_0004"
+revision = "quota_0006"
+down_revision = "quota_0005"
 branch_labels = None
 depends_on = None
 
