@@ -41,6 +41,7 @@ from servicekit.identity import Identity, sign
 from servicekit.inputs import request_faults
 from servicekit.logging import request_id as request_id_var
 from servicekit.request_context import REQUEST_ID
+from servicekit.tracing import SpanKind, Tracer, failed, span_headers, start_span
 
 from . import signatures
 from .access import log_access
@@ -67,6 +68,8 @@ NOT_FORWARDED = HOP_BY_HOP | {
     "x-forwarded-for",
     "x-forwarded-prefix",
     "authorization",
+    "traceparent",  # the gateway's own span's, when it traces (servicekit.tracing)
+    "tracestate",
     IDENTITY_HEADER.lower(),
     *(name.lower() for name in signatures.HEADERS),
 }
@@ -81,8 +84,8 @@ BLOCKING_THREADS = 8
 
 
 class Proxy:
-    def __init__(self, guard: Guard, upstreams: Upstreams, cors: CorsPolicy | None):
-        self.guard, self.upstreams, self.cors = guard, upstreams, cors
+    def __init__(self, guard: Guard, upstreams: Upstreams, cors: CorsPolicy | None, tracer: Tracer | None = None):
+        self.guard, self.upstreams, self.cors, self.tracer = guard, upstreams, cors, tracer
         self._threads = ThreadPoolExecutor(BLOCKING_THREADS, thread_name_prefix="gateway-blocking")
 
     def service_of(self, path: str) -> str | None:
@@ -100,6 +103,15 @@ class Proxy:
             request_id = str(uuid.uuid4())
         context = request_id_var.set(request_id)
         status, upstream, caller = 500, None, {}
+        trace = None  # with tracing on, the request's server span, child of the caller's traceparent
+        if self.tracer is not None:
+            trace = start_span(
+                self.tracer,
+                f"{scope['method']} /api/{service}",
+                kind=SpanKind.SERVER,
+                headers=headers,
+                attributes={"http.request.method": scope["method"], "http.route": ROUTE, "upstream.service": service},
+            )
         try:
             answer_headers = [(b"x-request-id", request_id.encode())]
             if self.cors is not None:
@@ -109,7 +121,7 @@ class Proxy:
                     status, answer_headers = 204, _encoded(self.cors.preflight(headers)) + answer_headers[:1]
                     await _respond(send, status, answer_headers, b"")
                     return
-                reply = await self._forward(scope, receive, service, headers, request_id, caller)
+                reply = await self._forward(scope, receive, service, headers, request_id, caller, trace)
             except ConnectionAbortedError:
                 status = 499  # the client closed the request (nginx's code): nobody to answer
                 return
@@ -146,9 +158,14 @@ class Proxy:
                 role=caller.get("role"),
             )
             request_id_var.reset(context)
+            if trace is not None:
+                trace.set_attribute("http.response.status_code", status)
+                if status >= 500:
+                    failed(trace, f"HTTP {status}")
+                trace.end()
 
     async def _forward(
-        self, scope, receive, service: str, headers: dict[str, str], request_id: str, caller: dict
+        self, scope, receive, service: str, headers: dict[str, str], request_id: str, caller: dict, trace=None
     ) -> Reply:
         """The service's answer; `caller` gets the caller's role once known (for the access log and metrics)."""
         query = scope["query_string"].decode("latin-1")
@@ -169,6 +186,8 @@ class Proxy:
         caller["role"] = identity.role if identity is not None else "public"
         target = "/" + quote(rest, safe=PATH_SAFE) + ("?" + query if query else "")
         lines = self._outgoing(scope["headers"], headers, service, request_id, client[0], identity)
+        if trace is not None:
+            lines += "".join(f"{name}: {value}\r\n" for name, value in span_headers(trace).items()).encode()
         return await self.upstreams.send(service, scope["method"], target, lines, body)
 
     def _outgoing(

@@ -24,6 +24,7 @@ from .stalled_api import blp as stalled_blueprint
 from .swagger_ui import CONFIG as SWAGGER_UI_CONFIG
 from .swagger_ui import URL as SWAGGER_UI_URL
 from .swagger_ui import blueprint as swagger_ui
+from .tracing import install_tracing
 
 access_log = logging.getLogger("access")
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -74,6 +75,7 @@ def create_app(service: Service, runtime: Runtime | None = None) -> Flask:
     app.register_blueprint(swagger_ui)
     install_error_handlers(app)  # after Api(), which installs its own handler
     install_request_context(app, _report_request(service.name))
+    install_tracing(app, runtime.tracer)
     install_input_checks(app)  # after the request id, which its answers carry
     _install_operations(app, runtime)
     return app

@@ -18,6 +18,7 @@ from .config import Settings, load_settings
 from .db import JoinedUnitOfWork, UnitOfWork, make_engine
 from .idempotency import IdempotencyKeys
 from .sagas import Saga
+from .tracing import Tracer, tracer_for
 
 Handler = Callable[[UnitOfWork, Envelope], None]
 
@@ -55,6 +56,11 @@ class Runtime:
         self.engine = make_engine(self.settings.database_url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         guard_columns(self.sessions)
+
+    @cached_property
+    def tracer(self) -> Tracer | None:
+        """The service's tracer when the OTEL_* settings turn tracing on (servicekit.tracing), else None."""
+        return tracer_for(self.service.name)
 
     @cached_property
     def outbox(self) -> Table:

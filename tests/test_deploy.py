@@ -484,6 +484,20 @@ def test_prometheus_and_grafana_come_with_the_observability_profile_only(compose
     assert grafana["host_ip"] == "127.0.0.1", "Grafana on the host's loopback only"
 
 
+def test_jaeger_comes_with_the_tracing_profile_only_and_tracing_is_off_by_default(compose, config):
+    assert "jaeger" not in config["services"], "not started by default"
+    for name, service in config["services"].items():
+        if name not in {"rabbitmq", "postgres"}:
+            env = _env(service)
+            assert not env.get("OTEL_EXPORTER_OTLP_ENDPOINT") and not env.get("OTEL_TRACES_EXPORTER"), name
+    result = compose("--profile", "tracing", "-f", str(COMPOSE_FILE), "config", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    jaeger = json.loads(result.stdout)["services"]["jaeger"]
+    assert jaeger["profiles"] == ["tracing"]
+    (ui,) = jaeger["ports"]
+    assert (ui["host_ip"], ui["target"]) == ("127.0.0.1", 16686), "Jaeger's UI on the host's loopback only"
+
+
 def test_prometheus_finds_every_replica_of_the_gateway_every_api_and_every_worker(config):
     import yaml
 
