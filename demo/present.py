@@ -4,9 +4,12 @@ counts, money per payer in yuan) and, for the ledger, what its line means. The s
 
 from __future__ import annotations
 
-import sys
 import unicodedata
 from decimal import Decimal, InvalidOperation
+
+from servicekit.progress import Progress
+
+__all__ = ["Progress", "render", "table", "width", "yuan"]
 
 # step -> (title, who, did what)
 STEPS = {
@@ -193,23 +196,3 @@ def render(number: int, name: str, facts: dict, *, payers: dict | None = None, n
     if note:
         lines.append(f"   说明：{note}")
     return lines
-
-
-class Progress:
-    """A progress bar on the terminal (stderr) for the demo's long loops; silent when stderr is not a terminal,
-    so what tests and pipes read stays as it was."""
-
-    def __init__(self, label: str, total: int, stream=None):
-        self.label, self.total, self.done = label, max(total, 1), 0
-        self.stream = stream or sys.stderr
-        self.shown = self.stream.isatty()
-
-    def advance(self, by: int = 1) -> None:
-        self.done = min(self.done + by, self.total)
-        if self.shown:
-            filled = round(30 * self.done / self.total)
-            bar = "█" * filled + "░" * (30 - filled)
-            self.stream.write(f"\r   {self.label} {bar} {self.done}/{self.total}")
-            if self.done == self.total:
-                self.stream.write("\n")
-            self.stream.flush()
