@@ -12,7 +12,13 @@ from kombu import Connection
 from sqlalchemy import text
 
 from .db import UnitOfWork
-from .errors import SERVICE_UNAVAILABLE, ProblemSchema, install_error_handlers, problem_response
+from .errors import (
+    SERVICE_UNAVAILABLE,
+    ProblemSchema,
+    install_domain_errors,
+    install_error_handlers,
+    problem_response,
+)
 from .identity import signing_key
 from .inputs import install_input_checks
 from .logging import configure_logging
@@ -74,6 +80,7 @@ def create_app(service: Service, runtime: Runtime | None = None) -> Flask:
     ServiceApi(app).register_blueprints([*service.blueprints(), *([stalled_blueprint] if service.sagas else [])])
     app.register_blueprint(swagger_ui)
     install_error_handlers(app)  # after Api(), which installs its own handler
+    install_domain_errors(app, service.domain_errors)
     install_request_context(app, _report_request(service.name))
     install_tracing(app, runtime.tracer)
     install_input_checks(app)  # after the request id, which its answers carry

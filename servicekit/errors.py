@@ -156,6 +156,16 @@ def http_exception_problem(exc: HTTPException) -> Response:
     return problem_response(problem, None if errors else detail, errors=errors, headers=headers)
 
 
+def install_domain_errors(app: Flask, domain_errors: dict[type[Exception], ProblemType]) -> None:
+    """Only here, at the HTTP layer, do the use cases' domain errors become problem+json."""
+    for error, problem in domain_errors.items():
+
+        def _answer(exc: Exception, problem: ProblemType = problem):
+            return problem_response(problem, str(exc) or None, errors=getattr(exc, "errors", None))
+
+        app.register_error_handler(error, _answer)
+
+
 def install_error_handlers(app: Flask) -> None:
     @app.errorhandler(Problem)
     def _problem(exc: Problem):
