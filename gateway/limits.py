@@ -23,9 +23,10 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+
+from servicekit.db import upsert
 
 from .models import RateCounter, SeenNonce
 
@@ -37,10 +38,6 @@ MAX_KEY_LENGTH = 200  # the key column's
 class Verdict:
     allowed: bool
     retry_after: int  # seconds until the window ends (for Retry-After)
-
-
-def _insert(session: Session):
-    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
 
 
 def _window(now: float, window: int) -> tuple[int, int]:
@@ -55,7 +52,7 @@ def _add(session: Session, key: str, start: int, window: int, amount: int) -> in
         key = key[:100] + hashlib.sha256(key.encode()).hexdigest()
     table = RateCounter.__table__
     statement = (
-        _insert(session)(table)
+        upsert(session.bind, table)
         .values(key=key, window_start=start, expires_at=start + window, count=amount)
         .on_conflict_do_update(index_elements=["key", "window_start"], set_={"count": table.c["count"] + amount})
         .returning(table.c["count"])
