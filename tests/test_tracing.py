@@ -47,7 +47,12 @@ def test_one_registration_is_one_connected_trace(traced):
         hops = {(s.service, s.name, s.kind) for s in spans}
         return spans if ("quota", "enrollment.registered process", CONSUMER) in hops else []
 
-    spans = eventually(journey, "the registration's last hop exported", timeout=60)
+    spans = eventually(
+        journey,
+        "the registration's last hop exported",
+        timeout=60,
+        last=lambda: f"spans of the trace so far: {sorted((s.service, s.name) for s in collector.trace(trace_id))}",
+    )
     hops = {(s.service, s.name, s.kind) for s in spans}
     assert {
         ("gateway", "POST /api/enrollment", SERVER),
