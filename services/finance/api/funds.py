@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from servicekit import unit_of_work
+from servicekit import bulk, unit_of_work
+from servicekit.bulk import BulkOut
 from servicekit.idempotency import idempotent
 from servicekit.identity import current_identity, requires
 
@@ -32,6 +33,24 @@ def return_funds(body):
     return _move_funds(body, "returned")
 
 
+@blp.route("/transfers/record", methods=["POST"])
+@requires("federation_admin")
+@idempotent
+@blp.arguments(schemas.TransfersIn)
+@blp.response(200, BulkOut)
+@problems()
+def transfer_funds_to_units(body):
+    """Transfer allocated money to several units at once (at most 500): each transfer done or refused on its own"""
+    identity = current_identity()
+
+    def transfer(item: dict) -> None:
+        with unit_of_work() as uow:
+            funds.move(uow, identity, {**item, "campaign_id": str(item["campaign_id"])}, cause(), "to_unit")
+            uow.commit()
+
+    return bulk.each(body["items"], transfer, lambda item: item["unit_id"])
+
+
 def _move_funds(body: dict, direction: str):
     with unit_of_work() as uow:
         row = funds.move(uow, current_identity(), {**body, "campaign_id": str(body["campaign_id"])}, cause(), direction)
@@ -40,7 +59,7 @@ def _move_funds(body: dict, direction: str):
 
 
 @blp.route("/transfers", methods=["GET"])
-@blp.arguments(schemas.TransferArgs, location="query")
+@blp.arguments(queries.TRANSFERS.query, location="query")
 @blp.response(200, schemas.TransferOut(many=True))
 @problems()
 @requires(*FEDERATION, "unit_officer")
@@ -51,11 +70,11 @@ def list_transfers(args):
 
 
 @blp.route("/accounts", methods=["GET"])
-@blp.arguments(schemas.ExportArgs, location="query")
+@blp.arguments(queries.ACCOUNTS.query, location="query")
 @blp.response(200, schemas.AccountOut(many=True))
 @problems()
 @requires(*FEDERATION, "unit_officer")
 def list_accounts(args):
     """Ledger accounts and balances (a unit officer: their own unit's)"""
     with reading() as session:
-        return queries.accounts(session, current_identity(), args.get("campaign_id"))
+        return queries.accounts(session, current_identity(), args)

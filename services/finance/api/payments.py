@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from servicekit import Problem, unit_of_work
+from servicekit import Problem, bulk, unit_of_work
+from servicekit.bulk import BulkOut
 from servicekit.errors import NOT_FOUND
 from servicekit.idempotency import idempotent
 from servicekit.identity import current_identity, requires
@@ -42,7 +43,7 @@ def record_charge(body, enrolment_id):
 
 
 @blp.route("/breakdowns", methods=["GET"])
-@blp.arguments(schemas.BreakdownArgs, location="query")
+@blp.arguments(queries.BREAKDOWNS.query, location="query")
 @blp.response(200, schemas.BreakdownOut(many=True))
 @problems()
 @requires(*EVERYONE)
@@ -68,8 +69,28 @@ def record_payment(body, enrolment_id):
     return payment
 
 
+@blp.route("/payments/record", methods=["POST"])
+@requires("institution_operator", "institution_system")
+@idempotent
+@blp.arguments(schemas.PaymentsIn)
+@blp.response(200, BulkOut)
+@problems()
+def record_payments(body):
+    """Record many payments at once (at most 500): each recorded or refused on its own, reported per item"""
+    identity = current_identity()
+
+    def record(item: dict) -> None:
+        with unit_of_work() as uow:
+            fees.record_payment(
+                uow, identity, item["enrolment_id"], item["amount"], item["paid_on"], item.get("reference"), cause()
+            )
+            uow.commit()
+
+    return bulk.each(body["items"], record, lambda item: item["enrolment_id"])
+
+
 @blp.route("/payments", methods=["GET"])
-@blp.arguments(schemas.PaymentArgs, location="query")
+@blp.arguments(queries.PAYMENTS.query, location="query")
 @blp.response(200, schemas.PaymentOut(many=True))
 @problems()
 @requires(*EVERYONE)

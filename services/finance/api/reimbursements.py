@@ -11,7 +11,7 @@ from . import FEDERATION, blp, cause, problems, reading
 
 
 @blp.route("/reimbursements", methods=["GET"])
-@blp.arguments(schemas.ReimbursementArgs, location="query")
+@blp.arguments(queries.REIMBURSEMENTS.query, location="query")
 @blp.response(200, schemas.ReimbursementOut(many=True))
 @problems()
 @requires(*FEDERATION, "unit_officer", "employee")
@@ -36,7 +36,7 @@ def pay_reimbursement(body, reimbursement_id):
 
 
 @blp.route("/recoveries", methods=["GET"])
-@blp.arguments(schemas.RecoveryArgs, location="query")
+@blp.arguments(queries.RECOVERIES.query, location="query")
 @blp.response(200, schemas.ReimbursementOut(many=True))
 @problems()
 @requires(*FEDERATION, "unit_officer")

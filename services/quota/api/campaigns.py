@@ -36,11 +36,12 @@ def create_campaign(body):
 
 
 @blp.route("", methods=["GET"])
+@blp.arguments(campaigns.LISTING.query, location="query")
 @blp.response(200, CampaignOut(many=True))
 @requires(*ROLES)
-def list_campaigns():
+def list_campaigns(args):
     """All campaigns, the latest year first."""
-    return campaigns.listing()
+    return campaigns.listing(args)
 
 
 @blp.route("/<campaign_id>", methods=["GET"])

@@ -22,7 +22,6 @@ from ..schemas import (
     UnitImportRow,
     UnitIn,
     UnitOut,
-    UnitQuery,
 )
 from . import uploaded_rows
 
@@ -55,12 +54,12 @@ def create_unit(body):
 
 
 @blp.route("", methods=["GET"])
-@blp.arguments(UnitQuery, location="query")
+@blp.arguments(units.LISTING.query, location="query")
 @blp.response(200, UnitOut(many=True))
 @requires(*READERS_OF_UNITS)
 def list_units(query):
     """The units the caller may see: the federation all, a unit officer its unit and its unions."""
-    return units.listing(current_identity(), **query)
+    return units.listing(current_identity(), query)
 
 
 @blp.route("/<unit_id>", methods=["GET"])
