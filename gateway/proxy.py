@@ -168,7 +168,9 @@ class Proxy:
         identity = await self.guard.authorize(incoming, service, "/" + rest, body, self.run_blocking)
         caller["role"] = identity.role if identity is not None else "public"
         target = "/" + quote(rest, safe=PATH_SAFE) + ("?" + query if query else "")
-        lines = self._outgoing(scope["headers"], headers, service, request_id, client[0], identity)
+        lines = self._outgoing(
+            scope["headers"], headers, service, request_id, client[0], identity, scope["method"], "/" + rest
+        )
         return await self.upstreams.send(service, scope["method"], target, lines, body)
 
     def _outgoing(
@@ -179,6 +181,8 @@ class Proxy:
         request_id: str,
         client: str,
         identity: Identity | None,
+        method: str,
+        path: str,
     ) -> bytes:
         """The client's end-to-end header lines plus the gateway's own (request id, forwarding chain, identity)."""
         dropped = _connection_scoped(headers.get("connection", ""))
@@ -192,7 +196,10 @@ class Proxy:
         if chain:
             lines.append(f"X-Forwarded-For: {chain}\r\n".encode("latin-1"))
         if identity is not None:
-            lines.append(f"{IDENTITY_HEADER}: {sign(identity, self.guard.keys.identity)}\r\n".encode())
+            header = sign(
+                identity, self.guard.keys.identity, audience=service, method=method, path=path, request_id=request_id
+            )
+            lines.append(f"{IDENTITY_HEADER}: {header}\r\n".encode())
         return b"".join(lines)
 
     async def _relay(self, send, reply: Reply, answer_headers: list[tuple[bytes, bytes]]) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from .db import UnitOfWork
 from .errors import SERVICE_UNAVAILABLE, ProblemSchema, install_error_handlers, problem_response
-from .identity import signing_key
+from .keys import identity_public_keys
 from .inputs import install_input_checks
 from .logging import configure_logging
 from .metrics import HTTP_LATENCY, HTTP_REQUESTS, BusCollector, exposition
@@ -69,7 +69,9 @@ def create_app(service: Service, runtime: Runtime | None = None) -> Flask:
     )
     app.json = UnicodeJSON(app)
     app.extensions["runtime"] = runtime
-    app.config["IDENTITY_SIGNING_KEY"] = signing_key(runtime.settings.var_dir)
+    # The gateway's public keys (never its private one) and the audience its identity headers must name.
+    app.config["IDENTITY_PUBLIC_KEYS"] = identity_public_keys(runtime.settings.var_dir)
+    app.config["IDENTITY_AUDIENCE"] = service.name
     ServiceApi(app).register_blueprints([*service.blueprints(), *([stalled_blueprint] if service.sagas else [])])
     app.register_blueprint(swagger_ui)
     install_error_handlers(app)  # after Api(), which installs its own handler

@@ -17,6 +17,7 @@ from .columns import guard_columns
 from .config import Settings, load_settings
 from .db import JoinedUnitOfWork, UnitOfWork, make_engine
 from .idempotency import IdempotencyKeys
+from .keys import check_environment, secret
 from .sagas import Saga
 
 Handler = Callable[[UnitOfWork, Envelope], None]
@@ -43,6 +44,9 @@ class Service:
     handlers: dict[str, Handler] = field(default_factory=dict)
     commands: dict[str, Command] = field(default_factory=dict)
     sagas: tuple[Saga, ...] = ()  # the requests it awaits answers to (its metadata then has saga_waits)
+    keys: tuple[
+        str, ...
+    ] = ()  # the secrets it holds (servicekit.keys.SECRETS): loaded at start, so one missing stops it
 
 
 class Runtime:
@@ -50,8 +54,11 @@ class Runtime:
 
     def __init__(self, service: Service, settings: Settings | None = None):
         self.service = service
+        check_environment()  # production mode: retired, short, reused keys and default passwords stop the start
         self.settings = settings or load_settings(service.name)
         self.settings.prepare_local_folders()
+        for variable in service.keys:
+            secret(self.settings.var_dir, variable)
         self.engine = make_engine(self.settings.database_url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         guard_columns(self.sessions)

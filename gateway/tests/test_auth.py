@@ -11,13 +11,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import request
 from sqlalchemy import text
 
 from gateway.signatures import signed_headers
-from servicekit.identity import HEADER, Identity, sign, signing_key, verify
+from servicekit.identity import HEADER, Identity, sign, verify
+from servicekit.keys import identity_private_key, identity_public_keys, key_id
 from tests.support.processes import REPO
 
+from .upstream import service_app
 from .conftest import ADMIN_PASSWORD, admin_token, auth, bearer, login, make_user
 
 pytestmark = pytest.mark.servers
@@ -39,12 +42,41 @@ def test_password_login_gives_a_token_whose_identity_reaches_the_service_signed(
     assert gateway.get("/auth/me", headers=auth(tokens["access_token"])).get_json()["unit_id"] == "unit-tianhe"
 
 
-def test_the_identity_header_the_service_gets_verifies_with_the_shared_key(gateway, service, var_dir):
+def test_the_identity_header_the_service_gets_verifies_with_the_gateways_public_key(gateway, service, var_dir):
     captured = {}
-    service.app.before_request(lambda: captured.setdefault("header", request.headers.get(HEADER)))
+    service.app.before_request(lambda: captured.setdefault("headers", dict(request.headers)))
     gateway.get("/api/finance/whoami", headers=auth(admin_token(gateway)))
-    identity = verify(captured["header"], signing_key(var_dir))
+    headers = captured["headers"]
+    identity = verify(
+        headers[HEADER],
+        identity_public_keys(var_dir),
+        audience="finance",
+        method="GET",
+        path="/whoami",
+        request_id=headers["X-Request-Id"],
+    )
     assert identity == Identity(subject="admin", role="federation_admin")
+    # A JWS naming its key, signed with the gateway's private key alone (the services never hold it).
+    assert jwt.get_unverified_header(headers[HEADER]) == {
+        "alg": "EdDSA",
+        "typ": "JWT",
+        "kid": key_id(identity_private_key(var_dir).public_key()),
+    }
+
+
+def test_an_identity_header_replayed_against_another_service_or_path_is_refused(gateway, service, var_dir):
+    """What one service sees (a compromised one, a log) opens no other service and no other route."""
+    captured = {}
+    service.app.before_request(lambda: captured.setdefault("headers", dict(request.headers)))
+    gateway.get("/api/quota/whoami", headers=auth(admin_token(gateway)))
+    seen = {name: captured["headers"][name] for name in (HEADER, "X-Request-Id")}
+    quota, finance = (service_app(var_dir, audience).test_client() for audience in ("quota", "finance"))
+    assert quota.get("/whoami", headers=seen).get_json()["role"] == "federation_admin"
+    for client, method, path in ((finance, "GET", "/whoami"), (quota, "POST", "/whoami"), (quota, "GET", "/whoami/")):
+        response = client.open(path, method=method, headers=seen)
+        assert response.status_code == 401 and response.mimetype == PROBLEM_JSON, (method, path)
+        assert "another" in response.get_json()["detail"]
+    assert quota.get("/whoami", headers=seen | {"X-Request-Id": "another"}).status_code == 401
 
 
 def test_wrong_password_and_unknown_user_get_the_same_answer_in_similar_time(gateway):
@@ -128,7 +160,8 @@ def test_a_forged_identity_header_from_the_client_is_dropped(gateway, var_dir, s
     make_user(gateway, "worker.li", "employee", employee_id="emp-1")
     token = login(gateway, "worker.li", "a long password 1").get_json()["access_token"]
     # Even a header signed with the real key (a leaked one) is replaced by the caller's own identity.
-    forged = sign(Identity(subject="mallory", role="federation_admin"), signing_key(var_dir))
+    bound = {"audience": "enrollment", "method": "GET", "path": "/whoami", "request_id": "r-forged"}
+    forged = sign(Identity(subject="mallory", role="federation_admin"), identity_private_key(var_dir), **bound)
     seen = gateway.get("/api/enrollment/whoami", headers=auth(token) | {HEADER: forged}).get_json()
     assert (seen["subject"], seen["role"], seen["employee_id"]) == ("worker.li", "employee", "emp-1")
     # Without a token the forged header gets nowhere.
@@ -137,7 +170,8 @@ def test_a_forged_identity_header_from_the_client_is_dropped(gateway, var_dir, s
 
 def test_a_forged_identity_header_sent_straight_to_a_service_is_refused(service):
     client = service.app.test_client()
-    forged = sign(Identity(subject="mallory", role="federation_admin"), b"a key the gateway does not use")
+    bound = {"audience": "quota", "method": "GET", "path": "/whoami", "request_id": "r-forged"}
+    forged = sign(Identity(subject="mallory", role="federation_admin"), Ed25519PrivateKey.generate(), **bound)
     for headers in ({}, {HEADER: forged}, {HEADER: "v1.e30.AAAA"}):
         response = client.get("/whoami", headers=headers)
         assert response.status_code == 401

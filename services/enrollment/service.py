@@ -11,6 +11,7 @@ from .models import Base
 SERVICE = Service(
     name="enrollment",
     title="Enrollment service (报名与学籍)",
+    keys=("EMPLOYEE_ID_KEY",),
     metadata=Base.metadata,
     migrations=Path(__file__).parent / "migrations",
     blueprints=blueprints,
