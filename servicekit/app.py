@@ -13,8 +13,8 @@ from sqlalchemy import text
 
 from .db import UnitOfWork
 from .errors import SERVICE_UNAVAILABLE, ProblemSchema, install_error_handlers, problem_response
-from .keys import identity_public_keys
 from .inputs import install_input_checks
+from .keys import identity_public_keys
 from .logging import configure_logging
 from .metrics import HTTP_LATENCY, HTTP_REQUESTS, BusCollector, exposition
 from .openapi import Conventions, Int32Converter, decimals_as_documented, unbounded_inputs

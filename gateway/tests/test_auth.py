@@ -20,8 +20,8 @@ from servicekit.identity import HEADER, Identity, sign, verify
 from servicekit.keys import identity_private_key, identity_public_keys, key_id
 from tests.support.processes import REPO
 
-from .upstream import service_app
 from .conftest import ADMIN_PASSWORD, admin_token, auth, bearer, login, make_user
+from .upstream import service_app
 
 pytestmark = pytest.mark.servers
 
