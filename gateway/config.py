@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from servicekit.identity import EMPLOYEE
+
 # The services the gateway fronts, and where they listen in a local run (deploy/Procfile).
 DEFAULT_URLS = {
     "quota": "http://127.0.0.1:8001",
@@ -31,6 +33,8 @@ class ExternalIdentityProvider:
 class AuthSettings:
     access_token_seconds: int = 900
     refresh_token_seconds: int = 12 * 3600  # a working day; each refresh starts a new one
+    session_seconds: int = 12 * 3600  # how long a login lasts at most, however often refreshed (staff)
+    employee_session_seconds: int = 12 * 3600  # the same for employees' logins
     rate_limit_per_minute: int = 600  # per authenticated client (or per address on public routes)
     login_attempts_per_username: int = 10  # per LOGIN_WINDOW_SECONDS
     login_attempts_per_address: int = 100
@@ -38,6 +42,9 @@ class AuthSettings:
     external: ExternalIdentityProvider | None = None
     bootstrap_admin: str | None = None
     bootstrap_password: str | None = field(default=None, repr=False)
+
+    def session_seconds_of(self, role: str) -> int:
+        return self.employee_session_seconds if role == EMPLOYEE else self.session_seconds
 
 
 @dataclass(frozen=True)
@@ -144,6 +151,8 @@ def load_auth_settings(environ) -> AuthSettings:
     return AuthSettings(
         access_token_seconds=_positive_int(environ, "GATEWAY_ACCESS_TOKEN_SECONDS", 900),
         refresh_token_seconds=_positive_int(environ, "GATEWAY_REFRESH_TOKEN_SECONDS", 12 * 3600),
+        session_seconds=_positive_int(environ, "GATEWAY_SESSION_SECONDS", 12 * 3600),
+        employee_session_seconds=_positive_int(environ, "GATEWAY_EMPLOYEE_SESSION_SECONDS", 12 * 3600),
         rate_limit_per_minute=_positive_int(environ, "GATEWAY_RATE_LIMIT_PER_MINUTE", 600),
         login_attempts_per_username=_positive_int(environ, "GATEWAY_LOGIN_ATTEMPTS_PER_USERNAME", 10),
         login_attempts_per_address=_positive_int(environ, "GATEWAY_LOGIN_ATTEMPTS_PER_ADDRESS", 100),

@@ -109,8 +109,8 @@ class Guard:
         with self.transaction() as session:
             result = tokens.use_refresh_token(session, token, now=int(now))
             if not isinstance(result, tokens.TokenRefused):
-                user, family_id = result
-                return self._pair(session, user, now=now, family_id=family_id)
+                user, login = result
+                return self._pair(session, user, now=now, login=login)
         # Committed: a detected reuse keeps its revocation.
         raise Problem(UNAUTHORIZED, _("Refresh refused: {result}.").format(result=result))
 
@@ -120,12 +120,17 @@ class Guard:
             if family_id is not None:
                 tokens.revoke_family(session, family_id)
 
-    def _pair(self, session, user, *, now: float, family_id: str | None = None) -> TokenPair:
+    def _pair(self, session, user, *, now: float, login: tokens.Login | None = None) -> TokenPair:
+        """A new token pair; a new login (`login` None) ends GATEWAY_SESSION_SECONDS from now, however refreshed."""
         identity = accounts.identity_of(user)
-        lifetime, refresh_lifetime = self.settings.access_token_seconds, self.settings.refresh_token_seconds
-        refresh = tokens.new_refresh_token(session, user, now=int(now), lifetime=refresh_lifetime, family_id=family_id)
+        if login is None:
+            login = tokens.new_login(now=int(now), lifetime=self.settings.session_seconds_of(user.role))
+        refresh, refresh_expires = tokens.new_refresh_token(
+            session, user, login, now=int(now), lifetime=self.settings.refresh_token_seconds
+        )
+        lifetime = max(1, min(self.settings.access_token_seconds, login.ends_at - int(now)))
         access = tokens.issue_access_token(identity, self.keys.access_token, now=now, lifetime=lifetime)
-        return TokenPair(access, lifetime, refresh, refresh_lifetime, identity)
+        return TokenPair(access, lifetime, refresh, max(0, refresh_expires - int(now)), identity)
 
     # ------------------------------------------------------------ requests
 

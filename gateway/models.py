@@ -55,6 +55,8 @@ class RefreshToken(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     secret_hash: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[int] = mapped_column(Integer)  # epoch seconds
+    # When the login ends, however often it is refreshed (epoch seconds; GATEWAY_SESSION_SECONDS after the login).
+    session_ends_at: Mapped[int] = mapped_column(Integer)
     used_at: Mapped[int | None] = mapped_column(Integer)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import request
 from sqlalchemy import text
 
+from gateway.config import load_auth_settings
 from gateway.signatures import signed_headers
 from servicekit.identity import HEADER, Identity, sign, verify
 from servicekit.keys import identity_private_key, identity_public_keys, key_id
@@ -109,6 +110,30 @@ def test_refresh_rotates_and_a_reused_refresh_token_revokes_the_login(gateway):
     assert after.status_code == 401 and "revoked" in after.get_json()["detail"]
     # A new login is unaffected.
     assert login(gateway).status_code == 200
+
+
+def test_a_login_ends_at_its_absolute_lifetime_however_often_it_is_refreshed(make_gateway):
+    gateway = make_gateway(GATEWAY_SESSION_SECONDS="3", GATEWAY_REFRESH_TOKEN_SECONDS="3600").test_client()
+    started = time.monotonic()
+    tokens = login(gateway).get_json()
+    assert tokens["refresh_expires_in"] <= 3 and tokens["expires_in"] <= 3
+    for _ in range(3):  # refreshing keeps the login going, never past its end
+        refreshed = gateway.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+        assert refreshed.status_code == 200
+        tokens = refreshed.get_json()
+        assert tokens["refresh_expires_in"] <= 3 - int(time.monotonic() - started)
+    time.sleep(max(0.0, 3.2 - (time.monotonic() - started)))
+    ended = gateway.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert ended.status_code == 401 and ended.mimetype == PROBLEM_JSON
+    assert login(gateway).status_code == 200  # a new login starts a new one
+
+
+def test_logins_last_twelve_hours_at_most_unless_configured():
+    assert load_auth_settings({}).session_seconds_of("federation_admin") == 12 * 3600
+    configured = load_auth_settings({"GATEWAY_SESSION_SECONDS": "28800", "GATEWAY_EMPLOYEE_SESSION_SECONDS": "604800"})
+    assert (
+        configured.session_seconds_of("unit_officer") == 28800 and configured.session_seconds_of("employee") == 604800
+    )
 
 
 def test_logout_revokes_the_refresh_token(gateway):
