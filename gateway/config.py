@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 from servicekit.identity import EMPLOYEE
 
+from .incoming import parse_networks
+
 # The services the gateway fronts, and where they listen in a local run (deploy/Procfile).
 DEFAULT_URLS = {
     "quota": "http://127.0.0.1:8001",
@@ -36,8 +38,10 @@ class AuthSettings:
     session_seconds: int = 12 * 3600  # how long a login lasts at most, however often refreshed (staff)
     employee_session_seconds: int = 12 * 3600  # the same for employees' logins
     rate_limit_per_minute: int = 600  # per authenticated client (or per address on public routes)
-    login_attempts_per_username: int = 10  # per LOGIN_WINDOW_SECONDS
-    login_attempts_per_address: int = 100
+    login_failures_per_address: int = 100  # failed logins per LOGIN_WINDOW_SECONDS from one client address
+    login_free_failures: int = 5  # failures of one username (from anywhere) before its delays start
+    login_max_delay_seconds: int = 300  # the longest a failing address waits between tries of one username
+    trusted_proxies: tuple = ()  # networks whose X-Forwarded-For names the client (gateway.incoming)
     revocation_refresh_seconds: float = 5.0  # how stale a process's map of revoked tokens may be (revocations)
     external: ExternalIdentityProvider | None = None
     bootstrap_admin: str | None = None
@@ -154,8 +158,10 @@ def load_auth_settings(environ) -> AuthSettings:
         session_seconds=_positive_int(environ, "GATEWAY_SESSION_SECONDS", 12 * 3600),
         employee_session_seconds=_positive_int(environ, "GATEWAY_EMPLOYEE_SESSION_SECONDS", 12 * 3600),
         rate_limit_per_minute=_positive_int(environ, "GATEWAY_RATE_LIMIT_PER_MINUTE", 600),
-        login_attempts_per_username=_positive_int(environ, "GATEWAY_LOGIN_ATTEMPTS_PER_USERNAME", 10),
-        login_attempts_per_address=_positive_int(environ, "GATEWAY_LOGIN_ATTEMPTS_PER_ADDRESS", 100),
+        login_failures_per_address=_positive_int(environ, "GATEWAY_LOGIN_FAILURES_PER_ADDRESS", 100),
+        login_free_failures=_positive_int(environ, "GATEWAY_LOGIN_FREE_FAILURES", 5),
+        login_max_delay_seconds=_positive_int(environ, "GATEWAY_LOGIN_MAX_DELAY_SECONDS", 300),
+        trusted_proxies=parse_networks("GATEWAY_TRUSTED_PROXIES", environ.get("GATEWAY_TRUSTED_PROXIES", "")),
         revocation_refresh_seconds=_positive_seconds(environ, "GATEWAY_REVOCATION_REFRESH_SECONDS", 5.0),
         external=_external_provider(environ),
         bootstrap_admin=admin or None,

@@ -78,3 +78,14 @@ class SeenNonce(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     expires_at: Mapped[int] = mapped_column(Integer)
     __table_args__ = (Index("ix_seen_nonces_expires_at", "expires_at"),)
+
+
+class LoginFailure(Base):
+    """Failed logins for one username from one client address, in the current window (gateway.guard's delays)."""
+
+    __tablename__ = "login_failures"
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)  # lower-case, as typed (maybe unknown)
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failed_at: Mapped[int] = mapped_column(Integer)  # epoch seconds
+    expires_at: Mapped[int] = mapped_column(Integer, index=True)

@@ -46,7 +46,7 @@ from . import signatures
 from .access import log_access
 from .cors import CorsPolicy
 from .guard import Guard
-from .incoming import PATH_SAFE, Incoming
+from .incoming import PATH_SAFE, Incoming, client_address
 from .upstreams import Reply, UpstreamError, UpstreamFailed, Upstreams, UpstreamTimeout, UpstreamUnavailable
 
 log = logging.getLogger(__name__)
@@ -162,8 +162,9 @@ class Proxy:
         body = await _read_body(receive, headers)
         raw_path = scope.get("raw_path") or scope["path"].encode()
         client = scope.get("client") or ("", 0)
+        address = client_address(client[0], headers.get("x-forwarded-for"), self.guard.settings.trusted_proxies)
         incoming = Incoming(
-            scope["method"], raw_path.decode("latin-1") + ("?" + query if query else ""), headers, client[0]
+            scope["method"], raw_path.decode("latin-1") + ("?" + query if query else ""), headers, address
         )
         identity = await self.guard.authorize(incoming, service, "/" + rest, body, self.run_blocking)
         caller["role"] = identity.role if identity is not None else "public"

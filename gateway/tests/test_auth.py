@@ -16,6 +16,7 @@ from flask import request
 from sqlalchemy import text
 
 from gateway.config import load_auth_settings
+from gateway.incoming import client_address, parse_networks
 from gateway.signatures import signed_headers
 from servicekit.identity import HEADER, Identity, sign, verify
 from servicekit.keys import identity_private_key, identity_public_keys, key_id
@@ -364,18 +365,56 @@ def test_concurrent_requests_on_two_gateway_processes_never_pass_the_limit(make_
     assert limit - 2 * 2 * lease <= statuses.count(200) <= limit
 
 
-def test_login_attempts_are_limited_per_username_without_revealing_it_exists(make_gateway):
-    client = make_gateway(GATEWAY_LOGIN_ATTEMPTS_PER_USERNAME="2").test_client()
-    for username in ("admin", "nobody.at.all"):
-        assert [login(client, username, "wrong").status_code for _ in range(2)] == [401, 401]
-        limited = login(client, username, ADMIN_PASSWORD)  # even the right password now waits
-        assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
+def test_wrong_passwords_for_admin_never_lock_admin_out_from_another_address(make_gateway):
+    running = make_gateway()
+    attacker, admin = running.test_client(source="127.0.0.1"), running.test_client(source="127.0.0.2")
+    statuses = [login(attacker, "admin", f"guess {n}") for n in range(50)]
+    assert {answer.status_code for answer in statuses} == {401, 429}
+    assert all(int(a.headers["Retry-After"]) >= 1 for a in statuses if a.status_code == 429)
+    assert sum(a.status_code == 401 for a in statuses) <= 8  # 5 free failures, then each waits its doubling delay
+    # The failing address waits, even with the right password; the admin's own address does not.
+    assert login(attacker, "admin", ADMIN_PASSWORD).status_code == 429
+    started = time.perf_counter()
+    answer = login(admin, "admin", ADMIN_PASSWORD)
+    assert answer.status_code == 200 and time.perf_counter() - started < 2
+    # An unknown username is delayed exactly the same way: the answers tell nothing about who exists.
+    unknown = [login(attacker, "nobody.at.all", f"guess {n}").status_code for n in range(10)]
+    assert unknown[:6] == [401] * 6 and 429 in unknown
 
 
-def test_login_attempts_are_limited_per_address(make_gateway):
-    client = make_gateway(GATEWAY_LOGIN_ATTEMPTS_PER_ADDRESS="3").test_client()
-    statuses = [login(client, f"user{n}", "wrong").status_code for n in range(4)]
-    assert statuses == [401, 401, 401, 429]
+def test_300_wrong_logins_from_one_address_get_429_with_retry_after(make_gateway):
+    running = make_gateway()
+    attacker = running.test_client(source="127.0.0.1")
+    answers = [login(attacker, f"user{n}", "wrong") for n in range(300)]
+    statuses = [answer.status_code for answer in answers]
+    assert statuses[:100] == [401] * 100 and set(statuses[100:]) == {429}
+    assert 0 < int(answers[-1].headers["Retry-After"]) <= 15 * 60
+    assert answers[-1].mimetype == PROBLEM_JSON
+    assert login(attacker, "admin", ADMIN_PASSWORD).status_code == 429  # the address waits for the window
+    assert login(running.test_client(source="127.0.0.2"), "admin", ADMIN_PASSWORD).status_code == 200
+
+
+def test_the_client_address_comes_from_x_forwarded_for_only_behind_a_trusted_proxy(make_gateway):
+    spoofing = make_gateway(GATEWAY_LOGIN_FAILURES_PER_ADDRESS="2").test_client()
+    statuses = [
+        login(spoofing, f"user{n}", "wrong", headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code
+        for n in range(3)
+    ]
+    assert statuses == [401, 401, 429]  # what the client writes itself changes nothing
+    proxied = make_gateway(GATEWAY_LOGIN_FAILURES_PER_ADDRESS="2", GATEWAY_TRUSTED_PROXIES="127.0.0.0/8").test_client()
+    behind = {"X-Forwarded-For": "198.51.100.7, 203.0.113.9, 10.1.2.3"}  # the client, then the proxies' hops
+    statuses = [login(proxied, f"user{n}", "wrong", headers=behind).status_code for n in range(3)]
+    assert statuses == [401, 401, 429]
+    assert login(proxied, "user9", "wrong", headers={"X-Forwarded-For": "203.0.113.10"}).status_code == 401
+
+
+def test_client_address():
+    trusted = parse_networks("T", "10.0.0.0/8, 127.0.0.1")
+    assert client_address("127.0.0.1", "1.2.3.4, 10.0.0.5", trusted) == "1.2.3.4"
+    assert client_address("127.0.0.1", "6.6.6.6, 1.2.3.4", trusted) == "1.2.3.4"  # the left one is the client's word
+    assert client_address("8.8.8.8", "1.2.3.4", trusted) == "8.8.8.8"  # not from a trusted proxy: ignored
+    assert client_address("127.0.0.1", None, trusted) == "127.0.0.1"
+    assert client_address("127.0.0.1", "1.2.3.4", ()) == "127.0.0.1"
 
 
 def test_the_bootstrap_admin_is_made_once(make_gateway, runtime):
