@@ -13,8 +13,8 @@ from servicekit.i18n import _
 from servicekit.identity import FEDERATION_ADMIN
 
 from . import accounts
-from .incoming import client_address
 from .guard import caller, current_guard, require
+from .incoming import client_address
 from .schemas import ClientIn, ClientOut, IdentityOut, LoginIn, RefreshIn, TokenOut
 
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Log in and manage accounts (登录与账号)")

@@ -6,7 +6,14 @@ import os
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from servicekit.identity import EMPLOYEE
+from servicekit.identity import (
+    EMPLOYEE,
+    GRASSROOTS_OFFICER,
+    INSTITUTION_OPERATOR,
+    INSTITUTION_SYSTEM,
+    ROLES,
+    UNIT_OFFICER,
+)
 
 from .incoming import parse_networks
 
@@ -19,6 +26,9 @@ DEFAULT_URLS = {
 }
 SERVICES = tuple(DEFAULT_URLS)
 ANY_ORIGIN = "*"
+# Without GATEWAY_EXTERNAL_ROLES, an external token may carry only these roles, named as here: the
+# federation's (federation_admin, auditor) only when the operator maps them explicitly.
+DEFAULT_EXTERNAL_ROLES = {role: role for role in (UNIT_OFFICER, GRASSROOTS_OFFICER, INSTITUTION_OPERATOR, EMPLOYEE)}
 
 
 @dataclass(frozen=True)
@@ -27,8 +37,10 @@ class ExternalIdentityProvider:
 
     jwks_url: str
     issuer: str
-    audience: str | None = None
+    audience: str  # required: a token made for another application must not open this one
     role_claim: str = "role"  # the scope claims carry the Identity field names (unit_id, ...)
+    # The provider's role values -> the roles they grant here; a value not listed is refused.
+    roles: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_EXTERNAL_ROLES))
 
 
 @dataclass(frozen=True)
@@ -177,9 +189,28 @@ def _external_provider(environ) -> ExternalIdentityProvider | None:
     issuer = environ.get("GATEWAY_EXTERNAL_ISSUER", "").strip()
     if not issuer:
         raise ValueError("GATEWAY_JWKS_URL needs GATEWAY_EXTERNAL_ISSUER (the tokens' iss)")
+    audience = environ.get("GATEWAY_EXTERNAL_AUDIENCE", "").strip()
+    if not audience:
+        raise ValueError("GATEWAY_JWKS_URL needs GATEWAY_EXTERNAL_AUDIENCE (the tokens' aud: this system's name there)")
+    raw_roles = environ.get("GATEWAY_EXTERNAL_ROLES", "").strip()
     return ExternalIdentityProvider(
         jwks_url=jwks_url,
         issuer=issuer,
-        audience=environ.get("GATEWAY_EXTERNAL_AUDIENCE", "").strip() or None,
+        audience=audience,
         role_claim=_env(environ, "GATEWAY_EXTERNAL_ROLE_CLAIM", "role"),
+        roles=parse_role_map(raw_roles) if raw_roles else dict(DEFAULT_EXTERNAL_ROLES),
     )
+
+
+def parse_role_map(raw: str) -> dict[str, str]:
+    """GATEWAY_EXTERNAL_ROLES: comma-separated `provider-role=our-role` pairs."""
+    roles = {}
+    for pair in raw.split(","):
+        theirs, _, ours = (part.strip() for part in pair.partition("="))
+        if not theirs or ours not in ROLES or ours == INSTITUTION_SYSTEM:
+            raise ValueError(
+                f"GATEWAY_EXTERNAL_ROLES: {pair.strip()!r} is not provider-role=one of "
+                + ", ".join(sorted(ROLES - {INSTITUTION_SYSTEM}))
+            )
+        roles[theirs] = ours
+    return roles
