@@ -106,7 +106,7 @@ class Guard:
             if not verdict.allowed or wait:
                 hit(session, address_key, now=now, window=LOGIN_WINDOW_SECONDS, limit=0, amount=-1)
         if not verdict.allowed:
-            _refuse_when_over([verdict], "Too many failed logins from this address; try again later.", "login")
+            _refuse_when_over([verdict], _("Too many failed logins from this address; try again later."), "login")
         if wait:
             RATE_LIMITED.labels("login").inc()
             raise Problem(
