@@ -119,7 +119,7 @@ def verify(
 ) -> Identity:
     """The identity of a header signed by one of `keys` for this very request to this service; InvalidIdentity otherwise."""
     try:
-        key = keys.get(jwt.get_unverified_header(header).get("kid"))
+        key = keys.get(str(jwt.get_unverified_header(header).get("kid")))
     except jwt.PyJWTError:
         raise InvalidIdentity("malformed identity header") from None
     if key is None:
@@ -146,7 +146,7 @@ def verify(
         raise InvalidIdentity("identity header signed for another request")
     scope = {name: claims[name] for name in SCOPE_FIELDS if name in claims}
     try:
-        return Identity(subject=claims["sub"], role=claims.get("role"), **scope)
+        return Identity(subject=str(claims["sub"]), role=str(claims.get("role")), **scope)
     except (TypeError, InvalidIdentity) as exc:
         raise InvalidIdentity(f"unexpected claims: {exc}") from None
 

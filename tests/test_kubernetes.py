@@ -139,7 +139,9 @@ def test_each_process_reaches_its_own_database_and_the_broker_with_referenced_se
         assert variables[identity_key]["valueFrom"]["secretKeyRef"]["name"] == "upskilling-keys"
         assert not {"IDENTITY_SIGNING_KEY", "GATEWAY_SECRET_KEY"} & set(variables)
         if name != "gateway":
-            assert not {"IDENTITY_PRIVATE_KEY", "GATEWAY_ACCESS_TOKEN_KEY", "GATEWAY_CLIENT_SECRET_KEY"} & set(variables)
+            assert not {"IDENTITY_PRIVATE_KEY", "GATEWAY_ACCESS_TOKEN_KEY", "GATEWAY_CLIENT_SECRET_KEY"} & set(
+                variables
+            )
         if name != "gateway":
             assert variables["BROKER_URL"]["value"].startswith(
                 "amqp://$(BROKER_USER):$(BROKER_PASSWORD)@upskilling-broker:"
