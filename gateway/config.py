@@ -50,6 +50,8 @@ class AuthSettings:
     session_seconds: int = 12 * 3600  # how long a login lasts at most, however often refreshed (staff)
     employee_session_seconds: int = 12 * 3600  # the same for employees' logins
     rate_limit_per_minute: int = 600  # per authenticated client (or per address on public routes)
+    # role -> requests a minute per client of that role; roles not named here get rate_limit_per_minute
+    rate_limits_by_role: tuple[tuple[str, int], ...] = ()
     login_failures_per_address: int = 100  # failed logins per LOGIN_WINDOW_SECONDS from one client address
     login_free_failures: int = 5  # failures of one username (from anywhere) before its delays start
     login_max_delay_seconds: int = 300  # the longest a failing address waits between tries of one username
@@ -170,6 +172,7 @@ def load_auth_settings(environ) -> AuthSettings:
         session_seconds=_positive_int(environ, "GATEWAY_SESSION_SECONDS", 12 * 3600),
         employee_session_seconds=_positive_int(environ, "GATEWAY_EMPLOYEE_SESSION_SECONDS", 12 * 3600),
         rate_limit_per_minute=_positive_int(environ, "GATEWAY_RATE_LIMIT_PER_MINUTE", 600),
+        rate_limits_by_role=_rate_limits_by_role(environ, _positive_int(environ, "GATEWAY_RATE_LIMIT_PER_MINUTE", 600)),
         login_failures_per_address=_positive_int(environ, "GATEWAY_LOGIN_FAILURES_PER_ADDRESS", 100),
         login_free_failures=_positive_int(environ, "GATEWAY_LOGIN_FREE_FAILURES", 5),
         login_max_delay_seconds=_positive_int(environ, "GATEWAY_LOGIN_MAX_DELAY_SECONDS", 300),
@@ -179,6 +182,35 @@ def load_auth_settings(environ) -> AuthSettings:
         bootstrap_admin=admin or None,
         bootstrap_password=password or None,
     )
+
+
+# Default allowances per role, in multiples of GATEWAY_RATE_LIMIT_PER_MINUTE: an institution's system
+# publishes results and attendance in bursts, officers page through lists and act in bulk.
+ROLE_RATE_MULTIPLES = {
+    "institution_system": 10,
+    "institution_operator": 3,
+    "unit_officer": 3,
+    "grassroots_officer": 3,
+    "federation_admin": 3,
+    "auditor": 3,
+}
+
+
+def _rate_limits_by_role(environ, default: int) -> tuple[tuple[str, int], ...]:
+    """GATEWAY_RATE_LIMITS_BY_ROLE="institution_system=6000,unit_officer=1800" over the multiples above."""
+    limits = {role: default * multiple for role, multiple in ROLE_RATE_MULTIPLES.items()}
+    for part in environ.get("GATEWAY_RATE_LIMITS_BY_ROLE", "").split(","):
+        if not part.strip():
+            continue
+        role, _, value = part.partition("=")
+        role = role.strip()
+        if role not in ROLES or not value.strip().isdigit() or int(value) < 1:
+            raise ValueError(
+                "GATEWAY_RATE_LIMITS_BY_ROLE takes role=requests-a-minute pairs separated by commas "
+                f"(roles: {', '.join(sorted(ROLES))}), not {part.strip()!r}"
+            )
+        limits[role] = int(value)
+    return tuple(sorted(limits.items()))
 
 
 def _external_provider(environ) -> ExternalIdentityProvider | None:

@@ -13,7 +13,7 @@ from demo.data import load
 from demo.scenario import Scenario
 from tests.support.campaign import ADMIN, PASSWORD, SERVICES, gateway_before
 
-pytestmark = pytest.mark.servers
+pytestmark = [pytest.mark.servers, pytest.mark.timeout(900)]  # the whole campaign, twice: minutes on a loaded machine
 
 
 @pytest.fixture
