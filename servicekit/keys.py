@@ -44,8 +44,9 @@ SECRETS = {
 }
 IDENTITY_PRIVATE_KEY = "IDENTITY_PRIVATE_KEY"
 IDENTITY_PUBLIC_KEYS = "IDENTITY_PUBLIC_KEYS"
-# Keys whose value must not be another's (the public keys are public, not in the list).
-PURPOSES = (*SECRETS, IDENTITY_PRIVATE_KEY)
+# Keys whose value must not be another's (the public keys are public, not in the list); the portal's own
+# (PORTAL_SECRET_KEY, portal.config) is checked too where a process sees it beside others.
+PURPOSES = (*SECRETS, IDENTITY_PRIVATE_KEY, "PORTAL_SECRET_KEY")
 # Variables of the old scheme: one key shared by every process, the gateway's derived from it.
 RETIRED = {
     "IDENTITY_SIGNING_KEY": "the identity header is now signed with IDENTITY_PRIVATE_KEY (gateway) "
