@@ -14,12 +14,8 @@ from servicekit.identity import FEDERATION_ADMIN
 
 from . import accounts
 from .guard import caller, current_guard, require
-<<<<<<< HEAD
 from .incoming import client_address
-from .schemas import ClientIn, ClientOut, IdentityOut, LoginIn, RefreshIn, TokenOut
-=======
 from .schemas import ClientIn, ClientOut, IdentityOut, LoginIn, OwnPasswordIn, RefreshIn, TokenOut
->>>>>>> main
 
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Log in and manage accounts (登录与账号)")
 

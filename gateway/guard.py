@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 
 EXTENSION = "gateway.guard"
 LOGIN_WINDOW_SECONDS = 15 * 60
+# Tries at the current password per account and window when changing it (the caller already holds a token
+# of the account: no one else is locked out by them).
+PASSWORD_CHANGE_ATTEMPTS = 10
 RATE_WINDOW_SECONDS = 60
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="upskilling"'}
 LOGIN_FAILED = "Wrong username or password."  # the same whether or not the user exists
@@ -171,10 +174,10 @@ class Guard:
         with self.transaction() as session:
             verdict = hit(
                 session,
-                f"login:user:{username.lower()}",
+                f"password-change:user:{username.lower()}",
                 now=now,
                 window=LOGIN_WINDOW_SECONDS,
-                limit=self.settings.login_attempts_per_username,
+                limit=PASSWORD_CHANGE_ATTEMPTS,
             )
         _refuse_when_over([verdict], "Too many login attempts; try again later.", "login")
         with self.transaction() as session:
