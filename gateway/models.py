@@ -7,6 +7,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from servicekit.paging import keyset_indexes
+
 ID = String(64)  # the services' identifiers of units, unions, institutions and employees
 
 
@@ -89,3 +91,13 @@ class LoginFailure(Base):
     failures: Mapped[int] = mapped_column(Integer)
     last_failed_at: Mapped[int] = mapped_column(Integer)  # epoch seconds
     expires_at: Mapped[int] = mapped_column(Integer, index=True)
+
+
+# Keyset paging (servicekit.paging): an index per list sort key, (key, id); migration 0003_list_indexes.py makes them.
+keyset_indexes(
+    Base.metadata,
+    (
+        ("users", ("created_at", "id")),
+        ("users", ("username", "id")),
+    ),
+)

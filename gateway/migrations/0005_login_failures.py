@@ -1,15 +1,15 @@
 """Failed logins per username and client address: the growing delay that replaces the per-username lock-out.
 
-Revision ID: gateway_0004
-Revises: gateway_0003
+Revision ID: gateway_0005
+Revises: gateway_0004
 Create Date: 2026-12-03
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "gateway_0004"
-down_revision = "gateway_0003"
+revision = "gateway_0005"
+down_revision = "gateway_0004"
 branch_labels = None
 depends_on = None
 

@@ -1,16 +1,16 @@
 """What each nomination gave as the person's name and phone: shown to the nominating union, kept beside the
 employee's record (never overwriting it) as a proposed change for review.
 
-Revision ID: enrollment_0010
-Revises: enrollment_0009
+Revision ID: enrollment_0011
+Revises: enrollment_0010
 Create Date: 2026-12-03
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "enrollment_0010"
-down_revision = "enrollment_0009"
+revision = "enrollment_0011"
+down_revision = "enrollment_0010"
 branch_labels = None
 depends_on = None
 

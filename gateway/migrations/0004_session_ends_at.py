@@ -1,15 +1,15 @@
 """Refresh tokens' session_ends_at: a login ends at this time however often it is refreshed.
 
-Revision ID: gateway_0003
-Revises: gateway_0002
+Revision ID: gateway_0004
+Revises: gateway_0003
 Create Date: 2026-12-03
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "gateway_0003"
-down_revision = "gateway_0002"
+revision = "gateway_0004"
+down_revision = "gateway_0003"
 branch_labels = None
 depends_on = None
 
