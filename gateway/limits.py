@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from servicekit.db import upsert
 
-from .models import RateCounter, SeenNonce
+from .models import LoginFailure, RateCounter, SeenNonce
 
 SWEEP_EVERY_SECONDS = 60.0
 MAX_KEY_LENGTH = 200  # the key column's
@@ -60,10 +60,10 @@ def _add(session: Session, key: str, start: int, window: int, amount: int) -> in
     return session.execute(statement).scalar_one()
 
 
-def hit(session: Session, key: str, *, limit: int, window: int, now: float) -> Verdict:
-    """Count one hit of `key` in the current fixed window of `window` seconds."""
+def hit(session: Session, key: str, *, limit: int, window: int, now: float, amount: int = 1) -> Verdict:
+    """Count `amount` hits of `key` in the current fixed window of `window` seconds (a negative one gives back)."""
     start, retry_after = _window(now, window)
-    return Verdict(_add(session, key, start, window, 1) <= limit, retry_after)
+    return Verdict(_add(session, key, start, window, amount) <= limit, retry_after)
 
 
 def lease_size(limit: int) -> int:
@@ -144,3 +144,4 @@ class Sweeper:
     def sweep(session: Session, now: float) -> None:
         session.execute(delete(RateCounter).where(RateCounter.expires_at < now))
         session.execute(delete(SeenNonce).where(SeenNonce.expires_at < now))
+        session.execute(delete(LoginFailure).where(LoginFailure.expires_at < now))

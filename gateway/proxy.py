@@ -48,7 +48,7 @@ from . import signatures
 from .access import log_access
 from .cors import CorsPolicy
 from .guard import Guard
-from .incoming import PATH_SAFE, Incoming
+from .incoming import PATH_SAFE, Incoming, client_address
 from .upstreams import Reply, UpstreamError, UpstreamFailed, Upstreams, UpstreamTimeout, UpstreamUnavailable
 
 log = logging.getLogger(__name__)
@@ -181,13 +181,16 @@ class Proxy:
         body = await _read_body(receive, headers)
         raw_path = scope.get("raw_path") or scope["path"].encode()
         client = scope.get("client") or ("", 0)
+        address = client_address(client[0], headers.get("x-forwarded-for"), self.guard.settings.trusted_proxies)
         incoming = Incoming(
-            scope["method"], raw_path.decode("latin-1") + ("?" + query if query else ""), headers, client[0]
+            scope["method"], raw_path.decode("latin-1") + ("?" + query if query else ""), headers, address
         )
         identity = await self.guard.authorize(incoming, service, "/" + rest, body, self.run_blocking)
         caller["role"] = identity.role if identity is not None else "public"
         target = "/" + quote(rest, safe=PATH_SAFE) + ("?" + query if query else "")
-        lines = self._outgoing(scope["headers"], headers, service, request_id, client[0], identity)
+        lines = self._outgoing(
+            scope["headers"], headers, service, request_id, client[0], identity, scope["method"], "/" + rest
+        )
         if trace is not None:
             lines += "".join(f"{name}: {value}\r\n" for name, value in span_headers(trace).items()).encode()
         return await self.upstreams.send(service, scope["method"], target, lines, body)
@@ -200,6 +203,8 @@ class Proxy:
         request_id: str,
         client: str,
         identity: Identity | None,
+        method: str,
+        path: str,
     ) -> bytes:
         """The client's end-to-end header lines plus the gateway's own (request id, forwarding chain, identity)."""
         dropped = _connection_scoped(headers.get("connection", ""))
@@ -215,7 +220,10 @@ class Proxy:
         if chain:
             lines.append(f"X-Forwarded-For: {chain}\r\n".encode("latin-1"))
         if identity is not None:
-            lines.append(f"{IDENTITY_HEADER}: {sign(identity, self.guard.keys.identity)}\r\n".encode())
+            header = sign(
+                identity, self.guard.keys.identity, audience=service, method=method, path=path, request_id=request_id
+            )
+            lines.append(f"{IDENTITY_HEADER}: {header}\r\n".encode())
         return b"".join(lines)
 
     async def _relay(self, send, reply: Reply, answer_headers: list[tuple[bytes, bytes]]) -> None:

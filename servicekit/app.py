@@ -20,8 +20,8 @@ from .errors import (
     install_error_handlers,
     problem_response,
 )
-from .identity import signing_key
 from .inputs import install_input_checks
+from .keys import identity_public_keys
 from .logging import configure_logging
 from .metrics import HTTP_LATENCY, HTTP_REQUESTS, BusCollector, exposition
 from .openapi import Conventions, Int32Converter, decimals_as_documented, unbounded_inputs
@@ -77,7 +77,9 @@ def create_app(service: Service, runtime: Runtime | None = None) -> Flask:
     )
     app.json = UnicodeJSON(app)
     app.extensions["runtime"] = runtime
-    app.config["IDENTITY_SIGNING_KEY"] = signing_key(runtime.settings.var_dir)
+    # The gateway's public keys (never its private one) and the audience its identity headers must name.
+    app.config["IDENTITY_PUBLIC_KEYS"] = identity_public_keys(runtime.settings.var_dir)
+    app.config["IDENTITY_AUDIENCE"] = service.name
     ServiceApi(app).register_blueprints([*service.blueprints(), *([stalled_blueprint] if service.sagas else [])])
     app.register_blueprint(swagger_ui)
     install_error_handlers(app)  # after Api(), which installs its own handler

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from servicekit import Problem
 from servicekit.db import utcnow
-from servicekit.errors import CONFLICT, FORBIDDEN, NOT_FOUND, VALIDATION_FAILED
+from servicekit.errors import FORBIDDEN, NOT_FOUND, VALIDATION_FAILED
 from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.pseudonym import employee_id
@@ -78,19 +78,17 @@ def _context(session, identity: Identity, campaign_id: str, programme_id: str) -
 
 
 def _employee(session, person: dict, employee_key: bytes) -> Employee:
+    """The person's record, made at their first nomination and never changed by a later one.
+
+    A nomination answers the same whether or not the resident ID number is known (no oracle of who
+    is on record), and another office's name or phone is never overwritten: what this nomination
+    gave is kept on its enrolment (nominated_name, nominated_phone), a proposed change for review.
+    """
     employee = session.scalar(select(Employee).where(Employee.resident_id == person["resident_id"]))
     if employee is None:
         # the id the gateway computes too when it opens this employee's account
         employee = Employee(employee_id=employee_id(person["resident_id"], employee_key), **person)
         session.add(employee)
-    elif employee.name != person["name"]:
-        raise Problem(
-            CONFLICT,
-            "This resident ID number is already recorded under another name.",
-            errors={"name": [_("Does not match the name recorded for this resident ID number.")]},
-        )
-    else:
-        employee.phone = person["phone"]
     return employee
 
 
@@ -138,6 +136,8 @@ def nominate(uow, identity: Identity, body: dict, today: date, employee_key: byt
         education=body["education"],
         attestation=body["attestation"],
         nominated_by=identity.subject,
+        nominated_name=body["name"],
+        nominated_phone=body["phone"],
         nominated_at=utcnow(),
         notice_start=notice_start,
         notice_end=rules.notice_end(notice_start, campaign.public_notice_days),

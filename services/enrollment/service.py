@@ -13,6 +13,7 @@ from .problems import WRONG_STATUS
 SERVICE = Service(
     name="enrollment",
     title="Enrollment service (报名与学籍)",
+    keys=("EMPLOYEE_ID_KEY",),
     metadata=Base.metadata,
     migrations=Path(__file__).parent / "migrations",
     blueprints=blueprints,
