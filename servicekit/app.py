@@ -21,6 +21,7 @@ from .openapi import Conventions, Int32Converter, decimals_as_documented, unboun
 from .request_context import install_request_context
 from .service import Runtime, Service
 from .stalled_api import blp as stalled_blueprint
+from .audit_api import blp as audit_blueprint
 from .swagger_ui import CONFIG as SWAGGER_UI_CONFIG
 from .swagger_ui import URL as SWAGGER_UI_URL
 from .swagger_ui import blueprint as swagger_ui
@@ -70,7 +71,13 @@ def create_app(service: Service, runtime: Runtime | None = None) -> Flask:
     app.json = UnicodeJSON(app)
     app.extensions["runtime"] = runtime
     app.config["IDENTITY_SIGNING_KEY"] = signing_key(runtime.settings.var_dir)
-    ServiceApi(app).register_blueprints([*service.blueprints(), *([stalled_blueprint] if service.sagas else [])])
+    ServiceApi(app).register_blueprints(
+        [
+            *service.blueprints(),
+            *([stalled_blueprint] if service.sagas else []),
+            *([audit_blueprint] if runtime.audit_entries is not None else []),
+        ]
+    )
     app.register_blueprint(swagger_ui)
     install_error_handlers(app)  # after Api(), which installs its own handler
     install_request_context(app, _report_request(service.name))
