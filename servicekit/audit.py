@@ -307,9 +307,7 @@ def page(session: Session, table: Table, query: dict) -> tuple[list[dict], str |
         at, entry_id = decode_cursor(query["cursor"])
         at = _bound(session, at)
         conditions.append(or_(c.at < at, and_(c.at == at, c.id < entry_id)))
-    rows = session.execute(
-        select(table).where(*conditions).order_by(c.at.desc(), c.id.desc()).limit(limit + 1)
-    ).all()
+    rows = session.execute(select(table).where(*conditions).order_by(c.at.desc(), c.id.desc()).limit(limit + 1)).all()
     entries = [entry_view(row) for row in rows[:limit]]
     following = encode_cursor(rows[limit - 1].at, rows[limit - 1].id) if len(rows) > limit else None
     return entries, following

@@ -109,7 +109,9 @@ def publish(campaign_id: str) -> dict:
         before = {"status": campaign.status, "revision": campaign.revision}
         campaign.status, campaign.revision, campaign.updated_at = "published", 1, utcnow()
         uow.publish("campaign.published", payload(campaign))
-        uow.audit("campaign.published", "campaign", campaign.id, before=before, after={"status": "published", "revision": 1})
+        uow.audit(
+            "campaign.published", "campaign", campaign.id, before=before, after={"status": "published", "revision": 1}
+        )
         uow.commit()
         return view(campaign)
 
