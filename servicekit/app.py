@@ -11,6 +11,7 @@ from flask_smorest import Api
 from kombu import Connection
 from sqlalchemy import text
 
+from .audit_api import blp as audit_blueprint
 from .db import UnitOfWork
 from .errors import SERVICE_UNAVAILABLE, ProblemSchema, install_error_handlers, problem_response
 from .identity import signing_key
@@ -21,7 +22,6 @@ from .openapi import Conventions, Int32Converter, decimals_as_documented, unboun
 from .request_context import install_request_context
 from .service import Runtime, Service
 from .stalled_api import blp as stalled_blueprint
-from .audit_api import blp as audit_blueprint
 from .swagger_ui import CONFIG as SWAGGER_UI_CONFIG
 from .swagger_ui import URL as SWAGGER_UI_URL
 from .swagger_ui import blueprint as swagger_ui
