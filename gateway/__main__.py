@@ -12,6 +12,8 @@ import getpass
 import os
 import sys
 
+from servicekit import audit as trail
+from servicekit.audit import SYSTEM, Actor
 from servicekit.logging import configure_logging
 from servicekit.migrations import upgrade
 from servicekit.service import Runtime
@@ -20,6 +22,7 @@ from . import accounts
 from .config import load_auth_settings
 from .guard import Guard
 from .keys import Keys
+from .models import audit_entries
 from .service import SERVICE
 
 
@@ -80,6 +83,9 @@ def _existing(session, username: str):
     return user
 
 
+CLI = Actor("cli", SYSTEM)  # an operator on the gateway's machine
+
+
 def _users(guard: Guard, args) -> int:
     """The user commands: each one transaction, audited like the API's (by_user_id "cli")."""
     with guard.transaction() as session:
@@ -100,9 +106,11 @@ def _users(guard: Guard, args) -> int:
                 employee_key=guard.employee_key,
                 **_role(args),
             )
-            action = "user created"
+            action, before = "user created", None
+            session.flush()
         else:
             user = _existing(session, args.username)
+            before = accounts.user_state(user)
             if args.command == "change-role":
                 accounts.change_role(session, user, employee_key=guard.employee_key, **_role(args))
                 action = "role changed"
@@ -112,6 +120,7 @@ def _users(guard: Guard, args) -> int:
             else:
                 accounts.set_active(session, user, args.command == "enable-user")
                 action = "user enabled" if user.active else "user disabled"
+        accounts.record(session, action, user, before, CLI)
     accounts.audit(action, user, by="cli")
     print(f"{action}: {user.username} ({user.role})")
     return 0
@@ -135,6 +144,17 @@ def main(argv: list[str] | None = None) -> int:
                     institution_id=args.institution_id,
                     created_by="cli",
                     secret_of=guard.keys.client_secret,
+                )
+                client = made.client
+                after = {"key_id": client.key_id, "institution_id": client.institution_id, "active": client.active}
+                trail.record(
+                    session,
+                    audit_entries,
+                    "machine_client.created",
+                    "machine_client",
+                    client.key_id,
+                    after=after,
+                    actor=CLI,
                 )
             print(f"key_id={made.client.key_id}\nsecret={made.secret}")
         else:

@@ -20,6 +20,7 @@ import enum
 import json
 import re
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -58,7 +59,9 @@ PERSONAL_KEYS = re.compile(
 )
 # Names of people (not of units, institutions or programmes): the surname stays.
 PERSON_NAME_KEYS = re.compile(r"^(full_name|holder_name|employee_name|student_name|person_name|contact)$", re.I)
-SECRET_KEYS = re.compile(r"(password|secret|token)", re.I)
+SECRET_KEYS = re.compile(r"(password|secret|token|private|_pem$)", re.I)
+# Rows that are people: their `name` is a person's name.
+PERSON_TYPES = frozenset({"employee", "person", "student", "holder", "user"})
 
 
 def add_audit_table(metadata: MetaData) -> Table:
@@ -176,6 +179,8 @@ def mask(value: Any, key: str = "") -> Any:
     if PERSONAL_KEYS.search(key):
         if "*" in value:
             return value  # already masked by the service
+        if "account" in key.lower():
+            return "*" * max(len(value) - 4, 1) + value[-4:]
         keep = 4 if len(value) > 8 else 1
         return value[:keep] + "*" * max(len(value) - 2 * keep, 1) + value[-keep:]
     if PERSON_NAME_KEYS.match(key) and not value.endswith("*"):
@@ -260,6 +265,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     return moment, entry_id
 
 
+def as_utc(moment: datetime) -> datetime:
+    """A moment in UTC (a time without zone is taken as UTC, as SQLite keeps them)."""
+    return _utc(moment)
+
+
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
@@ -311,3 +321,178 @@ def page(session: Session, table: Table, query: dict) -> tuple[list[dict], str |
     entries = [entry_view(row) for row in rows[:limit]]
     following = encode_cursor(rows[limit - 1].at, rows[limit - 1].id) if len(rows) > limit else None
     return entries, following
+
+
+class Changes:
+    """The old and new column values of the rows a unit of work adds or changes, across its flushes.
+
+    changes = Changes(uow.session)      # before the use case runs
+    ...the use case...
+    before, after = changes.of(entity)  # what it changed of `entity`, and of the other rows it touched
+    """
+
+    MAX_OTHERS = 50
+
+    def __init__(self, session: Session):
+        from sqlalchemy import event
+
+        self.session = session
+        self._before: dict[tuple, dict] = {}
+        self._after: dict[tuple, dict] = {}
+        self._new: set[tuple] = set()
+        event.listen(session, "before_flush", self._collect)
+
+    def close(self) -> None:
+        from sqlalchemy import event
+
+        event.remove(self.session, "before_flush", self._collect)
+
+    @staticmethod
+    def _key(row) -> tuple:
+        return (type(row), id(row))
+
+    def _collect(self, session: Session, *_args) -> None:
+        for row in session.new:
+            key = self._key(row)
+            self._new.add(key)
+            self._after[key] = {"_row": row}
+        for row in session.dirty:
+            key = self._key(row)
+            state = inspect(row)
+            before, after = self._before.setdefault(key, {}), self._after.setdefault(key, {"_row": row})
+            for attribute in state.mapper.column_attrs:
+                history = state.attrs[attribute.key].history
+                if history.added or history.deleted:
+                    before.setdefault(attribute.key, history.deleted[0] if history.deleted else None)
+                    after[attribute.key] = history.added[0] if history.added else None
+
+    def _values(self, key: tuple) -> tuple[dict | None, dict]:
+        row = self._after[key]["_row"]
+        person = entity_type_of(row) in PERSON_TYPES
+        if key in self._new:
+            return None, person_masked(snapshot(row), person)
+        after = {k: plain(v) for k, v in self._after[key].items() if k != "_row"}
+        before = {k: plain(v) for k, v in self._before.get(key, {}).items() if plain(v) != after.get(k)}
+        after = {k: v for k, v in after.items() if k in before}
+        return person_masked(before, person), person_masked(after, person)
+
+    def only_row(self):
+        """The one row the unit of work touched, or None (none, or several)."""
+        self._collect(self.session)
+        return next(iter(self._after.values()))["_row"] if len(self._after) == 1 else None
+
+    def of(self, entity) -> tuple[dict | None, dict | None]:
+        """What changed of `entity` (all of it when new), the other rows touched under "others"."""
+        self._collect(self.session)
+        main = self._key(entity)
+        before, after = self._values(main) if main in self._after else ({}, {})
+        others = [key for key in self._after if key != main]
+        for key in others[: self.MAX_OTHERS]:
+            old, new = self._values(key)
+            if not new:
+                continue
+            label = f"{entity_type_of(self._after[key]['_row'])} {entity_id_of(self._after[key]['_row'])}"
+            if old:
+                before = {**(before or {}), "others": {**(before or {}).get("others", {}), label: old}}
+            after = {**(after or {}), "others": {**(after or {}).get("others", {}), label: new}}
+        if len(others) > self.MAX_OTHERS:
+            after = {**(after or {}), "others_not_shown": len(others) - self.MAX_OTHERS}
+        return before, after
+
+
+def person_masked(values: dict, person: bool = True) -> dict:
+    """A person's row: the name keeps its first character."""
+    if person and isinstance(values.get("name"), str) and values["name"]:
+        return {**values, "name": values["name"][:1] + "*" * max(len(values["name"]) - 1, 1)}
+    return values
+
+
+def audit_changes(
+    uow,
+    changes: Changes,
+    action: str,
+    entity=None,
+    *,
+    entity_type: str | None = None,
+    entity_id: Any = None,
+    reason: str | None = None,
+) -> None:
+    """Record what `changes` saw as one decision: `<entity type>.<action>` on `entity` (its old and new
+    values, the other rows it touched), or on the rows alone when no entity is given."""
+    if entity is None:
+        entity = changes.only_row()
+    before, after = changes.of(entity)
+    changes.close()
+    kind = entity_type or (entity_type_of(entity) if entity is not None else "rows")
+    if entity_id is None and entity is not None:
+        entity_id = entity_id_of(entity)
+    uow.audit(f"{kind}.{action}", kind, entity_id, before=before or None, after=after or None, reason=reason)
+
+
+@dataclass
+class Decision:
+    """What `audited` records; the block may name the entity (or its id) and the reason once it knows them."""
+
+    entity: Any = None
+    entity_id: Any = None
+    reason: str | None = None
+
+
+@contextmanager
+def audited(uow, action: str, entity_type: str | None = None, entity_id: Any = None, *, reason: str | None = None):
+    """Audit the rows the block adds or changes as one decision (before the block's `uow.commit()`):
+
+    with unit_of_work() as uow:
+        with audited(uow, "paid", "payment", reason=body.get("note")) as decision:
+            decision.entity = fees.record_payment(uow, ...)
+        uow.commit()
+    """
+    changes = Changes(uow.session)
+    decision = Decision(entity_id=entity_id, reason=reason)
+    try:
+        yield decision
+        uow.session.flush()
+    except BaseException:
+        changes.close()
+        raise
+    entity = decision.entity if decision.entity is not None and _mapped(decision.entity) else None
+    audit_changes(
+        uow,
+        changes,
+        action,
+        entity,
+        entity_type=entity_type,
+        entity_id=decision.entity_id,
+        reason=decision.reason,
+    )
+
+
+def _mapped(value) -> bool:
+    try:
+        inspect(value).mapper  # noqa: B018
+        return True
+    except Exception:
+        return False
+
+
+def entity_type_of(row) -> str:
+    """TrainingClass -> training_class."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(row).__name__).lower()
+
+
+def entity_id_of(row) -> str | None:
+    identity = inspect(row).identity
+    if identity is None:
+        mapper = inspect(row).mapper
+        identity = tuple(getattr(row, mapper.get_property_by_column(column).key) for column in mapper.primary_key)
+    return "/".join(str(part) for part in identity) if identity and None not in identity else None
+
+
+def reason_in(*args) -> str | None:
+    """The reason a request body gives (reason, note, comments...), for the entry's `reason`."""
+    for arg in args:
+        if isinstance(arg, dict):
+            for name in ("reason", "note", "comments", "outcome_note", "refusal_reason"):
+                if arg.get(name):
+                    return str(arg[name])
+    return None

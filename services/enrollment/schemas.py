@@ -450,7 +450,12 @@ class StatusChangeIn(Schema):
 
 class DecisionIn(Schema):
     decision = fields.String(required=True, validate=validate.OneOf(("approve", "decline")))
-    note = Text(2000, load_default=None)
+    note = Text(2000, load_default=None, metadata={"description": "Why: required when declining (audited)"})
+
+    @validates_schema
+    def _reason_when_declined(self, data, **kwargs):
+        if data["decision"] == "decline" and not data.get("note"):
+            raise ValidationError(_("A reason is required for this decision."), "note")
 
 
 class StatusChangeOut(StatusChangeIn):

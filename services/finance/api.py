@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from flask_smorest import Blueprint
 
 from servicekit import Problem, unit_of_work
+from servicekit.audit import audited
 from servicekit.db import utcnow
 from servicekit.errors import FORBIDDEN, NOT_FOUND
 from servicekit.i18n import _
@@ -47,6 +48,12 @@ def problems(*statuses: int):
         return view
 
     return decorate
+
+
+def _id_of(answer, key: str, default: str) -> str:
+    """The id in a use case's answer (a row or its view), for the audit entry."""
+    found = answer.get(key) if isinstance(answer, dict) else getattr(answer, key, None)
+    return str(found or default)
 
 
 def cause() -> str:
@@ -117,9 +124,10 @@ def put_unit_policy(body, unit_id):
         body["skills_unit_rate"] = rules.DEFAULT_SKILLS_UNIT_RATE
     policy = rules.UnitPolicy(**body)
     with unit_of_work() as uow:
-        uow.session.merge(
-            UnitPolicyRow(unit_id=unit_id, updated_by=current_identity().subject, updated_at=utcnow(), **body)
-        )
+        with audited(uow, "set", "unit_policy", unit_id):
+            uow.session.merge(
+                UnitPolicyRow(unit_id=unit_id, updated_by=current_identity().subject, updated_at=utcnow(), **body)
+            )
         uow.commit()
     return _policy_view(unit_id, policy, False)
 
@@ -148,7 +156,9 @@ def get_breakdown(enrolment_id):
 def record_charge(body, enrolment_id):
     """The institution adds a re-exam, retake or practice fee the employee alone pays to their breakdown"""
     with unit_of_work() as uow:
-        charge, new = fees.record_charge(uow, current_identity(), enrolment_id, body)
+        with audited(uow, "recorded", "charge") as decision:
+            charge, new = fees.record_charge(uow, current_identity(), enrolment_id, body)
+            decision.entity_id = _id_of(charge, "charge_id", enrolment_id)
         uow.commit()
     return charge, 201 if new else 200
 
@@ -173,9 +183,11 @@ def list_breakdowns(args):
 def record_payment(body, enrolment_id):
     """The institution records what the employee paid; a partial or over-payment is recorded and flagged"""
     with unit_of_work() as uow:
-        payment = fees.record_payment(
-            uow, current_identity(), enrolment_id, body["amount"], body["paid_on"], body.get("reference"), cause()
-        )
+        with audited(uow, "recorded", "payment") as decision:
+            payment = fees.record_payment(
+                uow, current_identity(), enrolment_id, body["amount"], body["paid_on"], body.get("reference"), cause()
+            )
+            decision.entity_id = _id_of(payment, "payment_id", enrolment_id)
         uow.commit()
     return payment
 
@@ -215,7 +227,11 @@ def return_funds(body):
 
 def _move_funds(body: dict, direction: str):
     with unit_of_work() as uow:
-        row = funds.move(uow, current_identity(), {**body, "campaign_id": str(body["campaign_id"])}, cause(), direction)
+        with audited(uow, direction, "fund_transfer", reason=body.get("reference")) as decision:
+            row = funds.move(
+                uow, current_identity(), {**body, "campaign_id": str(body["campaign_id"])}, cause(), direction
+            )
+            decision.entity_id = _id_of(row, "transfer_id", body["unit_id"])
         uow.commit()
     return row
 
@@ -251,7 +267,8 @@ def list_reimbursements(args):
 def pay_reimbursement(body, reimbursement_id):
     """The unit records paying a share to the student; refused if the earmarked account cannot cover it"""
     with unit_of_work() as uow:
-        row, enrolment = reimbursements.pay(uow, current_identity(), reimbursement_id, body, cause())
+        with audited(uow, "paid", "reimbursement", reimbursement_id):
+            row, enrolment = reimbursements.pay(uow, current_identity(), reimbursement_id, body, cause())
         uow.commit()
     return queries.reimbursement_view(row, enrolment)
 
@@ -276,7 +293,8 @@ def list_recoveries(args):
 def recover_reimbursement(body, reimbursement_id):
     """The unit records the share a student paid back after the certificate was revoked (once)"""
     with unit_of_work() as uow:
-        recovery, row, enrolment = reimbursements.recover(uow, current_identity(), reimbursement_id, body)
+        with audited(uow, "recovered", "reimbursement", reimbursement_id, reason=body.get("reference")):
+            recovery, row, enrolment = reimbursements.recover(uow, current_identity(), reimbursement_id, body)
         uow.commit()
     return queries.reimbursement_view(row, enrolment, recovery)
 
@@ -359,7 +377,9 @@ def skills_surplus(args):
 def raise_skills_rate(body, campaign_id):
     """Raise the federation's skills rate for one trade within the skills surplus; unpaid shares follow"""
     with unit_of_work() as uow:
-        record = raises.raise_rate(uow, current_identity(), campaign_id, body, cause())
+        with audited(uow, "raised", "skills_rate", reason=body["reason"]) as decision:
+            record = raises.raise_rate(uow, current_identity(), campaign_id, body, cause())
+            decision.entity_id = f"{campaign_id}/{body['trade']}"
         uow.commit()
     return record
 

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from servicekit import unit_of_work
 from servicekit.app import runtime
+from servicekit.audit import Changes, audit_changes
 from servicekit.clock import china_today as today
 from servicekit.identity import ROLES, current_identity, requires
 from servicekit.pseudonym import employee_id_key
@@ -83,6 +84,7 @@ def import_nominations(files, form):
     read = read_rows(upload.read(), upload.filename or "", NOMINATION_COLUMNS)
     rows = validate_rows(read, NominationRow())
     with unit_of_work() as uow:
+        changes = Changes(uow.session)
         created = nominations.nominate_many(
             uow,
             current_identity(),
@@ -92,6 +94,7 @@ def import_nominations(files, form):
             employee_key(),
         )
         uow.session.flush()
+        audit_changes(uow, changes, "nominated", entity_type="enrolment")
         found = views(uow.session, current_identity(), created)
         uow.commit()
     return found
