@@ -12,7 +12,6 @@ import getpass
 import os
 import sys
 
-from servicekit import audit as trail
 from servicekit.audit import SYSTEM, Actor
 from servicekit.logging import configure_logging
 from servicekit.migrations import upgrade
@@ -22,7 +21,6 @@ from . import accounts
 from .config import load_auth_settings
 from .guard import Guard
 from .keys import Keys
-from .models import audit_entries
 from .service import SERVICE
 
 
@@ -145,17 +143,7 @@ def main(argv: list[str] | None = None) -> int:
                     created_by="cli",
                     secret_of=guard.keys.client_secret,
                 )
-                client = made.client
-                after = {"key_id": client.key_id, "institution_id": client.institution_id, "active": client.active}
-                trail.record(
-                    session,
-                    audit_entries,
-                    "machine_client.created",
-                    "machine_client",
-                    client.key_id,
-                    after=after,
-                    actor=CLI,
-                )
+                accounts.record_client(session, made.client, CLI)
             print(f"key_id={made.client.key_id}\nsecret={made.secret}")
         else:
             return _users(guard, args)

@@ -227,6 +227,14 @@ def record(session: Session, action: str, user: User, before: dict | None, actor
     )
 
 
+def record_client(session: Session, client: MachineClient, actor: Actor) -> None:
+    """A new machine client in the gateway's audit trail (its key id and institution, never its secret)."""
+    after = {"key_id": client.key_id, "name": client.name, "institution_id": client.institution_id, "active": True}
+    trail.record(
+        session, audit_entries, "machine_client.created", "machine_client", client.key_id, after=after, actor=actor
+    )
+
+
 def audit(action: str, user: User, *, by: str) -> None:
     """The log line of a committed account change: ids and role only, never a username or number."""
     audit_log.info(action, extra={"user_id": user.id, "user_role": user.role, "active": user.active, "by_user_id": by})
