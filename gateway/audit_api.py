@@ -61,6 +61,9 @@ COLUMNS = [
 
 
 class MergedQuery(AuditQuery):
+    cursor = fields.String(
+        validate=validate.Length(max=2000), metadata={"description": "From the next link: each source's position"}
+    )
     service = fields.String(
         validate=validate.Length(max=40), metadata={"description": "Only this source: gateway or a service's name"}
     )

@@ -161,7 +161,7 @@ DECISIONS = {
     ("enrollment", "training_class.publish_roster"),
     ("enrollment", "training_class.open_class"),
     ("evaluation", "result_batch.recorded"),
-    ("evaluation", "certificate_batch.issued"),
+    ("evaluation", "certificate.issued"),
     ("finance", "reimbursement.paid"),
     ("evaluation", "survey.opened"),
     ("evaluation", "inspection.recorded"),
@@ -227,6 +227,8 @@ def audit_trail_has_every_decision_of_the_campaign(system):
     results = first("result_batch.recorded")
     assert results["actor_kind"] == "machine" and results["actor_role"] == "institution_system"
     assert results["actor_id"].startswith("client:") and results["actor_unit_id"]
+    certificate = first("certificate.issued")
+    assert certificate["actor_kind"] == "machine" and certificate["after"]["number"].startswith("GZ-")
     sanction = first("institution.disqualified")
     assert sanction["entity_id"] == "GZ-FCG" and sanction["reason"].startswith("实地考察评估不合格")
     nominated = first("enrolment.nominate")
