@@ -17,6 +17,7 @@ import json
 import logging
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
@@ -29,6 +30,7 @@ from servicekit.audit_api import AuditEntryOut, AuditQuery
 from servicekit.errors import SERVICE_UNAVAILABLE, VALIDATION_FAILED, Problem
 from servicekit.i18n import _
 from servicekit.identity import AUDITOR, FEDERATION_ADMIN, HEADER, Identity, sign
+from servicekit.service import Runtime
 from servicekit.tabular import Column, export
 
 from .guard import current_guard, require
@@ -91,12 +93,12 @@ class MergedEntryOut(AuditEntryOut):
 def merged_audit(query):
     """Every decision of every service, newest first: who (user or machine client, role, unit), when, what
     (entity), old and new values, why. Filter by entity, actor, action, time; `limit` at most 500."""
-    require(FEDERATION_ADMIN, AUDITOR)
+    reader = Reader.of_request(require(FEDERATION_ADMIN, AUDITOR))
     sources = _sources(query.get("service"))
     if query["format"] == "xlsx":
-        return export(_every_entry(sources, query), COLUMNS, "xlsx", "audit-trail")
+        return export(_every_entry(reader, sources, query), COLUMNS, "xlsx", "audit-trail")
     positions = _decode(query.get("cursor"), sources)
-    entries, positions = merged_page(sources, positions, query, query["limit"])
+    entries, positions = merged_page(reader, sources, positions, query, query["limit"])
     headers = {}
     if any(position is not False for position in positions.values()):
         kept = {k: v for k, v in request.args.items() if k != "cursor"}
@@ -119,11 +121,30 @@ def _sources(only: str | None) -> list[str]:
 Position = str | None | bool
 
 
+@dataclass(frozen=True)
+class Reader:
+    """What reading the trails needs, taken from the request (an export streams after it)."""
+
+    identity: Identity
+    upstreams: Upstreams
+    request_id: str
+    key: bytes
+    runtime: Runtime
+    context: contextvars.Context
+
+    @classmethod
+    def of_request(cls, identity: Identity) -> Reader:
+        guard = current_guard()
+        return cls(
+            identity, current_upstreams(), g.request_id, guard.keys.identity, guard.runtime, contextvars.copy_context()
+        )
+
+
 def merged_page(
-    sources: list[str], positions: dict[str, Position], query: dict, limit: int
+    reader: Reader, sources: list[str], positions: dict[str, Position], query: dict, limit: int
 ) -> tuple[list[dict], dict[str, Position]]:
     """The next `limit` entries of every source, newest first, and each source's position after them."""
-    pages = _fetch_pages([s for s in sources if positions[s] is not False], positions, query, limit)
+    pages = _fetch_pages(reader, [s for s in sources if positions[s] is not False], positions, query, limit)
     candidates = [entry for entries, _more in pages.values() for entry in entries]
     candidates.sort(key=lambda e: (e["at"], _reverse(e["service"]), e["id"]), reverse=True)  # at: a datetime
     taken = candidates[:limit]
@@ -143,23 +164,20 @@ def _reverse(name: str) -> tuple:
 
 
 def _fetch_pages(
-    sources: list[str], positions: dict[str, Position], query: dict, limit: int
+    reader: Reader, sources: list[str], positions: dict[str, Position], query: dict, limit: int
 ) -> dict[str, tuple[list[dict], bool]]:
-    identity = g.identity
-    upstreams, request_id = current_upstreams(), g.request_id
-    key = current_guard().keys.identity
-    runtime = current_guard().runtime
-    context = contextvars.copy_context()
     wanted = {name: query[name] for name in FILTERS if query.get(name) is not None}
 
     def fetch(source: str) -> tuple[list[dict], bool]:
         position = positions[source]
         page_query = {**wanted, "limit": limit, **({"cursor": position} if isinstance(position, str) else {})}
         if source == GATEWAY:
-            with runtime.sessions() as session:
+            with reader.runtime.sessions() as session:
                 entries, following = audit.page(session, audit_entries, page_query)
             return [_as_json(e, source) for e in entries], following is not None
-        return context.copy().run(_fetch, upstreams, source, page_query, identity, key, request_id)
+        return reader.context.copy().run(
+            _fetch, reader.upstreams, source, page_query, reader.identity, reader.key, reader.request_id
+        )
 
     with ThreadPoolExecutor(max_workers=max(len(sources), 1)) as pool:
         return dict(zip(sources, pool.map(fetch, sources)))
@@ -193,12 +211,12 @@ def _as_json(entry: dict, source: str) -> dict:
     return {**entry, "at": audit.as_utc(moment), "service": source}
 
 
-def _every_entry(sources: list[str], query: dict) -> Iterator[dict]:
+def _every_entry(reader: Reader, sources: list[str], query: dict) -> Iterator[dict]:
     """Every matching entry, newest first, page after page (read while the file is written)."""
     positions: dict[str, Position] = {source: None for source in sources}
     written = 0
     while any(position is not False for position in positions.values()) and written < EXPORT_MAX_ROWS:
-        entries, positions = merged_page(sources, positions, query, EXPORT_PAGE)
+        entries, positions = merged_page(reader, sources, positions, query, EXPORT_PAGE)
         for entry in entries:
             written += 1
             yield {
