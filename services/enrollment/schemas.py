@@ -338,12 +338,16 @@ class StaffIn(Schema):
 
 class ReviewIn(Schema):
     decision = fields.String(required=True, validate=validate.OneOf(("approve", "return")))
-    comments = Text(2000, load_default=None)
+    comments = Text(
+        2000, load_default=None, metadata={"description": "Why (required, audited): returned, what must change"}
+    )
 
     @validates_schema
-    def _comments_when_returned(self, data, **kwargs):
+    def _comments_always(self, data, **kwargs):
         if data["decision"] == "return" and not data.get("comments"):
             raise ValidationError("Say what must change.", "comments")
+        if not data.get("comments"):
+            raise ValidationError(_("A reason is required for this decision."), "comments")
 
 
 class RosterLine(Schema):

@@ -142,7 +142,9 @@ def test_roster_needs_staff_the_working_day_lead_and_a_calendar_then_review_and_
     )
     assert (returned["status"], returned["review_comments"]) == ("returned", "请补充教学点地址")
     enrollment.ok(enrollment.client.post(f"{path}/roster", headers=institution))
-    enrollment.ok(enrollment.client.post(f"{path}/review", json={"decision": "approve"}, headers=admin))
+    enrollment.ok(
+        enrollment.client.post(f"{path}/review", json={"decision": "approve", "comments": "名单齐全"}, headers=admin)
+    )
     assert enrollment.client.post(f"{path}/open", headers=institution).status_code == 409, "not published yet"
     assert enrollment.ok(enrollment.client.get("/public/rosters")) == []
     enrollment.ok(enrollment.client.post(f"{path}/publish", headers=admin))
@@ -214,7 +216,9 @@ def test_a_failed_skills_student_placed_in_a_later_class_shows_both_classes(enro
     )
     path = f"/classes/{first['class_id']}"
     enrollment.ok(enrollment.client.post(f"{path}/roster", headers=institution))
-    enrollment.ok(enrollment.client.post(f"{path}/review", json={"decision": "approve"}, headers=admin))
+    enrollment.ok(
+        enrollment.client.post(f"{path}/review", json={"decision": "approve", "comments": "名单齐全"}, headers=admin)
+    )
     enrollment.ok(enrollment.client.post(f"{path}/publish", headers=admin))
     enrollment.ok(enrollment.client.post(f"{path}/open", headers=institution))
     stack.publish(
