@@ -86,7 +86,7 @@ class MergedEntryOut(AuditEntryOut):
     200,
     MergedEntryOut(many=True),
     description="JSON, or an .xlsx download with format=xlsx",
-    headers={"Link": {"description": 'rel="next": the next page'}},
+    headers={"Link": {"description": 'rel="next": the next page', "schema": {"type": "string"}}},
 )
 @blp.alt_response(403, description="Only the federation admin and the auditor read the audit trail")
 @blp.alt_response(503, description="A service's trail cannot be read now (retry)")

@@ -47,7 +47,11 @@ class AuditEntryOut(Schema):
 
 @blp.route("/audit", methods=["GET"])
 @blp.arguments(AuditQuery, location="query")
-@blp.response(200, AuditEntryOut(many=True), headers={"Link": {"description": "rel=next: the next page"}})
+@blp.response(
+    200,
+    AuditEntryOut(many=True),
+    headers={"Link": {"description": "rel=next: the next page", "schema": {"type": "string"}}},
+)
 @blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(422, description="A filter or cursor that is not valid")
