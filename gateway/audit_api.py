@@ -95,6 +95,12 @@ def merged_audit(query):
     (entity), old and new values, why. Filter by entity, actor, action, time; `limit` at most 500."""
     reader = Reader.of_request(require(FEDERATION_ADMIN, AUDITOR))
     sources = _sources(query.get("service"))
+    for name in ("at_from", "at_to"):
+        if query.get(name):
+            try:
+                query[name] = audit.as_utc(query[name])
+            except OverflowError:
+                raise Problem(VALIDATION_FAILED, errors={name: [_("Not a valid datetime.")]}) from None
     if query["format"] == "xlsx":
         return export(_every_entry(reader, sources, query), COLUMNS, "xlsx", "audit-trail")
     positions = _decode(query.get("cursor"), sources)

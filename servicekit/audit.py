@@ -257,10 +257,10 @@ def encode_cursor(at: datetime, entry_id: int) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         at, entry_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        moment = datetime.fromisoformat(at)
-        if not isinstance(entry_id, int) or isinstance(entry_id, bool):
+        moment = as_utc(datetime.fromisoformat(at))
+        if not isinstance(entry_id, int) or isinstance(entry_id, bool) or not 0 <= entry_id < 2**63:
             raise ValueError("id")
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise Problem(VALIDATION_FAILED, errors={"cursor": [_("Not a cursor this list gave.")]}) from None
     return moment, entry_id
 
@@ -309,10 +309,12 @@ def page(session: Session, table: Table, query: dict) -> tuple[list[dict], str |
     for name in ("entity_type", "entity_id", "actor_id", "action"):
         if query.get(name):
             conditions.append(c[name] == query[name])
-    if query.get("at_from"):
-        conditions.append(c.at >= _bound(session, query["at_from"]))
-    if query.get("at_to"):
-        conditions.append(c.at <= _bound(session, query["at_to"]))
+    for name, compare in (("at_from", c.at.__ge__), ("at_to", c.at.__le__)):
+        if query.get(name):
+            try:
+                conditions.append(compare(_bound(session, query[name])))
+            except OverflowError:  # a moment whose zone puts it past year 9999 in UTC
+                raise Problem(VALIDATION_FAILED, errors={name: [_("Not a valid datetime.")]}) from None
     if query.get("cursor"):
         at, entry_id = decode_cursor(query["cursor"])
         at = _bound(session, at)
