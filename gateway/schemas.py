@@ -62,6 +62,12 @@ class PasswordIn(Schema):
     )
 
 
+class OwnPasswordIn(PasswordIn):
+    current_password = fields.String(
+        required=True, load_only=True, validate=validate.Length(max=1000), metadata={"format": "password"}
+    )
+
+
 class UserIn(RoleIn, PasswordIn):
     username = fields.String(required=True, metadata={"example": "tianhe.officer"})
 

@@ -19,7 +19,7 @@ from demo.scenario import Scenario
 from tests.support.campaign import ADMIN, PASSWORD, SERVICES, gateway_before
 from tests.support.processes import wait_for
 
-pytestmark = pytest.mark.servers
+pytestmark = [pytest.mark.servers, pytest.mark.timeout(900)]  # the whole campaign, twice: minutes on a loaded machine
 
 
 @pytest.fixture

@@ -18,8 +18,9 @@ def change(use_case, present, *args, action: str | None = None) -> dict:
         changed = use_case(uow, current_identity(), *args)
         uow.session.flush()
         audit_changes(uow, changes, action or use_case.__name__, changed, reason=reason_in(*args))
-        view = present(uow.session, changed)
+        # Commit first: the row locks go now, and the view's reads run in a short transaction of their own.
         uow.commit()
+        view = present(uow.session, changed)
     return view
 
 
