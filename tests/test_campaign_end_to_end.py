@@ -43,7 +43,6 @@ def play(base_url, tmp_path, lines):
     return Scenario(base_url, ADMIN, PASSWORD, tmp_path / "state", say=lines.append)
 
 
-@pytest.mark.timeout(900)  # the campaign twice and its audit trail read through, on a loaded CI machine
 def test_the_campaign_runs_end_to_end_through_the_gateway_and_again_changes_nothing(system, tmp_path):
     lines = []
     scenario = play(system, tmp_path, lines)
