@@ -209,6 +209,7 @@ ACTIONS = {  # the log line's action -> the audit entry's
     "user enabled": "user.enabled",
     "password reset": "user.password_reset",
     "role changed": "user.role_changed",
+    "password changed": "user.own_password_changed",
 }
 
 
