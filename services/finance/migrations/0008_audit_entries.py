@@ -1,14 +1,14 @@
 """The audit trail: audit_entries, written with each decision; PostgreSQL refuses UPDATE and DELETE on it.
 
-Revision ID: enrollment_0010
-Revises: enrollment_0009
+Revision ID: finance_0008
+Revises: finance_0007
 Create Date: 2026-12-03
 """
 
 from servicekit.audit import create_audit_table, drop_audit_table
 
-revision = "enrollment_0010"
-down_revision = "enrollment_0009"
+revision = "finance_0008"
+down_revision = "finance_0007"
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
 """The audit trail: audit_entries, written with each decision; PostgreSQL refuses UPDATE and DELETE on it.
 
-Revision ID: finance_0007
-Revises: finance_0006
+Revision ID: enrollment_0011
+Revises: enrollment_0010
 Create Date: 2026-12-03
 """
 
 from servicekit.audit import create_audit_table, drop_audit_table
 
-revision = "finance_0007"
-down_revision = "finance_0006"
+revision = "enrollment_0011"
+down_revision = "enrollment_0010"
 branch_labels = None
 depends_on = None
 

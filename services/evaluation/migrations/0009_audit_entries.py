@@ -1,14 +1,14 @@
 """The audit trail: audit_entries, written with each decision; PostgreSQL refuses UPDATE and DELETE on it.
 
-Revision ID: quota_0004
-Revises: quota_0003
+Revision ID: evaluation_0009
+Revises: evaluation_0008
 Create Date: 2026-12-03
 """
 
 from servicekit.audit import create_audit_table, drop_audit_table
 
-revision = "quota_0004"
-down_revision = "quota_0003"
+revision = "evaluation_0009"
+down_revision = "evaluation_0008"
 branch_labels = None
 depends_on = None
 
