@@ -205,9 +205,10 @@ def record_payments(body):
 
     def record(item: dict) -> None:
         with unit_of_work() as uow:
-            fees.record_payment(
-                uow, identity, item["enrolment_id"], item["amount"], item["paid_on"], item.get("reference"), cause()
-            )
+            with audited(uow, "recorded", "payment", item["enrolment_id"]):
+                fees.record_payment(
+                    uow, identity, item["enrolment_id"], item["amount"], item["paid_on"], item.get("reference"), cause()
+                )
             uow.commit()
 
     return bulk.each(body["items"], record, lambda item: item["enrolment_id"])
@@ -258,7 +259,9 @@ def transfer_funds_to_units(body):
 
     def transfer(item: dict) -> None:
         with unit_of_work() as uow:
-            funds.move(uow, identity, {**item, "campaign_id": str(item["campaign_id"])}, cause(), "to_unit")
+            with audited(uow, "to_unit", "fund_transfer", reason=item.get("reference")) as decision:
+                row = funds.move(uow, identity, {**item, "campaign_id": str(item["campaign_id"])}, cause(), "to_unit")
+                decision.entity_id = _id_of(row, "transfer_id", item["unit_id"])
             uow.commit()
 
     return bulk.each(body["items"], transfer, lambda item: item["unit_id"])

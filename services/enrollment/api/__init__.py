@@ -31,7 +31,11 @@ def change_each(items: list[dict], use_case, args_of, id_of) -> dict:
 
     def one(item: dict) -> None:
         with unit_of_work() as uow:
-            use_case(uow, identity, *args_of(item))
+            changes = Changes(uow.session)
+            args = args_of(item)
+            changed = use_case(uow, identity, *args)
+            uow.session.flush()
+            audit_changes(uow, changes, use_case.__name__, changed, reason=reason_in(*args))  # each item's own
             uow.commit()
 
     return each(items, one, id_of)
