@@ -16,7 +16,7 @@ from servicekit.money import from_fen, money, show, to_fen
 from servicekit.paging import Listing
 from servicekit.tabular import IMPORT_REJECTED
 
-from . import campaigns, rules, units
+from . import campaigns, rules
 from .models import Allocation, AllocationChange, AllocationLine, Campaign, CampaignParticipant, Unit
 from .problems import (
     ALLOCATION_NOT_PUBLISHED,
@@ -70,6 +70,13 @@ def save_proposal(campaign_id: str) -> dict:
         allocation = _with_source(uow.session, allocation, campaign_id, "computed")
         _fix_participants(uow.session, campaign)
         _replace_lines(uow.session, allocation, _proposal(uow.session, campaign))
+        lines = _lines(uow.session, allocation)
+        uow.audit(
+            "allocation.proposed",
+            "allocation",
+            allocation.id,
+            after={"campaign_id": campaign_id, "lines": {line.unit_id: _amounts(line) for line in lines}},
+        )
         uow.commit()
         return _view(campaign, allocation, _lines(uow.session, allocation), _names(uow.session))
 
@@ -157,10 +164,18 @@ def publish(campaign_id: str) -> dict:
         allocation = _find(uow.session, campaign_id, lock=True)
         if allocation.status == "published":
             raise Problem(ALLOCATION_PUBLISHED, "Already published; edits are announced line by line.")
+        before = {"status": allocation.status}
         allocation.status, allocation.published_at = "published", utcnow()
         lines = _lines(uow.session, allocation)
         for line in lines:
             uow.publish("allocation.published", _payload(allocation, line, "initial"))
+        uow.audit(
+            "allocation.published",
+            "allocation",
+            allocation.id,
+            before=before,
+            after={"status": "published", "campaign_id": campaign_id, "lines": len(lines)},
+        )
         uow.commit()
         return _view(campaign, allocation, lines, _names(uow.session))
 
@@ -279,6 +294,14 @@ def _change(
             changed_at=utcnow(),
         )
     )
+    uow.audit(
+        f"allocation_line.{action}",
+        "allocation_line",
+        f"{allocation.campaign_id}/{line.unit_id}",
+        before=_amounts(line),
+        after={"academic_seats": seats, "skills_money": money},
+        reason=reason,
+    )
     line.academic_seats, line.skills_money = seats, money
     if allocation.status == "published":
         line.revision += 1
@@ -309,6 +332,10 @@ def _check_received(line: AllocationLine, seats: int, money: Decimal, campaign: 
         },
         asked={"academic_seats": seats, "skills_money": show(money)},
     )
+
+
+def _amounts(line: AllocationLine) -> dict:
+    return {"academic_seats": line.academic_seats, "skills_money": line.skills_money}
 
 
 def _check_pools(session, campaign: Campaign, allocation: Allocation) -> None:
@@ -499,15 +526,17 @@ def funds_moved(uow, event) -> None:
 # Participation: which first-level units take part in a campaign.
 
 
-def _participant_units(session, campaign: Campaign) -> list[Unit]:
+def _participant_query(session, campaign: Campaign):
     """The chosen units; while none are chosen (or fixed by a first save), every active first-level unit."""
     chosen = select(CampaignParticipant.unit_id).where(CampaignParticipant.campaign_id == campaign.id)
     query = select(Unit).where(Unit.level == "first_level")
     if session.scalars(chosen.limit(1)).first() is None:
-        query = query.where(Unit.status == "active")
-    else:
-        query = query.where(Unit.id.in_(chosen))
-    return list(session.scalars(query.order_by(Unit.id)))
+        return query.where(Unit.status == "active")
+    return query.where(Unit.id.in_(chosen))
+
+
+def _participant_units(session, campaign: Campaign) -> list[Unit]:
+    return list(session.scalars(_participant_query(session, campaign).order_by(Unit.id)))
 
 
 def _fix_participants(session, campaign: Campaign, actor: str = "system") -> None:
@@ -529,27 +558,44 @@ def _fix_participants(session, campaign: Campaign, actor: str = "system") -> Non
     session.flush()
 
 
-def participants(campaign_id: str) -> list[dict]:
+PARTICIPANTS = Listing(
+    "Participants",
+    id=Unit.id,
+    sorts={"name": Unit.name, "status": Unit.status},
+    filters={"status": Unit.status},
+    search=lambda q: Unit.name.contains(q, autoescape=True),
+)
+
+
+def participants(campaign_id: str, args: dict | None = None):
+    """The participating units (a page of them when `args` are the listing's query)."""
     with unit_of_work() as uow:
-        campaign = campaigns.find(uow.session, campaign_id)
+        session = uow.session
+        campaign = campaigns.find(session, campaign_id)
         rows = {
             row.unit_id: row
-            for row in uow.session.scalars(
+            for row in session.scalars(
                 select(CampaignParticipant).where(CampaignParticipant.campaign_id == campaign.id)
             )
         }
-        return [
-            {
-                "unit_id": unit.id,
-                "unit_name": unit.name,
-                "unit_status": unit.status,
-                "chosen": unit.id in rows,
-                "added_by": rows[unit.id].added_by if unit.id in rows else None,
-                "added_at": rows[unit.id].added_at if unit.id in rows else None,
-                "reason": rows[unit.id].reason if unit.id in rows else None,
-            }
-            for unit in _participant_units(uow.session, campaign)
-        ]
+
+        def view(units: list[Unit]) -> list[dict]:
+            return [
+                {
+                    "unit_id": unit.id,
+                    "unit_name": unit.name,
+                    "unit_status": unit.status,
+                    "chosen": unit.id in rows,
+                    "added_by": rows[unit.id].added_by if unit.id in rows else None,
+                    "added_at": rows[unit.id].added_at if unit.id in rows else None,
+                    "reason": rows[unit.id].reason if unit.id in rows else None,
+                }
+                for unit in units
+            ]
+
+        if args is None:
+            return view(_participant_units(session, campaign))
+        return PARTICIPANTS.page(session, _participant_query(session, campaign), args, view=view)
 
 
 def choose_participants(identity: Identity, campaign_id: str, body: dict) -> list[dict]:
@@ -578,14 +624,13 @@ def choose_participants(identity: Identity, campaign_id: str, body: dict) -> lis
         session.flush()
         if allocation is not None:
             _replace_lines(session, allocation, _proposal(session, campaign))
-        units.audit(
-            identity,
+        uow.audit(
             "campaign.participants_chosen",
+            "campaign",
             campaign.id,
-            {"unit_ids": before},
-            {"unit_ids": wanted},
-            body["reason"],
-            entity_type="campaign",
+            before={"unit_ids": before},
+            after={"unit_ids": wanted},
+            reason=body["reason"],
         )
         uow.commit()
     return participants(campaign_id)
@@ -632,14 +677,16 @@ def add_participant(identity: Identity, campaign_id: str, unit_id: str, body: di
                 campaign,
             )
             _check_pools(session, campaign, allocation)
-        units.audit(
-            identity,
+        uow.audit(
             "campaign.participant_added",
+            "campaign",
             campaign.id,
-            {},
-            {"unit_id": unit_id, "academic_seats": body["academic_seats"], "skills_money": show(body["skills_money"])},
-            body["reason"],
-            entity_type="campaign",
+            after={
+                "unit_id": unit_id,
+                "academic_seats": body["academic_seats"],
+                "skills_money": show(body["skills_money"]),
+            },
+            reason=body["reason"],
         )
         uow.commit()
         lines = _lines(session, allocation) if allocation else []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 
 from sqlalchemy import or_, select
@@ -19,7 +18,6 @@ from .models import Unit
 from .problems import UNIT_EXISTS, UNIT_INVALID, UNIT_NOT_FOUND
 from .schemas import UnitQuery
 
-audit_log = logging.getLogger("audit")
 FIELDS = ("name", "level", "category", "parent_id", "headcount", "key_industry", "key_industry_weight")
 
 
@@ -31,6 +29,7 @@ def create(body: dict) -> dict:
         _check_parent(uow.session, unit)
         uow.session.add(unit)
         _announce(uow, unit)
+        uow.audit("unit.created", "unit", unit.id, after=view(unit))
         uow.commit()
         return view(unit)
 
@@ -40,6 +39,7 @@ def edit(unit_id: str, body: dict) -> dict:
         unit = uow.session.scalars(select(Unit).where(Unit.id == unit_id).with_for_update()).one_or_none()
         if unit is None:
             raise Problem(UNIT_NOT_FOUND, _("No unit {unit_id}.").format(unit_id=unit_id))
+        before = view(unit)
         merged = {**{k: getattr(unit, k) for k in FIELDS}, **body}
         if merged["level"] == "first_level":
             merged["parent_id"] = None
@@ -52,6 +52,7 @@ def edit(unit_id: str, body: dict) -> dict:
         _apply(unit, merged)
         _check_parent(uow.session, unit)
         _announce(uow, unit)
+        uow.audit("unit.updated", "unit", unit.id, before=before, after=view(unit), only_changes=True)
         uow.commit()
         return view(unit)
 
@@ -114,13 +115,18 @@ def import_rows(rows: list[tuple[int, dict]]) -> dict:
         for _number, row in sorted(rows, key=lambda r: r[1]["level"]):  # first-level units before their unions
             unit = stored.get(row["id"])
             values = {k: row.get(k) for k in FIELDS}
+            before = None
             if unit is None:
                 unit = Unit(id=row["id"], revision=0, status="active")
                 uow.session.add(unit)
             elif all(getattr(unit, k) == v for k, v in values.items()):
                 continue
+            else:
+                before = {k: getattr(unit, k) for k in FIELDS}
             _apply(unit, values)
             _announce(uow, unit)
+            after = {k: getattr(unit, k) for k in FIELDS}
+            uow.audit("unit.imported", "unit", unit.id, before=before, after=after, only_changes=True)
             changed += 1
         uow.commit()
     return {"imported": len(rows), "changed": changed}
@@ -209,7 +215,7 @@ def payload(unit: Unit) -> dict:
 def retire(identity: Identity, unit_id: str, body: dict) -> dict:
     """Retire a first-level unit, or merge it into a successor: it keeps its past allocations, reservations and
     students, and takes no new allocation line or reservation. A merge moves its grassroots unions to the
-    successor (each announced again with its new parent). Audited (see `audit`)."""
+    successor (each announced again with its new parent). Audited in the same transaction."""
     with unit_of_work() as uow:
         session = uow.session
         successor_id = body.get("successor_id")
@@ -244,33 +250,13 @@ def retire(identity: Identity, unit_id: str, body: dict) -> dict:
         before = {"status": unit.status, "successor_id": unit.successor_id}
         unit.status, unit.successor_id = "retired", successor_id
         _announce(uow, unit)
-        audit(
-            identity,
+        uow.audit(
             "unit.merged" if successor else "unit.retired",
+            "unit",
             unit_id,
-            before,
-            {"status": "retired", "successor_id": successor_id, "grassroots_unions_moved": moved},
-            body["reason"],
+            before=before,
+            after={"status": "retired", "successor_id": successor_id, "grassroots_unions_moved": moved},
+            reason=body["reason"],
         )
         uow.commit()
         return {**view(unit), "grassroots_unions_moved": moved}
-
-
-def audit(
-    identity: Identity, action: str, entity_id: str, before: dict, after: dict, reason: str, entity_type: str = "unit"
-) -> None:
-    """The decision, as the audit trail will record it (servicekit's audit_entries once that lands: one call to
-    switch). Units carry no personal data."""
-    audit_log.info(
-        "audit",
-        extra={
-            "actor_id": identity.subject,
-            "actor_role": identity.role,
-            "action": action,
-            "entity_type": entity_type,
-            "entity_id": entity_id,
-            "before": before,
-            "after": after,
-            "reason": reason,
-        },
-    )

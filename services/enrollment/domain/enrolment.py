@@ -23,6 +23,20 @@ SEEN_BY_INSTITUTION = (SENT, REQUESTED, REGISTERED, ADMITTED, REFUSED, WITHDRAWN
 UPHELD, DISMISSED = "upheld", "dismissed"
 
 
+class UnitRetired(Exception):
+    """The employee's first-level unit is retired: it takes no new nominations (a domain error: 409)."""
+
+    def __init__(self, unit_id: str):
+        self.unit_id = unit_id
+        super().__init__(_("Unit {parent_id} is retired: it takes no new nominations.").format(parent_id=unit_id))
+
+
+def check_takes_nominations(unit_id: str, status: str) -> None:
+    """A retired (or merged) first-level unit keeps its students but takes no new nomination."""
+    if status == "retired":
+        raise UnitRetired(unit_id)
+
+
 def notice_end(start: date, days: int) -> date:
     """The day the public notice is over (start + days): confirmation is possible from that day."""
     return start + timedelta(days=days)

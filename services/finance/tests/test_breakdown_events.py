@@ -179,7 +179,6 @@ def test_only_the_students_own_institution_records_a_valid_charge_on_a_live_enro
     assert funded.post(path, valid, funded.institution(OTHER_INSTITUTION), expect=404)["code"] == "not_found"
     for role, scope in (
         ("unit_officer", {"unit_id": UNIT}),
-        ("institution_system", {"institution_id": INSTITUTION}),
         ("federation_admin", {}),
     ):
         assert funded.post(path, valid, funded.caller(role, **scope), expect=403)["code"] == "forbidden"

@@ -1,7 +1,7 @@
 """A campaign's transfer deadline (the federation transfers the earmarked funds to units before year end).
 
-Revision ID: quota_0006
-Revises: quota_0005
+Revision ID: quota_0007
+Revises: quota_0006
 Create Date: 2026-12-03 11:35:00
 """
 
@@ -9,8 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = "quota_0006"
-down_revision = "quota_0005"
+revision = "quota_0007"
+down_revision = "quota_0006"
 branch_labels = None
 depends_on = None
 

@@ -1,15 +1,15 @@
 """The campaign's transfer deadline in finance's read model (from campaign.published).
 
-Revision ID: finance_0008
-Revises: finance_0007
+Revision ID: finance_0009
+Revises: finance_0008
 Create Date: 2026-12-03 11:40:00
 """
 
 from alembic import op
 import sqlalchemy as sa
 
-revision = "finance_0008"
-down_revision = "finance_0007"
+revision = "finance_0009"
+down_revision = "finance_0008"
 branch_labels = None
 depends_on = None
 

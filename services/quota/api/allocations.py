@@ -7,10 +7,9 @@ from flask_smorest import Blueprint
 from servicekit.identity import AUDITOR, FEDERATION_ADMIN, UNIT_OFFICER, current_identity, requires
 from servicekit.tabular import Column, export
 
-from . import allocations, reports
-from .api import uploaded_rows
-from .reports import MEASURES
-from .schemas import (
+from .. import allocations, reports
+from ..reports import MEASURES
+from ..schemas import (
     AllocationImportRow,
     AllocationOut,
     CampaignReport,
@@ -24,6 +23,7 @@ from .schemas import (
     Reallocation,
     ReservationOut,
 )
+from . import uploaded_rows
 
 READERS = (FEDERATION_ADMIN, AUDITOR, UNIT_OFFICER)
 ALLOCATION_COLUMNS = [
@@ -130,12 +130,13 @@ def reallocate(body, campaign_id):
 
 
 @blp.route("/participants", methods=["GET"])
+@blp.arguments(allocations.PARTICIPANTS.query, location="query")
 @blp.response(200, ParticipantOut(many=True))
 @blp.alt_response(404, description="No such campaign")
 @requires(FEDERATION_ADMIN, AUDITOR)
-def list_participants(campaign_id):
+def list_participants(query, campaign_id):
     """The first-level units taking part (by default every active one, fixed when the allocation is first saved)."""
-    return allocations.participants(campaign_id)
+    return allocations.participants(campaign_id, query)
 
 
 @blp.route("/participants", methods=["PUT"])

@@ -1,7 +1,7 @@
 """Which first-level units take part in a campaign; retired and merged units (never deleted).
 
-Revision ID: quota_0007
-Revises: quota_0006
+Revision ID: quota_0008
+Revises: quota_0007
 Create Date: 2026-12-03 12:05:00
 """
 
@@ -9,8 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = "quota_0007"
-down_revision = "quota_0006"
+revision = "quota_0008"
+down_revision = "quota_0007"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Money a unit already received per allocation line (from finance's funds.transferred and funds.reclaimed).
 
-Revision ID: quota_0005
-Revises: quota_0004
+Revision ID: quota_0006
+Revises: quota_0005
 Create Date: 2026-12-03 11:40:00
 """
 
@@ -9,8 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = "quota_0005"
-down_revision = "quota_0004"
+revision = "quota_0006"
+down_revision = "quota_0005"
 branch_labels = None
 depends_on = None
 
