@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_BROKER = "localfs"  # registered with kombu by servicekit.bus.localfs
@@ -28,6 +29,27 @@ def _flag(name: str, default: bool) -> bool:
     return value in {"1", "true", "yes", "on"}
 
 
+def production() -> bool:
+    """Production mode (`DEPLOYMENT=production`): defaults meant for one developer's machine are refused."""
+    return _env("DEPLOYMENT", "development").lower() == "production"
+
+
+# The passwords deploy/docker-compose.yml and the local servers fall back to: fine on a laptop, never in production.
+DEFAULT_PASSWORDS = frozenset({"upskilling", "guest", "postgres", "password", "changeme"})
+
+
+def refuse_default_password(name: str, url: str) -> None:
+    """In production mode, a connection URL whose password is missing or a well-known default stops the process."""
+    if not production() or "://" not in url or url.startswith(("sqlite", "filesystem", LOCAL_BROKER)):
+        return
+    password = urlsplit(url).password
+    if not password or unquote(password) in DEFAULT_PASSWORDS:
+        raise ValueError(
+            f"{name}: DEPLOYMENT=production refuses a connection without a password or with a default one "
+            "(set the service's own credentials: README, Credentials per service)"
+        )
+
+
 def _int_list(name: str, default: str) -> tuple[int, ...]:
     return tuple(int(part) for part in _env(name, default).split(",") if part.strip())
 
@@ -43,6 +65,21 @@ class BusSettings:
     relay_poll_seconds: float
     heartbeat: int
     queue_type: str = "classic"
+    # Consumers accept an event only when RabbitMQ vouches (the message's user_id) that the service owning
+    # its type published it (BUS_VERIFY_PUBLISHER; on by default in production). Each service's broker user
+    # is `<BUS_NAMESPACE><service>` (python -m servicekit.provision makes them).
+    verify_publisher: bool = False
+
+    @property
+    def user(self) -> str | None:
+        """The broker user this process connects as (RabbitMQ checks a message's user_id against it)."""
+        if self.embedded:
+            return None
+        return unquote(urlsplit(self.url).username or "") or None
+
+    def publisher_user(self, service: str) -> str:
+        """The broker user of `service`: the only one whose events of that service's types are accepted."""
+        return f"{self.namespace}{service}"
 
     @property
     def exchange(self) -> str:
@@ -114,19 +151,22 @@ def load_settings(service: str) -> Settings:
     var_dir = Path(_env("VAR_DIR", str(REPO_ROOT / "var"))).resolve()
     default_db = f"sqlite:///{var_dir / (service + '.db')}"
     database_url = _env(f"{service.upper()}_DATABASE_URL", default_db)
-    return Settings(
+    settings = Settings(
         service=service,
         var_dir=var_dir,
         database_url=database_url,
         migrate_on_start=_flag("MIGRATE_ON_START", database_url == default_db),
         log_level=_env("LOG_LEVEL", "INFO").upper(),
-        bus=load_bus_settings(var_dir),
+        bus=load_bus_settings(var_dir, service),
         sagas=load_saga_settings(),
         host=_env("HOST", "127.0.0.1"),
         metrics_port=int(port) if (port := _env("METRICS_PORT", "")) else None,
         idempotency_key_ttl_seconds=int(_env("IDEMPOTENCY_KEY_TTL_SECONDS", str(24 * 3600))),
         idempotency_lease_seconds=int(_env("IDEMPOTENCY_LEASE_SECONDS", "60")),
     )
+    refuse_default_password(f"{service.upper()}_DATABASE_URL", database_url)
+    refuse_default_password("BROKER_URL", settings.bus.url)
+    return settings
 
 
 def load_saga_settings() -> SagaSettings:
@@ -137,8 +177,11 @@ def load_saga_settings() -> SagaSettings:
     )
 
 
-def load_bus_settings(var_dir: Path) -> BusSettings:
+def load_bus_settings(var_dir: Path, service: str | None = None) -> BusSettings:
+    # A service's own broker user may come in `<SERVICE>_BROKER_URL` (the provisioning job holds all of them).
     url = _env("BROKER_URL", "filesystem://")
+    if service:
+        url = _env(f"{service.upper()}_BROKER_URL", url)
     if url.startswith("filesystem://"):
         # kombu's filesystem transport with atomic message files (servicekit.bus.localfs).
         url = f"{LOCAL_BROKER}://" + url[len("filesystem://") :]
@@ -165,4 +208,5 @@ def load_bus_settings(var_dir: Path) -> BusSettings:
         relay_poll_seconds=float(_env("RELAY_POLL_SECONDS", "0.2")),
         heartbeat=int(_env("BROKER_HEARTBEAT", "30")),
         queue_type=queue_type,
+        verify_publisher=_flag("BUS_VERIFY_PUBLISHER", production()),
     )

@@ -7,7 +7,6 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from demo.client import Gateway, eventually
@@ -52,9 +51,8 @@ def gateway_before(stacks: dict[str, ServiceStack], var_dir: Path, database_url:
 def shared_system(servers, vhost: str, tmp: Path):
     """`gateway_before` on databases of its own, for the tests of a whole module (a stack takes ~20 s to start)."""
     names = {service: f"t_{service}_{uuid.uuid4().hex[:10]}" for service in (*SERVICES, "gateway")}
-    with psycopg.connect(servers.pg_admin_dsn, autocommit=True) as admin:
-        for name in names.values():
-            admin.execute(f'CREATE DATABASE "{name}"')
+    for name in names.values():
+        servers.create_database(name)
     common = {
         "BROKER_URL": servers.amqp_url(vhost),
         "BUS_NAMESPACE": f"t{uuid.uuid4().hex[:8]}.",
@@ -76,9 +74,8 @@ def shared_system(servers, vhost: str, tmp: Path):
     finally:
         for stack in stacks.values():
             stack.close()
-        with psycopg.connect(servers.pg_admin_dsn, autocommit=True) as admin:
-            for name in names.values():
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for name in names.values():
+            servers.drop_database(name)
 
 
 class Flows(Scenario):
