@@ -269,7 +269,7 @@ def test_gateway_has_its_own_database_migrated_once(config):
 def test_gateway_and_every_service_share_the_keys(config, variable):
     """One key each, from the environment or (unset) made once in the volume every container mounts:
     the identity header's, and the employee pseudonyms' (gateway accounts and enrollment must agree)."""
-    app = {n: s for n, s in config["services"].items() if n not in {"rabbitmq", "postgres"}}
+    app = {n: s for n, s in config["services"].items() if n not in {"rabbitmq", "postgres", "provision"}}
     keys = {name: _env(service).get(variable) for name, service in app.items()}
     assert None not in keys.values(), [n for n, k in keys.items() if k is None]
     assert len(set(keys.values())) == 1
@@ -303,17 +303,23 @@ def test_servers(config):
     assert pg["image"] == "postgres:15"
     assert {"POSTGRES_USER", "POSTGRES_PASSWORD"} <= set(_env(pg))
 
-    # broker credentials agree with the BROKER_URL the services get
-    renv = _env(rabbit)
-    broker = urlsplit(_env(services["quota-worker"])["BROKER_URL"])
-    assert (broker.username, broker.password, broker.path.lstrip("/")) == (
-        renv["RABBITMQ_DEFAULT_USER"],
-        renv["RABBITMQ_DEFAULT_PASS"],
-        renv["RABBITMQ_DEFAULT_VHOST"],
-    )
-    penv = _env(pg)
-    db = urlsplit(_env(services["quota-api"])["QUOTA_DATABASE_URL"])
-    assert (db.username, db.password) == (penv["POSTGRES_USER"], penv["POSTGRES_PASSWORD"])
+    # each service its own broker user and database role, never the administrators'; the provision job
+    # makes exactly the users and roles the services are given, with the administrators' logins
+    renv, penv, provision = _env(rabbit), _env(pg), _env(services["provision"])
+    for svc in SERVICES:
+        broker = urlsplit(_env(services[f"{svc}-worker"])["BROKER_URL"])
+        assert broker.username == svc != renv["RABBITMQ_DEFAULT_USER"]
+        assert broker.path.lstrip("/") == renv["RABBITMQ_DEFAULT_VHOST"]
+        assert provision[f"{svc.upper()}_BROKER_URL"] == _env(services[f"{svc}-worker"])["BROKER_URL"]
+        db = urlsplit(_env(services[f"{svc}-api"])[f"{svc.upper()}_DATABASE_URL"])
+        assert db.username == svc != penv["POSTGRES_USER"]
+        assert provision[f"{svc.upper()}_DATABASE_URL"] == _env(services[f"{svc}-api"])[f"{svc.upper()}_DATABASE_URL"]
+    assert urlsplit(provision["PROVISION_DATABASE_URL"]).username == penv["POSTGRES_USER"]
+    assert urlsplit(provision["PROVISION_RABBITMQ_API"]).username == renv["RABBITMQ_DEFAULT_USER"]
+    assert _command(services["provision"]) == ["python", "-m", "servicekit.provision"]
+    for name, service in services.items():
+        if name.endswith("-migrate"):
+            assert service["depends_on"]["provision"]["condition"] == "service_completed_successfully", name
 
     # named volumes for the data, and the init script mounted where the image runs it
     assert {"postgres-data", "rabbitmq-data"} <= set(config.get("volumes") or {})
