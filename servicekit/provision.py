@@ -138,6 +138,9 @@ class Rabbitmqctl:
     def set_permissions(self, vhost: str, user: str, configure: str, write: str, read: str) -> None:
         self._run("set_permissions", "-p", vhost, user, configure, write, read)
 
+    def delete_user(self, user: str) -> None:
+        self._run("delete_user", user, check=False)
+
 
 class ManagementApi:
     def __init__(self, url: str):

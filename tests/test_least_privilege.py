@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import secrets
 import uuid
 from datetime import date
 from urllib.parse import urlsplit
@@ -20,7 +19,6 @@ from sqlalchemy import select
 from servicekit.bus.envelope import Envelope
 from servicekit.bus.topology import declare, events_exchange
 from servicekit.config import load_settings
-from servicekit.provision import Rabbitmqctl, provision_broker_user
 
 from .support.processes import wait_for
 
@@ -41,21 +39,6 @@ def test_a_service_role_opens_its_own_database_only_and_has_no_other_power(make_
     quota_on_finance = quota._replace(path=finance.path).geturl()
     with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
         psycopg.connect(_libpq(quota_on_finance))
-
-
-@pytest.fixture
-def broker_users(servers, vhost, bus_namespace):
-    """Each service's own RabbitMQ user in the test's vhost, as `python -m servicekit.provision` makes it."""
-    admin = Rabbitmqctl(servers.rabbitmqctl)
-    urls = {}
-    for service in ("quota", "enrollment", "finance"):
-        user, password = f"{bus_namespace}{service}", secrets.token_urlsafe(16)
-        url = f"amqp://{user}:{password}@{servers.amqp_host}:{servers.amqp_port}/{vhost}"
-        provision_broker_user(admin, url, bus_namespace, service)
-        urls[service] = url
-    yield urls
-    for service in urls:
-        admin._run("delete_user", f"{bus_namespace}{service}", check=False)
 
 
 def payment(enrolment_id: str) -> dict:

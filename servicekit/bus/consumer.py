@@ -28,6 +28,7 @@ import contracts
 from ..db import database_unavailable, outage_reason, upsert, utcnow
 from ..logging import causation_id, correlation_id
 from ..metrics import BUS_HANDLED
+from ..personal import scrub
 from ..service import Runtime
 from .backoff import CONNECTION_ERRORS, Backoff, wait_for_database
 from .envelope import Envelope, MalformedMessage
@@ -42,7 +43,7 @@ NOT_BEFORE = "x-not-before"
 def dead_letter_headers(message: Message, reason: str, attempts: int) -> dict:
     return {
         "x-dead-id": message.properties.get("message_id") or str(uuid.uuid4()),
-        "x-dead-reason": reason[:2000],
+        "x-dead-reason": scrub(reason)[:2000],
         "x-dead-at": datetime.now(UTC).isoformat(timespec="seconds"),
         "x-attempts": attempts,
         "x-original-routing-key": message.delivery_info.get("routing_key", ""),
@@ -249,7 +250,7 @@ class Consumer:
                 "reason": reason,
             },
         )
-        headers = {ATTEMPT: envelope.attempt + 1, "x-last-error": reason[:2000]}
+        headers = {ATTEMPT: envelope.attempt + 1, "x-last-error": scrub(reason)[:2000]}
         if self._delayed_retry:
             routing_key = self.bus.retry_queue(self.service.name, delay)
         else:

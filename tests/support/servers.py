@@ -9,6 +9,7 @@ removed afterwards.
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import subprocess
 import uuid
@@ -18,7 +19,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from servicekit.provision import provision_database
+from servicekit.provision import BROKER_SERVICES, Rabbitmqctl, provision_broker_user, provision_database
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -164,6 +165,22 @@ def make_database(servers):
     yield make
     for name in created:
         servers.drop_database(name)
+
+
+@pytest.fixture
+def broker_users(servers, vhost, bus_namespace):
+    """Each service's own RabbitMQ user in the test's vhost, as `python -m servicekit.provision` makes it:
+    {service: its BROKER_URL}; deleted afterwards."""
+    admin = Rabbitmqctl(servers.rabbitmqctl)
+    urls = {}
+    for service in BROKER_SERVICES:
+        user, password = f"{bus_namespace}{service}", secrets.token_urlsafe(16)
+        url = f"amqp://{user}:{password}@{servers.amqp_host}:{servers.amqp_port}/{vhost}"
+        provision_broker_user(admin, url, bus_namespace, service)
+        urls[service] = url
+    yield urls
+    for service in urls:
+        admin.delete_user(f"{bus_namespace}{service}")
 
 
 @pytest.fixture
