@@ -108,7 +108,7 @@ class Gateway:
         return None if response.status_code == 404 else response.json()
 
 
-def eventually(probe, what: str, timeout: float = 30.0, interval: float = 0.2, last=lambda: ""):
+def eventually(probe, what: str, timeout: float = 60.0, interval: float = 0.2, last=lambda: ""):
     """Poll `probe()` until it returns something truthy: the services talk through events."""
     deadline = time.monotonic() + timeout
     while True:

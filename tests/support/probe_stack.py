@@ -20,7 +20,7 @@ class ProbeStack(ServiceStack):
     def tally(self, key: str) -> dict:
         return self.client.get(f"/tallies/{key}").get_json()
 
-    def wait_count(self, key: str, count: int, timeout: float = 20.0) -> dict:
+    def wait_count(self, key: str, count: int, timeout: float = 60.0) -> dict:
         wait_for(lambda: self.tally(key)["count"] >= count, timeout, message=f"{count} handlings of {key}")
         return self.tally(key)
 

@@ -60,7 +60,7 @@ class Process:
         return self.log_path.read_text(errors="replace")
 
 
-def wait_for(predicate, timeout: float = 20.0, interval: float = 0.05, message: str = "condition"):
+def wait_for(predicate, timeout: float = 60.0, interval: float = 0.05, message: str = "condition"):
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()

@@ -33,7 +33,7 @@ def events(stack, tap, count: int) -> list[dict]:
     seen = []
     wait_for(
         lambda: seen.extend(stack.drain(tap)) or len(seen) >= count,
-        timeout=20,
+        timeout=60,
         message=f"{count} events on {tap.routing_key}",
     )
     return [Envelope.parse(m.body).data for m in seen]

@@ -157,14 +157,14 @@ class Finance:
         self.stack, self.client = stack, stack.client
         self.worker = None  # started by the first delivery: HTTP-only tests need none
 
-    def deliver(self, *events: tuple[str, dict], timeout: float = 20.0) -> list:
+    def deliver(self, *events: tuple[str, dict], timeout: float = 60.0) -> list:
         """Publish as other services would, in this order, and wait until the worker has handled them all."""
         self.worker = self.worker or self.stack.worker()
         sent = [self.stack.publish(event_type, data, producer="test") for event_type, data in events]
         self.wait_handled([event.id for event in sent], timeout)
         return sent
 
-    def wait_handled(self, event_ids: list[str], timeout: float = 20.0) -> None:
+    def wait_handled(self, event_ids: list[str], timeout: float = 60.0) -> None:
         inbox = self.stack.runtime.inbox
         with_ids = select(inbox.c.event_id).where(inbox.c.event_id.in_(event_ids))
 
@@ -228,7 +228,7 @@ class Finance:
         return self.get("/invariants", self.caller("auditor"))
 
 
-def published(stack, tap, count: int, timeout: float = 20.0) -> list[dict]:
+def published(stack, tap, count: int, timeout: float = 60.0) -> list[dict]:
     """The `count` events the service published on the tap (the relay sends them shortly after commit)."""
     seen: list[dict] = []
 

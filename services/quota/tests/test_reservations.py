@@ -94,7 +94,7 @@ class Saga:
     def answer_for(self, enrolment: str, count: int = 1) -> dict:
         found = wait_for(
             lambda: len(mine := [a for a in self.collect() if a["enrolment_id"] == enrolment]) >= count and mine,
-            timeout=20,
+            timeout=60,
             message=f"answer {count} for {enrolment}",
         )
         return found[count - 1]
