@@ -80,7 +80,8 @@ def _context(session, identity: Identity, campaign_id: str, programme_id: str) -
 
 
 def _employee(session, person: dict, employee_key: bytes) -> Employee:
-    employee = session.scalar(select(Employee).where(Employee.resident_id == person["resident_id"]))
+    # the keyed pseudonym finds the person: the stored number is encrypted, differently each time
+    employee = session.get(Employee, employee_id(person["resident_id"], employee_key))
     if employee is None:
         # the id the gateway computes too when it opens this employee's account
         employee = Employee(employee_id=employee_id(person["resident_id"], employee_key), **person)

@@ -107,7 +107,9 @@ def list_enrolments(filters):
     for key, value in filters.items():
         query = query.where(getattr(Enrolment, key) == value)
     with unit_of_work() as uow:
-        return views(uow.session, current_identity(), list(uow.session.scalars(query)))
+        found = views(uow.session, current_identity(), list(uow.session.scalars(query)))
+        uow.commit()  # the record of full ID numbers shown
+    return found
 
 
 @blp.route("/enrolments/<enrolment_id>", methods=["GET"])
@@ -116,7 +118,9 @@ def list_enrolments(filters):
 @requires(*ROLES)
 def get_enrolment(enrolment_id):
     with unit_of_work() as uow:
-        return _view(uow.session, find_enrolment(uow.session, current_identity(), enrolment_id))
+        found = _view(uow.session, find_enrolment(uow.session, current_identity(), enrolment_id))
+        uow.commit()  # the record of a full ID number shown
+    return found
 
 
 @blp.route("/enrolments/<enrolment_id>/objections", methods=["POST"])
