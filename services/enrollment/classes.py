@@ -290,7 +290,7 @@ def class_view(session, training_class: TrainingClass) -> dict:
     }
 
 
-def published_rosters(session, campaign_id: str | None) -> list[dict]:
+def published_rosters(session, campaign_id: str, class_id: str | None = None) -> list[dict]:
     """The federation's public list: per published class, names with masked ID numbers, unit, institution."""
     query = (
         select(TrainingClass, Institution.name, Programme.name)
@@ -299,8 +299,9 @@ def published_rosters(session, campaign_id: str | None) -> list[dict]:
         .where(TrainingClass.status.in_((rules.PUBLISHED, rules.OPENED)))
         .order_by(TrainingClass.opens_on, TrainingClass.class_id)
     )
-    if campaign_id:
-        query = query.where(TrainingClass.campaign_id == campaign_id)
+    query = query.where(TrainingClass.campaign_id == campaign_id)
+    if class_id:
+        query = query.where(TrainingClass.class_id == class_id)
     return [
         {
             "class_id": c.class_id,

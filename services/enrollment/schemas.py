@@ -389,7 +389,9 @@ class GroupingOut(Schema):
 
 
 class PublishedQuery(Schema):
-    campaign_id = Uuid()
+    # one campaign at a time (and one class when given): the public list is never enumerated across campaigns
+    campaign_id = Uuid(required=True)
+    class_id = fields.String(validate=validate.Length(max=64))
 
 
 class PublishedStudent(Schema):

@@ -128,10 +128,10 @@ def open_class(class_id):
 @blp.arguments(PublishedQuery, location="query")
 @blp.response(200, PublishedRoster(many=True))
 def published_rosters(query):
-    """Public, no identity needed (the federation's website): the students of published rosters, with masked
-    ID numbers, never phones."""
+    """Public, no identity needed (the federation's website): the students of one campaign's published rosters
+    (one class's with class_id), with masked ID numbers, never phones."""
     with unit_of_work() as uow:
-        return classes.published_rosters(uow.session, query.get("campaign_id"))
+        return classes.published_rosters(uow.session, query["campaign_id"], query.get("class_id"))
 
 
 @blp.route("/calendar/<int:year>", methods=["GET"])
