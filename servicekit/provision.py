@@ -146,7 +146,9 @@ class ManagementApi:
     def __init__(self, url: str):
         parts = urlsplit(url)
         self.base = (
-            parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")).geturl().rstrip("/")
+            parts._replace(netloc=(parts.hostname or "") + (f":{parts.port}" if parts.port else ""))
+            .geturl()
+            .rstrip("/")
         )
         token = base64.b64encode(f"{unquote(parts.username or '')}:{unquote(parts.password or '')}".encode()).decode()
         self.authorization = f"Basic {token}"

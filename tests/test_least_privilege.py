@@ -6,8 +6,15 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import threading
 import uuid
 from datetime import date
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import urlsplit
 
 import psycopg
@@ -19,6 +26,7 @@ from sqlalchemy import select
 from servicekit.bus.envelope import Envelope
 from servicekit.bus.topology import declare, events_exchange
 from servicekit.config import load_settings
+from servicekit.provision import ManagementApi, Rabbitmqctl, broker_permissions, provision_broker_user
 
 from .support.processes import wait_for
 
@@ -133,3 +141,79 @@ def test_production_refuses_default_and_missing_passwords(monkeypatch):
     monkeypatch.delenv("QUOTA_BROKER_URL")
     settings = load_settings("quota")
     assert settings.bus.verify_publisher and settings.bus.user == "quota"
+
+
+def test_the_provision_command_makes_and_rotates_credentials_never_printing_them(servers, vhost, bus_namespace):
+    database = f"t_provision_{uuid.uuid4().hex[:10]}"
+    user = f"{bus_namespace}quota"
+
+    def provision(password: str) -> subprocess.CompletedProcess:
+        env = {
+            **os.environ,
+            "PROVISION_DATABASE_URL": servers.pg_admin_url,
+            "PROVISION_RABBITMQCTL": shlex.join(servers.rabbitmqctl),
+            "BUS_NAMESPACE": bus_namespace,
+            "QUOTA_DATABASE_URL": f"postgresql+psycopg://{database}:{password}@{servers.pg_host}:{servers.pg_port}/{database}",
+            "QUOTA_BROKER_URL": f"amqp://{user}:{password}@{servers.amqp_host}:{servers.amqp_port}/{vhost}",
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "servicekit.provision", "quota"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert password not in done.stdout + done.stderr
+        return done
+
+    def broker_accepts(password: str) -> bool:
+        check = [*servers.rabbitmqctl, "authenticate_user", user, password]
+        return subprocess.run(check, capture_output=True, timeout=60).returncode == 0
+
+    def stored_password() -> str:
+        with psycopg.connect(servers.pg_admin_dsn) as admin:
+            return admin.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s", (database,)).fetchone()[0]
+
+    try:
+        made = provision("first-Secret-1")
+        assert f"role {database} owns database {database}" in made.stdout and f"RabbitMQ user {user}" in made.stdout
+        first = stored_password()
+        assert broker_accepts("first-Secret-1")
+        provision("second-Secret-2")  # rotation: run again with the new passwords
+        assert stored_password() != first
+        assert broker_accepts("second-Secret-2") and not broker_accepts("first-Secret-1")
+    finally:
+        servers.drop_database(database)
+        Rabbitmqctl(servers.rabbitmqctl).delete_user(user)
+
+
+def test_the_management_api_gets_the_users_and_permissions_rabbitmqctl_would_set():
+    seen = []
+
+    class Recorder(BaseHTTPRequestHandler):
+        def do_PUT(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            seen.append((self.path, self.headers["Authorization"], body))
+            self.send_response(201)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        api = ManagementApi(f"http://admin:adm%40n@127.0.0.1:{server.server_port}")
+        provision_broker_user(api, "amqp://t1.finance:s3cret@rabbitmq:5672/upskilling", "t1.", "finance")
+    finally:
+        server.shutdown()
+    configure, write, read = broker_permissions("t1.", "finance")
+    assert [(path, body) for path, _, body in seen] == [
+        ("/api/vhosts/upskilling", {}),
+        ("/api/users/t1.finance", {"password": "s3cret", "tags": ""}),
+        ("/api/permissions/upskilling/t1.finance", {"configure": configure, "write": write, "read": read}),
+    ]
+    assert {authorization for _, authorization, _ in seen} == {"Basic YWRtaW46YWRtQG4="}  # admin:adm@n
+    assert re.match(configure, "t1.finance.retry.1000ms") and not re.match(configure, "t1.quota")
+    assert re.match(write, "amq.default") and not re.match(read, "amq.default")
