@@ -38,9 +38,10 @@ def stacks(stack_of, broker_users):
 def system(stacks, make_database, tmp_path):
     """The base URL of a gateway in front of the four services, each with a worker process (the apps and the
     gateway of this process log into in-process.log)."""
+    # (the log file's handler comes last: making an app configures logging afresh)
     with (
-        logged_in_process(tmp_path / "in-process.log"),
         gateway_before(stacks, tmp_path / "var", make_database("gateway")) as url,
+        logged_in_process(tmp_path / "in-process.log"),
     ):
         yield url
 
