@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from servicekit.identity import ROLES
+
 # The services the gateway fronts, and where they listen in a local run (deploy/Procfile).
 DEFAULT_URLS = {
     "quota": "http://127.0.0.1:8001",
@@ -32,6 +34,8 @@ class AuthSettings:
     access_token_seconds: int = 900
     refresh_token_seconds: int = 12 * 3600  # a working day; each refresh starts a new one
     rate_limit_per_minute: int = 600  # per authenticated client (or per address on public routes)
+    # role -> requests a minute per client of that role; roles not named here get rate_limit_per_minute
+    rate_limits_by_role: tuple[tuple[str, int], ...] = ()
     login_attempts_per_username: int = 10  # per LOGIN_WINDOW_SECONDS
     login_attempts_per_address: int = 100
     revocation_refresh_seconds: float = 5.0  # how stale a process's map of revoked tokens may be (revocations)
@@ -145,6 +149,7 @@ def load_auth_settings(environ) -> AuthSettings:
         access_token_seconds=_positive_int(environ, "GATEWAY_ACCESS_TOKEN_SECONDS", 900),
         refresh_token_seconds=_positive_int(environ, "GATEWAY_REFRESH_TOKEN_SECONDS", 12 * 3600),
         rate_limit_per_minute=_positive_int(environ, "GATEWAY_RATE_LIMIT_PER_MINUTE", 600),
+        rate_limits_by_role=_rate_limits_by_role(environ, _positive_int(environ, "GATEWAY_RATE_LIMIT_PER_MINUTE", 600)),
         login_attempts_per_username=_positive_int(environ, "GATEWAY_LOGIN_ATTEMPTS_PER_USERNAME", 10),
         login_attempts_per_address=_positive_int(environ, "GATEWAY_LOGIN_ATTEMPTS_PER_ADDRESS", 100),
         revocation_refresh_seconds=_positive_seconds(environ, "GATEWAY_REVOCATION_REFRESH_SECONDS", 5.0),
@@ -152,6 +157,35 @@ def load_auth_settings(environ) -> AuthSettings:
         bootstrap_admin=admin or None,
         bootstrap_password=password or None,
     )
+
+
+# Default allowances per role, in multiples of GATEWAY_RATE_LIMIT_PER_MINUTE: an institution's system
+# publishes results and attendance in bursts, officers page through lists and act in bulk.
+ROLE_RATE_MULTIPLES = {
+    "institution_system": 10,
+    "institution_operator": 3,
+    "unit_officer": 3,
+    "grassroots_officer": 3,
+    "federation_admin": 3,
+    "auditor": 3,
+}
+
+
+def _rate_limits_by_role(environ, default: int) -> tuple[tuple[str, int], ...]:
+    """GATEWAY_RATE_LIMITS_BY_ROLE="institution_system=6000,unit_officer=1800" over the multiples above."""
+    limits = {role: default * multiple for role, multiple in ROLE_RATE_MULTIPLES.items()}
+    for part in environ.get("GATEWAY_RATE_LIMITS_BY_ROLE", "").split(","):
+        if not part.strip():
+            continue
+        role, _, value = part.partition("=")
+        role = role.strip()
+        if role not in ROLES or not value.strip().isdigit() or int(value) < 1:
+            raise ValueError(
+                "GATEWAY_RATE_LIMITS_BY_ROLE takes role=requests-a-minute pairs separated by commas "
+                f"(roles: {', '.join(sorted(ROLES))}), not {part.strip()!r}"
+            )
+        limits[role] = int(value)
+    return tuple(sorted(limits.items()))
 
 
 def _external_provider(environ) -> ExternalIdentityProvider | None:

@@ -65,6 +65,7 @@ class Guard:
         self.external = ExternalTokens(settings.external) if settings.external else None
         self.sweeper = Sweeper()
         self.rates = LeasedCounter(self.transaction)
+        self.rate_limits = dict(settings.rate_limits_by_role)
         self._leasing: dict[str, asyncio.Future] = {}  # on the proxy's event loop only
         self.revocations = Revocations(
             self.transaction,
@@ -160,7 +161,7 @@ class Guard:
                     role=identity.role, method=incoming.method, service=service
                 ),
             )
-        await self.limit(f"subject:{identity.subject}", run_blocking)
+        await self.limit(f"subject:{identity.subject}", run_blocking, self.rate_limits.get(identity.role))
         return identity
 
     def identify(self, incoming: Incoming, body: bytes = b"") -> Identity:
@@ -197,17 +198,19 @@ class Guard:
                 raise Problem(UNAUTHORIZED, "Signed request refused: this nonce was already used (a replay).")
             return accounts.machine_identity(client)
 
-    async def limit(self, client_key: str, run_blocking: RunBlocking) -> None:
+    async def limit(self, client_key: str, run_blocking: RunBlocking, per_minute: int | None = None) -> None:
+        """Within the client's allowance a minute: its role's (GATEWAY_RATE_LIMITS_BY_ROLE) or the default."""
         now, key = time.time(), f"rate:{client_key}"
+        per_minute = per_minute or self.settings.rate_limit_per_minute
         while (verdict := self.rates.spend(key, window=RATE_WINDOW_SECONDS, now=now)) is None:
-            await self._lease(key, now, run_blocking)
-        if self.rates.running_low(key, limit=self.settings.rate_limit_per_minute, window=RATE_WINDOW_SECONDS, now=now):
-            self._lease(key, now, run_blocking)  # in the background: nobody waits for it
+            await self._lease(key, now, run_blocking, per_minute)
+        if self.rates.running_low(key, limit=per_minute, window=RATE_WINDOW_SECONDS, now=now):
+            self._lease(key, now, run_blocking, per_minute)  # in the background: nobody waits for it
         if self.sweeper.due():
             await run_blocking(self._sweep, now)
         _refuse_when_over([verdict], "Too many requests; slow down.", "requests")
 
-    def _lease(self, key: str, now: float, run_blocking: RunBlocking) -> asyncio.Future:
+    def _lease(self, key: str, now: float, run_blocking: RunBlocking, per_minute: int) -> asyncio.Future:
         """The lease being taken for `key`, started if none is: one at a time per client and process."""
         pending = self._leasing.get(key)
         if pending is None:
@@ -217,7 +220,7 @@ class Guard:
                     key,
                     window=RATE_WINDOW_SECONDS,
                     now=now,
-                    limit=self.settings.rate_limit_per_minute,
+                    limit=per_minute,
                 )
             )
             self._leasing[key] = pending

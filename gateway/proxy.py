@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from urllib.parse import parse_qsl, quote
 
+from servicekit.admission import QUEUE_HEADER
 from servicekit.db import database_unavailable
 from servicekit.errors import (
     BAD_GATEWAY,
@@ -66,6 +67,7 @@ NOT_FORWARDED = HOP_BY_HOP | {
     "x-request-id",
     "x-forwarded-for",
     "x-forwarded-prefix",
+    QUEUE_HEADER.lower(),
     "authorization",
     IDENTITY_HEADER.lower(),
     *(name.lower() for name in signatures.HEADERS),
@@ -189,6 +191,8 @@ class Proxy:
         ]
         chain = ", ".join(hop for hop in (headers.get("x-forwarded-for"), client) if hop)
         lines.append(f"X-Request-ID: {request_id}\r\nX-Forwarded-Prefix: /api/{service}\r\n".encode())
+        # When it left the gateway: a service refuses it 503 if it queued too long (servicekit.admission).
+        lines.append(f"{QUEUE_HEADER}: t={time.time() * 1000:.0f}\r\n".encode())
         if chain:
             lines.append(f"X-Forwarded-For: {chain}\r\n".encode("latin-1"))
         if identity is not None:

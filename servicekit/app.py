@@ -11,6 +11,7 @@ from flask_smorest import Api
 from kombu import Connection
 from sqlalchemy import text
 
+from .admission import install_admission
 from .db import UnitOfWork
 from .errors import SERVICE_UNAVAILABLE, ProblemSchema, install_error_handlers, problem_response
 from .identity import signing_key
@@ -74,6 +75,7 @@ def create_app(service: Service, runtime: Runtime | None = None) -> Flask:
     app.register_blueprint(swagger_ui)
     install_error_handlers(app)  # after Api(), which installs its own handler
     install_request_context(app, _report_request(service.name))
+    install_admission(app, service.name, runtime.settings.api_queue_budget_seconds)  # before any work
     install_input_checks(app)  # after the request id, which its answers carry
     _install_operations(app, runtime)
     return app

@@ -64,6 +64,8 @@ class BusSettings:
     relay_batch: int
     relay_poll_seconds: float
     heartbeat: int
+    relay_safety_poll_seconds: float = 2.0
+    relay_wake_on_commit: bool = True  # off behind a pooler that cannot LISTEN (PgBouncer's transaction mode)
     queue_type: str = "classic"
     # Consumers accept an event only when RabbitMQ vouches (the message's user_id) that the service owning
     # its type published it (BUS_VERIFY_PUBLISHER; on by default in production). Each service's broker user
@@ -137,6 +139,9 @@ class Settings:
     # request's claim is taken over after the lease (its process died).
     idempotency_key_ttl_seconds: int = 24 * 3600
     idempotency_lease_seconds: int = 60
+    # A request that queued longer than this for a worker thread is refused 503 before any work
+    # (servicekit.admission); 0 turns the check off.
+    api_queue_budget_seconds: float = 3.0
 
     def prepare_local_folders(self) -> None:
         """The embedded database file and broker folders live under var/."""
@@ -163,6 +168,7 @@ def load_settings(service: str) -> Settings:
         metrics_port=int(port) if (port := _env("METRICS_PORT", "")) else None,
         idempotency_key_ttl_seconds=int(_env("IDEMPOTENCY_KEY_TTL_SECONDS", str(24 * 3600))),
         idempotency_lease_seconds=int(_env("IDEMPOTENCY_LEASE_SECONDS", "60")),
+        api_queue_budget_seconds=float(_env("API_QUEUE_BUDGET_SECONDS", "3")),
     )
     refuse_default_password(f"{service.upper()}_DATABASE_URL", database_url)
     refuse_default_password("BROKER_URL", settings.bus.url)
@@ -207,6 +213,9 @@ def load_bus_settings(var_dir: Path, service: str | None = None) -> BusSettings:
         relay_batch=int(_env("RELAY_BATCH", "200")),
         relay_poll_seconds=float(_env("RELAY_POLL_SECONDS", "0.2")),
         heartbeat=int(_env("BROKER_HEARTBEAT", "30")),
+        # On PostgreSQL relays are woken by each commit (LISTEN/NOTIFY); this slow poll is the safety net.
+        relay_safety_poll_seconds=float(_env("RELAY_SAFETY_POLL_SECONDS", "2")),
+        relay_wake_on_commit=_flag("RELAY_WAKE_ON_COMMIT", True),
         queue_type=queue_type,
         verify_publisher=_flag("BUS_VERIFY_PUBLISHER", production()),
     )

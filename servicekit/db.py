@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy.exc
-from sqlalchemy import Engine, Table, create_engine, delete, event, insert
+from sqlalchemy import Engine, Table, create_engine, delete, event, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -85,6 +85,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def outbox_channel(service: str) -> str:
+    """The PostgreSQL NOTIFY channel a service's outbox inserts wake its relays on."""
+    return f"outbox.{service}"
+
+
 class UnitOfWork:
     """One transaction: state changes and the events announcing them commit together.
 
@@ -102,6 +107,7 @@ class UnitOfWork:
         self._session_factory, self._outbox, self._producer = session_factory, outbox, producer
         self._waits, self._reask_after = waits, reask_after  # the service's saga waits (servicekit.sagas)
         self._session: Session | None = None
+        self._notified = False
 
     @property
     def session(self) -> Session:
@@ -111,6 +117,7 @@ class UnitOfWork:
 
     def __enter__(self) -> UnitOfWork:
         self._session = self._session_factory()
+        self._notified = False
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -140,7 +147,16 @@ class UnitOfWork:
                 attempts=0,
             )
         )
+        self._wake_relay()
         return envelope
+
+    def _wake_relay(self) -> None:
+        """On PostgreSQL, tell the service's relays there is something to publish: NOTIFY is delivered
+        when (and only if) this transaction commits, so the relay publishes without a polling delay."""
+        if self._notified or self.session.get_bind().dialect.name != "postgresql":
+            return
+        self.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": outbox_channel(self._producer)})
+        self._notified = True
 
     @property
     def _saga_waits(self) -> Table:
@@ -187,6 +203,7 @@ class JoinedUnitOfWork(UnitOfWork):
 
     def __enter__(self) -> JoinedUnitOfWork:
         self._session = self._session_factory()
+        self._notified = False
         self._savepoint = self.session.begin_nested()
         return self
 

@@ -159,9 +159,9 @@ def _csv_chunks(rows: Iterable[dict], columns: list[Column]) -> Iterator[bytes]:
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
     writer.writerow([c.header for c in columns])
-    for row in rows:
+    for number, row in enumerate(rows):
         writer.writerow([_text(row.get(c.key)) for c in columns])
-        if buffer.tell() >= CHUNK:
+        if buffer.tell() >= CHUNK or number == 0:  # the first line at once: the download visibly starts
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
             buffer.truncate()

@@ -257,3 +257,15 @@ def test_the_worker_counts_events_published_and_handled_by_type_on_its_metrics_p
     wait_for(lambda: counted(handled, outcome="handled") == 4, message="the handled events counted")
     assert counted(handled, outcome="failed") == 1, "the flaky event's first attempt"
     assert counted("bus_events_published_total") == 4
+
+
+def test_the_relay_is_woken_by_the_commit_not_by_its_poll(probe):
+    # The safety poll set far beyond the waits below: only the commit's NOTIFY can wake the relay in time.
+    probe.worker(RELAY_SAFETY_POLL_SECONDS="120")
+    probe.note("wake-first")
+    probe.wait_count("wake-first", 1, timeout=60)
+    time.sleep(0.3)  # the relay is idle again, waiting
+    started = time.monotonic()
+    probe.note("wake-second")
+    probe.wait_count("wake-second", 1, timeout=10)
+    assert time.monotonic() - started < 10

@@ -21,7 +21,7 @@ from tests.support.campaign import (
     personal_data_in_logs,
 )
 
-pytestmark = pytest.mark.servers
+pytestmark = [pytest.mark.servers, pytest.mark.timeout(900)]  # the whole campaign, twice: minutes on a loaded machine
 
 
 @pytest.fixture

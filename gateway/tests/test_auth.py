@@ -14,6 +14,7 @@ import pytest
 from flask import request
 from sqlalchemy import text
 
+from gateway.config import load_auth_settings
 from gateway.signatures import signed_headers
 from servicekit.identity import HEADER, Identity, sign, signing_key, verify
 from tests.support.processes import REPO
@@ -272,7 +273,10 @@ def test_a_machine_request_with_a_wrong_signature_is_refused(gateway, machine, s
 
 def test_the_rate_limit_is_shared_by_every_gateway_process_and_answers_429_with_retry_after(make_gateway):
     # Two apps on one database stand for two gunicorn workers (or two gateway replicas).
-    first, second = (make_gateway(GATEWAY_RATE_LIMIT_PER_MINUTE="3").test_client() for _ in range(2))
+    first, second = (
+        make_gateway(GATEWAY_RATE_LIMIT_PER_MINUTE="3", GATEWAY_RATE_LIMITS_BY_ROLE="unit_officer=3").test_client()
+        for _ in range(2)
+    )
     headers = bearer(first.application, "unit_officer", unit_id="u1")
     statuses = [
         client.get("/api/quota/whoami", headers=headers).status_code for client in (first, second, first, second)
@@ -289,7 +293,7 @@ def test_the_rate_limit_is_shared_by_every_gateway_process_and_answers_429_with_
 
 def test_concurrent_requests_on_two_gateway_processes_never_pass_the_limit(make_gateway):
     limit, lease = 600, 20  # 600 a minute: leases of 20 (gateway.limits.lease_size)
-    gateways = [make_gateway(GATEWAY_RATE_LIMIT_PER_MINUTE=str(limit)) for _ in range(2)]
+    gateways = [make_gateway(GATEWAY_RATE_LIMITS_BY_ROLE=f"unit_officer={limit}") for _ in range(2)]
     headers = bearer(gateways[0], "unit_officer", unit_id="u1")
     if time.time() % 60 > 45:
         time.sleep(61 - time.time() % 60)  # all in one fixed window
@@ -303,6 +307,31 @@ def test_concurrent_requests_on_two_gateway_processes_never_pass_the_limit(make_
     assert len(statuses) == 720 and set(statuses) == {200, 429}
     # Never above the limit; below it by at most what each process leased and has not spent (two leases).
     assert limit - 2 * 2 * lease <= statuses.count(200) <= limit
+
+
+def test_each_role_has_its_own_rate_a_machine_client_and_officers_are_not_capped_at_the_default(make_gateway):
+    client = make_gateway(GATEWAY_RATE_LIMIT_PER_MINUTE="2", GATEWAY_RATE_LIMITS_BY_ROLE="unit_officer=5").test_client()
+    app = client.application
+
+    def statuses(headers, count: int) -> list[int]:
+        return [client.get("/api/evaluation/whoami", headers=headers).status_code for _ in range(count)]
+
+    if time.time() % 60 > 50:
+        time.sleep(61 - time.time() % 60)  # all in one fixed window
+    employee = bearer(app, "employee", "an.employee", employee_id="e1")
+    assert statuses(employee, 3) == [200, 200, 429]  # the default
+    officer = bearer(app, "unit_officer", "an.officer", unit_id="u1")
+    assert statuses(officer, 6) == [200] * 5 + [429]  # set for the role
+    machine = bearer(app, "institution_system", "a.machine", institution_id="i1")
+    assert statuses(machine, 21) == [200] * 20 + [429]  # ten times the default unless set
+    auditor = bearer(app, "auditor", subject="busy.auditor")
+    assert statuses(auditor, 7) == [200] * 6 + [429]  # three times the default
+
+
+@pytest.mark.parametrize("setting", ["institution_system", "nobody=5", "auditor=0", "auditor=lots"])
+def test_a_role_rate_setting_that_cannot_be_read_stops_the_start(setting):
+    with pytest.raises(ValueError, match="GATEWAY_RATE_LIMITS_BY_ROLE"):
+        load_auth_settings({"GATEWAY_RATE_LIMITS_BY_ROLE": setting})
 
 
 def test_login_attempts_are_limited_per_username_without_revealing_it_exists(make_gateway):

@@ -214,6 +214,13 @@ def test_request_id_is_passed_through(gateway):
     assert response.get_json()["headers"]["X-Request-Id"] == "abc-123:4.5_6"
 
 
+def test_the_service_learns_when_the_gateway_forwarded_the_request_never_a_client_s_stamp(gateway):
+    before = time.time() * 1000
+    response = gateway.get("/api/quota/echo/x", headers={"X-Request-Start": "t=1"})
+    stamp = response.get_json()["headers"]["X-Request-Start"]
+    assert stamp.startswith("t=") and before - 1 <= float(stamp[2:]) <= time.time() * 1000 + 1
+
+
 @pytest.mark.parametrize("incoming", [None, "", "has space", "x" * 65, "semi;colon"])
 def test_request_id_is_generated_when_missing_or_invalid(gateway, incoming):
     headers = {} if incoming is None else {"X-Request-ID": incoming}

@@ -40,6 +40,7 @@ def test_requests_upstream_latency_refusals_and_circuits_are_counted(sqlite_runt
     service = sqlite_service
     env = {
         "GATEWAY_RATE_LIMIT_PER_MINUTE": "3",
+        "GATEWAY_RATE_LIMITS_BY_ROLE": "unit_officer=3",
         "GATEWAY_UPSTREAM_TIMEOUT": "0.2",
         "GATEWAY_BREAKER_FAILURES": "1",
         "GATEWAY_BREAKER_COOLDOWN": "60",

@@ -1,5 +1,11 @@
 """The outbox relay: publishes committed events, marks them sent, never loses one.
 
+On PostgreSQL a relay LISTENs on its service's outbox channel: every transaction that
+adds to the outbox NOTIFYs it on commit (servicekit.db.UnitOfWork.publish), so events
+leave without a polling delay; a slow poll (RELAY_SAFETY_POLL_SECONDS) stays as the
+safety net (a notification missed while the listener reconnected, refused events due
+again). On SQLite (or with RELAY_WAKE_ON_COMMIT=0) the relay polls every RELAY_POLL_SECONDS.
+
 Several relays may run (one per worker process): on PostgreSQL each takes a
 batch with `FOR UPDATE SKIP LOCKED`, so no two publish the same rows at once.
 A crash between the broker's confirm and the commit republishes the batch;
@@ -11,12 +17,15 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from contextlib import contextmanager
 from datetime import timedelta
+from select import select as wait_readable
 
+import psycopg
 from kombu import Connection
 from sqlalchemy import delete, select, update
 
-from ..db import database_unavailable, outage_reason, utcnow
+from ..db import database_unavailable, outage_reason, outbox_channel, utcnow
 from ..metrics import BUS_PUBLISHED
 from ..service import Runtime
 from .backoff import CONNECTION_ERRORS, Backoff, wait_for_database
@@ -39,16 +48,21 @@ class Relay:
         backoff = Backoff()
         while not self.stop.is_set():
             try:
-                with Connection(
-                    self.bus.url, heartbeat=self.bus.heartbeat, transport_options=self.bus.transport_options
-                ) as connection:
+                with (
+                    Connection(
+                        self.bus.url, heartbeat=self.bus.heartbeat, transport_options=self.bus.transport_options
+                    ) as connection,
+                    self._listener() as listener,
+                ):
                     connection.ensure_connection(max_retries=1)
                     publisher = publisher_for(connection, self.bus)
-                    log.info("relay connected", extra={"broker": connection.as_uri()})
+                    log.info(
+                        "relay connected", extra={"broker": connection.as_uri(), "woken_on_commit": bool(listener)}
+                    )
                     backoff.reset()
-                    self._pump(connection, publisher)
+                    self._pump(connection, publisher, listener)
             except Exception as exc:
-                if database_unavailable(exc):
+                if database_unavailable(exc) or isinstance(exc, psycopg.OperationalError):
                     # Unpublished rows stay in the outbox; nothing is lost while the database is away.
                     log.warning("relay paused: the database is unreachable", extra={"reason": outage_reason(exc)})
                     wait_for_database(self.runtime.engine, self.stop)
@@ -61,13 +75,37 @@ class Relay:
                     log.exception("relay failed; retrying", extra={"retry_in_s": delay})
                 self.stop.wait(delay)
 
-    def _pump(self, connection: Connection, publisher) -> None:
+    @contextmanager
+    def _listener(self):
+        """On PostgreSQL: a connection of its own (out of the pool) LISTENing on the service's outbox channel."""
+        engine = self.runtime.engine
+        if engine.dialect.name != "postgresql" or not self.bus.relay_wake_on_commit:
+            yield None
+            return
+        pooled = engine.raw_connection()
+        pooled.detach()  # never handed back to the pool: closed below, without the pool's reset
+        listener = pooled.dbapi_connection
+        assert isinstance(listener, psycopg.Connection)  # postgresql+psycopg, the only PostgreSQL driver
+        try:
+            listener.rollback()
+            listener.autocommit = True
+            listener.execute(f'LISTEN "{outbox_channel(self.runtime.service.name)}"')
+            yield listener
+        finally:
+            try:
+                listener.close()
+            except psycopg.Error:
+                pass  # a connection lost in an outage has nothing left to close
+
+    def _pump(self, connection: Connection, publisher, listener) -> None:
         amqp = connection.transport.driver_type == "amqp"
         while not self.stop.is_set():
             sent = self.relay_batch(publisher)
             if sent < self.bus.relay_batch:
                 self._housekeeping()
-                if amqp:
+                if listener is not None:
+                    self._await_commit(connection, listener, amqp)
+                elif amqp:
                     self._idle(connection)
                 else:
                     self.stop.wait(self.bus.relay_poll_seconds)
@@ -79,6 +117,23 @@ class Relay:
         try:
             connection.drain_events(timeout=self.bus.relay_poll_seconds)
         except TimeoutError:
+            pass
+
+    def _await_commit(self, connection: Connection, listener, amqp: bool) -> None:
+        """Wait for a commit's notification (or the safety poll), reading the broker's heartbeats meanwhile."""
+        if any(True for _ in listener.notifies(timeout=0)):
+            return  # committed while the last batch was being published
+        broker = connection.connection.sock if amqp else None
+        watched = [listener.fileno(), *([broker] if broker is not None else [])]
+        if amqp:
+            connection.heartbeat_check()
+        ready, _, _ = wait_readable(watched, [], [], self.bus.relay_safety_poll_seconds)
+        if broker is not None and broker in ready:
+            try:
+                connection.drain_events(timeout=0.01)
+            except TimeoutError:
+                pass
+        for _ in listener.notifies(timeout=0):
             pass
 
     def relay_batch(self, publisher) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, case, func, select, tuple_
 from sqlalchemy.orm import aliased
 
 from servicekit.identity import Identity
@@ -70,7 +70,7 @@ COLUMNS = [
 FILTERS = ("campaign_id", "unit_id", "institution_id", "programme_id", "status")
 
 
-def _by_share(model):
+def _by_share(model, ids: list[str]):
     """Amounts per share (federation, unit) of one enrolment: reimbursements paid, or recovered."""
     return (
         select(
@@ -78,37 +78,69 @@ def _by_share(model):
             func.sum(case((model.share == "federation", model.amount))).label("federation"),
             func.sum(case((model.share == "unit", model.amount))).label("unit"),
         )
+        .where(model.enrolment_id.in_(ids))
         .group_by(model.enrolment_id)
         .subquery()
     )
 
 
-def _sums():
-    paid = select(Payment.enrolment_id, func.sum(Payment.amount).label("paid")).group_by(Payment.enrolment_id)
-    exams = select(
-        ExamResult.enrolment_id,
-        func.count().label("attempts"),
-        func.max(case((ExamResult.passed, 1), else_=0)).label("passed"),
-        func.max(ExamResult.score).label("best"),
-    ).group_by(ExamResult.enrolment_id)
+def _sums(ids: list[str]):
+    """Per enrolment of `ids` (a batch: the sums read only its rows, through the enrolment_id indexes)."""
+    paid = (
+        select(Payment.enrolment_id, func.sum(Payment.amount).label("paid"))
+        .where(Payment.enrolment_id.in_(ids))
+        .group_by(Payment.enrolment_id)
+    )
+    exams = (
+        select(
+            ExamResult.enrolment_id,
+            func.count().label("attempts"),
+            func.max(case((ExamResult.passed, 1), else_=0)).label("passed"),
+            func.max(ExamResult.score).label("best"),
+        )
+        .where(ExamResult.enrolment_id.in_(ids))
+        .group_by(ExamResult.enrolment_id)
+    )
     certificates = (
         select(
             Certificate.enrolment_id,
             func.max(Certificate.number).label("number"),
             func.max(Certificate.issued_on).label("issued_on"),
         )
-        .where(Certificate.revoked_on.is_(None))
+        .where(Certificate.revoked_on.is_(None), Certificate.enrolment_id.in_(ids))
         .group_by(Certificate.enrolment_id)
     )
-    placements = select(ClassPlacement.enrolment_id, func.count().label("classes")).group_by(
-        ClassPlacement.enrolment_id
+    placements = (
+        select(ClassPlacement.enrolment_id, func.count().label("classes"))
+        .where(ClassPlacement.enrolment_id.in_(ids))
+        .group_by(ClassPlacement.enrolment_id)
     )
     return paid.subquery(), exams.subquery(), certificates.subquery(), placements.subquery()
 
 
-def query(identity: Identity, filters: dict) -> Select:
-    paid, exams, certificates, placements = _sums()
-    reimbursed, recovered = _by_share(Reimbursement), _by_share(Recovery)
+ORDER = (Enrolment.nominated_at, Enrolment.enrolment_id)
+FIRST_BATCH = 50
+
+
+def _filtered(statement: Select, identity: Identity, filters: dict) -> Select:
+    for key in FILTERS:
+        if filters.get(key):
+            statement = statement.where(getattr(Enrolment, key) == filters[key])
+    return scoped(statement, identity)
+
+
+def keys(identity: Identity, filters: dict, after: tuple | None, batch: int) -> Select:
+    """The next batch of the ledger's enrolments (their sort keys only), after the last one exported."""
+    statement = _filtered(select(*ORDER), identity, filters)
+    if after is not None:
+        statement = statement.where(tuple_(*ORDER) > tuple_(*after))
+    return statement.order_by(*ORDER).limit(batch)
+
+
+def query(identity: Identity, filters: dict, ids: list[str]) -> Select:
+    """The ledger's rows of the enrolments `ids`, with everything they join."""
+    paid, exams, certificates, placements = _sums(ids)
+    reimbursed, recovered = _by_share(Reimbursement, ids), _by_share(Recovery, ids)
     unit, union = aliased(Unit), aliased(Unit)
     statement = (
         select(
@@ -145,12 +177,10 @@ def query(identity: Identity, filters: dict) -> Select:
         .outerjoin(certificates, certificates.c.enrolment_id == Enrolment.enrolment_id)
         .outerjoin(reimbursed, reimbursed.c.enrolment_id == Enrolment.enrolment_id)
         .outerjoin(recovered, recovered.c.enrolment_id == Enrolment.enrolment_id)
-        .order_by(Enrolment.nominated_at, Enrolment.enrolment_id)
+        .where(Enrolment.enrolment_id.in_(ids))
+        .order_by(*ORDER)
     )
-    for key in FILTERS:
-        if filters.get(key):
-            statement = statement.where(getattr(Enrolment, key) == filters[key])
-    return scoped(statement, identity)
+    return _filtered(statement, identity, filters)
 
 
 def _shares(breakdown: Breakdown | None) -> dict:
@@ -175,43 +205,56 @@ def _shares(breakdown: Breakdown | None) -> dict:
 
 
 def lines(session, identity: Identity, filters: dict, batch: int = 1000) -> Iterator[dict]:
-    """The ledger's lines, fetched in batches so a 100,000-line export never sits in memory at once."""
-    result = session.execute(query(identity, filters).execution_options(yield_per=batch))
-    for row in result:
-        enrolment, employee, attempts = row.Enrolment, row.Employee, row.attempts
-        full = sees_personal_data(identity, enrolment)
-        fees = enrolment.fees or {}
-        yield {
-            "enrolment_id": enrolment.enrolment_id,
-            "campaign_id": enrolment.campaign_id,
-            "unit": row.unit,
-            "grassroots_union": row.union,
-            "name": employee.name,
-            "resident_id": employee.resident_id if full else mask_resident_id(employee.resident_id),
-            "phone": employee.phone if full else mask_phone(employee.phone),
-            "education": enrolment.education,
-            "kind": enrolment.kind,
-            "institution": row.institution,
-            "programme": row.programme,
-            "status": enrolment.status,
-            "registered_on": enrolment.registered_on,
-            "admitted_on": enrolment.admitted_on,
-            "withdrawn_on": enrolment.withdrawn_on,
-            "class_id": enrolment.class_id,
-            "class_opens_on": row.opens_on,
-            "classes_attended": row.classes or 0,
-            "fees_total": sum((money(v) for v in fees.values()), money("0")) if fees else None,
-            "federation_subsidy_requested": enrolment.subsidy_requested,
-            **_shares(row.Breakdown),
-            "paid": row.paid,
-            "payment_status": enrolment.payment_status,
-            "exam_attempts": attempts or 0,
-            "exam_passed": None if attempts is None else bool(row.passed),
-            "best_score": row.best,
-            "certificate_number": row.number,
-            "certificate_issued_on": row.issued_on,
-            "reimbursed_federation": row.reimbursed_federation,
-            "reimbursed_unit": row.reimbursed_unit,
-            "recovered_federation": row.recovered_federation,
-            "recovered_unit": row.recovered_unit,
-        }
+    """The ledger's lines, batch after batch of enrolments in the ledger's order (keyset), each batch's sums
+    read for its enrolments only: the first line leaves after one batch's queries, and a 100,000-line
+    export never sits in memory at once."""
+    after, size = None, min(FIRST_BATCH, batch)  # a small first batch: the first line leaves soon
+    while True:
+        batch_keys = session.execute(keys(identity, filters, after, size)).all()
+        if not batch_keys:
+            return
+        for row in session.execute(query(identity, filters, [key.enrolment_id for key in batch_keys])):
+            yield _line(identity, row)
+        if len(batch_keys) < size:
+            return
+        after, size = tuple(batch_keys[-1]), min(size * 4, batch)
+
+
+def _line(identity: Identity, row) -> dict:
+    enrolment, employee, attempts = row.Enrolment, row.Employee, row.attempts
+    full = sees_personal_data(identity, enrolment)
+    fees = enrolment.fees or {}
+    return {
+        "enrolment_id": enrolment.enrolment_id,
+        "campaign_id": enrolment.campaign_id,
+        "unit": row.unit,
+        "grassroots_union": row.union,
+        "name": employee.name,
+        "resident_id": employee.resident_id if full else mask_resident_id(employee.resident_id),
+        "phone": employee.phone if full else mask_phone(employee.phone),
+        "education": enrolment.education,
+        "kind": enrolment.kind,
+        "institution": row.institution,
+        "programme": row.programme,
+        "status": enrolment.status,
+        "registered_on": enrolment.registered_on,
+        "admitted_on": enrolment.admitted_on,
+        "withdrawn_on": enrolment.withdrawn_on,
+        "class_id": enrolment.class_id,
+        "class_opens_on": row.opens_on,
+        "classes_attended": row.classes or 0,
+        "fees_total": sum((money(v) for v in fees.values()), money("0")) if fees else None,
+        "federation_subsidy_requested": enrolment.subsidy_requested,
+        **_shares(row.Breakdown),
+        "paid": row.paid,
+        "payment_status": enrolment.payment_status,
+        "exam_attempts": attempts or 0,
+        "exam_passed": None if attempts is None else bool(row.passed),
+        "best_score": row.best,
+        "certificate_number": row.number,
+        "certificate_issued_on": row.issued_on,
+        "reimbursed_federation": row.reimbursed_federation,
+        "reimbursed_unit": row.reimbursed_unit,
+        "recovered_federation": row.recovered_federation,
+        "recovered_unit": row.recovered_unit,
+    }

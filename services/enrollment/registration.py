@@ -39,10 +39,14 @@ def request_registration(uow, identity: Identity, enrolment_id: str, on: date) -
     """The institution registers a sent nomination and asks quota for the seat or subsidy.
 
     A refused one may be asked again (quota reallocated after the deadline, say): quota answers a request
-    with a higher revision afresh.
+    with a higher revision afresh. Registering one already requested or registered is a retry and answers
+    it as it stands, so a caller who never heard the first answer may safely send it again.
     """
     session = uow.session
     enrolment = _institution_enrolment(uow, identity, enrolment_id)
+    if enrolment.status in (rules.REQUESTED, rules.REGISTERED):
+        # A retry (the first answer was lost, a 504 at the gateway): the same outcome, nothing asked twice.
+        return enrolment
     expect_status(enrolment, rules.SENT, rules.REFUSED)
     standing = session.get(InstitutionStanding, enrolment.institution_id)
     if standing is not None and standing.disqualified:

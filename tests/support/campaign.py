@@ -77,8 +77,9 @@ def personal_data_in_logs(logs: list[Path], numbers: list[int]) -> tuple[int, li
 
 
 @contextmanager
-def shared_system(servers, vhost: str, tmp: Path):
-    """`gateway_before` on databases of its own, for the tests of a whole module (a stack takes ~20 s to start)."""
+def shared_system(servers, vhost: str, tmp: Path, **extra_env: str):
+    """`gateway_before` on databases of its own, for the tests of a whole module (a stack takes ~20 s to start);
+    `extra_env` for every service (a benchmark's settings)."""
     names = {service: f"t_{service}_{uuid.uuid4().hex[:10]}" for service in (*SERVICES, "gateway")}
     for name in names.values():
         servers.create_database(name)
@@ -89,6 +90,7 @@ def shared_system(servers, vhost: str, tmp: Path):
         "RELAY_POLL_SECONDS": "0.05",
         "VAR_DIR": str(tmp / "var"),
         "LOG_LEVEL": "INFO",
+        **extra_env,
     }
     stacks: dict[str, ServiceStack] = {}
     try:

@@ -10,9 +10,9 @@ def change(use_case, present, *args) -> dict:
     """Run one use case in a unit of work and answer with what it changed, as the caller may see it."""
     with unit_of_work() as uow:
         changed = use_case(uow, current_identity(), *args)
-        uow.session.flush()
-        view = present(uow.session, changed)
+        # Commit first: the row locks go now, and the view's reads run in a short transaction of their own.
         uow.commit()
+        view = present(uow.session, changed)
     return view
 
 

@@ -9,6 +9,8 @@ import pytest
 from openpyxl import load_workbook
 
 from servicekit.clock import china_today as today
+from servicekit.identity import Identity
+from services.enrollment import ledger
 from services.enrollment.tests.helpers import CAMPAIGN, OTHER_UNIT, UNIT, registered, resident_id
 from tests.support.processes import wait_for
 
@@ -114,6 +116,13 @@ def test_ledger_lines_gather_every_service_facts_scoped_masked_and_streamed(enro
     assert enrollment.client.get("/ledger", headers=enrollment.employee("x")).status_code == 403
     unknown = enrollment.client.get("/ledger", query_string={"format": "pdf"}, headers=enrollment.admin())
     assert unknown.status_code == 422
+
+    # Exported batch after batch (keyset on the ledger's order): any batch size gives the same lines in order.
+    admin = Identity(subject="fed-1", role="federation_admin")
+    with enrollment.stack.runtime.sessions() as session:
+        whole = list(ledger.lines(session, admin, {}))
+        assert [line["enrolment_id"] for line in whole] == [first, second]
+        assert list(ledger.lines(session, admin, {}, batch=1)) == whole
 
 
 def breakdown(enrolment_id: str, revision: int, status: str, training: tuple[str, str, str, str]) -> dict:
