@@ -108,7 +108,7 @@ def test_each_service_reaches_only_its_own_queues_and_events_come_only_from_thei
         with stack.runtime.engine.connect() as db:
             return set(db.scalars(select(inbox.c.event_id)))
 
-    wait_for(lambda: from_finance.id in handled(), 60, 0.2, "finance's payment handled")
+    wait_for(lambda: from_finance.id in handled(), 120, 0.2, "finance's payment handled (the worker starting included)")
 
     def parked() -> list[dict]:
         listed = stack.cli("deadletters", "list", "--json")
