@@ -131,8 +131,9 @@ class Rabbitmqctl:
         self._run("add_vhost", vhost, check=False)  # already there: fine
 
     def set_user(self, user: str, password: str) -> None:
-        if self._run("add_user", user, password, check=False).returncode != 0:
-            self._run("change_password", user, password)
+        # "--": a password may start with "-" (token_urlsafe), which rabbitmqctl would take for an option
+        if self._run("add_user", "--", user, password, check=False).returncode != 0:
+            self._run("change_password", "--", user, password)
         self._run("set_user_tags", user)  # no management, no administrator
 
     def set_permissions(self, vhost: str, user: str, configure: str, write: str, read: str) -> None:

@@ -168,7 +168,7 @@ def test_the_provision_command_makes_and_rotates_credentials_never_printing_them
         return done
 
     def broker_accepts(password: str) -> bool:
-        check = [*servers.rabbitmqctl, "authenticate_user", user, password]
+        check = [*servers.rabbitmqctl, "authenticate_user", "--", user, password]
         return subprocess.run(check, capture_output=True, timeout=60).returncode == 0
 
     def stored_password() -> str:
@@ -176,13 +176,13 @@ def test_the_provision_command_makes_and_rotates_credentials_never_printing_them
             return admin.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s", (database,)).fetchone()[0]
 
     try:
-        made = provision("first-Secret-1")
+        made = provision("-first-Secret-1")  # a leading "-" as token_urlsafe may make
         assert f"role {database} owns database {database}" in made.stdout and f"RabbitMQ user {user}" in made.stdout
         first = stored_password()
-        assert broker_accepts("first-Secret-1")
+        assert broker_accepts("-first-Secret-1")
         provision("second-Secret-2")  # rotation: run again with the new passwords
         assert stored_password() != first
-        assert broker_accepts("second-Secret-2") and not broker_accepts("first-Secret-1")
+        assert broker_accepts("second-Secret-2") and not broker_accepts("-first-Secret-1")
     finally:
         servers.drop_database(database)
         Rabbitmqctl(servers.rabbitmqctl).delete_user(user)
