@@ -14,7 +14,7 @@ from servicekit.identity import FEDERATION_ADMIN
 
 from . import accounts
 from .guard import caller, current_guard, require
-from .schemas import ClientIn, ClientOut, IdentityOut, LoginIn, RefreshIn, TokenOut
+from .schemas import ClientIn, ClientOut, IdentityOut, LoginIn, OwnPasswordIn, RefreshIn, TokenOut
 
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Log in and manage accounts (登录与账号)")
 
@@ -55,6 +55,20 @@ def logout(body):
 def me():
     """The caller's identity, as the services will see it."""
     return caller()
+
+
+@blp.route("/me/password", methods=["PUT"])
+@blp.arguments(OwnPasswordIn)
+@blp.response(204)
+@blp.alt_response(401, description="No valid token")
+@blp.alt_response(422, description="Not the current password, or the new one too short")
+@blp.alt_response(429, description="Too many attempts for this username (Retry-After)")
+def change_own_password(body):
+    """Change one's own password, giving the current one; every login of the account is revoked (log in anew)."""
+    guard, me = current_guard(), caller()
+    with account_problems("The password cannot be changed as given."):
+        user_id = guard.change_own_password(me.subject, body["current_password"], body["password"])
+    accounts.audit_log.info("password changed", extra={"user_id": user_id, "by_user_id": user_id})
 
 
 @blp.route("/clients", methods=["POST"])

@@ -105,6 +105,26 @@ class Guard:
                 raise Problem(UNAUTHORIZED, LOGIN_FAILED)
             return self._pair(session, user, now=now)
 
+    def change_own_password(self, username: str, current: str, new: str) -> str:
+        """The person's own password changed (the current one checked, counted like a login attempt); every
+        login of the account is revoked. Returns the user's id."""
+        now = time.time()
+        with self.transaction() as session:
+            verdict = hit(
+                session,
+                f"login:user:{username.lower()}",
+                now=now,
+                window=LOGIN_WINDOW_SECONDS,
+                limit=self.settings.login_attempts_per_username,
+            )
+        _refuse_when_over([verdict], "Too many login attempts; try again later.", "login")
+        with self.transaction() as session:
+            user = accounts.authenticate(session, username, current)
+            if user is None:
+                raise accounts.AccountError({"current_password": _("not your current password")})
+            accounts.reset_password(session, user, new)
+            return user.id
+
     def refresh(self, token: str) -> TokenPair:
         now = time.time()
         with self.transaction() as session:

@@ -214,13 +214,25 @@ def test_scalable_services_have_no_fixed_name_or_host_port(config, name):
     assert not service.get("ports"), f"{name}: a host port blocks --scale"
 
 
-def test_only_the_gateway_publishes_a_port(config):
+def test_only_the_gateway_and_the_portal_publish_a_port(config):
     published = {name for name, s in config["services"].items() if s.get("ports")}
-    assert published == {"gateway"}
-    (port,) = config["services"]["gateway"]["ports"]
-    assert int(port["target"]) == 8000
-    assert str(port.get("published")) == "8000"
+    assert published == {"gateway", "portal"}
+    for name, outside in (("gateway", "8000"), ("portal", "8080")):
+        (port,) = config["services"][name]["ports"]
+        assert int(port["target"]) == 8000
+        assert str(port.get("published")) == outside
     assert not any("container_name" in s for s in config["services"].values())
+
+
+def test_the_portal_reaches_the_gateway_only(config):
+    """A client of the gateway's REST API: no service URL, no database, no broker, no signing key."""
+    portal = config["services"]["portal"]
+    env = _env(portal)
+    assert urlsplit(env["PORTAL_GATEWAY_URL"]).hostname == "gateway"
+    assert not [k for k in env if k.endswith(("_URLS", "_DATABASE_URL")) or k in ("BROKER_URL", "IDENTITY_SIGNING_KEY")]
+    assert _command(portal) == ["gunicorn", "-c", "python:servicekit.gunicorn_conf", "portal.wsgi:app"]
+    assert portal["depends_on"]["gateway"]["condition"] == "service_healthy"
+    assert "/healthz" in _healthcheck_text(portal)
 
 
 def test_gateway_reaches_every_service_api(config):
@@ -269,7 +281,7 @@ def test_gateway_has_its_own_database_migrated_once(config):
 def test_gateway_and_every_service_share_the_keys(config, variable):
     """One key each, from the environment or (unset) made once in the volume every container mounts:
     the identity header's, and the employee pseudonyms' (gateway accounts and enrollment must agree)."""
-    app = {n: s for n, s in config["services"].items() if n not in {"rabbitmq", "postgres", "provision"}}
+    app = {n: s for n, s in config["services"].items() if n not in {"rabbitmq", "postgres", "portal", "provision"}}
     keys = {name: _env(service).get(variable) for name, service in app.items()}
     assert None not in keys.values(), [n for n, k in keys.items() if k is None]
     assert len(set(keys.values())) == 1
@@ -338,7 +350,7 @@ def test_postgres_init_creates_one_database_per_service():
 
 
 def test_one_image_for_every_process(config):
-    app = {n: s for n, s in config["services"].items() if n not in {"rabbitmq", "postgres"}}
+    app = {n: s for n, s in config["services"].items() if n not in {"rabbitmq", "postgres", "portal"}}
     images = {s.get("image") for s in app.values()}
     assert len(images) == 1 and None not in images, images
     for name, service in app.items():
@@ -357,6 +369,7 @@ def test_dockerfile():
     installs = [line for line in text.splitlines() if "pip install" in line]
     assert installs and all("--no-cache-dir" in line for line in installs)
     assert "COPY requirements/runtime.txt " in text, "the image takes the run-time lock only"
+    assert "COPY portal ./portal" in text, "the portal runs from the same image"
     assert text.index("--require-hashes -r requirements.txt") < text.index("pip install --no-cache-dir --no-deps ."), (
         "locked dependencies (with hashes) are installed before the project"
     )
@@ -419,7 +432,7 @@ def _assignments(command: str) -> dict[str, str]:
 
 
 def test_procfile_has_every_process(procfile):
-    expected = {"gateway"} | {f"{svc}-{role}" for svc in SERVICES for role in ("api", "worker")}
+    expected = {"gateway", "portal"} | {f"{svc}-{role}" for svc in SERVICES for role in ("api", "worker")}
     assert set(procfile) == expected
 
 
@@ -485,7 +498,7 @@ def test_prometheus_and_grafana_come_with_the_observability_profile_only(compose
     assert mounts["grafana"]["/etc/grafana/provisioning"] == OBSERVABILITY / "grafana" / "provisioning"
     assert mounts["grafana"]["/var/lib/grafana/dashboards"] == DASHBOARDS
     published = {name: s["ports"] for name, s in services.items() if s.get("ports")}
-    assert set(published) == {"gateway", "grafana"}
+    assert set(published) == {"gateway", "portal", "grafana"}
     (grafana,) = published["grafana"]
     assert grafana["host_ip"] == "127.0.0.1", "Grafana on the host's loopback only"
 

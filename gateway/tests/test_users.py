@@ -105,13 +105,22 @@ def test_the_admin_lists_users_by_role_and_scope_a_page_at_a_time(gateway, admin
     make_user(gateway, "inst.op", "institution_operator", institution_id="inst-1")
 
     def names(**query):
+        return [user["username"] for user in listed(**query).get_json()]
+
+    def listed(**query):
         response = gateway.get("/auth/users", query_string=query, headers=admin)
         assert response.status_code == 200, response.get_json()
-        return [user["username"] for user in response.get_json()]
+        return response
 
     assert names(role="unit_officer") == ["haizhu.0", "tianhe.0", "tianhe.1", "tianhe.2"]
     assert names(unit_id="unit-tianhe", limit=2) == ["tianhe.0", "tianhe.1"]
-    assert names(unit_id="unit-tianhe", limit=2, offset=2) == ["tianhe.2"]
+    first = listed(unit_id="unit-tianhe", limit=2, count="true")
+    assert first.headers["X-Total-Count"] == "3"
+    following = first.headers["Link"].removeprefix("<?").removesuffix('>; rel="next"')
+    assert [user["username"] for user in gateway.get("/auth/users?" + following, headers=admin).get_json()] == [
+        "tianhe.2"
+    ]
+    assert names(q="tianhe") == ["tianhe.0", "tianhe.1", "tianhe.2"]
     assert names(institution_id="inst-1") == ["inst.op"]
     assert names(role="federation_admin") == ["admin"]
     assert gateway.get("/auth/users", query_string={"role": "king"}, headers=admin).status_code == 422
@@ -268,3 +277,29 @@ def test_the_operator_commands_manage_users(gateway, runtime, var_dir):
     assert login(gateway, "worker.chen", "another long one").get_json()["identity"]["unit_id"] == "unit-tianhe"
     unknown = run("disable-user", "nobody.here")
     assert unknown.returncode == 2 and "no such user" in unknown.stderr
+
+
+# ---------------------------------------------------------------- one's own password
+
+
+def test_a_user_changes_their_own_password_with_the_current_one_and_every_login_ends(gateway, admin):
+    make_user(gateway, "clerk.own", "auditor")
+    first = login(gateway, "clerk.own", PASSWORD).get_json()
+    token = auth(first["access_token"])
+
+    wrong = gateway.put(
+        "/auth/me/password", json={"current_password": "not it at all", "password": "a new password 2"}, headers=token
+    )
+    assert wrong.status_code == 422
+    assert "current_password" in wrong.get_json()["errors"]
+    short = gateway.put("/auth/me/password", json={"current_password": PASSWORD, "password": "short"}, headers=token)
+    assert short.status_code == 422 and "password" in short.get_json()["errors"]
+
+    done = gateway.put(
+        "/auth/me/password", json={"current_password": PASSWORD, "password": "a new password 2"}, headers=token
+    )
+    assert done.status_code == 204
+    assert refresh(gateway, first["refresh_token"]).status_code == 401  # the old login ended
+    assert login(gateway, "clerk.own", PASSWORD).status_code == 401
+    assert login(gateway, "clerk.own", "a new password 2").status_code == 200
+    assert gateway.put("/auth/me/password", json={"current_password": "x", "password": "y" * 12}).status_code == 401

@@ -19,10 +19,11 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
 from servicekit.bus.tables import add_messaging_tables
 from servicekit.encrypted import EncryptedResidentId
+from servicekit.paging import keyset_indexes
 from servicekit.sagas import add_saga_table
 
 from .domain.enrolment import INACTIVE
@@ -141,8 +142,15 @@ class Employee(Base):
     employee_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     # encrypted at rest (AES-256-GCM, RESIDENT_ID_ENCRYPTION_KEY); found by employee_id, its keyed pseudonym
     resident_id: Mapped[str] = mapped_column(EncryptedResidentId(), unique=True)
+    # the last four characters in clear: what those who see the number search by (lists' q)
+    resident_id_tail: Mapped[str | None] = mapped_column(String(4), index=True)
     name: Mapped[str] = mapped_column(String(50))
     phone: Mapped[str] = mapped_column(String(11))
+
+    @validates("resident_id")
+    def _keep_tail(self, _key: str, number: str) -> str:
+        self.resident_id_tail = number[-4:]
+        return number
 
 
 class PersonalDataView(Base):
@@ -410,3 +418,22 @@ class Recovery(Base):
     share: Mapped[str] = mapped_column(String(20))
     amount: Mapped[Decimal] = mapped_column(MONEY)
     recovered_on: Mapped[date] = mapped_column(Date)
+
+
+# Keyset paging (servicekit.paging): an index per list sort key, (key, id); migration 0010_list_indexes.py makes them.
+keyset_indexes(
+    Base.metadata,
+    (
+        ("classes", ("opens_on", "class_id")),
+        ("classes", ("status", "class_id")),
+        ("enrolments", ("nominated_at", "enrolment_id")),
+        ("enrolments", ("notice_end", "enrolment_id")),
+        ("enrolments", ("status", "enrolment_id")),
+        ("institution_notices", ("decided_at", "institution_id", "revision")),
+        ("institutions", ("name", "institution_id")),
+        ("programmes", ("name", "programme_id")),
+        ("programmes", ("start_date", "programme_id")),
+        ("status_changes", ("requested_at", "change_id")),
+        ("saga_waits", ("waiting_since", "saga", "item_id")),
+    ),
+)

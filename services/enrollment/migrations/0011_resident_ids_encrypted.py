@@ -1,8 +1,8 @@
 """Resident ID numbers encrypted at rest (AES-256-GCM, RESIDENT_ID_ENCRYPTION_KEY), and the record of every
 view of a full number (who, when, which person, why).
 
-Revision ID: enrollment_0010
-Revises: enrollment_0009
+Revision ID: enrollment_0011
+Revises: enrollment_0010
 Create Date: 2026-12-03
 """
 
@@ -11,8 +11,8 @@ from alembic import op
 
 from servicekit.encrypted import ENCRYPTED_PREFIX, resident_id_cipher
 
-revision = "enrollment_0010"
-down_revision = "enrollment_0009"
+revision = "enrollment_0011"
+down_revision = "enrollment_0010"
 branch_labels = None
 depends_on = None
 
@@ -30,7 +30,17 @@ def _rewrite(change) -> None:
 def upgrade() -> None:
     with op.batch_alter_table("employees") as batch:
         batch.alter_column("resident_id", type_=sa.String(100), existing_nullable=False)
+        batch.add_column(sa.Column("resident_id_tail", sa.String(length=4), nullable=True))
+    op.create_index("ix_employees_resident_id_tail", "employees", ["resident_id_tail"])
     cipher = resident_id_cipher()
+    bind = op.get_bind()
+    tails = sa.table("employees", sa.column("employee_id", sa.String), sa.column("resident_id_tail", sa.String))
+    for employee_id, stored in bind.execute(sa.select(employees.c.employee_id, employees.c.resident_id)).all():
+        bind.execute(
+            tails.update()
+            .where(tails.c.employee_id == employee_id)
+            .values(resident_id_tail=cipher.decrypt(stored)[-4:])
+        )
     _rewrite(lambda stored: stored if stored.startswith(ENCRYPTED_PREFIX) else cipher.encrypt(stored))
     op.create_table(
         "personal_data_views",
@@ -51,5 +61,7 @@ def downgrade() -> None:
     op.drop_table("personal_data_views")
     cipher = resident_id_cipher()
     _rewrite(cipher.decrypt)
+    op.drop_index("ix_employees_resident_id_tail", table_name="employees")
     with op.batch_alter_table("employees") as batch:
+        batch.drop_column("resident_id_tail")
         batch.alter_column("resident_id", type_=sa.String(18), existing_nullable=False)

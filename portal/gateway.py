@@ -1,0 +1,205 @@
+"""The portal's client of the gateway's REST API, for the logged-in person of the current request.
+
+The tokens live in the server-side session: an access token that has expired (or that the gateway refuses with
+401) is replaced once through POST /auth/refresh; a refused refresh ends the session (log in again). Every
+answer outside 2xx becomes a `Problem` with the gateway's problem+json (already in the caller's language),
+its per-field errors and Retry-After.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlsplit
+
+import requests
+from flask import current_app, session
+
+from .i18n import api_language
+
+_http = requests.Session()  # pooled connections to the gateway, shared by the threads
+_no_paging: set[str] = set()  # list endpoints that refused `limit` (before the paging of issue 17 reached them)
+
+
+class Problem(Exception):
+    """A problem+json answer of the gateway (or the gateway unreachable: status 503)."""
+
+    def __init__(self, status: int, body: dict | None = None, retry_after: str | None = None):
+        body = body if isinstance(body, dict) else {}
+        self.status, self.body, self.retry_after = status, body, retry_after
+        self.title = body.get("title") or ""
+        self.detail = body.get("detail") or self.title
+        self.errors = body.get("errors") or {}
+        super().__init__(f"{status}: {self.detail}")
+
+    def field_errors(self) -> dict[str, str]:
+        """Messages by field name (a list of messages joined), for showing next to the fields."""
+        found = {}
+        if isinstance(self.errors, dict):
+            for name, messages in self.errors.items():
+                if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+                    found[name] = "；".join(messages)
+                elif isinstance(messages, str):
+                    found[name] = messages
+        return found
+
+    def rows(self) -> list[dict]:
+        """Per-row errors of an import: [{"row": n, "errors": {...}}] in whichever shape the service gave."""
+        rows = self.errors.get("rows") if isinstance(self.errors, dict) else None
+        if isinstance(rows, dict):
+            return [{"row": number, "errors": errors} for number, errors in rows.items()]
+        if isinstance(rows, list):
+            return rows
+        return []
+
+
+class LoginRequired(Exception):
+    """No login, or the login ended (refresh refused): the person logs in again."""
+
+
+@dataclass
+class Page:
+    """One page of a list: its items, the query of the next page (from Link rel=next) and the total if counted."""
+
+    items: list
+    next_query: dict = field(default_factory=dict)
+    total: int | None = None
+
+
+def _settings():
+    return current_app.config["PORTAL"]
+
+
+def _send(method: str, path: str, *, token: str | None, json=None, params=None, files=None, data=None, headers=None):
+    base = {
+        "Accept-Language": api_language(),
+        "X-Request-ID": f"portal-{uuid.uuid4().hex[:16]}",
+    }
+    if method == "POST":
+        base["Idempotency-Key"] = f"portal-{uuid.uuid4()}"
+    if token:
+        base["Authorization"] = f"Bearer {token}"
+    try:
+        return _http.request(
+            method,
+            _settings().gateway_url + path,
+            json=json,
+            params=params,
+            files=files,
+            data=data,
+            headers={**base, **(headers or {})},
+            timeout=_settings().timeout,
+        )
+    except requests.RequestException:
+        raise Problem(503, {"detail": ""}, retry_after="30") from None
+
+
+def _raise_for(response: requests.Response) -> None:
+    if response.status_code < 400:
+        return
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    raise Problem(response.status_code, body, response.headers.get("Retry-After"))
+
+
+def login(username: str, password: str) -> dict:
+    response = _send("POST", "/auth/token", token=None, json={"username": username, "password": password})
+    _raise_for(response)
+    tokens = response.json()
+    session.clear()
+    session["_rotate"] = True
+    _keep(tokens)
+    session["identity"] = tokens["identity"]
+    session["username"] = username
+    return tokens
+
+
+def _keep(tokens: dict) -> None:
+    session["access"] = tokens["access_token"]
+    session["refresh"] = tokens["refresh_token"]
+    session["expires_at"] = time.time() + tokens["expires_in"] - 10
+
+
+def _refresh() -> None:
+    refresh_token = session.get("refresh")
+    if not refresh_token:
+        raise LoginRequired
+    response = _send("POST", "/auth/refresh", token=None, json={"refresh_token": refresh_token})
+    if response.status_code in (400, 401, 422):
+        session.clear()
+        raise LoginRequired
+    _raise_for(response)
+    tokens = response.json()
+    _keep(tokens)
+    session["identity"] = tokens["identity"]
+
+
+def logout() -> None:
+    """Revoke the login at the gateway (its refresh tokens), then forget the session."""
+    refresh_token = session.get("refresh")
+    if refresh_token:
+        try:
+            _send("POST", "/auth/logout", token=None, json={"refresh_token": refresh_token})
+        except Problem:
+            pass  # the gateway unreachable: the session ends here anyway, the tokens expire
+    session.clear()
+
+
+def identity() -> dict | None:
+    return session.get("identity")
+
+
+def call(method: str, path: str, **kwargs) -> requests.Response:
+    """The gateway's answer (2xx) to the logged-in person's request; Problem otherwise."""
+    if "access" not in session:
+        raise LoginRequired
+    if time.time() >= session.get("expires_at", 0):
+        _refresh()
+    response = _send(method, path, token=session["access"], **kwargs)
+    if response.status_code == 401:
+        _refresh()
+        response = _send(method, path, token=session["access"], **kwargs)
+        if response.status_code == 401:
+            session.clear()
+            raise LoginRequired
+    _raise_for(response)
+    return response
+
+
+def get(path: str, **params):
+    return call("GET", path, params={k: v for k, v in params.items() if v not in (None, "")}).json()
+
+
+def post(path: str, body: dict | None = None, **kwargs):
+    response = call("POST", path, json={} if body is None and "files" not in kwargs else body, **kwargs)
+    return response.json() if response.content else None
+
+
+def put(path: str, body: dict):
+    response = call("PUT", path, json=body)
+    return response.json() if response.content else None
+
+
+def page(path: str, limit: int = 50, cursor: str | None = None, **params) -> Page:
+    """One page of a list endpoint: `limit`/`cursor` as the lists convention has them, the next page from the
+    Link header (rel="next", relative: only its query matters) and X-Total-Count when given."""
+    params = {k: v for k, v in params.items() if v not in (None, "")}
+    paged = path not in _no_paging
+    if paged:
+        params = {**params, "limit": limit, **({"cursor": cursor} if cursor else {})}
+    try:
+        response = call("GET", path, params=params)
+    except Problem as problem:
+        if not (paged and problem.status in (400, 422) and "limit" in problem.field_errors()):
+            raise
+        _no_paging.add(path)  # an endpoint without paging yet: the whole list, as it answers today
+        params = {k: v for k, v in params.items() if k not in ("limit", "cursor")}
+        response = call("GET", path, params=params)
+    items = response.json()
+    following = response.links.get("next", {}).get("url")
+    next_query = dict(parse_qsl(urlsplit(following).query)) if following else {}
+    total = response.headers.get("X-Total-Count")
+    return Page(items, next_query, int(total) if total and total.isdigit() else None)

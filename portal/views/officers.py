@@ -1,0 +1,284 @@
+"""The officers' pages. First-level unit officer: its allocation and what remains, its grassroots unions, the
+lists of its unions. Grassroots union officer: nominate (form with the resident ID check digit checked as typed,
+or an .xlsx list), the democratic recommendation record, consents, confirmation in bulk (the list goes to the
+institutions), the public notice (公示) with objections and their outcomes."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length
+
+from .. import gateway
+from ..app import GRASSROOTS_OFFICER, UNIT_OFFICER, me, requires
+from ..forms import import_refusal, options, show_problem
+from ..gateway import Problem
+from .federation import SPREADSHEETS, _published_lines, the_campaign, today, unit_tree
+
+blueprint = Blueprint("officers", __name__)
+
+
+# ---------------------------------------------------------------- first-level unit officer
+
+
+@blueprint.route("/unit/allocation")
+@requires(UNIT_OFFICER)
+def unit_allocation():
+    campaign = the_campaign()
+    lines = [line for line in _published_lines(campaign) if line["unit_id"] == me().get("unit_id")]
+    report = None
+    try:
+        report = gateway.get(f"/api/quota/campaigns/{campaign['id']}/report")
+    except Problem as error:
+        if error.status not in (403, 404):
+            raise
+    accounts = gateway.get("/api/finance/accounts", campaign_id=campaign["id"])
+    return render_template(
+        "officers/unit_allocation.html", campaign=campaign, line=(lines or [None])[0], report=report, accounts=accounts
+    )
+
+
+@blueprint.route("/unit/unions")
+@requires(UNIT_OFFICER)
+def unit_unions():
+    listed = gateway.get("/api/quota/units")
+    return render_template("officers/unit_unions.html", tree=unit_tree(listed))
+
+
+@blueprint.route("/unit/lists")
+@requires(UNIT_OFFICER)
+def unit_lists():
+    campaign = the_campaign()
+    status = request.args.get("status") or None
+    page = gateway.page(
+        "/api/enrollment/enrolments", campaign_id=campaign["id"], status=status, cursor=request.args.get("cursor")
+    )
+    return render_template("officers/unit_lists.html", campaign=campaign, page=page, status=status)
+
+
+# ---------------------------------------------------------------- grassroots union officer
+
+
+class NominationForm(FlaskForm):
+    name = StringField(_l("姓名"), validators=[DataRequired(_l("请填写姓名")), Length(max=50)])
+    resident_id = StringField(
+        _l("身份证号"),
+        validators=[DataRequired(_l("请填写身份证号")), Length(min=18, max=18, message=_l("身份证号应为 18 位"))],
+    )
+    phone = StringField(_l("手机号码"), validators=[DataRequired(_l("请填写手机号码"))])
+    education = SelectField(
+        _l("文化程度"), choices=options((v, v) for v in ("初中", "高中", "中专", "技校", "大专", "本科"))
+    )
+    programme_id = SelectField(_l("培训项目"), validators=[DataRequired(_l("请选择培训项目"))])
+    attestation = TextAreaField(
+        _l("民主推荐情况（推荐理由）"), validators=[DataRequired(_l("请填写民主推荐情况")), Length(max=1000)]
+    )
+    notice_start = DateField(_l("公示开始日期"), validators=[InputRequired(_l("请填写公示开始日期"))])
+
+
+class NominationImportForm(FlaskForm):
+    file = FileField(_l("推荐名单文件（.xlsx）"), validators=[FileRequired(_l("请选择文件")), SPREADSHEETS])
+    notice_start = DateField(_l("公示开始日期"), validators=[InputRequired(_l("请填写公示开始日期"))])
+
+
+class ObjectionForm(FlaskForm):
+    raised_on = DateField(_l("提出日期"), validators=[InputRequired(_l("请填写日期"))])
+    summary = TextAreaField(_l("异议内容"), validators=[DataRequired(_l("请填写异议内容")), Length(max=2000)])
+
+
+class OutcomeForm(FlaskForm):
+    outcome = SelectField(
+        _l("处理结果"),
+        choices=options([("dismissed", _l("异议不成立，继续推荐")), ("upheld", _l("异议成立，取消推荐"))]),
+    )
+    note = TextAreaField(_l("核实情况"), validators=[DataRequired(_l("请填写核实情况")), Length(max=2000)])
+
+
+def programme_choices(campaign) -> list:
+    """The programmes of the officer's unit's plan (all published ones when the unit has no plan yet)."""
+    unit = me().get("unit_id")
+    chosen: list[str] = []
+    try:
+        chosen = gateway.get(f"/api/enrollment/units/{unit}/plans/{campaign['id']}").get("programme_ids", [])
+    except Problem as error:
+        if error.status not in (403, 404):
+            raise
+    programmes = gateway.get("/api/enrollment/programmes")
+    return options(
+        [("", _("请选择"))]
+        + [
+            (p["programme_id"], f"{p['name']}（{p['institution_id']}）")
+            for p in programmes
+            if not chosen or p["programme_id"] in chosen
+        ]
+    )
+
+
+def _nominations_page(campaign, form, import_form, form_error=None, import_report=None, status=200, bulk=None):
+    ready_only = request.args.get("ready") == "1"
+    page = gateway.page(
+        "/api/enrollment/enrolments",
+        campaign_id=campaign["id"],
+        status=request.args.get("status") or None,
+        cursor=request.args.get("cursor"),
+    )
+    return (
+        render_template(
+            "officers/nominations.html",
+            campaign=campaign,
+            page=page,
+            form=form,
+            import_form=import_form,
+            form_error=form_error,
+            import_report=import_report,
+            bulk=bulk,
+            today=today().isoformat(),
+            ready_only=ready_only,
+        ),
+        status,
+    )
+
+
+@blueprint.route("/nominations", methods=["GET", "POST"])
+@requires(GRASSROOTS_OFFICER)
+def nominations():
+    campaign = the_campaign()
+    form = NominationForm(notice_start=today())
+    form.programme_id.choices = programme_choices(campaign)
+    if request.method == "POST":
+        if not form.validate():
+            return _nominations_page(
+                campaign, form, NominationImportForm(formdata=None, prefix="import", notice_start=today()), status=422
+            )
+        body = {
+            name: getattr(form, name).data.strip()
+            for name in ("name", "resident_id", "phone", "education", "programme_id", "attestation")
+        }
+        body["resident_id"] = body["resident_id"].upper()
+        body.update(campaign_id=campaign["id"], notice_start=form.notice_start.data.isoformat())
+        try:
+            made = gateway.post("/api/enrollment/enrolments", body)
+        except Problem as error:
+            message = show_problem(form, error)
+            return _nominations_page(
+                campaign,
+                form,
+                NominationImportForm(formdata=None, prefix="import", notice_start=today()),
+                message,
+                status=error.status,
+            )
+        flash(_("已推荐 %(name)s，公示至 %(end)s。", name=made["name"], end=made["notice_end"]), "ok")
+        return redirect(url_for("officers.nominations"))
+    return _nominations_page(campaign, form, NominationImportForm(formdata=None, prefix="import", notice_start=today()))
+
+
+@blueprint.route("/nominations/import", methods=["POST"])
+@requires(GRASSROOTS_OFFICER)
+def import_nominations():
+    campaign = the_campaign()
+    form = NominationImportForm(prefix="import")
+    report, status = None, 200
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            made = gateway.post(
+                "/api/enrollment/enrolments/import",
+                None,
+                files={"file": (upload.filename, upload.read(), upload.mimetype or "application/octet-stream")},
+                data={"campaign_id": campaign["id"], "notice_start": form.notice_start.data.isoformat()},
+            )
+            report = {"ok": True, "imported": len(made), "changed": len(made)}
+        except Problem as error:
+            report, status = import_refusal(error), error.status
+    if request.headers.get("HX-Request"):
+        return render_template("federation/_import_result.html", form=form, report=report)
+    empty = NominationForm(formdata=None, notice_start=today())
+    empty.programme_id.choices = programme_choices(campaign)
+    return _nominations_page(campaign, empty, form, import_report=report, status=status)
+
+
+@blueprint.route("/nominations/bulk", methods=["POST"])
+@requires(GRASSROOTS_OFFICER)
+def bulk():
+    """Consent (written, dated today) or confirm the ticked nominations, one by one: each done or refused with
+    the gateway's reason."""
+    action = request.form.get("action")
+    ids = request.form.getlist("enrolment_id")[:500]
+    if action not in ("consent", "confirm") or not ids:
+        flash(_("请先勾选人选。"), "error")
+        return redirect(url_for("officers.nominations"))
+    done, refused = 0, []
+    for enrolment_id in ids:
+        try:
+            if action == "consent":
+                gateway.post(
+                    f"/api/enrollment/enrolments/{enrolment_id}/consent", {"written_consent_on": today().isoformat()}
+                )
+            else:
+                gateway.post(f"/api/enrollment/enrolments/{enrolment_id}/confirm")
+            done += 1
+        except Problem as error:
+            if error.status >= 500:
+                raise
+            reasons = error.errors.get("blockers") if isinstance(error.errors, dict) else None
+            refused.append(
+                f"{enrolment_id[:8]}：{error.detail}{'（' + '；'.join(map(str, reasons)) + '）' if reasons else ''}"
+            )
+    what = _("登记本人书面同意") if action == "consent" else _("确认并报送培训机构")
+    flash(
+        _("%(what)s：成功 %(done)s 人，未成功 %(refused)s 人。", what=what, done=done, refused=len(refused)),
+        "ok" if not refused else "error",
+    )
+    for line in refused[:20]:
+        flash(line, "error")
+    return redirect(url_for("officers.nominations"))
+
+
+@blueprint.route("/notice")
+@requires(GRASSROOTS_OFFICER)
+def notice():
+    campaign = the_campaign()
+    page = gateway.page(
+        "/api/enrollment/enrolments", campaign_id=campaign["id"], status="nominated", cursor=request.args.get("cursor")
+    )
+    return render_template("officers/notice.html", campaign=campaign, page=page, today=today().isoformat())
+
+
+@blueprint.route("/notice/<enrolment_id>", methods=["GET", "POST"])
+@requires(GRASSROOTS_OFFICER)
+def enrolment(enrolment_id):
+    row = gateway.get(f"/api/enrollment/enrolments/{enrolment_id}")
+    objection = ObjectionForm(prefix="objection", raised_on=today())
+    outcome = OutcomeForm(prefix="outcome")
+    form_error, status = None, 200
+    if request.method == "POST":
+        which = request.form.get("form")
+        try:
+            if which == "objection" and objection.validate():
+                gateway.post(
+                    f"/api/enrollment/enrolments/{enrolment_id}/objections",
+                    {"raised_on": objection.raised_on.data.isoformat(), "summary": objection.summary.data.strip()},
+                )
+                flash(_("已登记异议，请核实后作出处理结果。"), "ok")
+                return redirect(url_for("officers.enrolment", enrolment_id=enrolment_id))
+            if which == "outcome" and outcome.validate():
+                gateway.post(
+                    f"/api/enrollment/enrolments/{enrolment_id}/objections/{request.form['objection_id']}/outcome",
+                    {"outcome": outcome.outcome.data, "note": outcome.note.data.strip()},
+                )
+                flash(_("已记录异议处理结果。"), "ok")
+                return redirect(url_for("officers.enrolment", enrolment_id=enrolment_id))
+            status = 422
+        except Problem as error:
+            form_error = show_problem(objection if which == "objection" else outcome, error)
+            status = error.status
+    return (
+        render_template(
+            "officers/enrolment.html", row=row, objection=objection, outcome=outcome, form_error=form_error
+        ),
+        status,
+    )

@@ -1,0 +1,315 @@
+"""The portal in a real browser (Debian's Chromium driven by Playwright) against the real stack: the four
+services and the gateway on PostgreSQL and RabbitMQ, the portal before the gateway. One journey per role of
+issue 18: the federation admin creates a campaign, imports units, publishes an allocation and transfers funds;
+the grassroots officer nominates three employees (form and .xlsx), records the recommendation, runs the notice,
+decides an objection and confirms the list (it goes to the institutions); the unit officer sees its allocation
+and the list sent; the auditor sees the federation's pages and can change nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import shutil
+from datetime import timedelta
+
+import openpyxl
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from demo.data import person
+from demo.scenario import ELECTRICIAN, TEA_FCG
+from gateway.tests.upstream import Server
+from portal.app import create_app
+from portal.config import Settings
+
+from .support.campaign import ADMIN, PASSWORD, Flows, shared_system
+
+pytestmark = [
+    pytest.mark.servers,
+    pytest.mark.skipif(
+        shutil.which("chromium") is None, reason="Debian's chromium is not installed (.ci/run installs it)"
+    ),
+]
+TIMEOUT_MS = 60_000  # the services talk through events: slow CI machines
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args():
+    """pytest-playwright's browser: Debian's Chromium (Playwright cannot download its own here)."""
+    return {
+        "executable_path": "/usr/bin/chromium",
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    }
+
+
+@pytest.fixture(scope="module")
+def system(servers, vhost, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("portal")
+    with shared_system(servers, vhost, tmp) as url:
+        flows = Flows(url, ADMIN, PASSWORD, tmp / "state", say=lambda line: None).set_up()
+        flows.plan("GZ-TH", [ELECTRICIAN, TEA_FCG])
+        settings = Settings(
+            gateway_url=url,
+            secret_key="portal-test-secret",
+            session_dir=tmp / "sessions",
+            session_hours=1,
+            secure_cookies=None,
+            timeout=30,
+        )
+        portal = Server(create_app(settings))
+        try:
+            yield flows, portal.url, tmp / "sessions"
+        finally:
+            portal.stop()
+
+
+def log_in(browser, portal: str, username: str, password: str = PASSWORD, width: int = 1366):
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    page.goto(f"{portal}/login")
+    page.get_by_label("用户名", exact=True).fill(username)
+    page.get_by_label("密码", exact=True).fill(password)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{portal}/")
+    return page
+
+
+def accept_dialogs(page):
+    page.on("dialog", lambda dialog: dialog.accept())
+
+
+def xlsx(rows: list[list]) -> bytes:
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_login_refusals_in_chinese_and_logout_revokes(browser, system):
+    flows, portal, _sessions = system
+    page = browser.new_page()
+    page.goto(f"{portal}/login")
+    page.get_by_label("用户名", exact=True).fill("demo.auditor")
+    page.get_by_label("密码", exact=True).fill("wrong password 123")
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("alert")).to_have_text("用户名或密码不正确。")
+    page.close()
+
+    page = log_in(browser, portal, "demo.auditor")
+    page.goto(f"{portal}/federation/users")  # the admin's page only
+    expect(page.get_by_role("alert")).to_contain_text("无权")
+    page.get_by_role("button", name="退出").click()
+    page.wait_for_url(re.compile(r".*/login"))
+    page.goto(f"{portal}/federation/campaigns")  # the session is gone: back to the login
+    page.wait_for_url(re.compile(r".*/login\?next="))
+    page.context.close()
+
+
+def test_federation_admin_creates_a_campaign_imports_units_publishes_its_allocation_and_transfers_funds(
+    browser, system, tmp_path
+):
+    flows, portal, _sessions = system
+    page = log_in(browser, portal, ADMIN[0], ADMIN[1])
+    accept_dialogs(page)
+
+    # Units: two of them from an .xlsx; a bad file first, its rows reported inline, nothing imported.
+    header = ["编号", "名称", "层级", "类别", "上级单位", "职工人数", "重点产业", "权重"]
+    page.goto(f"{portal}/federation/units")
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(xlsx([header, ["GZ-PT", "测试区总工会", "first_level", "district", None, -5, False, None]]))
+    page.get_by_label("单位名册文件（.xlsx）", exact=True).set_input_files(bad)
+    page.get_by_role("button", name="导入").click()
+    expect(page.locator("#import-result")).to_contain_text("第 2 行")
+    good = tmp_path / "units.xlsx"
+    good.write_bytes(
+        xlsx(
+            [
+                header,
+                ["GZ-PT", "测试区总工会", "first_level", "district", None, 50000, False, None],
+                ["GZ-PT-G1", "测试公司工会", "grassroots", "grassroots", "GZ-PT", 800, False, None],
+            ]
+        )
+    )
+    page.get_by_label("单位名册文件（.xlsx）", exact=True).set_input_files(good)
+    page.get_by_role("button", name="导入").click()
+    page.locator("#import-result .alert.ok").wait_for()
+    page.reload()
+    expect(page.get_by_role("cell", name="测试公司工会")).to_be_visible()
+
+    # A campaign: a field error next to its field in Chinese, then made and published.
+    page.goto(f"{portal}/federation/campaigns")
+    page.get_by_label("计划名称", exact=True).fill("2030年度百万职工素质大提升计划")
+    page.get_by_label("年度", exact=True).fill("2030")
+    page.get_by_label("学历每人补贴（元）", exact=True).fill("0")
+    page.get_by_role("button", name="新建（草稿）").click()
+    expect(page.locator("#subsidy-error")).to_be_visible()
+    page.get_by_label("学历每人补贴（元）", exact=True).fill("1500")
+    page.get_by_role("button", name="新建（草稿）").click()
+    row = page.get_by_role("row").filter(has_text="2030年度")
+    row.get_by_role("button", name="发布").click()
+    expect(page.get_by_role("row").filter(has_text="2030年度").get_by_text("已发布")).to_be_visible()
+
+    # Its allocation: switch to it, preview, save, publish, export.
+    with page.expect_navigation():
+        page.get_by_label("计划", exact=True).select_option(label="2030年度百万职工素质大提升计划")
+    page.goto(f"{portal}/federation/allocation")
+    expect(page.get_by_text("预览").first).to_be_visible()
+    expect(page.get_by_role("cell", name="测试区总工会")).to_be_visible()  # the imported unit is allocated
+    page.get_by_role("button", name="保存为分配方案").click()
+    page.get_by_role("button", name="发布分配方案").click()
+    expect(page.get_by_role("heading", name="分配方案")).to_contain_text("已发布")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="导出 Excel").click()
+    assert download.value.suggested_filename == "allocation-2030.xlsx"
+
+    # Funds: to the new unit, then its earmarked balance shows it.
+    page.goto(f"{portal}/federation/transfers")
+    page.get_by_label("拨付单位", exact=True).select_option(label="测试区总工会")
+    page.get_by_label("资金类别", exact=True).select_option("skills")
+    page.get_by_label("拨付文号", exact=True).fill("穗工财〔2030〕1号")
+    page.get_by_label("金额（元）", exact=True).fill("1000.005")
+    page.get_by_role("button", name="登记拨付").click()
+    expect(page.locator("#amount-error")).to_contain_text("两位小数")
+    page.get_by_label("金额（元）", exact=True).fill("12000.50")
+    for _attempt in range(60):  # finance hears of the allocation through an event
+        with page.expect_navigation():
+            page.get_by_role("button", name="登记拨付").click()
+        if page.get_by_role("status").filter(has_text="已登记拨付").count():
+            break
+        page.wait_for_timeout(1000)
+    expect(page.get_by_role("row").filter(has_text="测试区总工会").first).to_contain_text("12000.50")
+    page.context.close()
+
+
+def test_grassroots_officer_nominates_by_form_and_xlsx_runs_the_notice_and_sends_the_list(browser, system, tmp_path):
+    flows, portal, _sessions = system
+    page = log_in(browser, portal, "tianhe.union1")
+    accept_dialogs(page)
+    posted = (flows.today - timedelta(days=10)).isoformat()  # the notice is over: the list can be confirmed
+    first, second, third = person(61), person(62), person(63)
+
+    page.goto(f"{portal}/nominations")
+    form = page.locator("form", has=page.get_by_role("button", name="推荐并开始公示"))
+    wrong = first["resident_id"][:17] + ("0" if first["resident_id"][-1] != "0" else "1")
+    form.get_by_label("身份证号", exact=True).fill(wrong)
+    expect(page.locator("#resident_id-check")).to_contain_text("校验位不正确")  # as typed, before sending
+    form.get_by_label("身份证号", exact=True).fill(first["resident_id"])
+    expect(page.locator("#resident_id-check")).to_have_text("校验位正确")
+    form.get_by_label("姓名", exact=True).fill(first["name"])
+    form.get_by_label("手机号码", exact=True).fill(first["phone"])
+    form.get_by_label("培训项目", exact=True).select_option(ELECTRICIAN)
+    form.get_by_label("民主推荐情况（推荐理由）", exact=True).fill("经职工代表大会民主推荐：一线技术骨干")
+    form.get_by_label("公示开始日期", exact=True).fill(posted)
+    form.get_by_role("button", name="推荐并开始公示").click()
+    expect(page.get_by_role("status").filter(has_text=first["name"])).to_be_visible()
+
+    listing = tmp_path / "nominations.xlsx"
+    listing.write_bytes(
+        xlsx(
+            [
+                [
+                    "姓名 Name",
+                    "身份证号 Resident ID number",
+                    "手机号码 Mobile phone",
+                    "文化程度 Education",
+                    "推荐理由 Attestation",
+                    "项目编号 Programme id",
+                ]
+            ]
+            + [
+                [p["name"], p["resident_id"], p["phone"], "高中", "民主推荐：生产骨干", ELECTRICIAN]
+                for p in (second, third)
+            ]
+        )
+    )
+    page.get_by_label("推荐名单文件（.xlsx）", exact=True).set_input_files(listing)
+    page.locator("#import-notice_start").fill(posted)
+    page.get_by_role("button", name="导入").click()
+    expect(page.locator("#nomination-import")).to_contain_text("共 2 行")
+
+    # The notice: an objection against the third, dismissed after checking.
+    page.goto(f"{portal}/notice")
+    page.get_by_role("row").filter(has_text=third["name"]).get_by_role("link").click()
+    page.get_by_label("异议内容", exact=True).fill("有职工反映其本年度考核未达标")
+    page.get_by_role("button", name="登记异议").click()
+    page.get_by_label("处理结果", exact=True).select_option("dismissed")
+    page.get_by_label("核实情况", exact=True).fill("经核实，考核结果为合格，异议不成立")
+    page.get_by_role("button", name="记录处理结果").click()
+    expect(page.get_by_text("异议不成立").first).to_be_visible()
+
+    # Consent and confirmation of the three, in bulk: the list goes to the institution.
+    page.goto(f"{portal}/nominations")
+    for someone in (first, second, third):
+        page.get_by_role("checkbox", name=f"选择 {someone['name']}").check()
+    page.get_by_role("button", name="登记本人书面同意").click()
+    expect(page.get_by_role("status").first).to_contain_text("成功 3 人")
+    for someone in (first, second, third):
+        page.get_by_role("checkbox", name=f"选择 {someone['name']}").check()
+    page.get_by_role("button", name="确认并报送培训机构").click()
+    expect(page.get_by_role("status").first).to_contain_text("确认并报送培训机构：成功 3 人，未成功 0 人")
+    for someone in (first, second, third):
+        expect(page.get_by_role("row").filter(has_text=someone["name"]).get_by_text("已报送机构")).to_be_visible()
+    page.context.close()
+
+
+def test_unit_officer_sees_its_allocation_and_the_lists_sent(browser, system):
+    flows, portal, _sessions = system
+    page = log_in(browser, portal, "tianhe.officer", width=390)  # on a phone
+    page.get_by_role("link", name="本单位指标").click()
+    expect(page.get_by_role("heading", name="天河区总工会")).to_be_visible()
+    page.get_by_role("link", name="推荐名单").click()
+    page.get_by_label("状态", exact=True).select_option("sent")
+    page.get_by_role("button", name="筛选").click()
+    for number in (61, 62, 63):
+        expect(page.get_by_role("row").filter(has_text=person(number)["name"])).to_be_visible()
+    page.context.close()
+
+
+def test_auditor_sees_the_federation_pages_and_no_control_to_change_them(browser, system):
+    flows, portal, _sessions = system
+    page = log_in(browser, portal, "demo.auditor")
+    for path, heading in [
+        ("/federation/campaigns", "计划管理"),
+        ("/federation/units", "单位管理"),
+        ("/federation/allocation", "指标分配"),
+        ("/federation/transfers", "专款拨付"),
+        ("/federation/reviews", "推荐审核"),
+    ]:
+        page.goto(portal + path)
+        expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
+        main = page.locator("main")
+        assert main.locator("form[method=post]").count() == 0, path  # no write control rendered
+        assert main.locator("table").count() >= 1
+    # Even a hand-made request is refused (by the portal, and the gateway would refuse it too).
+    answer = page.request.post(f"{portal}/federation/allocation/publish", headers={"X-CSRFToken": "x"})
+    assert answer.status in (400, 403)
+    page.context.close()
+
+
+def test_an_expired_access_token_is_refreshed_and_logout_revokes_the_login(system):
+    """Without a browser: the tokens are in the server-side session file, which the test reads and ages."""
+    flows, portal, sessions = system
+    client = requests.Session()
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get(f"{portal}/login").text).group(1)
+    client.post(f"{portal}/login", data={"username": "demo.auditor", "password": PASSWORD, "csrf_token": token})
+    kept = sessions / hashlib.sha256(client.cookies["portal_session"].encode()).hexdigest()
+    stored = json.loads(kept.read_text())
+    assert stored["identity"]["role"] == "auditor" and stored["access"] not in client.cookies["portal_session"]
+
+    kept.write_text(json.dumps({**stored, "expires_at": 0}))  # the access token has expired
+    assert client.get(f"{portal}/federation/campaigns").status_code == 200
+    refreshed = json.loads(kept.read_text())
+    assert refreshed["refresh"] != stored["refresh"] and refreshed["expires_at"] > 0
+
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get(f"{portal}/").text).group(1)
+    client.post(f"{portal}/logout", data={"csrf_token": token})
+    assert not kept.exists()
+    again = requests.post(f"{flows.base_url}/auth/refresh", json={"refresh_token": refreshed["refresh"]}, timeout=30)
+    assert again.status_code == 401  # revoked at the gateway, not only forgotten by the portal
