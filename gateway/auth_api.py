@@ -8,12 +8,14 @@ from flask import request
 from flask_smorest import Blueprint
 from sqlalchemy.exc import IntegrityError
 
+from servicekit.audit import actor_of
 from servicekit.errors import VALIDATION_FAILED, Problem
 from servicekit.i18n import _
 from servicekit.identity import FEDERATION_ADMIN
 
 from . import accounts
 from .guard import caller, current_guard, require
+from .incoming import client_address
 from .schemas import ClientIn, ClientOut, IdentityOut, LoginIn, OwnPasswordIn, RefreshIn, TokenOut
 
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Log in and manage accounts (登录与账号)")
@@ -24,10 +26,16 @@ blp = Blueprint("auth", __name__, url_prefix="/auth", description="Log in and ma
 @blp.response(200, TokenOut)
 @blp.alt_response(401, description="Wrong username or password (the same answer for an unknown user)")
 @blp.doc(security=[])
-@blp.alt_response(429, description="Too many attempts for this username or from this address (Retry-After)")
+@blp.alt_response(
+    429, description="Too many failed logins from this address, or for this username from it (Retry-After)"
+)
 def token(body):
     """Log in with a password: a short-lived access token and a refresh token."""
-    return current_guard().login(body["username"], body["password"], request.remote_addr or "").as_json()
+    guard = current_guard()
+    address = client_address(
+        request.remote_addr or "", request.headers.get("X-Forwarded-For"), guard.settings.trusted_proxies
+    )
+    return guard.login(body["username"], body["password"], address).as_json()
 
 
 @blp.route("/refresh", methods=["POST"])
@@ -81,6 +89,7 @@ def create_client(body):
     admin = require(FEDERATION_ADMIN)
     with account_problems("The machine client cannot be made as given."), guard.transaction() as session:
         made = accounts.create_client(session, created_by=admin.subject, secret_of=guard.keys.client_secret, **body)
+        accounts.record_client(session, made.client, actor_of(admin))
     return {
         "key_id": made.client.key_id,
         "secret": made.secret,

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from .keys import check_url, production
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_BROKER = "localfs"  # registered with kombu by servicekit.bus.localfs
 QUEUE_TYPES = ("classic", "quorum")
@@ -27,27 +29,6 @@ def _flag(name: str, default: bool) -> bool:
     if not value:
         return default
     return value in {"1", "true", "yes", "on"}
-
-
-def production() -> bool:
-    """Production mode (`DEPLOYMENT=production`): defaults meant for one developer's machine are refused."""
-    return _env("DEPLOYMENT", "development").lower() == "production"
-
-
-# The passwords deploy/docker-compose.yml and the local servers fall back to: fine on a laptop, never in production.
-DEFAULT_PASSWORDS = frozenset({"upskilling", "guest", "postgres", "password", "changeme"})
-
-
-def refuse_default_password(name: str, url: str) -> None:
-    """In production mode, a connection URL whose password is missing or a well-known default stops the process."""
-    if not production() or "://" not in url or url.startswith(("sqlite", "filesystem", LOCAL_BROKER)):
-        return
-    password = urlsplit(url).password
-    if not password or unquote(password) in DEFAULT_PASSWORDS:
-        raise ValueError(
-            f"{name}: DEPLOYMENT=production refuses a connection without a password or with a default one "
-            "(set the service's own credentials: README, Credentials per service)"
-        )
 
 
 def _int_list(name: str, default: str) -> tuple[int, ...]:
@@ -170,8 +151,8 @@ def load_settings(service: str) -> Settings:
         idempotency_lease_seconds=int(_env("IDEMPOTENCY_LEASE_SECONDS", "60")),
         api_queue_budget_seconds=float(_env("API_QUEUE_BUDGET_SECONDS", "3")),
     )
-    refuse_default_password(f"{service.upper()}_DATABASE_URL", database_url)
-    refuse_default_password("BROKER_URL", settings.bus.url)
+    check_url(f"{service.upper()}_DATABASE_URL", database_url)
+    check_url("BROKER_URL", settings.bus.url)
     return settings
 
 

@@ -1,7 +1,7 @@
 """Resident ID numbers encrypted at rest (PIPL): AES-256-GCM under a key of this purpose only.
 
-RESIDENT_ID_ENCRYPTION_KEY (unset: made once in VAR_DIR/resident-id-encryption.key for the machine's
-processes). Lose it and the stored numbers are lost; keep it with the database's backups, apart from them.
+RESIDENT_ID_ENCRYPTION_KEY (servicekit.keys: unset, made once in VAR_DIR/keys/resident-id-encryption.key for the
+machine's processes; production needs it set). Lose it and the stored numbers are lost; keep it with the database's backups, apart from them.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy import String
 from sqlalchemy.types import TypeDecorator
 
 from .config import REPO_ROOT
-from .identity import machine_secret
+from .keys import secret
 
 ENCRYPTED_PREFIX = "v1:"  # AES-256-GCM, then base64url of nonce + ciphertext + tag
 _ASSOCIATED = b"upskilling resident ID number"
@@ -48,14 +48,14 @@ class ResidentIdCipher:
 
 
 def resident_id_cipher() -> ResidentIdCipher:
-    """The cipher of this process: RESIDENT_ID_ENCRYPTION_KEY, or (unset) one made once in VAR_DIR."""
+    """The cipher of this process: RESIDENT_ID_ENCRYPTION_KEY, or (unset, locally) one made once in VAR_DIR/keys."""
     var_dir = Path(os.environ.get("VAR_DIR", "").strip() or REPO_ROOT / "var").resolve()
     return _cipher(var_dir, os.environ.get("RESIDENT_ID_ENCRYPTION_KEY", "").strip())
 
 
 @lru_cache(maxsize=8)
 def _cipher(var_dir: Path, configured: str) -> ResidentIdCipher:
-    return ResidentIdCipher(machine_secret(var_dir, "RESIDENT_ID_ENCRYPTION_KEY", "resident-id-encryption"))
+    return ResidentIdCipher(secret(var_dir, "RESIDENT_ID_ENCRYPTION_KEY"))
 
 
 class EncryptedResidentId(TypeDecorator):

@@ -16,8 +16,11 @@ from .bus.envelope import Envelope
 from .columns import guard_columns
 from .config import Settings, load_settings
 from .db import JoinedUnitOfWork, UnitOfWork, make_engine
+from .errors import ProblemType
 from .idempotency import IdempotencyKeys
+from .keys import check_environment, secret
 from .sagas import Saga
+from .tracing import Tracer, tracer_for
 
 Handler = Callable[[UnitOfWork, Envelope], None]
 
@@ -43,6 +46,12 @@ class Service:
     handlers: dict[str, Handler] = field(default_factory=dict)
     commands: dict[str, Command] = field(default_factory=dict)
     sagas: tuple[Saga, ...] = ()  # the requests it awaits answers to (its metadata then has saga_waits)
+    # The domain's errors (plain exceptions of its pure rules) and the problem the HTTP layer answers each
+    # with; the exception's text is the problem's detail, its `errors` attribute (if any) the field errors.
+    domain_errors: dict[type[Exception], ProblemType] = field(default_factory=dict)
+    keys: tuple[
+        str, ...
+    ] = ()  # the secrets it holds (servicekit.keys.SECRETS): loaded at start, so one missing stops it
 
 
 class Runtime:
@@ -50,11 +59,19 @@ class Runtime:
 
     def __init__(self, service: Service, settings: Settings | None = None):
         self.service = service
+        check_environment()  # production mode: retired, short, reused keys and default passwords stop the start
         self.settings = settings or load_settings(service.name)
         self.settings.prepare_local_folders()
+        for variable in service.keys:
+            secret(self.settings.var_dir, variable)
         self.engine = make_engine(self.settings.database_url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         guard_columns(self.sessions)
+
+    @cached_property
+    def tracer(self) -> Tracer | None:
+        """The service's tracer when the OTEL_* settings turn tracing on (servicekit.tracing), else None."""
+        return tracer_for(self.service.name)
 
     @cached_property
     def outbox(self) -> Table:
@@ -69,6 +86,11 @@ class Runtime:
         return self.service.metadata.tables.get("saga_waits")
 
     @cached_property
+    def audit_entries(self) -> Table | None:
+        """The audit trail of a service whose metadata has it (servicekit.audit.add_audit_table)."""
+        return self.service.metadata.tables.get("audit_entries")
+
+    @cached_property
     def idempotency_keys(self) -> IdempotencyKeys | None:
         """For services whose metadata has the table (servicekit.idempotency.add_idempotency_table)."""
         table = self.service.metadata.tables.get("idempotency_keys")
@@ -79,7 +101,7 @@ class Runtime:
 
     def unit_of_work(self, joined: Session | None = None) -> UnitOfWork:
         """A unit of work of its own, or part of the `joined` transaction (servicekit.idempotency's)."""
-        waits = (self.saga_waits, timedelta(seconds=self.settings.sagas.reask_seconds))
+        waits = (self.saga_waits, timedelta(seconds=self.settings.sagas.reask_seconds), self.audit_entries)
         if joined is not None:
             return JoinedUnitOfWork(joined, self.outbox, self.service.name, *waits)
         return UnitOfWork(self.sessions, self.outbox, self.service.name, *waits)

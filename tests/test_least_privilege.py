@@ -26,6 +26,7 @@ from sqlalchemy import select
 from servicekit.bus.envelope import Envelope
 from servicekit.bus.topology import declare, events_exchange
 from servicekit.config import load_settings
+from servicekit.keys import KeyConfigurationError
 from servicekit.provision import ManagementApi, Rabbitmqctl, broker_permissions, provision_broker_user
 
 from .support.processes import wait_for
@@ -125,18 +126,18 @@ def test_production_refuses_default_and_missing_passwords(monkeypatch):
     monkeypatch.setenv("QUOTA_DATABASE_URL", "postgresql+psycopg://quota:upskilling@db:5432/quota")
     monkeypatch.setenv("BROKER_URL", "amqp://quota:9mY7-rotated-secret@rabbitmq:5672/upskilling")
     monkeypatch.delenv("QUOTA_BROKER_URL", raising=False)
-    monkeypatch.setenv("DEPLOYMENT", "development")
+    monkeypatch.setenv("DEPLOYMENT", "local")
     assert load_settings("quota").database_url.endswith("/quota")  # a laptop may
     assert not load_settings("quota").bus.verify_publisher
     monkeypatch.setenv("DEPLOYMENT", "production")
-    with pytest.raises(ValueError, match="QUOTA_DATABASE_URL"):
+    with pytest.raises(KeyConfigurationError, match="QUOTA_DATABASE_URL"):
         load_settings("quota")
     monkeypatch.setenv("QUOTA_DATABASE_URL", "postgresql+psycopg://quota@db:5432/quota")
-    with pytest.raises(ValueError, match="QUOTA_DATABASE_URL"):
+    with pytest.raises(KeyConfigurationError, match="QUOTA_DATABASE_URL"):
         load_settings("quota")
     monkeypatch.setenv("QUOTA_DATABASE_URL", "postgresql+psycopg://quota:Zx81-own-secret@db:5432/quota")
     monkeypatch.setenv("QUOTA_BROKER_URL", "amqp://quota:guest@rabbitmq:5672/upskilling")
-    with pytest.raises(ValueError, match="BROKER_URL"):
+    with pytest.raises(KeyConfigurationError, match="BROKER_URL"):
         load_settings("quota")
     monkeypatch.delenv("QUOTA_BROKER_URL")
     settings = load_settings("quota")

@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy import Select, select
 
 from servicekit import Problem
+from servicekit.audit import SYSTEM, Actor
 from servicekit.db import utcnow
 from servicekit.errors import FORBIDDEN, NOT_FOUND, VALIDATION_FAILED
 from servicekit.i18n import _
@@ -17,10 +18,10 @@ from servicekit.money import show
 from . import registration
 from .access import find_enrolment, sees_personal_data
 from .classes import leave_class
-from .domain import enrolment as lifecycle
+from .domain import lifecycle
 from .domain import status_changes as rules
 from .models import Campaign, Enrolment, InstitutionStanding, Programme, StatusChange
-from .nominations import bump, expect_status
+from .nominations import bump, move
 from .problems import INSTITUTION_DISQUALIFIED, WRONG_STATUS, flush_or_conflict
 
 SAGA = "transfer"  # an approved transfer waiting for quota to hold the new subsidy (servicekit.sagas)
@@ -44,7 +45,9 @@ def request_change(uow, identity: Identity, enrolment_id: str, body: dict) -> St
         identity.role in ("employee", "grassroots_officer") and not sees_personal_data(identity, enrolment)
     ):
         raise Problem(FORBIDDEN, _("The role {role} does not ask for a {kind}.").format(role=identity.role, kind=kind))
-    expect_status(enrolment, *rules.CHANGEABLE[kind])
+    lifecycle.transition(
+        enrolment.status, lifecycle.REQUEST_WITHDRAWAL if kind == rules.WITHDRAWAL else lifecycle.REQUEST_MOVE
+    )
     target = body.get("to_programme_id")
     if kind == rules.WITHDRAWAL and target:
         raise Problem(VALIDATION_FAILED, errors={"to_programme_id": [_("Not for a withdrawal.")]})
@@ -133,13 +136,13 @@ def decide(uow, identity: Identity, change_id: str, body: dict, today: date) -> 
 
 
 def _apply(uow, change: StatusChange, enrolment: Enrolment) -> None:
-    expect_status(enrolment, *rules.CHANGEABLE[change.kind])
+    step = move(enrolment, lifecycle.WITHDRAW if change.kind == rules.WITHDRAWAL else lifecycle.MOVE)
     bump(enrolment)
     if change.kind == rules.WITHDRAWAL:
-        enrolment.status, enrolment.withdrawn_on = lifecycle.WITHDRAWN, change.effective_on
+        enrolment.withdrawn_on = change.effective_on
         leave_class(uow.session, enrolment, change.effective_on, "withdrawal")
         uow.publish(
-            "enrollment.withdrawn",
+            step.event,
             {
                 "enrolment_id": enrolment.enrolment_id,
                 "revision": enrolment.revision,
@@ -223,7 +226,10 @@ def _transfer(uow, change: StatusChange, enrolment: Enrolment, programme: Progra
     }
     if enrolment.subsidy_requested is not None:
         data["amount"] = show(enrolment.subsidy_requested)
-    uow.publish("enrollment.transferred", data)
+    uow.publish(lifecycle.ACTIONS[lifecycle.MOVE].event, data)
+
+
+QUOTA_ANSWER = Actor("service:quota", SYSTEM)  # a transfer's new subsidy is quota's answer
 
 
 def quota_answered(uow, data: dict, reserved: bool) -> bool:
@@ -247,8 +253,25 @@ def quota_answered(uow, data: dict, reserved: bool) -> bool:
     enrolment = session.get(Enrolment, change.enrolment_id, with_for_update=True)
     if not reserved:
         change.state, change.refusal_reason, change.refusal_detail = rules.REFUSED, data["reason"], data.get("detail")
+        uow.audit(
+            "status_change.refused",
+            "status_change",
+            change.change_id,
+            before={"state": rules.AWAITING_QUOTA},
+            after={"state": change.state, "refusal_reason": data["reason"]},
+            reason=data.get("detail") or data["reason"],
+            actor=QUOTA_ANSWER,
+        )
         return True
     change.state = rules.APPROVED
+    uow.audit(
+        "status_change.approved",
+        "status_change",
+        change.change_id,
+        before={"state": rules.AWAITING_QUOTA, "programme_id": enrolment.programme_id},
+        after={"state": change.state, "programme_id": change.to_programme_id},
+        actor=QUOTA_ANSWER,
+    )
     enrolment.subsidy_requested = change.subsidy_requested
     bump(enrolment)
     _transfer(uow, change, enrolment, session.get(Programme, change.to_programme_id))

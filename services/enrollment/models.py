@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
+from servicekit.audit import add_audit_table
 from servicekit.bus.tables import add_messaging_tables
 from servicekit.encrypted import EncryptedResidentId
 from servicekit.paging import keyset_indexes
@@ -39,6 +40,7 @@ class Base(DeclarativeBase):
 
 outbox, inbox = add_messaging_tables(Base.metadata)
 saga_waits = add_saga_table(Base.metadata)
+audit_entries = add_audit_table(Base.metadata)
 
 
 class Institution(Base):
@@ -203,6 +205,10 @@ class Enrolment(Base):
     education: Mapped[str] = mapped_column(String(50))
     attestation: Mapped[str] = mapped_column(Text)  # why the union finds them front-line/backbone
     nominated_by: Mapped[str] = mapped_column(String(200))
+    # The name and phone this nomination gave. The employee's record is never overwritten by another
+    # office's nomination: where these differ from it, they are a proposed change for review.
+    nominated_name: Mapped[str | None] = mapped_column(String(50))
+    nominated_phone: Mapped[str | None] = mapped_column(String(11))
     nominated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     notice_start: Mapped[date] = mapped_column(Date)
     notice_end: Mapped[date] = mapped_column(Date)

@@ -1,8 +1,8 @@
 """Resident ID numbers encrypted at rest (AES-256-GCM, RESIDENT_ID_ENCRYPTION_KEY), and the record of every
 view of a full number (who, when, which person, why).
 
-Revision ID: enrollment_0011
-Revises: enrollment_0010
+Revision ID: enrollment_0013
+Revises: enrollment_0012
 Create Date: 2026-12-03
 """
 
@@ -11,8 +11,8 @@ from alembic import op
 
 from servicekit.encrypted import ENCRYPTED_PREFIX, resident_id_cipher
 
-revision = "enrollment_0011"
-down_revision = "enrollment_0010"
+revision = "enrollment_0013"
+down_revision = "enrollment_0012"
 branch_labels = None
 depends_on = None
 
