@@ -27,6 +27,10 @@ SIZES = {"desktop": (1366, 900), "phone": (390, 844)}
 PAGES = {
     "federation_admin": [
         ("home", "/"),
+        ("dashboard", "/federation/dashboard"),
+        ("institutions", "/federation/institutions"),
+        ("institution", "/federation/institutions/GZ-GCJS"),
+        ("clients", "/federation/clients"),
         ("campaigns", "/federation/campaigns"),
         ("units", "/federation/units"),
         ("allocation", "/federation/allocation"),
@@ -35,7 +39,12 @@ PAGES = {
         ("users", "/federation/users"),
         ("account", "/account"),
     ],
-    "auditor": [("home", "/"), ("allocation", "/federation/allocation"), ("transfers", "/federation/transfers")],
+    "auditor": [
+        ("home", "/"),
+        ("allocation", "/federation/allocation"),
+        ("transfers", "/federation/transfers"),
+        ("institution", "/federation/institutions/GZ-GCJS"),
+    ],
     "unit_officer": [
         ("home", "/"),
         ("allocation", "/unit/allocation"),

@@ -47,14 +47,16 @@ def navigation(role: str) -> list[tuple[str, str]]:
     home = [("home.index", _("工作台"))]
     if role in FEDERATION:
         items = [
+            ("oversight.dashboard", _("数据看板")),
             ("federation.campaigns", _("计划管理")),
             ("federation.units", _("单位管理")),
             ("federation.allocation", _("指标分配")),
             ("federation.transfers", _("专款拨付")),
             ("federation.reviews", _("推荐审核")),
+            ("oversight.institutions", _("培训机构")),
         ]
         if role == FEDERATION_ADMIN:
-            items.append(("federation.users", _("用户管理")))
+            items += [("federation.users", _("用户管理")), ("oversight.clients", _("接口客户端"))]
         return home + items
     if role == UNIT_OFFICER:
         return home + [
@@ -152,9 +154,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     CSRFProtect(app)
     init_babel(app)
 
-    from .views import auth, federation, home, officers
+    from .views import auth, federation, home, officers, oversight
 
-    for module in (auth, home, federation, officers):
+    for module in (auth, home, federation, officers, oversight):
         app.register_blueprint(module.blueprint)
 
     @app.context_processor

@@ -281,6 +281,9 @@ def test_auditor_sees_the_federation_pages_and_no_control_to_change_them(browser
         ("/federation/allocation", "指标分配"),
         ("/federation/transfers", "专款拨付"),
         ("/federation/reviews", "推荐审核"),
+        ("/federation/institutions", "培训机构"),
+        ("/federation/institutions/GZ-SEG", "GZ-SEG"),
+        ("/federation/dashboard", "数据看板"),
     ]:
         page.goto(portal + path)
         expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
@@ -290,6 +293,38 @@ def test_auditor_sees_the_federation_pages_and_no_control_to_change_them(browser
     # Even a hand-made request is refused (by the portal, and the gateway would refuse it too).
     answer = page.request.post(f"{portal}/federation/allocation/publish", headers={"X-CSRFToken": "x"})
     assert answer.status in (400, 403)
+    page.goto(f"{portal}/federation/clients")  # the admin's page only
+    expect(page.get_by_text("您的角色无权查看此页面")).to_be_visible()
+    page.context.close()
+
+
+def test_federation_admin_disqualifies_and_reinstates_an_institution_and_makes_a_machine_client(browser, system):
+    _flows, portal, _sessions = system
+    page = log_in(browser, portal, ADMIN[0], ADMIN[1])
+    accept_dialogs(page)
+    page.goto(f"{portal}/federation/dashboard")
+    assert page.locator("main svg.chart").count() == 4
+    page.goto(f"{portal}/federation/institutions")
+    page.get_by_role("row").filter(has_text="GZ-SEG").get_by_role("link").click()  # no unit of this stack plans with it
+    expect(page.get_by_role("heading", level=1)).to_contain_text("GZ-SEG")
+    page.get_by_role("button", name="取消资格").click()  # no reason: refused next to the field
+    expect(page.locator("#reason-error")).to_have_text("请填写理由")
+    page.get_by_label("理由").fill("年度检查发现虚报学员人数")
+    page.get_by_role("button", name="取消资格").click()  # the confirmation is accepted
+    expect(page.locator("main .tag.no").first).to_have_text("已取消资格")
+    expect(page.get_by_role("row").filter(has_text="年度检查发现虚报学员人数")).to_be_visible()
+    page.get_by_label("理由").fill("整改完成，经复查合格")
+    page.get_by_role("button", name="恢复资格").click()
+    expect(page.get_by_role("button", name="取消资格")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="整改完成")).to_be_visible()
+    page.goto(f"{portal}/federation/clients")
+    page.get_by_label("客户端名称").fill("东湖学院考试系统")
+    page.get_by_label("培训机构编号").fill("GZ-SEG")
+    page.get_by_role("button", name="新建并显示密钥").click()
+    secret = page.get_by_test_id("secret").inner_text()
+    assert len(secret) >= 20
+    page.goto(f"{portal}/federation/clients")  # shown once: the page holds no secret when opened again
+    assert page.get_by_test_id("secret").count() == 0 and secret not in page.content()
     page.context.close()
 
 
