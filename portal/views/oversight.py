@@ -18,8 +18,8 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from .. import gateway
-from ..charts import Series, bars, number
 from ..app import FEDERATION, FEDERATION_ADMIN, current_campaign, requires
+from ..charts import Series, bars, number
 from ..forms import show_problem
 from ..gateway import Problem
 
