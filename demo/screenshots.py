@@ -50,6 +50,7 @@ PAGES = {
         ("allocation", "/unit/allocation"),
         ("unions", "/unit/unions"),
         ("lists", "/unit/lists"),
+        ("money", "/unit/money"),
     ],
     "grassroots_officer": [("home", "/"), ("nominations", "/nominations"), ("notice", "/notice")],
 }

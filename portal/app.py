@@ -63,6 +63,7 @@ def navigation(role: str) -> list[tuple[str, str]]:
             ("officers.unit_allocation", _("本单位指标")),
             ("officers.unit_unions", _("基层工会")),
             ("officers.unit_lists", _("推荐名单")),
+            ("unit_money.money", _("报销与政策")),
         ]
     if role == GRASSROOTS_OFFICER:
         return home + [
@@ -154,9 +155,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     CSRFProtect(app)
     init_babel(app)
 
-    from .views import auth, federation, home, officers, oversight
+    from .views import auth, federation, home, officers, oversight, unit_money
 
-    for module in (auth, home, federation, officers, oversight):
+    for module in (auth, home, federation, officers, oversight, unit_money):
         app.register_blueprint(module.blueprint)
 
     @app.context_processor

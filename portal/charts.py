@@ -62,17 +62,18 @@ def bars(title: str, rows: list[dict], series: list[Series], label_key: str = "l
             f'<text x="{LABEL_WIDTH - 8}" y="{middle:.0f}" text-anchor="end" fill="#222">{escape(label)}</text>'
         )
         for index, s in enumerate(series):
-            value = number(row.get(s.key))
+            raw = row.get(s.key)
+            value = number(raw)
+            figure = "—" if raw in (None, "") else shown(value)  # no figure is not a zero
             width = float(value / largest) * plot if value > 0 else 0
             y = top + index * (BAR + GAP)
             colour = PALETTE[index % len(PALETTE)]
             parts.append(
                 f'<rect x="{LABEL_WIDTH}" y="{y}" width="{width:.1f}" height="{BAR}" fill="{colour}">'
-                f"<title>{escape(label)} · {escape(s.label)}: {shown(value)}{escape(unit)}</title></rect>"
+                f"<title>{escape(label)} · {escape(s.label)}: {figure}{escape(unit) if raw not in (None, '') else ''}</title></rect>"
             )
             parts.append(
-                f'<text x="{LABEL_WIDTH + width + 4:.1f}" y="{y + BAR - 2}" fill="#333" font-size="11">'
-                f"{shown(value)}</text>"
+                f'<text x="{LABEL_WIDTH + width + 4:.1f}" y="{y + BAR - 2}" fill="#333" font-size="11">{figure}</text>'
             )
     if not rows:
         parts.append(f'<text x="{LABEL_WIDTH}" y="{legend + 14}" fill="#666">—</text>')

@@ -272,6 +272,24 @@ def test_unit_officer_sees_its_allocation_and_the_lists_sent(browser, system):
     page.context.close()
 
 
+def test_unit_officer_sees_its_share_policy_reimbursements_and_exports(browser, system, tmp_path):
+    _flows, portal, _sessions = system
+    page = log_in(browser, portal, "tianhe.officer")
+    page.get_by_role("link", name="报销与政策").click()
+    expect(page.get_by_role("heading", name="本单位分担政策")).to_be_visible()
+    expect(page.locator("dl.pairs")).to_contain_text("学历提升单位分担")
+    page.get_by_role("link", name="已支付").click()
+    expect(page.get_by_role("link", name="已支付")).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("table")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="指标使用情况（.xlsx）").click()
+    download.value.save_as(tmp_path / "quota.xlsx")
+    book = openpyxl.load_workbook(tmp_path / "quota.xlsx")
+    cells = [str(c) for row in book.active.iter_rows(values_only=True) for c in row if c is not None]
+    assert "GZ-TH" in cells and "GZ-YX" not in cells  # its own unit only
+    page.context.close()
+
+
 def test_auditor_sees_the_federation_pages_and_no_control_to_change_them(browser, system):
     flows, portal, _sessions = system
     page = log_in(browser, portal, "demo.auditor")

@@ -21,6 +21,7 @@ def test_bars_are_scaled_to_the_largest_figure_and_name_every_value():
     assert "<script>" not in drawn and "&lt;script&gt;" in drawn
     assert "style=" not in drawn  # the pages' CSP allows no inline style
     assert re.search(r"天河区总工会 · 已使用: 50</title>", drawn)
+    assert "&lt;script&gt; · 已使用: —</title>" in drawn  # no figure is shown as none, not as 0
 
 
 def test_an_empty_chart_is_still_a_chart():
