@@ -93,6 +93,23 @@ class Gateway:
     def get(self, path: str, **params):
         return self.call("GET", path, params=params or None)
 
+    def all(self, path: str, **params) -> list:
+        """Every row of a list, page after page (500 a page), following each answer's Link rel="next"."""
+        rows: list = []
+        query: dict | str = {"limit": 500, **params}
+        while True:
+            response = self.call(
+                "GET",
+                path + (f"?{query}" if isinstance(query, str) else ""),
+                params=None if isinstance(query, str) else query,
+                raw=True,
+            )
+            rows += response.json()
+            following = response.links.get("next", {}).get("url")
+            if not following:
+                return rows
+            query = following.removeprefix("?")
+
     def post(self, path: str, body=None, **kwargs):
         return self.call("POST", path, {} if body is None else body, **kwargs)
 

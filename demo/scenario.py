@@ -105,7 +105,7 @@ class Scenario:
 
     def enrolments(self, union: str) -> dict[str, dict]:
         """The union's enrolments of this campaign by resident ID number (the nominating union sees them whole)."""
-        rows = self.officer_of(union).get("/api/enrollment/enrolments", campaign_id=self.campaign_id)
+        rows = self.officer_of(union).all("/api/enrollment/enrolments", campaign_id=self.campaign_id)
         return {row["resident_id"]: row for row in rows}
 
     def all_enrolments(self) -> list[dict]:
@@ -202,7 +202,7 @@ class Scenario:
         plan_name = load("campaign")["name"]
         found = [
             c
-            for c in self.fed.get("/api/quota/campaigns")
+            for c in self.fed.all("/api/quota/campaigns")
             if c["name"].startswith(plan_name)
             and c["windows"]["registration_start"] <= self.today.isoformat() <= c["windows"]["registration_end"]
         ]
@@ -267,7 +267,7 @@ class Scenario:
                 ),
                 f"finance to accept the transfer to {unit}",
             )
-        transfers = self.fed.get("/api/finance/transfers", campaign_id=self.campaign_id)
+        transfers = self.fed.all("/api/finance/transfers", campaign_id=self.campaign_id)
         self.step(
             "fund_transfers",
             "Earmarked funds transferred (专款专用)",
@@ -300,7 +300,7 @@ class Scenario:
                 added += 1
             if current is None or current["status"] != "published":
                 self.fed.post(f"/api/enrollment/programmes/{pid}/publish")
-        listed = self.fed.get("/api/enrollment/programmes")
+        listed = self.fed.all("/api/enrollment/programmes")
         self.step(
             "catalogue",
             "Training catalogue of the 7 institutions",
@@ -553,7 +553,7 @@ class Scenario:
     def classes(self):
         self.working_day_calendar()
         opened = [self._class(ELECTRICIAN, "GZ-GCJS", None), self._class(WELDER, "GZ-ZGJS", "焊工中级社会班（周末班）")]
-        roster = self.gateway.get("/api/enrollment/public/rosters", campaign_id=self.campaign_id)
+        roster = self.gateway.all("/api/enrollment/public/rosters", campaign_id=self.campaign_id)
         self.step(
             "classes",
             "Classes: dedicated (>30) and public (插班); rosters on working days, published masked",
@@ -574,7 +574,7 @@ class Scenario:
 
     def _class(self, programme_id: str, institution: str, public_name: str | None) -> dict:
         operator = self.operator_of(institution)
-        found = [c for c in operator.get("/api/enrollment/classes") if c["programme_id"] == programme_id]
+        found = [c for c in operator.all("/api/enrollment/classes") if c["programme_id"] == programme_id]
         if found:
             klass = operator.get(f"/api/enrollment/classes/{found[0]['class_id']}")
         else:
@@ -635,7 +635,7 @@ class Scenario:
             if retake:
                 self._batch(machine, f"demo-{self.campaign_id}-{institution}-retake", retake)
             attempts[exam] = len(lines) + len(retake)
-        results = self.fed.get("/api/evaluation/results")
+        results = self.fed.all("/api/evaluation/results")
         self.step(
             "exams",
             "Exam results published by institution systems (signed requests)",
@@ -681,7 +681,7 @@ class Scenario:
                     raw=True,
                 )
                 issued += answer.status_code == 201
-        certificates = self.fed.get("/api/evaluation/certificates")
+        certificates = self.fed.all("/api/evaluation/certificates")
         sample = certificates[0]
         verified = self.gateway.get(
             "/api/evaluation/public/certificates/verification",
@@ -709,8 +709,8 @@ class Scenario:
                 len(
                     [
                         r
-                        for r in officer.get(
-                            "/api/finance/reimbursements", campaign_id=self.campaign_id, share="federation", limit=1000
+                        for r in officer.all(
+                            "/api/finance/reimbursements", campaign_id=self.campaign_id, share="federation"
                         )
                         if r["status"] in ("payable", "paid")
                     ]
@@ -720,9 +720,7 @@ class Scenario:
             "finance to make the certified students' reimbursements payable",
         )
         paid = 0
-        for item in officer.get(
-            "/api/finance/reimbursements", campaign_id=self.campaign_id, status="payable", limit=1000
-        ):
+        for item in officer.all("/api/finance/reimbursements", campaign_id=self.campaign_id, status="payable"):
             officer.post(
                 f"/api/finance/reimbursements/{item['reimbursement_id']}/payment",
                 {
@@ -734,7 +732,7 @@ class Scenario:
                 headers={"Idempotency-Key": f"demo-reimburse-{item['reimbursement_id']}"},
             )
             paid += 1
-        rows = officer.get("/api/finance/reimbursements", campaign_id=self.campaign_id, limit=1000)
+        rows = officer.all("/api/finance/reimbursements", campaign_id=self.campaign_id)
         totals = {}
         for row in rows:
             totals[row["share"]] = totals.get(row["share"], Decimal(0)) + money(row["amount"])
@@ -752,7 +750,7 @@ class Scenario:
         """Anonymous survey of 工程技术学院 by RFC 9474 blind signatures: the answer cannot be traced to the student."""
         existing = [
             s
-            for s in self.fed.get("/api/evaluation/surveys")
+            for s in self.fed.all("/api/evaluation/surveys")
             if s["institution_id"] == "GZ-GCJS" and s["campaign_id"] == self.campaign_id
         ]
         survey = (
@@ -767,7 +765,7 @@ class Scenario:
         for number in self.cohorts["electricians"].numbers[: self.cohort_numbers["survey_respondents"]]:
             worker = self.user(f"worker{number:02d}")
             mine = eventually(
-                lambda: [s for s in worker.get("/api/evaluation/surveys") if s["survey_id"] == survey["survey_id"]],
+                lambda: [s for s in worker.all("/api/evaluation/surveys") if s["survey_id"] == survey["survey_id"]],
                 "the survey's invitation",
             )[0]
             if mine["token_issued"]:
@@ -810,7 +808,7 @@ class Scenario:
         }
         done = {
             i["institution_id"]
-            for i in self.fed.get("/api/evaluation/inspections")
+            for i in self.fed.all("/api/evaluation/inspections")
             if i["campaign_id"] == self.campaign_id
         }
         for institution, scores in marks.items():
@@ -849,7 +847,7 @@ class Scenario:
                 {"reason": "实地考察评估不合格，学员满意度低：取消本计划培训资格"},
             )
         eventually(
-            lambda: next(i for i in self.fed.get("/api/enrollment/institutions") if i["institution_id"] == "GZ-FCG")[
+            lambda: next(i for i in self.fed.all("/api/enrollment/institutions") if i["institution_id"] == "GZ-FCG")[
                 "disqualified"
             ],
             "enrollment to hear of it",
@@ -876,7 +874,7 @@ class Scenario:
             "GET", "/api/enrollment/ledger", params={"campaign_id": self.campaign_id, "format": "csv"}, raw=True
         )
         self.training_ledger = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))
-        self.reservations = self.fed.get(f"/api/quota/campaigns/{self.campaign_id}/reservations", limit=1000)
+        self.reservations = self.fed.all(f"/api/quota/campaigns/{self.campaign_id}/reservations")
         self.invariants, self.report, self.ledger = invariants, report, ledger
         self.step(
             "checks",

@@ -22,7 +22,18 @@ from .config import ANY_ORIGIN as ANY
 
 METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE"
 # What a portal may read from an answer beyond the CORS-safelisted headers.
-EXPOSED = "X-Request-ID, Retry-After, Location, Content-Disposition, ETag"
+EXPOSED = ", ".join(
+    (
+        "X-Request-ID",
+        "Retry-After",
+        "Location",
+        "Content-Disposition",
+        "ETag",
+        "Link",  # a list's next page (servicekit.paging)
+        "X-Total-Count",
+        "Idempotent-Replayed",  # servicekit.idempotency: this answer repeats the first one
+    )
+)
 MAX_AGE_SECONDS = "600"
 HEADER_NAMES = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+(\s*,\s*[A-Za-z0-9!#$%&'*+.^_`|~-]+)*")
 VARY = ("Vary", "Origin")

@@ -7,6 +7,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from servicekit.paging import keyset_indexes
+
 ID = String(64)  # the services' identifiers of units, unions, institutions and employees
 
 
@@ -76,3 +78,13 @@ class SeenNonce(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     expires_at: Mapped[int] = mapped_column(Integer)
     __table_args__ = (Index("ix_seen_nonces_expires_at", "expires_at"),)
+
+
+# Keyset paging (servicekit.paging): an index per list sort key, (key, id); migration 0003_list_indexes.py makes them.
+keyset_indexes(
+    Base.metadata,
+    (
+        ("users", ("created_at", "id")),
+        ("users", ("username", "id")),
+    ),
+)

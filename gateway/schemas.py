@@ -79,8 +79,6 @@ class UserQuery(Schema):
     institution_id = fields.String(validate=validate.Length(min=1, max=64))
     employee_id = fields.String(validate=validate.Length(min=1, max=64))
     active = fields.Boolean()
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
 
 
 class UserOut(Schema):

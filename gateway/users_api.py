@@ -7,15 +7,36 @@ user id: never a username, name or resident ID number.
 from __future__ import annotations
 
 from flask_smorest import Blueprint
+from sqlalchemy import select
 
 from servicekit.errors import CONFLICT, NOT_FOUND, Problem
 from servicekit.identity import FEDERATION_ADMIN, Identity
+from servicekit.paging import Listing
 
 from . import accounts
 from .auth_api import account_problems
 from .guard import current_guard, require
 from .models import User
 from .schemas import PasswordIn, RoleIn, UserIn, UserOut, UserQuery
+
+USERS = Listing(
+    "Users",
+    id=User.id,
+    sorts={"username": User.username, "created_at": User.created_at},
+    default_sort="username",
+    filters={
+        "role": User.role,
+        "unit_id": User.unit_id,
+        "grassroots_union_id": User.grassroots_union_id,
+        "institution_id": User.institution_id,
+        "employee_id": User.employee_id,
+        "active": User.active,
+    },
+    ranges={"created_at": User.created_at},
+    search=lambda q: User.username.contains(q.lower(), autoescape=True),
+    search_help="the username",
+    base=UserQuery,
+)
 
 blp = Blueprint(
     "users", __name__, url_prefix="/auth/users", description="The federation admin manages user accounts (账号管理)"
@@ -40,15 +61,17 @@ def create_user(body):
 
 
 @blp.route("", methods=["GET"])
-@blp.arguments(UserQuery, location="query")
+@blp.arguments(USERS.query, location="query")
 @blp.response(200, UserOut(many=True))
 @blp.alt_response(403, **FORBIDDEN_ANSWER)
 def list_users(query):
-    """Users by username, filtered by role, scope or active; `limit` and `offset` page through them."""
+    """Users by username, filtered by role, scope or active, paged like every list."""
     guard = current_guard()
     require(FEDERATION_ADMIN)
     with guard.transaction() as session:
-        return accounts.list_users(session, **query)
+        users, headers = USERS.page(session, select(User), query)
+        session.expunge_all()  # shown after the transaction
+        return users, headers
 
 
 def _on_a_user(method: str, path: str = "", schema=None, answers: dict[int, str] | None = None):

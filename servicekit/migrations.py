@@ -108,3 +108,18 @@ def create_saga_table() -> None:
 
 def drop_saga_table() -> None:
     op.drop_table("saga_waits")
+
+
+def create_keyset_indexes(spec) -> None:
+    """The (sort key, id...) indexes of a service's lists (servicekit.paging.keyset_indexes declares them)."""
+    from .paging import keyset_index_name
+
+    for table, columns in spec:
+        op.create_index(keyset_index_name(table, columns), table, list(columns))
+
+
+def drop_keyset_indexes(spec) -> None:
+    from .paging import keyset_index_name
+
+    for table, columns in spec:
+        op.drop_index(keyset_index_name(table, columns), table_name=table)

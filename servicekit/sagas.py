@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, func, select, update
+from sqlalchemy import Column, DateTime, Integer, MetaData, Select, String, Table, func, select, update
 
 from .bus.backoff import wait_for_database
 from .db import UnitOfWork, database_unavailable, outage_reason, utcnow
@@ -162,18 +162,14 @@ class Sweeper:
         return min(timedelta(seconds=self.settings.reask_seconds * 2 ** (asked + 1)), REASK_CEILING)
 
 
-def listing(session, table: Table, sagas, *, stalled: bool, saga: str | None, sort: str, limit: int) -> list[dict]:
-    """Waiting (or only stalled) items, for the operators' list."""
-    waits = table.c
-    awaits = {s.name: s.awaits for s in sagas}
-    key = getattr(waits, sort.lstrip("-"))
+def waits_query(table: Table, *, stalled: bool) -> Select:
+    """Waiting (or only stalled) items, for the operators' list (paged by servicekit.paging)."""
     query = select(table)
-    if stalled:
-        query = query.where(waits.stalled_at.is_not(None))
-    if saga:
-        query = query.where(waits.saga == saga)
-    order = (key.desc(), waits.item_id.desc()) if sort.startswith("-") else (key, waits.item_id)
-    rows = session.execute(query.order_by(*order).limit(limit)).all()
+    return query.where(table.c.stalled_at.is_not(None)) if stalled else query
+
+
+def wait_views(rows, sagas) -> list[dict]:
+    awaits = {s.name: s.awaits for s in sagas}
     return [
         {
             "saga": row.saga,

@@ -1,6 +1,6 @@
 """GET /stalled: what a service's sagas wait for too long (servicekit.sagas), for the federation's operators.
 
-A minimal list: `limit` and `sort` as the list conventions name them; no cursor yet.
+Paged like every list (servicekit.paging).
 """
 
 from __future__ import annotations
@@ -8,28 +8,33 @@ from __future__ import annotations
 from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
+from sqlalchemy import MetaData, func
 
 from . import sagas
 from .identity import AUDITOR, FEDERATION_ADMIN, requires
-
-SORTS = ("stalled_at", "-stalled_at", "waiting_since", "-waiting_since")
+from .paging import Listing
 
 blp = Blueprint("stalled", __name__, description="Saga items waiting too long for another service's answer")
 
+# Every service's saga_waits table has this shape and name: this copy queries any of them.
+TABLE = sagas.add_saga_table(MetaData())
+WAITS = TABLE.c
+LISTING = Listing(
+    "Stalled",
+    id=(WAITS.saga, WAITS.item_id),
+    sorts={"waiting_since": WAITS.waiting_since, "stalled_at": func.coalesce(WAITS.stalled_at, WAITS.waiting_since)},
+    default_sort="waiting_since",
+    filters={"saga": WAITS.saga},
+    ranges={"waiting_since": WAITS.waiting_since},
+)
 
-class StalledQuery(Schema):
-    saga = fields.String(validate=validate.Length(max=50), metadata={"description": "Only this saga's items"})
+
+class StalledQuery(LISTING.query):  # type: ignore[name-defined]
     state = fields.String(
         load_default="stalled",
         validate=validate.OneOf(["stalled", "waiting"]),
         metadata={"description": "stalled (default): past the deadline; waiting: every item still waiting"},
     )
-    sort = fields.String(
-        load_default="waiting_since",
-        validate=validate.OneOf(SORTS),
-        metadata={"description": f"One of {', '.join(SORTS)}; the item id breaks ties"},
-    )
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 class WaitOut(Schema):
@@ -49,15 +54,13 @@ class WaitOut(Schema):
 @blp.alt_response(403, response="FORBIDDEN")
 @requires(FEDERATION_ADMIN, AUDITOR)
 def stalled(query):
-    """Items waiting past their deadline (or, with state=waiting, all items waiting) for another service."""
+    """Items waiting past their deadline (or, with state=waiting, all items waiting) for another service;
+    sort=stalled_at orders waiting items not yet stalled by when they started waiting."""
     runtime = current_app.extensions["runtime"]
     with runtime.sessions() as session:
-        return sagas.listing(
+        return LISTING.page(
             session,
-            runtime.saga_waits,
-            runtime.service.sagas,
-            stalled=query["state"] == "stalled",
-            saga=query.get("saga"),
-            sort=query["sort"],
-            limit=query["limit"],
+            sagas.waits_query(TABLE, stalled=query["state"] == "stalled"),
+            query,
+            view=lambda rows: sagas.wait_views(rows, runtime.service.sagas),
         )

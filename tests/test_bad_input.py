@@ -101,9 +101,9 @@ def test_nul_in_a_header_value_never_reaches_a_service(gateway):
 
 def test_integers_beyond_their_columns_are_field_errors(gateway, admin):
     body = problem(
-        send(gateway, "GET", "/api/finance/payments?offset=" + str(2**63), headers=admin), 422, "validation_failed"
+        send(gateway, "GET", "/api/finance/payments?limit=" + str(2**63), headers=admin), 422, "validation_failed"
     )
-    assert list(body["errors"]) == ["offset"]
+    assert list(body["errors"]) == ["limit"]
     body = problem(
         send(
             gateway,

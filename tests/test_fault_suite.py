@@ -193,7 +193,7 @@ def still_busy(deployed: Deployed, federation: Caller) -> list:
             if key[0] == "bus_queue_messages" and dict(key[1:]).get("role") in ("consumer_lag", "retry") and value
         ]
     for name in ("enrollment", "finance"):
-        waiting = federation.send("GET", f"/api/{name}/stalled", params={"state": "waiting"}).json()
+        waiting = federation.send("GET", f"/api/{name}/stalled", params={"state": "waiting", "limit": 500}).json()
         busy += [(name, w["saga"], w["item_id"]) for w in waiting]
     return busy
 
@@ -202,13 +202,15 @@ def verify(deployed: Deployed, federation: Caller, flows: Flows, stream: Stream)
     students = stream.done
     assert students and all(s["status"] == "registered" for s in students.values())
     enrolments = federation.send(
-        "GET", "/api/enrollment/enrolments", params={"campaign_id": flows.campaign_id, "programme_id": ELECTRICIAN}
+        "GET",
+        "/api/enrollment/enrolments",
+        params={"campaign_id": flows.campaign_id, "programme_id": ELECTRICIAN, "limit": 500},
     ).json()
     assert sorted(e["enrolment_id"] for e in enrolments) == sorted(students), "one enrolment per student"
     assert {(e["status"], e["payment_status"]) for e in enrolments} == {("registered", "full")}
 
     reservations = federation.send(
-        "GET", f"/api/quota/campaigns/{flows.campaign_id}/reservations", params={"unit_id": UNIT, "limit": 1000}
+        "GET", f"/api/quota/campaigns/{flows.campaign_id}/reservations", params={"unit_id": UNIT, "limit": 500}
     ).json()
     held = Counter(r["enrolment_id"] for r in reservations if r["enrolment_id"] in students)
     assert held == Counter(list(students)), "one reservation per registration"

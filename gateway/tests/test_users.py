@@ -105,13 +105,22 @@ def test_the_admin_lists_users_by_role_and_scope_a_page_at_a_time(gateway, admin
     make_user(gateway, "inst.op", "institution_operator", institution_id="inst-1")
 
     def names(**query):
+        return [user["username"] for user in listed(**query).get_json()]
+
+    def listed(**query):
         response = gateway.get("/auth/users", query_string=query, headers=admin)
         assert response.status_code == 200, response.get_json()
-        return [user["username"] for user in response.get_json()]
+        return response
 
     assert names(role="unit_officer") == ["haizhu.0", "tianhe.0", "tianhe.1", "tianhe.2"]
     assert names(unit_id="unit-tianhe", limit=2) == ["tianhe.0", "tianhe.1"]
-    assert names(unit_id="unit-tianhe", limit=2, offset=2) == ["tianhe.2"]
+    first = listed(unit_id="unit-tianhe", limit=2, count="true")
+    assert first.headers["X-Total-Count"] == "3"
+    following = first.headers["Link"].removeprefix("<?").removesuffix('>; rel="next"')
+    assert [user["username"] for user in gateway.get("/auth/users?" + following, headers=admin).get_json()] == [
+        "tianhe.2"
+    ]
+    assert names(q="tianhe") == ["tianhe.0", "tianhe.1", "tianhe.2"]
     assert names(institution_id="inst-1") == ["inst.op"]
     assert names(role="federation_admin") == ["admin"]
     assert gateway.get("/auth/users", query_string={"role": "king"}, headers=admin).status_code == 422

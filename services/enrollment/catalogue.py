@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 
 from servicekit import Problem
 from servicekit.errors import CONFLICT, FORBIDDEN, NOT_FOUND
@@ -36,35 +36,25 @@ def institution_view(institution: Institution, standing: InstitutionStanding | N
     }
 
 
-def list_institutions(session) -> list[dict]:
-    rows = session.execute(
-        select(Institution, InstitutionStanding)
-        .outerjoin(InstitutionStanding, InstitutionStanding.institution_id == Institution.institution_id)
-        .order_by(Institution.institution_id)
-    ).all()
-    return [institution_view(i, s) for i, s in rows]
+def institutions_query() -> Select:
+    """The contracted institutions with their standing (rows of (Institution, InstitutionStanding or None))."""
+    return select(Institution, InstitutionStanding).outerjoin(
+        InstitutionStanding, InstitutionStanding.institution_id == Institution.institution_id
+    )
 
 
-def list_notices(session, identity: Identity, filters: dict) -> list[dict]:
+def notice_view(notice: InstitutionNotice) -> dict:
+    return {column.key: getattr(notice, column.key) for column in InstitutionNotice.__table__.columns}
+
+
+def notices_query(identity: Identity) -> Select:
     """Notices (通报) the federation gave institutions: an institution sees its own, the federation all."""
     query = select(InstitutionNotice)
     if not identity.is_federation:
         if identity.institution_id is None:
             raise Problem(FORBIDDEN, "Notices are for the institution concerned and the federation.")
         query = query.where(InstitutionNotice.institution_id == identity.institution_id)
-    if filters.get("institution_id"):
-        query = query.where(InstitutionNotice.institution_id == filters["institution_id"])
-    if filters.get("campaign_id"):
-        query = query.where(InstitutionNotice.campaign_id == str(filters["campaign_id"]))
-    key = InstitutionNotice.decided_at
-    order = (key.desc(), InstitutionNotice.institution_id.desc(), InstitutionNotice.revision.desc())
-    if not filters["sort"].startswith("-"):
-        order = (key, InstitutionNotice.institution_id, InstitutionNotice.revision)
-    columns = InstitutionNotice.__table__.columns
-    return [
-        {column.key: getattr(notice, column.key) for column in columns}
-        for notice in session.scalars(query.order_by(*order).limit(filters["limit"]))
-    ]
+    return query
 
 
 def _name_taken(session, name: str, other_than: str | None = None) -> None:
@@ -220,14 +210,10 @@ def visible_programme(session, identity: Identity, programme_id: str) -> Program
     return programme
 
 
-def list_programmes(session, identity: Identity, filters: dict) -> list[Programme]:
-    query = select(Programme).order_by(Programme.programme_id)
-    if not identity.is_federation:
-        query = query.where(Programme.status == PUBLISHED)
-    for key in ("institution_id", "kind"):
-        if key in filters:
-            query = query.where(getattr(Programme, key) == filters[key])
-    return list(session.scalars(query))
+def programmes_query(identity: Identity) -> Select:
+    """The catalogue: published programmes (the federation also sees drafts)."""
+    query = select(Programme)
+    return query if identity.is_federation else query.where(Programme.status == PUBLISHED)
 
 
 def _may_see_plan(identity: Identity, unit_id: str, write: bool) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from servicekit import Problem
 from servicekit.db import utcnow
@@ -86,16 +86,12 @@ def _check_target(session, kind: str, enrolment: Enrolment, target: str | None) 
     return programme
 
 
-def list_changes(session, identity: Identity, enrolment_id: str) -> list[StatusChange]:
+def changes_query(session, identity: Identity, enrolment_id: str) -> Select:
     find_enrolment(session, identity, enrolment_id)
-    return list(
-        session.scalars(
-            select(StatusChange).where(StatusChange.enrolment_id == enrolment_id).order_by(StatusChange.requested_at)
-        )
-    )
+    return select(StatusChange).where(StatusChange.enrolment_id == enrolment_id)
 
 
-def pending(session, identity: Identity) -> list[StatusChange]:
+def pending_query(identity: Identity) -> Select:
     """The changes waiting for the caller's decision."""
     if identity.role == "unit_officer":
         query = (
@@ -105,7 +101,7 @@ def pending(session, identity: Identity) -> list[StatusChange]:
         )
     else:
         query = select(StatusChange).where(StatusChange.state == rules.UNIT_AGREED)
-    return list(session.scalars(query.order_by(StatusChange.requested_at)))
+    return query
 
 
 def decide(uow, identity: Identity, change_id: str, body: dict, today: date) -> StatusChange:

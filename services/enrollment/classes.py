@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 
 from servicekit import Problem
 from servicekit.errors import FORBIDDEN, NOT_FOUND, VALIDATION_FAILED
@@ -17,6 +17,7 @@ from .domain import classes as rules
 from .domain.enrolment import ADMITTED, REGISTERED
 from .domain.people import mask_resident_id
 from .domain.workdays import CalendarMissing, roster_deadline
+from .listings import GROUPINGS
 from .models import (
     Campaign,
     ClassPlacement,
@@ -50,9 +51,10 @@ def _studying():
     )
 
 
-def groupings(session, identity: Identity, campaign_id: str) -> list[dict]:
+def groupings(session, identity: Identity, args: dict) -> tuple[list[dict], dict]:
     """Per institution and programme: registered, not yet in a class, of those paid (waiting), and the arrangement
     the rules ask for the students not yet in a class."""
+    campaign_id = args["campaign_id"]
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
         raise Problem(NOT_FOUND, _("No campaign {campaign_id}.").format(campaign_id=campaign_id))
@@ -67,21 +69,24 @@ def groupings(session, identity: Identity, campaign_id: str) -> list[dict]:
         )
         .where(Enrolment.campaign_id == campaign_id, _studying())
         .group_by(Enrolment.institution_id, Enrolment.programme_id)
-        .order_by(Enrolment.institution_id, Enrolment.programme_id)
     )
     if identity.role in INSTITUTION_ROLES:
         query = query.where(Enrolment.institution_id == identity.institution_id)
-    return [
-        {
-            "institution_id": i,
-            "programme_id": p,
-            "registered": n,
-            "unplaced": unplaced,
-            "waiting": waiting,
-            "arrangement": rules.arrangement(unplaced, campaign.dedicated_class_threshold),
-        }
-        for i, p, n, unplaced, waiting in session.execute(query)
-    ]
+
+    def views(rows) -> list[dict]:
+        return [
+            {
+                "institution_id": i,
+                "programme_id": p,
+                "registered": n,
+                "unplaced": unplaced,
+                "waiting": waiting,
+                "arrangement": rules.arrangement(unplaced, campaign.dedicated_class_threshold),
+            }
+            for i, p, n, unplaced, waiting in rows
+        ]
+
+    return GROUPINGS.page(session, query, args, view=views)
 
 
 def form_class(uow, identity: Identity, body: dict, today: date) -> TrainingClass:
@@ -170,11 +175,11 @@ def find_class(session, identity: Identity, class_id: str, *, lock: bool = False
     return found
 
 
-def list_classes(session, identity: Identity) -> list[TrainingClass]:
-    query = select(TrainingClass).order_by(TrainingClass.opens_on, TrainingClass.class_id)
+def classes_query(identity: Identity) -> Select:
+    query = select(TrainingClass)
     if not identity.is_federation:
         query = query.where(TrainingClass.institution_id == identity.institution_id)
-    return list(session.scalars(query))
+    return query
 
 
 def _expect(training_class: TrainingClass, *statuses: str) -> None:
@@ -290,17 +295,18 @@ def class_view(session, training_class: TrainingClass) -> dict:
     }
 
 
-def published_rosters(session, campaign_id: str | None) -> list[dict]:
-    """The federation's public list: per published class, names with masked ID numbers, unit, institution."""
-    query = (
+def published_rosters_query() -> Select:
+    """The federation's public list: per published class, its institution's and programme's names."""
+    return (
         select(TrainingClass, Institution.name, Programme.name)
         .join(Institution, Institution.institution_id == TrainingClass.institution_id)
         .join(Programme, Programme.programme_id == TrainingClass.programme_id)
         .where(TrainingClass.status.in_((rules.PUBLISHED, rules.OPENED)))
-        .order_by(TrainingClass.opens_on, TrainingClass.class_id)
     )
-    if campaign_id:
-        query = query.where(TrainingClass.campaign_id == campaign_id)
+
+
+def published_roster_views(session, rows) -> list[dict]:
+    """Names with masked ID numbers, unit, institution; never phones."""
     return [
         {
             "class_id": c.class_id,
@@ -311,7 +317,7 @@ def published_rosters(session, campaign_id: str | None) -> list[dict]:
             "published_on": c.published_on,
             "students": [{k: v for k, v in s.items() if k != "enrolment_id"} for s in roster(session, c.class_id)],
         }
-        for c, institution, programme in session.execute(query)
+        for c, institution, programme in rows
     ]
 
 

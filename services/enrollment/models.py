@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from servicekit.bus.tables import add_messaging_tables
+from servicekit.paging import keyset_indexes
 from servicekit.sagas import add_saga_table
 
 from .domain.enrolment import INACTIVE
@@ -393,3 +394,22 @@ class Recovery(Base):
     share: Mapped[str] = mapped_column(String(20))
     amount: Mapped[Decimal] = mapped_column(MONEY)
     recovered_on: Mapped[date] = mapped_column(Date)
+
+
+# Keyset paging (servicekit.paging): an index per list sort key, (key, id); migration 0010_list_indexes.py makes them.
+keyset_indexes(
+    Base.metadata,
+    (
+        ("classes", ("opens_on", "class_id")),
+        ("classes", ("status", "class_id")),
+        ("enrolments", ("nominated_at", "enrolment_id")),
+        ("enrolments", ("notice_end", "enrolment_id")),
+        ("enrolments", ("status", "enrolment_id")),
+        ("institution_notices", ("decided_at", "institution_id", "revision")),
+        ("institutions", ("name", "institution_id")),
+        ("programmes", ("name", "programme_id")),
+        ("programmes", ("start_date", "programme_id")),
+        ("status_changes", ("requested_at", "change_id")),
+        ("saga_waits", ("waiting_since", "saga", "item_id")),
+    ),
+)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
+from servicekit.bulk import bulk_of
 from servicekit.clock import china_today as today
 from servicekit.i18n import _
 from servicekit.money import Money
@@ -64,17 +65,6 @@ class InstitutionOut(Schema):
     revision = fields.Integer()
     disqualified = fields.Boolean(metadata={"description": "Disqualified by the federation: no new registrations"})
     disqualification_reason = fields.String(allow_none=True)
-
-
-class NoticeQuery(Schema):
-    institution_id = fields.String(validate=validate.Length(max=64))
-    campaign_id = fields.UUID()
-    sort = fields.String(
-        load_default="-decided_at",
-        validate=validate.OneOf(["decided_at", "-decided_at"]),
-        metadata={"description": "decided_at or -decided_at (newest first, the default); then the institution"},
-    )
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 class NoticeOut(Schema):
@@ -151,11 +141,6 @@ class ProgrammeOut(ProgrammeIn):
     revision = fields.Integer()
 
 
-class ProgrammeQuery(Schema):
-    institution_id = fields.String()
-    kind = fields.String(validate=validate.OneOf(KINDS))
-
-
 class UploadForm(Schema):
     """The form of a spreadsheet upload, as documented: the file (read from the files part) and the fields."""
 
@@ -229,13 +214,6 @@ class NominationImportForm(UploadForm):
     notice_start = fields.Date(load_default=None)
 
 
-class EnrolmentQuery(Schema):
-    campaign_id = Uuid()
-    status = fields.String()
-    institution_id = fields.String()
-    programme_id = fields.String()
-
-
 class ObjectionIn(Schema):
     raised_on = fields.Date(required=True)
     summary = Text(2000, required=True)
@@ -244,6 +222,11 @@ class ObjectionIn(Schema):
 class OutcomeIn(Schema):
     outcome = fields.String(required=True, validate=validate.OneOf(("upheld", "dismissed")))
     note = Text(2000, required=True)
+
+
+class OutcomeItem(OutcomeIn):
+    enrolment_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+    objection_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
 
 
 class ConsentIn(Schema):
@@ -388,10 +371,6 @@ class GroupingOut(Schema):
     arrangement = fields.String(metadata={"description": "dedicated, or join_public_class_or_transfer"})
 
 
-class PublishedQuery(Schema):
-    campaign_id = Uuid()
-
-
 class PublishedStudent(Schema):
     name = fields.String()
     resident_id = fields.String(metadata={"description": "Masked, e.g. 4401**********123X"})
@@ -480,3 +459,16 @@ class LedgerQuery(Schema):
     institution_id = fields.String()
     programme_id = fields.String()
     status = fields.String()
+
+
+class ReviewItem(ReviewIn):
+    class_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+
+
+class EnrolmentItem(Schema):
+    enrolment_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+
+
+EnrolmentsIn = bulk_of(EnrolmentItem, "EnrolmentsIn")
+OutcomesIn = bulk_of(OutcomeItem, "OutcomesIn")
+ReviewsIn = bulk_of(ReviewItem, "ReviewsIn")

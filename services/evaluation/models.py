@@ -27,6 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from servicekit.bus.tables import add_messaging_tables
 from servicekit.idempotency import add_idempotency_table
+from servicekit.paging import keyset_indexes
 
 ID = String(36)
 CODE = String(64)
@@ -296,3 +297,18 @@ class Decision(Base):
 def as_dict(row: Base) -> dict:
     """A row's columns as a plain dict, still readable after its session has closed."""
     return {column.key: getattr(row, column.key) for column in row.__table__.columns}
+
+
+# Keyset paging (servicekit.paging): an index per list sort key, (key, id); migration 0008_list_indexes.py makes them.
+keyset_indexes(
+    Base.metadata,
+    (
+        ("certificates", ("issued_on", "certificate_id")),
+        ("certificates", ("number", "certificate_id")),
+        ("exam_results", ("exam", "result_id")),
+        ("exam_results", ("held_on", "result_id")),
+        ("exam_results", ("recorded_at", "result_id")),
+        ("inspections", ("inspected_on", "inspection_id")),
+        ("surveys", ("closes_on", "survey_id")),
+    ),
+)

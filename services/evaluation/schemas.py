@@ -17,11 +17,6 @@ def Text(max_length: int, **kwargs) -> fields.String:
     return fields.String(validate=[validate.Length(min=1, max=max_length), not_blank], **kwargs)
 
 
-class Page(Schema):
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
-
-
 # --- exam results ------------------------------------------------------------------------------
 
 
@@ -54,7 +49,7 @@ class ResultBatchOut(Schema):
     results = fields.List(fields.Nested(RecordedLine))
 
 
-class EnrolmentQuery(Page):
+class EnrolmentQuery(Schema):
     enrolment_id = fields.UUID()
 
 
@@ -307,11 +302,6 @@ class InspectionOut(Schema):
     scores = fields.Dict(keys=fields.String(), values=fields.Integer())
     notes = fields.String(allow_none=True)
     recorded_by = fields.String()
-
-
-class InspectionQuery(Schema):
-    campaign_id = fields.UUID()
-    institution_id = Text(64)
 
 
 class CampaignQuery(Schema):

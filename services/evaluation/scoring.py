@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import chinese_calendar
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from servicekit import Problem
 from servicekit.db import upsert, utcnow
@@ -72,15 +72,11 @@ def record_inspection(uow, identity: Identity, data: dict) -> dict:
     return as_dict(inspection)
 
 
-def list_inspections(session, identity: Identity, campaign_id: str | None, institution_id: str | None) -> list[dict]:
-    query = select(Inspection).order_by(Inspection.inspected_on, Inspection.institution_id)
+def inspections_query(identity: Identity) -> Select:
+    query = select(Inspection)
     if not identity.is_federation:
-        institution_id = identity.institution_id
-    if institution_id:
-        query = query.where(Inspection.institution_id == institution_id)
-    if campaign_id:
-        query = query.where(Inspection.campaign_id == campaign_id)
-    return [as_dict(i) for i in session.scalars(query)]
+        query = query.where(Inspection.institution_id == identity.institution_id)
+    return query
 
 
 def working_days(start: date, end: date) -> int:

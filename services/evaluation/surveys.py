@@ -47,9 +47,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import date
 
-from sqlalchemy import exists, select
+from sqlalchemy import Select, exists, select
 from sqlalchemy.exc import IntegrityError
 
 from servicekit import Problem
@@ -124,19 +125,21 @@ def _invited(employee_id: str):
     )
 
 
-def list_surveys(session, identity: Identity) -> list[dict]:
-    query = select(Survey).order_by(Survey.campaign_id, Survey.institution_id)
+def surveys_query(session, identity: Identity) -> tuple[Select, Callable[[list], list[dict]]]:
+    """The surveys the caller sees, and how each is shown (a student's with whether the token was issued)."""
+    query = select(Survey)
     if identity.role == "employee":
         issued = set(
             session.scalars(
                 select(SurveyTokenIssued.survey_id).where(SurveyTokenIssued.employee_id == identity.employee_id)
             )
         )
-        invitations = session.scalars(query.where(_invited(identity.employee_id)))
-        return [describe(s, s.survey_id in issued) for s in invitations]
+        return query.where(_invited(identity.employee_id)), lambda rows: [
+            describe(s, s.survey_id in issued) for s in rows
+        ]
     if not identity.is_federation:
         query = query.where(Survey.institution_id == identity.institution_id)
-    return [describe(s) for s in session.scalars(query)]
+    return query, lambda rows: [describe(s) for s in rows]
 
 
 def _survey(session, survey_id: str, today: date) -> Survey:

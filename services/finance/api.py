@@ -12,7 +12,8 @@ from contextlib import contextmanager
 
 from flask_smorest import Blueprint
 
-from servicekit import Problem, unit_of_work
+from servicekit import Problem, bulk, unit_of_work
+from servicekit.bulk import BulkOut
 from servicekit.db import utcnow
 from servicekit.errors import FORBIDDEN, NOT_FOUND
 from servicekit.i18n import _
@@ -154,7 +155,7 @@ def record_charge(body, enrolment_id):
 
 
 @blp.route("/breakdowns", methods=["GET"])
-@blp.arguments(schemas.BreakdownArgs, location="query")
+@blp.arguments(queries.BREAKDOWNS.query, location="query")
 @blp.response(200, schemas.BreakdownOut(many=True))
 @problems()
 @requires(*EVERYONE)
@@ -180,8 +181,28 @@ def record_payment(body, enrolment_id):
     return payment
 
 
+@blp.route("/payments/record", methods=["POST"])
+@requires("institution_operator", "institution_system")
+@idempotent
+@blp.arguments(schemas.PaymentsIn)
+@blp.response(200, BulkOut)
+@problems()
+def record_payments(body):
+    """Record many payments at once (at most 500): each recorded or refused on its own, reported per item"""
+    identity = current_identity()
+
+    def record(item: dict) -> None:
+        with unit_of_work() as uow:
+            fees.record_payment(
+                uow, identity, item["enrolment_id"], item["amount"], item["paid_on"], item.get("reference"), cause()
+            )
+            uow.commit()
+
+    return bulk.each(body["items"], record, lambda item: item["enrolment_id"])
+
+
 @blp.route("/payments", methods=["GET"])
-@blp.arguments(schemas.PaymentArgs, location="query")
+@blp.arguments(queries.PAYMENTS.query, location="query")
 @blp.response(200, schemas.PaymentOut(many=True))
 @problems()
 @requires(*EVERYONE)
@@ -213,6 +234,24 @@ def return_funds(body):
     return _move_funds(body, "returned")
 
 
+@blp.route("/transfers/record", methods=["POST"])
+@requires("federation_admin")
+@idempotent
+@blp.arguments(schemas.TransfersIn)
+@blp.response(200, BulkOut)
+@problems()
+def transfer_funds_to_units(body):
+    """Transfer allocated money to several units at once (at most 500): each transfer done or refused on its own"""
+    identity = current_identity()
+
+    def transfer(item: dict) -> None:
+        with unit_of_work() as uow:
+            funds.move(uow, identity, {**item, "campaign_id": str(item["campaign_id"])}, cause(), "to_unit")
+            uow.commit()
+
+    return bulk.each(body["items"], transfer, lambda item: item["unit_id"])
+
+
 def _move_funds(body: dict, direction: str):
     with unit_of_work() as uow:
         row = funds.move(uow, current_identity(), {**body, "campaign_id": str(body["campaign_id"])}, cause(), direction)
@@ -221,7 +260,7 @@ def _move_funds(body: dict, direction: str):
 
 
 @blp.route("/transfers", methods=["GET"])
-@blp.arguments(schemas.TransferArgs, location="query")
+@blp.arguments(queries.TRANSFERS.query, location="query")
 @blp.response(200, schemas.TransferOut(many=True))
 @problems()
 @requires(*FEDERATION, "unit_officer")
@@ -232,7 +271,7 @@ def list_transfers(args):
 
 
 @blp.route("/reimbursements", methods=["GET"])
-@blp.arguments(schemas.ReimbursementArgs, location="query")
+@blp.arguments(queries.REIMBURSEMENTS.query, location="query")
 @blp.response(200, schemas.ReimbursementOut(many=True))
 @problems()
 @requires(*FEDERATION, "unit_officer", "employee")
@@ -257,7 +296,7 @@ def pay_reimbursement(body, reimbursement_id):
 
 
 @blp.route("/recoveries", methods=["GET"])
-@blp.arguments(schemas.RecoveryArgs, location="query")
+@blp.arguments(queries.RECOVERIES.query, location="query")
 @blp.response(200, schemas.ReimbursementOut(many=True))
 @problems()
 @requires(*FEDERATION, "unit_officer")
@@ -282,14 +321,14 @@ def recover_reimbursement(body, reimbursement_id):
 
 
 @blp.route("/accounts", methods=["GET"])
-@blp.arguments(schemas.ExportArgs, location="query")
+@blp.arguments(queries.ACCOUNTS.query, location="query")
 @blp.response(200, schemas.AccountOut(many=True))
 @problems()
 @requires(*FEDERATION, "unit_officer")
 def list_accounts(args):
     """Ledger accounts and balances (a unit officer: their own unit's)"""
     with reading() as session:
-        return queries.accounts(session, current_identity(), args.get("campaign_id"))
+        return queries.accounts(session, current_identity(), args)
 
 
 @blp.route("/invariants", methods=["GET"])

@@ -25,6 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from servicekit.bus.tables import SEQUENCE, add_messaging_tables
 from servicekit.idempotency import add_idempotency_table
+from servicekit.paging import keyset_indexes
 from servicekit.sagas import add_saga_table
 
 MONEY = Numeric(14, 2)
@@ -323,3 +324,22 @@ class Entry(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.account_id"), index=True)
     amount: Mapped[Decimal] = mapped_column(MONEY)
     __table_args__ = (CheckConstraint("amount <> 0", name="ck_entry_not_zero"),)
+
+
+# Keyset paging (servicekit.paging): an index per list sort key, (key, id); migration 0007_list_indexes.py makes them.
+keyset_indexes(
+    Base.metadata,
+    (
+        ("accounts", ("code", "account_id")),
+        ("breakdowns", ("computed_at", "enrolment_id")),
+        ("payments", ("amount", "payment_id")),
+        ("payments", ("paid_on", "payment_id")),
+        ("payments", ("recorded_at", "payment_id")),
+        ("reimbursements", ("amount", "reimbursement_id")),
+        ("reimbursements", ("created_at", "reimbursement_id")),
+        ("transfers", ("amount", "transfer_id")),
+        ("transfers", ("recorded_at", "transfer_id")),
+        ("transfers", ("transferred_on", "transfer_id")),
+        ("saga_waits", ("waiting_since", "saga", "item_id")),
+    ),
+)

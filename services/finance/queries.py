@@ -8,7 +8,9 @@ from sqlalchemy.orm import Session
 from servicekit import Problem
 from servicekit.errors import FORBIDDEN
 from servicekit.identity import Identity
+from servicekit.paging import Listing
 
+from . import schemas
 from .models import (
     Account,
     Breakdown,
@@ -23,16 +25,85 @@ from .models import (
 from .scoping import scoped
 
 
-def page(query: Select, args: dict) -> Select:
-    return query.limit(args["limit"]).offset(args["offset"])
-
-
 def filtered(query: Select, args: dict, columns: dict) -> Select:
     """`query` narrowed by each filter the caller gave: {argument name: column}."""
     for name, column in columns.items():
         if args.get(name):
             query = query.where(column == args[name])
     return query
+
+
+ENROLMENT_FILTERS = {
+    "campaign_id": Enrolment.campaign_id,
+    "unit_id": Enrolment.unit_id,
+    "institution_id": Enrolment.institution_id,
+    "programme_id": Enrolment.programme_id,
+    "kind": Enrolment.kind,
+}
+
+BREAKDOWNS = Listing(
+    "Breakdowns",
+    id=Breakdown.enrolment_id,
+    sorts={"computed_at": Breakdown.computed_at},
+    default_sort="id",
+    filters={**ENROLMENT_FILTERS, "status": Breakdown.status, "payment_status": Breakdown.payment_status},
+    ranges={"computed_at": Breakdown.computed_at},
+    base=schemas.BreakdownArgs,
+)
+PAYMENTS = Listing(
+    "Payments",
+    id=Payment.payment_id,
+    sorts={"recorded_at": Payment.recorded_at, "paid_on": Payment.paid_on, "amount": Payment.amount},
+    default_sort="recorded_at",
+    filters={**ENROLMENT_FILTERS, "enrolment_id": Payment.enrolment_id},
+    ranges={"paid_on": Payment.paid_on, "recorded_at": Payment.recorded_at},
+    search=lambda q: Payment.reference.contains(q, autoescape=True),
+    search_help="the payment's reference",
+    base=schemas.PaymentArgs,
+)
+TRANSFERS = Listing(
+    "Transfers",
+    id=Transfer.transfer_id,
+    sorts={"recorded_at": Transfer.recorded_at, "transferred_on": Transfer.transferred_on, "amount": Transfer.amount},
+    default_sort="recorded_at",
+    filters={"campaign_id": Transfer.campaign_id, "unit_id": Transfer.unit_id, "kind": Transfer.kind},
+    ranges={"transferred_on": Transfer.transferred_on},
+    search=lambda q: Transfer.reference.contains(q, autoescape=True),
+    search_help="the transfer document's reference",
+    base=schemas.TransferArgs,
+)
+REIMBURSEMENTS = Listing(
+    "Reimbursements",
+    id=Reimbursement.reimbursement_id,
+    sorts={"created_at": Reimbursement.created_at, "amount": Reimbursement.amount},
+    default_sort="created_at",
+    filters={**ENROLMENT_FILTERS, "status": Reimbursement.status, "share": Reimbursement.share},
+    ranges={"created_at": Reimbursement.created_at},
+    base=schemas.ReimbursementArgs,
+)
+RECOVERIES = Listing(
+    "Recoveries",
+    id=Reimbursement.reimbursement_id,
+    sorts={"created_at": Reimbursement.created_at},
+    default_sort="created_at",
+    filters=ENROLMENT_FILTERS,
+    base=schemas.RecoveryArgs,
+)
+ACCOUNTS = Listing(
+    "Accounts",
+    id=Account.account_id,
+    sorts={"code": Account.code},
+    default_sort="code",
+    filters={
+        "campaign_id": Account.campaign_id,
+        "unit_id": Account.unit_id,
+        "type": Account.type,
+        "kind": Account.kind,
+    },
+    search=lambda q: Account.code.contains(q, autoescape=True),
+    search_help="the account's code",
+    base=schemas.ListArgs,
+)
 
 
 def unit_scope(identity: Identity) -> str | None:
@@ -91,59 +162,44 @@ def breakdown_view(session: Session, enrolment: Enrolment, breakdown: Breakdown)
     }
 
 
-def breakdowns(session: Session, identity: Identity, args: dict) -> list[dict]:
-    query = filtered(
-        select(Enrolment, Breakdown).join(Breakdown, Breakdown.enrolment_id == Enrolment.enrolment_id),
-        args,
-        {"campaign_id": Enrolment.campaign_id, "status": Breakdown.status, "payment_status": Breakdown.payment_status},
+def breakdowns(session: Session, identity: Identity, args: dict) -> tuple[list[dict], dict]:
+    query = select(Enrolment, Breakdown).join(Breakdown, Breakdown.enrolment_id == Enrolment.enrolment_id)
+    return BREAKDOWNS.page(
+        session, scoped(query, identity), args, view=lambda rows: [breakdown_view(session, *row) for row in rows]
     )
-    rows = session.execute(page(scoped(query, identity).order_by(Enrolment.enrolment_id), args)).all()
-    return [breakdown_view(session, enrolment, breakdown) for enrolment, breakdown in rows]
 
 
-def payments(session: Session, identity: Identity, args: dict) -> list[Payment]:
-    query = filtered(
-        select(Payment).join(Enrolment, Enrolment.enrolment_id == Payment.enrolment_id),
-        args,
-        {"campaign_id": Enrolment.campaign_id, "enrolment_id": Payment.enrolment_id},
-    )
+def payments(session: Session, identity: Identity, args: dict) -> tuple[list[Payment], dict]:
+    query = select(Payment).join(Enrolment, Enrolment.enrolment_id == Payment.enrolment_id)
     if args.get("flagged") is not None:
         flagged = Payment.status != "full"
         query = query.where(flagged if args["flagged"] else ~flagged)
-    return list(session.scalars(page(scoped(query, identity).order_by(Payment.recorded_at), args)))
+    return PAYMENTS.page(session, scoped(query, identity), args)
 
 
-def transfers(session: Session, identity: Identity, args: dict) -> list[Transfer]:
-    scope = {"unit_id": unit_scope(identity) or args.get("unit_id"), "campaign_id": args.get("campaign_id")}
-    query = filtered(select(Transfer), scope, {"unit_id": Transfer.unit_id, "campaign_id": Transfer.campaign_id})
-    return list(session.scalars(page(query.order_by(Transfer.recorded_at), args)))
+def transfers(session: Session, identity: Identity, args: dict) -> tuple[list[Transfer], dict]:
+    unit_id = unit_scope(identity)
+    return TRANSFERS.page(
+        session, filtered(select(Transfer), {"unit_id": unit_id}, {"unit_id": Transfer.unit_id}), args
+    )
 
 
-def reimbursements(session: Session, identity: Identity, args: dict) -> list[dict]:
+def reimbursements(session: Session, identity: Identity, args: dict) -> tuple[list[dict], dict]:
     if identity.role.startswith("institution") or identity.role == "grassroots_officer":
         raise Problem(FORBIDDEN, "Reimbursements are seen by the federation, the unit and the student.")
-    query = filtered(
-        _with_recovery(),
-        args,
-        {"campaign_id": Enrolment.campaign_id, "status": Reimbursement.status, "share": Reimbursement.share},
+    return REIMBURSEMENTS.page(
+        session, scoped(_with_recovery(), identity), args, view=lambda rows: [reimbursement_view(*r) for r in rows]
     )
-    rows = session.execute(page(scoped(query, identity).order_by(Reimbursement.created_at), args)).all()
-    return [reimbursement_view(*row) for row in rows]
 
 
-def recoveries(session: Session, identity: Identity, args: dict) -> list[dict]:
+def recoveries(session: Session, identity: Identity, args: dict) -> tuple[list[dict], dict]:
     """Shares paid before their certificate was revoked: due (to recover) or recovered; a unit its own."""
     unit_id = unit_scope(identity)
     due = and_(Reimbursement.status == "paid", Reimbursement.certificate_revoked)
     wanted = {"due": due, "recovered": Reimbursement.status == "recovered"}
-    query = filtered(
-        _with_recovery(),
-        {"unit_id": unit_id, "campaign_id": args.get("campaign_id")},
-        {"unit_id": Enrolment.unit_id, "campaign_id": Enrolment.campaign_id},
-    )
+    query = filtered(_with_recovery(), {"unit_id": unit_id}, {"unit_id": Enrolment.unit_id})
     query = query.where(wanted[args["status"]] if args.get("status") else or_(*wanted.values()))
-    rows = session.execute(page(query.order_by(Reimbursement.created_at), args)).all()
-    return [reimbursement_view(*row) for row in rows]
+    return RECOVERIES.page(session, query, args, view=lambda rows: [reimbursement_view(*r) for r in rows])
 
 
 def _with_recovery() -> Select:
@@ -187,11 +243,6 @@ def reimbursement_view(row: Reimbursement, enrolment: Enrolment, recovery: Recov
     }
 
 
-def accounts(session: Session, identity: Identity, campaign_id: str | None) -> list[Account]:
-    query = select(Account).order_by(Account.code)
+def accounts(session: Session, identity: Identity, args: dict) -> tuple[list[Account], dict]:
     unit_id = unit_scope(identity)
-    if unit_id:
-        query = query.where(Account.unit_id == unit_id)
-    if campaign_id:
-        query = query.where(Account.campaign_id == campaign_id)
-    return list(session.scalars(query))
+    return ACCOUNTS.page(session, filtered(select(Account), {"unit_id": unit_id}, {"unit_id": Account.unit_id}), args)

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from servicekit.bulk import bulk_of
 from servicekit.clock import china_today
 from servicekit.money import Money
 
@@ -146,9 +147,9 @@ class BreakdownOut(Schema):
 
 
 class ListArgs(Schema):
+    """A list's own filters; servicekit.paging adds limit, cursor, sort, count and the declared filters."""
+
     campaign_id = fields.String()
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
 
 
 class BreakdownArgs(ListArgs):
@@ -160,6 +161,13 @@ class PaymentIn(Schema):
     amount = Money(required=True, validate=validate.Range(min=0, min_inclusive=False))
     paid_on = past_date(required=True)
     reference = text(100)
+
+
+class PaymentItem(PaymentIn):
+    enrolment_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+
+
+PaymentsIn = bulk_of(PaymentItem, "PaymentsIn")
 
 
 class PaymentOut(Schema):
@@ -196,6 +204,9 @@ class TransferOut(Schema):
     amount = Money()
     transferred_on = fields.Date()
     reference = fields.String()
+
+
+TransfersIn = bulk_of(TransferIn, "TransfersIn")
 
 
 class TransferArgs(ListArgs):

@@ -13,6 +13,7 @@ from servicekit.db import utcnow
 from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.money import from_fen, show, to_fen
+from servicekit.paging import Listing
 from servicekit.tabular import IMPORT_REJECTED
 
 from . import campaigns
@@ -189,15 +190,25 @@ def reallocate(identity: Identity, campaign_id: str, body: dict) -> dict:
         return _view(campaign, allocation, [source, target], _names(uow.session))
 
 
-def changes(campaign_id: str) -> list[dict]:
+CHANGES = Listing(
+    "AllocationChanges",
+    id=AllocationChange.id,
+    sorts={"changed_at": AllocationChange.changed_at, "unit_id": AllocationChange.unit_id},
+    default_sort="id",
+    filters={"unit_id": AllocationChange.unit_id, "action": AllocationChange.action},
+    ranges={"changed_at": AllocationChange.changed_at},
+)
+
+
+def changes(campaign_id: str, args: dict) -> tuple[list[dict], dict]:
     with unit_of_work() as uow:
         allocation = _find(uow.session, campaign_id)
-        rows = uow.session.scalars(
-            select(AllocationChange)
-            .where(AllocationChange.allocation_id == allocation.id)
-            .order_by(AllocationChange.id)
+        return CHANGES.page(
+            uow.session,
+            select(AllocationChange).where(AllocationChange.allocation_id == allocation.id),
+            args,
+            view=lambda rows: [{column: getattr(row, column) for column in CHANGE_FIELDS} for row in rows],
         )
-        return [{column: getattr(row, column) for column in CHANGE_FIELDS} for row in rows]
 
 
 def usage(line: AllocationLine) -> tuple[Usage, Usage]:

@@ -26,7 +26,6 @@ from .schemas import (
     UnitImportRow,
     UnitIn,
     UnitOut,
-    UnitQuery,
 )
 
 READERS_OF_UNITS = (FEDERATION_ADMIN, AUDITOR, UNIT_OFFICER, GRASSROOTS_OFFICER)
@@ -63,11 +62,12 @@ def create_campaign(body):
 
 
 @campaigns_blp.route("", methods=["GET"])
+@campaigns_blp.arguments(campaigns.LISTING.query, location="query")
 @campaigns_blp.response(200, CampaignOut(many=True))
 @requires(*ROLES)
-def list_campaigns():
+def list_campaigns(args):
     """All campaigns, the latest year first."""
-    return campaigns.listing()
+    return campaigns.listing(args)
 
 
 @campaigns_blp.route("/<campaign_id>", methods=["GET"])
@@ -112,12 +112,12 @@ def create_unit(body):
 
 
 @units_blp.route("", methods=["GET"])
-@units_blp.arguments(UnitQuery, location="query")
+@units_blp.arguments(units.LISTING.query, location="query")
 @units_blp.response(200, UnitOut(many=True))
 @requires(*READERS_OF_UNITS)
 def list_units(query):
     """The units the caller may see: the federation all, a unit officer its unit and its unions."""
-    return units.listing(current_identity(), **query)
+    return units.listing(current_identity(), query)
 
 
 @units_blp.route("/<unit_id>", methods=["GET"])

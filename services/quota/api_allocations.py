@@ -20,7 +20,6 @@ from .schemas import (
     LineEdit,
     Reallocation,
     ReservationOut,
-    ReservationQuery,
 )
 
 READERS = (FEDERATION_ADMIN, AUDITOR, UNIT_OFFICER)
@@ -128,12 +127,13 @@ def reallocate(body, campaign_id):
 
 
 @blp.route("/allocation/changes", methods=["GET"])
+@blp.arguments(allocations.CHANGES.query, location="query")
 @blp.response(200, ChangeOut(many=True))
 @blp.alt_response(404, description="No such campaign or no saved allocation")
 @requires(FEDERATION_ADMIN, AUDITOR)
-def changes(campaign_id):
+def changes(args, campaign_id):
     """The audit trail: who changed which line, when, from what to what, and why."""
-    return allocations.changes(campaign_id)
+    return allocations.changes(campaign_id, args)
 
 
 @blp.route("/allocation/export", methods=["GET"])
@@ -162,7 +162,7 @@ def report(query, campaign_id):
 
 
 @blp.route("/reservations", methods=["GET"])
-@blp.arguments(ReservationQuery, location="query")
+@blp.arguments(reports.RESERVATIONS.query, location="query")
 @blp.response(200, ReservationOut(many=True))
 @blp.alt_response(404, description="No such campaign")
 @requires(*READERS)

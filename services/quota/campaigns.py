@@ -13,6 +13,7 @@ from servicekit.db import utcnow
 from servicekit.errors import VALIDATION_FAILED
 from servicekit.i18n import _
 from servicekit.money import show
+from servicekit.paging import Listing
 
 from .models import Allocation, AllocationLine, Campaign
 from .problems import CAMPAIGN_NOT_FOUND, CAMPAIGN_PUBLISHED, OVER_POOL
@@ -68,10 +69,20 @@ def create(body: dict) -> dict:
     return view(campaign)
 
 
-def listing() -> list[dict]:
+LISTING = Listing(
+    "Campaigns",
+    id=Campaign.id,
+    sorts={"year": Campaign.year, "created_at": Campaign.created_at, "name": Campaign.name},
+    default_sort="-year",
+    filters={"status": Campaign.status, "year": Campaign.year},
+    ranges={"registration_start": Campaign.registration_start},
+    search=lambda q: Campaign.name.contains(q, autoescape=True),
+)
+
+
+def listing(args: dict) -> tuple[list[dict], dict]:
     with unit_of_work() as uow:
-        rows = uow.session.scalars(select(Campaign).order_by(Campaign.year.desc(), Campaign.created_at.desc()))
-        return [view(c) for c in rows]
+        return LISTING.page(uow.session, select(Campaign), args, view=lambda rows: [view(c) for c in rows])
 
 
 def get(campaign_id: str) -> dict:

@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from servicekit.bus.tables import SEQUENCE, add_messaging_tables
+from servicekit.paging import keyset_indexes
 
 MONEY = Numeric(14, 2)
 RATE = Numeric(6, 4)
@@ -196,3 +197,22 @@ class Reservation(Base):
     # finance's breakdown revision last applied (its own counter, never compared with the enrolment's revision)
     breakdown_revision: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# Keyset paging (servicekit.paging): an index per list sort key, (key, id); migration 0004_list_indexes.py makes them.
+keyset_indexes(
+    Base.metadata,
+    (
+        ("allocation_changes", ("changed_at", "id")),
+        ("allocation_changes", ("unit_id", "id")),
+        ("campaigns", ("created_at", "id")),
+        ("campaigns", ("name", "id")),
+        ("campaigns", ("year", "id")),
+        ("reservations", ("unit_id", "id")),
+        ("reservations", ("updated_at", "id")),
+        ("units", ("headcount", "id")),
+        ("units", ("level", "id")),
+        ("units", ("name", "id")),
+        ("units", ("updated_at", "id")),
+    ),
+)

@@ -8,9 +8,11 @@ from sqlalchemy import select
 
 from servicekit import unit_of_work
 from servicekit.identity import Identity
+from servicekit.paging import Listing
 
 from . import allocations, campaigns
 from .models import Allocation, AllocationLine, Reservation, Unit
+from .schemas import ReservationQuery
 
 MEASURES = ("allocated", "reserved", "consumed", "spent", "released", "available")
 RESERVATION_FIELDS = (
@@ -93,15 +95,29 @@ def flat_rows(report: dict) -> list[dict]:
     return rows
 
 
-def reservations(identity: Identity, campaign_id: str, query: dict) -> list[dict]:
+RESERVATIONS = Listing(
+    "Reservations",
+    id=Reservation.id,
+    sorts={"updated_at": Reservation.updated_at, "unit_id": Reservation.unit_id},
+    default_sort="id",
+    filters={"unit_id": Reservation.unit_id, "status": Reservation.status, "kind": Reservation.kind},
+    ranges={"updated_at": Reservation.updated_at},
+    search=lambda q: Reservation.enrolment_id.startswith(q, autoescape=True),
+    search_help="the enrolment id's beginning",
+    base=ReservationQuery,
+)
+
+
+def reservations(identity: Identity, campaign_id: str, query: dict) -> tuple[list[dict], dict]:
     """The enrolments holding (or refused) quota: the federation all, a unit officer its own unit's."""
-    unit_id = query.get("unit_id") if identity.is_federation else identity.unit_id
     statement = select(Reservation).where(Reservation.campaign_id == campaign_id, Reservation.status != "pending")
-    if unit_id:
-        statement = statement.where(Reservation.unit_id == unit_id)
-    if query.get("status"):
-        statement = statement.where(Reservation.status == query["status"])
-    statement = statement.order_by(Reservation.id).offset(query["offset"]).limit(query["limit"])
+    if not identity.is_federation:
+        query = {**query, "unit_id": identity.unit_id}  # a unit officer's own unit, whatever was asked
     with unit_of_work() as uow:
         campaigns.find(uow.session, campaign_id)
-        return [{name: getattr(r, name) for name in RESERVATION_FIELDS} for r in uow.session.scalars(statement)]
+        return RESERVATIONS.page(
+            uow.session,
+            statement,
+            query,
+            view=lambda rows: [{name: getattr(r, name) for name in RESERVATION_FIELDS} for r in rows],
+        )

@@ -277,8 +277,6 @@ class CampaignReport(Schema):
 class ReservationQuery(Schema):
     unit_id = UnitId(metadata={"description": "federation only; a unit officer always sees its own unit"})
     status = fields.String(validate=validate.OneOf(["reserved", "consumed", "spent", "released", "refused"]))
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
 
 
 class ReservationOut(Schema):

@@ -10,11 +10,13 @@ from servicekit import Problem, unit_of_work
 from servicekit.db import utcnow
 from servicekit.i18n import _
 from servicekit.identity import Identity
+from servicekit.paging import Listing
 from servicekit.tabular import IMPORT_REJECTED
 
 from .campaigns import decimal_text
 from .models import Unit
 from .problems import UNIT_EXISTS, UNIT_INVALID, UNIT_NOT_FOUND
+from .schemas import UnitQuery
 
 FIELDS = ("name", "level", "category", "parent_id", "headcount", "key_industry", "key_industry_weight")
 
@@ -60,14 +62,21 @@ def get(identity: Identity, unit_id: str) -> dict:
         return view(unit)
 
 
-def listing(identity: Identity, level: str | None = None, parent_id: str | None = None) -> list[dict]:
-    query = _visible(identity).order_by(Unit.level, Unit.id)
-    if level:
-        query = query.where(Unit.level == level)
-    if parent_id:
-        query = query.where(Unit.parent_id == parent_id)
+LISTING = Listing(
+    "Units",
+    id=Unit.id,
+    sorts={"level": Unit.level, "name": Unit.name, "headcount": Unit.headcount, "updated_at": Unit.updated_at},
+    default_sort="level",
+    filters={"level": Unit.level, "parent_id": Unit.parent_id, "category": Unit.category},
+    ranges={"updated_at": Unit.updated_at},
+    search=lambda q: Unit.name.contains(q, autoescape=True),
+    base=UnitQuery,
+)
+
+
+def listing(identity: Identity, args: dict) -> tuple[list[dict], dict]:
     with unit_of_work() as uow:
-        return [view(u) for u in uow.session.scalars(query)]
+        return LISTING.page(uow.session, _visible(identity), args, view=lambda rows: [view(u) for u in rows])
 
 
 def import_rows(rows: list[tuple[int, dict]]) -> dict:

@@ -3,10 +3,12 @@ import uuid
 
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
+from sqlalchemy import select
 
 from servicekit import Problem, unit_of_work
 from servicekit.errors import CONFLICT
 from servicekit.idempotency import idempotent
+from servicekit.paging import Listing
 
 from .handlers import tally
 from .models import Cure, Note
@@ -22,6 +24,11 @@ class NotesIn(Schema):
     poison = fields.Boolean(load_default=False)
     marker_dir = fields.String(load_default=None)
     abort_after_write = fields.Boolean(load_default=False)
+
+
+class NoteOut(Schema):
+    id = fields.String()
+    key = fields.String()
 
 
 class KeyIn(Schema):
@@ -98,3 +105,24 @@ def cure(key):
 def get_tally(key):
     with unit_of_work() as uow:
         return tally(uow.session, key)
+
+
+NOTES = Listing(
+    "Notes",
+    id=Note.id,
+    sorts={"key": Note.key},
+    filters={"key": Note.key},
+    search=lambda q: Note.key.startswith(q),
+    search_help="the key's beginning",
+)
+
+
+@blp.route("/notes", methods=["GET"])
+@blp.arguments(NOTES.query, location="query")
+@blp.response(200, NoteOut(many=True))
+def list_notes(args):
+    """The notes, paged (servicekit.paging's own tests)."""
+    with unit_of_work() as uow:
+        return NOTES.page(
+            uow.session, select(Note), args, view=lambda notes: [{"id": n.id, "key": n.key} for n in notes]
+        )

@@ -3,6 +3,7 @@
 from http import HTTPStatus
 
 from servicekit import unit_of_work
+from servicekit.bulk import each
 from servicekit.identity import current_identity
 
 
@@ -14,6 +15,18 @@ def change(use_case, present, *args) -> dict:
         uow.commit()
         view = present(uow.session, changed)
     return view
+
+
+def change_each(items: list[dict], use_case, args_of, id_of) -> dict:
+    """A bulk action (servicekit.bulk): `use_case(uow, identity, *args_of(item))` per item, each its own transaction."""
+    identity = current_identity()
+
+    def one(item: dict) -> None:
+        with unit_of_work() as uow:
+            use_case(uow, identity, *args_of(item))
+            uow.commit()
+
+    return each(items, one, id_of)
 
 
 def documents(blp, *statuses: int):

@@ -7,6 +7,7 @@ from servicekit.identity import ROLES, current_identity, requires
 from servicekit.tabular import Column, read_rows, validate_rows
 
 from .. import catalogue
+from ..listings import INSTITUTIONS, NOTICES, PROGRAMMES
 from ..schemas import (
     CatalogueImportForm,
     ImportOut,
@@ -14,12 +15,10 @@ from ..schemas import (
     InstitutionOut,
     InstitutionRename,
     NoticeOut,
-    NoticeQuery,
     PlanIn,
     PlanOut,
     ProgrammeBody,
     ProgrammeOut,
-    ProgrammeQuery,
     ProgrammeRow,
     UploadFile,
 )
@@ -50,22 +49,29 @@ CATALOGUE_COLUMNS = [
 
 
 @blp.route("/institutions", methods=["GET"])
+@blp.arguments(INSTITUTIONS.query, location="query")
 @blp.response(200, InstitutionOut(many=True))
 @requires(*ROLES)
-def list_institutions():
+def list_institutions(args):
     """The contracted institutions and their standing."""
     with unit_of_work() as uow:
-        return catalogue.list_institutions(uow.session)
+        return INSTITUTIONS.page(
+            uow.session,
+            catalogue.institutions_query(),
+            args,
+            view=lambda rows: [catalogue.institution_view(i, s) for i, s in rows],
+        )
 
 
 @blp.route("/institution-notices", methods=["GET"])
-@blp.arguments(NoticeQuery, location="query")
+@blp.arguments(NOTICES.query, location="query")
 @blp.response(200, NoticeOut(many=True))
 @requires("federation_admin", "auditor", "institution_operator", "institution_system")
 def list_notices(filters):
     """Notices (通报) given to institutions after their evaluation: an institution sees its own."""
     with unit_of_work() as uow:
-        return catalogue.list_notices(uow.session, current_identity(), filters)
+        query = catalogue.notices_query(current_identity())
+        return NOTICES.page(uow.session, query, filters, view=lambda rows: [catalogue.notice_view(n) for n in rows])
 
 
 @blp.route("/institutions", methods=["POST"])
@@ -95,14 +101,16 @@ def rename_institution(body, institution_id):
 
 
 @blp.route("/programmes", methods=["GET"])
-@blp.arguments(ProgrammeQuery, location="query")
+@blp.arguments(PROGRAMMES.query, location="query")
 @blp.response(200, ProgrammeOut(many=True))
 @requires(*ROLES)
 def list_programmes(filters):
     """The catalogue: published programmes (the federation also sees drafts)."""
     with unit_of_work() as uow:
-        found = catalogue.list_programmes(uow.session, current_identity(), filters)
-        return [catalogue.programme_view(p) for p in found]
+        query = catalogue.programmes_query(current_identity())
+        return PROGRAMMES.page(
+            uow.session, query, filters, view=lambda rows: [catalogue.programme_view(p) for p in rows]
+        )
 
 
 @blp.route("/programmes/<programme_id>", methods=["GET"])

@@ -7,6 +7,7 @@ from servicekit.clock import china_today as today
 from servicekit.identity import ROLES, current_identity, requires
 
 from .. import changes
+from ..listings import STATUS_CHANGES
 from ..schemas import DecisionIn, StatusChangeIn, StatusChangeOut
 from . import documents
 
@@ -27,22 +28,29 @@ def request_change(body, enrolment_id):
     return view
 
 
+def _change_views(rows) -> list[dict]:
+    return [changes.change_view(c) for c in rows]
+
+
 @blp.route("/enrolments/<enrolment_id>/status-changes", methods=["GET"])
+@blp.arguments(STATUS_CHANGES.query, location="query")
 @blp.response(200, StatusChangeOut(many=True))
 @documents(blp, 404)
 @requires(*ROLES)
-def list_changes(enrolment_id):
+def list_changes(args, enrolment_id):
     with unit_of_work() as uow:
-        return [changes.change_view(c) for c in changes.list_changes(uow.session, current_identity(), enrolment_id)]
+        query = changes.changes_query(uow.session, current_identity(), enrolment_id)
+        return STATUS_CHANGES.page(uow.session, query, args, view=_change_views)
 
 
 @blp.route("/status-changes/pending", methods=["GET"])
+@blp.arguments(STATUS_CHANGES.query, location="query")
 @blp.response(200, StatusChangeOut(many=True))
 @requires("unit_officer", "federation_admin", "auditor")
-def pending():
+def pending(args):
     """What waits for the caller: a unit officer's requests to decide, the federation's transfers to review."""
     with unit_of_work() as uow:
-        return [changes.change_view(c) for c in changes.pending(uow.session, current_identity())]
+        return STATUS_CHANGES.page(uow.session, changes.pending_query(current_identity()), args, view=_change_views)
 
 
 @blp.route("/status-changes/<change_id>/decision", methods=["POST"])

@@ -3,11 +3,13 @@
 from flask_smorest import Blueprint
 
 from servicekit import unit_of_work
+from servicekit.bulk import BulkOut
 from servicekit.clock import china_today as today
 from servicekit.identity import ROLES, current_identity, requires
 from servicekit.tabular import Column, read_rows, validate_rows
 
 from .. import classes, workcalendar
+from ..listings import CLASSES, GROUPINGS, PUBLISHED_ROSTERS
 from ..schemas import (
     CalendarIn,
     CalendarOut,
@@ -15,14 +17,13 @@ from ..schemas import (
     ClassIn,
     ClassOut,
     GroupingOut,
-    GroupingQuery,
-    PublishedQuery,
     PublishedRoster,
     ReviewIn,
+    ReviewsIn,
     StaffIn,
     UploadFile,
 )
-from . import change, documents
+from . import change, change_each, documents
 
 blp = Blueprint("classes", __name__, description="Classes, rosters and the working-day calendar (开班与花名册)")
 INSTITUTION = "institution_operator"
@@ -39,14 +40,14 @@ def _change(use_case, *args) -> dict:
 
 
 @blp.route("/groupings", methods=["GET"])
-@blp.arguments(GroupingQuery, location="query")
+@blp.arguments(GROUPINGS.query, location="query")
 @blp.response(200, GroupingOut(many=True))
 @documents(blp, 404)
 @requires(*READERS)
 def groupings(query):
     """Registered students per institution and programme, and whether they make a dedicated class (>30)."""
     with unit_of_work() as uow:
-        return classes.groupings(uow.session, current_identity(), query["campaign_id"])
+        return classes.groupings(uow.session, current_identity(), query)
 
 
 @blp.route("/classes", methods=["POST"])
@@ -60,12 +61,15 @@ def form_class(body):
 
 
 @blp.route("/classes", methods=["GET"])
+@blp.arguments(CLASSES.query, location="query")
 @blp.response(200, ClassOut(many=True))
 @requires(*READERS)
-def list_classes():
+def list_classes(args):
     with unit_of_work() as uow:
-        found = classes.list_classes(uow.session, current_identity())
-        return [classes.class_view(uow.session, c) for c in found]
+        query = classes.classes_query(current_identity())
+        return CLASSES.page(
+            uow.session, query, args, view=lambda rows: [classes.class_view(uow.session, c) for c in rows]
+        )
 
 
 @blp.route("/classes/<class_id>", methods=["GET"])
@@ -106,6 +110,21 @@ def review_roster(body, class_id):
     return _change(classes.review_roster, class_id, body)
 
 
+@blp.route("/classes/review", methods=["POST"])
+@blp.arguments(ReviewsIn)
+@blp.response(200, BulkOut)
+@requires("federation_admin")
+def review_rosters(body):
+    """Review many submitted rosters at once (at most 500): each approved or returned with comments, or refused
+    with the reason its own review would give."""
+    return change_each(
+        body["items"],
+        classes.review_roster,
+        lambda i: (i["class_id"], {"decision": i["decision"], "comments": i.get("comments")}),
+        lambda i: i["class_id"],
+    )
+
+
 @blp.route("/classes/<class_id>/publish", methods=["POST"])
 @blp.response(200, ClassOut)
 @documents(blp, 404, 409)
@@ -125,13 +144,18 @@ def open_class(class_id):
 
 
 @blp.route("/public/rosters", methods=["GET"])
-@blp.arguments(PublishedQuery, location="query")
+@blp.arguments(PUBLISHED_ROSTERS.query, location="query")
 @blp.response(200, PublishedRoster(many=True))
 def published_rosters(query):
     """Public, no identity needed (the federation's website): the students of published rosters, with masked
     ID numbers, never phones."""
     with unit_of_work() as uow:
-        return classes.published_rosters(uow.session, query.get("campaign_id"))
+        return PUBLISHED_ROSTERS.page(
+            uow.session,
+            classes.published_rosters_query(),
+            query,
+            view=lambda rows: classes.published_roster_views(uow.session, rows),
+        )
 
 
 @blp.route("/calendar/<int:year>", methods=["GET"])

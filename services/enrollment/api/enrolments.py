@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from servicekit import unit_of_work
 from servicekit.app import runtime
+from servicekit.bulk import BulkOut
 from servicekit.clock import china_today as today
 from servicekit.identity import ROLES, current_identity, requires
 from servicekit.pseudonym import employee_id_key
@@ -14,20 +15,22 @@ from servicekit.tabular import Column, read_rows, validate_rows
 
 from .. import nominations, registration
 from ..access import find_enrolment, scoped, views
+from ..listings import ENROLMENTS
 from ..models import Enrolment
 from ..schemas import (
     ConsentIn,
     EnrolmentOut,
-    EnrolmentQuery,
+    EnrolmentsIn,
     EntranceTestIn,
     NominationImportForm,
     NominationIn,
     NominationRow,
     ObjectionIn,
     OutcomeIn,
+    OutcomesIn,
     UploadFile,
 )
-from . import change, documents
+from . import change, change_each, documents
 
 
 def employee_key() -> bytes:
@@ -98,16 +101,16 @@ def import_nominations(files, form):
 
 
 @blp.route("/enrolments", methods=["GET"])
-@blp.arguments(EnrolmentQuery, location="query")
+@blp.arguments(ENROLMENTS.query, location="query")
 @blp.response(200, EnrolmentOut(many=True))
 @requires(*ROLES)
 def list_enrolments(filters):
     """The enrolments the caller may see; ID numbers and phones masked except for the nominating union."""
-    query = scoped(select(Enrolment), current_identity()).order_by(Enrolment.nominated_at, Enrolment.enrolment_id)
-    for key, value in filters.items():
-        query = query.where(getattr(Enrolment, key) == value)
+    query = scoped(select(Enrolment), current_identity())
     with unit_of_work() as uow:
-        return views(uow.session, current_identity(), list(uow.session.scalars(query)))
+        return ENROLMENTS.page(
+            uow.session, query, filters, view=lambda rows: views(uow.session, current_identity(), rows)
+        )
 
 
 @blp.route("/enrolments/<enrolment_id>", methods=["GET"])
@@ -156,6 +159,37 @@ def record_consent(body, enrolment_id):
 def confirm(enrolment_id):
     """Confirm after the notice (no open objection, consent recorded): the nomination goes to the institution."""
     return _change(nominations.confirm, enrolment_id, today())
+
+
+@blp.route("/enrolments/confirm", methods=["POST"])
+@blp.arguments(EnrolmentsIn)
+@blp.response(200, BulkOut)
+@requires("grassroots_officer")
+def confirm_many(body):
+    """Confirm many nominations at once (at most 500): each confirmed, or refused with the reason its own
+    confirmation would give (notice not over, an open objection, no consent...)."""
+    on = today()
+    return change_each(body["items"], nominations.confirm, lambda i: (i["enrolment_id"], on), _enrolment_of)
+
+
+@blp.route("/objections/decide", methods=["POST"])
+@blp.arguments(OutcomesIn)
+@blp.response(200, BulkOut)
+@requires("grassroots_officer")
+def decide_objections(body):
+    """Decide many objections at once (at most 500), each as its own decision would be: upheld takes the
+    employee off the list, dismissed lets the nomination go on."""
+    on = today()
+    return change_each(
+        body["items"],
+        nominations.decide_objection,
+        lambda i: (i["enrolment_id"], i["objection_id"], {"outcome": i["outcome"], "note": i["note"]}, on),
+        lambda i: i["objection_id"],
+    )
+
+
+def _enrolment_of(item: dict) -> str:
+    return item["enrolment_id"]
 
 
 @blp.route("/enrolments/<enrolment_id>/register", methods=["POST"])

@@ -142,7 +142,14 @@ def test_roster_needs_staff_the_working_day_lead_and_a_calendar_then_review_and_
     )
     assert (returned["status"], returned["review_comments"]) == ("returned", "请补充教学点地址")
     enrollment.ok(enrollment.client.post(f"{path}/roster", headers=institution))
-    enrollment.ok(enrollment.client.post(f"{path}/review", json={"decision": "approve"}, headers=admin))
+    class_id = path.rsplit("/", 1)[1]
+    reviews = [{"class_id": class_id, "decision": "approve"}, {"class_id": "no-such-class", "decision": "approve"}]
+    report = enrollment.ok(enrollment.client.post("/classes/review", json={"items": reviews}, headers=admin))
+    assert (report["done"], report["refused"]) == (1, 1)  # many rosters approved at once, each reported
+    assert [(r["id"], r["outcome"], r["code"]) for r in report["results"]] == [
+        (class_id, "done", None),
+        ("no-such-class", "refused", "not_found"),
+    ]
     assert enrollment.client.post(f"{path}/open", headers=institution).status_code == 409, "not published yet"
     assert enrollment.ok(enrollment.client.get("/public/rosters")) == []
     enrollment.ok(enrollment.client.post(f"{path}/publish", headers=admin))

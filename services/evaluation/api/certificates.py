@@ -13,7 +13,7 @@ from servicekit.identity import (
 from servicekit.tabular import Column, read_rows, validate_rows
 
 from .. import certificates
-from ..listing import by_enrolment
+from ..listing import CERTIFICATES, by_enrolment
 from ..models import Certificate
 from ..schemas import (
     CertificateBatchIn,
@@ -21,7 +21,6 @@ from ..schemas import (
     CertificateIn,
     CertificateOut,
     CertificateRow,
-    EnrolmentQuery,
     RevocationIn,
     UploadFile,
 )
@@ -111,12 +110,10 @@ def revoke(body, certificate_id):
 
 
 @blp.route("", methods=["GET"])
-@blp.arguments(EnrolmentQuery, location="query")
+@blp.arguments(CERTIFICATES.query, location="query")
 @blp.response(200, CertificateOut(many=True))
 @requires(EMPLOYEE, INSTITUTION_OPERATOR, INSTITUTION_SYSTEM, FEDERATION_ADMIN, AUDITOR)
 def list_certificates(query):
     """Certificates: an employee's own, an institution's, or all for the federation."""
     with unit_of_work() as uow:
-        return by_enrolment(
-            uow.session, current_identity(), Certificate, query, (Certificate.institution_id, Certificate.number)
-        )
+        return by_enrolment(uow.session, current_identity(), CERTIFICATES, Certificate, query)

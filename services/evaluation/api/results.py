@@ -13,10 +13,10 @@ from servicekit.identity import (
     requires,
 )
 
-from ..listing import by_enrolment
+from ..listing import RESULTS, by_enrolment
 from ..models import ExamResult
 from ..results import record_batch
-from ..schemas import EnrolmentQuery, ResultBatchIn, ResultBatchOut, ResultOut
+from ..schemas import ResultBatchIn, ResultBatchOut, ResultOut
 
 blp = Blueprint("results", __name__, url_prefix="/results", description="Exam results (考试成绩) and retakes")
 
@@ -40,16 +40,10 @@ def post_batch(body):
 
 
 @blp.route("", methods=["GET"])
-@blp.arguments(EnrolmentQuery, location="query")
+@blp.arguments(RESULTS.query, location="query")
 @blp.response(200, ResultOut(many=True))
 @requires(EMPLOYEE, INSTITUTION_OPERATOR, INSTITUTION_SYSTEM, FEDERATION_ADMIN, AUDITOR)
 def get_results(query):
     """Results, every attempt: an employee sees their own as soon as recorded, an institution its students'."""
     with unit_of_work() as uow:
-        return by_enrolment(
-            uow.session,
-            current_identity(),
-            ExamResult,
-            query,
-            (ExamResult.enrolment_id, ExamResult.exam, ExamResult.attempt),
-        )
+        return by_enrolment(uow.session, current_identity(), RESULTS, ExamResult, query)

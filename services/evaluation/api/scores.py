@@ -3,16 +3,17 @@ from flask_smorest import Blueprint
 from servicekit import Problem, unit_of_work
 from servicekit.errors import NOT_FOUND
 from servicekit.identity import AUDITOR, FEDERATION_ADMIN, INSTITUTION_OPERATOR, current_identity, requires
+from servicekit.paging import page_in_memory
 from servicekit.tabular import Column, export
 
 from .. import rules, scoring
+from ..listing import INSPECTIONS, SCORES_QUERY
+from ..models import as_dict
 from ..schemas import (
     CampaignQuery,
     DecisionOut,
     InspectionIn,
     InspectionOut,
-    InspectionQuery,
-    ReportQuery,
     SanctionIn,
     ScoreOut,
     ScoringSettingsIO,
@@ -73,14 +74,18 @@ def record_inspection(body):
 
 
 @blp.route("/inspections", methods=["GET"])
-@blp.arguments(InspectionQuery, location="query")
+@blp.arguments(INSPECTIONS.query, location="query")
 @blp.response(200, InspectionOut(many=True))
 @requires(FEDERATION_ADMIN, AUDITOR, INSTITUTION_OPERATOR)
 def list_inspections(query):
     """Inspections; an institution sees its own."""
     with unit_of_work() as uow:
-        campaign_id = str(query["campaign_id"]) if query.get("campaign_id") else None
-        return scoring.list_inspections(uow.session, current_identity(), campaign_id, query.get("institution_id"))
+        return INSPECTIONS.page(
+            uow.session,
+            scoring.inspections_query(current_identity()),
+            query,
+            view=lambda rows: [as_dict(i) for i in rows],
+        )
 
 
 @blp.route("/institutions/<institution_id>/scores", methods=["GET"])
@@ -110,16 +115,18 @@ def evaluate(body, institution_id):
 
 
 @blp.route("/scores", methods=["GET"])
-@blp.arguments(ReportQuery, location="query")
+@blp.arguments(SCORES_QUERY, location="query")
 @blp.response(200, ScoreOut(many=True), description="JSON, or an .xlsx / .csv download with `format`")
 @requires(FEDERATION_ADMIN, AUDITOR)
 def scores(query):
     """The report: every institution's score and criteria in a campaign."""
     campaign_id = str(query["campaign_id"])
     with unit_of_work() as uow:
-        found = [scoring.report(uow.session, campaign_id, i) for i in scoring.institutions_of(uow.session, campaign_id)]
-    if query["format"] == "json":
-        return found
+        institutions = [{"institution_id": i} for i in scoring.institutions_of(uow.session, campaign_id)]
+        if query["format"] == "json":  # a page of institutions, each one's report computed
+            page, headers = page_in_memory(institutions, query, id_key="institution_id")
+            return [scoring.report(uow.session, campaign_id, i["institution_id"]) for i in page], headers
+        found = [scoring.report(uow.session, campaign_id, i["institution_id"]) for i in institutions]
     return export(scoring.report_rows(found), REPORT_COLUMNS, query["format"], f"institution-scores-{campaign_id}")
 
 

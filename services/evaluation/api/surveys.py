@@ -8,6 +8,7 @@ from servicekit.app import runtime
 from servicekit.identity import AUDITOR, EMPLOYEE, FEDERATION_ADMIN, INSTITUTION_OPERATOR, current_identity, requires
 
 from .. import blind, surveys
+from ..listing import SURVEYS
 from ..schemas import BlindedIn, BlindSignatureOut, SurveyIn, SurveyOut, SurveyResultsOut
 
 
@@ -51,12 +52,14 @@ def open_survey(body):
 
 
 @blp.route("", methods=["GET"])
+@blp.arguments(SURVEYS.query, location="query")
 @blp.response(200, SurveyOut(many=True))
 @requires(EMPLOYEE, INSTITUTION_OPERATOR, FEDERATION_ADMIN, AUDITOR)
-def list_surveys():
+def list_surveys(args):
     """Surveys: a student's invitations (with whether the token was issued), an institution's, or all."""
     with unit_of_work() as uow:
-        return surveys.list_surveys(uow.session, current_identity())
+        query, view = surveys.surveys_query(uow.session, current_identity())
+        return SURVEYS.page(uow.session, query, args, view=view)
 
 
 @blp.route("/<uuid:survey_id>/tokens", methods=["POST"])

@@ -95,3 +95,33 @@ def test_concurrent_requests_with_one_key_pay_once(funded):
     assert len({body["payment_id"] for status, body in answers if status == 201}) == 1
     assert paid(funded, enrolment_id) == ("2530.00", ["2530.00"])
     assert funded.invariants()["passed"]
+
+
+def test_many_payments_in_one_request_each_recorded_or_refused_and_a_retry_pays_nothing_twice(funded):
+    ours, other, theirs = enrolled(funded), enrolled(funded), enrolled(funded, OTHER_INSTITUTION)
+    operator = funded.caller("institution_operator", subject=f"{INSTITUTION}.operator", institution_id=INSTITUTION)
+    items = [
+        {"enrolment_id": ours, **PAYMENT},
+        {"enrolment_id": theirs, **PAYMENT},  # another institution's student: not found for this one
+        {"enrolment_id": other, **PAYMENT, "amount": "1000.00"},
+    ]
+
+    def send(key: str, body: dict):
+        return funded.client.post("/payments/record", json=body, headers=operator | {"Idempotency-Key": key})
+
+    answer = send("bulk-1", {"items": items})
+    assert answer.status_code == 200, answer.get_json()
+    report = answer.get_json()
+    assert (report["done"], report["refused"]) == (2, 1)
+    assert [(r["id"], r["outcome"]) for r in report["results"]] == [
+        (ours, "done"),
+        (theirs, "refused"),
+        (other, "done"),
+    ]
+    assert report["results"][1]["code"] == "not_found"
+    retried = send("bulk-1", {"items": items})
+    assert retried.get_json() == report and retried.headers["Idempotent-Replayed"] == "true"
+    assert paid(funded, ours) == ("2530.00", ["2530.00"]) and paid(funded, other) == ("1000.00", ["1000.00"])
+    assert paid(funded, theirs) == ("0.00", [])
+    too_many = send("bulk-2", {"items": [items[0]] * 501})
+    assert too_many.status_code == 422 and "items" in too_many.get_json()["errors"]
