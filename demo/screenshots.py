@@ -52,7 +52,12 @@ PAGES = {
         ("lists", "/unit/lists"),
         ("money", "/unit/money"),
     ],
-    "grassroots_officer": [("home", "/"), ("nominations", "/nominations"), ("notice", "/notice")],
+    "grassroots_officer": [
+        ("home", "/"),
+        ("nominations", "/nominations"),
+        ("notice", "/notice"),
+        ("studies", "/studies"),
+    ],
 }
 LOGINS = {"auditor": "demo.auditor", "unit_officer": "tianhe.officer", "grassroots_officer": "tianhe.union1"}
 

@@ -69,6 +69,7 @@ def navigation(role: str) -> list[tuple[str, str]]:
         return home + [
             ("officers.nominations", _("人选推荐")),
             ("officers.notice", _("公示与异议")),
+            ("officers.studies", _("职工学习情况")),
         ]
     return home
 

@@ -43,8 +43,9 @@ def bars(title: str, rows: list[dict], series: list[Series], label_key: str = "l
     legend = 24
     height = legend + max(len(rows), 1) * group + 4
     parts = [
+        f'<div class="chart-wrap" tabindex="0" role="group" aria-label="{escape(title)}">'
         f'<svg class="chart" viewBox="0 0 {CHART_WIDTH} {height}" width="100%" role="img" '
-        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg" font-size="12" '
+        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg" font-size="13" '
         f'font-family="sans-serif"><title>{escape(title)}</title>'
     ]
     x = LABEL_WIDTH
@@ -78,5 +79,5 @@ def bars(title: str, rows: list[dict], series: list[Series], label_key: str = "l
     if not rows:
         parts.append(f'<text x="{LABEL_WIDTH}" y="{legend + 14}" fill="#666">—</text>')
     parts.append(f'<line x1="{LABEL_WIDTH}" y1="{legend - 2}" x2="{LABEL_WIDTH}" y2="{height}" stroke="#999"/>')
-    parts.append("</svg>")
+    parts.append("</svg></div>")
     return Markup("".join(parts))

@@ -256,6 +256,11 @@ def test_grassroots_officer_nominates_by_form_and_xlsx_runs_the_notice_and_sends
     expect(page.get_by_role("status").first).to_contain_text("确认并报送培训机构：成功 3 人，未成功 0 人")
     for someone in (first, second, third):
         expect(page.get_by_role("row").filter(has_text=someone["name"]).get_by_text("已报送机构")).to_be_visible()
+    page.get_by_role("link", name="职工学习情况").click()  # none registered by an institution yet: searchable
+    page.get_by_label("姓名或身份证号后几位").fill(first["name"])
+    page.get_by_role("button", name="筛选").click()
+    expect(page.get_by_role("cell", name="暂无")).to_be_visible()
+    expect(page.get_by_label("姓名或身份证号后几位")).to_have_value(first["name"])
     page.context.close()
 
 

@@ -14,7 +14,7 @@ SVG = "{http://www.w3.org/2000/svg}"
 def test_bars_are_scaled_to_the_largest_figure_and_name_every_value():
     rows = [{"label": "天河区总工会", "a": 100, "b": "50.00"}, {"label": "<script>", "a": 25, "b": None}]
     drawn = str(bars("名额", rows, [Series("a", "已分配"), Series("b", "已使用")]))
-    tree = ET.fromstring(drawn)  # well-formed: the label is escaped
+    tree = ET.fromstring(drawn).find(f"{SVG}svg")  # well-formed: the label is escaped
     assert tree.get("role") == "img" and tree.find(f"{SVG}title").text == "名额"
     widths = [float(r.get("width")) for r in tree.iter(f"{SVG}rect") if r.find(f"{SVG}title") is not None]
     assert widths[0] > 0 and widths[1] == widths[0] / 2 and widths[2] == widths[0] / 4 and widths[3] == 0
@@ -26,7 +26,7 @@ def test_bars_are_scaled_to_the_largest_figure_and_name_every_value():
 
 def test_an_empty_chart_is_still_a_chart():
     tree = ET.fromstring(str(bars("空", [], [Series("a", "甲")])))
-    assert tree.tag == f"{SVG}svg"
+    assert tree.get("class") == "chart-wrap" and tree.find(f"{SVG}svg") is not None
 
 
 def test_the_payers_share_the_fees_due():
