@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from html import escape
 
-from markupsafe import Markup
-
 PALETTE = ("#1f5fa8", "#d4822a", "#2e8b57", "#b03a2e", "#6b4fa0")  # contrast >= 3:1 on white (WCAG non-text)
 LABEL_WIDTH, CHART_WIDTH, BAR, GAP, GROUP_GAP = 190, 760, 12, 2, 12
 
@@ -35,7 +33,7 @@ def shown(value: Decimal) -> str:
     return f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
 
 
-def bars(title: str, rows: list[dict], series: list[Series], label_key: str = "label", unit: str = "") -> Markup:
+def bars(title: str, rows: list[dict], series: list[Series], label_key: str = "label", unit: str = "") -> str:
     """Grouped horizontal bars: rows (each with label_key and the series' keys) × series."""
     largest = max((number(row.get(s.key)) for row in rows for s in series), default=Decimal(0)) or Decimal(1)
     plot = CHART_WIDTH - LABEL_WIDTH - 90
@@ -80,4 +78,4 @@ def bars(title: str, rows: list[dict], series: list[Series], label_key: str = "l
         parts.append(f'<text x="{LABEL_WIDTH}" y="{legend + 14}" fill="#666">—</text>')
     parts.append(f'<line x1="{LABEL_WIDTH}" y1="{legend - 2}" x2="{LABEL_WIDTH}" y2="{height}" stroke="#999"/>')
     parts.append("</svg></div>")
-    return Markup("".join(parts))
+    return "".join(parts)  # every text in it escaped here: the template shows it as it is (|safe)
