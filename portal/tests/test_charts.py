@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from datetime import date
 
 from portal.charts import Series, bars
 from portal.views.oversight import payer_totals
@@ -39,3 +40,19 @@ def test_the_payers_share_the_fees_due():
     with create_app().test_request_context():
         amounts = [str(p["amount"]) for p in payer_totals(rows)]
     assert amounts == ["1400.00", "2100.00", "500.00"]
+
+
+def test_the_registrations_are_counted_per_month_of_the_campaign():
+    from portal.views.oversight import months_of
+
+    months = months_of({"year": 2026, "windows": {"registration_start": "2026-03-15", "study_end": "2026-05-02"}})
+    assert [(str(a), str(b)) for a, b in months] == [
+        ("2026-03-01", "2026-03-31"),
+        ("2026-04-01", "2026-04-30"),
+        ("2026-05-01", "2026-05-31"),
+    ]
+    assert (
+        len(months_of({"year": 2026, "windows": {"registration_start": "2024-01-01", "study_end": "2026-12-31"}})) == 12
+    )
+    assert len(months_of({"year": 2026, "windows": None})) == 12
+    assert len(months_of({"year": 2026, "windows": None}, today=date(2026, 4, 9))) == 4  # none to come

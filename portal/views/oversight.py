@@ -8,6 +8,7 @@ confirmation; a machine client's secret is shown once, on the answer page, and k
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -182,6 +183,45 @@ def payer_totals(rows: list[dict]) -> list[dict]:
     ]
 
 
+MONTHS_SHOWN = 12
+
+
+def months_of(campaign: dict, today: date | None = None) -> list[tuple[date, date]]:
+    """The months from the campaign's registration start to its study end or today, whichever is first (the last 12
+    at most): (first day, last day) each."""
+    windows = campaign.get("windows") or {}
+    try:
+        start = date.fromisoformat(windows["registration_start"])
+        end = date.fromisoformat(windows.get("study_end") or windows["registration_end"])
+    except (KeyError, TypeError, ValueError):
+        start, end = date(campaign["year"], 1, 1), date(campaign["year"], 12, 31)
+    end = min(end, today) if today else end
+    months, first = [], start.replace(day=1)
+    while first <= end:
+        following = (first + timedelta(days=32)).replace(day=1)
+        months.append((first, following - timedelta(days=1)))
+        first = following
+    return months[-MONTHS_SHOWN:]
+
+
+def registrations_by_month(campaign: dict) -> list[dict]:
+    """How many were registered each month: one counted page of one item per month (no list fetched whole)."""
+    found = []
+    from .federation import today
+
+    for first, last in months_of(campaign, today()):
+        counted = gateway.page(
+            "/api/enrollment/enrolments",
+            limit=1,
+            campaign_id=campaign["id"],
+            registered_on_from=first.isoformat(),
+            registered_on_to=last.isoformat(),
+            count="true",
+        )
+        found.append({"label": first.strftime("%Y-%m"), "registered": counted.total})
+    return found
+
+
 @blueprint.route("/dashboard")
 @requires(*FEDERATION)
 def dashboard():
@@ -212,6 +252,7 @@ def dashboard():
         }
         for institution_id, score in sorted(scores.items())
     ]
+    registrations = registrations_by_month(campaign)
     allocated, reserved, used = _("已分配"), _("已预留"), _("已使用")
     charts = {
         "seats": bars(
@@ -225,6 +266,7 @@ def dashboard():
             units,
             [Series("money_allocated", allocated), Series("money_reserved", reserved), Series("money_used", used)],
         ),
+        "registrations": bars(_("每月报名人数"), registrations, [Series("registered", _("报名人数"))], unit=_("人")),
         "payers": bars(_("各方承担的费用（元）"), payers, [Series("amount", _("承担金额"))]),
         "institutions": bars(
             _("各机构考核通过率与满意度（分）"),
@@ -238,6 +280,7 @@ def dashboard():
         charts=charts,
         units=units,
         payers=payers,
+        registrations=registrations,
         institutions=institutions,
         why_none=why_none,
     )
