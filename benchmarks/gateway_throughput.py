@@ -152,12 +152,12 @@ def main() -> int:
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
         for name in databases.values():
             admin.execute(f'CREATE DATABASE "{name}"')
-    key, master = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    access_key, client_key = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     env = {
         "VAR_DIR": str(folder / "var"),
         "LOG_LEVEL": "WARNING",
-        "IDENTITY_SIGNING_KEY": key,
-        "GATEWAY_SECRET_KEY": master,
+        "GATEWAY_ACCESS_TOKEN_KEY": access_key,  # the identity key pair is made once under VAR_DIR/keys/
+        "GATEWAY_CLIENT_SECRET_KEY": client_key,
         "PROBE_DATABASE_URL": database_url(databases["probe"]),
         "GATEWAY_DATABASE_URL": database_url(databases["gateway"]),
         "WEB_CONCURRENCY": "2",
@@ -262,7 +262,7 @@ def prepare(env: dict) -> str:
         session.add_all(Handling(event_id=str(uuid.uuid4()), key="bench", pid=1, attempt=1) for _ in range(20))
     for runtime in (gateway, probe):
         runtime.engine.dispose()
-    keys = Keys(identity=env["IDENTITY_SIGNING_KEY"].encode(), master=env["GATEWAY_SECRET_KEY"].encode())
+    keys = Keys.load(Path(env["VAR_DIR"]))
     return issue_access_token(
         Identity(subject="bench", role="federation_admin"), keys.access_token, now=int(time.time()), lifetime=3600
     )

@@ -22,6 +22,7 @@ from tests.support import rfc9474  # the students' RFC 9474 client (written from
 
 from .client import ApiError, Gateway, eventually
 from .data import campaign_body, illustrative_calendar, load, money, person, programmes
+from .present import LEDGER_EXPLAINED, Progress, render, yuan
 
 THIS_UNIT, SMALL_UNIT = "GZ-TH", "GZ-ZS-JG"
 ELECTRICIAN, WELDER, TEA_FCG, TEA_SYG, ACCOUNTING = "GCJS-DG-4", "ZGJS-HG-4", "FCG-CY-4", "SYG-CY-4", "ZGJY-BK-KJ"
@@ -82,16 +83,12 @@ class Scenario:
     def operator_of(self, institution: str) -> Gateway:
         return self.user(f"{institution.split('-')[1].lower()}.operator")
 
-    def step(self, name: str, title: str, facts: dict) -> dict:
+    def step(self, name: str, title: str, facts: dict, *, payers: dict | None = None, note: str | None = None) -> dict:
+        """Record the step's facts (`summary`, read by the tests) and print them for people, in Chinese
+        (demo/present.py; `title` is the English one, kept for the code's readers)."""
         self.summary[name] = facts
-        self.say(f"\n== {title}")
-        for key, value in facts.items():
-            if isinstance(value, list):
-                self.say(f"   {key}:")
-                for row in value:
-                    self.say(f"     {row}")
-            else:
-                self.say(f"   {key}: {value}")
+        for line in render(len(self.summary), name, facts, payers=payers, note=note):
+            self.say(line)
         return facts
 
     def make_user(self, username: str, role: str, **scope) -> bool:
@@ -416,12 +413,17 @@ class Scenario:
         """Institutions register; quota answers. The small unit has one seat: its second student is refused.
         The second tea-art student stays `sent`: her institution is disqualified before she is registered."""
         late = person(self.cohort_numbers["tea_late"])["resident_id"]
-        for row in sorted(self.all_enrolments(), key=lambda r: r["resident_id"]):
-            if row["status"] != "sent" or row["resident_id"] == late:
-                continue
+        due = [
+            row
+            for row in sorted(self.all_enrolments(), key=lambda r: r["resident_id"])
+            if row["status"] == "sent" and row["resident_id"] != late
+        ]
+        progress = Progress("建档", len(due))
+        for row in due:
             operator = self.operator_of(row["institution_id"])
             operator.post(f"/api/enrollment/enrolments/{row['enrolment_id']}/register")
             self.wait_status(operator, row["enrolment_id"], ("registered", "refused"), "quota's answer")
+            progress.advance()
         self._admit_academic()
         rows = self.all_enrolments()
         refused = [r for r in rows if r["status"] == "refused"]
@@ -450,9 +452,10 @@ class Scenario:
 
     def payments(self):
         paid, by_payer = 0, {"federation": Decimal(0), "unit": Decimal(0), "employee": Decimal(0)}
-        for row in self.all_enrolments():
-            if row["status"] not in ACTIVE:
-                continue
+        active = [row for row in self.all_enrolments() if row["status"] in ACTIVE]
+        progress = Progress("缴费", len(active))
+        for row in active:
+            progress.advance()
             operator = self.operator_of(row["institution_id"])
             path = f"/api/finance/enrolments/{row['enrolment_id']}/breakdown"
             breakdown = eventually(lambda: operator.exists(path), "finance's fee breakdown")
@@ -473,6 +476,9 @@ class Scenario:
             "payments",
             "Students pay the institutions in full; shares per payer",
             {"payments recorded now": paid, **{f"{payer} share": str(total) for payer, total in by_payer.items()}},
+            payers=by_payer,
+            note="每名学员的费用由总工会、单位、职工三方分担；学员先向机构全额缴费，"
+            "总工会份额在取得证书后返还（见“发放补贴”一步）。",
         )
 
     def transfer(self):
@@ -744,6 +750,8 @@ class Scenario:
                 "paid": sum(r["status"] == "paid" for r in rows),
                 **{f"{share} share paid out": str(total) for share, total in totals.items()},
             },
+            payers=totals,
+            note="单位从专项账户代发：总工会份额返还给每名取得证书的学员（金额按付款方汇总）。",
         )
 
     def surveys(self):
@@ -890,4 +898,15 @@ class Scenario:
                     for r in ledger[:3]
                 ],
             },
+            note=self._ledger_line_explained(ledger[0]) if ledger else None,
+        )
+
+    @staticmethod
+    def _ledger_line_explained(r: dict) -> str:
+        """The first ledger line, read out in Chinese."""
+        return (
+            f"以第一行为例：单位 {r['unit_id']} 的学员（项目 {r['programme_id']}，{r['enrolment_status']}）"
+            f"费用合计 {yuan(r['fees_total'])} = 总工会 {yuan(r['federation_share'])} + 单位 {yuan(r['unit_share'])}"
+            f" + 职工 {yuan(r['employee_share'])}；已付机构 {yuan(r['paid_to_institution'])}；"
+            f"总工会份额返还学员：{r['federation_reimbursement']}。" + LEDGER_EXPLAINED
         )

@@ -14,6 +14,7 @@ from servicekit.inputs import install_input_checks
 from servicekit.logging import configure_logging
 from servicekit.request_context import install_request_context
 from servicekit.service import Runtime
+from servicekit.tracing import install_tracing
 
 from . import auth_api, health, metrics, openapi, users_api
 from .access import log_access
@@ -28,6 +29,7 @@ from .upstreams import EXTENSION as UPSTREAMS
 from .upstreams import Upstreams
 
 CORS = "gateway.cors"
+TRACER = "gateway.tracer"
 WEB_THREADS = 8  # for the Flask routes (logins hash passwords: seconds of CPU at worst)
 
 
@@ -36,7 +38,9 @@ class Gateway:
 
     def __init__(self, web: Flask):
         self.web = web
-        self.proxy = Proxy(web.extensions[GUARD], web.extensions[UPSTREAMS], web.extensions[CORS])
+        self.proxy = Proxy(
+            web.extensions[GUARD], web.extensions[UPSTREAMS], web.extensions[CORS], web.extensions[TRACER]
+        )
         self._web = WSGIMiddleware(web, workers=WEB_THREADS)
 
     async def __call__(self, scope, receive, send) -> None:
@@ -94,6 +98,8 @@ def create_web_app(settings: GatewaySettings, runtime: Runtime) -> Flask:
     app.extensions["gateway.api"] = api
     install_error_handlers(app)  # after the Api, which installs its own
     install_request_context(app, _log_access)
+    app.extensions[TRACER] = runtime.tracer  # None unless the OTEL_* settings turn tracing on
+    install_tracing(app, runtime.tracer)
     install_input_checks(app)
     app.extensions[CORS] = CorsPolicy(settings.cors_origins) if settings.cors_origins else None
     install_cors(app, app.extensions[CORS])  # after the request id, which a preflight's answer carries too

@@ -14,6 +14,7 @@ from servicekit.identity import FEDERATION_ADMIN
 
 from . import accounts
 from .guard import caller, current_guard, require
+from .incoming import client_address
 from .schemas import ClientIn, ClientOut, IdentityOut, LoginIn, OwnPasswordIn, RefreshIn, TokenOut
 
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Log in and manage accounts (登录与账号)")
@@ -24,10 +25,16 @@ blp = Blueprint("auth", __name__, url_prefix="/auth", description="Log in and ma
 @blp.response(200, TokenOut)
 @blp.alt_response(401, description="Wrong username or password (the same answer for an unknown user)")
 @blp.doc(security=[])
-@blp.alt_response(429, description="Too many attempts for this username or from this address (Retry-After)")
+@blp.alt_response(
+    429, description="Too many failed logins from this address, or for this username from it (Retry-After)"
+)
 def token(body):
     """Log in with a password: a short-lived access token and a refresh token."""
-    return current_guard().login(body["username"], body["password"], request.remote_addr or "").as_json()
+    guard = current_guard()
+    address = client_address(
+        request.remote_addr or "", request.headers.get("X-Forwarded-For"), guard.settings.trusted_proxies
+    )
+    return guard.login(body["username"], body["password"], address).as_json()
 
 
 @blp.route("/refresh", methods=["POST"])

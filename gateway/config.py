@@ -6,7 +6,16 @@ import os
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from servicekit.identity import ROLES
+from servicekit.identity import (
+    EMPLOYEE,
+    GRASSROOTS_OFFICER,
+    INSTITUTION_OPERATOR,
+    INSTITUTION_SYSTEM,
+    ROLES,
+    UNIT_OFFICER,
+)
+
+from .incoming import parse_networks
 
 # The services the gateway fronts, and where they listen in a local run (deploy/Procfile).
 DEFAULT_URLS = {
@@ -17,6 +26,9 @@ DEFAULT_URLS = {
 }
 SERVICES = tuple(DEFAULT_URLS)
 ANY_ORIGIN = "*"
+# Without GATEWAY_EXTERNAL_ROLES, an external token may carry only these roles, named as here: the
+# federation's (federation_admin, auditor) only when the operator maps them explicitly.
+DEFAULT_EXTERNAL_ROLES = {role: role for role in (UNIT_OFFICER, GRASSROOTS_OFFICER, INSTITUTION_OPERATOR, EMPLOYEE)}
 
 
 @dataclass(frozen=True)
@@ -25,23 +37,32 @@ class ExternalIdentityProvider:
 
     jwks_url: str
     issuer: str
-    audience: str | None = None
+    audience: str  # required: a token made for another application must not open this one
     role_claim: str = "role"  # the scope claims carry the Identity field names (unit_id, ...)
+    # The provider's role values -> the roles they grant here; a value not listed is refused.
+    roles: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_EXTERNAL_ROLES))
 
 
 @dataclass(frozen=True)
 class AuthSettings:
     access_token_seconds: int = 900
     refresh_token_seconds: int = 12 * 3600  # a working day; each refresh starts a new one
+    session_seconds: int = 12 * 3600  # how long a login lasts at most, however often refreshed (staff)
+    employee_session_seconds: int = 12 * 3600  # the same for employees' logins
     rate_limit_per_minute: int = 600  # per authenticated client (or per address on public routes)
     # role -> requests a minute per client of that role; roles not named here get rate_limit_per_minute
     rate_limits_by_role: tuple[tuple[str, int], ...] = ()
-    login_attempts_per_username: int = 10  # per LOGIN_WINDOW_SECONDS
-    login_attempts_per_address: int = 100
+    login_failures_per_address: int = 100  # failed logins per LOGIN_WINDOW_SECONDS from one client address
+    login_free_failures: int = 5  # failures of one username (from anywhere) before its delays start
+    login_max_delay_seconds: int = 300  # the longest a failing address waits between tries of one username
+    trusted_proxies: tuple = ()  # networks whose X-Forwarded-For names the client (gateway.incoming)
     revocation_refresh_seconds: float = 5.0  # how stale a process's map of revoked tokens may be (revocations)
     external: ExternalIdentityProvider | None = None
     bootstrap_admin: str | None = None
     bootstrap_password: str | None = field(default=None, repr=False)
+
+    def session_seconds_of(self, role: str) -> int:
+        return self.employee_session_seconds if role == EMPLOYEE else self.session_seconds
 
 
 @dataclass(frozen=True)
@@ -148,10 +169,14 @@ def load_auth_settings(environ) -> AuthSettings:
     return AuthSettings(
         access_token_seconds=_positive_int(environ, "GATEWAY_ACCESS_TOKEN_SECONDS", 900),
         refresh_token_seconds=_positive_int(environ, "GATEWAY_REFRESH_TOKEN_SECONDS", 12 * 3600),
+        session_seconds=_positive_int(environ, "GATEWAY_SESSION_SECONDS", 12 * 3600),
+        employee_session_seconds=_positive_int(environ, "GATEWAY_EMPLOYEE_SESSION_SECONDS", 12 * 3600),
         rate_limit_per_minute=_positive_int(environ, "GATEWAY_RATE_LIMIT_PER_MINUTE", 600),
         rate_limits_by_role=_rate_limits_by_role(environ, _positive_int(environ, "GATEWAY_RATE_LIMIT_PER_MINUTE", 600)),
-        login_attempts_per_username=_positive_int(environ, "GATEWAY_LOGIN_ATTEMPTS_PER_USERNAME", 10),
-        login_attempts_per_address=_positive_int(environ, "GATEWAY_LOGIN_ATTEMPTS_PER_ADDRESS", 100),
+        login_failures_per_address=_positive_int(environ, "GATEWAY_LOGIN_FAILURES_PER_ADDRESS", 100),
+        login_free_failures=_positive_int(environ, "GATEWAY_LOGIN_FREE_FAILURES", 5),
+        login_max_delay_seconds=_positive_int(environ, "GATEWAY_LOGIN_MAX_DELAY_SECONDS", 300),
+        trusted_proxies=parse_networks("GATEWAY_TRUSTED_PROXIES", environ.get("GATEWAY_TRUSTED_PROXIES", "")),
         revocation_refresh_seconds=_positive_seconds(environ, "GATEWAY_REVOCATION_REFRESH_SECONDS", 5.0),
         external=_external_provider(environ),
         bootstrap_admin=admin or None,
@@ -196,9 +221,28 @@ def _external_provider(environ) -> ExternalIdentityProvider | None:
     issuer = environ.get("GATEWAY_EXTERNAL_ISSUER", "").strip()
     if not issuer:
         raise ValueError("GATEWAY_JWKS_URL needs GATEWAY_EXTERNAL_ISSUER (the tokens' iss)")
+    audience = environ.get("GATEWAY_EXTERNAL_AUDIENCE", "").strip()
+    if not audience:
+        raise ValueError("GATEWAY_JWKS_URL needs GATEWAY_EXTERNAL_AUDIENCE (the tokens' aud: this system's name there)")
+    raw_roles = environ.get("GATEWAY_EXTERNAL_ROLES", "").strip()
     return ExternalIdentityProvider(
         jwks_url=jwks_url,
         issuer=issuer,
-        audience=environ.get("GATEWAY_EXTERNAL_AUDIENCE", "").strip() or None,
+        audience=audience,
         role_claim=_env(environ, "GATEWAY_EXTERNAL_ROLE_CLAIM", "role"),
+        roles=parse_role_map(raw_roles) if raw_roles else dict(DEFAULT_EXTERNAL_ROLES),
     )
+
+
+def parse_role_map(raw: str) -> dict[str, str]:
+    """GATEWAY_EXTERNAL_ROLES: comma-separated `provider-role=our-role` pairs."""
+    roles = {}
+    for pair in raw.split(","):
+        theirs, _, ours = (part.strip() for part in pair.partition("="))
+        if not theirs or ours not in ROLES or ours == INSTITUTION_SYSTEM:
+            raise ValueError(
+                f"GATEWAY_EXTERNAL_ROLES: {pair.strip()!r} is not provider-role=one of "
+                + ", ".join(sorted(ROLES - {INSTITUTION_SYSTEM}))
+            )
+        roles[theirs] = ours
+    return roles

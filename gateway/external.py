@@ -36,7 +36,7 @@ class ExternalTokens:
                 issuer=self.provider.issuer,
                 audience=self.provider.audience,
                 leeway=LEEWAY_SECONDS,
-                options={"require": ["exp", "iss", "sub"], "verify_aud": bool(self.provider.audience)},
+                options={"require": ["exp", "iss", "aud", "sub"]},
             )
         except jwt.ExpiredSignatureError:
             raise TokenRefused("the identity provider's token has expired") from None
@@ -44,7 +44,10 @@ class ExternalTokens:
             raise TokenRefused("the identity provider's keys could not be fetched") from None
         except jwt.PyJWTError as exc:
             raise TokenRefused(f"invalid identity provider token ({type(exc).__name__})") from None
-        identity = identity_from_claims(claims, f"ext:{claims['sub']}", role_claim=self.provider.role_claim)
-        if identity.role == INSTITUTION_SYSTEM:
+        theirs = claims.get(self.provider.role_claim)
+        role = self.provider.roles.get(theirs) if isinstance(theirs, str) else None
+        if role is None:
+            raise TokenRefused("the identity provider's role is not one this system maps (GATEWAY_EXTERNAL_ROLES)")
+        if role == INSTITUTION_SYSTEM:
             raise TokenRefused("institution systems sign their requests with an API key")
-        return identity
+        return identity_from_claims(claims | {"role": role}, f"ext:{claims['sub']}", role_claim="role")

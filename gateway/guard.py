@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 
 from flask import current_app, g, request
+from sqlalchemy import case, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from servicekit.errors import FORBIDDEN, TOO_MANY_REQUESTS, UNAUTHORIZED, Problem
@@ -24,7 +26,7 @@ from .incoming import Incoming, from_flask
 from .keys import Keys
 from .limits import LeasedCounter, Sweeper, first_use, hit
 from .metrics import RATE_LIMITED
-from .models import MachineClient
+from .models import LoginFailure, MachineClient
 from .policy import PUBLIC, allowed_roles
 from .revocations import Revocations
 
@@ -32,6 +34,9 @@ log = logging.getLogger(__name__)
 
 EXTENSION = "gateway.guard"
 LOGIN_WINDOW_SECONDS = 15 * 60
+# Tries at the current password per account and window when changing it (the caller already holds a token
+# of the account: no one else is locked out by them).
+PASSWORD_CHANGE_ATTEMPTS = 10
 RATE_WINDOW_SECONDS = 60
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="upskilling"'}
 LOGIN_FAILED = "Wrong username or password."  # the same whether or not the user exists
@@ -79,31 +84,88 @@ class Guard:
 
     # ------------------------------------------------------------ logins
 
-    def login(self, username: str, password: str, remote_addr: str) -> TokenPair:
-        now = time.time()
+    def login(self, username: str, password: str, address: str) -> TokenPair:
+        """A token pair for the right password. Before any password is checked, two limits:
+
+        - per client address (`address`, gateway.incoming.client_address): at most
+          GATEWAY_LOGIN_FAILURES_PER_ADDRESS failed logins a window, whatever the usernames (429);
+        - per username, never a lock-out: once it has failed GATEWAY_LOGIN_FREE_FAILURES times (from
+          anywhere), an address that has itself failed for it waits a delay doubling with each further
+          failure (up to GATEWAY_LOGIN_MAX_DELAY_SECONDS) before its next try. An address that has not
+          failed for the username, such as its owner's, is never delayed: typing wrong passwords for
+          the federation admin does not lock the federation admin out.
+        """
+        now, name = time.time(), username.lower()[:100]
+        address_key = f"login:failed:addr:{address}"
         with self.transaction() as session:
-            verdicts = [
-                hit(
-                    session,
-                    f"login:user:{username.lower()}",
-                    now=now,
-                    window=LOGIN_WINDOW_SECONDS,
-                    limit=self.settings.login_attempts_per_username,
+            # Counted before the check, given back on success: parallel tries cannot pass the limit together.
+            verdict = hit(
+                session,
+                address_key,
+                now=now,
+                window=LOGIN_WINDOW_SECONDS,
+                limit=self.settings.login_failures_per_address,
+            )
+            wait = 0 if not verdict.allowed else self._delay(session, name, address, int(now))
+            if not verdict.allowed or wait:
+                hit(session, address_key, now=now, window=LOGIN_WINDOW_SECONDS, limit=0, amount=-1)
+        if not verdict.allowed:
+            _refuse_when_over([verdict], _("Too many failed logins from this address; try again later."), "login")
+        if wait:
+            RATE_LIMITED.labels("login").inc()
+            raise Problem(
+                TOO_MANY_REQUESTS,
+                _("Too many failed logins for this username from this address; try again in {seconds} s.").format(
+                    seconds=wait
                 ),
-                hit(
-                    session,
-                    f"login:addr:{remote_addr}",
-                    now=now,
-                    window=LOGIN_WINDOW_SECONDS,
-                    limit=self.settings.login_attempts_per_address,
-                ),
-            ]
-        _refuse_when_over(verdicts, "Too many login attempts; try again later.", "login")
+                headers={"Retry-After": str(wait)},
+            )
         with self.transaction() as session:
             user = accounts.authenticate(session, username, password)
-            if user is None:
-                raise Problem(UNAUTHORIZED, LOGIN_FAILED)
-            return self._pair(session, user, now=now)
+            if user is not None:
+                hit(session, address_key, now=now, window=LOGIN_WINDOW_SECONDS, limit=0, amount=-1)
+                session.execute(
+                    delete(LoginFailure).where(LoginFailure.username == name, LoginFailure.address == address)
+                )
+                return self._pair(session, user, now=now)
+        with self.transaction() as session:
+            self._failed(session, name, address, int(now))
+        raise Problem(UNAUTHORIZED, LOGIN_FAILED)
+
+    def _delay(self, session, name: str, address: str, now: int) -> int:
+        """Seconds `address` must still wait before trying `name` again (0: it may try now)."""
+        own = session.get(LoginFailure, (name, address))
+        if own is None or own.expires_at <= now:
+            return 0
+        failures = session.scalar(
+            select(func.coalesce(func.sum(LoginFailure.failures), 0)).where(
+                LoginFailure.username == name, LoginFailure.expires_at > now
+            )
+        )
+        beyond = failures - self.settings.login_free_failures
+        if beyond <= 0:
+            return 0
+        delay = min(self.settings.login_max_delay_seconds, 2 ** min(beyond - 1, 20))
+        return max(0, own.last_failed_at + delay - now)
+
+    @staticmethod
+    def _failed(session, name: str, address: str, now: int) -> None:
+        table = LoginFailure.__table__
+        insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+        session.execute(
+            insert(table)
+            .values(
+                username=name, address=address, failures=1, last_failed_at=now, expires_at=now + LOGIN_WINDOW_SECONDS
+            )
+            .on_conflict_do_update(
+                index_elements=["username", "address"],
+                set_={
+                    "failures": case((table.c.expires_at > now, table.c.failures + 1), else_=1),
+                    "last_failed_at": now,
+                    "expires_at": now + LOGIN_WINDOW_SECONDS,
+                },
+            )
+        )
 
     def change_own_password(self, username: str, current: str, new: str) -> str:
         """The person's own password changed (the current one checked, counted like a login attempt); every
@@ -112,10 +174,10 @@ class Guard:
         with self.transaction() as session:
             verdict = hit(
                 session,
-                f"login:user:{username.lower()}",
+                f"password-change:user:{username.lower()}",
                 now=now,
                 window=LOGIN_WINDOW_SECONDS,
-                limit=self.settings.login_attempts_per_username,
+                limit=PASSWORD_CHANGE_ATTEMPTS,
             )
         _refuse_when_over([verdict], "Too many login attempts; try again later.", "login")
         with self.transaction() as session:
@@ -130,8 +192,8 @@ class Guard:
         with self.transaction() as session:
             result = tokens.use_refresh_token(session, token, now=int(now))
             if not isinstance(result, tokens.TokenRefused):
-                user, family_id = result
-                return self._pair(session, user, now=now, family_id=family_id)
+                user, login = result
+                return self._pair(session, user, now=now, login=login)
         # Committed: a detected reuse keeps its revocation.
         raise Problem(UNAUTHORIZED, _("Refresh refused: {result}.").format(result=result))
 
@@ -141,12 +203,17 @@ class Guard:
             if family_id is not None:
                 tokens.revoke_family(session, family_id)
 
-    def _pair(self, session, user, *, now: float, family_id: str | None = None) -> TokenPair:
+    def _pair(self, session, user, *, now: float, login: tokens.Login | None = None) -> TokenPair:
+        """A new token pair; a new login (`login` None) ends GATEWAY_SESSION_SECONDS from now, however refreshed."""
         identity = accounts.identity_of(user)
-        lifetime, refresh_lifetime = self.settings.access_token_seconds, self.settings.refresh_token_seconds
-        refresh = tokens.new_refresh_token(session, user, now=int(now), lifetime=refresh_lifetime, family_id=family_id)
+        if login is None:
+            login = tokens.new_login(now=int(now), lifetime=self.settings.session_seconds_of(user.role))
+        refresh, refresh_expires = tokens.new_refresh_token(
+            session, user, login, now=int(now), lifetime=self.settings.refresh_token_seconds
+        )
+        lifetime = max(1, min(self.settings.access_token_seconds, login.ends_at - int(now)))
         access = tokens.issue_access_token(identity, self.keys.access_token, now=now, lifetime=lifetime)
-        return TokenPair(access, lifetime, refresh, refresh_lifetime, identity)
+        return TokenPair(access, lifetime, refresh, max(0, refresh_expires - int(now)), identity)
 
     # ------------------------------------------------------------ requests
 
@@ -305,7 +372,8 @@ def current_guard() -> Guard:
 def caller() -> Identity:
     """The caller of one of the gateway's own (Flask) routes."""
     if "identity" not in g:
-        g.identity = current_guard().identify(from_flask(), request.get_data())
+        guard = current_guard()
+        g.identity = guard.identify(from_flask(guard.settings.trusted_proxies), request.get_data())
     return g.identity
 
 

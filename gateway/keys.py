@@ -1,9 +1,9 @@
-"""The gateway's keys, all from one master secret so the embedded run needs no configuration.
+"""The gateway's keys, each of one purpose and none held by a service (servicekit.keys lists them all).
 
-`IDENTITY_SIGNING_KEY` (shared with the services) signs the identity header.
-`GATEWAY_SECRET_KEY` (the gateway's alone; default: the identity key) derives
-the key of its access tokens and every machine client's secret: the database
-holds no secret, and changing the master invalidates tokens and client secrets.
+`GATEWAY_ACCESS_TOKEN_KEY` signs its access tokens; `GATEWAY_CLIENT_SECRET_KEY` derives every
+machine client's secret from its key id (the database holds no secret: changing the key changes
+every client's secret); `IDENTITY_PRIVATE_KEY` signs the identity header the services check with
+its public key. Locally each is made once under var/keys/; in production each must be set.
 """
 
 from __future__ import annotations
@@ -11,31 +11,35 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from servicekit.identity import signing_key
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from servicekit.keys import identity_private_key, secret
 
 
 @dataclass(frozen=True)
 class Keys:
-    identity: bytes = field(repr=False)
-    master: bytes = field(repr=False)
+    identity: Ed25519PrivateKey = field(repr=False)
+    access_token_key: bytes = field(repr=False)
+    client_secret_key: bytes = field(repr=False)
 
     @classmethod
     def load(cls, var_dir: Path) -> Keys:
-        identity = signing_key(var_dir)
-        master = os.environ.get("GATEWAY_SECRET_KEY", "").strip().encode() or identity
-        return cls(identity=identity, master=master)
-
-    def derive(self, label: str) -> bytes:
-        return hmac.new(self.master, label.encode(), hashlib.sha256).digest()
+        return cls(
+            identity=identity_private_key(var_dir),
+            access_token_key=secret(var_dir, "GATEWAY_ACCESS_TOKEN_KEY"),
+            client_secret_key=secret(var_dir, "GATEWAY_CLIENT_SECRET_KEY"),
+        )
 
     @property
     def access_token(self) -> bytes:
-        return self.derive("access-token")
+        # Derived as before from the key it is given: GATEWAY_CLIENT_SECRET_KEY set to the retired
+        # GATEWAY_SECRET_KEY keeps every machine client's secret (the README's upgrade note).
+        return hmac.new(self.access_token_key, b"access-token", hashlib.sha256).digest()
 
     def client_secret(self, key_id: str) -> str:
-        digest = hmac.new(self.derive("machine-client"), key_id.encode(), hashlib.sha256).digest()
+        derived = hmac.new(self.client_secret_key, b"machine-client", hashlib.sha256).digest()
+        digest = hmac.new(derived, key_id.encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()

@@ -23,11 +23,12 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .models import RateCounter, SeenNonce
+from servicekit.db import upsert
+
+from .models import LoginFailure, RateCounter, SeenNonce
 
 SWEEP_EVERY_SECONDS = 60.0
 MAX_KEY_LENGTH = 200  # the key column's
@@ -37,10 +38,6 @@ MAX_KEY_LENGTH = 200  # the key column's
 class Verdict:
     allowed: bool
     retry_after: int  # seconds until the window ends (for Retry-After)
-
-
-def _insert(session: Session):
-    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
 
 
 def _window(now: float, window: int) -> tuple[int, int]:
@@ -55,7 +52,7 @@ def _add(session: Session, key: str, start: int, window: int, amount: int) -> in
         key = key[:100] + hashlib.sha256(key.encode()).hexdigest()
     table = RateCounter.__table__
     statement = (
-        _insert(session)(table)
+        upsert(session.bind, table)
         .values(key=key, window_start=start, expires_at=start + window, count=amount)
         .on_conflict_do_update(index_elements=["key", "window_start"], set_={"count": table.c["count"] + amount})
         .returning(table.c["count"])
@@ -63,10 +60,10 @@ def _add(session: Session, key: str, start: int, window: int, amount: int) -> in
     return session.execute(statement).scalar_one()
 
 
-def hit(session: Session, key: str, *, limit: int, window: int, now: float) -> Verdict:
-    """Count one hit of `key` in the current fixed window of `window` seconds."""
+def hit(session: Session, key: str, *, limit: int, window: int, now: float, amount: int = 1) -> Verdict:
+    """Count `amount` hits of `key` in the current fixed window of `window` seconds (a negative one gives back)."""
     start, retry_after = _window(now, window)
-    return Verdict(_add(session, key, start, window, 1) <= limit, retry_after)
+    return Verdict(_add(session, key, start, window, amount) <= limit, retry_after)
 
 
 def lease_size(limit: int) -> int:
@@ -147,3 +144,4 @@ class Sweeper:
     def sweep(session: Session, now: float) -> None:
         session.execute(delete(RateCounter).where(RateCounter.expires_at < now))
         session.execute(delete(SeenNonce).where(SeenNonce.expires_at < now))
+        session.execute(delete(LoginFailure).where(LoginFailure.expires_at < now))

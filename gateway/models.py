@@ -57,6 +57,8 @@ class RefreshToken(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     secret_hash: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[int] = mapped_column(Integer)  # epoch seconds
+    # When the login ends, however often it is refreshed (epoch seconds; GATEWAY_SESSION_SECONDS after the login).
+    session_ends_at: Mapped[int] = mapped_column(Integer)
     used_at: Mapped[int | None] = mapped_column(Integer)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
@@ -78,6 +80,17 @@ class SeenNonce(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     expires_at: Mapped[int] = mapped_column(Integer)
     __table_args__ = (Index("ix_seen_nonces_expires_at", "expires_at"),)
+
+
+class LoginFailure(Base):
+    """Failed logins for one username from one client address, in the current window (gateway.guard's delays)."""
+
+    __tablename__ = "login_failures"
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)  # lower-case, as typed (maybe unknown)
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failed_at: Mapped[int] = mapped_column(Integer)  # epoch seconds
+    expires_at: Mapped[int] = mapped_column(Integer, index=True)
 
 
 # Keyset paging (servicekit.paging): an index per list sort key, (key, id); migration 0003_list_indexes.py makes them.

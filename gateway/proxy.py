@@ -42,12 +42,13 @@ from servicekit.identity import Identity, sign
 from servicekit.inputs import request_faults
 from servicekit.logging import request_id as request_id_var
 from servicekit.request_context import REQUEST_ID
+from servicekit.tracing import SpanKind, Tracer, failed, span_headers, start_span
 
 from . import signatures
 from .access import log_access
 from .cors import CorsPolicy
 from .guard import Guard
-from .incoming import PATH_SAFE, Incoming
+from .incoming import PATH_SAFE, Incoming, client_address
 from .upstreams import Reply, UpstreamError, UpstreamFailed, Upstreams, UpstreamTimeout, UpstreamUnavailable
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,8 @@ NOT_FORWARDED = HOP_BY_HOP | {
     "x-forwarded-prefix",
     QUEUE_HEADER.lower(),
     "authorization",
+    "traceparent",  # the gateway's own span's, when it traces (servicekit.tracing)
+    "tracestate",
     IDENTITY_HEADER.lower(),
     *(name.lower() for name in signatures.HEADERS),
 }
@@ -83,8 +86,8 @@ BLOCKING_THREADS = 8
 
 
 class Proxy:
-    def __init__(self, guard: Guard, upstreams: Upstreams, cors: CorsPolicy | None):
-        self.guard, self.upstreams, self.cors = guard, upstreams, cors
+    def __init__(self, guard: Guard, upstreams: Upstreams, cors: CorsPolicy | None, tracer: Tracer | None = None):
+        self.guard, self.upstreams, self.cors, self.tracer = guard, upstreams, cors, tracer
         self._threads = ThreadPoolExecutor(BLOCKING_THREADS, thread_name_prefix="gateway-blocking")
 
     def service_of(self, path: str) -> str | None:
@@ -102,6 +105,15 @@ class Proxy:
             request_id = str(uuid.uuid4())
         context = request_id_var.set(request_id)
         status, upstream, caller = 500, None, {}
+        trace = None  # with tracing on, the request's server span, child of the caller's traceparent
+        if self.tracer is not None:
+            trace = start_span(
+                self.tracer,
+                f"{scope['method']} /api/{service}",
+                kind=SpanKind.SERVER,
+                headers=headers,
+                attributes={"http.request.method": scope["method"], "http.route": ROUTE, "upstream.service": service},
+            )
         try:
             answer_headers = [(b"x-request-id", request_id.encode())]
             if self.cors is not None:
@@ -111,7 +123,7 @@ class Proxy:
                     status, answer_headers = 204, _encoded(self.cors.preflight(headers)) + answer_headers[:1]
                     await _respond(send, status, answer_headers, b"")
                     return
-                reply = await self._forward(scope, receive, service, headers, request_id, caller)
+                reply = await self._forward(scope, receive, service, headers, request_id, caller, trace)
             except ConnectionAbortedError:
                 status = 499  # the client closed the request (nginx's code): nobody to answer
                 return
@@ -148,9 +160,14 @@ class Proxy:
                 role=caller.get("role"),
             )
             request_id_var.reset(context)
+            if trace is not None:
+                trace.set_attribute("http.response.status_code", status)
+                if status >= 500:
+                    failed(trace, f"HTTP {status}")
+                trace.end()
 
     async def _forward(
-        self, scope, receive, service: str, headers: dict[str, str], request_id: str, caller: dict
+        self, scope, receive, service: str, headers: dict[str, str], request_id: str, caller: dict, trace=None
     ) -> Reply:
         """The service's answer; `caller` gets the caller's role once known (for the access log and metrics)."""
         query = scope["query_string"].decode("latin-1")
@@ -164,13 +181,18 @@ class Proxy:
         body = await _read_body(receive, headers)
         raw_path = scope.get("raw_path") or scope["path"].encode()
         client = scope.get("client") or ("", 0)
+        address = client_address(client[0], headers.get("x-forwarded-for"), self.guard.settings.trusted_proxies)
         incoming = Incoming(
-            scope["method"], raw_path.decode("latin-1") + ("?" + query if query else ""), headers, client[0]
+            scope["method"], raw_path.decode("latin-1") + ("?" + query if query else ""), headers, address
         )
         identity = await self.guard.authorize(incoming, service, "/" + rest, body, self.run_blocking)
         caller["role"] = identity.role if identity is not None else "public"
         target = "/" + quote(rest, safe=PATH_SAFE) + ("?" + query if query else "")
-        lines = self._outgoing(scope["headers"], headers, service, request_id, client[0], identity)
+        lines = self._outgoing(
+            scope["headers"], headers, service, request_id, client[0], identity, scope["method"], "/" + rest
+        )
+        if trace is not None:
+            lines += "".join(f"{name}: {value}\r\n" for name, value in span_headers(trace).items()).encode()
         return await self.upstreams.send(service, scope["method"], target, lines, body)
 
     def _outgoing(
@@ -181,6 +203,8 @@ class Proxy:
         request_id: str,
         client: str,
         identity: Identity | None,
+        method: str,
+        path: str,
     ) -> bytes:
         """The client's end-to-end header lines plus the gateway's own (request id, forwarding chain, identity)."""
         dropped = _connection_scoped(headers.get("connection", ""))
@@ -196,7 +220,10 @@ class Proxy:
         if chain:
             lines.append(f"X-Forwarded-For: {chain}\r\n".encode("latin-1"))
         if identity is not None:
-            lines.append(f"{IDENTITY_HEADER}: {sign(identity, self.guard.keys.identity)}\r\n".encode())
+            header = sign(
+                identity, self.guard.keys.identity, audience=service, method=method, path=path, request_id=request_id
+            )
+            lines.append(f"{IDENTITY_HEADER}: {header}\r\n".encode())
         return b"".join(lines)
 
     async def _relay(self, send, reply: Reply, answer_headers: list[tuple[bytes, bytes]]) -> None:

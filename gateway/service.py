@@ -11,4 +11,5 @@ SERVICE = Service(
     title="API gateway (统一入口)",
     metadata=Base.metadata,
     migrations=Path(__file__).parent / "migrations",
+    keys=("GATEWAY_ACCESS_TOKEN_KEY", "GATEWAY_CLIENT_SECRET_KEY", "EMPLOYEE_ID_KEY"),
 )

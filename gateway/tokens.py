@@ -9,7 +9,7 @@ import math
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 import jwt
 from sqlalchemy import update
@@ -109,22 +109,37 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def new_refresh_token(session: Session, user: User, *, now: int, lifetime: int, family_id: str | None = None) -> str:
+@dataclass(frozen=True)
+class Login:
+    """The login a refresh token continues: its family, and when it ends however often it is refreshed."""
+
+    family_id: str
+    ends_at: int
+
+
+def new_login(*, now: int, lifetime: int) -> Login:
+    return Login(secrets.token_hex(16), now + lifetime)
+
+
+def new_refresh_token(session: Session, user: User, login: Login, *, now: int, lifetime: int) -> tuple[str, int]:
+    """The token, and when it expires: `lifetime` from now, never after its login ends."""
     token_id, secret = secrets.token_hex(16), secrets.token_urlsafe(32)
+    expires_at = min(now + lifetime, login.ends_at)
     session.add(
         RefreshToken(
             id=token_id,
-            family_id=family_id or secrets.token_hex(16),
+            family_id=login.family_id,
             user_id=user.id,
             secret_hash=_hash(secret),
-            expires_at=now + lifetime,
+            expires_at=expires_at,
+            session_ends_at=login.ends_at,
             revoked=False,
         )
     )
-    return f"{token_id}.{secret}"
+    return f"{token_id}.{secret}", expires_at
 
 
-def use_refresh_token(session: Session, token: str, *, now: int) -> tuple[User, str] | TokenRefused:
+def use_refresh_token(session: Session, token: str, *, now: int) -> tuple[User, Login] | TokenRefused:
     """The token's user and family, consuming the token; a reused token revokes its whole family.
 
     The refusal is returned, not raised, so the caller commits the revocation first.
@@ -142,13 +157,15 @@ def use_refresh_token(session: Session, token: str, *, now: int) -> tuple[User, 
     if not consumed:
         revoke_family(session, found.family_id)
         return TokenRefused("the refresh token was already used: every token of this login is now revoked")
+    if found.session_ends_at <= now:
+        return TokenRefused("the login has reached its maximum duration; log in again")
     if found.expires_at <= now:
         return TokenRefused("the refresh token has expired")
     # Share-locked, as at login (accounts.authenticate): a racing revocation also ends this token pair.
     user = session.get(User, found.user_id, with_for_update={"read": True})
     if user is None or not user.active:
         return TokenRefused("the account is disabled")
-    return user, found.family_id
+    return user, Login(found.family_id, found.session_ends_at)
 
 
 def revoke_family(session: Session, family_id: str) -> None:

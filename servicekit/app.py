@@ -13,9 +13,15 @@ from sqlalchemy import text
 
 from .admission import install_admission
 from .db import UnitOfWork
-from .errors import SERVICE_UNAVAILABLE, ProblemSchema, install_error_handlers, problem_response
-from .identity import signing_key
+from .errors import (
+    SERVICE_UNAVAILABLE,
+    ProblemSchema,
+    install_domain_errors,
+    install_error_handlers,
+    problem_response,
+)
 from .inputs import install_input_checks
+from .keys import identity_public_keys
 from .logging import configure_logging
 from .metrics import HTTP_LATENCY, HTTP_REQUESTS, BusCollector, exposition
 from .openapi import Conventions, Int32Converter, decimals_as_documented, unbounded_inputs
@@ -25,6 +31,7 @@ from .stalled_api import blp as stalled_blueprint
 from .swagger_ui import CONFIG as SWAGGER_UI_CONFIG
 from .swagger_ui import URL as SWAGGER_UI_URL
 from .swagger_ui import blueprint as swagger_ui
+from .tracing import install_tracing
 
 access_log = logging.getLogger("access")
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -70,12 +77,16 @@ def create_app(service: Service, runtime: Runtime | None = None) -> Flask:
     )
     app.json = UnicodeJSON(app)
     app.extensions["runtime"] = runtime
-    app.config["IDENTITY_SIGNING_KEY"] = signing_key(runtime.settings.var_dir)
+    # The gateway's public keys (never its private one) and the audience its identity headers must name.
+    app.config["IDENTITY_PUBLIC_KEYS"] = identity_public_keys(runtime.settings.var_dir)
+    app.config["IDENTITY_AUDIENCE"] = service.name
     ServiceApi(app).register_blueprints([*service.blueprints(), *([stalled_blueprint] if service.sagas else [])])
     app.register_blueprint(swagger_ui)
     install_error_handlers(app)  # after Api(), which installs its own handler
+    install_domain_errors(app, service.domain_errors)
     install_request_context(app, _report_request(service.name))
     install_admission(app, service.name, runtime.settings.api_queue_budget_seconds)  # before any work
+    install_tracing(app, runtime.tracer)
     install_input_checks(app)  # after the request id, which its answers carry
     _install_operations(app, runtime)
     return app

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from marshmallow import Schema, fields, validate
 
-from .errors import Problem, prefers_chinese
+from .errors import Problem, domain_problem, prefers_chinese
 from .i18n import translate
 
 MAX_ITEMS = 500
@@ -51,13 +51,17 @@ def bulk_of(item: type[Schema], name: str) -> type[Schema]:
 
 
 def each(items: list[dict], act: Callable[[dict], object], id_of: Callable[[dict], str]) -> dict:
-    """Run `act` on every item (it opens and commits its own unit of work); a Problem refuses that item only."""
+    """Run `act` on every item (it opens and commits its own unit of work); a Problem, or a domain error of the
+    service (Service.domain_errors), refuses that item only."""
     zh = prefers_chinese()
     results = []
     for index, item in enumerate(items):
         try:
             act(item)
-        except Problem as refusal:
+        except Exception as exc:
+            refusal = exc if isinstance(exc, Problem) else domain_problem(exc)
+            if refusal is None:
+                raise
             detail = translate(refusal.detail, zh) if refusal.detail else None
             title = refusal.problem.title_zh if zh else refusal.problem.title_en
             results.append(

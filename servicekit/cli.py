@@ -98,7 +98,7 @@ def _parked(runtime: Runtime, parking: deadletters.Parking, args) -> int:
         if not args.all and not args.ids:
             print("name the messages to replay, or --all", file=sys.stderr)
             return 2
-        done = deadletters.replay(bus, parking, None if args.all else set(args.ids))
+        done = deadletters.replay(bus, parking, None if args.all else set(args.ids), show_progress=True)
     else:
         done = deadletters.drop(bus, parking, set(args.ids))
     print(f"{args.action}: {len(done)} message(s) {' '.join(done)}".rstrip())

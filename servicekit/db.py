@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from .bus.envelope import Envelope
 from .logging import causation_id, correlation_id, request_id
+from .tracing import current_headers
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,7 @@ class UnitOfWork:
             version=version,
             correlation_id=correlation_id.get() or request_id.get(),
             causation_id=causation_id.get() or request_id.get(),
+            headers=current_headers(),  # the trace the relay continues when it publishes the row
         )
         self.session.execute(
             insert(self._outbox).values(

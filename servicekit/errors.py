@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from flask import Flask, Response, json, request
+from flask import Flask, Response, current_app, json, request
 from marshmallow import Schema, fields
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.exceptions import HTTPException
@@ -154,6 +154,28 @@ def http_exception_problem(exc: HTTPException) -> Response:
     if errors and problem is BAD_REQUEST:
         problem = VALIDATION_FAILED
     return problem_response(problem, None if errors else detail, errors=errors, headers=headers)
+
+
+DOMAIN_ERRORS = "DOMAIN_ERRORS"
+
+
+def domain_problem(exc: Exception) -> Problem | None:
+    """The problem a domain error of this app's service stands for (per-item refusals of bulk actions), or None."""
+    for error, problem in current_app.config.get(DOMAIN_ERRORS, {}).items():
+        if isinstance(exc, error):
+            return Problem(problem, str(exc) or None, errors=getattr(exc, "errors", None))
+    return None
+
+
+def install_domain_errors(app: Flask, domain_errors: dict[type[Exception], ProblemType]) -> None:
+    """Only here, at the HTTP layer, do the use cases' domain errors become problem+json."""
+    app.config[DOMAIN_ERRORS] = domain_errors
+    for error, problem in domain_errors.items():
+
+        def _answer(exc: Exception, problem: ProblemType = problem):
+            return problem_response(problem, str(exc) or None, errors=getattr(exc, "errors", None))
+
+        app.register_error_handler(error, _answer)
 
 
 def install_error_handlers(app: Flask) -> None:

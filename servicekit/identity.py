@@ -3,37 +3,37 @@
 The gateway authenticates the caller (password/JWT, or an institution
 system's API key and request signature), then sends
 
-    X-Upskilling-Identity: v1.<base64url(JSON claims)>.<base64url(HMAC-SHA256)>
+    X-Upskilling-Identity: <JWS, EdDSA (Ed25519), header kid>
 
-signed with a key only the gateway and the services hold. A service refuses a
-request whose header is missing, forged, or older than a minute, so reaching a
-service directly and writing the header by hand gets nowhere. Services then
-scope every query to the identity (a unit officer sees only that unit).
+whose claims are the identity (sub, role, scope) bound to one request: `aud` the
+target service, `htm`/`htu` its method and path (below /api/<service>), `rid` its
+X-Request-ID, and a lifetime of 10 s (`iat`, `exp`; 5 s leeway for clocks). Only
+the gateway holds the private key (IDENTITY_PRIVATE_KEY); services hold the public
+keys (IDENTITY_PUBLIC_KEYS, old and new while a key is rotated: servicekit.keys).
+A service refuses a header that is missing, forged, expired, or made for another
+service or request, so neither reaching a service directly nor replaying a header
+seen by one service gets anywhere. Services then scope every query to the identity.
 """
 
 from __future__ import annotations
 
-import base64
-import fcntl
 import functools
-import hashlib
-import hmac
-import json
-import os
-import secrets
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from flask import g, request
 
 from .errors import FORBIDDEN, UNAUTHORIZED, Problem
 from .i18n import _
+from .keys import key_id
 
 HEADER = "X-Upskilling-Identity"
-VERSION = "v1"
-MAX_AGE_SECONDS = 60
-CLOCK_SKEW_SECONDS = 5
+ISSUER = "upskilling-gateway"
+ALGORITHM = "EdDSA"
+LIFETIME_SECONDS = 10  # one request's way from the gateway to a service
+LEEWAY_SECONDS = 5  # clocks of different machines
 
 FEDERATION_ADMIN = "federation_admin"
 AUDITOR = "auditor"
@@ -46,6 +46,7 @@ ROLES = frozenset(
     {FEDERATION_ADMIN, AUDITOR, UNIT_OFFICER, GRASSROOTS_OFFICER, INSTITUTION_OPERATOR, INSTITUTION_SYSTEM, EMPLOYEE}
 )
 
+SCOPE_FIELDS = ("unit_id", "grassroots_union_id", "institution_id", "employee_id")
 # Which scope field each role must carry.
 SCOPE_OF_ROLE = {
     UNIT_OFFICER: "unit_id",
@@ -82,69 +83,72 @@ class Identity:
         return self.role in (FEDERATION_ADMIN, AUDITOR)
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+def sign(
+    identity: Identity,
+    key: Ed25519PrivateKey,
+    *,
+    audience: str,
+    method: str,
+    path: str,
+    request_id: str,
+    now: float | None = None,
+) -> str:
+    """The header for one request to one service: a JWS (EdDSA) naming the signing key (`kid`)."""
+    issued = int(now if now is not None else time.time())
+    claims = {k: v for k, v in vars(identity).items() if v is not None and k != "subject"}
+    claims |= {
+        "sub": identity.subject,
+        "iss": ISSUER,
+        "aud": audience,
+        "htm": method.upper(),
+        "htu": path,
+        "rid": request_id,
+        "iat": issued,
+        "exp": issued + LIFETIME_SECONDS,
+    }
+    return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": _kid(key)})
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+@functools.lru_cache(maxsize=8)
+def _kid(key: Ed25519PrivateKey) -> str:
+    return key_id(key.public_key())
 
 
-def sign(identity: Identity, key: bytes, *, now: float | None = None) -> str:
-    return _signed(identity, key, int(now if now is not None else time.time()))
-
-
-@functools.lru_cache(maxsize=1024)
-def _signed(identity: Identity, key: bytes, issued_at: int) -> str:
-    """The header is the same for one caller within one second: the gateway signs it once."""
-    claims = {k: v for k, v in vars(identity).items() if v is not None}
-    claims["iat"] = issued_at
-    payload = _b64(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())
-    signature = hmac.new(key, f"{VERSION}.{payload}".encode(), hashlib.sha256).digest()
-    return f"{VERSION}.{payload}.{_b64(signature)}"
-
-
-def verify(header: str, key: bytes, *, now: float | None = None) -> Identity:
+def verify(
+    header: str, keys: dict[str, Ed25519PublicKey], *, audience: str, method: str, path: str, request_id: str
+) -> Identity:
+    """The identity of a header signed by one of `keys` for this very request to this service; InvalidIdentity otherwise."""
     try:
-        version, payload, signature = header.split(".")
-    except ValueError:
+        key = keys.get(str(jwt.get_unverified_header(header).get("kid")))
+    except jwt.PyJWTError:
         raise InvalidIdentity("malformed identity header") from None
-    expected = hmac.new(key, f"{version}.{payload}".encode(), hashlib.sha256).digest()
+    if key is None:
+        raise InvalidIdentity("identity header signed with a key this service does not accept")
     try:
-        genuine = version == VERSION and hmac.compare_digest(_unb64(signature), expected)
-        claims = json.loads(_unb64(payload)) if genuine else {}
-    except (ValueError, TypeError):
-        genuine = False
-    if not genuine:
-        raise InvalidIdentity("identity header not signed by the gateway")
-    now = now if now is not None else time.time()
-    issued = claims.pop("iat", None)
-    if not isinstance(issued, int) or not (now - MAX_AGE_SECONDS <= issued <= now + CLOCK_SKEW_SECONDS):
+        claims = jwt.decode(
+            header,
+            key,
+            algorithms=[ALGORITHM],
+            audience=audience,
+            issuer=ISSUER,
+            leeway=LEEWAY_SECONDS,
+            options={"require": ["exp", "iat", "iss", "aud", "sub", "htm", "htu", "rid"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise InvalidIdentity("identity header expired") from None
+    except jwt.InvalidAudienceError:
+        raise InvalidIdentity("identity header signed for another service") from None
+    except jwt.PyJWTError:
+        raise InvalidIdentity("identity header not signed by the gateway") from None
+    if claims["iat"] > time.time() + LEEWAY_SECONDS or claims["exp"] - claims["iat"] > LIFETIME_SECONDS:
         raise InvalidIdentity("identity header expired")
+    if (claims["htm"], claims["htu"], claims["rid"]) != (method.upper(), path, request_id):
+        raise InvalidIdentity("identity header signed for another request")
+    scope = {name: claims[name] for name in SCOPE_FIELDS if name in claims}
     try:
-        return Identity(**claims)
-    except TypeError as exc:
+        return Identity(subject=str(claims["sub"]), role=str(claims.get("role")), **scope)
+    except (TypeError, InvalidIdentity) as exc:
         raise InvalidIdentity(f"unexpected claims: {exc}") from None
-
-
-def signing_key(var_dir: Path) -> bytes:
-    """`IDENTITY_SIGNING_KEY` from the environment; on one machine, a key made once under var/."""
-    return machine_secret(var_dir, "IDENTITY_SIGNING_KEY", "identity-signing")
-
-
-def machine_secret(var_dir: Path, variable: str, name: str) -> bytes:
-    """A secret from the environment variable; unset, one made once in var/<name>.key for every process of the machine."""
-    configured = os.environ.get(variable, "").strip()
-    if configured:
-        return configured.encode()
-    path = var_dir / f"{name}.key"
-    var_dir.mkdir(parents=True, exist_ok=True)
-    with open(var_dir / f"{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not path.exists():
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
-    return path.read_text().strip().encode()
 
 
 def current_identity() -> Identity:
@@ -156,7 +160,14 @@ def current_identity() -> Identity:
         if not header:
             raise Problem(UNAUTHORIZED, "This service is reached through the gateway, which identifies the caller.")
         try:
-            g.identity = verify(header, current_app.config["IDENTITY_SIGNING_KEY"])
+            g.identity = verify(
+                header,
+                current_app.config["IDENTITY_PUBLIC_KEYS"],
+                audience=current_app.config["IDENTITY_AUDIENCE"],
+                method=request.method,
+                path=request.path,
+                request_id=request.headers.get("X-Request-ID", ""),
+            )
         except InvalidIdentity as exc:
             raise Problem(UNAUTHORIZED, _("Caller identity refused: {exc}").format(exc=exc)) from None
     return g.identity

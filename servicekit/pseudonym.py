@@ -14,11 +14,11 @@ import hashlib
 import hmac
 from pathlib import Path
 
-from .identity import machine_secret
+from .keys import secret
 
 
 def employee_id_key(var_dir: Path) -> bytes:
-    return machine_secret(var_dir, "EMPLOYEE_ID_KEY", "employee-id")
+    return secret(var_dir, "EMPLOYEE_ID_KEY")
 
 
 def employee_id(resident_id: str, key: bytes) -> str:

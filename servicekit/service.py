@@ -16,8 +16,11 @@ from .bus.envelope import Envelope
 from .columns import guard_columns
 from .config import Settings, load_settings
 from .db import JoinedUnitOfWork, UnitOfWork, make_engine
+from .errors import ProblemType
 from .idempotency import IdempotencyKeys
+from .keys import check_environment, secret
 from .sagas import Saga
+from .tracing import Tracer, tracer_for
 
 Handler = Callable[[UnitOfWork, Envelope], None]
 
@@ -43,6 +46,12 @@ class Service:
     handlers: dict[str, Handler] = field(default_factory=dict)
     commands: dict[str, Command] = field(default_factory=dict)
     sagas: tuple[Saga, ...] = ()  # the requests it awaits answers to (its metadata then has saga_waits)
+    # The domain's errors (plain exceptions of its pure rules) and the problem the HTTP layer answers each
+    # with; the exception's text is the problem's detail, its `errors` attribute (if any) the field errors.
+    domain_errors: dict[type[Exception], ProblemType] = field(default_factory=dict)
+    keys: tuple[
+        str, ...
+    ] = ()  # the secrets it holds (servicekit.keys.SECRETS): loaded at start, so one missing stops it
 
 
 class Runtime:
@@ -50,11 +59,19 @@ class Runtime:
 
     def __init__(self, service: Service, settings: Settings | None = None):
         self.service = service
+        check_environment()  # production mode: retired, short, reused keys and default passwords stop the start
         self.settings = settings or load_settings(service.name)
         self.settings.prepare_local_folders()
+        for variable in service.keys:
+            secret(self.settings.var_dir, variable)
         self.engine = make_engine(self.settings.database_url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         guard_columns(self.sessions)
+
+    @cached_property
+    def tracer(self) -> Tracer | None:
+        """The service's tracer when the OTEL_* settings turn tracing on (servicekit.tracing), else None."""
+        return tracer_for(self.service.name)
 
     @cached_property
     def outbox(self) -> Table:

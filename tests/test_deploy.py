@@ -271,20 +271,26 @@ def test_gateway_has_its_own_database_migrated_once(config):
         url = urlsplit(env["GATEWAY_DATABASE_URL"])
         assert (url.scheme, url.hostname, url.path) == ("postgresql+psycopg", "postgres", "/gateway")
         assert env["MIGRATE_ON_START"] == "0"
-        assert {"GATEWAY_SECRET_KEY", "GATEWAY_BOOTSTRAP_ADMIN", "GATEWAY_BOOTSTRAP_PASSWORD"} <= set(env)
+        assert {"GATEWAY_ACCESS_TOKEN_KEY", "GATEWAY_CLIENT_SECRET_KEY", "IDENTITY_PRIVATE_KEY"} <= set(env)
+        assert {"GATEWAY_BOOTSTRAP_ADMIN", "GATEWAY_BOOTSTRAP_PASSWORD"} <= set(env)
     scripts = "\n".join(p.read_text() for p in INIT_DIR.iterdir())
     assert re.search(r"CREATE\s+DATABASE\s+\"?gateway\"?", scripts, re.I)
     assert "-d gateway" in _healthcheck_text(services["postgres"]), "healthy once the last database exists"
 
 
-@pytest.mark.parametrize("variable", ["IDENTITY_SIGNING_KEY", "EMPLOYEE_ID_KEY"])
-def test_gateway_and_every_service_share_the_keys(config, variable):
-    """One key each, from the environment or (unset) made once in the volume every container mounts:
-    the identity header's, and the employee pseudonyms' (gateway accounts and enrollment must agree)."""
+def test_each_key_goes_to_the_processes_of_its_purpose_only(config):
+    """The identity header's private key to the gateway alone, its public keys to the services; the employee
+    pseudonyms' key to the gateway and enrollment (they must agree); unset, each is made once in the volume."""
     app = {n: s for n, s in config["services"].items() if n not in {"rabbitmq", "postgres", "portal"}}
-    keys = {name: _env(service).get(variable) for name, service in app.items()}
-    assert None not in keys.values(), [n for n, k in keys.items() if k is None]
-    assert len(set(keys.values())) == 1
+    holders = {
+        variable: {name for name, service in app.items() if variable in _env(service)}
+        for variable in ("IDENTITY_PRIVATE_KEY", "GATEWAY_ACCESS_TOKEN_KEY", "IDENTITY_PUBLIC_KEYS", "EMPLOYEE_ID_KEY")
+    }
+    gateway = {name for name in app if name.startswith("gateway")}
+    assert holders["IDENTITY_PRIVATE_KEY"] == holders["GATEWAY_ACCESS_TOKEN_KEY"] == gateway
+    assert holders["IDENTITY_PUBLIC_KEYS"] == set(app) - gateway
+    assert holders["EMPLOYEE_ID_KEY"] == gateway | {name for name in app if name.startswith("enrollment-")}
+    assert not any({"IDENTITY_SIGNING_KEY", "GATEWAY_SECRET_KEY"} & set(_env(service)) for service in app.values())
     for name, service in app.items():
         mounts = {(v["type"], v.get("source"), v["target"]) for v in service.get("volumes") or []}
         assert ("volume", "app-var", "/app/var") in mounts, name
@@ -495,6 +501,20 @@ def test_prometheus_and_grafana_come_with_the_observability_profile_only(compose
     assert set(published) == {"gateway", "portal", "grafana"}
     (grafana,) = published["grafana"]
     assert grafana["host_ip"] == "127.0.0.1", "Grafana on the host's loopback only"
+
+
+def test_jaeger_comes_with_the_tracing_profile_only_and_tracing_is_off_by_default(compose, config):
+    assert "jaeger" not in config["services"], "not started by default"
+    for name, service in config["services"].items():
+        if name not in {"rabbitmq", "postgres"}:
+            env = _env(service)
+            assert not env.get("OTEL_EXPORTER_OTLP_ENDPOINT") and not env.get("OTEL_TRACES_EXPORTER"), name
+    result = compose("--profile", "tracing", "-f", str(COMPOSE_FILE), "config", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    jaeger = json.loads(result.stdout)["services"]["jaeger"]
+    assert jaeger["profiles"] == ["tracing"]
+    (ui,) = jaeger["ports"]
+    assert (ui["host_ip"], ui["target"]) == ("127.0.0.1", 16686), "Jaeger's UI on the host's loopback only"
 
 
 def test_prometheus_finds_every_replica_of_the_gateway_every_api_and_every_worker(config):

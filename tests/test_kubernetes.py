@@ -134,7 +134,14 @@ def test_each_process_reaches_its_own_database_and_the_broker_with_referenced_se
         assert url_name == f"{database.upper()}_DATABASE_URL"
         assert variables[url_name]["value"].endswith(f"@upskilling-db-rw:5432/{database}")
         assert variables["DB_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == f"upskilling-db-{database}"
-        assert variables["IDENTITY_SIGNING_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "upskilling-keys"
+        # The gateway signs the identity header; the services hold only the public keys to check it.
+        identity_key = "IDENTITY_PRIVATE_KEY" if name == "gateway" else "IDENTITY_PUBLIC_KEYS"
+        assert variables[identity_key]["valueFrom"]["secretKeyRef"]["name"] == "upskilling-keys"
+        assert not {"IDENTITY_SIGNING_KEY", "GATEWAY_SECRET_KEY"} & set(variables)
+        if name != "gateway":
+            assert not {"IDENTITY_PRIVATE_KEY", "GATEWAY_ACCESS_TOKEN_KEY", "GATEWAY_CLIENT_SECRET_KEY"} & set(
+                variables
+            )
         if name != "gateway":
             assert variables["BROKER_URL"]["value"].startswith(
                 "amqp://$(BROKER_USER):$(BROKER_PASSWORD)@upskilling-broker:"

@@ -139,8 +139,8 @@ def gateway(make_gateway):
     return make_gateway().test_client()
 
 
-def login(client, username="admin", password=ADMIN_PASSWORD):
-    return client.post("/auth/token", json={"username": username, "password": password})
+def login(client, username="admin", password=ADMIN_PASSWORD, headers=None):
+    return client.post("/auth/token", json={"username": username, "password": password}, headers=headers)
 
 
 def auth(token: str) -> dict:

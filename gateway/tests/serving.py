@@ -38,8 +38,9 @@ class RunningGateway:
             time.sleep(0.01)
         _running.append(self)
 
-    def test_client(self) -> HttpClient:
-        return HttpClient(self)
+    def test_client(self, source: str | None = None) -> HttpClient:
+        """A client; `source`: the loopback address its connections come from (127.0.0.2 is another client)."""
+        return HttpClient(self, source)
 
     def stop(self) -> None:
         if self in _running:
@@ -71,8 +72,9 @@ class Answer:
 class HttpClient:
     """One keep-alive connection to the gateway; `default_headers` go with every request."""
 
-    def __init__(self, gateway: RunningGateway):
+    def __init__(self, gateway: RunningGateway, source: str | None = None):
         self.application = gateway
+        self.source = (source, 0) if source else None
         self.default_headers: dict[str, str] = {}
         self._connection: http.client.HTTPConnection | None = None
 
@@ -88,7 +90,9 @@ class HttpClient:
         for attempt in (1, 2):
             reused = self._connection is not None
             if not reused:
-                self._connection = http.client.HTTPConnection("127.0.0.1", self.application.port, timeout=30)
+                self._connection = http.client.HTTPConnection(
+                    "127.0.0.1", self.application.port, timeout=30, source_address=self.source
+                )
             try:
                 self._connection.request(method, path, body=data, headers=headers)
                 response = self._connection.getresponse()

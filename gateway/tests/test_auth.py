@@ -11,15 +11,19 @@ from concurrent.futures import ThreadPoolExecutor
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import request
 from sqlalchemy import text
 
 from gateway.config import load_auth_settings
+from gateway.incoming import client_address, parse_networks
 from gateway.signatures import signed_headers
-from servicekit.identity import HEADER, Identity, sign, signing_key, verify
+from servicekit.identity import HEADER, Identity, sign, verify
+from servicekit.keys import identity_private_key, identity_public_keys, key_id
 from tests.support.processes import REPO
 
 from .conftest import ADMIN_PASSWORD, admin_token, auth, bearer, login, make_user
+from .upstream import service_app
 
 pytestmark = pytest.mark.servers
 
@@ -40,12 +44,41 @@ def test_password_login_gives_a_token_whose_identity_reaches_the_service_signed(
     assert gateway.get("/auth/me", headers=auth(tokens["access_token"])).get_json()["unit_id"] == "unit-tianhe"
 
 
-def test_the_identity_header_the_service_gets_verifies_with_the_shared_key(gateway, service, var_dir):
+def test_the_identity_header_the_service_gets_verifies_with_the_gateways_public_key(gateway, service, var_dir):
     captured = {}
-    service.app.before_request(lambda: captured.setdefault("header", request.headers.get(HEADER)))
+    service.app.before_request(lambda: captured.setdefault("headers", dict(request.headers)))
     gateway.get("/api/finance/whoami", headers=auth(admin_token(gateway)))
-    identity = verify(captured["header"], signing_key(var_dir))
+    headers = captured["headers"]
+    identity = verify(
+        headers[HEADER],
+        identity_public_keys(var_dir),
+        audience="finance",
+        method="GET",
+        path="/whoami",
+        request_id=headers["X-Request-Id"],
+    )
     assert identity == Identity(subject="admin", role="federation_admin")
+    # A JWS naming its key, signed with the gateway's private key alone (the services never hold it).
+    assert jwt.get_unverified_header(headers[HEADER]) == {
+        "alg": "EdDSA",
+        "typ": "JWT",
+        "kid": key_id(identity_private_key(var_dir).public_key()),
+    }
+
+
+def test_an_identity_header_replayed_against_another_service_or_path_is_refused(gateway, service, var_dir):
+    """What one service sees (a compromised one, a log) opens no other service and no other route."""
+    captured = {}
+    service.app.before_request(lambda: captured.setdefault("headers", dict(request.headers)))
+    gateway.get("/api/quota/whoami", headers=auth(admin_token(gateway)))
+    seen = {name: captured["headers"][name] for name in (HEADER, "X-Request-Id")}
+    quota, finance = (service_app(var_dir, audience).test_client() for audience in ("quota", "finance"))
+    assert quota.get("/whoami", headers=seen).get_json()["role"] == "federation_admin"
+    for client, method, path in ((finance, "GET", "/whoami"), (quota, "POST", "/whoami"), (quota, "GET", "/whoami/")):
+        response = client.open(path, method=method, headers=seen)
+        assert response.status_code == 401 and response.mimetype == PROBLEM_JSON, (method, path)
+        assert "another" in response.get_json()["detail"]
+    assert quota.get("/whoami", headers=seen | {"X-Request-Id": "another"}).status_code == 401
 
 
 def test_wrong_password_and_unknown_user_get_the_same_answer_in_similar_time(gateway):
@@ -78,6 +111,30 @@ def test_refresh_rotates_and_a_reused_refresh_token_revokes_the_login(gateway):
     assert after.status_code == 401 and "revoked" in after.get_json()["detail"]
     # A new login is unaffected.
     assert login(gateway).status_code == 200
+
+
+def test_a_login_ends_at_its_absolute_lifetime_however_often_it_is_refreshed(make_gateway):
+    gateway = make_gateway(GATEWAY_SESSION_SECONDS="3", GATEWAY_REFRESH_TOKEN_SECONDS="3600").test_client()
+    started = time.monotonic()
+    tokens = login(gateway).get_json()
+    assert tokens["refresh_expires_in"] <= 3 and tokens["expires_in"] <= 3
+    for _ in range(3):  # refreshing keeps the login going, never past its end
+        refreshed = gateway.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+        assert refreshed.status_code == 200
+        tokens = refreshed.get_json()
+        assert tokens["refresh_expires_in"] <= 3 - int(time.monotonic() - started)
+    time.sleep(max(0.0, 3.2 - (time.monotonic() - started)))
+    ended = gateway.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert ended.status_code == 401 and ended.mimetype == PROBLEM_JSON
+    assert login(gateway).status_code == 200  # a new login starts a new one
+
+
+def test_logins_last_twelve_hours_at_most_unless_configured():
+    assert load_auth_settings({}).session_seconds_of("federation_admin") == 12 * 3600
+    configured = load_auth_settings({"GATEWAY_SESSION_SECONDS": "28800", "GATEWAY_EMPLOYEE_SESSION_SECONDS": "604800"})
+    assert (
+        configured.session_seconds_of("unit_officer") == 28800 and configured.session_seconds_of("employee") == 604800
+    )
 
 
 def test_logout_revokes_the_refresh_token(gateway):
@@ -129,7 +186,8 @@ def test_a_forged_identity_header_from_the_client_is_dropped(gateway, var_dir, s
     make_user(gateway, "worker.li", "employee", employee_id="emp-1")
     token = login(gateway, "worker.li", "a long password 1").get_json()["access_token"]
     # Even a header signed with the real key (a leaked one) is replaced by the caller's own identity.
-    forged = sign(Identity(subject="mallory", role="federation_admin"), signing_key(var_dir))
+    bound = {"audience": "enrollment", "method": "GET", "path": "/whoami", "request_id": "r-forged"}
+    forged = sign(Identity(subject="mallory", role="federation_admin"), identity_private_key(var_dir), **bound)
     seen = gateway.get("/api/enrollment/whoami", headers=auth(token) | {HEADER: forged}).get_json()
     assert (seen["subject"], seen["role"], seen["employee_id"]) == ("worker.li", "employee", "emp-1")
     # Without a token the forged header gets nowhere.
@@ -138,7 +196,8 @@ def test_a_forged_identity_header_from_the_client_is_dropped(gateway, var_dir, s
 
 def test_a_forged_identity_header_sent_straight_to_a_service_is_refused(service):
     client = service.app.test_client()
-    forged = sign(Identity(subject="mallory", role="federation_admin"), b"a key the gateway does not use")
+    bound = {"audience": "quota", "method": "GET", "path": "/whoami", "request_id": "r-forged"}
+    forged = sign(Identity(subject="mallory", role="federation_admin"), Ed25519PrivateKey.generate(), **bound)
     for headers in ({}, {HEADER: forged}, {HEADER: "v1.e30.AAAA"}):
         response = client.get("/whoami", headers=headers)
         assert response.status_code == 401
@@ -334,18 +393,56 @@ def test_a_role_rate_setting_that_cannot_be_read_stops_the_start(setting):
         load_auth_settings({"GATEWAY_RATE_LIMITS_BY_ROLE": setting})
 
 
-def test_login_attempts_are_limited_per_username_without_revealing_it_exists(make_gateway):
-    client = make_gateway(GATEWAY_LOGIN_ATTEMPTS_PER_USERNAME="2").test_client()
-    for username in ("admin", "nobody.at.all"):
-        assert [login(client, username, "wrong").status_code for _ in range(2)] == [401, 401]
-        limited = login(client, username, ADMIN_PASSWORD)  # even the right password now waits
-        assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
+def test_wrong_passwords_for_admin_never_lock_admin_out_from_another_address(make_gateway):
+    running = make_gateway()
+    attacker, admin = running.test_client(source="127.0.0.1"), running.test_client(source="127.0.0.2")
+    statuses = [login(attacker, "admin", f"guess {n}") for n in range(50)]
+    assert {answer.status_code for answer in statuses} == {401, 429}
+    assert all(int(a.headers["Retry-After"]) >= 1 for a in statuses if a.status_code == 429)
+    assert sum(a.status_code == 401 for a in statuses) <= 8  # 5 free failures, then each waits its doubling delay
+    # The failing address waits, even with the right password; the admin's own address does not.
+    assert login(attacker, "admin", ADMIN_PASSWORD).status_code == 429
+    started = time.perf_counter()
+    answer = login(admin, "admin", ADMIN_PASSWORD)
+    assert answer.status_code == 200 and time.perf_counter() - started < 2
+    # An unknown username is delayed exactly the same way: the answers tell nothing about who exists.
+    unknown = [login(attacker, "nobody.at.all", f"guess {n}").status_code for n in range(10)]
+    assert unknown[:6] == [401] * 6 and 429 in unknown
 
 
-def test_login_attempts_are_limited_per_address(make_gateway):
-    client = make_gateway(GATEWAY_LOGIN_ATTEMPTS_PER_ADDRESS="3").test_client()
-    statuses = [login(client, f"user{n}", "wrong").status_code for n in range(4)]
-    assert statuses == [401, 401, 401, 429]
+def test_300_wrong_logins_from_one_address_get_429_with_retry_after(make_gateway):
+    running = make_gateway()
+    attacker = running.test_client(source="127.0.0.1")
+    answers = [login(attacker, f"user{n}", "wrong") for n in range(300)]
+    statuses = [answer.status_code for answer in answers]
+    assert statuses[:100] == [401] * 100 and set(statuses[100:]) == {429}
+    assert 0 < int(answers[-1].headers["Retry-After"]) <= 15 * 60
+    assert answers[-1].mimetype == PROBLEM_JSON
+    assert login(attacker, "admin", ADMIN_PASSWORD).status_code == 429  # the address waits for the window
+    assert login(running.test_client(source="127.0.0.2"), "admin", ADMIN_PASSWORD).status_code == 200
+
+
+def test_the_client_address_comes_from_x_forwarded_for_only_behind_a_trusted_proxy(make_gateway):
+    spoofing = make_gateway(GATEWAY_LOGIN_FAILURES_PER_ADDRESS="2").test_client()
+    statuses = [
+        login(spoofing, f"user{n}", "wrong", headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code
+        for n in range(3)
+    ]
+    assert statuses == [401, 401, 429]  # what the client writes itself changes nothing
+    proxied = make_gateway(GATEWAY_LOGIN_FAILURES_PER_ADDRESS="2", GATEWAY_TRUSTED_PROXIES="127.0.0.0/8").test_client()
+    behind = {"X-Forwarded-For": "198.51.100.7, 203.0.113.9, 10.1.2.3"}  # the client, then the proxies' hops
+    statuses = [login(proxied, f"user{n}", "wrong", headers=behind).status_code for n in range(3)]
+    assert statuses == [401, 401, 429]
+    assert login(proxied, "user9", "wrong", headers={"X-Forwarded-For": "203.0.113.10"}).status_code == 401
+
+
+def test_client_address():
+    trusted = parse_networks("T", "10.0.0.0/8, 127.0.0.1")
+    assert client_address("127.0.0.1", "1.2.3.4, 10.0.0.5", trusted) == "1.2.3.4"
+    assert client_address("127.0.0.1", "6.6.6.6, 1.2.3.4", trusted) == "1.2.3.4"  # the left one is the client's word
+    assert client_address("8.8.8.8", "1.2.3.4", trusted) == "8.8.8.8"  # not from a trusted proxy: ignored
+    assert client_address("127.0.0.1", None, trusted) == "127.0.0.1"
+    assert client_address("127.0.0.1", "1.2.3.4", ()) == "127.0.0.1"
 
 
 def test_the_bootstrap_admin_is_made_once(make_gateway, runtime):

@@ -12,6 +12,8 @@ import jwt
 import pytest
 from flask import Flask, jsonify
 
+from gateway.config import load_settings
+
 from .conftest import gateway_app
 from .upstream import Server, service_app
 
@@ -74,6 +76,7 @@ def external_token(key, kid="k1", algorithm="RS256", **claims):
         "upskilling_role": "unit_officer",
         "unit_id": "unit-haizhu",
     } | claims
+    claims = {name: value for name, value in claims.items() if value is not None}
     return jwt.encode(claims, key, algorithm=algorithm, headers={"kid": kid})
 
 
@@ -99,7 +102,19 @@ def test_a_token_of_the_trusted_provider_is_mapped_to_an_identity(gateway, idp_k
 
 
 @pytest.mark.parametrize(
-    "case", ["other key", "expired", "wrong audience", "machine role", "no scope", "unknown role", "key confusion"]
+    "case",
+    [
+        "other key",
+        "expired",
+        "wrong audience",
+        "no audience",
+        "machine role",
+        "no scope",
+        "unknown role",
+        "key confusion",
+        "federation admin",
+        "auditor",
+    ],
 )
 def test_bad_provider_tokens_are_refused(gateway, idp_key, case):
     now = int(time.time())
@@ -115,6 +130,10 @@ def test_bad_provider_tokens_are_refused(gateway, idp_key, case):
             "other key": lambda: external_token(new_key()),
             "expired": lambda: external_token(idp_key, exp=now - 60, iat=now - 400),
             "wrong audience": lambda: external_token(idp_key, aud="someone-else"),
+            "no audience": lambda: external_token(idp_key, aud=None),
+            # The federation's roles only when the operator maps them (GATEWAY_EXTERNAL_ROLES): not by default.
+            "federation admin": lambda: external_token(idp_key, upskilling_role="federation_admin", unit_id=None),
+            "auditor": lambda: external_token(idp_key, upskilling_role="auditor", unit_id=None),
             "machine role": lambda: external_token(idp_key, upskilling_role="institution_system", institution_id="i"),
             "no scope": lambda: external_token(idp_key, unit_id=None),
             "unknown role": lambda: external_token(idp_key, upskilling_role="superuser"),
@@ -129,3 +148,43 @@ def test_a_token_of_another_issuer_is_not_sent_to_the_provider(gateway, idp_key,
     response = call(gateway, external_token(idp_key, iss="https://elsewhere.example"))
     assert response.status_code == 401
     assert jwks.app.config["fetches"] == fetches
+
+
+def test_roles_are_mapped_by_configuration_and_only_those(sqlite_runtime, jwks, idp_key):
+    service = Server(service_app(sqlite_runtime.settings.var_dir))
+    env = {
+        "GATEWAY_JWKS_URL": f"{jwks.url}/.well-known/jwks.json",
+        "GATEWAY_EXTERNAL_ISSUER": ISSUER,
+        "GATEWAY_EXTERNAL_AUDIENCE": AUDIENCE,
+        "GATEWAY_EXTERNAL_ROLE_CLAIM": "groups",
+        "GATEWAY_EXTERNAL_ROLES": "hr-officer=unit_officer, ftu-it-admins=federation_admin",
+    }
+    try:
+        gateway = gateway_app(sqlite_runtime, env, quota=service.url).test_client()
+        officer = call(gateway, external_token(idp_key, groups="hr-officer"))
+        assert officer.status_code == 200 and officer.get_json()["role"] == "unit_officer"
+        admin = call(gateway, external_token(idp_key, groups="ftu-it-admins", unit_id=None))
+        assert admin.status_code == 200 and admin.get_json()["role"] == "federation_admin"
+        for unmapped in ("unit_officer", "federation_admin", ["ftu-it-admins"]):
+            assert call(gateway, external_token(idp_key, groups=unmapped)).status_code == 401
+    finally:
+        service.stop()
+
+
+@pytest.mark.parametrize(
+    ("change", "refused"),
+    [
+        ({"GATEWAY_EXTERNAL_AUDIENCE": ""}, "needs GATEWAY_EXTERNAL_AUDIENCE"),
+        ({"GATEWAY_EXTERNAL_ISSUER": ""}, "needs GATEWAY_EXTERNAL_ISSUER"),
+        ({"GATEWAY_EXTERNAL_ROLES": "x=superuser"}, "GATEWAY_EXTERNAL_ROLES"),
+        ({"GATEWAY_EXTERNAL_ROLES": "x=institution_system"}, "GATEWAY_EXTERNAL_ROLES"),
+    ],
+)
+def test_a_provider_without_audience_or_with_a_bad_role_map_stops_the_start(change, refused):
+    env = {
+        "GATEWAY_JWKS_URL": "https://idp.gzftu.example/jwks.json",
+        "GATEWAY_EXTERNAL_ISSUER": ISSUER,
+        "GATEWAY_EXTERNAL_AUDIENCE": AUDIENCE,
+    } | change
+    with pytest.raises(ValueError, match=refused):
+        load_settings(env)

@@ -6,20 +6,43 @@ import socket
 import threading
 from pathlib import Path
 
-from flask import Flask, jsonify, request
+from flask import Flask, g, jsonify, request
 from werkzeug.serving import make_server
 
-from servicekit.errors import install_error_handlers
-from servicekit.identity import HEADER, current_identity, requires, signing_key
+from servicekit.errors import UNAUTHORIZED, Problem, install_error_handlers
+from servicekit.identity import HEADER, InvalidIdentity, current_identity, requires, verify
+from servicekit.keys import identity_public_keys
 
 
-def service_app(var_dir: Path) -> Flask:
+def service_app(var_dir: Path, audience: str | None = None) -> Flask:
+    """One stand-in for every service, or (`audience`) for that one service only, as a real one is."""
     app = Flask("stand-in")
-    app.config["IDENTITY_SIGNING_KEY"] = signing_key(var_dir)  # as servicekit.create_app does
+    app.config["IDENTITY_PUBLIC_KEYS"] = identity_public_keys(var_dir)  # as servicekit.create_app does
+    app.config["IDENTITY_AUDIENCE"] = audience
     install_error_handlers(app)
     app.config["hits"] = []
 
+    if audience is None:
+
+        @app.before_request
+        def _as_the_service_the_gateway_addressed():
+            """The audience is the service named by the gateway's X-Forwarded-Prefix (/api/<service>)."""
+            header = request.headers.get(HEADER)
+            if header:
+                try:
+                    g.identity = verify(
+                        header,
+                        app.config["IDENTITY_PUBLIC_KEYS"],
+                        audience=request.headers.get("X-Forwarded-Prefix", "").rpartition("/")[2],
+                        method=request.method,
+                        path=request.path,
+                        request_id=request.headers.get("X-Request-ID", ""),
+                    )
+                except InvalidIdentity as exc:
+                    raise Problem(UNAUTHORIZED, f"Caller identity refused: {exc}") from None
+
     @app.route("/whoami", methods=["GET", "POST", "PUT", "DELETE"])
+    @app.route("/whoami/", methods=["GET"])
     @requires(
         "federation_admin",
         "auditor",

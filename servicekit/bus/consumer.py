@@ -27,6 +27,7 @@ from ..db import database_unavailable, outage_reason, upsert, utcnow
 from ..logging import causation_id, correlation_id
 from ..metrics import BUS_HANDLED
 from ..service import Runtime
+from ..tracing import SpanKind, span
 from .backoff import CONNECTION_ERRORS, Backoff, wait_for_database
 from .envelope import Envelope, MalformedMessage
 from .topology import declare, supports_delayed_retry, unroutable_queues
@@ -57,6 +58,7 @@ class Consumer:
         self.bus = runtime.settings.bus
         self.service = runtime.service
         self._insert_inbox = upsert(runtime.engine, runtime.inbox)
+        self.tracer = runtime.tracer
 
     def run(self) -> None:
         backoff = Backoff()
@@ -190,7 +192,22 @@ class Consumer:
                 fresh.discard(envelope.id)  # the same event twice in one batch is handled once
                 tokens = (correlation_id.set(envelope.correlation_id), causation_id.set(envelope.id))
                 try:
-                    self.service.handlers[envelope.type](uow, envelope)
+                    # With tracing on, a consumer span, child of the relay's publish span (envelope headers):
+                    # the events the handler publishes continue the trace.
+                    with span(
+                        self.tracer,
+                        f"{envelope.type} process",
+                        kind=SpanKind.CONSUMER,
+                        headers=envelope.headers,
+                        attributes={
+                            "messaging.system": "rabbitmq",
+                            "messaging.operation.type": "process",
+                            "messaging.destination.name": envelope.type,
+                            "messaging.message.id": envelope.id,
+                            "messaging.consumer.group.name": self.service.name,
+                        },
+                    ):
+                        self.service.handlers[envelope.type](uow, envelope)
                 finally:
                     correlation_id.reset(tokens[0])
                     causation_id.reset(tokens[1])

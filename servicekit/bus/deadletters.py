@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from kombu import Connection, Queue
 
 from ..config import BusSettings
+from ..progress import Progress
 from .topology import dead_letter_queue, unroutable_queues
 
 
@@ -96,14 +97,14 @@ def list_dead_letters(bus: BusSettings, parking: Parking) -> list[DeadLetter]:
         return [letter for _, letter in _take_all(connection, parking)]
 
 
-def replay(bus: BusSettings, parking: Parking, ids: set[str] | None) -> list[str]:
+def replay(bus: BusSettings, parking: Parking, ids: set[str] | None, show_progress: bool = False) -> list[str]:
     """Send parked messages (all when `ids` is None) where they go now, attempts reset."""
     done = []
     with _connect(bus) as connection:
         producer = connection.Producer()
-        for message, letter in _take_all(connection, parking):
-            if ids is not None and letter.dead_id not in ids:
-                continue
+        chosen = [(m, letter) for m, letter in _take_all(connection, parking) if ids is None or letter.dead_id in ids]
+        progress = Progress("replay", len(chosen)) if show_progress else None
+        for message, letter in chosen:
             exchange, routing_key = parking.replay_to(letter)
             producer.publish(
                 message.body,
@@ -120,6 +121,8 @@ def replay(bus: BusSettings, parking: Parking, ids: set[str] | None) -> list[str
             )
             message.ack()
             done.append(letter.dead_id)
+            if progress is not None:
+                progress.advance()
     return done
 
 

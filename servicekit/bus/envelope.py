@@ -26,6 +26,9 @@ class Envelope:
     correlation_id: str
     causation_id: str | None
     data: dict
+    # Message headers, not part of the event's contract: the W3C trace context (traceparent, tracestate)
+    # of what published it (servicekit.tracing). Left out of the JSON when empty.
+    headers: dict = field(default_factory=dict, compare=False)
     # Delivery facts, not part of the event: which handling attempt this is.
     attempt: int = field(default=1, compare=False)
 
@@ -39,6 +42,7 @@ class Envelope:
         version: int | None = None,
         correlation_id: str | None = None,
         causation_id: str | None = None,
+        headers: dict | None = None,
     ) -> Envelope:
         """Build an event, refusing at once a payload that breaks its contract."""
         version = version or contracts.latest_version(event_type)
@@ -53,11 +57,14 @@ class Envelope:
             correlation_id=correlation_id or event_id,
             causation_id=causation_id,
             data=data,
+            headers=headers or {},
         )
 
     def to_dict(self) -> dict:
         body = asdict(self)
         del body["attempt"]
+        if not body["headers"]:
+            del body["headers"]
         return body
 
     def to_json(self) -> str:
@@ -86,4 +93,6 @@ class Envelope:
             contracts.validate(raw["type"], raw["version"], raw["data"], strict=False)
         except contracts.ContractViolation as exc:
             raise MalformedMessage(str(exc)) from None
-        return cls(**{name: raw[name] for name in FIELDS}, attempt=attempt)
+        headers = raw.get("headers")
+        headers = {k: v for k, v in headers.items() if isinstance(v, str)} if isinstance(headers, dict) else {}
+        return cls(**{name: raw[name] for name in FIELDS}, headers=headers, attempt=attempt)

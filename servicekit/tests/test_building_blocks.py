@@ -3,38 +3,62 @@
 from __future__ import annotations
 
 import io
+import time
 from datetime import date, datetime
 from decimal import Decimal
 
+import jwt as pyjwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
 from marshmallow import Schema, ValidationError, fields, validate
 from openpyxl import load_workbook
 
 from servicekit.errors import Problem, install_error_handlers
-from servicekit.identity import HEADER, Identity, InvalidIdentity, current_identity, requires, sign, signing_key, verify
+from servicekit.identity import HEADER, Identity, InvalidIdentity, current_identity, requires, sign, verify
+from servicekit.keys import key_id
 from servicekit.money import Money, from_fen, money, to_fen
 from servicekit.pseudonym import employee_id, employee_id_key
 from servicekit.tabular import Column, chunks, export, read_rows, validate_rows
 from servicekit.testing import xlsx
 
-KEY = b"k" * 32
+KEY = Ed25519PrivateKey.generate()
+KEYS = {key_id(KEY.public_key()): KEY.public_key()}
+REQUEST = {"audience": "quota", "method": "GET", "path": "/allocations", "request_id": "r-1"}
 
 
 def test_identity_round_trips_and_refuses_forgery_and_age():
     officer = Identity(subject="u1", role="unit_officer", unit_id="haizhu")
-    header = sign(officer, KEY, now=1000)
-    assert verify(header, KEY, now=1030) == officer
+    header = sign(officer, KEY, **REQUEST)
+    assert verify(header, KEYS, **REQUEST) == officer
+    another = Ed25519PrivateKey.generate()
+    with pytest.raises(InvalidIdentity, match="does not accept"):
+        verify(header, {key_id(another.public_key()): another.public_key()}, **REQUEST)
+    # Another key claiming the accepted key's id.
     with pytest.raises(InvalidIdentity, match="not signed"):
-        verify(header, b"another key", now=1030)
-    version, payload, signature = header.split(".")
-    forged = sign(Identity(subject="u1", role="federation_admin"), b"guess", now=1000).split(".")[1]
-    with pytest.raises(InvalidIdentity, match="not signed"):
-        verify(f"{version}.{forged}.{signature}", KEY, now=1030)
+        verify(header, {key_id(KEY.public_key()): another.public_key()}, **REQUEST)
     with pytest.raises(InvalidIdentity, match="expired"):
-        verify(header, KEY, now=1000 + 61)
+        verify(sign(officer, KEY, **REQUEST, now=time.time() - 16), KEYS, **REQUEST)
     with pytest.raises(InvalidIdentity, match="malformed"):
-        verify("garbage", KEY)
+        verify("garbage", KEYS, **REQUEST)
+
+
+def test_an_identity_header_is_good_for_its_own_service_and_request_only():
+    header = sign(Identity(subject="boss", role="federation_admin"), KEY, **REQUEST)
+    for other in ({"audience": "finance"}, {"method": "POST"}, {"path": "/allocations/1"}, {"request_id": "r-2"}):
+        with pytest.raises(InvalidIdentity, match="another"):
+            verify(header, KEYS, **(REQUEST | other))
+
+
+def test_an_hmac_header_with_the_public_key_as_secret_is_refused():
+    """The algorithm is pinned: HS256 "signed" with the public key's bytes must not pass as EdDSA."""
+    public = KEY.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    claims = {"sub": "mallory", "role": "federation_admin", "iss": "upskilling-gateway", "aud": "quota"}
+    claims |= {"htm": "GET", "htu": "/allocations", "rid": "r-1", "iat": int(time.time()), "exp": int(time.time()) + 10}
+    forged = pyjwt.encode(claims, public, algorithm="HS256", headers={"kid": key_id(KEY.public_key())})
+    with pytest.raises(InvalidIdentity):
+        verify(forged, KEYS, **REQUEST)
 
 
 def test_identity_needs_the_scope_of_its_role():
@@ -45,18 +69,10 @@ def test_identity_needs_the_scope_of_its_role():
     assert Identity(subject="a", role="auditor").is_federation
 
 
-def test_signing_key_from_environment_or_made_once_under_var(tmp_path, monkeypatch):
-    monkeypatch.delenv("IDENTITY_SIGNING_KEY", raising=False)
-    made = signing_key(tmp_path)
-    assert made == signing_key(tmp_path) and len(made) >= 48
-    monkeypatch.setenv("IDENTITY_SIGNING_KEY", "from-env")
-    assert signing_key(tmp_path) == b"from-env"
-
-
 def test_employee_ids_are_a_keyed_pseudonym_of_the_resident_id(tmp_path, monkeypatch):
     monkeypatch.delenv("EMPLOYEE_ID_KEY", raising=False)
     key = employee_id_key(tmp_path)
-    assert key == employee_id_key(tmp_path) and key != signing_key(tmp_path)
+    assert key == employee_id_key(tmp_path) and (tmp_path / "keys" / "employee-id.key").read_bytes().strip() == key
     made = employee_id("44010219900307123x", key)
     assert made == employee_id("44010219900307123X", key) and made.startswith("emp-") and len(made) == 36
     assert "440102" not in made and made != employee_id("44010219900307123X", b"another key")
@@ -65,7 +81,8 @@ def test_employee_ids_are_a_keyed_pseudonym_of_the_resident_id(tmp_path, monkeyp
 
 def test_endpoint_guard_refuses_missing_forged_and_wrong_role():
     app = Flask("t")
-    app.config["IDENTITY_SIGNING_KEY"] = KEY
+    app.config["IDENTITY_PUBLIC_KEYS"] = KEYS
+    app.config["IDENTITY_AUDIENCE"] = "quota"
     install_error_handlers(app)
 
     @app.get("/only-federation")
@@ -74,12 +91,16 @@ def test_endpoint_guard_refuses_missing_forged_and_wrong_role():
         return {"subject": current_identity().subject}
 
     client = app.test_client()
+    bound = REQUEST | {"path": "/only-federation"}
     assert client.get("/only-federation").status_code == 401
     assert client.get("/only-federation", headers={HEADER: "v1.e30.AAAA"}).status_code == 401
-    officer = sign(Identity(subject="o", role="unit_officer", unit_id="u"), KEY)
-    assert client.get("/only-federation", headers={HEADER: officer}).get_json()["code"] == "forbidden"
-    admin = sign(Identity(subject="boss", role="federation_admin"), KEY)
-    assert client.get("/only-federation", headers={HEADER: admin}).get_json() == {"subject": "boss"}
+    officer = sign(Identity(subject="o", role="unit_officer", unit_id="u"), KEY, **bound)
+    with_officer = {HEADER: officer, "X-Request-ID": "r-1"}
+    assert client.get("/only-federation", headers=with_officer).get_json()["code"] == "forbidden"
+    admin = {HEADER: sign(Identity(subject="boss", role="federation_admin"), KEY, **bound), "X-Request-ID": "r-1"}
+    assert client.get("/only-federation", headers=admin).get_json() == {"subject": "boss"}
+    replayed = client.get("/only-federation", headers=admin | {"X-Request-ID": "r-2"})
+    assert replayed.status_code == 401 and replayed.mimetype == "application/problem+json"
 
 
 def test_money_is_exact_to_the_fen_and_never_a_float():

@@ -52,6 +52,10 @@ def enrolment_view(
     identity: Identity, enrolment: Enrolment, employee: Employee, objections: list[dict], classes: list[dict]
 ) -> dict:
     full = sees_personal_data(identity, enrolment)
+    # The nominating union sees what it gave (never another office's record of the person); others the record.
+    own_nomination = full and identity.role == "grassroots_officer" and enrolment.nominated_phone is not None
+    name = enrolment.nominated_name if own_nomination else employee.name
+    phone = enrolment.nominated_phone if own_nomination else employee.phone
     return {
         **{
             column: getattr(enrolment, column)
@@ -89,9 +93,9 @@ def enrolment_view(
                 "retaking",
             )
         },
-        "name": employee.name,
+        "name": name,
         "resident_id": employee.resident_id if full else mask_resident_id(employee.resident_id),
-        "phone": employee.phone if full else mask_phone(employee.phone),
+        "phone": phone if full else mask_phone(phone),
         "objections": objections,
         "classes": classes,
     }

@@ -17,10 +17,10 @@ from servicekit.money import show
 from . import registration
 from .access import find_enrolment, sees_personal_data
 from .classes import leave_class
-from .domain import enrolment as lifecycle
+from .domain import lifecycle
 from .domain import status_changes as rules
 from .models import Campaign, Enrolment, InstitutionStanding, Programme, StatusChange
-from .nominations import bump, expect_status
+from .nominations import bump, move
 from .problems import INSTITUTION_DISQUALIFIED, WRONG_STATUS, flush_or_conflict
 
 SAGA = "transfer"  # an approved transfer waiting for quota to hold the new subsidy (servicekit.sagas)
@@ -44,7 +44,9 @@ def request_change(uow, identity: Identity, enrolment_id: str, body: dict) -> St
         identity.role in ("employee", "grassroots_officer") and not sees_personal_data(identity, enrolment)
     ):
         raise Problem(FORBIDDEN, _("The role {role} does not ask for a {kind}.").format(role=identity.role, kind=kind))
-    expect_status(enrolment, *rules.CHANGEABLE[kind])
+    lifecycle.transition(
+        enrolment.status, lifecycle.REQUEST_WITHDRAWAL if kind == rules.WITHDRAWAL else lifecycle.REQUEST_MOVE
+    )
     target = body.get("to_programme_id")
     if kind == rules.WITHDRAWAL and target:
         raise Problem(VALIDATION_FAILED, errors={"to_programme_id": [_("Not for a withdrawal.")]})
@@ -133,13 +135,13 @@ def decide(uow, identity: Identity, change_id: str, body: dict, today: date) -> 
 
 
 def _apply(uow, change: StatusChange, enrolment: Enrolment) -> None:
-    expect_status(enrolment, *rules.CHANGEABLE[change.kind])
+    step = move(enrolment, lifecycle.WITHDRAW if change.kind == rules.WITHDRAWAL else lifecycle.MOVE)
     bump(enrolment)
     if change.kind == rules.WITHDRAWAL:
-        enrolment.status, enrolment.withdrawn_on = lifecycle.WITHDRAWN, change.effective_on
+        enrolment.withdrawn_on = change.effective_on
         leave_class(uow.session, enrolment, change.effective_on, "withdrawal")
         uow.publish(
-            "enrollment.withdrawn",
+            step.event,
             {
                 "enrolment_id": enrolment.enrolment_id,
                 "revision": enrolment.revision,
@@ -223,7 +225,7 @@ def _transfer(uow, change: StatusChange, enrolment: Enrolment, programme: Progra
     }
     if enrolment.subsidy_requested is not None:
         data["amount"] = show(enrolment.subsidy_requested)
-    uow.publish("enrollment.transferred", data)
+    uow.publish(lifecycle.ACTIONS[lifecycle.MOVE].event, data)
 
 
 def quota_answered(uow, data: dict, reserved: bool) -> bool:

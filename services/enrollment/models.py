@@ -179,6 +179,10 @@ class Enrolment(Base):
     education: Mapped[str] = mapped_column(String(50))
     attestation: Mapped[str] = mapped_column(Text)  # why the union finds them front-line/backbone
     nominated_by: Mapped[str] = mapped_column(String(200))
+    # The name and phone this nomination gave. The employee's record is never overwritten by another
+    # office's nomination: where these differ from it, they are a proposed change for review.
+    nominated_name: Mapped[str | None] = mapped_column(String(50))
+    nominated_phone: Mapped[str | None] = mapped_column(String(11))
     nominated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     notice_start: Mapped[date] = mapped_column(Date)
     notice_end: Mapped[date] = mapped_column(Date)

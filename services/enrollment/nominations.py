@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from servicekit import Problem
 from servicekit.db import utcnow
-from servicekit.errors import CONFLICT, FORBIDDEN, NOT_FOUND, VALIDATION_FAILED
+from servicekit.errors import FORBIDDEN, NOT_FOUND, VALIDATION_FAILED
 from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.pseudonym import employee_id
@@ -17,6 +17,7 @@ from servicekit.tabular import IMPORT_REJECTED
 
 from .access import find_enrolment
 from .domain import enrolment as rules
+from .domain import lifecycle
 from .models import Campaign, Employee, Enrolment, Objection, PlanProgramme, Programme, Unit
 from .problems import (
     ALREADY_ENROLLED,
@@ -29,14 +30,11 @@ from .problems import (
 )
 
 
-def expect_status(enrolment: Enrolment, *statuses: str) -> None:
-    if enrolment.status not in statuses:
-        raise Problem(
-            WRONG_STATUS,
-            _("The enrolment is {status}; this needs {needed}.").format(
-                status=enrolment.status, needed=" or ".join(statuses)
-            ),
-        )
+def move(enrolment: Enrolment, action: str) -> lifecycle.Transition:
+    """Apply the lifecycle's transition to the enrolment's status (TransitionRefused when its status forbids it)."""
+    step = lifecycle.transition(enrolment.status, action)
+    enrolment.status = step.target
+    return step
 
 
 def bump(enrolment: Enrolment) -> None:
@@ -80,19 +78,17 @@ def _context(session, identity: Identity, campaign_id: str, programme_id: str) -
 
 
 def _employee(session, person: dict, employee_key: bytes) -> Employee:
+    """The person's record, made at their first nomination and never changed by a later one.
+
+    A nomination answers the same whether or not the resident ID number is known (no oracle of who
+    is on record), and another office's name or phone is never overwritten: what this nomination
+    gave is kept on its enrolment (nominated_name, nominated_phone), a proposed change for review.
+    """
     employee = session.scalar(select(Employee).where(Employee.resident_id == person["resident_id"]))
     if employee is None:
         # the id the gateway computes too when it opens this employee's account
         employee = Employee(employee_id=employee_id(person["resident_id"], employee_key), **person)
         session.add(employee)
-    elif employee.name != person["name"]:
-        raise Problem(
-            CONFLICT,
-            "This resident ID number is already recorded under another name.",
-            errors={"name": [_("Does not match the name recorded for this resident ID number.")]},
-        )
-    else:
-        employee.phone = person["phone"]
     return employee
 
 
@@ -140,6 +136,8 @@ def nominate(uow, identity: Identity, body: dict, today: date, employee_key: byt
         education=body["education"],
         attestation=body["attestation"],
         nominated_by=identity.subject,
+        nominated_name=body["name"],
+        nominated_phone=body["phone"],
         nominated_at=utcnow(),
         notice_start=notice_start,
         notice_end=rules.notice_end(notice_start, campaign.public_notice_days),
@@ -178,7 +176,7 @@ def _own_union(identity: Identity, enrolment: Enrolment) -> None:
 def record_objection(uow, identity: Identity, enrolment_id: str, body: dict, today: date) -> Enrolment:
     enrolment = find_enrolment(uow.session, identity, enrolment_id, lock=True)
     _own_union(identity, enrolment)
-    expect_status(enrolment, rules.NOMINATED)
+    move(enrolment, lifecycle.RECORD_OBJECTION)
     if body["raised_on"] > today:
         raise Problem(VALIDATION_FAILED, errors={"raised_on": [_("Must not be in the future.")]})
     objection = Objection(
@@ -195,15 +193,15 @@ def decide_objection(
     """An upheld objection takes the employee off the list; a dismissed one lets the nomination go on."""
     enrolment = find_enrolment(uow.session, identity, enrolment_id, lock=True)
     _own_union(identity, enrolment)
-    expect_status(enrolment, rules.NOMINATED)
+    upheld = body["outcome"] == rules.UPHELD
+    step = lifecycle.transition(enrolment.status, lifecycle.UPHOLD_OBJECTION if upheld else lifecycle.DECIDE_OBJECTION)
     objection = uow.session.get(Objection, objection_id)
     if objection is None or objection.enrolment_id != enrolment_id:
         raise Problem(NOT_FOUND, _("No objection {objection_id} on this enrolment.").format(objection_id=objection_id))
     if objection.outcome is not None:
         raise Problem(WRONG_STATUS, _("The objection was already {outcome}.").format(outcome=objection.outcome))
     objection.outcome, objection.outcome_note, objection.decided_on = body["outcome"], body["note"], today
-    if body["outcome"] == rules.UPHELD:
-        enrolment.status = rules.REJECTED
+    enrolment.status = step.target  # rejected when upheld
     bump(enrolment)
     return enrolment
 
@@ -211,7 +209,7 @@ def decide_objection(
 def record_consent(uow, identity: Identity, enrolment_id: str, body: dict, today: date) -> Enrolment:
     """The employee confirms themself, or the union records the written consent it holds and its date."""
     enrolment = find_enrolment(uow.session, identity, enrolment_id, lock=True)
-    expect_status(enrolment, rules.NOMINATED)
+    move(enrolment, lifecycle.RECORD_CONSENT)
     if identity.role == "employee":
         method, on = "employee", today
     else:
@@ -234,7 +232,7 @@ def confirm(uow, identity: Identity, enrolment_id: str, today: date) -> Enrolmen
     session = uow.session
     enrolment = find_enrolment(session, identity, enrolment_id, lock=True)
     _own_union(identity, enrolment)
-    expect_status(enrolment, rules.NOMINATED)
+    step = lifecycle.transition(enrolment.status, lifecycle.CONFIRM)
     open_objections = session.scalar(
         select(func.count())
         .select_from(Objection)
@@ -248,6 +246,6 @@ def confirm(uow, identity: Identity, enrolment_id: str, today: date) -> Enrolmen
     )
     if blockers:
         raise Problem(NOT_CONFIRMABLE, _("The nomination cannot be confirmed yet."), errors={"blockers": blockers})
-    enrolment.status, enrolment.sent_on = rules.SENT, today
+    enrolment.status, enrolment.sent_on = step.target, today
     bump(enrolment)
     return enrolment

@@ -6,7 +6,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+
+from servicekit.db import upsert
 
 from .models import (
     Breakdown,
@@ -23,10 +24,6 @@ from .models import (
 )
 
 
-def _insert(session, model):
-    return (postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert)(model)
-
-
 def _day(text: str):
     return datetime.strptime(text, "%Y-%m-%d").date()
 
@@ -34,12 +31,12 @@ def _day(text: str):
 def insert_once(session, model, key: str | tuple[str, ...], values: dict) -> None:
     """Facts that never change (a payment, an exam attempt): a redelivered one is ignored."""
     keys = [key] if isinstance(key, str) else list(key)
-    session.execute(_insert(session, model).values(**values).on_conflict_do_nothing(index_elements=keys))
+    session.execute(upsert(session.bind, model).values(**values).on_conflict_do_nothing(index_elements=keys))
 
 
 def upsert_newer(session, model, key: str, values: dict) -> None:
     """Insert, or overwrite only with a higher revision: concurrent and out-of-order events are safe."""
-    statement = _insert(session, model).values(**values)
+    statement = upsert(session.bind, model).values(**values)
     session.execute(
         statement.on_conflict_do_update(
             index_elements=[key],

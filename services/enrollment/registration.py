@@ -15,9 +15,10 @@ from servicekit.money import show
 
 from .access import find_enrolment
 from .domain import enrolment as rules
+from .domain import lifecycle
 from .domain.people import mask_name
 from .models import Campaign, Employee, Enrolment, InstitutionStanding, Programme
-from .nominations import bump, expect_status
+from .nominations import bump, move
 from .problems import ENTRANCE_TEST_NOT_PASSED, INSTITUTION_DISQUALIFIED, WINDOW_CLOSED, WRONG_STATUS, flush_or_conflict
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def request_registration(uow, identity: Identity, enrolment_id: str, on: date) -
     if enrolment.status in (rules.REQUESTED, rules.REGISTERED):
         # A retry (the first answer was lost, a 504 at the gateway): the same outcome, nothing asked twice.
         return enrolment
-    expect_status(enrolment, rules.SENT, rules.REFUSED)
+    step = lifecycle.transition(enrolment.status, lifecycle.REGISTER)
     standing = session.get(InstitutionStanding, enrolment.institution_id)
     if standing is not None and standing.disqualified:
         raise Problem(INSTITUTION_DISQUALIFIED, standing.reason)
@@ -65,7 +66,7 @@ def request_registration(uow, identity: Identity, enrolment_id: str, on: date) -
     enrolment.fees = {line: show(amount) for line, amount in programme.fees().items()}
     if enrolment.kind == "skills":
         enrolment.subsidy_requested = federation_subsidy(campaign, programme)
-    enrolment.status, enrolment.requested_on = rules.REQUESTED, on
+    enrolment.status, enrolment.requested_on = step.target, on
     enrolment.refusal_reason = enrolment.refusal_detail = None
     bump(enrolment)
     flush_or_conflict(session)  # a refused enrolment holds no place: the employee may hold another by now
@@ -82,13 +83,13 @@ def _ask_quota(uow, enrolment: Enrolment) -> None:
     }
     if enrolment.kind == "skills":
         data["amount"] = show(enrolment.subsidy_requested)
-    uow.publish("enrollment.requested", data)
+    uow.publish(lifecycle.ACTIONS[lifecycle.REGISTER].event, data)
 
 
 def ask_again(uow, enrolment_id: str) -> bool:
     """The sweeper's re-ask of a late answer: the same request (same revision), which quota answers again."""
     enrolment = uow.session.get(Enrolment, enrolment_id, with_for_update=True)
-    if enrolment is None or enrolment.status != rules.REQUESTED:
+    if enrolment is None or not lifecycle.allows(enrolment.status, lifecycle.QUOTA_RESERVED):
         return False
     _ask_quota(uow, enrolment)
     return True
@@ -132,7 +133,7 @@ def _enrolment_event(session, enrolment: Enrolment) -> dict:
 
 def _awaiting_answer(uow, data: dict) -> Enrolment | None:
     enrolment = uow.session.get(Enrolment, data["enrolment_id"], with_for_update=True)
-    if enrolment is None or enrolment.status != rules.REQUESTED:
+    if enrolment is None or not lifecycle.allows(enrolment.status, lifecycle.QUOTA_RESERVED):
         # An answer to a request we no longer wait for (redelivered, or the enrolment moved on): nothing to do.
         log.info(
             "quota answer ignored",
@@ -147,7 +148,7 @@ def announce(uow, enrolment_id: str) -> None:
     """Announce a registered or admitted enrolment again, as it is now (another service asked: it missed it).
     Consumers ignore what they know already (the revision is not newer)."""
     enrolment = uow.session.get(Enrolment, enrolment_id)
-    if enrolment is None or enrolment.status not in (rules.REGISTERED, rules.ADMITTED):
+    if enrolment is None or not lifecycle.allows(enrolment.status, lifecycle.ANNOUNCE):
         log.info(
             "announcement not due: the enrolment is not registered",
             extra={"enrolment_id": enrolment_id, "status": enrolment.status if enrolment else None},
@@ -155,19 +156,21 @@ def announce(uow, enrolment_id: str) -> None:
         return
     data = _enrolment_event(uow.session, enrolment)
     if enrolment.status == rules.ADMITTED:
-        uow.publish("enrollment.admitted", {**data, "admitted_on": enrolment.admitted_on.isoformat()})
+        data["admitted_on"] = enrolment.admitted_on.isoformat()
     else:
-        uow.publish("enrollment.registered", {**data, "registered_on": enrolment.registered_on.isoformat()})
+        data["registered_on"] = enrolment.registered_on.isoformat()
+    uow.publish(lifecycle.announcement(enrolment.status), data)
 
 
 def quota_reserved(uow, data: dict) -> None:
     enrolment = _awaiting_answer(uow, data)
     if enrolment is None:
         return
-    enrolment.status, enrolment.registered_on = rules.REGISTERED, today()
+    step = move(enrolment, lifecycle.QUOTA_RESERVED)
+    enrolment.registered_on = today()
     bump(enrolment)
     uow.publish(
-        "enrollment.registered",
+        step.event,
         {**_enrolment_event(uow.session, enrolment), "registered_on": enrolment.registered_on.isoformat()},
     )
 
@@ -176,7 +179,8 @@ def quota_refused(uow, data: dict) -> None:
     enrolment = _awaiting_answer(uow, data)
     if enrolment is None:
         return
-    enrolment.status, enrolment.refusal_reason = rules.REFUSED, data["reason"]
+    move(enrolment, lifecycle.QUOTA_REFUSED)
+    enrolment.refusal_reason = data["reason"]
     enrolment.refusal_detail = data.get("detail")
     bump(enrolment)
 
@@ -184,7 +188,7 @@ def quota_refused(uow, data: dict) -> None:
 def record_entrance_test(uow, identity: Identity, enrolment_id: str, body: dict, on: date) -> Enrolment:
     enrolment = _institution_enrolment(uow, identity, enrolment_id)
     _academic(enrolment)
-    expect_status(enrolment, rules.REQUESTED, rules.REGISTERED)
+    lifecycle.transition(enrolment.status, lifecycle.RECORD_ENTRANCE_TEST)
     if body["held_on"] > on:
         raise Problem(WRONG_STATUS, "An entrance test cannot be recorded before it is held.")
     enrolment.entrance_test_on, enrolment.entrance_test_passed = body["held_on"], body["passed"]
@@ -196,10 +200,10 @@ def record_entrance_test(uow, identity: Identity, enrolment_id: str, body: dict,
 def admit(uow, identity: Identity, enrolment_id: str, on: date) -> Enrolment:
     enrolment = _institution_enrolment(uow, identity, enrolment_id)
     _academic(enrolment)
-    expect_status(enrolment, rules.REGISTERED)
+    step = lifecycle.transition(enrolment.status, lifecycle.ADMIT)
     if not enrolment.entrance_test_passed:
         raise Problem(ENTRANCE_TEST_NOT_PASSED, "No passed entrance test is recorded for this student.")
-    enrolment.status, enrolment.admitted_on = rules.ADMITTED, on
+    enrolment.status, enrolment.admitted_on = step.target, on
     bump(enrolment)
-    uow.publish("enrollment.admitted", {**_enrolment_event(uow.session, enrolment), "admitted_on": on.isoformat()})
+    uow.publish(step.event, {**_enrolment_event(uow.session, enrolment), "admitted_on": on.isoformat()})
     return enrolment

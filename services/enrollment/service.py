@@ -5,16 +5,20 @@ from servicekit.sagas import Saga
 
 from . import changes, registration
 from .api import blueprints
+from .domain.lifecycle import TransitionRefused
 from .handlers import HANDLERS
 from .models import Base
+from .problems import WRONG_STATUS
 
 SERVICE = Service(
     name="enrollment",
     title="Enrollment service (报名与学籍)",
+    keys=("EMPLOYEE_ID_KEY",),
     metadata=Base.metadata,
     migrations=Path(__file__).parent / "migrations",
     blueprints=blueprints,
     handlers=HANDLERS,
+    domain_errors={TransitionRefused: WRONG_STATUS},
     sagas=(
         Saga(registration.SAGA, "quota's answer to a registration (seat or subsidy)", registration.ask_again),
         Saga(changes.SAGA, "quota's answer to an approved transfer's new subsidy", changes.ask_again),

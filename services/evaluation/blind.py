@@ -41,7 +41,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from servicekit.identity import machine_secret
+from servicekit.keys import secret
 
 VARIANT = "RSABSSA-SHA384-PSS-Randomized"
 KEY_BITS = 3072
@@ -56,8 +56,8 @@ class SigningFailure(Exception):
 
 
 def key_encryption_key(var_dir: Path) -> bytes:
-    """SURVEY_KEY_ENCRYPTION_KEY; on one machine, made once in var/survey-key-encryption.key."""
-    return machine_secret(var_dir, "SURVEY_KEY_ENCRYPTION_KEY", "survey-key-encryption")
+    """SURVEY_KEY_ENCRYPTION_KEY; on one machine, made once in var/keys/survey-key-encryption.key."""
+    return secret(var_dir, "SURVEY_KEY_ENCRYPTION_KEY")
 
 
 def generate_key() -> rsa.RSAPrivateKey:

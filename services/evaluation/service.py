@@ -16,6 +16,7 @@ def _blueprints():
 SERVICE = Service(
     name="evaluation",
     title="Evaluation service (考核评估)",
+    keys=("SURVEY_KEY_ENCRYPTION_KEY",),
     metadata=Base.metadata,
     migrations=Path(__file__).parent / "migrations",
     blueprints=_blueprints,

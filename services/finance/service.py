@@ -10,9 +10,9 @@ from .models import Base
 
 
 def _blueprints():
-    from .api import blp
+    from .api import blueprints
 
-    return [blp]
+    return blueprints()
 
 
 SERVICE = Service(

@@ -7,10 +7,9 @@ from .models import Base
 
 
 def _blueprints():
-    from .api import campaigns_blp, units_blp
-    from .api_allocations import blp as allocations_blp
+    from .api import blueprints
 
-    return [campaigns_blp, units_blp, allocations_blp]
+    return blueprints()
 
 
 SERVICE = Service(

@@ -81,7 +81,7 @@ class Deployed:
                 self.gateway_runtime,
                 {
                     "GATEWAY_RATE_LIMIT_PER_MINUTE": "100000",
-                    "GATEWAY_LOGIN_ATTEMPTS_PER_ADDRESS": "100000",
+                    "GATEWAY_LOGIN_FAILURES_PER_ADDRESS": "100000",
                     "GATEWAY_UPSTREAM_TIMEOUT": "10",
                     "GATEWAY_BREAKER_COOLDOWN": "1",
                     "GATEWAY_BOOTSTRAP_ADMIN": ADMIN[0],

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from servicekit.i18n import _
 
-from .enrolment import ADMITTED, REGISTERED, REQUESTED, SENT
-
 WITHDRAWAL, TRANSFER, MAJOR_CHANGE = "withdrawal", "transfer", "major_change"
 KINDS = (WITHDRAWAL, TRANSFER, MAJOR_CHANGE)
 REQUESTED_CHANGE, UNIT_AGREED, APPROVED, DECLINED = "requested", "unit_agreed", "approved", "declined"
@@ -13,13 +11,7 @@ REQUESTED_CHANGE, UNIT_AGREED, APPROVED, DECLINED = "requested", "unit_agreed", 
 AWAITING_QUOTA, REFUSED = "awaiting_quota", "refused"
 OPEN = (REQUESTED_CHANGE, UNIT_AGREED)  # waiting for someone's decision
 UNFINISHED = (*OPEN, AWAITING_QUOTA)  # the enrolment's one open change
-
-# A withdrawal may come while quota's answer is awaited; a move waits for the answer first.
-CHANGEABLE = {
-    WITHDRAWAL: (SENT, REQUESTED, REGISTERED, ADMITTED),
-    TRANSFER: (SENT, REGISTERED, ADMITTED),
-    MAJOR_CHANGE: (SENT, REGISTERED, ADMITTED),
-}
+# Which enrolment statuses allow a change: the enrolment's lifecycle (domain/lifecycle.py).
 
 
 def next_step(kind: str, state: str, role: str) -> str | None:

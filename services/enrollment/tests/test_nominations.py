@@ -71,8 +71,38 @@ def test_one_active_enrolment_per_employee_campaign_and_kind(enrollment):
     assert (again.status_code, again.get_json()["code"]) == (409, "enrollment_already_enrolled")
     academic = enrollment.ok(enrollment.nominate(1, programme_id=ACADEMIC), 201)
     assert academic["employee_id"] == first["employee_id"], "one employee, one opaque id"
-    other_name = enrollment.nominate(1, programme_id=ACADEMIC, name="别人")
-    assert other_name.status_code == 409
+
+
+def test_a_nomination_answers_the_same_whether_the_person_is_known_and_overwrites_no_other_offices_data(enrollment):
+    first = enrollment.ok(enrollment.nominate(1), 201)
+    other = enrollment.grassroots(OTHER_UNION, OTHER_UNIT)
+    plan = {"programme_ids": [ACADEMIC]}
+    enrollment.ok(
+        enrollment.client.put(
+            f"/units/{OTHER_UNIT}/plans/{CAMPAIGN}", json=plan, headers=enrollment.officer(OTHER_UNIT)
+        )
+    )
+
+    def nominate_elsewhere(seq: int, **change):
+        body = {"campaign_id": CAMPAIGN, "programme_id": ACADEMIC, **person(seq), **change}
+        return enrollment.client.post("/enrolments", json=body, headers=other)
+
+    known = nominate_elsewhere(1, name="别人", phone="13900000001")  # on record, with another name and phone
+    unknown = nominate_elsewhere(2, name="别人", phone="13900000002")  # never seen
+    assert known.status_code == unknown.status_code == 201
+    known, unknown = known.get_json(), unknown.get_json()
+    assert set(known) == set(unknown) and known["status"] == unknown["status"] == "nominated"
+    # Each office sees what it gave, never the other's record of the person.
+    assert (known["name"], known["phone"]) == ("别人", "13900000001")
+    assert (unknown["name"], unknown["phone"]) == ("别人", "13900000002")
+    mine = enrollment.ok(enrollment.client.get(f"/enrolments/{first['enrolment_id']}", headers=enrollment.grassroots()))
+    assert (mine["name"], mine["phone"]) == (person(1)["name"], person(1)["phone"])
+    # The employee's record keeps the first office's data: the other's is a proposed change on its enrolment.
+    assert known["employee_id"] == first["employee_id"]
+    admin_view = enrollment.ok(
+        enrollment.client.get(f"/enrolments/{known['enrolment_id']}", headers=enrollment.admin())
+    )
+    assert admin_view["name"] == person(1)["name"] and admin_view["phone"] == "138****" + person(1)["phone"][-4:]
 
 
 def test_notice_and_objections_govern_confirmation(enrollment):

@@ -87,7 +87,7 @@ def test_the_signer_checks_its_signature_before_answering_and_refuses_bad_input(
 def test_a_new_survey_key_is_3072_bit_and_kept_encrypted_under_its_own_key(tmp_path, monkeypatch):
     monkeypatch.delenv("SURVEY_KEY_ENCRYPTION_KEY", raising=False)
     kek = blind.key_encryption_key(tmp_path)
-    assert (tmp_path / "survey-key-encryption.key").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "keys" / "survey-key-encryption.key").stat().st_mode & 0o777 == 0o600
     assert blind.key_encryption_key(tmp_path) == kek  # made once
     key = blind.generate_key()
     assert (key.key_size, key.public_key().public_numbers().e) == (3072, 65537)

@@ -7,10 +7,9 @@ from flask_smorest import Blueprint
 from servicekit.identity import AUDITOR, FEDERATION_ADMIN, UNIT_OFFICER, current_identity, requires
 from servicekit.tabular import Column, export
 
-from . import allocations, reports
-from .api import uploaded_rows
-from .reports import MEASURES
-from .schemas import (
+from .. import allocations, reports
+from ..reports import MEASURES
+from ..schemas import (
     AllocationImportRow,
     AllocationOut,
     CampaignReport,
@@ -21,6 +20,7 @@ from .schemas import (
     Reallocation,
     ReservationOut,
 )
+from . import uploaded_rows
 
 READERS = (FEDERATION_ADMIN, AUDITOR, UNIT_OFFICER)
 ALLOCATION_COLUMNS = [

@@ -1,0 +1,80 @@
+"""Earmarked funds: transfers to units, returns, and the accounts."""
+
+from __future__ import annotations
+
+from servicekit import bulk, unit_of_work
+from servicekit.bulk import BulkOut
+from servicekit.idempotency import idempotent
+from servicekit.identity import current_identity, requires
+
+from .. import funds, queries, schemas
+from . import FEDERATION, blp, cause, problems, reading
+
+
+@blp.route("/transfers", methods=["POST"])
+@requires("federation_admin")
+@idempotent
+@blp.arguments(schemas.TransferIn)
+@blp.response(201, schemas.TransferOut)
+@problems(404, 409)
+def transfer_funds(body):
+    """Transfer allocated money from the federation's pool into a unit's earmarked account"""
+    return _move_funds(body, "to_unit")
+
+
+@blp.route("/returns", methods=["POST"])
+@requires("federation_admin")
+@idempotent
+@blp.arguments(schemas.TransferIn)
+@blp.response(201, schemas.TransferOut)
+@problems(404, 409)
+def return_funds(body):
+    """Record unused earmarked money a unit returned to the federation"""
+    return _move_funds(body, "returned")
+
+
+@blp.route("/transfers/record", methods=["POST"])
+@requires("federation_admin")
+@idempotent
+@blp.arguments(schemas.TransfersIn)
+@blp.response(200, BulkOut)
+@problems()
+def transfer_funds_to_units(body):
+    """Transfer allocated money to several units at once (at most 500): each transfer done or refused on its own"""
+    identity = current_identity()
+
+    def transfer(item: dict) -> None:
+        with unit_of_work() as uow:
+            funds.move(uow, identity, {**item, "campaign_id": str(item["campaign_id"])}, cause(), "to_unit")
+            uow.commit()
+
+    return bulk.each(body["items"], transfer, lambda item: item["unit_id"])
+
+
+def _move_funds(body: dict, direction: str):
+    with unit_of_work() as uow:
+        row = funds.move(uow, current_identity(), {**body, "campaign_id": str(body["campaign_id"])}, cause(), direction)
+        uow.commit()
+    return row
+
+
+@blp.route("/transfers", methods=["GET"])
+@blp.arguments(queries.TRANSFERS.query, location="query")
+@blp.response(200, schemas.TransferOut(many=True))
+@problems()
+@requires(*FEDERATION, "unit_officer")
+def list_transfers(args):
+    """Transfers and returns (a unit officer: their own unit's)"""
+    with reading() as session:
+        return queries.transfers(session, current_identity(), args)
+
+
+@blp.route("/accounts", methods=["GET"])
+@blp.arguments(queries.ACCOUNTS.query, location="query")
+@blp.response(200, schemas.AccountOut(many=True))
+@problems()
+@requires(*FEDERATION, "unit_officer")
+def list_accounts(args):
+    """Ledger accounts and balances (a unit officer: their own unit's)"""
+    with reading() as session:
+        return queries.accounts(session, current_identity(), args)

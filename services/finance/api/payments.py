@@ -1,0 +1,100 @@
+"""Fee breakdowns, charges and the students' payments to institutions."""
+
+from __future__ import annotations
+
+from servicekit import Problem, bulk, unit_of_work
+from servicekit.bulk import BulkOut
+from servicekit.errors import NOT_FOUND
+from servicekit.idempotency import idempotent
+from servicekit.identity import current_identity, requires
+
+from .. import fees, queries, schemas
+from ..models import Breakdown
+from . import EVERYONE, blp, cause, problems, reading
+
+
+@blp.route("/enrolments/<enrolment_id>/breakdown", methods=["GET"])
+@blp.response(200, schemas.BreakdownOut)
+@problems(404)
+@requires(*EVERYONE)
+def get_breakdown(enrolment_id):
+    """An enrolment's fee breakdown, line by line, with the three shares"""
+    with reading() as session:
+        enrolment = fees.visible_enrolment(session, current_identity(), enrolment_id)
+        breakdown = session.get(Breakdown, enrolment_id)
+        if breakdown is None:
+            raise Problem(NOT_FOUND, "This enrolment has no fee breakdown yet.")
+        return queries.breakdown_view(session, enrolment, breakdown)
+
+
+@blp.route("/enrolments/<enrolment_id>/charges", methods=["POST"])
+@requires("institution_operator")
+@idempotent
+@blp.arguments(schemas.ChargeIn)
+@blp.response(201, schemas.ChargeOut)
+@blp.alt_response(200, schema=schemas.ChargeOut, description="this reference was recorded before: nothing changed")
+@problems(404, 409)
+def record_charge(body, enrolment_id):
+    """The institution adds a re-exam, retake or practice fee the employee alone pays to their breakdown"""
+    with unit_of_work() as uow:
+        charge, new = fees.record_charge(uow, current_identity(), enrolment_id, body)
+        uow.commit()
+    return charge, 201 if new else 200
+
+
+@blp.route("/breakdowns", methods=["GET"])
+@blp.arguments(queries.BREAKDOWNS.query, location="query")
+@blp.response(200, schemas.BreakdownOut(many=True))
+@problems()
+@requires(*EVERYONE)
+def list_breakdowns(args):
+    """Fee breakdowns the caller may see (a unit its students, an institution its students, an employee theirs)"""
+    with reading() as session:
+        return queries.breakdowns(session, current_identity(), args)
+
+
+@blp.route("/enrolments/<enrolment_id>/payments", methods=["POST"])
+@requires("institution_operator", "institution_system")
+@idempotent
+@blp.arguments(schemas.PaymentIn)
+@blp.response(201, schemas.PaymentOut)
+@problems(404, 409)
+def record_payment(body, enrolment_id):
+    """The institution records what the employee paid; a partial or over-payment is recorded and flagged"""
+    with unit_of_work() as uow:
+        payment = fees.record_payment(
+            uow, current_identity(), enrolment_id, body["amount"], body["paid_on"], body.get("reference"), cause()
+        )
+        uow.commit()
+    return payment
+
+
+@blp.route("/payments/record", methods=["POST"])
+@requires("institution_operator", "institution_system")
+@idempotent
+@blp.arguments(schemas.PaymentsIn)
+@blp.response(200, BulkOut)
+@problems()
+def record_payments(body):
+    """Record many payments at once (at most 500): each recorded or refused on its own, reported per item"""
+    identity = current_identity()
+
+    def record(item: dict) -> None:
+        with unit_of_work() as uow:
+            fees.record_payment(
+                uow, identity, item["enrolment_id"], item["amount"], item["paid_on"], item.get("reference"), cause()
+            )
+            uow.commit()
+
+    return bulk.each(body["items"], record, lambda item: item["enrolment_id"])
+
+
+@blp.route("/payments", methods=["GET"])
+@blp.arguments(queries.PAYMENTS.query, location="query")
+@blp.response(200, schemas.PaymentOut(many=True))
+@problems()
+@requires(*EVERYONE)
+def list_payments(args):
+    """Payments the caller may see (institutions: their own students' only)"""
+    with reading() as session:
+        return queries.payments(session, current_identity(), args)

@@ -1,0 +1,57 @@
+"""What the guided demo prints for people (demo/present.py): Chinese, tables aligned on a terminal, money in yuan
+to the fen, and progress bars only on a terminal (pipes and tests read the plain lines)."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+from demo.present import Progress, render, table, width, yuan
+
+
+def test_money_is_shown_in_yuan_to_the_fen_without_floats():
+    assert yuan("5000000.00") == "¥5,000,000.00"
+    assert yuan(Decimal("0.1") + Decimal("0.2")) == "¥0.30"
+
+
+def test_tables_align_chinese_text_by_its_width_on_a_terminal():
+    lines = table(["付款方", "金额（元）"], [["总工会", "¥1.00"], ["unit", "¥12,000.50"]])
+    assert len({width(line) for line in lines}) == 1, lines
+
+
+def test_a_step_says_who_did_what_the_counts_and_the_money_per_payer():
+    lines = render(
+        9,
+        "payments",
+        {"payments recorded now": 2, "federation share": "300.00", "unit share": "300.00", "employee share": "0.50"},
+        payers={"federation": Decimal("300.00"), "unit": Decimal("300.00"), "employee": Decimal("0.50")},
+        note="三方分担",
+    )
+    text = "\n".join(lines)
+    assert "第 9 步 · 学员向培训机构足额缴费" in text
+    assert "学员 │ 按费用明细向培训机构缴费" in text
+    assert "本次缴费笔数 │ 2" in text
+    for row in ("总工会 │ ¥300.00", "单位   │ ¥300.00", "职工   │ ¥0.50", "合计   │ ¥600.50"):
+        assert row in text, text
+    assert lines[-1] == "   说明：三方分担"
+
+
+def test_statuses_are_named_in_chinese():
+    text = "\n".join(render(8, "registration", {"by status": {"registered": 44, "refused": 1}}))
+    assert "已建档 44，额度不足被拒 1" in text
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_is_drawn_on_a_terminal_only():
+    piped = io.StringIO()
+    Progress("建档", 3, piped).advance()
+    assert piped.getvalue() == ""
+    terminal = Terminal()
+    progress = Progress("建档", 2, terminal)
+    progress.advance()
+    progress.advance()
+    assert terminal.getvalue().endswith("2/2\n") and "1/2" in terminal.getvalue()
