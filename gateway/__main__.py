@@ -12,6 +12,7 @@ import getpass
 import os
 import sys
 
+from servicekit.audit import SYSTEM, Actor
 from servicekit.logging import configure_logging
 from servicekit.migrations import upgrade
 from servicekit.service import Runtime
@@ -80,6 +81,9 @@ def _existing(session, username: str):
     return user
 
 
+CLI = Actor("cli", SYSTEM)  # an operator on the gateway's machine
+
+
 def _users(guard: Guard, args) -> int:
     """The user commands: each one transaction, audited like the API's (by_user_id "cli")."""
     with guard.transaction() as session:
@@ -100,9 +104,11 @@ def _users(guard: Guard, args) -> int:
                 employee_key=guard.employee_key,
                 **_role(args),
             )
-            action = "user created"
+            action, before = "user created", None
+            session.flush()
         else:
             user = _existing(session, args.username)
+            before = accounts.user_state(user)
             if args.command == "change-role":
                 accounts.change_role(session, user, employee_key=guard.employee_key, **_role(args))
                 action = "role changed"
@@ -112,6 +118,7 @@ def _users(guard: Guard, args) -> int:
             else:
                 accounts.set_active(session, user, args.command == "enable-user")
                 action = "user enabled" if user.active else "user disabled"
+        accounts.record(session, action, user, before, CLI)
     accounts.audit(action, user, by="cli")
     print(f"{action}: {user.username} ({user.role})")
     return 0
@@ -136,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
                     created_by="cli",
                     secret_of=guard.keys.client_secret,
                 )
+                accounts.record_client(session, made.client, CLI)
             print(f"key_id={made.client.key_id}\nsecret={made.secret}")
         else:
             return _users(guard, args)

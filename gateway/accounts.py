@@ -19,7 +19,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from servicekit import audit as trail
 from servicekit import pseudonym
+from servicekit.audit import Actor
 from servicekit.clock import china_today
 from servicekit.db import utcnow
 from servicekit.i18n import _
@@ -35,7 +37,7 @@ from servicekit.identity import (
 )
 from servicekit.resident_id import InvalidPersonalData, normalise_resident_id
 
-from .models import MachineClient, User
+from .models import MachineClient, User, audit_entries
 from .tokens import revoke_logins
 
 # The scope fields each role must carry (a grassroots officer also names its first-level unit).
@@ -192,6 +194,46 @@ def change_role(
     for name, value in scope.items():
         setattr(user, name, value)
     user.tokens_valid_after = utcnow()
+
+
+def user_state(user: User) -> dict:
+    """What an audit entry keeps of a user: ids, role, scope and whether active (no username, no number)."""
+    return {"id": user.id, "role": user.role, "active": user.active} | {
+        name: getattr(user, name) for name in ALL_SCOPE_FIELDS if getattr(user, name)
+    }
+
+
+ACTIONS = {  # the log line's action -> the audit entry's
+    "user created": "user.created",
+    "user disabled": "user.disabled",
+    "user enabled": "user.enabled",
+    "password reset": "user.password_reset",
+    "role changed": "user.role_changed",
+    "password changed": "user.own_password_changed",
+}
+
+
+def record(session: Session, action: str, user: User, before: dict | None, actor: Actor) -> None:
+    """The account change in the gateway's audit trail, in the change's own transaction (servicekit.audit)."""
+    trail.record(
+        session,
+        audit_entries,
+        ACTIONS.get(action, action),
+        "user",
+        user.id,
+        before=before,
+        after=user_state(user),
+        actor=actor,
+        only_changes=before is not None,
+    )
+
+
+def record_client(session: Session, client: MachineClient, actor: Actor) -> None:
+    """A new machine client in the gateway's audit trail (its key id and institution, never its secret)."""
+    after = {"key_id": client.key_id, "name": client.name, "institution_id": client.institution_id, "active": True}
+    trail.record(
+        session, audit_entries, "machine_client.created", "machine_client", client.key_id, after=after, actor=actor
+    )
 
 
 def audit(action: str, user: User, *, by: str) -> None:

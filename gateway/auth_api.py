@@ -8,6 +8,7 @@ from flask import request
 from flask_smorest import Blueprint
 from sqlalchemy.exc import IntegrityError
 
+from servicekit.audit import actor_of
 from servicekit.errors import VALIDATION_FAILED, Problem
 from servicekit.i18n import _
 from servicekit.identity import FEDERATION_ADMIN
@@ -88,6 +89,7 @@ def create_client(body):
     admin = require(FEDERATION_ADMIN)
     with account_problems("The machine client cannot be made as given."), guard.transaction() as session:
         made = accounts.create_client(session, created_by=admin.subject, secret_of=guard.keys.client_secret, **body)
+        accounts.record_client(session, made.client, actor_of(admin))
     return {
         "key_id": made.client.key_id,
         "secret": made.secret,

@@ -13,6 +13,7 @@ from sqlalchemy import case, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
+from servicekit.audit import USER, Actor
 from servicekit.errors import FORBIDDEN, TOO_MANY_REQUESTS, UNAUTHORIZED, Problem
 from servicekit.i18n import _
 from servicekit.identity import Identity
@@ -185,6 +186,7 @@ class Guard:
             if user is None:
                 raise accounts.AccountError({"current_password": _("not your current password")})
             accounts.reset_password(session, user, new)
+            accounts.record(session, "password changed", user, None, Actor(username, USER, user.role))
             return user.id
 
     def refresh(self, token: str) -> TokenPair:

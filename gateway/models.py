@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from servicekit.audit import add_audit_table
 from servicekit.paging import keyset_indexes
 
 ID = String(64)  # the services' identifiers of units, unions, institutions and employees
@@ -14,6 +15,9 @@ ID = String(64)  # the services' identifiers of units, unions, institutions and 
 
 class Base(DeclarativeBase):
     pass
+
+
+audit_entries = add_audit_table(Base.metadata)  # user and machine client changes
 
 
 class User(Base):

@@ -27,6 +27,7 @@ READS = frozenset({"GET", "HEAD", "OPTIONS"})
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PUBLIC = frozenset({"public"})  # no authentication at all
 
+SERVICES = ("quota", "enrollment", "finance", "evaluation")
 PEOPLE = frozenset({FEDERATION_ADMIN, AUDITOR, UNIT_OFFICER, GRASSROOTS_OFFICER, INSTITUTION_OPERATOR, EMPLOYEE})
 
 
@@ -48,6 +49,8 @@ RULES = (
     Rule("evaluation", frozenset({"POST"}), "/public/surveys/*/answers", PUBLIC),
     # Published rosters (names with masked ID numbers), as on the federation's website.
     Rule("enrollment", READS, "/public/**", PUBLIC),
+    # Each service's audit trail: the federation admin and the auditor only (read, never written by any API).
+    *(Rule(service, READS, "/audit", frozenset({FEDERATION_ADMIN, AUDITOR})) for service in SERVICES),
     # Campaigns, funds and allocations are the federation's; units read their own.
     Rule("quota", READS, "/**", PEOPLE),
     Rule("quota", WRITES, "/**", frozenset({FEDERATION_ADMIN, UNIT_OFFICER})),

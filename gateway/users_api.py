@@ -1,7 +1,8 @@
 """/auth/users: the federation admin makes, lists, disables and enables users, resets passwords, changes roles.
 
 Every change is audited in the log by the user's id and role and the acting admin's
-user id: never a username, name or resident ID number.
+user id: never a username, name or resident ID number; and in the gateway's audit trail
+(`audit_entries`, in the change's own transaction: old and new role, scope and state).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from servicekit.audit import actor_of
 from servicekit.errors import CONFLICT, NOT_FOUND, Problem
 from servicekit.identity import FEDERATION_ADMIN, Identity
 from servicekit.paging import Listing
@@ -55,6 +57,8 @@ def create_user(body):
     admin = require(FEDERATION_ADMIN)
     with account_problems("The account cannot be made as given."), guard.transaction() as session:
         user = accounts.create_user(session, created_by=admin.subject, employee_key=guard.employee_key, **body)
+        session.flush()
+        accounts.record(session, "user created", user, None, actor_of(admin))
         by = _actor(session, admin)
     accounts.audit("user created", user, by=by)
     return user
@@ -150,7 +154,9 @@ def _change(user_id: str, action: str, change, own_refused: str | None = None) -
         user = _user(session, user_id, lock=True)
         if own_refused and user.username == admin.subject:
             raise Problem(CONFLICT, own_refused)  # no admin locks themself out
+        before = accounts.user_state(user)
         change(session, user)
+        accounts.record(session, action, user, before, actor_of(admin))
         by = _actor(session, admin)
     accounts.audit(action, user, by=by)
     return user

@@ -12,6 +12,7 @@ from kombu import Connection
 from sqlalchemy import text
 
 from .admission import install_admission
+from .audit_api import blp as audit_blueprint
 from .db import UnitOfWork
 from .errors import (
     SERVICE_UNAVAILABLE,
@@ -80,7 +81,13 @@ def create_app(service: Service, runtime: Runtime | None = None) -> Flask:
     # The gateway's public keys (never its private one) and the audience its identity headers must name.
     app.config["IDENTITY_PUBLIC_KEYS"] = identity_public_keys(runtime.settings.var_dir)
     app.config["IDENTITY_AUDIENCE"] = service.name
-    ServiceApi(app).register_blueprints([*service.blueprints(), *([stalled_blueprint] if service.sagas else [])])
+    ServiceApi(app).register_blueprints(
+        [
+            *service.blueprints(),
+            *([stalled_blueprint] if service.sagas else []),
+            *([audit_blueprint] if runtime.audit_entries is not None else []),
+        ]
+    )
     app.register_blueprint(swagger_ui)
     install_error_handlers(app)  # after Api(), which installs its own handler
     install_domain_errors(app, service.domain_errors)

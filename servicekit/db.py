@@ -102,9 +102,11 @@ class UnitOfWork:
         producer: str,
         waits: Table | None = None,
         reask_after: timedelta = timedelta(minutes=1),
+        audit_entries: Table | None = None,
     ):
         self._session_factory, self._outbox, self._producer = session_factory, outbox, producer
         self._waits, self._reask_after = waits, reask_after  # the service's saga waits (servicekit.sagas)
+        self._audit_entries = audit_entries  # the service's audit trail (servicekit.audit)
         self._session: Session | None = None
         self._notified = False
 
@@ -149,6 +151,36 @@ class UnitOfWork:
         )
         self._wake_relay()
         return envelope
+
+    def audit(
+        self,
+        action: str,
+        entity_type: str,
+        entity_id=None,
+        *,
+        before: dict | None = None,
+        after: dict | None = None,
+        reason: str | None = None,
+        actor=None,
+        only_changes: bool = False,
+    ) -> None:
+        """Record a decision in the service's audit trail, in this transaction (servicekit.audit)."""
+        from .audit import record
+
+        if self._audit_entries is None:
+            raise RuntimeError(f"{self._producer} keeps no audit trail: its metadata has no audit_entries table")
+        record(
+            self.session,
+            self._audit_entries,
+            action,
+            entity_type,
+            entity_id,
+            before=before,
+            after=after,
+            reason=reason,
+            actor=actor,
+            only_changes=only_changes,
+        )
 
     def _wake_relay(self) -> None:
         """On PostgreSQL, tell the service's relays there is something to publish: NOTIFY is delivered
@@ -198,8 +230,9 @@ class JoinedUnitOfWork(UnitOfWork):
         producer: str,
         waits: Table | None = None,
         reask_after: timedelta = timedelta(minutes=1),
+        audit_entries: Table | None = None,
     ):
-        super().__init__(lambda: session, outbox, producer, waits, reask_after)
+        super().__init__(lambda: session, outbox, producer, waits, reask_after, audit_entries)
 
     def __enter__(self) -> JoinedUnitOfWork:
         self._session = self._session_factory()

@@ -86,6 +86,11 @@ class Runtime:
         return self.service.metadata.tables.get("saga_waits")
 
     @cached_property
+    def audit_entries(self) -> Table | None:
+        """The audit trail of a service whose metadata has it (servicekit.audit.add_audit_table)."""
+        return self.service.metadata.tables.get("audit_entries")
+
+    @cached_property
     def idempotency_keys(self) -> IdempotencyKeys | None:
         """For services whose metadata has the table (servicekit.idempotency.add_idempotency_table)."""
         table = self.service.metadata.tables.get("idempotency_keys")
@@ -96,7 +101,7 @@ class Runtime:
 
     def unit_of_work(self, joined: Session | None = None) -> UnitOfWork:
         """A unit of work of its own, or part of the `joined` transaction (servicekit.idempotency's)."""
-        waits = (self.saga_waits, timedelta(seconds=self.settings.sagas.reask_seconds))
+        waits = (self.saga_waits, timedelta(seconds=self.settings.sagas.reask_seconds), self.audit_entries)
         if joined is not None:
             return JoinedUnitOfWork(joined, self.outbox, self.service.name, *waits)
         return UnitOfWork(self.sessions, self.outbox, self.service.name, *waits)

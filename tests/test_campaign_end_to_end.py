@@ -3,15 +3,21 @@ process each) on PostgreSQL and RabbitMQ, the gateway before them, played by the
 
 from __future__ import annotations
 
-from datetime import date
+import io
+import json
+import re
+from datetime import date, datetime
 from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from openpyxl import load_workbook
 
-from demo.client import Gateway
+from demo.client import ApiError, Gateway
 from demo.data import load
 from demo.scenario import Scenario
 from tests.support.campaign import ADMIN, PASSWORD, SERVICES, gateway_before
+from tests.support.processes import wait_for
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(900)]  # the whole campaign, twice: minutes on a loaded machine
 
@@ -112,6 +118,8 @@ def test_the_campaign_runs_end_to_end_through_the_gateway_and_again_changes_noth
     assert held[moved] == ledger[moved]["federation_share"] == "672.00"
     assert len(held) == 44
 
+    audit_trail_has_every_decision_of_the_campaign(system)
+
     again = play(system, tmp_path, []).run()
     for step in ("units", "catalogue"):
         assert again[step]["added now"] == 0
@@ -120,6 +128,135 @@ def test_the_campaign_runs_end_to_end_through_the_gateway_and_again_changes_noth
     assert again["certificates"]["issued now"] == 0
     assert again["reimbursements"]["paid now"] == 0
     assert again["surveys"]["answered now"] == 0
+
+
+# Each decision the campaign makes, as (source, action) of its audit entry.
+DECISIONS = {
+    ("gateway", "user.created"),
+    ("gateway", "machine_client.created"),
+    ("quota", "unit.created"),
+    ("quota", "campaign.created"),
+    ("quota", "campaign.published"),
+    ("quota", "allocation.proposed"),
+    ("quota", "allocation.published"),
+    ("finance", "fund_transfer.to_unit"),
+    ("enrollment", "programme.created"),
+    ("enrollment", "programme.published"),
+    ("enrollment", "plan.recorded"),
+    ("enrollment", "enrolment.nominate"),
+    ("enrollment", "enrolment.record_objection"),
+    ("enrollment", "enrolment.decide_objection"),
+    ("enrollment", "enrolment.record_consent"),
+    ("enrollment", "enrolment.confirm"),
+    ("enrollment", "enrolment.request_registration"),
+    ("enrollment", "enrolment.registered"),
+    ("enrollment", "enrolment.registration_refused"),
+    ("enrollment", "enrolment.admit"),
+    ("finance", "payment.recorded"),
+    ("enrollment", "status_change.requested"),
+    ("enrollment", "status_change.approved"),
+    ("enrollment", "training_class.form_class"),
+    ("enrollment", "training_class.submit_roster"),
+    ("enrollment", "training_class.review_roster"),
+    ("enrollment", "training_class.publish_roster"),
+    ("enrollment", "training_class.open_class"),
+    ("evaluation", "result_batch.recorded"),
+    ("evaluation", "certificate.issued"),
+    ("finance", "reimbursement.paid"),
+    ("evaluation", "survey.opened"),
+    ("evaluation", "inspection.recorded"),
+    ("evaluation", "institution_score.evaluated"),
+    ("evaluation", "institution.disqualified"),
+}
+
+
+def whole_trail(caller: Gateway, **filters) -> list[dict]:
+    """Every entry of /api/audit, page by page (the next link's cursor), checking each is seen once."""
+    entries, params = [], {"limit": 500, **filters}
+    while True:
+        response = caller.call("GET", "/api/audit", params=params, raw=True)
+        entries += response.json()
+        link = response.headers.get("Link")
+        if not link:
+            break
+        params = {k: v[0] for k, v in parse_qs(urlsplit(link[1 : link.index(">")]).query).items()}
+    keys = [(e["service"], e["id"]) for e in entries]
+    assert len(keys) == len(set(keys)), "an entry came twice"
+    moments = [datetime.fromisoformat(e["at"]) for e in entries]
+    assert moments == sorted(moments, reverse=True), "not newest first"
+    return entries
+
+
+def audit_trail_has_every_decision_of_the_campaign(system):
+    gateway = Gateway(system)
+    auditor, officer = gateway.login("demo.auditor", PASSWORD), gateway.login("tianhe.officer", PASSWORD)
+    for path in ("/api/audit", "/api/quota/audit", "/api/finance/audit"):
+        with pytest.raises(ApiError) as refused:
+            officer.get(path)
+        assert refused.value.status == 403
+
+    # quota's answers to registrations reach enrollment through its worker: wait for the last of them
+    wait_for(
+        lambda: auditor.get("/api/audit", service="enrollment", action="enrolment.registration_refused"),
+        timeout=60,
+        message="the refusal's audit entry",
+    )
+    entries = whole_trail(auditor)
+    made = {(e["service"], e["action"]) for e in entries}
+    assert made >= DECISIONS, sorted(DECISIONS - made)
+
+    def first(action: str, **where) -> dict:
+        return next(e for e in entries if e["action"] == action and all(e[k] == v for k, v in where.items()))
+
+    # who, what, old and new, why
+    published = first("allocation.published")
+    assert (published["actor_id"], published["actor_role"], published["actor_kind"]) == (
+        ADMIN[0],
+        "federation_admin",
+        "user",
+    )
+    assert (published["before"]["status"], published["after"]["status"]) == ("draft", "published")
+    objection = first("enrolment.decide_objection")
+    assert objection["actor_role"] == "grassroots_officer" and objection["actor_unit_id"]
+    assert objection["reason"] == "经核实属实，取消本批次推荐资格"
+    assert (objection["before"]["status"], objection["after"]["status"]) == ("nominated", "rejected")
+    review = first("training_class.review_roster")
+    assert review["reason"] == "名单齐全" and review["after"]["status"] == "approved"
+    refusal = first("enrolment.registration_refused")
+    assert refusal["actor_kind"] == "system" and refusal["reason"] and refusal["after"]["status"] == "refused"
+    results = first("result_batch.recorded")
+    assert results["actor_kind"] == "machine" and results["actor_role"] == "institution_system"
+    assert results["actor_id"].startswith("client:") and results["actor_unit_id"]
+    certificate = first("certificate.issued")
+    assert certificate["actor_kind"] == "machine" and certificate["after"]["number"].startswith("GZ-")
+    sanction = first("institution.disqualified")
+    assert sanction["entity_id"] == "GZ-FCG" and sanction["reason"].startswith("实地考察评估不合格")
+    nominated = first("enrolment.nominate")
+    # personal data never in clear: the trail carries the masked number and the name's first character only
+    assert "resident_id" in str(nominated) and "**********" in str(nominated)
+    whole = json.dumps(entries, ensure_ascii=False)
+    assert not re.search(r'"\d{17}[\dX]"', whole) and not re.search(r'"1[3-9]\d{9}"', whole)
+    assert all(e["actor_id"] for e in entries) and all(e["at"] for e in entries)
+
+    # filters: one entity's story, one actor's decisions
+    story = auditor.get("/api/audit", entity_type="institution", entity_id="GZ-FCG")
+    assert {e["action"] for e in story} >= {"institution.disqualified"}
+    assert all(e["entity_id"] == "GZ-FCG" for e in story)
+
+    # a small page size visits the same entries (the newest first), each once
+    small = whole_trail(auditor, limit=100, at_to=entries[0]["at"])
+    assert [(e["service"], e["id"]) for e in small] == [
+        (e["service"], e["id"])
+        for e in entries
+        if datetime.fromisoformat(e["at"]) <= datetime.fromisoformat(entries[0]["at"])
+    ]
+
+    export = auditor.call("GET", "/api/audit", params={"format": "xlsx"}, raw=True)
+    sheet = load_workbook(io.BytesIO(export.content), read_only=True).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:3] == ("时间 At (UTC)", "服务 Service", "操作人 Actor")
+    assert len(rows) - 1 >= len(entries)
+    assert {(row[1], row[6]) for row in rows[1:]} >= DECISIONS
 
 
 def test_a_year_without_an_official_calendar_gets_the_demos_labelled_one_through_the_federation(system, tmp_path):

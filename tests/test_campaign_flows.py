@@ -71,7 +71,7 @@ def test_a_roster_returned_with_comments_is_corrected_resubmitted_approved_and_p
     assert (returned["status"], returned["review_comments"]) == ("returned", comments)
     public = lambda: flows.gateway.get("/api/enrollment/public/rosters", campaign_id=flows.campaign_id)  # noqa: E731
     assert klass["class_id"] not in {r["class_id"] for r in public()}
-    refused = flows.fed.call("POST", f"{path}/review", {"decision": "approve"}, ok=(409,))
+    refused = flows.fed.call("POST", f"{path}/review", {"decision": "approve", "comments": "同意"}, ok=(409,))
     assert refused["code"] == "enrollment_wrong_status", refused  # a returned roster is approved only when resubmitted
 
     operator.put(f"{path}/staff", {"head_teacher": "梁秀英", "learning_assistant": "何嘉欣"})

@@ -34,7 +34,10 @@ def collections(spec: dict) -> list[tuple[str, dict]]:
     found = []
     for path, item in spec["paths"].items():
         operation = item.get("get")
-        if operation is None:
+        if operation is None or path.endswith("/audit"):
+            # The audit trails (servicekit.audit_api, gateway.audit_api) page newest first on their own keyset
+            # (limit, cursor, filters; tested in their own tests): moving them onto servicekit.paging, with sort
+            # and count, is still to do.
             continue
         content = operation.get("responses", {}).get("200", {}).get("content", {})
         schema = content.get("application/json", {}).get("schema", {})

@@ -60,7 +60,7 @@ def test_problems_answer_in_the_language_the_caller_prefers(client):
     chinese = client.post("/notes", json={"count": 0})
     assert chinese.get_json()["errors"] == {
         "key": ["key：必填项，不能缺少。"],
-        "count": ["count：必须大于或等于 1，且小于或等于 500。"],
+        "count": ["数量：必须大于或等于 1，且小于或等于 500。"],
     }
     english = client.post("/notes", json={"count": 0}, headers={"Accept-Language": "en-US,en;q=0.9,zh;q=0.5"})
     assert english.get_json()["errors"]["key"] == ["Missing data for required field."]

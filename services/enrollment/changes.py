@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy import Select, select
 
 from servicekit import Problem
+from servicekit.audit import SYSTEM, Actor
 from servicekit.db import utcnow
 from servicekit.errors import FORBIDDEN, NOT_FOUND, VALIDATION_FAILED
 from servicekit.i18n import _
@@ -228,6 +229,9 @@ def _transfer(uow, change: StatusChange, enrolment: Enrolment, programme: Progra
     uow.publish(lifecycle.ACTIONS[lifecycle.MOVE].event, data)
 
 
+QUOTA_ANSWER = Actor("service:quota", SYSTEM)  # a transfer's new subsidy is quota's answer
+
+
 def quota_answered(uow, data: dict, reserved: bool) -> bool:
     """Quota's answer to a transfer's request for another subsidy: reserved, the student moves; refused, the
     change is refused with quota's reason and nothing moves. False when the answer is not for a waiting change."""
@@ -249,8 +253,25 @@ def quota_answered(uow, data: dict, reserved: bool) -> bool:
     enrolment = session.get(Enrolment, change.enrolment_id, with_for_update=True)
     if not reserved:
         change.state, change.refusal_reason, change.refusal_detail = rules.REFUSED, data["reason"], data.get("detail")
+        uow.audit(
+            "status_change.refused",
+            "status_change",
+            change.change_id,
+            before={"state": rules.AWAITING_QUOTA},
+            after={"state": change.state, "refusal_reason": data["reason"]},
+            reason=data.get("detail") or data["reason"],
+            actor=QUOTA_ANSWER,
+        )
         return True
     change.state = rules.APPROVED
+    uow.audit(
+        "status_change.approved",
+        "status_change",
+        change.change_id,
+        before={"state": rules.AWAITING_QUOTA, "programme_id": enrolment.programme_id},
+        after={"state": change.state, "programme_id": change.to_programme_id},
+        actor=QUOTA_ANSWER,
+    )
     enrolment.subsidy_requested = change.subsidy_requested
     bump(enrolment)
     _transfer(uow, change, enrolment, session.get(Programme, change.to_programme_id))

@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from servicekit.audit import add_audit_table
 from servicekit.bus.tables import add_messaging_tables
 from servicekit.paging import keyset_indexes
 from servicekit.sagas import add_saga_table
@@ -38,6 +39,7 @@ class Base(DeclarativeBase):
 
 outbox, inbox = add_messaging_tables(Base.metadata)
 saga_waits = add_saga_table(Base.metadata)
+audit_entries = add_audit_table(Base.metadata)
 
 
 class Institution(Base):

@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from servicekit import Problem
+from servicekit.audit import SYSTEM, Actor
 from servicekit.clock import china_today as today
 from servicekit.errors import FORBIDDEN
 from servicekit.i18n import _
@@ -162,13 +163,26 @@ def announce(uow, enrolment_id: str) -> None:
     uow.publish(lifecycle.announcement(enrolment.status), data)
 
 
+# Registrations are decided by quota's answer (an event the worker handles).
+QUOTA_ANSWER = Actor("service:quota", SYSTEM)
+
+
 def quota_reserved(uow, data: dict) -> None:
     enrolment = _awaiting_answer(uow, data)
     if enrolment is None:
         return
+    before = enrolment.status
     step = move(enrolment, lifecycle.QUOTA_RESERVED)
     enrolment.registered_on = today()
     bump(enrolment)
+    uow.audit(
+        "enrolment.registered",
+        "enrolment",
+        enrolment.enrolment_id,
+        before={"status": before},
+        after={"status": enrolment.status, "registered_on": enrolment.registered_on},
+        actor=QUOTA_ANSWER,
+    )
     uow.publish(
         step.event,
         {**_enrolment_event(uow.session, enrolment), "registered_on": enrolment.registered_on.isoformat()},
@@ -179,10 +193,20 @@ def quota_refused(uow, data: dict) -> None:
     enrolment = _awaiting_answer(uow, data)
     if enrolment is None:
         return
+    before = enrolment.status
     move(enrolment, lifecycle.QUOTA_REFUSED)
     enrolment.refusal_reason = data["reason"]
     enrolment.refusal_detail = data.get("detail")
     bump(enrolment)
+    uow.audit(
+        "enrolment.registration_refused",
+        "enrolment",
+        enrolment.enrolment_id,
+        before={"status": before},
+        after={"status": enrolment.status, "refusal_reason": data["reason"]},
+        reason=data.get("detail") or data["reason"],
+        actor=QUOTA_ANSWER,
+    )
 
 
 def record_entrance_test(uow, identity: Identity, enrolment_id: str, body: dict, on: date) -> Enrolment:

@@ -321,12 +321,16 @@ class StaffIn(Schema):
 
 class ReviewIn(Schema):
     decision = fields.String(required=True, validate=validate.OneOf(("approve", "return")))
-    comments = Text(2000, load_default=None)
+    comments = Text(
+        2000, load_default=None, metadata={"description": "Why (required, audited): returned, what must change"}
+    )
 
     @validates_schema
-    def _comments_when_returned(self, data, **kwargs):
+    def _comments_always(self, data, **kwargs):
         if data["decision"] == "return" and not data.get("comments"):
             raise ValidationError("Say what must change.", "comments")
+        if not data.get("comments"):
+            raise ValidationError(_("A reason is required for this decision."), "comments")
 
 
 class RosterLine(Schema):
@@ -429,7 +433,12 @@ class StatusChangeIn(Schema):
 
 class DecisionIn(Schema):
     decision = fields.String(required=True, validate=validate.OneOf(("approve", "decline")))
-    note = Text(2000, load_default=None)
+    note = Text(2000, load_default=None, metadata={"description": "Why: required when declining (audited)"})
+
+    @validates_schema
+    def _reason_when_declined(self, data, **kwargs):
+        if data["decision"] == "decline" and not data.get("note"):
+            raise ValidationError(_("A reason is required for this decision."), "note")
 
 
 class StatusChangeOut(StatusChangeIn):

@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from servicekit.audit import add_audit_table
 from servicekit.bus.tables import add_messaging_tables
 from servicekit.idempotency import add_idempotency_table
 from servicekit.paging import keyset_indexes
@@ -40,6 +41,7 @@ class Base(DeclarativeBase):
 
 outbox, inbox = add_messaging_tables(Base.metadata)
 idempotency_keys = add_idempotency_table(Base.metadata)
+audit_entries = add_audit_table(Base.metadata)
 
 
 # --- read models -------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from servicekit.audit import add_audit_table
 from servicekit.bus.tables import SEQUENCE, add_messaging_tables
 from servicekit.idempotency import add_idempotency_table
 from servicekit.paging import keyset_indexes
@@ -41,6 +42,7 @@ class Base(DeclarativeBase):
 outbox, inbox = add_messaging_tables(Base.metadata)
 idempotency_keys = add_idempotency_table(Base.metadata)
 saga_waits = add_saga_table(Base.metadata)
+audit_entries = add_audit_table(Base.metadata)
 
 
 class Campaign(Base):

@@ -66,6 +66,13 @@ def save_proposal(campaign_id: str) -> dict:
             raise Problem(ALLOCATION_PUBLISHED, "Edit lines or reallocate unused quota instead.")
         allocation = _with_source(uow.session, allocation, campaign_id, "computed")
         _replace_lines(uow.session, allocation, _proposal(uow.session, campaign))
+        lines = _lines(uow.session, allocation)
+        uow.audit(
+            "allocation.proposed",
+            "allocation",
+            allocation.id,
+            after={"campaign_id": campaign_id, "lines": {line.unit_id: _amounts(line) for line in lines}},
+        )
         uow.commit()
         return _view(campaign, allocation, _lines(uow.session, allocation), _names(uow.session))
 
@@ -140,10 +147,18 @@ def publish(campaign_id: str) -> dict:
         allocation = _find(uow.session, campaign_id, lock=True)
         if allocation.status == "published":
             raise Problem(ALLOCATION_PUBLISHED, "Already published; edits are announced line by line.")
+        before = {"status": allocation.status}
         allocation.status, allocation.published_at = "published", utcnow()
         lines = _lines(uow.session, allocation)
         for line in lines:
             uow.publish("allocation.published", _payload(allocation, line, "initial"))
+        uow.audit(
+            "allocation.published",
+            "allocation",
+            allocation.id,
+            before=before,
+            after={"status": "published", "campaign_id": campaign_id, "lines": len(lines)},
+        )
         uow.commit()
         return _view(campaign, allocation, lines, _names(uow.session))
 
@@ -246,10 +261,22 @@ def _change(
             changed_at=utcnow(),
         )
     )
+    uow.audit(
+        f"allocation_line.{action}",
+        "allocation_line",
+        f"{allocation.campaign_id}/{line.unit_id}",
+        before=_amounts(line),
+        after={"academic_seats": seats, "skills_money": money},
+        reason=reason,
+    )
     line.academic_seats, line.skills_money = seats, money
     if allocation.status == "published":
         line.revision += 1
         uow.publish("allocation.published", _payload(allocation, line, action if action != "imported" else "edited"))
+
+
+def _amounts(line: AllocationLine) -> dict:
+    return {"academic_seats": line.academic_seats, "skills_money": line.skills_money}
 
 
 def _check_pools(session, campaign: Campaign, allocation: Allocation) -> None:

@@ -65,6 +65,7 @@ def create(body: dict) -> dict:
     campaign = Campaign(id=str(uuid.uuid4()), status="draft", revision=0, created_at=now, updated_at=now, **values)
     with unit_of_work() as uow:
         uow.session.add(campaign)
+        uow.audit("campaign.created", "campaign", campaign.id, after=view(campaign))
         uow.commit()
     return view(campaign)
 
@@ -97,6 +98,7 @@ def edit(campaign_id: str, body: dict) -> dict:
         values = {k: v for k, v in _settings(body).items() if getattr(campaign, k) != v}
         if not values:
             return view(campaign)  # nothing changes, nothing to announce
+        before = view(campaign)
         for name, value in values.items():
             setattr(campaign, name, value)
         _check_windows(campaign)
@@ -105,6 +107,7 @@ def edit(campaign_id: str, body: dict) -> dict:
         if campaign.status == "published":
             campaign.revision += 1
             uow.publish("campaign.published", payload(campaign))
+        uow.audit("campaign.updated", "campaign", campaign.id, before=before, after=view(campaign), only_changes=True)
         uow.commit()
         return view(campaign)
 
@@ -114,8 +117,12 @@ def publish(campaign_id: str) -> dict:
         campaign = find(uow.session, campaign_id, lock=True)
         if campaign.status == "published":
             raise Problem(CAMPAIGN_PUBLISHED, "Edit the campaign to publish a new revision of it.")
+        before = {"status": campaign.status, "revision": campaign.revision}
         campaign.status, campaign.revision, campaign.updated_at = "published", 1, utcnow()
         uow.publish("campaign.published", payload(campaign))
+        uow.audit(
+            "campaign.published", "campaign", campaign.id, before=before, after={"status": "published", "revision": 1}
+        )
         uow.commit()
         return view(campaign)
 

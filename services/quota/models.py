@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from servicekit.audit import add_audit_table
 from servicekit.bus.tables import SEQUENCE, add_messaging_tables
 from servicekit.paging import keyset_indexes
 
@@ -32,6 +33,7 @@ class Base(DeclarativeBase):
 
 
 outbox, inbox = add_messaging_tables(Base.metadata)
+audit_entries = add_audit_table(Base.metadata)
 
 
 class Campaign(Base):

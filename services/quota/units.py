@@ -29,6 +29,7 @@ def create(body: dict) -> dict:
         _check_parent(uow.session, unit)
         uow.session.add(unit)
         _announce(uow, unit)
+        uow.audit("unit.created", "unit", unit.id, after=view(unit))
         uow.commit()
         return view(unit)
 
@@ -38,6 +39,7 @@ def edit(unit_id: str, body: dict) -> dict:
         unit = uow.session.scalars(select(Unit).where(Unit.id == unit_id).with_for_update()).one_or_none()
         if unit is None:
             raise Problem(UNIT_NOT_FOUND, _("No unit {unit_id}.").format(unit_id=unit_id))
+        before = view(unit)
         merged = {**{k: getattr(unit, k) for k in FIELDS}, **body}
         if merged["level"] == "first_level":
             merged["parent_id"] = None
@@ -50,6 +52,7 @@ def edit(unit_id: str, body: dict) -> dict:
         _apply(unit, merged)
         _check_parent(uow.session, unit)
         _announce(uow, unit)
+        uow.audit("unit.updated", "unit", unit.id, before=before, after=view(unit), only_changes=True)
         uow.commit()
         return view(unit)
 
@@ -112,13 +115,18 @@ def import_rows(rows: list[tuple[int, dict]]) -> dict:
         for _number, row in sorted(rows, key=lambda r: r[1]["level"]):  # first-level units before their unions
             unit = stored.get(row["id"])
             values = {k: row.get(k) for k in FIELDS}
+            before = None
             if unit is None:
                 unit = Unit(id=row["id"], revision=0)
                 uow.session.add(unit)
             elif all(getattr(unit, k) == v for k, v in values.items()):
                 continue
+            else:
+                before = {k: getattr(unit, k) for k in FIELDS}
             _apply(unit, values)
             _announce(uow, unit)
+            after = {k: getattr(unit, k) for k in FIELDS}
+            uow.audit("unit.imported", "unit", unit.id, before=before, after=after, only_changes=True)
             changed += 1
         uow.commit()
     return {"imported": len(rows), "changed": changed}

@@ -3,14 +3,22 @@
 from http import HTTPStatus
 
 from servicekit import unit_of_work
+from servicekit.audit import Changes, audit_changes, reason_in
 from servicekit.bulk import each
 from servicekit.identity import current_identity
 
 
-def change(use_case, present, *args) -> dict:
-    """Run one use case in a unit of work and answer with what it changed, as the caller may see it."""
+def change(use_case, present, *args, action: str | None = None) -> dict:
+    """Run one use case in a unit of work and answer with what it changed, as the caller may see it.
+
+    The decision is audited in the same transaction: the use case's name (or `action`), the row it
+    returns with its old and new values (and the other rows it touched), the reason the body gives.
+    """
     with unit_of_work() as uow:
+        changes = Changes(uow.session)
         changed = use_case(uow, current_identity(), *args)
+        uow.session.flush()
+        audit_changes(uow, changes, action or use_case.__name__, changed, reason=reason_in(*args))
         # Commit first: the row locks go now, and the view's reads run in a short transaction of their own.
         uow.commit()
         view = present(uow.session, changed)
@@ -23,7 +31,11 @@ def change_each(items: list[dict], use_case, args_of, id_of) -> dict:
 
     def one(item: dict) -> None:
         with unit_of_work() as uow:
-            use_case(uow, identity, *args_of(item))
+            changes = Changes(uow.session)
+            args = args_of(item)
+            changed = use_case(uow, identity, *args)
+            uow.session.flush()
+            audit_changes(uow, changes, use_case.__name__, changed, reason=reason_in(*args))  # each item's own
             uow.commit()
 
     return each(items, one, id_of)

@@ -3,6 +3,7 @@
 from flask_smorest import Blueprint
 
 from servicekit import unit_of_work
+from servicekit.audit import Changes, audit_changes
 from servicekit.identity import ROLES, current_identity, requires
 from servicekit.tabular import Column, read_rows, validate_rows
 
@@ -82,7 +83,9 @@ def list_notices(filters):
 def register_institution(body):
     """Register an institution (announces institution.registered)."""
     with unit_of_work() as uow:
+        changes = Changes(uow.session)
         view = catalogue.register_institution(uow, body)
+        audit_changes(uow, changes, "registered", entity_type="institution", entity_id=body["institution_id"])
         uow.commit()
     return view
 
@@ -95,7 +98,9 @@ def register_institution(body):
 def rename_institution(body, institution_id):
     """Rename an institution (announces institution.registered with a higher revision)."""
     with unit_of_work() as uow:
+        changes = Changes(uow.session)
         view = catalogue.rename_institution(uow, institution_id, body["name"])
+        audit_changes(uow, changes, "renamed", entity_type="institution", entity_id=institution_id)
         uow.commit()
     return view
 
@@ -131,7 +136,9 @@ def get_programme(programme_id):
 def put_programme(body, programme_id):
     """Create a draft programme or replace its details; a published one is announced again."""
     with unit_of_work() as uow:
+        changes = Changes(uow.session)
         programme, created = catalogue.save_programme(uow, programme_id, body)
+        audit_changes(uow, changes, "created" if created else "updated", programme)
         view = catalogue.programme_view(programme)
         uow.commit()
     return view, 201 if created else 200
@@ -144,7 +151,10 @@ def put_programme(body, programme_id):
 def publish_programme(programme_id):
     """Publish a programme in the catalogue (announces programme.published)."""
     with unit_of_work() as uow:
-        view = catalogue.programme_view(catalogue.publish_programme(uow, programme_id))
+        changes = Changes(uow.session)
+        programme = catalogue.publish_programme(uow, programme_id)
+        audit_changes(uow, changes, "published", programme)
+        view = catalogue.programme_view(programme)
         uow.commit()
     return view
 
@@ -160,7 +170,9 @@ def import_programmes(files, form):
     upload = files["file"]
     rows = validate_rows(read_rows(upload.read(), upload.filename or "", CATALOGUE_COLUMNS), ProgrammeRow())
     with unit_of_work() as uow:
+        changes = Changes(uow.session)
         report = catalogue.import_programmes(uow, rows, form["publish"])
+        audit_changes(uow, changes, "imported", entity_type="programme")
         uow.commit()
     return report
 
@@ -183,6 +195,8 @@ def get_plan(unit_id, campaign_id):
 def record_plan(body, unit_id, campaign_id):
     """Record (replace) the unit's chosen programmes for the campaign."""
     with unit_of_work() as uow:
+        before = catalogue.plan_view(uow.session, unit_id, campaign_id)
         view = catalogue.record_plan(uow, current_identity(), unit_id, campaign_id, body["programme_ids"])
+        uow.audit("plan.recorded", "plan", f"{unit_id}/{campaign_id}", before=before, after=view, only_changes=True)
         uow.commit()
     return view

@@ -3,6 +3,7 @@
 from flask_smorest import Blueprint
 
 from servicekit import unit_of_work
+from servicekit.audit import Changes, audit_changes
 from servicekit.clock import china_today as today
 from servicekit.identity import ROLES, current_identity, requires
 
@@ -23,7 +24,10 @@ def request_change(body, enrolment_id):
     """Ask for a withdrawal (the unit approves) or a transfer/change of major (the unit agrees, the federation
     reviews)."""
     with unit_of_work() as uow:
-        view = changes.change_view(changes.request_change(uow, current_identity(), enrolment_id, body))
+        tracked = Changes(uow.session)
+        change = changes.request_change(uow, current_identity(), enrolment_id, body)
+        audit_changes(uow, tracked, "requested", change, reason=body["reason"])
+        view = changes.change_view(change)
         uow.commit()
     return view
 
@@ -61,6 +65,9 @@ def pending(args):
 def decide(body, change_id):
     """Approve or decline the step that is the caller's; the final approval takes effect and is announced."""
     with unit_of_work() as uow:
-        view = changes.change_view(changes.decide(uow, current_identity(), change_id, body, today()))
+        tracked = Changes(uow.session)
+        change = changes.decide(uow, current_identity(), change_id, body, today())
+        audit_changes(uow, tracked, body["decision"] + "d", change, reason=body.get("note"))
+        view = changes.change_view(change)
         uow.commit()
     return view

@@ -174,7 +174,9 @@ def get_calendar(year):
 def load_calendar(body, year):
     """Load (replace) a year's public holidays and make-up working days; other days follow the weekdays."""
     with unit_of_work() as uow:
+        before = workcalendar.year_view(uow.session, year)
         view = workcalendar.load_year(uow, year, body["days"], current_identity().subject)
+        uow.audit("calendar.loaded", "calendar", year, before=before, after=view)
         uow.commit()
     return view
 
@@ -189,6 +191,8 @@ def import_calendar(files, year):
     upload = files["file"]
     days = validate_rows(read_rows(upload.read(), upload.filename or "", CALENDAR_COLUMNS), CalendarRow())
     with unit_of_work() as uow:
+        before = workcalendar.year_view(uow.session, year)
         view = workcalendar.load_year(uow, year, days, current_identity().subject)
+        uow.audit("calendar.loaded", "calendar", year, before=before, after=view)
         uow.commit()
     return view

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from servicekit import unit_of_work
 from servicekit.app import runtime
+from servicekit.audit import Changes, audit_changes
 from servicekit.bulk import BulkOut
 from servicekit.clock import china_today as today
 from servicekit.identity import ROLES, current_identity, requires
@@ -86,6 +87,7 @@ def import_nominations(files, form):
     read = read_rows(upload.read(), upload.filename or "", NOMINATION_COLUMNS)
     rows = validate_rows(read, NominationRow())
     with unit_of_work() as uow:
+        changes = Changes(uow.session)
         created = nominations.nominate_many(
             uow,
             current_identity(),
@@ -95,6 +97,7 @@ def import_nominations(files, form):
             employee_key(),
         )
         uow.session.flush()
+        audit_changes(uow, changes, "nominated", entity_type="enrolment")
         found = views(uow.session, current_identity(), created)
         uow.commit()
     return found

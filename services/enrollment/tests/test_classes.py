@@ -143,7 +143,10 @@ def test_roster_needs_staff_the_working_day_lead_and_a_calendar_then_review_and_
     assert (returned["status"], returned["review_comments"]) == ("returned", "请补充教学点地址")
     enrollment.ok(enrollment.client.post(f"{path}/roster", headers=institution))
     class_id = path.rsplit("/", 1)[1]
-    reviews = [{"class_id": class_id, "decision": "approve"}, {"class_id": "no-such-class", "decision": "approve"}]
+    reviews = [
+        {"class_id": class_id, "decision": "approve", "comments": "名单齐全"},
+        {"class_id": "no-such-class", "decision": "approve", "comments": "名单齐全"},
+    ]
     report = enrollment.ok(enrollment.client.post("/classes/review", json={"items": reviews}, headers=admin))
     assert (report["done"], report["refused"]) == (1, 1)  # many rosters approved at once, each reported
     assert [(r["id"], r["outcome"], r["code"]) for r in report["results"]] == [
@@ -221,7 +224,9 @@ def test_a_failed_skills_student_placed_in_a_later_class_shows_both_classes(enro
     )
     path = f"/classes/{first['class_id']}"
     enrollment.ok(enrollment.client.post(f"{path}/roster", headers=institution))
-    enrollment.ok(enrollment.client.post(f"{path}/review", json={"decision": "approve"}, headers=admin))
+    enrollment.ok(
+        enrollment.client.post(f"{path}/review", json={"decision": "approve", "comments": "名单齐全"}, headers=admin)
+    )
     enrollment.ok(enrollment.client.post(f"{path}/publish", headers=admin))
     enrollment.ok(enrollment.client.post(f"{path}/open", headers=institution))
     stack.publish(

@@ -1,6 +1,7 @@
 from flask_smorest import Blueprint
 
 from servicekit import unit_of_work
+from servicekit.audit import audited
 from servicekit.identity import (
     AUDITOR,
     EMPLOYEE,
@@ -42,9 +43,16 @@ blp = Blueprint(
 def issue(body):
     """Issue a certificate to a student who passed; announces `certificate.issued` (the federation's share follows)."""
     with unit_of_work() as uow:
-        certificate, new = certificates.issue(uow, current_identity(), body)
+        with audited(uow, "issued", "certificate") as decision:
+            certificate, new = certificates.issue(uow, current_identity(), body)
+            decision.entity_id = _certificate_id(certificate, body)
         uow.commit()
     return certificate, 201 if new else 200
+
+
+def _certificate_id(certificate, body: dict) -> str:
+    found = certificate.get("certificate_id") if isinstance(certificate, dict) else None
+    return str(found or body.get("number") or body.get("enrolment_id"))
 
 
 CERTIFICATE_COLUMNS = [
@@ -58,9 +66,11 @@ def _issue_many(rows: list[tuple[int, dict]]):
     """Both batch routes: rows validated one by one, then issued all or none."""
     loaded = validate_rows(rows, CertificateRow())
     with unit_of_work() as uow:
-        issued = certificates.issue_many(
-            uow, current_identity(), [(number, row) for (number, _), row in zip(rows, loaded)]
-        )
+        with audited(uow, "issued", "certificate_batch") as decision:
+            issued = certificates.issue_many(
+                uow, current_identity(), [(number, row) for (number, _), row in zip(rows, loaded)]
+            )
+            decision.entity_id = f"{len(rows)} rows"
         uow.commit()
     new = sum(1 for _, is_new in issued if is_new)
     answer = {
@@ -104,7 +114,8 @@ def import_certificates(files):
 def revoke(body, certificate_id):
     """Revoke a certificate with a reason; announces `certificate.revoked`."""
     with unit_of_work() as uow:
-        certificate = certificates.revoke(uow, current_identity(), str(certificate_id), body["reason"].strip())
+        with audited(uow, "revoked", "certificate", str(certificate_id), reason=body["reason"].strip()):
+            certificate = certificates.revoke(uow, current_identity(), str(certificate_id), body["reason"].strip())
         uow.commit()
     return certificate
 

@@ -2,6 +2,7 @@ from flask import request
 from flask_smorest import Blueprint
 
 from servicekit import unit_of_work
+from servicekit.audit import audited
 from servicekit.idempotency import HEADER, idempotent, parse_key
 from servicekit.identity import (
     AUDITOR,
@@ -34,7 +35,9 @@ blp = Blueprint("results", __name__, url_prefix="/results", description="Exam re
 def post_batch(body):
     """Publish exam results in bulk, all lines or none; only for the institution's own students."""
     with unit_of_work() as uow:
-        response = record_batch(uow, current_identity(), parse_key(request.headers.get(HEADER)), body["lines"])
+        with audited(uow, "recorded", "result_batch") as decision:
+            response = record_batch(uow, current_identity(), parse_key(request.headers.get(HEADER)), body["lines"])
+            decision.entity_id = f"{len(body['lines'])} lines"
         uow.commit()
     return response
 

@@ -1,6 +1,7 @@
 from flask_smorest import Blueprint
 
 from servicekit import Problem, unit_of_work
+from servicekit.audit import audited
 from servicekit.errors import NOT_FOUND
 from servicekit.identity import AUDITOR, FEDERATION_ADMIN, INSTITUTION_OPERATOR, current_identity, requires
 from servicekit.paging import page_in_memory
@@ -54,7 +55,8 @@ def get_settings():
 def put_settings(body):
     """Set the weights (adding up to 1) and the notice threshold (0-100)."""
     with unit_of_work() as uow:
-        saved = scoring.put_settings(uow, current_identity(), dict(body["weights"]), body["notice_threshold"])
+        with audited(uow, "set", "scoring_settings", "scoring"):
+            saved = scoring.put_settings(uow, current_identity(), dict(body["weights"]), body["notice_threshold"])
         uow.commit()
     return saved
 
@@ -66,9 +68,10 @@ def put_settings(body):
 def record_inspection(body):
     """Record an on-site inspection: inspector, date, institution, a 0-100 score per criterion, notes."""
     with unit_of_work() as uow:
-        inspection = scoring.record_inspection(
-            uow, current_identity(), {**body, "campaign_id": str(body["campaign_id"])}
-        )
+        with audited(uow, "recorded", "inspection", reason=body.get("notes")):
+            inspection = scoring.record_inspection(
+                uow, current_identity(), {**body, "campaign_id": str(body["campaign_id"])}
+            )
         uow.commit()
     return inspection
 
@@ -109,7 +112,8 @@ def score(query, institution_id):
 def evaluate(body, institution_id):
     """Evaluate and keep the score; below the threshold the institution is notified (`institution.notified`)."""
     with unit_of_work() as uow:
-        evaluated = scoring.evaluate(uow, current_identity(), str(body["campaign_id"]), institution_id)
+        with audited(uow, "evaluated", "institution_score", f"{institution_id}/{body['campaign_id']}"):
+            evaluated = scoring.evaluate(uow, current_identity(), str(body["campaign_id"]), institution_id)
         uow.commit()
     return evaluated
 
@@ -152,10 +156,17 @@ def reinstate(body, institution_id):
 
 def _sanction(body, institution_id: str, disqualify: bool):
     with unit_of_work() as uow:
-        campaign_id = str(body["campaign_id"]) if body.get("campaign_id") else None
-        decision = scoring.sanction(
-            uow, current_identity(), institution_id, disqualify, body["reason"].strip(), campaign_id
-        )
+        with audited(
+            uow,
+            "disqualified" if disqualify else "reinstated",
+            "institution",
+            institution_id,
+            reason=body["reason"].strip(),
+        ):
+            campaign_id = str(body["campaign_id"]) if body.get("campaign_id") else None
+            decision = scoring.sanction(
+                uow, current_identity(), institution_id, disqualify, body["reason"].strip(), campaign_id
+            )
         uow.commit()
     return decision
 

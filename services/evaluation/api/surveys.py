@@ -5,6 +5,7 @@ from flask_smorest import Blueprint
 
 from servicekit import unit_of_work
 from servicekit.app import runtime
+from servicekit.audit import audited
 from servicekit.identity import AUDITOR, EMPLOYEE, FEDERATION_ADMIN, INSTITUTION_OPERATOR, current_identity, requires
 
 from .. import blind, surveys
@@ -39,14 +40,16 @@ blp = Blueprint(
 def open_survey(body):
     """Open the survey of one campaign at one institution (makes its RSA key, RFC 9474)."""
     with unit_of_work() as uow:
-        survey = surveys.open_survey(
-            uow,
-            current_identity(),
-            str(body["campaign_id"]),
-            body["institution_id"].strip(),
-            body["closes_on"],
-            key_encryption_key(),
-        )
+        with audited(uow, "opened", "survey") as decision:
+            survey = surveys.open_survey(
+                uow,
+                current_identity(),
+                str(body["campaign_id"]),
+                body["institution_id"].strip(),
+                body["closes_on"],
+                key_encryption_key(),
+            )
+            decision.entity_id = survey.get("survey_id") if isinstance(survey, dict) else None
         uow.commit()
     return survey
 

@@ -183,3 +183,17 @@ def test_the_federation_disqualifies_and_reinstates_with_an_audit_trail(evaluati
     for event_type, revision in (("institution.disqualified", 1), ("institution.reinstated", 2)):
         [message] = wait_for(lambda: evaluation.stack.drain(taps[event_type]), message=event_type)
         assert json.loads(message.body)["data"]["revision"] == revision
+
+    # the service's audit trail: each sanction with who, why, old and new standing; the refused ones left none
+    entries = evaluation.client.get(
+        "/audit", headers=auditor, query_string={"entity_type": "institution", "entity_id": "GZ-FCG"}
+    ).get_json()
+    assert [(e["action"], e["reason"], e["actor_role"]) for e in entries] == [
+        ("institution.reinstated", "整改验收合格", "federation_admin"),
+        ("institution.disqualified", "通报后仍未整改", "federation_admin"),
+    ]
+    standing = "institution_standing GZ-FCG"
+    assert entries[0]["before"]["others"][standing] == {"disqualified": True, "revision": 1}
+    assert entries[0]["after"]["others"][standing] == {"disqualified": False, "revision": 2}
+    assert entries[1]["after"]["others"][standing]["disqualified"] is True
+    assert evaluation.client.get("/audit", headers=evaluation.institution("GZ-FCG")).status_code == 403

@@ -40,6 +40,12 @@ def problems(*statuses: int):
     return decorate
 
 
+def id_of(answer, key: str, default: str) -> str:
+    """The id in a use case's answer (a row or its view), for the audit entry."""
+    found = answer.get(key) if isinstance(answer, dict) else getattr(answer, key, None)
+    return str(found or default)
+
+
 def cause() -> str:
     """What a request's ledger postings are named by: each execution its own (retries never execute twice)."""
     return f"request:{uuid.uuid4()}"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from servicekit import bulk, unit_of_work
+from servicekit.audit import audited
 from servicekit.bulk import BulkOut
 from servicekit.idempotency import idempotent
 from servicekit.identity import current_identity, requires
 
 from .. import funds, queries, schemas
-from . import FEDERATION, blp, cause, problems, reading
+from . import FEDERATION, blp, cause, id_of, problems, reading
 
 
 @blp.route("/transfers", methods=["POST"])
@@ -45,7 +46,9 @@ def transfer_funds_to_units(body):
 
     def transfer(item: dict) -> None:
         with unit_of_work() as uow:
-            funds.move(uow, identity, {**item, "campaign_id": str(item["campaign_id"])}, cause(), "to_unit")
+            with audited(uow, "to_unit", "fund_transfer", reason=item.get("reference")) as decision:
+                row = funds.move(uow, identity, {**item, "campaign_id": str(item["campaign_id"])}, cause(), "to_unit")
+                decision.entity_id = id_of(row, "transfer_id", item["unit_id"])
             uow.commit()
 
     return bulk.each(body["items"], transfer, lambda item: item["unit_id"])
@@ -53,7 +56,11 @@ def transfer_funds_to_units(body):
 
 def _move_funds(body: dict, direction: str):
     with unit_of_work() as uow:
-        row = funds.move(uow, current_identity(), {**body, "campaign_id": str(body["campaign_id"])}, cause(), direction)
+        with audited(uow, direction, "fund_transfer", reason=body.get("reference")) as decision:
+            row = funds.move(
+                uow, current_identity(), {**body, "campaign_id": str(body["campaign_id"])}, cause(), direction
+            )
+            decision.entity_id = id_of(row, "transfer_id", body["unit_id"])
         uow.commit()
     return row
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from servicekit import Problem, bulk, unit_of_work
+from servicekit.audit import audited
 from servicekit.bulk import BulkOut
 from servicekit.errors import NOT_FOUND
 from servicekit.idempotency import idempotent
@@ -10,7 +11,7 @@ from servicekit.identity import current_identity, requires
 
 from .. import fees, queries, schemas
 from ..models import Breakdown
-from . import EVERYONE, blp, cause, problems, reading
+from . import EVERYONE, blp, cause, id_of, problems, reading
 
 
 @blp.route("/enrolments/<enrolment_id>/breakdown", methods=["GET"])
@@ -37,7 +38,9 @@ def get_breakdown(enrolment_id):
 def record_charge(body, enrolment_id):
     """The institution adds a re-exam, retake or practice fee the employee alone pays to their breakdown"""
     with unit_of_work() as uow:
-        charge, new = fees.record_charge(uow, current_identity(), enrolment_id, body)
+        with audited(uow, "recorded", "charge") as decision:
+            charge, new = fees.record_charge(uow, current_identity(), enrolment_id, body)
+            decision.entity_id = id_of(charge, "charge_id", enrolment_id)
         uow.commit()
     return charge, 201 if new else 200
 
@@ -62,9 +65,11 @@ def list_breakdowns(args):
 def record_payment(body, enrolment_id):
     """The institution records what the employee paid; a partial or over-payment is recorded and flagged"""
     with unit_of_work() as uow:
-        payment = fees.record_payment(
-            uow, current_identity(), enrolment_id, body["amount"], body["paid_on"], body.get("reference"), cause()
-        )
+        with audited(uow, "recorded", "payment") as decision:
+            payment = fees.record_payment(
+                uow, current_identity(), enrolment_id, body["amount"], body["paid_on"], body.get("reference"), cause()
+            )
+            decision.entity_id = id_of(payment, "payment_id", enrolment_id)
         uow.commit()
     return payment
 
@@ -81,9 +86,10 @@ def record_payments(body):
 
     def record(item: dict) -> None:
         with unit_of_work() as uow:
-            fees.record_payment(
-                uow, identity, item["enrolment_id"], item["amount"], item["paid_on"], item.get("reference"), cause()
-            )
+            with audited(uow, "recorded", "payment", item["enrolment_id"]):
+                fees.record_payment(
+                    uow, identity, item["enrolment_id"], item["amount"], item["paid_on"], item.get("reference"), cause()
+                )
             uow.commit()
 
     return bulk.each(body["items"], record, lambda item: item["enrolment_id"])

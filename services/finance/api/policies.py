@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from servicekit import Problem, unit_of_work
+from servicekit.audit import audited
 from servicekit.db import utcnow
 from servicekit.errors import FORBIDDEN, NOT_FOUND
 from servicekit.i18n import _
@@ -66,8 +67,9 @@ def put_unit_policy(body, unit_id):
         body["skills_unit_rate"] = rules.DEFAULT_SKILLS_UNIT_RATE
     policy = rules.UnitPolicy(**body)
     with unit_of_work() as uow:
-        uow.session.merge(
-            UnitPolicyRow(unit_id=unit_id, updated_by=current_identity().subject, updated_at=utcnow(), **body)
-        )
+        with audited(uow, "set", "unit_policy", unit_id):
+            uow.session.merge(
+                UnitPolicyRow(unit_id=unit_id, updated_by=current_identity().subject, updated_at=utcnow(), **body)
+            )
         uow.commit()
     return _policy_view(unit_id, policy, False)

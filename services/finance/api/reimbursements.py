@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from servicekit import unit_of_work
+from servicekit.audit import audited
 from servicekit.idempotency import idempotent
 from servicekit.identity import current_identity, requires
 
@@ -30,7 +31,8 @@ def list_reimbursements(args):
 def pay_reimbursement(body, reimbursement_id):
     """The unit records paying a share to the student; refused if the earmarked account cannot cover it"""
     with unit_of_work() as uow:
-        row, enrolment = reimbursements.pay(uow, current_identity(), reimbursement_id, body, cause())
+        with audited(uow, "paid", "reimbursement", reimbursement_id):
+            row, enrolment = reimbursements.pay(uow, current_identity(), reimbursement_id, body, cause())
         uow.commit()
     return queries.reimbursement_view(row, enrolment)
 
@@ -55,6 +57,7 @@ def list_recoveries(args):
 def recover_reimbursement(body, reimbursement_id):
     """The unit records the share a student paid back after the certificate was revoked (once)"""
     with unit_of_work() as uow:
-        recovery, row, enrolment = reimbursements.recover(uow, current_identity(), reimbursement_id, body)
+        with audited(uow, "recovered", "reimbursement", reimbursement_id, reason=body.get("reference")):
+            recovery, row, enrolment = reimbursements.recover(uow, current_identity(), reimbursement_id, body)
         uow.commit()
     return queries.reimbursement_view(row, enrolment, recovery)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from servicekit import unit_of_work
+from servicekit.audit import audited
 from servicekit.idempotency import idempotent
 from servicekit.identity import current_identity, requires
 from servicekit.tabular import export
@@ -78,7 +79,9 @@ def skills_surplus(args):
 def raise_skills_rate(body, campaign_id):
     """Raise the federation's skills rate for one trade within the skills surplus; unpaid shares follow"""
     with unit_of_work() as uow:
-        record = raises.raise_rate(uow, current_identity(), campaign_id, body, cause())
+        with audited(uow, "raised", "skills_rate", reason=body["reason"]) as decision:
+            record = raises.raise_rate(uow, current_identity(), campaign_id, body, cause())
+            decision.entity_id = f"{campaign_id}/{body['trade']}"
         uow.commit()
     return record
 

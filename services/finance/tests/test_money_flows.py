@@ -265,6 +265,16 @@ def test_transfer_requests_are_idempotent_by_key_and_writes_are_the_federation_a
     funded.post("/returns", {**back, "amount": "400.00"}, funded.federation)
     assert funded.invariants()["passed"]
 
+    # each money movement once in the audit trail (a replayed key adds nothing), refusals none
+    trail = funded.get("/audit", funded.caller("auditor"), entity_type="fund_transfer")
+    assert [(e["action"], e["reason"], e["actor_role"]) for e in trail] == [
+        ("fund_transfer.returned", "退回-1", "federation_admin"),
+        ("fund_transfer.to_unit", first["reference"], "federation_admin"),
+    ]
+    assert trail[1]["entity_id"] == first["transfer_id"]
+    assert "1000.00" in str(trail[1]["after"])
+    funded.get("/audit", funded.unit(), expect=403)
+
 
 def test_student_ledger_and_fund_report_exports(funded):
     funded.transfer("318000.00")
