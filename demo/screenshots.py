@@ -31,6 +31,7 @@ PAGES = {
         ("institutions", "/federation/institutions"),
         ("institution", "/federation/institutions/GZ-GCJS"),
         ("clients", "/federation/clients"),
+        ("audit", "/federation/audit"),
         ("campaigns", "/federation/campaigns"),
         ("units", "/federation/units"),
         ("allocation", "/federation/allocation"),

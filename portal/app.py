@@ -54,6 +54,7 @@ def navigation(role: str) -> list[tuple[str, str]]:
             ("federation.transfers", _("专款拨付")),
             ("federation.reviews", _("推荐审核")),
             ("oversight.institutions", _("培训机构")),
+            ("oversight.audit", _("审计日志")),
         ]
         if role == FEDERATION_ADMIN:
             items += [("federation.users", _("用户管理")), ("oversight.clients", _("接口客户端"))]

@@ -307,6 +307,7 @@ def test_auditor_sees_the_federation_pages_and_no_control_to_change_them(browser
         ("/federation/institutions", "培训机构"),
         ("/federation/institutions/GZ-SEG", "GZ-SEG"),
         ("/federation/dashboard", "数据看板"),
+        ("/federation/audit", "审计日志"),
     ]:
         page.goto(portal + path)
         expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
@@ -321,7 +322,9 @@ def test_auditor_sees_the_federation_pages_and_no_control_to_change_them(browser
     page.context.close()
 
 
-def test_federation_admin_disqualifies_and_reinstates_an_institution_and_makes_a_machine_client(browser, system):
+def test_federation_admin_disqualifies_and_reinstates_an_institution_and_makes_a_machine_client(
+    browser, system, tmp_path
+):
     _flows, portal, _sessions = system
     page = log_in(browser, portal, ADMIN[0], ADMIN[1])
     accept_dialogs(page)
@@ -350,6 +353,20 @@ def test_federation_admin_disqualifies_and_reinstates_an_institution_and_makes_a
     assert len(secret) >= 20
     page.goto(f"{portal}/federation/clients")  # shown once: the page holds no secret when opened again
     assert page.get_by_test_id("secret").count() == 0 and secret not in page.content()
+    # The audit trail has the disqualification with its reason; filtered by the entity, and as .xlsx.
+    page.get_by_role("link", name="审计日志").click()
+    page.get_by_label("对象编号").fill("GZ-SEG")
+    page.get_by_role("button", name="筛选").click()
+    expect(page.get_by_role("row").filter(has_text="年度检查发现虚报学员人数")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="导出 Excel").click()
+    download.value.save_as(tmp_path / "audit.xlsx")
+    cells = [
+        str(c)
+        for row in openpyxl.load_workbook(tmp_path / "audit.xlsx").active.iter_rows(values_only=True)
+        for c in row
+    ]
+    assert "年度检查发现虚报学员人数" in cells
     page.context.close()
 
 

@@ -8,8 +8,9 @@ confirmation; a machine client's secret is shown once, on the answer page, and k
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -23,6 +24,7 @@ from ..app import FEDERATION, FEDERATION_ADMIN, current_campaign, requires
 from ..charts import Series, bars, number
 from ..forms import show_problem
 from ..gateway import Problem
+from .federation import xlsx_download
 
 blueprint = Blueprint("oversight", __name__, url_prefix="/federation")
 CRITERIA = ("plan_execution", "satisfaction", "results", "use_of_funds", "inspection")
@@ -284,3 +286,41 @@ def dashboard():
         institutions=institutions,
         why_none=why_none,
     )
+
+
+# ---------------------------------------------------------------- audit trail
+
+AUDIT_FILTERS = ("entity_type", "entity_id", "actor_id", "service")
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def audit_query(args) -> dict:
+    """The page's filters as the gateway's /api/audit takes them: dates (China time) as the day's first and last
+    moment."""
+    query = {name: (args.get(name) or "").strip()[:200] for name in AUDIT_FILTERS}
+    for name, moment in (("at_from", "T00:00:00+08:00"), ("at_to", "T23:59:59.999999+08:00")):
+        try:
+            query[name] = date.fromisoformat(args.get(name, "")).isoformat() + moment
+        except ValueError:
+            query[name] = ""
+    return {k: v for k, v in query.items() if v}
+
+
+@blueprint.route("/audit")
+@requires(*FEDERATION)
+def audit():
+    """Every decision of every service, newest first: filter by entity, person, service and time."""
+    query = audit_query(request.args)
+    page = gateway.page("/api/audit", cursor=request.args.get("cursor"), **query)
+    for entry in page.items:  # shown in China time
+        try:
+            entry["at"] = datetime.fromisoformat(entry["at"]).astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
+        except (KeyError, TypeError, ValueError):
+            pass
+    return render_template("federation/audit.html", page=page, filters=request.args)
+
+
+@blueprint.route("/audit/export.xlsx")
+@requires(*FEDERATION)
+def audit_export():
+    return xlsx_download("/api/audit", "audit-trail.xlsx", audit_query(request.args))
