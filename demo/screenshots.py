@@ -27,6 +27,11 @@ SIZES = {"desktop": (1366, 900), "phone": (390, 844)}
 PAGES = {
     "federation_admin": [
         ("home", "/"),
+        ("dashboard", "/federation/dashboard"),
+        ("institutions", "/federation/institutions"),
+        ("institution", "/federation/institutions/GZ-GCJS"),
+        ("clients", "/federation/clients"),
+        ("audit", "/federation/audit"),
         ("campaigns", "/federation/campaigns"),
         ("units", "/federation/units"),
         ("allocation", "/federation/allocation"),
@@ -35,14 +40,25 @@ PAGES = {
         ("users", "/federation/users"),
         ("account", "/account"),
     ],
-    "auditor": [("home", "/"), ("allocation", "/federation/allocation"), ("transfers", "/federation/transfers")],
+    "auditor": [
+        ("home", "/"),
+        ("allocation", "/federation/allocation"),
+        ("transfers", "/federation/transfers"),
+        ("institution", "/federation/institutions/GZ-GCJS"),
+    ],
     "unit_officer": [
         ("home", "/"),
         ("allocation", "/unit/allocation"),
         ("unions", "/unit/unions"),
         ("lists", "/unit/lists"),
+        ("money", "/unit/money"),
     ],
-    "grassroots_officer": [("home", "/"), ("nominations", "/nominations"), ("notice", "/notice")],
+    "grassroots_officer": [
+        ("home", "/"),
+        ("nominations", "/nominations"),
+        ("notice", "/notice"),
+        ("studies", "/studies"),
+    ],
 }
 LOGINS = {"auditor": "demo.auditor", "unit_officer": "tianhe.officer", "grassroots_officer": "tianhe.union1"}
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import g, request
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
@@ -134,7 +135,7 @@ class Reader:
     identity: Identity
     upstreams: Upstreams
     request_id: str
-    key: bytes
+    key: Ed25519PrivateKey
     runtime: Runtime
     context: contextvars.Context
 
@@ -190,10 +191,17 @@ def _fetch_pages(
 
 
 def _fetch(
-    upstreams: Upstreams, service: str, page_query: dict, identity: Identity, key: bytes, request_id: str
+    upstreams: Upstreams,
+    service: str,
+    page_query: dict,
+    identity: Identity,
+    key: Ed25519PrivateKey,
+    request_id: str,
 ) -> tuple[list[dict], bool]:
     params = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in page_query.items()}
-    headers = {"Accept": "application/json", "X-Request-ID": request_id, HEADER: sign(identity, key)}
+    # Signed for this one request to this one service, as the proxy signs what it forwards.
+    header = sign(identity, key, audience=service, method="GET", path="/audit", request_id=request_id)
+    headers = {"Accept": "application/json", "X-Request-ID": request_id, HEADER: header}
     try:
         status, body = upstreams.fetch(service, f"/audit?{urlencode(params)}", headers, FETCH_TIMEOUT)
     except UpstreamError as exc:

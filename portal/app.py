@@ -47,25 +47,30 @@ def navigation(role: str) -> list[tuple[str, str]]:
     home = [("home.index", _("工作台"))]
     if role in FEDERATION:
         items = [
+            ("oversight.dashboard", _("数据看板")),
             ("federation.campaigns", _("计划管理")),
             ("federation.units", _("单位管理")),
             ("federation.allocation", _("指标分配")),
             ("federation.transfers", _("专款拨付")),
             ("federation.reviews", _("推荐审核")),
+            ("oversight.institutions", _("培训机构")),
+            ("oversight.audit", _("审计日志")),
         ]
         if role == FEDERATION_ADMIN:
-            items.append(("federation.users", _("用户管理")))
+            items += [("federation.users", _("用户管理")), ("oversight.clients", _("接口客户端"))]
         return home + items
     if role == UNIT_OFFICER:
         return home + [
             ("officers.unit_allocation", _("本单位指标")),
             ("officers.unit_unions", _("基层工会")),
             ("officers.unit_lists", _("推荐名单")),
+            ("unit_money.money", _("报销与政策")),
         ]
     if role == GRASSROOTS_OFFICER:
         return home + [
             ("officers.nominations", _("人选推荐")),
             ("officers.notice", _("公示与异议")),
+            ("officers.studies", _("职工学习情况")),
         ]
     return home
 
@@ -152,9 +157,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     CSRFProtect(app)
     init_babel(app)
 
-    from .views import auth, federation, home, officers
+    from .views import auth, federation, home, officers, oversight, unit_money
 
-    for module in (auth, home, federation, officers):
+    for module in (auth, home, federation, officers, oversight, unit_money):
         app.register_blueprint(module.blueprint)
 
     @app.context_processor

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import secrets
+import threading
 import time
 from pathlib import Path
 
@@ -61,9 +62,11 @@ class FileSessions(SessionInterface):
             session.pop("_rotate", None)
             session.sid = secrets.token_urlsafe(32)
         path = self._path(session.sid)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(dict(session)))
-        temporary.chmod(0o600)
+        # One temporary file per thread: two requests of one person at once (a page and its download) each
+        # write their own, readable by the owner only from the start, and the last to finish wins.
+        temporary = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
+            file.write(json.dumps(dict(session)))
         temporary.replace(path)
         from flask import request  # the request being answered
 

@@ -58,7 +58,9 @@ PERSONAL_KEYS = re.compile(
     r"(resident_id|id_number|id_card|identity_number|phone|mobile|telephone|email|bank_account|password)", re.I
 )
 # Names of people (not of units, institutions or programmes): the surname stays.
-PERSON_NAME_KEYS = re.compile(r"^(full_name|holder_name|employee_name|student_name|person_name|contact)$", re.I)
+PERSON_NAME_KEYS = re.compile(
+    r"^(full_name|holder_name|employee_name|student_name|person_name|nominated_name|contact)$", re.I
+)
 SECRET_KEYS = re.compile(r"(password|secret|token|private|_pem$)", re.I)
 # Rows that are people: their `name` is a person's name.
 PERSON_TYPES = frozenset({"employee", "person", "student", "holder", "user"})

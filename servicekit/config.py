@@ -10,6 +10,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from .keys import check_url, production
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_BROKER = "localfs"  # registered with kombu by servicekit.bus.localfs
@@ -45,6 +48,21 @@ class BusSettings:
     relay_safety_poll_seconds: float = 2.0
     relay_wake_on_commit: bool = True  # off behind a pooler that cannot LISTEN (PgBouncer's transaction mode)
     queue_type: str = "classic"
+    # Consumers accept an event only when RabbitMQ vouches (the message's user_id) that the service owning
+    # its type published it (BUS_VERIFY_PUBLISHER; on by default in production). Each service's broker user
+    # is `<BUS_NAMESPACE><service>` (python -m servicekit.provision makes them).
+    verify_publisher: bool = False
+
+    @property
+    def user(self) -> str | None:
+        """The broker user this process connects as (RabbitMQ checks a message's user_id against it)."""
+        if self.embedded:
+            return None
+        return unquote(urlsplit(self.url).username or "") or None
+
+    def publisher_user(self, service: str) -> str:
+        """The broker user of `service`: the only one whose events of that service's types are accepted."""
+        return f"{self.namespace}{service}"
 
     @property
     def exchange(self) -> str:
@@ -119,13 +137,13 @@ def load_settings(service: str) -> Settings:
     var_dir = Path(_env("VAR_DIR", str(REPO_ROOT / "var"))).resolve()
     default_db = f"sqlite:///{var_dir / (service + '.db')}"
     database_url = _env(f"{service.upper()}_DATABASE_URL", default_db)
-    return Settings(
+    settings = Settings(
         service=service,
         var_dir=var_dir,
         database_url=database_url,
         migrate_on_start=_flag("MIGRATE_ON_START", database_url == default_db),
         log_level=_env("LOG_LEVEL", "INFO").upper(),
-        bus=load_bus_settings(var_dir),
+        bus=load_bus_settings(var_dir, service),
         sagas=load_saga_settings(),
         host=_env("HOST", "127.0.0.1"),
         metrics_port=int(port) if (port := _env("METRICS_PORT", "")) else None,
@@ -133,6 +151,9 @@ def load_settings(service: str) -> Settings:
         idempotency_lease_seconds=int(_env("IDEMPOTENCY_LEASE_SECONDS", "60")),
         api_queue_budget_seconds=float(_env("API_QUEUE_BUDGET_SECONDS", "3")),
     )
+    check_url(f"{service.upper()}_DATABASE_URL", database_url)
+    check_url("BROKER_URL", settings.bus.url)
+    return settings
 
 
 def load_saga_settings() -> SagaSettings:
@@ -143,8 +164,11 @@ def load_saga_settings() -> SagaSettings:
     )
 
 
-def load_bus_settings(var_dir: Path) -> BusSettings:
+def load_bus_settings(var_dir: Path, service: str | None = None) -> BusSettings:
+    # A service's own broker user may come in `<SERVICE>_BROKER_URL` (the provisioning job holds all of them).
     url = _env("BROKER_URL", "filesystem://")
+    if service:
+        url = _env(f"{service.upper()}_BROKER_URL", url)
     if url.startswith("filesystem://"):
         # kombu's filesystem transport with atomic message files (servicekit.bus.localfs).
         url = f"{LOCAL_BROKER}://" + url[len("filesystem://") :]
@@ -174,4 +198,5 @@ def load_bus_settings(var_dir: Path) -> BusSettings:
         relay_safety_poll_seconds=float(_env("RELAY_SAFETY_POLL_SECONDS", "2")),
         relay_wake_on_commit=_flag("RELAY_WAKE_ON_COMMIT", True),
         queue_type=queue_type,
+        verify_publisher=_flag("BUS_VERIFY_PUBLISHER", production()),
     )

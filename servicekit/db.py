@@ -53,7 +53,8 @@ def outage_reason(exc: BaseException) -> str:
 
 def make_engine(url: str, connect_timeout: int = 5) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        # hide_parameters: a failing statement's message never carries its values (personal data)
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -68,6 +69,7 @@ def make_engine(url: str, connect_timeout: int = 5) -> Engine:
     return create_engine(
         url,
         pool_pre_ping=True,
+        hide_parameters=True,
         pool_size=5,
         max_overflow=10,
         pool_timeout=5,

@@ -13,6 +13,7 @@ from werkzeug.http import parse_accept_header
 
 from .db import database_unavailable, outage_reason
 from .i18n import localise_errors, translate
+from .personal import scrub
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ def problem_document(
         "title": title,
         "status": problem.status,
         "code": problem.code,
-        "detail": translate(detail, zh) if detail else title,
+        "detail": scrub(translate(detail, zh)) if detail else title,
         "instance": instance,
     }
     if errors:

@@ -8,12 +8,13 @@ Every key has one purpose and one environment variable (the README's operator se
     IDENTITY_PUBLIC_KEYS       services: the public keys (old and new while rotating) they accept it from
     EMPLOYEE_ID_KEY            gateway and enrollment: the employees' pseudonymous ids (servicekit.pseudonym)
     SURVEY_KEY_ENCRYPTION_KEY  evaluation only: encrypts each survey's private key at rest
+    RESIDENT_ID_ENCRYPTION_KEY enrollment only: encrypts resident ID numbers at rest (servicekit.encrypted)
 
 `DEPLOYMENT` is `local` (the default: a key not set is made once in its own file under
 var/keys/, shared by the processes of this one machine) or `production`: then a process
 refuses to start when a key it needs is missing or shorter than 32 bytes, when two of the
 keys it sees are the same, when a retired variable (IDENTITY_SIGNING_KEY, GATEWAY_SECRET_KEY)
-is still set, or when a URL carries a development default password.
+is still set, or when a database or broker URL carries no password or a development default one.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ SECRETS = {
     "GATEWAY_CLIENT_SECRET_KEY": "gateway-client-secret",
     "EMPLOYEE_ID_KEY": "employee-id",
     "SURVEY_KEY_ENCRYPTION_KEY": "survey-key-encryption",
+    "RESIDENT_ID_ENCRYPTION_KEY": "resident-id-encryption",
 }
 IDENTITY_PRIVATE_KEY = "IDENTITY_PRIVATE_KEY"
 IDENTITY_PUBLIC_KEYS = "IDENTITY_PUBLIC_KEYS"
@@ -57,7 +59,9 @@ RETIRED = {
 # ids, the surveys' encrypted keys and (from the old shared master) the machine clients' secrets stay the same.
 LEGACY_FILES = {"GATEWAY_CLIENT_SECRET_KEY": "identity-signing"}
 # Passwords of the local development set-up (compose's defaults, RabbitMQ's guest).
-DEFAULT_PASSWORDS = frozenset({"upskilling", "guest", "postgres"})
+DEFAULT_PASSWORDS = frozenset({"upskilling", "guest", "postgres", "password", "changeme"})
+# Connections that must carry a password of their own (a service's database and broker user).
+CREDENTIAL_SCHEMES = ("postgresql", "postgres", "amqp", "amqps")
 
 
 class KeyConfigurationError(RuntimeError):
@@ -93,20 +97,29 @@ def check_environment(environ: Mapping[str, str] | None = None) -> None:
             problems.append(f"{name} holds the same key as {holders[value]}: one key, one purpose")
         holders.setdefault(value, name)
     for name, value in sorted(environ.items()):
-        if name.endswith(("_URL", "_URLS")) and (password := _url_password(value)) in DEFAULT_PASSWORDS:
-            problems.append(f"{name} uses the development default password {password!r}")
+        if name.endswith(("_URL", "_URLS")) and (problem := _url_problem(name, value)):
+            problems.append(problem)
     if problems:
         raise KeyConfigurationError("DEPLOYMENT=production refuses to start: " + "; ".join(problems))
 
 
-def _url_password(value: str) -> str | None:
+def check_url(name: str, url: str) -> None:
+    """In production, a connection URL (set or defaulted) without a password or with a default one stops the process."""
+    if production() and (problem := _url_problem(name, url)):
+        raise KeyConfigurationError(f"DEPLOYMENT=production refuses to start: {problem}")
+
+
+def _url_problem(name: str, value: str) -> str | None:
     for url in value.split(","):
         try:
-            password = urlsplit(url.strip()).password
+            parts = urlsplit(url.strip())
+            password = parts.password
         except ValueError:
             continue
-        if password is not None:
-            return unquote(password)
+        if password is not None and unquote(password) in DEFAULT_PASSWORDS:
+            return f"{name} uses the development default password {unquote(password)!r}"
+        if password is None and parts.scheme.split("+")[0] in CREDENTIAL_SCHEMES:
+            return f"{name} carries no password (each service has its own: README, Credentials per service)"
     return None
 
 

@@ -15,6 +15,8 @@ import os
 import sys
 from datetime import UTC, datetime
 
+from .personal import scrub
+
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("correlation_id", default=None)
 causation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("causation_id", default=None)
@@ -51,7 +53,7 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return scrub(json.dumps(entry, ensure_ascii=False, default=str))
 
 
 class ConsoleFormatter(logging.Formatter):
@@ -83,6 +85,7 @@ class ConsoleFormatter(logging.Formatter):
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         colour = self.COLOURS.get(_severity(record, fields)) if self.colour else None
+        line = scrub(line)  # personal data never reaches a log (servicekit.personal)
         return f"{colour}{line}{self.RESET}" if colour else line
 
 

@@ -16,16 +16,38 @@ from openpyxl import load_workbook
 from demo.client import ApiError, Gateway
 from demo.data import load
 from demo.scenario import Scenario
-from tests.support.campaign import ADMIN, PASSWORD, SERVICES, gateway_before
+from tests.support.campaign import (
+    ADMIN,
+    PASSWORD,
+    SERVICES,
+    gateway_before,
+    logged_in_process,
+    personal_data_in_logs,
+)
 from tests.support.processes import wait_for
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(900)]  # the whole campaign, twice: minutes on a loaded machine
 
 
 @pytest.fixture
-def system(stack_of, make_database, tmp_path):
-    """The base URL of a gateway in front of the four services, each with a worker process."""
-    with gateway_before({name: stack_of(name) for name in SERVICES}, tmp_path / "var", make_database("gateway")) as url:
+def stacks(stack_of, broker_users):
+    """The four services as in production: each its own database role and broker user, consumers checking
+    publishers (user_id), every process logging JSON."""
+    return {
+        name: stack_of(name, BROKER_URL=broker_users[name], BUS_VERIFY_PUBLISHER="1", LOG_FORMAT="json")
+        for name in SERVICES
+    }
+
+
+@pytest.fixture
+def system(stacks, make_database, tmp_path):
+    """The base URL of a gateway in front of the four services, each with a worker process (the apps and the
+    gateway of this process log into in-process.log)."""
+    # (the log file's handler comes last: making an app configures logging afresh)
+    with (
+        gateway_before(stacks, tmp_path / "var", make_database("gateway")) as url,
+        logged_in_process(tmp_path / "in-process.log"),
+    ):
         yield url
 
 
@@ -43,7 +65,7 @@ def play(base_url, tmp_path, lines):
     return Scenario(base_url, ADMIN, PASSWORD, tmp_path / "state", say=lines.append)
 
 
-def test_the_campaign_runs_end_to_end_through_the_gateway_and_again_changes_nothing(system, tmp_path):
+def test_the_campaign_runs_end_to_end_through_the_gateway_and_again_changes_nothing(system, stacks, tmp_path):
     lines = []
     scenario = play(system, tmp_path, lines)
     summary = scenario.run()
@@ -128,6 +150,22 @@ def test_the_campaign_runs_end_to_end_through_the_gateway_and_again_changes_noth
     assert again["certificates"]["issued now"] == 0
     assert again["reimbursements"]["paid now"] == 0
     assert again["surveys"]["answered now"] == 0
+
+    # every event came from its owner's broker user: nothing parked (publisher refused or otherwise)
+    for name in SERVICES:
+        listed = stacks[name].cli("deadletters", "list", "--json")
+        assert listed.returncode == 0 and json.loads(listed.stdout) == [], (name, listed.stdout, listed.stderr)
+
+    # PIPL: not one log line of any process (the workers, the apis, the gateway) carries a resident ID number
+    # or a mobile number the campaign used
+    logs = [tmp_path / "in-process.log", *sorted(tmp_path.glob("*-worker-*.log"))]
+    assert len(logs) == 1 + len(SERVICES)
+    numbers = [n for cohort in scenario.cohorts.values() for n in cohort.numbers]
+    read, leaks = personal_data_in_logs(logs, numbers)
+    assert len(numbers) > 45 and read > 500, (len(numbers), read)
+    assert all(path.stat().st_size for path in logs), "every process logged"
+    assert '"logger": "access"' in logs[0].read_text(), "the apps' and the gateway's lines are read too"
+    assert leaks == [], f"{len(leaks)} log lines carry personal data"
 
 
 # Each decision the campaign makes, as (source, action) of its audit entry.

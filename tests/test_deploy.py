@@ -280,16 +280,25 @@ def test_gateway_has_its_own_database_migrated_once(config):
 
 def test_each_key_goes_to_the_processes_of_its_purpose_only(config):
     """The identity header's private key to the gateway alone, its public keys to the services; the employee
-    pseudonyms' key to the gateway and enrollment (they must agree); unset, each is made once in the volume."""
-    app = {n: s for n, s in config["services"].items() if n not in {"rabbitmq", "postgres", "portal"}}
+    pseudonyms' key to the gateway and enrollment (they must agree); the resident IDs' to enrollment alone;
+    unset, each is made once in the volume."""
+    app = {n: s for n, s in config["services"].items() if n not in {"rabbitmq", "postgres", "portal", "provision"}}
     holders = {
         variable: {name for name, service in app.items() if variable in _env(service)}
-        for variable in ("IDENTITY_PRIVATE_KEY", "GATEWAY_ACCESS_TOKEN_KEY", "IDENTITY_PUBLIC_KEYS", "EMPLOYEE_ID_KEY")
+        for variable in (
+            "IDENTITY_PRIVATE_KEY",
+            "GATEWAY_ACCESS_TOKEN_KEY",
+            "IDENTITY_PUBLIC_KEYS",
+            "EMPLOYEE_ID_KEY",
+            "RESIDENT_ID_ENCRYPTION_KEY",
+        )
     }
     gateway = {name for name in app if name.startswith("gateway")}
     assert holders["IDENTITY_PRIVATE_KEY"] == holders["GATEWAY_ACCESS_TOKEN_KEY"] == gateway
     assert holders["IDENTITY_PUBLIC_KEYS"] == set(app) - gateway
-    assert holders["EMPLOYEE_ID_KEY"] == gateway | {name for name in app if name.startswith("enrollment-")}
+    enrollment = {name for name in app if name.startswith("enrollment-")}
+    assert holders["EMPLOYEE_ID_KEY"] == gateway | enrollment
+    assert holders["RESIDENT_ID_ENCRYPTION_KEY"] == enrollment
     assert not any({"IDENTITY_SIGNING_KEY", "GATEWAY_SECRET_KEY"} & set(_env(service)) for service in app.values())
     for name, service in app.items():
         mounts = {(v["type"], v.get("source"), v["target"]) for v in service.get("volumes") or []}
@@ -321,17 +330,23 @@ def test_servers(config):
     assert pg["image"] == "postgres:15"
     assert {"POSTGRES_USER", "POSTGRES_PASSWORD"} <= set(_env(pg))
 
-    # broker credentials agree with the BROKER_URL the services get
-    renv = _env(rabbit)
-    broker = urlsplit(_env(services["quota-worker"])["BROKER_URL"])
-    assert (broker.username, broker.password, broker.path.lstrip("/")) == (
-        renv["RABBITMQ_DEFAULT_USER"],
-        renv["RABBITMQ_DEFAULT_PASS"],
-        renv["RABBITMQ_DEFAULT_VHOST"],
-    )
-    penv = _env(pg)
-    db = urlsplit(_env(services["quota-api"])["QUOTA_DATABASE_URL"])
-    assert (db.username, db.password) == (penv["POSTGRES_USER"], penv["POSTGRES_PASSWORD"])
+    # each service its own broker user and database role, never the administrators'; the provision job
+    # makes exactly the users and roles the services are given, with the administrators' logins
+    renv, penv, provision = _env(rabbit), _env(pg), _env(services["provision"])
+    for svc in SERVICES:
+        broker = urlsplit(_env(services[f"{svc}-worker"])["BROKER_URL"])
+        assert broker.username == svc != renv["RABBITMQ_DEFAULT_USER"]
+        assert broker.path.lstrip("/") == renv["RABBITMQ_DEFAULT_VHOST"]
+        assert provision[f"{svc.upper()}_BROKER_URL"] == _env(services[f"{svc}-worker"])["BROKER_URL"]
+        db = urlsplit(_env(services[f"{svc}-api"])[f"{svc.upper()}_DATABASE_URL"])
+        assert db.username == svc != penv["POSTGRES_USER"]
+        assert provision[f"{svc.upper()}_DATABASE_URL"] == _env(services[f"{svc}-api"])[f"{svc.upper()}_DATABASE_URL"]
+    assert urlsplit(provision["PROVISION_DATABASE_URL"]).username == penv["POSTGRES_USER"]
+    assert urlsplit(provision["PROVISION_RABBITMQ_API"]).username == renv["RABBITMQ_DEFAULT_USER"]
+    assert _command(services["provision"]) == ["python", "-m", "servicekit.provision"]
+    for name, service in services.items():
+        if name.endswith("-migrate"):
+            assert service["depends_on"]["provision"]["condition"] == "service_completed_successfully", name
 
     # named volumes for the data, and the init script mounted where the image runs it
     assert {"postgres-data", "rabbitmq-data"} <= set(config.get("volumes") or {})

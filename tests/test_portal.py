@@ -256,6 +256,11 @@ def test_grassroots_officer_nominates_by_form_and_xlsx_runs_the_notice_and_sends
     expect(page.get_by_role("status").first).to_contain_text("确认并报送培训机构：成功 3 人，未成功 0 人")
     for someone in (first, second, third):
         expect(page.get_by_role("row").filter(has_text=someone["name"]).get_by_text("已报送机构")).to_be_visible()
+    page.get_by_role("link", name="职工学习情况").click()  # none registered by an institution yet: searchable
+    page.get_by_label("姓名或身份证号后几位").fill(first["name"])
+    page.get_by_role("button", name="筛选").click()
+    expect(page.get_by_role("cell", name="暂无")).to_be_visible()
+    expect(page.get_by_label("姓名或身份证号后几位")).to_have_value(first["name"])
     page.context.close()
 
 
@@ -272,6 +277,24 @@ def test_unit_officer_sees_its_allocation_and_the_lists_sent(browser, system):
     page.context.close()
 
 
+def test_unit_officer_sees_its_share_policy_reimbursements_and_exports(browser, system, tmp_path):
+    _flows, portal, _sessions = system
+    page = log_in(browser, portal, "tianhe.officer")
+    page.get_by_role("link", name="报销与政策").click()
+    expect(page.get_by_role("heading", name="本单位分担政策")).to_be_visible()
+    expect(page.locator("dl.pairs")).to_contain_text("学历提升单位分担")
+    page.get_by_role("link", name="已支付").click()
+    expect(page.get_by_role("link", name="已支付")).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("table")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="指标使用情况（.xlsx）").click()
+    download.value.save_as(tmp_path / "quota.xlsx")
+    book = openpyxl.load_workbook(tmp_path / "quota.xlsx")
+    cells = [str(c) for row in book.active.iter_rows(values_only=True) for c in row if c is not None]
+    assert "GZ-TH" in cells and "GZ-YX" not in cells  # its own unit only
+    page.context.close()
+
+
 def test_auditor_sees_the_federation_pages_and_no_control_to_change_them(browser, system):
     flows, portal, _sessions = system
     page = log_in(browser, portal, "demo.auditor")
@@ -281,6 +304,10 @@ def test_auditor_sees_the_federation_pages_and_no_control_to_change_them(browser
         ("/federation/allocation", "指标分配"),
         ("/federation/transfers", "专款拨付"),
         ("/federation/reviews", "推荐审核"),
+        ("/federation/institutions", "培训机构"),
+        ("/federation/institutions/GZ-SEG", "GZ-SEG"),
+        ("/federation/dashboard", "数据看板"),
+        ("/federation/audit", "审计日志"),
     ]:
         page.goto(portal + path)
         expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
@@ -290,6 +317,56 @@ def test_auditor_sees_the_federation_pages_and_no_control_to_change_them(browser
     # Even a hand-made request is refused (by the portal, and the gateway would refuse it too).
     answer = page.request.post(f"{portal}/federation/allocation/publish", headers={"X-CSRFToken": "x"})
     assert answer.status in (400, 403)
+    page.goto(f"{portal}/federation/clients")  # the admin's page only
+    expect(page.get_by_text("您的角色无权查看此页面")).to_be_visible()
+    page.context.close()
+
+
+def test_federation_admin_disqualifies_and_reinstates_an_institution_and_makes_a_machine_client(
+    browser, system, tmp_path
+):
+    _flows, portal, _sessions = system
+    page = log_in(browser, portal, ADMIN[0], ADMIN[1])
+    accept_dialogs(page)
+    page.goto(f"{portal}/federation/dashboard")
+    assert page.locator("main svg.chart").count() == 5
+    registrations = page.locator("section[aria-labelledby=registrations] svg text")
+    expect(registrations.last).to_have_text(re.compile(r"^\d+$"))  # counted by the API (X-Total-Count), not "—"
+    page.goto(f"{portal}/federation/institutions")
+    page.get_by_role("row").filter(has_text="GZ-SEG").get_by_role("link").click()  # no unit of this stack plans with it
+    expect(page.get_by_role("heading", level=1)).to_contain_text("GZ-SEG")
+    page.get_by_role("button", name="取消资格").click()  # no reason: refused next to the field
+    expect(page.locator("#reason-error")).to_have_text("请填写理由")
+    page.get_by_label("理由").fill("年度检查发现虚报学员人数")
+    page.get_by_role("button", name="取消资格").click()  # the confirmation is accepted
+    expect(page.locator("main .tag.no").first).to_have_text("已取消资格")
+    expect(page.get_by_role("row").filter(has_text="年度检查发现虚报学员人数")).to_be_visible()
+    page.get_by_label("理由").fill("整改完成，经复查合格")
+    page.get_by_role("button", name="恢复资格").click()
+    expect(page.get_by_role("button", name="取消资格")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="整改完成")).to_be_visible()
+    page.goto(f"{portal}/federation/clients")
+    page.get_by_label("客户端名称").fill("东湖学院考试系统")
+    page.get_by_label("培训机构编号").fill("GZ-SEG")
+    page.get_by_role("button", name="新建并显示密钥").click()
+    secret = page.get_by_test_id("secret").inner_text()
+    assert len(secret) >= 20
+    page.goto(f"{portal}/federation/clients")  # shown once: the page holds no secret when opened again
+    assert page.get_by_test_id("secret").count() == 0 and secret not in page.content()
+    # The audit trail has the disqualification with its reason; filtered by the entity, and as .xlsx.
+    page.get_by_role("link", name="审计日志").click()
+    page.get_by_label("对象编号").fill("GZ-SEG")
+    page.get_by_role("button", name="筛选").click()
+    expect(page.get_by_role("row").filter(has_text="年度检查发现虚报学员人数")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="导出 Excel").click()
+    download.value.save_as(tmp_path / "audit.xlsx")
+    cells = [
+        str(c)
+        for row in openpyxl.load_workbook(tmp_path / "audit.xlsx").active.iter_rows(values_only=True)
+        for c in row
+    ]
+    assert "年度检查发现虚报学员人数" in cells
     page.context.close()
 
 

@@ -13,7 +13,8 @@ from openpyxl import load_workbook
 from sqlalchemy import text
 
 from servicekit import audit
-from servicekit.identity import current_identity, requires, signing_key
+from servicekit.identity import HEADER, verify
+from servicekit.keys import identity_public_keys
 
 from .conftest import ADMIN_PASSWORD, admin_token, auth, bearer, gateway_app, make_user
 from .upstream import Server
@@ -27,13 +28,22 @@ def trail_app(var_dir) -> Flask:
     """A service's GET /audit as servicekit answers it: 7 entries, newest first, keyset-paged; the
     `service` query names which service's trail (the stand-in serves all four)."""
     app = Flask("trail")
-    app.config["IDENTITY_SIGNING_KEY"] = signing_key(var_dir)
+    keys = identity_public_keys(var_dir)
     app.config["callers"] = []
 
     @app.get("/<service>/audit")
-    @requires("federation_admin", "auditor")
     def trail(service):
-        app.config["callers"].append(current_identity().role)
+        # Verified as that service verifies it: for its audience and its own path, /audit.
+        identity = verify(
+            request.headers[HEADER],
+            keys,
+            audience=service,
+            method="GET",
+            path="/audit",
+            request_id=request.headers.get("X-Request-ID", ""),
+        )
+        assert identity.role in ("federation_admin", "auditor")
+        app.config["callers"].append(identity.role)
         offset = SERVICES.index(service)
         entries = [  # two services share a moment: the merge orders them by name, then id
             {"id": n, "at": START + timedelta(minutes=10 * n + (offset if n % 2 else 0)), "action": f"{service}.{n}"}

@@ -13,7 +13,6 @@ import importlib
 import re
 import uuid
 
-import psycopg
 import pytest
 
 from gateway.policy import PUBLIC, allowed_roles
@@ -64,10 +63,7 @@ def system(servers, vhost, tmp_path_factory):
     """The services' apps on their own PostgreSQL databases, each on a port, and a gateway before them."""
     var_dir = tmp_path_factory.mktemp("matrix-var")
     names = {name: f"t_{name}_{uuid.uuid4().hex[:10]}" for name in (*SERVICES, "gateway")}
-    with psycopg.connect(servers.pg_admin_dsn, autocommit=True) as admin:
-        for database in names.values():
-            admin.execute(f'CREATE DATABASE "{database}"')
-    env = {f"{name.upper()}_DATABASE_URL": servers.database_url(database) for name, database in names.items()}
+    env = {f"{name.upper()}_DATABASE_URL": servers.create_database(database) for name, database in names.items()}
     env |= {
         "BROKER_URL": servers.amqp_url(vhost),
         "BUS_NAMESPACE": f"t{uuid.uuid4().hex[:8]}.",
@@ -98,9 +94,8 @@ def system(servers, vhost, tmp_path_factory):
                 server.stop()
             for runtime in runtimes:
                 runtime.engine.dispose()
-            with psycopg.connect(servers.pg_admin_dsn, autocommit=True) as admin:
-                for database in names.values():
-                    admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            for database in names.values():
+                servers.drop_database(database)
 
 
 def routes(apps) -> list[tuple[str, str, str]]:

@@ -194,8 +194,8 @@ def export_allocation():
     )
 
 
-def xlsx_download(path: str, filename: str) -> Response:
-    answer = gateway.call("GET", path, params={"format": "xlsx"})
+def xlsx_download(path: str, filename: str, params: dict | None = None) -> Response:
+    answer = gateway.call("GET", path, params={**(params or {}), "format": "xlsx"})
     return Response(
         answer.content,
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -282,3 +282,26 @@ def enrolment(enrolment_id):
         ),
         status,
     )
+
+
+# ---------------------------------------------------------------- grassroots: its employees' studies
+
+STUDY_STATUSES = ("registered", "admitted", "completed", "withdrawn", "refused")
+
+
+@blueprint.route("/studies")
+@requires(GRASSROOTS_OFFICER)
+def studies():
+    """Its employees past the nomination: registrations, entrance tests, classes, completion."""
+    campaign = the_campaign()
+    status = request.args.get("status") if request.args.get("status") in STUDY_STATUSES else STUDY_STATUSES[0]
+    page = gateway.page(
+        "/api/enrollment/enrolments",
+        campaign_id=campaign["id"],
+        status=status,
+        q=(request.args.get("q") or "").strip()[:50],
+        cursor=request.args.get("cursor"),
+    )
+    return render_template(
+        "officers/studies.html", campaign=campaign, page=page, status=status, q=request.args.get("q", "")
+    )

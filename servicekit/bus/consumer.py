@@ -23,9 +23,12 @@ from datetime import UTC, datetime
 from kombu import Connection
 from kombu.message import Message
 
+import contracts
+
 from ..db import database_unavailable, outage_reason, upsert, utcnow
 from ..logging import causation_id, correlation_id
 from ..metrics import BUS_HANDLED
+from ..personal import scrub
 from ..service import Runtime
 from ..tracing import SpanKind, span
 from .backoff import CONNECTION_ERRORS, Backoff, wait_for_database
@@ -41,7 +44,7 @@ NOT_BEFORE = "x-not-before"
 def dead_letter_headers(message: Message, reason: str, attempts: int) -> dict:
     return {
         "x-dead-id": message.properties.get("message_id") or str(uuid.uuid4()),
-        "x-dead-reason": reason[:2000],
+        "x-dead-reason": scrub(reason)[:2000],
         "x-dead-at": datetime.now(UTC).isoformat(timespec="seconds"),
         "x-attempts": attempts,
         "x-original-routing-key": message.delivery_info.get("routing_key", ""),
@@ -58,6 +61,7 @@ class Consumer:
         self.bus = runtime.settings.bus
         self.service = runtime.service
         self._insert_inbox = upsert(runtime.engine, runtime.inbox)
+        self._amqp = False
         self.tracer = runtime.tracer
 
     def run(self) -> None:
@@ -89,7 +93,7 @@ class Consumer:
         self._producer = connection.Producer()
         self._delayed_retry = supports_delayed_retry(connection)
         self._pending: list[tuple[Message, Envelope]] = []
-        amqp = connection.transport.driver_type == "amqp"
+        amqp = self._amqp = connection.transport.driver_type == "amqp"
         with ExitStack() as consumers:
             consumers.enter_context(
                 connection.Consumer(queue, on_message=self._on_message, prefetch_count=self.bus.prefetch)
@@ -121,6 +125,13 @@ class Consumer:
             log.error("malformed message parked", extra={"reason": str(exc)})
             self._park(message, f"malformed: {exc}", attempt)
             return
+        if (refusal := self._publisher_refusal(message, envelope)) is not None:
+            log.error(
+                "event from a publisher not owning its type parked",
+                extra={"event_id": envelope.id, "event_type": envelope.type, "reason": refusal},
+            )
+            self._park(message, refusal, attempt)
+            return
         if envelope.type not in self.service.handlers:
             log.warning("no handler for event; dropped", extra={"event_type": envelope.type, "event_id": envelope.id})
             message.ack()
@@ -128,6 +139,23 @@ class Consumer:
         self._pending.append((message, envelope))
         if len(self._pending) >= self.bus.prefetch:
             self._handle_pending()
+
+    def _publisher_refusal(self, message: Message, envelope: Envelope) -> str | None:
+        """Why the event is not taken from whoever published it, or None (BUS_VERIFY_PUBLISHER).
+
+        RabbitMQ refuses a message whose user_id is not the publishing connection's user, so user_id says which
+        service's credentials published it: the service owning the event's type (contracts/), or this service
+        itself, which republishes its own retries.
+        """
+        if not self.bus.verify_publisher or not self._amqp:
+            return None
+        owner = contracts.contract(envelope.type, envelope.version).producer
+        user_id = message.properties.get("user_id")
+        if user_id in {self.bus.publisher_user(owner), self.bus.publisher_user(self.service.name)}:
+            return None
+        return (
+            f"publisher refused: {envelope.type} is {owner}'s; user_id {user_id or '(none)'!s} is not its broker user"
+        )
 
     def _handle_pending(self) -> None:
         """Handle the open batch: optimistically in one transaction, else event by event.
@@ -239,7 +267,7 @@ class Consumer:
                 "reason": reason,
             },
         )
-        headers = {ATTEMPT: envelope.attempt + 1, "x-last-error": reason[:2000]}
+        headers = {ATTEMPT: envelope.attempt + 1, "x-last-error": scrub(reason)[:2000]}
         if self._delayed_retry:
             routing_key = self.bus.retry_queue(self.service.name, delay)
         else:
@@ -289,6 +317,7 @@ class Consumer:
             type=props.get("type"),
             correlation_id=props.get("correlation_id"),
             declare=[],
+            **({"user_id": self.bus.user} if self._amqp and self.bus.user else {}),
         )
 
     def _wait_until(self, not_before) -> None:

@@ -118,6 +118,8 @@ def replay(bus: BusSettings, parking: Parking, ids: set[str] | None, show_progre
                 message_id=message.properties.get("message_id"),
                 type=message.properties.get("type"),
                 correlation_id=message.properties.get("correlation_id"),
+                # the replaying service vouches for it (consumers check user_id: servicekit.bus.consumer)
+                **({"user_id": bus.user} if bus.user else {}),
             )
             message.ack()
             done.append(letter.dead_id)

@@ -39,8 +39,12 @@ class ConfirmTimeout(ConnectionError):
 
 
 class ConfirmingPublisher:
-    def __init__(self, connection: Connection, exchange: str, confirm_timeout: float = 30.0):
+    def __init__(
+        self, connection: Connection, exchange: str, confirm_timeout: float = 30.0, user_id: str | None = None
+    ):
         self.connection, self.exchange, self.confirm_timeout = connection, exchange, confirm_timeout
+        # RabbitMQ refuses a message whose user_id is not the connected user: consumers learn who published it.
+        self.identity = {"user_id": user_id} if user_id else {}
         self.channel = connection.channel()
         self.channel.confirm_select()
         self.channel.events["basic_ack"].add(self._on_ack)
@@ -63,6 +67,7 @@ class ConfirmingPublisher:
                 type=item.type,
                 correlation_id=item.correlation_id or item.event_id,
                 application_headers={},
+                **self.identity,
             )
             self.channel.basic_publish(message, exchange=self.exchange, routing_key=item.type, mandatory=True)
             self._unconfirmed[self._next_tag] = item.event_id
@@ -121,5 +126,5 @@ def publisher_for(connection: Connection, bus: BusSettings):
     """Declare the events exchange (publishers must, on filesystem://) and pick the publisher."""
     declare_events_exchange(connection, bus)
     if connection.transport.driver_type == "amqp":
-        return ConfirmingPublisher(connection, bus.exchange)
+        return ConfirmingPublisher(connection, bus.exchange, user_id=bus.user)
     return PlainPublisher(connection, events_exchange(bus))

@@ -18,6 +18,7 @@ GOOD = {
     "GATEWAY_CLIENT_SECRET_KEY": "b" * 40,
     "EMPLOYEE_ID_KEY": "c" * 40,
     "SURVEY_KEY_ENCRYPTION_KEY": "d" * 40,
+    "RESIDENT_ID_ENCRYPTION_KEY": "f" * 40,
     "QUOTA_DATABASE_URL": "postgresql+psycopg://quota:s3cret-of-quota@db:5432/quota",
     "BROKER_URL": "amqp://quota:another-s3cret@rabbitmq:5672/upskilling",
 }
@@ -44,6 +45,8 @@ def test_production_refuses_retired_short_reused_keys_and_default_passwords():
             "QUOTA_DATABASE_URL uses the development default password 'upskilling'",
         ),
         ({"BROKER_URL": "amqp://upskilling:upskilling@rabbitmq:5672/upskilling"}, "BROKER_URL uses the development"),
+        ({"RESIDENT_ID_ENCRYPTION_KEY": "d" * 40}, "RESIDENT_ID_ENCRYPTION_KEY holds the same key as SURVEY_KEY"),
+        ({"QUOTA_DATABASE_URL": "postgresql+psycopg://quota@db:5432/quota"}, "QUOTA_DATABASE_URL carries no password"),
         ({"DEPLOYMENT": "staging"}, "DEPLOYMENT must be one of"),
     ):
         with pytest.raises(KeyConfigurationError, match=refused):

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from flask import request
 from sqlalchemy import Select, select
 
 from servicekit import Problem
+from servicekit.db import utcnow
 from servicekit.errors import FORBIDDEN, NOT_FOUND
 from servicekit.i18n import _
 from servicekit.identity import Identity
+from servicekit.logging import request_id
 
 from .domain.enrolment import SEEN_BY_INSTITUTION
 from .domain.people import mask_phone, mask_resident_id
-from .models import ClassPlacement, Employee, Enrolment, Objection
+from .models import ClassPlacement, Employee, Enrolment, Objection, PersonalDataView
 
 INSTITUTION_ROLES = ("institution_operator", "institution_system")
 
@@ -130,7 +133,29 @@ def views(session, identity: Identity, enrolments: list[Enrolment]) -> list[dict
         values = {column.key: getattr(objection, column.key) for column in Objection.__table__.columns}
         objections[objection.enrolment_id].append(values)
     placements = class_history(session, ids)
+    record_full_views(session, identity, [e.employee_id for e in enrolments if sees_personal_data(identity, e)])
     return [
         enrolment_view(identity, e, employees[e.employee_id], objections[e.enrolment_id], placements[e.enrolment_id])
         for e in enrolments
     ]
+
+
+def record_full_views(session, identity: Identity, employee_ids: list[str]) -> None:
+    """Record, in the caller's transaction, that `identity` is shown these employees' full ID numbers now."""
+    if not employee_ids:
+        return
+    purpose = f"{request.method} {request.url_rule.rule if request.url_rule else request.path}"
+    if given := request.headers.get("X-Purpose", "").strip():
+        purpose = f"{purpose}: {given}"[:200]
+    at = utcnow()
+    session.add_all(
+        PersonalDataView(
+            at=at,
+            actor_id=identity.subject,
+            actor_role=identity.role,
+            employee_id=employee_id,
+            purpose=purpose,
+            request_id=request_id.get(),
+        )
+        for employee_id in dict.fromkeys(employee_ids)
+    )

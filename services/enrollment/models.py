@@ -19,10 +19,11 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
 from servicekit.audit import add_audit_table
 from servicekit.bus.tables import add_messaging_tables
+from servicekit.encrypted import EncryptedResidentId
 from servicekit.paging import keyset_indexes
 from servicekit.sagas import add_saga_table
 
@@ -142,9 +143,32 @@ class Employee(Base):
 
     __tablename__ = "employees"
     employee_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    resident_id: Mapped[str] = mapped_column(String(18), unique=True)
+    # encrypted at rest (AES-256-GCM, RESIDENT_ID_ENCRYPTION_KEY); found by employee_id, its keyed pseudonym
+    resident_id: Mapped[str] = mapped_column(EncryptedResidentId(), unique=True)
+    # the last four characters in clear: what those who see the number search by (lists' q)
+    resident_id_tail: Mapped[str | None] = mapped_column(String(4), index=True)
     name: Mapped[str] = mapped_column(String(50))
     phone: Mapped[str] = mapped_column(String(11))
+
+    @validates("resident_id")
+    def _keep_tail(self, _key: str, number: str) -> str:
+        self.resident_id_tail = number[-4:]
+        return number
+
+
+class PersonalDataView(Base):
+    """Every time a full resident ID number was shown: who, when, whose, and why (the route, and the caller's
+    X-Purpose when given). Never updated nor deleted by any API."""
+
+    __tablename__ = "personal_data_views"
+    __table_args__ = (Index("ix_personal_data_views_employee", "employee_id", "at"),)
+    view_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor_id: Mapped[str] = mapped_column(String(200))
+    actor_role: Mapped[str] = mapped_column(String(40))
+    employee_id: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(200))
+    request_id: Mapped[str | None] = mapped_column(String(100))
 
 
 INACTIVE_SQL = ", ".join(f"'{status}'" for status in INACTIVE)

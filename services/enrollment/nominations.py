@@ -88,7 +88,8 @@ def _employee(session, person: dict, employee_key: bytes) -> Employee:
     is on record), and another office's name or phone is never overwritten: what this nomination
     gave is kept on its enrolment (nominated_name, nominated_phone), a proposed change for review.
     """
-    employee = session.scalar(select(Employee).where(Employee.resident_id == person["resident_id"]))
+    # the keyed pseudonym finds the person: the stored number is encrypted, differently each time
+    employee = session.get(Employee, employee_id(person["resident_id"], employee_key))
     if employee is None:
         # the id the gateway computes too when it opens this employee's account
         employee = Employee(employee_id=employee_id(person["resident_id"], employee_key), **person)

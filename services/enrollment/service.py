@@ -14,7 +14,7 @@ from .problems import UNIT_RETIRED_FOR_NOMINATION, WRONG_STATUS
 SERVICE = Service(
     name="enrollment",
     title="Enrollment service (报名与学籍)",
-    keys=("EMPLOYEE_ID_KEY",),
+    keys=("EMPLOYEE_ID_KEY", "RESIDENT_ID_ENCRYPTION_KEY"),
     metadata=Base.metadata,
     migrations=Path(__file__).parent / "migrations",
     blueprints=blueprints,

@@ -89,8 +89,8 @@ def grant(runtime: Runtime, institution_id: str, rabbitmqctl: list[str]) -> str:
     def ctl(*args: str, check: bool = True) -> subprocess.CompletedProcess:
         return subprocess.run([*rabbitmqctl, *args], capture_output=True, text=True, timeout=60, check=check)
 
-    if ctl("add_user", user, password, check=False).returncode != 0:
-        ctl("change_password", user, password)
+    if ctl("add_user", "--", user, password, check=False).returncode != 0:  # "--": a password may start with "-"
+        ctl("change_password", "--", user, password)
     exchange = re.escape(exchange_name(runtime))
     ctl("set_permissions", "-p", vhost, user, "^$", f"^{exchange}$", "^$")  # configure, write, read
     ctl(

@@ -3,11 +3,12 @@ PostgreSQL and RabbitMQ, the gateway before them; and the steps of one enrolment
 
 from __future__ import annotations
 
+import logging
+import re
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from demo.client import Gateway, eventually
@@ -15,6 +16,7 @@ from demo.data import person
 from demo.scenario import Scenario
 from gateway.tests.conftest import gateway_app, migrated_runtime
 from gateway.tests.upstream import Server
+from servicekit.logging import JsonFormatter
 
 from .stack import ServiceStack
 
@@ -49,13 +51,38 @@ def gateway_before(stacks: dict[str, ServiceStack], var_dir: Path, database_url:
 
 
 @contextmanager
+def logged_in_process(path: Path):
+    """Every line the apps and the gateway running in this process log, written to `path` as production does."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(JsonFormatter("in-process"))
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        yield path
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+        handler.close()
+
+
+def personal_data_in_logs(logs: list[Path], numbers: list[int]) -> tuple[int, list[str]]:
+    """(lines read, lines carrying the resident ID number or the mobile of a demo worker of `numbers`)."""
+    people = [person(n) for n in numbers]
+    secrets = sorted({p["resident_id"] for p in people} | {p["phone"] for p in people})
+    pattern = re.compile("|".join(re.escape(s) for s in secrets))
+    lines = [line for path in logs for line in path.read_text(errors="replace").splitlines()]
+    return len(lines), [line[:300] for line in lines if pattern.search(line)]
+
+
+@contextmanager
 def shared_system(servers, vhost: str, tmp: Path, **extra_env: str):
     """`gateway_before` on databases of its own, for the tests of a whole module (a stack takes ~20 s to start);
     `extra_env` for every service (a benchmark's settings)."""
     names = {service: f"t_{service}_{uuid.uuid4().hex[:10]}" for service in (*SERVICES, "gateway")}
-    with psycopg.connect(servers.pg_admin_dsn, autocommit=True) as admin:
-        for name in names.values():
-            admin.execute(f'CREATE DATABASE "{name}"')
+    for name in names.values():
+        servers.create_database(name)
     common = {
         "BROKER_URL": servers.amqp_url(vhost),
         "BUS_NAMESPACE": f"t{uuid.uuid4().hex[:8]}.",
@@ -78,9 +105,8 @@ def shared_system(servers, vhost: str, tmp: Path, **extra_env: str):
     finally:
         for stack in stacks.values():
             stack.close()
-        with psycopg.connect(servers.pg_admin_dsn, autocommit=True) as admin:
-            for name in names.values():
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for name in names.values():
+            servers.drop_database(name)
 
 
 class Flows(Scenario):

@@ -16,7 +16,6 @@ import time
 import uuid
 from pathlib import Path
 
-import psycopg
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -38,9 +37,8 @@ class Deployed:
         self.pg = TcpProxy(servers.pg_host, servers.pg_port).__enter__()
         self.amqp = TcpProxy(servers.amqp_host, servers.amqp_port).__enter__()
         self.databases = {name: f"t_{name}_{uuid.uuid4().hex[:10]}" for name in (*SERVICES, "gateway")}
-        with psycopg.connect(servers.pg_admin_dsn, autocommit=True) as admin:
-            for database in self.databases.values():
-                admin.execute(f'CREATE DATABASE "{database}"')
+        for database in self.databases.values():
+            servers.create_database(database)
         common = {
             "BROKER_URL": servers.amqp_url(vhost, port=self.amqp.port),
             "BUS_NAMESPACE": f"t{uuid.uuid4().hex[:8]}.",
@@ -189,6 +187,5 @@ class Deployed:
             process.stop()
         self.pg.__exit__(None, None, None)
         self.amqp.__exit__(None, None, None)
-        with psycopg.connect(self.servers.pg_admin_dsn, autocommit=True) as admin:
-            for database in self.databases.values():
-                admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        for database in self.databases.values():
+            self.servers.drop_database(database)

@@ -9,6 +9,7 @@ removed afterwards.
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import subprocess
 import uuid
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
+from servicekit.provision import BROKER_SERVICES, Rabbitmqctl, provision_broker_user, provision_database
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -63,8 +66,24 @@ class Servers:
             f"host={self.pg_host} port={self.pg_port} user={self.pg_user} password={self.pg_password} dbname=postgres"
         )
 
+    @property
+    def pg_admin_url(self) -> str:
+        return f"postgresql://{self.pg_user}:{self.pg_password}@{self.pg_host}:{self.pg_port}/postgres"
+
     def database_url(self, name: str) -> str:
-        return f"postgresql+psycopg://{self.pg_user}:{self.pg_password}@{self.pg_host}:{self.pg_port}/{name}"
+        """The URL a service gets: the database's own login role (as servicekit.provision makes it)."""
+        return f"postgresql+psycopg://{name}:pw-{name}@{self.pg_host}:{self.pg_port}/{name}"
+
+    def create_database(self, name: str) -> str:
+        """A fresh database owned by a login role of its own, the only one allowed to connect: its URL."""
+        url = self.database_url(name)
+        provision_database(self.pg_admin_url, url)
+        return url
+
+    def drop_database(self, name: str) -> None:
+        with psycopg.connect(self.pg_admin_dsn, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f'DROP ROLE IF EXISTS "{name}"')
 
     def amqp_url(self, vhost: str, port: int | None = None) -> str:
         return f"amqp://{self.amqp_user}:{self.amqp_password}@{self.amqp_host}:{port or self.amqp_port}/{vhost}"
@@ -140,15 +159,28 @@ def make_database(servers):
 
     def make(hint: str = "db") -> str:
         name = f"t_{hint}_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(servers.pg_admin_dsn, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
         created.append(name)
-        return servers.database_url(name)
+        return servers.create_database(name)
 
     yield make
-    with psycopg.connect(servers.pg_admin_dsn, autocommit=True) as admin:
-        for name in created:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    for name in created:
+        servers.drop_database(name)
+
+
+@pytest.fixture
+def broker_users(servers, vhost, bus_namespace):
+    """Each service's own RabbitMQ user in the test's vhost, as `python -m servicekit.provision` makes it:
+    {service: its BROKER_URL}; deleted afterwards."""
+    admin = Rabbitmqctl(servers.rabbitmqctl)
+    urls = {}
+    for service in BROKER_SERVICES:
+        user, password = f"{bus_namespace}{service}", secrets.token_urlsafe(16)
+        url = f"amqp://{user}:{password}@{servers.amqp_host}:{servers.amqp_port}/{vhost}"
+        provision_broker_user(admin, url, bus_namespace, service)
+        urls[service] = url
+    yield urls
+    for service in urls:
+        admin.delete_user(f"{bus_namespace}{service}")
 
 
 @pytest.fixture

@@ -111,9 +111,11 @@ def list_enrolments(filters):
     """The enrolments the caller may see; ID numbers and phones masked except for the nominating union."""
     query = scoped(select(Enrolment), current_identity())
     with unit_of_work() as uow:
-        return ENROLMENTS.page(
+        found = ENROLMENTS.page(
             uow.session, query, filters, view=lambda rows: views(uow.session, current_identity(), rows)
         )
+        uow.commit()  # the record of full ID numbers shown
+    return found
 
 
 @blp.route("/enrolments/<enrolment_id>", methods=["GET"])
@@ -122,7 +124,9 @@ def list_enrolments(filters):
 @requires(*ROLES)
 def get_enrolment(enrolment_id):
     with unit_of_work() as uow:
-        return _view(uow.session, find_enrolment(uow.session, current_identity(), enrolment_id))
+        found = _view(uow.session, find_enrolment(uow.session, current_identity(), enrolment_id))
+        uow.commit()  # the record of a full ID number shown
+    return found
 
 
 @blp.route("/enrolments/<enrolment_id>/objections", methods=["POST"])

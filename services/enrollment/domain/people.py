@@ -6,6 +6,7 @@ import re
 
 # The resident ID number's checks are shared with the gateway (accounts of employees).
 from servicekit.i18n import _
+from servicekit.personal import mask_name, mask_phone  # noqa: F401
 from servicekit.resident_id import InvalidPersonalData, mask_resident_id, normalise_resident_id  # noqa: F401
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
@@ -18,19 +19,6 @@ def normalise_mobile(value: str) -> str:
     if not MOBILE.match(digits):
         raise InvalidPersonalData(_("Not a mainland mobile number (11 digits starting with 13-19)."))
     return digits
-
-
-def mask_phone(phone: str) -> str:
-    return phone[:3] + "****" + phone[-4:]
-
-
-def mask_name(name: str) -> str:
-    """张* / 张*丰 / 欧**娜: the first character, and for names of three or more the last, stay visible."""
-    name = name.strip()
-    if len(name) < 3:
-        return name[:1] + "*"
-    # at most 30 characters, as events carry it
-    return name[0] + "*" * min(len(name) - 2, 28) + name[-1]
 
 
 # Schooling, lowest first ([decided]: the equivalent levels of China's system rank the same).

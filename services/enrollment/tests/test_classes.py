@@ -159,10 +159,15 @@ def test_roster_needs_staff_the_working_day_lead_and_a_calendar_then_review_and_
         ("no-such-class", "refused", "not_found"),
     ]
     assert enrollment.client.post(f"{path}/open", headers=institution).status_code == 409, "not published yet"
-    assert enrollment.ok(enrollment.client.get("/public/rosters")) == []
+    public_rosters = lambda **more: enrollment.client.get(  # noqa: E731
+        "/public/rosters", query_string={"campaign_id": CAMPAIGN, **more}
+    )
+    assert enrollment.ok(public_rosters()) == []
     enrollment.ok(enrollment.client.post(f"{path}/publish", headers=admin))
 
-    [public] = enrollment.ok(enrollment.client.get("/public/rosters"))
+    [public] = enrollment.ok(public_rosters())
+    assert enrollment.ok(public_rosters(class_id=public["class_id"])) == [public]
+    assert enrollment.ok(public_rosters(class_id="no-such-class")) == []
     assert (public["institution"], public["programme"], public["opens_on"]) == (
         "广州市职工技术交流中心（职工技协）",
         "电工（中级）",

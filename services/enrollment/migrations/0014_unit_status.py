@@ -1,15 +1,15 @@
 """A retired first-level unit (from quota's unit.upserted) takes no new nominations.
 
-Revision ID: enrollment_0013
-Revises: enrollment_0012
+Revision ID: enrollment_0014
+Revises: enrollment_0013
 Create Date: 2026-12-03 12:05:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "enrollment_0013"
-down_revision = "enrollment_0012"
+revision = "enrollment_0014"
+down_revision = "enrollment_0013"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,71 @@
+"""Resident ID numbers encrypted at rest (PIPL): AES-256-GCM under a key of this purpose only.
+
+RESIDENT_ID_ENCRYPTION_KEY (servicekit.keys: unset, made once in VAR_DIR/keys/resident-id-encryption.key for the
+machine's processes; production needs it set). Lose it and the stored numbers are lost; keep it with the database's backups, apart from them.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import String
+from sqlalchemy.types import TypeDecorator
+
+from .config import REPO_ROOT
+from .keys import secret
+
+ENCRYPTED_PREFIX = "v1:"  # AES-256-GCM, then base64url of nonce + ciphertext + tag
+_ASSOCIATED = b"upskilling resident ID number"
+
+
+class ResidentIdCipher:
+    """AES-256-GCM under RESIDENT_ID_ENCRYPTION_KEY (a key of this purpose only), a fresh 96-bit nonce each time.
+
+    Equal numbers encrypt differently: look people up by their keyed pseudonym (servicekit.pseudonym), never
+    by the stored value. A value without the prefix is one stored before encryption, returned as it is.
+    """
+
+    def __init__(self, secret: bytes):
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"resident-id aes-256-gcm").derive(secret)
+        self._aead = AESGCM(key)
+
+    def encrypt(self, number: str) -> str:
+        nonce = os.urandom(12)
+        sealed = nonce + self._aead.encrypt(nonce, number.encode(), _ASSOCIATED)
+        return ENCRYPTED_PREFIX + base64.urlsafe_b64encode(sealed).decode()
+
+    def decrypt(self, stored: str) -> str:
+        if not stored.startswith(ENCRYPTED_PREFIX):
+            return stored
+        sealed = base64.urlsafe_b64decode(stored[len(ENCRYPTED_PREFIX) :])
+        return self._aead.decrypt(sealed[:12], sealed[12:], _ASSOCIATED).decode()
+
+
+def resident_id_cipher() -> ResidentIdCipher:
+    """The cipher of this process: RESIDENT_ID_ENCRYPTION_KEY, or (unset, locally) one made once in VAR_DIR/keys."""
+    var_dir = Path(os.environ.get("VAR_DIR", "").strip() or REPO_ROOT / "var").resolve()
+    return _cipher(var_dir, os.environ.get("RESIDENT_ID_ENCRYPTION_KEY", "").strip())
+
+
+@lru_cache(maxsize=8)
+def _cipher(var_dir: Path, configured: str) -> ResidentIdCipher:
+    return ResidentIdCipher(secret(var_dir, "RESIDENT_ID_ENCRYPTION_KEY"))
+
+
+class EncryptedResidentId(TypeDecorator):
+    """A column holding resident ID numbers encrypted (ResidentIdCipher); the model reads and writes them clear."""
+
+    impl = String(100)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else resident_id_cipher().encrypt(value)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else resident_id_cipher().decrypt(value)
