@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime
 
@@ -93,15 +94,18 @@ class Consumer:
         self._producer = connection.Producer()
         self._delayed_retry = supports_delayed_retry(connection)
         self._pending: list[tuple[Message, Envelope]] = []
+        self._received: list[tuple[Callable[[Message], None], Message]] = []
         amqp = self._amqp = connection.transport.driver_type == "amqp"
         with ExitStack() as consumers:
             consumers.enter_context(
-                connection.Consumer(queue, on_message=self._on_message, prefetch_count=self.bus.prefetch)
+                connection.Consumer(queue, on_message=self._received_event, prefetch_count=self.bus.prefetch)
             )
             if self._delayed_retry:  # RabbitMQ: the events no queue was bound to, to be recorded
                 incoming, _ = unroutable_queues(self.bus)
                 consumers.enter_context(
-                    connection.Consumer(incoming, on_message=self._on_unroutable, prefetch_count=self.bus.prefetch)
+                    connection.Consumer(
+                        incoming, on_message=self._received_unroutable, prefetch_count=self.bus.prefetch
+                    )
                 )
             log.info("consumer ready", extra={"queue": queue.name, "events": sorted(self.service.handlers)})
             backoff.reset()
@@ -110,10 +114,28 @@ class Consumer:
                     # While a batch is open, wait only briefly for more before handling it.
                     connection.drain_events(timeout=0.005 if self._pending else 1)
                 except TimeoutError:
+                    self._take_received()
                     if self._pending:
                         self._handle_pending()
+                else:
+                    self._take_received()
                 if amqp:  # however busy: a silent client is taken for dead by the broker
                     connection.heartbeat_check()
+
+    # Deliveries are only noted in the broker's callbacks and taken once drain_events has returned: a
+    # confirmed publish (retry, dead letter, unroutable record) waits for its ack on the consuming channel,
+    # and one made inside a callback nests in another's wait, where an ack RabbitMQ sent for both
+    # (multiple=True) leaves the outer wait hanging for ever (seen: a worker handling nothing more).
+    def _received_event(self, message: Message) -> None:
+        self._received.append((self._on_message, message))
+
+    def _received_unroutable(self, message: Message) -> None:
+        self._received.append((self._on_unroutable, message))
+
+    def _take_received(self) -> None:
+        while self._received:
+            take, message = self._received.pop(0)
+            take(message)
 
     def _on_message(self, message: Message) -> None:
         headers = message.headers or {}
