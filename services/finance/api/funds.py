@@ -55,22 +55,19 @@ def reclaim_funds(body):
 def transfer_funds_to_units(body):
     """Transfer allocated money to several units at once (at most 500): each transfer done or refused on its own"""
     identity = current_identity()
-
-    def transfer(item: dict) -> None:
-        with unit_of_work() as uow:
-            with audited(uow, "to_unit", "fund_transfer", reason=item.get("reference")) as decision:
-                row = funds.move(uow, identity, {**item, "campaign_id": str(item["campaign_id"])}, cause(), "to_unit")
-                decision.entity_id = id_of(row, "transfer_id", item["unit_id"])
-            uow.commit()
-
-    return bulk.each(body["items"], transfer, lambda item: item["unit_id"])
+    return bulk.each(body["items"], lambda item: _move_funds(item, "to_unit", identity), lambda item: item["unit_id"])
 
 
-def _move_funds(body: dict, direction: str):
+def _move_funds(body: dict, direction: str, identity=None):
+    """One fund movement in its own transaction, audited (the bulk route passes the identity it read once)."""
     with unit_of_work() as uow:
         with audited(uow, direction, "fund_transfer", reason=body.get("reference")) as decision:
             row = funds.move(
-                uow, current_identity(), {**body, "campaign_id": str(body["campaign_id"])}, cause(), direction
+                uow,
+                identity or current_identity(),
+                {**body, "campaign_id": str(body["campaign_id"])},
+                cause(),
+                direction,
             )
             decision.entity_id = id_of(row, "transfer_id", body["unit_id"])
         uow.commit()
