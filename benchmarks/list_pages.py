@@ -48,8 +48,8 @@ def main() -> int:
     env = {
         "VAR_DIR": str(folder / "var"),
         "LOG_LEVEL": "WARNING",
-        "IDENTITY_SIGNING_KEY": secrets.token_urlsafe(32),
-        "GATEWAY_SECRET_KEY": secrets.token_urlsafe(32),
+        "GATEWAY_ACCESS_TOKEN_KEY": secrets.token_urlsafe(32),  # the identity key pair is made under VAR_DIR/keys/
+        "GATEWAY_CLIENT_SECRET_KEY": secrets.token_urlsafe(32),
         "QUOTA_DATABASE_URL": database_url(databases["quota"]),
         "GATEWAY_DATABASE_URL": database_url(databases["gateway"]),
         "WEB_CONCURRENCY": "2",
@@ -119,7 +119,7 @@ def prepare(env: dict):
     gateway.engine.dispose()
     quota = Runtime(QUOTA)
     upgrade(quota)
-    keys = Keys(identity=env["IDENTITY_SIGNING_KEY"].encode(), master=env["GATEWAY_SECRET_KEY"].encode())
+    keys = Keys.load(Path(env["VAR_DIR"]))
     token = issue_access_token(
         Identity(subject="bench", role="federation_admin"), keys.access_token, now=int(time.time()), lifetime=3600
     )
