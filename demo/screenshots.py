@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -106,8 +107,17 @@ def wait_for(url: str, seconds: float = 180) -> None:
 
 
 def with_stack(out: Path) -> None:
+    """The screenshots of a stack of its own (`demo_stack`)."""
+    with demo_stack() as (portal, admin, password):
+        saved = shoot(portal, out, admin, password)
+        print(f"{len(saved)} screenshots in {out}")
+
+
+@contextmanager
+def demo_stack():
     """The embedded stack (./dev up's Procfile, SQLite and the filesystem broker in a temporary VAR_DIR), the
-    demo data and some nominations loaded, then the screenshots."""
+    demo data and some nominations loaded: yields (portal URL, (admin, password), demo users' password), stops
+    the stack on leaving."""
     var = Path(tempfile.mkdtemp(prefix="portal-screenshots-"))
     password = "demo-screens-2013"
     admin = ("fed.admin", "screens-admin-2013")
@@ -135,8 +145,7 @@ def with_stack(out: Path) -> None:
             wait_for("http://127.0.0.1:8000/readyz")
             wait_for("http://127.0.0.1:8080/login")
             load_demo(admin, password, var)
-            saved = shoot("http://127.0.0.1:8080", out, admin, password)
-            print(f"{len(saved)} screenshots in {out}")
+            yield "http://127.0.0.1:8080", admin, password
         finally:
             os.killpg(stack.pid, signal.SIGTERM)
             stack.wait(timeout=60)

@@ -54,6 +54,7 @@ def navigation(role: str) -> list[tuple[str, str]]:
             ("federation.transfers", _("专款拨付")),
             ("federation.reviews", _("推荐审核")),
             ("oversight.institutions", _("培训机构")),
+            ("federation.calendar", _("工作日历")),
             ("oversight.audit", _("审计日志")),
         ]
         if role == FEDERATION_ADMIN:
@@ -94,6 +95,16 @@ def requires(*roles: str):
         return guarded
 
     return decorate
+
+
+def china_time(value: str | None) -> str:
+    """An API's ISO 8601 instant as Guangzhou's wall-clock time, to the minute ("" when none)."""
+    if not value:
+        return ""
+    try:
+        return datetime.fromisoformat(value).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return str(value)
 
 
 def can_write() -> bool:
@@ -161,6 +172,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     for module in (auth, home, federation, officers, oversight, unit_money):
         app.register_blueprint(module.blueprint)
+
+    app.jinja_env.filters["china_time"] = china_time
 
     @app.context_processor
     def shell():

@@ -203,3 +203,10 @@ def page(path: str, limit: int = 50, cursor: str | None = None, **params) -> Pag
     next_query = dict(parse_qsl(urlsplit(following).query)) if following else {}
     total = response.headers.get("X-Total-Count")
     return Page(items, next_query, int(total) if total and total.isdigit() else None)
+
+
+def count(path: str, **filters) -> int:
+    """How many rows of a list match `filters` (the list's X-Total-Count; one row fetched, never the list)."""
+    response = call("GET", path, params={**{k: v for k, v in filters.items() if v not in (None, "")}, "limit": 1,
+                                          "count": "true"})  # fmt: skip
+    return int(response.headers.get("X-Total-Count", "0"))

@@ -141,6 +141,7 @@ def test_federation_admin_creates_a_campaign_imports_units_publishes_its_allocat
     page.get_by_role("button", name="导入").click()
     page.locator("#import-result .alert.ok").wait_for()
     page.reload()
+    page.get_by_role("link", name="测试区总工会").click()  # a first-level unit opens on its grassroots unions
     expect(page.get_by_role("cell", name="测试公司工会")).to_be_visible()
 
     # A campaign: a field error next to its field in Chinese, then made and published.
@@ -264,6 +265,83 @@ def test_grassroots_officer_nominates_by_form_and_xlsx_runs_the_notice_and_sends
     page.context.close()
 
 
+def test_federation_admin_manages_units_tries_an_allocation_edits_a_line_changes_settings_and_loads_a_calendar(
+    browser, system
+):
+    _flows, portal, _sessions = system
+    page = log_in(browser, portal, ADMIN[0], ADMIN[1])
+    accept_dialogs(page)
+
+    # A unit made by hand, then retired with a reason (its history kept).
+    page.goto(f"{portal}/federation/units")
+    page.get_by_label("单位编号", exact=True).fill("GZ-NEW9")
+    page.get_by_label("单位名称", exact=True).fill("新建测试区总工会")
+    page.get_by_label("类别", exact=True).select_option("district")
+    page.get_by_label("会员人数", exact=True).fill("30000")
+    page.get_by_role("button", name="新建", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="已新建单位")).to_be_visible()
+    page.get_by_label("按名称查找单位", exact=True).fill("新建测试区")
+    page.get_by_role("button", name="查找", exact=True).click()
+    page.get_by_role("link", name="新建测试区总工会").click()
+    page.get_by_text("撤销或合并本单位").click()
+    page.get_by_role("button", name="撤销或合并", exact=True).click()
+    expect(page.locator("#reason-error")).to_be_visible()  # a reason is required
+    page.get_by_label("撤销或合并原因", exact=True).fill("行政区划调整，撤销该单位")
+    page.get_by_role("button", name="撤销或合并", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="已撤销")).to_be_visible()
+    expect(page.get_by_role("heading", name="新建测试区总工会")).to_contain_text("已撤销")
+
+    # A draft campaign of its own: its settings changed (a field's error in Chinese next to it first).
+    page.goto(f"{portal}/federation/campaigns")
+    page.get_by_label("计划名称", exact=True).fill("2031年度试算计划")
+    page.get_by_label("年度", exact=True).fill("2031")
+    page.get_by_role("button", name="新建（草稿）").click()
+    page.get_by_role("link", name="2031年度试算计划").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("计划设置")
+    page.get_by_label("学习结束", exact=True).fill("2031-01-01")
+    page.get_by_role("button", name="保存设置").click()
+    expect(page.locator("#study_end-error")).to_be_visible()
+    page.goto(page.url)
+    page.get_by_label("公示天数", exact=True).fill("7")
+    page.get_by_role("button", name="保存设置").click()
+    expect(page.get_by_role("status").filter(has_text="已保存计划")).to_be_visible()
+    expect(page.get_by_label("公示天数", exact=True)).to_have_value("7")
+
+    # Its allocation: a what-if with a smaller skills pool (nothing saved), then saved and one line edited.
+    with page.expect_navigation():
+        page.get_by_label("计划", exact=True).select_option(label="2031年度试算计划（草稿）")
+    page.goto(f"{portal}/federation/allocation")
+    page.get_by_label("技能提升资金（元）", exact=True).fill("100000")
+    page.get_by_role("button", name="试算", exact=True).click()
+    expect(page.get_by_role("heading", name="分配方案")).to_contain_text("试算")
+    expect(page.locator("dl.facts")).to_contain_text("100000.00")
+    expect(page.get_by_role("button", name="保存为分配方案")).to_have_count(0)  # a what-if is never saved
+    page.get_by_role("link", name="返回当前方案").click()
+    page.get_by_role("button", name="保存为分配方案").click()
+    page.get_by_label("单位", exact=True).select_option(label="天河区总工会")
+    page.get_by_label("学历名额", exact=True).fill("1")
+    page.get_by_role("button", name="保存调整").click()
+    expect(page.locator("#reason-error")).to_be_visible()
+    page.get_by_label("单位", exact=True).select_option(label="天河区总工会")
+    page.get_by_label("学历名额", exact=True).fill("1")
+    page.get_by_label("调整原因", exact=True).fill("天河区申请减少名额")
+    page.get_by_role("button", name="保存调整").click()
+    expect(page.get_by_role("status").filter(has_text="已调整该单位的指标")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="天河区申请减少名额")).to_contain_text("→ 1")
+
+    # The working-day calendar of 2031: a bad line reported, then the year loaded.
+    page.goto(f"{portal}/federation/calendar?year=2031")
+    days = page.get_by_label("节假日与调休上班日（每行一天：日期,是否上班,名称）", exact=True)
+    days.fill("2031-13-01,否,元旦")
+    page.get_by_role("button", name="载入", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("第 2 行")
+    days.fill("2031-01-01,否,元旦\n2031-10-01,否,国庆节\n2031-09-28,是,国庆节调休上班")
+    page.get_by_role("button", name="载入", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="已载入 2031 年")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="国庆节调休上班")).to_contain_text("调休上班")
+    page.context.close()
+
+
 def test_unit_officer_sees_its_allocation_and_the_lists_sent(browser, system):
     flows, portal, _sessions = system
     page = log_in(browser, portal, "tianhe.officer", width=390)  # on a phone
@@ -308,6 +386,7 @@ def test_auditor_sees_the_federation_pages_and_no_control_to_change_them(browser
         ("/federation/institutions/GZ-SEG", "GZ-SEG"),
         ("/federation/dashboard", "数据看板"),
         ("/federation/audit", "审计日志"),
+        ("/federation/calendar", "工作日历"),
     ]:
         page.goto(portal + path)
         expect(page.get_by_role("heading", level=1)).to_contain_text(heading)

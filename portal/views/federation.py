@@ -15,7 +15,16 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import DateField, DecimalField, IntegerField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from .. import gateway
@@ -91,6 +100,141 @@ def publish_campaign(campaign_id):
     return redirect(url_for("federation.campaigns"))
 
 
+class SettingsForm(FlaskForm):
+    name = StringField(_l("计划名称"), validators=[DataRequired(_l("请填写计划名称")), Length(max=200)])
+    academic = DecimalField(_l("学历提升资金（元）"), places=2, validators=[InputRequired(_l("请填写金额"))])
+    skills = DecimalField(_l("技能提升资金（元）"), places=2, validators=[InputRequired(_l("请填写金额"))])
+    subsidy = DecimalField(_l("学历每人补贴（元）"), places=2, validators=[InputRequired(_l("请填写金额"))])
+    key_industry_weight = DecimalField(_l("重点行业权重"), places=2, validators=[InputRequired(_l("请填写权重"))])
+    public_notice_days = IntegerField(_l("公示天数"), validators=[InputRequired(_l("请填写天数")), NumberRange(0, 60)])
+    dedicated_class_threshold = IntegerField(
+        _l("单独开班人数"), validators=[InputRequired(_l("请填写人数")), NumberRange(1, 1000)]
+    )
+    registration_start = DateField(_l("报名开始"), validators=[InputRequired(_l("请填写日期"))])
+    registration_end = DateField(_l("报名截止"), validators=[InputRequired(_l("请填写日期"))])
+    study_start = DateField(_l("学习开始"), validators=[InputRequired(_l("请填写日期"))])
+    study_end = DateField(_l("学习结束"), validators=[InputRequired(_l("请填写日期"))])
+    exams_from = DateField(_l("考试开始"), validators=[InputRequired(_l("请填写日期"))])
+    transfer_deadline = DateField(_l("专款拨付期限"), validators=[Optional()])
+
+
+WINDOWS = ("registration_start", "registration_end", "study_start", "study_end", "exams_from")
+# the API's field names (a nested one as "parent.child") -> the settings form's fields
+SETTINGS_FIELDS = {
+    "fund_pools": "academic",
+    "fund_pools.academic": "academic",
+    "fund_pools.skills": "skills",
+    "academic_subsidy_per_student": "subsidy",
+    **{f"windows.{name}": name for name in WINDOWS},
+}
+
+
+@blueprint.route("/campaigns/<campaign_id>", methods=["GET", "POST"])
+@requires(*FEDERATION)
+def campaign_settings(campaign_id):
+    """One campaign's settings; the admin changes them (a published campaign announces the new revision)."""
+    campaign = gateway.get(f"/api/quota/campaigns/{campaign_id}")
+    windows = campaign.get("windows") or {}
+    form = SettingsForm(
+        data={
+            "name": campaign["name"],
+            "academic": Decimal(campaign["fund_pools"]["academic"]),
+            "skills": Decimal(campaign["fund_pools"]["skills"]),
+            "subsidy": Decimal(campaign["academic_subsidy_per_student"]),
+            "key_industry_weight": Decimal(campaign["key_industry_weight"]),
+            "public_notice_days": campaign["public_notice_days"],
+            "dedicated_class_threshold": campaign["dedicated_class_threshold"],
+            "transfer_deadline": date.fromisoformat(campaign["transfer_deadline"])
+            if campaign.get("transfer_deadline")
+            else None,
+            **{name: date.fromisoformat(windows[name]) for name in WINDOWS if windows.get(name)},
+        }
+    )
+    form_error, status = None, 200
+    if request.method == "POST":
+        _only_admin()
+        form = SettingsForm()
+        if form.validate():
+            body = {
+                "name": form.name.data.strip(),
+                "fund_pools": {"academic": str(form.academic.data), "skills": str(form.skills.data)},
+                "academic_subsidy_per_student": str(form.subsidy.data),
+                "key_industry_weight": str(form.key_industry_weight.data),
+                "public_notice_days": form.public_notice_days.data,
+                "dedicated_class_threshold": form.dedicated_class_threshold.data,
+                "windows": {name: getattr(form, name).data.isoformat() for name in WINDOWS},
+            }
+            if form.transfer_deadline.data:
+                body["transfer_deadline"] = form.transfer_deadline.data.isoformat()
+            try:
+                changed = gateway.call("PATCH", f"/api/quota/campaigns/{campaign_id}", json=body).json()
+            except Problem as error:
+                form_error, status = show_problem(form, _flat(error), SETTINGS_FIELDS), error.status
+            else:
+                forget_campaigns()
+                flash(_("已保存计划“%(name)s”的设置。", name=changed["name"]), "ok")
+                return redirect(url_for("federation.campaign_settings", campaign_id=campaign_id))
+        else:
+            status = 422
+    return render_template("federation/campaign.html", campaign=campaign, form=form, form_error=form_error), status
+
+
+def _flat(error: Problem) -> Problem:
+    """The problem with nested field errors ({"windows": {"study_end": [...]}}) named "windows.study_end"."""
+    flat: dict = {}
+    for name, messages in (error.errors or {}).items():
+        if isinstance(messages, dict):
+            flat.update({f"{name}.{inner}": text for inner, text in messages.items()})
+        else:
+            flat[name] = messages
+    return Problem(error.status, {**error.body, "errors": flat}, error.retry_after)
+
+
+# ---------------------------------------------------------------- working-day calendar
+
+
+class CalendarForm(FlaskForm):
+    days = TextAreaField(
+        _l("节假日与调休上班日（每行一天：日期,是否上班,名称）"),
+        validators=[DataRequired(_l("请填写至少一天")), Length(max=20_000)],
+    )
+
+
+@blueprint.route("/calendar", methods=["GET", "POST"])
+@requires(*FEDERATION)
+def calendar():
+    """A year's public holidays and make-up working days (the State Council's arrangement) as loaded, and the
+    admin loads (replaces) a year: the lines go to the API's import, which reports every bad line."""
+    try:
+        year = int(request.args.get("year") or today().year)
+    except ValueError:
+        year = today().year
+    year = min(max(year, 2000), 2100)
+    form, report, status = CalendarForm(), None, 200
+    if request.method == "POST":
+        _only_admin()
+        if form.validate():
+            lines = [line.strip() for line in form.days.data.splitlines() if line.strip()]
+            text = "日期 Day,是否上班 Working day (是/否),名称 Name\n" + "\n".join(lines) + "\n"
+            try:
+                loaded = gateway.post(
+                    f"/api/enrollment/calendar/{year}/import",
+                    None,
+                    files={"file": ("calendar.csv", text.encode(), "text/csv")},
+                )
+            except Problem as error:
+                report, status = import_refusal(error), error.status
+            else:
+                flash(_("已载入 %(year)s 年的工作日安排（%(n)s 天）。", year=year, n=len(loaded["days"])), "ok")
+                return redirect(url_for("federation.calendar", year=year))
+        else:
+            status = 422
+    shown = gateway.get(f"/api/enrollment/calendar/{year}")
+    if request.method == "GET":
+        form.days.data = "\n".join(f"{d['day']},{'是' if d['workday'] else '否'},{d['name']}" for d in shown["days"])
+    return render_template("federation/calendar.html", year=year, shown=shown, form=form, report=report), status
+
+
 def _only_admin():
     from ..app import me
 
@@ -105,24 +249,114 @@ class ImportForm(FlaskForm):
     file = FileField(_l("单位名册文件（.xlsx）"), validators=[FileRequired(_l("请选择文件")), SPREADSHEETS])
 
 
-def unit_tree(units: list[dict]) -> list[dict]:
-    """First-level units each followed by its grassroots unions (a flat list, in tree order)."""
-    children: dict[str, list[dict]] = {}
-    for unit in units:
-        if unit.get("parent_id"):
-            children.setdefault(unit["parent_id"], []).append(unit)
-    ordered = []
-    for unit in sorted((u for u in units if not u.get("parent_id")), key=lambda u: u["id"]):
-        ordered.append({**unit, "unions": len(children.get(unit["id"], []))})
-        ordered.extend(sorted(children.get(unit["id"], []), key=lambda u: u["id"]))
-    return ordered
+CATEGORY_CHOICES = [
+    ("district", _l("区总工会")),
+    ("industry", _l("产业工会")),
+    ("directly_affiliated", _l("直属单位")),
+    ("grassroots", _l("基层工会")),
+]
+
+
+class UnitForm(FlaskForm):
+    id = StringField(_l("单位编号"), validators=[DataRequired(_l("请填写单位编号")), Length(max=50)])
+    name = StringField(_l("单位名称"), validators=[DataRequired(_l("请填写单位名称")), Length(max=200)])
+    category = SelectField(_l("类别"), choices=options(CATEGORY_CHOICES))
+    parent_id = StringField(_l("上级一级单位编号（基层工会填写）"), validators=[Optional(), Length(max=50)])
+    headcount = IntegerField(
+        _l("会员人数"), validators=[InputRequired(_l("请填写会员人数")), NumberRange(0, 10_000_000)]
+    )
+    key_industry = BooleanField(_l("重点产业"))
+
+
+class RetireForm(FlaskForm):
+    reason = TextAreaField(_l("撤销或合并原因"), validators=[DataRequired(_l("请填写原因")), Length(max=500)])
+    successor_id = StringField(
+        _l("并入的一级单位编号（合并时填写；留空即撤销）"), validators=[Optional(), Length(max=50)]
+    )
+
+
+def _units_page(
+    form=None, retire_form=None, import_form=None, report=None, form_error=None, retire_error=None, status=200
+):
+    """One page of units: the first-level units by name, a search over every unit (`q`), or one first-level unit
+    with its grassroots unions (`parent`). Never the whole list: the API's pages, 50 a page, with the total."""
+    parent_id, q = request.args.get("parent") or None, (request.args.get("q") or "").strip() or None
+    parent = gateway.get(f"/api/quota/units/{parent_id}") if parent_id else None
+    filters = {"parent_id": parent_id} if parent_id else ({"q": q} if q else {"level": "first_level"})
+    page = gateway.page("/api/quota/units", sort="name", count="true", cursor=request.args.get("cursor"), **filters)
+    return (
+        render_template(
+            "federation/units.html",
+            page=page,
+            parent=parent,
+            q=q,
+            form=form or UnitForm(),
+            import_form=import_form or ImportForm(),
+            retire_form=retire_form or RetireForm(),
+            report=report,
+            form_error=form_error,
+            retire_error=retire_error,
+        ),
+        status,
+    )
 
 
 @blueprint.route("/units")
 @requires(*FEDERATION)
 def units():
-    listed = gateway.get("/api/quota/units")
-    return render_template("federation/units.html", tree=unit_tree(listed), form=ImportForm(), report=None)
+    return _units_page()
+
+
+@blueprint.route("/units/new", methods=["POST"])
+@requires(FEDERATION_ADMIN)
+def create_unit():
+    form = UnitForm()
+    if not form.validate():
+        return _units_page(form=form, status=422)
+    grassroots = form.category.data == "grassroots"
+    body = {
+        "id": form.id.data.strip(),
+        "name": form.name.data.strip(),
+        "level": "grassroots" if grassroots else "first_level",
+        "category": form.category.data,
+        "parent_id": (form.parent_id.data or "").strip() or None,
+        "headcount": form.headcount.data,
+        "key_industry": bool(form.key_industry.data),
+    }
+    try:
+        made = gateway.post("/api/quota/units", body)
+    except Problem as error:
+        return _units_page(form=form, form_error=show_problem(form, error), status=error.status)
+    flash(_("已新建单位“%(name)s”（%(id)s）。", name=made["name"], id=made["id"]), "ok")
+    return redirect(url_for("federation.units", parent=made.get("parent_id") or None))
+
+
+@blueprint.route("/units/<unit_id>/retirement", methods=["POST"])
+@requires(FEDERATION_ADMIN)
+def retire_unit(unit_id):
+    form = RetireForm()
+    if not form.validate():
+        return _units_page(retire_form=form, status=422)
+    body = {"reason": form.reason.data.strip()}
+    if (form.successor_id.data or "").strip():
+        body["successor_id"] = form.successor_id.data.strip()
+    try:
+        done = gateway.post(f"/api/quota/units/{unit_id}/retirement", body)
+    except Problem as error:
+        return _units_page(retire_form=form, retire_error=show_problem(form, error), status=error.status)
+    moved = len(done.get("grassroots_unions_moved") or [])
+    flash(
+        _(
+            "已将“%(name)s”并入 %(successor)s，转入 %(n)s 个基层工会。",
+            name=done["name"],
+            successor=body["successor_id"],
+            n=moved,
+        )
+        if "successor_id" in body
+        else _("已撤销“%(name)s”：历史记录保留，不再参与新的分配和报名。", name=done["name"]),
+        "ok",
+    )
+    return redirect(url_for("federation.units", parent=unit_id))
 
 
 @blueprint.route("/units/import", methods=["POST"])
@@ -142,29 +376,103 @@ def import_units():
             report = {"ok": True, "imported": done.get("imported"), "changed": done.get("changed")}
         except Problem as error:
             report, status = import_refusal(error), error.status
-    template = "federation/_import_result.html" if request.headers.get("HX-Request") else "federation/units.html"
-    listed = [] if request.headers.get("HX-Request") else gateway.get("/api/quota/units")
-    return render_template(
-        template, form=form, report=report, tree=unit_tree(listed)
-    ), status if not request.headers.get("HX-Request") else 200
+    if request.headers.get("HX-Request"):
+        return render_template("federation/_import_result.html", import_form=form, report=report)
+    return _units_page(import_form=form, report=report, status=status)
 
 
 # ---------------------------------------------------------------- allocation
 
 
-@blueprint.route("/allocation")
+WHAT_IF = ("academic_pool", "skills_pool", "academic_subsidy_per_student", "key_industry_weight")
+
+
+class WhatIfForm(FlaskForm):
+    """Settings to try before publishing (GET: nothing is saved)."""
+
+    class Meta:
+        csrf = False
+
+    academic_pool = DecimalField(_l("学历提升资金（元）"), places=2, validators=[Optional(), NumberRange(0)])
+    skills_pool = DecimalField(_l("技能提升资金（元）"), places=2, validators=[Optional(), NumberRange(0)])
+    academic_subsidy_per_student = DecimalField(
+        _l("学历每人补贴（元）"), places=2, validators=[Optional(), NumberRange(Decimal("0.01"))]
+    )
+    key_industry_weight = DecimalField(_l("重点行业权重"), places=2, validators=[Optional(), NumberRange(0, 99)])
+
+
+class LineEditForm(FlaskForm):
+    unit_id = SelectField(_l("单位"), validators=[DataRequired(_l("请选择单位"))])
+    academic_seats = IntegerField(_l("学历名额"), validators=[Optional(), NumberRange(0, 10_000_000)])
+    skills_money = StringField(_l("技能资金（元）"), validators=[Optional(), Length(max=20)])
+    reason = TextAreaField(_l("调整原因"), validators=[DataRequired(_l("请填写调整原因")), Length(max=500)])
+
+
+@blueprint.route("/allocation", methods=["GET", "POST"])
 @requires(*FEDERATION)
 def allocation():
+    """The saved allocation (or the proposal), a what-if preview with other settings, line edits with reasons."""
     campaign = the_campaign()
     base = f"/api/quota/campaigns/{campaign['id']}/allocation"
-    try:
+    what_if = WhatIfForm(request.args)
+    tried = {name: str(getattr(what_if, name).data) for name in WHAT_IF if getattr(what_if, name).data is not None}
+    edit, edit_error, status = LineEditForm(), None, 200
+    if request.method == "POST":
+        _only_admin()
         current = gateway.get(base)
+        edit.unit_id.choices = options([(line["unit_id"], line["unit_name"]) for line in current["lines"]])
+        if edit.validate():
+            body = {"reason": edit.reason.data.strip()}
+            if edit.academic_seats.data is not None:
+                body["academic_seats"] = edit.academic_seats.data
+            if (edit.skills_money.data or "").strip():
+                body["skills_money"] = edit.skills_money.data.replace(",", "").strip()
+            try:
+                gateway.call("PATCH", f"{base}/lines/{edit.unit_id.data}", json=body)
+            except Problem as error:
+                edit_error, status = show_problem(edit, error), error.status
+            else:
+                flash(_("已调整该单位的指标，调整原因已记入变更记录。"), "ok")
+                return redirect(url_for("federation.allocation"))
+        else:
+            status = 422
+    elif tried and what_if.validate():
+        try:
+            current = gateway.get(f"{base}/preview", **tried)
+        except Problem as error:
+            show_problem(what_if, error)
+            current, tried = _saved_or_proposed(base), {}
+    else:
+        current, tried = _saved_or_proposed(base), {}
+    edit.unit_id.choices = options(
+        [("", _("请选择"))] + [(line["unit_id"], line["unit_name"]) for line in current["lines"]]
+    )
+    changes = (
+        gateway.page(f"{base}/changes", sort="-changed_at", limit=20, cursor=request.args.get("cursor"))
+        if current.get("id")
+        else None
+    )
+    largest = max((line["academic_seats"] for line in current["lines"]), default=0) or 1
+    return render_template(
+        "federation/allocation.html",
+        campaign=campaign,
+        allocation=current,
+        largest=largest,
+        what_if=what_if,
+        tried=tried,
+        edit=edit,
+        edit_error=edit_error,
+        changes=changes,
+    ), status
+
+
+def _saved_or_proposed(base: str) -> dict:
+    try:
+        return gateway.get(base)
     except Problem as error:
         if error.status != 404:
             raise
-        current = gateway.get(f"{base}/preview")
-    largest = max((line["academic_seats"] for line in current["lines"]), default=0) or 1
-    return render_template("federation/allocation.html", campaign=campaign, allocation=current, largest=largest)
+        return gateway.get(f"{base}/preview")
 
 
 @blueprint.route("/allocation/save", methods=["POST"])

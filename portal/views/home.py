@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime, timedelta
+from decimal import Decimal
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from .. import gateway
-from ..app import FEDERATION, GRASSROOTS_OFFICER, UNIT_OFFICER, campaigns, current_campaign, me, requires
+from ..app import CHINA, FEDERATION, GRASSROOTS_OFFICER, UNIT_OFFICER, campaigns, current_campaign, me, requires
 from ..gateway import Problem
 from .auth import safe_next
 
@@ -38,66 +39,58 @@ def index():
 
 
 def federation_tasks(campaign) -> list[tuple[str, int, str]]:
-    """(what, how many, where)."""
+    """(what, how many, where): counts the lists give (X-Total-Count), never a whole list read."""
     listed = campaigns()
     tasks = [(_("未发布的计划"), sum(c["status"] == "draft" for c in listed), url_for("federation.campaigns"))]
     if campaign:
         allocation = _maybe(lambda: gateway.get(f"/api/quota/campaigns/{campaign['id']}/allocation"))
-        tasks.append(
-            (
-                _("待发布的指标分配"),
-                0 if allocation and allocation["status"] == "published" else 1,
-                url_for("federation.allocation"),
+        published = bool(allocation and allocation["status"] == "published")
+        tasks.append((_("待发布的指标分配"), 0 if published else 1, url_for("federation.allocation")))
+        if published:
+            waiting = sum(
+                1
+                for line in allocation["lines"]
+                if Decimal(line["academic_received"]) == 0 and Decimal(line["skills_received"]) == 0
             )
-        )
-        if allocation and allocation["status"] == "published":
-            transfers = gateway.get("/api/finance/transfers", campaign_id=campaign["id"])
-            paid = {t["unit_id"] for t in transfers}
-            waiting = sum(1 for line in allocation["lines"] if line["unit_id"] not in paid)
             tasks.append((_("待拨付专款的单位"), waiting, url_for("federation.transfers")))
-    changes = _maybe(lambda: gateway.get("/api/enrollment/status-changes/pending")) or []
-    tasks.append((_("待审核的学籍变动"), len(changes), url_for("federation.reviews", tab="changes")))
+    changes = _maybe(lambda: gateway.count("/api/enrollment/status-changes/pending")) or 0
+    tasks.append((_("待审核的学籍变动"), changes, url_for("federation.reviews", tab="changes")))
     return tasks
 
 
 def grassroots_tasks(campaign) -> list[tuple[str, int, str]]:
-    rows = gateway.get("/api/enrollment/enrolments", campaign_id=campaign["id"], status="nominated")
-    today = date.today().isoformat()
-    open_objections = sum(1 for r in rows for o in r["objections"] if o["outcome"] is None)
-    no_consent = sum(1 for r in rows if r["consent_on"] is None and r.get("consent_method") is None)
-    ready = sum(
-        1
-        for r in rows
-        if r["notice_end"] <= today
-        and r.get("consent_method") is not None
-        and not any(o["outcome"] is None for o in r["objections"])
-    )
+    today = datetime.now(CHINA).date()
+
+    def nominated(**filters) -> int:
+        return gateway.count("/api/enrollment/enrolments", campaign_id=campaign["id"], status="nominated", **filters)
+
     return [
-        (_("公示中的人选"), sum(1 for r in rows if r["notice_end"] > today), url_for("officers.notice")),
-        (_("待处理的异议"), open_objections, url_for("officers.notice")),
-        (_("待登记本人同意"), no_consent, url_for("officers.nominations")),
-        (_("可确认报送的人选"), ready, url_for("officers.nominations", ready=1)),
+        (
+            _("公示中的人选"),
+            nominated(notice_end_from=(today + timedelta(days=1)).isoformat()),
+            url_for("officers.notice"),
+        ),
+        (_("待处理的异议"), nominated(objection_open="true"), url_for("officers.notice")),
+        (_("待登记本人同意"), nominated(consent_recorded="false"), url_for("officers.nominations")),
+        (
+            _("可确认报送的人选"),
+            nominated(notice_end_to=today.isoformat(), consent_recorded="true", objection_open="false"),
+            url_for("officers.nominations", ready=1),
+        ),
     ]
 
 
 def unit_tasks(campaign) -> list[tuple[str, int, str]]:
-    rows = gateway.get("/api/enrollment/enrolments", campaign_id=campaign["id"])
+    def counted(*statuses: str) -> int:
+        return sum(
+            gateway.count("/api/enrollment/enrolments", campaign_id=campaign["id"], status=status)
+            for status in statuses
+        )
+
     return [
-        (
-            _("公示中的人选"),
-            sum(r["status"] == "nominated" for r in rows),
-            url_for("officers.unit_lists", status="nominated"),
-        ),
-        (
-            _("已报送机构待报名"),
-            sum(r["status"] == "sent" for r in rows),
-            url_for("officers.unit_lists", status="sent"),
-        ),
-        (
-            _("已报名"),
-            sum(r["status"] in ("registered", "admitted") for r in rows),
-            url_for("officers.unit_lists", status="registered"),
-        ),
+        (_("公示中的人选"), counted("nominated"), url_for("officers.unit_lists", status="nominated")),
+        (_("已报送机构待报名"), counted("sent"), url_for("officers.unit_lists", status="sent")),
+        (_("已报名"), counted("registered", "admitted"), url_for("officers.unit_lists", status="registered")),
     ]
 
 

@@ -17,7 +17,7 @@ from .. import gateway
 from ..app import GRASSROOTS_OFFICER, UNIT_OFFICER, me, requires
 from ..forms import import_refusal, options, show_problem
 from ..gateway import Problem
-from .federation import SPREADSHEETS, _published_lines, the_campaign, today, unit_tree
+from .federation import SPREADSHEETS, _published_lines, the_campaign, today
 
 blueprint = Blueprint("officers", __name__)
 
@@ -45,8 +45,10 @@ def unit_allocation():
 @blueprint.route("/unit/unions")
 @requires(UNIT_OFFICER)
 def unit_unions():
-    listed = gateway.get("/api/quota/units")
-    return render_template("officers/unit_unions.html", tree=unit_tree(listed))
+    page = gateway.page(
+        "/api/quota/units", parent_id=me().get("unit_id"), sort="name", limit=100, cursor=request.args.get("cursor")
+    )
+    return render_template("officers/unit_unions.html", page=page)
 
 
 @blueprint.route("/unit/lists")
@@ -120,11 +122,19 @@ def programme_choices(campaign) -> list:
 
 def _nominations_page(campaign, form, import_form, form_error=None, import_report=None, status=200, bulk=None):
     ready_only = request.args.get("ready") == "1"
+    # ready to confirm: the notice over, consent recorded, no objection undecided (the list filters it)
+    ready = (
+        {
+            "status": "nominated",
+            "notice_end_to": today().isoformat(),
+            "consent_recorded": "true",
+            "objection_open": "false",
+        }
+        if ready_only
+        else {"status": request.args.get("status") or None}
+    )
     page = gateway.page(
-        "/api/enrollment/enrolments",
-        campaign_id=campaign["id"],
-        status=request.args.get("status") or None,
-        cursor=request.args.get("cursor"),
+        "/api/enrollment/enrolments", campaign_id=campaign["id"], cursor=request.args.get("cursor"), **ready
     )
     return (
         render_template(
@@ -195,7 +205,7 @@ def import_nominations():
         except Problem as error:
             report, status = import_refusal(error), error.status
     if request.headers.get("HX-Request"):
-        return render_template("federation/_import_result.html", form=form, report=report)
+        return render_template("federation/_import_result.html", import_form=form, report=report)
     empty = NominationForm(formdata=None, notice_start=today())
     empty.programme_id.choices = programme_choices(campaign)
     return _nominations_page(campaign, empty, form, import_report=report, status=status)

@@ -7,7 +7,16 @@ from sqlalchemy import select
 from servicekit.identity import current_identity
 from servicekit.paging import Listing, resident_id_tail
 
-from .models import Employee, Enrolment, Institution, InstitutionNotice, Programme, StatusChange, TrainingClass
+from .models import (
+    Employee,
+    Enrolment,
+    Institution,
+    InstitutionNotice,
+    Objection,
+    Programme,
+    StatusChange,
+    TrainingClass,
+)
 from .schemas import GroupingQuery
 
 # Who may search enrolments by the ID number's last digits: those who see the full number (access.py).
@@ -40,8 +49,15 @@ ENROLMENTS = Listing(
         "programme_id": Enrolment.programme_id,
         "class_id": Enrolment.class_id,
         "payment_status": Enrolment.payment_status,
+        # what a union's worklist counts (the portal's 工作台): consent recorded, an objection still undecided
+        "consent_recorded": Enrolment.consent_method.is_not(None),
+        "objection_open": Enrolment.enrolment_id.in_(select(Objection.enrolment_id).where(Objection.outcome.is_(None))),
     },
-    ranges={"nominated_at": Enrolment.nominated_at, "registered_on": Enrolment.registered_on},
+    ranges={
+        "nominated_at": Enrolment.nominated_at,
+        "registered_on": Enrolment.registered_on,
+        "notice_end": Enrolment.notice_end,
+    },
     search=_enrolment_search,
     search_help="the employee's name; the resident ID number's last digits (4 or more) for the nominating union "
     "and the employee",

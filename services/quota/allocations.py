@@ -51,10 +51,14 @@ CHANGE_FIELDS = (
 # amounts or pools holds the campaign row, so a pool edit and a line edit never cross.
 
 
-def preview(campaign_id: str) -> dict:
-    """The proposal from today's headcounts, not saved."""
+def preview(campaign_id: str, what_if: dict | None = None) -> dict:
+    """The proposal from today's headcounts, not saved; `what_if` settings replace the campaign's in it only."""
     with unit_of_work() as uow:
         campaign = campaigns.find(uow.session, campaign_id)
+        if what_if:
+            uow.session.expunge(campaign)  # tried settings on a copy the session forgets: nothing can be written
+            for name, value in what_if.items():
+                setattr(campaign, name, value)
         lines = _proposal(uow.session, campaign)
         names = _names(uow.session)
         return _view(campaign, None, lines, names)

@@ -257,6 +257,15 @@ class AllocationOut(Schema):
     lines = fields.List(fields.Nested(LineOut))
 
 
+class WhatIf(Schema):
+    """Settings to try in a preview, never saved: each one given replaces the campaign's for this answer only."""
+
+    academic_pool = Money(metadata={"description": "the academic fund pool to try"})
+    skills_pool = Money(metadata={"description": "the skills fund pool to try"})
+    academic_subsidy_per_student = Money(minimum=Decimal("0.01"))
+    key_industry_weight = Weight(metadata={"description": "the key-industry weight to try"})
+
+
 class LineEdit(Schema):
     academic_seats = fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_SEATS))
     skills_money = Money()

@@ -22,6 +22,7 @@ from ..schemas import (
     ParticipantsChoice,
     Reallocation,
     ReservationOut,
+    WhatIf,
 )
 from . import uploaded_rows
 
@@ -57,12 +58,14 @@ blp = Blueprint(
 
 
 @blp.route("/allocation/preview", methods=["GET"])
+@blp.arguments(WhatIf, location="query")
 @blp.response(200, AllocationOut)
 @blp.alt_response(404, description="No such campaign")
 @requires(FEDERATION_ADMIN, AUDITOR)
-def preview(campaign_id):
-    """The proposal from today's weighted headcounts (largest remainder), without saving it."""
-    return allocations.preview(campaign_id)
+def preview(what_if, campaign_id):
+    """The proposal from today's weighted headcounts (largest remainder), without saving it; with settings in the
+    query (what-if: pools, subsidy, key-industry weight), the proposal they would give, the campaign unchanged."""
+    return allocations.preview(campaign_id, what_if)
 
 
 @blp.route("/allocation", methods=["POST"])

@@ -54,6 +54,27 @@ def test_preview_then_save_snapshots_the_weighted_apportionment(quota):
     assert {line["unit_id"]: line["headcount"] for line in after["lines"]}["GZ-HZ"] == 120_000
 
 
+def test_a_what_if_preview_tries_settings_and_changes_nothing(quota):
+    three_units(quota)
+    campaign = quota.campaign()
+    url = f"/campaigns/{campaign['id']}/allocation"
+    before = quota.ok("GET", f"{url}/preview")
+    tried = quota.ok("GET", f"{url}/preview?skills_pool=1000000&key_industry_weight=1.00")
+    assert tried["totals"] == {"academic_seats": 3333, "skills_money": "1000000.00"}
+    # unweighted headcounts 120000, 98000, 50000 of 268000 (largest remainder)
+    assert {unit: seats for unit, (seats, _money) in lines_of(tried).items()} == {
+        "GZ-HZ": 1492,
+        "GZ-TH": 1219,
+        "GZ-JT": 622,
+    }
+    assert sum(int(money.replace(".", "")) for _seats, money in lines_of(tried).values()) == 100_000_000
+    assert quota.call("GET", url).status_code == 404  # nothing saved
+    assert quota.ok("GET", f"{url}/preview") == before  # the campaign's own settings untouched
+    assert quota.ok("GET", f"/campaigns/{campaign['id']}")["key_industry_weight"] == campaign["key_industry_weight"]
+    refused = quota.call("GET", f"{url}/preview?academic_subsidy_per_student=0")
+    assert refused.status_code == 422 and "academic_subsidy_per_student" in refused.get_json()["errors"]
+
+
 def test_edits_are_audited_and_can_never_exceed_the_pool(quota):
     three_units(quota)
     campaign = quota.campaign()
