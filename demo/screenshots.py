@@ -35,10 +35,12 @@ PAGES = {
         ("audit", "/federation/audit"),
         ("campaigns", "/federation/campaigns"),
         ("units", "/federation/units"),
+        ("unit", "/federation/units?parent=GZ-TH"),
         ("allocation", "/federation/allocation"),
         ("transfers", "/federation/transfers"),
         ("reviews", "/federation/reviews"),
         ("users", "/federation/users"),
+        ("calendar", "/federation/calendar"),
         ("account", "/account"),
     ],
     "auditor": [
