@@ -56,6 +56,7 @@ def navigation(role: str) -> list[tuple[str, str]]:
             ("oversight.institutions", _("培训机构")),
             ("federation.calendar", _("工作日历")),
             ("oversight.audit", _("审计日志")),
+            ("federation.operations", _("运行监控")),
         ]
         if role == FEDERATION_ADMIN:
             items += [("federation.users", _("用户管理")), ("oversight.clients", _("接口客户端"))]

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from .admission import install_admission
 from .audit_api import blp as audit_blueprint
 from .db import UnitOfWork
+from .deadletters_api import blp as deadletters_blueprint
 from .errors import (
     SERVICE_UNAVAILABLE,
     ProblemSchema,
@@ -86,6 +87,8 @@ def create_app(service: Service, runtime: Runtime | None = None) -> Flask:
             *service.blueprints(),
             *([stalled_blueprint] if service.sagas else []),
             *([audit_blueprint] if runtime.audit_entries is not None else []),
+            # a worker's dead letters over HTTP (replays are audited, so a service without a trail has the CLI only)
+            *([deadletters_blueprint] if service.handlers and runtime.audit_entries is not None else []),
         ]
     )
     app.register_blueprint(swagger_ui)

@@ -12,11 +12,13 @@ import io
 import json
 import re
 import shutil
+import uuid
 from datetime import timedelta
 
 import openpyxl
 import pytest
 import requests
+from kombu import Connection
 from playwright.sync_api import expect
 
 from demo.data import person
@@ -342,6 +344,39 @@ def test_federation_admin_manages_units_tries_an_allocation_edits_a_line_changes
     page.context.close()
 
 
+def test_federation_admin_replays_a_dead_letter_with_a_reason(browser, system):
+    """A message the evaluation worker set aside (parked here as the worker parks one), replayed from the page."""
+    from servicekit.config import load_settings
+
+    from .test_dead_letters_api import park
+
+    _flows, portal, _sessions = system
+    dead_id = f"portal-{uuid.uuid4()}"
+
+    class Parking:  # the shared system's bus: its settings are in the environment while the system runs
+        bus = load_settings("evaluation").bus
+        service = type("Service", (), {"name": "evaluation"})
+
+        def connection(self):
+            return Connection(self.bus.url, transport_options=self.bus.transport_options)
+
+    park(Parking(), dead_id, "probe.parked", "ValueError: 测试用的失败消息")
+    page = log_in(browser, portal, ADMIN[0], ADMIN[1])
+    accept_dialogs(page)
+    page.get_by_role("link", name="运行监控").click()
+    page.get_by_role("link", name="评估服务").click()
+    row = page.get_by_role("row").filter(has_text=dead_id)
+    expect(row).to_contain_text("测试用的失败消息")
+    row.get_by_role("checkbox").check()
+    page.get_by_role("button", name="重新投递勾选的消息").click()
+    expect(page.locator("#reason-error")).to_be_visible()  # a reason is required
+    page.get_by_role("row").filter(has_text=dead_id).get_by_role("checkbox").check()
+    page.get_by_label("重新投递原因", exact=True).fill("评估服务已修复")
+    page.get_by_role("button", name="重新投递勾选的消息").click()
+    expect(page.get_by_role("status").filter(has_text="已重新投递 1 条消息")).to_be_visible()
+    page.context.close()
+
+
 def test_unit_officer_sees_its_allocation_and_the_lists_sent(browser, system):
     flows, portal, _sessions = system
     page = log_in(browser, portal, "tianhe.officer", width=390)  # on a phone
@@ -387,6 +422,7 @@ def test_auditor_sees_the_federation_pages_and_no_control_to_change_them(browser
         ("/federation/dashboard", "数据看板"),
         ("/federation/audit", "审计日志"),
         ("/federation/calendar", "工作日历"),
+        ("/federation/operations", "运行监控"),
     ]:
         page.goto(portal + path)
         expect(page.get_by_role("heading", level=1)).to_contain_text(heading)

@@ -235,6 +235,72 @@ def calendar():
     return render_template("federation/calendar.html", year=year, shown=shown, form=form, report=report), status
 
 
+# ---------------------------------------------------------------- dead letters and stalled items
+
+SERVICES = {
+    "quota": _l("指标服务"),
+    "enrollment": _l("报名服务"),
+    "finance": _l("资金服务"),
+    "evaluation": _l("评估服务"),
+}
+
+
+class ReplayForm(FlaskForm):
+    reason = TextAreaField(_l("重新投递原因"), validators=[DataRequired(_l("请填写原因")), Length(max=500)])
+
+
+def _counted(path: str) -> int | None:
+    """A list's total, or None where the service has no such list (no saga: no stalled items)."""
+    try:
+        return gateway.count(path)
+    except Problem as error:
+        if error.status in (404, 405):
+            return None
+        raise
+
+
+@blueprint.route("/operations", methods=["GET", "POST"])
+@requires(*FEDERATION)
+def operations():
+    """Each service's stalled saga items and dead letters (counts of all four), one service's lists in full (paged);
+    the admin replays chosen dead letters with a reason (audited by the service)."""
+    service = request.args.get("service") if request.args.get("service") in SERVICES else "enrollment"
+    form, form_error, status = ReplayForm(), None, 200
+    if request.method == "POST":
+        _only_admin()
+        ids = request.form.getlist("dead_id")
+        if not ids:
+            form_error, status = _("请勾选要重新投递的消息。"), 422
+        elif form.validate():
+            try:
+                done = gateway.post(
+                    f"/api/{service}/dead-letters/replay", {"ids": ids, "reason": form.reason.data.strip()}
+                )
+            except Problem as error:
+                form_error, status = show_problem(form, error), error.status
+            else:
+                flash(_("已重新投递 %(n)s 条消息。", n=len(done["replayed"])), "ok")
+                return redirect(url_for("federation.operations", service=service))
+        else:
+            status = 422
+    summary = [
+        (name, label, _counted(f"/api/{name}/stalled"), _counted(f"/api/{name}/dead-letters"))
+        for name, label in SERVICES.items()
+    ]
+    stalled = next(row[2] for row in summary if row[0] == service)
+    return render_template(
+        "federation/operations.html",
+        service=service,
+        summary=summary,
+        stalled=None
+        if stalled is None
+        else gateway.page(f"/api/{service}/stalled", sort="waiting_since", cursor=request.args.get("cursor")),
+        letters=gateway.page(f"/api/{service}/dead-letters", limit=100),
+        form=form,
+        form_error=form_error,
+    ), status
+
+
 def _only_admin():
     from ..app import me
 
