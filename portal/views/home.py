@@ -64,33 +64,31 @@ def grassroots_tasks(campaign) -> list[tuple[str, int, str]]:
     def nominated(**filters) -> int:
         return gateway.count("/api/enrollment/enrolments", campaign_id=campaign["id"], status="nominated", **filters)
 
+    in_notice, objections, no_consent, ready = gateway.concurrently(
+        lambda: nominated(notice_end_from=(today + timedelta(days=1)).isoformat()),
+        lambda: nominated(objection_open="true"),
+        lambda: nominated(consent_recorded="false"),
+        lambda: nominated(notice_end_to=today.isoformat(), consent_recorded="true", objection_open="false"),
+    )
     return [
-        (
-            _("公示中的人选"),
-            nominated(notice_end_from=(today + timedelta(days=1)).isoformat()),
-            url_for("officers.notice"),
-        ),
-        (_("待处理的异议"), nominated(objection_open="true"), url_for("officers.notice")),
-        (_("待登记本人同意"), nominated(consent_recorded="false"), url_for("officers.nominations")),
-        (
-            _("可确认报送的人选"),
-            nominated(notice_end_to=today.isoformat(), consent_recorded="true", objection_open="false"),
-            url_for("officers.nominations", ready=1),
-        ),
+        (_("公示中的人选"), in_notice, url_for("officers.notice")),
+        (_("待处理的异议"), objections, url_for("officers.notice")),
+        (_("待登记本人同意"), no_consent, url_for("officers.nominations")),
+        (_("可确认报送的人选"), ready, url_for("officers.nominations", ready=1)),
     ]
 
 
 def unit_tasks(campaign) -> list[tuple[str, int, str]]:
-    def counted(*statuses: str) -> int:
-        return sum(
-            gateway.count("/api/enrollment/enrolments", campaign_id=campaign["id"], status=status)
-            for status in statuses
-        )
+    def counted(status: str):
+        return lambda: gateway.count("/api/enrollment/enrolments", campaign_id=campaign["id"], status=status)
 
+    nominated, sent, registered, admitted = gateway.concurrently(
+        counted("nominated"), counted("sent"), counted("registered"), counted("admitted")
+    )
     return [
-        (_("公示中的人选"), counted("nominated"), url_for("officers.unit_lists", status="nominated")),
-        (_("已报送机构待报名"), counted("sent"), url_for("officers.unit_lists", status="sent")),
-        (_("已报名"), counted("registered", "admitted"), url_for("officers.unit_lists", status="registered")),
+        (_("公示中的人选"), nominated, url_for("officers.unit_lists", status="nominated")),
+        (_("已报送机构待报名"), sent, url_for("officers.unit_lists", status="sent")),
+        (_("已报名"), registered + admitted, url_for("officers.unit_lists", status="registered")),
     ]
 
 
