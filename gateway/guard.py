@@ -6,10 +6,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
 
 from flask import current_app, g, request
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -27,7 +28,7 @@ from .incoming import Incoming, from_flask
 from .keys import Keys
 from .limits import LeasedCounter, Sweeper, first_use, hit
 from .metrics import RATE_LIMITED
-from .models import LoginFailure, MachineClient
+from .models import LoginFailure, MachineClient, User
 from .policy import PUBLIC, allowed_roles
 from .revocations import Revocations
 
@@ -52,9 +53,11 @@ class TokenPair:
     refresh_token: str
     refresh_expires_in: int
     identity: Identity
+    previous_login_at: datetime | None = None  # a password login: the one before it (None: the first, or a refresh)
 
     def as_json(self) -> dict:
         return {
+            **({"previous_login_at": self.previous_login_at} if self.previous_login_at else {}),
             "access_token": self.access_token,
             "token_type": "Bearer",
             "expires_in": self.expires_in,
@@ -128,7 +131,19 @@ class Guard:
                 session.execute(
                     delete(LoginFailure).where(LoginFailure.username == name, LoginFailure.address == address)
                 )
-                return self._pair(session, user, now=now)
+                previous = user.last_login_at
+                if previous is not None and previous.tzinfo is None:  # SQLite keeps no zone: it was written in UTC
+                    previous = previous.replace(tzinfo=UTC)
+                pair = replace(self._pair(session, user, now=now), previous_login_at=previous)
+                user_id = user.id
+        if user is not None:
+            # its own short transaction: the login's row is share-locked above, and two logins of one account
+            # upgrading that lock at once would deadlock
+            with self.transaction() as session:
+                session.execute(
+                    update(User).where(User.id == user_id).values(last_login_at=datetime.fromtimestamp(now, UTC))
+                )
+            return pair
         with self.transaction() as session:
             self._failed(session, name, address, int(now))
         raise Problem(UNAUTHORIZED, LOGIN_FAILED)

@@ -37,6 +37,8 @@ class User(Base):
     created_by: Mapped[str] = mapped_column(String(100))
     # Access tokens issued before it are refused (gateway.revocations); None: never revoked.
     tokens_valid_after: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    # The last password login (the next login's answer names it: what changed since the last visit)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     __table_args__ = (CheckConstraint("role <> 'institution_system'", name="ck_users_not_a_machine"),)
 
 

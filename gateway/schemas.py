@@ -32,6 +32,9 @@ class TokenOut(Schema):
     refresh_token = fields.String(required=True, metadata={"description": "for POST /auth/refresh, usable once"})
     refresh_expires_in = fields.Integer(required=True)
     identity = fields.Nested(IdentityOut, required=True)
+    previous_login_at = fields.DateTime(
+        metadata={"description": "A password login: when this account last logged in before (absent the first time)"}
+    )
 
 
 class RoleIn(Schema):

@@ -119,6 +119,7 @@ def login(username: str, password: str) -> dict:
     _keep(tokens)
     session["identity"] = tokens["identity"]
     session["username"] = username
+    session["previous_login_at"] = tokens.get("previous_login_at")  # what changed since: the 工作台 says
     return tokens
 
 

@@ -377,6 +377,32 @@ def test_federation_admin_replays_a_dead_letter_with_a_reason(browser, system):
     page.context.close()
 
 
+def test_the_home_page_tells_what_changed_since_the_last_login(browser, system):
+    _flows, portal, _sessions = system
+    page = log_in(browser, portal, ADMIN[0], ADMIN[1])
+    accept_dialogs(page)
+    page.goto(f"{portal}/federation/campaigns")
+    page.get_by_label("计划名称", exact=True).fill("2032年度变化提示计划")
+    page.get_by_label("年度", exact=True).fill("2032")
+    page.get_by_role("button", name="新建（草稿）").click()
+    expect(page.get_by_role("link", name="2032年度变化提示计划")).to_be_visible()
+    page.context.close()
+    again = log_in(browser, portal, ADMIN[0], ADMIN[1])  # the next visit: the decision made since is listed
+    since = again.get_by_role("region", name="自上次登录以来")
+    expect(since).to_contain_text("上次登录")
+    expect(since.get_by_role("row").filter(has_text="campaign").first).to_be_visible()
+    again.context.close()
+
+    for _visit in range(2):  # an officer: the second visit counts the new rows of its lists
+        officer = log_in(browser, portal, "tianhe.union2", width=390)
+        officer.context.close()
+    officer = log_in(browser, portal, "tianhe.union2", width=390)
+    since = officer.get_by_role("region", name="自上次登录以来")
+    expect(since).to_contain_text("上次登录")
+    expect(since.get_by_role("link", name="新推荐的人选")).to_be_visible()
+    officer.context.close()
+
+
 def test_unit_officer_sees_its_allocation_and_the_lists_sent(browser, system):
     flows, portal, _sessions = system
     page = log_in(browser, portal, "tianhe.officer", width=390)  # on a phone

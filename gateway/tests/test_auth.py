@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import jwt
 import pytest
@@ -42,6 +43,22 @@ def test_password_login_gives_a_token_whose_identity_reaches_the_service_signed(
     seen = gateway.get("/api/quota/whoami", headers=auth(tokens["access_token"])).get_json()
     assert (seen["subject"], seen["role"], seen["unit_id"]) == ("tianhe.officer", "unit_officer", "unit-tianhe")
     assert gateway.get("/auth/me", headers=auth(tokens["access_token"])).get_json()["unit_id"] == "unit-tianhe"
+
+
+def test_a_login_names_the_accounts_previous_login_a_refresh_does_not(gateway):
+    make_user(gateway, "yuexiu.union1", "grassroots_officer", unit_id="GZ-YX", grassroots_union_id="GZ-YX-G1")
+    first = login(gateway, "yuexiu.union1", "a long password 1").get_json()
+    assert "previous_login_at" not in first  # never logged in before
+    second = login(gateway, "yuexiu.union1", "a long password 1").get_json()
+    previous = datetime.fromisoformat(second["previous_login_at"])
+    assert previous.tzinfo is not None and abs((datetime.now(UTC) - previous).total_seconds()) < 300
+    third = login(gateway, "yuexiu.union1", "a long password 1").get_json()
+    assert datetime.fromisoformat(third["previous_login_at"]) >= previous
+    refreshed = gateway.post("/auth/refresh", json={"refresh_token": third["refresh_token"]}).get_json()
+    assert "previous_login_at" not in refreshed
+    assert login(gateway, "yuexiu.union1", "a wrong password").status_code == 401
+    fourth = login(gateway, "yuexiu.union1", "a long password 1").get_json()
+    assert datetime.fromisoformat(fourth["previous_login_at"]) >= datetime.fromisoformat(third["previous_login_at"])
 
 
 def test_the_identity_header_the_service_gets_verifies_with_the_gateways_public_key(gateway, service, var_dir):

@@ -14,6 +14,7 @@ from ..gateway import Problem
 from .auth import safe_next
 
 blueprint = Blueprint("home", __name__)
+SINCE_SHOWN = 8  # the audit trail's latest entries on the 工作台
 
 
 @blueprint.route("/")
@@ -35,7 +36,36 @@ def index():
             (_("学习时间"), f"{windows.get('study_start', '')} — {windows.get('study_end', '')}"),
             (_("学历提升名额"), campaign.get("academic_seats")),
         ]
-    return render_template("home.html", tasks=tasks, campaign=campaign, facts=facts)
+    return render_template(
+        "home.html", tasks=tasks, campaign=campaign, facts=facts, since=since_last_visit(role, campaign)
+    )
+
+
+def since_last_visit(role: str, campaign) -> dict:
+    """What changed since the person's previous login (the gateway names it at login): for the federation the
+    latest decisions of the audit trail since then, for officers how many of their lists' rows are new."""
+    previous = session.get("previous_login_at")
+    if not previous:
+        return {"first": True}
+    found: dict = {"at": previous, "audit": None, "counts": []}
+    if role in FEDERATION:
+        page = gateway.page("/api/audit", limit=SINCE_SHOWN, at_from=previous)
+        found["audit"] = page
+    elif role in (UNIT_OFFICER, GRASSROOTS_OFFICER) and campaign:
+        day = datetime.fromisoformat(previous).astimezone(CHINA).date().isoformat()
+
+        def counted(**filters):
+            return lambda: gateway.count("/api/enrollment/enrolments", campaign_id=campaign["id"], **filters)
+
+        nominated, registered = gateway.concurrently(
+            counted(nominated_at_from=previous), counted(registered_on_from=day)
+        )
+        lists = "officers.unit_lists" if role == UNIT_OFFICER else "officers.nominations"
+        found["counts"] = [
+            (_("新推荐的人选"), nominated, url_for(lists)),
+            (_("新报名的职工（按报名日期）"), registered, url_for(lists, status="registered")),
+        ]
+    return found
 
 
 def federation_tasks(campaign) -> list[tuple[str, int, str]]:
