@@ -21,6 +21,7 @@ import requests
 from kombu import Connection
 from playwright.sync_api import expect
 
+from demo.client import eventually
 from demo.data import person
 from demo.scenario import ELECTRICIAN, TEA_FCG
 from gateway.tests.upstream import Server
@@ -431,6 +432,79 @@ def test_unit_officer_sees_its_share_policy_reimbursements_and_exports(browser, 
     book = openpyxl.load_workbook(tmp_path / "quota.xlsx")
     cells = [str(c) for row in book.active.iter_rows(values_only=True) for c in row if c is not None]
     assert "GZ-TH" in cells and "GZ-YX" not in cells  # its own unit only
+    page.context.close()
+
+
+def test_unit_officer_pays_a_graduates_reimbursement_from_the_portal(browser, system):
+    """An academic student of Liwan graduates (as tests/test_campaign_flows.py plays it through the gateway); the
+    unit's officer pays the federation's 1,500.00 back from the earmarked account, in the portal, with confirmation."""
+    flows, portal, _sessions = system
+    unit, union, institution, programme = "GZ-LG", "GZ-LG-G1", "GZ-GCJS", "GCJS-DZ-JD"
+    flows.plan(unit, [programme])
+    flows.until_accepted(
+        lambda: flows.fed.post(
+            "/api/finance/transfers",
+            {
+                "campaign_id": flows.campaign_id,
+                "unit_id": unit,
+                "kind": "academic",
+                "amount": "1500.00",
+                "transferred_on": flows.today.isoformat(),
+                "reference": "穗工财〔学历〕9号",
+            },
+        ),
+        "finance to know the allocation",
+    )
+    enrolment_id = flows.sent(union, 64, programme)["enrolment_id"]
+    flows.register(institution, enrolment_id)
+    flows.admit(institution, enrolment_id)
+    flows.pay_in_full(institution, enrolment_id)
+    machine = flows.machine(institution)
+    flows._batch(
+        machine,
+        f"portal-graduation-{enrolment_id}",
+        [
+            {
+                "enrolment_id": enrolment_id,
+                "exam": "毕业考核",
+                "held_on": flows.today.isoformat(),
+                "score": "80.00",
+                "passed": True,
+            }
+        ],  # fmt: skip
+    )
+    machine.post(
+        "/api/evaluation/certificates",
+        {
+            "enrolment_id": enrolment_id,
+            "number": f"GCJS-BY-{flows.today.year}-0064",
+            "issued_on": flows.today.isoformat(),
+        },
+    )
+    officer = flows.unit_officer(unit)
+    eventually(
+        lambda: any(
+            r["enrolment_id"] == enrolment_id and r["status"] == "payable"
+            for r in officer.get("/api/finance/reimbursements", campaign_id=flows.campaign_id, status="payable")
+        ),
+        "finance to owe the federation's share",
+    )
+
+    page = log_in(browser, portal, f"{unit.lower()}.officer", width=390)  # on a phone
+    accept_dialogs(page)
+    page.get_by_role("link", name="报销与政策").click()
+    federation_share = page.get_by_role("row").filter(has_text=enrolment_id).filter(has_text="市总补助（专款）")
+    row = federation_share
+    row.get_by_text("支付", exact=True).click()
+    row.get_by_label("开户银行", exact=True).fill("中国工商银行广州荔湾支行")
+    row.get_by_label("银行账号", exact=True).fill("12ab")
+    row.get_by_role("button", name="登记支付").click()
+    row = federation_share
+    expect(row.locator("p.error")).to_be_visible()  # the API's refusal next to the account number
+    row.get_by_label("银行账号", exact=True).fill("6222020200112233445")
+    row.get_by_role("button", name="登记支付").click()
+    expect(page.get_by_role("status").filter(has_text="已登记支付 1500.00 元")).to_be_visible()
+    expect(federation_share).to_contain_text(flows.today.isoformat())  # now under 已支付
     page.context.close()
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from .. import gateway
 from ..app import UNIT_OFFICER, me, requires
 from ..gateway import Problem
-from .federation import the_campaign, xlsx_download
+from .federation import the_campaign, today, xlsx_download
 
 blueprint = Blueprint("unit_money", __name__, url_prefix="/unit")
 TABS = ("payable", "awaiting_funds", "paid")
@@ -32,7 +32,7 @@ def academic_rule(policy: dict) -> str:
 
 @blueprint.route("/money")
 @requires(UNIT_OFFICER)
-def money():
+def money(failed: dict | None = None, answer_status: int = 200):
     campaign = the_campaign()
     status = request.args.get("status") if request.args.get("status") in TABS else "payable"
     page = gateway.page(
@@ -51,7 +51,35 @@ def money():
         status=status,
         policy=policy,
         academic_rule=academic_rule(policy) if policy else None,
-    )
+        failed=failed or {},
+        today=today().isoformat(),
+    ), answer_status
+
+
+PAYMENT_FIELDS = ("paid_on", "bank_name", "bank_account", "reference")
+
+
+@blueprint.route("/reimbursements/<reimbursement_id>/payment", methods=["POST"])
+@requires(UNIT_OFFICER)
+def pay(reimbursement_id):
+    """The unit pays a student's reimbursement (its share, or the federation's from the earmarked account): the
+    form of its row, the browser asking first; the API's refusals shown in that row, next to their fields."""
+    body = {name: (request.form.get(name) or "").strip() for name in PAYMENT_FIELDS}
+    body = {name: value for name, value in body.items() if value}
+    try:
+        done = gateway.post(f"/api/finance/reimbursements/{reimbursement_id}/payment", body)
+    except Problem as error:
+        if error.status in (401, 403) or error.status >= 500:
+            raise
+        failed = {
+            "id": reimbursement_id,
+            "values": body,
+            "errors": error.field_errors(),
+            "message": error.detail if not error.field_errors() else "",
+        }
+        return money(failed=failed, answer_status=error.status)
+    flash(_("已登记支付 %(amount)s 元。", amount=done["amount"]), "ok")
+    return redirect(url_for("unit_money.money", status="paid"))
 
 
 EXPORTS = {
