@@ -345,3 +345,42 @@ def test_racing_nominations_of_one_employee_leave_exactly_one(enrollment):
     assert answers == [(201, None)] + [(409, "enrollment_already_enrolled")] * 5
     listed = enrollment.ok(enrollment.client.get("/enrolments", headers=enrollment.grassroots()))
     assert sorted(e["kind"] for e in listed) == ["academic", "skills"]
+
+
+def test_a_unions_worklist_is_counted_by_the_list_filters(enrollment):
+    """The 工作台's counts: in notice (notice_end after today), an objection open, consent recorded or not."""
+    in_notice = enrollment.ok(enrollment.nominate(1), 201)
+    objected = enrollment.ok(enrollment.nominate(2, days_ago=6), 201)
+    consented = enrollment.ok(enrollment.nominate(3, days_ago=6), 201)
+    enrollment.ok(
+        enrollment.client.post(
+            f"/enrolments/{objected['enrolment_id']}/objections",
+            headers=enrollment.grassroots(),
+            json={"raised_on": today().isoformat(), "summary": "群众反映"},
+        ),
+        201,
+    )
+    enrollment.ok(
+        enrollment.client.post(
+            f"/enrolments/{consented['enrolment_id']}/consent",
+            json={"written_consent_on": today().isoformat()},
+            headers=enrollment.grassroots(),
+        )
+    )
+
+    def listed(**query) -> set[str]:
+        answer = enrollment.client.get(
+            "/enrolments", query_string={"count": "true", **query}, headers=enrollment.grassroots()
+        )
+        rows = enrollment.ok(answer)
+        assert answer.headers["X-Total-Count"] == str(len(rows))
+        return {row["enrolment_id"] for row in rows}
+
+    tomorrow = (today() + timedelta(days=1)).isoformat()
+    assert in_notice["enrolment_id"] in listed(notice_end_from=tomorrow)
+    assert listed(notice_end_from=tomorrow).isdisjoint({objected["enrolment_id"], consented["enrolment_id"]})
+    assert listed(objection_open="true") == {objected["enrolment_id"]}
+    assert listed(consent_recorded="true") == {consented["enrolment_id"]}
+    assert consented["enrolment_id"] not in listed(consent_recorded="false")
+    ready = listed(notice_end_to=today().isoformat(), consent_recorded="true", objection_open="false")
+    assert ready == {consented["enrolment_id"]}
