@@ -41,6 +41,7 @@ PAGES = {
         ("reviews", "/federation/reviews"),
         ("users", "/federation/users"),
         ("calendar", "/federation/calendar"),
+        ("operations", "/federation/operations"),
         ("account", "/account"),
     ],
     "auditor": [
