@@ -45,6 +45,8 @@ NOMINATORS = [
     ("jiguan.union1", "ZGJY-BK-KJ", "大专"),
 ]
 BATCH = 200
+# what a page loads after itself (htmx), measured like a page: the 工作台's panel of what changed since the last login
+AFTER_THE_PAGE = [("home:since", "/since")]
 HEADERS = ["姓名 Name", "身份证号 Resident ID number", "手机号码 Mobile phone", "文化程度 Education",
            "推荐理由 Attestation", "项目编号 Programme id"]  # fmt: skip
 
@@ -124,7 +126,7 @@ def measure(portal: str, admin: tuple[str, str], password: str, times: int) -> l
             continue
         username, secret = admin if role == "federation_admin" else (LOGINS[role], password)
         session = log_in(portal, username, secret)
-        for name, path in pages:
+        for name, path in [*pages, *AFTER_THE_PAGE]:
             session.get(portal + path)  # the first call fills the session's caches, as a person's first visit does
             samples = []
             for _ in range(times):

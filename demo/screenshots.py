@@ -90,6 +90,7 @@ def shoot(portal: str, out: Path, admin: tuple[str, str], password: str) -> list
                 page.wait_for_url(f"{portal}/")
                 for name, path in pages:
                     page.goto(portal + path)
+                    page.wait_for_load_state("networkidle")  # what a page loads after itself (htmx) is in the picture
                     saved.append(out / f"{role}-{name}-{size}.png")
                     page.screenshot(path=saved[-1], full_page=True)
                 context.close()

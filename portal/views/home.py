@@ -30,8 +30,11 @@ def index():
         waiting = lambda: grassroots_tasks(campaign)  # noqa: E731
     elif role == UNIT_OFFICER and campaign:
         waiting = lambda: unit_tasks(campaign)  # noqa: E731
-    # what waits and what changed, asked at once (each asks its own counts at once too)
-    tasks, since = gateway.concurrently(waiting, lambda: since_last_visit(role, campaign))
+    # what changed since the last visit comes after the page (htmx: GET /since), or inline with ?since=1 (no script)
+    inline = request.args.get("since") == "1"
+    tasks, since = (
+        gateway.concurrently(waiting, lambda: since_last_visit(role, campaign)) if inline else (waiting(), None)
+    )
     if campaign:
         windows = campaign.get("windows") or {}
         facts = [
@@ -40,6 +43,13 @@ def index():
             (_("学历提升名额"), campaign.get("academic_seats")),
         ]
     return render_template("home.html", tasks=tasks, campaign=campaign, facts=facts, since=since)
+
+
+@blueprint.route("/since")
+@requires()
+def since():
+    """The 工作台's panel of what changed since the last login, loaded after the page."""
+    return render_template("_since.html", since=since_last_visit(me().get("role"), current_campaign()))
 
 
 def since_last_visit(role: str, campaign) -> dict:
