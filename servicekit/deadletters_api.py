@@ -21,7 +21,15 @@ from .paging import memory_query, page_in_memory
 blp = Blueprint(
     "dead_letters", __name__, description="Messages this service's worker could not handle, parked for an operator"
 )
-DeadLetterQuery = memory_query("DeadLetters", sorts=("dead_at",), default_sort="-dead_at")
+
+
+class DeadLetterFilters(Schema):
+    type = fields.String(
+        validate=validate.Length(min=1, max=200), metadata={"description": "Only dead letters of this event type"}
+    )
+
+
+DeadLetterQuery = memory_query("DeadLetters", sorts=("dead_at",), default_sort="-dead_at", base=DeadLetterFilters)
 
 
 class DeadLetterOut(Schema):
@@ -57,7 +65,11 @@ def _parking():
 def dead_letters(query):
     """The messages parked in this service's dead-letter queue (left in place), newest first by default."""
     runtime, parking = _parking()
-    letters = [letter.summary() for letter in deadletters.list_dead_letters(runtime.settings.bus, parking)]
+    letters = [
+        letter.summary()
+        for letter in deadletters.list_dead_letters(runtime.settings.bus, parking)
+        if not query.get("type") or letter.event_type == query["type"]
+    ]
     return page_in_memory(letters, query, id_key="id")
 
 

@@ -50,6 +50,8 @@ def test_dead_letters_are_listed_in_place_and_replayed_with_a_reason_audited(sta
         (second, "finance.settled", 3),
     }
     assert len(stack.client.get("/dead-letters", headers=admin).get_json()) == 2  # listing leaves them parked
+    [only] = stack.client.get("/dead-letters?type=finance.settled", headers=admin).get_json()
+    assert only["id"] == second
 
     assert (
         stack.client.post("/dead-letters/replay", json={"ids": [first], "reason": "x"}, headers=auditor).status_code
