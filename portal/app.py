@@ -27,6 +27,7 @@ log = logging.getLogger("portal")
 
 FEDERATION_ADMIN, AUDITOR = "federation_admin", "auditor"
 UNIT_OFFICER, GRASSROOTS_OFFICER = "unit_officer", "grassroots_officer"
+INSTITUTION_OPERATOR = "institution_operator"
 FEDERATION = (FEDERATION_ADMIN, AUDITOR)
 CHINA = ZoneInfo("Asia/Shanghai")
 
@@ -37,7 +38,7 @@ def role_names() -> dict[str, str]:
         AUDITOR: _("审计人员"),
         UNIT_OFFICER: _("一级单位经办人"),
         GRASSROOTS_OFFICER: _("基层工会经办人"),
-        "institution_operator": _("培训机构经办人"),
+        INSTITUTION_OPERATOR: _("培训机构经办人"),
         "employee": _("职工"),
     }
 
@@ -72,7 +73,22 @@ def navigation(role: str) -> list[tuple[str, str]]:
             ("officers.notice", _("公示与异议")),
             ("officers.studies", _("职工学习情况")),
         ]
+    if role == INSTITUTION_OPERATOR:
+        return home + [
+            ("institution.students", _("学员报名")),
+            ("institution.classes", _("开班与花名册")),
+            ("institution.records", _("评分与通报")),
+        ]
     return home
+
+
+def public_navigation() -> list[tuple[str, str]]:
+    """The menu of a visitor without a login: the public pages."""
+    return [
+        ("auth.login", _("登录")),
+        ("public.about", _("计划介绍")),
+        ("public.verify", _("证书查验")),
+    ]
 
 
 def me() -> dict:
@@ -157,9 +173,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     CSRFProtect(app)
     init_babel(app)
 
-    from .views import auth, federation, home, officers, oversight, unit_money
+    from .views import auth, federation, home, institution, officers, oversight, public, unit_money
 
-    for module in (auth, home, federation, officers, oversight, unit_money):
+    for module in (auth, home, federation, officers, oversight, unit_money, institution, public):
         app.register_blueprint(module.blueprint)
 
     @app.context_processor
@@ -172,7 +188,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             "role": role,
             "role_name": role_names().get(role, role),
             "role_names": role_names(),
-            "nav": navigation(role) if identity else [],
+            "nav": navigation(role) if identity else public_navigation(),
             "campaigns": campaigns if identity else list,
             "current_campaign": current_campaign if identity else (lambda: None),
             "can_write": can_write(),

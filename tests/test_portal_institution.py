@@ -1,0 +1,174 @@
+"""The portal's part 2 in a real browser against the real stack (as tests/test_portal.py): the institution's
+staff registers the list a union sent, records a payment, opens a dedicated class with its head teacher and
+assistant, submits the roster before its working-day deadline and sees the federation's review, enters an exam
+result and its retake, and issues a certificate. The campaign's dedicated-class threshold is 3 here (30 in the
+demo), so four students make a dedicated class."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from demo.data import person
+from demo.scenario import ELECTRICIAN
+
+from .support.campaign import ADMIN, PASSWORD, Flows, shared_system
+from .support.portal import portal_before
+from .test_portal import TIMEOUT_MS, accept_dialogs, browser_type_launch_args, log_in  # noqa: F401
+
+pytestmark = [
+    pytest.mark.servers,
+    pytest.mark.skipif(
+        shutil.which("chromium") is None, reason="Debian's chromium is not installed (.ci/run installs it)"
+    ),
+]
+INSTITUTION, UNION, NUMBERS = "GZ-GCJS", "GZ-TH-G1", (71, 72, 73, 74)
+
+
+@pytest.fixture(scope="module")
+def system(servers, vhost, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("portal2")
+    with shared_system(servers, vhost, tmp) as url:
+        flows = Flows(url, ADMIN, PASSWORD, tmp / "state", say=lambda line: None)
+        flows.body = {**flows.body, "dedicated_class_threshold": 3}
+        flows.set_up()
+        flows.plan("GZ-TH", [ELECTRICIAN])
+        with portal_before(url, tmp) as portal:
+            yield flows, portal
+
+
+def until(page, url: str, shown, what: str, seconds: float = 120):
+    """Open `url` again until `shown(page)` is true (the services answer through events: slow on a loaded
+    machine); fails with `what` after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        page.goto(url)
+        if shown(page):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not shown in {seconds}s: {what}")
+        page.wait_for_timeout(500)
+
+
+def test_institution_registers_a_sent_list_opens_a_dedicated_class_submits_its_roster_and_enters_results(
+    browser, system
+):
+    flows, portal = system
+    rows = [flows.sent(UNION, number, ELECTRICIAN) for number in NUMBERS]
+    names = [person(number)["name"] for number in NUMBERS]
+    page = log_in(browser, portal, "gcjs.operator")
+    accept_dialogs(page)
+
+    # The list sent: every student ticked and registered; quota's answers arrive through events.
+    page.get_by_role("link", name="学员报名").click()
+    for name in names:
+        expect(page.get_by_role("row").filter(has_text=name)).to_be_visible()
+        assert person(NUMBERS[0])["resident_id"] not in page.content()  # masked for the institution
+    page.get_by_label("全选").check()
+    page.get_by_role("button", name="报名登记").click()
+    expect(page.get_by_role("status").first).to_contain_text("已提交 4 人")
+    until(
+        page,
+        f"{portal}/institution/students?status=registered",
+        lambda p: all(p.get_by_role("row").filter(has_text=name).count() for name in names),
+        "the four registered",
+    )
+
+    # A payment recorded by hand: a wrong amount refused next to its field, then the breakdown's total.
+    student = f"{portal}/institution/students/{rows[0]['enrolment_id']}"
+    until(page, student, lambda p: p.get_by_text("应缴合计").count() > 0, "finance's breakdown")
+    total = re.search(r"应缴合计\s*([\d.]+)", page.locator("dl.pairs").inner_text()).group(1)
+    page.get_by_label("缴费金额（元）").fill("12.345")
+    page.get_by_role("button", name="登记缴费").click()
+    expect(page.locator("#payment-amount-error")).to_contain_text("两位小数")
+    page.get_by_label("缴费金额（元）").fill(total)
+    page.get_by_label("票据号").fill("POS-0001")
+    page.get_by_role("button", name="登记缴费").click()
+    expect(page.get_by_role("status").first).to_contain_text(f"已登记缴费 {total} 元")
+    expect(page.get_by_role("row").filter(has_text="POS-0001")).to_be_visible()
+    for row in rows[1:]:
+        flows.pay_in_full(INSTITUTION, row["enrolment_id"])
+
+    # A dedicated class (4 > the threshold of 3): a head teacher and an assistant; the roster's deadline in
+    # working days; submitted; the federation's review shown.
+    until(
+        page,
+        f"{portal}/institution/classes",
+        lambda p: p.get_by_role("row").filter(has_text="单独开班").filter(has_text="4").count() > 0,
+        "the four paid and waiting",
+    )
+    page.get_by_label("培训项目").select_option(ELECTRICIAN)
+    page.get_by_label("教学地点").fill("广州工程技术职业学院天河校区")
+    page.get_by_label("班主任").fill("陈志明")
+    page.get_by_label("学习助理").fill("黄晓琳")
+    page.get_by_role("button", name="开班").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("待报送")
+    for name in names:
+        expect(page.get_by_role("row").filter(has_text=name)).to_be_visible()
+    expect(page.locator("dl.facts")).to_contain_text(re.compile(r"还有 \d+ 个工作日"))
+    expect(page.locator("dl.facts")).to_contain_text("陈志明")
+    page.get_by_role("button", name="报送花名册").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("审核中")
+    class_id = page.url.rsplit("/", 1)[1]
+    flows.fed.post(
+        f"/api/enrollment/classes/{class_id}/review", {"decision": "approve", "comments": "名单齐全，同意开班"}
+    )
+    page.reload()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("审核通过")
+    expect(page.locator("dl.facts")).to_contain_text("名单齐全，同意开班")
+
+    # Results: a fail, then the retake passes; then the certificate.
+    page.goto(student)
+    page.get_by_label("考试名称").fill("电工中级职业技能鉴定")
+    page.get_by_label("成绩", exact=True).fill("52")
+    page.get_by_label("是否合格").select_option("no")
+    page.get_by_label("考试日期").fill((flows.today - timedelta(days=2)).isoformat())
+    for _attempt in range(120):  # evaluation hears of the student through events
+        page.get_by_role("button", name="登记成绩").click()
+        if page.get_by_role("status").filter(has_text="已登记考试成绩").count():
+            break
+        page.wait_for_timeout(500)
+    expect(page.get_by_role("row").filter(has_text="第 1 次")).to_contain_text("不合格")
+    page.get_by_label("成绩", exact=True).fill("74")
+    page.get_by_label("是否合格").select_option("yes")
+    page.get_by_label("考试日期").fill((flows.today - timedelta(days=2)).isoformat())
+    page.get_by_role("button", name="登记成绩").click()  # the same day again: refused, the reason shown
+    expect(page.get_by_role("alert")).to_contain_text("已登记")
+    page.get_by_label("考试日期").fill(flows.today.isoformat())
+    page.get_by_role("button", name="登记成绩").click()
+    expect(page.get_by_role("row").filter(has_text="第 2 次")).to_contain_text("合格")
+    page.get_by_label("证书编号").fill("GZ-GCJS-2099-0001")
+    page.get_by_role("button", name="登记证书").click()
+    expect(page.get_by_role("status").first).to_contain_text("已登记证书")
+    expect(page.get_by_text("GZ-GCJS-2099-0001")).to_be_visible()
+
+    page.get_by_role("link", name="评分与通报").click()
+    expect(page.get_by_role("heading", name="收到的通报")).to_be_visible()
+    page.context.close()
+
+    # The public pages, without a login: the roster once published (masked ID numbers, the campaign required),
+    # the certificate verified by its number (the holder's name masked), an unknown number said so.
+    flows.fed.post(f"/api/enrollment/classes/{class_id}/publish")
+    visitor = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN").new_page()
+    visitor.goto(f"{portal}/public/rosters")
+    expect(visitor.get_by_text("请通过市总工会或培训机构公布的链接")).to_be_visible()
+    visitor.goto(f"{portal}/public/rosters?campaign={flows.campaign_id}&class={class_id}")
+    for number in NUMBERS:
+        expect(visitor.get_by_role("row").filter(has_text=person(number)["name"])).to_contain_text("**")
+        assert person(number)["resident_id"] not in visitor.content()
+    visitor.get_by_role("link", name="证书查验").click()
+    visitor.get_by_label("发证机构编号").fill(INSTITUTION)
+    visitor.get_by_label("证书编号").fill("GZ-GCJS-2099-0001")
+    visitor.get_by_role("button", name="查验").click()
+    expect(visitor.get_by_text("证书有效")).to_be_visible()
+    expect(visitor.locator("dl.facts")).to_contain_text("电工")
+    assert names[0] not in visitor.locator("main").inner_text()  # the holder's name masked
+    visitor.get_by_label("证书编号").fill("GZ-GCJS-2099-9999")
+    visitor.get_by_role("button", name="查验").click()
+    expect(visitor.get_by_text("查无此证书")).to_be_visible()
+    visitor.context.close()
