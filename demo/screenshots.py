@@ -66,13 +66,24 @@ PAGES = {
         ("classes", "/institution/classes"),
         ("class", ("/institution/classes", "main table tbody a")),
         ("records", "/institution/records"),
+        ("public_roster", ("/institution/classes", "main table tbody a", "main dl a")),
+    ],
+    "employee": [
+        ("home", "/"),
+        ("studies", "/me/"),
+        ("enrolment", ("/me/", "main h2 a")),
     ],
 }
+PUBLIC = [
+    ("about", "/public/"),
+    ("verify", "/public/certificates?institution=GZ-GCJS&number=GZ-GCJS-0000"),
+]
 LOGINS = {
     "auditor": "demo.auditor",
     "unit_officer": "tianhe.officer",
     "grassroots_officer": "tianhe.union1",
     "institution_operator": "gcjs.operator",
+    "employee": "worker01",
 }
 
 
@@ -87,6 +98,12 @@ def shoot(portal: str, out: Path, admin: tuple[str, str], password: str) -> list
         anonymous.goto(f"{portal}/login")
         saved.append(out / "login-desktop.png")
         anonymous.screenshot(path=saved[-1], full_page=True)
+        for size, (width, height) in SIZES.items():
+            anonymous.set_viewport_size({"width": width, "height": height})
+            for name, path in PUBLIC:
+                anonymous.goto(portal + path)
+                saved.append(out / f"public-{name}-{size}.png")
+                anonymous.screenshot(path=saved[-1], full_page=True)
         for role, pages in PAGES.items():
             username, secret = admin if role == "federation_admin" else (LOGINS[role], password)
             for size, (width, height) in SIZES.items():
@@ -98,10 +115,11 @@ def shoot(portal: str, out: Path, admin: tuple[str, str], password: str) -> list
                 page.click("button[type=submit]")
                 page.wait_for_url(f"{portal}/")
                 for name, path in pages:
-                    if isinstance(path, tuple):  # a page reached from a list: its first link
+                    if isinstance(path, tuple):  # a page reached by links: the first of each selector in turn
                         page.goto(portal + path[0])
-                        page.locator(path[1]).first.click()
-                        page.wait_for_load_state()
+                        for selector in path[1:]:
+                            page.locator(selector).first.click()
+                            page.wait_for_load_state()
                     else:
                         page.goto(portal + path)
                     saved.append(out / f"{role}-{name}-{size}.png")

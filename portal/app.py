@@ -27,7 +27,7 @@ log = logging.getLogger("portal")
 
 FEDERATION_ADMIN, AUDITOR = "federation_admin", "auditor"
 UNIT_OFFICER, GRASSROOTS_OFFICER = "unit_officer", "grassroots_officer"
-INSTITUTION_OPERATOR = "institution_operator"
+INSTITUTION_OPERATOR, EMPLOYEE = "institution_operator", "employee"
 FEDERATION = (FEDERATION_ADMIN, AUDITOR)
 CHINA = ZoneInfo("Asia/Shanghai")
 
@@ -39,7 +39,7 @@ def role_names() -> dict[str, str]:
         UNIT_OFFICER: _("一级单位经办人"),
         GRASSROOTS_OFFICER: _("基层工会经办人"),
         INSTITUTION_OPERATOR: _("培训机构经办人"),
-        "employee": _("职工"),
+        EMPLOYEE: _("职工"),
     }
 
 
@@ -79,6 +79,8 @@ def navigation(role: str) -> list[tuple[str, str]]:
             ("institution.classes", _("开班与花名册")),
             ("institution.records", _("评分与通报")),
         ]
+    if role == EMPLOYEE:
+        return home + [("employee.studies", _("我的学习")), ("public.verify", _("证书查验"))]
     return home
 
 
@@ -173,9 +175,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     CSRFProtect(app)
     init_babel(app)
 
-    from .views import auth, federation, home, institution, officers, oversight, public, unit_money
+    from .views import auth, employee, federation, home, institution, officers, oversight, public, unit_money
 
-    for module in (auth, home, federation, officers, oversight, unit_money, institution, public):
+    for module in (auth, home, federation, officers, oversight, unit_money, institution, public, employee):
         app.register_blueprint(module.blueprint)
 
     @app.context_processor

@@ -172,3 +172,68 @@ def test_institution_registers_a_sent_list_opens_a_dedicated_class_submits_its_r
     visitor.get_by_role("button", name="查验").click()
     expect(visitor.get_by_text("查无此证书")).to_be_visible()
     visitor.context.close()
+
+
+def test_an_employee_consents_on_a_phone_sees_the_three_shares_and_prints_a_certificate_anyone_can_verify(
+    browser, system
+):
+    flows, portal = system
+    number, officer = 75, flows.union_officer(UNION)
+    worker = person(number)
+    row = officer.post(
+        "/api/enrollment/enrolments",
+        {
+            **worker,
+            "campaign_id": flows.campaign_id,
+            "programme_id": ELECTRICIAN,
+            "notice_start": flows.day(-7),
+            "attestation": "职工代表大会民主推荐：一线生产骨干",
+        },
+    )
+    flows.fed.post(
+        "/auth/users",
+        {"username": "worker75", "password": PASSWORD, "role": "employee", "resident_id": worker["resident_id"]},
+    )
+    page = log_in(browser, portal, "worker75", width=390)  # on a phone
+    accept_dialogs(page)
+    expect(page.get_by_role("link").filter(has_text="待确认是否自愿参加")).to_contain_text("1")
+    page.get_by_role("link", name="我的学习").first.click()
+    page.get_by_role("link", name="查看详情").click()
+    expect(page.get_by_role("heading", name="本人同意")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="学费/培训费")).to_be_visible()  # what they will pay
+    page.get_by_role("button", name="我自愿参加").click()
+    expect(page.get_by_text("已确认自愿参加")).to_be_visible()
+
+    # The union sends the list, the institution registers and is paid in full: the three shares in yuan.
+    officer.post(f"/api/enrollment/enrolments/{row['enrolment_id']}/confirm")
+    assert flows.register(INSTITUTION, row["enrolment_id"])["status"] == "registered"
+    breakdown = flows.pay_in_full(INSTITUTION, row["enrolment_id"])
+    page.reload()
+    for share, label in (("federation", "市总工会补助"), ("unit", "单位分担"), ("employee", "个人承担")):
+        expect(page.get_by_role("row").filter(has_text=label).first).to_contain_text(breakdown[share])
+
+    # A pass and a certificate: printable with its number, and the public page verifies it.
+    operator = flows.operator(INSTITUTION)
+    line = {
+        "enrolment_id": row["enrolment_id"],
+        "exam": "电工中级职业技能鉴定",
+        "held_on": flows.today.isoformat(),
+        "score": "88.00",
+        "passed": True,
+    }
+    flows.until_accepted(
+        lambda: operator.post("/api/evaluation/results/batches", {"lines": [line]}),
+        "evaluation to know the student",
+        retry_on=(422,),
+    )
+    operator.post(
+        "/api/evaluation/certificates",
+        {"enrolment_id": row["enrolment_id"], "number": "GZ-GCJS-2099-0075", "issued_on": flows.today.isoformat()},
+    )
+    page.reload()
+    expect(page.get_by_role("row").filter(has_text="电工中级职业技能鉴定")).to_contain_text("合格")
+    page.get_by_role("link", name="打印证书信息").click()
+    expect(page.get_by_test_id("certificate-number")).to_have_text("GZ-GCJS-2099-0075")
+    page.get_by_role("link", name="现在查验").click()
+    expect(page.get_by_text("证书有效")).to_be_visible()
+    page.context.close()

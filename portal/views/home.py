@@ -8,7 +8,17 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from flask_babel import gettext as _
 
 from .. import gateway
-from ..app import FEDERATION, GRASSROOTS_OFFICER, UNIT_OFFICER, campaigns, current_campaign, me, requires
+from ..app import (
+    EMPLOYEE,
+    FEDERATION,
+    GRASSROOTS_OFFICER,
+    INSTITUTION_OPERATOR,
+    UNIT_OFFICER,
+    campaigns,
+    current_campaign,
+    me,
+    requires,
+)
 from ..gateway import Problem
 from .auth import safe_next
 
@@ -27,6 +37,10 @@ def index():
         tasks = grassroots_tasks(campaign)
     elif role == UNIT_OFFICER and campaign:
         tasks = unit_tasks(campaign)
+    elif role == EMPLOYEE:
+        tasks = employee_tasks()
+    elif role == INSTITUTION_OPERATOR and campaign:
+        tasks = institution_tasks(campaign)
     if campaign:
         windows = campaign.get("windows") or {}
         facts = [
@@ -98,6 +112,31 @@ def unit_tasks(campaign) -> list[tuple[str, int, str]]:
             sum(r["status"] in ("registered", "admitted") for r in rows),
             url_for("officers.unit_lists", status="registered"),
         ),
+    ]
+
+
+def institution_tasks(campaign) -> list[tuple[str, int, str]]:
+    sent = gateway.get("/api/enrollment/enrolments", campaign_id=campaign["id"], status="sent", limit=500)
+    classes = gateway.get("/api/enrollment/classes", campaign_id=campaign["id"], limit=500)
+    return [
+        (_("待报名登记的学员"), len(sent), url_for("institution.students", status="sent")),
+        (
+            _("待报送的花名册"),
+            sum(c["status"] in ("forming", "returned") for c in classes),
+            url_for("institution.classes"),
+        ),
+    ]
+
+
+def employee_tasks() -> list[tuple[str, int, str]]:
+    rows = gateway.get("/api/enrollment/enrolments", limit=50)
+    return [
+        (
+            _("待确认是否自愿参加"),
+            sum(r["status"] == "nominated" and r.get("consent_method") is None for r in rows),
+            url_for("employee.studies"),
+        ),
+        (_("我的学习"), len(rows), url_for("employee.studies")),
     ]
 
 

@@ -28,7 +28,7 @@ STATUSES = ("sent", "requested", "registered", "admitted", "refused", "withdrawn
 
 def programme_names() -> dict[str, str]:
     """Programme id -> name, for the institution's own programmes."""
-    listed = gateway.get("/api/enrollment/programmes")
+    listed = gateway.get("/api/enrollment/programmes", institution_id=me().get("institution_id"), limit=500)
     return {p["programme_id"]: p["name"] for p in listed}
 
 
@@ -322,12 +322,8 @@ def _classes_page(campaign, form, form_error=None, status=200):
 def classes():
     campaign = the_campaign()
     names = programme_names()
-    mine = me().get("institution_id")
     form = ClassForm(opens_on=today() + timedelta(days=14))
-    listed = gateway.get("/api/enrollment/programmes")
-    form.programme_id.choices = options(
-        [("", _("请选择"))] + [(p["programme_id"], p["name"]) for p in listed if p.get("institution_id") == mine]
-    )
+    form.programme_id.choices = options([("", _("请选择")), *names.items()])
     if request.method == "POST":
         if not form.validate():
             return _classes_page(campaign, form, status=422)

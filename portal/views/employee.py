@@ -1,0 +1,84 @@
+"""The employee's own pages, phone first (职工): their nomination and its public notice, their consent (what they
+agree to and what they will pay), their class placements, what they paid and what will be reimbursed to them by
+whom (the three shares in yuan), their results and retakes, and their certificate as a printable page with its
+verification number."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from .. import gateway
+from ..app import EMPLOYEE, requires
+from ..gateway import Problem
+
+blueprint = Blueprint("employee", __name__, url_prefix="/me")
+
+
+def _maybe(read, default=None):
+    try:
+        return read()
+    except Problem as error:
+        if error.status in (403, 404):
+            return default
+        raise
+
+
+def _programme(programme_id: str) -> dict:
+    return _maybe(lambda: gateway.get(f"/api/enrollment/programmes/{programme_id}"), {}) or {}
+
+
+@blueprint.route("/")
+@requires(EMPLOYEE)
+def studies():
+    """Every enrolment of theirs (one per campaign and kind), newest first."""
+    rows = gateway.get("/api/enrollment/enrolments", limit=50)
+    for row in rows:
+        row["programme"] = _programme(row["programme_id"])
+    return render_template("employee/studies.html", rows=rows)
+
+
+@blueprint.route("/<enrolment_id>", methods=["GET", "POST"])
+@requires(EMPLOYEE)
+def enrolment(enrolment_id):
+    path = f"/api/enrollment/enrolments/{enrolment_id}"
+    if request.method == "POST" and request.form.get("action") == "consent":
+        try:
+            gateway.post(f"{path}/consent", {})
+            flash(_("已确认：您自愿参加本次培训。"), "ok")
+        except Problem as error:
+            if error.status >= 500:
+                raise
+            flash(error.detail, "error")
+        return redirect(url_for("employee.enrolment", enrolment_id=enrolment_id))
+    row = gateway.get(path)
+    programme = _programme(row["programme_id"])
+    breakdown = _maybe(lambda: gateway.get(f"/api/finance/enrolments/{enrolment_id}/breakdown"))
+    reimbursements = _maybe(lambda: gateway.get("/api/finance/reimbursements", enrolment_id=enrolment_id), [])
+    results = _maybe(lambda: gateway.get("/api/evaluation/results", enrolment_id=enrolment_id), [])
+    certificates = _maybe(lambda: gateway.get("/api/evaluation/certificates", enrolment_id=enrolment_id), [])
+    return render_template(
+        "employee/enrolment.html",
+        row=row,
+        programme=programme,
+        breakdown=breakdown,
+        reimbursements=[r for r in reimbursements if r.get("enrolment_id") == enrolment_id],
+        results=sorted(
+            (r for r in results if r.get("enrolment_id") == enrolment_id), key=lambda r: (r["held_on"], r["attempt"])
+        ),
+        certificates=[c for c in certificates if c.get("enrolment_id") == enrolment_id],
+    )
+
+
+@blueprint.route("/certificates/<certificate_id>")
+@requires(EMPLOYEE)
+def certificate(certificate_id):
+    """A printable page of the certificate, with what anyone needs to verify it on the public page."""
+    listed = gateway.get("/api/evaluation/certificates", limit=50)
+    found = next((c for c in listed if c["certificate_id"] == certificate_id), None)
+    if found is None:
+        abort(404)
+    row = gateway.get(f"/api/enrollment/enrolments/{found['enrolment_id']}")
+    return render_template(
+        "employee/certificate.html", certificate=found, row=row, programme=_programme(row["programme_id"])
+    )
