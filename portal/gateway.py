@@ -174,6 +174,16 @@ def call(method: str, path: str, anonymous: bool = False, **kwargs) -> requests.
     return response
 
 
+def maybe(read, default=None):
+    """`read()`'s answer, or `default` when the gateway answers 403 or 404 (not this caller's, or not there yet)."""
+    try:
+        return read()
+    except Problem as error:
+        if error.status in (403, 404):
+            return default
+        raise
+
+
 def get(path: str, **params):
     return call("GET", path, params={k: v for k, v in params.items() if v not in (None, "")}).json()
 

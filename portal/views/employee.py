@@ -15,17 +15,8 @@ from ..gateway import Problem
 blueprint = Blueprint("employee", __name__, url_prefix="/me")
 
 
-def _maybe(read, default=None):
-    try:
-        return read()
-    except Problem as error:
-        if error.status in (403, 404):
-            return default
-        raise
-
-
 def _programme(programme_id: str) -> dict:
-    return _maybe(lambda: gateway.get(f"/api/enrollment/programmes/{programme_id}"), {}) or {}
+    return gateway.maybe(lambda: gateway.get(f"/api/enrollment/programmes/{programme_id}"), {}) or {}
 
 
 @blueprint.route("/")
@@ -53,10 +44,10 @@ def enrolment(enrolment_id):
         return redirect(url_for("employee.enrolment", enrolment_id=enrolment_id))
     row = gateway.get(path)
     programme = _programme(row["programme_id"])
-    breakdown = _maybe(lambda: gateway.get(f"/api/finance/enrolments/{enrolment_id}/breakdown"))
-    reimbursements = _maybe(lambda: gateway.get("/api/finance/reimbursements", enrolment_id=enrolment_id), [])
-    results = _maybe(lambda: gateway.get("/api/evaluation/results", enrolment_id=enrolment_id), [])
-    certificates = _maybe(lambda: gateway.get("/api/evaluation/certificates", enrolment_id=enrolment_id), [])
+    breakdown = gateway.maybe(lambda: gateway.get(f"/api/finance/enrolments/{enrolment_id}/breakdown"))
+    reimbursements = gateway.maybe(lambda: gateway.get("/api/finance/reimbursements", enrolment_id=enrolment_id), [])
+    results = gateway.maybe(lambda: gateway.get("/api/evaluation/results", enrolment_id=enrolment_id), [])
+    certificates = gateway.maybe(lambda: gateway.get("/api/evaluation/certificates", enrolment_id=enrolment_id), [])
     return render_template(
         "employee/enrolment.html",
         row=row,

@@ -19,7 +19,6 @@ from ..app import (
     me,
     requires,
 )
-from ..gateway import Problem
 from .auth import safe_next
 
 blueprint = Blueprint("home", __name__)
@@ -56,7 +55,7 @@ def federation_tasks(campaign) -> list[tuple[str, int, str]]:
     listed = campaigns()
     tasks = [(_("未发布的计划"), sum(c["status"] == "draft" for c in listed), url_for("federation.campaigns"))]
     if campaign:
-        allocation = _maybe(lambda: gateway.get(f"/api/quota/campaigns/{campaign['id']}/allocation"))
+        allocation = gateway.maybe(lambda: gateway.get(f"/api/quota/campaigns/{campaign['id']}/allocation"))
         tasks.append(
             (
                 _("待发布的指标分配"),
@@ -69,7 +68,7 @@ def federation_tasks(campaign) -> list[tuple[str, int, str]]:
             paid = {t["unit_id"] for t in transfers}
             waiting = sum(1 for line in allocation["lines"] if line["unit_id"] not in paid)
             tasks.append((_("待拨付专款的单位"), waiting, url_for("federation.transfers")))
-    changes = _maybe(lambda: gateway.get("/api/enrollment/status-changes/pending")) or []
+    changes = gateway.maybe(lambda: gateway.get("/api/enrollment/status-changes/pending")) or []
     tasks.append((_("待审核的学籍变动"), len(changes), url_for("federation.reviews", tab="changes")))
     return tasks
 
@@ -138,15 +137,6 @@ def employee_tasks() -> list[tuple[str, int, str]]:
         ),
         (_("我的学习"), len(rows), url_for("employee.studies")),
     ]
-
-
-def _maybe(read):
-    try:
-        return read()
-    except Problem as error:
-        if error.status in (403, 404):
-            return None
-        raise
 
 
 @blueprint.route("/campaign", methods=["POST"])

@@ -123,15 +123,6 @@ def _student_forms(row: dict, formdata=None) -> dict:
     }
 
 
-def _maybe(read, default=None):
-    try:
-        return read()
-    except Problem as error:
-        if error.status in (403, 404):
-            return default
-        raise
-
-
 @blueprint.route("/students/<enrolment_id>", methods=["GET", "POST"])
 @requires(INSTITUTION_OPERATOR)
 def student(enrolment_id):
@@ -167,9 +158,9 @@ def student(enrolment_id):
             if error.status >= 500:
                 raise
             form_error, status = error.detail, error.status
-    breakdown = _maybe(lambda: gateway.get(f"/api/finance/enrolments/{enrolment_id}/breakdown"))
-    payments = _maybe(lambda: gateway.get("/api/finance/payments", enrolment_id=enrolment_id), [])
-    certificates = _maybe(lambda: gateway.get("/api/evaluation/certificates", enrolment_id=enrolment_id), [])
+    breakdown = gateway.maybe(lambda: gateway.get(f"/api/finance/enrolments/{enrolment_id}/breakdown"))
+    payments = gateway.maybe(lambda: gateway.get("/api/finance/payments", enrolment_id=enrolment_id), [])
+    certificates = gateway.maybe(lambda: gateway.get("/api/evaluation/certificates", enrolment_id=enrolment_id), [])
     return (
         render_template(
             "institution/student.html",
@@ -199,7 +190,7 @@ def _texts(found) -> list[str]:
 
 def _results(enrolment_id: str) -> list[dict]:
     """The student's exam results, every attempt, in the order taken."""
-    found = _maybe(lambda: gateway.get("/api/evaluation/results", enrolment_id=enrolment_id), [])
+    found = gateway.maybe(lambda: gateway.get("/api/evaluation/results", enrolment_id=enrolment_id), [])
     return sorted(
         (r for r in found if r.get("enrolment_id") == enrolment_id), key=lambda r: (r["held_on"], r.get("attempt", 0))
     )
@@ -285,7 +276,9 @@ def working_days_left(until: str | None, calendars: dict[int, dict], start: date
         day += timedelta(days=1)
         calendar = calendars.get(day.year)
         if calendar is None:
-            calendar = calendars[day.year] = _maybe(lambda: gateway.get(f"/api/enrollment/calendar/{day.year}"), {})
+            calendar = calendars[day.year] = gateway.maybe(
+                lambda: gateway.get(f"/api/enrollment/calendar/{day.year}"), {}
+            )
         if not calendar or calendar.get("source") == "missing":
             return None
         special = {d["day"]: d["workday"] for d in calendar.get("days", [])}
@@ -413,7 +406,7 @@ def records():
     campaign = the_campaign()
     mine = me().get("institution_id")
     score, why_none = institution_score(mine, campaign)
-    standing = _maybe(lambda: gateway.get(f"/api/evaluation/institutions/{mine}/decisions"), {"decisions": []})
+    standing = gateway.maybe(lambda: gateway.get(f"/api/evaluation/institutions/{mine}/decisions"), {"decisions": []})
     notices = gateway.page("/api/enrollment/institution-notices", cursor=request.args.get("cursor"))
     return render_template(
         "institution/records.html",
