@@ -147,6 +147,13 @@ def test_institution_registers_a_sent_list_opens_a_dedicated_class_submits_its_r
     expect(page.get_by_role("status").first).to_contain_text("已登记证书")
     expect(page.get_by_text("GZ-GCJS-2099-0001")).to_be_visible()
 
+    # A status change asked for another student: a withdrawal, waiting for the unit's agreement.
+    page.goto(f"{portal}/institution/students/{rows[3]['enrolment_id']}")
+    page.get_by_label("变动类型").select_option("withdrawal")
+    page.get_by_label("变动原因").fill("本人因工作调动申请退学")
+    page.get_by_role("button", name="提出申请").click()
+    expect(page.get_by_role("row").filter(has_text="本人因工作调动申请退学")).to_contain_text("待单位工会同意")
+
     page.get_by_role("link", name="评分与通报").click()
     expect(page.get_by_role("heading", name="收到的通报")).to_be_visible()
     page.context.close()

@@ -11,7 +11,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, DecimalField, SelectField, StringField
+from wtforms import BooleanField, DateField, DecimalField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from .. import gateway
@@ -106,6 +106,16 @@ class ResultForm(FlaskForm):
     passed = SelectField(_l("是否合格"), choices=options([("yes", _l("合格")), ("no", _l("不合格"))]))
 
 
+class ChangeForm(FlaskForm):
+    kind = SelectField(
+        _l("变动类型"),
+        choices=options([("withdrawal", _l("退学")), ("transfer", _l("转学")), ("major_change", _l("转专业/工种"))]),
+    )
+    to_programme_id = SelectField(_l("转入项目"), validators=[Optional()])
+    effective_on = DateField(_l("生效日期"), validators=[InputRequired(_l("请填写日期"))])
+    reason = TextAreaField(_l("变动原因"), validators=[DataRequired(_l("请填写原因")), Length(max=1000)])
+
+
 class CertificateForm(FlaskForm):
     number = StringField(_l("证书编号"), validators=[DataRequired(_l("请填写证书编号")), Length(max=64)])
     issued_on = DateField(_l("发证日期"), validators=[InputRequired(_l("请填写日期"))])
@@ -120,6 +130,7 @@ def _student_forms(row: dict, formdata=None) -> dict:
         "payment": PaymentForm(formdata=formdata, prefix="payment", paid_on=day),
         "result": ResultForm(formdata=formdata, prefix="result", held_on=day, exam=row["exam"]),
         "certificate": CertificateForm(formdata=formdata, prefix="certificate", issued_on=day),
+        "change": ChangeForm(formdata=formdata, prefix="change", effective_on=day),
     }
 
 
@@ -132,10 +143,13 @@ def student(enrolment_id):
     row["exam"] = results[-1]["exam"] if results else row["programme_name"]
     which = request.form.get("form") if request.method == "POST" else None
     forms = _student_forms(row, formdata=None)
+    moves = _programme_choices(row["programme_id"])
+    forms["change"].to_programme_id.choices = moves
     form_error, status = None, 200
     if which in forms:
         forms[which] = _student_forms(row, formdata=request.form)[which]
         form = forms[which]
+        forms["change"].to_programme_id.choices = moves
         if form.validate():
             try:
                 flash(_act(which, enrolment_id, form), "ok")
@@ -161,6 +175,7 @@ def student(enrolment_id):
     breakdown = gateway.maybe(lambda: gateway.get(f"/api/finance/enrolments/{enrolment_id}/breakdown"))
     payments = gateway.maybe(lambda: gateway.get("/api/finance/payments", enrolment_id=enrolment_id), [])
     certificates = gateway.maybe(lambda: gateway.get("/api/evaluation/certificates", enrolment_id=enrolment_id), [])
+    changes = gateway.maybe(lambda: gateway.get(f"/api/enrollment/enrolments/{enrolment_id}/status-changes"), [])
     return (
         render_template(
             "institution/student.html",
@@ -172,8 +187,18 @@ def student(enrolment_id):
             payments=[p for p in payments if p.get("enrolment_id") == enrolment_id],
             results=results,
             certificates=[c for c in certificates if c.get("enrolment_id") == enrolment_id],
+            changes=changes,
         ),
         status,
+    )
+
+
+def _programme_choices(current: str) -> list:
+    """Every programme a student may move to (another institution's: a transfer; this one's: a change)."""
+    listed = gateway.get("/api/enrollment/programmes", limit=500)
+    return options(
+        [("", _("（退学不填）"))]
+        + [(p["programme_id"], f"{p['name']}（{p['institution_id']}）") for p in listed if p["programme_id"] != current]
     )
 
 
@@ -234,6 +259,17 @@ def _act(which: str, enrolment_id: str, form) -> str:
             },
         )
         return _("已登记考试成绩。")
+    if which == "change":
+        gateway.post(
+            f"/api/enrollment/enrolments/{enrolment_id}/status-changes",
+            {
+                "kind": form.kind.data,
+                "effective_on": form.effective_on.data.isoformat(),
+                "reason": form.reason.data.strip(),
+                **({"to_programme_id": form.to_programme_id.data} if form.to_programme_id.data else {}),
+            },
+        )
+        return _("已提出学籍变动申请，待单位工会和市总工会审核。")
     gateway.post(
         "/api/evaluation/certificates",
         {
