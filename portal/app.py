@@ -88,6 +88,7 @@ def public_navigation() -> list[tuple[str, str]]:
     """The menu of a visitor without a login: the public pages."""
     return [
         ("auth.login", _("登录")),
+        ("activation.activate", _("账号激活")),
         ("public.about", _("计划介绍")),
         ("public.verify", _("证书查验")),
     ]
@@ -175,9 +176,20 @@ def create_app(settings: Settings | None = None) -> Flask:
     CSRFProtect(app)
     init_babel(app)
 
-    from .views import auth, employee, federation, home, institution, officers, oversight, public, unit_money
+    from .views import (
+        activation,
+        auth,
+        employee,
+        federation,
+        home,
+        institution,
+        officers,
+        oversight,
+        public,
+        unit_money,
+    )
 
-    for module in (auth, home, federation, officers, oversight, unit_money, institution, public, employee):
+    for module in (auth, home, federation, officers, oversight, unit_money, institution, public, employee, activation):
         app.register_blueprint(module.blueprint)
 
     @app.context_processor

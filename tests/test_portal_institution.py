@@ -12,6 +12,7 @@ import time
 from datetime import timedelta
 
 import pytest
+import requests
 from playwright.sync_api import expect
 
 from demo.data import person
@@ -40,6 +41,20 @@ def system(servers, vhost, tmp_path_factory):
         flows.plan("GZ-TH", [ELECTRICIAN])
         with portal_before(url, tmp) as portal:
             yield flows, portal
+
+
+def nominated(flows, number: int, notice_start: str) -> dict:
+    """Worker `number` nominated by the union, without consent yet."""
+    return flows.union_officer(UNION).post(
+        "/api/enrollment/enrolments",
+        {
+            **person(number),
+            "campaign_id": flows.campaign_id,
+            "programme_id": ELECTRICIAN,
+            "notice_start": notice_start,
+            "attestation": "职工代表大会民主推荐：一线生产骨干",
+        },
+    )
 
 
 def until(page, url: str, shown, what: str, seconds: float = 120):
@@ -185,18 +200,8 @@ def test_an_employee_consents_on_a_phone_sees_the_three_shares_and_prints_a_cert
     browser, system
 ):
     flows, portal = system
-    number, officer = 75, flows.union_officer(UNION)
-    worker = person(number)
-    row = officer.post(
-        "/api/enrollment/enrolments",
-        {
-            **worker,
-            "campaign_id": flows.campaign_id,
-            "programme_id": ELECTRICIAN,
-            "notice_start": flows.day(-7),
-            "attestation": "职工代表大会民主推荐：一线生产骨干",
-        },
-    )
+    officer, worker = flows.union_officer(UNION), person(75)
+    row = nominated(flows, 75, notice_start=flows.day(-7))
     flows.fed.post(
         "/auth/users",
         {"username": "worker75", "password": PASSWORD, "role": "employee", "resident_id": worker["resident_id"]},
@@ -244,3 +249,59 @@ def test_an_employee_consents_on_a_phone_sees_the_three_shares_and_prints_a_cert
     page.get_by_role("link", name="现在查验").click()
     expect(page.get_by_text("证书有效")).to_be_visible()
     page.context.close()
+
+
+def test_an_employee_activates_with_the_unions_code_and_sets_a_forgotten_password_with_a_new_one(browser, system):
+    flows, portal = system
+    officer, worker = flows.union_officer(UNION), person(76)
+    row = nominated(flows, 76, notice_start=flows.day(-1))
+    # The union's officer makes the code: shown once, to print; the SMS went to the masked phone.
+    page = log_in(browser, portal, "tianhe.union1")
+    accept_dialogs(page)
+    page.goto(f"{portal}/notice/{row['enrolment_id']}")
+    page.get_by_role("button", name="生成职工账号激活码").click()
+    code = page.get_by_test_id("activation-code").inner_text()
+    expect(page.locator("dl.facts")).to_contain_text(worker["phone"][:3] + "****" + worker["phone"][-4:])
+    page.context.close()
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN").new_page()
+    phone.goto(f"{portal}/login")
+    phone.get_by_role("link", name="用工会提供的激活码激活账号").click()
+
+    def activate(code: str, password: str, username: str = ""):
+        phone.get_by_label("身份证号").fill(worker["resident_id"])
+        phone.get_by_label("激活码").fill(code)
+        phone.get_by_label("用户名").fill(username)
+        phone.get_by_label("新密码", exact=True).fill(password)
+        phone.get_by_label("再次输入新密码").fill(password)
+        phone.get_by_role("button", name="激活").click()
+
+    activate("WRONG-CODE", "my own password 76", "worker76")  # a wrong code: one answer, the code still works
+    expect(phone.get_by_role("alert")).to_contain_text("激活码不正确")
+    activate(code.lower(), "my own password 76", "worker76")
+    expect(phone.get_by_role("status")).to_contain_text("账号 worker76 已激活")
+    phone.goto(f"{portal}/activate")
+    activate(code, "another password 76")  # used once: refused
+    expect(phone.get_by_role("alert")).to_contain_text("已使用")
+    phone.context.close()
+    page = log_in(browser, portal, "worker76", "my own password 76", width=390)
+    page.get_by_role("link", name="我的学习").first.click()
+    expect(page.get_by_role("heading", name="电工（中级）")).to_be_visible()
+    page.context.close()
+
+    # Forgotten: a new code from the union, a new password; the old one no longer works.
+    again = officer.post("/auth/activation-codes", {"enrolment_id": row["enrolment_id"]})["code"]
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN").new_page()
+    phone.goto(f"{portal}/activate")
+    activate(again, "a fresh password 76")
+    expect(phone.get_by_role("status")).to_contain_text("密码已重新设置")
+    phone.context.close()
+    old = requests.post(
+        f"{flows.base_url}/auth/token", json={"username": "worker76", "password": "my own password 76"}, timeout=30
+    )
+    assert old.status_code == 401
+    log_in(browser, portal, "worker76", "a fresh password 76").context.close()
+    # Another union's officer gets no code for this nominee.
+    stranger = flows.union_officer("GZ-TH-G2")
+    refused = stranger.call("POST", "/auth/activation-codes", {"enrolment_id": row["enrolment_id"]}, ok=(404,))
+    assert refused["status"] == 404
