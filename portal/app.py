@@ -11,6 +11,7 @@ import logging
 import time
 from datetime import datetime
 from functools import wraps
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Flask, g, redirect, render_template, request, session, url_for
@@ -80,7 +81,11 @@ def navigation(role: str) -> list[tuple[str, str]]:
             ("institution.records", _("评分与通报")),
         ]
     if role == EMPLOYEE:
-        return home + [("employee.studies", _("我的学习")), ("public.verify", _("证书查验"))]
+        return home + [
+            ("employee.studies", _("我的学习")),
+            ("employee.surveys", _("满意度调查")),
+            ("public.verify", _("证书查验")),
+        ]
     return home
 
 
@@ -214,9 +219,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     @app.after_request
     def headers(response):
         # Nothing from elsewhere: every script, style and image is the portal's own.
+        # The one exception: the survey's anonymous answer goes from the browser to the gateway itself.
+        gateway_origin = "{0.scheme}://{0.netloc}".format(urlsplit(app.config["PORTAL"].browser_gateway_url))
         response.headers.setdefault(
             "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; "
+            f"connect-src 'self' {gateway_origin}",
         )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")

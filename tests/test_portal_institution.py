@@ -6,6 +6,7 @@ demo), so four students make a dedicated class."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import time
@@ -19,7 +20,7 @@ from demo.data import person
 from demo.scenario import ELECTRICIAN
 
 from .support.campaign import ADMIN, PASSWORD, Flows, shared_system
-from .support.portal import portal_before
+from .support.portal import portal_first
 from .test_portal import TIMEOUT_MS, accept_dialogs, browser_type_launch_args, log_in  # noqa: F401
 
 pytestmark = [
@@ -34,13 +35,16 @@ INSTITUTION, UNION, NUMBERS = "GZ-GCJS", "GZ-TH-G1", (71, 72, 73, 74)
 @pytest.fixture(scope="module")
 def system(servers, vhost, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("portal2")
-    with shared_system(servers, vhost, tmp) as url:
+    # The portal first: the gateway lets its pages send survey answers (CORS names the portal's origin).
+    with (
+        portal_first(tmp) as portal,
+        shared_system(servers, vhost, tmp, gateway_env={"GATEWAY_CORS_ORIGINS": portal.url}) as url,
+    ):
         flows = Flows(url, ADMIN, PASSWORD, tmp / "state", say=lambda line: None)
         flows.body = {**flows.body, "dedicated_class_threshold": 3}
         flows.set_up()
         flows.plan("GZ-TH", [ELECTRICIAN])
-        with portal_before(url, tmp) as portal:
-            yield flows, portal
+        yield flows, portal.at(url)
 
 
 def nominated(flows, number: int, notice_start: str) -> dict:
@@ -305,3 +309,58 @@ def test_an_employee_activates_with_the_unions_code_and_sets_a_forgotten_passwor
     stranger = flows.union_officer("GZ-TH-G2")
     refused = stranger.call("POST", "/auth/activation-codes", {"enrolment_id": row["enrolment_id"]}, ok=(404,))
     assert refused["status"] == 404
+
+
+def test_an_employee_answers_the_survey_blinded_in_the_browser_and_unlinkable_even_to_the_portal(browser, system):
+    flows, portal = system
+    row = flows.sent(UNION, 77, ELECTRICIAN)
+    assert flows.register(INSTITUTION, row["enrolment_id"])["status"] == "registered"
+    flows.fed.post(
+        "/auth/users",
+        {"username": "worker77", "password": PASSWORD, "role": "employee", "resident_id": person(77)["resident_id"]},
+    )
+    survey = flows.fed.post(
+        "/api/evaluation/surveys",
+        {"campaign_id": flows.campaign_id, "institution_id": INSTITUTION, "closes_on": flows.day(10)},
+    )
+    page = log_in(browser, portal, "worker77", width=390)
+    sent = []  # every request the page makes: the portal's and the gateway's
+    page.on("request", lambda request: sent.append(request))
+    until(
+        page,
+        f"{portal}/me/surveys",
+        lambda p: p.get_by_role("link", name="填写问卷").count() > 0,
+        "evaluation to invite the student",
+    )
+    page.get_by_role("link", name="填写问卷").click()
+    for question, score in (("教学质量", "5"), ("服务质量", "4"), ("组织管理", "4")):
+        page.get_by_role("group", name=question).get_by_label(score).check()
+    page.get_by_label("意见和建议（选填）").fill("实操课时可以再多一些")
+    page.get_by_role("button", name="匿名提交").click()
+    expect(page.get_by_role("status").filter(has_text="已匿名提交")).to_be_visible()
+
+    answers = [r for r in sent if r.url.endswith(f"/api/evaluation/public/surveys/{survey['survey_id']}/answers")]
+    assert len(answers) == 1 and answers[0].url.startswith(flows.base_url)
+    answer = answers[0]
+    assert answer.response().status == 201
+    headers = answer.all_headers()
+    assert "cookie" not in headers and "authorization" not in headers and "x-csrftoken" not in headers
+    assert portal not in headers.get("referer", "")
+    body = json.loads(answer.post_data)
+    assert set(body) == {"input_msg", "sig", "teaching", "service", "organisation", "comment"}
+    session_cookie = next(c["value"] for c in page.context.cookies() if c["name"] == "portal_session")
+    assert session_cookie not in answer.post_data
+    to_portal = [r for r in sent if r.url.startswith(portal)]
+    tokens = [r for r in to_portal if r.method == "POST"]
+    assert [r.url for r in tokens] == [f"{portal}/me/surveys/{survey['survey_id']}/token"]
+    assert set(json.loads(tokens[0].post_data)) == {"blinded_msg"}  # only the blinded message
+    for request in to_portal:  # neither the token nor its signature ever reaches the portal
+        seen = request.url + (request.post_data or "")
+        assert body["input_msg"] not in seen and body["sig"] not in seen
+    results = flows.fed.get(f"/api/evaluation/surveys/{survey['survey_id']}/results")
+    assert results["withheld"] is True  # fewer than 5 answers: nothing shown
+    page.context.close()
+    page = log_in(browser, portal, "gcjs.operator")
+    page.get_by_role("link", name="评分与通报").click()
+    expect(page.get_by_role("region", name="学员满意度调查")).to_contain_text("答卷不足 5 份")
+    page.context.close()

@@ -5,7 +5,7 @@ verification number."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from .. import gateway
@@ -17,6 +17,14 @@ blueprint = Blueprint("employee", __name__, url_prefix="/me")
 
 def _programme(programme_id: str) -> dict:
     return gateway.maybe(lambda: gateway.get(f"/api/enrollment/programmes/{programme_id}"), {}) or {}
+
+
+def _own(path: str, key: str, wanted: str) -> dict:
+    """The employee's own item of a list the API scopes to them (404 when it is not theirs)."""
+    found = next((item for item in gateway.get(path, limit=500) if item[key] == wanted), None)
+    if found is None:
+        abort(404)
+    return found
 
 
 @blueprint.route("/")
@@ -65,11 +73,49 @@ def enrolment(enrolment_id):
 @requires(EMPLOYEE)
 def certificate(certificate_id):
     """A printable page of the certificate, with what anyone needs to verify it on the public page."""
-    listed = gateway.get("/api/evaluation/certificates", limit=50)
-    found = next((c for c in listed if c["certificate_id"] == certificate_id), None)
-    if found is None:
-        abort(404)
+    found = _own("/api/evaluation/certificates", "certificate_id", certificate_id)
     row = gateway.get(f"/api/enrollment/enrolments/{found['enrolment_id']}")
     return render_template(
         "employee/certificate.html", certificate=found, row=row, programme=_programme(row["programme_id"])
     )
+
+
+# ---------------------------------------------------------------- the anonymous survey (RFC 9474, blinded here)
+
+
+@blueprint.route("/surveys")
+@requires(EMPLOYEE)
+def surveys():
+    """The surveys the employee is invited to (their institutions'), and whether their token was issued."""
+    page = gateway.page("/api/evaluation/surveys", cursor=request.args.get("cursor"))
+    return render_template("employee/surveys.html", page=page)
+
+
+@blueprint.route("/surveys/<survey_id>")
+@requires(EMPLOYEE)
+def survey(survey_id):
+    """The questions; the page's script (static/vendor/survey.bundle.js) blinds, finalises and answers."""
+    found = _own("/api/evaluation/surveys", "survey_id", survey_id)
+    settings = current_app.config["PORTAL"]
+    return render_template(
+        "employee/survey.html",
+        survey=found,
+        answer_url=f"{settings.browser_gateway_url}/api/evaluation/public/surveys/{survey_id}/answers",
+        max_delay=settings.survey_max_delay_seconds,
+    )
+
+
+@blueprint.route("/surveys/<survey_id>/token", methods=["POST"])
+@requires(EMPLOYEE)
+def token(survey_id):
+    """The blind signature of the employee's blinded token: the portal sees only the blinded message (which
+    reveals nothing of the token) and the blind signature; the finalised token never comes back here."""
+    body = request.get_json(silent=True) or {}
+    blinded = body.get("blinded_msg")
+    if not isinstance(blinded, str) or len(body) != 1:
+        return jsonify({"detail": _("请求有误。")}), 400
+    try:
+        signed = gateway.post(f"/api/evaluation/surveys/{survey_id}/tokens", {"blinded_msg": blinded})
+    except Problem as error:
+        return jsonify({"detail": error.detail}), error.status
+    return jsonify({"blind_sig": signed["blind_sig"]})

@@ -444,8 +444,13 @@ def records():
     score, why_none = institution_score(mine, campaign)
     standing = gateway.maybe(lambda: gateway.get(f"/api/evaluation/institutions/{mine}/decisions"), {"decisions": []})
     notices = gateway.page("/api/enrollment/institution-notices", cursor=request.args.get("cursor"))
+    surveys = [
+        {**s, "results": gateway.maybe(lambda s=s: gateway.get(f"/api/evaluation/surveys/{s['survey_id']}/results"))}
+        for s in gateway.get("/api/evaluation/surveys", campaign_id=campaign["id"], limit=20)
+    ]
     return render_template(
         "institution/records.html",
+        surveys=surveys,
         campaign=campaign,
         score=score,
         why_none=why_none,
