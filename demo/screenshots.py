@@ -72,11 +72,13 @@ PAGES = {
         ("home", "/"),
         ("studies", "/me/"),
         ("enrolment", ("/me/", "main h2 a")),
+        ("surveys", "/me/surveys"),
     ],
 }
 PUBLIC = [
     ("about", "/public/"),
     ("verify", "/public/certificates?institution=GZ-GCJS&number=GZ-GCJS-0000"),
+    ("activate", "/activate"),
 ]
 LOGINS = {
     "auditor": "demo.auditor",
