@@ -201,8 +201,8 @@ def install_domain_errors(app: Flask, domain_errors: dict[type[Exception], type[
     """Only here, at the HTTP layer, do the use cases' domain errors become problem+json: servicekit.refusals'
     (every refusal's problem type registered now, so a code defined twice differently stops the start), and the
     plain exceptions of a service's pure rules, each answered as the refusal it is mapped to."""
-    for error in REFUSALS.values():
-        problem_type(error)
+    for made in REFUSALS.values():
+        problem_type(made)
     app.config[DOMAIN_ERRORS] = domain_errors
 
     @app.errorhandler(DomainError)
@@ -212,12 +212,12 @@ def install_domain_errors(app: Flask, domain_errors: dict[type[Exception], type[
             problem.problem, problem.detail, errors=problem.errors, headers=problem.headers, **problem.extra
         )
 
-    for error, refused in domain_errors.items():
+    for plain, refused in domain_errors.items():
 
         def _answer(exc: Exception, problem: ProblemType = problem_type(refused)):
             return problem_response(problem, str(exc) or None, errors=getattr(exc, "errors", None))
 
-        app.register_error_handler(error, _answer)
+        app.register_error_handler(plain, _answer)
 
 
 def install_error_handlers(app: Flask) -> None:

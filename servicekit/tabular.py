@@ -28,9 +28,11 @@ from .errors import Problem, define_problem
 from .i18n import _
 from .inputs import text_fault
 from .openapi import unbounded_fields
-from .refusals import IMPORT_REJECTED, DomainError
 from .xlsx_stream import xlsx_chunks
 
+IMPORT_REJECTED = define_problem(
+    "import_rejected", 422, "The file has rows with errors; nothing was imported", "文件中有错误行，全部未导入"
+)
 UNREADABLE_FILE = define_problem(
     "unreadable_file", 400, "The file cannot be read as .xlsx or .csv", "无法读取文件（需为 .xlsx 或 .csv）"
 )
@@ -74,7 +76,8 @@ def read_rows(content: bytes, filename: str, columns: list[Column]) -> list[tupl
         keys = [by_header.get(_norm(str(h or ""))) for h in header]
         missing = [c.header for c in columns if c.key not in keys]
         if missing:
-            raise IMPORT_REJECTED(
+            raise Problem(
+                IMPORT_REJECTED,
                 _("Columns are missing."),
                 errors={"columns": [_("Missing column {header}.").format(header=h) for h in missing]},
             )
@@ -83,7 +86,7 @@ def read_rows(content: bytes, filename: str, columns: list[Column]) -> list[tupl
             if all(cell in (None, "") for cell in cells):
                 continue
             rows.append((number, {key: _cell(value) for key, value in zip(keys, cells) if key}))
-    except (Problem, DomainError):
+    except Problem:
         raise
     except Exception as exc:
         cause: BaseException = exc
@@ -102,7 +105,7 @@ def read_rows(content: bytes, filename: str, columns: list[Column]) -> list[tupl
         if isinstance(value, str) and (fault := text_fault(value))
     ]
     if faults:
-        raise IMPORT_REJECTED(_("Some cells hold characters no text may hold."), errors={"rows": faults})
+        raise Problem(IMPORT_REJECTED, _("Some cells hold characters no text may hold."), errors={"rows": faults})
     return rows
 
 
@@ -116,7 +119,8 @@ def validate_rows(rows: list[tuple[int, dict]], schema: Schema) -> list[dict]:
         except ValidationError as exc:
             errors.append({"row": number, "errors": exc.normalized_messages()})
     if errors:
-        raise IMPORT_REJECTED(
+        raise Problem(
+            IMPORT_REJECTED,
             _("{bad} of {total} rows have errors.").format(bad=len(errors), total=len(rows)),
             errors={"rows": errors},
         )
