@@ -14,7 +14,7 @@ from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.money import from_fen, money, show, to_fen
 from servicekit.paging import Listing
-from servicekit.tabular import IMPORT_REJECTED
+from servicekit.refusals import IMPORT_REJECTED
 
 from . import campaigns, rules
 from .models import Allocation, AllocationChange, AllocationLine, Campaign, CampaignParticipant, Unit

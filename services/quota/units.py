@@ -11,7 +11,7 @@ from servicekit.db import utcnow
 from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.paging import Listing
-from servicekit.tabular import IMPORT_REJECTED
+from servicekit.refusals import IMPORT_REJECTED
 
 from .campaigns import decimal_text
 from .models import Unit
