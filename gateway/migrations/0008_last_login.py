@@ -1,15 +1,15 @@
 """users.last_login_at: the last password login, so the next one can say what changed since (the portal's 工作台).
 
-Revision ID: gateway_0007
-Revises: gateway_0006
+Revision ID: gateway_0008
+Revises: gateway_0007
 Create Date: 2026-12-03
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "gateway_0007"
-down_revision = "gateway_0006"
+revision = "gateway_0008"
+down_revision = "gateway_0007"
 branch_labels = None
 depends_on = None
 
