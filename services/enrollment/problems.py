@@ -69,6 +69,12 @@ ROSTER_TOO_LATE = define_problem(
 CALENDAR_MISSING = define_problem(
     "enrollment_calendar_missing", 409, "No working-day calendar for that year", "缺少该年度的工作日历（节假日安排）"
 )
+NOTHING_TO_SEND = define_problem(
+    "enrollment_nothing_to_send",
+    409,
+    "The grassroots union has no confirmed nominee waiting to be sent",
+    "该基层工会没有已确认、待报送的推荐人选",
+)
 
 
 class ConcurrentChange(Problem):
