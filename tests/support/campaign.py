@@ -156,15 +156,21 @@ class Flows(Scenario):
         )
 
     def sent(
-        self, union: str, number: int, programme_id: str, education: str = "高中", campaign_id: str | None = None
+        self,
+        union: str,
+        number: int,
+        programme_id: str,
+        education: str = "高中",
+        campaign_id: str | None = None,
+        nominee: dict | None = None,
     ) -> dict:
-        """Worker `number` nominated by the union (after a past notice, recommended by vote), with written
-        consent, confirmed, and sent to the institution on the union's list by its first-level unit."""
+        """Worker `number` (or `nominee`) nominated by the union (after a past notice, recommended by vote), with
+        written consent, confirmed, and sent to the institution on the union's list by its first-level unit."""
         officer = self.union_officer(union)
         row = officer.post(
             "/api/enrollment/enrolments",
             {
-                **person(number, education),
+                **(nominee or person(number, education)),
                 "campaign_id": campaign_id or self.campaign_id,
                 "programme_id": programme_id,
                 "notice_start": self.day(-7),
