@@ -185,10 +185,16 @@ class Flows(Scenario):
         return officer.get(path)
 
     def send_list(self, union: str, campaign_id: str | None = None) -> dict:
-        """The union's first-level unit sends its confirmed nominees to the institutions."""
-        return self.unit_officer(union.rsplit("-", 1)[0]).post(
-            "/api/enrollment/lists", {"campaign_id": campaign_id or self.campaign_id, "grassroots_union_id": union}
+        """The union's first-level unit sends its confirmed nominees to the institutions. Threads nominating for
+        one union at once: another's send may have taken this one's nominee (409, nothing left to send)."""
+        answer = self.unit_officer(union.rsplit("-", 1)[0]).call(
+            "POST",
+            "/api/enrollment/lists",
+            {"campaign_id": campaign_id or self.campaign_id, "grassroots_union_id": union},
+            ok=(201, 409),
         )
+        assert answer.get("code", "enrollment_nothing_to_send") == "enrollment_nothing_to_send", answer
+        return answer
 
     def register(self, institution: str, enrolment_id: str) -> dict:
         """The institution registers; quota's answer (registered or refused) once enrollment has it."""
