@@ -97,7 +97,7 @@ LABELS = {
     "units not fully transferred": "未拨付完毕的单位数",
     "largest": "未拨付最多的单位",
     "consents recorded now": "本次记录的参训意愿",
-    "confirmed now": "本次报送",
+    "confirmed now": "本次确认",
     "not rejected": "未被否决",
     "by status": "各状态人数",
     "refused": "被拒绝",
