@@ -8,11 +8,10 @@ from datetime import date
 
 from sqlalchemy import Select, exists, select
 
-from servicekit import Problem
 from servicekit.db import utcnow
-from servicekit.errors import FORBIDDEN
 from servicekit.i18n import _
 from servicekit.identity import Identity
+from servicekit.refusals import Forbidden
 
 from .access import INSTITUTION_ROLES, recommendation_view
 from .domain import enrolment as rules
@@ -29,14 +28,13 @@ def send_list(uow, identity: Identity, body: dict, today: date) -> NominationLis
     session = uow.session
     union = session.get(Unit, body["grassroots_union_id"])
     if union is None or union.level != "grassroots" or union.parent_id != identity.unit_id:
-        raise Problem(
-            FORBIDDEN,
+        raise Forbidden(
             _("Grassroots union {grassroots_union_id} is not one of your unit's.").format(
                 grassroots_union_id=body["grassroots_union_id"]
             ),
         )
     if session.get(Campaign, body["campaign_id"]) is None:
-        raise Problem(UNKNOWN_REFERENCE, errors={"campaign_id": [_("Unknown campaign.")]})
+        raise UNKNOWN_REFERENCE(errors={"campaign_id": [_("Unknown campaign.")]})
     confirmed = list(
         session.scalars(
             select(Enrolment)
@@ -50,8 +48,7 @@ def send_list(uow, identity: Identity, body: dict, today: date) -> NominationLis
         )
     )
     if not confirmed:
-        raise Problem(
-            NOTHING_TO_SEND,
+        raise NOTHING_TO_SEND(
             _("{union} has no confirmed nominee waiting to be sent in this campaign.").format(union=union.name),
         )
     sent = NominationList(
@@ -87,7 +84,7 @@ def scoped_lists(query: Select, identity: Identity) -> Select:
                 Enrolment.list_id == NominationList.list_id, Enrolment.institution_id == identity.institution_id
             )
         )
-    raise Problem(FORBIDDEN, _("The role {role} sees no nomination lists.").format(role=identity.role))
+    raise Forbidden(_("The role {role} sees no nomination lists.").format(role=identity.role))
 
 
 def list_views(session, lists: list[NominationList]) -> list[dict]:
