@@ -12,12 +12,13 @@ from .models import (
     Enrolment,
     Institution,
     InstitutionNotice,
+    NominationList,
     Objection,
     Programme,
     StatusChange,
     TrainingClass,
 )
-from .schemas import GroupingQuery
+from .schemas import GroupingQuery, NoticeQuery
 
 # Who may search enrolments by the ID number's last digits: those who see the full number (access.py).
 SEES_RESIDENT_IDS = ("grassroots_officer", "employee")
@@ -141,3 +142,19 @@ STATUS_CHANGES = Listing(
     filters={"kind": StatusChange.kind, "state": StatusChange.state},
     ranges={"requested_at": StatusChange.requested_at},
 )
+
+NOMINATION_LISTS = Listing(
+    "NominationLists",
+    id=NominationList.list_id,
+    sorts={"sent_on": NominationList.sent_on},
+    default_sort="-sent_on",
+    filters={
+        "campaign_id": NominationList.campaign_id,
+        "unit_id": NominationList.unit_id,
+        "grassroots_union_id": NominationList.grassroots_union_id,
+    },
+    ranges={"sent_on": NominationList.sent_on},
+)
+
+# The public notice: one campaign and one grassroots union at a time (never enumerable across them)
+PUBLIC_NOTICE = Listing("PublicNotice", id=Enrolment.enrolment_id, base=NoticeQuery)
