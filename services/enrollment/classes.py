@@ -13,6 +13,7 @@ from servicekit.i18n import _
 from servicekit.identity import Identity
 
 from .access import INSTITUTION_ROLES
+from .catalogue import refuse_if_disqualified
 from .domain import classes as rules
 from .domain.enrolment import ADMITTED, REGISTERED
 from .domain.people import mask_resident_id
@@ -99,6 +100,7 @@ def form_class(uow, identity: Identity, body: dict, today: date) -> TrainingClas
         raise Problem(UNKNOWN_REFERENCE, "No such campaign, or no such programme at your institution.")
     if body["opens_on"] <= today:
         raise Problem(VALIDATION_FAILED, errors={"opens_on": [_("Must be after today.")]})
+    refuse_if_disqualified(session, programme.institution_id)
     group = (
         Enrolment.campaign_id == campaign_id,
         Enrolment.programme_id == programme.programme_id,

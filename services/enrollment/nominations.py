@@ -16,6 +16,7 @@ from servicekit.pseudonym import employee_id
 from servicekit.tabular import IMPORT_REJECTED
 
 from .access import find_enrolment
+from .catalogue import refuse_if_disqualified
 from .domain import enrolment as rules
 from .domain import lifecycle
 from .domain.people import schooling_refusal
@@ -69,6 +70,7 @@ def _context(session, identity: Identity, campaign_id: str, programme_id: str) -
             _("No published programme {programme_id}.").format(programme_id=programme_id),
             errors={"programme_id": [_("Not a published programme.")]},
         )
+    refuse_if_disqualified(session, programme.institution_id)
     planned = session.get(PlanProgramme, (union.parent_id, campaign_id, programme_id))
     if planned is None:
         raise Problem(

@@ -42,8 +42,8 @@ WINDOW_CLOSED = define_problem(
 INSTITUTION_DISQUALIFIED = define_problem(
     "enrollment_institution_disqualified",
     409,
-    "The institution is disqualified and takes no new registrations",
-    "该培训机构已被取消培训资格，不再接受新报名",
+    "The institution is disqualified: it takes no new nominations, registrations, classes or plans",
+    "该培训机构已被取消培训资格，不再接受新的推荐、报名、开班和培训计划",
 )
 ENTRANCE_TEST_NOT_PASSED = define_problem(
     "enrollment_entrance_test_not_passed", 409, "Admission needs a passed entrance test", "入学测试通过后方可录取"

@@ -15,12 +15,13 @@ from servicekit.identity import Identity
 from servicekit.money import show
 
 from .access import find_enrolment
+from .catalogue import refuse_if_disqualified
 from .domain import enrolment as rules
 from .domain import lifecycle
 from .domain.people import mask_name
-from .models import Campaign, Employee, Enrolment, InstitutionStanding, Programme
+from .models import Campaign, Employee, Enrolment, Programme
 from .nominations import bump, move
-from .problems import ENTRANCE_TEST_NOT_PASSED, INSTITUTION_DISQUALIFIED, WINDOW_CLOSED, WRONG_STATUS, flush_or_conflict
+from .problems import ENTRANCE_TEST_NOT_PASSED, WINDOW_CLOSED, WRONG_STATUS, flush_or_conflict
 
 log = logging.getLogger(__name__)
 SAGA = "registration"  # waiting for quota's answer (servicekit.sagas)
@@ -50,9 +51,7 @@ def request_registration(uow, identity: Identity, enrolment_id: str, on: date) -
         # A retry (the first answer was lost, a 504 at the gateway): the same outcome, nothing asked twice.
         return enrolment
     step = lifecycle.transition(enrolment.status, lifecycle.REGISTER)
-    standing = session.get(InstitutionStanding, enrolment.institution_id)
-    if standing is not None and standing.disqualified:
-        raise Problem(INSTITUTION_DISQUALIFIED, standing.reason)
+    refuse_if_disqualified(session, enrolment.institution_id)
     campaign = session.get(Campaign, enrolment.campaign_id)
     if not rules.in_window(on, campaign.registration_start, campaign.registration_end):
         raise Problem(
