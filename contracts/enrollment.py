@@ -125,6 +125,22 @@ class EnrollmentWithdrawn(Schema):
     withdrawn_on = Date(required=True)
 
 
+@event("enrollment.registration_rejected", 1, PRODUCER)
+class EnrollmentRegistrationRejected(Schema):
+    """The institution rejected a registration before admission (entrance test failed, documents missing):
+    the seat or subsidy goes back to the unit, which may use it again."""
+
+    enrolment_id = UUID(required=True)
+    revision = Revision(required=True)
+    campaign_id = UUID(required=True)
+    kind = Kind(required=True)
+    unit_id = Code(required=True)
+    institution_id = Code(required=True)
+    reason = fields.String(required=True, validate=validate.OneOf(("entrance_test_failed", "documents_missing")))
+    note = Text()
+    rejected_on = Date(required=True)
+
+
 @event("enrollment.transferred", 1, PRODUCER)
 class EnrollmentTransferred(Schema):
     """A transfer of institution (or a change of major within one): the new programme's fees apply."""

@@ -137,6 +137,17 @@ EXAMPLES = {
         "reason": "本人申请退学",
         "withdrawn_on": "2014-03-05",
     },
+    "enrollment.registration_rejected": {
+        "enrolment_id": ENROLMENT,
+        "revision": 3,
+        "campaign_id": CAMPAIGN,
+        "kind": "academic",
+        "unit_id": "GZ-BY",
+        "institution_id": "GZ-GCJS",
+        "reason": "entrance_test_failed",
+        "note": "入学测试成绩未达录取线",
+        "rejected_on": "2014-01-08",
+    },
     "enrollment.transferred": {
         "enrolment_id": ENROLMENT,
         "revision": 4,
@@ -307,6 +318,7 @@ CATALOGUE = [
     "enrollment.registered",
     "enrollment.admitted",
     "enrollment.withdrawn",
+    "enrollment.registration_rejected",
     "enrollment.transferred",
     "class.opened",
     "payment.recorded",
@@ -569,3 +581,10 @@ def test_a_quota_answer_may_name_the_request_revision_it_answers():
 
 def test_a_transfer_may_carry_the_subsidy_quota_now_holds():
     validate("enrollment.transferred", 1, {**example("enrollment.transferred"), "amount": "1008.00"}, strict=True)
+
+
+def test_a_rejected_registration_names_one_of_the_institutions_reasons():
+    wrong = {**example("enrollment.registration_rejected"), "reason": "no_seat"}
+    assert "data.reason:" in str(fails("enrollment.registration_rejected", wrong))
+    missing = {**example("enrollment.registration_rejected"), "kind": "skills", "reason": "documents_missing"}
+    validate("enrollment.registration_rejected", 1, missing, strict=True)

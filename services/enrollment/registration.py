@@ -16,6 +16,7 @@ from servicekit.money import show
 
 from .access import find_enrolment
 from .catalogue import refuse_if_disqualified
+from .classes import leave_class
 from .domain import enrolment as rules
 from .domain import lifecycle
 from .domain.people import mask_name
@@ -217,6 +218,38 @@ def record_entrance_test(uow, identity: Identity, enrolment_id: str, body: dict,
     enrolment.entrance_test_on, enrolment.entrance_test_passed = body["held_on"], body["passed"]
     enrolment.entrance_test_score = Decimal(body["score"])
     bump(enrolment)
+    return enrolment
+
+
+def reject_registration(uow, identity: Identity, enrolment_id: str, body: dict, on: date) -> Enrolment:
+    """The institution rejects a registration before admission: the seat or subsidy goes back to the unit
+    (quota releases it on enrollment.registration_rejected), which may register another nominee on it."""
+    enrolment = _institution_enrolment(uow, identity, enrolment_id)
+    step = lifecycle.transition(enrolment.status, lifecycle.REJECT_REGISTRATION)
+    if body["reason"] == rules.ENTRANCE_TEST_FAILED and not (
+        enrolment.kind == "academic" and enrolment.entrance_test_passed is False
+    ):
+        raise Problem(
+            WRONG_STATUS,
+            "No failed entrance test is recorded for this student.",
+            errors={"reason": [_("No failed entrance test is recorded for this student.")]},
+        )
+    if enrolment.class_id is not None:
+        leave_class(uow.session, enrolment, on, "withdrawal")  # the placement ends as on a withdrawal
+    enrolment.status, enrolment.refusal_reason = step.target, body["reason"]
+    enrolment.refusal_detail = body.get("note")
+    bump(enrolment)  # audited by the HTTP layer: the old and new status, the reason
+    uow.publish(
+        step.event,
+        {
+            **{key: getattr(enrolment, key) for key in ("enrolment_id", "revision", "campaign_id", "kind")},
+            "unit_id": enrolment.unit_id,
+            "institution_id": enrolment.institution_id,
+            "reason": body["reason"],
+            **({"note": body["note"]} if body.get("note") else {}),
+            "rejected_on": on.isoformat(),
+        },
+    )
     return enrolment
 
 

@@ -96,6 +96,8 @@ def _enrolment(status: str):
 
 
 def on_enrollment_withdrawn(uow, event):
+    """A withdrawal, or a registration the institution rejected (enrollment.registration_rejected): either way
+    the enrolment has ended, and its student takes no exam or survey of it."""
     d = event.data
     _apply(
         uow.session,
@@ -212,6 +214,7 @@ HANDLERS = {
     "enrollment.registered": _enrolment("registered"),
     "enrollment.admitted": _enrolment("admitted"),
     "enrollment.withdrawn": on_enrollment_withdrawn,
+    "enrollment.registration_rejected": on_enrollment_withdrawn,
     "enrollment.transferred": on_enrollment_transferred,
     "class.opened": on_class_opened,
     "payment.recorded": on_payment_recorded,

@@ -21,6 +21,8 @@ INACTIVE = (REFUSED, REJECTED, WITHDRAWN)  # no longer holds the employee's one 
 SEEN_BY_INSTITUTION = (SENT, REQUESTED, REGISTERED, ADMITTED, REFUSED, WITHDRAWN)
 
 UPHELD, DISMISSED = "upheld", "dismissed"
+ENTRANCE_TEST_FAILED, DOCUMENTS_MISSING = "entrance_test_failed", "documents_missing"
+REJECTIONS = (ENTRANCE_TEST_FAILED, DOCUMENTS_MISSING)  # why an institution rejects a registration
 
 
 class UnitRetired(Exception):
