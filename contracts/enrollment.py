@@ -10,7 +10,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from .base import event
-from .common import UUID, Amount, Bool, Code, Date, FeeLines, Int, Kind, MaskedName, Part, Revision, Text
+from .common import UUID, Amount, Bool, Code, Date, FeeLines, Int, Kind, MaskedName, Part, Revision, Text, Timestamp
 
 PRODUCER = "enrollment"
 ACADEMIC_LEVELS = ("大专", "本科")
@@ -178,3 +178,25 @@ class ClassOpened(Schema):
     opens_on = Date(required=True)
     student_count = Int(required=True, validate=validate.Range(min=1))
     roster_submitted_on = Date()  # lets evaluation judge whether the roster came in time
+
+
+class CalendarDay(Schema):
+    day = Date(required=True)
+    workday = Bool(required=True)  # a public holiday on a weekday (False) or a make-up working day (True)
+    name = Text(100, required=True)
+
+
+@event("calendar.loaded", 1, PRODUCER)
+class CalendarLoaded(Schema):
+    """The federation loaded (replaced) a year's working-day calendar: its exceptions to the weekdays. Every
+    service that counts working days counts on it; `loaded_at` orders loads of one year (the latest wins)."""
+
+    year = Int(required=True, validate=validate.Range(min=2000, max=2100))
+    loaded_at = Timestamp(required=True)
+    days = fields.List(Part(CalendarDay), required=True, validate=validate.Length(max=366))
+
+    @validates_schema
+    def _days_of_the_year(self, data, **kwargs):
+        wrong = [d["day"].isoformat() for d in data.get("days", []) if d["day"].year != data["year"]]
+        if wrong:
+            raise ValidationError({"days": [f"Not in {data['year']}: {', '.join(wrong)}."]})

@@ -137,6 +137,14 @@ EXAMPLES = {
         "reason": "本人申请退学",
         "withdrawn_on": "2014-03-05",
     },
+    "calendar.loaded": {
+        "year": 2014,
+        "loaded_at": "2013-12-20T09:00:00+08:00",
+        "days": [
+            {"day": "2014-01-01", "workday": False, "name": "元旦"},
+            {"day": "2014-01-26", "workday": True, "name": "春节调休上班"},
+        ],
+    },
     "enrollment.registration_rejected": {
         "enrolment_id": ENROLMENT,
         "revision": 3,
@@ -319,6 +327,7 @@ CATALOGUE = [
     "enrollment.admitted",
     "enrollment.withdrawn",
     "enrollment.registration_rejected",
+    "calendar.loaded",
     "enrollment.transferred",
     "class.opened",
     "payment.recorded",
@@ -338,7 +347,7 @@ CATALOGUE = [
 
 PRODUCERS = {
     "quota": {"campaign", "unit", "allocation", "quota"},
-    "enrollment": {"programme", "institution.registered", "enrollment", "class"},
+    "enrollment": {"programme", "institution.registered", "enrollment", "class", "calendar"},
     "finance": {"payment", "breakdown", "reimbursement", "funds", "announcement"},
     "evaluation": {"exam", "certificate", "institution.notified", "institution.disqualified", "institution.reinstated"},
 }
@@ -588,3 +597,9 @@ def test_a_rejected_registration_names_one_of_the_institutions_reasons():
     assert "data.reason:" in str(fails("enrollment.registration_rejected", wrong))
     missing = {**example("enrollment.registration_rejected"), "kind": "skills", "reason": "documents_missing"}
     validate("enrollment.registration_rejected", 1, missing, strict=True)
+
+
+def test_a_loaded_calendar_lists_days_of_its_own_year():
+    other = copy.deepcopy(example("calendar.loaded"))
+    other["days"].append({"day": "2015-01-01", "workday": False, "name": "元旦"})
+    assert "data.days:" in str(fails("calendar.loaded", other))

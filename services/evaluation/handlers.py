@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from .models import Campaign, ClassOpening, Enrolment, FundTransfer, Institution, Payment, Programme, Reimbursement
+from .models import (
+    CalendarYear,
+    Campaign,
+    ClassOpening,
+    Enrolment,
+    FundTransfer,
+    Institution,
+    Payment,
+    Programme,
+    Reimbursement,
+)
 
 ENROLMENT_FACTS = ("employee_id", "programme_id", "trade", "holder_name_masked")
 
@@ -207,6 +217,18 @@ def on_funds_transferred(uow, event):
     )
 
 
+def on_calendar_loaded(uow, event):
+    """A year's working-day calendar, replaced whole by a later load (an older one redelivered changes nothing)."""
+    d = event.data
+    loaded_at = datetime.fromisoformat(d["loaded_at"]).astimezone(UTC)
+    row = uow.session.get(CalendarYear, d["year"], with_for_update=True)
+    days = {day["day"]: day["workday"] for day in d["days"]}
+    if row is None:
+        uow.session.add(CalendarYear(year=d["year"], loaded_at=loaded_at, days=days))
+    elif loaded_at > (row.loaded_at if row.loaded_at.tzinfo else row.loaded_at.replace(tzinfo=UTC)):  # SQLite: naive
+        row.loaded_at, row.days = loaded_at, days
+
+
 HANDLERS = {
     "campaign.published": on_campaign_published,
     "institution.registered": on_institution_registered,
@@ -217,6 +239,7 @@ HANDLERS = {
     "enrollment.registration_rejected": on_enrollment_withdrawn,
     "enrollment.transferred": on_enrollment_transferred,
     "class.opened": on_class_opened,
+    "calendar.loaded": on_calendar_loaded,
     "payment.recorded": on_payment_recorded,
     "reimbursement.paid": on_reimbursement_paid,
     "funds.transferred": on_funds_transferred,
