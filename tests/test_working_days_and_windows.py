@@ -65,3 +65,60 @@ def test_evaluation_judges_rosters_on_the_working_day_calendar_the_federation_lo
         flows.fed.put(f"/api/enrollment/calendar/{year}", {"days": holiday})
     eventually(lambda: judged() == (1, 0), "evaluation to count on the loaded calendar")
     assert date.fromisoformat(flows.fed.get(path)["roster_submitted_on"]) == flows.today
+
+
+def test_classes_entrance_tests_and_registrations_outside_their_windows_are_refused_with_the_window(flows):
+    unit, union, institution, programme = "GZ-HZ", "GZ-HZ-G1", "GZ-ZGJY", "ZGJY-BK-KJ"
+    windows = flows.fed.get(f"/api/quota/campaigns/{flows.campaign_id}")["windows"]
+    flows.plan(unit, [programme])
+    enrolment_id = flows.sent(union, 42, programme, "大专")["enrolment_id"]
+    assert flows.register(institution, enrolment_id)["status"] == "registered"
+    operator, path = flows.operator(institution), f"/api/enrollment/enrolments/{enrolment_id}"
+    early = (date.fromisoformat(windows["registration_start"]) - timedelta(days=1)).isoformat()
+    test = {"held_on": early, "score": "81.00", "passed": True}
+    refused = operator.call("POST", f"{path}/entrance-test", test, ok=(422,), headers={"Accept-Language": "zh-CN"})
+    assert (refused["code"], refused["title"], refused["window"]) == (
+        "enrollment_outside_study_window",
+        "不在本批次学习服务时间内",
+        {"name": "entrance_tests", "start": windows["registration_start"], "end": windows["study_end"]},
+    )
+    assert refused["errors"]["held_on"] == [
+        f"考试日期：须在{windows['registration_start']}至{windows['study_end']}之间。"
+    ]
+    assert flows.admit(institution, enrolment_id)["status"] == "admitted"  # held today: within the window
+    flows.pay_in_full(institution, enrolment_id)
+
+    late = (date.fromisoformat(windows["study_end"]) + timedelta(days=1)).isoformat()
+    klass = {
+        "campaign_id": flows.campaign_id,
+        "programme_id": programme,
+        "opens_on": late,
+        "site": "职工教育网（远程）",
+        "public_class_name": "会计学本科社会班",
+    }
+    refused = operator.call("POST", "/api/enrollment/classes", klass, ok=(422,))
+    assert (refused["code"], refused["window"], refused["errors"]) == (
+        "enrollment_outside_study_window",
+        {"name": "study", "start": windows["study_start"], "end": windows["study_end"]},
+        {"opens_on": [f"Must be from {windows['study_start']} to {windows['study_end']}."]},
+    )
+    assert windows["study_end"] in refused["detail"]
+    formed = operator.post("/api/enrollment/classes", {**klass, "opens_on": windows["study_end"]})
+    assert formed["opens_on"] == windows["study_end"]
+
+    # a campaign whose registration closed yesterday: the institution registers nobody into it
+    closed = flows.day(-1)
+    past = {
+        **flows.body,
+        "name": f"{flows.body['name']}（已截止）",
+        "windows": {**flows.body["windows"], "registration_start": flows.day(-30), "registration_end": closed},
+    }
+    campaign = flows.fed.post("/api/quota/campaigns", past)
+    flows.fed.post(f"/api/quota/campaigns/{campaign['id']}/publish")
+    flows.plan(unit, [programme], campaign["id"])
+    other = flows.sent(union, 43, programme, "大专", campaign_id=campaign["id"])["enrolment_id"]
+    refused = operator.call("POST", f"/api/enrollment/enrolments/{other}/register", ok=(409,))
+    assert (refused["code"], refused["window"]) == (
+        "enrollment_registration_window_closed",
+        {"name": "registration", "start": flows.day(-30), "end": closed},
+    )

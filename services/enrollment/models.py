@@ -119,6 +119,8 @@ class Campaign(Base):
     year: Mapped[int] = mapped_column(Integer)
     registration_start: Mapped[date] = mapped_column(Date)
     registration_end: Mapped[date] = mapped_column(Date)
+    study_start: Mapped[date | None] = mapped_column(Date)  # classes open and entrance tests end within study
+    study_end: Mapped[date | None] = mapped_column(Date)  # (None: heard of before enrollment kept them)
     public_notice_days: Mapped[int] = mapped_column(Integer)
     dedicated_class_threshold: Mapped[int] = mapped_column(Integer)
     roster_lead_working_days: Mapped[int] = mapped_column(Integer)

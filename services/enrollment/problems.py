@@ -1,9 +1,12 @@
 """Enrollment's domain problems (problem+json codes with English and Chinese titles)."""
 
+from datetime import date
+
 from sqlalchemy.exc import IntegrityError
 
 from servicekit import Problem, define_problem
-from servicekit.errors import CONFLICT
+from servicekit.errors import CONFLICT, ProblemType
+from servicekit.i18n import _
 
 UNIT_RETIRED_FOR_NOMINATION = define_problem(
     "enrollment_unit_retired",
@@ -39,6 +42,9 @@ NOT_CONFIRMABLE = define_problem(
 WINDOW_CLOSED = define_problem(
     "enrollment_registration_window_closed", 409, "Outside the campaign's registration window", "不在本批次报名时间内"
 )
+OUTSIDE_STUDY_WINDOW = define_problem(
+    "enrollment_outside_study_window", 422, "Outside the campaign's study window", "不在本批次学习服务时间内"
+)
 INSTITUTION_DISQUALIFIED = define_problem(
     "enrollment_institution_disqualified",
     409,
@@ -69,6 +75,18 @@ ROSTER_TOO_LATE = define_problem(
 CALENDAR_MISSING = define_problem(
     "enrollment_calendar_missing", 409, "No working-day calendar for that year", "缺少该年度的工作日历（节假日安排）"
 )
+
+
+def refuse_outside(
+    day: date, window: str, start: date, end: date, problem: ProblemType, detail: str, field: str | None = None
+) -> None:
+    """The campaign's window that governs an action: a day outside it is refused, the window in the error's
+    `window` member ({"name", "start", "end"}) and, for a field of the request, a message next to it."""
+    if start <= day <= end:
+        return
+    bounds = {"start": start.isoformat(), "end": end.isoformat()}
+    errors = {field: [_("Must be from {start} to {end}.").format(**bounds)]} if field else None
+    raise Problem(problem, detail, errors=errors, window={"name": window, **bounds})
 
 
 class ConcurrentChange(Problem):

@@ -22,7 +22,14 @@ from .domain import lifecycle
 from .domain.people import mask_name
 from .models import Campaign, Employee, Enrolment, Programme
 from .nominations import bump, move
-from .problems import ENTRANCE_TEST_NOT_PASSED, WINDOW_CLOSED, WRONG_STATUS, flush_or_conflict
+from .problems import (
+    ENTRANCE_TEST_NOT_PASSED,
+    OUTSIDE_STUDY_WINDOW,
+    WINDOW_CLOSED,
+    WRONG_STATUS,
+    flush_or_conflict,
+    refuse_outside,
+)
 
 log = logging.getLogger(__name__)
 SAGA = "registration"  # waiting for quota's answer (servicekit.sagas)
@@ -54,15 +61,18 @@ def request_registration(uow, identity: Identity, enrolment_id: str, on: date) -
     step = lifecycle.transition(enrolment.status, lifecycle.REGISTER)
     refuse_if_disqualified(session, enrolment.institution_id)
     campaign = session.get(Campaign, enrolment.campaign_id)
-    if not rules.in_window(on, campaign.registration_start, campaign.registration_end):
-        raise Problem(
-            WINDOW_CLOSED,
-            _("Registration for {name} is open from {registration_start} to {registration_end}.").format(
-                name=campaign.name,
-                registration_start=campaign.registration_start.isoformat(),
-                registration_end=campaign.registration_end.isoformat(),
-            ),
-        )
+    refuse_outside(
+        on,
+        "registration",
+        campaign.registration_start,
+        campaign.registration_end,
+        WINDOW_CLOSED,
+        _("Registration for {name} is open from {registration_start} to {registration_end}.").format(
+            name=campaign.name,
+            registration_start=campaign.registration_start.isoformat(),
+            registration_end=campaign.registration_end.isoformat(),
+        ),
+    )
     programme = session.get(Programme, enrolment.programme_id)
     enrolment.fees = {line: show(amount) for line, amount in programme.fees().items()}
     if enrolment.kind == "skills":
@@ -215,6 +225,21 @@ def record_entrance_test(uow, identity: Identity, enrolment_id: str, body: dict,
     lifecycle.transition(enrolment.status, lifecycle.RECORD_ENTRANCE_TEST)
     if body["held_on"] > on:
         raise Problem(WRONG_STATUS, "An entrance test cannot be recorded before it is held.")
+    campaign = uow.session.get(Campaign, enrolment.campaign_id)
+    if campaign.study_end is not None:  # entrance tests: from registration to the end of the study service
+        refuse_outside(
+            body["held_on"],
+            "entrance_tests",
+            campaign.registration_start,
+            campaign.study_end,
+            OUTSIDE_STUDY_WINDOW,
+            _("Entrance tests of {name} are held from {registration_start} to {study_end}.").format(
+                name=campaign.name,
+                registration_start=campaign.registration_start.isoformat(),
+                study_end=campaign.study_end.isoformat(),
+            ),
+            "held_on",
+        )
     enrolment.entrance_test_on, enrolment.entrance_test_passed = body["held_on"], body["passed"]
     enrolment.entrance_test_score = Decimal(body["score"])
     bump(enrolment)
