@@ -105,3 +105,33 @@ def test_parallel_registrations_for_the_last_seat_get_exactly_one(flows):
     assert {a["refusal_reason"] for a in answers if a["status"] == "refused"} == {"no_quota_left"}
     held = seats(flows)
     assert held["available"] == 0 and held["reserved"] + held["consumed"] + held["spent"] == held["allocated"]
+
+
+def test_after_the_deadline_a_released_seat_is_reallocated_once_and_a_late_round_closes_reallocation(flows):
+    """Last in the module: it moves the campaign's registration deadline."""
+    leave_seats(flows, 1)  # one unused seat: a released one counts the same
+    path = f"/api/quota/campaigns/{flows.campaign_id}"
+    windows = flows.fed.get(path)["windows"]
+    move = {"from_unit_id": UNIT, "to_unit_id": "GZ-HP", "academic_seats": 1, "reason": "调剂未用名额"}
+    early = flows.fed.call("POST", f"{path}/allocation/reallocations", move, ok=(409,))
+    assert early["code"] == "reallocation_not_open"  # registration still runs
+
+    flows.fed.patch(path, {"windows": {"registration_end": flows.day(-1)}})
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(
+            pool.map(
+                lambda _: flows.fed.call("POST", f"{path}/allocation/reallocations", move, ok=(200, 409)), range(4)
+            )
+        )
+    moved = [a for a in answers if "lines" in a]
+    assert len(moved) == 1, answers  # the last unused seat moves once
+    assert {a["code"] for a in answers if "code" in a} == {"not_enough_unused_quota"}
+    held = seats(flows)
+    assert held["available"] == 0 and held["allocated"] == held["reserved"] + held["consumed"] + held["spent"]
+
+    # a late round: the federation reopens registration; reallocation waits until it closes again
+    flows.fed.patch(path, {"windows": {"registration_end": windows["registration_end"]}})
+    late = flows.fed.call(
+        "POST", f"{path}/allocation/reallocations", {**move, "from_unit_id": "GZ-HP", "to_unit_id": UNIT}, ok=(409,)
+    )
+    assert late["code"] == "reallocation_not_open"

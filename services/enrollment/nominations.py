@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from servicekit import Problem
+from servicekit.audit import SYSTEM, Actor
 from servicekit.db import utcnow
 from servicekit.errors import FORBIDDEN, NOT_FOUND, VALIDATION_FAILED
 from servicekit.i18n import _
@@ -259,3 +260,57 @@ def confirm(uow, identity: Identity, enrolment_id: str, today: date) -> Enrolmen
     enrolment.status, enrolment.sent_on = step.target, today
     bump(enrolment)
     return enrolment
+
+
+# Work of a merged unit that is still open moves to its successor (quota's unit.upserted with a successor):
+# nominations not yet registered (on notice, sent, or refused and registrable again). Registered and later
+# students stay with the retired unit, which keeps its history; so do the finished ones.
+OPEN_WORK = (rules.NOMINATED, rules.SENT, rules.REFUSED)
+MERGER = Actor("service:quota", SYSTEM)
+
+
+def move_open_work(uow, data: dict) -> None:
+    """The merged unit's open nominations and its plans' programmes go to the successor, audited once per merge;
+    a redelivered event finds nothing left to move."""
+    successor_id = data.get("successor_id")
+    if data.get("status") != "retired" or not successor_id:
+        return
+    session, unit_id = uow.session, data["unit_id"]
+    moved = list(
+        session.scalars(
+            select(Enrolment)
+            .where(Enrolment.unit_id == unit_id, Enrolment.status.in_(OPEN_WORK))
+            .order_by(Enrolment.enrolment_id)
+            .with_for_update()
+        )
+    )
+    for enrolment in moved:
+        enrolment.unit_id = successor_id
+        bump(enrolment)
+    planned = set(
+        session.execute(
+            select(PlanProgramme.campaign_id, PlanProgramme.programme_id).where(PlanProgramme.unit_id == successor_id)
+        ).tuples()
+    )
+    added = sorted(
+        key
+        for key in session.execute(
+            select(PlanProgramme.campaign_id, PlanProgramme.programme_id).where(PlanProgramme.unit_id == unit_id)
+        ).tuples()
+        if key not in planned
+    )
+    session.add_all(PlanProgramme(unit_id=successor_id, campaign_id=c, programme_id=p) for c, p in added)
+    if moved or added:
+        uow.audit(
+            "unit.open_work_moved",
+            "unit",
+            unit_id,
+            before={"unit_id": unit_id},
+            after={
+                "successor_id": successor_id,
+                "enrolments": [e.enrolment_id for e in moved],
+                "planned_programmes": [f"{c}:{p}" for c, p in added],
+            },
+            reason="merged into " + successor_id,  # quota's audit entry of the merge has the federation's reason
+            actor=MERGER,
+        )

@@ -1,6 +1,7 @@
-"""The campaign's calendar rules end to end through the gateway (four services with workers on PostgreSQL and
-RabbitMQ, one system for the module): evaluation counts working days on the calendar the federation loads in
-enrollment (calendar.loaded)."""
+"""Campaign rules end to end through the gateway (four services with workers on PostgreSQL and RabbitMQ, one
+system for the module): evaluation counts working days on the calendar the federation loads in enrollment
+(calendar.loaded); classes, entrance tests and registrations keep to the campaign's windows; a merged unit's
+open nominations and plans go to its successor."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import date, timedelta
 import pytest
 
 from demo.client import eventually
+from demo.data import person
 from tests.support.campaign import ADMIN, PASSWORD, Flows, shared_system
 
 pytestmark = pytest.mark.servers
@@ -122,3 +124,38 @@ def test_classes_entrance_tests_and_registrations_outside_their_windows_are_refu
         "enrollment_registration_window_closed",
         {"name": "registration", "start": flows.day(-30), "end": closed},
     )
+
+
+def test_a_merged_units_open_nominations_and_plan_go_to_its_successor_and_its_students_stay(flows):
+    merged, successor, union, institution, programme = "GZ-NS", "GZ-PY", "GZ-NS-G1", "GZ-ZGJS", "ZGJS-HG-4"
+    flows.plan(merged, [programme])
+    studying = flows.sent(union, 44, programme)["enrolment_id"]
+    assert flows.register(institution, studying)["status"] == "registered"
+    sent = flows.sent(union, 45, programme)["enrolment_id"]
+    officer = flows.union_officer(union)
+    on_notice = officer.post(
+        "/api/enrollment/enrolments",
+        {
+            **person(46),
+            "campaign_id": flows.campaign_id,
+            "programme_id": programme,
+            "notice_start": flows.today.isoformat(),
+            "attestation": "职工代表大会民主推荐",
+        },
+    )["enrolment_id"]
+
+    flows.fed.post(f"/api/quota/units/{merged}/retirement", {"reason": "南沙区并入番禺区", "successor_id": successor})
+    path = "/api/enrollment/enrolments/{}".format
+    eventually(lambda: flows.fed.get(path(sent))["unit_id"] == successor, "enrollment to hear of the merge")
+    assert [flows.fed.get(path(e))["unit_id"] for e in (sent, on_notice, studying)] == [successor, successor, merged]
+    plan = flows.unit_officer(successor).get(f"/api/enrollment/units/{successor}/plans/{flows.campaign_id}")
+    assert programme in [p["programme_id"] for p in plan["programmes"]]
+    [entry] = flows.fed.get("/api/audit", service="enrollment", action="unit.open_work_moved", entity_id=merged)
+    assert (entry["after"]["successor_id"], sorted(entry["after"]["enrolments"])) == (
+        successor,
+        sorted([sent, on_notice]),
+    )
+    # the moved nomination is registered on the successor's quota; the retired unit takes nothing new
+    assert flows.register(institution, sent)["status"] == "registered"
+    held = flows.fed.all(f"/api/quota/campaigns/{flows.campaign_id}/reservations", unit_id=successor)
+    assert sent in {r["enrolment_id"] for r in held}
