@@ -8,11 +8,10 @@ from decimal import Decimal
 
 from sqlalchemy import Select, select
 
-from servicekit import Problem
 from servicekit.db import upsert, utcnow
-from servicekit.errors import NOT_FOUND, VALIDATION_FAILED
 from servicekit.i18n import _
 from servicekit.identity import Identity
+from servicekit.refusals import Invalid, NotFound
 from servicekit.workdays import CalendarMissing, WorkCalendar
 
 from . import rules
@@ -51,7 +50,7 @@ def settings(session) -> dict:
 def put_settings(uow, identity: Identity, weights: dict[str, Decimal], threshold: Decimal) -> dict:
     refusal = rules.check_weights(weights)
     if refusal:
-        raise Problem(VALIDATION_FAILED, refusal, errors={"weights": [refusal]})
+        raise Invalid(refusal, errors={"weights": [refusal]})
     values = {
         "weights": {k: str(v) for k, v in weights.items()},
         "notice_threshold": threshold,
@@ -95,7 +94,7 @@ def working_days_on(calendar: WorkCalendar):
         try:
             return calendar.working_days(start, end)
         except CalendarMissing as exc:
-            raise Problem(CALENDAR_MISSING, _("Rosters cannot be judged on time: {exc}").format(exc=exc)) from None
+            raise CALENDAR_MISSING(_("Rosters cannot be judged on time: {exc}").format(exc=exc)) from None
 
     return working_days
 
@@ -104,7 +103,7 @@ def report(session, campaign_id: str, institution_id: str) -> dict:
     """Each criterion's score with the figures it comes from, and the weighted score."""
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
-        raise Problem(NOT_FOUND, "No such campaign (not published to evaluation yet).")
+        raise NotFound("No such campaign (not published to evaluation yet).")
     institution = session.get(Institution, institution_id)
     config = settings(session)
     classes = [
@@ -249,7 +248,7 @@ def jsonable(value):
 
 def _standing(session, institution_id: str) -> InstitutionStanding:
     if session.get(Institution, institution_id) is None:
-        raise Problem(NOT_FOUND, "No such institution (not registered with evaluation yet).")
+        raise NotFound("No such institution (not registered with evaluation yet).")
     session.execute(
         upsert(session.bind, InstitutionStanding)
         .values(institution_id=institution_id, revision=0, disqualified=False)
@@ -292,7 +291,7 @@ def sanction(
 ) -> dict:
     standing = _standing(uow.session, institution_id)
     if standing.disqualified == disqualify:
-        raise Problem(STANDING_UNCHANGED, _("Already disqualified.") if disqualify else _("Not disqualified."))
+        raise STANDING_UNCHANGED(_("Already disqualified.") if disqualify else _("Not disqualified."))
     return _decide(uow, identity, standing, "disqualified" if disqualify else "reinstated", campaign_id, reason)
 
 
