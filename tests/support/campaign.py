@@ -23,11 +23,15 @@ from .stack import ServiceStack
 SERVICES = ("quota", "enrollment", "finance", "evaluation")
 ADMIN = ("fed.admin", "bootstrap-password-2013")
 PASSWORD = "demo-password-2013"  # of every demo user
+RECOMMENDED_BY_VOTE = {"method": "vote", "voters": 45, "votes_for": 41, "votes_against": 2, "votes_abstained": 2}
 
 
 @contextmanager
-def gateway_before(stacks: dict[str, ServiceStack], var_dir: Path, database_url: str):
-    """The base URL of a gateway in front of the services' apps, each service with a worker process."""
+def gateway_before(
+    stacks: dict[str, ServiceStack], var_dir: Path, database_url: str, gateway_env: dict[str, str] | None = None
+):
+    """The base URL of a gateway in front of the services' apps, each service with a worker process
+    (`gateway_env`: more of the gateway's settings)."""
     servers = {name: Server(stack.app) for name, stack in stacks.items()}
     for stack in stacks.values():
         stack.worker()
@@ -39,6 +43,7 @@ def gateway_before(stacks: dict[str, ServiceStack], var_dir: Path, database_url:
             "GATEWAY_UPSTREAM_TIMEOUT": "10",
             "GATEWAY_BOOTSTRAP_ADMIN": ADMIN[0],
             "GATEWAY_BOOTSTRAP_PASSWORD": ADMIN[1],
+            **(gateway_env or {}),
         },
         **{name: server.url for name, server in servers.items()},
     )
@@ -77,9 +82,9 @@ def personal_data_in_logs(logs: list[Path], numbers: list[int]) -> tuple[int, li
 
 
 @contextmanager
-def shared_system(servers, vhost: str, tmp: Path, **extra_env: str):
+def shared_system(servers, vhost: str, tmp: Path, gateway_env: dict[str, str] | None = None, **extra_env: str):
     """`gateway_before` on databases of its own, for the tests of a whole module (a stack takes ~20 s to start);
-    `extra_env` for every service (a benchmark's settings)."""
+    `extra_env` for every service (a benchmark's settings), `gateway_env` for the gateway."""
     names = {service: f"t_{service}_{uuid.uuid4().hex[:10]}" for service in (*SERVICES, "gateway")}
     for name in names.values():
         servers.create_database(name)
@@ -100,7 +105,7 @@ def shared_system(servers, vhost: str, tmp: Path, **extra_env: str):
                 for key, value in own.items():
                     env.setenv(key, value)  # a service's settings come from the environment
                 stacks[service] = ServiceStack(f"services.{service}", own, tmp)
-            with gateway_before(stacks, tmp / "var", servers.database_url(names["gateway"])) as url:
+            with gateway_before(stacks, tmp / "var", servers.database_url(names["gateway"]), gateway_env) as url:
                 yield url
     finally:
         for stack in stacks.values():
@@ -163,8 +168,8 @@ class Flows(Scenario):
         campaign_id: str | None = None,
         nominee: dict | None = None,
     ) -> dict:
-        """Worker `number` (or `nominee`) nominated by the union (after a past notice), with written consent,
-        confirmed."""
+        """Worker `number` (or `nominee`) nominated by the union (after a past notice, recommended by vote), with
+        written consent, confirmed, and sent to the institution on the union's list by its first-level unit."""
         officer = self.union_officer(union)
         row = officer.post(
             "/api/enrollment/enrolments",
@@ -174,11 +179,26 @@ class Flows(Scenario):
                 "programme_id": programme_id,
                 "notice_start": self.day(-7),
                 "attestation": "职工代表大会民主推荐：一线生产骨干",
+                "recommendation": RECOMMENDED_BY_VOTE | {"meeting_on": self.day(-8)},
             },
         )
         path = f"/api/enrollment/enrolments/{row['enrolment_id']}"
         officer.post(f"{path}/consent", {"written_consent_on": self.day(-2)})
-        return officer.post(f"{path}/confirm")
+        officer.post(f"{path}/confirm")
+        self.send_list(union, campaign_id)
+        return officer.get(path)
+
+    def send_list(self, union: str, campaign_id: str | None = None) -> dict:
+        """The union's first-level unit sends its confirmed nominees to the institutions. Threads nominating for
+        one union at once: another's send may have taken this one's nominee (409, nothing left to send)."""
+        answer = self.unit_officer(union.rsplit("-", 1)[0]).call(
+            "POST",
+            "/api/enrollment/lists",
+            {"campaign_id": campaign_id or self.campaign_id, "grassroots_union_id": union},
+            ok=(201, 409),
+        )
+        assert answer.get("code", "enrollment_nothing_to_send") == "enrollment_nothing_to_send", answer
+        return answer
 
     def register(self, institution: str, enrolment_id: str) -> dict:
         """The institution registers; quota's answer (registered or refused) once enrollment has it."""
