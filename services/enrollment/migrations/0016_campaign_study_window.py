@@ -1,16 +1,16 @@
 """The campaign's study window (from quota's campaign.published): classes open within it, entrance tests end by
 its end. Campaigns heard of before keep it empty until quota publishes them again.
 
-Revision ID: enrollment_0015
-Revises: enrollment_0014
+Revision ID: enrollment_0016
+Revises: enrollment_0015
 Create Date: 2026-12-03 15:10:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "enrollment_0015"
-down_revision = "enrollment_0014"
+revision = "enrollment_0016"
+down_revision = "enrollment_0015"
 branch_labels = None
 depends_on = None
 
