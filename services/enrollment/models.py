@@ -124,6 +124,7 @@ class Campaign(Base):
     roster_lead_working_days: Mapped[int] = mapped_column(Integer)
     skills_federation_rate: Mapped[Decimal] = mapped_column(Numeric(5, 4))
     skills_rate_overrides: Mapped[dict] = mapped_column(JSON)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # campaign.closed: read-only
 
 
 class Unit(Base):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from .models import Campaign, ClassOpening, Enrolment, FundTransfer, Institution, Payment, Programme, Reimbursement
@@ -44,6 +44,14 @@ def on_campaign_published(uow, event):
             "roster_lead_working_days": d["roster_lead_working_days"],
         },
     )
+
+
+def on_campaign_closed(uow, event):
+    """The campaign is read-only from now on (servicekit.closing refuses every request that would change it)."""
+    campaign = uow.session.get(Campaign, event.data["campaign_id"], with_for_update=True)
+    if campaign is None:
+        raise LookupError(f"campaign {event.data['campaign_id']} not published yet")  # retried until it is
+    campaign.closed_at = campaign.closed_at or datetime.fromisoformat(event.data["closed_at"])
 
 
 def on_institution_registered(uow, event):
@@ -207,6 +215,7 @@ def on_funds_transferred(uow, event):
 
 HANDLERS = {
     "campaign.published": on_campaign_published,
+    "campaign.closed": on_campaign_closed,
     "institution.registered": on_institution_registered,
     "programme.published": on_programme_published,
     "enrollment.registered": _enrolment("registered"),

@@ -55,6 +55,7 @@ class Campaign(Base):
     year: Mapped[int] = mapped_column(Integer)
     exams_from: Mapped[date] = mapped_column(Date)
     roster_lead_working_days: Mapped[int] = mapped_column(Integer)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # campaign.closed: read-only
 
 
 class Institution(Base):

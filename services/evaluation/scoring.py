@@ -128,14 +128,7 @@ def report(session, campaign_id: str, institution_id: str) -> dict:
             )
         )
     )
-    answers = [
-        {q: getattr(a, q) for q in rules.QUESTIONS}
-        for a in session.scalars(
-            select(SurveyAnswer)
-            .join(Survey, Survey.survey_id == SurveyAnswer.survey_id)
-            .where(Survey.campaign_id == campaign_id, Survey.institution_id == institution_id)
-        )
-    ]
+    answers = survey_answers(session, campaign_id, institution_id)
     sheets = list(
         session.scalars(
             select(Inspection.scores).where(
@@ -290,3 +283,15 @@ def decisions(session, institution_id: str) -> dict:
         "disqualified": bool(standing and standing.disqualified),
         "decisions": [as_dict(d) for d in trail],
     }
+
+
+def survey_answers(session, campaign_id: str, institution_id: str) -> list[dict]:
+    """The anonymous answers about an institution in a campaign: each question's mark."""
+    return [
+        {q: getattr(a, q) for q in rules.QUESTIONS}
+        for a in session.scalars(
+            select(SurveyAnswer)
+            .join(Survey, Survey.survey_id == SurveyAnswer.survey_id)
+            .where(Survey.campaign_id == campaign_id, Survey.institution_id == institution_id)
+        )
+    ]

@@ -4,10 +4,11 @@ from flask import Response, stream_with_context
 from flask_smorest import Blueprint
 
 from servicekit import unit_of_work
+from servicekit.closing import CloseoutPartOut
 from servicekit.identity import current_identity, requires
 from servicekit.tabular import MIMETYPES, chunks
 
-from .. import ledger
+from .. import closeout, ledger
 from ..schemas import LedgerQuery
 
 blp = Blueprint("ledger", __name__, description="The training ledger (工作台账)")
@@ -35,3 +36,13 @@ def export_ledger(query):
         mimetype=MIMETYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="ledger.{fmt}"'},
     )
+
+
+@blp.route("/campaigns/<campaign_id>/closeout", methods=["GET"])
+@blp.response(200, CloseoutPartOut)
+@requires("federation_admin", "auditor")
+def closeout_part(campaign_id):
+    """Enrollment's part of the close-out (merged by the gateway at /api/campaigns/{campaign_id}/closeout):
+    classes finished, objections decided; nominated, registered, trained, withdrawn per unit and institution"""
+    with unit_of_work() as uow:
+        return closeout.part(uow.session, campaign_id)

@@ -9,7 +9,7 @@ from servicekit.errors import NOT_FOUND
 from servicekit.idempotency import idempotent
 from servicekit.identity import current_identity, requires
 
-from .. import fees, queries, reimbursements, schemas
+from .. import fees, queries, refunds, reimbursements, schemas
 from ..models import Breakdown, Enrolment
 from . import EVERYONE, blp, cause, id_of, problems, reading
 
@@ -107,3 +107,55 @@ def list_payments(args):
     """Payments the caller may see (institutions: their own students' only)"""
     with reading() as session:
         return queries.payments(session, current_identity(), args)
+
+
+@blp.route("/enrolments/<enrolment_id>/refund", methods=["POST"])
+@requires("institution_operator", "institution_system")
+@idempotent
+@blp.arguments(schemas.RefundIn)
+@blp.response(201, schemas.RefundOut)
+@blp.alt_response(200, schema=schemas.RefundOut, description="this refund was recorded before: nothing changed")
+@problems(404, 409)
+def record_refund(body, enrolment_id):
+    """The institution records its refund to a withdrawn student: the campaign's refund rule gives each line's
+    refund, the breakdown shrinks with each share exact to the fen, a reimbursement paid beyond the shares now
+    due is recovered out of it (the federation's into the earmarked account)"""
+    with unit_of_work() as uow:
+        with audited(uow, "refunded", "enrolment", enrolment_id):
+            refund, new = refunds.record(uow, current_identity(), enrolment_id, body, cause())
+        uow.commit()
+    return refund, 201 if new else 200
+
+
+@blp.route("/enrolments/<enrolment_id>/refund", methods=["GET"])
+@blp.response(200, schemas.RefundOut)
+@problems(404)
+@requires(*EVERYONE)
+def get_refund(enrolment_id):
+    """The refund recorded after an enrolment's withdrawal"""
+    with reading() as session:
+        return refunds.find(session, current_identity(), enrolment_id)
+
+
+@blp.route("/campaigns/<campaign_id>/refund-policy", methods=["GET"])
+@blp.response(200, schemas.RefundPolicyOut)
+@problems(404)
+@requires(*EVERYONE)
+def get_refund_policy(campaign_id):
+    """The campaign's refund rule: per stage, the fraction of each line refunded after a withdrawal"""
+    with reading() as session:
+        return refunds.get_policy(session, campaign_id)
+
+
+@blp.route("/campaigns/<campaign_id>/refund-policy", methods=["PUT"])
+@requires("federation_admin")
+@blp.arguments(schemas.RefundPolicyIn)
+@blp.response(200, schemas.RefundPolicyOut)
+@problems(404)
+def set_refund_policy(body, campaign_id):
+    """The federation sets the campaign's refund rule (audited)"""
+    with unit_of_work() as uow:
+        with audited(uow, "updated", "refund_policy", campaign_id):
+            after = refunds.set_policy(uow.session, current_identity(), campaign_id, body)
+        uow.commit()
+    return after
