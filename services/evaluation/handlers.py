@@ -197,7 +197,15 @@ def on_reimbursement_paid(uow, event):
 
 
 def on_funds_transferred(uow, event):
-    d = event.data
+    _funds_moved(uow, event.data, "to_unit", event.data["transferred_on"])
+
+
+def on_funds_reclaimed(uow, event):
+    """Money taken back from a unit (beyond its allocation, or unspent at the close): the net transferred drops."""
+    _funds_moved(uow, event.data, "reclaimed", event.data["reclaimed_on"])
+
+
+def _funds_moved(uow, d: dict, direction: str, day: str) -> None:
     _insert_once(
         uow.session,
         FundTransfer,
@@ -208,7 +216,8 @@ def on_funds_transferred(uow, event):
             "unit_id": d["unit_id"],
             "kind": d["kind"],
             "amount": Decimal(d["amount"]),
-            "transferred_on": date.fromisoformat(d["transferred_on"]),
+            "transferred_on": date.fromisoformat(day),
+            "direction": direction,
         },
     )
 
@@ -226,4 +235,5 @@ HANDLERS = {
     "payment.recorded": on_payment_recorded,
     "reimbursement.paid": on_reimbursement_paid,
     "funds.transferred": on_funds_transferred,
+    "funds.reclaimed": on_funds_reclaimed,
 }

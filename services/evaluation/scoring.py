@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import chinese_calendar
-from sqlalchemy import Select, select
+from sqlalchemy import Select, case, func, select
 
 from servicekit import Problem
 from servicekit.db import upsert, utcnow
@@ -23,6 +23,7 @@ from .models import (
     Decision,
     Enrolment,
     ExamResult,
+    FundTransfer,
     Inspection,
     Institution,
     InstitutionEvaluation,
@@ -142,7 +143,11 @@ def report(session, campaign_id: str, institution_id: str) -> dict:
         "satisfaction": rules.satisfaction(rules.summarise_answers(answers), len(answers)),
         "results": rules.results([rules.has_passed(a) for a in attempts.values()]),
         "use_of_funds": rules.use_of_funds(
-            len(session.scalars(active).all()), len(paid), len(certified), len(reimbursed)
+            len(session.scalars(active).all()),
+            len(paid),
+            len(certified),
+            len(reimbursed),
+            funds_transferred(session, campaign_id),
         ),
         "inspection": rules.inspection(sheets),
     }
@@ -295,3 +300,11 @@ def survey_answers(session, campaign_id: str, institution_id: str) -> list[dict]
             .where(Survey.campaign_id == campaign_id, Survey.institution_id == institution_id)
         )
     ]
+
+
+def funds_transferred(session, campaign_id: str) -> Decimal:
+    """The federation's money the units hold for the campaign: transferred less what was reclaimed."""
+    signed = case((FundTransfer.direction == "reclaimed", -FundTransfer.amount), else_=FundTransfer.amount)
+    return Decimal(
+        session.scalar(select(func.coalesce(func.sum(signed), 0)).where(FundTransfer.campaign_id == campaign_id))
+    ).quantize(Decimal("0.01"))
