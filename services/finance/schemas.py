@@ -227,6 +227,26 @@ class PaymentItem(PaymentIn):
 PaymentsIn = bulk_of(PaymentItem, "PaymentsIn")
 
 
+class UploadFile(Schema):
+    file = fields.Raw(
+        required=True,
+        metadata={"type": "string", "format": "binary", "description": ".xlsx or .csv, first row the headers"},
+    )
+
+
+class ImportedPaymentOut(Schema):
+    row = fields.Integer(metadata={"description": "the spreadsheet row"})
+    payment_id = fields.String()
+    enrolment_id = fields.String()
+    amount = Money()
+    status = fields.String()
+
+
+class PaymentImportOut(Schema):
+    recorded = fields.Integer()
+    payments = fields.List(fields.Nested(ImportedPaymentOut))
+
+
 class PaymentOut(Schema):
     payment_id = fields.String()
     enrolment_id = fields.String()

@@ -6,8 +6,10 @@ from servicekit import Problem, bulk, unit_of_work
 from servicekit.audit import audited
 from servicekit.bulk import BulkOut
 from servicekit.errors import NOT_FOUND
+from servicekit.i18n import _
 from servicekit.idempotency import idempotent
 from servicekit.identity import current_identity, requires
+from servicekit.tabular import IMPORT_REJECTED, Column, read_rows, validate_rows
 
 from .. import fees, queries, refunds, reimbursements, schemas
 from ..models import Breakdown, Enrolment
@@ -96,6 +98,61 @@ def record_payments(body):
             uow.commit()
 
     return bulk.each(body["items"], record, lambda item: item["enrolment_id"])
+
+
+PAYMENT_COLUMNS = [
+    Column("enrolment_id", "报名编号 Enrolment id"),
+    Column("amount", "金额 Amount"),
+    Column("paid_on", "缴费日期 Paid on"),
+    Column("reference", "单据号 Reference"),
+]
+
+
+@blp.route("/payments/import", methods=["POST"])
+@requires("institution_operator", "institution_system")
+@idempotent
+@blp.arguments(schemas.UploadFile, location="files")
+@blp.response(201, schemas.PaymentImportOut)
+@blp.alt_response(400, description="The file cannot be read as .xlsx or .csv")
+@problems(422)
+def import_payments(files):
+    """Payments from .xlsx/.csv (报名编号 / 金额 / 缴费日期 / 单据号), all rows or none: a row refused (not your
+    student, withdrawn, bad amount) refuses the file, with a report per spreadsheet row; an Idempotency-Key makes
+    sending the file again record nothing more"""
+    upload = files["file"]
+    rows = read_rows(upload.read(), upload.filename or "", PAYMENT_COLUMNS)
+    items = validate_rows(rows, schemas.PaymentItem())
+    identity, recorded, refused = current_identity(), [], []
+    with unit_of_work() as uow:
+        with audited(uow, "imported", "payment", f"{len(items)} rows"):
+            for (number, _row), item in zip(rows, items, strict=True):
+                try:
+                    with uow.session.begin_nested():
+                        payment = fees.record_payment(
+                            uow,
+                            identity,
+                            item["enrolment_id"],
+                            item["amount"],
+                            item["paid_on"],
+                            item.get("reference"),
+                            cause(),
+                        )
+                        reimbursements.payment_recorded(
+                            uow.session, uow.session.get(Enrolment, item["enrolment_id"]), payment.cause
+                        )
+                    recorded.append({**schemas.PaymentOut().dump(payment), "row": number})
+                except Problem as problem:
+                    refused.append(
+                        {"row": number, "errors": {"enrolment_id": [problem.detail or problem.problem.title_en]}}
+                    )
+        if refused:
+            raise Problem(
+                IMPORT_REJECTED,
+                _("{bad} of {total} rows have errors.").format(bad=len(refused), total=len(rows)),
+                errors={"rows": refused},
+            )
+        uow.commit()
+    return {"recorded": len(recorded), "payments": recorded}
 
 
 @blp.route("/payments", methods=["GET"])
