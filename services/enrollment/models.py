@@ -308,6 +308,21 @@ class TrainingClass(Base):
     opened_on: Mapped[date | None] = mapped_column(Date)
 
 
+class AttendanceSummary(Base):
+    """The institution's summary of a student's attendance (hours planned and attended), the latest report."""
+
+    __tablename__ = "attendance_summaries"
+    __table_args__ = (
+        CheckConstraint("hours_attended >= 0 AND hours_attended <= hours_planned", name="ck_attendance_hours"),
+    )
+    enrolment_id: Mapped[str] = mapped_column(ForeignKey("enrolments.enrolment_id"), primary_key=True)
+    hours_planned: Mapped[int] = mapped_column(Integer)
+    hours_attended: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    reported_on: Mapped[date] = mapped_column(Date)
+    reported_by: Mapped[str] = mapped_column(String(200))
+
+
 class ClassPlacement(Base):
     """Every class an enrolment was placed in, and why it left one: a retake, a transfer or a withdrawal."""
 

@@ -4,12 +4,14 @@ from flask import Response, stream_with_context
 from flask_smorest import Blueprint
 
 from servicekit import unit_of_work
+from servicekit.clock import china_today
 from servicekit.closing import CloseoutPartOut
 from servicekit.identity import current_identity, requires
 from servicekit.tabular import MIMETYPES, chunks
 
-from .. import closeout, ledger
-from ..schemas import LedgerQuery
+from .. import attendance, closeout, ledger
+from ..schemas import AttendanceIn, AttendanceOut, LedgerQuery
+from . import change
 
 blp = Blueprint("ledger", __name__, description="The training ledger (工作台账)")
 
@@ -46,3 +48,13 @@ def closeout_part(campaign_id):
     classes finished, objections decided; nominated, registered, trained, withdrawn per unit and institution"""
     with unit_of_work() as uow:
         return closeout.part(uow.session, campaign_id)
+
+
+@blp.route("/enrolments/<enrolment_id>/attendance", methods=["PUT"])
+@blp.arguments(AttendanceIn)
+@blp.response(200, AttendanceOut)
+@requires("institution_operator", "institution_system")
+def report_attendance(body, enrolment_id):
+    """The institution's attendance summary of its student (hours planned and attended), for the ledger; a later
+    report replaces it (audited)"""
+    return change(attendance.report, lambda session, row: row, enrolment_id, body, china_today())
