@@ -105,7 +105,7 @@ def _campaign_kind(session: Session, campaign: Campaign, kind: str):
     scope = f"{cid}:{kind}"
     yield Finding("fund booked = fund published", scope, fund_of(campaign, kind), -balance("fund"))
     yield Finding(
-        "pool = fund - transferred + closed out",
+        "pool = fund - transferred",  # less what came back to it when the campaign closed
         scope,
         fund_of(campaign, kind) - transferred(session, cid, None, kind) + closed_out(session, cid, None, kind),
         balance("pool"),
@@ -116,7 +116,7 @@ def _campaign_kind(session: Session, campaign: Campaign, kind: str):
         unit_scope = f"{scope}:{unit_id}"
         sent = transferred(session, cid, unit_id, kind) - closed_out(session, cid, unit_id, kind)
         yield Finding(
-            "transferred - closed out = free + reserved + spent + returned",
+            "transferred = free + reserved + spent + returned",  # transferred: less what the close returned
             unit_scope,
             sent,
             sum((balance(t, unit_id) for t in ledger.UNIT_ACCOUNTS), ZERO),

@@ -105,6 +105,7 @@ def _rows(rows: list[dict], columns, fmt: str, filename: str):
 
 @blp.route("/campaigns/<campaign_id>/closeout", methods=["GET"])
 @blp.response(200, CloseoutPartOut)
+@problems()
 @requires("federation_admin", "auditor")
 def closeout_part(campaign_id):
     """Finance's part of the close-out (merged by the gateway at /api/campaigns/{campaign_id}/closeout):
