@@ -11,6 +11,7 @@ Closing is quota's: POST /api/quota/campaigns/{campaign_id}/close.
 
 from __future__ import annotations
 
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
@@ -18,6 +19,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from servicekit.closing import ChecklistItemOut
+from servicekit.errors import NOT_FOUND, Problem
 from servicekit.i18n import _
 from servicekit.identity import AUDITOR, FEDERATION_ADMIN
 from servicekit.tabular import Column, export
@@ -103,6 +105,10 @@ def closeout(query, campaign_id):
     transferred, objections decided: each with its counts and what is missing) and the report per first-level
     unit and per institution (nominated, registered, trained, passed, certified, money per payer, satisfaction)"""
     reader = Reader.of_request(require(FEDERATION_ADMIN, AUDITOR))
+    try:
+        campaign_id = str(uuid.UUID(campaign_id))  # campaigns are named by UUIDs: anything else names none
+    except ValueError:
+        raise Problem(NOT_FOUND, _("No campaign {campaign_id}.").format(campaign_id=campaign_id)) from None
 
     def fetch(service: str) -> dict:
         path = f"/campaigns/{campaign_id}" + ("" if service == "quota" else "/closeout")

@@ -94,6 +94,7 @@ def test_the_federation_sees_the_checklist_then_closes_and_the_campaign_is_read_
     flows.until_accepted(lambda: flows.fed.post("/api/finance/transfers", transfer), "finance to know the allocation")
     closeout = f"/api/campaigns/{flows.campaign_id}/closeout"
     assert flows.unit_officer(unit).call("GET", closeout, ok=(403,))["status"] == 403
+    assert flows.fed.call("GET", "/api/campaigns/Tàa/closeout", ok=(404,))["code"] == "not_found"  # fuzzing found it
 
     def counted():
         report = flows.fed.get(closeout)
