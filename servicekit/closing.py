@@ -18,12 +18,12 @@ from marshmallow import Schema, fields
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from .errors import Problem, define_problem
 from .i18n import _
+from .refusals import Conflict, refusal
 
-CAMPAIGN_CLOSED = define_problem(
+CampaignClosed = refusal(
+    Conflict,
     "campaign_closed",
-    409,
     "The campaign is closed: it is read-only",
     "该计划批次已结项关闭，只可查看，不可修改",
 )
@@ -74,9 +74,7 @@ def refuse_writes(sessions: sessionmaker[Session], campaigns: ClosedCampaigns) -
                 session, campaigns.campaigns_of(session, (*session.new, *session.dirty, *session.deleted))
             )
         if closed:
-            raise Problem(
-                CAMPAIGN_CLOSED, _("Campaign {campaign_id} is closed.").format(campaign_id=", ".join(sorted(closed)))
-            )
+            raise CampaignClosed(_("Campaign {campaign_id} is closed.").format(campaign_id=", ".join(sorted(closed))))
 
     event.listen(sessions, "before_flush", check)
 
@@ -84,7 +82,7 @@ def refuse_writes(sessions: sessionmaker[Session], campaigns: ClosedCampaigns) -
 def ensure_open(session: Session, campaigns: ClosedCampaigns, campaign_id: str) -> None:
     """For a use case that writes nothing it could be refused for (a published event, a read-only answer)."""
     if campaigns.closed_among(session, [campaign_id]):
-        raise Problem(CAMPAIGN_CLOSED, _("Campaign {campaign_id} is closed.").format(campaign_id=campaign_id))
+        raise CampaignClosed(_("Campaign {campaign_id} is closed.").format(campaign_id=campaign_id))
 
 
 # --- the close-out checklist and report: each service answers its part, the gateway merges them --------------

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from servicekit import Problem
-from servicekit.errors import FORBIDDEN, VALIDATION_FAILED
 from servicekit.i18n import _
 from servicekit.identity import Identity
+from servicekit.refusals import Forbidden, Invalid
 
 from .access import find_enrolment
 from .domain.enrolment import ADMITTED, REGISTERED, WITHDRAWN
@@ -19,15 +18,14 @@ REPORTABLE = (REGISTERED, ADMITTED, WITHDRAWN)
 
 def report(uow, identity: Identity, enrolment_id: str, body: dict, on: date) -> AttendanceSummary:
     if identity.institution_id is None:
-        raise Problem(FORBIDDEN, "Only the institution reports attendance.")
+        raise Forbidden("Only the institution reports attendance.")
     enrolment = find_enrolment(uow.session, identity, enrolment_id, lock=True)
     if enrolment.status not in REPORTABLE:
-        raise Problem(
-            VALIDATION_FAILED,
+        raise Invalid(
             errors={"enrolment_id": [_("The enrolment is {status}.").format(status=enrolment.status)]},
         )
     if body["hours_attended"] > body["hours_planned"]:
-        raise Problem(VALIDATION_FAILED, errors={"hours_attended": [_("Must not be more than the hours planned.")]})
+        raise Invalid(errors={"hours_attended": [_("Must not be more than the hours planned.")]})
     summary = uow.session.get(AttendanceSummary, enrolment_id, with_for_update=True)
     if summary is None:
         summary = AttendanceSummary(enrolment_id=enrolment_id)

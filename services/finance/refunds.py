@@ -17,25 +17,24 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from servicekit import Problem, define_problem
 from servicekit.db import UnitOfWork, utcnow
-from servicekit.errors import NOT_FOUND
 from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.money import show
+from servicekit.refusals import Conflict, NotFound, refusal
 
 from . import fees, ledger, reimbursements, rules
 from .models import Breakdown, Campaign, Refund, RefundPolicyRow, Reimbursement
 
-NOT_WITHDRAWN = define_problem(
+NOT_WITHDRAWN = refusal(
+    Conflict,
     "finance_refund_not_withdrawn",
-    409,
     "A refund follows a withdrawal: this enrolment is not withdrawn",
     "退费仅适用于已退学的学员：该学员未退学",
 )
-REFUND_RECORDED = define_problem(
+REFUND_RECORDED = refusal(
+    Conflict,
     "finance_refund_recorded",
-    409,
     "This enrolment's refund is recorded already, differently",
     "该学员的退费已登记，且与本次内容不同",
 )
@@ -67,7 +66,7 @@ def policy_view(campaign_id: str, refund_policy: rules.RefundPolicy, custom: boo
 
 def get_policy(session: Session, campaign_id: str) -> dict:
     if session.get(Campaign, campaign_id) is None:
-        raise Problem(NOT_FOUND, _("No published campaign {campaign_id}.").format(campaign_id=campaign_id))
+        raise NotFound(_("No published campaign {campaign_id}.").format(campaign_id=campaign_id))
     return policy_view(campaign_id, policy(session, campaign_id), session.get(RefundPolicyRow, campaign_id) is not None)
 
 
@@ -109,8 +108,7 @@ def record(uow: UnitOfWork, identity: Identity, enrolment_id: str, body: dict, c
             body["exam_taken"],
             body["textbooks_issued"],
         ):
-            raise Problem(
-                REFUND_RECORDED,
+            raise REFUND_RECORDED(
                 _("Refunded {amount} on {refunded_on} ({reference}).").format(
                     amount=show(earlier.refunded),
                     refunded_on=earlier.refunded_on.isoformat(),
@@ -119,10 +117,10 @@ def record(uow: UnitOfWork, identity: Identity, enrolment_id: str, body: dict, c
             )
         return earlier, False
     if enrolment.status != "withdrawn":
-        raise Problem(NOT_WITHDRAWN, _("The enrolment is {status}.").format(status=enrolment.status))
+        raise NOT_WITHDRAWN(_("The enrolment is {status}.").format(status=enrolment.status))
     row = session.get(Breakdown, enrolment_id, with_for_update=True)
     if row is None:
-        raise Problem(NOT_FOUND, "This enrolment has no fee breakdown yet.")
+        raise NotFound("This enrolment has no fee breakdown yet.")
     stage = "after_admission" if enrolment.admitted_on else "before_admission"
     consumed = frozenset(name for name in ("exam_taken", "textbooks_issued") if body[name])
     result = rules.refund(
@@ -185,7 +183,5 @@ def find(session: Session, identity: Identity, enrolment_id: str) -> Refund:
     fees.visible_enrolment(session, identity, enrolment_id)
     refund = session.scalar(select(Refund).where(Refund.enrolment_id == enrolment_id))
     if refund is None:
-        raise Problem(
-            NOT_FOUND, _("No refund recorded for enrolment {enrolment_id}.").format(enrolment_id=enrolment_id)
-        )
+        raise NotFound(_("No refund recorded for enrolment {enrolment_id}.").format(enrolment_id=enrolment_id))
     return refund

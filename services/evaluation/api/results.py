@@ -17,6 +17,7 @@ from servicekit.tabular import IMPORT_REJECTED, Column, read_rows, validate_rows
 
 from ..listing import RESULTS, by_enrolment
 from ..models import ExamResult
+from ..problems import BATCH_REJECTED
 from ..results import record_batch
 from ..schemas import ResultBatchIn, ResultBatchOut, ResultOut, ResultRow, UploadFile
 
@@ -81,7 +82,7 @@ def import_results(files):
         with audited(uow, "imported", "result_batch") as decision:
             try:
                 response = record_batch(uow, current_identity(), parse_key(request.headers.get(HEADER)), lines)
-            except Problem as refused:
+            except BATCH_REJECTED as refused:
                 by_line = (refused.errors or {}).get("lines") if isinstance(refused.errors, dict) else None
                 if not by_line:
                     raise

@@ -9,6 +9,7 @@ from servicekit.errors import NOT_FOUND
 from servicekit.i18n import _
 from servicekit.idempotency import idempotent
 from servicekit.identity import current_identity, requires
+from servicekit.refusals import DomainError
 from servicekit.tabular import IMPORT_REJECTED, Column, read_rows, validate_rows
 
 from .. import fees, queries, refunds, reimbursements, schemas
@@ -141,10 +142,8 @@ def import_payments(files):
                             uow.session, uow.session.get(Enrolment, item["enrolment_id"]), payment.cause
                         )
                     recorded.append({**schemas.PaymentOut().dump(payment), "row": number})
-                except Problem as problem:
-                    refused.append(
-                        {"row": number, "errors": {"enrolment_id": [problem.detail or problem.problem.title_en]}}
-                    )
+                except DomainError as error:
+                    refused.append({"row": number, "errors": {"enrolment_id": [str(error.detail or error.title_en)]}})
         if refused:
             raise Problem(
                 IMPORT_REJECTED,
