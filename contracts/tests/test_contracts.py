@@ -21,6 +21,12 @@ FEES = {
 # One valid payload per event of the ARCHITECTURE.md catalogue, plus the events added since:
 # certificate.revoked, breakdown.settled, reimbursement.recovered.
 EXAMPLES = {
+    "campaign.closed": {
+        "campaign_id": CAMPAIGN,
+        "closed_at": "2015-01-20T10:00:00+08:00",
+        "reason": "培训、考试、报销均已完成，结项",
+        "unspent_funds": "return_to_pool",
+    },
     "campaign.published": {
         "campaign_id": CAMPAIGN,
         "revision": 1,
@@ -297,6 +303,7 @@ EXAMPLES = {
 
 CATALOGUE = [
     "campaign.published",
+    "campaign.closed",
     "unit.upserted",
     "allocation.published",
     "quota.reserved",
@@ -440,7 +447,7 @@ def test_no_personal_data_in_any_contract(event_type):
 
 @pytest.mark.parametrize(
     ("event_type", "version"),
-    [("campaign.published", 2), ("campaign.closed", 1), ("enrollment.rejected", 1)],
+    [("campaign.published", 2), ("campaign.archived", 1), ("enrollment.rejected", 1)],
 )
 def test_unknown_type_or_version_raises(event_type, version):
     with pytest.raises(ContractViolation, match="no such event type and version"):
@@ -449,7 +456,7 @@ def test_unknown_type_or_version_raises(event_type, version):
 
 def test_latest_version_of_an_unknown_type_raises():
     with pytest.raises(ContractViolation):
-        contracts.latest_version("campaign.closed")
+        contracts.latest_version("campaign.archived")
 
 
 def test_payload_must_be_an_object():

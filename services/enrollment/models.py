@@ -124,6 +124,7 @@ class Campaign(Base):
     roster_lead_working_days: Mapped[int] = mapped_column(Integer)
     skills_federation_rate: Mapped[Decimal] = mapped_column(Numeric(5, 4))
     skills_rate_overrides: Mapped[dict] = mapped_column(JSON)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # campaign.closed: read-only
 
 
 class Unit(Base):
@@ -331,6 +332,21 @@ class TrainingClass(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(200))
     published_on: Mapped[date | None] = mapped_column(Date)
     opened_on: Mapped[date | None] = mapped_column(Date)
+
+
+class AttendanceSummary(Base):
+    """The institution's summary of a student's attendance (hours planned and attended), the latest report."""
+
+    __tablename__ = "attendance_summaries"
+    __table_args__ = (
+        CheckConstraint("hours_attended >= 0 AND hours_attended <= hours_planned", name="ck_attendance_hours"),
+    )
+    enrolment_id: Mapped[str] = mapped_column(ForeignKey("enrolments.enrolment_id"), primary_key=True)
+    hours_planned: Mapped[int] = mapped_column(Integer)
+    hours_attended: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    reported_on: Mapped[date] = mapped_column(Date)
+    reported_by: Mapped[str] = mapped_column(String(200))
 
 
 class ClassPlacement(Base):

@@ -68,6 +68,14 @@ def campaign_published(session, data: dict) -> None:
     )
 
 
+def campaign_closed(session, data: dict) -> None:
+    """The campaign is read-only from now on (servicekit.closing refuses every request that would change it)."""
+    campaign = session.get(Campaign, data["campaign_id"], with_for_update=True)
+    if campaign is None:
+        raise LookupError(f"campaign {data['campaign_id']} not published yet")  # retried until it is
+    campaign.closed_at = campaign.closed_at or datetime.fromisoformat(data["closed_at"])
+
+
 def unit_upserted(session, data: dict) -> None:
     upsert_newer(
         session,

@@ -313,6 +313,21 @@ class ConsentIn(Schema):
     )
 
 
+class AttendanceIn(Schema):
+    hours_planned = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10000))
+    hours_attended = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10000))
+    note = fields.String(load_default=None, validate=validate.Length(max=2000))
+
+
+class AttendanceOut(Schema):
+    enrolment_id = fields.String()
+    hours_planned = fields.Integer()
+    hours_attended = fields.Integer()
+    note = fields.String(allow_none=True)
+    reported_on = fields.Date()
+    reported_by = fields.String()
+
+
 class EntranceTestIn(Schema):
     held_on = fields.Date(required=True)
     score = fields.Decimal(required=True, places=2, validate=validate.Range(min=0, max=1000), as_string=True)

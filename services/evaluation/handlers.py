@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from .models import Campaign, ClassOpening, Enrolment, FundTransfer, Institution, Payment, Programme, Reimbursement
@@ -44,6 +44,14 @@ def on_campaign_published(uow, event):
             "roster_lead_working_days": d["roster_lead_working_days"],
         },
     )
+
+
+def on_campaign_closed(uow, event):
+    """The campaign is read-only from now on (servicekit.closing refuses every request that would change it)."""
+    campaign = uow.session.get(Campaign, event.data["campaign_id"], with_for_update=True)
+    if campaign is None:
+        raise LookupError(f"campaign {event.data['campaign_id']} not published yet")  # retried until it is
+    campaign.closed_at = campaign.closed_at or datetime.fromisoformat(event.data["closed_at"])
 
 
 def on_institution_registered(uow, event):
@@ -189,7 +197,15 @@ def on_reimbursement_paid(uow, event):
 
 
 def on_funds_transferred(uow, event):
-    d = event.data
+    _funds_moved(uow, event.data, "to_unit", event.data["transferred_on"])
+
+
+def on_funds_reclaimed(uow, event):
+    """Money taken back from a unit (beyond its allocation, or unspent at the close): the net transferred drops."""
+    _funds_moved(uow, event.data, "reclaimed", event.data["reclaimed_on"])
+
+
+def _funds_moved(uow, d: dict, direction: str, day: str) -> None:
     _insert_once(
         uow.session,
         FundTransfer,
@@ -200,13 +216,15 @@ def on_funds_transferred(uow, event):
             "unit_id": d["unit_id"],
             "kind": d["kind"],
             "amount": Decimal(d["amount"]),
-            "transferred_on": date.fromisoformat(d["transferred_on"]),
+            "transferred_on": date.fromisoformat(day),
+            "direction": direction,
         },
     )
 
 
 HANDLERS = {
     "campaign.published": on_campaign_published,
+    "campaign.closed": on_campaign_closed,
     "institution.registered": on_institution_registered,
     "programme.published": on_programme_published,
     "enrollment.registered": _enrolment("registered"),
@@ -217,4 +235,5 @@ HANDLERS = {
     "payment.recorded": on_payment_recorded,
     "reimbursement.paid": on_reimbursement_paid,
     "funds.transferred": on_funds_transferred,
+    "funds.reclaimed": on_funds_reclaimed,
 }

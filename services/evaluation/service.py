@@ -1,10 +1,11 @@
 from pathlib import Path
 
 from servicekit import Service
+from servicekit.closing import ClosedCampaigns
 
 from .commands import COMMANDS
 from .handlers import HANDLERS
-from .models import Base
+from .models import Base, Campaign, Enrolment, Survey
 
 
 def _blueprints():
@@ -22,4 +23,12 @@ SERVICE = Service(
     blueprints=_blueprints,
     handlers=HANDLERS,
     commands=COMMANDS,
+    closed_campaigns=lambda: ClosedCampaigns(
+        Campaign.campaign_id,
+        Campaign.closed_at.is_not(None),
+        {
+            "enrolment_id": (Enrolment.enrolment_id, Enrolment.campaign_id),
+            "survey_id": (Survey.survey_id, Survey.campaign_id),
+        },
+    ),
 )

@@ -118,6 +118,8 @@ def enrolment(session: Session, data: dict, status: str, status_on: str) -> Enro
             employee_id=data["employee_id"],
             status=status,
             status_on=_date(status_on),
+            # kept through a withdrawal: a refund after admission follows the campaign's after-admission rule
+            **({"admitted_on": _date(status_on)} if status == "admitted" else {}),
         ),
     )
 

@@ -1,12 +1,13 @@
 from pathlib import Path
 
 from servicekit import Service
+from servicekit.closing import ClosedCampaigns
 from servicekit.sagas import Saga
 
 from . import reimbursements
 from .cli import COMMANDS
 from .handlers import HANDLERS
-from .models import Base
+from .models import Base, Campaign, Enrolment
 
 
 def _blueprints():
@@ -23,6 +24,11 @@ SERVICE = Service(
     blueprints=_blueprints,
     handlers=HANDLERS,
     commands=COMMANDS,
+    closed_campaigns=lambda: ClosedCampaigns(
+        Campaign.campaign_id,
+        Campaign.closed_at.is_not(None),
+        {"enrolment_id": (Enrolment.enrolment_id, Enrolment.campaign_id)},
+    ),
     sagas=(
         Saga(
             reimbursements.SAGA,
