@@ -1,16 +1,16 @@
 """When the campaign was closed (quota's campaign.closed): HTTP writes to it are refused from then on; the
 attendance summary an institution reports per student (for the training ledger).
 
-Revision ID: enrollment_0015
-Revises: enrollment_0014
+Revision ID: enrollment_0016
+Revises: enrollment_0015
 Create Date: 2026-12-03 15:20:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "enrollment_0015"
-down_revision = "enrollment_0014"
+revision = "enrollment_0016"
+down_revision = "enrollment_0015"
 branch_labels = None
 depends_on = None
 
