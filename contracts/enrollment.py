@@ -162,3 +162,12 @@ class ClassOpened(Schema):
     opens_on = Date(required=True)
     student_count = Int(required=True, validate=validate.Range(min=1))
     roster_submitted_on = Date()  # lets evaluation judge whether the roster came in time
+
+
+@event("employee.corrected", 1, PRODUCER)
+class EmployeeCorrected(Schema):
+    """An employee's name corrected at their request (PIPL art. 46): services showing it update their copy,
+    which is only ever the masked form."""
+
+    employee_id = Code(required=True)
+    holder_name_masked = MaskedName(required=True)

@@ -199,11 +199,8 @@ def _fetch(
     request_id: str,
 ) -> tuple[list[dict], bool]:
     params = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in page_query.items()}
-    # Signed for this one request to this one service, as the proxy signs what it forwards.
-    header = sign(identity, key, audience=service, method="GET", path="/audit", request_id=request_id)
-    headers = {"Accept": "application/json", "X-Request-ID": request_id, HEADER: header}
     try:
-        status, body = upstreams.fetch(service, f"/audit?{urlencode(params)}", headers, FETCH_TIMEOUT)
+        status, body = signed_get(upstreams, service, "/audit", params, identity, key, request_id)
     except UpstreamError as exc:
         log.warning("audit trail unavailable", extra={"upstream_service": service, "error": exc.detail})
         raise Problem(
@@ -217,6 +214,23 @@ def _fetch(
     entries = json.loads(body)
     # The service answered `limit` entries at most; one more page exists when it gave a full one.
     return [_as_json(e, service) for e in entries], len(entries) >= page_query["limit"]
+
+
+def signed_get(
+    upstreams: Upstreams,
+    service: str,
+    path: str,
+    params: dict,
+    identity: Identity,
+    key: Ed25519PrivateKey,
+    request_id: str,
+) -> tuple[int, bytes]:
+    """GET `path` of `service` for the caller: signed for this one request to this one service, as the proxy
+    signs what it forwards (UpstreamError when no instance answers)."""
+    header = sign(identity, key, audience=service, method="GET", path=path, request_id=request_id)
+    headers = {"Accept": "application/json", "X-Request-ID": request_id, HEADER: header}
+    target = f"{path}?{urlencode(params)}" if params else path
+    return upstreams.fetch(service, target, headers, FETCH_TIMEOUT)
 
 
 def _as_json(entry: dict, source: str) -> dict:

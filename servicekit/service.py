@@ -52,6 +52,8 @@ class Service:
     keys: tuple[
         str, ...
     ] = ()  # the secrets it holds (servicekit.keys.SECRETS): loaded at start, so one missing stops it
+    # What it holds about one employee, part by part (servicekit.subject_access: GET /me/data); None: nothing.
+    personal_data: Callable[[Session, str], dict[str, list[dict]]] | None = None
 
 
 class Runtime:

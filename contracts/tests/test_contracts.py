@@ -151,6 +151,7 @@ EXAMPLES = {
         "reason": "人数不足30人，转入市一宫开班",
         "transferred_on": "2014-02-10",
     },
+    "employee.corrected": {"employee_id": "emp-7f3a9c", "holder_name_masked": "张*明"},
     "class.opened": {
         "class_id": "7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d",
         "campaign_id": CAMPAIGN,
@@ -309,6 +310,7 @@ CATALOGUE = [
     "enrollment.withdrawn",
     "enrollment.transferred",
     "class.opened",
+    "employee.corrected",
     "payment.recorded",
     "breakdown.settled",
     "reimbursement.paid",
@@ -326,7 +328,7 @@ CATALOGUE = [
 
 PRODUCERS = {
     "quota": {"campaign", "unit", "allocation", "quota"},
-    "enrollment": {"programme", "institution.registered", "enrollment", "class"},
+    "enrollment": {"programme", "institution.registered", "enrollment", "class", "employee"},
     "finance": {"payment", "breakdown", "reimbursement", "funds", "announcement"},
     "evaluation": {"exam", "certificate", "institution.notified", "institution.disqualified", "institution.reinstated"},
 }

@@ -7,7 +7,16 @@ from sqlalchemy import select
 from servicekit.identity import current_identity
 from servicekit.paging import Listing, resident_id_tail
 
-from .models import Employee, Enrolment, Institution, InstitutionNotice, Programme, StatusChange, TrainingClass
+from .models import (
+    CorrectionRequest,
+    Employee,
+    Enrolment,
+    Institution,
+    InstitutionNotice,
+    Programme,
+    StatusChange,
+    TrainingClass,
+)
 from .schemas import GroupingQuery
 
 # Who may search enrolments by the ID number's last digits: those who see the full number (access.py).
@@ -124,4 +133,13 @@ STATUS_CHANGES = Listing(
     default_sort="requested_at",
     filters={"kind": StatusChange.kind, "state": StatusChange.state},
     ranges={"requested_at": StatusChange.requested_at},
+)
+
+CORRECTIONS = Listing(
+    "Corrections",
+    id=CorrectionRequest.request_id,
+    sorts={"requested_at": CorrectionRequest.requested_at},
+    default_sort="requested_at",
+    filters={"state": CorrectionRequest.state, "field": CorrectionRequest.field},
+    ranges={"requested_at": CorrectionRequest.requested_at},
 )

@@ -171,6 +171,38 @@ class PersonalDataView(Base):
     request_id: Mapped[str | None] = mapped_column(String(100))
 
 
+class CorrectionRequest(Base):
+    """An employee's request to correct what is held about them (PIPL art. 46), and the decision on it.
+
+    The nominating grassroots union (any that nominated them) or the federation decides, with a reason;
+    an accepted one changes the record (name and phone: the employee's; schooling: their enrolments')."""
+
+    __tablename__ = "correction_requests"
+    __table_args__ = (
+        Index(
+            "ux_one_open_correction",
+            "employee_id",
+            "field",
+            unique=True,
+            postgresql_where=text("state = 'open'"),
+            sqlite_where=text("state = 'open'"),
+        ),
+        CheckConstraint("field IN ('name', 'phone', 'education')", name="ck_correction_field"),
+        CheckConstraint("state IN ('open', 'accepted', 'rejected')", name="ck_correction_state"),
+    )
+    request_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    employee_id: Mapped[str] = mapped_column(ForeignKey("employees.employee_id"), index=True)
+    field: Mapped[str] = mapped_column(String(20))
+    requested_value: Mapped[str] = mapped_column(String(50))
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(10))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_role: Mapped[str | None] = mapped_column(String(40))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+
+
 INACTIVE_SQL = ", ".join(f"'{status}'" for status in INACTIVE)
 UNFINISHED_SQL = ", ".join(f"'{state}'" for state in UNFINISHED)
 
@@ -441,6 +473,7 @@ keyset_indexes(
         ("programmes", ("name", "programme_id")),
         ("programmes", ("start_date", "programme_id")),
         ("status_changes", ("requested_at", "change_id")),
+        ("correction_requests", ("requested_at", "request_id")),
         ("saga_waits", ("waiting_since", "saga", "item_id")),
     ),
 )

@@ -9,6 +9,7 @@ from .domain.enrolment import UnitRetired
 from .domain.lifecycle import TransitionRefused
 from .handlers import HANDLERS
 from .models import Base
+from .personal_data import my_data
 from .problems import UNIT_RETIRED_FOR_NOMINATION, WRONG_STATUS
 
 SERVICE = Service(
@@ -19,6 +20,7 @@ SERVICE = Service(
     migrations=Path(__file__).parent / "migrations",
     blueprints=blueprints,
     handlers=HANDLERS,
+    personal_data=my_data,
     domain_errors={TransitionRefused: WRONG_STATUS, UnitRetired: UNIT_RETIRED_FOR_NOMINATION},
     sagas=(
         Saga(registration.SAGA, "quota's answer to a registration (seat or subsidy)", registration.ask_again),

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from sqlalchemy import update
+
 from .models import Campaign, ClassOpening, Enrolment, FundTransfer, Institution, Payment, Programme, Reimbursement
 
 ENROLMENT_FACTS = ("employee_id", "programme_id", "trade", "holder_name_masked")
@@ -205,6 +207,16 @@ def on_funds_transferred(uow, event):
     )
 
 
+def on_employee_corrected(uow, event):
+    """The employee's corrected name (masked, as public verification shows it) on every enrolment of theirs."""
+    d = event.data
+    uow.session.execute(
+        update(Enrolment)
+        .where(Enrolment.employee_id == d["employee_id"])
+        .values(holder_name_masked=d["holder_name_masked"])
+    )
+
+
 HANDLERS = {
     "campaign.published": on_campaign_published,
     "institution.registered": on_institution_registered,
@@ -213,6 +225,7 @@ HANDLERS = {
     "enrollment.admitted": _enrolment("admitted"),
     "enrollment.withdrawn": on_enrollment_withdrawn,
     "enrollment.transferred": on_enrollment_transferred,
+    "employee.corrected": on_employee_corrected,
     "class.opened": on_class_opened,
     "payment.recorded": on_payment_recorded,
     "reimbursement.paid": on_reimbursement_paid,

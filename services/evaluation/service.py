@@ -5,6 +5,7 @@ from servicekit import Service
 from .commands import COMMANDS
 from .handlers import HANDLERS
 from .models import Base
+from .personal_data import my_data
 
 
 def _blueprints():
@@ -21,5 +22,6 @@ SERVICE = Service(
     migrations=Path(__file__).parent / "migrations",
     blueprints=_blueprints,
     handlers=HANDLERS,
+    personal_data=my_data,
     commands=COMMANDS,
 )

@@ -7,6 +7,7 @@ from . import reimbursements
 from .cli import COMMANDS
 from .handlers import HANDLERS
 from .models import Base
+from .personal_data import my_data
 
 
 def _blueprints():
@@ -22,6 +23,7 @@ SERVICE = Service(
     migrations=Path(__file__).parent / "migrations",
     blueprints=_blueprints,
     handlers=HANDLERS,
+    personal_data=my_data,
     commands=COMMANDS,
     sagas=(
         Saga(

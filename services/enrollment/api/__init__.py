@@ -56,7 +56,8 @@ def blueprints() -> list:
     from .catalogue import blp as catalogue
     from .changes import blp as changes
     from .classes import blp as classes
+    from .corrections import blp as corrections
     from .enrolments import blp as enrolments
     from .ledger import blp as ledger
 
-    return [catalogue, enrolments, changes, classes, ledger]
+    return [catalogue, enrolments, changes, classes, ledger, corrections]
