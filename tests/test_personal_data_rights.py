@@ -170,3 +170,13 @@ def test_a_correction_is_asked_by_the_employee_and_decided_by_the_nominating_uni
     )
     assert rejected["state"] == "rejected"
     assert officer.get(f"/api/enrollment/enrolments/{enrolment_id}")["phone"] == worker["phone"]
+
+
+def test_public_rosters_are_read_one_campaign_at_a_time(flows):
+    """Published rosters (names, masked ID numbers) cannot be walked across campaigns: campaign_id is required."""
+    refused = flows.gateway.call(
+        "GET", "/api/enrollment/public/rosters", ok=(422,), headers={"Accept-Language": "zh-CN"}
+    )
+    assert refused["code"] == "validation_failed"
+    assert refused["errors"]["campaign_id"] == ["计划年度：必填项，不能缺少。"]
+    assert flows.gateway.get("/api/enrollment/public/rosters", campaign_id=flows.campaign_id) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from servicekit.identity import current_identity
@@ -73,6 +74,16 @@ CLASSES = Listing(
     search_help="the public class's name",
 )
 
+class PublicRosterQuery(Schema):
+    """A public roster is read one campaign at a time: never enumerable across campaigns (PIPL)."""
+
+    campaign_id = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=36),
+        metadata={"description": "The campaign (required: public rosters are read one campaign at a time)"},
+    )
+
+
 PUBLISHED_ROSTERS = Listing(
     "PublishedRosters",
     id=TrainingClass.class_id,
@@ -85,6 +96,7 @@ PUBLISHED_ROSTERS = Listing(
         "programme_id": TrainingClass.programme_id,
     },
     ranges={"opens_on": TrainingClass.opens_on},
+    base=PublicRosterQuery,
 )
 
 GROUPINGS = Listing(
