@@ -74,6 +74,7 @@ CLASSES = Listing(
     search_help="the public class's name",
 )
 
+
 class PublicRosterQuery(Schema):
     """A public roster is read one campaign at a time: never enumerable across campaigns (PIPL)."""
 

@@ -119,6 +119,8 @@ class Campaign(Base):
     year: Mapped[int] = mapped_column(Integer)
     registration_start: Mapped[date] = mapped_column(Date)
     registration_end: Mapped[date] = mapped_column(Date)
+    # the end of the study window: personal data is kept a retention period after it (domain/retention.py)
+    study_end: Mapped[date | None] = mapped_column(Date)
     public_notice_days: Mapped[int] = mapped_column(Integer)
     dedicated_class_threshold: Mapped[int] = mapped_column(Integer)
     roster_lead_working_days: Mapped[int] = mapped_column(Integer)
@@ -149,6 +151,8 @@ class Employee(Base):
     resident_id_tail: Mapped[str | None] = mapped_column(String(4), index=True)
     name: Mapped[str] = mapped_column(String(50))
     phone: Mapped[str] = mapped_column(String(11))
+    # set when the retention period of every campaign they took part in was over (python -m ... anonymise)
+    anonymised_on: Mapped[date | None] = mapped_column(Date)
 
     @validates("resident_id")
     def _keep_tail(self, _key: str, number: str) -> str:

@@ -11,6 +11,7 @@ from .handlers import HANDLERS
 from .models import Base
 from .personal_data import my_data
 from .problems import UNIT_RETIRED_FOR_NOMINATION, WRONG_STATUS
+from .retention import COMMANDS
 
 SERVICE = Service(
     name="enrollment",
@@ -21,6 +22,7 @@ SERVICE = Service(
     blueprints=blueprints,
     handlers=HANDLERS,
     personal_data=my_data,
+    commands=COMMANDS,
     domain_errors={TransitionRefused: WRONG_STATUS, UnitRetired: UNIT_RETIRED_FOR_NOMINATION},
     sagas=(
         Saga(registration.SAGA, "quota's answer to a registration (seat or subsidy)", registration.ask_again),

@@ -1,0 +1,129 @@
+"""Anonymising the personal data of campaigns past their retention period (PIPL art. 19, 47).
+
+`python -m services.enrollment anonymise [--dry-run] [--retention-days N]`: employees whose every campaign ended
+more than the retention period ago (PERSONAL_DATA_RETENTION_DAYS, default 3 years: domain/retention.py) lose
+their name, resident ID number and phone, the nominations' copies of them and free text about them; enrolments,
+fees, payments, results and shares stay (counts and money). An employee still in a live campaign is kept whole.
+Run again, it changes nothing (anonymised employees are marked); each run that changes something is audited.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from datetime import date
+
+from sqlalchemy import func, select, update
+
+from servicekit import Runtime
+from servicekit.audit import SYSTEM, Actor
+from servicekit.clock import china_today
+from servicekit.service import Command
+
+from .domain import retention as rules
+from .models import Campaign, CorrectionRequest, Employee, Enrolment, Objection
+
+RETENTION_SETTING = "PERSONAL_DATA_RETENTION_DAYS"
+CHUNK = 500  # ids per IN list
+
+
+def anonymise(uow, today: date, retention_days: int, *, dry_run: bool) -> dict:
+    """Counts of what is (or, with dry_run, would be) anonymised; changes and its audit entry in `uow`."""
+    session = uow.session
+    cutoff = rules.expired_before(today, retention_days)
+    clock = func.coalesce(Campaign.study_end, Campaign.registration_end)
+    expired = select(Campaign.campaign_id).where(clock < cutoff)
+    live = select(Campaign.campaign_id).where(clock >= cutoff)
+    employees = list(
+        session.scalars(
+            select(Employee)
+            .where(
+                Employee.anonymised_on.is_(None),
+                Employee.employee_id.in_(select(Enrolment.employee_id).where(Enrolment.campaign_id.in_(expired))),
+                Employee.employee_id.not_in(select(Enrolment.employee_id).where(Enrolment.campaign_id.in_(live))),
+            )
+            .order_by(Employee.employee_id)
+            .with_for_update()
+        )
+    )
+    ids = [employee.employee_id for employee in employees]
+    chunks = [ids[start : start + CHUNK] for start in range(0, len(ids), CHUNK)]
+    counts = {
+        "campaigns_past_retention": session.scalar(select(func.count()).select_from(expired.subquery())),
+        "employees": len(ids),
+        "enrolments": sum(
+            session.scalar(select(func.count()).where(Enrolment.employee_id.in_(chunk))) for chunk in chunks
+        ),
+    }
+    if dry_run or not ids:
+        return counts
+    for employee in employees:
+        employee.resident_id = rules.ANONYMOUS_RESIDENT_ID
+        employee.resident_id_tail = None
+        employee.name, employee.phone, employee.anonymised_on = rules.ANONYMOUS_NAME, rules.ANONYMOUS_PHONE, today
+    for chunk in chunks:
+        theirs = select(Enrolment.enrolment_id).where(Enrolment.employee_id.in_(chunk))
+        session.execute(
+            update(Objection).where(Objection.enrolment_id.in_(theirs)).values(summary=rules.ANONYMOUS_TEXT)
+        )
+        session.execute(
+            update(Enrolment)
+            .where(Enrolment.employee_id.in_(chunk))
+            .values(nominated_name=None, nominated_phone=None, attestation=rules.ANONYMOUS_TEXT)
+        )
+        session.execute(
+            update(CorrectionRequest)
+            .where(CorrectionRequest.employee_id.in_(chunk))
+            .values(requested_value=rules.ANONYMOUS_TEXT, reason=rules.ANONYMOUS_TEXT)
+        )
+    uow.audit(
+        "personal_data.anonymised",
+        "employees",
+        None,
+        after={**counts, "retention_days": retention_days, "campaigns_ended_before": cutoff.isoformat()},
+        reason="PIPL: retention period over",
+        actor=Actor("cli", SYSTEM),
+    )
+    return counts
+
+
+def retention_days(given: int | None) -> int:
+    if given is not None:
+        return given
+    configured = os.environ.get(RETENTION_SETTING, "").strip()
+    return int(configured) if configured else rules.DEFAULT_RETENTION_DAYS
+
+
+def _run(runtime: Runtime, args) -> int:
+    days = retention_days(args.retention_days)
+    with runtime.unit_of_work() as uow:
+        counts = anonymise(uow, china_today(), days, dry_run=args.dry_run)
+        if not args.dry_run:
+            uow.commit()
+    print(json.dumps({"dry_run": args.dry_run, "retention_days": days, **counts}))
+    return 0
+
+
+def _days(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError("a number of days, 0 or more")
+    return int(text)
+
+
+def _arguments(parser) -> None:
+    parser.add_argument("--dry-run", action="store_true", help="print what would be anonymised, change nothing")
+    parser.add_argument(
+        "--retention-days",
+        type=_days,
+        help=f"days kept after a campaign's end (default: {RETENTION_SETTING}, else {rules.DEFAULT_RETENTION_DAYS})",
+    )
+
+
+COMMANDS = {
+    "anonymise": Command(
+        help="anonymise the personal data of campaigns past their retention period (PIPL)",
+        run=_run,
+        arguments=_arguments,
+    ),
+}
