@@ -23,7 +23,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
 from servicekit.audit import add_audit_table
 from servicekit.bus.tables import add_messaging_tables
-from servicekit.encrypted import EncryptedResidentId
+from servicekit.encrypted import EncryptedPersonalData, EncryptedResidentId
 from servicekit.paging import keyset_indexes
 from servicekit.sagas import add_saga_table
 
@@ -149,8 +149,8 @@ class Employee(Base):
     resident_id: Mapped[str] = mapped_column(EncryptedResidentId(), unique=True)
     # the last four characters in clear: what those who see the number search by (lists' q)
     resident_id_tail: Mapped[str | None] = mapped_column(String(4), index=True)
-    name: Mapped[str] = mapped_column(String(50))
-    phone: Mapped[str] = mapped_column(String(11))
+    name: Mapped[str] = mapped_column(String(50))  # in clear: lists search by it (q)
+    phone: Mapped[str] = mapped_column(EncryptedPersonalData())  # encrypted at rest like the resident ID number
     # set when the retention period of every campaign they took part in was over (python -m ... anonymise)
     anonymised_on: Mapped[date | None] = mapped_column(Date)
 
@@ -197,7 +197,7 @@ class CorrectionRequest(Base):
     request_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     employee_id: Mapped[str] = mapped_column(ForeignKey("employees.employee_id"), index=True)
     field: Mapped[str] = mapped_column(String(20))
-    requested_value: Mapped[str] = mapped_column(String(50))
+    requested_value: Mapped[str] = mapped_column(EncryptedPersonalData())  # a name or phone: encrypted at rest
     reason: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(10))
     requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -244,8 +244,8 @@ class Enrolment(Base):
     nominated_by: Mapped[str] = mapped_column(String(200))
     # The name and phone this nomination gave. The employee's record is never overwritten by another
     # office's nomination: where these differ from it, they are a proposed change for review.
-    nominated_name: Mapped[str | None] = mapped_column(String(50))
-    nominated_phone: Mapped[str | None] = mapped_column(String(11))
+    nominated_name: Mapped[str | None] = mapped_column(EncryptedPersonalData())  # both encrypted at rest
+    nominated_phone: Mapped[str | None] = mapped_column(EncryptedPersonalData())
     nominated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     notice_start: Mapped[date] = mapped_column(Date)
     notice_end: Mapped[date] = mapped_column(Date)

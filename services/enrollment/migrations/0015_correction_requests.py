@@ -20,7 +20,7 @@ def upgrade() -> None:
         sa.Column("request_id", sa.String(length=36), primary_key=True),
         sa.Column("employee_id", sa.String(length=64), sa.ForeignKey("employees.employee_id"), nullable=False),
         sa.Column("field", sa.String(length=20), nullable=False),
-        sa.Column("requested_value", sa.String(length=50), nullable=False),
+        sa.Column("requested_value", sa.String(length=200), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("state", sa.String(length=10), nullable=False),
         sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
