@@ -46,6 +46,18 @@ def rows_of(session: Session, model: Any, *conditions: Any, exclude: tuple[str, 
     return [{key: plain(getattr(row, key)) for key in keys} for row in found]
 
 
+def enrolment_parts(
+    session: Session, enrolments: Any, employee_id: str, kinds: tuple[tuple[str, Any], ...]
+) -> dict[str, list[dict]]:
+    """The employee's rows of the service's `enrolments` model, and for each (part name, model) of `kinds` the rows
+    whose enrolment_id is one of theirs."""
+    mine = select(enrolments.enrolment_id).where(enrolments.employee_id == employee_id).scalar_subquery()
+    parts = {"enrolments": rows_of(session, enrolments, enrolments.employee_id == employee_id)}
+    for name, model in kinds:
+        parts[name] = rows_of(session, model, model.enrolment_id.in_(mine))
+    return parts
+
+
 @blp.route("/me/data", methods=["GET"])
 @blp.response(200, PersonalDataOut)
 @blp.alt_response(401, response="UNAUTHORIZED")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from servicekit.identity import current_identity
-from servicekit.subject_access import rows_of
+from servicekit.subject_access import enrolment_parts, rows_of
 
 from .access import record_full_views
 from .models import (
@@ -36,23 +36,28 @@ def my_data(session: Session, employee_id: str) -> dict[str, list[dict]]:
     if employee:
         record_full_views(session, current_identity(), [employee_id])
         session.flush()
-    mine = select(Enrolment.enrolment_id).where(Enrolment.employee_id == employee_id).scalar_subquery()
-    parts: dict[str, list[dict]] = {
+    parts = {
         "employee": employee,
-        "enrolments": rows_of(session, Enrolment, Enrolment.employee_id == employee_id),
-        "objections": rows_of(session, Objection, Objection.enrolment_id.in_(mine), exclude=("summary", "recorded_by")),
+        **enrolment_parts(
+            session,
+            Enrolment,
+            employee_id,
+            (
+                ("class_placements", ClassPlacement),
+                ("status_changes", StatusChange),
+                ("payments", Payment),
+                ("breakdowns", Breakdown),
+                ("exam_results", ExamResult),
+                ("certificates", Certificate),
+                ("reimbursements", Reimbursement),
+                ("recoveries", Recovery),
+            ),
+        ),
     }
-    for name, model in (
-        ("class_placements", ClassPlacement),
-        ("status_changes", StatusChange),
-        ("payments", Payment),
-        ("breakdowns", Breakdown),
-        ("exam_results", ExamResult),
-        ("certificates", Certificate),
-        ("reimbursements", Reimbursement),
-        ("recoveries", Recovery),
-    ):
-        parts[name] = rows_of(session, model, model.enrolment_id.in_(mine))
+    mine = select(Enrolment.enrolment_id).where(Enrolment.employee_id == employee_id)
+    parts["objections"] = rows_of(
+        session, Objection, Objection.enrolment_id.in_(mine), exclude=("summary", "recorded_by")
+    )
     parts["correction_requests"] = rows_of(session, CorrectionRequest, CorrectionRequest.employee_id == employee_id)
     parts["personal_data_views"] = rows_of(session, PersonalDataView, PersonalDataView.employee_id == employee_id)
     return parts
