@@ -45,9 +45,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from .errors import VALIDATION_FAILED, Problem
 from .i18n import _
 from .logging import request_id
+from .refusals import Invalid
 
 TABLE = "audit_entries"
 USER, MACHINE, SYSTEM = "user", "machine", "system"
@@ -244,7 +244,7 @@ def record(
 def require_reason(reason: str | None, field: str = "reason") -> str:
     """The reason a decision needs (a refusal, a review, a sanction, an override, a reallocation): 422 without one."""
     if reason is None or not str(reason).strip():
-        raise Problem(VALIDATION_FAILED, errors={field: [_("A reason is required for this decision.")]})
+        raise Invalid(errors={field: [_("A reason is required for this decision.")]})
     return str(reason).strip()
 
 
@@ -263,7 +263,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         if not isinstance(entry_id, int) or isinstance(entry_id, bool) or not 0 <= entry_id < 2**63:
             raise ValueError("id")
     except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
-        raise Problem(VALIDATION_FAILED, errors={"cursor": [_("Not a cursor this list gave.")]}) from None
+        raise Invalid(errors={"cursor": [_("Not a cursor this list gave.")]}) from None
     return moment, entry_id
 
 
@@ -316,7 +316,7 @@ def page(session: Session, table: Table, query: dict) -> tuple[list[dict], str |
             try:
                 conditions.append(compare(_bound(session, query[name])))
             except OverflowError:  # a moment whose zone puts it past year 9999 in UTC
-                raise Problem(VALIDATION_FAILED, errors={name: [_("Not a valid datetime.")]}) from None
+                raise Invalid(errors={name: [_("Not a valid datetime.")]}) from None
     if query.get("cursor"):
         at, entry_id = decode_cursor(query["cursor"])
         at = _bound(session, at)
