@@ -7,11 +7,10 @@ import uuid
 
 from sqlalchemy import Select, select
 
-from servicekit import Problem
 from servicekit.db import utcnow
-from servicekit.errors import FORBIDDEN, NOT_FOUND, VALIDATION_FAILED
 from servicekit.i18n import _
 from servicekit.identity import Identity
+from servicekit.refusals import Forbidden, Invalid, NotFound
 
 from .domain import corrections as rules
 from .domain.people import InvalidPersonalData, mask_name, mask_phone
@@ -23,14 +22,14 @@ def request_correction(uow, identity: Identity, body: dict) -> CorrectionRequest
     session = uow.session
     employee = session.get(Employee, identity.employee_id)
     if employee is None:
-        raise Problem(NOT_FOUND, _("Nothing is held about you: there is nothing to correct."))
+        raise NotFound(_("Nothing is held about you: there is nothing to correct."))
     field = body["field"]
     try:
         value = rules.normalise_value(field, body["requested_value"])
     except InvalidPersonalData as exc:
-        raise Problem(VALIDATION_FAILED, errors={"requested_value": [exc.args[0]]}) from None
+        raise Invalid(errors={"requested_value": [exc.args[0]]}) from None
     if value in _current_values(session, employee, field):
-        raise Problem(VALIDATION_FAILED, errors={"requested_value": [_("The record already holds this value.")]})
+        raise Invalid(errors={"requested_value": [_("The record already holds this value.")]})
     request = CorrectionRequest(
         request_id=str(uuid.uuid4()),
         employee_id=employee.employee_id,
@@ -65,7 +64,7 @@ def scoped(query: Select, identity: Identity) -> Select:
         "unit_officer": lambda: Enrolment.unit_id == identity.unit_id,
     }.get(identity.role)
     if nominated is None:
-        raise Problem(FORBIDDEN, _("The role {role} sees no correction requests.").format(role=identity.role))
+        raise Forbidden(_("The role {role} sees no correction requests.").format(role=identity.role))
     return query.where(CorrectionRequest.employee_id.in_(select(Enrolment.employee_id).where(nominated())))
 
 
@@ -75,13 +74,11 @@ def decide(uow, identity: Identity, request_id: str, body: dict) -> CorrectionRe
         scoped(select(CorrectionRequest).where(CorrectionRequest.request_id == request_id), identity).with_for_update()
     )
     if request is None:
-        raise Problem(
-            NOT_FOUND, _("No correction request {request_id} that you may see.").format(request_id=request_id)
-        )
+        raise NotFound(_("No correction request {request_id} that you may see.").format(request_id=request_id))
     try:
         request.state = rules.decided_state(request.state, body["decision"])
     except ValueError:
-        raise Problem(WRONG_STATUS, _("The request is already decided.")) from None
+        raise WRONG_STATUS(_("The request is already decided.")) from None
     request.decided_by, request.decided_role, request.decided_at = identity.subject, identity.role, utcnow()
     request.decision_reason = body["reason"]
     if request.state == rules.ACCEPTED:
