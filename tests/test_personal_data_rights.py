@@ -170,6 +170,16 @@ def test_a_correction_is_asked_by_the_employee_and_decided_by_the_nominating_uni
     )
     assert rejected["state"] == "rejected"
     assert officer.get(f"/api/enrollment/enrolments/{enrolment_id}")["phone"] == worker["phone"]
+    # schooling: the federation accepts it, every enrolment of theirs takes it
+    schooling = employee.post(
+        "/api/enrollment/me/corrections",
+        {"field": "education", "requested_value": "大专", "reason": "已取得大专毕业证"},
+    )
+    assert schooling["current_value"] == worker["education"]
+    flows.fed.post(
+        f"/api/enrollment/corrections/{schooling['request_id']}/decision", {"decision": "accept", "reason": "证书已核"}
+    )
+    assert officer.get(f"/api/enrollment/enrolments/{enrolment_id}")["education"] == "大专"
 
 
 def test_public_rosters_are_read_one_campaign_at_a_time(flows):
