@@ -171,3 +171,12 @@ class EmployeeCorrected(Schema):
 
     employee_id = Code(required=True)
     holder_name_masked = MaskedName(required=True)
+
+
+@event("employee.anonymised", 1, PRODUCER)
+class EmployeeAnonymised(Schema):
+    """An employee's personal data anonymised after the retention period (PIPL): their pseudonymous id is
+    replaced by one that links to no one; services re-key their rows and drop what identifies the person."""
+
+    employee_id = Code(required=True)
+    anonymised_id = Code(required=True)

@@ -88,11 +88,6 @@ def _employee(session, person: dict, employee_key: bytes) -> Employee:
         # the id the gateway computes too when it opens this employee's account
         employee = Employee(employee_id=employee_id(person["resident_id"], employee_key), **person)
         session.add(employee)
-    elif employee.anonymised_on is not None:
-        # nominated again after their past campaigns were anonymised: the record starts afresh
-        for key, value in person.items():
-            setattr(employee, key, value)
-        employee.anonymised_on = None
     return employee
 
 

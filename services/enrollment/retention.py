@@ -2,7 +2,9 @@
 
 `python -m services.enrollment anonymise [--dry-run] [--retention-days N]`: employees whose every campaign ended
 more than the retention period ago (PERSONAL_DATA_RETENTION_DAYS, default 3 years: domain/retention.py) lose
-their name, resident ID number and phone, the nominations' copies of them and free text about them; enrolments,
+their name, resident ID number and phone, the nominations' copies of them and free text about them, and their
+pseudonymous id (replaced by one that links to no one: `employee.anonymised` re-keys finance's and evaluation's
+rows, and finance drops the bank accounts of their reimbursements); enrolments,
 fees, payments, results and shares stay (counts and money). An employee still in a live campaign is kept whole.
 Run again, it changes nothing (anonymised employees are marked); each run that changes something is audited.
 """
@@ -12,9 +14,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import uuid
 from datetime import date
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from servicekit import Runtime
 from servicekit.audit import SYSTEM, Actor
@@ -22,7 +25,7 @@ from servicekit.clock import china_today
 from servicekit.service import Command
 
 from .domain import retention as rules
-from .models import Campaign, CorrectionRequest, Employee, Enrolment, Objection
+from .models import Campaign, CorrectionRequest, Employee, Enrolment, Objection, PersonalDataView
 
 RETENTION_SETTING = "PERSONAL_DATA_RETENTION_DAYS"
 CHUNK = 500  # ids per IN list
@@ -58,25 +61,41 @@ def anonymise(uow, today: date, retention_days: int, *, dry_run: bool) -> dict:
     }
     if dry_run or not ids:
         return counts
+    anonymised = {employee.employee_id: f"anon-{uuid.uuid4().hex}" for employee in employees}
     for employee in employees:
-        employee.resident_id = rules.ANONYMOUS_RESIDENT_ID
-        employee.resident_id_tail = None
-        employee.name, employee.phone, employee.anonymised_on = rules.ANONYMOUS_NAME, rules.ANONYMOUS_PHONE, today
+        # a new id that links to no one (the old one is the keyed pseudonym of the ID number); rows re-keyed
+        session.add(
+            Employee(
+                employee_id=anonymised[employee.employee_id],
+                resident_id=rules.ANONYMOUS_RESIDENT_ID,
+                resident_id_tail=None,
+                name=rules.ANONYMOUS_NAME,
+                phone=rules.ANONYMOUS_PHONE,
+                anonymised_on=today,
+            )
+        )
+    session.flush()
     for chunk in chunks:
         theirs = select(Enrolment.enrolment_id).where(Enrolment.employee_id.in_(chunk))
         session.execute(
             update(Objection).where(Objection.enrolment_id.in_(theirs)).values(summary=rules.ANONYMOUS_TEXT)
         )
         session.execute(
-            update(Enrolment)
-            .where(Enrolment.employee_id.in_(chunk))
-            .values(nominated_name=None, nominated_phone=None, attestation=rules.ANONYMOUS_TEXT)
-        )
-        session.execute(
             update(CorrectionRequest)
             .where(CorrectionRequest.employee_id.in_(chunk))
             .values(requested_value=rules.ANONYMOUS_TEXT, reason=rules.ANONYMOUS_TEXT)
         )
+        session.execute(
+            update(Enrolment)
+            .where(Enrolment.employee_id.in_(chunk))
+            .values(nominated_name=None, nominated_phone=None, attestation=rules.ANONYMOUS_TEXT)
+        )
+    for old, new in anonymised.items():
+        for model in (Enrolment, CorrectionRequest, PersonalDataView):
+            session.execute(update(model).where(model.employee_id == old).values(employee_id=new))
+        session.execute(delete(Employee).where(Employee.employee_id == old))
+        uow.publish("employee.anonymised", {"employee_id": old, "anonymised_id": new})
+    session.expire_all()
     uow.audit(
         "personal_data.anonymised",
         "employees",

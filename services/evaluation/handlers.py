@@ -7,7 +7,17 @@ from decimal import Decimal
 
 from sqlalchemy import update
 
-from .models import Campaign, ClassOpening, Enrolment, FundTransfer, Institution, Payment, Programme, Reimbursement
+from .models import (
+    Campaign,
+    ClassOpening,
+    Enrolment,
+    FundTransfer,
+    Institution,
+    Payment,
+    Programme,
+    Reimbursement,
+    SurveyTokenIssued,
+)
 
 ENROLMENT_FACTS = ("employee_id", "programme_id", "trade", "holder_name_masked")
 
@@ -217,6 +227,22 @@ def on_employee_corrected(uow, event):
     )
 
 
+def on_employee_anonymised(uow, event):
+    """Past the retention period: the employee's rows are re-keyed to an id that links to no one, and the
+    masked name goes."""
+    d = event.data
+    uow.session.execute(
+        update(Enrolment)
+        .where(Enrolment.employee_id == d["employee_id"])
+        .values(employee_id=d["anonymised_id"], holder_name_masked=None)
+    )
+    uow.session.execute(
+        update(SurveyTokenIssued)
+        .where(SurveyTokenIssued.employee_id == d["employee_id"])
+        .values(employee_id=d["anonymised_id"])
+    )
+
+
 HANDLERS = {
     "campaign.published": on_campaign_published,
     "institution.registered": on_institution_registered,
@@ -226,6 +252,7 @@ HANDLERS = {
     "enrollment.withdrawn": on_enrollment_withdrawn,
     "enrollment.transferred": on_enrollment_transferred,
     "employee.corrected": on_employee_corrected,
+    "employee.anonymised": on_employee_anonymised,
     "class.opened": on_class_opened,
     "payment.recorded": on_payment_recorded,
     "reimbursement.paid": on_reimbursement_paid,

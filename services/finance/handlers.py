@@ -75,6 +75,10 @@ def on_certificate_revoked(uow: UnitOfWork, event: Envelope) -> None:
         reimbursements.on_revoked(uow.session, certificate, f"event:{event.id}")
 
 
+def on_employee_anonymised(uow: UnitOfWork, event: Envelope) -> None:
+    readmodels.employee_anonymised(uow.session, event.data)
+
+
 HANDLERS = {
     "campaign.published": on_campaign_published,
     "unit.upserted": on_unit_upserted,
@@ -86,4 +90,5 @@ HANDLERS = {
     "enrollment.transferred": on_enrollment_transferred,
     "certificate.issued": on_certificate_issued,
     "certificate.revoked": on_certificate_revoked,
+    "employee.anonymised": on_employee_anonymised,
 }

@@ -4,7 +4,8 @@ The clock: quota's campaigns have no closed state yet, so a campaign's retention
 window (`study_end`, the last day of training), or at the end of its registration window for a campaign published
 before enrollment kept study_end. Its personal data is anonymised `retention_days` after that (default 3 years).
 What stays: every enrolment with its status, fees, payments, results and shares (counts and money); what goes:
-names, resident ID numbers, phones, the nominations' copies of them, and free text about the person.
+names, resident ID numbers, phones, the nominations' copies of them, free text about the person, and the keyed
+pseudonym (replaced by a random id).
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ def people(enrollment) -> list[tuple]:
 
 def test_a_campaign_past_its_retention_period_is_anonymised_keeping_counts_and_money(enrollment):
     first = enrollment.ok(enrollment.nominate(1), 201)
-    enrollment.ok(enrollment.nominate(2), 201)
+    second = enrollment.ok(enrollment.nominate(2), 201)
     admin = enrollment.admin()
     before = enrollment.ok(enrollment.client.get("/enrolments", headers=admin))
 
@@ -69,6 +69,14 @@ def test_a_campaign_past_its_retention_period_is_anonymised_keeping_counts_and_m
         trail = list(db.execute(text("SELECT action, after FROM audit_entries WHERE action LIKE 'personal_data.%'")))
     assert person(1)["name"] not in stored and person(1)["phone"] not in stored and resident_id(1) not in stored
     assert [action for action, _ in trail] == ["personal_data.anonymised"]
+    # the pseudonymous ids (keyed hashes of the ID numbers) are replaced, and the other services told
+    with enrollment.stack.runtime.engine.connect() as db:
+        ids = set(db.scalars(text("SELECT employee_id FROM employees")))
+        bodies = db.scalars(text("SELECT body FROM outbox WHERE type = 'employee.anonymised'"))
+        told = [json.loads(body)["data"] for body in bodies]
+    assert first["employee_id"] not in ids and all(i.startswith("anon-") for i in ids) and len(ids) == 2
+    assert sorted(t["employee_id"] for t in told) == sorted([first["employee_id"], second["employee_id"]])
+    assert {t["anonymised_id"] for t in told} == ids
 
     again = anonymise(enrollment)
     assert again["employees"] == 0  # idempotent
