@@ -105,3 +105,18 @@ keyset_indexes(
         ("users", ("username", "id")),
     ),
 )
+
+
+class ActivationCode(Base):
+    """A one-time code an employee activates their account with (or sets a new password with): only its hash is
+    kept; it works once, until it expires, and for a few wrong tries at most."""
+
+    __tablename__ = "activation_codes"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    employee_id: Mapped[str] = mapped_column(ID, index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    issued_by: Mapped[str] = mapped_column(String(100))  # the officer's user id
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
