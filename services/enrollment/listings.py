@@ -14,11 +14,12 @@ from .models import (
     Enrolment,
     Institution,
     InstitutionNotice,
+    NominationList,
     Programme,
     StatusChange,
     TrainingClass,
 )
-from .schemas import GroupingQuery
+from .schemas import GroupingQuery, NoticeQuery
 
 # Who may search enrolments by the ID number's last digits: those who see the full number (access.py).
 SEES_RESIDENT_IDS = ("grassroots_officer", "employee")
@@ -156,3 +157,19 @@ CORRECTIONS = Listing(
     filters={"state": CorrectionRequest.state, "field": CorrectionRequest.field},
     ranges={"requested_at": CorrectionRequest.requested_at},
 )
+
+NOMINATION_LISTS = Listing(
+    "NominationLists",
+    id=NominationList.list_id,
+    sorts={"sent_on": NominationList.sent_on},
+    default_sort="-sent_on",
+    filters={
+        "campaign_id": NominationList.campaign_id,
+        "unit_id": NominationList.unit_id,
+        "grassroots_union_id": NominationList.grassroots_union_id,
+    },
+    ranges={"sent_on": NominationList.sent_on},
+)
+
+# The public notice: one campaign and one grassroots union at a time (never enumerable across them)
+PUBLIC_NOTICE = Listing("PublicNotice", id=Enrolment.enrolment_id, base=NoticeQuery)

@@ -3,7 +3,8 @@ resident ID number: the read is recorded in personal_data_views like every view 
 enrolments, classes, status changes, what it heard of their payments, results, certificates and shares, their
 correction requests, and who was shown their full number when.
 
-Objections are given without their summary and who recorded them: that is the objector's data."""
+Objections to their nomination are given without their summary, who raised and who recorded them: that is the
+objector's data. Objections they raised themself are given in full."""
 
 from __future__ import annotations
 
@@ -55,9 +56,15 @@ def my_data(session: Session, employee_id: str) -> dict[str, list[dict]]:
         ),
     }
     mine = select(Enrolment.enrolment_id).where(Enrolment.employee_id == employee_id)
+    # objections to their nomination, without who objected and what they said (the objector's data) ...
     parts["objections"] = rows_of(
-        session, Objection, Objection.enrolment_id.in_(mine), exclude=("summary", "recorded_by")
+        session,
+        Objection,
+        Objection.enrolment_id.in_(mine),
+        exclude=("summary", "recorded_by", "objector_name", "objector_employee_id"),
     )
+    # ... and the objections they raised themself, in full
+    parts["objections_raised"] = rows_of(session, Objection, Objection.objector_employee_id == employee_id)
     parts["correction_requests"] = rows_of(session, CorrectionRequest, CorrectionRequest.employee_id == employee_id)
     parts["personal_data_views"] = rows_of(session, PersonalDataView, PersonalDataView.employee_id == employee_id)
     return parts

@@ -93,6 +93,12 @@ def anonymise(uow, today: date, retention_days: int, *, dry_run: bool) -> dict:
     for old, new in anonymised.items():
         for model in (Enrolment, CorrectionRequest, PersonalDataView):
             session.execute(update(model).where(model.employee_id == old).values(employee_id=new))
+        # objections they raised against others: the objection stays, who raised it goes
+        session.execute(
+            update(Objection)
+            .where(Objection.objector_employee_id == old)
+            .values(objector_employee_id=new, objector_name=rules.ANONYMOUS_NAME)
+        )
         session.execute(delete(Employee).where(Employee.employee_id == old))
         uow.publish("employee.anonymised", {"employee_id": old, "anonymised_id": new})
     session.expire_all()

@@ -59,5 +59,6 @@ def blueprints() -> list:
     from .corrections import blp as corrections
     from .enrolments import blp as enrolments
     from .ledger import blp as ledger
+    from .lists import blp as lists
 
-    return [catalogue, enrolments, changes, classes, ledger, corrections]
+    return [catalogue, enrolments, lists, changes, classes, ledger, corrections]

@@ -91,9 +91,9 @@ def test_phones_and_proposed_names_are_stored_encrypted_and_the_migration_encryp
 
     # rows written before the migration: back to clear (its downgrade), then encrypted again by its upgrade
     config = alembic_config(enrollment.stack.runtime)
-    command.downgrade(config, "enrollment_0016")
+    command.downgrade(config, "enrollment_0017")
     assert sorted(stored()) == sorted([clear[0], clear[1], clear[0]])
-    command.upgrade(config, "enrollment_0017")
+    command.upgrade(config, "enrollment_0018")
     assert all(value.startswith("v1:") for value in stored())
     shown = enrollment.ok(
         enrollment.client.get(f"/enrolments/{created['enrolment_id']}", headers=enrollment.grassroots())

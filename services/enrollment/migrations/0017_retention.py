@@ -3,16 +3,16 @@
 Campaigns published before keep study_end NULL: their clock is the registration window's end until quota
 publishes them again.
 
-Revision ID: enrollment_0016
-Revises: enrollment_0015
+Revision ID: enrollment_0017
+Revises: enrollment_0016
 Create Date: 2026-12-03 15:20:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "enrollment_0016"
-down_revision = "enrollment_0015"
+revision = "enrollment_0017"
+down_revision = "enrollment_0016"
 branch_labels = None
 depends_on = None
 

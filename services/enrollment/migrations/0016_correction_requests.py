@@ -1,15 +1,15 @@
 """Employees' requests to correct their personal data (PIPL art. 46) and the decisions on them.
 
-Revision ID: enrollment_0015
-Revises: enrollment_0014
+Revision ID: enrollment_0016
+Revises: enrollment_0015
 Create Date: 2026-12-03 15:05:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "enrollment_0015"
-down_revision = "enrollment_0014"
+revision = "enrollment_0016"
+down_revision = "enrollment_0015"
 branch_labels = None
 depends_on = None
 

@@ -2,8 +2,8 @@
 RESIDENT_ID_ENCRYPTION_KEY, bound to another associated data: servicekit.encrypted.EncryptedPersonalData).
 Existing rows are encrypted here; a value already encrypted is left as it is (the migration may run again).
 
-Revision ID: enrollment_0017
-Revises: enrollment_0016
+Revision ID: enrollment_0018
+Revises: enrollment_0017
 Create Date: 2026-12-03 15:40:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from servicekit.encrypted import ENCRYPTED_PREFIX, PERSONAL_DATA, resident_id_cipher
 
-revision = "enrollment_0017"
-down_revision = "enrollment_0016"
+revision = "enrollment_0018"
+down_revision = "enrollment_0017"
 branch_labels = None
 depends_on = None
 
