@@ -57,6 +57,8 @@ class Service:
     # How it tells a closed campaign: HTTP writes to one are then refused (servicekit.closing); a function,
     # as the models' columns are known once its modules are imported.
     closed_campaigns: Callable[[], ClosedCampaigns] | None = None
+    # What it holds about one employee, part by part (servicekit.subject_access: GET /me/data); None: nothing.
+    personal_data: Callable[[Session, str], dict[str, list[dict]]] | None = None
 
 
 class Runtime:

@@ -157,6 +157,8 @@ EXAMPLES = {
         "reason": "人数不足30人，转入市一宫开班",
         "transferred_on": "2014-02-10",
     },
+    "employee.corrected": {"employee_id": "emp-7f3a9c", "holder_name_masked": "张*明"},
+    "employee.anonymised": {"employee_id": "emp-7f3a9c", "anonymised_id": "anon-3b9d2c4e5f60718293a4b5c6d7e8f901"},
     "class.opened": {
         "class_id": "7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d",
         "campaign_id": CAMPAIGN,
@@ -316,6 +318,8 @@ CATALOGUE = [
     "enrollment.withdrawn",
     "enrollment.transferred",
     "class.opened",
+    "employee.corrected",
+    "employee.anonymised",
     "payment.recorded",
     "breakdown.settled",
     "reimbursement.paid",
@@ -333,7 +337,7 @@ CATALOGUE = [
 
 PRODUCERS = {
     "quota": {"campaign", "unit", "allocation", "quota"},
-    "enrollment": {"programme", "institution.registered", "enrollment", "class"},
+    "enrollment": {"programme", "institution.registered", "enrollment", "class", "employee"},
     "finance": {"payment", "breakdown", "reimbursement", "funds", "announcement"},
     "evaluation": {"exam", "certificate", "institution.notified", "institution.disqualified", "institution.reinstated"},
 }

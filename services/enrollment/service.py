@@ -10,7 +10,9 @@ from .domain.enrolment import UnitRetired
 from .domain.lifecycle import TransitionRefused
 from .handlers import HANDLERS
 from .models import Base, Campaign, Enrolment, TrainingClass
+from .personal_data import my_data
 from .problems import UNIT_RETIRED_FOR_NOMINATION, WRONG_STATUS
+from .retention import COMMANDS
 
 SERVICE = Service(
     name="enrollment",
@@ -28,6 +30,8 @@ SERVICE = Service(
             "class_id": (TrainingClass.class_id, TrainingClass.campaign_id),
         },
     ),
+    personal_data=my_data,
+    commands=COMMANDS,
     domain_errors={TransitionRefused: WRONG_STATUS, UnitRetired: UNIT_RETIRED_FOR_NOMINATION},
     sagas=(
         Saga(registration.SAGA, "quota's answer to a registration (seat or subsidy)", registration.ask_again),

@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from .models import Campaign, ClassOpening, Enrolment, FundTransfer, Institution, Payment, Programme, Reimbursement
+from sqlalchemy import update
+
+from .models import (
+    Campaign,
+    ClassOpening,
+    Enrolment,
+    FundTransfer,
+    Institution,
+    Payment,
+    Programme,
+    Reimbursement,
+    SurveyTokenIssued,
+)
 
 ENROLMENT_FACTS = ("employee_id", "programme_id", "trade", "holder_name_masked")
 
@@ -222,6 +234,32 @@ def _funds_moved(uow, d: dict, direction: str, day: str) -> None:
     )
 
 
+def on_employee_corrected(uow, event):
+    """The employee's corrected name (masked, as public verification shows it) on every enrolment of theirs."""
+    d = event.data
+    uow.session.execute(
+        update(Enrolment)
+        .where(Enrolment.employee_id == d["employee_id"])
+        .values(holder_name_masked=d["holder_name_masked"])
+    )
+
+
+def on_employee_anonymised(uow, event):
+    """Past the retention period: the employee's rows are re-keyed to an id that links to no one, and the
+    masked name goes."""
+    d = event.data
+    uow.session.execute(
+        update(Enrolment)
+        .where(Enrolment.employee_id == d["employee_id"])
+        .values(employee_id=d["anonymised_id"], holder_name_masked=None)
+    )
+    uow.session.execute(
+        update(SurveyTokenIssued)
+        .where(SurveyTokenIssued.employee_id == d["employee_id"])
+        .values(employee_id=d["anonymised_id"])
+    )
+
+
 HANDLERS = {
     "campaign.published": on_campaign_published,
     "campaign.closed": on_campaign_closed,
@@ -231,6 +269,8 @@ HANDLERS = {
     "enrollment.admitted": _enrolment("admitted"),
     "enrollment.withdrawn": on_enrollment_withdrawn,
     "enrollment.transferred": on_enrollment_transferred,
+    "employee.corrected": on_employee_corrected,
+    "employee.anonymised": on_employee_anonymised,
     "class.opened": on_class_opened,
     "payment.recorded": on_payment_recorded,
     "reimbursement.paid": on_reimbursement_paid,

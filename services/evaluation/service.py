@@ -6,6 +6,7 @@ from servicekit.closing import ClosedCampaigns
 from .commands import COMMANDS
 from .handlers import HANDLERS
 from .models import Base, Campaign, Enrolment, Survey
+from .personal_data import my_data
 
 
 def _blueprints():
@@ -22,6 +23,7 @@ SERVICE = Service(
     migrations=Path(__file__).parent / "migrations",
     blueprints=_blueprints,
     handlers=HANDLERS,
+    personal_data=my_data,
     commands=COMMANDS,
     closed_campaigns=lambda: ClosedCampaigns(
         Campaign.campaign_id,

@@ -79,6 +79,10 @@ def on_certificate_revoked(uow: UnitOfWork, event: Envelope) -> None:
         reimbursements.on_revoked(uow.session, certificate, f"event:{event.id}")
 
 
+def on_employee_anonymised(uow: UnitOfWork, event: Envelope) -> None:
+    readmodels.employee_anonymised(uow.session, event.data)
+
+
 HANDLERS = {
     "campaign.published": on_campaign_published,
     "campaign.closed": on_campaign_closed,
@@ -91,4 +95,5 @@ HANDLERS = {
     "enrollment.transferred": on_enrollment_transferred,
     "certificate.issued": on_certificate_issued,
     "certificate.revoked": on_certificate_revoked,
+    "employee.anonymised": on_employee_anonymised,
 }

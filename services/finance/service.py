@@ -8,6 +8,7 @@ from . import reimbursements
 from .cli import COMMANDS
 from .handlers import HANDLERS
 from .models import Base, Campaign, Enrolment
+from .personal_data import my_data
 
 
 def _blueprints():
@@ -23,6 +24,7 @@ SERVICE = Service(
     migrations=Path(__file__).parent / "migrations",
     blueprints=_blueprints,
     handlers=HANDLERS,
+    personal_data=my_data,
     commands=COMMANDS,
     closed_campaigns=lambda: ClosedCampaigns(
         Campaign.campaign_id,
