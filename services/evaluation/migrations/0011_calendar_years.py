@@ -1,15 +1,15 @@
 """calendar_years: the working-day calendar years enrollment announces (calendar.loaded), for counting working days.
 
-Revision ID: evaluation_0010
-Revises: evaluation_0009
+Revision ID: evaluation_0011
+Revises: evaluation_0010
 Create Date: 2026-12-03
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "evaluation_0010"
-down_revision = "evaluation_0009"
+revision = "evaluation_0011"
+down_revision = "evaluation_0010"
 branch_labels = None
 depends_on = None
 
