@@ -28,7 +28,7 @@ from marshmallow import fields, validate
 
 from servicekit import audit
 from servicekit.audit_api import AuditEntryOut, AuditQuery
-from servicekit.errors import SERVICE_UNAVAILABLE, VALIDATION_FAILED, Problem
+from servicekit.errors import NOT_FOUND, SERVICE_UNAVAILABLE, VALIDATION_FAILED, Problem
 from servicekit.i18n import _
 from servicekit.identity import AUDITOR, FEDERATION_ADMIN, HEADER, Identity, sign
 from servicekit.service import Runtime
@@ -199,24 +199,40 @@ def _fetch(
     request_id: str,
 ) -> tuple[list[dict], bool]:
     params = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in page_query.items()}
-    # Signed for this one request to this one service, as the proxy signs what it forwards.
-    header = sign(identity, key, audience=service, method="GET", path="/audit", request_id=request_id)
-    headers = {"Accept": "application/json", "X-Request-ID": request_id, HEADER: header}
-    try:
-        status, body = upstreams.fetch(service, f"/audit?{urlencode(params)}", headers, FETCH_TIMEOUT)
-    except UpstreamError as exc:
-        log.warning("audit trail unavailable", extra={"upstream_service": service, "error": exc.detail})
-        raise Problem(
-            SERVICE_UNAVAILABLE, _("The audit trail of {service} cannot be read now.").format(service=service)
-        ) from None
-    if status != 200:
-        log.warning("audit trail unavailable", extra={"upstream_service": service, "upstream_status": status})
-        raise Problem(
-            SERVICE_UNAVAILABLE, _("The audit trail of {service} cannot be read now.").format(service=service)
-        )
-    entries = json.loads(body)
+    unavailable = _("The audit trail of {service} cannot be read now.").format(service=service)
+    entries = signed_get(upstreams, service, "/audit", params, identity, key, request_id, unavailable)
     # The service answered `limit` entries at most; one more page exists when it gave a full one.
     return [_as_json(e, service) for e in entries], len(entries) >= page_query["limit"]
+
+
+def signed_get(
+    upstreams: Upstreams,
+    service: str,
+    path: str,
+    params: dict,
+    identity: Identity,
+    key: Ed25519PrivateKey,
+    request_id: str,
+    unavailable: str,
+    not_found: str | None = None,
+):
+    """A service's JSON answer to a GET the gateway makes itself for the caller: signed for this one request to
+    this one service, as the proxy signs what it forwards. 503 (`unavailable`) when the service cannot answer;
+    404 (`not_found`) when given and the service has no such thing."""
+    header = sign(identity, key, audience=service, method="GET", path=path, request_id=request_id)
+    headers = {"Accept": "application/json", "X-Request-ID": request_id, HEADER: header}
+    target = f"{path}?{urlencode(params)}" if params else path
+    try:
+        status, body = upstreams.fetch(service, target, headers, FETCH_TIMEOUT)
+    except UpstreamError as exc:
+        log.warning("upstream unavailable", extra={"upstream_service": service, "error": exc.detail})
+        raise Problem(SERVICE_UNAVAILABLE, unavailable) from None
+    if status == 404 and not_found is not None:
+        raise Problem(NOT_FOUND, not_found)
+    if status != 200:
+        log.warning("upstream unavailable", extra={"upstream_service": service, "upstream_status": status})
+        raise Problem(SERVICE_UNAVAILABLE, unavailable)
+    return json.loads(body)
 
 
 def _as_json(entry: dict, source: str) -> dict:

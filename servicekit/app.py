@@ -30,6 +30,7 @@ from .openapi import Conventions, Int32Converter, decimals_as_documented, unboun
 from .request_context import install_request_context
 from .service import Runtime, Service
 from .stalled_api import blp as stalled_blueprint
+from .subject_access import blp as subject_access_blueprint
 from .swagger_ui import CONFIG as SWAGGER_UI_CONFIG
 from .swagger_ui import URL as SWAGGER_UI_URL
 from .swagger_ui import blueprint as swagger_ui
@@ -89,6 +90,7 @@ def create_app(service: Service, runtime: Runtime | None = None) -> Flask:
             *([audit_blueprint] if runtime.audit_entries is not None else []),
             # a worker's dead letters over HTTP (replays are audited, so a service without a trail has the CLI only)
             *([deadletters_blueprint] if service.handlers and runtime.audit_entries is not None else []),
+            *([subject_access_blueprint] if service.personal_data is not None else []),
         ]
     )
     app.register_blueprint(swagger_ui)

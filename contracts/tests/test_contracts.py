@@ -21,6 +21,12 @@ FEES = {
 # One valid payload per event of the ARCHITECTURE.md catalogue, plus the events added since:
 # certificate.revoked, breakdown.settled, reimbursement.recovered.
 EXAMPLES = {
+    "campaign.closed": {
+        "campaign_id": CAMPAIGN,
+        "closed_at": "2015-01-20T10:00:00+08:00",
+        "reason": "培训、考试、报销均已完成，结项",
+        "unspent_funds": "return_to_pool",
+    },
     "campaign.published": {
         "campaign_id": CAMPAIGN,
         "revision": 1,
@@ -137,6 +143,25 @@ EXAMPLES = {
         "reason": "本人申请退学",
         "withdrawn_on": "2014-03-05",
     },
+    "calendar.loaded": {
+        "year": 2014,
+        "loaded_at": "2013-12-20T09:00:00+08:00",
+        "days": [
+            {"day": "2014-01-01", "workday": False, "name": "元旦"},
+            {"day": "2014-01-26", "workday": True, "name": "春节调休上班"},
+        ],
+    },
+    "enrollment.registration_rejected": {
+        "enrolment_id": ENROLMENT,
+        "revision": 3,
+        "campaign_id": CAMPAIGN,
+        "kind": "academic",
+        "unit_id": "GZ-BY",
+        "institution_id": "GZ-GCJS",
+        "reason": "entrance_test_failed",
+        "note": "入学测试成绩未达录取线",
+        "rejected_on": "2014-01-08",
+    },
     "enrollment.transferred": {
         "enrolment_id": ENROLMENT,
         "revision": 4,
@@ -151,6 +176,8 @@ EXAMPLES = {
         "reason": "人数不足30人，转入市一宫开班",
         "transferred_on": "2014-02-10",
     },
+    "employee.corrected": {"employee_id": "emp-7f3a9c", "holder_name_masked": "张*明"},
+    "employee.anonymised": {"employee_id": "emp-7f3a9c", "anonymised_id": "anon-3b9d2c4e5f60718293a4b5c6d7e8f901"},
     "class.opened": {
         "class_id": "7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d",
         "campaign_id": CAMPAIGN,
@@ -297,6 +324,7 @@ EXAMPLES = {
 
 CATALOGUE = [
     "campaign.published",
+    "campaign.closed",
     "unit.upserted",
     "allocation.published",
     "quota.reserved",
@@ -307,8 +335,12 @@ CATALOGUE = [
     "enrollment.registered",
     "enrollment.admitted",
     "enrollment.withdrawn",
+    "enrollment.registration_rejected",
+    "calendar.loaded",
     "enrollment.transferred",
     "class.opened",
+    "employee.corrected",
+    "employee.anonymised",
     "payment.recorded",
     "breakdown.settled",
     "reimbursement.paid",
@@ -326,7 +358,7 @@ CATALOGUE = [
 
 PRODUCERS = {
     "quota": {"campaign", "unit", "allocation", "quota"},
-    "enrollment": {"programme", "institution.registered", "enrollment", "class"},
+    "enrollment": {"programme", "institution.registered", "enrollment", "class", "calendar", "employee"},
     "finance": {"payment", "breakdown", "reimbursement", "funds", "announcement"},
     "evaluation": {"exam", "certificate", "institution.notified", "institution.disqualified", "institution.reinstated"},
 }
@@ -440,7 +472,7 @@ def test_no_personal_data_in_any_contract(event_type):
 
 @pytest.mark.parametrize(
     ("event_type", "version"),
-    [("campaign.published", 2), ("campaign.closed", 1), ("enrollment.rejected", 1)],
+    [("campaign.published", 2), ("campaign.archived", 1), ("enrollment.rejected", 1)],
 )
 def test_unknown_type_or_version_raises(event_type, version):
     with pytest.raises(ContractViolation, match="no such event type and version"):
@@ -449,7 +481,7 @@ def test_unknown_type_or_version_raises(event_type, version):
 
 def test_latest_version_of_an_unknown_type_raises():
     with pytest.raises(ContractViolation):
-        contracts.latest_version("campaign.closed")
+        contracts.latest_version("campaign.archived")
 
 
 def test_payload_must_be_an_object():
@@ -569,3 +601,16 @@ def test_a_quota_answer_may_name_the_request_revision_it_answers():
 
 def test_a_transfer_may_carry_the_subsidy_quota_now_holds():
     validate("enrollment.transferred", 1, {**example("enrollment.transferred"), "amount": "1008.00"}, strict=True)
+
+
+def test_a_rejected_registration_names_one_of_the_institutions_reasons():
+    wrong = {**example("enrollment.registration_rejected"), "reason": "no_seat"}
+    assert "data.reason:" in str(fails("enrollment.registration_rejected", wrong))
+    missing = {**example("enrollment.registration_rejected"), "kind": "skills", "reason": "documents_missing"}
+    validate("enrollment.registration_rejected", 1, missing, strict=True)
+
+
+def test_a_loaded_calendar_lists_days_of_its_own_year():
+    other = copy.deepcopy(example("calendar.loaded"))
+    other["days"].append({"day": "2015-01-01", "workday": False, "name": "元旦"})
+    assert "data.days:" in str(fails("calendar.loaded", other))

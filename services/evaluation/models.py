@@ -55,6 +55,17 @@ class Campaign(Base):
     year: Mapped[int] = mapped_column(Integer)
     exams_from: Mapped[date] = mapped_column(Date)
     roster_lead_working_days: Mapped[int] = mapped_column(Integer)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # campaign.closed: read-only
+
+
+class CalendarYear(Base):
+    """A working-day calendar year the federation loaded in enrollment (calendar.loaded; the latest load wins):
+    its exceptions to the weekdays, {"YYYY-MM-DD": workday}. Years not loaded follow the official calendar."""
+
+    __tablename__ = "calendar_years"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    days: Mapped[dict] = mapped_column(JSON)
 
 
 class Institution(Base):
@@ -131,7 +142,9 @@ class FundTransfer(Base):
     unit_id: Mapped[str] = mapped_column(CODE)
     kind: Mapped[str] = mapped_column(String(10))
     amount: Mapped[Decimal] = mapped_column(MONEY)
-    transferred_on: Mapped[date] = mapped_column(Date)
+    transferred_on: Mapped[date] = mapped_column(Date)  # or the day it was reclaimed
+    # to_unit (funds.transferred) or reclaimed (funds.reclaimed: back to the federation's pool)
+    direction: Mapped[str] = mapped_column(String(10), default="to_unit", server_default="to_unit")
 
 
 # --- exam results and certificates -------------------------------------------------------------

@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
-import chinese_calendar
-from sqlalchemy import Select, select
+from sqlalchemy import Select, case, func, select
 
 from servicekit.db import upsert, utcnow
 from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.refusals import Invalid, NotFound
+from servicekit.workdays import CalendarMissing, WorkCalendar
 
 from . import rules
 from .models import (
+    CalendarYear,
     Campaign,
     Certificate,
     ClassOpening,
     Decision,
     Enrolment,
     ExamResult,
+    FundTransfer,
     Inspection,
     Institution,
     InstitutionEvaluation,
@@ -78,11 +80,24 @@ def inspections_query(identity: Identity) -> Select:
     return query
 
 
-def working_days(start: date, end: date) -> int:
-    try:
-        return sum(1 for n in range((end - start).days) if chinese_calendar.is_workday(start + timedelta(days=n)))
-    except NotImplementedError as exc:
-        raise CALENDAR_MISSING(_("Rosters cannot be judged on time: {exc}").format(exc=exc)) from None
+def work_calendar(session) -> WorkCalendar:
+    """The working days as enrollment's loaded calendar says (calendar.loaded), else the official calendar."""
+    return WorkCalendar(
+        {
+            row.year: {date.fromisoformat(day): workday for day, workday in row.days.items()}
+            for row in session.scalars(select(CalendarYear))
+        }
+    )
+
+
+def working_days_on(calendar: WorkCalendar):
+    def working_days(start: date, end: date) -> int:
+        try:
+            return calendar.working_days(start, end)
+        except CalendarMissing as exc:
+            raise CALENDAR_MISSING(_("Rosters cannot be judged on time: {exc}").format(exc=exc)) from None
+
+    return working_days
 
 
 def report(session, campaign_id: str, institution_id: str) -> dict:
@@ -127,14 +142,7 @@ def report(session, campaign_id: str, institution_id: str) -> dict:
             )
         )
     )
-    answers = [
-        {q: getattr(a, q) for q in rules.QUESTIONS}
-        for a in session.scalars(
-            select(SurveyAnswer)
-            .join(Survey, Survey.survey_id == SurveyAnswer.survey_id)
-            .where(Survey.campaign_id == campaign_id, Survey.institution_id == institution_id)
-        )
-    ]
+    answers = survey_answers(session, campaign_id, institution_id)
     sheets = list(
         session.scalars(
             select(Inspection.scores).where(
@@ -144,11 +152,17 @@ def report(session, campaign_id: str, institution_id: str) -> dict:
     )
 
     criteria = {
-        "plan_execution": rules.plan_execution(classes, campaign.roster_lead_working_days, working_days),
+        "plan_execution": rules.plan_execution(
+            classes, campaign.roster_lead_working_days, working_days_on(work_calendar(session))
+        ),
         "satisfaction": rules.satisfaction(rules.summarise_answers(answers), len(answers)),
         "results": rules.results([rules.has_passed(a) for a in attempts.values()]),
         "use_of_funds": rules.use_of_funds(
-            len(session.scalars(active).all()), len(paid), len(certified), len(reimbursed)
+            len(session.scalars(active).all()),
+            len(paid),
+            len(certified),
+            len(reimbursed),
+            funds_transferred(session, campaign_id),
         ),
         "inspection": rules.inspection(sheets),
     }
@@ -289,3 +303,23 @@ def decisions(session, institution_id: str) -> dict:
         "disqualified": bool(standing and standing.disqualified),
         "decisions": [as_dict(d) for d in trail],
     }
+
+
+def survey_answers(session, campaign_id: str, institution_id: str) -> list[dict]:
+    """The anonymous answers about an institution in a campaign: each question's mark."""
+    return [
+        {q: getattr(a, q) for q in rules.QUESTIONS}
+        for a in session.scalars(
+            select(SurveyAnswer)
+            .join(Survey, Survey.survey_id == SurveyAnswer.survey_id)
+            .where(Survey.campaign_id == campaign_id, Survey.institution_id == institution_id)
+        )
+    ]
+
+
+def funds_transferred(session, campaign_id: str) -> Decimal:
+    """The federation's money the units hold for the campaign: transferred less what was reclaimed."""
+    signed = case((FundTransfer.direction == "reclaimed", -FundTransfer.amount), else_=FundTransfer.amount)
+    return Decimal(
+        session.scalar(select(func.coalesce(func.sum(signed), 0)).where(FundTransfer.campaign_id == campaign_id))
+    ).quantize(Decimal("0.01"))
