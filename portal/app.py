@@ -55,9 +55,10 @@ def navigation(role: str) -> list[tuple[str, str]]:
             ("federation.reviews", _("推荐审核")),
             ("oversight.institutions", _("培训机构")),
             ("oversight.audit", _("审计日志")),
+            ("oversight.clients", _("接口客户端")),
         ]
         if role == FEDERATION_ADMIN:
-            items += [("federation.users", _("用户管理")), ("oversight.clients", _("接口客户端"))]
+            items += [("federation.users", _("用户管理"))]
         return home + items
     if role == UNIT_OFFICER:
         return home + [
