@@ -93,7 +93,7 @@ class MergedEntryOut(AuditEntryOut):
 @blp.alt_response(403, description="Only the federation admin and the auditor read the audit trail")
 @blp.alt_response(503, description="A service's trail cannot be read now (retry)")
 def merged_audit(query):
-    """Every decision of every service, newest first unless sorted by id: who (user or machine client, role, unit),
+    """Every decision of every service, newest first unless `sort` says otherwise: who (user or machine client, role, unit),
     when, what (entity), old and new values, why. Filter by entity, actor, action, time; `limit` at most 500."""
     reader = Reader.of_request(require(FEDERATION_ADMIN, AUDITOR))
     sources = _sources(query.get("service"))
@@ -121,7 +121,7 @@ def _sources(only: str | None) -> list[str]:
     return [only]
 
 
-# A source's position: None (from the newest), a cursor of servicekit.audit (after that entry), False (done).
+# A source's position: None (from its first entry), its own cursor (AUDIT_TRAIL's: after that entry), False (done).
 Position = str | None | bool
 
 
