@@ -150,6 +150,16 @@ def test_an_institution_system_records_payments_and_the_federations_share_waits_
     payable = owed("payable")
     assert payable["amount"] == waiting["amount"] == breakdown["federation"]
     assert officer.post(pay, body)["status"] == "paid"
+    # A retake fee, the employee's alone, comes from the institution's system too: scoped and idempotent.
+    charges = f"/api/finance/enrolments/{enrolment_id}/charges"
+    retake = {"line": "retake", "amount": "300.00", "charged_on": flows.today.isoformat(), "reference": "RETAKE-1"}
+    charge_key = {"Idempotency-Key": f"retake-1-{enrolment_id}"}
+    charged = machine.post(charges, retake, headers=charge_key)
+    assert (charged["line"], charged["amount"]) == ("retake", "300.00")
+    assert machine.call("POST", charges, retake, headers=charge_key, raw=True).json() == charged
+    assert flows.machine("GZ-GCJS").call("POST", charges, retake, ok=(404,))["status"] == 404
+    after = flows.breakdown(operator, enrolment_id)
+    assert money(after["total"]) == total + Decimal("300.00") and after["federation"] == breakdown["federation"]
     invariants = flows.fed.get("/api/finance/invariants")
     assert (invariants["passed"], invariants["drift"]) == (True, [])
 

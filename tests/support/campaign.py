@@ -155,14 +155,21 @@ class Flows(Scenario):
         )
 
     def sent(
-        self, union: str, number: int, programme_id: str, education: str = "高中", campaign_id: str | None = None
+        self,
+        union: str,
+        number: int,
+        programme_id: str,
+        education: str = "高中",
+        campaign_id: str | None = None,
+        nominee: dict | None = None,
     ) -> dict:
-        """Worker `number` nominated by the union (after a past notice), with written consent, confirmed."""
+        """Worker `number` (or `nominee`) nominated by the union (after a past notice), with written consent,
+        confirmed."""
         officer = self.union_officer(union)
         row = officer.post(
             "/api/enrollment/enrolments",
             {
-                **person(number, education),
+                **(nominee or person(number, education)),
                 "campaign_id": campaign_id or self.campaign_id,
                 "programme_id": programme_id,
                 "notice_start": self.day(-7),

@@ -31,11 +31,24 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+class Direct:
+    """A server reached without a proxy (a benchmark's stack: nothing to cut, nothing in the way)."""
+
+    def __init__(self, port: int):
+        self.port = port
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
 class Deployed:
-    def __init__(self, servers, vhost: str, tmp: Path, **env):
+    def __init__(self, servers, vhost: str, tmp: Path, *, proxied: bool = True, **env):
         self.servers, self.tmp = servers, tmp
-        self.pg = TcpProxy(servers.pg_host, servers.pg_port).__enter__()
-        self.amqp = TcpProxy(servers.amqp_host, servers.amqp_port).__enter__()
+        if proxied:
+            self.pg = TcpProxy(servers.pg_host, servers.pg_port).__enter__()
+            self.amqp = TcpProxy(servers.amqp_host, servers.amqp_port).__enter__()
+        else:
+            self.pg, self.amqp = Direct(servers.pg_port), Direct(servers.amqp_port)
         self.databases = {name: f"t_{name}_{uuid.uuid4().hex[:10]}" for name in (*SERVICES, "gateway")}
         for database in self.databases.values():
             servers.create_database(database)

@@ -1,0 +1,103 @@
+"""HTTP load from processes of their own (spawned, so the load does not share a GIL with what it measures).
+
+`closed_loop`: C connections, each sending its next request as soon as the last is answered.
+`open_loop`: requests offered at a fixed rate, whatever the answers (the way people arrive).
+Each gives one `Sent` per request: when it left, when its answer came, the status.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
+
+import requests
+
+
+@dataclass(frozen=True)
+class Sent:
+    path: str
+    at: float  # time.time() when the request left
+    answered: float
+    status: int
+
+
+def _session(local: threading.local, headers: dict) -> requests.Session:
+    if not hasattr(local, "session"):
+        local.session = requests.Session()
+        local.session.headers.update(headers)
+    return local.session
+
+
+def _post(local: threading.local, base: str, headers: dict, path: str) -> Sent:
+    at = time.time()
+    try:
+        status = _session(local, headers).post(base + path, timeout=60).status_code
+    except requests.RequestException:
+        status = 0
+    return Sent(path, at, time.time(), status)
+
+
+def _closed(base: str, headers: dict, paths: list[str], connections: int) -> list[Sent]:
+    local, lock, sent = threading.local(), threading.Lock(), []
+    pending = iter(paths)
+
+    def connection() -> None:
+        while True:
+            with lock:
+                path = next(pending, None)
+            if path is None:
+                return
+            answer = _post(local, base, headers, path)
+            with lock:
+                sent.append(answer)
+
+    threads = [threading.Thread(target=connection) for _ in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sent
+
+
+def _open(base: str, headers: dict, schedule: list[tuple[float, str]], connections: int) -> list[Sent]:
+    local = threading.local()
+    futures = []
+    with ThreadPoolExecutor(connections) as pool:
+        for at, path in schedule:
+            time.sleep(max(0.0, at - time.time()))
+            futures.append(pool.submit(_post, local, base, headers, path))
+    return [future.result() for future in futures]
+
+
+def _pool(processes: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+
+
+def closed_loop(base: str, headers: dict, paths: list[str], connections: int, processes: int = 2) -> list[Sent]:
+    shares = [paths[k::processes] for k in range(processes)]
+    with _pool(processes) as pool:
+        parts = pool.map(
+            _closed, [base] * processes, [headers] * processes, shares, [connections // processes] * processes
+        )
+        return [sent for part in parts for sent in part]
+
+
+def open_loop(
+    base: str, headers: dict, paths: list[str], rate: float, connections: int = 64, processes: int = 2
+) -> list[Sent]:
+    start = time.time() + 2  # every process started and waiting
+    schedule = [(start + n / rate, path) for n, path in enumerate(paths)]
+    shares = [schedule[k::processes] for k in range(processes)]
+    with _pool(processes) as pool:
+        parts = pool.map(
+            _open, [base] * processes, [headers] * processes, shares, [connections // processes] * processes
+        )
+        return [sent for part in parts for sent in part]
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")

@@ -1,0 +1,229 @@
+"""The registration saga under load, through the gateway, beside the raw one-insert rate of the same run.
+
+    python benchmarks/saga_throughput.py [--registrations 1000] [--connections 32] [--rate 50] [--seconds 20]
+
+The stack as in production (tests/support/deployed.py without its fault proxies): each service's api under
+gunicorn with deploy/Procfile's command (WEB_CONCURRENCY processes, GUNICORN_THREADS threads) and its worker
+process, on PostgreSQL and RabbitMQ, the gateway in front (in this process); the demo's campaign set up.
+Registrations are the institution operator's `POST /api/enrollment/enrolments/<id>/register` of sent
+nominations (enrollment -> quota -> enrollment). The load comes from spawned processes (benchmarks/load.py).
+
+- closed loop: C connections register `--registrations` students as fast as they are answered: accepted/s
+  (answers 202 per second), settled/s (final states per second, from the first request to the last final state);
+- open loop: `--rate` registrations a second for `--seconds`: HTTP p50/p99 and request -> final state p50/p99;
+- raw: the same closed loop against Flask + gunicorn (same processes and threads) doing one PostgreSQL insert
+  per request (benchmarks/raw_insert.py): the ratio of each figure to it.
+
+When a registration reaches its final state (registered or refused) is observed by reading enrollment's
+database every 10 ms (an observer, not a client: no event marks a refusal), so final-state times carry up to
+~10 ms of observation delay. Needs the local PostgreSQL and RabbitMQ. A script, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psycopg
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from benchmarks.load import Sent, closed_loop, open_loop, percentile  # noqa: E402
+from tests.support.campaign import ADMIN, PASSWORD, Flows  # noqa: E402
+from tests.support.deployed import Deployed, free_port  # noqa: E402
+from tests.support.processes import Process, python_module, wait_for  # noqa: E402
+from tests.support.servers import Servers  # noqa: E402
+from tests.support.workload import worker  # noqa: E402
+
+UNIT, UNION, INSTITUTION, PROGRAMME = "GZ-YX", "GZ-YX-G1", "GZ-SYG", "SYG-YY-4"
+FINAL = ("registered", "refused")
+
+
+class FinalStates:
+    """When each enrolment reached a final state, read from enrollment's database every 10 ms."""
+
+    def __init__(self, dsn: str):
+        self.dsn, self.watched, self.settled = dsn, set(), {}
+        self._lock, self._stop = threading.Lock(), threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def watch(self, ids) -> None:
+        with self._lock:
+            self.watched.update(ids)
+
+    def _watch(self) -> None:
+        with psycopg.connect(self.dsn, autocommit=True) as connection:
+            while not self._stop.is_set():
+                with self._lock:
+                    pending = list(self.watched - self.settled.keys())
+                if pending:
+                    rows = connection.execute(
+                        "SELECT enrolment_id, status FROM enrolments WHERE enrolment_id = ANY(%s) AND status = ANY(%s)",
+                        (pending, list(FINAL)),
+                    ).fetchall()
+                    now = time.time()
+                    with self._lock:
+                        for enrolment_id, status in rows:
+                            self.settled[enrolment_id] = (now, status)
+                time.sleep(0.01)
+
+    def wait(self, ids: list[str], timeout: float) -> None:
+        wait_for(lambda: all(i in self.settled for i in ids), timeout, 0.1, "every registration final")
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def sent_nominations(flows: Flows, numbers: range) -> list[str]:
+    """Nominated (past notice), consented and confirmed: ready for the institution to register."""
+
+    flows.union_officer(UNION)  # logged in once, before the threads share it
+
+    def one(number: int) -> str:
+        return flows.sent(UNION, number, PROGRAMME, nominee=worker(number))["enrolment_id"]
+
+    with ThreadPoolExecutor(8) as pool:
+        return list(pool.map(one, numbers))
+
+
+def register_paths(ids: list[str]) -> list[str]:
+    return [f"/api/enrollment/enrolments/{i}/register" for i in ids]
+
+
+def rate(count: int, start: float, end: float) -> float:
+    return count / max(end - start, 1e-9)
+
+
+def report_closed(label: str, sent: list[Sent], settled: dict | None, raw_rate: float | None) -> float:
+    start, answered = min(s.at for s in sent), max(s.answered for s in sent)
+    accepted = [s for s in sent if s.status in (201, 202)]
+    per_second = rate(len(accepted), start, answered)
+    http = [s.answered - s.at for s in sent]
+    line = (
+        f"{label:34}: accepted {per_second:7.1f} req/s (HTTP p50 {percentile(http, 0.5) * 1000:5.0f} ms, "
+        f"p99 {percentile(http, 0.99) * 1000:5.0f} ms; statuses {sorted({s.status for s in sent})})"
+    )
+    if raw_rate:
+        line += f", {per_second / raw_rate:5.1%} of raw"
+    if settled is not None:
+        ends = [settled[s.path.split("/")[-2]][0] for s in sent]
+        settled_rate = rate(len(ends), start, max(ends))
+        outcomes = sorted({v[1] for v in settled.values()})
+        line += f"; settled {settled_rate:7.1f}/s ({outcomes})"
+        if raw_rate:
+            line += f", {settled_rate / raw_rate:5.1%} of raw"
+    print(line, flush=True)
+    return per_second
+
+
+def raw_reference(servers: Servers, tmp: Path, connections: int, count: int, env: dict) -> float:
+    name = f"t_raw_{int(time.time())}"
+    url = servers.create_database(name)
+    try:
+        with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as connection:
+            connection.execute("CREATE TABLE raw_writes (id varchar(36) PRIMARY KEY, at timestamptz)")
+        port = free_port()
+        command = python_module("gunicorn", "-c", "python:servicekit.gunicorn_conf", "benchmarks.raw_insert:app")
+        app = Process(command, {**env, "RAW_DATABASE_URL": url, "PORT": str(port)}, tmp / "raw.log", group=True)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_for(lambda: _answers(base), 60, 0.2, "the raw app")
+            closed_loop(base, {}, [f"/writes/w{n}" for n in range(200)], connections)  # warm-up
+            sent = closed_loop(base, {}, [f"/writes/{n}" for n in range(count)], connections)
+            return report_closed("raw: Flask + gunicorn + 1 insert", sent, None, None)
+        finally:
+            app.stop()
+    finally:
+        servers.drop_database(name)
+
+
+def _answers(base: str) -> bool:
+    try:
+        return subprocess.run(["curl", "-sf", "-X", "POST", f"{base}/writes/ping"], capture_output=True).returncode == 0
+    except OSError:
+        return False
+
+
+def main() -> None:
+    logging.disable(logging.INFO)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--registrations", type=int, default=1000, help="closed loop: how many")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rate", type=float, default=50, help="open loop: registrations offered a second")
+    parser.add_argument("--seconds", type=float, default=20, help="open loop: for how long")
+    parser.add_argument("--web-concurrency", default="2", help="gunicorn processes per api (WEB_CONCURRENCY)")
+    parser.add_argument("--threads", default="4", help="threads per gunicorn process (GUNICORN_THREADS)")
+    parser.add_argument("--logs", type=Path, help="copy every process's log here at the end")
+    parser.add_argument("--log-level", default="WARNING", help="the processes' LOG_LEVEL")
+    args = parser.parse_args()
+    offered = int(args.rate * args.seconds)
+    if args.registrations + offered + 10 > 9000:
+        parser.error("at most 9,000 registrations in all (the workers' resident ID numbers)")
+    servers = Servers("127.0.0.1", 5432, "postgres", "postgres", "127.0.0.1", 5672, "guest", "guest", ["rabbitmqctl"])
+    env = {"WEB_CONCURRENCY": args.web_concurrency, "GUNICORN_THREADS": args.threads, "LOG_LEVEL": args.log_level}
+    print(
+        f"apis: {args.web_concurrency} gunicorn processes x {args.threads} threads each; "
+        f"closed loop {args.registrations} registrations on {args.connections} connections; "
+        f"open loop {args.rate:g}/s for {args.seconds:g} s",
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        raw = raw_reference(servers, tmp, args.connections, max(args.registrations, 2000), env)
+        deployed = Deployed(servers, "/", tmp, proxied=False, **env)
+        states = None
+        try:
+            flows = Flows(deployed.url, ADMIN, PASSWORD, tmp / "state", say=lambda line: None).set_up()
+            flows.plan(UNIT, [PROGRAMME])
+            operator = flows.operator(INSTITUTION)
+            headers = {"Authorization": f"Bearer {operator.token}"}
+            started = time.monotonic()
+            numbers = iter(range(1000, 9000))
+            warm = sent_nominations(flows, [next(numbers) for _ in range(10)])
+            closed = sent_nominations(flows, [next(numbers) for _ in range(args.registrations)])
+            opened = sent_nominations(flows, [next(numbers) for _ in range(offered)])
+            print(f"{len(warm) + len(closed) + len(opened)} nominations sent in {time.monotonic() - started:.0f} s")
+            dsn = servers.pg_admin_dsn.replace("dbname=postgres", f"dbname={deployed.databases['enrollment']}")
+            states = FinalStates(dsn)
+            states.watch(warm + closed + opened)
+            closed_loop(deployed.url, headers, register_paths(warm), 4)
+            states.wait(warm, 120)
+
+            sent = closed_loop(deployed.url, headers, register_paths(closed), args.connections)
+            states.wait(closed, 600)
+            report_closed("closed loop: registrations", sent, states.settled, raw)
+
+            sent = open_loop(deployed.url, headers, register_paths(opened), args.rate)
+            states.wait(opened, 600)
+            http = [s.answered - s.at for s in sent]
+            final = [states.settled[s.path.split("/")[-2]][0] - s.at for s in sent]
+            print(
+                f"open loop {args.rate:g}/s for {args.seconds:g} s      : statuses {sorted({s.status for s in sent})}; "
+                f"HTTP p50 {percentile(http, 0.5) * 1000:.0f} ms, p99 {percentile(http, 0.99) * 1000:.0f} ms; "
+                f"request -> final state p50 {percentile(final, 0.5) * 1000:.0f} ms, "
+                f"p99 {percentile(final, 0.99) * 1000:.0f} ms",
+                flush=True,
+            )
+        finally:
+            if states is not None:
+                states.close()
+            deployed.close()
+            if args.logs:
+                args.logs.mkdir(parents=True, exist_ok=True)
+                for log in tmp.glob("*.log"):
+                    shutil.copy(log, args.logs / log.name)
+
+
+if __name__ == "__main__":
+    main()
