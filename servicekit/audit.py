@@ -39,9 +39,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from .errors import VALIDATION_FAILED, Problem
 from .i18n import _
 from .logging import request_id
+from .refusals import Invalid
 
 TABLE = "audit_entries"
 USER, MACHINE, SYSTEM = "user", "machine", "system"
@@ -237,7 +237,7 @@ def record(
 def require_reason(reason: str | None, field: str = "reason") -> str:
     """The reason a decision needs (a refusal, a review, a sanction, an override, a reallocation): 422 without one."""
     if reason is None or not str(reason).strip():
-        raise Problem(VALIDATION_FAILED, errors={field: [_("A reason is required for this decision.")]})
+        raise Invalid(errors={field: [_("A reason is required for this decision.")]})
     return str(reason).strip()
 
 

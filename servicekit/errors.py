@@ -14,6 +14,7 @@ from werkzeug.http import parse_accept_header
 from .db import database_unavailable, outage_reason
 from .i18n import localise_errors, translate
 from .personal import scrub
+from .refusals import REFUSALS, Conflict, DomainError, Forbidden, Gone, Invalid, Malformed, NotFound, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -157,26 +158,66 @@ def http_exception_problem(exc: HTTPException) -> Response:
     return problem_response(problem, None if errors else detail, errors=errors, headers=headers)
 
 
+# The one mapping from the domain's errors (servicekit.refusals, by meaning) to HTTP: the meaning decides the
+# status; the code, titles, detail, errors and extra members are the error's own.
+STATUS: dict[type[DomainError], int] = {
+    Invalid: 422,
+    Malformed: 400,
+    NotFound: 404,
+    Conflict: 409,
+    Forbidden: 403,
+    Gone: 410,
+    Unavailable: 503,
+}
+
+
+def problem_type(error: type[DomainError]) -> ProblemType:
+    """The problem type a domain error class answers with (registered once, like define_problem's)."""
+    status = next(STATUS[meaning] for meaning in error.__mro__ if meaning in STATUS)
+    return define_problem(error.code, status, error.title_en, error.title_zh)
+
+
+def refusal_problem(exc: DomainError) -> Problem:
+    """The problem a domain error stands for."""
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Unavailable) and exc.retry_after else None
+    return Problem(problem_type(type(exc)), exc.detail, errors=exc.errors, headers=headers, **exc.extra)
+
+
 DOMAIN_ERRORS = "DOMAIN_ERRORS"
 
 
 def domain_problem(exc: Exception) -> Problem | None:
-    """The problem a domain error of this app's service stands for (per-item refusals of bulk actions), or None."""
-    for error, problem in current_app.config.get(DOMAIN_ERRORS, {}).items():
+    """The problem a domain error stands for (per-item refusals of bulk actions), or None: one of
+    servicekit.refusals, or a plain exception this app's service maps (Service.domain_errors)."""
+    if isinstance(exc, DomainError):
+        return refusal_problem(exc)
+    for error, refused in current_app.config.get(DOMAIN_ERRORS, {}).items():
         if isinstance(exc, error):
-            return Problem(problem, str(exc) or None, errors=getattr(exc, "errors", None))
+            return Problem(problem_type(refused), str(exc) or None, errors=getattr(exc, "errors", None))
     return None
 
 
-def install_domain_errors(app: Flask, domain_errors: dict[type[Exception], ProblemType]) -> None:
-    """Only here, at the HTTP layer, do the use cases' domain errors become problem+json."""
+def install_domain_errors(app: Flask, domain_errors: dict[type[Exception], type[DomainError]]) -> None:
+    """Only here, at the HTTP layer, do the use cases' domain errors become problem+json: servicekit.refusals'
+    (every refusal's problem type registered now, so a code defined twice differently stops the start), and the
+    plain exceptions of a service's pure rules, each answered as the refusal it is mapped to."""
+    for made in REFUSALS.values():
+        problem_type(made)
     app.config[DOMAIN_ERRORS] = domain_errors
-    for error, problem in domain_errors.items():
 
-        def _answer(exc: Exception, problem: ProblemType = problem):
+    @app.errorhandler(DomainError)
+    def _refused(exc: DomainError):
+        problem = refusal_problem(exc)
+        return problem_response(
+            problem.problem, problem.detail, errors=problem.errors, headers=problem.headers, **problem.extra
+        )
+
+    for plain, refused in domain_errors.items():
+
+        def _answer(exc: Exception, problem: ProblemType = problem_type(refused)):
             return problem_response(problem, str(exc) or None, errors=getattr(exc, "errors", None))
 
-        app.register_error_handler(error, _answer)
+        app.register_error_handler(plain, _answer)
 
 
 def install_error_handlers(app: Flask) -> None:

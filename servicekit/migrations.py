@@ -69,7 +69,23 @@ def run_migrations_online() -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
+            if connection.dialect.name == "postgresql":
+                connect_only_as_owner(connection)
         connection.commit()
+
+
+def connect_only_as_owner(connection) -> None:
+    """Migrating as the database's owner: nobody else may connect to it (CONNECT, TEMPORARY, CREATE revoked from
+    PUBLIC), whoever made the database. servicekit.provision does the same locally; on Kubernetes CloudNativePG's
+    Database gives each service's role its database with PostgreSQL's default privileges, which this takes away."""
+    database, owned = connection.execute(
+        text(
+            "SELECT datname, pg_get_userbyid(datdba) = current_user FROM pg_database WHERE datname = current_database()"
+        )
+    ).one()
+    if owned:
+        quoted = connection.dialect.identifier_preparer.quote_identifier(database)
+        connection.execute(text(f"REVOKE ALL ON DATABASE {quoted} FROM PUBLIC"))
 
 
 def create_messaging_tables() -> None:

@@ -47,8 +47,8 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import ColumnElement, Select, func, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
-from .errors import VALIDATION_FAILED, Problem
 from .i18n import _
+from .refusals import Invalid
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -232,14 +232,12 @@ class Listing:
             if not isinstance(raw, list) or len(raw) != len(keys) + 1:
                 raise ValueError("shape")
             if raw[0] != sort:
-                raise Problem(
-                    VALIDATION_FAILED,
+                raise Invalid(
                     errors={"cursor": [_("The cursor belongs to another sort order; start again without it.")]},
                 )
             return [_parsed(value, column) for value, column in zip(raw[1:], keys)]
         except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, ArithmeticError):
-            raise Problem(
-                VALIDATION_FAILED,
+            raise Invalid(
                 errors={"cursor": [_("Not a cursor this list gave: take it from the Link header's next link.")]},
             ) from None
 
@@ -310,8 +308,7 @@ def page_in_memory(
                 raise ValueError("sort")
             after = tuple(raw[1:])
         except (ValueError, TypeError, IndexError, binascii.Error, UnicodeDecodeError):
-            raise Problem(
-                VALIDATION_FAILED,
+            raise Invalid(
                 errors={"cursor": [_("Not a cursor this list gave: take it from the Link header's next link.")]},
             ) from None
         ordered = [item for item in ordered if _beyond(tuple(_jsonable(v) for v in keys(item)), after, descending)]

@@ -16,9 +16,9 @@ from .bus.envelope import Envelope
 from .columns import guard_columns
 from .config import Settings, load_settings
 from .db import JoinedUnitOfWork, UnitOfWork, make_engine
-from .errors import ProblemType
 from .idempotency import IdempotencyKeys
 from .keys import check_environment, secret
+from .refusals import DomainError
 from .sagas import Saga
 from .tracing import Tracer, tracer_for
 
@@ -46,9 +46,10 @@ class Service:
     handlers: dict[str, Handler] = field(default_factory=dict)
     commands: dict[str, Command] = field(default_factory=dict)
     sagas: tuple[Saga, ...] = ()  # the requests it awaits answers to (its metadata then has saga_waits)
-    # The domain's errors (plain exceptions of its pure rules) and the problem the HTTP layer answers each
-    # with; the exception's text is the problem's detail, its `errors` attribute (if any) the field errors.
-    domain_errors: dict[type[Exception], ProblemType] = field(default_factory=dict)
+    # Plain exceptions of its pure rules and the refusal (servicekit.refusals) the HTTP layer answers each as;
+    # the exception's text is the detail, its `errors` attribute (if any) the field errors. Refusals themselves
+    # (DomainError) need no entry: servicekit.errors answers every one of them.
+    domain_errors: dict[type[Exception], type[DomainError]] = field(default_factory=dict)
     keys: tuple[
         str, ...
     ] = ()  # the secrets it holds (servicekit.keys.SECRETS): loaded at start, so one missing stops it

@@ -13,10 +13,29 @@ from pathlib import Path
 import pytest
 import yaml
 
+from servicekit.provision import broker_permissions
+from servicekit.tracing import exporter_setting
+
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("quota", "enrollment", "finance", "evaluation")
 DATABASES = ("gateway", *SERVICES)
-SECRETS = {"upskilling-keys", "upskilling-broker-default-user"} | {f"upskilling-db-{db}" for db in DATABASES}
+SECRETS = (
+    {"upskilling-keys"} | {f"upskilling-db-{db}" for db in DATABASES} | {f"upskilling-broker-{svc}" for svc in SERVICES}
+)
+# Which process holds which key of upskilling-keys (servicekit.keys): each only its own.
+KEYS = {
+    "gateway": {
+        "GATEWAY_ACCESS_TOKEN_KEY",
+        "GATEWAY_CLIENT_SECRET_KEY",
+        "IDENTITY_PRIVATE_KEY",
+        "EMPLOYEE_ID_KEY",
+    },
+    "quota": {"IDENTITY_PUBLIC_KEYS"},
+    "enrollment": {"IDENTITY_PUBLIC_KEYS", "EMPLOYEE_ID_KEY", "RESIDENT_ID_ENCRYPTION_KEY"},
+    "finance": {"IDENTITY_PUBLIC_KEYS"},
+    "evaluation": {"IDENTITY_PUBLIC_KEYS", "SURVEY_KEY_ENCRYPTION_KEY"},
+    "portal": {"PORTAL_SECRET_KEY"},
+}
 
 spec = importlib.util.spec_from_file_location("k8s_validate", ROOT / "deploy" / "kubernetes" / "validate.py")
 validate = importlib.util.module_from_spec(spec)
@@ -57,6 +76,15 @@ def test_the_check_refuses_unknown_fields_in_kubernetes_and_operator_objects(pro
     assert any("'instance' was unexpected" in p for p in validate.problems(broken))
     rabbit = production[("RabbitmqCluster", "upskilling-broker")]
     assert validate.problems(rabbit | {"spec": {**rabbit["spec"], "replicas": "three"}})
+    user = production[("User", "upskilling-broker-quota")]
+    assert any(
+        "'password' was unexpected" in p for p in validate.problems(user | {"spec": {**user["spec"], "password": "x"}})
+    )
+    permission = production[("Permission", "upskilling-broker-quota")]
+    assert any(
+        "'vhost' is a required property" in p
+        for p in validate.problems(permission | {"spec": {k: v for k, v in permission["spec"].items() if k != "vhost"}})
+    )
 
 
 def test_every_process_runs_the_command_compose_runs(production):
@@ -146,6 +174,8 @@ def test_each_process_reaches_its_own_database_and_the_broker_with_referenced_se
             assert variables["BROKER_URL"]["value"].startswith(
                 "amqp://$(BROKER_USER):$(BROKER_PASSWORD)@upskilling-broker:"
             )
+            for variable in ("BROKER_USER", "BROKER_PASSWORD"):  # its own user, never the operator's default one
+                assert variables[variable]["valueFrom"]["secretKeyRef"]["name"] == f"upskilling-broker-{database}"
     evaluation = [w for w in rendered["overlays/production"] + rendered["overlays/production/migrations"]]
     evaluation = [
         w for w in evaluation if w["kind"] in {"Deployment", "Job"} and w["metadata"]["name"].startswith("evaluation-")
@@ -162,6 +192,47 @@ def test_each_process_reaches_its_own_database_and_the_broker_with_referenced_se
     assert {f"{svc}-api" for svc in SERVICES} | {"gateway", "portal"} == services
 
 
+def test_each_process_holds_only_its_own_keys(rendered):
+    for root, documents in rendered.items():
+        for workload in [d for d in documents if d["kind"] in {"Deployment", "Job"}]:
+            owner = workload["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"]
+            held = {
+                variable["valueFrom"]["secretKeyRef"]["key"]
+                for variable in env(workload).values()
+                if variable.get("valueFrom", {}).get("secretKeyRef", {}).get("name") == "upskilling-keys"
+            }
+            assert held == KEYS[owner], f"{root}: {workload['metadata']['name']}"
+
+
+def test_each_service_has_its_own_broker_user_limited_to_its_queues_and_the_events_exchange(production):
+    users = {name: d["spec"] for (kind, name), d in production.items() if kind == "User"}
+    permissions = {name: d["spec"] for (kind, name), d in production.items() if kind == "Permission"}
+    assert set(users) == set(permissions) == {f"upskilling-broker-{svc}" for svc in SERVICES}
+    for svc in SERVICES:
+        name = f"upskilling-broker-{svc}"
+        assert users[name] == {
+            "rabbitmqClusterReference": {"name": "upskilling-broker"},
+            "importCredentialsSecret": {"name": name},  # username: svc (the user_id consumers check), password
+        }
+        assert "tags" not in users[name], "no management access"
+        configure, write, read = broker_permissions("", svc)  # what servicekit.provision grants locally
+        assert permissions[name] == {
+            "rabbitmqClusterReference": {"name": "upskilling-broker"},
+            "vhost": "/",
+            "userReference": {"name": name},
+            "permissions": {"configure": configure, "write": write, "read": read},
+        }
+    assert re.fullmatch(permissions["upskilling-broker-quota"]["permissions"]["read"], "quota.payment.recorded")
+    assert not re.fullmatch(permissions["upskilling-broker-quota"]["permissions"]["read"], "finance.payment.recorded")
+
+
+def test_traces_are_off_by_default_and_the_standard_settings_turn_them_on(production):
+    data = production[("ConfigMap", "upskilling-config")]["data"]
+    assert exporter_setting(data) is None
+    on = data | {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector.monitoring:4318"}
+    assert exporter_setting(on) == "otlp"
+
+
 def test_one_postgresql_cluster_a_database_and_role_per_service_and_a_rabbitmq_cluster_with_quorum_queues(production):
     clusters = [d for (kind, _), d in production.items() if kind == "Cluster"]
     assert len(clusters) == 1 and clusters[0]["spec"]["instances"] == 3
@@ -170,6 +241,8 @@ def test_one_postgresql_cluster_a_database_and_role_per_service_and_a_rabbitmq_c
     assert {name: role["passwordSecret"]["name"] for name, role in roles.items()} == {
         db: f"upskilling-db-{db}" for db in DATABASES
     }
+    for role in roles.values():  # plain login roles: each owns its database and has no other power
+        assert role["login"] and not any(role.get(p) for p in ("superuser", "createdb", "createrole", "replication"))
     databases = [d["spec"] for (kind, _), d in production.items() if kind == "Database"]
     assert sorted((d["name"], d["owner"], d["cluster"]["name"]) for d in databases) == sorted(
         (db, db, "upskilling-db") for db in DATABASES

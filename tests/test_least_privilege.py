@@ -50,6 +50,42 @@ def test_a_service_role_opens_its_own_database_only_and_has_no_other_power(make_
         psycopg.connect(_libpq(quota_on_finance))
 
 
+def test_migrating_as_the_owner_closes_a_database_made_with_default_privileges(servers, make_database, tmp_path):
+    """As on Kubernetes, where CloudNativePG's Database makes the service's database owned by its role with
+    PostgreSQL's default privileges (PUBLIC may connect): the service's migration, run as the owner, revokes them."""
+    from servicekit.config import Settings, load_bus_settings
+    from servicekit.migrations import upgrade
+    from servicekit.service import Runtime
+    from services.quota.service import SERVICE
+
+    other = urlsplit(make_database("finance"))
+    name = f"t_cnpg_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(servers.pg_admin_dsn, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE \"{name}\" LOGIN PASSWORD 'pw-{name}'")
+        admin.execute(f'CREATE DATABASE "{name}" OWNER "{name}"')
+    try:
+        other_on_it = _libpq(other._replace(path=f"/{name}").geturl())
+        psycopg.connect(other_on_it).close()  # PostgreSQL's default: anyone may connect
+        settings = Settings(
+            service="quota",
+            var_dir=tmp_path,
+            database_url=servers.database_url(name),
+            migrate_on_start=False,
+            log_level="INFO",
+            bus=load_bus_settings(tmp_path),
+        )
+        runtime = Runtime(SERVICE, settings)
+        try:
+            upgrade(runtime)
+        finally:
+            runtime.engine.dispose()
+        with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+            psycopg.connect(other_on_it)
+        psycopg.connect(_libpq(servers.database_url(name))).close()  # the owner still does
+    finally:
+        servers.drop_database(name)
+
+
 def payment(enrolment_id: str) -> dict:
     return {
         "payment_id": str(uuid.uuid4()),

@@ -4,8 +4,9 @@
 
 Rendering is `kubectl kustomize` (kustomize built into kubectl). Kubernetes' own kinds are checked
 against the API's published schemas for KUBERNETES_VERSION (kubernetes-validate, strict: an unknown
-field fails); the operators' kinds (CloudNativePG's Cluster and Database, RabbitmqCluster) against
-their CustomResourceDefinitions vendored in schemas/, made strict the same way.
+field fails); the operators' kinds (CloudNativePG's Cluster and Database, RabbitmqCluster, the messaging
+topology operator's User and Permission) against their CustomResourceDefinitions vendored in schemas/,
+made strict the same way.
 """
 
 from __future__ import annotations

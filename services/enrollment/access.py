@@ -5,12 +5,11 @@ from __future__ import annotations
 from flask import request
 from sqlalchemy import Select, select
 
-from servicekit import Problem
 from servicekit.db import utcnow
-from servicekit.errors import FORBIDDEN, NOT_FOUND
 from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.logging import request_id
+from servicekit.refusals import Forbidden, NotFound
 
 from .domain.enrolment import SEEN_BY_INSTITUTION
 from .domain.people import mask_phone, mask_resident_id
@@ -33,14 +32,14 @@ def scoped(query: Select, identity: Identity) -> Select:
         )
     if identity.role == "employee":
         return query.where(Enrolment.employee_id == identity.employee_id)
-    raise Problem(FORBIDDEN, _("The role {role} sees no enrolments.").format(role=identity.role))
+    raise Forbidden(_("The role {role} sees no enrolments.").format(role=identity.role))
 
 
 def find_enrolment(session, identity: Identity, enrolment_id: str, *, lock: bool = False) -> Enrolment:
     query = scoped(select(Enrolment).where(Enrolment.enrolment_id == enrolment_id), identity)
     found = session.scalar(query.with_for_update() if lock else query)
     if found is None:
-        raise Problem(NOT_FOUND, _("No enrolment {enrolment_id} that you may see.").format(enrolment_id=enrolment_id))
+        raise NotFound(_("No enrolment {enrolment_id} that you may see.").format(enrolment_id=enrolment_id))
     return found
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import Select, delete, select
 
-from servicekit import Problem
-from servicekit.errors import CONFLICT, FORBIDDEN, NOT_FOUND
 from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.money import show
+from servicekit.refusals import Conflict, Forbidden, NotFound
 
 from .models import (
     FEE_LINES,
@@ -52,7 +51,7 @@ def notices_query(identity: Identity) -> Select:
     query = select(InstitutionNotice)
     if not identity.is_federation:
         if identity.institution_id is None:
-            raise Problem(FORBIDDEN, "Notices are for the institution concerned and the federation.")
+            raise Forbidden("Notices are for the institution concerned and the federation.")
         query = query.where(InstitutionNotice.institution_id == identity.institution_id)
     return query
 
@@ -60,17 +59,13 @@ def notices_query(identity: Identity) -> Select:
 def _name_taken(session, name: str, other_than: str | None = None) -> None:
     holder = session.scalar(select(Institution.institution_id).where(Institution.name == name))
     if holder is not None and holder != other_than:
-        raise Problem(
-            ALREADY_EXISTS, _("Institution {holder} already has the name {name}.").format(holder=holder, name=name)
-        )
+        raise ALREADY_EXISTS(_("Institution {holder} already has the name {name}.").format(holder=holder, name=name))
 
 
 def register_institution(uow, body: dict) -> dict:
     session = uow.session
     if session.get(Institution, body["institution_id"]) is not None:
-        raise Problem(
-            ALREADY_EXISTS, _("Institution {institution_id} exists.").format(institution_id=body["institution_id"])
-        )
+        raise ALREADY_EXISTS(_("Institution {institution_id} exists.").format(institution_id=body["institution_id"]))
     _name_taken(session, body["name"])
     institution = Institution(revision=1, **body)
     session.add(institution)
@@ -82,7 +77,7 @@ def rename_institution(uow, institution_id: str, name: str) -> dict:
     session = uow.session
     institution = session.get(Institution, institution_id, with_for_update=True)
     if institution is None:
-        raise Problem(NOT_FOUND, _("No institution {institution_id}.").format(institution_id=institution_id))
+        raise NotFound(_("No institution {institution_id}.").format(institution_id=institution_id))
     _name_taken(session, name, other_than=institution_id)
     institution.name, institution.revision = name, institution.revision + 1
     _announce_institution(uow, institution)
@@ -151,8 +146,7 @@ def _apply(programme: Programme, body: dict) -> None:
 
 def _known_institution(session, institution_id: str) -> None:
     if session.get(Institution, institution_id) is None:
-        raise Problem(
-            UNKNOWN_REFERENCE,
+        raise UNKNOWN_REFERENCE(
             _("No institution {institution_id}.").format(institution_id=institution_id),
             errors={"institution_id": [_("Unknown institution.")]},
         )
@@ -170,7 +164,7 @@ def save_programme(uow, programme_id: str, body: dict) -> tuple[Programme, bool]
     elif (programme.kind, programme.institution_id) != (body["kind"], body["institution_id"]) and session.scalar(
         select(Enrolment.enrolment_id).where(Enrolment.programme_id == programme_id).limit(1)
     ):
-        raise Problem(CONFLICT, "Employees are enrolled in this programme: its kind and institution stay.")
+        raise Conflict("Employees are enrolled in this programme: its kind and institution stay.")
     _apply(programme, body)
     programme.revision += 1
     flush_or_conflict(session, f"Programme {programme_id} was created concurrently.")
@@ -182,7 +176,7 @@ def save_programme(uow, programme_id: str, body: dict) -> tuple[Programme, bool]
 def publish_programme(uow, programme_id: str) -> Programme:
     programme = uow.session.get(Programme, programme_id, with_for_update=True)
     if programme is None:
-        raise Problem(NOT_FOUND, _("No programme {programme_id}.").format(programme_id=programme_id))
+        raise NotFound(_("No programme {programme_id}.").format(programme_id=programme_id))
     if programme.status != PUBLISHED:
         programme.status, programme.revision = PUBLISHED, programme.revision + 1
         uow.session.flush()
@@ -206,7 +200,7 @@ def import_programmes(uow, rows: list[dict], publish: bool) -> dict:
 def visible_programme(session, identity: Identity, programme_id: str) -> Programme:
     programme = session.get(Programme, programme_id)
     if programme is None or (programme.status != PUBLISHED and not identity.is_federation):
-        raise Problem(NOT_FOUND, _("No programme {programme_id}.").format(programme_id=programme_id))
+        raise NotFound(_("No programme {programme_id}.").format(programme_id=programme_id))
     return programme
 
 
@@ -219,9 +213,9 @@ def programmes_query(identity: Identity) -> Select:
 def _may_see_plan(identity: Identity, unit_id: str, write: bool) -> None:
     own_unit = identity.role in ("unit_officer", "grassroots_officer") and identity.unit_id == unit_id
     if write and not (identity.role == "unit_officer" and own_unit):
-        raise Problem(FORBIDDEN, "Only the unit's own officer records its plan.")
+        raise Forbidden("Only the unit's own officer records its plan.")
     if not (write or own_unit or identity.is_federation):
-        raise Problem(FORBIDDEN, "Another unit's plan.")
+        raise Forbidden("Another unit's plan.")
 
 
 def plan_view(session, unit_id: str, campaign_id: str) -> dict:
@@ -251,7 +245,7 @@ def record_plan(uow, identity: Identity, unit_id: str, campaign_id: str, program
     _may_see_plan(identity, unit_id, write=True)
     session = uow.session
     if session.get(Campaign, campaign_id) is None:
-        raise Problem(UNKNOWN_REFERENCE, _("No published campaign {campaign_id}.").format(campaign_id=campaign_id))
+        raise UNKNOWN_REFERENCE(_("No published campaign {campaign_id}.").format(campaign_id=campaign_id))
     wanted = sorted(set(programme_ids))
     published = set(
         session.scalars(
@@ -260,8 +254,7 @@ def record_plan(uow, identity: Identity, unit_id: str, campaign_id: str, program
     )
     missing = [p for p in wanted if p not in published]
     if missing:
-        raise Problem(
-            UNKNOWN_REFERENCE,
+        raise UNKNOWN_REFERENCE(
             "Only published programmes can be planned.",
             errors={
                 "programme_ids": [

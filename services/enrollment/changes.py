@@ -7,13 +7,12 @@ from datetime import date
 
 from sqlalchemy import Select, select
 
-from servicekit import Problem
 from servicekit.audit import SYSTEM, Actor
 from servicekit.db import utcnow
-from servicekit.errors import FORBIDDEN, NOT_FOUND, VALIDATION_FAILED
 from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.money import show
+from servicekit.refusals import Forbidden, Invalid, NotFound
 
 from . import registration
 from .access import find_enrolment, sees_personal_data
@@ -44,13 +43,13 @@ def request_change(uow, identity: Identity, enrolment_id: str, body: dict) -> St
     if identity.role not in REQUESTERS[kind] or (
         identity.role in ("employee", "grassroots_officer") and not sees_personal_data(identity, enrolment)
     ):
-        raise Problem(FORBIDDEN, _("The role {role} does not ask for a {kind}.").format(role=identity.role, kind=kind))
+        raise Forbidden(_("The role {role} does not ask for a {kind}.").format(role=identity.role, kind=kind))
     lifecycle.transition(
         enrolment.status, lifecycle.REQUEST_WITHDRAWAL if kind == rules.WITHDRAWAL else lifecycle.REQUEST_MOVE
     )
     target = body.get("to_programme_id")
     if kind == rules.WITHDRAWAL and target:
-        raise Problem(VALIDATION_FAILED, errors={"to_programme_id": [_("Not for a withdrawal.")]})
+        raise Invalid(errors={"to_programme_id": [_("Not for a withdrawal.")]})
     if kind != rules.WITHDRAWAL:
         _check_target(session, kind, enrolment, target)
     change = StatusChange(
@@ -72,7 +71,7 @@ def request_change(uow, identity: Identity, enrolment_id: str, body: dict) -> St
 def _check_target(session, kind: str, enrolment: Enrolment, target: str | None) -> Programme:
     programme = session.get(Programme, target) if target else None
     if programme is None or programme.status != "published":
-        raise Problem(VALIDATION_FAILED, errors={"to_programme_id": [_("Required: a published programme.")]})
+        raise Invalid(errors={"to_programme_id": [_("Required: a published programme.")]})
     problem = rules.move_problem(
         kind,
         enrolment.institution_id,
@@ -82,10 +81,10 @@ def _check_target(session, kind: str, enrolment: Enrolment, target: str | None) 
         programme.programme_id == enrolment.programme_id,
     )
     if problem:
-        raise Problem(VALIDATION_FAILED, problem, errors={"to_programme_id": [problem]})
+        raise Invalid(problem, errors={"to_programme_id": [problem]})
     standing = session.get(InstitutionStanding, programme.institution_id)
     if standing is not None and standing.disqualified:
-        raise Problem(INSTITUTION_DISQUALIFIED, standing.reason)
+        raise INSTITUTION_DISQUALIFIED(standing.reason)
     return programme
 
 
@@ -111,12 +110,11 @@ def decide(uow, identity: Identity, change_id: str, body: dict, today: date) -> 
     session = uow.session
     change = session.get(StatusChange, change_id, with_for_update=True)
     if change is None:
-        raise Problem(NOT_FOUND, _("No status change {change_id}.").format(change_id=change_id))
+        raise NotFound(_("No status change {change_id}.").format(change_id=change_id))
     enrolment = find_enrolment(session, identity, change.enrolment_id, lock=True)
     step = rules.next_step(change.kind, change.state, identity.role)
     if step is None:
-        raise Problem(
-            FORBIDDEN if change.state in rules.OPEN else WRONG_STATUS,
+        raise (Forbidden if change.state in rules.OPEN else WRONG_STATUS)(
             _("The {kind} is {state}; it is not for the role {role} to decide now.").format(
                 kind=change.kind, state=change.state, role=identity.role
             ),

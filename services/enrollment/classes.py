@@ -7,10 +7,9 @@ from datetime import date
 
 from sqlalchemy import Select, and_, func, or_, select, update
 
-from servicekit import Problem
-from servicekit.errors import FORBIDDEN, NOT_FOUND, VALIDATION_FAILED
 from servicekit.i18n import _
 from servicekit.identity import Identity
+from servicekit.refusals import Forbidden, Invalid, NotFound
 
 from .access import INSTITUTION_ROLES
 from .domain import classes as rules
@@ -57,7 +56,7 @@ def groupings(session, identity: Identity, args: dict) -> tuple[list[dict], dict
     campaign_id = args["campaign_id"]
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
-        raise Problem(NOT_FOUND, _("No campaign {campaign_id}.").format(campaign_id=campaign_id))
+        raise NotFound(_("No campaign {campaign_id}.").format(campaign_id=campaign_id))
     paid, unplaced = Enrolment.payment_status.in_(PAID), Enrolment.class_id.is_(None)
     query = (
         select(
@@ -96,9 +95,9 @@ def form_class(uow, identity: Identity, body: dict, today: date) -> TrainingClas
     campaign = session.get(Campaign, campaign_id)
     programme = session.get(Programme, body["programme_id"])
     if campaign is None or programme is None or programme.institution_id != identity.institution_id:
-        raise Problem(UNKNOWN_REFERENCE, "No such campaign, or no such programme at your institution.")
+        raise UNKNOWN_REFERENCE("No such campaign, or no such programme at your institution.")
     if body["opens_on"] <= today:
-        raise Problem(VALIDATION_FAILED, errors={"opens_on": [_("Must be after today.")]})
+        raise Invalid(errors={"opens_on": [_("Must be after today.")]})
     group = (
         Enrolment.campaign_id == campaign_id,
         Enrolment.programme_id == programme.programme_id,
@@ -108,8 +107,7 @@ def form_class(uow, identity: Identity, body: dict, today: date) -> TrainingClas
     registered = session.scalar(select(func.count()).where(*group))
     dedicated = rules.arrangement(registered, campaign.dedicated_class_threshold) == rules.DEDICATED
     if dedicated == bool(body.get("public_class_name")):
-        raise Problem(
-            VALIDATION_FAILED,
+        raise Invalid(
             (
                 _("{registered} registered (threshold {threshold}): a dedicated class, not a public one.")
                 if dedicated
@@ -124,7 +122,7 @@ def form_class(uow, identity: Identity, body: dict, today: date) -> TrainingClas
         session.scalars(select(Enrolment).where(*group, Enrolment.payment_status.in_(PAID)).with_for_update())
     )
     if not waiting:
-        raise Problem(NO_STUDENT_WAITING)
+        raise NO_STUDENT_WAITING()
     training_class = TrainingClass(
         class_id=str(uuid.uuid4()),
         campaign_id=campaign_id,
@@ -171,7 +169,7 @@ def find_class(session, identity: Identity, class_id: str, *, lock: bool = False
         identity.is_federation
         or (identity.role in INSTITUTION_ROLES and identity.institution_id == found.institution_id)
     ):
-        raise Problem(NOT_FOUND, _("No class {class_id} that you may see.").format(class_id=class_id))
+        raise NotFound(_("No class {class_id} that you may see.").format(class_id=class_id))
     return found
 
 
@@ -184,8 +182,7 @@ def classes_query(identity: Identity) -> Select:
 
 def _expect(training_class: TrainingClass, *statuses: str) -> None:
     if training_class.status not in statuses:
-        raise Problem(
-            WRONG_STATUS,
+        raise WRONG_STATUS(
             _("The class is {status}; this needs {needed}.").format(
                 status=training_class.status, needed=" or ".join(statuses)
             ),
@@ -195,7 +192,7 @@ def _expect(training_class: TrainingClass, *statuses: str) -> None:
 def _staffed(training_class: TrainingClass) -> None:
     gaps = rules.staffing_gaps(training_class.dedicated, training_class.head_teacher, training_class.learning_assistant)
     if gaps:
-        raise Problem(CLASS_NOT_STAFFED, errors={gap: [_("Required for a dedicated class.")] for gap in gaps})
+        raise CLASS_NOT_STAFFED(errors={gap: [_("Required for a dedicated class.")] for gap in gaps})
 
 
 def set_staff(uow, identity: Identity, class_id: str, body: dict) -> TrainingClass:
@@ -215,10 +212,9 @@ def submit_roster(uow, identity: Identity, class_id: str, today: date) -> Traini
     try:
         deadline = roster_deadline(training_class.opens_on, lead, work_calendar(session).is_workday)
     except CalendarMissing as missing:
-        raise Problem(CALENDAR_MISSING, str(missing)) from None
+        raise CALENDAR_MISSING(str(missing)) from None
     if today > deadline:
-        raise Problem(
-            ROSTER_TOO_LATE,
+        raise ROSTER_TOO_LATE(
             _("A class opening on {opens_on} needs its roster by {deadline} ({lead} working days before).").format(
                 opens_on=training_class.opens_on.isoformat(), deadline=deadline.isoformat(), lead=lead
             ),
@@ -244,7 +240,7 @@ def publish_roster(uow, identity: Identity, class_id: str, today: date) -> Train
 
 def open_class(uow, identity: Identity, class_id: str, today: date) -> TrainingClass:
     if identity.role != "institution_operator":
-        raise Problem(FORBIDDEN, "The institution opens its classes.")
+        raise Forbidden("The institution opens its classes.")
     session = uow.session
     training_class = find_class(session, identity, class_id, lock=True)
     _expect(training_class, rules.PUBLISHED)

@@ -7,13 +7,11 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from servicekit import Problem
 from servicekit.db import utcnow
-from servicekit.errors import FORBIDDEN, NOT_FOUND, VALIDATION_FAILED
 from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.pseudonym import employee_id
-from servicekit.tabular import IMPORT_REJECTED
+from servicekit.refusals import IMPORT_REJECTED, DomainError, Forbidden, Invalid, NotFound
 
 from .access import find_enrolment
 from .domain import enrolment as rules
@@ -46,15 +44,13 @@ def _context(session, identity: Identity, campaign_id: str, programme_id: str) -
     """The campaign, the officer's grassroots union and the programme, checked against the unit's plan."""
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
-        raise Problem(
-            UNKNOWN_REFERENCE,
+        raise UNKNOWN_REFERENCE(
             _("No published campaign {campaign_id}.").format(campaign_id=campaign_id),
             errors={"campaign_id": [_("Unknown campaign.")]},
         )
     union = session.get(Unit, identity.grassroots_union_id)
     if union is None or union.level != "grassroots":
-        raise Problem(
-            UNKNOWN_REFERENCE,
+        raise UNKNOWN_REFERENCE(
             _("Grassroots union {grassroots_union_id} is not known yet.").format(
                 grassroots_union_id=identity.grassroots_union_id
             ),
@@ -64,15 +60,13 @@ def _context(session, identity: Identity, campaign_id: str, programme_id: str) -
         rules.check_takes_nominations(parent.unit_id, parent.status)
     programme = session.get(Programme, programme_id)
     if programme is None or programme.status != "published":
-        raise Problem(
-            UNKNOWN_REFERENCE,
+        raise UNKNOWN_REFERENCE(
             _("No published programme {programme_id}.").format(programme_id=programme_id),
             errors={"programme_id": [_("Not a published programme.")]},
         )
     planned = session.get(PlanProgramme, (union.parent_id, campaign_id, programme_id))
     if planned is None:
-        raise Problem(
-            NOT_IN_PLAN,
+        raise NOT_IN_PLAN(
             _("Unit {parent_id} has not chosen {programme_id} for this campaign.").format(
                 parent_id=union.parent_id, programme_id=programme_id
             ),
@@ -102,11 +96,10 @@ def nominate(uow, identity: Identity, body: dict, today: date, employee_key: byt
     campaign, union, programme = _context(session, identity, body["campaign_id"], body["programme_id"])
     refusal = schooling_refusal(body["education"], programme.kind, programme.level)
     if refusal:
-        raise Problem(VALIDATION_FAILED, refusal, errors={"education": [refusal]})
+        raise Invalid(refusal, errors={"education": [refusal]})
     notice_start = body.get("notice_start") or today
     if notice_start > today:
-        raise Problem(
-            VALIDATION_FAILED,
+        raise Invalid(
             "The public notice must already be posted.",
             errors={"notice_start": [_("Must not be in the future.")]},
         )
@@ -121,8 +114,7 @@ def nominate(uow, identity: Identity, body: dict, today: date, employee_key: byt
         )
     )
     if active is not None:
-        raise Problem(
-            ALREADY_ENROLLED,
+        raise ALREADY_ENROLLED(
             "The employee already has an active enrolment of this kind in this campaign.",
             errors={
                 "resident_id": [
@@ -165,11 +157,10 @@ def nominate_many(
             created.append(nominate(uow, identity, {**common, **row}, today, employee_key))
         except ConcurrentChange:
             raise
-        except Problem as problem:
+        except DomainError as problem:
             errors.append({"row": number, "errors": problem.errors or {"row": [problem.detail]}})
     if errors:
-        raise Problem(
-            IMPORT_REJECTED,
+        raise IMPORT_REJECTED(
             _("{bad} of {total} rows cannot be nominated.").format(bad=len(errors), total=len(rows)),
             errors={"rows": errors},
         )
@@ -178,7 +169,7 @@ def nominate_many(
 
 def _own_union(identity: Identity, enrolment: Enrolment) -> None:
     if identity.role != "grassroots_officer" or identity.grassroots_union_id != enrolment.grassroots_union_id:
-        raise Problem(FORBIDDEN, "Only the nominating grassroots union does this.")
+        raise Forbidden("Only the nominating grassroots union does this.")
 
 
 def record_objection(uow, identity: Identity, enrolment_id: str, body: dict, today: date) -> Enrolment:
@@ -186,7 +177,7 @@ def record_objection(uow, identity: Identity, enrolment_id: str, body: dict, tod
     _own_union(identity, enrolment)
     move(enrolment, lifecycle.RECORD_OBJECTION)
     if body["raised_on"] > today:
-        raise Problem(VALIDATION_FAILED, errors={"raised_on": [_("Must not be in the future.")]})
+        raise Invalid(errors={"raised_on": [_("Must not be in the future.")]})
     objection = Objection(
         objection_id=str(uuid.uuid4()), enrolment_id=enrolment_id, recorded_by=identity.subject, **body
     )
@@ -205,9 +196,9 @@ def decide_objection(
     step = lifecycle.transition(enrolment.status, lifecycle.UPHOLD_OBJECTION if upheld else lifecycle.DECIDE_OBJECTION)
     objection = uow.session.get(Objection, objection_id)
     if objection is None or objection.enrolment_id != enrolment_id:
-        raise Problem(NOT_FOUND, _("No objection {objection_id} on this enrolment.").format(objection_id=objection_id))
+        raise NotFound(_("No objection {objection_id} on this enrolment.").format(objection_id=objection_id))
     if objection.outcome is not None:
-        raise Problem(WRONG_STATUS, _("The objection was already {outcome}.").format(outcome=objection.outcome))
+        raise WRONG_STATUS(_("The objection was already {outcome}.").format(outcome=objection.outcome))
     objection.outcome, objection.outcome_note, objection.decided_on = body["outcome"], body["note"], today
     enrolment.status = step.target  # rejected when upheld
     bump(enrolment)
@@ -224,8 +215,7 @@ def record_consent(uow, identity: Identity, enrolment_id: str, body: dict, today
         _own_union(identity, enrolment)
         on = body.get("written_consent_on")
         if on is None or on > today:
-            raise Problem(
-                VALIDATION_FAILED,
+            raise Invalid(
                 "The union records the date of the employee's written consent.",
                 errors={"written_consent_on": [_("Required, and not in the future.")]},
             )
@@ -253,7 +243,7 @@ def confirm(uow, identity: Identity, enrolment_id: str, today: date) -> Enrolmen
         consented=enrolment.consent_method is not None,
     )
     if blockers:
-        raise Problem(NOT_CONFIRMABLE, _("The nomination cannot be confirmed yet."), errors={"blockers": blockers})
+        raise NOT_CONFIRMABLE(_("The nomination cannot be confirmed yet."), errors={"blockers": blockers})
     enrolment.status, enrolment.sent_on = step.target, today
     bump(enrolment)
     return enrolment

@@ -1,78 +1,89 @@
-"""Enrollment's domain problems (problem+json codes with English and Chinese titles)."""
+"""Enrollment's refusals (domain errors, servicekit.refusals: codes with English and Chinese titles)."""
 
 from sqlalchemy.exc import IntegrityError
 
-from servicekit import Problem, define_problem
-from servicekit.errors import CONFLICT
+from servicekit.refusals import Conflict, Invalid, refusal
 
-UNIT_RETIRED_FOR_NOMINATION = define_problem(
+UNIT_RETIRED_FOR_NOMINATION = refusal(
+    Conflict,
     "enrollment_unit_retired",
-    409,
     "The first-level unit is retired: it takes no new nominations",
     "该一级单位已撤销，不再接受新的推荐",
 )
-ALREADY_EXISTS = define_problem("enrollment_already_exists", 409, "It already exists", "该记录已存在")
-UNKNOWN_REFERENCE = define_problem(
+ALREADY_EXISTS = refusal(Conflict, "enrollment_already_exists", "It already exists", "该记录已存在")
+UNKNOWN_REFERENCE = refusal(
+    Invalid,
     "enrollment_unknown_reference",
-    422,
     "It refers to something this service does not know",
     "引用的对象不存在或尚未同步",
 )
-NOT_IN_PLAN = define_problem(
+NOT_IN_PLAN = refusal(
+    Conflict,
     "enrollment_programme_not_in_plan",
-    409,
     "The programme is not in the unit's plan for this campaign",
     "所选培训项目不在本单位本批次的培训计划内",
 )
-ALREADY_ENROLLED = define_problem(
+ALREADY_ENROLLED = refusal(
+    Conflict,
     "enrollment_already_enrolled",
-    409,
     "The employee already has an active enrolment of this kind in this campaign",
     "该职工在本批次同类培训中已有有效报名",
 )
-WRONG_STATUS = define_problem(
-    "enrollment_wrong_status", 409, "Not possible in the current status", "当前状态下不能执行此操作"
+WRONG_STATUS = refusal(
+    Conflict, "enrollment_wrong_status", "Not possible in the current status", "当前状态下不能执行此操作"
 )
-NOT_CONFIRMABLE = define_problem(
-    "enrollment_not_confirmable", 409, "The nomination cannot be confirmed yet", "推荐人选暂不能确认"
+NOT_CONFIRMABLE = refusal(
+    Conflict, "enrollment_not_confirmable", "The nomination cannot be confirmed yet", "推荐人选暂不能确认"
 )
-WINDOW_CLOSED = define_problem(
-    "enrollment_registration_window_closed", 409, "Outside the campaign's registration window", "不在本批次报名时间内"
+WINDOW_CLOSED = refusal(
+    Conflict,
+    "enrollment_registration_window_closed",
+    "Outside the campaign's registration window",
+    "不在本批次报名时间内",
 )
-INSTITUTION_DISQUALIFIED = define_problem(
+INSTITUTION_DISQUALIFIED = refusal(
+    Conflict,
     "enrollment_institution_disqualified",
-    409,
     "The institution is disqualified and takes no new registrations",
     "该培训机构已被取消培训资格，不再接受新报名",
 )
-ENTRANCE_TEST_NOT_PASSED = define_problem(
-    "enrollment_entrance_test_not_passed", 409, "Admission needs a passed entrance test", "入学测试通过后方可录取"
+ENTRANCE_TEST_NOT_PASSED = refusal(
+    Conflict, "enrollment_entrance_test_not_passed", "Admission needs a passed entrance test", "入学测试通过后方可录取"
 )
-CLASS_NOT_STAFFED = define_problem(
+CLASS_NOT_STAFFED = refusal(
+    Conflict,
     "enrollment_class_not_staffed",
-    409,
     "A dedicated class needs a head teacher and a learning assistant",
     "专班须配备班主任和学习助理",
 )
-NO_STUDENT_WAITING = define_problem(
+NO_STUDENT_WAITING = refusal(
+    Conflict,
     "enrollment_no_student_waiting",
-    409,
     "No paid, registered student of this programme is waiting for a class",
     "该项目没有已缴费、待分班的学员",
 )
-ROSTER_TOO_LATE = define_problem(
+ROSTER_TOO_LATE = refusal(
+    Conflict,
     "enrollment_roster_too_late",
-    409,
     "The roster comes too late for the opening date",
     "花名册须在开班前规定的工作日数之前报送",
 )
-CALENDAR_MISSING = define_problem(
-    "enrollment_calendar_missing", 409, "No working-day calendar for that year", "缺少该年度的工作日历（节假日安排）"
+CALENDAR_MISSING = refusal(
+    Conflict,
+    "enrollment_calendar_missing",
+    "No working-day calendar for that year",
+    "缺少该年度的工作日历（节假日安排）",
 )
 
 
-class ConcurrentChange(Problem):
+class ConcurrentChange(Conflict):
     """The database refused a write another request made first; the transaction is spent."""
+
+
+class ConcurrentEnrolment(ConcurrentChange):
+    """Another request enrolled the employee first (ALREADY_ENROLLED's code and titles)."""
+
+    code, title_en, title_zh = ALREADY_ENROLLED.code, ALREADY_ENROLLED.title_en, ALREADY_ENROLLED.title_zh
 
 
 def flush_or_conflict(session, detail: str = "Changed concurrently; try again.") -> None:
@@ -81,7 +92,7 @@ def flush_or_conflict(session, detail: str = "Changed concurrently; try again.")
         session.flush()
     except IntegrityError as exc:
         if "ux_one_active_enrolment" in str(exc.orig):
-            raise ConcurrentChange(
-                ALREADY_ENROLLED, "The employee holds another active enrolment of this kind in this campaign."
+            raise ConcurrentEnrolment(
+                "The employee holds another active enrolment of this kind in this campaign."
             ) from None
-        raise ConcurrentChange(CONFLICT, detail) from None
+        raise ConcurrentChange(detail) from None

@@ -6,13 +6,12 @@ import logging
 from datetime import date
 from decimal import Decimal
 
-from servicekit import Problem
 from servicekit.audit import SYSTEM, Actor
 from servicekit.clock import china_today as today
-from servicekit.errors import FORBIDDEN
 from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.money import show
+from servicekit.refusals import Forbidden
 
 from .access import find_enrolment
 from .domain import enrolment as rules
@@ -28,13 +27,13 @@ SAGA = "registration"  # waiting for quota's answer (servicekit.sagas)
 
 def _institution_enrolment(uow, identity: Identity, enrolment_id: str) -> Enrolment:
     if identity.role != "institution_operator":
-        raise Problem(FORBIDDEN, "Only the institution's operator does this.")
+        raise Forbidden("Only the institution's operator does this.")
     return find_enrolment(uow.session, identity, enrolment_id, lock=True)
 
 
 def _academic(enrolment: Enrolment) -> None:
     if enrolment.kind != "academic":
-        raise Problem(WRONG_STATUS, "Entrance tests and admission are for academic enrolments.")
+        raise WRONG_STATUS("Entrance tests and admission are for academic enrolments.")
 
 
 def request_registration(uow, identity: Identity, enrolment_id: str, on: date) -> Enrolment:
@@ -52,11 +51,10 @@ def request_registration(uow, identity: Identity, enrolment_id: str, on: date) -
     step = lifecycle.transition(enrolment.status, lifecycle.REGISTER)
     standing = session.get(InstitutionStanding, enrolment.institution_id)
     if standing is not None and standing.disqualified:
-        raise Problem(INSTITUTION_DISQUALIFIED, standing.reason)
+        raise INSTITUTION_DISQUALIFIED(standing.reason)
     campaign = session.get(Campaign, enrolment.campaign_id)
     if not rules.in_window(on, campaign.registration_start, campaign.registration_end):
-        raise Problem(
-            WINDOW_CLOSED,
+        raise WINDOW_CLOSED(
             _("Registration for {name} is open from {registration_start} to {registration_end}.").format(
                 name=campaign.name,
                 registration_start=campaign.registration_start.isoformat(),
@@ -101,7 +99,7 @@ def federation_subsidy(campaign: Campaign, programme: Programme) -> Decimal:
     rate = rules.federation_rate(campaign.skills_federation_rate, campaign.skills_rate_overrides, programme.trade)
     subsidy = rules.federation_skills_share(programme.fee_tuition_or_training, rate)
     if subsidy <= 0:
-        raise Problem(WRONG_STATUS, "The programme has no training fee for the federation to share.")
+        raise WRONG_STATUS("The programme has no training fee for the federation to share.")
     return subsidy
 
 
@@ -214,7 +212,7 @@ def record_entrance_test(uow, identity: Identity, enrolment_id: str, body: dict,
     _academic(enrolment)
     lifecycle.transition(enrolment.status, lifecycle.RECORD_ENTRANCE_TEST)
     if body["held_on"] > on:
-        raise Problem(WRONG_STATUS, "An entrance test cannot be recorded before it is held.")
+        raise WRONG_STATUS("An entrance test cannot be recorded before it is held.")
     enrolment.entrance_test_on, enrolment.entrance_test_passed = body["held_on"], body["passed"]
     enrolment.entrance_test_score = Decimal(body["score"])
     bump(enrolment)
@@ -226,7 +224,7 @@ def admit(uow, identity: Identity, enrolment_id: str, on: date) -> Enrolment:
     _academic(enrolment)
     step = lifecycle.transition(enrolment.status, lifecycle.ADMIT)
     if not enrolment.entrance_test_passed:
-        raise Problem(ENTRANCE_TEST_NOT_PASSED, "No passed entrance test is recorded for this student.")
+        raise ENTRANCE_TEST_NOT_PASSED("No passed entrance test is recorded for this student.")
     enrolment.status, enrolment.admitted_on = step.target, on
     bump(enrolment)
     uow.publish(step.event, {**_enrolment_event(uow.session, enrolment), "admitted_on": on.isoformat()})

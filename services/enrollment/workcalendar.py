@@ -7,10 +7,9 @@ from datetime import date
 
 from sqlalchemy import delete, select
 
-from servicekit import Problem
 from servicekit.db import utcnow
-from servicekit.errors import VALIDATION_FAILED
 from servicekit.i18n import _
+from servicekit.refusals import Invalid
 
 from .domain.workdays import CalendarMissing, WorkCalendar
 from .models import CalendarDay, CalendarYear
@@ -27,7 +26,7 @@ def work_calendar(session) -> WorkCalendar:
 
 def _plausible(year: int) -> None:
     if not 2000 <= year <= 2100:
-        raise Problem(VALIDATION_FAILED, errors={"year": [_("Must be between 2000 and 2100.")]})
+        raise Invalid(errors={"year": [_("Must be between 2000 and 2100.")]})
 
 
 def load_year(uow, year: int, days: list[dict], loaded_by: str) -> dict:
@@ -35,11 +34,11 @@ def load_year(uow, year: int, days: list[dict], loaded_by: str) -> dict:
     _plausible(year)
     wrong = [d["day"].isoformat() for d in days if d["day"].year != year]
     if wrong:
-        raise Problem(VALIDATION_FAILED, _("Every day must be in {year}.").format(year=year), errors={"days": wrong})
+        raise Invalid(_("Every day must be in {year}.").format(year=year), errors={"days": wrong})
     listed = [d["day"] for d in days]
     twice = sorted({d.isoformat() for d in listed if listed.count(d) > 1})
     if twice:
-        raise Problem(VALIDATION_FAILED, "A day is listed twice.", errors={"days": twice})
+        raise Invalid("A day is listed twice.", errors={"days": twice})
     session = uow.session
     session.execute(delete(CalendarDay).where(CalendarDay.year == year))
     session.merge(CalendarYear(year=year, loaded_by=loaded_by, loaded_at=utcnow()))

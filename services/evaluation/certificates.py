@@ -8,12 +8,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from servicekit import Problem
 from servicekit.clock import china_today
-from servicekit.errors import CONFLICT, NOT_FOUND, ProblemType
 from servicekit.i18n import _
 from servicekit.identity import Identity
-from servicekit.tabular import IMPORT_REJECTED
+from servicekit.refusals import IMPORT_REJECTED, Conflict, DomainError, NotFound
 
 from .models import Certificate, Enrolment, ExamResult, Institution, Programme, as_dict
 from .problems import ALREADY_CERTIFIED, ALREADY_REVOKED, CERTIFICATE_NUMBER_TAKEN, CERTIFICATE_REFUSED
@@ -49,14 +47,12 @@ def issue_many(uow, identity: Identity, rows: list[tuple[int, dict]]) -> list[tu
     single issue: replaying a whole file issues nothing twice and announces nothing twice.
     """
     if not 1 <= len(rows) <= BATCH_LIMIT:
-        raise Problem(
-            IMPORT_REJECTED,
+        raise IMPORT_REJECTED(
             _("Send 1 to {BATCH_LIMIT} certificates per batch (split a longer list).").format(BATCH_LIMIT=BATCH_LIMIT),
         )
     planned, refused = _plan(uow.session, identity, rows)
     if refused:
-        raise Problem(
-            IMPORT_REJECTED,
+        raise IMPORT_REJECTED(
             _("{bad} of {total} rows cannot be issued; none was.").format(bad=len(refused), total=len(rows)),
             errors={"rows": [{"row": number, "errors": problem.errors} for number, problem in refused]},
         )
@@ -72,7 +68,7 @@ class _Planned:
 
 def _plan(
     session, identity: Identity, rows: list[tuple[int, dict]]
-) -> tuple[list[_Planned], list[tuple[int, Problem]]]:
+) -> tuple[list[_Planned], list[tuple[int, DomainError]]]:
     """The certificates the rows issue (or already issued), and the problem of every row that cannot be issued."""
     institution_id = identity.institution_id
     requests = [(number, str(row["enrolment_id"]), row["number"].strip(), row["issued_on"]) for number, row in rows]
@@ -112,7 +108,7 @@ def _plan(
         existing = by_number.get(certificate_number)
         enrolment = enrolments.get(enrolment_id)
         if number in repeated:
-            problem = _refused(CONFLICT, repeated[number])
+            problem = _refused(Conflict, repeated[number])
         elif existing is not None and (existing.enrolment_id, existing.issued_on) == (enrolment_id, issued_on):
             planned.append(_Planned(existing, False, None))  # a retry
             continue
@@ -161,8 +157,8 @@ def _plan(
     return planned, refused
 
 
-def _refused(problem: ProblemType, refusal: Refusal) -> Problem:
-    return Problem(problem, refusal.message, errors={refusal.field: [refusal.message]})
+def _refused(error: type[DomainError], refusal: Refusal) -> DomainError:
+    return error(refusal.message, errors={refusal.field: [refusal.message]})
 
 
 def _record(uow, planned: list[_Planned]) -> list[tuple[dict, bool]]:
@@ -172,8 +168,7 @@ def _record(uow, planned: list[_Planned]) -> list[tuple[dict, bool]]:
     try:
         session.flush()
     except IntegrityError:
-        raise Problem(
-            CONFLICT,
+        raise Conflict(
             "An enrolment already has a certificate in force, or a number was just used by a concurrent request.",
         ) from None
     for p in planned:
@@ -189,11 +184,9 @@ def revoke(uow, identity: Identity, certificate_id: str, reason: str) -> dict:
     session = uow.session
     certificate = session.get(Certificate, certificate_id, with_for_update=True)
     if certificate is None or not (identity.is_federation or certificate.institution_id == identity.institution_id):
-        raise Problem(NOT_FOUND, "No such certificate.")
+        raise NotFound("No such certificate.")
     if certificate.revoked_on is not None:
-        raise Problem(
-            ALREADY_REVOKED, _("Revoked on {revoked_on}.").format(revoked_on=certificate.revoked_on.isoformat())
-        )
+        raise ALREADY_REVOKED(_("Revoked on {revoked_on}.").format(revoked_on=certificate.revoked_on.isoformat()))
     certificate.revision += 1
     certificate.revoked_on = china_today()
     certificate.revocation_reason = reason
@@ -221,7 +214,7 @@ def verify(session, institution_id: str, number: str) -> dict:
         .where(Certificate.institution_id == institution_id, Certificate.number == number)
     ).first()
     if row is None:
-        raise Problem(NOT_FOUND, "No certificate with this number at this institution.")
+        raise NotFound("No certificate with this number at this institution.")
     certificate, enrolment, programme, institution = row
     return {
         "number": certificate.number,

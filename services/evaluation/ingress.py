@@ -28,13 +28,14 @@ import threading
 from kombu import Connection, Exchange, Queue
 from marshmallow import ValidationError, fields, validate
 
-from servicekit import Problem
 from servicekit.bus.backoff import CONNECTION_ERRORS, Backoff, wait_for_database
 from servicekit.bus.consumer import DatabaseAway
 from servicekit.bus.topology import durable_queue
 from servicekit.db import database_unavailable, outage_reason
+from servicekit.errors import Problem
 from servicekit.idempotency import KEY_PATTERN, KEY_REUSED, InFlight, KeyReused, Stored, fingerprint
 from servicekit.identity import INSTITUTION_SYSTEM, Identity
+from servicekit.refusals import DomainError
 from servicekit.service import Runtime
 
 from .results import record_batch
@@ -128,13 +129,15 @@ def handle(runtime: Runtime, routing_key: str, user_id: str | None, body: bytes)
         runtime.idempotency_keys.run_once(user_id, key, fingerprint("PUBLISH", routing_key, body), record)
     except KeyReused:
         return json.dumps({"code": KEY_REUSED.code, "detail": f"{key!r} was used for another batch."})
-    except Problem as problem:
-        return json.dumps(
-            {"code": problem.problem.code, "detail": problem.detail, "errors": problem.errors},
-            ensure_ascii=False,
-            default=str,
-        )
+    except DomainError as refused:  # the use case's refusal: the institution's system is told why
+        return _refusal(refused.code, refused.detail, refused.errors)
+    except Problem as problem:  # servicekit's last guard (a value beyond its column), as the HTTP API answers it
+        return _refusal(problem.problem.code, problem.detail, problem.errors)
     return None
+
+
+def _refusal(code: str, detail: str | None, errors) -> str:
+    return json.dumps({"code": code, "detail": detail, "errors": errors}, ensure_ascii=False, default=str)
 
 
 def run_ingress(runtime: Runtime) -> None:

@@ -7,12 +7,11 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from servicekit import Problem
 from servicekit.clock import china_today
 from servicekit.db import utcnow
-from servicekit.errors import CONFLICT
 from servicekit.i18n import _
 from servicekit.identity import Identity
+from servicekit.refusals import Conflict
 
 from .models import Campaign, Enrolment, ExamResult
 from .problems import BATCH_REJECTED
@@ -41,8 +40,7 @@ def record_batch(uow, identity: Identity, key: str, lines: list[dict]) -> dict:
 
     planned, errors = plan_batch(lines, institution_id, facts, history, china_today())
     if errors:
-        raise Problem(
-            BATCH_REJECTED,
+        raise BATCH_REJECTED(
             _("{bad} of {total} lines have errors.").format(bad=len(errors), total=len(lines)),
             errors={"lines": {str(i): messages for i, messages in errors.items()}},
         )
@@ -68,7 +66,7 @@ def record_batch(uow, identity: Identity, key: str, lines: list[dict]) -> dict:
     try:  # the constraints are the last word when two batches race past the checks above
         session.flush()
     except IntegrityError:
-        raise Problem(CONFLICT, "Another batch recorded results for the same exams at the same time; resend.") from None
+        raise Conflict("Another batch recorded results for the same exams at the same time; resend.") from None
     recorded = []
     for p, result in zip(planned, results):
         event = {

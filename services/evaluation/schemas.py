@@ -7,7 +7,6 @@ import re
 from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from contracts.common import Bool, not_blank
-from servicekit import Problem
 from servicekit.i18n import _
 
 from .problems import TOKEN_SCHEME_RETIRED
@@ -221,7 +220,7 @@ class AnswerIn(Schema):
     def refuse_the_retired_scheme(self, data, **kwargs):
         """Before RFC 9474 an answer carried `token` and `signature`: say so rather than list unknown fields."""
         if isinstance(data, dict) and "token" in data and "input_msg" not in data:
-            raise Problem(TOKEN_SCHEME_RETIRED, "Ask for a survey key of the current scheme (RFC 9474).")
+            raise TOKEN_SCHEME_RETIRED("Ask for a survey key of the current scheme (RFC 9474).")
         return data
 
     input_msg = HexBytes(

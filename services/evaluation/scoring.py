@@ -9,11 +9,10 @@ from decimal import Decimal
 import chinese_calendar
 from sqlalchemy import Select, select
 
-from servicekit import Problem
 from servicekit.db import upsert, utcnow
-from servicekit.errors import NOT_FOUND, VALIDATION_FAILED
 from servicekit.i18n import _
 from servicekit.identity import Identity
+from servicekit.refusals import Invalid, NotFound
 
 from . import rules
 from .models import (
@@ -50,7 +49,7 @@ def settings(session) -> dict:
 def put_settings(uow, identity: Identity, weights: dict[str, Decimal], threshold: Decimal) -> dict:
     refusal = rules.check_weights(weights)
     if refusal:
-        raise Problem(VALIDATION_FAILED, refusal, errors={"weights": [refusal]})
+        raise Invalid(refusal, errors={"weights": [refusal]})
     values = {
         "weights": {k: str(v) for k, v in weights.items()},
         "notice_threshold": threshold,
@@ -83,14 +82,14 @@ def working_days(start: date, end: date) -> int:
     try:
         return sum(1 for n in range((end - start).days) if chinese_calendar.is_workday(start + timedelta(days=n)))
     except NotImplementedError as exc:
-        raise Problem(CALENDAR_MISSING, _("Rosters cannot be judged on time: {exc}").format(exc=exc)) from None
+        raise CALENDAR_MISSING(_("Rosters cannot be judged on time: {exc}").format(exc=exc)) from None
 
 
 def report(session, campaign_id: str, institution_id: str) -> dict:
     """Each criterion's score with the figures it comes from, and the weighted score."""
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
-        raise Problem(NOT_FOUND, "No such campaign (not published to evaluation yet).")
+        raise NotFound("No such campaign (not published to evaluation yet).")
     institution = session.get(Institution, institution_id)
     config = settings(session)
     classes = [
@@ -233,7 +232,7 @@ def jsonable(value):
 
 def _standing(session, institution_id: str) -> InstitutionStanding:
     if session.get(Institution, institution_id) is None:
-        raise Problem(NOT_FOUND, "No such institution (not registered with evaluation yet).")
+        raise NotFound("No such institution (not registered with evaluation yet).")
     session.execute(
         upsert(session.bind, InstitutionStanding)
         .values(institution_id=institution_id, revision=0, disqualified=False)
@@ -276,7 +275,7 @@ def sanction(
 ) -> dict:
     standing = _standing(uow.session, institution_id)
     if standing.disqualified == disqualify:
-        raise Problem(STANDING_UNCHANGED, _("Already disqualified.") if disqualify else _("Not disqualified."))
+        raise STANDING_UNCHANGED(_("Already disqualified.") if disqualify else _("Not disqualified."))
     return _decide(uow, identity, standing, "disqualified" if disqualify else "reinstated", campaign_id, reason)
 
 

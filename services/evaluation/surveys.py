@@ -53,12 +53,11 @@ from datetime import date
 from sqlalchemy import Select, exists, select
 from sqlalchemy.exc import IntegrityError
 
-from servicekit import Problem
 from servicekit.clock import china_today
 from servicekit.db import upsert
-from servicekit.errors import CONFLICT, NOT_FOUND, VALIDATION_FAILED
 from servicekit.i18n import _
 from servicekit.identity import Identity
+from servicekit.refusals import Conflict, Invalid, NotFound
 
 from . import blind
 from .models import Campaign, Enrolment, Institution, Survey, SurveyAnswer, SurveyTokenIssued
@@ -90,7 +89,7 @@ def describe(survey: Survey, token_issued: bool | None = None) -> dict:
 def open_survey(uow, identity: Identity, campaign_id: str, institution_id: str, closes_on: date, kek: bytes) -> dict:
     """`kek`: the survey key-encryption key the survey's private key is stored under."""
     if uow.session.get(Campaign, campaign_id) is None or uow.session.get(Institution, institution_id) is None:
-        raise Problem(NOT_FOUND, "Unknown campaign or institution (not yet announced to evaluation).")
+        raise NotFound("Unknown campaign or institution (not yet announced to evaluation).")
     key = blind.generate_key()
     survey = Survey(
         survey_id=str(uuid.uuid4()),
@@ -105,14 +104,14 @@ def open_survey(uow, identity: Identity, campaign_id: str, institution_id: str, 
     try:
         uow.session.flush()
     except IntegrityError:
-        raise Problem(CONFLICT, "This campaign already has a survey for this institution.") from None
+        raise Conflict("This campaign already has a survey for this institution.") from None
     return describe(survey)
 
 
 def public_survey(session, survey_id: str) -> dict:
     survey = session.get(Survey, survey_id)
     if survey is None:
-        raise Problem(NOT_FOUND, "No such survey.")
+        raise NotFound("No such survey.")
     return describe(survey)
 
 
@@ -145,11 +144,9 @@ def surveys_query(session, identity: Identity) -> tuple[Select, Callable[[list],
 def _survey(session, survey_id: str, today: date) -> Survey:
     survey = session.get(Survey, survey_id)
     if survey is None:
-        raise Problem(NOT_FOUND, "No such survey.")
+        raise NotFound("No such survey.")
     if today > survey.closes_on:
-        raise Problem(
-            SURVEY_CLOSED, _("The survey closed on {closes_on}.").format(closes_on=survey.closes_on.isoformat())
-        )
+        raise SURVEY_CLOSED(_("The survey closed on {closes_on}.").format(closes_on=survey.closes_on.isoformat()))
     return survey
 
 
@@ -158,11 +155,10 @@ def sign_token(uow, identity: Identity, survey_id: str, blinded_msg: bytes, kek:
     session = uow.session
     survey = _survey(session, survey_id, china_today())
     if not session.scalar(select(_invited(identity.employee_id)).where(Survey.survey_id == survey_id)):
-        raise Problem(NOT_INVITED, "Only students enrolled at this institution in this campaign are invited.")
+        raise NOT_INVITED("Only students enrolled at this institution in this campaign are invited.")
     size = blind.modulus_length(survey.public_key_pem)
     if len(blinded_msg) != size:
-        raise Problem(
-            VALIDATION_FAILED,
+        raise Invalid(
             errors={
                 "blinded_msg": [_("Must be {size} bytes ({digits} hex digits).").format(size=size, digits=2 * size)]
             },
@@ -177,16 +173,14 @@ def sign_token(uow, identity: Identity, survey_id: str, blinded_msg: bytes, kek:
     if claimed is None:
         earlier = session.get(SurveyTokenIssued, (survey_id, identity.employee_id))
         if earlier.blinded_sha256 != digest:  # the same request again is a lost reply, answered again
-            raise Problem(TOKEN_ALREADY_ISSUED, "Each student gets one token per survey.")
+            raise TOKEN_ALREADY_ISSUED("Each student gets one token per survey.")
     try:
         return blind.blind_sign(blind.private_key(survey.private_key_pem, kek), blinded_msg)
     except ValueError:
-        raise Problem(
-            VALIDATION_FAILED, errors={"blinded_msg": [_("Out of range for this survey's key (not below n).")]}
-        ) from None
+        raise Invalid(errors={"blinded_msg": [_("Out of range for this survey's key (not below n).")]}) from None
     except blind.SigningFailure:
         log.error("blind signature failed its self-check; nothing answered", extra={"survey_id": survey_id})
-        raise Problem(SIGNING_FAILED, headers={"Retry-After": "1"}) from None
+        raise SIGNING_FAILED(retry_after=1) from None
 
 
 def answer(uow, survey_id: str, input_msg: bytes, sig: bytes, scores: dict, comment: str | None) -> None:
@@ -195,7 +189,7 @@ def answer(uow, survey_id: str, input_msg: bytes, sig: bytes, scores: dict, comm
     today = china_today()
     survey = _survey(session, survey_id, today)
     if not blind.verify(survey.public_key_pem, input_msg, sig):
-        raise Problem(BAD_TOKEN, "The signature does not match the token for this survey.")
+        raise BAD_TOKEN("The signature does not match the token for this survey.")
     stored = session.execute(
         upsert(session.bind, SurveyAnswer)
         .values(
@@ -209,13 +203,13 @@ def answer(uow, survey_id: str, input_msg: bytes, sig: bytes, scores: dict, comm
         .returning(SurveyAnswer.token_sha256)
     ).first()
     if stored is None:
-        raise Problem(ALREADY_ANSWERED, "Each token answers once.")
+        raise ALREADY_ANSWERED("Each token answers once.")
 
 
 def results(session, identity: Identity, survey_id: str) -> dict:
     survey = session.get(Survey, survey_id)
     if survey is None or not (identity.is_federation or survey.institution_id == identity.institution_id):
-        raise Problem(NOT_FOUND, "No such survey.")
+        raise NotFound("No such survey.")
     answers = session.scalars(
         select(SurveyAnswer).where(SurveyAnswer.survey_id == survey_id).order_by(SurveyAnswer.token_sha256)
     ).all()

@@ -10,12 +10,11 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from servicekit import Problem, define_problem
 from servicekit.db import UnitOfWork, utcnow
-from servicekit.errors import NOT_FOUND
 from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.money import show
+from servicekit.refusals import Conflict, NotFound, refusal
 
 from . import rules
 from .models import (
@@ -34,15 +33,15 @@ from .scoping import sees
 
 log = logging.getLogger(__name__)
 
-BREAKDOWN_CANCELLED = define_problem(
+BREAKDOWN_CANCELLED = refusal(
+    Conflict,
     "finance_breakdown_cancelled",
-    409,
     "The enrolment was withdrawn: its fees are no longer due",
     "该学员已退学，费用分担已取消",
 )
-CHARGE_REFERENCE_REUSED = define_problem(
+CHARGE_REFERENCE_REUSED = refusal(
+    Conflict,
     "finance_charge_reference_reused",
-    409,
     "This reference already names a different charge on the enrolment",
     "该学员已有使用此单据号的另一笔费用",
 )
@@ -217,7 +216,7 @@ def visible_enrolment(session: Session, identity: Identity, enrolment_id: str, l
     in the order the event handlers take them (else a payment and a handler deadlock)."""
     enrolment = session.get(Enrolment, enrolment_id, with_for_update=lock)
     if enrolment is None or not sees(identity, enrolment):
-        raise Problem(NOT_FOUND, _("No enrolment {enrolment_id} visible to you.").format(enrolment_id=enrolment_id))
+        raise NotFound(_("No enrolment {enrolment_id} visible to you.").format(enrolment_id=enrolment_id))
     return enrolment
 
 
@@ -235,9 +234,9 @@ def record_payment(
     enrolment = visible_enrolment(session, identity, enrolment_id, lock=True)
     breakdown = session.get(Breakdown, enrolment.enrolment_id, with_for_update=True)
     if breakdown is None:
-        raise Problem(NOT_FOUND, "This enrolment has no fee breakdown yet.")
+        raise NotFound("This enrolment has no fee breakdown yet.")
     if breakdown.status == "cancelled":
-        raise Problem(BREAKDOWN_CANCELLED)
+        raise BREAKDOWN_CANCELLED()
     breakdown.paid += amount
     breakdown.payment_status = _payment_status(breakdown.total, breakdown.paid)
     payment = Payment(
@@ -279,14 +278,13 @@ def record_charge(uow: UnitOfWork, identity: Identity, enrolment_id: str, body: 
     enrolment = visible_enrolment(session, identity, enrolment_id, lock=True)
     row = session.get(Breakdown, enrolment_id, with_for_update=True)  # one charge of an enrolment at a time
     if row is None:
-        raise Problem(NOT_FOUND, "This enrolment has no fee breakdown yet.")
+        raise NotFound("This enrolment has no fee breakdown yet.")
     earlier = session.scalar(
         select(Charge).where(Charge.enrolment_id == enrolment_id, Charge.reference == body["reference"])
     )
     if earlier is not None:
         if (earlier.line, earlier.amount, earlier.charged_on) != (body["line"], body["amount"], body["charged_on"]):
-            raise Problem(
-                CHARGE_REFERENCE_REUSED,
+            raise CHARGE_REFERENCE_REUSED(
                 _("Reference {reference} is a {line} of {amount} on {charged_on}.").format(
                     reference=body["reference"],
                     line=earlier.line,
@@ -296,7 +294,7 @@ def record_charge(uow: UnitOfWork, identity: Identity, enrolment_id: str, body: 
             )
         return earlier, False
     if row.status == "cancelled":
-        raise Problem(BREAKDOWN_CANCELLED)
+        raise BREAKDOWN_CANCELLED()
     charge = Charge(
         charge_id=str(uuid.uuid4()),
         enrolment_id=enrolment_id,

@@ -8,33 +8,32 @@ from decimal import Decimal
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from servicekit import Problem, define_problem
 from servicekit.db import UnitOfWork, utcnow
-from servicekit.errors import NOT_FOUND
 from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.money import show
+from servicekit.refusals import Conflict, NotFound, refusal
 
 from . import ledger
 from .models import Allocation, Campaign, Transfer
 
 KINDS = ("academic", "skills")
 ZERO = Decimal("0.00")
-OVER_ALLOCATION = define_problem(
+OVER_ALLOCATION = refusal(
+    Conflict,
     "finance_transfer_exceeds_allocation",
-    409,
     "The transfer exceeds what is allocated to the unit and not yet transferred",
     "划拨金额超过该单位已分配未划拨的额度",
 )
-NOTHING_TO_RECLAIM = define_problem(
+NOTHING_TO_RECLAIM = refusal(
+    Conflict,
     "finance_reclaim_exceeds_excess",
-    409,
     "The unit has not received that much more than its allocation",
     "该单位已划拨资金超出分配额的部分不足以收回该金额",
 )
-BALANCE_SHORT = define_problem(
+BALANCE_SHORT = refusal(
+    Conflict,
     "finance_balance_insufficient",
-    409,
     "The account's balance cannot cover this amount (it never goes negative)",
     "账户余额不足以支付该金额",
 )
@@ -91,7 +90,7 @@ def standing(session: Session, campaign: Campaign, unit_id: str | None, kind: st
 def _campaign(session: Session, campaign_id: str) -> Campaign:
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
-        raise Problem(NOT_FOUND, _("No published campaign {campaign_id}.").format(campaign_id=campaign_id))
+        raise NotFound(_("No published campaign {campaign_id}.").format(campaign_id=campaign_id))
     return campaign
 
 
@@ -107,8 +106,7 @@ def move(uow: UnitOfWork, identity: Identity, body: dict, cause: str, direction:
     if direction == "to_unit":
         room = allocated(session, campaign, unit_id, kind) - transferred(session, campaign_id, unit_id, kind)
         if amount > room:
-            raise Problem(
-                OVER_ALLOCATION,
+            raise OVER_ALLOCATION(
                 _("At most {amount} can still be transferred to {unit_id} ({kind}).").format(
                     amount=show(room), unit_id=unit_id, kind=kind
                 ),
@@ -118,8 +116,7 @@ def move(uow: UnitOfWork, identity: Identity, body: dict, cause: str, direction:
     elif direction == "reclaimed":
         excess = standing(session, campaign, unit_id, kind)[1]
         if amount > excess:
-            raise Problem(
-                NOTHING_TO_RECLAIM,
+            raise NOTHING_TO_RECLAIM(
                 _("{unit_id} holds {excess} beyond its allocation ({kind}).").format(
                     excess=show(excess), unit_id=unit_id, kind=kind
                 ),
@@ -148,7 +145,7 @@ def move(uow: UnitOfWork, identity: Identity, body: dict, cause: str, direction:
             session, f"transfer:{row.transfer_id}", f"{direction} {body['reference']}"[:200], campaign_id, [move]
         )
     except ledger.InsufficientBalance as short:
-        raise Problem(BALANCE_SHORT, str(short)) from None
+        raise BALANCE_SHORT(str(short)) from None
     if direction in ("to_unit", "reclaimed"):
         event, day = (
             ("funds.transferred", "transferred_on") if direction == "to_unit" else ("funds.reclaimed", "reclaimed_on")

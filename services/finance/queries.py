@@ -5,10 +5,9 @@ from __future__ import annotations
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
-from servicekit import Problem
-from servicekit.errors import FORBIDDEN
 from servicekit.identity import Identity
 from servicekit.paging import Listing
+from servicekit.refusals import Forbidden
 
 from . import schemas
 from .models import (
@@ -112,7 +111,7 @@ def unit_scope(identity: Identity) -> str | None:
         return None
     if identity.role == "unit_officer":
         return identity.unit_id
-    raise Problem(FORBIDDEN, "Only the federation and unit officers see units' money.")
+    raise Forbidden("Only the federation and unit officers see units' money.")
 
 
 def lines_of(session: Session, enrolment_id: str) -> list[BreakdownLine]:
@@ -186,7 +185,7 @@ def transfers(session: Session, identity: Identity, args: dict) -> tuple[list[Tr
 
 def reimbursements(session: Session, identity: Identity, args: dict) -> tuple[list[dict], dict]:
     if identity.role.startswith("institution") or identity.role == "grassroots_officer":
-        raise Problem(FORBIDDEN, "Reimbursements are seen by the federation, the unit and the student.")
+        raise Forbidden("Reimbursements are seen by the federation, the unit and the student.")
     return REIMBURSEMENTS.page(
         session, scoped(_with_recovery(), identity), args, view=lambda rows: [reimbursement_view(*r) for r in rows]
     )

@@ -25,32 +25,31 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from servicekit import Problem, define_problem
 from servicekit.db import UnitOfWork, utcnow
-from servicekit.errors import NOT_FOUND
 from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.money import show
+from servicekit.refusals import Conflict, Invalid, NotFound, refusal
 
 from . import fees, funds, rules
 from .models import Breakdown, Campaign, Enrolment, RateRaise, Reimbursement
 from .reimbursements import follow_breakdown
 
-RATE_NOT_RAISED = define_problem(
+RATE_NOT_RAISED = refusal(
+    Invalid,
     "finance_rate_not_raised",
-    422,
     "A raise must set the trade's federation rate above its current rate",
     "调整后的市总补助比例须高于该工种现行比例",
 )
-SURPLUS_SHORT = define_problem(
+SURPLUS_SHORT = refusal(
+    Conflict,
     "finance_skills_surplus_insufficient",
-    409,
     "The raise costs more than is left of the skills fund",
     "提高补助比例所需经费超过技能培训专项资金结余",
 )
-UNIT_SHORT = define_problem(
+UNIT_SHORT = refusal(
+    Conflict,
     "finance_unit_skills_allocation_insufficient",
-    409,
     "The raise costs some units more than is left of their skills allocation",
     "提高补助比例所需经费超过部分单位技能培训补助额度结余",
 )
@@ -74,12 +73,11 @@ def raise_rate(uow: UnitOfWork, identity: Identity, campaign_id: str, body: dict
     # locked for update: one raise at a time, and no breakdown of the campaign settled meanwhile
     campaign = session.get(Campaign, campaign_id, with_for_update=True)
     if campaign is None:
-        raise Problem(NOT_FOUND, _("No published campaign {campaign_id}.").format(campaign_id=campaign_id))
+        raise NotFound(_("No published campaign {campaign_id}.").format(campaign_id=campaign_id))
     trade, rate = body["trade"], body["rate"]
     before = fees.campaign_policy(session, campaign).federation_rate(trade)
     if rate <= before:
-        raise Problem(
-            RATE_NOT_RAISED,
+        raise RATE_NOT_RAISED(
             _("The federation pays {before:.4f} of the {trade} training fee already.").format(
                 before=before, trade=trade
             ),
@@ -89,8 +87,7 @@ def raise_rate(uow: UnitOfWork, identity: Identity, campaign_id: str, body: dict
     extra = sum((result.federation - row.federation for _, row, result in recomputed), Decimal("0.00"))
     left = campaign.skills_fund - committed(session, campaign_id)
     if extra > left:
-        raise Problem(
-            SURPLUS_SHORT,
+        raise SURPLUS_SHORT(
             _("The raise adds {extra} to {count} enrolments; {left} is left of the skills fund.").format(
                 extra=show(extra), count=len(recomputed), left=show(left)
             ),
@@ -135,8 +132,7 @@ def _check_units(session: Session, campaign: Campaign, recomputed: list) -> None
                 f"{show(left)} is left of the unit's skills allocation."
             ]
     if short:
-        raise Problem(
-            UNIT_SHORT,
+        raise UNIT_SHORT(
             _("The raise does not fit the skills allocation of {count} unit(s): {units}.").format(
                 count=len(short), units=", ".join(short)
             ),

@@ -22,12 +22,11 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from servicekit import Problem, define_problem
 from servicekit.db import UnitOfWork, utcnow
-from servicekit.errors import NOT_FOUND
 from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.money import show
+from servicekit.refusals import Conflict, Invalid, NotFound, refusal
 
 from . import ledger
 from .fees import unit_policy
@@ -37,27 +36,27 @@ from .models import Breakdown, Certificate, Enrolment, Recovery, Reimbursement
 log = logging.getLogger(__name__)
 SAGA = "certificate_facts"  # a certificate waiting for its enrolment's facts
 OWED = ("awaiting_payment", "awaiting_funds", "payable")
-NOT_PAYABLE = define_problem(
+NOT_PAYABLE = refusal(
+    Conflict,
     "finance_reimbursement_not_payable",
-    409,
     "This reimbursement is not payable (already paid or cancelled)",
     "该报销款项不可支付（已支付或已取消）",
 )
-NOT_PAID_IN_FULL = define_problem(
+NOT_PAID_IN_FULL = refusal(
+    Conflict,
     "finance_reimbursement_awaits_full_payment",
-    409,
     "The federation's share is paid only once the employee has paid the whole fee up front",
     "学员尚未全额缴费，市总补助暂不能发放",
 )
-NOT_RECOVERABLE = define_problem(
+NOT_RECOVERABLE = refusal(
+    Conflict,
     "finance_recovery_not_due",
-    409,
     "Nothing is to be recovered: the share was not paid, its certificate stands, or its recovery is recorded already",
     "该款项无需追回（未发放、证书仍有效或已登记追回）",
 )
-RECOVERY_NOT_THE_SHARE = define_problem(
+RECOVERY_NOT_THE_SHARE = refusal(
+    Invalid,
     "finance_recovery_amount_mismatch",
-    422,
     "The amount recovered must be the share that was paid",
     "追回金额须等于已发放的补助金额",
 )
@@ -279,8 +278,7 @@ def visible(session: Session, identity: Identity, reimbursement_id: str) -> tupl
     row = session.get(Reimbursement, reimbursement_id, with_for_update=True)
     enrolment = row and session.get(Enrolment, row.enrolment_id)
     if row is None or (not identity.is_federation and enrolment.unit_id != identity.unit_id):
-        raise Problem(
-            NOT_FOUND,
+        raise NotFound(
             _("No reimbursement {reimbursement_id} visible to you.").format(reimbursement_id=reimbursement_id),
         )
     return row, enrolment
@@ -293,11 +291,10 @@ def pay(
     session = uow.session
     row, enrolment = visible(session, identity, reimbursement_id)
     if row.status not in OWED:
-        raise Problem(NOT_PAYABLE, _("The reimbursement is {status}.").format(status=row.status))
+        raise NOT_PAYABLE(_("The reimbursement is {status}.").format(status=row.status))
     if row.status == "awaiting_payment":
         breakdown = session.get(Breakdown, enrolment.enrolment_id)
-        raise Problem(
-            NOT_PAID_IN_FULL,
+        raise NOT_PAID_IN_FULL(
             _("The employee has paid {paid} of {total}.").format(
                 paid=show(breakdown.paid), total=show(breakdown.total)
             ),
@@ -306,8 +303,7 @@ def pay(
         ledger.locked(session, list(_accounts(enrolment)))  # all three at once, in order: no deadlock
         if row.status == "awaiting_funds" and not _reserve(session, enrolment, row, cause):
             earmarked = _accounts(enrolment)[0]
-            raise Problem(
-                BALANCE_SHORT,
+            raise BALANCE_SHORT(
                 _(
                     "The earmarked account holds {balance}, {amount} is needed: ask the federation for a transfer first."
                 ).format(balance=show(ledger.balance(session, earmarked)), amount=show(row.amount)),
@@ -363,20 +359,18 @@ def recover(
             body["recovered_on"],
             body["reference"],
         ):
-            raise Problem(
-                NOT_RECOVERABLE,
+            raise NOT_RECOVERABLE(
                 _("Recovered already on {recovered_on} ({reference}).").format(
                     recovered_on=earlier.recovered_on.isoformat(), reference=earlier.reference
                 ),
             )
         return earlier, row, enrolment
     if row.status != "paid":
-        raise Problem(NOT_RECOVERABLE, _("The reimbursement is {status}.").format(status=row.status))
+        raise NOT_RECOVERABLE(_("The reimbursement is {status}.").format(status=row.status))
     if not row.certificate_revoked:
-        raise Problem(NOT_RECOVERABLE, _("The reimbursement is paid and its certificate stands."))
+        raise NOT_RECOVERABLE(_("The reimbursement is paid and its certificate stands."))
     if body["amount"] != row.amount:
-        raise Problem(
-            RECOVERY_NOT_THE_SHARE,
+        raise RECOVERY_NOT_THE_SHARE(
             errors={"amount": [_("Must be {amount}, the share paid.").format(amount=show(row.amount))]},
         )
     recovery = Recovery(

@@ -8,11 +8,10 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from servicekit import Problem
-from servicekit.errors import FORBIDDEN, NOT_FOUND
 from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.money import show
+from servicekit.refusals import Forbidden, NotFound
 from servicekit.tabular import Column
 
 from . import ledger, raises, rules
@@ -169,14 +168,14 @@ def fund_usage(session: Session, identity: Identity, campaign_id: str, by: str) 
 def _campaign(session: Session, campaign_id: str) -> Campaign:
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
-        raise Problem(NOT_FOUND, _("No published campaign {campaign_id}.").format(campaign_id=campaign_id))
+        raise NotFound(_("No published campaign {campaign_id}.").format(campaign_id=campaign_id))
     return campaign
 
 
 def _by_campaign(session: Session, identity: Identity, campaign: Campaign) -> list[dict]:
     """The whole campaign per kind: the fund and where its money is."""
     if not identity.is_federation:
-        raise Problem(FORBIDDEN, "The campaign's totals are the federation's.")
+        raise Forbidden("The campaign's totals are the federation's.")
     sums = dict(
         ((account_type, kind), balance)
         for account_type, kind, balance in session.execute(
@@ -309,7 +308,7 @@ def _recovered(session: Session, campaign_id: str) -> dict[tuple[str, str], Deci
 def _by_institution(session: Session, identity: Identity, campaign: Campaign) -> list[dict]:
     """Fund usage per institution (经费使用管理情况), for the federation's evaluation of institutions."""
     if not identity.is_federation and not identity.role.startswith("institution"):
-        raise Problem(FORBIDDEN, "Fund usage per institution is the federation's and each institution's own.")
+        raise Forbidden("Fund usage per institution is the federation's and each institution's own.")
     paid_fed = (
         select(Reimbursement.enrolment_id, Reimbursement.amount)
         .where(Reimbursement.share == "federation", Reimbursement.status == "paid")

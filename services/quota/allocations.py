@@ -7,14 +7,14 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from servicekit import Problem, unit_of_work
+from servicekit import unit_of_work
 from servicekit.clock import china_date
 from servicekit.db import utcnow
 from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.money import from_fen, money, show, to_fen
 from servicekit.paging import Listing
-from servicekit.tabular import IMPORT_REJECTED
+from servicekit.refusals import IMPORT_REJECTED
 
 from . import campaigns, rules
 from .models import Allocation, AllocationChange, AllocationLine, Campaign, CampaignParticipant, Unit
@@ -66,7 +66,7 @@ def save_proposal(campaign_id: str) -> dict:
         campaign = campaigns.find(uow.session, campaign_id, lock=True)
         allocation = _find(uow.session, campaign_id, lock=True, required=False)
         if allocation and allocation.status == "published":
-            raise Problem(ALLOCATION_PUBLISHED, "Edit lines or reallocate unused quota instead.")
+            raise ALLOCATION_PUBLISHED("Edit lines or reallocate unused quota instead.")
         allocation = _with_source(uow.session, allocation, campaign_id, "computed")
         _fix_participants(uow.session, campaign)
         _replace_lines(uow.session, allocation, _proposal(uow.session, campaign))
@@ -129,8 +129,7 @@ def import_table(identity: Identity, campaign_id: str, rows: list[tuple[int, dic
                 errors.append({"row": number, "errors": {"unit_id": [_("Appears more than once in the file.")]}})
             seen.add(row["unit_id"])
         if errors:
-            raise Problem(
-                IMPORT_REJECTED,
+            raise IMPORT_REJECTED(
                 _("{bad} of {total} rows have errors.").format(bad=len(errors), total=len(rows)),
                 errors={"rows": errors},
             )
@@ -160,10 +159,10 @@ def publish(campaign_id: str) -> dict:
     with unit_of_work() as uow:
         campaign = campaigns.find(uow.session, campaign_id)
         if campaign.status != "published":
-            raise Problem(CAMPAIGN_NOT_PUBLISHED, "Publish the campaign before its allocation.")
+            raise CAMPAIGN_NOT_PUBLISHED("Publish the campaign before its allocation.")
         allocation = _find(uow.session, campaign_id, lock=True)
         if allocation.status == "published":
-            raise Problem(ALLOCATION_PUBLISHED, "Already published; edits are announced line by line.")
+            raise ALLOCATION_PUBLISHED("Already published; edits are announced line by line.")
         before = {"status": allocation.status}
         allocation.status, allocation.published_at = "published", utcnow()
         lines = _lines(uow.session, allocation)
@@ -185,15 +184,14 @@ def reallocate(identity: Identity, campaign_id: str, body: dict) -> dict:
     with unit_of_work() as uow:
         campaign = campaigns.find(uow.session, campaign_id, lock=True)
         if china_date(utcnow()) <= campaign.registration_end:
-            raise Problem(
-                REALLOCATION_CLOSED,
+            raise REALLOCATION_CLOSED(
                 _("Registration runs until {registration_end}.").format(
                     registration_end=campaign.registration_end.isoformat()
                 ),
             )
         allocation = _find(uow.session, campaign_id, lock=True)
         if allocation.status != "published":
-            raise Problem(ALLOCATION_NOT_PUBLISHED, "Edit the draft's lines instead.")
+            raise ALLOCATION_NOT_PUBLISHED("Edit the draft's lines instead.")
         # Lock both lines in one order, so two crossing moves cannot deadlock.
         ids = sorted((body["from_unit_id"], body["to_unit_id"]))
         locked = {line.unit_id: line for line in (_line(uow.session, allocation, uid) for uid in ids)}
@@ -201,8 +199,7 @@ def reallocate(identity: Identity, campaign_id: str, body: dict) -> dict:
         seats, money = body["academic_seats"], body["skills_money"]
         seat_use, money_use = usage(source)
         if seats > seat_use.available or money > money_use.available:
-            raise Problem(
-                NOT_ENOUGH_UNUSED,
+            raise NOT_ENOUGH_UNUSED(
                 _("{unit_id} has {available} unused seats and {money} unused skills money.").format(
                     unit_id=source.unit_id, available=seat_use.available, money=show(money_use.available)
                 ),
@@ -271,11 +268,10 @@ def _change(
     _check_received(line, seats, money, campaign)
     unit = uow.session.get(Unit, line.unit_id)
     if unit.status == "retired" and (seats > line.academic_seats or money > line.skills_money):
-        raise Problem(UNIT_RETIRED, _("{unit_id} is retired.").format(unit_id=line.unit_id))
+        raise UNIT_RETIRED(_("{unit_id} is retired.").format(unit_id=line.unit_id))
     seat_use, money_use = usage(line)
     if seats < seat_use.in_use or money < money_use.in_use:
-        raise Problem(
-            BELOW_USE,
+        raise BELOW_USE(
             _("{unit_id} already uses {in_use} seats and {money} of skills money.").format(
                 unit_id=line.unit_id, in_use=seat_use.in_use, money=show(money_use.in_use)
             ),
@@ -315,8 +311,7 @@ def _check_received(line: AllocationLine, seats: int, money: Decimal, campaign: 
     min_seats = rules.seats_covering(line.academic_received, subsidy)
     if seats >= min_seats and money >= line.skills_received:
         return
-    raise Problem(
-        BELOW_RECEIVED,
+    raise BELOW_RECEIVED(
         _(
             "{unit_id} has already received {academic} for academic seats (at least {min_seats} seats) and {skills} of skills money; reclaim the money first."
         ).format(
@@ -346,8 +341,7 @@ def _check_pools(session, campaign: Campaign, allocation: Allocation) -> None:
     seat_pool = campaigns.academic_seats(campaign)
     seats_over, money_over = excess_over_pool(seats, seat_pool), excess_over_pool(money, campaign.skills_pool)
     if seats_over or money_over:
-        raise Problem(
-            OVER_POOL,
+        raise OVER_POOL(
             _(
                 "The lines total {seats} seats and {money} of skills money; the pools are {seat_pool} seats and {money_pool}: {seats_over} seats and {money_over} too many."
             ).format(
@@ -429,9 +423,7 @@ def _find(session, campaign_id: str, *, lock: bool = False, required: bool = Tru
     query = select(Allocation).where(Allocation.campaign_id == campaign_id)
     allocation = session.scalars(query.with_for_update() if lock else query).one_or_none()
     if allocation is None and required:
-        raise Problem(
-            NO_ALLOCATION, _("Campaign {campaign_id} has no saved allocation.").format(campaign_id=campaign_id)
-        )
+        raise NO_ALLOCATION(_("Campaign {campaign_id} has no saved allocation.").format(campaign_id=campaign_id))
     return allocation
 
 
@@ -450,7 +442,7 @@ def _line(session, allocation: Allocation, unit_id: str) -> AllocationLine:
         .with_for_update()
     ).one_or_none()
     if line is None:
-        raise Problem(UNIT_NOT_FOUND, _("Unit {unit_id} has no line in this allocation.").format(unit_id=unit_id))
+        raise UNIT_NOT_FOUND(_("Unit {unit_id} has no line in this allocation.").format(unit_id=unit_id))
     return line
 
 
@@ -606,7 +598,7 @@ def choose_participants(identity: Identity, campaign_id: str, body: dict) -> lis
         campaign = campaigns.find(session, campaign_id, lock=True)
         allocation = _find(session, campaign_id, lock=True, required=False)
         if allocation and allocation.status == "published":
-            raise Problem(PARTICIPANTS_FIXED)
+            raise PARTICIPANTS_FIXED()
         wanted = sorted(set(body["unit_ids"]))
         _active_first_level(session, wanted)
         before = sorted(u.id for u in _participant_units(session, campaign))
@@ -702,8 +694,7 @@ def _active_first_level(session, unit_ids: list[str]) -> list[Unit]:
     }
     missing = [unit_id for unit_id in unit_ids if unit_id not in found]
     if missing:
-        raise Problem(
-            UNIT_NOT_FOUND,
+        raise UNIT_NOT_FOUND(
             _("Not active first-level units: {units}.").format(units=", ".join(missing)),
             errors={"unit_ids": [_("Not active first-level units: {units}.").format(units=", ".join(missing))]},
         )

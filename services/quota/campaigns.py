@@ -8,12 +8,12 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from servicekit import Problem, unit_of_work
+from servicekit import unit_of_work
 from servicekit.db import utcnow
-from servicekit.errors import VALIDATION_FAILED
 from servicekit.i18n import _
 from servicekit.money import show
 from servicekit.paging import Listing
+from servicekit.refusals import Invalid
 
 from .models import Allocation, AllocationLine, Campaign
 from .problems import CAMPAIGN_NOT_FOUND, CAMPAIGN_PUBLISHED, OVER_POOL
@@ -118,7 +118,7 @@ def publish(campaign_id: str) -> dict:
     with unit_of_work() as uow:
         campaign = find(uow.session, campaign_id, lock=True)
         if campaign.status == "published":
-            raise Problem(CAMPAIGN_PUBLISHED, "Edit the campaign to publish a new revision of it.")
+            raise CAMPAIGN_PUBLISHED("Edit the campaign to publish a new revision of it.")
         before = {"status": campaign.status, "revision": campaign.revision}
         campaign.status, campaign.revision, campaign.updated_at = "published", 1, utcnow()
         uow.publish("campaign.published", payload(campaign))
@@ -133,15 +133,14 @@ def find(session, campaign_id: str, *, lock: bool = False) -> Campaign:
     query = select(Campaign).where(Campaign.id == campaign_id)
     campaign = session.scalars(query.with_for_update() if lock else query).one_or_none()
     if campaign is None:
-        raise Problem(CAMPAIGN_NOT_FOUND, _("No campaign {campaign_id}.").format(campaign_id=campaign_id))
+        raise CAMPAIGN_NOT_FOUND(_("No campaign {campaign_id}.").format(campaign_id=campaign_id))
     return campaign
 
 
 def _check_windows(campaign: Campaign) -> None:
     for start, end in (("registration_start", "registration_end"), ("study_start", "study_end")):
         if getattr(campaign, start) > getattr(campaign, end):
-            raise Problem(
-                VALIDATION_FAILED,
+            raise Invalid(
                 _("{end} is before {start}.").format(end=end, start=start),
                 errors={"windows": {end: [_("Must not be before {start}.").format(start=start)]}},
             )
@@ -160,8 +159,7 @@ def _check_pools_cover_allocation(session, campaign: Campaign) -> None:
     seats_over = excess_over_pool(totals[0], academic_seats(campaign))
     money_over = excess_over_pool(Decimal(totals[1]), campaign.skills_pool)
     if seats_over or money_over:
-        raise Problem(
-            OVER_POOL,
+        raise OVER_POOL(
             _(
                 "The allocation already holds {seats} seats and {money} of skills money: the new pools fall short by {seats_over} seats and {money_over}."
             ).format(

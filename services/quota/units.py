@@ -6,12 +6,12 @@ from collections import Counter
 
 from sqlalchemy import or_, select
 
-from servicekit import Problem, unit_of_work
+from servicekit import unit_of_work
 from servicekit.db import utcnow
 from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.paging import Listing
-from servicekit.tabular import IMPORT_REJECTED
+from servicekit.refusals import IMPORT_REJECTED
 
 from .campaigns import decimal_text
 from .models import Unit
@@ -24,7 +24,7 @@ FIELDS = ("name", "level", "category", "parent_id", "headcount", "key_industry",
 def create(body: dict) -> dict:
     with unit_of_work() as uow:
         if uow.session.get(Unit, body["id"]) is not None:
-            raise Problem(UNIT_EXISTS, _("Unit {id} exists; change it with PATCH.").format(id=body["id"]))
+            raise UNIT_EXISTS(_("Unit {id} exists; change it with PATCH.").format(id=body["id"]))
         unit = Unit(id=body["id"], revision=0, status="active", **{k: body[k] for k in FIELDS})
         _check_parent(uow.session, unit)
         uow.session.add(unit)
@@ -38,15 +38,14 @@ def edit(unit_id: str, body: dict) -> dict:
     with unit_of_work() as uow:
         unit = uow.session.scalars(select(Unit).where(Unit.id == unit_id).with_for_update()).one_or_none()
         if unit is None:
-            raise Problem(UNIT_NOT_FOUND, _("No unit {unit_id}.").format(unit_id=unit_id))
+            raise UNIT_NOT_FOUND(_("No unit {unit_id}.").format(unit_id=unit_id))
         before = view(unit)
         merged = {**{k: getattr(unit, k) for k in FIELDS}, **body}
         if merged["level"] == "first_level":
             merged["parent_id"] = None
         _check_consistent(merged)
         if merged["level"] == "grassroots" and _has_members(uow.session, unit_id):
-            raise Problem(
-                UNIT_INVALID,
+            raise UNIT_INVALID(
                 _("{unit_id} has grassroots unions under it; it must stay first-level.").format(unit_id=unit_id),
             )
         _apply(unit, merged)
@@ -61,7 +60,7 @@ def get(identity: Identity, unit_id: str) -> dict:
     with unit_of_work() as uow:
         unit = uow.session.scalars(_visible(identity).where(Unit.id == unit_id)).one_or_none()
         if unit is None:
-            raise Problem(UNIT_NOT_FOUND, _("No unit {unit_id} that you may see.").format(unit_id=unit_id))
+            raise UNIT_NOT_FOUND(_("No unit {unit_id} that you may see.").format(unit_id=unit_id))
         return view(unit)
 
 
@@ -108,9 +107,7 @@ def import_rows(rows: list[tuple[int, dict]]) -> dict:
                 errors.append({"row": number, "errors": {"level": [_("Has grassroots unions under it.")]}})
         if errors:
             errors.sort(key=lambda e: e["row"])
-            raise Problem(
-                IMPORT_REJECTED, _("{bad} rows have errors.").format(bad=len(errors)), errors={"rows": errors}
-            )
+            raise IMPORT_REJECTED(_("{bad} rows have errors.").format(bad=len(errors)), errors={"rows": errors})
         changed = 0
         for _number, row in sorted(rows, key=lambda r: r[1]["level"]):  # first-level units before their unions
             unit = stored.get(row["id"])
@@ -146,8 +143,7 @@ def _announce(uow, unit: Unit) -> None:
 def _check_consistent(values: dict) -> None:
     grassroots = values["level"] == "grassroots"
     if grassroots != bool(values.get("parent_id")) or grassroots != (values["category"] == "grassroots"):
-        raise Problem(
-            UNIT_INVALID,
+        raise UNIT_INVALID(
             "A grassroots union has category grassroots and a first-level parent; a first-level unit has neither.",
         )
 
@@ -157,8 +153,7 @@ def _check_parent(session, unit: Unit) -> None:
         return
     parent = session.get(Unit, unit.parent_id)
     if parent is None or parent.level != "first_level":
-        raise Problem(
-            UNIT_INVALID,
+        raise UNIT_INVALID(
             _("The parent {parent_id} is not a first-level unit.").format(parent_id=unit.parent_id),
             errors={"parent_id": [_("{parent_id} is not a first-level unit.").format(parent_id=unit.parent_id)]},
         )
@@ -225,9 +220,9 @@ def retire(identity: Identity, unit_id: str, body: dict) -> dict:
         }
         unit = locked.get(unit_id)
         if unit is None:
-            raise Problem(UNIT_NOT_FOUND, _("No unit {unit_id}.").format(unit_id=unit_id))
+            raise UNIT_NOT_FOUND(_("No unit {unit_id}.").format(unit_id=unit_id))
         if unit.level != "first_level" or unit.status != "active":
-            raise Problem(UNIT_INVALID, _("{unit_id} is not an active first-level unit.").format(unit_id=unit_id))
+            raise UNIT_INVALID(_("{unit_id} is not an active first-level unit.").format(unit_id=unit_id))
         successor = locked.get(successor_id) if successor_id else None
         if successor_id and (
             successor is None
@@ -235,8 +230,7 @@ def retire(identity: Identity, unit_id: str, body: dict) -> dict:
             or successor.level != "first_level"
             or successor.status != "active"
         ):
-            raise Problem(
-                UNIT_INVALID,
+            raise UNIT_INVALID(
                 errors={"successor_id": [_("Must be another active first-level unit.")]},
             )
         moved = []
