@@ -50,6 +50,8 @@ def test_machine_clients_are_listed_disabled_enabled_and_rotated_and_every_gatew
     assert [r["name"] for r in one.get("/auth/clients", query_string={"q": "成绩"}, headers=admin).get_json()] == [
         "番禺技校 成绩系统"
     ]
+    bad_cursor = one.get("/auth/clients", query_string={"cursor": "bm9wZQ"}, headers=admin)  # servicekit's refusal
+    assert bad_cursor.status_code == 422 and "cursor" in bad_cursor.get_json()["errors"]
     officer = bearer(first, "unit_officer", "officer", unit_id="GZ-TH")
     assert one.get("/auth/clients", headers=officer).status_code == 403
     assert one.post(f"/auth/clients/{key}/disable", json={"reason": "x"}, headers=auditor).status_code == 403
