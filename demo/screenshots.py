@@ -59,8 +59,34 @@ PAGES = {
         ("notice", "/notice"),
         ("studies", "/studies"),
     ],
+    "institution_operator": [
+        ("home", "/"),
+        ("students", "/institution/students?status=registered"),
+        ("student", ("/institution/students?status=registered", "main table tbody a")),
+        ("classes", "/institution/classes"),
+        ("class", ("/institution/classes", "main table tbody a")),
+        ("records", "/institution/records"),
+        ("public_roster", ("/institution/classes", "main table tbody a", "main dl a")),
+    ],
+    "employee": [
+        ("home", "/"),
+        ("studies", "/me/"),
+        ("enrolment", ("/me/", "main h2 a")),
+        ("surveys", "/me/surveys"),
+    ],
 }
-LOGINS = {"auditor": "demo.auditor", "unit_officer": "tianhe.officer", "grassroots_officer": "tianhe.union1"}
+PUBLIC = [
+    ("about", "/public/"),
+    ("verify", "/public/certificates?institution=GZ-GCJS&number=GZ-GCJS-0000"),
+    ("activate", "/activate"),
+]
+LOGINS = {
+    "auditor": "demo.auditor",
+    "unit_officer": "tianhe.officer",
+    "grassroots_officer": "tianhe.union1",
+    "institution_operator": "gcjs.operator",
+    "employee": "worker01",
+}
 
 
 def shoot(portal: str, out: Path, admin: tuple[str, str], password: str) -> list[Path]:
@@ -74,6 +100,12 @@ def shoot(portal: str, out: Path, admin: tuple[str, str], password: str) -> list
         anonymous.goto(f"{portal}/login")
         saved.append(out / "login-desktop.png")
         anonymous.screenshot(path=saved[-1], full_page=True)
+        for size, (width, height) in SIZES.items():
+            anonymous.set_viewport_size({"width": width, "height": height})
+            for name, path in PUBLIC:
+                anonymous.goto(portal + path)
+                saved.append(out / f"public-{name}-{size}.png")
+                anonymous.screenshot(path=saved[-1], full_page=True)
         for role, pages in PAGES.items():
             username, secret = admin if role == "federation_admin" else (LOGINS[role], password)
             for size, (width, height) in SIZES.items():
@@ -85,7 +117,13 @@ def shoot(portal: str, out: Path, admin: tuple[str, str], password: str) -> list
                 page.click("button[type=submit]")
                 page.wait_for_url(f"{portal}/")
                 for name, path in pages:
-                    page.goto(portal + path)
+                    if isinstance(path, tuple):  # a page reached by links: the first of each selector in turn
+                        page.goto(portal + path[0])
+                        for selector in path[1:]:
+                            page.locator(selector).first.click()
+                            page.wait_for_load_state()
+                    else:
+                        page.goto(portal + path)
                     saved.append(out / f"{role}-{name}-{size}.png")
                     page.screenshot(path=saved[-1], full_page=True)
                 context.close()
@@ -107,7 +145,8 @@ def wait_for(url: str, seconds: float = 180) -> None:
 
 def with_stack(out: Path) -> None:
     """The embedded stack (./dev up's Procfile, SQLite and the filesystem broker in a temporary VAR_DIR), the
-    demo data and some nominations loaded, then the screenshots."""
+    demo data and the campaign played up to its classes (nominations, registration, payments), then the
+    screenshots."""
     var = Path(tempfile.mkdtemp(prefix="portal-screenshots-"))
     password = "demo-screens-2013"
     admin = ("fed.admin", "screens-admin-2013")
@@ -147,7 +186,7 @@ def load_demo(admin: tuple[str, str], password: str, var: Path) -> None:
     from .scenario import Scenario
 
     scenario = Scenario("http://127.0.0.1:8000", admin, password, var, say=lambda *_: None)
-    for name in (*LOAD_STEPS, "nominations"):
+    for name in (*LOAD_STEPS, "nominations", "confirmation", "registration", "payments", "classes"):
         getattr(scenario, name)()
 
 

@@ -55,6 +55,8 @@ class AuthSettings:
     login_failures_per_address: int = 100  # failed logins per LOGIN_WINDOW_SECONDS from one client address
     login_free_failures: int = 5  # failures of one username (from anywhere) before its delays start
     login_max_delay_seconds: int = 300  # the longest a failing address waits between tries of one username
+    activation_code_hours: int = 7 * 24  # how long an employee's one-time activation code is valid
+    sms_provider: str = "log"  # how codes are sent (gateway.activation.SENDERS): locally, to the log
     trusted_proxies: tuple = ()  # networks whose X-Forwarded-For names the client (gateway.incoming)
     revocation_refresh_seconds: float = 5.0  # how stale a process's map of revoked tokens may be (revocations)
     external: ExternalIdentityProvider | None = None
@@ -176,12 +178,23 @@ def load_auth_settings(environ) -> AuthSettings:
         login_failures_per_address=_positive_int(environ, "GATEWAY_LOGIN_FAILURES_PER_ADDRESS", 100),
         login_free_failures=_positive_int(environ, "GATEWAY_LOGIN_FREE_FAILURES", 5),
         login_max_delay_seconds=_positive_int(environ, "GATEWAY_LOGIN_MAX_DELAY_SECONDS", 300),
+        activation_code_hours=_positive_int(environ, "GATEWAY_ACTIVATION_CODE_HOURS", 7 * 24),
+        sms_provider=_sms_provider(environ),
         trusted_proxies=parse_networks("GATEWAY_TRUSTED_PROXIES", environ.get("GATEWAY_TRUSTED_PROXIES", "")),
         revocation_refresh_seconds=_positive_seconds(environ, "GATEWAY_REVOCATION_REFRESH_SECONDS", 5.0),
         external=_external_provider(environ),
         bootstrap_admin=admin or None,
         bootstrap_password=password or None,
     )
+
+
+def _sms_provider(environ) -> str:
+    from .activation import SENDERS
+
+    provider = environ.get("GATEWAY_SMS_PROVIDER", "log").strip() or "log"
+    if provider not in SENDERS:
+        raise ValueError(f"GATEWAY_SMS_PROVIDER: one of {', '.join(sorted(SENDERS))}")
+    return provider
 
 
 # Default allowances per role, in multiples of GATEWAY_RATE_LIMIT_PER_MINUTE: an institution's system

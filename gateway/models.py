@@ -102,7 +102,8 @@ class LoginFailure(Base):
     expires_at: Mapped[int] = mapped_column(Integer, index=True)
 
 
-# Keyset paging (servicekit.paging): an index per list sort key, (key, id); migrations 0003_list_indexes.py and 0007_machine_client_secrets.py make them.
+# Keyset paging (servicekit.paging): an index per list sort key, (key, id); migrations 0003_list_indexes.py and
+# 0008_machine_client_secrets.py make them.
 keyset_indexes(
     Base.metadata,
     (
@@ -112,3 +113,18 @@ keyset_indexes(
         ("machine_clients", ("name", "key_id")),
     ),
 )
+
+
+class ActivationCode(Base):
+    """A one-time code an employee activates their account with (or sets a new password with): only its hash is
+    kept; it works once, until it expires, and for a few wrong tries at most."""
+
+    __tablename__ = "activation_codes"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    employee_id: Mapped[str] = mapped_column(ID, index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    issued_by: Mapped[str] = mapped_column(String(100))  # the officer's user id
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    failures: Mapped[int] = mapped_column(Integer, default=0)

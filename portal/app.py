@@ -11,6 +11,7 @@ import logging
 import time
 from datetime import datetime
 from functools import wraps
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Flask, g, redirect, render_template, request, session, url_for
@@ -27,6 +28,7 @@ log = logging.getLogger("portal")
 
 FEDERATION_ADMIN, AUDITOR = "federation_admin", "auditor"
 UNIT_OFFICER, GRASSROOTS_OFFICER = "unit_officer", "grassroots_officer"
+INSTITUTION_OPERATOR, EMPLOYEE = "institution_operator", "employee"
 FEDERATION = (FEDERATION_ADMIN, AUDITOR)
 CHINA = ZoneInfo("Asia/Shanghai")
 
@@ -37,8 +39,8 @@ def role_names() -> dict[str, str]:
         AUDITOR: _("审计人员"),
         UNIT_OFFICER: _("一级单位经办人"),
         GRASSROOTS_OFFICER: _("基层工会经办人"),
-        "institution_operator": _("培训机构经办人"),
-        "employee": _("职工"),
+        INSTITUTION_OPERATOR: _("培训机构经办人"),
+        EMPLOYEE: _("职工"),
     }
 
 
@@ -73,7 +75,29 @@ def navigation(role: str) -> list[tuple[str, str]]:
             ("officers.notice", _("公示与异议")),
             ("officers.studies", _("职工学习情况")),
         ]
+    if role == INSTITUTION_OPERATOR:
+        return home + [
+            ("institution.students", _("学员报名")),
+            ("institution.classes", _("开班与花名册")),
+            ("institution.records", _("评分与通报")),
+        ]
+    if role == EMPLOYEE:
+        return home + [
+            ("employee.studies", _("我的学习")),
+            ("employee.surveys", _("满意度调查")),
+            ("public.verify", _("证书查验")),
+        ]
     return home
+
+
+def public_navigation() -> list[tuple[str, str]]:
+    """The menu of a visitor without a login: the public pages."""
+    return [
+        ("auth.login", _("登录")),
+        ("activation.activate", _("账号激活")),
+        ("public.about", _("计划介绍")),
+        ("public.verify", _("证书查验")),
+    ]
 
 
 def me() -> dict:
@@ -158,9 +182,20 @@ def create_app(settings: Settings | None = None) -> Flask:
     CSRFProtect(app)
     init_babel(app)
 
-    from .views import auth, federation, home, officers, oversight, unit_money
+    from .views import (
+        activation,
+        auth,
+        employee,
+        federation,
+        home,
+        institution,
+        officers,
+        oversight,
+        public,
+        unit_money,
+    )
 
-    for module in (auth, home, federation, officers, oversight, unit_money):
+    for module in (auth, home, federation, officers, oversight, unit_money, institution, public, employee, activation):
         app.register_blueprint(module.blueprint)
 
     @app.context_processor
@@ -173,7 +208,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             "role": role,
             "role_name": role_names().get(role, role),
             "role_names": role_names(),
-            "nav": navigation(role) if identity else [],
+            "nav": navigation(role) if identity else public_navigation(),
             "campaigns": campaigns if identity else list,
             "current_campaign": current_campaign if identity else (lambda: None),
             "can_write": can_write(),
@@ -185,9 +220,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     @app.after_request
     def headers(response):
         # Nothing from elsewhere: every script, style and image is the portal's own.
+        # The one exception: the survey's anonymous answer goes from the browser to the gateway itself.
+        gateway_origin = "{0.scheme}://{0.netloc}".format(urlsplit(app.config["PORTAL"].browser_gateway_url))
         response.headers.setdefault(
             "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; "
+            f"connect-src 'self' {gateway_origin}",
         )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -16,6 +16,14 @@ class Settings:
     session_hours: float  # PORTAL_SESSION_HOURS: an idle session ends after this long
     secure_cookies: bool | None  # PORTAL_SECURE_COOKIES: 1/0; unset: Secure whenever the request came over HTTPS
     timeout: float  # PORTAL_GATEWAY_TIMEOUT: seconds per call to the gateway
+    # PORTAL_GATEWAY_PUBLIC_URL: where browsers reach the gateway (the survey's anonymous answers go there
+    # directly, never through the portal); unset: gateway_url. The gateway lists the portal in GATEWAY_CORS_ORIGINS.
+    gateway_public_url: str = ""
+    survey_max_delay_seconds: float = 120.0  # PORTAL_SURVEY_MAX_DELAY_SECONDS: an answer waits 0 to this long
+
+    @property
+    def browser_gateway_url(self) -> str:
+        return self.gateway_public_url or self.gateway_url
 
     @classmethod
     def from_env(cls, env=os.environ) -> Settings:
@@ -28,6 +36,8 @@ class Settings:
             session_hours=float(env.get("PORTAL_SESSION_HOURS", "8")),
             secure_cookies=None if secure in (None, "") else secure == "1",
             timeout=float(env.get("PORTAL_GATEWAY_TIMEOUT", "30")),
+            gateway_public_url=env.get("PORTAL_GATEWAY_PUBLIC_URL", "").rstrip("/"),
+            survey_max_delay_seconds=float(env.get("PORTAL_SURVEY_MAX_DELAY_SECONDS", "120")),
         )
 
 

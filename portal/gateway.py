@@ -152,8 +152,13 @@ def identity() -> dict | None:
     return session.get("identity")
 
 
-def call(method: str, path: str, **kwargs) -> requests.Response:
-    """The gateway's answer (2xx) to the logged-in person's request; Problem otherwise."""
+def call(method: str, path: str, anonymous: bool = False, **kwargs) -> requests.Response:
+    """The gateway's answer (2xx) to the logged-in person's request (`anonymous`: to nobody's, a public route
+    called without any token); Problem otherwise."""
+    if anonymous:
+        response = _send(method, path, token=None, **kwargs)
+        _raise_for(response)
+        return response
     if "access" not in session:
         raise LoginRequired
     if time.time() >= session.get("expires_at", 0):
@@ -167,6 +172,16 @@ def call(method: str, path: str, **kwargs) -> requests.Response:
             raise LoginRequired
     _raise_for(response)
     return response
+
+
+def maybe(read, default=None):
+    """`read()`'s answer, or `default` when the gateway answers 403 or 404 (not this caller's, or not there yet)."""
+    try:
+        return read()
+    except Problem as error:
+        if error.status in (403, 404):
+            return default
+        raise
 
 
 def get(path: str, **params):
@@ -183,21 +198,22 @@ def put(path: str, body: dict):
     return response.json() if response.content else None
 
 
-def page(path: str, limit: int = 50, cursor: str | None = None, **params) -> Page:
+def page(path: str, limit: int = 50, cursor: str | None = None, anonymous: bool = False, **params) -> Page:
     """One page of a list endpoint: `limit`/`cursor` as the lists convention has them, the next page from the
-    Link header (rel="next", relative: only its query matters) and X-Total-Count when given."""
+    Link header (rel="next", relative: only its query matters) and X-Total-Count when given (`anonymous`: a
+    public list, asked without any token)."""
     params = {k: v for k, v in params.items() if v not in (None, "")}
     paged = path not in _no_paging
     if paged:
         params = {**params, "limit": limit, **({"cursor": cursor} if cursor else {})}
     try:
-        response = call("GET", path, params=params)
+        response = call("GET", path, anonymous, params=params)
     except Problem as problem:
         if not (paged and problem.status in (400, 422) and "limit" in problem.field_errors()):
             raise
         _no_paging.add(path)  # an endpoint without paging yet: the whole list, as it answers today
         params = {k: v for k, v in params.items() if k not in ("limit", "cursor")}
-        response = call("GET", path, params=params)
+        response = call("GET", path, anonymous, params=params)
     items = response.json()
     following = response.links.get("next", {}).get("url")
     next_query = dict(parse_qsl(urlsplit(following).query)) if following else {}

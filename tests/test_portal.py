@@ -21,11 +21,9 @@ from playwright.sync_api import expect
 
 from demo.data import person
 from demo.scenario import ELECTRICIAN, TEA_FCG
-from gateway.tests.upstream import Server
-from portal.app import create_app
-from portal.config import Settings
 
 from .support.campaign import ADMIN, PASSWORD, Flows, shared_system
+from .support.portal import portal_before
 
 pytestmark = [
     pytest.mark.servers,
@@ -52,19 +50,8 @@ def system(servers, vhost, tmp_path_factory):
     with shared_system(servers, vhost, tmp) as url:
         flows = Flows(url, ADMIN, PASSWORD, tmp / "state", say=lambda line: None).set_up()
         flows.plan("GZ-TH", [ELECTRICIAN, TEA_FCG])
-        settings = Settings(
-            gateway_url=url,
-            secret_key="portal-test-secret",
-            session_dir=tmp / "sessions",
-            session_hours=1,
-            secure_cookies=None,
-            timeout=30,
-        )
-        portal = Server(create_app(settings))
-        try:
-            yield flows, portal.url, tmp / "sessions"
-        finally:
-            portal.stop()
+        with portal_before(url, tmp) as portal:
+            yield flows, portal, tmp / "sessions"
 
 
 def log_in(browser, portal: str, username: str, password: str = PASSWORD, width: int = 1366):

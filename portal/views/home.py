@@ -8,8 +8,17 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from flask_babel import gettext as _
 
 from .. import gateway
-from ..app import FEDERATION, GRASSROOTS_OFFICER, UNIT_OFFICER, campaigns, current_campaign, me, requires
-from ..gateway import Problem
+from ..app import (
+    EMPLOYEE,
+    FEDERATION,
+    GRASSROOTS_OFFICER,
+    INSTITUTION_OPERATOR,
+    UNIT_OFFICER,
+    campaigns,
+    current_campaign,
+    me,
+    requires,
+)
 from .auth import safe_next
 
 blueprint = Blueprint("home", __name__)
@@ -27,6 +36,10 @@ def index():
         tasks = grassroots_tasks(campaign)
     elif role == UNIT_OFFICER and campaign:
         tasks = unit_tasks(campaign)
+    elif role == EMPLOYEE:
+        tasks = employee_tasks()
+    elif role == INSTITUTION_OPERATOR and campaign:
+        tasks = institution_tasks(campaign)
     if campaign:
         windows = campaign.get("windows") or {}
         facts = [
@@ -42,7 +55,7 @@ def federation_tasks(campaign) -> list[tuple[str, int, str]]:
     listed = campaigns()
     tasks = [(_("未发布的计划"), sum(c["status"] == "draft" for c in listed), url_for("federation.campaigns"))]
     if campaign:
-        allocation = _maybe(lambda: gateway.get(f"/api/quota/campaigns/{campaign['id']}/allocation"))
+        allocation = gateway.maybe(lambda: gateway.get(f"/api/quota/campaigns/{campaign['id']}/allocation"))
         tasks.append(
             (
                 _("待发布的指标分配"),
@@ -55,7 +68,7 @@ def federation_tasks(campaign) -> list[tuple[str, int, str]]:
             paid = {t["unit_id"] for t in transfers}
             waiting = sum(1 for line in allocation["lines"] if line["unit_id"] not in paid)
             tasks.append((_("待拨付专款的单位"), waiting, url_for("federation.transfers")))
-    changes = _maybe(lambda: gateway.get("/api/enrollment/status-changes/pending")) or []
+    changes = gateway.maybe(lambda: gateway.get("/api/enrollment/status-changes/pending")) or []
     tasks.append((_("待审核的学籍变动"), len(changes), url_for("federation.reviews", tab="changes")))
     return tasks
 
@@ -101,13 +114,29 @@ def unit_tasks(campaign) -> list[tuple[str, int, str]]:
     ]
 
 
-def _maybe(read):
-    try:
-        return read()
-    except Problem as error:
-        if error.status in (403, 404):
-            return None
-        raise
+def institution_tasks(campaign) -> list[tuple[str, int, str]]:
+    sent = gateway.get("/api/enrollment/enrolments", campaign_id=campaign["id"], status="sent", limit=500)
+    classes = gateway.get("/api/enrollment/classes", campaign_id=campaign["id"], limit=500)
+    return [
+        (_("待报名登记的学员"), len(sent), url_for("institution.students", status="sent")),
+        (
+            _("待报送的花名册"),
+            sum(c["status"] in ("forming", "returned") for c in classes),
+            url_for("institution.classes"),
+        ),
+    ]
+
+
+def employee_tasks() -> list[tuple[str, int, str]]:
+    rows = gateway.get("/api/enrollment/enrolments", limit=50)
+    return [
+        (
+            _("待确认是否自愿参加"),
+            sum(r["status"] == "nominated" and r.get("consent_method") is None for r in rows),
+            url_for("employee.studies"),
+        ),
+        (_("我的学习"), len(rows), url_for("employee.studies")),
+    ]
 
 
 @blueprint.route("/campaign", methods=["POST"])

@@ -31,6 +31,18 @@ blueprint = Blueprint("oversight", __name__, url_prefix="/federation")
 CRITERIA = ("plan_execution", "satisfaction", "results", "use_of_funds", "inspection")
 
 
+def institution_score(institution_id: str, campaign: dict | None) -> tuple[dict | None, str | None]:
+    """An institution's score in the campaign, or why there is none (no campaign, no working-day calendar...)."""
+    if not campaign:
+        return None, None
+    try:
+        return gateway.get(f"/api/evaluation/institutions/{institution_id}/scores", campaign_id=campaign["id"]), None
+    except Problem as error:
+        if error.status not in (404, 422):
+            raise
+        return None, error.detail
+
+
 def criteria_names() -> dict[str, str]:
     return {
         "plan_execution": _("计划执行"),
@@ -105,14 +117,7 @@ def institution(institution_id):
             status = 422
     found = _institution(institution_id)
     standing = gateway.get(f"/api/evaluation/institutions/{institution_id}/decisions")
-    score, why_none = None, None
-    if campaign:
-        try:
-            score = gateway.get(f"/api/evaluation/institutions/{institution_id}/scores", campaign_id=campaign["id"])
-        except Problem as error:
-            if error.status not in (404, 422):
-                raise
-            why_none = error.detail
+    score, why_none = institution_score(institution_id, campaign)
     programmes = gateway.page(
         "/api/enrollment/programmes", institution_id=institution_id, cursor=request.args.get("cursor")
     )

@@ -26,8 +26,11 @@ PASSWORD = "demo-password-2013"  # of every demo user
 
 
 @contextmanager
-def gateway_before(stacks: dict[str, ServiceStack], var_dir: Path, database_url: str):
-    """The base URL of a gateway in front of the services' apps, each service with a worker process."""
+def gateway_before(
+    stacks: dict[str, ServiceStack], var_dir: Path, database_url: str, gateway_env: dict[str, str] | None = None
+):
+    """The base URL of a gateway in front of the services' apps, each service with a worker process
+    (`gateway_env`: more of the gateway's settings)."""
     servers = {name: Server(stack.app) for name, stack in stacks.items()}
     for stack in stacks.values():
         stack.worker()
@@ -39,6 +42,7 @@ def gateway_before(stacks: dict[str, ServiceStack], var_dir: Path, database_url:
             "GATEWAY_UPSTREAM_TIMEOUT": "10",
             "GATEWAY_BOOTSTRAP_ADMIN": ADMIN[0],
             "GATEWAY_BOOTSTRAP_PASSWORD": ADMIN[1],
+            **(gateway_env or {}),
         },
         **{name: server.url for name, server in servers.items()},
     )
@@ -77,9 +81,9 @@ def personal_data_in_logs(logs: list[Path], numbers: list[int]) -> tuple[int, li
 
 
 @contextmanager
-def shared_system(servers, vhost: str, tmp: Path, **extra_env: str):
+def shared_system(servers, vhost: str, tmp: Path, gateway_env: dict[str, str] | None = None, **extra_env: str):
     """`gateway_before` on databases of its own, for the tests of a whole module (a stack takes ~20 s to start);
-    `extra_env` for every service (a benchmark's settings)."""
+    `extra_env` for every service (a benchmark's settings), `gateway_env` for the gateway."""
     names = {service: f"t_{service}_{uuid.uuid4().hex[:10]}" for service in (*SERVICES, "gateway")}
     for name in names.values():
         servers.create_database(name)
@@ -100,7 +104,7 @@ def shared_system(servers, vhost: str, tmp: Path, **extra_env: str):
                 for key, value in own.items():
                     env.setenv(key, value)  # a service's settings come from the environment
                 stacks[service] = ServiceStack(f"services.{service}", own, tmp)
-            with gateway_before(stacks, tmp / "var", servers.database_url(names["gateway"])) as url:
+            with gateway_before(stacks, tmp / "var", servers.database_url(names["gateway"]), gateway_env) as url:
                 yield url
     finally:
         for stack in stacks.values():

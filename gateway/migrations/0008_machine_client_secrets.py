@@ -1,7 +1,7 @@
 """Machine clients: secret rotation (generation, overlap), last use, and the keyset indexes of their list.
 
-Revision ID: gateway_0007
-Revises: gateway_0006
+Revision ID: gateway_0008
+Revises: gateway_0007
 Create Date: 2026-12-03
 """
 
@@ -10,8 +10,8 @@ from alembic import op
 
 from servicekit.migrations import create_keyset_indexes, drop_keyset_indexes
 
-revision = "gateway_0007"
-down_revision = "gateway_0006"
+revision = "gateway_0008"
+down_revision = "gateway_0007"
 branch_labels = None
 depends_on = None
 

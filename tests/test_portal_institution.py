@@ -1,0 +1,366 @@
+"""The portal's part 2 in a real browser against the real stack (as tests/test_portal.py): the institution's
+staff registers the list a union sent, records a payment, opens a dedicated class with its head teacher and
+assistant, submits the roster before its working-day deadline and sees the federation's review, enters an exam
+result and its retake, and issues a certificate. The campaign's dedicated-class threshold is 3 here (30 in the
+demo), so four students make a dedicated class."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from datetime import timedelta
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from demo.data import person
+from demo.scenario import ELECTRICIAN
+
+from .support.campaign import ADMIN, PASSWORD, Flows, shared_system
+from .support.portal import portal_first
+from .test_portal import TIMEOUT_MS, accept_dialogs, browser_type_launch_args, log_in  # noqa: F401
+
+pytestmark = [
+    pytest.mark.servers,
+    pytest.mark.skipif(
+        shutil.which("chromium") is None, reason="Debian's chromium is not installed (.ci/run installs it)"
+    ),
+]
+INSTITUTION, UNION, NUMBERS = "GZ-GCJS", "GZ-TH-G1", (71, 72, 73, 74)
+
+
+@pytest.fixture(scope="module")
+def system(servers, vhost, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("portal2")
+    # The portal first: the gateway lets its pages send survey answers (CORS names the portal's origin).
+    with (
+        portal_first(tmp) as portal,
+        shared_system(servers, vhost, tmp, gateway_env={"GATEWAY_CORS_ORIGINS": portal.url}) as url,
+    ):
+        flows = Flows(url, ADMIN, PASSWORD, tmp / "state", say=lambda line: None)
+        flows.body = {**flows.body, "dedicated_class_threshold": 3}
+        flows.set_up()
+        flows.plan("GZ-TH", [ELECTRICIAN])
+        yield flows, portal.at(url)
+
+
+def nominated(flows, number: int, notice_start: str) -> dict:
+    """Worker `number` nominated by the union, without consent yet."""
+    return flows.union_officer(UNION).post(
+        "/api/enrollment/enrolments",
+        {
+            **person(number),
+            "campaign_id": flows.campaign_id,
+            "programme_id": ELECTRICIAN,
+            "notice_start": notice_start,
+            "attestation": "职工代表大会民主推荐：一线生产骨干",
+        },
+    )
+
+
+def until(page, url: str, shown, what: str, seconds: float = 120):
+    """Open `url` again until `shown(page)` is true (the services answer through events: slow on a loaded
+    machine); fails with `what` after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        page.goto(url)
+        if shown(page):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not shown in {seconds}s: {what}")
+        page.wait_for_timeout(500)
+
+
+def test_institution_registers_a_sent_list_opens_a_dedicated_class_submits_its_roster_and_enters_results(
+    browser, system
+):
+    flows, portal = system
+    rows = [flows.sent(UNION, number, ELECTRICIAN) for number in NUMBERS]
+    names = [person(number)["name"] for number in NUMBERS]
+    page = log_in(browser, portal, "gcjs.operator")
+    accept_dialogs(page)
+
+    # The list sent: every student ticked and registered; quota's answers arrive through events.
+    page.get_by_role("link", name="学员报名").click()
+    for name in names:
+        expect(page.get_by_role("row").filter(has_text=name)).to_be_visible()
+        assert person(NUMBERS[0])["resident_id"] not in page.content()  # masked for the institution
+    page.get_by_label("全选").check()
+    page.get_by_role("button", name="报名登记").click()
+    expect(page.get_by_role("status").first).to_contain_text("已提交 4 人")
+    until(
+        page,
+        f"{portal}/institution/students?status=registered",
+        lambda p: all(p.get_by_role("row").filter(has_text=name).count() for name in names),
+        "the four registered",
+    )
+
+    # A payment recorded by hand: a wrong amount refused next to its field, then the breakdown's total.
+    student = f"{portal}/institution/students/{rows[0]['enrolment_id']}"
+    until(page, student, lambda p: p.get_by_text("应缴合计").count() > 0, "finance's breakdown")
+    total = re.search(r"应缴合计\s*([\d.]+)", page.locator("dl.pairs").inner_text()).group(1)
+    page.get_by_label("缴费金额（元）").fill("12.345")
+    page.get_by_role("button", name="登记缴费").click()
+    expect(page.locator("#payment-amount-error")).to_contain_text("两位小数")
+    page.get_by_label("缴费金额（元）").fill(total)
+    page.get_by_label("票据号").fill("POS-0001")
+    page.get_by_role("button", name="登记缴费").click()
+    expect(page.get_by_role("status").first).to_contain_text(f"已登记缴费 {total} 元")
+    expect(page.get_by_role("row").filter(has_text="POS-0001")).to_be_visible()
+    for row in rows[1:]:
+        flows.pay_in_full(INSTITUTION, row["enrolment_id"])
+
+    # A dedicated class (4 > the threshold of 3): a head teacher and an assistant; the roster's deadline in
+    # working days; submitted; the federation's review shown.
+    until(
+        page,
+        f"{portal}/institution/classes",
+        lambda p: p.get_by_role("row").filter(has_text="单独开班").filter(has_text="4").count() > 0,
+        "the four paid and waiting",
+    )
+    page.get_by_label("培训项目").select_option(ELECTRICIAN)
+    page.get_by_label("教学地点").fill("广州工程技术职业学院天河校区")
+    page.get_by_label("班主任").fill("陈志明")
+    page.get_by_label("学习助理").fill("黄晓琳")
+    page.get_by_role("button", name="开班").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("待报送")
+    for name in names:
+        expect(page.get_by_role("row").filter(has_text=name)).to_be_visible()
+    expect(page.locator("dl.facts")).to_contain_text(re.compile(r"还有 \d+ 个工作日"))
+    expect(page.locator("dl.facts")).to_contain_text("陈志明")
+    page.get_by_role("button", name="报送花名册").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("审核中")
+    class_id = page.url.rsplit("/", 1)[1]
+    flows.fed.post(
+        f"/api/enrollment/classes/{class_id}/review", {"decision": "approve", "comments": "名单齐全，同意开班"}
+    )
+    page.reload()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("审核通过")
+    expect(page.locator("dl.facts")).to_contain_text("名单齐全，同意开班")
+
+    # Results: a fail, then the retake passes; then the certificate.
+    page.goto(student)
+    page.get_by_label("考试名称").fill("电工中级职业技能鉴定")
+    page.get_by_label("成绩", exact=True).fill("52")
+    page.get_by_label("是否合格").select_option("no")
+    page.get_by_label("考试日期").fill((flows.today - timedelta(days=2)).isoformat())
+    for _attempt in range(120):  # evaluation hears of the student through events
+        page.get_by_role("button", name="登记成绩").click()
+        if page.get_by_role("status").filter(has_text="已登记考试成绩").count():
+            break
+        page.wait_for_timeout(500)
+    expect(page.get_by_role("row").filter(has_text="第 1 次")).to_contain_text("不合格")
+    page.get_by_label("成绩", exact=True).fill("74")
+    page.get_by_label("是否合格").select_option("yes")
+    page.get_by_label("考试日期").fill((flows.today - timedelta(days=2)).isoformat())
+    page.get_by_role("button", name="登记成绩").click()  # the same day again: refused, the reason shown
+    expect(page.get_by_role("alert")).to_contain_text("已登记")
+    page.get_by_label("考试日期").fill(flows.today.isoformat())
+    page.get_by_role("button", name="登记成绩").click()
+    expect(page.get_by_role("row").filter(has_text="第 2 次")).to_contain_text("合格")
+    page.get_by_label("证书编号").fill("GZ-GCJS-2099-0001")
+    page.get_by_role("button", name="登记证书").click()
+    expect(page.get_by_role("status").first).to_contain_text("已登记证书")
+    expect(page.get_by_text("GZ-GCJS-2099-0001")).to_be_visible()
+
+    # A status change asked for another student: a withdrawal, waiting for the unit's agreement.
+    page.goto(f"{portal}/institution/students/{rows[3]['enrolment_id']}")
+    page.get_by_label("变动类型").select_option("withdrawal")
+    page.get_by_label("变动原因").fill("本人因工作调动申请退学")
+    page.get_by_role("button", name="提出申请").click()
+    expect(page.get_by_role("row").filter(has_text="本人因工作调动申请退学")).to_contain_text("待单位工会同意")
+
+    page.get_by_role("link", name="评分与通报").click()
+    expect(page.get_by_role("heading", name="收到的通报")).to_be_visible()
+    page.context.close()
+
+    # The public pages, without a login: the roster once published (masked ID numbers, the campaign required),
+    # the certificate verified by its number (the holder's name masked), an unknown number said so.
+    flows.fed.post(f"/api/enrollment/classes/{class_id}/publish")
+    visitor = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN").new_page()
+    visitor.goto(f"{portal}/public/rosters")
+    expect(visitor.get_by_text("请通过市总工会或培训机构公布的链接")).to_be_visible()
+    visitor.goto(f"{portal}/public/rosters?campaign={flows.campaign_id}&class={class_id}")
+    for number in NUMBERS:
+        expect(visitor.get_by_role("row").filter(has_text=person(number)["name"])).to_contain_text("**")
+        assert person(number)["resident_id"] not in visitor.content()
+    visitor.get_by_role("link", name="证书查验").click()
+    visitor.get_by_label("发证机构编号").fill(INSTITUTION)
+    visitor.get_by_label("证书编号").fill("GZ-GCJS-2099-0001")
+    visitor.get_by_role("button", name="查验").click()
+    expect(visitor.get_by_text("证书有效")).to_be_visible()
+    expect(visitor.locator("dl.facts")).to_contain_text("电工")
+    assert names[0] not in visitor.locator("main").inner_text()  # the holder's name masked
+    visitor.get_by_label("证书编号").fill("GZ-GCJS-2099-9999")
+    visitor.get_by_role("button", name="查验").click()
+    expect(visitor.get_by_text("查无此证书")).to_be_visible()
+    visitor.context.close()
+
+
+def test_an_employee_consents_on_a_phone_sees_the_three_shares_and_prints_a_certificate_anyone_can_verify(
+    browser, system
+):
+    flows, portal = system
+    officer, worker = flows.union_officer(UNION), person(75)
+    row = nominated(flows, 75, notice_start=flows.day(-7))
+    flows.fed.post(
+        "/auth/users",
+        {"username": "worker75", "password": PASSWORD, "role": "employee", "resident_id": worker["resident_id"]},
+    )
+    page = log_in(browser, portal, "worker75", width=390)  # on a phone
+    accept_dialogs(page)
+    expect(page.get_by_role("link").filter(has_text="待确认是否自愿参加")).to_contain_text("1")
+    page.get_by_role("link", name="我的学习").first.click()
+    page.get_by_role("link", name="查看详情").click()
+    expect(page.get_by_role("heading", name="本人同意")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="学费/培训费")).to_be_visible()  # what they will pay
+    page.get_by_role("button", name="我自愿参加").click()
+    expect(page.get_by_text("已确认自愿参加")).to_be_visible()
+
+    # The union sends the list, the institution registers and is paid in full: the three shares in yuan.
+    officer.post(f"/api/enrollment/enrolments/{row['enrolment_id']}/confirm")
+    assert flows.register(INSTITUTION, row["enrolment_id"])["status"] == "registered"
+    breakdown = flows.pay_in_full(INSTITUTION, row["enrolment_id"])
+    page.reload()
+    for share, label in (("federation", "市总工会补助"), ("unit", "单位分担"), ("employee", "个人承担")):
+        expect(page.get_by_role("row").filter(has_text=label).first).to_contain_text(breakdown[share])
+
+    # A pass and a certificate: printable with its number, and the public page verifies it.
+    operator = flows.operator(INSTITUTION)
+    line = {
+        "enrolment_id": row["enrolment_id"],
+        "exam": "电工中级职业技能鉴定",
+        "held_on": flows.today.isoformat(),
+        "score": "88.00",
+        "passed": True,
+    }
+    flows.until_accepted(
+        lambda: operator.post("/api/evaluation/results/batches", {"lines": [line]}),
+        "evaluation to know the student",
+        retry_on=(422,),
+    )
+    operator.post(
+        "/api/evaluation/certificates",
+        {"enrolment_id": row["enrolment_id"], "number": "GZ-GCJS-2099-0075", "issued_on": flows.today.isoformat()},
+    )
+    page.reload()
+    expect(page.get_by_role("row").filter(has_text="电工中级职业技能鉴定")).to_contain_text("合格")
+    page.get_by_role("link", name="打印证书信息").click()
+    expect(page.get_by_test_id("certificate-number")).to_have_text("GZ-GCJS-2099-0075")
+    page.get_by_role("link", name="现在查验").click()
+    expect(page.get_by_text("证书有效")).to_be_visible()
+    page.context.close()
+
+
+def test_an_employee_activates_with_the_unions_code_and_sets_a_forgotten_password_with_a_new_one(browser, system):
+    flows, portal = system
+    officer, worker = flows.union_officer(UNION), person(76)
+    row = nominated(flows, 76, notice_start=flows.day(-1))
+    # The union's officer makes the code: shown once, to print; the SMS went to the masked phone.
+    page = log_in(browser, portal, "tianhe.union1")
+    accept_dialogs(page)
+    page.goto(f"{portal}/notice/{row['enrolment_id']}")
+    page.get_by_role("button", name="生成职工账号激活码").click()
+    code = page.get_by_test_id("activation-code").inner_text()
+    expect(page.locator("dl.facts")).to_contain_text(worker["phone"][:3] + "****" + worker["phone"][-4:])
+    page.context.close()
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN").new_page()
+    phone.goto(f"{portal}/login")
+    phone.get_by_role("link", name="用工会提供的激活码激活账号").click()
+
+    def activate(code: str, password: str, username: str = ""):
+        phone.get_by_label("身份证号").fill(worker["resident_id"])
+        phone.get_by_label("激活码").fill(code)
+        phone.get_by_label("用户名").fill(username)
+        phone.get_by_label("新密码", exact=True).fill(password)
+        phone.get_by_label("再次输入新密码").fill(password)
+        phone.get_by_role("button", name="激活").click()
+
+    activate("WRONG-CODE", "my own password 76", "worker76")  # a wrong code: one answer, the code still works
+    expect(phone.get_by_role("alert")).to_contain_text("激活码不正确")
+    activate(code.lower(), "my own password 76", "worker76")
+    expect(phone.get_by_role("status")).to_contain_text("账号 worker76 已激活")
+    phone.goto(f"{portal}/activate")
+    activate(code, "another password 76")  # used once: refused
+    expect(phone.get_by_role("alert")).to_contain_text("已使用")
+    phone.context.close()
+    page = log_in(browser, portal, "worker76", "my own password 76", width=390)
+    page.get_by_role("link", name="我的学习").first.click()
+    expect(page.get_by_role("heading", name="电工（中级）")).to_be_visible()
+    page.context.close()
+
+    # Forgotten: a new code from the union, a new password; the old one no longer works.
+    again = officer.post("/auth/activation-codes", {"enrolment_id": row["enrolment_id"]})["code"]
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN").new_page()
+    phone.goto(f"{portal}/activate")
+    activate(again, "a fresh password 76")
+    expect(phone.get_by_role("status")).to_contain_text("密码已重新设置")
+    phone.context.close()
+    old = requests.post(
+        f"{flows.base_url}/auth/token", json={"username": "worker76", "password": "my own password 76"}, timeout=30
+    )
+    assert old.status_code == 401
+    log_in(browser, portal, "worker76", "a fresh password 76").context.close()
+    # Another union's officer gets no code for this nominee.
+    stranger = flows.union_officer("GZ-TH-G2")
+    refused = stranger.call("POST", "/auth/activation-codes", {"enrolment_id": row["enrolment_id"]}, ok=(404,))
+    assert refused["status"] == 404
+
+
+def test_an_employee_answers_the_survey_blinded_in_the_browser_and_unlinkable_even_to_the_portal(browser, system):
+    flows, portal = system
+    row = flows.sent(UNION, 77, ELECTRICIAN)
+    assert flows.register(INSTITUTION, row["enrolment_id"])["status"] == "registered"
+    flows.fed.post(
+        "/auth/users",
+        {"username": "worker77", "password": PASSWORD, "role": "employee", "resident_id": person(77)["resident_id"]},
+    )
+    survey = flows.fed.post(
+        "/api/evaluation/surveys",
+        {"campaign_id": flows.campaign_id, "institution_id": INSTITUTION, "closes_on": flows.day(10)},
+    )
+    page = log_in(browser, portal, "worker77", width=390)
+    sent = []  # every request the page makes: the portal's and the gateway's
+    page.on("request", lambda request: sent.append(request))
+    until(
+        page,
+        f"{portal}/me/surveys",
+        lambda p: p.get_by_role("link", name="填写问卷").count() > 0,
+        "evaluation to invite the student",
+    )
+    page.get_by_role("link", name="填写问卷").click()
+    for question, score in (("教学质量", "5"), ("服务质量", "4"), ("组织管理", "4")):
+        page.get_by_role("group", name=question).get_by_label(score).check()
+    page.get_by_label("意见和建议（选填）").fill("实操课时可以再多一些")
+    page.get_by_role("button", name="匿名提交").click()
+    expect(page.get_by_role("status").filter(has_text="已匿名提交")).to_be_visible()
+
+    answers = [r for r in sent if r.url.endswith(f"/api/evaluation/public/surveys/{survey['survey_id']}/answers")]
+    assert len(answers) == 1 and answers[0].url.startswith(flows.base_url)
+    answer = answers[0]
+    assert answer.response().status == 201
+    headers = answer.all_headers()
+    assert "cookie" not in headers and "authorization" not in headers and "x-csrftoken" not in headers
+    assert portal not in headers.get("referer", "")
+    body = json.loads(answer.post_data)
+    assert set(body) == {"input_msg", "sig", "teaching", "service", "organisation", "comment"}
+    session_cookie = next(c["value"] for c in page.context.cookies() if c["name"] == "portal_session")
+    assert session_cookie not in answer.post_data
+    to_portal = [r for r in sent if r.url.startswith(portal)]
+    tokens = [r for r in to_portal if r.method == "POST"]
+    assert [r.url for r in tokens] == [f"{portal}/me/surveys/{survey['survey_id']}/token"]
+    assert set(json.loads(tokens[0].post_data)) == {"blinded_msg"}  # only the blinded message
+    for request in to_portal:  # neither the token nor its signature ever reaches the portal
+        seen = request.url + (request.post_data or "")
+        assert body["input_msg"] not in seen and body["sig"] not in seen
+    results = flows.fed.get(f"/api/evaluation/surveys/{survey['survey_id']}/results")
+    assert results["withheld"] is True  # fewer than 5 answers: nothing shown
+    page.context.close()
+    page = log_in(browser, portal, "gcjs.operator")
+    page.get_by_role("link", name="评分与通报").click()
+    expect(page.get_by_role("region", name="学员满意度调查")).to_contain_text("答卷不足 5 份")
+    page.context.close()
