@@ -86,9 +86,10 @@ class FinalStates:
 
 
 def sent_nominations(flows: Flows, numbers: range) -> list[str]:
-    """Nominated (past notice), consented and confirmed: ready for the institution to register."""
+    """Nominated (past notice), consented, confirmed and sent on the union's list: ready for the institution to
+    register."""
 
-    flows.union_officer(UNION)  # logged in once, before the threads share it
+    flows.union_officer(UNION), flows.unit_officer(UNION.rsplit("-", 1)[0])  # logged in once, before the threads
 
     def one(number: int) -> str:
         return flows.sent(UNION, number, PROGRAMME, nominee=worker(number))["enrolment_id"]

@@ -1,7 +1,8 @@
 """The demo against a running stack (`./dev up`):
 
     python -m demo logins                     the demo's users, one per role, and their password
-    python -m demo load [--wait SECONDS]      load the demo data (users, units, campaign, allocation, catalogue, plans)
+    python -m demo load [--wait SECONDS]      load the demo data (users, units, campaign, participants, allocation,
+                                              catalogue, plans)
     python -m demo play                       play the whole campaign, printing a summary per step
 
 Both are idempotent: running them again changes nothing. The federation admin's login comes from
@@ -21,7 +22,7 @@ import requests
 from .data import load
 from .scenario import Scenario
 
-LOAD_STEPS = ("accounts", "units", "campaign", "allocation", "fund_transfers", "catalogue", "plans")
+LOAD_STEPS = ("accounts", "units", "campaign", "participation", "allocation", "fund_transfers", "catalogue", "plans")
 
 
 def wait_ready(base_url: str, seconds: float) -> None:

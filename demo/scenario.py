@@ -27,6 +27,7 @@ from .present import LEDGER_EXPLAINED, Progress, render, yuan
 THIS_UNIT, SMALL_UNIT = "GZ-TH", "GZ-ZS-JG"
 ELECTRICIAN, WELDER, TEA_FCG, TEA_SYG, ACCOUNTING = "GCJS-DG-4", "ZGJS-HG-4", "FCG-CY-4", "SYG-CY-4", "ZGJY-BK-KJ"
 ACTIVE = ("registered", "admitted")
+RE_EXAM_FEE = "150.00"
 
 
 @dataclass
@@ -125,12 +126,14 @@ class Scenario:
             self.accounts,
             self.units,
             self.campaign,
+            self.participation,
             self.allocation,
             self.fund_transfers,
             self.catalogue,
             self.plans,
             self.nominations,
             self.confirmation,
+            self.list_send,
             self.registration,
             self.payments,
             self.transfer,
@@ -141,6 +144,7 @@ class Scenario:
             self.surveys,
             self.inspection_and_scores,
             self.disqualification,
+            self.transfer_deadline,
             self.checks,
         ):
             step()
@@ -216,6 +220,27 @@ class Scenario:
                 "fund": campaign["fund_pools"],
                 "academic seats": campaign["academic_seats"],
                 "windows": [f"{k}: {v}" for k, v in campaign["windows"].items()],
+            },
+        )
+
+    def participation(self):
+        """The federation chooses the first-level units taking part (here every active one, chosen explicitly);
+        once the allocation is published, units join only from the reserve."""
+        path = f"/api/quota/campaigns/{self.campaign_id}/participants"
+        units = self.fed.all(path)
+        allocation = self.fed.exists(f"/api/quota/campaigns/{self.campaign_id}/allocation")
+        chosen_now = False
+        if not all(u["chosen"] for u in units) and (allocation is None or allocation["status"] != "published"):
+            active = [u["unit_id"] for u in units if u["unit_status"] == "active"]
+            units = self.fed.put(path, {"unit_ids": active, "reason": "本批次全部在册一级单位参加"})
+            chosen_now = True
+        self.step(
+            "participation",
+            "The federation chooses the first-level units taking part",
+            {
+                "chosen now": chosen_now,
+                "participants": len(units),
+                "chosen by the federation": sum(u["chosen"] for u in units),
             },
         )
 
@@ -326,6 +351,7 @@ class Scenario:
 
     def nominations(self):
         made = 0
+        objected = self._objected()
         for cohort in self.cohorts.values():
             officer, known = self.officer_of(cohort.union), self.enrolments(cohort.union)
             for number in cohort.numbers:
@@ -337,40 +363,73 @@ class Scenario:
                             **worker,
                             "campaign_id": self.campaign_id,
                             "programme_id": cohort.programme,
-                            "notice_start": self.day(-7),
+                            # the one objected to is still on its notice: objections come during it
+                            "notice_start": self.day(-2 if number == objected else -7),
                             "attestation": "职工代表大会民主推荐：一线技术骨干，年度考核优秀",
+                            "recommendation": {
+                                "meeting_on": self.day(-9),
+                                "method": "vote",
+                                "voters": 86,
+                                "votes_for": 79,
+                                "votes_against": 4,
+                                "votes_abstained": 3,
+                            },
                         },
                     )
                     made += 1
-        objection = self._objection()
         employees = self._employee_logins()
+        notice, objection = self._objection()
         self.step(
             "nominations",
-            "Nominations with public notice (5 days) and one objection",
+            "Nominations recorded with their democratic recommendation; public notice (5 days); one objection",
             {
                 "nominated now": made,
                 "nominations": sum(len(c.numbers) for c in self.cohorts.values()),
-                "objection": objection,
+                "recommendation": "职工代表大会表决：到会 86 人，赞成 79、反对 4、弃权 3",
+                "public notice": notice,
+                **objection,
                 "employee logins": ", ".join(employees),
             },
         )
 
-    def _objection(self) -> str:
-        """The last electrician: a co-worker objects, the union upholds it, the nomination is rejected."""
-        union, number = self.cohorts["electricians"].union, self.cohorts["electricians"].numbers[-1]
+    def _objected(self) -> int:
+        return self.cohorts["electricians"].numbers[-1]
+
+    def _objection(self) -> tuple[str, dict]:
+        """The last electrician, still on the public notice (read without login): a co-worker objects with his
+        own login, the union sees who objected and upholds it with a reason, the nomination is rejected."""
+        union, number = self.cohorts["electricians"].union, self._objected()
         officer, row = self.officer_of(union), self.enrolment(number, union)
+        listed = self.gateway.all(
+            "/api/enrollment/public/notices", campaign_id=self.campaign_id, grassroots_union_id=union
+        )
+        notice = f"{union}: {len(listed)} 人公示中" + (
+            f"（{listed[0]['name']} {listed[0]['resident_id']}，至 {listed[0]['notice_end']}）" if listed else ""
+        )
+        objector = self.cohorts["electricians"].numbers[0]
         if not row["objections"]:
-            row = officer.post(
-                f"/api/enrollment/enrolments/{row['enrolment_id']}/objections",
-                {"raised_on": self.day(-3), "summary": "同车间职工反映：该职工本年度有两次安全操作违规记录"},
+            self.user(f"worker{objector:02d}").post(
+                f"/api/enrollment/notices/{row['enrolment_id']}/objections",
+                {
+                    "summary": "同车间职工反映：该职工本年度有两次安全操作违规记录",
+                    "objector_name": person(objector)["name"],
+                },
             )
+            row = officer.get(f"/api/enrollment/enrolments/{row['enrolment_id']}")
         objection = row["objections"][0]
         if objection["outcome"] is None:
             row = officer.post(
                 f"/api/enrollment/enrolments/{row['enrolment_id']}/objections/{objection['objection_id']}/outcome",
                 {"outcome": "upheld", "note": "经核实属实，取消本批次推荐资格"},
             )
-        return f"{row['name']}: {row['status']}"
+        objection = row["objections"][0]
+        seen_by_unit = self.user("tianhe.officer").get(f"/api/enrollment/enrolments/{row['enrolment_id']}")
+        return notice, {
+            "objection": f"{row['name']}: {row['status']}",
+            "objector (seen by the union)": objection["objector_name"],
+            "objector seen by the unit": seen_by_unit["objections"][0]["objector_name"] or "—",
+            "outcome": f"{objection['outcome']}: {objection['outcome_note']}",
+        }
 
     def _employee_logins(self) -> list[str]:
         """A login for the first electricians (they answer the survey; the first consents by themself)."""
@@ -401,11 +460,43 @@ class Scenario:
             confirmed += 1
         self.step(
             "confirmation",
-            "Consent (one by the worker, the others written) and confirmation to institutions",
+            "Consent (one by the worker, the others written); the unions confirm their lists after the notice",
             {
                 "consents recorded now": consented,
                 "confirmed now": confirmed,
                 "not rejected": sum(r["status"] != "rejected" for r in self.all_enrolments()),
+            },
+        )
+
+    def list_send(self):
+        """Each first-level unit sends its unions' confirmed lists to the institutions: one dated send per list."""
+        sent_now = 0
+        for unit, officer_name in ((THIS_UNIT, "tianhe.officer"), (SMALL_UNIT, "jiguan.officer")):
+            officer = self.user(officer_name)
+            unions = sorted({row["grassroots_union_id"] for row in self.all_enrolments() if row["unit_id"] == unit})
+            for union in unions:
+                waiting = officer.all(
+                    "/api/enrollment/enrolments",
+                    campaign_id=self.campaign_id,
+                    grassroots_union_id=union,
+                    status="confirmed",
+                )
+                if waiting:
+                    officer.post(
+                        "/api/enrollment/lists", {"campaign_id": self.campaign_id, "grassroots_union_id": union}
+                    )
+                    sent_now += 1
+        lists = self.fed.all("/api/enrollment/lists", campaign_id=self.campaign_id)
+        unsent = self.operator_of("GZ-GCJS").all(
+            "/api/enrollment/enrolments", campaign_id=self.campaign_id, status="confirmed"
+        )
+        self.step(
+            "list_send",
+            "First-level units send their unions' lists to the institutions (one dated send per list)",
+            {
+                "lists sent now": sent_now,
+                "lists": [f"{n['grassroots_union_name']}: {n['nominees']} 人，{n['sent_on']} 报送" for n in lists],
+                "unsent seen by an institution": len(unsent),
             },
         )
 
@@ -640,6 +731,17 @@ class Scenario:
             ]
             if retake:
                 self._batch(machine, f"demo-{self.campaign_id}-{institution}-retake", retake)
+                self.re_examined = retake[0]["enrolment_id"]
+                for line in retake:  # the re-exam fee the student alone pays (补考费), not paid yet
+                    machine.post(
+                        f"/api/finance/enrolments/{line['enrolment_id']}/charges",
+                        {
+                            "line": "re_exam",
+                            "amount": RE_EXAM_FEE,
+                            "charged_on": self.today.isoformat(),
+                            "reference": f"补考费-{line['enrolment_id'][:8]}",
+                        },
+                    )
             attempts[exam] = len(lines) + len(retake)
         results = self.fed.all("/api/evaluation/results")
         self.step(
@@ -718,23 +820,19 @@ class Scenario:
                         for r in officer.all(
                             "/api/finance/reimbursements", campaign_id=self.campaign_id, share="federation"
                         )
-                        if r["status"] in ("payable", "paid")
+                        if r["status"] in ("payable", "paid", "awaiting_payment")
                     ]
                 )
                 >= self.certificate_count
             ),
-            "finance to make the certified students' reimbursements payable",
+            "finance to owe the certified students their reimbursements",
         )
+        waited = self._awaiting_full_payment(officer)
         paid = 0
         for item in officer.all("/api/finance/reimbursements", campaign_id=self.campaign_id, status="payable"):
             officer.post(
                 f"/api/finance/reimbursements/{item['reimbursement_id']}/payment",
-                {
-                    "paid_on": self.today.isoformat(),
-                    "reference": "天河区总工会代发",
-                    "bank_name": "中国工商银行广州天河支行",
-                    "bank_account": f"6222{int(item['reimbursement_id'].replace('-', '')[:12], 16) % 10**15:015d}",
-                },
+                self._reimbursement_paid(item),
                 headers={"Idempotency-Key": f"demo-reimburse-{item['reimbursement_id']}"},
             )
             paid += 1
@@ -746,6 +844,7 @@ class Scenario:
             "reimbursements",
             "Reimbursements paid to certified students",
             {
+                "awaiting full payment": waited,
                 "paid now": paid,
                 "paid": sum(r["status"] == "paid" for r in rows),
                 **{f"{share} share paid out": str(total) for share, total in totals.items()},
@@ -753,6 +852,49 @@ class Scenario:
             payers=totals,
             note="单位从专项账户代发：总工会份额返还给每名取得证书的学员（金额按付款方汇总）。",
         )
+
+    def _reimbursement_paid(self, item: dict) -> dict:
+        return {
+            "paid_on": self.today.isoformat(),
+            "reference": "天河区总工会代发",
+            "bank_name": "中国工商银行广州天河支行",
+            "bank_account": f"6222{int(item['reimbursement_id'].replace('-', '')[:12], 16) % 10**15:015d}",
+        }
+
+    def _awaiting_full_payment(self, officer: Gateway) -> list[str]:
+        """A certified student who still owes the re-exam fee: the federation's share waits (409) until the
+        institution records the rest of the payment, then it is payable."""
+        told = []
+        for item in officer.all("/api/finance/reimbursements", campaign_id=self.campaign_id, status="awaiting_payment"):
+            refused = officer.call(
+                "POST",
+                f"/api/finance/reimbursements/{item['reimbursement_id']}/payment",
+                self._reimbursement_paid(item),
+                ok=(409,),
+            )
+            enrolment_id = item["enrolment_id"]
+            machine = self.gateway.as_machine(self.clients["GZ-GCJS"]["key_id"], self.clients["GZ-GCJS"]["secret"])
+            breakdown = machine.get(f"/api/finance/enrolments/{enrolment_id}/breakdown")
+            owed = money(breakdown["total"]) - money(breakdown["paid"])
+            machine.post(
+                f"/api/finance/enrolments/{enrolment_id}/payments",
+                {"amount": str(owed), "paid_on": self.today.isoformat(), "reference": "补缴补考费"},
+                headers={"Idempotency-Key": f"demo-re-exam-{enrolment_id}"},
+            )
+            eventually(
+                lambda: (
+                    item["reimbursement_id"]
+                    in {
+                        r["reimbursement_id"]
+                        for r in officer.all(
+                            "/api/finance/reimbursements", campaign_id=self.campaign_id, status="payable"
+                        )
+                    }
+                ),
+                "finance to set the share aside once the whole fee is paid",
+            )
+            told.append(f"{enrolment_id[:8]}: 409 {refused.get('code')}；补缴 {owed} 元后可发放")
+        return told
 
     def surveys(self):
         """Anonymous survey of 工程技术学院 by RFC 9474 blind signatures: the answer cannot be traced to the student."""
@@ -871,6 +1013,25 @@ class Scenario:
             {
                 "registration answer": f"409 {answer.get('code')}: {answer.get('title')}",
                 "student stays": self.fed.get(f"/api/enrollment/enrolments/{late['enrolment_id']}")["status"],
+            },
+        )
+
+    def transfer_deadline(self):
+        """The year-end transfer deadline: what each unit has still to receive, and how it stands."""
+        report = self.fed.get("/api/finance/reports/transfer-deadline", campaign_id=self.campaign_id)
+        self.deadline_report = report
+        self.step(
+            "transfer_deadline",
+            "Year-end transfer deadline: untransferred money per unit",
+            {
+                "deadline": f"{report['transfer_deadline']} ({report['days_left']} days left)",
+                "deadline status": report["status"],
+                "not transferred": report["not_transferred"],
+                "units not fully transferred": sum(u["status"] != "transferred" for u in report["units"]),
+                "largest": [
+                    f"{u['unit_name']} {u['kind']}: {u['not_transferred']} ({u['status']})"
+                    for u in sorted(report["units"], key=lambda u: -money(u["not_transferred"]))[:3]
+                ],
             },
         )
 

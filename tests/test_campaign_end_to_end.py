@@ -14,8 +14,8 @@ import pytest
 from openpyxl import load_workbook
 
 from demo.client import ApiError, Gateway
-from demo.data import load
-from demo.scenario import Scenario
+from demo.data import load, person
+from demo.scenario import RE_EXAM_FEE, Scenario
 from tests.support.campaign import (
     ADMIN,
     PASSWORD,
@@ -73,7 +73,21 @@ def test_the_campaign_runs_end_to_end_through_the_gateway_and_again_changes_noth
 
     assert summary["allocation"]["total seats"] == 3333
     assert summary["allocation"]["total skills money"] == "5000000.00"
+    assert summary["participation"]["participants"] == summary["participation"]["chosen by the federation"] > 10
     assert summary["nominations"]["objection"].endswith(": rejected")
+    objector = person(scenario.cohorts["electricians"].numbers[0])["name"]
+    assert summary["nominations"]["objector (seen by the union)"] == objector  # an employee, with their login
+    assert summary["nominations"]["objector seen by the unit"] == "—"
+    assert summary["nominations"]["public notice"].startswith("GZ-TH-G1: 1 人公示中")  # read without login
+    lists = summary["list_send"]["lists"]  # one per union, every nominee but the rejected one
+    assert len(lists) == 3 and sum(int(re.search(r": (\d+) 人", line).group(1)) for line in lists) == 47, lists
+    assert summary["list_send"]["unsent seen by an institution"] == 0
+    [waited] = summary["reimbursements"]["awaiting full payment"]
+    assert "409 finance_reimbursement_awaits_full_payment" in waited and "150.00" in waited
+    deadline = scenario.deadline_report
+    left = date.fromisoformat(deadline["transfer_deadline"]) - date.fromisoformat(deadline["today"])
+    assert left.days == deadline["days_left"]
+    assert deadline["status"] in ("open", "due_soon", "overdue") and Decimal(deadline["not_transferred"]["skills"]) > 0
     by_status = summary["registration"]["by status"]
     # 31 electricians, 12 welders, 1 tea-art student, 1 academic student; 1 refused; 1 waiting (disqualified)
     assert by_status == {"registered": 44, "admitted": 1, "refused": 1, "rejected": 1, "sent": 1}
@@ -106,14 +120,20 @@ def test_the_campaign_runs_end_to_end_through_the_gateway_and_again_changes_noth
     certified = {row["enrolment_id"] for row in ledger.values() if row["federation_reimbursement"] == "paid"}
     assert len(certified) == 43
     for row in ledger.values():
-        assert (row["federation_share"], row["unit_share"], row["employee_share"]) == expected_shares(row), row
+        federation, unit, employee = expected_shares(row)
+        if row["enrolment_id"] == scenario.re_examined:  # the re-exam fee the student alone pays
+            employee = str(Decimal(employee) + Decimal(RE_EXAM_FEE))
+        assert (row["federation_share"], row["unit_share"], row["employee_share"]) == (federation, unit, employee), row
         assert row["paid_to_institution"] == row["fees_total"] and row["payment_status"] == "full"
     # the training ledger (enrollment's export, CSV) has every student, with the shares finance paid them
     training = {row["报名编号 Enrolment id"]: row for row in scenario.training_ledger}
     assert set(ledger) <= set(training) and len(training) == 48
     for enrolment_id, row in ledger.items():
         line = training[enrolment_id]
-        assert (line["应缴费用合计 Fees due"], line["已缴费 Paid"]) == (row["fees_total"], row["paid_to_institution"])
+        due = Decimal(line["应缴费用合计 Fees due"])  # the fee standard; the re-exam fee is finance's charge
+        if enrolment_id == scenario.re_examined:
+            due += Decimal(RE_EXAM_FEE)
+        assert (str(due), line["已缴费 Paid"]) == (row["fees_total"], row["paid_to_institution"])
         if enrolment_id in certified:
             assert (
                 line["已报销市总部分 Federation share reimbursed"],
@@ -146,6 +166,9 @@ def test_the_campaign_runs_end_to_end_through_the_gateway_and_again_changes_noth
     for step in ("units", "catalogue"):
         assert again[step]["added now"] == 0
     assert again["nominations"]["nominated now"] == 0
+    assert again["participation"]["chosen now"] is False and again["list_send"]["lists sent now"] == 0
+    assert again["list_send"]["lists"] == summary["list_send"]["lists"]
+    assert again["reimbursements"]["awaiting full payment"] == []
     assert again["payments"]["payments recorded now"] == 0
     assert again["certificates"]["issued now"] == 0
     assert again["reimbursements"]["paid now"] == 0
@@ -186,6 +209,8 @@ DECISIONS = {
     ("enrollment", "enrolment.decide_objection"),
     ("enrollment", "enrolment.record_consent"),
     ("enrollment", "enrolment.confirm"),
+    ("enrollment", "nomination_list.send_list"),
+    ("quota", "campaign.participants_chosen"),
     ("enrollment", "enrolment.request_registration"),
     ("enrollment", "enrolment.registered"),
     ("enrollment", "enrolment.registration_refused"),

@@ -55,3 +55,22 @@ def test_progress_is_drawn_on_a_terminal_only():
     progress.advance()
     progress.advance()
     assert terminal.getvalue().endswith("2/2\n") and "1/2" in terminal.getvalue()
+
+
+def test_the_notice_list_send_and_deadline_steps_speak_chinese():
+    notice = "\n".join(
+        render(
+            9,
+            "nominations",
+            {"public notice": "GZ-TH-G1: 1 人公示中", "objector seen by the unit": "—", "outcome": "upheld: 属实"},
+        )
+    )
+    assert "民主推荐、公示（5天，免登录可查）与一条实名异议" in notice
+    assert "公示（免登录查看，身份证号脱敏） │ GZ-TH-G1: 1 人公示中" in notice
+    assert "一级单位看到的异议人" in notice
+    sent = "\n".join(render(11, "list_send", {"lists sent now": 3, "unsent seen by an institution": 0}))
+    assert "第 11 步 · 一级单位向培训机构报送名单" in sent and "本次报送名单" in sent
+    assert "机构可见的未报送人选" in sent
+    deadline = "\n".join(render(20, "transfer_deadline", {"deadline status": "due_soon", "participants": 30}))
+    assert "年底拨付期限" in deadline and "临近截止" in deadline
+    assert "工会已确认、待单位报送 2" in "\n".join(render(8, "registration", {"by status": {"confirmed": 2}}))

@@ -296,3 +296,158 @@ def test_a_retired_unit_takes_nothing_new_and_a_merged_ones_unions_move_to_its_s
     ]
     # history kept: the merged unit's allocation line stays where it was
     assert "GZ-CH" in {line["unit_id"] for line in flows.fed.get(path)["lines"]}
+
+
+# The democratic recommendation, the public notice (公示) and objections, and the lists units send.
+
+NOTICE_UNIT, NOTICE_PROGRAMME = "GZ-IND-JT", "SEG-CS-4"
+ZH = {"Accept-Language": "zh-CN"}
+
+
+def nominated(flows, union: str, number: int, notice_start: str, **more) -> dict:
+    return flows.union_officer(union).post(
+        "/api/enrollment/enrolments",
+        {
+            **person(number),
+            "campaign_id": flows.campaign_id,
+            "programme_id": NOTICE_PROGRAMME,
+            "notice_start": notice_start,
+            "attestation": "一线骨干",
+            **more,
+        },
+    )
+
+
+def test_the_notice_is_public_per_union_objections_are_identified_to_the_union_only_and_block_confirmation(flows):
+    union = f"{NOTICE_UNIT}-G1"
+    flows.plan(NOTICE_UNIT, [NOTICE_PROGRAMME])
+    officer, unit = flows.union_officer(union), flows.unit_officer(NOTICE_UNIT)
+    running = nominated(flows, union, 74, flows.today.isoformat())  # its recommendation comes below
+    over = nominated(
+        flows, union, 75, flows.day(-7), recommendation={"meeting_on": flows.day(-8), "method": "consultation"}
+    )
+    running_path, over_path = (f"/api/enrollment/enrolments/{r['enrolment_id']}" for r in (running, over))
+
+    # The notice: without login, one union's list in one campaign (both required), ID numbers masked, no phones.
+    public = "/api/enrollment/public/notices"
+    assert flows.gateway.call("GET", public, params={"campaign_id": flows.campaign_id}, ok=(422,))["errors"]
+    listed = flows.gateway.all(public, campaign_id=flows.campaign_id, grassroots_union_id=union)
+    assert [row["enrolment_id"] for row in listed] == [running["enrolment_id"]]  # the other's notice is over
+    [entry] = listed
+    resident_id = person(74)["resident_id"]
+    assert entry["resident_id"] == resident_id[:4] + "*" * 10 + resident_id[-4:]
+    assert "phone" not in entry and entry["name"] == person(74)["name"] and entry["recommendation"] is None
+    assert entry["notice_end"] == flows.day(5)
+
+    # The democratic recommendation: held before the notice, votes where voted; needed before confirmation.
+    vote = {"meeting_on": flows.day(-1), "method": "vote"}
+    refused = officer.call("PUT", f"{running_path}/recommendation", vote, ok=(422,))
+    assert "votes" in refused["errors"]
+    late = {**vote, "meeting_on": flows.day(1), "voters": 30, "votes_for": 25, "votes_against": 3, "votes_abstained": 2}
+    assert "meeting_on" in officer.call("PUT", f"{running_path}/recommendation", late, ok=(422,))["errors"]
+    officer.put(f"{running_path}/recommendation", {**late, "meeting_on": flows.day(-1)})
+    [entry] = flows.gateway.all(public, campaign_id=flows.campaign_id, grassroots_union_id=union)
+    assert entry["recommendation"] == {
+        "meeting_on": flows.day(-1),
+        "method": "vote",
+        "voters": 30,
+        "votes_for": 25,
+        "votes_against": 3,
+        "votes_abstained": 2,
+    }
+
+    # An employee objects during the notice, identified; only while it runs.
+    flows.make_user("jt.worker76", "employee", resident_id=person(76)["resident_id"])
+    worker = flows.user("jt.worker76")
+    objections = f"/api/enrollment/notices/{running['enrolment_id']}/objections"
+    assert "objector_name" in worker.call("POST", objections, {"summary": "不是一线"}, ok=(422,))["errors"]
+    worker.post(objections, {"summary": "该职工长期在机关岗位，并非一线", "objector_name": person(76)["name"]})
+    worker.call(
+        "POST",
+        f"/api/enrollment/notices/{over['enrolment_id']}/objections",
+        {"summary": "x", "objector_name": person(76)["name"]},
+        ok=(404,),
+    )
+    [seen] = officer.get(running_path)["objections"]
+    assert (seen["objector_name"], seen["outcome"]) == (person(76)["name"], None) and seen["objector_employee_id"]
+    assert flows.fed.get(running_path)["objections"][0]["objector_name"] == person(76)["name"]
+    [hidden] = unit.get(running_path)["objections"]
+    assert (hidden["objector_name"], hidden["objector_employee_id"], hidden["recorded_by"]) == (None, None, None)
+    assert hidden["summary"] == seen["summary"]
+
+    # A nominee under an undecided objection cannot be confirmed (409, in Chinese); the union decides it,
+    # with a reason, audited.
+    officer.post(f"{over_path}/consent", {"written_consent_on": flows.day(-1)})
+    officer.post(f"{over_path}/objections", {"summary": "群众反映其并非一线", "objector_name": "王某"})
+    blocked = officer.call("POST", f"{over_path}/confirm", ok=(409,), headers=ZH)
+    assert (blocked["code"], blocked["title"]) == ("enrollment_not_confirmable", "推荐人选暂不能确认")
+    assert blocked["errors"]["blockers"] == ["未满足条件：还有 1 项异议尚未处理。"]
+    [objection] = officer.get(over_path)["objections"]
+    officer.post(
+        f"{over_path}/objections/{objection['objection_id']}/outcome",
+        {"outcome": "dismissed", "note": "经核实为车间一线班组长"},
+    )
+    assert officer.post(f"{over_path}/confirm")["status"] == "confirmed"
+    decided = flows.fed.get(
+        "/api/enrollment/audit", entity_id=over["enrolment_id"], action="enrolment.decide_objection"
+    )
+    assert [(e["actor_role"], e["reason"]) for e in decided] == [("grassroots_officer", "经核实为车间一线班组长")]
+
+    # Not recommended yet: confirmation is refused with the reason.
+    unrecommended = nominated(flows, union, 77, flows.day(-7))
+    path = f"/api/enrollment/enrolments/{unrecommended['enrolment_id']}"
+    officer.post(f"{path}/consent", {"written_consent_on": flows.day(-1)})
+    blocked = officer.call("POST", f"{path}/confirm", ok=(409,), headers=ZH)
+    assert blocked["errors"]["blockers"] == ["未满足条件：尚未登记民主推荐情况（会议日期、方式、票数）。"]
+
+
+def test_a_unit_sends_its_unions_list_on_a_date_and_institutions_see_only_sent_lists(flows):
+    union = f"{NOTICE_UNIT}-G2"
+    flows.plan(NOTICE_UNIT, [NOTICE_PROGRAMME])
+    officer, unit = flows.union_officer(union), flows.unit_officer(NOTICE_UNIT)
+    operator = flows.operator("GZ-SEG")
+    confirmed = []
+    for number in (78, 79):
+        row = nominated(
+            flows, union, number, flows.day(-7), recommendation={"meeting_on": flows.day(-8), "method": "evaluation"}
+        )
+        path = f"/api/enrollment/enrolments/{row['enrolment_id']}"
+        officer.post(f"{path}/consent", {"written_consent_on": flows.day(-1)})
+        assert officer.post(f"{path}/confirm")["status"] == "confirmed"
+        confirmed.append(row["enrolment_id"])
+
+    # Confirmed by the union, not sent by its unit: the institution neither sees nor registers them.
+    for enrolment_id in confirmed:
+        operator.call("GET", f"/api/enrollment/enrolments/{enrolment_id}", ok=(404,))
+        operator.call("POST", f"/api/enrollment/enrolments/{enrolment_id}/register", ok=(404,))
+    seen = {r["enrolment_id"] for r in operator.all("/api/enrollment/enrolments", campaign_id=flows.campaign_id)}
+    assert not seen & set(confirmed)
+
+    # Only the union's own first-level unit sends its list: once, dated, the whole list.
+    body = {"campaign_id": flows.campaign_id, "grassroots_union_id": union}
+    flows.unit_officer("GZ-YX").call("POST", "/api/enrollment/lists", body, ok=(403,))
+    sent = unit.post("/api/enrollment/lists", body)
+    assert (sent["grassroots_union_id"], sent["unit_id"], sent["nominees"], sent["sent_on"]) == (
+        union,
+        NOTICE_UNIT,
+        2,
+        flows.today.isoformat(),
+    )
+    again = unit.call("POST", "/api/enrollment/lists", body, ok=(409,), headers=ZH)
+    assert (again["code"], again["title"]) == ("enrollment_nothing_to_send", "该基层工会没有已确认、待报送的推荐人选")
+
+    for enrolment_id in confirmed:
+        row = operator.get(f"/api/enrollment/enrolments/{enrolment_id}")
+        assert (row["status"], row["sent_on"], row["list_id"]) == ("sent", flows.today.isoformat(), sent["list_id"])
+    assert sent["list_id"] in {
+        n["list_id"] for n in operator.all("/api/enrollment/lists", campaign_id=flows.campaign_id)
+    }
+    assert sent["list_id"] in {n["list_id"] for n in officer.all("/api/enrollment/lists")}
+    assert sent["list_id"] not in {n["list_id"] for n in flows.unit_officer("GZ-YX").all("/api/enrollment/lists")}
+    assert sent["list_id"] not in {n["list_id"] for n in flows.operator("GZ-SYG").all("/api/enrollment/lists")}
+    [entry] = flows.fed.get("/api/enrollment/audit", entity_id=sent["list_id"])
+    assert (entry["action"], entry["actor_role"], entry["after"]["nominees"]) == (
+        "nomination_list.send_list",
+        "unit_officer",
+        2,
+    )

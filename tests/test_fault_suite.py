@@ -49,11 +49,12 @@ def deployed(servers, vhost, tmp_path):
 def test_outages_during_a_stream_of_work_end_with_every_registration_done_once(deployed, tmp_path, capsys):
     flows = Flows(deployed.url, ADMIN, PASSWORD, tmp_path / "state", say=lambda line: None).set_up()
     flows.plan(UNIT, [ELECTRICIAN])
-    flows.union_officer(UNION), flows.operator(INSTITUTION)  # their accounts
+    flows.union_officer(UNION), flows.unit_officer(UNIT), flows.operator(INSTITUTION)  # their accounts
     setting = Setting(
         base_url=deployed.url,
         campaign_id=flows.campaign_id,
         union=(f"{UNION.lower()}.union", UNION),
+        unit_officer=f"{UNIT.lower()}.officer",
         operator=f"{INSTITUTION.split('-')[1].lower()}.operator",
         machine=(flows.clients[INSTITUTION]["key_id"], flows.clients[INSTITUTION]["secret"]),
         password=PASSWORD,

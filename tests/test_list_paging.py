@@ -89,7 +89,11 @@ def walk(flows: Flows, path: str, params: dict, *, between_pages=None) -> list[d
 
 def filled(flows: Flows, path: str, operation: dict) -> tuple[str, dict]:
     """The operation's path (already /api/<service>/... or the gateway's /auth/...) and its required values."""
-    values = {"campaign_id": flows.campaign_id, "enrolment_id": flows.nominated[0]["enrolment_id"]}
+    values = {
+        "campaign_id": flows.campaign_id,
+        "enrolment_id": flows.nominated[0]["enrolment_id"],
+        "grassroots_union_id": UNION,
+    }
     for name in re.findall(r"{(\w+)}", path):
         path = path.replace("{" + name + "}", values[name])
     params = {"limit": 2}
@@ -206,6 +210,7 @@ def test_a_union_confirms_many_nominations_in_one_request_each_reported(flows):
                 "programme_id": PROGRAMME,
                 "notice_start": flows.day(-7),
                 "attestation": "职工代表大会民主推荐",
+                "recommendation": {"meeting_on": flows.day(-8), "method": "consultation"},
             },
         )
         officer.post(f"/api/enrollment/enrolments/{row['enrolment_id']}/consent", {"written_consent_on": flows.day(-2)})
@@ -222,8 +227,8 @@ def test_a_union_confirms_many_nominations_in_one_request_each_reported(flows):
         (3, "no-such-enrolment", "refused"),
     ]
     assert answer["results"][3]["code"] == "not_found" and answer["results"][2]["detail"]
-    for enrolment_id in waiting:
-        assert officer.get(f"/api/enrollment/enrolments/{enrolment_id}")["status"] == "sent"
+    for enrolment_id in waiting:  # on the union's list: its unit sends it
+        assert officer.get(f"/api/enrollment/enrolments/{enrolment_id}")["status"] == "confirmed"
     too_many = officer.call(
         "POST", "/api/enrollment/enrolments/confirm", {"items": [{"enrolment_id": "x"}] * 501}, ok=(422,), raw=True
     )

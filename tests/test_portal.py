@@ -2,8 +2,8 @@
 services and the gateway on PostgreSQL and RabbitMQ, the portal before the gateway. One journey per role of
 issue 18: the federation admin creates a campaign, imports units, publishes an allocation and transfers funds;
 the grassroots officer nominates three employees (form and .xlsx), records the recommendation, runs the notice,
-decides an objection and confirms the list (it goes to the institutions); the unit officer sees its allocation
-and the list sent; the auditor sees the federation's pages and can change nothing."""
+decides an objection and confirms the list; the unit officer sees its allocation and sends the list to the
+institutions; the auditor sees the federation's pages and can change nothing."""
 
 from __future__ import annotations
 
@@ -180,6 +180,7 @@ def test_grassroots_officer_nominates_by_form_and_xlsx_runs_the_notice_and_sends
     page = log_in(browser, portal, "tianhe.union1")
     accept_dialogs(page)
     posted = (flows.today - timedelta(days=10)).isoformat()  # the notice is over: the list can be confirmed
+    meeting = (flows.today - timedelta(days=11)).isoformat()  # the democratic recommendation came first
     first, second, third = person(61), person(62), person(63)
 
     page.goto(f"{portal}/nominations")
@@ -193,6 +194,12 @@ def test_grassroots_officer_nominates_by_form_and_xlsx_runs_the_notice_and_sends
     form.get_by_label("手机号码", exact=True).fill(first["phone"])
     form.get_by_label("培训项目", exact=True).select_option(ELECTRICIAN)
     form.get_by_label("民主推荐情况（推荐理由）", exact=True).fill("经职工代表大会民主推荐：一线技术骨干")
+    form.get_by_label("民主推荐会议日期", exact=True).fill(meeting)
+    form.get_by_label("推荐方式", exact=True).select_option("vote")
+    form.get_by_label("到会人数", exact=True).fill("52")
+    form.get_by_label("赞成票", exact=True).fill("48")
+    form.get_by_label("反对票", exact=True).fill("2")
+    form.get_by_label("弃权票", exact=True).fill("2")
     form.get_by_label("公示开始日期", exact=True).fill(posted)
     form.get_by_role("button", name="推荐并开始公示").click()
     expect(page.get_by_role("status").filter(has_text=first["name"])).to_be_visible()
@@ -218,6 +225,8 @@ def test_grassroots_officer_nominates_by_form_and_xlsx_runs_the_notice_and_sends
     )
     page.get_by_label("推荐名单文件（.xlsx）", exact=True).set_input_files(listing)
     page.locator("#import-notice_start").fill(posted)
+    page.locator("#import-meeting_on").fill(meeting)
+    page.locator("#import-method").select_option("evaluation")
     page.get_by_role("button", name="导入").click()
     expect(page.locator("#nomination-import")).to_contain_text("共 2 行")
 
@@ -239,10 +248,10 @@ def test_grassroots_officer_nominates_by_form_and_xlsx_runs_the_notice_and_sends
     expect(page.get_by_role("status").first).to_contain_text("成功 3 人")
     for someone in (first, second, third):
         page.get_by_role("checkbox", name=f"选择 {someone['name']}").check()
-    page.get_by_role("button", name="确认并报送培训机构").click()
-    expect(page.get_by_role("status").first).to_contain_text("确认并报送培训机构：成功 3 人，未成功 0 人")
-    for someone in (first, second, third):
-        expect(page.get_by_role("row").filter(has_text=someone["name"]).get_by_text("已报送机构")).to_be_visible()
+    page.get_by_role("button", name="确认名单").click()
+    expect(page.get_by_role("status").first).to_contain_text("确认名单：成功 3 人，未成功 0 人")
+    for someone in (first, second, third):  # the first-level unit sends the list (next test)
+        expect(page.get_by_role("row").filter(has_text=someone["name"]).get_by_text("已确认待报送")).to_be_visible()
     page.get_by_role("link", name="职工学习情况").click()  # none registered by an institution yet: searchable
     page.get_by_label("姓名或身份证号后几位").fill(first["name"])
     page.get_by_role("button", name="筛选").click()
@@ -254,9 +263,14 @@ def test_grassroots_officer_nominates_by_form_and_xlsx_runs_the_notice_and_sends
 def test_unit_officer_sees_its_allocation_and_the_lists_sent(browser, system):
     flows, portal, _sessions = system
     page = log_in(browser, portal, "tianhe.officer", width=390)  # on a phone
+    accept_dialogs(page)
     page.get_by_role("link", name="本单位指标").click()
     expect(page.get_by_role("heading", name="天河区总工会")).to_be_visible()
     page.get_by_role("link", name="推荐名单").click()
+    union = flows.fed.get("/api/quota/units/GZ-TH-G1")["name"]
+    page.get_by_role("button", name=f"报送 {union} 的名单").click()  # the browser asks to confirm: accepted
+    expect(page.get_by_role("status").first).to_contain_text(f"已向培训机构报送 {union} 的名单：3 人。")
+    expect(page.get_by_role("row").filter(has_text=union).first).to_contain_text(flows.today.isoformat())
     page.get_by_label("状态", exact=True).select_option("sent")
     page.get_by_role("button", name="筛选").click()
     for number in (61, 62, 63):

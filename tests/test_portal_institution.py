@@ -57,6 +57,7 @@ def nominated(flows, number: int, notice_start: str) -> dict:
             "programme_id": ELECTRICIAN,
             "notice_start": notice_start,
             "attestation": "职工代表大会民主推荐：一线生产骨干",
+            "recommendation": {"meeting_on": flows.day(-8), "method": "evaluation"},
         },
     )
 
@@ -222,6 +223,7 @@ def test_an_employee_consents_on_a_phone_sees_the_three_shares_and_prints_a_cert
 
     # The union sends the list, the institution registers and is paid in full: the three shares in yuan.
     officer.post(f"/api/enrollment/enrolments/{row['enrolment_id']}/confirm")
+    flows.send_list(UNION)
     assert flows.register(INSTITUTION, row["enrolment_id"])["status"] == "registered"
     breakdown = flows.pay_in_full(INSTITUTION, row["enrolment_id"])
     page.reload()

@@ -10,8 +10,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from .. import gateway
 from ..app import GRASSROOTS_OFFICER, UNIT_OFFICER, me, requires
@@ -57,10 +57,41 @@ def unit_lists():
     page = gateway.page(
         "/api/enrollment/enrolments", campaign_id=campaign["id"], status=status, cursor=request.args.get("cursor")
     )
-    return render_template("officers/unit_lists.html", campaign=campaign, page=page, status=status)
+    sent = gateway.get("/api/enrollment/lists", campaign_id=campaign["id"])
+    unions = [u for u in gateway.get("/api/quota/units", parent_id=me().get("unit_id")) if u["level"] == "grassroots"]
+    return render_template(
+        "officers/unit_lists.html", campaign=campaign, page=page, status=status, sent=sent, unions=unions
+    )
+
+
+@blueprint.route("/unit/lists/send", methods=["POST"])
+@requires(UNIT_OFFICER)
+def send_list():
+    """Send one grassroots union's confirmed nominees to the institutions, as one list dated today."""
+    campaign = the_campaign()
+    union = request.form.get("grassroots_union_id", "")
+    try:
+        sent = gateway.post("/api/enrollment/lists", {"campaign_id": campaign["id"], "grassroots_union_id": union})
+        flash(
+            _(
+                "已向培训机构报送 %(union)s 的名单：%(count)s 人。",
+                union=sent["grassroots_union_name"],
+                count=sent["nominees"],
+            ),
+            "ok",
+        )
+    except Problem as error:
+        if error.status >= 500:
+            raise
+        flash(error.detail or error.title, "error")
+    return redirect(url_for("officers.unit_lists"))
 
 
 # ---------------------------------------------------------------- grassroots union officer
+
+
+METHODS = options([("vote", _l("表决（填写票数）")), ("evaluation", _l("民主评议")), ("consultation", _l("民主协商"))])
+VOTES = ("voters", "votes_for", "votes_against", "votes_abstained")
 
 
 class NominationForm(FlaskForm):
@@ -78,11 +109,26 @@ class NominationForm(FlaskForm):
         _l("民主推荐情况（推荐理由）"), validators=[DataRequired(_l("请填写民主推荐情况")), Length(max=1000)]
     )
     notice_start = DateField(_l("公示开始日期"), validators=[InputRequired(_l("请填写公示开始日期"))])
+    meeting_on = DateField(_l("民主推荐会议日期"), validators=[InputRequired(_l("请填写民主推荐会议日期"))])
+    method = SelectField(_l("推荐方式"), choices=METHODS)
+    voters = IntegerField(_l("到会人数"), validators=[Optional(), NumberRange(min=1)])
+    votes_for = IntegerField(_l("赞成票"), validators=[Optional(), NumberRange(min=0)])
+    votes_against = IntegerField(_l("反对票"), validators=[Optional(), NumberRange(min=0)])
+    votes_abstained = IntegerField(_l("弃权票"), validators=[Optional(), NumberRange(min=0)])
+
+    def recommendation(self) -> dict:
+        """The democratic recommendation record as the API takes it (votes only where voted)."""
+        record = {"meeting_on": self.meeting_on.data.isoformat(), "method": self.method.data}
+        if self.method.data == "vote":
+            record |= {key: getattr(self, key).data for key in VOTES}
+        return record
 
 
 class NominationImportForm(FlaskForm):
     file = FileField(_l("推荐名单文件（.xlsx）"), validators=[FileRequired(_l("请选择文件")), SPREADSHEETS])
     notice_start = DateField(_l("公示开始日期"), validators=[InputRequired(_l("请填写公示开始日期"))])
+    meeting_on = DateField(_l("民主推荐会议日期"), validators=[InputRequired(_l("请填写民主推荐会议日期"))])
+    method = SelectField(_l("推荐方式"), choices=METHODS[1:])  # a vote's votes are per nominee: one by one
 
 
 class ObjectionForm(FlaskForm):
@@ -159,7 +205,11 @@ def nominations():
             for name in ("name", "resident_id", "phone", "education", "programme_id", "attestation")
         }
         body["resident_id"] = body["resident_id"].upper()
-        body.update(campaign_id=campaign["id"], notice_start=form.notice_start.data.isoformat())
+        body.update(
+            campaign_id=campaign["id"],
+            notice_start=form.notice_start.data.isoformat(),
+            recommendation=form.recommendation(),
+        )
         try:
             made = gateway.post("/api/enrollment/enrolments", body)
         except Problem as error:
@@ -189,7 +239,12 @@ def import_nominations():
                 "/api/enrollment/enrolments/import",
                 None,
                 files={"file": (upload.filename, upload.read(), upload.mimetype or "application/octet-stream")},
-                data={"campaign_id": campaign["id"], "notice_start": form.notice_start.data.isoformat()},
+                data={
+                    "campaign_id": campaign["id"],
+                    "notice_start": form.notice_start.data.isoformat(),
+                    "meeting_on": form.meeting_on.data.isoformat(),
+                    "method": form.method.data,
+                },
             )
             report = {"ok": True, "imported": len(made), "changed": len(made)}
         except Problem as error:
@@ -228,7 +283,7 @@ def bulk():
             refused.append(
                 f"{enrolment_id[:8]}：{error.detail}{'（' + '；'.join(map(str, reasons)) + '）' if reasons else ''}"
             )
-    what = _("登记本人书面同意") if action == "consent" else _("确认并报送培训机构")
+    what = _("登记本人书面同意") if action == "consent" else _("确认名单")
     flash(
         _("%(what)s：成功 %(done)s 人，未成功 %(refused)s 人。", what=what, done=done, refused=len(refused)),
         "ok" if not refused else "error",

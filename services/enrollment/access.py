@@ -78,6 +78,8 @@ def enrolment_view(
                 "notice_end",
                 "consent_method",
                 "consent_on",
+                "confirmed_on",
+                "list_id",
                 "sent_on",
                 "requested_on",
                 "fees",
@@ -98,8 +100,34 @@ def enrolment_view(
         "name": name,
         "resident_id": employee.resident_id if full else mask_resident_id(employee.resident_id),
         "phone": phone if full else mask_phone(phone),
-        "objections": objections,
+        "objections": objections if sees_objectors(identity, enrolment) else [anonymous(o) for o in objections],
+        "recommendation": recommendation_view(enrolment),
         "classes": classes,
+    }
+
+
+OBJECTOR = ("recorded_by", "objector_name", "objector_employee_id")
+
+
+def sees_objectors(identity: Identity, enrolment: Enrolment) -> bool:
+    """Who objected is seen only by the nominee's grassroots union and the federation."""
+    return identity.is_federation or (
+        identity.role == "grassroots_officer" and identity.grassroots_union_id == enrolment.grassroots_union_id
+    )
+
+
+def anonymous(objection: dict) -> dict:
+    return {**objection, **dict.fromkeys(OBJECTOR)}
+
+
+def recommendation_view(enrolment: Enrolment) -> dict | None:
+    """How the union's democratic recommendation chose the nominee (None: not recorded yet)."""
+    if enrolment.recommended_on is None:
+        return None
+    return {
+        "meeting_on": enrolment.recommended_on,
+        "method": enrolment.recommendation_method,
+        **{key: getattr(enrolment, key) for key in ("voters", "votes_for", "votes_against", "votes_abstained")},
     }
 
 

@@ -7,8 +7,17 @@ from sqlalchemy import select
 from servicekit.identity import current_identity
 from servicekit.paging import Listing, resident_id_tail
 
-from .models import Employee, Enrolment, Institution, InstitutionNotice, Programme, StatusChange, TrainingClass
-from .schemas import GroupingQuery
+from .models import (
+    Employee,
+    Enrolment,
+    Institution,
+    InstitutionNotice,
+    NominationList,
+    Programme,
+    StatusChange,
+    TrainingClass,
+)
+from .schemas import GroupingQuery, NoticeQuery
 
 # Who may search enrolments by the ID number's last digits: those who see the full number (access.py).
 SEES_RESIDENT_IDS = ("grassroots_officer", "employee")
@@ -125,3 +134,19 @@ STATUS_CHANGES = Listing(
     filters={"kind": StatusChange.kind, "state": StatusChange.state},
     ranges={"requested_at": StatusChange.requested_at},
 )
+
+NOMINATION_LISTS = Listing(
+    "NominationLists",
+    id=NominationList.list_id,
+    sorts={"sent_on": NominationList.sent_on},
+    default_sort="-sent_on",
+    filters={
+        "campaign_id": NominationList.campaign_id,
+        "unit_id": NominationList.unit_id,
+        "grassroots_union_id": NominationList.grassroots_union_id,
+    },
+    ranges={"sent_on": NominationList.sent_on},
+)
+
+# The public notice: one campaign and one grassroots union at a time (never enumerable across them)
+PUBLIC_NOTICE = Listing("PublicNotice", id=Enrolment.enrolment_id, base=NoticeQuery)

@@ -175,6 +175,20 @@ INACTIVE_SQL = ", ".join(f"'{status}'" for status in INACTIVE)
 UNFINISHED_SQL = ", ".join(f"'{state}'" for state in UNFINISHED)
 
 
+class NominationList(Base):
+    """A grassroots union's confirmed nominees, sent to the institutions by its first-level unit on one day."""
+
+    __tablename__ = "nomination_lists"
+    list_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.campaign_id"), index=True)
+    unit_id: Mapped[str] = mapped_column(String(64), index=True)
+    grassroots_union_id: Mapped[str] = mapped_column(String(64), index=True)
+    sent_on: Mapped[date] = mapped_column(Date)
+    sent_by: Mapped[str] = mapped_column(String(200))
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    nominees: Mapped[int] = mapped_column(Integer)
+
+
 class Enrolment(Base):
     """One employee's path in one campaign, from nomination to admission."""
 
@@ -216,6 +230,15 @@ class Enrolment(Base):
     consent_method: Mapped[str | None] = mapped_column(String(10))
     consent_on: Mapped[date | None] = mapped_column(Date)
     consent_recorded_by: Mapped[str | None] = mapped_column(String(200))
+    # The democratic recommendation (民主推荐) that chose the nominee, held before the public notice
+    recommended_on: Mapped[date | None] = mapped_column(Date)
+    recommendation_method: Mapped[str | None] = mapped_column(String(20))
+    voters: Mapped[int | None] = mapped_column(Integer)  # present at the meeting, where voted
+    votes_for: Mapped[int | None] = mapped_column(Integer)
+    votes_against: Mapped[int | None] = mapped_column(Integer)
+    votes_abstained: Mapped[int | None] = mapped_column(Integer)
+    confirmed_on: Mapped[date | None] = mapped_column(Date)  # the union confirmed it after the notice
+    list_id: Mapped[str | None] = mapped_column(ForeignKey("nomination_lists.list_id"), index=True)
     sent_on: Mapped[date | None] = mapped_column(Date)
     requested_on: Mapped[date | None] = mapped_column(Date)
     fees: Mapped[dict | None] = mapped_column(JSON)  # the fee standard applied, fixed when registration is asked
@@ -244,6 +267,9 @@ class Objection(Base):
     raised_on: Mapped[date] = mapped_column(Date)
     summary: Mapped[str] = mapped_column(Text)
     recorded_by: Mapped[str] = mapped_column(String(200))
+    # Who objected (identified): seen only by the nominee's union and the federation
+    objector_name: Mapped[str | None] = mapped_column(String(50))
+    objector_employee_id: Mapped[str | None] = mapped_column(String(64))  # an employee who objected themself
     outcome: Mapped[str | None] = mapped_column(String(10))
     outcome_note: Mapped[str | None] = mapped_column(Text)
     decided_on: Mapped[date | None] = mapped_column(Date)
@@ -442,5 +468,6 @@ keyset_indexes(
         ("programmes", ("start_date", "programme_id")),
         ("status_changes", ("requested_at", "change_id")),
         ("saga_waits", ("waiting_since", "saga", "item_id")),
+        ("nomination_lists", ("sent_on", "list_id")),  # migration 0015_recommendation_lists.py
     ),
 )

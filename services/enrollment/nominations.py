@@ -1,4 +1,5 @@
-"""Use cases of nomination (人选推荐): nominate, public notice and objections, consent, confirmation."""
+"""Use cases of nomination (人选推荐): nominate, the democratic recommendation record, public notice and
+objections, consent, confirmation."""
 
 from __future__ import annotations
 
@@ -142,8 +143,30 @@ def nominate(uow, identity: Identity, body: dict, today: date, employee_key: byt
         notice_start=notice_start,
         notice_end=rules.notice_end(notice_start, campaign.public_notice_days),
     )
+    if body.get("recommendation"):
+        _recommend(enrolment, body["recommendation"], today)
     session.add(enrolment)
     flush_or_conflict(session)
+    return enrolment
+
+
+def _recommend(enrolment: Enrolment, record: dict, today: date) -> None:
+    """The democratic recommendation that chose the nominee: held before the notice, votes where voted."""
+    errors = rules.recommendation_errors(record, enrolment.notice_start, today)
+    if errors:
+        raise Invalid(_("The democratic recommendation record is not valid."), errors=errors)
+    enrolment.recommended_on, enrolment.recommendation_method = record["meeting_on"], record["method"]
+    for key in ("voters", "votes_for", "votes_against", "votes_abstained"):
+        setattr(enrolment, key, record.get(key))
+
+
+def record_recommendation(uow, identity: Identity, enrolment_id: str, body: dict, today: date) -> Enrolment:
+    """Record (or correct, while the notice runs) how the union's democratic recommendation chose the nominee."""
+    enrolment = find_enrolment(uow.session, identity, enrolment_id, lock=True)
+    _own_union(identity, enrolment)
+    move(enrolment, lifecycle.RECORD_RECOMMENDATION)
+    _recommend(enrolment, body, today)
+    bump(enrolment)
     return enrolment
 
 
@@ -167,17 +190,42 @@ def nominate_many(
     return created
 
 
+def _on_notice(session, enrolment_id: str, today: date) -> Enrolment:
+    """A nominee on a running public notice (what anyone may read on the public route), locked; 404 otherwise."""
+    enrolment = session.get(Enrolment, enrolment_id, with_for_update=True)
+    if (
+        enrolment is None
+        or enrolment.status != rules.NOMINATED
+        or not rules.on_notice(today, enrolment.notice_start, enrolment.notice_end)
+    ):
+        raise NotFound(_("No nominee {enrolment_id} on a running public notice.").format(enrolment_id=enrolment_id))
+    return enrolment
+
+
 def _own_union(identity: Identity, enrolment: Enrolment) -> None:
     if identity.role != "grassroots_officer" or identity.grassroots_union_id != enrolment.grassroots_union_id:
         raise Forbidden("Only the nominating grassroots union does this.")
 
 
 def record_objection(uow, identity: Identity, enrolment_id: str, body: dict, today: date) -> Enrolment:
-    enrolment = find_enrolment(uow.session, identity, enrolment_id, lock=True)
-    _own_union(identity, enrolment)
+    """An objection to a nominee on the public notice: an employee's own (identified by their account), or one
+    the union records (who raised it, when). Only the union and the federation see who objected."""
+    body = dict(body)
+    if identity.role == "employee":
+        enrolment = _on_notice(uow.session, enrolment_id, today)
+        if enrolment.employee_id == identity.employee_id:
+            raise Forbidden(_("An employee does not object to their own nomination."))
+        if not body.get("objector_name"):
+            raise Invalid(errors={"objector_name": [_("Give your name: objections are identified.")]})
+        body["raised_on"], body["objector_employee_id"] = today, identity.employee_id
+    else:
+        enrolment = find_enrolment(uow.session, identity, enrolment_id, lock=True)
+        _own_union(identity, enrolment)
+        raised_on = body.get("raised_on") or today
+        if raised_on > today:
+            raise Invalid(errors={"raised_on": [_("Must not be in the future.")]})
+        body["raised_on"] = raised_on
     move(enrolment, lifecycle.RECORD_OBJECTION)
-    if body["raised_on"] > today:
-        raise Invalid(errors={"raised_on": [_("Must not be in the future.")]})
     objection = Objection(
         objection_id=str(uuid.uuid4()), enrolment_id=enrolment_id, recorded_by=identity.subject, **body
     )
@@ -226,7 +274,7 @@ def record_consent(uow, identity: Identity, enrolment_id: str, body: dict, today
 
 
 def confirm(uow, identity: Identity, enrolment_id: str, today: date) -> Enrolment:
-    """Confirm the nomination after the notice and send it to the institution."""
+    """Confirm the nomination after the notice: it is on the union's list, which the first-level unit sends."""
     session = uow.session
     enrolment = find_enrolment(session, identity, enrolment_id, lock=True)
     _own_union(identity, enrolment)
@@ -241,9 +289,10 @@ def confirm(uow, identity: Identity, enrolment_id: str, today: date) -> Enrolmen
         notice_ends_on=enrolment.notice_end,
         open_objections=open_objections,
         consented=enrolment.consent_method is not None,
+        recommended=enrolment.recommended_on is not None,
     )
     if blockers:
         raise NOT_CONFIRMABLE(_("The nomination cannot be confirmed yet."), errors={"blockers": blockers})
-    enrolment.status, enrolment.sent_on = step.target, today
+    enrolment.status, enrolment.confirmed_on = step.target, today
     bump(enrolment)
     return enrolment

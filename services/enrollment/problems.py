@@ -74,6 +74,12 @@ CALENDAR_MISSING = refusal(
     "No working-day calendar for that year",
     "缺少该年度的工作日历（节假日安排）",
 )
+NOTHING_TO_SEND = refusal(
+    Conflict,
+    "enrollment_nothing_to_send",
+    "The grassroots union has no confirmed nominee waiting to be sent",
+    "该基层工会没有已确认、待报送的推荐人选",
+)
 
 
 class ConcurrentChange(Conflict):

@@ -9,6 +9,7 @@ from servicekit.clock import china_today as today
 from servicekit.i18n import _
 from servicekit.money import Money
 
+from .domain.enrolment import RECOMMENDATION_METHODS
 from .domain.people import InvalidPersonalData, normalise_mobile, normalise_resident_id
 
 ACADEMIC_LEVELS = ("大专", "本科")
@@ -191,11 +192,68 @@ class Person(Schema):
     programme_id = fields.String(required=True, validate=CODE)
 
 
+class RecommendationIn(Schema):
+    meeting_on = fields.Date(required=True, metadata={"description": "Day of the meeting, on or before the notice"})
+    method = fields.String(
+        required=True,
+        validate=validate.OneOf(RECOMMENDATION_METHODS),
+        metadata={"description": "vote (表决: give the votes), evaluation (民主评议) or consultation (民主协商)"},
+    )
+    voters = fields.Integer(load_default=None, validate=validate.Range(min=1, max=100000))
+    votes_for = fields.Integer(load_default=None, validate=validate.Range(min=0, max=100000))
+    votes_against = fields.Integer(load_default=None, validate=validate.Range(min=0, max=100000))
+    votes_abstained = fields.Integer(load_default=None, validate=validate.Range(min=0, max=100000))
+
+
 class NominationIn(Person):
     campaign_id = Uuid(required=True)
     notice_start = fields.Date(
         load_default=None, metadata={"description": "Day the public notice was posted; today if omitted"}
     )
+    recommendation = fields.Nested(
+        RecommendationIn,
+        load_default=None,
+        metadata={"description": "The democratic recommendation (or PUT it later): needed before confirmation"},
+    )
+
+
+class NoticeQuery(Schema):
+    campaign_id = Uuid(required=True)
+    grassroots_union_id = fields.String(required=True, validate=CODE)
+
+
+class NoticeEntry(Schema):
+    enrolment_id = fields.String(metadata={"description": "Give it to object (an employee's objection)"})
+    campaign_id = fields.String()
+    grassroots_union_id = fields.String()
+    grassroots_union_name = fields.String()
+    name = fields.String()
+    resident_id = fields.String(metadata={"description": "Masked"})
+    kind = fields.String()
+    programme_id = fields.String()
+    programme_name = fields.String()
+    institution_id = fields.String()
+    notice_start = fields.Date()
+    notice_end = fields.Date(metadata={"description": "The notice is over on this day"})
+    recommendation = fields.Nested(RecommendationIn, allow_none=True)
+
+
+class ListSendIn(Schema):
+    campaign_id = Uuid(required=True)
+    grassroots_union_id = fields.String(required=True, validate=CODE)
+
+
+class NominationListOut(Schema):
+    list_id = fields.String()
+    campaign_id = fields.String()
+    unit_id = fields.String()
+    unit_name = fields.String(allow_none=True)
+    grassroots_union_id = fields.String()
+    grassroots_union_name = fields.String(allow_none=True)
+    sent_on = fields.Date()
+    sent_by = fields.String()
+    sent_at = fields.DateTime()
+    nominees = fields.Integer(metadata={"description": "How many nominees the list sent"})
 
 
 class NominationRow(Person):
@@ -212,11 +270,31 @@ class NominationRow(Person):
 class NominationImportForm(UploadForm):
     campaign_id = Uuid(required=True)
     notice_start = fields.Date(load_default=None)
+    meeting_on = fields.Date(
+        load_default=None, metadata={"description": "The democratic recommendation's meeting, for every row"}
+    )
+    method = fields.String(
+        load_default=None,
+        validate=validate.OneOf(RECOMMENDATION_METHODS),
+        metadata={"description": "How it recommended them (a vote's votes are recorded per nominee: PUT)"},
+    )
+
+    @validates_schema
+    def _both_or_neither(self, data, **kwargs):
+        if (data.get("meeting_on") is None) != (data.get("method") is None):
+            raise ValidationError(_("Give the meeting day and the method together."), "meeting_on")
 
 
 class ObjectionIn(Schema):
-    raised_on = fields.Date(required=True)
+    raised_on = fields.Date(
+        load_default=None, metadata={"description": "Union: the day it was raised (today if omitted); employee: today"}
+    )
     summary = Text(2000, required=True)
+    objector_name = Text(
+        50,
+        load_default=None,
+        metadata={"description": "Who objects (an employee: required); seen only by the union and the federation"},
+    )
 
 
 class OutcomeIn(Schema):
@@ -243,6 +321,10 @@ class EntranceTestIn(Schema):
 
 class ObjectionOut(ObjectionIn):
     objection_id = fields.String()
+    recorded_by = fields.String(allow_none=True, metadata={"description": "Seen by the union and the federation"})
+    objector_employee_id = fields.String(
+        allow_none=True, metadata={"description": "An employee's own objection; seen by the union and the federation"}
+    )
     outcome = fields.String(allow_none=True)
     outcome_note = fields.String(allow_none=True)
     decided_on = fields.Date(allow_none=True)
@@ -259,7 +341,10 @@ class EnrolmentOut(Schema):
     enrolment_id = fields.String()
     revision = fields.Integer()
     status = fields.String(
-        metadata={"description": "nominated, sent, requested, registered, admitted, refused, rejected, withdrawn"}
+        metadata={
+            "description": "nominated, confirmed (by the union), sent (on a list its unit sent), requested, registered, admitted, "
+            "refused, rejected, withdrawn"
+        }
     )
     campaign_id = fields.String()
     kind = fields.String()
@@ -276,6 +361,9 @@ class EnrolmentOut(Schema):
     notice_start = fields.Date()
     notice_end = fields.Date(metadata={"description": "The notice is over on this day; confirmation possible from it"})
     objections = fields.List(fields.Nested(ObjectionOut))
+    recommendation = fields.Nested(RecommendationIn, allow_none=True)
+    confirmed_on = fields.Date(allow_none=True)
+    list_id = fields.String(allow_none=True, metadata={"description": "The list its unit sent it on"})
     consent_method = fields.String(allow_none=True)
     consent_on = fields.Date(allow_none=True)
     sent_on = fields.Date(allow_none=True)

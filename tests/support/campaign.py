@@ -23,6 +23,7 @@ from .stack import ServiceStack
 SERVICES = ("quota", "enrollment", "finance", "evaluation")
 ADMIN = ("fed.admin", "bootstrap-password-2013")
 PASSWORD = "demo-password-2013"  # of every demo user
+RECOMMENDED_BY_VOTE = {"method": "vote", "voters": 45, "votes_for": 41, "votes_against": 2, "votes_abstained": 2}
 
 
 @contextmanager
@@ -167,8 +168,8 @@ class Flows(Scenario):
         campaign_id: str | None = None,
         nominee: dict | None = None,
     ) -> dict:
-        """Worker `number` (or `nominee`) nominated by the union (after a past notice), with written consent,
-        confirmed."""
+        """Worker `number` (or `nominee`) nominated by the union (after a past notice, recommended by vote), with
+        written consent, confirmed, and sent to the institution on the union's list by its first-level unit."""
         officer = self.union_officer(union)
         row = officer.post(
             "/api/enrollment/enrolments",
@@ -178,11 +179,26 @@ class Flows(Scenario):
                 "programme_id": programme_id,
                 "notice_start": self.day(-7),
                 "attestation": "职工代表大会民主推荐：一线生产骨干",
+                "recommendation": RECOMMENDED_BY_VOTE | {"meeting_on": self.day(-8)},
             },
         )
         path = f"/api/enrollment/enrolments/{row['enrolment_id']}"
         officer.post(f"{path}/consent", {"written_consent_on": self.day(-2)})
-        return officer.post(f"{path}/confirm")
+        officer.post(f"{path}/confirm")
+        self.send_list(union, campaign_id)
+        return officer.get(path)
+
+    def send_list(self, union: str, campaign_id: str | None = None) -> dict:
+        """The union's first-level unit sends its confirmed nominees to the institutions. Threads nominating for
+        one union at once: another's send may have taken this one's nominee (409, nothing left to send)."""
+        answer = self.unit_officer(union.rsplit("-", 1)[0]).call(
+            "POST",
+            "/api/enrollment/lists",
+            {"campaign_id": campaign_id or self.campaign_id, "grassroots_union_id": union},
+            ok=(201, 409),
+        )
+        assert answer.get("code", "enrollment_nothing_to_send") == "enrollment_nothing_to_send", answer
+        return answer
 
     def register(self, institution: str, enrolment_id: str) -> dict:
         """The institution registers; quota's answer (registered or refused) once enrollment has it."""

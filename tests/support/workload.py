@@ -131,6 +131,7 @@ class Setting:
     base_url: str
     campaign_id: str
     union: tuple[str, str]  # the grassroots officer's username and union
+    unit_officer: str  # the username of the union's first-level unit officer (sends its list)
     operator: str  # the institution operator's username
     machine: tuple[str, str]  # the institution system's key id and secret
     password: str
@@ -174,6 +175,7 @@ class Stream:
     def _callers(self) -> tuple[Caller, Caller, Caller]:
         s = self.setting
         officer = Caller(s.base_url, self.answers).login(s.union[0], s.password)
+        self._unit = Caller(s.base_url, self.answers).login(s.unit_officer, s.password)
         operator = Caller(s.base_url, self.answers).login(s.operator, s.password)
         machine = Caller(s.base_url, self.answers)
         machine.machine = s.machine
@@ -209,7 +211,8 @@ class Stream:
         return self._threads[0].is_alive() or not self._registered.empty()
 
     def register(self, number: int, officer: Caller, operator: Caller) -> str:
-        """Nominated (with a past notice and consent), confirmed, and registered by the institution."""
+        """Nominated (with a past notice, its recommendation and consent), confirmed, sent on its union's list,
+        and registered by the institution."""
         s = self.setting
         nominee = worker(number)
         nominated = officer.send(
@@ -221,6 +224,7 @@ class Stream:
                 "programme_id": s.programme_id,
                 "notice_start": s.notice_start,
                 "attestation": "车间一线骨干（故障演练）",
+                "recommendation": {"meeting_on": s.notice_start, "method": "evaluation"},
             },
             ok=(201, 409, 422),
         )
@@ -232,6 +236,8 @@ class Stream:
         path = f"/api/enrollment/enrolments/{enrolment_id}"
         self._step(officer, f"{path}/consent", {"written_consent_on": s.consent_on})
         self._step(officer, f"{path}/confirm", None)
+        lists = {"campaign_id": s.campaign_id, "grassroots_union_id": s.union[1]}
+        self._step(self._unit, "/api/enrollment/lists", lists, ok=(201,))  # its unit sends the list
         self._step(operator, f"{path}/register", None, ok=(202,))
         return enrolment_id
 

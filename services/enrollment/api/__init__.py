@@ -58,5 +58,6 @@ def blueprints() -> list:
     from .classes import blp as classes
     from .enrolments import blp as enrolments
     from .ledger import blp as ledger
+    from .lists import blp as lists
 
-    return [catalogue, enrolments, changes, classes, ledger]
+    return [catalogue, enrolments, lists, changes, classes, ledger]

@@ -29,6 +29,7 @@ from ..schemas import (
     ObjectionIn,
     OutcomeIn,
     OutcomesIn,
+    RecommendationIn,
     UploadFile,
 )
 from . import change, change_each, documents
@@ -82,8 +83,11 @@ def nominate(body):
 @documents(blp, 400, 409)
 @requires("grassroots_officer")
 def import_nominations(files, form):
-    """Nominate from a .xlsx/.csv list: every row is nominated, or none and each bad row is reported."""
+    """Nominate from a .xlsx/.csv list: every row is nominated, or none and each bad row is reported. The
+    democratic recommendation's meeting day and method may be given for every row (a vote's votes: PUT each)."""
     upload, _ = files["file"], form.pop("file")  # the form's file field only documents the upload
+    meeting_on, method = form.pop("meeting_on"), form.pop("method")
+    form["recommendation"] = {"meeting_on": meeting_on, "method": method} if method else None
     read = read_rows(upload.read(), upload.filename or "", NOMINATION_COLUMNS)
     rows = validate_rows(read, NominationRow())
     with unit_of_work() as uow:
@@ -129,13 +133,25 @@ def get_enrolment(enrolment_id):
     return found
 
 
+@blp.route("/enrolments/<enrolment_id>/recommendation", methods=["PUT"])
+@blp.arguments(RecommendationIn)
+@blp.response(200, EnrolmentOut)
+@documents(blp, 403, 404, 409)
+@requires("grassroots_officer")
+def record_recommendation(body, enrolment_id):
+    """The democratic recommendation (民主推荐) that chose the nominee: meeting day (on or before the notice's
+    first day), method, votes where voted. Needed before confirmation; corrected while the notice runs."""
+    return _change(nominations.record_recommendation, enrolment_id, body, today())
+
+
 @blp.route("/enrolments/<enrolment_id>/objections", methods=["POST"])
 @blp.arguments(ObjectionIn)
 @blp.response(201, EnrolmentOut)
 @documents(blp, 403, 404, 409)
 @requires("grassroots_officer")
 def record_objection(body, enrolment_id):
-    """Record an objection raised during the public notice."""
+    """Record an objection raised to the union during the public notice (who raised it, when). Employees object
+    themselves through POST /notices/{enrolment_id}/objections."""
     return _change(nominations.record_objection, enrolment_id, body, today())
 
 
@@ -164,7 +180,8 @@ def record_consent(body, enrolment_id):
 @documents(blp, 403, 404, 409)
 @requires("grassroots_officer")
 def confirm(enrolment_id):
-    """Confirm after the notice (no open objection, consent recorded): the nomination goes to the institution."""
+    """Confirm after the notice (recommendation recorded, no open objection, consent recorded): the nomination
+    is on the union's list, which the first-level unit sends to the institutions (POST /lists)."""
     return _change(nominations.confirm, enrolment_id, today())
 
 

@@ -9,18 +9,24 @@ from servicekit.i18n import _
 from servicekit.money import round_half_up
 
 NOMINATED = "nominated"  # public notice running inside the unit
-SENT = "sent"  # confirmed by the grassroots union and sent to the institution
+CONFIRMED = "confirmed"  # confirmed by the grassroots union after the notice; its unit has not sent the list yet
+SENT = "sent"  # on a list the first-level unit sent to the institutions
 REQUESTED = "requested"  # the institution registered it; waiting for quota's answer
 REGISTERED = "registered"
 ADMITTED = "admitted"  # academic only, after a passed entrance test
 REFUSED = "refused"  # quota refused the seat or subsidy
 REJECTED = "rejected"  # an objection during the public notice was upheld
 WITHDRAWN = "withdrawn"  # an approved withdrawal (退学)
-STATUSES = (NOMINATED, SENT, REQUESTED, REGISTERED, ADMITTED, REFUSED, REJECTED, WITHDRAWN)
+STATUSES = (NOMINATED, CONFIRMED, SENT, REQUESTED, REGISTERED, ADMITTED, REFUSED, REJECTED, WITHDRAWN)
 INACTIVE = (REFUSED, REJECTED, WITHDRAWN)  # no longer holds the employee's one place per campaign and kind
 SEEN_BY_INSTITUTION = (SENT, REQUESTED, REGISTERED, ADMITTED, REFUSED, WITHDRAWN)
 
 UPHELD, DISMISSED = "upheld", "dismissed"
+
+# How the democratic recommendation chose the nominee: a vote (表决: the votes are recorded), or a
+# democratic evaluation or consultation of the workers (民主评议, 民主协商: no votes)
+VOTE = "vote"
+RECOMMENDATION_METHODS = (VOTE, "evaluation", "consultation")
 
 
 class UnitRetired(Exception):
@@ -42,9 +48,35 @@ def notice_end(start: date, days: int) -> date:
     return start + timedelta(days=days)
 
 
-def confirmation_blockers(*, today: date, notice_ends_on: date, open_objections: int, consented: bool) -> list[str]:
+def on_notice(today: date, notice_start: date, notice_ends_on: date) -> bool:
+    """Whether the public notice is running: from its first day until the day before it is over."""
+    return notice_start <= today < notice_ends_on
+
+
+def recommendation_errors(record: dict, notice_start: date, today: date) -> dict[str, list[str]]:
+    """What is wrong with a democratic recommendation record (meeting day, method, votes where voted)."""
+    errors: dict[str, list[str]] = {}
+    if record["meeting_on"] > min(notice_start, today):
+        errors["meeting_on"] = [_("The meeting comes before the public notice (on or before its first day).")]
+    given = [record.get(key) for key in ("voters", "votes_for", "votes_against", "votes_abstained")]
+    counts = [count for count in given if count is not None]
+    if record["method"] == VOTE:
+        if len(counts) < len(given):
+            errors["votes"] = [_("A vote records the voters present and the votes for, against and abstaining.")]
+        elif sum(counts[1:]) > counts[0]:
+            errors["votes"] = [_("More votes than voters present.")]
+    elif counts:
+        errors["votes"] = [_("Votes are recorded only where the nominee was chosen by vote.")]
+    return errors
+
+
+def confirmation_blockers(
+    *, today: date, notice_ends_on: date, open_objections: int, consented: bool, recommended: bool = True
+) -> list[str]:
     """Why a nomination cannot be confirmed yet; empty when it can."""
     blockers: list[str] = []
+    if not recommended:
+        blockers.append(_("The democratic recommendation (meeting, method, votes) is not recorded."))
     if today < notice_ends_on:
         blockers.append(
             _("The public notice runs until {notice_ends_on}.").format(notice_ends_on=notice_ends_on.isoformat())

@@ -6,7 +6,7 @@ integration event it announces (None: nobody outside enrollment needs to know). 
 `transition(status, action)` and apply what it answers; a refused one raises `TransitionRefused`, which
 the HTTP layer answers 409 enrollment_wrong_status.
 
-    nominated ──confirm──▶ sent ──register──▶ requested ──quota_reserved──▶ registered ──admit──▶ admitted
+    nominated ──confirm──▶ confirmed ──send_list──▶ sent ──register──▶ requested ──quota_reserved──▶ registered ──admit──▶ admitted
         │                    ▲                    │                                        (academic only)
         └─uphold_objection─▶ rejected    refused ◀┘ quota_refused   (refused ──register──▶ requested again)
     sent / requested / registered / admitted ──withdraw──▶ withdrawn
@@ -18,14 +18,27 @@ from dataclasses import dataclass
 
 from servicekit.i18n import _
 
-from .enrolment import ADMITTED, NOMINATED, REFUSED, REGISTERED, REJECTED, REQUESTED, SENT, STATUSES, WITHDRAWN
+from .enrolment import (
+    ADMITTED,
+    CONFIRMED,
+    NOMINATED,
+    REFUSED,
+    REGISTERED,
+    REJECTED,
+    REQUESTED,
+    SENT,
+    STATUSES,
+    WITHDRAWN,
+)
 
 # Nomination (the grassroots union's)
 RECORD_OBJECTION = "record_objection"
 DECIDE_OBJECTION = "decide_objection"  # dismissed: the nomination goes on
 UPHOLD_OBJECTION = "uphold_objection"  # upheld: the employee is off the list
 RECORD_CONSENT = "record_consent"
-CONFIRM = "confirm"  # after the public notice: sent to the institution
+RECORD_RECOMMENDATION = "record_recommendation"
+CONFIRM = "confirm"  # after the public notice: on the union's list
+SEND_LIST = "send_list"  # the first-level unit sends the union's list to the institutions
 # Registration (the institution's, then quota's answer)
 REGISTER = "register"
 QUOTA_RESERVED = "quota_reserved"
@@ -63,7 +76,9 @@ ACTIONS: dict[str, Action] = {
         Action(DECIDE_OBJECTION, (NOMINATED,), None, None),
         Action(UPHOLD_OBJECTION, (NOMINATED,), REJECTED, None),
         Action(RECORD_CONSENT, (NOMINATED,), None, None),
-        Action(CONFIRM, (NOMINATED,), SENT, None),
+        Action(RECORD_RECOMMENDATION, (NOMINATED,), None, None),
+        Action(CONFIRM, (NOMINATED,), CONFIRMED, None),
+        Action(SEND_LIST, (CONFIRMED,), SENT, None),
         Action(REGISTER, (SENT, REFUSED), REQUESTED, "enrollment.requested"),
         Action(QUOTA_RESERVED, (REQUESTED,), REGISTERED, "enrollment.registered"),
         Action(QUOTA_REFUSED, (REQUESTED,), REFUSED, None),

@@ -168,10 +168,12 @@ class Enrollment:
         return self
 
     def nominate(self, seq: int, programme_id: str = SKILLS, days_ago: int = 0, **change):
+        start = today() - timedelta(days=days_ago)
         body = {
             "campaign_id": CAMPAIGN,
             "programme_id": programme_id,
-            "notice_start": (today() - timedelta(days=days_ago)).isoformat(),
+            "notice_start": start.isoformat(),
+            "recommendation": recommended(start),
             **person(seq),
             **change,
         }
@@ -186,7 +188,26 @@ class Enrollment:
                 f"{path}/consent", json={"written_consent_on": today().isoformat()}, headers=self.grassroots()
             )
         )
-        return self.ok(self.client.post(f"{path}/confirm", headers=self.grassroots()))
+        self.ok(self.client.post(f"{path}/confirm", headers=self.grassroots()))
+        self.send_list()
+        return self.ok(self.client.get(path, headers=self.grassroots()))
+
+    def send_list(self, union: str = UNION, unit_id: str = UNIT) -> dict:
+        """The first-level unit sends the union's confirmed nominees to the institutions."""
+        body = {"campaign_id": CAMPAIGN, "grassroots_union_id": union}
+        return self.ok(self.client.post("/lists", json=body, headers=self.officer(unit_id)), 201)
+
+
+def recommended(before, voters: int = 40) -> dict:
+    """A democratic recommendation by vote, held on the notice's first day."""
+    return {
+        "meeting_on": before.isoformat(),
+        "method": "vote",
+        "voters": voters,
+        "votes_for": voters - 2,
+        "votes_against": 1,
+        "votes_abstained": 1,
+    }
 
 
 def registered(enrollment: Enrollment, seqs, programme_id: str = SKILLS, paid: bool = True) -> list[str]:
@@ -212,6 +233,8 @@ def registered(enrollment: Enrollment, seqs, programme_id: str = SKILLS, paid: b
             data={
                 "campaign_id": CAMPAIGN,
                 "notice_start": (today() - timedelta(days=10)).isoformat(),
+                "meeting_on": (today() - timedelta(days=12)).isoformat(),
+                "method": "evaluation",
                 "file": (xlsx(rows), "名单.xlsx"),
             },
         ),
@@ -226,6 +249,9 @@ def registered(enrollment: Enrollment, seqs, programme_id: str = SKILLS, paid: b
             )
         )
         enrollment.ok(enrollment.client.post(f"{path}/confirm", headers=enrollment.grassroots()))
+    enrollment.send_list()
+    for enrolment in created:
+        path = f"/enrolments/{enrolment['enrolment_id']}"
         asked = enrollment.ok(enrollment.client.post(f"{path}/register", headers=institution), 202)
         share = {"seats": 1} if asked["kind"] == "academic" else {"amount": asked["subsidy_requested"]}
         enrollment.deliver(

@@ -37,10 +37,11 @@ def test_nomination_decisions_are_audited_without_personal_data_in_clear(enrollm
 
     entries = trail(enrollment)
     actions = [e["action"] for e in entries]
-    assert actions[:4] == [
+    assert actions[:5] == [
         "enrolment.decide_objection",
         "enrolment.record_objection",
         "enrolment.nominate",
+        "nomination_list.send_list",
         "enrolment.confirm",
     ]
     assert {"enrolment.record_consent", "plan.recorded", "programme.published"} <= set(actions)
@@ -54,8 +55,15 @@ def test_nomination_decisions_are_audited_without_personal_data_in_clear(enrollm
     assert (decided["before"]["status"], decided["after"]["status"]) == ("nominated", "rejected")
     assert any(o.startswith("objection ") for o in decided["after"]["others"])
     confirmed = next(e for e in entries if e["action"] == "enrolment.confirm")
-    assert (confirmed["before"]["status"], confirmed["after"]["status"]) == ("nominated", "sent")
+    assert (confirmed["before"]["status"], confirmed["after"]["status"]) == ("nominated", "confirmed")
     assert confirmed["entity_id"] == enrolment["enrolment_id"]
+    sent = next(e for e in entries if e["action"] == "nomination_list.send_list")
+    assert (sent["actor_role"], sent["after"]["nominees"], sent["after"]["grassroots_union_id"]) == (
+        "unit_officer",
+        1,
+        UNION,
+    )
+    assert sent["after"]["others"][f"enrolment {enrolment['enrolment_id']}"]["status"] == "sent"
 
     text = json.dumps(entries, ensure_ascii=False)
     for seq in (1, 2):

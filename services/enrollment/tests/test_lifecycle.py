@@ -8,6 +8,7 @@ import pytest
 from services.enrollment.domain import lifecycle as lc
 from services.enrollment.domain.enrolment import (
     ADMITTED,
+    CONFIRMED,
     NOMINATED,
     REFUSED,
     REGISTERED,
@@ -25,7 +26,9 @@ ALLOWED = {
     (NOMINATED, lc.DECIDE_OBJECTION): (NOMINATED, None),
     (NOMINATED, lc.UPHOLD_OBJECTION): (REJECTED, None),
     (NOMINATED, lc.RECORD_CONSENT): (NOMINATED, None),
-    (NOMINATED, lc.CONFIRM): (SENT, None),
+    (NOMINATED, lc.RECORD_RECOMMENDATION): (NOMINATED, None),
+    (NOMINATED, lc.CONFIRM): (CONFIRMED, None),
+    (CONFIRMED, lc.SEND_LIST): (SENT, None),
     (SENT, lc.REGISTER): (REQUESTED, "enrollment.requested"),
     (REFUSED, lc.REGISTER): (REQUESTED, "enrollment.requested"),  # asked again after a refusal
     (REQUESTED, lc.QUOTA_RESERVED): (REGISTERED, "enrollment.registered"),

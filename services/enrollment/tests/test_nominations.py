@@ -168,7 +168,14 @@ def test_notice_and_objections_govern_confirmation(enrollment):
     )
     twice = enrollment.client.post(outcome, json={"outcome": "upheld", "note": "x"}, headers=enrollment.grassroots())
     assert twice.status_code == 409
-    sent = enrollment.ok(enrollment.client.post(f"{path}/confirm", headers=enrollment.grassroots()))
+    confirmed = enrollment.ok(enrollment.client.post(f"{path}/confirm", headers=enrollment.grassroots()))
+    assert (confirmed["status"], confirmed["confirmed_on"], confirmed["sent_on"]) == (
+        "confirmed",
+        today().isoformat(),
+        None,
+    )
+    enrollment.send_list()
+    sent = enrollment.ok(enrollment.client.get(path, headers=enrollment.grassroots()))
     assert (sent["status"], sent["sent_on"]) == ("sent", today().isoformat())
 
 
@@ -211,7 +218,8 @@ def test_consent_by_the_employee_or_recorded_written_consent(enrollment):
         enrollment.client.post(f"{path}/consent", json={}, headers=enrollment.employee(nominated["employee_id"]))
     )
     assert (consented["consent_method"], consented["consent_on"]) == ("employee", today().isoformat())
-    assert enrollment.ok(enrollment.client.post(f"{path}/confirm", headers=enrollment.grassroots()))["status"] == "sent"
+    confirmed = enrollment.ok(enrollment.client.post(f"{path}/confirm", headers=enrollment.grassroots()))
+    assert confirmed["status"] == "confirmed"
 
     written = enrollment.ok(enrollment.nominate(2, days_ago=6), 201)
     recorded = enrollment.ok(
