@@ -162,3 +162,21 @@ class ClassOpened(Schema):
     opens_on = Date(required=True)
     student_count = Int(required=True, validate=validate.Range(min=1))
     roster_submitted_on = Date()  # lets evaluation judge whether the roster came in time
+
+
+@event("employee.corrected", 1, PRODUCER)
+class EmployeeCorrected(Schema):
+    """An employee's name corrected at their request (PIPL art. 46): services showing it update their copy,
+    which is only ever the masked form."""
+
+    employee_id = Code(required=True)
+    holder_name_masked = MaskedName(required=True)
+
+
+@event("employee.anonymised", 1, PRODUCER)
+class EmployeeAnonymised(Schema):
+    """An employee's personal data anonymised after the retention period (PIPL): their pseudonymous id is
+    replaced by one that links to no one; services re-key their rows and drop what identifies the person."""
+
+    employee_id = Code(required=True)
+    anonymised_id = Code(required=True)

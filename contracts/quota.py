@@ -5,10 +5,11 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from .base import event
-from .common import UUID, Amount, Bool, Code, Date, DecimalString, Int, Kind, Part, Rate, Revision, Text
+from .common import UUID, Amount, Bool, Code, Date, DecimalString, Int, Kind, Part, Rate, Revision, Text, Timestamp
 
 PRODUCER = "quota"
 REFUSAL_REASONS = ("no_quota_left", "window_closed", "unit_unknown", "campaign_not_published", "unit_retired")
+UNSPENT_FUNDS = ("return_to_pool", "keep_with_units")
 
 
 class FundPools(Schema):
@@ -50,6 +51,17 @@ class CampaignPublished(Schema):
     # Added in place (additive): the year-end transfer deadline and how early untransferred money is flagged.
     transfer_deadline = Date()
     transfer_warning_days = Int(validate=validate.Range(min=0))
+
+
+@event("campaign.closed", 1, PRODUCER)
+class CampaignClosed(Schema):
+    """The federation closed the campaign (结项): read-only in every service from now on. `unspent_funds`:
+    whether finance returns each unit's free earmarked balance to the federation's pool or leaves it."""
+
+    campaign_id = UUID(required=True)
+    closed_at = Timestamp(required=True)
+    reason = Text(required=True, max_length=2000)
+    unspent_funds = fields.String(required=True, validate=validate.OneOf(UNSPENT_FUNDS))
 
 
 @event("unit.upserted", 1, PRODUCER)

@@ -16,7 +16,18 @@ from servicekit.request_context import install_request_context
 from servicekit.service import Runtime
 from servicekit.tracing import install_tracing
 
-from . import activation_api, audit_api, auth_api, clients_api, health, metrics, openapi, users_api
+from . import (
+    activation_api,
+    audit_api,
+    auth_api,
+    clients_api,
+    closeout_api,
+    health,
+    me_api,
+    metrics,
+    openapi,
+    users_api,
+)
 from .access import log_access
 from .config import GatewaySettings, load_settings
 from .cors import CorsPolicy, install_cors
@@ -94,7 +105,9 @@ def create_web_app(settings: GatewaySettings, runtime: Runtime) -> Flask:
     guard.ensure_bootstrap_admin()
     app.extensions[GUARD] = guard
     api = ServiceApi(app)
-    api.register_blueprints([auth_api.blp, users_api.blp, clients_api.blp, audit_api.blp, activation_api.blp])
+    api.register_blueprints(
+        [auth_api.blp, users_api.blp, clients_api.blp, audit_api.blp, activation_api.blp, closeout_api.blp, me_api.blp]
+    )
     app.extensions["gateway.api"] = api
     install_error_handlers(app)  # after the Api, which installs its own
     # servicekit's refusals (servicekit.refusals: a list's cursor, a missing reason) as the services answer them

@@ -33,7 +33,7 @@ from marshmallow import fields, validate
 
 from servicekit import audit
 from servicekit.audit_api import AUDIT_TRAIL, AuditEntryOut, in_utc, trail_window
-from servicekit.errors import SERVICE_UNAVAILABLE, VALIDATION_FAILED, Problem
+from servicekit.errors import NOT_FOUND, SERVICE_UNAVAILABLE, VALIDATION_FAILED, Problem
 from servicekit.i18n import _
 from servicekit.identity import AUDITOR, FEDERATION_ADMIN, HEADER, Identity, sign
 from servicekit.paging import next_link
@@ -228,24 +228,56 @@ def _fetch(
     params = {
         k: v.isoformat() if isinstance(v, datetime) else "true" if v is True else v for k, v in page_query.items()
     }
-    # Signed for this one request to this one service, as the proxy signs what it forwards.
-    header = sign(identity, key, audience=service, method="GET", path="/audit", request_id=request_id)
+    unavailable = _("The audit trail of {service} cannot be read now.").format(service=service)
+    entries, answered = signed_fetch(upstreams, service, "/audit", params, identity, key, request_id, unavailable)
+    return SourcePage(
+        [_as_json(e, service) for e in entries], "link" in answered, _total(answered.get("x-total-count"))
+    )
+
+
+def signed_get(
+    upstreams: Upstreams,
+    service: str,
+    path: str,
+    params: dict,
+    identity: Identity,
+    key: Ed25519PrivateKey,
+    request_id: str,
+    unavailable: str,
+    not_found: str | None = None,
+):
+    """A service's JSON answer to a GET the gateway makes itself for the caller: signed for this one request to
+    this one service, as the proxy signs what it forwards. 503 (`unavailable`) when the service cannot answer;
+    404 (`not_found`) when given and the service has no such thing."""
+    return signed_fetch(upstreams, service, path, params, identity, key, request_id, unavailable, not_found)[0]
+
+
+def signed_fetch(
+    upstreams: Upstreams,
+    service: str,
+    path: str,
+    params: dict,
+    identity: Identity,
+    key: Ed25519PrivateKey,
+    request_id: str,
+    unavailable: str,
+    not_found: str | None = None,
+) -> tuple:
+    """`signed_get`'s JSON answer and the answer's headers (names lower-case: a list's link, x-total-count)."""
+    header = sign(identity, key, audience=service, method="GET", path=path, request_id=request_id)
     headers = {"Accept": "application/json", "X-Request-ID": request_id, HEADER: header}
+    target = f"{path}?{urlencode(params)}" if params else path
     try:
-        status, body, answered = upstreams.fetch(service, f"/audit?{urlencode(params)}", headers, FETCH_TIMEOUT)
+        status, body, answered = upstreams.fetch(service, target, headers, FETCH_TIMEOUT)
     except UpstreamError as exc:
-        log.warning("audit trail unavailable", extra={"upstream_service": service, "error": exc.detail})
-        raise Problem(
-            SERVICE_UNAVAILABLE, _("The audit trail of {service} cannot be read now.").format(service=service)
-        ) from None
+        log.warning("upstream unavailable", extra={"upstream_service": service, "error": exc.detail})
+        raise Problem(SERVICE_UNAVAILABLE, unavailable) from None
+    if status == 404 and not_found is not None:
+        raise Problem(NOT_FOUND, not_found)
     if status != 200:
-        log.warning("audit trail unavailable", extra={"upstream_service": service, "upstream_status": status})
-        raise Problem(
-            SERVICE_UNAVAILABLE, _("The audit trail of {service} cannot be read now.").format(service=service)
-        )
-    answered = {name.lower(): value for name, value in answered.items()}
-    entries = [_as_json(e, service) for e in json.loads(body)]
-    return SourcePage(entries, "link" in answered, _total(answered.get("x-total-count")))
+        log.warning("upstream unavailable", extra={"upstream_service": service, "upstream_status": status})
+        raise Problem(SERVICE_UNAVAILABLE, unavailable)
+    return json.loads(body), {name.lower(): value for name, value in answered.items()}
 
 
 def _as_json(entry: dict, source: str) -> dict:

@@ -29,6 +29,7 @@ from .openapi import Conventions, Int32Converter, decimals_as_documented, unboun
 from .request_context import install_request_context
 from .service import Runtime, Service
 from .stalled_api import blp as stalled_blueprint
+from .subject_access import blp as subject_access_blueprint
 from .swagger_ui import CONFIG as SWAGGER_UI_CONFIG
 from .swagger_ui import URL as SWAGGER_UI_URL
 from .swagger_ui import blueprint as swagger_ui
@@ -86,6 +87,7 @@ def create_app(service: Service, runtime: Runtime | None = None) -> Flask:
             *service.blueprints(),
             *([stalled_blueprint] if service.sagas else []),
             *([audit_blueprint] if runtime.audit_entries is not None else []),
+            *([subject_access_blueprint] if service.personal_data is not None else []),
         ]
     )
     app.register_blueprint(swagger_ui)

@@ -1,4 +1,6 @@
-"""Resident ID numbers encrypted at rest (PIPL): AES-256-GCM under a key of this purpose only.
+"""Resident ID numbers encrypted at rest (PIPL): AES-256-GCM under a key of this purpose only; phones and the
+names a nomination proposed likewise (EncryptedPersonalData: the same key, bound to another associated data, so a
+value of one kind never decrypts as the other).
 
 RESIDENT_ID_ENCRYPTION_KEY (servicekit.keys: unset, made once in VAR_DIR/keys/resident-id-encryption.key for the
 machine's processes; production needs it set). Lose it and the stored numbers are lost; keep it with the database's backups, apart from them.
@@ -22,6 +24,7 @@ from .keys import secret
 
 ENCRYPTED_PREFIX = "v1:"  # AES-256-GCM, then base64url of nonce + ciphertext + tag
 _ASSOCIATED = b"upskilling resident ID number"
+PERSONAL_DATA = b"upskilling personal data"  # phones, proposed names
 
 
 class ResidentIdCipher:
@@ -35,16 +38,16 @@ class ResidentIdCipher:
         key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"resident-id aes-256-gcm").derive(secret)
         self._aead = AESGCM(key)
 
-    def encrypt(self, number: str) -> str:
+    def encrypt(self, number: str, associated: bytes = _ASSOCIATED) -> str:
         nonce = os.urandom(12)
-        sealed = nonce + self._aead.encrypt(nonce, number.encode(), _ASSOCIATED)
+        sealed = nonce + self._aead.encrypt(nonce, number.encode(), associated)
         return ENCRYPTED_PREFIX + base64.urlsafe_b64encode(sealed).decode()
 
-    def decrypt(self, stored: str) -> str:
+    def decrypt(self, stored: str, associated: bytes = _ASSOCIATED) -> str:
         if not stored.startswith(ENCRYPTED_PREFIX):
             return stored
         sealed = base64.urlsafe_b64decode(stored[len(ENCRYPTED_PREFIX) :])
-        return self._aead.decrypt(sealed[:12], sealed[12:], _ASSOCIATED).decode()
+        return self._aead.decrypt(sealed[:12], sealed[12:], associated).decode()
 
 
 def resident_id_cipher() -> ResidentIdCipher:
@@ -69,3 +72,17 @@ class EncryptedResidentId(TypeDecorator):
 
     def process_result_value(self, value, dialect):
         return None if value is None else resident_id_cipher().decrypt(value)
+
+
+class EncryptedPersonalData(TypeDecorator):
+    """A column holding a phone or a person's name encrypted like resident ID numbers (under the same key, bound to
+    PERSONAL_DATA); the model reads and writes it clear. Never searched by its stored value."""
+
+    impl = String(200)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else resident_id_cipher().encrypt(value, PERSONAL_DATA)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else resident_id_cipher().decrypt(value, PERSONAL_DATA)

@@ -13,6 +13,7 @@ from sqlalchemy import MetaData, Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from .bus.envelope import Envelope
+from .closing import ClosedCampaigns, refuse_writes
 from .columns import guard_columns
 from .config import Settings, load_settings
 from .db import JoinedUnitOfWork, UnitOfWork, make_engine
@@ -53,6 +54,11 @@ class Service:
     keys: tuple[
         str, ...
     ] = ()  # the secrets it holds (servicekit.keys.SECRETS): loaded at start, so one missing stops it
+    # How it tells a closed campaign: HTTP writes to one are then refused (servicekit.closing); a function,
+    # as the models' columns are known once its modules are imported.
+    closed_campaigns: Callable[[], ClosedCampaigns] | None = None
+    # What it holds about one employee, part by part (servicekit.subject_access: GET /me/data); None: nothing.
+    personal_data: Callable[[Session, str], dict[str, list[dict]]] | None = None
 
 
 class Runtime:
@@ -68,6 +74,8 @@ class Runtime:
         self.engine = make_engine(self.settings.database_url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         guard_columns(self.sessions)
+        if service.closed_campaigns is not None:
+            refuse_writes(self.sessions, service.closed_campaigns())
 
     @cached_property
     def tracer(self) -> Tracer | None:

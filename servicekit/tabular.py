@@ -143,6 +143,41 @@ def export(rows: Iterable[dict], columns: list[Column], fmt: str, filename: str)
     )
 
 
+def workbook(sheets: dict[str, list[dict]], filename: str) -> Response:
+    """A small .xlsx download of several sheets (name: rows), each with the keys of its rows as its header;
+    nested values as JSON text, formulas neutralised. Built in memory: for a person's records, not ledgers."""
+    book = openpyxl.Workbook(write_only=True)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(_sheet_title(name))
+        keys = list(dict.fromkeys(key for row in rows for key in row))
+        sheet.append(keys or ["-"])
+        for row in rows:
+            sheet.append([_cell_of(row.get(key)) for key in keys])
+    content = io.BytesIO()
+    book.save(content)
+    return Response(
+        content.getvalue(),
+        mimetype=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{filename}.xlsx"'},
+    )
+
+
+def _sheet_title(name: str) -> str:
+    return "".join("_" if ch in "[]:*?/\\" else ch for ch in name)[:31]
+
+
+def _cell_of(value):
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return _printable_cell(_safe(value))
+
+
+def _printable_cell(value):
+    if isinstance(value, str):
+        return "".join(ch for ch in value if ch in "\t\n\r" or ord(ch) >= 0x20)
+    return value
+
+
 def chunks(fmt: str, rows: Iterable[dict], columns: list[Column]) -> Iterator[bytes]:
     """The file in pieces of about 64 KiB as rows are read, so a large export never sits in memory.
 

@@ -21,6 +21,12 @@ FEES = {
 # One valid payload per event of the ARCHITECTURE.md catalogue, plus the events added since:
 # certificate.revoked, breakdown.settled, reimbursement.recovered.
 EXAMPLES = {
+    "campaign.closed": {
+        "campaign_id": CAMPAIGN,
+        "closed_at": "2015-01-20T10:00:00+08:00",
+        "reason": "培训、考试、报销均已完成，结项",
+        "unspent_funds": "return_to_pool",
+    },
     "campaign.published": {
         "campaign_id": CAMPAIGN,
         "revision": 1,
@@ -151,6 +157,8 @@ EXAMPLES = {
         "reason": "人数不足30人，转入市一宫开班",
         "transferred_on": "2014-02-10",
     },
+    "employee.corrected": {"employee_id": "emp-7f3a9c", "holder_name_masked": "张*明"},
+    "employee.anonymised": {"employee_id": "emp-7f3a9c", "anonymised_id": "anon-3b9d2c4e5f60718293a4b5c6d7e8f901"},
     "class.opened": {
         "class_id": "7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d",
         "campaign_id": CAMPAIGN,
@@ -297,6 +305,7 @@ EXAMPLES = {
 
 CATALOGUE = [
     "campaign.published",
+    "campaign.closed",
     "unit.upserted",
     "allocation.published",
     "quota.reserved",
@@ -309,6 +318,8 @@ CATALOGUE = [
     "enrollment.withdrawn",
     "enrollment.transferred",
     "class.opened",
+    "employee.corrected",
+    "employee.anonymised",
     "payment.recorded",
     "breakdown.settled",
     "reimbursement.paid",
@@ -326,7 +337,7 @@ CATALOGUE = [
 
 PRODUCERS = {
     "quota": {"campaign", "unit", "allocation", "quota"},
-    "enrollment": {"programme", "institution.registered", "enrollment", "class"},
+    "enrollment": {"programme", "institution.registered", "enrollment", "class", "employee"},
     "finance": {"payment", "breakdown", "reimbursement", "funds", "announcement"},
     "evaluation": {"exam", "certificate", "institution.notified", "institution.disqualified", "institution.reinstated"},
 }
@@ -440,7 +451,7 @@ def test_no_personal_data_in_any_contract(event_type):
 
 @pytest.mark.parametrize(
     ("event_type", "version"),
-    [("campaign.published", 2), ("campaign.closed", 1), ("enrollment.rejected", 1)],
+    [("campaign.published", 2), ("campaign.archived", 1), ("enrollment.rejected", 1)],
 )
 def test_unknown_type_or_version_raises(event_type, version):
     with pytest.raises(ContractViolation, match="no such event type and version"):
@@ -449,7 +460,7 @@ def test_unknown_type_or_version_raises(event_type, version):
 
 def test_latest_version_of_an_unknown_type_raises():
     with pytest.raises(ContractViolation):
-        contracts.latest_version("campaign.closed")
+        contracts.latest_version("campaign.archived")
 
 
 def test_payload_must_be_an_object():

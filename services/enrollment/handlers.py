@@ -20,6 +20,7 @@ def on_exam_result(uow, event) -> None:
 
 HANDLERS = {
     "campaign.published": lambda uow, event: readmodels.campaign_published(uow.session, event.data),
+    "campaign.closed": lambda uow, event: readmodels.campaign_closed(uow.session, event.data),
     "unit.upserted": lambda uow, event: readmodels.unit_upserted(uow.session, event.data),
     "institution.disqualified": lambda uow, event: readmodels.institution_standing(uow.session, event.data, True),
     "institution.reinstated": lambda uow, event: readmodels.institution_standing(uow.session, event.data, False),

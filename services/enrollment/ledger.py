@@ -14,6 +14,7 @@ from servicekit.tabular import Column
 from .access import scoped, sees_personal_data
 from .domain.people import mask_phone, mask_resident_id
 from .models import (
+    AttendanceSummary,
     Breakdown,
     Certificate,
     ClassPlacement,
@@ -43,11 +44,17 @@ COLUMNS = [
     Column("programme", "培训项目 Programme"),
     Column("status", "状态 Status"),
     Column("registered_on", "建档日期 Registered on"),
+    Column("entrance_test_on", "入学测试日期 Entrance test on"),
+    Column("entrance_test_score", "入学测试成绩 Entrance test score"),
+    Column("entrance_test_passed", "入学测试通过 Entrance test passed"),
     Column("admitted_on", "录取日期 Admitted on"),
     Column("withdrawn_on", "退学日期 Withdrawn on"),
     Column("class_id", "班级 Class"),
     Column("class_opens_on", "开班日期 Class opens on"),
     Column("classes_attended", "参加班级数 Classes attended"),
+    Column("hours_planned", "计划学时 Hours planned"),
+    Column("hours_attended", "出勤学时 Hours attended"),
+    Column("attendance_reported_on", "考勤报告日期 Attendance reported on"),
     Column("fees_total", "应缴费用合计 Fees due"),
     Column("federation_subsidy_requested", "市总补助（技能）Federation subsidy asked"),
     Column("share_status", "费用分担状态 Shares status"),
@@ -57,9 +64,11 @@ COLUMNS = [
     Column("total_due", "核定费用合计 Total due (finance)"),
     Column("paid", "已缴费 Paid"),
     Column("payment_status", "缴费状态 Payment status"),
+    Column("payments", "缴费明细 Payments (date amount)"),
     Column("exam_attempts", "考试次数 Exam attempts"),
     Column("exam_passed", "考试通过 Exam passed"),
     Column("best_score", "最高成绩 Best score"),
+    Column("exam_results", "考试及补考明细 Each exam and retake"),
     Column("certificate_number", "证书编号 Certificate number"),
     Column("certificate_issued_on", "发证日期 Certificate issued on"),
     Column("reimbursed_federation", "已报销市总部分 Federation share reimbursed"),
@@ -152,6 +161,7 @@ def query(identity: Identity, filters: dict, ids: list[str]) -> Select:
             Institution.name.label("institution"),
             Programme.name.label("programme"),
             TrainingClass.opens_on,
+            AttendanceSummary,
             placements.c.classes,
             paid.c.paid,
             exams.c.attempts,
@@ -171,6 +181,7 @@ def query(identity: Identity, filters: dict, ids: list[str]) -> Select:
         .outerjoin(union, union.unit_id == Enrolment.grassroots_union_id)
         .outerjoin(TrainingClass, TrainingClass.class_id == Enrolment.class_id)
         .outerjoin(Breakdown, Breakdown.enrolment_id == Enrolment.enrolment_id)
+        .outerjoin(AttendanceSummary, AttendanceSummary.enrolment_id == Enrolment.enrolment_id)
         .outerjoin(placements, placements.c.enrolment_id == Enrolment.enrolment_id)
         .outerjoin(paid, paid.c.enrolment_id == Enrolment.enrolment_id)
         .outerjoin(exams, exams.c.enrolment_id == Enrolment.enrolment_id)
@@ -213,11 +224,36 @@ def lines(session, identity: Identity, filters: dict, batch: int = 1000) -> Iter
         batch_keys = session.execute(keys(identity, filters, after, size)).all()
         if not batch_keys:
             return
-        for row in session.execute(query(identity, filters, [key.enrolment_id for key in batch_keys])):
-            yield _line(identity, row)
+        ids = [key.enrolment_id for key in batch_keys]
+        details = _details(session, ids)
+        for row in session.execute(query(identity, filters, ids)):
+            yield _line(identity, row) | {
+                name: found.get(row.Enrolment.enrolment_id) for name, found in details.items()
+            }
         if len(batch_keys) < size:
             return
         after, size = tuple(batch_keys[-1]), min(size * 4, batch)
+
+
+def _details(session, ids: list[str]) -> dict[str, dict[str, str]]:
+    """Each payment and each exam attempt (retakes included) of the batch's enrolments, one text per enrolment."""
+    payments: dict[str, list[str]] = {}
+    for p in session.scalars(
+        select(Payment).where(Payment.enrolment_id.in_(ids)).order_by(Payment.paid_on, Payment.recorded_at)
+    ):
+        payments.setdefault(p.enrolment_id, []).append(f"{p.paid_on.isoformat()} {p.amount:.2f}")
+    exams: dict[str, list[str]] = {}
+    for r in session.scalars(
+        select(ExamResult).where(ExamResult.enrolment_id.in_(ids)).order_by(ExamResult.held_on, ExamResult.attempt)
+    ):
+        outcome = "通过 passed" if r.passed else "未通过 failed"
+        exams.setdefault(r.enrolment_id, []).append(
+            f"{r.exam} #{r.attempt} {r.held_on.isoformat()} {r.score:.2f} {outcome}"
+        )
+    return {
+        "payments": {key: "; ".join(items) for key, items in payments.items()},
+        "exam_results": {key: "; ".join(items) for key, items in exams.items()},
+    }
 
 
 def _line(identity: Identity, row) -> dict:
@@ -238,11 +274,17 @@ def _line(identity: Identity, row) -> dict:
         "programme": row.programme,
         "status": enrolment.status,
         "registered_on": enrolment.registered_on,
+        "entrance_test_on": enrolment.entrance_test_on,
+        "entrance_test_score": enrolment.entrance_test_score,
+        "entrance_test_passed": enrolment.entrance_test_passed,
         "admitted_on": enrolment.admitted_on,
         "withdrawn_on": enrolment.withdrawn_on,
         "class_id": enrolment.class_id,
         "class_opens_on": row.opens_on,
         "classes_attended": row.classes or 0,
+        "hours_planned": row.AttendanceSummary.hours_planned if row.AttendanceSummary else None,
+        "hours_attended": row.AttendanceSummary.hours_attended if row.AttendanceSummary else None,
+        "attendance_reported_on": row.AttendanceSummary.reported_on if row.AttendanceSummary else None,
         "fees_total": sum((money(v) for v in fees.values()), money("0")) if fees else None,
         "federation_subsidy_requested": enrolment.subsidy_requested,
         **_shares(row.Breakdown),

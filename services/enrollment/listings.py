@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from servicekit.identity import current_identity
 from servicekit.paging import Listing, resident_id_tail
 
 from .models import (
+    CorrectionRequest,
     Employee,
     Enrolment,
     Institution,
@@ -73,6 +75,17 @@ CLASSES = Listing(
     search_help="the public class's name",
 )
 
+
+class PublicRosterQuery(Schema):
+    """A public roster is read one campaign at a time: never enumerable across campaigns (PIPL)."""
+
+    campaign_id = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=36),
+        metadata={"description": "The campaign (required: public rosters are read one campaign at a time)"},
+    )
+
+
 PUBLISHED_ROSTERS = Listing(
     "PublishedRosters",
     id=TrainingClass.class_id,
@@ -85,6 +98,7 @@ PUBLISHED_ROSTERS = Listing(
         "programme_id": TrainingClass.programme_id,
     },
     ranges={"opens_on": TrainingClass.opens_on},
+    base=PublicRosterQuery,
 )
 
 GROUPINGS = Listing(
@@ -133,6 +147,15 @@ STATUS_CHANGES = Listing(
     default_sort="requested_at",
     filters={"kind": StatusChange.kind, "state": StatusChange.state},
     ranges={"requested_at": StatusChange.requested_at},
+)
+
+CORRECTIONS = Listing(
+    "Corrections",
+    id=CorrectionRequest.request_id,
+    sorts={"requested_at": CorrectionRequest.requested_at},
+    default_sort="requested_at",
+    filters={"state": CorrectionRequest.state, "field": CorrectionRequest.field},
+    ranges={"requested_at": CorrectionRequest.requested_at},
 )
 
 NOMINATION_LISTS = Listing(

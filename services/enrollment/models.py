@@ -23,7 +23,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
 from servicekit.audit import add_audit_table
 from servicekit.bus.tables import add_messaging_tables
-from servicekit.encrypted import EncryptedResidentId
+from servicekit.encrypted import EncryptedPersonalData, EncryptedResidentId
 from servicekit.paging import keyset_indexes
 from servicekit.sagas import add_saga_table
 
@@ -119,11 +119,14 @@ class Campaign(Base):
     year: Mapped[int] = mapped_column(Integer)
     registration_start: Mapped[date] = mapped_column(Date)
     registration_end: Mapped[date] = mapped_column(Date)
+    # the end of the study window: personal data is kept a retention period after it (domain/retention.py)
+    study_end: Mapped[date | None] = mapped_column(Date)
     public_notice_days: Mapped[int] = mapped_column(Integer)
     dedicated_class_threshold: Mapped[int] = mapped_column(Integer)
     roster_lead_working_days: Mapped[int] = mapped_column(Integer)
     skills_federation_rate: Mapped[Decimal] = mapped_column(Numeric(5, 4))
     skills_rate_overrides: Mapped[dict] = mapped_column(JSON)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # campaign.closed: read-only
 
 
 class Unit(Base):
@@ -147,8 +150,10 @@ class Employee(Base):
     resident_id: Mapped[str] = mapped_column(EncryptedResidentId(), unique=True)
     # the last four characters in clear: what those who see the number search by (lists' q)
     resident_id_tail: Mapped[str | None] = mapped_column(String(4), index=True)
-    name: Mapped[str] = mapped_column(String(50))
-    phone: Mapped[str] = mapped_column(String(11))
+    name: Mapped[str] = mapped_column(String(50))  # in clear: lists search by it (q)
+    phone: Mapped[str] = mapped_column(EncryptedPersonalData())  # encrypted at rest like the resident ID number
+    # set when the retention period of every campaign they took part in was over (python -m ... anonymise)
+    anonymised_on: Mapped[date | None] = mapped_column(Date)
 
     @validates("resident_id")
     def _keep_tail(self, _key: str, number: str) -> str:
@@ -169,6 +174,38 @@ class PersonalDataView(Base):
     employee_id: Mapped[str] = mapped_column(String(64))
     purpose: Mapped[str] = mapped_column(String(200))
     request_id: Mapped[str | None] = mapped_column(String(100))
+
+
+class CorrectionRequest(Base):
+    """An employee's request to correct what is held about them (PIPL art. 46), and the decision on it.
+
+    The nominating grassroots union (any that nominated them) or the federation decides, with a reason;
+    an accepted one changes the record (name and phone: the employee's; schooling: their enrolments')."""
+
+    __tablename__ = "correction_requests"
+    __table_args__ = (
+        Index(
+            "ux_one_open_correction",
+            "employee_id",
+            "field",
+            unique=True,
+            postgresql_where=text("state = 'open'"),
+            sqlite_where=text("state = 'open'"),
+        ),
+        CheckConstraint("field IN ('name', 'phone', 'education')", name="ck_correction_field"),
+        CheckConstraint("state IN ('open', 'accepted', 'rejected')", name="ck_correction_state"),
+    )
+    request_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    employee_id: Mapped[str] = mapped_column(ForeignKey("employees.employee_id"), index=True)
+    field: Mapped[str] = mapped_column(String(20))
+    requested_value: Mapped[str] = mapped_column(EncryptedPersonalData())  # a name or phone: encrypted at rest
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(10))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_role: Mapped[str | None] = mapped_column(String(40))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
 
 
 INACTIVE_SQL = ", ".join(f"'{status}'" for status in INACTIVE)
@@ -222,8 +259,8 @@ class Enrolment(Base):
     nominated_by: Mapped[str] = mapped_column(String(200))
     # The name and phone this nomination gave. The employee's record is never overwritten by another
     # office's nomination: where these differ from it, they are a proposed change for review.
-    nominated_name: Mapped[str | None] = mapped_column(String(50))
-    nominated_phone: Mapped[str | None] = mapped_column(String(11))
+    nominated_name: Mapped[str | None] = mapped_column(EncryptedPersonalData())  # both encrypted at rest
+    nominated_phone: Mapped[str | None] = mapped_column(EncryptedPersonalData())
     nominated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     notice_start: Mapped[date] = mapped_column(Date)
     notice_end: Mapped[date] = mapped_column(Date)
@@ -331,6 +368,21 @@ class TrainingClass(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(200))
     published_on: Mapped[date | None] = mapped_column(Date)
     opened_on: Mapped[date | None] = mapped_column(Date)
+
+
+class AttendanceSummary(Base):
+    """The institution's summary of a student's attendance (hours planned and attended), the latest report."""
+
+    __tablename__ = "attendance_summaries"
+    __table_args__ = (
+        CheckConstraint("hours_attended >= 0 AND hours_attended <= hours_planned", name="ck_attendance_hours"),
+    )
+    enrolment_id: Mapped[str] = mapped_column(ForeignKey("enrolments.enrolment_id"), primary_key=True)
+    hours_planned: Mapped[int] = mapped_column(Integer)
+    hours_attended: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    reported_on: Mapped[date] = mapped_column(Date)
+    reported_by: Mapped[str] = mapped_column(String(200))
 
 
 class ClassPlacement(Base):
@@ -467,6 +519,7 @@ keyset_indexes(
         ("programmes", ("name", "programme_id")),
         ("programmes", ("start_date", "programme_id")),
         ("status_changes", ("requested_at", "change_id")),
+        ("correction_requests", ("requested_at", "request_id")),
         ("saga_waits", ("waiting_since", "saga", "item_id")),
         ("nomination_lists", ("sent_on", "list_id")),  # migration 0015_recommendation_lists.py
     ),

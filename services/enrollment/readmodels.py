@@ -59,6 +59,7 @@ def campaign_published(session, data: dict) -> None:
             "year": data["year"],
             "registration_start": _day(windows["registration_start"]),
             "registration_end": _day(windows["registration_end"]),
+            "study_end": _day(windows["study_end"]) if windows.get("study_end") else None,
             "public_notice_days": data["public_notice_days"],
             "dedicated_class_threshold": data["dedicated_class_threshold"],
             "roster_lead_working_days": data["roster_lead_working_days"],
@@ -66,6 +67,14 @@ def campaign_published(session, data: dict) -> None:
             "skills_rate_overrides": data["skills_rate_overrides"],
         },
     )
+
+
+def campaign_closed(session, data: dict) -> None:
+    """The campaign is read-only from now on (servicekit.closing refuses every request that would change it)."""
+    campaign = session.get(Campaign, data["campaign_id"], with_for_update=True)
+    if campaign is None:
+        raise LookupError(f"campaign {data['campaign_id']} not published yet")  # retried until it is
+    campaign.closed_at = campaign.closed_at or datetime.fromisoformat(data["closed_at"])
 
 
 def unit_upserted(session, data: dict) -> None:

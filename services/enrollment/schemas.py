@@ -313,6 +313,21 @@ class ConsentIn(Schema):
     )
 
 
+class AttendanceIn(Schema):
+    hours_planned = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10000))
+    hours_attended = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10000))
+    note = fields.String(load_default=None, validate=validate.Length(max=2000))
+
+
+class AttendanceOut(Schema):
+    enrolment_id = fields.String()
+    hours_planned = fields.Integer()
+    hours_attended = fields.Integer()
+    note = fields.String(allow_none=True)
+    reported_on = fields.Date()
+    reported_by = fields.String()
+
+
 class EntranceTestIn(Schema):
     held_on = fields.Date(required=True)
     score = fields.Decimal(required=True, places=2, validate=validate.Range(min=0, max=1000), as_string=True)
@@ -576,3 +591,39 @@ class EnrolmentItem(Schema):
 EnrolmentsIn = bulk_of(EnrolmentItem, "EnrolmentsIn")
 OutcomesIn = bulk_of(OutcomeItem, "OutcomesIn")
 ReviewsIn = bulk_of(ReviewItem, "ReviewsIn")
+
+
+# ---- corrections of personal data (PIPL art. 46) ------------------------------------------
+
+
+class CorrectionIn(Schema):
+    field = fields.String(
+        required=True,
+        validate=validate.OneOf(("name", "phone", "education")),
+        metadata={"description": "What to correct: name, phone (mobile) or education (schooling)"},
+    )
+    requested_value = Text(50, required=True, metadata={"description": "The correct value"})
+    reason = Text(1000, required=True, metadata={"description": "Why the record is wrong"})
+
+
+class CorrectionDecisionIn(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(("accept", "reject")))
+    reason = Text(2000, required=True, metadata={"description": "Why (audited; shown to the employee)"})
+
+
+class CorrectionOut(Schema):
+    request_id = fields.String()
+    employee_id = fields.String()
+    name = fields.String(metadata={"description": "The employee's name (masked but for the employee)"})
+    field = fields.String()
+    current_value = fields.String(
+        allow_none=True, metadata={"description": "What the record holds now (phone masked but for the employee)"}
+    )
+    requested_value = fields.String()
+    reason = fields.String()
+    state = fields.String(metadata={"description": "open, accepted or rejected"})
+    requested_at = fields.DateTime()
+    decided_by = fields.String(allow_none=True)
+    decided_role = fields.String(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    decision_reason = fields.String(allow_none=True)

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
-from .models import Campaign, ClassOpening, Enrolment, FundTransfer, Institution, Payment, Programme, Reimbursement
+from sqlalchemy import update
+
+from .models import (
+    Campaign,
+    ClassOpening,
+    Enrolment,
+    FundTransfer,
+    Institution,
+    Payment,
+    Programme,
+    Reimbursement,
+    SurveyTokenIssued,
+)
 
 ENROLMENT_FACTS = ("employee_id", "programme_id", "trade", "holder_name_masked")
 
@@ -44,6 +56,14 @@ def on_campaign_published(uow, event):
             "roster_lead_working_days": d["roster_lead_working_days"],
         },
     )
+
+
+def on_campaign_closed(uow, event):
+    """The campaign is read-only from now on (servicekit.closing refuses every request that would change it)."""
+    campaign = uow.session.get(Campaign, event.data["campaign_id"], with_for_update=True)
+    if campaign is None:
+        raise LookupError(f"campaign {event.data['campaign_id']} not published yet")  # retried until it is
+    campaign.closed_at = campaign.closed_at or datetime.fromisoformat(event.data["closed_at"])
 
 
 def on_institution_registered(uow, event):
@@ -189,7 +209,15 @@ def on_reimbursement_paid(uow, event):
 
 
 def on_funds_transferred(uow, event):
-    d = event.data
+    _funds_moved(uow, event.data, "to_unit", event.data["transferred_on"])
+
+
+def on_funds_reclaimed(uow, event):
+    """Money taken back from a unit (beyond its allocation, or unspent at the close): the net transferred drops."""
+    _funds_moved(uow, event.data, "reclaimed", event.data["reclaimed_on"])
+
+
+def _funds_moved(uow, d: dict, direction: str, day: str) -> None:
     _insert_once(
         uow.session,
         FundTransfer,
@@ -200,21 +228,52 @@ def on_funds_transferred(uow, event):
             "unit_id": d["unit_id"],
             "kind": d["kind"],
             "amount": Decimal(d["amount"]),
-            "transferred_on": date.fromisoformat(d["transferred_on"]),
+            "transferred_on": date.fromisoformat(day),
+            "direction": direction,
         },
+    )
+
+
+def on_employee_corrected(uow, event):
+    """The employee's corrected name (masked, as public verification shows it) on every enrolment of theirs."""
+    d = event.data
+    uow.session.execute(
+        update(Enrolment)
+        .where(Enrolment.employee_id == d["employee_id"])
+        .values(holder_name_masked=d["holder_name_masked"])
+    )
+
+
+def on_employee_anonymised(uow, event):
+    """Past the retention period: the employee's rows are re-keyed to an id that links to no one, and the
+    masked name goes."""
+    d = event.data
+    uow.session.execute(
+        update(Enrolment)
+        .where(Enrolment.employee_id == d["employee_id"])
+        .values(employee_id=d["anonymised_id"], holder_name_masked=None)
+    )
+    uow.session.execute(
+        update(SurveyTokenIssued)
+        .where(SurveyTokenIssued.employee_id == d["employee_id"])
+        .values(employee_id=d["anonymised_id"])
     )
 
 
 HANDLERS = {
     "campaign.published": on_campaign_published,
+    "campaign.closed": on_campaign_closed,
     "institution.registered": on_institution_registered,
     "programme.published": on_programme_published,
     "enrollment.registered": _enrolment("registered"),
     "enrollment.admitted": _enrolment("admitted"),
     "enrollment.withdrawn": on_enrollment_withdrawn,
     "enrollment.transferred": on_enrollment_transferred,
+    "employee.corrected": on_employee_corrected,
+    "employee.anonymised": on_employee_anonymised,
     "class.opened": on_class_opened,
     "payment.recorded": on_payment_recorded,
     "reimbursement.paid": on_reimbursement_paid,
     "funds.transferred": on_funds_transferred,
+    "funds.reclaimed": on_funds_reclaimed,
 }

@@ -55,6 +55,7 @@ class Campaign(Base):
     year: Mapped[int] = mapped_column(Integer)
     exams_from: Mapped[date] = mapped_column(Date)
     roster_lead_working_days: Mapped[int] = mapped_column(Integer)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # campaign.closed: read-only
 
 
 class Institution(Base):
@@ -131,7 +132,9 @@ class FundTransfer(Base):
     unit_id: Mapped[str] = mapped_column(CODE)
     kind: Mapped[str] = mapped_column(String(10))
     amount: Mapped[Decimal] = mapped_column(MONEY)
-    transferred_on: Mapped[date] = mapped_column(Date)
+    transferred_on: Mapped[date] = mapped_column(Date)  # or the day it was reclaimed
+    # to_unit (funds.transferred) or reclaimed (funds.reclaimed: back to the federation's pool)
+    direction: Mapped[str] = mapped_column(String(10), default="to_unit", server_default="to_unit")
 
 
 # --- exam results and certificates -------------------------------------------------------------

@@ -242,14 +242,16 @@ def results(passed_by_enrolment: list[bool]) -> tuple[Decimal | None, dict]:
 
 
 def use_of_funds(
-    active: int, paid_in_full: int, certified: int, federation_share_paid: int
+    active: int, paid_in_full: int, certified: int, federation_share_paid: int, funds_transferred: Decimal
 ) -> tuple[Decimal | None, dict]:
-    """Fees collected in full from active students, and the federation's share paid to certified ones."""
+    """Fees collected in full from active students, and the federation's share paid to certified ones; beside
+    them, the campaign's federation money held by the units (transferred less reclaimed), for the record."""
     figures = {
         "active_enrolments": active,
         "paid_in_full": paid_in_full,
         "certified": certified,
         "federation_share_paid": federation_share_paid,
+        "funds_transferred": f"{funds_transferred:.2f}",
     }
     return percent(paid_in_full + federation_share_paid, active + certified), figures
 

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import chinese_calendar
-from sqlalchemy import Select, select
+from sqlalchemy import Select, case, func, select
 
 from servicekit.db import upsert, utcnow
 from servicekit.i18n import _
@@ -22,6 +22,7 @@ from .models import (
     Decision,
     Enrolment,
     ExamResult,
+    FundTransfer,
     Inspection,
     Institution,
     InstitutionEvaluation,
@@ -127,14 +128,7 @@ def report(session, campaign_id: str, institution_id: str) -> dict:
             )
         )
     )
-    answers = [
-        {q: getattr(a, q) for q in rules.QUESTIONS}
-        for a in session.scalars(
-            select(SurveyAnswer)
-            .join(Survey, Survey.survey_id == SurveyAnswer.survey_id)
-            .where(Survey.campaign_id == campaign_id, Survey.institution_id == institution_id)
-        )
-    ]
+    answers = survey_answers(session, campaign_id, institution_id)
     sheets = list(
         session.scalars(
             select(Inspection.scores).where(
@@ -148,7 +142,11 @@ def report(session, campaign_id: str, institution_id: str) -> dict:
         "satisfaction": rules.satisfaction(rules.summarise_answers(answers), len(answers)),
         "results": rules.results([rules.has_passed(a) for a in attempts.values()]),
         "use_of_funds": rules.use_of_funds(
-            len(session.scalars(active).all()), len(paid), len(certified), len(reimbursed)
+            len(session.scalars(active).all()),
+            len(paid),
+            len(certified),
+            len(reimbursed),
+            funds_transferred(session, campaign_id),
         ),
         "inspection": rules.inspection(sheets),
     }
@@ -289,3 +287,23 @@ def decisions(session, institution_id: str) -> dict:
         "disqualified": bool(standing and standing.disqualified),
         "decisions": [as_dict(d) for d in trail],
     }
+
+
+def survey_answers(session, campaign_id: str, institution_id: str) -> list[dict]:
+    """The anonymous answers about an institution in a campaign: each question's mark."""
+    return [
+        {q: getattr(a, q) for q in rules.QUESTIONS}
+        for a in session.scalars(
+            select(SurveyAnswer)
+            .join(Survey, Survey.survey_id == SurveyAnswer.survey_id)
+            .where(Survey.campaign_id == campaign_id, Survey.institution_id == institution_id)
+        )
+    ]
+
+
+def funds_transferred(session, campaign_id: str) -> Decimal:
+    """The federation's money the units hold for the campaign: transferred less what was reclaimed."""
+    signed = case((FundTransfer.direction == "reclaimed", -FundTransfer.amount), else_=FundTransfer.amount)
+    return Decimal(
+        session.scalar(select(func.coalesce(func.sum(signed), 0)).where(FundTransfer.campaign_id == campaign_id))
+    ).quantize(Decimal("0.01"))

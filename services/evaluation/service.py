@@ -1,10 +1,12 @@
 from pathlib import Path
 
 from servicekit import Service
+from servicekit.closing import ClosedCampaigns
 
 from .commands import COMMANDS
 from .handlers import HANDLERS
-from .models import Base
+from .models import Base, Campaign, Enrolment, Survey
+from .personal_data import my_data
 
 
 def _blueprints():
@@ -21,5 +23,14 @@ SERVICE = Service(
     migrations=Path(__file__).parent / "migrations",
     blueprints=_blueprints,
     handlers=HANDLERS,
+    personal_data=my_data,
     commands=COMMANDS,
+    closed_campaigns=lambda: ClosedCampaigns(
+        Campaign.campaign_id,
+        Campaign.closed_at.is_not(None),
+        {
+            "enrolment_id": (Enrolment.enrolment_id, Enrolment.campaign_id),
+            "survey_id": (Survey.survey_id, Survey.campaign_id),
+        },
+    ),
 )

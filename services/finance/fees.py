@@ -131,9 +131,12 @@ def settle_breakdown(uow: UnitOfWork, enrolment: Enrolment, fees: dict[str, str]
     return store(uow, enrolment, row, rules.with_charges(result, charges_of(session, enrolment.enrolment_id)))
 
 
-def store(uow: UnitOfWork, enrolment: Enrolment, row: Breakdown | None, result: rules.Breakdown) -> Breakdown | None:
+def store(
+    uow: UnitOfWork, enrolment: Enrolment, row: Breakdown | None, result: rules.Breakdown, *, status: str = "active"
+) -> Breakdown | None:
     """Write the breakdown (`row` locked, or None for a new one): a change counts one revision and is
-    announced by breakdown.settled; the same lines again change nothing (None)."""
+    announced by breakdown.settled; the same lines again change nothing (None). `status`: a refund keeps a
+    cancelled breakdown cancelled."""
     session = uow.session
     if row is not None and row.status == "active" and stored(session, row.enrolment_id) == result:
         return None
@@ -143,9 +146,9 @@ def store(uow: UnitOfWork, enrolment: Enrolment, row: Breakdown | None, result: 
     else:
         for line in lines_of(session, row.enrolment_id):
             session.delete(line)
-    row.status, row.computed_at, row.revision = "active", utcnow(), row.revision + 1
+    row.status, row.computed_at, row.revision = status, utcnow(), row.revision + 1
     row.total, row.federation, row.unit, row.employee = result.total, result.federation, result.unit, result.employee
-    row.payment_status = _payment_status(row.total, row.paid)
+    row.payment_status = payment_state(row.total, row.paid)
     session.flush()
     session.add_all(
         BreakdownLine(
@@ -238,7 +241,7 @@ def record_payment(
     if breakdown.status == "cancelled":
         raise BREAKDOWN_CANCELLED()
     breakdown.paid += amount
-    breakdown.payment_status = _payment_status(breakdown.total, breakdown.paid)
+    breakdown.payment_status = payment_state(breakdown.total, breakdown.paid)
     payment = Payment(
         payment_id=str(uuid.uuid4()),
         cause=cause,
@@ -311,5 +314,5 @@ def record_charge(uow: UnitOfWork, identity: Identity, enrolment_id: str, body: 
     return charge, True
 
 
-def _payment_status(due: Decimal, paid: Decimal) -> str:
+def payment_state(due: Decimal, paid: Decimal) -> str:
     return "unpaid" if not paid else rules.payment_status(due, paid)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from servicekit.clock import china_date
 from servicekit.db import UnitOfWork, utcnow
 from servicekit.i18n import _
 from servicekit.identity import Identity
@@ -15,9 +17,10 @@ from servicekit.money import show
 from servicekit.refusals import Conflict, NotFound, refusal
 
 from . import ledger
-from .models import Allocation, Campaign, Transfer
+from .models import Account, Allocation, Campaign, Transfer
 
 KINDS = ("academic", "skills")
+CLOSE_OUT_REFERENCE = "计划结项退回 campaign closed"
 ZERO = Decimal("0.00")
 OVER_ALLOCATION = refusal(
     Conflict,
@@ -163,3 +166,73 @@ def move(uow: UnitOfWork, identity: Identity, body: dict, cause: str, direction:
             },
         )
     return row
+
+
+def closed_out(session: Session, campaign_id: str, unit_id: str | None, kind: str) -> Decimal:
+    """Money a unit held unspent that went back to the federation's pool when the campaign closed."""
+    query = select(func.coalesce(func.sum(Transfer.amount), 0)).where(
+        Transfer.campaign_id == campaign_id, Transfer.kind == kind, Transfer.direction == "closed_out"
+    )
+    if unit_id is not None:
+        query = query.where(Transfer.unit_id == unit_id)
+    return Decimal(session.scalar(query)).quantize(Decimal("0.01"))
+
+
+def close_campaign(uow: UnitOfWork, data: dict, cause: str) -> None:
+    """campaign.closed: finance is read-only for the campaign from now on; with `return_to_pool`, each unit's
+    free earmarked balance goes back to the federation's pool, one traceable movement per unit and kind
+    (a transfer `closed_out`, its posting, and funds.reclaimed for the others' figures)."""
+    session = uow.session
+    campaign = session.get(Campaign, data["campaign_id"], with_for_update=True)
+    if campaign is None:
+        raise LookupError(f"campaign {data['campaign_id']} not published yet")  # retried until it is
+    if campaign.closed_at is not None:
+        return
+    closed_at = datetime.fromisoformat(data["closed_at"])
+    campaign.closed_at = closed_at
+    if data["unspent_funds"] != "return_to_pool":
+        return
+    for kind in KINDS:
+        pool = ledger.code("pool", campaign.campaign_id, kind)
+        for account in session.scalars(
+            select(Account)
+            .where(Account.campaign_id == campaign.campaign_id, Account.kind == kind, Account.type == "earmarked")
+            .order_by(Account.code)
+        ):
+            ledger.locked(session, [account.code, pool])
+            if account.balance <= 0:
+                continue
+            row = Transfer(
+                transfer_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{cause}:{account.code}")),
+                cause=f"{cause}:{kind}:{account.unit_id}"[:120],
+                direction="closed_out",
+                campaign_id=campaign.campaign_id,
+                unit_id=account.unit_id,
+                kind=kind,
+                amount=account.balance,
+                transferred_on=china_date(closed_at),
+                reference=CLOSE_OUT_REFERENCE,
+                recorded_by="campaign.closed",
+                recorded_at=utcnow(),
+            )
+            session.add(row)
+            session.flush()
+            ledger.post(
+                session,
+                f"transfer:{row.transfer_id}",
+                "campaign closed: unspent earmarked money back to the federation's pool",
+                campaign.campaign_id,
+                [ledger.Move(account.code, pool, row.amount)],
+            )
+            uow.publish(
+                "funds.reclaimed",
+                {
+                    "transfer_id": row.transfer_id,
+                    "campaign_id": campaign.campaign_id,
+                    "unit_id": row.unit_id,
+                    "kind": kind,
+                    "amount": show(row.amount),
+                    "reclaimed_on": row.transferred_on.isoformat(),
+                    "reference": row.reference,
+                },
+            )

@@ -18,6 +18,10 @@ def on_campaign_published(uow: UnitOfWork, event: Envelope) -> None:
         funds.fund_campaign(uow.session, campaign, f"event:{event.id}")
 
 
+def on_campaign_closed(uow: UnitOfWork, event: Envelope) -> None:
+    funds.close_campaign(uow, event.data, f"event:{event.id}")
+
+
 def on_unit_upserted(uow: UnitOfWork, event: Envelope) -> None:
     readmodels.unit(uow.session, event.data)
 
@@ -75,8 +79,13 @@ def on_certificate_revoked(uow: UnitOfWork, event: Envelope) -> None:
         reimbursements.on_revoked(uow.session, certificate, f"event:{event.id}")
 
 
+def on_employee_anonymised(uow: UnitOfWork, event: Envelope) -> None:
+    readmodels.employee_anonymised(uow.session, event.data)
+
+
 HANDLERS = {
     "campaign.published": on_campaign_published,
+    "campaign.closed": on_campaign_closed,
     "unit.upserted": on_unit_upserted,
     "allocation.published": on_allocation_published,
     "programme.published": on_programme_published,
@@ -86,4 +95,5 @@ HANDLERS = {
     "enrollment.transferred": on_enrollment_transferred,
     "certificate.issued": on_certificate_issued,
     "certificate.revoked": on_certificate_revoked,
+    "employee.anonymised": on_employee_anonymised,
 }

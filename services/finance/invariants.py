@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from servicekit.money import show
 
 from . import ledger
-from .funds import KINDS, fund_of, transferred
+from .funds import KINDS, closed_out, fund_of, transferred
 from .models import (
     Account,
     Allocation,
@@ -39,6 +39,7 @@ from .models import (
     Enrolment,
     Entry,
     Payment,
+    Refund,
     Reimbursement,
     Transfer,
 )
@@ -104,18 +105,18 @@ def _campaign_kind(session: Session, campaign: Campaign, kind: str):
     scope = f"{cid}:{kind}"
     yield Finding("fund booked = fund published", scope, fund_of(campaign, kind), -balance("fund"))
     yield Finding(
-        "pool = fund - transferred",
+        "pool = fund - transferred",  # less what came back to it when the campaign closed
         scope,
-        fund_of(campaign, kind) - transferred(session, cid, None, kind),
+        fund_of(campaign, kind) - transferred(session, cid, None, kind) + closed_out(session, cid, None, kind),
         balance("pool"),
     )
     units = set(session.scalars(select(Allocation.unit_id).where(Allocation.campaign_id == cid)))
     units |= set(session.scalars(select(Transfer.unit_id).where(Transfer.campaign_id == cid, Transfer.kind == kind)))
     for unit_id in sorted(units):
         unit_scope = f"{scope}:{unit_id}"
-        sent = transferred(session, cid, unit_id, kind)
+        sent = transferred(session, cid, unit_id, kind) - closed_out(session, cid, unit_id, kind)
         yield Finding(
-            "transferred = free + reserved + spent + returned",
+            "transferred = free + reserved + spent + returned",  # transferred: less what the close returned
             unit_scope,
             sent,
             sum((balance(t, unit_id) for t in ledger.UNIT_ACCOUNTS), ZERO),
@@ -132,6 +133,12 @@ def _campaign_kind(session: Session, campaign: Campaign, kind: str):
                     Reimbursement.status == status,
                 )
             )
+            if status == "paid":  # less what withdrawal refunds brought back to the earmarked account
+                owed -= session.scalar(
+                    select(func.coalesce(func.sum(Refund.to_federation), 0))
+                    .join(Enrolment)
+                    .where(Enrolment.campaign_id == cid, Enrolment.kind == kind, Enrolment.unit_id == unit_id)
+                )
             yield Finding(
                 f"{account_type} = federation shares {status}",
                 unit_scope,
@@ -155,10 +162,16 @@ def _breakdowns(session: Session):
     paid = dict(
         session.execute(select(Payment.enrolment_id, func.sum(Payment.amount)).group_by(Payment.enrolment_id)).all()
     )
+    refunded = dict(session.execute(select(Refund.enrolment_id, Refund.refunded)).all())
     rows = session.execute(select(Breakdown, lines).join(lines, lines.c.enrolment_id == Breakdown.enrolment_id))
     for row in rows:
         breakdown, scope = row[0], f"enrolment {row.enrolment_id}"
-        yield Finding("paid = sum of payments", scope, Decimal(paid.get(row.enrolment_id, ZERO)), breakdown.paid)
+        yield Finding(
+            "paid = sum of payments - refund",
+            scope,
+            Decimal(paid.get(row.enrolment_id, ZERO)) - Decimal(refunded.get(row.enrolment_id, ZERO)),
+            breakdown.paid,
+        )
         yield Finding(
             "shares sum to the fees", scope, breakdown.total, breakdown.federation + breakdown.unit + breakdown.employee
         )

@@ -59,6 +59,7 @@ class Campaign(Base):
     # earmarked funds are transferred to units by this day; None when quota's event did not say (older events)
     transfer_deadline: Mapped[date | None] = mapped_column(Date)
     transfer_warning_days: Mapped[int | None] = mapped_column(Integer)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # campaign.closed: read-only
 
 
 class Unit(Base):
@@ -106,6 +107,7 @@ class Enrolment(Base):
     employee_id: Mapped[str | None] = mapped_column(ID, index=True)
     status: Mapped[str] = mapped_column(String(20))  # registered / admitted / withdrawn
     status_on: Mapped[date] = mapped_column(Date)
+    admitted_on: Mapped[date | None] = mapped_column(Date)  # stays after a withdrawal (which refund rule applies)
 
 
 class Certificate(Base):
@@ -229,7 +231,8 @@ class Transfer(Base):
     __tablename__ = "transfers"
     transfer_id: Mapped[str] = mapped_column(UUID, primary_key=True)
     cause: Mapped[str] = mapped_column(String(120), unique=True)
-    direction: Mapped[str] = mapped_column(String(10))  # to_unit / returned / reclaimed
+    # to_unit / returned / reclaimed / closed_out (a unit's free balance back to the pool when the campaign closed)
+    direction: Mapped[str] = mapped_column(String(10))
     campaign_id: Mapped[str] = mapped_column(UUID, index=True)
     unit_id: Mapped[str] = mapped_column(ID, index=True)
     kind: Mapped[str] = mapped_column(String(10))
@@ -285,6 +288,47 @@ class Recovery(Base):
     __table_args__ = (
         UniqueConstraint("reimbursement_id", "certificate_id", name="uq_recovery_once"),
         CheckConstraint("amount > 0", name="ck_recovery_amount"),
+    )
+
+
+class RefundPolicyRow(Base):
+    """The federation's refund rule of a campaign (absent: rules.RefundPolicy's defaults): per stage, the
+    fraction of each line refunded, as strings ("1", "0.5")."""
+
+    __tablename__ = "refund_policies"
+    campaign_id: Mapped[str] = mapped_column(UUID, primary_key=True)
+    fractions: Mapped[dict] = mapped_column(JSON)
+    updated_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Refund(Base):
+    """What the institution paid back after a withdrawal, once per enrolment, and where it went: the federation's
+    earmarked account (its share reimbursed beyond what is still due), the unit, the employee."""
+
+    __tablename__ = "refunds"
+    refund_id: Mapped[str] = mapped_column(UUID, primary_key=True)
+    enrolment_id: Mapped[str] = mapped_column(ForeignKey("enrolments.enrolment_id"), unique=True)
+    cause: Mapped[str] = mapped_column(String(120), unique=True)
+    stage: Mapped[str] = mapped_column(String(20))  # before_admission / after_admission
+    exam_taken: Mapped[bool] = mapped_column()
+    textbooks_issued: Mapped[bool] = mapped_column()
+    refunded: Mapped[Decimal] = mapped_column(MONEY)  # paid back by the institution
+    to_federation: Mapped[Decimal] = mapped_column(MONEY)
+    to_unit: Mapped[Decimal] = mapped_column(MONEY)
+    to_employee: Mapped[Decimal] = mapped_column(MONEY)
+    left_to_recover: Mapped[Decimal] = mapped_column(MONEY)  # reimbursed beyond the shares, beyond the refund
+    lines: Mapped[list] = mapped_column(JSON)  # per line: amount refunded and each payer's part, as strings
+    refunded_on: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str] = mapped_column(String(100))
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        CheckConstraint("to_federation + to_unit + to_employee = refunded", name="ck_refund_destinations_sum"),
+        CheckConstraint(
+            "refunded >= 0 AND to_federation >= 0 AND to_unit >= 0 AND to_employee >= 0 AND left_to_recover >= 0",
+            name="ck_refund_not_negative",
+        ),
     )
 
 

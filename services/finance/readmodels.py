@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from .models import Allocation, Campaign, Certificate, Enrolment, Programme, Unit
+from .models import Allocation, Campaign, Certificate, Enrolment, Programme, Reimbursement, Unit
 
 
 def apply_newer(session: Session, model, key, state: dict):
@@ -118,6 +119,8 @@ def enrolment(session: Session, data: dict, status: str, status_on: str) -> Enro
             employee_id=data["employee_id"],
             status=status,
             status_on=_date(status_on),
+            # kept through a withdrawal: a refund after admission follows the campaign's after-admission rule
+            **({"admitted_on": _date(status_on)} if status == "admitted" else {}),
         ),
     )
 
@@ -174,3 +177,15 @@ def certificate(session: Session, data: dict, status: str, status_on: str) -> Ce
 
 def _date(text: str) -> date:
     return date.fromisoformat(text)
+
+
+def employee_anonymised(session: Session, data: dict) -> None:
+    """Past the retention period (enrollment's anonymise): the employee's enrolments re-keyed to an id that links
+    to no one, and the bank accounts their reimbursements were paid to dropped; the money stays as it was."""
+    mine = select(Enrolment.enrolment_id).where(Enrolment.employee_id == data["employee_id"])
+    session.execute(
+        update(Reimbursement).where(Reimbursement.enrolment_id.in_(mine)).values(bank_name=None, bank_account=None)
+    )
+    session.execute(
+        update(Enrolment).where(Enrolment.employee_id == data["employee_id"]).values(employee_id=data["anonymised_id"])
+    )

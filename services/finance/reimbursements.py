@@ -62,7 +62,7 @@ RECOVERY_NOT_THE_SHARE = refusal(
 )
 
 
-def _accounts(enrolment: Enrolment) -> tuple[str, str, str]:
+def accounts(enrolment: Enrolment) -> tuple[str, str, str]:
     args = (enrolment.campaign_id, enrolment.kind, enrolment.unit_id)
     return ledger.code("earmarked", *args), ledger.code("payable", *args), ledger.code("paid_out", *args)
 
@@ -91,7 +91,7 @@ def _owe(session: Session, enrolment: Enrolment, share: str, amount, certificate
 
 def _reserve(session: Session, enrolment: Enrolment, row: Reimbursement, cause: str) -> bool:
     """Set the federation's share aside from the earmarked account, if it holds enough."""
-    earmarked, payable, _paid_out = _accounts(enrolment)
+    earmarked, payable, _paid_out = accounts(enrolment)
     if ledger.locked(session, [earmarked, payable])[earmarked].balance < row.amount:
         return False
     ledger.post(
@@ -108,7 +108,7 @@ def _reserve(session: Session, enrolment: Enrolment, row: Reimbursement, cause: 
 
 def _release(session: Session, enrolment: Enrolment, row: Reimbursement, cause: str, memo: str) -> None:
     """A federation share set aside in `payable` goes back to the earmarked account."""
-    earmarked, payable, _paid_out = _accounts(enrolment)
+    earmarked, payable, _paid_out = accounts(enrolment)
     ledger.post(
         session,
         f"{cause}:{row.reimbursement_id}:release",
@@ -137,7 +137,7 @@ def follow_breakdown(session: Session, enrolment: Enrolment, cause: str) -> None
         if wanted == row.amount:
             continue
         if row.share == "federation" and row.status == "payable":
-            earmarked, payable, _paid_out = _accounts(enrolment)
+            earmarked, payable, _paid_out = accounts(enrolment)
             if wanted and wanted - row.amount <= ledger.locked(session, [earmarked, payable])[earmarked].balance:
                 grow = wanted > row.amount
                 ledger.post(
@@ -300,15 +300,15 @@ def pay(
             ),
         )
     if row.share == "federation":
-        ledger.locked(session, list(_accounts(enrolment)))  # all three at once, in order: no deadlock
+        ledger.locked(session, list(accounts(enrolment)))  # all three at once, in order: no deadlock
         if row.status == "awaiting_funds" and not _reserve(session, enrolment, row, cause):
-            earmarked = _accounts(enrolment)[0]
+            earmarked = accounts(enrolment)[0]
             raise BALANCE_SHORT(
                 _(
                     "The earmarked account holds {balance}, {amount} is needed: ask the federation for a transfer first."
                 ).format(balance=show(ledger.balance(session, earmarked)), amount=show(row.amount)),
             )
-        _earmarked, payable, paid_out = _accounts(enrolment)
+        _earmarked, payable, paid_out = accounts(enrolment)
         ledger.post(
             session,
             f"{cause}:{row.reimbursement_id}:paid",
@@ -386,7 +386,7 @@ def recover(
     session.add(recovery)
     session.flush()
     if row.share == "federation":
-        earmarked, _payable, paid_out = _accounts(enrolment)
+        earmarked, _payable, paid_out = accounts(enrolment)
         ledger.post(
             session,
             f"recovery:{recovery.recovery_id}",

@@ -210,3 +210,100 @@ def deadline_status(untransferred: Decimal, days_left: int, warning_days: int) -
     if days_left < 0:
         return "overdue"
     return "due_soon" if days_left <= warning_days else "open"
+
+
+# Refunds after a withdrawal [decided]: the plan leaves refunds to the Ministry's rules (academic) and the
+# institution's published terms (skills), so the federation sets, per campaign, which share of each line comes back
+# at each stage; these are the defaults. Before admission everything paid comes back; after admission only the
+# lines not yet consumed: the appraisal exam fee if no exam was sat, the textbook fee if no textbook was issued.
+REFUND_STAGES = ("before_admission", "after_admission")
+REFUND_LINES = FEE_LINES + CHARGE_LINES
+CONSUMED_BY = {"appraisal_exam": "exam_taken", "textbook": "textbooks_issued"}  # a consumed line is never refunded
+ONE = Decimal("1")
+
+
+def default_refund_fractions() -> dict[str, dict[str, Decimal]]:
+    return {
+        "before_admission": {name: ONE for name in REFUND_LINES},
+        "after_admission": {name: ONE if name in CONSUMED_BY else ZERO for name in REFUND_LINES},
+    }
+
+
+@dataclass(frozen=True)
+class RefundPolicy:
+    """Per stage, the fraction (0 to 1) of each line refunded; a line the policy does not name is not refunded."""
+
+    fractions: dict[str, dict[str, Decimal]] = field(default_factory=default_refund_fractions)
+
+    def __post_init__(self):
+        if set(self.fractions) != set(REFUND_STAGES):
+            raise ValueError(f"a refund policy names the stages {', '.join(REFUND_STAGES)}")
+        for stage in self.fractions.values():
+            unknown = set(stage) - set(REFUND_LINES)
+            if unknown:
+                raise ValueError(f"unknown lines: {', '.join(sorted(unknown))}")
+            if any(not ZERO <= value <= ONE for value in stage.values()):
+                raise ValueError("a refunded fraction is between 0 and 1")
+
+    def fraction(self, stage: str, line: str, consumed: frozenset[str]) -> Decimal:
+        if CONSUMED_BY.get(line) in consumed:
+            return ZERO
+        return self.fractions[stage].get(line, ZERO)
+
+
+def shrink(line: Line, amount: Decimal) -> Line:
+    """The line at a smaller amount, its shares scaled down by the largest remainder to the fen: they add up
+    to the new amount exactly and none grows (so what each payer gets back is never negative)."""
+    if not ZERO <= amount <= line.amount:
+        raise ValueError("a line shrinks to an amount between zero and itself")
+    if amount == line.amount:
+        return line
+    parts = (line.federation, line.unit, line.employee)
+    cents = int(amount * 100)
+    exact = [Decimal(int(part * 100)) * cents / Decimal(int(line.amount * 100)) for part in parts]
+    floors = [int(value) for value in exact]  # all non-negative: int() floors
+    order = sorted(range(3), key=lambda i: (-(exact[i] - floors[i]), i))
+    for i in order[: cents - sum(floors)]:
+        floors[i] += 1
+    federation, unit, employee = (Decimal(value) / 100 for value in floors)
+    return Line(line.name, amount, federation, unit, employee)
+
+
+@dataclass(frozen=True)
+class Refund:
+    back: Breakdown  # what each line gives back, split by payer
+    after: Breakdown  # the breakdown once refunded
+    refunded: Decimal  # money the institution pays back: what was paid beyond what is still due
+
+
+def refund(base: Breakdown, paid: Decimal, stage: str, policy: RefundPolicy, consumed: frozenset[str]) -> Refund:
+    """A withdrawn enrolment's refund: each line shrinks by its refunded fraction (rounded half-up to the fen),
+    its shares scaled down with it; the institution pays back what the employee paid beyond the new total."""
+    if stage not in REFUND_STAGES:
+        raise ValueError(f"unknown stage {stage!r}")
+    kept, given_back = [], []
+    for line in base.lines:
+        back = round_half_up(line.amount * policy.fraction(stage, line.name, consumed))
+        after = shrink(line, line.amount - back)
+        kept.append(after)
+        given_back.append(
+            Line(
+                line.name,
+                back,
+                line.federation - after.federation,
+                line.unit - after.unit,
+                line.employee - after.employee,
+            )
+        )
+    after_breakdown = Breakdown(tuple(kept))
+    return Refund(Breakdown(tuple(given_back)), after_breakdown, max(paid - after_breakdown.total, ZERO))
+
+
+def recovered(refunded: Decimal, federation_owed_back: Decimal, unit_owed_back: Decimal) -> tuple[Decimal, ...]:
+    """Where the refunded money goes: first back to the federation's earmarked account what it reimbursed beyond
+    its share now, then to the unit what it reimbursed beyond its share now, the rest to the employee; what the
+    refund cannot cover stays to recover from the employee. (federation, unit, employee, left to recover)."""
+    federation = min(federation_owed_back, refunded)
+    unit = min(unit_owed_back, refunded - federation)
+    left = federation_owed_back - federation + unit_owed_back - unit
+    return federation, unit, refunded - federation - unit, left

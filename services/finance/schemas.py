@@ -12,7 +12,7 @@ from servicekit.bulk import bulk_of
 from servicekit.clock import china_today
 from servicekit.money import Money
 
-from .rules import ACADEMIC_UNIT_MODES, CHARGE_LINES, FEE_LINES, UNIT_SHARE_TIMINGS
+from .rules import ACADEMIC_UNIT_MODES, CHARGE_LINES, FEE_LINES, REFUND_LINES, UNIT_SHARE_TIMINGS
 
 KIND = validate.OneOf(["academic", "skills"])
 RATE = dict(as_string=True, places=4, validate=validate.Range(min=0, max=1))
@@ -114,6 +114,63 @@ class ChargeIn(Schema):
     )
 
 
+def _fractions(description: str) -> fields.Dict:
+    return fields.Dict(
+        keys=fields.String(validate=validate.OneOf(REFUND_LINES)),
+        values=fields.Decimal(**RATE),
+        required=True,
+        metadata={"description": description},
+    )
+
+
+class RefundPolicyIn(Schema):
+    """Per stage, the fraction (0 to 1, e.g. "1", "0.5") of each fee line refunded after a withdrawal; a line
+    left out is not refunded. A consumed line (appraisal_exam once an exam was sat, textbook once issued) never is."""
+
+    before_admission = _fractions("withdrawn before admission")
+    after_admission = _fractions("withdrawn after admission")
+
+
+class RefundPolicyOut(Schema):
+    campaign_id = fields.String()
+    custom = fields.Boolean(metadata={"description": "false: the programme's defaults"})
+    before_admission = fields.Dict(keys=fields.String(), values=fields.String(), metadata={"description": '"1", "0.5"'})
+    after_admission = fields.Dict(keys=fields.String(), values=fields.String())
+    consumed_by = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class RefundIn(Schema):
+    refunded_on = past_date(required=True)
+    reference = text(100, required=True, metadata={"description": "the institution's refund document"})
+    exam_taken = fields.Boolean(required=True, metadata={"description": "the student sat the appraisal exam"})
+    textbooks_issued = fields.Boolean(required=True, metadata={"description": "the textbooks were handed out"})
+
+
+class RefundLineOut(Schema):
+    line = fields.String()
+    amount = fields.String(metadata={"description": "refunded of this line"})
+    federation = fields.String()
+    unit = fields.String()
+    employee = fields.String()
+
+
+class RefundOut(Schema):
+    refund_id = fields.String()
+    enrolment_id = fields.String()
+    stage = fields.String(metadata={"description": "before_admission / after_admission"})
+    exam_taken = fields.Boolean()
+    textbooks_issued = fields.Boolean()
+    refunded = Money(metadata={"description": "paid back by the institution: what was paid beyond what stays due"})
+    to_federation = Money(metadata={"description": "into the unit's earmarked account: federation share paid beyond"})
+    to_unit = Money(metadata={"description": "to the unit: its own share paid beyond what stays due"})
+    to_employee = Money()
+    left_to_recover = Money(metadata={"description": "reimbursed beyond the shares due, more than the refund covers"})
+    lines = fields.List(fields.Nested(RefundLineOut))
+    refunded_on = fields.Date()
+    reference = fields.String()
+    recorded_at = fields.DateTime()
+
+
 class ChargeOut(Schema):
     charge_id = fields.String()
     enrolment_id = fields.String()
@@ -168,6 +225,26 @@ class PaymentItem(PaymentIn):
 
 
 PaymentsIn = bulk_of(PaymentItem, "PaymentsIn")
+
+
+class UploadFile(Schema):
+    file = fields.Raw(
+        required=True,
+        metadata={"type": "string", "format": "binary", "description": ".xlsx or .csv, first row the headers"},
+    )
+
+
+class ImportedPaymentOut(Schema):
+    row = fields.Integer(metadata={"description": "the spreadsheet row"})
+    payment_id = fields.String()
+    enrolment_id = fields.String()
+    amount = Money()
+    status = fields.String()
+
+
+class PaymentImportOut(Schema):
+    recorded = fields.Integer()
+    payments = fields.List(fields.Nested(ImportedPaymentOut))
 
 
 class PaymentOut(Schema):

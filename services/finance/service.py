@@ -1,12 +1,14 @@
 from pathlib import Path
 
 from servicekit import Service
+from servicekit.closing import ClosedCampaigns
 from servicekit.sagas import Saga
 
 from . import reimbursements
 from .cli import COMMANDS
 from .handlers import HANDLERS
-from .models import Base
+from .models import Base, Campaign, Enrolment
+from .personal_data import my_data
 
 
 def _blueprints():
@@ -22,7 +24,13 @@ SERVICE = Service(
     migrations=Path(__file__).parent / "migrations",
     blueprints=_blueprints,
     handlers=HANDLERS,
+    personal_data=my_data,
     commands=COMMANDS,
+    closed_campaigns=lambda: ClosedCampaigns(
+        Campaign.campaign_id,
+        Campaign.closed_at.is_not(None),
+        {"enrolment_id": (Enrolment.enrolment_id, Enrolment.campaign_id)},
+    ),
     sagas=(
         Saga(
             reimbursements.SAGA,

@@ -9,14 +9,16 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from servicekit import unit_of_work
+from servicekit.closing import CampaignClosed
 from servicekit.db import utcnow
 from servicekit.i18n import _
+from servicekit.identity import Identity
 from servicekit.money import show
 from servicekit.paging import Listing
 from servicekit.refusals import Invalid
 
 from .models import Allocation, AllocationLine, Campaign
-from .problems import CAMPAIGN_NOT_FOUND, CAMPAIGN_PUBLISHED, OVER_POOL
+from .problems import CAMPAIGN_NOT_CLOSABLE, CAMPAIGN_NOT_FOUND, CAMPAIGN_PUBLISHED, OVER_POOL
 from .rules import excess_over_pool, seats_from_pool
 
 # The plan's values (DOMAIN.md); a campaign may set every one of them.
@@ -97,6 +99,7 @@ def edit(campaign_id: str, body: dict) -> dict:
     """Change settings; a published campaign announces its new settings as the next revision."""
     with unit_of_work() as uow:
         campaign = find(uow.session, campaign_id, lock=True)
+        refuse_if_closed(campaign)
         values = {k: v for k, v in _settings(body).items() if getattr(campaign, k) != v}
         if not values:
             return view(campaign)  # nothing changes, nothing to announce
@@ -117,6 +120,7 @@ def edit(campaign_id: str, body: dict) -> dict:
 def publish(campaign_id: str) -> dict:
     with unit_of_work() as uow:
         campaign = find(uow.session, campaign_id, lock=True)
+        refuse_if_closed(campaign)
         if campaign.status == "published":
             raise CAMPAIGN_PUBLISHED("Edit the campaign to publish a new revision of it.")
         before = {"status": campaign.status, "revision": campaign.revision}
@@ -127,6 +131,44 @@ def publish(campaign_id: str) -> dict:
         )
         uow.commit()
         return view(campaign)
+
+
+def close(identity: Identity, campaign_id: str, body: dict) -> dict:
+    """The federation closes the campaign (audited, with its reason): read-only in every service from then on;
+    campaign.closed tells them, and finance what to do with the money units hold unspent."""
+    with unit_of_work() as uow:
+        campaign = find(uow.session, campaign_id, lock=True)
+        refuse_if_closed(campaign)
+        if campaign.status != "published":
+            raise CAMPAIGN_NOT_CLOSABLE(_("The campaign is {status}.").format(status=campaign.status))
+        before = {"status": campaign.status}
+        now = utcnow()
+        campaign.status, campaign.closed_at, campaign.closed_by = "closed", now, identity.subject
+        campaign.close_reason, campaign.unspent_funds, campaign.updated_at = body["reason"], body["unspent_funds"], now
+        uow.publish(
+            "campaign.closed",
+            {
+                "campaign_id": campaign.id,
+                "closed_at": now.isoformat(),
+                "reason": campaign.close_reason,
+                "unspent_funds": campaign.unspent_funds,
+            },
+        )
+        uow.audit(
+            "campaign.closed",
+            "campaign",
+            campaign.id,
+            before=before,
+            after={"status": "closed", "unspent_funds": campaign.unspent_funds},
+            reason=body["reason"],
+        )
+        uow.commit()
+        return view(campaign)
+
+
+def refuse_if_closed(campaign: Campaign) -> None:
+    if campaign.status == "closed":
+        raise CampaignClosed(_("Campaign {campaign_id} is closed.").format(campaign_id=campaign.id))
 
 
 def find(session, campaign_id: str, *, lock: bool = False) -> Campaign:
@@ -192,6 +234,10 @@ def view(campaign: Campaign) -> dict:
         "roster_lead_working_days": campaign.roster_lead_working_days,
         "transfer_deadline": campaign.transfer_deadline,
         "transfer_warning_days": campaign.transfer_warning_days,
+        "closed_at": campaign.closed_at,
+        "closed_by": campaign.closed_by,
+        "close_reason": campaign.close_reason,
+        "unspent_funds": campaign.unspent_funds,
         "created_at": campaign.created_at,
         "updated_at": campaign.updated_at,
     }

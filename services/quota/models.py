@@ -41,7 +41,7 @@ class Campaign(Base):
 
     __tablename__ = "campaigns"
     __table_args__ = (
-        CheckConstraint("status IN ('draft', 'published')", name="ck_campaign_status"),
+        CheckConstraint("status IN ('draft', 'published', 'closed')", name="ck_campaign_status"),
         CheckConstraint("academic_pool >= 0 AND skills_pool >= 0", name="ck_campaign_pools"),
         CheckConstraint("academic_subsidy_per_student > 0", name="ck_campaign_subsidy"),
         CheckConstraint(
@@ -70,6 +70,11 @@ class Campaign(Base):
     roster_lead_working_days: Mapped[int] = mapped_column(Integer)
     transfer_deadline: Mapped[date] = mapped_column(Date)  # earmarked funds transferred to units by this day
     transfer_warning_days: Mapped[int] = mapped_column(Integer)
+    # The federation's close: read-only in every service from then on (campaign.closed)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[str | None] = mapped_column(String(100))
+    close_reason: Mapped[str | None] = mapped_column(Text)
+    unspent_funds: Mapped[str | None] = mapped_column(String(20))  # return_to_pool / keep_with_units
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

@@ -49,3 +49,6 @@ BELOW_RECEIVED = refusal(
     "A line cannot drop below the money already transferred to its unit",
     "分配额不能低于已划拨给该单位的资金",
 )
+CAMPAIGN_NOT_CLOSABLE = refusal(
+    Conflict, "campaign_not_closable", "Only a published campaign can be closed", "只有已发布的计划年度可以结项关闭"
+)

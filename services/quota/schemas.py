@@ -101,11 +101,23 @@ class CampaignPatch(CampaignIn):
     windows = fields.Nested(lambda: WindowsChange())
 
 
+class CloseIn(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    unspent_funds = fields.String(
+        load_default="return_to_pool",
+        validate=validate.OneOf(("return_to_pool", "keep_with_units")),
+        metadata={
+            "description": "return_to_pool (default): each unit's free earmarked balance goes back to the federation's "
+            "pool (a traceable movement per unit); keep_with_units: it stays where it is, reported"
+        },
+    )
+
+
 class CampaignOut(Schema):
     id = fields.String()
     name = fields.String()
     year = fields.Integer()
-    status = fields.String(metadata={"description": "draft | published"})
+    status = fields.String(metadata={"description": "draft | published | closed (read-only everywhere)"})
     revision = fields.Integer(metadata={"description": "revision of campaign.published; 0 while draft"})
     fund_pools = fields.Nested(FundPools)
     academic_subsidy_per_student = Money()
@@ -119,6 +131,10 @@ class CampaignOut(Schema):
     roster_lead_working_days = fields.Integer()
     transfer_deadline = fields.Date()
     transfer_warning_days = fields.Integer()
+    closed_at = fields.DateTime(allow_none=True)
+    closed_by = fields.String(allow_none=True)
+    close_reason = fields.String(allow_none=True)
+    unspent_funds = fields.String(allow_none=True, metadata={"description": "the close's choice for unspent funds"})
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 

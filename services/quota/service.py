@@ -1,9 +1,10 @@
 from pathlib import Path
 
 from servicekit import Service
+from servicekit.closing import ClosedCampaigns
 
 from .handlers import HANDLERS
-from .models import Base
+from .models import Allocation, Base, Campaign
 
 
 def _blueprints():
@@ -19,4 +20,7 @@ SERVICE = Service(
     migrations=Path(__file__).parent / "migrations",
     blueprints=_blueprints,
     handlers=HANDLERS,
+    closed_campaigns=lambda: ClosedCampaigns(
+        Campaign.id, Campaign.status == "closed", {"allocation_id": (Allocation.id, Allocation.campaign_id)}
+    ),
 )

@@ -56,8 +56,9 @@ def blueprints() -> list:
     from .catalogue import blp as catalogue
     from .changes import blp as changes
     from .classes import blp as classes
+    from .corrections import blp as corrections
     from .enrolments import blp as enrolments
     from .ledger import blp as ledger
     from .lists import blp as lists
 
-    return [catalogue, enrolments, lists, changes, classes, ledger]
+    return [catalogue, enrolments, lists, changes, classes, ledger, corrections]

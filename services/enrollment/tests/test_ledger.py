@@ -60,6 +60,15 @@ def test_ledger_lines_gather_every_service_facts_scoped_masked_and_streamed(enro
     )
     enrollment.deliver("certificate.issued", {**certificate, "revision": 1, "issued_on": day})  # stale: ignored
 
+    attendance = {"hours_planned": 120, "hours_attended": 96, "note": "缺勤3次"}
+    path = f"/enrolments/{first}/attendance"
+    assert enrollment.client.put(path, json=attendance, headers=enrollment.officer()).status_code == 403
+    too_many = enrollment.client.put(path, json={**attendance, "hours_attended": 121}, headers=enrollment.institution())
+    assert too_many.status_code == 422 and "hours_attended" in too_many.get_json()["errors"]
+    reported = enrollment.client.put(path, json=attendance, headers=enrollment.institution())
+    assert reported.status_code == 200, reported.get_json()
+    assert (reported.get_json()["hours_attended"], reported.get_json()["reported_on"]) == (96, day)
+
     exported = enrollment.client.get("/ledger", query_string={"format": "csv"}, headers=enrollment.officer())
     assert exported.status_code == 200 and exported.is_streamed
     lines = {
@@ -88,6 +97,12 @@ def test_ledger_lines_gather_every_service_facts_scoped_masked_and_streamed(enro
         "940.00",
     ), "the revoked certificate is not the student's any more"
     assert lines[second]["考试次数 Exam attempts"] == "0" and lines[second]["考试通过 Exam passed"] == ""
+    assert line["考试及补考明细 Each exam and retake"] == (
+        f"电工中级职业技能鉴定 #1 {day} 52.00 未通过 failed; 电工中级职业技能鉴定 #2 {day} 78.50 通过 passed"
+    )
+    assert line["缴费明细 Payments (date amount)"].endswith(" 2590.00")
+    assert (line["计划学时 Hours planned"], line["出勤学时 Hours attended"]) == ("120", "96")
+    assert lines[second]["计划学时 Hours planned"] == "" and lines[second]["入学测试通过 Entrance test passed"] == ""
 
     own = enrollment.ok(
         enrollment.client.get("/ledger", query_string={"format": "json"}, headers=enrollment.grassroots())

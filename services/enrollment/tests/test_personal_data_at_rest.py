@@ -4,7 +4,7 @@ recorded: who, when, whose, why."""
 import pytest
 from sqlalchemy import text
 
-from .helpers import resident_id
+from .helpers import person, resident_id
 
 pytestmark = pytest.mark.servers
 
@@ -61,3 +61,41 @@ def test_resident_ids_are_stored_encrypted_and_each_full_view_is_recorded(enroll
             "purpose": "GET /enrolments",
         },
     ]
+
+
+def test_phones_and_proposed_names_are_stored_encrypted_and_the_migration_encrypts_existing_rows(enrollment):
+    from alembic import command
+
+    from servicekit.migrations import alembic_config
+
+    created = enrollment.ok(enrollment.nominate(3), 201)
+    clear = (person(3)["phone"], person(3)["name"])
+
+    def stored() -> list[str]:
+        with enrollment.stack.runtime.engine.connect() as db:
+            return [
+                *db.scalars(text("SELECT phone FROM employees")),
+                *(v for row in db.execute(text("SELECT nominated_name, nominated_phone FROM enrolments")) for v in row),
+            ]
+
+    assert all(value.startswith("v1:") for value in stored()) and not set(clear) & set(stored())
+    shown = enrollment.ok(
+        enrollment.client.get(f"/enrolments/{created['enrolment_id']}", headers=enrollment.grassroots())
+    )
+    assert (shown["phone"], shown["name"]) == clear
+    # the name stays searchable (it is the employee's record that lists search, in clear)
+    found = enrollment.ok(
+        enrollment.client.get("/enrolments", query_string={"q": clear[1]}, headers=enrollment.admin())
+    )
+    assert [row["enrolment_id"] for row in found] == [created["enrolment_id"]]
+
+    # rows written before the migration: back to clear (its downgrade), then encrypted again by its upgrade
+    config = alembic_config(enrollment.stack.runtime)
+    command.downgrade(config, "enrollment_0018")
+    assert sorted(stored()) == sorted([clear[0], clear[1], clear[0]])
+    command.upgrade(config, "enrollment_0019")
+    assert all(value.startswith("v1:") for value in stored())
+    shown = enrollment.ok(
+        enrollment.client.get(f"/enrolments/{created['enrolment_id']}", headers=enrollment.grassroots())
+    )
+    assert (shown["phone"], shown["name"]) == clear

@@ -1,7 +1,7 @@
 from flask import request
 from flask_smorest import Blueprint
 
-from servicekit import unit_of_work
+from servicekit import Problem, unit_of_work
 from servicekit.audit import audited
 from servicekit.idempotency import HEADER, idempotent, parse_key
 from servicekit.identity import (
@@ -13,11 +13,13 @@ from servicekit.identity import (
     current_identity,
     requires,
 )
+from servicekit.tabular import IMPORT_REJECTED, Column, read_rows, validate_rows
 
 from ..listing import RESULTS, by_enrolment
 from ..models import ExamResult
+from ..problems import BATCH_REJECTED
 from ..results import record_batch
-from ..schemas import ResultBatchIn, ResultBatchOut, ResultOut
+from ..schemas import ResultBatchIn, ResultBatchOut, ResultOut, ResultRow, UploadFile
 
 blp = Blueprint("results", __name__, url_prefix="/results", description="Exam results (考试成绩) and retakes")
 
@@ -50,3 +52,45 @@ def get_results(query):
     """Results, every attempt: an employee sees their own as soon as recorded, an institution its students'."""
     with unit_of_work() as uow:
         return by_enrolment(uow.session, current_identity(), RESULTS, ExamResult, query)
+
+
+RESULT_COLUMNS = [
+    Column("enrolment_id", "报名编号 Enrolment id"),
+    Column("exam", "考试科目 Exam"),
+    Column("held_on", "考试日期 Held on"),
+    Column("score", "成绩 Score"),
+    Column("passed", "是否通过 Passed"),
+]
+
+
+@blp.route("/import", methods=["POST"])
+@requires(INSTITUTION_SYSTEM, INSTITUTION_OPERATOR)
+@idempotent
+@blp.arguments(UploadFile, location="files")
+@blp.response(201, ResultBatchOut, description="Recorded (the first answer again for a replayed file)")
+@blp.alt_response(400, description="The file cannot be read as .xlsx or .csv")
+@blp.alt_response(
+    422, description="Rows with errors (`errors.rows`: spreadsheet row, field, message): nothing recorded"
+)
+def import_results(files):
+    """Exam results from .xlsx/.csv (报名编号 / 考试科目 / 考试日期 / 成绩 / 是否通过: 是 or 否), all rows or none, each
+    checked as in a batch (attempts and retakes numbered the same way); an Idempotency-Key as for batches"""
+    upload = files["file"]
+    rows = read_rows(upload.read(), upload.filename or "", RESULT_COLUMNS)
+    lines = validate_rows(rows, ResultRow())
+    with unit_of_work() as uow:
+        with audited(uow, "imported", "result_batch") as decision:
+            try:
+                response = record_batch(uow, current_identity(), parse_key(request.headers.get(HEADER)), lines)
+            except BATCH_REJECTED as refused:
+                by_line = (refused.errors or {}).get("lines") if isinstance(refused.errors, dict) else None
+                if not by_line:
+                    raise
+                raise Problem(
+                    IMPORT_REJECTED,
+                    refused.detail,
+                    errors={"rows": [{"row": rows[int(i)][0], "errors": m} for i, m in sorted(by_line.items())]},
+                ) from None
+            decision.entity_id = f"{len(lines)} rows"
+        uow.commit()
+    return response

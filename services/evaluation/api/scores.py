@@ -2,12 +2,13 @@ from flask_smorest import Blueprint
 
 from servicekit import Problem, unit_of_work
 from servicekit.audit import audited
+from servicekit.closing import CloseoutPartOut
 from servicekit.errors import NOT_FOUND
 from servicekit.identity import AUDITOR, FEDERATION_ADMIN, INSTITUTION_OPERATOR, current_identity, requires
 from servicekit.paging import page_in_memory
 from servicekit.tabular import Column, export
 
-from .. import rules, scoring
+from .. import closeout, rules, scoring
 from ..listing import INSPECTIONS, SCORES_QUERY
 from ..models import as_dict
 from ..schemas import (
@@ -179,3 +180,13 @@ def decisions(institution_id):
     _own_institution(institution_id)
     with unit_of_work() as uow:
         return scoring.decisions(uow.session, institution_id)
+
+
+@blp.route("/campaigns/<campaign_id>/closeout", methods=["GET"])
+@blp.response(200, CloseoutPartOut)
+@requires(FEDERATION_ADMIN, AUDITOR)
+def closeout_part(campaign_id):
+    """Evaluation's part of the close-out (merged by the gateway at /api/campaigns/{campaign_id}/closeout):
+    results in; passed, certified per unit and institution; each institution's satisfaction score"""
+    with unit_of_work() as uow:
+        return closeout.part(uow.session, campaign_id)

@@ -197,3 +197,19 @@ def test_the_federation_disqualifies_and_reinstates_with_an_audit_trail(evaluati
     assert entries[0]["after"]["others"][standing] == {"disqualified": False, "revision": 2}
     assert entries[1]["after"]["others"][standing]["disqualified"] is True
     assert evaluation.client.get("/audit", headers=evaluation.institution("GZ-FCG")).status_code == 403
+
+
+def test_use_of_funds_counts_the_money_reclaimed_from_units_once(evaluation):
+    evaluation.register("GZ-FCG", "广州市芳村工人文化宫")
+    moved = {"campaign_id": CAMPAIGN, "unit_id": "GZ-LW", "kind": "skills", "reference": "穗工财〔2014〕12号"}
+    evaluation.deliver(
+        "funds.transferred",
+        {**moved, "transfer_id": str(uuid.uuid4()), "amount": "10000.00", "transferred_on": "2013-12-20"},
+    )
+    reclaim = {**moved, "transfer_id": str(uuid.uuid4()), "amount": "2500.00", "reclaimed_on": "2014-02-20"}
+    for _ in range(2):  # delivered twice (a redelivery): counted once
+        evaluation.deliver("funds.reclaimed", reclaim)
+    report = evaluation.client.get(
+        "/institutions/GZ-FCG/scores", query_string={"campaign_id": CAMPAIGN}, headers=evaluation.admin()
+    ).get_json()
+    assert report["criteria"]["use_of_funds"]["figures"]["funds_transferred"] == "7500.00"

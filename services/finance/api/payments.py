@@ -6,10 +6,13 @@ from servicekit import Problem, bulk, unit_of_work
 from servicekit.audit import audited
 from servicekit.bulk import BulkOut
 from servicekit.errors import NOT_FOUND
+from servicekit.i18n import _
 from servicekit.idempotency import idempotent
 from servicekit.identity import current_identity, requires
+from servicekit.refusals import DomainError
+from servicekit.tabular import IMPORT_REJECTED, Column, read_rows, validate_rows
 
-from .. import fees, queries, reimbursements, schemas
+from .. import fees, queries, refunds, reimbursements, schemas
 from ..models import Breakdown, Enrolment
 from . import EVERYONE, blp, cause, id_of, problems, reading
 
@@ -98,6 +101,59 @@ def record_payments(body):
     return bulk.each(body["items"], record, lambda item: item["enrolment_id"])
 
 
+PAYMENT_COLUMNS = [
+    Column("enrolment_id", "报名编号 Enrolment id"),
+    Column("amount", "金额 Amount"),
+    Column("paid_on", "缴费日期 Paid on"),
+    Column("reference", "单据号 Reference"),
+]
+
+
+@blp.route("/payments/import", methods=["POST"])
+@requires("institution_operator", "institution_system")
+@idempotent
+@blp.arguments(schemas.UploadFile, location="files")
+@blp.response(201, schemas.PaymentImportOut)
+@blp.alt_response(400, description="The file cannot be read as .xlsx or .csv")
+@problems(422)
+def import_payments(files):
+    """Payments from .xlsx/.csv (报名编号 / 金额 / 缴费日期 / 单据号), all rows or none: a row refused (not your
+    student, withdrawn, bad amount) refuses the file, with a report per spreadsheet row; an Idempotency-Key makes
+    sending the file again record nothing more"""
+    upload = files["file"]
+    rows = read_rows(upload.read(), upload.filename or "", PAYMENT_COLUMNS)
+    items = validate_rows(rows, schemas.PaymentItem())
+    identity, recorded, refused = current_identity(), [], []
+    with unit_of_work() as uow:
+        with audited(uow, "imported", "payment", f"{len(items)} rows"):
+            for (number, _row), item in zip(rows, items, strict=True):
+                try:
+                    with uow.session.begin_nested():
+                        payment = fees.record_payment(
+                            uow,
+                            identity,
+                            item["enrolment_id"],
+                            item["amount"],
+                            item["paid_on"],
+                            item.get("reference"),
+                            cause(),
+                        )
+                        reimbursements.payment_recorded(
+                            uow.session, uow.session.get(Enrolment, item["enrolment_id"]), payment.cause
+                        )
+                    recorded.append({**schemas.PaymentOut().dump(payment), "row": number})
+                except DomainError as error:
+                    refused.append({"row": number, "errors": {"enrolment_id": [str(error.detail or error.title_en)]}})
+        if refused:
+            raise Problem(
+                IMPORT_REJECTED,
+                _("{bad} of {total} rows have errors.").format(bad=len(refused), total=len(rows)),
+                errors={"rows": refused},
+            )
+        uow.commit()
+    return {"recorded": len(recorded), "payments": recorded}
+
+
 @blp.route("/payments", methods=["GET"])
 @blp.arguments(queries.PAYMENTS.query, location="query")
 @blp.response(200, schemas.PaymentOut(many=True))
@@ -107,3 +163,55 @@ def list_payments(args):
     """Payments the caller may see (institutions: their own students' only)"""
     with reading() as session:
         return queries.payments(session, current_identity(), args)
+
+
+@blp.route("/enrolments/<enrolment_id>/refund", methods=["POST"])
+@requires("institution_operator", "institution_system")
+@idempotent
+@blp.arguments(schemas.RefundIn)
+@blp.response(201, schemas.RefundOut)
+@blp.alt_response(200, schema=schemas.RefundOut, description="this refund was recorded before: nothing changed")
+@problems(404, 409)
+def record_refund(body, enrolment_id):
+    """The institution records its refund to a withdrawn student: the campaign's refund rule gives each line's
+    refund, the breakdown shrinks with each share exact to the fen, a reimbursement paid beyond the shares now
+    due is recovered out of it (the federation's into the earmarked account)"""
+    with unit_of_work() as uow:
+        with audited(uow, "refunded", "enrolment", enrolment_id):
+            refund, new = refunds.record(uow, current_identity(), enrolment_id, body, cause())
+        uow.commit()
+    return refund, 201 if new else 200
+
+
+@blp.route("/enrolments/<enrolment_id>/refund", methods=["GET"])
+@blp.response(200, schemas.RefundOut)
+@problems(404)
+@requires(*EVERYONE)
+def get_refund(enrolment_id):
+    """The refund recorded after an enrolment's withdrawal"""
+    with reading() as session:
+        return refunds.find(session, current_identity(), enrolment_id)
+
+
+@blp.route("/campaigns/<campaign_id>/refund-policy", methods=["GET"])
+@blp.response(200, schemas.RefundPolicyOut)
+@problems(404)
+@requires(*EVERYONE)
+def get_refund_policy(campaign_id):
+    """The campaign's refund rule: per stage, the fraction of each line refunded after a withdrawal"""
+    with reading() as session:
+        return refunds.get_policy(session, campaign_id)
+
+
+@blp.route("/campaigns/<campaign_id>/refund-policy", methods=["PUT"])
+@requires("federation_admin")
+@blp.arguments(schemas.RefundPolicyIn)
+@blp.response(200, schemas.RefundPolicyOut)
+@problems(404)
+def set_refund_policy(body, campaign_id):
+    """The federation sets the campaign's refund rule (audited)"""
+    with unit_of_work() as uow:
+        with audited(uow, "updated", "refund_policy", campaign_id):
+            after = refunds.set_policy(uow.session, current_identity(), campaign_id, body)
+        uow.commit()
+    return after

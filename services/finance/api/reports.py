@@ -5,11 +5,12 @@ from __future__ import annotations
 from servicekit import unit_of_work
 from servicekit.audit import audited
 from servicekit.clock import china_today
+from servicekit.closing import CloseoutPartOut
 from servicekit.idempotency import idempotent
 from servicekit.identity import current_identity, requires
 from servicekit.tabular import export
 
-from .. import invariants, raises, reports, schemas
+from .. import closeout, invariants, raises, reports, schemas
 from . import EVERYONE, FEDERATION, blp, cause, problems, reading
 
 
@@ -100,3 +101,14 @@ def raise_skills_rate(body, campaign_id):
 
 def _rows(rows: list[dict], columns, fmt: str, filename: str):
     return rows if fmt == "json" else export(rows, columns, fmt, filename)
+
+
+@blp.route("/campaigns/<campaign_id>/closeout", methods=["GET"])
+@blp.response(200, CloseoutPartOut)
+@problems()
+@requires("federation_admin", "auditor")
+def closeout_part(campaign_id):
+    """Finance's part of the close-out (merged by the gateway at /api/campaigns/{campaign_id}/closeout):
+    reimbursements paid, funds transferred; money per payer per unit and institution, unspent per unit"""
+    with reading() as session:
+        return closeout.part(session, campaign_id)

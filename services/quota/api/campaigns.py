@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from servicekit.identity import (
     FEDERATION_ADMIN,
     ROLES,
+    current_identity,
     requires,
 )
 
@@ -15,6 +16,7 @@ from ..schemas import (
     CampaignIn,
     CampaignOut,
     CampaignPatch,
+    CloseIn,
 )
 
 blp = Blueprint(
@@ -72,3 +74,16 @@ def edit_campaign(body, campaign_id):
 def publish_campaign(campaign_id):
     """Publish the campaign (campaign.published, revision 1)."""
     return campaigns.publish(campaign_id)
+
+
+@blp.route("/<campaign_id>/close", methods=["POST"])
+@blp.arguments(CloseIn)
+@blp.response(200, CampaignOut)
+@blp.alt_response(404, description="No such campaign")
+@blp.alt_response(409, description="Closed already, or not published")
+@requires(FEDERATION_ADMIN)
+def close_campaign(body, campaign_id):
+    """Close the campaign (结项): read-only in every service from then on (campaign.closed); the reason is audited,
+    and `unspent_funds` says what finance does with the money units hold unspent. The checklist first:
+    GET /api/campaigns/{campaign_id}/closeout at the gateway."""
+    return campaigns.close(current_identity(), campaign_id, body)
