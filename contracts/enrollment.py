@@ -10,7 +10,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from .base import event
-from .common import UUID, Amount, Bool, Code, Date, FeeLines, Int, Kind, MaskedName, Part, Revision, Text
+from .common import UUID, Amount, Bool, Code, Date, FeeLines, Int, Kind, MaskedName, Part, Revision, Text, Timestamp
 
 PRODUCER = "enrollment"
 ACADEMIC_LEVELS = ("大专", "本科")
@@ -125,6 +125,22 @@ class EnrollmentWithdrawn(Schema):
     withdrawn_on = Date(required=True)
 
 
+@event("enrollment.registration_rejected", 1, PRODUCER)
+class EnrollmentRegistrationRejected(Schema):
+    """The institution rejected a registration before admission (entrance test failed, documents missing):
+    the seat or subsidy goes back to the unit, which may use it again."""
+
+    enrolment_id = UUID(required=True)
+    revision = Revision(required=True)
+    campaign_id = UUID(required=True)
+    kind = Kind(required=True)
+    unit_id = Code(required=True)
+    institution_id = Code(required=True)
+    reason = fields.String(required=True, validate=validate.OneOf(("entrance_test_failed", "documents_missing")))
+    note = Text()
+    rejected_on = Date(required=True)
+
+
 @event("enrollment.transferred", 1, PRODUCER)
 class EnrollmentTransferred(Schema):
     """A transfer of institution (or a change of major within one): the new programme's fees apply."""
@@ -162,6 +178,28 @@ class ClassOpened(Schema):
     opens_on = Date(required=True)
     student_count = Int(required=True, validate=validate.Range(min=1))
     roster_submitted_on = Date()  # lets evaluation judge whether the roster came in time
+
+
+class CalendarDay(Schema):
+    day = Date(required=True)
+    workday = Bool(required=True)  # a public holiday on a weekday (False) or a make-up working day (True)
+    name = Text(100, required=True)
+
+
+@event("calendar.loaded", 1, PRODUCER)
+class CalendarLoaded(Schema):
+    """The federation loaded (replaced) a year's working-day calendar: its exceptions to the weekdays. Every
+    service that counts working days counts on it; `loaded_at` orders loads of one year (the latest wins)."""
+
+    year = Int(required=True, validate=validate.Range(min=2000, max=2100))
+    loaded_at = Timestamp(required=True)
+    days = fields.List(Part(CalendarDay), required=True, validate=validate.Length(max=366))
+
+    @validates_schema
+    def _days_of_the_year(self, data, **kwargs):
+        wrong = [d["day"].isoformat() for d in data.get("days", []) if d["day"].year != data["year"]]
+        if wrong:
+            raise ValidationError({"days": [f"Not in {data['year']}: {', '.join(wrong)}."]})
 
 
 @event("employee.corrected", 1, PRODUCER)

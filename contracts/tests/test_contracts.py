@@ -143,6 +143,25 @@ EXAMPLES = {
         "reason": "本人申请退学",
         "withdrawn_on": "2014-03-05",
     },
+    "calendar.loaded": {
+        "year": 2014,
+        "loaded_at": "2013-12-20T09:00:00+08:00",
+        "days": [
+            {"day": "2014-01-01", "workday": False, "name": "元旦"},
+            {"day": "2014-01-26", "workday": True, "name": "春节调休上班"},
+        ],
+    },
+    "enrollment.registration_rejected": {
+        "enrolment_id": ENROLMENT,
+        "revision": 3,
+        "campaign_id": CAMPAIGN,
+        "kind": "academic",
+        "unit_id": "GZ-BY",
+        "institution_id": "GZ-GCJS",
+        "reason": "entrance_test_failed",
+        "note": "入学测试成绩未达录取线",
+        "rejected_on": "2014-01-08",
+    },
     "enrollment.transferred": {
         "enrolment_id": ENROLMENT,
         "revision": 4,
@@ -316,6 +335,8 @@ CATALOGUE = [
     "enrollment.registered",
     "enrollment.admitted",
     "enrollment.withdrawn",
+    "enrollment.registration_rejected",
+    "calendar.loaded",
     "enrollment.transferred",
     "class.opened",
     "employee.corrected",
@@ -337,7 +358,7 @@ CATALOGUE = [
 
 PRODUCERS = {
     "quota": {"campaign", "unit", "allocation", "quota"},
-    "enrollment": {"programme", "institution.registered", "enrollment", "class", "employee"},
+    "enrollment": {"programme", "institution.registered", "enrollment", "class", "calendar", "employee"},
     "finance": {"payment", "breakdown", "reimbursement", "funds", "announcement"},
     "evaluation": {"exam", "certificate", "institution.notified", "institution.disqualified", "institution.reinstated"},
 }
@@ -580,3 +601,16 @@ def test_a_quota_answer_may_name_the_request_revision_it_answers():
 
 def test_a_transfer_may_carry_the_subsidy_quota_now_holds():
     validate("enrollment.transferred", 1, {**example("enrollment.transferred"), "amount": "1008.00"}, strict=True)
+
+
+def test_a_rejected_registration_names_one_of_the_institutions_reasons():
+    wrong = {**example("enrollment.registration_rejected"), "reason": "no_seat"}
+    assert "data.reason:" in str(fails("enrollment.registration_rejected", wrong))
+    missing = {**example("enrollment.registration_rejected"), "kind": "skills", "reason": "documents_missing"}
+    validate("enrollment.registration_rejected", 1, missing, strict=True)
+
+
+def test_a_loaded_calendar_lists_days_of_its_own_year():
+    other = copy.deepcopy(example("calendar.loaded"))
+    other["days"].append({"day": "2015-01-01", "workday": False, "name": "元旦"})
+    assert "data.days:" in str(fails("calendar.loaded", other))

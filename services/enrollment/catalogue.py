@@ -19,9 +19,17 @@ from .models import (
     PlanProgramme,
     Programme,
 )
-from .problems import ALREADY_EXISTS, UNKNOWN_REFERENCE, flush_or_conflict
+from .problems import ALREADY_EXISTS, INSTITUTION_DISQUALIFIED, UNKNOWN_REFERENCE, flush_or_conflict
 
 DRAFT, PUBLISHED = "draft", "published"
+
+
+def refuse_if_disqualified(session, institution_id: str) -> None:
+    """A disqualified institution takes nothing new at once: no nomination to it, registration, class or plan
+    (students already training finish, or transfer as the federation decides); reinstatement reopens it."""
+    standing = session.get(InstitutionStanding, institution_id)
+    if standing is not None and standing.disqualified:
+        raise INSTITUTION_DISQUALIFIED(standing.reason)
 
 
 def institution_view(institution: Institution, standing: InstitutionStanding | None) -> dict:
@@ -262,6 +270,15 @@ def record_plan(uow, identity: Identity, unit_id: str, campaign_id: str, program
                 ]
             },
         )
+    planned = set(
+        session.scalars(
+            select(PlanProgramme.programme_id).where(
+                PlanProgramme.unit_id == unit_id, PlanProgramme.campaign_id == campaign_id
+            )
+        )
+    )
+    for programme in session.scalars(select(Programme).where(Programme.programme_id.in_(set(wanted) - planned))):
+        refuse_if_disqualified(session, programme.institution_id)  # kept ones stay: their students finish
     session.execute(
         delete(PlanProgramme).where(PlanProgramme.unit_id == unit_id, PlanProgramme.campaign_id == campaign_id)
     )

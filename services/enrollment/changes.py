@@ -16,12 +16,13 @@ from servicekit.refusals import Forbidden, Invalid, NotFound
 
 from . import registration
 from .access import find_enrolment, sees_personal_data
+from .catalogue import refuse_if_disqualified
 from .classes import leave_class
 from .domain import lifecycle
 from .domain import status_changes as rules
-from .models import Campaign, Enrolment, InstitutionStanding, Programme, StatusChange
+from .models import Campaign, Enrolment, Programme, StatusChange
 from .nominations import bump, move
-from .problems import INSTITUTION_DISQUALIFIED, WRONG_STATUS, flush_or_conflict
+from .problems import WRONG_STATUS, flush_or_conflict
 
 SAGA = "transfer"  # an approved transfer waiting for quota to hold the new subsidy (servicekit.sagas)
 # Who may ask for which change (besides being able to see the enrolment).
@@ -82,9 +83,7 @@ def _check_target(session, kind: str, enrolment: Enrolment, target: str | None) 
     )
     if problem:
         raise Invalid(problem, errors={"to_programme_id": [problem]})
-    standing = session.get(InstitutionStanding, programme.institution_id)
-    if standing is not None and standing.disqualified:
-        raise INSTITUTION_DISQUALIFIED(standing.reason)
+    refuse_if_disqualified(session, programme.institution_id)
     return programme
 
 

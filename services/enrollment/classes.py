@@ -12,6 +12,7 @@ from servicekit.identity import Identity
 from servicekit.refusals import Forbidden, Invalid, NotFound
 
 from .access import INSTITUTION_ROLES
+from .catalogue import refuse_if_disqualified
 from .domain import classes as rules
 from .domain.enrolment import ADMITTED, REGISTERED
 from .domain.people import mask_resident_id
@@ -33,9 +34,11 @@ from .problems import (
     CALENDAR_MISSING,
     CLASS_NOT_STAFFED,
     NO_STUDENT_WAITING,
+    OUTSIDE_STUDY_WINDOW,
     ROSTER_TOO_LATE,
     UNKNOWN_REFERENCE,
     WRONG_STATUS,
+    refuse_outside,
 )
 from .workcalendar import work_calendar
 
@@ -98,6 +101,21 @@ def form_class(uow, identity: Identity, body: dict, today: date) -> TrainingClas
         raise UNKNOWN_REFERENCE("No such campaign, or no such programme at your institution.")
     if body["opens_on"] <= today:
         raise Invalid(errors={"opens_on": [_("Must be after today.")]})
+    refuse_if_disqualified(session, programme.institution_id)
+    if campaign.study_start is not None:
+        refuse_outside(
+            body["opens_on"],
+            "study",
+            campaign.study_start,
+            campaign.study_end,
+            OUTSIDE_STUDY_WINDOW,
+            _("Classes of {name} open from {study_start} to {study_end}.").format(
+                name=campaign.name,
+                study_start=campaign.study_start.isoformat(),
+                study_end=campaign.study_end.isoformat(),
+            ),
+            "opens_on",
+        )
     group = (
         Enrolment.campaign_id == campaign_id,
         Enrolment.programme_id == programme.programme_id,

@@ -1,6 +1,6 @@
 """Enrollment's event handlers: thin, each one use case in the handler's transaction."""
 
-from . import changes, classes, readmodels, registration
+from . import changes, classes, nominations, readmodels, registration
 
 
 def on_quota_reserved(uow, event) -> None:
@@ -13,6 +13,11 @@ def on_quota_refused(uow, event) -> None:
         registration.quota_refused(uow, event.data)
 
 
+def on_unit_upserted(uow, event) -> None:
+    readmodels.unit_upserted(uow.session, event.data)
+    nominations.move_open_work(uow, event.data)  # a merge: open nominations go to the successor
+
+
 def on_exam_result(uow, event) -> None:
     readmodels.exam_result_recorded(uow.session, event.data)
     classes.exam_result(uow.session, event.data)
@@ -21,7 +26,7 @@ def on_exam_result(uow, event) -> None:
 HANDLERS = {
     "campaign.published": lambda uow, event: readmodels.campaign_published(uow.session, event.data),
     "campaign.closed": lambda uow, event: readmodels.campaign_closed(uow.session, event.data),
-    "unit.upserted": lambda uow, event: readmodels.unit_upserted(uow.session, event.data),
+    "unit.upserted": on_unit_upserted,
     "institution.disqualified": lambda uow, event: readmodels.institution_standing(uow.session, event.data, True),
     "institution.reinstated": lambda uow, event: readmodels.institution_standing(uow.session, event.data, False),
     "institution.notified": lambda uow, event: readmodels.institution_notified(uow.session, event.data),

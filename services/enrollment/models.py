@@ -119,7 +119,9 @@ class Campaign(Base):
     year: Mapped[int] = mapped_column(Integer)
     registration_start: Mapped[date] = mapped_column(Date)
     registration_end: Mapped[date] = mapped_column(Date)
-    # the end of the study window: personal data is kept a retention period after it (domain/retention.py)
+    study_start: Mapped[date | None] = mapped_column(Date)  # classes open within the study window
+    # the end of the study window: personal data is kept a retention period after it (domain/retention.py);
+    # entrance tests end by it and classes open by it
     study_end: Mapped[date | None] = mapped_column(Date)
     public_notice_days: Mapped[int] = mapped_column(Integer)
     dedicated_class_threshold: Mapped[int] = mapped_column(Integer)

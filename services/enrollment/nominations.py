@@ -8,6 +8,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from servicekit.audit import SYSTEM, Actor
 from servicekit.db import utcnow
 from servicekit.i18n import _
 from servicekit.identity import Identity
@@ -15,6 +16,7 @@ from servicekit.pseudonym import employee_id
 from servicekit.refusals import IMPORT_REJECTED, DomainError, Forbidden, Invalid, NotFound
 
 from .access import find_enrolment
+from .catalogue import refuse_if_disqualified
 from .domain import enrolment as rules
 from .domain import lifecycle
 from .domain.people import schooling_refusal
@@ -65,6 +67,7 @@ def _context(session, identity: Identity, campaign_id: str, programme_id: str) -
             _("No published programme {programme_id}.").format(programme_id=programme_id),
             errors={"programme_id": [_("Not a published programme.")]},
         )
+    refuse_if_disqualified(session, programme.institution_id)
     planned = session.get(PlanProgramme, (union.parent_id, campaign_id, programme_id))
     if planned is None:
         raise NOT_IN_PLAN(
@@ -296,3 +299,57 @@ def confirm(uow, identity: Identity, enrolment_id: str, today: date) -> Enrolmen
     enrolment.status, enrolment.confirmed_on = step.target, today
     bump(enrolment)
     return enrolment
+
+
+# Work of a merged unit that is still open moves to its successor (quota's unit.upserted with a successor):
+# nominations not yet registered (on notice, confirmed, sent, or refused and registrable again). Registered and later
+# students stay with the retired unit, which keeps its history; so do the finished ones.
+OPEN_WORK = (rules.NOMINATED, rules.CONFIRMED, rules.SENT, rules.REFUSED)
+MERGER = Actor("service:quota", SYSTEM)
+
+
+def move_open_work(uow, data: dict) -> None:
+    """The merged unit's open nominations and its plans' programmes go to the successor, audited once per merge;
+    a redelivered event finds nothing left to move."""
+    successor_id = data.get("successor_id")
+    if data.get("status") != "retired" or not successor_id:
+        return
+    session, unit_id = uow.session, data["unit_id"]
+    moved = list(
+        session.scalars(
+            select(Enrolment)
+            .where(Enrolment.unit_id == unit_id, Enrolment.status.in_(OPEN_WORK))
+            .order_by(Enrolment.enrolment_id)
+            .with_for_update()
+        )
+    )
+    for enrolment in moved:
+        enrolment.unit_id = successor_id
+        bump(enrolment)
+    planned = set(
+        session.execute(
+            select(PlanProgramme.campaign_id, PlanProgramme.programme_id).where(PlanProgramme.unit_id == successor_id)
+        ).tuples()
+    )
+    added = sorted(
+        key
+        for key in session.execute(
+            select(PlanProgramme.campaign_id, PlanProgramme.programme_id).where(PlanProgramme.unit_id == unit_id)
+        ).tuples()
+        if key not in planned
+    )
+    session.add_all(PlanProgramme(unit_id=successor_id, campaign_id=c, programme_id=p) for c, p in added)
+    if moved or added:
+        uow.audit(
+            "unit.open_work_moved",
+            "unit",
+            unit_id,
+            before={"unit_id": unit_id},
+            after={
+                "successor_id": successor_id,
+                "enrolments": [e.enrolment_id for e in moved],
+                "planned_programmes": [f"{c}:{p}" for c, p in added],
+            },
+            reason="merged into " + successor_id,  # quota's audit entry of the merge has the federation's reason
+            actor=MERGER,
+        )

@@ -1,8 +1,11 @@
 """Enrollment's refusals (domain errors, servicekit.refusals: codes with English and Chinese titles)."""
 
+from datetime import date
+
 from sqlalchemy.exc import IntegrityError
 
-from servicekit.refusals import Conflict, Invalid, refusal
+from servicekit.i18n import _
+from servicekit.refusals import Conflict, DomainError, Invalid, refusal
 
 UNIT_RETIRED_FOR_NOMINATION = refusal(
     Conflict,
@@ -41,11 +44,14 @@ WINDOW_CLOSED = refusal(
     "Outside the campaign's registration window",
     "不在本批次报名时间内",
 )
+OUTSIDE_STUDY_WINDOW = refusal(
+    Invalid, "enrollment_outside_study_window", "Outside the campaign's study window", "不在本批次学习服务时间内"
+)
 INSTITUTION_DISQUALIFIED = refusal(
     Conflict,
     "enrollment_institution_disqualified",
-    "The institution is disqualified and takes no new registrations",
-    "该培训机构已被取消培训资格，不再接受新报名",
+    "The institution is disqualified: it takes no new nominations, registrations, classes or plans",
+    "该培训机构已被取消培训资格，不再接受新的推荐、报名、开班和培训计划",
 )
 ENTRANCE_TEST_NOT_PASSED = refusal(
     Conflict, "enrollment_entrance_test_not_passed", "Admission needs a passed entrance test", "入学测试通过后方可录取"
@@ -80,6 +86,18 @@ NOTHING_TO_SEND = refusal(
     "The grassroots union has no confirmed nominee waiting to be sent",
     "该基层工会没有已确认、待报送的推荐人选",
 )
+
+
+def refuse_outside(
+    day: date, window: str, start: date, end: date, refused: type[DomainError], detail: str, field: str | None = None
+) -> None:
+    """The campaign's window that governs an action: a day outside it is refused, the window in the error's
+    `window` member ({"name", "start", "end"}) and, for a field of the request, a message next to it."""
+    if start <= day <= end:
+        return
+    bounds = {"start": start.isoformat(), "end": end.isoformat()}
+    errors = {field: [_("Must be from {start} to {end}.").format(**bounds)]} if field else None
+    raise refused(detail, errors=errors, window={"name": window, **bounds})
 
 
 class ConcurrentChange(Conflict):

@@ -59,6 +59,7 @@ def campaign_published(session, data: dict) -> None:
             "year": data["year"],
             "registration_start": _day(windows["registration_start"]),
             "registration_end": _day(windows["registration_end"]),
+            "study_start": _day(windows["study_start"]) if windows.get("study_start") else None,
             "study_end": _day(windows["study_end"]) if windows.get("study_end") else None,
             "public_notice_days": data["public_notice_days"],
             "dedicated_class_threshold": data["dedicated_class_threshold"],

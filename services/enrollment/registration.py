@@ -14,12 +14,21 @@ from servicekit.money import show
 from servicekit.refusals import Forbidden
 
 from .access import find_enrolment
+from .catalogue import refuse_if_disqualified
+from .classes import leave_class
 from .domain import enrolment as rules
 from .domain import lifecycle
 from .domain.people import mask_name
-from .models import Campaign, Employee, Enrolment, InstitutionStanding, Programme
+from .models import Campaign, Employee, Enrolment, Programme
 from .nominations import bump, move
-from .problems import ENTRANCE_TEST_NOT_PASSED, INSTITUTION_DISQUALIFIED, WINDOW_CLOSED, WRONG_STATUS, flush_or_conflict
+from .problems import (
+    ENTRANCE_TEST_NOT_PASSED,
+    OUTSIDE_STUDY_WINDOW,
+    WINDOW_CLOSED,
+    WRONG_STATUS,
+    flush_or_conflict,
+    refuse_outside,
+)
 
 log = logging.getLogger(__name__)
 SAGA = "registration"  # waiting for quota's answer (servicekit.sagas)
@@ -49,18 +58,20 @@ def request_registration(uow, identity: Identity, enrolment_id: str, on: date) -
         # A retry (the first answer was lost, a 504 at the gateway): the same outcome, nothing asked twice.
         return enrolment
     step = lifecycle.transition(enrolment.status, lifecycle.REGISTER)
-    standing = session.get(InstitutionStanding, enrolment.institution_id)
-    if standing is not None and standing.disqualified:
-        raise INSTITUTION_DISQUALIFIED(standing.reason)
+    refuse_if_disqualified(session, enrolment.institution_id)
     campaign = session.get(Campaign, enrolment.campaign_id)
-    if not rules.in_window(on, campaign.registration_start, campaign.registration_end):
-        raise WINDOW_CLOSED(
-            _("Registration for {name} is open from {registration_start} to {registration_end}.").format(
-                name=campaign.name,
-                registration_start=campaign.registration_start.isoformat(),
-                registration_end=campaign.registration_end.isoformat(),
-            ),
-        )
+    refuse_outside(
+        on,
+        "registration",
+        campaign.registration_start,
+        campaign.registration_end,
+        WINDOW_CLOSED,
+        _("Registration for {name} is open from {registration_start} to {registration_end}.").format(
+            name=campaign.name,
+            registration_start=campaign.registration_start.isoformat(),
+            registration_end=campaign.registration_end.isoformat(),
+        ),
+    )
     programme = session.get(Programme, enrolment.programme_id)
     enrolment.fees = {line: show(amount) for line, amount in programme.fees().items()}
     if enrolment.kind == "skills":
@@ -213,9 +224,55 @@ def record_entrance_test(uow, identity: Identity, enrolment_id: str, body: dict,
     lifecycle.transition(enrolment.status, lifecycle.RECORD_ENTRANCE_TEST)
     if body["held_on"] > on:
         raise WRONG_STATUS("An entrance test cannot be recorded before it is held.")
+    campaign = uow.session.get(Campaign, enrolment.campaign_id)
+    if campaign.study_end is not None:  # entrance tests: from registration to the end of the study service
+        refuse_outside(
+            body["held_on"],
+            "entrance_tests",
+            campaign.registration_start,
+            campaign.study_end,
+            OUTSIDE_STUDY_WINDOW,
+            _("Entrance tests of {name} are held from {registration_start} to {study_end}.").format(
+                name=campaign.name,
+                registration_start=campaign.registration_start.isoformat(),
+                study_end=campaign.study_end.isoformat(),
+            ),
+            "held_on",
+        )
     enrolment.entrance_test_on, enrolment.entrance_test_passed = body["held_on"], body["passed"]
     enrolment.entrance_test_score = Decimal(body["score"])
     bump(enrolment)
+    return enrolment
+
+
+def reject_registration(uow, identity: Identity, enrolment_id: str, body: dict, on: date) -> Enrolment:
+    """The institution rejects a registration before admission: the seat or subsidy goes back to the unit
+    (quota releases it on enrollment.registration_rejected), which may register another nominee on it."""
+    enrolment = _institution_enrolment(uow, identity, enrolment_id)
+    step = lifecycle.transition(enrolment.status, lifecycle.REJECT_REGISTRATION)
+    if body["reason"] == rules.ENTRANCE_TEST_FAILED and not (
+        enrolment.kind == "academic" and enrolment.entrance_test_passed is False
+    ):
+        raise WRONG_STATUS(
+            "No failed entrance test is recorded for this student.",
+            errors={"reason": [_("No failed entrance test is recorded for this student.")]},
+        )
+    if enrolment.class_id is not None:
+        leave_class(uow.session, enrolment, on, "withdrawal")  # the placement ends as on a withdrawal
+    enrolment.status, enrolment.refusal_reason = step.target, body["reason"]
+    enrolment.refusal_detail = body.get("note")
+    bump(enrolment)  # audited by the HTTP layer: the old and new status, the reason
+    uow.publish(
+        step.event,
+        {
+            **{key: getattr(enrolment, key) for key in ("enrolment_id", "revision", "campaign_id", "kind")},
+            "unit_id": enrolment.unit_id,
+            "institution_id": enrolment.institution_id,
+            "reason": body["reason"],
+            **({"note": body["note"]} if body.get("note") else {}),
+            "rejected_on": on.isoformat(),
+        },
+    )
     return enrolment
 
 

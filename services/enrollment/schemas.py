@@ -9,7 +9,7 @@ from servicekit.clock import china_today as today
 from servicekit.i18n import _
 from servicekit.money import Money
 
-from .domain.enrolment import RECOMMENDATION_METHODS
+from .domain.enrolment import RECOMMENDATION_METHODS, REJECTIONS
 from .domain.people import InvalidPersonalData, normalise_mobile, normalise_resident_id
 
 ACADEMIC_LEVELS = ("大专", "本科")
@@ -332,6 +332,15 @@ class EntranceTestIn(Schema):
     held_on = fields.Date(required=True)
     score = fields.Decimal(required=True, places=2, validate=validate.Range(min=0, max=1000), as_string=True)
     passed = fields.Boolean(required=True)
+
+
+class RegistrationRejectionIn(Schema):
+    reason = fields.String(
+        required=True,
+        validate=validate.OneOf(REJECTIONS),
+        metadata={"description": "entrance_test_failed (academic, after a failed test) or documents_missing"},
+    )
+    note = fields.String(validate=validate.Length(min=1, max=500))
 
 
 class ObjectionOut(ObjectionIn):

@@ -1,4 +1,5 @@
-"""Use cases of the working-day calendar: the federation loads a year; rosters are counted on it."""
+"""Use cases of the working-day calendar: the federation loads a year (announced as calendar.loaded); rosters
+are counted on it."""
 
 from __future__ import annotations
 
@@ -41,10 +42,20 @@ def load_year(uow, year: int, days: list[dict], loaded_by: str) -> dict:
         raise Invalid("A day is listed twice.", errors={"days": twice})
     session = uow.session
     session.execute(delete(CalendarDay).where(CalendarDay.year == year))
-    session.merge(CalendarYear(year=year, loaded_by=loaded_by, loaded_at=utcnow()))
+    loaded_at = utcnow()
+    session.merge(CalendarYear(year=year, loaded_by=loaded_by, loaded_at=loaded_at))
     session.flush()
     session.add_all(CalendarDay(year=year, **d) for d in days)
-    return year_view(session, year)
+    view = year_view(session, year)
+    uow.publish(  # evaluation counts working days on the same calendar
+        "calendar.loaded",
+        {
+            "year": year,
+            "loaded_at": loaded_at.isoformat(),
+            "days": [{"day": d["day"].isoformat(), "workday": d["workday"], "name": d["name"]} for d in view["days"]],
+        },
+    )
+    return view
 
 
 def year_view(session, year: int) -> dict:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import update
 
 from .models import (
+    CalendarYear,
     Campaign,
     ClassOpening,
     Enrolment,
@@ -116,6 +117,8 @@ def _enrolment(status: str):
 
 
 def on_enrollment_withdrawn(uow, event):
+    """A withdrawal, or a registration the institution rejected (enrollment.registration_rejected): either way
+    the enrolment has ended, and its student takes no exam or survey of it."""
     d = event.data
     _apply(
         uow.session,
@@ -234,6 +237,18 @@ def _funds_moved(uow, d: dict, direction: str, day: str) -> None:
     )
 
 
+def on_calendar_loaded(uow, event):
+    """A year's working-day calendar, replaced whole by a later load (an older one redelivered changes nothing)."""
+    d = event.data
+    loaded_at = datetime.fromisoformat(d["loaded_at"]).astimezone(UTC)
+    row = uow.session.get(CalendarYear, d["year"], with_for_update=True)
+    days = {day["day"]: day["workday"] for day in d["days"]}
+    if row is None:
+        uow.session.add(CalendarYear(year=d["year"], loaded_at=loaded_at, days=days))
+    elif loaded_at > (row.loaded_at if row.loaded_at.tzinfo else row.loaded_at.replace(tzinfo=UTC)):  # SQLite: naive
+        row.loaded_at, row.days = loaded_at, days
+
+
 def on_employee_corrected(uow, event):
     """The employee's corrected name (masked, as public verification shows it) on every enrolment of theirs."""
     d = event.data
@@ -268,10 +283,12 @@ HANDLERS = {
     "enrollment.registered": _enrolment("registered"),
     "enrollment.admitted": _enrolment("admitted"),
     "enrollment.withdrawn": on_enrollment_withdrawn,
+    "enrollment.registration_rejected": on_enrollment_withdrawn,
     "enrollment.transferred": on_enrollment_transferred,
     "employee.corrected": on_employee_corrected,
     "employee.anonymised": on_employee_anonymised,
     "class.opened": on_class_opened,
+    "calendar.loaded": on_calendar_loaded,
     "payment.recorded": on_payment_recorded,
     "reimbursement.paid": on_reimbursement_paid,
     "funds.transferred": on_funds_transferred,

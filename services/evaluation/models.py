@@ -58,6 +58,16 @@ class Campaign(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # campaign.closed: read-only
 
 
+class CalendarYear(Base):
+    """A working-day calendar year the federation loaded in enrollment (calendar.loaded; the latest load wins):
+    its exceptions to the weekdays, {"YYYY-MM-DD": workday}. Years not loaded follow the official calendar."""
+
+    __tablename__ = "calendar_years"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    days: Mapped[dict] = mapped_column(JSON)
+
+
 class Institution(Base):
     __tablename__ = "institutions"
     institution_id: Mapped[str] = mapped_column(CODE, primary_key=True)

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
-import chinese_calendar
 from sqlalchemy import Select, case, func, select
 
 from servicekit.db import upsert, utcnow
 from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.refusals import Invalid, NotFound
+from servicekit.workdays import CalendarMissing, WorkCalendar
 
 from . import rules
 from .models import (
+    CalendarYear,
     Campaign,
     Certificate,
     ClassOpening,
@@ -79,11 +80,24 @@ def inspections_query(identity: Identity) -> Select:
     return query
 
 
-def working_days(start: date, end: date) -> int:
-    try:
-        return sum(1 for n in range((end - start).days) if chinese_calendar.is_workday(start + timedelta(days=n)))
-    except NotImplementedError as exc:
-        raise CALENDAR_MISSING(_("Rosters cannot be judged on time: {exc}").format(exc=exc)) from None
+def work_calendar(session) -> WorkCalendar:
+    """The working days as enrollment's loaded calendar says (calendar.loaded), else the official calendar."""
+    return WorkCalendar(
+        {
+            row.year: {date.fromisoformat(day): workday for day, workday in row.days.items()}
+            for row in session.scalars(select(CalendarYear))
+        }
+    )
+
+
+def working_days_on(calendar: WorkCalendar):
+    def working_days(start: date, end: date) -> int:
+        try:
+            return calendar.working_days(start, end)
+        except CalendarMissing as exc:
+            raise CALENDAR_MISSING(_("Rosters cannot be judged on time: {exc}").format(exc=exc)) from None
+
+    return working_days
 
 
 def report(session, campaign_id: str, institution_id: str) -> dict:
@@ -138,7 +152,9 @@ def report(session, campaign_id: str, institution_id: str) -> dict:
     )
 
     criteria = {
-        "plan_execution": rules.plan_execution(classes, campaign.roster_lead_working_days, working_days),
+        "plan_execution": rules.plan_execution(
+            classes, campaign.roster_lead_working_days, working_days_on(work_calendar(session))
+        ),
         "satisfaction": rules.satisfaction(rules.summarise_answers(answers), len(answers)),
         "results": rules.results([rules.has_passed(a) for a in attempts.values()]),
         "use_of_funds": rules.use_of_funds(

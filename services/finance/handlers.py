@@ -51,7 +51,17 @@ def _enrolled(uow: UnitOfWork, event: Envelope, status: str, status_on: str) -> 
 
 
 def on_enrollment_withdrawn(uow: UnitOfWork, event: Envelope) -> None:
-    enrolment = readmodels.withdrawal(uow.session, event.data)
+    _ended(uow, event, event.data)
+
+
+def on_registration_rejected(uow: UnitOfWork, event: Envelope) -> None:
+    """The institution rejected the registration before admission: for the money, the enrolment ends as on a
+    withdrawal (no share is owed; the breakdown is cancelled)."""
+    _ended(uow, event, {**event.data, "withdrawn_on": event.data["rejected_on"]})
+
+
+def _ended(uow: UnitOfWork, event: Envelope, data: dict) -> None:
+    enrolment = readmodels.withdrawal(uow.session, data)
     if enrolment is not None:
         fees.cancel_breakdown(uow, enrolment)
         reimbursements.facts_arrived(uow, enrolment, f"event:{event.id}")
@@ -92,6 +102,7 @@ HANDLERS = {
     "enrollment.registered": on_enrollment_registered,
     "enrollment.admitted": on_enrollment_admitted,
     "enrollment.withdrawn": on_enrollment_withdrawn,
+    "enrollment.registration_rejected": on_registration_rejected,
     "enrollment.transferred": on_enrollment_transferred,
     "certificate.issued": on_certificate_issued,
     "certificate.revoked": on_certificate_revoked,

@@ -16,6 +16,7 @@ HANDLERS = {
     "enrollment.registered": on_registered,
     "enrollment.admitted": reservations.consume,
     "enrollment.withdrawn": reservations.release,
+    "enrollment.registration_rejected": reservations.release,  # the seat goes back for another nominee
     "enrollment.transferred": reservations.transfer,
     "certificate.issued": reservations.spend,
     "breakdown.settled": reservations.follow_breakdown,

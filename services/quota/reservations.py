@@ -72,7 +72,9 @@ def consume(uow, event) -> None:
 
 
 def release(uow, event) -> None:
-    """Withdrawal: the quota goes back to the unit (a withdrawal before the request leaves a tombstone)."""
+    """Withdrawal, or the institution's rejection of a registration (entrance test failed, documents missing):
+    the quota goes back to the unit, free for another nominee (a withdrawal before the request leaves a
+    tombstone). Keyed by the enrolment's revision: a redelivered event releases nothing twice."""
     data = event.data
     reservation = _claim(uow.session, data)
     if reservation.status != "pending" and data["revision"] <= reservation.revision:

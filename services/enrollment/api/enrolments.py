@@ -30,6 +30,7 @@ from ..schemas import (
     OutcomeIn,
     OutcomesIn,
     RecommendationIn,
+    RegistrationRejectionIn,
     UploadFile,
 )
 from . import change, change_each, documents
@@ -233,6 +234,18 @@ def register(enrolment_id):
 def record_entrance_test(body, enrolment_id):
     """Academic: the entrance test result (入学测试)."""
     return _change(registration.record_entrance_test, enrolment_id, body, today())
+
+
+@blp.route("/enrolments/<enrolment_id>/rejection", methods=["POST"])
+@blp.arguments(RegistrationRejectionIn)
+@blp.response(200, EnrolmentOut)
+@documents(blp, 403, 404, 409)
+@requires("institution_operator")
+def reject_registration(body, enrolment_id):
+    """Reject a registration before admission (entrance test failed, documents missing): the unit's seat or
+    subsidy is released (enrollment.registration_rejected) for another nominee; registered again later if the
+    papers come in."""
+    return _change(registration.reject_registration, enrolment_id, body, today())
 
 
 @blp.route("/enrolments/<enrolment_id>/admit", methods=["POST"])

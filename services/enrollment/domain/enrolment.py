@@ -22,6 +22,8 @@ INACTIVE = (REFUSED, REJECTED, WITHDRAWN)  # no longer holds the employee's one 
 SEEN_BY_INSTITUTION = (SENT, REQUESTED, REGISTERED, ADMITTED, REFUSED, WITHDRAWN)
 
 UPHELD, DISMISSED = "upheld", "dismissed"
+ENTRANCE_TEST_FAILED, DOCUMENTS_MISSING = "entrance_test_failed", "documents_missing"
+REJECTIONS = (ENTRANCE_TEST_FAILED, DOCUMENTS_MISSING)  # why an institution rejects a registration
 
 # How the democratic recommendation chose the nominee: a vote (表决: the votes are recorded), or a
 # democratic evaluation or consultation of the workers (民主评议, 民主协商: no votes)

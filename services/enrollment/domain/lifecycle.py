@@ -9,6 +9,7 @@ the HTTP layer answers 409 enrollment_wrong_status.
     nominated ──confirm──▶ confirmed ──send_list──▶ sent ──register──▶ requested ──quota_reserved──▶ registered ──admit──▶ admitted
         │                    ▲                    │                                        (academic only)
         └─uphold_objection─▶ rejected    refused ◀┘ quota_refused   (refused ──register──▶ requested again)
+                                         refused ◀── reject_registration ── registered (the institution's)
     sent / requested / registered / admitted ──withdraw──▶ withdrawn
 """
 
@@ -44,6 +45,7 @@ REGISTER = "register"
 QUOTA_RESERVED = "quota_reserved"
 QUOTA_REFUSED = "quota_refused"
 RECORD_ENTRANCE_TEST = "record_entrance_test"
+REJECT_REGISTRATION = "reject_registration"  # the institution's: entrance test failed, documents missing
 ADMIT = "admit"
 ANNOUNCE = "announce"  # announced again, as it is, to a service that missed it
 # Status changes (学籍异动)
@@ -84,6 +86,8 @@ ACTIONS: dict[str, Action] = {
         Action(QUOTA_REFUSED, (REQUESTED,), REFUSED, None),
         Action(RECORD_ENTRANCE_TEST, (REQUESTED, REGISTERED), None, None),
         Action(ADMIT, (REGISTERED,), ADMITTED, "enrollment.admitted"),
+        # before admission: the seat or subsidy goes back to the unit (registered again once the papers are in)
+        Action(REJECT_REGISTRATION, (REGISTERED,), REFUSED, "enrollment.registration_rejected"),
         Action(ANNOUNCE, (REGISTERED, ADMITTED), None, None),  # the event is the status's own (see `announcement`)
         # A withdrawal may come while quota's answer is awaited; a move waits for the answer first.
         Action(REQUEST_WITHDRAWAL, (SENT, REQUESTED, REGISTERED, ADMITTED), None, None),

@@ -56,7 +56,7 @@ def campaign(revision: int = 1, **change) -> dict:
             "registration_start": (day - timedelta(days=30)).isoformat(),
             "registration_end": (day + timedelta(days=30)).isoformat(),
             "study_start": day.isoformat(),
-            "study_end": (day + timedelta(days=200)).isoformat(),
+            "study_end": "2099-12-31",  # classes open in 2099, a year no working-day calendar covers
             "exams_from": (day + timedelta(days=100)).isoformat(),
         },
         "dedicated_class_threshold": 30,

@@ -300,3 +300,20 @@ def test_a_failed_skills_student_placed_in_a_later_class_shows_both_classes(enro
         "2099-09-15",
         "withdrawal",
     )
+
+
+def test_a_class_opens_within_the_campaigns_study_window(enrollment):
+    registered(enrollment, range(1, 3))
+    enrollment.deliver(
+        "campaign.published", campaign(revision=9, windows={**campaign()["windows"], "study_end": "2099-03-08"})
+    )
+    refused = enrollment.client.post(
+        "/classes", json=class_body(public_class_name="电工中级社会班"), headers=enrollment.institution()
+    )
+    assert (refused.status_code, refused.get_json()["code"], refused.get_json()["window"]) == (
+        422,
+        "enrollment_outside_study_window",
+        {"name": "study", "start": campaign()["windows"]["study_start"], "end": "2099-03-08"},
+    )
+    on_the_last_day = class_body(opens_on="2099-03-08", public_class_name="电工中级社会班")
+    assert enrollment.client.post("/classes", json=on_the_last_day, headers=enrollment.institution()).status_code == 201

@@ -36,6 +36,8 @@ ALLOWED = {
     (REQUESTED, lc.RECORD_ENTRANCE_TEST): (REQUESTED, None),
     (REGISTERED, lc.RECORD_ENTRANCE_TEST): (REGISTERED, None),
     (REGISTERED, lc.ADMIT): (ADMITTED, "enrollment.admitted"),
+    # the institution's rejection before admission (entrance test failed, documents missing): the seat goes back
+    (REGISTERED, lc.REJECT_REGISTRATION): (REFUSED, "enrollment.registration_rejected"),
     (REGISTERED, lc.ANNOUNCE): (REGISTERED, None),
     (ADMITTED, lc.ANNOUNCE): (ADMITTED, None),
     **{(status, lc.REQUEST_WITHDRAWAL): (status, None) for status in LIVE},

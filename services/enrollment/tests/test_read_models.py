@@ -52,12 +52,12 @@ def test_read_models_follow_events_and_ignore_stale_revisions(stack_of):
     )
 
     service.publish_programme(SKILLS, programme())
-    service.ok(
-        service.client.put(
-            f"/units/{UNIT}/plans/{CAMPAIGN}", json={"programme_ids": [SKILLS]}, headers=service.officer()
-        )
-    )
-    nominated = service.ok(service.nominate(1), 201)
+    plan = f"/units/{UNIT}/plans/{CAMPAIGN}"
+    refused = service.client.put(plan, json={"programme_ids": [SKILLS]}, headers=service.officer())
+    assert (refused.status_code, refused.json["code"]) == (409, "enrollment_institution_disqualified")
+    service.publish_programme("FCG-DG", programme(institution_id="GZ-FCG"))  # reinstated: it takes plans again
+    service.ok(service.client.put(plan, json={"programme_ids": ["FCG-DG"]}, headers=service.officer()))
+    nominated = service.ok(service.nominate(1, "FCG-DG"), 201)
     assert nominated["unit_id"] == UNIT, "the stale revision 2 did not move the union to another unit"
     notice = date.fromisoformat(nominated["notice_end"]) - date.fromisoformat(nominated["notice_start"])
     assert notice.days == 7, "the campaign's revision 2 holds, not the stale revision 1"

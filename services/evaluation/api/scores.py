@@ -141,7 +141,8 @@ def scores(query):
 @blp.alt_response(409, description="Already disqualified")
 @requires(FEDERATION_ADMIN)
 def disqualify(body, institution_id):
-    """Disqualify an institution (取消资格): it takes no new registrations; announces `institution.disqualified`."""
+    """Disqualify an institution (取消资格): it takes no new nominations, registrations, classes or plans at once
+    (enrollment hears `institution.disqualified`)."""
     return _sanction(body, institution_id, disqualify=True)
 
 

@@ -199,6 +199,35 @@ def test_the_federation_disqualifies_and_reinstates_with_an_audit_trail(evaluati
     assert evaluation.client.get("/audit", headers=evaluation.institution("GZ-FCG")).status_code == 403
 
 
+def test_rosters_are_judged_on_the_calendar_the_federation_loaded_in_enrollment(evaluation):
+    evaluation.register("GZ-FCG", "广州市芳村工人文化宫", start_date="2014-01-06")
+    open_class(evaluation, "2014-01-06", roster_submitted_on="2013-12-27")  # 5 working days before: on time
+
+    def rosters_on_time() -> int:
+        report = evaluation.client.get(
+            "/institutions/GZ-FCG/scores", query_string={"campaign_id": CAMPAIGN}, headers=evaluation.admin()
+        ).get_json()
+        return report["criteria"]["plan_execution"]["figures"]["rosters_on_time"]
+
+    def loaded(at: str, *days: tuple[str, bool, str]) -> None:
+        evaluation.deliver(
+            "calendar.loaded",
+            {
+                "year": 2013,
+                "loaded_at": at,
+                "days": [{"day": day, "workday": workday, "name": name} for day, workday, name in days],
+            },
+        )
+
+    assert rosters_on_time() == 1  # the official calendar, nothing loaded
+    loaded("2013-12-01T09:00:00+08:00", ("2013-12-30", False, "年末调休"))
+    assert rosters_on_time() == 0  # a day off in the loaded calendar: only 4 working days
+    loaded("2013-12-02T09:00:00+08:00", ("2013-12-28", True, "周六上班"))  # replaces the year whole
+    assert rosters_on_time() == 1
+    loaded("2013-12-01T09:00:00+08:00", ("2013-12-30", False, "年末调休"))  # an older load, redelivered
+    assert rosters_on_time() == 1
+
+
 def test_use_of_funds_counts_the_money_reclaimed_from_units_once(evaluation):
     evaluation.register("GZ-FCG", "广州市芳村工人文化宫")
     moved = {"campaign_id": CAMPAIGN, "unit_id": "GZ-LW", "kind": "skills", "reference": "穗工财〔2014〕12号"}

@@ -187,3 +187,17 @@ def test_only_the_students_own_institution_records_a_valid_charge_on_a_live_enro
     assert funded.post(path, valid, funded.institution(), expect=409)["code"] == "finance_breakdown_cancelled"
     assert funded.get(f"/enrolments/{registered['enrolment_id']}/breakdown", funded.institution())["charges"] == []
     assert funded.get("/breakdowns", funded.unit(OTHER_UNIT)) == []
+
+
+def test_a_registration_the_institution_rejects_cancels_the_breakdown_once(funded):
+    tap = funded.stack.tap("breakdown.settled")
+    registered = registered_event("skills")
+    funded.deliver(("enrollment.registered", registered))
+    rejected = {name: registered[name] for name in ("enrolment_id", "campaign_id", "kind", "unit_id", "institution_id")}
+    rejected |= {"revision": 3, "reason": "documents_missing", "rejected_on": "2013-12-05"}
+    funded.deliver(("enrollment.registration_rejected", rejected), ("enrollment.registration_rejected", rejected))
+    settled, cancelled = (e["data"] for e in published(funded.stack, tap, 2))
+    assert (settled["status"], cancelled["status"], cancelled["revision"]) == ("settled", "cancelled", 2)
+    assert published(funded.stack, tap, 0) == []  # the redelivery changes nothing
+    breakdown = funded.get(f"/enrolments/{registered['enrolment_id']}/breakdown", funded.federation)
+    assert (breakdown["revision"], breakdown["status"]) == (2, "cancelled")

@@ -483,3 +483,19 @@ def test_a_settled_breakdown_resizes_the_held_subsidy_to_the_federation_share_wh
     with quota.stack.runtime.engine.connect() as db:
         held = dict(db.execute(select(Reservation.enrolment_id, Reservation.amount)).all())
     assert (str(held[raised["enrolment_id"]]), str(held[other["enrolment_id"]])) == ("660.00", "340.00")
+
+
+def test_a_rejected_registration_gives_its_seat_back_once_however_often_it_is_delivered(quota):
+    quota.unit("GZ-HZ", 1000)
+    campaign_id = published_campaign(quota, seats=2, money="0.00")
+    saga = Saga(quota, campaign_id)
+    quota.stack.worker()
+    first, second, waiting, last = (saga.request(enrolment_id()) for _ in range(4))
+    assert [saga.asked(r)["type"] for r in (first, second, waiting)] == ["quota.reserved"] * 2 + ["quota.refused"]
+    rejected = {k: first[k] for k in ("enrolment_id", "campaign_id", "kind", "unit_id", "institution_id")}
+    rejected |= {"revision": 2, "reason": "entrance_test_failed", "rejected_on": "2026-11-20"}
+    saga.send_many("enrollment.registration_rejected", [rejected, rejected])  # redelivered: a new event id
+    assert saga.asked({**waiting, "revision": 2}, count=2)["type"] == "quota.reserved"  # the unit uses it again
+    assert saga.asked(last)["type"] == "quota.refused"  # released once, not twice
+    line = report_line(quota, campaign_id)["seats"]
+    assert (line["reserved"], line["released"], line["available"]) == (2, 1, 0)
