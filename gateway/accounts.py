@@ -13,6 +13,7 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -313,3 +314,89 @@ def create_client(session: Session, *, name: str, institution_id: str, created_b
 
 def machine_identity(client: MachineClient) -> Identity:
     return Identity(subject=f"client:{client.key_id}", role=INSTITUTION_SYSTEM, institution_id=client.institution_id)
+
+
+# Machine clients: disable / enable (a reason each), secret rotation with an overlap, last use.
+
+DEFAULT_SECRET_OVERLAP_HOURS = 24
+MAX_SECRET_OVERLAP_HOURS = 168
+LAST_USED_RESOLUTION = timedelta(minutes=1)  # last_used_at is written at most once a minute per client
+
+
+def client_state(client: MachineClient) -> dict:
+    return {
+        "key_id": client.key_id,
+        "name": client.name,
+        "institution_id": client.institution_id,
+        "active": client.active,
+        "secret_generation": client.secret_generation,
+        "previous_secret_until": client.previous_secret_until,
+    }
+
+
+def client_for_update(session: Session, key_id: str) -> MachineClient | None:
+    return session.scalar(select(MachineClient).where(MachineClient.key_id == key_id).with_for_update())
+
+
+def set_client_active(session: Session, client: MachineClient, active: bool, reason: str, actor: Actor) -> bool:
+    """Disable or enable the client (row locked by the caller), audited with the reason; False: already so.
+    Every signed request reads the row (gateway.guard), so every gateway process refuses a disabled client's
+    next request."""
+    if client.active == active:
+        return False
+    before = client_state(client)
+    client.active = active
+    _record_client_change(session, "enabled" if active else "disabled", client, before, reason, actor)
+    return True
+
+
+def rotate_client_secret(
+    session: Session, client: MachineClient, overlap_hours: int, reason: str | None, actor: Actor, secret_of
+) -> str:
+    """The client's next secret generation (row locked by the caller): the new secret, shown once; the one it
+    replaces keeps working `overlap_hours` (0: refused at once), any older one is refused from now."""
+    before = client_state(client)
+    now = utcnow()
+    client.secret_generation += 1
+    client.secret_rotated_at = now
+    client.previous_secret_until = now + timedelta(hours=overlap_hours) if overlap_hours else None
+    _record_client_change(session, "secret_rotated", client, before, reason, actor)
+    return secret_of(client.key_id, client.secret_generation)
+
+
+def _record_client_change(
+    session: Session, what: str, client: MachineClient, before: dict, reason: str | None, actor: Actor
+) -> None:
+    after = client_state(client)
+    trail.record(
+        session,
+        audit_entries,
+        f"machine_client.{what}",
+        "machine_client",
+        client.key_id,
+        before=before,
+        after=after,
+        reason=reason,
+        actor=actor,
+        only_changes=True,
+    )
+
+
+def accepted_generations(client: MachineClient, now: datetime) -> list[int]:
+    """The secret generations a signed request of the client may use now: the current one, and the one before
+    while its overlap lasts."""
+    generations = [client.secret_generation]
+    until = client.previous_secret_until
+    if client.secret_generation > 0 and until is not None and _aware(until) > now:
+        generations.append(client.secret_generation - 1)
+    return generations
+
+
+def note_use(client: MachineClient, now: datetime) -> None:
+    """When the client last signed a request that was accepted (to the minute: one write a minute at most)."""
+    if client.last_used_at is None or now - _aware(client.last_used_at) >= LAST_USED_RESOLUTION:
+        client.last_used_at = now
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)  # SQLite gives them back naive

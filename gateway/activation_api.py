@@ -68,7 +68,7 @@ def _nomination(officer, enrolment_id: str) -> dict:
         officer, current_guard().keys.identity, audience="enrollment", method="GET", path=path, request_id=g.request_id
     )
     try:
-        status, body = current_upstreams().fetch(
+        status, body, _headers = current_upstreams().fetch(
             "enrollment", path, {"Accept": "application/json", "X-Request-ID": g.request_id, HEADER: header}, 10.0
         )
     except UpstreamError:

@@ -9,14 +9,25 @@ from flask import Flask, Response, g, request
 
 from servicekit import swagger_ui
 from servicekit.app import ServiceApi
-from servicekit.errors import install_error_handlers
+from servicekit.errors import install_domain_errors, install_error_handlers
 from servicekit.inputs import install_input_checks
 from servicekit.logging import configure_logging
 from servicekit.request_context import install_request_context
 from servicekit.service import Runtime
 from servicekit.tracing import install_tracing
 
-from . import activation_api, audit_api, auth_api, closeout_api, health, me_api, metrics, openapi, users_api
+from . import (
+    activation_api,
+    audit_api,
+    auth_api,
+    clients_api,
+    closeout_api,
+    health,
+    me_api,
+    metrics,
+    openapi,
+    users_api,
+)
 from .access import log_access
 from .config import GatewaySettings, load_settings
 from .cors import CorsPolicy, install_cors
@@ -95,10 +106,12 @@ def create_web_app(settings: GatewaySettings, runtime: Runtime) -> Flask:
     app.extensions[GUARD] = guard
     api = ServiceApi(app)
     api.register_blueprints(
-        [auth_api.blp, users_api.blp, audit_api.blp, activation_api.blp, closeout_api.blp, me_api.blp]
+        [auth_api.blp, users_api.blp, clients_api.blp, audit_api.blp, activation_api.blp, closeout_api.blp, me_api.blp]
     )
     app.extensions["gateway.api"] = api
     install_error_handlers(app)  # after the Api, which installs its own
+    # servicekit's refusals (servicekit.refusals: a list's cursor, a missing reason) as the services answer them
+    install_domain_errors(app, {})
     install_request_context(app, _log_access)
     app.extensions[TRACER] = runtime.tracer  # None unless the OTEL_* settings turn tracing on
     install_tracing(app, runtime.tracer)

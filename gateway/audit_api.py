@@ -1,11 +1,14 @@
 """GET /api/audit: the audit trails of every service and of the gateway, merged into one time-ordered view.
 
 Each source (the gateway's own accounts, then quota, enrollment, finance, evaluation) keeps its
-trail in its own database and answers `GET /audit` newest first, keyset-paged on (at, id). This
-route asks each source for a page after its position, merges them newest first (ties: source, then
-id) and answers the first `limit`; the cursor of the next link carries each source's position (the
-last entry of it that was answered, or "done"). `format=xlsx` downloads every matching entry.
-Read only, for the federation admin and the auditor: no API changes or deletes an entry.
+trail in its own database and answers `GET /audit` as every list answers (servicekit.paging, the
+declaration servicekit.audit_api.AUDIT_TRAIL). This route takes the same query (limit, cursor,
+sort at/id, `-at` by default, count, filters, at_from/at_to) plus `service` and `format`: it asks
+each source for a page after its position, merges them in the sort's order (ties: source name, then
+id) and answers the first `limit`; the cursor of the next link carries the sort and each source's
+position (its own cursor after the last entry of it that was answered, or "done"); count=true sums
+the sources' counts. `format=xlsx` downloads every matching entry. Read only, for the federation
+admin and the auditor: no API changes or deletes an entry.
 """
 
 from __future__ import annotations
@@ -13,29 +16,31 @@ from __future__ import annotations
 import base64
 import binascii
 import contextvars
+import heapq
 import json
 import logging
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from urllib.parse import urlencode
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from flask import g, request
+from flask import g
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from servicekit import audit
-from servicekit.audit_api import AuditEntryOut, AuditQuery
+from servicekit.audit_api import AUDIT_TRAIL, AuditEntryOut, in_utc, trail_window
 from servicekit.errors import NOT_FOUND, SERVICE_UNAVAILABLE, VALIDATION_FAILED, Problem
 from servicekit.i18n import _
 from servicekit.identity import AUDITOR, FEDERATION_ADMIN, HEADER, Identity, sign
+from servicekit.paging import next_link
 from servicekit.service import Runtime
 from servicekit.tabular import Column, export
 
 from .guard import current_guard, require
-from .models import audit_entries
 from .upstreams import UpstreamError, Upstreams, current_upstreams
 
 log = logging.getLogger(__name__)
@@ -45,7 +50,7 @@ GATEWAY = "gateway"
 FETCH_TIMEOUT = 10.0
 EXPORT_PAGE = 500
 EXPORT_MAX_ROWS = 200_000
-FILTERS = ("entity_type", "entity_id", "actor_id", "action", "at_from", "at_to")
+FILTERS = ("entity_type", "entity_id", "actor_id", "actor_kind", "action", "at_from", "at_to")
 COLUMNS = [
     Column("at", "时间 At (UTC)"),
     Column("service", "服务 Service"),
@@ -63,9 +68,10 @@ COLUMNS = [
 ]
 
 
-class MergedQuery(AuditQuery):
+class MergedQuery(AUDIT_TRAIL.query):  # type: ignore[name-defined,misc]
     cursor = fields.String(
-        validate=validate.Length(max=2000), metadata={"description": "From the next link: each source's position"}
+        validate=validate.Length(min=1, max=4000),
+        metadata={"description": 'From the Link rel="next" of the previous answer: each source\'s position'},
     )
     service = fields.String(
         validate=validate.Length(max=40), metadata={"description": "Only this source: gateway or a service's name"}
@@ -83,33 +89,24 @@ class MergedEntryOut(AuditEntryOut):
 
 @blp.route("/audit", methods=["GET"])
 @blp.arguments(MergedQuery, location="query")
-@blp.response(
-    200,
-    MergedEntryOut(many=True),
-    description="JSON, or an .xlsx download with format=xlsx",
-    headers={"Link": {"description": 'rel="next": the next page', "schema": {"type": "string"}}},
-)
+@blp.response(200, MergedEntryOut(many=True), description="JSON, or an .xlsx download with format=xlsx")
 @blp.alt_response(403, description="Only the federation admin and the auditor read the audit trail")
 @blp.alt_response(503, description="A service's trail cannot be read now (retry)")
 def merged_audit(query):
-    """Every decision of every service, newest first: who (user or machine client, role, unit), when, what
-    (entity), old and new values, why. Filter by entity, actor, action, time; `limit` at most 500."""
+    """Every decision of every service, newest first unless `sort` says otherwise: who (user or machine client, role, unit),
+    when, what (entity), old and new values, why. Filter by entity, actor, action, time; `limit` at most 500."""
     reader = Reader.of_request(require(FEDERATION_ADMIN, AUDITOR))
     sources = _sources(query.get("service"))
-    for name in ("at_from", "at_to"):
-        if query.get(name):
-            try:
-                query[name] = audit.as_utc(query[name])
-            except OverflowError:
-                raise Problem(VALIDATION_FAILED, errors={name: [_("Not a valid datetime.")]}) from None
+    query = in_utc(query)
     if query["format"] == "xlsx":
         return export(_every_entry(reader, sources, query), COLUMNS, "xlsx", "audit-trail")
-    positions = _decode(query.get("cursor"), sources)
-    entries, positions = merged_page(reader, sources, positions, query, query["limit"])
+    positions = _decode(query.get("cursor"), sources, query["sort"])
+    entries, positions, total = merged_page(reader, sources, positions, query, query["limit"], count=query["count"])
     headers = {}
+    if total is not None:
+        headers["X-Total-Count"] = str(total)
     if any(position is not False for position in positions.values()):
-        kept = {k: v for k, v in request.args.items() if k != "cursor"}
-        headers["Link"] = f'<?{urlencode({**kept, "cursor": _encode(positions)})}>; rel="next"'
+        headers["Link"] = next_link(_encode(query["sort"], positions))
     return entries, 200, headers
 
 
@@ -124,7 +121,7 @@ def _sources(only: str | None) -> list[str]:
     return [only]
 
 
-# A source's position: None (from the newest), a cursor of servicekit.audit (after that entry), False (done).
+# A source's position: None (from its first entry), its own cursor (AUDIT_TRAIL's: after that entry), False (done).
 Position = str | None | bool
 
 
@@ -148,46 +145,76 @@ class Reader:
 
 
 def merged_page(
-    reader: Reader, sources: list[str], positions: dict[str, Position], query: dict, limit: int
-) -> tuple[list[dict], dict[str, Position]]:
-    """The next `limit` entries of every source, newest first, and each source's position after them."""
-    pages = _fetch_pages(reader, [s for s in sources if positions[s] is not False], positions, query, limit)
-    candidates = [entry for entries, _more in pages.values() for entry in entries]
-    candidates.sort(key=lambda e: (e["at"], _reverse(e["service"]), e["id"]), reverse=True)  # at: a datetime
-    taken = candidates[:limit]
+    reader: Reader, sources: list[str], positions: dict[str, Position], query: dict, limit: int, *, count: bool = False
+) -> tuple[list[dict], dict[str, Position], int | None]:
+    """The next `limit` entries of every source in the sort's order, each source's position after them, and (with
+    `count`) how many entries match in all the sources."""
+    sort = query["sort"]
+    pages = _fetch_pages(reader, sources, positions, query, limit, count)
+    descending, key = sort.startswith("-"), sort.lstrip("-")
+
+    def order(entry: dict) -> tuple:
+        return (entry[key], _reverse(entry["service"]) if descending else entry["service"], entry["id"])
+
+    # Each source's page is in that order already: a merge takes a prefix of each.
+    streams = [page.entries for page in pages.values()]
+    taken = list(islice(heapq.merge(*streams, key=order, reverse=descending), limit))
     moved = dict(positions)
-    for source, (entries, more) in pages.items():
+    for source, page in pages.items():
+        if positions[source] is False:
+            continue
         mine = [e for e in taken if e["service"] == source]
-        if len(mine) == len(entries) and not more:
+        if len(mine) == len(page.entries) and not page.more:
             moved[source] = False
         elif mine:
-            moved[source] = audit.encode_cursor(mine[-1]["at"], mine[-1]["id"])
-    return taken, moved
+            values = [mine[-1]["id"]] if key == "id" else [mine[-1][key], mine[-1]["id"]]
+            moved[source] = AUDIT_TRAIL.cursor_after(sort, values)
+    total = sum(page.total or 0 for page in pages.values()) if count else None
+    return taken, moved, total
 
 
 def _reverse(name: str) -> tuple:
-    """Sorting newest first reverses every key; ties between sources stay in name order."""
+    """Sorting in descending order reverses every key; ties between sources stay in name order."""
     return tuple(-ord(ch) for ch in name)
 
 
-def _fetch_pages(
-    reader: Reader, sources: list[str], positions: dict[str, Position], query: dict, limit: int
-) -> dict[str, tuple[list[dict], bool]]:
-    wanted = {name: query[name] for name in FILTERS if query.get(name) is not None}
+@dataclass(frozen=True)
+class SourcePage:
+    entries: list[dict]
+    more: bool  # the source has entries after these
+    total: int | None = None  # with count: how many match in the source
 
-    def fetch(source: str) -> tuple[list[dict], bool]:
+
+def _fetch_pages(
+    reader: Reader, sources: list[str], positions: dict[str, Position], query: dict, limit: int, count: bool
+) -> dict[str, SourcePage]:
+    """Each source's page after its position (a source done is only asked its count, when counting)."""
+    wanted = {name: query[name] for name in FILTERS if query.get(name) is not None}
+    asked = [source for source in sources if count or positions[source] is not False]
+
+    def fetch(source: str) -> SourcePage:
         position = positions[source]
-        page_query = {**wanted, "limit": limit, **({"cursor": position} if isinstance(position, str) else {})}
+        page_query = {**wanted, "sort": query["sort"], "limit": limit if position is not False else 1}
+        if isinstance(position, str):
+            page_query["cursor"] = position
+        if count:
+            page_query["count"] = True
         if source == GATEWAY:
             with reader.runtime.sessions() as session:
-                entries, following = audit.page(session, audit_entries, page_query)
-            return [_as_json(e, source) for e in entries], following is not None
-        return reader.context.copy().run(
-            _fetch, reader.upstreams, source, page_query, reader.identity, reader.key, reader.request_id
-        )
+                entries, following, total = trail_window(session, page_query)
+            page = SourcePage([_as_json(e, source) for e in entries], following is not None, total)
+        else:
+            page = reader.context.copy().run(
+                _fetch, reader.upstreams, source, page_query, reader.identity, reader.key, reader.request_id
+            )
+        return page if position is not False else SourcePage([], False, page.total)
 
-    with ThreadPoolExecutor(max_workers=max(len(sources), 1)) as pool:
-        return dict(zip(sources, pool.map(fetch, sources)))
+    with ThreadPoolExecutor(max_workers=max(len(asked), 1)) as pool:
+        return dict(zip(asked, pool.map(fetch, asked)))
+
+
+def _total(header: str | None) -> int | None:
+    return int(header) if header is not None and header.isdigit() else None
 
 
 def _fetch(
@@ -197,12 +224,15 @@ def _fetch(
     identity: Identity,
     key: Ed25519PrivateKey,
     request_id: str,
-) -> tuple[list[dict], bool]:
-    params = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in page_query.items()}
+) -> SourcePage:
+    params = {
+        k: v.isoformat() if isinstance(v, datetime) else "true" if v is True else v for k, v in page_query.items()
+    }
     unavailable = _("The audit trail of {service} cannot be read now.").format(service=service)
-    entries = signed_get(upstreams, service, "/audit", params, identity, key, request_id, unavailable)
-    # The service answered `limit` entries at most; one more page exists when it gave a full one.
-    return [_as_json(e, service) for e in entries], len(entries) >= page_query["limit"]
+    entries, answered = signed_fetch(upstreams, service, "/audit", params, identity, key, request_id, unavailable)
+    return SourcePage(
+        [_as_json(e, service) for e in entries], "link" in answered, _total(answered.get("x-total-count"))
+    )
 
 
 def signed_get(
@@ -219,11 +249,26 @@ def signed_get(
     """A service's JSON answer to a GET the gateway makes itself for the caller: signed for this one request to
     this one service, as the proxy signs what it forwards. 503 (`unavailable`) when the service cannot answer;
     404 (`not_found`) when given and the service has no such thing."""
+    return signed_fetch(upstreams, service, path, params, identity, key, request_id, unavailable, not_found)[0]
+
+
+def signed_fetch(
+    upstreams: Upstreams,
+    service: str,
+    path: str,
+    params: dict,
+    identity: Identity,
+    key: Ed25519PrivateKey,
+    request_id: str,
+    unavailable: str,
+    not_found: str | None = None,
+) -> tuple:
+    """`signed_get`'s JSON answer and the answer's headers (names lower-case: a list's link, x-total-count)."""
     header = sign(identity, key, audience=service, method="GET", path=path, request_id=request_id)
     headers = {"Accept": "application/json", "X-Request-ID": request_id, HEADER: header}
     target = f"{path}?{urlencode(params)}" if params else path
     try:
-        status, body = upstreams.fetch(service, target, headers, FETCH_TIMEOUT)
+        status, body, answered = upstreams.fetch(service, target, headers, FETCH_TIMEOUT)
     except UpstreamError as exc:
         log.warning("upstream unavailable", extra={"upstream_service": service, "error": exc.detail})
         raise Problem(SERVICE_UNAVAILABLE, unavailable) from None
@@ -232,7 +277,7 @@ def signed_get(
     if status != 200:
         log.warning("upstream unavailable", extra={"upstream_service": service, "upstream_status": status})
         raise Problem(SERVICE_UNAVAILABLE, unavailable)
-    return json.loads(body)
+    return json.loads(body), {name.lower(): value for name, value in answered.items()}
 
 
 def _as_json(entry: dict, source: str) -> dict:
@@ -242,11 +287,11 @@ def _as_json(entry: dict, source: str) -> dict:
 
 
 def _every_entry(reader: Reader, sources: list[str], query: dict) -> Iterator[dict]:
-    """Every matching entry, newest first, page after page (read while the file is written)."""
+    """Every matching entry in the query's order, page after page (read while the file is written)."""
     positions: dict[str, Position] = {source: None for source in sources}
     written = 0
     while any(position is not False for position in positions.values()) and written < EXPORT_MAX_ROWS:
-        entries, positions = merged_page(reader, sources, positions, query, EXPORT_PAGE)
+        entries, positions, _total = merged_page(reader, sources, positions, query, EXPORT_PAGE)
         for entry in entries:
             written += 1
             yield {
@@ -262,23 +307,32 @@ def _text(value) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def _encode(positions: dict[str, Position]) -> str:
-    text = json.dumps(positions, separators=(",", ":"), sort_keys=True)
+def _encode(sort: str, positions: dict[str, Position]) -> str:
+    text = json.dumps({"sort": sort, "positions": positions}, separators=(",", ":"), sort_keys=True)
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def _decode(cursor: str | None, sources: list[str]) -> dict[str, Position]:
+def _decode(cursor: str | None, sources: list[str], sort: str) -> dict[str, Position]:
     if not cursor:
         return {source: None for source in sources}
     try:
-        positions = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(raw, dict) or set(raw) != {"sort", "positions"}:
+            raise ValueError("shape")
+        positions = raw["positions"]
         if not isinstance(positions, dict) or set(positions) != set(sources):
             raise ValueError("sources")
         for position in positions.values():
-            if isinstance(position, str):
-                audit.decode_cursor(position)
-            elif position not in (None, False):
+            if not isinstance(position, str) and position not in (None, False):
                 raise ValueError("position")
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, Problem):
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
         raise Problem(VALIDATION_FAILED, errors={"cursor": [_("Not a cursor this list gave.")]}) from None
+    if raw["sort"] != sort:
+        raise Problem(
+            VALIDATION_FAILED,
+            errors={"cursor": [_("The cursor belongs to another sort order; start again without it.")]},
+        )
+    for position in positions.values():
+        if isinstance(position, str):
+            AUDIT_TRAIL.checked_cursor(position, sort)
     return positions

@@ -1,4 +1,4 @@
-"""/auth/*: log in, refresh, log out, who am I; the federation admin makes machine clients (users: users_api)."""
+"""/auth/*: log in, refresh, log out, who am I (users: users_api; machine clients: clients_api)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,13 @@ from flask import request
 from flask_smorest import Blueprint
 from sqlalchemy.exc import IntegrityError
 
-from servicekit.audit import actor_of
 from servicekit.errors import VALIDATION_FAILED, Problem
 from servicekit.i18n import _
-from servicekit.identity import FEDERATION_ADMIN
 
 from . import accounts
-from .guard import caller, current_guard, require
+from .guard import caller, current_guard
 from .incoming import client_address
-from .schemas import ClientIn, ClientOut, IdentityOut, LoginIn, OwnPasswordIn, RefreshIn, TokenOut
+from .schemas import IdentityOut, LoginIn, OwnPasswordIn, RefreshIn, TokenOut
 
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Log in and manage accounts (登录与账号)")
 
@@ -77,25 +75,6 @@ def change_own_password(body):
     with account_problems("The password cannot be changed as given."):
         user_id = guard.change_own_password(me.subject, body["current_password"], body["password"])
     accounts.audit_log.info("password changed", extra={"user_id": user_id, "by_user_id": user_id})
-
-
-@blp.route("/clients", methods=["POST"])
-@blp.arguments(ClientIn)
-@blp.response(201, ClientOut)
-@blp.alt_response(403, description="Only a federation admin makes machine clients")
-def create_client(body):
-    """Make an institution system's API key (federation admin only); the secret is shown once."""
-    guard = current_guard()
-    admin = require(FEDERATION_ADMIN)
-    with account_problems("The machine client cannot be made as given."), guard.transaction() as session:
-        made = accounts.create_client(session, created_by=admin.subject, secret_of=guard.keys.client_secret, **body)
-        accounts.record_client(session, made.client, actor_of(admin))
-    return {
-        "key_id": made.client.key_id,
-        "secret": made.secret,
-        "name": made.client.name,
-        "institution_id": made.client.institution_id,
-    }
 
 
 @contextmanager

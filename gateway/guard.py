@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from servicekit.audit import USER, Actor
+from servicekit.db import utcnow
 from servicekit.errors import FORBIDDEN, TOO_MANY_REQUESTS, UNAUTHORIZED, Problem
 from servicekit.i18n import _
 from servicekit.identity import Identity
@@ -288,18 +289,24 @@ class Guard:
             raise Problem(UNAUTHORIZED, _("Signed request refused: {reason}.").format(reason=reason))
         key_id = headers[signatures.KEY_HEADER.lower()]
         with self.transaction() as session:
+            # Read on every request: a client disabled or rotated in any gateway process is refused by all at once.
             client = session.get(MachineClient, key_id)
-            secret = self.keys.client_secret(key_id)
             if (
                 client is None
                 or not client.active
-                or not signatures.genuine(secret, headers, incoming.method, incoming.target, body)
+                or not any(
+                    signatures.genuine(
+                        self.keys.client_secret(key_id, generation), headers, incoming.method, incoming.target, body
+                    )
+                    for generation in accounts.accepted_generations(client, utcnow())
+                )
             ):
                 raise Problem(UNAUTHORIZED, "Signed request refused: unknown key or wrong signature.")
             expires_at = int(headers[signatures.TIMESTAMP_HEADER.lower()]) + signatures.MAX_AGE_SECONDS + 1
             nonce = headers[signatures.NONCE_HEADER.lower()]
             if not first_use(session, f"{key_id}:{nonce}", expires_at=expires_at):
                 raise Problem(UNAUTHORIZED, "Signed request refused: this nonce was already used (a replay).")
+            accounts.note_use(client, utcnow())
             return accounts.machine_identity(client)
 
     async def limit(self, client_key: str, run_blocking: RunBlocking, per_minute: int | None = None) -> None:

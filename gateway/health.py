@@ -53,7 +53,7 @@ def _check_database() -> str:
 def _probe(instance: Instance) -> dict:
     result = {"instance": instance.name}
     try:
-        status, _ = instance.fetch("/readyz", {"Accept": "application/json"}, PROBE_TIMEOUT)
+        status, _body, _headers = instance.fetch("/readyz", {"Accept": "application/json"}, PROBE_TIMEOUT)
     except (OSError, http.client.HTTPException) as exc:
         return result | {"ready": False, "error": type(exc).__name__}
     return result | {"ready": status == 200, "status": status}

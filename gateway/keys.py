@@ -1,7 +1,7 @@
 """The gateway's keys, each of one purpose and none held by a service (servicekit.keys lists them all).
 
 `GATEWAY_ACCESS_TOKEN_KEY` signs its access tokens; `GATEWAY_CLIENT_SECRET_KEY` derives every
-machine client's secret from its key id (the database holds no secret: changing the key changes
+machine client's secret from its key id and secret generation (the database holds no secret: changing the key changes
 every client's secret); `IDENTITY_PRIVATE_KEY` signs the identity header the services check with
 its public key. Locally each is made once under var/keys/; in production each must be set.
 """
@@ -39,7 +39,9 @@ class Keys:
         # GATEWAY_SECRET_KEY keeps every machine client's secret (the README's upgrade note).
         return hmac.new(self.access_token_key, b"access-token", hashlib.sha256).digest()
 
-    def client_secret(self, key_id: str) -> str:
+    def client_secret(self, key_id: str, generation: int = 0) -> str:
+        """The secret of a machine client's `generation` (0 when made; each rotation the next one)."""
         derived = hmac.new(self.client_secret_key, b"machine-client", hashlib.sha256).digest()
-        digest = hmac.new(derived, key_id.encode(), hashlib.sha256).digest()
+        message = key_id if generation == 0 else f"{key_id}/{generation}"  # generation 0: as before rotations
+        digest = hmac.new(derived, message.encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()

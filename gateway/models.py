@@ -43,7 +43,8 @@ class User(Base):
 
 
 class MachineClient(Base):
-    """An institution's system: signs each request with the secret derived from its key id."""
+    """An institution's system: signs each request with the secret derived from its key id and secret generation
+    (gateway.keys); after a rotation the previous generation's secret works until `previous_secret_until`."""
 
     __tablename__ = "machine_clients"
     key_id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -52,6 +53,10 @@ class MachineClient(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str] = mapped_column(String(100))
+    secret_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    secret_rotated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    previous_secret_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # to the minute
 
 
 class RefreshToken(Base):
@@ -99,12 +104,15 @@ class LoginFailure(Base):
     expires_at: Mapped[int] = mapped_column(Integer, index=True)
 
 
-# Keyset paging (servicekit.paging): an index per list sort key, (key, id); migration 0003_list_indexes.py makes them.
+# Keyset paging (servicekit.paging): an index per list sort key, (key, id); migrations 0003_list_indexes.py and
+# 0008_machine_client_secrets.py make them.
 keyset_indexes(
     Base.metadata,
     (
         ("users", ("created_at", "id")),
         ("users", ("username", "id")),
+        ("machine_clients", ("created_at", "key_id")),
+        ("machine_clients", ("name", "key_id")),
     ),
 )
 

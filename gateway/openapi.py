@@ -45,7 +45,7 @@ def docs():
 def _fetch(upstreams: Upstreams, service: str, request_id: str) -> dict | None:
     """The service's own document, or None when it cannot give one."""
     try:
-        status, body = upstreams.fetch(
+        status, body, _headers = upstreams.fetch(
             service, "/openapi.json", {"Accept": "application/json", "X-Request-ID": request_id}, FETCH_TIMEOUT
         )
         if status == 200:

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from .accounts import USER_ROLES
+from .accounts import DEFAULT_SECRET_OVERLAP_HOURS, MAX_SECRET_OVERLAP_HOURS, USER_ROLES
 
 SCOPE_ID = {"validate": validate.Length(min=1, max=64), "load_default": None}
 
@@ -109,3 +109,52 @@ class ClientOut(Schema):
     secret = fields.String(required=True, metadata={"description": "shown only now: store it safely"})
     name = fields.String(required=True)
     institution_id = fields.String(required=True)
+
+
+class ClientQuery(Schema):
+    active = fields.Boolean(metadata={"description": "true: active clients only; false: disabled ones only"})
+
+
+class ClientListOut(Schema):
+    """A machine client as listed: never its secret."""
+
+    key_id = fields.String(required=True)
+    name = fields.String(required=True)
+    institution_id = fields.String(required=True)
+    active = fields.Boolean(required=True)
+    status = fields.Function(
+        lambda client: "active" if client.active else "disabled", metadata={"enum": ["active", "disabled"]}
+    )
+    created_at = fields.DateTime(required=True)
+    created_by = fields.String(required=True)
+    last_used_at = fields.DateTime(
+        allow_none=True, metadata={"description": "The last accepted signed request (to the minute)"}
+    )
+    secret_rotated_at = fields.DateTime(allow_none=True)
+    previous_secret_until = fields.DateTime(
+        allow_none=True, metadata={"description": "Until when the secret before the last rotation still works"}
+    )
+
+
+class ReasonIn(Schema):
+    reason = fields.String(
+        required=True, validate=validate.Length(min=1, max=2000), metadata={"example": "密钥疑似泄露"}
+    )
+
+
+class RotateIn(Schema):
+    overlap_hours = fields.Integer(
+        load_default=DEFAULT_SECRET_OVERLAP_HOURS,
+        validate=validate.Range(min=0, max=MAX_SECRET_OVERLAP_HOURS),
+        metadata={
+            "description": f"How long the secret it replaces keeps working, in hours (0: refused at once; default "
+            f"{DEFAULT_SECRET_OVERLAP_HOURS}, at most {MAX_SECRET_OVERLAP_HOURS})"
+        },
+    )
+    reason = fields.String(validate=validate.Length(min=1, max=2000))
+
+
+class RotatedOut(Schema):
+    key_id = fields.String(required=True)
+    secret = fields.String(required=True, metadata={"description": "shown only now: store it safely"})
+    previous_secret_until = fields.DateTime(allow_none=True)

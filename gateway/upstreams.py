@@ -277,14 +277,14 @@ class Instance:
         for connection in idle:
             connection.close()
 
-    def fetch(self, path: str, headers: dict[str, str], timeout: float) -> tuple[int, bytes]:
-        """Status and body of GET `path` on a fresh connection (blocking: for the gateway's Flask routes)."""
+    def fetch(self, path: str, headers: dict[str, str], timeout: float) -> tuple[int, bytes, dict[str, str]]:
+        """Status, body and headers of GET `path` on a fresh connection (blocking: for the gateway's Flask routes)."""
         connection_class = http.client.HTTPSConnection if self.tls else http.client.HTTPConnection
         connection = connection_class(self.host, self.port, timeout=timeout)
         try:
             connection.request("GET", self.base_path + path, headers=headers)
             response = connection.getresponse()
-            return response.status, response.read()
+            return response.status, response.read(), dict(response.getheaders())
         finally:
             connection.close()
 
@@ -387,7 +387,9 @@ class Upstreams:
         instance.breaker.succeeded()
         return reply
 
-    def fetch(self, service: str, path: str, headers: dict[str, str], timeout: float) -> tuple[int, bytes]:
+    def fetch(
+        self, service: str, path: str, headers: dict[str, str], timeout: float
+    ) -> tuple[int, bytes, dict[str, str]]:
         """GET `path` from the next instance of `service` that answers (blocking, for the Flask routes)."""
         failures = []
         for instance in self.services[service].candidates():

@@ -59,9 +59,10 @@ def navigation(role: str) -> list[tuple[str, str]]:
             ("federation.calendar", _("工作日历")),
             ("oversight.audit", _("审计日志")),
             ("federation.operations", _("运行监控")),
+            ("oversight.clients", _("接口客户端")),
         ]
         if role == FEDERATION_ADMIN:
-            items += [("federation.users", _("用户管理")), ("oversight.clients", _("接口客户端"))]
+            items += [("federation.users", _("用户管理"))]
         return home + items
     if role == UNIT_OFFICER:
         return home + [

@@ -14,10 +14,7 @@ inserted: no API changes or deletes one, and on PostgreSQL a trigger refuses UPD
 
 from __future__ import annotations
 
-import base64
-import binascii
 import enum
-import json
 import re
 import uuid
 from contextlib import contextmanager
@@ -37,11 +34,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    and_,
     insert,
     inspect,
-    or_,
-    select,
 )
 from sqlalchemy.orm import Session
 
@@ -51,7 +45,6 @@ from .refusals import Invalid
 
 TABLE = "audit_entries"
 USER, MACHINE, SYSTEM = "user", "machine", "system"
-MAX_LIMIT = 500
 MAX_REASON = 2000
 # Keys whose values are personal data: never written in clear (the start and the last four stay).
 PERSONAL_KEYS = re.compile(
@@ -248,23 +241,7 @@ def require_reason(reason: str | None, field: str = "reason") -> str:
     return str(reason).strip()
 
 
-# Reading: newest first, keyset on (at, id).
-
-
-def encode_cursor(at: datetime, entry_id: int) -> str:
-    text = json.dumps([_utc(at).isoformat(), entry_id], separators=(",", ":"))
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        at, entry_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        moment = as_utc(datetime.fromisoformat(at))
-        if not isinstance(entry_id, int) or isinstance(entry_id, bool) or not 0 <= entry_id < 2**63:
-            raise ValueError("id")
-    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
-        raise Invalid(errors={"cursor": [_("Not a cursor this list gave.")]}) from None
-    return moment, entry_id
+# Reading: servicekit.audit_api pages the trail as every list is paged (servicekit.paging).
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -274,12 +251,6 @@ def as_utc(moment: datetime) -> datetime:
 
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _bound(session: Session, moment: datetime) -> datetime:
-    """SQLite keeps times without their zone (as UTC): compare like with like."""
-    moment = _utc(moment)
-    return moment.replace(tzinfo=None) if session.get_bind().dialect.name == "sqlite" else moment
 
 
 def entry_view(row) -> dict:
@@ -298,33 +269,6 @@ def entry_view(row) -> dict:
         "reason": row.reason,
         "request_id": row.request_id,
     }
-
-
-def page(session: Session, table: Table, query: dict) -> tuple[list[dict], str | None]:
-    """One page of entries, newest first, with the cursor of the next page (None at the end).
-
-    `query`: limit, cursor, entity_type, entity_id, actor_id, action, at_from, at_to (inclusive).
-    """
-    c = table.c
-    limit = min(int(query.get("limit") or 50), MAX_LIMIT)
-    conditions = []
-    for name in ("entity_type", "entity_id", "actor_id", "action"):
-        if query.get(name):
-            conditions.append(c[name] == query[name])
-    for name, compare in (("at_from", c.at.__ge__), ("at_to", c.at.__le__)):
-        if query.get(name):
-            try:
-                conditions.append(compare(_bound(session, query[name])))
-            except OverflowError:  # a moment whose zone puts it past year 9999 in UTC
-                raise Invalid(errors={name: [_("Not a valid datetime.")]}) from None
-    if query.get("cursor"):
-        at, entry_id = decode_cursor(query["cursor"])
-        at = _bound(session, at)
-        conditions.append(or_(c.at < at, and_(c.at == at, c.id < entry_id)))
-    rows = session.execute(select(table).where(*conditions).order_by(c.at.desc(), c.id.desc()).limit(limit + 1)).all()
-    entries = [entry_view(row) for row in rows[:limit]]
-    following = encode_cursor(rows[limit - 1].at, rows[limit - 1].id) if len(rows) > limit else None
-    return entries, following
 
 
 class Changes:

@@ -9,6 +9,8 @@
   has a minimum and a maximum, integers within what an Integer (int32) or
   BigInteger (int64) column holds. An unbounded one stops the app from being
   built (`unbounded_inputs`), so a new field cannot forget its column's limits.
+- Every list (its query takes limit and cursor: servicekit.paging) declares its answer's
+  Link and X-Total-Count headers.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from decimal import Decimal
 from apispec import BasePlugin
 from marshmallow import Schema, fields, validate
 from werkzeug.routing import IntegerConverter
+
+from .paging import document_list_headers
 
 INT64 = (-(2**63), 2**63 - 1)
 DECIMAL_TEXT = r"^-?[0-9]+(\.[0-9]+)?$"
@@ -56,6 +60,7 @@ class Conventions(BasePlugin):
             if self.taken.setdefault(name, where) != where:
                 raise ValueError(f"operationId {name} of {where} is taken by {self.taken[name]}")
             _form_fields_in_body(operation)
+            document_list_headers(operation)
 
 
 def _form_fields_in_body(operation: dict) -> None:

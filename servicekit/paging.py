@@ -55,6 +55,18 @@ MAX_LIMIT = 500
 INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)
 PAGING_PARAMETERS = frozenset({"limit", "cursor", "sort", "q", "count"})
+# What every list's 200 answer may carry, declared once for all of them (document_list_headers).
+LIST_HEADERS = {
+    "Link": {
+        "description": '`<?...&cursor=...>; rel="next"` while rows remain: the next page, relative (query only: '
+        "resolve it against the URL called)",
+        "schema": {"type": "string"},
+    },
+    "X-Total-Count": {
+        "description": "With count=true: how many rows match the filters (on every page)",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+}
 
 Column = InstrumentedAttribute | ColumnElement
 
@@ -139,14 +151,30 @@ class Listing:
         view: Callable[[list], Sequence] | None = None,
     ) -> tuple[list, dict[str, str]]:
         """One page of `query` (already scoped to the caller) as (items, headers), for a flask-smorest view."""
-        query = self.narrowed(query, args)
-        descending, key = args["sort"].startswith("-"), args["sort"].lstrip("-")
-        column = self.sorts[key]
-        keys = self.ids if key == "id" else [column, *self.ids]
+        items, following, total = self.window(session, query, args, view=view)
         headers: dict[str, str] = {}
+        if total is not None:
+            headers["X-Total-Count"] = str(total)
+        if following is not None:
+            headers["Link"] = next_link(following)
+        return items, headers
+
+    def window(
+        self,
+        session,
+        query: Select,
+        args: dict,
+        *,
+        view: Callable[[list], Sequence] | None = None,
+    ) -> tuple[list, str | None, int | None]:
+        """One page of `query` as (items, the next page's cursor or None, the count when `args` asks for it):
+        `page` without the request (a merge of several sources, a worker)."""
+        query = self.narrowed(query, args)
+        descending = args["sort"].startswith("-")
+        keys = self.keys(args["sort"])
+        total = None
         if args.get("count"):
             total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-            headers["X-Total-Count"] = str(total)
         if args.get("cursor"):
             after = self._decode(args["cursor"], args["sort"], keys)
             position = tuple_(*keys)
@@ -158,10 +186,8 @@ class Listing:
         shape = namedtuple("Row", list(result.keys())[:width], rename=True)  # type: ignore[misc]
         rows = result.all()
         items = [row[0] if width == 1 else shape(*row[:width]) for row in rows[:limit]]
-        if len(rows) > limit:
-            last = rows[limit - 1]
-            headers["Link"] = next_link(self._encode(args["sort"], list(last[width:])))
-        return list(view(items) if view is not None else items), headers
+        following = self._encode(args["sort"], list(rows[limit - 1][width:])) if len(rows) > limit else None
+        return list(view(items) if view is not None else items), following, total
 
     def narrowed(self, query: Select, args: dict) -> Select:
         """`query` with the filters, ranges and search of `args` applied (what is paged and counted)."""
@@ -179,7 +205,22 @@ class Listing:
                 query = query.where(condition)
         return query
 
+    def keys(self, sort: str) -> list[Column]:
+        """The keyset of `sort` (`key` or `-key`): the sort key's column, then the id's."""
+        key = sort.lstrip("-")
+        return self.ids if key == "id" else [self.sorts[key], *self.ids]
+
     # ---- cursors -------------------------------------------------------------------------------------
+
+    def cursor_after(self, sort: str, values: list) -> str:
+        """The cursor of the page after a row whose keyset (`keys(sort)`) holds `values`: what a list merging
+        several sources of this declaration (the gateway's audit trail) hands each source."""
+        return self._encode(sort, values)
+
+    def checked_cursor(self, cursor: str, sort: str) -> str:
+        """`cursor` when this list gave it for `sort` (a 422 problem otherwise)."""
+        self._decode(cursor, sort, self.keys(sort))
+        return cursor
 
     def _encode(self, sort: str, values: list) -> str:
         text = json.dumps([sort, *(_jsonable(v) for v in values)], separators=(",", ":"), ensure_ascii=False)
@@ -282,6 +323,17 @@ def page_in_memory(
 
 def _beyond(position: tuple, after: tuple, descending: bool) -> bool:
     return position < after if descending else position > after
+
+
+def document_list_headers(operation: dict) -> None:
+    """A list operation (its query takes limit and cursor) declares LIST_HEADERS on its 200 answer (servicekit.openapi
+    calls this for every operation of every service and of the gateway)."""
+    names = {p.get("name") for p in operation.get("parameters", []) if isinstance(p, dict) and p.get("in") == "query"}
+    responses = operation.get("responses") or {}
+    ok = responses.get("200", responses.get(200))
+    if not {"limit", "cursor"} <= names or not isinstance(ok, dict):
+        return
+    ok["headers"] = {**LIST_HEADERS, **ok.get("headers", {})}
 
 
 def paging_fields(sorts, default_sort: str) -> dict[str, fields.Field]:

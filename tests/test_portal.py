@@ -526,6 +526,7 @@ def test_auditor_sees_the_federation_pages_and_no_control_to_change_them(browser
         ("/federation/audit", "审计日志"),
         ("/federation/calendar", "工作日历"),
         ("/federation/operations", "运行监控"),
+        ("/federation/clients", "接口客户端"),  # the list, read only: no secret, no form to make or change one
     ]:
         page.goto(portal + path)
         expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
@@ -535,7 +536,7 @@ def test_auditor_sees_the_federation_pages_and_no_control_to_change_them(browser
     # Even a hand-made request is refused (by the portal, and the gateway would refuse it too).
     answer = page.request.post(f"{portal}/federation/allocation/publish", headers={"X-CSRFToken": "x"})
     assert answer.status in (400, 403)
-    page.goto(f"{portal}/federation/clients")  # the admin's page only
+    page.goto(f"{portal}/federation/users")  # the admin's page only
     expect(page.get_by_text("您的角色无权查看此页面")).to_be_visible()
     page.context.close()
 
@@ -571,6 +572,24 @@ def test_federation_admin_disqualifies_and_reinstates_an_institution_and_makes_a
     assert len(secret) >= 20
     page.goto(f"{portal}/federation/clients")  # shown once: the page holds no secret when opened again
     assert page.get_by_test_id("secret").count() == 0 and secret not in page.content()
+    # The paged list: searched by name; disabled and enabled with a reason (none: refused), the secret rotated.
+    page.get_by_label("名称", exact=True).fill("东湖学院")
+    page.get_by_role("button", name="筛选").click()
+    row = page.get_by_role("row").filter(has_text="东湖学院考试系统")
+    expect(row.locator(".tag")).to_have_text("启用")
+    expect(page.locator("main tbody tr")).to_have_count(1)
+    row.get_by_role("button", name="停用").click()
+    expect(page.get_by_text("停用或启用接口客户端须填写理由。")).to_be_visible()
+    row.get_by_label("理由").fill("系统迁移，暂停接入")
+    row.get_by_role("button", name="停用").click()  # the confirmation is accepted
+    expect(row.locator(".tag")).to_have_text("停用")
+    row.get_by_label("理由").fill("迁移完成")
+    row.get_by_role("button", name="启用").click()
+    expect(row.locator(".tag")).to_have_text("启用")
+    row.get_by_role("button", name="更换密钥").click()
+    rotated = page.get_by_test_id("secret").inner_text()
+    assert len(rotated) >= 20 and rotated != secret
+    expect(page.get_by_text("旧密钥在")).to_be_visible()
     # The audit trail has the disqualification with its reason; filtered by the entity, and as .xlsx.
     page.get_by_role("link", name="审计日志").click()
     page.get_by_label("对象编号").fill("GZ-SEG")
@@ -585,6 +604,11 @@ def test_federation_admin_disqualifies_and_reinstates_an_institution_and_makes_a
         for c in row
     ]
     assert "年度检查发现虚报学员人数" in cells
+    # and the machine client's disabling, with its reason
+    page.get_by_label("对象编号").fill("")
+    page.get_by_label("对象类型").fill("machine_client")
+    page.get_by_role("button", name="筛选").click()
+    expect(page.get_by_role("row").filter(has_text="系统迁移，暂停接入")).to_be_visible()
     page.context.close()
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from servicekit import audit
 from servicekit.identity import HEADER, verify
 from servicekit.keys import identity_public_keys
+from servicekit.paging import page_in_memory
 
 from .conftest import ADMIN_PASSWORD, admin_token, auth, bearer, gateway_app, make_user
 from .upstream import Server
@@ -25,7 +26,8 @@ START = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
 
 def trail_app(var_dir) -> Flask:
-    """A service's GET /audit as servicekit answers it: 7 entries, newest first, keyset-paged; the
+    """A service's GET /audit as servicekit answers it: 7 entries, newest first by default, keyset-paged (sort,
+    cursor, count, the Link rel="next"); the
     `service` query names which service's trail (the stand-in serves all four)."""
     app = Flask("trail")
     keys = identity_public_keys(var_dir)
@@ -49,14 +51,16 @@ def trail_app(var_dir) -> Flask:
             {"id": n, "at": START + timedelta(minutes=10 * n + (offset if n % 2 else 0)), "action": f"{service}.{n}"}
             for n in range(7, 0, -1)
         ]
-        if request.args.get("cursor"):
-            at, entry_id = audit.decode_cursor(request.args["cursor"])
-            entries = [e for e in entries if (e["at"], e["id"]) < (at, entry_id)]
-        limit = int(request.args["limit"])
-        page = entries[:limit]
+        args = {
+            "sort": request.args.get("sort", "-at"),
+            "limit": int(request.args["limit"]),
+            "count": request.args.get("count") == "true",
+            "cursor": request.args.get("cursor"),
+        }
+        page, headers = page_in_memory(entries, args, id_key="id")  # servicekit.paging's contract
         for entry in page:
             entry.update(at=entry["at"].isoformat(), actor_id="tester", entity_type="thing", entity_id=str(entry["id"]))
-        return jsonify(page)
+        return jsonify(page), 200, headers
 
     return app
 
@@ -76,6 +80,9 @@ def walk(client, headers, **query) -> list[dict]:
         response = client.get("/api/audit", query_string=query, headers=headers)
         assert response.status_code == 200, response.get_json()
         seen += response.get_json()
+        if query.get("count") == "true":
+            total = len(walk(client, headers, **{k: v for k, v in query.items() if k not in ("cursor", "count")}))
+            assert response.headers["X-Total-Count"] == str(total)
         link = response.headers.get("Link")
         if not link:
             return seen
@@ -112,6 +119,16 @@ def test_account_changes_are_audited_in_their_transaction_and_merged_with_every_
 
     only = walk(client, auditor, service="finance", limit=3)
     assert [e["action"] for e in only] == [f"finance.{n}" for n in range(7, 0, -1)]
+
+    # the list convention: sort by id (ties: source), count = the sum of the sources' counts on every page
+    by_id = walk(client, auditor, sort="id", limit=4, count="true")
+    assert [(e["id"], e["service"]) for e in by_id] == sorted((e["id"], e["service"]) for e in entries)
+    assert walk(client, auditor, service="quota", limit=5, count="true")[0]["service"] == "quota"
+    first = client.get("/api/audit", query_string={"limit": 2}, headers=auditor)
+    assert first.headers["Link"].startswith("<?limit=2&cursor=") and "X-Total-Count" not in first.headers
+    cursor = first.headers["Link"].split("cursor=")[1].split(">")[0]
+    other_sort = client.get("/api/audit", query_string={"sort": "id", "cursor": cursor}, headers=auditor)
+    assert other_sort.status_code == 422 and "cursor" in other_sort.get_json()["errors"]
 
     export = client.get("/api/audit", query_string={"format": "xlsx"}, headers=auditor)
     assert export.status_code == 200

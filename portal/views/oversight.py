@@ -2,8 +2,9 @@
 dashboard.
 
 The auditor reads the institutions' pages (no write control rendered, the write routes refuse it, the gateway
-too); machine clients are the admin's alone. A disqualification or reinstatement asks for a reason and a
-confirmation; a machine client's secret is shown once, on the answer page, and kept nowhere by the portal.
+too) and the machine clients' list; only the admin changes them. A disqualification or reinstatement, a machine
+client's disabling or enabling ask for a reason and a confirmation; a machine client's secret (made or rotated) is
+shown once, on the answer page, and kept nowhere by the portal.
 """
 
 from __future__ import annotations
@@ -148,12 +149,22 @@ class ClientForm(FlaskForm):
     institution_id = StringField(_l("培训机构编号"), validators=[DataRequired(_l("请填写机构编号")), Length(max=64)])
 
 
+class ClientActionForm(FlaskForm):
+    reason = StringField(_l("理由"), validators=[Length(max=500)])
+
+
+CLIENT_ACTIONS = ("disable", "enable", "rotate")
+
+
 @blueprint.route("/clients", methods=["GET", "POST"])
-@requires(FEDERATION_ADMIN)
+@requires(*FEDERATION)
 def clients():
-    """Make an institution system's API key: the answer page shows its secret, once."""
+    """Institution systems' API keys: the paged list (the auditor reads it); the admin makes one (the answer page
+    shows its secret, once), disables or enables one with a reason, or rotates its secret."""
     form, form_error, made, status = ClientForm(), None, None, 200
     if request.method == "POST":
+        if not can_sanction():
+            raise Problem(403, {"detail": _("审计人员只能查看，不能修改。")})
         if form.validate():
             try:
                 made = gateway.post(
@@ -166,7 +177,51 @@ def clients():
                 form = ClientForm(formdata=None)
         else:
             status = 422
-    return render_template("federation/clients.html", form=form, form_error=form_error, made=made), status
+    return _clients_page(form, form_error, made=made, status=status)
+
+
+@blueprint.route("/clients/<key_id>/<action>", methods=["POST"])
+@requires(FEDERATION_ADMIN)
+def client_action(key_id, action):
+    """Disable or enable a client (a reason required), or rotate its secret (the new one shown once, the old one
+    working 24 hours more)."""
+    if action not in CLIENT_ACTIONS:
+        raise Problem(404, {"detail": _("没有这个操作。")})
+    form = ClientActionForm()
+    reason = (form.reason.data or "").strip() if form.validate() else ""
+    if action == "rotate":
+        rotated = gateway.post(f"/auth/clients/{key_id}/secret", {"reason": reason} if reason else {})
+        return _clients_page(ClientForm(formdata=None), None, rotated=rotated)
+    if not reason:
+        flash(_("停用或启用接口客户端须填写理由。"), "error")
+        return redirect(url_for("oversight.clients", **_list_args()))
+    changed = gateway.post(f"/auth/clients/{key_id}/{action}", {"reason": reason})
+    flash(
+        _("已停用 %(name)s。", name=changed["name"])
+        if action == "disable"
+        else _("已启用 %(name)s。", name=changed["name"]),
+        "ok",
+    )
+    return redirect(url_for("oversight.clients", **_list_args()))
+
+
+def _list_args() -> dict:
+    return {k: v for k, v in request.args.items() if k in ("q", "institution_id", "active")}
+
+
+def _clients_page(form, form_error, *, made=None, rotated=None, status: int = 200):
+    filters = _list_args()
+    page = gateway.page("/auth/clients", cursor=request.args.get("cursor"), count="true", **filters)
+    return render_template(
+        "federation/clients.html",
+        form=form,
+        form_error=form_error,
+        made=made,
+        rotated=rotated,
+        page=page,
+        filters=filters,
+        action_form=ClientActionForm(formdata=None),
+    ), status
 
 
 # ---------------------------------------------------------------- dashboard
