@@ -1,11 +1,11 @@
 """Anonymising the personal data of campaigns past their retention period (PIPL art. 19, 47).
 
-`python -m services.enrollment anonymise [--dry-run] [--retention-days N]`: employees whose every campaign ended
-more than the retention period ago (PERSONAL_DATA_RETENTION_DAYS, default 3 years: domain/retention.py) lose
+`python -m services.enrollment anonymise [--dry-run] [--retention-days N]`: employees whose every campaign was
+closed more than the retention period ago (PERSONAL_DATA_RETENTION_DAYS, default 3 years: domain/retention.py) lose
 their name, resident ID number and phone, the nominations' copies of them and free text about them, and their
 pseudonymous id (replaced by one that links to no one: `employee.anonymised` re-keys finance's and evaluation's
 rows, and finance drops the bank accounts of their reimbursements); enrolments,
-fees, payments, results and shares stay (counts and money). An employee still in a live campaign is kept whole.
+fees, payments, results and shares stay (counts and money). An employee still in a live (not closed) campaign is kept whole.
 Run again, it changes nothing (anonymised employees are marked); each run that changes something is audited.
 """
 
@@ -17,7 +17,7 @@ import os
 import uuid
 from datetime import date
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from servicekit import Runtime
 from servicekit.audit import SYSTEM, Actor
@@ -34,10 +34,9 @@ CHUNK = 500  # ids per IN list
 def anonymise(uow, today: date, retention_days: int, *, dry_run: bool) -> dict:
     """Counts of what is (or, with dry_run, would be) anonymised; changes and its audit entry in `uow`."""
     session = uow.session
-    cutoff = rules.expired_before(today, retention_days)
-    clock = func.coalesce(Campaign.study_end, Campaign.registration_end)
-    expired = select(Campaign.campaign_id).where(clock < cutoff)
-    live = select(Campaign.campaign_id).where(clock >= cutoff)
+    cutoff = rules.closed_before(today, retention_days)
+    expired = select(Campaign.campaign_id).where(Campaign.closed_at < cutoff)
+    live = select(Campaign.campaign_id).where(or_(Campaign.closed_at.is_(None), Campaign.closed_at >= cutoff))
     employees = list(
         session.scalars(
             select(Employee)

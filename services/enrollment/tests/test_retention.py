@@ -1,17 +1,21 @@
 """Personal data of a campaign past its retention period is anonymised by an operator's command (PIPL art. 19,
-47): names, ID numbers and phones go, enrolments and their money stay; a dry run changes nothing; running it
+47): a campaign closed longer ago than the retention period loses names, ID numbers and phones, enrolments and
+their money stay; a dry run changes nothing; running it
 again changes nothing; it is audited."""
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select, text
 
+from servicekit.clock import CHINA
 from servicekit.clock import china_today as today
 from services.enrollment.models import Employee
 
-from .helpers import ACADEMIC, campaign, person, resident_id
+from .helpers import ACADEMIC, CAMPAIGN, UNIT, campaign, person, resident_id
+
+LATER = "6f1d2b3c-4a5e-4f60-9b7a-8c9d0e1f2a3b"  # a later campaign
 
 pytestmark = pytest.mark.servers
 
@@ -35,18 +39,19 @@ def test_a_campaign_past_its_retention_period_is_anonymised_keeping_counts_and_m
     admin = enrollment.admin()
     before = enrollment.ok(enrollment.client.get("/enrolments", headers=admin))
 
-    # live campaign: nothing to do, however often it runs
-    assert anonymise(enrollment)["employees"] == 0
-    # the campaign ended 4 years ago (quota publishes its windows again)
-    ended = today() - timedelta(days=4 * 365)
-    windows = {
-        "registration_start": (ended - timedelta(days=200)).isoformat(),
-        "registration_end": (ended - timedelta(days=100)).isoformat(),
-        "study_start": (ended - timedelta(days=90)).isoformat(),
-        "study_end": ended.isoformat(),
-        "exams_from": (ended - timedelta(days=10)).isoformat(),
-    }
-    enrollment.deliver("campaign.published", campaign(revision=2, windows=windows))
+    # live (not closed) campaign: nothing to do, however often it runs
+    assert anonymise(enrollment, "--retention-days", "0")["employees"] == 0
+    # the federation closed it 4 years ago
+    closed = datetime.now(CHINA) - timedelta(days=4 * 365)
+    enrollment.deliver(
+        "campaign.closed",
+        {
+            "campaign_id": CAMPAIGN,
+            "closed_at": closed.isoformat(),
+            "reason": "结项",
+            "unspent_funds": "keep_with_units",
+        },
+    )
     assert anonymise(enrollment, "--retention-days", str(5 * 365))["employees"] == 0  # kept 5 years: not yet
     assert anonymise(enrollment, PERSONAL_DATA_RETENTION_DAYS=str(5 * 365))["employees"] == 0
 
@@ -80,7 +85,10 @@ def test_a_campaign_past_its_retention_period_is_anonymised_keeping_counts_and_m
 
     again = anonymise(enrollment)
     assert again["employees"] == 0  # idempotent
-    # nominated again in a later campaign (here: the same one published again as live), the record starts afresh
-    enrollment.deliver("campaign.published", campaign(revision=3))
-    enrollment.ok(enrollment.nominate(1, programme_id=ACADEMIC), 201)
+    # nominated again in a later (live) campaign, the record starts afresh
+    enrollment.deliver("campaign.published", campaign(campaign_id=LATER))
+    plan = {"programme_ids": [ACADEMIC]}
+    enrollment.ok(enrollment.client.put(f"/units/{UNIT}/plans/{LATER}", json=plan, headers=enrollment.officer()))
+    enrollment.ok(enrollment.nominate(1, programme_id=ACADEMIC, campaign_id=LATER), 201)
     assert (person(1)["name"], person(1)["phone"], None) in people(enrollment)
+    assert anonymise(enrollment, "--retention-days", "0")["employees"] == 0  # in a live campaign: kept whole
