@@ -62,6 +62,7 @@ def enrolment_parts(
 @blp.response(200, PersonalDataOut)
 @blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")  # what servicekit.inputs refuses in any request
 @requires(EMPLOYEE)
 def my_data():
     """Everything this service holds about the calling employee, part by part (their right of access)."""
