@@ -33,6 +33,8 @@ from sqlalchemy import func, select
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.load import percentile  # noqa: E402
+
 PG_ADMIN_DSN = os.environ.get("PG_ADMIN_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
 AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
 BODY = (
@@ -106,11 +108,6 @@ def raw_round_trip(samples: int) -> list[float]:
                 seconds.append(time.perf_counter() - started)
         publishing.default_channel.queue_delete(queue_name)
     return seconds
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 @contextmanager

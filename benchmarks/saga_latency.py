@@ -25,16 +25,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.load import percentile  # noqa: E402
 from tests.support.campaign import ADMIN, PASSWORD, Flows, shared_system  # noqa: E402
 from tests.support.servers import Servers  # noqa: E402
 
 UNIT, UNION, INSTITUTION, PROGRAMME = "GZ-YX", "GZ-YX-G1", "GZ-SYG", "SYG-YY-4"
 FIRST_NUMBER = 60
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def measure(samples: int, **settings: str) -> tuple[list[float], list[float]]:
