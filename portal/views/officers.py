@@ -17,7 +17,7 @@ from .. import gateway
 from ..app import GRASSROOTS_OFFICER, UNIT_OFFICER, me, requires
 from ..forms import import_refusal, options, show_problem
 from ..gateway import Problem
-from .federation import SPREADSHEETS, _published_lines, the_campaign, today
+from .federation import SPREADSHEETS, _published_lines, enrolments_in_status, the_campaign, today
 
 blueprint = Blueprint("officers", __name__)
 
@@ -358,15 +358,4 @@ STUDY_STATUSES = ("registered", "admitted", "completed", "withdrawn", "refused")
 @requires(GRASSROOTS_OFFICER)
 def studies():
     """Its employees past the nomination: registrations, entrance tests, classes, completion."""
-    campaign = the_campaign()
-    status = request.args.get("status") if request.args.get("status") in STUDY_STATUSES else STUDY_STATUSES[0]
-    page = gateway.page(
-        "/api/enrollment/enrolments",
-        campaign_id=campaign["id"],
-        status=status,
-        q=(request.args.get("q") or "").strip()[:50],
-        cursor=request.args.get("cursor"),
-    )
-    return render_template(
-        "officers/studies.html", campaign=campaign, page=page, status=status, q=request.args.get("q", "")
-    )
+    return render_template("officers/studies.html", **enrolments_in_status(STUDY_STATUSES))
