@@ -188,7 +188,9 @@ def test_provider_down_the_code_is_still_issued_the_officer_told_and_it_works(sq
         officer = bearer(
             gateway, "grassroots_officer", subject="union-1", unit_id="GZ-TH", grassroots_union_id="GZ-TH-G1"
         )
-        with caplog.at_level(logging.INFO):
+        # The gateway's logging replaced the root's handlers: this test's capture listens on the logger itself.
+        logging.getLogger("gateway.activation").addHandler(caplog.handler)
+        with caplog.at_level(logging.INFO, logger="gateway.activation"):
             issued = client.post("/auth/activation-codes", json={"enrolment_id": "e-1"}, headers=officer)
         assert issued.status_code == 201, issued.get_json()
         answer = issued.get_json()
@@ -224,4 +226,5 @@ def test_provider_down_the_code_is_still_issued_the_officer_told_and_it_works(sq
         assert again.status_code == 201 and again.get_json()["sms_sent"] is True
         assert tencent.app.config["received"][-1]["TemplateParamSet"][0] == again.get_json()["code"]
     finally:
+        logging.getLogger("gateway.activation").removeHandler(caplog.handler)
         enrollment.stop()
