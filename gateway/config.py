@@ -170,6 +170,7 @@ def load_auth_settings(environ) -> AuthSettings:
     admin, password = environ.get("GATEWAY_BOOTSTRAP_ADMIN", "").strip(), environ.get("GATEWAY_BOOTSTRAP_PASSWORD", "")
     if bool(admin) != bool(password):
         raise ValueError("GATEWAY_BOOTSTRAP_ADMIN and GATEWAY_BOOTSTRAP_PASSWORD go together")
+    sms_provider = _sms_provider(environ)
     return AuthSettings(
         access_token_seconds=_positive_int(environ, "GATEWAY_ACCESS_TOKEN_SECONDS", 900),
         refresh_token_seconds=_positive_int(environ, "GATEWAY_REFRESH_TOKEN_SECONDS", 12 * 3600),
@@ -181,8 +182,8 @@ def load_auth_settings(environ) -> AuthSettings:
         login_free_failures=_positive_int(environ, "GATEWAY_LOGIN_FREE_FAILURES", 5),
         login_max_delay_seconds=_positive_int(environ, "GATEWAY_LOGIN_MAX_DELAY_SECONDS", 300),
         activation_code_hours=_positive_int(environ, "GATEWAY_ACTIVATION_CODE_HOURS", 7 * 24),
-        sms_provider=_sms_provider(environ),
-        sms_tencent=load_tencent(environ) if _sms_provider(environ) == "tencent" else None,
+        sms_provider=sms_provider,
+        sms_tencent=load_tencent(environ) if sms_provider == "tencent" else None,
         trusted_proxies=parse_networks("GATEWAY_TRUSTED_PROXIES", environ.get("GATEWAY_TRUSTED_PROXIES", "")),
         revocation_refresh_seconds=_positive_seconds(environ, "GATEWAY_REVOCATION_REFRESH_SECONDS", 5.0),
         external=_external_provider(environ),
