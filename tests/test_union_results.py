@@ -141,6 +141,12 @@ def test_the_portal_shows_officers_results_retakes_and_certificates_masked(brows
     page.get_by_role("link", name="证书", exact=True).click()
     expect(page.get_by_role("row").filter(has_text="GCJS-U-")).to_have_count(2)
     expect(page.get_by_text("共 2 条")).to_be_visible()
+    # The studies page (the list helper it shares with the institution's students page): its registered employees.
+    page.get_by_role("link", name="职工学习情况").click()
+    page.get_by_label("姓名或身份证号后几位").fill(retaker)
+    page.get_by_role("button", name="筛选").click()
+    expect(page.get_by_role("row").filter(has_text=retaker)).to_contain_text("已报名")
+    expect(page.get_by_role("row").filter(has_text=person(PASSED)["name"])).to_have_count(0)
 
     unit = log_in(browser, portal, "gz-th.officer", width=390)  # a phone's width
     unit.get_by_role("link", name="成绩与证书").click()
