@@ -125,7 +125,9 @@ def revoke(body, certificate_id):
 @blp.route("", methods=["GET"])
 @blp.arguments(CERTIFICATES.query, location="query")
 @blp.response(200, CertificateOut(many=True))
-@requires(EMPLOYEE, GRASSROOTS_OFFICER, UNIT_OFFICER, INSTITUTION_OPERATOR, INSTITUTION_SYSTEM, FEDERATION_ADMIN, AUDITOR)
+@requires(
+    EMPLOYEE, GRASSROOTS_OFFICER, UNIT_OFFICER, INSTITUTION_OPERATOR, INSTITUTION_SYSTEM, FEDERATION_ADMIN, AUDITOR
+)
 def list_certificates(query):
     """Certificates: an employee's own, a union's employees' (grassroots union or first-level unit), an
     institution's, or all for the federation."""

@@ -49,7 +49,9 @@ def post_batch(body):
 @blp.route("", methods=["GET"])
 @blp.arguments(RESULTS.query, location="query")
 @blp.response(200, ResultOut(many=True))
-@requires(EMPLOYEE, GRASSROOTS_OFFICER, UNIT_OFFICER, INSTITUTION_OPERATOR, INSTITUTION_SYSTEM, FEDERATION_ADMIN, AUDITOR)
+@requires(
+    EMPLOYEE, GRASSROOTS_OFFICER, UNIT_OFFICER, INSTITUTION_OPERATOR, INSTITUTION_SYSTEM, FEDERATION_ADMIN, AUDITOR
+)
 def get_results(query):
     """Results, every attempt (retakes included): an employee sees their own as soon as recorded, a union's
     officer its employees' (a grassroots union's, or a first-level unit's), an institution its students'."""
