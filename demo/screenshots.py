@@ -55,6 +55,7 @@ PAGES = {
         ("allocation", "/unit/allocation"),
         ("unions", "/unit/unions"),
         ("lists", "/unit/lists"),
+        ("results", "/union/results?show=certificates"),
         ("money", "/unit/money"),
     ],
     "grassroots_officer": [
@@ -62,6 +63,7 @@ PAGES = {
         ("nominations", "/nominations"),
         ("notice", "/notice"),
         ("studies", "/studies"),
+        ("results", "/union/results"),
     ],
     "institution_operator": [
         ("home", "/"),

@@ -69,6 +69,7 @@ def navigation(role: str) -> list[tuple[str, str]]:
             ("officers.unit_allocation", _("本单位指标")),
             ("officers.unit_unions", _("基层工会")),
             ("officers.unit_lists", _("推荐名单")),
+            ("officers.results", _("成绩与证书")),
             ("unit_money.money", _("报销与政策")),
         ]
     if role == GRASSROOTS_OFFICER:
@@ -76,6 +77,7 @@ def navigation(role: str) -> list[tuple[str, str]]:
             ("officers.nominations", _("人选推荐")),
             ("officers.notice", _("公示与异议")),
             ("officers.studies", _("职工学习情况")),
+            ("officers.results", _("成绩与证书")),
         ]
     if role == INSTITUTION_OPERATOR:
         return home + [

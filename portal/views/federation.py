@@ -50,6 +50,21 @@ def the_campaign() -> dict:
     return campaign
 
 
+def enrolments_in_status(statuses: tuple[str, ...]) -> dict:
+    """One page of the current campaign's enrolments in the status asked (else the first of `statuses`), searched
+    by `q`: what the institution's students page and the union's studies page render."""
+    campaign = the_campaign()
+    status = request.args.get("status") if request.args.get("status") in statuses else statuses[0]
+    page = gateway.page(
+        "/api/enrollment/enrolments",
+        campaign_id=campaign["id"],
+        status=status,
+        q=(request.args.get("q") or "").strip()[:50],
+        cursor=request.args.get("cursor"),
+    )
+    return {"campaign": campaign, "page": page, "status": status, "q": request.args.get("q", "")}
+
+
 # ---------------------------------------------------------------- campaigns
 
 
