@@ -7,29 +7,28 @@ employees their own union nominated, and the code goes to the phone the nominati
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime
 
-from flask import g, request
+from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from servicekit.audit import Actor, actor_of
 from servicekit.audit import record as trail_record
 from servicekit.clock import china_date
-from servicekit.errors import NOT_FOUND, SERVICE_UNAVAILABLE, TOO_MANY_REQUESTS, UNAUTHORIZED, Problem
+from servicekit.errors import TOO_MANY_REQUESTS, UNAUTHORIZED, Problem
 from servicekit.i18n import _
-from servicekit.identity import EMPLOYEE, GRASSROOTS_OFFICER, HEADER, sign
+from servicekit.identity import EMPLOYEE, GRASSROOTS_OFFICER
 from servicekit.personal import mask_phone
 
 from . import accounts, activation, sms
 from .auth_api import account_problems
+from .fanout import Reader
 from .guard import LOGIN_WINDOW_SECONDS, current_guard, require
 from .incoming import client_address
 from .limits import hit
 from .models import audit_entries
-from .upstreams import UpstreamError, current_upstreams
 
 log = logging.getLogger("gateway.activation")
 
@@ -73,21 +72,14 @@ class ActivatedOut(Schema):
 
 def _nomination(officer, enrolment_id: str) -> dict:
     """The enrolment as enrollment shows it to this officer (404 when it is not their union's)."""
-    path = f"/enrolments/{enrolment_id}"
-    header = sign(
-        officer, current_guard().keys.identity, audience="enrollment", method="GET", path=path, request_id=g.request_id
+    return Reader.of_request(officer).get(
+        "enrollment",
+        f"/enrolments/{enrolment_id}",
+        {},
+        _("The nomination cannot be read now."),
+        _("No such nomination of your union."),
+        not_found_on=(403, 404),
     )
-    try:
-        status, body, _headers = current_upstreams().fetch(
-            "enrollment", path, {"Accept": "application/json", "X-Request-ID": g.request_id, HEADER: header}, 10.0
-        )
-    except UpstreamError:
-        raise Problem(SERVICE_UNAVAILABLE, _("The nomination cannot be read now.")) from None
-    if status in (403, 404):
-        raise Problem(NOT_FOUND, _("No such nomination of your union."))
-    if status != 200:
-        raise Problem(SERVICE_UNAVAILABLE, _("The nomination cannot be read now."))
-    return json.loads(body)
 
 
 @blp.route("/activation-codes", methods=["POST"])
