@@ -142,7 +142,7 @@ LABELS = {
     "seats of the unit": "该单位的学历名额",
     "closed now": "本次结项",
     "ready": "清单全部完成",
-    "checklist": "结项检查清单（未完成/总数）",
+    "checklist": "结项检查清单",
     "write after close": "结项后的修改请求",
     "units": "按单位",
     "institutions": "按机构",
@@ -211,7 +211,7 @@ def yuan(amount) -> str:
 
 def seat_line(moment: str, seats: dict) -> str:
     """A unit's seats at one moment, as quota counts them: 退回前：已分配 1，已预留 1，……"""
-    return f"{MOMENTS.get(moment, moment)}：" + "，".join(f"{SEATS.get(k, k)} {v}" for k, v in seats.items())
+    return f"{MOMENTS.get(moment, moment)}：" + "，".join(f"{zh} {seats[k]}" for k, zh in SEATS.items() if k in seats)
 
 
 def checklist_line(item: dict) -> str:
@@ -225,8 +225,8 @@ def closeout_line(figures: dict, key: str) -> str:
     """One row of the close-out report: the counts, then money per payer in yuan."""
     counts = "，".join(f"{zh} {figures.get(name, 0)}" for name, zh in CLOSEOUT_COUNTS.items())
     amounts = "，".join(f"{zh} {yuan(figures[name])}" for name, zh in CLOSEOUT_MONEY.items() if name in figures)
-    satisfaction = f"；满意度 {figures['satisfaction']}" if figures.get("satisfaction") else ""
-    return f"{figures[key]}：{counts}；{amounts}{satisfaction}"
+    satisfaction = f"满意度 {figures['satisfaction']}" if figures.get("satisfaction") else ""
+    return f"{figures[key]}：" + "；".join(part for part in (counts, amounts, satisfaction) if part)
 
 
 def width(text: str) -> int:

@@ -84,7 +84,7 @@ def test_the_seat_reuse_and_the_closeout_steps_speak_chinese():
             {
                 "rejected registrations": ["张三: entrance_test_failed（入学测试未达录取线）"],
                 "seats of the unit": [
-                    seat_line("held", {"allocated": 1, "reserved": 1, "available": 0, "released": 0}),
+                    seat_line("held", {"allocated": 1, "available": 0, "released": 0, "reserved": 1}),
                     seat_line("released", {"allocated": 1, "reserved": 0, "available": 1, "released": 1}),
                 ],
             },
@@ -92,8 +92,8 @@ def test_the_seat_reuse_and_the_closeout_steps_speak_chinese():
     )
     assert "第 9 步 · 学历教育入学测试：未通过者被机构退回，名额释放后由同单位另一人选使用" in seats
     assert "被机构退回的建档（1）" in seats
-    assert "· 退回前：已分配 1，已预留 1，可用 0，已释放 0" in seats
-    assert "· 机构退回后：已分配 1，已预留 0，可用 1，已释放 1" in seats
+    assert "· 退回前：已分配 1，已预留 1，已释放 0，可用 0" in seats  # quota's order, whatever the JSON's
+    assert "· 机构退回后：已分配 1，已预留 0，已释放 1，可用 1" in seats
 
     unit = {"unit_id": "GZ-TH", "nominated": 46, "registered": 44, "trained": 43, "passed": 43, "certified": 43}
     unit |= {"fees": "120000.00", "federation": "30000.00", "returned_at_close": "1500.50"}
@@ -102,8 +102,10 @@ def test_the_seat_reuse_and_the_closeout_steps_speak_chinese():
         "GZ-TH：推荐 46，建档 44，参训 43，考试通过 43，取得证书 43；"
         "费用 ¥120,000.00，总工会 ¥30,000.00，结项退回 ¥1,500.50"
     )
-    institution = {"institution_id": "GZ-GCJS", "nominated": 31, "fees": "0.00", "satisfaction": "4.60"}
-    assert closeout_line(institution, "institution_id").endswith("费用 ¥0.00；满意度 4.60")
+    institution = {"institution_id": "GZ-GCJS", "nominated": 31, "fees": "0.00", "satisfaction": "83.25"}
+    assert closeout_line(institution, "institution_id").endswith("费用 ¥0.00；满意度 83.25")
+    unknown_to_finance = {"institution_id": "GZ-FCG", "nominated": 1}
+    assert closeout_line(unknown_to_finance, "institution_id").endswith("取得证书 0")
     assert checklist_line({"item": "results_in", "done": False, "open": 2, "total": 45}) == (
         "成绩均已上报：未完成 2 项（共 45 项）"
     )
