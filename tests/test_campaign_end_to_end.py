@@ -264,16 +264,11 @@ def the_closeout_report_adds_up_and_the_closed_campaign_is_read_only(scenario, l
     """The checklist the federation saw before closing, and the report per unit and per institution after: its
     counts are the scenario's, its money per payer finance's ledger (read before the close) to the fen."""
     before, report = scenario.closeout_before, scenario.closeout_report
-    items = {item["item"]: item for item in before["checklist"]}
-    assert list(items) == [
-        "classes_finished",
-        "results_in",
-        "reimbursements_paid",
-        "funds_transferred",
-        "objections_decided",
-    ]
-    assert (before["status"], before["ready"]) == ("published", False)
-    assert items["classes_finished"]["done"] and items["objections_decided"]["done"]
+    items = {item["item"]: item for item in before["checklist"]}  # (their order: tests/test_closeout.py)
+    assert (before["status"], before["ready"], len(items)) == ("published", False, 5)
+    done = ("classes_finished", "objections_decided")
+    assert [(items[name]["done"], items[name]["total"]) for name in done] == [(True, 2), (True, 1)]
+    assert items["reimbursements_paid"]["done"] and items["reimbursements_paid"]["total"] >= 43  # one per certificate
     # no result yet: the tea-art student moved to 市一宫 and the admitted academic student
     assert (items["results_in"]["open"], items["results_in"]["total"]) == (2, 45)
     assert items["funds_transferred"]["open"] > 0  # only two units received money in the demo
