@@ -200,7 +200,7 @@ def load_demo(admin: tuple[str, str], password: str, var: Path) -> None:
     from .scenario import Scenario
 
     scenario = Scenario("http://127.0.0.1:8000", admin, password, var, say=lambda *_: None)
-    for name in (*LOAD_STEPS, "nominations", "confirmation", "registration", "payments", "classes"):
+    for name in (*LOAD_STEPS, "nominations", "confirmation", "list_send", "registration", "payments", "classes"):
         getattr(scenario, name)()
 
 
