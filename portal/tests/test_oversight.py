@@ -45,7 +45,19 @@ def stand_in(role: str) -> Flask:
 
     @app.get("/api/quota/campaigns")
     def campaigns():
-        return jsonify([{"id": CAMPAIGN, "name": "2030年度计划", "year": 2030, "status": "published", "windows": {}}])
+        return jsonify(
+            [
+                {
+                    "id": CAMPAIGN,
+                    "name": "2030年度计划",
+                    "year": 2030,
+                    "status": "published",
+                    "windows": {"registration_start": "2030-03-01", "registration_end": "2030-04-30"},
+                    "fund_pools": {"academic": "1000.00", "skills": "1000.00"},
+                    "academic_seats": 1,
+                }
+            ]
+        )
 
     @app.get("/api/enrollment/institutions")
     def institutions():
