@@ -22,6 +22,7 @@ from ..app import FEDERATION, FEDERATION_ADMIN, forget_campaigns, requires
 from ..forms import options, show_problem
 from ..gateway import Problem
 from .federation import xlsx_download
+from .oversight import institution_names
 
 blueprint = Blueprint("closeout", __name__, url_prefix="/federation/campaigns")
 
@@ -81,10 +82,9 @@ def _page(campaign_id: str, form: CloseForm, form_error: str | None = None, stat
     found, lines, institutions = gateway.concurrently(
         lambda: gateway.get(f"/api/campaigns/{campaign_id}/closeout"),
         lambda: gateway.maybe(lambda: gateway.get(f"/api/quota/campaigns/{campaign_id}/allocation"), {}),
-        lambda: gateway.every("/api/enrollment/institutions"),
+        institution_names,
     )
     unit_names = {line["unit_id"]: line["unit_name"] for line in lines.get("lines", [])}
-    institution_names = {i["institution_id"]: i["name"] for i in institutions}
     return render_template(
         "federation/closeout.html",
         closeout=found,
@@ -94,7 +94,7 @@ def _page(campaign_id: str, form: CloseForm, form_error: str | None = None, stat
         unit_money=UNIT_MONEY,
         unspent=UNSPENT,
         unit_names=unit_names,
-        institution_names=institution_names,
+        institution_names=institutions,
         unspent_choices=dict(UNSPENT_CHOICES),
         form=form,
         form_error=form_error,

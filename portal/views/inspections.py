@@ -23,13 +23,17 @@ from ..app import FEDERATION, FEDERATION_ADMIN, requires
 from ..forms import show_problem
 from ..gateway import Problem
 from .federation import _flat, _only_admin, the_campaign, today
-from .oversight import CRITERIA, _institution, criteria_names
+from .oversight import CRITERIA, _institution, criteria_names, institution_names
 
 blueprint = Blueprint("inspections", __name__, url_prefix="/federation")
 # What inspectors usually mark on site: offered as the sheet's first lines, each may be renamed or left unmarked.
 USUAL_MARKS = (_l("教学场地"), _l("师资力量"), _l("教学管理"), _l("学员服务"))
 MARK_LINES = 6
 TABS = ("inspections", "notices", "settings")
+LISTS = {  # the tabs that list: the list, newest first
+    "inspections": ("/api/evaluation/inspections", "-inspected_on"),
+    "notices": ("/api/enrollment/institution-notices", "-decided_at"),
+}
 
 
 class MarkForm(FlaskForm):
@@ -204,28 +208,16 @@ def overview():
                 return redirect(url_for("inspections.overview", tab="settings"))
         else:
             status = 422
-    names = {i["institution_id"]: i["name"] for i in gateway.every("/api/enrollment/institutions")}
     listed = None
-    if tab == "inspections":
-        listed = gateway.page(
-            "/api/evaluation/inspections",
-            campaign_id=campaign["id"],
-            sort="-inspected_on",
-            cursor=request.args.get("cursor"),
-        )
-    elif tab == "notices":
-        listed = gateway.page(
-            "/api/enrollment/institution-notices",
-            campaign_id=campaign["id"],
-            sort="-decided_at",
-            cursor=request.args.get("cursor"),
-        )
+    if tab in LISTS:
+        path, newest_first = LISTS[tab]
+        listed = gateway.page(path, campaign_id=campaign["id"], sort=newest_first, cursor=request.args.get("cursor"))
     return render_template(
         "federation/inspections.html",
         campaign=campaign,
         tab=tab,
         listed=listed,
-        names=names,
+        names=institution_names(),
         settings=settings,
         criteria=criteria_names(),
         form=form,

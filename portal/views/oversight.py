@@ -86,6 +86,11 @@ class SanctionForm(FlaskForm):
     reason = TextAreaField(_l("理由"), validators=[DataRequired(_l("请填写理由")), Length(max=500)])
 
 
+def institution_names() -> dict[str, str]:
+    """Every institution's name by its id (the contracted institutions: few, every page read)."""
+    return {i["institution_id"]: i["name"] for i in gateway.every("/api/enrollment/institutions")}
+
+
 def _institution(institution_id: str) -> dict:
     """The institution by its id: the API lists them (no read by id), and the contracted institutions are few."""
     for institution in gateway.every("/api/enrollment/institutions"):
