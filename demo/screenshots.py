@@ -31,6 +31,9 @@ PAGES = {
         ("dashboard", "/federation/dashboard"),
         ("institutions", "/federation/institutions"),
         ("institution", "/federation/institutions/GZ-GCJS"),
+        ("inspections", "/federation/inspections"),
+        ("institution_inspections", "/federation/institutions/GZ-GCJS/inspections"),
+        ("closeout", ("/federation/campaigns", "main table tbody a[href$='/closeout']")),
         ("clients", "/federation/clients"),
         ("audit", "/federation/audit"),
         ("campaigns", "/federation/campaigns"),
@@ -49,6 +52,7 @@ PAGES = {
         ("allocation", "/federation/allocation"),
         ("transfers", "/federation/transfers"),
         ("institution", "/federation/institutions/GZ-GCJS"),
+        ("closeout", ("/federation/campaigns", "main table tbody a[href$='/closeout']")),
     ],
     "unit_officer": [
         ("home", "/"),

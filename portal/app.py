@@ -56,6 +56,7 @@ def navigation(role: str) -> list[tuple[str, str]]:
             ("federation.transfers", _("专款拨付")),
             ("federation.reviews", _("推荐审核")),
             ("oversight.institutions", _("培训机构")),
+            ("inspections.overview", _("检查与通报")),
             ("federation.calendar", _("工作日历")),
             ("oversight.audit", _("审计日志")),
             ("federation.operations", _("运行监控")),
@@ -199,9 +200,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     from .views import (
         activation,
         auth,
+        closeout,
         employee,
         federation,
         home,
+        inspections,
         institution,
         officers,
         oversight,
@@ -209,7 +212,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         unit_money,
     )
 
-    for module in (auth, home, federation, officers, oversight, unit_money, institution, public, employee, activation):
+    for module in (auth, home, federation, officers, oversight, inspections, closeout, unit_money, institution, public,
+                   employee, activation):  # fmt: skip
         app.register_blueprint(module.blueprint)
 
     app.jinja_env.filters["china_time"] = china_time

@@ -60,11 +60,36 @@ def unit_lists():
     page = gateway.page(
         "/api/enrollment/enrolments", campaign_id=campaign["id"], status=status, cursor=request.args.get("cursor")
     )
-    sent = gateway.get("/api/enrollment/lists", campaign_id=campaign["id"])
-    unions = [u for u in gateway.get("/api/quota/units", parent_id=me().get("unit_id")) if u["level"] == "grassroots"]
+    sent = gateway.page("/api/enrollment/lists", campaign_id=campaign["id"], limit=20)
     return render_template(
-        "officers/unit_lists.html", campaign=campaign, page=page, status=status, sent=sent, unions=unions
+        "officers/unit_lists.html",
+        campaign=campaign,
+        page=page,
+        status=status,
+        sent=sent,
+        unions=_unions(),
+        union_q=request.args.get("union_q", ""),
     )
+
+
+UNIONS_SHOWN = 50
+
+
+def _unions():
+    """The unit's grassroots unions whose name holds `union_q`, by name: the first 50 (a district has hundreds or
+    thousands), with their total; the officer types part of a name to find the others."""
+    q = (request.args.get("union_q") or "").strip()[:100] or None
+    return gateway.page(
+        "/api/quota/units", parent_id=me().get("unit_id"), level="grassroots", q=q, sort="name", limit=UNIONS_SHOWN,
+        count="true",
+    )  # fmt: skip
+
+
+@blueprint.route("/unit/lists/unions")
+@requires(UNIT_OFFICER)
+def union_buttons():
+    """The send buttons of the unions found as the officer types (htmx)."""
+    return render_template("officers/_union_buttons.html", unions=_unions())
 
 
 @blueprint.route("/unit/lists/send", methods=["POST"])
@@ -156,7 +181,8 @@ def programme_choices(campaign) -> list:
     except Problem as error:
         if error.status not in (403, 404):
             raise
-    programmes = gateway.get("/api/enrollment/programmes")
+    # the select lists every programme the union may choose: the catalogue is hundreds at most (one call of 500)
+    programmes = gateway.every("/api/enrollment/programmes", status="published")
     return options(
         [("", _("请选择"))]
         + [
