@@ -14,9 +14,10 @@ import pytest
 
 import contracts
 from gateway.tests.conftest import bearer, gateway_app, migrated_runtime
-from gateway.tests.upstream import Server, service_app
+from gateway.tests.upstream import service_app
 from servicekit.bus.envelope import Envelope
 from tests.support.probe_stack import ProbeStack
+from tests.support.wsgi_server import Server
 
 from .support.processes import wait_for
 from .support.tcpproxy import TcpProxy

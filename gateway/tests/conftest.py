@@ -16,9 +16,10 @@ from servicekit.config import Settings, load_bus_settings
 from servicekit.identity import Identity
 from servicekit.migrations import upgrade
 from servicekit.service import Runtime
+from tests.support.wsgi_server import Server
 
 from . import serving
-from .upstream import Blackhole, Server, service_app
+from .upstream import Blackhole, service_app
 
 ADMIN_PASSWORD = "correct horse battery"
 

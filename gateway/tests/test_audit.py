@@ -16,9 +16,9 @@ from servicekit import audit
 from servicekit.identity import HEADER, verify
 from servicekit.keys import identity_public_keys
 from servicekit.paging import page_in_memory
+from tests.support.wsgi_server import Server
 
 from .conftest import ADMIN_PASSWORD, admin_token, auth, bearer, gateway_app, make_user
-from .upstream import Server
 
 pytestmark = pytest.mark.servers
 SERVICES = ("quota", "enrollment", "finance", "evaluation")

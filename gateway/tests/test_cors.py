@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from gateway.config import load_settings
+from tests.support.wsgi_server import Server
 
 from .conftest import bearer, gateway_app
-from .upstream import Server, service_app
+from .upstream import service_app
 
 PORTAL = "https://portal.gzgh.example"
 PREFLIGHT = {

@@ -15,9 +15,10 @@ from gateway.keys import Keys
 from gateway.tokens import issue_access_token
 from servicekit.identity import Identity
 from tests.support.processes import REPO, Process, wait_for
+from tests.support.wsgi_server import Server
 
 from .test_forwarding import free_port
-from .upstream import Server, service_app
+from .upstream import service_app
 
 
 def procfile_gateway_command() -> list[str]:

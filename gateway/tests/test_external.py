@@ -13,9 +13,10 @@ import pytest
 from flask import Flask, jsonify
 
 from gateway.config import load_settings
+from tests.support.wsgi_server import Server
 
 from .conftest import gateway_app
-from .upstream import Server, service_app
+from .upstream import service_app
 
 rsa = pytest.importorskip(
     "cryptography.hazmat.primitives.asymmetric.rsa",

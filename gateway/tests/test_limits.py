@@ -10,9 +10,10 @@ from gateway.guard import EXTENSION as GUARD
 from gateway.guard import RATE_WINDOW_SECONDS
 from gateway.limits import LeasedCounter
 from tests.support.processes import wait_for
+from tests.support.wsgi_server import Server
 
 from .conftest import authorized_client, gateway_app
-from .upstream import Blackhole, Server, service_app
+from .upstream import Blackhole, service_app
 
 PROBLEM_JSON = "application/problem+json"
 

@@ -18,9 +18,9 @@ import pytest
 from gateway.policy import PUBLIC, allowed_roles
 from servicekit import Runtime, create_app
 from servicekit.migrations import upgrade
+from tests.support.wsgi_server import Server
 
 from .conftest import bearer, gateway_app, migrated_runtime
-from .upstream import Server
 
 pytestmark = pytest.mark.servers
 

@@ -15,11 +15,12 @@ from gateway.keys import Keys
 from gateway.tokens import issue_access_token
 from servicekit.identity import Identity
 from tests.support.processes import Process, wait_for
+from tests.support.wsgi_server import Server
 
 from .conftest import bearer, gateway_app
 from .test_deployed_command import procfile_gateway_command
 from .test_forwarding import free_port
-from .upstream import Server, service_app
+from .upstream import service_app
 
 FORWARDED = "/api/<service>/<path:rest>"
 

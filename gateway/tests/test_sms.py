@@ -22,9 +22,9 @@ from gateway.config import load_settings
 from servicekit import pseudonym
 from servicekit.clock import china_today
 from servicekit.resident_id import normalise_resident_id
+from tests.support.wsgi_server import Server
 
 from .conftest import bearer, gateway_app
-from .upstream import Server
 
 SECRET_ID, SECRET_KEY = "AKIDtest0123456789", "test-secret-key-0123456789"
 TENCENT = {

@@ -7,7 +7,6 @@ import threading
 from pathlib import Path
 
 from flask import Flask, g, jsonify, request
-from werkzeug.serving import make_server
 
 from servicekit.errors import UNAUTHORIZED, Problem, install_error_handlers
 from servicekit.identity import HEADER, InvalidIdentity, current_identity, requires, verify
@@ -70,20 +69,6 @@ def service_app(var_dir: Path, audience: str | None = None) -> Flask:
         return jsonify(path=rest, identity_header=request.headers.get(HEADER))
 
     return app
-
-
-class Server:
-    """A WSGI app on a real port in a thread."""
-
-    def __init__(self, app):
-        self.app = app
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class Blackhole:

@@ -9,9 +9,9 @@ import re
 import pytest
 from flask import Flask, jsonify, request
 
-from gateway.tests.upstream import Server
 from portal.app import create_app
 from portal.config import Settings
+from tests.support.wsgi_server import Server
 
 CAMPAIGN = "6f1c1a52-9a4e-4c47-8a51-5d1b1e0c0a01"
 BUSY = "6f1c1a52-9a4e-4c47-8a51-5d1b1e0c0a02"
