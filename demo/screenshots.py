@@ -31,6 +31,7 @@ PAGES = {
         ("dashboard", "/federation/dashboard"),
         ("institutions", "/federation/institutions"),
         ("institution", "/federation/institutions/GZ-GCJS"),
+        ("survey_results", "/surveys/results"),
         ("clients", "/federation/clients"),
         ("audit", "/federation/audit"),
         ("campaigns", "/federation/campaigns"),
@@ -61,6 +62,7 @@ PAGES = {
         ("home", "/"),
         ("nominations", "/nominations"),
         ("notice", "/notice"),
+        ("public_notice", ("/notice", "main [data-testid=public-notice-link]")),
         ("studies", "/studies"),
     ],
     "institution_operator": [
@@ -71,12 +73,15 @@ PAGES = {
         ("class", ("/institution/classes", "main table tbody a")),
         ("records", "/institution/records"),
         ("public_roster", ("/institution/classes", "main table tbody a", "main dl a")),
+        ("survey_results", "/surveys/results"),
     ],
     "employee": [
         ("home", "/"),
         ("studies", "/me/"),
         ("enrolment", ("/me/", "main h2 a")),
+        ("classes", "/me/classes"),
         ("surveys", "/me/surveys"),
+        ("data", "/me/data"),
     ],
 }
 PUBLIC = [
