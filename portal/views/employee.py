@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, Length
 
 from .. import gateway
 from ..app import EMPLOYEE, requires
-from ..forms import options, render_form
+from ..forms import options, refusal, render_form
 from ..gateway import Problem
 from .federation import xlsx_download
 
@@ -133,20 +133,16 @@ def data():
             "requested_value": form.requested_value.data.strip(),
             "reason": form.reason.data.strip(),
         }
-        try:
-            gateway.post("/api/enrollment/me/corrections", body)
-        except Problem as refused:
-            if refused.status >= 500:
-                raise
-            error = refused
-        else:
+        error = refusal(lambda: gateway.post("/api/enrollment/me/corrections", body))
+        if error is None:
             flash(_("已提交更正申请，推荐您的基层工会核实后处理。"), "ok")
             return redirect(url_for("employee.data"))
     page = gateway.page(
         "/api/enrollment/corrections", limit=20, cursor=request.args.get("cursor"), sort="-requested_at"
     )
-    status = 422 if request.method == "POST" and error is None else 200
-    return render_form("employee/data.html", form, error, status, page=page, fields=correction_fields())
+    return render_form(
+        "employee/data.html", form, error, 422 if form.errors else 200, page=page, fields=correction_fields()
+    )
 
 
 @blueprint.route("/data/download")

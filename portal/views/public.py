@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, Length
 
 from .. import gateway
 from ..app import EMPLOYEE, requires
-from ..forms import render_form
+from ..forms import refusal, render_form
 from ..gateway import Problem
 
 blueprint = Blueprint("public", __name__, url_prefix="/public")
@@ -66,6 +66,11 @@ def _uuid(value: str | None) -> str | None:
         return None
 
 
+def _public_page(path: str, **filters) -> gateway.Page:
+    """A page of a public list, asked without any token."""
+    return gateway.page(path, limit=20, cursor=request.args.get("cursor"), anonymous=True, **filters)
+
+
 @blueprint.route("/rosters")
 def rosters():
     """A campaign's published rosters, paged; one class when its id is given."""
@@ -73,14 +78,7 @@ def rosters():
     klass = _uuid(request.args.get("class"))
     page = None
     if campaign:
-        page = gateway.page(
-            "/api/enrollment/public/rosters",
-            limit=20,
-            cursor=request.args.get("cursor"),
-            anonymous=True,
-            campaign_id=campaign,
-            class_id=klass,
-        )
+        page = _public_page("/api/enrollment/public/rosters", campaign_id=campaign, class_id=klass)
     return render_template("public/rosters.html", page=page, campaign=campaign)
 
 
@@ -99,14 +97,7 @@ def notices():
     campaign, union = _notice_of()
     page = None
     if campaign and union:
-        page = gateway.page(
-            "/api/enrollment/public/notices",
-            limit=20,
-            cursor=request.args.get("cursor"),
-            anonymous=True,
-            campaign_id=campaign,
-            grassroots_union_id=union,
-        )
+        page = _public_page("/api/enrollment/public/notices", campaign_id=campaign, grassroots_union_id=union)
     return render_template("public/notices.html", page=page, campaign=campaign, union=union)
 
 
@@ -144,14 +135,9 @@ def objection(enrolment_id):
     form, error = ObjectionForm(), None
     if form.validate_on_submit():
         body = {"objector_name": form.objector_name.data.strip(), "summary": form.summary.data.strip()}
-        try:
-            gateway.post(f"/api/enrollment/notices/{enrolment_id}/objections", body)
-        except Problem as refused:
-            if refused.status >= 500:
-                raise
-            error = refused
-        else:
+        error = refusal(lambda: gateway.post(f"/api/enrollment/notices/{enrolment_id}/objections", body))
+        if error is None:
             flash(_("已提交异议，基层工会将核实处理。"), "ok")
             return redirect(url_for("public.notices", campaign=campaign, union=union))
-    status = 422 if request.method == "POST" and error is None else 200
+    status = 422 if form.errors else 200
     return render_form("public/objection.html", form, error, status, nominee=nominee, campaign=campaign, union=union)

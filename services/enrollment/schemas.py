@@ -481,25 +481,23 @@ class ClassOut(Schema):
     students = fields.List(fields.Nested(RosterLine))
 
 
-class OwnClassOut(Schema):
-    """The class an employee studies in, as they see it: where, when and with whom; never the other students."""
+class OwnClassOut(ClassOut):
+    """The class an employee studies in, as they see it: where, when and with whom; never the other students nor
+    the roster's review."""
 
-    class_id = fields.String()
-    campaign_id = fields.String()
-    institution_id = fields.String()
+    class Meta:
+        exclude = (
+            "roster_submitted_on",
+            "roster_deadline",
+            "review_comments",
+            "reviewed_by",
+            "published_on",
+            "students",
+        )
+
     institution_name = fields.String(allow_none=True)
-    programme_id = fields.String()
     programme_name = fields.String(allow_none=True)
-    dedicated = fields.Boolean()
-    public_class_name = fields.String(allow_none=True)
-    opens_on = fields.Date()
     study_end = fields.Date(allow_none=True, metadata={"description": "The campaign's study window ends on this day"})
-    on_site = fields.Boolean()
-    site = fields.String()
-    head_teacher = fields.String(allow_none=True)
-    learning_assistant = fields.String(allow_none=True)
-    status = fields.String(metadata={"description": "forming, submitted, returned, approved, published, opened"})
-    opened_on = fields.Date(allow_none=True)
     placed_on = fields.Date(metadata={"description": "The day the employee was placed in the class"})
 
 
