@@ -40,6 +40,27 @@ class Cohort:
     education: str = "高中"
 
 
+def answer_survey(student: Gateway, anonymous: Gateway, survey_id: str, answer: dict) -> bool:
+    """A student's anonymous answer (RFC 9474): their token blind-signed as themself once evaluation invites them
+    (it hears of students through events), then the answer sent by `anonymous`, with nothing that names them.
+    False when their token was issued already (they answered before)."""
+    mine = eventually(
+        lambda: [s for s in student.all("/api/evaluation/surveys") if s["survey_id"] == survey_id],
+        "the survey's invitation",
+    )[0]
+    if mine["token_issued"]:
+        return False
+    key = rfc9474.public_key(mine["public_key"]["pem"])
+    token = rfc9474.prepare(secrets.token_bytes(32))
+    blinded_msg, inv = rfc9474.blind(key, token)
+    signed = student.post(f"/api/evaluation/surveys/{survey_id}/tokens", {"blinded_msg": blinded_msg.hex()})
+    sig = rfc9474.finalize(key, token, bytes.fromhex(signed["blind_sig"]), inv)
+    anonymous.post(
+        f"/api/evaluation/public/surveys/{survey_id}/answers", {"input_msg": token.hex(), "sig": sig.hex(), **answer}
+    )
+    return True
+
+
 @dataclass
 class Scenario:
     base_url: str
@@ -972,32 +993,13 @@ class Scenario:
         )
         answered = 0
         for number in self.cohorts["electricians"].numbers[: self.cohort_numbers["survey_respondents"]]:
-            worker = self.user(f"worker{number:02d}")
-            mine = eventually(
-                lambda: [s for s in worker.all("/api/evaluation/surveys") if s["survey_id"] == survey["survey_id"]],
-                "the survey's invitation",
-            )[0]
-            if mine["token_issued"]:
-                continue
-            key = rfc9474.public_key(mine["public_key"]["pem"])
-            token = rfc9474.prepare(secrets.token_bytes(32))
-            blinded_msg, inv = rfc9474.blind(key, token)
-            signed = worker.post(
-                f"/api/evaluation/surveys/{survey['survey_id']}/tokens", {"blinded_msg": blinded_msg.hex()}
+            scores = {"teaching": 4 + number % 2, "service": 4, "organisation": 5 - number % 2}
+            answered += answer_survey(
+                self.user(f"worker{number:02d}"),
+                self.gateway,
+                survey["survey_id"],
+                {**scores, "comment": "老师讲解清楚，实操机会多"},
             )
-            sig = rfc9474.finalize(key, token, bytes.fromhex(signed["blind_sig"]), inv)
-            self.gateway.post(  # anonymous: no login, nothing that names the student
-                f"/api/evaluation/public/surveys/{survey['survey_id']}/answers",
-                {
-                    "input_msg": token.hex(),
-                    "sig": sig.hex(),
-                    "teaching": 4 + number % 2,
-                    "service": 4,
-                    "organisation": 5 - number % 2,
-                    "comment": "老师讲解清楚，实操机会多",
-                },
-            )
-            answered += 1
         results = self.fed.get(f"/api/evaluation/surveys/{survey['survey_id']}/results")
         self.step(
             "surveys",

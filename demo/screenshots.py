@@ -34,6 +34,7 @@ PAGES = {
         ("inspections", "/federation/inspections"),
         ("institution_inspections", "/federation/institutions/GZ-GCJS/inspections"),
         ("closeout", ("/federation/campaigns", "main table tbody a[href$='/closeout']")),
+        ("survey_results", "/surveys/results"),
         ("clients", "/federation/clients"),
         ("audit", "/federation/audit"),
         ("campaigns", "/federation/campaigns"),
@@ -66,6 +67,7 @@ PAGES = {
         ("home", "/"),
         ("nominations", "/nominations"),
         ("notice", "/notice"),
+        ("public_notice", ("/notice", "main [data-testid=public-notice-link]")),
         ("studies", "/studies"),
         ("results", "/union/results"),
     ],
@@ -77,12 +79,15 @@ PAGES = {
         ("class", ("/institution/classes", "main table tbody a")),
         ("records", "/institution/records"),
         ("public_roster", ("/institution/classes", "main table tbody a", "main dl a")),
+        ("survey_results", "/surveys/results"),
     ],
     "employee": [
         ("home", "/"),
         ("studies", "/me/"),
         ("enrolment", ("/me/", "main h2 a")),
+        ("classes", "/me/classes"),
         ("surveys", "/me/surveys"),
+        ("data", "/me/data"),
     ],
 }
 PUBLIC = [

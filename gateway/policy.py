@@ -54,6 +54,9 @@ RULES = (
     # Campaigns, funds and allocations are the federation's; units read their own.
     Rule("quota", READS, "/**", PEOPLE),
     Rule("quota", WRITES, "/**", frozenset({FEDERATION_ADMIN, UNIT_OFFICER})),
+    # The class of an employee's own enrolment, as the employee sees it (officers and institutions read classes
+    # through /classes, with their rosters).
+    Rule("enrollment", READS, "/enrolments/*/class", frozenset({EMPLOYEE})),
     # Nominations (unions), registration and rosters (institutions), consent (employees).
     Rule("enrollment", READS, "/**", PEOPLE | {INSTITUTION_SYSTEM}),
     Rule(

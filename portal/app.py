@@ -57,6 +57,7 @@ def navigation(role: str) -> list[tuple[str, str]]:
             ("federation.reviews", _("推荐审核")),
             ("oversight.institutions", _("培训机构")),
             ("inspections.overview", _("检查与通报")),
+            ("survey_results.results", _("满意度调查结果")),
             ("federation.calendar", _("工作日历")),
             ("oversight.audit", _("审计日志")),
             ("federation.operations", _("运行监控")),
@@ -85,11 +86,14 @@ def navigation(role: str) -> list[tuple[str, str]]:
             ("institution.students", _("学员报名")),
             ("institution.classes", _("开班与花名册")),
             ("institution.records", _("评分与通报")),
+            ("survey_results.results", _("满意度调查结果")),
         ]
     if role == EMPLOYEE:
         return home + [
             ("employee.studies", _("我的学习")),
+            ("employee.classes", _("我的班级")),
             ("employee.surveys", _("满意度调查")),
+            ("employee.data", _("我的个人信息")),
             ("public.verify", _("证书查验")),
         ]
     return home
@@ -209,11 +213,25 @@ def create_app(settings: Settings | None = None) -> Flask:
         officers,
         oversight,
         public,
+        survey_results,
         unit_money,
     )
 
-    for module in (auth, home, federation, officers, oversight, inspections, closeout, unit_money, institution, public,
-                   employee, activation):  # fmt: skip
+    for module in (
+        auth,
+        home,
+        federation,
+        officers,
+        oversight,
+        inspections,
+        closeout,
+        unit_money,
+        institution,
+        public,
+        employee,
+        activation,
+        survey_results,
+    ):
         app.register_blueprint(module.blueprint)
 
     app.jinja_env.filters["china_time"] = china_time

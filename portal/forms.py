@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import render_template
 
 from .gateway import Problem
@@ -22,6 +24,18 @@ def show_problem(form, error: Problem, fields: dict[str, str] | None = None) -> 
     if error.status in (429, 502, 503, 504) or not general:
         general.insert(0, problem_message(error))
     return "；".join(general)
+
+
+def refusal(send: Callable[[], object]) -> Problem | None:
+    """`send()`, a form's request to the gateway: None when done, its refusal (4xx) to show on the form; the
+    gateway failing (5xx) is raised, for the error page."""
+    try:
+        send()
+    except Problem as error:
+        if error.status >= 500:
+            raise
+        return error
+    return None
 
 
 def render_form(template: str, form, error: Problem | None = None, status: int = 200, **context):

@@ -1,16 +1,25 @@
 """The employee's own pages, phone first (职工): their nomination and its public notice, their consent (what they
-agree to and what they will pay), their class placements, what they paid and what will be reimbursed to them by
-whom (the three shares in yuan), their results and retakes, and their certificate as a printable page with its
-verification number."""
+agree to and what they will pay), their class and when and where it is taught, what they paid and what will be
+reimbursed to them by whom (the three shares in yuan), their results and retakes, their certificate as a printable
+page with its verification number, and their data (PIPL): everything held about them to download, and corrections
+asked for and decided."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from functools import partial
+
+from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
 
 from .. import gateway
 from ..app import EMPLOYEE, requires
+from ..forms import options, refusal, render_form
 from ..gateway import Problem
+from .federation import xlsx_download
 
 blueprint = Blueprint("employee", __name__, url_prefix="/me")
 
@@ -78,6 +87,76 @@ def certificate(certificate_id):
     return render_template(
         "employee/certificate.html", certificate=found, row=row, programme=_programme(row["programme_id"])
     )
+
+
+def _class_of(enrolment_id: str) -> dict | None:
+    return gateway.maybe(lambda: gateway.get(f"/api/enrollment/enrolments/{enrolment_id}/class"))
+
+
+@blueprint.route("/classes")
+@requires(EMPLOYEE)
+def classes():
+    """The class of each enrolment placed in one: when it opens, until when one studies, where, with whom."""
+    rows = [row for row in gateway.get("/api/enrollment/enrolments", limit=50) if row.get("class_id")]
+    placed = gateway.concurrently(*(partial(_class_of, row["enrolment_id"]) for row in rows))
+    return render_template("employee/classes.html", placed=[found for found in placed if found])
+
+
+# ---------------------------------------------------------------- their data (PIPL: access and correction)
+
+
+def correction_fields() -> dict[str, str]:
+    return {"name": _("姓名"), "phone": _("手机号码"), "education": _("文化程度")}
+
+
+class CorrectionForm(FlaskForm):
+    field = SelectField(_l("要更正的信息"), validators=[DataRequired(_l("请选择要更正的信息"))])
+    requested_value = StringField(
+        _l("正确的内容"), validators=[DataRequired(_l("请填写正确的内容")), Length(max=50, message=_l("最多 50 个字"))]
+    )
+    reason = TextAreaField(
+        _l("更正理由"),
+        validators=[DataRequired(_l("请说明为什么需要更正")), Length(max=1000, message=_l("最多 1000 个字"))],
+    )
+
+
+@blueprint.route("/data", methods=["GET", "POST"])
+@requires(EMPLOYEE)
+def data():
+    """What is held about them (to download), their requests to correct it and the decisions, and a new request."""
+    form = CorrectionForm()
+    form.field.choices = options(correction_fields().items())
+    error = None
+    if form.validate_on_submit():
+        body = {
+            "field": form.field.data,
+            "requested_value": form.requested_value.data.strip(),
+            "reason": form.reason.data.strip(),
+        }
+        error = refusal(lambda: gateway.post("/api/enrollment/me/corrections", body))
+        if error is None:
+            flash(_("已提交更正申请，推荐您的基层工会核实后处理。"), "ok")
+            return redirect(url_for("employee.data"))
+    page = gateway.page(
+        "/api/enrollment/corrections", limit=20, cursor=request.args.get("cursor"), sort="-requested_at"
+    )
+    return render_form(
+        "employee/data.html", form, error, 422 if form.errors else 200, page=page, fields=correction_fields()
+    )
+
+
+@blueprint.route("/data/download")
+@requires(EMPLOYEE)
+def download():
+    """Everything held about them, as the gateway gathers it (each download is recorded there)."""
+    if request.args.get("format") == "json":
+        answer = gateway.call("GET", "/api/me/data")
+        return Response(
+            answer.content,
+            mimetype="application/json",
+            headers={"Content-Disposition": 'attachment; filename="my-data.json"'},
+        )
+    return xlsx_download("/api/me/data", "my-data.xlsx")
 
 
 # ---------------------------------------------------------------- the anonymous survey (RFC 9474, blinded here)

@@ -11,7 +11,7 @@ from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.refusals import Forbidden, Invalid, NotFound
 
-from .access import INSTITUTION_ROLES
+from .access import INSTITUTION_ROLES, find_enrolment
 from .catalogue import refuse_if_disqualified
 from .domain import classes as rules
 from .domain.enrolment import ADMITTED, REGISTERED
@@ -189,6 +189,32 @@ def find_class(session, identity: Identity, class_id: str, *, lock: bool = False
     ):
         raise NotFound(_("No class {class_id} that you may see.").format(class_id=class_id))
     return found
+
+
+def own_class(session, identity: Identity, enrolment_id: str) -> dict:
+    """The class an employee's enrolment is placed in now (their own enrolment only: `find_enrolment` scopes
+    it), with its programme's and institution's names and the study window's end; never its roster."""
+    enrolment = find_enrolment(session, identity, enrolment_id)
+    if enrolment.class_id is None:
+        raise NotFound(_("Not placed in a class yet."))
+    training_class = session.get(TrainingClass, enrolment.class_id)
+    campaign = session.get(Campaign, training_class.campaign_id)
+    placed_on = session.scalar(
+        select(ClassPlacement.placed_on).where(
+            ClassPlacement.enrolment_id == enrolment_id, ClassPlacement.left_on.is_(None)
+        )
+    )
+    return {
+        **{column.key: getattr(training_class, column.key) for column in TrainingClass.__table__.columns},
+        "institution_name": session.scalar(
+            select(Institution.name).where(Institution.institution_id == training_class.institution_id)
+        ),
+        "programme_name": session.scalar(
+            select(Programme.name).where(Programme.programme_id == training_class.programme_id)
+        ),
+        "study_end": campaign.study_end if campaign else None,
+        "placed_on": placed_on,
+    }
 
 
 def classes_query(identity: Identity) -> Select:

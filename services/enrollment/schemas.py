@@ -481,6 +481,26 @@ class ClassOut(Schema):
     students = fields.List(fields.Nested(RosterLine))
 
 
+class OwnClassOut(ClassOut):
+    """The class an employee studies in, as they see it: where, when and with whom; never the other students nor
+    the roster's review."""
+
+    class Meta:
+        exclude = (
+            "roster_submitted_on",
+            "roster_deadline",
+            "review_comments",
+            "reviewed_by",
+            "published_on",
+            "students",
+        )
+
+    institution_name = fields.String(allow_none=True)
+    programme_name = fields.String(allow_none=True)
+    study_end = fields.Date(allow_none=True, metadata={"description": "The campaign's study window ends on this day"})
+    placed_on = fields.Date(metadata={"description": "The day the employee was placed in the class"})
+
+
 class GroupingQuery(Schema):
     campaign_id = Uuid(required=True)
 

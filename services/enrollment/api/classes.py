@@ -17,6 +17,7 @@ from ..schemas import (
     ClassIn,
     ClassOut,
     GroupingOut,
+    OwnClassOut,
     PublishedRoster,
     ReviewIn,
     ReviewsIn,
@@ -80,6 +81,17 @@ def list_classes(args):
 def get_class(class_id):
     with unit_of_work() as uow:
         return classes.class_view(uow.session, classes.find_class(uow.session, current_identity(), class_id))
+
+
+@blp.route("/enrolments/<enrolment_id>/class", methods=["GET"])
+@blp.response(200, OwnClassOut)
+@documents(blp, 404)
+@requires("employee")
+def own_class(enrolment_id):
+    """The employee's class for one of their own enrolments: name, opening day, study window, place, head
+    teacher and learning assistant (404 while not placed); the other students are not shown."""
+    with unit_of_work() as uow:
+        return classes.own_class(uow.session, current_identity(), enrolment_id)
 
 
 @blp.route("/classes/<class_id>/staff", methods=["PUT"])

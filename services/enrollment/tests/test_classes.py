@@ -317,3 +317,34 @@ def test_a_class_opens_within_the_campaigns_study_window(enrollment):
     )
     on_the_last_day = class_body(opens_on="2099-03-08", public_class_name="电工中级社会班")
     assert enrollment.client.post("/classes", json=on_the_last_day, headers=enrollment.institution()).status_code == 201
+
+
+def test_an_employee_reads_the_class_of_their_own_enrolment_without_its_roster(enrollment):
+    student, classmate = registered(enrollment, [1, 2])
+    employee_id = enrollment.ok(enrollment.client.get(f"/enrolments/{student}", headers=enrollment.grassroots()))[
+        "employee_id"
+    ]
+    me = enrollment.employee(employee_id)
+    waiting = enrollment.client.get(f"/enrolments/{student}/class", headers=me)
+    assert waiting.status_code == 404  # not placed yet
+    enrollment.ok(
+        enrollment.client.post(
+            "/classes",
+            headers=enrollment.institution(),
+            json=class_body(public_class_name="2099春季电工中级班", head_teacher="王老师"),
+        ),
+        201,
+    )
+    mine = enrollment.ok(enrollment.client.get(f"/enrolments/{student}/class", headers=me))
+    assert {k: mine[k] for k in ("public_class_name", "opens_on", "site", "head_teacher", "study_end")} == {
+        "public_class_name": "2099春季电工中级班",
+        "opens_on": OPENS,
+        "site": "越秀区解放南路",
+        "head_teacher": "王老师",
+        "study_end": "2099-12-31",
+    }
+    assert mine["programme_name"] and mine["placed_on"] == today().isoformat()
+    assert "students" not in mine  # the other students are not the employee's to see
+    # a classmate's enrolment is not theirs; officers and institutions read classes through /classes
+    assert enrollment.client.get(f"/enrolments/{classmate}/class", headers=me).status_code == 404
+    assert enrollment.client.get(f"/enrolments/{student}/class", headers=enrollment.institution()).status_code == 403
