@@ -17,6 +17,7 @@ from ..schemas import (
     ClassIn,
     ClassOut,
     GroupingOut,
+    PlacementIn,
     PublishedRoster,
     ReviewIn,
     ReviewsIn,
@@ -90,6 +91,17 @@ def get_class(class_id):
 def set_staff(body, class_id):
     """The head teacher (班主任) and learning assistant (学习助理) a dedicated class needs."""
     return _change(classes.set_staff, class_id, body)
+
+
+@blp.route("/classes/<class_id>/students", methods=["POST"])
+@blp.arguments(PlacementIn)
+@blp.response(200, ClassOut)
+@documents(blp, 404, 409)
+@requires(INSTITUTION)
+def place_student(body, class_id):
+    """Put one paid student of the programme in this class, or move them here from another of its classes
+    (both rosters not yet submitted); the class history keeps where they were."""
+    return _change(classes.place_student, class_id, body, today())
 
 
 @blp.route("/classes/<class_id>/roster", methods=["POST"])
