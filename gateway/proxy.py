@@ -150,6 +150,15 @@ class Proxy:
             status, upstream = reply.status, reply.instance
             await self._relay(send, reply, answer_headers)
         finally:
+            key_id = headers.get(signatures.KEY_HEADER.lower())
+            if key_id and "authorization" not in headers:  # a signed request: its outcome for the institution
+                # In the background, the answer already sent: nobody waits for the row.
+                asyncio.get_running_loop().run_in_executor(
+                    self._threads,
+                    partial(
+                        self.guard.note_machine_request, key_id[:40], scope["method"], scope["path"], status, request_id
+                    ),
+                )
             log_access(
                 scope["method"],
                 ROUTE,
