@@ -17,9 +17,7 @@ depends_on = None
 def _ended_by(values: str) -> None:
     with op.batch_alter_table("class_placements", schema=None) as batch_op:
         batch_op.drop_constraint("ck_class_placement_ended_by", type_="check")
-        batch_op.create_check_constraint(
-            "ck_class_placement_ended_by", f"ended_by IS NULL OR ended_by IN ({values})"
-        )
+        batch_op.create_check_constraint("ck_class_placement_ended_by", f"ended_by IS NULL OR ended_by IN ({values})")
 
 
 def upgrade() -> None:

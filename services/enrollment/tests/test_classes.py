@@ -322,9 +322,13 @@ def test_a_class_opens_within_the_campaigns_study_window(enrollment):
 def test_one_student_is_put_in_a_class_or_moved_between_classes_while_their_rosters_are_being_made(enrollment):
     institution, admin = enrollment.institution(), enrollment.admin()
     first_two = registered(enrollment, [1, 2])
-    a = enrollment.ok(enrollment.client.post("/classes", headers=institution, json=class_body(public_class_name="甲班")), 201)
+    a = enrollment.ok(
+        enrollment.client.post("/classes", headers=institution, json=class_body(public_class_name="甲班")), 201
+    )
     [third] = registered(enrollment, [3])
-    b = enrollment.ok(enrollment.client.post("/classes", headers=institution, json=class_body(public_class_name="乙班")), 201)
+    b = enrollment.ok(
+        enrollment.client.post("/classes", headers=institution, json=class_body(public_class_name="乙班")), 201
+    )
     [unpaid] = registered(enrollment, [4], paid=False)
 
     def place(class_id: str, enrolment_id: str):
@@ -337,7 +341,10 @@ def test_one_student_is_put_in_a_class_or_moved_between_classes_while_their_rost
     left = enrollment.ok(enrollment.client.get(f"/classes/{a['class_id']}", headers=institution))
     assert [s["enrolment_id"] for s in left["students"]] == [first_two[1]]
     shown = enrollment.ok(enrollment.client.get(f"/enrolments/{first_two[0]}", headers=institution))
-    assert [(c["class_id"], c["ended_by"]) for c in shown["classes"]] == [(a["class_id"], "moved"), (b["class_id"], None)]
+    assert [(c["class_id"], c["ended_by"]) for c in shown["classes"]] == [
+        (a["class_id"], "moved"),
+        (b["class_id"], None),
+    ]
 
     again = place(b["class_id"], first_two[0])
     assert again.status_code == 422 and "enrolment_id" in again.get_json()["errors"]
@@ -345,9 +352,12 @@ def test_one_student_is_put_in_a_class_or_moved_between_classes_while_their_rost
     assert not_paid.status_code == 422 and "enrolment_id" in not_paid.get_json()["errors"]
     assert place(b["class_id"], str(uuid.uuid4())).status_code == 404
     other = enrollment.institution("GZ-OTHER")
-    assert enrollment.client.post(
-        f"/classes/{b['class_id']}/students", json={"enrolment_id": third}, headers=other
-    ).status_code == 404
+    assert (
+        enrollment.client.post(
+            f"/classes/{b['class_id']}/students", json={"enrolment_id": third}, headers=other
+        ).status_code
+        == 404
+    )
 
     # A submitted roster stays as the federation sees it: nobody moves out of it, nor into it.
     enrollment.ok(enrollment.client.put("/calendar/2099", headers=admin, json={"days": []}))
