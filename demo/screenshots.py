@@ -70,6 +70,10 @@ PAGES = {
         ("classes", "/institution/classes"),
         ("class", ("/institution/classes", "main table tbody a")),
         ("records", "/institution/records"),
+        ("programmes", "/institution/programmes"),
+        ("programme", ("/institution/programmes", "main table tbody a")),
+        ("imports", "/institution/imports"),
+        ("it", "/institution/it"),
         ("public_roster", ("/institution/classes", "main table tbody a", "main dl a")),
     ],
     "employee": [
