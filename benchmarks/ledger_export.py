@@ -39,6 +39,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.gateway_throughput import PG_ADMIN_DSN, database_url, start, stop, wait_ready  # noqa: E402
+from benchmarks.memory import rss_kib, workers_of  # noqa: E402
 
 PORT = 18110
 CAMPAIGN = "00000000-0000-4000-8000-000000000001"
@@ -329,27 +330,6 @@ def seed(dsn: str, rows: int) -> None:
         connection.autocommit = True
         connection.execute("VACUUM ANALYZE")
     print(", ".join(f"{len(values)} {table}" for table, (_, values) in tables.items()))
-
-
-def workers_of(master: int) -> list[int]:
-    """gunicorn's worker processes: the master's children."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                status = (entry / "status").read_text()
-            except OSError:
-                continue
-            if f"\nPPid:\t{master}\n" in status:
-                found.append(int(entry.name))
-    return found
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise SystemExit(f"no VmRSS for process {pid}")
 
 
 class PeakRss(threading.Thread):

@@ -4,13 +4,15 @@
 
 The stack as in production (tests/support/deployed.py without its fault proxies): each service's api under
 gunicorn with deploy/Procfile's command (WEB_CONCURRENCY processes, GUNICORN_THREADS threads) and its worker
-process, on PostgreSQL and RabbitMQ, the gateway in front (in this process); the demo's campaign set up.
+process, on PostgreSQL and RabbitMQ, the gateway in front (gunicorn, processes of its own); the demo's
+campaign set up.
 Registrations are the institution operator's `POST /api/enrollment/enrolments/<id>/register` of sent
 nominations (enrollment -> quota -> enrollment). The load comes from spawned processes (benchmarks/load.py).
 
 - closed loop: C connections register `--registrations` students as fast as they are answered: accepted/s
   (answers 202 per second), settled/s (final states per second, from the first request to the last final state);
 - open loop: `--rate` registrations a second for `--seconds`: HTTP p50/p99 and request -> final state p50/p99;
+- memory: each process's peak resident memory over the run (a gunicorn api's: its largest worker's);
 - raw: the same closed loop against Flask + gunicorn (same processes and threads) doing one PostgreSQL insert
   per request (benchmarks/raw_insert.py): the ratio of each figure to it.
 
@@ -38,6 +40,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.load import Sent, closed_loop, open_loop, percentile  # noqa: E402
+from benchmarks.memory import peaks_line  # noqa: E402
 from tests.support.campaign import ADMIN, PASSWORD, Flows  # noqa: E402
 from tests.support.deployed import Deployed, free_port  # noqa: E402
 from tests.support.processes import Process, python_module, wait_for  # noqa: E402
@@ -156,6 +159,14 @@ def _answers(base: str) -> bool:
         return False
 
 
+def stack_processes(deployed: Deployed) -> dict[str, int]:
+    return {
+        "gateway": deployed.gateway.process.pid,
+        **{f"{name} api": process.pid for name, process in deployed.apis.items()},
+        **{f"{name} worker": process.pid for name, process in deployed.workers.items()},
+    }
+
+
 def main() -> None:
     logging.disable(logging.INFO)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -182,7 +193,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         raw = raw_reference(servers, tmp, args.connections, max(args.registrations, 2000), env)
-        deployed = Deployed(servers, "/", tmp, proxied=False, **env)
+        deployed = Deployed(servers, "/", tmp, proxied=False, gateway_process=True, **env)
         states = None
         try:
             flows = Flows(deployed.url, ADMIN, PASSWORD, tmp / "state", say=lambda line: None).set_up()
@@ -216,6 +227,7 @@ def main() -> None:
                 f"p99 {percentile(final, 0.99) * 1000:.0f} ms",
                 flush=True,
             )
+            print(peaks_line(stack_processes(deployed), gunicorn={f"{n} api" for n in deployed.apis} | {"gateway"}))
         finally:
             if states is not None:
                 states.close()

@@ -3,7 +3,9 @@
     python -m demo logins                     the demo's users, one per role, and their password
     python -m demo load [--wait SECONDS]      load the demo data (users, units, campaign, participants, allocation,
                                               catalogue, plans)
-    python -m demo play                       play the whole campaign, printing a summary per step
+    python -m demo play [--close]             play the whole campaign to its close-out's checklist and report
+                                              (with --close it closes the campaign: read-only from then on),
+                                              printing a summary per step
 
 Both are idempotent: running them again changes nothing. The federation admin's login comes from
 GATEWAY_BOOTSTRAP_ADMIN / GATEWAY_BOOTSTRAP_PASSWORD; the demo users' password from DEMO_PASSWORD.
@@ -60,6 +62,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--base-url", default="http://127.0.0.1:8000")
     parser.add_argument("--wait", type=float, default=0, help="wait this long for the gateway's /readyz first")
     parser.add_argument("--state-dir", type=Path, default=Path(os.environ.get("VAR_DIR", "var")))
+    parser.add_argument(
+        "--close",
+        action="store_true",
+        help="play: close the campaign at the end (read-only from then on; without it the checklist and report only)",
+    )
     args = parser.parse_args(argv)
     password = os.environ.get("DEMO_PASSWORD", "")
     if len(password) < 10:
@@ -72,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit("Set GATEWAY_BOOTSTRAP_ADMIN and GATEWAY_BOOTSTRAP_PASSWORD (the federation admin).")
     if args.wait:
         wait_ready(args.base_url, args.wait)
-    scenario = Scenario(args.base_url, admin, password, args.state_dir)
+    scenario = Scenario(args.base_url, admin, password, args.state_dir, close=args.close)
     if args.command == "load":
         for name in LOAD_STEPS:
             getattr(scenario, name)()

@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 
 from servicekit.progress import Progress
 
-__all__ = ["Progress", "render", "table", "width", "yuan"]
+__all__ = ["Progress", "checklist_line", "closeout_line", "render", "seat_line", "table", "width", "yuan"]
 
 # step -> (title, who, did what)
 STEPS = {
@@ -41,6 +41,11 @@ STEPS = {
         "按基层工会名单整批报送（注明报送日期）；机构只看到已报送的名单",
     ),
     "registration": ("学员建档，额度系统预留名额或资金", "培训机构 → 额度系统", "为学员建档；额度系统逐一预留或拒绝"),
+    "entrance_tests": (
+        "学历教育入学测试：未通过者被机构退回，名额释放后由同单位另一人选使用",
+        "培训机构 → 额度系统",
+        "记录入学测试；退回未通过者的建档，额度系统释放名额；因名额不足被拒的人选重新建档、测试、录取",
+    ),
     "payments": ("学员向培训机构足额缴费", "学员", "按费用明细向培训机构缴费"),
     "transfer": ("一次转学（转机构）", "机构申请、单位同意、总工会审核", "学员转到另一机构，补缴差额"),
     "classes": ("组班：专班（>30人）与插班；花名册按工作日报送", "培训机构", "组班、报送花名册、公示（脱敏）、开班"),
@@ -52,6 +57,11 @@ STEPS = {
     "disqualification": ("取消芳村工人文化宫的培训资格", "总工会", "取消资格；该机构的新报名被拒绝"),
     "transfer_deadline": ("年底拨付期限：各单位未拨付资金", "总工会", "查看距拨付截止日的天数与各单位尚未拨付的金额"),
     "checks": ("核对：资金可追溯到分", "审计", "核对财务不变量、额度报表和资金台账"),
+    "closeout": (
+        "结项：检查清单、关闭批次、按单位和机构的结项报告",
+        "总工会",
+        "查看结项检查清单后关闭批次（此后只可查看）；单位结余退回资金池；导出结项报告（JSON 与 .xlsx）",
+    ),
 }
 
 # fact key -> Chinese label; money facts are shown in yuan
@@ -126,6 +136,17 @@ LABELS = {
     "student stays": "学员状态保持",
     "finance invariants": "财务不变量",
     "quota": "额度",
+    "admitted now": "本次录取",
+    "rejected registrations": "被机构退回的建档",
+    "seat taken by": "使用该名额的人选",
+    "seats of the unit": "该单位的学历名额",
+    "closed now": "本次结项",
+    "ready": "清单全部完成",
+    "checklist": "结项检查清单",
+    "write after close": "结项后的修改请求",
+    "units": "按单位",
+    "institutions": "按机构",
+    "report (.xlsx) bytes": "结项报告 .xlsx（字节）",
 }
 MONEY = {"total skills money", "difference paid"} | {
     f"{payer} share{tail}" for payer in ("federation", "unit", "employee") for tail in ("", " paid out")
@@ -151,11 +172,26 @@ STATUS_ZH = {
     "requested": "待额度确认",
     "registered": "已建档",
     "admitted": "已录取",
-    "refused": "额度不足被拒",
+    "refused": "未建档（额度不足或被机构退回）",
     "rejected": "异议成立被否决",
     "withdrawn": "已退学",
+    "closed": "已结项（只读）",
 }
 PAYERS = {"federation": "总工会", "unit": "单位", "employee": "职工"}
+SEATS = {"allocated": "已分配", "reserved": "已预留", "consumed": "已使用", "spent": "已支付", "released": "已释放"}
+SEATS |= {"available": "可用"}
+MOMENTS = {"held": "退回前", "released": "机构退回后", "reused": "另一人选建档后", "now": "现在"}
+CLOSEOUT_COUNTS = {"nominated": "推荐", "registered": "建档", "trained": "参训", "passed": "考试通过"}
+CLOSEOUT_COUNTS |= {"certified": "取得证书"}
+CLOSEOUT_MONEY = {"fees": "费用", "federation": "总工会", "unit": "单位", "employee": "职工"}
+CLOSEOUT_MONEY |= {"paid_by_employees": "学员已缴", "returned_at_close": "结项退回"}
+CHECKLIST = {
+    "classes_finished": "班级均已开班",
+    "results_in": "成绩均已上报",
+    "reimbursements_paid": "补贴均已发放",
+    "funds_transferred": "资金均已拨付",
+    "objections_decided": "异议均已处理",
+}
 
 LEDGER_EXPLAINED = (
     "台账每一行是一名学员：费用合计 = 总工会份额 + 单位份额 + 职工份额，三者相加必须到分相等；"
@@ -171,6 +207,26 @@ def yuan(amount) -> str:
     except InvalidOperation:
         return str(amount)
     return f"¥{value:,.2f}"
+
+
+def seat_line(moment: str, seats: dict) -> str:
+    """A unit's seats at one moment, as quota counts them: 退回前：已分配 1，已预留 1，……"""
+    return f"{MOMENTS.get(moment, moment)}：" + "，".join(f"{zh} {seats[k]}" for k, zh in SEATS.items() if k in seats)
+
+
+def checklist_line(item: dict) -> str:
+    """One item of the close-out checklist: 成绩均已上报：未完成 2 项（共 45 项）"""
+    name = CHECKLIST.get(item["item"], item["item"])
+    state = "已完成" if item["done"] else f"未完成 {item['open']} 项"
+    return f"{name}：{state}（共 {item['total']} 项）"
+
+
+def closeout_line(figures: dict, key: str) -> str:
+    """One row of the close-out report: the counts, then money per payer in yuan."""
+    counts = "，".join(f"{zh} {figures.get(name, 0)}" for name, zh in CLOSEOUT_COUNTS.items())
+    amounts = "，".join(f"{zh} {yuan(figures[name])}" for name, zh in CLOSEOUT_MONEY.items() if name in figures)
+    satisfaction = f"满意度 {figures['satisfaction']}" if figures.get("satisfaction") else ""
+    return f"{figures[key]}：" + "；".join(part for part in (counts, amounts, satisfaction) if part)
 
 
 def width(text: str) -> int:

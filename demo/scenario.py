@@ -22,7 +22,7 @@ from tests.support import rfc9474  # the students' RFC 9474 client (written from
 
 from .client import ApiError, Gateway, eventually
 from .data import campaign_body, illustrative_calendar, load, money, person, programmes
-from .present import LEDGER_EXPLAINED, Progress, render, yuan
+from .present import LEDGER_EXPLAINED, Progress, checklist_line, closeout_line, render, seat_line, yuan
 
 THIS_UNIT, SMALL_UNIT = "GZ-TH", "GZ-ZS-JG"
 ELECTRICIAN, WELDER, TEA_FCG, TEA_SYG, ACCOUNTING = "GCJS-DG-4", "ZGJS-HG-4", "FCG-CY-4", "SYG-CY-4", "ZGJY-BK-KJ"
@@ -48,6 +48,7 @@ class Scenario:
     state_dir: Path
     today: date = field(default_factory=china_today)  # the services' business day (Guangzhou)
     say: callable = print
+    close: bool = True  # the last step closes the campaign: read-only from then on
 
     def __post_init__(self):
         self.gateway = Gateway(self.base_url)
@@ -135,6 +136,7 @@ class Scenario:
             self.confirmation,
             self.list_send,
             self.registration,
+            self.entrance_tests,
             self.payments,
             self.transfer,
             self.classes,
@@ -146,6 +148,7 @@ class Scenario:
             self.disqualification,
             self.transfer_deadline,
             self.checks,
+            self.closeout,
         ):
             step()
         return self.summary
@@ -212,6 +215,7 @@ class Scenario:
             campaign = self.fed.post(f"/api/quota/campaigns/{campaign['id']}/publish")
         self.campaign_id = campaign["id"]
         self.windows = campaign["windows"]
+        self.closed = campaign["status"] == "closed"  # read-only: the steps find everything done
         self.step(
             "campaign",
             "Campaign published (the plan's numbers; calendar moved to today, see demo/data.py)",
@@ -272,7 +276,10 @@ class Scenario:
                 str(self.lines[SMALL_UNIT]["academic_seats"] * money(self.body["academic_subsidy_per_student"])),
             ),
         ]
+        done = {(t["unit_id"], t["kind"]) for t in self.fed.all("/api/finance/transfers", campaign_id=self.campaign_id)}
         for unit, kind, amount in wanted:
+            if (unit, kind) in done:
+                continue
             key = f"demo-transfer-{self.campaign_id}-{unit}-{kind}"  # the same transfer if the demo runs again
             self.until_accepted(
                 lambda: self.fed.post(
@@ -337,10 +344,12 @@ class Scenario:
         wanted = {THIS_UNIT: [ELECTRICIAN, WELDER, TEA_FCG, TEA_SYG], SMALL_UNIT: [ACCOUNTING]}
         for unit, programme_ids in wanted.items():
             officer = self.user({THIS_UNIT: "tianhe.officer", SMALL_UNIT: "jiguan.officer"}[unit])
+            path = f"/api/enrollment/units/{unit}/plans/{self.campaign_id}"
+            plan = officer.exists(path)
+            if plan and sorted(p["programme_id"] for p in plan["programmes"]) == sorted(programme_ids):
+                continue
             self.until_accepted(
-                lambda: officer.put(
-                    f"/api/enrollment/units/{unit}/plans/{self.campaign_id}", {"programme_ids": programme_ids}
-                ),
+                lambda: officer.put(path, {"programme_ids": programme_ids}),
                 f"enrollment to know the campaign and unit {unit}",
             )
         self.step(
@@ -501,8 +510,9 @@ class Scenario:
         )
 
     def registration(self):
-        """Institutions register; quota answers. The small unit has one seat: its second student is refused.
-        The second tea-art student stays `sent`: her institution is disqualified before she is registered."""
+        """Institutions register; quota answers. The small unit has one seat: its second student is refused
+        (until the first is rejected: see `entrance_tests`). The second tea-art student stays `sent`: her
+        institution is disqualified before she is registered."""
         late = person(self.cohort_numbers["tea_late"])["resident_id"]
         due = [
             row
@@ -515,7 +525,6 @@ class Scenario:
             operator.post(f"/api/enrollment/enrolments/{row['enrolment_id']}/register")
             self.wait_status(operator, row["enrolment_id"], ("registered", "refused"), "quota's answer")
             progress.advance()
-        self._admit_academic()
         rows = self.all_enrolments()
         refused = [r for r in rows if r["status"] == "refused"]
         report = self.fed.get(f"/api/quota/campaigns/{self.campaign_id}/report")
@@ -529,17 +538,61 @@ class Scenario:
             },
         )
 
-    def _admit_academic(self):
+    def seats(self, unit: str) -> dict:
+        """The unit's seats as quota counts them (allocated, reserved, consumed, spent, released, available)."""
+        report = self.fed.get(f"/api/quota/campaigns/{self.campaign_id}/report")
+        return next(u for u in report["units"] if u["unit_id"] == unit)["seats"]
+
+    def entrance_tests(self):
+        """The small unit's one seat: its holder fails the entrance test and the institution rejects the
+        registration; quota releases the seat, the nominee refused for want of it is registered on it, passes
+        and is admitted."""
         operator = self.operator_of("GZ-ZGJY")
+        rows = sorted(self.enrolments(self.cohorts["academic"].union).values(), key=lambda r: r["resident_id"])
+        holder = next((r for r in rows if r["status"] == "registered" and r["entrance_test_passed"] is None), None)
+        waiting = next((r for r in rows if r["status"] == "refused" and r["refusal_reason"] == "no_quota_left"), None)
+        counts = {"now": self.seats(SMALL_UNIT)}
+        if holder and waiting:
+            self.rejected = holder["enrolment_id"]
+            counts = {"held": counts["now"]}
+            path = f"/api/enrollment/enrolments/{holder['enrolment_id']}"
+            operator.post(
+                f"{path}/entrance-test", {"held_on": self.today.isoformat(), "score": "41.50", "passed": False}
+            )
+            operator.post(f"{path}/rejection", {"reason": "entrance_test_failed", "note": "入学测试未达录取线"})
+            counts["released"] = eventually(
+                lambda: (seats := self.seats(SMALL_UNIT))["available"] == 1 and seats, "quota to release the seat"
+            )
+            operator.post(f"/api/enrollment/enrolments/{waiting['enrolment_id']}/register")
+            self.wait_status(operator, waiting["enrolment_id"], ("registered", "refused"), "quota's answer")
+            counts["reused"] = self.seats(SMALL_UNIT)
+        admitted = 0
         for row in self.enrolments(self.cohorts["academic"].union).values():
             if row["status"] == "registered":
+                path = f"/api/enrollment/enrolments/{row['enrolment_id']}"
                 if row["entrance_test_passed"] is None:
                     operator.post(
-                        f"/api/enrollment/enrolments/{row['enrolment_id']}/entrance-test",
-                        {"held_on": self.today.isoformat(), "score": "78.50", "passed": True},
+                        f"{path}/entrance-test", {"held_on": self.today.isoformat(), "score": "78.50", "passed": True}
                     )
-                operator.post(f"/api/enrollment/enrolments/{row['enrolment_id']}/admit")
+                operator.post(f"{path}/admit")
                 self.wait_status(operator, row["enrolment_id"], ("admitted",), "admission")
+                admitted += 1
+        self.seat_counts = counts
+        rows = self.enrolments(self.cohorts["academic"].union).values()
+        self.step(
+            "entrance_tests",
+            "Entrance tests: one fails and is rejected; the seat goes back to the unit and its other nominee takes it",
+            {
+                "admitted now": admitted,
+                "rejected registrations": [
+                    f"{r['name']}: {r['refusal_reason']}（{r['refusal_detail']}）"
+                    for r in rows
+                    if r["refusal_reason"] == "entrance_test_failed"
+                ],
+                "seat taken by": [f"{r['name']}: {r['status']}" for r in rows if r["status"] in ACTIVE],
+                "seats of the unit": [seat_line(moment, seats) for moment, seats in counts.items()],
+            },
+        )
 
     def payments(self):
         paid, by_payer = 0, {"federation": Decimal(0), "unit": Decimal(0), "employee": Decimal(0)}
@@ -702,6 +755,7 @@ class Scenario:
     def exams(self):
         """Institution systems publish results with signed requests; one electrician fails, then passes a retake."""
         failing = person(self.cohorts["electricians"].numbers[1])["resident_id"]
+        published = {(r["enrolment_id"], r["attempt"]) for r in self.fed.all("/api/evaluation/results")}
         attempts = {}
         for cohort, exam, institution in (
             ("electricians", "电工中级职业技能鉴定", "GZ-GCJS"),
@@ -723,25 +777,28 @@ class Scenario:
                 }
                 for r in rows
             ]
-            self._batch(machine, f"demo-{self.campaign_id}-{institution}-1", lines)
+            if any((line["enrolment_id"], 1) not in published for line in lines):
+                self._batch(machine, f"demo-{self.campaign_id}-{institution}-1", lines)
             retake = [
                 dict(line, held_on=self.today.isoformat(), score="74.00", passed=True)
                 for line in lines
                 if not line["passed"]
             ]
             if retake:
-                self._batch(machine, f"demo-{self.campaign_id}-{institution}-retake", retake)
                 self.re_examined = retake[0]["enrolment_id"]
-                for line in retake:  # the re-exam fee the student alone pays (补考费), not paid yet
-                    machine.post(
-                        f"/api/finance/enrolments/{line['enrolment_id']}/charges",
-                        {
-                            "line": "re_exam",
-                            "amount": RE_EXAM_FEE,
-                            "charged_on": self.today.isoformat(),
-                            "reference": f"补考费-{line['enrolment_id'][:8]}",
-                        },
-                    )
+            missing = [line for line in retake if (line["enrolment_id"], 2) not in published]
+            if missing:
+                self._batch(machine, f"demo-{self.campaign_id}-{institution}-retake", missing)
+            for line in missing:  # the re-exam fee the student alone pays (补考费), not paid yet
+                machine.post(
+                    f"/api/finance/enrolments/{line['enrolment_id']}/charges",
+                    {
+                        "line": "re_exam",
+                        "amount": RE_EXAM_FEE,
+                        "charged_on": self.today.isoformat(),
+                        "reference": f"补考费-{line['enrolment_id'][:8]}",
+                    },
+                )
             attempts[exam] = len(lines) + len(retake)
         results = self.fed.all("/api/evaluation/results")
         self.step(
@@ -766,7 +823,7 @@ class Scenario:
         )
 
     def certificates(self):
-        issued = 0
+        issued, held = 0, {c["enrolment_id"] for c in self.fed.all("/api/evaluation/certificates")}
         for cohort, institution in (("electricians", "GZ-GCJS"), ("welders", "GZ-ZGJS")):
             machine = self.gateway.as_machine(self.clients[institution]["key_id"], self.clients[institution]["secret"])
             rows = sorted(
@@ -778,6 +835,8 @@ class Scenario:
                 key=lambda r: r["resident_id"],
             )
             for index, row in enumerate(rows, 1):
+                if row["enrolment_id"] in held:
+                    continue
                 answer = machine.call(
                     "POST",
                     "/api/evaluation/certificates",
@@ -975,17 +1034,20 @@ class Scenario:
                     },
                 )
         scores = {}
-        for institution in marks:
-            evaluation = self.fed.post(
-                f"/api/evaluation/institutions/{institution}/evaluations", {"campaign_id": self.campaign_id}
+        for institution in marks:  # kept while the campaign runs; a closed one's are read only
+            scores[institution] = (
+                self.fed.get(f"/api/evaluation/institutions/{institution}/scores", campaign_id=self.campaign_id)
+                if self.closed
+                else self.fed.post(
+                    f"/api/evaluation/institutions/{institution}/evaluations", {"campaign_id": self.campaign_id}
+                )
             )
-            scores[institution] = evaluation
         self.scores = scores
         self.step(
             "scores",
             "Inspections and institution scores",
             {
-                institution: f"score {s['score']} (threshold {s['notice_threshold']}), notified: {s['notice'] is not None}"
+                institution: f"score {s['score']} (threshold {s['notice_threshold']}), below: {s['below_threshold']}"
                 for institution, s in scores.items()
             },
         )
@@ -1070,4 +1132,59 @@ class Scenario:
             f"费用合计 {yuan(r['fees_total'])} = 总工会 {yuan(r['federation_share'])} + 单位 {yuan(r['unit_share'])}"
             f" + 职工 {yuan(r['employee_share'])}；已付机构 {yuan(r['paid_to_institution'])}；"
             f"总工会份额返还学员：{r['federation_reimbursement']}。" + LEDGER_EXPLAINED
+        )
+
+    def closeout(self):
+        """结项: the federation reads the checklist and the report per unit and per institution, closes the
+        campaign (each unit's unspent earmarked money back to the pool) and it is read-only everywhere
+        (`close=False`: the checklist and the report only, the campaign stays open)."""
+        path = f"/api/campaigns/{self.campaign_id}/closeout"
+        before = report = self.fed.get(path)
+        closed_now = self.close and before["status"] != "closed"
+        if closed_now:
+            self.fed.post(
+                f"/api/quota/campaigns/{self.campaign_id}/close",
+                {
+                    "reason": "培训、考试、发证和补贴发放已完成，结项；单位结余资金退回资金池",
+                    "unspent_funds": "return_to_pool",
+                },
+            )
+        facts = {
+            "closed now": closed_now,
+            "ready": before["ready"],
+            "checklist": [checklist_line(item) for item in before["checklist"]],
+        }
+        if closed_now or before["status"] == "closed":
+            # finance returns the unspent money once it hears campaign.closed
+            report = eventually(
+                lambda: (
+                    (r := self.fed.get(path))["status"] == "closed"
+                    and all(u.get("unspent", "0.00") == "0.00" for u in r["units"])
+                    and r
+                ),
+                "finance to return the units' unspent money to the pool",
+            )
+            self.refused_after_close = refused = self.fed.call(
+                "PATCH",
+                f"/api/quota/campaigns/{self.campaign_id}",
+                {"name": "结项后改名"},
+                ok=(409,),
+                headers={"Accept-Language": "zh-CN"},
+            )
+            facts["write after close"] = f"{refused['status']} {refused['code']}: {refused['title']}"
+        sheet = self.fed.call("GET", path, params={"format": "xlsx"}, raw=True)
+        self.closeout_before, self.closeout_report, self.closeout_sheet = before, report, sheet.content
+        self.step(
+            "closeout",
+            "Close-out: the checklist, the close (read-only from then on), the report per unit and per institution",
+            {
+                **facts,
+                "status": report["status"],
+                "units": [
+                    closeout_line(u, "unit_id") for u in report["units"] if u["unit_id"] in (THIS_UNIT, SMALL_UNIT)
+                ],
+                "institutions": [closeout_line(i, "institution_id") for i in report["institutions"]],
+                "report (.xlsx) bytes": len(sheet.content),
+            },
+            note="结项后本批次只可查看、不可修改；单位专项账户结余按总工会决定退回资金池（见“结项退回”）。",
         )

@@ -31,6 +31,9 @@ PAGES = {
         ("dashboard", "/federation/dashboard"),
         ("institutions", "/federation/institutions"),
         ("institution", "/federation/institutions/GZ-GCJS"),
+        ("inspections", "/federation/inspections"),
+        ("institution_inspections", "/federation/institutions/GZ-GCJS/inspections"),
+        ("closeout", ("/federation/campaigns", "main table tbody a[href$='/closeout']")),
         ("clients", "/federation/clients"),
         ("audit", "/federation/audit"),
         ("campaigns", "/federation/campaigns"),
@@ -49,12 +52,14 @@ PAGES = {
         ("allocation", "/federation/allocation"),
         ("transfers", "/federation/transfers"),
         ("institution", "/federation/institutions/GZ-GCJS"),
+        ("closeout", ("/federation/campaigns", "main table tbody a[href$='/closeout']")),
     ],
     "unit_officer": [
         ("home", "/"),
         ("allocation", "/unit/allocation"),
         ("unions", "/unit/unions"),
         ("lists", "/unit/lists"),
+        ("results", "/union/results?show=certificates"),
         ("money", "/unit/money"),
     ],
     "grassroots_officer": [
@@ -62,6 +67,7 @@ PAGES = {
         ("nominations", "/nominations"),
         ("notice", "/notice"),
         ("studies", "/studies"),
+        ("results", "/union/results"),
     ],
     "institution_operator": [
         ("home", "/"),
@@ -202,7 +208,7 @@ def load_demo(admin: tuple[str, str], password: str, var: Path) -> None:
     from .scenario import Scenario
 
     scenario = Scenario("http://127.0.0.1:8000", admin, password, var, say=lambda *_: None)
-    for name in (*LOAD_STEPS, "nominations", "confirmation", "registration", "payments", "classes"):
+    for name in (*LOAD_STEPS, "nominations", "confirmation", "list_send", "registration", "payments", "classes"):
         getattr(scenario, name)()
 
 

@@ -2,8 +2,8 @@
 
 The grassroots union that nominated an employee asks for a one-time activation code (and again when the
 employee forgets the password: never a reset by ID number alone). The code is shown to the officer, to print or
-hand over, and sent to the nominee's phone through one `Sender`, the provider chosen by GATEWAY_SMS_PROVIDER
-(locally `log`: the message goes to the log with the phone masked). Only the code's hash is kept; it works once,
+hand over, and sent to the nominee's phone through one `gateway.sms.Sender`, the provider chosen by
+GATEWAY_SMS_PROVIDER (locally `log`: the message goes to the log with the phone masked). Only the code's hash is kept; it works once,
 until it expires (GATEWAY_ACTIVATION_CODE_HOURS), for at most MAX_FAILURES wrong tries, and a new code replaces
 any earlier one. The employee activates with the resident ID number, the code and a password of their own: a new
 account (role employee, the keyed pseudonym of the ID number as its employee id), or, for an account that
@@ -12,12 +12,10 @@ exists, a new password that ends every login made with the old one.
 
 from __future__ import annotations
 
-import logging
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
@@ -27,35 +25,14 @@ from servicekit import pseudonym
 from servicekit.clock import china_today
 from servicekit.i18n import _
 from servicekit.identity import EMPLOYEE
-from servicekit.personal import mask_phone
 from servicekit.resident_id import InvalidPersonalData, normalise_resident_id
 
 from . import accounts
 from .models import ActivationCode, User
 
-log = logging.getLogger("gateway.activation")
-
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I: read aloud or copied from paper
 CODE_LENGTH = 10  # 32^10: about 10^15 codes
 MAX_FAILURES = 5  # wrong tries of one code before it stops working
-
-
-class Sender(Protocol):
-    def send(self, phone: str, text: str) -> None: ...
-
-
-class LogSender:
-    """Local and test runs: the message is written to the log, the phone masked."""
-
-    def send(self, phone: str, text: str) -> None:
-        log.info("sms", extra={"phone": mask_phone(phone), "text": text})
-
-
-SENDERS: dict[str, type] = {"log": LogSender}
-
-
-def sender(provider: str) -> Sender:
-    return SENDERS[provider]()
 
 
 def normal_code(code: str) -> str:

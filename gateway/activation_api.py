@@ -7,27 +7,30 @@ employees their own union nominated, and the code goes to the phone the nominati
 
 from __future__ import annotations
 
-import json
+import logging
 from datetime import UTC, datetime
 
-from flask import g, request
+from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from servicekit.audit import Actor, actor_of
 from servicekit.audit import record as trail_record
-from servicekit.errors import NOT_FOUND, SERVICE_UNAVAILABLE, TOO_MANY_REQUESTS, UNAUTHORIZED, Problem
+from servicekit.clock import china_date
+from servicekit.errors import TOO_MANY_REQUESTS, UNAUTHORIZED, Problem
 from servicekit.i18n import _
-from servicekit.identity import EMPLOYEE, GRASSROOTS_OFFICER, HEADER, sign
+from servicekit.identity import EMPLOYEE, GRASSROOTS_OFFICER
 from servicekit.personal import mask_phone
 
-from . import accounts, activation
+from . import accounts, activation, sms
 from .auth_api import account_problems
+from .fanout import Reader
 from .guard import LOGIN_WINDOW_SECONDS, current_guard, require
 from .incoming import client_address
 from .limits import hit
 from .models import audit_entries
-from .upstreams import UpstreamError, current_upstreams
+
+log = logging.getLogger("gateway.activation")
 
 blp = Blueprint(
     "activation", __name__, url_prefix="/auth", description="Employees activate their accounts with a code (账号激活)"
@@ -41,7 +44,13 @@ class CodeIn(Schema):
 class CodeOut(Schema):
     code = fields.String(metadata={"description": "Shown this once: to print or hand to the employee"})
     expires_at = fields.DateTime()
-    phone = fields.String(metadata={"description": "Where it was also sent, masked"})
+    phone = fields.String(metadata={"description": "The nomination's phone, masked: where it was sent by SMS"})
+    sms_sent = fields.Boolean(
+        metadata={
+            "description": "false: the SMS provider did not take it (the code works all the same; ask again to "
+            "send a new one)"
+        }
+    )
     employee_id = fields.String()
 
 
@@ -63,21 +72,14 @@ class ActivatedOut(Schema):
 
 def _nomination(officer, enrolment_id: str) -> dict:
     """The enrolment as enrollment shows it to this officer (404 when it is not their union's)."""
-    path = f"/enrolments/{enrolment_id}"
-    header = sign(
-        officer, current_guard().keys.identity, audience="enrollment", method="GET", path=path, request_id=g.request_id
+    return Reader.of_request(officer).get(
+        "enrollment",
+        f"/enrolments/{enrolment_id}",
+        {},
+        _("The nomination cannot be read now."),
+        _("No such nomination of your union."),
+        not_found_on=(403, 404),
     )
-    try:
-        status, body, _headers = current_upstreams().fetch(
-            "enrollment", path, {"Accept": "application/json", "X-Request-ID": g.request_id, HEADER: header}, 10.0
-        )
-    except UpstreamError:
-        raise Problem(SERVICE_UNAVAILABLE, _("The nomination cannot be read now.")) from None
-    if status in (403, 404):
-        raise Problem(NOT_FOUND, _("No such nomination of your union."))
-    if status != 200:
-        raise Problem(SERVICE_UNAVAILABLE, _("The nomination cannot be read now."))
-    return json.loads(body)
 
 
 @blp.route("/activation-codes", methods=["POST"])
@@ -87,7 +89,8 @@ def _nomination(officer, enrolment_id: str) -> dict:
 @blp.alt_response(404, description="No such nomination of the officer's union")
 def issue_code(body):
     """A one-time code for the nominated employee to activate their account (or set a new password with):
-    shown once here and sent to the nomination's phone; an earlier code stops working."""
+    shown once here and sent to the nomination's phone (`sms_sent` false: the SMS provider failed; the code works
+    all the same); an earlier code stops working."""
     guard, officer = current_guard(), require(GRASSROOTS_OFFICER)
     nomination = _nomination(officer, body["enrolment_id"])
     now = datetime.now(UTC)
@@ -108,16 +111,33 @@ def issue_code(body):
             after={"expires_at": issued.expires_at.isoformat(), "enrolment_id": body["enrolment_id"]},
             actor=actor_of(officer),
         )
-    activation.sender(guard.settings.sms_provider).send(
-        nomination["phone"],
+    until = issued.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+    message = sms.Message(
         _("Your activation code for the Million Workers Upskilling platform: {code} (valid until {until}).").format(
-            code=issued.code, until=issued.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+            code=issued.code, until=until
         ),
+        # Template variables are short: the code, and the last day it works (China's date).
+        (issued.code, china_date(issued.expires_at).isoformat()),
     )
+    try:
+        sms.sender(guard.settings.sms_provider, guard.settings.sms_tencent).send(nomination["phone"], message)
+        sent = True
+    except sms.NotSent as failure:
+        # The code stands (committed above): the officer still hands it over, or asks again for a new one.
+        sent = False
+        log.warning(
+            "activation code not sent by SMS",
+            extra={
+                "employee_id": nomination["employee_id"],
+                "provider": guard.settings.sms_provider,
+                "reason": failure.reason,
+            },
+        )
     return {
         "code": issued.code,
         "expires_at": issued.expires_at,
         "phone": mask_phone(nomination["phone"]),
+        "sms_sent": sent,
         "employee_id": nomination["employee_id"],
     }
 

@@ -16,6 +16,7 @@ from servicekit.identity import (
 )
 
 from .incoming import parse_networks
+from .sms import PROVIDERS, TencentSettings, load_tencent
 
 # The services the gateway fronts, and where they listen in a local run (deploy/Procfile).
 DEFAULT_URLS = {
@@ -56,7 +57,8 @@ class AuthSettings:
     login_free_failures: int = 5  # failures of one username (from anywhere) before its delays start
     login_max_delay_seconds: int = 300  # the longest a failing address waits between tries of one username
     activation_code_hours: int = 7 * 24  # how long an employee's one-time activation code is valid
-    sms_provider: str = "log"  # how codes are sent (gateway.activation.SENDERS): locally, to the log
+    sms_provider: str = "log"  # how codes are sent (gateway.sms.PROVIDERS): locally, to the log
+    sms_tencent: TencentSettings | None = None  # the credentials when sms_provider is tencent
     trusted_proxies: tuple = ()  # networks whose X-Forwarded-For names the client (gateway.incoming)
     revocation_refresh_seconds: float = 5.0  # how stale a process's map of revoked tokens may be (revocations)
     external: ExternalIdentityProvider | None = None
@@ -168,6 +170,7 @@ def load_auth_settings(environ) -> AuthSettings:
     admin, password = environ.get("GATEWAY_BOOTSTRAP_ADMIN", "").strip(), environ.get("GATEWAY_BOOTSTRAP_PASSWORD", "")
     if bool(admin) != bool(password):
         raise ValueError("GATEWAY_BOOTSTRAP_ADMIN and GATEWAY_BOOTSTRAP_PASSWORD go together")
+    sms_provider = _sms_provider(environ)
     return AuthSettings(
         access_token_seconds=_positive_int(environ, "GATEWAY_ACCESS_TOKEN_SECONDS", 900),
         refresh_token_seconds=_positive_int(environ, "GATEWAY_REFRESH_TOKEN_SECONDS", 12 * 3600),
@@ -179,7 +182,8 @@ def load_auth_settings(environ) -> AuthSettings:
         login_free_failures=_positive_int(environ, "GATEWAY_LOGIN_FREE_FAILURES", 5),
         login_max_delay_seconds=_positive_int(environ, "GATEWAY_LOGIN_MAX_DELAY_SECONDS", 300),
         activation_code_hours=_positive_int(environ, "GATEWAY_ACTIVATION_CODE_HOURS", 7 * 24),
-        sms_provider=_sms_provider(environ),
+        sms_provider=sms_provider,
+        sms_tencent=load_tencent(environ) if sms_provider == "tencent" else None,
         trusted_proxies=parse_networks("GATEWAY_TRUSTED_PROXIES", environ.get("GATEWAY_TRUSTED_PROXIES", "")),
         revocation_refresh_seconds=_positive_seconds(environ, "GATEWAY_REVOCATION_REFRESH_SECONDS", 5.0),
         external=_external_provider(environ),
@@ -189,11 +193,9 @@ def load_auth_settings(environ) -> AuthSettings:
 
 
 def _sms_provider(environ) -> str:
-    from .activation import SENDERS
-
     provider = environ.get("GATEWAY_SMS_PROVIDER", "log").strip() or "log"
-    if provider not in SENDERS:
-        raise ValueError(f"GATEWAY_SMS_PROVIDER: one of {', '.join(sorted(SENDERS))}")
+    if provider not in PROVIDERS:
+        raise ValueError(f"GATEWAY_SMS_PROVIDER: one of {', '.join(PROVIDERS)}")
     return provider
 
 

@@ -53,12 +53,28 @@ class Reader:
         with ThreadPoolExecutor(max_workers=max(len(items), 1)) as pool:
             return list(pool.map(lambda item: self.context.copy().run(read, item), items))
 
-    def get(self, service: str, path: str, params: dict, unavailable: str, not_found: str | None = None):
+    def get(
+        self,
+        service: str,
+        path: str,
+        params: dict,
+        unavailable: str,
+        not_found: str | None = None,
+        not_found_on: tuple[int, ...] = (404,),
+    ):
         """A service's JSON answer to a GET. 503 (`unavailable`) when the service cannot answer; 404
-        (`not_found`) when given and the service has no such thing."""
-        return self.fetch(service, path, params, unavailable, not_found)[0]
+        (`not_found`) when given and the service answers one of `not_found_on`."""
+        return self.fetch(service, path, params, unavailable, not_found, not_found_on)[0]
 
-    def fetch(self, service: str, path: str, params: dict, unavailable: str, not_found: str | None = None) -> tuple:
+    def fetch(
+        self,
+        service: str,
+        path: str,
+        params: dict,
+        unavailable: str,
+        not_found: str | None = None,
+        not_found_on: tuple[int, ...] = (404,),
+    ) -> tuple:
         """`get`'s JSON answer and the answer's headers (names lower-case: a list's link, x-total-count)."""
         header = sign(self.identity, self.key, audience=service, method="GET", path=path, request_id=self.request_id)
         headers = {"Accept": "application/json", "X-Request-ID": self.request_id, HEADER: header}
@@ -68,7 +84,7 @@ class Reader:
         except UpstreamError as exc:
             log.warning("upstream unavailable", extra={"upstream_service": service, "error": exc.detail})
             raise Problem(SERVICE_UNAVAILABLE, unavailable) from None
-        if status == 404 and not_found is not None:
+        if status in not_found_on and not_found is not None:
             raise Problem(NOT_FOUND, not_found)
         if status != 200:
             log.warning("upstream unavailable", extra={"upstream_service": service, "upstream_status": status})

@@ -56,6 +56,7 @@ def navigation(role: str) -> list[tuple[str, str]]:
             ("federation.transfers", _("专款拨付")),
             ("federation.reviews", _("推荐审核")),
             ("oversight.institutions", _("培训机构")),
+            ("inspections.overview", _("检查与通报")),
             ("federation.calendar", _("工作日历")),
             ("oversight.audit", _("审计日志")),
             ("federation.operations", _("运行监控")),
@@ -69,6 +70,7 @@ def navigation(role: str) -> list[tuple[str, str]]:
             ("officers.unit_allocation", _("本单位指标")),
             ("officers.unit_unions", _("基层工会")),
             ("officers.unit_lists", _("推荐名单")),
+            ("officers.results", _("成绩与证书")),
             ("unit_money.money", _("报销与政策")),
         ]
     if role == GRASSROOTS_OFFICER:
@@ -76,6 +78,7 @@ def navigation(role: str) -> list[tuple[str, str]]:
             ("officers.nominations", _("人选推荐")),
             ("officers.notice", _("公示与异议")),
             ("officers.studies", _("职工学习情况")),
+            ("officers.results", _("成绩与证书")),
         ]
     if role == INSTITUTION_OPERATOR:
         return home + [
@@ -200,9 +203,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     from .views import (
         activation,
         auth,
+        closeout,
         employee,
         federation,
         home,
+        inspections,
         institution,
         officers,
         oversight,
@@ -210,7 +215,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         unit_money,
     )
 
-    for module in (auth, home, federation, officers, oversight, unit_money, institution, public, employee, activation):
+    for module in (auth, home, federation, officers, oversight, inspections, closeout, unit_money, institution, public,
+                   employee, activation):  # fmt: skip
         app.register_blueprint(module.blueprint)
 
     app.jinja_env.filters["china_time"] = china_time

@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 
 from demo.client import ApiError, Gateway
 from demo.data import load, person
-from demo.scenario import RE_EXAM_FEE, Scenario
+from demo.scenario import RE_EXAM_FEE, SMALL_UNIT, THIS_UNIT, Scenario
 from tests.support.campaign import (
     ADMIN,
     PASSWORD,
@@ -89,9 +89,21 @@ def test_the_campaign_runs_end_to_end_through_the_gateway_and_again_changes_noth
     assert left.days == deadline["days_left"]
     assert deadline["status"] in ("open", "due_soon", "overdue") and Decimal(deadline["not_transferred"]["skills"]) > 0
     by_status = summary["registration"]["by status"]
-    # 31 electricians, 12 welders, 1 tea-art student, 1 academic student; 1 refused; 1 waiting (disqualified)
-    assert by_status == {"registered": 44, "admitted": 1, "refused": 1, "rejected": 1, "sent": 1}
-    assert "quota" in summary["registration"]["refused"][0] or summary["registration"]["refused"]
+    # 31 electricians, 12 welders, 1 tea-art student, 1 academic student (the small unit's one seat); its other
+    # nominee refused; 1 waiting (disqualified); the one the union's objection took off the list
+    assert by_status == {"registered": 45, "refused": 1, "rejected": 1, "sent": 1}
+    [refused] = summary["registration"]["refused"]
+    assert refused.endswith("(GZ-ZS-JG): no_quota_left"), refused
+    # the seat's holder fails the entrance test and is rejected: the seat goes back, the refused nominee takes it
+    held, released, reused = (scenario.seat_counts[moment] for moment in ("held", "released", "reused"))
+    assert (held["allocated"], held["reserved"], held["available"], held["released"]) == (1, 1, 0, 0)
+    assert (released["reserved"], released["available"], released["released"]) == (0, 1, 1)
+    assert (reused["reserved"], reused["available"], reused["released"]) == (1, 0, 1)
+    [rejected] = summary["entrance_tests"]["rejected registrations"]
+    assert rejected.endswith(": entrance_test_failed（入学测试未达录取线）")
+    [taken] = summary["entrance_tests"]["seat taken by"]
+    assert taken.endswith(": admitted") and taken.split(":")[0] == refused.split(" (")[0]
+    assert summary["entrance_tests"]["admitted now"] == 1
     assert summary["transfer"]["now at"] == "GZ-SYG SYG-CY-4"
     dedicated, public = scenario.classes_opened
     assert (dedicated["dedicated"], len(dedicated["students"]), dedicated["status"]) == (True, 31, "opened")
@@ -116,6 +128,12 @@ def test_the_campaign_runs_end_to_end_through_the_gateway_and_again_changes_noth
         assert usage["allocated"] == usage["reserved"] + usage["consumed"] + usage["spent"] + usage["available"]
     assert report["totals"]["seats"]["consumed"] + report["totals"]["seats"]["spent"] == 1  # the one admitted
     ledger = {row["enrolment_id"]: row for row in scenario.ledger}
+    rejected = ledger.pop(scenario.rejected)  # registered, then rejected: its breakdown cancelled, nothing paid
+    assert (rejected["enrolment_status"], rejected["paid_to_institution"], rejected["federation_reimbursement"]) == (
+        "withdrawn",
+        "0.00",
+        "not_owed",
+    )
     assert len(ledger) == 45  # every registered or admitted student, none of the refused or waiting
     certified = {row["enrolment_id"] for row in ledger.values() if row["federation_reimbursement"] == "paid"}
     assert len(certified) == 43
@@ -130,10 +148,12 @@ def test_the_campaign_runs_end_to_end_through_the_gateway_and_again_changes_noth
     assert set(ledger) <= set(training) and len(training) == 48
     for enrolment_id, row in ledger.items():
         line = training[enrolment_id]
-        due = Decimal(line["应缴费用合计 Fees due"])  # the fee standard; the re-exam fee is finance's charge
-        if enrolment_id == scenario.re_examined:
-            due += Decimal(RE_EXAM_FEE)
-        assert (str(due), line["已缴费 Paid"]) == (row["fees_total"], row["paid_to_institution"])
+        # Fees due is the programme's fee standard: finance's extra charges (the re-exam fee) are in finance's
+        # total due only
+        due = Decimal(line["应缴费用合计 Fees due"])
+        extra = Decimal(line["核定费用合计 Total due (finance)"]) - due
+        assert extra == (Decimal(RE_EXAM_FEE) if enrolment_id == scenario.re_examined else 0), line
+        assert (str(due + extra), line["已缴费 Paid"]) == (row["fees_total"], row["paid_to_institution"])
         if enrolment_id in certified:
             assert (
                 line["已报销市总部分 Federation share reimbursed"],
@@ -161,8 +181,9 @@ def test_the_campaign_runs_end_to_end_through_the_gateway_and_again_changes_noth
     assert len(held) == 44
 
     audit_trail_has_every_decision_of_the_campaign(system)
+    the_closeout_report_adds_up_and_the_closed_campaign_is_read_only(scenario, ledger.values())
 
-    again = play(system, tmp_path, []).run()
+    again = play(system, tmp_path, []).run()  # on the closed campaign: reads only
     for step in ("units", "catalogue"):
         assert again[step]["added now"] == 0
     assert again["nominations"]["nominated now"] == 0
@@ -173,6 +194,10 @@ def test_the_campaign_runs_end_to_end_through_the_gateway_and_again_changes_noth
     assert again["certificates"]["issued now"] == 0
     assert again["reimbursements"]["paid now"] == 0
     assert again["surveys"]["answered now"] == 0
+    assert again["entrance_tests"]["admitted now"] == 0 and again["closeout"]["closed now"] is False
+    assert again["entrance_tests"]["seat taken by"] == summary["entrance_tests"]["seat taken by"]
+    invariants = Gateway(system).login(*ADMIN).get("/api/finance/invariants")
+    assert (invariants["passed"], invariants["drift"]) == (True, [])
 
     # every event came from its owner's broker user: nothing parked (publisher refused or otherwise)
     for name in SERVICES:
@@ -214,6 +239,7 @@ DECISIONS = {
     ("enrollment", "enrolment.request_registration"),
     ("enrollment", "enrolment.registered"),
     ("enrollment", "enrolment.registration_refused"),
+    ("enrollment", "enrolment.reject_registration"),
     ("enrollment", "enrolment.admit"),
     ("finance", "payment.recorded"),
     ("enrollment", "status_change.requested"),
@@ -230,7 +256,79 @@ DECISIONS = {
     ("evaluation", "inspection.recorded"),
     ("evaluation", "institution_score.evaluated"),
     ("evaluation", "institution.disqualified"),
+    ("quota", "campaign.closed"),
 }
+
+
+def the_closeout_report_adds_up_and_the_closed_campaign_is_read_only(scenario, ledger) -> None:
+    """The checklist the federation saw before closing, and the report per unit and per institution after: its
+    counts are the scenario's, its money per payer finance's ledger (read before the close) to the fen."""
+    before, report = scenario.closeout_before, scenario.closeout_report
+    items = {item["item"]: item for item in before["checklist"]}  # (their order: tests/test_closeout.py)
+    assert (before["status"], before["ready"], len(items)) == ("published", False, 5)
+    done = ("classes_finished", "objections_decided")
+    assert [(items[name]["done"], items[name]["total"]) for name in done] == [(True, 2), (True, 1)]
+    assert items["reimbursements_paid"]["done"] and items["reimbursements_paid"]["total"] >= 43  # one per certificate
+    # no result yet: the tea-art student moved to 市一宫 and the admitted academic student
+    assert (items["results_in"]["open"], items["results_in"]["total"]) == (2, 45)
+    assert items["funds_transferred"]["open"] > 0  # only two units received money in the demo
+
+    assert (report["status"], report["unspent_funds"]) == ("closed", "return_to_pool")
+    units = {row["unit_id"]: row for row in report["units"]}
+    institutions = {row["institution_id"]: row for row in report["institutions"]}
+    counts = ("nominated", "registered", "trained", "withdrawn", "passed", "certified")
+    assert [units[THIS_UNIT].get(c, 0) for c in counts] == [46, 44, 43, 0, 43, 43]  # the objected one nominated only
+    assert [units[SMALL_UNIT].get(c, 0) for c in counts] == [2, 2, 0, 0, 0, 0]  # the rejected one was registered once
+    assert [institutions["GZ-GCJS"].get(c, 0) for c in counts] == [32, 31, 31, 0, 31, 31]
+    assert [institutions["GZ-ZGJS"].get(c, 0) for c in counts] == [12, 12, 12, 0, 12, 12]
+    assert [institutions["GZ-SYG"].get(c, 0) for c in counts] == [1, 1, 0, 0, 0, 0]  # transferred from 芳村
+    # disqualified before registering her: evaluation and finance never heard of her
+    assert [institutions["GZ-FCG"].get(c, 0) for c in counts] == [1, 0, 0, 0, 0, 0]
+    assert [institutions["GZ-ZGJY"].get(c, 0) for c in counts] == [2, 2, 0, 0, 0, 0]
+    assert institutions["GZ-GCJS"]["satisfaction"] and institutions["GZ-ZGJS"]["satisfaction"] is None
+
+    def total(rows, name, where=lambda row: True) -> str:
+        return str(sum((Decimal(row[name]) for row in rows if where(row)), Decimal("0.00")))
+
+    for owner, key, figures in [(u, "unit_id", units[u]) for u in (THIS_UNIT, SMALL_UNIT)] + [
+        (i, "institution_id", institutions[i]) for i in ("GZ-GCJS", "GZ-ZGJS", "GZ-SYG", "GZ-ZGJY")
+    ]:
+        mine = [row for row in ledger if row[key] == owner]
+        assert (figures["fees"], figures["federation"], figures["unit"], figures["employee"]) == (
+            total(mine, "fees_total"),
+            total(mine, "federation_share"),
+            total(mine, "unit_share"),
+            total(mine, "employee_share"),
+        ), owner
+        assert figures["paid_by_employees"] == total(mine, "paid_to_institution") == figures["fees"], owner
+        assert figures["federation_reimbursed"] == total(
+            mine, "federation_share", lambda row: row["federation_reimbursement"] == "paid"
+        ), owner
+    assert units[THIS_UNIT]["federation_reimbursed"] == scenario.summary["reimbursements"]["federation share paid out"]
+    # the units' earmarked money: what they held unspent went back to the pool at the close
+    transferred = {THIS_UNIT: scenario.lines[THIS_UNIT]["skills_money"], SMALL_UNIT: "1500.00"}
+    for unit, amount in transferred.items():
+        was = {row["unit_id"]: row for row in before["units"]}[unit]
+        assert (units[unit]["transferred"], was["transferred"]) == (amount, amount)
+        assert (units[unit]["returned_at_close"], units[unit]["unspent"]) == (was["unspent"], "0.00"), unit
+    assert Decimal(units[THIS_UNIT]["returned_at_close"]) == Decimal(transferred[THIS_UNIT]) - Decimal(
+        units[THIS_UNIT]["federation_reimbursed"]
+    )
+    sheet = load_workbook(io.BytesIO(scenario.closeout_sheet), read_only=True).active
+    rows = list(sheet.iter_rows(values_only=True))
+    header, line = rows[0], next(row for row in rows[1:] if row[1] == THIS_UNIT)
+    assert line[header.index("推荐 Nominated")] == 46
+    cell = line[header.index("已划拨 Transferred")]
+    assert isinstance(cell, int | float) and Decimal(str(cell)) == Decimal(transferred[THIS_UNIT])  # not text
+
+    # read-only: a change of the closed campaign is refused, in Chinese, as problem+json
+    refused = scenario.refused_after_close
+    assert (refused["status"], refused["code"], refused["title"]) == (
+        409,
+        "campaign_closed",
+        "该计划批次已结项关闭，只可查看，不可修改",
+    )
+    assert refused["type"] and refused["detail"]
 
 
 def whole_trail(caller: Gateway, **filters) -> list[dict]:

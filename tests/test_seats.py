@@ -108,8 +108,10 @@ def test_parallel_registrations_for_the_last_seat_get_exactly_one(flows):
 
 
 def test_after_the_deadline_a_released_seat_is_reallocated_once_and_a_late_round_closes_reallocation(flows):
-    """Last in the module: it moves the campaign's registration deadline."""
+    """Last in the module: it moves the campaign's registration deadline. The seat moved away is not the unit's
+    in the late round either: spent once, by the reallocation."""
     leave_seats(flows, 1)  # one unused seat: a released one counts the same
+    latecomer = flows.sent(UNION, 30, ACCOUNTING, "大专")["enrolment_id"]
     path = f"/api/quota/campaigns/{flows.campaign_id}"
     windows = flows.fed.get(path)["windows"]
     move = {"from_unit_id": UNIT, "to_unit_id": "GZ-HP", "academic_seats": 1, "reason": "调剂未用名额"}
@@ -135,3 +137,10 @@ def test_after_the_deadline_a_released_seat_is_reallocated_once_and_a_late_round
         "POST", f"{path}/allocation/reallocations", {**move, "from_unit_id": "GZ-HP", "to_unit_id": UNIT}, ok=(409,)
     )
     assert late["code"] == "reallocation_not_open"
+    operator = flows.operator(INSTITUTION)
+    flows.until_accepted(  # once enrollment has heard of the reopened window
+        lambda: registration_asked(flows, latecomer), "enrollment to reopen registration", retry_on=(409,)
+    )
+    answer = flows.wait_status(operator, latecomer, ("registered", "refused"), "quota's answer")
+    assert (answer["status"], answer["refusal_reason"]) == ("refused", "no_quota_left")
+    assert seats(flows)["available"] == 0

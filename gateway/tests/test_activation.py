@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from gateway import activation
+from gateway import activation, sms
 from gateway.models import ActivationCode, Base
 
 EMPLOYEE = "emp-0123456789abcdef0123456789abcdef"
@@ -63,7 +63,7 @@ def test_wrong_tries_stop_a_code(session):
 
 def test_the_local_sms_goes_to_the_log_with_the_phone_masked(caplog):
     with caplog.at_level(logging.INFO, logger="gateway.activation"):
-        activation.sender("log").send("13812345678", "激活码 ABCDEFGH23")
+        sms.sender("log").send("13812345678", sms.Message("激活码 ABCDEFGH23", ("ABCDEFGH23",)))
     record = caplog.records[-1]
     assert record.phone == "138****5678" and "13812345678" not in caplog.text
     assert record.text == "激活码 ABCDEFGH23"

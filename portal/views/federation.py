@@ -50,6 +50,21 @@ def the_campaign() -> dict:
     return campaign
 
 
+def enrolments_in_status(statuses: tuple[str, ...]) -> dict:
+    """One page of the current campaign's enrolments in the status asked (else the first of `statuses`), searched
+    by `q`: what the institution's students page and the union's studies page render."""
+    campaign = the_campaign()
+    status = request.args.get("status") if request.args.get("status") in statuses else statuses[0]
+    page = gateway.page(
+        "/api/enrollment/enrolments",
+        campaign_id=campaign["id"],
+        status=status,
+        q=(request.args.get("q") or "").strip()[:50],
+        cursor=request.args.get("cursor"),
+    )
+    return {"campaign": campaign, "page": page, "status": status, "q": request.args.get("q", "")}
+
+
 # ---------------------------------------------------------------- campaigns
 
 
@@ -626,7 +641,7 @@ def transfers():
         status = status if form_error else 422
     page = gateway.page("/api/finance/transfers", campaign_id=campaign["id"], cursor=request.args.get("cursor"))
     balances = {}
-    for account in gateway.get("/api/finance/accounts", campaign_id=campaign["id"]):
+    for account in gateway.every("/api/finance/accounts", campaign_id=campaign["id"]):  # two per unit: > 50
         if account.get("unit_id"):
             balances.setdefault(account["unit_id"], {})[account["kind"]] = account["balance"]
     names = {line["unit_id"]: line["unit_name"] for line in lines}
@@ -665,7 +680,9 @@ def reviews():
     tab = request.args.get("tab", "nominations")
     context = {"campaign": campaign, "tab": tab}
     if tab == "changes":
-        context["changes"] = gateway.get("/api/enrollment/status-changes/pending")
+        context["changes"] = gateway.page(
+            "/api/enrollment/status-changes/pending", count="true", cursor=request.args.get("cursor")
+        )
     elif tab == "rosters":
         context["classes"] = gateway.page(
             "/api/enrollment/classes", campaign_id=campaign["id"], cursor=request.args.get("cursor")
@@ -719,10 +736,11 @@ def users():
             return redirect(url_for("federation.users"))
     elif request.method == "POST":
         status = 422
-    role = request.args.get("role") or None
-    listed = gateway.get("/auth/users", role=role, limit=200)
+    role, q = request.args.get("role") or None, (request.args.get("q") or "").strip()[:100] or None
+    # every officer and employee has an account: thousands, paged and searched by username, never read whole
+    listed = gateway.page("/auth/users", role=role, q=q, count="true", cursor=request.args.get("cursor"))
     return render_template(
-        "federation/users.html", form=form, form_error=form_error, listed=listed, role_filter=role
+        "federation/users.html", form=form, form_error=form_error, listed=listed, role_filter=role, q=q
     ), status
 
 

@@ -97,6 +97,17 @@ def federation_tasks(campaign) -> list[tuple[str, int, str]]:
     """(what, how many, where): counts the lists give (X-Total-Count), never a whole list read."""
     listed = campaigns()
     tasks = [(_("未发布的计划"), sum(c["status"] == "draft" for c in listed), url_for("federation.campaigns"))]
+    today = datetime.now(CHINA).date().isoformat()
+    studied = [
+        c for c in listed if c["status"] == "published" and (c.get("windows") or {}).get("study_end", "9") < today
+    ]
+    tasks.append(
+        (
+            _("学习期已结束、待结项的计划"),
+            len(studied),
+            url_for("closeout.closeout", campaign_id=studied[0]["id"]) if studied else url_for("federation.campaigns"),
+        )
+    )
     if campaign:
         allocation = gateway.maybe(lambda: gateway.get(f"/api/quota/campaigns/{campaign['id']}/allocation"))
         published = bool(allocation and allocation["status"] == "published")
@@ -148,27 +159,27 @@ def unit_tasks(campaign) -> list[tuple[str, int, str]]:
 
 
 def institution_tasks(campaign) -> list[tuple[str, int, str]]:
-    sent = gateway.get("/api/enrollment/enrolments", campaign_id=campaign["id"], status="sent", limit=500)
-    classes = gateway.get("/api/enrollment/classes", campaign_id=campaign["id"], limit=500)
+    """Counted by the lists (X-Total-Count), as every 工作台 count: a list read whole stops being right at 500."""
+    sent, forming, returned = gateway.concurrently(
+        lambda: gateway.count("/api/enrollment/enrolments", campaign_id=campaign["id"], status="sent"),
+        lambda: gateway.count("/api/enrollment/classes", campaign_id=campaign["id"], status="forming"),
+        lambda: gateway.count("/api/enrollment/classes", campaign_id=campaign["id"], status="returned"),
+    )
     return [
-        (_("待报名登记的学员"), len(sent), url_for("institution.students", status="sent")),
-        (
-            _("待报送的花名册"),
-            sum(c["status"] in ("forming", "returned") for c in classes),
-            url_for("institution.classes"),
-        ),
+        (_("待报名登记的学员"), sent, url_for("institution.students", status="sent")),
+        (_("待报送的花名册"), forming + returned, url_for("institution.classes")),
     ]
 
 
 def employee_tasks() -> list[tuple[str, int, str]]:
-    rows = gateway.get("/api/enrollment/enrolments", limit=50)
+    """The employee's own enrolments (the API shows no one else's), counted."""
+    unconsented, studies = gateway.concurrently(
+        lambda: gateway.count("/api/enrollment/enrolments", status="nominated", consent_recorded="false"),
+        lambda: gateway.count("/api/enrollment/enrolments"),
+    )
     return [
-        (
-            _("待确认是否自愿参加"),
-            sum(r["status"] == "nominated" and r.get("consent_method") is None for r in rows),
-            url_for("employee.studies"),
-        ),
-        (_("我的学习"), len(rows), url_for("employee.studies")),
+        (_("待确认是否自愿参加"), unconsented, url_for("employee.studies")),
+        (_("我的学习"), studies, url_for("employee.studies")),
     ]
 
 

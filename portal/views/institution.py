@@ -22,7 +22,7 @@ from .. import gateway
 from ..app import INSTITUTION_OPERATOR, current_campaign, me, requires
 from ..forms import import_refusal, options, show_problem
 from ..gateway import Problem
-from .federation import SPREADSHEETS, the_campaign, today, xlsx_download
+from .federation import SPREADSHEETS, enrolments_in_status, the_campaign, today, xlsx_download
 from .oversight import criteria_names, institution_score
 
 blueprint = Blueprint("institution", __name__, url_prefix="/institution")
@@ -42,23 +42,7 @@ def programme_names() -> dict[str, str]:
 @blueprint.route("/students")
 @requires(INSTITUTION_OPERATOR)
 def students():
-    campaign = the_campaign()
-    status = request.args.get("status") if request.args.get("status") in STATUSES else STATUSES[0]
-    page = gateway.page(
-        "/api/enrollment/enrolments",
-        campaign_id=campaign["id"],
-        status=status,
-        q=(request.args.get("q") or "").strip()[:50],
-        cursor=request.args.get("cursor"),
-    )
-    return render_template(
-        "institution/students.html",
-        campaign=campaign,
-        page=page,
-        status=status,
-        q=request.args.get("q", ""),
-        programmes=programme_names(),
-    )
+    return render_template("institution/students.html", **enrolments_in_status(STATUSES), programmes=programme_names())
 
 
 @blueprint.route("/students/register", methods=["POST"])

@@ -1,7 +1,8 @@
 """The officers' pages. First-level unit officer: its allocation and what remains, its grassroots unions, the
 lists of its unions. Grassroots union officer: nominate (form with the resident ID check digit checked as typed,
 or an .xlsx list), the democratic recommendation record, consents, confirmation in bulk (the list goes to the
-institutions), the public notice (公示) with objections and their outcomes."""
+institutions), the public notice (公示) with objections and their outcomes. Both: their employees' exam results
+(retakes included) and certificates, names masked."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from .. import gateway
 from ..app import GRASSROOTS_OFFICER, UNIT_OFFICER, me, requires
 from ..forms import import_refusal, options, show_problem
 from ..gateway import Problem
-from .federation import SPREADSHEETS, _published_lines, the_campaign, today
+from .federation import SPREADSHEETS, _published_lines, enrolments_in_status, the_campaign, today
 
 blueprint = Blueprint("officers", __name__)
 
@@ -59,11 +60,36 @@ def unit_lists():
     page = gateway.page(
         "/api/enrollment/enrolments", campaign_id=campaign["id"], status=status, cursor=request.args.get("cursor")
     )
-    sent = gateway.get("/api/enrollment/lists", campaign_id=campaign["id"])
-    unions = [u for u in gateway.get("/api/quota/units", parent_id=me().get("unit_id")) if u["level"] == "grassroots"]
+    sent = gateway.page("/api/enrollment/lists", campaign_id=campaign["id"], limit=20)
     return render_template(
-        "officers/unit_lists.html", campaign=campaign, page=page, status=status, sent=sent, unions=unions
+        "officers/unit_lists.html",
+        campaign=campaign,
+        page=page,
+        status=status,
+        sent=sent,
+        unions=_unions(),
+        union_q=request.args.get("union_q", ""),
     )
+
+
+UNIONS_SHOWN = 50
+
+
+def _unions():
+    """The unit's grassroots unions whose name holds `union_q`, by name: the first 50 (a district has hundreds or
+    thousands), with their total; the officer types part of a name to find the others."""
+    q = (request.args.get("union_q") or "").strip()[:100] or None
+    return gateway.page(
+        "/api/quota/units", parent_id=me().get("unit_id"), level="grassroots", q=q, sort="name", limit=UNIONS_SHOWN,
+        count="true",
+    )  # fmt: skip
+
+
+@blueprint.route("/unit/lists/unions")
+@requires(UNIT_OFFICER)
+def union_buttons():
+    """The send buttons of the unions found as the officer types (htmx)."""
+    return render_template("officers/_union_buttons.html", unions=_unions())
 
 
 @blueprint.route("/unit/lists/send", methods=["POST"])
@@ -155,7 +181,8 @@ def programme_choices(campaign) -> list:
     except Problem as error:
         if error.status not in (403, 404):
             raise
-    programmes = gateway.get("/api/enrollment/programmes")
+    # the select lists every programme the union may choose: the catalogue is hundreds at most (one call of 500)
+    programmes = gateway.every("/api/enrollment/programmes", status="published")
     return options(
         [("", _("请选择"))]
         + [
@@ -358,15 +385,52 @@ STUDY_STATUSES = ("registered", "admitted", "completed", "withdrawn", "refused")
 @requires(GRASSROOTS_OFFICER)
 def studies():
     """Its employees past the nomination: registrations, entrance tests, classes, completion."""
+    return render_template("officers/studies.html", **enrolments_in_status(STUDY_STATUSES))
+
+
+# ---------------------------------------------------------------- both officers: results and certificates
+
+OUTCOMES = {"passed": "true", "failed": "false"}
+
+
+@blueprint.route("/union/results")
+@requires(GRASSROOTS_OFFICER, UNIT_OFFICER)
+def results():
+    """Its employees' exam results (every attempt: retakes show as later attempts) and certificates, as evaluation
+    scopes them (a grassroots union's own; a first-level unit's unions', one union at a time if chosen); names
+    masked. A first-level officer filters by union; certificates are searched by the number's beginning."""
     campaign = the_campaign()
-    status = request.args.get("status") if request.args.get("status") in STUDY_STATUSES else STUDY_STATUSES[0]
-    page = gateway.page(
-        "/api/enrollment/enrolments",
-        campaign_id=campaign["id"],
-        status=status,
-        q=(request.args.get("q") or "").strip()[:50],
-        cursor=request.args.get("cursor"),
-    )
+    showing = "certificates" if request.args.get("show") == "certificates" else "results"
+    unions, union = [], None
+    if me().get("role") == UNIT_OFFICER:
+        listed = gateway.page("/api/quota/units", parent_id=me().get("unit_id"), sort="name", limit=100)
+        unions = [u for u in listed.items if u["level"] == "grassroots"]
+        union = request.args.get("union") if request.args.get("union") in {u["id"] for u in unions} else None
+    outcome = request.args.get("outcome") if request.args.get("outcome") in OUTCOMES else ""
+    filters = {"campaign_id": campaign["id"], "grassroots_union_id": union, "count": "true"}
+    if showing == "results":
+        page = gateway.page(
+            "/api/evaluation/results",
+            sort="-held_on",
+            passed=OUTCOMES.get(outcome),
+            cursor=request.args.get("cursor"),
+            **filters,
+        )
+    else:
+        page = gateway.page(
+            "/api/evaluation/certificates",
+            sort="-issued_on",
+            q=(request.args.get("q") or "").strip()[:50],
+            cursor=request.args.get("cursor"),
+            **filters,
+        )
     return render_template(
-        "officers/studies.html", campaign=campaign, page=page, status=status, q=request.args.get("q", "")
+        "officers/results.html",
+        campaign=campaign,
+        page=page,
+        showing=showing,
+        unions=unions,
+        union=union,
+        outcome=outcome,
+        q=request.args.get("q", ""),
     )

@@ -58,7 +58,7 @@ def campaign_scores(campaign: dict | None) -> tuple[dict[str, dict], str | None]
     if campaign is None:
         return {}, None
     try:
-        found = gateway.get("/api/evaluation/scores", campaign_id=campaign["id"])
+        found = gateway.every("/api/evaluation/scores", campaign_id=campaign["id"])  # one per institution: few
     except Problem as error:
         if error.status in (404, 422):
             return {}, error.detail
@@ -86,8 +86,14 @@ class SanctionForm(FlaskForm):
     reason = TextAreaField(_l("理由"), validators=[DataRequired(_l("请填写理由")), Length(max=500)])
 
 
+def institution_names() -> dict[str, str]:
+    """Every institution's name by its id (the contracted institutions: few, every page read)."""
+    return {i["institution_id"]: i["name"] for i in gateway.every("/api/enrollment/institutions")}
+
+
 def _institution(institution_id: str) -> dict:
-    for institution in gateway.get("/api/enrollment/institutions"):
+    """The institution by its id: the API lists them (no read by id), and the contracted institutions are few."""
+    for institution in gateway.every("/api/enrollment/institutions"):
         if institution["institution_id"] == institution_id:
             return institution
     raise Problem(404, {"detail": _("没有这个培训机构。")})

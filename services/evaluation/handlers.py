@@ -20,7 +20,7 @@ from .models import (
     SurveyTokenIssued,
 )
 
-ENROLMENT_FACTS = ("employee_id", "programme_id", "trade", "holder_name_masked")
+ENROLMENT_FACTS = ("employee_id", "programme_id", "trade", "holder_name_masked", "grassroots_union_id")
 
 
 def _apply(session, model, key: str, data: dict, values: dict, facts: tuple[str, ...] = ()) -> None:
@@ -103,6 +103,7 @@ def _enrolment(status: str):
                 "campaign_id": d["campaign_id"],
                 "kind": d["kind"],
                 "unit_id": d["unit_id"],
+                "grassroots_union_id": d["grassroots_union_id"],
                 "institution_id": d["institution_id"],
                 "status": status,
                 "programme_id": d["programme_id"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from servicekit.identity import EMPLOYEE, Identity
+from servicekit.identity import EMPLOYEE, GRASSROOTS_OFFICER, UNIT_OFFICER, Identity
 from servicekit.paging import Listing, memory_query
 
 from .models import Certificate, Enrolment, ExamResult, Inspection, Survey, as_dict
@@ -13,6 +13,7 @@ from .schemas import EnrolmentQuery, ReportQuery
 ENROLMENT_FILTERS = {
     "campaign_id": Enrolment.campaign_id,
     "unit_id": Enrolment.unit_id,
+    "grassroots_union_id": Enrolment.grassroots_union_id,
     "programme_id": Enrolment.programme_id,
 }
 
@@ -62,12 +63,20 @@ SCORES_QUERY = memory_query("Scores", sorts=(), default_sort="id", base=ReportQu
 
 
 def by_enrolment(session, identity: Identity, listing: Listing, model, args: dict) -> tuple[list[dict], dict]:
-    """An employee sees their own rows, an institution its own, the federation all; `args`: enrolment_id, page."""
-    query = select(model).join(Enrolment, Enrolment.enrolment_id == model.enrolment_id)
+    """An employee sees their own rows, a grassroots union's officer its employees', a first-level unit's officer
+    its unions' employees', an institution its own, the federation all; each row with the holder's masked name;
+    `args`: enrolment_id, page."""
+    query = select(model, Enrolment.holder_name_masked).join(Enrolment, Enrolment.enrolment_id == model.enrolment_id)
     if identity.role == EMPLOYEE:
         query = query.where(Enrolment.employee_id == identity.employee_id)
+    elif identity.role == GRASSROOTS_OFFICER:
+        query = query.where(Enrolment.grassroots_union_id == identity.grassroots_union_id)
+    elif identity.role == UNIT_OFFICER:
+        query = query.where(Enrolment.unit_id == identity.unit_id)
     elif not identity.is_federation:
         query = query.where(model.institution_id == identity.institution_id)
     if args.get("enrolment_id"):
         query = query.where(model.enrolment_id == str(args["enrolment_id"]))
-    return listing.page(session, query, args, view=lambda rows: [as_dict(row) for row in rows])
+    return listing.page(
+        session, query, args, view=lambda rows: [{**as_dict(row), "holder_name_masked": name} for row, name in rows]
+    )

@@ -95,7 +95,9 @@ class Enrolment(Base):
     revision: Mapped[int] = mapped_column(Integer)
     campaign_id: Mapped[str] = mapped_column(ID)
     kind: Mapped[str] = mapped_column(String(10))
-    unit_id: Mapped[str] = mapped_column(CODE)
+    unit_id: Mapped[str] = mapped_column(CODE, index=True)  # the first-level unit
+    # The nominating union: its officer sees its employees' results and certificates (NULL: not announced yet).
+    grassroots_union_id: Mapped[str | None] = mapped_column(CODE, index=True)
     institution_id: Mapped[str] = mapped_column(CODE, index=True)
     status: Mapped[str] = mapped_column(String(12))  # registered | admitted | withdrawn
     programme_id: Mapped[str | None] = mapped_column(CODE)

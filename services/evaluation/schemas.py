@@ -77,6 +77,7 @@ class ResultOut(Schema):
         },
     )
     recorded_at = fields.DateTime()
+    holder_name_masked = fields.String(allow_none=True, metadata={"description": "e.g. 张*明: never the full name"})
 
 
 # --- certificates ------------------------------------------------------------------------------
@@ -125,6 +126,7 @@ class CertificateOut(Schema):
     issued_on = fields.Date()
     revoked_on = fields.Date(allow_none=True)
     revocation_reason = fields.String(allow_none=True)
+    holder_name_masked = fields.String(allow_none=True, metadata={"description": "e.g. 张*明: never the full name"})
 
 
 class IssuedOut(CertificateOut):

@@ -6,8 +6,10 @@ from servicekit.identity import (
     AUDITOR,
     EMPLOYEE,
     FEDERATION_ADMIN,
+    GRASSROOTS_OFFICER,
     INSTITUTION_OPERATOR,
     INSTITUTION_SYSTEM,
+    UNIT_OFFICER,
     current_identity,
     requires,
 )
@@ -123,8 +125,11 @@ def revoke(body, certificate_id):
 @blp.route("", methods=["GET"])
 @blp.arguments(CERTIFICATES.query, location="query")
 @blp.response(200, CertificateOut(many=True))
-@requires(EMPLOYEE, INSTITUTION_OPERATOR, INSTITUTION_SYSTEM, FEDERATION_ADMIN, AUDITOR)
+@requires(
+    EMPLOYEE, GRASSROOTS_OFFICER, UNIT_OFFICER, INSTITUTION_OPERATOR, INSTITUTION_SYSTEM, FEDERATION_ADMIN, AUDITOR
+)
 def list_certificates(query):
-    """Certificates: an employee's own, an institution's, or all for the federation."""
+    """Certificates: an employee's own, a union's employees' (grassroots union or first-level unit), an
+    institution's, or all for the federation."""
     with unit_of_work() as uow:
         return by_enrolment(uow.session, current_identity(), CERTIFICATES, Certificate, query)

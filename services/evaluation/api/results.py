@@ -8,8 +8,10 @@ from servicekit.identity import (
     AUDITOR,
     EMPLOYEE,
     FEDERATION_ADMIN,
+    GRASSROOTS_OFFICER,
     INSTITUTION_OPERATOR,
     INSTITUTION_SYSTEM,
+    UNIT_OFFICER,
     current_identity,
     requires,
 )
@@ -47,9 +49,12 @@ def post_batch(body):
 @blp.route("", methods=["GET"])
 @blp.arguments(RESULTS.query, location="query")
 @blp.response(200, ResultOut(many=True))
-@requires(EMPLOYEE, INSTITUTION_OPERATOR, INSTITUTION_SYSTEM, FEDERATION_ADMIN, AUDITOR)
+@requires(
+    EMPLOYEE, GRASSROOTS_OFFICER, UNIT_OFFICER, INSTITUTION_OPERATOR, INSTITUTION_SYSTEM, FEDERATION_ADMIN, AUDITOR
+)
 def get_results(query):
-    """Results, every attempt: an employee sees their own as soon as recorded, an institution its students'."""
+    """Results, every attempt (retakes included): an employee sees their own as soon as recorded, a union's
+    officer its employees' (a grassroots union's, or a first-level unit's), an institution its students'."""
     with unit_of_work() as uow:
         return by_enrolment(uow.session, current_identity(), RESULTS, ExamResult, query)
 

@@ -54,7 +54,12 @@ def test_a_stale_revision_never_overwrites_a_newer_state(evaluation):
     evaluation.deliver("enrollment.registered", student)
     row = read(evaluation.stack, Enrolment, student["enrolment_id"])
     # the withdrawal stands; the late events only filled in what the withdrawal did not carry
-    assert (row.revision, row.status, row.employee_id) == (3, "withdrawn", student["employee_id"])
+    assert (row.revision, row.status, row.employee_id, row.grassroots_union_id) == (
+        3,
+        "withdrawn",
+        student["employee_id"],
+        "G-1",
+    )
 
     evaluation.deliver(
         "campaign.published", campaign(revision=3, windows={**campaign()["windows"], "exams_from": "2014-04-01"})

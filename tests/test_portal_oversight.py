@@ -1,0 +1,154 @@
+"""The federation's oversight in a real browser against the real stack (as tests/test_portal.py): the admin
+records an on-site inspection of an institution (its marks checked as entered), sets the notice threshold,
+evaluates the institution, which is notified; then sees the campaign's close-out checklist, closes the campaign
+with a reason, and downloads the close-out report (.xlsx) whose figure per unit is the transfer made. The auditor
+sees these pages with no control to change anything. The campaign closes here: this module has its own stack."""
+
+from __future__ import annotations
+
+import shutil
+
+import openpyxl
+import pytest
+from playwright.sync_api import expect
+
+from demo.scenario import ELECTRICIAN
+
+from .support.campaign import ADMIN, PASSWORD, Flows, shared_system
+from .support.portal import portal_before
+from .test_portal import TIMEOUT_MS, accept_dialogs, browser_type_launch_args, log_in  # noqa: F401
+from .test_portal_institution import until
+
+pytestmark = [
+    pytest.mark.servers,
+    pytest.mark.skipif(
+        shutil.which("chromium") is None, reason="Debian's chromium is not installed (.ci/run installs it)"
+    ),
+]
+INSTITUTION, UNIT, TRANSFERRED = "GZ-SEG", "GZ-TH", "1000.00"
+
+
+@pytest.fixture(scope="module")
+def system(servers, vhost, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("portal-oversight")
+    with shared_system(servers, vhost, tmp) as url:
+        flows = Flows(url, ADMIN, PASSWORD, tmp / "state", say=lambda line: None).set_up()
+        flows.plan(UNIT, [ELECTRICIAN])
+        flows.until_accepted(
+            lambda: flows.fed.post(
+                "/api/finance/transfers",
+                {
+                    "campaign_id": flows.campaign_id,
+                    "unit_id": UNIT,
+                    "kind": "skills",
+                    "amount": TRANSFERRED,
+                    "transferred_on": flows.today.isoformat(),
+                    "reference": "穗工财〔结项〕1号",
+                },
+            ),
+            "finance to know the allocation",
+        )
+        with portal_before(url, tmp) as portal:
+            yield flows, portal
+
+
+def test_federation_admin_inspects_notifies_and_closes_the_campaign(browser, system, tmp_path):
+    flows, portal = system
+    page = log_in(browser, portal, ADMIN[0], ADMIN[1])
+    accept_dialogs(page)
+
+    # The notice threshold raised (a bad one refused next to its field first).
+    page.get_by_role("link", name="检查与通报").click()
+    page.get_by_role("link", name="评分权重与通报线").click()
+    threshold = page.get_by_label("通报线（综合评分低于此分即通报）", exact=True)
+    threshold.fill("101")
+    page.get_by_role("button", name="保存权重与通报线").click()
+    expect(page.locator("#notice_threshold-error")).to_be_visible()
+    page.get_by_label("通报线（综合评分低于此分即通报）", exact=True).fill("90")
+    page.get_by_role("button", name="保存权重与通报线").click()
+    expect(page.get_by_role("status").filter(has_text="已保存评分权重与通报线")).to_be_visible()
+
+    # An inspection of the institution: a mark out of range refused as typed in, then recorded.
+    page.goto(f"{portal}/federation/institutions/{INSTITUTION}")
+    page.get_by_role("link", name="实地考察、评估与通报").click()
+    page.get_by_label("考察人员", exact=True).fill("市总工会督导组")
+    page.get_by_label("考察日期", exact=True).fill(flows.today.isoformat())
+    page.get_by_label("第 1 项得分", exact=True).fill("101")
+    page.get_by_label("第 2 项得分", exact=True).fill("40")
+    page.get_by_role("button", name="记录考察").click()
+    expect(page.locator("#marks-0-score-error")).to_contain_text("0 到 100")
+    page.get_by_label("第 1 项得分", exact=True).fill("30")
+    page.get_by_label("考察情况说明", exact=True).fill("教学场地狭小，学员签到记录不全")
+    page.get_by_role("button", name="记录考察").click()
+    expect(page.get_by_role("status").filter(has_text="已记录")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="市总工会督导组")).to_contain_text("教学场地 30")
+
+    # Evaluated: 35 (the inspection's mean, the only criterion with data) is below 90, so it is notified.
+    inspections = page.url
+
+    def notified(page) -> bool:
+        with page.expect_navigation():
+            page.get_by_role("button", name="评估并按结果通报").click()  # the confirmation is accepted
+        return page.get_by_role("status").filter(has_text="已向该机构发出通报").count() > 0
+
+    until(page, inspections, notified, "evaluation to know the campaign and the institution")
+    notices = page.locator("section[aria-labelledby=notices] tbody")
+    until(page, inspections, lambda p: "低于通报线" in notices.inner_text(), "enrollment to list the notice")
+
+    # The close-out: the checklist, then closed with a reason (none: refused next to the field).
+    campaign = flows.fed.get(f"/api/quota/campaigns/{flows.campaign_id}")
+    page.get_by_role("link", name="计划管理").click()
+    page.get_by_role("link", name=f"结项检查与结项 {campaign['name']}").click()  # the hidden name: a block
+    checklist = page.locator("section[aria-labelledby=checklist] tbody tr")
+    expect(checklist).to_have_count(5)
+    expect(checklist.filter(has_text="专款已全部拨付")).to_be_visible()
+    page.get_by_role("button", name="确认结项").click()
+    expect(page.locator("#reason-error")).to_have_text("请填写结项说明")
+    page.get_by_label("结项说明", exact=True).fill("本年度培训工作已全部完成，经市总工会审定结项")
+    page.get_by_label("未使用专款的处理", exact=True).select_option("return_to_pool")
+    page.get_by_role("button", name="确认结项").click()  # the confirmation is accepted
+    expect(page.get_by_role("status").filter(has_text="已结项")).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("已结项")
+    expect(page.get_by_role("button", name="确认结项")).to_have_count(0)
+
+    # After the close: what the unit held unspent went back to the pool (finance hears of the close).
+    unspent = page.locator("table[aria-labelledby=unspent] tr", has_text=UNIT)  # transferred, unspent, returned
+    until(
+        page,
+        page.url,
+        lambda p: unspent.locator("td").nth(3).inner_text() == TRANSFERRED,
+        "finance to hear of the close",
+    )
+    expect(unspent.locator("td").nth(1)).to_have_text(TRANSFERRED)
+    expect(unspent.locator("td").nth(2)).to_have_text("0.00")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="下载结项报告（.xlsx）").click()
+    download.value.save_as(tmp_path / "closeout.xlsx")
+    rows = list(openpyxl.load_workbook(tmp_path / "closeout.xlsx").active.iter_rows(values_only=True))
+    header = list(rows[0])
+    unit_row = next(row for row in rows if row[header.index("编号 Id")] == UNIT)
+    assert unit_row[header.index("已划拨 Transferred")] == float(TRANSFERRED)
+    assert unit_row[header.index("结项退回 Returned at close")] == float(TRANSFERRED)
+    page.context.close()
+
+
+def test_auditor_sees_inspections_notices_and_the_closeout_without_controls(browser, system):
+    flows, portal = system
+    page = log_in(browser, portal, "demo.auditor")
+    for path, heading in [
+        ("/federation/inspections", "检查与通报"),
+        ("/federation/inspections?tab=notices", "检查与通报"),
+        ("/federation/inspections?tab=settings", "检查与通报"),
+        (f"/federation/institutions/{INSTITUTION}/inspections", "实地考察与通报"),
+        (f"/federation/campaigns/{flows.campaign_id}/closeout", "计划结项"),
+    ]:
+        page.goto(portal + path)
+        expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
+        main = page.locator("main")
+        assert main.locator("form[method=post]").count() == 0, path  # no write control rendered
+        assert main.locator("table").count() >= 1, path
+    page.goto(f"{portal}/federation/institutions/{INSTITUTION}/inspections")
+    expect(page.get_by_role("row").filter(has_text="市总工会督导组")).to_be_visible()
+    answer = page.request.post(f"{portal}/federation/institutions/{INSTITUTION}/evaluation")
+    assert answer.status in (400, 403)
+    page.context.close()
