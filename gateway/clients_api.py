@@ -5,7 +5,8 @@ stored, and none is ever listed; it is shown once, when the client is made or ro
 change is recorded in the gateway's audit trail (`audit_entries`, in the change's transaction),
 with the reason the admin gave (required to disable or enable). Every signed request reads the
 client's row, so a disabled client is refused (401) by every gateway process from the commit on.
-The auditor reads the list; only the federation admin changes it.
+The auditor reads the list, an institution's operator its own institution's; only the federation admin
+changes it.
 """
 
 from __future__ import annotations
@@ -16,14 +17,23 @@ from sqlalchemy import select
 from servicekit.audit import actor_of, require_reason
 from servicekit.errors import NOT_FOUND, Problem
 from servicekit.i18n import _
-from servicekit.identity import AUDITOR, FEDERATION_ADMIN
+from servicekit.identity import AUDITOR, FEDERATION_ADMIN, INSTITUTION_OPERATOR
 from servicekit.paging import Listing
 
 from . import accounts
 from .auth_api import account_problems
 from .guard import current_guard, require
-from .models import MachineClient
-from .schemas import ClientIn, ClientListOut, ClientOut, ClientQuery, ReasonIn, RotatedOut, RotateIn
+from .models import MachineClient, MachineRequest
+from .schemas import (
+    ClientIn,
+    ClientListOut,
+    ClientOut,
+    ClientQuery,
+    MachineRequestOut,
+    ReasonIn,
+    RotatedOut,
+    RotateIn,
+)
 
 CLIENTS = Listing(
     "MachineClients",
@@ -35,6 +45,15 @@ CLIENTS = Listing(
     search=lambda q: MachineClient.name.icontains(q, autoescape=True),
     search_help="the client's name",
     base=ClientQuery,
+)
+
+REQUESTS = Listing(
+    "MachineRequests",
+    id=MachineRequest.id,
+    sorts={"at": MachineRequest.at},
+    default_sort="-at",
+    filters={"key_id": MachineRequest.key_id},
+    ranges={"at": MachineRequest.at},
 )
 
 blp = Blueprint(
@@ -65,15 +84,41 @@ def create_client(body):
 @blp.route("", methods=["GET"])
 @blp.arguments(CLIENTS.query, location="query")
 @blp.response(200, ClientListOut(many=True))
-@blp.alt_response(403, description="Only the federation admin and the auditor see machine clients")
+@blp.alt_response(403, description="Only the federation, the auditor and an institution's operator see machine clients")
 def list_clients(query):
-    """Machine clients, newest first, filtered by institution and active, searched by name; never a secret."""
+    """Machine clients, newest first, filtered by institution and active, searched by name; never a secret. An
+    institution's operator sees its own institution's only (its IT staff signs their requests)."""
     guard = current_guard()
-    require(FEDERATION_ADMIN, AUDITOR)
+    who = require(FEDERATION_ADMIN, AUDITOR, INSTITUTION_OPERATOR)
+    clients_of = select(MachineClient)
+    if who.role == INSTITUTION_OPERATOR:
+        clients_of = clients_of.where(MachineClient.institution_id == who.institution_id)
     with guard.transaction() as session:
-        clients, headers = CLIENTS.page(session, select(MachineClient), query)
+        clients, headers = CLIENTS.page(session, clients_of, query)
         session.expunge_all()  # shown after the transaction
         return clients, headers
+
+
+@blp.route("/requests", methods=["GET"])
+@blp.arguments(REQUESTS.query, location="query")
+@blp.response(200, MachineRequestOut(many=True))
+@blp.alt_response(403, description="Only the federation, the auditor and an institution's operator see them")
+def list_requests(query):
+    """The machine clients' signed requests, newest first, with the status answered (kept 30 days): an
+    institution's operator sees its own clients' only; the path without its query, never a body."""
+    guard = current_guard()
+    who = require(FEDERATION_ADMIN, AUDITOR, INSTITUTION_OPERATOR)
+    received = select(MachineRequest)
+    if who.role == INSTITUTION_OPERATOR:
+        received = received.where(
+            MachineRequest.key_id.in_(
+                select(MachineClient.key_id).where(MachineClient.institution_id == who.institution_id)
+            )
+        )
+    with guard.transaction() as session:
+        rows, headers = REQUESTS.page(session, received, query)
+        session.expunge_all()
+        return rows, headers
 
 
 def state_change(action: str):

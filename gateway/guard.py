@@ -22,7 +22,7 @@ from servicekit.identity import Identity
 from servicekit.pseudonym import employee_id_key
 from servicekit.service import Runtime
 
-from . import accounts, signatures, tokens
+from . import accounts, machine_requests, signatures, tokens
 from .config import AuthSettings
 from .external import ExternalTokens
 from .incoming import Incoming, from_flask
@@ -348,6 +348,15 @@ class Guard:
         with self.transaction() as session:
             self.sweeper.sweep(session, now)
             tokens.purge_expired(session, int(now))
+            machine_requests.forget_old(session, utcnow())
+
+    def note_machine_request(self, key_id: str, method: str, path: str, status: int, request_id: str) -> None:
+        """Keep a signed request's outcome for its institution's IT staff; a failure to keep it fails no request."""
+        try:
+            with self.transaction() as session:
+                machine_requests.record(session, key_id, method, path, status, request_id, utcnow())
+        except Exception:
+            log.warning("machine request not recorded", exc_info=True)
 
     # ------------------------------------------------------------ set-up
 

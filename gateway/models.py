@@ -59,6 +59,21 @@ class MachineClient(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # to the minute
 
 
+class MachineRequest(Base):
+    """A signed request of a known machine client and how it ended (the status answered), for the institution's
+    IT staff; the path without its query (a query may carry personal data), kept MACHINE_REQUESTS_KEPT_DAYS."""
+
+    __tablename__ = "machine_requests"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("machine_clients.key_id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(300))
+    status: Mapped[int] = mapped_column(Integer)
+    request_id: Mapped[str] = mapped_column(String(64))
+    __table_args__ = (Index("ix_machine_requests_key_id_at", "key_id", "at"),)
+
+
 class RefreshToken(Base):
     """One refresh token of a login's family; a token is used once, a reused one revokes the family."""
 
@@ -105,7 +120,7 @@ class LoginFailure(Base):
 
 
 # Keyset paging (servicekit.paging): an index per list sort key, (key, id); migrations 0003_list_indexes.py and
-# 0008_machine_client_secrets.py make them.
+# 0008_machine_client_secrets.py (0009) and 0010_machine_requests.py make them.
 keyset_indexes(
     Base.metadata,
     (
@@ -113,6 +128,7 @@ keyset_indexes(
         ("users", ("username", "id")),
         ("machine_clients", ("created_at", "key_id")),
         ("machine_clients", ("name", "key_id")),
+        ("machine_requests", ("at", "id")),
     ),
 )
 

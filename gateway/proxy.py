@@ -13,6 +13,7 @@ import asyncio
 import contextvars
 import json
 import logging
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -83,12 +84,15 @@ UPSTREAM_PROBLEMS = {
     UpstreamFailed: (BAD_GATEWAY, "The {} service failed to answer."),
 }
 BLOCKING_THREADS = 8
+MAX_PENDING_NOTES = 1000  # machine requests waiting to be kept (gateway.machine_requests)
 
 
 class Proxy:
     def __init__(self, guard: Guard, upstreams: Upstreams, cors: CorsPolicy | None, tracer: Tracer | None = None):
         self.guard, self.upstreams, self.cors, self.tracer = guard, upstreams, cors, tracer
         self._threads = ThreadPoolExecutor(BLOCKING_THREADS, thread_name_prefix="gateway-blocking")
+        self._notes = ThreadPoolExecutor(1, thread_name_prefix="gateway-machine-requests")
+        self._notes_pending = threading.BoundedSemaphore(MAX_PENDING_NOTES)
 
     def service_of(self, path: str) -> str | None:
         """The service a path under /api/ names, when the gateway fronts one by that name."""
@@ -150,6 +154,9 @@ class Proxy:
             status, upstream = reply.status, reply.instance
             await self._relay(send, reply, answer_headers)
         finally:
+            key_id = headers.get(signatures.KEY_HEADER.lower())
+            if key_id and "authorization" not in headers:  # a signed request: its outcome for the institution
+                self._note_machine_request(key_id[:40], scope["method"], scope["path"], status, request_id)
             log_access(
                 scope["method"],
                 ROUTE,
@@ -255,6 +262,15 @@ class Proxy:
             raise
         await send({"type": "http.response.body", "body": b""})
 
+    def _note_machine_request(self, *request) -> None:
+        """Kept in the background by a thread of its own (the answer is sent already, nobody waits for the row,
+        and the requests' own blocking work never queues behind it); beyond MAX_PENDING_NOTES waiting, dropped."""
+        if not self._notes_pending.acquire(blocking=False):
+            log.warning("machine request not recorded: too many waiting")
+            return
+        done = self._notes.submit(self.guard.note_machine_request, *request)
+        done.add_done_callback(lambda _done: self._notes_pending.release())
+
     async def run_blocking(self, function, *args, **kwargs):
         """`function(*args, **kwargs)` in a thread, with this request's context (its id in log lines)."""
         call = partial(contextvars.copy_context().run, function, *args, **kwargs)
@@ -263,6 +279,7 @@ class Proxy:
     def close(self) -> None:
         self.upstreams.close()
         self._threads.shutdown(wait=False)
+        self._notes.shutdown(wait=False)
 
 
 def _header_map(raw_headers) -> dict[str, str]:

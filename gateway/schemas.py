@@ -115,6 +115,17 @@ class ClientQuery(Schema):
     active = fields.Boolean(metadata={"description": "true: active clients only; false: disabled ones only"})
 
 
+class MachineRequestOut(Schema):
+    """A signed request a machine client sent and the status it was answered with."""
+
+    key_id = fields.String(required=True)
+    at = fields.DateTime(required=True)
+    method = fields.String(required=True)
+    path = fields.String(required=True, metadata={"description": "Without the query"})
+    status = fields.Integer(required=True)
+    request_id = fields.String(required=True, metadata={"description": "X-Request-ID, to find it in the logs"})
+
+
 class ClientListOut(Schema):
     """A machine client as listed: never its secret."""
 

@@ -83,10 +83,13 @@ def navigation(role: str) -> list[tuple[str, str]]:
         ]
     if role == INSTITUTION_OPERATOR:
         return home + [
+            ("institution.programmes", _("培训项目")),
             ("institution.students", _("学员报名")),
             ("institution.classes", _("开班与花名册")),
             ("institution.records", _("评分与通报")),
             ("survey_results.results", _("满意度调查结果")),
+            ("institution.imports", _("批量导入")),
+            ("institution.it", _("接口对接")),
         ]
     if role == EMPLOYEE:
         return home + [

@@ -12,16 +12,19 @@ import shutil
 import time
 from datetime import timedelta
 
+import openpyxl
 import pytest
 import requests
 from playwright.sync_api import expect
 
 from demo.data import person
 from demo.scenario import ELECTRICIAN
+from gateway.signatures import genuine
+from portal.views.institution import signing_example
 
 from .support.campaign import ADMIN, PASSWORD, Flows, shared_system
 from .support.portal import portal_first
-from .test_portal import TIMEOUT_MS, accept_dialogs, browser_type_launch_args, log_in  # noqa: F401
+from .test_portal import TIMEOUT_MS, accept_dialogs, browser_type_launch_args, log_in, xlsx  # noqa: F401
 
 pytestmark = [
     pytest.mark.servers,
@@ -365,4 +368,248 @@ def test_an_employee_answers_the_survey_blinded_in_the_browser_and_unlinkable_ev
     page = log_in(browser, portal, "gcjs.operator")
     page.get_by_role("link", name="评分与通报").click()
     expect(page.get_by_role("region", name="学员满意度调查")).to_contain_text("答卷不足 5 份")
+    page.context.close()
+
+
+def registered_students(flows, numbers) -> list[dict]:
+    """Workers `numbers` sent by the union and registered by the institution (not paid yet)."""
+    rows = [flows.sent(UNION, number, ELECTRICIAN) for number in numbers]
+    for row in rows:
+        assert flows.register(INSTITUTION, row["enrolment_id"])["status"] == "registered"
+    return rows
+
+
+def test_the_institution_rejects_a_registration_with_its_reason_after_confirming(browser, system):
+    flows, portal = system
+    [row] = [flows.sent(UNION, 81, ELECTRICIAN)]
+    assert flows.register(INSTITUTION, row["enrolment_id"])["status"] == "registered"
+    page = log_in(browser, portal, "gcjs.operator")
+    asked = []
+    page.on("dialog", lambda dialog: asked.append(dialog.message) or dialog.accept())
+    page.goto(f"{portal}/institution/students/{row['enrolment_id']}")
+    page.get_by_text("不予录取", exact=True).first.click()  # the <details> opens
+    page.get_by_label("不予录取的原因").select_option("documents_missing")
+    page.get_by_role("button", name="不予录取").click()  # no explanation: refused next to the field
+    expect(page.locator("#reject-note-error")).to_contain_text("请填写说明")
+    page.get_by_label("说明").fill("未提交学历证明原件")
+    page.get_by_role("button", name="不予录取").click()
+    expect(page.get_by_role("status").first).to_contain_text("名额退回所属单位")
+    assert asked and "名额退回" in asked[-1]  # the irreversible step asked first
+    operator = flows.operator(INSTITUTION)
+    rejected = operator.get(f"/api/enrollment/enrolments/{row['enrolment_id']}")
+    assert (rejected["status"], rejected["refusal_reason"]) == ("refused", "documents_missing")
+    page.goto(f"{portal}/institution/students?status=refused")
+    expect(page.get_by_role("row").filter(has_text=person(81)["name"])).to_contain_text("未提交学历证明原件")
+    page.context.close()
+
+
+def template_header(download) -> list:
+    """The header row of a downloaded template workbook."""
+    assert download.suggested_filename.endswith(".xlsx")
+    with open(download.path(), "rb") as file:
+        return [cell.value for cell in next(openpyxl.load_workbook(file).active.iter_rows(max_row=1))]
+
+
+def uploaded(page, label: str, name: str, content: bytes) -> None:
+    page.get_by_label(label).set_input_files(
+        {
+            "name": name,
+            "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "buffer": content,
+        }
+    )
+
+
+def test_payments_and_results_imported_from_xlsx_all_or_nothing_with_a_retake(browser, system):
+    flows, portal = system
+    rows = registered_students(flows, (51, 52))
+    operator = flows.operator(INSTITUTION)
+    totals = [flows.breakdown(operator, row["enrolment_id"])["total"] for row in rows]
+    page = log_in(browser, portal, "gcjs.operator")
+    page.get_by_role("link", name="批量导入").click()
+    payments = page.get_by_role("region", name="导入缴费记录")
+
+    # The template has the import's columns; filled in, with one bad row: the report, nothing recorded.
+    with page.expect_download() as download:
+        payments.get_by_role("link", name="下载模板（.xlsx）").click()
+    header = template_header(download.value)
+    assert header == ["报名编号 Enrolment id", "金额 Amount", "缴费日期 Paid on", "单据号 Reference"]
+    good = [rows[0]["enrolment_id"], totals[0], flows.today.isoformat(), "XLSX-0001"]
+    bad = [rows[1]["enrolment_id"], "12.345", flows.today.isoformat(), "XLSX-0002"]
+    uploaded(payments, "选择文件（.xlsx）", "缴费.xlsx", xlsx([header, good, bad]))
+    payments.get_by_role("button", name="导入").click()
+    expect(payments.get_by_role("alert")).to_contain_text("第 3 行")
+    assert operator.get("/api/finance/payments", enrolment_id=rows[0]["enrolment_id"]) == []
+    uploaded(payments, "选择文件（.xlsx）", "缴费.xlsx", xlsx([header, good, [*bad[:1], totals[1], *bad[2:]]]))
+    payments.get_by_role("button", name="导入").click()
+    expect(payments.get_by_role("status")).to_contain_text("已登记 2 笔缴费")
+    assert [p["reference"] for p in operator.get("/api/finance/payments", enrolment_id=rows[0]["enrolment_id"])] == [
+        "XLSX-0001"
+    ]
+
+    # Results: the first student failed before; the file's line for them is the retake.
+    exam = "电工中级职业技能鉴定"
+    failed = {
+        "enrolment_id": rows[0]["enrolment_id"],
+        "exam": exam,
+        "held_on": flows.day(-3),
+        "score": "48.00",
+        "passed": False,
+    }
+    flows.until_accepted(
+        lambda: operator.post("/api/evaluation/results/batches", {"lines": [failed]}),
+        "evaluation to know the student",
+        retry_on=(422,),
+    )
+    results = page.get_by_role("region", name="导入考试成绩")
+    with page.expect_download() as download:
+        results.get_by_role("link", name="下载模板（.xlsx）").click()
+    header = template_header(download.value)
+    lines = [
+        header,
+        [rows[0]["enrolment_id"], exam, flows.day(-1), "76", "是"],
+        [rows[1]["enrolment_id"], exam, flows.day(-1), "81", "是"],
+    ]
+    for _attempt in range(120):  # evaluation hears of the second student through events
+        uploaded(results, "选择文件（.xlsx）", "成绩.xlsx", xlsx(lines))
+        results.get_by_role("button", name="导入").click()
+        if results.get_by_role("status").filter(has_text="导入完成").count():
+            break
+        page.wait_for_timeout(500)
+    expect(results.get_by_role("status")).to_contain_text("已登记 2 条成绩，其中补考 1 条")
+    page.goto(f"{portal}/institution/students/{rows[0]['enrolment_id']}")
+    expect(page.get_by_role("row").filter(has_text="第 2 次")).to_contain_text("合格")
+    page.context.close()
+
+
+def test_the_institution_makes_and_edits_a_programme_and_sees_the_shares_finance_computes(browser, system):
+    flows, portal = system
+    page = log_in(browser, portal, "gcjs.operator")
+    accept_dialogs(page)
+    page.get_by_role("link", name="培训项目").click()
+    page.get_by_role("link", name="新建培训项目").click()
+    page.get_by_label("项目编号").fill("GCJS-HG-ZJ-T")
+    page.get_by_label("项目名称").fill("焊工（中级）周末班")
+    page.get_by_label("层次/等级").fill("中级")
+    page.get_by_label("工种（技能提升）").fill("焊工")
+    page.get_by_label("教学点（每行一个）").fill("天河校区\n上门办学")
+    page.get_by_label("开课日期").fill(flows.day(30))
+    page.get_by_label("培训费/学费（元）").fill("1800.00")
+    page.get_by_label("鉴定考试费（元）").fill("200")
+    page.get_by_label("教材费（元）").fill("60.5")
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_role("status").first).to_contain_text("已保存培训项目")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("草稿")
+
+    # Edited: the training fee up; previewed before saving, then saved; the shares are finance's.
+    page.get_by_label("培训费/学费（元）").fill("2000.00")
+    page.get_by_role("button", name="预览费用分担").click()
+    fees = {"tuition_or_training": "2000.00", "appraisal_exam": "200.00", "textbook": "60.50"}
+    fees |= {"registration": "0.00", "entrance_test": "0.00"}
+    shares = flows.operator(INSTITUTION).get(
+        f"/api/finance/campaigns/{flows.campaign_id}/fee-shares", kind="skills", trade="焊工", **fees
+    )
+    assert shares["total"] == "2260.50"
+    table = page.get_by_role("region", name="费用分担（财务服务计算）")
+    expect(table.get_by_role("row").filter(has_text="合计")).to_contain_text(shares["federation"])
+    expect(table.get_by_role("row").filter(has_text="合计")).to_contain_text(shares["employee"])
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_role("status").first).to_contain_text("已保存培训项目")
+    expect(page.get_by_label("培训费/学费（元）")).to_have_value("2000.00")
+    expect(table.get_by_role("row").filter(has_text="培训费/学费")).to_contain_text(shares["lines"][0]["federation"])
+    page.get_by_role("link", name="培训项目").first.click()
+    expect(page.get_by_role("row").filter(has_text="焊工（中级）周末班")).to_contain_text("2000.00")
+    page.context.close()
+
+
+def test_one_student_is_assigned_to_a_class_moved_from_another(browser, system):
+    flows, portal = system
+    operator = flows.operator(INSTITUTION)
+    first = registered_students(flows, (53,))
+    for row in first:
+        flows.pay_in_full(INSTITUTION, row["enrolment_id"])
+    site = {
+        "campaign_id": flows.campaign_id,
+        "programme_id": ELECTRICIAN,
+        "opens_on": flows.day(14),
+        "site": "天河校区",
+    }
+    body = site | {"on_site": False}
+
+    def formed(name: str) -> dict:
+        for _attempt in range(60):  # a dedicated class or a public one, as many wait as the others left
+            answer = operator.call(
+                "POST", "/api/enrollment/classes", body | {"public_class_name": name}, ok=(201, 409, 422)
+            )
+            if "class_id" in answer:
+                return answer
+            answer = operator.call(
+                "POST",
+                "/api/enrollment/classes",
+                body | {"head_teacher": "陈志明", "learning_assistant": "黄晓琳"},
+                ok=(201, 409, 422),
+            )
+            if "class_id" in answer:
+                return answer
+            time.sleep(1)
+        raise AssertionError("no class formed")
+
+    earlier = formed("电工中级社会班（周末班）")
+    later_row = registered_students(flows, (54,))[0]
+    flows.pay_in_full(INSTITUTION, later_row["enrolment_id"])
+    later = formed("电工中级社会班（晚班）")
+    assert first[0]["enrolment_id"] in [s["enrolment_id"] for s in earlier["students"]]
+
+    page = log_in(browser, portal, "gcjs.operator")
+    accept_dialogs(page)
+    page.goto(f"{portal}/institution/classes/{later['class_id']}")
+    page.get_by_label("学员", exact=True).select_option(first[0]["enrolment_id"])
+    page.get_by_role("button", name="分配到本班").click()
+    expect(page.get_by_role("status").first).to_contain_text("已将学员分配到本班")
+    expect(page.get_by_role("row").filter(has_text=person(53)["name"])).to_be_visible()
+    moved = operator.get(f"/api/enrollment/enrolments/{first[0]['enrolment_id']}")
+    assert moved["class_id"] == later["class_id"]
+    assert [c["ended_by"] for c in moved["classes"]] == ["moved", None]
+    page.goto(f"{portal}/institution/classes/{earlier['class_id']}")
+    expect(page.get_by_role("row").filter(has_text=person(53)["name"])).to_have_count(0)
+    page.context.close()
+
+
+def test_the_signing_example_is_one_the_gateways_own_code_verifies():
+    example = signing_example()
+    headers = {"x-timestamp": example["timestamp"], "x-nonce": example["nonce"], "x-signature": example["signature"]}
+    assert genuine(example["secret"], headers, example["method"], example["target"], example["body"].encode())
+    assert not genuine("another secret", headers, example["method"], example["target"], example["body"].encode())
+
+
+def test_the_it_page_lists_the_institutions_keys_never_a_secret_and_the_requests_received(browser, system):
+    flows, portal = system
+    client = flows.clients[INSTITUTION]
+    flows.machine(INSTITUTION).get("/api/evaluation/results", enrolment_id="00000000-0000-4000-8000-000000000000")
+    page = log_in(browser, portal, "gcjs.operator")
+    page.get_by_role("link", name="接口对接").click()
+    clients = page.get_by_role("region", name="本机构的接口客户端")
+    expect(clients.get_by_role("row").filter(has_text=client["key_id"])).to_contain_text("启用")
+    assert client["secret"] not in page.content()
+    assert not any(other["key_id"] in page.content() for name, other in flows.clients.items() if name != INSTITUTION)
+    until(
+        page,
+        f"{portal}/institution/it",
+        lambda p: (
+            p.get_by_role("region", name="最近收到的请求")
+            .get_by_role("row")
+            .filter(has_text="/api/evaluation/results")
+            .count()
+            > 0
+        ),
+        "the machine's request kept",
+        seconds=30,
+    )
+    # The worked example: the values the page shows verify with the gateway's own code.
+    shown = {
+        key: page.get_by_test_id(f"example-{key}").inner_text()
+        for key in ("secret", "method", "target", "timestamp", "nonce", "body", "signature")
+    }
+    headers = {"x-timestamp": shown["timestamp"], "x-nonce": shown["nonce"], "x-signature": shown["signature"]}
+    assert genuine(shown["secret"], headers, shown["method"], shown["target"], shown["body"].encode())
     page.context.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.signatures import signed_headers
+from tests.support.processes import wait_for
 
 from .conftest import admin_token, auth, bearer
 
@@ -54,6 +55,29 @@ def test_machine_clients_are_listed_disabled_enabled_and_rotated_and_every_gatew
     assert bad_cursor.status_code == 422 and "cursor" in bad_cursor.get_json()["errors"]
     officer = bearer(first, "unit_officer", "officer", unit_id="GZ-TH")
     assert one.get("/auth/clients", headers=officer).status_code == 403
+    # an institution's operator (its IT page) sees its own institution's clients only, whatever it asks for
+    operator = bearer(first, "institution_operator", "inst7.operator", institution_id="inst-7")
+    own = one.get("/auth/clients", query_string={"institution_id": "inst-8"}, headers=operator)
+    assert own.status_code == 200 and own.get_json() == []
+    own = one.get("/auth/clients", headers=operator).get_json()
+    assert sorted(r["key_id"] for r in own) == sorted(m["key_id"] for m in made if m["institution_id"] == "inst-7")
+    assert one.post(f"/auth/clients/{key}/disable", json={"reason": "x"}, headers=operator).status_code == 403
+    # and its own clients' last signed requests with their outcome (recorded after the answer, in the background)
+    assert signed_status(one, key, "not the secret") == 401
+    assert signed_status(one, made[1]["key_id"], made[1]["secret"]) == 200  # inst-8's: not shown to inst-7
+    assert signed_status(one, "ik_nobody", "guess") == 401  # an unknown key id: nothing kept
+
+    def received():
+        rows = one.get("/auth/clients/requests", headers=operator).get_json()
+        return rows if len(rows) >= 2 else None
+
+    rows = wait_for(received, timeout=10, message="the signed requests kept")
+    assert [(r["key_id"], r["method"], r["path"], r["status"]) for r in rows] == [
+        (key, "POST", TARGET, 401),
+        (key, "POST", TARGET, 200),
+    ]
+    everyone = wait_for(lambda: len(one.get("/auth/clients/requests", headers=auditor).get_json()) >= 3, timeout=10)
+    assert everyone and one.get("/auth/clients/requests", headers=officer).status_code == 403
     assert one.post(f"/auth/clients/{key}/disable", json={"reason": "x"}, headers=auditor).status_code == 403
 
     # disabled, with a reason, in one process: the other refuses the client's next request at once

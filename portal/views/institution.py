@@ -5,20 +5,24 @@ days, submission, the federation's review), exam results and retakes, certificat
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import hashlib
+import hmac
+import json
+from datetime import date, datetime, timedelta, timezone
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, DateField, DecimalField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from .. import gateway
-from ..app import INSTITUTION_OPERATOR, me, requires
-from ..forms import options, show_problem
+from ..app import INSTITUTION_OPERATOR, current_campaign, me, requires
+from ..forms import import_refusal, options, show_problem
 from ..gateway import Problem
-from .federation import enrolments_in_status, the_campaign, today
+from .federation import SPREADSHEETS, enrolments_in_status, the_campaign, today, xlsx_download
 from .oversight import criteria_names, institution_score
 
 blueprint = Blueprint("institution", __name__, url_prefix="/institution")
@@ -100,6 +104,14 @@ class ChangeForm(FlaskForm):
     reason = TextAreaField(_l("变动原因"), validators=[DataRequired(_l("请填写原因")), Length(max=1000)])
 
 
+class RejectionForm(FlaskForm):
+    reason = SelectField(
+        _l("不予录取的原因"),
+        choices=options([("documents_missing", _l("报名材料不齐")), ("entrance_test_failed", _l("入学测试未通过"))]),
+    )
+    note = TextAreaField(_l("说明"), validators=[DataRequired(_l("请填写说明")), Length(max=500)])
+
+
 class CertificateForm(FlaskForm):
     number = StringField(_l("证书编号"), validators=[DataRequired(_l("请填写证书编号")), Length(max=64)])
     issued_on = DateField(_l("发证日期"), validators=[InputRequired(_l("请填写日期"))])
@@ -115,6 +127,7 @@ def _student_forms(row: dict, formdata=None) -> dict:
         "result": ResultForm(formdata=formdata, prefix="result", held_on=day, exam=row["exam"]),
         "certificate": CertificateForm(formdata=formdata, prefix="certificate", issued_on=day),
         "change": ChangeForm(formdata=formdata, prefix="change", effective_on=day),
+        "reject": RejectionForm(formdata=formdata, prefix="reject"),
     }
 
 
@@ -254,6 +267,12 @@ def _act(which: str, enrolment_id: str, form) -> str:
             },
         )
         return _("已提出学籍变动申请，待单位工会和市总工会审核。")
+    if which == "reject":
+        gateway.post(
+            f"/api/enrollment/enrolments/{enrolment_id}/rejection",
+            {"reason": form.reason.data, "note": form.note.data.strip()},
+        )
+        return _("已不予录取，名额退回所属单位。")
     gateway.post(
         "/api/evaluation/certificates",
         {
@@ -263,6 +282,194 @@ def _act(which: str, enrolment_id: str, form) -> str:
         },
     )
     return _("已登记证书。")
+
+
+# ---------------------------------------------------------------- programmes: the catalogue's entries and fees
+
+FEE_LINES = ("tuition_or_training", "appraisal_exam", "textbook", "registration", "entrance_test")
+MONEY = r"^\d{1,7}(\.\d{1,2})?$"
+
+
+def fee_field(label):
+    return StringField(
+        label,
+        default="0.00",
+        validators=[DataRequired(_l("请填写金额，不收取填 0")), Regexp(MONEY, message=_l("金额为元，最多两位小数"))],
+    )
+
+
+class ProgrammeForm(FlaskForm):
+    programme_id = StringField(
+        _l("项目编号"),
+        validators=[
+            DataRequired(_l("请填写项目编号")),
+            Length(max=64),
+            Regexp(r"^[A-Za-z0-9_-]+$", message=_l("只能用字母、数字、- 和 _")),
+        ],
+    )
+    name = StringField(_l("项目名称"), validators=[DataRequired(_l("请填写项目名称")), Length(max=200)])
+    kind = SelectField(_l("类别"), choices=options([("skills", _l("技能提升")), ("academic", _l("学历提升"))]))
+    level = StringField(_l("层次/等级"), validators=[DataRequired(_l("请填写层次或等级")), Length(max=20)])
+    trade = StringField(_l("工种（技能提升）"), validators=[Optional(), Length(max=100)])
+    major = StringField(_l("专业（学历提升）"), validators=[Optional(), Length(max=100)])
+    teaching_sites = TextAreaField(
+        _l("教学点（每行一个）"), validators=[DataRequired(_l("请填写教学点")), Length(max=5000)]
+    )
+    start_date = DateField(_l("开课日期"), validators=[InputRequired(_l("请填写日期"))])
+    on_site_teaching = BooleanField(_l("可送教上门"))
+    tuition_or_training = fee_field(_l("培训费/学费（元）"))
+    appraisal_exam = fee_field(_l("鉴定考试费（元）"))
+    textbook = fee_field(_l("教材费（元）"))
+    registration = fee_field(_l("报名费（元）"))
+    entrance_test = fee_field(_l("入学测试费（元）"))
+
+
+def _programme_body(form: ProgrammeForm) -> dict:
+    academic = form.kind.data == "academic"
+    return {
+        "institution_id": me().get("institution_id"),
+        "name": form.name.data.strip(),
+        "kind": form.kind.data,
+        "level": form.level.data.strip(),
+        **({"major": (form.major.data or "").strip()} if academic else {"trade": (form.trade.data or "").strip()}),
+        "teaching_sites": [line.strip() for line in form.teaching_sites.data.splitlines() if line.strip()][:50],
+        "start_date": form.start_date.data.isoformat(),
+        "on_site_teaching": bool(form.on_site_teaching.data),
+        "fee_standard": {line: getattr(form, line).data.strip() for line in FEE_LINES},
+    }
+
+
+def fee_shares(body: dict) -> dict | None:
+    """Who pays what of these fees in the current campaign, as finance computes a student's breakdown (the
+    default unit policy); None when finance does not know the campaign yet."""
+    campaign = current_campaign()
+    if campaign is None:
+        return None
+    return gateway.maybe(
+        lambda: gateway.get(
+            f"/api/finance/campaigns/{campaign['id']}/fee-shares",
+            kind=body["kind"],
+            trade=body.get("trade"),
+            **body["fee_standard"],
+        )
+    )
+
+
+@blueprint.route("/programmes")
+@requires(INSTITUTION_OPERATOR)
+def programmes():
+    listed = gateway.page(
+        "/api/enrollment/programmes", institution_id=me().get("institution_id"), cursor=request.args.get("cursor")
+    )
+    return render_template("institution/programmes.html", page=listed)
+
+
+@blueprint.route("/programmes/new", methods=["GET", "POST"])
+@blueprint.route("/programmes/<programme_id>", methods=["GET", "POST"])
+@requires(INSTITUTION_OPERATOR)
+def programme(programme_id=None):
+    """Create or edit a programme: its fees line by line and, beside them, the shares finance computes (of what
+    is saved, or of what is typed when previewed). Saving a published programme announces the new fees."""
+    saved = gateway.get(f"/api/enrollment/programmes/{programme_id}") if programme_id else None
+    form = ProgrammeForm(
+        data=(
+            {
+                **saved,
+                **saved["fee_standard"],
+                "teaching_sites": "\n".join(saved["teaching_sites"]),
+                "start_date": date.fromisoformat(saved["start_date"]),
+            }
+            if saved and request.method == "GET"
+            else None
+        )
+    )
+    if saved:
+        form.programme_id.data = programme_id  # the id of a saved programme stays
+    form_error, status = None, 200
+    shares = fee_shares(saved) if saved else None
+    if request.method == "POST":
+        if not form.validate():
+            status = 422
+        elif request.form.get("action") == "preview":
+            shares = fee_shares(_programme_body(form))
+        else:
+            the_id = programme_id or form.programme_id.data.strip()
+            try:
+                gateway.put(f"/api/enrollment/programmes/{the_id}", _programme_body(form))
+                flash(_("已保存培训项目。"), "ok")
+                return redirect(url_for("institution.programme", programme_id=the_id))
+            except Problem as error:
+                if error.status >= 500:
+                    raise
+                fee_errors = error.errors.get("fee_standard") if isinstance(error.errors, dict) else None
+                for line, messages in (fee_errors or {}).items() if isinstance(fee_errors, dict) else ():
+                    getattr(form, line).errors = list(form[line].errors or []) + _texts(messages)
+                form_error, status = show_problem(form, error), error.status
+    return (
+        render_template("institution/programme.html", form=form, saved=saved, shares=shares, form_error=form_error),
+        status,
+    )
+
+
+# ---------------------------------------------------------------- .xlsx imports: exam results and payments
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("选择文件（.xlsx）"), validators=[FileRequired(_l("请选择文件")), SPREADSHEETS])
+
+
+# kind -> the API's import, its template; each answers with every row recorded or a report of every bad row.
+IMPORTS = {
+    "results": ("/api/evaluation/results/import", "/api/evaluation/results/import/template"),
+    "payments": ("/api/finance/payments/import", "/api/finance/payments/import/template"),
+}
+
+
+def _import_summary(kind: str, done: dict) -> str:
+    if kind == "payments":
+        return _("导入完成：已登记 %(n)s 笔缴费。", n=done.get("recorded", 0))
+    retakes = sum(1 for line in done.get("results", []) if (line.get("attempt") or 1) > 1)
+    return _("导入完成：已登记 %(n)s 条成绩，其中补考 %(r)s 条。", n=done.get("recorded", 0), r=retakes)
+
+
+@blueprint.route("/imports")
+@requires(INSTITUTION_OPERATOR)
+def imports():
+    forms = {kind: ImportForm(prefix=kind) for kind in IMPORTS}
+    return render_template("institution/imports.html", forms=forms, shown=None, report=None)
+
+
+@blueprint.route("/imports/<kind>", methods=["POST"])
+@requires(INSTITUTION_OPERATOR)
+def import_file(kind):
+    """All rows or none: the counts, or the report of every bad row, in place of the result (htmx) or on the
+    page."""
+    if kind not in IMPORTS:
+        abort(404)
+    forms = {name: ImportForm(prefix=name) for name in IMPORTS}
+    form, report, status = forms[kind], None, 200
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            done = gateway.post(
+                IMPORTS[kind][0],
+                None,
+                files={"file": (upload.filename, upload.read(), upload.mimetype or "application/octet-stream")},
+            )
+            report = {"ok": True, "summary": _import_summary(kind, done)}
+        except Problem as error:
+            report, status = import_refusal(error), error.status
+    if request.headers.get("HX-Request"):
+        return render_template("federation/_import_result.html", import_form=form, report=report)
+    return render_template("institution/imports.html", forms=forms, shown=kind, report=report), status
+
+
+@blueprint.route("/imports/<kind>/template.xlsx")
+@requires(INSTITUTION_OPERATOR)
+def import_template(kind):
+    if kind not in IMPORTS:
+        abort(404)
+    return xlsx_download(IMPORTS[kind][1], f"{kind}-import.xlsx")
 
 
 # ---------------------------------------------------------------- classes and rosters
@@ -276,6 +483,33 @@ class ClassForm(FlaskForm):
     head_teacher = StringField(_l("班主任"), validators=[Optional(), Length(max=50)])
     learning_assistant = StringField(_l("学习助理"), validators=[Optional(), Length(max=50)])
     public_class_name = StringField(_l("插入的社会班名称"), validators=[Optional(), Length(max=200)])
+
+
+class PlacementForm(FlaskForm):
+    enrolment_id = SelectField(_l("学员"), validators=[DataRequired(_l("请选择学员"))])
+
+
+def _placement_choices(klass: dict) -> list:
+    """The programme's students who may join this class (studying, paid in full, not in it yet); those in another
+    class are moved from it. The enrollment service checks each again."""
+    found = []
+    for status in ("registered", "admitted"):
+        found += gateway.page(
+            "/api/enrollment/enrolments",
+            limit=200,
+            campaign_id=klass["campaign_id"],
+            programme_id=klass["programme_id"],
+            status=status,
+        ).items
+    pairs = [
+        (
+            e["enrolment_id"],
+            f"{e['name']}（{e['resident_id']}）" + (_("，现在其他班级") if e.get("class_id") else _("，未分班")),
+        )
+        for e in found
+        if e.get("payment_status") in ("full", "over") and e.get("class_id") != klass["class_id"]
+    ]
+    return options([("", _("请选择")), *pairs])
 
 
 class StaffForm(FlaskForm):
@@ -375,10 +609,17 @@ def klass(class_id):
     path = f"/api/enrollment/classes/{class_id}"
     found = gateway.get(path)
     staff = StaffForm(head_teacher=found.get("head_teacher"), learning_assistant=found.get("learning_assistant"))
+    placement = PlacementForm(prefix="place")
+    if found["status"] in ("forming", "returned"):
+        placement.enrolment_id.choices = _placement_choices(found)
     form_error, status = None, 200
     if request.method == "POST":
         action = request.form.get("action")
         try:
+            if action == "place" and placement.validate():
+                gateway.post(f"{path}/students", {"enrolment_id": placement.enrolment_id.data})
+                flash(_("已将学员分配到本班。"), "ok")
+                return redirect(url_for("institution.klass", class_id=class_id))
             if action == "staff" and staff.validate():
                 gateway.put(
                     f"{path}/staff",
@@ -401,7 +642,7 @@ def klass(class_id):
         except Problem as error:
             if error.status >= 500:
                 raise
-            form_error, status = show_problem(staff, error), error.status
+            form_error, status = show_problem(placement if action == "place" else staff, error), error.status
     found["working_days_left"] = (
         working_days_left(found.get("roster_deadline"), {}) if found["status"] in ("forming", "returned") else None
     )
@@ -410,10 +651,58 @@ def klass(class_id):
             "institution/class.html",
             klass=found,
             staff=staff,
+            placement=placement,
             form_error=form_error,
             programme=programme_names().get(found["programme_id"], found["programme_id"]),
         ),
         status,
+    )
+
+
+# ---------------------------------------------------------------- its IT staff: machine clients, signing
+
+# A worked example of a signed request, from a demo key that no gateway accepts (its secret is published here).
+DEMO_KEY_ID, DEMO_SECRET = "ik_demo0example", "demo-secret-for-the-worked-example-only"
+DEMO_TIMESTAMP, DEMO_NONCE = 1767225600, "3f9c2a7e41d84b6c"  # 2026-01-01 08:00 in Beijing
+DEMO_TARGET = "/api/evaluation/results/batches"
+RECENT_REQUESTS = 30
+
+
+def signing_example() -> dict:
+    """Every step of signing one request (the gateway's scheme, X-Signature = hex HMAC-SHA256(secret, METHOD \\n
+    path?query \\n timestamp \\n nonce \\n hex SHA-256(body))), for an integrator to check their code against."""
+    line = {"enrolment_id": "0b7e1c52-6a0f-4f3e-9d55-2f4a8c1e9b31", "exam": "电工中级职业技能鉴定"}
+    line |= {"held_on": "2025-12-28", "score": "86.50", "passed": True}
+    body = json.dumps({"lines": [line]}, ensure_ascii=False, separators=(",", ":")).encode()
+    body_hash = hashlib.sha256(body).hexdigest()
+    canonical = "\n".join(["POST", DEMO_TARGET, str(DEMO_TIMESTAMP), DEMO_NONCE, body_hash])
+    return {
+        "key_id": DEMO_KEY_ID,
+        "secret": DEMO_SECRET,
+        "method": "POST",
+        "target": DEMO_TARGET,
+        "timestamp": str(DEMO_TIMESTAMP),
+        "signed_at": datetime.fromtimestamp(DEMO_TIMESTAMP, timezone(timedelta(hours=8))).isoformat(),
+        "nonce": DEMO_NONCE,
+        "body": body.decode(),
+        "body_hash": body_hash,
+        "canonical": canonical,
+        "signature": hmac.new(DEMO_SECRET.encode(), canonical.encode(), hashlib.sha256).hexdigest(),
+    }
+
+
+@blueprint.route("/it")
+@requires(INSTITUTION_OPERATOR)
+def it():
+    """The machine clients of this institution (the gateway lists its own only: key ids, never a secret)."""
+    clients = gateway.page("/auth/clients", cursor=request.args.get("cursor"))
+    received = gateway.maybe(lambda: gateway.get("/auth/clients/requests", limit=RECENT_REQUESTS), [])
+    return render_template(
+        "institution/it.html",
+        page=clients,
+        received=received,
+        example=signing_example(),
+        gateway_url=current_app.config["PORTAL"].browser_gateway_url,
     )
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, delete, or_, select
 
 from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.money import show
 from servicekit.refusals import Conflict, Forbidden, NotFound
 
+from .access import INSTITUTION_ROLES
 from .models import (
     FEE_LINES,
     Campaign,
@@ -160,11 +161,17 @@ def _known_institution(session, institution_id: str) -> None:
         )
 
 
-def save_programme(uow, programme_id: str, body: dict) -> tuple[Programme, bool]:
-    """Create a draft, or replace an existing programme's details (a published one is announced again)."""
+def save_programme(uow, programme_id: str, body: dict, editor: Identity | None = None) -> tuple[Programme, bool]:
+    """Create a draft, or replace an existing programme's details (a published one is announced again). An
+    institution's operator (`editor`) keeps to its own institution's programmes; the federation publishes."""
     session = uow.session
-    _known_institution(session, body["institution_id"])
     programme = session.get(Programme, programme_id, with_for_update=True)
+    if editor is not None and not editor.is_federation:
+        if editor.institution_id != body["institution_id"]:
+            raise Forbidden(_("An institution edits only its own programmes."))
+        if programme is not None and programme.institution_id != editor.institution_id:
+            raise ALREADY_EXISTS(_("Another institution's programme has this id."))
+    _known_institution(session, body["institution_id"])
     created = programme is None
     if created:
         programme = Programme(programme_id=programme_id, status=DRAFT, revision=0)
@@ -205,17 +212,27 @@ def import_programmes(uow, rows: list[dict], publish: bool) -> dict:
     return report
 
 
+def _own_draft(identity: Identity, programme: Programme) -> bool:
+    return identity.role in INSTITUTION_ROLES and programme.institution_id == identity.institution_id
+
+
 def visible_programme(session, identity: Identity, programme_id: str) -> Programme:
     programme = session.get(Programme, programme_id)
-    if programme is None or (programme.status != PUBLISHED and not identity.is_federation):
+    if programme is None or not (
+        programme.status == PUBLISHED or identity.is_federation or _own_draft(identity, programme)
+    ):
         raise NotFound(_("No programme {programme_id}.").format(programme_id=programme_id))
     return programme
 
 
 def programmes_query(identity: Identity) -> Select:
-    """The catalogue: published programmes (the federation also sees drafts)."""
+    """The catalogue: published programmes (the federation also sees drafts, an institution its own)."""
     query = select(Programme)
-    return query if identity.is_federation else query.where(Programme.status == PUBLISHED)
+    if identity.is_federation:
+        return query
+    if identity.role in INSTITUTION_ROLES:
+        return query.where(or_(Programme.status == PUBLISHED, Programme.institution_id == identity.institution_id))
+    return query.where(Programme.status == PUBLISHED)
 
 
 def _may_see_plan(identity: Identity, unit_id: str, write: bool) -> None:

@@ -172,13 +172,49 @@ def form_class(uow, identity: Identity, body: dict, today: date) -> TrainingClas
 
 
 def leave_class(session, enrolment: Enrolment, on: date, why: str) -> None:
-    """The student leaves their class (retake, transfer, withdrawal); the class history keeps it."""
+    """The student leaves their class (retake, transfer, withdrawal, moved to another); the class history keeps
+    it."""
     enrolment.class_id = None
     session.execute(
         update(ClassPlacement)
         .where(ClassPlacement.enrolment_id == enrolment.enrolment_id, ClassPlacement.left_on.is_(None))
         .values(left_on=on, ended_by=why)
     )
+
+
+def place_student(uow, identity: Identity, class_id: str, body: dict, today: date) -> TrainingClass:
+    """Put one student of the programme in this class, or move them here from another of its classes: both
+    rosters still being made (forming or returned), as a reviewed roster stays as the federation saw it. Only a
+    student studying and paid in full joins a class, as when a class is formed."""
+    session = uow.session
+    training_class = find_class(session, identity, class_id, lock=True)
+    _expect(training_class, rules.FORMING, rules.RETURNED)
+    enrolment = session.get(Enrolment, body["enrolment_id"], with_for_update=True)
+    if enrolment is None or enrolment.institution_id != training_class.institution_id:
+        raise NotFound(_("No student {enrolment_id} at your institution.").format(enrolment_id=body["enrolment_id"]))
+    wrong = None
+    if (enrolment.campaign_id, enrolment.programme_id) != (training_class.campaign_id, training_class.programme_id):
+        wrong = _("The student is enrolled in another programme or campaign.")
+    elif not session.scalar(select(_studying()).where(Enrolment.enrolment_id == enrolment.enrolment_id)):
+        wrong = _("Only a registered (skills) or admitted (academic) student joins a class.")
+    elif enrolment.payment_status not in PAID:
+        wrong = _("Only a student who has paid in full joins a class.")
+    elif enrolment.class_id == class_id:
+        wrong = _("The student is in this class already.")
+    if wrong:
+        raise Invalid(wrong, errors={"enrolment_id": [wrong]})
+    if enrolment.class_id is not None:
+        _expect(find_class(session, identity, enrolment.class_id, lock=True), rules.FORMING, rules.RETURNED)
+        leave_class(session, enrolment, today, "moved")
+        session.flush()  # the old placement ends before the new one starts (one current class each)
+    enrolment.class_id = class_id
+    session.add(
+        ClassPlacement(
+            placement_id=str(uuid.uuid4()), enrolment_id=enrolment.enrolment_id, class_id=class_id, placed_on=today
+        )
+    )
+    bump(enrolment)
+    return training_class
 
 
 def find_class(session, identity: Identity, class_id: str, *, lock: bool = False) -> TrainingClass:

@@ -388,7 +388,8 @@ class AttendanceSummary(Base):
 
 
 class ClassPlacement(Base):
-    """Every class an enrolment was placed in, and why it left one: a retake, a transfer or a withdrawal."""
+    """Every class an enrolment was placed in, and why it left one: a retake, a transfer, a withdrawal or a move
+    to another class of the programme before the rosters were submitted."""
 
     __tablename__ = "class_placements"
     __table_args__ = (
@@ -401,7 +402,8 @@ class ClassPlacement(Base):
         ),
         CheckConstraint("(left_on IS NULL) = (ended_by IS NULL)", name="ck_class_placement_ended"),
         CheckConstraint(
-            "ended_by IS NULL OR ended_by IN ('retake', 'transfer', 'withdrawal')", name="ck_class_placement_ended_by"
+            "ended_by IS NULL OR ended_by IN ('retake', 'transfer', 'withdrawal', 'moved')",
+            name="ck_class_placement_ended_by",
         ),
     )
     placement_id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -358,7 +358,7 @@ class ClassPlacementOut(Schema):
     class_id = fields.String()
     placed_on = fields.Date()
     left_on = fields.Date(allow_none=True)
-    ended_by = fields.String(allow_none=True, metadata={"description": "retake, transfer or withdrawal"})
+    ended_by = fields.String(allow_none=True, metadata={"description": "retake, transfer, withdrawal or moved"})
 
 
 class EnrolmentOut(Schema):
@@ -424,6 +424,10 @@ class ClassIn(Schema):
     )
     head_teacher = Text(50, load_default=None)
     learning_assistant = Text(50, load_default=None)
+
+
+class PlacementIn(Schema):
+    enrolment_id = Uuid(required=True, metadata={"description": "The student to put in (or move to) the class"})
 
 
 class StaffIn(Schema):

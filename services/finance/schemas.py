@@ -99,6 +99,33 @@ class LineOut(Schema):
     employee = Money()
 
 
+FEE = dict(required=True, validate=validate.Range(min=0, max=1_000_000))
+
+
+class FeeSharesQuery(Schema):
+    """A programme's fee standard (before or after it is saved) and whose it is: kind, and trade for skills."""
+
+    kind = fields.String(required=True, validate=KIND)
+    trade = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
+    tuition_or_training = Money(**FEE)
+    appraisal_exam = Money(**FEE)
+    textbook = Money(**FEE)
+    registration = Money(**FEE)
+    entrance_test = Money(**FEE)
+
+
+class FeeSharesOut(Schema):
+    campaign_id = fields.String()
+    lines = fields.List(fields.Nested(LineOut))
+    total = Money()
+    federation = Money()
+    unit = Money()
+    employee = Money()
+    unit_policy = fields.String(
+        metadata={"description": "default: a unit's own cost-sharing policy may change its share and the employee's"}
+    )
+
+
 class ChargeIn(Schema):
     line = fields.String(
         required=True,

@@ -131,13 +131,14 @@ def get_programme(programme_id):
 @blp.arguments(ProgrammeBody)
 @blp.response(200, ProgrammeOut)
 @blp.alt_response(201, schema=ProgrammeOut, success=True, description="Created as a draft")
-@documents(blp, 409)
-@requires("federation_admin")
+@documents(blp, 403, 409)
+@requires("federation_admin", "institution_operator")
 def put_programme(body, programme_id):
-    """Create a draft programme or replace its details; a published one is announced again."""
+    """Create a draft programme or replace its details; a published one is announced again. An institution's
+    operator edits its own institution's programmes only; the federation publishes them."""
     with unit_of_work() as uow:
         changes = Changes(uow.session)
-        programme, created = catalogue.save_programme(uow, programme_id, body)
+        programme, created = catalogue.save_programme(uow, programme_id, body, current_identity())
         audit_changes(uow, changes, "created" if created else "updated", programme)
         view = catalogue.programme_view(programme)
         uow.commit()

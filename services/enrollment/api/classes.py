@@ -18,6 +18,7 @@ from ..schemas import (
     ClassOut,
     GroupingOut,
     OwnClassOut,
+    PlacementIn,
     PublishedRoster,
     ReviewIn,
     ReviewsIn,
@@ -102,6 +103,17 @@ def own_class(enrolment_id):
 def set_staff(body, class_id):
     """The head teacher (班主任) and learning assistant (学习助理) a dedicated class needs."""
     return _change(classes.set_staff, class_id, body)
+
+
+@blp.route("/classes/<class_id>/students", methods=["POST"])
+@blp.arguments(PlacementIn)
+@blp.response(200, ClassOut)
+@documents(blp, 404, 409)
+@requires(INSTITUTION)
+def place_student(body, class_id):
+    """Put one paid student of the programme in this class, or move them here from another of its classes
+    (both rosters not yet submitted); the class history keeps where they were."""
+    return _change(classes.place_student, class_id, body, today())
 
 
 @blp.route("/classes/<class_id>/roster", methods=["POST"])

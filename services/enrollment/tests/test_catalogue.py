@@ -104,6 +104,25 @@ def test_programme_is_a_draft_until_published_then_every_edit_is_announced(servi
     assert [p["programme_id"] for p in listed] == [SKILLS]
 
 
+def test_an_institution_makes_and_edits_its_own_programmes_and_sees_its_drafts_the_federation_publishes(service):
+    own, other = service.institution("GZ-ZGJS"), service.institution("GZ-FCG")
+    draft = service.ok(service.client.put(f"/programmes/{SKILLS}", json=programme(), headers=own), 201)
+    assert (draft["status"], draft["institution_id"]) == ("draft", "GZ-ZGJS")
+    assert service.ok(service.client.get(f"/programmes/{SKILLS}", headers=own))["status"] == "draft"
+    assert [p["programme_id"] for p in service.ok(service.client.get("/programmes", headers=own))] == [SKILLS]
+    assert service.client.get(f"/programmes/{SKILLS}", headers=other).status_code == 404
+    assert service.ok(service.client.get("/programmes", headers=other)) == []
+
+    fees = {**programme()["fee_standard"], "tuition_or_training": "2400.00", "appraisal_exam": "180.00"}
+    edited = service.ok(service.client.put(f"/programmes/{SKILLS}", json=programme(fee_standard=fees), headers=own))
+    assert (edited["revision"], edited["fee_standard"]["tuition_or_training"]) == (2, "2400.00")
+    # Another institution's programme, or one named for another institution: refused.
+    taken = service.client.put(f"/programmes/{SKILLS}", json=programme(institution_id="GZ-FCG"), headers=other)
+    assert taken.status_code == 409
+    assert service.client.put("/programmes/FCG-NEW", json=programme(), headers=other).status_code == 403
+    assert service.client.post(f"/programmes/{SKILLS}/publish", headers=own).status_code == 403
+
+
 INVALID = [  # (what is wrong, the field named)
     ({"kind": "academic", "level": "大专"}, "major"),  # academic needs a major...
     ({"level": "硕士", "kind": "academic", "major": "机电", "trade": None}, "level"),

@@ -348,3 +348,50 @@ def test_an_employee_reads_the_class_of_their_own_enrolment_without_its_roster(e
     # a classmate's enrolment is not theirs; officers and institutions read classes through /classes
     assert enrollment.client.get(f"/enrolments/{classmate}/class", headers=me).status_code == 404
     assert enrollment.client.get(f"/enrolments/{student}/class", headers=enrollment.institution()).status_code == 403
+
+
+def test_one_student_is_put_in_a_class_or_moved_between_classes_while_their_rosters_are_being_made(enrollment):
+    institution, admin = enrollment.institution(), enrollment.admin()
+    first_two = registered(enrollment, [1, 2])
+    a = enrollment.ok(
+        enrollment.client.post("/classes", headers=institution, json=class_body(public_class_name="甲班")), 201
+    )
+    [third] = registered(enrollment, [3])
+    b = enrollment.ok(
+        enrollment.client.post("/classes", headers=institution, json=class_body(public_class_name="乙班")), 201
+    )
+    [unpaid] = registered(enrollment, [4], paid=False)
+
+    def place(class_id: str, enrolment_id: str):
+        return enrollment.client.post(
+            f"/classes/{class_id}/students", json={"enrolment_id": enrolment_id}, headers=institution
+        )
+
+    moved = enrollment.ok(place(b["class_id"], first_two[0]))
+    assert sorted(s["enrolment_id"] for s in moved["students"]) == sorted([first_two[0], third])
+    left = enrollment.ok(enrollment.client.get(f"/classes/{a['class_id']}", headers=institution))
+    assert [s["enrolment_id"] for s in left["students"]] == [first_two[1]]
+    shown = enrollment.ok(enrollment.client.get(f"/enrolments/{first_two[0]}", headers=institution))
+    assert [(c["class_id"], c["ended_by"]) for c in shown["classes"]] == [
+        (a["class_id"], "moved"),
+        (b["class_id"], None),
+    ]
+
+    again = place(b["class_id"], first_two[0])
+    assert again.status_code == 422 and "enrolment_id" in again.get_json()["errors"]
+    not_paid = place(b["class_id"], unpaid)
+    assert not_paid.status_code == 422 and "enrolment_id" in not_paid.get_json()["errors"]
+    assert place(b["class_id"], str(uuid.uuid4())).status_code == 404
+    other = enrollment.institution("GZ-OTHER")
+    assert (
+        enrollment.client.post(
+            f"/classes/{b['class_id']}/students", json={"enrolment_id": third}, headers=other
+        ).status_code
+        == 404
+    )
+
+    # A submitted roster stays as the federation sees it: nobody moves out of it, nor into it.
+    enrollment.ok(enrollment.client.put("/calendar/2099", headers=admin, json={"days": []}))
+    enrollment.ok(enrollment.client.post(f"/classes/{a['class_id']}/roster", headers=institution))
+    assert place(b["class_id"], first_two[1]).status_code == 409
+    assert place(a["class_id"], third).status_code == 409

@@ -15,7 +15,7 @@ from servicekit.identity import (
     current_identity,
     requires,
 )
-from servicekit.tabular import IMPORT_REJECTED, Column, read_rows, validate_rows
+from servicekit.tabular import IMPORT_REJECTED, Column, export, read_rows, validate_rows
 
 from ..listing import RESULTS, by_enrolment
 from ..models import ExamResult
@@ -66,6 +66,14 @@ RESULT_COLUMNS = [
     Column("score", "成绩 Score"),
     Column("passed", "是否通过 Passed"),
 ]
+
+
+@blp.route("/import/template", methods=["GET"])
+@blp.response(200, description="An empty .xlsx with the import's headers")
+@requires(INSTITUTION_SYSTEM, INSTITUTION_OPERATOR)
+def import_template():
+    """The workbook to fill in for the import: its header row only, the columns the import reads"""
+    return export([], RESULT_COLUMNS, "xlsx", "results-import")
 
 
 @blp.route("/import", methods=["POST"])

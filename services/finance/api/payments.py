@@ -10,7 +10,7 @@ from servicekit.i18n import _
 from servicekit.idempotency import idempotent
 from servicekit.identity import current_identity, requires
 from servicekit.refusals import DomainError
-from servicekit.tabular import IMPORT_REJECTED, Column, read_rows, validate_rows
+from servicekit.tabular import IMPORT_REJECTED, Column, export, read_rows, validate_rows
 
 from .. import fees, queries, refunds, reimbursements, schemas
 from ..models import Breakdown, Enrolment
@@ -107,6 +107,15 @@ PAYMENT_COLUMNS = [
     Column("paid_on", "缴费日期 Paid on"),
     Column("reference", "单据号 Reference"),
 ]
+
+
+@blp.route("/payments/import/template", methods=["GET"])
+@blp.response(200, description="An empty .xlsx with the import's headers")
+@problems()
+@requires("institution_operator", "institution_system")
+def payments_template():
+    """The workbook to fill in for the import: its header row only, the columns the import reads"""
+    return export([], PAYMENT_COLUMNS, "xlsx", "payments-import")
 
 
 @blp.route("/payments/import", methods=["POST"])

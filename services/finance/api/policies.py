@@ -27,6 +27,34 @@ def get_campaign_policy(campaign_id):
         return campaign
 
 
+@blp.route("/campaigns/<campaign_id>/fee-shares", methods=["GET"])
+@blp.arguments(schemas.FeeSharesQuery, location="query")
+@blp.response(200, schemas.FeeSharesOut)
+@problems(404)
+@requires(*EVERYONE)
+def fee_shares(query, campaign_id):
+    """Who pays what of a fee standard in this campaign, computed as a student's breakdown is (the campaign's
+    policy with its raises), with the default unit policy: an institution sees its programme's shares while it
+    edits the fees"""
+    with reading() as session:
+        campaign = session.get(Campaign, campaign_id)
+        if campaign is None:
+            raise Problem(NOT_FOUND, _("No published campaign {campaign_id}.").format(campaign_id=campaign_id))
+        shares = rules.breakdown(
+            query["kind"],
+            {name: query[name] for name in rules.FEE_LINES},
+            query["trade"],
+            fees.campaign_policy(session, campaign),
+            rules.UnitPolicy(),
+        )
+    return {
+        "campaign_id": campaign_id,
+        "lines": [{"line": line.name, "shared": line.shared, **vars(line)} for line in shares.lines],
+        **{name: getattr(shares, name) for name in ("total", "federation", "unit", "employee")},
+        "unit_policy": "default",
+    }
+
+
 def _own_unit(unit_id: str) -> None:
     identity = current_identity()
     if not identity.is_federation and identity.unit_id != unit_id:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from openpyxl import load_workbook
 
 from .conftest import (
     CAMPAIGN,
@@ -181,3 +184,30 @@ def test_a_transfer_of_institution_recomputes_the_breakdown_with_the_new_fees(fu
         "580.00",
     )
     funded.get(path, funded.institution(INSTITUTION), expect=404)
+
+
+def test_a_fee_standards_shares_before_anyone_enrols_are_the_breakdowns_it_will_give(funded):
+    registered = registered_event("skills", unit_id=OTHER_UNIT)  # a unit on the default policy
+    funded.deliver(("enrollment.registered", registered))
+    breakdown = funded.get(f"/enrolments/{registered['enrolment_id']}/breakdown", funded.federation)
+    shares = funded.get(
+        f"/campaigns/{CAMPAIGN}/fee-shares", funded.institution(), kind="skills", trade="焊工", **registered["fees"]
+    )
+    assert shares["lines"] == [
+        {k: line[k] for k in ("line", "shared", "amount", "federation", "unit", "employee")}
+        for line in breakdown["lines"]
+    ]
+    assert [shares[k] for k in ("total", "federation", "unit", "employee")] == [
+        breakdown[k] for k in ("total", "federation", "unit", "employee")
+    ]
+    assert shares["unit_policy"] == "default"
+    funded.get(f"/campaigns/{CAMPAIGN}/fee-shares", funded.institution(), expect=422, kind="skills")  # no fees
+    funded.get("/campaigns/no-such/fee-shares", funded.institution(), expect=404, kind="skills", **registered["fees"])
+
+
+def test_the_payment_import_hands_out_its_template(funded):
+    response = funded.client.get("/payments/import/template", headers=funded.institution())
+    assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
+    header = [c.value for c in next(load_workbook(io.BytesIO(response.data)).active.iter_rows(max_row=1))]
+    assert header == ["报名编号 Enrolment id", "金额 Amount", "缴费日期 Paid on", "单据号 Reference"]
+    assert funded.client.get("/payments/import/template", headers=funded.unit()).status_code == 403
