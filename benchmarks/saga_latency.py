@@ -2,9 +2,9 @@
 
     python benchmarks/saga_latency.py [--samples 10]
 
-The whole system as the end-to-end tests start it (tests/support/campaign.py: the four services' apis
-in-process, a real worker process each, on PostgreSQL and RabbitMQ, the gateway before them) with the
-demo's campaign set up. An institution operator registers sent nominations one at a time (`POST
+The stack as in production (tests/support/deployed.py without its fault proxies: each service's api under
+gunicorn and its worker process, on PostgreSQL and RabbitMQ, the gateway before them under gunicorn) with
+the demo's campaign set up. An institution operator registers sent nominations one at a time (`POST
 /api/enrollment/enrolments/<id>/register`, enrollment -> quota -> enrollment: two commits that each
 wake a relay, two consumers), and the script polls the enrolment every 5 ms until it is registered.
 Two systems side by side: relays woken by the commit (LISTEN/NOTIFY, the default) and relays polling
@@ -26,7 +26,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.load import percentile  # noqa: E402
-from tests.support.campaign import ADMIN, PASSWORD, Flows, shared_system  # noqa: E402
+from tests.support.campaign import ADMIN, PASSWORD, Flows  # noqa: E402
+from tests.support.deployed import Deployed  # noqa: E402
 from tests.support.servers import Servers  # noqa: E402
 
 UNIT, UNION, INSTITUTION, PROGRAMME = "GZ-YX", "GZ-YX-G1", "GZ-SYG", "SYG-YY-4"
@@ -38,8 +39,9 @@ def measure(samples: int, **settings: str) -> tuple[list[float], list[float]]:
     servers = Servers("127.0.0.1", 5432, "postgres", "postgres", "127.0.0.1", 5672, "guest", "guest", ["rabbitmqctl"])
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
-        with shared_system(servers, "/", tmp, LOG_LEVEL="WARNING", **settings) as url:
-            flows = Flows(url, ADMIN, PASSWORD, tmp / "state", say=lambda line: None).set_up()
+        deployed = Deployed(servers, "/", tmp, proxied=False, gateway_process=True, LOG_LEVEL="WARNING", **settings)
+        try:
+            flows = Flows(deployed.url, ADMIN, PASSWORD, tmp / "state", say=lambda line: None).set_up()
             flows.plan(UNIT, [PROGRAMME])
             sent = [flows.sent(UNION, FIRST_NUMBER + i, PROGRAMME)["enrolment_id"] for i in range(samples + 1)]
             operator = flows.operator(INSTITUTION)
@@ -57,6 +59,8 @@ def measure(samples: int, **settings: str) -> tuple[list[float], list[float]]:
                     operator.get(path)
                     reads.append(time.perf_counter() - started)
             return settled, reads
+        finally:
+            deployed.close()
 
 
 def main() -> None:

@@ -4,7 +4,8 @@
 
 The stack as in production (tests/support/deployed.py without its fault proxies): each service's api under
 gunicorn with deploy/Procfile's command (WEB_CONCURRENCY processes, GUNICORN_THREADS threads) and its worker
-process, on PostgreSQL and RabbitMQ, the gateway in front (in this process); the demo's campaign set up.
+process, on PostgreSQL and RabbitMQ, the gateway in front (gunicorn, processes of its own); the demo's
+campaign set up.
 Registrations are the institution operator's `POST /api/enrollment/enrolments/<id>/register` of sent
 nominations (enrollment -> quota -> enrollment). The load comes from spawned processes (benchmarks/load.py).
 
@@ -182,7 +183,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         raw = raw_reference(servers, tmp, args.connections, max(args.registrations, 2000), env)
-        deployed = Deployed(servers, "/", tmp, proxied=False, **env)
+        deployed = Deployed(servers, "/", tmp, proxied=False, gateway_process=True, **env)
         states = None
         try:
             flows = Flows(deployed.url, ADMIN, PASSWORD, tmp / "state", say=lambda line: None).set_up()

@@ -15,39 +15,33 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextvars
 import heapq
 import json
 import logging
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
-from urllib.parse import urlencode
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from flask import g
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from servicekit import audit
 from servicekit.audit_api import AUDIT_TRAIL, AuditEntryOut, in_utc, trail_window
-from servicekit.errors import NOT_FOUND, SERVICE_UNAVAILABLE, VALIDATION_FAILED, Problem
+from servicekit.errors import VALIDATION_FAILED, Problem
 from servicekit.i18n import _
-from servicekit.identity import AUDITOR, FEDERATION_ADMIN, HEADER, Identity, sign
+from servicekit.identity import AUDITOR, FEDERATION_ADMIN
 from servicekit.paging import next_link
-from servicekit.service import Runtime
 from servicekit.tabular import Column, export
 
-from .guard import current_guard, require
-from .upstreams import UpstreamError, Upstreams, current_upstreams
+from .fanout import Reader
+from .guard import require
+from .upstreams import current_upstreams
 
 log = logging.getLogger(__name__)
 blp = Blueprint("audit", __name__, url_prefix="/api", description="The audit trail of every service (审计日志)")
 
 GATEWAY = "gateway"
-FETCH_TIMEOUT = 10.0
 EXPORT_PAGE = 500
 EXPORT_MAX_ROWS = 200_000
 FILTERS = ("entity_type", "entity_id", "actor_id", "actor_kind", "action", "at_from", "at_to")
@@ -125,25 +119,6 @@ def _sources(only: str | None) -> list[str]:
 Position = str | None | bool
 
 
-@dataclass(frozen=True)
-class Reader:
-    """What reading the trails needs, taken from the request (an export streams after it)."""
-
-    identity: Identity
-    upstreams: Upstreams
-    request_id: str
-    key: Ed25519PrivateKey
-    runtime: Runtime
-    context: contextvars.Context
-
-    @classmethod
-    def of_request(cls, identity: Identity) -> Reader:
-        guard = current_guard()
-        return cls(
-            identity, current_upstreams(), g.request_id, guard.keys.identity, guard.runtime, contextvars.copy_context()
-        )
-
-
 def merged_page(
     reader: Reader, sources: list[str], positions: dict[str, Position], query: dict, limit: int, *, count: bool = False
 ) -> tuple[list[dict], dict[str, Position], int | None]:
@@ -204,80 +179,25 @@ def _fetch_pages(
                 entries, following, total = trail_window(session, page_query)
             page = SourcePage([_as_json(e, source) for e in entries], following is not None, total)
         else:
-            page = reader.context.copy().run(
-                _fetch, reader.upstreams, source, page_query, reader.identity, reader.key, reader.request_id
-            )
+            page = _fetch(reader, source, page_query)
         return page if position is not False else SourcePage([], False, page.total)
 
-    with ThreadPoolExecutor(max_workers=max(len(asked), 1)) as pool:
-        return dict(zip(asked, pool.map(fetch, asked)))
+    return dict(zip(asked, reader.each(fetch, asked)))
 
 
 def _total(header: str | None) -> int | None:
     return int(header) if header is not None and header.isdigit() else None
 
 
-def _fetch(
-    upstreams: Upstreams,
-    service: str,
-    page_query: dict,
-    identity: Identity,
-    key: Ed25519PrivateKey,
-    request_id: str,
-) -> SourcePage:
+def _fetch(reader: Reader, service: str, page_query: dict) -> SourcePage:
     params = {
         k: v.isoformat() if isinstance(v, datetime) else "true" if v is True else v for k, v in page_query.items()
     }
     unavailable = _("The audit trail of {service} cannot be read now.").format(service=service)
-    entries, answered = signed_fetch(upstreams, service, "/audit", params, identity, key, request_id, unavailable)
+    entries, answered = reader.fetch(service, "/audit", params, unavailable)
     return SourcePage(
         [_as_json(e, service) for e in entries], "link" in answered, _total(answered.get("x-total-count"))
     )
-
-
-def signed_get(
-    upstreams: Upstreams,
-    service: str,
-    path: str,
-    params: dict,
-    identity: Identity,
-    key: Ed25519PrivateKey,
-    request_id: str,
-    unavailable: str,
-    not_found: str | None = None,
-):
-    """A service's JSON answer to a GET the gateway makes itself for the caller: signed for this one request to
-    this one service, as the proxy signs what it forwards. 503 (`unavailable`) when the service cannot answer;
-    404 (`not_found`) when given and the service has no such thing."""
-    return signed_fetch(upstreams, service, path, params, identity, key, request_id, unavailable, not_found)[0]
-
-
-def signed_fetch(
-    upstreams: Upstreams,
-    service: str,
-    path: str,
-    params: dict,
-    identity: Identity,
-    key: Ed25519PrivateKey,
-    request_id: str,
-    unavailable: str,
-    not_found: str | None = None,
-) -> tuple:
-    """`signed_get`'s JSON answer and the answer's headers (names lower-case: a list's link, x-total-count)."""
-    header = sign(identity, key, audience=service, method="GET", path=path, request_id=request_id)
-    headers = {"Accept": "application/json", "X-Request-ID": request_id, HEADER: header}
-    target = f"{path}?{urlencode(params)}" if params else path
-    try:
-        status, body, answered = upstreams.fetch(service, target, headers, FETCH_TIMEOUT)
-    except UpstreamError as exc:
-        log.warning("upstream unavailable", extra={"upstream_service": service, "error": exc.detail})
-        raise Problem(SERVICE_UNAVAILABLE, unavailable) from None
-    if status == 404 and not_found is not None:
-        raise Problem(NOT_FOUND, not_found)
-    if status != 200:
-        log.warning("upstream unavailable", extra={"upstream_service": service, "upstream_status": status})
-        raise Problem(SERVICE_UNAVAILABLE, unavailable)
-    return json.loads(body), {name.lower(): value for name, value in answered.items()}
 
 
 def _as_json(entry: dict, source: str) -> dict:

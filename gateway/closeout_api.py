@@ -12,7 +12,6 @@ Closing is quota's: POST /api/quota/campaigns/{campaign_id}/close.
 from __future__ import annotations
 
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 from flask_smorest import Blueprint
@@ -24,7 +23,7 @@ from servicekit.i18n import _
 from servicekit.identity import AUDITOR, FEDERATION_ADMIN
 from servicekit.tabular import Column, export
 
-from .audit_api import Reader, signed_get
+from .fanout import Reader
 from .guard import require
 
 blp = Blueprint("closeout", __name__, url_prefix="/api", description="A campaign's close-out (结项)")
@@ -112,21 +111,15 @@ def closeout(query, campaign_id):
 
     def fetch(service: str) -> dict:
         path = f"/campaigns/{campaign_id}" + ("" if service == "quota" else "/closeout")
-        return reader.context.copy().run(
-            signed_get,
-            reader.upstreams,
+        return reader.get(
             service,
             path,
             {},
-            reader.identity,
-            reader.key,
-            reader.request_id,
             _("The close-out of {service} cannot be read now.").format(service=service),
             _("No campaign {campaign_id}.").format(campaign_id=campaign_id),
         )
 
-    with ThreadPoolExecutor(max_workers=len(PARTS) + 1) as pool:
-        answers = dict(zip(("quota", *PARTS), pool.map(fetch, ("quota", *PARTS))))
+    answers = dict(zip(("quota", *PARTS), reader.each(fetch, ("quota", *PARTS))))
     merged = merge(answers["quota"], {service: answers[service] for service in PARTS})
     if query["format"] == "xlsx":
         return export(rows(merged), COLUMNS, "xlsx", f"closeout-{campaign_id}")

@@ -311,9 +311,10 @@ class Guard:
 
     async def limit(self, client_key: str, run_blocking: RunBlocking, per_minute: int | None = None) -> None:
         """Within the client's allowance a minute: its role's (GATEWAY_RATE_LIMITS_BY_ROLE) or the default."""
-        now, key = time.time(), f"rate:{client_key}"
-        per_minute = per_minute or self.settings.rate_limit_per_minute
-        while (verdict := self.rates.spend(key, window=RATE_WINDOW_SECONDS, now=now)) is None:
+        key, per_minute = f"rate:{client_key}", per_minute or self.settings.rate_limit_per_minute
+        # The clock is read afresh after each wait: a request that began in a window another request has
+        # since ended would otherwise ask for that ended window's lease, which never comes, for ever.
+        while (verdict := self.rates.spend(key, window=RATE_WINDOW_SECONDS, now=(now := time.time()))) is None:
             await self._lease(key, now, run_blocking, per_minute)
         if self.rates.running_low(key, limit=per_minute, window=RATE_WINDOW_SECONDS, now=now):
             self._lease(key, now, run_blocking, per_minute)  # in the background: nobody waits for it

@@ -10,7 +10,6 @@ employee is never given a part of their data as if it were all of it.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from flask_smorest import Blueprint
@@ -23,7 +22,7 @@ from servicekit.identity import EMPLOYEE
 from servicekit.tabular import workbook
 
 from .accounts import find_user
-from .audit_api import Reader, signed_get
+from .fanout import Reader
 from .guard import require
 from .models import User, audit_entries
 
@@ -63,8 +62,7 @@ def my_data(query):
     reader = Reader.of_request(require(EMPLOYEE))
     identity = reader.identity
     holders = [name for name in HOLDERS if name in reader.upstreams.services]
-    with ThreadPoolExecutor(max_workers=len(holders) or 1) as pool:
-        parts = dict(zip(holders, pool.map(lambda name: reader.context.copy().run(_part, reader, name), holders)))
+    parts = dict(zip(holders, reader.each(lambda name: _part(reader, name), holders)))
     with reader.runtime.sessions() as session:
         user = find_user(session, identity.subject)
         account = [_account(user)] if user is not None and user.employee_id == identity.employee_id else []
@@ -91,6 +89,4 @@ def _account(user: User) -> dict:
 
 def _part(reader: Reader, service: str) -> dict[str, list[dict]]:
     unavailable = _("What {service} holds about you cannot be read now.").format(service=service)
-    return signed_get(
-        reader.upstreams, service, "/me/data", {}, reader.identity, reader.key, reader.request_id, unavailable
-    )["parts"]
+    return reader.get(service, "/me/data", {}, unavailable)["parts"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import re
 import time
 import uuid
@@ -16,6 +17,9 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 QUIET_ROUTES = ("/healthz", "/readyz", "/metrics")
 
 Finished = Callable[[Response, str, float], None]
+# What the request does (method and route template) and, when the caller says so in X-Purpose, why: recorded
+# where a service shows personal data in full.
+purpose: contextvars.ContextVar[str] = contextvars.ContextVar("purpose", default="")
 
 
 def install_request_context(app: Flask, on_finished: Finished) -> None:
@@ -32,6 +36,9 @@ def install_request_context(app: Flask, on_finished: Finished) -> None:
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if REQUEST_ID.fullmatch(incoming) else str(uuid.uuid4())
         g.request_id_token = request_id.set(g.request_id)
+        doing = f"{request.method} {request.url_rule.rule if request.url_rule else request.path}"
+        given = request.headers.get("X-Purpose", "").strip()
+        g.purpose_token = purpose.set(f"{doing}: {given}"[:200] if given else doing)
 
     @app.after_request
     def _finish(response: Response):
@@ -43,6 +50,7 @@ def install_request_context(app: Flask, on_finished: Finished) -> None:
 
     @app.teardown_request
     def _forget(_exc):
-        token = g.pop("request_id_token", None)
-        if token is not None:
-            request_id.reset(token)
+        for var, name in ((request_id, "request_id_token"), (purpose, "purpose_token")):
+            token = g.pop(name, None)
+            if token is not None:
+                var.reset(token)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from types import SimpleNamespace
 
+from gateway.guard import EXTENSION as GUARD
+from gateway.guard import RATE_WINDOW_SECONDS
 from gateway.limits import LeasedCounter
 from tests.support.processes import wait_for
 
@@ -90,3 +94,19 @@ def test_a_late_lease_for_an_ended_window_leaves_the_next_windows_lease_alone(sq
     counter.lease(key, limit=limit, window=window, now=1_000_020.0)  # the window starting at 1,000,020
     counter.lease(key, limit=limit, window=window, now=1_000_019.0)  # started in the previous one, done late
     assert counter.spend(key, window=window, now=1_000_021.0).allowed
+
+
+def test_a_request_begun_before_another_turned_the_window_is_counted_in_the_new_one(sqlite_runtime, monkeypatch):
+    """A request reads the clock just before a minute ends; another takes the next minute's lease first. The
+    first one must then be counted in the new minute, not wait for the ended minute's lease for ever."""
+    guard = gateway_app(sqlite_runtime).extensions[GUARD]
+    client, ended, turned = "subject:window-turn", 1_000_019.0, 1_000_021.0
+    guard.rates.lease(f"rate:{client}", limit=600, window=RATE_WINDOW_SECONDS, now=turned)
+    readings = iter([ended])
+    monkeypatch.setattr("gateway.guard.time", SimpleNamespace(time=lambda: next(readings, turned)))
+
+    async def run_blocking(function, *args, **kwargs):
+        return function(*args, **kwargs)
+
+    asyncio.run(asyncio.wait_for(guard.limit(client, run_blocking), timeout=5))  # raises when refused or stuck
+    assert guard.rates.spend(f"rate:{client}", window=RATE_WINDOW_SECONDS, now=turned).allowed

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask import request
 from sqlalchemy import Select, select
 
 from servicekit.db import utcnow
@@ -10,6 +9,7 @@ from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.logging import request_id
 from servicekit.refusals import Forbidden, NotFound
+from servicekit.request_context import purpose
 
 from .domain.enrolment import SEEN_BY_INSTITUTION
 from .domain.people import mask_phone, mask_resident_id
@@ -171,9 +171,6 @@ def record_full_views(session, identity: Identity, employee_ids: list[str]) -> N
     """Record, in the caller's transaction, that `identity` is shown these employees' full ID numbers now."""
     if not employee_ids:
         return
-    purpose = f"{request.method} {request.url_rule.rule if request.url_rule else request.path}"
-    if given := request.headers.get("X-Purpose", "").strip():
-        purpose = f"{purpose}: {given}"[:200]
     at = utcnow()
     session.add_all(
         PersonalDataView(
@@ -181,7 +178,7 @@ def record_full_views(session, identity: Identity, employee_ids: list[str]) -> N
             actor_id=identity.subject,
             actor_role=identity.role,
             employee_id=employee_id,
-            purpose=purpose,
+            purpose=purpose.get(),
             request_id=request_id.get(),
         )
         for employee_id in dict.fromkeys(employee_ids)

@@ -42,7 +42,10 @@ class Direct:
 
 
 class Deployed:
-    def __init__(self, servers, vhost: str, tmp: Path, *, proxied: bool = True, **env):
+    def __init__(self, servers, vhost: str, tmp: Path, *, proxied: bool = True, gateway_process: bool = False, **env):
+        """`gateway_process`: the gateway under gunicorn in processes of its own, as deploy/Procfile starts
+        it (the benchmarks: nothing the measuring script does shares the gateway's interpreter); otherwise
+        in this process, where a test can reach into it."""
         self.servers, self.tmp = servers, tmp
         if proxied:
             self.pg = TcpProxy(servers.pg_host, servers.pg_port).__enter__()
@@ -68,7 +71,7 @@ class Deployed:
         self.apis: dict[str, Process] = {}
         self.workers: dict[str, Process] = {}
         self._starts = 0
-        self.gateway = None
+        self.gateway = self.gateway_runtime = None
         try:
             migrations = [
                 subprocess.Popen(
@@ -87,19 +90,20 @@ class Deployed:
                 self.start_worker(name)
             for name in SERVICES:
                 self.wait_ready(name)
-            self.gateway_runtime = migrated_runtime(tmp / "var", self.database_url("gateway", self.pg.port))
-            self.gateway = gateway_app(
-                self.gateway_runtime,
-                {
-                    "GATEWAY_RATE_LIMIT_PER_MINUTE": "100000",
-                    "GATEWAY_LOGIN_FAILURES_PER_ADDRESS": "100000",
-                    "GATEWAY_UPSTREAM_TIMEOUT": "10",
-                    "GATEWAY_BREAKER_COOLDOWN": "1",
-                    "GATEWAY_BOOTSTRAP_ADMIN": ADMIN[0],
-                    "GATEWAY_BOOTSTRAP_PASSWORD": ADMIN[1],
-                },
-                **{name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()},
-            )
+            settings = {
+                "GATEWAY_RATE_LIMIT_PER_MINUTE": "100000",
+                "GATEWAY_LOGIN_FAILURES_PER_ADDRESS": "100000",
+                "GATEWAY_UPSTREAM_TIMEOUT": "10",
+                "GATEWAY_BREAKER_COOLDOWN": "1",
+                "GATEWAY_BOOTSTRAP_ADMIN": ADMIN[0],
+                "GATEWAY_BOOTSTRAP_PASSWORD": ADMIN[1],
+            }
+            upstreams = {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
+            if gateway_process:
+                self.gateway = GatewayProcess(self, common, settings, upstreams)
+            else:
+                self.gateway_runtime = migrated_runtime(tmp / "var", self.database_url("gateway", self.pg.port))
+                self.gateway = gateway_app(self.gateway_runtime, settings, **upstreams)
         except BaseException:
             self.close()
             raise
@@ -195,6 +199,7 @@ class Deployed:
     def close(self) -> None:
         if self.gateway is not None:
             self.gateway.stop()
+        if self.gateway_runtime is not None:
             self.gateway_runtime.engine.dispose()
         for process in [*self.apis.values(), *self.workers.values()]:
             process.stop()
@@ -202,3 +207,42 @@ class Deployed:
         self.amqp.__exit__(None, None, None)
         for database in self.databases.values():
             self.servers.drop_database(database)
+
+
+class GatewayProcess:
+    """The gateway as deploy/Procfile runs it: migrated by `python -m gateway migrate`, then gunicorn with
+    the gateway's worker class, on a port of its own."""
+
+    def __init__(self, deployed: Deployed, common: dict, settings: dict, upstreams: dict[str, str]):
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        env = {
+            **common,
+            **settings,
+            **{f"{name.upper()}_URLS": url for name, url in upstreams.items()},
+            "GATEWAY_DATABASE_URL": deployed.database_url("gateway", deployed.pg.port),
+            "PORT": str(port),
+        }
+        migrated = subprocess.run(
+            python_module("gateway", "migrate"), cwd=REPO, env={**os.environ, **env}, capture_output=True, timeout=180
+        )
+        assert migrated.returncode == 0, migrated.stderr.decode()
+        command = python_module(
+            "gunicorn",
+            "-c",
+            "python:servicekit.gunicorn_conf",
+            "-k",
+            "gateway.worker.GatewayWorker",
+            "gateway.asgi:app",
+        )
+        self.process = Process(command, env, deployed._log("api", "gateway"), group=True)
+        wait_for(self._ready, 60, interval=0.2, message="the gateway ready")
+
+    def _ready(self) -> bool:
+        try:
+            return requests.get(f"{self.url}/readyz", timeout=5).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def stop(self) -> None:
+        self.process.stop()
