@@ -27,6 +27,22 @@ Handler = Callable[[UnitOfWork, Envelope], None]
 
 
 @dataclass(frozen=True)
+class Batched:
+    """A handler taking, in one call, the new events of its type that arrive one after another in a batch
+    (servicekit.bus.consumer), in delivery order: one statement can then write what each event would have.
+
+    Called with one event it is a handler like any other (the consumer's event-by-event fallback, tests).
+    Events handled together have no correlation or causation of their own set while handling: a batched
+    handler publishes nothing, or sets them itself.
+    """
+
+    handle: Callable[[UnitOfWork, list[Envelope]], None]
+
+    def __call__(self, uow: UnitOfWork, envelope: Envelope) -> None:
+        self.handle(uow, [envelope])
+
+
+@dataclass(frozen=True)
 class Command:
     """A service's own operator command, beside servicekit's migrate/worker/deadletters/revision."""
 

@@ -20,7 +20,7 @@ from decimal import Decimal
 from itertools import chain
 
 import openpyxl
-from flask import Response
+from flask import Response, stream_with_context
 from marshmallow import Schema, ValidationError
 from openpyxl import load_workbook
 
@@ -135,9 +135,12 @@ def _require_bounds(schema: type[Schema]) -> None:
 
 
 def export(rows: Iterable[dict], columns: list[Column], fmt: str, filename: str) -> Response:
-    """Rows as a streamed .xlsx, .csv (UTF-8 with BOM, for Excel) or JSON download."""
+    """Rows as a streamed .xlsx, .csv (UTF-8 with BOM, for Excel) or JSON download.
+
+    `rows` may be a generator reading inside a session it opens itself: it runs as the answer is sent, within
+    the request's context (identity, locale)."""
     return Response(
-        chunks(fmt, rows, columns),
+        stream_with_context(chunks(fmt, rows, columns)),
         mimetype=MIMETYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="{filename}.{fmt}"'},
     )

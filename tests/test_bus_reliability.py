@@ -236,6 +236,44 @@ def test_one_failing_event_in_a_batch_does_not_undo_or_repeat_the_others(probe):
     assert any(b["failed"] == 1 and b["events"] > 1 for b in batches), "the poison shared a batch with others"
 
 
+def test_a_failing_event_in_a_batch_is_retried_alone_and_the_others_committed_once(probe):
+    probe.note("retried-batch", count=10)
+    [flaky_id] = probe.note("retried-flaky", fail_until_attempt=2)
+    probe.note("retried-batch", count=10)
+
+    worker = probe.worker()  # its relay publishes all 21 at once; its consumer takes them in batches
+    flaky = probe.wait_count("retried-flaky", 1)
+    probe.wait_count("retried-batch", 20)
+    time.sleep(0.5)  # a repeated handling would show by now
+    assert [(h["event_id"], h["attempt"]) for h in probe.tally("retried-flaky")["handlings"]] == [(flaky_id, 2)]
+    assert flaky["count"] == 1
+    tally = probe.tally("retried-batch")
+    assert tally["count"] == 20
+    assert len({h["event_id"] for h in tally["handlings"]}) == 20
+    assert {h["attempt"] for h in tally["handlings"]} == {1}, "the others were committed with the first batch"
+    batches = [json.loads(line) for line in worker.log().splitlines() if '"batch handled"' in line]
+    assert any(b["failed"] == 1 and b["events"] > 1 for b in batches), "the failing event shared a batch"
+    assert json.loads(probe.cli("deadletters", "list", "--json").stdout) == []
+
+
+def test_the_same_event_delivered_twice_in_one_batch_is_handled_once(probe):
+    twin = Envelope.new("probe.noted", {"note_id": str(uuid.uuid4()), "key": "twin"}, producer="probe")
+    other = Envelope.new("probe.noted", {"note_id": str(uuid.uuid4()), "key": "beside-twin"}, producer="probe")
+    for event in (twin, other, twin):  # queued before the worker starts: its consumer takes them in one batch
+        publish_raw(probe, event.to_json(), message_id=event.id)
+
+    worker = probe.worker()
+    probe.wait_count("twin", 1)
+    probe.wait_count("beside-twin", 1)
+    time.sleep(0.5)
+    assert [h["event_id"] for h in probe.tally("twin")["handlings"]] == [twin.id]
+    assert [h["event_id"] for h in probe.tally("beside-twin")["handlings"]] == [other.id]
+    lines = [json.loads(line) for line in worker.log().splitlines() if line.startswith("{")]
+    assert [b["events"] for b in lines if b["msg"] == "batch handled"] == [3]
+    assert [d["event_id"] for d in lines if d["msg"] == "duplicate event ignored"] == [twin.id]
+    assert outbox_pending(probe) == 0 and probe.tally("twin")["count"] == 1
+
+
 def test_the_worker_counts_events_published_and_handled_by_type_on_its_metrics_port(probe):
     port = free_port()
     probe.worker(METRICS_PORT=str(port))

@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime
 
@@ -30,7 +30,7 @@ from ..db import database_unavailable, outage_reason, upsert, utcnow
 from ..logging import causation_id, correlation_id
 from ..metrics import BUS_HANDLED
 from ..personal import scrub
-from ..service import Runtime
+from ..service import Batched, Runtime
 from ..tracing import SpanKind, span
 from .backoff import CONNECTION_ERRORS, Backoff, wait_for_database
 from .envelope import Envelope, MalformedMessage
@@ -235,33 +235,71 @@ class Consumer:
                     .returning(inbox.c.event_id)
                 )
             )
+            events = []
             for envelope in envelopes:
                 if envelope.id not in fresh:
                     log.info("duplicate event ignored", extra={"event_id": envelope.id, "event_type": envelope.type})
                     continue
                 fresh.discard(envelope.id)  # the same event twice in one batch is handled once
-                tokens = (correlation_id.set(envelope.correlation_id), causation_id.set(envelope.id))
-                try:
-                    # With tracing on, a consumer span, child of the relay's publish span (envelope headers):
-                    # the events the handler publishes continue the trace.
-                    with span(
-                        self.tracer,
-                        f"{envelope.type} process",
-                        kind=SpanKind.CONSUMER,
-                        headers=envelope.headers,
-                        attributes={
-                            "messaging.system": "rabbitmq",
-                            "messaging.operation.type": "process",
-                            "messaging.destination.name": envelope.type,
-                            "messaging.message.id": envelope.id,
-                            "messaging.consumer.group.name": self.service.name,
-                        },
-                    ):
-                        self.service.handlers[envelope.type](uow, envelope)
-                finally:
-                    correlation_id.reset(tokens[0])
-                    causation_id.reset(tokens[1])
+                events.append(envelope)
+            for run in self._runs(events):
+                if len(run) == 1:
+                    self._handle_one(uow, run[0])
+                else:
+                    self._handle_run(uow, run)
             uow.commit()
+
+    def _runs(self, events: list[Envelope]) -> Iterator[list[Envelope]]:
+        """The events in delivery order, one call each, but consecutive events of a Batched handler's type
+        together: the order of handling stays the order of delivery."""
+        run: list[Envelope] = []
+        for envelope in events:
+            if run and run[-1].type == envelope.type and isinstance(self.service.handlers[envelope.type], Batched):
+                run.append(envelope)
+                continue
+            if run:
+                yield run
+            run = [envelope]
+        if run:
+            yield run
+
+    def _handle_one(self, uow, envelope: Envelope) -> None:
+        tokens = (correlation_id.set(envelope.correlation_id), causation_id.set(envelope.id))
+        try:
+            # With tracing on, a consumer span, child of the relay's publish span (envelope headers):
+            # the events the handler publishes continue the trace.
+            with span(
+                self.tracer,
+                f"{envelope.type} process",
+                kind=SpanKind.CONSUMER,
+                headers=envelope.headers,
+                attributes={**self._span_attributes(envelope.type), "messaging.message.id": envelope.id},
+            ):
+                self.service.handlers[envelope.type](uow, envelope)
+        finally:
+            correlation_id.reset(tokens[0])
+            causation_id.reset(tokens[1])
+
+    def _handle_run(self, uow, run: list[Envelope]) -> None:
+        """Consecutive events of one Batched handler's type, in one call (one span, child of the first's)."""
+        handler = self.service.handlers[run[0].type]
+        assert isinstance(handler, Batched)
+        with span(
+            self.tracer,
+            f"{run[0].type} process",
+            kind=SpanKind.CONSUMER,
+            headers=run[0].headers,
+            attributes={**self._span_attributes(run[0].type), "messaging.batch.message_count": len(run)},
+        ):
+            handler.handle(uow, run)
+
+    def _span_attributes(self, event_type: str) -> dict:
+        return {
+            "messaging.system": "rabbitmq",
+            "messaging.operation.type": "process",
+            "messaging.destination.name": event_type,
+            "messaging.consumer.group.name": self.service.name,
+        }
 
     def _after_failure(self, message: Message, envelope: Envelope, exc: Exception) -> None:
         reason = f"{type(exc).__name__}: {exc}"

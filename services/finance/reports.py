@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 
@@ -98,7 +99,9 @@ INSTITUTION_COLUMNS = [
 ]
 
 
-def student_ledger(session: Session, identity: Identity, campaign_id: str | None) -> list[dict]:
+def student_ledger(session: Session, identity: Identity, campaign_id: str | None, batch: int = 500) -> Iterator[dict]:
+    """One row per student the caller may see, read `batch` at a time through a server-side cursor, with each
+    batch's reimbursements and recoveries read for its students only: no ledger sits in memory whole."""
     query = (
         select(Enrolment, Breakdown, Unit.name, Programme)
         .join(Breakdown, Breakdown.enrolment_id == Enrolment.enrolment_id)
@@ -107,56 +110,52 @@ def student_ledger(session: Session, identity: Identity, campaign_id: str | None
     )
     if campaign_id:
         query = query.where(Enrolment.campaign_id == campaign_id)
-    # the reimbursements and recoveries of this campaign's students only, each read once for the whole export
-    of_campaign = select(Enrolment.enrolment_id)
-    if campaign_id:
-        of_campaign = of_campaign.where(Enrolment.campaign_id == campaign_id)
-    mine = Reimbursement.enrolment_id.in_(of_campaign)
-    shares = {(r.enrolment_id, r.share): r for r in session.scalars(select(Reimbursement).where(mine))}
-    recovered = dict(
-        session.execute(
-            select(Reimbursement.enrolment_id, func.sum(Recovery.amount))
-            .where(mine)
-            .join(Recovery)
-            .group_by(Reimbursement.enrolment_id)
-        ).all()
-    )
-    rows = []
-    for enrolment, breakdown, unit_name, programme in session.execute(
-        scoped(query, identity).order_by(Enrolment.unit_id, Enrolment.enrolment_id)
-    ):
-        federation = shares.get((enrolment.enrolment_id, "federation"))
-        unit_share = shares.get((enrolment.enrolment_id, "unit"))
-        rows.append(
-            {
-                **{
-                    name: getattr(enrolment, name)
-                    for name in (
-                        "enrolment_id",
-                        "employee_id",
-                        "campaign_id",
-                        "kind",
-                        "unit_id",
-                        "institution_id",
-                        "programme_id",
-                    )
-                },
-                "unit_name": unit_name,
-                "major_or_trade": programme and (programme.major or programme.trade),
-                "enrolment_status": enrolment.status,
-                "fees_total": show(breakdown.total),
-                "federation_share": show(breakdown.federation),
-                "unit_share": show(breakdown.unit),
-                "employee_share": show(breakdown.employee),
-                "paid_to_institution": show(breakdown.paid),
-                "payment_status": breakdown.payment_status,
-                "federation_reimbursement": federation.status if federation else "not_owed",
-                "federation_paid_on": federation.paid_on.isoformat() if federation and federation.paid_on else None,
-                "unit_reimbursement": unit_share.status if unit_share else "not_owed",
-                "recovered": show(recovered.get(enrolment.enrolment_id, ZERO)),
-            }
+    ordered = scoped(query, identity).order_by(Enrolment.unit_id, Enrolment.enrolment_id)
+    for rows in session.execute(ordered.execution_options(yield_per=batch)).partitions():
+        mine = Reimbursement.enrolment_id.in_([enrolment.enrolment_id for enrolment, *_ in rows])
+        shares = {(r.enrolment_id, r.share): r for r in session.scalars(select(Reimbursement).where(mine))}
+        recovered = dict(
+            session.execute(
+                select(Reimbursement.enrolment_id, func.sum(Recovery.amount))
+                .where(mine)
+                .join(Recovery)
+                .group_by(Reimbursement.enrolment_id)
+            ).all()
         )
-    return rows
+        for enrolment, breakdown, unit_name, programme in rows:
+            yield _ledger_row(enrolment, breakdown, unit_name, programme, shares, recovered)
+
+
+def _ledger_row(enrolment, breakdown, unit_name, programme, shares: dict, recovered: dict) -> dict:
+    federation = shares.get((enrolment.enrolment_id, "federation"))
+    unit_share = shares.get((enrolment.enrolment_id, "unit"))
+    return {
+        **{
+            name: getattr(enrolment, name)
+            for name in (
+                "enrolment_id",
+                "employee_id",
+                "campaign_id",
+                "kind",
+                "unit_id",
+                "institution_id",
+                "programme_id",
+            )
+        },
+        "unit_name": unit_name,
+        "major_or_trade": programme and (programme.major or programme.trade),
+        "enrolment_status": enrolment.status,
+        "fees_total": show(breakdown.total),
+        "federation_share": show(breakdown.federation),
+        "unit_share": show(breakdown.unit),
+        "employee_share": show(breakdown.employee),
+        "paid_to_institution": show(breakdown.paid),
+        "payment_status": breakdown.payment_status,
+        "federation_reimbursement": federation.status if federation else "not_owed",
+        "federation_paid_on": federation.paid_on.isoformat() if federation and federation.paid_on else None,
+        "unit_reimbursement": unit_share.status if unit_share else "not_owed",
+        "recovered": show(recovered.get(enrolment.enrolment_id, ZERO)),
+    }
 
 
 def fund_usage(session: Session, identity: Identity, campaign_id: str, by: str) -> list[dict]:

@@ -24,14 +24,13 @@ import logging
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import Date, case, false, func, literal, not_, select, update
 
 from servicekit.clock import china_date
 from servicekit.db import upsert, utcnow
 from servicekit.money import money, show
 
 from .models import Allocation, AllocationLine, Campaign, Reservation, Unit
-from .rules import in_window
 
 log = logging.getLogger(__name__)
 REFUSALS = {  # the detail people see next to the reason code
@@ -130,23 +129,26 @@ def spend(uow, event) -> None:
 
 
 def _claim(session, data: dict) -> Reservation:
-    """The enrolment's reservation row, locked; created (pending) if this is the first word of it."""
-    session.execute(
-        upsert(session.bind, Reservation)
-        .values(
-            enrolment_id=data["enrolment_id"],
-            campaign_id=data["campaign_id"],
-            unit_id=data["unit_id"],
-            kind=data["kind"],
-            seats=0,
-            amount=Decimal("0.00"),
-            status="pending",
-            revision=data["revision"],
-            updated_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["enrolment_id"])
+    """The enrolment's reservation row, locked; created (pending) if this is the first word of it.
+
+    One statement: the insert, or on conflict a no-op update, which locks the existing row and returns it."""
+    claim = upsert(session.bind, Reservation).values(
+        enrolment_id=data["enrolment_id"],
+        campaign_id=data["campaign_id"],
+        unit_id=data["unit_id"],
+        kind=data["kind"],
+        seats=0,
+        amount=Decimal("0.00"),
+        status="pending",
+        revision=data["revision"],
+        updated_at=utcnow(),
     )
-    return _locked(session, data["enrolment_id"])
+    return session.scalars(
+        claim.on_conflict_do_update(
+            index_elements=["enrolment_id"], set_={"revision": Reservation.__table__.c.revision}
+        ).returning(Reservation),
+        execution_options={"populate_existing": True},
+    ).one()
 
 
 def _locked(session, enrolment_id: str) -> Reservation | None:
@@ -177,47 +179,66 @@ def _requested_on(data: dict, occurred_at: str) -> date:
 
 
 def _decide(session, reservation: Reservation, data: dict, requested_on: date) -> None:
-    reservation.campaign_id, reservation.unit_id, reservation.kind = data["campaign_id"], data["unit_id"], data["kind"]
-    reservation.seats = 1 if data["kind"] == "academic" else 0
-    reservation.amount = money(data["amount"]) if data["kind"] == "skills" else Decimal("0.00")
-    reservation.line_id = None
-    _touch(reservation, data["revision"])
-    refusal = _refusal(session, reservation, requested_on)
-    if refusal:
-        reservation.status, reservation.refusal_reason = "refused", refusal
-        return
-    reservation.status, reservation.refusal_reason = "reserved", None
+    with session.no_autoflush:  # the reservation is written once, with the decision
+        reservation.campaign_id, reservation.unit_id = data["campaign_id"], data["unit_id"]
+        reservation.kind = data["kind"]
+        reservation.seats = 1 if data["kind"] == "academic" else 0
+        reservation.amount = money(data["amount"]) if data["kind"] == "skills" else Decimal("0.00")
+        _touch(reservation, data["revision"])
+        conditions = _conditions(reservation, requested_on)
+        reservation.line_id = session.scalar(_taking(reservation, where=_reserving(reservation, conditions)))
+        if reservation.line_id is None:
+            reservation.status, reservation.refusal_reason = "refused", _refusal(session, reservation, conditions)
+        else:
+            reservation.status, reservation.refusal_reason = "reserved", None
 
 
-def _refusal(session, reservation: Reservation, requested_on: date) -> str | None:
-    """Why the request cannot be met, or None once the quota is reserved."""
-    campaign = session.get(Campaign, reservation.campaign_id)
-    if campaign is None or campaign.status != "published":
-        return "campaign_not_published"
-    unit = session.get(Unit, reservation.unit_id)
-    if unit is None or unit.level != "first_level":
-        return "unit_unknown"
-    if unit.status == "retired":
-        return "unit_retired"
-    if not in_window(requested_on, campaign.registration_start, campaign.registration_end):
-        return "window_closed"
-    line_id = session.scalars(
-        select(AllocationLine.id)
-        .join(Allocation, Allocation.id == AllocationLine.allocation_id)
-        .where(
-            Allocation.campaign_id == campaign.id, Allocation.status == "published", AllocationLine.unit_id == unit.id
-        )
-    ).one_or_none()
-    if line_id is None:
-        return "no_quota_left"
-    reservation.line_id = line_id
-    reserved = session.execute(_taking(reservation)).first()
-    return None if reserved else "no_quota_left"
+def _conditions(reservation: Reservation, requested_on: date) -> dict:
+    """What must hold for a request to be met (SQL over its campaign, unit and allocation), each under the
+    reason given when it does not, in the order people are told."""
+    campaign, unit, allocation = Campaign.__table__.c, Unit.__table__.c, Allocation.__table__.c
+    return {
+        "campaign_not_published": campaign.status == "published",
+        "unit_unknown": unit.level == "first_level",
+        "unit_retired": unit.status != "retired",
+        "window_closed": literal(requested_on, Date).between(campaign.registration_start, campaign.registration_end),
+        "no_quota_left": allocation.status == "published",
+    }
 
 
-def _taking(reservation: Reservation, need=None, counter: str = "reserved"):
-    """Take `need` (default: the whole reservation) into one counter of the line, only if the line still has
-    that much available: one atomic, conditional UPDATE."""
+def _reserving(reservation: Reservation, conditions: dict) -> tuple:
+    """The unit's line of the campaign's allocation, if every condition holds: with `_taking`, the seat or money
+    is taken in one conditional UPDATE (no read before it)."""
+    campaign, unit, allocation = Campaign.__table__.c, Unit.__table__.c, Allocation.__table__.c
+    line = AllocationLine.__table__.c
+    return (
+        campaign.id == reservation.campaign_id,
+        unit.id == reservation.unit_id,
+        allocation.campaign_id == campaign.id,
+        line.allocation_id == allocation.id,
+        line.unit_id == unit.id,
+        *conditions.values(),
+    )
+
+
+def _refusal(session, reservation: Reservation, conditions: dict) -> str:
+    """Why nothing was taken: the first condition that does not hold (a missing row holds none); when all do,
+    the line had too little left."""
+    campaign, unit, allocation = Campaign.__table__.c, Unit.__table__.c, Allocation.__table__.c
+    facts = (
+        select(literal(1).label("one"))
+        .subquery()
+        .outerjoin(Campaign.__table__, campaign.id == reservation.campaign_id)
+        .outerjoin(Unit.__table__, unit.id == reservation.unit_id)
+        .outerjoin(Allocation.__table__, allocation.campaign_id == campaign.id)
+    )
+    unmet = [(not_(func.coalesce(holds, false())), reason) for reason, holds in conditions.items()]
+    return session.scalar(select(case(*unmet, else_="no_quota_left")).select_from(facts))
+
+
+def _taking(reservation: Reservation, need=None, counter: str = "reserved", where: tuple | None = None):
+    """Take `need` (default: the whole reservation) into one counter of its line (or of the line `where` picks),
+    only if the line still has that much available: one atomic, conditional UPDATE."""
     prefix, size = _size(reservation)
     line = AllocationLine.__table__.c
     allocated = line.academic_seats if prefix == "seats" else line.skills_money
@@ -225,7 +246,7 @@ def _taking(reservation: Reservation, need=None, counter: str = "reserved"):
     need = size if need is None else need
     return (
         update(AllocationLine)
-        .where(line.id == reservation.line_id, allocated - used >= need)
+        .where(*(where or (line.id == reservation.line_id,)), allocated - used >= need)
         .values({f"{prefix}_{counter}": line[f"{prefix}_{counter}"] + need})
         .returning(line.id)
     )

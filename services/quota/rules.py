@@ -6,7 +6,6 @@ No Flask, no SQL: every function takes plain values and is unit-tested.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
@@ -67,10 +66,6 @@ def weight_of(key_industry: bool, unit_weight: Decimal | None, campaign_weight: 
     if not key_industry:
         return ONE
     return unit_weight if unit_weight is not None else campaign_weight
-
-
-def in_window(day: date, start: date, end: date) -> bool:
-    return start <= day <= end
 
 
 @dataclass(frozen=True)

@@ -1,33 +1,43 @@
 import os
 import time
+from collections import Counter
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from servicekit.db import upsert
+from servicekit.service import Batched
 
 from .models import Cure, Handling, Tally
 
 
-def on_noted(uow, event):
-    data = event.data
-    if data.get("marker_dir"):
-        Path(data["marker_dir"], event.id).touch()
-    time.sleep(data.get("sleep_s", 0))
-    if event.attempt < data.get("fail_until_attempt", 0):
-        raise RuntimeError(f"planned failure on attempt {event.attempt}")
+def on_noted(uow, events):
+    """Batched (servicekit.Batched): each event's planned behaviour first, then one statement per table
+    for the whole run, as a fast consumer would write."""
     session = uow.session
-    if data.get("poison") and session.get(Cure, data["key"]) is None:
-        raise ValueError(f"poisoned: no cure for {data['key']}")
-    session.execute(
-        upsert(session.bind, Tally)
-        .values(key=data["key"], count=1)
-        .on_conflict_do_update(index_elements=["key"], set_={"count": Tally.count + 1})
+    for event in events:
+        data = event.data
+        if data.get("marker_dir"):
+            Path(data["marker_dir"], event.id).touch()
+        if data.get("sleep_s"):
+            time.sleep(data["sleep_s"])
+        if event.attempt < data.get("fail_until_attempt", 0):
+            raise RuntimeError(f"planned failure on attempt {event.attempt}")
+        if data.get("poison") and session.get(Cure, data["key"]) is None:
+            raise ValueError(f"poisoned: no cure for {data['key']}")
+    counted = upsert(session.bind, Tally).values(
+        [{"key": key, "count": count} for key, count in Counter(e.data["key"] for e in events).items()]
     )
-    session.add(Handling(event_id=event.id, key=data["key"], pid=os.getpid(), attempt=event.attempt))
+    session.execute(
+        counted.on_conflict_do_update(index_elements=["key"], set_={"count": Tally.count + counted.excluded.count})
+    )
+    session.execute(
+        insert(Handling),
+        [{"event_id": e.id, "key": e.data["key"], "pid": os.getpid(), "attempt": e.attempt} for e in events],
+    )
 
 
-HANDLERS = {"probe.noted": on_noted}
+HANDLERS = {"probe.noted": Batched(on_noted)}
 
 
 def tally(session, key: str) -> dict:

@@ -34,10 +34,14 @@ def check_invariants():
 @problems()
 @requires(*EVERYONE)
 def student_ledger(args):
-    """The training ledger's money columns, per student the caller may see"""
-    with reading() as session:
-        rows = reports.student_ledger(session, current_identity(), args.get("campaign_id"))
-    return _rows(rows, reports.LEDGER_COLUMNS, args["format"], "finance-ledger")
+    """The training ledger's money columns, per student the caller may see (streamed)"""
+    identity = current_identity()
+
+    def rows():
+        with reading() as session:
+            yield from reports.student_ledger(session, identity, args.get("campaign_id"))
+
+    return export(rows(), reports.LEDGER_COLUMNS, args["format"], "finance-ledger")
 
 
 @blp.route("/reports/funds", methods=["GET"])

@@ -291,8 +291,11 @@ def test_student_ledger_and_fund_report_exports(funded):
     ) == [("emp-a", "940.00", "940.00", "650.00", "payable"), ("emp-b", "1500.00", "1500.00", "3030.00", "not_owed")]
     assert [r["employee_id"] for r in funded.get("/ledger", funded.unit(OTHER_UNIT))] == ["emp-b"]
 
+    streamed = funded.client.get("/ledger", headers=funded.federation, query_string={"campaign_id": CAMPAIGN})
+    assert streamed.is_streamed and streamed.mimetype == "application/json"  # rows leave as they are read
+    assert sorted(r["employee_id"] for r in streamed.get_json()) == ["emp-a", "emp-b"]
     response = funded.client.get("/ledger", headers=funded.unit(), query_string={"format": "csv"})
-    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.status_code == 200 and response.mimetype == "text/csv" and response.is_streamed
     lines = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert [(line["职工编号 Employee"], line["市总工会承担 Federation share"]) for line in lines] == [
         ("emp-a", "940.00")

@@ -270,6 +270,10 @@ def test_every_refusal_reason(quota):
     assert unknown_campaign["reason"] == "campaign_not_published"
     grassroots = saga.asked(saga.request(enrolment_id(), unit="GZ-HZ-001"))
     assert grassroots["reason"] == "unit_unknown"  # quota is held by first-level units
+    quota.ok("POST", "/units/GZ-HZ/retirement", json={"reason": "机构改革撤销"})
+    retired = saga.asked(saga.request(enrolment_id()))
+    assert (retired["type"], retired["reason"]) == ("quota.refused", "unit_retired")
+    assert report_line(quota, open_id)["seats"]["reserved"] == 0, "nothing taken for a refused request"
 
 
 def test_a_withdrawal_overtaking_its_request_leaves_nothing_reserved(quota):

@@ -11,7 +11,6 @@ from services.quota.rules import (
     Usage,
     apportion,
     excess_over_pool,
-    in_window,
     seats_from_pool,
     weight_of,
 )
@@ -83,12 +82,6 @@ def test_weight_of_a_unit():
     assert weight_of(False, Decimal("2"), Decimal("1.5")) == 1
     assert weight_of(True, None, Decimal("1.5")) == Decimal("1.5")
     assert weight_of(True, Decimal("2"), Decimal("1.5")) == 2
-
-
-def test_window_is_inclusive():
-    start, end = date(2013, 11, 1), date(2014, 1, 15)
-    assert in_window(start, start, end) and in_window(end, start, end)
-    assert not in_window(date(2014, 1, 16), start, end)
 
 
 def test_usage_and_excess():
