@@ -33,6 +33,12 @@ from .i18n import CATALOGUE, FIELD, library_messages
 # Where messages come from: the shared kit, the gateway and every service (never tests or migrations).
 PACKAGES = ("servicekit", "gateway", *sorted(f"services.{p.name}" for p in (REPO_ROOT / "services").glob("*/")))
 MESSAGE_ARGUMENT = {"_": 0, "ValidationError": 0, "Problem": 1}  # which argument of each call is a message
+# Domain errors (servicekit.refusals) carry their detail as the first argument: the classes themselves, and the
+# refusals a service defines from them (module constants in capitals, e.g. WRONG_STATUS("...")).
+DOMAIN_ERRORS = frozenset(
+    {"DomainError", "Invalid", "Malformed", "NotFound", "Conflict", "Forbidden", "Gone", "Unavailable"}
+)
+CONSTANT = re.compile(r"[A-Z][A-Z0-9]*_[A-Z0-9_]+")
 PLACEHOLDER = re.compile(r"(?<!\{)\{([^{}]*)\}(?!\})")
 
 
@@ -83,7 +89,8 @@ def _modules():
 
 
 def code_messages(tree: ast.AST) -> Iterator[tuple[int, str]]:
-    """The literal messages of `_()`, `ValidationError()` and `Problem(KIND, ...)` calls, however nested."""
+    """The literal messages of `_()`, `ValidationError()`, `Problem(KIND, ...)` and domain error calls, however
+    nested."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             argument = _message_argument(node)
@@ -120,8 +127,9 @@ def untranslatable() -> list[str]:
 
 
 def _message_argument(call: ast.Call):
-    name = call.func.id if isinstance(call.func, ast.Name) else getattr(call.func, "attr", "")
-    position = MESSAGE_ARGUMENT.get(str(name))
+    name = str(call.func.id if isinstance(call.func, ast.Name) else getattr(call.func, "attr", ""))
+    position = 0 if name in DOMAIN_ERRORS or CONSTANT.fullmatch(name) else None
+    position = MESSAGE_ARGUMENT.get(name, position)
     return call.args[position] if position is not None and len(call.args) > position else None
 
 
