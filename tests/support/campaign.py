@@ -15,10 +15,10 @@ from demo.client import Gateway, eventually
 from demo.data import person
 from demo.scenario import Scenario
 from gateway.tests.conftest import gateway_app, migrated_runtime
-from gateway.tests.upstream import Server
 from servicekit.logging import JsonFormatter
 
 from .stack import ServiceStack
+from .wsgi_server import Server
 
 SERVICES = ("quota", "enrollment", "finance", "evaluation")
 ADMIN = ("fed.admin", "bootstrap-password-2013")

@@ -8,9 +8,10 @@ from pathlib import Path
 
 from flask import Flask
 
-from gateway.tests.upstream import Server
 from portal.app import create_app
 from portal.config import Settings
+
+from .wsgi_server import Server
 
 
 def _settings(gateway_url: str, tmp: Path) -> Settings:
