@@ -20,7 +20,7 @@ from decimal import Decimal
 from itertools import chain
 
 import openpyxl
-from flask import Response, stream_with_context
+from flask import Response, has_request_context, stream_with_context
 from marshmallow import Schema, ValidationError
 from openpyxl import load_workbook
 
@@ -139,8 +139,9 @@ def export(rows: Iterable[dict], columns: list[Column], fmt: str, filename: str)
 
     `rows` may be a generator reading inside a session it opens itself: it runs as the answer is sent, within
     the request's context (identity, locale)."""
+    pieces = chunks(fmt, rows, columns)
     return Response(
-        stream_with_context(chunks(fmt, rows, columns)),
+        stream_with_context(pieces) if has_request_context() else pieces,
         mimetype=MIMETYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="{filename}.{fmt}"'},
     )
