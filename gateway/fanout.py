@@ -53,18 +53,9 @@ class Reader:
         with ThreadPoolExecutor(max_workers=max(len(items), 1)) as pool:
             return list(pool.map(lambda item: self.context.copy().run(read, item), items))
 
-    def get(
-        self,
-        service: str,
-        path: str,
-        params: dict,
-        unavailable: str,
-        not_found: str | None = None,
-        not_found_on: tuple[int, ...] = (404,),
-    ):
-        """A service's JSON answer to a GET. 503 (`unavailable`) when the service cannot answer; 404
-        (`not_found`) when given and the service answers one of `not_found_on`."""
-        return self.fetch(service, path, params, unavailable, not_found, not_found_on)[0]
+    def get(self, *args, **kwargs):
+        """`fetch`'s JSON answer alone."""
+        return self.fetch(*args, **kwargs)[0]
 
     def fetch(
         self,
@@ -75,7 +66,9 @@ class Reader:
         not_found: str | None = None,
         not_found_on: tuple[int, ...] = (404,),
     ) -> tuple:
-        """`get`'s JSON answer and the answer's headers (names lower-case: a list's link, x-total-count)."""
+        """A service's JSON answer to a GET, and the answer's headers (names lower-case: a list's link,
+        x-total-count). 503 (`unavailable`) when the service cannot answer; 404 (`not_found`) when given and the
+        service answers one of `not_found_on`."""
         header = sign(self.identity, self.key, audience=service, method="GET", path=path, request_id=self.request_id)
         headers = {"Accept": "application/json", "X-Request-ID": self.request_id, HEADER: header}
         target = f"{path}?{urlencode(params)}" if params else path
