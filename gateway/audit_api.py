@@ -7,8 +7,9 @@ sort at/id, `-at` by default, count, filters, at_from/at_to) plus `service` and 
 each source for a page after its position, merges them in the sort's order (ties: source name, then
 id) and answers the first `limit`; the cursor of the next link carries the sort and each source's
 position (its own cursor after the last entry of it that was answered, or "done"); count=true sums
-the sources' counts. `format=xlsx` downloads every matching entry. Read only, for the federation
-admin and the auditor: no API changes or deletes an entry.
+the sources' counts (limit=0: only that sum, each source asked for its count alone). `format=xlsx`
+downloads every matching entry. Read only, for the federation admin and the auditor: no API changes
+or deletes an entry.
 """
 
 from __future__ import annotations
@@ -95,7 +96,8 @@ def merged_audit(query):
     if query["format"] == "xlsx":
         return export(_every_entry(reader, sources, query), COLUMNS, "xlsx", "audit-trail")
     positions = _decode(query.get("cursor"), sources, query["sort"])
-    entries, positions, total = merged_page(reader, sources, positions, query, query["limit"], count=query["count"])
+    counted = query["count"] or query["limit"] == 0  # limit=0: the count only
+    entries, positions, total = merged_page(reader, sources, positions, query, query["limit"], count=counted)
     headers = {}
     if total is not None:
         headers["X-Total-Count"] = str(total)
@@ -163,13 +165,13 @@ class SourcePage:
 def _fetch_pages(
     reader: Reader, sources: list[str], positions: dict[str, Position], query: dict, limit: int, count: bool
 ) -> dict[str, SourcePage]:
-    """Each source's page after its position (a source done is only asked its count, when counting)."""
+    """Each source's page after its position (a source done is only asked its count, limit=0, when counting)."""
     wanted = {name: query[name] for name in FILTERS if query.get(name) is not None}
     asked = [source for source in sources if count or positions[source] is not False]
 
     def fetch(source: str) -> SourcePage:
         position = positions[source]
-        page_query = {**wanted, "sort": query["sort"], "limit": limit if position is not False else 1}
+        page_query = {**wanted, "sort": query["sort"], "limit": limit if position is not False else 0}
         if isinstance(position, str):
             page_query["cursor"] = position
         if count:

@@ -18,11 +18,12 @@ A service declares a list once, beside its endpoint:
         return ENROLMENTS.page(session, scoped(select(Enrolment), identity), args, view=...)
 
 The answer's body stays a JSON array of items. The query takes `limit` (default 50,
-at most 500), `cursor` (opaque, from the `next` link), `sort` (a declared key, `-key`
-descending), `q`, `count=true`, and the declared filters (`<name>` equals,
-`<range>_from`/`<range>_to` inclusive). The answer carries `Link: <?...>; rel="next"`
-while rows remain (relative, query only: clients resolve it against the URL they
-called, so it passes any proxy unchanged) and `X-Total-Count` when asked.
+at most 500; 0 counts only: an empty array with `X-Total-Count`, no row read), `cursor`
+(opaque, from the `next` link), `sort` (a declared key, `-key` descending), `q`,
+`count=true`, and the declared filters (`<name>` equals, `<range>_from`/`<range>_to`
+inclusive). The answer carries `Link: <?...>; rel="next"` while rows remain (relative,
+query only: clients resolve it against the URL they called, so it passes any proxy
+unchanged) and `X-Total-Count` when asked.
 
 Pages are keyset pages on (sort key, id): the next page starts after the last row's
 values, so rows added meanwhile never shift a page (each row is seen once) and a
@@ -63,7 +64,7 @@ LIST_HEADERS = {
         "schema": {"type": "string"},
     },
     "X-Total-Count": {
-        "description": "With count=true: how many rows match the filters (on every page)",
+        "description": "With count=true or limit=0: how many rows match the filters (on every page)",
         "schema": {"type": "integer", "minimum": 0},
     },
 }
@@ -173,8 +174,10 @@ class Listing:
         descending = args["sort"].startswith("-")
         keys = self.keys(args["sort"])
         total = None
-        if args.get("count"):
+        if args.get("count") or args["limit"] == 0:
             total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+        if args["limit"] == 0:  # count only: the total, and no item read
+            return [], None, total
         if args.get("cursor"):
             after = self._decode(args["cursor"], args["sort"], keys)
             position = tuple_(*keys)
@@ -299,8 +302,10 @@ def page_in_memory(
     keys = (lambda item: (item[id_key],)) if key == "id" else (lambda item: (item[field], item[id_key]))
     ordered = sorted(items, key=lambda item: tuple(_jsonable(v) for v in keys(item)), reverse=descending)
     headers: dict[str, str] = {}
-    if args.get("count"):
+    if args.get("count") or args["limit"] == 0:
         headers["X-Total-Count"] = str(len(ordered))
+    if args["limit"] == 0:  # count only
+        return [], headers
     if args.get("cursor"):
         try:
             raw = json.loads(base64.urlsafe_b64decode(args["cursor"] + "=" * (-len(args["cursor"]) % 4)))
@@ -337,13 +342,17 @@ def document_list_headers(operation: dict) -> None:
 
 
 def paging_fields(sorts, default_sort: str) -> dict[str, fields.Field]:
-    """limit, cursor, sort (one of `sorts`, or `-key`) and count: the query fields every list takes."""
+    """limit, cursor, sort (one of `sorts`, or `-key`) and count: the query fields every list takes (limit=0: count
+    only, the answer an empty list with X-Total-Count)."""
     keys = sorted({"id", *sorts})
     return {
         "limit": fields.Integer(
             load_default=DEFAULT_LIMIT,
-            validate=validate.Range(min=1, max=MAX_LIMIT),
-            metadata={"description": f"Rows per page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})"},
+            validate=validate.Range(min=0, max=MAX_LIMIT),
+            metadata={
+                "description": f"Rows per page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT}); 0: count only (no "
+                "items, X-Total-Count given)"
+            },
         ),
         "cursor": fields.String(
             validate=validate.Length(min=1, max=1000),

@@ -59,7 +59,7 @@ def test_the_merged_openapi_shows_paging_filters_search_and_sort_on_every_list(f
         sort = next(p for p in operation["parameters"] if p["name"] == "sort")
         assert "id" in sort["schema"]["enum"] and "-id" in sort["schema"]["enum"], path
         limit = next(p for p in operation["parameters"] if p["name"] == "limit")
-        assert limit["schema"]["maximum"] == 500, path
+        assert (limit["schema"]["minimum"], limit["schema"]["maximum"]) == (0, 500), path  # 0: count only
         headers = operation["responses"]["200"].get("headers", {})
         assert {"Link", "X-Total-Count"} <= set(headers), f"{path}: the answer's paging headers are not declared"
     audit = {path for path, _operation in lists if path.endswith("/audit")}
@@ -117,6 +117,38 @@ def test_paging_two_rows_at_a_time_visits_every_row_of_every_list_once(flows):
         assert counted.headers["X-Total-Count"] == str(len(everything)), url
         walked += len(rows) > 2
     assert walked >= 5  # lists of several pages: units, users, programmes, institutions, allocation changes...
+
+
+def test_limit_zero_answers_every_lists_count_and_no_item(flows):
+    """limit=0 on every list (the merged audit trail too): 200, an empty array, X-Total-Count as count=true gives it,
+    no next link."""
+    spec = flows.gateway.get("/api/openapi.json")
+    counted = 0
+    for path, operation in collections(spec):
+        url, params = filled(flows, path, operation)
+        total = flows.fed.call("GET", url, params={**params, "count": "true"}, raw=True).headers["X-Total-Count"]
+        only = flows.fed.call("GET", url, params={**params, "limit": 0}, raw=True)
+        assert only.status_code == 200 and only.json() == [], (url, only.text)
+        assert only.headers["X-Total-Count"] == total, url
+        assert "Link" not in only.headers, url
+        counted += int(total) > 2
+    assert counted >= 5
+
+
+@pytest.mark.parametrize("path", ["/api/quota/units", "/api/enrollment/enrolments", "/auth/users", "/api/audit"])
+def test_a_negative_limit_is_a_problem_in_chinese_and_english(flows, path):
+    answers = {
+        language: flows.fed.call(
+            "GET", path, params={"limit": -1}, headers={"Accept-Language": language}, ok=(422,), raw=True
+        )
+        for language in ("zh-CN", "en")
+    }
+    for answer in answers.values():
+        assert answer.headers["Content-Type"].startswith("application/problem+json"), path
+        assert answer.json()["code"] == "validation_failed"
+    (chinese,) = answers["zh-CN"].json()["errors"]["limit"]
+    (english,) = answers["en"].json()["errors"]["limit"]
+    assert re.search(r"[\u4e00-\u9fff]", chinese) and not re.search(r"[\u4e00-\u9fff]", english), (chinese, english)
 
 
 def test_the_merged_audit_trail_pages_like_every_list_while_decisions_are_recorded(flows):

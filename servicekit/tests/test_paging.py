@@ -8,6 +8,9 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from sqlalchemy import event
+
+from servicekit.paging import page_in_memory
 
 
 def add(client, key: str, count: int = 1) -> None:
@@ -87,6 +90,52 @@ def test_default_limit_and_maximum(client):
     assert too_many.status_code == 422
     assert too_many.mimetype == "application/problem+json"
     assert "limit" in too_many.get_json()["errors"]
+
+
+def test_limit_zero_counts_without_reading_a_row(client, probe_runtime):
+    """limit=0: the same answer (a JSON array, the headers) with the total and no item; only a count is asked of the
+    database, never the rows."""
+    add(client, "alpha", 3)
+    add(client, "beta", 2)
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if "notes" in statement:
+            statements.append(statement)
+
+    event.listen(probe_runtime.engine, "before_cursor_execute", record)
+    try:
+        counted = client.get("/notes?limit=0&key=alpha")
+        everything = client.get("/notes?limit=0&sort=-key&q=a")
+    finally:
+        event.remove(probe_runtime.engine, "before_cursor_execute", record)
+    assert counted.status_code == 200 and counted.get_json() == []
+    assert counted.headers["X-Total-Count"] == "3"  # without count=true: limit=0 asks for the count
+    assert "Link" not in counted.headers
+    assert everything.get_json() == [] and everything.headers["X-Total-Count"] == "5"
+    assert len(statements) == 2 and all(re.match(r"SELECT count\(\*\)", s) for s in statements), statements
+
+
+def test_a_list_paged_in_memory_counts_only_with_limit_zero():
+    items = [{"id": str(n), "dead_at": f"2026-01-0{n}"} for n in range(1, 4)]
+    assert page_in_memory(items, {"sort": "-dead_at", "limit": 0}, id_key="id") == ([], {"X-Total-Count": "3"})
+
+
+@pytest.mark.parametrize("limit", ["-1", "501", "x"])
+def test_a_limit_outside_0_to_500_is_a_422_in_chinese_and_english(client, limit):
+    chinese = client.get(f"/notes?limit={limit}", headers={"Accept-Language": "zh-CN"})
+    assert chinese.status_code == 422 and chinese.mimetype == "application/problem+json"
+    (message,) = chinese.get_json()["errors"]["limit"]
+    assert re.search(r"[\u4e00-\u9fff]", message), message
+    english = client.get(f"/notes?limit={limit}", headers={"Accept-Language": "en"}).get_json()
+    assert not re.search(r"[\u4e00-\u9fff]", english["errors"]["limit"][0]), english
+
+
+def test_openapi_documents_limit_zero_as_the_minimum(client):
+    spec = client.get("/openapi.json").get_json()
+    limit = next(p for p in spec["paths"]["/notes"]["get"]["parameters"] if p["name"] == "limit")
+    assert (limit["schema"]["minimum"], limit["schema"]["maximum"]) == (0, 500)
+    assert "count only" in limit["description"]
 
 
 @pytest.mark.parametrize(
