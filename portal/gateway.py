@@ -246,9 +246,8 @@ def every(path: str, **params) -> list:
 
 
 def count(path: str, **filters) -> int:
-    """How many rows of a list match `filters` (the list's X-Total-Count; one row fetched, never the list)."""
-    response = call("GET", path, params={**{k: v for k, v in filters.items() if v not in (None, "")}, "limit": 1,
-                                          "count": "true"})  # fmt: skip
+    """How many rows of a list match `filters`: the list's X-Total-Count asked with limit=0 (count only, no row read)."""
+    response = call("GET", path, params={**{k: v for k, v in filters.items() if v not in (None, "")}, "limit": 0})
     return int(response.headers.get("X-Total-Count", "0"))
 
 
