@@ -255,7 +255,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             "can_write": can_write(),
             "language": current_language(),
             "languages": LANGUAGES,
-            "first_page_args": lambda: {k: v for k, v in request.args.items() if k != "cursor"},
+            "first_page_args": lambda key="cursor": {k: v for k, v in request.args.items() if k != key},
         }
 
     @app.after_request

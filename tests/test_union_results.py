@@ -152,7 +152,7 @@ def test_the_portal_shows_officers_results_retakes_and_certificates_masked(brows
     unit.get_by_role("link", name="成绩与证书").click()
     unit.get_by_role("link", name="证书", exact=True).click()
     expect(unit.get_by_role("row").filter(has_text="GCJS-U-")).to_have_count(3)
-    unit.get_by_label("基层工会").select_option(SISTER)
+    unit.get_by_label("基层工会", exact=True).select_option(SISTER)
     unit.get_by_role("button", name="筛选").click()
     expect(unit.get_by_role("row").filter(has_text="GCJS-U-")).to_have_count(1)
     expect(unit.get_by_role("row").filter(has_text=mask_name(sister))).to_be_visible()

@@ -29,8 +29,9 @@ def _programme(programme_id: str) -> dict:
 
 
 def _own(path: str, key: str, wanted: str) -> dict:
-    """The employee's own item of a list the API scopes to them (404 when it is not theirs)."""
-    found = next((item for item in gateway.get(path, limit=500) if item[key] == wanted), None)
+    """The employee's own item of a list the API scopes to them (404 when it is not theirs). Read whole with
+    `gateway.every`: an employee's own certificates or surveys are a few (one or two per course taken)."""
+    found = next((item for item in gateway.every(path) if item[key] == wanted), None)
     if found is None:
         abort(404)
     return found
@@ -39,8 +40,8 @@ def _own(path: str, key: str, wanted: str) -> dict:
 @blueprint.route("/")
 @requires(EMPLOYEE)
 def studies():
-    """Every enrolment of theirs (one per campaign and kind), newest first."""
-    rows = gateway.get("/api/enrollment/enrolments", limit=50)
+    """Every enrolment of theirs (one per campaign and kind: a few, read whole with `gateway.every`), newest first."""
+    rows = gateway.every("/api/enrollment/enrolments", sort="-nominated_at")
     for row in rows:
         row["programme"] = _programme(row["programme_id"])
     return render_template("employee/studies.html", rows=rows)
@@ -97,7 +98,7 @@ def _class_of(enrolment_id: str) -> dict | None:
 @requires(EMPLOYEE)
 def classes():
     """The class of each enrolment placed in one: when it opens, until when one studies, where, with whom."""
-    rows = [row for row in gateway.get("/api/enrollment/enrolments", limit=50) if row.get("class_id")]
+    rows = [row for row in gateway.every("/api/enrollment/enrolments") if row.get("class_id")]  # their own: a few
     placed = gateway.concurrently(*(partial(_class_of, row["enrolment_id"]) for row in rows))
     return render_template("employee/classes.html", placed=[found for found in placed if found])
 

@@ -310,7 +310,9 @@ def operations():
         stalled=None
         if stalled is None
         else gateway.page(f"/api/{service}/stalled", sort="waiting_since", cursor=request.args.get("cursor")),
-        letters=gateway.page(f"/api/{service}/dead-letters", limit=100),
+        letters=gateway.page(
+            f"/api/{service}/dead-letters", limit=100, count="true", cursor=request.args.get("letters_cursor")
+        ),
         form=form,
         form_error=form_error,
     ), status

@@ -31,8 +31,9 @@ STATUSES = ("sent", "requested", "registered", "admitted", "refused", "withdrawn
 
 
 def programme_names() -> dict[str, str]:
-    """Programme id -> name, for the institution's own programmes."""
-    listed = gateway.get("/api/enrollment/programmes", institution_id=me().get("institution_id"), limit=500)
+    """Programme id -> name, for the institution's own programmes (read whole with `gateway.every`: one institution's
+    programmes are a few dozen at most)."""
+    listed = gateway.every("/api/enrollment/programmes", institution_id=me().get("institution_id"))
     return {p["programme_id"]: p["name"] for p in listed}
 
 
@@ -191,8 +192,10 @@ def student(enrolment_id):
 
 
 def _programme_choices(current: str) -> list:
-    """Every programme a student may move to (another institution's: a transfer; this one's: a change)."""
-    listed = gateway.get("/api/enrollment/programmes", limit=500)
+    """Every programme a student may move to (another institution's: a transfer; this one's: a change). The
+    catalogue is small by nature (the contracted institutions' programmes, a few hundred): read whole with
+    `gateway.every` for the choice, as the union's plan does."""
+    listed = gateway.every("/api/enrollment/programmes")
     return options(
         [("", _("（退学不填）"))]
         + [(p["programme_id"], f"{p['name']}（{p['institution_id']}）") for p in listed if p["programme_id"] != current]
@@ -494,13 +497,14 @@ def _placement_choices(klass: dict) -> list:
     class are moved from it. The enrollment service checks each again."""
     found = []
     for status in ("registered", "admitted"):
-        found += gateway.page(
+        # read whole with `gateway.every` (not the first 200 only): one programme's students of one campaign are a
+        # few classes' worth, small by nature
+        found += gateway.every(
             "/api/enrollment/enrolments",
-            limit=200,
             campaign_id=klass["campaign_id"],
             programme_id=klass["programme_id"],
             status=status,
-        ).items
+        )
     pairs = [
         (
             e["enrolment_id"],

@@ -6,6 +6,8 @@ institutions), the public notice (公示) with objections and their outcomes. Bo
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -83,6 +85,18 @@ def _unions():
         "/api/quota/units", parent_id=me().get("unit_id"), level="grassroots", q=q, sort="name", limit=UNIONS_SHOWN,
         count="true",
     )  # fmt: skip
+
+
+def _chosen_union(chosen: str | None, unions: gateway.Page) -> str | None:
+    """`chosen` when it is one of the officer's grassroots unions (among those found, or else asked of quota: it may
+    lie beyond the first page); shown among the options then."""
+    if not chosen or chosen in {u["id"] for u in unions.items}:
+        return chosen or None
+    found = gateway.maybe(lambda: gateway.get(f"/api/quota/units/{quote(chosen, safe='')}"))
+    if not found or found.get("parent_id") != me().get("unit_id") or found.get("level") != "grassroots":
+        return None
+    unions.items.insert(0, found)
+    return chosen
 
 
 @blueprint.route("/unit/lists/unions")
@@ -401,11 +415,11 @@ def results():
     masked. A first-level officer filters by union; certificates are searched by the number's beginning."""
     campaign = the_campaign()
     showing = "certificates" if request.args.get("show") == "certificates" else "results"
-    unions, union = [], None
+    unions, union = None, None
     if me().get("role") == UNIT_OFFICER:
-        listed = gateway.page("/api/quota/units", parent_id=me().get("unit_id"), sort="name", limit=100)
-        unions = [u for u in listed.items if u["level"] == "grassroots"]
-        union = request.args.get("union") if request.args.get("union") in {u["id"] for u in unions} else None
+        # a district has hundreds or thousands of unions: the first 50 whose name holds union_q (as the lists page)
+        unions = _unions()
+        union = _chosen_union(request.args.get("union"), unions)
     outcome = request.args.get("outcome") if request.args.get("outcome") in OUTCOMES else ""
     filters = {"campaign_id": campaign["id"], "grassroots_union_id": union, "count": "true"}
     if showing == "results":
@@ -431,6 +445,7 @@ def results():
         showing=showing,
         unions=unions,
         union=union,
+        union_q=request.args.get("union_q", ""),
         outcome=outcome,
         q=request.args.get("q", ""),
     )

@@ -113,12 +113,10 @@ class ObjectionForm(FlaskForm):
 def _on_notice(campaign: str | None, union: str | None, enrolment_id: str) -> dict:
     """The nominee as the public notice shows them (404 when the notice is over or the nominee not on it)."""
     if campaign and union:
-        listed = gateway.call(
-            "GET",
-            "/api/enrollment/public/notices",
-            anonymous=True,
-            params={"campaign_id": campaign, "grassroots_union_id": union, "limit": 500},
-        ).json()
+        # one union's nominees on its notice: a few dozen, read whole (`gateway.every`, page by page)
+        listed = gateway.every(
+            "/api/enrollment/public/notices", anonymous=True, campaign_id=campaign, grassroots_union_id=union
+        )
         for entry in listed:
             if entry["enrolment_id"] == enrolment_id:
                 return entry

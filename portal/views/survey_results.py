@@ -31,6 +31,8 @@ def results():
         found = gateway.concurrently(*(partial(_results, s["survey_id"]) for s in page.items))
         page.items = [{**s, "results": r} for s, r in zip(page.items, found)]
     names = {
-        i["institution_id"]: i["name"] for i in gateway.maybe(lambda: gateway.get("/api/enrollment/institutions"), [])
+        # the contracted institutions: dozens, read whole (not the first 50 only)
+        i["institution_id"]: i["name"]
+        for i in gateway.maybe(lambda: gateway.every("/api/enrollment/institutions"), [])
     }
     return render_template("survey_results.html", campaign=campaign, page=page, names=names)
