@@ -2,7 +2,8 @@
 records an on-site inspection of an institution (its marks checked as entered), sets the notice threshold,
 evaluates the institution, which is notified; then sees the campaign's close-out checklist, closes the campaign
 with a reason, and downloads the close-out report (.xlsx) whose figure per unit is the transfer made. The auditor
-sees these pages with no control to change anything. The campaign closes here: this module has its own stack."""
+sees these pages with no control to change anything, and the inspection the module's set-up recorded through the
+API (each test stands alone, in any order). The campaign closes here: this module has its own stack."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ pytestmark = [
     ),
 ]
 INSTITUTION, UNIT, TRANSFERRED = "GZ-SEG", "GZ-TH", "1000.00"
+RECORDED = "区总工会复查组"  # the inspector of the inspection the set-up records through the API
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +49,19 @@ def system(servers, vhost, tmp_path_factory):
                 },
             ),
             "finance to know the allocation",
+        )
+        flows.until_accepted(
+            lambda: flows.fed.post(
+                "/api/evaluation/inspections",
+                {
+                    "campaign_id": flows.campaign_id,
+                    "institution_id": INSTITUTION,
+                    "inspector": RECORDED,
+                    "inspected_on": flows.today.isoformat(),
+                    "scores": {"教学场地": 20},
+                },
+            ),
+            "evaluation to know the campaign and the institution",
         )
         with portal_before(url, tmp) as portal:
             yield flows, portal
@@ -83,7 +98,8 @@ def test_federation_admin_inspects_notifies_and_closes_the_campaign(browser, sys
     expect(page.get_by_role("status").filter(has_text="已记录")).to_be_visible()
     expect(page.get_by_role("row").filter(has_text="市总工会督导组")).to_contain_text("教学场地 30")
 
-    # Evaluated: 35 (the inspection's mean, the only criterion with data) is below 90, so it is notified.
+    # Evaluated: the inspections' marks (this one's and the set-up's, the only criterion with data) are below 90, so
+    # it is notified.
     inspections = page.url
 
     def notified(page) -> bool:
@@ -148,7 +164,7 @@ def test_auditor_sees_inspections_notices_and_the_closeout_without_controls(brow
         assert main.locator("form[method=post]").count() == 0, path  # no write control rendered
         assert main.locator("table").count() >= 1, path
     page.goto(f"{portal}/federation/institutions/{INSTITUTION}/inspections")
-    expect(page.get_by_role("row").filter(has_text="市总工会督导组")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text=RECORDED)).to_contain_text("教学场地 20")
     answer = page.request.post(f"{portal}/federation/institutions/{INSTITUTION}/evaluation")
     assert answer.status in (400, 403)
     page.context.close()
