@@ -273,7 +273,7 @@ def months_of(campaign: dict, today: date | None = None) -> list[tuple[date, dat
 
 
 def registrations_by_month(campaign: dict) -> list[dict]:
-    """How many were registered each month: one counted page of one item per month (no list fetched whole), the
+    """How many were registered each month: one count per month (limit=0: no row read, no list fetched whole), the
     months asked at once."""
     from .federation import today
 
