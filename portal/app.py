@@ -160,11 +160,16 @@ def campaigns() -> list[dict]:
             g.campaigns = kept["list"]
         else:
             try:
-                g.campaigns = gateway.get("/api/quota/campaigns")
+                g.campaigns = gateway.every("/api/quota/campaigns")  # one or two a year: read whole
                 session["campaigns_kept"] = {"at": time.time(), "list": g.campaigns}
             except Problem:
                 g.campaigns = []
     return g.campaigns
+
+
+def first_page_args(key: str = "cursor") -> dict:
+    """The request's query without its cursor `key`: the first page of the same list (the pager's link)."""
+    return {k: v for k, v in request.args.items() if k != key}
 
 
 def forget_campaigns() -> None:
@@ -238,6 +243,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.register_blueprint(module.blueprint)
 
     app.jinja_env.filters["china_time"] = china_time
+    # a global, not a context value: the pager macro is imported without the template's context
+    app.jinja_env.globals["first_page_args"] = first_page_args
 
     @app.context_processor
     def shell():
@@ -255,7 +262,6 @@ def create_app(settings: Settings | None = None) -> Flask:
             "can_write": can_write(),
             "language": current_language(),
             "languages": LANGUAGES,
-            "first_page_args": lambda key="cursor": {k: v for k, v in request.args.items() if k != key},
         }
 
     @app.after_request

@@ -184,3 +184,13 @@ def test_a_busy_gateway_shows_when_to_try_again(logged_in):
     _role, client, _gateway = logged_in
     page = client.get(f"/federation/campaigns/{BUSY}/closeout")
     assert page.status_code == 503 and "约 17 秒后" in page.get_data(as_text=True)
+
+
+def test_a_later_page_of_a_list_links_back_to_the_first(logged_in):
+    """A page reached through a list's next link (a cursor in its query) renders, with its link to the first page:
+    the pager macro, imported without the template's context, finds first_page_args (a 500 before)."""
+    _role, client, _gateway = logged_in
+    page = client.get("/federation/institutions/I-119/inspections?cursor=I-049")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200, html
+    assert '<a href="/federation/institutions/I-119/inspections">回到第一页</a>' in html

@@ -81,7 +81,7 @@ class CampaignForm(FlaskForm):
 @requires(*FEDERATION)
 def campaigns():
     form = CampaignForm(year=today().year)
-    listed = gateway.get("/api/quota/campaigns")
+    listed = gateway.every("/api/quota/campaigns")  # one or two a year: read whole (not the first 50 only)
     if request.method == "POST":
         _only_admin()
         if form.validate():
