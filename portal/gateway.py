@@ -25,7 +25,6 @@ from .i18n import api_language
 T = TypeVar("T")
 MAX_PARALLEL = 6  # reads of one page at once (the gateway's rate limit counts each)
 _http = requests.Session()  # pooled connections to the gateway, shared by the threads
-_no_paging: set[str] = set()  # list endpoints that refused `limit` (before the paging of issue 17 reached them)
 
 
 class Problem(Exception):
@@ -210,17 +209,8 @@ def page(path: str, limit: int = 50, cursor: str | None = None, anonymous: bool 
     Link header (rel="next", relative: only its query matters) and X-Total-Count when given (`anonymous`: a
     public list, asked without any token)."""
     params = {k: v for k, v in params.items() if v not in (None, "")}
-    paged = path not in _no_paging
-    if paged:
-        params = {**params, "limit": limit, **({"cursor": cursor} if cursor else {})}
-    try:
-        response = call("GET", path, anonymous, params=params)
-    except Problem as problem:
-        if not (paged and problem.status in (400, 422) and "limit" in problem.field_errors()):
-            raise
-        _no_paging.add(path)  # an endpoint without paging yet: the whole list, as it answers today
-        params = {k: v for k, v in params.items() if k not in ("limit", "cursor")}
-        response = call("GET", path, anonymous, params=params)
+    params = {**params, "limit": limit, **({"cursor": cursor} if cursor else {})}
+    response = call("GET", path, anonymous, params=params)  # every list pages: none is read whole
     items = response.json()
     following = response.links.get("next", {}).get("url")
     next_query = dict(parse_qsl(urlsplit(following).query)) if following else {}

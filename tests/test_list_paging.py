@@ -146,9 +146,11 @@ def test_a_negative_limit_is_a_problem_in_chinese_and_english(flows, path):
     for answer in answers.values():
         assert answer.headers["Content-Type"].startswith("application/problem+json"), path
         assert answer.json()["code"] == "validation_failed"
-    (chinese,) = answers["zh-CN"].json()["errors"]["limit"]
-    (english,) = answers["en"].json()["errors"]["limit"]
+    zh, en = answers["zh-CN"].json(), answers["en"].json()
+    (chinese,) = zh["errors"]["limit"]
+    (english,) = en["errors"]["limit"]
     assert re.search(r"[\u4e00-\u9fff]", chinese) and not re.search(r"[\u4e00-\u9fff]", english), (chinese, english)
+    assert re.search(r"[\u4e00-\u9fff]", zh["title"]) and not re.search(r"[\u4e00-\u9fff]", en["title"])
 
 
 def test_the_merged_audit_trail_pages_like_every_list_while_decisions_are_recorded(flows):
