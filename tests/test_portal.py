@@ -11,7 +11,6 @@ import hashlib
 import io
 import json
 import re
-import shutil
 import uuid
 from datetime import timedelta
 
@@ -25,26 +24,11 @@ from demo.client import eventually
 from demo.data import person
 from demo.scenario import ELECTRICIAN, TEA_FCG
 
+from .support.browser import accept_dialogs, log_in
 from .support.campaign import ADMIN, PASSWORD, Flows, shared_system
 from .support.portal import portal_before
 
-pytestmark = [
-    pytest.mark.servers,
-    pytest.mark.skipif(
-        shutil.which("chromium") is None, reason="Debian's chromium is not installed (.ci/run installs it)"
-    ),
-]
-TIMEOUT_MS = 60_000  # the services talk through events: slow CI machines
-expect.set_options(timeout=TIMEOUT_MS)
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args():
-    """pytest-playwright's browser: Debian's Chromium (Playwright cannot download its own here)."""
-    return {
-        "executable_path": "/usr/bin/chromium",
-        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    }
+pytestmark = pytest.mark.servers  # the browser (Debian's Chromium, skipped without it): tests/support/browser.py
 
 
 @pytest.fixture(scope="module")
@@ -55,22 +39,6 @@ def system(servers, vhost, tmp_path_factory):
         flows.plan("GZ-TH", [ELECTRICIAN, TEA_FCG])
         with portal_before(url, tmp) as portal:
             yield flows, portal, tmp / "sessions"
-
-
-def log_in(browser, portal: str, username: str, password: str = PASSWORD, width: int = 1366):
-    context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    page.goto(f"{portal}/login")
-    page.get_by_label("用户名", exact=True).fill(username)
-    page.get_by_label("密码", exact=True).fill(password)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{portal}/")
-    return page
-
-
-def accept_dialogs(page):
-    page.on("dialog", lambda dialog: dialog.accept())
 
 
 def xlsx(rows: list[list]) -> bytes:

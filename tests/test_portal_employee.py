@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import shutil
 
 import openpyxl
 import pytest
@@ -18,17 +17,12 @@ from playwright.sync_api import expect
 from demo.data import person
 from demo.scenario import ELECTRICIAN, answer_survey
 
+from .support.browser import TIMEOUT_MS, log_in
 from .support.campaign import ADMIN, PASSWORD, Flows, shared_system
 from .support.portal import portal_before
-from .test_portal import TIMEOUT_MS, browser_type_launch_args, log_in  # noqa: F401  (the browser: Debian's Chromium)
 from .test_portal_institution import nominated
 
-pytestmark = [
-    pytest.mark.servers,
-    pytest.mark.skipif(
-        shutil.which("chromium") is None, reason="Debian's chromium is not installed (.ci/run installs it)"
-    ),
-]
+pytestmark = pytest.mark.servers  # the browser (Debian's Chromium, skipped without it): tests/support/browser.py
 INSTITUTION, OTHER_INSTITUTION, UNION = "GZ-GCJS", "GZ-ZGJS", "GZ-TH-G1"
 
 

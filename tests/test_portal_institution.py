@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import time
 from datetime import timedelta
 
@@ -22,16 +21,12 @@ from demo.scenario import ELECTRICIAN
 from gateway.signatures import genuine
 from portal.views.institution import signing_example
 
+from .support.browser import accept_dialogs, log_in
 from .support.campaign import ADMIN, PASSWORD, Flows, shared_system
 from .support.portal import portal_first
-from .test_portal import TIMEOUT_MS, accept_dialogs, browser_type_launch_args, log_in, xlsx  # noqa: F401
+from .test_portal import xlsx
 
-pytestmark = [
-    pytest.mark.servers,
-    pytest.mark.skipif(
-        shutil.which("chromium") is None, reason="Debian's chromium is not installed (.ci/run installs it)"
-    ),
-]
+pytestmark = pytest.mark.servers  # the browser (Debian's Chromium, skipped without it): tests/support/browser.py
 INSTITUTION, UNION, NUMBERS = "GZ-GCJS", "GZ-TH-G1", (71, 72, 73, 74)
 
 

@@ -7,25 +7,18 @@ API (each test stands alone, in any order). The campaign closes here: this modul
 
 from __future__ import annotations
 
-import shutil
-
 import openpyxl
 import pytest
 from playwright.sync_api import expect
 
 from demo.scenario import ELECTRICIAN
 
+from .support.browser import accept_dialogs, log_in
 from .support.campaign import ADMIN, PASSWORD, Flows, shared_system
 from .support.portal import portal_before
-from .test_portal import TIMEOUT_MS, accept_dialogs, browser_type_launch_args, log_in  # noqa: F401
 from .test_portal_institution import until
 
-pytestmark = [
-    pytest.mark.servers,
-    pytest.mark.skipif(
-        shutil.which("chromium") is None, reason="Debian's chromium is not installed (.ci/run installs it)"
-    ),
-]
+pytestmark = pytest.mark.servers  # the browser (Debian's Chromium, skipped without it): tests/support/browser.py
 INSTITUTION, UNIT, TRANSFERRED = "GZ-SEG", "GZ-TH", "1000.00"
 RECORDED = "区总工会复查组"  # the inspector of the inspection the set-up records through the API
 

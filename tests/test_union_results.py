@@ -4,7 +4,6 @@ union's officer sees its own union's only and a first-level unit's officer its u
 
 from __future__ import annotations
 
-import shutil
 import uuid
 
 import pytest
@@ -15,9 +14,9 @@ from demo.data import person
 from demo.scenario import ELECTRICIAN
 from servicekit.personal import mask_name
 
+from .support.browser import log_in
 from .support.campaign import ADMIN, PASSWORD, Flows, shared_system
 from .support.portal import portal_before
-from .test_portal import TIMEOUT_MS, browser_type_launch_args, log_in  # noqa: F401
 
 pytestmark = pytest.mark.servers
 INSTITUTION = "GZ-GCJS"
@@ -119,7 +118,6 @@ def test_through_the_gateway_each_officer_lists_only_its_employees(system):
     assert elsewhere.get("/api/evaluation/results") == [] and elsewhere.get("/api/evaluation/certificates") == []
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed (.ci/run installs it)")
 def test_the_portal_shows_officers_results_retakes_and_certificates_masked(browser, system):
     flows, portal, rows = system
     flows.union_officer(OURS)  # the officers' accounts
