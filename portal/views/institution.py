@@ -20,7 +20,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from .. import gateway
 from ..app import INSTITUTION_OPERATOR, current_campaign, me, requires
-from ..forms import import_refusal, options, show_problem
+from ..forms import import_refusal, options, refusal, refusal_text, show_problem
 from ..gateway import Problem
 from .federation import SPREADSHEETS, enrolments_in_status, the_campaign, today, xlsx_download
 from .oversight import criteria_names, institution_score
@@ -709,6 +709,19 @@ def it():
 # ---------------------------------------------------------------- its scores and the notices it received
 
 
+@blueprint.route("/notices/<notice_id>/rectification", methods=["POST"])
+@requires(INSTITUTION_OPERATOR)
+def report_rectification(notice_id):
+    """The institution's rectification report on a notice (sent again: a revision, with its reason)."""
+    body = {"report": request.form.get("report", ""), "reason": (request.form.get("reason") or "").strip() or None}
+    refused = refusal(lambda: gateway.post(f"/api/evaluation/notices/{notice_id}/rectification", body))
+    if refused:
+        flash(refusal_text(refused), "error")
+    else:
+        flash(_("已提交整改报告，待市总工会审核。"), "ok")
+    return redirect(url_for("institution.records", _anchor="notices"))
+
+
 @blueprint.route("/records")
 @requires(INSTITUTION_OPERATOR)
 def records():
@@ -716,7 +729,7 @@ def records():
     mine = me().get("institution_id")
     score, why_none = institution_score(mine, campaign)
     standing = gateway.maybe(lambda: gateway.get(f"/api/evaluation/institutions/{mine}/decisions"), {"decisions": []})
-    notices = gateway.page("/api/enrollment/institution-notices", cursor=request.args.get("cursor"))
+    notices = gateway.page("/api/evaluation/notices", sort="-issued_at", cursor=request.args.get("cursor"))
     surveys = [
         {**s, "results": gateway.maybe(lambda s=s: gateway.get(f"/api/evaluation/surveys/{s['survey_id']}/results"))}
         for s in gateway.get("/api/evaluation/surveys", campaign_id=campaign["id"], limit=20)
