@@ -119,6 +119,8 @@ def federation_tasks(campaign) -> list[tuple[str, int, str]]:
                 if Decimal(line["academic_received"]) == 0 and Decimal(line["skills_received"]) == 0
             )
             tasks.append((_("待拨付专款的单位"), waiting, url_for("federation.transfers")))
+    drafts = gateway.maybe(lambda: gateway.count("/api/enrollment/programmes", status="draft")) or 0
+    tasks.append((_("待发布的培训项目"), drafts, url_for("oversight.programmes", status="draft")))
     changes = gateway.maybe(lambda: gateway.count("/api/enrollment/status-changes/pending")) or 0
     tasks.append((_("待审核的学籍变动"), changes, url_for("federation.reviews", tab="changes")))
     if campaign:
