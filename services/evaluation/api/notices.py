@@ -75,12 +75,12 @@ def judge_rectification(body, notice_id):
     """Accept the rectification, or not (with the reason: the institution then sends a revised report)."""
     reason = (body.get("reason") or "").strip() or None
     action = "rectification_accepted" if body["accepted"] else "rectification_not_accepted"
-    with unit_of_work() as uow:
-        with audited(uow, action, "notice", str(notice_id), reason=reason):
-            notice = notices.judge(uow, current_identity(), str(notice_id), body["accepted"], reason)
-        answer = notices.view(notice)
-        uow.commit()
-    return answer
+    return _decided(
+        action,
+        notice_id,
+        reason,
+        lambda uow: notices.judge(uow, current_identity(), str(notice_id), body["accepted"], reason),
+    )
 
 
 @blp.route("/notices/<uuid:notice_id>/due-date", methods=["PUT"])
@@ -91,9 +91,19 @@ def judge_rectification(body, notice_id):
 @requires(FEDERATION_ADMIN)
 def set_due_date(body, notice_id):
     """Set or move the date the rectification report is due (a notice given before due dates has none)."""
+    return _decided(
+        "rectification_due_date",
+        notice_id,
+        body["reason"].strip(),
+        lambda uow: notices.set_due_date(uow, current_identity(), str(notice_id), body["respond_by"]),
+    )
+
+
+def _decided(action: str, notice_id, reason: str | None, change):
+    """`change(uow)` of a notice as one audited decision; the notice as it is after it."""
     with unit_of_work() as uow:
-        with audited(uow, "rectification_due_date", "notice", str(notice_id), reason=body["reason"].strip()):
-            notice = notices.set_due_date(uow, current_identity(), str(notice_id), body["respond_by"])
+        with audited(uow, action, "notice", str(notice_id), reason=reason):
+            notice = change(uow)
         answer = notices.view(notice)
         uow.commit()
     return answer

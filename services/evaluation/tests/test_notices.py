@@ -147,6 +147,15 @@ def test_the_institution_reports_the_federation_judges_and_every_step_is_audited
     }
     assert states == {"open": ["GZ-ZGJS"], "overdue": [], "awaiting_report": ["GZ-ZGJS"], "accepted": ["GZ-FCG"]}
 
+    # the federation moves a due date (never into the past), with its reason
+    due_url = f"/notices/{zgjs['notice_id']}/due-date"
+    past = evaluation.client.put(due_url, headers=admin, json={"respond_by": "2013-01-01", "reason": "延期"})
+    assert past.status_code == 422 and "respond_by" in past.get_json()["errors"]
+    later = (today + timedelta(days=3)).isoformat()
+    moved = evaluation.client.put(due_url, headers=admin, json={"respond_by": later, "reason": "机构申请延期"})
+    assert (moved.get_json()["respond_by"], moved.get_json()["days_left"]) == (later, 3)
+    assert evaluation.client.put(due_url, headers=other, json={"respond_by": later, "reason": "x"}).status_code == 403
+
     # time passes (the row as it will be once its date is behind us): late, and a report now is marked late
     with evaluation.stack.runtime.unit_of_work() as uow:
         uow.session.execute(
