@@ -434,6 +434,14 @@ def test_payments_and_results_imported_from_xlsx_all_or_nothing_with_a_retake(br
         payments.get_by_role("link", name="下载模板（.xlsx）").click()
     header = template_header(download.value)
     assert header == ["报名编号 Enrolment id", "金额 Amount", "缴费日期 Paid on", "单据号 Reference"]
+    # Or prefilled: a row per student still owing, the amount column holding what is due.
+    with page.expect_download() as download:
+        payments.get_by_role("button", name="下载预填模板（.xlsx）").click()
+    with open(download.value.path(), "rb") as file:
+        owing = {r[0]: r[1] for r in openpyxl.load_workbook(file).active.iter_rows(min_row=2, values_only=True)}
+    assert {row["enrolment_id"]: owing.get(row["enrolment_id"]) for row in rows} == {
+        row["enrolment_id"]: total for row, total in zip(rows, totals)
+    }
     good = [rows[0]["enrolment_id"], totals[0], flows.today.isoformat(), "XLSX-0001"]
     bad = [rows[1]["enrolment_id"], "12.345", flows.today.isoformat(), "XLSX-0002"]
     uploaded(payments, "选择文件（.xlsx）", "缴费.xlsx", xlsx([header, good, bad]))

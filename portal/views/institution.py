@@ -436,7 +436,9 @@ def _import_summary(kind: str, done: dict) -> str:
 @requires(INSTITUTION_OPERATOR)
 def imports():
     forms = {kind: ImportForm(prefix=kind) for kind in IMPORTS}
-    return render_template("institution/imports.html", forms=forms, shown=None, report=None)
+    return render_template(
+        "institution/imports.html", forms=forms, shown=None, report=None, programmes=programme_names()
+    )
 
 
 @blueprint.route("/imports/<kind>", methods=["POST"])
@@ -461,15 +463,24 @@ def import_file(kind):
             report, status = import_refusal(error), error.status
     if request.headers.get("HX-Request"):
         return render_template("federation/_import_result.html", import_form=form, report=report)
-    return render_template("institution/imports.html", forms=forms, shown=kind, report=report), status
+    return render_template(
+        "institution/imports.html", forms=forms, shown=kind, report=report, programmes=programme_names()
+    ), status
 
 
 @blueprint.route("/imports/<kind>/template.xlsx")
 @requires(INSTITUTION_OPERATOR)
 def import_template(kind):
+    """The import's template; `prefilled=1`: with a row per student of the campaign (results: of a programme too),
+    as the service holding the import knows them."""
     if kind not in IMPORTS:
         abort(404)
-    return xlsx_download(IMPORTS[kind][1], f"{kind}-import.xlsx")
+    params = {}
+    if request.args.get("prefilled") and current_campaign():
+        params["campaign_id"] = current_campaign()["id"]
+        if kind == "results" and request.args.get("programme_id"):
+            params["programme_id"] = request.args["programme_id"]
+    return xlsx_download(IMPORTS[kind][1], f"{kind}-import.xlsx", params)
 
 
 # ---------------------------------------------------------------- classes and rosters

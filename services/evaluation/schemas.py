@@ -56,6 +56,16 @@ class ResultBatchOut(Schema):
     results = fields.List(fields.Nested(RecordedLine))
 
 
+class ResultTemplateQuery(Schema):
+    format = fields.String(
+        load_default="xlsx", validate=validate.OneOf(["xlsx"]), metadata={"description": "xlsx only"}
+    )
+    campaign_id = fields.UUID(
+        metadata={"description": "prefilled: one row per active student of your institution in the campaign"}
+    )
+    programme_id = Text(64, metadata={"description": "with campaign_id: only the students of this programme"})
+
+
 class EnrolmentQuery(Schema):
     enrolment_id = fields.UUID()
 
