@@ -56,6 +56,7 @@ def navigation(role: str) -> list[tuple[str, str]]:
             ("federation.transfers", _("专款拨付")),
             ("federation.reviews", _("推荐审核")),
             ("oversight.institutions", _("培训机构")),
+            ("oversight.programmes", _("培训项目")),
             ("inspections.overview", _("检查与通报")),
             ("survey_results.results", _("满意度调查结果")),
             ("federation.calendar", _("工作日历")),

@@ -434,6 +434,14 @@ def test_payments_and_results_imported_from_xlsx_all_or_nothing_with_a_retake(br
         payments.get_by_role("link", name="下载模板（.xlsx）").click()
     header = template_header(download.value)
     assert header == ["报名编号 Enrolment id", "金额 Amount", "缴费日期 Paid on", "单据号 Reference"]
+    # Or prefilled: a row per student still owing, the amount column holding what is due.
+    with page.expect_download() as download:
+        payments.get_by_role("button", name="下载预填模板（.xlsx）").click()
+    with open(download.value.path(), "rb") as file:
+        owing = {r[0]: r[1] for r in openpyxl.load_workbook(file).active.iter_rows(min_row=2, values_only=True)}
+    assert {row["enrolment_id"]: owing.get(row["enrolment_id"]) for row in rows} == {
+        row["enrolment_id"]: total for row, total in zip(rows, totals)
+    }
     good = [rows[0]["enrolment_id"], totals[0], flows.today.isoformat(), "XLSX-0001"]
     bad = [rows[1]["enrolment_id"], "12.345", flows.today.isoformat(), "XLSX-0002"]
     uploaded(payments, "选择文件（.xlsx）", "缴费.xlsx", xlsx([header, good, bad]))
@@ -519,6 +527,35 @@ def test_the_institution_makes_and_edits_a_programme_and_sees_the_shares_finance
     expect(table.get_by_role("row").filter(has_text="培训费/学费")).to_contain_text(shares["lines"][0]["federation"])
     page.get_by_role("link", name="培训项目").first.click()
     expect(page.get_by_role("row").filter(has_text="焊工（中级）周末班")).to_contain_text("2000.00")
+
+    # The federation's drafts awaiting publication, by institution: sent back with the reason, then published.
+    federation = log_in(browser, portal, ADMIN[0], ADMIN[1])
+    accept_dialogs(federation)
+    federation.get_by_role("link", name="培训项目", exact=True).click()
+    federation.get_by_role("link", name="待发布", exact=True).click()
+    federation.get_by_label("培训机构", exact=True).select_option(INSTITUTION)
+    federation.get_by_role("button", name="筛选").click()
+    draft = federation.get_by_role("row").filter(has_text="焊工（中级）周末班")
+    expect(draft).to_contain_text("草稿")
+    draft.get_by_label("退回理由", exact=True).fill("鉴定考试费高于物价部门核定标准")
+    draft.get_by_role("button", name="退回修改").click()
+    expect(federation.get_by_role("status").first).to_contain_text("退回机构修改")
+    expect(draft).to_contain_text("已退回修改")
+    page.reload()
+    mine = page.get_by_role("row").filter(has_text="焊工（中级）周末班")
+    expect(mine).to_contain_text("鉴定考试费高于物价部门核定标准")
+    mine.get_by_role("link", name="焊工（中级）周末班").click()
+    page.get_by_label("鉴定考试费（元）").fill("180")
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_role("status").first).to_contain_text("已保存培训项目")
+    federation.reload()
+    expect(draft).not_to_contain_text("已退回修改")  # edited since it was sent back
+    draft.get_by_role("button", name="发布", exact=True).click()  # the confirmation is accepted
+    expect(federation.get_by_role("status").first).to_contain_text("已发布培训项目 GCJS-HG-ZJ-T")
+    expect(draft).to_have_count(0)  # no longer awaiting publication
+    page.get_by_role("link", name="培训项目").first.click()
+    expect(page.get_by_role("row").filter(has_text="焊工（中级）周末班")).to_contain_text("已发布")
+    federation.context.close()
     page.context.close()
 
 

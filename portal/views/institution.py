@@ -20,7 +20,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from .. import gateway
 from ..app import INSTITUTION_OPERATOR, current_campaign, me, requires
-from ..forms import import_refusal, options, show_problem
+from ..forms import import_refusal, options, refusal, refusal_text, show_problem
 from ..gateway import Problem
 from .federation import SPREADSHEETS, enrolments_in_status, the_campaign, today, xlsx_download
 from .oversight import criteria_names, institution_score
@@ -436,7 +436,9 @@ def _import_summary(kind: str, done: dict) -> str:
 @requires(INSTITUTION_OPERATOR)
 def imports():
     forms = {kind: ImportForm(prefix=kind) for kind in IMPORTS}
-    return render_template("institution/imports.html", forms=forms, shown=None, report=None)
+    return render_template(
+        "institution/imports.html", forms=forms, shown=None, report=None, programmes=programme_names()
+    )
 
 
 @blueprint.route("/imports/<kind>", methods=["POST"])
@@ -461,15 +463,24 @@ def import_file(kind):
             report, status = import_refusal(error), error.status
     if request.headers.get("HX-Request"):
         return render_template("federation/_import_result.html", import_form=form, report=report)
-    return render_template("institution/imports.html", forms=forms, shown=kind, report=report), status
+    return render_template(
+        "institution/imports.html", forms=forms, shown=kind, report=report, programmes=programme_names()
+    ), status
 
 
 @blueprint.route("/imports/<kind>/template.xlsx")
 @requires(INSTITUTION_OPERATOR)
 def import_template(kind):
+    """The import's template; `prefilled=1`: with a row per student of the campaign (results: of a programme too),
+    as the service holding the import knows them."""
     if kind not in IMPORTS:
         abort(404)
-    return xlsx_download(IMPORTS[kind][1], f"{kind}-import.xlsx")
+    params = {}
+    if request.args.get("prefilled") and current_campaign():
+        params["campaign_id"] = current_campaign()["id"]
+        if kind == "results" and request.args.get("programme_id"):
+            params["programme_id"] = request.args["programme_id"]
+    return xlsx_download(IMPORTS[kind][1], f"{kind}-import.xlsx", params)
 
 
 # ---------------------------------------------------------------- classes and rosters
@@ -709,6 +720,19 @@ def it():
 # ---------------------------------------------------------------- its scores and the notices it received
 
 
+@blueprint.route("/notices/<notice_id>/rectification", methods=["POST"])
+@requires(INSTITUTION_OPERATOR)
+def report_rectification(notice_id):
+    """The institution's rectification report on a notice (sent again: a revision, with its reason)."""
+    body = {"report": request.form.get("report", ""), "reason": (request.form.get("reason") or "").strip() or None}
+    refused = refusal(lambda: gateway.post(f"/api/evaluation/notices/{notice_id}/rectification", body))
+    if refused:
+        flash(refusal_text(refused), "error")
+    else:
+        flash(_("已提交整改报告，待市总工会审核。"), "ok")
+    return redirect(url_for("institution.records", _anchor="notices"))
+
+
 @blueprint.route("/records")
 @requires(INSTITUTION_OPERATOR)
 def records():
@@ -716,7 +740,7 @@ def records():
     mine = me().get("institution_id")
     score, why_none = institution_score(mine, campaign)
     standing = gateway.maybe(lambda: gateway.get(f"/api/evaluation/institutions/{mine}/decisions"), {"decisions": []})
-    notices = gateway.page("/api/enrollment/institution-notices", cursor=request.args.get("cursor"))
+    notices = gateway.page("/api/evaluation/notices", sort="-issued_at", cursor=request.args.get("cursor"))
     surveys = [
         {**s, "results": gateway.maybe(lambda s=s: gateway.get(f"/api/evaluation/surveys/{s['survey_id']}/results"))}
         for s in gateway.get("/api/evaluation/surveys", campaign_id=campaign["id"], limit=20)

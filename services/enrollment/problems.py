@@ -120,3 +120,11 @@ def flush_or_conflict(session, detail: str = "Changed concurrently; try again.")
                 "The employee holds another active enrolment of this kind in this campaign."
             ) from None
         raise ConcurrentChange(detail) from None
+
+
+PROGRAMME_PUBLISHED = refusal(
+    Conflict,
+    "enrollment_programme_published",
+    "The programme is published: only a draft is sent back",
+    "该培训项目已发布，只有草稿可以退回修改",
+)

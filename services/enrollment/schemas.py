@@ -137,9 +137,24 @@ class ProgrammeRow(ProgrammeIn):
         return row
 
 
+class ReturnedOut(Schema):
+    reason = fields.String()
+    returned_by = fields.String()
+    returned_at = fields.DateTime()
+
+
 class ProgrammeOut(ProgrammeIn):
     status = fields.String(metadata={"description": "draft or published"})
     revision = fields.Integer()
+    returned = fields.Nested(
+        ReturnedOut,
+        allow_none=True,
+        metadata={"description": "a draft the federation sent back, not edited since: its reason, who, when"},
+    )
+
+
+class ProgrammeReturnIn(Schema):
+    reason = Text(500, required=True, metadata={"description": "what the institution must change (audited)"})
 
 
 class UploadForm(Schema):

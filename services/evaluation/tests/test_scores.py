@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 
 from tests.support.processes import wait_for
 
-from .helpers import CAMPAIGN, line
+from .helpers import CAMPAIGN, RESULTS_ONLY, line
 
 pytestmark = pytest.mark.servers
 
@@ -107,16 +107,7 @@ def test_below_the_threshold_the_institution_is_notified_once(evaluation):
     tap = evaluation.stack.tap("institution.notified")
     evaluation.stack.worker()
     evaluation.register("GZ-FCG", "广州市芳村工人文化宫", start_date="2014-01-06")
-    settings = {
-        "weights": {
-            "plan_execution": "0.00",
-            "satisfaction": "0.00",
-            "results": "1.00",
-            "use_of_funds": "0.00",
-            "inspection": "0.00",
-        },
-        "notice_threshold": "80.00",
-    }
+    settings = RESULTS_ONLY
     bad = evaluation.client.put(
         "/scoring-settings",
         headers=evaluation.admin(),
