@@ -715,9 +715,10 @@ class Scenario:
         return str(max(owed, Decimal(0)))
 
     def working_day_calendar(self):
-        """Roster deadlines count Chinese working days. A year the official data does not cover yet
-        (chinesecalendar stops at 2026) gets the demo's illustrative calendar, loaded as the federation would."""
-        for year in sorted({self.today.year, (self.today + timedelta(days=14)).year}):
+        """Roster deadlines and a notice's rectification (10 working days) count Chinese working days. A year the
+        official data does not cover yet (chinesecalendar stops at 2026) gets the demo's illustrative calendar,
+        loaded as the federation would."""
+        for year in sorted({self.today.year, (self.today + timedelta(days=30)).year}):
             if self.fed.get(f"/api/enrollment/calendar/{year}")["source"] == "missing":
                 self.fed.put(f"/api/enrollment/calendar/{year}", illustrative_calendar(year))
 
