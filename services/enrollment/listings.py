@@ -72,7 +72,6 @@ LESSONS = Listing(
     id=Lesson.lesson_id,
     sorts={"starts_at": Lesson.starts_at},
     default_sort="starts_at",
-    ranges={"starts_at": Lesson.starts_at},
 )
 
 CLASSES = Listing(
