@@ -753,7 +753,7 @@ class Scenario:
         with its reason, as the institution keeps the timetable."""
         operator = self.operator_of(institution)
         path = f"/api/enrollment/classes/{klass['class_id']}/lessons"
-        if not operator.all(path):
+        if not operator.all("/api/enrollment/lessons", class_id=klass["class_id"]):
             opens = date.fromisoformat(klass["opens_on"])
             saturday = opens + timedelta(days=(5 - opens.weekday()) % 7)
             plan = [
@@ -777,7 +777,7 @@ class Scenario:
                 for offset, starts, ends, course, teacher in plan
             ]
             operator.post(f"{path}/{made[2]['lesson_id']}/cancel", {"reason": "授课教师出差，补课时间另行通知"})
-        return operator.all(path)
+        return operator.all("/api/enrollment/lessons", class_id=klass["class_id"])
 
     def _class(self, programme_id: str, institution: str, public_name: str | None) -> dict:
         operator = self.operator_of(institution)

@@ -686,7 +686,7 @@ def _class_page(class_id: str, lesson_import: ImportForm | None = None, report: 
     placement = PlacementForm(prefix="place")
     if found["status"] in ("forming", "returned"):
         placement.enrolment_id.choices = _placement_choices(found)
-    lessons = gateway.page(f"{path}/lessons", limit=100, cursor=request.args.get("cursor"))
+    lessons = gateway.page("/api/enrollment/lessons", limit=100, cursor=request.args.get("cursor"), class_id=class_id)
     lesson, cancel = _lesson_form(lessons.items), CancelLessonForm(prefix="cancel")
     form_error = None
     if request.method == "POST" and report is None:
@@ -778,10 +778,10 @@ def import_lessons(class_id):
     return _class_page(class_id, form, report or {}, status if report else 422)
 
 
-@blueprint.route("/classes/lessons/template.xlsx")
+@blueprint.route("/lessons/template.xlsx")
 @requires(INSTITUTION_OPERATOR)
 def lessons_template():
-    return xlsx_download("/api/enrollment/classes/lessons/import/template", "lessons-import.xlsx")
+    return xlsx_download("/api/enrollment/lessons/import/template", "lessons-import.xlsx")
 
 
 # ---------------------------------------------------------------- its IT staff: machine clients, signing

@@ -53,8 +53,19 @@ def _writable(session, identity: Identity, class_id: str) -> TrainingClass:
     return training_class
 
 
-def lessons_query(class_id: str) -> Select:
-    return select(Lesson).where(Lesson.class_id == class_id)
+def lessons_query(session, identity: Identity, class_id: str | None) -> Select:
+    """The lessons the caller may read: a class's (another institution's refused, 403), or all of its
+    institution's classes (the federation's and the auditor's: every class's)."""
+    if class_id is not None:
+        find_class(session, identity, class_id)
+        return select(Lesson)
+    if identity.is_federation:
+        return select(Lesson)
+    return (
+        select(Lesson)
+        .join(TrainingClass, TrainingClass.class_id == Lesson.class_id)
+        .where(TrainingClass.institution_id == identity.institution_id)
+    )
 
 
 def add_lesson(uow, identity: Identity, class_id: str, body: dict) -> Lesson:
@@ -193,4 +204,5 @@ def present(session, lesson: Lesson) -> dict:
 def timetable(session, class_id: str) -> list[dict]:
     """The whole timetable in date order (what the employee's class shows)."""
     now = datetime.now(CHINA).replace(tzinfo=None)
-    return [lesson_view(lesson, now) for lesson in session.scalars(lessons_query(class_id).order_by(Lesson.starts_at))]
+    query = select(Lesson).where(Lesson.class_id == class_id).order_by(Lesson.starts_at)
+    return [lesson_view(lesson, now) for lesson in session.scalars(query)]

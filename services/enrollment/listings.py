@@ -72,6 +72,11 @@ LESSONS = Listing(
     id=Lesson.lesson_id,
     sorts={"starts_at": Lesson.starts_at},
     default_sort="starts_at",
+    filters={
+        "class_id": Lesson.class_id,
+        "cancelled": Lesson.cancelled_on.is_not(None),
+        "teacher": Lesson.teacher,
+    },
 )
 
 CLASSES = Listing(

@@ -506,7 +506,7 @@ class OwnClassOut(ClassOut):
     study_end = fields.Date(allow_none=True, metadata={"description": "The campaign's study window ends on this day"})
     placed_on = fields.Date(metadata={"description": "The day the employee was placed in the class"})
     lessons = fields.List(
-        fields.Nested(lambda: LessonOut(exclude=("class_id",))),
+        fields.Nested(lambda: TimetableLesson()),
         metadata={"description": "The timetable in date order, cancelled lessons too (with why), past ones marked"},
     )
 
@@ -553,9 +553,10 @@ class LessonRow(LessonIn):
         return row
 
 
-class LessonOut(Schema):
+class TimetableLesson(Schema):
+    """A lesson as the class's students see it."""
+
     lesson_id = fields.String()
-    class_id = fields.String()
     day = fields.Date()
     starts = fields.Time(format="%H:%M")
     ends = fields.Time(format="%H:%M")
@@ -566,6 +567,10 @@ class LessonOut(Schema):
     cancelled_on = fields.Date(allow_none=True)
     cancel_reason = fields.String(allow_none=True)
     past = fields.Boolean(metadata={"description": "Over already (ended before now, China time)"})
+
+
+class LessonOut(TimetableLesson):
+    class_id = fields.String()
 
 
 class LessonImportOut(Schema):

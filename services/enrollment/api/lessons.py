@@ -30,19 +30,18 @@ def _change(use_case, *args) -> dict:
     return change(use_case, lessons.present, *args)
 
 
-@blp.route("/classes/<class_id>/lessons", methods=["GET"])
+@blp.route("/lessons", methods=["GET"])
 @blp.arguments(LESSONS.query, location="query")
 @blp.response(200, LessonOut(many=True))
 @documents(blp, 403, 404)
 @requires(*READERS)
-def list_lessons(args, class_id):
-    """The class's lessons in date order (cancelled ones too, with why), paged; its institution, the federation
-    and the auditor."""
+def list_lessons(args):
+    """Lessons in date order (cancelled ones too, with why), paged: a class's (`class_id`: its institution, the
+    federation and the auditor; another institution 403), or those of every class the caller may see."""
     with unit_of_work() as uow:
-        lessons.find_class(uow.session, current_identity(), class_id)
         return LESSONS.page(
             uow.session,
-            lessons.lessons_query(class_id),
+            lessons.lessons_query(uow.session, current_identity(), args.get("class_id")),
             args,
             view=lambda rows: [lessons.lesson_view(lesson) for lesson in rows],
         )
@@ -78,7 +77,7 @@ def cancel_lesson(body, class_id, lesson_id):
     return _change(lessons.cancel_lesson, class_id, lesson_id, body, today())
 
 
-@blp.route("/classes/lessons/import/template", methods=["GET"])
+@blp.route("/lessons/import/template", methods=["GET"])
 @blp.response(200, description="An empty .xlsx with the import's headers")
 @requires(INSTITUTION)
 def lessons_template():

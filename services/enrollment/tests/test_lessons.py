@@ -25,6 +25,11 @@ def formed_class(enrollment, seqs=(1, 2)) -> tuple[dict, list[str]]:
     return enrollment.ok(enrollment.client.post("/classes", json=body, headers=enrollment.institution()), 201), students
 
 
+def listed(enrollment, klass: dict, headers: dict, **query):
+    """GET /lessons of the class (the response itself)."""
+    return enrollment.client.get("/lessons", query_string={"class_id": klass["class_id"], **query}, headers=headers)
+
+
 def lesson(day=SATURDAY, starts="09:00", ends="12:00", **change) -> dict:
     return {"day": day, "starts": starts, "ends": ends, "course": "电工基础", "teacher": "王老师", **change}
 
@@ -64,9 +69,9 @@ def test_lessons_fall_at_weekends_within_the_class_period_and_never_overlap(enro
     assert chinese.get_json()["title"] == "该课程与本班其他课程时间重叠"
     assert chinese.get_json()["errors"]["starts"] == ["与 2099-03-14 09:00–12:00 的「电工基础」时间重叠。"]
 
-    page = enrollment.client.get(path, query_string={"limit": 2}, headers=institution)
+    page = listed(enrollment, klass, institution, limit=2)
     assert [x["starts"] for x in enrollment.ok(page)] == ["09:00", "12:00"] and 'rel="next"' in page.headers["Link"]
-    everything = enrollment.ok(enrollment.client.get(path, headers=enrollment.admin()))
+    everything = enrollment.ok(listed(enrollment, klass, enrollment.admin()))
     assert [(x["day"], x["course"]) for x in everything] == [
         (SATURDAY, "电工基础"),
         (SATURDAY, "电工实训"),
@@ -79,14 +84,18 @@ def test_only_the_class_institution_keeps_its_timetable(enrollment):
     path = f"/classes/{klass['class_id']}/lessons"
     other = enrollment.institution("GZ-GCJS")
     assert enrollment.client.post(path, json=lesson(), headers=other).status_code == 403
-    assert enrollment.client.get(path, headers=other).status_code == 403
+    assert listed(enrollment, klass, other).status_code == 403
     assert enrollment.client.post(path, json=lesson(), headers=enrollment.admin()).status_code == 403
-    assert enrollment.client.get("/classes/no-such-class/lessons", headers=other).status_code == 404
+    assert listed(enrollment, {"class_id": "no-such-class"}, other).status_code == 404
+    assert enrollment.ok(enrollment.client.get("/lessons", headers=other)) == []  # its own classes' lessons: none
     added = enrollment.ok(enrollment.client.post(path, json=lesson(), headers=enrollment.institution()), 201)
     moved = enrollment.client.put(f"{path}/{added['lesson_id']}", json=lesson(day=SUNDAY), headers=other)
     assert moved.status_code == 403
     auditor = enrollment.stack.as_caller("auditor")
-    assert [x["lesson_id"] for x in enrollment.ok(enrollment.client.get(path, headers=auditor))] == [added["lesson_id"]]
+    assert [x["lesson_id"] for x in enrollment.ok(listed(enrollment, klass, auditor))] == [added["lesson_id"]]
+    assert [
+        x["lesson_id"] for x in enrollment.ok(enrollment.client.get("/lessons", headers=enrollment.institution()))
+    ] == [added["lesson_id"]]
 
 
 def test_changes_and_cancellations_are_decisions_with_who_old_new_and_why(enrollment):
@@ -132,7 +141,7 @@ def test_a_timetable_import_adds_every_row_or_none_with_a_report_per_row(enrollm
     klass, _ = formed_class(enrollment)
     path, institution = f"/classes/{klass['class_id']}/lessons", enrollment.institution()
     enrollment.ok(enrollment.client.post(path, json=lesson(), headers=institution), 201)
-    template = enrollment.client.get("/classes/lessons/import/template", headers=institution)
+    template = enrollment.client.get("/lessons/import/template", headers=institution)
     assert template.status_code == 200 and template.mimetype.endswith("spreadsheetml.sheet")
 
     def upload(rows):
@@ -167,7 +176,7 @@ def test_a_timetable_import_adds_every_row_or_none_with_a_report_per_row(enrollm
         (4, ["day"]),
         (5, ["starts"]),
     ]
-    assert len(enrollment.ok(enrollment.client.get(path, headers=institution))) == 1, "nothing was added"
+    assert len(enrollment.ok(listed(enrollment, klass, institution))) == 1, "nothing was added"
 
     imported = enrollment.ok(
         upload(
@@ -183,7 +192,7 @@ def test_a_timetable_import_adds_every_row_or_none_with_a_report_per_row(enrollm
         (SUNDAY, "09:00", "实训楼 201"),
         ("2099-03-21", "09:00", "越秀区解放南路"),
     ]
-    assert len(enrollment.ok(enrollment.client.get(path, headers=institution))) == 3
+    assert len(enrollment.ok(listed(enrollment, klass, institution))) == 3
     trail = enrollment.ok(
         enrollment.client.get(
             "/audit",
@@ -211,4 +220,4 @@ def test_the_employee_reads_their_class_timetable_in_date_order_never_the_roster
         (SUNDAY, "09:00", "电气识图", False),
     ]
     assert "students" not in mine
-    assert enrollment.client.get(path, headers=enrollment.employee(employee_id)).status_code == 403
+    assert listed(enrollment, klass, enrollment.employee(employee_id)).status_code == 403
