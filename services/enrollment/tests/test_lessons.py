@@ -1,8 +1,10 @@
 """A class's timetable over HTTP: lessons at weekends within the class's period, never overlapping, the class's
 institution alone keeping them, every change audited, imports all-or-nothing, the employee's class showing them."""
 
+import io
 from datetime import time
 
+import openpyxl
 import pytest
 
 from services.enrollment.tests.helpers import CAMPAIGN, SKILLS, registered, xlsx
@@ -67,7 +69,7 @@ def test_lessons_fall_at_weekends_within_the_class_period_and_never_overlap(enro
         path, json=lesson(starts="11:00"), headers={**institution, "Accept-Language": "zh-CN"}
     )
     assert chinese.get_json()["title"] == "该课程与本班其他课程时间重叠"
-    assert chinese.get_json()["errors"]["starts"] == ["与 2099-03-14 09:00–12:00 的「电工基础」时间重叠。"]
+    assert chinese.get_json()["errors"]["starts"] == ["开始时间：与 2099-03-14 09:00–12:00 的「电工基础」时间重叠。"]
 
     page = listed(enrollment, klass, institution, limit=2)
     assert [x["starts"] for x in enrollment.ok(page)] == ["09:00", "12:00"] and 'rel="next"' in page.headers["Link"]
@@ -143,6 +145,8 @@ def test_a_timetable_import_adds_every_row_or_none_with_a_report_per_row(enrollm
     enrollment.ok(enrollment.client.post(path, json=lesson(), headers=institution), 201)
     template = enrollment.client.get("/lessons/import/template", headers=institution)
     assert template.status_code == 200 and template.mimetype.endswith("spreadsheetml.sheet")
+    sheet = openpyxl.load_workbook(io.BytesIO(template.get_data())).active  # read whole: the stream ends
+    assert [cell.value for cell in next(sheet.iter_rows(max_row=1))] == HEADER
 
     def upload(rows):
         return enrollment.client.post(
