@@ -2,10 +2,12 @@
 institution alone keeping them, every change audited, imports all-or-nothing, the employee's class showing them."""
 
 import io
-from datetime import time
+import uuid
+from datetime import date, datetime, time
 
 import openpyxl
 import pytest
+import sqlalchemy
 
 from services.enrollment.tests.helpers import CAMPAIGN, SKILLS, registered, xlsx
 
@@ -225,3 +227,35 @@ def test_the_employee_reads_their_class_timetable_in_date_order_never_the_roster
     ]
     assert "students" not in mine
     assert listed(enrollment, klass, enrollment.employee(employee_id)).status_code == 403
+
+
+def test_the_database_itself_refuses_overlapping_lessons_of_a_class(enrollment):
+    """Whatever the code does (PostgreSQL: the exclusion constraint of enrollment_0022; a cancelled lesson's time is
+    free)."""
+    klass, _ = formed_class(enrollment)
+    insert = sqlalchemy.text(
+        "INSERT INTO lessons (lesson_id, class_id, starts_at, ends_at, place, course, teacher, cancelled_on, "
+        "cancel_reason) VALUES (:id, :class_id, :starts, :ends, '教室', '电工基础', '王老师', :cancelled, :reason)"
+    )
+
+    def add(starts: str, ends: str, cancelled: bool = False) -> None:
+        with enrollment.stack.runtime.engine.begin() as connection:
+            connection.execute(
+                insert,
+                {
+                    "id": str(uuid.uuid4()),
+                    "class_id": klass["class_id"],
+                    "starts": datetime.fromisoformat(f"{SATURDAY}T{starts}"),
+                    "ends": datetime.fromisoformat(f"{SATURDAY}T{ends}"),
+                    "cancelled": date(2099, 3, 1) if cancelled else None,
+                    "reason": "停课" if cancelled else None,
+                },
+            )
+
+    add("09:00", "12:00")
+    with pytest.raises(sqlalchemy.exc.IntegrityError, match="ex_lesson_no_overlap"):
+        add("11:00", "13:00")
+    with pytest.raises(sqlalchemy.exc.IntegrityError, match="ck_lesson_ends_after_start"):
+        add("15:00", "14:00")
+    add("10:00", "11:00", cancelled=True)  # cancelled: not in the way
+    add("12:00", "14:00")  # back to back
