@@ -770,8 +770,8 @@ def import_lessons(class_id):
     if report and report["ok"]:  # the page again, its timetable with the lessons imported
         flash(report["summary"], "ok")
         target = url_for("institution.klass", class_id=class_id, _anchor="timetable")
-        if request.headers.get("HX-Request"):
-            return "", 200, {"HX-Redirect": target}
+        if request.headers.get("HX-Request"):  # the class page posted it: loaded again (the same URL: no redirect)
+            return "", 200, {"HX-Refresh": "true"}
         return redirect(target)
     if request.headers.get("HX-Request"):  # the report in place of the result (htmx swaps 200s only)
         return render_template("federation/_import_result.html", import_form=form, report=report)
