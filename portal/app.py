@@ -144,6 +144,15 @@ def china_time(value: str | None) -> str:
         return str(value)
 
 
+def weekday(value: str | None) -> str:
+    """An ISO day's weekday in the user's language (周六): lessons are often at weekends."""
+    try:
+        index = datetime.fromisoformat(str(value)).weekday()
+    except (TypeError, ValueError):
+        return ""
+    return (_("周一"), _("周二"), _("周三"), _("周四"), _("周五"), _("周六"), _("周日"))[index]
+
+
 def can_write() -> bool:
     """Write controls are rendered for the federation admin only on federation pages (the auditor reads)."""
     return me().get("role") == FEDERATION_ADMIN
@@ -239,6 +248,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.register_blueprint(module.blueprint)
 
     app.jinja_env.filters["china_time"] = china_time
+    app.jinja_env.filters["weekday"] = weekday
 
     @app.context_processor
     def shell():

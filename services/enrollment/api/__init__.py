@@ -61,6 +61,7 @@ def blueprints() -> list:
     from .corrections import blp as corrections
     from .enrolments import blp as enrolments
     from .ledger import blp as ledger
+    from .lessons import blp as lessons
     from .lists import blp as lists
 
-    return [catalogue, enrolments, lists, changes, classes, ledger, corrections]
+    return [catalogue, enrolments, lists, changes, classes, lessons, ledger, corrections]
