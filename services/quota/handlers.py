@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from servicekit.service import Batched
+
 from . import allocations, reservations
 
 
@@ -12,7 +14,7 @@ def on_registered(uow, event) -> None:
 
 
 HANDLERS = {
-    "enrollment.requested": reservations.request,
+    "enrollment.requested": Batched(reservations.requests),
     "enrollment.registered": on_registered,
     "enrollment.admitted": reservations.consume,
     "enrollment.withdrawn": reservations.release,
