@@ -17,12 +17,24 @@ from .models import Allocation, Campaign, Certificate, Enrolment, Programme, Rei
 
 def apply_newer(session: Session, model, key, state: dict):
     """Store `state` (with its `revision`) unless what is held is as new; the row if applied, else None."""
-    return apply_newer_many(session, model, [(key, state)])[0]
+    row = session.get(model, key, with_for_update=True)
+    if row is None:
+        row = model(**state)
+        session.add(row)
+        session.flush()
+        return row
+    if row.revision >= state["revision"]:
+        return None
+    for name, value in state.items():
+        setattr(row, name, value)
+    session.flush()
+    return row
 
 
 def apply_newer_many(session: Session, model, states: list[tuple]) -> list:
     """`apply_newer` for each (key, state) in order, the rows held read (locked) in one statement and the new ones
-    inserted in one: per state, the row if applied, else None (a key twice: the second applies only if newer)."""
+    inserted in one: per state, the row if applied, else None (a key twice: the second applies only if newer).
+    For models keyed by one column."""
     [key_column] = model.__mapper__.primary_key
     held = {
         getattr(row, key_column.key): row
