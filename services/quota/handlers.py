@@ -20,7 +20,7 @@ HANDLERS = {
     "enrollment.withdrawn": reservations.release,
     "enrollment.registration_rejected": reservations.release,  # the seat goes back for another nominee
     "enrollment.transferred": reservations.transfer,
-    "certificate.issued": reservations.spend,
+    "certificate.issued": Batched(reservations.spend),
     "breakdown.settled": reservations.follow_breakdown,
     "funds.transferred": allocations.funds_moved,
     "funds.reclaimed": allocations.funds_moved,
