@@ -72,8 +72,9 @@ def _each_enrolment_once(events) -> list[list]:
 
 def _request_run(uow, events) -> None:
     session = uow.session
+    # claimed with autoflush: what earlier handlers of the batch changed is written first, not overwritten
+    claimed = _claim_all(session, [event.data for event in events])
     with session.no_autoflush:  # each reservation is written once, with its decision
-        claimed = _claim_all(session, [event.data for event in events])
         deciding, answered = [], []
         for event in events:
             data = event.data
