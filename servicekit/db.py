@@ -191,17 +191,38 @@ class UnitOfWork:
             causation_id=causation_id.get() or request_id.get(),
             headers=current_headers(),  # the trace the relay continues when it publishes the row
         )
-        self.session.execute(
-            insert(self._outbox).values(
-                event_id=envelope.id,
-                type=envelope.type,
-                body=envelope.to_json(),
-                created_at=utcnow(),
-                attempts=0,
+        self._add_to_outbox([envelope])
+        return envelope
+
+    def publish_caused(self, events: list[tuple[str, dict, Envelope]]) -> list[Envelope]:
+        """Add events to the outbox in one statement, each (type, data, cause) caused by the event named beside
+        it (its correlation, its id as causation): what a Batched handler (servicekit.service) answers."""
+        envelopes = [
+            Envelope.new(
+                event_type,
+                data,
+                producer=self._producer,
+                correlation_id=cause.correlation_id,
+                causation_id=cause.id,
+                headers=current_headers(),
             )
+            for event_type, data, cause in events
+        ]
+        self._add_to_outbox(envelopes)
+        return envelopes
+
+    def _add_to_outbox(self, envelopes: list[Envelope]) -> None:
+        if not envelopes:
+            return
+        now = utcnow()
+        self.session.execute(
+            insert(self._outbox),
+            [
+                {"event_id": e.id, "type": e.type, "body": e.to_json(), "created_at": now, "attempts": 0}
+                for e in envelopes
+            ],
         )
         self._wake_relay()
-        return envelope
 
     def audit(
         self,
