@@ -159,6 +159,14 @@ def _answers(base: str) -> bool:
         return False
 
 
+def keep_logs(tmp: Path, folder: Path | None) -> None:
+    """Every process's log copied to `folder` (--logs), if given."""
+    if folder:
+        folder.mkdir(parents=True, exist_ok=True)
+        for log in tmp.glob("*.log"):
+            shutil.copy(log, folder / log.name)
+
+
 def stack_processes(deployed: Deployed) -> dict[str, int]:
     return {
         "gateway": deployed.gateway.process.pid,
@@ -232,10 +240,7 @@ def main() -> None:
             if states is not None:
                 states.close()
             deployed.close()
-            if args.logs:
-                args.logs.mkdir(parents=True, exist_ok=True)
-                for log in tmp.glob("*.log"):
-                    shutil.copy(log, args.logs / log.name)
+            keep_logs(tmp, args.logs)
 
 
 if __name__ == "__main__":

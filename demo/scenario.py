@@ -715,15 +715,17 @@ class Scenario:
         return str(max(owed, Decimal(0)))
 
     def working_day_calendar(self):
-        """Roster deadlines count Chinese working days. A year the official data does not cover yet
-        (chinesecalendar stops at 2026) gets the demo's illustrative calendar, loaded as the federation would."""
-        for year in sorted({self.today.year, (self.today + timedelta(days=14)).year}):
+        """Roster deadlines and a notice's rectification (10 working days) count Chinese working days. A year the
+        official data does not cover yet (chinesecalendar stops at 2026) gets the demo's illustrative calendar,
+        loaded as the federation would."""
+        for year in sorted({self.today.year, (self.today + timedelta(days=30)).year}):
             if self.fed.get(f"/api/enrollment/calendar/{year}")["source"] == "missing":
                 self.fed.put(f"/api/enrollment/calendar/{year}", illustrative_calendar(year))
 
     def classes(self):
         self.working_day_calendar()
         opened = [self._class(ELECTRICIAN, "GZ-GCJS", None), self._class(WELDER, "GZ-ZGJS", "焊工中级社会班（周末班）")]
+        lessons = self._timetable(opened[0], "GZ-GCJS")
         roster = self.gateway.all("/api/enrollment/public/rosters", campaign_id=self.campaign_id)
         self.step(
             "classes",
@@ -739,9 +741,44 @@ class Scenario:
                 ]
                 if roster
                 else [],
+                "timetable (electricians)": [
+                    f"{x['day']} {x['starts']}-{x['ends']} {x['course']} ({x['teacher']}) {x['status']}"
+                    for x in lessons
+                ],
             },
         )
         self.classes_opened = opened
+
+    def _timetable(self, klass: dict, institution: str) -> list[dict]:
+        """The dedicated class's first weekends (its students work on weekdays): two lessons a day, one cancelled
+        with its reason, as the institution keeps the timetable."""
+        operator = self.operator_of(institution)
+        path = f"/api/enrollment/classes/{klass['class_id']}/lessons"
+        if not operator.all("/api/enrollment/lessons", class_id=klass["class_id"]):
+            opens = date.fromisoformat(klass["opens_on"])
+            saturday = opens + timedelta(days=(5 - opens.weekday()) % 7)
+            plan = [
+                (0, "09:00", "12:00", "电工基础与安全用电", "陈志明"),
+                (0, "14:00", "17:00", "低压电器安装实训", "刘建华"),
+                (1, "09:00", "12:00", "电气识图", "陈志明"),
+                (7, "09:00", "12:00", "电力拖动控制线路", "刘建华"),
+                (7, "14:00", "17:00", "模拟鉴定：实操", "刘建华"),
+            ]
+            made = [
+                operator.post(
+                    path,
+                    {
+                        "day": (saturday + timedelta(days=offset)).isoformat(),
+                        "starts": starts,
+                        "ends": ends,
+                        "course": course,
+                        "teacher": teacher,
+                    },
+                )
+                for offset, starts, ends, course, teacher in plan
+            ]
+            operator.post(f"{path}/{made[2]['lesson_id']}/cancel", {"reason": "授课教师出差，补课时间另行通知"})
+        return operator.all("/api/enrollment/lessons", class_id=klass["class_id"])
 
     def _class(self, programme_id: str, institution: str, public_name: str | None) -> dict:
         operator = self.operator_of(institution)

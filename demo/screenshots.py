@@ -31,7 +31,9 @@ PAGES = {
         ("dashboard", "/federation/dashboard"),
         ("institutions", "/federation/institutions"),
         ("institution", "/federation/institutions/GZ-GCJS"),
+        ("programmes", "/federation/programmes?status=draft"),
         ("inspections", "/federation/inspections"),
+        ("notices", "/federation/inspections?tab=notices"),
         ("institution_inspections", "/federation/institutions/GZ-GCJS/inspections"),
         ("closeout", ("/federation/campaigns", "main table tbody a[href$='/closeout']")),
         ("survey_results", "/surveys/results"),
@@ -77,6 +79,8 @@ PAGES = {
         ("student", ("/institution/students?status=registered", "main table tbody a")),
         ("classes", "/institution/classes"),
         ("class", ("/institution/classes", "main table tbody a")),
+        # the class's timetable with a lesson being changed (课表: the 修改 link of its first lesson)
+        ("class_lesson", ("/institution/classes", "main table tbody a", "[data-testid=lessons] tbody a")),
         ("records", "/institution/records"),
         ("programmes", "/institution/programmes"),
         ("programme", ("/institution/programmes", "main table tbody a")),

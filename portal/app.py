@@ -56,6 +56,7 @@ def navigation(role: str) -> list[tuple[str, str]]:
             ("federation.transfers", _("专款拨付")),
             ("federation.reviews", _("推荐审核")),
             ("oversight.institutions", _("培训机构")),
+            ("oversight.programmes", _("培训项目")),
             ("inspections.overview", _("检查与通报")),
             ("survey_results.results", _("满意度调查结果")),
             ("federation.calendar", _("工作日历")),
@@ -141,6 +142,15 @@ def china_time(value: str | None) -> str:
         return datetime.fromisoformat(value).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
     except (TypeError, ValueError):
         return str(value)
+
+
+def weekday(value: str | None) -> str:
+    """An ISO day's weekday in the user's language (周六): lessons are often at weekends."""
+    try:
+        index = datetime.fromisoformat(str(value)).weekday()
+    except (TypeError, ValueError):
+        return ""
+    return (_("周一"), _("周二"), _("周三"), _("周四"), _("周五"), _("周六"), _("周日"))[index]
 
 
 def can_write() -> bool:
@@ -243,6 +253,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.register_blueprint(module.blueprint)
 
     app.jinja_env.filters["china_time"] = china_time
+    app.jinja_env.filters["weekday"] = weekday
     # a global, not a context value: the pager macro is imported without the template's context
     app.jinja_env.globals["first_page_args"] = first_page_args
 

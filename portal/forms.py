@@ -38,6 +38,11 @@ def refusal(send: Callable[[], object]) -> Problem | None:
     return None
 
 
+def refusal_text(error: Problem) -> str:
+    """A refusal in one line, for a flash: its detail (or title) and each field's message."""
+    return "；".join([error.detail or error.title, *error.field_errors().values()])
+
+
 def render_form(template: str, form, error: Problem | None = None, status: int = 200, **context):
     message = show_problem(form, error) if error else None
     return render_template(template, form=form, form_error=message, **context), (error.status if error else status)

@@ -33,7 +33,7 @@ class Batched:
 
     Called with one event it is a handler like any other (the consumer's event-by-event fallback, tests).
     Events handled together have no correlation or causation of their own set while handling: a batched
-    handler publishes nothing, or sets them itself.
+    handler publishes nothing, or names each answer's cause (UnitOfWork.publish_caused).
     """
 
     handle: Callable[[UnitOfWork, list[Envelope]], None]

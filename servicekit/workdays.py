@@ -39,3 +39,11 @@ class WorkCalendar:
     def working_days(self, start: date, end: date) -> int:
         """The working days d with start <= d < end."""
         return sum(1 for n in range((end - start).days) if self.is_workday(start + timedelta(days=n)))
+
+    def after(self, start: date, count: int) -> date:
+        """The day `count` working days after `start` (the `count`-th working day following it)."""
+        day, found = start, 0
+        while found < count:
+            day += timedelta(days=1)
+            found += self.is_workday(day)
+        return day

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 
+import psycopg
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
 
 from contracts import ContractViolation
 from servicekit.bus.envelope import Envelope
 from servicekit.bus.topology import events_exchange
+from servicekit.db import outbox_channel, relay_bell
 from tests.probe.models import Note
 
 from .support.processes import wait_for
@@ -307,3 +310,41 @@ def test_the_relay_is_woken_by_the_commit_not_by_its_poll(probe):
     probe.note("wake-second")
     probe.wait_count("wake-second", 1, timeout=10)
     assert time.monotonic() - started < 10
+
+
+def test_the_relay_bell_notifies_after_every_ring_and_recovers_its_lost_connection(make_database):
+    url = make_database("bell")
+    engine = create_engine(url, pool_pre_ping=True)
+    listener = psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True)
+    try:
+        listener.execute(f'LISTEN "{outbox_channel("bell")}"')
+        bell = relay_bell(engine, "bell")
+        assert relay_bell(engine, "bell") is bell  # one per process, engine and producer
+
+        def notified() -> bool:
+            return any(True for _ in listener.notifies(timeout=5, stop_after=1))
+
+        threads = [threading.Thread(target=bell.ring) for _ in range(20)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert notified()  # rings coming together are answered, by as few NOTIFYs as the bell can
+
+        # The bell's connection dies (a restart, an administrator): that ring is lost to the relay's poll,
+        # the next one reconnects.
+        with engine.connect() as admin:
+            admin.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid NOT IN (pg_backend_pid(), :listener)"
+                ),
+                {"listener": listener.info.backend_pid},
+            )
+        bell.ring()
+        time.sleep(0.5)
+        bell.ring()
+        wait_for(notified, 10, 0.1, "a NOTIFY after the bell's connection was lost")
+    finally:
+        listener.close()
+        engine.dispose()

@@ -490,6 +490,7 @@ def test_auditor_sees_the_federation_pages_and_no_control_to_change_them(browser
         ("/federation/reviews", "推荐审核"),
         ("/federation/institutions", "培训机构"),
         ("/federation/institutions/GZ-SEG", "GZ-SEG"),
+        ("/federation/programmes?status=draft", "培训项目"),  # the drafts: neither publish nor send back
         ("/federation/dashboard", "数据看板"),
         ("/federation/audit", "审计日志"),
         ("/federation/calendar", "工作日历"),

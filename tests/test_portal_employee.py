@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from datetime import timedelta
 
 import openpyxl
 import pytest
@@ -52,7 +53,7 @@ def test_an_employee_downloads_their_data_asks_a_correction_and_sees_their_class
     row = flows.sent(UNION, 21, ELECTRICIAN)
     assert flows.register(INSTITUTION, row["enrolment_id"])["status"] == "registered"
     flows.pay_in_full(INSTITUTION, row["enrolment_id"])
-    flows.operator(INSTITUTION).post(
+    klass = flows.operator(INSTITUTION).post(
         "/api/enrollment/classes",
         {
             "campaign_id": flows.campaign_id,
@@ -63,6 +64,14 @@ def test_an_employee_downloads_their_data_asks_a_correction_and_sees_their_class
             "head_teacher": "陈志明",
         },
     )
+    # The institution's timetable: two weekend lessons, given in reverse order.
+    opens = flows.today + timedelta(days=14)
+    saturday = opens + timedelta(days=(5 - opens.weekday()) % 7)
+    for day, course in ((saturday + timedelta(days=1), "电气识图"), (saturday, "电工基础与安全用电")):
+        flows.operator(INSTITUTION).post(
+            f"/api/enrollment/classes/{klass['class_id']}/lessons",
+            {"day": day.isoformat(), "starts": "09:00", "ends": "12:00", "course": course, "teacher": "刘建华"},
+        )
     page = log_in(browser, portal, employee_login(flows, 21), width=390)  # on a phone
 
     # Their class: when it opens, where, with whom.
@@ -71,6 +80,15 @@ def test_an_employee_downloads_their_data_asks_a_correction_and_sees_their_class
     facts = page.locator("dl.facts")
     for shown in ("广州工程技术职业学院天河校区", "陈志明", flows.day(14)):
         expect(facts).to_contain_text(shown)
+    # Its timetable as cards, in date order, the weekday in Chinese; no "the head teacher announces" any more.
+    cards = page.get_by_test_id("lessons").get_by_role("listitem")
+    expect(cards).to_have_count(2)
+    expect(cards.nth(0)).to_contain_text(f"{saturday.isoformat()} 周六 09:00–12:00")
+    expect(cards.nth(0)).to_contain_text("电工基础与安全用电")
+    expect(cards.nth(0)).to_contain_text("下一节")
+    expect(cards.nth(1)).to_contain_text("周日")
+    expect(cards.nth(1)).to_contain_text("刘建华")
+    expect(page.get_by_text("每次课的具体时间由班主任通知")).to_have_count(0)
 
     # Everything held about them: the workbook and the JSON, with their own full ID number.
     page.get_by_role("link", name="我的个人信息").first.click()

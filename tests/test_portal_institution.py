@@ -10,6 +10,7 @@ import json
 import re
 import time
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import openpyxl
 import pytest
@@ -130,9 +131,60 @@ def test_institution_registers_a_sent_list_opens_a_dedicated_class_submits_its_r
         expect(page.get_by_role("row").filter(has_text=name)).to_be_visible()
     expect(page.locator("dl.facts")).to_contain_text(re.compile(r"还有 \d+ 个工作日"))
     expect(page.locator("dl.facts")).to_contain_text("陈志明")
+
+    # Its timetable (课表): lessons at the weekend; an overlap refused next to its field; a lesson moved and one
+    # cancelled with its reason after a confirmation; a spreadsheet with bad rows refused whole, row by row.
+    opens = flows.today + timedelta(days=14)  # the form's opening day
+    saturday = opens + timedelta(days=(5 - opens.weekday()) % 7)
+    timetable = page.locator("#timetable")
+
+    def add_lesson(day, starts: str, ends: str, course: str) -> None:
+        timetable.get_by_label("上课日期").fill(day.isoformat())
+        timetable.get_by_label("开始时间").fill(starts)
+        timetable.get_by_label("结束时间").fill(ends)
+        timetable.get_by_label("课程", exact=True).fill(course)
+        timetable.get_by_label("授课教师").fill("陈志明")
+        timetable.get_by_role("button", name="添加课程").click()
+
+    add_lesson(saturday, "09:00", "12:00", "电工基础与安全用电")
+    expect(page.get_by_role("status").first).to_contain_text("已添加课程")
+    lessons = page.get_by_test_id("lessons")
+    expect(lessons.get_by_role("row").filter(has_text="电工基础与安全用电")).to_contain_text("周六")
+    add_lesson(saturday, "11:00", "13:00", "低压电器安装实训")
+    expect(page.locator("#lesson-starts-error")).to_contain_text("重叠")
+    add_lesson(saturday, "14:00", "17:00", "低压电器安装实训")
+    expect(lessons.get_by_role("row").filter(has_text="低压电器安装实训")).to_contain_text("14:00–17:00")
+    lessons.get_by_role("row").filter(has_text="低压电器安装实训").get_by_role("link", name="修改").click()
+    timetable.get_by_label("上课日期").fill((saturday + timedelta(days=1)).isoformat())
+    timetable.get_by_label("修改原因").fill("实训室周六检修")
+    timetable.get_by_role("button", name="保存修改").click()
+    expect(lessons.get_by_role("row").filter(has_text="低压电器安装实训")).to_contain_text("周日")
+    first = lessons.get_by_role("row").filter(has_text="电工基础与安全用电")
+    first.get_by_placeholder("取消原因").fill("授课教师出差")
+    first.get_by_role("button", name="取消课程").click()  # the confirmation is accepted
+    expect(lessons.get_by_role("row").filter(has_text="电工基础与安全用电")).to_contain_text("已取消")
+    expect(lessons.get_by_role("row").filter(has_text="电工基础与安全用电")).to_contain_text("授课教师出差")
+    with page.expect_download() as download:
+        timetable.get_by_role("link", name="下载模板（.xlsx）").click()
+    header = template_header(download.value)
+    assert header == ["日期 Day", "开始 Starts", "结束 Ends", "地点 Place", "课程 Course", "授课教师 Teacher"]
+    week = (saturday + timedelta(days=7)).isoformat()
+    good = [week, "09:00", "12:00", "实训楼 201", "电气识图", "刘建华"]
+    clash = [(saturday + timedelta(days=1)).isoformat(), "15:00", "16:00", None, "电气识图", "刘建华"]
+    early = [(opens - timedelta(days=1)).isoformat(), "09:00", "12:00", None, "电气识图", "刘建华"]
+    uploaded(timetable, "选择文件（.xlsx）", "课表.xlsx", xlsx([header, good, clash, early]))
+    timetable.get_by_role("button", name="导入").click()
+    expect(timetable.get_by_role("alert")).to_contain_text("第 3 行")
+    expect(timetable.get_by_role("alert")).to_contain_text("第 4 行")
+    expect(lessons.get_by_role("row").filter(has_text="电气识图")).to_have_count(0)  # nothing imported
+    uploaded(timetable, "选择文件（.xlsx）", "课表.xlsx", xlsx([header, good]))
+    timetable.get_by_role("button", name="导入").click()
+    expect(page.get_by_role("status").first).to_contain_text("已加入 1 节课")
+    expect(lessons.get_by_role("row").filter(has_text="电气识图")).to_contain_text("实训楼 201")
+
     page.get_by_role("button", name="报送花名册").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("审核中")
-    class_id = page.url.rsplit("/", 1)[1]
+    class_id = urlsplit(page.url).path.rsplit("/", 1)[1]  # the timetable's steps left #timetable on the URL
     flows.fed.post(
         f"/api/enrollment/classes/{class_id}/review", {"decision": "approve", "comments": "名单齐全，同意开班"}
     )
@@ -429,6 +481,14 @@ def test_payments_and_results_imported_from_xlsx_all_or_nothing_with_a_retake(br
         payments.get_by_role("link", name="下载模板（.xlsx）").click()
     header = template_header(download.value)
     assert header == ["报名编号 Enrolment id", "金额 Amount", "缴费日期 Paid on", "单据号 Reference"]
+    # Or prefilled: a row per student still owing, the amount column holding what is due.
+    with page.expect_download() as download:
+        payments.get_by_role("button", name="下载预填模板（.xlsx）").click()
+    with open(download.value.path(), "rb") as file:
+        owing = {r[0]: r[1] for r in openpyxl.load_workbook(file).active.iter_rows(min_row=2, values_only=True)}
+    assert {row["enrolment_id"]: owing.get(row["enrolment_id"]) for row in rows} == {
+        row["enrolment_id"]: total for row, total in zip(rows, totals)
+    }
     good = [rows[0]["enrolment_id"], totals[0], flows.today.isoformat(), "XLSX-0001"]
     bad = [rows[1]["enrolment_id"], "12.345", flows.today.isoformat(), "XLSX-0002"]
     uploaded(payments, "选择文件（.xlsx）", "缴费.xlsx", xlsx([header, good, bad]))
@@ -514,6 +574,35 @@ def test_the_institution_makes_and_edits_a_programme_and_sees_the_shares_finance
     expect(table.get_by_role("row").filter(has_text="培训费/学费")).to_contain_text(shares["lines"][0]["federation"])
     page.get_by_role("link", name="培训项目").first.click()
     expect(page.get_by_role("row").filter(has_text="焊工（中级）周末班")).to_contain_text("2000.00")
+
+    # The federation's drafts awaiting publication, by institution: sent back with the reason, then published.
+    federation = log_in(browser, portal, ADMIN[0], ADMIN[1])
+    accept_dialogs(federation)
+    federation.get_by_role("link", name="培训项目", exact=True).click()
+    federation.get_by_role("link", name="待发布", exact=True).click()
+    federation.get_by_label("培训机构", exact=True).select_option(INSTITUTION)
+    federation.get_by_role("button", name="筛选").click()
+    draft = federation.get_by_role("row").filter(has_text="焊工（中级）周末班")
+    expect(draft).to_contain_text("草稿")
+    draft.get_by_label("退回理由", exact=True).fill("鉴定考试费高于物价部门核定标准")
+    draft.get_by_role("button", name="退回修改").click()
+    expect(federation.get_by_role("status").first).to_contain_text("退回机构修改")
+    expect(draft).to_contain_text("已退回修改")
+    page.reload()
+    mine = page.get_by_role("row").filter(has_text="焊工（中级）周末班")
+    expect(mine).to_contain_text("鉴定考试费高于物价部门核定标准")
+    mine.get_by_role("link", name="焊工（中级）周末班").click()
+    page.get_by_label("鉴定考试费（元）").fill("180")
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_role("status").first).to_contain_text("已保存培训项目")
+    federation.reload()
+    expect(draft).not_to_contain_text("已退回修改")  # edited since it was sent back
+    draft.get_by_role("button", name="发布", exact=True).click()  # the confirmation is accepted
+    expect(federation.get_by_role("status").first).to_contain_text("已发布培训项目 GCJS-HG-ZJ-T")
+    expect(draft).to_have_count(0)  # no longer awaiting publication
+    page.get_by_role("link", name="培训项目").first.click()
+    expect(page.get_by_role("row").filter(has_text="焊工（中级）周末班")).to_contain_text("已发布")
+    federation.context.close()
     page.context.close()
 
 

@@ -7,6 +7,8 @@ API (each test stands alone, in any order). The campaign closes here: this modul
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import openpyxl
 import pytest
 from playwright.sync_api import expect
@@ -19,7 +21,8 @@ from .support.portal import portal_before
 from .test_portal_institution import until
 
 pytestmark = pytest.mark.servers  # the browser (Debian's Chromium, skipped without it): tests/support/browser.py
-INSTITUTION, UNIT, TRANSFERRED = "GZ-SEG", "GZ-TH", "1000.00"
+# GZ-SYG: an institution with an operator of its own (syg.operator), who answers the notice
+INSTITUTION, OPERATOR, UNIT, TRANSFERRED = "GZ-SYG", "syg.operator", "GZ-TH", "1000.00"
 RECORDED = "区总工会复查组"  # the inspector of the inspection the set-up records through the API
 
 
@@ -92,10 +95,11 @@ def test_federation_admin_inspects_notifies_and_closes_the_campaign(browser, sys
     expect(page.get_by_role("row").filter(has_text="市总工会督导组")).to_contain_text("教学场地 30")
 
     # Evaluated: the inspections' marks (this one's and the set-up's, the only criterion with data) are below 90, so
-    # it is notified.
-    inspections = page.url
+    # it is notified, and asked for its rectification report by the date picked.
+    inspections, due = page.url, flows.today + timedelta(days=14)
 
     def notified(page) -> bool:
+        page.get_by_label("整改报告截止日期", exact=True).fill(due.isoformat())
         with page.expect_navigation():
             page.get_by_role("button", name="评估并按结果通报").click()  # the confirmation is accepted
         return page.get_by_role("status").filter(has_text="已向该机构发出通报").count() > 0
@@ -103,6 +107,46 @@ def test_federation_admin_inspects_notifies_and_closes_the_campaign(browser, sys
     until(page, inspections, notified, "evaluation to know the campaign and the institution")
     notices = page.locator("section[aria-labelledby=notices] tbody")
     until(page, inspections, lambda p: "低于通报线" in notices.inner_text(), "enrollment to list the notice")
+    expect(notices).to_contain_text(due.isoformat())
+    expect(notices).to_contain_text("待整改")
+
+    # The institution: its 工作台 counts the notice awaiting its report; it reports on 评分与通报.
+    operator = log_in(browser, portal, OPERATOR)
+    task = operator.get_by_role("link").filter(has_text="待提交整改报告的通报")
+    expect(task.locator(".count")).to_have_text("1")
+    task.click()
+    received = operator.locator("section[aria-labelledby=notices] tbody tr").filter(has_text="低于通报线")
+    expect(received).to_contain_text(due.isoformat())
+    expect(received).to_contain_text("还有 14 天")
+    received.get_by_label("整改报告", exact=True).fill("已扩建教学场地，补全学员签到记录")
+    received.get_by_role("button", name="提交整改报告").click()
+    expect(operator.get_by_role("status").filter(has_text="已提交整改报告")).to_be_visible()
+    expect(received).to_contain_text("已报告待审核")
+
+    # The federation: its 工作台 counts the report awaiting its verdict; not accepted (why), then accepted revised.
+    page.goto(f"{portal}/")
+    task = page.get_by_role("link").filter(has_text="待审核的整改报告")
+    expect(task.locator(".count")).to_have_text("1")
+    task.click()
+    reported = page.get_by_role("row").filter(has_text="已扩建教学场地")
+    reported.get_by_label("不予认可的理由", exact=True).fill("未附整改前后照片")
+    reported.get_by_role("button", name="不予认可").click()  # the confirmation is accepted
+    expect(page.get_by_role("status").filter(has_text="整改不予认可")).to_be_visible()
+    operator.reload()
+    expect(received).to_contain_text("整改未认可")
+    expect(received).to_contain_text("未附整改前后照片")
+    received.get_by_label("修订整改报告", exact=True).fill("已扩建教学场地，补全学员签到记录，附整改前后照片")
+    received.get_by_label("修订原因", exact=True).fill("补充照片")
+    received.get_by_role("button", name="提交修订").click()
+    expect(received).to_contain_text("第 2 版")
+    page.goto(f"{portal}/federation/inspections?tab=notices&state=answered")
+    page.get_by_role("row").filter(has_text="附整改前后照片").get_by_role("button", name="认可整改").click()
+    expect(page.get_by_role("status").filter(has_text="已认可该机构的整改")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="附整改前后照片")).to_have_count(0)  # no longer awaiting
+    operator.reload()
+    expect(received).to_contain_text("整改已认可")
+    expect(received.get_by_role("button")).to_have_count(0)
+    operator.context.close()
 
     # The close-out: the checklist, then closed with a reason (none: refused next to the field).
     campaign = flows.fed.get(f"/api/quota/campaigns/{flows.campaign_id}")

@@ -88,7 +88,7 @@ def stand_in(role: str) -> Flask:
     def inspections():
         return jsonify([])
 
-    @app.get("/api/enrollment/institution-notices")
+    @app.get("/api/evaluation/notices")
     def notices():
         return jsonify([])
 

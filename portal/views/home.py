@@ -119,9 +119,24 @@ def federation_tasks(campaign) -> list[tuple[str, int, str]]:
                 if Decimal(line["academic_received"]) == 0 and Decimal(line["skills_received"]) == 0
             )
             tasks.append((_("待拨付专款的单位"), waiting, url_for("federation.transfers")))
+    drafts = gateway.maybe(lambda: gateway.count("/api/enrollment/programmes", status="draft")) or 0
+    tasks.append((_("待发布的培训项目"), drafts, url_for("oversight.programmes", status="draft")))
     changes = gateway.maybe(lambda: gateway.count("/api/enrollment/status-changes/pending")) or 0
     tasks.append((_("待审核的学籍变动"), changes, url_for("federation.reviews", tab="changes")))
+    if campaign:
+        overdue, answered = gateway.concurrently(*(notices_in(campaign, state) for state in ("overdue", "answered")))
+        tasks.append((_("整改逾期的通报"), overdue, url_for("inspections.overview", tab="notices", state="overdue")))
+        tasks.append(
+            (_("待审核的整改报告"), answered, url_for("inspections.overview", tab="notices", state="answered"))
+        )
     return tasks
+
+
+def notices_in(campaign, state: str):
+    """The campaign's notices (通报) in a rectification state, counted (0 while evaluation does not answer)."""
+    return lambda: (
+        gateway.maybe(lambda: gateway.count("/api/evaluation/notices", campaign_id=campaign["id"], state=state)) or 0
+    )
 
 
 def grassroots_tasks(campaign) -> list[tuple[str, int, str]]:
@@ -160,14 +175,16 @@ def unit_tasks(campaign) -> list[tuple[str, int, str]]:
 
 def institution_tasks(campaign) -> list[tuple[str, int, str]]:
     """Counted by the lists (X-Total-Count), as every 工作台 count: a list read whole stops being right at 500."""
-    sent, forming, returned = gateway.concurrently(
+    sent, forming, returned, notices = gateway.concurrently(
         lambda: gateway.count("/api/enrollment/enrolments", campaign_id=campaign["id"], status="sent"),
         lambda: gateway.count("/api/enrollment/classes", campaign_id=campaign["id"], status="forming"),
         lambda: gateway.count("/api/enrollment/classes", campaign_id=campaign["id"], status="returned"),
+        notices_in(campaign, "awaiting_report"),
     )
     return [
         (_("待报名登记的学员"), sent, url_for("institution.students", status="sent")),
         (_("待报送的花名册"), forming + returned, url_for("institution.classes")),
+        (_("待提交整改报告的通报"), notices, url_for("institution.records", _anchor="notices")),
     ]
 
 

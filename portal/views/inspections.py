@@ -20,8 +20,9 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from .. import gateway
 from ..app import FEDERATION, FEDERATION_ADMIN, requires
-from ..forms import show_problem
+from ..forms import refusal, refusal_text, show_problem
 from ..gateway import Problem
+from .auth import safe_next
 from .federation import _flat, _only_admin, the_campaign, today
 from .oversight import CRITERIA, _institution, criteria_names, institution_names
 
@@ -32,8 +33,9 @@ MARK_LINES = 6
 TABS = ("inspections", "notices", "settings")
 LISTS = {  # the tabs that list: the list, newest first
     "inspections": ("/api/evaluation/inspections", "-inspected_on"),
-    "notices": ("/api/enrollment/institution-notices", "-decided_at"),
+    "notices": ("/api/evaluation/notices", "-issued_at"),
 }
+NOTICE_STATES = ("awaiting_report", "overdue", "answered", "accepted", "not_accepted")  # the notices tab's filters
 
 
 class MarkForm(FlaskForm):
@@ -120,7 +122,7 @@ def institution_inspections(institution_id):
             cursor=request.args.get("cursor"),
         ),
         # at most one notice per campaign: few by nature
-        lambda: gateway.every("/api/enrollment/institution-notices", institution_id=institution_id, sort="-decided_at"),
+        lambda: gateway.every("/api/evaluation/notices", institution_id=institution_id, sort="-issued_at"),
     )
     return render_template(
         "federation/inspections_institution.html",
@@ -140,18 +142,29 @@ def evaluate(institution_id):
     campaign): the flash says which."""
     campaign = the_campaign()
     back = redirect(url_for("inspections.institution_inspections", institution_id=institution_id))
+    body = {"campaign_id": campaign["id"]}
+    if request.form.get("respond_by"):  # else 10 working days from today, as the service counts them
+        body["respond_by"] = request.form["respond_by"]
     try:
-        found = gateway.post(
-            f"/api/evaluation/institutions/{institution_id}/evaluations", {"campaign_id": campaign["id"]}
-        )
+        found = gateway.post(f"/api/evaluation/institutions/{institution_id}/evaluations", body)
     except Problem as error:
         if error.status >= 500 or error.status == 429:
             raise  # 稍后再试, with the time to wait
-        flash(error.detail or error.title, "error")  # e.g. no working-day calendar for the rosters' year
+        # e.g. no working-day calendar for the rosters' year, a due date in the past
+        flash(refusal_text(error), "error")
         return back
     score, line = found.get("score") or "—", found["notice_threshold"]
     if found.get("notice"):
-        flash(_("已评估：综合评分 %(score)s，低于通报线 %(line)s，已向该机构发出通报。", score=score, line=line), "ok")
+        due = (found.get("rectification") or {}).get("respond_by")
+        flash(
+            _(
+                "已评估：综合评分 %(score)s，低于通报线 %(line)s，已向该机构发出通报，整改报告截止 %(due)s。",
+                score=score,
+                line=line,
+                due=due,
+            ),
+            "ok",
+        )
     elif found.get("below_threshold"):
         flash(_("已评估：综合评分 %(score)s，低于通报线；本计划已通报过该机构，不再重复通报。", score=score), "ok")
     else:
@@ -208,14 +221,18 @@ def overview():
                 return redirect(url_for("inspections.overview", tab="settings"))
         else:
             status = 422
-    listed = None
+    listed, state = None, request.args.get("state") if request.args.get("state") in NOTICE_STATES else None
     if tab in LISTS:
         path, newest_first = LISTS[tab]
-        listed = gateway.page(path, campaign_id=campaign["id"], sort=newest_first, cursor=request.args.get("cursor"))
+        filters = {"state": state} if tab == "notices" else {}
+        listed = gateway.page(
+            path, campaign_id=campaign["id"], sort=newest_first, cursor=request.args.get("cursor"), **filters
+        )
     return render_template(
         "federation/inspections.html",
         campaign=campaign,
         tab=tab,
+        state=state,
         listed=listed,
         names=institution_names(),
         settings=settings,
@@ -223,3 +240,18 @@ def overview():
         form=form,
         form_error=form_error,
     ), status
+
+
+@blueprint.route("/notices/<notice_id>/verdict", methods=["POST"])
+@requires(FEDERATION_ADMIN)
+def judge_notice(notice_id):
+    """Accept the institution's rectification, or not (with the reason: it then sends a revised report)."""
+    back = safe_next(request.form.get("next") or url_for("inspections.overview", tab="notices"))
+    accepted = request.form.get("accepted") == "true"
+    body = {"accepted": accepted, "reason": (request.form.get("reason") or "").strip() or None}
+    refused = refusal(lambda: gateway.post(f"/api/evaluation/notices/{notice_id}/verdict", body))
+    if refused:
+        flash(refusal_text(refused), "error")
+    else:
+        flash(_("已认可该机构的整改。") if accepted else _("已记录：整改不予认可，待机构重新提交。"), "ok")
+    return redirect(back)

@@ -15,12 +15,21 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, DateField, DecimalField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    HiddenField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from .. import gateway
 from ..app import INSTITUTION_OPERATOR, current_campaign, me, requires
-from ..forms import import_refusal, options, show_problem
+from ..forms import import_refusal, options, refusal, refusal_text, show_problem
 from ..gateway import Problem
 from .federation import SPREADSHEETS, enrolments_in_status, the_campaign, today, xlsx_download
 from .oversight import criteria_names, institution_score
@@ -439,7 +448,9 @@ def _import_summary(kind: str, done: dict) -> str:
 @requires(INSTITUTION_OPERATOR)
 def imports():
     forms = {kind: ImportForm(prefix=kind) for kind in IMPORTS}
-    return render_template("institution/imports.html", forms=forms, shown=None, report=None)
+    return render_template(
+        "institution/imports.html", forms=forms, shown=None, report=None, programmes=programme_names()
+    )
 
 
 @blueprint.route("/imports/<kind>", methods=["POST"])
@@ -464,15 +475,24 @@ def import_file(kind):
             report, status = import_refusal(error), error.status
     if request.headers.get("HX-Request"):
         return render_template("federation/_import_result.html", import_form=form, report=report)
-    return render_template("institution/imports.html", forms=forms, shown=kind, report=report), status
+    return render_template(
+        "institution/imports.html", forms=forms, shown=kind, report=report, programmes=programme_names()
+    ), status
 
 
 @blueprint.route("/imports/<kind>/template.xlsx")
 @requires(INSTITUTION_OPERATOR)
 def import_template(kind):
+    """The import's template; `prefilled=1`: with a row per student of the campaign (results: of a programme too),
+    as the service holding the import knows them."""
     if kind not in IMPORTS:
         abort(404)
-    return xlsx_download(IMPORTS[kind][1], f"{kind}-import.xlsx")
+    params = {}
+    if request.args.get("prefilled") and current_campaign():
+        params["campaign_id"] = current_campaign()["id"]
+        if kind == "results" and request.args.get("programme_id"):
+            params["programme_id"] = request.args["programme_id"]
+    return xlsx_download(IMPORTS[kind][1], f"{kind}-import.xlsx", params)
 
 
 # ---------------------------------------------------------------- classes and rosters
@@ -607,19 +627,93 @@ def classes():
     return _classes_page(campaign, form)
 
 
+class LessonForm(FlaskForm):
+    """A lesson of the class's timetable: added, or changed when `lesson_id` names one (with an optional reason)."""
+
+    lesson_id = HiddenField()
+    day = DateField(_l("上课日期"), validators=[InputRequired(_l("请填写上课日期"))])
+    starts = TimeField(_l("开始时间"), validators=[InputRequired(_l("请填写开始时间"))])
+    ends = TimeField(_l("结束时间"), validators=[InputRequired(_l("请填写结束时间"))])
+    place = StringField(_l("上课地点（空着即为教学地点）"), validators=[Optional(), Length(max=200)])
+    course = StringField(_l("课程"), validators=[DataRequired(_l("请填写课程")), Length(max=200)])
+    teacher = StringField(_l("授课教师"), validators=[DataRequired(_l("请填写授课教师")), Length(max=50)])
+    reason = StringField(_l("修改原因（修改时填写）"), validators=[Optional(), Length(max=1000)])
+
+
+class CancelLessonForm(FlaskForm):
+    lesson_id = HiddenField(validators=[DataRequired()])
+    reason = StringField(_l("取消原因"), validators=[DataRequired(_l("请填写取消原因")), Length(max=1000)])
+
+
+def _lesson_body(form: LessonForm) -> dict:
+    body = {
+        "day": form.day.data.isoformat(),
+        "starts": form.starts.data.strftime("%H:%M"),
+        "ends": form.ends.data.strftime("%H:%M"),
+        "course": form.course.data.strip(),
+        "teacher": form.teacher.data.strip(),
+    }
+    if (form.place.data or "").strip():
+        body["place"] = form.place.data.strip()
+    if form.lesson_id.data and (form.reason.data or "").strip():
+        body["reason"] = form.reason.data.strip()
+    return body
+
+
+def _save_lesson(path: str, form: LessonForm) -> None:
+    if form.lesson_id.data:
+        gateway.put(f"{path}/lessons/{form.lesson_id.data}", _lesson_body(form))
+        flash(_("已修改课程。"), "ok")
+    else:
+        gateway.post(f"{path}/lessons", _lesson_body(form))
+        flash(_("已添加课程。"), "ok")
+
+
+def _lesson_form(lessons: list[dict]) -> LessonForm:
+    """Empty to add one; filled with the lesson `?edit=` names, to change it."""
+    editing = next((x for x in lessons if x["lesson_id"] == request.args.get("edit")), None)
+    if request.method == "POST" or editing is None:
+        return LessonForm(prefix="lesson")
+    return LessonForm(
+        prefix="lesson",
+        lesson_id=editing["lesson_id"],
+        day=date.fromisoformat(editing["day"]),
+        starts=datetime.strptime(editing["starts"], "%H:%M").time(),
+        ends=datetime.strptime(editing["ends"], "%H:%M").time(),
+        place=editing["place"],
+        course=editing["course"],
+        teacher=editing["teacher"],
+    )
+
+
 @blueprint.route("/classes/<class_id>", methods=["GET", "POST"])
 @requires(INSTITUTION_OPERATOR)
 def klass(class_id):
+    return _class_page(class_id)
+
+
+def _class_page(class_id: str, lesson_import: ImportForm | None = None, report: dict | None = None, status=200):
+    """The class, its staff, its timetable and its roster; a POST with an `action` changes one of them (a refused
+    timetable import, without htmx, is shown here with its `report`)."""
     path = f"/api/enrollment/classes/{class_id}"
     found = gateway.get(path)
     staff = StaffForm(head_teacher=found.get("head_teacher"), learning_assistant=found.get("learning_assistant"))
     placement = PlacementForm(prefix="place")
     if found["status"] in ("forming", "returned"):
         placement.enrolment_id.choices = _placement_choices(found)
-    form_error, status = None, 200
-    if request.method == "POST":
+    lessons = gateway.page("/api/enrollment/lessons", limit=100, cursor=request.args.get("cursor"), class_id=class_id)
+    lesson, cancel = _lesson_form(lessons.items), CancelLessonForm(prefix="cancel")
+    form_error = None
+    if request.method == "POST" and report is None:
         action = request.form.get("action")
         try:
+            if action == "lesson" and lesson.validate():
+                _save_lesson(path, lesson)
+                return redirect(url_for("institution.klass", class_id=class_id, _anchor="timetable"))
+            if action == "cancel" and cancel.validate():
+                gateway.post(f"{path}/lessons/{cancel.lesson_id.data}/cancel", {"reason": cancel.reason.data.strip()})
+                flash(_("已取消课程。"), "ok")
+                return redirect(url_for("institution.klass", class_id=class_id, _anchor="timetable"))
             if action == "place" and placement.validate():
                 gateway.post(f"{path}/students", {"enrolment_id": placement.enrolment_id.data})
                 flash(_("已将学员分配到本班。"), "ok")
@@ -646,7 +740,8 @@ def klass(class_id):
         except Problem as error:
             if error.status >= 500:
                 raise
-            form_error, status = show_problem(placement if action == "place" else staff, error), error.status
+            shown = {"place": placement, "lesson": lesson, "cancel": cancel}.get(action, staff)
+            form_error, status = show_problem(shown, error), error.status
     found["working_days_left"] = (
         working_days_left(found.get("roster_deadline"), {}) if found["status"] in ("forming", "returned") else None
     )
@@ -656,11 +751,52 @@ def klass(class_id):
             klass=found,
             staff=staff,
             placement=placement,
+            lessons=lessons,
+            lesson=lesson,
+            cancel=cancel,
+            lesson_import=lesson_import or ImportForm(prefix="lessons"),
+            report=report,
             form_error=form_error,
             programme=programme_names().get(found["programme_id"], found["programme_id"]),
         ),
         status,
     )
+
+
+@blueprint.route("/classes/<class_id>/lessons/import", methods=["POST"])
+@requires(INSTITUTION_OPERATOR)
+def import_lessons(class_id):
+    """The class's timetable from .xlsx/.csv, all rows or none: the count, or the report of every bad row, in place
+    of the result (htmx) or on the page."""
+    form, report, status = ImportForm(prefix="lessons"), None, 200
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            done = gateway.post(
+                f"/api/enrollment/classes/{class_id}/lessons/import",
+                None,
+                files={"file": (upload.filename, upload.read(), upload.mimetype or "application/octet-stream")},
+            )
+            report = {"ok": True, "summary": _("导入完成：已加入 %(n)s 节课。", n=done.get("imported", 0))}
+        except Problem as error:
+            if error.status >= 500:
+                raise
+            report, status = import_refusal(error), error.status
+    if report and report["ok"]:  # the page again, its timetable with the lessons imported
+        flash(report["summary"], "ok")
+        target = url_for("institution.klass", class_id=class_id, _anchor="timetable")
+        if request.headers.get("HX-Request"):  # the class page posted it: loaded again (the same URL: no redirect)
+            return "", 200, {"HX-Refresh": "true"}
+        return redirect(target)
+    if request.headers.get("HX-Request"):  # the report in place of the result (htmx swaps 200s only)
+        return render_template("federation/_import_result.html", import_form=form, report=report)
+    return _class_page(class_id, form, report or {}, status if report else 422)
+
+
+@blueprint.route("/lessons/template.xlsx")
+@requires(INSTITUTION_OPERATOR)
+def lessons_template():
+    return xlsx_download("/api/enrollment/lessons/import/template", "lessons-import.xlsx")
 
 
 # ---------------------------------------------------------------- its IT staff: machine clients, signing
@@ -713,6 +849,19 @@ def it():
 # ---------------------------------------------------------------- its scores and the notices it received
 
 
+@blueprint.route("/notices/<notice_id>/rectification", methods=["POST"])
+@requires(INSTITUTION_OPERATOR)
+def report_rectification(notice_id):
+    """The institution's rectification report on a notice (sent again: a revision, with its reason)."""
+    body = {"report": request.form.get("report", ""), "reason": (request.form.get("reason") or "").strip() or None}
+    refused = refusal(lambda: gateway.post(f"/api/evaluation/notices/{notice_id}/rectification", body))
+    if refused:
+        flash(refusal_text(refused), "error")
+    else:
+        flash(_("已提交整改报告，待市总工会审核。"), "ok")
+    return redirect(url_for("institution.records", _anchor="notices"))
+
+
 @blueprint.route("/records")
 @requires(INSTITUTION_OPERATOR)
 def records():
@@ -720,7 +869,7 @@ def records():
     mine = me().get("institution_id")
     score, why_none = institution_score(mine, campaign)
     standing = gateway.maybe(lambda: gateway.get(f"/api/evaluation/institutions/{mine}/decisions"), {"decisions": []})
-    notices = gateway.page("/api/enrollment/institution-notices", cursor=request.args.get("cursor"))
+    notices = gateway.page("/api/evaluation/notices", sort="-issued_at", cursor=request.args.get("cursor"))
     surveys = [
         {**s, "results": gateway.maybe(lambda s=s: gateway.get(f"/api/evaluation/surveys/{s['survey_id']}/results"))}
         for s in gateway.get("/api/evaluation/surveys", campaign_id=campaign["id"], limit=20)

@@ -23,8 +23,9 @@ from wtforms.validators import DataRequired, Length
 from .. import gateway
 from ..app import FEDERATION, FEDERATION_ADMIN, current_campaign, requires
 from ..charts import Series, bars, number
-from ..forms import show_problem
+from ..forms import refusal, refusal_text, show_problem
 from ..gateway import Problem
+from .auth import safe_next
 from .federation import xlsx_download
 
 blueprint = Blueprint("oversight", __name__, url_prefix="/federation")
@@ -139,6 +140,49 @@ def institution(institution_id):
         form=form,
         form_error=form_error,
     ), status
+
+
+@blueprint.route("/programmes")
+@requires(*FEDERATION)
+def programmes():
+    """The catalogue's programmes, by institution; the 待发布 tab: the drafts the institutions made, which the admin
+    publishes (with a confirmation) or sends back with the reason."""
+    status = "draft" if request.args.get("status") == "draft" else None
+    institution_id = request.args.get("institution_id") or None
+    names = institution_names()
+    listed = gateway.page(
+        "/api/enrollment/programmes",
+        status=status,
+        institution_id=institution_id if institution_id in names else None,
+        sort="start_date",
+        cursor=request.args.get("cursor"),
+    )
+    return render_template(
+        "federation/programmes.html", page=listed, status=status, institution_id=institution_id, names=names
+    )
+
+
+@blueprint.route("/programmes/<programme_id>/publish", methods=["POST"])
+@requires(FEDERATION_ADMIN)
+def publish_programme(programme_id):
+    refused = refusal(lambda: gateway.post(f"/api/enrollment/programmes/{programme_id}/publish"))
+    if refused:
+        flash(refusal_text(refused), "error")
+    else:
+        flash(_("已发布培训项目 %(id)s。", id=programme_id), "ok")
+    return redirect(safe_next(request.form.get("next") or url_for("oversight.programmes", status="draft")))
+
+
+@blueprint.route("/programmes/<programme_id>/return", methods=["POST"])
+@requires(FEDERATION_ADMIN)
+def return_programme(programme_id):
+    body = {"reason": (request.form.get("reason") or "").strip()}
+    refused = refusal(lambda: gateway.post(f"/api/enrollment/programmes/{programme_id}/return", body))
+    if refused:
+        flash(refusal_text(refused), "error")
+    else:
+        flash(_("已将培训项目 %(id)s 退回机构修改。", id=programme_id), "ok")
+    return redirect(safe_next(request.form.get("next") or url_for("oversight.programmes", status="draft")))
 
 
 def can_sanction() -> bool:

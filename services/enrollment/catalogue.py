@@ -19,10 +19,17 @@ from .models import (
     InstitutionStanding,
     PlanProgramme,
     Programme,
+    audit_entries,
 )
-from .problems import ALREADY_EXISTS, INSTITUTION_DISQUALIFIED, UNKNOWN_REFERENCE, flush_or_conflict
+from .problems import (
+    ALREADY_EXISTS,
+    INSTITUTION_DISQUALIFIED,
+    PROGRAMME_PUBLISHED,
+    UNKNOWN_REFERENCE,
+    flush_or_conflict,
+)
 
-DRAFT, PUBLISHED = "draft", "published"
+DRAFT, PUBLISHED, RETURNED = "draft", "published", "returned"  # returned: an audited decision, not a status
 
 
 def refuse_if_disqualified(session, institution_id: str) -> None:
@@ -101,7 +108,7 @@ def _announce_institution(uow, institution: Institution) -> None:
     )
 
 
-def programme_view(programme: Programme) -> dict:
+def programme_view(programme: Programme, returned: dict | None = None) -> dict:
     return {
         "programme_id": programme.programme_id,
         "institution_id": programme.institution_id,
@@ -116,7 +123,53 @@ def programme_view(programme: Programme) -> dict:
         "fee_standard": programme.fees(),
         "status": programme.status,
         "revision": programme.revision,
+        "returned": returned,
     }
+
+
+# The decisions on a programme, in its audit trail; a draft whose latest is a return was sent back and not edited.
+PROGRAMME_DECISIONS = tuple(f"programme.{action}" for action in ("created", "updated", "published", RETURNED))
+
+
+def programme_views(session, programmes: list[Programme]) -> list[dict]:
+    """The programmes' views, each draft sent back with the return's reason (one query for the page)."""
+    drafts = [p.programme_id for p in programmes if p.status == DRAFT]
+    latest: dict[str, dict] = {}
+    if drafts:
+        trail = session.execute(
+            select(
+                audit_entries.c.entity_id,
+                audit_entries.c.action,
+                audit_entries.c.reason,
+                audit_entries.c.actor_id,
+                audit_entries.c.at,
+            )
+            .where(
+                audit_entries.c.entity_type == "programme",
+                audit_entries.c.entity_id.in_(drafts),
+                audit_entries.c.action.in_(PROGRAMME_DECISIONS),
+            )
+            .order_by(audit_entries.c.at.desc(), audit_entries.c.id.desc())
+        )
+        for row in trail:
+            latest.setdefault(row.entity_id, row)
+    return [programme_view(p, _returned(latest.get(p.programme_id)) if p.status == DRAFT else None) for p in programmes]
+
+
+def _returned(decision) -> dict | None:
+    if decision is None or decision.action != f"programme.{RETURNED}":
+        return None
+    return {"reason": decision.reason, "returned_by": decision.actor_id, "returned_at": decision.at}
+
+
+def return_programme(uow, programme_id: str) -> Programme:
+    """Send a draft back to its institution (the API audits it with the reason): only a draft goes back."""
+    programme = uow.session.get(Programme, programme_id, with_for_update=True)
+    if programme is None:
+        raise NotFound(_("No programme {programme_id}.").format(programme_id=programme_id))
+    if programme.status != DRAFT:
+        raise PROGRAMME_PUBLISHED()
+    return programme
 
 
 def programme_event(programme: Programme) -> dict:

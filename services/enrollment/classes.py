@@ -17,6 +17,7 @@ from .domain import classes as rules
 from .domain.enrolment import ADMITTED, REGISTERED
 from .domain.people import mask_resident_id
 from .domain.workdays import CalendarMissing, roster_deadline
+from .lessons import timetable
 from .listings import GROUPINGS
 from .models import (
     Campaign,
@@ -229,7 +230,8 @@ def find_class(session, identity: Identity, class_id: str, *, lock: bool = False
 
 def own_class(session, identity: Identity, enrolment_id: str) -> dict:
     """The class an employee's enrolment is placed in now (their own enrolment only: `find_enrolment` scopes
-    it), with its programme's and institution's names and the study window's end; never its roster."""
+    it), with its programme's and institution's names, the study window's end and its timetable; never its
+    roster."""
     enrolment = find_enrolment(session, identity, enrolment_id)
     if enrolment.class_id is None:
         raise NotFound(_("Not placed in a class yet."))
@@ -250,6 +252,7 @@ def own_class(session, identity: Identity, enrolment_id: str) -> dict:
         ),
         "study_end": campaign.study_end if campaign else None,
         "placed_on": placed_on,
+        "lessons": timetable(session, training_class.class_id),
     }
 
 

@@ -14,6 +14,7 @@ from .models import (
     Enrolment,
     Institution,
     InstitutionNotice,
+    Lesson,
     NominationList,
     Objection,
     Programme,
@@ -64,6 +65,18 @@ ENROLMENTS = Listing(
     search=_enrolment_search,
     search_help="the employee's name; the resident ID number's last digits (4 or more) for the nominating union "
     "and the employee",
+)
+
+LESSONS = Listing(
+    "Lessons",
+    id=Lesson.lesson_id,
+    sorts={"starts_at": Lesson.starts_at},
+    default_sort="starts_at",
+    filters={
+        "class_id": Lesson.class_id,
+        "cancelled": Lesson.cancelled_on.is_not(None),
+        "teacher": Lesson.teacher,
+    },
 )
 
 CLASSES = Listing(

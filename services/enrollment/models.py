@@ -372,6 +372,37 @@ class TrainingClass(Base):
     opened_on: Mapped[date | None] = mapped_column(Date)
 
 
+class Lesson(Base):
+    """A lesson of a class's timetable (课表): when (China time: a start and an end on one day), where, the course
+    and who teaches it. Weekends are normal (the students work on weekdays). A cancelled lesson stays, with why.
+    Two lessons of a class never overlap: the class row is locked while its timetable changes, a class cannot have
+    two lessons starting together (ux_lesson_class_start), and on PostgreSQL an exclusion constraint
+    (ex_lesson_no_overlap, migration enrollment_0022) refuses any overlap of the lessons not cancelled."""
+
+    __tablename__ = "lessons"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ck_lesson_ends_after_start"),
+        CheckConstraint("(cancelled_on IS NULL) = (cancel_reason IS NULL)", name="ck_lesson_cancelled"),
+        Index(
+            "ux_lesson_class_start",
+            "class_id",
+            "starts_at",
+            unique=True,
+            postgresql_where=text("cancelled_on IS NULL"),
+            sqlite_where=text("cancelled_on IS NULL"),
+        ),
+    )
+    lesson_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    class_id: Mapped[str] = mapped_column(ForeignKey("classes.class_id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(DateTime)  # China time, no zone: the day and the hour people read
+    ends_at: Mapped[datetime] = mapped_column(DateTime)
+    place: Mapped[str] = mapped_column(String(200))
+    course: Mapped[str] = mapped_column(String(200))
+    teacher: Mapped[str] = mapped_column(String(50))
+    cancelled_on: Mapped[date | None] = mapped_column(Date)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+
+
 class AttendanceSummary(Base):
     """The institution's summary of a student's attendance (hours planned and attended), the latest report."""
 

@@ -13,7 +13,7 @@ from servicekit.db import utcnow
 from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.pseudonym import employee_id
-from servicekit.refusals import IMPORT_REJECTED, DomainError, Forbidden, Invalid, NotFound
+from servicekit.refusals import Forbidden, Invalid, NotFound
 
 from .access import find_enrolment
 from .catalogue import refuse_if_disqualified
@@ -27,7 +27,7 @@ from .problems import (
     NOT_IN_PLAN,
     UNKNOWN_REFERENCE,
     WRONG_STATUS,
-    ConcurrentChange,
+    every_row_or_none,
     flush_or_conflict,
 )
 
@@ -177,20 +177,11 @@ def nominate_many(
     uow, identity: Identity, common: dict, rows: list[tuple[int, dict]], today: date, employee_key: bytes
 ) -> list[Enrolment]:
     """A spreadsheet of nominations (row number, row): all are nominated, or none and each bad row is reported."""
-    created, errors = [], []
-    for number, row in rows:
-        try:
-            created.append(nominate(uow, identity, {**common, **row}, today, employee_key))
-        except ConcurrentChange:
-            raise
-        except DomainError as problem:
-            errors.append({"row": number, "errors": problem.errors or {"row": [problem.detail]}})
-    if errors:
-        raise IMPORT_REJECTED(
-            _("{bad} of {total} rows cannot be nominated.").format(bad=len(errors), total=len(rows)),
-            errors={"rows": errors},
-        )
-    return created
+    return every_row_or_none(
+        rows,
+        lambda row: nominate(uow, identity, {**common, **row}, today, employee_key),
+        _("{bad} of {total} rows cannot be nominated."),
+    )
 
 
 def _on_notice(session, enrolment_id: str, today: date) -> Enrolment:

@@ -5,7 +5,7 @@ from datetime import date
 from sqlalchemy.exc import IntegrityError
 
 from servicekit.i18n import _
-from servicekit.refusals import Conflict, DomainError, Invalid, refusal
+from servicekit.refusals import IMPORT_REJECTED, Conflict, DomainError, Invalid, refusal
 
 UNIT_RETIRED_FOR_NOMINATION = refusal(
     Conflict,
@@ -87,6 +87,19 @@ NOTHING_TO_SEND = refusal(
     "该基层工会没有已确认、待报送的推荐人选",
 )
 
+LESSON_OVERLAP = refusal(
+    Conflict,
+    "enrollment_lesson_overlap",
+    "The lesson overlaps another lesson of the class",
+    "该课程与本班其他课程时间重叠",
+)
+OUTSIDE_CLASS_PERIOD = refusal(
+    Invalid,
+    "enrollment_lesson_outside_class_period",
+    "The lesson is outside the class's period (its opening day to the study end)",
+    "课程日期不在本班学习期内（开班日至学习服务截止日）",
+)
+
 
 def refuse_outside(
     day: date, window: str, start: date, end: date, refused: type[DomainError], detail: str, field: str | None = None
@@ -110,6 +123,29 @@ class ConcurrentEnrolment(ConcurrentChange):
     code, title_en, title_zh = ALREADY_ENROLLED.code, ALREADY_ENROLLED.title_en, ALREADY_ENROLLED.title_zh
 
 
+class ConcurrentLesson(ConcurrentChange):
+    """Another request set a lesson of the class at this time first (LESSON_OVERLAP's code and titles)."""
+
+    code, title_en, title_zh = LESSON_OVERLAP.code, LESSON_OVERLAP.title_en, LESSON_OVERLAP.title_zh
+
+
+def every_row_or_none(rows: list[tuple[int, dict]], one, refused: str) -> list:
+    """A spreadsheet's rows (row number, row) through `one(row)`: every result, or IMPORT_REJECTED with each
+    refused row's errors (`refused`: the message, of {bad} and {total}). A race lost to another request (the
+    transaction is spent) ends the import at once."""
+    done, errors = [], []
+    for number, row in rows:
+        try:
+            done.append(one(row))
+        except ConcurrentChange:
+            raise
+        except DomainError as problem:
+            errors.append({"row": number, "errors": problem.errors or {"row": [problem.detail]}})
+    if errors:
+        raise IMPORT_REJECTED(refused.format(bad=len(errors), total=len(rows)), errors={"rows": errors})
+    return done
+
+
 def flush_or_conflict(session, detail: str = "Changed concurrently; try again.") -> None:
     """Let the database's constraints decide races between requests: a clear 409, never a 500."""
     try:
@@ -120,3 +156,11 @@ def flush_or_conflict(session, detail: str = "Changed concurrently; try again.")
                 "The employee holds another active enrolment of this kind in this campaign."
             ) from None
         raise ConcurrentChange(detail) from None
+
+
+PROGRAMME_PUBLISHED = refusal(
+    Conflict,
+    "enrollment_programme_published",
+    "The programme is published: only a draft is sent back",
+    "该培训项目已发布，只有草稿可以退回修改",
+)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time
+
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from servicekit.bulk import bulk_of
@@ -137,9 +139,24 @@ class ProgrammeRow(ProgrammeIn):
         return row
 
 
+class ReturnedOut(Schema):
+    reason = fields.String()
+    returned_by = fields.String()
+    returned_at = fields.DateTime()
+
+
 class ProgrammeOut(ProgrammeIn):
     status = fields.String(metadata={"description": "draft or published"})
     revision = fields.Integer()
+    returned = fields.Nested(
+        ReturnedOut,
+        allow_none=True,
+        metadata={"description": "a draft the federation sent back, not edited since: its reason, who, when"},
+    )
+
+
+class ProgrammeReturnIn(Schema):
+    reason = Text(500, required=True, metadata={"description": "what the institution must change (audited)"})
 
 
 class UploadForm(Schema):
@@ -503,6 +520,77 @@ class OwnClassOut(ClassOut):
     programme_name = fields.String(allow_none=True)
     study_end = fields.Date(allow_none=True, metadata={"description": "The campaign's study window ends on this day"})
     placed_on = fields.Date(metadata={"description": "The day the employee was placed in the class"})
+    lessons = fields.List(
+        fields.Nested(lambda: TimetableLesson()),
+        metadata={"description": "The timetable in date order, cancelled lessons too (with why), past ones marked"},
+    )
+
+
+class LessonIn(Schema):
+    """A lesson of the class's timetable: the day (weekends too), the start and end (China time), where, what, who."""
+
+    day = fields.Date(required=True, metadata={"description": "On or after the class's opening day, by the study end"})
+    starts = fields.Time(required=True, metadata={"description": "HH:MM, China time"})
+    ends = fields.Time(required=True, metadata={"description": "HH:MM, after the start, the same day"})
+    place = Text(200, load_default=None, metadata={"description": "Where; the class's site when not given"})
+    course = Text(200, required=True, metadata={"description": "The course or topic (课程)"})
+    teacher = Text(50, required=True, metadata={"description": "Who teaches it (授课教师)"})
+
+    @validates_schema
+    def _ends_after_start(self, data, **kwargs):
+        if data["ends"] <= data["starts"]:
+            raise ValidationError(_("Must be after the start."), "ends")
+
+
+class LessonChangeIn(LessonIn):
+    reason = Text(1000, load_default=None, metadata={"description": "Why it changes (audited)"})
+
+
+class LessonCancelIn(Schema):
+    reason = Text(1000, required=True, metadata={"description": "Why the lesson is cancelled (audited, shown)"})
+
+
+class LessonRow(LessonIn):
+    """A line of a timetable spreadsheet: 日期 / 开始 / 结束 / 地点 / 课程 / 授课教师."""
+
+    @pre_load
+    def _from_cells(self, row, **kwargs):
+        row = {key: value for key, value in row.items() if value not in (None, "")}
+        for key in ("starts", "ends"):
+            value = row.get(key)
+            if isinstance(value, time | datetime):  # a time cell
+                row[key] = value.strftime("%H:%M")
+            elif isinstance(value, str) and len(value) == 4 and value[1] == ":":
+                row[key] = "0" + value  # 9:00
+        for key in ("place", "course", "teacher"):
+            if isinstance(row.get(key), int):
+                row[key] = str(row[key])
+        return row
+
+
+class TimetableLesson(Schema):
+    """A lesson as the class's students see it."""
+
+    lesson_id = fields.String()
+    day = fields.Date()
+    starts = fields.Time(format="%H:%M")
+    ends = fields.Time(format="%H:%M")
+    place = fields.String()
+    course = fields.String()
+    teacher = fields.String()
+    status = fields.String(metadata={"description": "scheduled or cancelled"})
+    cancelled_on = fields.Date(allow_none=True)
+    cancel_reason = fields.String(allow_none=True)
+    past = fields.Boolean(metadata={"description": "Over already (ended before now, China time)"})
+
+
+class LessonOut(TimetableLesson):
+    class_id = fields.String()
+
+
+class LessonImportOut(Schema):
+    imported = fields.Integer()
+    lessons = fields.List(fields.Nested(LessonOut))
 
 
 class GroupingQuery(Schema):

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     Numeric,
@@ -311,6 +312,38 @@ class Decision(Base):
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class Notice(Base):
+    """A notice (通报) given to an institution (its `notified` decision) and its rectification (整改): the date the
+    federation wants the institution's report by, the report (the latest; `report_revision` counts them), and the
+    federation's verdict on it. Each step is also in the audit trail (who, when, old, new, why)."""
+
+    __tablename__ = "notices"
+    notice_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    institution_id: Mapped[str] = mapped_column(CODE, index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    campaign_id: Mapped[str | None] = mapped_column(ID, index=True)
+    reason: Mapped[str] = mapped_column(String(500))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    respond_by: Mapped[date | None] = mapped_column(Date)  # NULL: notices given before rectification deadlines
+    report: Mapped[str | None] = mapped_column(Text)
+    report_revision: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    reported_by: Mapped[str | None] = mapped_column(String(200))
+    reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    verdict: Mapped[str | None] = mapped_column(String(14))  # accepted | not_accepted, on the latest report
+    verdict_reason: Mapped[str | None] = mapped_column(String(500))
+    verdict_by: Mapped[str | None] = mapped_column(String(200))
+    verdict_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["institution_id", "revision"], ["institution_decisions.institution_id", "institution_decisions.revision"]
+        ),
+        UniqueConstraint("institution_id", "revision", name="uq_notices_decision"),
+        CheckConstraint("verdict IN ('accepted', 'not_accepted')", name="ck_notices_verdict"),
+        CheckConstraint("verdict IS NULL OR report IS NOT NULL", name="ck_notices_verdict_on_a_report"),
+        CheckConstraint("(report IS NULL) = (report_revision = 0)", name="ck_notices_report_revision"),
+    )
+
+
 def as_dict(row: Base) -> dict:
     """A row's columns as a plain dict, still readable after its session has closed."""
     return {column.key: getattr(row, column.key) for column in row.__table__.columns}
@@ -326,6 +359,7 @@ keyset_indexes(
         ("exam_results", ("held_on", "result_id")),
         ("exam_results", ("recorded_at", "result_id")),
         ("inspections", ("inspected_on", "inspection_id")),
+        ("notices", ("issued_at", "notice_id")),
         ("surveys", ("closes_on", "survey_id")),
     ),
 )

@@ -52,3 +52,27 @@ CALENDAR_MISSING = refusal(
 STANDING_UNCHANGED = refusal(
     Conflict, "evaluation_standing_unchanged", "The institution is already in that standing", "该机构已处于该状态"
 )
+DEADLINE_NEEDED = refusal(
+    Invalid,
+    "evaluation_respond_by_needed",
+    "Give the date the rectification report is due (no working-day calendar to count 10 working days)",
+    "请指定整改报告的截止日期（没有可用的工作日历，无法自动计算 10 个工作日）",
+)
+RECTIFICATION_CLOSED = refusal(
+    Conflict,
+    "evaluation_rectification_closed",
+    "The rectification of this notice was already accepted",
+    "该通报的整改已被认可，不能再提交或更改",
+)
+NO_REPORT_YET = refusal(
+    Conflict,
+    "evaluation_no_rectification_report",
+    "The institution has not submitted its rectification report yet",
+    "该机构尚未提交整改报告",
+)
+VERDICT_GIVEN = refusal(
+    Conflict,
+    "evaluation_verdict_given",
+    "The latest rectification report already has a verdict; a revised report comes first",
+    "最新的整改报告已有审核结论，需待机构重新提交",
+)

@@ -11,11 +11,11 @@ from servicekit.clock import china_today
 from servicekit.db import utcnow
 from servicekit.i18n import _
 from servicekit.identity import Identity
-from servicekit.refusals import Conflict
+from servicekit.refusals import Conflict, NotFound
 
 from .models import Campaign, Enrolment, ExamResult
 from .problems import BATCH_REJECTED
-from .rules import Attempt, EnrolmentFacts, plan_batch
+from .rules import ACTIVE, Attempt, EnrolmentFacts, plan_batch
 
 
 def record_batch(uow, identity: Identity, key: str, lines: list[dict]) -> dict:
@@ -95,3 +95,21 @@ def record_batch(uow, identity: Identity, key: str, lines: list[dict]) -> dict:
             }
         )
     return {"idempotency_key": key, "recorded": len(recorded), "results": recorded}
+
+
+def template_rows(session, identity: Identity, campaign_id: str, programme_id: str | None) -> list[dict]:
+    """The import's rows prefilled for the institution's active students in a campaign (a programme's): the
+    enrolment id and the masked name evaluation holds, the exam and its outcome left for the institution."""
+    if session.get(Campaign, campaign_id) is None:
+        raise NotFound("No such campaign (not published to evaluation yet).")
+    query = select(Enrolment).where(
+        Enrolment.campaign_id == campaign_id,
+        Enrolment.institution_id == identity.institution_id,
+        Enrolment.status.in_(ACTIVE),
+    )
+    if programme_id:
+        query = query.where(Enrolment.programme_id == programme_id)
+    return [
+        {"enrolment_id": e.enrolment_id, "holder_name_masked": e.holder_name_masked, "programme_id": e.programme_id}
+        for e in session.scalars(query.order_by(Enrolment.programme_id, Enrolment.holder_name_masked))
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from marshmallow import Schema, ValidationError, fields, pre_load, validate
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from contracts.common import Bool, not_blank
 from servicekit.i18n import _
@@ -54,6 +54,16 @@ class ResultBatchOut(Schema):
     idempotency_key = fields.String()
     recorded = fields.Integer()
     results = fields.List(fields.Nested(RecordedLine))
+
+
+class ResultTemplateQuery(Schema):
+    format = fields.String(
+        load_default="xlsx", validate=validate.OneOf(["xlsx"]), metadata={"description": "xlsx only"}
+    )
+    campaign_id = fields.UUID(
+        metadata={"description": "prefilled: one row per active student of your institution in the campaign"}
+    )
+    programme_id = Text(64, metadata={"description": "with campaign_id: only the students of this programme"})
 
 
 class EnrolmentQuery(Schema):
@@ -345,6 +355,73 @@ class DecisionOut(Schema):
     decided_at = fields.DateTime()
 
 
+class EvaluationIn(CampaignQuery):
+    respond_by = fields.Date(
+        metadata={
+            "description": "below the threshold: the date the rectification report is due (default: 10 working days "
+            "from today)"
+        }
+    )
+
+
+class NoticeQuery(Schema):
+    state = fields.String(
+        validate=validate.OneOf(["open", "overdue", "awaiting_report", "answered", "accepted", "not_accepted"]),
+        metadata={
+            "description": "open (no report, not yet due) | overdue (no report, past due) | awaiting_report (open, "
+            "overdue or not accepted) | answered (a report awaiting the verdict) | accepted | not_accepted"
+        },
+    )
+
+
+class NoticeOut(Schema):
+    notice_id = fields.String()
+    institution_id = fields.String()
+    revision = fields.Integer(metadata={"description": "the notice's decision in the institution's trail"})
+    campaign_id = fields.String(allow_none=True)
+    reason = fields.String()
+    issued_at = fields.DateTime()
+    respond_by = fields.Date(allow_none=True)
+    state = fields.String(metadata={"description": "open | overdue | answered | accepted | not_accepted"})
+    overdue = fields.Boolean(metadata={"description": "no report yet and past respond_by"})
+    days_left = fields.Integer(
+        allow_none=True, metadata={"description": "calendar days to respond_by (negative: late)"}
+    )
+    report = fields.String(allow_none=True)
+    report_revision = fields.Integer()
+    reported_by = fields.String(allow_none=True)
+    reported_at = fields.DateTime(allow_none=True)
+    reported_late = fields.Boolean(allow_none=True)
+    verdict = fields.String(allow_none=True)
+    verdict_reason = fields.String(allow_none=True)
+    verdict_by = fields.String(allow_none=True)
+    verdict_at = fields.DateTime(allow_none=True)
+
+
+class RectificationIn(Schema):
+    report = Text(10000, required=True, metadata={"description": "what the institution corrected, and how"})
+    reason = fields.String(
+        load_default=None, validate=validate.Length(max=500), metadata={"description": "a revision: why"}
+    )
+
+
+class VerdictIn(Schema):
+    accepted = Bool(required=True)
+    reason = fields.String(
+        load_default=None, validate=validate.Length(max=500), metadata={"description": "required when not accepted"}
+    )
+
+    @validates_schema
+    def _reason_when_refused(self, data, **kwargs):
+        if data.get("accepted") is False and not (data.get("reason") or "").strip():
+            raise ValidationError(_("Say why the rectification is not accepted."), "reason")
+
+
+class DeadlineIn(Schema):
+    respond_by = fields.Date(required=True)
+    reason = Text(500, required=True)
+
+
 class ScoreOut(Schema):
     campaign_id = fields.String()
     institution_id = fields.String()
@@ -354,6 +431,9 @@ class ScoreOut(Schema):
     below_threshold = fields.Boolean()
     criteria = fields.Nested(CriteriaOut)
     notice = fields.Nested(DecisionOut, allow_none=True, metadata={"description": "evaluations: the notice sent"})
+    rectification = fields.Nested(
+        NoticeOut, allow_none=True, metadata={"description": "evaluations: the notice's rectification (due date)"}
+    )
 
 
 class SanctionIn(Schema):

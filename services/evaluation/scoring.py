@@ -14,7 +14,7 @@ from servicekit.identity import Identity
 from servicekit.refusals import Invalid, NotFound
 from servicekit.workdays import CalendarMissing, WorkCalendar
 
-from . import rules
+from . import notices, rules
 from .models import (
     CalendarYear,
     Campaign,
@@ -200,8 +200,9 @@ def report_rows(reports: list[dict]) -> list[dict]:
     ]
 
 
-def evaluate(uow, identity: Identity, campaign_id: str, institution_id: str) -> dict:
-    """Keep the score with its figures; below the threshold, notify the institution (once per campaign)."""
+def evaluate(uow, identity: Identity, campaign_id: str, institution_id: str, respond_by: date | None = None) -> dict:
+    """Keep the score with its figures; below the threshold, notify the institution (once per campaign) and ask
+    for its rectification report by `respond_by` (default: 10 working days from today)."""
     session = uow.session
     found = report(session, campaign_id, institution_id)
     kept = jsonable(found)
@@ -216,7 +217,7 @@ def evaluate(uow, identity: Identity, campaign_id: str, institution_id: str) -> 
             evaluated_at=utcnow(),
         )
     )
-    notice = None
+    notice = rectification = None
     if found["below_threshold"]:
         standing = _standing(session, institution_id)
         already = session.scalar(
@@ -235,7 +236,8 @@ def evaluate(uow, identity: Identity, campaign_id: str, institution_id: str) -> 
                 campaign_id,
                 f"综合评分 {found['score']} 低于通报线 {found['notice_threshold']} (score below the notice threshold)",
             )
-    return {**found, "notice": notice}
+            rectification = notices.issue(uow, notice, notices.due_date(work_calendar(session), respond_by))
+    return {**found, "notice": notice, "rectification": rectification}
 
 
 def jsonable(value):

@@ -82,6 +82,17 @@ def balance(session: Session, account_code: str) -> Decimal:
     return found if found is not None else Decimal("0.00")
 
 
+@dataclass(frozen=True)
+class Planned:
+    """A posting to write (ledger.post's arguments)."""
+
+    cause: str
+    memo: str
+    campaign_id: str
+    moves: list[Move]
+    enrolment_id: str | None = None
+
+
 def post(
     session: Session, cause: str, memo: str, campaign_id: str, moves: list[Move], enrolment_id: str | None = None
 ) -> bool:
@@ -90,37 +101,59 @@ def post(
     Raises InsufficientBalance (nothing written) if a pool, earmarked or payable
     account would go below zero.
     """
-    moves = [move for move in moves if move.amount]
-    if any(move.amount < 0 for move in moves):
+    return post_many(session, [Planned(cause, memo, campaign_id, moves, enrolment_id)])[0]
+
+
+def post_many(session: Session, postings: list[Planned]) -> list[bool]:
+    """Write each posting as `post` would, in order, with one statement per table for them all: every account
+    locked once (in code order), the postings inserted together (a cause posted before, or twice in the list,
+    is written once), their entries together. Each is checked against the balances the ones before it left;
+    InsufficientBalance (nothing written) as for `post`."""
+    planned = [[move for move in posting.moves if move.amount] for posting in postings]
+    if any(move.amount < 0 for moves in planned for move in moves):
         raise ValueError("a move carries a positive amount from source to target")
-    if not moves:
-        return False
-    accounts = locked(session, [c for move in moves for c in (move.source, move.target)])
-    posting_id = session.execute(
+    todo = [
+        (index, posting, moves) for index, (posting, moves) in enumerate(zip(postings, planned, strict=True)) if moves
+    ]
+    written = [False] * len(postings)
+    if not todo:
+        return written
+    accounts = locked(session, [c for *_, moves in todo for move in moves for c in (move.source, move.target)])
+    now = utcnow()
+    inserted = session.execute(
         upsert(session.bind, Posting)
         .values(
-            cause=cause,
-            memo=memo,
-            campaign_id=campaign_id,
-            enrolment_id=enrolment_id,
-            posted_at=utcnow(),
+            [
+                dict(
+                    cause=posting.cause,
+                    memo=posting.memo,
+                    campaign_id=posting.campaign_id,
+                    enrolment_id=posting.enrolment_id,
+                    posted_at=now,
+                )
+                for _, posting, _ in todo
+            ]
         )
         .on_conflict_do_nothing(index_elements=["cause"])
-        .returning(Posting.posting_id)
-    ).scalar()
-    if posting_id is None:
-        return False
-    deltas: dict[str, Decimal] = {}
-    for move in moves:
-        deltas[move.source] = deltas.get(move.source, Decimal("0.00")) - move.amount
-        deltas[move.target] = deltas.get(move.target, Decimal("0.00")) + move.amount
-    for account_code, delta in deltas.items():
-        account = accounts[account_code]
-        if account.type in NON_NEGATIVE_ACCOUNTS and account.balance + delta < 0:
-            raise InsufficientBalance(account, -delta)
-    for account_code, delta in deltas.items():
-        if delta:
-            accounts[account_code].balance += delta
-            session.add(Entry(posting_id=posting_id, account_id=accounts[account_code].account_id, amount=delta))
+        .returning(Posting.posting_id, Posting.cause)
+    ).all()
+    new = {cause: posting_id for posting_id, cause in inserted}
+    for index, posting, moves in todo:
+        posting_id = new.pop(posting.cause, None)  # popped: the same cause twice in the list is written once
+        if posting_id is None:
+            continue
+        deltas: dict[str, Decimal] = {}
+        for move in moves:
+            deltas[move.source] = deltas.get(move.source, Decimal("0.00")) - move.amount
+            deltas[move.target] = deltas.get(move.target, Decimal("0.00")) + move.amount
+        for account_code, delta in deltas.items():
+            account = accounts[account_code]
+            if account.type in NON_NEGATIVE_ACCOUNTS and account.balance + delta < 0:
+                raise InsufficientBalance(account, -delta)
+        for account_code, delta in deltas.items():
+            if delta:
+                accounts[account_code].balance += delta
+                session.add(Entry(posting_id=posting_id, account_id=accounts[account_code].account_id, amount=delta))
+        written[index] = True
     session.flush()
-    return True
+    return written

@@ -5,15 +5,18 @@ from __future__ import annotations
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
+from servicekit.i18n import _
 from servicekit.identity import Identity
+from servicekit.money import show
 from servicekit.paging import Listing
-from servicekit.refusals import Forbidden
+from servicekit.refusals import Forbidden, NotFound
 
 from . import schemas
 from .models import (
     Account,
     Breakdown,
     BreakdownLine,
+    Campaign,
     Charge,
     Enrolment,
     Payment,
@@ -245,3 +248,34 @@ def reimbursement_view(row: Reimbursement, enrolment: Enrolment, recovery: Recov
 def accounts(session: Session, identity: Identity, args: dict) -> tuple[list[Account], dict]:
     unit_id = unit_scope(identity)
     return ACCOUNTS.page(session, filtered(select(Account), {"unit_id": unit_id}, {"unit_id": Account.unit_id}), args)
+
+
+def payment_template_rows(session: Session, identity: Identity, campaign_id: str) -> list[dict]:
+    """The payments import prefilled: one row per registered (or admitted) student of the institution in the
+    campaign who still owes the institution part of the fee, the amount column holding what is still due; the
+    date and the receipt's reference are the institution's to fill in. Finance holds no names (the enrolment id
+    and the programme identify the student)."""
+    if session.get(Campaign, campaign_id) is None:
+        raise NotFound(_("No campaign {campaign_id}.").format(campaign_id=campaign_id))
+    owing = session.execute(
+        select(Enrolment.enrolment_id, Enrolment.programme_id, Breakdown.total, Breakdown.paid)
+        .join(Breakdown, Breakdown.enrolment_id == Enrolment.enrolment_id)
+        .where(
+            Enrolment.campaign_id == campaign_id,
+            Enrolment.institution_id == identity.institution_id,
+            Enrolment.status.in_(("registered", "admitted")),
+            Breakdown.status == "active",
+            Breakdown.paid < Breakdown.total,
+        )
+        .order_by(Enrolment.programme_id, Enrolment.enrolment_id)
+    )
+    return [
+        {
+            "enrolment_id": row.enrolment_id,
+            "amount": show(row.total - row.paid),
+            "programme_id": row.programme_id,
+            "total": show(row.total),
+            "paid": show(row.paid),
+        }
+        for row in owing
+    ]

@@ -31,6 +31,37 @@ def apply_newer(session: Session, model, key, state: dict):
     return row
 
 
+def apply_newer_many(session: Session, model, states: list[tuple]) -> list:
+    """`apply_newer` for each (key, state) in order, the rows held read (locked) in one statement and the new ones
+    inserted in one: per state, the row if applied, else None (a key twice: the second applies only if newer).
+    For models keyed by one column."""
+    [key_column] = model.__mapper__.primary_key
+    held = {
+        getattr(row, key_column.key): row
+        for row in session.scalars(
+            select(model)
+            .where(key_column.in_(sorted({key for key, _ in states})))
+            .order_by(key_column)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    }
+    applied = []
+    for key, state in states:
+        row = held.get(key)
+        if row is None:
+            row = held[key] = model(**state)
+            session.add(row)
+        elif row.revision >= state["revision"]:
+            row = None
+        else:
+            for name, value in state.items():
+                setattr(row, name, value)
+        applied.append(row)
+    session.flush()
+    return applied
+
+
 def campaign(session: Session, data: dict) -> Campaign | None:
     return apply_newer(
         session,
@@ -160,18 +191,28 @@ def transfer(session: Session, data: dict) -> Enrolment | None:
 
 
 def certificate(session: Session, data: dict, status: str, status_on: str) -> Certificate | None:
-    return apply_newer(
+    return certificates(session, [(data, status, status_on)])[0]
+
+
+def certificates(session: Session, items: list[tuple[dict, str, str]]) -> list[Certificate | None]:
+    """Each (data, status, status_on) applied in order if newer: the row, else None."""
+    return apply_newer_many(
         session,
         Certificate,
-        data["certificate_id"],
-        dict(
-            certificate_id=data["certificate_id"],
-            revision=data["revision"],
-            enrolment_id=data["enrolment_id"],
-            number=data["number"],
-            status=status,
-            status_on=_date(status_on),
-        ),
+        [
+            (
+                data["certificate_id"],
+                dict(
+                    certificate_id=data["certificate_id"],
+                    revision=data["revision"],
+                    enrolment_id=data["enrolment_id"],
+                    number=data["number"],
+                    status=status,
+                    status_on=_date(status_on),
+                ),
+            )
+            for data, status, status_on in items
+        ],
     )
 
 

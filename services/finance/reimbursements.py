@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -69,41 +70,75 @@ def accounts(enrolment: Enrolment) -> tuple[str, str, str]:
 
 def _owe(session: Session, enrolment: Enrolment, share: str, amount, certificate_id: str | None):
     """The one reimbursement of this share for this enrolment, created or revived; None if nothing is owed."""
-    if not amount:
-        return None
-    row = session.scalar(
-        select(Reimbursement)
-        .where(Reimbursement.enrolment_id == enrolment.enrolment_id, Reimbursement.share == share)
-        .with_for_update()
-    )
-    if row is not None and row.status not in ("cancelled", "recovered"):
-        return row  # owed already: a repeated certificate owes nothing more
-    if row is None:
-        row = Reimbursement(
-            reimbursement_id=str(uuid.uuid4()), enrolment_id=enrolment.enrolment_id, share=share, created_at=utcnow()
+    return _owe_all(session, [(enrolment, share, amount, certificate_id)])[0]
+
+
+def _owe_all(session: Session, wanted: list[tuple[Enrolment, str, Decimal, str | None]]) -> list:
+    """`_owe` for each (enrolment, share, amount, certificate id) in order: the enrolments' reimbursements read
+    (locked) in one statement, the new ones inserted in one (the database's one row per enrolment and share
+    refuses a second)."""
+    ids = sorted({enrolment.enrolment_id for enrolment, _, amount, _ in wanted if amount})
+    held = {
+        (row.enrolment_id, row.share): row
+        for row in session.scalars(
+            select(Reimbursement)
+            .where(Reimbursement.enrolment_id.in_(ids))
+            .order_by(Reimbursement.enrolment_id, Reimbursement.share)
+            .with_for_update()
         )
-        session.add(row)
-    row.amount, row.certificate_id, row.certificate_revoked = amount, certificate_id, False
-    row.status = "awaiting_funds" if share == "federation" else "payable"
+    }
+    owed: list[Reimbursement | None] = []
+    for enrolment, share, amount, certificate_id in wanted:
+        row = held.get((enrolment.enrolment_id, share))
+        if not amount or (row is not None and row.status not in ("cancelled", "recovered")):
+            owed.append(row if amount else None)  # owed already: a repeated certificate owes nothing more
+            continue
+        if row is None:
+            row = held[(enrolment.enrolment_id, share)] = Reimbursement(
+                reimbursement_id=str(uuid.uuid4()),
+                enrolment_id=enrolment.enrolment_id,
+                share=share,
+                created_at=utcnow(),
+            )
+            session.add(row)
+        row.amount, row.certificate_id, row.certificate_revoked = amount, certificate_id, False
+        row.status = "awaiting_funds" if share == "federation" else "payable"
+        owed.append(row)
     session.flush()
-    return row
+    return owed
 
 
 def _reserve(session: Session, enrolment: Enrolment, row: Reimbursement, cause: str) -> bool:
     """Set the federation's share aside from the earmarked account, if it holds enough."""
-    earmarked, payable, _paid_out = accounts(enrolment)
-    if ledger.locked(session, [earmarked, payable])[earmarked].balance < row.amount:
-        return False
-    ledger.post(
-        session,
-        f"{cause}:{row.reimbursement_id}:reserve",
-        "federation share set aside for a certified student",
-        enrolment.campaign_id,
-        [ledger.Move(earmarked, payable, row.amount)],
-        enrolment.enrolment_id,
-    )
-    row.status = "payable"
-    return True
+    return _reserve_all(session, [(enrolment, row, cause)])[0]
+
+
+def _reserve_all(session: Session, reserving: list[tuple[Enrolment, Reimbursement, str]]) -> list[bool]:
+    """`_reserve` for each (enrolment, share, cause) in order, the accounts locked once and the postings written
+    together (ledger.post_many); each is set aside only if what the ones before it left covers it."""
+    if not reserving:
+        return []
+    held = ledger.locked(session, [code for enrolment, _, _ in reserving for code in accounts(enrolment)[:2]])
+    left = {code: account.balance for code, account in held.items()}
+    planned, reserved = [], []
+    for enrolment, row, cause in reserving:
+        earmarked, payable, _paid_out = accounts(enrolment)
+        fits = left[earmarked] >= row.amount
+        if fits:
+            left[earmarked] -= row.amount
+            planned.append(
+                ledger.Planned(
+                    f"{cause}:{row.reimbursement_id}:reserve",
+                    "federation share set aside for a certified student",
+                    enrolment.campaign_id,
+                    [ledger.Move(earmarked, payable, row.amount)],
+                    enrolment.enrolment_id,
+                )
+            )
+            row.status = "payable"
+        reserved.append(fits)
+    ledger.post_many(session, planned)
+    return reserved
 
 
 def _release(session: Session, enrolment: Enrolment, row: Reimbursement, cause: str, memo: str) -> None:
@@ -171,17 +206,24 @@ def owe_unit_share(session: Session, enrolment: Enrolment, moment: str, certific
         _owe(session, enrolment, "unit", breakdown.unit, certificate_id)
 
 
-def certificate_issued(uow: UnitOfWork, certificate: Certificate, cause: str) -> None:
-    """A certificate owes the shares once finance knows its enrolment; until then it waits for the facts
-    (enrollment.registered or admitted), asked for again when they are late (servicekit.sagas)."""
-    if not _facts_known(uow.session, certificate.enrolment_id):
+def certificates_issued(uow: UnitOfWork, issued: list[tuple[Certificate, str]]) -> None:
+    """Each (certificate, cause) owes the shares once finance knows its enrolment; until then it waits for the
+    facts (enrollment.registered or admitted), asked for again when they are late (servicekit.sagas)."""
+    session = uow.session
+    ids = {certificate.enrolment_id for certificate, _ in issued}
+    session.scalars(select(Enrolment).where(Enrolment.enrolment_id.in_(ids))).all()  # read once, for the checks
+    session.scalars(select(Breakdown).where(Breakdown.enrolment_id.in_(ids))).all()
+    known = []
+    for certificate, cause in issued:
+        if _facts_known(session, certificate.enrolment_id):
+            known.append((certificate, cause))
+            continue
         log.info(
             "certificate waits for its enrolment's facts",
             extra={"certificate_id": certificate.certificate_id, "enrolment_id": certificate.enrolment_id},
         )
         uow.await_answer(SAGA, certificate.certificate_id)
-        return
-    on_certificate(uow.session, certificate, cause)
+    on_certificates(session, known)
 
 
 def facts_arrived(uow: UnitOfWork, enrolment: Enrolment, cause: str) -> None:
@@ -214,23 +256,57 @@ def _facts_known(session: Session, enrolment_id: str) -> bool:
 
 
 def on_certificate(session: Session, certificate: Certificate, cause: str) -> None:
-    enrolment = session.get(Enrolment, certificate.enrolment_id)
-    # locked: a rate raise recomputing this breakdown waits, and sees the share this certificate owes
-    breakdown = session.get(Breakdown, certificate.enrolment_id, with_for_update=True)
-    if enrolment is None or (breakdown is None and enrolment.status != "withdrawn"):
-        raise LookupError(f"enrolment {certificate.enrolment_id} not registered yet")  # retried until it is
-    if enrolment.status == "withdrawn" or breakdown.status != "active":
-        log.warning(
-            "certificate for a withdrawn enrolment: no share is owed", extra={"enrolment_id": enrolment.enrolment_id}
-        )
+    on_certificates(session, [(certificate, cause)])
+
+
+def on_certificates(session: Session, issued: list[tuple[Certificate, str]]) -> None:
+    """The shares each (certificate, cause) owes, with one statement per table for them all."""
+    if not issued:
         return
-    owed = _owe(session, enrolment, "federation", breakdown.federation, certificate.certificate_id)
-    if owed is not None and owed.status == "awaiting_funds":
+    ids = sorted({certificate.enrolment_id for certificate, _ in issued})
+    enrolments = {
+        row.enrolment_id: row for row in session.scalars(select(Enrolment).where(Enrolment.enrolment_id.in_(ids)))
+    }
+    # locked: a rate raise recomputing these breakdowns waits, and sees the shares these certificates owe
+    breakdowns = {
+        row.enrolment_id: row
+        for row in session.scalars(
+            select(Breakdown)
+            .where(Breakdown.enrolment_id.in_(ids))
+            .order_by(Breakdown.enrolment_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    }
+    policies: dict[str, str] = {}
+    owing = []
+    for certificate, cause in issued:
+        enrolment, breakdown = enrolments.get(certificate.enrolment_id), breakdowns.get(certificate.enrolment_id)
+        if enrolment is None or (breakdown is None and enrolment.status != "withdrawn"):
+            raise LookupError(f"enrolment {certificate.enrolment_id} not registered yet")  # retried until it is
+        if enrolment.status == "withdrawn" or breakdown.status != "active":
+            log.warning(
+                "certificate for a withdrawn enrolment: no share is owed",
+                extra={"enrolment_id": enrolment.enrolment_id},
+            )
+            continue
+        owing.append((enrolment, "federation", breakdown.federation, certificate, cause))
+        if enrolment.unit_id not in policies:
+            policies[enrolment.unit_id] = unit_policy(session, enrolment.unit_id).unit_share_timing
+        if policies[enrolment.unit_id] == "on_certification":
+            owing.append((enrolment, "unit", breakdown.unit, certificate, cause))
+    owed = _owe_all(session, [(e, share, amount, c.certificate_id) for e, share, amount, c, _cause in owing])
+    reserving, seen = [], set()
+    for (enrolment, share, _amount, _certificate, cause), row in zip(owing, owed, strict=True):
+        if share != "federation" or row is None or row.status != "awaiting_funds" or row.reimbursement_id in seen:
+            continue
+        seen.add(row.reimbursement_id)  # the same share twice in the batch is set aside once
+        breakdown = breakdowns[enrolment.enrolment_id]
         if breakdown.paid < breakdown.total:
-            owed.status = "awaiting_payment"  # set aside once the recorded payments cover the whole fee
+            row.status = "awaiting_payment"  # set aside once the recorded payments cover the whole fee
         else:
-            _reserve(session, enrolment, owed, cause)
-    owe_unit_share(session, enrolment, "on_certification", certificate.certificate_id)
+            reserving.append((enrolment, row, cause))
+    _reserve_all(session, reserving)
 
 
 def payment_recorded(session: Session, enrolment: Enrolment, cause: str) -> None:

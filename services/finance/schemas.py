@@ -254,6 +254,15 @@ class PaymentItem(PaymentIn):
 PaymentsIn = bulk_of(PaymentItem, "PaymentsIn")
 
 
+class PaymentTemplateQuery(Schema):
+    format = fields.String(
+        load_default="xlsx", validate=validate.OneOf(["xlsx"]), metadata={"description": "xlsx only"}
+    )
+    campaign_id = fields.UUID(
+        metadata={"description": "prefilled: one row per student of your institution who still owes part of the fee"}
+    )
+
+
 class UploadFile(Schema):
     file = fields.Raw(
         required=True,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from servicekit.service import Batched
+
 from . import allocations, reservations
 
 
@@ -12,13 +14,13 @@ def on_registered(uow, event) -> None:
 
 
 HANDLERS = {
-    "enrollment.requested": reservations.request,
+    "enrollment.requested": Batched(reservations.requests),
     "enrollment.registered": on_registered,
     "enrollment.admitted": reservations.consume,
     "enrollment.withdrawn": reservations.release,
     "enrollment.registration_rejected": reservations.release,  # the seat goes back for another nominee
     "enrollment.transferred": reservations.transfer,
-    "certificate.issued": reservations.spend,
+    "certificate.issued": Batched(reservations.spend),
     "breakdown.settled": reservations.follow_breakdown,
     "funds.transferred": allocations.funds_moved,
     "funds.reclaimed": allocations.funds_moved,

@@ -48,18 +48,50 @@ class UnknownEnrolment(LookupError):
     """An event about an enrolment never requested here: retried, as its request may still be on its way."""
 
 
-def request(uow, event) -> None:
-    data = event.data
-    reservation = _claim(uow.session, data)
-    if reservation.status != "pending" and data["revision"] < reservation.revision:
-        log.info("stale request ignored", extra={"enrolment_id": data["enrolment_id"]})
-        return
-    later = data["revision"] > reservation.revision
-    if reservation.status == "pending" or (reservation.status in ("refused", "released") and later):
-        _decide(uow.session, reservation, data, _requested_on(data, event.occurred_at))
-    elif reservation.status in ACTIVE and later:
-        _resize(uow.session, reservation, data)
-    _answer(uow, reservation, data)  # a repeated request gets the same answer again
+def requests(uow, events) -> None:
+    """Batched (servicekit.service.Batched): the requests of a batch, in delivery order, with one statement per
+    table for the lot: every reservation claimed in one upsert, the seats or money of each unit's group taken in
+    one conditional UPDATE of its allocation line (one by one only when the group does not fit whole), the
+    refusal's reason read once per group, every answer in one outbox insert. An enrolment asked twice in a batch
+    (a redelivery beside a retry) splits it: the second request is decided after the first."""
+    for run in _each_enrolment_once(events):
+        _request_run(uow, run)
+
+
+def _each_enrolment_once(events) -> list[list]:
+    runs: list[list] = [[]]
+    seen: set[str] = set()
+    for event in events:
+        if event.data["enrolment_id"] in seen:
+            runs.append([])
+            seen.clear()
+        runs[-1].append(event)
+        seen.add(event.data["enrolment_id"])
+    return runs
+
+
+def _request_run(uow, events) -> None:
+    session = uow.session
+    # claimed with autoflush: what earlier handlers of the batch changed is written first, not overwritten
+    claimed = _claim_all(session, [event.data for event in events])
+    with session.no_autoflush:  # each reservation is written once, with its decision
+        deciding, answered = [], []
+        for event in events:
+            data = event.data
+            reservation = claimed[data["enrolment_id"]]
+            if reservation.status != "pending" and data["revision"] < reservation.revision:
+                log.info("stale request ignored", extra={"enrolment_id": data["enrolment_id"]})
+                continue
+            later = data["revision"] > reservation.revision
+            if reservation.status == "pending" or (reservation.status in ("refused", "released") and later):
+                _asked(reservation, data)
+                deciding.append((reservation, _requested_on(data, event.occurred_at)))
+            elif reservation.status in ACTIVE and later:
+                _resize(session, reservation, data)
+            answered.append((reservation, event))
+        _decide(session, deciding)
+    # a repeated request gets the same answer again
+    uow.publish_caused([answer for r, e in answered if (answer := _answer(r, e.data, e)) is not None])
 
 
 def consume(uow, event) -> None:
@@ -117,38 +149,66 @@ def follow_breakdown(uow, event) -> None:
         )
 
 
-def spend(uow, event) -> None:
-    """A certificate: the federation's share is paid, the quota is spent for good."""
-    reservation = _locked(uow.session, event.data["enrolment_id"])
-    if reservation is None:
-        raise UnknownEnrolment(f"no reservation for enrolment {event.data['enrolment_id']}")
-    if reservation.status in ACTIVE:
-        _move(uow.session, reservation, reservation.status, "spent")
-        reservation.status = "spent"
-        reservation.updated_at = utcnow()
+def spend(uow, events) -> None:
+    """Batched: certificates, the federation's share paid, the quota spent for good. The reservations read
+    (locked) in one statement, each line's counters moved in one UPDATE for all its spent reservations."""
+    ids = sorted({event.data["enrolment_id"] for event in events})
+    held = {
+        row.enrolment_id: row
+        for row in uow.session.scalars(
+            select(Reservation)
+            .where(Reservation.enrolment_id.in_(ids))
+            .order_by(Reservation.enrolment_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    }
+    if missing := [i for i in ids if i not in held]:
+        raise UnknownEnrolment(f"no reservation for enrolment {missing[0]}")
+    moves: dict[tuple, Decimal] = {}
+    with uow.session.no_autoflush:
+        for reservation in (held[i] for i in ids if held[i].status in ACTIVE):
+            prefix, size = _size(reservation)
+            key = (reservation.line_id, prefix, reservation.status)
+            moves[key] = moves.get(key, 0) + size
+            reservation.status = "spent"
+            reservation.updated_at = utcnow()
+        for (line_id, prefix, source), size in sorted(moves.items()):  # lines locked in one order
+            uow.session.execute(_moving(line_id, prefix, source, "spent", size))
 
 
 def _claim(session, data: dict) -> Reservation:
-    """The enrolment's reservation row, locked; created (pending) if this is the first word of it.
+    """The enrolment's reservation row, locked; created (pending) if this is the first word of it."""
+    return _claim_all(session, [data])[data["enrolment_id"]]
 
-    One statement: the insert, or on conflict a no-op update, which locks the existing row and returns it."""
+
+def _claim_all(session, requests: list[dict]) -> dict[str, Reservation]:
+    """Each enrolment's reservation row (each enrolment once), locked; created (pending) if this is the first word
+    of it. One statement: the inserts, or on conflict a no-op update, which locks the existing row and returns it."""
+    now = utcnow()
     claim = upsert(session.bind, Reservation).values(
-        enrolment_id=data["enrolment_id"],
-        campaign_id=data["campaign_id"],
-        unit_id=data["unit_id"],
-        kind=data["kind"],
-        seats=0,
-        amount=Decimal("0.00"),
-        status="pending",
-        revision=data["revision"],
-        updated_at=utcnow(),
+        [
+            dict(
+                enrolment_id=data["enrolment_id"],
+                campaign_id=data["campaign_id"],
+                unit_id=data["unit_id"],
+                kind=data["kind"],
+                seats=0,
+                amount=Decimal("0.00"),
+                status="pending",
+                revision=data["revision"],
+                updated_at=now,
+            )
+            for data in requests
+        ]
     )
-    return session.scalars(
+    rows = session.scalars(
         claim.on_conflict_do_update(
             index_elements=["enrolment_id"], set_={"revision": Reservation.__table__.c.revision}
         ).returning(Reservation),
         execution_options={"populate_existing": True},
-    ).one()
+    )
+    return {row.enrolment_id: row for row in rows}
 
 
 def _locked(session, enrolment_id: str) -> Reservation | None:
@@ -178,19 +238,44 @@ def _requested_on(data: dict, occurred_at: str) -> date:
     return china_date(datetime.fromisoformat(occurred_at))
 
 
-def _decide(session, reservation: Reservation, data: dict, requested_on: date) -> None:
-    with session.no_autoflush:  # the reservation is written once, with the decision
-        reservation.campaign_id, reservation.unit_id = data["campaign_id"], data["unit_id"]
-        reservation.kind = data["kind"]
-        reservation.seats = 1 if data["kind"] == "academic" else 0
-        reservation.amount = money(data["amount"]) if data["kind"] == "skills" else Decimal("0.00")
-        _touch(reservation, data["revision"])
-        conditions = _conditions(reservation, requested_on)
-        reservation.line_id = session.scalar(_taking(reservation, where=_reserving(reservation, conditions)))
-        if reservation.line_id is None:
-            reservation.status, reservation.refusal_reason = "refused", _refusal(session, reservation, conditions)
+def _asked(reservation: Reservation, data: dict) -> None:
+    """The reservation as the request asks it (not yet written: the decision comes with it)."""
+    reservation.campaign_id, reservation.unit_id = data["campaign_id"], data["unit_id"]
+    reservation.kind = data["kind"]
+    reservation.seats = 1 if data["kind"] == "academic" else 0
+    reservation.amount = money(data["amount"]) if data["kind"] == "skills" else Decimal("0.00")
+    _touch(reservation, data["revision"])
+
+
+def _decide(session, deciding: list[tuple[Reservation, date]]) -> None:
+    """Reserve or refuse each request, group by group (campaign, unit, kind, day asked: the same conditions, the
+    same line). The whole group in one conditional UPDATE when its line has room for all of it; otherwise one by
+    one in delivery order, each its own conditional UPDATE (a seat taken is a seat the next one cannot get; a
+    smaller sum of money may still fit after a larger one was refused). The database refuses any overbooking."""
+    groups: dict[tuple, list[Reservation]] = {}
+    for reservation, requested_on in deciding:
+        key = (reservation.campaign_id, reservation.unit_id, reservation.kind, requested_on)
+        groups.setdefault(key, []).append(reservation)
+    for (*_, requested_on), group in groups.items():
+        conditions = _conditions(group[0], requested_on)
+        where = _reserving(group[0], conditions)
+        whole = sum(_size(reservation)[1] for reservation in group)
+        line_id = session.scalar(_taking(group[0], whole, where=where))
+        if line_id is not None or len(group) == 1:
+            for reservation in group:
+                reservation.line_id = line_id
         else:
-            reservation.status, reservation.refusal_reason = "reserved", None
+            room = True
+            for reservation in group:  # academic: once a seat is refused, none is left for the rest either
+                reservation.line_id = session.scalar(_taking(reservation, where=where)) if room else None
+                room = reservation.line_id is not None or reservation.kind == "skills"
+        taken = any(reservation.line_id is not None for reservation in group)
+        reason = "no_quota_left" if taken else _refusal(session, group[0], conditions)
+        for reservation in group:
+            if reservation.line_id is None:
+                reservation.status, reservation.refusal_reason = "refused", reason
+            else:
+                reservation.status, reservation.refusal_reason = "reserved", None
 
 
 def _conditions(reservation: Reservation, requested_on: date) -> dict:
@@ -279,11 +364,16 @@ def _size(reservation: Reservation) -> tuple[str, int | Decimal]:
 def _move(session, reservation: Reservation, source: str, target: str, size=None) -> None:
     """Move the reservation's seats or money (or `size` of it) from one counter of its line to another."""
     prefix, held = _size(reservation)
-    size = held if size is None else size
+    session.execute(_moving(reservation.line_id, prefix, source, target, held if size is None else size))
+    reservation.updated_at = utcnow()
+
+
+def _moving(line_id, prefix: str, source: str, target: str, size):
+    """The UPDATE moving `size` seats or money from one counter of a line to another."""
     line = AllocationLine.__table__.c
-    session.execute(
+    return (
         update(AllocationLine)
-        .where(AllocationLine.id == reservation.line_id)
+        .where(AllocationLine.id == line_id)
         .values(
             {
                 f"{prefix}_{source}": line[f"{prefix}_{source}"] - size,
@@ -291,7 +381,6 @@ def _move(session, reservation: Reservation, source: str, target: str, size=None
             }
         )
     )
-    reservation.updated_at = utcnow()
 
 
 def _touch(reservation: Reservation, revision: int) -> None:
@@ -299,10 +388,11 @@ def _touch(reservation: Reservation, revision: int) -> None:
     reservation.updated_at = utcnow()
 
 
-def _answer(uow, reservation: Reservation, request: dict) -> None:
-    """Answer the request (naming its revision); a refusal while quota is held refused a change of amount."""
+def _answer(reservation: Reservation, request: dict, cause) -> tuple[str, dict, object] | None:
+    """The answer to the request (naming its revision), as (type, data, cause) for the outbox; a refusal while
+    quota is held refused a change of amount."""
     if reservation.status not in HOLDING and reservation.status != "refused":
-        return  # released or pending: nobody waits for an answer
+        return None  # released or pending: nobody waits for an answer
     reason = reservation.refusal_reason
     data = {
         "enrolment_id": reservation.enrolment_id,
@@ -316,6 +406,5 @@ def _answer(uow, reservation: Reservation, request: dict) -> None:
     else:
         data["amount"] = request["amount"] if reason else show(reservation.amount)
     if reason:
-        uow.publish("quota.refused", {**data, "reason": reason, "detail": REFUSALS[reason]})
-    else:
-        uow.publish("quota.reserved", data)
+        return "quota.refused", {**data, "reason": reason, "detail": REFUSALS[reason]}, cause
+    return "quota.reserved", data, cause

@@ -20,6 +20,7 @@ from ..schemas import (
     PlanOut,
     ProgrammeBody,
     ProgrammeOut,
+    ProgrammeReturnIn,
     ProgrammeRow,
     UploadFile,
 )
@@ -114,7 +115,7 @@ def list_programmes(filters):
     with unit_of_work() as uow:
         query = catalogue.programmes_query(current_identity())
         return PROGRAMMES.page(
-            uow.session, query, filters, view=lambda rows: [catalogue.programme_view(p) for p in rows]
+            uow.session, query, filters, view=lambda rows: catalogue.programme_views(uow.session, rows)
         )
 
 
@@ -124,7 +125,8 @@ def list_programmes(filters):
 @requires(*ROLES)
 def get_programme(programme_id):
     with unit_of_work() as uow:
-        return catalogue.programme_view(catalogue.visible_programme(uow.session, current_identity(), programme_id))
+        programme = catalogue.visible_programme(uow.session, current_identity(), programme_id)
+        return catalogue.programme_views(uow.session, [programme])[0]
 
 
 @blp.route("/programmes/<programme_id>", methods=["PUT"])
@@ -156,6 +158,24 @@ def publish_programme(programme_id):
         programme = catalogue.publish_programme(uow, programme_id)
         audit_changes(uow, changes, "published", programme)
         view = catalogue.programme_view(programme)
+        uow.commit()
+    return view
+
+
+@blp.route("/programmes/<programme_id>/return", methods=["POST"])
+@blp.arguments(ProgrammeReturnIn)
+@blp.response(200, ProgrammeOut)
+@documents(blp, 404, 409)
+@requires("federation_admin")
+def return_programme(body, programme_id):
+    """Send a draft back to its institution with the reason (what to change): it stays a draft, shown as returned
+    (with the reason) until the institution edits it. Audited as `programme.returned`."""
+    reason = body["reason"].strip()
+    with unit_of_work() as uow:
+        programme = catalogue.return_programme(uow, programme_id)
+        before = catalogue.programme_view(programme)
+        uow.audit(f"programme.{catalogue.RETURNED}", "programme", programme_id, before=before, reason=reason)
+        view = catalogue.programme_views(uow.session, [programme])[0]  # the return just recorded
         uow.commit()
     return view
 

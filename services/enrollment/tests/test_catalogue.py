@@ -123,6 +123,36 @@ def test_an_institution_makes_and_edits_its_own_programmes_and_sees_its_drafts_t
     assert service.client.post(f"/programmes/{SKILLS}/publish", headers=own).status_code == 403
 
 
+def test_the_federation_lists_the_drafts_and_sends_one_back_with_the_reason_until_the_institution_edits_it(service):
+    own, admin = service.institution("GZ-ZGJS"), service.admin()
+    service.ok(service.client.put(f"/programmes/{SKILLS}", json=programme(), headers=own), 201)
+    service.ok(service.client.put(f"/programmes/{ACADEMIC}", json=programme(), headers=own), 201)
+    service.ok(service.client.post(f"/programmes/{ACADEMIC}/publish", headers=admin))
+    drafts = service.client.get("/programmes", query_string={"status": "draft", "count": "true"}, headers=admin)
+    assert [p["programme_id"] for p in service.ok(drafts)] == [SKILLS] and drafts.headers["X-Total-Count"] == "1"
+
+    blank = service.client.post(f"/programmes/{SKILLS}/return", json={"reason": " "}, headers=admin)
+    assert blank.status_code == 422 and "reason" in blank.get_json()["errors"]
+    assert service.client.post(f"/programmes/{SKILLS}/return", json={"reason": "x"}, headers=own).status_code == 403
+    published = service.client.post(f"/programmes/{ACADEMIC}/return", json={"reason": "费用偏高"}, headers=admin)
+    assert published.status_code == 409 and published.get_json()["code"] == "enrollment_programme_published"
+    returned = service.ok(
+        service.client.post(f"/programmes/{SKILLS}/return", json={"reason": "教材费偏高，请核实"}, headers=admin)
+    )
+    assert (returned["status"], returned["returned"]["reason"]) == ("draft", "教材费偏高，请核实")
+    seen = service.ok(service.client.get("/programmes", query_string={"status": "draft"}, headers=own))
+    assert [(p["programme_id"], p["returned"]["returned_by"]) for p in seen] == [(SKILLS, "fed-1")]
+    trail = service.ok(
+        service.client.get("/audit", query_string={"entity_type": "programme", "entity_id": SKILLS}, headers=admin)
+    )
+    assert (trail[0]["action"], trail[0]["reason"]) == ("programme.returned", "教材费偏高，请核实")
+
+    fees = {**programme()["fee_standard"], "textbook": "40.00"}
+    service.ok(service.client.put(f"/programmes/{SKILLS}", json=programme(fee_standard=fees), headers=own))
+    assert service.ok(service.client.get(f"/programmes/{SKILLS}", headers=admin))["returned"] is None  # edited since
+    assert service.ok(service.client.post(f"/programmes/{SKILLS}/publish", headers=admin))["returned"] is None
+
+
 INVALID = [  # (what is wrong, the field named)
     ({"kind": "academic", "level": "大专"}, "major"),  # academic needs a major...
     ({"level": "硕士", "kind": "academic", "major": "机电", "trade": None}, "level"),

@@ -20,8 +20,8 @@ from servicekit.tabular import IMPORT_REJECTED, Column, export, read_rows, valid
 from ..listing import RESULTS, by_enrolment
 from ..models import ExamResult
 from ..problems import BATCH_REJECTED
-from ..results import record_batch
-from ..schemas import ResultBatchIn, ResultBatchOut, ResultOut, ResultRow, UploadFile
+from ..results import record_batch, template_rows
+from ..schemas import ResultBatchIn, ResultBatchOut, ResultOut, ResultRow, ResultTemplateQuery, UploadFile
 
 blp = Blueprint("results", __name__, url_prefix="/results", description="Exam results (考试成绩) and retakes")
 
@@ -68,12 +68,30 @@ RESULT_COLUMNS = [
 ]
 
 
+# What the prefilled template adds for the people filling it in: the import reads none of it.
+TEMPLATE_COLUMNS = [
+    *RESULT_COLUMNS,
+    Column("holder_name_masked", "姓名（脱敏，不导入）Name (masked, not imported)"),
+    Column("programme_id", "项目编号（不导入）Programme (not imported)"),
+]
+
+
 @blp.route("/import/template", methods=["GET"])
-@blp.response(200, description="An empty .xlsx with the import's headers")
+@blp.arguments(ResultTemplateQuery, location="query")
+@blp.response(200, description="The .xlsx to fill in: the import's headers, prefilled with `campaign_id`")
+@blp.alt_response(404, description="Unknown campaign")
 @requires(INSTITUTION_SYSTEM, INSTITUTION_OPERATOR)
-def import_template():
-    """The workbook to fill in for the import: its header row only, the columns the import reads"""
-    return export([], RESULT_COLUMNS, "xlsx", "results-import")
+def import_template(query):
+    """The workbook to fill in for the import: the columns the import reads (and, to recognise the students, their
+    masked names and programmes, which the import ignores). With `campaign_id` (and `programme_id`), one row per
+    active student of the institution, the exam, date, score and outcome left to fill in; delete the rows of
+    students without a result before importing. Evaluation knows no class membership (class.opened carries no
+    students), so a class's students are chosen by their programme."""
+    if not query.get("campaign_id"):
+        return export([], RESULT_COLUMNS, "xlsx", "results-import")
+    with unit_of_work() as uow:
+        rows = template_rows(uow.session, current_identity(), str(query["campaign_id"]), query.get("programme_id"))
+    return export(rows, TEMPLATE_COLUMNS, "xlsx", "results-import")
 
 
 @blp.route("/import", methods=["POST"])

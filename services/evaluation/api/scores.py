@@ -14,6 +14,7 @@ from ..models import as_dict
 from ..schemas import (
     CampaignQuery,
     DecisionOut,
+    EvaluationIn,
     InspectionIn,
     InspectionOut,
     SanctionIn,
@@ -106,15 +107,18 @@ def score(query, institution_id):
 
 
 @blp.route("/institutions/<institution_id>/evaluations", methods=["POST"])
-@blp.arguments(CampaignQuery)
+@blp.arguments(EvaluationIn)
 @blp.response(201, ScoreOut)
 @blp.alt_response(404, description="Unknown campaign, or (for a notice) unknown institution")
+@blp.alt_response(422, description="A notice without respond_by and no working-day calendar to count its due date")
 @requires(FEDERATION_ADMIN)
 def evaluate(body, institution_id):
     """Evaluate and keep the score; below the threshold the institution is notified (`institution.notified`)."""
     with unit_of_work() as uow:
         with audited(uow, "evaluated", "institution_score", f"{institution_id}/{body['campaign_id']}"):
-            evaluated = scoring.evaluate(uow, current_identity(), str(body["campaign_id"]), institution_id)
+            evaluated = scoring.evaluate(
+                uow, current_identity(), str(body["campaign_id"]), institution_id, body.get("respond_by")
+            )
         uow.commit()
     return evaluated
 

@@ -15,6 +15,18 @@ FEES = {
     "entrance_test": "0.00",
 }
 
+# Scoring settings where the results alone count, with a notice threshold of 80.
+RESULTS_ONLY = {
+    "weights": {
+        "plan_execution": "0.00",
+        "satisfaction": "0.00",
+        "results": "1.00",
+        "use_of_funds": "0.00",
+        "inspection": "0.00",
+    },
+    "notice_threshold": "80.00",
+}
+
 
 def campaign(revision: int = 1, **change) -> dict:
     return {

@@ -5,8 +5,11 @@ import uuid
 from datetime import datetime
 
 import pytest
+from openpyxl import load_workbook
 
 from servicekit.testing import xlsx
+
+from .helpers import CAMPAIGN
 
 pytestmark = pytest.mark.servers
 
@@ -51,3 +54,35 @@ def test_one_bad_row_records_none_and_the_good_file_records_every_attempt_once(e
     assert upload(evaluation, xlsx([HEADER, *rows]), key).get_json() == recorded.get_json()  # a replay: once
     [only] = results(evaluation, students[1]["enrolment_id"])
     assert (only["score"], only["passed"]) == ("52.00", False)
+
+
+def test_the_template_is_prefilled_with_the_institutions_active_students_of_a_campaign_or_programme(evaluation):
+    evaluation.register()
+    evaluation.register("GZ-SYG", "广州市羊城职工职业培训学院（市二宫）")
+    named = evaluation.enrol(holder_name_masked="张*明")
+    other_programme = evaluation.enrol(programme_id="GZ-ZGJS-P2", holder_name_masked="李*")
+    withdrawn = evaluation.enrol()
+    evaluation.deliver(
+        "enrollment.withdrawn",
+        {k: withdrawn[k] for k in ("enrolment_id", "campaign_id", "kind", "unit_id", "institution_id")}
+        | {"revision": 2, "withdrawn_on": "2013-12-10", "reason": "调岗"},
+    )
+    evaluation.enrol("GZ-SYG", holder_name_masked="王*")
+
+    def template(**query):
+        return evaluation.client.get("/results/import/template", headers=evaluation.institution(), query_string=query)
+
+    empty = list(load_workbook(io.BytesIO(template().data)).active.iter_rows(values_only=True))
+    assert [list(r) for r in empty] == [HEADER]
+    rows = list(load_workbook(io.BytesIO(template(campaign_id=CAMPAIGN).data)).active.iter_rows(values_only=True))
+    assert list(rows[0][:5]) == HEADER
+    assert sorted((r[0], r[1], r[5]) for r in rows[1:]) == sorted(
+        [(named["enrolment_id"], None, "张*明"), (other_programme["enrolment_id"], None, "李*")]
+    )
+    one = template(campaign_id=CAMPAIGN, programme_id="GZ-ZGJS-P2")
+    assert [r[0] for r in list(load_workbook(io.BytesIO(one.data)).active.iter_rows(values_only=True))[1:]] == [
+        other_programme["enrolment_id"]
+    ]
+    unknown = template(campaign_id=str(uuid.uuid4()))
+    assert unknown.status_code == 404 and unknown.mimetype == "application/problem+json"
+    assert template(campaign_id="not-a-uuid").status_code == 422

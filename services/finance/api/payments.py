@@ -109,13 +109,29 @@ PAYMENT_COLUMNS = [
 ]
 
 
+# What the prefilled template adds for the people filling it in: the import reads none of it.
+TEMPLATE_COLUMNS = [
+    *PAYMENT_COLUMNS,
+    Column("programme_id", "项目编号（不导入）Programme (not imported)"),
+    Column("total", "应缴合计（不导入）Total due (not imported)"),
+    Column("paid", "已缴（不导入）Paid so far (not imported)"),
+]
+
+
 @blp.route("/payments/import/template", methods=["GET"])
-@blp.response(200, description="An empty .xlsx with the import's headers")
-@problems()
+@blp.arguments(schemas.PaymentTemplateQuery, location="query")
+@blp.response(200, description="The .xlsx to fill in: the import's headers, prefilled with `campaign_id`")
+@problems(404)
 @requires("institution_operator", "institution_system")
-def payments_template():
-    """The workbook to fill in for the import: its header row only, the columns the import reads"""
-    return export([], PAYMENT_COLUMNS, "xlsx", "payments-import")
+def payments_template(query):
+    """The workbook to fill in for the import: the columns the import reads. With `campaign_id`, one row per
+    registered student of the institution who still owes part of the fee, the amount being what is still due (the
+    date and the reference left to fill in; delete the rows of students who did not pay)"""
+    if not query.get("campaign_id"):
+        return export([], PAYMENT_COLUMNS, "xlsx", "payments-import")
+    with reading() as session:
+        rows = queries.payment_template_rows(session, current_identity(), str(query["campaign_id"]))
+    return export(rows, TEMPLATE_COLUMNS, "xlsx", "payments-import")
 
 
 @blp.route("/payments/import", methods=["POST"])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import uuid
+from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
@@ -211,3 +213,37 @@ def test_the_payment_import_hands_out_its_template(funded):
     header = [c.value for c in next(load_workbook(io.BytesIO(response.data)).active.iter_rows(max_row=1))]
     assert header == ["报名编号 Enrolment id", "金额 Amount", "缴费日期 Paid on", "单据号 Reference"]
     assert funded.client.get("/payments/import/template", headers=funded.unit()).status_code == 403
+
+
+def test_the_payment_template_is_prefilled_with_each_student_still_owing_and_what_is_due(funded):
+    paid_in_full, partly, unpaid, withdrawn = (registered_event("skills", employee_id=f"emp-{n}") for n in range(4))
+    elsewhere = registered_event("skills", employee_id="emp-9", institution_id=OTHER_INSTITUTION)
+    funded.deliver(
+        *[("enrollment.registered", e) for e in (paid_in_full, partly, unpaid, withdrawn, elsewhere)],
+        ("enrollment.withdrawn", withdrawn_event(withdrawn)),
+    )
+    total = funded.get(f"/enrolments/{partly['enrolment_id']}/breakdown", funded.federation)["total"]
+    payment = {"paid_on": "2013-11-25", "reference": "POS-1"}
+    funded.post(
+        f"/enrolments/{paid_in_full['enrolment_id']}/payments", {**payment, "amount": total}, funded.institution()
+    )
+    funded.post(f"/enrolments/{partly['enrolment_id']}/payments", {**payment, "amount": "100.00"}, funded.institution())
+
+    response = funded.client.get(
+        "/payments/import/template", headers=funded.institution(), query_string={"campaign_id": CAMPAIGN}
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    rows = list(load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True))
+    assert rows[0][:4] == ("报名编号 Enrolment id", "金额 Amount", "缴费日期 Paid on", "单据号 Reference")
+    due = {row[0]: (row[1], row[2], row[3]) for row in rows[1:]}
+    rest = f"{Decimal(total) - Decimal('100.00'):.2f}"
+    assert due == {partly["enrolment_id"]: (rest, None, None), unpaid["enrolment_id"]: (total, None, None)}
+
+    unknown = funded.client.get(
+        "/payments/import/template", headers=funded.institution(), query_string={"campaign_id": str(uuid.uuid4())}
+    )
+    assert unknown.status_code == 404 and unknown.mimetype == "application/problem+json"
+    bad = funded.client.get(
+        "/payments/import/template", headers=funded.institution(), query_string={"campaign_id": "x"}
+    )
+    assert bad.status_code == 422 and "campaign_id" in bad.get_json()["errors"]

@@ -312,12 +312,8 @@ def test_200_requests_racing_for_the_last_10_seats_on_two_workers(quota):
     refused = [a for a in answers if a["type"] == "quota.refused"]
     assert (len(reserved), len(refused)) == (10, 190)
     assert {a["reason"] for a in refused} == {"no_quota_left"}
+    held = reserved_count(quota, ids)
     with quota.stack.runtime.engine.connect() as db:
-        held = db.execute(
-            select(func.count())
-            .select_from(Reservation)
-            .where(Reservation.enrolment_id.in_(ids), Reservation.status == "reserved")
-        ).scalar_one()
         line = db.execute(
             select(AllocationLine.seats_reserved, AllocationLine.academic_seats).where(
                 AllocationLine.unit_id == "GZ-HZ"
@@ -326,6 +322,15 @@ def test_200_requests_racing_for_the_last_10_seats_on_two_workers(quota):
     assert held == 10 and tuple(line) == (11, 11)
     handled = [handled_events(w.log()[start:]) for w, start in zip(workers, before)]
     assert sum(handled) >= 200 and all(handled), handled  # both workers took part in the race
+
+
+def reserved_count(quota, ids) -> int:
+    with quota.stack.runtime.engine.connect() as db:
+        return db.execute(
+            select(func.count())
+            .select_from(Reservation)
+            .where(Reservation.enrolment_id.in_(ids), Reservation.status == "reserved")
+        ).scalar_one()
 
 
 def handled_events(log: str) -> int:
@@ -503,3 +508,45 @@ def test_a_rejected_registration_gives_its_seat_back_once_however_often_it_is_de
     assert saga.asked(last)["type"] == "quota.refused"  # released once, not twice
     line = report_line(quota, campaign_id)["seats"]
     assert (line["reserved"], line["released"], line["available"]) == (2, 1, 0)
+
+
+def test_a_batch_of_requests_beyond_what_is_left_reserves_exactly_that_and_refuses_the_rest(quota):
+    quota.unit("GZ-HZ", 1000)
+    campaign_id = published_campaign(quota, seats=4, money="1000.00")
+    saga = Saga(quota, campaign_id)
+    worker = quota.stack.worker(BUS_PREFETCH="50")
+    wait_for(lambda: "consumer ready" in worker.log(), message="the worker consuming")
+    academic = [saga.request(enrolment_id()) for _ in range(10)]
+    skills = [saga.request(enrolment_id(), kind="skills", amount=a) for a in ("600.00", "500.00", "400.00")]
+    elsewhere = saga.request(enrolment_id(), unit="GZ-NOWHERE")
+    before = len(worker.log())
+
+    # one burst: the first request delivered again at the end (a redelivery: a new event id)
+    batch = [*academic, *skills, elsewhere, academic[0]]
+    saga.send_many("enrollment.requested", batch)
+    ids = [r["enrolment_id"] for r in batch]
+    wait_for(
+        lambda: len([a for a in saga.collect() if a["enrolment_id"] in ids]) >= len(batch),
+        timeout=60,
+        message=f"{len(batch)} answers",
+    )
+    answers = {}
+    for answer in saga.collect():
+        answers.setdefault(answer["enrolment_id"], []).append(answer)
+
+    outcomes = [(answers[r["enrolment_id"]][0]["type"], answers[r["enrolment_id"]][0].get("reason")) for r in academic]
+    assert outcomes == [("quota.reserved", None)] * 4 + [("quota.refused", "no_quota_left")] * 6  # in delivery order
+    assert [answers[r["enrolment_id"]][0]["type"] for r in skills] == [
+        "quota.reserved",
+        "quota.refused",  # 500.00 does not fit in the 400.00 left; the next 400.00 does
+        "quota.reserved",
+    ]
+    assert answers[skills[1]["enrolment_id"]][0]["reason"] == "no_quota_left"
+    assert [(a["type"], a["reason"]) for a in answers[elsewhere["enrolment_id"]]] == [("quota.refused", "unit_unknown")]
+    assert [a["type"] for a in answers[academic[0]["enrolment_id"]]] == ["quota.reserved"] * 2  # answered again
+    report = report_line(quota, campaign_id)
+    assert (report["seats"]["reserved"], report["seats"]["available"]) == (4, 0)
+    assert (report["money"]["reserved"], report["money"]["available"]) == ("1000.00", "0.00")
+    assert reserved_count(quota, ids) == 6
+    batches = [json.loads(line) for line in worker.log()[before:].splitlines() if '"batch handled"' in line]
+    assert max(b["events"] for b in batches) > 1, "the requests were handled one by one"
