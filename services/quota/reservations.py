@@ -256,7 +256,8 @@ def _decide(session, deciding: list[tuple[Reservation, date]]) -> None:
     for reservation, requested_on in deciding:
         key = (reservation.campaign_id, reservation.unit_id, reservation.kind, requested_on)
         groups.setdefault(key, []).append(reservation)
-    for (*_, requested_on), group in groups.items():
+    # Groups in one order (of their keys) in every worker: two batches lock the same lines without deadlocking.
+    for (*_, requested_on), group in sorted(groups.items(), key=lambda item: item[0]):
         conditions = _conditions(group[0], requested_on)
         where = _reserving(group[0], conditions)
         whole = sum(_size(reservation)[1] for reservation in group)
