@@ -565,7 +565,8 @@ def working_days_left(until: str | None, calendars: dict[int, dict], start: date
 
 
 def _classes_page(campaign, form, form_error=None, status=200):
-    groupings = gateway.get("/api/enrollment/groupings", campaign_id=campaign["id"])
+    # one row per programme of this institution: a handful, read whole (the class form chooses among them)
+    groupings = gateway.every("/api/enrollment/groupings", campaign_id=campaign["id"])
     page = gateway.page("/api/enrollment/classes", campaign_id=campaign["id"], cursor=request.args.get("cursor"))
     calendars: dict[int, dict] = {}
     for klass in page.items:
@@ -872,7 +873,7 @@ def records():
     notices = gateway.page("/api/evaluation/notices", sort="-issued_at", cursor=request.args.get("cursor"))
     surveys = [
         {**s, "results": gateway.maybe(lambda s=s: gateway.get(f"/api/evaluation/surveys/{s['survey_id']}/results"))}
-        for s in gateway.get("/api/evaluation/surveys", campaign_id=campaign["id"], limit=20)
+        for s in gateway.every("/api/evaluation/surveys", campaign_id=campaign["id"])  # a campaign's few surveys
     ]
     return render_template(
         "institution/records.html",

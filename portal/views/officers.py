@@ -39,7 +39,7 @@ def unit_allocation():
     except Problem as error:
         if error.status not in (403, 404):
             raise
-    accounts = gateway.get("/api/finance/accounts", campaign_id=campaign["id"])
+    accounts = gateway.every("/api/finance/accounts", campaign_id=campaign["id"])  # the unit's own: two at most
     return render_template(
         "officers/unit_allocation.html", campaign=campaign, line=(lines or [None])[0], report=report, accounts=accounts
     )
@@ -62,7 +62,9 @@ def unit_lists():
     page = gateway.page(
         "/api/enrollment/enrolments", campaign_id=campaign["id"], status=status, cursor=request.args.get("cursor")
     )
-    sent = gateway.page("/api/enrollment/lists", campaign_id=campaign["id"], limit=20)
+    sent = gateway.page(
+        "/api/enrollment/lists", campaign_id=campaign["id"], limit=20, cursor=request.args.get("sent_cursor")
+    )
     return render_template(
         "officers/unit_lists.html",
         campaign=campaign,
