@@ -51,6 +51,8 @@ from benchmarks.saga_throughput import (  # noqa: E402
     raw_reference,
     register_paths,
     sent_nominations,
+    stack_arguments,
+    stack_env,
     stack_processes,
 )
 from tests.support.campaign import ADMIN, PASSWORD, Flows  # noqa: E402
@@ -170,17 +172,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--students", type=int, default=10_000, help="how many (at most 10,000)")
     parser.add_argument("--batch", type=int, default=1000, help="lines and certificates per request (at most 1000)")
-    parser.add_argument("--web-concurrency", default="2", help="gunicorn processes per api (WEB_CONCURRENCY)")
-    parser.add_argument("--threads", default="4", help="threads per gunicorn process (GUNICORN_THREADS)")
-    parser.add_argument("--logs", type=Path, help="copy every process's log here at the end")
-    parser.add_argument("--log-level", default="WARNING", help="the processes' LOG_LEVEL")
-    args = parser.parse_args()
+    args = stack_arguments(parser)
     if not 0 < args.students <= 10_000:
         parser.error("1 to 10,000 students (the workers' resident ID numbers)")
     if not 0 < args.batch <= 1000:
         parser.error("1 to 1000 a batch")
     servers = Servers("127.0.0.1", 5432, "postgres", "postgres", "127.0.0.1", 5672, "guest", "guest", ["rabbitmqctl"])
-    env = {"WEB_CONCURRENCY": args.web_concurrency, "GUNICORN_THREADS": args.threads, "LOG_LEVEL": args.log_level}
+    env = stack_env(args)
     print(
         f"apis: {args.web_concurrency} gunicorn processes x {args.threads} threads each; {args.students} students, "
         f"results and certificates in batches of {args.batch}",

@@ -175,6 +175,19 @@ def stack_processes(deployed: Deployed) -> dict[str, int]:
     }
 
 
+def stack_arguments(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """The stack's options, shared by the benchmarks that deploy it; the arguments parsed."""
+    parser.add_argument("--web-concurrency", default="2", help="gunicorn processes per api (WEB_CONCURRENCY)")
+    parser.add_argument("--threads", default="4", help="threads per gunicorn process (GUNICORN_THREADS)")
+    parser.add_argument("--logs", type=Path, help="copy every process's log here at the end")
+    parser.add_argument("--log-level", default="WARNING", help="the processes' LOG_LEVEL")
+    return parser.parse_args()
+
+
+def stack_env(args: argparse.Namespace) -> dict[str, str]:
+    return {"WEB_CONCURRENCY": args.web_concurrency, "GUNICORN_THREADS": args.threads, "LOG_LEVEL": args.log_level}
+
+
 def main() -> None:
     logging.disable(logging.INFO)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -182,16 +195,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rate", type=float, default=50, help="open loop: registrations offered a second")
     parser.add_argument("--seconds", type=float, default=20, help="open loop: for how long")
-    parser.add_argument("--web-concurrency", default="2", help="gunicorn processes per api (WEB_CONCURRENCY)")
-    parser.add_argument("--threads", default="4", help="threads per gunicorn process (GUNICORN_THREADS)")
-    parser.add_argument("--logs", type=Path, help="copy every process's log here at the end")
-    parser.add_argument("--log-level", default="WARNING", help="the processes' LOG_LEVEL")
-    args = parser.parse_args()
+    args = stack_arguments(parser)
     offered = int(args.rate * args.seconds)
     if args.registrations + offered + 10 > 9000:
         parser.error("at most 9,000 registrations in all (the workers' resident ID numbers)")
     servers = Servers("127.0.0.1", 5432, "postgres", "postgres", "127.0.0.1", 5672, "guest", "guest", ["rabbitmqctl"])
-    env = {"WEB_CONCURRENCY": args.web_concurrency, "GUNICORN_THREADS": args.threads, "LOG_LEVEL": args.log_level}
+    env = stack_env(args)
     print(
         f"apis: {args.web_concurrency} gunicorn processes x {args.threads} threads each; "
         f"closed loop {args.registrations} registrations on {args.connections} connections; "
