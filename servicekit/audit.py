@@ -212,26 +212,60 @@ def record(
     only_changes: bool = False,
 ) -> None:
     """Insert one audit entry in the session's transaction (committed or rolled back with the change)."""
+    record_all(
+        session,
+        table,
+        [
+            entry(
+                action,
+                entity_type,
+                entity_id,
+                before=before,
+                after=after,
+                reason=reason,
+                actor=actor,
+                only_changes=only_changes,
+            )
+        ],
+    )
+
+
+def entry(
+    action: str,
+    entity_type: str,
+    entity_id: Any = None,
+    *,
+    before: dict | None = None,
+    after: dict | None = None,
+    reason: str | None = None,
+    actor: Actor | None = None,
+    only_changes: bool = False,
+) -> dict:
+    """One audit entry's row, masked and cut to its columns, for `record_all`."""
     actor = actor or current_actor()
     before, after = plain(before), plain(after)
     if only_changes:
         before, after = changed(before, after)
-    session.execute(
-        insert(table).values(
-            at=datetime.now(UTC),
-            actor_id=actor.id[:200],
-            actor_kind=actor.kind,
-            actor_role=actor.role,
-            actor_unit_id=actor.unit_id,
-            action=action[:80],
-            entity_type=entity_type[:60],
-            entity_id=None if entity_id is None else str(entity_id)[:200],
-            before=mask(before) if before is not None else None,
-            after=mask(after) if after is not None else None,
-            reason=(reason or None) and reason[:MAX_REASON],
-            request_id=request_id.get(),
-        )
-    )
+    return {
+        "at": datetime.now(UTC),
+        "actor_id": actor.id[:200],
+        "actor_kind": actor.kind,
+        "actor_role": actor.role,
+        "actor_unit_id": actor.unit_id,
+        "action": action[:80],
+        "entity_type": entity_type[:60],
+        "entity_id": None if entity_id is None else str(entity_id)[:200],
+        "before": mask(before) if before is not None else None,
+        "after": mask(after) if after is not None else None,
+        "reason": (reason or None) and reason[:MAX_REASON],
+        "request_id": request_id.get(),
+    }
+
+
+def record_all(session: Session, table: Table, entries: list[dict]) -> None:
+    """Insert audit entries (`entry`) in one statement, in the session's transaction: a batch's decisions."""
+    if entries:
+        session.execute(insert(table), entries)
 
 
 def require_reason(reason: str | None, field: str = "reason") -> str:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy.exc
-from sqlalchemy import Engine, Table, create_engine, delete, event, insert, text
+from sqlalchemy import Engine, Table, create_engine, delete, event, insert, inspect, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -140,6 +141,26 @@ def relay_bell(engine: Engine, producer: str) -> RelayBell:
         return _bells[key]
 
 
+def rows_by_key(session: Session, model: type, keys: Iterable[Any]) -> dict[Any, Any]:
+    """Rows of `model` by primary key (one column): those the session holds already without a query (read
+    beside another row, say), the rest in one."""
+    mapper, wanted, found = inspect(model), set(keys), {}
+    for key in wanted:
+        if (held := session.identity_map.get(mapper.identity_key_from_primary_key([key]))) is not None:
+            found[key] = held
+    if missing := wanted - found.keys():
+        key_of = mapper.get_property_by_column(mapper.primary_key[0])
+        query = select(model).where(key_of.class_attribute.in_(missing))
+        found |= {getattr(row, key_of.key): row for row in session.scalars(query)}
+    return found
+
+
+def hold(session: Session, *rows: Any) -> None:
+    """Keep rows in the session until it closes, for `rows_by_key` to find: its identity map keeps only
+    the rows something references."""
+    session.info.setdefault("held", []).extend(rows)
+
+
 class UnitOfWork:
     """One transaction: state changes and the events announcing them commit together.
 
@@ -239,11 +260,9 @@ class UnitOfWork:
         """Record a decision in the service's audit trail, in this transaction (servicekit.audit)."""
         from .audit import record
 
-        if self._audit_entries is None:
-            raise RuntimeError(f"{self._producer} keeps no audit trail: its metadata has no audit_entries table")
         record(
             self.session,
-            self._audit_entries,
+            self._audit_table(),
             action,
             entity_type,
             entity_id,
@@ -253,6 +272,17 @@ class UnitOfWork:
             actor=actor,
             only_changes=only_changes,
         )
+
+    def audit_all(self, entries: list[dict]) -> None:
+        """Record decisions (servicekit.audit.entry) in one statement, in this transaction: a batch's."""
+        from .audit import record_all
+
+        record_all(self.session, self._audit_table(), entries)
+
+    def _audit_table(self) -> Table:
+        if self._audit_entries is None:
+            raise RuntimeError(f"{self._producer} keeps no audit trail: its metadata has no audit_entries table")
+        return self._audit_entries
 
     def _wake_relay(self) -> None:
         """On PostgreSQL, tell the service's relays there is something to publish once this transaction
@@ -287,13 +317,23 @@ class UnitOfWork:
 
     def answered(self, saga: str, item_id: str) -> bool:
         """The answer came (late or not): the wait ends. False when nothing waited for it."""
+        return bool(self.answered_all(saga, [item_id]))
+
+    def answered_all(self, saga: str, item_ids: list[str]) -> set[str]:
+        """The answers came for these items (a batch's): their waits end, in one statement. The items that
+        were waited for."""
+        if not item_ids:
+            return set()
         waits = self._saga_waits.c
         ended = self.session.execute(
-            delete(self._saga_waits).where(waits.saga == saga, waits.item_id == item_id).returning(waits.stalled_at)
+            delete(self._saga_waits)
+            .where(waits.saga == saga, waits.item_id.in_(item_ids))
+            .returning(waits.item_id, waits.stalled_at)
         ).all()
-        if ended and ended[0].stalled_at is not None:
-            log.info("stalled saga item completed by a late answer", extra={"saga": saga, "item_id": item_id})
-        return bool(ended)
+        for item_id, stalled_at in ended:
+            if stalled_at is not None:
+                log.info("stalled saga item completed by a late answer", extra={"saga": saga, "item_id": item_id})
+        return {item_id for item_id, _ in ended}
 
 
 class JoinedUnitOfWork(UnitOfWork):

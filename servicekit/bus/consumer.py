@@ -37,6 +37,7 @@ from .envelope import Envelope, MalformedMessage
 from .topology import declare, supports_delayed_retry, unroutable_queues
 
 log = logging.getLogger(__name__)
+BATCH_LINGER_SECONDS = 0.0005
 
 ATTEMPT = "x-attempt"
 NOT_BEFORE = "x-not-before"
@@ -111,8 +112,9 @@ class Consumer:
             backoff.reset()
             while not self.stop.is_set():
                 try:
-                    # While a batch is open, wait only briefly for more before handling it.
-                    connection.drain_events(timeout=0.005 if self._pending else 1)
+                    # While a batch is open, take only what has arrived: under load the deliveries that came
+                    # while the last batch was handled make the next batch; idle, one event waits for nothing.
+                    connection.drain_events(timeout=BATCH_LINGER_SECONDS if self._pending else 1)
                 except TimeoutError:
                     self._take_received()
                     if self._pending:

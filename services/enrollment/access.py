@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from sqlalchemy import Row, Select, select
 
-from servicekit.db import utcnow
+from servicekit.db import rows_by_key, utcnow
 from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.logging import request_id
@@ -37,7 +37,23 @@ def scoped(query: Select, identity: Identity) -> Select:
 
 def find_enrolment(session, identity: Identity, enrolment_id: str, *, lock: bool = False) -> Enrolment:
     query = scoped(select(Enrolment).where(Enrolment.enrolment_id == enrolment_id), identity)
-    found = session.scalar(query.with_for_update() if lock else query)
+    return _found(session.scalar(query.with_for_update() if lock else query), enrolment_id)
+
+
+def find_enrolment_with(session, identity: Identity, enrolment_id: str, *related) -> Row:
+    """The enrolment, locked, and beside it in the same read the rows `related` names, each
+    (entity, join condition), outer-joined: a row missing is None. One round trip, not one a row."""
+    query = scoped(select(Enrolment, *(entity for entity, _ in related)), identity).where(
+        Enrolment.enrolment_id == enrolment_id
+    )
+    for entity, condition in related:
+        query = query.outerjoin(entity, condition)
+    row = session.execute(query.with_for_update(of=Enrolment)).first()
+    _found(row, enrolment_id)
+    return row
+
+
+def _found(found, enrolment_id: str):
     if found is None:
         raise NotFound(_("No enrolment {enrolment_id} that you may see.").format(enrolment_id=enrolment_id))
     return found
@@ -148,10 +164,7 @@ def class_history(session, enrolment_ids: list[str]) -> dict[str, list[dict]]:
 def views(session, identity: Identity, enrolments: list[Enrolment]) -> list[dict]:
     """Views of many enrolments with three queries, not three per enrolment."""
     ids = [e.enrolment_id for e in enrolments]
-    employees = {
-        e.employee_id: e
-        for e in session.scalars(select(Employee).where(Employee.employee_id.in_({e.employee_id for e in enrolments})))
-    }
+    employees = rows_by_key(session, Employee, (e.employee_id for e in enrolments))
     objections: dict[str, list] = {i: [] for i in ids}
     for objection in session.scalars(
         select(Objection).where(Objection.enrolment_id.in_(ids)).order_by(Objection.raised_on, Objection.objection_id)

@@ -35,7 +35,10 @@ DRAFT, PUBLISHED, RETURNED = "draft", "published", "returned"  # returned: an au
 def refuse_if_disqualified(session, institution_id: str) -> None:
     """A disqualified institution takes nothing new at once: no nomination to it, registration, class or plan
     (students already training finish, or transfer as the federation decides); reinstatement reopens it."""
-    standing = session.get(InstitutionStanding, institution_id)
+    refuse_standing(session.get(InstitutionStanding, institution_id))
+
+
+def refuse_standing(standing: InstitutionStanding | None) -> None:
     if standing is not None and standing.disqualified:
         raise INSTITUTION_DISQUALIFIED(standing.reason)
 

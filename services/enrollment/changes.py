@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy import Select, select
 
 from servicekit.audit import SYSTEM, Actor
+from servicekit.bus.envelope import Envelope
 from servicekit.db import utcnow
 from servicekit.i18n import _
 from servicekit.identity import Identity
@@ -229,11 +230,28 @@ def _transfer(uow, change: StatusChange, enrolment: Enrolment, programme: Progra
 QUOTA_ANSWER = Actor("service:quota", SYSTEM)  # a transfer's new subsidy is quota's answer
 
 
-def quota_answered(uow, data: dict, reserved: bool) -> bool:
+def quota_answered_all(uow, events: list[Envelope], reserved: bool) -> list[Envelope]:
+    """Quota's answers to transfers' requests handled (`_quota_answered`, one by one: transfers are few); the
+    other answers, to registrations, returned in order. One read tells the two apart for the whole batch."""
+    asked = {(e.data["enrolment_id"], e.data["revision"]) for e in events if "revision" in e.data}
+    waiting = set()
+    if asked:
+        awaiting_quota = select(StatusChange.enrolment_id, StatusChange.quota_revision).where(
+            StatusChange.enrolment_id.in_({enrolment_id for enrolment_id, _ in asked}),
+            StatusChange.state == rules.AWAITING_QUOTA,
+        )
+        waiting = set(uow.session.execute(awaiting_quota).tuples()) & asked
+    return [
+        event
+        for event in events
+        if (event.data["enrolment_id"], event.data.get("revision")) not in waiting
+        or not _quota_answered(uow, event.data, reserved)
+    ]
+
+
+def _quota_answered(uow, data: dict, reserved: bool) -> bool:
     """Quota's answer to a transfer's request for another subsidy: reserved, the student moves; refused, the
     change is refused with quota's reason and nothing moves. False when the answer is not for a waiting change."""
-    if "revision" not in data:
-        return False
     session = uow.session
     change = session.scalar(
         select(StatusChange)

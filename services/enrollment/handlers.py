@@ -1,16 +1,17 @@
 """Enrollment's event handlers: thin, each one use case in the handler's transaction."""
 
+from servicekit.bus.envelope import Envelope
+from servicekit.service import Batched
+
 from . import changes, classes, nominations, readmodels, registration
 
 
-def on_quota_reserved(uow, event) -> None:
-    if not changes.quota_answered(uow, event.data, reserved=True):
-        registration.quota_reserved(uow, event.data)
+def on_quota_reserved(uow, events: list[Envelope]) -> None:
+    registration.quota_reserved(uow, changes.quota_answered_all(uow, events, reserved=True))
 
 
-def on_quota_refused(uow, event) -> None:
-    if not changes.quota_answered(uow, event.data, reserved=False):
-        registration.quota_refused(uow, event.data)
+def on_quota_refused(uow, events: list[Envelope]) -> None:
+    registration.quota_refused(uow, changes.quota_answered_all(uow, events, reserved=False))
 
 
 def on_unit_upserted(uow, event) -> None:
@@ -31,8 +32,8 @@ HANDLERS = {
     "institution.reinstated": lambda uow, event: readmodels.institution_standing(uow.session, event.data, False),
     "institution.notified": lambda uow, event: readmodels.institution_notified(uow.session, event.data),
     "payment.recorded": lambda uow, event: readmodels.payment_recorded(uow.session, event.data, event.occurred_at),
-    "quota.reserved": on_quota_reserved,
-    "quota.refused": on_quota_refused,
+    "quota.reserved": Batched(on_quota_reserved),
+    "quota.refused": Batched(on_quota_refused),
     "exam.result_recorded": on_exam_result,
     "certificate.issued": lambda uow, event: readmodels.certificate_changed(uow.session, event.data, False),
     "certificate.revoked": lambda uow, event: readmodels.certificate_changed(uow.session, event.data, True),

@@ -6,20 +6,24 @@ import logging
 from datetime import date
 from decimal import Decimal
 
-from servicekit.audit import SYSTEM, Actor
+from sqlalchemy import select
+
+from servicekit.audit import SYSTEM, Actor, entry
+from servicekit.bus.envelope import Envelope
 from servicekit.clock import china_today as today
+from servicekit.db import hold, rows_by_key
 from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.money import show
 from servicekit.refusals import Forbidden
 
-from .access import find_enrolment
-from .catalogue import refuse_if_disqualified
+from .access import find_enrolment, find_enrolment_with
+from .catalogue import refuse_standing
 from .classes import leave_class
 from .domain import enrolment as rules
 from .domain import lifecycle
 from .domain.people import mask_name
-from .models import Campaign, Employee, Enrolment, Programme
+from .models import Campaign, Employee, Enrolment, InstitutionStanding, Programme
 from .nominations import bump, move
 from .problems import (
     ENTRANCE_TEST_NOT_PASSED,
@@ -35,9 +39,13 @@ SAGA = "registration"  # waiting for quota's answer (servicekit.sagas)
 
 
 def _institution_enrolment(uow, identity: Identity, enrolment_id: str) -> Enrolment:
+    _institution_only(identity)
+    return find_enrolment(uow.session, identity, enrolment_id, lock=True)
+
+
+def _institution_only(identity: Identity) -> None:
     if identity.role != "institution_operator":
         raise Forbidden("Only the institution's operator does this.")
-    return find_enrolment(uow.session, identity, enrolment_id, lock=True)
 
 
 def _academic(enrolment: Enrolment) -> None:
@@ -53,13 +61,23 @@ def request_registration(uow, identity: Identity, enrolment_id: str, on: date) -
     it as it stands, so a caller who never heard the first answer may safely send it again.
     """
     session = uow.session
-    enrolment = _institution_enrolment(uow, identity, enrolment_id)
+    _institution_only(identity)
+    # What the request needs, with the employee its answer shows, in the one read that locks the enrolment.
+    enrolment, campaign, programme, standing, employee = find_enrolment_with(
+        session,
+        identity,
+        enrolment_id,
+        (Campaign, Campaign.campaign_id == Enrolment.campaign_id),
+        (Programme, Programme.programme_id == Enrolment.programme_id),
+        (InstitutionStanding, InstitutionStanding.institution_id == Enrolment.institution_id),
+        (Employee, Employee.employee_id == Enrolment.employee_id),
+    )
+    hold(session, employee)
     if enrolment.status in (rules.REQUESTED, rules.REGISTERED):
         # A retry (the first answer was lost, a 504 at the gateway): the same outcome, nothing asked twice.
         return enrolment
     step = lifecycle.transition(enrolment.status, lifecycle.REGISTER)
-    refuse_if_disqualified(session, enrolment.institution_id)
-    campaign = session.get(Campaign, enrolment.campaign_id)
+    refuse_standing(standing)
     refuse_outside(
         on,
         "registration",
@@ -72,7 +90,6 @@ def request_registration(uow, identity: Identity, enrolment_id: str, on: date) -
             registration_end=campaign.registration_end.isoformat(),
         ),
     )
-    programme = session.get(Programme, enrolment.programme_id)
     enrolment.fees = {line: show(amount) for line, amount in programme.fees().items()}
     if enrolment.kind == "skills":
         enrolment.subsidy_requested = federation_subsidy(campaign, programme)
@@ -128,7 +145,15 @@ def saga_fields(enrolment: Enrolment) -> dict:
 
 def _enrolment_event(session, enrolment: Enrolment) -> dict:
     """What finance and evaluation need of a registered or admitted enrolment."""
-    employee = session.get(Employee, enrolment.employee_id)
+    skills = enrolment.kind == "skills"
+    return _announced(
+        enrolment,
+        session.get(Employee, enrolment.employee_id),
+        session.get(Programme, enrolment.programme_id) if skills else None,
+    )
+
+
+def _announced(enrolment: Enrolment, employee: Employee, programme: Programme | None) -> dict:
     data = {
         **saga_fields(enrolment),
         "revision": enrolment.revision,
@@ -136,22 +161,40 @@ def _enrolment_event(session, enrolment: Enrolment) -> dict:
         "employee_id": enrolment.employee_id,
         "holder_name_masked": mask_name(employee.name),
     }
-    if enrolment.kind == "skills":
-        data["trade"] = session.get(Programme, enrolment.programme_id).trade
+    if programme is not None:
+        data["trade"] = programme.trade
     return data
 
 
-def _awaiting_answer(uow, data: dict) -> Enrolment | None:
-    enrolment = uow.session.get(Enrolment, data["enrolment_id"], with_for_update=True)
-    if enrolment is None or not lifecycle.allows(enrolment.status, lifecycle.QUOTA_RESERVED):
-        # An answer to a request we no longer wait for (redelivered, or the enrolment moved on): nothing to do.
-        log.info(
-            "quota answer ignored",
-            extra={"enrolment_id": data["enrolment_id"], "status": enrolment.status if enrolment else None},
+def _awaiting_answers(uow, events: list[Envelope]) -> list[tuple[Envelope, Enrolment]]:
+    """Each answer beside its enrolment, locked (in key order: two workers cannot deadlock), if that still
+    waits for quota's answer; the wait ends. An answer to a request no longer waited for (redelivered, the
+    enrolment moved on, the same answer twice in the batch) is ignored."""
+    session = uow.session
+    ids = sorted({event.data["enrolment_id"] for event in events})
+    locked = {
+        enrolment.enrolment_id: enrolment
+        for enrolment in session.scalars(
+            select(Enrolment).where(Enrolment.enrolment_id.in_(ids)).order_by(Enrolment.enrolment_id).with_for_update()
         )
-        return None
-    uow.answered(SAGA, enrolment.enrolment_id)
-    return enrolment
+    }
+    waiting, answered = [], set()
+    for event in events:
+        enrolment = locked.get(event.data["enrolment_id"])
+        if (
+            enrolment is None
+            or enrolment.enrolment_id in answered
+            or not lifecycle.allows(enrolment.status, lifecycle.QUOTA_RESERVED)
+        ):
+            log.info(
+                "quota answer ignored",
+                extra={"enrolment_id": event.data["enrolment_id"], "status": enrolment.status if enrolment else None},
+            )
+            continue
+        answered.add(enrolment.enrolment_id)
+        waiting.append((event, enrolment))
+    uow.answered_all(SAGA, sorted(answered))
+    return waiting
 
 
 def announce(uow, enrolment_id: str) -> None:
@@ -176,46 +219,59 @@ def announce(uow, enrolment_id: str) -> None:
 QUOTA_ANSWER = Actor("service:quota", SYSTEM)
 
 
-def quota_reserved(uow, data: dict) -> None:
-    enrolment = _awaiting_answer(uow, data)
-    if enrolment is None:
-        return
-    before = enrolment.status
-    step = move(enrolment, lifecycle.QUOTA_RESERVED)
-    enrolment.registered_on = today()
-    bump(enrolment)
-    uow.audit(
-        "enrolment.registered",
-        "enrolment",
-        enrolment.enrolment_id,
-        before={"status": before},
-        after={"status": enrolment.status, "registered_on": enrolment.registered_on},
-        actor=QUOTA_ANSWER,
-    )
-    uow.publish(
-        step.event,
-        {**_enrolment_event(uow.session, enrolment), "registered_on": enrolment.registered_on.isoformat()},
-    )
+def quota_reserved(uow, events: list[Envelope]) -> None:
+    """Quota reserved the seats or subsidies asked for: each enrolment is registered and announced
+    (enrollment.registered, caused by quota's answer), in one statement per table for the whole batch."""
+    session = uow.session
+    waiting = _awaiting_answers(uow, events)
+    registered = [enrolment for _, enrolment in waiting]
+    employees = rows_by_key(session, Employee, (e.employee_id for e in registered))
+    programmes = rows_by_key(session, Programme, (e.programme_id for e in registered if e.kind == "skills"))
+    entries, announcements = [], []
+    for event, enrolment in waiting:
+        before = enrolment.status
+        step = move(enrolment, lifecycle.QUOTA_RESERVED)
+        enrolment.registered_on = today()
+        bump(enrolment)
+        entries.append(
+            entry(
+                "enrolment.registered",
+                "enrolment",
+                enrolment.enrolment_id,
+                before={"status": before},
+                after={"status": enrolment.status, "registered_on": enrolment.registered_on},
+                actor=QUOTA_ANSWER,
+            )
+        )
+        employee, programme = employees[enrolment.employee_id], programmes.get(enrolment.programme_id)
+        data = {**_announced(enrolment, employee, programme), "registered_on": enrolment.registered_on.isoformat()}
+        announcements.append((step.event, data, event))
+    uow.audit_all(entries)
+    uow.publish_caused(announcements)
 
 
-def quota_refused(uow, data: dict) -> None:
-    enrolment = _awaiting_answer(uow, data)
-    if enrolment is None:
-        return
-    before = enrolment.status
-    move(enrolment, lifecycle.QUOTA_REFUSED)
-    enrolment.refusal_reason = data["reason"]
-    enrolment.refusal_detail = data.get("detail")
-    bump(enrolment)
-    uow.audit(
-        "enrolment.registration_refused",
-        "enrolment",
-        enrolment.enrolment_id,
-        before={"status": before},
-        after={"status": enrolment.status, "refusal_reason": data["reason"]},
-        reason=data.get("detail") or data["reason"],
-        actor=QUOTA_ANSWER,
-    )
+def quota_refused(uow, events: list[Envelope]) -> None:
+    """Quota refused the seats or subsidies asked for (its reason kept): each enrolment is refused."""
+    entries = []
+    for event, enrolment in _awaiting_answers(uow, events):
+        data = event.data
+        before = enrolment.status
+        move(enrolment, lifecycle.QUOTA_REFUSED)
+        enrolment.refusal_reason = data["reason"]
+        enrolment.refusal_detail = data.get("detail")
+        bump(enrolment)
+        entries.append(
+            entry(
+                "enrolment.registration_refused",
+                "enrolment",
+                enrolment.enrolment_id,
+                before={"status": before},
+                after={"status": enrolment.status, "refusal_reason": data["reason"]},
+                reason=data.get("detail") or data["reason"],
+                actor=QUOTA_ANSWER,
+            )
+        )
+    uow.audit_all(entries)
 
 
 def record_entrance_test(uow, identity: Identity, enrolment_id: str, body: dict, on: date) -> Enrolment:
