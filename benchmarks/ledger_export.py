@@ -400,6 +400,12 @@ def seeded(deployed, tmp: Path, rows: int, have: int = 0) -> None:
     print(f"seeded {rows - have} enrolments in {time.perf_counter() - started:.1f} s", flush=True)
 
 
+def exported(deployed, token: str, formats: list[str], processes: dict[str, list[int]], rows: int) -> None:
+    """The ledger downloaded in each format, reported beside the raw COPY."""
+    results = {fmt: download(deployed.url, token, fmt, processes) for fmt in formats}
+    report(results, raw_copy(database_dsn(deployed, "enrollment")), rows)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
@@ -409,8 +415,7 @@ def main() -> int:
         seeded(deployed, Path(folder), args.rows)
         token = admin_token(deployed, Path(folder))
         processes = pids_of(stack_processes(deployed), gunicorn=gunicorns(deployed))
-        results = {fmt: download(deployed.url, token, fmt, processes) for fmt in args.formats}
-        report(results, raw_copy(database_dsn(deployed, "enrollment")), args.rows)
+        exported(deployed, token, args.formats, processes, args.rows)
     return 0
 
 

@@ -39,11 +39,10 @@ from sqlalchemy.orm import Session
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.ledger_export import CAMPAIGN, download, raw_copy, report, seeded  # noqa: E402
+from benchmarks.ledger_export import CAMPAIGN, exported, seeded  # noqa: E402
 from benchmarks.memory import PeakRss, pids_of  # noqa: E402
 from benchmarks.saga_throughput import (  # noqa: E402
     admin_token,
-    database_dsn,
     deployed_stack,
     gunicorns,
     stack_arguments,
@@ -202,8 +201,9 @@ def main() -> int:
     args = stack_arguments(parser)
     with tempfile.TemporaryDirectory() as folder, deployed_stack(args, Path(folder)) as deployed:
         tmp = Path(folder)
+        token = admin_token(deployed, tmp)
         http = requests.Session()
-        http.headers["Authorization"] = f"Bearer {admin_token(deployed, tmp)}"
+        http.headers["Authorization"] = f"Bearer {token}"
         engines = {
             name: create_engine(deployed.database_url(name, deployed.pg.port)) for name in ("quota", "enrollment")
         }
@@ -219,9 +219,7 @@ def main() -> int:
             }
         report_lists(figures, args.requests)
         if args.ledger:
-            token = http.headers["Authorization"].removeprefix("Bearer ")
-            export = download(deployed.url, token, "csv", memory.processes)
-            report({"csv": export}, raw_copy(database_dsn(deployed, "enrollment")), have)
+            exported(deployed, token, ["csv"], memory.processes, have)
         report_memory(memory.stop())
         for engine in engines.values():
             engine.dispose()
