@@ -1,16 +1,17 @@
-"""Time, throughput and memory of the training-ledger export (GET /ledger) at full size, in one run.
+"""Time, throughput and memory of the training-ledger export (GET /api/enrollment/ledger) at full size, in one run.
 
-    python benchmarks/ledger_export.py [--rows 100000] [--formats csv xlsx]
+    python benchmarks/ledger_export.py [--rows 100000] [--formats csv xlsx] [stack options: --web-concurrency ...]
 
-A fresh PostgreSQL database (PG_ADMIN_DSN) is migrated for the enrollment service and seeded by COPY with
---rows enrolments and everything the ledger joins: one campaign, units and grassroots unions, institutions and
+The stack deployed as in production (saga_throughput.deployed_stack: every api under gunicorn, its worker, the
+gateway in front, on the local PostgreSQL and RabbitMQ); enrollment's database seeded by COPY with --rows
+enrolments and everything the ledger joins: one campaign, units and grassroots unions, institutions and
 programmes, classes and class placements (some students moved once), finance's breakdowns (some cancelled),
-payments, exam results (some retaken), certificates (some revoked), reimbursements and recoveries. The
-enrollment api then runs under gunicorn as deployed (servicekit.gunicorn_conf, gthread) but with one worker,
-so the process warmed up and sampled is the one serving, a fresh one per format; each format is downloaded
-once as a federation admin after an empty warm-up export, streamed to nowhere. Per format: lines in the file,
-seconds, MB/s, time to the first byte, and the worker's resident memory growth (VmRSS sampled every 50 ms, peak
-minus its figure just before the download). A script, not a test.
+payments, exam results (some retaken), certificates (some revoked), reimbursements and recoveries; resident ID
+numbers and phones encrypted as enrollment stores them. Each format is downloaded once through the gateway as a
+federation admin after an empty warm-up export, streamed to nowhere. Per format: lines, MB, seconds, rows/s, time
+to the first byte, and the largest resident memory growth of any process of the stack while it streams (VmRSS
+sampled every 50 ms, peak minus its figure just before); beside the raw reference, the enrolments table alone
+copied out of PostgreSQL as CSV (COPY ... TO STDOUT), and each one's rows/s over the raw one's. A script, not a test.
 """
 
 from __future__ import annotations
@@ -19,13 +20,9 @@ import argparse
 import json
 import os
 import random
-import secrets
-import shutil
 import sys
 import tempfile
-import threading
 import time
-import urllib.request
 import uuid
 import zipfile
 from dataclasses import dataclass
@@ -33,18 +30,25 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
-from psycopg.conninfo import make_conninfo
+import requests
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.gateway_throughput import PG_ADMIN_DSN, database_url, start, stop, wait_ready  # noqa: E402
-from benchmarks.memory import rss_kib, workers_of  # noqa: E402
+from benchmarks.memory import PeakRss, pids_of  # noqa: E402
+from benchmarks.saga_throughput import (  # noqa: E402
+    admin_token,
+    database_dsn,
+    deployed_stack,
+    gunicorns,
+    stack_arguments,
+    stack_processes,
+)
 
-PORT = 18110
 CAMPAIGN = "00000000-0000-4000-8000-000000000001"
 UNITS, UNIONS_PER_UNIT, INSTITUTIONS, PROGRAMMES_PER_INSTITUTION, CLASS_SIZE = 20, 10, 50, 4, 40
 SURNAMES, GIVEN = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗梁", "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
+REFERENCE = ("campaigns", "units", "institutions", "programmes")
 FEES = {
     "tuition_or_training": "2800.00",
     "appraisal_exam": "300.00",
@@ -63,9 +67,14 @@ class Download:
     rss_growth_kib: int
 
 
-def seed(dsn: str, rows: int) -> None:
-    """The ledger's tables filled as the events and use cases would have left them, one COPY per table."""
-    rng = random.Random(20260101)
+def seed(dsn: str, rows: int, have: int = 0) -> None:
+    """The ledger's tables filled as the events and use cases would have left them, one COPY per table: enrolments
+    `have` to `rows` (the campaign, units, institutions and programmes with the first ones). Resident ID numbers
+    and phones encrypted as enrollment stores them (the VAR_DIR key of the processes that read them)."""
+    from servicekit.encrypted import PERSONAL_DATA, resident_id_cipher
+
+    cipher = resident_id_cipher()
+    rng = random.Random(20260101 + have)
     day = date(2026, 3, 2)
     units = [(f"U{u:03d}", 1, f"广州市第{u + 1}产业工会", "unit", None) for u in range(UNITS)]
     unions = [
@@ -94,31 +103,44 @@ def seed(dsn: str, rows: int) -> None:
         for p in range(PROGRAMMES_PER_INSTITUTION)
     ]
     kinds = {programme[0]: programme[3] for programme in programmes}
-    classes = [
-        (
+
+    def class_of(c: int) -> tuple:
+        programme = programmes[c % len(programmes)]
+        opens_on = day + timedelta(days=c % 60)
+        return (
             f"C{c:05d}",
             CAMPAIGN,
             programme[1],
             programme[0],
             True,
             None,
-            day + timedelta(days=c % 60),
+            opens_on,
             False,
             "天河校区",
             "opened",
-            day + timedelta(days=c % 60),
+            opens_on,
         )
-        for c, programme in enumerate(programmes[c % len(programmes)] for c in range(-(-rows // CLASS_SIZE)))
-    ]
+
+    # the classes begun by these enrolments (one begun by earlier ones is there already)
+    classes = [class_of(c) for c in range(-(-have // CLASS_SIZE), -(-rows // CLASS_SIZE))]
     employees, enrolments, placements, breakdowns, payments = [], [], [], [], []
     exams, certificates, reimbursements, recoveries = [], [], [], []
-    for n in range(rows):
+    for n in range(have, rows):
         enrolment_id, employee_id = str(uuid.UUID(int=n + 1)), f"E{n:08d}"
         union = unions[n % len(unions)]
-        training_class = classes[n // CLASS_SIZE]
+        training_class = class_of(n // CLASS_SIZE)
         withdrawn = n % 50 == 0
         name = rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=2))
-        employees.append((employee_id, f"44010619{n:09d}X", name, f"138{n:08d}"))
+        resident_id = f"44010619{n:09d}X"
+        employees.append(
+            (
+                employee_id,
+                cipher.encrypt(resident_id),
+                resident_id[-4:],
+                name,
+                cipher.encrypt(f"138{n:08d}", PERSONAL_DATA),
+            )
+        )
         enrolments.append(
             (
                 enrolment_id,
@@ -145,12 +167,12 @@ def seed(dsn: str, rows: int) -> None:
                 date(2026, 4, 1) if withdrawn else None,
             )
         )
-        if n % 20 == 0:  # moved once: an earlier class left by a transfer
+        if n % 20 == 0:  # moved once: a neighbouring class (seeded already) left by a transfer
             placements.append(
                 (
                     str(uuid.uuid4()),
                     enrolment_id,
-                    classes[(n // CLASS_SIZE + 1) % len(classes)][0],
+                    f"C{abs(n // CLASS_SIZE - 1):05d}",
                     day,
                     day + timedelta(days=7),
                     "transfer",
@@ -279,7 +301,7 @@ def seed(dsn: str, rows: int) -> None:
             ),
             classes,
         ),
-        "employees": (("employee_id", "resident_id", "name", "phone"), employees),
+        "employees": (("employee_id", "resident_id", "resident_id_tail", "name", "phone"), employees),
         "enrolments": (
             (
                 "enrolment_id",
@@ -321,6 +343,8 @@ def seed(dsn: str, rows: int) -> None:
         "reimbursements": (("reimbursement_id", "enrolment_id", "share", "amount", "paid_on"), reimbursements),
         "recoveries": (("reimbursement_id", "enrolment_id", "share", "amount", "recovered_on"), recoveries),
     }
+    if have:  # the campaign and the catalogue came with the first enrolments
+        tables = {table: rows for table, rows in tables.items() if table not in REFERENCE}
     with psycopg.connect(dsn) as connection:
         for table, (columns, values) in tables.items():
             with connection.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
@@ -329,58 +353,28 @@ def seed(dsn: str, rows: int) -> None:
         connection.commit()
         connection.autocommit = True
         connection.execute("VACUUM ANALYZE")
+        connection.execute("CHECKPOINT")  # the seed's pages written now, not during the figures that follow
     print(", ".join(f"{len(values)} {table}" for table, (_, values) in tables.items()))
 
 
-class PeakRss(threading.Thread):
-    """The largest growth of a worker's resident memory while the download runs, sampled every 50 ms."""
-
-    def __init__(self, workers: list[int]):
-        super().__init__(daemon=True)
-        self.baseline = {pid: rss_kib(pid) for pid in workers}
-        self.peak = dict(self.baseline)
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        while not self.done.wait(0.05):
-            for pid in self.peak:
-                self.peak[pid] = max(self.peak[pid], rss_kib(pid))
-
-    def growth(self) -> int:
-        self.done.set()
-        self.join()
-        return max(self.peak[pid] - self.baseline[pid] for pid in self.peak)
-
-
-def ledger_request(query: str, key: bytes) -> urllib.request.Request:
-    from servicekit.identity import HEADER, Identity, sign
-
-    header = sign(Identity(subject="bench", role="federation_admin"), key)
-    return urllib.request.Request(f"http://127.0.0.1:{PORT}/ledger?{query}", headers={HEADER: header})
-
-
-def warm_up(fmt: str, key: bytes) -> None:
-    """An empty ledger first, so the figures leave out what the worker loads once (imports, compiled queries)."""
-    with urllib.request.urlopen(ledger_request(f"format={fmt}&status=none", key), timeout=60) as response:
-        response.read()
-
-
-def download(fmt: str, key: bytes, workers: list[int]) -> Download:
-    warm_up(fmt, key)
-    request = ledger_request(f"format={fmt}", key)
-    sampler = PeakRss(workers)
-    sampler.start()
+def download(base: str, token: str, fmt: str, processes: dict[str, list[int]]) -> Download:
+    """The whole ledger through the gateway as a federation admin, after an empty one (what a worker loads once:
+    imports, compiled queries); the largest growth of any of `processes` while it streams."""
+    url, headers = f"{base}/api/enrollment/ledger?format={fmt}", {"Authorization": f"Bearer {token}"}
+    requests.get(f"{url}&status=none", headers=headers, timeout=60).raise_for_status()
+    sampler = PeakRss(processes)
     started = time.perf_counter()
     first_byte, size, newlines = None, 0, 0
     xlsx = tempfile.TemporaryFile() if fmt == "xlsx" else None  # noqa: SIM115 kept on disk only to count its rows afterwards
-    with urllib.request.urlopen(request, timeout=600) as response, open(os.devnull, "wb") as sink:
-        while chunk := response.read(64 * 1024):
+    with requests.get(url, headers=headers, stream=True, timeout=600) as response, open(os.devnull, "wb") as sink:
+        response.raise_for_status()
+        for chunk in response.iter_content(64 * 1024):
             first_byte = first_byte or time.perf_counter() - started
             size += len(chunk)
             newlines += chunk.count(b"\n")
             (xlsx or sink).write(chunk)
     seconds = time.perf_counter() - started
-    growth = sampler.growth()
+    growth = max(peak - baseline for baseline, peak in sampler.stop().values())
     lines = newlines - 1 if xlsx is None else xlsx_rows(xlsx) - 1  # less the header
     return Download(lines, size, seconds, first_byte or seconds, growth)
 
@@ -398,76 +392,57 @@ def xlsx_rows(spool) -> int:
         return count
 
 
+def seeded(deployed, tmp: Path, rows: int, have: int = 0) -> None:
+    """Enrollment's database of the deployed stack filled up to `rows` enrolments (from `have`)."""
+    os.environ["VAR_DIR"] = str(tmp / "var")  # the stack's key: personal data encrypted as enrollment reads it
+    started = time.perf_counter()
+    seed(database_dsn(deployed, "enrollment"), rows, have)
+    print(f"seeded {rows - have} enrolments in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def exported(deployed, token: str, formats: list[str], processes: dict[str, list[int]], rows: int) -> None:
+    """The ledger downloaded in each format, reported beside the raw COPY."""
+    results = {fmt: download(deployed.url, token, fmt, processes) for fmt in formats}
+    report(results, raw_copy(database_dsn(deployed, "enrollment")), rows)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--formats", nargs="+", default=["csv", "xlsx"], choices=["csv", "xlsx"])
-    args = parser.parse_args()
-
-    folder = Path(tempfile.mkdtemp(prefix="ledger-bench-"))
-    name = f"bench_enrollment_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    key = secrets.token_urlsafe(32)
-    env = {
-        "VAR_DIR": str(folder / "var"),
-        "LOG_LEVEL": "WARNING",
-        "IDENTITY_SIGNING_KEY": key,
-        "ENROLLMENT_DATABASE_URL": database_url(name),
-        "MIGRATE_ON_START": "0",
-        "WEB_CONCURRENCY": "1",
-    }  # one worker: the one warmed up and sampled is the one that serves
-    os.environ.update(env)
-    api = None
-    try:
-        from servicekit import Runtime
-        from servicekit.migrations import upgrade
-        from services.enrollment.service import SERVICE
-
-        runtime = Runtime(SERVICE)
-        upgrade(runtime)
-        runtime.engine.dispose()
-        started = time.perf_counter()
-        seed(make_conninfo(PG_ADMIN_DSN, dbname=name), args.rows)
-        print(f"seeded in {time.perf_counter() - started:.1f} s")
-        results = {}
-        for fmt in args.formats:  # a fresh api per format: memory one export keeps is not the next one's baseline
-            api = start(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "-c",
-                    "python:servicekit.gunicorn_conf",
-                    "services.enrollment.wsgi:app",
-                ],
-                env | {"PORT": str(PORT)},
-                folder / "api.log",
-            )
-            wait_ready(f"http://127.0.0.1:{PORT}/healthz")
-            results[fmt] = download(fmt, key.encode(), workers_of(api.pid))
-            stop(api)
-        report(results, args.rows)
-    finally:
-        if api is not None:
-            stop(api)
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        shutil.rmtree(folder, ignore_errors=True)
+    args = stack_arguments(parser)
+    with tempfile.TemporaryDirectory() as folder, deployed_stack(args, Path(folder)) as deployed:
+        seeded(deployed, Path(folder), args.rows)
+        token = admin_token(deployed, Path(folder))
+        processes = pids_of(stack_processes(deployed), gunicorn=gunicorns(deployed))
+        exported(deployed, token, args.formats, processes, args.rows)
     return 0
 
 
-def report(results: dict[str, Download], rows: int) -> None:
+def raw_copy(dsn: str) -> Download:
+    """The raw reference: the enrolments table alone as CSV straight from PostgreSQL (COPY ... TO STDOUT)."""
+    started, first_byte, size, lines = time.perf_counter(), None, 0, 0
+    with psycopg.connect(dsn) as connection, connection.cursor().copy("COPY enrolments TO STDOUT WITH CSV") as copy:
+        for chunk in copy:
+            first_byte = first_byte or time.perf_counter() - started
+            size, lines = size + len(chunk), lines + bytes(chunk).count(b"\n")
+    seconds = time.perf_counter() - started
+    return Download(lines, size, seconds, first_byte or seconds, 0)
+
+
+def report(results: dict[str, Download], raw: Download, rows: int) -> None:
     print(
-        f"\nGET /ledger as federation_admin, {rows} enrolments, one gunicorn gthread worker (fresh per format), "
-        f"{os.cpu_count()} CPUs shared with PostgreSQL and the client"
+        f"\nGET /api/enrollment/ledger through the gateway as federation_admin, {rows} enrolments "
+        f"(target: first byte < 200 ms, no process +200 MB); raw: COPY enrolments TO STDOUT (CSV, one table)"
     )
-    print(f"{'format':<8}{'lines':>9}{'MB':>9}{'seconds':>9}{'MB/s':>8}{'1st byte s':>12}{'RSS +MiB':>10}")
-    for fmt, figures in results.items():
-        mb = figures.size / 1e6
+    print(
+        f"{'format':<8}{'lines':>9}{'MB':>8}{'seconds':>9}{'rows/s':>9}{'1st byte ms':>13}{'RSS +MiB':>10}{'x raw rows/s':>14}"
+    )
+    for fmt, figures in {**results, "raw": raw}.items():
         print(
-            f"{fmt:<8}{figures.lines:>9}{mb:>9.1f}{figures.seconds:>9.1f}{mb / figures.seconds:>8.2f}"
-            f"{figures.first_byte:>12.2f}{figures.rss_growth_kib / 1024:>10.1f}"
+            f"{fmt:<8}{figures.lines:>9}{figures.size / 1e6:>8.1f}{figures.seconds:>9.2f}"
+            f"{figures.lines / figures.seconds:>9.0f}{figures.first_byte * 1000:>13.0f}"
+            f"{figures.rss_growth_kib / 1024:>10.1f}{raw.seconds / figures.seconds * figures.lines / raw.lines:>14.3f}"
         )
         if figures.lines != rows:
             print(f"  {fmt}: {figures.lines} lines for {rows} enrolments")

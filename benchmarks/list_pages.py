@@ -1,139 +1,101 @@
-"""A list page through the gateway at 1k, 10k and 100k rows: keyset pages cost the same at any depth and size.
+"""Big lists through the gateway at 1k, 10k and 100k rows, each beside the same list query alone; the training
+ledger at the largest size; each process's resident memory over it all. In one run.
 
-    python benchmarks/list_pages.py [--requests 200] [--sizes 1000 10000 100000]
+    python benchmarks/list_pages.py [--requests 200] [--sizes 1000 10000 100000] [--no-ledger] [stack options]
 
-Quota's units list (`GET /api/quota/units?limit=50&sort=name&cursor=...`) behind the gateway, both
-as deployed (gunicorn; the gateway's uvicorn worker) on the local PostgreSQL. Rows are inserted
-straight into quota's own database (setup speed; the API makes one unit a request). At each size,
-`--requests` sequential pages, each starting at a random row (its cursor made as the list makes
-them), so deep pages are measured as often as shallow ones; p50/p95 in ms and the 100k/1k ratio.
-A script, not a test; needs PostgreSQL (PG_ADMIN_DSN).
+The stack deployed as in production (saga_throughput.deployed_stack), called as a federation admin. Rows are
+inserted straight into the services' own databases (setup speed): quota's units, and enrollment's enrolments with
+everything they join (ledger_export.seed: employees with encrypted ID numbers and phones, classes, payments...).
+At each size, `--requests` sequential requests of each page:
+
+- quota's units sorted by name, each page starting at a random row (`?sort=name&cursor=...`);
+- enrollment's enrolments as the portal's lists read them (one campaign, one status, by nomination time):
+  the first page, and a deep page (a cursor at a random row of the list);
+- the same list's count only (`limit=0`: X-Total-Count, what the 工作台 shows).
+
+Raw reference: the same page made by servicekit.paging in this process over SQLAlchemy and psycopg (the list's
+query with the same arguments, no HTTP, gateway, Flask, views nor JSON). Printed: p50/p95 ms through the gateway
+and raw, p95 over raw, and the largest size's p95 over the smallest's. Then (unless --no-ledger) the ledger's CSV
+export (ledger_export.download) and each process's resident memory: before the first list, at its largest, and
+its growth beside the issue's 200 MB. Needs the local PostgreSQL and RabbitMQ. A script, not a test.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
-import shutil
+import logging
 import statistics
 import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
 import requests
+from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy.orm import Session
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.gateway_throughput import PG_ADMIN_DSN, database_url, start, stop, wait_ready  # noqa: E402
+from benchmarks.ledger_export import CAMPAIGN, exported, seeded  # noqa: E402
+from benchmarks.memory import PeakRss, pids_of  # noqa: E402
+from benchmarks.saga_throughput import (  # noqa: E402
+    admin_token,
+    deployed_stack,
+    gunicorns,
+    stack_arguments,
+    stack_processes,
+)
+from servicekit.paging import Listing  # noqa: E402
+from services.enrollment.listings import ENROLMENTS  # noqa: E402
+from services.enrollment.models import Enrolment  # noqa: E402
+from services.quota.models import Unit  # noqa: E402
+from services.quota.units import LISTING as UNITS  # noqa: E402
 
-SERVICE_PORT, GATEWAY_PORT = 18111, 18110
 BATCH = 5000
+MIB = 1024
+LIMIT_MIB = 200  # the issue's bound on any process during a list or an export
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--sizes", nargs="+", type=int, default=[1000, 10_000, 100_000])
-    args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="list-pages-"))
-    databases = {name: f"bench_{name}_{uuid.uuid4().hex[:8]}" for name in ("quota", "gateway")}
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-        for name in databases.values():
-            admin.execute(f'CREATE DATABASE "{name}"')
-    env = {
-        "VAR_DIR": str(folder / "var"),
-        "LOG_LEVEL": "WARNING",
-        "GATEWAY_ACCESS_TOKEN_KEY": secrets.token_urlsafe(32),  # the identity key pair is made under VAR_DIR/keys/
-        "GATEWAY_CLIENT_SECRET_KEY": secrets.token_urlsafe(32),
-        "QUOTA_DATABASE_URL": database_url(databases["quota"]),
-        "GATEWAY_DATABASE_URL": database_url(databases["gateway"]),
-        "WEB_CONCURRENCY": "2",
-        "GATEWAY_RATE_LIMIT_PER_MINUTE": "100000000",
-        "MIGRATE_ON_START": "0",
-    }
-    env |= {
-        f"{service}_URLS": f"http://127.0.0.1:{SERVICE_PORT}"
-        for service in ("QUOTA", "ENROLLMENT", "FINANCE", "EVALUATION")
-    }
-    os.environ.update(env)
-    processes = []
-    try:
-        token, quota = prepare(env)
-        processes.append(
-            start(
-                ["gunicorn", "-c", "python:servicekit.gunicorn_conf", "services.quota.wsgi:app"],
-                env | {"PORT": str(SERVICE_PORT)},
-                folder / "quota.log",
-            )
+@dataclass(frozen=True)
+class Page:
+    """One kind of page: a list's path, its arguments, and whether it starts at a random row."""
+
+    label: str
+    path: str
+    listing: Listing
+    model: type
+    args: dict
+    deep: bool = False
+
+
+PAGES = (
+    Page("units ?sort=name, random row", "/api/quota/units", UNITS, Unit, {"sort": "name"}, deep=True),
+    *(
+        Page(
+            f"enrolments ?campaign&status, {where}",
+            "/api/enrollment/enrolments",
+            ENROLMENTS,
+            Enrolment,
+            {"campaign_id": CAMPAIGN, "status": "registered", "sort": "nominated_at", **limit},
+            deep=deep,
         )
-        processes.append(
-            start(
-                [
-                    "gunicorn",
-                    "-c",
-                    "python:servicekit.gunicorn_conf",
-                    "-k",
-                    "gateway.worker.GatewayWorker",
-                    "gateway.asgi:app",
-                ],
-                env | {"PORT": str(GATEWAY_PORT), "WEB_CONCURRENCY": "1"},
-                folder / "gateway.log",
-            )
+        for where, deep, limit in (
+            ("1st page", False, {}),
+            ("deep page", True, {}),
+            ("count only", False, {"limit": 0}),
         )
-        wait_ready(f"http://127.0.0.1:{SERVICE_PORT}/healthz")
-        wait_ready(f"http://127.0.0.1:{GATEWAY_PORT}/healthz")
-        http = requests.Session()
-        http.headers["Authorization"] = f"Bearer {token}"
-        figures = {}
-        for size in sorted(args.sizes):
-            fill(quota, size)
-            figures[size] = measure(http, quota, args.requests)
-        report(figures, args.requests)
-    finally:
-        for process in processes:
-            stop(process)
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-            for name in databases.values():
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        shutil.rmtree(folder, ignore_errors=True)
-    return 0
+    ),
+)
 
 
-def prepare(env: dict):
-    """Migrate quota's and the gateway's databases; a federation admin's access token."""
-    from gateway.keys import Keys
-    from gateway.service import SERVICE as GATEWAY
-    from gateway.tokens import issue_access_token
-    from servicekit import Runtime
-    from servicekit.identity import Identity
-    from servicekit.migrations import upgrade
-    from services.quota.service import SERVICE as QUOTA
-
-    gateway = Runtime(GATEWAY)
-    upgrade(gateway)
-    gateway.engine.dispose()
-    quota = Runtime(QUOTA)
-    upgrade(quota)
-    keys = Keys.load(Path(env["VAR_DIR"]))
-    token = issue_access_token(
-        Identity(subject="bench", role="federation_admin"), keys.access_token, now=int(time.time()), lifetime=3600
-    )
-    return token, quota
-
-
-def fill(quota, size: int) -> None:
-    """Units up to `size` rows, inserted in batches straight into quota's database; then ANALYZE."""
-    from sqlalchemy import func, insert, select, text
-
+def fill_units(engine, size: int) -> None:
+    """Quota's units up to `size` rows, inserted in batches; then ANALYZE."""
     from servicekit.db import utcnow
-    from services.quota.models import Unit
 
-    with quota.engine.begin() as connection:
+    with engine.begin() as connection:
         have = connection.scalar(select(func.count()).select_from(Unit))
         now = utcnow()
         for start_at in range(have, size, BATCH):
@@ -156,58 +118,112 @@ def fill(quota, size: int) -> None:
         connection.execute(text("ANALYZE units"))
 
 
-def measure(http: requests.Session, quota, count: int) -> tuple[float, float, float]:
-    """p50 and p95 (ms) of pages of 50 starting at random rows, sorted by name; and the database's own time
-    (EXPLAIN ANALYZE) for the page in the middle of the list: the part that must not grow with the table."""
-    from sqlalchemy import func, select, text, tuple_
+def arguments(page: Page, engine, count: int) -> list[dict]:
+    """`count` requests' arguments: a page of 50 (or the count), from the start or at a random row of the list
+    (any row but its last: the page after the last is empty)."""
+    args = {"limit": 50, **page.args}
+    if not page.deep:
+        return [args] * count
+    keys = page.listing.keys(args["sort"])
+    listed = page.listing.narrowed(select(page.model), args).with_only_columns(*keys)
+    with engine.connect() as connection:
+        last = connection.execute(listed.order_by(*(key.desc() for key in keys)).limit(1)).one()
+        starts = connection.execute(listed.order_by(func.random()).limit(count + 1)).all()
+    starts = [start for start in starts if tuple(start) != tuple(last)][:count]
+    return [{**args, "cursor": page.listing.cursor_after(args["sort"], list(start))} for start in starts]
 
-    from services.quota.models import Unit
-    from services.quota.units import LISTING
 
-    with quota.engine.connect() as connection:
-        # Any row but the last by name: the page after the last row is empty (the next-to-last's page has one row).
-        last = connection.execute(select(Unit.name, Unit.id).order_by(Unit.name.desc(), Unit.id.desc()).limit(1)).one()
-        starts = connection.execute(select(Unit.name, Unit.id).order_by(func.random()).limit(count + 1)).all()
-        starts = [start for start in starts if tuple(start) != tuple(last)][:count]
-    url = f"http://127.0.0.1:{GATEWAY_PORT}/api/quota/units"
-    for _ in range(20):  # warm-up: connections and code paths
-        http.get(url, params={"limit": 50, "sort": "name"}).raise_for_status()
+def timed(call, each: list[dict]) -> list[float]:
     timings = []
-    for name, unit_id in starts:
-        cursor = LISTING._encode("name", [name, unit_id])
+    for args in each:
         began = time.perf_counter()
-        response = http.get(url, params={"limit": 50, "sort": "name", "cursor": cursor})
+        call(args)
         timings.append((time.perf_counter() - began) * 1000)
+    return timings
+
+
+def measure(http: requests.Session, base: str, page: Page, engine, count: int) -> tuple[list[float], list[float]]:
+    """Milliseconds of each request through the gateway, and of the same page made in this process (raw)."""
+    each = arguments(page, engine, count)
+
+    def through_gateway(args: dict) -> None:
+        response = http.get(base + page.path, params=args)
         response.raise_for_status()
-        assert response.json(), "a page of rows"
-    quantiles = statistics.quantiles(timings, n=20)
-    with quota.engine.connect() as connection:
-        total = connection.scalar(select(func.count()).select_from(Unit))
-        middle = connection.execute(select(Unit.name, Unit.id).order_by(Unit.name, Unit.id).offset(total // 2)).first()
-        page = (
-            select(Unit)
-            .where(tuple_(Unit.name, Unit.id) > tuple_(*middle))
-            .order_by(Unit.name, Unit.id)
-            .add_columns(Unit.name, Unit.id)
-            .limit(51)
-        )
-        sql = str(page.compile(quota.engine, compile_kwargs={"literal_binds": True}))
-        plan = [row[0] for row in connection.execute(text("EXPLAIN ANALYZE " + sql))]
-    database_ms = float(next(line for line in plan if line.startswith("Execution Time")).split()[2])
-    assert any("Index Scan using ix_page_units_name" in line for line in plan), plan
-    return statistics.median(timings), quantiles[18], database_ms
+        assert response.json() or args["limit"] == 0, f"{page.label}: a page of rows"
+
+    def raw(args: dict) -> None:
+        with Session(engine) as session:
+            page.listing.window(session, select(page.model), args)
+
+    timed(through_gateway, each[:20])  # warm-up: connections and code paths
+    timed(raw, each[:20])
+    return timed(through_gateway, each), timed(raw, each)
 
 
-def report(figures: dict[int, tuple[float, float, float]], count: int) -> None:
-    print(f"\nGET /api/quota/units?limit=50&sort=name&cursor=<random row>, {count} sequential requests per size")
-    print(f"{'rows':>8}{'p50 ms':>10}{'p95 ms':>10}{'db ms':>10}  (db: EXPLAIN ANALYZE of the middle page)")
-    for size, (p50, p95, database_ms) in figures.items():
-        print(f"{size:>8}{p50:>10.2f}{p95:>10.2f}{database_ms:>10.3f}")
-    smallest, largest = min(figures), max(figures)
+def p(timings: list[float], share: int) -> float:
+    return statistics.quantiles(timings, n=100)[share - 1]
+
+
+def report_lists(figures: dict[int, dict[str, tuple[list[float], list[float]]]], count: int) -> None:
     print(
-        f"{largest // 1000}k/{smallest // 1000}k: p50 x{figures[largest][0] / figures[smallest][0]:.2f}, "
-        f"p95 x{figures[largest][1] / figures[smallest][1]:.2f}"
+        f"\nlists through the gateway as federation_admin, 50 rows a page, {count} sequential requests each "
+        "(target: p95 < 50 ms at 100,000 rows); raw: the same page by servicekit.paging in this process"
     )
+    print(f"{'page':<40}{'rows':>8}{'p50 ms':>8}{'p95 ms':>8}{'raw p50':>9}{'raw p95':>9}{'p95/raw':>9}")
+    for size, pages in figures.items():
+        for label, (gateway, raw) in pages.items():
+            print(
+                f"{label:<40}{size:>8}{p(gateway, 50):>8.1f}{p(gateway, 95):>8.1f}{p(raw, 50):>9.1f}{p(raw, 95):>9.1f}"
+                f"{p(gateway, 95) / p(raw, 95):>9.1f}"
+            )
+    smallest, largest = min(figures), max(figures)
+    ratios = ", ".join(
+        f"{label} x{p(figures[largest][label][0], 95) / p(figures[smallest][label][0], 95):.2f}"
+        for label in figures[largest]
+    )
+    print(f"p95 at {largest:,} rows over {smallest:,}: {ratios}")
+
+
+def report_memory(memory: dict[str, tuple[int, int]]) -> None:
+    print("\nresident memory per process over the lists and the export (a gunicorn api: its worker that grew most)")
+    print(f"{'process':<20}{'before MiB':>11}{'peak MiB':>10}{'growth MiB':>12}{f'growth/{LIMIT_MIB} MB':>16}")
+    for name, (before, peak) in memory.items():
+        growth = (peak - before) / MIB
+        print(f"{name:<20}{before / MIB:>11.0f}{peak / MIB:>10.0f}{growth:>12.1f}{growth / LIMIT_MIB:>16.2f}")
+
+
+def main() -> int:
+    logging.disable(logging.INFO)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=200, help="requests of each page at each size")
+    parser.add_argument("--sizes", nargs="+", type=int, default=[1000, 10_000, 100_000], help="rows in each list")
+    parser.add_argument("--no-ledger", dest="ledger", action="store_false", help="leave out the ledger's export")
+    args = stack_arguments(parser)
+    with tempfile.TemporaryDirectory() as folder, deployed_stack(args, Path(folder)) as deployed:
+        tmp = Path(folder)
+        token = admin_token(deployed, tmp)
+        http = requests.Session()
+        http.headers["Authorization"] = f"Bearer {token}"
+        engines = {
+            name: create_engine(deployed.database_url(name, deployed.pg.port)) for name in ("quota", "enrollment")
+        }
+        memory = PeakRss(pids_of(stack_processes(deployed), gunicorn=gunicorns(deployed)))
+        figures, have = {}, 0
+        for size in sorted(args.sizes):
+            fill_units(engines["quota"], size)
+            seeded(deployed, tmp, size, have)
+            have = size
+            figures[size] = {
+                page.label: measure(http, deployed.url, page, engines[page.path.split("/")[2]], args.requests)
+                for page in PAGES
+            }
+        report_lists(figures, args.requests)
+        if args.ledger:
+            exported(deployed, token, ["csv"], memory.processes, have)
+        report_memory(memory.stop())
+        for engine in engines.values():
+            engine.dispose()
+    return 0
 
 
 if __name__ == "__main__":

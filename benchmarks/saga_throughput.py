@@ -31,7 +31,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -175,6 +177,11 @@ def stack_processes(deployed: Deployed) -> dict[str, int]:
     }
 
 
+def gunicorns(deployed: Deployed) -> set[str]:
+    """The names in stack_processes that are gunicorn masters (memory is read from their workers)."""
+    return {f"{name} api" for name in deployed.apis} | {"gateway"}
+
+
 def stack_arguments(parser: argparse.ArgumentParser) -> argparse.Namespace:
     """The stack's options, shared by the benchmarks that deploy it; the arguments parsed."""
     parser.add_argument("--web-concurrency", default="2", help="gunicorn processes per api (WEB_CONCURRENCY)")
@@ -188,6 +195,32 @@ def stack_env(args: argparse.Namespace) -> dict[str, str]:
     return {"WEB_CONCURRENCY": args.web_concurrency, "GUNICORN_THREADS": args.threads, "LOG_LEVEL": args.log_level}
 
 
+def local_servers() -> Servers:
+    """The PostgreSQL and RabbitMQ of this machine, as the tests reach them."""
+    return Servers("127.0.0.1", 5432, "postgres", "postgres", "127.0.0.1", 5672, "guest", "guest", ["rabbitmqctl"])
+
+
+@contextmanager
+def deployed_stack(args: argparse.Namespace, tmp: Path) -> Iterator[Deployed]:
+    """The stack deployed with `args` (stack_arguments) on the local servers; closed, its logs kept, at the end."""
+    deployed = Deployed(local_servers(), "/", tmp, proxied=False, gateway_process=True, **stack_env(args))
+    try:
+        yield deployed
+    finally:
+        deployed.close()
+        keep_logs(tmp, args.logs)
+
+
+def database_dsn(deployed: Deployed, service: str) -> str:
+    """A libpq connection string to a service's own database (what a benchmark reads or fills straight)."""
+    return deployed.servers.pg_admin_dsn.replace("dbname=postgres", f"dbname={deployed.databases[service]}")
+
+
+def admin_token(deployed: Deployed, tmp: Path) -> str:
+    """A federation admin's access token (the bootstrap admin's login through the gateway)."""
+    return Flows(deployed.url, ADMIN, PASSWORD, tmp / "state", say=lambda line: None).fed.token
+
+
 def main() -> None:
     logging.disable(logging.INFO)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -199,7 +232,7 @@ def main() -> None:
     offered = int(args.rate * args.seconds)
     if args.registrations + offered + 10 > 9000:
         parser.error("at most 9,000 registrations in all (the workers' resident ID numbers)")
-    servers = Servers("127.0.0.1", 5432, "postgres", "postgres", "127.0.0.1", 5672, "guest", "guest", ["rabbitmqctl"])
+    servers = local_servers()
     env = stack_env(args)
     print(
         f"apis: {args.web_concurrency} gunicorn processes x {args.threads} threads each; "
@@ -223,8 +256,7 @@ def main() -> None:
             closed = sent_nominations(flows, [next(numbers) for _ in range(args.registrations)])
             opened = sent_nominations(flows, [next(numbers) for _ in range(offered)])
             print(f"{len(warm) + len(closed) + len(opened)} nominations sent in {time.monotonic() - started:.0f} s")
-            dsn = servers.pg_admin_dsn.replace("dbname=postgres", f"dbname={deployed.databases['enrollment']}")
-            states = FinalStates(dsn)
+            states = FinalStates(database_dsn(deployed, "enrollment"))
             states.watch(warm + closed + opened)
             closed_loop(deployed.url, headers, register_paths(warm), 4)
             states.wait(warm, 120)
@@ -244,7 +276,7 @@ def main() -> None:
                 f"p99 {percentile(final, 0.99) * 1000:.0f} ms",
                 flush=True,
             )
-            print(peaks_line(stack_processes(deployed), gunicorn={f"{n} api" for n in deployed.apis} | {"gateway"}))
+            print(peaks_line(stack_processes(deployed), gunicorn=gunicorns(deployed)))
         finally:
             if states is not None:
                 states.close()

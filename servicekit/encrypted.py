@@ -51,14 +51,19 @@ class ResidentIdCipher:
 
 
 def resident_id_cipher() -> ResidentIdCipher:
-    """The cipher of this process: RESIDENT_ID_ENCRYPTION_KEY, or (unset, locally) one made once in VAR_DIR/keys."""
-    var_dir = Path(os.environ.get("VAR_DIR", "").strip() or REPO_ROOT / "var").resolve()
-    return _cipher(var_dir, os.environ.get("RESIDENT_ID_ENCRYPTION_KEY", "").strip())
+    """The cipher of this process: RESIDENT_ID_ENCRYPTION_KEY, or (unset, locally) one made once in VAR_DIR/keys.
+
+    Called for every value read or written (two a row of a list or an export): looked up by the settings as they
+    are written, the folder resolved on the filesystem only when they change."""
+    var_dir = os.environ.get("VAR_DIR", "").strip()
+    relative_to = "" if os.path.isabs(var_dir) else os.getcwd()
+    return _cipher(var_dir, relative_to, os.environ.get("RESIDENT_ID_ENCRYPTION_KEY", "").strip())
 
 
 @lru_cache(maxsize=8)
-def _cipher(var_dir: Path, configured: str) -> ResidentIdCipher:
-    return ResidentIdCipher(secret(var_dir, "RESIDENT_ID_ENCRYPTION_KEY"))
+def _cipher(var_dir: str, relative_to: str, configured: str) -> ResidentIdCipher:
+    folder = Path(relative_to, var_dir or REPO_ROOT / "var").resolve()
+    return ResidentIdCipher(secret(folder, "RESIDENT_ID_ENCRYPTION_KEY"))
 
 
 class EncryptedResidentId(TypeDecorator):

@@ -242,6 +242,8 @@ class Enrolment(Base):
             postgresql_where=text(f"status NOT IN ({INACTIVE_SQL})"),
             sqlite_where=text(f"status NOT IN ({INACTIVE_SQL})"),
         ),
+        # counts by campaign and status read the index alone (migration 0023_enrolment_counts.py)
+        Index("ix_enrolments_campaign_status", "campaign_id", "status"),
         CheckConstraint(
             "consent_method IS NULL OR consent_method IN ('employee', 'written')", name="ck_enrolment_consent_method"
         ),
