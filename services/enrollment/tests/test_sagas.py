@@ -3,11 +3,13 @@ deadline (list, metric, log line), completed by a late answer. Quota is played b
 
 import json
 import time
+import uuid
 
 import pytest
 
 from servicekit.clock import china_today as today
-from services.enrollment.tests.helpers import Enrollment
+from services.enrollment.tests.helpers import CAMPAIGN, UNIT, Enrollment
+from services.enrollment.tests.test_audit import trail
 from services.enrollment.tests.test_registration import collect, status
 from services.enrollment.tests.test_status_changes import changes_of, dearer_transfer
 from tests.support.processes import wait_for
@@ -93,3 +95,66 @@ def test_a_transfer_waiting_for_quota_is_asked_again_and_completes_on_the_answer
     )
     assert collect(stack, transferred, 1)[0]["amount"] == "1008.00"
     assert stalled(enrollment, state="waiting") == []
+
+
+def test_quota_answers_arriving_together_are_handled_in_one_batch_each_as_if_alone(enrollment):
+    stack = enrollment.stack
+    requested, registered = stack.tap("enrollment.requested"), stack.tap("enrollment.registered")
+    worker = stack.worker()
+    institution = enrollment.institution("GZ-ZGJS")
+    sent = [enrollment.sent(n)["enrolment_id"] for n in range(1, 6)]
+    for enrolment_id in sent:
+        enrollment.ok(enrollment.client.post(f"/enrolments/{enrolment_id}/register", headers=institution), 202)
+    asks = {r["enrolment_id"]: r for r in collect(stack, requested, len(sent))}
+    worker.stop()  # the answers queue up, to be taken together
+
+    reserved, refused = sent[:3], sent[3:]
+    answer = {"campaign_id": CAMPAIGN, "unit_id": UNIT, "kind": "skills"}
+    for enrolment_id in [*reserved, reserved[0]]:  # the first answer redelivered (a new event id)
+        ask = asks[enrolment_id]
+        stack.publish(
+            "quota.reserved",
+            {**answer, "enrolment_id": enrolment_id, "amount": ask["amount"], "revision": ask["revision"]},
+        )
+    for enrolment_id in refused:
+        ask = asks[enrolment_id]
+        stack.publish(
+            "quota.refused",
+            {
+                **answer,
+                "enrolment_id": enrolment_id,
+                "amount": ask["amount"],
+                "revision": ask["revision"],
+                "reason": "no_quota_left",
+            },
+        )
+    stack.publish("quota.reserved", {**answer, "enrolment_id": str(uuid.uuid4()), "amount": "940.00", "revision": 2})
+    worker = stack.worker(BUS_PREFETCH="50")
+
+    announced = {e["enrolment_id"]: e for e in collect(stack, registered, len(reserved))}
+    assert sorted(announced) == sorted(reserved)
+    for enrolment_id in reserved:
+        now = status(enrollment, enrolment_id, institution)
+        assert (now["status"], now["registered_on"]) == ("registered", today().isoformat())
+        event = announced[enrolment_id]
+        assert (event["revision"], event["registered_on"], event["trade"]) == (
+            now["revision"],
+            now["registered_on"],
+            "电工",
+        )
+        assert event["holder_name_masked"] == f"职*{sent.index(enrolment_id) + 1}"  # 职工1: the name masked
+        assert [e["action"] for e in trail(enrollment, entity_id=enrolment_id, action="enrolment.registered")] == [
+            "enrolment.registered"
+        ]
+    wait_for(lambda: all(status(enrollment, i, institution)["status"] == "refused" for i in refused))
+    for enrolment_id in refused:
+        [entry] = trail(enrollment, entity_id=enrolment_id, action="enrolment.registration_refused")
+        assert (entry["before"], entry["after"]) == (
+            {"status": "requested"},
+            {"status": "refused", "refusal_reason": "no_quota_left"},
+        )
+    assert stalled(enrollment, state="waiting") == [], "every wait ended"
+    time.sleep(1.0)
+    assert stack.drain(registered) == [], "the redelivered answer registered nothing twice"
+    batches = [json.loads(line) for line in worker.log().splitlines() if '"batch handled"' in line]
+    assert max(b["events"] for b in batches) > 1, "the answers were handled one by one"
