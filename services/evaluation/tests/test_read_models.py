@@ -1,14 +1,10 @@
 """Read models filled from other services' events, through a real worker on RabbitMQ; stale revisions ignored."""
 
-import json
-
 import pytest
 from sqlalchemy import select
 
-from servicekit.bus.envelope import Envelope
-from servicekit.bus.topology import events_exchange
 from services.evaluation.models import Campaign, Enrolment, Payment
-from tests.support.processes import wait_for
+from tests.support.processes import handled_in_batches, wait_for
 
 from .helpers import CAMPAIGN, Evaluation, admitted, campaign, enrolment
 
@@ -115,18 +111,7 @@ def test_a_batch_of_registrations_and_admissions_ends_as_if_handled_one_by_one(s
         ("enrollment.admitted", admitted(second)),  # older than the admission before it
         ("enrollment.admitted", admitted(first, revision=2)),  # as old as what is known
     ]
-    with batched.connection() as connection:
-        producer = connection.Producer(exchange=events_exchange(batched.bus))
-        for event_type, data in events:
-            event = Envelope.new(event_type, data, producer="enrollment")
-            producer.publish(
-                event.to_json(),
-                routing_key=event_type,
-                content_type="application/json",
-                content_encoding="utf-8",
-                message_id=event.id,
-                declare=[producer.exchange],
-            )
+    batched.publish_many(events, producer="enrollment")
     for event_type, data in events:
         one_by_one.deliver(event_type, data)
     ids = [first["enrolment_id"], second["enrolment_id"], late["enrolment_id"]]
@@ -139,5 +124,4 @@ def test_a_batch_of_registrations_and_admissions_ends_as_if_handled_one_by_one(s
     assert (expected[0]["programme_id"], expected[0]["holder_name_masked"]) == ("GZ-ZGJS-P2", "张*明")
     assert (expected[2]["holder_name_masked"], expected[2]["trade"]) == ("李*", "电工")
     wait_for(lambda: [read(batched, Enrolment, i)._asdict() for i in ids] == expected, message=f"{expected}")
-    batches = [json.loads(line) for line in worker.log().splitlines() if '"batch handled"' in line]
-    assert max(b["events"] for b in batches) > 1, "the events were handled one by one"
+    assert handled_in_batches(worker), "the events were handled one by one"
