@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from sqlalchemy import update
+from sqlalchemy import select, update
+
+from servicekit.service import Batched
 
 from .models import (
     CalendarYear,
@@ -25,9 +27,14 @@ ENROLMENT_FACTS = ("employee_id", "programme_id", "trade", "holder_name_masked",
 
 def _apply(session, model, key: str, data: dict, values: dict, facts: tuple[str, ...] = ()) -> None:
     """Insert, or update when the event's revision is newer; an older one only fills facts still unknown."""
-    row = session.get(model, data[key], with_for_update=True)
+    _applied(session, model, key, session.get(model, data[key], with_for_update=True), data, values, facts)
+
+
+def _applied(session, model, key: str, row, data: dict, values: dict, facts: tuple[str, ...] = ()):
+    """`_apply` to the row read (locked) already, None if there is none yet: the row as it now is."""
     if row is None:
-        session.add(model(**{key: data[key], "revision": data["revision"], **values}))
+        row = model(**{key: data[key], "revision": data["revision"], **values})
+        session.add(row)
     elif data["revision"] > row.revision:
         for name, value in {"revision": data["revision"], **values}.items():
             setattr(row, name, value)
@@ -35,6 +42,7 @@ def _apply(session, model, key: str, data: dict, values: dict, facts: tuple[str,
         for name in facts:
             if getattr(row, name) is None and values.get(name) is not None:
                 setattr(row, name, values[name])
+    return row
 
 
 def _insert_once(session, model, key: str, data: dict, values: dict) -> None:
@@ -89,32 +97,53 @@ def on_programme_published(uow, event):
     )
 
 
-def _enrolment(status: str):
-    def handle(uow, event):
-        d = event.data
-        # The name is optional in the contract: an event without it says nothing, so it never erases a known one.
-        name = {"holder_name_masked": d["holder_name_masked"]} if d.get("holder_name_masked") else {}
-        _apply(
-            uow.session,
-            Enrolment,
-            "enrolment_id",
-            d,
-            {
-                "campaign_id": d["campaign_id"],
-                "kind": d["kind"],
-                "unit_id": d["unit_id"],
-                "grassroots_union_id": d["grassroots_union_id"],
-                "institution_id": d["institution_id"],
-                "status": status,
-                "programme_id": d["programme_id"],
-                "trade": d.get("trade"),
-                "employee_id": d["employee_id"],
-                **name,
-            },
-            ENROLMENT_FACTS,
-        )
+def _enrolment(status: str) -> Batched:
+    """Batched: registrations or admissions, the enrolments of the batch read (locked, in the order of their keys)
+    in one statement, then each event applied in delivery order as `_apply` would (an enrolment twice in the
+    batch: the second applied to what the first made), the rows written at the commit."""
 
-    return handle
+    def handle(uow, events):
+        ids = sorted({event.data["enrolment_id"] for event in events})
+        rows = {
+            row.enrolment_id: row
+            for row in uow.session.scalars(
+                select(Enrolment)
+                .where(Enrolment.enrolment_id.in_(ids))
+                .order_by(Enrolment.enrolment_id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+        }
+        with uow.session.no_autoflush:  # the new rows are inserted together at the commit
+            for d in (event.data for event in events):
+                rows[d["enrolment_id"]] = _applied(
+                    uow.session,
+                    Enrolment,
+                    "enrolment_id",
+                    rows.get(d["enrolment_id"]),
+                    d,
+                    _enrolled(d, status),
+                    ENROLMENT_FACTS,
+                )
+
+    return Batched(handle)
+
+
+def _enrolled(d: dict, status: str) -> dict:
+    # The name is optional in the contract: an event without it says nothing, so it never erases a known one.
+    name = {"holder_name_masked": d["holder_name_masked"]} if d.get("holder_name_masked") else {}
+    return {
+        "campaign_id": d["campaign_id"],
+        "kind": d["kind"],
+        "unit_id": d["unit_id"],
+        "grassroots_union_id": d["grassroots_union_id"],
+        "institution_id": d["institution_id"],
+        "status": status,
+        "programme_id": d["programme_id"],
+        "trade": d.get("trade"),
+        "employee_id": d["employee_id"],
+        **name,
+    }
 
 
 def on_enrollment_withdrawn(uow, event):

@@ -7,21 +7,20 @@ from servicekit.service import Batched
 from . import allocations, reservations
 
 
-def on_registered(uow, event) -> None:
+def on_registered(uow, events) -> None:
     # Skills have no admission: registration is their enrolment. Academic seats are consumed on admission.
-    if event.data["kind"] == "skills":
-        reservations.consume(uow, event)
+    reservations.consume(uow, [event for event in events if event.data["kind"] == "skills"])
 
 
 HANDLERS = {
     "enrollment.requested": Batched(reservations.requests),
-    "enrollment.registered": on_registered,
-    "enrollment.admitted": reservations.consume,
+    "enrollment.registered": Batched(on_registered),
+    "enrollment.admitted": Batched(reservations.consume),
     "enrollment.withdrawn": reservations.release,
     "enrollment.registration_rejected": reservations.release,  # the seat goes back for another nominee
     "enrollment.transferred": reservations.transfer,
     "certificate.issued": Batched(reservations.spend),
-    "breakdown.settled": reservations.follow_breakdown,
+    "breakdown.settled": Batched(reservations.follow_breakdown),
     "funds.transferred": allocations.funds_moved,
     "funds.reclaimed": allocations.funds_moved,
 }

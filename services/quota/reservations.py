@@ -59,10 +59,11 @@ def requests(uow, events) -> None:
 
 
 def _each_enrolment_once(events) -> list[list]:
-    runs: list[list] = [[]]
+    """The events in delivery order, cut into runs where each enrolment appears once (none for no events)."""
+    runs: list[list] = []
     seen: set[str] = set()
     for event in events:
-        if event.data["enrolment_id"] in seen:
+        if not runs or event.data["enrolment_id"] in seen:
             runs.append([])
             seen.clear()
         runs[-1].append(event)
@@ -94,12 +95,14 @@ def _request_run(uow, events) -> None:
     uow.publish_caused([answer for r, e in answered if (answer := _answer(r, e.data, e)) is not None])
 
 
-def consume(uow, event) -> None:
-    """Admission (academic) or registration (skills): the reserved quota is now used."""
-    reservation = _known(uow.session, event.data)
-    if reservation and reservation.status == "reserved":
-        _move(uow.session, reservation, "reserved", "consumed")
-        reservation.status = "consumed"
+def consume(uow, events) -> None:
+    """Batched: admissions (academic) or registrations (skills), the reserved quota now used. The reservations
+    read (locked) in one statement, each line's counters moved in one UPDATE for all its consumed reservations;
+    an enrolment twice in a batch splits it, so the second event is judged after the first."""
+    for run in _each_enrolment_once(events):
+        known = _known_all(uow.session, [event.data for event in run])
+        consumed = [reservation for reservation in known if reservation.status == "reserved"]
+        _move_all(uow.session, consumed, "consumed")
 
 
 def release(uow, event) -> None:
@@ -130,51 +133,78 @@ def transfer(uow, event) -> None:
         reservation.status = "released"
 
 
-def follow_breakdown(uow, event) -> None:
-    """A settled skills breakdown: the held subsidy becomes the federation's share, if the unit's money covers it.
-    A cancelled breakdown is a withdrawal (released by enrollment.withdrawn); academic seats have no amount."""
-    data = event.data
-    if data["kind"] != "skills" or data["status"] != "settled":
+def follow_breakdown(uow, events) -> None:
+    """Batched: settled skills breakdowns, the held subsidy becoming the federation's share if the unit's money
+    covers it. A cancelled breakdown is a withdrawal (released by enrollment.withdrawn); academic seats have no
+    amount. The reservations read (locked) in one statement; each line's growth taken in one conditional UPDATE
+    when the line has room for all of it (then each share fits one by one too), otherwise that line's shares
+    follow one by one in delivery order, each its own conditional UPDATE; what shrinks is given back in one
+    UPDATE per counter."""
+    settled = [event for event in events if event.data["kind"] == "skills" and event.data["status"] == "settled"]
+    for run in _each_enrolment_once(settled):
+        held = _held(uow.session, [event.data["enrolment_id"] for event in run])
+        shares: dict[int, list[tuple[Reservation, str]]] = {}  # by line, in delivery order
+        with uow.session.no_autoflush:  # each reservation is written once, at the commit
+            for data in (event.data for event in run):
+                reservation = held[data["enrolment_id"]]
+                if reservation.status not in ACTIVE or data["revision"] <= (reservation.breakdown_revision or 0):
+                    continue  # no longer held, or an older breakdown than one applied already
+                reservation.breakdown_revision = data["revision"]
+                shares.setdefault(reservation.line_id, []).append((reservation, data["federation"]))
+            for line_id, line_shares in sorted(shares.items()):  # lines locked in one order
+                _follow_line(uow.session, line_id, line_shares)
+
+
+def _follow_line(session, line_id: int, shares: list[tuple[Reservation, str]]) -> None:
+    """One line's reservations following their shares (each reservation once, in delivery order)."""
+    growth: dict[str, Decimal] = {}
+    for reservation, amount in shares:
+        if (difference := money(amount) - reservation.amount) > 0:
+            growth[reservation.status] = growth.get(reservation.status, 0) + difference
+    if growth and session.scalar(_taking_into("money", growth, (AllocationLine.id == line_id,))) is None:
+        for reservation, amount in shares:
+            _follow(session, reservation, amount)
         return
-    reservation = _locked(uow.session, data["enrolment_id"])
-    if reservation is None:
-        raise UnknownEnrolment(f"no reservation for enrolment {data['enrolment_id']}")
-    if reservation.status not in ACTIVE or data["revision"] <= (reservation.breakdown_revision or 0):
-        return  # no longer held, or an older breakdown than one applied already
-    reservation.breakdown_revision = data["revision"]
-    if not _resized(uow.session, reservation, data["federation"]):
+    moves: dict[tuple, Decimal] = {}
+    for reservation, amount in shares:
+        if (difference := money(amount) - reservation.amount) < 0:
+            key = (line_id, "money", reservation.status)
+            moves[key] = moves.get(key, 0) - difference
+        reservation.amount = money(amount)
+        reservation.updated_at = utcnow()
+    for (line, prefix, source), size in sorted(moves.items()):
+        session.execute(_moving(line, prefix, source, "released", size))
+
+
+def _follow(session, reservation: Reservation, amount: str) -> None:
+    if not _resized(session, reservation, amount):
         log.error(
             "settled federation share does not fit the unit's money; the held amount stays",
-            extra={"enrolment_id": reservation.enrolment_id, "amount": data["federation"]},
+            extra={"enrolment_id": reservation.enrolment_id, "amount": amount},
         )
 
 
 def spend(uow, events) -> None:
     """Batched: certificates, the federation's share paid, the quota spent for good. The reservations read
     (locked) in one statement, each line's counters moved in one UPDATE for all its spent reservations."""
-    ids = sorted({event.data["enrolment_id"] for event in events})
-    held = {
-        row.enrolment_id: row
-        for row in uow.session.scalars(
-            select(Reservation)
-            .where(Reservation.enrolment_id.in_(ids))
-            .order_by(Reservation.enrolment_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    }
-    if missing := [i for i in ids if i not in held]:
-        raise UnknownEnrolment(f"no reservation for enrolment {missing[0]}")
+    held = _held(uow.session, [event.data["enrolment_id"] for event in events])
+    _move_all(
+        uow.session, [reservation for _, reservation in sorted(held.items()) if reservation.status in ACTIVE], "spent"
+    )
+
+
+def _move_all(session, reservations: list[Reservation], target: str) -> None:
+    """The reservations' seats or money moved to `target`, each line's counter in one UPDATE for all of them."""
     moves: dict[tuple, Decimal] = {}
-    with uow.session.no_autoflush:
-        for reservation in (held[i] for i in ids if held[i].status in ACTIVE):
+    with session.no_autoflush:
+        for reservation in reservations:
             prefix, size = _size(reservation)
             key = (reservation.line_id, prefix, reservation.status)
             moves[key] = moves.get(key, 0) + size
-            reservation.status = "spent"
+            reservation.status = target
             reservation.updated_at = utcnow()
         for (line_id, prefix, source), size in sorted(moves.items()):  # lines locked in one order
-            uow.session.execute(_moving(line_id, prefix, source, "spent", size))
+            session.execute(_moving(line_id, prefix, source, target, size))
 
 
 def _claim(session, data: dict) -> Reservation:
@@ -211,24 +241,44 @@ def _claim_all(session, requests: list[dict]) -> dict[str, Reservation]:
     return {row.enrolment_id: row for row in rows}
 
 
-def _locked(session, enrolment_id: str) -> Reservation | None:
-    return session.scalars(
-        select(Reservation)
-        .where(Reservation.enrolment_id == enrolment_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one_or_none()
+def _held(session, enrolment_ids: list[str]) -> dict[str, Reservation]:
+    """The enrolments' reservations, locked in the order of their keys in one statement (two workers never
+    deadlock on them); an enrolment never requested here is retried."""
+    ids = sorted(set(enrolment_ids))
+    held = {
+        row.enrolment_id: row
+        for row in session.scalars(
+            select(Reservation)
+            .where(Reservation.enrolment_id.in_(ids))
+            .order_by(Reservation.enrolment_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    }
+    if missing := [i for i in ids if i not in held]:
+        raise UnknownEnrolment(f"no reservation for enrolment {missing[0]}")
+    return held
 
 
 def _known(session, data: dict) -> Reservation | None:
     """The locked reservation of an enrolment event, None when the event is stale."""
-    reservation = _locked(session, data["enrolment_id"])
-    if reservation is None or reservation.status == "pending":
-        raise UnknownEnrolment(f"no reservation for enrolment {data['enrolment_id']}")
-    if data["revision"] <= reservation.revision:
-        return None
-    _touch(reservation, data["revision"])
-    return reservation
+    known = _known_all(session, [data])
+    return known[0] if known else None
+
+
+def _known_all(session, events: list[dict]) -> list[Reservation]:
+    """The locked reservations of enrolment events (each enrolment once) that are not stale, touched with the
+    event's revision; a pending one (its request not decided yet) is retried."""
+    held = _held(session, [data["enrolment_id"] for data in events])
+    if pending := [i for i, reservation in held.items() if reservation.status == "pending"]:
+        raise UnknownEnrolment(f"no reservation for enrolment {pending[0]}")
+    known = []
+    for data in events:
+        reservation = held[data["enrolment_id"]]
+        if data["revision"] > reservation.revision:
+            _touch(reservation, data["revision"])
+            known.append(reservation)
+    return known
 
 
 def _requested_on(data: dict, occurred_at: str) -> date:
@@ -326,14 +376,20 @@ def _taking(reservation: Reservation, need=None, counter: str = "reserved", wher
     """Take `need` (default: the whole reservation) into one counter of its line (or of the line `where` picks),
     only if the line still has that much available: one atomic, conditional UPDATE."""
     prefix, size = _size(reservation)
+    needs = {counter: size if need is None else need}
+    return _taking_into(prefix, needs, where or (AllocationLine.id == reservation.line_id,))
+
+
+def _taking_into(prefix: str, needs: dict, where: tuple):
+    """Take seats or money ({counter: need}) into counters of the line `where` picks, only if the line still has
+    all of it available: one atomic, conditional UPDATE."""
     line = AllocationLine.__table__.c
     allocated = line.academic_seats if prefix == "seats" else line.skills_money
     used = line[f"{prefix}_reserved"] + line[f"{prefix}_consumed"] + line[f"{prefix}_spent"]
-    need = size if need is None else need
     return (
         update(AllocationLine)
-        .where(*(where or (line.id == reservation.line_id,)), allocated - used >= need)
-        .values({f"{prefix}_{counter}": line[f"{prefix}_{counter}"] + need})
+        .where(*where, allocated - used >= sum(needs.values()))
+        .values({f"{prefix}_{counter}": line[f"{prefix}_{counter}"] + need for counter, need in needs.items()})
         .returning(line.id)
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -73,3 +74,9 @@ def wait_for(predicate, timeout: float = 60.0, interval: float = 0.05, message: 
 
 def python_module(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", module, *args]
+
+
+def handled_in_batches(worker: Process, since: int = 0) -> bool:
+    """Whether a worker (LOG_LEVEL INFO) handled more than one event in one transaction, in its log from `since` on."""
+    batches = [json.loads(line) for line in worker.log()[since:].splitlines() if '"batch handled"' in line]
+    return max(b["events"] for b in batches) > 1

@@ -65,18 +65,24 @@ class ServiceStack:
 
     def publish(self, event_type: str, data: dict, *, producer: str = "test") -> Envelope:
         """Send an event (validated against its contract) as another service would."""
-        event = Envelope.new(event_type, data, producer=producer)
+        return self.publish_many([(event_type, data)], producer=producer)[0]
+
+    def publish_many(self, events: list[tuple[str, dict]], *, producer: str = "test") -> list[Envelope]:
+        """Send (type, data) events in order on one connection, as a busy producer sends a burst."""
+        envelopes = [Envelope.new(event_type, data, producer=producer) for event_type, data in events]
         with self.connection() as connection:
             exchange = events_exchange(self.bus)
-            connection.Producer(exchange=exchange).publish(
-                event.to_json(),
-                routing_key=event_type,
-                content_type="application/json",
-                content_encoding="utf-8",
-                message_id=event.id,
-                declare=[exchange],
-            )
-        return event
+            publisher = connection.Producer(exchange=exchange)
+            for event in envelopes:
+                publisher.publish(
+                    event.to_json(),
+                    routing_key=event.type,
+                    content_type="application/json",
+                    content_encoding="utf-8",
+                    message_id=event.id,
+                    declare=[exchange],
+                )
+        return envelopes
 
     def tap(self, routing_key: str) -> Queue:
         """A queue of the test's own on the events exchange, to see exactly what was published."""

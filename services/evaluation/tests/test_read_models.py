@@ -4,9 +4,9 @@ import pytest
 from sqlalchemy import select
 
 from services.evaluation.models import Campaign, Enrolment, Payment
-from tests.support.processes import wait_for
+from tests.support.processes import handled_in_batches, wait_for
 
-from .helpers import CAMPAIGN, admitted, campaign, enrolment
+from .helpers import CAMPAIGN, Evaluation, admitted, campaign, enrolment
 
 pytestmark = pytest.mark.servers
 
@@ -89,3 +89,39 @@ def test_a_transfer_moves_the_student_to_the_new_institution(evaluation):
     )
     row = read(evaluation.stack, Enrolment, student["enrolment_id"])
     assert (row.institution_id, row.programme_id, row.status) == ("GZ-FCG", "GZ-FCG-P1", "registered")
+
+
+def test_a_batch_of_registrations_and_admissions_ends_as_if_handled_one_by_one(stack_of):
+    batched, one_by_one = stack_of("evaluation"), Evaluation(stack_of("evaluation"))
+    worker = batched.worker(BUS_PREFETCH="50")
+    wait_for(lambda: "consumer ready" in worker.log(), message="the worker consuming")
+    first, second, late = enrolment(), enrolment(kind="academic"), enrolment(revision=3)
+    events = [
+        ("enrollment.registered", first),
+        ("enrollment.registered", second),
+        ("enrollment.registered", late),
+        ("enrollment.registered", first),  # delivered again: a new event id
+        (
+            "enrollment.registered",
+            {**first, "revision": 2, "programme_id": "GZ-ZGJS-P2", "holder_name_masked": "张*明"},
+        ),
+        ("enrollment.registered", {**late, "revision": 2, "holder_name_masked": "李*"}),  # older: fills the name only
+        ("enrollment.registered", {**late, "revision": 1, "trade": "焊工"}),
+        ("enrollment.admitted", admitted(second, revision=3)),
+        ("enrollment.admitted", admitted(second)),  # older than the admission before it
+        ("enrollment.admitted", admitted(first, revision=2)),  # as old as what is known
+    ]
+    batched.publish_many(events, producer="enrollment")
+    for event_type, data in events:
+        one_by_one.deliver(event_type, data)
+    ids = [first["enrolment_id"], second["enrolment_id"], late["enrolment_id"]]
+    expected = [read(one_by_one.stack, Enrolment, i)._asdict() for i in ids]
+    assert [(row["status"], row["revision"]) for row in expected] == [
+        ("registered", 2),
+        ("admitted", 3),
+        ("registered", 3),
+    ]
+    assert (expected[0]["programme_id"], expected[0]["holder_name_masked"]) == ("GZ-ZGJS-P2", "张*明")
+    assert (expected[2]["holder_name_masked"], expected[2]["trade"]) == ("李*", "电工")
+    wait_for(lambda: [read(batched, Enrolment, i)._asdict() for i in ids] == expected, message=f"{expected}")
+    assert handled_in_batches(worker), "the events were handled one by one"

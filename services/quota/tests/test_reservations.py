@@ -9,10 +9,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from servicekit.bus.envelope import Envelope
-from servicekit.bus.topology import events_exchange
 from services.quota.models import AllocationLine, Reservation
-from tests.support.processes import wait_for
+from tests.support.processes import Process, handled_in_batches, wait_for
 
 from .conftest import TODAY_WINDOWS
 
@@ -69,20 +67,7 @@ class Saga:
 
     def send_many(self, event_type: str, payloads: list[dict]) -> None:
         """One connection for a burst, as a busy producer would send it."""
-        stack = self.quota.stack
-        with stack.connection() as connection:
-            exchange = events_exchange(stack.bus)
-            producer = connection.Producer(exchange=exchange)
-            for data in payloads:
-                event = Envelope.new(event_type, data, producer="enrollment")
-                producer.publish(
-                    event.to_json(),
-                    routing_key=event_type,
-                    content_type="application/json",
-                    content_encoding="utf-8",
-                    message_id=event.id,
-                    declare=[exchange],
-                )
+        self.quota.stack.publish_many([(event_type, data) for data in payloads], producer="enrollment")
 
     def collect(self) -> list[dict]:
         for tap in self.taps:
@@ -162,6 +147,15 @@ def published_campaign(quota, seats: int, money: str, windows=TODAY_WINDOWS) -> 
 
 def enrolment_id() -> str:
     return str(uuid.uuid4())
+
+
+def batching(quota, seats: int, money: str) -> tuple[str, Saga, Process]:
+    """A published campaign with quota for GZ-HZ, and a worker taking up to 50 deliveries a batch, consuming."""
+    quota.unit("GZ-HZ", 1000)
+    campaign_id = published_campaign(quota, seats=seats, money=money)
+    worker = quota.stack.worker(BUS_PREFETCH="50")
+    wait_for(lambda: "consumer ready" in worker.log(), message="the worker consuming")
+    return campaign_id, Saga(quota, campaign_id), worker
 
 
 def report_line(quota, campaign_id: str, unit: str = "GZ-HZ") -> dict:
@@ -511,11 +505,7 @@ def test_a_rejected_registration_gives_its_seat_back_once_however_often_it_is_de
 
 
 def test_a_batch_of_requests_beyond_what_is_left_reserves_exactly_that_and_refuses_the_rest(quota):
-    quota.unit("GZ-HZ", 1000)
-    campaign_id = published_campaign(quota, seats=4, money="1000.00")
-    saga = Saga(quota, campaign_id)
-    worker = quota.stack.worker(BUS_PREFETCH="50")
-    wait_for(lambda: "consumer ready" in worker.log(), message="the worker consuming")
+    campaign_id, saga, worker = batching(quota, seats=4, money="1000.00")
     academic = [saga.request(enrolment_id()) for _ in range(10)]
     skills = [saga.request(enrolment_id(), kind="skills", amount=a) for a in ("600.00", "500.00", "400.00")]
     elsewhere = saga.request(enrolment_id(), unit="GZ-NOWHERE")
@@ -548,5 +538,65 @@ def test_a_batch_of_requests_beyond_what_is_left_reserves_exactly_that_and_refus
     assert (report["seats"]["reserved"], report["seats"]["available"]) == (4, 0)
     assert (report["money"]["reserved"], report["money"]["available"]) == ("1000.00", "0.00")
     assert reserved_count(quota, ids) == 6
-    batches = [json.loads(line) for line in worker.log()[before:].splitlines() if '"batch handled"' in line]
-    assert max(b["events"] for b in batches) > 1, "the requests were handled one by one"
+    assert handled_in_batches(worker, before), "the requests were handled one by one"
+
+
+def test_batches_of_registrations_admissions_and_breakdowns_end_as_if_handled_one_by_one(quota):
+    campaign_id, saga, worker = batching(quota, seats=3, money="2000.00")
+    skills = [saga.request(enrolment_id(), kind="skills", amount="400.00") for _ in range(4)]
+    academic = [saga.request(enrolment_id()) for _ in range(3)]
+    saga.send_many("enrollment.requested", skills + academic)
+    ids = [r["enrolment_id"] for r in skills + academic]
+    wait_for(lambda: len([a for a in saga.collect() if a["enrolment_id"] in ids]) == 7, message="7 answers")
+    assert {a["type"] for a in saga.collect()} == {"quota.reserved"}
+    before = len(worker.log())
+
+    def registered(data, revision):
+        return saga.enrolment(data, revision, registered_on="2026-11-21")
+
+    # the first skills registration delivered again (a new event id), the last one stale (the request's revision);
+    # an academic registration consumes nothing: its seat is used on admission
+    saga.send_many(
+        "enrollment.registered",
+        [*(registered(r, 2) for r in skills[:3]), registered(skills[0], 2), registered(skills[3], 1)]
+        + [registered(r, 2) for r in academic],
+    )
+    admitted = [saga.enrolment(r, 3, admitted_on="2026-12-01") for r in academic[:2]]
+    saga.send_many(
+        "enrollment.admitted", [*admitted, admitted[1], saga.enrolment(academic[2], 1, admitted_on="2026-12-01")]
+    )
+    # shares: one grows, one shrinks, one stays; a repeated and an older breakdown change nothing
+    saga.send_many(
+        "breakdown.settled",
+        [
+            settled(skills[0], 1, "500.00"),
+            settled(skills[1], 1, "300.00"),
+            settled(skills[2], 1, "400.00"),
+            settled(skills[0], 1, "500.00"),
+            settled(skills[3], 2, "450.00"),
+            settled(skills[3], 1, "999.00"),
+        ],
+    )
+    money = {"allocated": "2000.00", "reserved": "450.00", "consumed": "1200.00", "spent": "0.00"}
+    seats = {"allocated": 3, "reserved": 1, "consumed": 2, "spent": 0, "released": 0, "available": 0}
+    first = {**money, "released": "100.00", "available": "350.00"}
+    wait_for(lambda: report_line(quota, campaign_id)["money"] == first, message=f"money {first}")
+    wait_for(lambda: report_line(quota, campaign_id)["seats"] == seats, message=f"seats {seats}")
+
+    # 400.00 more do not fit whole in the 350.00 left: one by one in delivery order, the first fits and the second
+    # does not, though the shrink after it leaves room enough at the end
+    saga.send_many(
+        "breakdown.settled",
+        [settled(skills[0], 2, "700.00"), settled(skills[2], 2, "600.00"), settled(skills[1], 2, "250.00")],
+    )
+    last = {**money, "consumed": "1350.00", "released": "150.00", "available": "200.00"}
+    wait_for(lambda: report_line(quota, campaign_id)["money"] == last, message=f"money {last}")
+    with quota.stack.runtime.engine.connect() as db:
+        held = dict(db.execute(select(Reservation.enrolment_id, Reservation.amount)).all())
+        statuses = dict(db.execute(select(Reservation.enrolment_id, Reservation.status)).all())
+    assert [str(held[r["enrolment_id"]]) for r in skills] == ["700.00", "250.00", "400.00", "450.00"]
+    assert [statuses[r["enrolment_id"]] for r in skills + academic] == ["consumed"] * 3 + ["reserved"] + [
+        "consumed"
+    ] * 2 + ["reserved"]
+    assert "settled federation share does not fit" in worker.log()[before:]
+    assert handled_in_batches(worker, before), "the events were handled one by one"
