@@ -51,6 +51,7 @@ from tests.support.workload import worker  # noqa: E402
 
 UNIT, UNION, INSTITUTION, PROGRAMME = "GZ-YX", "GZ-YX-G1", "GZ-SYG", "SYG-YY-4"
 FINAL = ("registered", "refused")
+ACCEPTED = (201, 202)
 
 
 class FinalStates:
@@ -107,13 +108,18 @@ def register_paths(ids: list[str]) -> list[str]:
     return [f"/api/enrollment/enrolments/{i}/register" for i in ids]
 
 
+def accepted_ids(sent: list[Sent]) -> list[str]:
+    """The enrolments whose registration was accepted: only those reach a final state (a 503 did nothing)."""
+    return [s.path.split("/")[-2] for s in sent if s.status in ACCEPTED]
+
+
 def rate(count: int, start: float, end: float) -> float:
     return count / max(end - start, 1e-9)
 
 
 def report_closed(label: str, sent: list[Sent], settled: dict | None, raw_rate: float | None) -> float:
     start, answered = min(s.at for s in sent), max(s.answered for s in sent)
-    accepted = [s for s in sent if s.status in (201, 202)]
+    accepted = [s for s in sent if s.status in ACCEPTED]
     per_second = rate(len(accepted), start, answered)
     http = [s.answered - s.at for s in sent]
     line = (
@@ -123,7 +129,7 @@ def report_closed(label: str, sent: list[Sent], settled: dict | None, raw_rate: 
     if raw_rate:
         line += f", {per_second / raw_rate:5.1%} of raw"
     if settled is not None:
-        ends = [settled[s.path.split("/")[-2]][0] for s in sent]
+        ends = [settled[enrolment_id][0] for enrolment_id in accepted_ids(sent)]
         settled_rate = rate(len(ends), start, max(ends))
         outcomes = sorted({v[1] for v in settled.values()})
         line += f"; settled {settled_rate:7.1f}/s ({outcomes})"
@@ -262,13 +268,13 @@ def main() -> None:
             states.wait(warm, 120)
 
             sent = closed_loop(deployed.url, headers, register_paths(closed), args.connections)
-            states.wait(closed, 600)
+            states.wait(accepted_ids(sent), 600)
             report_closed("closed loop: registrations", sent, states.settled, raw)
 
             sent = open_loop(deployed.url, headers, register_paths(opened), args.rate)
-            states.wait(opened, 600)
+            states.wait(accepted_ids(sent), 600)
             http = [s.answered - s.at for s in sent]
-            final = [states.settled[s.path.split("/")[-2]][0] - s.at for s in sent]
+            final = [states.settled[s.path.split("/")[-2]][0] - s.at for s in sent if s.status in ACCEPTED]
             print(
                 f"open loop {args.rate:g}/s for {args.seconds:g} s      : statuses {sorted({s.status for s in sent})}; "
                 f"HTTP p50 {percentile(http, 0.5) * 1000:.0f} ms, p99 {percentile(http, 0.99) * 1000:.0f} ms; "
