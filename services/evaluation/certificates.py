@@ -171,12 +171,14 @@ def _record(uow, planned: list[_Planned]) -> list[tuple[dict, bool]]:
         raise Conflict(
             "An enrolment already has a certificate in force, or a number was just used by a concurrent request.",
         ) from None
-    for p in planned:
-        if p.new:
-            uow.publish(
-                "certificate.issued",
-                {**_event(p.certificate, p.campaign_id), "issued_on": p.certificate.issued_on.isoformat()},
-            )
+    uow.publish_many(
+        "certificate.issued",
+        [
+            {**_event(p.certificate, p.campaign_id), "issued_on": p.certificate.issued_on.isoformat()}
+            for p in planned
+            if p.new
+        ],
+    )
     return [(as_dict(p.certificate), p.new) for p in planned]
 
 

@@ -15,7 +15,7 @@ from servicekit.refusals import Conflict, NotFound
 
 from .models import Campaign, Enrolment, ExamResult
 from .problems import BATCH_REJECTED
-from .rules import ACTIVE, Attempt, EnrolmentFacts, plan_batch
+from .rules import ACTIVE, Attempt, EnrolmentFacts, NewResult, plan_batch
 
 
 def record_batch(uow, identity: Identity, key: str, lines: list[dict]) -> dict:
@@ -67,34 +67,40 @@ def record_batch(uow, identity: Identity, key: str, lines: list[dict]) -> dict:
         session.flush()
     except IntegrityError:
         raise Conflict("Another batch recorded results for the same exams at the same time; resend.") from None
-    recorded = []
-    for p, result in zip(planned, results):
-        event = {
+    uow.publish_many(
+        "exam.result_recorded",
+        [_recorded_event(p, result, enrolments[p.enrolment_id].campaign_id) for p, result in zip(planned, results)],
+    )
+    recorded = [
+        {
+            "line": p.line,
             "result_id": result.result_id,
             "enrolment_id": p.enrolment_id,
-            "institution_id": institution_id,
             "exam": p.exam,
-            "held_on": p.held_on.isoformat(),
-            "score": str(p.score),
-            "passed": p.passed,
             "attempt": p.attempt,
-            "campaign_id": enrolments[p.enrolment_id].campaign_id,
+            "passed": p.passed,
+            "retake": p.retake,
         }
-        if p.retake:
-            event["retake"] = p.retake
-        uow.publish("exam.result_recorded", event)
-        recorded.append(
-            {
-                "line": p.line,
-                "result_id": result.result_id,
-                "enrolment_id": p.enrolment_id,
-                "exam": p.exam,
-                "attempt": p.attempt,
-                "passed": p.passed,
-                "retake": p.retake,
-            }
-        )
+        for p, result in zip(planned, results)
+    ]
     return {"idempotency_key": key, "recorded": len(recorded), "results": recorded}
+
+
+def _recorded_event(p: NewResult, result: ExamResult, campaign_id: str) -> dict:
+    event = {
+        "result_id": result.result_id,
+        "enrolment_id": p.enrolment_id,
+        "institution_id": result.institution_id,
+        "exam": p.exam,
+        "held_on": p.held_on.isoformat(),
+        "score": str(p.score),
+        "passed": p.passed,
+        "attempt": p.attempt,
+        "campaign_id": campaign_id,
+    }
+    if p.retake:
+        event["retake"] = p.retake
+    return event
 
 
 def template_rows(session, identity: Identity, campaign_id: str, programme_id: str | None) -> list[dict]:
