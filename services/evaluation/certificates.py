@@ -86,8 +86,9 @@ def _plan(
     }
     attempts: dict[str, list] = {enrolment_id: [] for enrolment_id in enrolments}
     for r in session.execute(
-        select(ExamResult.enrolment_id, ExamResult.exam, ExamResult.attempt, ExamResult.passed, ExamResult.held_on)
-        .where(ExamResult.enrolment_id.in_(list(enrolments)))
+        select(
+            ExamResult.enrolment_id, ExamResult.exam, ExamResult.attempt, ExamResult.passed, ExamResult.held_on
+        ).where(ExamResult.enrolment_id.in_(list(enrolments)))
     ):
         attempts[r.enrolment_id].append((r.exam, r.attempt, r.passed, r.held_on))
     by_number = {

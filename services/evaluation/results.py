@@ -44,8 +44,9 @@ def record_batch(uow, identity: Identity, key: str, lines: list[dict]) -> dict:
     facts = {e.enrolment_id: EnrolmentFacts(e.institution_id, e.kind, e.status, e.exams_from) for e in rows}
     history: dict[tuple[str, str], list[Attempt]] = {}
     for r in session.execute(
-        select(ExamResult.enrolment_id, ExamResult.exam, ExamResult.held_on, ExamResult.passed, ExamResult.attempt)
-        .where(ExamResult.enrolment_id.in_(ids))
+        select(
+            ExamResult.enrolment_id, ExamResult.exam, ExamResult.held_on, ExamResult.passed, ExamResult.attempt
+        ).where(ExamResult.enrolment_id.in_(ids))
     ):
         history.setdefault((r.enrolment_id, r.exam), []).append(Attempt(r.held_on, r.passed, r.attempt))
 

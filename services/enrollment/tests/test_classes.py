@@ -309,7 +309,9 @@ def test_results_handled_together_count_in_order_a_class_students_failure_still_
     institution, admin = enrollment.institution(), enrollment.admin()
     enrollment.ok(enrollment.client.put("/calendar/2099", headers=admin, json={"days": []}))
     formed = enrollment.ok(
-        enrollment.client.post("/classes", headers=institution, json=class_body(public_class_name="2099春季电工中级班")),
+        enrollment.client.post(
+            "/classes", headers=institution, json=class_body(public_class_name="2099春季电工中级班")
+        ),
         201,
     )
     path = f"/classes/{formed['class_id']}"
