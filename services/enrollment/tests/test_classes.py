@@ -220,25 +220,32 @@ def test_roster_needs_staff_the_working_day_lead_and_a_calendar_then_review_and_
     assert [s["enrolment_id"] for s in later["students"]] == [failed], "the same trade, the same institution"
 
 
-def test_a_failed_skills_student_placed_in_a_later_class_shows_both_classes(enrollment):
-    stack = enrollment.stack
-    stack.worker()
-    [student] = registered(enrollment, [1])
+def opened_class(enrollment) -> dict:
+    """A class of the students waiting now, its roster approved, published and the class opened."""
     institution, admin = enrollment.institution(), enrollment.admin()
     enrollment.ok(enrollment.client.put("/calendar/2099", headers=admin, json={"days": []}))
-    first = enrollment.ok(
+    formed = enrollment.ok(
         enrollment.client.post(
             "/classes", headers=institution, json=class_body(public_class_name="2099春季电工中级班")
         ),
         201,
     )
-    path = f"/classes/{first['class_id']}"
+    path = f"/classes/{formed['class_id']}"
     enrollment.ok(enrollment.client.post(f"{path}/roster", headers=institution))
     enrollment.ok(
         enrollment.client.post(f"{path}/review", json={"decision": "approve", "comments": "名单齐全"}, headers=admin)
     )
     enrollment.ok(enrollment.client.post(f"{path}/publish", headers=admin))
     enrollment.ok(enrollment.client.post(f"{path}/open", headers=institution))
+    return formed
+
+
+def test_a_failed_skills_student_placed_in_a_later_class_shows_both_classes(enrollment):
+    stack = enrollment.stack
+    stack.worker()
+    [student] = registered(enrollment, [1])
+    institution, admin = enrollment.institution(), enrollment.admin()
+    first = opened_class(enrollment)
     stack.publish(
         "exam.result_recorded",
         {
@@ -307,20 +314,7 @@ def test_results_handled_together_count_in_order_a_class_students_failure_still_
     student's failure is judged before their later pass in the same batch, and a redelivered result counts once."""
     [student] = registered(enrollment, [1])
     institution, admin = enrollment.institution(), enrollment.admin()
-    enrollment.ok(enrollment.client.put("/calendar/2099", headers=admin, json={"days": []}))
-    formed = enrollment.ok(
-        enrollment.client.post(
-            "/classes", headers=institution, json=class_body(public_class_name="2099春季电工中级班")
-        ),
-        201,
-    )
-    path = f"/classes/{formed['class_id']}"
-    enrollment.ok(enrollment.client.post(f"{path}/roster", headers=institution))
-    enrollment.ok(
-        enrollment.client.post(f"{path}/review", json={"decision": "approve", "comments": "名单齐全"}, headers=admin)
-    )
-    enrollment.ok(enrollment.client.post(f"{path}/publish", headers=admin))
-    enrollment.ok(enrollment.client.post(f"{path}/open", headers=institution))
+    opened_class(enrollment)
     [outside] = registered(enrollment, [2])  # registered after the class was formed: in no class
 
     def result(enrolment_id: str, passed: bool, attempt: int, held_on: str) -> dict:
