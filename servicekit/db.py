@@ -203,17 +203,27 @@ class UnitOfWork:
 
     def publish(self, event_type: str, data: dict, *, version: int | None = None) -> Envelope:
         """Add an event to the outbox in this transaction (validated against its contract now)."""
-        envelope = Envelope.new(
-            event_type,
-            data,
-            producer=self._producer,
-            version=version,
-            correlation_id=correlation_id.get() or request_id.get(),
-            causation_id=causation_id.get() or request_id.get(),
-            headers=current_headers(),  # the trace the relay continues when it publishes the row
-        )
-        self._add_to_outbox([envelope])
-        return envelope
+        return self.publish_many(event_type, [data], version=version)[0]
+
+    def publish_many(self, event_type: str, items: list[dict], *, version: int | None = None) -> list[Envelope]:
+        """`publish` for each of `items`, in that order, with one outbox statement for them all (a batch's events:
+        a round trip each made most of a 1000-line request's time)."""
+        headers = current_headers()  # the trace the relay continues when it publishes the rows
+        correlation, causation = correlation_id.get() or request_id.get(), causation_id.get() or request_id.get()
+        envelopes = [
+            Envelope.new(
+                event_type,
+                data,
+                producer=self._producer,
+                version=version,
+                correlation_id=correlation,
+                causation_id=causation,
+                headers=headers,
+            )
+            for data in items
+        ]
+        self._add_to_outbox(envelopes)
+        return envelopes
 
     def publish_caused(self, events: list[tuple[str, dict, Envelope]]) -> list[Envelope]:
         """Add events to the outbox in one statement, each (type, data, cause) caused by the event named beside

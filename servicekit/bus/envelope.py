@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import contracts
@@ -61,10 +61,11 @@ class Envelope:
         )
 
     def to_dict(self) -> dict:
-        body = asdict(self)
-        del body["attempt"]
-        if not body["headers"]:
-            del body["headers"]
+        # Not dataclasses.asdict: its deep copy of `data` was a third of the time a 1000-line batch spent
+        # building its events, and the JSON written from this dict copies the values anyway.
+        body = {name: getattr(self, name) for name in FIELDS}
+        if self.headers:
+            body["headers"] = self.headers
         return body
 
     def to_json(self) -> str:

@@ -412,6 +412,21 @@ def published_roster_views(session, rows) -> list[dict]:
     ]
 
 
+def in_a_class(session, enrolment_ids: set[str]) -> set[str]:
+    """Which of the enrolments are in a class now, all of them locked (in one order) as `exam_result` locks its
+    one: what a batch of results asks before recording those of students in no class together."""
+    return {
+        enrolment_id
+        for enrolment_id, class_id in session.execute(
+            select(Enrolment.enrolment_id, Enrolment.class_id)
+            .where(Enrolment.enrolment_id.in_(sorted(enrolment_ids)))
+            .order_by(Enrolment.enrolment_id)
+            .with_for_update()
+        )
+        if class_id is not None
+    }
+
+
 def exam_result(session, data: dict) -> None:
     """A failed skills student of an opened class goes back to wait for a later class of the same programme."""
     enrolment = session.get(Enrolment, data["enrolment_id"], with_for_update=True)

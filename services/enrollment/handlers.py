@@ -19,9 +19,17 @@ def on_unit_upserted(uow, event) -> None:
     nominations.move_open_work(uow, event.data)  # a merge: open nominations go to the successor
 
 
-def on_exam_result(uow, event) -> None:
-    readmodels.exam_result_recorded(uow.session, event.data)
-    classes.exam_result(uow.session, event.data)
+def on_exam_results(uow, events: list[Envelope]) -> None:
+    """Batched (an institution publishes a thousand results at once): the results of students in no class
+    recorded in one statement; a class's student's one by one, in order, as each may send them out of the class
+    and counts for the next."""
+    results = [event.data for event in events]
+    in_class = classes.in_a_class(uow.session, {data["enrolment_id"] for data in results})
+    readmodels.exam_results_recorded(uow.session, [data for data in results if data["enrolment_id"] not in in_class])
+    for data in results:
+        if data["enrolment_id"] in in_class:
+            readmodels.exam_results_recorded(uow.session, [data])
+            classes.exam_result(uow.session, data)
 
 
 HANDLERS = {
@@ -34,9 +42,11 @@ HANDLERS = {
     "payment.recorded": lambda uow, event: readmodels.payment_recorded(uow.session, event.data, event.occurred_at),
     "quota.reserved": Batched(on_quota_reserved),
     "quota.refused": Batched(on_quota_refused),
-    "exam.result_recorded": on_exam_result,
-    "certificate.issued": lambda uow, event: readmodels.certificate_changed(uow.session, event.data, False),
-    "certificate.revoked": lambda uow, event: readmodels.certificate_changed(uow.session, event.data, True),
+    "exam.result_recorded": Batched(on_exam_results),
+    "certificate.issued": Batched(
+        lambda uow, events: readmodels.certificates_changed(uow.session, [e.data for e in events], False)
+    ),
+    "certificate.revoked": lambda uow, event: readmodels.certificates_changed(uow.session, [event.data], True),
     "reimbursement.paid": lambda uow, event: readmodels.reimbursement_paid(uow.session, event.data),
     "breakdown.settled": lambda uow, event: readmodels.breakdown_settled(uow.session, event.data),
     "reimbursement.recovered": lambda uow, event: readmodels.reimbursement_recovered(uow.session, event.data),

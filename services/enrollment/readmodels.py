@@ -28,19 +28,31 @@ def _day(text: str):
     return datetime.strptime(text, "%Y-%m-%d").date()
 
 
-def insert_once(session, model, key: str | tuple[str, ...], values: dict) -> None:
-    """Facts that never change (a payment, an exam attempt): a redelivered one is ignored."""
+def insert_once(session, model, key: str | tuple[str, ...], values: dict | list[dict]) -> None:
+    """Facts that never change (a payment, an exam attempt; or many, in one statement): a redelivered one is
+    ignored."""
+    if not values:
+        return
     keys = [key] if isinstance(key, str) else list(key)
-    session.execute(upsert(session.bind, model).values(**values).on_conflict_do_nothing(index_elements=keys))
+    session.execute(upsert(session.bind, model).values(values).on_conflict_do_nothing(index_elements=keys))
 
 
-def upsert_newer(session, model, key: str, values: dict) -> None:
-    """Insert, or overwrite only with a higher revision: concurrent and out-of-order events are safe."""
-    statement = upsert(session.bind, model).values(**values)
+def upsert_newer(session, model, key: str, values: dict | list[dict]) -> None:
+    """Insert, or overwrite only with a higher revision: concurrent and out-of-order events are safe. Many rows
+    in one statement: the newest of each key's (one statement may not update a row twice), which is what
+    applying them one after another leaves."""
+    newest: dict = {}
+    for row in [values] if isinstance(values, dict) else values:
+        if row[key] not in newest or row["revision"] > newest[row[key]]["revision"]:
+            newest[row[key]] = row
+    if not newest:
+        return
+    rows = list(newest.values())
+    statement = upsert(session.bind, model).values(rows)
     session.execute(
         statement.on_conflict_do_update(
             index_elements=[key],
-            set_={name: statement.excluded[name] for name in values if name != key},
+            set_={name: statement.excluded[name] for name in rows[0] if name != key},
             where=model.revision < statement.excluded.revision,
         )
     )
@@ -149,36 +161,44 @@ def payment_recorded(session, data: dict, occurred_at: str) -> None:
         enrolment.payment_status = latest
 
 
-def exam_result_recorded(session, data: dict) -> None:
+def exam_results_recorded(session, items: list[dict]) -> None:
+    """Evaluation's exam.result_recorded, one or many in one statement."""
     insert_once(
         session,
         ExamResult,
         "result_id",
-        {
-            "result_id": data["result_id"],
-            "enrolment_id": data["enrolment_id"],
-            "exam": data["exam"],
-            "held_on": _day(data["held_on"]),
-            "score": Decimal(data["score"]),
-            "passed": data["passed"],
-            "attempt": data["attempt"],
-        },
+        [
+            {
+                "result_id": data["result_id"],
+                "enrolment_id": data["enrolment_id"],
+                "exam": data["exam"],
+                "held_on": _day(data["held_on"]),
+                "score": Decimal(data["score"]),
+                "passed": data["passed"],
+                "attempt": data["attempt"],
+            }
+            for data in items
+        ],
     )
 
 
-def certificate_changed(session, data: dict, revoked: bool) -> None:
+def certificates_changed(session, items: list[dict], revoked: bool) -> None:
+    """Evaluation's certificate.issued (or .revoked), one or many in one statement."""
+    upsert_newer(session, Certificate, "certificate_id", [_certificate(data, revoked) for data in items])
+
+
+def _certificate(data: dict, revoked: bool) -> dict:
     values = {
         "certificate_id": data["certificate_id"],
         "revision": data["revision"],
         "enrolment_id": data["enrolment_id"],
         "number": data["number"],
     }
-    values |= (
+    return values | (
         {"revoked_on": _day(data["revoked_on"])}
         if revoked
         else {"issued_on": _day(data["issued_on"]), "revoked_on": None}
     )
-    upsert_newer(session, Certificate, "certificate_id", values)
 
 
 def reimbursement_paid(session, data: dict) -> None:

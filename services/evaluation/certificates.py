@@ -73,18 +73,23 @@ def _plan(
     institution_id = identity.institution_id
     requests = [(number, str(row["enrolment_id"]), row["number"].strip(), row["issued_on"]) for number, row in rows]
     ids = sorted({enrolment_id for _, enrolment_id, _, _ in requests})
-    # The locks order this issue after any results batch still writing these students' attempts.
+    # The locks order this issue after any results batch still writing these students' attempts. Columns, not
+    # ORM rows, are read where nothing is changed: a thousand rows cost more to build than the statements do.
     enrolments = {
         e.enrolment_id: e
-        for e in session.scalars(
-            select(Enrolment)
+        for e in session.execute(
+            select(Enrolment.enrolment_id, Enrolment.status, Enrolment.kind, Enrolment.campaign_id)
             .where(Enrolment.enrolment_id.in_(ids), Enrolment.institution_id == institution_id)
             .order_by(Enrolment.enrolment_id)
             .with_for_update()
         )
     }
     attempts: dict[str, list] = {enrolment_id: [] for enrolment_id in enrolments}
-    for r in session.scalars(select(ExamResult).where(ExamResult.enrolment_id.in_(list(enrolments)))):
+    for r in session.execute(
+        select(
+            ExamResult.enrolment_id, ExamResult.exam, ExamResult.attempt, ExamResult.passed, ExamResult.held_on
+        ).where(ExamResult.enrolment_id.in_(list(enrolments)))
+    ):
         attempts[r.enrolment_id].append((r.exam, r.attempt, r.passed, r.held_on))
     by_number = {
         c.number: c
@@ -95,9 +100,11 @@ def _plan(
         )
     }
     in_force = {
-        c.enrolment_id: c.number
-        for c in session.scalars(
-            select(Certificate).where(Certificate.enrolment_id.in_(list(enrolments)), Certificate.revoked_on.is_(None))
+        enrolment_id: number
+        for enrolment_id, number in session.execute(
+            select(Certificate.enrolment_id, Certificate.number).where(
+                Certificate.enrolment_id.in_(list(enrolments)), Certificate.revoked_on.is_(None)
+            )
         )
     }
     repeated = repeated_in_batch([(number, enrolment_id, n) for number, enrolment_id, n, _ in requests])
@@ -171,12 +178,14 @@ def _record(uow, planned: list[_Planned]) -> list[tuple[dict, bool]]:
         raise Conflict(
             "An enrolment already has a certificate in force, or a number was just used by a concurrent request.",
         ) from None
-    for p in planned:
-        if p.new:
-            uow.publish(
-                "certificate.issued",
-                {**_event(p.certificate, p.campaign_id), "issued_on": p.certificate.issued_on.isoformat()},
-            )
+    uow.publish_many(
+        "certificate.issued",
+        [
+            {**_event(p.certificate, p.campaign_id), "issued_on": p.certificate.issued_on.isoformat()}
+            for p in planned
+            if p.new
+        ],
+    )
     return [(as_dict(p.certificate), p.new) for p in planned]
 
 

@@ -220,25 +220,32 @@ def test_roster_needs_staff_the_working_day_lead_and_a_calendar_then_review_and_
     assert [s["enrolment_id"] for s in later["students"]] == [failed], "the same trade, the same institution"
 
 
-def test_a_failed_skills_student_placed_in_a_later_class_shows_both_classes(enrollment):
-    stack = enrollment.stack
-    stack.worker()
-    [student] = registered(enrollment, [1])
+def opened_class(enrollment) -> dict:
+    """A class of the students waiting now, its roster approved, published and the class opened."""
     institution, admin = enrollment.institution(), enrollment.admin()
     enrollment.ok(enrollment.client.put("/calendar/2099", headers=admin, json={"days": []}))
-    first = enrollment.ok(
+    formed = enrollment.ok(
         enrollment.client.post(
             "/classes", headers=institution, json=class_body(public_class_name="2099春季电工中级班")
         ),
         201,
     )
-    path = f"/classes/{first['class_id']}"
+    path = f"/classes/{formed['class_id']}"
     enrollment.ok(enrollment.client.post(f"{path}/roster", headers=institution))
     enrollment.ok(
         enrollment.client.post(f"{path}/review", json={"decision": "approve", "comments": "名单齐全"}, headers=admin)
     )
     enrollment.ok(enrollment.client.post(f"{path}/publish", headers=admin))
     enrollment.ok(enrollment.client.post(f"{path}/open", headers=institution))
+    return formed
+
+
+def test_a_failed_skills_student_placed_in_a_later_class_shows_both_classes(enrollment):
+    stack = enrollment.stack
+    stack.worker()
+    [student] = registered(enrollment, [1])
+    institution, admin = enrollment.institution(), enrollment.admin()
+    first = opened_class(enrollment)
     stack.publish(
         "exam.result_recorded",
         {
@@ -300,6 +307,41 @@ def test_a_failed_skills_student_placed_in_a_later_class_shows_both_classes(enro
         "2099-09-15",
         "withdrawal",
     )
+
+
+def test_results_handled_together_count_in_order_a_class_students_failure_still_sends_them_out(enrollment):
+    """exam.result_recorded is Batched (an institution publishes a thousand at once): handled together, a class's
+    student's failure is judged before their later pass in the same batch, and a redelivered result counts once."""
+    [student] = registered(enrollment, [1])
+    institution, admin = enrollment.institution(), enrollment.admin()
+    opened_class(enrollment)
+    [outside] = registered(enrollment, [2])  # registered after the class was formed: in no class
+
+    def result(enrolment_id: str, passed: bool, attempt: int, held_on: str) -> dict:
+        return {
+            "result_id": str(uuid.uuid4()),
+            "enrolment_id": enrolment_id,
+            "institution_id": "GZ-ZGJS",
+            "exam": "电工中级职业技能鉴定",
+            "held_on": held_on,
+            "score": "78.00" if passed else "48.00",
+            "passed": passed,
+            "attempt": attempt,
+        }
+
+    failed, passed_later = result(student, False, 1, "2099-06-20"), result(student, True, 2, "2099-07-20")
+    elsewhere = result(outside, True, 1, "2099-06-20")
+    batch = [failed, elsewhere, passed_later, elsewhere]
+    events = [Envelope.parse(Envelope.new("exam.result_recorded", d, producer="test").to_json()) for d in batch]
+    with enrollment.stack.runtime.unit_of_work() as uow:
+        enrollment.stack.service.handlers["exam.result_recorded"].handle(uow, events)
+        uow.commit()
+
+    left = enrollment.ok(enrollment.client.get(f"/enrolments/{student}", headers=institution))
+    assert (left["class_id"], left["retaking"], left["classes"][0]["ended_by"]) == (None, True, "retake")
+    lines = enrollment.ok(enrollment.client.get("/ledger", query_string={"format": "json"}, headers=admin))
+    attempts = {line["enrolment_id"]: line["exam_attempts"] for line in lines}
+    assert attempts == {student: 2, outside: 1}
 
 
 def test_a_class_opens_within_the_campaigns_study_window(enrollment):
