@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy.exc
 from sqlalchemy import Engine, Table, create_engine, delete, event, insert, inspect, select, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapper, Session
 
 from .bus.envelope import Envelope
 from .logging import causation_id, correlation_id, request_id
@@ -144,14 +144,15 @@ def relay_bell(engine: Engine, producer: str) -> RelayBell:
 def rows_by_key(session: Session, model: type, keys: Iterable[Any]) -> dict[Any, Any]:
     """Rows of `model` by primary key (one column): those the session holds already without a query (read
     beside another row, say), the rest in one."""
-    mapper, wanted, found = inspect(model), set(keys), {}
+    mapper: Mapper[Any] = inspect(model)
+    wanted, found = set(keys), {}
     for key in wanted:
-        if (held := session.identity_map.get(mapper.identity_key_from_primary_key([key]))) is not None:
+        if (held := session.identity_map.get(mapper.identity_key_from_primary_key((key,)))) is not None:
             found[key] = held
     if missing := wanted - found.keys():
         key_of = mapper.get_property_by_column(mapper.primary_key[0])
-        query = select(model).where(key_of.class_attribute.in_(missing))
-        found |= {getattr(row, key_of.key): row for row in session.scalars(query)}
+        rows: Iterable[Any] = session.scalars(select(model).where(key_of.class_attribute.in_(missing)))
+        found |= {getattr(row, key_of.key): row for row in rows}
     return found
 
 
