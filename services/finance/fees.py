@@ -95,7 +95,8 @@ def unit_policy(session: Session, unit_id: str) -> rules.UnitPolicy:
 def unit_policies(session: Session, unit_ids: set[str]) -> dict[str, rules.UnitPolicy]:
     """`unit_policy` of each unit, read in one statement."""
     rows = {
-        row.unit_id: row for row in session.scalars(select(UnitPolicyRow).where(UnitPolicyRow.unit_id.in_(unit_ids)))
+        row.unit_id: row
+        for row in session.scalars(select(UnitPolicyRow).where(UnitPolicyRow.unit_id.in_(sorted(unit_ids))))
     }
     return {unit_id: _unit_policy(rows.get(unit_id)) for unit_id in unit_ids}
 
