@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from servicekit.bus.envelope import Envelope
 from servicekit.db import UnitOfWork, utcnow
 from servicekit.i18n import _
 from servicekit.identity import Identity
@@ -28,7 +29,7 @@ from .models import (
     Reimbursement,
     UnitPolicyRow,
 )
-from .queries import lines_of
+from .queries import lines_of, lines_of_all
 from .scoping import sees
 
 log = logging.getLogger(__name__)
@@ -49,29 +50,58 @@ CHARGE_REFERENCE_REUSED = refusal(
 
 def campaign_policy(session: Session, campaign: Campaign) -> rules.CampaignPolicy:
     """The campaign's policy as quota published it, lifted by the federation's raises recorded here."""
-    raises = session.execute(
-        select(RateRaise.trade, func.max(RateRaise.rate_after))
-        .where(RateRaise.campaign_id == campaign.campaign_id)
-        .group_by(RateRaise.trade)
-    )
-    return rules.CampaignPolicy(
-        academic_subsidy=campaign.academic_subsidy,
-        skills_federation_rate=Decimal(campaign.skills_federation_rate),
-        skills_rate_overrides={trade: Decimal(rate) for trade, rate in campaign.skills_rate_overrides.items()},
-    ).raised({trade: Decimal(rate) for trade, rate in raises})
+    return _policies(session, [campaign])[campaign.campaign_id]
 
 
-def locked_policy(session: Session, campaign_id: str) -> rules.CampaignPolicy:
-    """The policy, with the campaign row share-locked: a rate raise (which locks it for update) waits for
-    breakdowns being settled, and they wait for it, so none is settled at a rate the raise missed."""
-    campaign = session.get(Campaign, campaign_id, with_for_update={"read": True})
-    if campaign is None:
-        raise LookupError(f"campaign {campaign_id} not published yet")  # retried until it is
-    return campaign_policy(session, campaign)
+def _policies(session: Session, campaigns: list[Campaign]) -> dict[str, rules.CampaignPolicy]:
+    """`campaign_policy` of each campaign, their raises read in one statement."""
+    raises: dict[str, dict[str, Decimal]] = {campaign.campaign_id: {} for campaign in campaigns}
+    for campaign_id, trade, rate in session.execute(
+        select(RateRaise.campaign_id, RateRaise.trade, func.max(RateRaise.rate_after))
+        .where(RateRaise.campaign_id.in_(list(raises)))
+        .group_by(RateRaise.campaign_id, RateRaise.trade)
+    ):
+        raises[campaign_id][trade] = Decimal(rate)
+    return {
+        campaign.campaign_id: rules.CampaignPolicy(
+            academic_subsidy=campaign.academic_subsidy,
+            skills_federation_rate=Decimal(campaign.skills_federation_rate),
+            skills_rate_overrides={trade: Decimal(rate) for trade, rate in campaign.skills_rate_overrides.items()},
+        ).raised(raises[campaign.campaign_id])
+        for campaign in campaigns
+    }
+
+
+def locked_policies(session: Session, campaign_ids: set[str]) -> dict[str, rules.CampaignPolicy]:
+    """The policies, with the campaign rows share-locked: a rate raise (which locks its campaign for update)
+    waits for breakdowns being settled, and they wait for it, so none is settled at a rate the raise missed."""
+    campaigns = session.scalars(
+        select(Campaign)
+        .where(Campaign.campaign_id.in_(sorted(campaign_ids)))
+        .order_by(Campaign.campaign_id)
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    ).all()
+    missing = campaign_ids - {campaign.campaign_id for campaign in campaigns}
+    if missing:
+        raise LookupError(f"campaign {min(missing)} not published yet")  # retried until it is
+    return _policies(session, list(campaigns))
 
 
 def unit_policy(session: Session, unit_id: str) -> rules.UnitPolicy:
-    row = session.get(UnitPolicyRow, unit_id)
+    return _unit_policy(session.get(UnitPolicyRow, unit_id))
+
+
+def unit_policies(session: Session, unit_ids: set[str]) -> dict[str, rules.UnitPolicy]:
+    """`unit_policy` of each unit, read in one statement."""
+    rows = {
+        row.unit_id: row
+        for row in session.scalars(select(UnitPolicyRow).where(UnitPolicyRow.unit_id.in_(sorted(unit_ids))))
+    }
+    return {unit_id: _unit_policy(rows.get(unit_id)) for unit_id in unit_ids}
+
+
+def _unit_policy(row: UnitPolicyRow | None) -> rules.UnitPolicy:
     if row is None:
         return rules.UnitPolicy()
     return rules.UnitPolicy(
@@ -84,51 +114,99 @@ def unit_policy(session: Session, unit_id: str) -> rules.UnitPolicy:
 
 def stored(session: Session, enrolment_id: str) -> rules.Breakdown:
     """The breakdown's lines as they stand."""
+    return _as_rules(lines_of(session, enrolment_id))
+
+
+def _as_rules(lines: list[BreakdownLine]) -> rules.Breakdown:
     return rules.Breakdown(
-        tuple(
-            rules.Line(line.line, line.amount, line.federation, line.unit, line.employee)
-            for line in lines_of(session, enrolment_id)
-        )
+        tuple(rules.Line(line.line, line.amount, line.federation, line.unit, line.employee) for line in lines)
     )
 
 
 def charges_of(session: Session, enrolment_id: str) -> dict[str, Decimal]:
-    return {
-        line: Decimal(amount)
-        for line, amount in session.execute(
-            select(Charge.line, func.sum(Charge.amount))
-            .where(Charge.enrolment_id == enrolment_id)
-            .group_by(Charge.line)
-        )
-    }
+    return _charges(session, [enrolment_id]).get(enrolment_id, {})
 
 
-def settle_breakdown(uow: UnitOfWork, enrolment: Enrolment, fees: dict[str, str]) -> Breakdown | None:
-    """Compute (or recompute, after a transfer) the enrolment's breakdown from the fees that apply;
-    extra charges already recorded stay. None if nothing changed.
+def _charges(session: Session, enrolment_ids: list[str]) -> dict[str, dict[str, Decimal]]:
+    """The enrolments' extra charges summed by kind, read in one statement."""
+    charges: dict[str, dict[str, Decimal]] = {}
+    for enrolment_id, line, amount in session.execute(
+        select(Charge.enrolment_id, Charge.line, func.sum(Charge.amount))
+        .where(Charge.enrolment_id.in_(enrolment_ids))
+        .group_by(Charge.enrolment_id, Charge.line)
+    ):
+        charges.setdefault(enrolment_id, {})[line] = Decimal(amount)
+    return charges
+
+
+def settle_breakdowns(
+    uow: UnitOfWork, settling: list[tuple[Enrolment, dict[str, str], Envelope]]
+) -> list[Breakdown | None]:
+    """Compute (or recompute, after a transfer) each (enrolment, fees, event) breakdown from the fees that apply;
+    extra charges already recorded stay. Per enrolment (each once in the list), its breakdown, or None if
+    nothing changed. What they need is read in one statement per table, the changes written in one, and each
+    breakdown.settled is caused by its event.
 
     Once the federation's share is owed on a certificate, the fees are final.
     """
+    if not settling:
+        return []
     session = uow.session
-    policy = locked_policy(session, enrolment.campaign_id)
-    if session.scalar(
-        select(Reimbursement.reimbursement_id).where(
-            Reimbursement.enrolment_id == enrolment.enrolment_id, Reimbursement.share == "federation"
+    ids = [enrolment.enrolment_id for enrolment, _, _ in settling]
+    policies = locked_policies(session, {enrolment.campaign_id for enrolment, _, _ in settling})
+    certified = set(
+        session.scalars(
+            select(Reimbursement.enrolment_id).where(
+                Reimbursement.enrolment_id.in_(ids), Reimbursement.share == "federation"
+            )
         )
-    ):
-        log.warning(
-            "breakdown final after certificate; fee change ignored", extra={"enrolment_id": enrolment.enrolment_id}
-        )
-        return None
-    result = rules.breakdown(
-        enrolment.kind,
-        {name: Decimal(fees[name]) for name in rules.FEE_LINES},
-        enrolment.trade,
-        policy,
-        unit_policy(session, enrolment.unit_id),
     )
-    row = session.get(Breakdown, enrolment.enrolment_id, with_for_update=True)
-    return store(uow, enrolment, row, rules.with_charges(result, charges_of(session, enrolment.enrolment_id)))
+    units = unit_policies(session, {enrolment.unit_id for enrolment, _, _ in settling})
+    rows = {
+        row.enrolment_id: row
+        for row in session.scalars(
+            select(Breakdown)
+            .where(Breakdown.enrolment_id.in_(sorted(ids)))
+            .order_by(Breakdown.enrolment_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    }
+    charges = _charges(session, ids)
+    storing, causes = [], []
+    for enrolment, fees, cause in settling:
+        if enrolment.enrolment_id in certified:
+            log.warning(
+                "breakdown final after certificate; fee change ignored", extra={"enrolment_id": enrolment.enrolment_id}
+            )
+            continue
+        result = rules.breakdown(
+            enrolment.kind,
+            {name: Decimal(fees[name]) for name in rules.FEE_LINES},
+            enrolment.trade,
+            policies[enrolment.campaign_id],
+            units[enrolment.unit_id],
+        )
+        storing.append(
+            (
+                enrolment,
+                rows.get(enrolment.enrolment_id),
+                rules.with_charges(result, charges.get(enrolment.enrolment_id, {})),
+            )
+        )
+        causes.append(cause)
+    written = _write(session, [(enrolment, row, result, "active") for enrolment, row, result in storing])
+    uow.publish_caused(
+        [
+            ("breakdown.settled", _settled(enrolment, *done), cause)
+            for (enrolment, _, _), done, cause in zip(storing, written, causes, strict=True)
+            if done is not None
+        ]
+    )
+    settled = {
+        enrolment.enrolment_id: done[0] for (enrolment, _, _), done in zip(storing, written, strict=True) if done
+    }
+    return [settled.get(enrolment_id) for enrolment_id in ids]
 
 
 def store(
@@ -137,34 +215,59 @@ def store(
     """Write the breakdown (`row` locked, or None for a new one): a change counts one revision and is
     announced by breakdown.settled; the same lines again change nothing (None). `status`: a refund keeps a
     cancelled breakdown cancelled."""
-    session = uow.session
-    if row is not None and row.status == "active" and stored(session, row.enrolment_id) == result:
+    [done] = _write(uow.session, [(enrolment, row, result, status)])
+    if done is None:
         return None
-    if row is None:
-        row = Breakdown(enrolment_id=enrolment.enrolment_id, paid=Decimal("0.00"), revision=0)
-        session.add(row)
-    else:
-        for line in lines_of(session, row.enrolment_id):
-            session.delete(line)
-    row.status, row.computed_at, row.revision = status, utcnow(), row.revision + 1
-    row.total, row.federation, row.unit, row.employee = result.total, result.federation, result.unit, result.employee
-    row.payment_status = payment_state(row.total, row.paid)
+    uow.publish("breakdown.settled", _settled(enrolment, *done))
+    return done[0]
+
+
+def _write(
+    session: Session, storing: list[tuple[Enrolment, Breakdown | None, rules.Breakdown, str]]
+) -> list[tuple[Breakdown, list[BreakdownLine]] | None]:
+    """`store` for each (enrolment, row, result, status) of distinct enrolments, one statement per table:
+    the breakdown and its lines as written, or None if unchanged."""
+    held: dict[str, list[BreakdownLine]] = {}
+    for line in lines_of_all(session, [item[1].enrolment_id for item in storing if item[1] is not None]):
+        held.setdefault(line.enrolment_id, []).append(line)
+    rows: list[Breakdown | None] = []
+    for enrolment, row, result, status in storing:
+        lines = held.get(enrolment.enrolment_id, [])
+        if row is not None and row.status == "active" and _as_rules(lines) == result:
+            rows.append(None)
+            continue
+        if row is None:
+            row = Breakdown(enrolment_id=enrolment.enrolment_id, paid=Decimal("0.00"), revision=0)
+            session.add(row)
+        else:
+            for line in lines:
+                session.delete(line)
+        row.status, row.computed_at, row.revision = status, utcnow(), row.revision + 1
+        row.total, row.federation, row.unit = result.total, result.federation, result.unit
+        row.employee, row.payment_status = result.employee, payment_state(result.total, row.paid)
+        rows.append(row)
     session.flush()
-    session.add_all(
-        BreakdownLine(
-            enrolment_id=row.enrolment_id,
-            line=line.name,
-            position=position,
-            amount=line.amount,
-            federation=line.federation,
-            unit=line.unit,
-            employee=line.employee,
-        )
-        for position, line in enumerate(result.lines)
-    )
+    written: list[tuple[Breakdown, list[BreakdownLine]] | None] = []
+    for (_enrolment, _row, result, _status), row in zip(storing, rows, strict=True):
+        if row is None:
+            written.append(None)
+            continue
+        lines = [
+            BreakdownLine(
+                enrolment_id=row.enrolment_id,
+                line=line.name,
+                position=position,
+                amount=line.amount,
+                federation=line.federation,
+                unit=line.unit,
+                employee=line.employee,
+            )
+            for position, line in enumerate(result.lines)
+        ]
+        session.add_all(lines)
+        written.append((row, lines))
     session.flush()
-    _announce(uow, enrolment, row)
-    return row
+    return written
 
 
 def cancel_breakdown(uow: UnitOfWork, enrolment: Enrolment) -> None:
@@ -182,7 +285,7 @@ def cancel_breakdown(uow: UnitOfWork, enrolment: Enrolment) -> None:
     if row is not None and row.status != "cancelled":
         row.status, row.revision = "cancelled", row.revision + 1
         session.flush()
-        _announce(uow, enrolment, row)
+        uow.publish("breakdown.settled", _settled(enrolment, row, lines_of(session, row.enrolment_id)))
     for owed in session.scalars(
         select(Reimbursement).where(
             Reimbursement.enrolment_id == enrolment.enrolment_id,
@@ -192,26 +295,23 @@ def cancel_breakdown(uow: UnitOfWork, enrolment: Enrolment) -> None:
         owed.status = "cancelled"
 
 
-def _announce(uow: UnitOfWork, enrolment: Enrolment, row: Breakdown) -> None:
+def _settled(enrolment: Enrolment, row: Breakdown, lines: list[BreakdownLine]) -> dict:
     """breakdown.settled: the lines as they stand; a cancelled breakdown keeps its lines, nothing is payable."""
-    uow.publish(
-        "breakdown.settled",
-        {
-            "enrolment_id": enrolment.enrolment_id,
-            "revision": row.revision,
-            "campaign_id": enrolment.campaign_id,
-            "unit_id": enrolment.unit_id,
-            "institution_id": enrolment.institution_id,
-            "kind": enrolment.kind,
-            "status": "settled" if row.status == "active" else "cancelled",
-            "lines": [
-                {"line": line.line, **{name: show(getattr(line, name)) for name in ("amount", *rules.PAYERS)}}
-                for line in lines_of(uow.session, row.enrolment_id)
-            ],
-            "total": show(row.total),
-            **{name: show(getattr(row, name)) for name in rules.PAYERS},
-        },
-    )
+    return {
+        "enrolment_id": enrolment.enrolment_id,
+        "revision": row.revision,
+        "campaign_id": enrolment.campaign_id,
+        "unit_id": enrolment.unit_id,
+        "institution_id": enrolment.institution_id,
+        "kind": enrolment.kind,
+        "status": "settled" if row.status == "active" else "cancelled",
+        "lines": [
+            {"line": line.line, **{name: show(getattr(line, name)) for name in ("amount", *rules.PAYERS)}}
+            for line in lines
+        ],
+        "total": show(row.total),
+        **{name: show(getattr(row, name)) for name in rules.PAYERS},
+    }
 
 
 def visible_enrolment(session: Session, identity: Identity, enrolment_id: str, lock: bool = False) -> Enrolment:

@@ -6,6 +6,8 @@ is retried with growing delay, then parked in the dead letters.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from servicekit.bus.envelope import Envelope
 from servicekit.db import UnitOfWork
 from servicekit.service import Batched
@@ -35,20 +37,38 @@ def on_programme_published(uow: UnitOfWork, event: Envelope) -> None:
     readmodels.programme(uow.session, event.data)
 
 
-def on_enrollment_registered(uow: UnitOfWork, event: Envelope) -> None:
-    _enrolled(uow, event, "registered", event.data["registered_on"])
+def on_enrollment_registered(uow: UnitOfWork, events: list[Envelope]) -> None:
+    _enrolled(uow, events, "registered", "registered_on")
 
 
-def on_enrollment_admitted(uow: UnitOfWork, event: Envelope) -> None:
-    _enrolled(uow, event, "admitted", event.data["admitted_on"])
+def on_enrollment_admitted(uow: UnitOfWork, events: list[Envelope]) -> None:
+    _enrolled(uow, events, "admitted", "admitted_on")
 
 
-def _enrolled(uow: UnitOfWork, event: Envelope, status: str, status_on: str) -> None:
-    enrolment = readmodels.enrolment(uow.session, event.data, status, status_on)
-    if enrolment is not None and fees.settle_breakdown(uow, enrolment, event.data["fees"]) is not None:
-        reimbursements.owe_unit_share(uow.session, enrolment, "on_enrolment")
-        reimbursements.follow_breakdown(uow.session, enrolment, f"event:{event.id}")
-        reimbursements.facts_arrived(uow, enrolment, f"event:{event.id}")
+def _enrolled(uow: UnitOfWork, events: list[Envelope], status: str, status_on: str) -> None:
+    """Batched (servicekit.service.Batched): a registration saga settles thousands of breakdowns a minute.
+    An enrolment twice in the batch starts a new group, so its later event sees what the earlier one wrote."""
+    for group in _each_enrolment_once(events):
+        enrolments = readmodels.enrolments(uow.session, [(e.data, status, e.data[status_on]) for e in group])
+        applied = [(row, e) for row, e in zip(enrolments, group, strict=True) if row is not None]
+        settled = fees.settle_breakdowns(uow, [(row, e.data["fees"], e) for row, e in applied])
+        changed = [(row, f"event:{e.id}") for (row, e), done in zip(applied, settled, strict=True) if done]
+        if changed:
+            reimbursements.owe_unit_shares(uow.session, [row for row, _ in changed], "on_enrolment")
+            reimbursements.follow_breakdowns(uow.session, changed)
+            reimbursements.facts_arrived(uow, changed)
+
+
+def _each_enrolment_once(events: list[Envelope]) -> Iterator[list[Envelope]]:
+    """The events in order, cut into consecutive groups where each enrolment appears once."""
+    group: list[Envelope] = []
+    for event in events:
+        if any(e.data["enrolment_id"] == event.data["enrolment_id"] for e in group):
+            yield group
+            group = []
+        group.append(event)
+    if group:
+        yield group
 
 
 def on_enrollment_withdrawn(uow: UnitOfWork, event: Envelope) -> None:
@@ -65,7 +85,7 @@ def _ended(uow: UnitOfWork, event: Envelope, data: dict) -> None:
     enrolment = readmodels.withdrawal(uow.session, data)
     if enrolment is not None:
         fees.cancel_breakdown(uow, enrolment)
-        reimbursements.facts_arrived(uow, enrolment, f"event:{event.id}")
+        reimbursements.facts_arrived(uow, [(enrolment, f"event:{event.id}")])
 
 
 def on_enrollment_transferred(uow: UnitOfWork, event: Envelope) -> None:
@@ -73,7 +93,7 @@ def on_enrollment_transferred(uow: UnitOfWork, event: Envelope) -> None:
     if (
         enrolment is not None
         and enrolment.status != "withdrawn"
-        and fees.settle_breakdown(uow, enrolment, event.data["fees"]) is not None
+        and fees.settle_breakdowns(uow, [(enrolment, event.data["fees"], event)])[0] is not None
     ):
         reimbursements.follow_breakdown(uow.session, enrolment, f"event:{event.id}")
 
@@ -102,8 +122,8 @@ HANDLERS = {
     "unit.upserted": on_unit_upserted,
     "allocation.published": on_allocation_published,
     "programme.published": on_programme_published,
-    "enrollment.registered": on_enrollment_registered,
-    "enrollment.admitted": on_enrollment_admitted,
+    "enrollment.registered": Batched(on_enrollment_registered),
+    "enrollment.admitted": Batched(on_enrollment_admitted),
     "enrollment.withdrawn": on_enrollment_withdrawn,
     "enrollment.registration_rejected": on_registration_rejected,
     "enrollment.transferred": on_enrollment_transferred,

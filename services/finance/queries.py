@@ -118,9 +118,18 @@ def unit_scope(identity: Identity) -> str | None:
 
 
 def lines_of(session: Session, enrolment_id: str) -> list[BreakdownLine]:
+    return lines_of_all(session, [enrolment_id])
+
+
+def lines_of_all(session: Session, enrolment_ids: list[str]) -> list[BreakdownLine]:
+    """The enrolments' breakdown lines in one statement, each enrolment's in their order."""
+    if not enrolment_ids:
+        return []
     return list(
         session.scalars(
-            select(BreakdownLine).where(BreakdownLine.enrolment_id == enrolment_id).order_by(BreakdownLine.position)
+            select(BreakdownLine)
+            .where(BreakdownLine.enrolment_id.in_(enrolment_ids))
+            .order_by(BreakdownLine.enrolment_id, BreakdownLine.position)
         )
     )
 

@@ -131,28 +131,34 @@ def programme(session: Session, data: dict) -> Programme | None:
     )
 
 
-def enrolment(session: Session, data: dict, status: str, status_on: str) -> Enrolment | None:
-    """A registration or admission: the full picture of the enrolment."""
-    return apply_newer(
+def enrolments(session: Session, items: list[tuple[dict, str, str]]) -> list[Enrolment | None]:
+    """Registrations or admissions, each (data, status, status_on) the full picture of the enrolment, applied
+    in order if newer: the row, else None."""
+    return apply_newer_many(
         session,
         Enrolment,
-        data["enrolment_id"],
-        dict(
-            enrolment_id=data["enrolment_id"],
-            revision=data["revision"],
-            campaign_id=data["campaign_id"],
-            kind=data["kind"],
-            unit_id=data["unit_id"],
-            grassroots_union_id=data["grassroots_union_id"],
-            institution_id=data["institution_id"],
-            programme_id=data["programme_id"],
-            trade=data.get("trade"),
-            employee_id=data["employee_id"],
-            status=status,
-            status_on=_date(status_on),
-            # kept through a withdrawal: a refund after admission follows the campaign's after-admission rule
-            **({"admitted_on": _date(status_on)} if status == "admitted" else {}),
-        ),
+        [
+            (
+                data["enrolment_id"],
+                dict(
+                    enrolment_id=data["enrolment_id"],
+                    revision=data["revision"],
+                    campaign_id=data["campaign_id"],
+                    kind=data["kind"],
+                    unit_id=data["unit_id"],
+                    grassroots_union_id=data["grassroots_union_id"],
+                    institution_id=data["institution_id"],
+                    programme_id=data["programme_id"],
+                    trade=data.get("trade"),
+                    employee_id=data["employee_id"],
+                    status=status,
+                    status_on=_date(status_on),
+                    # kept through a withdrawal: a refund after admission follows the campaign's after-admission rule
+                    **({"admitted_on": _date(status_on)} if status == "admitted" else {}),
+                ),
+            )
+            for data, status, status_on in items
+        ],
     )
 
 

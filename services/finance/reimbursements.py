@@ -30,7 +30,7 @@ from servicekit.money import show
 from servicekit.refusals import Conflict, Invalid, NotFound, refusal
 
 from . import ledger
-from .fees import unit_policy
+from .fees import unit_policies, unit_policy
 from .funds import BALANCE_SHORT
 from .models import Breakdown, Certificate, Enrolment, Recovery, Reimbursement
 
@@ -156,19 +156,26 @@ def _release(session: Session, enrolment: Enrolment, row: Reimbursement, cause: 
 
 
 def follow_breakdown(session: Session, enrolment: Enrolment, cause: str) -> None:
-    """Shares owed but not yet paid take the amount of their recomputed breakdown (a transfer, a rate raise).
+    follow_breakdowns(session, [(enrolment, cause)])
+
+
+def follow_breakdowns(session: Session, following: list[tuple[Enrolment, str]]) -> None:
+    """Shares owed but not yet paid take the amount of their recomputed breakdown (a transfer, a rate raise),
+    for each (enrolment, cause) of distinct enrolments: their shares read (locked) in one statement.
 
     A federation share already set aside sets aside the difference; if the earmarked
     account cannot cover it, the share is released and awaits funds again (reserved
     when the unit pays it).
     """
-    breakdown = session.get(Breakdown, enrolment.enrolment_id)
+    causes = {enrolment.enrolment_id: (enrolment, cause) for enrolment, cause in following}
     for row in session.scalars(
         select(Reimbursement)
-        .where(Reimbursement.enrolment_id == enrolment.enrolment_id, Reimbursement.status.in_(OWED))
+        .where(Reimbursement.enrolment_id.in_(sorted(causes)), Reimbursement.status.in_(OWED))
+        .order_by(Reimbursement.enrolment_id, Reimbursement.share)
         .with_for_update()
     ):
-        wanted = getattr(breakdown, row.share)  # the breakdown's federation or unit total
+        enrolment, cause = causes[row.enrolment_id]
+        wanted = getattr(session.get(Breakdown, enrolment.enrolment_id), row.share)  # its federation or unit total
         if wanted == row.amount:
             continue
         if row.share == "federation" and row.status == "payable":
@@ -196,14 +203,20 @@ def follow_breakdown(session: Session, enrolment: Enrolment, cause: str) -> None
     session.flush()
 
 
-def owe_unit_share(session: Session, enrolment: Enrolment, moment: str, certificate_id: str | None = None) -> None:
-    breakdown = session.get(Breakdown, enrolment.enrolment_id)
-    if (
-        breakdown is not None
-        and breakdown.status == "active"
-        and unit_policy(session, enrolment.unit_id).unit_share_timing == moment
-    ):
-        _owe(session, enrolment, "unit", breakdown.unit, certificate_id)
+def owe_unit_shares(session: Session, enrolments: list[Enrolment], moment: str) -> None:
+    """The unit's own share of each enrolment (distinct) whose unit owes it at this `moment`."""
+    policies = unit_policies(session, {enrolment.unit_id for enrolment in enrolments})
+    owing = []
+    for enrolment in enrolments:
+        breakdown = session.get(Breakdown, enrolment.enrolment_id)
+        if (
+            breakdown is not None
+            and breakdown.status == "active"
+            and policies[enrolment.unit_id].unit_share_timing == moment
+        ):
+            owing.append((enrolment, "unit", breakdown.unit, None))
+    if owing:
+        _owe_all(session, owing)
 
 
 def certificates_issued(uow: UnitOfWork, issued: list[tuple[Certificate, str]]) -> None:
@@ -226,13 +239,22 @@ def certificates_issued(uow: UnitOfWork, issued: list[tuple[Certificate, str]]) 
     on_certificates(session, known)
 
 
-def facts_arrived(uow: UnitOfWork, enrolment: Enrolment, cause: str) -> None:
-    """The enrolment is known now: the certificates that waited for it owe their shares."""
-    for certificate in uow.session.scalars(
-        select(Certificate).where(Certificate.enrolment_id == enrolment.enrolment_id, Certificate.status == "issued")
-    ):
-        if uow.answered(SAGA, certificate.certificate_id):
-            on_certificate(uow.session, certificate, cause)
+def facts_arrived(uow: UnitOfWork, arrived: list[tuple[Enrolment, str]]) -> None:
+    """Each (enrolment, cause) is known now: the certificates that waited for it owe their shares, in the order
+    of their enrolments."""
+    order = {enrolment.enrolment_id: (index, cause) for index, (enrolment, cause) in enumerate(arrived)}
+    certificates = uow.session.scalars(
+        select(Certificate).where(Certificate.enrolment_id.in_(list(order)), Certificate.status == "issued")
+    ).all()
+    waited = uow.answered_all(SAGA, [certificate.certificate_id for certificate in certificates])
+    on_certificates(
+        uow.session,
+        [
+            (certificate, order[certificate.enrolment_id][1])
+            for certificate in sorted(certificates, key=lambda certificate: order[certificate.enrolment_id][0])
+            if certificate.certificate_id in waited
+        ],
+    )
 
 
 def ask_again(uow: UnitOfWork, certificate_id: str) -> bool:
