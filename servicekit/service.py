@@ -42,6 +42,20 @@ class Batched:
         self.handle(uow, [envelope])
 
 
+def each_once(events: list[Envelope], field: str = "enrolment_id") -> list[list[Envelope]]:
+    """A Batched handler's events in delivery order, cut into runs where each `field` value appears once (none
+    for no events): what one statement per table writes for a run, a later event of the same row sees."""
+    runs: list[list[Envelope]] = []
+    seen: set = set()
+    for event in events:
+        if not runs or event.data[field] in seen:
+            runs.append([])
+            seen.clear()
+        runs[-1].append(event)
+        seen.add(event.data[field])
+    return runs
+
+
 @dataclass(frozen=True)
 class Command:
     """A service's own operator command, beside servicekit's migrate/worker/deadletters/revision."""

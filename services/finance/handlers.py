@@ -6,11 +6,9 @@ is retried with growing delay, then parked in the dead letters.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from servicekit.bus.envelope import Envelope
 from servicekit.db import UnitOfWork
-from servicekit.service import Batched
+from servicekit.service import Batched, each_once
 
 from . import fees, funds, readmodels, reimbursements
 
@@ -48,7 +46,7 @@ def on_enrollment_admitted(uow: UnitOfWork, events: list[Envelope]) -> None:
 def _enrolled(uow: UnitOfWork, events: list[Envelope], status: str, status_on: str) -> None:
     """Batched (servicekit.service.Batched): a registration saga settles thousands of breakdowns a minute.
     An enrolment twice in the batch starts a new group, so its later event sees what the earlier one wrote."""
-    for group in _each_enrolment_once(events):
+    for group in each_once(events):
         enrolments = readmodels.enrolments(uow.session, [(e.data, status, e.data[status_on]) for e in group])
         applied = [(row, e) for row, e in zip(enrolments, group, strict=True) if row is not None]
         settled = fees.settle_breakdowns(uow, [(row, e.data["fees"], e) for row, e in applied])
@@ -57,18 +55,6 @@ def _enrolled(uow: UnitOfWork, events: list[Envelope], status: str, status_on: s
             reimbursements.owe_unit_shares(uow.session, [row for row, _ in changed], "on_enrolment")
             reimbursements.follow_breakdowns(uow.session, changed)
             reimbursements.facts_arrived(uow, changed)
-
-
-def _each_enrolment_once(events: list[Envelope]) -> Iterator[list[Envelope]]:
-    """The events in order, cut into consecutive groups where each enrolment appears once."""
-    group: list[Envelope] = []
-    for event in events:
-        if any(e.data["enrolment_id"] == event.data["enrolment_id"] for e in group):
-            yield group
-            group = []
-        group.append(event)
-    if group:
-        yield group
 
 
 def on_enrollment_withdrawn(uow: UnitOfWork, event: Envelope) -> None:

@@ -29,6 +29,7 @@ from sqlalchemy import Date, case, false, func, literal, not_, select, update
 from servicekit.clock import china_date
 from servicekit.db import upsert, utcnow
 from servicekit.money import money, show
+from servicekit.service import each_once
 
 from .models import Allocation, AllocationLine, Campaign, Reservation, Unit
 
@@ -54,21 +55,8 @@ def requests(uow, events) -> None:
     one conditional UPDATE of its allocation line (one by one only when the group does not fit whole), the
     refusal's reason read once per group, every answer in one outbox insert. An enrolment asked twice in a batch
     (a redelivery beside a retry) splits it: the second request is decided after the first."""
-    for run in _each_enrolment_once(events):
+    for run in each_once(events):
         _request_run(uow, run)
-
-
-def _each_enrolment_once(events) -> list[list]:
-    """The events in delivery order, cut into runs where each enrolment appears once (none for no events)."""
-    runs: list[list] = []
-    seen: set[str] = set()
-    for event in events:
-        if not runs or event.data["enrolment_id"] in seen:
-            runs.append([])
-            seen.clear()
-        runs[-1].append(event)
-        seen.add(event.data["enrolment_id"])
-    return runs
 
 
 def _request_run(uow, events) -> None:
@@ -99,7 +87,7 @@ def consume(uow, events) -> None:
     """Batched: admissions (academic) or registrations (skills), the reserved quota now used. The reservations
     read (locked) in one statement, each line's counters moved in one UPDATE for all its consumed reservations;
     an enrolment twice in a batch splits it, so the second event is judged after the first."""
-    for run in _each_enrolment_once(events):
+    for run in each_once(events):
         known = _known_all(uow.session, [event.data for event in run])
         consumed = [reservation for reservation in known if reservation.status == "reserved"]
         _move_all(uow.session, consumed, "consumed")
@@ -141,7 +129,7 @@ def follow_breakdown(uow, events) -> None:
     follow one by one in delivery order, each its own conditional UPDATE; what shrinks is given back in one
     UPDATE per counter."""
     settled = [event for event in events if event.data["kind"] == "skills" and event.data["status"] == "settled"]
-    for run in _each_enrolment_once(settled):
+    for run in each_once(settled):
         held = _held(uow.session, [event.data["enrolment_id"] for event in run])
         shares: dict[int, list[tuple[Reservation, str]]] = {}  # by line, in delivery order
         with uow.session.no_autoflush:  # each reservation is written once, at the commit
