@@ -198,36 +198,10 @@ def changed(before: dict | None, after: dict | None) -> tuple[dict | None, dict 
     return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
 
 
-def record(
-    session: Session,
-    table: Table,
-    action: str,
-    entity_type: str,
-    entity_id: Any = None,
-    *,
-    before: dict | None = None,
-    after: dict | None = None,
-    reason: str | None = None,
-    actor: Actor | None = None,
-    only_changes: bool = False,
-) -> None:
-    """Insert one audit entry in the session's transaction (committed or rolled back with the change)."""
-    record_all(
-        session,
-        table,
-        [
-            entry(
-                action,
-                entity_type,
-                entity_id,
-                before=before,
-                after=after,
-                reason=reason,
-                actor=actor,
-                only_changes=only_changes,
-            )
-        ],
-    )
+def record(session: Session, table: Table, action: str, entity_type: str, entity_id: Any = None, **decision) -> None:
+    """Insert one audit entry in the session's transaction (committed or rolled back with the change);
+    `decision`: `entry`'s before, after, reason, actor, only_changes."""
+    record_all(session, table, [entry(action, entity_type, entity_id, **decision)])
 
 
 def entry(

@@ -256,33 +256,12 @@ class UnitOfWork:
         )
         self._wake_relay()
 
-    def audit(
-        self,
-        action: str,
-        entity_type: str,
-        entity_id=None,
-        *,
-        before: dict | None = None,
-        after: dict | None = None,
-        reason: str | None = None,
-        actor=None,
-        only_changes: bool = False,
-    ) -> None:
-        """Record a decision in the service's audit trail, in this transaction (servicekit.audit)."""
-        from .audit import record
+    def audit(self, action: str, entity_type: str, entity_id=None, **decision) -> None:
+        """Record a decision in the service's audit trail, in this transaction (servicekit.audit.entry:
+        before, after, reason, actor, only_changes)."""
+        from .audit import entry
 
-        record(
-            self.session,
-            self._audit_table(),
-            action,
-            entity_type,
-            entity_id,
-            before=before,
-            after=after,
-            reason=reason,
-            actor=actor,
-            only_changes=only_changes,
-        )
+        self.audit_all([entry(action, entity_type, entity_id, **decision)])
 
     def audit_all(self, entries: list[dict]) -> None:
         """Record decisions (servicekit.audit.entry) in one statement, in this transaction: a batch's."""
