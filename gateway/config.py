@@ -156,7 +156,7 @@ def load_settings(environ=None) -> GatewaySettings:
     return GatewaySettings(
         upstreams=upstreams,
         upstream_timeout=_positive_seconds(environ, "GATEWAY_UPSTREAM_TIMEOUT", 10.0),
-        connect_timeout=1.0,
+        connect_timeout=_positive_seconds(environ, "GATEWAY_CONNECT_TIMEOUT", 1.0),
         log_level=_env(environ, "LOG_LEVEL", "INFO").upper(),
         breaker_failures=_positive_int(environ, "GATEWAY_BREAKER_FAILURES", 5),
         breaker_cooldown=_positive_seconds(environ, "GATEWAY_BREAKER_COOLDOWN", 10.0),

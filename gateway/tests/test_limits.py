@@ -13,7 +13,7 @@ from tests.support.processes import wait_for
 from tests.support.wsgi_server import Server
 
 from .conftest import authorized_client, gateway_app
-from .upstream import Blackhole, service_app
+from .upstream import Blackhole, Unreachable, service_app
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -42,6 +42,20 @@ def test_a_stopped_upstream_is_a_503_problem_within_a_second(sqlite_runtime):
     assert response.status_code == 503 and response.mimetype == PROBLEM_JSON
     assert response.get_json()["code"] == "service_unavailable"
     assert seconds < 1.0
+
+
+def test_a_connection_attempt_gives_up_after_the_connect_timeout_with_a_503_problem(sqlite_runtime):
+    host = Unreachable()
+    try:
+        for timeout in (0.2, 0.6):
+            env = {"GATEWAY_CONNECT_TIMEOUT": str(timeout)}
+            client = authorized_client(gateway_app(sqlite_runtime, env, finance=host.url))
+            response, seconds = timed(client, "/api/finance/whoami")
+            assert response.status_code == 503 and response.mimetype == PROBLEM_JSON
+            assert response.get_json()["code"] == "service_unavailable"
+            assert timeout <= seconds < timeout + 0.3
+    finally:
+        host.stop()
 
 
 def test_the_circuit_opens_after_consecutive_failures_and_lets_one_trial_through_after_the_cooldown(

@@ -91,3 +91,20 @@ class Blackhole:
         self.listener.close()
         for connection in self.accepted:
             connection.close()
+
+
+class Unreachable:
+    """Never completes a connection: its one-place accept queue is full and nobody accepts, so the kernel
+    drops every further SYN, as for an instance on a host that is down."""
+
+    def __init__(self):
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(0)
+        address = self.listener.getsockname()
+        self.url = f"http://127.0.0.1:{address[1]}"
+        self.filler = socket.create_connection(address)
+
+    def stop(self):
+        self.filler.close()
+        self.listener.close()
