@@ -23,7 +23,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from servicekit.db import UnitOfWork, utcnow
+from servicekit.db import UnitOfWork, hold, rows_by_key, utcnow
 from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.money import show
@@ -224,11 +224,11 @@ def certificates_issued(uow: UnitOfWork, issued: list[tuple[Certificate, str]]) 
     facts (enrollment.registered or admitted), asked for again when they are late (servicekit.sagas)."""
     session = uow.session
     ids = {certificate.enrolment_id for certificate, _ in issued}
-    session.scalars(select(Enrolment).where(Enrolment.enrolment_id.in_(ids))).all()  # read once, for the checks
-    session.scalars(select(Breakdown).where(Breakdown.enrolment_id.in_(ids))).all()
+    enrolments, breakdowns = rows_by_key(session, Enrolment, ids), rows_by_key(session, Breakdown, ids)
+    hold(session, *enrolments.values())  # on_certificates reads them again
     known = []
     for certificate, cause in issued:
-        if _facts_known(session, certificate.enrolment_id):
+        if _facts_known(enrolments.get(certificate.enrolment_id), breakdowns.get(certificate.enrolment_id)):
             known.append((certificate, cause))
             continue
         log.info(
@@ -263,18 +263,17 @@ def ask_again(uow: UnitOfWork, certificate_id: str) -> bool:
     certificate = session.get(Certificate, certificate_id)
     if certificate is None or certificate.status != "issued":
         return False  # revoked meanwhile: nothing is owed
-    if _facts_known(session, certificate.enrolment_id):  # known by now (a withdrawal, say): owe and stop waiting
+    enrolment_id = certificate.enrolment_id
+    # known by now (a withdrawal, say): owe and stop waiting
+    if _facts_known(session.get(Enrolment, enrolment_id), session.get(Breakdown, enrolment_id)):
         on_certificate(session, certificate, f"saga:{certificate_id}")
         return False
     uow.publish("announcement.requested", {"enrolment_id": certificate.enrolment_id, "certificate_id": certificate_id})
     return True
 
 
-def _facts_known(session: Session, enrolment_id: str) -> bool:
-    enrolment = session.get(Enrolment, enrolment_id)
-    return enrolment is not None and (
-        enrolment.status == "withdrawn" or session.get(Breakdown, enrolment_id) is not None
-    )
+def _facts_known(enrolment: Enrolment | None, breakdown: Breakdown | None) -> bool:
+    return enrolment is not None and (enrolment.status == "withdrawn" or breakdown is not None)
 
 
 def on_certificate(session: Session, certificate: Certificate, cause: str) -> None:
@@ -286,9 +285,7 @@ def on_certificates(session: Session, issued: list[tuple[Certificate, str]]) -> 
     if not issued:
         return
     ids = sorted({certificate.enrolment_id for certificate, _ in issued})
-    enrolments = {
-        row.enrolment_id: row for row in session.scalars(select(Enrolment).where(Enrolment.enrolment_id.in_(ids)))
-    }
+    enrolments = rows_by_key(session, Enrolment, ids)
     # locked: a rate raise recomputing these breakdowns waits, and sees the shares these certificates owe
     breakdowns = {
         row.enrolment_id: row
