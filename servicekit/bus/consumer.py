@@ -62,7 +62,12 @@ class Consumer:
         self.runtime, self.stop = runtime, stop
         self.bus = runtime.settings.bus
         self.service = runtime.service
-        self._insert_inbox = upsert(runtime.engine, runtime.inbox)
+        # executemany (SQLAlchemy's insertmanyvalues): compiled once, where a VALUES list is compiled per batch
+        self._insert_inbox = (
+            upsert(runtime.engine, runtime.inbox)
+            .on_conflict_do_nothing(index_elements=["event_id"])
+            .returning(runtime.inbox.c.event_id)
+        )
         self._amqp = False
         self.tracer = runtime.tracer
 
@@ -225,16 +230,11 @@ class Consumer:
 
     def _commit(self, envelopes: list[Envelope]) -> None:
         """Record the events in the inbox and run the handlers of those not seen before, in one transaction."""
-        inbox = self.runtime.inbox
         with self.runtime.unit_of_work() as uow:
             now = utcnow()
             fresh = set(
                 uow.session.scalars(
-                    self._insert_inbox.values(
-                        [{"event_id": e.id, "type": e.type, "handled_at": now} for e in envelopes]
-                    )
-                    .on_conflict_do_nothing(index_elements=["event_id"])
-                    .returning(inbox.c.event_id)
+                    self._insert_inbox, [{"event_id": e.id, "type": e.type, "handled_at": now} for e in envelopes]
                 )
             )
             events = []

@@ -29,18 +29,17 @@ def _day(text: str):
 
 
 def insert_once(session, model, key: str | tuple[str, ...], values: dict | list[dict]) -> None:
-    """Facts that never change (a payment, an exam attempt; or many, in one statement): a redelivered one is
-    ignored."""
+    """Facts that never change (a payment, an exam attempt; or many at once): a redelivered one is ignored."""
     if not values:
         return
     keys = [key] if isinstance(key, str) else list(key)
-    session.execute(upsert(session.bind, model).values(values).on_conflict_do_nothing(index_elements=keys))
+    # executemany: the statement is compiled once (SQLAlchemy cannot cache one with a VALUES list)
+    session.execute(upsert(session.bind, model).on_conflict_do_nothing(index_elements=keys), values)
 
 
 def upsert_newer(session, model, key: str, values: dict | list[dict]) -> None:
-    """Insert, or overwrite only with a higher revision: concurrent and out-of-order events are safe. Many rows
-    in one statement: the newest of each key's (one statement may not update a row twice), which is what
-    applying them one after another leaves."""
+    """Insert, or overwrite only with a higher revision: concurrent and out-of-order events are safe. Many rows at
+    once: only the newest of each key's is written, which is what applying them one after another leaves."""
     newest: dict = {}
     for row in [values] if isinstance(values, dict) else values:
         if row[key] not in newest or row["revision"] > newest[row[key]]["revision"]:
@@ -48,13 +47,14 @@ def upsert_newer(session, model, key: str, values: dict | list[dict]) -> None:
     if not newest:
         return
     rows = list(newest.values())
-    statement = upsert(session.bind, model).values(rows)
+    statement = upsert(session.bind, model)
     session.execute(
         statement.on_conflict_do_update(
             index_elements=[key],
             set_={name: statement.excluded[name] for name in rows[0] if name != key},
             where=model.revision < statement.excluded.revision,
-        )
+        ),
+        rows,  # executemany, as insert_once
     )
 
 

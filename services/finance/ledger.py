@@ -47,26 +47,26 @@ def code(account_type: str, campaign_id: str, kind: str, unit_id: str | None = N
     return ":".join(filter(None, (account_type, campaign_id, kind, unit_id)))
 
 
-def ensure_account(session: Session, account_code: str) -> None:
+def _new_account(account_code: str) -> dict:
     account_type, campaign_id, kind, *unit = account_code.split(":", 3)
-    session.execute(
-        upsert(session.bind, Account)
-        .values(
-            code=account_code,
-            type=account_type,
-            campaign_id=campaign_id,
-            kind=kind,
-            unit_id=unit[0] if unit else None,
-            balance=Decimal("0.00"),
-        )
-        .on_conflict_do_nothing(index_elements=["code"])
+    return dict(
+        code=account_code,
+        type=account_type,
+        campaign_id=campaign_id,
+        kind=kind,
+        unit_id=unit[0] if unit else None,
+        balance=Decimal("0.00"),
     )
 
 
 def locked(session: Session, codes: list[str]) -> dict[str, Account]:
     """The accounts, created if new, locked FOR UPDATE in code order (no deadlocks between postings)."""
-    for account_code in sorted(set(codes)):
-        ensure_account(session, account_code)
+    codes = sorted(set(codes))
+    if codes:  # one executemany, in code order as the lock
+        session.execute(
+            upsert(session.bind, Account).on_conflict_do_nothing(index_elements=["code"]),
+            [_new_account(code) for code in codes],
+        )
     rows = session.scalars(
         select(Account)
         .where(Account.code.in_(codes))
@@ -122,20 +122,18 @@ def post_many(session: Session, postings: list[Planned]) -> list[bool]:
     now = utcnow()
     inserted = session.execute(
         upsert(session.bind, Posting)
-        .values(
-            [
-                dict(
-                    cause=posting.cause,
-                    memo=posting.memo,
-                    campaign_id=posting.campaign_id,
-                    enrolment_id=posting.enrolment_id,
-                    posted_at=now,
-                )
-                for _, posting, _ in todo
-            ]
-        )
         .on_conflict_do_nothing(index_elements=["cause"])
-        .returning(Posting.posting_id, Posting.cause)
+        .returning(Posting.posting_id, Posting.cause),
+        [
+            dict(
+                cause=posting.cause,
+                memo=posting.memo,
+                campaign_id=posting.campaign_id,
+                enrolment_id=posting.enrolment_id,
+                posted_at=now,
+            )
+            for _, posting, _ in todo
+        ],  # executemany (insertmanyvalues): compiled once
     ).all()
     new = {cause: posting_id for posting_id, cause in inserted}
     for index, posting, moves in todo:
