@@ -23,7 +23,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from servicekit.db import UnitOfWork, hold, rows_by_key, utcnow
+from servicekit.db import UnitOfWork, rows_by_key, utcnow
 from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.money import show
@@ -224,8 +224,8 @@ def certificates_issued(uow: UnitOfWork, issued: list[tuple[Certificate, str]]) 
     facts (enrollment.registered or admitted), asked for again when they are late (servicekit.sagas)."""
     session = uow.session
     ids = {certificate.enrolment_id for certificate, _ in issued}
+    # held by these names while on_certificates runs, so its rows_by_key finds the enrolments in the session
     enrolments, breakdowns = rows_by_key(session, Enrolment, ids), rows_by_key(session, Breakdown, ids)
-    hold(session, *enrolments.values())  # on_certificates reads them again
     known = []
     for certificate, cause in issued:
         if _facts_known(enrolments.get(certificate.enrolment_id), breakdowns.get(certificate.enrolment_id)):
