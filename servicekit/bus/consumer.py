@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 
 from kombu import Connection
 from kombu.message import Message
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.dialects import postgresql
 
 import contracts
 
@@ -62,12 +64,7 @@ class Consumer:
         self.runtime, self.stop = runtime, stop
         self.bus = runtime.settings.bus
         self.service = runtime.service
-        # executemany (SQLAlchemy's insertmanyvalues): compiled once, where a VALUES list is compiled per batch
-        self._insert_inbox = (
-            upsert(runtime.engine, runtime.inbox)
-            .on_conflict_do_nothing(index_elements=["event_id"])
-            .returning(runtime.inbox.c.event_id)
-        )
+        self._record_in_inbox = inbox_recorder(runtime.engine, runtime.inbox)
         self._amqp = False
         self.tracer = runtime.tracer
 
@@ -202,12 +199,16 @@ class Consumer:
         except Exception as exc:
             _raise_if_database_away(exc)
             failures = {batch[0][1].id: exc} if len(batch) == 1 else self._commit_one_by_one(batch)
+        if self._amqp and not failures:
+            # One frame settles the batch: deliveries are taken in the channel's order and every one before the
+            # batch's last was settled already (handled in an earlier batch, dropped, parked, retried, recorded).
+            batch[-1][0].ack(multiple=True)
         for message, envelope in batch:
             failed = envelope.id in failures
             if failed:
                 self._after_failure(message, envelope, failures[envelope.id])
-            else:
-                message.ack()
+            elif not self._amqp:
+                message.ack()  # kombu's filesystem transport acknowledges one message at a time
             BUS_HANDLED.labels(self.service.name, envelope.type, "failed" if failed else "handled").inc()
         log.info(
             "batch handled",
@@ -232,11 +233,7 @@ class Consumer:
         """Record the events in the inbox and run the handlers of those not seen before, in one transaction."""
         with self.runtime.unit_of_work() as uow:
             now = utcnow()
-            fresh = set(
-                uow.session.scalars(
-                    self._insert_inbox, [{"event_id": e.id, "type": e.type, "handled_at": now} for e in envelopes]
-                )
-            )
+            fresh = self._record_in_inbox(uow.session, envelopes, now)
             events = []
             for envelope in envelopes:
                 if envelope.id not in fresh:
@@ -388,6 +385,45 @@ class Consumer:
             remaining = float(not_before) - time.time()
             if remaining > 0:
                 self.stop.wait(min(remaining, 300))
+
+
+def inbox_recorder(engine, inbox):
+    """A function recording a batch's events in the inbox and returning the ids recorded now (not seen before).
+
+    On PostgreSQL one INSERT ... SELECT FROM unnest(arrays): three parameters for any batch, so the statement is
+    parsed once and prepared by psycopg. Elsewhere an executemany (SQLAlchemy's insertmanyvalues), compiled
+    once where a VALUES list would be compiled per batch.
+    """
+    if engine.dialect.name == "postgresql":
+        rows = (
+            func.unnest(
+                bindparam("event_ids", type_=postgresql.ARRAY(inbox.c.event_id.type)),
+                bindparam("types", type_=postgresql.ARRAY(inbox.c.type.type)),
+            )
+            .table_valued("event_id", "type")
+            .render_derived()
+        )
+        statement = (
+            postgresql.insert(inbox)
+            .from_select(
+                ["event_id", "type", "handled_at"],
+                select(rows.c.event_id, rows.c.type, bindparam("handled_at", type_=inbox.c.handled_at.type)),
+            )
+            .on_conflict_do_nothing(index_elements=["event_id"])
+            .returning(inbox.c.event_id)
+        )
+
+        def record_as_arrays(session, envelopes: list[Envelope], now: datetime) -> set[str]:
+            values = {"event_ids": [e.id for e in envelopes], "types": [e.type for e in envelopes], "handled_at": now}
+            return set(session.scalars(statement, values))
+
+        return record_as_arrays
+    many = upsert(engine, inbox).on_conflict_do_nothing(index_elements=["event_id"]).returning(inbox.c.event_id)
+
+    def record_as_rows(session, envelopes: list[Envelope], now: datetime) -> set[str]:
+        return set(session.scalars(many, [{"event_id": e.id, "type": e.type, "handled_at": now} for e in envelopes]))
+
+    return record_as_rows
 
 
 def _raise_if_database_away(exc: Exception) -> None:

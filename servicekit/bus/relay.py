@@ -25,7 +25,7 @@ import psycopg
 from kombu import Connection
 from sqlalchemy import delete, select, update
 
-from ..db import database_unavailable, outage_reason, outbox_channel, utcnow
+from ..db import among, database_unavailable, outage_reason, outbox_channel, utcnow
 from ..metrics import BUS_PUBLISHED
 from ..service import Runtime
 from ..tracing import SpanKind, failed, span_headers, start_span
@@ -168,7 +168,7 @@ class Relay:
             if outcome.published:
                 db.execute(
                     update(outbox)
-                    .where(outbox.c.event_id.in_(outcome.published))
+                    .where(among(db, outbox.c.event_id, outcome.published))
                     .values(published_at=utcnow(), attempts=outbox.c.attempts + 1, last_error=None)
                 )
             for row in rows:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from servicekit.audit import SYSTEM, Actor, entry
 from servicekit.bus.envelope import Envelope
 from servicekit.clock import china_today as today
-from servicekit.db import hold, rows_by_key
+from servicekit.db import among, hold, rows_by_key
 from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.money import show
@@ -175,7 +175,10 @@ def _awaiting_answers(uow, events: list[Envelope]) -> list[tuple[Envelope, Enrol
     locked = {
         enrolment.enrolment_id: enrolment
         for enrolment in session.scalars(
-            select(Enrolment).where(Enrolment.enrolment_id.in_(ids)).order_by(Enrolment.enrolment_id).with_for_update()
+            select(Enrolment)
+            .where(among(session, Enrolment.enrolment_id, ids))
+            .order_by(Enrolment.enrolment_id)
+            .with_for_update()
         )
     }
     waiting, answered = [], set()

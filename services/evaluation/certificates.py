@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from servicekit.clock import china_today
+from servicekit.db import among
 from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.refusals import IMPORT_REJECTED, Conflict, DomainError, NotFound
@@ -79,7 +80,7 @@ def _plan(
         e.enrolment_id: e
         for e in session.execute(
             select(Enrolment.enrolment_id, Enrolment.status, Enrolment.kind, Enrolment.campaign_id)
-            .where(Enrolment.enrolment_id.in_(ids), Enrolment.institution_id == institution_id)
+            .where(among(session, Enrolment.enrolment_id, ids), Enrolment.institution_id == institution_id)
             .order_by(Enrolment.enrolment_id)
             .with_for_update()
         )
@@ -88,14 +89,15 @@ def _plan(
     for r in session.execute(
         select(
             ExamResult.enrolment_id, ExamResult.exam, ExamResult.attempt, ExamResult.passed, ExamResult.held_on
-        ).where(ExamResult.enrolment_id.in_(list(enrolments)))
+        ).where(among(session, ExamResult.enrolment_id, list(enrolments)))
     ):
         attempts[r.enrolment_id].append((r.exam, r.attempt, r.passed, r.held_on))
     by_number = {
         c.number: c
         for c in session.scalars(
             select(Certificate).where(
-                Certificate.institution_id == institution_id, Certificate.number.in_([n for _, _, n, _ in requests])
+                Certificate.institution_id == institution_id,
+                among(session, Certificate.number, [n for _, _, n, _ in requests]),
             )
         )
     }
@@ -103,7 +105,7 @@ def _plan(
         enrolment_id: number
         for enrolment_id, number in session.execute(
             select(Certificate.enrolment_id, Certificate.number).where(
-                Certificate.enrolment_id.in_(list(enrolments)), Certificate.revoked_on.is_(None)
+                among(session, Certificate.enrolment_id, list(enrolments)), Certificate.revoked_on.is_(None)
             )
         )
     }

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import select, update
 
+from servicekit.db import among
 from servicekit.service import Batched
 
 from .models import (
@@ -108,7 +109,7 @@ def _enrolment(status: str) -> Batched:
             row.enrolment_id: row
             for row in uow.session.scalars(
                 select(Enrolment)
-                .where(Enrolment.enrolment_id.in_(ids))
+                .where(among(uow.session, Enrolment.enrolment_id, ids))
                 .order_by(Enrolment.enrolment_id)
                 .with_for_update()
                 .execution_options(populate_existing=True)

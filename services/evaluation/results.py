@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from servicekit.clock import china_today
-from servicekit.db import utcnow
+from servicekit.db import among, utcnow
 from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.refusals import Conflict, NotFound
@@ -36,7 +36,7 @@ def record_batch(uow, identity: Identity, key: str, lines: list[dict]) -> dict:
             Campaign.exams_from,
         )
         .outerjoin(Campaign, Campaign.campaign_id == Enrolment.campaign_id)
-        .where(Enrolment.enrolment_id.in_(ids))
+        .where(among(session, Enrolment.enrolment_id, ids))
         .order_by(Enrolment.enrolment_id)
         .with_for_update(of=Enrolment)
     ).all()
@@ -46,7 +46,7 @@ def record_batch(uow, identity: Identity, key: str, lines: list[dict]) -> dict:
     for r in session.execute(
         select(
             ExamResult.enrolment_id, ExamResult.exam, ExamResult.held_on, ExamResult.passed, ExamResult.attempt
-        ).where(ExamResult.enrolment_id.in_(ids))
+        ).where(among(session, ExamResult.enrolment_id, ids))
     ):
         history.setdefault((r.enrolment_id, r.exam), []).append(Attempt(r.held_on, r.passed, r.attempt))
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from servicekit.bus.envelope import Envelope
-from servicekit.db import UnitOfWork, utcnow
+from servicekit.db import UnitOfWork, among, utcnow
 from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.money import show
@@ -96,7 +96,7 @@ def unit_policies(session: Session, unit_ids: set[str]) -> dict[str, rules.UnitP
     """`unit_policy` of each unit, read in one statement."""
     rows = {
         row.unit_id: row
-        for row in session.scalars(select(UnitPolicyRow).where(UnitPolicyRow.unit_id.in_(sorted(unit_ids))))
+        for row in session.scalars(select(UnitPolicyRow).where(among(session, UnitPolicyRow.unit_id, sorted(unit_ids))))
     }
     return {unit_id: _unit_policy(rows.get(unit_id)) for unit_id in unit_ids}
 
@@ -132,7 +132,7 @@ def _charges(session: Session, enrolment_ids: list[str]) -> dict[str, dict[str, 
     charges: dict[str, dict[str, Decimal]] = {}
     for enrolment_id, line, amount in session.execute(
         select(Charge.enrolment_id, Charge.line, func.sum(Charge.amount))
-        .where(Charge.enrolment_id.in_(enrolment_ids))
+        .where(among(session, Charge.enrolment_id, enrolment_ids))
         .group_by(Charge.enrolment_id, Charge.line)
     ):
         charges.setdefault(enrolment_id, {})[line] = Decimal(amount)
@@ -157,7 +157,7 @@ def settle_breakdowns(
     certified = set(
         session.scalars(
             select(Reimbursement.enrolment_id).where(
-                Reimbursement.enrolment_id.in_(ids), Reimbursement.share == "federation"
+                among(session, Reimbursement.enrolment_id, ids), Reimbursement.share == "federation"
             )
         )
     )
@@ -166,7 +166,7 @@ def settle_breakdowns(
         row.enrolment_id: row
         for row in session.scalars(
             select(Breakdown)
-            .where(Breakdown.enrolment_id.in_(sorted(ids)))
+            .where(among(session, Breakdown.enrolment_id, sorted(ids)))
             .order_by(Breakdown.enrolment_id)
             .with_for_update()
             .execution_options(populate_existing=True)

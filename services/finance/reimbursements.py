@@ -23,7 +23,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from servicekit.db import UnitOfWork, rows_by_key, utcnow
+from servicekit.db import UnitOfWork, among, rows_by_key, utcnow
 from servicekit.i18n import _
 from servicekit.identity import Identity
 from servicekit.money import show
@@ -82,7 +82,7 @@ def _owe_all(session: Session, wanted: list[tuple[Enrolment, str, Decimal, str |
         (row.enrolment_id, row.share): row
         for row in session.scalars(
             select(Reimbursement)
-            .where(Reimbursement.enrolment_id.in_(ids))
+            .where(among(session, Reimbursement.enrolment_id, ids))
             .order_by(Reimbursement.enrolment_id, Reimbursement.share)
             .with_for_update()
         )
@@ -244,7 +244,9 @@ def facts_arrived(uow: UnitOfWork, arrived: list[tuple[Enrolment, str]]) -> None
     of their enrolments."""
     order = {enrolment.enrolment_id: (index, cause) for index, (enrolment, cause) in enumerate(arrived)}
     certificates = uow.session.scalars(
-        select(Certificate).where(Certificate.enrolment_id.in_(list(order)), Certificate.status == "issued")
+        select(Certificate).where(
+            among(uow.session, Certificate.enrolment_id, list(order)), Certificate.status == "issued"
+        )
     ).all()
     waited = uow.answered_all(SAGA, [certificate.certificate_id for certificate in certificates])
     on_certificates(
@@ -291,7 +293,7 @@ def on_certificates(session: Session, issued: list[tuple[Certificate, str]]) -> 
         row.enrolment_id: row
         for row in session.scalars(
             select(Breakdown)
-            .where(Breakdown.enrolment_id.in_(ids))
+            .where(among(session, Breakdown.enrolment_id, ids))
             .order_by(Breakdown.enrolment_id)
             .with_for_update()
             .execution_options(populate_existing=True)

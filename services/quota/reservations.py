@@ -27,7 +27,7 @@ from decimal import Decimal
 from sqlalchemy import Date, case, false, func, literal, not_, select, update
 
 from servicekit.clock import china_date
-from servicekit.db import upsert, utcnow
+from servicekit.db import among, upsert, utcnow
 from servicekit.money import money, show
 from servicekit.service import each_once
 
@@ -237,7 +237,7 @@ def _held(session, enrolment_ids: list[str]) -> dict[str, Reservation]:
         row.enrolment_id: row
         for row in session.scalars(
             select(Reservation)
-            .where(Reservation.enrolment_id.in_(ids))
+            .where(among(session, Reservation.enrolment_id, ids))
             .order_by(Reservation.enrolment_id)
             .with_for_update()
             .execution_options(populate_existing=True)
