@@ -122,7 +122,12 @@ def registered_and_paid(flows: Flows, deployed: Deployed, servers: Servers, stud
     states = FinalStates(servers.pg_admin_dsn.replace("dbname=postgres", f"dbname={deployed.databases['enrollment']}"))
     try:
         states.watch(ids)
-        closed_loop(deployed.url, {"Authorization": f"Bearer {operator.token}"}, register_paths(ids), 16)
+        headers = {"Authorization": f"Bearer {operator.token}"}
+        unanswered = [s for s in closed_loop(deployed.url, headers, register_paths(ids), 16) if s.status != 202]
+        if unanswered:  # a registration is safe to send again: the retry answers the same outcome
+            statuses = sorted({s.status for s in unanswered})
+            print(f"{len(unanswered)} registrations answered {statuses}: sent again", flush=True)
+            closed_loop(deployed.url, headers, [s.path for s in unanswered], 16)
         states.wait(ids, 1800)
     finally:
         states.close()

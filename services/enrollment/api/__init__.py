@@ -19,9 +19,9 @@ def change(use_case, present, *args, action: str | None = None) -> dict:
         changed = use_case(uow, current_identity(), *args)
         uow.session.flush()
         audit_changes(uow, changes, action or use_case.__name__, changed, reason=reason_in(*args))
-        # The view is read in the same transaction: a second one would cost a registration three more round
-        # trips (the pool's ping, BEGIN, ROLLBACK), a sixth of its accept path; its three reads hold the
-        # changed rows' locks a moment longer, and a view that fails now leaves nothing half done.
+        # The view is read in the same transaction: a second one would cost a registration more round trips
+        # (BEGIN, ROLLBACK); its three reads hold the changed rows' locks a moment longer, and a view that fails
+        # now leaves nothing half done.
         view = present(uow.session, changed)
         uow.commit()
     return view
