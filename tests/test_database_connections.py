@@ -40,8 +40,10 @@ def test_a_connection_that_rested_is_pinged_and_replaced_if_the_server_dropped_i
     time.sleep(PING_AFTER_REST_SECONDS + 0.2)
     assert backend_pid(engine) == dropped and pings == [1]  # alive: kept
 
-    with make_engine(engine.url.render_as_string(hide_password=False)).connect() as admin:
-        assert admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": dropped}).scalar_one()
+    admin = make_engine(engine.url.render_as_string(hide_password=False))
+    with admin.connect() as connection:
+        assert connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": dropped}).scalar_one()
+    admin.dispose()
     time.sleep(PING_AFTER_REST_SECONDS + 0.2)
     replacement = backend_pid(engine)  # no error reaches the caller: the pool connected anew
     assert replacement != dropped and pings == [1, 1]
@@ -49,7 +51,8 @@ def test_a_connection_that_rested_is_pinged_and_replaced_if_the_server_dropped_i
 
 def test_among_reads_any_number_of_keys_with_one_statement_text(engine_and_pings, tmp_path):
     statements = []
-    for engine in (engine_and_pings[0], make_engine(f"sqlite:///{tmp_path / 'among.db'}")):
+    engines = (engine_and_pings[0], make_engine(f"sqlite:///{tmp_path / 'among.db'}"))
+    for engine in engines:
         table = Table("keyed", MetaData(), Column("key", String(36), primary_key=True))
         table.create(engine)
         keys = [f"k{n:03}" for n in range(300)]
@@ -62,5 +65,7 @@ def test_among_reads_any_number_of_keys_with_one_statement_text(engine_and_pings
                 found = db.scalars(select(table.c.key).where(among(db, table.c.key, wanted))).all()
                 assert sorted(found) == sorted(set(wanted) & set(keys))
         statements.append(len(set(texts)))
+        table.drop(engine)
+    engines[1].dispose()
     assert statements[0] == 1  # PostgreSQL: one array parameter, whatever the count
     assert statements[1] > 1  # SQLite: an IN list, as long as the keys
