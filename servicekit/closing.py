@@ -9,7 +9,7 @@ publish keep the read models true (nothing a person asks for changes a closed ca
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,18 +32,25 @@ READS = ("GET", "HEAD", "OPTIONS")
 
 @dataclass(frozen=True)
 class ClosedCampaigns:
-    """`key`: the campaign read model's id column; `closed`: the condition true of a closed campaign;
-    `via`: attribute name → (the id column of the row it names, that row's campaign_id column)."""
+    """`key`: the campaign read model's id column (its primary key); `closed`: the condition true of a closed
+    campaign, and `is_closed` the same of a campaign row; `via`: attribute name → (the id column of the row it
+    names, that row's campaign_id column)."""
 
     key: Any
     closed: Any
+    is_closed: Callable[[Any], bool]
     via: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
     def closed_among(self, session: Session, campaign_ids: Iterable[str]) -> set[str]:
         wanted = {campaign_id for campaign_id in campaign_ids if campaign_id}
-        if not wanted:
-            return set()
-        return set(session.scalars(select(self.key).where(self.key.in_(wanted), self.closed)))
+        # A campaign this transaction has read already is answered from that read: a write that loaded its
+        # campaign (a registration) saves the round trip of asking again.
+        read = {campaign_id: _read(session, self.key, campaign_id) for campaign_id in wanted}
+        closed = {campaign_id for campaign_id, row in read.items() if row is not None and self.is_closed(row)}
+        unread = {campaign_id for campaign_id, row in read.items() if row is None}
+        if unread:
+            closed |= set(session.scalars(select(self.key).where(self.key.in_(unread), self.closed)))
+        return closed
 
     def campaigns_of(self, session: Session, rows: Iterable[Any]) -> set[str]:
         found: set[str] = set()
@@ -57,12 +64,30 @@ class ClosedCampaigns:
                 continue
             for attribute in self.via:
                 if attribute in mapper.attrs and getattr(row, attribute):
-                    named.setdefault(attribute, set()).add(getattr(row, attribute))
+                    id_column, campaign_column = self.via[attribute]
+                    named_row = _read(session, id_column, getattr(row, attribute))
+                    if named_row is not None:
+                        found.add(getattr(named_row, campaign_column.key))
+                    else:
+                        named.setdefault(attribute, set()).add(getattr(row, attribute))
                     break
         for attribute, ids in named.items():
             id_column, campaign_column = self.via[attribute]
             found |= set(session.scalars(select(campaign_column).where(id_column.in_(ids))))
         return found
+
+
+def _read(session: Session, key: Any, value: str) -> Any | None:
+    """The row whose primary key `key` is `value`, as this transaction read it and left it (None: not read, or
+    changed since, or expired by a commit)."""
+    mapper = inspect(key.class_)
+    if len(mapper.primary_key) != 1 or mapper.primary_key[0] is not key.property.columns[0]:
+        return None
+    row = session.identity_map.get(mapper.identity_key_from_primary_key([value]))
+    if row is None:
+        return None
+    state = inspect(row)
+    return None if state.modified or state.expired_attributes or row in session.deleted else row
 
 
 def refuse_writes(sessions: sessionmaker[Session], campaigns: ClosedCampaigns) -> None:

@@ -16,7 +16,7 @@ from .bus.envelope import Envelope
 from .closing import ClosedCampaigns, refuse_writes
 from .columns import guard_columns
 from .config import Settings, load_settings
-from .db import JoinedUnitOfWork, UnitOfWork, make_engine
+from .db import JoinedUnitOfWork, UnitOfWork, UnitSession, make_engine
 from .idempotency import IdempotencyKeys
 from .keys import check_environment, secret
 from .refusals import DomainError
@@ -102,7 +102,7 @@ class Runtime:
         for variable in service.keys:
             secret(self.settings.var_dir, variable)
         self.engine = make_engine(self.settings.database_url)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = sessionmaker(self.engine, class_=UnitSession, expire_on_commit=False)
         guard_columns(self.sessions)
         if service.closed_campaigns is not None:
             refuse_writes(self.sessions, service.closed_campaigns())

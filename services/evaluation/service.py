@@ -28,6 +28,7 @@ SERVICE = Service(
     closed_campaigns=lambda: ClosedCampaigns(
         Campaign.campaign_id,
         Campaign.closed_at.is_not(None),
+        lambda campaign: campaign.closed_at is not None,
         {
             "enrolment_id": (Enrolment.enrolment_id, Enrolment.campaign_id),
             "survey_id": (Survey.survey_id, Survey.campaign_id),

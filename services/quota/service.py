@@ -21,6 +21,9 @@ SERVICE = Service(
     blueprints=_blueprints,
     handlers=HANDLERS,
     closed_campaigns=lambda: ClosedCampaigns(
-        Campaign.id, Campaign.status == "closed", {"allocation_id": (Allocation.id, Allocation.campaign_id)}
+        Campaign.id,
+        Campaign.status == "closed",
+        lambda campaign: campaign.status == "closed",
+        {"allocation_id": (Allocation.id, Allocation.campaign_id)},
     ),
 )

@@ -4,6 +4,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import text
 
 from servicekit.bus.envelope import Envelope
 from servicekit.clock import china_today as today
@@ -202,3 +203,25 @@ def test_registration_refused_outside_the_window_by_a_disqualified_institution_o
     nominated = enrollment.ok(enrollment.nominate(2), 201)
     unsent = enrollment.client.post(f"/enrolments/{nominated['enrolment_id']}/register", headers=institution)
     assert unsent.status_code == 404, "an institution does not see nominations not yet sent to it"
+
+
+def test_a_closed_campaign_refuses_a_registration_and_writes_nothing(enrollment):
+    """The registration reads its campaign beside the enrolment: the closed-campaign check answers from that read."""
+    sent = enrollment.sent(1)
+    enrollment.deliver(
+        "campaign.closed",
+        {
+            "campaign_id": CAMPAIGN,
+            "closed_at": "2027-07-01T10:00:00+08:00",
+            "reason": "结项",
+            "unspent_funds": "keep_with_units",
+        },
+    )
+    institution = enrollment.institution("GZ-ZGJS")
+    refused = enrollment.client.post(f"/enrolments/{sent['enrolment_id']}/register", headers=institution)
+    assert (refused.status_code, refused.get_json()["code"]) == (409, "campaign_closed")
+    after = status(enrollment, sent["enrolment_id"], institution)
+    assert (after["status"], after["revision"]) == ("sent", sent["revision"])
+    with enrollment.stack.runtime.engine.connect() as db:
+        asked = db.execute(text("SELECT count(*) FROM outbox WHERE type = 'enrollment.requested'")).scalar()
+    assert asked == 0
