@@ -102,7 +102,7 @@ class Runtime:
         for variable in service.keys:
             secret(self.settings.var_dir, variable)
         self.engine = make_engine(self.settings.database_url)
-        self.sessions = sessionmaker(self.engine, class_=UnitSession, expire_on_commit=False)
+        self.sessions = sessionmaker[Session](self.engine, class_=UnitSession, expire_on_commit=False)
         guard_columns(self.sessions)
         if service.closed_campaigns is not None:
             refuse_writes(self.sessions, service.closed_campaigns())
