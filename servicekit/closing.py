@@ -41,6 +41,13 @@ class ClosedCampaigns:
     is_closed: Callable[[Any], bool]
     via: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
+    @classmethod
+    def by_closed_at(cls, key: Any, closed_at: Any, via: dict[str, tuple[Any, Any]] | None = None) -> ClosedCampaigns:
+        """A read model closed once its `closed_at` column is set (campaign.closed's moment): both forms of the rule."""
+        return cls(
+            key, closed_at.is_not(None), lambda campaign: getattr(campaign, closed_at.key) is not None, via or {}
+        )
+
     def closed_among(self, session: Session, campaign_ids: Iterable[str]) -> set[str]:
         wanted = {campaign_id for campaign_id in campaign_ids if campaign_id}
         # A campaign this transaction has read already is answered from that read: a write that loaded its

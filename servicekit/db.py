@@ -221,23 +221,26 @@ def hold(session: Session, *rows: Any) -> None:
 UNIT_OF_WORK = "unit_of_work"  # the session's info key for the unit of work it serves
 
 
-@event.listens_for(Session, "do_orm_execute")
-def _appends_first(execution) -> None:
-    """What the unit of work holds is sent before any statement of its transaction, which may read it."""
-    unit_of_work = execution.session.info.get(UNIT_OF_WORK)
-    if unit_of_work is not None and unit_of_work._appends:
-        unit_of_work._send_appends()
-
-
 class UnitSession(Session):
     """The session a unit of work may hold its bookkeeping in: what it holds was added outside any savepoint
     begun now, so it is sent before the savepoint, where a rollback to it would take it back."""
 
     def begin(self, nested: bool = False):
-        unit_of_work = self.info.get(UNIT_OF_WORK)
-        if nested and unit_of_work is not None and unit_of_work._appends:
-            unit_of_work._send_appends()
+        if nested:
+            _send_held(self)
         return super().begin(nested=nested)
+
+
+@event.listens_for(UnitSession, "do_orm_execute")
+def _held_first(execution) -> None:
+    """What the unit of work holds is sent before any statement of its transaction, which may read it."""
+    _send_held(execution.session)
+
+
+def _send_held(session: Session) -> None:
+    unit_of_work = session.info.get(UNIT_OF_WORK)
+    if unit_of_work is not None and unit_of_work._appends:
+        unit_of_work._send_appends()
 
 
 class UnitOfWork:

@@ -22,10 +22,9 @@ SERVICE = Service(
     migrations=Path(__file__).parent / "migrations",
     blueprints=blueprints,
     handlers=HANDLERS,
-    closed_campaigns=lambda: ClosedCampaigns(
+    closed_campaigns=lambda: ClosedCampaigns.by_closed_at(
         Campaign.campaign_id,
-        Campaign.closed_at.is_not(None),
-        lambda campaign: campaign.closed_at is not None,
+        Campaign.closed_at,
         {
             "enrolment_id": (Enrolment.enrolment_id, Enrolment.campaign_id),
             "class_id": (TrainingClass.class_id, TrainingClass.campaign_id),

@@ -26,10 +26,9 @@ SERVICE = Service(
     handlers=HANDLERS,
     personal_data=my_data,
     commands=COMMANDS,
-    closed_campaigns=lambda: ClosedCampaigns(
+    closed_campaigns=lambda: ClosedCampaigns.by_closed_at(
         Campaign.campaign_id,
-        Campaign.closed_at.is_not(None),
-        lambda campaign: campaign.closed_at is not None,
+        Campaign.closed_at,
         {"enrolment_id": (Enrolment.enrolment_id, Enrolment.campaign_id)},
     ),
     sagas=(
