@@ -111,6 +111,8 @@ class ServiceStack:
     def close(self) -> None:
         for process in self._processes:
             process.stop()
+            # pytest shows a test's captured output only when it failed: there, what its processes said
+            print(f"--- {process.log_path.name}, its last lines ---", *process.log().splitlines()[-40:], sep="\n")
         self.runtime.engine.dispose()
 
 
