@@ -22,7 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from gateway.tests.conftest import gateway_app, migrated_runtime
 
 from .campaign import ADMIN, SERVICES
-from .processes import REPO, Process, python_module, wait_for
+from .processes import REPO, Process, log_tail, python_module, wait_for
 from .tcpproxy import TcpProxy
 
 
@@ -190,11 +190,7 @@ class Deployed:
 
     def tails(self, lines: int = 15) -> str:
         """The last lines of every process's log but its access lines: what to read when the test fails."""
-        parts = []
-        for path in sorted(self.tmp.glob("*.log")):
-            kept = [line for line in path.read_text(errors="replace").splitlines() if '"logger": "access"' not in line]
-            parts.append(f"== {path.name}\n" + "\n".join(line[:400] for line in kept[-lines:]))
-        return "\n".join(parts)
+        return "\n".join(log_tail(path, lines) for path in sorted(self.tmp.glob("*.log")))
 
     def close(self) -> None:
         if self.gateway is not None:

@@ -61,6 +61,12 @@ class Process:
         return self.log_path.read_text(errors="replace")
 
 
+def log_tail(path: Path, lines: int) -> str:
+    """A process log's last lines but its access lines: what to read when a test fails."""
+    kept = [line for line in path.read_text(errors="replace").splitlines() if '"logger": "access"' not in line]
+    return f"== {path.name}\n" + "\n".join(line[:400] for line in kept[-lines:])
+
+
 def wait_for(predicate, timeout: float = 60.0, interval: float = 0.05, message: str = "condition"):
     deadline = time.monotonic() + timeout
     while True:

@@ -24,7 +24,7 @@ from servicekit.bus.topology import events_exchange
 from servicekit.migrations import upgrade
 from servicekit.testing import as_caller
 
-from .processes import REPO, Process, python_module
+from .processes import REPO, Process, log_tail, python_module
 
 
 class ServiceStack:
@@ -112,7 +112,7 @@ class ServiceStack:
         for process in self._processes:
             process.stop()
             # pytest shows a test's captured output only when it failed: there, what its processes said
-            print(f"--- {process.log_path.name}, its last lines ---", *process.log().splitlines()[-40:], sep="\n")
+            print(log_tail(process.log_path, 40))
         self.runtime.engine.dispose()
 
 
