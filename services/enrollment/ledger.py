@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from sqlalchemy import Select, case, func, select, tuple_
 from sqlalchemy.orm import aliased
 
+from servicekit.db import among
 from servicekit.identity import Identity
 from servicekit.money import money
 from servicekit.tabular import Column
@@ -79,7 +80,7 @@ COLUMNS = [
 FILTERS = ("campaign_id", "unit_id", "institution_id", "programme_id", "status")
 
 
-def _by_share(model, ids: list[str]):
+def _by_share(session, model, ids: list[str]):
     """Amounts per share (federation, unit) of one enrolment: reimbursements paid, or recovered."""
     return (
         select(
@@ -87,17 +88,17 @@ def _by_share(model, ids: list[str]):
             func.sum(case((model.share == "federation", model.amount))).label("federation"),
             func.sum(case((model.share == "unit", model.amount))).label("unit"),
         )
-        .where(model.enrolment_id.in_(ids))
+        .where(among(session, model.enrolment_id, ids))
         .group_by(model.enrolment_id)
         .subquery()
     )
 
 
-def _sums(ids: list[str]):
+def _sums(session, ids: list[str]):
     """Per enrolment of `ids` (a batch: the sums read only its rows, through the enrolment_id indexes)."""
     paid = (
         select(Payment.enrolment_id, func.sum(Payment.amount).label("paid"))
-        .where(Payment.enrolment_id.in_(ids))
+        .where(among(session, Payment.enrolment_id, ids))
         .group_by(Payment.enrolment_id)
     )
     exams = (
@@ -107,7 +108,7 @@ def _sums(ids: list[str]):
             func.max(case((ExamResult.passed, 1), else_=0)).label("passed"),
             func.max(ExamResult.score).label("best"),
         )
-        .where(ExamResult.enrolment_id.in_(ids))
+        .where(among(session, ExamResult.enrolment_id, ids))
         .group_by(ExamResult.enrolment_id)
     )
     certificates = (
@@ -116,12 +117,12 @@ def _sums(ids: list[str]):
             func.max(Certificate.number).label("number"),
             func.max(Certificate.issued_on).label("issued_on"),
         )
-        .where(Certificate.revoked_on.is_(None), Certificate.enrolment_id.in_(ids))
+        .where(Certificate.revoked_on.is_(None), among(session, Certificate.enrolment_id, ids))
         .group_by(Certificate.enrolment_id)
     )
     placements = (
         select(ClassPlacement.enrolment_id, func.count().label("classes"))
-        .where(ClassPlacement.enrolment_id.in_(ids))
+        .where(among(session, ClassPlacement.enrolment_id, ids))
         .group_by(ClassPlacement.enrolment_id)
     )
     return paid.subquery(), exams.subquery(), certificates.subquery(), placements.subquery()
@@ -146,10 +147,10 @@ def keys(identity: Identity, filters: dict, after: tuple | None, batch: int) -> 
     return statement.order_by(*ORDER).limit(batch)
 
 
-def query(identity: Identity, filters: dict, ids: list[str]) -> Select:
+def query(session, identity: Identity, filters: dict, ids: list[str]) -> Select:
     """The ledger's rows of the enrolments `ids`, with everything they join."""
-    paid, exams, certificates, placements = _sums(ids)
-    reimbursed, recovered = _by_share(Reimbursement, ids), _by_share(Recovery, ids)
+    paid, exams, certificates, placements = _sums(session, ids)
+    reimbursed, recovered = _by_share(session, Reimbursement, ids), _by_share(session, Recovery, ids)
     unit, union = aliased(Unit), aliased(Unit)
     statement = (
         select(
@@ -188,7 +189,7 @@ def query(identity: Identity, filters: dict, ids: list[str]) -> Select:
         .outerjoin(certificates, certificates.c.enrolment_id == Enrolment.enrolment_id)
         .outerjoin(reimbursed, reimbursed.c.enrolment_id == Enrolment.enrolment_id)
         .outerjoin(recovered, recovered.c.enrolment_id == Enrolment.enrolment_id)
-        .where(Enrolment.enrolment_id.in_(ids))
+        .where(among(session, Enrolment.enrolment_id, ids))
         .order_by(*ORDER)
     )
     return _filtered(statement, identity, filters)
@@ -226,7 +227,7 @@ def lines(session, identity: Identity, filters: dict, batch: int = 1000) -> Iter
             return
         ids = [key.enrolment_id for key in batch_keys]
         details = _details(session, ids)
-        for row in session.execute(query(identity, filters, ids)):
+        for row in session.execute(query(session, identity, filters, ids)):
             yield _line(identity, row) | {
                 name: found.get(row.Enrolment.enrolment_id) for name, found in details.items()
             }
@@ -239,12 +240,14 @@ def _details(session, ids: list[str]) -> dict[str, dict[str, str]]:
     """Each payment and each exam attempt (retakes included) of the batch's enrolments, one text per enrolment."""
     payments: dict[str, list[str]] = {}
     for p in session.scalars(
-        select(Payment).where(Payment.enrolment_id.in_(ids)).order_by(Payment.paid_on, Payment.recorded_at)
+        select(Payment).where(among(session, Payment.enrolment_id, ids)).order_by(Payment.paid_on, Payment.recorded_at)
     ):
         payments.setdefault(p.enrolment_id, []).append(f"{p.paid_on.isoformat()} {p.amount:.2f}")
     exams: dict[str, list[str]] = {}
     for r in session.scalars(
-        select(ExamResult).where(ExamResult.enrolment_id.in_(ids)).order_by(ExamResult.held_on, ExamResult.attempt)
+        select(ExamResult)
+        .where(among(session, ExamResult.enrolment_id, ids))
+        .order_by(ExamResult.held_on, ExamResult.attempt)
     ):
         outcome = "通过 passed" if r.passed else "未通过 failed"
         exams.setdefault(r.enrolment_id, []).append(

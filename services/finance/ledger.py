@@ -21,7 +21,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from servicekit.db import upsert, utcnow
+from servicekit.db import among, upsert, utcnow
 
 from .models import NON_NEGATIVE_ACCOUNTS, Account, Entry, Posting
 
@@ -69,7 +69,7 @@ def locked(session: Session, codes: list[str]) -> dict[str, Account]:
         )
     rows = session.scalars(
         select(Account)
-        .where(Account.code.in_(codes))
+        .where(among(session, Account.code, codes))
         .order_by(Account.code)
         .with_for_update()
         .execution_options(populate_existing=True)
