@@ -3,17 +3,20 @@
 `closed_loop`: C connections, each sending its next request as soon as the last is answered.
 `open_loop`: requests offered at a fixed rate, whatever the answers (the way people arrive).
 Each gives one `Sent` per request: when it left, when its answer came, the status.
+
+Requests go out on http.client's keep-alive connections, not requests': its client costs 1.34 ms of CPU a POST on
+this machine kind against http.client's 0.36 ms, CPU the system under test, on the same two cores, would lose.
 """
 
 from __future__ import annotations
 
+import http.client
 import multiprocessing
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
-
-import requests
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True)
@@ -24,19 +27,36 @@ class Sent:
     status: int
 
 
-def _session(local: threading.local, headers: dict) -> requests.Session:
-    if not hasattr(local, "session"):
-        local.session = requests.Session()
-        local.session.headers.update(headers)
-    return local.session
+class _Connection:
+    """One keep-alive HTTP/1.1 connection to `base` (http.client opens it again after the server closes it)."""
+
+    def __init__(self, base: str, headers: dict):
+        url = urlsplit(base)
+        self.prefix = url.path.rstrip("/")
+        self.headers = {**headers, "Content-Length": "0"}
+        self.http = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+
+    def post(self, path: str) -> int:
+        """The answer's status; 0 when none came (the connection is then closed, to open afresh)."""
+        try:
+            self.http.request("POST", self.prefix + path, headers=self.headers)
+            response = self.http.getresponse()
+            response.read()
+            return response.status
+        except (http.client.HTTPException, OSError):
+            self.http.close()
+            return 0
+
+
+def _connection(local: threading.local, base: str, headers: dict) -> _Connection:
+    if not hasattr(local, "connection"):
+        local.connection = _Connection(base, headers)
+    return local.connection
 
 
 def _post(local: threading.local, base: str, headers: dict, path: str) -> Sent:
     at = time.time()
-    try:
-        status = _session(local, headers).post(base + path, timeout=60).status_code
-    except requests.RequestException:
-        status = 0
+    status = _connection(local, base, headers).post(path)
     return Sent(path, at, time.time(), status)
 
 
