@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -23,6 +24,7 @@ from sqlalchemy import (
     event,
     insert,
     inspect,
+    literal_column,
     select,
     text,
 )
@@ -139,6 +141,22 @@ def among(bind: Session | Connection | Engine, column, values: Iterable[Any]) ->
     if dialect.name == "postgresql":
         return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
     return column.in_(values)
+
+
+def among_constants(column, values: Iterable[str]) -> ColumnElement[bool]:
+    """`column IN ('a', 'b')` with the code's constants (statuses, say) written into the statement's text.
+
+    A list of bound values is an "expanding" parameter, which SQLAlchemy renders into the cached statement anew
+    at every execution (0.1 ms of a registration's locking read here, in-process cProfile). Written in, the
+    statement compiled once is sent as it is.
+    """
+    values = tuple(values)
+    if not all(_CONSTANT.fullmatch(value) for value in values):
+        raise ValueError(f"not constants of the code: {values!r}")
+    return column.in_([literal_column(f"'{value}'") for value in values])
+
+
+_CONSTANT = re.compile(r"[a-z][a-z0-9_]*")
 
 
 def utcnow() -> datetime:

@@ -187,3 +187,20 @@ def test_an_xlsx_export_streams_its_first_bytes_before_the_rows_are_all_read_and
     values = list(book.active.iter_rows(values_only=True))
     assert len(values) == 60_001 and values[0] == ("单位名称 Unit name", "职工人数 Headcount", "日期 Date")
     assert values[1] == ("单位0 <&> ", 0, datetime(2014, 3, 1)) and values[2][1] == 1500
+
+
+def test_constants_are_written_into_the_statement_and_anything_else_is_refused():
+    from sqlalchemy import Column, MetaData, String, Table, create_engine, insert, select
+
+    from servicekit.db import among_constants
+
+    enrolments = Table("enrolments", MetaData(), Column("status", String))
+    query = select(enrolments.c.status).where(among_constants(enrolments.c.status, ("sent", "requested")))
+    assert "enrolments.status IN ('sent', 'requested')" in str(query), "no bound parameter to render anew"
+    engine = create_engine("sqlite://")
+    with engine.begin() as connection:
+        enrolments.create(connection)
+        connection.execute(insert(enrolments), [{"status": s} for s in ("nominated", "sent", "requested")])
+        assert sorted(connection.scalars(query)) == ["requested", "sent"]
+    with pytest.raises(ValueError):
+        among_constants(enrolments.c.status, ("sent", "x') OR ('1'='1"))

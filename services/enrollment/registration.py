@@ -17,7 +17,7 @@ from servicekit.identity import Identity
 from servicekit.money import show
 from servicekit.refusals import Forbidden
 
-from .access import find_enrolment, find_enrolment_with
+from .access import find_enrolment, find_enrolment_with, know_history
 from .catalogue import refuse_standing
 from .classes import leave_class
 from .domain import enrolment as rules
@@ -63,7 +63,7 @@ def request_registration(uow, identity: Identity, enrolment_id: str, on: date) -
     session = uow.session
     _institution_only(identity)
     # What the request needs, with the employee its answer shows, in the one read that locks the enrolment.
-    enrolment, campaign, programme, standing, employee = find_enrolment_with(
+    enrolment, campaign, programme, standing, employee, history = find_enrolment_with(
         session,
         identity,
         enrolment_id,
@@ -73,6 +73,7 @@ def request_registration(uow, identity: Identity, enrolment_id: str, on: date) -
         (Employee, Employee.employee_id == Enrolment.employee_id),
     )
     hold(session, employee)
+    know_history(session, enrolment_id, history)  # registering adds neither objections nor placements
     if enrolment.status in (rules.REQUESTED, rules.REGISTERED):
         # A retry (the first answer was lost, a 504 at the gateway): the same outcome, nothing asked twice.
         return enrolment

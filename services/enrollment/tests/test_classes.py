@@ -437,3 +437,28 @@ def test_one_student_is_put_in_a_class_or_moved_between_classes_while_their_rost
     enrollment.ok(enrollment.client.post(f"/classes/{a['class_id']}/roster", headers=institution))
     assert place(b["class_id"], first_two[1]).status_code == 409
     assert place(a["class_id"], third).status_code == 409
+
+
+def test_registered_again_after_a_rejection_the_answer_shows_the_class_it_left(enrollment):
+    """A registration's answer shows the history read under the enrolment's lock: here the class it was placed in
+    before the institution rejected its papers (its view skips only the reads of what is not there)."""
+    [student] = registered(enrollment, [1])
+    institution = enrollment.institution()
+    formed = enrollment.ok(
+        enrollment.client.post(
+            "/classes", json=class_body(public_class_name="2099春季电工中级班"), headers=institution
+        ),
+        201,
+    )
+    path = f"/enrolments/{student}"
+    rejected = enrollment.ok(
+        enrollment.client.post(f"{path}/rejection", json={"reason": "documents_missing"}, headers=institution)
+    )
+    assert (rejected["status"], rejected["class_id"]) == ("refused", None)
+
+    again = enrollment.ok(enrollment.client.post(f"{path}/register", headers=institution), 202)
+    assert again["status"] == "requested"
+    assert [(c["class_id"], c["left_on"], c["ended_by"]) for c in again["classes"]] == [
+        (formed["class_id"], today().isoformat(), "withdrawal")
+    ]
+    assert again["objections"] == []

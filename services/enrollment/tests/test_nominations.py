@@ -392,3 +392,39 @@ def test_a_unions_worklist_is_counted_by_the_list_filters(enrollment):
     assert consented["enrolment_id"] not in listed(consent_recorded="false")
     ready = listed(notice_end_to=today().isoformat(), consent_recorded="true", objection_open="false")
     assert ready == {consented["enrolment_id"]}
+
+
+def test_a_registration_answers_with_the_objection_dismissed_in_the_notice_anonymous_to_the_institution(enrollment):
+    """The register answer shows the objections read under the enrolment's lock; who objected stays hidden from
+    the institution."""
+    path = f"/enrolments/{enrollment.ok(enrollment.nominate(3, days_ago=5), 201)['enrolment_id']}"
+    grassroots = enrollment.grassroots()
+    enrollment.ok(
+        enrollment.client.post(f"{path}/consent", json={"written_consent_on": today().isoformat()}, headers=grassroots)
+    )
+    objection = enrollment.ok(
+        enrollment.client.post(
+            f"{path}/objections",
+            headers=grassroots,
+            json={"raised_on": today().isoformat(), "summary": "群众反映其并非一线岗位", "objector_name": "李四"},
+        ),
+        201,
+    )["objections"][0]
+    outcome = {"outcome": "dismissed", "note": "经核实为车间一线"}
+    enrollment.ok(
+        enrollment.client.post(
+            f"{path}/objections/{objection['objection_id']}/outcome", json=outcome, headers=grassroots
+        )
+    )
+    enrollment.ok(enrollment.client.post(f"{path}/confirm", headers=grassroots))
+    enrollment.send_list()
+
+    asked = enrollment.ok(enrollment.client.post(f"{path}/register", headers=enrollment.institution()), 202)
+    [shown] = asked["objections"]
+    assert (shown["objection_id"], shown["outcome"], shown["summary"]) == (
+        objection["objection_id"],
+        "dismissed",
+        "群众反映其并非一线岗位",
+    )
+    assert (shown["objector_name"], shown["recorded_by"]) == (None, None)
+    assert asked["classes"] == []
