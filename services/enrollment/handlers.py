@@ -48,7 +48,10 @@ HANDLERS = {
     ),
     "certificate.revoked": lambda uow, event: readmodels.certificates_changed(uow.session, [event.data], True),
     "reimbursement.paid": lambda uow, event: readmodels.reimbursement_paid(uow.session, event.data),
-    "breakdown.settled": lambda uow, event: readmodels.breakdown_settled(uow.session, event.data),
+    # one a registration, on the saga's tail: a batch in one transaction
+    "breakdown.settled": Batched(
+        lambda uow, events: readmodels.breakdowns_settled(uow.session, [e.data for e in events])
+    ),
     "reimbursement.recovered": lambda uow, event: readmodels.reimbursement_recovered(uow.session, event.data),
     "announcement.requested": lambda uow, event: registration.announce(uow, event.data["enrolment_id"]),
 }

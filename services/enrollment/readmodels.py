@@ -216,17 +216,21 @@ def reimbursement_paid(session, data: dict) -> None:
     )
 
 
-def breakdown_settled(session, data: dict) -> None:
+def breakdowns_settled(session, settled: list[dict]) -> None:
+    """Finance's breakdowns (one a registration: a batch's in one statement)."""
     upsert_newer(
         session,
         Breakdown,
         "enrolment_id",
-        {
-            "enrolment_id": data["enrolment_id"],
-            "revision": data["revision"],
-            "status": data["status"],
-            **{name: Decimal(data[name]) for name in ("total", "federation", "unit", "employee")},
-        },
+        [
+            {
+                "enrolment_id": data["enrolment_id"],
+                "revision": data["revision"],
+                "status": data["status"],
+                **{name: Decimal(data[name]) for name in ("total", "federation", "unit", "employee")},
+            }
+            for data in settled
+        ],
     )
 
 
