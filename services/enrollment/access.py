@@ -203,7 +203,7 @@ KNOWN_HISTORY = "known_history"  # the session's info key: {enrolment_id: Histor
 def know_history(session, enrolment_id: str, history: History) -> None:
     """Its views in this transaction need not read what `history` says is not there: the caller, which read
     it under the enrolment's lock, adds neither objections nor placements (a registration's view then costs
-    no read: its CPU 18 % less, in-process)."""
+    no read: its CPU 5.9-6.2 -> 5.1-5.6 ms, in-process)."""
     session.info.setdefault(KNOWN_HISTORY, {})[enrolment_id] = history
 
 
