@@ -213,7 +213,7 @@ def _may_have(session, ids: list[str], kind: str) -> bool:
 
 
 def views(session, identity: Identity, enrolments: list[Enrolment]) -> list[dict]:
-    """Views of many enrolments with three queries, not three per enrolment."""
+    """Views of many enrolments with at most three queries, not three per enrolment."""
     ids = [e.enrolment_id for e in enrolments]
     employees = rows_by_key(session, Employee, (e.employee_id for e in enrolments))
     # Rows, not ORM objects, for the view's history: plain values to serialise after the unit of work is over,

@@ -12,7 +12,7 @@ from servicekit.clock import china_today as today
 from servicekit.identity import Identity
 from services.enrollment import ledger
 from services.enrollment.tests.helpers import CAMPAIGN, OTHER_UNIT, UNIT, registered, resident_id
-from tests.support.processes import wait_for
+from tests.support.processes import handled_in_batches, wait_for
 
 pytestmark = pytest.mark.servers
 
@@ -166,12 +166,19 @@ def breakdown(enrolment_id: str, revision: int, status: str, training: tuple[str
 
 def test_ledger_shows_finance_shares_and_recovered_reimbursements_from_the_broker(enrollment):
     stack = enrollment.stack
-    stack.worker()
+    worker = stack.worker()
+    wait_for(lambda: "consumer ready" in worker.log(), message="the worker consuming")
     first, second = registered(enrollment, [1, 2])
-    stack.publish("breakdown.settled", breakdown(first, 2, "settled", ("2350.00", "940.00", "940.00", "470.00")))
-    stack.publish("breakdown.settled", breakdown(first, 1, "settled", ("2100.00", "840.00", "840.00", "420.00")))
-    stack.publish("breakdown.settled", breakdown(second, 1, "settled", ("2350.00", "940.00", "940.00", "470.00")))
-    stack.publish("breakdown.settled", breakdown(second, 2, "cancelled", ("2350.00", "940.00", "940.00", "470.00")))
+    since = len(worker.log())
+    # one burst, out of order: one run of the Batched handler, where each enrolment keeps its newest revision
+    stack.publish_many(
+        [
+            ("breakdown.settled", breakdown(first, 2, "settled", ("2350.00", "940.00", "940.00", "470.00"))),
+            ("breakdown.settled", breakdown(first, 1, "settled", ("2100.00", "840.00", "840.00", "420.00"))),
+            ("breakdown.settled", breakdown(second, 1, "settled", ("2350.00", "940.00", "940.00", "470.00"))),
+            ("breakdown.settled", breakdown(second, 2, "cancelled", ("2350.00", "940.00", "940.00", "470.00"))),
+        ]
+    )
     stack.publish(
         "reimbursement.recovered",
         {
@@ -206,6 +213,7 @@ def test_ledger_shows_finance_shares_and_recovered_reimbursements_from_the_broke
         "recovered_unit",
     )
     lines = ledger()
+    assert handled_in_batches(worker, since), "the burst was not handled as one batch: the run went untested"
     assert [lines[first][k] for k in shares] == ["settled", "940.00", "940.00", "650.00", "2530.00", "940.00", None]
     assert [lines[second][k] for k in shares] == ["cancelled", "0.00", "0.00", "0.00", "0.00", None, None]
 
