@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -16,6 +17,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Insert,
     Table,
     any_,
     bindparam,
@@ -126,7 +128,11 @@ def ping_after_rest(engine: Engine, seconds: float = PING_AFTER_REST_SECONDS) ->
 
 def upsert(bind, table):
     """An INSERT offering `on_conflict_do_nothing/do_update` on the database in use (PostgreSQL or SQLite)."""
-    return (postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert)(table)
+    return upsert_on(bind.dialect.name, table)
+
+
+def upsert_on(dialect: str, table):
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 def among(bind: Session | Connection | Engine, column, values: Iterable[Any]) -> ColumnElement[bool]:
@@ -236,6 +242,42 @@ def hold(session: Session, *rows: Any) -> None:
     session.info.setdefault("held", []).extend(rows)
 
 
+@functools.cache
+def _insert_into(table: Table) -> Insert:
+    """One INSERT object a table: SQLAlchemy keys its compiled form by the object's cache key, which an object
+    reused computes once (built anew for each row, it was a tenth of a registration's CPU)."""
+    return insert(table)
+
+
+@functools.cache
+def _restart_wait(dialect: str, waits: Table) -> Insert:
+    """A saga wait begun, or begun anew: its row's values replace the one there."""
+    statement = upsert_on(dialect, waits)
+    return statement.on_conflict_do_update(
+        index_elements=["saga", "item_id"],
+        set_={column: statement.excluded[column] for column in WAIT_RESTARTED},
+    )
+
+
+WAIT_RESTARTED = ("waiting_since", "asks", "last_asked_at", "next_ask_at", "stalled_at")
+
+
+@functools.lru_cache(maxsize=256)
+def _inserts_together(shape: tuple[tuple[Insert, tuple[str, ...]], ...]) -> Insert:
+    """One statement inserting a row through each insert of `shape` (with its columns), all but the last as
+    CTEs, each value a parameter named by `_param`: the same shape is the same statement, compiled once."""
+    rows = [
+        statement.values({column: bindparam(_param(n, column)) for column in columns})
+        for n, (statement, columns) in enumerate(shape)
+    ]
+    *first, last = rows
+    return last.add_cte(*(row.cte(f"append_{n}") for n, row in enumerate(first))) if first else last
+
+
+def _param(n: int, column: str) -> str:
+    return f"append_{n}_{column}"
+
+
 UNIT_OF_WORK = "unit_of_work"  # the session's info key for the unit of work it serves
 
 
@@ -286,7 +328,7 @@ class UnitOfWork:
         self._audit_entries = audit_entries  # the service's audit trail (servicekit.audit)
         self._session: Session | None = None
         self._notified = False
-        self._appends: list[tuple[Any, list[dict] | None]] = []
+        self._appends: list[tuple[Any, list[dict]]] = []
 
     @property
     def session(self) -> Session:
@@ -311,8 +353,8 @@ class UnitOfWork:
         self._send_appends()
         self.session.commit()
 
-    def _append(self, statement: Any, rows: list[dict] | None = None) -> None:
-        """An insert into the unit's bookkeeping: `statement` with `rows` (or its own values)."""
+    def _append(self, statement: Any, rows: list[dict]) -> None:
+        """An insert into the unit's bookkeeping: `statement` (one built once: `_insert_into`) with `rows`."""
         self._appends.append((statement, rows))
         session = self.session
         if (
@@ -324,19 +366,16 @@ class UnitOfWork:
 
     def _send_appends(self) -> None:
         appends, self._appends = self._appends, []
-        # One row's insert is bound to its values (a statement SQLAlchemy compiles once); several rows' go as
-        # an executemany: a statement with many rows of values is compiled anew each time.
-        single = [
-            statement if rows is None else statement.values(rows[0])
-            for statement, rows in appends
-            if not rows or len(rows) == 1
-        ]
+        # Several rows go as an executemany; one row's inserts are sent together as one statement (CTEs) whose
+        # text is the same for the same tables and columns: built once, its parameters bound by name.
         for statement, rows in appends:
-            if rows and len(rows) > 1:
+            if len(rows) > 1:
                 self.session.execute(statement, rows)
+        single = [(statement, rows[0]) for statement, rows in appends if len(rows) == 1]
         if single:
-            *first, last = single
-            self.session.execute(last.add_cte(*(s.cte(f"append_{n}") for n, s in enumerate(first))))
+            combined = _inserts_together(tuple((statement, tuple(row)) for statement, row in single))
+            params = {_param(n, column): value for n, (_, row) in enumerate(single) for column, value in row.items()}
+            self.session.execute(combined, params)
 
     def publish(self, event_type: str, data: dict, *, version: int | None = None) -> Envelope:
         """Add an event to the outbox in this transaction (validated against its contract now)."""
@@ -384,7 +423,7 @@ class UnitOfWork:
             return
         now = utcnow()
         self._append(
-            insert(self._outbox),
+            _insert_into(self._outbox),
             [
                 {"event_id": e.id, "type": e.type, "body": e.to_json(), "created_at": now, "attempts": 0}
                 for e in envelopes
@@ -402,7 +441,7 @@ class UnitOfWork:
     def audit_all(self, entries: list[dict]) -> None:
         """Record decisions (servicekit.audit.entry) in one statement, in this transaction: a batch's."""
         if entries:
-            self._append(insert(self._audit_table()), entries)
+            self._append(_insert_into(self._audit_table()), entries)
 
     def _audit_table(self) -> Table:
         if self._audit_entries is None:
@@ -435,9 +474,8 @@ class UnitOfWork:
         now = utcnow()
         fresh = {"waiting_since": now, "asks": 0, "last_asked_at": None, "next_ask_at": now + self._reask_after}
         self._append(
-            upsert(self.session.bind, self._saga_waits)
-            .values(saga=saga, item_id=item_id, stalled_at=None, **fresh)
-            .on_conflict_do_update(index_elements=["saga", "item_id"], set_={**fresh, "stalled_at": None})
+            _restart_wait(self.session.get_bind().dialect.name, self._saga_waits),
+            [{"saga": saga, "item_id": item_id, "stalled_at": None, **fresh}],
         )
 
     def answered(self, saga: str, item_id: str) -> bool:

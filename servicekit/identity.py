@@ -37,6 +37,7 @@ LEEWAY_SECONDS = 5  # clocks of different machines
 
 FEDERATION_ADMIN = "federation_admin"
 AUDITOR = "auditor"
+FEDERATION_ROLES = (FEDERATION_ADMIN, AUDITOR)
 UNIT_OFFICER = "unit_officer"
 GRASSROOTS_OFFICER = "grassroots_officer"
 INSTITUTION_OPERATOR = "institution_operator"
@@ -80,7 +81,7 @@ class Identity:
     @property
     def is_federation(self) -> bool:
         """Federation staff see everything (the auditor read-only)."""
-        return self.role in (FEDERATION_ADMIN, AUDITOR)
+        return self.role in FEDERATION_ROLES
 
 
 def sign(

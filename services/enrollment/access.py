@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, bindparam, select
 
 from servicekit.db import among, among_constants, rows_by_key, utcnow
 from servicekit.i18n import _
-from servicekit.identity import Identity
+from servicekit.identity import FEDERATION_ROLES, Identity
 from servicekit.logging import request_id
 from servicekit.refusals import Forbidden, NotFound
 from servicekit.request_context import purpose
@@ -20,45 +21,87 @@ from .models import ClassPlacement, Employee, Enrolment, Objection, PersonalData
 INSTITUTION_ROLES = ("institution_operator", "institution_system")
 
 
+# The column of an enrolment that must name the caller's own union, unit, institution or self, by role, and the
+# identity's attribute that names it.
+OWN = {
+    "grassroots_officer": (Enrolment.grassroots_union_id, "grassroots_union_id"),
+    "unit_officer": (Enrolment.unit_id, "unit_id"),
+    **dict.fromkeys(INSTITUTION_ROLES, (Enrolment.institution_id, "institution_id")),
+    "employee": (Enrolment.employee_id, "employee_id"),
+}
+
+
 def scoped(query: Select, identity: Identity) -> Select:
     """Restrict a query over enrolments to what the caller may see."""
-    if identity.is_federation:
-        return query
-    if identity.role == "grassroots_officer":
-        return query.where(Enrolment.grassroots_union_id == identity.grassroots_union_id)
-    if identity.role == "unit_officer":
-        return query.where(Enrolment.unit_id == identity.unit_id)
-    if identity.role in INSTITUTION_ROLES:
-        return query.where(
-            Enrolment.institution_id == identity.institution_id, among_constants(Enrolment.status, SEEN_BY_INSTITUTION)
-        )
-    if identity.role == "employee":
-        return query.where(Enrolment.employee_id == identity.employee_id)
-    raise Forbidden(_("The role {role} sees no enrolments.").format(role=identity.role))
+    return query.where(*_seen_by(identity.role, _own(identity)))
+
+
+def _seen_by(role: str, own) -> list[ColumnElement[bool]]:
+    """The conditions on the enrolments a role's caller sees, `own` what names the caller (a value or a
+    parameter)."""
+    if role in FEDERATION_ROLES:
+        return []
+    if role not in OWN:
+        raise Forbidden(_("The role {role} sees no enrolments.").format(role=role))
+    seen = [OWN[role][0] == own]
+    if role in INSTITUTION_ROLES:
+        seen.append(among_constants(Enrolment.status, SEEN_BY_INSTITUTION))
+    return seen
+
+
+def _own(identity: Identity):
+    return getattr(identity, OWN[identity.role][1]) if identity.role in OWN else None
+
+
+def _parameters(identity: Identity, enrolment_id: str) -> dict:
+    return {"enrolment_id": enrolment_id, "own": _own(identity)}
 
 
 def find_enrolment(session, identity: Identity, enrolment_id: str, *, lock: bool = False) -> Enrolment:
-    query = scoped(select(Enrolment).where(Enrolment.enrolment_id == enrolment_id), identity)
-    return _found(session.scalar(query.with_for_update() if lock else query), enrolment_id)
+    statement = _one_enrolment(identity.role, lock)
+    return _found(session.scalar(statement, _parameters(identity, enrolment_id)), enrolment_id)
 
 
-def find_enrolment_with(session, identity: Identity, enrolment_id: str, *related) -> tuple:
-    """The enrolment, locked, and beside it in the same read the rows `related` names, each
-    (entity, join condition), outer-joined: a row missing is None. One round trip, not one a row.
+@functools.cache
+def _one_enrolment(role: str, lock: bool) -> Select:
+    """One statement a role (and lock): SQLAlchemy keys its compiled form by the statement's cache key, which a
+    statement reused computes once; built anew, its building and its key were a fifth of a registration's CPU."""
+    query = select(Enrolment).where(Enrolment.enrolment_id == bindparam("enrolment_id"), *_seen_by(role, OWN_PARAMETER))
+    return query.with_for_update() if lock else query
 
-    Whether it has objections and class placements is read in it too: the last item, a `History`.
+
+OWN_PARAMETER = bindparam("own")
+
+
+class WithRelated:
+    """A read of an enrolment, locked, and beside it the rows `related` names, each (entity, join condition),
+    outer-joined (a row missing is None): one round trip, not one a row. Declared once, at import: its
+    statement is built once a role.
+
+    Whether the enrolment has objections and class placements is read in it too: the last item, a `History`.
     """
-    history = [
-        select(table.enrolment_id).where(table.enrolment_id == Enrolment.enrolment_id).exists() for table in HISTORY
-    ]
-    query = scoped(select(Enrolment, *(entity for entity, _ in related), *history), identity).where(
-        Enrolment.enrolment_id == enrolment_id
-    )
-    for entity, condition in related:
-        query = query.outerjoin(entity, condition)
-    row = _found(session.execute(query.with_for_update(of=Enrolment)).first(), enrolment_id)
-    *found, has_objections, has_placements = row
-    return (*found, History(has_objections, has_placements))
+
+    def __init__(self, *related: tuple[type, ColumnElement[bool]]):
+        self._related = related
+
+    def find(self, session, identity: Identity, enrolment_id: str) -> tuple:
+        row = _found(
+            session.execute(self._statement(identity.role), _parameters(identity, enrolment_id)).first(), enrolment_id
+        )
+        *found, has_objections, has_placements = row
+        return (*found, History(has_objections, has_placements))
+
+    @functools.cache  # noqa: B019 - instances are declared at import and live as long as the process
+    def _statement(self, role: str) -> Select:
+        history = [
+            select(table.enrolment_id).where(table.enrolment_id == Enrolment.enrolment_id).exists() for table in HISTORY
+        ]
+        query = select(Enrolment, *(entity for entity, _ in self._related), *history).where(
+            Enrolment.enrolment_id == bindparam("enrolment_id"), *_seen_by(role, OWN_PARAMETER)
+        )
+        for entity, condition in self._related:
+            query = query.outerjoin(entity, condition)
+        return query.with_for_update(of=Enrolment)
 
 
 def _found(found, enrolment_id: str):

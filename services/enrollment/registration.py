@@ -17,7 +17,7 @@ from servicekit.identity import Identity
 from servicekit.money import show
 from servicekit.refusals import Forbidden
 
-from .access import find_enrolment, find_enrolment_with, know_history
+from .access import WithRelated, find_enrolment, know_history
 from .catalogue import refuse_standing
 from .classes import leave_class
 from .domain import enrolment as rules
@@ -53,6 +53,15 @@ def _academic(enrolment: Enrolment) -> None:
         raise WRONG_STATUS("Entrance tests and admission are for academic enrolments.")
 
 
+# What a registration needs, with the employee its answer shows, in the one read that locks the enrolment.
+REGISTRATION_READ = WithRelated(
+    (Campaign, Campaign.campaign_id == Enrolment.campaign_id),
+    (Programme, Programme.programme_id == Enrolment.programme_id),
+    (InstitutionStanding, InstitutionStanding.institution_id == Enrolment.institution_id),
+    (Employee, Employee.employee_id == Enrolment.employee_id),
+)
+
+
 def request_registration(uow, identity: Identity, enrolment_id: str, on: date) -> Enrolment:
     """The institution registers a sent nomination and asks quota for the seat or subsidy.
 
@@ -62,15 +71,8 @@ def request_registration(uow, identity: Identity, enrolment_id: str, on: date) -
     """
     session = uow.session
     _institution_only(identity)
-    # What the request needs, with the employee its answer shows, in the one read that locks the enrolment.
-    enrolment, campaign, programme, standing, employee, history = find_enrolment_with(
-        session,
-        identity,
-        enrolment_id,
-        (Campaign, Campaign.campaign_id == Enrolment.campaign_id),
-        (Programme, Programme.programme_id == Enrolment.programme_id),
-        (InstitutionStanding, InstitutionStanding.institution_id == Enrolment.institution_id),
-        (Employee, Employee.employee_id == Enrolment.employee_id),
+    enrolment, campaign, programme, standing, employee, history = REGISTRATION_READ.find(
+        session, identity, enrolment_id
     )
     hold(session, employee)
     know_history(session, enrolment_id, history)  # registering adds neither objections nor placements
