@@ -7,6 +7,7 @@ import time
 import uuid
 
 import requests
+from requests.adapters import HTTPAdapter, Retry
 
 from gateway.signatures import signed_headers
 
@@ -24,12 +25,22 @@ def _body(response: requests.Response):
         return response.text
 
 
+def _session() -> requests.Session:
+    """A session that sends again what met a kept-alive connection the gateway had just closed (it keeps one
+    5 s): only idempotent methods (urllib3's default), a few times."""
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=Retry(total=3, connect=3, read=3, status=0, backoff_factor=0.05))
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
 class Gateway:
     """One caller of the gateway: a logged-in user, a machine client, or anonymous."""
 
     def __init__(self, base_url: str, session: requests.Session | None = None):
         self.base_url = base_url.rstrip("/")
-        self.http = session or requests.Session()
+        self.http = session or _session()
         self.token: str | None = None
         self.machine: tuple[str, str] | None = None
 

@@ -174,6 +174,10 @@ def outbox_channel(service: str) -> str:
     return f"outbox.{service}"
 
 
+BELL_REST_SECONDS = 0.01
+NOTIFY = text("SELECT pg_notify(:channel, '')")
+
+
 class RelayBell:
     """Wakes a service's relays after commits, from a thread and a connection of its own.
 
@@ -181,10 +185,15 @@ class RelayBell:
     round trips to the database) stay off its path. Rings that come while a NOTIFY is on its way are answered
     by one more, sent after them, so no commit is ever announced before it happened. A NOTIFY that fails
     (the database is away) is logged and dropped: the relay's poll publishes what it would have woken for.
+
+    After a NOTIFY the bell rests `rest` seconds: the rings meanwhile are announced by one NOTIFY after it. A
+    commit alone is announced at once; a busy process's wake its relays at most every `rest`, each time to
+    publish more rows (a NOTIFY and a relay's pass for every registration were a twentieth of the api's CPU
+    and a third of the enrollment database's commits).
     """
 
-    def __init__(self, engine: Engine, channel: str):
-        self._engine, self._channel = engine, channel
+    def __init__(self, engine: Engine, channel: str, rest: float = BELL_REST_SECONDS):
+        self._engine, self._channel, self._rest = engine, channel, rest
         self._rung = threading.Event()
         threading.Thread(target=self._notify_when_rung, name=f"relay-bell {channel}", daemon=True).start()
 
@@ -199,13 +208,14 @@ class RelayBell:
             try:
                 if connection is None:
                     connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-                connection.execute(text("SELECT pg_notify(:channel, '')"), {"channel": self._channel})
+                connection.execute(NOTIFY, {"channel": self._channel})
             except sqlalchemy.exc.SQLAlchemyError as exc:
                 log.warning("relay not woken", extra={"error": type(exc).__name__})
                 if connection is not None:
                     connection.invalidate()
                     connection.close()
                 connection = None
+            time.sleep(self._rest)
 
 
 _bells: dict[tuple[int, int, str], RelayBell] = {}
@@ -279,6 +289,15 @@ def _param(n: int, column: str) -> str:
 
 
 UNIT_OF_WORK = "unit_of_work"  # the session's info key for the unit of work it serves
+RING_AFTER_COMMIT = "ring_after_commit"  # the session's info key for the bell its commit rings
+
+
+@event.listens_for(Session, "after_commit")
+def _ring_after_commit(session: Session) -> None:
+    """One listener for all sessions, cheaper than one added to each unit of work's session."""
+    bell = session.info.pop(RING_AFTER_COMMIT, None)
+    if bell is not None:
+        bell.ring()
 
 
 class UnitSession(Session):
@@ -458,8 +477,7 @@ class UnitOfWork:
         the relay's poll."""
         if self._notified or self.session.get_bind().dialect.name != "postgresql":
             return
-        bell = relay_bell(self.session.get_bind().engine, self._producer)
-        event.listen(self.session, "after_commit", lambda _session: bell.ring(), once=True)
+        self.session.info[RING_AFTER_COMMIT] = relay_bell(self.session.get_bind().engine, self._producer)
         self._notified = True
 
     @property

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, func, select, text
 from contracts import ContractViolation
 from servicekit.bus.envelope import Envelope
 from servicekit.bus.topology import events_exchange
-from servicekit.db import outbox_channel, relay_bell
+from servicekit.db import RelayBell, outbox_channel, relay_bell
 from tests.probe.models import Note
 
 from .support.processes import wait_for
@@ -310,6 +310,31 @@ def test_the_relay_is_woken_by_the_commit_not_by_its_poll(probe):
     probe.note("wake-second")
     probe.wait_count("wake-second", 1, timeout=10)
     assert time.monotonic() - started < 10
+
+
+def test_the_relay_bell_announces_the_rings_of_its_rest_by_one_notify_after_it(make_database):
+    url = make_database("bellrest")
+    engine = create_engine(url)
+    listener = psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True)
+    try:
+        listener.execute(f'LISTEN "{outbox_channel("rest")}"')
+        bell = RelayBell(engine, outbox_channel("rest"), rest=0.5)
+
+        def notifications(timeout: float, stop_after: int | None = None) -> list[float]:
+            return [time.monotonic() for _ in listener.notifies(timeout=timeout, stop_after=stop_after)]
+
+        bell.ring()
+        first = notifications(5, stop_after=1)
+        assert len(first) == 1, "a ring alone is announced at once"
+        for _ in range(10):
+            bell.ring()  # during the rest that began with the NOTIFY
+        after = notifications(2)
+        assert len(after) == 1, "the rings of the rest, by one NOTIFY"
+        assert after[0] - first[0] > 0.3, "sent once the rest was over"
+        assert notifications(1) == [], "nothing rung since"
+    finally:
+        listener.close()
+        engine.dispose()
 
 
 def test_the_relay_bell_notifies_after_every_ring_and_recovers_its_lost_connection(make_database):
