@@ -53,6 +53,12 @@ def _own(identity: Identity):
     return getattr(identity, OWN[identity.role][1]) if identity.role in OWN else None
 
 
+def _the_enrolment_seen_by(role: str) -> list[ColumnElement[bool]]:
+    """The conditions of the cached reads of one enrolment: its id and the caller's own, parameters that
+    `_parameters` binds."""
+    return [Enrolment.enrolment_id == bindparam("enrolment_id"), *_seen_by(role, bindparam("own"))]
+
+
 def _parameters(identity: Identity, enrolment_id: str) -> dict:
     return {"enrolment_id": enrolment_id, "own": _own(identity)}
 
@@ -67,11 +73,8 @@ def _one_enrolment(role: str, lock: bool) -> Select:
     """One statement a role (and lock): SQLAlchemy keys its compiled form by the statement's cache key, which a
     statement reused computes once (the registration's locking read, built at each call, was a tenth of its CPU
     in-process)."""
-    query = select(Enrolment).where(Enrolment.enrolment_id == bindparam("enrolment_id"), *_seen_by(role, OWN_PARAMETER))
+    query = select(Enrolment).where(*_the_enrolment_seen_by(role))
     return query.with_for_update() if lock else query
-
-
-OWN_PARAMETER = bindparam("own")
 
 
 class WithRelated:
@@ -98,7 +101,7 @@ class WithRelated:
             select(table.enrolment_id).where(table.enrolment_id == Enrolment.enrolment_id).exists() for table in HISTORY
         ]
         query = select(Enrolment, *(entity for entity, _ in self._related), *history).where(
-            Enrolment.enrolment_id == bindparam("enrolment_id"), *_seen_by(role, OWN_PARAMETER)
+            *_the_enrolment_seen_by(role)
         )
         for entity, condition in self._related:
             query = query.outerjoin(entity, condition)
