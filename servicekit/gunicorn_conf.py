@@ -1,5 +1,6 @@
 """gunicorn settings for every `api` process (and the gateway), from the environment."""
 
+import faulthandler
 import os
 import shutil
 import sys
@@ -77,6 +78,12 @@ def on_starting(server):
     runtime = Runtime(service)
     if runtime.settings.migrate_on_start:
         upgrade(runtime)
+
+
+def post_worker_init(worker):
+    """A worker the master finds silent for `timeout` seconds (WORKER TIMEOUT) is sent SIGABRT: each of its
+    threads' stacks goes to the log first, saying where it hung, then gunicorn's own handler ends it."""
+    faulthandler.enable(file=sys.stderr, all_threads=True)  # SIGABRT among the fatal signals it reports
 
 
 def child_exit(server, worker):

@@ -3,19 +3,36 @@ and the loopback unless HOST says otherwise."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 from tests.support.processes import Process, wait_for
 
 
 def app(environ, start_response):  # the smallest WSGI app gunicorn can serve
+    if environ["PATH_INFO"] == "/hang":
+        hang_past_the_timeout()
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"ok"]
+
+
+def hang_past_the_timeout() -> None:
+    time.sleep(60)
+
+
+async def event_loop_app(scope, receive, send):  # the gateway's kind: one event loop serves every request
+    if scope["type"] == "http":
+        if scope["path"] == "/hang":
+            hang_past_the_timeout()  # blocks the loop, as anything synchronous there would
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
 
 
 def free_port() -> int:
@@ -24,8 +41,8 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def gunicorn(tmp_path: Path, port: int, **env) -> Process:
-    command = [sys.executable, "-m", "gunicorn", "-c", "python:servicekit.gunicorn_conf", f"{__name__}:app"]
+def gunicorn(tmp_path: Path, port: int, *options: str, app: str = "app", **env) -> Process:
+    command = [sys.executable, "-m", "gunicorn", "-c", "python:servicekit.gunicorn_conf", *options, f"{__name__}:{app}"]
     settings = {"PORT": str(port), "WEB_CONCURRENCY": "1", "TMPDIR": str(tmp_path), **env}
     return Process(command, settings, tmp_path / f"gunicorn-{port}.log")
 
@@ -65,5 +82,19 @@ def test_host_and_control_socket_are_configurable(tmp_path):
         (listener,) = control(path, "show listeners")["listeners"]
         assert listener["address"].endswith(f"0.0.0.0:{port}")
         assert os.stat(path).st_mode & 0o077 == 0, "only the owner may control the master"
+    finally:
+        master.stop()
+
+
+def test_a_worker_killed_for_hanging_leaves_where_it_hung_in_the_log(tmp_path):
+    port = free_port()
+    worker = ("-k", "gateway.worker.GatewayWorker")
+    master = gunicorn(tmp_path, port, *worker, app="event_loop_app", GUNICORN_TIMEOUT="2")
+    try:
+        wait_for(lambda: "Booting worker" in master.log(), timeout=30, message=master.log())
+        with contextlib.suppress(OSError):  # the worker dies without answering
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/hang", timeout=30)
+        wait_for(lambda: "WORKER TIMEOUT" in master.log(), timeout=30, message=master.log())
+        wait_for(lambda: "hang_past_the_timeout" in master.log(), timeout=10, message=master.log())
     finally:
         master.stop()
