@@ -11,10 +11,11 @@ not fit is a 422 problem naming the attribute, and nothing is written.
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 
 from sqlalchemy import BigInteger, Integer, Numeric, SmallInteger, String, event, inspect
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import InstanceState, Mapper, Session, sessionmaker
 
 from .errors import Problem, define_problem
 from .i18n import _
@@ -34,12 +35,28 @@ def _check(session: Session, _flush_context, _instances) -> None:
     errors: dict[str, list[str]] = {}
     for row in (*session.new, *session.dirty):
         state = inspect(row)
-        for attribute in state.mapper.column_attrs:
-            value = state.dict.get(attribute.key)
-            if value is not None and (fault := column_fault(attribute.columns[0].type, value)):
-                errors.setdefault(attribute.key, []).append(fault)
+        # a new row's every column, a changed row's changed ones (its others were checked when they were)
+        names = column_keys(state.mapper) if state.key is None else modified_columns(state)
+        for name in names:
+            value = state.dict.get(name)
+            if value is not None and (fault := column_fault(state.mapper.columns[name].type, value)):
+                errors.setdefault(name, []).append(fault)
     if errors:
         raise Problem(VALUE_TOO_LARGE, errors=errors)
+
+
+def modified_columns(state: InstanceState) -> list[str]:
+    """The column attributes of a loaded row its session has changed since loading it: a changed row's few,
+    not its every column's history."""
+    columns = column_keys(state.mapper)
+    unmodified = state.unmodified_intersection(columns)
+    return [name for name in columns if name not in unmodified]
+
+
+@functools.cache
+def column_keys(mapper: Mapper) -> tuple[str, ...]:
+    """The keys of a mapped class's column attributes, in its order."""
+    return tuple(attribute.key for attribute in mapper.column_attrs)
 
 
 def column_fault(kind, value) -> str | None:

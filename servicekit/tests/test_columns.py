@@ -24,6 +24,19 @@ def test_a_row_that_does_not_fit_its_columns_is_refused_before_the_flush(probe_r
         assert uow.session.scalar(select(func.count()).select_from(Note)) == 0
 
 
+def test_a_changed_row_is_refused_for_the_value_it_changed_to(probe_runtime):
+    runtime = probe_runtime
+    with runtime.unit_of_work() as uow:
+        uow.session.add(Note(id="n1", key="short"))
+        uow.commit()
+    with runtime.unit_of_work() as uow, pytest.raises(Problem) as refused:
+        uow.session.get(Note, "n1").key = "x" * 101
+        uow.commit()
+    assert set(refused.value.errors) == {"key"}
+    with runtime.unit_of_work() as uow:
+        assert uow.session.get(Note, "n1").key == "short"
+
+
 @pytest.mark.parametrize(
     ("kind", "value", "fits"),
     [
