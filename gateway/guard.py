@@ -323,9 +323,13 @@ class Guard:
         _refuse_when_over([verdict], "Too many requests; slow down.", "requests")
 
     def _lease(self, key: str, now: float, run_blocking: RunBlocking, per_minute: int) -> asyncio.Future:
-        """The lease being taken for `key`, started if none is: one at a time per client and process."""
+        """The lease being taken for `key`, started if none is: one at a time per client and process.
+
+        A lease done is never handed out again, though `_lease_done` may not have run yet: awaiting it returns at
+        once, and a request whose window has turned since would ask for it again and again without ever letting
+        the loop run `_lease_done` (every gateway worker's event loop hung so at a minute's turn under load)."""
         pending = self._leasing.get(key)
-        if pending is None:
+        if pending is None or pending.done():
             pending = asyncio.ensure_future(
                 run_blocking(
                     self.rates.lease,
@@ -340,7 +344,8 @@ class Guard:
         return pending
 
     def _lease_done(self, key: str, done: asyncio.Future) -> None:
-        self._leasing.pop(key, None)
+        if self._leasing.get(key) is done:  # not the next lease, started before this callback ran
+            del self._leasing[key]
         if not done.cancelled() and done.exception() is not None:  # a waiting request answers for it (503 if outage)
             log.warning("rate lease failed", extra={"error": type(done.exception()).__name__})
 

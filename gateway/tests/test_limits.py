@@ -125,3 +125,32 @@ def test_a_request_begun_before_another_turned_the_window_is_counted_in_the_new_
 
     asyncio.run(asyncio.wait_for(guard.limit(client, run_blocking), timeout=5))  # raises when refused or stuck
     assert guard.rates.spend(f"rate:{client}", window=RATE_WINDOW_SECONDS, now=turned).allowed
+
+
+def test_a_lease_done_for_the_ended_minute_is_not_awaited_again_in_the_new_one(sqlite_runtime, monkeypatch):
+    """At a minute's turn a request may run before the callback that forgets the lease just done: it must take the
+    new minute's lease, not await the one done again and again without ever letting the event loop go on."""
+    guard = gateway_app(sqlite_runtime).extensions[GUARD]
+    client, ended, turned = "subject:lease-done", 1_000_019.0, 1_000_021.0
+    key = f"rate:{client}"
+    guard.rates.lease(key, limit=600, window=RATE_WINDOW_SECONDS, now=ended)
+    readings = iter([turned] * 50)  # far more than a request reads: then the clock fails, ending a spin
+
+    def clock() -> float:
+        reading = next(readings, None)
+        assert reading is not None, "the request read the clock fifty times: it spins, the event loop hangs"
+        return reading
+
+    monkeypatch.setattr("gateway.guard.time", SimpleNamespace(time=clock))
+
+    async def run_blocking(function, *args, **kwargs):
+        return function(*args, **kwargs)
+
+    async def request_after_the_lease_is_done() -> None:
+        done = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        guard._leasing[key] = done  # the ended minute's lease, its callback not run yet
+        await guard.limit(client, run_blocking)
+
+    asyncio.run(asyncio.wait_for(request_after_the_lease_is_done(), timeout=5))
+    assert guard.rates.spend(key, window=RATE_WINDOW_SECONDS, now=turned).allowed
