@@ -361,8 +361,8 @@ TRACKED = "tracked_changes"  # the session's info key for the `Changes` its flus
 
 @event.listens_for(Session, "before_flush")
 def _feed_changes(session: Session, *_args) -> None:
-    """One listener for all sessions: one added to each request's session and removed after cost a write
-    request a tenth of a millisecond of CPU."""
+    """One listener for all sessions, not one added to each request's session and removed after it (SQLAlchemy's
+    event registry at every write request)."""
     for changes in session.info.get(TRACKED, ()):
         changes._collect(session)
 

@@ -154,3 +154,23 @@ def test_a_lease_done_for_the_ended_minute_is_not_awaited_again_in_the_new_one(s
 
     asyncio.run(asyncio.wait_for(request_after_the_lease_is_done(), timeout=5))
     assert guard.rates.spend(key, window=RATE_WINDOW_SECONDS, now=turned).allowed
+
+
+def test_a_lease_done_late_does_not_forget_the_lease_begun_after_it(sqlite_runtime):
+    """The callback of the lease just done runs after a request may have begun the next one: that one stays the
+    client's lease being taken, so no second lease is taken beside it (each takes a batch of the shared count)."""
+    guard = gateway_app(sqlite_runtime).extensions[GUARD]
+    key = "rate:subject:lease-after"
+
+    async def a_lease_done_after_the_next_began() -> None:
+        loop = asyncio.get_running_loop()
+        ended, next_one = loop.create_future(), loop.create_future()
+        guard._leasing[key] = next_one
+        ended.set_result(None)
+        guard._lease_done(key, ended)
+        assert guard._leasing.get(key) is next_one
+        next_one.set_result(None)
+        guard._lease_done(key, next_one)
+        assert key not in guard._leasing
+
+    asyncio.run(a_lease_done_after_the_next_began())
