@@ -287,9 +287,10 @@ def _asked(reservation: Reservation, data: dict) -> None:
 
 def _decide(session, deciding: list[tuple[Reservation, date]]) -> None:
     """Reserve or refuse each request, group by group (campaign, unit, kind, day asked: the same conditions, the
-    same line). The whole group in one conditional UPDATE when its line has room for all of it; otherwise one by
-    one in delivery order, each its own conditional UPDATE (a seat taken is a seat the next one cannot get; a
-    smaller sum of money may still fit after a larger one was refused). The database refuses any overbooking."""
+    same line). The whole group in one conditional UPDATE when its line has room for all of it; otherwise what
+    the line has left is read once, locked, and given in delivery order (a seat taken is a seat the next one
+    cannot get; a smaller sum of money may still fit after a larger one was refused). The database refuses any
+    overbooking."""
     groups: dict[tuple, list[Reservation]] = {}
     for reservation, requested_on in deciding:
         key = (reservation.campaign_id, reservation.unit_id, reservation.kind, requested_on)
@@ -300,21 +301,36 @@ def _decide(session, deciding: list[tuple[Reservation, date]]) -> None:
         where = _reserving(group[0], conditions)
         whole = sum(_size(reservation)[1] for reservation in group)
         line_id = session.scalar(_taking(group[0], whole, where=where))
-        if line_id is not None or len(group) == 1:
+        if line_id is not None:
             for reservation in group:
                 reservation.line_id = line_id
-        else:
-            room = True
-            for reservation in group:  # academic: once a seat is refused, none is left for the rest either
-                reservation.line_id = session.scalar(_taking(reservation, where=where)) if room else None
-                room = reservation.line_id is not None or reservation.kind == "skills"
-        taken = any(reservation.line_id is not None for reservation in group)
-        reason = "no_quota_left" if taken else _refusal(session, group[0], conditions)
+        met = line_id is not None or _take_what_is_left(session, group, where)
+        reason = "no_quota_left" if met else _refusal(session, group[0], conditions)
         for reservation in group:
             if reservation.line_id is None:
                 reservation.status, reservation.refusal_reason = "refused", reason
             else:
                 reservation.status, reservation.refusal_reason = "reserved", None
+
+
+def _take_what_is_left(session, group: list[Reservation], where: tuple) -> bool:
+    """A group that does not fit whole: its line read once, locked, each request given a place in delivery order
+    while what is left covers it, and all that is taken in one UPDATE; a refusal flood costs two statements, not
+    one a request. False when no line meets the conditions (nothing taken)."""
+    found = session.execute(_left_on(group[0], where)).first()
+    for reservation in group:
+        reservation.line_id = None
+    if found is None:
+        return False
+    line_id, left = found
+    taken = 0
+    for reservation in group:
+        size = _size(reservation)[1]
+        if taken + size <= left:
+            reservation.line_id, taken = line_id, taken + size
+    if taken and session.scalar(_taking(group[0], taken, where=(AllocationLine.id == line_id,))) is None:
+        raise RuntimeError(f"allocation line {line_id} changed under its lock")  # the batch is retried
+    return True
 
 
 def _conditions(reservation: Reservation, requested_on: date) -> dict:
@@ -372,14 +388,24 @@ def _taking_into(prefix: str, needs: dict, where: tuple):
     """Take seats or money ({counter: need}) into counters of the line `where` picks, only if the line still has
     all of it available: one atomic, conditional UPDATE."""
     line = AllocationLine.__table__.c
-    allocated = line.academic_seats if prefix == "seats" else line.skills_money
-    used = line[f"{prefix}_reserved"] + line[f"{prefix}_consumed"] + line[f"{prefix}_spent"]
     return (
         update(AllocationLine)
-        .where(*where, allocated - used >= sum(needs.values()))
+        .where(*where, _available(prefix) >= sum(needs.values()))
         .values({f"{prefix}_{counter}": line[f"{prefix}_{counter}"] + need for counter, need in needs.items()})
         .returning(line.id)
     )
+
+
+def _left_on(reservation: Reservation, where: tuple):
+    """The line `where` picks and the seats or money it has left for the reservation's kind, locked."""
+    return select(AllocationLine.id, _available(_size(reservation)[0])).where(*where).with_for_update(of=AllocationLine)
+
+
+def _available(prefix: str):
+    """What a line has left of its seats or money: allocated less what is reserved, consumed and spent."""
+    line = AllocationLine.__table__.c
+    allocated = line.academic_seats if prefix == "seats" else line.skills_money
+    return allocated - (line[f"{prefix}_reserved"] + line[f"{prefix}_consumed"] + line[f"{prefix}_spent"])
 
 
 def _resize(session, reservation: Reservation, data: dict) -> None:
