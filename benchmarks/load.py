@@ -131,6 +131,27 @@ def open_loop(
         return [sent for part in parts for sent in part]
 
 
+def quiet(busy_below: float = 0.2, timeout: float = 120) -> float:
+    """Wait until this machine's CPUs are busy less than `busy_below` over a second (the work a load left behind,
+    a saga's downstream events, done), at most `timeout` seconds: how long it took. Linux (/proc/stat)."""
+    started = time.monotonic()
+    before = _cpu_times()
+    while time.monotonic() - started < timeout:
+        time.sleep(1)
+        after = _cpu_times()
+        spent = [b - a for a, b in zip(before, after, strict=True)]
+        idle = spent[3] + spent[4]  # idle, iowait
+        if sum(spent) and 1 - idle / sum(spent) < busy_below:
+            break
+        before = after
+    return time.monotonic() - started
+
+
+def _cpu_times() -> list[int]:
+    with open("/proc/stat") as stat:
+        return [int(value) for value in stat.readline().split()[1:]]
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")

@@ -14,7 +14,8 @@ nominations (enrollment -> quota -> enrollment). The load comes from spawned pro
   (answers 202 per second), settled/s (final states per second, from the first request to the last final state)
   and how many ended registered and refused (the demo's skills pool grants about 500: beyond them quota refuses,
   unless `--ample-quota`);
-- open loop: `--rate` registrations a second for `--seconds`: HTTP p50/p99 and request -> final state p50/p99;
+- open loop: `--rate` registrations a second for `--seconds`, begun once the machine is quiet again after the
+  closed loop (its CPUs under 20 % busy): HTTP p50/p99 and request -> final state p50/p99;
 - memory: each process's peak resident memory over the run (a gunicorn api's: its largest worker's);
 - raw: the same closed loop against Flask + gunicorn (same processes and threads) doing one PostgreSQL insert
   per request (benchmarks/raw_insert.py): the ratio of each figure to it.
@@ -46,7 +47,7 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.load import Sent, closed_loop, open_loop, percentile  # noqa: E402
+from benchmarks.load import Sent, closed_loop, open_loop, percentile, quiet  # noqa: E402
 from benchmarks.memory import peaks_line  # noqa: E402
 from tests.support.campaign import ADMIN, PASSWORD, Flows  # noqa: E402
 from tests.support.deployed import Deployed, free_port  # noqa: E402
@@ -303,6 +304,9 @@ def main() -> None:
             states.wait(accepted_ids(sent), 600)
             report_closed("closed loop: registrations", sent, states.settled, raw)
 
+            # the open loop from a quiet system: the closed loop's registrations settle before their last
+            # downstream events (finance's breakdowns, quota following them) are handled
+            print(f"quiet again {quiet():.0f} s after the closed loop settled", flush=True)
             states.watch(opened)
             states.interval = 0.01
             sent = open_loop(deployed.url, headers, register_paths(opened), args.rate)

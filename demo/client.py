@@ -27,9 +27,11 @@ def _body(response: requests.Response):
 
 def _session() -> requests.Session:
     """A session that sends again what met a kept-alive connection the gateway had just closed (it keeps one
-    5 s): only idempotent methods (urllib3's default), a few times."""
+    5 s): only idempotent methods (urllib3's default), a few times. Answers with a Retry-After are left to
+    `Gateway.call` (urllib3 would otherwise raise on a read's first 429 instead of answering it)."""
     session = requests.Session()
-    adapter = HTTPAdapter(max_retries=Retry(total=3, connect=3, read=3, status=0, backoff_factor=0.05))
+    retry = Retry(total=3, connect=3, read=3, status=0, backoff_factor=0.05, respect_retry_after_header=False)
+    adapter = HTTPAdapter(max_retries=retry)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
