@@ -199,8 +199,7 @@ def main() -> None:
         deployed = Deployed(servers, "/", tmp, proxied=False, gateway_process=True, **env)
         try:
             flows = Flows(deployed.url, ADMIN, PASSWORD, tmp / "state", say=lambda line: None)
-            flows.body["fund_pools"] = {**flows.body["fund_pools"], "skills": "100000000.00"}  # room for every one
-            flows.set_up()
+            flows.with_ample_skills_pool().set_up()
             flows.plan(UNIT, [PROGRAMME])
             ids = registered_and_paid(flows, deployed, servers, args.students)
             finance = Observer(servers, deployed.databases["finance"])

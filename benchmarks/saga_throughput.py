@@ -149,12 +149,10 @@ def report_closed(label: str, sent: list[Sent], settled: dict | None, raw_rate: 
     if raw_rate:
         line += f", {per_second / raw_rate:5.1%} of raw"
     if settled is not None:
-        ends = [settled[enrolment_id][0] for enrolment_id in accepted_ids(sent)]
+        ends, outcomes = zip(*(settled[enrolment_id] for enrolment_id in accepted_ids(sent)), strict=True)
         settled_rate = rate(len(ends), start, max(ends))
-        outcomes = Counter(settled[enrolment_id][1] for enrolment_id in accepted_ids(sent))
-        line += (
-            f"; settled {settled_rate:7.1f}/s ({', '.join(f'{n} {state}' for state, n in sorted(outcomes.items()))})"
-        )
+        counted = ", ".join(f"{n} {state}" for state, n in sorted(Counter(outcomes).items()))
+        line += f"; settled {settled_rate:7.1f}/s ({counted})"
         if raw_rate:
             line += f", {settled_rate / raw_rate:5.1%} of raw"
     print(line, flush=True)
@@ -281,9 +279,7 @@ def main() -> None:
         states = None
         try:
             flows = Flows(deployed.url, ADMIN, PASSWORD, tmp / "state", say=lambda line: None)
-            if args.ample_quota:
-                flows.body["fund_pools"] = {**flows.body["fund_pools"], "skills": "100000000.00"}
-            flows.set_up()
+            (flows.with_ample_skills_pool() if args.ample_quota else flows).set_up()
             flows.plan(UNIT, [PROGRAMME])
             operator = flows.operator(INSTITUTION)
             headers = {"Authorization": f"Bearer {operator.token}"}

@@ -121,6 +121,12 @@ class Flows(Scenario):
     """The demo's campaign set up (accounts, units, campaign, allocation, catalogue, calendar), and the steps
     of one enrolment for flows the demo does not play. Every user's password is the demo's."""
 
+    def with_ample_skills_pool(self) -> Flows:
+        """Before `set_up`: a skills pool that grants every registration a load sends (the demo's gives 越秀区 money
+        for about 500; beyond them quota refuses)."""
+        self.body["fund_pools"] = {**self.body["fund_pools"], "skills": "100000000.00"}
+        return self
+
     def set_up(self) -> Flows:
         for step in (
             self.accounts,
