@@ -4,7 +4,8 @@ Importing the package registers every contract.
 """
 
 from . import enrollment, evaluation, finance, quota  # noqa: F401  (registers the contracts)
-from .base import Contract, ContractViolation, Money, contract, contracts, event, latest_version, validate
+from .base import Contract, ContractViolation, contract, contracts, event, latest_version, validate
+from .common import Money
 
 __all__ = [
     "ContractViolation",

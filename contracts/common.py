@@ -12,9 +12,20 @@ from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from .base import Money
-
 KINDS = ("academic", "skills")
+
+
+class Money(fields.String):
+    """An amount in CNY as a string with exactly two decimals, e.g. "1500.00"."""
+
+    PATTERN = re.compile(r"^-?(0|[1-9]\d*)\.\d{2}$")
+    default_error_messages = {"money": 'Not an amount with exactly two decimals, e.g. "1500.00".'}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not self.PATTERN.match(text):
+            raise self.make_error("money")
+        return text
 
 
 def not_blank(value: str) -> None:
