@@ -12,6 +12,7 @@ not fit is a 422 problem naming the attribute, and nothing is written.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from decimal import Decimal
 
 from sqlalchemy import BigInteger, Integer, Numeric, SmallInteger, String, event, inspect
@@ -25,6 +26,7 @@ VALUE_TOO_LARGE = define_problem(
     "value_out_of_range", 422, "A value is beyond what can be recorded", "数值超出可记录的范围"
 )
 INTEGER_RANGES = {SmallInteger: 2**15, Integer: 2**31, BigInteger: 2**63}
+Fault = Callable[[object], str | None]
 
 
 def guard_columns(sessions: sessionmaker[Session]) -> None:
@@ -35,11 +37,12 @@ def _check(session: Session, _flush_context, _instances) -> None:
     errors: dict[str, list[str]] = {}
     for row in (*session.new, *session.dirty):
         state = inspect(row)
+        checks = column_checks(state.mapper)
         # a new row's every column, a changed row's changed ones (its others were checked when they were)
-        names = column_keys(state.mapper) if state.key is None else modified_columns(state)
+        names = checks if state.key is None else [name for name in modified_columns(state) if name in checks]
         for name in names:
             value = state.dict.get(name)
-            if value is not None and (fault := column_fault(state.mapper.columns[name].type, value)):
+            if value is not None and (fault := checks[name](value)):
                 errors.setdefault(name, []).append(fault)
     if errors:
         raise Problem(VALUE_TOO_LARGE, errors=errors)
@@ -59,20 +62,42 @@ def column_keys(mapper: Mapper) -> tuple[str, ...]:
     return tuple(attribute.key for attribute in mapper.column_attrs)
 
 
-def column_fault(kind, value) -> str | None:
-    """Why `value` does not fit a column of type `kind`, or None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int) and isinstance(kind, Integer):
-        limit = next((size for cls, size in INTEGER_RANGES.items() if type(kind) is cls), 2**31)
-        if not -limit <= value < limit:
-            return _("Must be between {low} and {high}.").format(low=-limit, high=limit - 1)
-    elif isinstance(value, Decimal) and isinstance(kind, Numeric) and kind.precision is not None:
+@functools.cache
+def column_checks(mapper: Mapper) -> dict[str, Fault]:
+    """For each column attribute whose type can refuse a value, what says why a value does not fit it:
+    worked out once a class, as every flush of every row asks."""
+    return {key: check for key in column_keys(mapper) if (check := fault_of(mapper.columns[key].type))}
+
+
+def fault_of(kind) -> Fault | None:
+    """What says why a value does not fit a column of type `kind`; None for a type that takes any value of its own."""
+    if isinstance(kind, Integer):
+        limit = INTEGER_RANGES.get(type(kind), 2**31)
+
+        def integer(value) -> str | None:
+            if isinstance(value, int) and not isinstance(value, bool) and not -limit <= value < limit:
+                return _("Must be between {low} and {high}.").format(low=-limit, high=limit - 1)
+            return None
+
+        return integer
+    if isinstance(kind, Numeric) and kind.precision is not None:
         whole_digits = kind.precision - (kind.scale or 0)
-        if not value.is_finite() or abs(value) >= Decimal(10) ** whole_digits:
-            return _("Must be less than {limit} in size.").format(limit=10**whole_digits)
-    elif isinstance(value, str) and isinstance(kind, String):
-        if kind.length is not None and len(value) > kind.length:
-            return _("Longer than maximum length {max}.").format(max=kind.length)
-        return text_fault(value)
+        bound = Decimal(10) ** whole_digits
+
+        def number(value) -> str | None:
+            if isinstance(value, Decimal) and (not value.is_finite() or abs(value) >= bound):
+                return _("Must be less than {limit} in size.").format(limit=10**whole_digits)
+            return None
+
+        return number
+    if isinstance(kind, String):
+
+        def text(value) -> str | None:
+            if not isinstance(value, str):
+                return None
+            if kind.length is not None and len(value) > kind.length:
+                return _("Longer than maximum length {max}.").format(max=kind.length)
+            return text_fault(value)
+
+        return text
     return None

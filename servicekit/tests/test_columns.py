@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import BigInteger, Integer, Numeric, String, func, select
 
 from servicekit import Problem
-from servicekit.columns import column_fault
+from servicekit.columns import fault_of
 from tests.probe.models import Handling, Note
 
 
@@ -56,4 +56,4 @@ def test_a_changed_row_is_refused_for_the_value_it_changed_to(probe_runtime):
     ],
 )
 def test_what_each_column_type_holds(kind, value, fits):
-    assert (column_fault(kind, value) is None) is fits
+    assert (fault_of(kind)(value) is None) is fits

@@ -202,9 +202,15 @@ def _claim(session, data: dict) -> Reservation:
 
 def _claim_all(session, requests: list[dict]) -> dict[str, Reservation]:
     """Each enrolment's reservation row (each enrolment once), locked; created (pending) if this is the first word
-    of it. One statement: the inserts, or on conflict a no-op update, which locks the existing row and returns it."""
+    of it. One statement: the inserts, or on conflict a no-op update, which locks the existing row and returns it.
+    Its rows go as parameters (SQLAlchemy's insertmanyvalues), not as a VALUES list: the statement is then
+    compiled once a process instead of once a batch."""
     now = utcnow()
-    claim = upsert(session.bind, Reservation).values(
+    claim = upsert(session.bind, Reservation)
+    rows = session.scalars(
+        claim.on_conflict_do_update(
+            index_elements=["enrolment_id"], set_={"revision": Reservation.__table__.c.revision}
+        ).returning(Reservation),
         [
             dict(
                 enrolment_id=data["enrolment_id"],
@@ -218,12 +224,7 @@ def _claim_all(session, requests: list[dict]) -> dict[str, Reservation]:
                 updated_at=now,
             )
             for data in requests
-        ]
-    )
-    rows = session.scalars(
-        claim.on_conflict_do_update(
-            index_elements=["enrolment_id"], set_={"revision": Reservation.__table__.c.revision}
-        ).returning(Reservation),
+        ],
         execution_options={"populate_existing": True},
     )
     return {row.enrolment_id: row for row in rows}
