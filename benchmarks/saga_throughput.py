@@ -18,7 +18,8 @@ nominations (enrollment -> quota -> enrollment). The load comes from spawned pro
   closed loop (its CPUs under 20 % busy): HTTP p50/p99 and request -> final state p50/p99;
 - memory: each process's peak resident memory over the run (a gunicorn api's: its largest worker's);
 - raw: the same closed loop against Flask + gunicorn (same processes and threads) doing one PostgreSQL insert
-  per request (benchmarks/raw_insert.py): the ratio of each figure to it.
+  per request (benchmarks/raw_insert.py), begun once the machine is quiet (what a run before left behind, a
+  checkpoint, done): the ratio of each figure to it.
 
 When a registration reaches its final state (registered or refused) is observed by reading enrollment's
 database every 10 ms (an observer, not a client: no event marks a refusal), so final-state times carry up to
@@ -274,6 +275,7 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
+        print(f"quiet after {quiet():.0f} s", flush=True)
         raw = raw_reference(servers, tmp, args.connections, max(args.registrations, 2000), env)
         deployed = Deployed(servers, "/", tmp, proxied=False, gateway_process=True, **env)
         states = None
