@@ -16,6 +16,9 @@ nominations (enrollment -> quota -> enrollment). The load comes from spawned pro
   unless `--ample-quota`);
 - open loop: `--rate` registrations a second for `--seconds`, begun once the machine is quiet again after the
   closed loop (its CPUs under 20 % busy): HTTP p50/p99 and request -> final state p50/p99;
+- CPU: what each process (a gunicorn api's workers together), PostgreSQL and RabbitMQ spent per registration over
+  the closed loop, until its last registration settled (its downstream events may still be handled after): the
+  figure to compare between runs, steadier than the rates on a machine shared with other work;
 - memory: each process's peak resident memory over the run (a gunicorn api's: its largest worker's);
 - raw: the same closed loop against Flask + gunicorn (same processes and threads) doing one PostgreSQL insert
   per request (benchmarks/raw_insert.py), begun once the machine is quiet (what a run before left behind, a
@@ -48,8 +51,9 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.cpu import CpuSpent  # noqa: E402
 from benchmarks.load import Sent, closed_loop, open_loop, percentile, quiet  # noqa: E402
-from benchmarks.memory import peaks_line  # noqa: E402
+from benchmarks.memory import peaks_line, pids_of  # noqa: E402
 from tests.support.campaign import ADMIN, PASSWORD, Flows  # noqa: E402
 from tests.support.deployed import Deployed, free_port  # noqa: E402
 from tests.support.processes import Process, python_module, wait_for  # noqa: E402
@@ -298,9 +302,11 @@ def main() -> None:
 
             states.watch(closed)
             states.interval = 0.05
+            cpu = CpuSpent(pids_of(stack_processes(deployed), gunicorn=gunicorns(deployed)))
             sent = closed_loop(deployed.url, headers, register_paths(closed), args.connections)
             states.wait(accepted_ids(sent), 600)
             report_closed("closed loop: registrations", sent, states.settled, raw)
+            print(cpu.line(len(sent), "registration, closed loop until settled"), flush=True)
 
             # the open loop from a quiet system: the closed loop's registrations settle before their last
             # downstream events (finance's breakdowns, quota following them) are handled
