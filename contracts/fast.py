@@ -29,9 +29,6 @@ class Unsure(Exception):
     """The quick check cannot vouch for a value: let marshmallow judge it."""
 
 
-UNSURE = Unsure()
-
-
 class Uncompiled(Exception):
     """A schema uses something the quick check does not know; marshmallow alone checks it."""
 
@@ -64,16 +61,16 @@ def schema_check(schema: Schema, unknown: str | None = None) -> Check:
 
     def check(data):
         if type(data) is not dict or (refuse_unknown and not known.issuperset(data)):
-            raise UNSURE
+            raise Unsure
         result: dict[str, Any] = {}
         for name, required, allow_none, check_value in checks:
             value = data.get(name, missing)
             if value is missing:
                 if required:
-                    raise UNSURE
+                    raise Unsure
             elif value is None:
                 if not allow_none:
-                    raise UNSURE
+                    raise Unsure
                 result[name] = None
             else:
                 result[name] = check_value(value)
@@ -81,7 +78,7 @@ def schema_check(schema: Schema, unknown: str | None = None) -> Check:
             for rule in rules:
                 rule(result, partial=partial, many=False, unknown=unknown)
         except ValidationError:
-            raise UNSURE from None
+            raise Unsure from None
         return result
 
     return check
@@ -90,7 +87,7 @@ def schema_check(schema: Schema, unknown: str | None = None) -> Check:
 def _exactly(kind: type) -> Check:
     def check(value):
         if type(value) is not kind:  # an int is not a bool here: JSON true is not a count
-            raise UNSURE
+            raise Unsure
         return value
 
     return check
@@ -98,26 +95,26 @@ def _exactly(kind: type) -> Check:
 
 def _money(value):
     if type(value) is not str or not Money.PATTERN.match(value):
-        raise UNSURE
+        raise Unsure
     return value
 
 
 def _date(value):
     if type(value) is not str or not Date.PATTERN.match(value):
-        raise UNSURE
+        raise Unsure
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise UNSURE from None
+        raise Unsure from None
 
 
 def _uuid(value):
     if type(value) is not str:
-        raise UNSURE
+        raise Unsure
     try:
         return uuid.UUID(value)
     except ValueError:
-        raise UNSURE from None
+        raise Unsure from None
 
 
 # By exact class: a subclass may deserialize differently, so it is not assumed to behave like its parent.
@@ -152,7 +149,7 @@ def _field_check(field: fields.Field, unknown: str) -> Check:
 def _list_of(check_item: Check) -> Check:
     def check(value):
         if type(value) is not list:
-            raise UNSURE
+            raise Unsure
         return [check_item(item) for item in value]
 
     return check
@@ -166,7 +163,7 @@ def _by_marshmallow(field: fields.Field) -> Check:
         try:
             return field.deserialize(value, field.name, None)
         except ValidationError:
-            raise UNSURE from None
+            raise Unsure from None
 
     return check
 
@@ -181,9 +178,9 @@ def _validated(convert: Check, validators: list) -> Check:
             for validator in validators:
                 # As marshmallow's And: a plain function that returns False has refused the value.
                 if validator(value) is False:
-                    raise UNSURE
+                    raise Unsure
         except ValidationError:
-            raise UNSURE from None
+            raise Unsure from None
         return value
 
     return check
