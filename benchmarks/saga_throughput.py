@@ -55,8 +55,8 @@ from benchmarks.cpu import CpuSpent  # noqa: E402
 from benchmarks.load import Sent, closed_loop, open_loop, percentile, quiet  # noqa: E402
 from benchmarks.memory import peaks_line, pids_of  # noqa: E402
 from tests.support.campaign import ADMIN, PASSWORD, Flows  # noqa: E402
-from tests.support.deployed import Deployed, free_port  # noqa: E402
-from tests.support.processes import Process, python_module, wait_for  # noqa: E402
+from tests.support.deployed import Deployed  # noqa: E402
+from tests.support.processes import Process, free_port, python_module, wait_for  # noqa: E402
 from tests.support.servers import Servers  # noqa: E402
 from tests.support.workload import worker  # noqa: E402
 

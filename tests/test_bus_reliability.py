@@ -19,9 +19,8 @@ from servicekit.bus.topology import events_exchange
 from servicekit.db import RelayBell, outbox_channel, relay_bell
 from tests.probe.models import Note
 
-from .support.processes import wait_for
+from .support.processes import free_port, wait_for
 from .support.tcpproxy import TcpProxy
-from .test_embedded import free_port
 
 pytestmark = pytest.mark.servers
 

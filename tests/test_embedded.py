@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from .support.processes import REPO, Process, python_module, wait_for
+from .support.processes import REPO, Process, free_port, python_module, wait_for
 
 SERVER_VARIABLES = ("PROBE_DATABASE_URL", "BROKER_URL", "BUS_NAMESPACE")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_event_round_trip_between_api_and_worker_processes_on_the_embedded_default(tmp_path, monkeypatch):

@@ -14,10 +14,9 @@ import requests
 from gateway.keys import Keys
 from gateway.tokens import issue_access_token
 from servicekit.identity import Identity
-from tests.support.processes import REPO, Process, wait_for
+from tests.support.processes import REPO, Process, free_port, wait_for
 from tests.support.wsgi_server import Server
 
-from .test_forwarding import free_port
 from .upstream import service_app
 
 

@@ -15,7 +15,7 @@ from werkzeug.serving import make_server
 
 from servicekit.logging import JsonFormatter
 from tests.support.pages import assert_served_locally
-from tests.support.processes import wait_for
+from tests.support.processes import free_port, wait_for
 
 from .conftest import authorized_client, gateway_app
 
@@ -118,13 +118,6 @@ class Upstream:
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
-
-
-def free_port() -> int:
-    """A port with nothing listening on it."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -14,12 +14,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from gateway.keys import Keys
 from gateway.tokens import issue_access_token
 from servicekit.identity import Identity
-from tests.support.processes import Process, wait_for
+from tests.support.processes import Process, free_port, wait_for
 from tests.support.wsgi_server import Server
 
 from .conftest import bearer, gateway_app
 from .test_deployed_command import procfile_gateway_command
-from .test_forwarding import free_port
 from .upstream import service_app
 
 FORWARDED = "/api/<service>/<path:rest>"

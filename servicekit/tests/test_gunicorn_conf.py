@@ -6,14 +6,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
-from tests.support.processes import Process, wait_for
+from tests.support.processes import Process, free_port, wait_for
 
 
 def app(environ, start_response):  # the smallest WSGI app gunicorn can serve
@@ -33,12 +32,6 @@ async def event_loop_app(scope, receive, send):  # the gateway's kind: one event
             hang_past_the_timeout()  # blocks the loop, as anything synchronous there would
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def gunicorn(tmp_path: Path, port: int, *options: str, app: str = "app", **env) -> Process:

@@ -10,8 +10,6 @@ again, as a supervisor (or a container runtime) would.
 from __future__ import annotations
 
 import os
-import random
-import socket
 import subprocess
 import time
 import uuid
@@ -23,38 +21,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from gateway.tests.conftest import gateway_app, migrated_runtime
 
 from .campaign import ADMIN, SERVICES
-from .processes import REPO, Process, log_tail, python_module, wait_for
+from .processes import REPO, Process, free_port, log_tail, python_module, wait_for
 from .tcpproxy import TcpProxy
-
-
-def free_port() -> int:
-    """A port free now for a server to listen on: one not handed out before in this process, and below the
-    kernel's ephemeral range. A port the kernel picks (bind to 0) lies in that range, from which outgoing
-    connections (a migration's, a worker's) take their local ports: one could hold it before the server binds it,
-    or the kernel could hand it out twice, and a service's requests would reach another service."""
-    low = _ephemeral_low()
-    while True:
-        port = random.randrange(LISTENER_PORTS_FROM, low) if low > LISTENER_PORTS_FROM + 1000 else 0
-        if port in _HANDED_OUT:
-            continue
-        try:
-            with socket.create_server(("127.0.0.1", port)) as probe:
-                port = probe.getsockname()[1]
-        except OSError:
-            continue
-        _HANDED_OUT.add(port)
-        return port
-
-
-LISTENER_PORTS_FROM = 20000
-_HANDED_OUT: set[int] = set()
-
-
-def _ephemeral_low() -> int:
-    try:
-        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32768
 
 
 class Direct:
