@@ -20,6 +20,10 @@ nominations (enrollment -> quota -> enrollment). The load comes from spawned pro
   the closed loop, until its last registration settled (its downstream events may still be handled after): the
   figure to compare between runs, steadier than the rates on a machine shared with other work;
 - memory: each process's peak resident memory over the run (a gunicorn api's: its largest worker's);
+- paths apart (`--apart`): a second closed loop of as many registrations, answered while every worker is paused
+  (SIGSTOP: no relay, no consumer), then the workers resumed on the backlog: the request path's own rate (gateway,
+  enrollment's api, PostgreSQL) and the event path's (relays, broker, consumers) with their CPU each, which on
+  two shared cores otherwise take CPU from each other; a diagnosis, not the saga's figure;
 - raw: the same closed loop against Flask + gunicorn (same processes and threads) doing one PostgreSQL insert
   per request (benchmarks/raw_insert.py), begun once the machine is quiet (what a run before left behind, a
   checkpoint, done): the ratio of each figure to it.
@@ -33,7 +37,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -164,6 +170,44 @@ def report_closed(label: str, sent: list[Sent], settled: dict | None, raw_rate: 
     return per_second
 
 
+@contextmanager
+def workers_paused(deployed: Deployed) -> Iterator[None]:
+    """Every service's worker stopped (SIGSTOP) for the block, then continued: the broker keeps their deliveries
+    and the outboxes their rows meanwhile (the pause is far shorter than the broker's heartbeat timeout)."""
+    pids = [process.pid for process in deployed.workers.values()]
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+
+
+def paths_apart(deployed: Deployed, headers: dict, states: FinalStates, ids: list[str], connections: int, raw: float):
+    """The closed loop answered with the workers paused, then the backlog they find when resumed: each path's rate
+    and CPU alone."""
+    processes = pids_of(stack_processes(deployed), gunicorn=gunicorns(deployed))
+    states.watch(ids)
+    states.interval = 0.05
+    with workers_paused(deployed):
+        cpu = CpuSpent(processes)
+        sent = closed_loop(deployed.url, headers, register_paths(ids), connections)
+        report_closed("requests alone (workers paused)", sent, None, raw)
+        print(cpu.line(len(sent), "registration, requests alone"), flush=True)
+        cpu = CpuSpent(processes)
+        resumed = time.time()
+    accepted = accepted_ids(sent)
+    states.wait(accepted, 600)
+    caught_up = max(states.settled[i][0] for i in accepted) - resumed
+    print(
+        f"{'events alone (workers resumed)':34}: {len(accepted)} settled {caught_up:5.1f} s after the workers resumed: "
+        f"{rate(len(accepted), 0, caught_up):7.1f}/s, {rate(len(accepted), 0, caught_up) / raw:5.1%} of raw",
+        flush=True,
+    )
+    print(cpu.line(len(accepted), "registration, events alone until settled"), flush=True)
+
+
 def raw_reference(servers: Servers, tmp: Path, connections: int, count: int, env: dict) -> float:
     name = f"t_raw_{int(time.time())}"
     url = servers.create_database(name)
@@ -265,9 +309,15 @@ def main() -> None:
         help="a skills pool that grants every registration (each then takes the saga's whole path: finance's "
         "breakdown, quota following it); by default the demo's pool, which most of a large closed loop outruns",
     )
+    parser.add_argument(
+        "--apart",
+        action="store_true",
+        help="then the request path and the event path apart: a closed loop as large answered with the workers "
+        "paused, then their backlog (twice the nominations)",
+    )
     args = stack_arguments(parser)
     offered = int(args.rate * args.seconds)
-    if args.registrations + offered + 10 > 9000:
+    if args.registrations * (2 if args.apart else 1) + offered + 10 > 9000:
         parser.error("at most 9,000 registrations in all (the workers' resident ID numbers)")
     servers = local_servers()
     env = stack_env(args)
@@ -294,7 +344,9 @@ def main() -> None:
             warm = sent_nominations(flows, [next(numbers) for _ in range(10)])
             closed = sent_nominations(flows, [next(numbers) for _ in range(args.registrations)])
             opened = sent_nominations(flows, [next(numbers) for _ in range(offered)])
-            print(f"{len(warm) + len(closed) + len(opened)} nominations sent in {time.monotonic() - started:.0f} s")
+            apart = sent_nominations(flows, [next(numbers) for _ in range(args.registrations if args.apart else 0)])
+            sent_count = len(warm) + len(closed) + len(opened) + len(apart)
+            print(f"{sent_count} nominations sent in {time.monotonic() - started:.0f} s")
             states = FinalStates(database_dsn(deployed, "enrollment"))
             states.watch(warm)
             closed_loop(deployed.url, headers, register_paths(warm), 4)
@@ -325,6 +377,9 @@ def main() -> None:
                 flush=True,
             )
             print(peaks_line(stack_processes(deployed), gunicorn=gunicorns(deployed)))
+            if apart:
+                print(f"quiet again {quiet():.0f} s after the open loop", flush=True)
+                paths_apart(deployed, headers, states, apart, args.connections, raw)
         finally:
             if states is not None:
                 states.close()
