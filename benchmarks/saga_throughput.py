@@ -200,9 +200,10 @@ def paths_apart(deployed: Deployed, headers: dict, states: FinalStates, ids: lis
     accepted = accepted_ids(sent)
     states.wait(accepted, 600)
     caught_up = max(states.settled[i][0] for i in accepted) - resumed
+    per_second = rate(len(accepted), 0, caught_up)
     print(
         f"{'events alone (workers resumed)':34}: {len(accepted)} settled {caught_up:5.1f} s after the workers resumed: "
-        f"{rate(len(accepted), 0, caught_up):7.1f}/s, {rate(len(accepted), 0, caught_up) / raw:5.1%} of raw",
+        f"{per_second:7.1f}/s, {per_second / raw:5.1%} of raw",
         flush=True,
     )
     print(cpu.line(len(accepted), "registration, events alone until settled"), flush=True)
