@@ -24,6 +24,24 @@ from .upstream import Blackhole, service_app
 ADMIN_PASSWORD = "correct horse battery"
 
 
+class GuardClock:
+    """The guard's clock, moved only by the test: login delays cannot run out, nor a fixed window of the
+    login or rate limits turn, while a slow runner is still sending the requests."""
+
+    def __init__(self):
+        self.now = time.time()
+
+    def time(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def guard_clock(monkeypatch) -> GuardClock:
+    clock = GuardClock()
+    monkeypatch.setattr("gateway.guard.time", clock)
+    return clock
+
+
 def migrated_runtime(var_dir: Path, database_url: str | None = None) -> Runtime:
     """The gateway's runtime on its own database (SQLite under `var_dir` unless a URL is given)."""
     settings = Settings(

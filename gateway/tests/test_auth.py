@@ -31,17 +31,6 @@ pytestmark = pytest.mark.servers
 PROBLEM_JSON = "application/problem+json"
 
 
-class GuardClock:
-    """The login guard's clock, moved only by the test: the doubling delays cannot run out while a slow
-    runner is still sending the guesses."""
-
-    def __init__(self):
-        self.now = time.time()
-
-    def time(self) -> float:
-        return self.now
-
-
 # ---------------------------------------------------------------- passwords and tokens
 
 
@@ -141,19 +130,17 @@ def test_refresh_rotates_and_a_reused_refresh_token_revokes_the_login(gateway):
     assert login(gateway).status_code == 200
 
 
-def test_a_login_ends_at_its_absolute_lifetime_however_often_it_is_refreshed(make_gateway, monkeypatch):
-    clock = GuardClock()
-    monkeypatch.setattr("gateway.guard.time", clock)
+def test_a_login_ends_at_its_absolute_lifetime_however_often_it_is_refreshed(make_gateway, guard_clock):
     gateway = make_gateway(GATEWAY_SESSION_SECONDS="3", GATEWAY_REFRESH_TOKEN_SECONDS="3600").test_client()
     tokens = login(gateway).get_json()
     assert tokens["refresh_expires_in"] == 3 and tokens["expires_in"] <= 3
     for left in (2, 1):  # refreshing keeps the login going, never past its end
-        clock.now += 1
+        guard_clock.now += 1
         refreshed = gateway.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
         assert refreshed.status_code == 200
         tokens = refreshed.get_json()
         assert tokens["refresh_expires_in"] <= left
-    clock.now += 1.2
+    guard_clock.now += 1.2
     ended = gateway.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert ended.status_code == 401 and ended.mimetype == PROBLEM_JSON
     assert login(gateway).status_code == 200  # a new login starts a new one
@@ -360,7 +347,7 @@ def test_a_machine_request_with_a_wrong_signature_is_refused(gateway, machine, s
 # ---------------------------------------------------------------- limits
 
 
-def test_the_rate_limit_is_shared_by_every_gateway_process_and_answers_429_with_retry_after(make_gateway):
+def test_the_rate_limit_is_shared_by_every_gateway_process_and_answers_429_with_retry_after(make_gateway, guard_clock):
     # Two apps on one database stand for two gunicorn workers (or two gateway replicas).
     first, second = (
         make_gateway(GATEWAY_RATE_LIMIT_PER_MINUTE="3", GATEWAY_RATE_LIMITS_BY_ROLE="unit_officer=3").test_client()
@@ -380,12 +367,10 @@ def test_the_rate_limit_is_shared_by_every_gateway_process_and_answers_429_with_
     assert first.get("/api/quota/whoami", headers=other).status_code == 200
 
 
-def test_concurrent_requests_on_two_gateway_processes_never_pass_the_limit(make_gateway):
+def test_concurrent_requests_on_two_gateway_processes_never_pass_the_limit(make_gateway, guard_clock):
     limit, lease = 600, 20  # 600 a minute: leases of 20 (gateway.limits.lease_size)
     gateways = [make_gateway(GATEWAY_RATE_LIMITS_BY_ROLE=f"unit_officer={limit}") for _ in range(2)]
     headers = bearer(gateways[0], "unit_officer", unit_id="u1")
-    if time.time() % 60 > 45:
-        time.sleep(61 - time.time() % 60)  # all in one fixed window
 
     def burst(gateway) -> list[int]:
         client = gateway.test_client()
@@ -398,15 +383,15 @@ def test_concurrent_requests_on_two_gateway_processes_never_pass_the_limit(make_
     assert limit - 2 * 2 * lease <= statuses.count(200) <= limit
 
 
-def test_each_role_has_its_own_rate_a_machine_client_and_officers_are_not_capped_at_the_default(make_gateway):
+def test_each_role_has_its_own_rate_a_machine_client_and_officers_are_not_capped_at_the_default(
+    make_gateway, guard_clock
+):
     client = make_gateway(GATEWAY_RATE_LIMIT_PER_MINUTE="2", GATEWAY_RATE_LIMITS_BY_ROLE="unit_officer=5").test_client()
     app = client.application
 
     def statuses(headers, count: int) -> list[int]:
         return [client.get("/api/evaluation/whoami", headers=headers).status_code for _ in range(count)]
 
-    if time.time() % 60 > 50:
-        time.sleep(61 - time.time() % 60)  # all in one fixed window
     employee = bearer(app, "employee", "an.employee", employee_id="e1")
     assert statuses(employee, 3) == [200, 200, 429]  # the default
     officer = bearer(app, "unit_officer", "an.officer", unit_id="u1")
@@ -423,9 +408,7 @@ def test_a_role_rate_setting_that_cannot_be_read_stops_the_start(setting):
         load_auth_settings({"GATEWAY_RATE_LIMITS_BY_ROLE": setting})
 
 
-def test_wrong_passwords_for_admin_never_lock_admin_out_from_another_address(make_gateway, monkeypatch):
-    clock = GuardClock()
-    monkeypatch.setattr("gateway.guard.time", clock)
+def test_wrong_passwords_for_admin_never_lock_admin_out_from_another_address(make_gateway, guard_clock):
     running = make_gateway()
     attacker, admin = running.test_client(source="127.0.0.1"), running.test_client(source="127.0.0.2")
     statuses = [login(attacker, "admin", f"guess {n}") for n in range(50)]
@@ -438,7 +421,7 @@ def test_wrong_passwords_for_admin_never_lock_admin_out_from_another_address(mak
     answer = login(admin, "admin", ADMIN_PASSWORD)
     assert answer.status_code == 200 and time.perf_counter() - started < 2
     # The delay doubles with each further failure.
-    clock.now += 1
+    guard_clock.now += 1
     assert login(attacker, "admin", "guess 50").status_code == 401
     assert login(attacker, "admin", "guess 51").headers["Retry-After"] == "2"
     # An unknown username is delayed exactly the same way: the answers tell nothing about who exists.
@@ -446,7 +429,7 @@ def test_wrong_passwords_for_admin_never_lock_admin_out_from_another_address(mak
     assert unknown == [401] * 6 + [429] * 4
 
 
-def test_300_wrong_logins_from_one_address_get_429_with_retry_after(make_gateway):
+def test_300_wrong_logins_from_one_address_get_429_with_retry_after(make_gateway, guard_clock):
     running = make_gateway()
     attacker = running.test_client(source="127.0.0.1")
     answers = [login(attacker, f"user{n}", "wrong") for n in range(300)]

@@ -36,7 +36,9 @@ def value(scraped: dict, name: str, **labels) -> float:
     return scraped.get((name, frozenset(labels.items())), 0.0)
 
 
-def test_requests_upstream_latency_refusals_and_circuits_are_counted(sqlite_runtime, sqlite_service, blackhole):
+def test_requests_upstream_latency_refusals_and_circuits_are_counted(
+    sqlite_runtime, sqlite_service, blackhole, guard_clock
+):
     service = sqlite_service
     env = {
         "GATEWAY_RATE_LIMIT_PER_MINUTE": "3",
