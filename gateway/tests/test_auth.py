@@ -441,7 +441,7 @@ def test_300_wrong_logins_from_one_address_get_429_with_retry_after(make_gateway
     assert login(running.test_client(source="127.0.0.2"), "admin", ADMIN_PASSWORD).status_code == 200
 
 
-def test_the_client_address_comes_from_x_forwarded_for_only_behind_a_trusted_proxy(make_gateway):
+def test_the_client_address_comes_from_x_forwarded_for_only_behind_a_trusted_proxy(make_gateway, guard_clock):
     spoofing = make_gateway(GATEWAY_LOGIN_FAILURES_PER_ADDRESS="2").test_client()
     statuses = [
         login(spoofing, f"user{n}", "wrong", headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code
