@@ -122,7 +122,7 @@ class Deployed:
 
     def start_worker(self, name: str) -> None:
         self.workers[name] = Process(
-            python_module(f"services.{name}", "worker"), self.env[name], self._log("worker", name)
+            python_module(f"services.{name}", "worker"), self.env[name], self._log("worker", name), group=True
         )
 
     def kill_api(self, name: str, down_for: float = 1.0) -> None:
