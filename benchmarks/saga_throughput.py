@@ -5,8 +5,9 @@
 
 The stack as in production (tests/support/deployed.py without its fault proxies): each service's api under
 gunicorn with deploy/Procfile's command (WEB_CONCURRENCY processes, GUNICORN_THREADS threads) and its worker
-process, on PostgreSQL and RabbitMQ, the gateway in front (gunicorn, processes of its own); the demo's
-campaign set up.
+process, each in a scheduling group of its own as a container is, a worker weighing a quarter of an api as in
+deploy/docker-compose.yml; on PostgreSQL and RabbitMQ, the gateway in front (gunicorn, processes of its own); the
+demo's campaign set up.
 Registrations are the institution operator's `POST /api/enrollment/enrolments/<id>/register` of sent
 nominations (enrollment -> quota -> enrollment). The load comes from spawned processes (benchmarks/load.py).
 

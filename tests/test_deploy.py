@@ -190,6 +190,14 @@ def test_process_commands(config, svc):
 
 
 @pytest.mark.parametrize("svc", SERVICES)
+def test_a_worker_weighs_a_quarter_of_an_api_on_the_hosts_cores(config, svc):
+    # Weighed equally, the saga's closed loop settled at less than half the rate (README, Benchmarks).
+    services = config["services"]
+    api_weight = services[f"{svc}-api"].get("cpu_shares", 1024)  # compose's default
+    assert services[f"{svc}-worker"]["cpu_shares"] * 4 == api_weight
+
+
+@pytest.mark.parametrize("svc", SERVICES)
 def test_dependencies(config, svc):
     services = config["services"]
     for role in ("api", "worker"):

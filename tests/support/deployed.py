@@ -2,7 +2,8 @@
 
 PostgreSQL and RabbitMQ are each reached through a TCP proxy the test cuts; every
 service's api is gunicorn with deploy/Procfile's command on a port of its own and its
-worker a `python -m services.<svc> worker` process; the gateway (in the test's process)
+worker a `python -m services.<svc> worker` process, each in a session (a scheduling group) of
+its own, the workers weighed as compose weighs them; the gateway (in the test's process)
 is in front of the apis. `kill_api` / `kill_worker` send SIGKILL and start the process
 again, as a supervisor (or a container runtime) would.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -23,6 +25,17 @@ from gateway.tests.conftest import gateway_app, migrated_runtime
 from .campaign import ADMIN, SERVICES
 from .processes import REPO, Process, free_port, log_tail, python_module, wait_for
 from .tcpproxy import TcpProxy
+
+# Compose gives a worker a quarter of an api's CPU weight (cpu_shares 256 against 1024, deploy/docker-compose.yml).
+# Here each process leads a session, which the kernel's autogroups weigh by the session's nice: 6 weighs 272/1024.
+WORKER_AUTOGROUP_NICE = 6
+
+
+def weigh_as_compose(pid: int) -> None:
+    try:
+        Path(f"/proc/{pid}/autogroup").write_text(str(WORKER_AUTOGROUP_NICE))
+    except OSError as exc:  # a kernel without autogroups: the worker weighs as much as an api
+        print(f"worker {pid} not weighed as compose weighs it: {exc}", file=sys.stderr)
 
 
 class Direct:
@@ -124,6 +137,7 @@ class Deployed:
         self.workers[name] = Process(
             python_module(f"services.{name}", "worker"), self.env[name], self._log("worker", name), group=True
         )
+        weigh_as_compose(self.workers[name].pid)
 
     def kill_api(self, name: str, down_for: float = 1.0) -> None:
         self.apis[name].kill()
