@@ -126,6 +126,27 @@ def test_http_processes_are_probed_sized_autoscaled_and_protected_from_disruptio
         ), name
 
 
+def _millicores(quantity: str) -> int:
+    return int(quantity[:-1]) if quantity.endswith("m") else int(float(quantity) * 1000)
+
+
+@pytest.mark.parametrize("svc", SERVICES)
+def test_a_worker_weighs_a_quarter_of_an_api_and_scales_at_the_same_cpu(production, svc):
+    # A CPU request is the pod's weight on a busy node: the workers weigh what compose gives them (cpu_shares
+    # 256 of 1024), and their autoscaler scales out at the CPU an api's does, not at 70 % of the smaller request.
+    def requested(name: str) -> int:
+        return _millicores(containers(production[("Deployment", name)])[0]["resources"]["requests"]["cpu"])
+
+    def scales_at(name: str) -> int:
+        target = production[("HorizontalPodAutoscaler", name)]["spec"]["metrics"][0]["resource"]["target"]
+        if target["type"] == "AverageValue":
+            return _millicores(target["averageValue"])
+        return requested(name) * target["averageUtilization"] // 100
+
+    assert requested(f"{svc}-worker") * 4 == requested(f"{svc}-api")
+    assert scales_at(f"{svc}-worker") == scales_at(f"{svc}-api")
+
+
 def test_migrations_are_jobs_of_their_own_applied_before_the_rollout(rendered):
     for environment in ("production", "staging"):
         jobs = {d["metadata"]["name"]: d for d in rendered[f"overlays/{environment}/migrations"] if d["kind"] == "Job"}
