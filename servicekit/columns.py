@@ -14,8 +14,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from decimal import Decimal
+from typing import cast
 
-from sqlalchemy import BigInteger, Integer, Numeric, SmallInteger, String, event, inspect
+from sqlalchemy import BigInteger, Integer, Numeric, SmallInteger, String, Table, event, insert, inspect
 from sqlalchemy.orm import InstanceState, Mapper, Session, sessionmaker
 
 from .errors import Problem, define_problem
@@ -40,12 +41,29 @@ def _check(session: Session, _flush_context, _instances) -> None:
         checks = column_checks(state.mapper)
         # a new row's every column, a changed row's changed ones (its others were checked when they were)
         names = checks if state.key is None else [name for name in modified_columns(state) if name in checks]
-        for name in names:
-            value = state.dict.get(name)
-            if value is not None and (fault := checks[name](value)):
-                errors.setdefault(name, []).append(fault)
+        _note_faults(checks, {name: state.dict.get(name) for name in names}, errors)
     if errors:
         raise Problem(VALUE_TOO_LARGE, errors=errors)
+
+
+def insert_checked(session: Session, model: type, rows: list[dict]) -> None:
+    """Insert `rows` (column values of `model`) in one statement, past the ORM's unit of work, checked as a
+    flush checks new rows: a value that does not fit is a 422 problem and nothing is written."""
+    if not rows:
+        return
+    checks = column_checks(inspect(model))
+    errors: dict[str, list[str]] = {}
+    for row in rows:
+        _note_faults(checks, row, errors)
+    if errors:
+        raise Problem(VALUE_TOO_LARGE, errors=errors)
+    session.execute(insert(cast(Table, inspect(model).local_table)), rows)
+
+
+def _note_faults(checks: dict[str, Fault], values: dict, errors: dict[str, list[str]]) -> None:
+    for name, value in values.items():
+        if value is not None and name in checks and (fault := checks[name](value)):
+            errors.setdefault(name, []).append(fault)
 
 
 def modified_columns(state: InstanceState) -> list[str]:

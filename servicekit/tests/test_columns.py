@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import BigInteger, Integer, Numeric, String, func, select
 
 from servicekit import Problem
-from servicekit.columns import fault_of
+from servicekit.columns import fault_of, insert_checked
 from tests.probe.models import Handling, Note
 
 
@@ -35,6 +35,19 @@ def test_a_changed_row_is_refused_for_the_value_it_changed_to(probe_runtime):
     assert set(refused.value.errors) == {"key"}
     with runtime.unit_of_work() as uow:
         assert uow.session.get(Note, "n1").key == "short"
+
+
+def test_rows_inserted_in_bulk_are_checked_as_a_flush_checks_them(probe_runtime):
+    runtime = probe_runtime
+    with runtime.unit_of_work() as uow, pytest.raises(Problem) as refused:
+        insert_checked(uow.session, Note, [{"id": "n1", "key": "fits"}, {"id": "n2", "key": "x" * 101}])
+    assert refused.value.problem.code == "value_out_of_range"
+    assert set(refused.value.errors) == {"key"}
+    with runtime.unit_of_work() as uow:
+        insert_checked(uow.session, Note, [{"id": "n1", "key": "fits"}, {"id": "n2", "key": "also"}])
+        uow.commit()
+    with runtime.unit_of_work() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Note)) == 2
 
 
 @pytest.mark.parametrize(
