@@ -51,13 +51,14 @@ def insert_checked(session: Session, model: type, rows: list[dict]) -> None:
     flush checks new rows: a value that does not fit is a 422 problem and nothing is written."""
     if not rows:
         return
-    checks = column_checks(inspect(model))
+    mapper: Mapper = inspect(model)
+    checks = column_checks(mapper)
     errors: dict[str, list[str]] = {}
     for row in rows:
         _note_faults(checks, row, errors)
     if errors:
         raise Problem(VALUE_TOO_LARGE, errors=errors)
-    session.execute(insert(cast(Table, inspect(model).local_table)), rows)
+    session.execute(insert(cast(Table, mapper.local_table)), rows)
 
 
 def _note_faults(checks: dict[str, Fault], values: dict, errors: dict[str, list[str]]) -> None:
