@@ -27,7 +27,8 @@ nominations (enrollment -> quota -> enrollment). The load comes from spawned pro
   two shared cores otherwise take CPU from each other; a diagnosis, not the saga's figure;
 - raw: the same closed loop against Flask + gunicorn (same processes and threads) doing one PostgreSQL insert
   per request (benchmarks/raw_insert.py), begun once the machine is quiet (what a run before left behind, a
-  checkpoint, done): the ratio of each figure to it.
+  checkpoint, done), before the stack starts and again once it has stopped: each rate's ratio to their mean, then
+  to each alone (the machine's speed moves within minutes).
 
 When a registration reaches its final state (registered or refused) is observed by reading enrollment's
 database every 10 ms (an observer, not a client: no event marks a refusal), so final-state times carry up to
@@ -149,7 +150,13 @@ def rate(count: int, start: float, end: float) -> float:
     return count / max(end - start, 1e-9)
 
 
-def report_closed(label: str, sent: list[Sent], settled: dict | None, raw_rate: float | None) -> float:
+def settled_rate(sent: list[Sent], settled: dict) -> float:
+    """Final states a second, from the loop's first request to the last final state."""
+    ends = [settled[enrolment_id][0] for enrolment_id in accepted_ids(sent)]
+    return rate(len(ends), min(s.at for s in sent), max(ends))
+
+
+def report_closed(label: str, sent: list[Sent], settled: dict | None) -> float:
     start, answered = min(s.at for s in sent), max(s.answered for s in sent)
     accepted = [s for s in sent if s.status in ACCEPTED]
     per_second = rate(len(accepted), start, answered)
@@ -158,17 +165,27 @@ def report_closed(label: str, sent: list[Sent], settled: dict | None, raw_rate: 
         f"{label:34}: accepted {per_second:7.1f} req/s (HTTP p50 {percentile(http, 0.5) * 1000:5.0f} ms, "
         f"p99 {percentile(http, 0.99) * 1000:5.0f} ms; statuses {sorted({s.status for s in sent})})"
     )
-    if raw_rate:
-        line += f", {per_second / raw_rate:5.1%} of raw"
     if settled is not None:
-        ends, outcomes = zip(*(settled[enrolment_id] for enrolment_id in accepted_ids(sent)), strict=True)
-        settled_rate = rate(len(ends), start, max(ends))
-        counted = ", ".join(f"{n} {state}" for state, n in sorted(Counter(outcomes).items()))
-        line += f"; settled {settled_rate:7.1f}/s ({counted})"
-        if raw_rate:
-            line += f", {settled_rate / raw_rate:5.1%} of raw"
+        final = settled_rate(sent, settled)
+        counted = Counter(settled[enrolment_id][1] for enrolment_id in accepted_ids(sent))
+        line += f"; settled {final:7.1f}/s ({', '.join(f'{n} {state}' for state, n in sorted(counted.items()))})"
     print(line, flush=True)
     return per_second
+
+
+def report_ratios(rates: dict[str, float], before: float, after: float) -> None:
+    """Each rate beside the raw rate taken before the stack started and again once it stopped, a minute or two
+    either side of the loops: this machine's speed moves by a third within minutes (enrollment's api took 2.95 to
+    4.32 ms a registration over one hour, the same code), so one reference taken minutes earlier can flatter a
+    run or wrong it. The ratio is to their mean, then to each alone."""
+    reference = (before + after) / 2
+    print(f"ratios to raw: {before:.1f} req/s before and {after:.1f} after, mean {reference:.1f}", flush=True)
+    for label, per_second in rates.items():
+        print(
+            f"  {label:32}: {per_second / reference:5.1%} of raw "
+            f"(to before alone {per_second / before:5.1%}, to after alone {per_second / after:5.1%})",
+            flush=True,
+        )
 
 
 @contextmanager
@@ -185,7 +202,9 @@ def workers_paused(deployed: Deployed) -> Iterator[None]:
             os.kill(pid, signal.SIGCONT)
 
 
-def paths_apart(deployed: Deployed, headers: dict, states: FinalStates, ids: list[str], connections: int, raw: float):
+def paths_apart(
+    deployed: Deployed, headers: dict, states: FinalStates, ids: list[str], connections: int
+) -> dict[str, float]:
     """The closed loop answered with the workers paused, then the backlog they find when resumed: each path's rate
     and CPU alone."""
     processes = pids_of(stack_processes(deployed), gunicorn=gunicorns(deployed))
@@ -194,7 +213,7 @@ def paths_apart(deployed: Deployed, headers: dict, states: FinalStates, ids: lis
     with workers_paused(deployed):
         cpu = CpuSpent(processes)
         sent = closed_loop(deployed.url, headers, register_paths(ids), connections)
-        report_closed("requests alone (workers paused)", sent, None, raw)
+        requests = report_closed("requests alone (workers paused)", sent, None)
         print(cpu.line(len(sent), "registration, requests alone"), flush=True)
         cpu = CpuSpent(processes)
         resumed = time.time()
@@ -204,13 +223,21 @@ def paths_apart(deployed: Deployed, headers: dict, states: FinalStates, ids: lis
     per_second = rate(len(accepted), 0, caught_up)
     print(
         f"{'events alone (workers resumed)':34}: {len(accepted)} settled {caught_up:5.1f} s after the workers resumed: "
-        f"{per_second:7.1f}/s, {per_second / raw:5.1%} of raw",
+        f"{per_second:7.1f}/s",
         flush=True,
     )
     print(cpu.line(len(accepted), "registration, events alone until settled"), flush=True)
+    return {"requests alone: accepted": requests, "events alone: settled": per_second}
 
 
-def raw_reference(servers: Servers, tmp: Path, connections: int, count: int, env: dict) -> float:
+def raw_reference(
+    servers: Servers,
+    tmp: Path,
+    connections: int,
+    count: int,
+    env: dict,
+    label: str = "raw: Flask + gunicorn + 1 insert",
+) -> float:
     name = f"t_raw_{int(time.time())}"
     url = servers.create_database(name)
     try:
@@ -224,7 +251,7 @@ def raw_reference(servers: Servers, tmp: Path, connections: int, count: int, env
             wait_for(lambda: _answers(base), 60, 0.2, "the raw app")
             closed_loop(base, {}, [f"/writes/w{n}" for n in range(200)], connections)  # warm-up
             sent = closed_loop(base, {}, [f"/writes/{n}" for n in range(count)], connections)
-            return report_closed("raw: Flask + gunicorn + 1 insert", sent, None, None)
+            return report_closed(label, sent, None)
         finally:
             app.stop()
     finally:
@@ -332,9 +359,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         print(f"quiet after {quiet():.0f} s", flush=True)
-        raw = raw_reference(servers, tmp, args.connections, max(args.registrations, 2000), env)
+        raw_count = max(args.registrations, 2000)
+        raw = raw_reference(servers, tmp, args.connections, raw_count, env)
         deployed = Deployed(servers, "/", tmp, proxied=False, gateway_process=True, **env)
-        states = None
+        states, rates = None, dict[str, float]()
         try:
             flows = Flows(deployed.url, ADMIN, PASSWORD, tmp / "state", say=lambda line: None)
             (flows.with_ample_skills_pool() if args.ample_quota else flows).set_up()
@@ -359,7 +387,10 @@ def main() -> None:
             cpu = CpuSpent(pids_of(stack_processes(deployed), gunicorn=gunicorns(deployed)))
             sent = closed_loop(deployed.url, headers, register_paths(closed), args.connections)
             states.wait(accepted_ids(sent), 600)
-            report_closed("closed loop: registrations", sent, states.settled, raw)
+            rates = {
+                "closed loop: accepted": report_closed("closed loop: registrations", sent, states.settled),
+                "closed loop: settled": settled_rate(sent, states.settled),
+            }
             print(cpu.line(len(sent), "registration, closed loop until settled"), flush=True)
 
             # the open loop from a quiet system: the closed loop's registrations settle before their last
@@ -381,12 +412,14 @@ def main() -> None:
             print(peaks_line(stack_processes(deployed), gunicorn=gunicorns(deployed)))
             if apart:
                 print(f"quiet again {quiet():.0f} s after the open loop", flush=True)
-                paths_apart(deployed, headers, states, apart, args.connections, raw)
+                rates |= paths_apart(deployed, headers, states, apart, args.connections)
         finally:
             if states is not None:
                 states.close()
             deployed.close()
             keep_logs(tmp, args.logs)
+        print(f"quiet again {quiet():.0f} s after the stack stopped", flush=True)
+        report_ratios(rates, raw, raw_reference(servers, tmp, args.connections, raw_count, env, "raw again"))
 
 
 if __name__ == "__main__":
