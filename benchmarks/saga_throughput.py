@@ -1,7 +1,7 @@
 """The registration saga under load, through the gateway, beside the raw one-insert rate of the same run.
 
     python benchmarks/saga_throughput.py [--registrations 1000] [--connections 32] [--rate 50] [--seconds 20]
-                                         [--ample-quota]
+                                         [--ample-quota] [--runs 1] [--apart]
 
 The stack as in production (tests/support/deployed.py without its fault proxies): each service's api under
 gunicorn with deploy/Procfile's command (WEB_CONCURRENCY processes, GUNICORN_THREADS threads) and its worker
@@ -14,7 +14,7 @@ nominations (enrollment -> quota -> enrollment). The load comes from spawned pro
 - closed loop: C connections register `--registrations` students as fast as they are answered: accepted/s
   (answers 202 per second), settled/s (final states per second, from the first request to the last final state)
   and how many ended registered and refused (the demo's skills pool grants about 500: beyond them quota refuses,
-  unless `--ample-quota`);
+  unless `--ample-quota`); `--runs N` such loops one after another, each one's figures and their median;
 - open loop: `--rate` registrations a second for `--seconds`, begun once the machine is quiet again after the
   closed loop (its CPUs under 20 % busy): HTTP p50/p99 and request -> final state p50/p99;
 - CPU: what each process (a gunicorn api's workers together), PostgreSQL and RabbitMQ spent per registration over
@@ -42,6 +42,7 @@ import logging
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -344,15 +345,23 @@ def main() -> None:
         help="then the request path and the event path apart: a closed loop as large answered with the workers "
         "paused, then their backlog (twice the nominations)",
     )
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        help="closed loops of --registrations each, one after another once the machine is quiet: each one's "
+        "ratios and their median (this machine's speed moves within minutes)",
+    )
     args = stack_arguments(parser)
     offered = int(args.rate * args.seconds)
-    if args.registrations * (2 if args.apart else 1) + offered + 10 > 9000:
+    if args.registrations * (args.runs + (1 if args.apart else 0)) + offered + 10 > 9000:
         parser.error("at most 9,000 registrations in all (the workers' resident ID numbers)")
     servers = local_servers()
     env = stack_env(args)
     print(
         f"apis: {args.web_concurrency} gunicorn processes x {args.threads} threads each; "
-        f"closed loop {args.registrations} registrations on {args.connections} connections; "
+        f"closed loop{f's: {args.runs} of' if args.runs > 1 else ''} {args.registrations} registrations on "
+        f"{args.connections} connections; "
         f"open loop {args.rate:g}/s for {args.seconds:g} s",
         flush=True,
     )
@@ -372,26 +381,34 @@ def main() -> None:
             started = time.monotonic()
             numbers = iter(range(1000, 9000))
             warm = sent_nominations(flows, [next(numbers) for _ in range(10)])
-            closed = sent_nominations(flows, [next(numbers) for _ in range(args.registrations)])
+            runs = [
+                sent_nominations(flows, [next(numbers) for _ in range(args.registrations)]) for _ in range(args.runs)
+            ]
             opened = sent_nominations(flows, [next(numbers) for _ in range(offered)])
             apart = sent_nominations(flows, [next(numbers) for _ in range(args.registrations if args.apart else 0)])
-            sent_count = len(warm) + len(closed) + len(opened) + len(apart)
+            sent_count = len(warm) + sum(map(len, runs)) + len(opened) + len(apart)
             print(f"{sent_count} nominations sent in {time.monotonic() - started:.0f} s")
             states = FinalStates(database_dsn(deployed, "enrollment"))
             states.watch(warm)
             closed_loop(deployed.url, headers, register_paths(warm), 4)
             states.wait(warm, 120)
 
-            states.watch(closed)
-            states.interval = 0.05
-            cpu = CpuSpent(pids_of(stack_processes(deployed), gunicorn=gunicorns(deployed)))
-            sent = closed_loop(deployed.url, headers, register_paths(closed), args.connections)
-            states.wait(accepted_ids(sent), 600)
-            rates = {
-                "closed loop: accepted": report_closed("closed loop: registrations", sent, states.settled),
-                "closed loop: settled": settled_rate(sent, states.settled),
-            }
-            print(cpu.line(len(sent), "registration, closed loop until settled"), flush=True)
+            for run, closed in enumerate(runs, 1):
+                label = f"closed loop {run}" if args.runs > 1 else "closed loop"
+                if run > 1:
+                    print(f"quiet again {quiet():.0f} s after closed loop {run - 1} settled", flush=True)
+                states.watch(closed)
+                states.interval = 0.05
+                cpu = CpuSpent(pids_of(stack_processes(deployed), gunicorn=gunicorns(deployed)))
+                sent = closed_loop(deployed.url, headers, register_paths(closed), args.connections)
+                states.wait(accepted_ids(sent), 600)
+                rates[f"{label}: accepted"] = report_closed(f"{label}: registrations", sent, states.settled)
+                rates[f"{label}: settled"] = settled_rate(sent, states.settled)
+                print(cpu.line(len(sent), "registration, closed loop until settled"), flush=True)
+            if args.runs > 1:
+                for rate_of in ("accepted", "settled"):
+                    each = [rates[f"closed loop {run}: {rate_of}"] for run in range(1, args.runs + 1)]
+                    rates[f"closed loops, median: {rate_of}"] = statistics.median(each)
 
             # the open loop from a quiet system: the closed loop's registrations settle before their last
             # downstream events (finance's breakdowns, quota following them) are handled
