@@ -147,6 +147,9 @@ def accepted_ids(sent: list[Sent]) -> list[str]:
     return [s.path.split("/")[-2] for s in sent if s.status in ACCEPTED]
 
 
+WORKERS = range(1000, 10000)  # the numbers of the workers nominated (tests.support.workload.worker: below 10,000)
+
+
 def rate(count: int, start: float, end: float) -> float:
     return count / max(end - start, 1e-9)
 
@@ -354,8 +357,8 @@ def main() -> None:
     )
     args = stack_arguments(parser)
     offered = int(args.rate * args.seconds)
-    if args.registrations * (args.runs + (1 if args.apart else 0)) + offered + 10 > 9000:
-        parser.error("at most 9,000 registrations in all (the workers' resident ID numbers)")
+    if args.registrations * (args.runs + (1 if args.apart else 0)) + offered + 10 > len(WORKERS):
+        parser.error(f"at most {len(WORKERS):,} registrations in all (the workers' resident ID numbers)")
     servers = local_servers()
     env = stack_env(args)
     print(
@@ -379,7 +382,7 @@ def main() -> None:
             operator = flows.operator(INSTITUTION)
             headers = {"Authorization": f"Bearer {operator.token}"}
             started = time.monotonic()
-            numbers = iter(range(1000, 9000))
+            numbers = iter(WORKERS)
             warm = sent_nominations(flows, [next(numbers) for _ in range(10)])
             runs = [
                 sent_nominations(flows, [next(numbers) for _ in range(args.registrations)]) for _ in range(args.runs)
