@@ -180,7 +180,7 @@ def report_closed(label: str, sent: list[Sent], settled: dict | None) -> float:
 def report_ratios(rates: dict[str, float], before: float, after: float) -> None:
     """Each rate beside the raw rate taken before the stack started and again once it stopped, a minute or two
     either side of the loops: this machine's speed moves by a third within minutes (enrollment's api took 2.95 to
-    4.32 ms a registration over one hour, the same code), so one reference taken minutes earlier can flatter a
+    5.21 ms a registration over one hour, the same code), so one reference taken minutes earlier can flatter a
     run or wrong it. The ratio is to their mean, then to each alone."""
     reference = (before + after) / 2
     print(f"ratios to raw: {before:.1f} req/s before and {after:.1f} after, mean {reference:.1f}", flush=True)
@@ -356,6 +356,8 @@ def main() -> None:
         "ratios and their median (this machine's speed moves within minutes)",
     )
     args = stack_arguments(parser)
+    if args.runs < 1:
+        parser.error("--runs: at least one closed loop")
     offered = int(args.rate * args.seconds)
     if args.registrations * (args.runs + (1 if args.apart else 0)) + offered + 10 > len(WORKERS):
         parser.error(f"at most {len(WORKERS):,} registrations in all (the workers' resident ID numbers)")
@@ -374,7 +376,8 @@ def main() -> None:
         raw_count = max(args.registrations, 2000)
         raw = raw_reference(servers, tmp, args.connections, raw_count, env)
         deployed = Deployed(servers, "/", tmp, proxied=False, gateway_process=True, **env)
-        states, rates = None, dict[str, float]()
+        states = None
+        rates: dict[str, float] = {}
         try:
             flows = Flows(deployed.url, ADMIN, PASSWORD, tmp / "state", say=lambda line: None)
             (flows.with_ample_skills_pool() if args.ample_quota else flows).set_up()
