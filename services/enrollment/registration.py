@@ -146,12 +146,21 @@ def saga_fields(enrolment: Enrolment) -> dict:
     }
 
 
+def _names(session, employee_ids: set[str]) -> dict[str, str]:
+    """The employees' names, the one personal column an announcement carries (masked): a batch's ID numbers
+    and phones are not decrypted for nothing (PIPL's minimum necessary)."""
+    if not employee_ids:
+        return {}
+    found = select(Employee.employee_id, Employee.name).where(among(session, Employee.employee_id, employee_ids))
+    return dict(session.execute(found).all())
+
+
 def _enrolment_event(session, enrolment: Enrolment) -> dict:
     """What finance and evaluation need of a registered or admitted enrolment."""
     skills = enrolment.kind == "skills"
     return _announced(
         enrolment,
-        session.get(Employee, enrolment.employee_id).name,
+        _names(session, {enrolment.employee_id})[enrolment.employee_id],
         session.get(Programme, enrolment.programme_id) if skills else None,
     )
 
@@ -223,15 +232,6 @@ def announce(uow, enrolment_id: str) -> None:
 
 # Registrations are decided by quota's answer (an event the worker handles).
 QUOTA_ANSWER = Actor("service:quota", SYSTEM)
-
-
-def _names(session, employee_ids: set[str]) -> dict[str, str]:
-    """The employees' names, the one personal column an announcement carries (masked): a batch's ID numbers
-    and phones are not decrypted for nothing (PIPL's minimum necessary)."""
-    if not employee_ids:
-        return {}
-    found = select(Employee.employee_id, Employee.name).where(among(session, Employee.employee_id, employee_ids))
-    return dict(session.execute(found).all())
 
 
 def quota_reserved(uow, events: list[Envelope]) -> None:
