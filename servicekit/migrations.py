@@ -139,3 +139,14 @@ def drop_keyset_indexes(spec) -> None:
 
     for table, columns in spec:
         op.drop_index(keyset_index_name(table, columns), table_name=table)
+
+
+def drop_indexes(spec) -> None:
+    """Drop (name, table, columns) indexes; `create_indexes` with the same spec is its downgrade."""
+    for name, table, _columns in spec:
+        op.drop_index(name, table_name=table)
+
+
+def create_indexes(spec) -> None:
+    for name, table, columns in spec:
+        op.create_index(name, table, list(columns))

@@ -11,6 +11,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from kombu import Connection
+from sqlalchemy import text
 
 from servicekit import Runtime, create_app
 
@@ -89,3 +90,30 @@ def test_migrations_build_exactly_the_tables_the_models_describe(name, stack_of)
             d for d in compare_metadata(context, stack.service.metadata) if f"alembic_version_{name}" not in str(d)
         ]
     assert differences == []
+
+
+# An index whose columns lead another's answers nothing the longer one cannot, and costs every write that
+# touches them (a status change updates each index on status).
+REDUNDANT_INDEXES = """
+SELECT shorter.indexrelid::regclass::text, longer.indexrelid::regclass::text
+FROM pg_index shorter
+JOIN pg_index longer ON longer.indrelid = shorter.indrelid AND longer.indexrelid <> shorter.indexrelid
+JOIN pg_class shorter_index ON shorter_index.oid = shorter.indexrelid
+JOIN pg_class longer_index ON longer_index.oid = longer.indexrelid
+WHERE NOT shorter.indisunique
+  AND shorter.indpred IS NULL AND longer.indpred IS NULL
+  AND shorter.indexprs IS NULL AND longer.indexprs IS NULL
+  AND shorter_index.relam = longer_index.relam
+  AND shorter_index.relnamespace = 'public'::regnamespace
+  AND (longer.indkey::text = shorter.indkey::text OR longer.indkey::text LIKE shorter.indkey::text || ' %')
+  AND (longer.indclass::text = shorter.indclass::text OR longer.indclass::text LIKE shorter.indclass::text || ' %')
+ORDER BY 1
+"""
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_no_index_only_repeats_the_leading_columns_of_another(name, stack_of):
+    stack = stack_of(name)
+    with stack.runtime.engine.connect() as connection:
+        redundant = [tuple(row) for row in connection.execute(text(REDUNDANT_INDEXES))]
+    assert redundant == [], redundant

@@ -250,7 +250,7 @@ class Enrolment(Base):
     )
     enrolment_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     revision: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[str] = mapped_column(String(20))  # its keyset index (status, enrolment_id) finds a status's
     campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.campaign_id"))
     kind: Mapped[str] = mapped_column(String(10))
     employee_id: Mapped[str] = mapped_column(ForeignKey("employees.employee_id"))

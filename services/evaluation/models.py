@@ -158,7 +158,7 @@ class ExamResult(Base):
 
     __tablename__ = "exam_results"
     result_id: Mapped[str] = mapped_column(ID, primary_key=True)
-    enrolment_id: Mapped[str] = mapped_column(ID, ForeignKey("enrolments.enrolment_id"), index=True)
+    enrolment_id: Mapped[str] = mapped_column(ID, ForeignKey("enrolments.enrolment_id"))  # both uniques lead
     institution_id: Mapped[str] = mapped_column(CODE)
     exam: Mapped[str] = mapped_column(String(200))
     held_on: Mapped[date] = mapped_column(Date)
@@ -319,7 +319,7 @@ class Notice(Base):
 
     __tablename__ = "notices"
     notice_id: Mapped[str] = mapped_column(ID, primary_key=True)
-    institution_id: Mapped[str] = mapped_column(CODE, index=True)
+    institution_id: Mapped[str] = mapped_column(CODE)  # uq_notices_decision leads with it
     revision: Mapped[int] = mapped_column(Integer)
     campaign_id: Mapped[str | None] = mapped_column(ID, index=True)
     reason: Mapped[str] = mapped_column(String(500))

@@ -173,7 +173,7 @@ class Charge(Base):
 
     __tablename__ = "charges"
     charge_id: Mapped[str] = mapped_column(UUID, primary_key=True)
-    enrolment_id: Mapped[str] = mapped_column(ForeignKey("enrolments.enrolment_id"), index=True)
+    enrolment_id: Mapped[str] = mapped_column(ForeignKey("enrolments.enrolment_id"))  # uq_charge_reference leads
     line: Mapped[str] = mapped_column(String(30))  # re_exam / retake / practice
     amount: Mapped[Decimal] = mapped_column(MONEY)
     charged_on: Mapped[date] = mapped_column(Date)
@@ -278,7 +278,7 @@ class Recovery(Base):
 
     __tablename__ = "recoveries"
     recovery_id: Mapped[str] = mapped_column(UUID, primary_key=True)
-    reimbursement_id: Mapped[str] = mapped_column(ForeignKey("reimbursements.reimbursement_id"), index=True)
+    reimbursement_id: Mapped[str] = mapped_column(ForeignKey("reimbursements.reimbursement_id"))  # uq_recovery_once
     certificate_id: Mapped[str | None] = mapped_column(UUID)  # the revoked certificate
     amount: Mapped[Decimal] = mapped_column(MONEY)
     recovered_on: Mapped[date] = mapped_column(Date)

@@ -159,7 +159,7 @@ class AllocationLine(Base):
     )
 
     id: Mapped[int] = mapped_column(SEQUENCE, primary_key=True, autoincrement=True)
-    allocation_id: Mapped[str] = mapped_column(ForeignKey("allocations.id"), index=True)
+    allocation_id: Mapped[str] = mapped_column(ForeignKey("allocations.id"))  # uq_allocation_line_unit leads with it
     unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"))
     revision: Mapped[int] = mapped_column(Integer, default=1)  # of this line's allocation.published
     headcount: Mapped[int] = mapped_column(Integer)  # snapshots: later unit edits never change them
@@ -218,7 +218,7 @@ class Reservation(Base):
     id: Mapped[int] = mapped_column(SEQUENCE, primary_key=True, autoincrement=True)
     enrolment_id: Mapped[str] = mapped_column(String(36), unique=True)
     campaign_id: Mapped[str] = mapped_column(String(36), index=True)
-    unit_id: Mapped[str] = mapped_column(String(64), index=True)
+    unit_id: Mapped[str] = mapped_column(String(64))  # its keyset index (unit_id, id) finds a unit's
     kind: Mapped[str] = mapped_column(String(20))
     seats: Mapped[int] = mapped_column(Integer, default=0)
     amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
