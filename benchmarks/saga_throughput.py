@@ -27,8 +27,9 @@ nominations (enrollment -> quota -> enrollment). The load comes from spawned pro
   two shared cores otherwise take CPU from each other; a diagnosis, not the saga's figure;
 - raw: the same closed loop against Flask + gunicorn (same processes and threads) doing one PostgreSQL insert
   per request (benchmarks/raw_insert.py), begun once the machine is quiet (what a run before left behind, a
-  checkpoint, done), before the stack starts and again once it has stopped: each rate's ratio to their mean, then
-  to each alone (the machine's speed moves within minutes).
+  checkpoint, done), the stack up and idle: right before each closed loop, right after the last, and after the
+  paths apart. Each rate's ratio is to the mean of the two references either side of it, taken within a minute of
+  it (this machine's speed moves by a third within minutes); the median of the loops' ratios is the figure.
 
 When a registration reaches its final state (registered or refused) is observed by reading enrollment's
 database every 10 ms (an observer, not a client: no event marks a refusal), so final-state times carry up to
@@ -177,19 +178,39 @@ def report_closed(label: str, sent: list[Sent], settled: dict | None) -> float:
     return per_second
 
 
-def report_ratios(rates: dict[str, float], before: float, after: float) -> None:
-    """Each rate beside the raw rate taken before the stack started and again once it stopped, a minute or two
-    either side of the loops: this machine's speed moves by a third within minutes (enrollment's api took 2.95 to
-    5.21 ms a registration over one hour, the same code), so one reference taken minutes earlier can flatter a
-    run or wrong it. The ratio is to their mean, then to each alone."""
-    reference = (before + after) / 2
-    print(f"ratios to raw: {before:.1f} req/s before and {after:.1f} after, mean {reference:.1f}", flush=True)
-    for label, per_second in rates.items():
-        print(
-            f"  {label:32}: {per_second / reference:5.1%} of raw "
-            f"(to before alone {per_second / before:5.1%}, to after alone {per_second / after:5.1%})",
-            flush=True,
-        )
+class Ratios:
+    """Each rate beside the raw references taken either side of it: this machine's speed moves by a third within
+    minutes (enrollment's api took 2.95 to 5.21 ms a registration over one hour, the same code; a raw reference
+    fell from 1,303 to 922 req/s between the start and the end of one run), so a reference taken minutes away
+    flatters a rate or wrongs it."""
+
+    def __init__(self, take_reference):
+        self.take_reference, self.references, self.rates = take_reference, [], []
+
+    def reference(self, label: str) -> None:
+        """A raw reference now; the rates recorded since the last one lie between the two."""
+        print(f"quiet after {quiet():.0f} s", flush=True)
+        self.references.append(self.take_reference(label))
+
+    def record(self, label: str, per_second: float) -> None:
+        self.rates.append((label, per_second, len(self.references) - 1))
+
+    def report(self) -> None:
+        print("ratios to raw, each to the mean of the references taken right before and right after it:", flush=True)
+        loops: dict[str, list[float]] = {}
+        for label, per_second, before in self.rates:
+            first, then = self.references[before], self.references[before + 1]
+            ratio = per_second / ((first + then) / 2)
+            print(
+                f"  {label:32}: {ratio:5.1%} of raw ({per_second:.1f} beside {first:.1f} and {then:.1f} req/s; "
+                f"to before alone {per_second / first:5.1%}, to after alone {per_second / then:5.1%})",
+                flush=True,
+            )
+            if label.startswith("closed loop "):
+                loops.setdefault(label.rsplit(": ", 1)[1], []).append(ratio)
+        for rate_of, ratios in loops.items():
+            if len(ratios) > 1:
+                print(f"  {'closed loops, median: ' + rate_of:32}: {statistics.median(ratios):5.1%} of raw", flush=True)
 
 
 @contextmanager
@@ -372,12 +393,10 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
-        print(f"quiet after {quiet():.0f} s", flush=True)
         raw_count = max(args.registrations, 2000)
-        raw = raw_reference(servers, tmp, args.connections, raw_count, env)
+        ratios = Ratios(lambda label: raw_reference(servers, tmp, args.connections, raw_count, env, label))
         deployed = Deployed(servers, "/", tmp, proxied=False, gateway_process=True, **env)
         states = None
-        rates: dict[str, float] = {}
         try:
             flows = Flows(deployed.url, ADMIN, PASSWORD, tmp / "state", say=lambda line: None)
             (flows.with_ample_skills_pool() if args.ample_quota else flows).set_up()
@@ -401,24 +420,21 @@ def main() -> None:
 
             for run, closed in enumerate(runs, 1):
                 label = f"closed loop {run}" if args.runs > 1 else "closed loop"
-                if run > 1:
-                    print(f"quiet again {quiet():.0f} s after closed loop {run - 1} settled", flush=True)
+                # from a quiet system: a loop's registrations settle before their last downstream events
+                # (finance's breakdowns, quota following them) are handled
+                ratios.reference(f"raw before {label}")
+                print(f"quiet after {quiet():.0f} s", flush=True)
                 states.watch(closed)
                 states.interval = 0.05
                 cpu = CpuSpent(pids_of(stack_processes(deployed), gunicorn=gunicorns(deployed)))
                 sent = closed_loop(deployed.url, headers, register_paths(closed), args.connections)
                 states.wait(accepted_ids(sent), 600)
-                rates[f"{label}: accepted"] = report_closed(f"{label}: registrations", sent, states.settled)
-                rates[f"{label}: settled"] = settled_rate(sent, states.settled)
+                ratios.record(f"{label}: accepted", report_closed(f"{label}: registrations", sent, states.settled))
+                ratios.record(f"{label}: settled", settled_rate(sent, states.settled))
                 print(cpu.line(len(sent), "registration, closed loop until settled"), flush=True)
-            if args.runs > 1:
-                for rate_of in ("accepted", "settled"):
-                    each = [rates[f"closed loop {run}: {rate_of}"] for run in range(1, args.runs + 1)]
-                    rates[f"closed loops, median: {rate_of}"] = statistics.median(each)
+            ratios.reference("raw after the closed loops")
 
-            # the open loop from a quiet system: the closed loop's registrations settle before their last
-            # downstream events (finance's breakdowns, quota following them) are handled
-            print(f"quiet again {quiet():.0f} s after the closed loop settled", flush=True)
+            print(f"quiet again {quiet():.0f} s", flush=True)
             states.watch(opened)
             states.interval = 0.01
             sent = open_loop(deployed.url, headers, register_paths(opened), args.rate)
@@ -435,14 +451,15 @@ def main() -> None:
             print(peaks_line(stack_processes(deployed), gunicorn=gunicorns(deployed)))
             if apart:
                 print(f"quiet again {quiet():.0f} s after the open loop", flush=True)
-                rates |= paths_apart(deployed, headers, states, apart, args.connections)
+                for label, per_second in paths_apart(deployed, headers, states, apart, args.connections).items():
+                    ratios.record(label, per_second)
+                ratios.reference("raw after the paths apart")
+            ratios.report()
         finally:
             if states is not None:
                 states.close()
             deployed.close()
             keep_logs(tmp, args.logs)
-        print(f"quiet again {quiet():.0f} s after the stack stopped", flush=True)
-        report_ratios(rates, raw, raw_reference(servers, tmp, args.connections, raw_count, env, "raw again"))
 
 
 if __name__ == "__main__":
