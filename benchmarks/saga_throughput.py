@@ -78,18 +78,20 @@ ACCEPTED = (201, 202)
 class FinalStates:
     """When each enrolment reached a final state, read from enrollment's database every 10 ms.
 
-    Only the first WINDOW unsettled ones in the order they are watched (the order they are sent) are read:
+    Only the first `window` unsettled ones in the order they are watched (the order they are sent) are read:
     asking for every one of thousands on each read took PostgreSQL ~2 ms, a fifth of a core the system under
     test no longer had. Registrations settle about in the order they are sent, so the window holds those in
     flight; one that settles outside it is noted once it enters it (late, never missed).
 
-    Each read costs ~1.9 ms (a 500-id window: ~1 ms of PostgreSQL's CPU, ~0.8 ms of this process's), so it reads
+    Each read costs ~1.9 ms with 500 ids (~1 ms of PostgreSQL's CPU, ~0.8 ms of this process's), so it reads
     every `interval` seconds: 10 ms where final-state times are reported (the open loop), 50 ms where only the
     rate is (the closed loop: the last final state seen up to 50 ms late in a run of seconds), a fifth of the
-    reads on a machine the closed loop saturates.
+    reads on a machine the closed loop saturates. The open loop, whose ids are all watched before the first is
+    sent and of which a few dozen at most are in flight, reads a window of 100: 500 would be mostly ids not yet
+    sent, read a hundred times a second.
     """
 
-    WINDOW = 500
+    window = 500
     interval = 0.01
 
     def __init__(self, dsn: str):
@@ -106,7 +108,7 @@ class FinalStates:
         with psycopg.connect(self.dsn, autocommit=True) as connection:
             while not self._stop.is_set():
                 with self._lock:
-                    pending = list(islice((i for i in self.watched if i not in self.settled), self.WINDOW))
+                    pending = list(islice((i for i in self.watched if i not in self.settled), self.window))
                 if pending:
                     rows = connection.execute(
                         "SELECT enrolment_id, status FROM enrolments WHERE enrolment_id = ANY(%s) AND status = ANY(%s)",
@@ -436,7 +438,7 @@ def main() -> None:
 
             print(f"quiet again {quiet():.0f} s", flush=True)
             states.watch(opened)
-            states.interval = 0.01
+            states.interval, states.window = 0.01, 100
             sent = open_loop(deployed.url, headers, register_paths(opened), args.rate)
             states.wait(accepted_ids(sent), 600)
             http = [s.answered - s.at for s in sent]
