@@ -194,13 +194,14 @@ class Ratios:
         print(f"quiet after {quiet():.0f} s", flush=True)
         self.references.append(self.take_reference(label))
 
-    def record(self, label: str, per_second: float) -> None:
-        self.rates.append((label, per_second, len(self.references) - 1))
+    def record(self, label: str, per_second: float, loop_rate: str | None = None) -> None:
+        """`loop_rate` names a closed loop's rate ("accepted", "settled"): the loops' ratios of each get a median."""
+        self.rates.append((label, per_second, len(self.references) - 1, loop_rate))
 
     def report(self) -> None:
         print("ratios to raw, each to the mean of the references taken right before and right after it:", flush=True)
         loops: dict[str, list[float]] = {}
-        for label, per_second, before in self.rates:
+        for label, per_second, before, loop_rate in self.rates:
             first, then = self.references[before], self.references[before + 1]
             ratio = per_second / ((first + then) / 2)
             print(
@@ -208,8 +209,8 @@ class Ratios:
                 f"to before alone {per_second / first:5.1%}, to after alone {per_second / then:5.1%})",
                 flush=True,
             )
-            if label.startswith("closed loop "):
-                loops.setdefault(label.rsplit(": ", 1)[1], []).append(ratio)
+            if loop_rate:
+                loops.setdefault(loop_rate, []).append(ratio)
         for rate_of, ratios in loops.items():
             if len(ratios) > 1:
                 print(f"  {'closed loops, median: ' + rate_of:32}: {statistics.median(ratios):5.1%} of raw", flush=True)
@@ -431,8 +432,9 @@ def main() -> None:
                 cpu = CpuSpent(pids_of(stack_processes(deployed), gunicorn=gunicorns(deployed)))
                 sent = closed_loop(deployed.url, headers, register_paths(closed), args.connections)
                 states.wait(accepted_ids(sent), 600)
-                ratios.record(f"{label}: accepted", report_closed(f"{label}: registrations", sent, states.settled))
-                ratios.record(f"{label}: settled", settled_rate(sent, states.settled))
+                accepted = report_closed(f"{label}: registrations", sent, states.settled)
+                ratios.record(f"{label}: accepted", accepted, "accepted")
+                ratios.record(f"{label}: settled", settled_rate(sent, states.settled), "settled")
                 print(cpu.line(len(sent), "registration, closed loop until settled"), flush=True)
             ratios.reference("raw after the closed loops")
 
