@@ -135,17 +135,20 @@ def upsert_on(dialect: str, table):
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
-def among(bind: Session | Connection | Engine, column, values: Iterable[Any]) -> ColumnElement[bool]:
+def among(
+    bind: Session | Connection | Engine, column, values: Iterable[Any], name: str | None = None
+) -> ColumnElement[bool]:
     """`column IN (values)`; on PostgreSQL `column = ANY(:array)`, one parameter for any number of values.
 
     The statement's text is then the same for every batch: psycopg parses it once (it caches statements of at
     most 50 parameters only), PostgreSQL plans it without a list to read, and a batch of 200 keys costs a third
-    of the client CPU of the IN list's.
+    of the client CPU of the IN list's. A statement naming the same values in several places passes one `name`
+    to each: the array is then one parameter, sent once.
     """
     values = list(values)
     dialect = bind.get_bind().dialect if isinstance(bind, Session) else bind.dialect
     if dialect.name == "postgresql":
-        return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
+        return column == any_(bindparam(name, values, type_=postgresql.ARRAY(column.type), unique=name is None))
     return column.in_(values)
 
 

@@ -57,3 +57,13 @@ def test_nomination_to_registration_on_sqlite_and_the_filesystem_broker(embedded
     event = Envelope.parse(event.body).data
     assert (event["enrolment_id"], event["holder_name_masked"]) == (sent["enrolment_id"], "职*1")
     assert embedded.ok(embedded.client.get(path, headers=embedded.officer()))["status"] == "registered"
+
+    # The training ledger reads its lines on SQLite too (ids as an IN list there, an array on PostgreSQL).
+    [line] = embedded.ok(embedded.client.get("/ledger", query_string={"format": "json"}, headers=embedded.admin()))
+    assert (line["enrolment_id"], line["status"], line["federation_subsidy_requested"]) == (
+        sent["enrolment_id"],
+        "registered",
+        "940.00",
+    )
+    full = embedded.ok(embedded.client.get(path, headers=embedded.grassroots()))["resident_id"]
+    assert line["resident_id"] == full[:4] + "*" * 10 + full[-4:], "decrypted, then masked for the federation"
